@@ -1,0 +1,51 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Layering (see docs/ARCHITECTURE.md): s3gw → Gateway → {S3Protocol, SigV4, GatewayCore};
+// transports and stores (FastCGI, FileSystemBackend, S3Backend, MetadataSQLite) sit beside
+// Gateway and depend only on GatewayCore (+ their one C library).
+let package = Package(
+    name: "s3gw",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "s3gw", targets: ["s3gw"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // One system-library target per C library; each is imported by exactly one Swift target.
+        .systemLibrary(name: "CFastCGI", path: "Sources/CFastCGI"),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl"),
+
+        .target(name: "GatewayCore"),
+        .target(name: "SigV4", dependencies: ["GatewayCore", "COpenSSL"]),
+        .target(name: "S3Protocol", dependencies: ["GatewayCore"]),
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "GatewayCore", "SigV4", "S3Protocol",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(name: "FastCGI", dependencies: ["GatewayCore", "CFastCGI"]),
+        .target(name: "FileSystemBackend", dependencies: ["GatewayCore"]),
+        .target(name: "S3Backend", dependencies: ["GatewayCore", "CCurl"]),
+        .target(name: "MetadataSQLite", dependencies: ["GatewayCore", "CSQLite"]),
+        .executableTarget(
+            name: "s3gw",
+            dependencies: [
+                "Gateway", "FastCGI", "FileSystemBackend", "S3Backend", "MetadataSQLite",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
+        .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "GatewayCore"]),
+        .testTarget(name: "S3ProtocolTests", dependencies: ["S3Protocol", "GatewayCore"]),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: ["Gateway", "GatewayCore", "SigV4", "S3Protocol", "FileSystemBackend", "MetadataSQLite"]),
+    ]
+)

@@ -1,0 +1,8 @@
+#include <sqlite3.h>
+// sqlite3_bind_text's destructor argument is a function-pointer sentinel Swift cannot spell.
+static inline int csqlite_bind_text_transient(sqlite3_stmt *s, int i, const char *v, int n) {
+    return sqlite3_bind_text(s, i, v, n, SQLITE_TRANSIENT);
+}
+static inline int csqlite_bind_blob_transient(sqlite3_stmt *s, int i, const void *v, int n) {
+    return sqlite3_bind_blob(s, i, v, n, SQLITE_TRANSIENT);
+}

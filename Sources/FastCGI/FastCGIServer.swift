@@ -1,0 +1,144 @@
+import CFastCGI
+import Foundation
+import GatewayCore
+import Synchronization
+
+/// The accept loop of one worker process: `threads` threads each blocking in FCGX_Accept_r on
+/// the listening socket inherited as fd 0 (the FastCGI convention).
+public final class FastCGIServer: Sendable {
+    public typealias Handler = @Sendable (FastCGIExchange) -> Void
+
+    private let threads: Int
+    private let listenFD: Int32
+    /// Requests accepted but not yet finished; a draining worker exits when this reaches zero.
+    public let inFlight = Atomic<Int>(0)
+    private let draining = Atomic<Bool>(false)
+
+    public init(threads: Int, listenFD: Int32 = 0) {
+        self.threads = max(1, threads)
+        self.listenFD = listenFD
+        FCGX_Init()
+    }
+
+    /// Starts the accept threads and returns; they run for the life of the process.
+    public func start(_ handler: @escaping Handler) {
+        for i in 0..<threads {
+            let t = Thread { [self] in self.acceptLoop(handler) }
+            t.name = "fcgi-\(i)"
+            // Deep call stacks are not expected; 512 KiB keeps many threads cheap.
+            t.stackSize = 1 << 20
+            t.start()
+        }
+    }
+
+    /// Stops taking new work after the current requests (best effort: a thread already inside
+    /// accept() may still take one more, which it then serves).
+    public func beginDrain() { draining.store(true, ordering: .relaxed) }
+    public var isDraining: Bool { draining.load(ordering: .relaxed) }
+
+    private func acceptLoop(_ handler: Handler) {
+        let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
+        defer { request.deallocate() }
+        FCGX_InitRequest(request, listenFD, 0)
+        while true {
+            let rc = FCGX_Accept_r(request)
+            if rc < 0 {
+                if isDraining { return }
+                // EINTR or a transient accept failure: keep serving.
+                continue
+            }
+            inFlight.add(1, ordering: .relaxed)
+            let exchange = FastCGIExchange(request: request)
+            handler(exchange)
+            exchange.finish()
+            FCGX_Finish_r(request)
+            inFlight.subtract(1, ordering: .relaxed)
+        }
+    }
+}
+
+/// One request/response over FastCGI. Params are copied into Swift strings at once (libfcgi
+/// reuses the envp array). The body is read straight from the FastCGI stdin stream.
+public final class FastCGIExchange: ByteSource, ResponseSink {
+    private let request: UnsafeMutablePointer<FCGX_Request>
+    public let params: [String: String]
+    private var headSent = false
+    public private(set) var failed = false
+
+    init(request: UnsafeMutablePointer<FCGX_Request>) {
+        self.request = request
+        var p: [String: String] = [:]
+        if var env = request.pointee.envp {
+            while let entry = env.pointee {
+                let s = String(cString: entry)
+                if let eq = s.firstIndex(of: "=") {
+                    p[String(s[..<eq])] = String(s[s.index(after: eq)...])
+                }
+                env += 1
+            }
+        }
+        params = p
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let want = Int32(min(buffer.count, Int(Int32.max)))
+        let n = FCGX_GetStr(buffer.baseAddress!.assumingMemoryBound(to: CChar.self), want, request.pointee.in)
+        if n < 0 { throw FastCGIError.streamFailed }
+        return Int(n)
+    }
+
+    public func sendHead(status: Int, headers: [Header]) throws {
+        precondition(!headSent)
+        headSent = true
+        var head = "Status: \(status) \(reasonPhrase(status))\r\n"
+        for h in headers {
+            // Header injection guard: values never carry CR/LF (they came from metadata).
+            let v = h.value.contains(where: { $0 == "\r" || $0 == "\n" }) ? h.value.filter { $0 != "\r" && $0 != "\n" } : h.value
+            head += "\(h.name): \(v)\r\n"
+        }
+        head += "\r\n"
+        var bytes = Array(head.utf8)
+        try bytes.withUnsafeMutableBytes { try write(UnsafeRawBufferPointer($0)) }
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard bytes.count > 0 else { return }
+        let n = FCGX_PutStr(bytes.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(bytes.count), request.pointee.out)
+        if n != Int32(bytes.count) {
+            failed = true
+            throw FastCGIError.streamFailed
+        }
+    }
+
+    func finish() {
+        if !headSent {
+            // A handler that wrote nothing still owes nginx a valid response.
+            try? sendHead(status: 500, headers: [])
+        }
+    }
+}
+
+public enum FastCGIError: Error {
+    case streamFailed
+}
+
+func reasonPhrase(_ status: Int) -> String {
+    switch status {
+    case 200: "OK"
+    case 204: "No Content"
+    case 206: "Partial Content"
+    case 304: "Not Modified"
+    case 400: "Bad Request"
+    case 403: "Forbidden"
+    case 404: "Not Found"
+    case 405: "Method Not Allowed"
+    case 409: "Conflict"
+    case 411: "Length Required"
+    case 412: "Precondition Failed"
+    case 416: "Requested Range Not Satisfiable"
+    case 500: "Internal Server Error"
+    case 501: "Not Implemented"
+    case 503: "Service Unavailable"
+    default: "Status"
+    }
+}

@@ -1,0 +1,181 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+import GatewayCore
+
+/// A zone in a local directory. Blobs are named by random ids, never by keys, so any key is
+/// safe; writes go to `tmp/` and are renamed into place only after fsync.
+///
+///     <root>/tmp/<pid>-<id>                       uploads in flight (removed when a worker dies)
+///     <root>/buckets/<backend bucket>/<id[0..2]>/<id>
+public struct FileSystemZone: StorageZone {
+    public let name: String
+    public let root: String
+
+    public init(name: String, root: String) throws(StoreError) {
+        self.name = name
+        self.root = root
+        try makeDirectories(root + "/tmp")
+        try makeDirectories(root + "/buckets")
+    }
+
+    var tmpDir: String { root + "/tmp" }
+
+    func bucketDir(_ backendBucket: String) -> String { root + "/buckets/" + backendBucket }
+
+    func blobPath(_ backendBucket: String, _ blob: String) throws(StoreError) -> String {
+        // Blob ids are ours (hex); anything else in metadata is corruption, not a path to follow.
+        guard blob.count >= 3, blob.utf8.allSatisfy({ isHexDigit($0) }) else {
+            throw .internalFailure("invalid blob id \(blob)")
+        }
+        return bucketDir(backendBucket) + "/" + blob.prefix(2) + "/" + blob
+    }
+
+    public func createBucket(_ backendBucket: String) throws(StoreError) {
+        try makeDirectories(bucketDir(backendBucket))
+    }
+
+    public func deleteBucket(_ backendBucket: String) throws(StoreError) {
+        let dir = bucketDir(backendBucket)
+        // Only empty fan-out directories remain once every object is deleted.
+        if let d = opendir(dir) {
+            defer { closedir(d) }
+            while let entry = readdir(d) {
+                let n = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+                if n == "." || n == ".." { continue }
+                _ = rmdir(dir + "/" + n)
+            }
+        }
+        if rmdir(dir) != 0 && errno != ENOENT {
+            throw .internalFailure("rmdir \(dir): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    public func beginWrite(backendBucket: String) throws(StoreError) -> any BlobWriter {
+        try FileBlobWriter(zone: self, backendBucket: backendBucket)
+    }
+
+    public func open(backendBucket: String, blob: String, offset: Int64, length: Int64?) throws(StoreError)
+        -> any BlobReader
+    {
+        let path = try blobPath(backendBucket, blob)
+        let fd = try syscall("open \(path)") { Glibc.open(path, O_RDONLY | O_CLOEXEC) }
+        var st = stat()
+        if fstat(fd, &st) != 0 {
+            close(fd)
+            throw .internalFailure("fstat \(path)")
+        }
+        let total = Int64(st.st_size)
+        let len = length ?? (total - offset)
+        return FileBlobReader(fd: fd, offset: offset, length: max(0, min(len, total - offset)))
+    }
+
+    public func deleteBlob(backendBucket: String, blob: String) throws(StoreError) {
+        let path = try blobPath(backendBucket, blob)
+        if unlink(path) != 0 && errno != ENOENT {
+            throw .internalFailure("unlink \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Removes what a dead worker left in `tmp/` (its files are prefixed with its pid).
+    public func removeTemporaries(ofProcess pid: Int32?) {
+        guard let d = opendir(tmpDir) else { return }
+        defer { closedir(d) }
+        var names: [String] = []
+        while let entry = readdir(d) {
+            let n = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if n == "." || n == ".." { continue }
+            if let pid, !n.hasPrefix("\(pid)-") { continue }
+            names.append(n)
+        }
+        for n in names { _ = unlink(tmpDir + "/" + n) }
+    }
+}
+
+private func isHexDigit(_ c: UInt8) -> Bool {
+    (c >= 48 && c <= 57) || (c >= 97 && c <= 102)
+}
+
+final class FileBlobWriter: BlobWriter {
+    private let zone: FileSystemZone
+    private let backendBucket: String
+    private let id: String
+    private let tmpPath: String
+    private var fd: Int32
+
+    init(zone: FileSystemZone, backendBucket: String) throws(StoreError) {
+        self.zone = zone
+        self.backendBucket = backendBucket
+        id = randomBlobId()
+        tmpPath = zone.tmpDir + "/\(getpid())-" + id
+        let path = tmpPath
+        fd = try syscall("open \(path)") { Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }
+    }
+
+    deinit { abort() }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = try syscall("write \(tmpPath)") {
+                Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            }
+            done += n
+        }
+    }
+
+    func commit() throws(StoreError) -> String {
+        let fd = self.fd
+        try syscall("fsync \(tmpPath)") { fsync(fd) }
+        close(fd)
+        self.fd = -1
+        let final = try zone.blobPath(backendBucket, id)
+        let dir = String(final[..<final.lastIndex(of: "/")!])
+        try makeDirectories(dir)
+        let tmp = tmpPath
+        try syscall("rename \(tmp)") { rename(tmp, final) }
+        // The rename is durable only once the directory entry is.
+        let dfd = Glibc.open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 {
+            _ = fsync(dfd)
+            close(dfd)
+        }
+        return id
+    }
+
+    func abort() {
+        if fd >= 0 {
+            close(fd)
+            fd = -1
+            unlink(tmpPath)
+        }
+    }
+}
+
+final class FileBlobReader: BlobReader {
+    private let fd: Int32
+    private var position: Int64
+    private let end: Int64
+    let size: Int64
+
+    init(fd: Int32, offset: Int64, length: Int64) {
+        self.fd = fd
+        position = offset
+        end = offset + length
+        size = length
+    }
+
+    deinit { close(fd) }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let want = Int(min(Int64(buffer.count), end - position))
+        if want <= 0 { return 0 }
+        let (fd, position) = (self.fd, self.position)
+        let n = try syscall("pread") { pread(fd, buffer.baseAddress!, want, off_t(position)) }
+        if n == 0 { throw StoreError.internalFailure("blob shorter than recorded") }
+        self.position += Int64(n)
+        return n
+    }
+}

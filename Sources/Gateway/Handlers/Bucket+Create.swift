@@ -1,0 +1,75 @@
+import GatewayCore
+import Logging
+import S3Protocol
+import SigV4
+
+extension Handlers {
+    /// PUT /bucket — https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html
+    static func createBucket(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
+        guard let name = r.bucket, BucketName.isValid(name) else {
+            throw S3Error(.invalidBucketName, extra: [("BucketName", r.bucket ?? "")])
+        }
+        let constraint = try locationConstraint(r.body)
+        guard let zones = ctx.catalog.resolve(constraint) else {
+            throw S3Error(.invalidLocationConstraint, extra: [("LocationConstraint", constraint)])
+        }
+        if let existing = try ctx.metadata.bucket(named: name) {
+            // The owner's repeated create succeeds (rclone re-creates before every upload),
+            // as in us-east-1; another owner's is a conflict.
+            guard existing.owner == r.auth.accessKey else {
+                throw S3Error(.bucketAlreadyExists, extra: [("BucketName", name)])
+            }
+            return S3Response(headers: [Header("Location", "/" + name)])
+        }
+        let backend = BackendBucketName.derive(
+            secret: ctx.installationSecret, tenant: r.auth.accessKey, bucket: name, zone: zones[0])
+        // Storage first: a bucket in metadata must always have a place for its bytes.
+        try ctx.zone(zones[0]).createBucket(backend)
+        let record = BucketRecord(
+            name: name, owner: r.auth.accessKey, createdAt: r.now, locationConstraint: constraint, zones: zones,
+            backendBucket: backend)
+        let stored = try ctx.metadata.createBucket(record)
+        guard stored.owner == r.auth.accessKey else {
+            throw S3Error(.bucketAlreadyExists, extra: [("BucketName", name)])
+        }
+        logger.info("created bucket \(name) in \(zones.joined(separator: ","))")
+        return S3Response(headers: [Header("Location", "/" + name)])
+    }
+
+    /// The optional CreateBucketConfiguration body; "" when absent or empty.
+    static func locationConstraint(_ body: any ByteSource) throws -> String {
+        guard let bytes = try body.readAll(limit: 64 * 1024) else {
+            throw S3Error(.malformedXML, "The CreateBucketConfiguration is too large.")
+        }
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return "" }
+        guard let root = XMLNode.parse(bytes), root.name == "CreateBucketConfiguration" else {
+            throw S3Error(.malformedXML)
+        }
+        return root.child("LocationConstraint")?.text.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+    }
+}
+
+/// S3 bucket naming rules: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+enum BucketName {
+    static func isValid(_ name: String) -> Bool {
+        let b = Array(name.utf8)
+        guard b.count >= 3, b.count <= 63 else { return false }
+        func alnum(_ c: UInt8) -> Bool { (c >= 97 && c <= 122) || (c >= 48 && c <= 57) }
+        guard alnum(b.first!), alnum(b.last!) else { return false }
+        guard b.allSatisfy({ alnum($0) || $0 == 45 || $0 == 46 }) else { return false }
+        if name.contains("..") || name.contains(".-") || name.contains("-.") { return false }
+        // Not formatted like an IPv4 address.
+        let parts = name.split(separator: ".")
+        if parts.count == 4 && parts.allSatisfy({ Int($0) != nil }) { return false }
+        return true
+    }
+}
+
+/// Backend bucket names: deterministic per (tenant, bucket, zone), keyed by the installation
+/// secret so the tenant's name never shows at the provider, and a valid S3 name everywhere.
+public enum BackendBucketName {
+    public static func derive(secret: [UInt8], tenant: String, bucket: String, zone: String) -> String {
+        let mac = HMAC.sha256(key: secret, data: Array("\(tenant)\u{0}\(bucket)\u{0}\(zone)".utf8))
+        return "s3gw-" + String(hexEncode(mac).prefix(40))
+    }
+}

@@ -1,0 +1,35 @@
+import GatewayCore
+import Logging
+import S3Protocol
+import SigV4
+
+/// S3 operation handlers, one file per operation (`Bucket+Create.swift`, `Object+Put.swift`…).
+enum Handlers {
+    /// Loads the bucket and checks the caller owns it.
+    static func ownedBucket(_ r: S3Request, _ ctx: GatewayContext) throws -> BucketRecord {
+        guard let name = r.bucket, let b = try ctx.metadata.bucket(named: name) else {
+            throw S3Error(.noSuchBucket, extra: [("BucketName", r.bucket ?? "")])
+        }
+        guard b.owner == r.auth.accessKey else { throw S3Error(.accessDenied) }
+        return b
+    }
+
+    static func owner(_ x: inout XMLWriter, _ id: String) {
+        x.open("Owner")
+        x.element("ID", id)
+        x.element("DisplayName", id)
+        x.close("Owner")
+    }
+
+    /// For configurations this gateway does not keep: the "not configured" error clients expect.
+    static func notConfigured(_ code: String, _ message: String) -> S3Router.Handler {
+        { r, ctx, _ in
+            _ = try ownedBucket(r, ctx)
+            throw S3Error(S3ErrorCode.named(code).withStatus(404), message, extra: [("BucketName", r.bucket ?? "")])
+        }
+    }
+}
+
+extension S3ErrorCode {
+    func withStatus(_ status: Int) -> S3ErrorCode { S3ErrorCode(custom: code, status: status, message: message) }
+}

@@ -1,0 +1,125 @@
+import GatewayCore
+import Logging
+import S3Protocol
+import SigV4
+
+extension Handlers {
+    /// GET and HEAD /bucket/key — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
+    static func getObject(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
+        let b = try ownedBucket(r, ctx)
+        guard let key = r.key else { throw S3Error(.invalidRequest) }
+        if let v = r.query["versionId"], v != "null" {
+            throw S3Error(.invalidArgument, "Invalid version id specified")
+        }
+        guard let o = try ctx.metadata.object(bucket: b.name, key: key) else {
+            throw S3Error(.noSuchKey, extra: [("Key", key)])
+        }
+        try Conditions.check(r, etag: o.etag, lastModified: o.lastModified)
+
+        var headers = [
+            Header("ETag", "\"\(o.etag)\""),
+            Header("Last-Modified", HTTPDate.rfc1123(o.lastModified)),
+            Header("Accept-Ranges", "bytes"),
+            Header("Content-Type", o.contentType),
+        ]
+        headers += o.headers.map { Header($0.name, $0.value) }
+        // response-* query parameters override what the object stored.
+        for (param, header) in responseOverrides {
+            if let v = r.query[param] {
+                headers.removeAll { $0.name.lowercased() == header.lowercased() }
+                headers.append(Header(header, v))
+            }
+        }
+
+        var offset: Int64 = 0
+        var length = o.size
+        var status = 200
+        if let rangeHeader = r.header("range"), let range = try ByteRange.parse(rangeHeader, size: o.size) {
+            offset = range.lowerBound
+            length = range.upperBound - range.lowerBound + 1
+            status = 206
+            headers.append(Header("Content-Range", "bytes \(range.lowerBound)-\(range.upperBound)/\(o.size)"))
+        } else if r.header("x-amz-checksum-mode")?.uppercased() == "ENABLED" {
+            for (alg, value) in o.checksums.sorted(by: { $0.key < $1.key }) {
+                if let a = ChecksumAlgorithm(rawValue: alg) { headers.append(Header(a.headerName, value)) }
+            }
+        }
+        headers.append(Header("Content-Length", String(length)))
+        if r.method == "HEAD" || length == 0 {
+            return S3Response(status: status, headers: headers)
+        }
+        let reader = try ctx.zone(o.zone).open(backendBucket: b.backendBucket, blob: o.blob, offset: offset, length: length)
+        return S3Response(status: status, headers: headers, body: .stream(reader))
+    }
+
+    static let responseOverrides: [(String, String)] = [
+        ("response-content-type", "Content-Type"),
+        ("response-content-language", "Content-Language"),
+        ("response-expires", "Expires"),
+        ("response-cache-control", "Cache-Control"),
+        ("response-content-disposition", "Content-Disposition"),
+        ("response-content-encoding", "Content-Encoding"),
+    ]
+}
+
+/// Conditional request headers, with S3's precedence:
+/// https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-requests.html
+enum Conditions {
+    static func check(_ r: S3Request, etag: String, lastModified: Double) throws(S3Error) {
+        let modified = lastModified.rounded(.down)
+        let ifMatch = r.header("if-match")
+        if let ifMatch {
+            if !matches(ifMatch, etag) { throw S3Error(.preconditionFailed, extra: [("Condition", "If-Match")]) }
+        } else if let s = r.header("if-unmodified-since"), let t = HTTPDate.parseHTTP(s), modified > t {
+            throw S3Error(.preconditionFailed, extra: [("Condition", "If-Unmodified-Since")])
+        }
+        if let inm = r.header("if-none-match") {
+            if matches(inm, etag) { throw S3Error(.notModified) }
+        } else if let s = r.header("if-modified-since"), let t = HTTPDate.parseHTTP(s), modified <= t {
+            throw S3Error(.notModified)
+        }
+    }
+
+    /// `*`, or a comma-separated list of quoted or bare ETags.
+    static func matches(_ header: String, _ etag: String) -> Bool {
+        for part in header.split(separator: ",") {
+            var t = part.trimmingCharacters(in: .whitespaces)
+            if t == "*" { return true }
+            if t.hasPrefix("W/") { t.removeFirst(2) }
+            if t.hasPrefix("\"") && t.hasSuffix("\"") && t.count >= 2 { t = String(t.dropFirst().dropLast()) }
+            if t == etag { return true }
+        }
+        return false
+    }
+}
+
+/// A single `Range: bytes=…` request; nil means serve the whole object (absent, multiple
+/// ranges, or a syntax S3 ignores).
+enum ByteRange {
+    static func parse(_ header: String, size: Int64) throws(S3Error) -> ClosedRange<Int64>? {
+        let h = header.trimmingCharacters(in: .whitespaces)
+        guard h.lowercased().hasPrefix("bytes=") else { return nil }
+        let spec = h.dropFirst(6)
+        if spec.contains(",") { return nil }
+        guard let dash = spec.firstIndex(of: "-") else { return nil }
+        let first = spec[..<dash].trimmingCharacters(in: .whitespaces)
+        let last = spec[spec.index(after: dash)...].trimmingCharacters(in: .whitespaces)
+        if first.isEmpty {
+            guard let n = Int64(last) else { return nil }
+            if n == 0 || size == 0 { throw unsatisfiable(size) }
+            return max(0, size - n)...(size - 1)
+        }
+        guard let start = Int64(first) else { return nil }
+        var end = size - 1
+        if !last.isEmpty {
+            guard let e = Int64(last), e >= start else { return nil }
+            end = min(e, size - 1)
+        }
+        if start >= size { throw unsatisfiable(size) }
+        return start...end
+    }
+
+    private static func unsatisfiable(_ size: Int64) -> S3Error {
+        S3Error(.invalidRange, extra: [("ActualObjectSize", String(size))])
+    }
+}

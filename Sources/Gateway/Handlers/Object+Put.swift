@@ -1,0 +1,97 @@
+import GatewayCore
+import Logging
+import S3Protocol
+import SigV4
+
+extension Handlers {
+    /// PUT /bucket/key — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html
+    /// Bytes stream to a temporary blob while every digest is checked in the same pass; the
+    /// object becomes visible only when the blob is durable and the metadata row committed.
+    static func putObject(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
+        let b = try ownedBucket(r, ctx)
+        guard let key = r.key else { throw S3Error(.invalidRequest) }
+        try ObjectKey.validate(key)
+        if r.header("x-amz-copy-source") != nil {
+            throw S3Error(.notImplemented, "CopyObject is not implemented yet.")
+        }
+        let stored = try StoredHeaders.fromRequest(r)
+        let body: VerifiedBody
+        do {
+            body = try VerifiedBody(source: r.body, head: r.head, auth: r.auth)
+        } catch {
+            throw S3Error(S3ErrorCode.named(error.code), error.message)
+        }
+        let zoneName = b.primaryZone
+        let zone = try ctx.zone(zoneName)
+        let writer = try zone.beginWrite(backendBucket: b.backendBucket)
+        do {
+            try pump(body, into: writer)
+        } catch {
+            writer.abort()
+            throw error
+        }
+        let blob = try writer.commit()
+        let record = ObjectRecord(
+            bucket: b.name, key: key, size: body.decodedLength, etag: body.md5Hex, lastModified: r.now,
+            contentType: stored.contentType, headers: stored.headers,
+            checksums: Dictionary(uniqueKeysWithValues: body.checksums.map { ($0.key.rawValue, $0.value) }),
+            zone: zoneName, blob: blob)
+        let replaced: ObjectRecord?
+        do {
+            replaced = try ctx.metadata.putObject(record)
+        } catch {
+            try? zone.deleteBlob(backendBucket: b.backendBucket, blob: blob)
+            throw error
+        }
+        if let old = replaced { removeBlob(of: old, bucket: b, ctx, logger) }
+        var headers = [Header("ETag", "\"\(record.etag)\"")]
+        for (alg, value) in body.checksums { headers.append(Header(alg.headerName, value)) }
+        return S3Response(headers: headers)
+    }
+
+    /// Deletes a blob no metadata row references any more. A failure leaves garbage for the
+    /// sweeper, never a broken object, so it is logged and not reported to the client.
+    static func removeBlob(of o: ObjectRecord, bucket: BucketRecord, _ ctx: GatewayContext, _ logger: Logger) {
+        do {
+            try ctx.zone(o.zone).deleteBlob(backendBucket: bucket.backendBucket, blob: o.blob)
+        } catch {
+            logger.warning("could not remove replaced blob \(o.blob) in \(o.zone): \(error)")
+        }
+    }
+}
+
+enum ObjectKey {
+    static func validate(_ key: String) throws(S3Error) {
+        if key.utf8.count > 1024 { throw S3Error(.keyTooLong, extra: [("Key", String(key.prefix(64)))]) }
+        if key.utf8.contains(0) { throw S3Error(.invalidArgument, "Object keys may not contain NUL.") }
+    }
+}
+
+/// The request headers an object keeps and returns on GET/HEAD.
+struct StoredHeaders {
+    static let standard = ["cache-control", "content-disposition", "content-language", "expires"]
+    var contentType: String
+    var headers: [Header]
+
+    static func fromRequest(_ r: S3Request) throws(S3Error) -> StoredHeaders {
+        var headers: [Header] = []
+        var metaSize = 0
+        for (name, value) in r.head.headers where name.hasPrefix("x-amz-meta-") {
+            headers.append(Header(name, value))
+            metaSize += name.utf8.count - 11 + value.utf8.count
+        }
+        // https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html: 2 KB of user metadata.
+        if metaSize > 2048 { throw S3Error(.metadataTooLarge) }
+        for name in standard {
+            if let v = r.header(name) { headers.append(Header(name, v)) }
+        }
+        // aws-chunked is the transfer's encoding, not the object's.
+        if let ce = r.header("content-encoding") {
+            let kept = ce.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty && $0.lowercased() != "aws-chunked" }
+            if !kept.isEmpty { headers.append(Header("content-encoding", kept.joined(separator: ", "))) }
+        }
+        headers.sort { $0.name < $1.name }
+        return StoredHeaders(contentType: r.header("content-type") ?? "binary/octet-stream", headers: headers)
+    }
+}

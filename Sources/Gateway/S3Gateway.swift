@@ -1,0 +1,213 @@
+import Foundation
+import GatewayCore
+import Logging
+import S3Protocol
+import SigV4
+
+/// The entry point of a request inside a worker thread: CGI params in, one response out.
+/// Every failure is converted to S3 error XML here and nowhere else.
+public struct S3Gateway: Sendable {
+    let ctx: GatewayContext
+
+    public init(context: GatewayContext) { ctx = context }
+
+    public func handle(params: [String: String], body: any ByteSource, response: any ResponseSink) {
+        let started = ctx.clock.now()
+        let requestId = Self.newRequestId()
+        let head = Self.requestHead(params)
+        var logger = ctx.logger
+        logger[metadataKey: "request-id"] = .string(requestId)
+        var status = 500
+        var sent: Int64 = 0
+        do {
+            let request = try prepare(head: head, params: params, body: body, requestId: requestId, now: started)
+            let result = try S3Router.route(request, ctx, logger)
+            status = result.status
+            sent = try send(result, head: head, requestId: requestId, to: response)
+        } catch {
+            let s3 = Self.s3Error(error, logger: logger)
+            status = s3.code.status
+            sendError(s3, head: head, requestId: requestId, to: response)
+            // Whatever the client still sends after an early error is drained so nginx can
+            // deliver our answer instead of a reset; bounded to keep hostile bodies cheap.
+            drain(body, limit: 1 << 20)
+        }
+        let ms = Int((ctx.clock.now() - started) * 1000)
+        logger.info("\(head.method) \(head.rawPath) \(status) \(sent)B \(ms)ms")
+    }
+
+    static func newRequestId() -> String {
+        var g = SystemRandomNumberGenerator()
+        let v = g.next() as UInt64
+        let s = String(v, radix: 16, uppercase: true)
+        return String(repeating: "0", count: 16 - s.count) + s
+    }
+
+    /// CGI params → the request as the client sent it. Header names come back lowercased with
+    /// dashes; REQUEST_URI is the raw URI nginx received (signatures are over it).
+    static func requestHead(_ params: [String: String]) -> RequestHead {
+        var headers: [(name: String, value: String)] = []
+        for (k, v) in params {
+            if k.hasPrefix("HTTP_") {
+                headers.append((String(k.dropFirst(5)).lowercased().replacingOccurrences(of: "_", with: "-"), v))
+            } else if k == "CONTENT_TYPE" && !v.isEmpty {
+                headers.append(("content-type", v))
+            } else if k == "CONTENT_LENGTH" && !v.isEmpty {
+                headers.append(("content-length", v))
+            }
+        }
+        return RequestHead(
+            method: params["REQUEST_METHOD"] ?? "GET", rawURI: params["REQUEST_URI"] ?? "/", headers: headers)
+    }
+
+    private func prepare(
+        head: RequestHead, params: [String: String], body: any ByteSource, requestId: String, now: Double
+    ) throws -> S3Request {
+        let auth: AuthContext
+        do {
+            auth = try ctx.verifier.authenticate(head, now: now)
+        } catch {
+            throw S3Error(S3ErrorCode.named(error.code), error.message)
+        }
+        if auth.method == .anonymous {
+            throw S3Error(.accessDenied)
+        }
+        var query: [String: String] = [:]
+        for item in head.queryItems where query[item.name] == nil { query[item.name] = item.value }
+        let (bucket, key) = try Self.address(head.rawPath)
+        let counted = CountingSource(inner: body, expected: head.header("content-length").flatMap { Int64($0) })
+        return S3Request(
+            head: head, requestId: requestId, auth: auth, bucket: bucket, key: key, query: query, body: counted,
+            now: now)
+    }
+
+    /// Path-style addressing: `/`, `/bucket`, `/bucket/`, `/bucket/key…`.
+    static func address(_ rawPath: String) throws(S3Error) -> (String?, String?) {
+        guard rawPath.hasPrefix("/") else { throw S3Error(.invalidURI) }
+        let rest = rawPath.dropFirst()
+        if rest.isEmpty { return (nil, nil) }
+        let slash = rest.firstIndex(of: "/")
+        let rawBucket = slash.map { rest[..<$0] } ?? rest
+        guard let bucket = percentDecode(String(rawBucket)), !bucket.isEmpty else { throw S3Error(.invalidURI) }
+        guard let slash else { return (bucket, nil) }
+        let rawKey = rest[rest.index(after: slash)...]
+        if rawKey.isEmpty { return (bucket, nil) }
+        guard let key = percentDecode(String(rawKey)) else { throw S3Error(.invalidURI) }
+        return (bucket, key)
+    }
+
+    private func send(_ r: S3Response, head: RequestHead, requestId: String, to sink: any ResponseSink) throws -> Int64 {
+        var headers = r.headers
+        headers.append(Header("x-amz-request-id", requestId))
+        headers.append(Header("x-amz-id-2", requestId))
+        headers.append(Header("Server", "s3gw"))
+        let isHead = head.method == "HEAD"
+        switch r.body {
+        case .empty:
+            if !headers.contains(where: { $0.name == "Content-Length" }) { headers.append(Header("Content-Length", "0")) }
+            try sink.sendHead(status: r.status, headers: headers)
+            return 0
+        case .bytes(let bytes):
+            headers.append(Header("Content-Length", String(bytes.count)))
+            try sink.sendHead(status: r.status, headers: headers)
+            if !isHead { try bytes.withUnsafeBytes { try sink.write($0) } }
+            return isHead ? 0 : Int64(bytes.count)
+        case .stream(let source):
+            try sink.sendHead(status: r.status, headers: headers)
+            if isHead { return 0 }
+            return try pump(source, into: sink)
+        }
+    }
+
+    private func sendError(_ e: S3Error, head: RequestHead, requestId: String, to sink: any ResponseSink) {
+        let body = Array(e.xml(resource: head.rawPath, requestId: requestId).utf8)
+        var headers = [
+            Header("Content-Type", "application/xml"),
+            Header("x-amz-request-id", requestId), Header("x-amz-id-2", requestId), Header("Server", "s3gw"),
+        ]
+        // HEAD and 304 carry no body (RFC 9110); the code travels in the status alone.
+        let bodyless = head.method == "HEAD" || e.code.status == 304
+        headers.append(Header("Content-Length", bodyless ? "0" : String(body.count)))
+        do {
+            try sink.sendHead(status: e.code.status, headers: headers)
+            if !bodyless { try body.withUnsafeBytes { try sink.write($0) } }
+        } catch {
+            // The client is gone; nothing left to tell it.
+        }
+    }
+
+    private func drain(_ body: any ByteSource, limit: Int) {
+        var buf = [UInt8](repeating: 0, count: 64 * 1024)
+        var total = 0
+        while total < limit {
+            guard let n = try? buf.withUnsafeMutableBytes({ try body.read(into: $0) }), n > 0 else { return }
+            total += n
+        }
+    }
+
+    /// Maps anything thrown below to the S3 error the client sees; unknown errors are logged
+    /// 500s, and store failures never leak their text.
+    static func s3Error(_ error: any Error, logger: Logger) -> S3Error {
+        switch error {
+        case let e as S3Error:
+            if e.code.status >= 500 { logger.error("\(e.code.code): \(e.message)") }
+            return e
+        case let e as AuthFailure:
+            return S3Error(S3ErrorCode.named(e.code), e.message)
+        case let e as StoreError:
+            switch e {
+            case .noSuchBucket: return S3Error(.noSuchBucket)
+            case .noSuchKey: return S3Error(.noSuchKey)
+            case .bucketNotEmpty: return S3Error(.bucketNotEmpty)
+            case .bucketAlreadyExists: return S3Error(.bucketAlreadyExists)
+            case .noSuchZone(let z):
+                logger.error("zone \(z) missing")
+                return S3Error(.internalError)
+            case .internalFailure(let msg):
+                logger.error("store failure: \(msg)")
+                return S3Error(.internalError)
+            }
+        default:
+            logger.error("unexpected error: \(error)")
+            return S3Error(.internalError)
+        }
+    }
+}
+
+/// Streams a source into a sink with one reused buffer.
+@discardableResult
+func pump(_ source: any ByteSource, into sink: any ByteSink, bufferSize: Int = 256 * 1024) throws -> Int64 {
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 16)
+    defer { buffer.deallocate() }
+    var total: Int64 = 0
+    while true {
+        let n = try source.read(into: buffer)
+        if n == 0 { return total }
+        try sink.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        total += Int64(n)
+    }
+}
+
+/// Counts request body bytes and turns an early end (client gone) into IncompleteBody.
+final class CountingSource: ByteSource {
+    private let inner: any ByteSource
+    private let expected: Int64?
+    private(set) var count: Int64 = 0
+
+    init(inner: any ByteSource, expected: Int64?) {
+        self.inner = inner
+        self.expected = expected
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n: Int
+        do {
+            n = try inner.read(into: buffer)
+        } catch {
+            throw S3Error(.incompleteBody)
+        }
+        if n == 0, let expected, count < expected { throw S3Error(.incompleteBody) }
+        count += Int64(n)
+        return n
+    }
+}

@@ -1,0 +1,47 @@
+import GatewayCore
+import S3Protocol
+import SigV4
+
+/// A request after authentication and path-style addressing are resolved.
+struct S3Request {
+    let head: RequestHead
+    let requestId: String
+    let auth: AuthContext
+    /// Percent-decoded; nil for service-level requests.
+    let bucket: String?
+    /// Percent-decoded, byte for byte ("a//b/../c" stays as is); nil for bucket-level requests.
+    let key: String?
+    let query: [String: String]
+    let body: any ByteSource
+    let now: Double
+
+    var method: String { head.method }
+    func header(_ name: String) -> String? { head.header(name) }
+    func has(_ subresource: String) -> Bool { query[subresource] != nil }
+
+    /// The resource named in error bodies.
+    var resource: String { head.rawPath }
+}
+
+/// What a handler answers: status, headers, and a body that is either small bytes or a stream.
+struct S3Response {
+    enum Body {
+        case empty
+        case bytes([UInt8])
+        case stream(any ByteSource)
+    }
+
+    var status: Int
+    var headers: [Header]
+    var body: Body
+
+    init(status: Int = 200, headers: [Header] = [], body: Body = .empty) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    static func xml(_ document: String, status: Int = 200) -> S3Response {
+        S3Response(status: status, headers: [Header("Content-Type", "application/xml")], body: .bytes(Array(document.utf8)))
+    }
+}

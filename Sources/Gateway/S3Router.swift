@@ -1,0 +1,69 @@
+import GatewayCore
+import Logging
+import S3Protocol
+
+/// Maps (level, method, sub-resource) to a handler. One table, read top to bottom: the first
+/// row whose sub-resource is present (or that has none) wins.
+enum S3Router {
+    typealias Handler = @Sendable (S3Request, GatewayContext, Logger) throws -> S3Response
+
+    enum Level { case service, bucket, object }
+
+    struct Route: Sendable {
+        let level: Level
+        let method: String
+        let subresource: String?
+        let handler: Handler
+    }
+
+    static let routes: [Route] = [
+        Route(level: .service, method: "GET", subresource: nil, handler: Handlers.listBuckets),
+
+        Route(level: .bucket, method: "GET", subresource: "location", handler: Handlers.getBucketLocation),
+        Route(level: .bucket, method: "GET", subresource: "acl", handler: Handlers.getACL),
+        Route(level: .bucket, method: "PUT", subresource: "acl", handler: Handlers.putACL),
+        Route(level: .bucket, method: "GET", subresource: "versioning", handler: Handlers.getBucketVersioning),
+        Route(level: .bucket, method: "GET", subresource: "policy", handler: Handlers.notConfigured("NoSuchBucketPolicy", "The bucket policy does not exist")),
+        Route(level: .bucket, method: "GET", subresource: "cors", handler: Handlers.notConfigured("NoSuchCORSConfiguration", "The CORS configuration does not exist")),
+        Route(level: .bucket, method: "GET", subresource: "lifecycle", handler: Handlers.notConfigured("NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist")),
+        Route(level: .bucket, method: "GET", subresource: "encryption", handler: Handlers.notConfigured("ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found")),
+        Route(level: .bucket, method: "GET", subresource: "tagging", handler: Handlers.notConfigured("NoSuchTagSet", "The TagSet does not exist")),
+        Route(level: .bucket, method: "GET", subresource: "uploads", handler: Handlers.listMultipartUploadsEmpty),
+        Route(level: .bucket, method: "GET", subresource: nil, handler: Handlers.listObjects),
+        Route(level: .bucket, method: "HEAD", subresource: nil, handler: Handlers.headBucket),
+        Route(level: .bucket, method: "PUT", subresource: nil, handler: Handlers.createBucket),
+        Route(level: .bucket, method: "DELETE", subresource: nil, handler: Handlers.deleteBucket),
+
+        Route(level: .object, method: "GET", subresource: "acl", handler: Handlers.getACL),
+        Route(level: .object, method: "PUT", subresource: "acl", handler: Handlers.putACL),
+        Route(level: .object, method: "GET", subresource: nil, handler: Handlers.getObject),
+        Route(level: .object, method: "HEAD", subresource: nil, handler: Handlers.getObject),
+        Route(level: .object, method: "PUT", subresource: nil, handler: Handlers.putObject),
+        Route(level: .object, method: "DELETE", subresource: nil, handler: Handlers.deleteObject),
+    ]
+
+    /// Sub-resources a later part of the S3 surface implements; named so they fail clearly
+    /// instead of falling through to a plain GET/PUT of the object or bucket.
+    static let unimplemented: Set<String> = [
+        "uploads", "uploadId", "tagging", "delete", "versions", "website", "logging", "notification",
+        "replication", "object-lock", "retention", "legal-hold", "restore", "select", "accelerate",
+        "requestPayment", "analytics", "inventory", "metrics", "intelligent-tiering", "ownershipControls",
+        "publicAccessBlock", "policyStatus", "torrent", "attributes", "policy", "cors", "lifecycle",
+        "encryption",
+    ]
+
+    static func route(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
+        let level: Level = r.bucket == nil ? .service : (r.key == nil ? .bucket : .object)
+        let candidates = routes.filter { $0.level == level && $0.method == r.method }
+        if let route = candidates.first(where: { $0.subresource.map(r.has) ?? false }) {
+            return try route.handler(r, ctx, logger)
+        }
+        if let sub = unimplemented.first(where: r.has) {
+            throw S3Error(.notImplemented, "The \(sub) sub-resource is not implemented for \(r.method).")
+        }
+        if let route = candidates.first(where: { $0.subresource == nil }) {
+            return try route.handler(r, ctx, logger)
+        }
+        throw S3Error(.methodNotAllowed)
+    }
+}

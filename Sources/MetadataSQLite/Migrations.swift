@@ -1,0 +1,53 @@
+import GatewayCore
+
+/// Versioned schema migrations, applied in order inside one transaction each. Never edit a
+/// shipped migration: append a new one.
+enum Migrations {
+    static let all: [(version: Int, sql: [String])] = [
+        (
+            1,
+            [
+                """
+                CREATE TABLE buckets (
+                    name TEXT PRIMARY KEY,
+                    owner TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    location_constraint TEXT NOT NULL,
+                    zones TEXT NOT NULL,
+                    backend_bucket TEXT NOT NULL
+                )
+                """,
+                // Keys compare as bytes (BINARY collation on UTF-8), which is S3's list order.
+                """
+                CREATE TABLE objects (
+                    bucket TEXT NOT NULL REFERENCES buckets(name),
+                    key TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    etag TEXT NOT NULL,
+                    last_modified REAL NOT NULL,
+                    content_type TEXT NOT NULL,
+                    headers TEXT NOT NULL,
+                    checksums TEXT NOT NULL,
+                    zone TEXT NOT NULL,
+                    blob TEXT NOT NULL,
+                    PRIMARY KEY (bucket, key)
+                ) WITHOUT ROWID
+                """,
+            ]
+        )
+    ]
+
+    static func apply(_ db: SQLiteConnection) throws(StoreError) {
+        try db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL)")
+        try db.transaction { () throws(StoreError) in
+            var current = 0
+            try db.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", []) { r in current = Int(r.int(0)) }
+            for m in all where m.version > current {
+                for sql in m.sql { try db.exec(sql) }
+                try db.query(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, strftime('%s','now'))",
+                    [.int(Int64(m.version))])
+            }
+        }
+    }
+}

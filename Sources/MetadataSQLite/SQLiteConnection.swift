@@ -1,0 +1,111 @@
+import GatewayCore
+import CSQLite
+
+/// Owns one sqlite3 handle; every C status goes through `check`.
+/// Used by one thread at a time: the store hands connections out of a locked pool.
+final class SQLiteConnection: @unchecked Sendable {
+    let handle: OpaquePointer
+    private var statements: [String: OpaquePointer] = [:]
+
+    init(path: String) throws(StoreError) {
+        var db: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            if let db { sqlite3_close_v2(db) }
+            throw .internalFailure("sqlite open \(path): \(rc)")
+        }
+        handle = db
+        // Workers in several processes share the file: wait on locks rather than failing.
+        sqlite3_busy_timeout(db, 30_000)
+        try exec("PRAGMA journal_mode=WAL")
+        try exec("PRAGMA synchronous=NORMAL")
+        try exec("PRAGMA foreign_keys=ON")
+    }
+
+    deinit {
+        for (_, s) in statements { sqlite3_finalize(s) }
+        sqlite3_close_v2(handle)
+    }
+
+    func check(_ rc: Int32, _ what: String) throws(StoreError) {
+        if rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW {
+            throw .internalFailure("\(what): \(String(cString: sqlite3_errmsg(handle))) (\(rc))")
+        }
+    }
+
+    func exec(_ sql: String) throws(StoreError) {
+        try check(sqlite3_exec(handle, sql, nil, nil, nil), sql)
+    }
+
+    /// Runs `body` inside BEGIN IMMEDIATE … COMMIT so concurrent writers serialize cleanly.
+    func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try exec("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try exec("COMMIT")
+            return result
+        } catch {
+            try? exec("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Prepares (and caches) a statement, binds `args`, and calls `row` for each result row.
+    func query(_ sql: String, _ args: [SQLValue], row: (Row) throws(StoreError) -> Void = { _ in }) throws(StoreError) {
+        let stmt: OpaquePointer
+        if let cached = statements[sql] {
+            stmt = cached
+        } else {
+            var s: OpaquePointer?
+            try check(sqlite3_prepare_v2(handle, sql, -1, &s, nil), "prepare \(sql)")
+            guard let s else { throw .internalFailure("prepare returned no statement") }
+            statements[sql] = s
+            stmt = s
+        }
+        defer {
+            sqlite3_reset(stmt)
+            sqlite3_clear_bindings(stmt)
+        }
+        for (i, arg) in args.enumerated() {
+            let idx = Int32(i + 1)
+            let rc: Int32
+            switch arg {
+            case .text(let s):
+                rc = csqlite_bind_text_transient(stmt, idx, s, -1)
+            case .int(let v):
+                rc = sqlite3_bind_int64(stmt, idx, v)
+            case .real(let v):
+                rc = sqlite3_bind_double(stmt, idx, v)
+            case .null:
+                rc = sqlite3_bind_null(stmt, idx)
+            }
+            try check(rc, "bind")
+        }
+        while true {
+            let rc = sqlite3_step(stmt)
+            if rc == SQLITE_DONE { return }
+            guard rc == SQLITE_ROW else { try check(rc, sql); return }
+            try row(Row(stmt: stmt))
+        }
+    }
+
+    var changes: Int { Int(sqlite3_changes(handle)) }
+}
+
+enum SQLValue {
+    case text(String)
+    case int(Int64)
+    case real(Double)
+    case null
+}
+
+struct Row {
+    let stmt: OpaquePointer
+    func text(_ i: Int32) -> String {
+        guard let p = sqlite3_column_text(stmt, i) else { return "" }
+        return String(cString: p)
+    }
+    func int(_ i: Int32) -> Int64 { sqlite3_column_int64(stmt, i) }
+    func real(_ i: Int32) -> Double { sqlite3_column_double(stmt, i) }
+}

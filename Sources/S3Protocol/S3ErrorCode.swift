@@ -1,0 +1,126 @@
+/// The one table of S3 error codes this gateway returns: code, HTTP status, default message.
+/// https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList
+public struct S3ErrorCode: Sendable, Hashable {
+    public let code: String
+    public let status: Int
+    public let message: String
+
+    private init(_ code: String, _ status: Int, _ message: String) {
+        self.code = code
+        self.status = status
+        self.message = message
+    }
+
+    /// For codes only one operation returns (NoSuchBucketPolicy…), defined beside it.
+    public init(custom code: String, status: Int, message: String) {
+        self.init(code, status, message)
+    }
+
+    public static let accessDenied = S3ErrorCode("AccessDenied", 403, "Access Denied")
+    public static let authorizationHeaderMalformed = S3ErrorCode(
+        "AuthorizationHeaderMalformed", 400, "The authorization header is malformed.")
+    public static let authorizationQueryParametersError = S3ErrorCode(
+        "AuthorizationQueryParametersError", 400, "Error parsing the X-Amz-Credential parameter.")
+    public static let badDigest = S3ErrorCode(
+        "BadDigest", 400, "The Content-MD5 or checksum you specified did not match what was received.")
+    public static let bucketAlreadyExists = S3ErrorCode(
+        "BucketAlreadyExists", 409, "The requested bucket name is not available.")
+    public static let bucketAlreadyOwnedByYou = S3ErrorCode(
+        "BucketAlreadyOwnedByYou", 409, "Your previous request to create the named bucket succeeded and you already own it.")
+    public static let bucketNotEmpty = S3ErrorCode(
+        "BucketNotEmpty", 409, "The bucket you tried to delete is not empty.")
+    public static let entityTooLarge = S3ErrorCode(
+        "EntityTooLarge", 400, "Your proposed upload exceeds the maximum allowed object size.")
+    public static let incompleteBody = S3ErrorCode(
+        "IncompleteBody", 400, "You did not provide the number of bytes specified by the Content-Length HTTP header.")
+    public static let internalError = S3ErrorCode(
+        "InternalError", 500, "We encountered an internal error. Please try again.")
+    public static let invalidAccessKeyId = S3ErrorCode(
+        "InvalidAccessKeyId", 403, "The AWS access key ID you provided does not exist in our records.")
+    public static let invalidArgument = S3ErrorCode("InvalidArgument", 400, "Invalid Argument")
+    public static let invalidBucketName = S3ErrorCode(
+        "InvalidBucketName", 400, "The specified bucket is not valid.")
+    public static let invalidChunkSizeError = S3ErrorCode(
+        "InvalidChunkSizeError", 400, "Only the last chunk is allowed to have a size less than 8192 bytes")
+    public static let invalidDigest = S3ErrorCode(
+        "InvalidDigest", 400, "The Content-MD5 or checksum you specified is not valid.")
+    public static let invalidLocationConstraint = S3ErrorCode(
+        "InvalidLocationConstraint", 400, "The specified location-constraint is not valid.")
+    public static let invalidRange = S3ErrorCode(
+        "InvalidRange", 416, "The requested range is not satisfiable")
+    public static let invalidRequest = S3ErrorCode("InvalidRequest", 400, "Invalid Request")
+    public static let invalidURI = S3ErrorCode("InvalidURI", 400, "Couldn't parse the specified URI.")
+    public static let keyTooLong = S3ErrorCode("KeyTooLongError", 400, "Your key is too long")
+    public static let malformedXML = S3ErrorCode(
+        "MalformedXML", 400,
+        "The XML you provided was not well-formed or did not validate against our published schema.")
+    public static let metadataTooLarge = S3ErrorCode(
+        "MetadataTooLarge", 400, "Your metadata headers exceed the maximum allowed metadata size.")
+    public static let methodNotAllowed = S3ErrorCode(
+        "MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
+    public static let missingContentLength = S3ErrorCode(
+        "MissingContentLength", 411, "You must provide the Content-Length HTTP header.")
+    public static let noSuchBucket = S3ErrorCode("NoSuchBucket", 404, "The specified bucket does not exist")
+    public static let noSuchKey = S3ErrorCode("NoSuchKey", 404, "The specified key does not exist.")
+    public static let notImplemented = S3ErrorCode(
+        "NotImplemented", 501, "A header you provided implies functionality that is not implemented.")
+    public static let notModified = S3ErrorCode("NotModified", 304, "Not Modified")
+    public static let preconditionFailed = S3ErrorCode(
+        "PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold")
+    public static let requestTimeTooSkewed = S3ErrorCode(
+        "RequestTimeTooSkewed", 403, "The difference between the request time and the current time is too large.")
+    public static let signatureDoesNotMatch = S3ErrorCode(
+        "SignatureDoesNotMatch", 403,
+        "The request signature we calculated does not match the signature you provided. Check your key and signing method."
+    )
+    public static let serviceUnavailable = S3ErrorCode(
+        "ServiceUnavailable", 503, "Please reduce your request rate.")
+    public static let xAmzContentSHA256Mismatch = S3ErrorCode(
+        "XAmzContentSHA256Mismatch", 400, "The provided 'x-amz-content-sha256' header does not match what was computed.")
+    public static let missingSecurityHeader = S3ErrorCode(
+        "MissingSecurityHeader", 400, "Your request is missing a required header.")
+
+    public static let all: [S3ErrorCode] = [
+        accessDenied, authorizationHeaderMalformed, authorizationQueryParametersError, badDigest,
+        bucketAlreadyExists, bucketAlreadyOwnedByYou, bucketNotEmpty, entityTooLarge, incompleteBody,
+        internalError, invalidAccessKeyId, invalidArgument, invalidBucketName, invalidChunkSizeError,
+        invalidDigest, invalidLocationConstraint, invalidRange, invalidRequest, invalidURI, keyTooLong,
+        malformedXML, metadataTooLarge, methodNotAllowed, missingContentLength, noSuchBucket, noSuchKey,
+        notImplemented, notModified, preconditionFailed, requestTimeTooSkewed, signatureDoesNotMatch,
+        serviceUnavailable, xAmzContentSHA256Mismatch, missingSecurityHeader,
+    ]
+
+    /// Looks a code string up (e.g. one produced by the SigV4 module); unknown codes are 400s.
+    public static func named(_ code: String) -> S3ErrorCode {
+        all.first { $0.code == code } ?? S3ErrorCode(code, 400, code)
+    }
+}
+
+/// An S3 error as returned to the client. Renders itself (see `xml(requestId:)`).
+public struct S3Error: Error, Sendable {
+    public let code: S3ErrorCode
+    public let message: String
+    public let resource: String?
+    /// Extra elements some errors carry (BucketName, Key, ...), in order.
+    public let extra: [(String, String)]
+
+    public init(_ code: S3ErrorCode, _ message: String? = nil, resource: String? = nil, extra: [(String, String)] = []) {
+        self.code = code
+        self.message = message ?? code.message
+        self.resource = resource
+        self.extra = extra
+    }
+
+    public func xml(resource fallbackResource: String, requestId: String) -> String {
+        var x = XMLWriter()
+        x.open("Error")
+        x.element("Code", code.code)
+        x.element("Message", message)
+        x.element("Resource", resource ?? fallbackResource)
+        for (name, value) in extra { x.element(name, value) }
+        x.element("RequestId", requestId)
+        x.element("HostId", requestId)
+        x.close("Error")
+        return x.document
+    }
+}

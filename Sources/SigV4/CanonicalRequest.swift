@@ -1,0 +1,75 @@
+// The SigV4 canonical request and string to sign, shared by the verifier and the signer.
+// https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html
+
+public enum CanonicalRequest {
+    public static let algorithm = "AWS4-HMAC-SHA256"
+    /// SHA-256 of the empty string: the payload hash of bodiless requests (and of curl's).
+    public static let emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+    /// Each name and value decoded, then re-encoded with AWS UriEncode, sorted by name then
+    /// value. Clients differ in how they escape (and in order), so only this normal form compares.
+    /// `excluding` drops X-Amz-Signature from presigned URLs.
+    public static func canonicalQuery(_ rawQuery: String, excluding: String? = nil) -> String {
+        var pairs: [(String, String)] = []
+        for p in rawQueryPairs(rawQuery) {
+            let nameBytes = percentDecodeBytes(p.name) ?? Array(p.name.utf8)
+            if let ex = excluding, nameBytes.elementsEqual(ex.utf8) { continue }
+            let raw = p.value ?? ""
+            let valueBytes = percentDecodeBytes(raw) ?? Array(raw.utf8)
+            pairs.append(
+                (uriEncodeBytes(nameBytes, encodeSlash: true), uriEncodeBytes(valueBytes, encodeSlash: true)))
+        }
+        // Encoded forms are ASCII, so comparing UTF-8 bytes is the byte order AWS specifies.
+        pairs.sort { a, b in
+            if a.0 != b.0 { return a.0.utf8.lexicographicallyPrecedes(b.0.utf8) }
+            return a.1.utf8.lexicographicallyPrecedes(b.1.utf8)
+        }
+        return pairs.map { $0.0 + "=" + $0.1 }.joined(separator: "&")
+    }
+
+    /// Trims the value and collapses runs of spaces, as the spec's Trimall does.
+    public static func canonicalHeaderValue(_ v: String) -> String {
+        var out = [UInt8]()
+        var lastSpace = false
+        for c in v.utf8 {
+            if c == 0x20 || c == 0x09 {
+                if !lastSpace && !out.isEmpty { out.append(0x20) }
+                lastSpace = true
+            } else {
+                out.append(c)
+                lastSpace = false
+            }
+        }
+        if out.last == 0x20 { out.removeLast() }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// "name:value\n" for each signed header, in the order given (already sorted by the client).
+    /// Repeated headers join with ","; a signed header that is absent contributes an empty value,
+    /// which then simply fails to match.
+    public static func canonicalHeaders(_ headers: [(name: String, value: String)], signed: [String]) -> String {
+        var out = ""
+        for name in signed {
+            let values = headers.filter { $0.name == name }.map { canonicalHeaderValue($0.value) }
+            out += name + ":" + values.joined(separator: ",") + "\n"
+        }
+        return out
+    }
+
+    public static func build(
+        method: String, canonicalURI: String, canonicalQuery: String, canonicalHeaders: String,
+        signedHeaders: String, payloadHash: String
+    ) -> String {
+        method + "\n" + canonicalURI + "\n" + canonicalQuery + "\n" + canonicalHeaders + "\n" + signedHeaders
+            + "\n" + payloadHash
+    }
+
+    public static func stringToSign(amzDate: String, scope: String, canonicalRequest: String) -> String {
+        algorithm + "\n" + amzDate + "\n" + scope + "\n" + hexEncode(SHA256Digest.hash(Array(canonicalRequest.utf8)))
+    }
+
+    /// The raw path is the canonical URI: every client signs the path exactly as it sends it,
+    /// so re-encoding or normalising here would only break valid signatures (CLIENTS.md).
+    static func canonicalURI(rawPath: String) -> String { rawPath.isEmpty ? "/" : rawPath }
+}

@@ -1,0 +1,126 @@
+/// The parts of an HTTP request that authentication needs, exactly as they came off the wire.
+/// Signatures are computed over the raw URI, so nothing here decodes or normalises the path.
+public struct RequestHead: Sendable {
+    public var method: String
+    /// Exactly as received: "/bucket/a%20b?list-type=2&prefix=x".
+    public var rawURI: String
+    /// Names lowercased, values with outer whitespace trimmed, order and duplicates kept.
+    public var headers: [(name: String, value: String)]
+
+    public init(method: String, rawURI: String, headers: [(name: String, value: String)]) {
+        self.method = method
+        self.rawURI = rawURI
+        self.headers = headers.map { (name: $0.name.lowercased(), value: trimHTTPWhitespace($0.value)) }
+    }
+
+    /// The first header with this (lowercase) name.
+    public func header(_ lowercasedName: String) -> String? {
+        headers.first { $0.name == lowercasedName }?.value
+    }
+
+    /// Every value of a repeated header, in order.
+    func headerValues(_ lowercasedName: String) -> [String] {
+        headers.filter { $0.name == lowercasedName }.map(\.value)
+    }
+
+    public var rawPath: String {
+        if let q = rawURI.firstIndex(of: "?") { return String(rawURI[..<q]) }
+        return rawURI
+    }
+
+    public var rawQuery: String {
+        if let q = rawURI.firstIndex(of: "?") { return String(rawURI[rawURI.index(after: q)...]) }
+        return ""
+    }
+
+    /// Split on "&" and the first "=", percent-decoded ('+' stays '+', as S3 does); "uploads"
+    /// and "uploads=" both give "". A malformed escape leaves that part undecoded.
+    public var queryItems: [(name: String, value: String)] {
+        rawQueryPairs(rawQuery).map { pair in
+            (name: percentDecode(pair.name) ?? pair.name, value: percentDecode(pair.value ?? "") ?? (pair.value ?? ""))
+        }
+    }
+}
+
+/// Raw "name[=value]" pairs; value is nil when there was no "=" (SigV2 tells the two apart).
+func rawQueryPairs(_ query: String) -> [(name: String, value: String?)] {
+    guard !query.isEmpty else { return [] }
+    return query.split(separator: "&", omittingEmptySubsequences: true).map { part in
+        if let eq = part.firstIndex(of: "=") {
+            return (name: String(part[..<eq]), value: String(part[part.index(after: eq)...]))
+        }
+        return (name: String(part), value: nil)
+    }
+}
+
+func trimHTTPWhitespace(_ s: String) -> String {
+    let u = Array(s.utf8)
+    var lo = 0
+    var hi = u.count
+    while lo < hi, u[lo] == 0x20 || u[lo] == 0x09 || u[lo] == 0x0d || u[lo] == 0x0a { lo += 1 }
+    while hi > lo, u[hi - 1] == 0x20 || u[hi - 1] == 0x09 || u[hi - 1] == 0x0d || u[hi - 1] == 0x0a { hi -= 1 }
+    if lo == 0 && hi == u.count { return s }
+    return String(decoding: u[lo..<hi], as: UTF8.self)
+}
+
+/// Decodes %XX escapes into bytes; nil on a truncated or non-hex escape.
+func percentDecodeBytes(_ s: String) -> [UInt8]? {
+    let u = Array(s.utf8)
+    var out = [UInt8]()
+    out.reserveCapacity(u.count)
+    var i = 0
+    while i < u.count {
+        if u[i] == UInt8(ascii: "%") {
+            guard i + 2 < u.count, let hi = hexValue(u[i + 1]), let lo = hexValue(u[i + 2]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 3
+        } else {
+            out.append(u[i])
+            i += 1
+        }
+    }
+    return out
+}
+
+/// nil on malformed escapes or bytes that are not UTF-8; never turns '+' into a space.
+public func percentDecode(_ s: String) -> String? {
+    guard s.utf8.contains(UInt8(ascii: "%")) else { return s }
+    guard let bytes = percentDecodeBytes(s) else { return nil }
+    return String(validating: bytes, as: UTF8.self)
+}
+
+private let upperHex: [UInt8] = Array("0123456789ABCDEF".utf8)
+
+@inline(__always)
+private func isUnreserved(_ c: UInt8) -> Bool {
+    switch c {
+    case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+        UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
+        UInt8(ascii: "~"):
+        return true
+    default:
+        return false
+    }
+}
+
+func uriEncodeBytes<C: Collection<UInt8>>(_ bytes: C, encodeSlash: Bool) -> String {
+    var out = [UInt8]()
+    out.reserveCapacity(bytes.count * 3)
+    for c in bytes {
+        if isUnreserved(c) || (c == UInt8(ascii: "/") && !encodeSlash) {
+            out.append(c)
+        } else {
+            out.append(UInt8(ascii: "%"))
+            out.append(upperHex[Int(c >> 4)])
+            out.append(upperHex[Int(c & 0x0f)])
+        }
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+/// AWS `UriEncode`: everything but A-Za-z0-9-_.~ (and '/' when `encodeSlash` is false) becomes
+/// %XX with uppercase hex.
+/// https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html
+public func uriEncode(_ s: String, encodeSlash: Bool) -> String {
+    uriEncodeBytes(s.utf8, encodeSlash: encodeSlash)
+}

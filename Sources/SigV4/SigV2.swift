@@ -1,0 +1,104 @@
+// SigV2, still the default of `aws s3 presign` (v1), boto3 presigned URLs and s3cmd
+// `--signature-v2` (CLIENTS.md).
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/RESTAuthentication.html
+
+/// Query parameters that are part of the SigV2 CanonicalizedResource (botocore's and s3cmd's
+/// list; S3 ignores any other parameter when signing).
+let v2SubResources: Set<String> = [
+    "accelerate", "acl", "analytics", "cors", "delete", "encryption", "intelligent-tiering", "inventory",
+    "legal-hold", "lifecycle", "location", "logging", "metrics", "notification", "object-lock", "ownershipControls",
+    "partNumber", "policy", "policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore",
+    "retention", "select", "select-type", "tagging", "torrent", "uploadId", "uploads", "versionId", "versioning",
+    "versions", "website", "response-cache-control", "response-content-disposition", "response-content-encoding",
+    "response-content-language", "response-content-type", "response-expires",
+]
+
+extension Verifier {
+    /// StringToSign = Verb \n Content-MD5 \n Content-Type \n Date \n CanonicalizedAmzHeaders
+    /// CanonicalizedResource. `dateLine` is the Date header (empty when x-amz-date is sent) or,
+    /// for query auth, Expires.
+    public static func stringToSignV2(_ head: RequestHead, dateLine: String, virtualHostedBucket: String? = nil)
+        -> String
+    {
+        var amz: [String: [String]] = [:]
+        for h in head.headers where h.name.hasPrefix("x-amz-") {
+            amz[h.name, default: []].append(CanonicalRequest.canonicalHeaderValue(h.value))
+        }
+        let amzLines = amz.keys.sorted().map { $0 + ":" + amz[$0]!.joined(separator: ",") + "\n" }.joined()
+        return head.method + "\n" + (head.header("content-md5") ?? "") + "\n" + (head.header("content-type") ?? "")
+            + "\n" + dateLine + "\n" + amzLines + canonicalizedResourceV2(head, virtualHostedBucket: virtualHostedBucket)
+    }
+
+    /// Path as sent (prefixed with "/bucket" for virtual-hosted style), then the sub-resources
+    /// sorted by name, values decoded; "uploads" and "uploads=" stay distinct, as clients sign them.
+    static func canonicalizedResourceV2(_ head: RequestHead, virtualHostedBucket: String?) -> String {
+        var resource = head.rawPath.isEmpty ? "/" : head.rawPath
+        if let bucket = virtualHostedBucket, !bucket.isEmpty { resource = "/" + bucket + resource }
+        let subs = rawQueryPairs(head.rawQuery).compactMap { p -> (String, String?)? in
+            let name = percentDecode(p.name) ?? p.name
+            guard v2SubResources.contains(name) else { return nil }
+            return (name, p.value.map { percentDecode($0) ?? $0 })
+        }.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+        if !subs.isEmpty {
+            resource += "?" + subs.map { name, value in value.map { name + "=" + $0 } ?? name }.joined(separator: "&")
+        }
+        return resource
+    }
+
+    func verifyV2Header(_ head: RequestHead, authorization: String, now: Double, bucket: String?) throws(AuthFailure)
+        -> AuthContext
+    {
+        let credential = authorization.dropFirst(4)
+        guard let colon = credential.lastIndex(of: ":"), colon != credential.startIndex,
+            credential.index(after: colon) != credential.endIndex
+        else {
+            throw .invalidArgument("AWS authorization header is invalid.  Expected AwsAccessKeyId:signature")
+        }
+        let accessKey = trimHTTPWhitespace(String(credential[..<colon]))
+        let signature = String(credential[credential.index(after: colon)...])
+        let payload = try payloadMode(head, allowStreamingSigned: false)
+        // x-amz-date wins over Date and may be RFC 1123 (s3cmd --signature-v2); the Date line is
+        // then empty because x-amz-date is signed among the amz headers.
+        let dateLine: String
+        let time: Int
+        if let x = head.header("x-amz-date") {
+            guard let t = parseHTTPDate(x) ?? parseAmzDate(x) else { throw .missingDate }
+            time = t
+            dateLine = ""
+        } else if let d = head.header("date"), let t = parseHTTPDate(d) {
+            time = t
+            dateLine = d
+        } else {
+            throw .missingDate
+        }
+        guard let secret = credentials.secretKey(forAccessKey: accessKey) else { throw .invalidAccessKey }
+        try checkSkew(time, now: now)
+        let sts = Self.stringToSignV2(head, dateLine: dateLine, virtualHostedBucket: bucket)
+        guard constantTimeEquals(Signer.signatureV2(secretKey: secret, stringToSign: sts), signature) else {
+            throw .signatureMismatch
+        }
+        return AuthContext(accessKey: accessKey, method: .v2Header, payload: payload)
+    }
+
+    func verifyV2Query(_ head: RequestHead, query: [(name: String, value: String)], now: Double, bucket: String?)
+        throws(AuthFailure) -> AuthContext
+    {
+        func param(_ n: String) -> String? { query.first { $0.name == n }?.value }
+        guard let accessKey = param("AWSAccessKeyId"), let signature = param("Signature"),
+            let expiresField = param("Expires")
+        else {
+            throw .accessDenied("Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters")
+        }
+        guard let expires = Int(expiresField) else {
+            throw .accessDenied("Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters")
+        }
+        guard let secret = credentials.secretKey(forAccessKey: accessKey) else { throw .invalidAccessKey }
+        if now > Double(expires) { throw .expired }
+        let payload = try payloadMode(head, allowStreamingSigned: false)
+        let sts = Self.stringToSignV2(head, dateLine: expiresField, virtualHostedBucket: bucket)
+        guard constantTimeEquals(Signer.signatureV2(secretKey: secret, stringToSign: sts), signature) else {
+            throw .signatureMismatch
+        }
+        return AuthContext(accessKey: accessKey, method: .v2Query, payload: payload)
+    }
+}

@@ -1,0 +1,220 @@
+// Inbound request authentication: SigV4 (header and presigned query) and SigV2 (header and
+// query), which clients still send (CLIENTS.md).
+// https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-authenticating-requests.html
+
+public struct Verifier: Sendable {
+    let credentials: any CredentialLookup
+    let maxClockSkew: Double
+
+    public init(credentials: any CredentialLookup, maxClockSkew: Double = 900) {
+        self.credentials = credentials
+        self.maxClockSkew = maxClockSkew
+    }
+
+    /// `now` is seconds since 1970 (a parameter so tests are deterministic).
+    /// `virtualHostedBucket` is the bucket taken from the Host name for virtual-hosted-style
+    /// requests: SigV2 signs "/bucket/key" even when the path is only "/key".
+    public func authenticate(_ head: RequestHead, now: Double, virtualHostedBucket: String? = nil) throws(AuthFailure)
+        -> AuthContext
+    {
+        let authorization = head.header("authorization")
+        let query = head.queryItems
+        let hasV4Query = query.contains {
+            $0.name == "X-Amz-Algorithm" || $0.name == "X-Amz-Credential" || $0.name == "X-Amz-Signature"
+        }
+        let hasV2Query = query.contains { $0.name == "AWSAccessKeyId" || $0.name == "Signature" }
+        if authorization != nil && (hasV4Query || hasV2Query) || hasV4Query && hasV2Query {
+            throw .invalidArgument(
+                "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified"
+            )
+        }
+        if let authorization {
+            if authorization.hasPrefix(CanonicalRequest.algorithm + " ") {
+                return try verifyV4Header(head, authorization: authorization, now: now)
+            }
+            if authorization.hasPrefix("AWS ") {
+                return try verifyV2Header(head, authorization: authorization, now: now, bucket: virtualHostedBucket)
+            }
+            throw .invalidArgument("Unsupported Authorization Type")
+        }
+        if hasV4Query { return try verifyV4Query(head, query: query, now: now) }
+        if hasV2Query { return try verifyV2Query(head, query: query, now: now, bucket: virtualHostedBucket) }
+        // The caller decides whether anonymous access is allowed; the body may still carry
+        // checksums to verify.
+        return AuthContext(accessKey: "", method: .anonymous, payload: try payloadMode(head, allowStreamingSigned: false))
+    }
+
+    func payloadMode(_ head: RequestHead, allowStreamingSigned: Bool) throws(AuthFailure) -> PayloadMode {
+        guard let mode = PayloadMode(headerValue: head.header("x-amz-content-sha256")) else {
+            throw .invalidArgument("x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-*, or a valid sha256 value.")
+        }
+        if case .streamingSigned = mode, !allowStreamingSigned {
+            throw .invalidArgument("Streaming signed payloads require Authorization header SigV4.")
+        }
+        return mode
+    }
+
+    func checkSkew(_ t: Int, now: Double) throws(AuthFailure) {
+        if abs(Double(t) - now) > maxClockSkew { throw .skewed }
+    }
+
+    // MARK: - SigV4 Authorization header
+
+    struct Credential {
+        let accessKey: String
+        let date: String
+        let region: String
+        let service: String
+        var scope: String { date + "/" + region + "/" + service + "/aws4_request" }
+    }
+
+    /// "AK/20130524/us-east-1/s3/aws4_request"; nil reason means well-formed.
+    static func parseCredential(_ s: String) -> (Credential?, String) {
+        let parts = s.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        let expecting = "expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"."
+        guard parts.count == 5, !parts[0].isEmpty, !parts[2].isEmpty else {
+            return (nil, "the Credential is mal-formed; " + expecting)
+        }
+        guard parts[1].utf8.count == 8, parts[1].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+            return (nil, "incorrect date format \"\(parts[1])\". This date in the credential must be in the format \"yyyyMMdd\".")
+        }
+        guard parts[3] == "s3" else {
+            return (nil, "incorrect service \"\(parts[3])\". This endpoint belongs to \"s3\".")
+        }
+        guard parts[4] == "aws4_request" else {
+            return (nil, "incorrect terminal \"\(parts[4])\". This endpoint uses \"aws4_request\".")
+        }
+        return (Credential(accessKey: parts[0], date: parts[1], region: parts[2], service: parts[3]), "")
+    }
+
+    static func parseSignedHeaders(_ s: String) -> [String]? {
+        let names = s.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
+        guard !names.isEmpty, names.allSatisfy({ !$0.isEmpty && $0 == $0.lowercased() }) else { return nil }
+        return names
+    }
+
+    /// The request time: x-amz-date (ISO 8601 basic) or, failing that, Date (RFC 1123).
+    /// Returns epoch seconds and the ISO form used in the string to sign.
+    static func requestTimeV4(_ head: RequestHead) -> (Int, String)? {
+        if let x = head.header("x-amz-date") {
+            guard let t = parseAmzDate(x) else { return nil }
+            return (t, x)
+        }
+        if let d = head.header("date"), let t = parseHTTPDate(d) { return (t, formatAmzDate(t)) }
+        return nil
+    }
+
+    func verifyV4Header(_ head: RequestHead, authorization: String, now: Double) throws(AuthFailure) -> AuthContext {
+        // Parts separated by "," with or without spaces (s3cmd sends none).
+        let rest = authorization.dropFirst(CanonicalRequest.algorithm.count + 1)
+        var fields: [String: String] = [:]
+        for part in rest.split(separator: ",") {
+            let p = trimHTTPWhitespace(String(part))
+            guard let eq = p.firstIndex(of: "=") else {
+                throw .malformed("The authorization header is malformed; incorrect component \"\(p)\".")
+            }
+            fields[String(p[..<eq])] = String(p[p.index(after: eq)...])
+        }
+        guard let credentialField = fields["Credential"], let signedField = fields["SignedHeaders"],
+            let signature = fields["Signature"]
+        else {
+            throw .malformed(
+                "The authorization header is malformed; it must contain Credential, SignedHeaders and Signature.")
+        }
+        let (parsed, reason) = Self.parseCredential(credentialField)
+        guard let credential = parsed else { throw .malformed("The authorization header is malformed; " + reason) }
+        guard let signed = Self.parseSignedHeaders(signedField) else {
+            throw .malformed("The authorization header is malformed; SignedHeaders is invalid.")
+        }
+        guard signed.contains("host") else {
+            throw .malformed("The authorization header is malformed; the host header must be signed.")
+        }
+        let payload = try payloadMode(head, allowStreamingSigned: true)
+        guard let (time, amzDate) = Self.requestTimeV4(head) else { throw .missingDate }
+        guard amzDate.hasPrefix(credential.date) else {
+            throw .malformed(
+                "The authorization header is malformed; Invalid credential date \"\(credential.date)\". This date is not the same as X-Amz-Date: \"\(amzDate.prefix(8))\"."
+            )
+        }
+        guard let secret = credentials.secretKey(forAccessKey: credential.accessKey) else { throw .invalidAccessKey }
+        try checkSkew(time, now: now)
+
+        let canonical = CanonicalRequest.build(
+            method: head.method, canonicalURI: CanonicalRequest.canonicalURI(rawPath: head.rawPath),
+            canonicalQuery: CanonicalRequest.canonicalQuery(head.rawQuery),
+            canonicalHeaders: CanonicalRequest.canonicalHeaders(head.headers, signed: signed),
+            signedHeaders: signedField,
+            payloadHash: head.header("x-amz-content-sha256") ?? CanonicalRequest.emptySHA256)
+        let sts = CanonicalRequest.stringToSign(amzDate: amzDate, scope: credential.scope, canonicalRequest: canonical)
+        let key = Signer.signingKey(
+            secret: secret, date: credential.date, region: credential.region, service: credential.service)
+        let expected = Signer.signature(signingKey: key, stringToSign: sts)
+        guard constantTimeEquals(expected, signature) else { throw .signatureMismatch }
+        return AuthContext(
+            accessKey: credential.accessKey, method: .v4Header, payload: payload, signingKey: key,
+            seedSignature: expected, scope: credential.scope, amzDate: amzDate)
+    }
+
+    // MARK: - SigV4 presigned URL
+    // https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
+
+    func verifyV4Query(_ head: RequestHead, query: [(name: String, value: String)], now: Double) throws(AuthFailure)
+        -> AuthContext
+    {
+        func param(_ n: String) -> String? { query.first { $0.name == n }?.value }
+        guard let algorithm = param("X-Amz-Algorithm"), let credentialField = param("X-Amz-Credential"),
+            let signature = param("X-Amz-Signature"), let amzDate = param("X-Amz-Date"),
+            let signedField = param("X-Amz-SignedHeaders"), let expiresField = param("X-Amz-Expires")
+        else {
+            throw .queryError(
+                "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."
+            )
+        }
+        guard algorithm == CanonicalRequest.algorithm else {
+            throw .queryError("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"")
+        }
+        let (parsed, reason) = Self.parseCredential(credentialField)
+        guard let credential = parsed else { throw .queryError("Error parsing the X-Amz-Credential parameter; " + reason) }
+        guard let time = parseAmzDate(amzDate) else {
+            throw .queryError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
+        }
+        guard amzDate.hasPrefix(credential.date) else {
+            throw .queryError(
+                "Error parsing the X-Amz-Credential parameter; Invalid credential date. Date is not the same as X-Amz-Date."
+            )
+        }
+        guard let expires = Int(expiresField), expires >= 1 else {
+            throw .queryError("X-Amz-Expires must be a positive integer")
+        }
+        guard expires <= 604_800 else {
+            throw .queryError(
+                "X-Amz-Expires must be less than a week (in seconds) that is; the maximum expires is 604800 seconds")
+        }
+        guard let signed = Self.parseSignedHeaders(signedField), signed.contains("host") else {
+            throw .queryError("X-Amz-SignedHeaders must contain host")
+        }
+        guard let secret = credentials.secretKey(forAccessKey: credential.accessKey) else { throw .invalidAccessKey }
+        if Double(time) - now > maxClockSkew { throw .accessDenied("Request is not valid yet") }
+        if now > Double(time + expires) { throw .expired }
+
+        // Presigned URLs cannot sign the body; a client may still pin it with X-Amz-Content-Sha256.
+        let declared = param("X-Amz-Content-Sha256")
+        let payloadHash = declared ?? PayloadMode.unsignedValue
+        guard let payload = PayloadMode(headerValue: payloadHash), !payload.isStreaming else {
+            throw .invalidArgument("X-Amz-Content-Sha256 must be UNSIGNED-PAYLOAD or a valid sha256 value.")
+        }
+        let canonical = CanonicalRequest.build(
+            method: head.method, canonicalURI: CanonicalRequest.canonicalURI(rawPath: head.rawPath),
+            canonicalQuery: CanonicalRequest.canonicalQuery(head.rawQuery, excluding: "X-Amz-Signature"),
+            canonicalHeaders: CanonicalRequest.canonicalHeaders(head.headers, signed: signed),
+            signedHeaders: signedField, payloadHash: payloadHash)
+        let sts = CanonicalRequest.stringToSign(amzDate: amzDate, scope: credential.scope, canonicalRequest: canonical)
+        let key = Signer.signingKey(
+            secret: secret, date: credential.date, region: credential.region, service: credential.service)
+        let expected = Signer.signature(signingKey: key, stringToSign: sts)
+        guard constantTimeEquals(expected, signature) else { throw .signatureMismatch }
+        return AuthContext(
+            accessKey: credential.accessKey, method: .v4Query, payload: payload, signingKey: key,
+            seedSignature: expected, scope: credential.scope, amzDate: amzDate)
+    }
+}

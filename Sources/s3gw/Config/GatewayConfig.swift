@@ -1,0 +1,157 @@
+import Foundation
+
+/// The validated gateway configuration. Immutable once loaded; a reload builds a new one.
+struct GatewayConfig: Sendable {
+    struct Zone: Sendable {
+        var name: String
+        var country: String
+        var region: String
+        var kind: String
+        var path: String
+    }
+
+    var socket = "/run/s3gw/s3gw.sock"
+    var socketMode: UInt32 = 0o660
+    var workers = 0
+    var threads = 16
+    var stateDir = "/var/lib/s3gw"
+    var logLevel = "info"
+    var maxClockSkew = 900
+    var accessKey: String?
+    var secretKey: String?
+    var defaultZone = ""
+    var zones: [Zone] = []
+
+    var workerCount: Int { workers > 0 ? workers : ProcessInfo.processInfo.activeProcessorCount }
+    var metadataPath: String { stateDir + "/metadata.sqlite" }
+
+    struct Invalid: Error, CustomStringConvertible {
+        let file: String
+        let line: Int
+        let message: String
+        var description: String { "\(file):\(line): \(message)" }
+    }
+
+    static func load(path: String) throws(Invalid) -> GatewayConfig {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
+            throw Invalid(file: path, line: 0, message: "cannot read configuration file")
+        }
+        return try parse(text, file: path)
+    }
+
+    static func parse(_ text: String, file: String) throws(Invalid) -> GatewayConfig {
+        let doc: TOMLDocument
+        do {
+            doc = try TOMLDocument.parse(text)
+        } catch {
+            throw Invalid(file: file, line: error.line, message: error.message)
+        }
+        var c = GatewayConfig()
+        var reader = Reader(file: file)
+        for table in doc.tables {
+            reader.table = table
+            switch table.name {
+            case "":
+                try reader.noKeys()
+            case "server":
+                c.socket = try reader.string("socket") ?? c.socket
+                if let mode = try reader.string("socket_mode") {
+                    guard let m = UInt32(mode, radix: 8), m <= 0o777 else {
+                        throw reader.invalid("socket_mode", "must be an octal mode like \"0660\"")
+                    }
+                    c.socketMode = m
+                }
+                c.workers = try reader.int("workers", in: 0...256) ?? c.workers
+                c.threads = try reader.int("threads", in: 1...1024) ?? c.threads
+                c.stateDir = try reader.string("state_dir") ?? c.stateDir
+                c.logLevel = try reader.oneOf("log_level", ["trace", "debug", "info", "notice", "warning", "error", "critical"]) ?? c.logLevel
+                c.maxClockSkew = try reader.int("max_clock_skew", in: 1...86400) ?? c.maxClockSkew
+                try reader.noOtherKeys()
+            case "credentials":
+                c.accessKey = try reader.string("access_key").flatMap { $0.isEmpty ? nil : $0 }
+                c.secretKey = try reader.string("secret_key").flatMap { $0.isEmpty ? nil : $0 }
+                if (c.accessKey == nil) != (c.secretKey == nil) {
+                    throw Invalid(file: file, line: table.line, message: "access_key and secret_key must be set together")
+                }
+                try reader.noOtherKeys()
+            case "storage":
+                c.defaultZone = try reader.string("default_zone") ?? ""
+                try reader.noOtherKeys()
+            case "zones[]":
+                guard let name = try reader.string("name"), !name.isEmpty else {
+                    throw Invalid(file: file, line: table.line, message: "zone needs a name")
+                }
+                if c.zones.contains(where: { $0.name == name }) {
+                    throw reader.invalid("name", "zone \"\(name)\" defined twice")
+                }
+                let kind = try reader.oneOf("kind", ["filesystem"]) ?? "filesystem"
+                guard let path = try reader.string("path"), path.hasPrefix("/") || kind != "filesystem" else {
+                    throw Invalid(file: file, line: table.line, message: "filesystem zone \"\(name)\" needs an absolute path")
+                }
+                let zone = Zone(
+                    name: name, country: try reader.string("country") ?? "", region: try reader.string("region") ?? "",
+                    kind: kind, path: path)
+                try reader.noOtherKeys()
+                c.zones.append(zone)
+            default:
+                throw Invalid(file: file, line: table.line, message: "unknown section [\(table.name.replacingOccurrences(of: "[]", with: ""))]")
+            }
+        }
+        if c.zones.isEmpty {
+            throw Invalid(file: file, line: 0, message: "no [[zones]] configured")
+        }
+        if c.defaultZone.isEmpty {
+            c.defaultZone = c.zones[0].name
+        } else if !c.zones.contains(where: { $0.name == c.defaultZone }) {
+            let line = doc.tables.first { $0.name == "storage" }?.values["default_zone"]?.line ?? 0
+            throw Invalid(file: file, line: line, message: "default_zone \"\(c.defaultZone)\" is not a configured zone")
+        }
+        return c
+    }
+
+    /// Reads typed keys from one table and remembers which were used, so unknown keys fail.
+    private struct Reader {
+        let file: String
+        var table = TOMLDocument.Table(name: "", line: 0)
+        var used: Set<String> = []
+
+        init(file: String) { self.file = file }
+
+        func invalid(_ key: String, _ message: String) -> Invalid {
+            Invalid(file: file, line: table.values[key]?.line ?? table.line, message: "\(key): \(message)")
+        }
+
+        mutating func string(_ key: String) throws(Invalid) -> String? {
+            used.insert(key)
+            guard let v = table.values[key] else { return nil }
+            guard case .string(let s) = v.kind else { throw invalid(key, "must be a string") }
+            return s
+        }
+
+        mutating func int(_ key: String, in range: ClosedRange<Int>) throws(Invalid) -> Int? {
+            used.insert(key)
+            guard let v = table.values[key] else { return nil }
+            guard case .integer(let i) = v.kind else { throw invalid(key, "must be an integer") }
+            guard range.contains(i) else {
+                throw invalid(key, "must be between \(range.lowerBound) and \(range.upperBound)")
+            }
+            return i
+        }
+
+        mutating func oneOf(_ key: String, _ allowed: [String]) throws(Invalid) -> String? {
+            guard let s = try string(key) else { return nil }
+            guard allowed.contains(s) else { throw invalid(key, "must be one of \(allowed.joined(separator: ", "))") }
+            return s
+        }
+
+        mutating func noKeys() throws(Invalid) { try noOtherKeys() }
+
+        mutating func noOtherKeys() throws(Invalid) {
+            for key in table.order where !used.contains(key) {
+                throw invalid(key, "unknown key")
+            }
+            used = []
+        }
+    }
+}

@@ -1,0 +1,104 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import Foundation
+
+/// Small POSIX helpers for the supervisor and workers. Errors carry the call and errno.
+struct PosixError: Error, CustomStringConvertible {
+    let call: String
+    let errno: Int32
+    var description: String { "\(call): \(String(cString: strerror(errno))) (errno \(errno))" }
+}
+
+@discardableResult
+func posix<T: BinaryInteger>(_ call: @autoclosure () -> String, _ body: () -> T) throws -> T {
+    while true {
+        let r = body()
+        if r >= 0 { return r }
+        let e = errno
+        if e == EINTR { continue }
+        throw PosixError(call: call(), errno: e)
+    }
+}
+
+func signalSet(_ signals: [Int32]) -> sigset_t {
+    var set = sigset_t()
+    sigemptyset(&set)
+    for s in signals { sigaddset(&set, s) }
+    return set
+}
+
+/// Blocks `signals` in the calling thread (and so in every thread it starts afterwards), so
+/// that one thread can take them synchronously with sigtimedwait.
+func blockSignals(_ signals: [Int32]) {
+    var set = signalSet(signals)
+    pthread_sigmask(SIG_BLOCK, &set, nil)
+}
+
+/// Waits up to `timeout` seconds for one of `signals`; nil on timeout.
+func waitForSignal(_ signals: [Int32], timeout: Double) -> Int32? {
+    var set = signalSet(signals)
+    var ts = timespec(tv_sec: Int(timeout), tv_nsec: Int((timeout - timeout.rounded(.down)) * 1e9))
+    let s = sigtimedwait(&set, nil, &ts)
+    return s > 0 ? s : nil
+}
+
+func executablePath() -> String {
+    var buf = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+    if n > 0 { return String(cString: buf) }
+    return CommandLine.arguments[0]
+}
+
+/// Creates, binds and listens on the FastCGI unix socket with the configured mode.
+func bindUnixSocket(path: String, mode: UInt32) throws -> Int32 {
+    let dir = (path as NSString).deletingLastPathComponent
+    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    // A socket left by a crashed supervisor; refuse to unlink anything that is not a socket.
+    var st = stat()
+    if lstat(path, &st) == 0 {
+        guard (st.st_mode & S_IFMT) == S_IFSOCK else { throw PosixError(call: "bind \(path) (exists, not a socket)", errno: EEXIST) }
+        unlink(path)
+    }
+    let fd = try posix("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0) }
+    var addr = sockaddr_un()
+    addr.sun_family = sa_family_t(AF_UNIX)
+    let bytes = Array(path.utf8)
+    guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+        throw PosixError(call: "bind \(path) (path too long)", errno: ENAMETOOLONG)
+    }
+    withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+        raw.copyBytes(from: bytes)
+        raw[bytes.count] = 0
+    }
+    try withUnsafePointer(to: &addr) { p in
+        try p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+            try posix("bind \(path)") { bind(fd, sa, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+    }
+    try posix("chmod \(path)") { chmod(path, mode_t(mode)) }
+    try posix("listen") { listen(fd, 1024) }
+    return fd
+}
+
+/// Starts `argv` with `listenFD` as its fd 0 and default signal handling, without fork().
+func spawn(argv: [String], listenFD: Int32) throws -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_adddup2(&actions, listenFD, 0)
+    var attr = posix_spawnattr_t()
+    posix_spawnattr_init(&attr)
+    defer { posix_spawnattr_destroy(&attr) }
+    var empty = signalSet([])
+    posix_spawnattr_setsigmask(&attr, &empty)
+    var defaults = signalSet([SIGTERM, SIGHUP, SIGCHLD, SIGINT, SIGPIPE])
+    posix_spawnattr_setsigdefault(&attr, &defaults)
+    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    var cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+    defer { for p in cargs { free(p) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, argv[0], &actions, &attr, &cargs, environ)
+    guard rc == 0 else { throw PosixError(call: "posix_spawn \(argv[0])", errno: rc) }
+    return pid
+}

@@ -1,0 +1,132 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import FileSystemBackend
+import Foundation
+import Logging
+
+/// The master process: owns the listening socket, keeps `workers` worker processes alive,
+/// replaces them on SIGHUP and drains them on SIGTERM. Explicit states, as php-fpm has.
+final class Supervisor {
+    enum State { case running, finishing }
+
+    private let configPath: String
+    private var config: GatewayConfig
+    private let logger: Logger
+    private var listenFD: Int32 = -1
+    private var state = State.running
+    /// Live worker pids → the config generation they run.
+    private var workers: [pid_t: Int] = [:]
+    private var generation = 0
+    private var recentCrashes: [Double] = []
+    private let drainTimeout: Double = 120
+
+    init(configPath: String, config: GatewayConfig, logger: Logger) {
+        self.configPath = configPath
+        self.config = config
+        self.logger = logger
+    }
+
+    func run(pidFile: String?) throws -> Int32 {
+        blockSignals([SIGCHLD, SIGHUP, SIGTERM, SIGINT])
+        signal(SIGPIPE, SIG_IGN)
+        try prepareStateDirectory()
+        listenFD = try bindUnixSocket(path: config.socket, mode: config.socketMode)
+        if let pidFile { try "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8) }
+        removeTemporaries(ofProcess: nil)
+        for _ in 0..<config.workerCount { try spawnWorker() }
+        logger.notice(
+            "s3gw serving on \(config.socket) with \(config.workerCount) workers × \(config.threads) threads")
+
+        while true {
+            let sig = waitForSignal([SIGCHLD, SIGHUP, SIGTERM, SIGINT], timeout: 1)
+            switch sig {
+            case SIGHUP: reload()
+            case SIGTERM, SIGINT: return finish(pidFile: pidFile)
+            default: break
+            }
+            reap()
+        }
+    }
+
+    private func prepareStateDirectory() throws {
+        try FileManager.default.createDirectory(atPath: config.stateDir, withIntermediateDirectories: true)
+        _ = try RootCredentials.resolve(config: config, createIfMissing: true, announce: true)
+        _ = try InstallationSecret.load(stateDir: config.stateDir, createIfMissing: true)
+    }
+
+    private func spawnWorker() throws {
+        let pid = try spawn(argv: [executablePath(), "worker", "--config", configPath], listenFD: listenFD)
+        workers[pid] = generation
+        logger.info("worker \(pid) started")
+    }
+
+    private func reap() {
+        while true {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, WNOHANG)
+            if pid <= 0 { return }
+            guard let gen = workers.removeValue(forKey: pid) else { continue }
+            let exitedCleanly = (status & 0x7f) == 0 && ((status >> 8) & 0xff) == 0
+            removeTemporaries(ofProcess: pid)
+            if state == .running && gen == generation {
+                logger.error("worker \(pid) died (status \(status)); respawning")
+                let now = Date().timeIntervalSince1970
+                recentCrashes = recentCrashes.filter { now - $0 < 10 } + [now]
+                // A crash loop is throttled rather than spinning the CPU.
+                if recentCrashes.count > 10 { usleep(500_000) }
+                do { try spawnWorker() } catch { logger.error("respawn failed: \(error)") }
+            } else if !exitedCleanly {
+                logger.warning("old worker \(pid) ended with status \(status)")
+            }
+        }
+    }
+
+    /// SIGHUP: re-read and validate; start a new generation, then drain the old one. A bad
+    /// configuration is reported and the running workers keep serving.
+    private func reload() {
+        let next: GatewayConfig
+        do {
+            next = try GatewayConfig.load(path: configPath)
+        } catch {
+            logger.error("reload refused: \(error)")
+            return
+        }
+        if next.socket != config.socket {
+            logger.warning("socket path changes need a restart; keeping \(config.socket)")
+        }
+        var adopted = next
+        adopted.socket = config.socket
+        config = adopted
+        let old = Array(workers.keys)
+        generation += 1
+        for _ in 0..<config.workerCount {
+            do { try spawnWorker() } catch { logger.error("spawn failed during reload: \(error)") }
+        }
+        for pid in old { kill(pid, SIGTERM) }
+        logger.notice("reloaded configuration; draining \(old.count) old workers")
+    }
+
+    private func finish(pidFile: String?) -> Int32 {
+        state = .finishing
+        logger.notice("stopping: draining \(workers.count) workers")
+        for pid in workers.keys { kill(pid, SIGTERM) }
+        let deadline = Date().timeIntervalSince1970 + drainTimeout
+        while !workers.isEmpty && Date().timeIntervalSince1970 < deadline {
+            _ = waitForSignal([SIGCHLD], timeout: 0.2)
+            reap()
+        }
+        for pid in workers.keys { kill(pid, SIGKILL) }
+        reap()
+        unlink(config.socket)
+        if let pidFile { unlink(pidFile) }
+        logger.notice("stopped")
+        return 0
+    }
+
+    private func removeTemporaries(ofProcess pid: pid_t?) {
+        for z in config.zones where z.kind == "filesystem" {
+            if let zone = try? FileSystemZone(name: z.name, root: z.path) { zone.removeTemporaries(ofProcess: pid) }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import FastCGI
+import FileSystemBackend
+import Foundation
+import Gateway
+import GatewayCore
+import Logging
+import MetadataSQLite
+import SigV4
+
+/// A worker process: the listening socket is fd 0; K threads accept and serve; SIGTERM drains.
+enum Worker {
+    static func run(configPath: String, logger: Logger) throws -> Int32 {
+        // Before any thread exists, so every thread inherits the mask and only sigwait sees them.
+        blockSignals([SIGTERM, SIGHUP, SIGINT])
+        signal(SIGPIPE, SIG_IGN)
+        let config = try GatewayConfig.load(path: configPath)
+        let context = try makeContext(config: config, logger: logger)
+        let gateway = S3Gateway(context: context)
+        let server = FastCGIServer(threads: config.threads)
+        server.start { exchange in
+            gateway.handle(params: exchange.params, body: exchange, response: exchange)
+        }
+        while true {
+            if let s = waitForSignal([SIGTERM, SIGINT, SIGHUP], timeout: 1), s != SIGHUP { break }
+            // The supervisor died (we were re-parented): nothing else would ever stop us.
+            if getppid() == 1 { break }
+        }
+        server.beginDrain()
+        // In-flight requests finish; then the process ends (accept threads die with it).
+        while server.inFlight.load(ordering: .relaxed) > 0 { usleep(50_000) }
+        return 0
+    }
+
+    static func makeContext(config: GatewayConfig, logger: Logger) throws -> GatewayContext {
+        let creds = try RootCredentials.resolve(config: config, createIfMissing: false)
+        let secret = try InstallationSecret.load(stateDir: config.stateDir, createIfMissing: false)
+        let metadata = try SQLiteMetadataStore(path: config.metadataPath)
+        var zones: [String: any StorageZone] = [:]
+        for z in config.zones {
+            zones[z.name] = try FileSystemZone(name: z.name, root: z.path)
+        }
+        let catalog = ZoneCatalog(
+            zones: config.zones.map { ZoneCatalog.Zone(name: $0.name, country: $0.country, region: $0.region) },
+            defaultZone: config.defaultZone)
+        let verifier = Verifier(
+            credentials: StaticCredentials(keys: [creds.accessKey: creds.secretKey]),
+            maxClockSkew: Double(config.maxClockSkew))
+        return GatewayContext(
+            metadata: metadata, zones: zones, catalog: catalog, verifier: verifier, clock: SystemClock(),
+            installationSecret: secret, logger: logger)
+    }
+}
+
+struct StaticCredentials: CredentialLookup {
+    let keys: [String: String]
+    func secretKey(forAccessKey key: String) -> String? { keys[key] }
+}

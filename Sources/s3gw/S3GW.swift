@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+@main
+struct S3GW: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "s3gw",
+        abstract: "A policy-aware, S3-compatible storage gateway (FastCGI behind nginx).",
+        subcommands: [Serve.self, WorkerCommand.self, ConfigCommand.self])
+}
+
+struct ConfigOption: ParsableArguments {
+    @Option(name: .shortAndLong, help: "The gateway configuration file.")
+    var config: String = "/etc/s3gw/s3gw.toml"
+}
+
+func makeLogger(_ label: String, level: String) -> Logger {
+    LoggingSystem.bootstrap { label in
+        var h = StreamLogHandler.standardError(label: label)
+        h.logLevel = Logger.Level(rawValue: level) ?? .info
+        return h
+    }
+    var logger = Logger(label: label)
+    logger.logLevel = Logger.Level(rawValue: level) ?? .info
+    logger[metadataKey: "pid"] = .string(String(getpid()))
+    return logger
+}
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the supervisor and its workers (foreground).")
+    @OptionGroup var options: ConfigOption
+    @Option(help: "Write the supervisor's pid here.") var pidFile: String?
+
+    func run() throws {
+        let config: GatewayConfig
+        do {
+            config = try GatewayConfig.load(path: options.config)
+        } catch {
+            FileHandle.standardError.write(Data("s3gw: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        let logger = makeLogger("s3gw.supervisor", level: config.logLevel)
+        let code = try Supervisor(configPath: options.config, config: config, logger: logger).run(pidFile: pidFile)
+        throw ExitCode(code)
+    }
+}
+
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker", abstract: "A FastCGI worker (spawned by serve; fd 0 is the socket).",
+        shouldDisplay: false)
+    @OptionGroup var options: ConfigOption
+
+    func run() throws {
+        let config = try GatewayConfig.load(path: options.config)
+        let logger = makeLogger("s3gw.worker", level: config.logLevel)
+        throw ExitCode(try Worker.run(configPath: options.config, logger: logger))
+    }
+}
+
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config", abstract: "Configuration tools.", subcommands: [Check.self])
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Validate a configuration file, like nginx -t.")
+        @OptionGroup var options: ConfigOption
+
+        func run() throws {
+            do {
+                _ = try GatewayConfig.load(path: options.config)
+                print("s3gw: the configuration file \(options.config) syntax is ok")
+                print("s3gw: configuration file \(options.config) test is successful")
+            } catch {
+                FileHandle.standardError.write(Data("s3gw: \(error)\n".utf8))
+                FileHandle.standardError.write(Data("s3gw: configuration file \(options.config) test failed\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+    }
+}
