@@ -50,9 +50,10 @@ public struct S3Gateway: Sendable {
         for (k, v) in params {
             if k.hasPrefix("HTTP_") {
                 headers.append((String(k.dropFirst(5)).lowercased().replacingOccurrences(of: "_", with: "-"), v))
-            } else if k == "CONTENT_TYPE" && !v.isEmpty {
+            } else if k == "CONTENT_TYPE" && !v.isEmpty && params["HTTP_CONTENT_TYPE"] == nil {
+                // nginx sends these both as CGI variables and as HTTP_*; keep one of each.
                 headers.append(("content-type", v))
-            } else if k == "CONTENT_LENGTH" && !v.isEmpty {
+            } else if k == "CONTENT_LENGTH" && !v.isEmpty && params["HTTP_CONTENT_LENGTH"] == nil {
                 headers.append(("content-length", v))
             }
         }
@@ -67,6 +68,8 @@ public struct S3Gateway: Sendable {
         do {
             auth = try ctx.verifier.authenticate(head, now: now)
         } catch {
+            ctx.logger.debug(
+                "auth failed: \(error.code) \(head.method) \(head.rawPath) signed-header names: \(head.headers.map(\.name))")
             throw S3Error(S3ErrorCode.named(error.code), error.message)
         }
         if auth.method == .anonymous {
