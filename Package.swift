@@ -42,10 +42,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
+        // In-memory doubles of the GatewayCore protocols, for handler tests (and later suites).
+        .target(name: "GatewayTesting", dependencies: ["GatewayCore"]),
+
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "GatewayCore"]),
         .testTarget(name: "S3ProtocolTests", dependencies: ["S3Protocol", "GatewayCore"]),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["Gateway", "GatewayCore", "SigV4", "S3Protocol", "FileSystemBackend", "MetadataSQLite"]),
+            dependencies: [
+                "Gateway", "GatewayCore", "GatewayTesting", "SigV4", "S3Protocol", "FileSystemBackend",
+                "MetadataSQLite",
+            ]),
     ]
 )

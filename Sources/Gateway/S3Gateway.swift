@@ -153,7 +153,7 @@ public struct S3Gateway: Sendable {
     static func s3Error(_ error: any Error, logger: Logger) -> S3Error {
         switch error {
         case let e as S3Error:
-            if e.code.status >= 500 { logger.error("\(e.code.code): \(e.message)") }
+            if e.code.status >= 500 && e.code.status != 501 { logger.error("\(e.code.code): \(e.message)") }
             return e
         case let e as AuthFailure:
             return S3Error(S3ErrorCode.named(e.code), e.message)

@@ -17,12 +17,18 @@ public final class XMLNode: @unchecked Sendable {
 
     /// Parses a document; nil when it is not well-formed. DTDs and external entities are refused.
     public static func parse(_ bytes: [UInt8]) -> XMLNode? {
+        // S3 bodies never need a DTD; refusing one up front rules out entity expansion attacks.
+        if bytes.firstRange(of: Array("<!DOCTYPE".utf8)) != nil || bytes.firstRange(of: Array("<!ENTITY".utf8)) != nil {
+            return nil
+        }
         let parser = XMLParser(data: Data(bytes))
         parser.shouldResolveExternalEntities = false
         parser.shouldProcessNamespaces = true
         let builder = Builder()
         parser.delegate = builder
-        guard parser.parse(), !builder.sawDTD, let root = builder.root else { return nil }
+        guard parser.parse(), !builder.sawDTD, builder.stack.isEmpty, builder.closedRoot, let root = builder.root else {
+            return nil
+        }
         return root
     }
 
@@ -30,6 +36,8 @@ public final class XMLNode: @unchecked Sendable {
         var stack: [XMLNode] = []
         var root: XMLNode?
         var sawDTD = false
+        /// A truncated document parses without error on some platforms; require the root's end tag.
+        var closedRoot = false
 
         func parser(
             _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
@@ -44,6 +52,7 @@ public final class XMLNode: @unchecked Sendable {
             _ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?
         ) {
             _ = stack.popLast()
+            if stack.isEmpty { closedRoot = true }
         }
 
         func parser(_ parser: XMLParser, foundCharacters string: String) {

@@ -148,7 +148,8 @@ public final class VerifiedBody: ByteSource {
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         if let failure { throw failure }
-        if finished { return 0 }
+        // An empty buffer must not be mistaken for the end of the body (and run the final checks).
+        if finished || buffer.count == 0 { return 0 }
         do {
             let n = try decoder?.read(into: buffer) ?? tap.read(into: buffer)
             if n > 0 {

@@ -2,6 +2,7 @@
     import Glibc
 #endif
 import Foundation
+import Gateway
 
 /// Root credentials: environment, then config, then `<state_dir>/root-credentials` (0600),
 /// generated at first start. The secret is printed once, to the operator's terminal, then.

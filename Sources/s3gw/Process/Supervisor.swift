@@ -3,6 +3,7 @@
 #endif
 import FileSystemBackend
 import Foundation
+import Gateway
 import Logging
 
 /// The master process: owns the listening socket, keeps `workers` worker processes alive,

@@ -1,38 +1,38 @@
 import Foundation
 
 /// The validated gateway configuration. Immutable once loaded; a reload builds a new one.
-struct GatewayConfig: Sendable {
-    struct Zone: Sendable {
-        var name: String
-        var country: String
-        var region: String
-        var kind: String
-        var path: String
+public struct GatewayConfig: Sendable {
+    public struct Zone: Sendable {
+        public var name: String
+        public var country: String
+        public var region: String
+        public var kind: String
+        public var path: String
     }
 
-    var socket = "/run/s3gw/s3gw.sock"
-    var socketMode: UInt32 = 0o660
-    var workers = 0
-    var threads = 16
-    var stateDir = "/var/lib/s3gw"
-    var logLevel = "info"
-    var maxClockSkew = 900
-    var accessKey: String?
-    var secretKey: String?
-    var defaultZone = ""
-    var zones: [Zone] = []
+    public var socket = "/run/s3gw/s3gw.sock"
+    public var socketMode: UInt32 = 0o660
+    public var workers = 0
+    public var threads = 16
+    public var stateDir = "/var/lib/s3gw"
+    public var logLevel = "info"
+    public var maxClockSkew = 900
+    public var accessKey: String?
+    public var secretKey: String?
+    public var defaultZone = ""
+    public var zones: [Zone] = []
 
-    var workerCount: Int { workers > 0 ? workers : ProcessInfo.processInfo.activeProcessorCount }
-    var metadataPath: String { stateDir + "/metadata.sqlite" }
+    public var workerCount: Int { workers > 0 ? workers : ProcessInfo.processInfo.activeProcessorCount }
+    public var metadataPath: String { stateDir + "/metadata.sqlite" }
 
-    struct Invalid: Error, CustomStringConvertible {
-        let file: String
-        let line: Int
-        let message: String
-        var description: String { "\(file):\(line): \(message)" }
+    public struct Invalid: Error, CustomStringConvertible {
+        public let file: String
+        public let line: Int
+        public let message: String
+        public var description: String { "\(file):\(line): \(message)" }
     }
 
-    static func load(path: String) throws(Invalid) -> GatewayConfig {
+    public static func load(path: String) throws(Invalid) -> GatewayConfig {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
         else {
             throw Invalid(file: path, line: 0, message: "cannot read configuration file")
@@ -40,7 +40,7 @@ struct GatewayConfig: Sendable {
         return try parse(text, file: path)
     }
 
-    static func parse(_ text: String, file: String) throws(Invalid) -> GatewayConfig {
+    public static func parse(_ text: String, file: String) throws(Invalid) -> GatewayConfig {
         let doc: TOMLDocument
         do {
             doc = try TOMLDocument.parse(text)

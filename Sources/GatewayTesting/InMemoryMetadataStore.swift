@@ -1,0 +1,85 @@
+import GatewayCore
+import Synchronization
+
+/// A MetadataStore in memory with the same semantics as the SQLite one (byte-ordered keys,
+/// owner re-create, BucketNotEmpty), for handler tests without files or sockets.
+public final class InMemoryMetadataStore: MetadataStore {
+    private struct State {
+        var buckets: [String: BucketRecord] = [:]
+        var objects: [String: [String: ObjectRecord]] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func createBucket(_ b: BucketRecord) throws(StoreError) -> BucketRecord {
+        try state.withLock { s throws(StoreError) -> BucketRecord in
+            if let existing = s.buckets[b.name] {
+                guard existing.owner == b.owner else { throw .bucketAlreadyExists }
+                return existing
+            }
+            s.buckets[b.name] = b
+            s.objects[b.name] = [:]
+            return b
+        }
+    }
+
+    public func bucket(named name: String) throws(StoreError) -> BucketRecord? {
+        state.withLock { $0.buckets[name] }
+    }
+
+    public func listBuckets(owner: String) throws(StoreError) -> [BucketRecord] {
+        state.withLock { $0.buckets.values.filter { $0.owner == owner }.sorted { $0.name < $1.name } }
+    }
+
+    public func deleteBucket(named name: String) throws(StoreError) {
+        try state.withLock { s throws(StoreError) in
+            guard s.buckets[name] != nil else { throw .noSuchBucket }
+            if !(s.objects[name]?.isEmpty ?? true) { throw .bucketNotEmpty }
+            s.buckets[name] = nil
+            s.objects[name] = nil
+        }
+    }
+
+    public func object(bucket: String, key: String) throws(StoreError) -> ObjectRecord? {
+        state.withLock { $0.objects[bucket]?[key] }
+    }
+
+    public func putObject(_ o: ObjectRecord) throws(StoreError) -> ObjectRecord? {
+        try state.withLock { s throws(StoreError) -> ObjectRecord? in
+            guard s.buckets[o.bucket] != nil else { throw .noSuchBucket }
+            let old = s.objects[o.bucket]?[o.key]
+            s.objects[o.bucket, default: [:]][o.key] = o
+            return old
+        }
+    }
+
+    public func deleteObject(bucket: String, key: String) throws(StoreError) -> ObjectRecord? {
+        state.withLock { s in s.objects[bucket]?.removeValue(forKey: key) }
+    }
+
+    public func listObjects(bucket: String, query: ListQuery) throws(StoreError) -> ListPage {
+        let all = state.withLock { s in (s.objects[bucket] ?? [:]).values.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) } }
+        var page = ListPage(objects: [], commonPrefixes: [], isTruncated: false, last: nil)
+        for o in all where o.key.utf8.starts(with: query.prefix.utf8) && query.after.utf8.lexicographicallyPrecedes(o.key.utf8) {
+            var entry = o.key
+            var isPrefix = false
+            if let d = query.delimiter, !d.isEmpty {
+                let rest = o.key.utf8.dropFirst(query.prefix.utf8.count)
+                if let r = rest.firstRange(of: d.utf8) {
+                    entry = String(decoding: Array(query.prefix.utf8) + Array(rest[rest.startIndex..<r.upperBound]), as: UTF8.self)
+                    isPrefix = true
+                }
+            }
+            if isPrefix && (page.commonPrefixes.last == entry || !query.after.utf8.lexicographicallyPrecedes(entry.utf8)) { continue }
+            if page.objects.count + page.commonPrefixes.count >= query.maxKeys {
+                page.isTruncated = true
+                break
+            }
+            if isPrefix { page.commonPrefixes.append(entry) } else { page.objects.append(o) }
+            page.last = entry
+        }
+        return page
+    }
+}

@@ -1,0 +1,73 @@
+import GatewayCore
+import Synchronization
+
+/// A StorageZone in memory. Uncommitted writes are never visible; `blobCount` lets tests
+/// assert that a failed upload left nothing behind.
+public final class InMemoryZone: StorageZone {
+    public let name: String
+    private let blobs = Mutex<[String: [UInt8]]>([:])
+    private let buckets = Mutex<Set<String>>([])
+
+    public init(name: String) { self.name = name }
+
+    public var blobCount: Int { blobs.withLock { $0.count } }
+
+    public func createBucket(_ backendBucket: String) throws(StoreError) {
+        _ = buckets.withLock { $0.insert(backendBucket) }
+    }
+
+    public func deleteBucket(_ backendBucket: String) throws(StoreError) {
+        _ = buckets.withLock { $0.remove(backendBucket) }
+    }
+
+    public func beginWrite(backendBucket: String) throws(StoreError) -> any BlobWriter {
+        guard buckets.withLock({ $0.contains(backendBucket) }) else { throw .noSuchBucket }
+        return Writer(zone: self)
+    }
+
+    public func open(backendBucket: String, blob: String, offset: Int64, length: Int64?) throws(StoreError)
+        -> any BlobReader
+    {
+        guard let bytes = blobs.withLock({ $0[blob] }) else { throw .noSuchKey }
+        let start = Int(min(offset, Int64(bytes.count)))
+        let end = length.map { min(bytes.count, start + Int($0)) } ?? bytes.count
+        return Reader(bytes: Array(bytes[start..<end]))
+    }
+
+    public func deleteBlob(backendBucket: String, blob: String) throws(StoreError) {
+        _ = blobs.withLock { $0.removeValue(forKey: blob) }
+    }
+
+    fileprivate func store(_ bytes: [UInt8]) -> String {
+        var g = SystemRandomNumberGenerator()
+        let id = String(g.next() as UInt64, radix: 16)
+        blobs.withLock { $0[id] = bytes }
+        return id
+    }
+
+    final class Writer: BlobWriter {
+        let zone: InMemoryZone
+        var bytes: [UInt8] = []
+        init(zone: InMemoryZone) { self.zone = zone }
+        func write(_ b: UnsafeRawBufferPointer) throws { bytes.append(contentsOf: b) }
+        func commit() throws(StoreError) -> String { zone.store(bytes) }
+        func abort() { bytes = [] }
+    }
+
+    final class Reader: BlobReader {
+        let source: MemorySource
+        let size: Int64
+        init(bytes: [UInt8]) {
+            source = MemorySource(bytes)
+            size = Int64(bytes.count)
+        }
+        func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int { try source.read(into: buffer) }
+    }
+}
+
+/// A clock that says what the test tells it.
+public struct FixedClock: Clock {
+    public let time: Double
+    public init(_ time: Double) { self.time = time }
+    public func now() -> Double { time }
+}

@@ -1,0 +1,52 @@
+import Gateway
+import XCTest
+
+final class GatewayConfigTests: XCTestCase {
+    let good = """
+        [server]
+        socket = "/tmp/s.sock"   # trailing comment
+        workers = 2
+        socket_mode = "0666"
+
+        [storage]
+        default_zone = "z2"
+
+        [[zones]]
+        name = "z1"
+        path = "/data/z1"
+
+        [[zones]]
+        name = "z2"
+        country = "fi"
+        path = "/data/z2"
+        """
+
+    func testParsesTablesArraysAndComments() throws {
+        let c = try GatewayConfig.parse(good, file: "t.toml")
+        XCTAssertEqual(c.socket, "/tmp/s.sock")
+        XCTAssertEqual(c.workers, 2)
+        XCTAssertEqual(c.socketMode, 0o666)
+        XCTAssertEqual(c.zones.map(\.name), ["z1", "z2"])
+        XCTAssertEqual(c.defaultZone, "z2")
+    }
+
+    func assertInvalid(_ text: String, line: Int, contains: String, file: StaticString = #filePath, l: UInt = #line) {
+        do {
+            _ = try GatewayConfig.parse(text, file: "t.toml")
+            XCTFail("accepted", file: file, line: l)
+        } catch {
+            XCTAssertEqual(error.line, line, error.description, file: file, line: l)
+            XCTAssert(error.description.contains(contains), error.description, file: file, line: l)
+        }
+    }
+
+    func testNamesTheBadLine() {
+        assertInvalid(good.replacingOccurrences(of: "workers = 2", with: "workers = \"two\""), line: 3, contains: "integer")
+        assertInvalid(good.replacingOccurrences(of: "workers = 2", with: "wrokers = 2"), line: 3, contains: "unknown key")
+        assertInvalid(good.replacingOccurrences(of: "default_zone = \"z2\"", with: "default_zone = \"z9\""), line: 7, contains: "z9")
+        assertInvalid(good.replacingOccurrences(of: "[storage]", with: "[storage"), line: 6, contains: "unterminated")
+        assertInvalid(good.replacingOccurrences(of: "socket_mode = \"0666\"", with: "socket_mode = \"999\""), line: 4, contains: "octal")
+        assertInvalid(good.replacingOccurrences(of: "path = \"/data/z1\"", with: "path = \"relative\""), line: 9, contains: "absolute")
+        assertInvalid("[server]\nworkers = 1\n", line: 0, contains: "no [[zones]]")
+    }
+}

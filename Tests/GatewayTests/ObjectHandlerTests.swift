@@ -1,0 +1,135 @@
+import GatewayCore
+import SigV4
+import XCTest
+
+final class ObjectHandlerTests: XCTestCase {
+    var gw: TestGateway!
+
+    override func setUp() {
+        gw = TestGateway()
+        XCTAssertEqual(gw.send("PUT", "/bucket-one").status, 200)
+    }
+
+    func testPutGetRoundTripKeepsBytesMetadataAndETag() {
+        let body = Array("hello, world".utf8)
+        let put = gw.send(
+            "PUT", "/bucket-one/dir/hello.txt", body: body,
+            headers: [("Content-Type", "text/plain"), ("x-amz-meta-color", "blue"), ("Cache-Control", "no-cache")])
+        XCTAssertEqual(put.status, 200)
+        XCTAssertEqual(put.header("ETag"), "\"\(hexEncode(MD5Digest.hash(body)))\"")
+        let get = gw.send("GET", "/bucket-one/dir/hello.txt")
+        XCTAssertEqual(get.status, 200)
+        XCTAssertEqual(get.body, body)
+        XCTAssertEqual(get.header("Content-Type"), "text/plain")
+        XCTAssertEqual(get.header("x-amz-meta-color"), "blue")
+        XCTAssertEqual(get.header("cache-control"), "no-cache")
+        XCTAssertEqual(get.header("Content-Length"), "12")
+        XCTAssertNotNil(get.header("x-amz-request-id"))
+    }
+
+    func testHostileKeysAreDistinctObjects() {
+        let keys = ["../x", "a//b/../c.txt", "a/b/c.txt", "%2e%2e/y", String(repeating: "é", count: 512)]
+        for (i, k) in keys.enumerated() {
+            let raw = uriEncode(k, encodeSlash: false)
+            XCTAssertEqual(gw.send("PUT", "/bucket-one/" + raw, body: [UInt8(i)]).status, 200, k)
+        }
+        for (i, k) in keys.enumerated() {
+            XCTAssertEqual(gw.send("GET", "/bucket-one/" + uriEncode(k, encodeSlash: false)).body, [UInt8(i)], k)
+        }
+    }
+
+    func testKeyLongerThan1024BytesIsRejected() {
+        let key = String(repeating: "k", count: 1025)
+        let r = gw.send("PUT", "/bucket-one/" + key, body: [1])
+        XCTAssertEqual(r.status, 400)
+        XCTAssertEqual(r.errorCode, "KeyTooLongError")
+        XCTAssertEqual(gw.zone.blobCount, 0)
+    }
+
+    func testWrongPayloadHashStoresNothing() {
+        let r = gw.send(
+            "PUT", "/bucket-one/k", body: Array("data".utf8), payloadHash: hexEncode(SHA256Digest.hash(Array("other".utf8))))
+        XCTAssertEqual(r.errorCode, "XAmzContentSHA256Mismatch")
+        XCTAssertEqual(r.status, 400)
+        XCTAssertEqual(gw.send("HEAD", "/bucket-one/k").status, 404)
+        XCTAssertEqual(gw.zone.blobCount, 0)
+    }
+
+    func testWrongContentMD5IsBadDigest() {
+        let r = gw.send(
+            "PUT", "/bucket-one/k", body: Array("data".utf8),
+            headers: [("Content-MD5", base64Encode(MD5Digest.hash(Array("nope".utf8))))])
+        XCTAssertEqual(r.errorCode, "BadDigest")
+        XCTAssertEqual(gw.send("GET", "/bucket-one/k").errorCode, "NoSuchKey")
+    }
+
+    func testWrongSecretIsSignatureDoesNotMatch() {
+        let r = gw.send("GET", "/bucket-one?list-type=2", secret: "wrong")
+        XCTAssertEqual(r.status, 403)
+        XCTAssertEqual(r.errorCode, "SignatureDoesNotMatch")
+        XCTAssert(r.text.contains("<RequestId>"))
+        XCTAssert(r.text.contains("<Resource>/bucket-one</Resource>"))
+    }
+
+    func testAnonymousIsDenied() {
+        let r = gw.send("GET", "/", sign: false)
+        XCTAssertEqual(r.status, 403)
+        XCTAssertEqual(r.errorCode, "AccessDenied")
+    }
+
+    func testRangeAndConditionals() {
+        gw.send("PUT", "/bucket-one/r", body: Array("0123456789".utf8))
+        let etag = gw.send("HEAD", "/bucket-one/r").header("ETag")!
+        let part = gw.send("GET", "/bucket-one/r", headers: [("Range", "bytes=2-4")])
+        XCTAssertEqual(part.status, 206)
+        XCTAssertEqual(part.text, "234")
+        XCTAssertEqual(part.header("Content-Range"), "bytes 2-4/10")
+        XCTAssertEqual(gw.send("GET", "/bucket-one/r", headers: [("Range", "bytes=-3")]).text, "789")
+        XCTAssertEqual(gw.send("GET", "/bucket-one/r", headers: [("Range", "bytes=7-")]).text, "789")
+        XCTAssertEqual(gw.send("GET", "/bucket-one/r", headers: [("Range", "bytes=10-")]).errorCode, "InvalidRange")
+        XCTAssertEqual(gw.send("GET", "/bucket-one/r", headers: [("If-None-Match", etag)]).status, 304)
+        XCTAssertEqual(gw.send("GET", "/bucket-one/r", headers: [("If-Match", etag)]).status, 200)
+        XCTAssertEqual(gw.send("GET", "/bucket-one/r", headers: [("If-Match", "\"nope\"")]).status, 412)
+        XCTAssertEqual(
+            gw.send("GET", "/bucket-one/r", headers: [("If-Modified-Since", "Wed, 15 Nov 2023 00:00:00 GMT")]).status, 304)
+        XCTAssertEqual(
+            gw.send("GET", "/bucket-one/r", headers: [("If-Unmodified-Since", "Mon, 13 Nov 2023 00:00:00 GMT")]).status,
+            412)
+    }
+
+    func testResponseOverridesAndVersionIdNull() {
+        gw.send("PUT", "/bucket-one/o", body: [1, 2, 3])
+        let r = gw.send("GET", "/bucket-one/o?response-content-type=image%2Fpng&versionId=null")
+        XCTAssertEqual(r.status, 200)
+        XCTAssertEqual(r.header("Content-Type"), "image/png")
+        XCTAssertEqual(gw.send("GET", "/bucket-one/o?versionId=abc").errorCode, "InvalidArgument")
+    }
+
+    func testChecksumModeReturnsStoredChecksum() {
+        let body = Array("checksummed".utf8)
+        var crc = CRC32()
+        crc.update(body)
+        let value = base64Encode(crc.finalize())
+        XCTAssertEqual(gw.send("PUT", "/bucket-one/c", body: body, headers: [("x-amz-checksum-crc32", value)]).status, 200)
+        XCTAssertEqual(gw.send("GET", "/bucket-one/c", headers: [("x-amz-checksum-mode", "ENABLED")]).header("x-amz-checksum-crc32"), value)
+        XCTAssertNil(gw.send("GET", "/bucket-one/c").header("x-amz-checksum-crc32"))
+        let bad = gw.send("PUT", "/bucket-one/c2", body: body, headers: [("x-amz-checksum-crc32", "AAAAAA==")])
+        XCTAssertEqual(bad.status, 400)
+        XCTAssertEqual(gw.send("HEAD", "/bucket-one/c2").status, 404)
+    }
+
+    func testDeleteObjectIsIdempotentAndFreesTheBlob() {
+        gw.send("PUT", "/bucket-one/d", body: [9])
+        XCTAssertEqual(gw.zone.blobCount, 1)
+        XCTAssertEqual(gw.send("DELETE", "/bucket-one/d").status, 204)
+        XCTAssertEqual(gw.send("DELETE", "/bucket-one/d").status, 204)
+        XCTAssertEqual(gw.zone.blobCount, 0)
+    }
+
+    func testOverwriteFreesTheReplacedBlob() {
+        gw.send("PUT", "/bucket-one/o", body: [1])
+        gw.send("PUT", "/bucket-one/o", body: [2])
+        XCTAssertEqual(gw.zone.blobCount, 1)
+        XCTAssertEqual(gw.send("GET", "/bucket-one/o").body, [2])
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import GatewayCore
+import MetadataSQLite
+import XCTest
+
+final class SQLiteMetadataStoreTests: XCTestCase {
+    var dir: String!
+    var store: SQLiteMetadataStore!
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "s3gw-meta-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        store = try SQLiteMetadataStore(path: dir + "/m.sqlite")
+        _ = try store.createBucket(
+            BucketRecord(name: "b", owner: "o", createdAt: 1, locationConstraint: "", zones: ["z"], backendBucket: "s3gw-x"))
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    func put(_ key: String) throws {
+        _ = try store.putObject(
+            ObjectRecord(
+                bucket: "b", key: key, size: 1, etag: "e", lastModified: 1, contentType: "t", headers: [Header("x-amz-meta-a", "1")],
+                checksums: ["crc32": "AAAAAA=="], zone: "z", blob: "ab12"))
+    }
+
+    func testReopenKeepsDataAndMigrationsAreIdempotent() throws {
+        try put("k")
+        let again = try SQLiteMetadataStore(path: dir + "/m.sqlite")
+        let o = try again.object(bucket: "b", key: "k")
+        XCTAssertEqual(o?.headers, [Header("x-amz-meta-a", "1")])
+        XCTAssertEqual(o?.checksums, ["crc32": "AAAAAA=="])
+    }
+
+    func testListsInByteOrderWithDelimiterAndPaging() throws {
+        for k in ["a/1", "a/2", "a/b/3", "b", "c/", "é", "z"] { try put(k) }
+        var page = try store.listObjects(bucket: "b", query: ListQuery(delimiter: "/"))
+        XCTAssertEqual(page.objects.map(\.key), ["b", "é", "z"].sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+        XCTAssertEqual(page.commonPrefixes, ["a/", "c/"])
+        page = try store.listObjects(bucket: "b", query: ListQuery(prefix: "a/", delimiter: "/"))
+        XCTAssertEqual(page.objects.map(\.key), ["a/1", "a/2"])
+        XCTAssertEqual(page.commonPrefixes, ["a/b/"])
+        var all: [String] = []
+        var after = ""
+        while true {
+            let p = try store.listObjects(bucket: "b", query: ListQuery(after: after, maxKeys: 2))
+            all += p.objects.map(\.key)
+            guard p.isTruncated, let last = p.last else { break }
+            after = last
+        }
+        XCTAssertEqual(all, ["a/1", "a/2", "a/b/3", "b", "c/", "z", "é"])
+        let cp = try store.listObjects(bucket: "b", query: ListQuery(delimiter: "/", after: "a/", maxKeys: 1))
+        XCTAssertEqual(cp.objects.map(\.key), ["b"])
+        XCTAssertTrue(cp.isTruncated)
+    }
+
+    func testBucketRulesAndConcurrentWriters() throws {
+        XCTAssertThrowsError(
+            try store.createBucket(
+                BucketRecord(name: "b", owner: "other", createdAt: 1, locationConstraint: "", zones: ["z"], backendBucket: "y"))
+        ) { XCTAssertEqual($0 as? StoreError, .bucketAlreadyExists) }
+        try put("k")
+        XCTAssertThrowsError(try store.deleteBucket(named: "b")) { XCTAssertEqual($0 as? StoreError, .bucketNotEmpty) }
+        // Separate stores on one file stand for separate worker processes.
+        let path = dir + "/m.sqlite"
+        DispatchQueue.concurrentPerform(iterations: 8) { i in
+            let s = try! SQLiteMetadataStore(path: path)
+            for j in 0..<25 {
+                _ = try! s.putObject(
+                    ObjectRecord(
+                        bucket: "b", key: "c-\(i)-\(j)", size: 1, etag: "e", lastModified: 1, contentType: "t",
+                        headers: [], checksums: [:], zone: "z", blob: "ab"))
+            }
+        }
+        XCTAssertEqual(try store.listObjects(bucket: "b", query: ListQuery(prefix: "c-", maxKeys: 1000)).objects.count, 200)
+    }
+}

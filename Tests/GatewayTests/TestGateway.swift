@@ -1,0 +1,80 @@
+import Gateway
+import GatewayCore
+import GatewayTesting
+import Logging
+import SigV4
+import XCTest
+
+/// Drives S3Gateway.handle with signed requests against in-memory doubles: no sockets, no files.
+final class TestGateway {
+    static let accessKey = "AKIDHANDLERTEST"
+    static let secretKey = "handler-test-secret"
+    static let now: Double = 1_700_000_000  // 2023-11-14T22:13:20Z
+    static let amzDate = "20231114T221320Z"
+
+    let metadata = InMemoryMetadataStore()
+    let zone = InMemoryZone(name: "zone-a")
+    let gateway: S3Gateway
+
+    struct Response {
+        var status: Int
+        var headers: [Header]
+        var body: [UInt8]
+        var text: String { String(decoding: body, as: UTF8.self) }
+        func header(_ name: String) -> String? { headers.first { $0.name.lowercased() == name.lowercased() }?.value }
+        /// The `<Code>` of an S3 error body.
+        var errorCode: String? {
+            guard let r = text.range(of: "<Code>"), let e = text.range(of: "</Code>") else { return nil }
+            return String(text[r.upperBound..<e.lowerBound])
+        }
+    }
+
+    struct Credentials: CredentialLookup {
+        func secretKey(forAccessKey key: String) -> String? { key == TestGateway.accessKey ? TestGateway.secretKey : nil }
+    }
+
+    final class Recorder: ResponseSink {
+        var status = 0
+        var headers: [Header] = []
+        var body: [UInt8] = []
+        func sendHead(status: Int, headers: [Header]) throws {
+            self.status = status
+            self.headers = headers
+        }
+        func write(_ bytes: UnsafeRawBufferPointer) throws { body.append(contentsOf: bytes) }
+    }
+
+    init(zones: [ZoneCatalog.Zone] = [ZoneCatalog.Zone(name: "zone-a", country: "se", region: "se-sto")]) {
+        let context = GatewayContext(
+            metadata: metadata, zones: ["zone-a": zone],
+            catalog: ZoneCatalog(zones: zones, defaultZone: "zone-a"),
+            verifier: Verifier(credentials: Credentials()), clock: FixedClock(Self.now),
+            installationSecret: Array(repeating: 7, count: 32), logger: Logger(label: "test"))
+        gateway = S3Gateway(context: context)
+    }
+
+    /// Sends a request signed with SigV4 (hex payload hash) unless `sign` is false.
+    @discardableResult
+    func send(
+        _ method: String, _ uri: String, body: [UInt8] = [], headers extra: [(String, String)] = [],
+        sign: Bool = true, payloadHash: String? = nil, secret: String = TestGateway.secretKey
+    ) -> Response {
+        var headers: [(name: String, value: String)] = [
+            ("host", "127.0.0.1:8080"), ("x-amz-date", Self.amzDate),
+            ("x-amz-content-sha256", payloadHash ?? hexEncode(SHA256Digest.hash(body))),
+        ]
+        headers += extra.map { (name: $0.0.lowercased(), value: $0.1) }
+        var params: [String: String] = ["REQUEST_METHOD": method, "REQUEST_URI": uri]
+        if sign {
+            let (auth, _) = Signer.sign(
+                method: method, rawURI: uri, headers: headers, payloadHash: headers[2].value,
+                accessKey: Self.accessKey, secretKey: secret, region: "us-east-1", service: "s3", amzDate: Self.amzDate)
+            params["HTTP_AUTHORIZATION"] = auth
+        }
+        for h in headers { params["HTTP_" + h.name.uppercased().replacingOccurrences(of: "-", with: "_")] = h.value }
+        if !body.isEmpty { params["CONTENT_LENGTH"] = String(body.count) }
+        let recorder = Recorder()
+        gateway.handle(params: params, body: MemorySource(body), response: recorder)
+        return Response(status: recorder.status, headers: recorder.headers, body: recorder.body)
+    }
+}
