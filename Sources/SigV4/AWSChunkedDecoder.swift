@@ -201,7 +201,8 @@ final class AWSChunkedDecoder {
         if signedTrailer, let s = signing {
             guard let given = trailerSignature else { throw AuthFailure.malformedTrailer }
             let expected = Signer.trailerSignature(
-                signingKey: s.key, amzDate: s.amzDate, scope: s.scope, previousSignature: s.previous, trailers: trailers)
+                signingKey: s.key, amzDate: s.amzDate, scope: s.scope, previousSignature: s.previous, trailers: trailers
+            )
             guard constantTimeEquals(expected, given) else { throw AuthFailure.signatureMismatch }
         }
         // Bytes after the end of the encoding mean the framing was not what the client meant.

@@ -69,12 +69,14 @@ public final class VerifiedBody: ByteSource {
         }
 
         var header: (algorithm: ChecksumAlgorithm, value: String)?
-        for h in head.headers where h.name.hasPrefix("x-amz-checksum-") && !Self.checksumControlHeaders.contains(h.name) {
+        for h in head.headers where h.name.hasPrefix("x-amz-checksum-") && !Self.checksumControlHeaders.contains(h.name)
+        {
             guard let algorithm = ChecksumAlgorithm(headerName: h.name) else {
                 throw .invalidRequest("The checksum algorithm of \(h.name) is not supported.")
             }
             if let existing = header, existing.algorithm != algorithm || existing.value != h.value {
-                throw .invalidRequest("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+                throw .invalidRequest(
+                    "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
             }
             guard let raw = base64Decode(h.value), raw.count == algorithm.digestLength else {
                 throw .invalidRequest("Value for \(h.name) header is invalid.")
@@ -93,7 +95,8 @@ public final class VerifiedBody: ByteSource {
                 throw .invalidRequest("x-amz-trailer requires an aws-chunked body.")
             }
             guard header == nil else {
-                throw .invalidRequest("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+                throw .invalidRequest(
+                    "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
             }
             trailer = algorithm
         }
@@ -185,7 +188,8 @@ public final class VerifiedBody: ByteSource {
         }
         md5Result = md5.finalize()
         if let expected = expectedMD5, base64Encode(md5Result) != expected {
-            throw AuthFailure(code: "BadDigest", message: "The Content-MD5 you specified did not match what we received.")
+            throw AuthFailure(
+                code: "BadDigest", message: "The Content-MD5 you specified did not match what we received.")
         }
         for h in hashers { checksums[h.algorithm] = base64Encode(h.finalize()) }
         if let (algorithm, value) = headerChecksum, checksums[algorithm] != value {
@@ -211,6 +215,7 @@ public final class VerifiedBody: ByteSource {
 
     private static func checksumMismatch(_ algorithm: ChecksumAlgorithm) -> AuthFailure {
         AuthFailure(
-            code: "BadDigest", message: "The \(algorithm.algorithmName) you specified did not match the calculated checksum.")
+            code: "BadDigest",
+            message: "The \(algorithm.algorithmName) you specified did not match the calculated checksum.")
     }
 }

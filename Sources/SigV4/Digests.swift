@@ -117,7 +117,8 @@ public enum HMAC {
         let ok = k.withUnsafeBufferPointer { kp in
             d.withUnsafeBufferPointer { dp in
                 out.withUnsafeMutableBufferPointer { op in
-                    COpenSSL.HMAC(md, kp.baseAddress, Int32(key.count), dp.baseAddress, data.count, op.baseAddress, &len)
+                    COpenSSL.HMAC(
+                        md, kp.baseAddress, Int32(key.count), dp.baseAddress, data.count, op.baseAddress, &len)
                         != nil
                 }
             }

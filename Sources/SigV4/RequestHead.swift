@@ -18,11 +18,6 @@ public struct RequestHead: Sendable {
         headers.first { $0.name == lowercasedName }?.value
     }
 
-    /// Every value of a repeated header, in order.
-    func headerValues(_ lowercasedName: String) -> [String] {
-        headers.filter { $0.name == lowercasedName }.map(\.value)
-    }
-
     public var rawPath: String {
         if let q = rawURI.firstIndex(of: "?") { return String(rawURI[..<q]) }
         return rawURI

@@ -26,7 +26,8 @@ extension Verifier {
         }
         let amzLines = amz.keys.sorted().map { $0 + ":" + amz[$0]!.joined(separator: ",") + "\n" }.joined()
         return head.method + "\n" + (head.header("content-md5") ?? "") + "\n" + (head.header("content-type") ?? "")
-            + "\n" + dateLine + "\n" + amzLines + canonicalizedResourceV2(head, virtualHostedBucket: virtualHostedBucket)
+            + "\n" + dateLine + "\n" + amzLines
+            + canonicalizedResourceV2(head, virtualHostedBucket: virtualHostedBucket)
     }
 
     /// Path as sent (prefixed with "/bucket" for virtual-hosted style), then the sub-resources
@@ -87,10 +88,12 @@ extension Verifier {
         guard let accessKey = param("AWSAccessKeyId"), let signature = param("Signature"),
             let expiresField = param("Expires")
         else {
-            throw .accessDenied("Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters")
+            throw .accessDenied(
+                "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters")
         }
         guard let expires = Int(expiresField) else {
-            throw .accessDenied("Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters")
+            throw .accessDenied(
+                "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters")
         }
         guard let secret = credentials.secretKey(forAccessKey: accessKey) else { throw .invalidAccessKey }
         if now > Double(expires) { throw .expired }

@@ -47,7 +47,8 @@ public struct Signer {
         let sts = CanonicalRequest.stringToSign(amzDate: amzDate, scope: sc, canonicalRequest: cr)
         let key = signingKey(secret: secretKey, date: String(amzDate.prefix(8)), region: region, service: service)
         let sig = signature(signingKey: key, stringToSign: sts)
-        let auth = "\(CanonicalRequest.algorithm) Credential=\(accessKey)/\(sc), SignedHeaders=\(signed), Signature=\(sig)"
+        let auth =
+            "\(CanonicalRequest.algorithm) Credential=\(accessKey)/\(sc), SignedHeaders=\(signed), Signature=\(sig)"
         return (auth, sig)
     }
 

@@ -41,12 +41,14 @@ public struct Verifier: Sendable {
         if hasV2Query { return try verifyV2Query(head, query: query, now: now, bucket: virtualHostedBucket) }
         // The caller decides whether anonymous access is allowed; the body may still carry
         // checksums to verify.
-        return AuthContext(accessKey: "", method: .anonymous, payload: try payloadMode(head, allowStreamingSigned: false))
+        return AuthContext(
+            accessKey: "", method: .anonymous, payload: try payloadMode(head, allowStreamingSigned: false))
     }
 
     func payloadMode(_ head: RequestHead, allowStreamingSigned: Bool) throws(AuthFailure) -> PayloadMode {
         guard let mode = PayloadMode(headerValue: head.header("x-amz-content-sha256")) else {
-            throw .invalidArgument("x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-*, or a valid sha256 value.")
+            throw .invalidArgument(
+                "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-*, or a valid sha256 value.")
         }
         if case .streamingSigned = mode, !allowStreamingSigned {
             throw .invalidArgument("Streaming signed payloads require Authorization header SigV4.")
@@ -76,7 +78,10 @@ public struct Verifier: Sendable {
             return (nil, "the Credential is mal-formed; " + expecting)
         }
         guard parts[1].utf8.count == 8, parts[1].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
-            return (nil, "incorrect date format \"\(parts[1])\". This date in the credential must be in the format \"yyyyMMdd\".")
+            return (
+                nil,
+                "incorrect date format \"\(parts[1])\". This date in the credential must be in the format \"yyyyMMdd\"."
+            )
         }
         guard parts[3] == "s3" else {
             return (nil, "incorrect service \"\(parts[3])\". This endpoint belongs to \"s3\".")
@@ -174,7 +179,9 @@ public struct Verifier: Sendable {
             throw .queryError("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"")
         }
         let (parsed, reason) = Self.parseCredential(credentialField)
-        guard let credential = parsed else { throw .queryError("Error parsing the X-Amz-Credential parameter; " + reason) }
+        guard let credential = parsed else {
+            throw .queryError("Error parsing the X-Amz-Credential parameter; " + reason)
+        }
         guard let time = parseAmzDate(amzDate) else {
             throw .queryError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
         }
