@@ -93,7 +93,9 @@ public final class FastCGIExchange: ByteSource, ResponseSink {
         var head = "Status: \(status) \(reasonPhrase(status))\r\n"
         for h in headers {
             // Header injection guard: values never carry CR/LF (they came from metadata).
-            let v = h.value.contains(where: { $0 == "\r" || $0 == "\n" }) ? h.value.filter { $0 != "\r" && $0 != "\n" } : h.value
+            let v =
+                h.value.contains(where: { $0 == "\r" || $0 == "\n" })
+                ? h.value.filter { $0 != "\r" && $0 != "\n" } : h.value
             head += "\(h.name): \(v)\r\n"
         }
         head += "\r\n"
@@ -107,7 +109,8 @@ public final class FastCGIExchange: ByteSource, ResponseSink {
             try writeRecords(bytes)
             return
         }
-        let n = FCGX_PutStr(bytes.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(bytes.count), request.pointee.out)
+        let n = FCGX_PutStr(
+            bytes.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(bytes.count), request.pointee.out)
         if n != Int32(bytes.count) {
             failed = true
             throw FastCGIError.streamFailed

@@ -1,9 +1,10 @@
+import GatewayCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import GatewayCore
 
 /// A zone in a local directory. Blobs are named by random ids, never by keys, so any key is
 /// safe; writes go to `tmp/` and are renamed into place only after fsync.
@@ -43,7 +44,9 @@ public struct FileSystemZone: StorageZone {
         if let d = opendir(dir) {
             defer { closedir(d) }
             while let entry = readdir(d) {
-                let n = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+                let n = withUnsafeBytes(of: entry.pointee.d_name) {
+                    String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
+                }
                 if n == "." || n == ".." { continue }
                 _ = rmdir(dir + "/" + n)
             }
@@ -85,7 +88,9 @@ public struct FileSystemZone: StorageZone {
         defer { closedir(d) }
         var names: [String] = []
         while let entry = readdir(d) {
-            let n = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            let n = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
+            }
             if n == "." || n == ".." { continue }
             if let pid, !n.hasPrefix("\(pid)-") { continue }
             names.append(n)

@@ -1,9 +1,10 @@
+import GatewayCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import GatewayCore
 
 /// Every syscall goes through here: retries EINTR, turns failure into a StoreError naming the
 /// call and errno.

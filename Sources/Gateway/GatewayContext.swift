@@ -1,3 +1,4 @@
+import Foundation
 import GatewayCore
 import Logging
 import S3Protocol
@@ -63,8 +64,9 @@ public struct ZoneCatalog: Sendable {
         if entries.isEmpty { return [defaultZone] }
         var out: [String] = []
         for e in entries {
-            guard let z = zones.first(where: { $0.name == e }) ?? zones.first(where: { $0.region == e })
-                ?? zones.first(where: { $0.country == e })
+            guard
+                let z = zones.first(where: { $0.name == e }) ?? zones.first(where: { $0.region == e })
+                    ?? zones.first(where: { $0.country == e })
             else { return nil }
             if !out.contains(z.name) { out.append(z.name) }
         }
@@ -85,4 +87,3 @@ public struct SystemClock: Clock {
 #if canImport(Glibc)
     import Glibc
 #endif
-import Foundation

@@ -69,7 +69,8 @@ public struct S3Gateway: Sendable {
             auth = try ctx.verifier.authenticate(head, now: now)
         } catch {
             ctx.logger.debug(
-                "auth failed: \(error.code) \(head.method) \(head.rawPath) signed-header names: \(head.headers.map(\.name))")
+                "auth failed: \(error.code) \(head.method) \(head.rawPath) signed-header names: \(head.headers.map(\.name))"
+            )
             throw S3Error(S3ErrorCode.named(error.code), error.message)
         }
         if auth.method == .anonymous {
@@ -99,7 +100,8 @@ public struct S3Gateway: Sendable {
         return (bucket, key)
     }
 
-    private func send(_ r: S3Response, head: RequestHead, requestId: String, to sink: any ResponseSink) throws -> Int64 {
+    private func send(_ r: S3Response, head: RequestHead, requestId: String, to sink: any ResponseSink) throws -> Int64
+    {
         var headers = r.headers
         headers.append(Header("x-amz-request-id", requestId))
         headers.append(Header("x-amz-id-2", requestId))
@@ -107,7 +109,9 @@ public struct S3Gateway: Sendable {
         let isHead = head.method == "HEAD"
         switch r.body {
         case .empty:
-            if !headers.contains(where: { $0.name == "Content-Length" }) { headers.append(Header("Content-Length", "0")) }
+            if !headers.contains(where: { $0.name == "Content-Length" }) {
+                headers.append(Header("Content-Length", "0"))
+            }
             try sink.sendHead(status: r.status, headers: headers)
             return 0
         case .bytes(let bytes):

@@ -42,6 +42,7 @@ struct S3Response {
     }
 
     static func xml(_ document: String, status: Int = 200) -> S3Response {
-        S3Response(status: status, headers: [Header("Content-Type", "application/xml")], body: .bytes(Array(document.utf8)))
+        S3Response(
+            status: status, headers: [Header("Content-Type", "application/xml")], body: .bytes(Array(document.utf8)))
     }
 }

@@ -23,11 +23,24 @@ enum S3Router {
         Route(level: .bucket, method: "GET", subresource: "acl", handler: Handlers.getACL),
         Route(level: .bucket, method: "PUT", subresource: "acl", handler: Handlers.putACL),
         Route(level: .bucket, method: "GET", subresource: "versioning", handler: Handlers.getBucketVersioning),
-        Route(level: .bucket, method: "GET", subresource: "policy", handler: Handlers.notConfigured("NoSuchBucketPolicy", "The bucket policy does not exist")),
-        Route(level: .bucket, method: "GET", subresource: "cors", handler: Handlers.notConfigured("NoSuchCORSConfiguration", "The CORS configuration does not exist")),
-        Route(level: .bucket, method: "GET", subresource: "lifecycle", handler: Handlers.notConfigured("NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist")),
-        Route(level: .bucket, method: "GET", subresource: "encryption", handler: Handlers.notConfigured("ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found")),
-        Route(level: .bucket, method: "GET", subresource: "tagging", handler: Handlers.notConfigured("NoSuchTagSet", "The TagSet does not exist")),
+        Route(
+            level: .bucket, method: "GET", subresource: "policy",
+            handler: Handlers.notConfigured("NoSuchBucketPolicy", "The bucket policy does not exist")),
+        Route(
+            level: .bucket, method: "GET", subresource: "cors",
+            handler: Handlers.notConfigured("NoSuchCORSConfiguration", "The CORS configuration does not exist")),
+        Route(
+            level: .bucket, method: "GET", subresource: "lifecycle",
+            handler: Handlers.notConfigured(
+                "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist")),
+        Route(
+            level: .bucket, method: "GET", subresource: "encryption",
+            handler: Handlers.notConfigured(
+                "ServerSideEncryptionConfigurationNotFoundError",
+                "The server side encryption configuration was not found")),
+        Route(
+            level: .bucket, method: "GET", subresource: "tagging",
+            handler: Handlers.notConfigured("NoSuchTagSet", "The TagSet does not exist")),
         Route(level: .bucket, method: "GET", subresource: "uploads", handler: Handlers.listMultipartUploadsEmpty),
         Route(level: .bucket, method: "GET", subresource: nil, handler: Handlers.listObjects),
         Route(level: .bucket, method: "HEAD", subresource: nil, handler: Handlers.headBucket),

@@ -60,19 +60,27 @@ public final class InMemoryMetadataStore: MetadataStore {
     }
 
     public func listObjects(bucket: String, query: ListQuery) throws(StoreError) -> ListPage {
-        let all = state.withLock { s in (s.objects[bucket] ?? [:]).values.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) } }
+        let all = state.withLock { s in
+            (s.objects[bucket] ?? [:]).values.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        }
         var page = ListPage(objects: [], commonPrefixes: [], isTruncated: false, last: nil)
-        for o in all where o.key.utf8.starts(with: query.prefix.utf8) && query.after.utf8.lexicographicallyPrecedes(o.key.utf8) {
+        for o in all
+        where o.key.utf8.starts(with: query.prefix.utf8) && query.after.utf8.lexicographicallyPrecedes(o.key.utf8) {
             var entry = o.key
             var isPrefix = false
             if let d = query.delimiter, !d.isEmpty {
                 let rest = o.key.utf8.dropFirst(query.prefix.utf8.count)
                 if let r = rest.firstRange(of: d.utf8) {
-                    entry = String(decoding: Array(query.prefix.utf8) + Array(rest[rest.startIndex..<r.upperBound]), as: UTF8.self)
+                    entry = String(
+                        decoding: Array(query.prefix.utf8) + Array(rest[rest.startIndex..<r.upperBound]), as: UTF8.self)
                     isPrefix = true
                 }
             }
-            if isPrefix && (page.commonPrefixes.last == entry || !query.after.utf8.lexicographicallyPrecedes(entry.utf8)) { continue }
+            if isPrefix
+                && (page.commonPrefixes.last == entry || !query.after.utf8.lexicographicallyPrecedes(entry.utf8))
+            {
+                continue
+            }
             if page.objects.count + page.commonPrefixes.count >= query.maxKeys {
                 page.isTruncated = true
                 break

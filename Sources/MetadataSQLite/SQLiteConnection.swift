@@ -1,5 +1,5 @@
-import GatewayCore
 import CSQLite
+import GatewayCore
 
 /// Owns one sqlite3 handle; every C status goes through `check`.
 /// Used by one thread at a time: the store hands connections out of a locked pool.
@@ -85,7 +85,10 @@ final class SQLiteConnection: @unchecked Sendable {
         while true {
             let rc = sqlite3_step(stmt)
             if rc == SQLITE_DONE { return }
-            guard rc == SQLITE_ROW else { try check(rc, sql); return }
+            guard rc == SQLITE_ROW else {
+                try check(rc, sql)
+                return
+            }
             try row(Row(stmt: stmt))
         }
     }

@@ -28,7 +28,8 @@ public enum HTTPDate {
         let m = mp < 10 ? mp + 3 : mp - 9
         let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
         let wd = ((days % 7) + 7) % 7
-        return Civil(year: y, month: m, day: d, hour: rem / 3600, minute: rem % 3600 / 60, second: rem % 60, weekday: wd)
+        return Civil(
+            year: y, month: m, day: d, hour: rem / 3600, minute: rem % 3600 / 60, second: rem % 60, weekday: wd)
     }
 
     private static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
@@ -49,13 +50,15 @@ public enum HTTPDate {
     public static func iso8601(_ t: Double) -> String {
         let c = civil(t)
         let ms = Int(((t - t.rounded(.down)) * 1000).rounded(.down))
-        return "\(pad(c.year, 4))-\(pad(c.month))-\(pad(c.day))T\(pad(c.hour)):\(pad(c.minute)):\(pad(c.second)).\(pad(ms, 3))Z"
+        return
+            "\(pad(c.year, 4))-\(pad(c.month))-\(pad(c.day))T\(pad(c.hour)):\(pad(c.minute)):\(pad(c.second)).\(pad(ms, 3))Z"
     }
 
     /// `Tue, 02 Jan 2024 03:04:05 GMT`
     public static func rfc1123(_ t: Double) -> String {
         let c = civil(t)
-        return "\(days[c.weekday]), \(pad(c.day)) \(months[c.month - 1]) \(pad(c.year, 4)) \(pad(c.hour)):\(pad(c.minute)):\(pad(c.second)) GMT"
+        return
+            "\(days[c.weekday]), \(pad(c.day)) \(months[c.month - 1]) \(pad(c.year, 4)) \(pad(c.hour)):\(pad(c.minute)):\(pad(c.second)) GMT"
     }
 
     /// Parses RFC 1123 (and the RFC 850 / asctime forms HTTP allows) to seconds since 1970.
@@ -63,14 +66,21 @@ public enum HTTPDate {
         let parts = s.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "-" }).map(String.init)
         // RFC 1123: [Tue, 02, Jan, 2024, 03:04:05, GMT]; RFC 850: [Tuesday, 02, Jan, 24, 03:04:05, GMT]
         // asctime: [Tue, Jan, 2, 03:04:05, 2024]
-        var day: Int?, month: Int?, year: Int?, time: String?
+        var day: Int?
+        var month: Int?
+        var year: Int?
+        var time: String?
         for p in parts.dropFirst() {
             if let i = months.firstIndex(of: p) {
                 month = i + 1
             } else if p.contains(":") {
                 time = p
             } else if let v = Int(p) {
-                if day == nil && v <= 31 && (p.count <= 2) { day = v } else { year = v < 100 ? 1900 + v + (v < 70 ? 100 : 0) : v }
+                if day == nil && v <= 31 && (p.count <= 2) {
+                    day = v
+                } else {
+                    year = v < 100 ? 1900 + v + (v < 70 ? 100 : 0) : v
+                }
             }
         }
         guard let d = day, let m = month, let y = year, let tm = time else { return nil }

@@ -26,7 +26,8 @@ public struct S3ErrorCode: Sendable, Hashable {
     public static let bucketAlreadyExists = S3ErrorCode(
         "BucketAlreadyExists", 409, "The requested bucket name is not available.")
     public static let bucketAlreadyOwnedByYou = S3ErrorCode(
-        "BucketAlreadyOwnedByYou", 409, "Your previous request to create the named bucket succeeded and you already own it.")
+        "BucketAlreadyOwnedByYou", 409,
+        "Your previous request to create the named bucket succeeded and you already own it.")
     public static let bucketNotEmpty = S3ErrorCode(
         "BucketNotEmpty", 409, "The bucket you tried to delete is not empty.")
     public static let entityTooLarge = S3ErrorCode(
@@ -76,7 +77,8 @@ public struct S3ErrorCode: Sendable, Hashable {
     public static let serviceUnavailable = S3ErrorCode(
         "ServiceUnavailable", 503, "Please reduce your request rate.")
     public static let xAmzContentSHA256Mismatch = S3ErrorCode(
-        "XAmzContentSHA256Mismatch", 400, "The provided 'x-amz-content-sha256' header does not match what was computed.")
+        "XAmzContentSHA256Mismatch", 400, "The provided 'x-amz-content-sha256' header does not match what was computed."
+    )
     public static let missingSecurityHeader = S3ErrorCode(
         "MissingSecurityHeader", 400, "Your request is missing a required header.")
 
@@ -104,7 +106,8 @@ public struct S3Error: Error, Sendable {
     /// Extra elements some errors carry (BucketName, Key, ...), in order.
     public let extra: [(String, String)]
 
-    public init(_ code: S3ErrorCode, _ message: String? = nil, resource: String? = nil, extra: [(String, String)] = []) {
+    public init(_ code: S3ErrorCode, _ message: String? = nil, resource: String? = nil, extra: [(String, String)] = [])
+    {
         self.code = code
         self.message = message ?? code.message
         self.resource = resource

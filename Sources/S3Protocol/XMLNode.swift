@@ -1,7 +1,8 @@
+import Foundation
+
 #if canImport(FoundationXML)
     import FoundationXML
 #endif
-import Foundation
 
 /// A tiny DOM for the small XML bodies clients send (CreateBucketConfiguration, Delete, ...).
 /// Namespaces are ignored: s3cmd sends none, SDKs send S3's.

@@ -65,14 +65,17 @@ public struct GatewayConfig: Sendable {
                 c.workers = try reader.int("workers", in: 0...256) ?? c.workers
                 c.threads = try reader.int("threads", in: 1...1024) ?? c.threads
                 c.stateDir = try reader.string("state_dir") ?? c.stateDir
-                c.logLevel = try reader.oneOf("log_level", ["trace", "debug", "info", "notice", "warning", "error", "critical"]) ?? c.logLevel
+                c.logLevel =
+                    try reader.oneOf("log_level", ["trace", "debug", "info", "notice", "warning", "error", "critical"])
+                    ?? c.logLevel
                 c.maxClockSkew = try reader.int("max_clock_skew", in: 1...86400) ?? c.maxClockSkew
                 try reader.noOtherKeys()
             case "credentials":
                 c.accessKey = try reader.string("access_key").flatMap { $0.isEmpty ? nil : $0 }
                 c.secretKey = try reader.string("secret_key").flatMap { $0.isEmpty ? nil : $0 }
                 if (c.accessKey == nil) != (c.secretKey == nil) {
-                    throw Invalid(file: file, line: table.line, message: "access_key and secret_key must be set together")
+                    throw Invalid(
+                        file: file, line: table.line, message: "access_key and secret_key must be set together")
                 }
                 try reader.noOtherKeys()
             case "storage":
@@ -87,7 +90,8 @@ public struct GatewayConfig: Sendable {
                 }
                 let kind = try reader.oneOf("kind", ["filesystem"]) ?? "filesystem"
                 guard let path = try reader.string("path"), path.hasPrefix("/") || kind != "filesystem" else {
-                    throw Invalid(file: file, line: table.line, message: "filesystem zone \"\(name)\" needs an absolute path")
+                    throw Invalid(
+                        file: file, line: table.line, message: "filesystem zone \"\(name)\" needs an absolute path")
                 }
                 let zone = Zone(
                     name: name, country: try reader.string("country") ?? "", region: try reader.string("region") ?? "",
@@ -95,7 +99,9 @@ public struct GatewayConfig: Sendable {
                 try reader.noOtherKeys()
                 c.zones.append(zone)
             default:
-                throw Invalid(file: file, line: table.line, message: "unknown section [\(table.name.replacingOccurrences(of: "[]", with: ""))]")
+                throw Invalid(
+                    file: file, line: table.line,
+                    message: "unknown section [\(table.name.replacingOccurrences(of: "[]", with: ""))]")
             }
         }
         if c.zones.isEmpty {

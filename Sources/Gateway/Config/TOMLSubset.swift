@@ -1,3 +1,5 @@
+import Foundation
+
 /// A TOML subset parser that remembers the line of every value, so `s3gw config check` can
 /// name the bad line for semantic errors too (like `nginx -t`). Supports `[table]`,
 /// `[[array-of-tables]]`, and `key = "string" | 'literal' | integer | true/false | [strings]`.
@@ -165,5 +167,3 @@ struct TOMLDocument {
         return out
     }
 }
-
-import Foundation

@@ -6,7 +6,9 @@ extension Handlers {
     /// HEAD /bucket
     static func headBucket(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
         let b = try ownedBucket(r, ctx)
-        return S3Response(headers: [Header("x-amz-bucket-region", b.locationConstraint.isEmpty ? "us-east-1" : b.locationConstraint)])
+        return S3Response(headers: [
+            Header("x-amz-bucket-region", b.locationConstraint.isEmpty ? "us-east-1" : b.locationConstraint)
+        ])
     }
 
     /// DELETE /bucket — BucketNotEmpty while objects remain.

@@ -1,7 +1,8 @@
+import Foundation
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import Foundation
 
 /// Small POSIX helpers for the supervisor and workers. Errors carry the call and errno.
 struct PosixError: Error, CustomStringConvertible {
@@ -57,7 +58,9 @@ func bindUnixSocket(path: String, mode: UInt32) throws -> Int32 {
     // A socket left by a crashed supervisor; refuse to unlink anything that is not a socket.
     var st = stat()
     if lstat(path, &st) == 0 {
-        guard (st.st_mode & S_IFMT) == S_IFSOCK else { throw PosixError(call: "bind \(path) (exists, not a socket)", errno: EEXIST) }
+        guard (st.st_mode & S_IFMT) == S_IFSOCK else {
+            throw PosixError(call: "bind \(path) (exists, not a socket)", errno: EEXIST)
+        }
         unlink(path)
     }
     let fd = try posix("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0) }

@@ -1,8 +1,9 @@
+import Foundation
+import Gateway
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import Foundation
-import Gateway
 
 /// Root credentials: environment, then config, then `<state_dir>/root-credentials` (0600),
 /// generated at first start. The secret is printed once, to the operator's terminal, then.
@@ -10,7 +11,8 @@ struct RootCredentials {
     let accessKey: String
     let secretKey: String
 
-    static func resolve(config: GatewayConfig, createIfMissing: Bool, announce: Bool = false) throws -> RootCredentials {
+    static func resolve(config: GatewayConfig, createIfMissing: Bool, announce: Bool = false) throws -> RootCredentials
+    {
         let env = ProcessInfo.processInfo.environment
         if let a = env["S3GW_ACCESS_KEY"], let s = env["S3GW_SECRET_KEY"], !a.isEmpty, !s.isEmpty {
             return RootCredentials(accessKey: a, secretKey: s)

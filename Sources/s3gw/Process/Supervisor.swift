@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
 import FileSystemBackend
 import Foundation
 import Gateway
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The master process: owns the listening socket, keeps `workers` worker processes alive,
 /// replaces them on SIGHUP and drains them on SIGTERM. Explicit states, as php-fpm has.

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
 import FastCGI
 import FileSystemBackend
 import Foundation
@@ -9,6 +6,10 @@ import GatewayCore
 import Logging
 import MetadataSQLite
 import SigV4
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A worker process: the listening socket is fd 0; K threads accept and serve; SIGTERM drains.
 enum Worker {

@@ -1,0 +1,108 @@
+import GatewayCore
+import XCTest
+
+@testable import SigV4
+
+/// Single-chunk bodies: x-amz-content-sha256, Content-MD5 and x-amz-checksum-* headers.
+/// https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html
+final class VerifiedBodyTests: XCTestCase {
+    let data = Array("0123456789".utf8)
+    var md5Base64: String { base64Encode(MD5Digest.hash(data)) }
+
+    func body(
+        _ headers: [(String, String)], payload: PayloadMode = .unsigned, bytes: [UInt8]? = nil
+    ) throws(AuthFailure) -> VerifiedBody {
+        let request = head("PUT", "/b/k", headers)
+        return try VerifiedBody(
+            source: TrickleSource(bytes ?? data, step: 3), head: request,
+            auth: AuthContext(accessKey: "AK", method: .v4Header, payload: payload))
+    }
+
+    func testPlainBody() throws {
+        let b = try body([("Content-Length", "10")])
+        XCTAssertEqual(try drain(b), data)
+        XCTAssertEqual(b.md5Hex, "781e5e245d69b566979b86e28d23f2c7")
+        XCTAssertEqual(b.decodedLength, 10)
+        XCTAssertEqual(b.checksums, [:])
+        XCTAssertEqual(try drain(b), [])  // EOF stays EOF
+    }
+
+    func testDeclaredSHA256() throws {
+        let hex = hexEncode(SHA256Digest.hash(data))
+        XCTAssertEqual(try drain(try body([], payload: .sha256(hex))), data)
+        let wrong = try body([], payload: .sha256(CanonicalRequest.emptySHA256))
+        assertAuthFailure("XAmzContentSHA256Mismatch") { _ = try drain(wrong) }
+    }
+
+    func testContentMD5() throws {
+        XCTAssertEqual(try drain(try body([("Content-MD5", md5Base64)])), data)
+        let wrong = try body([("Content-MD5", base64Encode(MD5Digest.hash([])))])
+        assertAuthFailure("BadDigest") { _ = try drain(wrong) }
+        assertAuthFailure("InvalidDigest") { _ = try body([("Content-MD5", "not-base64!")]) }
+        assertAuthFailure("InvalidDigest") { _ = try body([("Content-MD5", base64Encode([1, 2, 3]))]) }
+    }
+
+    func testChecksumHeader() throws {
+        let b = try body([("x-amz-checksum-crc32", "poTHxg=="), ("x-amz-sdk-checksum-algorithm", "CRC32")])
+        _ = try drain(b)
+        XCTAssertEqual(b.checksums, [.crc32: "poTHxg=="])
+        let wrong = try body([("x-amz-checksum-crc32", "AAAAAA==")])
+        assertAuthFailure("BadDigest") { _ = try drain(wrong) }
+        let wrongSHA = try body([("x-amz-checksum-sha256", base64Encode(SHA256Digest.hash([])))])
+        assertAuthFailure("BadDigest") { _ = try drain(wrongSHA) }
+    }
+
+    func testInvalidChecksumHeaders() {
+        assertAuthFailure("InvalidRequest") { _ = try body([("x-amz-checksum-crc32", "!!!")]) }
+        assertAuthFailure("InvalidRequest") { _ = try body([("x-amz-checksum-crc32", "AAAAAAAAAAA=")]) }  // 8 bytes
+        assertAuthFailure("InvalidRequest") {
+            _ = try body([("x-amz-checksum-crc32", "poTHxg=="), ("x-amz-checksum-crc32c", "AAAAAA==")])
+        }
+        assertAuthFailure("InvalidRequest") {
+            _ = try body([("x-amz-checksum-crc32", "poTHxg=="), ("x-amz-sdk-checksum-algorithm", "SHA256")])
+        }
+        assertAuthFailure("InvalidRequest") { _ = try body([("x-amz-sdk-checksum-algorithm", "MD4")]) }
+        assertAuthFailure("InvalidRequest") { _ = try body([("x-amz-trailer", "x-amz-checksum-crc32")]) }
+        assertAuthFailure("InvalidRequest") { _ = try body([("x-amz-checksum-xxhash64", "AAAAAAAAAAA=")]) }
+        // Headers that only look like checksums are ignored.
+        XCTAssertNoThrow(try body([("x-amz-checksum-mode", "ENABLED"), ("x-amz-checksum-type", "FULL_OBJECT")]))
+    }
+
+    func testRequestedAlgorithmIsComputed() throws {
+        let b = try body([("x-amz-checksum-algorithm", "crc64nvme")])
+        _ = try drain(b)
+        XCTAssertEqual(b.checksums, [.crc64nvme: "Ffmx7kz9nB0="])
+    }
+
+    func testShortBody() throws {
+        let b = try body([("Content-Length", "11")])
+        assertAuthFailure("IncompleteBody") { _ = try drain(b) }
+    }
+
+    /// Every check runs before EOF is reported: a handler that stops at 0 has verified bytes.
+    func testNoEOFBeforeChecks() throws {
+        let b = try body([("Content-MD5", base64Encode(MD5Digest.hash([])))])
+        var buf = [UInt8](repeating: 0, count: 100)
+        var total = 0
+        while true {
+            let n: Int
+            do {
+                n = try buf.withUnsafeMutableBytes { try b.read(into: $0) }
+            } catch {
+                XCTAssertEqual((error as? AuthFailure)?.code, "BadDigest")
+                break
+            }
+            XCTAssertNotEqual(n, 0, "EOF reported despite a bad digest")
+            total += n
+        }
+        XCTAssertEqual(total, 10)
+    }
+
+    func testStreamingSignedNeedsSigningContext() {
+        assertAuthFailure("InvalidRequest") {
+            _ = try VerifiedBody(
+                source: MemorySource(""), head: head("PUT", "/b/k", []),
+                auth: AuthContext(accessKey: "AK", method: .v4Header, payload: .streamingSigned(trailer: false)))
+        }
+    }
+}
