@@ -83,7 +83,9 @@ public final class FastCGIExchange: ByteSource, ResponseSink {
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let want = Int32(min(buffer.count, Int(Int32.max)))
         let n = FCGX_GetStr(buffer.baseAddress!.assumingMemoryBound(to: CChar.self), want, request.pointee.in)
-        if n < 0 { throw FastCGIError.streamFailed }
+        // A dropped connection ends the stream early with an error set: never a clean EOF, or a
+        // chunked upload cut short would be stored truncated.
+        if n < 0 || (n == 0 && FCGX_GetError(request.pointee.in) != 0) { throw FastCGIError.streamFailed }
         return Int(n)
     }
 

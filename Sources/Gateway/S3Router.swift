@@ -42,6 +42,7 @@ enum S3Router {
             level: .bucket, method: "GET", subresource: "tagging",
             handler: Handlers.notConfigured("NoSuchTagSet", "The TagSet does not exist")),
         Route(level: .bucket, method: "GET", subresource: "uploads", handler: Handlers.listMultipartUploadsEmpty),
+        Route(level: .bucket, method: "GET", subresource: "requestPayment", handler: Handlers.getRequestPayment),
         Route(level: .bucket, method: "GET", subresource: nil, handler: Handlers.listObjects),
         Route(level: .bucket, method: "HEAD", subresource: nil, handler: Handlers.headBucket),
         Route(level: .bucket, method: "PUT", subresource: nil, handler: Handlers.createBucket),

@@ -77,6 +77,16 @@ extension Handlers {
         return .xml(x.document)
     }
 
+    /// GET ?requestPayment — the owner always pays (s3cmd `info` asks).
+    static func getRequestPayment(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
+        _ = try ownedBucket(r, ctx)
+        var x = XMLWriter()
+        x.open("RequestPaymentConfiguration", namespace: XMLWriter.s3Namespace)
+        x.element("Payer", "BucketOwner")
+        x.close("RequestPaymentConfiguration")
+        return .xml(x.document)
+    }
+
     /// GET ?uploads — multipart comes later; until then there are never uploads in progress.
     static func listMultipartUploadsEmpty(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws
         -> S3Response
