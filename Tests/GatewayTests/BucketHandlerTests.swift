@@ -17,9 +17,11 @@ final class BucketHandlerTests: XCTestCase {
         for bad in ["ab", "UPPER", "has_underscore", "-dash", "192.168.1.1", "a..b"] {
             XCTAssertEqual(gw.send("PUT", "/" + bad).errorCode, "InvalidBucketName", bad)
         }
-        let body = Array("<CreateBucketConfiguration><LocationConstraint>mars</LocationConstraint></CreateBucketConfiguration>".utf8)
+        let body = Array(
+            "<CreateBucketConfiguration><LocationConstraint>mars</LocationConstraint></CreateBucketConfiguration>".utf8)
         XCTAssertEqual(gw.send("PUT", "/located", body: body).errorCode, "InvalidLocationConstraint")
-        XCTAssertEqual(gw.send("PUT", "/located", body: Array("<CreateBucketConfiguration>".utf8)).errorCode, "MalformedXML")
+        XCTAssertEqual(
+            gw.send("PUT", "/located", body: Array("<CreateBucketConfiguration>".utf8)).errorCode, "MalformedXML")
         XCTAssertEqual(gw.send("HEAD", "/located").status, 404)
     }
 
@@ -49,7 +51,10 @@ final class BucketHandlerTests: XCTestCase {
         let gw = TestGateway()
         gw.send("PUT", "/list")
         for k in ["a/1", "a/2", "b", "c d+e", "z/x/y"] {
-            gw.send("PUT", "/list/" + k.replacingOccurrences(of: " ", with: "%20").replacingOccurrences(of: "+", with: "%2B"), body: [1])
+            gw.send(
+                "PUT",
+                "/list/" + k.replacingOccurrences(of: " ", with: "%20").replacingOccurrences(of: "+", with: "%2B"),
+                body: [1])
         }
         let r = gw.send("GET", "/list?list-type=2&delimiter=%2F&encoding-type=url")
         XCTAssert(r.text.contains("<Prefix>a/</Prefix>"), r.text)
@@ -59,7 +64,9 @@ final class BucketHandlerTests: XCTestCase {
         var token: String?
         repeat {
             var uri = "/list?list-type=2&max-keys=2"
-            if let t = token { uri += "&continuation-token=" + t.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! }
+            if let t = token {
+                uri += "&continuation-token=" + t.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            }
             let page = gw.send("GET", uri).text
             keys += page.components(separatedBy: "<Key>").dropFirst().map { String($0.prefix { $0 != "<" }) }
             token = page.range(of: "<NextContinuationToken>").map { r in

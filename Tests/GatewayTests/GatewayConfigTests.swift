@@ -41,12 +41,20 @@ final class GatewayConfigTests: XCTestCase {
     }
 
     func testNamesTheBadLine() {
-        assertInvalid(good.replacingOccurrences(of: "workers = 2", with: "workers = \"two\""), line: 3, contains: "integer")
-        assertInvalid(good.replacingOccurrences(of: "workers = 2", with: "wrokers = 2"), line: 3, contains: "unknown key")
-        assertInvalid(good.replacingOccurrences(of: "default_zone = \"z2\"", with: "default_zone = \"z9\""), line: 7, contains: "z9")
+        assertInvalid(
+            good.replacingOccurrences(of: "workers = 2", with: "workers = \"two\""), line: 3, contains: "integer")
+        assertInvalid(
+            good.replacingOccurrences(of: "workers = 2", with: "wrokers = 2"), line: 3, contains: "unknown key")
+        assertInvalid(
+            good.replacingOccurrences(of: "default_zone = \"z2\"", with: "default_zone = \"z9\""), line: 7,
+            contains: "z9")
         assertInvalid(good.replacingOccurrences(of: "[storage]", with: "[storage"), line: 6, contains: "unterminated")
-        assertInvalid(good.replacingOccurrences(of: "socket_mode = \"0666\"", with: "socket_mode = \"999\""), line: 4, contains: "octal")
-        assertInvalid(good.replacingOccurrences(of: "path = \"/data/z1\"", with: "path = \"relative\""), line: 9, contains: "absolute")
+        assertInvalid(
+            good.replacingOccurrences(of: "socket_mode = \"0666\"", with: "socket_mode = \"999\""), line: 4,
+            contains: "octal")
+        assertInvalid(
+            good.replacingOccurrences(of: "path = \"/data/z1\"", with: "path = \"relative\""), line: 9,
+            contains: "absolute")
         assertInvalid("[server]\nworkers = 1\n", line: 0, contains: "no [[zones]]")
     }
 }

@@ -48,7 +48,8 @@ final class ObjectHandlerTests: XCTestCase {
 
     func testWrongPayloadHashStoresNothing() {
         let r = gw.send(
-            "PUT", "/bucket-one/k", body: Array("data".utf8), payloadHash: hexEncode(SHA256Digest.hash(Array("other".utf8))))
+            "PUT", "/bucket-one/k", body: Array("data".utf8),
+            payloadHash: hexEncode(SHA256Digest.hash(Array("other".utf8))))
         XCTAssertEqual(r.errorCode, "XAmzContentSHA256Mismatch")
         XCTAssertEqual(r.status, 400)
         XCTAssertEqual(gw.send("HEAD", "/bucket-one/k").status, 404)
@@ -91,7 +92,8 @@ final class ObjectHandlerTests: XCTestCase {
         XCTAssertEqual(gw.send("GET", "/bucket-one/r", headers: [("If-Match", etag)]).status, 200)
         XCTAssertEqual(gw.send("GET", "/bucket-one/r", headers: [("If-Match", "\"nope\"")]).status, 412)
         XCTAssertEqual(
-            gw.send("GET", "/bucket-one/r", headers: [("If-Modified-Since", "Wed, 15 Nov 2023 00:00:00 GMT")]).status, 304)
+            gw.send("GET", "/bucket-one/r", headers: [("If-Modified-Since", "Wed, 15 Nov 2023 00:00:00 GMT")]).status,
+            304)
         XCTAssertEqual(
             gw.send("GET", "/bucket-one/r", headers: [("If-Unmodified-Since", "Mon, 13 Nov 2023 00:00:00 GMT")]).status,
             412)
@@ -110,8 +112,11 @@ final class ObjectHandlerTests: XCTestCase {
         var crc = CRC32()
         crc.update(body)
         let value = base64Encode(crc.finalize())
-        XCTAssertEqual(gw.send("PUT", "/bucket-one/c", body: body, headers: [("x-amz-checksum-crc32", value)]).status, 200)
-        XCTAssertEqual(gw.send("GET", "/bucket-one/c", headers: [("x-amz-checksum-mode", "ENABLED")]).header("x-amz-checksum-crc32"), value)
+        XCTAssertEqual(
+            gw.send("PUT", "/bucket-one/c", body: body, headers: [("x-amz-checksum-crc32", value)]).status, 200)
+        XCTAssertEqual(
+            gw.send("GET", "/bucket-one/c", headers: [("x-amz-checksum-mode", "ENABLED")]).header(
+                "x-amz-checksum-crc32"), value)
         XCTAssertNil(gw.send("GET", "/bucket-one/c").header("x-amz-checksum-crc32"))
         let bad = gw.send("PUT", "/bucket-one/c2", body: body, headers: [("x-amz-checksum-crc32", "AAAAAA==")])
         XCTAssertEqual(bad.status, 400)

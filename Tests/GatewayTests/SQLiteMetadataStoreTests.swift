@@ -12,7 +12,8 @@ final class SQLiteMetadataStoreTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         store = try SQLiteMetadataStore(path: dir + "/m.sqlite")
         _ = try store.createBucket(
-            BucketRecord(name: "b", owner: "o", createdAt: 1, locationConstraint: "", zones: ["z"], backendBucket: "s3gw-x"))
+            BucketRecord(
+                name: "b", owner: "o", createdAt: 1, locationConstraint: "", zones: ["z"], backendBucket: "s3gw-x"))
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
@@ -20,7 +21,8 @@ final class SQLiteMetadataStoreTests: XCTestCase {
     func put(_ key: String) throws {
         _ = try store.putObject(
             ObjectRecord(
-                bucket: "b", key: key, size: 1, etag: "e", lastModified: 1, contentType: "t", headers: [Header("x-amz-meta-a", "1")],
+                bucket: "b", key: key, size: 1, etag: "e", lastModified: 1, contentType: "t",
+                headers: [Header("x-amz-meta-a", "1")],
                 checksums: ["crc32": "AAAAAA=="], zone: "z", blob: "ab12"))
     }
 
@@ -57,7 +59,8 @@ final class SQLiteMetadataStoreTests: XCTestCase {
     func testBucketRulesAndConcurrentWriters() throws {
         XCTAssertThrowsError(
             try store.createBucket(
-                BucketRecord(name: "b", owner: "other", createdAt: 1, locationConstraint: "", zones: ["z"], backendBucket: "y"))
+                BucketRecord(
+                    name: "b", owner: "other", createdAt: 1, locationConstraint: "", zones: ["z"], backendBucket: "y"))
         ) { XCTAssertEqual($0 as? StoreError, .bucketAlreadyExists) }
         try put("k")
         XCTAssertThrowsError(try store.deleteBucket(named: "b")) { XCTAssertEqual($0 as? StoreError, .bucketNotEmpty) }
@@ -72,6 +75,7 @@ final class SQLiteMetadataStoreTests: XCTestCase {
                         headers: [], checksums: [:], zone: "z", blob: "ab"))
             }
         }
-        XCTAssertEqual(try store.listObjects(bucket: "b", query: ListQuery(prefix: "c-", maxKeys: 1000)).objects.count, 200)
+        XCTAssertEqual(
+            try store.listObjects(bucket: "b", query: ListQuery(prefix: "c-", maxKeys: 1000)).objects.count, 200)
     }
 }

@@ -30,7 +30,9 @@ final class TestGateway {
     }
 
     struct Credentials: CredentialLookup {
-        func secretKey(forAccessKey key: String) -> String? { key == TestGateway.accessKey ? TestGateway.secretKey : nil }
+        func secretKey(forAccessKey key: String) -> String? {
+            key == TestGateway.accessKey ? TestGateway.secretKey : nil
+        }
     }
 
     final class Recorder: ResponseSink {

@@ -1,0 +1,218 @@
+"""What nginx hands the gateway: the dev config (same S3 settings as nginx/s3gw.conf) in front of
+a FastCGI echo responder, so these checks hold whatever the gateway does."""
+
+import hashlib
+import json
+import re
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import ROOT, SCRIPTS, free_port, run_script, stop_process, tail
+
+HERE = Path(__file__).resolve().parent
+
+
+class EchoStack:
+    def __init__(self):
+        self.tmp = Path(tempfile.mkdtemp(prefix="s3gw-nginx-"))
+        self.http_port, self.https_port = free_port(), free_port()
+        self.socket = self.tmp / "echo.sock"
+        self.prefix = self.tmp / "nginx"
+        run_script(SCRIPTS / "dev-cert.sh", self.tmp / "tls")
+        self.ca_file = str(self.tmp / "tls" / "cert.pem")
+        self.conf = run_script(
+            SCRIPTS / "render-nginx.sh", "--prefix", self.prefix, "--http-port", self.http_port,
+            "--https-port", self.https_port, "--socket", self.socket, "--cert", self.tmp / "tls" / "cert.pem",
+            "--key", self.tmp / "tls" / "key.pem", "--web-root", ROOT / "web",
+        )
+        self.echo = subprocess.Popen([sys.executable, str(HERE / "fcgi_echo.py"), str(self.socket)])
+        self.nginx = subprocess.Popen(
+            ["nginx", "-p", str(self.prefix), "-c", self.conf, "-e", str(self.prefix / "error.log"),
+             "-g", "daemon off;"], start_new_session=True,
+        )
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{self.http_port}/", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            assert self.nginx.poll() is None, tail(self.prefix / "error.log")
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("nginx + echo did not come up\n" + tail(self.prefix / "error.log"))
+
+    def stop(self):
+        stop_process(self.nginx)
+        stop_process(self.echo)
+
+    def get(self, path, scheme="http", **kw):
+        port = self.https_port if scheme == "https" else self.http_port
+        return requests.request(kw.pop("method", "GET"), f"{scheme}://127.0.0.1:{port}{path}",
+                                verify=self.ca_file, **kw)
+
+
+@pytest.fixture(scope="module")
+def echo():
+    stack = EchoStack()
+    yield stack
+    stack.stop()
+    import shutil
+    shutil.rmtree(stack.tmp, ignore_errors=True)
+
+
+def raw_request(port: int, request: bytes, body: bytes = b"", expect_continue: bool = False) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(request)
+        if expect_continue:
+            first = s.recv(4096)
+            assert first.startswith(b"HTTP/1.1 100 Continue"), first
+        s.sendall(body)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return data
+
+
+def params_of(resp) -> dict:
+    assert resp.status_code == 200, resp.text
+    return resp.json()["params"]
+
+
+def test_raw_uri_and_host_reach_the_gateway_untouched(echo):
+    path = "/bkt/a//b/../c%2Bd+e%20f~?list-type=2&prefix=a%2F&encoding-type=url"
+    req = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{echo.http_port}\r\nConnection: close\r\n\r\n").encode()
+    raw = raw_request(echo.http_port, req)
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), raw
+    p = json.loads(body)["params"]
+    assert p["REQUEST_URI"] == path
+    assert p["QUERY_STRING"] == "list-type=2&prefix=a%2F&encoding-type=url"
+    assert p["HTTP_HOST"] == f"127.0.0.1:{echo.http_port}"
+    assert p["REQUEST_METHOD"] == "GET"
+    assert "HTTPS" not in p
+
+
+def test_s3_headers_pass_verbatim(echo):
+    headers = {
+        "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        "X-Amz-Meta-Mixed_Case": "Value  with  spaces",
+        "x_amz_underscored": "1",
+        "Content-MD5": "1B2M2Y8AsgTpgAmY7PhCfg==",
+        "Content-Encoding": "aws-chunked",
+        "x-amz-trailer": "x-amz-checksum-crc32",
+        "x-amz-decoded-content-length": "5",
+        "Accept-Encoding": "gzip",
+        "Content-Type": "text/plain; charset=utf-8",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=AKID/20250101/us-east-1/s3/aws4_request,SignedHeaders=host,Signature=00",
+    }
+    p = params_of(echo.get("/b/k", method="PUT", data=b"hello", headers=headers))
+    assert p["HTTP_X_AMZ_CONTENT_SHA256"] == "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+    assert p["HTTP_X_AMZ_META_MIXED_CASE"] == "Value  with  spaces"
+    assert p["HTTP_X_AMZ_UNDERSCORED"] == "1"
+    assert p["HTTP_CONTENT_MD5"] == "1B2M2Y8AsgTpgAmY7PhCfg=="
+    assert p["HTTP_CONTENT_ENCODING"] == "aws-chunked"
+    assert p["HTTP_X_AMZ_TRAILER"] == "x-amz-checksum-crc32"
+    assert p["HTTP_X_AMZ_DECODED_CONTENT_LENGTH"] == "5"
+    assert p["HTTP_ACCEPT_ENCODING"] == "gzip"
+    assert p["CONTENT_TYPE"] == "text/plain; charset=utf-8"
+    assert p["CONTENT_LENGTH"] == "5"
+    assert p["HTTP_AUTHORIZATION"] == headers["Authorization"]
+
+
+def test_https_is_flagged(echo):
+    p = params_of(echo.get("/", scheme="https"))
+    assert p["HTTPS"] == "on"
+    assert p["HTTP_HOST"] == f"127.0.0.1:{echo.https_port}"
+    assert p["SERVER_PORT"] == str(echo.https_port)
+
+
+def test_chunked_upload_streams_without_content_length(echo):
+    data = [bytes([i]) * 300_000 for i in range(10)]
+    r = echo.get("/b/chunked", method="PUT", data=iter(data))
+    assert r.status_code == 200
+    j = r.json()
+    assert j["params"].get("CONTENT_LENGTH", "") == ""
+    assert j["params"]["HTTP_TRANSFER_ENCODING"] == "chunked"
+    assert j["body_len"] == 3_000_000
+    assert j["body_sha256"] == hashlib.sha256(b"".join(data)).hexdigest()
+
+
+def test_large_upload_is_not_spooled_to_disk(echo):
+    body = b"x" * (64 * 1024 * 1024)
+    r = echo.get("/b/big", method="PUT", data=body)
+    assert r.json()["body_len"] == len(body)
+    leftovers = list((echo.prefix / "tmp" / "client_body").iterdir())
+    assert leftovers == []
+    assert "buffered to a temporary file" not in tail(echo.prefix / "error.log", 200)
+
+
+def test_nginx_answers_expect_100_continue(echo):
+    body = b"0123456789"
+    req = (
+        f"PUT /b/expect HTTP/1.1\r\nHost: 127.0.0.1:{echo.http_port}\r\nContent-Length: {len(body)}\r\n"
+        "Expect: 100-continue\r\nConnection: close\r\n\r\n"
+    ).encode()
+    raw = raw_request(echo.http_port, req, body, expect_continue=True)
+    assert json.loads(raw.partition(b"\r\n\r\n")[2])["body_len"] == len(body)
+
+
+def test_8k_header_is_accepted(echo):
+    p = params_of(echo.get("/", headers={"x-amz-meta-big": "v" * 8000}))
+    assert len(p["HTTP_X_AMZ_META_BIG"]) == 8000
+
+
+def test_web_ui_is_static(echo):
+    r = echo.get("/ui/")
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("text/html")
+    assert "<html" in r.text.lower()
+    assert "params" not in r.text
+
+
+SHARED = ("fastcgi_", "merge_slashes", "ignore_invalid_headers", "underscores_in_headers", "client_",
+          "large_client_header_buffers", "send_timeout", "gzip", "server_tokens")
+
+
+def _s3_directives(path: Path) -> list[str]:
+    out = []
+    for line in path.read_text().splitlines():
+        d = " ".join(line.split("#")[0].split())
+        if d.startswith(SHARED) and not d.startswith(("fastcgi_pass ", "fastcgi_temp_path", "client_body_temp_path")):
+            out.append(d)
+    return out
+
+
+def test_dev_and_production_configs_agree():
+    prod = _s3_directives(ROOT / "nginx" / "s3gw.conf")
+    dev = _s3_directives(ROOT / "nginx" / "s3gw-dev.conf.in")
+    assert prod[: len(prod) // 2] == prod[len(prod) // 2:], "the two server blocks of s3gw.conf differ"
+    assert prod[: len(prod) // 2] == dev
+
+
+def test_production_config_passes_nginx_t(tmp_path):
+    run_script(SCRIPTS / "dev-cert.sh", tmp_path / "tls")
+    site = (ROOT / "nginx" / "s3gw.conf").read_text()
+    site = site.replace("/etc/s3gw/tls/fullchain.pem", str(tmp_path / "tls" / "cert.pem"))
+    site = site.replace("/etc/s3gw/tls/privkey.pem", str(tmp_path / "tls" / "key.pem"))
+    site = re.sub(r"listen \[::\]:\d+[^;]*;", "", site)
+    site = site.replace("listen 80;", f"listen 127.0.0.1:{free_port()};")
+    site = site.replace("listen 443 ssl;", f"listen 127.0.0.1:{free_port()} ssl;")
+    (tmp_path / "site.conf").write_text(site)
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nevents {{}}\nhttp {{\n    include {tmp_path}/site.conf;\n}}\n"
+    )
+    r = subprocess.run(["nginx", "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"),
+                        "-e", str(tmp_path / "error.log")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

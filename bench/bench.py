@@ -1,0 +1,223 @@
+"""s3gw throughput benchmark: nginx -> FastCGI -> s3gw against nginx alone on the same bytes.
+
+Boots the release binary behind the dev nginx config (the e2e harness's Stack), plus a second,
+plain nginx that serves the same files statically (GET) and accepts WebDAV PUT (the baseline).
+  * 4 KiB and 1 MiB GET and PUT: wrk, concurrent connections, one presigned SigV4 URL (valid 1 h)
+    per object so wrk can replay it; PUTs overwrite one key (wrk/put.lua sends the body).
+  * 1 GiB PUT and GET: curl, one stream.
+Each figure is the median of BENCH_RUNS runs; the ratio is s3gw / nginx. After the 1 GiB
+transfers it reports the workers' peak RSS (VmHWM) — flat memory whatever the object size.
+
+Env: S3GW_BIN (default .build/release/s3gw), BENCH_RUNS (3), BENCH_DURATION (10 s per wrk run),
+BENCH_CONNECTIONS (32), BENCH_BIG_MIB (1024).
+"""
+
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+os.environ.setdefault("S3GW_BIN", str(ROOT / ".build" / "release" / "s3gw"))
+sys.path.insert(0, str(ROOT / "Tests" / "e2e"))
+
+from conftest import Stack, free_port, s3_client, stop_process  # noqa: E402
+
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+DURATION = int(os.environ.get("BENCH_DURATION", "10"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+BIG_MIB = int(os.environ.get("BENCH_BIG_MIB", "1024"))
+BUCKET = "bench"
+
+BASELINE_CONF = """
+{user_line}
+worker_processes 2;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    default_type application/octet-stream;
+    access_log {prefix}/access.log;
+    client_body_temp_path {data}/.tmp;
+    fastcgi_temp_path {prefix}/tmp;
+    proxy_temp_path {prefix}/tmp;
+    uwsgi_temp_path {prefix}/tmp;
+    scgi_temp_path {prefix}/tmp;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 100000;
+    server {{
+        listen 127.0.0.1:{port};
+        client_max_body_size 0;
+        client_body_buffer_size 128k;
+        root {data};
+        location / {{
+            dav_methods PUT;
+            create_full_put_path on;
+        }}
+    }}
+}}
+"""
+
+
+def human_rate(bytes_per_s: float) -> str:
+    return f"{bytes_per_s / 1e6:,.1f} MB/s"
+
+
+def parse_wrk(out: str) -> tuple[float, float, int]:
+    """(requests/s, bytes/s, non-2xx count) from wrk's summary."""
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    m = re.search(r"Transfer/sec:\s+([\d.]+)([KMG]?B)", out)
+    mult = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}[m.group(2)]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return rps, float(m.group(1)) * mult, int(bad.group(1)) if bad else 0
+
+
+def wrk(url: str, body_file: Path | None = None) -> tuple[float, int]:
+    cmd = ["wrk", "-t", "2", "-c", str(CONNECTIONS), "-d", f"{DURATION}s", "--latency"]
+    env = dict(os.environ)
+    if body_file is not None:
+        cmd += ["-s", str(HERE / "put.lua")]
+        env["BENCH_BODY_FILE"] = str(body_file)
+    r = subprocess.run(cmd + [url], capture_output=True, text=True, env=env, timeout=DURATION + 60)
+    if r.returncode != 0:
+        raise RuntimeError(f"wrk failed: {r.stderr}\n{r.stdout}")
+    rps, _, bad = parse_wrk(r.stdout)
+    return rps, bad
+
+
+def curl_rate(args: list[str], key: str) -> float:
+    r = subprocess.run(["curl", "-sS", "--fail", "-w", f"%{{{key}}}", "-o", "/dev/null"] + args,
+                       capture_output=True, text=True, timeout=1800)
+    if r.returncode != 0:
+        raise RuntimeError(f"curl failed: {r.stderr}")
+    return float(r.stdout)
+
+
+class RssSampler(threading.Thread):
+    """Samples VmRSS of the gateway's workers while a transfer runs; VmHWM is read at the end."""
+
+    def __init__(self, stack: Stack):
+        super().__init__(daemon=True)
+        self.stack, self.peak_rss, self.done = stack, 0, threading.Event()
+
+    @staticmethod
+    def status_kib(pid: int, field: str) -> int:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def run(self):
+        while not self.done.is_set():
+            for pid in self.stack.worker_pids():
+                self.peak_rss = max(self.peak_rss, self.status_kib(pid, "VmRSS"))
+            time.sleep(0.05)
+
+    def hwm(self) -> int:
+        return max((self.status_kib(p, "VmHWM") for p in self.stack.worker_pids()), default=0)
+
+
+def main() -> int:
+    binary = Path(os.environ["S3GW_BIN"])
+    if not os.access(binary, os.X_OK):
+        print(f"bench: {binary} not found; run `swift build -c release`", file=sys.stderr)
+        return 1
+    work = Path(tempfile.mkdtemp(prefix="s3gw-bench-"))
+    data = work / "static"
+    (data / ".tmp").mkdir(parents=True)
+    (data / "dav").mkdir()
+    prefix = work / "baseline"
+    (prefix / "tmp").mkdir(parents=True)
+    port = free_port()
+    (prefix / "nginx.conf").write_text(BASELINE_CONF.format(
+        user_line="user root;" if os.geteuid() == 0 else "", prefix=prefix, data=data, port=port))
+    baseline = subprocess.Popen(["nginx", "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
+                                 "-e", str(prefix / "error.log"), "-g", "daemon off;"], start_new_session=True)
+    stack = Stack("bench", workers=0, threads=16, log_level="info")
+    results = []
+    try:
+        stack.start()
+        s3 = s3_client(stack)
+        s3.create_bucket(Bucket=BUCKET)
+        base = f"http://127.0.0.1:{port}"
+
+        sizes = [("4 KiB", 4 * 1024), ("1 MiB", 1024 * 1024)]
+        for label, size in sizes:
+            body = os.urandom(size)
+            name = f"obj-{size}"
+            (data / name).write_bytes(body)
+            (work / name).write_bytes(body)
+            s3.put_object(Bucket=BUCKET, Key=name, Body=body)
+            get_url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": name}, ExpiresIn=3600)
+            put_url = s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": f"put-{size}"},
+                                                ExpiresIn=3600)
+            for op, gw_url, ng_url, body_file in [
+                ("GET", get_url, f"{base}/{name}", None),
+                ("PUT", put_url, f"{base}/dav/{name}", work / name),
+            ]:
+                gw_runs, ng_runs, errors = [], [], 0
+                for _ in range(RUNS):
+                    rps, bad = wrk(gw_url, body_file)
+                    gw_runs.append(rps)
+                    errors += bad
+                    rps, bad = wrk(ng_url, body_file)
+                    ng_runs.append(rps)
+                    errors += bad
+                g, n = statistics.median(gw_runs), statistics.median(ng_runs)
+                results.append((f"{op} {label}", f"{g:,.0f} req/s ({human_rate(g * size)})",
+                                 f"{n:,.0f} req/s ({human_rate(n * size)})", g / n,
+                                 f"non-2xx: {errors}" if errors else ""))
+                print(f"  {results[-1][0]}: s3gw {results[-1][1]}, nginx {results[-1][2]}", flush=True)
+
+        big = work / "big.bin"
+        with open(big, "wb") as f:
+            chunk = os.urandom(1024 * 1024)
+            for _ in range(BIG_MIB):
+                f.write(chunk)
+        put_url = s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "big"}, ExpiresIn=3600)
+        get_url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "big"}, ExpiresIn=3600)
+        shutil.copyfile(big, data / "big.bin")
+        sampler = RssSampler(stack)
+        sampler.start()
+        for op, gw_args, ng_args, key in [
+            ("PUT", ["-T", str(big), put_url], ["-T", str(big), f"{base}/dav/big.bin"], "speed_upload"),
+            ("GET", [get_url], [f"{base}/big.bin"], "speed_download"),
+        ]:
+            g = statistics.median(curl_rate(gw_args, key) for _ in range(RUNS))
+            n = statistics.median(curl_rate(ng_args, key) for _ in range(RUNS))
+            results.append((f"{op} {BIG_MIB} MiB", human_rate(g), human_rate(n), g / n, ""))
+            print(f"  {results[-1][0]}: s3gw {results[-1][1]}, nginx {results[-1][2]}", flush=True)
+        sampler.done.set()
+        sampler.join()
+        rss_line = (f"worker peak RSS during the {BIG_MIB} MiB transfers: {sampler.peak_rss / 1024:.1f} MiB sampled, "
+                    f"VmHWM {sampler.hwm() / 1024:.1f} MiB (max over {len(stack.worker_pids())} workers)")
+    finally:
+        stack.stop()
+        stop_process(baseline)
+        if os.environ.get("BENCH_KEEP") != "1":
+            shutil.rmtree(work, ignore_errors=True)
+            stack.cleanup()
+
+    print()
+    print(f"s3gw benchmark — medians of {RUNS} runs; wrk: {CONNECTIONS} connections, {DURATION}s; "
+          f"{os.cpu_count()} cores")
+    print(f"{'workload':<14} {'nginx -> s3gw':<28} {'nginx alone':<28} {'ratio':>6}")
+    for name, g, n, ratio, note in results:
+        print(f"{name:<14} {g:<28} {n:<28} {ratio:>5.2f}x {note}")
+    print(rss_line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

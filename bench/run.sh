@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# run.sh — `make bench`: release build, then bench/bench.py (see its docstring for what it
+# measures and the BENCH_* knobs). S3GW_BIN=path skips the build and benchmarks that binary.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+scripts/install-test-deps.sh
+if [ -z "${S3GW_BIN:-}" ]; then
+    swift build -c release
+    export S3GW_BIN="$root/.build/release/s3gw"
+fi
+exec python3 bench/bench.py

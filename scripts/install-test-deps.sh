@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what the test tiers need on top of install-deps.sh: the S3 clients the end-to-end
+# suite drives (aws CLI, boto3, s3cmd, rclone, minio-py), moto, pytest, and wrk for `make bench`.
+# Only what is missing is installed.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/lib.sh
+source "$here/lib.sh"
+
+"$here/install-deps.sh"
+
+missing=()
+for cmd in s3cmd rclone wrk; do
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd")
+done
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+apt_install "${missing[@]}"
+
+# PyPI: module to import (or command to find) -> requirement to install.
+pip_missing=()
+py_has() { python3 -c "import $1" >/dev/null 2>&1; }
+command -v aws >/dev/null 2>&1 || py_has awscli || pip_missing+=(awscli)
+py_has boto3 || pip_missing+=(boto3)
+py_has minio || pip_missing+=(minio)
+py_has moto.server || pip_missing+=("moto[server]")
+py_has pytest || pip_missing+=(pytest)
+py_has requests || pip_missing+=(requests)
+
+if [ "${#pip_missing[@]}" -gt 0 ]; then
+    echo "pip install: ${pip_missing[*]}" >&2
+    # Debian's system python is "externally managed" (PEP 668); the test clients live beside it.
+    PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet --disable-pip-version-check "${pip_missing[@]}"
+fi

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# render-nginx.sh — renders nginx/s3gw-dev.conf.in into PREFIX/nginx.conf and creates the
+# directories nginx writes to under PREFIX. Prints the path of the rendered file.
+#
+#   render-nginx.sh --prefix DIR --http-port N --https-port N --socket PATH \
+#                   --cert FILE --key FILE [--web-root DIR] [--out FILE] [--template FILE]
+#
+# Then: nginx -p DIR -c DIR/nginx.conf -e DIR/error.log -g 'daemon off;'
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+prefix="" http_port="" https_port="" socket="" cert="" key=""
+web_root="$root/web" out="" template="$root/nginx/s3gw-dev.conf.in"
+
+usage() { sed -n '2,9p' "${BASH_SOURCE[0]}" >&2; exit 2; }
+while [ "$#" -gt 0 ]; do
+    case "$1" in
+        --prefix) prefix="$2" ;;
+        --http-port) http_port="$2" ;;
+        --https-port) https_port="$2" ;;
+        --socket) socket="$2" ;;
+        --cert) cert="$2" ;;
+        --key) key="$2" ;;
+        --web-root) web_root="$2" ;;
+        --out) out="$2" ;;
+        --template) template="$2" ;;
+        -h|--help) usage ;;
+        *) echo "render-nginx: unknown argument $1" >&2; usage ;;
+    esac
+    shift 2
+done
+for v in prefix http_port https_port socket cert key; do
+    [ -n "${!v}" ] || { echo "render-nginx: --${v//_/-} is required" >&2; usage; }
+done
+
+abspath() { case "$1" in /*) printf '%s' "$1" ;; *) printf '%s/%s' "$(pwd)" "$1" ;; esac; }
+prefix="$(abspath "$prefix")"; socket="$(abspath "$socket")"
+cert="$(abspath "$cert")"; key="$(abspath "$key")"; web_root="$(abspath "$web_root")"
+out="${out:-$prefix/nginx.conf}"
+
+mkdir -p "$prefix"/tmp/{client_body,fastcgi,proxy,uwsgi,scgi}
+# Workers of a root master run as `nobody` unless told otherwise and could not reach a socket
+# inside a 0700 directory.
+user_line=""
+if [ "$(id -u)" -eq 0 ]; then user_line="user root;"; fi
+
+esc() { printf '%s' "$1" | sed -e 's/[\\|&]/\\&/g'; }
+sed -e "s|@PREFIX@|$(esc "$prefix")|g" \
+    -e "s|@HTTP_PORT@|$(esc "$http_port")|g" \
+    -e "s|@HTTPS_PORT@|$(esc "$https_port")|g" \
+    -e "s|@SOCKET@|$(esc "$socket")|g" \
+    -e "s|@CERT@|$(esc "$cert")|g" \
+    -e "s|@KEY@|$(esc "$key")|g" \
+    -e "s|@WEB_ROOT@|$(esc "$web_root")|g" \
+    -e "s|@USER_LINE@|$(esc "$user_line")|g" \
+    "$template" >"$out.tmp"
+mv "$out.tmp" "$out"
+printf '%s\n' "$out"

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# test.sh — `make test`: every test tier, in order, with one summary line at the end.
+#   1. build   swift build (debug)
+#   2. unit    swift test (SigV4, S3 protocol and handler tests: no sockets)
+#   3. e2e     python3 -m pytest Tests/e2e (real binary behind real nginx, real S3 clients)
+# Exits non-zero if any tier fails. Extra pytest arguments: S3GW_E2E_ARGS="-k boto3 -x".
+# S3GW_SKIP_DEPS=1 skips the dependency check (offline re-runs).
+set -uo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+if [ "${S3GW_SKIP_DEPS:-0}" != "1" ]; then
+    scripts/install-test-deps.sh || { echo "SUMMARY: dependencies FAILED to install"; exit 1; }
+fi
+
+declare -A result=([build]=skipped [unit]=skipped [e2e]=skipped)
+started=$SECONDS
+logs="$(mktemp -d)"
+trap 'rm -rf "$logs"' EXIT
+
+echo "==> [1/3] swift build"
+if swift build; then
+    result[build]=ok
+    echo "==> [2/3] swift test"
+    swift test 2>&1 | tee "$logs/unit.log"
+    if [ "${PIPESTATUS[0]}" -eq 0 ]; then result[unit]=ok; else result[unit]=FAILED; fi
+    echo "==> [3/3] end-to-end (pytest Tests/e2e)"
+    # shellcheck disable=SC2086
+    S3GW_BIN="$root/.build/debug/s3gw" python3 -m pytest -q Tests/e2e ${S3GW_E2E_ARGS:-} 2>&1 | tee "$logs/e2e.log"
+    if [ "${PIPESTATUS[0]}" -eq 0 ]; then
+        result[e2e]=ok
+    else
+        result[e2e]=FAILED
+    fi
+else
+    result[build]=FAILED
+fi
+
+status=0
+for tier in build unit e2e; do
+    [ "${result[$tier]}" = ok ] || status=1
+done
+# Counts from both runners: XCTest's last "Executed N tests, with F failures" and pytest's
+# closing "N passed, F failed" line (either part may be absent).
+unit_line=$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" "$logs/unit.log" 2>/dev/null | tail -1)
+unit_total=$(sed -nE 's/.*Executed ([0-9]+) tests?.*/\1/p' <<<"$unit_line")
+unit_failed=$(sed -nE 's/.*with ([0-9]+) failures?.*/\1/p' <<<"$unit_line")
+e2e_line=$(grep -E "^(=+ )?[0-9]+ (passed|failed)|^(=+ )?.*[0-9]+ (passed|failed)" "$logs/e2e.log" 2>/dev/null | tail -1)
+e2e_passed=$(grep -oE "[0-9]+ passed" <<<"$e2e_line" | grep -oE "[0-9]+")
+e2e_failed=$(grep -oE "[0-9]+ (failed|error)" <<<"$e2e_line" | grep -oE "[0-9]+" | awk '{s+=$1} END {print s+0}')
+passed=$(( ${unit_total:-0} - ${unit_failed:-0} + ${e2e_passed:-0} ))
+failed=$(( ${unit_failed:-0} + ${e2e_failed:-0} ))
+if [ $status -ne 0 ] && [ $failed -eq 0 ]; then failed=1; fi
+echo "tiers: build=${result[build]} unit=${result[unit]} e2e=${result[e2e]} ($((SECONDS - started))s) => $([ $status -eq 0 ] && echo PASS || echo FAIL)"
+echo "SUMMARY: $passed passed, $failed failed"
+exit $status
