@@ -107,6 +107,10 @@ class RssSampler(threading.Thread):
     def __init__(self, stack: Stack):
         super().__init__(daemon=True)
         self.stack, self.peak_rss, self.done = stack, 0, threading.Event()
+        # Each worker's RSS before the big transfers (after the small-request runs warmed it up)
+        # and its peak during them: the growth is what must stay flat.
+        self.baseline = {pid: self.status_kib(pid, "VmRSS") for pid in stack.worker_pids()}
+        self.peak_by_pid: dict[int, int] = {}
 
     @staticmethod
     def status_kib(pid: int, field: str) -> int:
@@ -121,8 +125,13 @@ class RssSampler(threading.Thread):
     def run(self):
         while not self.done.is_set():
             for pid in self.stack.worker_pids():
-                self.peak_rss = max(self.peak_rss, self.status_kib(pid, "VmRSS"))
+                rss = self.status_kib(pid, "VmRSS")
+                self.peak_rss = max(self.peak_rss, rss)
+                self.peak_by_pid[pid] = max(self.peak_by_pid.get(pid, 0), rss)
             time.sleep(0.05)
+
+    def growth(self) -> int:
+        return max((peak - self.baseline.get(pid, peak) for pid, peak in self.peak_by_pid.items()), default=0)
 
     def hwm(self) -> int:
         return max((self.status_kib(p, "VmHWM") for p in self.stack.worker_pids()), default=0)
@@ -144,7 +153,7 @@ def main() -> int:
         user_line="user root;" if os.geteuid() == 0 else "", prefix=prefix, data=data, port=port))
     baseline = subprocess.Popen(["nginx", "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
                                  "-e", str(prefix / "error.log"), "-g", "daemon off;"], start_new_session=True)
-    stack = Stack("bench", workers=0, threads=16, log_level="info")
+    stack = Stack("bench", workers=0, threads=32, log_level="info")
     results = []
     try:
         stack.start()
@@ -201,7 +210,8 @@ def main() -> int:
         sampler.done.set()
         sampler.join()
         rss_line = (f"worker peak RSS during the {BIG_MIB} MiB transfers: {sampler.peak_rss / 1024:.1f} MiB sampled, "
-                    f"VmHWM {sampler.hwm() / 1024:.1f} MiB (max over {len(stack.worker_pids())} workers)")
+                    f"VmHWM {sampler.hwm() / 1024:.1f} MiB (max over {len(stack.worker_pids())} workers); "
+                    f"growth over the pre-transfer RSS: {sampler.growth() / 1024:.1f} MiB")
     finally:
         stack.stop()
         stop_process(baseline)

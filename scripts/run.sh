@@ -42,7 +42,7 @@ if [ ! -f "$state/s3gw.toml" ]; then
 socket = "$state/run/s3gw.sock"
 socket_mode = "0660"
 workers = 0
-threads = 16
+threads = 32
 state_dir = "$state"
 log_level = "info"
 max_clock_skew = 900

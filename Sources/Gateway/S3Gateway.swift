@@ -33,7 +33,8 @@ public struct S3Gateway: Sendable {
             drain(body, limit: 1 << 20)
         }
         let ms = Int((ctx.clock.now() - started) * 1000)
-        logger.info("\(head.method) \(head.rawPath) \(status) \(sent)B \(ms)ms")
+        // nginx keeps the access log; this line is for tracing a request id through the worker.
+        logger.debug("\(head.method) \(head.rawPath) \(status) \(sent)B \(ms)ms")
     }
 
     static func newRequestId() -> String {
@@ -49,7 +50,7 @@ public struct S3Gateway: Sendable {
         var headers: [(name: String, value: String)] = []
         for (k, v) in params {
             if k.hasPrefix("HTTP_") {
-                headers.append((String(k.dropFirst(5)).lowercased().replacingOccurrences(of: "_", with: "-"), v))
+                headers.append((headerName(fromCGI: k), v))
             } else if k == "CONTENT_TYPE" && !v.isEmpty && params["HTTP_CONTENT_TYPE"] == nil {
                 // nginx sends these both as CGI variables and as HTTP_*; keep one of each.
                 headers.append(("content-type", v))
@@ -59,6 +60,20 @@ public struct S3Gateway: Sendable {
         }
         return RequestHead(
             method: params["REQUEST_METHOD"] ?? "GET", rawURI: params["REQUEST_URI"] ?? "/", headers: headers)
+    }
+
+    /// `HTTP_X_AMZ_DATE` → `x-amz-date`, byte by byte (this runs for every header of every request).
+    static func headerName(fromCGI k: String) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(k.utf8.count - 5)
+        for c in k.utf8.dropFirst(5) {
+            switch c {
+            case UInt8(ascii: "_"): out.append(UInt8(ascii: "-"))
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): out.append(c + 32)
+            default: out.append(c)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     private func prepare(

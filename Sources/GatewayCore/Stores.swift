@@ -21,6 +21,9 @@ public protocol MetadataStore: Sendable {
     func deleteBucket(named name: String) throws(StoreError)
 
     func object(bucket: String, key: String) throws(StoreError) -> ObjectRecord?
+    /// The bucket and, when present, the object, in one read (the GET/HEAD hot path);
+    /// nil when the bucket does not exist.
+    func bucketAndObject(bucket: String, key: String) throws(StoreError) -> (BucketRecord, ObjectRecord?)?
     /// Commits the object's metadata; returns the record it replaced, whose blob is now garbage.
     func putObject(_ object: ObjectRecord) throws(StoreError) -> ObjectRecord?
     /// Returns the removed record, nil when there was none.

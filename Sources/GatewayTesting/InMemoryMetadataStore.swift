@@ -46,6 +46,10 @@ public final class InMemoryMetadataStore: MetadataStore {
         state.withLock { $0.objects[bucket]?[key] }
     }
 
+    public func bucketAndObject(bucket: String, key: String) throws(StoreError) -> (BucketRecord, ObjectRecord?)? {
+        state.withLock { s in s.buckets[bucket].map { ($0, s.objects[bucket]?[key]) } }
+    }
+
     public func putObject(_ o: ObjectRecord) throws(StoreError) -> ObjectRecord? {
         try state.withLock { s throws(StoreError) -> ObjectRecord? in
             guard s.buckets[o.bucket] != nil else { throw .noSuchBucket }

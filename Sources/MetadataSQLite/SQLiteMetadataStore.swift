@@ -1,27 +1,44 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
 import GatewayCore
-import Synchronization
 
 /// The embedded metadata store: one SQLite file in WAL mode shared by every worker process,
-/// one connection per concurrent caller (pooled; a sqlite3 handle is not shared across threads).
-public final class SQLiteMetadataStore: MetadataStore {
+/// one connection per thread (a sqlite3 handle is not shared across threads). Connections live
+/// in thread-local storage: the request path takes no lock (a pooled Mutex was the hottest
+/// spot of a 4 KiB GET under 16 threads).
+public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     private let path: String
-    private let pool = Mutex<[SQLiteConnection]>([])
+    /// Owns this store's per-thread connections; immutable after init.
+    private let key: pthread_key_t
 
     public init(path: String) throws(StoreError) {
         self.path = path
+        var k = pthread_key_t()
+        // The destructor releases a thread's connection when that thread ends.
+        pthread_key_create(&k) { pointer in
+            if let pointer { Unmanaged<SQLiteConnection>.fromOpaque(pointer).release() }
+        }
+        key = k
         let db = try SQLiteConnection(path: path)
         try Migrations.apply(db)
-        pool.withLock { $0.append(db) }
+        pthread_setspecific(key, Unmanaged.passRetained(db).toOpaque())
+    }
+
+    deinit {
+        if let p = pthread_getspecific(key) {
+            pthread_setspecific(key, nil)
+            Unmanaged<SQLiteConnection>.fromOpaque(p).release()
+        }
+        pthread_key_delete(key)
     }
 
     private func withConnection<T>(_ body: (SQLiteConnection) throws(StoreError) -> T) throws(StoreError) -> T {
-        let db: SQLiteConnection
-        if let existing = pool.withLock({ $0.popLast() }) {
-            db = existing
-        } else {
-            db = try SQLiteConnection(path: path)
+        if let p = pthread_getspecific(key) {
+            return try body(Unmanaged<SQLiteConnection>.fromOpaque(p).takeUnretainedValue())
         }
-        defer { pool.withLock { $0.append(db) } }
+        let db = try SQLiteConnection(path: path)
+        pthread_setspecific(key, Unmanaged.passRetained(db).toOpaque())
         return try body(db)
     }
 
@@ -94,11 +111,18 @@ public final class SQLiteMetadataStore: MetadataStore {
     private static let objectColumns =
         "bucket, key, size, etag, last_modified, content_type, headers, checksums, zone, blob"
 
-    private static func object(_ r: Row) -> ObjectRecord {
+    private static let bucketAndObjectSQL = """
+        SELECT b.name, b.owner, b.created_at, b.location_constraint, b.zones, b.backend_bucket, o.key IS NOT NULL,
+            o.bucket, o.key, o.size, o.etag, o.last_modified, o.content_type, o.headers, o.checksums, o.zone, o.blob
+        FROM buckets b LEFT JOIN objects o ON o.bucket = b.name AND o.key = ?
+        WHERE b.name = ?
+        """
+
+    private static func object(_ r: Row, offset o: Int32 = 0) -> ObjectRecord {
         ObjectRecord(
-            bucket: r.text(0), key: r.text(1), size: r.int(2), etag: r.text(3), lastModified: r.real(4),
-            contentType: r.text(5), headers: FieldCoding.decodeHeaders(r.text(6)),
-            checksums: FieldCoding.decodeMap(r.text(7)), zone: r.text(8), blob: r.text(9))
+            bucket: r.text(o), key: r.text(o + 1), size: r.int(o + 2), etag: r.text(o + 3),
+            lastModified: r.real(o + 4), contentType: r.text(o + 5), headers: FieldCoding.decodeHeaders(r.text(o + 6)),
+            checksums: FieldCoding.decodeMap(r.text(o + 7)), zone: r.text(o + 8), blob: r.text(o + 9))
     }
 
     public func object(bucket: String, key: String) throws(StoreError) -> ObjectRecord? {
@@ -107,6 +131,18 @@ public final class SQLiteMetadataStore: MetadataStore {
             try db.query(
                 "SELECT \(Self.objectColumns) FROM objects WHERE bucket = ? AND key = ?", [.text(bucket), .text(key)]
             ) { r in found = Self.object(r) }
+            return found
+        }
+    }
+
+    public func bucketAndObject(bucket: String, key: String) throws(StoreError) -> (BucketRecord, ObjectRecord?)? {
+        try withConnection { db throws(StoreError) in
+            var found: (BucketRecord, ObjectRecord?)?
+            try db.query(Self.bucketAndObjectSQL, [.text(key), .text(bucket)]
+            ) { r in
+                let b = Self.bucket(r)
+                found = (b, r.int(6) != 0 ? Self.object(r, offset: 7) : nil)
+            }
             return found
         }
     }

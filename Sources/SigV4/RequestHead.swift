@@ -18,13 +18,14 @@ public struct RequestHead: Sendable {
         headers.first { $0.name == lowercasedName }?.value
     }
 
+    // Byte scans, not Character scans: these run several times per request.
     public var rawPath: String {
-        if let q = rawURI.firstIndex(of: "?") { return String(rawURI[..<q]) }
+        if let q = rawURI.utf8.firstIndex(of: UInt8(ascii: "?")) { return String(rawURI[..<q]) }
         return rawURI
     }
 
     public var rawQuery: String {
-        if let q = rawURI.firstIndex(of: "?") { return String(rawURI[rawURI.index(after: q)...]) }
+        if let q = rawURI.utf8.firstIndex(of: UInt8(ascii: "?")) { return String(rawURI[rawURI.index(after: q)...]) }
         return ""
     }
 
@@ -40,15 +41,19 @@ public struct RequestHead: Sendable {
 /// Raw "name[=value]" pairs; value is nil when there was no "=" (SigV2 tells the two apart).
 func rawQueryPairs(_ query: String) -> [(name: String, value: String?)] {
     guard !query.isEmpty else { return [] }
-    return query.split(separator: "&", omittingEmptySubsequences: true).map { part in
-        if let eq = part.firstIndex(of: "=") {
-            return (name: String(part[..<eq]), value: String(part[part.index(after: eq)...]))
+    // UTF-8 view indices at '&' and '=' are valid String indices (ASCII boundaries).
+    return query.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true).map { part in
+        if let eq = part.firstIndex(of: UInt8(ascii: "=")) {
+            return (name: String(query[part.startIndex..<eq]), value: String(query[query.utf8.index(after: eq)..<part.endIndex]))
         }
-        return (name: String(part), value: nil)
+        return (name: String(query[part.startIndex..<part.endIndex]), value: nil)
     }
 }
 
 func trimHTTPWhitespace(_ s: String) -> String {
+    func isSpace(_ c: UInt8?) -> Bool { c == 0x20 || c == 0x09 || c == 0x0d || c == 0x0a }
+    // The common case, nothing to trim, allocates nothing.
+    if !isSpace(s.utf8.first) && !isSpace(s.utf8.last) { return s }
     let u = Array(s.utf8)
     var lo = 0
     var hi = u.count

@@ -102,7 +102,7 @@ def run_script(*args: str) -> str:
     return r.stdout.strip()
 
 
-def write_config(path: Path, tmp: Path, workers: int = 2, threads: int = 8, log_level: str = "debug",
+def write_config(path: Path, tmp: Path, workers: int = 2, threads: int = 32, log_level: str = "debug",
                  extra: str = "") -> None:
     path.write_text(
         f"""# written by Tests/e2e/conftest.py
@@ -131,7 +131,7 @@ path = "{tmp}/zones/local-1"
 class Stack:
     """One gateway + one nginx in a private temp directory."""
 
-    def __init__(self, name: str = "gw", workers: int = 2, env_credentials: bool = True, threads: int = 8,
+    def __init__(self, name: str = "gw", workers: int = 2, env_credentials: bool = True, threads: int = 32,
                  log_level: str = "debug"):
         self.tmp = Path(tempfile.mkdtemp(prefix=f"s3gw-{name}-"))
         self.workers_configured = workers

@@ -13,7 +13,7 @@ public struct GatewayConfig: Sendable {
     public var socket = "/run/s3gw/s3gw.sock"
     public var socketMode: UInt32 = 0o660
     public var workers = 0
-    public var threads = 16
+    public var threads = 32
     public var stateDir = "/var/lib/s3gw"
     public var logLevel = "info"
     public var maxClockSkew = 900

@@ -6,12 +6,15 @@ import SigV4
 extension Handlers {
     /// GET and HEAD /bucket/key — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
     static func getObject(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
-        let b = try ownedBucket(r, ctx)
         guard let key = r.key else { throw S3Error(.invalidRequest) }
         if let v = r.query["versionId"], v != "null" {
             throw S3Error(.invalidArgument, "Invalid version id specified")
         }
-        guard let o = try ctx.metadata.object(bucket: b.name, key: key) else {
+        guard let (b, object) = try ctx.metadata.bucketAndObject(bucket: r.bucket ?? "", key: key) else {
+            throw S3Error(.noSuchBucket, extra: [("BucketName", r.bucket ?? "")])
+        }
+        guard b.owner == r.auth.accessKey else { throw S3Error(.accessDenied) }
+        guard let o = object else {
             throw S3Error(.noSuchKey, extra: [("Key", key)])
         }
         try Conditions.check(r, etag: o.etag, lastModified: o.lastModified)
