@@ -32,7 +32,7 @@ def test_config_check_accepts_the_test_config(tmp_path):
     "old, new",
     [
         ("workers = 2", 'workers = "many"'),           # wrong type
-        ("threads = 8", "threads = "),                  # no value
+        ("threads = 32", "threads = "),                 # no value
         ("[storage]", "[storage"),                      # broken table header
         ('kind = "filesystem"', 'kind = "floppy"'),     # unknown zone kind
         ('socket_mode = "0660"', 'socket_mode = "rw"'),  # not octal
