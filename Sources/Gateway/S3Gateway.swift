@@ -3,6 +3,7 @@ import GatewayCore
 import Logging
 import S3Protocol
 import SigV4
+import Synchronization
 
 /// The entry point of a request inside a worker thread: CGI params in, one response out.
 /// Every failure is converted to S3 error XML here and nowhere else.
@@ -37,12 +38,18 @@ public struct S3Gateway: Sendable {
         logger.debug("\(head.method) \(head.rawPath) \(status) \(sent)B \(ms)ms")
     }
 
+    /// Unique, not secret: a per-process random prefix and a counter (no syscall per request).
     static func newRequestId() -> String {
-        var g = SystemRandomNumberGenerator()
-        let v = g.next() as UInt64
-        let s = String(v, radix: 16, uppercase: true)
-        return String(repeating: "0", count: 16 - s.count) + s
+        let n = requestCounter.add(1, ordering: .relaxed).newValue
+        let s = String(requestIdPrefix &+ n, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, 16 - s.count)) + s
     }
+
+    private static let requestCounter = Atomic<UInt64>(0)
+    private static let requestIdPrefix: UInt64 = {
+        var g = SystemRandomNumberGenerator()
+        return g.next() & 0xFFFF_FFFF_0000_0000
+    }()
 
     /// CGI params → the request as the client sent it. Header names come back lowercased with
     /// dashes; REQUEST_URI is the raw URI nginx received (signatures are over it).

@@ -1,25 +1,36 @@
-import Foundation
 import GatewayCore
 
-/// Header lists and checksum maps are stored as JSON text columns.
+/// Header lists and checksum maps are stored as text columns, one `name:value` per line. HTTP
+/// header names never contain ':' and values never contain CR or LF (FastCGI hands them over
+/// unfolded), so the format needs no escaping and decodes without a JSON parser on every GET.
 enum FieldCoding {
     static func encode(_ headers: [Header]) -> String {
-        let pairs = headers.map { [$0.name, $0.value] }
-        let data = (try? JSONSerialization.data(withJSONObject: pairs)) ?? Data("[]".utf8)
-        return String(decoding: data, as: UTF8.self)
+        headers.map { $0.name + ":" + clean($0.value) }.joined(separator: "\n")
     }
 
     static func decodeHeaders(_ text: String) -> [Header] {
-        guard let arr = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String]] else { return [] }
-        return arr.compactMap { $0.count == 2 ? Header($0[0], $0[1]) : nil }
+        lines(text).map { Header($0.0, $0.1) }
     }
 
     static func encode(_ map: [String: String]) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: map, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        map.sorted { $0.key < $1.key }.map { $0.key + ":" + clean($0.value) }.joined(separator: "\n")
     }
 
     static func decodeMap(_ text: String) -> [String: String] {
-        (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String]) ?? [:]
+        var out: [String: String] = [:]
+        for (k, v) in lines(text) { out[k] = v }
+        return out
+    }
+
+    private static func clean(_ v: String) -> String {
+        v.utf8.contains { $0 == 0x0A || $0 == 0x0D } ? String(v.filter { $0 != "\n" && $0 != "\r" }) : v
+    }
+
+    private static func lines(_ text: String) -> [(String, String)] {
+        if text.isEmpty { return [] }
+        return text.utf8.split(separator: 0x0A).compactMap { line in
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+            return (String(text[line.startIndex..<colon]), String(text[text.utf8.index(after: colon)..<line.endIndex]))
+        }
     }
 }
