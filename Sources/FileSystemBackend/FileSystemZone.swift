@@ -40,20 +40,29 @@ public struct FileSystemZone: StorageZone {
 
     public func deleteBucket(_ backendBucket: String) throws(StoreError) {
         let dir = bucketDir(backendBucket)
-        // Only empty fan-out directories remain once every object is deleted.
-        if let d = opendir(dir) {
-            defer { closedir(d) }
-            while let entry = readdir(d) {
-                let n = withUnsafeBytes(of: entry.pointee.d_name) {
-                    String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
-                }
-                if n == "." || n == ".." { continue }
-                _ = rmdir(dir + "/" + n)
-            }
+        // No metadata references anything here any more; what remains (parts of uploads that
+        // went with the bucket) is garbage. Two levels: fan-out directories, then blobs.
+        for sub in entries(of: dir) {
+            let subPath = dir + "/" + sub
+            for blob in entries(of: subPath) { _ = unlink(subPath + "/" + blob) }
+            _ = rmdir(subPath)
         }
         if rmdir(dir) != 0 && errno != ENOENT {
             throw .internalFailure("rmdir \(dir): \(String(cString: strerror(errno)))")
         }
+    }
+
+    private func entries(of dir: String) -> [String] {
+        guard let d = opendir(dir) else { return [] }
+        defer { closedir(d) }
+        var names: [String] = []
+        while let entry = readdir(d) {
+            let n = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if n != "." && n != ".." { names.append(n) }
+        }
+        return names
     }
 
     public func beginWrite(backendBucket: String) throws(StoreError) -> any BlobWriter {
@@ -84,18 +93,9 @@ public struct FileSystemZone: StorageZone {
 
     /// Removes what a dead worker left in `tmp/` (its files are prefixed with its pid).
     public func removeTemporaries(ofProcess pid: Int32?) {
-        guard let d = opendir(tmpDir) else { return }
-        defer { closedir(d) }
-        var names: [String] = []
-        while let entry = readdir(d) {
-            let n = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
-            }
-            if n == "." || n == ".." { continue }
-            if let pid, !n.hasPrefix("\(pid)-") { continue }
-            names.append(n)
+        for n in entries(of: tmpDir) where pid.map({ n.hasPrefix("\($0)-") }) ?? true {
+            _ = unlink(tmpDir + "/" + n)
         }
-        for n in names { _ = unlink(tmpDir + "/" + n) }
     }
 }
 

@@ -187,6 +187,8 @@ public struct S3Gateway: Sendable {
             switch e {
             case .noSuchBucket: return S3Error(.noSuchBucket)
             case .noSuchKey: return S3Error(.noSuchKey)
+            case .noSuchUpload: return S3Error(.noSuchUpload)
+            case .conflict: return S3Error(.operationAborted)
             case .bucketNotEmpty: return S3Error(.bucketNotEmpty)
             case .bucketAlreadyExists: return S3Error(.bucketAlreadyExists)
             case .noSuchZone(let z):

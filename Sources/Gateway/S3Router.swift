@@ -41,13 +41,18 @@ enum S3Router {
         Route(
             level: .bucket, method: "GET", subresource: "tagging",
             handler: Handlers.notConfigured("NoSuchTagSet", "The TagSet does not exist")),
-        Route(level: .bucket, method: "GET", subresource: "uploads", handler: Handlers.listMultipartUploadsEmpty),
+        Route(level: .bucket, method: "GET", subresource: "uploads", handler: Handlers.listMultipartUploads),
         Route(level: .bucket, method: "GET", subresource: "requestPayment", handler: Handlers.getRequestPayment),
         Route(level: .bucket, method: "GET", subresource: nil, handler: Handlers.listObjects),
         Route(level: .bucket, method: "HEAD", subresource: nil, handler: Handlers.headBucket),
         Route(level: .bucket, method: "PUT", subresource: nil, handler: Handlers.createBucket),
         Route(level: .bucket, method: "DELETE", subresource: nil, handler: Handlers.deleteBucket),
 
+        Route(level: .object, method: "POST", subresource: "uploads", handler: Handlers.createMultipartUpload),
+        Route(level: .object, method: "POST", subresource: "uploadId", handler: Handlers.completeMultipartUpload),
+        Route(level: .object, method: "PUT", subresource: "uploadId", handler: Handlers.uploadPart),
+        Route(level: .object, method: "GET", subresource: "uploadId", handler: Handlers.listParts),
+        Route(level: .object, method: "DELETE", subresource: "uploadId", handler: Handlers.abortMultipartUpload),
         Route(level: .object, method: "GET", subresource: "acl", handler: Handlers.getACL),
         Route(level: .object, method: "PUT", subresource: "acl", handler: Handlers.putACL),
         Route(level: .object, method: "GET", subresource: nil, handler: Handlers.getObject),
@@ -59,7 +64,7 @@ enum S3Router {
     /// Sub-resources a later part of the S3 surface implements; named so they fail clearly
     /// instead of falling through to a plain GET/PUT of the object or bucket.
     static let unimplemented: Set<String> = [
-        "uploads", "uploadId", "tagging", "delete", "versions", "website", "logging", "notification",
+        "tagging", "delete", "versions", "website", "logging", "notification",
         "replication", "object-lock", "retention", "legal-hold", "restore", "select", "accelerate",
         "requestPayment", "analytics", "inventory", "metrics", "intelligent-tiering", "ownershipControls",
         "publicAccessBlock", "policyStatus", "torrent", "attributes", "policy", "cors", "lifecycle",

@@ -43,10 +43,13 @@ public struct ObjectRecord: Sendable, Equatable {
     /// Where the bytes are: the zone and the blob id inside that zone.
     public var zone: String
     public var blob: String
+    /// A completed multipart upload keeps its part blobs, in order, instead of one `blob`:
+    /// completing never copies the bytes again.
+    public var parts: [BlobPart]
 
     public init(
         bucket: String, key: String, size: Int64, etag: String, lastModified: Double, contentType: String,
-        headers: [Header], checksums: [String: String], zone: String, blob: String
+        headers: [Header], checksums: [String: String], zone: String, blob: String, parts: [BlobPart] = []
     ) {
         self.bucket = bucket
         self.key = key
@@ -57,6 +60,72 @@ public struct ObjectRecord: Sendable, Equatable {
         self.headers = headers
         self.checksums = checksums
         self.zone = zone
+        self.blob = blob
+        self.parts = parts
+    }
+
+    /// Every blob holding this object's bytes, in order.
+    public var blobs: [BlobPart] { parts.isEmpty ? [BlobPart(blob: blob, size: size)] : parts }
+}
+
+public struct BlobPart: Sendable, Equatable {
+    public var blob: String
+    public var size: Int64
+    public init(blob: String, size: Int64) {
+        self.blob = blob
+        self.size = size
+    }
+}
+
+/// A multipart upload in progress.
+public struct UploadRecord: Sendable, Equatable {
+    public var uploadId: String
+    public var bucket: String
+    public var key: String
+    public var initiated: Double
+    public var contentType: String
+    public var headers: [Header]
+    /// From `x-amz-checksum-algorithm` ("crc32"…), "" when none was asked for.
+    public var checksumAlgorithm: String
+    public var zone: String
+
+    public init(
+        uploadId: String, bucket: String, key: String, initiated: Double, contentType: String, headers: [Header],
+        checksumAlgorithm: String, zone: String
+    ) {
+        self.uploadId = uploadId
+        self.bucket = bucket
+        self.key = key
+        self.initiated = initiated
+        self.contentType = contentType
+        self.headers = headers
+        self.checksumAlgorithm = checksumAlgorithm
+        self.zone = zone
+    }
+}
+
+/// One uploaded part; its bytes are a blob in the upload's zone.
+public struct PartRecord: Sendable, Equatable {
+    public var uploadId: String
+    public var partNumber: Int
+    public var size: Int64
+    /// Hex MD5 without quotes.
+    public var etag: String
+    public var lastModified: Double
+    /// Algorithm name → base64 value, as verified at upload.
+    public var checksums: [String: String]
+    public var blob: String
+
+    public init(
+        uploadId: String, partNumber: Int, size: Int64, etag: String, lastModified: Double,
+        checksums: [String: String], blob: String
+    ) {
+        self.uploadId = uploadId
+        self.partNumber = partNumber
+        self.size = size
+        self.etag = etag
+        self.lastModified = lastModified
+        self.checksums = checksums
         self.blob = blob
     }
 }

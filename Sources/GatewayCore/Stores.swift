@@ -6,6 +6,9 @@ public enum StoreError: Error, Sendable, Equatable {
     /// The name is taken by another owner.
     case bucketAlreadyExists
     case noSuchKey
+    case noSuchUpload
+    /// A concurrent change won (a part replaced while its upload was being completed).
+    case conflict
     case noSuchZone(String)
     /// The store itself failed (I/O, database); the message is for the log, never the client.
     case internalFailure(String)
@@ -29,6 +32,26 @@ public protocol MetadataStore: Sendable {
     /// Returns the removed record, nil when there was none.
     func deleteObject(bucket: String, key: String) throws(StoreError) -> ObjectRecord?
     func listObjects(bucket: String, query: ListQuery) throws(StoreError) -> ListPage
+
+    // MARK: multipart uploads
+
+    func createUpload(_ upload: UploadRecord) throws(StoreError)
+    func upload(id: String) throws(StoreError) -> UploadRecord?
+    /// Records a part; returns the part it replaced (same number), whose blob is now garbage.
+    /// Fails with `.noSuchUpload` when the upload was completed or aborted meanwhile.
+    func putPart(_ part: PartRecord) throws(StoreError) -> PartRecord?
+    /// Parts in number order, numbers greater than `after`, at most `limit`.
+    func parts(uploadId: String, after: Int, limit: Int) throws(StoreError) -> [PartRecord]
+    /// Uploads of a bucket ordered by key then initiation, after (key, uploadId) markers.
+    func uploads(bucket: String, prefix: String, keyMarker: String, uploadIdMarker: String, limit: Int)
+        throws(StoreError) -> [UploadRecord]
+    /// Atomically turns the upload into `object`: the upload and its part rows go, the object
+    /// row is written. Returns the replaced object (if any) and every part row removed.
+    func completeUpload(_ uploadId: String, object: ObjectRecord) throws(StoreError) -> (
+        replaced: ObjectRecord?, parts: [PartRecord]
+    )
+    /// Removes the upload and returns its parts (their blobs are the caller's to delete).
+    func abortUpload(_ uploadId: String) throws(StoreError) -> [PartRecord]
 }
 
 /// Bytes being written to a zone: invisible until `commit`, removed by `abort`.

@@ -7,6 +7,8 @@ public final class InMemoryMetadataStore: MetadataStore {
     private struct State {
         var buckets: [String: BucketRecord] = [:]
         var objects: [String: [String: ObjectRecord]] = [:]
+        var uploads: [String: UploadRecord] = [:]
+        var parts: [String: [Int: PartRecord]] = [:]
     }
 
     private let state = Mutex(State())
@@ -37,6 +39,10 @@ public final class InMemoryMetadataStore: MetadataStore {
         try state.withLock { s throws(StoreError) in
             guard s.buckets[name] != nil else { throw .noSuchBucket }
             if !(s.objects[name]?.isEmpty ?? true) { throw .bucketNotEmpty }
+            for (id, u) in s.uploads where u.bucket == name {
+                s.uploads[id] = nil
+                s.parts[id] = nil
+            }
             s.buckets[name] = nil
             s.objects[name] = nil
         }
@@ -93,5 +99,76 @@ public final class InMemoryMetadataStore: MetadataStore {
             page.last = entry
         }
         return page
+    }
+
+    // MARK: multipart uploads
+
+    public func createUpload(_ u: UploadRecord) throws(StoreError) {
+        try state.withLock { s throws(StoreError) in
+            guard s.buckets[u.bucket] != nil else { throw .noSuchBucket }
+            s.uploads[u.uploadId] = u
+            s.parts[u.uploadId] = [:]
+        }
+    }
+
+    public func upload(id: String) throws(StoreError) -> UploadRecord? {
+        state.withLock { $0.uploads[id] }
+    }
+
+    public func putPart(_ p: PartRecord) throws(StoreError) -> PartRecord? {
+        try state.withLock { s throws(StoreError) -> PartRecord? in
+            guard s.uploads[p.uploadId] != nil else { throw .noSuchUpload }
+            let old = s.parts[p.uploadId]?[p.partNumber]
+            s.parts[p.uploadId, default: [:]][p.partNumber] = p
+            return old
+        }
+    }
+
+    public func parts(uploadId: String, after: Int, limit: Int) throws(StoreError) -> [PartRecord] {
+        state.withLock { s in
+            Array(
+                (s.parts[uploadId] ?? [:]).values.filter { $0.partNumber > after }.sorted {
+                    $0.partNumber < $1.partNumber
+                }.prefix(limit))
+        }
+    }
+
+    public func uploads(bucket: String, prefix: String, keyMarker: String, uploadIdMarker: String, limit: Int)
+        throws(StoreError) -> [UploadRecord]
+    {
+        state.withLock { s in
+            Array(
+                s.uploads.values.filter {
+                    $0.bucket == bucket && $0.key.hasPrefix(prefix)
+                        && ($0.key > keyMarker || ($0.key == keyMarker && $0.uploadId > uploadIdMarker))
+                }
+                .sorted { ($0.key, $0.uploadId) < ($1.key, $1.uploadId) }.prefix(limit))
+        }
+    }
+
+    public func completeUpload(_ uploadId: String, object o: ObjectRecord) throws(StoreError) -> (
+        replaced: ObjectRecord?, parts: [PartRecord]
+    ) {
+        try state.withLock { s throws(StoreError) -> (replaced: ObjectRecord?, parts: [PartRecord]) in
+            guard s.uploads[uploadId] != nil else { throw .noSuchUpload }
+            let parts = (s.parts[uploadId] ?? [:]).values.sorted { $0.partNumber < $1.partNumber }
+            let current = Set(parts.map(\.blob))
+            guard o.parts.allSatisfy({ current.contains($0.blob) }) else { throw .conflict }
+            let old = s.objects[o.bucket]?[o.key]
+            s.objects[o.bucket, default: [:]][o.key] = o
+            s.uploads[uploadId] = nil
+            s.parts[uploadId] = nil
+            return (old, parts)
+        }
+    }
+
+    public func abortUpload(_ uploadId: String) throws(StoreError) -> [PartRecord] {
+        try state.withLock { s throws(StoreError) -> [PartRecord] in
+            guard s.uploads[uploadId] != nil else { throw .noSuchUpload }
+            let parts = Array((s.parts[uploadId] ?? [:]).values)
+            s.uploads[uploadId] = nil
+            s.parts[uploadId] = nil
+            return parts
+        }
     }
 }

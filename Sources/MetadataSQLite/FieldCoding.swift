@@ -22,6 +22,15 @@ enum FieldCoding {
         return out
     }
 
+    /// Part blobs of a multipart object: one `blob:size` per line.
+    static func encode(_ parts: [BlobPart]) -> String {
+        parts.map { "\($0.blob):\($0.size)" }.joined(separator: "\n")
+    }
+
+    static func decodeParts(_ text: String) -> [BlobPart] {
+        lines(text).compactMap { b, size in Int64(size).map { BlobPart(blob: b, size: $0) } }
+    }
+
     private static func clean(_ v: String) -> String {
         v.utf8.contains { $0 == 0x0A || $0 == 0x0D } ? String(v.filter { $0 != "\n" && $0 != "\r" }) : v
     }

@@ -34,7 +34,39 @@ enum Migrations {
                 ) WITHOUT ROWID
                 """,
             ]
-        )
+        ),
+        (
+            2,
+            [
+                // Part blobs of a completed multipart upload ("blob:size" lines), "" otherwise.
+                "ALTER TABLE objects ADD COLUMN parts TEXT NOT NULL DEFAULT ''",
+                """
+                CREATE TABLE uploads (
+                    upload_id TEXT PRIMARY KEY,
+                    bucket TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    initiated REAL NOT NULL,
+                    content_type TEXT NOT NULL,
+                    headers TEXT NOT NULL,
+                    checksum_algorithm TEXT NOT NULL,
+                    zone TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX uploads_by_key ON uploads (bucket, key, upload_id)",
+                """
+                CREATE TABLE parts (
+                    upload_id TEXT NOT NULL,
+                    part_number INTEGER NOT NULL,
+                    size INTEGER NOT NULL,
+                    etag TEXT NOT NULL,
+                    last_modified REAL NOT NULL,
+                    checksums TEXT NOT NULL,
+                    blob TEXT NOT NULL,
+                    PRIMARY KEY (upload_id, part_number)
+                ) WITHOUT ROWID
+                """,
+            ]
+        ),
     ]
 
     static func apply(_ db: SQLiteConnection) throws(StoreError) {

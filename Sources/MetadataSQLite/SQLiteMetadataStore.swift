@@ -1,7 +1,8 @@
+import GatewayCore
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import GatewayCore
 
 /// The embedded metadata store: one SQLite file in WAL mode shared by every worker process,
 /// one connection per thread (a sqlite3 handle is not shared across threads). Connections live
@@ -33,7 +34,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         pthread_key_delete(key)
     }
 
-    private func withConnection<T>(_ body: (SQLiteConnection) throws(StoreError) -> T) throws(StoreError) -> T {
+    func withConnection<T>(_ body: (SQLiteConnection) throws(StoreError) -> T) throws(StoreError) -> T {
         if let p = pthread_getspecific(key) {
             return try body(Unmanaged<SQLiteConnection>.fromOpaque(p).takeUnretainedValue())
         }
@@ -100,6 +101,11 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 var any = false
                 try db.query("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", [.text(name)]) { _ in any = true }
                 if any { throw .bucketNotEmpty }
+                // Unfinished uploads go with the bucket; their blobs go with its directory.
+                try db.query(
+                    "DELETE FROM parts WHERE upload_id IN (SELECT upload_id FROM uploads WHERE bucket = ?)",
+                    [.text(name)])
+                try db.query("DELETE FROM uploads WHERE bucket = ?", [.text(name)])
                 try db.query("DELETE FROM buckets WHERE name = ?", [.text(name)])
                 if db.changes == 0 { throw .noSuchBucket }
             }
@@ -108,21 +114,33 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     // MARK: objects
 
-    private static let objectColumns =
-        "bucket, key, size, etag, last_modified, content_type, headers, checksums, zone, blob"
+    static let objectColumns =
+        "bucket, key, size, etag, last_modified, content_type, headers, checksums, zone, blob, parts"
 
     private static let bucketAndObjectSQL = """
         SELECT b.name, b.owner, b.created_at, b.location_constraint, b.zones, b.backend_bucket, o.key IS NOT NULL,
-            o.bucket, o.key, o.size, o.etag, o.last_modified, o.content_type, o.headers, o.checksums, o.zone, o.blob
+            o.bucket, o.key, o.size, o.etag, o.last_modified, o.content_type, o.headers, o.checksums, o.zone, o.blob,
+            o.parts
         FROM buckets b LEFT JOIN objects o ON o.bucket = b.name AND o.key = ?
         WHERE b.name = ?
         """
 
-    private static func object(_ r: Row, offset o: Int32 = 0) -> ObjectRecord {
+    static func insert(_ o: ObjectRecord, _ db: SQLiteConnection) throws(StoreError) {
+        try db.query(
+            "INSERT OR REPLACE INTO objects (\(objectColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                .text(o.bucket), .text(o.key), .int(o.size), .text(o.etag), .real(o.lastModified),
+                .text(o.contentType), .text(FieldCoding.encode(o.headers)), .text(FieldCoding.encode(o.checksums)),
+                .text(o.zone), .text(o.blob), .text(FieldCoding.encode(o.parts)),
+            ])
+    }
+
+    static func object(_ r: Row, offset o: Int32 = 0) -> ObjectRecord {
         ObjectRecord(
             bucket: r.text(o), key: r.text(o + 1), size: r.int(o + 2), etag: r.text(o + 3),
             lastModified: r.real(o + 4), contentType: r.text(o + 5), headers: FieldCoding.decodeHeaders(r.text(o + 6)),
-            checksums: FieldCoding.decodeMap(r.text(o + 7)), zone: r.text(o + 8), blob: r.text(o + 9))
+            checksums: FieldCoding.decodeMap(r.text(o + 7)), zone: r.text(o + 8), blob: r.text(o + 9),
+            parts: FieldCoding.decodeParts(r.text(o + 10)))
     }
 
     public func object(bucket: String, key: String) throws(StoreError) -> ObjectRecord? {
@@ -138,7 +156,8 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     public func bucketAndObject(bucket: String, key: String) throws(StoreError) -> (BucketRecord, ObjectRecord?)? {
         try withConnection { db throws(StoreError) in
             var found: (BucketRecord, ObjectRecord?)?
-            try db.query(Self.bucketAndObjectSQL, [.text(key), .text(bucket)]
+            try db.query(
+                Self.bucketAndObjectSQL, [.text(key), .text(bucket)]
             ) { r in
                 let b = Self.bucket(r)
                 found = (b, r.int(6) != 0 ? Self.object(r, offset: 7) : nil)
@@ -158,13 +177,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                     "SELECT \(Self.objectColumns) FROM objects WHERE bucket = ? AND key = ?",
                     [.text(o.bucket), .text(o.key)]
                 ) { r in old = Self.object(r) }
-                try db.query(
-                    "INSERT OR REPLACE INTO objects (\(Self.objectColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        .text(o.bucket), .text(o.key), .int(o.size), .text(o.etag), .real(o.lastModified),
-                        .text(o.contentType), .text(FieldCoding.encode(o.headers)),
-                        .text(FieldCoding.encode(o.checksums)), .text(o.zone), .text(o.blob),
-                    ])
+                try Self.insert(o, db)
                 return old
             }
         }

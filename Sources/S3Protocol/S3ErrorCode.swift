@@ -30,6 +30,8 @@ public struct S3ErrorCode: Sendable, Hashable {
         "Your previous request to create the named bucket succeeded and you already own it.")
     public static let bucketNotEmpty = S3ErrorCode(
         "BucketNotEmpty", 409, "The bucket you tried to delete is not empty.")
+    public static let entityTooSmall = S3ErrorCode(
+        "EntityTooSmall", 400, "Your proposed upload is smaller than the minimum allowed object size.")
     public static let entityTooLarge = S3ErrorCode(
         "EntityTooLarge", 400, "Your proposed upload exceeds the maximum allowed object size.")
     public static let incompleteBody = S3ErrorCode(
@@ -47,6 +49,12 @@ public struct S3ErrorCode: Sendable, Hashable {
         "InvalidDigest", 400, "The Content-MD5 or checksum you specified is not valid.")
     public static let invalidLocationConstraint = S3ErrorCode(
         "InvalidLocationConstraint", 400, "The specified location-constraint is not valid.")
+    public static let invalidPart = S3ErrorCode(
+        "InvalidPart", 400,
+        "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
+    )
+    public static let invalidPartOrder = S3ErrorCode(
+        "InvalidPartOrder", 400, "The list of parts was not in ascending order. Parts must be ordered by part number.")
     public static let invalidRange = S3ErrorCode(
         "InvalidRange", 416, "The requested range is not satisfiable")
     public static let invalidRequest = S3ErrorCode("InvalidRequest", 400, "Invalid Request")
@@ -63,6 +71,13 @@ public struct S3ErrorCode: Sendable, Hashable {
         "MissingContentLength", 411, "You must provide the Content-Length HTTP header.")
     public static let noSuchBucket = S3ErrorCode("NoSuchBucket", 404, "The specified bucket does not exist")
     public static let noSuchKey = S3ErrorCode("NoSuchKey", 404, "The specified key does not exist.")
+    public static let noSuchUpload = S3ErrorCode(
+        "NoSuchUpload", 404,
+        "The specified multipart upload does not exist. The upload ID might be invalid, or the multipart upload might have been aborted or completed."
+    )
+    public static let operationAborted = S3ErrorCode(
+        "OperationAborted", 409,
+        "A conflicting conditional operation is currently in progress against this resource. Try again.")
     public static let notImplemented = S3ErrorCode(
         "NotImplemented", 501, "A header you provided implies functionality that is not implemented.")
     public static let notModified = S3ErrorCode("NotModified", 304, "Not Modified")
@@ -84,11 +99,13 @@ public struct S3ErrorCode: Sendable, Hashable {
 
     public static let all: [S3ErrorCode] = [
         accessDenied, authorizationHeaderMalformed, authorizationQueryParametersError, badDigest,
-        bucketAlreadyExists, bucketAlreadyOwnedByYou, bucketNotEmpty, entityTooLarge, incompleteBody,
+        bucketAlreadyExists, bucketAlreadyOwnedByYou, bucketNotEmpty, entityTooSmall, entityTooLarge, incompleteBody,
         internalError, invalidAccessKeyId, invalidArgument, invalidBucketName, invalidChunkSizeError,
-        invalidDigest, invalidLocationConstraint, invalidRange, invalidRequest, invalidURI, keyTooLong,
+        invalidDigest, invalidLocationConstraint, invalidPart, invalidPartOrder, invalidRange, invalidRequest,
+        invalidURI, keyTooLong,
         malformedXML, metadataTooLarge, methodNotAllowed, missingContentLength, noSuchBucket, noSuchKey,
-        notImplemented, notModified, preconditionFailed, requestTimeTooSkewed, signatureDoesNotMatch,
+        noSuchUpload, operationAborted, notImplemented, notModified, preconditionFailed, requestTimeTooSkewed,
+        signatureDoesNotMatch,
         serviceUnavailable, xAmzContentSHA256Mismatch, missingSecurityHeader,
     ]
 

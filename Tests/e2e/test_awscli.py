@@ -8,7 +8,7 @@ from conftest import client_env, new_bucket_name, run
 
 def test_aws_cli_bucket_and_object_lifecycle(gw, scheme, tmp_path):
     env = client_env(gw, scheme, tmp_path)
-    # One PUT per file: multipart is not part of this suite yet.
+    # One PUT per file: the 20 MiB object goes up in a single request (test_multipart covers parts).
     run(["aws", "configure", "set", "default.s3.multipart_threshold", "64MB"], env=env)
     run(["aws", "configure", "set", "default.s3.addressing_style", "path"], env=env)
     aws = ["aws", "--endpoint-url", gw.url(scheme), "s3"]

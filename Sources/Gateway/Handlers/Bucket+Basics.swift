@@ -86,20 +86,4 @@ extension Handlers {
         x.close("RequestPaymentConfiguration")
         return .xml(x.document)
     }
-
-    /// GET ?uploads — multipart comes later; until then there are never uploads in progress.
-    static func listMultipartUploadsEmpty(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws
-        -> S3Response
-    {
-        let b = try ownedBucket(r, ctx)
-        var x = XMLWriter()
-        x.open("ListMultipartUploadsResult", namespace: XMLWriter.s3Namespace)
-        x.element("Bucket", b.name)
-        x.element("KeyMarker", "")
-        x.element("UploadIdMarker", "")
-        x.element("MaxUploads", 1000)
-        x.element("IsTruncated", false)
-        x.close("ListMultipartUploadsResult")
-        return .xml(x.document)
-    }
 }

@@ -51,8 +51,8 @@ extension Handlers {
         if r.method == "HEAD" || length == 0 {
             return S3Response(status: status, headers: headers)
         }
-        let reader = try ctx.zone(o.zone).open(
-            backendBucket: b.backendBucket, blob: o.blob, offset: offset, length: length)
+        let reader = BlobChainReader(
+            zone: try ctx.zone(o.zone), backendBucket: b.backendBucket, parts: o.blobs, offset: offset, length: length)
         return S3Response(status: status, headers: headers, body: .stream(reader))
     }
 

@@ -52,10 +52,18 @@ extension Handlers {
     /// Deletes a blob no metadata row references any more. A failure leaves garbage for the
     /// sweeper, never a broken object, so it is logged and not reported to the client.
     static func removeBlob(of o: ObjectRecord, bucket: BucketRecord, _ ctx: GatewayContext, _ logger: Logger) {
-        do {
-            try ctx.zone(o.zone).deleteBlob(backendBucket: bucket.backendBucket, blob: o.blob)
-        } catch {
-            logger.warning("could not remove replaced blob \(o.blob) in \(o.zone): \(error)")
+        removeBlobs(o.blobs.map(\.blob), zone: o.zone, bucket: bucket, ctx, logger)
+    }
+
+    static func removeBlobs(
+        _ blobs: [String], zone: String, bucket: BucketRecord, _ ctx: GatewayContext, _ logger: Logger
+    ) {
+        for blob in blobs {
+            do {
+                try ctx.zone(zone).deleteBlob(backendBucket: bucket.backendBucket, blob: blob)
+            } catch {
+                logger.warning("could not remove unreferenced blob \(blob) in \(zone): \(error)")
+            }
         }
     }
 }

@@ -1,0 +1,121 @@
+import GatewayCore
+import Logging
+import S3Protocol
+import SigV4
+
+extension Handlers {
+    /// Every part but the last must be at least this large (S3's rule).
+    static let minimumPartSize: Int64 = 5 * 1024 * 1024
+
+    /// POST /bucket/key?uploadId=ID — https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html
+    /// The object is made of the part blobs themselves: nothing is copied.
+    static func completeMultipartUpload(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
+        let b = try ownedBucket(r, ctx)
+        let upload = try namedUpload(r, b, ctx)
+        let requested = try CompleteRequest.parse(r.body)
+
+        var byNumber: [Int: PartRecord] = [:]
+        for p in try ctx.metadata.parts(uploadId: upload.uploadId, after: 0, limit: 10001) {
+            byNumber[p.partNumber] = p
+        }
+        var used: [PartRecord] = []
+        for (i, want) in requested.enumerated() {
+            guard let p = byNumber[want.number], p.etag == want.etag else {
+                throw S3Error(
+                    .invalidPart, extra: [("UploadId", upload.uploadId), ("PartNumber", String(want.number))])
+            }
+            for (alg, value) in want.checksums where p.checksums[alg] != nil && p.checksums[alg] != value {
+                throw S3Error(.invalidPart, "The \(alg) checksum of part \(want.number) does not match.")
+            }
+            if i < requested.count - 1 && p.size < minimumPartSize {
+                throw S3Error(
+                    .entityTooSmall,
+                    extra: [
+                        ("ProposedSize", String(p.size)), ("MinSizeAllowed", String(minimumPartSize)),
+                        ("PartNumber", String(p.partNumber)),
+                    ])
+            }
+            used.append(p)
+        }
+
+        // ETag: MD5 of the concatenated binary part MD5s, then "-<count>".
+        var md5 = MD5Digest()
+        for p in used { md5.update(hexDecode(p.etag) ?? []) }
+        let etag = hexEncode(md5.finalize()) + "-\(used.count)"
+        var checksums: [String: String] = [:]
+        if let alg = ChecksumAlgorithm(rawValue: upload.checksumAlgorithm),
+            let composite = compositeChecksum(alg, used)
+        {
+            checksums[alg.rawValue] = composite
+        }
+        let object = ObjectRecord(
+            bucket: b.name, key: upload.key, size: used.reduce(0) { $0 + $1.size }, etag: etag, lastModified: r.now,
+            contentType: upload.contentType, headers: upload.headers, checksums: checksums, zone: upload.zone, blob: "",
+            parts: used.map { BlobPart(blob: $0.blob, size: $0.size) })
+        let (replaced, allParts) = try ctx.metadata.completeUpload(upload.uploadId, object: object)
+        let kept = Set(used.map(\.blob))
+        removeBlobs(allParts.map(\.blob).filter { !kept.contains($0) }, zone: upload.zone, bucket: b, ctx, logger)
+        if let old = replaced { removeBlob(of: old, bucket: b, ctx, logger) }
+
+        var x = XMLWriter()
+        x.open("CompleteMultipartUploadResult", namespace: XMLWriter.s3Namespace)
+        x.element("Location", "/\(b.name)/\(uriEncode(upload.key, encodeSlash: false))")
+        x.element("Bucket", b.name)
+        x.element("Key", upload.key)
+        x.element("ETag", "\"\(etag)\"")
+        for (alg, value) in checksums {
+            if let a = ChecksumAlgorithm(rawValue: alg) { x.element("Checksum" + a.algorithmName, value) }
+        }
+        x.close("CompleteMultipartUploadResult")
+        return .xml(x.document)
+    }
+
+    /// S3's composite checksum: the checksum of the concatenated part checksums, "-<count>".
+    /// nil when a part was uploaded without it.
+    static func compositeChecksum(_ alg: ChecksumAlgorithm, _ parts: [PartRecord]) -> String? {
+        let hasher = alg.makeHasher()
+        for p in parts {
+            guard let v = p.checksums[alg.rawValue], let raw = base64Decode(v) else { return nil }
+            hasher.update(raw)
+        }
+        return base64Encode(hasher.finalize()) + "-\(parts.count)"
+    }
+}
+
+/// The CompleteMultipartUpload body: parts in the order given, ETags normalised (quoted,
+/// unquoted or XML-escaped quotes all name the same part).
+struct CompleteRequest {
+    struct Part {
+        var number: Int
+        var etag: String
+        var checksums: [String: String]
+    }
+
+    static let maxBodySize = 4 * 1024 * 1024
+
+    static func parse(_ body: any ByteSource) throws -> [Part] {
+        guard let bytes = try body.readAll(limit: maxBodySize) else {
+            throw S3Error(.malformedXML, "The XML you provided was too large.")
+        }
+        guard let root = XMLNode.parse(bytes), root.name == "CompleteMultipartUpload" else {
+            throw S3Error(.malformedXML)
+        }
+        let nodes = root.children("Part")
+        guard !nodes.isEmpty, nodes.count <= 10000 else { throw S3Error(.malformedXML) }
+        var parts: [Part] = []
+        for node in nodes {
+            guard let n = node.child("PartNumber").flatMap({ Int($0.text.trimmingCharacters(in: .whitespaces)) }),
+                let rawTag = node.child("ETag")?.text
+            else { throw S3Error(.malformedXML) }
+            var tag = rawTag.trimmingCharacters(in: .whitespacesAndNewlines)
+            if tag.hasPrefix("\"") && tag.hasSuffix("\"") && tag.count >= 2 { tag = String(tag.dropFirst().dropLast()) }
+            var checksums: [String: String] = [:]
+            for alg in ChecksumAlgorithm.allCases {
+                if let v = node.child("Checksum" + alg.algorithmName)?.text { checksums[alg.rawValue] = v }
+            }
+            if let last = parts.last, n <= last.number { throw S3Error(.invalidPartOrder) }
+            parts.append(Part(number: n, etag: tag.lowercased(), checksums: checksums))
+        }
+        return parts
+    }
+}

@@ -1,0 +1,54 @@
+import GatewayCore
+import Logging
+import S3Protocol
+import SigV4
+
+extension Handlers {
+    /// POST /bucket/key?uploads — https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html
+    static func createMultipartUpload(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
+        let b = try ownedBucket(r, ctx)
+        guard let key = r.key else { throw S3Error(.invalidRequest) }
+        try ObjectKey.validate(key)
+        let stored = try StoredHeaders.fromRequest(r)
+        var algorithm = ""
+        if let name = r.header("x-amz-checksum-algorithm") {
+            guard let a = ChecksumAlgorithm(algorithmName: name) else {
+                throw S3Error(.invalidRequest, "Checksum algorithm provided is unsupported.")
+            }
+            algorithm = a.rawValue
+        }
+        let upload = UploadRecord(
+            uploadId: newUploadId(), bucket: b.name, key: key, initiated: r.now, contentType: stored.contentType,
+            headers: stored.headers, checksumAlgorithm: algorithm, zone: b.primaryZone)
+        try ctx.metadata.createUpload(upload)
+        var x = XMLWriter()
+        x.open("InitiateMultipartUploadResult", namespace: XMLWriter.s3Namespace)
+        x.element("Bucket", b.name)
+        x.element("Key", key)
+        x.element("UploadId", upload.uploadId)
+        x.close("InitiateMultipartUploadResult")
+        var response = S3Response.xml(x.document)
+        if let a = ChecksumAlgorithm(rawValue: algorithm) {
+            response.headers.append(Header("x-amz-checksum-algorithm", a.algorithmName))
+        }
+        return response
+    }
+
+    static func newUploadId() -> String {
+        var g = SystemRandomNumberGenerator()
+        return (0..<2).map { _ in
+            let s = String(g.next() as UInt64, radix: 16)
+            return String(repeating: "0", count: 16 - s.count) + s
+        }.joined()
+    }
+
+    /// The upload named by `?uploadId=`, which must belong to this bucket and key.
+    static func namedUpload(_ r: S3Request, _ b: BucketRecord, _ ctx: GatewayContext) throws -> UploadRecord {
+        guard let id = r.query["uploadId"], let key = r.key, let upload = try ctx.metadata.upload(id: id),
+            upload.bucket == b.name, upload.key == key
+        else {
+            throw S3Error(.noSuchUpload, extra: [("UploadId", r.query["uploadId"] ?? "")])
+        }
+        return upload
+    }
+}

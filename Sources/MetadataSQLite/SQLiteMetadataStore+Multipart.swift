@@ -1,0 +1,145 @@
+import GatewayCore
+
+extension SQLiteMetadataStore {
+    private static let uploadColumns =
+        "upload_id, bucket, key, initiated, content_type, headers, checksum_algorithm, zone"
+    private static let partColumns = "upload_id, part_number, size, etag, last_modified, checksums, blob"
+
+    private static func upload(_ r: Row) -> UploadRecord {
+        UploadRecord(
+            uploadId: r.text(0), bucket: r.text(1), key: r.text(2), initiated: r.real(3), contentType: r.text(4),
+            headers: FieldCoding.decodeHeaders(r.text(5)), checksumAlgorithm: r.text(6), zone: r.text(7))
+    }
+
+    private static func part(_ r: Row) -> PartRecord {
+        PartRecord(
+            uploadId: r.text(0), partNumber: Int(r.int(1)), size: r.int(2), etag: r.text(3), lastModified: r.real(4),
+            checksums: FieldCoding.decodeMap(r.text(5)), blob: r.text(6))
+    }
+
+    public func createUpload(_ u: UploadRecord) throws(StoreError) {
+        try withConnection { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) in
+                var bucketExists = false
+                try db.query("SELECT 1 FROM buckets WHERE name = ?", [.text(u.bucket)]) { _ in bucketExists = true }
+                guard bucketExists else { throw .noSuchBucket }
+                try db.query(
+                    "INSERT INTO uploads (\(Self.uploadColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        .text(u.uploadId), .text(u.bucket), .text(u.key), .real(u.initiated), .text(u.contentType),
+                        .text(FieldCoding.encode(u.headers)), .text(u.checksumAlgorithm), .text(u.zone),
+                    ])
+            }
+        }
+    }
+
+    public func upload(id: String) throws(StoreError) -> UploadRecord? {
+        try withConnection { db throws(StoreError) in
+            var found: UploadRecord?
+            try db.query("SELECT \(Self.uploadColumns) FROM uploads WHERE upload_id = ?", [.text(id)]) { r in
+                found = Self.upload(r)
+            }
+            return found
+        }
+    }
+
+    public func putPart(_ p: PartRecord) throws(StoreError) -> PartRecord? {
+        try withConnection { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) -> PartRecord? in
+                var exists = false
+                try db.query("SELECT 1 FROM uploads WHERE upload_id = ?", [.text(p.uploadId)]) { _ in exists = true }
+                guard exists else { throw .noSuchUpload }
+                var old: PartRecord?
+                try db.query(
+                    "SELECT \(Self.partColumns) FROM parts WHERE upload_id = ? AND part_number = ?",
+                    [.text(p.uploadId), .int(Int64(p.partNumber))]
+                ) { r in old = Self.part(r) }
+                try db.query(
+                    "INSERT OR REPLACE INTO parts (\(Self.partColumns)) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        .text(p.uploadId), .int(Int64(p.partNumber)), .int(p.size), .text(p.etag),
+                        .real(p.lastModified),
+                        .text(FieldCoding.encode(p.checksums)), .text(p.blob),
+                    ])
+                return old
+            }
+        }
+    }
+
+    public func parts(uploadId: String, after: Int, limit: Int) throws(StoreError) -> [PartRecord] {
+        try withConnection { db throws(StoreError) in
+            var out: [PartRecord] = []
+            try db.query(
+                "SELECT \(Self.partColumns) FROM parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?",
+                [.text(uploadId), .int(Int64(after)), .int(Int64(limit))]
+            ) { r in out.append(Self.part(r)) }
+            return out
+        }
+    }
+
+    public func uploads(bucket: String, prefix: String, keyMarker: String, uploadIdMarker: String, limit: Int)
+        throws(StoreError) -> [UploadRecord]
+    {
+        try withConnection { db throws(StoreError) in
+            var out: [UploadRecord] = []
+            try db.query(
+                """
+                SELECT \(Self.uploadColumns) FROM uploads
+                WHERE bucket = ? AND substr(key, 1, length(?)) = ? AND (key > ? OR (key = ? AND upload_id > ?))
+                ORDER BY key, upload_id LIMIT ?
+                """,
+                [
+                    .text(bucket), .text(prefix), .text(prefix), .text(keyMarker), .text(keyMarker),
+                    .text(uploadIdMarker), .int(Int64(limit)),
+                ]
+            ) { r in out.append(Self.upload(r)) }
+            return out
+        }
+    }
+
+    public func completeUpload(_ uploadId: String, object o: ObjectRecord) throws(StoreError) -> (
+        replaced: ObjectRecord?, parts: [PartRecord]
+    ) {
+        try withConnection { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) -> (replaced: ObjectRecord?, parts: [PartRecord]) in
+                var exists = false
+                try db.query("SELECT 1 FROM uploads WHERE upload_id = ?", [.text(uploadId)]) { _ in exists = true }
+                guard exists else { throw .noSuchUpload }
+                var parts: [PartRecord] = []
+                try db.query(
+                    "SELECT \(Self.partColumns) FROM parts WHERE upload_id = ? ORDER BY part_number", [.text(uploadId)]
+                ) { r in parts.append(Self.part(r)) }
+                // The object must point at the part blobs as they are now: a part replaced since
+                // the caller validated would otherwise leave it referencing a deleted blob.
+                let current = Set(parts.map(\.blob))
+                guard o.parts.allSatisfy({ current.contains($0.blob) }) else { throw .conflict }
+                var old: ObjectRecord?
+                try db.query(
+                    "SELECT \(Self.objectColumns) FROM objects WHERE bucket = ? AND key = ?",
+                    [.text(o.bucket), .text(o.key)]
+                ) { r in old = Self.object(r) }
+                try Self.insert(o, db)
+                try db.query("DELETE FROM parts WHERE upload_id = ?", [.text(uploadId)])
+                try db.query("DELETE FROM uploads WHERE upload_id = ?", [.text(uploadId)])
+                return (old, parts)
+            }
+        }
+    }
+
+    public func abortUpload(_ uploadId: String) throws(StoreError) -> [PartRecord] {
+        try withConnection { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) -> [PartRecord] in
+                var exists = false
+                try db.query("SELECT 1 FROM uploads WHERE upload_id = ?", [.text(uploadId)]) { _ in exists = true }
+                guard exists else { throw .noSuchUpload }
+                var parts: [PartRecord] = []
+                try db.query("SELECT \(Self.partColumns) FROM parts WHERE upload_id = ?", [.text(uploadId)]) { r in
+                    parts.append(Self.part(r))
+                }
+                try db.query("DELETE FROM parts WHERE upload_id = ?", [.text(uploadId)])
+                try db.query("DELETE FROM uploads WHERE upload_id = ?", [.text(uploadId)])
+                return parts
+            }
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import GatewayCore
+import SigV4
+import XCTest
+
+final class MultipartHandlerTests: XCTestCase {
+    var gw: TestGateway!
+    let mib = 1024 * 1024
+
+    override func setUp() {
+        gw = TestGateway()
+        XCTAssertEqual(gw.send("PUT", "/mpu").status, 200)
+    }
+
+    func start(_ key: String = "obj", headers: [(String, String)] = []) -> String {
+        let r = gw.send("POST", "/mpu/\(key)?uploads", headers: headers)
+        XCTAssertEqual(r.status, 200, r.text)
+        return between(r.text, "<UploadId>", "</UploadId>")
+    }
+
+    func between(_ s: String, _ a: String, _ b: String) -> String {
+        guard let r = s.range(of: a), let e = s.range(of: b, range: r.upperBound..<s.endIndex) else { return "" }
+        return String(s[r.upperBound..<e.lowerBound])
+    }
+
+    func part(_ id: String, _ n: Int, _ bytes: [UInt8], key: String = "obj", headers: [(String, String)] = []) -> String
+    {
+        let r = gw.send("PUT", "/mpu/\(key)?partNumber=\(n)&uploadId=\(id)", body: bytes, headers: headers)
+        XCTAssertEqual(r.status, 200, r.text)
+        return r.header("ETag") ?? ""
+    }
+
+    func completeBody(_ parts: [(Int, String)], namespace: Bool = true) -> [UInt8] {
+        let ns = namespace ? " xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"" : ""
+        let items = parts.map { "<Part><PartNumber>\($0.0)</PartNumber><ETag>\($0.1)</ETag></Part>" }.joined()
+        return Array("<CompleteMultipartUpload\(ns)>\(items)</CompleteMultipartUpload>".utf8)
+    }
+
+    func testOutOfOrderPartsCompleteIntoOneObjectWithS3ETag() {
+        let id = start()
+        let a = [UInt8](repeating: 1, count: 5 * mib)
+        let b = [UInt8](repeating: 2, count: 5 * mib)
+        let c: [UInt8] = Array("tail".utf8)
+        let e3 = part(id, 3, c)
+        let e1 = part(id, 1, a)
+        let e2 = part(id, 2, b)
+        // ETags quoted, unquoted and XML-escaped all name the same part; no namespace (s3cmd).
+        let body = completeBody(
+            [
+                (1, e1), (2, e2.replacingOccurrences(of: "\"", with: "")),
+                (3, e3.replacingOccurrences(of: "\"", with: "&#34;")),
+            ], namespace: false)
+        let done = gw.send("POST", "/mpu/obj?uploadId=\(id)", body: body)
+        XCTAssertEqual(done.status, 200, done.text)
+        var md5 = MD5Digest()
+        for p in [a, b, c] { md5.update(MD5Digest.hash(p)) }
+        let expected = "\"\(hexEncode(md5.finalize()))-3\""
+        XCTAssert(
+            done.text.contains("<ETag>\(expected.replacingOccurrences(of: "\"", with: "&quot;"))</ETag>"), done.text)
+        let get = gw.send("GET", "/mpu/obj")
+        XCTAssertEqual(get.header("ETag"), expected)
+        XCTAssertEqual(get.body, a + b + c)
+        let ranged = gw.send("GET", "/mpu/obj", headers: [("Range", "bytes=\(5 * mib - 2)-\(5 * mib + 1)")])
+        XCTAssertEqual(ranged.body, [1, 1, 2, 2])
+        // The upload is gone; its parts are the object now (3 blobs, nothing copied or left).
+        XCTAssertEqual(gw.send("GET", "/mpu/obj?uploadId=\(id)").errorCode, "NoSuchUpload")
+        XCTAssertEqual(gw.zone.blobCount, 3)
+    }
+
+    func testS3RulesOnComplete() {
+        let id = start()
+        let small = part(id, 1, [1, 2, 3])
+        let last = part(id, 2, [4])
+        XCTAssertEqual(
+            gw.send("POST", "/mpu/obj?uploadId=\(id)", body: completeBody([(1, small), (2, last)])).errorCode,
+            "EntityTooSmall")
+        XCTAssertEqual(
+            gw.send("POST", "/mpu/obj?uploadId=\(id)", body: completeBody([(2, last), (1, small)])).errorCode,
+            "InvalidPartOrder")
+        XCTAssertEqual(
+            gw.send("POST", "/mpu/obj?uploadId=\(id)", body: completeBody([(1, small), (1, small)])).errorCode,
+            "InvalidPartOrder")
+        XCTAssertEqual(
+            gw.send("POST", "/mpu/obj?uploadId=\(id)", body: completeBody([(3, last)])).errorCode, "InvalidPart")
+        XCTAssertEqual(
+            gw.send("POST", "/mpu/obj?uploadId=\(id)", body: completeBody([(2, "\"0000\"")])).errorCode, "InvalidPart")
+        XCTAssertEqual(
+            gw.send("POST", "/mpu/obj?uploadId=\(id)", body: Array("<Complete".utf8)).errorCode, "MalformedXML")
+        XCTAssertEqual(gw.send("POST", "/mpu/obj?uploadId=\(id)", body: completeBody([])).errorCode, "MalformedXML")
+        XCTAssertEqual(gw.send("PUT", "/mpu/obj?partNumber=0&uploadId=\(id)", body: [1]).errorCode, "InvalidArgument")
+        XCTAssertEqual(
+            gw.send("PUT", "/mpu/obj?partNumber=10001&uploadId=\(id)", body: [1]).errorCode, "InvalidArgument")
+        XCTAssertEqual(gw.send("PUT", "/mpu/obj?partNumber=1&uploadId=nope", body: [1]).errorCode, "NoSuchUpload")
+        XCTAssertEqual(gw.send("PUT", "/mpu/other?partNumber=1&uploadId=\(id)", body: [1]).errorCode, "NoSuchUpload")
+        // A single small part is a valid (last) part.
+        XCTAssertEqual(gw.send("POST", "/mpu/obj?uploadId=\(id)", body: completeBody([(2, last)])).status, 200)
+        XCTAssertEqual(gw.send("GET", "/mpu/obj").body, [4])
+        XCTAssertEqual(gw.zone.blobCount, 1, "the unused part's blob is removed at completion")
+    }
+
+    func testAbortRemovesPartsAndReuploadReplaces() {
+        let id = start()
+        _ = part(id, 1, [1])
+        _ = part(id, 1, [2])
+        XCTAssertEqual(gw.zone.blobCount, 1, "a re-uploaded part replaces the old blob")
+        XCTAssert(gw.send("GET", "/mpu?uploads").text.contains("<UploadId>\(id)</UploadId>"))
+        XCTAssert(gw.send("GET", "/mpu/obj?uploadId=\(id)").text.contains("<PartNumber>1</PartNumber>"))
+        XCTAssertEqual(gw.send("DELETE", "/mpu/obj?uploadId=\(id)").status, 204)
+        XCTAssertEqual(gw.zone.blobCount, 0)
+        XCTAssertEqual(gw.send("DELETE", "/mpu/obj?uploadId=\(id)").errorCode, "NoSuchUpload")
+        XCTAssertFalse(gw.send("GET", "/mpu?uploads").text.contains("<Upload>"))
+    }
+
+    func testCompositeChecksumAndBadPartDigestStoresNothing() {
+        let id = start(headers: [("x-amz-checksum-algorithm", "CRC32")])
+        let data: [UInt8] = Array("part-data".utf8)
+        var crc = CRC32()
+        crc.update(data)
+        let value = base64Encode(crc.finalize())
+        let e1 = part(id, 1, data, headers: [("x-amz-checksum-crc32", value)])
+        let bad = gw.send(
+            "PUT", "/mpu/obj?partNumber=2&uploadId=\(id)", body: data, headers: [("x-amz-checksum-crc32", "AAAAAA==")])
+        XCTAssertEqual(bad.status, 400)
+        XCTAssertEqual(gw.zone.blobCount, 1)
+        let done = gw.send("POST", "/mpu/obj?uploadId=\(id)", body: completeBody([(1, e1)]))
+        var composite = CRC32()
+        composite.update(base64Decode(value)!)
+        XCTAssert(
+            done.text.contains("<ChecksumCRC32>\(base64Encode(composite.finalize()))-1</ChecksumCRC32>"), done.text)
+    }
+
+    func testDeletingTheBucketTakesUnfinishedUploads() {
+        let id = start()
+        _ = part(id, 1, [1, 2])
+        XCTAssertEqual(gw.send("DELETE", "/mpu").status, 204)
+        XCTAssertEqual(gw.send("PUT", "/mpu").status, 200)
+        XCTAssertEqual(gw.send("GET", "/mpu/obj?uploadId=\(id)").errorCode, "NoSuchUpload")
+    }
+}
