@@ -93,6 +93,13 @@ final class SQLiteConnection: @unchecked Sendable {
         }
     }
 
+    /// Whether `sql` returns at least one row.
+    func exists(_ sql: String, _ args: [SQLValue]) throws(StoreError) -> Bool {
+        var found = false
+        try query(sql, args) { _ in found = true }
+        return found
+    }
+
     var changes: Int { Int(sqlite3_changes(handle)) }
 }
 

@@ -20,9 +20,9 @@ extension SQLiteMetadataStore {
     public func createUpload(_ u: UploadRecord) throws(StoreError) {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) in
-                var bucketExists = false
-                try db.query("SELECT 1 FROM buckets WHERE name = ?", [.text(u.bucket)]) { _ in bucketExists = true }
-                guard bucketExists else { throw .noSuchBucket }
+                guard try db.exists("SELECT 1 FROM buckets WHERE name = ?", [.text(u.bucket)]) else {
+                    throw .noSuchBucket
+                }
                 try db.query(
                     "INSERT INTO uploads (\(Self.uploadColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [
@@ -46,9 +46,9 @@ extension SQLiteMetadataStore {
     public func putPart(_ p: PartRecord) throws(StoreError) -> PartRecord? {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) -> PartRecord? in
-                var exists = false
-                try db.query("SELECT 1 FROM uploads WHERE upload_id = ?", [.text(p.uploadId)]) { _ in exists = true }
-                guard exists else { throw .noSuchUpload }
+                guard try db.exists("SELECT 1 FROM uploads WHERE upload_id = ?", [.text(p.uploadId)]) else {
+                    throw .noSuchUpload
+                }
                 var old: PartRecord?
                 try db.query(
                     "SELECT \(Self.partColumns) FROM parts WHERE upload_id = ? AND part_number = ?",
@@ -102,9 +102,9 @@ extension SQLiteMetadataStore {
     ) {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) -> (replaced: ObjectRecord?, parts: [PartRecord]) in
-                var exists = false
-                try db.query("SELECT 1 FROM uploads WHERE upload_id = ?", [.text(uploadId)]) { _ in exists = true }
-                guard exists else { throw .noSuchUpload }
+                guard try db.exists("SELECT 1 FROM uploads WHERE upload_id = ?", [.text(uploadId)]) else {
+                    throw .noSuchUpload
+                }
                 var parts: [PartRecord] = []
                 try db.query(
                     "SELECT \(Self.partColumns) FROM parts WHERE upload_id = ? ORDER BY part_number", [.text(uploadId)]
@@ -129,9 +129,9 @@ extension SQLiteMetadataStore {
     public func abortUpload(_ uploadId: String) throws(StoreError) -> [PartRecord] {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) -> [PartRecord] in
-                var exists = false
-                try db.query("SELECT 1 FROM uploads WHERE upload_id = ?", [.text(uploadId)]) { _ in exists = true }
-                guard exists else { throw .noSuchUpload }
+                guard try db.exists("SELECT 1 FROM uploads WHERE upload_id = ?", [.text(uploadId)]) else {
+                    throw .noSuchUpload
+                }
                 var parts: [PartRecord] = []
                 try db.query("SELECT \(Self.partColumns) FROM parts WHERE upload_id = ?", [.text(uploadId)]) { r in
                     parts.append(Self.part(r))

@@ -98,9 +98,9 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     public func deleteBucket(named name: String) throws(StoreError) {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) in
-                var any = false
-                try db.query("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", [.text(name)]) { _ in any = true }
-                if any { throw .bucketNotEmpty }
+                if try db.exists("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", [.text(name)]) {
+                    throw .bucketNotEmpty
+                }
                 // Unfinished uploads go with the bucket; their blobs go with its directory.
                 try db.query(
                     "DELETE FROM parts WHERE upload_id IN (SELECT upload_id FROM uploads WHERE bucket = ?)",
@@ -169,9 +169,9 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     public func putObject(_ o: ObjectRecord) throws(StoreError) -> ObjectRecord? {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) -> ObjectRecord? in
-                var bucketExists = false
-                try db.query("SELECT 1 FROM buckets WHERE name = ?", [.text(o.bucket)]) { _ in bucketExists = true }
-                guard bucketExists else { throw .noSuchBucket }
+                guard try db.exists("SELECT 1 FROM buckets WHERE name = ?", [.text(o.bucket)]) else {
+                    throw .noSuchBucket
+                }
                 var old: ObjectRecord?
                 try db.query(
                     "SELECT \(Self.objectColumns) FROM objects WHERE bucket = ? AND key = ?",

@@ -15,24 +15,10 @@ extension Handlers {
         if r.header("x-amz-copy-source") != nil {
             throw S3Error(.notImplemented, "UploadPartCopy is not implemented yet.")
         }
-        let body: VerifiedBody
-        do {
-            body = try VerifiedBody(source: r.body, head: r.head, auth: r.auth)
-        } catch {
-            throw S3Error(S3ErrorCode.named(error.code), error.message)
-        }
-        let zone = try ctx.zone(upload.zone)
-        let writer = try zone.beginWrite(backendBucket: b.backendBucket)
-        do {
-            try pump(body, into: writer)
-        } catch {
-            writer.abort()
-            throw error
-        }
-        let blob = try writer.commit()
+        let (body, blob) = try storeVerifiedBody(r, in: try ctx.zone(upload.zone), backendBucket: b.backendBucket)
         let part = PartRecord(
             uploadId: upload.uploadId, partNumber: n, size: body.decodedLength, etag: body.md5Hex, lastModified: r.now,
-            checksums: Dictionary(uniqueKeysWithValues: body.checksums.map { ($0.key.rawValue, $0.value) }), blob: blob)
+            checksums: body.checksumsByName, blob: blob)
         let replaced: PartRecord?
         do {
             replaced = try ctx.metadata.putPart(part)

@@ -15,38 +15,45 @@ extension Handlers {
             throw S3Error(.notImplemented, "CopyObject is not implemented yet.")
         }
         let stored = try StoredHeaders.fromRequest(r)
-        let body: VerifiedBody
-        do {
-            body = try VerifiedBody(source: r.body, head: r.head, auth: r.auth)
-        } catch {
-            throw S3Error(S3ErrorCode.named(error.code), error.message)
-        }
         let zoneName = b.primaryZone
         let zone = try ctx.zone(zoneName)
-        let writer = try zone.beginWrite(backendBucket: b.backendBucket)
-        do {
-            try pump(body, into: writer)
-        } catch {
-            writer.abort()
-            throw error
-        }
-        let blob = try writer.commit()
+        let (body, blob) = try storeVerifiedBody(r, in: zone, backendBucket: b.backendBucket)
         let record = ObjectRecord(
             bucket: b.name, key: key, size: body.decodedLength, etag: body.md5Hex, lastModified: r.now,
             contentType: stored.contentType, headers: stored.headers,
-            checksums: Dictionary(uniqueKeysWithValues: body.checksums.map { ($0.key.rawValue, $0.value) }),
-            zone: zoneName, blob: blob)
+            checksums: body.checksumsByName, zone: zoneName, blob: blob)
         let replaced: ObjectRecord?
         do {
             replaced = try ctx.metadata.putObject(record)
         } catch {
-            try? zone.deleteBlob(backendBucket: b.backendBucket, blob: blob)
+            removeBlobs([blob], zone: zoneName, bucket: b, ctx, logger)
             throw error
         }
         if let old = replaced { removeBlob(of: old, bucket: b, ctx, logger) }
         var headers = [Header("ETag", "\"\(record.etag)\"")]
         for (alg, value) in body.checksums { headers.append(Header(alg.headerName, value)) }
         return S3Response(headers: headers)
+    }
+
+    /// Streams the request body into a new blob, verifying every declared digest in the same
+    /// pass; the blob is committed only when the body ended cleanly, and removed otherwise.
+    static func storeVerifiedBody(_ r: S3Request, in zone: any StorageZone, backendBucket: String) throws -> (
+        VerifiedBody, String
+    ) {
+        let body: VerifiedBody
+        do {
+            body = try VerifiedBody(source: r.body, head: r.head, auth: r.auth)
+        } catch {
+            throw S3Error(S3ErrorCode.named(error.code), error.message)
+        }
+        let writer = try zone.beginWrite(backendBucket: backendBucket)
+        do {
+            try pump(body, into: writer)
+        } catch {
+            writer.abort()
+            throw error
+        }
+        return (body, try writer.commit())
     }
 
     /// Deletes a blob no metadata row references any more. A failure leaves garbage for the
@@ -101,5 +108,12 @@ struct StoredHeaders {
         }
         headers.sort { $0.name < $1.name }
         return StoredHeaders(contentType: r.header("content-type") ?? "binary/octet-stream", headers: headers)
+    }
+}
+
+extension VerifiedBody {
+    /// The verified checksums as stored in metadata: algorithm name → base64.
+    var checksumsByName: [String: String] {
+        Dictionary(uniqueKeysWithValues: checksums.map { ($0.key.rawValue, $0.value) })
     }
 }
