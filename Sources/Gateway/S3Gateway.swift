@@ -189,6 +189,7 @@ public struct S3Gateway: Sendable {
             case .noSuchKey: return S3Error(.noSuchKey)
             case .noSuchUpload: return S3Error(.noSuchUpload)
             case .conflict: return S3Error(.operationAborted)
+            case .preconditionFailed: return S3Error(.preconditionFailed)
             case .bucketNotEmpty: return S3Error(.bucketNotEmpty)
             case .bucketAlreadyExists: return S3Error(.bucketAlreadyExists)
             case .noSuchZone(let z):

@@ -43,6 +43,7 @@ enum S3Router {
             handler: Handlers.notConfigured("NoSuchTagSet", "The TagSet does not exist")),
         Route(level: .bucket, method: "GET", subresource: "uploads", handler: Handlers.listMultipartUploads),
         Route(level: .bucket, method: "GET", subresource: "requestPayment", handler: Handlers.getRequestPayment),
+        Route(level: .bucket, method: "POST", subresource: "delete", handler: Handlers.deleteObjects),
         Route(level: .bucket, method: "GET", subresource: nil, handler: Handlers.listObjects),
         Route(level: .bucket, method: "HEAD", subresource: nil, handler: Handlers.headBucket),
         Route(level: .bucket, method: "PUT", subresource: nil, handler: Handlers.createBucket),
@@ -64,7 +65,7 @@ enum S3Router {
     /// Sub-resources a later part of the S3 surface implements; named so they fail clearly
     /// instead of falling through to a plain GET/PUT of the object or bucket.
     static let unimplemented: Set<String> = [
-        "tagging", "delete", "versions", "website", "logging", "notification",
+        "tagging", "versions", "website", "logging", "notification",
         "replication", "object-lock", "retention", "legal-hold", "restore", "select", "accelerate",
         "requestPayment", "analytics", "inventory", "metrics", "intelligent-tiering", "ownershipControls",
         "publicAccessBlock", "policyStatus", "torrent", "attributes", "policy", "cors", "lifecycle",

@@ -7,6 +7,8 @@ public enum StoreError: Error, Sendable, Equatable {
     case bucketAlreadyExists
     case noSuchKey
     case noSuchUpload
+    /// A conditional write's precondition did not hold.
+    case preconditionFailed
     /// A concurrent change won (a part replaced while its upload was being completed).
     case conflict
     case noSuchZone(String)
@@ -28,7 +30,9 @@ public protocol MetadataStore: Sendable {
     /// nil when the bucket does not exist.
     func bucketAndObject(bucket: String, key: String) throws(StoreError) -> (BucketRecord, ObjectRecord?)?
     /// Commits the object's metadata; returns the record it replaced, whose blob is now garbage.
-    func putObject(_ object: ObjectRecord) throws(StoreError) -> ObjectRecord?
+    /// `condition` is checked in the same transaction, so concurrent conditional writers
+    /// serialize: exactly one `If-None-Match: *` writer wins.
+    func putObject(_ object: ObjectRecord, condition: WriteCondition?) throws(StoreError) -> ObjectRecord?
     /// Returns the removed record, nil when there was none.
     func deleteObject(bucket: String, key: String) throws(StoreError) -> ObjectRecord?
     func listObjects(bucket: String, query: ListQuery) throws(StoreError) -> ListPage
@@ -47,11 +51,31 @@ public protocol MetadataStore: Sendable {
         throws(StoreError) -> [UploadRecord]
     /// Atomically turns the upload into `object`: the upload and its part rows go, the object
     /// row is written. Returns the replaced object (if any) and every part row removed.
-    func completeUpload(_ uploadId: String, object: ObjectRecord) throws(StoreError) -> (
+    func completeUpload(_ uploadId: String, object: ObjectRecord, condition: WriteCondition?) throws(StoreError) -> (
         replaced: ObjectRecord?, parts: [PartRecord]
     )
     /// Removes the upload and returns its parts (their blobs are the caller's to delete).
     func abortUpload(_ uploadId: String) throws(StoreError) -> [PartRecord]
+}
+
+/// Conditional writes (`If-None-Match: *`, `If-Match: "etag"`).
+public enum WriteCondition: Sendable, Equatable {
+    case noneExists
+    case etagMatches(String)
+
+    /// Whether the condition holds against the current object (nil: none).
+    public func holds(for current: ObjectRecord?) -> Bool {
+        switch self {
+        case .noneExists: current == nil
+        case .etagMatches(let etag): current?.etag == etag
+        }
+    }
+}
+
+extension MetadataStore {
+    public func putObject(_ object: ObjectRecord) throws(StoreError) -> ObjectRecord? {
+        try putObject(object, condition: nil)
+    }
 }
 
 /// Bytes being written to a zone: invisible until `commit`, removed by `abort`.

@@ -56,10 +56,11 @@ public final class InMemoryMetadataStore: MetadataStore {
         state.withLock { s in s.buckets[bucket].map { ($0, s.objects[bucket]?[key]) } }
     }
 
-    public func putObject(_ o: ObjectRecord) throws(StoreError) -> ObjectRecord? {
+    public func putObject(_ o: ObjectRecord, condition: WriteCondition?) throws(StoreError) -> ObjectRecord? {
         try state.withLock { s throws(StoreError) -> ObjectRecord? in
             guard s.buckets[o.bucket] != nil else { throw .noSuchBucket }
             let old = s.objects[o.bucket]?[o.key]
+            if let condition, !condition.holds(for: old) { throw .preconditionFailed }
             s.objects[o.bucket, default: [:]][o.key] = o
             return old
         }
@@ -146,15 +147,18 @@ public final class InMemoryMetadataStore: MetadataStore {
         }
     }
 
-    public func completeUpload(_ uploadId: String, object o: ObjectRecord) throws(StoreError) -> (
-        replaced: ObjectRecord?, parts: [PartRecord]
-    ) {
+    public func completeUpload(_ uploadId: String, object o: ObjectRecord, condition: WriteCondition?)
+        throws(StoreError) -> (
+            replaced: ObjectRecord?, parts: [PartRecord]
+        )
+    {
         try state.withLock { s throws(StoreError) -> (replaced: ObjectRecord?, parts: [PartRecord]) in
             guard s.uploads[uploadId] != nil else { throw .noSuchUpload }
             let parts = (s.parts[uploadId] ?? [:]).values.sorted { $0.partNumber < $1.partNumber }
             let current = Set(parts.map(\.blob))
             guard o.parts.allSatisfy({ current.contains($0.blob) }) else { throw .conflict }
             let old = s.objects[o.bucket]?[o.key]
+            if let condition, !condition.holds(for: old) { throw .preconditionFailed }
             s.objects[o.bucket, default: [:]][o.key] = o
             s.uploads[uploadId] = nil
             s.parts[uploadId] = nil

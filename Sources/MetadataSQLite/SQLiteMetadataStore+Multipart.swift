@@ -97,9 +97,11 @@ extension SQLiteMetadataStore {
         }
     }
 
-    public func completeUpload(_ uploadId: String, object o: ObjectRecord) throws(StoreError) -> (
-        replaced: ObjectRecord?, parts: [PartRecord]
-    ) {
+    public func completeUpload(_ uploadId: String, object o: ObjectRecord, condition: WriteCondition?)
+        throws(StoreError) -> (
+            replaced: ObjectRecord?, parts: [PartRecord]
+        )
+    {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) -> (replaced: ObjectRecord?, parts: [PartRecord]) in
                 guard try db.exists("SELECT 1 FROM uploads WHERE upload_id = ?", [.text(uploadId)]) else {
@@ -118,6 +120,7 @@ extension SQLiteMetadataStore {
                     "SELECT \(Self.objectColumns) FROM objects WHERE bucket = ? AND key = ?",
                     [.text(o.bucket), .text(o.key)]
                 ) { r in old = Self.object(r) }
+                if let condition, !condition.holds(for: old) { throw .preconditionFailed }
                 try Self.insert(o, db)
                 try db.query("DELETE FROM parts WHERE upload_id = ?", [.text(uploadId)])
                 try db.query("DELETE FROM uploads WHERE upload_id = ?", [.text(uploadId)])

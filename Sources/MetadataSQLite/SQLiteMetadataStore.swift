@@ -166,7 +166,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         }
     }
 
-    public func putObject(_ o: ObjectRecord) throws(StoreError) -> ObjectRecord? {
+    public func putObject(_ o: ObjectRecord, condition: WriteCondition?) throws(StoreError) -> ObjectRecord? {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) -> ObjectRecord? in
                 guard try db.exists("SELECT 1 FROM buckets WHERE name = ?", [.text(o.bucket)]) else {
@@ -177,6 +177,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                     "SELECT \(Self.objectColumns) FROM objects WHERE bucket = ? AND key = ?",
                     [.text(o.bucket), .text(o.key)]
                 ) { r in old = Self.object(r) }
+                if let condition, !condition.holds(for: old) { throw .preconditionFailed }
                 try Self.insert(o, db)
                 return old
             }

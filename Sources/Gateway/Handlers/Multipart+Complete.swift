@@ -12,6 +12,11 @@ extension Handlers {
     static func completeMultipartUpload(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
         let b = try ownedBucket(r, ctx)
         let upload = try namedUpload(r, b, ctx)
+        let condition = try writeCondition(r)
+        if let condition {
+            let current = try ctx.metadata.object(bucket: b.name, key: upload.key)
+            if !condition.holds(for: current) { throw conditionError(condition, current) }
+        }
         let requested = try CompleteRequest.parse(r.body)
 
         var byNumber: [Int: PartRecord] = [:]
@@ -52,7 +57,8 @@ extension Handlers {
             bucket: b.name, key: upload.key, size: used.reduce(0) { $0 + $1.size }, etag: etag, lastModified: r.now,
             contentType: upload.contentType, headers: upload.headers, checksums: checksums, zone: upload.zone, blob: "",
             parts: used.map { BlobPart(blob: $0.blob, size: $0.size) })
-        let (replaced, allParts) = try ctx.metadata.completeUpload(upload.uploadId, object: object)
+        let (replaced, allParts) = try ctx.metadata.completeUpload(
+            upload.uploadId, object: object, condition: condition)
         let kept = Set(used.map(\.blob))
         removeBlobs(allParts.map(\.blob).filter { !kept.contains($0) }, zone: upload.zone, bucket: b, ctx, logger)
         if let old = replaced { removeBlob(of: old, bucket: b, ctx, logger) }

@@ -11,8 +11,12 @@ extension Handlers {
         let b = try ownedBucket(r, ctx)
         guard let key = r.key else { throw S3Error(.invalidRequest) }
         try ObjectKey.validate(key)
-        if r.header("x-amz-copy-source") != nil {
-            throw S3Error(.notImplemented, "CopyObject is not implemented yet.")
+        if r.header("x-amz-copy-source") != nil { return try copyObject(r, ctx, logger) }
+        let condition = try writeCondition(r)
+        if let condition {
+            // Fail before reading the body when we already know; the commit checks again.
+            let current = try ctx.metadata.object(bucket: b.name, key: key)
+            if !condition.holds(for: current) { throw conditionError(condition, current) }
         }
         let stored = try StoredHeaders.fromRequest(r)
         let zoneName = b.primaryZone
@@ -24,7 +28,7 @@ extension Handlers {
             checksums: body.checksumsByName, zone: zoneName, blob: blob)
         let replaced: ObjectRecord?
         do {
-            replaced = try ctx.metadata.putObject(record)
+            replaced = try ctx.metadata.putObject(record, condition: condition)
         } catch {
             removeBlobs([blob], zone: zoneName, bucket: b, ctx, logger)
             throw error
@@ -33,6 +37,29 @@ extension Handlers {
         var headers = [Header("ETag", "\"\(record.etag)\"")]
         for (alg, value) in body.checksums { headers.append(Header(alg.headerName, value)) }
         return S3Response(headers: headers)
+    }
+
+    /// `If-None-Match: *` and `If-Match: "etag"` on writes:
+    /// https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
+    static func writeCondition(_ r: S3Request) throws(S3Error) -> WriteCondition? {
+        if let inm = r.header("if-none-match") {
+            guard inm.trimmingCharacters(in: .whitespaces) == "*" else {
+                throw S3Error(.notImplemented, "If-None-Match on writes supports only *.")
+            }
+            return .noneExists
+        }
+        if let im = r.header("if-match") {
+            var t = im.trimmingCharacters(in: .whitespaces)
+            if t.hasPrefix("\"") && t.hasSuffix("\"") && t.count >= 2 { t = String(t.dropFirst().dropLast()) }
+            return .etagMatches(t)
+        }
+        return nil
+    }
+
+    /// S3 answers a failed If-Match on a missing key with NoSuchKey, otherwise 412.
+    static func conditionError(_ c: WriteCondition, _ current: ObjectRecord?) -> S3Error {
+        if case .etagMatches = c, current == nil { return S3Error(.noSuchKey) }
+        return S3Error(.preconditionFailed, extra: [("Condition", c == .noneExists ? "If-None-Match" : "If-Match")])
     }
 
     /// Streams the request body into a new blob, verifying every declared digest in the same

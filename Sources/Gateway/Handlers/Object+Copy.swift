@@ -1,0 +1,135 @@
+import GatewayCore
+import Logging
+import S3Protocol
+import SigV4
+
+extension Handlers {
+    /// S3 refuses to copy more than this in one CopyObject; clients then use UploadPartCopy.
+    static let maxCopySize: Int64 = 5 * 1024 * 1024 * 1024
+
+    /// PUT /bucket/key with x-amz-copy-source — https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html
+    static func copyObject(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
+        let b = try ownedBucket(r, ctx)
+        guard let key = r.key else { throw S3Error(.invalidRequest) }
+        try ObjectKey.validate(key)
+        let source = try CopySource.parse(r.header("x-amz-copy-source") ?? "")
+        guard let (sb, found) = try ctx.metadata.bucketAndObject(bucket: source.bucket, key: source.key) else {
+            throw S3Error(.noSuchBucket, extra: [("BucketName", source.bucket)])
+        }
+        guard sb.owner == r.auth.accessKey else { throw S3Error(.accessDenied) }
+        guard let src = found else { throw S3Error(.noSuchKey, extra: [("Key", source.key)]) }
+        try CopySource.checkConditions(r, src)
+
+        let directive = (r.header("x-amz-metadata-directive") ?? "COPY").uppercased()
+        guard directive == "COPY" || directive == "REPLACE" else {
+            throw S3Error(.invalidArgument, "Unknown metadata directive.")
+        }
+        if sb.name == b.name && src.key == key && directive == "COPY" {
+            throw S3Error(
+                .invalidRequest,
+                "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
+            )
+        }
+        if src.size > maxCopySize {
+            throw S3Error(
+                .invalidRequest,
+                "The specified copy source is larger than the maximum allowable size for a copy source: \(maxCopySize)")
+        }
+        let condition = try writeCondition(r)
+
+        // Bytes are copied (not shared) so deleting either object never affects the other.
+        let zoneName = b.primaryZone
+        let zone = try ctx.zone(zoneName)
+        let writer = try zone.beginWrite(backendBucket: b.backendBucket)
+        let hashing = MD5Sink(writer)
+        do {
+            let reader = BlobChainReader(
+                zone: try ctx.zone(src.zone), backendBucket: sb.backendBucket, parts: src.blobs, offset: 0,
+                length: src.size)
+            try pump(reader, into: hashing)
+        } catch {
+            writer.abort()
+            throw error
+        }
+        let blob = try writer.commit()
+        let stored =
+            directive == "REPLACE"
+            ? try StoredHeaders.fromRequest(r) : StoredHeaders(contentType: src.contentType, headers: src.headers)
+        // Whole-object checksums still describe the bytes; composite ones ("…-N") described parts.
+        let checksums = src.checksums.filter { !$0.value.contains("-") }
+        let record = ObjectRecord(
+            bucket: b.name, key: key, size: src.size, etag: hashing.hex(), lastModified: r.now,
+            contentType: stored.contentType, headers: stored.headers, checksums: checksums, zone: zoneName, blob: blob)
+        let replaced: ObjectRecord?
+        do {
+            replaced = try ctx.metadata.putObject(record, condition: condition)
+        } catch {
+            removeBlobs([blob], zone: zoneName, bucket: b, ctx, logger)
+            throw error
+        }
+        if let old = replaced { removeBlob(of: old, bucket: b, ctx, logger) }
+        var x = XMLWriter()
+        x.open("CopyObjectResult", namespace: XMLWriter.s3Namespace)
+        x.element("LastModified", HTTPDate.iso8601(record.lastModified))
+        x.element("ETag", "\"\(record.etag)\"")
+        x.close("CopyObjectResult")
+        return .xml(x.document)
+    }
+}
+
+/// `x-amz-copy-source`: `[/]bucket/key[?versionId=…]`, the key percent-encoded.
+struct CopySource {
+    var bucket: String
+    var key: String
+
+    static func parse(_ header: String) throws(S3Error) -> CopySource {
+        var raw = Substring(header)
+        if raw.hasPrefix("/") { raw = raw.dropFirst() }
+        if let q = raw.firstIndex(of: "?") {
+            let query = raw[raw.index(after: q)...]
+            raw = raw[..<q]
+            for item in query.split(separator: "&") where item.hasPrefix("versionId=") {
+                guard item == "versionId=null" else { throw S3Error(.invalidArgument, "Invalid version id specified") }
+            }
+        }
+        guard let slash = raw.firstIndex(of: "/"), let bucket = percentDecode(String(raw[..<slash])),
+            let key = percentDecode(String(raw[raw.index(after: slash)...])), !bucket.isEmpty, !key.isEmpty
+        else {
+            throw S3Error(
+                .invalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+        }
+        return CopySource(bucket: bucket, key: key)
+    }
+
+    /// x-amz-copy-source-if-* with the same precedence as GET's conditions, but every failure is 412.
+    static func checkConditions(_ r: S3Request, _ src: ObjectRecord) throws(S3Error) {
+        let modified = src.lastModified.rounded(.down)
+        if let m = r.header("x-amz-copy-source-if-match") {
+            if !Conditions.matches(m, src.etag) { throw S3Error(.preconditionFailed) }
+        } else if let s = r.header("x-amz-copy-source-if-unmodified-since"), let t = HTTPDate.parseHTTP(s), modified > t
+        {
+            throw S3Error(.preconditionFailed)
+        }
+        if let m = r.header("x-amz-copy-source-if-none-match") {
+            if Conditions.matches(m, src.etag) { throw S3Error(.preconditionFailed) }
+        } else if let s = r.header("x-amz-copy-source-if-modified-since"), let t = HTTPDate.parseHTTP(s), modified <= t
+        {
+            throw S3Error(.preconditionFailed)
+        }
+    }
+}
+
+/// Passes bytes through while computing their MD5 (the ETag of copied data).
+final class MD5Sink: ByteSink {
+    private let inner: any ByteSink
+    private var md5 = MD5Digest()
+
+    init(_ inner: any ByteSink) { self.inner = inner }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        md5.update(bytes)
+        try inner.write(bytes)
+    }
+
+    func hex() -> String { hexEncode(md5.finalize()) }
+}
