@@ -38,9 +38,9 @@ enum S3Router {
             handler: Handlers.notConfigured(
                 "ServerSideEncryptionConfigurationNotFoundError",
                 "The server side encryption configuration was not found")),
-        Route(
-            level: .bucket, method: "GET", subresource: "tagging",
-            handler: Handlers.notConfigured("NoSuchTagSet", "The TagSet does not exist")),
+        Route(level: .bucket, method: "GET", subresource: "tagging", handler: Handlers.getBucketTagging),
+        Route(level: .bucket, method: "PUT", subresource: "tagging", handler: Handlers.putBucketTagging),
+        Route(level: .bucket, method: "DELETE", subresource: "tagging", handler: Handlers.deleteBucketTagging),
         Route(level: .bucket, method: "GET", subresource: "uploads", handler: Handlers.listMultipartUploads),
         Route(level: .bucket, method: "GET", subresource: "requestPayment", handler: Handlers.getRequestPayment),
         Route(level: .bucket, method: "POST", subresource: "delete", handler: Handlers.deleteObjects),
@@ -54,6 +54,9 @@ enum S3Router {
         Route(level: .object, method: "PUT", subresource: "uploadId", handler: Handlers.uploadPart),
         Route(level: .object, method: "GET", subresource: "uploadId", handler: Handlers.listParts),
         Route(level: .object, method: "DELETE", subresource: "uploadId", handler: Handlers.abortMultipartUpload),
+        Route(level: .object, method: "GET", subresource: "tagging", handler: Handlers.getObjectTagging),
+        Route(level: .object, method: "PUT", subresource: "tagging", handler: Handlers.putObjectTagging),
+        Route(level: .object, method: "DELETE", subresource: "tagging", handler: Handlers.deleteObjectTagging),
         Route(level: .object, method: "GET", subresource: "acl", handler: Handlers.getACL),
         Route(level: .object, method: "PUT", subresource: "acl", handler: Handlers.putACL),
         Route(level: .object, method: "GET", subresource: nil, handler: Handlers.getObject),
@@ -65,7 +68,7 @@ enum S3Router {
     /// Sub-resources a later part of the S3 surface implements; named so they fail clearly
     /// instead of falling through to a plain GET/PUT of the object or bucket.
     static let unimplemented: Set<String> = [
-        "tagging", "versions", "website", "logging", "notification",
+        "versions", "website", "logging", "notification",
         "replication", "object-lock", "retention", "legal-hold", "restore", "select", "accelerate",
         "requestPayment", "analytics", "inventory", "metrics", "intelligent-tiering", "ownershipControls",
         "publicAccessBlock", "policyStatus", "torrent", "attributes", "policy", "cors", "lifecycle",

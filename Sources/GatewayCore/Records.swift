@@ -9,10 +9,11 @@ public struct BucketRecord: Sendable, Equatable {
     public var zones: [String]
     /// The bucket's name inside each zone's storage, derived by `BackendBucketName`.
     public var backendBucket: String
+    public var tags: [Header]
 
     public init(
         name: String, owner: String, createdAt: Double, locationConstraint: String, zones: [String],
-        backendBucket: String
+        backendBucket: String, tags: [Header] = []
     ) {
         self.name = name
         self.owner = owner
@@ -20,6 +21,7 @@ public struct BucketRecord: Sendable, Equatable {
         self.locationConstraint = locationConstraint
         self.zones = zones
         self.backendBucket = backendBucket
+        self.tags = tags
     }
 
     public var primaryZone: String { zones.first ?? "" }
@@ -46,10 +48,13 @@ public struct ObjectRecord: Sendable, Equatable {
     /// A completed multipart upload keeps its part blobs, in order, instead of one `blob`:
     /// completing never copies the bytes again.
     public var parts: [BlobPart]
+    /// Object tags (key → value pairs in the order given), at most 10.
+    public var tags: [Header]
 
     public init(
         bucket: String, key: String, size: Int64, etag: String, lastModified: Double, contentType: String,
-        headers: [Header], checksums: [String: String], zone: String, blob: String, parts: [BlobPart] = []
+        headers: [Header], checksums: [String: String], zone: String, blob: String, parts: [BlobPart] = [],
+        tags: [Header] = []
     ) {
         self.bucket = bucket
         self.key = key
@@ -62,6 +67,7 @@ public struct ObjectRecord: Sendable, Equatable {
         self.zone = zone
         self.blob = blob
         self.parts = parts
+        self.tags = tags
     }
 
     /// Every blob holding this object's bytes, in order.
@@ -88,10 +94,12 @@ public struct UploadRecord: Sendable, Equatable {
     /// From `x-amz-checksum-algorithm` ("crc32"…), "" when none was asked for.
     public var checksumAlgorithm: String
     public var zone: String
+    /// From `x-amz-tagging`; the completed object gets them.
+    public var tags: [Header]
 
     public init(
         uploadId: String, bucket: String, key: String, initiated: Double, contentType: String, headers: [Header],
-        checksumAlgorithm: String, zone: String
+        checksumAlgorithm: String, zone: String, tags: [Header] = []
     ) {
         self.uploadId = uploadId
         self.bucket = bucket
@@ -101,6 +109,7 @@ public struct UploadRecord: Sendable, Equatable {
         self.headers = headers
         self.checksumAlgorithm = checksumAlgorithm
         self.zone = zone
+        self.tags = tags
     }
 }
 

@@ -36,6 +36,10 @@ public protocol MetadataStore: Sendable {
     /// Returns the removed record, nil when there was none.
     func deleteObject(bucket: String, key: String) throws(StoreError) -> ObjectRecord?
     func listObjects(bucket: String, query: ListQuery) throws(StoreError) -> ListPage
+    /// Replaces the object's tags (`.noSuchKey` when it is gone).
+    func setObjectTags(bucket: String, key: String, tags: [Header]) throws(StoreError)
+    /// Replaces the bucket's tags (`.noSuchBucket` when it is gone).
+    func setBucketTags(bucket: String, tags: [Header]) throws(StoreError)
 
     // MARK: multipart uploads
 

@@ -56,6 +56,20 @@ public final class InMemoryMetadataStore: MetadataStore {
         state.withLock { s in s.buckets[bucket].map { ($0, s.objects[bucket]?[key]) } }
     }
 
+    public func setObjectTags(bucket: String, key: String, tags: [Header]) throws(StoreError) {
+        try state.withLock { s throws(StoreError) in
+            guard s.objects[bucket]?[key] != nil else { throw .noSuchKey }
+            s.objects[bucket]?[key]?.tags = tags
+        }
+    }
+
+    public func setBucketTags(bucket: String, tags: [Header]) throws(StoreError) {
+        try state.withLock { s throws(StoreError) in
+            guard s.buckets[bucket] != nil else { throw .noSuchBucket }
+            s.buckets[bucket]?.tags = tags
+        }
+    }
+
     public func putObject(_ o: ObjectRecord, condition: WriteCondition?) throws(StoreError) -> ObjectRecord? {
         try state.withLock { s throws(StoreError) -> ObjectRecord? in
             guard s.buckets[o.bucket] != nil else { throw .noSuchBucket }

@@ -1,3 +1,4 @@
+import Foundation
 import GatewayCore
 
 /// Header lists and checksum maps are stored as text columns, one `name:value` per line. HTTP
@@ -29,6 +30,26 @@ enum FieldCoding {
 
     static func decodeParts(_ text: String) -> [BlobPart] {
         lines(text).compactMap { b, size in Int64(size).map { BlobPart(blob: b, size: $0) } }
+    }
+
+    /// Tags: keys may contain ':' (and anything may contain '%'), so both sides are escaped.
+    static func encodeTags(_ tags: [Header]) -> String {
+        tags.map { escape($0.name) + ":" + escape($0.value) }.joined(separator: "\n")
+    }
+
+    static func decodeTags(_ text: String) -> [Header] {
+        lines(text).map { Header(unescape($0.0), unescape($0.1)) }
+    }
+
+    private static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: ":", with: "%3A")
+            .replacingOccurrences(of: "\n", with: "%0A").replacingOccurrences(of: "\r", with: "%0D")
+    }
+
+    private static func unescape(_ s: String) -> String {
+        guard s.contains("%") else { return s }
+        return s.replacingOccurrences(of: "%0D", with: "\r").replacingOccurrences(of: "%0A", with: "\n")
+            .replacingOccurrences(of: "%3A", with: ":").replacingOccurrences(of: "%25", with: "%")
     }
 
     private static func clean(_ v: String) -> String {

@@ -67,6 +67,15 @@ enum Migrations {
                 """,
             ]
         ),
+        (
+            3,
+            [
+                // Tags as "key:value" lines (FieldCoding), "" when none.
+                "ALTER TABLE objects ADD COLUMN tags TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE buckets ADD COLUMN tags TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE uploads ADD COLUMN tags TEXT NOT NULL DEFAULT ''",
+            ]
+        ),
     ]
 
     static func apply(_ db: SQLiteConnection) throws(StoreError) {

@@ -45,12 +45,13 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     // MARK: buckets
 
-    private static let bucketColumns = "name, owner, created_at, location_constraint, zones, backend_bucket"
+    private static let bucketColumns = "name, owner, created_at, location_constraint, zones, backend_bucket, tags"
 
     private static func bucket(_ r: Row) -> BucketRecord {
         BucketRecord(
             name: r.text(0), owner: r.text(1), createdAt: r.real(2), locationConstraint: r.text(3),
-            zones: r.text(4).split(separator: ",").map(String.init), backendBucket: r.text(5))
+            zones: r.text(4).split(separator: ",").map(String.init), backendBucket: r.text(5),
+            tags: FieldCoding.decodeTags(r.text(6)))
     }
 
     public func createBucket(_ b: BucketRecord) throws(StoreError) -> BucketRecord {
@@ -65,10 +66,11 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                     return existing
                 }
                 try db.query(
-                    "INSERT INTO buckets (\(Self.bucketColumns)) VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO buckets (\(Self.bucketColumns)) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [
                         .text(b.name), .text(b.owner), .real(b.createdAt), .text(b.locationConstraint),
                         .text(b.zones.joined(separator: ",")), .text(b.backendBucket),
+                        .text(FieldCoding.encodeTags(b.tags)),
                     ])
                 return b
             }
@@ -115,23 +117,24 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     // MARK: objects
 
     static let objectColumns =
-        "bucket, key, size, etag, last_modified, content_type, headers, checksums, zone, blob, parts"
+        "bucket, key, size, etag, last_modified, content_type, headers, checksums, zone, blob, parts, tags"
 
     private static let bucketAndObjectSQL = """
-        SELECT b.name, b.owner, b.created_at, b.location_constraint, b.zones, b.backend_bucket, o.key IS NOT NULL,
+        SELECT b.name, b.owner, b.created_at, b.location_constraint, b.zones, b.backend_bucket, b.tags,
+            o.key IS NOT NULL,
             o.bucket, o.key, o.size, o.etag, o.last_modified, o.content_type, o.headers, o.checksums, o.zone, o.blob,
-            o.parts
+            o.parts, o.tags
         FROM buckets b LEFT JOIN objects o ON o.bucket = b.name AND o.key = ?
         WHERE b.name = ?
         """
 
     static func insert(_ o: ObjectRecord, _ db: SQLiteConnection) throws(StoreError) {
         try db.query(
-            "INSERT OR REPLACE INTO objects (\(objectColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO objects (\(objectColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 .text(o.bucket), .text(o.key), .int(o.size), .text(o.etag), .real(o.lastModified),
                 .text(o.contentType), .text(FieldCoding.encode(o.headers)), .text(FieldCoding.encode(o.checksums)),
-                .text(o.zone), .text(o.blob), .text(FieldCoding.encode(o.parts)),
+                .text(o.zone), .text(o.blob), .text(FieldCoding.encode(o.parts)), .text(FieldCoding.encodeTags(o.tags)),
             ])
     }
 
@@ -140,7 +143,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             bucket: r.text(o), key: r.text(o + 1), size: r.int(o + 2), etag: r.text(o + 3),
             lastModified: r.real(o + 4), contentType: r.text(o + 5), headers: FieldCoding.decodeHeaders(r.text(o + 6)),
             checksums: FieldCoding.decodeMap(r.text(o + 7)), zone: r.text(o + 8), blob: r.text(o + 9),
-            parts: FieldCoding.decodeParts(r.text(o + 10)))
+            parts: FieldCoding.decodeParts(r.text(o + 10)), tags: FieldCoding.decodeTags(r.text(o + 11)))
     }
 
     public func object(bucket: String, key: String) throws(StoreError) -> ObjectRecord? {
@@ -160,9 +163,26 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 Self.bucketAndObjectSQL, [.text(key), .text(bucket)]
             ) { r in
                 let b = Self.bucket(r)
-                found = (b, r.int(6) != 0 ? Self.object(r, offset: 7) : nil)
+                found = (b, r.int(7) != 0 ? Self.object(r, offset: 8) : nil)
             }
             return found
+        }
+    }
+
+    public func setObjectTags(bucket: String, key: String, tags: [Header]) throws(StoreError) {
+        try withConnection { db throws(StoreError) in
+            try db.query(
+                "UPDATE objects SET tags = ? WHERE bucket = ? AND key = ?",
+                [.text(FieldCoding.encodeTags(tags)), .text(bucket), .text(key)])
+            if db.changes == 0 { throw .noSuchKey }
+        }
+    }
+
+    public func setBucketTags(bucket: String, tags: [Header]) throws(StoreError) {
+        try withConnection { db throws(StoreError) in
+            try db.query(
+                "UPDATE buckets SET tags = ? WHERE name = ?", [.text(FieldCoding.encodeTags(tags)), .text(bucket)])
+            if db.changes == 0 { throw .noSuchBucket }
         }
     }
 

@@ -21,6 +21,7 @@ public struct S3ErrorCode: Sendable, Hashable {
         "AuthorizationHeaderMalformed", 400, "The authorization header is malformed.")
     public static let authorizationQueryParametersError = S3ErrorCode(
         "AuthorizationQueryParametersError", 400, "Error parsing the X-Amz-Credential parameter.")
+    public static let badRequest = S3ErrorCode("BadRequest", 400, "Bad Request")
     public static let badDigest = S3ErrorCode(
         "BadDigest", 400, "The Content-MD5 or checksum you specified did not match what was received.")
     public static let bucketAlreadyExists = S3ErrorCode(
@@ -58,6 +59,7 @@ public struct S3ErrorCode: Sendable, Hashable {
     public static let invalidRange = S3ErrorCode(
         "InvalidRange", 416, "The requested range is not satisfiable")
     public static let invalidRequest = S3ErrorCode("InvalidRequest", 400, "Invalid Request")
+    public static let invalidTag = S3ErrorCode("InvalidTag", 400, "The tag provided was not a valid tag.")
     public static let invalidURI = S3ErrorCode("InvalidURI", 400, "Couldn't parse the specified URI.")
     public static let keyTooLong = S3ErrorCode("KeyTooLongError", 400, "Your key is too long")
     public static let malformedXML = S3ErrorCode(
@@ -98,10 +100,11 @@ public struct S3ErrorCode: Sendable, Hashable {
         "MissingSecurityHeader", 400, "Your request is missing a required header.")
 
     public static let all: [S3ErrorCode] = [
-        accessDenied, authorizationHeaderMalformed, authorizationQueryParametersError, badDigest,
+        accessDenied, authorizationHeaderMalformed, authorizationQueryParametersError, badRequest, badDigest,
         bucketAlreadyExists, bucketAlreadyOwnedByYou, bucketNotEmpty, entityTooSmall, entityTooLarge, incompleteBody,
         internalError, invalidAccessKeyId, invalidArgument, invalidBucketName, invalidChunkSizeError,
         invalidDigest, invalidLocationConstraint, invalidPart, invalidPartOrder, invalidRange, invalidRequest,
+        invalidTag,
         invalidURI, keyTooLong,
         malformedXML, metadataTooLarge, methodNotAllowed, missingContentLength, noSuchBucket, noSuchKey,
         noSuchUpload, operationAborted, notImplemented, notModified, preconditionFailed, requestTimeTooSkewed,

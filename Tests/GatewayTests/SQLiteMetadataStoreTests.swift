@@ -78,4 +78,31 @@ final class SQLiteMetadataStoreTests: XCTestCase {
         XCTAssertEqual(
             try store.listObjects(bucket: "b", query: ListQuery(prefix: "c-", maxKeys: 1000)).objects.count, 200)
     }
+
+    func testMultipartLifecycleKeepsTagsAndPartsInOrder() throws {
+        let up = UploadRecord(
+            uploadId: "u1", bucket: "b", key: "mp", initiated: 2, contentType: "t", headers: [Header("x-amz-meta-a", "1")],
+            checksumAlgorithm: "crc32", zone: "z", tags: [Header("k:1", "v%2")])
+        try store.createUpload(up)
+        XCTAssertEqual(try store.upload(id: "u1"), up)
+        for n in [3, 1, 2] {
+            _ = try store.putPart(
+                PartRecord(uploadId: "u1", partNumber: n, size: 5, etag: "e\(n)", lastModified: 3, checksums: [:], blob: "b\(n)"))
+        }
+        XCTAssertEqual(try store.parts(uploadId: "u1", after: 1, limit: 10).map(\.partNumber), [2, 3])
+        XCTAssertEqual(try store.uploads(bucket: "b", prefix: "m", keyMarker: "", uploadIdMarker: "", limit: 10).count, 1)
+        let object = ObjectRecord(
+            bucket: "b", key: "mp", size: 10, etag: "x-2", lastModified: 4, contentType: "t", headers: [], checksums: [:],
+            zone: "z", blob: "", parts: [BlobPart(blob: "b1", size: 5), BlobPart(blob: "b2", size: 5)], tags: up.tags)
+        let (replaced, parts) = try store.completeUpload("u1", object: object, condition: .noneExists)
+        XCTAssertNil(replaced)
+        XCTAssertEqual(parts.count, 3)
+        XCTAssertEqual(try store.object(bucket: "b", key: "mp"), object)
+        XCTAssertNil(try store.upload(id: "u1"))
+        XCTAssertThrowsError(try store.abortUpload("u1")) { XCTAssertEqual($0 as? StoreError, .noSuchUpload) }
+        try store.setObjectTags(bucket: "b", key: "mp", tags: [])
+        XCTAssertEqual(try store.bucketAndObject(bucket: "b", key: "mp")?.1?.tags, [])
+        try store.setBucketTags(bucket: "b", tags: [Header("env", "x")])
+        XCTAssertEqual(try store.bucket(named: "b")?.tags, [Header("env", "x")])
+    }
 }

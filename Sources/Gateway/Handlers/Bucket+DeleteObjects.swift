@@ -8,13 +8,7 @@ extension Handlers {
     /// The body is verified like any other (Content-MD5 or x-amz-checksum-*, whichever is sent).
     static func deleteObjects(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
         let b = try ownedBucket(r, ctx)
-        let body: VerifiedBody
-        do {
-            body = try VerifiedBody(source: r.body, head: r.head, auth: r.auth)
-        } catch {
-            throw S3Error(S3ErrorCode.named(error.code), error.message)
-        }
-        guard let bytes = try body.readAll(limit: 2 * 1024 * 1024) else {
+        guard let bytes = try verifiedBody(r).readAll(limit: 2 * 1024 * 1024) else {
             throw S3Error(.malformedXML, "The XML you provided was too large.")
         }
         guard let root = XMLNode.parse(bytes), root.name == "Delete" else { throw S3Error(.malformedXML) }

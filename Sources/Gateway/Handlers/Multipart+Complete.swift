@@ -56,7 +56,7 @@ extension Handlers {
         let object = ObjectRecord(
             bucket: b.name, key: upload.key, size: used.reduce(0) { $0 + $1.size }, etag: etag, lastModified: r.now,
             contentType: upload.contentType, headers: upload.headers, checksums: checksums, zone: upload.zone, blob: "",
-            parts: used.map { BlobPart(blob: $0.blob, size: $0.size) })
+            parts: used.map { BlobPart(blob: $0.blob, size: $0.size) }, tags: upload.tags)
         let (replaced, allParts) = try ctx.metadata.completeUpload(
             upload.uploadId, object: object, condition: condition)
         let kept = Set(used.map(\.blob))

@@ -19,7 +19,8 @@ extension Handlers {
         }
         let upload = UploadRecord(
             uploadId: newUploadId(), bucket: b.name, key: key, initiated: r.now, contentType: stored.contentType,
-            headers: stored.headers, checksumAlgorithm: algorithm, zone: b.primaryZone)
+            headers: stored.headers, checksumAlgorithm: algorithm, zone: b.primaryZone, tags: try Tagging.fromRequest(r)
+        )
         try ctx.metadata.createUpload(upload)
         var x = XMLWriter()
         x.open("InitiateMultipartUploadResult", namespace: XMLWriter.s3Namespace)

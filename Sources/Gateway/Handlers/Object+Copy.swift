@@ -36,6 +36,12 @@ extension Handlers {
                 "The specified copy source is larger than the maximum allowable size for a copy source: \(maxCopySize)")
         }
         let condition = try writeCondition(r)
+        let tags: [Header]
+        switch (r.header("x-amz-tagging-directive") ?? "COPY").uppercased() {
+        case "COPY": tags = src.tags
+        case "REPLACE": tags = try Tagging.fromRequest(r)
+        default: throw S3Error(.invalidArgument, "Unknown tagging directive.")
+        }
 
         // Bytes are copied (not shared) so deleting either object never affects the other.
         let zoneName = b.primaryZone
@@ -59,7 +65,8 @@ extension Handlers {
         let checksums = src.checksums.filter { !$0.value.contains("-") }
         let record = ObjectRecord(
             bucket: b.name, key: key, size: src.size, etag: hashing.hex(), lastModified: r.now,
-            contentType: stored.contentType, headers: stored.headers, checksums: checksums, zone: zoneName, blob: blob)
+            contentType: stored.contentType, headers: stored.headers, checksums: checksums, zone: zoneName, blob: blob,
+            tags: tags)
         let replaced: ObjectRecord?
         do {
             replaced = try ctx.metadata.putObject(record, condition: condition)

@@ -26,6 +26,7 @@ extension Handlers {
             Header("Content-Type", o.contentType),
         ]
         headers += o.headers.map { Header($0.name, $0.value) }
+        if !o.tags.isEmpty { headers.append(Header("x-amz-tagging-count", String(o.tags.count))) }
         // response-* query parameters override what the object stored.
         for (param, header) in responseOverrides {
             if let v = r.query[param] {

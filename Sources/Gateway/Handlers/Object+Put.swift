@@ -19,13 +19,14 @@ extension Handlers {
             if !condition.holds(for: current) { throw conditionError(condition, current) }
         }
         let stored = try StoredHeaders.fromRequest(r)
+        let tags = try Tagging.fromRequest(r)
         let zoneName = b.primaryZone
         let zone = try ctx.zone(zoneName)
         let (body, blob) = try storeVerifiedBody(r, in: zone, backendBucket: b.backendBucket)
         let record = ObjectRecord(
             bucket: b.name, key: key, size: body.decodedLength, etag: body.md5Hex, lastModified: r.now,
             contentType: stored.contentType, headers: stored.headers,
-            checksums: body.checksumsByName, zone: zoneName, blob: blob)
+            checksums: body.checksumsByName, zone: zoneName, blob: blob, tags: tags)
         let replaced: ObjectRecord?
         do {
             replaced = try ctx.metadata.putObject(record, condition: condition)
@@ -62,17 +63,21 @@ extension Handlers {
         return S3Error(.preconditionFailed, extra: [("Condition", c == .noneExists ? "If-None-Match" : "If-Match")])
     }
 
+    /// The request body with every declared digest checked as it is read.
+    static func verifiedBody(_ r: S3Request) throws(S3Error) -> VerifiedBody {
+        do {
+            return try VerifiedBody(source: r.body, head: r.head, auth: r.auth)
+        } catch {
+            throw S3Error(S3ErrorCode.named(error.code), error.message)
+        }
+    }
+
     /// Streams the request body into a new blob, verifying every declared digest in the same
     /// pass; the blob is committed only when the body ended cleanly, and removed otherwise.
     static func storeVerifiedBody(_ r: S3Request, in zone: any StorageZone, backendBucket: String) throws -> (
         VerifiedBody, String
     ) {
-        let body: VerifiedBody
-        do {
-            body = try VerifiedBody(source: r.body, head: r.head, auth: r.auth)
-        } catch {
-            throw S3Error(S3ErrorCode.named(error.code), error.message)
-        }
+        let body = try verifiedBody(r)
         let writer = try zone.beginWrite(backendBucket: backendBucket)
         do {
             try pump(body, into: writer)

@@ -1,0 +1,64 @@
+import GatewayCore
+import Logging
+import S3Protocol
+
+extension Handlers {
+    /// GET /bucket/key?tagging
+    static func getObjectTagging(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
+        let (_, o) = try ownedObject(r, ctx)
+        return .xml(Tagging.xml(o.tags))
+    }
+
+    /// PUT /bucket/key?tagging
+    static func putObjectTagging(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
+        let (b, o) = try ownedObject(r, ctx)
+        let tags = try Tagging.parse(body: try verifiedBody(r), limit: Tagging.maxObjectTags)
+        try ctx.metadata.setObjectTags(bucket: b.name, key: o.key, tags: tags)
+        return S3Response()
+    }
+
+    /// DELETE /bucket/key?tagging
+    static func deleteObjectTagging(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
+        let (b, o) = try ownedObject(r, ctx)
+        try ctx.metadata.setObjectTags(bucket: b.name, key: o.key, tags: [])
+        return S3Response(status: 204)
+    }
+
+    /// GET /bucket?tagging — NoSuchTagSet when there are none, as S3 answers.
+    static func getBucketTagging(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
+        let b = try ownedBucket(r, ctx)
+        if b.tags.isEmpty {
+            throw S3Error(
+                S3ErrorCode(custom: "NoSuchTagSet", status: 404, message: "The TagSet does not exist"),
+                extra: [("BucketName", b.name)])
+        }
+        return .xml(Tagging.xml(b.tags))
+    }
+
+    /// PUT /bucket?tagging
+    static func putBucketTagging(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
+        let b = try ownedBucket(r, ctx)
+        let tags = try Tagging.parse(body: try verifiedBody(r), limit: Tagging.maxBucketTags)
+        try ctx.metadata.setBucketTags(bucket: b.name, tags: tags)
+        return S3Response(status: 204)
+    }
+
+    /// DELETE /bucket?tagging
+    static func deleteBucketTagging(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
+        let b = try ownedBucket(r, ctx)
+        try ctx.metadata.setBucketTags(bucket: b.name, tags: [])
+        return S3Response(status: 204)
+    }
+
+    /// The bucket and the object the request names (NoSuchKey when absent).
+    static func ownedObject(_ r: S3Request, _ ctx: GatewayContext) throws -> (BucketRecord, ObjectRecord) {
+        guard let key = r.key else { throw S3Error(.invalidRequest) }
+        if let v = r.query["versionId"], v != "null" { throw S3Error(.invalidArgument, "Invalid version id specified") }
+        guard let (b, found) = try ctx.metadata.bucketAndObject(bucket: r.bucket ?? "", key: key) else {
+            throw S3Error(.noSuchBucket, extra: [("BucketName", r.bucket ?? "")])
+        }
+        guard b.owner == r.auth.accessKey else { throw S3Error(.accessDenied) }
+        guard let o = found else { throw S3Error(.noSuchKey, extra: [("Key", key)]) }
+        return (b, o)
+    }
+}
