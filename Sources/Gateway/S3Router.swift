@@ -16,28 +16,42 @@ enum S3Router {
         let handler: Handler
     }
 
-    static let routes: [Route] = [
+    /// Bucket configurations this gateway does not keep: GET answers S3's "not configured"
+    /// error (what s3cmd `info`, rclone and SDKs expect), DELETE succeeds with nothing to do.
+    static let unconfigured: [(subresource: String, code: String, message: String)] = [
+        ("policy", "NoSuchBucketPolicy", "The bucket policy does not exist"),
+        ("cors", "NoSuchCORSConfiguration", "The CORS configuration does not exist"),
+        ("lifecycle", "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist"),
+        ("encryption", "ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found"),
+        ("website", "NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration"),
+        ("object-lock", "ObjectLockConfigurationNotFoundError", "Object Lock configuration does not exist for this bucket"),
+        ("replication", "ReplicationConfigurationNotFoundError", "The replication configuration was not found"),
+        ("ownershipControls", "OwnershipControlsNotFoundError", "The bucket ownership controls were not found"),
+        ("publicAccessBlock", "NoSuchPublicAccessBlockConfiguration", "The public access block configuration was not found"),
+    ]
+
+    /// Configurations whose "nothing set" answer is an empty document, not an error.
+    static let emptyConfigurations: [(subresource: String, root: String)] = [
+        ("logging", "BucketLoggingStatus"), ("notification", "NotificationConfiguration"),
+        ("accelerate", "AccelerateConfiguration"),
+    ]
+
+    static let routes: [Route] =
+        unconfigured.flatMap { c in
+            [
+                Route(level: .bucket, method: "GET", subresource: c.subresource, handler: Handlers.notConfigured(c.code, c.message)),
+                Route(level: .bucket, method: "DELETE", subresource: c.subresource, handler: Handlers.nothingToDelete),
+            ]
+        }
+        + emptyConfigurations.map { c in
+            Route(level: .bucket, method: "GET", subresource: c.subresource, handler: Handlers.emptyConfiguration(c.root))
+        } + [
         Route(level: .service, method: "GET", subresource: nil, handler: Handlers.listBuckets),
 
         Route(level: .bucket, method: "GET", subresource: "location", handler: Handlers.getBucketLocation),
         Route(level: .bucket, method: "GET", subresource: "acl", handler: Handlers.getACL),
         Route(level: .bucket, method: "PUT", subresource: "acl", handler: Handlers.putACL),
         Route(level: .bucket, method: "GET", subresource: "versioning", handler: Handlers.getBucketVersioning),
-        Route(
-            level: .bucket, method: "GET", subresource: "policy",
-            handler: Handlers.notConfigured("NoSuchBucketPolicy", "The bucket policy does not exist")),
-        Route(
-            level: .bucket, method: "GET", subresource: "cors",
-            handler: Handlers.notConfigured("NoSuchCORSConfiguration", "The CORS configuration does not exist")),
-        Route(
-            level: .bucket, method: "GET", subresource: "lifecycle",
-            handler: Handlers.notConfigured(
-                "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist")),
-        Route(
-            level: .bucket, method: "GET", subresource: "encryption",
-            handler: Handlers.notConfigured(
-                "ServerSideEncryptionConfigurationNotFoundError",
-                "The server side encryption configuration was not found")),
         Route(level: .bucket, method: "GET", subresource: "tagging", handler: Handlers.getBucketTagging),
         Route(level: .bucket, method: "PUT", subresource: "tagging", handler: Handlers.putBucketTagging),
         Route(level: .bucket, method: "DELETE", subresource: "tagging", handler: Handlers.deleteBucketTagging),
@@ -67,13 +81,12 @@ enum S3Router {
 
     /// Sub-resources a later part of the S3 surface implements; named so they fail clearly
     /// instead of falling through to a plain GET/PUT of the object or bucket.
-    static let unimplemented: Set<String> = [
-        "versions", "website", "logging", "notification",
-        "replication", "object-lock", "retention", "legal-hold", "restore", "select", "accelerate",
-        "requestPayment", "analytics", "inventory", "metrics", "intelligent-tiering", "ownershipControls",
-        "publicAccessBlock", "policyStatus", "torrent", "attributes", "policy", "cors", "lifecycle",
-        "encryption",
-    ]
+    static let unimplemented: Set<String> =
+        Set([
+            "versions", "retention", "legal-hold", "restore", "select", "requestPayment", "analytics", "inventory",
+            "metrics", "intelligent-tiering", "policyStatus", "torrent", "attributes",
+        ])
+        .union(unconfigured.map(\.subresource)).union(emptyConfigurations.map(\.subresource))
 
     static func route(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
         let level: Level = r.bucket == nil ? .service : (r.key == nil ? .bucket : .object)

@@ -87,6 +87,9 @@ final class BucketHandlerTests: XCTestCase {
         XCTAssert(gw.send("GET", "/probe?acl").text.contains("FULL_CONTROL"))
         XCTAssertEqual(gw.send("PUT", "/probe?acl", headers: [("x-amz-acl", "private")]).status, 200)
         XCTAssertEqual(gw.send("GET", "/probe?versioning").status, 200)
-        XCTAssertEqual(gw.send("GET", "/probe?website").status, 501)
+        XCTAssertEqual(gw.send("GET", "/probe?website").errorCode, "NoSuchWebsiteConfiguration")
+        XCTAssert(gw.send("GET", "/probe?logging").text.contains("BucketLoggingStatus"))
+        XCTAssertEqual(gw.send("DELETE", "/probe?cors").status, 204)
+        XCTAssertEqual(gw.send("GET", "/probe?versions").status, 501)
     }
 }

@@ -30,6 +30,23 @@ enum Handlers {
     }
 }
 
+extension Handlers {
+    static func nothingToDelete(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
+        _ = try ownedBucket(r, ctx)
+        return S3Response(status: 204)
+    }
+
+    static func emptyConfiguration(_ root: String) -> S3Router.Handler {
+        { r, ctx, _ in
+            _ = try ownedBucket(r, ctx)
+            var x = XMLWriter()
+            x.open(root, namespace: XMLWriter.s3Namespace)
+            x.close(root)
+            return .xml(x.document)
+        }
+    }
+}
+
 extension S3ErrorCode {
     func withStatus(_ status: Int) -> S3ErrorCode { S3ErrorCode(custom: code, status: status, message: message) }
 }
