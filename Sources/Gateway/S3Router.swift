@@ -22,12 +22,21 @@ enum S3Router {
         ("policy", "NoSuchBucketPolicy", "The bucket policy does not exist"),
         ("cors", "NoSuchCORSConfiguration", "The CORS configuration does not exist"),
         ("lifecycle", "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist"),
-        ("encryption", "ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found"),
+        (
+            "encryption", "ServerSideEncryptionConfigurationNotFoundError",
+            "The server side encryption configuration was not found"
+        ),
         ("website", "NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration"),
-        ("object-lock", "ObjectLockConfigurationNotFoundError", "Object Lock configuration does not exist for this bucket"),
+        (
+            "object-lock", "ObjectLockConfigurationNotFoundError",
+            "Object Lock configuration does not exist for this bucket"
+        ),
         ("replication", "ReplicationConfigurationNotFoundError", "The replication configuration was not found"),
         ("ownershipControls", "OwnershipControlsNotFoundError", "The bucket ownership controls were not found"),
-        ("publicAccessBlock", "NoSuchPublicAccessBlockConfiguration", "The public access block configuration was not found"),
+        (
+            "publicAccessBlock", "NoSuchPublicAccessBlockConfiguration",
+            "The public access block configuration was not found"
+        ),
     ]
 
     /// Configurations whose "nothing set" answer is an empty document, not an error.
@@ -39,45 +48,48 @@ enum S3Router {
     static let routes: [Route] =
         unconfigured.flatMap { c in
             [
-                Route(level: .bucket, method: "GET", subresource: c.subresource, handler: Handlers.notConfigured(c.code, c.message)),
+                Route(
+                    level: .bucket, method: "GET", subresource: c.subresource,
+                    handler: Handlers.notConfigured(c.code, c.message)),
                 Route(level: .bucket, method: "DELETE", subresource: c.subresource, handler: Handlers.nothingToDelete),
             ]
         }
         + emptyConfigurations.map { c in
-            Route(level: .bucket, method: "GET", subresource: c.subresource, handler: Handlers.emptyConfiguration(c.root))
+            Route(
+                level: .bucket, method: "GET", subresource: c.subresource, handler: Handlers.emptyConfiguration(c.root))
         } + [
-        Route(level: .service, method: "GET", subresource: nil, handler: Handlers.listBuckets),
+            Route(level: .service, method: "GET", subresource: nil, handler: Handlers.listBuckets),
 
-        Route(level: .bucket, method: "GET", subresource: "location", handler: Handlers.getBucketLocation),
-        Route(level: .bucket, method: "GET", subresource: "acl", handler: Handlers.getACL),
-        Route(level: .bucket, method: "PUT", subresource: "acl", handler: Handlers.putACL),
-        Route(level: .bucket, method: "GET", subresource: "versioning", handler: Handlers.getBucketVersioning),
-        Route(level: .bucket, method: "GET", subresource: "tagging", handler: Handlers.getBucketTagging),
-        Route(level: .bucket, method: "PUT", subresource: "tagging", handler: Handlers.putBucketTagging),
-        Route(level: .bucket, method: "DELETE", subresource: "tagging", handler: Handlers.deleteBucketTagging),
-        Route(level: .bucket, method: "GET", subresource: "uploads", handler: Handlers.listMultipartUploads),
-        Route(level: .bucket, method: "GET", subresource: "requestPayment", handler: Handlers.getRequestPayment),
-        Route(level: .bucket, method: "POST", subresource: "delete", handler: Handlers.deleteObjects),
-        Route(level: .bucket, method: "GET", subresource: nil, handler: Handlers.listObjects),
-        Route(level: .bucket, method: "HEAD", subresource: nil, handler: Handlers.headBucket),
-        Route(level: .bucket, method: "PUT", subresource: nil, handler: Handlers.createBucket),
-        Route(level: .bucket, method: "DELETE", subresource: nil, handler: Handlers.deleteBucket),
+            Route(level: .bucket, method: "GET", subresource: "location", handler: Handlers.getBucketLocation),
+            Route(level: .bucket, method: "GET", subresource: "acl", handler: Handlers.getACL),
+            Route(level: .bucket, method: "PUT", subresource: "acl", handler: Handlers.putACL),
+            Route(level: .bucket, method: "GET", subresource: "versioning", handler: Handlers.getBucketVersioning),
+            Route(level: .bucket, method: "GET", subresource: "tagging", handler: Handlers.getBucketTagging),
+            Route(level: .bucket, method: "PUT", subresource: "tagging", handler: Handlers.putBucketTagging),
+            Route(level: .bucket, method: "DELETE", subresource: "tagging", handler: Handlers.deleteBucketTagging),
+            Route(level: .bucket, method: "GET", subresource: "uploads", handler: Handlers.listMultipartUploads),
+            Route(level: .bucket, method: "GET", subresource: "requestPayment", handler: Handlers.getRequestPayment),
+            Route(level: .bucket, method: "POST", subresource: "delete", handler: Handlers.deleteObjects),
+            Route(level: .bucket, method: "GET", subresource: nil, handler: Handlers.listObjects),
+            Route(level: .bucket, method: "HEAD", subresource: nil, handler: Handlers.headBucket),
+            Route(level: .bucket, method: "PUT", subresource: nil, handler: Handlers.createBucket),
+            Route(level: .bucket, method: "DELETE", subresource: nil, handler: Handlers.deleteBucket),
 
-        Route(level: .object, method: "POST", subresource: "uploads", handler: Handlers.createMultipartUpload),
-        Route(level: .object, method: "POST", subresource: "uploadId", handler: Handlers.completeMultipartUpload),
-        Route(level: .object, method: "PUT", subresource: "uploadId", handler: Handlers.uploadPart),
-        Route(level: .object, method: "GET", subresource: "uploadId", handler: Handlers.listParts),
-        Route(level: .object, method: "DELETE", subresource: "uploadId", handler: Handlers.abortMultipartUpload),
-        Route(level: .object, method: "GET", subresource: "tagging", handler: Handlers.getObjectTagging),
-        Route(level: .object, method: "PUT", subresource: "tagging", handler: Handlers.putObjectTagging),
-        Route(level: .object, method: "DELETE", subresource: "tagging", handler: Handlers.deleteObjectTagging),
-        Route(level: .object, method: "GET", subresource: "acl", handler: Handlers.getACL),
-        Route(level: .object, method: "PUT", subresource: "acl", handler: Handlers.putACL),
-        Route(level: .object, method: "GET", subresource: nil, handler: Handlers.getObject),
-        Route(level: .object, method: "HEAD", subresource: nil, handler: Handlers.getObject),
-        Route(level: .object, method: "PUT", subresource: nil, handler: Handlers.putObject),
-        Route(level: .object, method: "DELETE", subresource: nil, handler: Handlers.deleteObject),
-    ]
+            Route(level: .object, method: "POST", subresource: "uploads", handler: Handlers.createMultipartUpload),
+            Route(level: .object, method: "POST", subresource: "uploadId", handler: Handlers.completeMultipartUpload),
+            Route(level: .object, method: "PUT", subresource: "uploadId", handler: Handlers.uploadPart),
+            Route(level: .object, method: "GET", subresource: "uploadId", handler: Handlers.listParts),
+            Route(level: .object, method: "DELETE", subresource: "uploadId", handler: Handlers.abortMultipartUpload),
+            Route(level: .object, method: "GET", subresource: "tagging", handler: Handlers.getObjectTagging),
+            Route(level: .object, method: "PUT", subresource: "tagging", handler: Handlers.putObjectTagging),
+            Route(level: .object, method: "DELETE", subresource: "tagging", handler: Handlers.deleteObjectTagging),
+            Route(level: .object, method: "GET", subresource: "acl", handler: Handlers.getACL),
+            Route(level: .object, method: "PUT", subresource: "acl", handler: Handlers.putACL),
+            Route(level: .object, method: "GET", subresource: nil, handler: Handlers.getObject),
+            Route(level: .object, method: "HEAD", subresource: nil, handler: Handlers.getObject),
+            Route(level: .object, method: "PUT", subresource: nil, handler: Handlers.putObject),
+            Route(level: .object, method: "DELETE", subresource: nil, handler: Handlers.deleteObject),
+        ]
 
     /// Sub-resources a later part of the S3 surface implements; named so they fail clearly
     /// instead of falling through to a plain GET/PUT of the object or bucket.

@@ -135,4 +135,29 @@ final class MultipartHandlerTests: XCTestCase {
         XCTAssertEqual(gw.send("PUT", "/mpu").status, 200)
         XCTAssertEqual(gw.send("GET", "/mpu/obj?uploadId=\(id)").errorCode, "NoSuchUpload")
     }
+
+    func testUploadPartCopyRangesAndConditions() {
+        let source = (0..<(6 * mib)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        XCTAssertEqual(gw.send("PUT", "/mpu/source", body: source).status, 200)
+        let id = start("joined")
+        func copyPart(_ n: Int, _ headers: [(String, String)]) -> TestGateway.Response {
+            gw.send(
+                "PUT", "/mpu/joined?partNumber=\(n)&uploadId=\(id)",
+                headers: [("x-amz-copy-source", "/mpu/source")] + headers)
+        }
+        let p1 = copyPart(1, [("x-amz-copy-source-range", "bytes=0-\(5 * mib - 1)")])
+        XCTAssertEqual(p1.status, 200, p1.text)
+        XCTAssert(p1.text.contains("<CopyPartResult"), p1.text)
+        XCTAssertEqual(
+            copyPart(2, [("x-amz-copy-source-range", "bytes=\(5 * mib)-\(6 * mib)")]).errorCode, "InvalidRange")
+        XCTAssertEqual(copyPart(2, [("x-amz-copy-source-range", "5-9")]).errorCode, "InvalidArgument")
+        XCTAssertEqual(copyPart(2, [("x-amz-copy-source-if-match", "\"nope\"")]).status, 412)
+        let p2 = copyPart(2, [("x-amz-copy-source-range", "bytes=\(5 * mib)-\(6 * mib - 1)")])
+        func tag(_ r: TestGateway.Response) -> String {
+            between(r.text, "<ETag>", "</ETag>").replacingOccurrences(of: "&quot;", with: "\"")
+        }
+        let done = gw.send("POST", "/mpu/joined?uploadId=\(id)", body: completeBody([(1, tag(p1)), (2, tag(p2))]))
+        XCTAssertEqual(done.status, 200, done.text)
+        XCTAssertEqual(gw.send("GET", "/mpu/joined").body, source)
+    }
 }

@@ -81,18 +81,23 @@ final class SQLiteMetadataStoreTests: XCTestCase {
 
     func testMultipartLifecycleKeepsTagsAndPartsInOrder() throws {
         let up = UploadRecord(
-            uploadId: "u1", bucket: "b", key: "mp", initiated: 2, contentType: "t", headers: [Header("x-amz-meta-a", "1")],
+            uploadId: "u1", bucket: "b", key: "mp", initiated: 2, contentType: "t",
+            headers: [Header("x-amz-meta-a", "1")],
             checksumAlgorithm: "crc32", zone: "z", tags: [Header("k:1", "v%2")])
         try store.createUpload(up)
         XCTAssertEqual(try store.upload(id: "u1"), up)
         for n in [3, 1, 2] {
             _ = try store.putPart(
-                PartRecord(uploadId: "u1", partNumber: n, size: 5, etag: "e\(n)", lastModified: 3, checksums: [:], blob: "b\(n)"))
+                PartRecord(
+                    uploadId: "u1", partNumber: n, size: 5, etag: "e\(n)", lastModified: 3, checksums: [:],
+                    blob: "b\(n)"))
         }
         XCTAssertEqual(try store.parts(uploadId: "u1", after: 1, limit: 10).map(\.partNumber), [2, 3])
-        XCTAssertEqual(try store.uploads(bucket: "b", prefix: "m", keyMarker: "", uploadIdMarker: "", limit: 10).count, 1)
+        XCTAssertEqual(
+            try store.uploads(bucket: "b", prefix: "m", keyMarker: "", uploadIdMarker: "", limit: 10).count, 1)
         let object = ObjectRecord(
-            bucket: "b", key: "mp", size: 10, etag: "x-2", lastModified: 4, contentType: "t", headers: [], checksums: [:],
+            bucket: "b", key: "mp", size: 10, etag: "x-2", lastModified: 4, contentType: "t", headers: [],
+            checksums: [:],
             zone: "z", blob: "", parts: [BlobPart(blob: "b1", size: 5), BlobPart(blob: "b2", size: 5)], tags: up.tags)
         let (replaced, parts) = try store.completeUpload("u1", object: object, condition: .noneExists)
         XCTAssertNil(replaced)

@@ -117,3 +117,27 @@ def test_minio_multipart(gw, tmp_path, big_file):
     assert filecmp.cmp(big_file, tmp_path / "back", shallow=False)
     m.remove_object(bucket, "m.bin")
     m.remove_bucket(bucket)
+
+
+def test_boto3_upload_part_copy_and_managed_copy(gw, scheme):
+    from boto3.s3.transfer import TransferConfig
+
+    s3 = s3_client(gw, scheme)
+    bucket = new_bucket_name("mpcopy")
+    s3.create_bucket(Bucket=bucket)
+    data = os.urandom(12 * MIB + 5)
+    s3.put_object(Bucket=bucket, Key="src", Body=data)
+    # boto3's managed copy of a large object uses UploadPartCopy with x-amz-copy-source-range.
+    s3.copy({"Bucket": bucket, "Key": "src"}, bucket, "dst",
+            Config=TransferConfig(multipart_threshold=5 * MIB, multipart_chunksize=5 * MIB))
+    assert s3.get_object(Bucket=bucket, Key="dst")["Body"].read() == data
+    up = s3.create_multipart_upload(Bucket=bucket, Key="ranged")["UploadId"]
+    etag = s3.upload_part_copy(Bucket=bucket, Key="ranged", UploadId=up, PartNumber=1,
+                               CopySource={"Bucket": bucket, "Key": "src"},
+                               CopySourceRange="bytes=100-199")["CopyPartResult"]["ETag"]
+    s3.complete_multipart_upload(Bucket=bucket, Key="ranged", UploadId=up,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    assert s3.get_object(Bucket=bucket, Key="ranged")["Body"].read() == data[100:200]
+    for k in ("src", "dst", "ranged"):
+        s3.delete_object(Bucket=bucket, Key=k)
+    s3.delete_bucket(Bucket=bucket)

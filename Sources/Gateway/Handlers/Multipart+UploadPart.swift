@@ -12,23 +12,81 @@ extension Handlers {
             throw S3Error(.invalidArgument, "Part number must be an integer between 1 and 10000, inclusive")
         }
         let upload = try namedUpload(r, b, ctx)
-        if r.header("x-amz-copy-source") != nil {
-            throw S3Error(.notImplemented, "UploadPartCopy is not implemented yet.")
-        }
+        if r.header("x-amz-copy-source") != nil { return try uploadPartCopy(r, ctx, logger, b, upload, n) }
         let (body, blob) = try storeVerifiedBody(r, in: try ctx.zone(upload.zone), backendBucket: b.backendBucket)
         let part = PartRecord(
             uploadId: upload.uploadId, partNumber: n, size: body.decodedLength, etag: body.md5Hex, lastModified: r.now,
             checksums: body.checksumsByName, blob: blob)
+        try recordPart(part, upload, b, ctx, logger)
+        var headers = [Header("ETag", "\"\(part.etag)\"")]
+        for (alg, value) in body.checksums { headers.append(Header(alg.headerName, value)) }
+        return S3Response(headers: headers)
+    }
+}
+
+extension Handlers {
+    /// UploadPart with x-amz-copy-source — https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html
+    /// Copies a byte range of an existing object into the part, server-side.
+    static func uploadPartCopy(
+        _ r: S3Request, _ ctx: GatewayContext, _ logger: Logger, _ b: BucketRecord, _ upload: UploadRecord, _ n: Int
+    ) throws -> S3Response {
+        let source = try CopySource.parse(r.header("x-amz-copy-source") ?? "")
+        guard let (sb, found) = try ctx.metadata.bucketAndObject(bucket: source.bucket, key: source.key) else {
+            throw S3Error(.noSuchBucket, extra: [("BucketName", source.bucket)])
+        }
+        guard sb.owner == r.auth.accessKey else { throw S3Error(.accessDenied) }
+        guard let src = found else { throw S3Error(.noSuchKey, extra: [("Key", source.key)]) }
+        try CopySource.checkConditions(r, src)
+        var offset: Int64 = 0
+        var length = src.size
+        if let range = r.header("x-amz-copy-source-range") {
+            guard let bounds = CopySource.parseRange(range) else {
+                throw S3Error(
+                    .invalidArgument,
+                    "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy"
+                )
+            }
+            guard bounds.upperBound < src.size else {
+                throw S3Error(.invalidRange, "The requested range is not satisfiable")
+            }
+            offset = bounds.lowerBound
+            length = bounds.upperBound - bounds.lowerBound + 1
+        }
+        if length > maxCopySize {
+            throw S3Error(
+                .invalidRequest,
+                "The specified copy source is larger than the maximum allowable size for a copy source: \(maxCopySize)")
+        }
+        let (blob, etag) = try copyBytes(
+            of: src, in: sb, offset: offset, length: length, to: try ctx.zone(upload.zone),
+            backendBucket: b.backendBucket,
+            ctx)
+        let part = PartRecord(
+            uploadId: upload.uploadId, partNumber: n, size: length, etag: etag, lastModified: r.now,
+            checksums: [:], blob: blob)
+        try recordPart(part, upload, b, ctx, logger)
+        var x = XMLWriter()
+        x.open("CopyPartResult", namespace: XMLWriter.s3Namespace)
+        x.element("LastModified", HTTPDate.iso8601(part.lastModified))
+        x.element("ETag", "\"\(part.etag)\"")
+        x.close("CopyPartResult")
+        return .xml(x.document)
+    }
+}
+
+extension Handlers {
+    /// Records a part whose blob is written; on failure the blob goes, and a part it replaces
+    /// (same number) gives its blob up.
+    static func recordPart(
+        _ part: PartRecord, _ upload: UploadRecord, _ b: BucketRecord, _ ctx: GatewayContext, _ logger: Logger
+    ) throws {
         let replaced: PartRecord?
         do {
             replaced = try ctx.metadata.putPart(part)
         } catch {
-            removeBlobs([blob], zone: upload.zone, bucket: b, ctx, logger)
+            removeBlobs([part.blob], zone: upload.zone, bucket: b, ctx, logger)
             throw error
         }
         if let old = replaced { removeBlobs([old.blob], zone: upload.zone, bucket: b, ctx, logger) }
-        var headers = [Header("ETag", "\"\(part.etag)\"")]
-        for (alg, value) in body.checksums { headers.append(Header(alg.headerName, value)) }
-        return S3Response(headers: headers)
     }
 }

@@ -43,28 +43,17 @@ extension Handlers {
         default: throw S3Error(.invalidArgument, "Unknown tagging directive.")
         }
 
-        // Bytes are copied (not shared) so deleting either object never affects the other.
         let zoneName = b.primaryZone
         let zone = try ctx.zone(zoneName)
-        let writer = try zone.beginWrite(backendBucket: b.backendBucket)
-        let hashing = MD5Sink(writer)
-        do {
-            let reader = BlobChainReader(
-                zone: try ctx.zone(src.zone), backendBucket: sb.backendBucket, parts: src.blobs, offset: 0,
-                length: src.size)
-            try pump(reader, into: hashing)
-        } catch {
-            writer.abort()
-            throw error
-        }
-        let blob = try writer.commit()
+        let (blob, etag) = try copyBytes(
+            of: src, in: sb, offset: 0, length: src.size, to: zone, backendBucket: b.backendBucket, ctx)
         let stored =
             directive == "REPLACE"
             ? try StoredHeaders.fromRequest(r) : StoredHeaders(contentType: src.contentType, headers: src.headers)
         // Whole-object checksums still describe the bytes; composite ones ("…-N") described parts.
         let checksums = src.checksums.filter { !$0.value.contains("-") }
         let record = ObjectRecord(
-            bucket: b.name, key: key, size: src.size, etag: hashing.hex(), lastModified: r.now,
+            bucket: b.name, key: key, size: src.size, etag: etag, lastModified: r.now,
             contentType: stored.contentType, headers: stored.headers, checksums: checksums, zone: zoneName, blob: blob,
             tags: tags)
         let replaced: ObjectRecord?
@@ -81,6 +70,29 @@ extension Handlers {
         x.element("ETag", "\"\(record.etag)\"")
         x.close("CopyObjectResult")
         return .xml(x.document)
+    }
+}
+
+extension Handlers {
+    /// Copies `length` bytes from `offset` of `src` into a new committed blob; returns it and
+    /// the hex MD5 of the copied bytes. Bytes are copied, not shared, so deleting either
+    /// object never affects the other.
+    static func copyBytes(
+        of src: ObjectRecord, in sb: BucketRecord, offset: Int64, length: Int64, to zone: any StorageZone,
+        backendBucket: String, _ ctx: GatewayContext
+    ) throws -> (blob: String, md5: String) {
+        let writer = try zone.beginWrite(backendBucket: backendBucket)
+        let hashing = MD5Sink(writer)
+        do {
+            let reader = BlobChainReader(
+                zone: try ctx.zone(src.zone), backendBucket: sb.backendBucket, parts: src.blobs, offset: offset,
+                length: length)
+            try pump(reader, into: hashing)
+        } catch {
+            writer.abort()
+            throw error
+        }
+        return (try writer.commit(), hashing.hex())
     }
 }
 
@@ -106,6 +118,15 @@ struct CopySource {
                 .invalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
         }
         return CopySource(bucket: bucket, key: key)
+    }
+
+    /// `bytes=first-last`, both inclusive (the only form UploadPartCopy accepts).
+    static func parseRange(_ header: String) -> ClosedRange<Int64>? {
+        guard header.hasPrefix("bytes=") else { return nil }
+        let parts = header.dropFirst(6).split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, let first = Int64(parts[0]), let last = Int64(parts[1]), first >= 0, last >= first
+        else { return nil }
+        return first...last
     }
 
     /// x-amz-copy-source-if-* with the same precedence as GET's conditions, but every failure is 412.
