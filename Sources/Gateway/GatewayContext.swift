@@ -14,11 +14,14 @@ public struct GatewayContext: Sendable {
     /// Keys the hash that names backend buckets; never leaves the installation.
     public let installationSecret: [UInt8]
     public let logger: Logger
+    /// `bucket.<domain>` Host headers address buckets virtual-host style; lowercased.
+    public let baseDomains: [String]
 
     public init(
         metadata: any MetadataStore, zones: [String: any StorageZone], catalog: ZoneCatalog, verifier: Verifier,
-        clock: any Clock, installationSecret: [UInt8], logger: Logger
+        clock: any Clock, installationSecret: [UInt8], logger: Logger, baseDomains: [String] = []
     ) {
+        self.baseDomains = baseDomains.map { $0.lowercased() }
         self.metadata = metadata
         self.zones = zones
         self.catalog = catalog

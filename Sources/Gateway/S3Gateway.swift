@@ -86,9 +86,10 @@ public struct S3Gateway: Sendable {
     private func prepare(
         head: RequestHead, params: [String: String], body: any ByteSource, requestId: String, now: Double
     ) throws -> S3Request {
+        let hostBucket = Self.virtualHostBucket(head.header("host"), baseDomains: ctx.baseDomains)
         let auth: AuthContext
         do {
-            auth = try ctx.verifier.authenticate(head, now: now)
+            auth = try ctx.verifier.authenticate(head, now: now, virtualHostedBucket: hostBucket)
         } catch {
             ctx.logger.debug(
                 "auth failed: \(error.code) \(head.method) \(head.rawPath) signed-header names: \(head.headers.map(\.name))"
@@ -100,16 +101,34 @@ public struct S3Gateway: Sendable {
         }
         var query: [String: String] = [:]
         for item in head.queryItems where query[item.name] == nil { query[item.name] = item.value }
-        let (bucket, key) = try Self.address(head.rawPath)
+        let (bucket, key) = try Self.address(head.rawPath, hostBucket: hostBucket)
         let counted = CountingSource(inner: body, expected: head.header("content-length").flatMap { Int64($0) })
         return S3Request(
             head: head, requestId: requestId, auth: auth, bucket: bucket, key: key, query: query, body: counted,
             now: now)
     }
 
-    /// Path-style addressing: `/`, `/bucket`, `/bucket/`, `/bucket/key…`.
-    static func address(_ rawPath: String) throws(S3Error) -> (String?, String?) {
+    /// The bucket named by a `bucket.<base domain>[:port]` Host header, if any.
+    static func virtualHostBucket(_ host: String?, baseDomains: [String]) -> String? {
+        guard var h = host?.lowercased(), !baseDomains.isEmpty else { return nil }
+        if let colon = h.lastIndex(of: ":"), !h.hasSuffix("]") { h = String(h[..<colon]) }
+        for d in baseDomains where h.hasSuffix("." + d) {
+            let bucket = String(h.dropLast(d.count + 1))
+            if !bucket.isEmpty { return bucket }
+        }
+        return nil
+    }
+
+    /// Virtual-host style (`bucket.<domain>` + `/key…`) or path style: `/`, `/bucket`,
+    /// `/bucket/`, `/bucket/key…`.
+    static func address(_ rawPath: String, hostBucket: String? = nil) throws(S3Error) -> (String?, String?) {
         guard rawPath.hasPrefix("/") else { throw S3Error(.invalidURI) }
+        if let hostBucket {
+            let rawKey = rawPath.dropFirst()
+            if rawKey.isEmpty { return (hostBucket, nil) }
+            guard let key = percentDecode(String(rawKey)) else { throw S3Error(.invalidURI) }
+            return (hostBucket, key)
+        }
         let rest = rawPath.dropFirst()
         if rest.isEmpty { return (nil, nil) }
         let slash = rest.firstIndex(of: "/")

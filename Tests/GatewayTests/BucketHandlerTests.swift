@@ -93,3 +93,17 @@ final class BucketHandlerTests: XCTestCase {
         XCTAssertEqual(gw.send("GET", "/probe?versions").status, 501)
     }
 }
+
+final class VirtualHostTests: XCTestCase {
+    func testBucketFromHostWithAndWithoutPort() {
+        let gw = TestGateway()
+        XCTAssertEqual(gw.send("PUT", "/", host: "vhost-bucket.s3.example.test:8443").status, 200)
+        XCTAssertEqual(gw.send("PUT", "/dir/a%20b", body: [5], host: "vhost-bucket.s3.example.test").status, 200)
+        XCTAssertEqual(gw.send("GET", "/vhost-bucket/dir/a%20b").body, [5], "the same object path-style")
+        let list = gw.send("GET", "/?list-type=2", host: "VHOST-bucket.s3.example.test:8443")
+        XCTAssert(list.text.contains("<Key>dir/a b</Key>"), list.text)
+        // The base domain itself, or an unrelated host, stays path-style.
+        XCTAssertEqual(gw.send("GET", "/vhost-bucket/dir/a%20b", host: "s3.example.test").body, [5])
+        XCTAssert(gw.send("GET", "/", host: "other.example.org").text.contains("ListAllMyBucketsResult"))
+    }
+}

@@ -51,7 +51,8 @@ final class TestGateway {
             metadata: metadata, zones: ["zone-a": zone],
             catalog: ZoneCatalog(zones: zones, defaultZone: "zone-a"),
             verifier: Verifier(credentials: Credentials()), clock: FixedClock(Self.now),
-            installationSecret: Array(repeating: 7, count: 32), logger: Logger(label: "test"))
+            installationSecret: Array(repeating: 7, count: 32), logger: Logger(label: "test"),
+            baseDomains: ["s3.example.test"])
         gateway = S3Gateway(context: context)
     }
 
@@ -59,10 +60,11 @@ final class TestGateway {
     @discardableResult
     func send(
         _ method: String, _ uri: String, body: [UInt8] = [], headers extra: [(String, String)] = [],
-        sign: Bool = true, payloadHash: String? = nil, secret: String = TestGateway.secretKey
+        sign: Bool = true, payloadHash: String? = nil, secret: String = TestGateway.secretKey,
+        host: String = "127.0.0.1:8080"
     ) -> Response {
         var headers: [(name: String, value: String)] = [
-            ("host", "127.0.0.1:8080"), ("x-amz-date", Self.amzDate),
+            ("host", host), ("x-amz-date", Self.amzDate),
             ("x-amz-content-sha256", payloadHash ?? hexEncode(SHA256Digest.hash(body))),
         ]
         headers += extra.map { (name: $0.0.lowercased(), value: $0.1) }

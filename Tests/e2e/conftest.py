@@ -114,6 +114,7 @@ threads = {threads}
 state_dir = "{tmp}/state"
 log_level = "{log_level}"
 max_clock_skew = 900
+base_domains = ["s3.e2e.test"]
 
 [storage]
 default_zone = "local-1"

@@ -17,6 +17,8 @@ public struct GatewayConfig: Sendable {
     public var stateDir = "/var/lib/s3gw"
     public var logLevel = "info"
     public var maxClockSkew = 900
+    /// Hosts under which `bucket.<domain>` addresses a bucket (virtual-host style).
+    public var baseDomains: [String] = []
     public var accessKey: String?
     public var secretKey: String?
     public var defaultZone = ""
@@ -69,6 +71,10 @@ public struct GatewayConfig: Sendable {
                     try reader.oneOf("log_level", ["trace", "debug", "info", "notice", "warning", "error", "critical"])
                     ?? c.logLevel
                 c.maxClockSkew = try reader.int("max_clock_skew", in: 1...86400) ?? c.maxClockSkew
+                c.baseDomains = try reader.strings("base_domains") ?? []
+                for d in c.baseDomains where d.isEmpty || d.contains("/") || d.contains(":") {
+                    throw reader.invalid("base_domains", "\"\(d)\" is not a host name")
+                }
                 try reader.noOtherKeys()
             case "credentials":
                 c.accessKey = try reader.string("access_key").flatMap { $0.isEmpty ? nil : $0 }
@@ -133,6 +139,13 @@ public struct GatewayConfig: Sendable {
             guard let v = table.values[key] else { return nil }
             guard case .string(let s) = v.kind else { throw invalid(key, "must be a string") }
             return s
+        }
+
+        mutating func strings(_ key: String) throws(Invalid) -> [String]? {
+            used.insert(key)
+            guard let v = table.values[key] else { return nil }
+            guard case .array(let a) = v.kind else { throw invalid(key, "must be an array of strings") }
+            return a
         }
 
         mutating func int(_ key: String, in range: ClosedRange<Int>) throws(Invalid) -> Int? {

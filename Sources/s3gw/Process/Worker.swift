@@ -51,7 +51,7 @@ enum Worker {
             maxClockSkew: Double(config.maxClockSkew))
         return GatewayContext(
             metadata: metadata, zones: zones, catalog: catalog, verifier: verifier, clock: SystemClock(),
-            installationSecret: secret, logger: logger)
+            installationSecret: secret, logger: logger, baseDomains: config.baseDomains)
     }
 }
 
