@@ -53,6 +53,8 @@ public protocol MetadataStore: Sendable {
     /// Uploads of a bucket ordered by key then initiation, after (key, uploadId) markers.
     func uploads(bucket: String, prefix: String, keyMarker: String, uploadIdMarker: String, limit: Int)
         throws(StoreError) -> [UploadRecord]
+    /// Uploads (of any bucket) initiated before `time`, oldest first: the agent's expiry work.
+    func uploads(initiatedBefore time: Double, limit: Int) throws(StoreError) -> [UploadRecord]
     /// Atomically turns the upload into `object`: the upload and its part rows go, the object
     /// row is written. Returns the replaced object (if any) and every part row removed.
     func completeUpload(_ uploadId: String, object: ObjectRecord, condition: WriteCondition?) throws(StoreError) -> (

@@ -161,6 +161,12 @@ public final class InMemoryMetadataStore: MetadataStore {
         }
     }
 
+    public func uploads(initiatedBefore time: Double, limit: Int) throws(StoreError) -> [UploadRecord] {
+        state.withLock { s in
+            Array(s.uploads.values.filter { $0.initiated < time }.sorted { $0.initiated < $1.initiated }.prefix(limit))
+        }
+    }
+
     public func completeUpload(_ uploadId: String, object o: ObjectRecord, condition: WriteCondition?)
         throws(StoreError) -> (
             replaced: ObjectRecord?, parts: [PartRecord]

@@ -99,6 +99,17 @@ extension SQLiteMetadataStore {
         }
     }
 
+    public func uploads(initiatedBefore time: Double, limit: Int) throws(StoreError) -> [UploadRecord] {
+        try withConnection { db throws(StoreError) in
+            var out: [UploadRecord] = []
+            try db.query(
+                "SELECT \(Self.uploadColumns) FROM uploads WHERE initiated < ? ORDER BY initiated LIMIT ?",
+                [.real(time), .int(Int64(limit))]
+            ) { r in out.append(Self.upload(r)) }
+            return out
+        }
+    }
+
     public func completeUpload(_ uploadId: String, object o: ObjectRecord, condition: WriteCondition?)
         throws(StoreError) -> (
             replaced: ObjectRecord?, parts: [PartRecord]

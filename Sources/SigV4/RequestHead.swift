@@ -44,7 +44,10 @@ func rawQueryPairs(_ query: String) -> [(name: String, value: String?)] {
     // UTF-8 view indices at '&' and '=' are valid String indices (ASCII boundaries).
     return query.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true).map { part in
         if let eq = part.firstIndex(of: UInt8(ascii: "=")) {
-            return (name: String(query[part.startIndex..<eq]), value: String(query[query.utf8.index(after: eq)..<part.endIndex]))
+            return (
+                name: String(query[part.startIndex..<eq]),
+                value: String(query[query.utf8.index(after: eq)..<part.endIndex])
+            )
         }
         return (name: String(query[part.startIndex..<part.endIndex]), value: nil)
     }

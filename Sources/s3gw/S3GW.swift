@@ -8,7 +8,7 @@ struct S3GW: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "s3gw",
         abstract: "A policy-aware, S3-compatible storage gateway (FastCGI behind nginx).",
-        subcommands: [Serve.self, WorkerCommand.self, ConfigCommand.self])
+        subcommands: [Serve.self, WorkerCommand.self, AgentCommand.self, ConfigCommand.self])
 }
 
 struct ConfigOption: ParsableArguments {
@@ -57,6 +57,18 @@ struct WorkerCommand: ParsableCommand {
         let config = try GatewayConfig.load(path: options.config)
         let logger = makeLogger("s3gw.worker", level: config.logLevel)
         throw ExitCode(try Worker.run(configPath: options.config, logger: logger))
+    }
+}
+
+struct AgentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent", abstract: "The background agent (spawned by serve).", shouldDisplay: false)
+    @OptionGroup var options: ConfigOption
+
+    func run() throws {
+        let config = try GatewayConfig.load(path: options.config)
+        let logger = makeLogger("s3gw.agent", level: config.logLevel)
+        throw ExitCode(try Agent.run(configPath: options.config, logger: logger))
     }
 }
 

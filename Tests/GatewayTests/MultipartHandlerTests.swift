@@ -1,3 +1,4 @@
+import Gateway
 import GatewayCore
 import SigV4
 import XCTest
@@ -159,5 +160,20 @@ final class MultipartHandlerTests: XCTestCase {
         let done = gw.send("POST", "/mpu/joined?uploadId=\(id)", body: completeBody([(1, tag(p1)), (2, tag(p2))]))
         XCTAssertEqual(done.status, 200, done.text)
         XCTAssertEqual(gw.send("GET", "/mpu/joined").body, source)
+    }
+}
+
+final class MaintenanceTests: XCTestCase {
+    func testExpireUploadsRemovesOnlyOldOnesAndTheirBlobs() throws {
+        let gw = TestGateway()
+        XCTAssertEqual(gw.send("PUT", "/old-uploads").status, 200)
+        let start = gw.send("POST", "/old-uploads/k?uploads").text
+        let id = String(start.components(separatedBy: "<UploadId>")[1].prefix { $0 != "<" })
+        XCTAssertEqual(gw.send("PUT", "/old-uploads/k?partNumber=1&uploadId=\(id)", body: [1, 2]).status, 200)
+        XCTAssertEqual(gw.zone.blobCount, 1)
+        XCTAssertEqual(try Maintenance.expireUploads(initiatedBefore: TestGateway.now - 1, gw.context), 0)
+        XCTAssertEqual(try Maintenance.expireUploads(initiatedBefore: TestGateway.now + 1, gw.context), 1)
+        XCTAssertEqual(gw.zone.blobCount, 0)
+        XCTAssertEqual(gw.send("GET", "/old-uploads/k?uploadId=\(id)").errorCode, "NoSuchUpload")
     }
 }

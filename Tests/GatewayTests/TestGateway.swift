@@ -15,6 +15,7 @@ final class TestGateway {
     let metadata = InMemoryMetadataStore()
     let zone = InMemoryZone(name: "zone-a")
     let gateway: S3Gateway
+    let context: GatewayContext
 
     struct Response {
         var status: Int
@@ -53,6 +54,7 @@ final class TestGateway {
             verifier: Verifier(credentials: Credentials()), clock: FixedClock(Self.now),
             installationSecret: Array(repeating: 7, count: 32), logger: Logger(label: "test"),
             baseDomains: ["s3.example.test"])
+        self.context = context
         gateway = S3Gateway(context: context)
     }
 

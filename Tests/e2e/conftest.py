@@ -103,7 +103,7 @@ def run_script(*args: str) -> str:
 
 
 def write_config(path: Path, tmp: Path, workers: int = 2, threads: int = 32, log_level: str = "debug",
-                 extra: str = "") -> None:
+                 extra: str = "", storage_extra: str = "") -> None:
     path.write_text(
         f"""# written by Tests/e2e/conftest.py
 [server]
@@ -118,6 +118,7 @@ base_domains = ["s3.e2e.test"]
 
 [storage]
 default_zone = "local-1"
+{storage_extra}
 
 [[zones]]
 name = "local-1"
@@ -133,7 +134,8 @@ class Stack:
     """One gateway + one nginx in a private temp directory."""
 
     def __init__(self, name: str = "gw", workers: int = 2, env_credentials: bool = True, threads: int = 32,
-                 log_level: str = "debug"):
+                 log_level: str = "debug", storage_extra: str = ""):
+        self.storage_extra = storage_extra
         self.tmp = Path(tempfile.mkdtemp(prefix=f"s3gw-{name}-"))
         self.workers_configured = workers
         self.threads, self.log_level = threads, log_level
@@ -163,7 +165,7 @@ class Stack:
         for d in (self.state_dir, self.zone_dir, self.socket.parent):
             d.mkdir(parents=True, exist_ok=True)
         write_config(self.config, self.tmp, workers=self.workers_configured, threads=self.threads,
-                     log_level=self.log_level)
+                     log_level=self.log_level, storage_extra=self.storage_extra)
         run_script(SCRIPTS / "dev-cert.sh", self.tmp / "tls")
         conf = run_script(
             SCRIPTS / "render-nginx.sh",

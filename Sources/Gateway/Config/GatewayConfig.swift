@@ -22,6 +22,11 @@ public struct GatewayConfig: Sendable {
     public var accessKey: String?
     public var secretKey: String?
     public var defaultZone = ""
+    /// Multipart uploads not completed within this many seconds are aborted by the agent
+    /// (0: never).
+    public var multipartExpiry = 7 * 24 * 3600
+    /// How often, in seconds, the agent looks for work (expired uploads).
+    public var cleanupInterval = 300
     public var zones: [Zone] = []
 
     public var workerCount: Int { workers > 0 ? workers : ProcessInfo.processInfo.activeProcessorCount }
@@ -86,6 +91,8 @@ public struct GatewayConfig: Sendable {
                 try reader.noOtherKeys()
             case "storage":
                 c.defaultZone = try reader.string("default_zone") ?? ""
+                c.multipartExpiry = try reader.int("multipart_expiry", in: 0...(10 * 365 * 86400)) ?? c.multipartExpiry
+                c.cleanupInterval = try reader.int("cleanup_interval", in: 1...86400) ?? c.cleanupInterval
                 try reader.noOtherKeys()
             case "zones[]":
                 guard let name = try reader.string("name"), !name.isEmpty else {

@@ -84,12 +84,17 @@ func bindUnixSocket(path: String, mode: UInt32) throws -> Int32 {
     return fd
 }
 
-/// Starts `argv` with `listenFD` as its fd 0 and default signal handling, without fork().
-func spawn(argv: [String], listenFD: Int32) throws -> pid_t {
+/// Starts `argv` with `listenFD` as its fd 0 (nil: /dev/null) and default signal handling,
+/// without fork().
+func spawn(argv: [String], listenFD: Int32?) throws -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_adddup2(&actions, listenFD, 0)
+    if let listenFD {
+        posix_spawn_file_actions_adddup2(&actions, listenFD, 0)
+    } else {
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    }
     var attr = posix_spawnattr_t()
     posix_spawnattr_init(&attr)
     defer { posix_spawnattr_destroy(&attr) }

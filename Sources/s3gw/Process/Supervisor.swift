@@ -20,6 +20,8 @@ final class Supervisor {
     /// Live worker pids → the config generation they run.
     private var workers: [pid_t: Int] = [:]
     private var generation = 0
+    /// The agent process (background work); respawned like a worker.
+    private var agent: pid_t?
     private var recentCrashes: [Double] = []
     private let drainTimeout: Double = 120
 
@@ -37,6 +39,7 @@ final class Supervisor {
         if let pidFile { try "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8) }
         removeTemporaries(ofProcess: nil)
         for _ in 0..<config.workerCount { try spawnWorker() }
+        try spawnAgent()
         logger.notice(
             "s3gw serving on \(config.socket) with \(config.workerCount) workers × \(config.threads) threads")
 
@@ -63,11 +66,26 @@ final class Supervisor {
         logger.info("worker \(pid) started")
     }
 
+    private func spawnAgent() throws {
+        let pid = try spawn(argv: [executablePath(), "agent", "--config", configPath], listenFD: nil)
+        agent = pid
+        logger.info("agent \(pid) started")
+    }
+
     private func reap() {
         while true {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             if pid <= 0 { return }
+            if pid == agent {
+                agent = nil
+                if state == .running {
+                    logger.error("agent \(pid) ended (status \(status)); respawning")
+                    usleep(200_000)
+                    do { try spawnAgent() } catch { logger.error("agent respawn failed: \(error)") }
+                }
+                continue
+            }
             guard let gen = workers.removeValue(forKey: pid) else { continue }
             let exitedCleanly = (status & 0x7f) == 0 && ((status >> 8) & 0xff) == 0
             removeTemporaries(ofProcess: pid)
@@ -106,6 +124,8 @@ final class Supervisor {
             do { try spawnWorker() } catch { logger.error("spawn failed during reload: \(error)") }
         }
         for pid in old { kill(pid, SIGTERM) }
+        // The agent picks the new configuration up by being replaced; reap() respawns it.
+        if let a = agent { kill(a, SIGTERM) }
         logger.notice("reloaded configuration; draining \(old.count) old workers")
     }
 
@@ -113,12 +133,14 @@ final class Supervisor {
         state = .finishing
         logger.notice("stopping: draining \(workers.count) workers")
         for pid in workers.keys { kill(pid, SIGTERM) }
+        if let a = agent { kill(a, SIGTERM) }
         let deadline = Date().timeIntervalSince1970 + drainTimeout
-        while !workers.isEmpty && Date().timeIntervalSince1970 < deadline {
+        while (!workers.isEmpty || agent != nil) && Date().timeIntervalSince1970 < deadline {
             _ = waitForSignal([SIGCHLD], timeout: 0.2)
             reap()
         }
         for pid in workers.keys { kill(pid, SIGKILL) }
+        if let a = agent { kill(a, SIGKILL) }
         reap()
         unlink(config.socket)
         if let pidFile { unlink(pidFile) }

@@ -1,0 +1,28 @@
+import GatewayCore
+import Logging
+
+/// Background work the agent process runs; handlers never call it.
+public enum Maintenance {
+    /// Aborts multipart uploads initiated before `cutoff` and deletes their part blobs. Returns
+    /// how many uploads went. Safe against a client completing one at the same moment: either
+    /// the completion or the abort commits, and only the loser's blobs are deleted.
+    public static func expireUploads(initiatedBefore cutoff: Double, _ ctx: GatewayContext) throws -> Int {
+        var removed = 0
+        while true {
+            let batch = try ctx.metadata.uploads(initiatedBefore: cutoff, limit: 100)
+            if batch.isEmpty { return removed }
+            for upload in batch {
+                let parts: [PartRecord]
+                do {
+                    parts = try ctx.metadata.abortUpload(upload.uploadId)
+                } catch {
+                    if error == .noSuchUpload { continue }  // completed or aborted meanwhile
+                    throw error
+                }
+                removed += 1
+                guard let bucket = try ctx.metadata.bucket(named: upload.bucket) else { continue }
+                Handlers.removeBlobs(parts.map(\.blob), zone: upload.zone, bucket: bucket, ctx, ctx.logger)
+            }
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+import Gateway
+import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The agent process: background work off the request path. Today: expiring abandoned
+/// multipart uploads. (Replication, health and repair join it with remote zones.)
+enum Agent {
+    static func run(configPath: String, logger: Logger) throws -> Int32 {
+        blockSignals([SIGTERM, SIGHUP, SIGINT])
+        signal(SIGPIPE, SIG_IGN)
+        let config = try GatewayConfig.load(path: configPath)
+        let context = try Worker.makeContext(config: config, logger: logger)
+        logger.info(
+            "agent started: multipart uploads expire after \(config.multipartExpiry)s, checked every \(config.cleanupInterval)s"
+        )
+        while true {
+            if config.multipartExpiry > 0 {
+                do {
+                    let cutoff = SystemClock().now() - Double(config.multipartExpiry)
+                    let n = try Maintenance.expireUploads(initiatedBefore: cutoff, context)
+                    if n > 0 { logger.notice("aborted \(n) multipart uploads older than \(config.multipartExpiry)s") }
+                } catch {
+                    logger.error("expiring multipart uploads failed: \(error)")
+                }
+            }
+            if let s = waitForSignal([SIGTERM, SIGINT, SIGHUP], timeout: Double(config.cleanupInterval)), s != SIGHUP {
+                return 0
+            }
+            // Re-parented: the supervisor is gone, so nothing would ever stop us.
+            if getppid() == 1 { return 0 }
+        }
+    }
+}
