@@ -70,6 +70,7 @@ enum S3Router {
             Route(level: .bucket, method: "GET", subresource: "uploads", handler: Handlers.listMultipartUploads),
             Route(level: .bucket, method: "GET", subresource: "requestPayment", handler: Handlers.getRequestPayment),
             Route(level: .bucket, method: "POST", subresource: "delete", handler: Handlers.deleteObjects),
+            Route(level: .bucket, method: "POST", subresource: nil, handler: Handlers.postObject),
             Route(level: .bucket, method: "GET", subresource: nil, handler: Handlers.listObjects),
             Route(level: .bucket, method: "HEAD", subresource: nil, handler: Handlers.headBucket),
             Route(level: .bucket, method: "PUT", subresource: nil, handler: Handlers.createBucket),

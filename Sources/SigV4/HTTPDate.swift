@@ -34,7 +34,7 @@ private func digits(_ u: ArraySlice<UInt8>) -> Int? {
     return u.isEmpty ? nil : v
 }
 
-private func epoch(_ y: Int, _ mo: Int, _ d: Int, _ h: Int, _ mi: Int, _ s: Int) -> Int? {
+func epoch(_ y: Int, _ mo: Int, _ d: Int, _ h: Int, _ mi: Int, _ s: Int) -> Int? {
     guard (1...12).contains(mo), (1...31).contains(d), (0...23).contains(h), (0...59).contains(mi),
         (0...60).contains(s)
     else { return nil }

@@ -17,9 +17,9 @@ extension Verifier {
     /// StringToSign = Verb \n Content-MD5 \n Content-Type \n Date \n CanonicalizedAmzHeaders
     /// CanonicalizedResource. `dateLine` is the Date header (empty when x-amz-date is sent) or,
     /// for query auth, Expires.
-    public static func stringToSignV2(_ head: RequestHead, dateLine: String, virtualHostedBucket: String? = nil)
-        -> String
-    {
+    public static func stringToSignV2(
+        _ head: RequestHead, dateLine: String, virtualHostedBucket: String? = nil, bucketSlash: Bool = false
+    ) -> String {
         var amz: [String: [String]] = [:]
         for h in head.headers where h.name.hasPrefix("x-amz-") {
             amz[h.name, default: []].append(CanonicalRequest.canonicalHeaderValue(h.value))
@@ -27,13 +27,29 @@ extension Verifier {
         let amzLines = amz.keys.sorted().map { $0 + ":" + amz[$0]!.joined(separator: ",") + "\n" }.joined()
         return head.method + "\n" + (head.header("content-md5") ?? "") + "\n" + (head.header("content-type") ?? "")
             + "\n" + dateLine + "\n" + amzLines
-            + canonicalizedResourceV2(head, virtualHostedBucket: virtualHostedBucket)
+            + canonicalizedResourceV2(head, virtualHostedBucket: virtualHostedBucket, bucketSlash: bucketSlash)
+    }
+
+    /// Compares a SigV2 signature. botocore signs a path-style bucket request sent as
+    /// "/bucket" over "/bucket/", so for a bare bucket path both resource forms are tried.
+    func v2SignatureMatches(
+        _ head: RequestHead, dateLine: String, bucket: String?, secret: String, signature: String
+    ) -> Bool {
+        let sts = Self.stringToSignV2(head, dateLine: dateLine, virtualHostedBucket: bucket)
+        if constantTimeEquals(Signer.signatureV2(secretKey: secret, stringToSign: sts), signature) { return true }
+        let path = head.rawPath
+        guard bucket == nil, path.count > 1, !path.dropFirst().contains("/") else { return false }
+        let slashed = Self.stringToSignV2(head, dateLine: dateLine, virtualHostedBucket: nil, bucketSlash: true)
+        return constantTimeEquals(Signer.signatureV2(secretKey: secret, stringToSign: slashed), signature)
     }
 
     /// Path as sent (prefixed with "/bucket" for virtual-hosted style), then the sub-resources
     /// sorted by name, values decoded; "uploads" and "uploads=" stay distinct, as clients sign them.
-    static func canonicalizedResourceV2(_ head: RequestHead, virtualHostedBucket: String?) -> String {
+    static func canonicalizedResourceV2(_ head: RequestHead, virtualHostedBucket: String?, bucketSlash: Bool = false)
+        -> String
+    {
         var resource = head.rawPath.isEmpty ? "/" : head.rawPath
+        if bucketSlash { resource += "/" }
         if let bucket = virtualHostedBucket, !bucket.isEmpty { resource = "/" + bucket + resource }
         let subs = rawQueryPairs(head.rawQuery).compactMap { p -> (String, String?)? in
             let name = percentDecode(p.name) ?? p.name
@@ -74,8 +90,7 @@ extension Verifier {
         }
         guard let secret = credentials.secretKey(forAccessKey: accessKey) else { throw .invalidAccessKey }
         try checkSkew(time, now: now)
-        let sts = Self.stringToSignV2(head, dateLine: dateLine, virtualHostedBucket: bucket)
-        guard constantTimeEquals(Signer.signatureV2(secretKey: secret, stringToSign: sts), signature) else {
+        guard v2SignatureMatches(head, dateLine: dateLine, bucket: bucket, secret: secret, signature: signature) else {
             throw .signatureMismatch
         }
         return AuthContext(accessKey: accessKey, method: .v2Header, payload: payload)
@@ -98,10 +113,8 @@ extension Verifier {
         guard let secret = credentials.secretKey(forAccessKey: accessKey) else { throw .invalidAccessKey }
         if now > Double(expires) { throw .expired }
         let payload = try payloadMode(head, allowStreamingSigned: false)
-        let sts = Self.stringToSignV2(head, dateLine: expiresField, virtualHostedBucket: bucket)
-        guard constantTimeEquals(Signer.signatureV2(secretKey: secret, stringToSign: sts), signature) else {
-            throw .signatureMismatch
-        }
+        guard v2SignatureMatches(head, dateLine: expiresField, bucket: bucket, secret: secret, signature: signature)
+        else { throw .signatureMismatch }
         return AuthContext(accessKey: accessKey, method: .v2Query, payload: payload)
     }
 }

@@ -1,0 +1,147 @@
+import GatewayCore
+import Logging
+import S3Protocol
+import SigV4
+
+extension Handlers {
+    /// POST /bucket with multipart/form-data — browser uploads:
+    /// https://docs.aws.amazon.com/AmazonS3/latest/API/RESTObjectPOST.html
+    /// Fields come first (bounded), then the file, which streams straight into a blob.
+    static func postObject(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
+        guard let bucketName = r.bucket,
+            let boundary = FormDataReader.boundary(contentType: r.header("content-type") ?? "")
+        else { throw FormDataReader.malformed }
+        let form = FormDataReader(source: r.body, boundary: boundary)
+        defer { form.drain() }
+
+        var fields: [String: String] = [:]
+        var file: FormDataReader.PartHead?
+        while let part = try form.nextPart() {
+            let name = part.name.lowercased()
+            if name == "file" {
+                file = part
+                break
+            }
+            guard fields.count < 200 else { throw FormDataReader.malformed }
+            fields[name] = String(decoding: try form.readField(limit: 64 * 1024), as: UTF8.self)
+        }
+        guard let file else {
+            throw S3Error(
+                S3ErrorCode(
+                    custom: "IncorrectNumberOfFilesInPostRequest", status: 400,
+                    message: "POST requires exactly one file upload per request."))
+        }
+
+        let policy: PostPolicy
+        do {
+            policy = try ctx.verifier.verifyPostForm(fields, now: r.now)
+        } catch {
+            throw S3Error(S3ErrorCode.named(error.code), error.message)
+        }
+        guard let b = try ctx.metadata.bucket(named: bucketName) else {
+            throw S3Error(.noSuchBucket, extra: [("BucketName", bucketName)])
+        }
+        guard b.owner == policy.accessKey else { throw S3Error(.accessDenied) }
+        guard let rawKey = fields["key"], !rawKey.isEmpty else {
+            throw S3Error(.invalidArgument, "Bucket POST must contain a field named 'key'.")
+        }
+        var checked = fields
+        checked["bucket"] = b.name
+        do {
+            try policy.check(fields: checked)
+        } catch {
+            throw S3Error(S3ErrorCode.named(error.code), error.message)
+        }
+        let key = rawKey.replacingOccurrences(of: "${filename}", with: file.filename ?? "")
+        try ObjectKey.validate(key)
+        let tags =
+            try fields["tagging"].map { try Tagging.parse(body: MemorySource($0), limit: Tagging.maxObjectTags) } ?? []
+
+        let zoneName = b.primaryZone
+        let zone = try ctx.zone(zoneName)
+        let writer = try zone.beginWrite(backendBucket: b.backendBucket)
+        let sink = SizeLimitedSink(MD5Sink(writer), max: policy.contentLengthRange?.upperBound ?? maxCopySize)
+        let size: Int64
+        do {
+            size = try pump(form.body(), into: sink)
+            if let range = policy.contentLengthRange, size < range.lowerBound {
+                throw S3Error(
+                    .entityTooSmall,
+                    extra: [("ProposedSize", String(size)), ("MinSizeAllowed", String(range.lowerBound))])
+            }
+        } catch {
+            writer.abort()
+            throw error
+        }
+        let blob = try writer.commit()
+        var headers: [Header] = fields.filter { $0.key.hasPrefix("x-amz-meta-") }.map { Header($0.key, $0.value) }
+        for name in StoredHeaders.standard + ["content-encoding"] {
+            if let v = fields[name] { headers.append(Header(name, v)) }
+        }
+        headers.sort { $0.name < $1.name }
+        let record = ObjectRecord(
+            bucket: b.name, key: key, size: size, etag: sink.md5.hex(), lastModified: r.now,
+            contentType: fields["content-type"] ?? "binary/octet-stream", headers: headers, checksums: [:],
+            zone: zoneName, blob: blob, tags: tags)
+        let replaced: ObjectRecord?
+        do {
+            replaced = try ctx.metadata.putObject(record)
+        } catch {
+            removeBlobs([blob], zone: zoneName, bucket: b, ctx, logger)
+            throw error
+        }
+        if let old = replaced { removeBlob(of: old, bucket: b, ctx, logger) }
+        return postResponse(fields, bucket: b.name, key: key, etag: record.etag)
+    }
+
+    /// success_action_redirect (303 to it), or success_action_status 200/201 (201 has a body)/204.
+    static func postResponse(_ fields: [String: String], bucket: String, key: String, etag: String) -> S3Response {
+        let quoted = "\"\(etag)\""
+        let location = "/\(bucket)/\(uriEncode(key, encodeSlash: false))"
+        if let redirect = fields["success_action_redirect"] ?? fields["redirect"], !redirect.isEmpty,
+            redirect.hasPrefix("http://") || redirect.hasPrefix("https://")
+        {
+            let query =
+                "bucket=\(uriEncode(bucket, encodeSlash: true))&key=\(uriEncode(key, encodeSlash: true))&etag=\(uriEncode(quoted, encodeSlash: true))"
+            let target = redirect + (redirect.contains("?") ? "&" : "?") + query
+            return S3Response(status: 303, headers: [Header("Location", target), Header("ETag", quoted)])
+        }
+        switch fields["success_action_status"] {
+        case "200":
+            return S3Response(status: 200, headers: [Header("ETag", quoted), Header("Location", location)])
+        case "201":
+            var x = XMLWriter()
+            x.open("PostResponse")
+            x.element("Location", location)
+            x.element("Bucket", bucket)
+            x.element("Key", key)
+            x.element("ETag", quoted)
+            x.close("PostResponse")
+            var response = S3Response.xml(x.document, status: 201)
+            response.headers += [Header("ETag", quoted), Header("Location", location)]
+            return response
+        default:
+            return S3Response(status: 204, headers: [Header("ETag", quoted), Header("Location", location)])
+        }
+    }
+}
+
+/// Counts bytes into another sink and refuses more than `max` (content-length-range).
+final class SizeLimitedSink: ByteSink {
+    let md5: MD5Sink
+    let max: Int64
+    private(set) var count: Int64 = 0
+
+    init(_ md5: MD5Sink, max: Int64) {
+        self.md5 = md5
+        self.max = max
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        count += Int64(bytes.count)
+        if count > max {
+            throw S3Error(.entityTooLarge, extra: [("MaxSizeAllowed", String(max))])
+        }
+        try md5.write(bytes)
+    }
+}
