@@ -34,6 +34,9 @@ RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 DURATION = int(os.environ.get("BENCH_DURATION", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 BIG_MIB = int(os.environ.get("BENCH_BIG_MIB", "1024"))
+# A multipart upload and download of this many GiB with boto3 (8 MiB parts, 4 threads), for the
+# worker-memory figure; 0 skips it.
+MULTIPART_GIB = int(os.environ.get("BENCH_MULTIPART_GIB", "5"))
 BUCKET = "bench"
 
 BASELINE_CONF = """
@@ -137,6 +140,37 @@ class RssSampler(threading.Thread):
         return max((self.status_kib(p, "VmHWM") for p in self.stack.worker_pids()), default=0)
 
 
+def multipart_memory(stack, s3, work: Path) -> str:
+    """Uploads and downloads MULTIPART_GIB GiB through multipart with boto3 while sampling the
+    workers' RSS; returns the report line (time, rates, peak and growth)."""
+    from boto3.s3.transfer import TransferConfig
+
+    path = work / "multipart.bin"
+    block = os.urandom(4 * 1024 * 1024)
+    with open(path, "wb") as f:
+        for _ in range(MULTIPART_GIB * 256):
+            f.write(block)
+    size = path.stat().st_size
+    cfg = TransferConfig(multipart_threshold=8 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024, max_concurrency=4)
+    sampler = RssSampler(stack)
+    sampler.start()
+    t0 = time.monotonic()
+    s3.upload_file(str(path), BUCKET, "multipart", Config=cfg)
+    t1 = time.monotonic()
+    back = work / "multipart.back"
+    s3.download_file(BUCKET, "multipart", str(back), Config=cfg)
+    t2 = time.monotonic()
+    sampler.done.set()
+    sampler.join()
+    same = subprocess.run(["cmp", "-s", str(path), str(back)]).returncode == 0
+    path.unlink()
+    back.unlink()
+    s3.delete_object(Bucket=BUCKET, Key="multipart")
+    return (f"{MULTIPART_GIB} GiB multipart (boto3, 8 MiB parts x4): upload {human_rate(size / (t1 - t0))}, "
+            f"download {human_rate(size / (t2 - t1))}, bytes {'identical' if same else 'DIFFER'}; worker peak RSS "
+            f"{sampler.peak_rss / 1024:.1f} MiB, growth over the pre-transfer RSS {sampler.growth() / 1024:.1f} MiB")
+
+
 def main() -> int:
     binary = Path(os.environ["S3GW_BIN"])
     if not os.access(binary, os.X_OK):
@@ -212,6 +246,10 @@ def main() -> int:
         rss_line = (f"worker peak RSS during the {BIG_MIB} MiB transfers: {sampler.peak_rss / 1024:.1f} MiB sampled, "
                     f"VmHWM {sampler.hwm() / 1024:.1f} MiB (max over {len(stack.worker_pids())} workers); "
                     f"growth over the pre-transfer RSS: {sampler.growth() / 1024:.1f} MiB")
+        big.unlink()
+        (data / "big.bin").unlink()
+        if MULTIPART_GIB > 0:
+            rss_line += "\n" + multipart_memory(stack, s3, work)
     finally:
         stack.stop()
         stop_process(baseline)
