@@ -32,7 +32,7 @@ let package = Package(
             ]),
         .target(name: "FastCGI", dependencies: ["GatewayCore", "CFastCGI"]),
         .target(name: "FileSystemBackend", dependencies: ["GatewayCore"]),
-        .target(name: "S3Backend", dependencies: ["GatewayCore", "CCurl"]),
+        .target(name: "S3Backend", dependencies: ["GatewayCore", "SigV4", "S3Protocol", "CCurl"]),
         .target(name: "MetadataSQLite", dependencies: ["GatewayCore", "CSQLite"]),
         .executableTarget(
             name: "s3gw",

@@ -65,7 +65,7 @@ public struct FileSystemZone: StorageZone {
         return names
     }
 
-    public func beginWrite(backendBucket: String) throws(StoreError) -> any BlobWriter {
+    public func beginWrite(backendBucket: String, length: Int64?) throws(StoreError) -> any BlobWriter {
         try FileBlobWriter(zone: self, backendBucket: backendBucket)
     }
 

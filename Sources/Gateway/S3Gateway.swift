@@ -219,6 +219,9 @@ public struct S3Gateway: Sendable {
             case .noSuchZone(let z):
                 logger.error("zone \(z) missing")
                 return S3Error(.internalError)
+            case .zoneUnavailable(let msg):
+                logger.error("zone unavailable: \(msg)")
+                return S3Error(.serviceUnavailable, "A storage zone of this bucket is unavailable. Please try again.")
             case .internalFailure(let msg):
                 logger.error("store failure: \(msg)")
                 return S3Error(.internalError)

@@ -12,6 +12,9 @@ public enum StoreError: Error, Sendable, Equatable {
     /// A concurrent change won (a part replaced while its upload was being completed).
     case conflict
     case noSuchZone(String)
+    /// A remote zone did not answer or failed (network, TLS, provider 5xx); the text is for
+    /// the log. Clients see 503 and may retry.
+    case zoneUnavailable(String)
     /// The store itself failed (I/O, database); the message is for the log, never the client.
     case internalFailure(String)
 }
@@ -102,7 +105,8 @@ public protocol StorageZone: Sendable {
     func createBucket(_ backendBucket: String) throws(StoreError)
     /// Removes the backend bucket; it holds no live blobs any more.
     func deleteBucket(_ backendBucket: String) throws(StoreError)
-    func beginWrite(backendBucket: String) throws(StoreError) -> any BlobWriter
+    /// `length` is the exact size when known (remote zones need it up front), nil otherwise.
+    func beginWrite(backendBucket: String, length: Int64?) throws(StoreError) -> any BlobWriter
     /// Opens `length` bytes from `offset` (the whole blob when nil).
     func open(backendBucket: String, blob: String, offset: Int64, length: Int64?) throws(StoreError)
         -> any BlobReader

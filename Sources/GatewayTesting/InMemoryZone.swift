@@ -20,7 +20,7 @@ public final class InMemoryZone: StorageZone {
         _ = buckets.withLock { $0.remove(backendBucket) }
     }
 
-    public func beginWrite(backendBucket: String) throws(StoreError) -> any BlobWriter {
+    public func beginWrite(backendBucket: String, length: Int64?) throws(StoreError) -> any BlobWriter {
         guard buckets.withLock({ $0.contains(backendBucket) }) else { throw .noSuchBucket }
         return Writer(zone: self)
     }

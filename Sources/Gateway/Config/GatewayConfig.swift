@@ -6,8 +6,17 @@ public struct GatewayConfig: Sendable {
         public var name: String
         public var country: String
         public var region: String
+        /// "filesystem" (path) or "s3" (a provider: endpoint, credentials…).
         public var kind: String
         public var path: String
+        public var endpoint = ""
+        public var signingRegion = "us-east-1"
+        public var accessKey = ""
+        public var secretKey = ""
+        public var pathStyle = true
+        public var verifyTLS = true
+        public var caBundle: String?
+        public var storageClass: String?
     }
 
     public var socket = "/run/s3gw/s3gw.sock"
@@ -101,14 +110,40 @@ public struct GatewayConfig: Sendable {
                 if c.zones.contains(where: { $0.name == name }) {
                     throw reader.invalid("name", "zone \"\(name)\" defined twice")
                 }
-                let kind = try reader.oneOf("kind", ["filesystem"]) ?? "filesystem"
-                guard let path = try reader.string("path"), path.hasPrefix("/") || kind != "filesystem" else {
-                    throw Invalid(
-                        file: file, line: table.line, message: "filesystem zone \"\(name)\" needs an absolute path")
-                }
-                let zone = Zone(
+                let kind = try reader.oneOf("kind", ["filesystem", "s3"]) ?? "filesystem"
+                var zone = Zone(
                     name: name, country: try reader.string("country") ?? "", region: try reader.string("region") ?? "",
-                    kind: kind, path: path)
+                    kind: kind, path: try reader.string("path") ?? "")
+                if kind == "filesystem" {
+                    guard zone.path.hasPrefix("/") else {
+                        throw Invalid(
+                            file: file, line: table.line, message: "filesystem zone \"\(name)\" needs an absolute path")
+                    }
+                } else {
+                    guard let endpoint = try reader.string("endpoint"),
+                        endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://")
+                    else {
+                        throw Invalid(
+                            file: file, line: table.values["endpoint"]?.line ?? table.line,
+                            message: "s3 zone \"\(name)\" needs endpoint = \"https://host[:port]\"")
+                    }
+                    zone.endpoint = endpoint
+                    guard let ak = try reader.string("access_key"), let sk = try reader.string("secret_key"),
+                        !ak.isEmpty,
+                        !sk.isEmpty
+                    else {
+                        throw Invalid(
+                            file: file, line: table.line, message: "s3 zone \"\(name)\" needs access_key and secret_key"
+                        )
+                    }
+                    zone.accessKey = ak
+                    zone.secretKey = sk
+                    zone.signingRegion = try reader.string("signing_region") ?? "us-east-1"
+                    zone.pathStyle = try reader.bool("path_style") ?? true
+                    zone.verifyTLS = try reader.bool("verify_tls") ?? true
+                    zone.caBundle = try reader.string("ca_bundle")
+                    zone.storageClass = try reader.string("storage_class")
+                }
                 try reader.noOtherKeys()
                 c.zones.append(zone)
             default:
@@ -146,6 +181,13 @@ public struct GatewayConfig: Sendable {
             guard let v = table.values[key] else { return nil }
             guard case .string(let s) = v.kind else { throw invalid(key, "must be a string") }
             return s
+        }
+
+        mutating func bool(_ key: String) throws(Invalid) -> Bool? {
+            used.insert(key)
+            guard let v = table.values[key] else { return nil }
+            guard case .bool(let b) = v.kind else { throw invalid(key, "must be true or false") }
+            return b
         }
 
         mutating func strings(_ key: String) throws(Invalid) -> [String]? {

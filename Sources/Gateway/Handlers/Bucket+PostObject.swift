@@ -59,7 +59,7 @@ extension Handlers {
 
         let zoneName = b.primaryZone
         let zone = try ctx.zone(zoneName)
-        let writer = try zone.beginWrite(backendBucket: b.backendBucket)
+        let writer = try zone.beginWrite(backendBucket: b.backendBucket, length: nil)
         let sink = SizeLimitedSink(MD5Sink(writer), max: policy.contentLengthRange?.upperBound ?? maxCopySize)
         let size: Int64
         do {

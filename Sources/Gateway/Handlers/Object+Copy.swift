@@ -81,7 +81,7 @@ extension Handlers {
         of src: ObjectRecord, in sb: BucketRecord, offset: Int64, length: Int64, to zone: any StorageZone,
         backendBucket: String, _ ctx: GatewayContext
     ) throws -> (blob: String, md5: String) {
-        let writer = try zone.beginWrite(backendBucket: backendBucket)
+        let writer = try zone.beginWrite(backendBucket: backendBucket, length: length)
         let hashing = MD5Sink(writer)
         do {
             let reader = BlobChainReader(

@@ -72,13 +72,23 @@ extension Handlers {
         }
     }
 
+    /// The decoded body size the client announced: x-amz-decoded-content-length for aws-chunked
+    /// bodies, Content-Length otherwise; nil when unknown (chunked transfer without either).
+    static func expectedLength(_ r: S3Request) -> Int64? {
+        let chunked =
+            (r.header("content-encoding") ?? "").lowercased().contains("aws-chunked")
+            || (r.header("x-amz-content-sha256") ?? "").hasPrefix("STREAMING-")
+        if chunked { return r.header("x-amz-decoded-content-length").flatMap { Int64($0) } }
+        return r.header("content-length").flatMap { Int64($0) }
+    }
+
     /// Streams the request body into a new blob, verifying every declared digest in the same
     /// pass; the blob is committed only when the body ended cleanly, and removed otherwise.
     static func storeVerifiedBody(_ r: S3Request, in zone: any StorageZone, backendBucket: String) throws -> (
         VerifiedBody, String
     ) {
         let body = try verifiedBody(r)
-        let writer = try zone.beginWrite(backendBucket: backendBucket)
+        let writer = try zone.beginWrite(backendBucket: backendBucket, length: expectedLength(r))
         do {
             try pump(body, into: writer)
         } catch {

@@ -1,6 +1,7 @@
 import Foundation
 import Gateway
 import Logging
+import S3Backend
 
 #if canImport(Glibc)
     import Glibc
@@ -13,6 +14,7 @@ enum Agent {
         blockSignals([SIGTERM, SIGHUP, SIGINT])
         signal(SIGPIPE, SIG_IGN)
         let config = try GatewayConfig.load(path: configPath)
+        CurlGlobal.initialize()
         let context = try Worker.makeContext(config: config, logger: logger)
         logger.info(
             "agent started: multipart uploads expire after \(config.multipartExpiry)s, checked every \(config.cleanupInterval)s"

@@ -5,6 +5,7 @@ import Gateway
 import GatewayCore
 import Logging
 import MetadataSQLite
+import S3Backend
 import SigV4
 
 #if canImport(Glibc)
@@ -18,6 +19,7 @@ enum Worker {
         blockSignals([SIGTERM, SIGHUP, SIGINT])
         signal(SIGPIPE, SIG_IGN)
         let config = try GatewayConfig.load(path: configPath)
+        CurlGlobal.initialize()
         let context = try makeContext(config: config, logger: logger)
         let gateway = S3Gateway(context: context)
         let server = FastCGIServer(threads: config.threads)
@@ -41,7 +43,16 @@ enum Worker {
         let metadata = try SQLiteMetadataStore(path: config.metadataPath)
         var zones: [String: any StorageZone] = [:]
         for z in config.zones {
-            zones[z.name] = try FileSystemZone(name: z.name, root: z.path)
+            switch z.kind {
+            case "s3":
+                zones[z.name] = try S3Zone(
+                    S3Zone.Config(
+                        name: z.name, endpoint: z.endpoint, region: z.signingRegion, accessKey: z.accessKey,
+                        secretKey: z.secretKey, pathStyle: z.pathStyle, verifyTLS: z.verifyTLS, caBundle: z.caBundle,
+                        storageClass: z.storageClass))
+            default:
+                zones[z.name] = try FileSystemZone(name: z.name, root: z.path)
+            }
         }
         let catalog = ZoneCatalog(
             zones: config.zones.map { ZoneCatalog.Zone(name: $0.name, country: $0.country, region: $0.region) },

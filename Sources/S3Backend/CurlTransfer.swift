@@ -1,0 +1,253 @@
+import CCurl
+import Foundation
+import GatewayCore
+
+/// One HTTP exchange driven through libcurl's multi interface, so a blocking caller moves it
+/// forward at its own pace: `read` pulls response bytes (a download is a `ByteSource`),
+/// `write` pushes request bytes (an upload is a `ByteSink`). Transfers pause instead of
+/// buffering when one side is slower, so memory stays bounded by `bufferLimit`.
+final class CurlTransfer {
+    struct Options {
+        var connectTimeout: Int = 10
+        /// Abort when less than 1 byte/s moves for this many seconds (a hung provider).
+        var stallTimeout: Int = 60
+        var verifyTLS = true
+        var caBundle: String?
+    }
+
+    private let multi: UnsafeMutableRawPointer
+    private let easy: UnsafeMutableRawPointer
+    private var headerList: UnsafeMutablePointer<curl_slist>?
+    private let bufferLimit = 1 << 20
+
+    private(set) var status = 0
+    private(set) var responseHeaders: [(String, String)] = []
+    private var recv: [UInt8] = []
+    private var recvStart = 0
+    private var recvPaused = false
+    private var send: [UInt8] = []
+    private var sendStart = 0
+    private var sendClosed = false
+    private var sendPaused = false
+    private var done = false
+    private var result = CURLE_OK
+    private var aborted = false
+
+    init(method: String, url: String, headers: [(String, String)], uploadLength: Int64?, options: Options) throws {
+        guard let m = curl_multi_init(), let e = curl_easy_init() else {
+            throw StoreError.internalFailure("curl init failed")
+        }
+        multi = m
+        easy = e
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        _ = ccurl_setopt_str(easy, CURLOPT_URL, url)
+        _ = ccurl_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        _ = ccurl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT, options.connectTimeout)
+        _ = ccurl_setopt_long(easy, CURLOPT_LOW_SPEED_LIMIT, 1)
+        _ = ccurl_setopt_long(easy, CURLOPT_LOW_SPEED_TIME, options.stallTimeout)
+        _ = ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, options.verifyTLS ? 1 : 0)
+        _ = ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, options.verifyTLS ? 2 : 0)
+        if let ca = options.caBundle { _ = ccurl_setopt_str(easy, CURLOPT_CAINFO, ca) }
+        switch method {
+        case "GET": break
+        case "HEAD": _ = ccurl_setopt_long(easy, CURLOPT_NOBODY, 1)
+        case "PUT":
+            _ = ccurl_setopt_long(easy, CURLOPT_UPLOAD, 1)
+            _ = ccurl_setopt_off(easy, CURLOPT_INFILESIZE_LARGE, curl_off_t(uploadLength ?? 0))
+        default: _ = ccurl_setopt_str(easy, CURLOPT_CUSTOMREQUEST, method)
+        }
+        if method == "POST" {
+            _ = ccurl_setopt_long(easy, CURLOPT_POST, 1)
+            _ = ccurl_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(uploadLength ?? 0))
+        }
+        // curl must not wait for 100-continue; providers answer errors on the final status.
+        for line in headers.map({ "\($0.0): \($0.1)" }) + ["Expect:"] {
+            headerList = curl_slist_append(headerList, line)
+        }
+        _ = ccurl_setopt_slist(easy, CURLOPT_HTTPHEADER, headerList)
+        _ = ccurl_setopt_io(easy, CURLOPT_WRITEFUNCTION, curlWrite)
+        _ = ccurl_setopt_ptr(easy, CURLOPT_WRITEDATA, me)
+        _ = ccurl_setopt_io(easy, CURLOPT_READFUNCTION, curlRead)
+        _ = ccurl_setopt_ptr(easy, CURLOPT_READDATA, me)
+        _ = ccurl_setopt_header_cb(easy, curlHeader)
+        _ = ccurl_setopt_ptr(easy, CURLOPT_HEADERDATA, me)
+        curl_multi_add_handle(multi, easy)
+        if uploadLength == nil || uploadLength == 0 { sendClosed = true }
+    }
+
+    deinit {
+        curl_multi_remove_handle(multi, easy)
+        curl_easy_cleanup(easy)
+        curl_multi_cleanup(multi)
+        curl_slist_free_all(headerList)
+    }
+
+    /// Advances the transfer once: perform, then wait up to 100 ms for socket activity.
+    private func drive() throws {
+        var running: Int32 = 0
+        curl_multi_perform(multi, &running)
+        var queued: Int32 = 0
+        while let msg = curl_multi_info_read(multi, &queued) {
+            if msg.pointee.msg == CURLMSG_DONE {
+                done = true
+                result = msg.pointee.data.result
+            }
+        }
+        if done { return }
+        var numfds: Int32 = 0
+        curl_multi_poll(multi, nil, 0, 100, &numfds)
+    }
+
+    private func check() throws {
+        if done && result != CURLE_OK {
+            throw StoreError.zoneUnavailable(String(cString: curl_easy_strerror(result)))
+        }
+    }
+
+    // MARK: upload side
+
+    /// Queues request body bytes, driving the transfer until the queue is small again.
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if done {
+            // The provider answered (or failed) before taking the whole body: stop feeding it.
+            try check()
+            throw StoreError.internalFailure("the provider ended the upload early with HTTP \(status)")
+        }
+        send.append(contentsOf: bytes)
+        if sendPaused {
+            sendPaused = false
+            curl_easy_pause(easy, ccurl_pause_cont())
+        }
+        while send.count - sendStart > bufferLimit && !done { try drive() }
+        try check()
+    }
+
+    /// Marks the end of the request body and runs the exchange until the response headers.
+    func closeUpload() throws {
+        sendClosed = true
+        if sendPaused {
+            sendPaused = false
+            curl_easy_pause(easy, ccurl_pause_cont())
+        }
+    }
+
+    // MARK: download side
+
+    /// Runs until the status line and headers are in (or the transfer ended).
+    func waitForResponse() throws -> Int {
+        while status == 0 && !done { try drive() }
+        // Headers of an informational or redirected response do not count.
+        try check()
+        return status
+    }
+
+    /// Pulls response body bytes; 0 at the end.
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while recv.count - recvStart == 0 {
+            if done {
+                try check()
+                return 0
+            }
+            if recvPaused {
+                recvPaused = false
+                curl_easy_pause(easy, ccurl_pause_cont())
+            }
+            try drive()
+        }
+        let n = min(buffer.count, recv.count - recvStart)
+        recv.withUnsafeBytes { src in buffer.baseAddress!.copyMemory(from: src.baseAddress! + recvStart, byteCount: n) }
+        recvStart += n
+        if recvStart == recv.count {
+            recv.removeAll(keepingCapacity: true)
+            recvStart = 0
+        }
+        return n
+    }
+
+    /// Runs to completion and returns the (small) remaining body, e.g. an error document.
+    func finish(limit: Int = 64 * 1024) throws -> [UInt8] {
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        while true {
+            let n = try chunk.withUnsafeMutableBytes { try read(into: $0) }
+            if n == 0 { return out }
+            if out.count < limit { out.append(contentsOf: chunk[0..<min(n, limit - out.count)]) }
+        }
+    }
+
+    /// Stops the transfer; the connection is dropped.
+    func abort() {
+        aborted = true
+        sendClosed = true
+        if !done { curl_multi_remove_handle(multi, easy) }
+        done = true
+    }
+
+    // MARK: callbacks
+
+    fileprivate func onWrite(_ data: UnsafeRawBufferPointer) -> Int {
+        if aborted { return 0 }
+        if recv.count - recvStart >= bufferLimit {
+            recvPaused = true
+            return Int(ccurl_write_pause())
+        }
+        recv.append(contentsOf: data)
+        return data.count
+    }
+
+    fileprivate func onRead(_ out: UnsafeMutableRawBufferPointer) -> Int {
+        if aborted { return Int(ccurl_read_abort()) }
+        let available = send.count - sendStart
+        if available == 0 {
+            if sendClosed { return 0 }
+            sendPaused = true
+            return Int(ccurl_read_pause())
+        }
+        let n = min(out.count, available)
+        send.withUnsafeBytes { src in out.baseAddress!.copyMemory(from: src.baseAddress! + sendStart, byteCount: n) }
+        sendStart += n
+        if sendStart == send.count {
+            send.removeAll(keepingCapacity: true)
+            sendStart = 0
+        }
+        return n
+    }
+
+    fileprivate func onHeader(_ line: String) {
+        if line.hasPrefix("HTTP/") {
+            // A new status line (after 100 Continue or a redirect) starts a new header set.
+            let parts = line.split(separator: " ")
+            if parts.count >= 2, let code = Int(parts[1]), code >= 200 {
+                status = code
+                responseHeaders = []
+            }
+            return
+        }
+        guard let colon = line.firstIndex(of: ":") else { return }
+        responseHeaders.append(
+            (
+                line[..<colon].lowercased(),
+                line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+            ))
+    }
+
+    func header(_ name: String) -> String? { responseHeaders.first { $0.0 == name }?.1 }
+}
+
+private func transfer(_ p: UnsafeMutableRawPointer?) -> CurlTransfer {
+    Unmanaged<CurlTransfer>.fromOpaque(p!).takeUnretainedValue()
+}
+
+private let curlWrite: ccurl_io_cb = { data, size, count, context in
+    Int(transfer(context).onWrite(UnsafeRawBufferPointer(start: data, count: size * count)))
+}
+
+private let curlRead: ccurl_io_cb = { data, size, count, context in
+    Int(transfer(context).onRead(UnsafeMutableRawBufferPointer(start: data, count: size * count)))
+}
+
+private let curlHeader: ccurl_header_cb = { data, size, count, context in
+    let line = String(decoding: UnsafeRawBufferPointer(start: data, count: size * count), as: UTF8.self)
+    transfer(context).onHeader(line.trimmingCharacters(in: .whitespacesAndNewlines))
+    return size * count
+}

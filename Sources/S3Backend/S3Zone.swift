@@ -1,0 +1,322 @@
+import Foundation
+import GatewayCore
+import S3Protocol
+import SigV4
+
+/// A zone on any S3-compatible provider (AWS, Ceph RGW, MinIO, Hetzner, UpCloud…). Every
+/// request is SigV4-signed with the provider's credentials; bodies stream both ways; provider
+/// answers are translated here into StoreErrors, so handlers never see a provider's error.
+public struct S3Zone: StorageZone {
+    public struct Config: Sendable {
+        public var name: String
+        /// "https://s3.example.com" or "http://127.0.0.1:9000" (no path).
+        public var endpoint: String
+        /// The signing region.
+        public var region: String
+        public var accessKey: String
+        public var secretKey: String
+        public var pathStyle: Bool
+        public var verifyTLS: Bool
+        public var caBundle: String?
+        public var storageClass: String?
+
+        public init(
+            name: String, endpoint: String, region: String, accessKey: String, secretKey: String,
+            pathStyle: Bool = true,
+            verifyTLS: Bool = true, caBundle: String? = nil, storageClass: String? = nil
+        ) {
+            self.name = name
+            self.endpoint = endpoint
+            self.region = region
+            self.accessKey = accessKey
+            self.secretKey = secretKey
+            self.pathStyle = pathStyle
+            self.verifyTLS = verifyTLS
+            self.caBundle = caBundle
+            self.storageClass = storageClass
+        }
+    }
+
+    public let config: Config
+    public var name: String { config.name }
+    private let scheme: String
+    private let host: String
+
+    public init(_ config: Config) throws(StoreError) {
+        self.config = config
+        guard let schemeEnd = config.endpoint.range(of: "://") else {
+            throw .internalFailure("zone \(config.name): endpoint \(config.endpoint) has no scheme")
+        }
+        scheme = String(config.endpoint[..<schemeEnd.lowerBound])
+        host = String(config.endpoint[schemeEnd.upperBound...]).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+    }
+
+    var options: CurlTransfer.Options {
+        CurlTransfer.Options(verifyTLS: config.verifyTLS, caBundle: config.caBundle)
+    }
+
+    // MARK: requests
+
+    /// Starts a signed request. The payload is UNSIGNED-PAYLOAD: TLS protects it in transit and
+    /// the gateway has already verified the client's digests.
+    func start(
+        _ method: String, bucket: String?, key: String? = nil, query: String = "",
+        headers extra: [(String, String)] = [],
+        length: Int64? = nil
+    ) throws(StoreError) -> CurlTransfer {
+        var path = "/"
+        var hostHeader = host
+        if let bucket {
+            if config.pathStyle {
+                path += bucket
+                if let key { path += "/" + uriEncode(key, encodeSlash: false) }
+            } else {
+                hostHeader = bucket + "." + host
+                if let key { path += uriEncode(key, encodeSlash: false) }
+            }
+        }
+        let rawURI = query.isEmpty ? path : path + "?" + query
+        let amzDate = Self.amzDate(Date().timeIntervalSince1970)
+        var headers: [(name: String, value: String)] = [
+            ("host", hostHeader), ("x-amz-date", amzDate), ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
+        ]
+        headers += extra.map { (name: $0.0.lowercased(), value: $0.1) }
+        let (authorization, _) = Signer.sign(
+            method: method, rawURI: rawURI, headers: headers, payloadHash: "UNSIGNED-PAYLOAD",
+            accessKey: config.accessKey, secretKey: config.secretKey, region: config.region, service: "s3",
+            amzDate: amzDate)
+        let all = headers.filter { $0.name != "host" }.map { ($0.name, $0.value) } + [("Authorization", authorization)]
+        do {
+            return try CurlTransfer(
+                method: method, url: "\(scheme)://\(hostHeader)\(rawURI)", headers: all + [("Host", hostHeader)],
+                uploadLength: length, options: options)
+        } catch {
+            throw error as? StoreError ?? .internalFailure("\(error)")
+        }
+    }
+
+    /// Runs a request with a small (or no) body to completion.
+    func run(
+        _ method: String, bucket: String?, key: String? = nil, query: String = "", headers: [(String, String)] = [],
+        body: [UInt8] = []
+    ) throws(StoreError) -> (Int, [UInt8]) {
+        let t = try start(method, bucket: bucket, key: key, query: query, headers: headers, length: Int64(body.count))
+        do {
+            if !body.isEmpty { try body.withUnsafeBytes { try t.write($0) } }
+            try t.closeUpload()
+            let status = try t.waitForResponse()
+            return (status, try t.finish())
+        } catch {
+            t.abort()
+            throw error as? StoreError ?? .internalFailure("\(error)")
+        }
+    }
+
+    /// A provider's answer as a StoreError: 5xx and throttling are the zone being unavailable,
+    /// anything else is a failure to log (the client sees InternalError, never the provider's).
+    func failure(_ what: String, _ status: Int, _ body: [UInt8]) -> StoreError {
+        let code = XMLNode.parse(body)?.child("Code")?.text ?? "HTTP \(status)"
+        let text = "zone \(name): \(what) answered \(status) \(code)"
+        if status >= 500 || status == 429 || code == "SlowDown" { return .zoneUnavailable(text) }
+        return .internalFailure(text)
+    }
+
+    static func amzDate(_ t: Double) -> String {
+        // "2024-01-02T03:04:05.000Z" → "20240102T030405Z"
+        let iso = HTTPDate.iso8601(t.rounded(.down))
+        return iso.replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")
+            .replacingOccurrences(of: ".000", with: "")
+    }
+
+    // MARK: StorageZone
+
+    public func createBucket(_ backendBucket: String) throws(StoreError) {
+        var body: [UInt8] = []
+        if config.region != "us-east-1" {
+            body = Array(
+                "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LocationConstraint>\(config.region)</LocationConstraint></CreateBucketConfiguration>"
+                    .utf8)
+        }
+        let (status, response) = try run("PUT", bucket: backendBucket, body: body)
+        if status == 200 { return }
+        // Ours already (a repeated create, or a create that timed out after succeeding).
+        if status == 409, XMLNode.parse(response)?.child("Code")?.text == "BucketAlreadyOwnedByYou" { return }
+        throw failure("CreateBucket \(backendBucket)", status, response)
+    }
+
+    public func deleteBucket(_ backendBucket: String) throws(StoreError) {
+        // Leftovers (parts of uploads that went with the tenant bucket) are garbage: remove them.
+        while true {
+            let (status, body) = try run("GET", bucket: backendBucket, query: "list-type=2&max-keys=1000")
+            if status == 404 { return }
+            guard status == 200, let root = XMLNode.parse(body) else {
+                throw failure("ListObjectsV2 \(backendBucket)", status, body)
+            }
+            let keys = root.children("Contents").compactMap { $0.child("Key")?.text }
+            if keys.isEmpty { break }
+            for k in keys { try deleteBlob(backendBucket: backendBucket, blob: k) }
+        }
+        let (status, body) = try run("DELETE", bucket: backendBucket)
+        guard status == 204 || status == 200 || status == 404 else {
+            throw failure("DeleteBucket \(backendBucket)", status, body)
+        }
+    }
+
+    public func beginWrite(backendBucket: String, length: Int64?) throws(StoreError) -> any BlobWriter {
+        try S3BlobWriter(zone: self, backendBucket: backendBucket, length: length)
+    }
+
+    public func open(backendBucket: String, blob: String, offset: Int64, length: Int64?) throws(StoreError)
+        -> any BlobReader
+    {
+        var headers: [(String, String)] = []
+        if offset > 0 || length != nil {
+            let last = length.map { String(offset + $0 - 1) } ?? ""
+            headers.append(("Range", "bytes=\(offset)-\(last)"))
+        }
+        if length == 0 { return EmptyReader() }
+        let t = try start("GET", bucket: backendBucket, key: blob, headers: headers)
+        do {
+            try t.closeUpload()
+            let status = try t.waitForResponse()
+            guard status == 200 || status == 206 else {
+                let body = try t.finish()
+                if status == 404 { throw StoreError.noSuchKey }
+                throw failure("GetObject \(blob)", status, body)
+            }
+            let size = length ?? (t.header("content-length").flatMap { Int64($0) } ?? 0)
+            return S3BlobReader(transfer: t, size: size)
+        } catch {
+            t.abort()
+            throw error as? StoreError ?? .internalFailure("\(error)")
+        }
+    }
+
+    public func deleteBlob(backendBucket: String, blob: String) throws(StoreError) {
+        let (status, body) = try run("DELETE", bucket: backendBucket, key: blob)
+        guard status == 204 || status == 200 || status == 404 else {
+            throw failure("DeleteObject \(blob)", status, body)
+        }
+    }
+
+    /// Checks reachability and credentials (ListBuckets); returns the round-trip time.
+    public func probe() throws(StoreError) -> Double {
+        let t0 = Date().timeIntervalSince1970
+        let (status, body) = try run("GET", bucket: nil)
+        guard status == 200 else { throw failure("ListBuckets", status, body) }
+        return Date().timeIntervalSince1970 - t0
+    }
+}
+
+private final class EmptyReader: BlobReader {
+    let size: Int64 = 0
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int { 0 }
+}
+
+final class S3BlobReader: BlobReader {
+    private let transfer: CurlTransfer
+    let size: Int64
+    private var remaining: Int64
+
+    init(transfer: CurlTransfer, size: Int64) {
+        self.transfer = transfer
+        self.size = size
+        remaining = size
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = try transfer.read(into: buffer)
+        remaining -= Int64(n)
+        // A provider that ends the body early must not pass for a complete object.
+        if n == 0 && remaining > 0 { throw StoreError.zoneUnavailable("object body ended \(remaining) bytes early") }
+        return n
+    }
+}
+
+/// Uploads a blob under a random id. With a known length the bytes stream straight through;
+/// otherwise they are spooled to a local temporary file first (S3 needs the length up front).
+final class S3BlobWriter: BlobWriter {
+    private let zone: S3Zone
+    private let backendBucket: String
+    private let id: String
+    private var transfer: CurlTransfer?
+    private var spool: FileHandle?
+    private var spoolPath: String?
+    private var written: Int64 = 0
+    private var closed = false
+
+    init(zone: S3Zone, backendBucket: String, length: Int64?) throws(StoreError) {
+        self.zone = zone
+        self.backendBucket = backendBucket
+        var g = SystemRandomNumberGenerator()
+        id = String(format: "%016llx%016llx", g.next() as UInt64, g.next() as UInt64)
+        if let length {
+            transfer = try Self.put(zone, backendBucket, id, length)
+        } else {
+            let path = NSTemporaryDirectory() + "s3gw-spool-\(getpid())-\(id)"
+            guard FileManager.default.createFile(atPath: path, contents: nil),
+                let h = FileHandle(forUpdatingAtPath: path)
+            else { throw .internalFailure("cannot create spool file \(path)") }
+            spool = h
+            spoolPath = path
+        }
+    }
+
+    private static func put(_ zone: S3Zone, _ bucket: String, _ id: String, _ length: Int64) throws(StoreError)
+        -> CurlTransfer
+    {
+        var headers: [(String, String)] = [("Content-Type", "application/octet-stream")]
+        if let sc = zone.config.storageClass { headers.append(("x-amz-storage-class", sc)) }
+        return try zone.start("PUT", bucket: bucket, key: id, headers: headers, length: length)
+    }
+
+    deinit { abort() }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        written += Int64(bytes.count)
+        if let spool {
+            try spool.write(contentsOf: Data(bytes))
+        } else {
+            try transfer?.write(bytes)
+        }
+    }
+
+    func commit() throws(StoreError) -> String {
+        do {
+            if let spool, let path = spoolPath {
+                // Unknown length: now it is known; stream the spool file up.
+                try spool.seek(toOffset: 0)
+                let t = try Self.put(zone, backendBucket, id, written)
+                transfer = t
+                while let chunk = try spool.read(upToCount: 1 << 20), !chunk.isEmpty {
+                    try chunk.withUnsafeBytes { try t.write($0) }
+                }
+                try spool.close()
+                self.spool = nil
+                unlink(path)
+            }
+            guard let t = transfer else { throw StoreError.internalFailure("no transfer") }
+            try t.closeUpload()
+            let status = try t.waitForResponse()
+            let body = try t.finish()
+            closed = true
+            guard status == 200 else { throw zone.failure("PutObject \(id)", status, body) }
+            return id
+        } catch {
+            abort()
+            throw error as? StoreError ?? .internalFailure("\(error)")
+        }
+    }
+
+    func abort() {
+        if let spool, let path = spoolPath {
+            try? spool.close()
+            unlink(path)
+            self.spool = nil
+        }
+        if !closed {
+            transfer?.abort()
+            closed = true
+        }
+    }
+}
