@@ -9,7 +9,9 @@ final class BlobChainReader: ByteSource {
     private var pending: [(blob: String, offset: Int64, length: Int64)] = []
     private var current: (any BlobReader)?
 
-    init(zone: any StorageZone, backendBucket: String, parts: [BlobPart], offset: Int64, length: Int64) {
+    /// Opens the first blob at once, so a zone that is down fails the request before any
+    /// response header is sent (a clean 503 instead of a truncated 200).
+    init(zone: any StorageZone, backendBucket: String, parts: [BlobPart], offset: Int64, length: Int64) throws {
         self.zone = zone
         self.backendBucket = backendBucket
         var start: Int64 = 0
@@ -21,6 +23,10 @@ final class BlobChainReader: ByteSource {
             start += p.size
         }
         pending.reverse()
+        if let first = pending.popLast() {
+            current = try zone.open(
+                backendBucket: backendBucket, blob: first.blob, offset: first.offset, length: first.length)
+        }
     }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {

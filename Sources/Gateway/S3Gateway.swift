@@ -20,11 +20,16 @@ public struct S3Gateway: Sendable {
         logger[metadataKey: "request-id"] = .string(requestId)
         var status = 500
         var sent: Int64 = 0
+        let tracked = HeadTrackingSink(response)
         do {
             let request = try prepare(head: head, params: params, body: body, requestId: requestId, now: started)
             let result = try S3Router.route(request, ctx, logger)
             status = result.status
-            sent = try send(result, head: head, requestId: requestId, to: response)
+            sent = try send(result, head: head, requestId: requestId, to: tracked)
+        } catch  where tracked.headSent {
+            // The status line is out: all we can do is cut the body short, which the client
+            // sees as a truncated transfer (Content-Length not reached), never as success.
+            logger.error("response to \(head.method) \(head.rawPath) failed after its headers: \(error)")
         } catch {
             let s3 = Self.s3Error(error, logger: logger)
             status = s3.code.status
@@ -269,4 +274,19 @@ final class CountingSource: ByteSource {
         count += Int64(n)
         return n
     }
+}
+
+/// Remembers whether the response head went out, so a failure after it is not answered twice.
+final class HeadTrackingSink: ResponseSink {
+    private let inner: any ResponseSink
+    private(set) var headSent = false
+
+    init(_ inner: any ResponseSink) { self.inner = inner }
+
+    func sendHead(status: Int, headers: [Header]) throws {
+        headSent = true
+        try inner.sendHead(status: status, headers: headers)
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws { try inner.write(bytes) }
 }

@@ -8,7 +8,19 @@ public final class InMemoryZone: StorageZone {
     private let blobs = Mutex<[String: [UInt8]]>([:])
     private let buckets = Mutex<Set<String>>([])
 
+    private let failure = Mutex(false)
+
     public init(name: String) { self.name = name }
+
+    /// While true, every operation fails as an unreachable remote zone would.
+    public var failing: Bool {
+        get { failure.withLock { $0 } }
+        set { failure.withLock { $0 = newValue } }
+    }
+
+    private func checkUp() throws(StoreError) {
+        if failing { throw .zoneUnavailable("in-memory zone \(name) set to fail") }
+    }
 
     public var blobCount: Int { blobs.withLock { $0.count } }
 
@@ -21,6 +33,7 @@ public final class InMemoryZone: StorageZone {
     }
 
     public func beginWrite(backendBucket: String, length: Int64?) throws(StoreError) -> any BlobWriter {
+        try checkUp()
         guard buckets.withLock({ $0.contains(backendBucket) }) else { throw .noSuchBucket }
         return Writer(zone: self)
     }
@@ -28,6 +41,7 @@ public final class InMemoryZone: StorageZone {
     public func open(backendBucket: String, blob: String, offset: Int64, length: Int64?) throws(StoreError)
         -> any BlobReader
     {
+        try checkUp()
         guard let bytes = blobs.withLock({ $0[blob] }) else { throw .noSuchKey }
         let start = Int(min(offset, Int64(bytes.count)))
         let end = length.map { min(bytes.count, start + Int($0)) } ?? bytes.count

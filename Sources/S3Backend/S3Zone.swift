@@ -39,6 +39,10 @@ public struct S3Zone: StorageZone {
 
     public let config: Config
     public var name: String { config.name }
+    /// Backend buckets this process has seen exist, so a write checks (or creates) its bucket
+    /// only once; a provider answering NoSuchBucket makes the zone forget it (created again on
+    /// the next write: provider-side loss heals on demand).
+    private let knownBuckets = KnownBuckets()
     private let scheme: String
     private let host: String
 
@@ -118,6 +122,8 @@ public struct S3Zone: StorageZone {
         let code = XMLNode.parse(body)?.child("Code")?.text ?? "HTTP \(status)"
         let text = "zone \(name): \(what) answered \(status) \(code)"
         if status >= 500 || status == 429 || code == "SlowDown" { return .zoneUnavailable(text) }
+        // The backend bucket vanished at the provider: retryable, it is re-created on demand.
+        if code == "NoSuchBucket" { return .zoneUnavailable(text) }
         return .internalFailure(text)
     }
 
@@ -163,8 +169,19 @@ public struct S3Zone: StorageZone {
     }
 
     public func beginWrite(backendBucket: String, length: Int64?) throws(StoreError) -> any BlobWriter {
-        try S3BlobWriter(zone: self, backendBucket: backendBucket, length: length)
+        if !knownBuckets.contains(backendBucket) {
+            let (status, body) = try run("HEAD", bucket: backendBucket)
+            if status == 404 {
+                try createBucket(backendBucket)
+            } else if status != 200 {
+                throw failure("HeadBucket \(backendBucket)", status, body)
+            }
+            knownBuckets.insert(backendBucket)
+        }
+        return try S3BlobWriter(zone: self, backendBucket: backendBucket, length: length)
     }
+
+    func forget(_ backendBucket: String) { knownBuckets.remove(backendBucket) }
 
     public func open(backendBucket: String, blob: String, offset: Int64, length: Int64?) throws(StoreError)
         -> any BlobReader
@@ -300,7 +317,10 @@ final class S3BlobWriter: BlobWriter {
             let status = try t.waitForResponse()
             let body = try t.finish()
             closed = true
-            guard status == 200 else { throw zone.failure("PutObject \(id)", status, body) }
+            guard status == 200 else {
+                if status == 404 { zone.forget(backendBucket) }
+                throw zone.failure("PutObject \(id)", status, body)
+            }
             return id
         } catch {
             abort()
@@ -319,4 +339,14 @@ final class S3BlobWriter: BlobWriter {
             closed = true
         }
     }
+}
+
+/// A small shared set, safe across worker threads.
+final class KnownBuckets: @unchecked Sendable {
+    private var names = Set<String>()
+    private let lock = NSLock()
+
+    func contains(_ n: String) -> Bool { lock.withLock { names.contains(n) } }
+    func insert(_ n: String) { _ = lock.withLock { names.insert(n) } }
+    func remove(_ n: String) { _ = lock.withLock { names.remove(n) } }
 }

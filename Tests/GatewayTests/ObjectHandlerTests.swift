@@ -138,3 +138,20 @@ final class ObjectHandlerTests: XCTestCase {
         XCTAssertEqual(gw.send("GET", "/bucket-one/o").body, [2])
     }
 }
+
+final class ZoneFailureTests: XCTestCase {
+    func testUnavailableZoneIsA503BeforeAnyHeaderAndNothingIsStored() {
+        let gw = TestGateway()
+        gw.send("PUT", "/zone-down")
+        gw.send("PUT", "/zone-down/k", body: [1, 2, 3])
+        gw.zone.failing = true
+        let get = gw.send("GET", "/zone-down/k")
+        XCTAssertEqual(get.status, 503)
+        XCTAssertEqual(get.errorCode, "ServiceUnavailable")
+        let put = gw.send("PUT", "/zone-down/new", body: [4])
+        XCTAssertEqual(put.status, 503)
+        gw.zone.failing = false
+        XCTAssertEqual(gw.send("HEAD", "/zone-down/new").status, 404)
+        XCTAssertEqual(gw.send("GET", "/zone-down/k").body, [1, 2, 3])
+    }
+}

@@ -134,8 +134,9 @@ class Stack:
     """One gateway + one nginx in a private temp directory."""
 
     def __init__(self, name: str = "gw", workers: int = 2, env_credentials: bool = True, threads: int = 32,
-                 log_level: str = "debug", storage_extra: str = ""):
+                 log_level: str = "debug", storage_extra: str = "", extra: str = ""):
         self.storage_extra = storage_extra
+        self.extra = extra
         self.tmp = Path(tempfile.mkdtemp(prefix=f"s3gw-{name}-"))
         self.workers_configured = workers
         self.threads, self.log_level = threads, log_level
@@ -165,7 +166,7 @@ class Stack:
         for d in (self.state_dir, self.zone_dir, self.socket.parent):
             d.mkdir(parents=True, exist_ok=True)
         write_config(self.config, self.tmp, workers=self.workers_configured, threads=self.threads,
-                     log_level=self.log_level, storage_extra=self.storage_extra)
+                     log_level=self.log_level, storage_extra=self.storage_extra, extra=self.extra)
         run_script(SCRIPTS / "dev-cert.sh", self.tmp / "tls")
         conf = run_script(
             SCRIPTS / "render-nginx.sh",

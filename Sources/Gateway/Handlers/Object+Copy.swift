@@ -84,7 +84,7 @@ extension Handlers {
         let writer = try zone.beginWrite(backendBucket: backendBucket, length: length)
         let hashing = MD5Sink(writer)
         do {
-            let reader = BlobChainReader(
+            let reader = try BlobChainReader(
                 zone: try ctx.zone(src.zone), backendBucket: sb.backendBucket, parts: src.blobs, offset: offset,
                 length: length)
             try pump(reader, into: hashing)

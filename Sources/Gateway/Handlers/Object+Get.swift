@@ -52,7 +52,7 @@ extension Handlers {
         if r.method == "HEAD" || length == 0 {
             return S3Response(status: status, headers: headers)
         }
-        let reader = BlobChainReader(
+        let reader = try BlobChainReader(
             zone: try ctx.zone(o.zone), backendBucket: b.backendBucket, parts: o.blobs, offset: offset, length: length)
         return S3Response(status: status, headers: headers, body: .stream(reader))
     }
