@@ -91,6 +91,17 @@ public struct FileSystemZone: StorageZone {
         }
     }
 
+    /// The directory must be there and writable: a file is created, synced and removed.
+    public func probe() throws(StoreError) -> Double {
+        var t0 = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t0)
+        let w = try FileBlobWriter(zone: self, backendBucket: "")
+        w.abort()
+        var t1 = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t1)
+        return Double(t1.tv_sec - t0.tv_sec) + Double(t1.tv_nsec - t0.tv_nsec) / 1e9
+    }
+
     /// Removes what a dead worker left in `tmp/` (its files are prefixed with its pid).
     public func removeTemporaries(ofProcess pid: Int32?) {
         for n in entries(of: tmpDir) where pid.map({ n.hasPrefix("\($0)-") }) ?? true {

@@ -25,4 +25,29 @@ public enum Maintenance {
             }
         }
     }
+
+    /// Probes every zone once and records the result (healthy, degraded, down).
+    @discardableResult
+    public static func checkZones(_ ctx: GatewayContext) -> [ZoneHealth] {
+        let previous = Dictionary(
+            uniqueKeysWithValues: ((try? ctx.metadata.zoneHealth()) ?? []).map { ($0.zone, $0) })
+        var out: [ZoneHealth] = []
+        for name in ctx.zones.keys.sorted() {
+            let result: Result<Double, StoreError>
+            do {
+                result = .success(try ctx.zones[name]!.probe())
+            } catch {
+                result = .failure(error)
+            }
+            let h = ZoneHealth.next(after: previous[name], zone: name, result: result, at: ctx.clock.now())
+            if h.state != previous[name]?.state {
+                ctx.logger.notice(
+                    "zone \(name) is \(h.state.rawValue)\(h.lastError.isEmpty || h.state == .healthy ? "" : ": " + h.lastError)"
+                )
+            }
+            try? ctx.metadata.recordZoneHealth(h)
+            out.append(h)
+        }
+        return out
+    }
 }

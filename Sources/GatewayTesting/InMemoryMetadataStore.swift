@@ -9,6 +9,7 @@ public final class InMemoryMetadataStore: MetadataStore {
         var objects: [String: [String: ObjectRecord]] = [:]
         var uploads: [String: UploadRecord] = [:]
         var parts: [String: [Int: PartRecord]] = [:]
+        var health: [String: ZoneHealth] = [:]
     }
 
     private let state = Mutex(State())
@@ -194,5 +195,11 @@ public final class InMemoryMetadataStore: MetadataStore {
             s.parts[uploadId] = nil
             return parts
         }
+    }
+
+    public func recordZoneHealth(_ h: ZoneHealth) throws(StoreError) { state.withLock { $0.health[h.zone] = h } }
+
+    public func zoneHealth() throws(StoreError) -> [ZoneHealth] {
+        state.withLock { $0.health.values.sorted { $0.zone < $1.zone } }
     }
 }

@@ -48,6 +48,11 @@ public final class InMemoryZone: StorageZone {
         return Reader(bytes: Array(bytes[start..<end]))
     }
 
+    public func probe() throws(StoreError) -> Double {
+        try checkUp()
+        return 0.001
+    }
+
     public func deleteBlob(backendBucket: String, blob: String) throws(StoreError) {
         _ = blobs.withLock { $0.removeValue(forKey: blob) }
     }

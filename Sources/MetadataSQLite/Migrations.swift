@@ -76,6 +76,21 @@ enum Migrations {
                 "ALTER TABLE uploads ADD COLUMN tags TEXT NOT NULL DEFAULT ''",
             ]
         ),
+        (
+            4,
+            [
+                """
+                CREATE TABLE zone_health (
+                    zone TEXT PRIMARY KEY,
+                    state TEXT NOT NULL,
+                    last_error TEXT NOT NULL,
+                    latency REAL NOT NULL,
+                    checked_at REAL NOT NULL,
+                    consecutive_failures INTEGER NOT NULL
+                )
+                """
+            ]
+        ),
     ]
 
     static func apply(_ db: SQLiteConnection) throws(StoreError) {

@@ -158,4 +158,36 @@ extension SQLiteMetadataStore {
             }
         }
     }
+
+    // MARK: zone health
+
+    public func recordZoneHealth(_ h: ZoneHealth) throws(StoreError) {
+        try withConnection { db throws(StoreError) in
+            try db.query(
+                """
+                INSERT OR REPLACE INTO zone_health (zone, state, last_error, latency, checked_at, consecutive_failures)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """,
+                [
+                    .text(h.zone), .text(h.state.rawValue), .text(h.lastError), .real(h.latency), .real(h.checkedAt),
+                    .int(Int64(h.consecutiveFailures)),
+                ])
+        }
+    }
+
+    public func zoneHealth() throws(StoreError) -> [ZoneHealth] {
+        try withConnection { db throws(StoreError) in
+            var out: [ZoneHealth] = []
+            try db.query(
+                "SELECT zone, state, last_error, latency, checked_at, consecutive_failures FROM zone_health ORDER BY zone",
+                []
+            ) { r in
+                out.append(
+                    ZoneHealth(
+                        zone: r.text(0), state: ZoneHealth.State(rawValue: r.text(1)) ?? .down, lastError: r.text(2),
+                        latency: r.real(3), checkedAt: r.real(4), consecutiveFailures: Int(r.int(5))))
+            }
+            return out
+        }
+    }
 }

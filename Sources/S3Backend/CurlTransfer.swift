@@ -2,6 +2,10 @@ import CCurl
 import Foundation
 import GatewayCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// One HTTP exchange driven through libcurl's multi interface, so a blocking caller moves it
 /// forward at its own pace: `read` pulls response bytes (a download is a `ByteSource`),
 /// `write` pushes request bytes (an upload is a `ByteSink`). Transfers pause instead of
@@ -34,11 +38,9 @@ final class CurlTransfer {
     private var aborted = false
 
     init(method: String, url: String, headers: [(String, String)], uploadLength: Int64?, options: Options) throws {
-        guard let m = curl_multi_init(), let e = curl_easy_init() else {
-            throw StoreError.internalFailure("curl init failed")
-        }
-        multi = m
-        easy = e
+        guard let handles = CurlHandlePool.take() else { throw StoreError.internalFailure("curl init failed") }
+        multi = handles.multi
+        easy = handles.easy
         let me = Unmanaged.passUnretained(self).toOpaque()
         _ = ccurl_setopt_str(easy, CURLOPT_URL, url)
         _ = ccurl_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
@@ -77,9 +79,16 @@ final class CurlTransfer {
 
     deinit {
         curl_multi_remove_handle(multi, easy)
-        curl_easy_cleanup(easy)
-        curl_multi_cleanup(multi)
         curl_slist_free_all(headerList)
+        // A cleanly finished exchange leaves a reusable connection in the multi handle's cache;
+        // an aborted one may have left a half-sent request on it, so that pair is dropped.
+        if done && !aborted && result == CURLE_OK {
+            curl_easy_reset(easy)
+            CurlHandlePool.give(multi: multi, easy: easy)
+        } else {
+            curl_easy_cleanup(easy)
+            curl_multi_cleanup(multi)
+        }
     }
 
     /// Advances the transfer once: perform, then wait up to 100 ms for socket activity.
@@ -250,4 +259,50 @@ private let curlHeader: ccurl_header_cb = { data, size, count, context in
     let line = String(decoding: UnsafeRawBufferPointer(start: data, count: size * count), as: UTF8.self)
     transfer(context).onHeader(line.trimmingCharacters(in: .whitespacesAndNewlines))
     return size * count
+}
+
+/// Per-thread free lists of (multi, easy) handle pairs: each worker thread keeps its warm
+/// connections to providers across requests (a thread may hold two at once, e.g. a copy
+/// between remote zones).
+enum CurlHandlePool {
+    final class Pool {
+        var free: [(multi: UnsafeMutableRawPointer, easy: UnsafeMutableRawPointer)] = []
+        deinit {
+            for h in free {
+                curl_easy_cleanup(h.easy)
+                curl_multi_cleanup(h.multi)
+            }
+        }
+    }
+
+    nonisolated(unsafe) private static var key: pthread_key_t = {
+        var k = pthread_key_t()
+        pthread_key_create(&k) { p in
+            if let p { Unmanaged<Pool>.fromOpaque(p).release() }
+        }
+        return k
+    }()
+
+    private static var pool: Pool {
+        if let p = pthread_getspecific(key) { return Unmanaged<Pool>.fromOpaque(p).takeUnretainedValue() }
+        let p = Pool()
+        pthread_setspecific(key, Unmanaged.passRetained(p).toOpaque())
+        return p
+    }
+
+    static func take() -> (multi: UnsafeMutableRawPointer, easy: UnsafeMutableRawPointer)? {
+        if let h = pool.free.popLast() { return h }
+        guard let m = curl_multi_init(), let e = curl_easy_init() else { return nil }
+        return (m, e)
+    }
+
+    static func give(multi: UnsafeMutableRawPointer, easy: UnsafeMutableRawPointer) {
+        let p = pool
+        if p.free.count < 4 {
+            p.free.append((multi, easy))
+        } else {
+            curl_easy_cleanup(easy)
+            curl_multi_cleanup(multi)
+        }
+    }
 }

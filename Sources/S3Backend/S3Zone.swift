@@ -104,6 +104,20 @@ public struct S3Zone: StorageZone {
         _ method: String, bucket: String?, key: String? = nil, query: String = "", headers: [(String, String)] = [],
         body: [UInt8] = []
     ) throws(StoreError) -> (Int, [UInt8]) {
+        // Requests that change nothing twice (all of these: the bodies are small and complete)
+        // are retried once when the zone fails transiently.
+        do {
+            return try runOnce(method, bucket: bucket, key: key, query: query, headers: headers, body: body)
+        } catch {
+            guard case .zoneUnavailable = error else { throw error }
+            usleep(200_000)
+            return try runOnce(method, bucket: bucket, key: key, query: query, headers: headers, body: body)
+        }
+    }
+
+    private func runOnce(
+        _ method: String, bucket: String?, key: String?, query: String, headers: [(String, String)], body: [UInt8]
+    ) throws(StoreError) -> (Int, [UInt8]) {
         let t = try start(method, bucket: bucket, key: key, query: query, headers: headers, length: Int64(body.count))
         do {
             if !body.isEmpty { try body.withUnsafeBytes { try t.write($0) } }
@@ -184,6 +198,19 @@ public struct S3Zone: StorageZone {
     func forget(_ backendBucket: String) { knownBuckets.remove(backendBucket) }
 
     public func open(backendBucket: String, blob: String, offset: Int64, length: Int64?) throws(StoreError)
+        -> any BlobReader
+    {
+        // Nothing has reached the client yet, so a transient failure is retried once.
+        do {
+            return try openOnce(backendBucket: backendBucket, blob: blob, offset: offset, length: length)
+        } catch {
+            guard case .zoneUnavailable = error else { throw error }
+            usleep(200_000)
+            return try openOnce(backendBucket: backendBucket, blob: blob, offset: offset, length: length)
+        }
+    }
+
+    private func openOnce(backendBucket: String, blob: String, offset: Int64, length: Int64?) throws(StoreError)
         -> any BlobReader
     {
         var headers: [(String, String)] = []

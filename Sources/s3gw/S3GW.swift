@@ -2,13 +2,17 @@ import ArgumentParser
 import Foundation
 import Gateway
 import Logging
+import S3Backend
 
 @main
 struct S3GW: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "s3gw",
         abstract: "A policy-aware, S3-compatible storage gateway (FastCGI behind nginx).",
-        subcommands: [Serve.self, WorkerCommand.self, AgentCommand.self, ConfigCommand.self])
+        subcommands: [
+            Serve.self, ConfigCommand.self, ZonesCommand.self, BucketsCommand.self, WorkerCommand.self,
+            AgentCommand.self,
+        ])
 }
 
 struct ConfigOption: ParsableArguments {
@@ -79,17 +83,44 @@ struct ConfigCommand: ParsableCommand {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Validate a configuration file, like nginx -t.")
         @OptionGroup var options: ConfigOption
+        @Flag(help: "Also check that every zone is reachable and accepts its credentials.")
+        var probe = false
 
         func run() throws {
+            let config: GatewayConfig
             do {
-                _ = try GatewayConfig.load(path: options.config)
+                config = try GatewayConfig.load(path: options.config)
                 print("s3gw: the configuration file \(options.config) syntax is ok")
-                print("s3gw: configuration file \(options.config) test is successful")
             } catch {
                 FileHandle.standardError.write(Data("s3gw: \(error)\n".utf8))
                 FileHandle.standardError.write(Data("s3gw: configuration file \(options.config) test failed\n".utf8))
                 throw ExitCode(1)
             }
+            if probe {
+                CurlGlobal.initialize()
+                var failed = false
+                for (name, zone) in try Worker.makeZones(config).sorted(by: { $0.key < $1.key }) {
+                    do {
+                        let t = try zone.probe()
+                        print("s3gw: zone \(name): ok (\(Int(t * 1000)) ms)")
+                    } catch {
+                        failed = true
+                        let why: String
+                        switch error {
+                        case .zoneUnavailable(let m): why = "unreachable: \(m)"
+                        case .internalFailure(let m): why = m.contains("403") ? "credentials rejected: \(m)" : m
+                        default: why = "\(error)"
+                        }
+                        FileHandle.standardError.write(Data("s3gw: zone \(name): \(why)\n".utf8))
+                    }
+                }
+                if failed {
+                    FileHandle.standardError.write(
+                        Data("s3gw: configuration file \(options.config) test failed\n".utf8))
+                    throw ExitCode(1)
+                }
+            }
+            print("s3gw: configuration file \(options.config) test is successful")
         }
     }
 }

@@ -36,6 +36,8 @@ public struct GatewayConfig: Sendable {
     public var multipartExpiry = 7 * 24 * 3600
     /// How often, in seconds, the agent looks for work (expired uploads).
     public var cleanupInterval = 300
+    /// How often, in seconds, the agent probes every zone's health.
+    public var healthInterval = 30
     public var zones: [Zone] = []
 
     public var workerCount: Int { workers > 0 ? workers : ProcessInfo.processInfo.activeProcessorCount }
@@ -102,6 +104,7 @@ public struct GatewayConfig: Sendable {
                 c.defaultZone = try reader.string("default_zone") ?? ""
                 c.multipartExpiry = try reader.int("multipart_expiry", in: 0...(10 * 365 * 86400)) ?? c.multipartExpiry
                 c.cleanupInterval = try reader.int("cleanup_interval", in: 1...86400) ?? c.cleanupInterval
+                c.healthInterval = try reader.int("health_interval", in: 1...86400) ?? c.healthInterval
                 try reader.noOtherKeys()
             case "zones[]":
                 guard let name = try reader.string("name"), !name.isEmpty else {

@@ -19,19 +19,30 @@ enum Agent {
         logger.info(
             "agent started: multipart uploads expire after \(config.multipartExpiry)s, checked every \(config.cleanupInterval)s"
         )
+        var nextCleanup = 0.0
+        var nextHealth = 0.0
         while true {
-            if config.multipartExpiry > 0 {
-                do {
-                    let cutoff = SystemClock().now() - Double(config.multipartExpiry)
-                    let n = try Maintenance.expireUploads(initiatedBefore: cutoff, context)
-                    if n > 0 { logger.notice("aborted \(n) multipart uploads older than \(config.multipartExpiry)s") }
-                } catch {
-                    logger.error("expiring multipart uploads failed: \(error)")
+            let now = SystemClock().now()
+            if now >= nextHealth {
+                Maintenance.checkZones(context)
+                nextHealth = now + Double(config.healthInterval)
+            }
+            if now >= nextCleanup {
+                nextCleanup = now + Double(config.cleanupInterval)
+                if config.multipartExpiry > 0 {
+                    do {
+                        let cutoff = now - Double(config.multipartExpiry)
+                        let n = try Maintenance.expireUploads(initiatedBefore: cutoff, context)
+                        if n > 0 {
+                            logger.notice("aborted \(n) multipart uploads older than \(config.multipartExpiry)s")
+                        }
+                    } catch {
+                        logger.error("expiring multipart uploads failed: \(error)")
+                    }
                 }
             }
-            if let s = waitForSignal([SIGTERM, SIGINT, SIGHUP], timeout: Double(config.cleanupInterval)), s != SIGHUP {
-                return 0
-            }
+            let wait = max(0.2, min(nextHealth, nextCleanup) - SystemClock().now())
+            if let s = waitForSignal([SIGTERM, SIGINT, SIGHUP], timeout: wait), s != SIGHUP { return 0 }
             // Re-parented: the supervisor is gone, so nothing would ever stop us.
             if getppid() == 1 { return 0 }
         }

@@ -41,6 +41,22 @@ enum Worker {
         let creds = try RootCredentials.resolve(config: config, createIfMissing: false)
         let secret = try InstallationSecret.load(stateDir: config.stateDir, createIfMissing: false)
         let metadata = try SQLiteMetadataStore(path: config.metadataPath)
+        let zones = try makeZones(config)
+        let catalog = ZoneCatalog(
+            zones: config.zones.map { ZoneCatalog.Zone(name: $0.name, country: $0.country, region: $0.region) },
+            defaultZone: config.defaultZone)
+        let verifier = Verifier(
+            credentials: StaticCredentials(keys: [creds.accessKey: creds.secretKey]),
+            maxClockSkew: Double(config.maxClockSkew))
+        return GatewayContext(
+            metadata: metadata, zones: zones, catalog: catalog, verifier: verifier, clock: SystemClock(),
+            installationSecret: secret, logger: logger, baseDomains: config.baseDomains)
+    }
+}
+
+extension Worker {
+    /// One StorageZone per configured zone.
+    static func makeZones(_ config: GatewayConfig) throws -> [String: any StorageZone] {
         var zones: [String: any StorageZone] = [:]
         for z in config.zones {
             switch z.kind {
@@ -54,15 +70,7 @@ enum Worker {
                 zones[z.name] = try FileSystemZone(name: z.name, root: z.path)
             }
         }
-        let catalog = ZoneCatalog(
-            zones: config.zones.map { ZoneCatalog.Zone(name: $0.name, country: $0.country, region: $0.region) },
-            defaultZone: config.defaultZone)
-        let verifier = Verifier(
-            credentials: StaticCredentials(keys: [creds.accessKey: creds.secretKey]),
-            maxClockSkew: Double(config.maxClockSkew))
-        return GatewayContext(
-            metadata: metadata, zones: zones, catalog: catalog, verifier: verifier, clock: SystemClock(),
-            installationSecret: secret, logger: logger, baseDomains: config.baseDomains)
+        return zones
     }
 }
 

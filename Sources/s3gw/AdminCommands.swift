@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import GatewayCore
+import MetadataSQLite
+import S3Backend
+
+/// `s3gw zones`: the catalog with each zone's health, as the agent last recorded it (or probed
+/// now with --probe).
+struct ZonesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "zones", abstract: "Show the zone catalog and each zone's health.")
+    @OptionGroup var options: ConfigOption
+    @Flag(help: "Probe every zone now (and record the result) instead of showing the last check.")
+    var probe = false
+
+    func run() throws {
+        let config = try loadOrExit(options.config)
+        CurlGlobal.initialize()
+        let metadata = try SQLiteMetadataStore(path: config.metadataPath)
+        var health = Dictionary(uniqueKeysWithValues: try metadata.zoneHealth().map { ($0.zone, $0) })
+        if probe {
+            let zones = try Worker.makeZones(config)
+            for (name, zone) in zones {
+                let result: Result<Double, StoreError>
+                do { result = .success(try zone.probe()) } catch { result = .failure(error) }
+                let h = ZoneHealth.next(
+                    after: health[name], zone: name, result: result, at: Date().timeIntervalSince1970)
+                try metadata.recordZoneHealth(h)
+                health[name] = h
+            }
+        }
+        var rows = [["ZONE", "COUNTRY", "REGION", "KIND", "LOCATION", "STATE", "LATENCY", "CHECKED", "LAST ERROR"]]
+        for z in config.zones {
+            let h = health[z.name]
+            rows.append([
+                z.name + (z.name == config.defaultZone ? " (default)" : ""), z.country, z.region, z.kind,
+                z.kind == "s3" ? z.endpoint : z.path, h?.state.rawValue ?? "unknown",
+                h.map { $0.state == .down ? "-" : String(format: "%.0f ms", $0.latency * 1000) } ?? "-",
+                h.map { ago($0.checkedAt) } ?? "never", h?.lastError ?? "",
+            ])
+        }
+        printTable(rows)
+    }
+}
+
+/// `s3gw buckets show NAME`: where a tenant bucket lives, and its name inside each zone.
+struct BucketsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "buckets", abstract: "Inspect tenant buckets.", subcommands: [Show.self])
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a bucket's placement and backend bucket names.")
+        @OptionGroup var options: ConfigOption
+        @Argument(help: "The tenant bucket name.") var name: String
+
+        func run() throws {
+            let config = try loadOrExit(options.config)
+            let metadata = try SQLiteMetadataStore(path: config.metadataPath)
+            guard let b = try metadata.bucket(named: name) else {
+                FileHandle.standardError.write(Data("s3gw: no bucket named \(name)\n".utf8))
+                throw ExitCode(1)
+            }
+            print("bucket               \(b.name)")
+            print("owner                \(b.owner)")
+            print(
+                "created              \(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: b.createdAt)))")
+            print(
+                "location constraint  \(b.locationConstraint.isEmpty ? "(none: default zone)" : b.locationConstraint)")
+            for (i, z) in b.zones.enumerated() {
+                let zone = config.zones.first { $0.name == z }
+                let where_ = zone.map { $0.kind == "s3" ? $0.endpoint : $0.path } ?? "(zone not in the configuration)"
+                print("\(i == 0 ? "primary zone" : "replica zone")         \(z)  \(where_)")
+                print("  backend bucket     \(b.backendBucket)")
+            }
+        }
+    }
+}
+
+func loadOrExit(_ path: String) throws -> GatewayConfig {
+    do {
+        return try GatewayConfig.load(path: path)
+    } catch {
+        FileHandle.standardError.write(Data("s3gw: \(error)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+func ago(_ t: Double) -> String {
+    let s = Int(Date().timeIntervalSince1970 - t)
+    return s < 120 ? "\(s)s ago" : s < 7200 ? "\(s / 60)m ago" : "\(s / 3600)h ago"
+}
+
+func printTable(_ rows: [[String]]) {
+    let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
+    for r in rows {
+        print(zip(r, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "  "))
+    }
+}
