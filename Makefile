@@ -1,9 +1,10 @@
 # S3Gateway — developer entry points. Each target is a thin wrapper over scripts/.
 #   make run     build (release) and start s3gw + nginx on 127.0.0.1:8443/8080, state in .state/
-#   make stop    stop what `make run` started
+#   make demo    like run, with a demo catalog: a filesystem zone and two moto_server providers
+#   make stop    stop what `make run` / `make demo` started
 #   make test    build, unit tests, end-to-end tests (real nginx, real S3 clients)
 #   make bench   throughput through nginx -> s3gw vs plain nginx (release build)
-.PHONY: all build release run stop test e2e bench format format-check clean
+.PHONY: all build release run demo stop test e2e bench format format-check clean
 
 CONFIG ?= debug
 
@@ -17,6 +18,10 @@ release:
 
 run:
 	scripts/run.sh
+
+# make run with three zones in three countries: one filesystem, two moto_server providers.
+demo:
+	scripts/demo.sh
 
 stop:
 	scripts/stop.sh

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test tiers need on top of install-deps.sh: the S3 clients the end-to-end
-# suite drives (aws CLI, boto3, s3cmd, rclone, minio-py), moto, pytest, and wrk for `make bench`.
+# suite drives (aws CLI v1 and v2, boto3, s3cmd, rclone, minio-py), moto, pytest, and wrk for `make bench`.
 # Only what is missing is installed.
 set -euo pipefail
 
@@ -15,13 +15,17 @@ for cmd in s3cmd rclone wrk; do
     command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd")
 done
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+# aws CLI v2 from Debian (bookworm ships 2.9.19) at /usr/bin/aws, beside the PyPI v1 `aws` that
+# comes first on PATH; the e2e sync scenarios drive both. Skipped where the release lacks it.
+if [ ! -x /usr/bin/aws ] && apt_has_candidate awscli; then missing+=(awscli); fi
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 apt_install "${missing[@]}"
 
 # PyPI: module to import (or command to find) -> requirement to install.
 pip_missing=()
 py_has() { python3 -c "import $1" >/dev/null 2>&1; }
-command -v aws >/dev/null 2>&1 || py_has awscli || pip_missing+=(awscli)
+# The PyPI aws CLI is v1; Debian's /usr/bin/aws (v2) does not count.
+{ aws --version 2>&1 | grep -q '^aws-cli/1\.'; } || py_has awscli || pip_missing+=(awscli)
 py_has boto3 || pip_missing+=(boto3)
 py_has minio || pip_missing+=(minio)
 py_has moto.server || pip_missing+=("moto[server]")

@@ -7,6 +7,8 @@
 #   S3GW_SKIP_BUILD=1                                use the existing .build/release/s3gw
 #   S3GW_BIN=path                                    run this binary instead (implies no build)
 #   S3GW_START_TIMEOUT (60)                          seconds to wait for the gateway
+#   S3GW_CONFIG=path                                 use this config instead of .state/s3gw.toml
+#                                                    (scripts/demo.sh writes one with providers)
 # Stop with `make stop` (scripts/stop.sh).
 set -euo pipefail
 
@@ -35,8 +37,9 @@ fi
 
 mkdir -p "$state/zones/local-1" "$state/run" "$state/nginx"
 chmod 0700 "$state"
-if [ ! -f "$state/s3gw.toml" ]; then
-    cat >"$state/s3gw.toml" <<TOML
+config="${S3GW_CONFIG:-$state/s3gw.toml}"
+if [ ! -f "$config" ]; then
+    cat >"$config" <<TOML
 # Written by scripts/run.sh on first run; edit freely (see config/s3gw.toml for every key).
 [server]
 socket = "$state/run/s3gw.sock"
@@ -58,7 +61,7 @@ kind = "filesystem"
 path = "$state/zones/local-1"
 TOML
 fi
-"$bin" config check --config "$state/s3gw.toml"
+"$bin" config check --config "$config"
 
 scripts/dev-cert.sh "$state/tls"
 conf="$(scripts/render-nginx.sh --prefix "$state/nginx" --http-port "$http_port" --https-port "$https_port" \
@@ -73,7 +76,7 @@ for port in "$http_port" "$https_port"; do
 done
 
 echo "==> starting s3gw (log: .state/s3gw.log)"
-setsid nohup "$bin" serve --config "$state/s3gw.toml" --pid-file "$state/s3gw.pid" \
+setsid nohup "$bin" serve --config "$config" --pid-file "$state/s3gw.pid" \
     </dev/null >>"$state/s3gw.log" 2>&1 &
 echo "$!" >"$state/s3gw.pid"
 echo "==> starting nginx on 127.0.0.1:$https_port (https) and :$http_port (http)"
@@ -105,11 +108,12 @@ done
 
 if [ -n "${S3GW_ACCESS_KEY:-}" ] && [ -n "${S3GW_SECRET_KEY:-}" ]; then
     access_key="$S3GW_ACCESS_KEY"; secret_key="$S3GW_SECRET_KEY"; source_note="from your environment"
-elif [ -f "$state/root-credentials" ]; then
-    # shellcheck disable=SC1091
-    access_key="$(. "$state/root-credentials"; echo "$S3GW_ACCESS_KEY")"
-    secret_key="$(. "$state/root-credentials"; echo "$S3GW_SECRET_KEY")"
-    source_note="from .state/root-credentials"
+elif [ -f "${S3GW_CREDENTIALS_FILE:-$state/root-credentials}" ]; then
+    creds="${S3GW_CREDENTIALS_FILE:-$state/root-credentials}"
+    # shellcheck disable=SC1090
+    access_key="$(. "$creds"; echo "$S3GW_ACCESS_KEY")"
+    secret_key="$(. "$creds"; echo "$S3GW_SECRET_KEY")"
+    source_note="from ${creds#"$root"/}"
 else
     access_key="(see [credentials] in .state/s3gw.toml)"; secret_key="$access_key"; source_note="from the config"
 fi

@@ -22,4 +22,15 @@ for entry in "nginx/nginx.pid:nginx" "s3gw.pid:s3gw"; do
     fi
     rm -f "$file"
 done
+# The demo's stand-in providers (scripts/demo.sh).
+for file in "$state"/moto-*.pid; do
+    [ -f "$file" ] || continue
+    pid="$(cat "$file" 2>/dev/null || true)"
+    if pid_alive "$pid" moto_server; then
+        echo "stopping moto_server (pid $pid)"
+        stop_pid "$pid" moto_server "$timeout"
+        stopped=1
+    fi
+    rm -f "$file"
+done
 [ "$stopped" -eq 1 ] || echo "nothing running"

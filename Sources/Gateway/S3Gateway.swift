@@ -113,9 +113,12 @@ public struct S3Gateway: Sendable {
         var query: [String: String] = [:]
         for item in head.queryItems where query[item.name] == nil { query[item.name] = item.value }
         let counted = CountingSource(inner: body, expected: head.header("content-length").flatMap { Int64($0) })
-        return S3Request(
+        var request = S3Request(
             head: head, requestId: requestId, auth: auth, bucket: bucket, key: key, query: query, body: counted,
             now: now)
+        request.scheme = params["HTTPS"].map { $0.lowercased() == "on" } == true ? "https" : "http"
+        request.virtualHosted = hostBucket != nil
+        return request
     }
 
     /// The bucket named by a `bucket.<base domain>[:port]` Host header, if any.

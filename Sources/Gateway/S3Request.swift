@@ -14,6 +14,17 @@ struct S3Request {
     let query: [String: String]
     let body: any ByteSource
     let now: Double
+    /// "https" when nginx terminated TLS for this request, else "http".
+    var scheme = "http"
+    /// The bucket came from the Host name (virtual-host style).
+    var virtualHosted = false
+
+    /// The absolute URL of an object, as the client addressed this gateway.
+    func objectURL(bucket: String, key: String) -> String {
+        let host = header("host") ?? "localhost"
+        let path = uriEncode(key, encodeSlash: false)
+        return virtualHosted ? "\(scheme)://\(host)/\(path)" : "\(scheme)://\(host)/\(bucket)/\(path)"
+    }
 
     var method: String { head.method }
     func header(_ name: String) -> String? { head.header(name) }

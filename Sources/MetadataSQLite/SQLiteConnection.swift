@@ -1,6 +1,10 @@
 import CSQLite
 import GatewayCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Owns one sqlite3 handle; every C status goes through `check`.
 /// Used by one thread at a time: the store hands connections out of a locked pool.
 final class SQLiteConnection: @unchecked Sendable {
@@ -18,9 +22,27 @@ final class SQLiteConnection: @unchecked Sendable {
         handle = db
         // Workers in several processes share the file: wait on locks rather than failing.
         sqlite3_busy_timeout(db, 30_000)
-        try exec("PRAGMA journal_mode=WAL")
+        try enableWAL()
         try exec("PRAGMA synchronous=NORMAL")
         try exec("PRAGMA foreign_keys=ON")
+    }
+
+    /// Switching to WAL needs a moment of exclusive access, and the busy handler does not cover
+    /// it: several workers opening a fresh database at once retry instead of failing.
+    private func enableWAL() throws(StoreError) {
+        for attempt in 0..<50 {
+            var mode = ""
+            try query("PRAGMA journal_mode", []) { r in mode = r.text(0) }
+            if mode.lowercased() == "wal" { return }
+            var result = ""
+            do {
+                try query("PRAGMA journal_mode=WAL", []) { r in result = r.text(0) }
+            } catch {
+                if attempt == 49 { throw error }
+            }
+            if result.lowercased() == "wal" { return }
+            usleep(100_000)
+        }
     }
 
     deinit {

@@ -91,13 +91,15 @@ extension Handlers {
             throw error
         }
         if let old = replaced { removeBlob(of: old, bucket: b, ctx, logger) }
-        return postResponse(fields, bucket: b.name, key: key, etag: record.etag)
+        return postResponse(
+            fields, location: r.objectURL(bucket: b.name, key: key), bucket: b.name, key: key, etag: record.etag)
     }
 
     /// success_action_redirect (303 to it), or success_action_status 200/201 (201 has a body)/204.
-    static func postResponse(_ fields: [String: String], bucket: String, key: String, etag: String) -> S3Response {
+    static func postResponse(_ fields: [String: String], location: String, bucket: String, key: String, etag: String)
+        -> S3Response
+    {
         let quoted = "\"\(etag)\""
-        let location = "/\(bucket)/\(uriEncode(key, encodeSlash: false))"
         if let redirect = fields["success_action_redirect"] ?? fields["redirect"], !redirect.isEmpty,
             redirect.hasPrefix("http://") || redirect.hasPrefix("https://")
         {

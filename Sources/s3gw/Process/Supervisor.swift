@@ -2,6 +2,7 @@ import FileSystemBackend
 import Foundation
 import Gateway
 import Logging
+import MetadataSQLite
 
 #if canImport(Glibc)
     import Glibc
@@ -58,6 +59,8 @@ final class Supervisor {
         try FileManager.default.createDirectory(atPath: config.stateDir, withIntermediateDirectories: true)
         _ = try RootCredentials.resolve(config: config, createIfMissing: true, announce: true)
         _ = try InstallationSecret.load(stateDir: config.stateDir, createIfMissing: true)
+        // Create and migrate the metadata store once, before workers race to open it.
+        _ = try SQLiteMetadataStore(path: config.metadataPath)
     }
 
     private func spawnWorker() throws {
