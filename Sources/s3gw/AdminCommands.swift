@@ -97,3 +97,57 @@ func printTable(_ rows: [[String]]) {
         print(zip(r, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "  "))
     }
 }
+
+/// `s3gw providers import FILE`: validates providers from CSV/JSON and appends them to the
+/// configuration as zones (the running gateway picks them up on reload, SIGHUP).
+struct ProvidersCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "providers", abstract: "Manage provider zones.", subcommands: [Import.self])
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add provider zones from a CSV or JSON file to the configuration.",
+            discussion: """
+                Fields (CSV header / JSON keys): name, country, region, endpoint, access_key, secret_key \
+                (required); signing_region, path_style, verify_tls, ca_bundle, storage_class (optional). \
+                See docs/PROVIDERS.md.
+                """)
+        @OptionGroup var options: ConfigOption
+        @Argument(help: "A .csv or .json file of providers.") var file: String
+        @Flag(help: "Print the zones that would be added; change nothing.") var dryRun = false
+
+        func run() throws {
+            let config = try loadOrExit(options.config)
+            guard let data = FileManager.default.contents(atPath: file) else {
+                FileHandle.standardError.write(Data("s3gw: cannot read \(file)\n".utf8))
+                throw ExitCode(1)
+            }
+            let toml: String
+            do {
+                toml = try ProviderImport.toml(
+                    from: String(decoding: data, as: UTF8.self), file: file, existing: Set(config.zones.map(\.name)))
+            } catch {
+                FileHandle.standardError.write(Data("s3gw: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+            let current = (try? String(contentsOfFile: options.config, encoding: .utf8)) ?? ""
+            let combined = current + (current.hasSuffix("\n") ? "" : "\n") + toml
+            // The result must still be a valid configuration before anything is written.
+            do {
+                _ = try GatewayConfig.parse(combined, file: options.config)
+            } catch {
+                FileHandle.standardError.write(
+                    Data("s3gw: the imported zones do not fit the configuration: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+            if dryRun {
+                print(toml, terminator: "")
+                return
+            }
+            try combined.write(toFile: options.config, atomically: true, encoding: .utf8)
+            let count = toml.components(separatedBy: "[[zones]]").count - 1
+            print(
+                "s3gw: added \(count) provider zone(s) to \(options.config); reload with SIGHUP (or systemctl reload)")
+        }
+    }
+}

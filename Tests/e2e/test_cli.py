@@ -86,3 +86,25 @@ def test_first_start_generates_root_credentials():
     finally:
         stack.stop()
         stack.cleanup()
+
+
+def test_providers_import_appends_valid_zones_and_names_bad_rows(tmp_path):
+    cfg = tmp_path / "s3gw.toml"
+    write_config(cfg, tmp_path)
+    before = cfg.read_text()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,country,region,endpoint,access_key,secret_key\n"
+                   "fi-hel-1,fi,fi-hel,https://fi.example,ak,sk\n"
+                   "de-fra-1,de,de-fra,not-a-url,ak,sk\n")
+    r = subprocess.run([str(s3gw_bin()), "providers", "import", str(bad), "--config", str(cfg)],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "row 2: endpoint" in r.stderr, r.stderr
+    assert cfg.read_text() == before, "a failed import must change nothing"
+    good = tmp_path / "good.json"
+    good.write_text('[{"name": "fi-hel-1", "country": "fi", "region": "fi-hel", "endpoint": "https://fi.example",'
+                    ' "access_key": "ak", "secret_key": "s\\"k", "path_style": false}]')
+    r = subprocess.run([str(s3gw_bin()), "providers", "import", str(good), "--config", str(cfg)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert 'name = "fi-hel-1"' in cfg.read_text() and "path_style = false" in cfg.read_text()
+    assert config_check(cfg).returncode == 0
