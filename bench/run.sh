@@ -9,4 +9,6 @@ if [ -z "${S3GW_BIN:-}" ]; then
     swift build -c release
     export S3GW_BIN="$root/.build/release/s3gw"
 fi
-exec python3 bench/bench.py
+python3 bench/bench.py
+# Remote zones (moto_server as the provider): BENCH_REMOTE=0 skips.
+[ "${BENCH_REMOTE:-1}" = "0" ] || python3 bench/remote.py
