@@ -155,3 +155,16 @@ final class ZoneFailureTests: XCTestCase {
         XCTAssertEqual(gw.send("GET", "/zone-down/k").body, [1, 2, 3])
     }
 }
+
+final class PutLimitTests: XCTestCase {
+    func testSinglePutOver5GiBIsEntityTooLargeBeforeAnyByteIsStored() {
+        let gw = TestGateway()
+        gw.send("PUT", "/limits")
+        let r = gw.send(
+            "PUT", "/limits/huge", body: [1],
+            headers: [("x-amz-decoded-content-length", "5368709121"), ("Content-Encoding", "aws-chunked")],
+            payloadHash: "UNSIGNED-PAYLOAD")
+        XCTAssertEqual(r.errorCode, "EntityTooLarge")
+        XCTAssertEqual(gw.zone.blobCount, 0)
+    }
+}

@@ -238,3 +238,59 @@ def test_buckets_show_names_the_backend_bucket(remote_gw, providers):
     assert fi.objects()[backend], out
     s3.delete_object(Bucket=bucket, Key="k")
     s3.delete_bucket(Bucket=bucket)
+
+
+def test_provider_stopped_mid_upload_fails_cleanly(remote_gw, providers):
+    import threading
+
+    import requests
+
+    fi, de = providers
+    s3 = client(remote_gw)
+    bucket = new_bucket_name("midway")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "fi"})
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "half"}, ExpiresIn=600)
+    total = 64 * MIB
+    half_way = threading.Event()
+
+    class SlowBody:
+        """A sized body (so a Content-Length is sent) that slows down after half of it."""
+
+        def __init__(self):
+            self.sent = 0
+            self.chunk = os.urandom(MIB)
+
+        def __len__(self):
+            return total
+
+        def read(self, n=-1):
+            if self.sent >= total:
+                return b""
+            if self.sent >= total // 2:
+                half_way.set()
+                time.sleep(0.005)  # the provider dies while we are still sending
+            piece = self.chunk[: min(len(self.chunk), n if n > 0 else len(self.chunk), total - self.sent)]
+            self.sent += len(piece)
+            return piece
+
+    result = {}
+
+    def upload():
+        try:
+            r = requests.put(url, data=SlowBody(), timeout=120)
+            result["status"] = r.status_code
+            result["body"] = r.text[:300]
+        except requests.RequestException as e:
+            result["error"] = e
+
+    t = threading.Thread(target=upload)
+    t.start()
+    assert half_way.wait(60)
+    fi.stop()
+    try:
+        t.join(120)
+        assert not t.is_alive(), "the upload hung"
+        assert result.get("status", 599) >= 500 or "error" in result, result
+        assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+    finally:
+        fi.start()

@@ -83,14 +83,7 @@ extension Handlers {
             bucket: b.name, key: key, size: size, etag: sink.md5.hex(), lastModified: r.now,
             contentType: fields["content-type"] ?? "binary/octet-stream", headers: headers, checksums: [:],
             zone: zoneName, blob: blob, tags: tags)
-        let replaced: ObjectRecord?
-        do {
-            replaced = try ctx.metadata.putObject(record)
-        } catch {
-            removeBlobs([blob], zone: zoneName, bucket: b, ctx, logger)
-            throw error
-        }
-        if let old = replaced { removeBlob(of: old, bucket: b, ctx, logger) }
+        try commitObject(record, condition: nil, in: b, ctx, logger)
         return postResponse(
             fields, location: r.objectURL(bucket: b.name, key: key), bucket: b.name, key: key, etag: record.etag)
     }

@@ -65,12 +65,7 @@ extension Handlers {
             uploadId: upload.uploadId, partNumber: n, size: length, etag: etag, lastModified: r.now,
             checksums: [:], blob: blob)
         try recordPart(part, upload, b, ctx, logger)
-        var x = XMLWriter()
-        x.open("CopyPartResult", namespace: XMLWriter.s3Namespace)
-        x.element("LastModified", HTTPDate.iso8601(part.lastModified))
-        x.element("ETag", "\"\(part.etag)\"")
-        x.close("CopyPartResult")
-        return .xml(x.document)
+        return copyResult("CopyPartResult", lastModified: part.lastModified, etag: part.etag)
     }
 }
 

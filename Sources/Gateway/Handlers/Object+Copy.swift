@@ -56,20 +56,8 @@ extension Handlers {
             bucket: b.name, key: key, size: src.size, etag: etag, lastModified: r.now,
             contentType: stored.contentType, headers: stored.headers, checksums: checksums, zone: zoneName, blob: blob,
             tags: tags)
-        let replaced: ObjectRecord?
-        do {
-            replaced = try ctx.metadata.putObject(record, condition: condition)
-        } catch {
-            removeBlobs([blob], zone: zoneName, bucket: b, ctx, logger)
-            throw error
-        }
-        if let old = replaced { removeBlob(of: old, bucket: b, ctx, logger) }
-        var x = XMLWriter()
-        x.open("CopyObjectResult", namespace: XMLWriter.s3Namespace)
-        x.element("LastModified", HTTPDate.iso8601(record.lastModified))
-        x.element("ETag", "\"\(record.etag)\"")
-        x.close("CopyObjectResult")
-        return .xml(x.document)
+        try commitObject(record, condition: condition, in: b, ctx, logger)
+        return copyResult("CopyObjectResult", lastModified: record.lastModified, etag: record.etag)
     }
 }
 

@@ -18,6 +18,11 @@ extension Handlers {
             let current = try ctx.metadata.object(bucket: b.name, key: key)
             if !condition.holds(for: current) { throw conditionError(condition, current) }
         }
+        // S3's single-PUT limit; larger objects go up as multipart uploads.
+        if let length = expectedLength(r), length > maxCopySize {
+            throw S3Error(
+                .entityTooLarge, extra: [("ProposedSize", String(length)), ("MaxSizeAllowed", String(maxCopySize))])
+        }
         let stored = try StoredHeaders.fromRequest(r)
         let tags = try Tagging.fromRequest(r)
         let zoneName = b.primaryZone
@@ -27,14 +32,7 @@ extension Handlers {
             bucket: b.name, key: key, size: body.decodedLength, etag: body.md5Hex, lastModified: r.now,
             contentType: stored.contentType, headers: stored.headers,
             checksums: body.checksumsByName, zone: zoneName, blob: blob, tags: tags)
-        let replaced: ObjectRecord?
-        do {
-            replaced = try ctx.metadata.putObject(record, condition: condition)
-        } catch {
-            removeBlobs([blob], zone: zoneName, bucket: b, ctx, logger)
-            throw error
-        }
-        if let old = replaced { removeBlob(of: old, bucket: b, ctx, logger) }
+        try commitObject(record, condition: condition, in: b, ctx, logger)
         var headers = [Header("ETag", "\"\(record.etag)\"")]
         for (alg, value) in body.checksums { headers.append(Header(alg.headerName, value)) }
         return S3Response(headers: headers)
@@ -96,6 +94,32 @@ extension Handlers {
             throw error
         }
         return (body, try writer.commit())
+    }
+
+    /// Makes a written object visible: commits its metadata row (checking `condition` in the
+    /// same transaction). On failure the new blob goes; on success the replaced object's blobs do.
+    static func commitObject(
+        _ record: ObjectRecord, condition: WriteCondition?, in b: BucketRecord, _ ctx: GatewayContext,
+        _ logger: Logger
+    ) throws {
+        let replaced: ObjectRecord?
+        do {
+            replaced = try ctx.metadata.putObject(record, condition: condition)
+        } catch {
+            removeBlob(of: record, bucket: b, ctx, logger)
+            throw error
+        }
+        if let old = replaced { removeBlob(of: old, bucket: b, ctx, logger) }
+    }
+
+    /// The body of CopyObject and UploadPartCopy answers.
+    static func copyResult(_ root: String, lastModified: Double, etag: String) -> S3Response {
+        var x = XMLWriter()
+        x.open(root, namespace: XMLWriter.s3Namespace)
+        x.element("LastModified", HTTPDate.iso8601(lastModified))
+        x.element("ETag", "\"\(etag)\"")
+        x.close(root)
+        return .xml(x.document)
     }
 
     /// Deletes a blob no metadata row references any more. A failure leaves garbage for the
