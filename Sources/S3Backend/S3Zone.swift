@@ -19,12 +19,16 @@ public struct S3Zone: StorageZone {
         public var verifyTLS: Bool
         public var caBundle: String?
         public var storageClass: String?
+        /// Sign upload payloads (aws-chunked, STREAMING-AWS4-HMAC-SHA256-PAYLOAD) for providers
+        /// that refuse UNSIGNED-PAYLOAD.
+        public var payloadSigning: Bool
 
         public init(
             name: String, endpoint: String, region: String, accessKey: String, secretKey: String,
-            pathStyle: Bool = true,
-            verifyTLS: Bool = true, caBundle: String? = nil, storageClass: String? = nil
+            pathStyle: Bool = true, verifyTLS: Bool = true, caBundle: String? = nil, storageClass: String? = nil,
+            payloadSigning: Bool = false
         ) {
+            self.payloadSigning = payloadSigning
             self.name = name
             self.endpoint = endpoint
             self.region = region
@@ -66,7 +70,7 @@ public struct S3Zone: StorageZone {
     func start(
         _ method: String, bucket: String?, key: String? = nil, query: String = "",
         headers extra: [(String, String)] = [],
-        length: Int64? = nil
+        length: Int64? = nil, payload: String = "UNSIGNED-PAYLOAD", signed: ((ChunkSigner) -> Void)? = nil
     ) throws(StoreError) -> CurlTransfer {
         var path = "/"
         var hostHeader = host
@@ -82,13 +86,21 @@ public struct S3Zone: StorageZone {
         let rawURI = query.isEmpty ? path : path + "?" + query
         let amzDate = Self.amzDate(Date().timeIntervalSince1970)
         var headers: [(name: String, value: String)] = [
-            ("host", hostHeader), ("x-amz-date", amzDate), ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
+            ("host", hostHeader), ("x-amz-date", amzDate), ("x-amz-content-sha256", payload),
         ]
         headers += extra.map { (name: $0.0.lowercased(), value: $0.1) }
-        let (authorization, _) = Signer.sign(
-            method: method, rawURI: rawURI, headers: headers, payloadHash: "UNSIGNED-PAYLOAD",
+        let (authorization, seed) = Signer.sign(
+            method: method, rawURI: rawURI, headers: headers, payloadHash: payload,
             accessKey: config.accessKey, secretKey: config.secretKey, region: config.region, service: "s3",
             amzDate: amzDate)
+        if let signed {
+            let key = Signer.signingKey(
+                secret: config.secretKey, date: String(amzDate.prefix(8)), region: config.region, service: "s3")
+            signed(
+                ChunkSigner(
+                    signingKey: key, amzDate: amzDate,
+                    scope: Signer.scope(amzDate: amzDate, region: config.region, service: "s3"), previous: seed))
+        }
         let all = headers.filter { $0.name != "host" }.map { ($0.name, $0.value) } + [("Authorization", authorization)]
         do {
             return try CurlTransfer(
@@ -284,6 +296,8 @@ final class S3BlobWriter: BlobWriter {
     private let backendBucket: String
     private let id: String
     private var transfer: CurlTransfer?
+    /// Set when the zone signs payloads: bytes are framed into signed aws-chunks.
+    private var signer: ChunkSigner?
     private var spool: FileHandle?
     private var spoolPath: String?
     private var written: Int64 = 0
@@ -295,7 +309,7 @@ final class S3BlobWriter: BlobWriter {
         var g = SystemRandomNumberGenerator()
         id = String(format: "%016llx%016llx", g.next() as UInt64, g.next() as UInt64)
         if let length {
-            transfer = try Self.put(zone, backendBucket, id, length)
+            (transfer, signer) = try Self.put(zone, backendBucket, id, length)
         } else {
             let path = NSTemporaryDirectory() + "s3gw-spool-\(getpid())-\(id)"
             guard FileManager.default.createFile(atPath: path, contents: nil),
@@ -307,11 +321,23 @@ final class S3BlobWriter: BlobWriter {
     }
 
     private static func put(_ zone: S3Zone, _ bucket: String, _ id: String, _ length: Int64) throws(StoreError)
-        -> CurlTransfer
+        -> (CurlTransfer, ChunkSigner?)
     {
         var headers: [(String, String)] = [("Content-Type", "application/octet-stream")]
         if let sc = zone.config.storageClass { headers.append(("x-amz-storage-class", sc)) }
-        return try zone.start("PUT", bucket: bucket, key: id, headers: headers, length: length)
+        guard zone.config.payloadSigning else {
+            return (try zone.start("PUT", bucket: bucket, key: id, headers: headers, length: length), nil)
+        }
+        let encoded = ChunkSigner.encodedLength(length)
+        headers += [
+            ("Content-Encoding", "aws-chunked"), ("x-amz-decoded-content-length", String(length)),
+            ("Content-Length", String(encoded)),
+        ]
+        var signer: ChunkSigner?
+        let t = try zone.start(
+            "PUT", bucket: bucket, key: id, headers: headers, length: encoded,
+            payload: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", signed: { signer = $0 })
+        return (t, signer)
     }
 
     deinit { abort() }
@@ -321,7 +347,7 @@ final class S3BlobWriter: BlobWriter {
         if let spool {
             try spool.write(contentsOf: Data(bytes))
         } else {
-            try transfer?.write(bytes)
+            if let signer, let t = transfer { try signer.write(bytes, to: t) } else { try transfer?.write(bytes) }
         }
     }
 
@@ -330,16 +356,20 @@ final class S3BlobWriter: BlobWriter {
             if let spool, let path = spoolPath {
                 // Unknown length: now it is known; stream the spool file up.
                 try spool.seek(toOffset: 0)
-                let t = try Self.put(zone, backendBucket, id, written)
+                let (t, sig) = try Self.put(zone, backendBucket, id, written)
                 transfer = t
+                signer = sig
                 while let chunk = try spool.read(upToCount: 1 << 20), !chunk.isEmpty {
-                    try chunk.withUnsafeBytes { try t.write($0) }
+                    try chunk.withUnsafeBytes { b in
+                        if let sig { try sig.write(b, to: t) } else { try t.write(b) }
+                    }
                 }
                 try spool.close()
                 self.spool = nil
                 unlink(path)
             }
             guard let t = transfer else { throw StoreError.internalFailure("no transfer") }
+            try signer?.finish(to: t)
             try t.closeUpload()
             let status = try t.waitForResponse()
             let body = try t.finish()
@@ -376,4 +406,61 @@ final class KnownBuckets: @unchecked Sendable {
     func contains(_ n: String) -> Bool { lock.withLock { names.contains(n) } }
     func insert(_ n: String) { _ = lock.withLock { names.insert(n) } }
     func remove(_ n: String) { _ = lock.withLock { names.remove(n) } }
+}
+
+/// Frames an upload into signed aws-chunks (STREAMING-AWS4-HMAC-SHA256-PAYLOAD): fixed-size
+/// chunks, each signed over the previous signature and its own SHA-256, then a signed empty chunk.
+/// https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html
+final class ChunkSigner {
+    static let chunkSize = 64 * 1024
+    let signingKey: [UInt8]
+    let amzDate: String
+    let scope: String
+    private var previous: String
+    private var pending: [UInt8] = []
+
+    init(signingKey: [UInt8], amzDate: String, scope: String, previous: String) {
+        self.signingKey = signingKey
+        self.amzDate = amzDate
+        self.scope = scope
+        self.previous = previous
+        pending.reserveCapacity(Self.chunkSize)
+    }
+
+    /// The Content-Length of `length` payload bytes once framed.
+    static func encodedLength(_ length: Int64) -> Int64 {
+        func frame(_ size: Int64) -> Int64 {
+            Int64(String(size, radix: 16).utf8.count) + 17 + 64 + 2 + size + 2
+        }
+        let full = length / Int64(chunkSize)
+        let rest = length % Int64(chunkSize)
+        return full * frame(Int64(chunkSize)) + (rest > 0 ? frame(rest) : 0) + frame(0)
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer, to t: CurlTransfer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = min(Self.chunkSize - pending.count, bytes.count - offset)
+            pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]))
+            offset += n
+            if pending.count == Self.chunkSize { try emit(to: t) }
+        }
+    }
+
+    /// Sends the last partial chunk and the final empty one.
+    func finish(to t: CurlTransfer) throws {
+        if !pending.isEmpty { try emit(to: t) }
+        try emit(to: t)
+    }
+
+    private func emit(to t: CurlTransfer) throws {
+        let signature = Signer.chunkSignature(
+            signingKey: signingKey, amzDate: amzDate, scope: scope, previousSignature: previous, chunk: pending)
+        previous = signature
+        let head = Array("\(String(pending.count, radix: 16));chunk-signature=\(signature)\r\n".utf8)
+        try head.withUnsafeBytes { try t.write($0) }
+        try pending.withUnsafeBytes { try t.write($0) }
+        try [UInt8](arrayLiteral: 13, 10).withUnsafeBytes { try t.write($0) }
+        pending.removeAll(keepingCapacity: true)
+    }
 }

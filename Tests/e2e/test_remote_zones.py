@@ -294,3 +294,38 @@ def test_provider_stopped_mid_upload_fails_cleanly(remote_gw, providers):
         assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
     finally:
         fi.start()
+
+
+def test_payload_signed_uploads_to_a_provider_that_verifies_them(gw, tmp_path):
+    """The session gateway checks signed aws-chunks, so it plays a provider that refuses
+    UNSIGNED-PAYLOAD-free shortcuts: every chunk signature must verify or nothing is stored."""
+    zone = f"""
+[[zones]]
+name = "xx-signed-1"
+country = "xx"
+region = "xx-signed"
+kind = "s3"
+endpoint = "{gw.http_url}"
+access_key = "{gw.access_key}"
+secret_key = "{gw.secret_key}"
+payload_signing = true
+"""
+    stack = Stack("signed", workers=1, extra=zone).start()
+    try:
+        s3 = client(stack)
+        bucket = new_bucket_name("signed")
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "xx"})
+        for size in (0, 1, 64 * 1024, 300_000):
+            data = os.urandom(size)
+            s3.put_object(Bucket=bucket, Key=f"o{size}", Body=data)
+            assert s3.get_object(Bucket=bucket, Key=f"o{size}")["Body"].read() == data
+        inner = s3_client(gw)
+        [backend] = [b["Name"] for b in inner.list_buckets()["Buckets"] if b["Name"].startswith("s3gw-")
+                     and inner.list_objects_v2(Bucket=b["Name"]).get("KeyCount")]
+        assert inner.list_objects_v2(Bucket=backend)["KeyCount"] == 4
+        for size in (0, 1, 64 * 1024, 300_000):
+            s3.delete_object(Bucket=bucket, Key=f"o{size}")
+        assert inner.list_objects_v2(Bucket=backend)["KeyCount"] == 0
+    finally:
+        stack.stop()
+        stack.cleanup()

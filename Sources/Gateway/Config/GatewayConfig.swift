@@ -17,6 +17,7 @@ public struct GatewayConfig: Sendable {
         public var verifyTLS = true
         public var caBundle: String?
         public var storageClass: String?
+        public var payloadSigning = false
     }
 
     public var socket = "/run/s3gw/s3gw.sock"
@@ -146,6 +147,7 @@ public struct GatewayConfig: Sendable {
                     zone.verifyTLS = try reader.bool("verify_tls") ?? true
                     zone.caBundle = try reader.string("ca_bundle")
                     zone.storageClass = try reader.string("storage_class")
+                    zone.payloadSigning = try reader.bool("payload_signing") ?? false
                 }
                 try reader.noOtherKeys()
                 c.zones.append(zone)

@@ -5,7 +5,7 @@ import Foundation
 ///
 ///     name, country, region, endpoint, access_key, secret_key          required
 ///     signing_region (us-east-1), path_style (true), verify_tls (true),
-///     ca_bundle, storage_class                                          optional
+///     ca_bundle, storage_class, payload_signing (false)                 optional
 public enum ProviderImport {
     public struct Invalid: Error, CustomStringConvertible {
         public let file: String
@@ -15,7 +15,9 @@ public enum ProviderImport {
     }
 
     static let required = ["name", "country", "region", "endpoint", "access_key", "secret_key"]
-    static let optional = ["signing_region", "path_style", "verify_tls", "ca_bundle", "storage_class"]
+    static let optional = [
+        "signing_region", "path_style", "verify_tls", "ca_bundle", "storage_class", "payload_signing",
+    ]
 
     /// Parses and validates `text` (JSON when it starts with `[`, CSV otherwise); `existing` are
     /// zone names the configuration already has. Returns the TOML to append.
@@ -54,7 +56,7 @@ public enum ProviderImport {
             for key in ["endpoint", "access_key", "secret_key", "signing_region", "ca_bundle", "storage_class"] {
                 if let v = row[key], !v.isEmpty { lines.append("\(key) = \(quote(v))") }
             }
-            for key in ["path_style", "verify_tls"] {
+            for key in ["path_style", "verify_tls", "payload_signing"] {
                 guard let v = row[key]?.lowercased(), !v.isEmpty else { continue }
                 guard v == "true" || v == "false" else {
                     throw Invalid(file: file, row: n, message: "\(key) must be true or false, not \"\(v)\"")

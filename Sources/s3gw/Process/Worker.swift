@@ -65,7 +65,7 @@ extension Worker {
                     S3Zone.Config(
                         name: z.name, endpoint: z.endpoint, region: z.signingRegion, accessKey: z.accessKey,
                         secretKey: z.secretKey, pathStyle: z.pathStyle, verifyTLS: z.verifyTLS, caBundle: z.caBundle,
-                        storageClass: z.storageClass))
+                        storageClass: z.storageClass, payloadSigning: z.payloadSigning))
             default:
                 zones[z.name] = try FileSystemZone(name: z.name, root: z.path)
             }
