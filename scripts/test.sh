@@ -2,7 +2,8 @@
 # test.sh — `make test`: every test tier, in order, with one summary line at the end.
 #   1. build   swift build (debug)
 #   2. unit    swift test (SigV4, S3 protocol and handler tests: no sockets)
-#   3. e2e     python3 -m pytest Tests/e2e (real binary behind real nginx, real S3 clients)
+#   3. e2e     python3 -m pytest Tests/e2e (real binary behind real nginx, real S3 clients), then
+#              the client suites again with buckets on a remote zone (moto_server as provider)
 # Exits non-zero if any tier fails. Extra pytest arguments: S3GW_E2E_ARGS="-k boto3 -x".
 # S3GW_SKIP_DEPS=1 skips the dependency check (offline re-runs).
 set -uo pipefail
@@ -28,7 +29,18 @@ if swift build; then
     echo "==> [3/3] end-to-end (pytest Tests/e2e)"
     # shellcheck disable=SC2086
     S3GW_BIN="$root/.build/debug/s3gw" python3 -m pytest -q Tests/e2e ${S3GW_E2E_ARGS:-} 2>&1 | tee "$logs/e2e.log"
-    if [ "${PIPESTATUS[0]}" -eq 0 ]; then
+    e2e_rc=${PIPESTATUS[0]}
+    # The client suites once more, with every bucket on a remote zone (a moto_server provider).
+    if [ -z "${S3GW_E2E_ARGS:-}" ] && [ "${S3GW_SKIP_REMOTE_PASS:-0}" != "1" ]; then
+        echo "==> [3b/3] end-to-end again, buckets on a remote S3 zone"
+        S3GW_E2E_ZONE=remote S3GW_BIN="$root/.build/debug/s3gw" python3 -m pytest -q \
+            Tests/e2e/test_boto3.py Tests/e2e/test_copy_delete.py Tests/e2e/test_tagging.py \
+            Tests/e2e/test_awscli.py Tests/e2e/test_s3cmd.py Tests/e2e/test_rclone.py Tests/e2e/test_minio.py \
+            Tests/e2e/test_presigned_curl.py Tests/e2e/test_negative.py Tests/e2e/test_signed_chunks.py \
+            Tests/e2e/test_virtual_host.py Tests/e2e/test_sync_scenarios.py 2>&1 | tee "$logs/e2e-remote.log"
+        [ "${PIPESTATUS[0]}" -eq 0 ] || e2e_rc=1
+    fi
+    if [ "$e2e_rc" -eq 0 ]; then
         result[e2e]=ok
     else
         result[e2e]=FAILED
@@ -46,9 +58,15 @@ done
 unit_line=$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" "$logs/unit.log" 2>/dev/null | tail -1)
 unit_total=$(sed -nE 's/.*Executed ([0-9]+) tests?.*/\1/p' <<<"$unit_line")
 unit_failed=$(sed -nE 's/.*with ([0-9]+) failures?.*/\1/p' <<<"$unit_line")
-e2e_line=$(grep -E "^(=+ )?[0-9]+ (passed|failed)|^(=+ )?.*[0-9]+ (passed|failed)" "$logs/e2e.log" 2>/dev/null | tail -1)
-e2e_passed=$(grep -oE "[0-9]+ passed" <<<"$e2e_line" | grep -oE "[0-9]+")
-e2e_failed=$(grep -oE "[0-9]+ (failed|error)" <<<"$e2e_line" | grep -oE "[0-9]+" | awk '{s+=$1} END {print s+0}')
+e2e_passed=0
+e2e_failed=0
+for log in "$logs/e2e.log" "$logs/e2e-remote.log"; do
+    e2e_line=$(grep -E "^(=+ )?.*[0-9]+ (passed|failed)" "$log" 2>/dev/null | tail -1)
+    n=$(grep -oE "[0-9]+ passed" <<<"$e2e_line" | grep -oE "[0-9]+")
+    f=$(grep -oE "[0-9]+ (failed|error)" <<<"$e2e_line" | grep -oE "[0-9]+" | awk '{s+=$1} END {print s+0}')
+    e2e_passed=$((e2e_passed + ${n:-0}))
+    e2e_failed=$((e2e_failed + ${f:-0}))
+done
 passed=$(( ${unit_total:-0} - ${unit_failed:-0} + ${e2e_passed:-0} ))
 failed=$(( ${unit_failed:-0} + ${e2e_failed:-0} ))
 if [ $status -ne 0 ] && [ $failed -eq 0 ]; then failed=1; fi

@@ -103,7 +103,7 @@ def run_script(*args: str) -> str:
 
 
 def write_config(path: Path, tmp: Path, workers: int = 2, threads: int = 32, log_level: str = "debug",
-                 extra: str = "", storage_extra: str = "") -> None:
+                 extra: str = "", storage_extra: str = "", default_zone: str = "local-1") -> None:
     path.write_text(
         f"""# written by Tests/e2e/conftest.py
 [server]
@@ -117,7 +117,7 @@ max_clock_skew = 900
 base_domains = ["s3.e2e.test"]
 
 [storage]
-default_zone = "local-1"
+default_zone = "{default_zone}"
 {storage_extra}
 
 [[zones]]
@@ -134,8 +134,10 @@ class Stack:
     """One gateway + one nginx in a private temp directory."""
 
     def __init__(self, name: str = "gw", workers: int = 2, env_credentials: bool = True, threads: int = 32,
-                 log_level: str = "debug", storage_extra: str = "", extra: str = ""):
+                 log_level: str = "debug", storage_extra: str = "", extra: str = "",
+                 default_zone: str = "local-1"):
         self.storage_extra = storage_extra
+        self.default_zone = default_zone
         self.extra = extra
         self.tmp = Path(tempfile.mkdtemp(prefix=f"s3gw-{name}-"))
         self.workers_configured = workers
@@ -166,7 +168,8 @@ class Stack:
         for d in (self.state_dir, self.zone_dir, self.socket.parent):
             d.mkdir(parents=True, exist_ok=True)
         write_config(self.config, self.tmp, workers=self.workers_configured, threads=self.threads,
-                     log_level=self.log_level, storage_extra=self.storage_extra, extra=self.extra)
+                     log_level=self.log_level, storage_extra=self.storage_extra, extra=self.extra,
+                     default_zone=self.default_zone)
         run_script(SCRIPTS / "dev-cert.sh", self.tmp / "tls")
         conf = run_script(
             SCRIPTS / "render-nginx.sh",
@@ -308,10 +311,45 @@ def parse_credentials_file(path: Path) -> dict:
 # -- fixtures ---------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def gw():
-    stack = Stack("gw").start()
+    """The gateway every client suite talks to. With S3GW_E2E_ZONE=remote its default zone is a
+    moto_server provider instead of the filesystem, so the same suites run on a remote zone."""
+    moto = None
+    extra = ""
+    if os.environ.get("S3GW_E2E_ZONE") == "remote":
+        moto_port = free_port()
+        moto = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(moto_port)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        wait_for_http(f"http://127.0.0.1:{moto_port}/", 30)
+        extra = f"""
+[[zones]]
+name = "remote-1"
+country = "fi"
+region = "fi-hel"
+kind = "s3"
+endpoint = "http://127.0.0.1:{moto_port}"
+access_key = "moto"
+secret_key = "moto-secret"
+"""
+    stack = Stack("gw", extra=extra, default_zone="remote-1" if moto else "local-1").start()
     yield stack
     stack.stop()
     stack.cleanup()
+    stop_process(moto)
+
+
+def wait_for_http(url: str, timeout: float) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except Exception as e:  # any HTTP answer means the server is up
+            if hasattr(e, "code"):
+                return
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout}s")
 
 
 @pytest.fixture(params=["http", "https"])
