@@ -145,7 +145,9 @@ public struct S3Zone: StorageZone {
     /// A provider's answer as a StoreError: 5xx and throttling are the zone being unavailable,
     /// anything else is a failure to log (the client sees InternalError, never the provider's).
     func failure(_ what: String, _ status: Int, _ body: [UInt8]) -> StoreError {
-        let code = XMLNode.parse(body)?.child("Code")?.text ?? "HTTP \(status)"
+        let code =
+            XMLNode.parse(body)?.child("Code")?.text
+            ?? "HTTP \(status) \(String(decoding: body.prefix(200), as: UTF8.self))"
         let text = "zone \(name): \(what) answered \(status) \(code)"
         if status >= 500 || status == 429 || code == "SlowDown" { return .zoneUnavailable(text) }
         // The backend bucket vanished at the provider: retryable, it is re-created on demand.
@@ -289,18 +291,39 @@ final class S3BlobReader: BlobReader {
     }
 }
 
-/// Uploads a blob under a random id. With a known length the bytes stream straight through;
-/// otherwise they are spooled to a local temporary file first (S3 needs the length up front).
+/// Uploads a blob under a random id. With a known length the bytes stream straight through in
+/// one PUT. With an unknown length they go in 8 MiB parts of a provider multipart upload (a body
+/// that ends before the first part is full still goes as one PUT): memory stays bounded and
+/// nothing is staged whole.
 final class S3BlobWriter: BlobWriter {
+    static let partSize = 8 * 1024 * 1024
+
+    /// One streaming upload request (a PUT, or an UploadPart).
+    struct Upload {
+        let transfer: CurlTransfer
+        let signer: ChunkSigner?
+
+        func write(_ bytes: UnsafeRawBufferPointer) throws {
+            if let signer { try signer.write(bytes, to: transfer) } else { try transfer.write(bytes) }
+        }
+
+        /// Ends the body and returns the status, the (small) answer body and the ETag.
+        func finish() throws -> (Int, [UInt8], String?) {
+            try signer?.finish(to: transfer)
+            try transfer.closeUpload()
+            let status = try transfer.waitForResponse()
+            let etag = transfer.header("etag")
+            return (status, try transfer.finish(), etag)
+        }
+    }
+
     private let zone: S3Zone
     private let backendBucket: String
     private let id: String
-    private var transfer: CurlTransfer?
-    /// Set when the zone signs payloads: bytes are framed into signed aws-chunks.
-    private var signer: ChunkSigner?
-    private var spool: FileHandle?
-    private var spoolPath: String?
-    private var written: Int64 = 0
+    private var current: Upload?
+    private var buffer: [UInt8] = []
+    private var uploadId: String?
+    private var partETags: [String] = []
     private var closed = false
 
     init(zone: S3Zone, backendBucket: String, length: Int64?) throws(StoreError) {
@@ -309,24 +332,25 @@ final class S3BlobWriter: BlobWriter {
         var g = SystemRandomNumberGenerator()
         id = String(format: "%016llx%016llx", g.next() as UInt64, g.next() as UInt64)
         if let length {
-            (transfer, signer) = try Self.put(zone, backendBucket, id, length)
+            current = try Self.start(zone, backendBucket, id, length: length)
         } else {
-            let path = NSTemporaryDirectory() + "s3gw-spool-\(getpid())-\(id)"
-            guard FileManager.default.createFile(atPath: path, contents: nil),
-                let h = FileHandle(forUpdatingAtPath: path)
-            else { throw .internalFailure("cannot create spool file \(path)") }
-            spool = h
-            spoolPath = path
+            buffer.reserveCapacity(Self.partSize)
         }
     }
 
-    private static func put(_ zone: S3Zone, _ bucket: String, _ id: String, _ length: Int64) throws(StoreError)
-        -> (CurlTransfer, ChunkSigner?)
+    /// Starts a PUT (or UploadPart when `query` names one) of exactly `length` bytes, framed into
+    /// signed aws-chunks when the zone signs payloads.
+    static func start(_ zone: S3Zone, _ bucket: String, _ id: String, length: Int64, query: String = "")
+        throws(StoreError) -> Upload
     {
-        var headers: [(String, String)] = [("Content-Type", "application/octet-stream")]
-        if let sc = zone.config.storageClass { headers.append(("x-amz-storage-class", sc)) }
+        var headers: [(String, String)] = []
+        if query.isEmpty {
+            headers.append(("Content-Type", "application/octet-stream"))
+            if let sc = zone.config.storageClass { headers.append(("x-amz-storage-class", sc)) }
+        }
         guard zone.config.payloadSigning else {
-            return (try zone.start("PUT", bucket: bucket, key: id, headers: headers, length: length), nil)
+            let t = try zone.start("PUT", bucket: bucket, key: id, query: query, headers: headers, length: length)
+            return Upload(transfer: t, signer: nil)
         }
         let encoded = ChunkSigner.encodedLength(length)
         headers += [
@@ -335,49 +359,82 @@ final class S3BlobWriter: BlobWriter {
         ]
         var signer: ChunkSigner?
         let t = try zone.start(
-            "PUT", bucket: bucket, key: id, headers: headers, length: encoded,
+            "PUT", bucket: bucket, key: id, query: query, headers: headers, length: encoded,
             payload: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", signed: { signer = $0 })
-        return (t, signer)
+        return Upload(transfer: t, signer: signer)
     }
 
     deinit { abort() }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
-        written += Int64(bytes.count)
-        if let spool {
-            try spool.write(contentsOf: Data(bytes))
-        } else {
-            if let signer, let t = transfer { try signer.write(bytes, to: t) } else { try transfer?.write(bytes) }
+        if let current {
+            try current.write(bytes)
+            return
         }
+        var offset = 0
+        while offset < bytes.count {
+            let n = min(Self.partSize - buffer.count, bytes.count - offset)
+            buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]))
+            offset += n
+            if buffer.count == Self.partSize { try flushPart() }
+        }
+    }
+
+    private var partQuery: String { "uploadId=" + uriEncode(uploadId ?? "", encodeSlash: true) }
+
+    /// Sends the buffer as the next part of the provider multipart upload (started on demand).
+    private func flushPart() throws {
+        if uploadId == nil {
+            var headers: [(String, String)] = [("Content-Type", "application/octet-stream")]
+            if let sc = zone.config.storageClass { headers.append(("x-amz-storage-class", sc)) }
+            let (status, body) = try zone.run(
+                "POST", bucket: backendBucket, key: id, query: "uploads", headers: headers)
+            guard status == 200, let upload = XMLNode.parse(body)?.child("UploadId")?.text, !upload.isEmpty else {
+                throw zone.failure("CreateMultipartUpload \(id)", status, body)
+            }
+            uploadId = upload
+        }
+        let n = partETags.count + 1
+        let part = try Self.start(
+            zone, backendBucket, id, length: Int64(buffer.count), query: "partNumber=\(n)&" + partQuery)
+        try buffer.withUnsafeBytes { try part.write($0) }
+        let (status, body, etag) = try part.finish()
+        guard status == 200, let etag else { throw zone.failure("UploadPart \(n) of \(id)", status, body) }
+        partETags.append(etag)
+        buffer.removeAll(keepingCapacity: true)
     }
 
     func commit() throws(StoreError) -> String {
         do {
-            if let spool, let path = spoolPath {
-                // Unknown length: now it is known; stream the spool file up.
-                try spool.seek(toOffset: 0)
-                let (t, sig) = try Self.put(zone, backendBucket, id, written)
-                transfer = t
-                signer = sig
-                while let chunk = try spool.read(upToCount: 1 << 20), !chunk.isEmpty {
-                    try chunk.withUnsafeBytes { b in
-                        if let sig { try sig.write(b, to: t) } else { try t.write(b) }
-                    }
+            if current == nil && uploadId == nil {
+                // Unknown length, but it all fit in one part: a plain PUT.
+                let put = try Self.start(zone, backendBucket, id, length: Int64(buffer.count))
+                try buffer.withUnsafeBytes { try put.write($0) }
+                current = put
+            }
+            if let current {
+                let (status, body, _) = try current.finish()
+                closed = true
+                guard status == 200 else {
+                    if status == 404 { zone.forget(backendBucket) }
+                    throw zone.failure("PutObject \(id)", status, body)
                 }
-                try spool.close()
-                self.spool = nil
-                unlink(path)
+                return id
             }
-            guard let t = transfer else { throw StoreError.internalFailure("no transfer") }
-            try signer?.finish(to: t)
-            try t.closeUpload()
-            let status = try t.waitForResponse()
-            let body = try t.finish()
+            if !buffer.isEmpty { try flushPart() }
+            let parts = partETags.enumerated().map {
+                "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\(XMLWriter.escape($0.element))</ETag></Part>"
+            }.joined()
+            let (status, body) = try zone.run(
+                "POST", bucket: backendBucket, key: id, query: partQuery,
+                headers: [("Content-Type", "application/xml")],
+                body: Array("<CompleteMultipartUpload>\(parts)</CompleteMultipartUpload>".utf8))
+            // S3 may answer 200 and still carry an <Error> document (providers differ in the
+            // success root's name, so only the error is recognised).
+            guard status == 200, let root = XMLNode.parse(body), root.name != "Error" else {
+                throw zone.failure("CompleteMultipartUpload \(id)", status == 200 ? 500 : status, body)
+            }
             closed = true
-            guard status == 200 else {
-                if status == 404 { zone.forget(backendBucket) }
-                throw zone.failure("PutObject \(id)", status, body)
-            }
             return id
         } catch {
             abort()
@@ -386,14 +443,11 @@ final class S3BlobWriter: BlobWriter {
     }
 
     func abort() {
-        if let spool, let path = spoolPath {
-            try? spool.close()
-            unlink(path)
-            self.spool = nil
-        }
-        if !closed {
-            transfer?.abort()
-            closed = true
+        guard !closed else { return }
+        closed = true
+        current?.transfer.abort()
+        if uploadId != nil {
+            _ = try? zone.run("DELETE", bucket: backendBucket, key: id, query: partQuery)
         }
     }
 }

@@ -329,3 +329,31 @@ payload_signing = true
     finally:
         stack.stop()
         stack.cleanup()
+
+
+def test_unknown_length_uploads_use_provider_multipart(remote_gw, providers):
+    """A chunked upload with no length: small ones go as one PUT, larger ones as a multipart
+    upload at the provider, 8 MiB at a time (never staged whole)."""
+    import requests
+
+    fi, de = providers
+    s3 = client(remote_gw)
+    bucket = new_bucket_name("unknown-len")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "de"})
+    for size in (3 * MIB + 5, 20 * MIB + 11):
+        data = os.urandom(size)
+        url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": f"k{size}"}, ExpiresIn=600)
+
+        def chunks(d=data):
+            for i in range(0, len(d), 1 << 20):
+                yield d[i:i + (1 << 20)]
+
+        r = requests.put(url, data=chunks())  # a generator: Transfer-Encoding: chunked, no length
+        assert r.status_code == 200, r.text
+        assert s3.get_object(Bucket=bucket, Key=f"k{size}")["Body"].read() == data
+    backend = next(n for n, keys in de.objects().items() if keys)
+    stored = de.client().list_objects_v2(Bucket=backend)["Contents"]
+    assert sorted(o["Size"] for o in stored) == [3 * MIB + 5, 20 * MIB + 11]
+    assert not de.client().list_multipart_uploads(Bucket=backend).get("Uploads")
+    for size in (3 * MIB + 5, 20 * MIB + 11):
+        s3.delete_object(Bucket=bucket, Key=f"k{size}")
