@@ -21,7 +21,7 @@ public enum Maintenance {
                 }
                 removed += 1
                 guard let bucket = try ctx.metadata.bucket(named: upload.bucket) else { continue }
-                Handlers.removeBlobs(parts.map(\.blob), zone: upload.zone, bucket: bucket, ctx, ctx.logger)
+                Handlers.releaseParts(of: upload, parts, bucket: bucket, ctx, ctx.logger)
             }
         }
     }

@@ -96,11 +96,16 @@ public struct UploadRecord: Sendable, Equatable {
     public var zone: String
     /// From `x-amz-tagging`; the completed object gets them.
     public var tags: [Header]
+    /// The zone's own multipart upload handle when the zone assembles the parts (a provider),
+    /// "" when the gateway keeps each part as a blob. For such uploads a part's `blob` holds the
+    /// zone's ETag of that part.
+    public var zoneUpload: String
 
     public init(
         uploadId: String, bucket: String, key: String, initiated: Double, contentType: String, headers: [Header],
-        checksumAlgorithm: String, zone: String, tags: [Header] = []
+        checksumAlgorithm: String, zone: String, tags: [Header] = [], zoneUpload: String = ""
     ) {
+        self.zoneUpload = zoneUpload
         self.uploadId = uploadId
         self.bucket = bucket
         self.key = key

@@ -118,6 +118,34 @@ public protocol StorageZone: Sendable {
     func deleteBlob(backendBucket: String, blob: String) throws(StoreError)
     /// Checks the zone answers and accepts our credentials; returns the round trip in seconds.
     func probe() throws(StoreError) -> Double
+
+    // Multipart uploads the zone assembles itself (a provider's own multipart API). Zones that
+    // cannot return nil from `beginMultipart`, and the gateway keeps each part as a blob.
+
+    /// Starts a zone-side multipart upload; returns its handle, or nil when not supported.
+    func beginMultipart(backendBucket: String) throws(StoreError) -> String?
+    /// A writer for one part; its `commit` returns the zone's ETag for the part.
+    func beginPartWrite(backendBucket: String, multipart: String, partNumber: Int, length: Int64?) throws(StoreError)
+        -> any BlobWriter
+    /// Assembles the listed parts (number, zone ETag) into one blob and returns its id.
+    func completeMultipart(backendBucket: String, multipart: String, parts: [(Int, String)]) throws(StoreError)
+        -> String
+    func abortMultipart(backendBucket: String, multipart: String) throws(StoreError)
+}
+
+extension StorageZone {
+    public func beginMultipart(backendBucket: String) throws(StoreError) -> String? { nil }
+    public func beginPartWrite(backendBucket: String, multipart: String, partNumber: Int, length: Int64?)
+        throws(StoreError) -> any BlobWriter
+    {
+        throw .internalFailure("zone \(name) has no zone-side multipart uploads")
+    }
+    public func completeMultipart(backendBucket: String, multipart: String, parts: [(Int, String)])
+        throws(StoreError) -> String
+    {
+        throw .internalFailure("zone \(name) has no zone-side multipart uploads")
+    }
+    public func abortMultipart(backendBucket: String, multipart: String) throws(StoreError) {}
 }
 
 /// Time as a parameter, so tests pin it.

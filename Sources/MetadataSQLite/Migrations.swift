@@ -91,6 +91,7 @@ enum Migrations {
                 """
             ]
         ),
+        (5, ["ALTER TABLE uploads ADD COLUMN zone_upload TEXT NOT NULL DEFAULT ''"]),
     ]
 
     static func apply(_ db: SQLiteConnection) throws(StoreError) {

@@ -179,6 +179,16 @@ public struct S3Zone: StorageZone {
     }
 
     public func deleteBucket(_ backendBucket: String) throws(StoreError) {
+        // Unfinished provider multipart uploads went with the tenant bucket: abort them.
+        let (ustatus, ubody) = try run("GET", bucket: backendBucket, query: "uploads")
+        if ustatus == 200, let root = XMLNode.parse(ubody) {
+            for u in root.children("Upload") {
+                guard let key = u.child("Key")?.text, let upload = u.child("UploadId")?.text else { continue }
+                _ = try? run(
+                    "DELETE", bucket: backendBucket, key: key, query: "uploadId=" + uriEncode(upload, encodeSlash: true)
+                )
+            }
+        }
         // Leftovers (parts of uploads that went with the tenant bucket) are garbage: remove them.
         while true {
             let (status, body) = try run("GET", bucket: backendBucket, query: "list-type=2&max-keys=1000")
@@ -197,6 +207,12 @@ public struct S3Zone: StorageZone {
     }
 
     public func beginWrite(backendBucket: String, length: Int64?) throws(StoreError) -> any BlobWriter {
+        try ensureBucket(backendBucket)
+        return try S3BlobWriter(zone: self, backendBucket: backendBucket, length: length)
+    }
+
+    /// Checks (once per process) that the backend bucket exists at the provider, creating it if not.
+    func ensureBucket(_ backendBucket: String) throws(StoreError) {
         if !knownBuckets.contains(backendBucket) {
             let (status, body) = try run("HEAD", bucket: backendBucket)
             if status == 404 {
@@ -206,7 +222,55 @@ public struct S3Zone: StorageZone {
             }
             knownBuckets.insert(backendBucket)
         }
-        return try S3BlobWriter(zone: self, backendBucket: backendBucket, length: length)
+    }
+
+    // MARK: multipart uploads assembled by the provider
+
+    /// Handle: "<blob id> <provider upload id>" (neither contains a space).
+    public func beginMultipart(backendBucket: String) throws(StoreError) -> String? {
+        try ensureBucket(backendBucket)
+        let id = S3BlobWriter.newId()
+        var headers: [(String, String)] = [("Content-Type", "application/octet-stream")]
+        if let sc = config.storageClass { headers.append(("x-amz-storage-class", sc)) }
+        let (status, body) = try run("POST", bucket: backendBucket, key: id, query: "uploads", headers: headers)
+        guard status == 200, let upload = XMLNode.parse(body)?.child("UploadId")?.text, !upload.isEmpty else {
+            throw failure("CreateMultipartUpload \(id)", status, body)
+        }
+        return id + " " + upload
+    }
+
+    static func split(_ handle: String) throws(StoreError) -> (id: String, upload: String) {
+        let parts = handle.split(separator: " ", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { throw .internalFailure("bad multipart handle") }
+        return (parts[0], parts[1])
+    }
+
+    public func beginPartWrite(backendBucket: String, multipart: String, partNumber: Int, length: Int64?)
+        throws(StoreError) -> any BlobWriter
+    {
+        guard let length else { throw .internalFailure("provider parts need their length up front") }
+        let (id, upload) = try Self.split(multipart)
+        let query = "partNumber=\(partNumber)&uploadId=" + uriEncode(upload, encodeSlash: true)
+        return S3PartWriter(
+            upload: try S3BlobWriter.start(self, backendBucket, id, length: length, query: query), zone: self,
+            what: "UploadPart \(partNumber) of \(id)")
+    }
+
+    public func completeMultipart(backendBucket: String, multipart: String, parts: [(Int, String)])
+        throws(StoreError) -> String
+    {
+        let (id, upload) = try Self.split(multipart)
+        try S3BlobWriter.complete(self, backendBucket, id, uploadId: upload, etags: parts)
+        return id
+    }
+
+    public func abortMultipart(backendBucket: String, multipart: String) throws(StoreError) {
+        let (id, upload) = try Self.split(multipart)
+        let (status, body) = try run(
+            "DELETE", bucket: backendBucket, key: id, query: "uploadId=" + uriEncode(upload, encodeSlash: true))
+        guard status == 204 || status == 200 || status == 404 else {
+            throw failure("AbortMultipartUpload \(id)", status, body)
+        }
     }
 
     func forget(_ backendBucket: String) { knownBuckets.remove(backendBucket) }
@@ -329,12 +393,33 @@ final class S3BlobWriter: BlobWriter {
     init(zone: S3Zone, backendBucket: String, length: Int64?) throws(StoreError) {
         self.zone = zone
         self.backendBucket = backendBucket
-        var g = SystemRandomNumberGenerator()
-        id = String(format: "%016llx%016llx", g.next() as UInt64, g.next() as UInt64)
+        id = Self.newId()
         if let length {
             current = try Self.start(zone, backendBucket, id, length: length)
         } else {
             buffer.reserveCapacity(Self.partSize)
+        }
+    }
+
+    static func newId() -> String {
+        var g = SystemRandomNumberGenerator()
+        return String(format: "%016llx%016llx", g.next() as UInt64, g.next() as UInt64)
+    }
+
+    /// CompleteMultipartUpload with the parts' (number, provider ETag).
+    static func complete(_ zone: S3Zone, _ bucket: String, _ id: String, uploadId: String, etags: [(Int, String)])
+        throws(StoreError)
+    {
+        let parts = etags.map { "<Part><PartNumber>\($0.0)</PartNumber><ETag>\(XMLWriter.escape($0.1))</ETag></Part>" }
+            .joined()
+        let (status, body) = try zone.run(
+            "POST", bucket: bucket, key: id, query: "uploadId=" + uriEncode(uploadId, encodeSlash: true),
+            headers: [("Content-Type", "application/xml")],
+            body: Array("<CompleteMultipartUpload>\(parts)</CompleteMultipartUpload>".utf8))
+        // S3 may answer 200 and still carry an <Error> document (providers differ in the
+        // success root's name, so only the error is recognised).
+        guard status == 200, let root = XMLNode.parse(body), root.name != "Error" else {
+            throw zone.failure("CompleteMultipartUpload \(id)", status == 200 ? 500 : status, body)
         }
     }
 
@@ -422,18 +507,9 @@ final class S3BlobWriter: BlobWriter {
                 return id
             }
             if !buffer.isEmpty { try flushPart() }
-            let parts = partETags.enumerated().map {
-                "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\(XMLWriter.escape($0.element))</ETag></Part>"
-            }.joined()
-            let (status, body) = try zone.run(
-                "POST", bucket: backendBucket, key: id, query: partQuery,
-                headers: [("Content-Type", "application/xml")],
-                body: Array("<CompleteMultipartUpload>\(parts)</CompleteMultipartUpload>".utf8))
-            // S3 may answer 200 and still carry an <Error> document (providers differ in the
-            // success root's name, so only the error is recognised).
-            guard status == 200, let root = XMLNode.parse(body), root.name != "Error" else {
-                throw zone.failure("CompleteMultipartUpload \(id)", status == 200 ? 500 : status, body)
-            }
+            try Self.complete(
+                zone, backendBucket, id, uploadId: uploadId ?? "",
+                etags: partETags.enumerated().map { ($0.offset + 1, $0.element) })
             closed = true
             return id
         } catch {
@@ -516,5 +592,42 @@ final class ChunkSigner {
         try pending.withUnsafeBytes { try t.write($0) }
         try [UInt8](arrayLiteral: 13, 10).withUnsafeBytes { try t.write($0) }
         pending.removeAll(keepingCapacity: true)
+    }
+}
+
+/// One part of a provider-assembled multipart upload; `commit` returns the provider's ETag.
+final class S3PartWriter: BlobWriter {
+    private let upload: S3BlobWriter.Upload
+    private let zone: S3Zone
+    private let what: String
+    private var closed = false
+
+    init(upload: S3BlobWriter.Upload, zone: S3Zone, what: String) {
+        self.upload = upload
+        self.zone = zone
+        self.what = what
+    }
+
+    deinit { abort() }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws { try upload.write(bytes) }
+
+    func commit() throws(StoreError) -> String {
+        do {
+            let (status, body, etag) = try upload.finish()
+            closed = true
+            guard status == 200, let etag else { throw zone.failure(what, status, body) }
+            return etag
+        } catch {
+            abort()
+            throw error as? StoreError ?? .internalFailure("\(error)")
+        }
+    }
+
+    func abort() {
+        if !closed {
+            closed = true
+            upload.transfer.abort()
+        }
     }
 }

@@ -117,6 +117,13 @@ def test_multipart_copy_and_listing_on_a_remote_zone(remote_gw, providers):
     assert s3.get_object(Bucket=bucket, Key="copy")["Body"].read() == data
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["copy", "mp"]
     assert not any(fi.objects().values())
+    # The multipart upload was assembled by the provider's own multipart API: one object there
+    # for "mp" (not one per part), one for "copy", and no upload left in progress.
+    [(backend, keys)] = [(n, k) for n, k in de.objects().items() if k]
+    assert len(keys) == 2, keys
+    sizes = sorted(o["Size"] for o in de.client().list_objects_v2(Bucket=backend)["Contents"])
+    assert sizes == [len(data), len(data)]
+    assert not de.client().list_multipart_uploads(Bucket=backend).get("Uploads")
     s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "mp"}, {"Key": "copy"}]})
     assert not any(de.objects().values())
     s3.delete_bucket(Bucket=bucket)
@@ -357,3 +364,21 @@ def test_unknown_length_uploads_use_provider_multipart(remote_gw, providers):
     assert not de.client().list_multipart_uploads(Bucket=backend).get("Uploads")
     for size in (3 * MIB + 5, 20 * MIB + 11):
         s3.delete_object(Bucket=bucket, Key=f"k{size}")
+
+
+def test_aborted_upload_leaves_nothing_at_the_provider(remote_gw, providers):
+    fi, de = providers
+    s3 = client(remote_gw)
+    bucket = new_bucket_name("abort-remote")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "fi"})
+    up = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
+    s3.upload_part(Bucket=bucket, Key="k", UploadId=up, PartNumber=1, Body=os.urandom(MIB))
+    backend = next(b["Name"] for b in fi.client().list_buckets()["Buckets"]
+                   if fi.client().list_multipart_uploads(Bucket=b["Name"]).get("Uploads"))
+    s3.abort_multipart_upload(Bucket=bucket, Key="k", UploadId=up)
+    assert not fi.client().list_multipart_uploads(Bucket=backend).get("Uploads")
+    assert not fi.client().list_objects_v2(Bucket=backend).get("Contents")
+    with pytest.raises(ClientError) as e:
+        s3.upload_part(Bucket=bucket, Key="k", UploadId=up, PartNumber=2, Body=b"x")
+    assert e.value.response["Error"]["Code"] == "NoSuchUpload"
+    s3.delete_bucket(Bucket=bucket)

@@ -53,14 +53,32 @@ extension Handlers {
         {
             checksums[alg.rawValue] = composite
         }
-        let object = ObjectRecord(
-            bucket: b.name, key: upload.key, size: used.reduce(0) { $0 + $1.size }, etag: etag, lastModified: r.now,
+        let size = used.reduce(0) { $0 + $1.size }
+        var object = ObjectRecord(
+            bucket: b.name, key: upload.key, size: size, etag: etag, lastModified: r.now,
             contentType: upload.contentType, headers: upload.headers, checksums: checksums, zone: upload.zone, blob: "",
             parts: used.map { BlobPart(blob: $0.blob, size: $0.size) }, tags: upload.tags)
-        let (replaced, allParts) = try ctx.metadata.completeUpload(
-            upload.uploadId, object: object, condition: condition)
-        let kept = Set(used.map(\.blob))
-        removeBlobs(allParts.map(\.blob).filter { !kept.contains($0) }, zone: upload.zone, bucket: b, ctx, logger)
+        if !upload.zoneUpload.isEmpty {
+            // The provider assembles the listed parts (by its ETags) into one object and drops
+            // the rest; the gateway's object is that single blob.
+            object.blob = try ctx.zone(upload.zone).completeMultipart(
+                backendBucket: b.backendBucket, multipart: upload.zoneUpload,
+                parts: used.map { ($0.partNumber, $0.blob) })
+            object.parts = []
+        }
+        let replaced: ObjectRecord?
+        let allParts: [PartRecord]
+        do {
+            (replaced, allParts) = try ctx.metadata.completeUpload(
+                upload.uploadId, object: object, condition: condition)
+        } catch {
+            if !upload.zoneUpload.isEmpty { removeBlob(of: object, bucket: b, ctx, logger) }
+            throw error
+        }
+        if upload.zoneUpload.isEmpty {
+            let kept = Set(used.map(\.blob))
+            removeBlobs(allParts.map(\.blob).filter { !kept.contains($0) }, zone: upload.zone, bucket: b, ctx, logger)
+        }
         if let old = replaced { removeBlob(of: old, bucket: b, ctx, logger) }
 
         var x = XMLWriter()

@@ -17,9 +17,13 @@ extension Handlers {
             }
             algorithm = a.rawValue
         }
+        // A provider zone assembles the parts itself (its multipart API); else parts are blobs.
+        let zoneUpload = try ctx.zone(b.primaryZone).beginMultipart(backendBucket: b.backendBucket) ?? ""
         let upload = UploadRecord(
             uploadId: newUploadId(), bucket: b.name, key: key, initiated: r.now, contentType: stored.contentType,
-            headers: stored.headers, checksumAlgorithm: algorithm, zone: b.primaryZone, tags: try Tagging.fromRequest(r)
+            headers: stored.headers, checksumAlgorithm: algorithm, zone: b.primaryZone,
+            tags: try Tagging.fromRequest(r),
+            zoneUpload: zoneUpload
         )
         try ctx.metadata.createUpload(upload)
         var x = XMLWriter()

@@ -84,8 +84,23 @@ extension Handlers {
         let b = try ownedBucket(r, ctx)
         let upload = try namedUpload(r, b, ctx)
         let parts = try ctx.metadata.abortUpload(upload.uploadId)
-        removeBlobs(parts.map(\.blob), zone: upload.zone, bucket: b, ctx, logger)
+        releaseParts(of: upload, parts, bucket: b, ctx, logger)
         return S3Response(status: 204)
+    }
+
+    /// Frees what an aborted or expired upload held: its part blobs, or the zone's own upload.
+    static func releaseParts(
+        of upload: UploadRecord, _ parts: [PartRecord], bucket: BucketRecord, _ ctx: GatewayContext, _ logger: Logger
+    ) {
+        if upload.zoneUpload.isEmpty {
+            removeBlobs(parts.map(\.blob), zone: upload.zone, bucket: bucket, ctx, logger)
+            return
+        }
+        do {
+            try ctx.zone(upload.zone).abortMultipart(backendBucket: bucket.backendBucket, multipart: upload.zoneUpload)
+        } catch {
+            logger.warning("could not abort the zone's multipart upload of \(upload.key): \(error)")
+        }
     }
 
     static func initiatorAndOwner(_ x: inout XMLWriter, _ id: String) {

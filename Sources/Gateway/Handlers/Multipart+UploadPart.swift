@@ -13,7 +13,10 @@ extension Handlers {
         }
         let upload = try namedUpload(r, b, ctx)
         if r.header("x-amz-copy-source") != nil { return try uploadPartCopy(r, ctx, logger, b, upload, n) }
-        let (body, blob) = try storeVerifiedBody(r, in: try ctx.zone(upload.zone), backendBucket: b.backendBucket)
+        let zone = try ctx.zone(upload.zone)
+        let (body, blob) = try storeVerifiedBody(
+            r, in: zone, backendBucket: b.backendBucket,
+            writer: try partWriter(upload, n, length: expectedLength(r), zone, b))
         let part = PartRecord(
             uploadId: upload.uploadId, partNumber: n, size: body.decodedLength, etag: body.md5Hex, lastModified: r.now,
             checksums: body.checksumsByName, blob: blob)
@@ -57,10 +60,10 @@ extension Handlers {
                 .invalidRequest,
                 "The specified copy source is larger than the maximum allowable size for a copy source: \(maxCopySize)")
         }
+        let zone = try ctx.zone(upload.zone)
         let (blob, etag) = try copyBytes(
-            of: src, in: sb, offset: offset, length: length, to: try ctx.zone(upload.zone),
-            backendBucket: b.backendBucket,
-            ctx)
+            of: src, in: sb, offset: offset, length: length, to: zone, backendBucket: b.backendBucket, ctx,
+            writer: try partWriter(upload, n, length: length, zone, b))
         let part = PartRecord(
             uploadId: upload.uploadId, partNumber: n, size: length, etag: etag, lastModified: r.now,
             checksums: [:], blob: blob)
@@ -75,13 +78,26 @@ extension Handlers {
     static func recordPart(
         _ part: PartRecord, _ upload: UploadRecord, _ b: BucketRecord, _ ctx: GatewayContext, _ logger: Logger
     ) throws {
+        // Parts the zone assembles are the zone's (their `blob` is its ETag): nothing to delete.
+        let ownBlobs = upload.zoneUpload.isEmpty
         let replaced: PartRecord?
         do {
             replaced = try ctx.metadata.putPart(part)
         } catch {
-            removeBlobs([part.blob], zone: upload.zone, bucket: b, ctx, logger)
+            if ownBlobs { removeBlobs([part.blob], zone: upload.zone, bucket: b, ctx, logger) }
             throw error
         }
-        if let old = replaced { removeBlobs([old.blob], zone: upload.zone, bucket: b, ctx, logger) }
+        if ownBlobs, let old = replaced { removeBlobs([old.blob], zone: upload.zone, bucket: b, ctx, logger) }
+    }
+
+    /// For a zone-assembled upload, the zone's writer for part `n` (which needs the length, as
+    /// S3 does: MissingContentLength otherwise); nil when the part is a blob of its own.
+    static func partWriter(
+        _ upload: UploadRecord, _ n: Int, length: Int64?, _ zone: any StorageZone, _ b: BucketRecord
+    ) throws -> (any BlobWriter)? {
+        guard !upload.zoneUpload.isEmpty else { return nil }
+        guard let length else { throw S3Error(.missingContentLength) }
+        return try zone.beginPartWrite(
+            backendBucket: b.backendBucket, multipart: upload.zoneUpload, partNumber: n, length: length)
     }
 }

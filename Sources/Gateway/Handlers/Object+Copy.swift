@@ -67,9 +67,9 @@ extension Handlers {
     /// object never affects the other.
     static func copyBytes(
         of src: ObjectRecord, in sb: BucketRecord, offset: Int64, length: Int64, to zone: any StorageZone,
-        backendBucket: String, _ ctx: GatewayContext
+        backendBucket: String, _ ctx: GatewayContext, writer given: (any BlobWriter)? = nil
     ) throws -> (blob: String, md5: String) {
-        let writer = try zone.beginWrite(backendBucket: backendBucket, length: length)
+        let writer = try given ?? zone.beginWrite(backendBucket: backendBucket, length: length)
         let hashing = MD5Sink(writer)
         do {
             let reader = try BlobChainReader(

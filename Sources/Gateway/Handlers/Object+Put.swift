@@ -82,11 +82,11 @@ extension Handlers {
 
     /// Streams the request body into a new blob, verifying every declared digest in the same
     /// pass; the blob is committed only when the body ended cleanly, and removed otherwise.
-    static func storeVerifiedBody(_ r: S3Request, in zone: any StorageZone, backendBucket: String) throws -> (
-        VerifiedBody, String
-    ) {
+    static func storeVerifiedBody(
+        _ r: S3Request, in zone: any StorageZone, backendBucket: String, writer given: (any BlobWriter)? = nil
+    ) throws -> (VerifiedBody, String) {
         let body = try verifiedBody(r)
-        let writer = try zone.beginWrite(backendBucket: backendBucket, length: expectedLength(r))
+        let writer = try given ?? zone.beginWrite(backendBucket: backendBucket, length: expectedLength(r))
         do {
             try pump(body, into: writer)
         } catch {
