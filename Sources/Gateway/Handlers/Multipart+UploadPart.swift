@@ -33,13 +33,7 @@ extension Handlers {
     static func uploadPartCopy(
         _ r: S3Request, _ ctx: GatewayContext, _ logger: Logger, _ b: BucketRecord, _ upload: UploadRecord, _ n: Int
     ) throws -> S3Response {
-        let source = try CopySource.parse(r.header("x-amz-copy-source") ?? "")
-        guard let (sb, found) = try ctx.metadata.bucketAndObject(bucket: source.bucket, key: source.key) else {
-            throw S3Error(.noSuchBucket, extra: [("BucketName", source.bucket)])
-        }
-        guard sb.owner == r.auth.accessKey else { throw S3Error(.accessDenied) }
-        guard let src = found else { throw S3Error(.noSuchKey, extra: [("Key", source.key)]) }
-        try CopySource.checkConditions(r, src)
+        let (sb, src) = try copySource(r, ctx)
         var offset: Int64 = 0
         var length = src.size
         if let range = r.header("x-amz-copy-source-range") {

@@ -12,13 +12,7 @@ extension Handlers {
         let b = try ownedBucket(r, ctx)
         guard let key = r.key else { throw S3Error(.invalidRequest) }
         try ObjectKey.validate(key)
-        let source = try CopySource.parse(r.header("x-amz-copy-source") ?? "")
-        guard let (sb, found) = try ctx.metadata.bucketAndObject(bucket: source.bucket, key: source.key) else {
-            throw S3Error(.noSuchBucket, extra: [("BucketName", source.bucket)])
-        }
-        guard sb.owner == r.auth.accessKey else { throw S3Error(.accessDenied) }
-        guard let src = found else { throw S3Error(.noSuchKey, extra: [("Key", source.key)]) }
-        try CopySource.checkConditions(r, src)
+        let (sb, src) = try copySource(r, ctx)
 
         let directive = (r.header("x-amz-metadata-directive") ?? "COPY").uppercased()
         guard directive == "COPY" || directive == "REPLACE" else {
@@ -62,6 +56,19 @@ extension Handlers {
 }
 
 extension Handlers {
+    /// The bucket and object `x-amz-copy-source` names, owned by the caller, with the
+    /// x-amz-copy-source-if-* conditions checked.
+    static func copySource(_ r: S3Request, _ ctx: GatewayContext) throws -> (BucketRecord, ObjectRecord) {
+        let source = try CopySource.parse(r.header("x-amz-copy-source") ?? "")
+        guard let (sb, found) = try ctx.metadata.bucketAndObject(bucket: source.bucket, key: source.key) else {
+            throw S3Error(.noSuchBucket, extra: [("BucketName", source.bucket)])
+        }
+        guard sb.owner == r.auth.accessKey else { throw S3Error(.accessDenied) }
+        guard let src = found else { throw S3Error(.noSuchKey, extra: [("Key", source.key)]) }
+        try CopySource.checkConditions(r, src)
+        return (sb, src)
+    }
+
     /// Copies `length` bytes from `offset` of `src` into a new committed blob; returns it and
     /// the hex MD5 of the copied bytes. Bytes are copied, not shared, so deleting either
     /// object never affects the other.
