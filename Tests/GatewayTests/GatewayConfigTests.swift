@@ -57,4 +57,15 @@ final class GatewayConfigTests: XCTestCase {
             contains: "absolute")
         assertInvalid("[server]\nworkers = 1\n", line: 0, contains: "no [[zones]]")
     }
+
+    func testErrorsNeverEchoAValueThatMayBeASecret() {
+        let text = good + "\n[credentials]\naccess_key = \"AKID\"\nsecret_key = sup3r-s3cret-unquoted\n"
+        do {
+            _ = try GatewayConfig.parse(text, file: "t.toml")
+            XCTFail("accepted")
+        } catch {
+            XCTAssertFalse(error.description.contains("sup3r-s3cret"), error.description)
+            XCTAssert(error.description.hasPrefix("t.toml:"), error.description)
+        }
+    }
 }

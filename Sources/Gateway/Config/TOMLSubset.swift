@@ -113,7 +113,9 @@ struct TOMLDocument {
             }
             return .array(items)
         }
-        throw ParseError(line: line, message: "invalid value \(raw)")
+        // The value itself is not echoed: it may be a secret (secret_key) headed for a log.
+        throw ParseError(
+            line: line, message: "invalid value (expected a quoted string, integer, true/false or [strings])")
     }
 
     private static func splitArray(_ s: String) -> [String] {
