@@ -99,7 +99,7 @@ public struct S3Gateway: Sendable {
             ctx.logger.debug(
                 "auth failed: \(error.code) \(head.method) \(head.rawPath) signed-header names: \(head.headers.map(\.name))"
             )
-            throw S3Error(S3ErrorCode.named(error.code), error.message)
+            throw error
         }
         let (bucket, key) = try Self.address(head.rawPath, hostBucket: hostBucket)
         // A browser POST form carries its own signature (over the policy) in the body; the
@@ -181,20 +181,13 @@ public struct S3Gateway: Sendable {
     }
 
     private func sendError(_ e: S3Error, head: RequestHead, requestId: String, to sink: any ResponseSink) {
-        let body = Array(e.xml(resource: head.rawPath, requestId: requestId).utf8)
-        var headers = [
-            Header("Content-Type", "application/xml"),
-            Header("x-amz-request-id", requestId), Header("x-amz-id-2", requestId), Header("Server", "s3gw"),
-        ]
-        // HEAD and 304 carry no body (RFC 9110); the code travels in the status alone.
-        let bodyless = head.method == "HEAD" || e.code.status == 304
-        headers.append(Header("Content-Length", bodyless ? "0" : String(body.count)))
-        do {
-            try sink.sendHead(status: e.code.status, headers: headers)
-            if !bodyless { try body.withUnsafeBytes { try sink.write($0) } }
-        } catch {
-            // The client is gone; nothing left to tell it.
-        }
+        // A 304 carries no body (RFC 9110); `send` leaves the body out of HEAD answers too.
+        let body: S3Response.Body =
+            e.code.status == 304 ? .empty : .bytes(Array(e.xml(resource: head.rawPath, requestId: requestId).utf8))
+        let response = S3Response(
+            status: e.code.status, headers: [Header("Content-Type", "application/xml")], body: body)
+        // A failure here means the client is gone; nothing left to tell it.
+        _ = try? send(response, head: head, requestId: requestId, to: sink)
     }
 
     private func drain(_ body: any ByteSource, limit: Int) {

@@ -32,12 +32,7 @@ extension Handlers {
                     message: "POST requires exactly one file upload per request."))
         }
 
-        let policy: PostPolicy
-        do {
-            policy = try ctx.verifier.verifyPostForm(fields, now: r.now)
-        } catch {
-            throw S3Error(S3ErrorCode.named(error.code), error.message)
-        }
+        let policy = try ctx.verifier.verifyPostForm(fields, now: r.now)
         guard let b = try ctx.metadata.bucket(named: bucketName) else {
             throw S3Error(.noSuchBucket, extra: [("BucketName", bucketName)])
         }
@@ -47,11 +42,7 @@ extension Handlers {
         }
         var checked = fields
         checked["bucket"] = b.name
-        do {
-            try policy.check(fields: checked)
-        } catch {
-            throw S3Error(S3ErrorCode.named(error.code), error.message)
-        }
+        try policy.check(fields: checked)
         let key = rawKey.replacingOccurrences(of: "${filename}", with: file.filename ?? "")
         try ObjectKey.validate(key)
         let tags =

@@ -25,7 +25,8 @@ enum Handlers {
     static func notConfigured(_ code: String, _ message: String) -> S3Router.Handler {
         { r, ctx, _ in
             _ = try ownedBucket(r, ctx)
-            throw S3Error(S3ErrorCode.named(code).withStatus(404), message, extra: [("BucketName", r.bucket ?? "")])
+            throw S3Error(
+                S3ErrorCode(custom: code, status: 404, message: message), extra: [("BucketName", r.bucket ?? "")])
         }
     }
 }
@@ -45,8 +46,4 @@ extension Handlers {
             return .xml(x.document)
         }
     }
-}
-
-extension S3ErrorCode {
-    func withStatus(_ status: Int) -> S3ErrorCode { S3ErrorCode(custom: code, status: status, message: message) }
 }

@@ -61,13 +61,10 @@ extension Handlers {
         return S3Error(.preconditionFailed, extra: [("Condition", c == .noneExists ? "If-None-Match" : "If-Match")])
     }
 
-    /// The request body with every declared digest checked as it is read.
-    static func verifiedBody(_ r: S3Request) throws(S3Error) -> VerifiedBody {
-        do {
-            return try VerifiedBody(source: r.body, head: r.head, auth: r.auth)
-        } catch {
-            throw S3Error(S3ErrorCode.named(error.code), error.message)
-        }
+    /// The request body with every declared digest checked as it is read (its AuthFailures
+    /// become S3 errors where every error does, in S3Gateway.s3Error).
+    static func verifiedBody(_ r: S3Request) throws -> VerifiedBody {
+        try VerifiedBody(source: r.body, head: r.head, auth: r.auth)
     }
 
     /// The decoded body size the client announced: x-amz-decoded-content-length for aws-chunked
