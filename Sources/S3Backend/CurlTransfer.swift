@@ -26,11 +26,9 @@ final class CurlTransfer {
 
     private(set) var status = 0
     private(set) var responseHeaders: [(String, String)] = []
-    private var recv: [UInt8] = []
-    private var recvStart = 0
+    private var recv = ByteQueue()
     private var recvPaused = false
-    private var send: [UInt8] = []
-    private var sendStart = 0
+    private var send = ByteQueue()
     private var sendClosed = false
     private var sendPaused = false
     private var done = false
@@ -122,12 +120,12 @@ final class CurlTransfer {
             try check()
             throw StoreError.internalFailure("the provider ended the upload early with HTTP \(status)")
         }
-        send.append(contentsOf: bytes)
+        send.append(bytes)
         if sendPaused {
             sendPaused = false
             curl_easy_pause(easy, ccurl_pause_cont())
         }
-        while send.count - sendStart > bufferLimit && !done { try drive() }
+        while send.count > bufferLimit && !done { try drive() }
         try check()
     }
 
@@ -152,7 +150,7 @@ final class CurlTransfer {
 
     /// Pulls response body bytes; 0 at the end.
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        while recv.count - recvStart == 0 {
+        while recv.count == 0 {
             if done {
                 try check()
                 return 0
@@ -163,14 +161,7 @@ final class CurlTransfer {
             }
             try drive()
         }
-        let n = min(buffer.count, recv.count - recvStart)
-        recv.withUnsafeBytes { src in buffer.baseAddress!.copyMemory(from: src.baseAddress! + recvStart, byteCount: n) }
-        recvStart += n
-        if recvStart == recv.count {
-            recv.removeAll(keepingCapacity: true)
-            recvStart = 0
-        }
-        return n
+        return recv.take(into: buffer)
     }
 
     /// Runs to completion and returns the (small) remaining body, e.g. an error document.
@@ -196,30 +187,22 @@ final class CurlTransfer {
 
     fileprivate func onWrite(_ data: UnsafeRawBufferPointer) -> Int {
         if aborted { return 0 }
-        if recv.count - recvStart >= bufferLimit {
+        if recv.count >= bufferLimit {
             recvPaused = true
             return Int(ccurl_write_pause())
         }
-        recv.append(contentsOf: data)
+        recv.append(data)
         return data.count
     }
 
     fileprivate func onRead(_ out: UnsafeMutableRawBufferPointer) -> Int {
         if aborted { return Int(ccurl_read_abort()) }
-        let available = send.count - sendStart
-        if available == 0 {
+        if send.count == 0 {
             if sendClosed { return 0 }
             sendPaused = true
             return Int(ccurl_read_pause())
         }
-        let n = min(out.count, available)
-        send.withUnsafeBytes { src in out.baseAddress!.copyMemory(from: src.baseAddress! + sendStart, byteCount: n) }
-        sendStart += n
-        if sendStart == send.count {
-            send.removeAll(keepingCapacity: true)
-            sendStart = 0
-        }
-        return n
+        return send.take(into: out)
     }
 
     fileprivate func onHeader(_ line: String) {
@@ -259,6 +242,28 @@ private let curlHeader: ccurl_header_cb = { data, size, count, context in
     let line = String(decoding: UnsafeRawBufferPointer(start: data, count: size * count), as: UTF8.self)
     transfer(context).onHeader(line.trimmingCharacters(in: .whitespacesAndNewlines))
     return size * count
+}
+
+/// Bytes waiting between the caller and libcurl, consumed from the front.
+struct ByteQueue {
+    private var bytes: [UInt8] = []
+    private var start = 0
+
+    var count: Int { bytes.count - start }
+
+    mutating func append(_ data: UnsafeRawBufferPointer) { bytes.append(contentsOf: data) }
+
+    /// Moves up to `out.count` bytes out; the storage is reused once drained.
+    mutating func take(into out: UnsafeMutableRawBufferPointer) -> Int {
+        let n = min(out.count, count)
+        bytes.withUnsafeBytes { src in out.baseAddress!.copyMemory(from: src.baseAddress! + start, byteCount: n) }
+        start += n
+        if start == bytes.count {
+            bytes.removeAll(keepingCapacity: true)
+            start = 0
+        }
+        return n
+    }
 }
 
 /// Per-thread free lists of (multi, easy) handle pairs: each worker thread keeps its warm

@@ -254,3 +254,14 @@ def test_post_without_policy_is_denied(gw, bucket):
     assert_s3_error(r, 403, "AccessDenied")
     assert keys_of(gw, bucket) == []
     assert blob_files(gw) == before
+
+
+def test_post_metadata_over_2kb_is_refused_and_nothing_stored(gw, bucket):
+    big = "v" * 2100
+    form = presigned_post(gw, "http", "s3v4", bucket, "meta-heavy", fields={"x-amz-meta-big": big},
+                          conditions=[{"x-amz-meta-big": big}])
+    before = blob_files(gw)
+    r = post(gw, "http", form, b"payload")
+    assert_s3_error(r, 400, "MetadataTooLarge")
+    assert "meta-heavy" not in keys_of(gw, bucket)
+    assert blob_files(gw) == before

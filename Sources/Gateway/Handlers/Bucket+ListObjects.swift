@@ -45,7 +45,7 @@ extension Handlers {
             bucket: b.name, query: ListQuery(prefix: prefix, delimiter: delimiter, after: after, maxKeys: maxKeys))
 
         var x = XMLWriter()
-        x.open(v2 ? "ListBucketResult" : "ListBucketResult", namespace: XMLWriter.s3Namespace)
+        x.open("ListBucketResult", namespace: XMLWriter.s3Namespace)
         x.element("Name", b.name)
         x.element("Prefix", enc(prefix))
         if v2 {

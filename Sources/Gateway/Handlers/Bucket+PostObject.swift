@@ -45,6 +45,7 @@ extension Handlers {
         try policy.check(fields: checked)
         let key = rawKey.replacingOccurrences(of: "${filename}", with: file.filename ?? "")
         try ObjectKey.validate(key)
+        let stored = try StoredHeaders.from(fields.map { (name: $0.key, value: $0.value) })
         let tags =
             try fields["tagging"].map { try Tagging.parse(body: MemorySource($0), limit: Tagging.maxObjectTags) } ?? []
 
@@ -65,14 +66,9 @@ extension Handlers {
             throw error
         }
         let blob = try writer.commit()
-        var headers: [Header] = fields.filter { $0.key.hasPrefix("x-amz-meta-") }.map { Header($0.key, $0.value) }
-        for name in StoredHeaders.standard + ["content-encoding"] {
-            if let v = fields[name] { headers.append(Header(name, v)) }
-        }
-        headers.sort { $0.name < $1.name }
         let record = ObjectRecord(
             bucket: b.name, key: key, size: size, etag: sink.md5.hex(), lastModified: r.now,
-            contentType: fields["content-type"] ?? "binary/octet-stream", headers: headers, checksums: [:],
+            contentType: stored.contentType, headers: stored.headers, checksums: [:],
             zone: zoneName, blob: blob, tags: tags)
         try commitObject(record, condition: nil, in: b, ctx, logger)
         return postResponse(

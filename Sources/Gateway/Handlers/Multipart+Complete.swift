@@ -12,11 +12,7 @@ extension Handlers {
     static func completeMultipartUpload(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
         let b = try ownedBucket(r, ctx)
         let upload = try namedUpload(r, b, ctx)
-        let condition = try writeCondition(r)
-        if let condition {
-            let current = try ctx.metadata.object(bucket: b.name, key: upload.key)
-            if !condition.holds(for: current) { throw conditionError(condition, current) }
-        }
+        let condition = try writeCondition(r, bucket: b, key: upload.key, ctx)
         let requested = try CompleteRequest.parse(r.body)
 
         var byNumber: [Int: PartRecord] = [:]

@@ -29,7 +29,7 @@ extension Handlers {
                 .invalidRequest,
                 "The specified copy source is larger than the maximum allowable size for a copy source: \(maxCopySize)")
         }
-        let condition = try writeCondition(r)
+        let condition = try writeCondition(r, bucket: b, key: key, ctx)
         let tags: [Header]
         switch (r.header("x-amz-tagging-directive") ?? "COPY").uppercased() {
         case "COPY": tags = src.tags
@@ -60,11 +60,7 @@ extension Handlers {
     /// x-amz-copy-source-if-* conditions checked.
     static func copySource(_ r: S3Request, _ ctx: GatewayContext) throws -> (BucketRecord, ObjectRecord) {
         let source = try CopySource.parse(r.header("x-amz-copy-source") ?? "")
-        guard let (sb, found) = try ctx.metadata.bucketAndObject(bucket: source.bucket, key: source.key) else {
-            throw S3Error(.noSuchBucket, extra: [("BucketName", source.bucket)])
-        }
-        guard sb.owner == r.auth.accessKey else { throw S3Error(.accessDenied) }
-        guard let src = found else { throw S3Error(.noSuchKey, extra: [("Key", source.key)]) }
+        let (sb, src) = try ownedObject(bucket: source.bucket, key: source.key, r, ctx)
         try CopySource.checkConditions(r, src)
         return (sb, src)
     }

@@ -6,17 +6,7 @@ import SigV4
 extension Handlers {
     /// GET and HEAD /bucket/key — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
     static func getObject(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
-        guard let key = r.key else { throw S3Error(.invalidRequest) }
-        if let v = r.query["versionId"], v != "null" {
-            throw S3Error(.invalidArgument, "Invalid version id specified")
-        }
-        guard let (b, object) = try ctx.metadata.bucketAndObject(bucket: r.bucket ?? "", key: key) else {
-            throw S3Error(.noSuchBucket, extra: [("BucketName", r.bucket ?? "")])
-        }
-        guard b.owner == r.auth.accessKey else { throw S3Error(.accessDenied) }
-        guard let o = object else {
-            throw S3Error(.noSuchKey, extra: [("Key", key)])
-        }
+        let (b, o) = try ownedObject(r, ctx)
         try Conditions.check(r, etag: o.etag, lastModified: o.lastModified)
 
         var headers = [
@@ -25,7 +15,7 @@ extension Handlers {
             Header("Accept-Ranges", "bytes"),
             Header("Content-Type", o.contentType),
         ]
-        headers += o.headers.map { Header($0.name, $0.value) }
+        headers += o.headers
         if !o.tags.isEmpty { headers.append(Header("x-amz-tagging-count", String(o.tags.count))) }
         // response-* query parameters override what the object stored.
         for (param, header) in responseOverrides {

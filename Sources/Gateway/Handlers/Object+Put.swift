@@ -12,12 +12,7 @@ extension Handlers {
         guard let key = r.key else { throw S3Error(.invalidRequest) }
         try ObjectKey.validate(key)
         if r.header("x-amz-copy-source") != nil { return try copyObject(r, ctx, logger) }
-        let condition = try writeCondition(r)
-        if let condition {
-            // Fail before reading the body when we already know; the commit checks again.
-            let current = try ctx.metadata.object(bucket: b.name, key: key)
-            if !condition.holds(for: current) { throw conditionError(condition, current) }
-        }
+        let condition = try writeCondition(r, bucket: b, key: key, ctx)
         // S3's single-PUT limit; larger objects go up as multipart uploads.
         if let length = expectedLength(r), length > maxCopySize {
             throw S3Error(
@@ -36,6 +31,17 @@ extension Handlers {
         var headers = [Header("ETag", "\"\(record.etag)\"")]
         for (alg, value) in body.checksums { headers.append(Header(alg.headerName, value)) }
         return S3Response(headers: headers)
+    }
+
+    /// The write's condition, already checked against the current object so a write that cannot
+    /// win fails before reading its body; the metadata commit checks it again, atomically.
+    static func writeCondition(_ r: S3Request, bucket b: BucketRecord, key: String, _ ctx: GatewayContext) throws
+        -> WriteCondition?
+    {
+        guard let condition = try writeCondition(r) else { return nil }
+        let current = try ctx.metadata.object(bucket: b.name, key: key)
+        if !condition.holds(for: current) { throw conditionError(condition, current) }
+        return condition
     }
 
     /// `If-None-Match: *` and `If-Match: "etag"` on writes:
@@ -152,25 +158,31 @@ struct StoredHeaders {
     var headers: [Header]
 
     static func fromRequest(_ r: S3Request) throws(S3Error) -> StoredHeaders {
+        try from(r.head.headers)
+    }
+
+    /// From lowercased (name, value) pairs: a request's headers or a POST form's fields.
+    static func from(_ pairs: [(name: String, value: String)]) throws(S3Error) -> StoredHeaders {
+        func value(_ name: String) -> String? { pairs.first { $0.name == name }?.value }
         var headers: [Header] = []
         var metaSize = 0
-        for (name, value) in r.head.headers where name.hasPrefix("x-amz-meta-") {
+        for (name, value) in pairs where name.hasPrefix("x-amz-meta-") {
             headers.append(Header(name, value))
             metaSize += name.utf8.count - 11 + value.utf8.count
         }
         // https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html: 2 KB of user metadata.
         if metaSize > 2048 { throw S3Error(.metadataTooLarge) }
         for name in standard {
-            if let v = r.header(name) { headers.append(Header(name, v)) }
+            if let v = value(name) { headers.append(Header(name, v)) }
         }
         // aws-chunked is the transfer's encoding, not the object's.
-        if let ce = r.header("content-encoding") {
+        if let ce = value("content-encoding") {
             let kept = ce.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty && $0.lowercased() != "aws-chunked" }
             if !kept.isEmpty { headers.append(Header("content-encoding", kept.joined(separator: ", "))) }
         }
         headers.sort { $0.name < $1.name }
-        return StoredHeaders(contentType: r.header("content-type") ?? "binary/octet-stream", headers: headers)
+        return StoredHeaders(contentType: value("content-type") ?? "binary/octet-stream", headers: headers)
     }
 }
 

@@ -54,8 +54,16 @@ extension Handlers {
     static func ownedObject(_ r: S3Request, _ ctx: GatewayContext) throws -> (BucketRecord, ObjectRecord) {
         guard let key = r.key else { throw S3Error(.invalidRequest) }
         if let v = r.query["versionId"], v != "null" { throw S3Error(.invalidArgument, "Invalid version id specified") }
-        guard let (b, found) = try ctx.metadata.bucketAndObject(bucket: r.bucket ?? "", key: key) else {
-            throw S3Error(.noSuchBucket, extra: [("BucketName", r.bucket ?? "")])
+        return try ownedObject(bucket: r.bucket ?? "", key: key, r, ctx)
+    }
+
+    /// Any bucket and object the caller owns, in one metadata read (NoSuchBucket, AccessDenied,
+    /// NoSuchKey otherwise).
+    static func ownedObject(bucket: String, key: String, _ r: S3Request, _ ctx: GatewayContext) throws -> (
+        BucketRecord, ObjectRecord
+    ) {
+        guard let (b, found) = try ctx.metadata.bucketAndObject(bucket: bucket, key: key) else {
+            throw S3Error(.noSuchBucket, extra: [("BucketName", bucket)])
         }
         guard b.owner == r.auth.accessKey else { throw S3Error(.accessDenied) }
         guard let o = found else { throw S3Error(.noSuchKey, extra: [("Key", key)]) }

@@ -1,21 +1,16 @@
 import Foundation
 import Gateway
 import Logging
-import S3Backend
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// The agent process: background work off the request path. Today: expiring abandoned
-/// multipart uploads. (Replication, health and repair join it with remote zones.)
+/// The agent process: background work off the request path — zone health checks and the
+/// expiry of abandoned multipart uploads (replication and repair will join them).
 enum Agent {
     static func run(configPath: String, logger: Logger) throws -> Int32 {
-        blockSignals([SIGTERM, SIGHUP, SIGINT])
-        signal(SIGPIPE, SIG_IGN)
-        let config = try GatewayConfig.load(path: configPath)
-        CurlGlobal.initialize()
-        let context = try Worker.makeContext(config: config, logger: logger)
+        let (config, context) = try Worker.start(configPath: configPath, logger: logger)
         logger.info(
             "agent started: multipart uploads expire after \(config.multipartExpiry)s, checked every \(config.cleanupInterval)s"
         )

@@ -15,12 +15,7 @@ import SigV4
 /// A worker process: the listening socket is fd 0; K threads accept and serve; SIGTERM drains.
 enum Worker {
     static func run(configPath: String, logger: Logger) throws -> Int32 {
-        // Before any thread exists, so every thread inherits the mask and only sigwait sees them.
-        blockSignals([SIGTERM, SIGHUP, SIGINT])
-        signal(SIGPIPE, SIG_IGN)
-        let config = try GatewayConfig.load(path: configPath)
-        CurlGlobal.initialize()
-        let context = try makeContext(config: config, logger: logger)
+        let (config, context) = try start(configPath: configPath, logger: logger)
         let gateway = S3Gateway(context: context)
         let server = FastCGIServer(threads: config.threads)
         server.start { exchange in
@@ -35,6 +30,17 @@ enum Worker {
         // In-flight requests finish; then the process ends (accept threads die with it).
         while server.inFlight.load(ordering: .relaxed) > 0 { usleep(50_000) }
         return 0
+    }
+
+    /// What every spawned process (worker, agent) does first: take SIGTERM/SIGHUP/SIGINT for
+    /// sigwait only (before any thread exists, so all threads inherit the mask), ignore SIGPIPE,
+    /// set up libcurl once, and build the gateway context from the configuration.
+    static func start(configPath: String, logger: Logger) throws -> (GatewayConfig, GatewayContext) {
+        blockSignals([SIGTERM, SIGHUP, SIGINT])
+        signal(SIGPIPE, SIG_IGN)
+        let config = try GatewayConfig.load(path: configPath)
+        CurlGlobal.initialize()
+        return (config, try makeContext(config: config, logger: logger))
     }
 
     static func makeContext(config: GatewayConfig, logger: Logger) throws -> GatewayContext {
