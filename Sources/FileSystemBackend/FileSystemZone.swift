@@ -120,6 +120,9 @@ final class FileBlobWriter: BlobWriter {
     private let id: String
     private let tmpPath: String
     private var fd: Int32
+    /// True until the temp file becomes the blob: abort() (also run by deinit) then removes it,
+    /// whichever step of commit() failed (fsync, mkdir, rename).
+    private var tmpExists = true
 
     init(zone: FileSystemZone, backendBucket: String) throws(StoreError) {
         self.zone = zone
@@ -152,11 +155,16 @@ final class FileBlobWriter: BlobWriter {
         try makeDirectories(dir)
         let tmp = tmpPath
         try syscall("rename \(tmp)") { rename(tmp, final) }
-        // The rename is durable only once the directory entry is.
-        let dfd = Glibc.open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 {
-            _ = fsync(dfd)
-            close(dfd)
+        tmpExists = false
+        // The rename is durable only once the directory entry is; a blob whose entry may not
+        // survive a crash is no blob, so it goes and the commit fails.
+        do {
+            let dfd = try syscall("open \(dir)") { Glibc.open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+            defer { close(dfd) }
+            try syscall("fsync \(dir)") { fsync(dfd) }
+        } catch {
+            unlink(final)
+            throw error
         }
         return id
     }
@@ -165,6 +173,9 @@ final class FileBlobWriter: BlobWriter {
         if fd >= 0 {
             close(fd)
             fd = -1
+        }
+        if tmpExists {
+            tmpExists = false
             unlink(tmpPath)
         }
     }

@@ -101,9 +101,19 @@ enum S3Router {
         ])
         .union(unconfigured.map(\.subresource)).union(emptyConfigurations.map(\.subresource))
 
+    struct RouteKey: Hashable {
+        let level: Level
+        let method: String
+    }
+
+    /// The table grouped once, in table order, so a request looks up its few candidates instead
+    /// of filtering every route.
+    static let byLevelAndMethod: [RouteKey: [Route]] = Dictionary(
+        grouping: routes, by: { RouteKey(level: $0.level, method: $0.method) })
+
     static func route(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
         let level: Level = r.bucket == nil ? .service : (r.key == nil ? .bucket : .object)
-        let candidates = routes.filter { $0.level == level && $0.method == r.method }
+        let candidates = byLevelAndMethod[RouteKey(level: level, method: r.method)] ?? []
         if let route = candidates.first(where: { $0.subresource.map(r.has) ?? false }) {
             return try route.handler(r, ctx, logger)
         }
