@@ -27,10 +27,7 @@ final class FormDataReader {
     /// Whether the current part's body has been read up to its delimiter.
     private var inBody = true
 
-    static let malformed = S3Error(
-        S3ErrorCode(
-            custom: "MalformedPOSTRequest", status: 400,
-            message: "The body of your POST request is not well-formed multipart/form-data."))
+    static let malformed = S3Error(.malformedPOSTRequest)
 
     init(source: any ByteSource, boundary: String) {
         self.source = source

@@ -206,8 +206,6 @@ public struct S3Gateway: Sendable {
         case let e as S3Error:
             if e.code.status >= 500 && e.code.status != 501 { logger.error("\(e.code.code): \(e.message)") }
             return e
-        case let e as AuthFailure:
-            return S3Error(S3ErrorCode.named(e.code), e.message)
         case let e as StoreError:
             switch e {
             case .noSuchBucket: return S3Error(.noSuchBucket)

@@ -18,25 +18,12 @@ enum S3Router {
 
     /// Bucket configurations this gateway does not keep: GET answers S3's "not configured"
     /// error (what s3cmd `info`, rclone and SDKs expect), DELETE succeeds with nothing to do.
-    static let unconfigured: [(subresource: String, code: String, message: String)] = [
-        ("policy", "NoSuchBucketPolicy", "The bucket policy does not exist"),
-        ("cors", "NoSuchCORSConfiguration", "The CORS configuration does not exist"),
-        ("lifecycle", "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist"),
-        (
-            "encryption", "ServerSideEncryptionConfigurationNotFoundError",
-            "The server side encryption configuration was not found"
-        ),
-        ("website", "NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration"),
-        (
-            "object-lock", "ObjectLockConfigurationNotFoundError",
-            "Object Lock configuration does not exist for this bucket"
-        ),
-        ("replication", "ReplicationConfigurationNotFoundError", "The replication configuration was not found"),
-        ("ownershipControls", "OwnershipControlsNotFoundError", "The bucket ownership controls were not found"),
-        (
-            "publicAccessBlock", "NoSuchPublicAccessBlockConfiguration",
-            "The public access block configuration was not found"
-        ),
+    static let unconfigured: [(subresource: String, code: S3ErrorCode)] = [
+        ("policy", .noSuchBucketPolicy), ("cors", .noSuchCORSConfiguration),
+        ("lifecycle", .noSuchLifecycleConfiguration), ("encryption", .serverSideEncryptionConfigurationNotFound),
+        ("website", .noSuchWebsiteConfiguration), ("object-lock", .objectLockConfigurationNotFound),
+        ("replication", .replicationConfigurationNotFound), ("ownershipControls", .ownershipControlsNotFound),
+        ("publicAccessBlock", .noSuchPublicAccessBlockConfiguration),
     ]
 
     /// Configurations whose "nothing set" answer is an empty document, not an error.
@@ -50,7 +37,7 @@ enum S3Router {
             [
                 Route(
                     level: .bucket, method: "GET", subresource: c.subresource,
-                    handler: Handlers.notConfigured(c.code, c.message)),
+                    handler: Handlers.notConfigured(c.code)),
                 Route(level: .bucket, method: "DELETE", subresource: c.subresource, handler: Handlers.nothingToDelete),
             ]
         }

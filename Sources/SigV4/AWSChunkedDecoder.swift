@@ -69,14 +69,14 @@ final class AWSChunkedDecoder {
         while true {
             guard try fill() else {
                 if line.isEmpty { return nil }
-                throw AuthFailure.incompleteBody("The request body ended inside an aws-chunked header line.")
+                throw S3Error.incompleteBody("The request body ended inside an aws-chunked header line.")
             }
             let avail = UnsafeRawBufferPointer(rebasing: buffer[start..<end])
             if let i = avail.firstIndex(of: 0x0a) {
                 line.append(contentsOf: avail[..<i])
                 start += i + 1
                 guard line.last == 0x0d else {
-                    throw AuthFailure.incompleteBody("aws-chunked lines must end with CRLF.")
+                    throw S3Error.incompleteBody("aws-chunked lines must end with CRLF.")
                 }
                 line.removeLast()
                 return line
@@ -84,7 +84,7 @@ final class AWSChunkedDecoder {
             line.append(contentsOf: avail)
             start = end
             if line.count > Self.maxLineLength {
-                throw AuthFailure.incompleteBody("aws-chunked header line is too long.")
+                throw S3Error.incompleteBody("aws-chunked header line is too long.")
             }
         }
     }
@@ -95,7 +95,7 @@ final class AWSChunkedDecoder {
             switch state {
             case .header:
                 guard let line = try readLine() else {
-                    throw AuthFailure.incompleteBody("The request body ended before the final aws-chunked chunk.")
+                    throw S3Error.incompleteBody("The request body ended before the final aws-chunked chunk.")
                 }
                 try parseChunkHeader(line)
             case .data:
@@ -110,7 +110,7 @@ final class AWSChunkedDecoder {
                     n = sourceAtEOF ? 0 : try source.read(into: UnsafeMutableRawBufferPointer(rebasing: out[0..<want]))
                     if n == 0 {
                         sourceAtEOF = true
-                        throw AuthFailure.incompleteBody("The request body ended inside an aws-chunked chunk.")
+                        throw S3Error.incompleteBody("The request body ended inside an aws-chunked chunk.")
                     }
                 }
                 chunkHash?.update(UnsafeRawBufferPointer(rebasing: out[0..<n]))
@@ -119,7 +119,7 @@ final class AWSChunkedDecoder {
                 return n
             case .dataEnd:
                 guard let line = try readLine(), line.isEmpty else {
-                    throw AuthFailure.incompleteBody("aws-chunked chunk data must be followed by CRLF.")
+                    throw S3Error.incompleteBody("aws-chunked chunk data must be followed by CRLF.")
                 }
                 try verifyChunk()
                 state = .header
@@ -148,11 +148,11 @@ final class AWSChunkedDecoder {
         let parts = line.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false)
         let sizeField = parts[0]
         guard !sizeField.isEmpty, sizeField.count <= 15 else {
-            throw AuthFailure.incompleteBody("Invalid aws-chunked chunk size.")
+            throw S3Error.incompleteBody("Invalid aws-chunked chunk size.")
         }
         var size = 0
         for c in sizeField {
-            guard let v = hexValue(c) else { throw AuthFailure.incompleteBody("Invalid aws-chunked chunk size.") }
+            guard let v = hexValue(c) else { throw S3Error.incompleteBody("Invalid aws-chunked chunk size.") }
             size = size << 4 | Int(v)
         }
         givenSignature = nil
@@ -161,7 +161,7 @@ final class AWSChunkedDecoder {
             if s.hasPrefix("chunk-signature=") { givenSignature = String(s.dropFirst("chunk-signature=".count)) }
         }
         if signing != nil {
-            guard givenSignature != nil else { throw AuthFailure.signatureMismatch }
+            guard givenSignature != nil else { throw S3Error.signatureMismatch }
             chunkHash = SHA256Digest()
         }
         if size == 0 {
@@ -178,7 +178,7 @@ final class AWSChunkedDecoder {
         let expected = Signer.chunkSignature(
             signingKey: s.key, amzDate: s.amzDate, scope: s.scope, previousSignature: s.previous,
             chunkHash: hexEncode(hash.finalize()))
-        guard constantTimeEquals(expected, given) else { throw AuthFailure.signatureMismatch }
+        guard constantTimeEquals(expected, given) else { throw S3Error.signatureMismatch }
         s.previous = expected
         signing = s
         chunkHash = nil
@@ -186,7 +186,7 @@ final class AWSChunkedDecoder {
 
     private func parseTrailer(_ line: [UInt8]) throws {
         guard let colon = line.firstIndex(of: UInt8(ascii: ":")), trailers.count < Self.maxTrailers else {
-            throw AuthFailure.malformedTrailer
+            throw S3Error.malformedTrailer
         }
         let name = trimHTTPWhitespace(String(decoding: line[..<colon], as: UTF8.self)).lowercased()
         let value = trimHTTPWhitespace(String(decoding: line[(colon + 1)...], as: UTF8.self))
@@ -199,23 +199,22 @@ final class AWSChunkedDecoder {
 
     private func finishTrailers() throws {
         if signedTrailer, let s = signing {
-            guard let given = trailerSignature else { throw AuthFailure.malformedTrailer }
+            guard let given = trailerSignature else { throw S3Error.malformedTrailer }
             let expected = Signer.trailerSignature(
                 signingKey: s.key, amzDate: s.amzDate, scope: s.scope, previousSignature: s.previous, trailers: trailers
             )
-            guard constantTimeEquals(expected, given) else { throw AuthFailure.signatureMismatch }
+            guard constantTimeEquals(expected, given) else { throw S3Error.signatureMismatch }
         }
         // Bytes after the end of the encoding mean the framing was not what the client meant.
         if try fill() {
-            throw AuthFailure.incompleteBody("Unexpected data after the final aws-chunked chunk.")
+            throw S3Error.incompleteBody("Unexpected data after the final aws-chunked chunk.")
         }
         state = .done
     }
 }
 
-extension AuthFailure {
-    static let malformedTrailer = AuthFailure(
-        code: "MalformedTrailerError",
-        message:
-            "The request contained trailing data that was not well-formed or did not conform to our published schema.")
+extension S3Error {
+    static let malformedTrailer = S3Error(
+        .malformedTrailerError,
+        "The request contained trailing data that was not well-formed or did not conform to our published schema.")
 }

@@ -1,41 +1,24 @@
+import GatewayCore
+
 /// Where secret keys come from (the metadata store, a config file, a test double).
 public protocol CredentialLookup: Sendable {
     func secretKey(forAccessKey: String) -> String?
 }
 
-/// An authentication or body-integrity failure, carrying the S3 error code the client must see
-/// (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html). S3Protocol's error
-/// table supplies the HTTP status for the code.
-public struct AuthFailure: Error, Sendable, Equatable, CustomStringConvertible {
-    public let code: String
-    public let message: String
-    public init(code: String, message: String) {
-        self.code = code
-        self.message = message
-    }
-    public var description: String { "\(code): \(message)" }
-
-    static func accessDenied(_ m: String) -> AuthFailure { .init(code: "AccessDenied", message: m) }
-    static func malformed(_ m: String) -> AuthFailure { .init(code: "AuthorizationHeaderMalformed", message: m) }
-    static func queryError(_ m: String) -> AuthFailure {
-        .init(code: "AuthorizationQueryParametersError", message: m)
-    }
-    static func invalidArgument(_ m: String) -> AuthFailure { .init(code: "InvalidArgument", message: m) }
-    static func invalidRequest(_ m: String) -> AuthFailure { .init(code: "InvalidRequest", message: m) }
-    static let signatureMismatch = AuthFailure(
-        code: "SignatureDoesNotMatch",
-        message:
-            "The request signature we calculated does not match the signature you provided. Check your key and signing method."
-    )
-    static let invalidAccessKey = AuthFailure(
-        code: "InvalidAccessKeyId",
-        message: "The AWS Access Key Id you provided does not exist in our records.")
-    static let skewed = AuthFailure(
-        code: "RequestTimeTooSkewed",
-        message: "The difference between the request time and the current time is too large.")
+/// Authentication and body-integrity failures are S3 errors from the one table in GatewayCore;
+/// these name the ones SigV4 raises most.
+extension S3Error {
+    static func accessDenied(_ m: String) -> S3Error { S3Error(.accessDenied, m) }
+    static func malformed(_ m: String) -> S3Error { S3Error(.authorizationHeaderMalformed, m) }
+    static func queryError(_ m: String) -> S3Error { S3Error(.authorizationQueryParametersError, m) }
+    static func invalidArgument(_ m: String) -> S3Error { S3Error(.invalidArgument, m) }
+    static func invalidRequest(_ m: String) -> S3Error { S3Error(.invalidRequest, m) }
+    static func incompleteBody(_ m: String) -> S3Error { S3Error(.incompleteBody, m) }
+    static let signatureMismatch = S3Error(.signatureDoesNotMatch)
+    static let invalidAccessKey = S3Error(.invalidAccessKeyId)
+    static let skewed = S3Error(.requestTimeTooSkewed)
     static let missingDate = accessDenied("AWS authentication requires a valid Date or x-amz-date header")
     static let expired = accessDenied("Request has expired")
-    static func incompleteBody(_ m: String) -> AuthFailure { .init(code: "IncompleteBody", message: m) }
 }
 
 public enum AuthMethod: Sendable, Equatable {

@@ -39,7 +39,7 @@ public final class VerifiedBody: ByteSource {
     private let decodedContentLength: Int64?
     private let contentLength: Int64?
     private var finished = false
-    private var failure: AuthFailure?
+    private var failure: S3Error?
     private var md5Result: [UInt8] = []
 
     public private(set) var decodedLength: Int64 = 0
@@ -53,7 +53,7 @@ public final class VerifiedBody: ByteSource {
         "x-amz-checksum-algorithm", "x-amz-checksum-mode", "x-amz-checksum-type",
     ]
 
-    public init(source: any ByteSource, head: RequestHead, auth: AuthContext) throws(AuthFailure) {
+    public init(source: any ByteSource, head: RequestHead, auth: AuthContext) throws(S3Error) {
         let encodings = (head.header("content-encoding") ?? "").lowercased().split(separator: ",").map {
             trimHTTPWhitespace(String($0))
         }
@@ -61,7 +61,7 @@ public final class VerifiedBody: ByteSource {
 
         if let md5 = head.header("content-md5") {
             guard let raw = base64Decode(md5), raw.count == 16 else {
-                throw AuthFailure(code: "InvalidDigest", message: "The Content-MD5 you specified was invalid.")
+                throw S3Error(.invalidDigest, "The Content-MD5 you specified was invalid.")
             }
             expectedMD5 = base64Encode(raw)
         } else {
@@ -165,13 +165,13 @@ public final class VerifiedBody: ByteSource {
             try finish()
             finished = true
             return 0
-        } catch let e as AuthFailure {
+        } catch let e as S3Error {
             failure = e
             throw e
         }
     }
 
-    private func finish() throws(AuthFailure) {
+    private func finish() throws(S3Error) {
         if let expected = decodedContentLength, expected != decodedLength {
             throw .incompleteBody("The decoded body length does not match x-amz-decoded-content-length.")
         }
@@ -181,15 +181,14 @@ public final class VerifiedBody: ByteSource {
         }
         if let expected = expectedSHA256, var sha = tap.sha256 {
             guard constantTimeEquals(hexEncode(sha.finalize()), expected) else {
-                throw AuthFailure(
-                    code: "XAmzContentSHA256Mismatch",
-                    message: "The provided 'x-amz-content-sha256' header does not match what was computed.")
+                throw S3Error(
+                    .xAmzContentSHA256Mismatch,
+                    "The provided 'x-amz-content-sha256' header does not match what was computed.")
             }
         }
         md5Result = md5.finalize()
         if let expected = expectedMD5, base64Encode(md5Result) != expected {
-            throw AuthFailure(
-                code: "BadDigest", message: "The Content-MD5 you specified did not match what we received.")
+            throw S3Error(.badDigest, "The Content-MD5 you specified did not match what we received.")
         }
         for h in hashers { checksums[h.algorithm] = base64Encode(h.finalize()) }
         if let (algorithm, value) = headerChecksum, checksums[algorithm] != value {
@@ -213,9 +212,7 @@ public final class VerifiedBody: ByteSource {
         }
     }
 
-    private static func checksumMismatch(_ algorithm: ChecksumAlgorithm) -> AuthFailure {
-        AuthFailure(
-            code: "BadDigest",
-            message: "The \(algorithm.algorithmName) you specified did not match the calculated checksum.")
+    private static func checksumMismatch(_ algorithm: ChecksumAlgorithm) -> S3Error {
+        S3Error(.badDigest, "The \(algorithm.algorithmName) you specified did not match the calculated checksum.")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayCore
 
 // Browser-based uploads: the form's signature is over the base64 policy document, and the
 // policy's conditions bind the other form fields.
@@ -31,7 +32,7 @@ public struct PostPolicy: Sendable {
 
     /// Checks every condition against `fields` (lowercased names, with `bucket` added by the
     /// caller), and that every field the form sent is covered by some condition.
-    public func check(fields: [String: String]) throws(AuthFailure) {
+    public func check(fields: [String: String]) throws(S3Error) {
         for c in conditions {
             switch c {
             case .equals(let f, let v):
@@ -62,18 +63,18 @@ public struct PostPolicy: Sendable {
         }
     }
 
-    static func failed(_ condition: String) -> AuthFailure {
+    static func failed(_ condition: String) -> S3Error {
         .accessDenied("Invalid according to Policy: Policy Condition failed: " + condition)
     }
 
     /// Parses the policy JSON (already base64-decoded).
-    static func parse(_ json: [UInt8], accessKey: String) throws(AuthFailure) -> PostPolicy {
-        let invalid = AuthFailure(code: "InvalidPolicyDocument", message: "Invalid Policy: Invalid JSON.")
+    static func parse(_ json: [UInt8], accessKey: String) throws(S3Error) -> PostPolicy {
+        let invalid = S3Error(.invalidPolicyDocument, "Invalid Policy: Invalid JSON.")
         guard let doc = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any],
             let exp = doc["expiration"] as? String, let conds = doc["conditions"] as? [Any]
         else { throw invalid }
         guard let expiration = parseISO8601(exp) else {
-            throw AuthFailure(code: "InvalidPolicyDocument", message: "Invalid Policy: Invalid 'expiration' value.")
+            throw S3Error(.invalidPolicyDocument, "Invalid Policy: Invalid 'expiration' value.")
         }
         var out: [Condition] = []
         for c in conds {
@@ -135,7 +136,7 @@ extension Verifier {
     /// Verifies a POST form's signature (SigV4 `x-amz-*` fields or SigV2 `AWSAccessKeyId` +
     /// `signature`) over its `policy` field, and the policy's expiration. `fields` have
     /// lowercased names.
-    public func verifyPostForm(_ fields: [String: String], now: Double) throws(AuthFailure) -> PostPolicy {
+    public func verifyPostForm(_ fields: [String: String], now: Double) throws(S3Error) -> PostPolicy {
         guard let policyB64 = fields["policy"], let policyJSON = base64Decode(policyB64) else {
             throw .accessDenied("Bucket POST must contain a valid policy field (anonymous uploads are not allowed)")
         }

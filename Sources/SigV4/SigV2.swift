@@ -1,3 +1,5 @@
+import GatewayCore
+
 // SigV2, still the default of `aws s3 presign` (v1), boto3 presigned URLs and s3cmd
 // `--signature-v2` (CLIENTS.md).
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/RESTAuthentication.html
@@ -62,7 +64,7 @@ extension Verifier {
         return resource
     }
 
-    func verifyV2Header(_ head: RequestHead, authorization: String, now: Double, bucket: String?) throws(AuthFailure)
+    func verifyV2Header(_ head: RequestHead, authorization: String, now: Double, bucket: String?) throws(S3Error)
         -> AuthContext
     {
         let credential = authorization.dropFirst(4)
@@ -97,7 +99,7 @@ extension Verifier {
     }
 
     func verifyV2Query(_ head: RequestHead, query: [(name: String, value: String)], now: Double, bucket: String?)
-        throws(AuthFailure) -> AuthContext
+        throws(S3Error) -> AuthContext
     {
         func param(_ n: String) -> String? { query.first { $0.name == n }?.value }
         guard let accessKey = param("AWSAccessKeyId"), let signature = param("Signature"),

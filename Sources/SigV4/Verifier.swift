@@ -1,3 +1,5 @@
+import GatewayCore
+
 // Inbound request authentication: SigV4 (header and presigned query) and SigV2 (header and
 // query), which clients still send (CLIENTS.md).
 // https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-authenticating-requests.html
@@ -14,7 +16,7 @@ public struct Verifier: Sendable {
     /// `now` is seconds since 1970 (a parameter so tests are deterministic).
     /// `virtualHostedBucket` is the bucket taken from the Host name for virtual-hosted-style
     /// requests: SigV2 signs "/bucket/key" even when the path is only "/key".
-    public func authenticate(_ head: RequestHead, now: Double, virtualHostedBucket: String? = nil) throws(AuthFailure)
+    public func authenticate(_ head: RequestHead, now: Double, virtualHostedBucket: String? = nil) throws(S3Error)
         -> AuthContext
     {
         let authorization = head.header("authorization")
@@ -45,7 +47,7 @@ public struct Verifier: Sendable {
             accessKey: "", method: .anonymous, payload: try payloadMode(head, allowStreamingSigned: false))
     }
 
-    func payloadMode(_ head: RequestHead, allowStreamingSigned: Bool) throws(AuthFailure) -> PayloadMode {
+    func payloadMode(_ head: RequestHead, allowStreamingSigned: Bool) throws(S3Error) -> PayloadMode {
         guard let mode = PayloadMode(headerValue: head.header("x-amz-content-sha256")) else {
             throw .invalidArgument(
                 "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-*, or a valid sha256 value.")
@@ -56,7 +58,7 @@ public struct Verifier: Sendable {
         return mode
     }
 
-    func checkSkew(_ t: Int, now: Double) throws(AuthFailure) {
+    func checkSkew(_ t: Int, now: Double) throws(S3Error) {
         if abs(Double(t) - now) > maxClockSkew { throw .skewed }
     }
 
@@ -109,7 +111,7 @@ public struct Verifier: Sendable {
         return nil
     }
 
-    func verifyV4Header(_ head: RequestHead, authorization: String, now: Double) throws(AuthFailure) -> AuthContext {
+    func verifyV4Header(_ head: RequestHead, authorization: String, now: Double) throws(S3Error) -> AuthContext {
         // Parts separated by "," with or without spaces (s3cmd sends none).
         let rest = authorization.dropFirst(CanonicalRequest.algorithm.count + 1)
         var fields: [String: String] = [:]
@@ -163,7 +165,7 @@ public struct Verifier: Sendable {
     // MARK: - SigV4 presigned URL
     // https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
 
-    func verifyV4Query(_ head: RequestHead, query: [(name: String, value: String)], now: Double) throws(AuthFailure)
+    func verifyV4Query(_ head: RequestHead, query: [(name: String, value: String)], now: Double) throws(S3Error)
         -> AuthContext
     {
         func param(_ n: String) -> String? { query.first { $0.name == n }?.value }

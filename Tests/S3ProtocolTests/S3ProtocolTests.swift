@@ -1,3 +1,4 @@
+import GatewayCore
 import S3Protocol
 import XCTest
 
@@ -14,8 +15,11 @@ final class S3ProtocolTests: XCTestCase {
     func testErrorTableHasUniqueCodes() {
         let codes = S3ErrorCode.all.map(\.code)
         XCTAssertEqual(Set(codes).count, codes.count)
-        XCTAssertEqual(S3ErrorCode.named("SignatureDoesNotMatch").status, 403)
-        XCTAssertEqual(S3ErrorCode.named("SomethingNew").status, 400)
+        XCTAssertEqual(S3ErrorCode.signatureDoesNotMatch.status, 403)
+        for c in S3ErrorCode.all {
+            XCTAssert(c.status == 304 || (400..<600).contains(c.status), "\(c.code) has status \(c.status)")
+            XCTAssertFalse(c.message.isEmpty, c.code)
+        }
     }
 
     func testEscapesControlCharactersAndMarkup() {

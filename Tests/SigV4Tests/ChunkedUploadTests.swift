@@ -127,17 +127,17 @@ final class ChunkedUploadTests: XCTestCase {
             sigs[i] = String(sigs[i].reversed())
             let body = try VerifiedBody(
                 source: MemorySource(Self.signedBody(signatures: sigs)), head: request, auth: auth)
-            assertAuthFailure("SignatureDoesNotMatch") { _ = try drain(body) }
+            assertS3Error("SignatureDoesNotMatch") { _ = try drain(body) }
         }
         // Chunks swapped: each is valid for some position, but the chain breaks.
         var tampered = Self.signedBody(signatures: Self.chunkSignatures)
         tampered[100] = UInt8(ascii: "b")
         let body = try VerifiedBody(source: MemorySource(tampered), head: request, auth: auth)
-        assertAuthFailure("SignatureDoesNotMatch") { _ = try drain(body) }
+        assertS3Error("SignatureDoesNotMatch") { _ = try drain(body) }
         // A signed stream whose chunk has no signature at all.
         let unsigned = Array("5\r\nhello\r\n0\r\n\r\n".utf8)
         let body2 = try VerifiedBody(source: MemorySource(unsigned), head: request, auth: auth)
-        assertAuthFailure("SignatureDoesNotMatch") { _ = try drain(body2) }
+        assertS3Error("SignatureDoesNotMatch") { _ = try drain(body2) }
     }
 
     func testErrorIsSticky() throws {
@@ -146,8 +146,8 @@ final class ChunkedUploadTests: XCTestCase {
         var sigs = Self.chunkSignatures
         sigs[2] = String(repeating: "0", count: 64)
         let body = try VerifiedBody(source: MemorySource(Self.signedBody(signatures: sigs)), head: request, auth: auth)
-        assertAuthFailure("SignatureDoesNotMatch") { _ = try drain(body) }
-        assertAuthFailure("SignatureDoesNotMatch") { _ = try drain(body) }
+        assertS3Error("SignatureDoesNotMatch") { _ = try drain(body) }
+        assertS3Error("SignatureDoesNotMatch") { _ = try drain(body) }
     }
 
     // MARK: - PUT Object, signed chunks with a trailing checksum
@@ -218,7 +218,7 @@ final class ChunkedUploadTests: XCTestCase {
         var body = try VerifiedBody(
             source: MemorySource(Self.signedBody(signatures: Self.trailerChunkSignatures, tail: forged)), head: request,
             auth: auth)
-        assertAuthFailure("SignatureDoesNotMatch") { _ = try drain(body) }
+        assertS3Error("SignatureDoesNotMatch") { _ = try drain(body) }
 
         // A correctly signed trailer carrying a wrong checksum: BadDigest.
         let wrongSig = Signer.trailerSignature(
@@ -229,7 +229,7 @@ final class ChunkedUploadTests: XCTestCase {
         body = try VerifiedBody(
             source: MemorySource(Self.signedBody(signatures: Self.trailerChunkSignatures, tail: signedWrong)),
             head: request, auth: auth)
-        assertAuthFailure("BadDigest") { _ = try drain(body) }
+        assertS3Error("BadDigest") { _ = try drain(body) }
 
         // Trailer signature missing.
         body = try VerifiedBody(
@@ -237,7 +237,7 @@ final class ChunkedUploadTests: XCTestCase {
                 Self.signedBody(signatures: Self.trailerChunkSignatures, tail: "x-amz-checksum-crc32c:sOO8/Q==\r\n\r\n")
             ),
             head: request, auth: auth)
-        assertAuthFailure("MalformedTrailerError") { _ = try drain(body) }
+        assertS3Error("MalformedTrailerError") { _ = try drain(body) }
     }
 
     // MARK: - STREAMING-UNSIGNED-PAYLOAD-TRAILER (botocore over HTTPS, CLIENTS.md)
@@ -321,7 +321,7 @@ final class ChunkedUploadTests: XCTestCase {
         let body = try VerifiedBody(
             source: MemorySource("a\r\n0123456789\r\n0\r\nx-amz-checksum-crc32:poTHxg==\r\n\r\n"), head: request,
             auth: auth)
-        assertAuthFailure("IncompleteBody") { _ = try drain(body) }
+        assertS3Error("IncompleteBody") { _ = try drain(body) }
     }
 
     /// Behind nginx with request buffering the body arrives de-chunked with a Content-Length but

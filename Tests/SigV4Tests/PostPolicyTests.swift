@@ -40,19 +40,19 @@ final class PostPolicyTests: XCTestCase {
     func testRejectsBadSignatureExpiryAndJSON() {
         let p = policy(#"{"bucket": "b"}"#)
         XCTAssertThrowsError(try verifier.verifyPostForm(v4Fields(p, secret: "wrong"), now: now)) {
-            XCTAssertEqual(($0 as? AuthFailure)?.code, "SignatureDoesNotMatch")
+            XCTAssertEqual(($0 as? S3Error)?.code.code, "SignatureDoesNotMatch")
         }
         XCTAssertThrowsError(try verifier.verifyPostForm(v4Fields(p), now: now + 86400)) {
-            XCTAssertEqual(($0 as? AuthFailure)?.message, "Invalid according to Policy: Policy expired.")
+            XCTAssertEqual(($0 as? S3Error)?.message, "Invalid according to Policy: Policy expired.")
         }
         XCTAssertThrowsError(try verifier.verifyPostForm(v4Fields(base64Encode(Array("{nope".utf8))), now: now)) {
-            XCTAssertEqual(($0 as? AuthFailure)?.code, "InvalidPolicyDocument")
+            XCTAssertEqual(($0 as? S3Error)?.code.code, "InvalidPolicyDocument")
         }
         var unsigned = v4Fields(p)
         unsigned["x-amz-signature"] = nil
         unsigned["x-amz-algorithm"] = nil
         XCTAssertThrowsError(try verifier.verifyPostForm(unsigned, now: now)) {
-            XCTAssertEqual(($0 as? AuthFailure)?.code, "AccessDenied")
+            XCTAssertEqual(($0 as? S3Error)?.code.code, "AccessDenied")
         }
     }
 
@@ -68,15 +68,15 @@ final class PostPolicyTests: XCTestCase {
         XCTAssertNoThrow(try p.check(fields: fields))
         fields["key"] = "elsewhere/a.txt"
         XCTAssertThrowsError(try p.check(fields: fields)) {
-            XCTAssert(($0 as! AuthFailure).message.contains("starts-with"))
+            XCTAssert(($0 as! S3Error).message.contains("starts-with"))
         }
         fields["key"] = "uploads/a.txt"
         fields["content-type"] = "image/png"
-        XCTAssertThrowsError(try p.check(fields: fields)) { XCTAssert(($0 as! AuthFailure).message.contains("eq")) }
+        XCTAssertThrowsError(try p.check(fields: fields)) { XCTAssert(($0 as! S3Error).message.contains("eq")) }
         fields["content-type"] = "text/plain"
         fields["x-amz-meta-sneaky"] = "1"
         XCTAssertThrowsError(try p.check(fields: fields)) {
-            XCTAssert(($0 as! AuthFailure).message.contains("x-amz-meta-sneaky"))
+            XCTAssert(($0 as! S3Error).message.contains("x-amz-meta-sneaky"))
         }
         fields["x-amz-meta-sneaky"] = nil
         fields["x-ignore-me"] = "1"

@@ -88,15 +88,15 @@ final class SigV2Tests: XCTestCase {
             "GET\n\n\n1175139620\n/johnsmith/photos/puppy.jpg")
         let auth = try exampleVerifier.authenticate(h, now: 1_175_139_000, virtualHostedBucket: "johnsmith")
         XCTAssertEqual(auth.method, .v2Query)
-        assertAuthFailure("AccessDenied") {
+        assertS3Error("AccessDenied") {
             _ = try exampleVerifier.authenticate(h, now: 1_175_139_621, virtualHostedBucket: "johnsmith")
         }
-        assertAuthFailure("SignatureDoesNotMatch") {
+        assertS3Error("SignatureDoesNotMatch") {
             _ = try exampleVerifier.authenticate(h, now: 1_175_139_000, virtualHostedBucket: "otherbucket")
         }
         var incomplete = h
         incomplete.rawURI = "/photos/puppy.jpg?AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Signature=x"
-        assertAuthFailure("AccessDenied") { _ = try exampleVerifier.authenticate(incomplete, now: 1_175_139_000) }
+        assertS3Error("AccessDenied") { _ = try exampleVerifier.authenticate(incomplete, now: 1_175_139_000) }
     }
 
     // MARK: - s3cmd --signature-v2: RFC 1123 x-amz-date, empty Date line
@@ -116,10 +116,10 @@ final class SigV2Tests: XCTestCase {
 
     func testS3cmdSignatureV2() throws {
         XCTAssertEqual(try exampleVerifier.authenticate(s3cmdRequest(), now: exampleNow).method, .v2Header)
-        assertAuthFailure("RequestTimeTooSkewed") {
+        assertS3Error("RequestTimeTooSkewed") {
             _ = try exampleVerifier.authenticate(s3cmdRequest(), now: exampleNow + 3600)
         }
-        assertAuthFailure("SignatureDoesNotMatch") {
+        assertS3Error("SignatureDoesNotMatch") {
             _ = try exampleVerifier.authenticate(s3cmdRequest(secret: "wrong"), now: exampleNow)
         }
     }
@@ -136,10 +136,10 @@ final class SigV2Tests: XCTestCase {
     func testMalformedAndUnknown() {
         let date = "Fri, 24 May 2013 00:00:00 GMT"
         let malformed = head("GET", "/", [("Date", date), ("Authorization", "AWS AKIAIOSFODNN7EXAMPLE")])
-        assertAuthFailure("InvalidArgument") { _ = try exampleVerifier.authenticate(malformed, now: exampleNow) }
+        assertS3Error("InvalidArgument") { _ = try exampleVerifier.authenticate(malformed, now: exampleNow) }
         let unknown = head("GET", "/", [("Date", date), ("Authorization", "AWS AKIDNOPE:abcd")])
-        assertAuthFailure("InvalidAccessKeyId") { _ = try exampleVerifier.authenticate(unknown, now: exampleNow) }
+        assertS3Error("InvalidAccessKeyId") { _ = try exampleVerifier.authenticate(unknown, now: exampleNow) }
         let noDate = head("GET", "/", [("Authorization", "AWS AKIAIOSFODNN7EXAMPLE:abcd")])
-        assertAuthFailure("AccessDenied") { _ = try exampleVerifier.authenticate(noDate, now: exampleNow) }
+        assertS3Error("AccessDenied") { _ = try exampleVerifier.authenticate(noDate, now: exampleNow) }
     }
 }

@@ -49,14 +49,14 @@ func authCode(_ body: () throws -> Void) -> String? {
     do {
         try body()
         return nil
-    } catch let e as AuthFailure {
-        return e.code
+    } catch let e as S3Error {
+        return e.code.code
     } catch {
         return "unexpected: \(error)"
     }
 }
 
-func assertAuthFailure(
+func assertS3Error(
     _ code: String, file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void
 ) {
     XCTAssertEqual(authCode(body), code, file: file, line: line)

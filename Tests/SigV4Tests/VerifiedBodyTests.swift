@@ -11,7 +11,7 @@ final class VerifiedBodyTests: XCTestCase {
 
     func body(
         _ headers: [(String, String)], payload: PayloadMode = .unsigned, bytes: [UInt8]? = nil
-    ) throws(AuthFailure) -> VerifiedBody {
+    ) throws(S3Error) -> VerifiedBody {
         let request = head("PUT", "/b/k", headers)
         return try VerifiedBody(
             source: TrickleSource(bytes ?? data, step: 3), head: request,
@@ -31,15 +31,15 @@ final class VerifiedBodyTests: XCTestCase {
         let hex = hexEncode(SHA256Digest.hash(data))
         XCTAssertEqual(try drain(try body([], payload: .sha256(hex))), data)
         let wrong = try body([], payload: .sha256(CanonicalRequest.emptySHA256))
-        assertAuthFailure("XAmzContentSHA256Mismatch") { _ = try drain(wrong) }
+        assertS3Error("XAmzContentSHA256Mismatch") { _ = try drain(wrong) }
     }
 
     func testContentMD5() throws {
         XCTAssertEqual(try drain(try body([("Content-MD5", md5Base64)])), data)
         let wrong = try body([("Content-MD5", base64Encode(MD5Digest.hash([])))])
-        assertAuthFailure("BadDigest") { _ = try drain(wrong) }
-        assertAuthFailure("InvalidDigest") { _ = try body([("Content-MD5", "not-base64!")]) }
-        assertAuthFailure("InvalidDigest") { _ = try body([("Content-MD5", base64Encode([1, 2, 3]))]) }
+        assertS3Error("BadDigest") { _ = try drain(wrong) }
+        assertS3Error("InvalidDigest") { _ = try body([("Content-MD5", "not-base64!")]) }
+        assertS3Error("InvalidDigest") { _ = try body([("Content-MD5", base64Encode([1, 2, 3]))]) }
     }
 
     func testChecksumHeader() throws {
@@ -47,23 +47,23 @@ final class VerifiedBodyTests: XCTestCase {
         _ = try drain(b)
         XCTAssertEqual(b.checksums, [.crc32: "poTHxg=="])
         let wrong = try body([("x-amz-checksum-crc32", "AAAAAA==")])
-        assertAuthFailure("BadDigest") { _ = try drain(wrong) }
+        assertS3Error("BadDigest") { _ = try drain(wrong) }
         let wrongSHA = try body([("x-amz-checksum-sha256", base64Encode(SHA256Digest.hash([])))])
-        assertAuthFailure("BadDigest") { _ = try drain(wrongSHA) }
+        assertS3Error("BadDigest") { _ = try drain(wrongSHA) }
     }
 
     func testInvalidChecksumHeaders() {
-        assertAuthFailure("InvalidRequest") { _ = try body([("x-amz-checksum-crc32", "!!!")]) }
-        assertAuthFailure("InvalidRequest") { _ = try body([("x-amz-checksum-crc32", "AAAAAAAAAAA=")]) }  // 8 bytes
-        assertAuthFailure("InvalidRequest") {
+        assertS3Error("InvalidRequest") { _ = try body([("x-amz-checksum-crc32", "!!!")]) }
+        assertS3Error("InvalidRequest") { _ = try body([("x-amz-checksum-crc32", "AAAAAAAAAAA=")]) }  // 8 bytes
+        assertS3Error("InvalidRequest") {
             _ = try body([("x-amz-checksum-crc32", "poTHxg=="), ("x-amz-checksum-crc32c", "AAAAAA==")])
         }
-        assertAuthFailure("InvalidRequest") {
+        assertS3Error("InvalidRequest") {
             _ = try body([("x-amz-checksum-crc32", "poTHxg=="), ("x-amz-sdk-checksum-algorithm", "SHA256")])
         }
-        assertAuthFailure("InvalidRequest") { _ = try body([("x-amz-sdk-checksum-algorithm", "MD4")]) }
-        assertAuthFailure("InvalidRequest") { _ = try body([("x-amz-trailer", "x-amz-checksum-crc32")]) }
-        assertAuthFailure("InvalidRequest") { _ = try body([("x-amz-checksum-xxhash64", "AAAAAAAAAAA=")]) }
+        assertS3Error("InvalidRequest") { _ = try body([("x-amz-sdk-checksum-algorithm", "MD4")]) }
+        assertS3Error("InvalidRequest") { _ = try body([("x-amz-trailer", "x-amz-checksum-crc32")]) }
+        assertS3Error("InvalidRequest") { _ = try body([("x-amz-checksum-xxhash64", "AAAAAAAAAAA=")]) }
         // Headers that only look like checksums are ignored.
         XCTAssertNoThrow(try body([("x-amz-checksum-mode", "ENABLED"), ("x-amz-checksum-type", "FULL_OBJECT")]))
     }
@@ -76,7 +76,7 @@ final class VerifiedBodyTests: XCTestCase {
 
     func testShortBody() throws {
         let b = try body([("Content-Length", "11")])
-        assertAuthFailure("IncompleteBody") { _ = try drain(b) }
+        assertS3Error("IncompleteBody") { _ = try drain(b) }
     }
 
     /// Every check runs before EOF is reported: a handler that stops at 0 has verified bytes.
@@ -89,7 +89,7 @@ final class VerifiedBodyTests: XCTestCase {
             do {
                 n = try buf.withUnsafeMutableBytes { try b.read(into: $0) }
             } catch {
-                XCTAssertEqual((error as? AuthFailure)?.code, "BadDigest")
+                XCTAssertEqual((error as? S3Error)?.code.code, "BadDigest")
                 break
             }
             XCTAssertNotEqual(n, 0, "EOF reported despite a bad digest")
@@ -99,7 +99,7 @@ final class VerifiedBodyTests: XCTestCase {
     }
 
     func testStreamingSignedNeedsSigningContext() {
-        assertAuthFailure("InvalidRequest") {
+        assertS3Error("InvalidRequest") {
             _ = try VerifiedBody(
                 source: MemorySource(""), head: head("PUT", "/b/k", []),
                 auth: AuthContext(accessKey: "AK", method: .v4Header, payload: .streamingSigned(trailer: false)))

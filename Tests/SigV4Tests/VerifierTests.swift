@@ -47,7 +47,7 @@ final class VerifierTests: XCTestCase {
         // curl --aws-sigv4: no header at all, the empty hash is signed.
         XCTAssertEqual(
             try exampleVerifier.authenticate(signed(payloadHash: nil), now: exampleNow).payload, .notDeclared)
-        assertAuthFailure("InvalidArgument") {
+        assertS3Error("InvalidArgument") {
             _ = try exampleVerifier.authenticate(signed(payloadHash: "not-a-hash"), now: exampleNow)
         }
     }
@@ -70,7 +70,7 @@ final class VerifierTests: XCTestCase {
         // The same key spelled differently by the transport does not verify.
         var h = signed("GET", "/bucket/a%2Bb")
         h.rawURI = "/bucket/a+b"
-        assertAuthFailure("SignatureDoesNotMatch") { _ = try exampleVerifier.authenticate(h, now: exampleNow) }
+        assertS3Error("SignatureDoesNotMatch") { _ = try exampleVerifier.authenticate(h, now: exampleNow) }
     }
 
     func testQueryOrderAndEscapingDoNotMatter() throws {
@@ -110,36 +110,36 @@ final class VerifierTests: XCTestCase {
             let last = a.last == "0" ? "1" : "0"
             return String(a.dropLast()) + last
         }
-        assertAuthFailure("SignatureDoesNotMatch") { _ = try exampleVerifier.authenticate(h, now: exampleNow) }
+        assertS3Error("SignatureDoesNotMatch") { _ = try exampleVerifier.authenticate(h, now: exampleNow) }
     }
 
     func testTamperedRequest() {
         var h = signed(headers: [("Range", "bytes=0-9")])
         h.headers = h.headers.map { $0.name == "range" ? (name: "range", value: "bytes=0-99") : $0 }
-        assertAuthFailure("SignatureDoesNotMatch") { _ = try exampleVerifier.authenticate(h, now: exampleNow) }
+        assertS3Error("SignatureDoesNotMatch") { _ = try exampleVerifier.authenticate(h, now: exampleNow) }
         var m = signed()
         m.method = "DELETE"
-        assertAuthFailure("SignatureDoesNotMatch") { _ = try exampleVerifier.authenticate(m, now: exampleNow) }
+        assertS3Error("SignatureDoesNotMatch") { _ = try exampleVerifier.authenticate(m, now: exampleNow) }
     }
 
     func testWrongSecret() {
-        assertAuthFailure("SignatureDoesNotMatch") {
+        assertS3Error("SignatureDoesNotMatch") {
             _ = try exampleVerifier.authenticate(signed(secret: "not the secret"), now: exampleNow)
         }
     }
 
     func testUnknownAccessKey() {
-        assertAuthFailure("InvalidAccessKeyId") {
+        assertS3Error("InvalidAccessKeyId") {
             _ = try exampleVerifier.authenticate(signed(accessKey: "AKIDUNKNOWN"), now: exampleNow)
         }
     }
 
     func testSkewedDate() {
         XCTAssertNoThrow(try exampleVerifier.authenticate(signed(), now: exampleNow + 899))
-        assertAuthFailure("RequestTimeTooSkewed") {
+        assertS3Error("RequestTimeTooSkewed") {
             _ = try exampleVerifier.authenticate(signed(), now: exampleNow + 901)
         }
-        assertAuthFailure("RequestTimeTooSkewed") {
+        assertS3Error("RequestTimeTooSkewed") {
             _ = try exampleVerifier.authenticate(signed(), now: exampleNow - 901)
         }
     }
@@ -147,10 +147,10 @@ final class VerifierTests: XCTestCase {
     func testMissingOrBadDate() {
         var h = signed()
         h.headers.removeAll { $0.name == "x-amz-date" }
-        assertAuthFailure("AccessDenied") { _ = try exampleVerifier.authenticate(h, now: exampleNow) }
+        assertS3Error("AccessDenied") { _ = try exampleVerifier.authenticate(h, now: exampleNow) }
         var bad = signed()
         bad.headers = bad.headers.map { $0.name == "x-amz-date" ? (name: "x-amz-date", value: "yesterday") : $0 }
-        assertAuthFailure("AccessDenied") { _ = try exampleVerifier.authenticate(bad, now: exampleNow) }
+        assertS3Error("AccessDenied") { _ = try exampleVerifier.authenticate(bad, now: exampleNow) }
     }
 
     func testMalformedAuthorization() {
@@ -178,10 +178,10 @@ final class VerifierTests: XCTestCase {
 
     func testUnsupportedAuthorizationTypes() {
         let h = head("GET", "/", [("Host", "h"), ("Authorization", "Bearer abc")])
-        assertAuthFailure("InvalidArgument") { _ = try exampleVerifier.authenticate(h, now: exampleNow) }
+        assertS3Error("InvalidArgument") { _ = try exampleVerifier.authenticate(h, now: exampleNow) }
         var both = signed("GET", "/b?X-Amz-Algorithm=AWS4-HMAC-SHA256")
         both.rawURI = "/b?X-Amz-Algorithm=AWS4-HMAC-SHA256"
-        assertAuthFailure("InvalidArgument") { _ = try exampleVerifier.authenticate(both, now: exampleNow) }
+        assertS3Error("InvalidArgument") { _ = try exampleVerifier.authenticate(both, now: exampleNow) }
     }
 
     // MARK: - Presigned URLs
@@ -203,20 +203,20 @@ final class VerifierTests: XCTestCase {
     }
 
     func testPresignedExpired() {
-        assertAuthFailure("AccessDenied") {
+        assertS3Error("AccessDenied") {
             _ = try exampleVerifier.authenticate(presigned(), now: exampleNow + 3601)
         }
-        assertAuthFailure("AccessDenied") {
+        assertS3Error("AccessDenied") {
             _ = try exampleVerifier.authenticate(presigned(), now: exampleNow - 3600)  // not valid yet
         }
     }
 
     func testPresignedExpiresBounds() {
         XCTAssertNoThrow(try exampleVerifier.authenticate(presigned(expires: 604_800), now: exampleNow))
-        assertAuthFailure("AuthorizationQueryParametersError") {
+        assertS3Error("AuthorizationQueryParametersError") {
             _ = try exampleVerifier.authenticate(presigned(expires: 604_801), now: exampleNow)
         }
-        assertAuthFailure("AuthorizationQueryParametersError") {
+        assertS3Error("AuthorizationQueryParametersError") {
             _ = try exampleVerifier.authenticate(presigned(expires: 0), now: exampleNow)
         }
     }
@@ -224,24 +224,24 @@ final class VerifierTests: XCTestCase {
     func testPresignedTamperedOrIncomplete() {
         var h = presigned()
         h.rawURI = h.rawURI.replacingOccurrences(of: "/bucket/key", with: "/bucket/other")
-        assertAuthFailure("SignatureDoesNotMatch") { _ = try exampleVerifier.authenticate(h, now: exampleNow) }
+        assertS3Error("SignatureDoesNotMatch") { _ = try exampleVerifier.authenticate(h, now: exampleNow) }
         var added = presigned()
         added.rawURI += "&acl"
-        assertAuthFailure("SignatureDoesNotMatch") { _ = try exampleVerifier.authenticate(added, now: exampleNow) }
-        assertAuthFailure("SignatureDoesNotMatch") {
+        assertS3Error("SignatureDoesNotMatch") { _ = try exampleVerifier.authenticate(added, now: exampleNow) }
+        assertS3Error("SignatureDoesNotMatch") {
             _ = try exampleVerifier.authenticate(presigned(secret: "wrong"), now: exampleNow)
         }
         var missing = presigned()
         missing.rawURI = missing.rawURI.replacingOccurrences(of: "&X-Amz-SignedHeaders=host", with: "")
-        assertAuthFailure("AuthorizationQueryParametersError") {
+        assertS3Error("AuthorizationQueryParametersError") {
             _ = try exampleVerifier.authenticate(missing, now: exampleNow)
         }
         var algorithm = presigned()
         algorithm.rawURI = algorithm.rawURI.replacingOccurrences(of: "AWS4-HMAC-SHA256", with: "AWS4-ECDSA-P256-SHA256")
-        assertAuthFailure("AuthorizationQueryParametersError") {
+        assertS3Error("AuthorizationQueryParametersError") {
             _ = try exampleVerifier.authenticate(algorithm, now: exampleNow)
         }
         let unknown = Verifier(credentials: StaticCredentials(keys: [:]))
-        assertAuthFailure("InvalidAccessKeyId") { _ = try unknown.authenticate(presigned(), now: exampleNow) }
+        assertS3Error("InvalidAccessKeyId") { _ = try unknown.authenticate(presigned(), now: exampleNow) }
     }
 }

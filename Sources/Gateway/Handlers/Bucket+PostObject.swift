@@ -26,10 +26,7 @@ extension Handlers {
             fields[name] = String(decoding: try form.readField(limit: 64 * 1024), as: UTF8.self)
         }
         guard let file else {
-            throw S3Error(
-                S3ErrorCode(
-                    custom: "IncorrectNumberOfFilesInPostRequest", status: 400,
-                    message: "POST requires exactly one file upload per request."))
+            throw S3Error(.incorrectNumberOfFilesInPostRequest)
         }
 
         let policy = try ctx.verifier.verifyPostForm(fields, now: r.now)

@@ -22,11 +22,10 @@ enum Handlers {
     }
 
     /// For configurations this gateway does not keep: the "not configured" error clients expect.
-    static func notConfigured(_ code: String, _ message: String) -> S3Router.Handler {
+    static func notConfigured(_ code: S3ErrorCode) -> S3Router.Handler {
         { r, ctx, _ in
             _ = try ownedBucket(r, ctx)
-            throw S3Error(
-                S3ErrorCode(custom: code, status: 404, message: message), extra: [("BucketName", r.bucket ?? "")])
+            throw S3Error(code, extra: [("BucketName", r.bucket ?? "")])
         }
     }
 }

@@ -67,8 +67,7 @@ extension Handlers {
         return S3Error(.preconditionFailed, extra: [("Condition", c == .noneExists ? "If-None-Match" : "If-Match")])
     }
 
-    /// The request body with every declared digest checked as it is read (its AuthFailures
-    /// become S3 errors where every error does, in S3Gateway.s3Error).
+    /// The request body with every declared digest checked as it is read.
     static func verifiedBody(_ r: S3Request) throws -> VerifiedBody {
         try VerifiedBody(source: r.body, head: r.head, auth: r.auth)
     }

@@ -29,7 +29,7 @@ extension Handlers {
         let b = try ownedBucket(r, ctx)
         if b.tags.isEmpty {
             throw S3Error(
-                S3ErrorCode(custom: "NoSuchTagSet", status: 404, message: "The TagSet does not exist"),
+                .noSuchTagSet,
                 extra: [("BucketName", b.name)])
         }
         return .xml(Tagging.xml(b.tags))

@@ -1,4 +1,4 @@
-/// The one table of S3 error codes this gateway returns: code, HTTP status, default message.
+/// The one table of S3 error codes this gateway returns (SigV4, handlers and stores alike): code, HTTP status, default message.
 /// https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList
 public struct S3ErrorCode: Sendable, Hashable {
     public let code: String
@@ -9,11 +9,6 @@ public struct S3ErrorCode: Sendable, Hashable {
         self.code = code
         self.status = status
         self.message = message
-    }
-
-    /// For codes only one operation returns (NoSuchBucketPolicy…), defined beside it.
-    public init(custom code: String, status: Int, message: String) {
-        self.init(code, status, message)
     }
 
     public static let accessDenied = S3ErrorCode("AccessDenied", 403, "Access Denied")
@@ -99,6 +94,37 @@ public struct S3ErrorCode: Sendable, Hashable {
     public static let missingSecurityHeader = S3ErrorCode(
         "MissingSecurityHeader", 400, "Your request is missing a required header.")
 
+    public static let invalidPolicyDocument = S3ErrorCode(
+        "InvalidPolicyDocument", 400,
+        "The content of the form does not meet the conditions specified in the policy document.")
+    public static let malformedTrailerError = S3ErrorCode(
+        "MalformedTrailerError", 400,
+        "The request contained trailing data that was not well-formed or did not conform to our published schema.")
+    public static let malformedPOSTRequest = S3ErrorCode(
+        "MalformedPOSTRequest", 400, "The body of your POST request is not well-formed multipart/form-data.")
+    public static let incorrectNumberOfFilesInPostRequest = S3ErrorCode(
+        "IncorrectNumberOfFilesInPostRequest", 400, "POST requires exactly one file upload per request.")
+    public static let noSuchTagSet = S3ErrorCode("NoSuchTagSet", 404, "The TagSet does not exist")
+
+    // "Not configured" answers of bucket sub-resources this gateway keeps nothing for.
+    public static let noSuchBucketPolicy = S3ErrorCode("NoSuchBucketPolicy", 404, "The bucket policy does not exist")
+    public static let noSuchCORSConfiguration = S3ErrorCode(
+        "NoSuchCORSConfiguration", 404, "The CORS configuration does not exist")
+    public static let noSuchLifecycleConfiguration = S3ErrorCode(
+        "NoSuchLifecycleConfiguration", 404, "The lifecycle configuration does not exist")
+    public static let serverSideEncryptionConfigurationNotFound = S3ErrorCode(
+        "ServerSideEncryptionConfigurationNotFoundError", 404, "The server side encryption configuration was not found")
+    public static let noSuchWebsiteConfiguration = S3ErrorCode(
+        "NoSuchWebsiteConfiguration", 404, "The specified bucket does not have a website configuration")
+    public static let objectLockConfigurationNotFound = S3ErrorCode(
+        "ObjectLockConfigurationNotFoundError", 404, "Object Lock configuration does not exist for this bucket")
+    public static let replicationConfigurationNotFound = S3ErrorCode(
+        "ReplicationConfigurationNotFoundError", 404, "The replication configuration was not found")
+    public static let ownershipControlsNotFound = S3ErrorCode(
+        "OwnershipControlsNotFoundError", 404, "The bucket ownership controls were not found")
+    public static let noSuchPublicAccessBlockConfiguration = S3ErrorCode(
+        "NoSuchPublicAccessBlockConfiguration", 404, "The public access block configuration was not found")
+
     public static let all: [S3ErrorCode] = [
         accessDenied, authorizationHeaderMalformed, authorizationQueryParametersError, badRequest, badDigest,
         bucketAlreadyExists, bucketAlreadyOwnedByYou, bucketNotEmpty, entityTooSmall, entityTooLarge, incompleteBody,
@@ -109,16 +135,15 @@ public struct S3ErrorCode: Sendable, Hashable {
         malformedXML, metadataTooLarge, methodNotAllowed, missingContentLength, noSuchBucket, noSuchKey,
         noSuchUpload, operationAborted, notImplemented, notModified, preconditionFailed, requestTimeTooSkewed,
         signatureDoesNotMatch,
-        serviceUnavailable, xAmzContentSHA256Mismatch, missingSecurityHeader,
+        serviceUnavailable, xAmzContentSHA256Mismatch, missingSecurityHeader, invalidPolicyDocument,
+        malformedTrailerError, malformedPOSTRequest, incorrectNumberOfFilesInPostRequest, noSuchTagSet,
+        noSuchBucketPolicy, noSuchCORSConfiguration, noSuchLifecycleConfiguration,
+        serverSideEncryptionConfigurationNotFound, noSuchWebsiteConfiguration, objectLockConfigurationNotFound,
+        replicationConfigurationNotFound, ownershipControlsNotFound, noSuchPublicAccessBlockConfiguration,
     ]
-
-    /// Looks a code string up (e.g. one produced by the SigV4 module); unknown codes are 400s.
-    public static func named(_ code: String) -> S3ErrorCode {
-        all.first { $0.code == code } ?? S3ErrorCode(code, 400, code)
-    }
 }
 
-/// An S3 error as returned to the client. Renders itself (see `xml(requestId:)`).
+/// An S3 error as returned to the client; S3Protocol renders it as error XML.
 public struct S3Error: Error, Sendable {
     public let code: S3ErrorCode
     public let message: String
@@ -132,18 +157,5 @@ public struct S3Error: Error, Sendable {
         self.message = message ?? code.message
         self.resource = resource
         self.extra = extra
-    }
-
-    public func xml(resource fallbackResource: String, requestId: String) -> String {
-        var x = XMLWriter()
-        x.open("Error")
-        x.element("Code", code.code)
-        x.element("Message", message)
-        x.element("Resource", resource ?? fallbackResource)
-        for (name, value) in extra { x.element(name, value) }
-        x.element("RequestId", requestId)
-        x.element("HostId", requestId)
-        x.close("Error")
-        return x.document
     }
 }

@@ -1,0 +1,14 @@
+import GatewayCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+public struct SystemClock: Clock {
+    public init() {}
+    public func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
