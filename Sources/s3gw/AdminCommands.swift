@@ -69,8 +69,8 @@ struct BucketsCommand: ParsableCommand {
                 "location constraint  \(b.locationConstraint.isEmpty ? "(none: default zone)" : b.locationConstraint)")
             for (i, z) in b.zones.enumerated() {
                 let zone = config.zones.first { $0.name == z }
-                let where_ = zone.map { $0.kind == "s3" ? $0.endpoint : $0.path } ?? "(zone not in the configuration)"
-                print("\(i == 0 ? "primary zone" : "replica zone")         \(z)  \(where_)")
+                let location = zone.map { $0.kind == "s3" ? $0.endpoint : $0.path } ?? "(zone not in the configuration)"
+                print("\(i == 0 ? "primary zone" : "replica zone")         \(z)  \(location)")
                 print("  backend bucket     \(b.backendBucket)")
             }
         }
