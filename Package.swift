@@ -45,6 +45,7 @@ let package = Package(
         // In-memory doubles of the GatewayCore protocols, for handler tests (and later suites).
         .target(name: "GatewayTesting", dependencies: ["GatewayCore"]),
 
+        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "GatewayCore"]),
         .testTarget(name: "S3ProtocolTests", dependencies: ["S3Protocol", "GatewayCore"]),
         .testTarget(

@@ -73,7 +73,7 @@ public struct PostPolicy: Sendable {
         guard let doc = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any],
             let exp = doc["expiration"] as? String, let conds = doc["conditions"] as? [Any]
         else { throw invalid }
-        guard let expiration = parseISO8601(exp) else {
+        guard let expiration = HTTPDate.parseISO8601(exp) else {
             throw S3Error(.invalidPolicyDocument, "Invalid Policy: Invalid 'expiration' value.")
         }
         var out: [Condition] = []
@@ -114,21 +114,6 @@ public struct PostPolicy: Sendable {
         if let n = v as? NSNumber { return n.int64Value }
         if let s = v as? String { return Int64(s) }
         return nil
-    }
-
-    /// "2026-11-23T12:00:00Z" or with fractional seconds.
-    static func parseISO8601(_ s: String) -> Double? {
-        let u = Array(s.utf8)
-        guard u.count >= 20, u[4] == 0x2D, u[7] == 0x2D, u[10] == 0x54, u[13] == 0x3A, u[16] == 0x3A,
-            u.last == 0x5A
-        else { return nil }
-        func num(_ r: Range<Int>) -> Int? { Int(String(decoding: u[r], as: UTF8.self)) }
-        guard let y = num(0..<4), let mo = num(5..<7), let d = num(8..<10), let h = num(11..<13), let mi = num(14..<16),
-            let sec = num(17..<19), let whole = epoch(y, mo, d, h, mi, sec)
-        else { return nil }
-        var t = Double(whole)
-        if u[19] == 0x2E, let frac = Double("0" + String(decoding: u[19..<(u.count - 1)], as: UTF8.self)) { t += frac }
-        return t
     }
 }
 

@@ -81,10 +81,10 @@ extension Verifier {
         let dateLine: String
         let time: Int
         if let x = head.header("x-amz-date") {
-            guard let t = parseHTTPDate(x) ?? parseAmzDate(x) else { throw .missingDate }
+            guard let t = HTTPDate.parseHTTP(x) ?? HTTPDate.parseAmzDate(x) else { throw .missingDate }
             time = t
             dateLine = ""
-        } else if let d = head.header("date"), let t = parseHTTPDate(d) {
+        } else if let d = head.header("date"), let t = HTTPDate.parseHTTP(d) {
             time = t
             dateLine = d
         } else {

@@ -104,10 +104,10 @@ public struct Verifier: Sendable {
     /// Returns epoch seconds and the ISO form used in the string to sign.
     static func requestTimeV4(_ head: RequestHead) -> (Int, String)? {
         if let x = head.header("x-amz-date") {
-            guard let t = parseAmzDate(x) else { return nil }
+            guard let t = HTTPDate.parseAmzDate(x) else { return nil }
             return (t, x)
         }
-        if let d = head.header("date"), let t = parseHTTPDate(d) { return (t, formatAmzDate(t)) }
+        if let d = head.header("date"), let t = HTTPDate.parseHTTP(d) { return (t, HTTPDate.amzDate(t)) }
         return nil
     }
 
@@ -184,7 +184,7 @@ public struct Verifier: Sendable {
         guard let credential = parsed else {
             throw .queryError("Error parsing the X-Amz-Credential parameter; " + reason)
         }
-        guard let time = parseAmzDate(amzDate) else {
+        guard let time = HTTPDate.parseAmzDate(amzDate) else {
             throw .queryError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
         }
         guard amzDate.hasPrefix(credential.date) else {

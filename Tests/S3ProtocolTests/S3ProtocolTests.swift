@@ -26,14 +26,6 @@ final class S3ProtocolTests: XCTestCase {
         XCTAssertEqual(XMLWriter.escape("a&b<c>\"d'\u{1}\r"), "a&amp;b&lt;c&gt;&quot;d&apos;&#1;&#13;")
     }
 
-    func testDates() {
-        XCTAssertEqual(HTTPDate.iso8601(1_700_000_000.5), "2023-11-14T22:13:20.500Z")
-        XCTAssertEqual(HTTPDate.rfc1123(1_700_000_000), "Tue, 14 Nov 2023 22:13:20 GMT")
-        XCTAssertEqual(HTTPDate.parseHTTP("Tue, 14 Nov 2023 22:13:20 GMT"), 1_700_000_000)
-        XCTAssertEqual(HTTPDate.parseHTTP("Tuesday, 14-Nov-23 22:13:20 GMT"), 1_700_000_000)
-        XCTAssertNil(HTTPDate.parseHTTP("yesterday"))
-    }
-
     func testXMLParserReadsWithOrWithoutNamespaceAndRefusesDTDs() {
         let ns = XMLNode.parse(Array("<A xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><B>x</B></A>".utf8))
         XCTAssertEqual(ns?.child("B")?.text, "x")

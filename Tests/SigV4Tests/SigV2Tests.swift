@@ -1,3 +1,4 @@
+import GatewayCore
 import XCTest
 
 @testable import SigV4
@@ -21,7 +22,7 @@ final class SigV2Tests: XCTestCase {
             Verifier.stringToSignV2(h, dateLine: date, virtualHostedBucket: "johnsmith"),
             "GET\n\n\nTue, 27 Mar 2007 19:36:42 +0000\n/johnsmith/photos/puppy.jpg")
         let auth = try exampleVerifier.authenticate(
-            h, now: Double(parseHTTPDate(date)!), virtualHostedBucket: "johnsmith")
+            h, now: Double(HTTPDate.parseHTTP(date)!), virtualHostedBucket: "johnsmith")
         XCTAssertEqual(auth.method, .v2Header)
         XCTAssertEqual(auth.payload, .notDeclared)
         // Path-style, the same resource.
@@ -31,7 +32,7 @@ final class SigV2Tests: XCTestCase {
                 ("Host", "s3.amazonaws.com"), ("Date", date),
                 ("Authorization", "AWS AKIAIOSFODNN7EXAMPLE:bWq2s1WEIj+Ydj0vQ697zp+IXMU="),
             ])
-        XCTAssertNoThrow(try exampleVerifier.authenticate(pathStyle, now: Double(parseHTTPDate(date)!)))
+        XCTAssertNoThrow(try exampleVerifier.authenticate(pathStyle, now: Double(HTTPDate.parseHTTP(date)!)))
     }
 
     func testObjectPUT() throws {
@@ -45,7 +46,7 @@ final class SigV2Tests: XCTestCase {
         XCTAssertEqual(
             Verifier.stringToSignV2(h, dateLine: date),
             "PUT\n\nimage/jpeg\nTue, 27 Mar 2007 21:15:45 +0000\n/johnsmith/photos/puppy.jpg")
-        XCTAssertNoThrow(try exampleVerifier.authenticate(h, now: Double(parseHTTPDate(date)!)))
+        XCTAssertNoThrow(try exampleVerifier.authenticate(h, now: Double(HTTPDate.parseHTTP(date)!)))
     }
 
     func testListAndACL() throws {
@@ -61,7 +62,7 @@ final class SigV2Tests: XCTestCase {
             "GET\n\n\nTue, 27 Mar 2007 19:42:41 +0000\n/johnsmith/")
         XCTAssertNoThrow(
             try exampleVerifier.authenticate(
-                list, now: Double(parseHTTPDate(listDate)!), virtualHostedBucket: "johnsmith"))
+                list, now: Double(HTTPDate.parseHTTP(listDate)!), virtualHostedBucket: "johnsmith"))
 
         let aclDate = "Tue, 27 Mar 2007 19:44:46 +0000"
         let acl = head(
@@ -72,7 +73,7 @@ final class SigV2Tests: XCTestCase {
             ])
         XCTAssertNoThrow(
             try exampleVerifier.authenticate(
-                acl, now: Double(parseHTTPDate(aclDate)!), virtualHostedBucket: "johnsmith"))
+                acl, now: Double(HTTPDate.parseHTTP(aclDate)!), virtualHostedBucket: "johnsmith"))
     }
 
     // MARK: - Query string authentication example

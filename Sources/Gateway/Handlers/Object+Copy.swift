@@ -125,13 +125,15 @@ struct CopySource {
         let modified = src.lastModified.rounded(.down)
         if let m = r.header("x-amz-copy-source-if-match") {
             if !Conditions.matches(m, src.etag) { throw S3Error(.preconditionFailed) }
-        } else if let s = r.header("x-amz-copy-source-if-unmodified-since"), let t = HTTPDate.parseHTTP(s), modified > t
+        } else if let s = r.header("x-amz-copy-source-if-unmodified-since"),
+            let t = HTTPDate.parseHTTP(s).map(Double.init), modified > t
         {
             throw S3Error(.preconditionFailed)
         }
         if let m = r.header("x-amz-copy-source-if-none-match") {
             if Conditions.matches(m, src.etag) { throw S3Error(.preconditionFailed) }
-        } else if let s = r.header("x-amz-copy-source-if-modified-since"), let t = HTTPDate.parseHTTP(s), modified <= t
+        } else if let s = r.header("x-amz-copy-source-if-modified-since"),
+            let t = HTTPDate.parseHTTP(s).map(Double.init), modified <= t
         {
             throw S3Error(.preconditionFailed)
         }

@@ -65,12 +65,13 @@ enum Conditions {
         let ifMatch = r.header("if-match")
         if let ifMatch {
             if !matches(ifMatch, etag) { throw S3Error(.preconditionFailed, extra: [("Condition", "If-Match")]) }
-        } else if let s = r.header("if-unmodified-since"), let t = HTTPDate.parseHTTP(s), modified > t {
+        } else if let s = r.header("if-unmodified-since"), let t = HTTPDate.parseHTTP(s).map(Double.init), modified > t
+        {
             throw S3Error(.preconditionFailed, extra: [("Condition", "If-Unmodified-Since")])
         }
         if let inm = r.header("if-none-match") {
             if matches(inm, etag) { throw S3Error(.notModified) }
-        } else if let s = r.header("if-modified-since"), let t = HTTPDate.parseHTTP(s), modified <= t {
+        } else if let s = r.header("if-modified-since"), let t = HTTPDate.parseHTTP(s).map(Double.init), modified <= t {
             throw S3Error(.notModified)
         }
     }

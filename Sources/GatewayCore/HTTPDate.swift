@@ -1,0 +1,182 @@
+// Dates by hand: Foundation's DateFormatter is slow, locale-dependent and not safe to share
+// between threads, and the gateway formats or parses a date on every request.
+
+/// Every date format the gateway reads or writes: ISO 8601 in XML and POST policies, RFC 1123
+/// in headers (plus RFC 850 and asctime, which HTTP still allows), and the SigV4 timestamp.
+public enum HTTPDate {
+    private static let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
+    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    private static let lowerMonths = months.map { $0.lowercased() }
+
+    // MARK: formatting
+
+    /// `2024-01-02T03:04:05.000Z` (S3 XML bodies).
+    public static func iso8601(_ t: Double) -> String {
+        let c = Civil(t)
+        let ms = Int(((t - t.rounded(.down)) * 1000).rounded(.down))
+        return pad(c.year, 4) + "-" + pad(c.month) + "-" + pad(c.day) + "T" + pad(c.hour) + ":" + pad(c.minute)
+            + ":" + pad(c.second) + "." + pad(ms, 3) + "Z"
+    }
+
+    /// `Tue, 02 Jan 2024 03:04:05 GMT` (headers).
+    public static func rfc1123(_ t: Double) -> String {
+        let c = Civil(t)
+        return weekdays[c.weekday] + ", " + pad(c.day) + " " + months[c.month - 1] + " " + pad(c.year, 4) + " "
+            + pad(c.hour) + ":" + pad(c.minute) + ":" + pad(c.second) + " GMT"
+    }
+
+    /// `20130524T000000Z` (ISO 8601 basic: `x-amz-date` and the SigV4 string to sign).
+    public static func amzDate(_ t: Int) -> String {
+        let c = Civil(Double(t))
+        return pad(c.year, 4) + pad(c.month) + pad(c.day) + "T" + pad(c.hour) + pad(c.minute) + pad(c.second) + "Z"
+    }
+
+    // MARK: parsing (seconds since 1970)
+
+    /// `20130524T000000Z`.
+    public static func parseAmzDate(_ s: String) -> Int? {
+        let u = Array(s.utf8)
+        guard u.count == 16, u[8] == UInt8(ascii: "T"), u[15] == UInt8(ascii: "Z"),
+            let y = digits(u[0..<4]), let mo = digits(u[4..<6]), let d = digits(u[6..<8]),
+            let h = digits(u[9..<11]), let mi = digits(u[11..<13]), let sec = digits(u[13..<15])
+        else { return nil }
+        return epoch(y, mo, d, h, mi, sec)
+    }
+
+    /// `2026-11-23T12:00:00Z`, optionally with fractional seconds (POST policy expirations).
+    public static func parseISO8601(_ s: String) -> Double? {
+        let u = Array(s.utf8)
+        guard u.count >= 20, u[4] == UInt8(ascii: "-"), u[7] == UInt8(ascii: "-"), u[10] == UInt8(ascii: "T"),
+            u[13] == UInt8(ascii: ":"), u[16] == UInt8(ascii: ":"), u.last == UInt8(ascii: "Z"),
+            let y = digits(u[0..<4]), let mo = digits(u[5..<7]), let d = digits(u[8..<10]),
+            let h = digits(u[11..<13]), let mi = digits(u[14..<16]), let sec = digits(u[17..<19]),
+            let whole = epoch(y, mo, d, h, mi, sec)
+        else { return nil }
+        if u.count == 20 { return Double(whole) }
+        guard u[19] == UInt8(ascii: "."), let frac = digits(u[20..<(u.count - 1)]) else { return nil }
+        return Double(whole) + Double(frac) / pow10(u.count - 21)
+    }
+
+    /// RFC 1123 (`Fri, 24 May 2013 00:00:00 GMT`, or with a `+0200` offset as SigV2 clients and
+    /// s3cmd's `x-amz-date` send it), RFC 850 (`Friday, 24-May-13 00:00:00 GMT`) and asctime
+    /// (`Fri May 24 00:00:00 2013`).
+    public static func parseHTTP(_ s: String) -> Int? {
+        var parts = s.split(whereSeparator: { $0 == " " || $0 == "," }).map { String($0) }
+        guard !parts.isEmpty else { return nil }
+        // Drop the weekday, whatever its spelling.
+        if let f = parts.first?.first, f.isLetter, parts.count > 1 { parts.removeFirst() }
+        var day: Int?
+        var month: Int?
+        var year: Int?
+        var time: [Int]?
+        if parts.count >= 3, parts[0].contains("-") {
+            let dmy = parts[0].split(separator: "-").map(String.init)
+            guard dmy.count == 3 else { return nil }
+            day = Int(dmy[0])
+            month = monthNumber(dmy[1])
+            year = Int(dmy[2]).map { $0 < 100 ? ($0 < 70 ? 2000 + $0 : 1900 + $0) : $0 }
+            time = parts[1].split(separator: ":").compactMap { Int($0) }
+            parts = Array(parts.dropFirst(2))
+        } else if parts.count >= 4, let m = monthNumber(parts[0]) {
+            month = m
+            day = Int(parts[1])
+            time = parts[2].split(separator: ":").compactMap { Int($0) }
+            year = Int(parts[3])
+            parts = Array(parts.dropFirst(4))
+        } else if parts.count >= 4 {
+            day = Int(parts[0])
+            month = monthNumber(parts[1])
+            year = Int(parts[2])
+            time = parts[3].split(separator: ":").compactMap { Int($0) }
+            parts = Array(parts.dropFirst(4))
+        }
+        var offset = 0
+        if let zone = parts.first {
+            let z = Array(zone.utf8)
+            if zone == "GMT" || zone == "UTC" || zone == "Z" {
+                offset = 0
+            } else if z.count == 5, z[0] == UInt8(ascii: "+") || z[0] == UInt8(ascii: "-"),
+                let hh = digits(z[1..<3]), let mm = digits(z[3..<5])
+            {
+                offset = (hh * 3600 + mm * 60) * (z[0] == UInt8(ascii: "-") ? -1 : 1)
+            } else {
+                return nil
+            }
+        }
+        guard let d = day, let mo = month, let y = year, let t = time, t.count == 3,
+            let e = epoch(y, mo, d, t[0], t[1], t[2])
+        else { return nil }
+        return e - offset
+    }
+
+    /// Seconds since 1970 of a UTC civil time; nil when a field is out of range.
+    public static func epoch(_ y: Int, _ mo: Int, _ d: Int, _ h: Int, _ mi: Int, _ s: Int) -> Int? {
+        guard (1...12).contains(mo), (1...31).contains(d), (0...23).contains(h), (0...59).contains(mi),
+            (0...60).contains(s)
+        else { return nil }
+        return daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
+    }
+
+    // MARK: calendar arithmetic (Howard Hinnant's algorithms, proleptic Gregorian)
+
+    private struct Civil {
+        var year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, weekday: Int
+
+        init(_ t: Double) {
+            let secs = Int(t.rounded(.down))
+            var days = secs / 86400
+            var rem = secs % 86400
+            if rem < 0 {
+                rem += 86400
+                days -= 1
+            }
+            let z = days + 719468
+            let era = (z >= 0 ? z : z - 146096) / 146097
+            let doe = z - era * 146097
+            let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+            let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+            let mp = (5 * doy + 2) / 153
+            day = doy - (153 * mp + 2) / 5 + 1
+            month = mp < 10 ? mp + 3 : mp - 9
+            year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+            hour = rem / 3600
+            minute = rem % 3600 / 60
+            second = rem % 60
+            weekday = ((days % 7) + 7) % 7
+        }
+    }
+
+    private static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
+        let y = m <= 2 ? y0 - 1 : y0
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146097 + doe - 719468
+    }
+
+    private static func monthNumber(_ name: String) -> Int? {
+        lowerMonths.firstIndex(of: name.lowercased()).map { $0 + 1 }
+    }
+
+    private static func digits(_ u: ArraySlice<UInt8>) -> Int? {
+        guard !u.isEmpty, u.count <= 18 else { return nil }
+        var v = 0
+        for c in u {
+            guard c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") else { return nil }
+            v = v * 10 + Int(c - UInt8(ascii: "0"))
+        }
+        return v
+    }
+
+    private static func pow10(_ n: Int) -> Double {
+        var p = 1.0
+        for _ in 0..<n { p *= 10 }
+        return p
+    }
+
+    private static func pad(_ v: Int, _ width: Int = 2) -> String {
+        let s = String(v)
+        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+    }
+}
