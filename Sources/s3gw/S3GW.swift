@@ -57,11 +57,12 @@ struct WorkerCommand: ParsableCommand {
         commandName: "worker", abstract: "A FastCGI worker (spawned by serve; fd 0 is the socket).",
         shouldDisplay: false)
     @OptionGroup var options: ConfigOption
+    @Flag(help: "Write one byte to fd 3 once serving (the supervisor's reload handshake).") var reportReady = false
 
     func run() throws {
         let config = try GatewayConfig.load(path: options.config)
         let logger = makeLogger("s3gw.worker", level: config.logLevel)
-        throw ExitCode(try Worker.run(configPath: options.config, logger: logger))
+        throw ExitCode(try Worker.run(configPath: options.config, logger: logger, reportReady: reportReady))
     }
 }
 

@@ -44,11 +44,42 @@ func waitForSignal(_ signals: [Int32], timeout: Double) -> Int32? {
     return s > 0 ? s : nil
 }
 
+/// The path this binary was started from. Read once at start: after an upgrade replaced the
+/// file, /proc/self/exe names the old, deleted inode ("… (deleted)"), while new workers must run
+/// what is at the path now.
 func executablePath() -> String {
     var buf = [CChar](repeating: 0, count: 4096)
     let n = readlink("/proc/self/exe", &buf, buf.count - 1)
-    if n > 0 { return String(cString: buf) }
-    return CommandLine.arguments[0]
+    guard n > 0 else { return CommandLine.arguments[0] }
+    let path = String(cString: buf)
+    return path.hasSuffix(" (deleted)") ? String(path.dropLast(10)) : path
+}
+
+/// Waits up to `timeout` seconds for `count` bytes on `fd`; returns how many arrived before
+/// the deadline or end of file (every writer gone).
+func readBytes(_ fd: Int32, count: Int, timeout: Double) -> Int {
+    let deadline = monotonicNow() + timeout
+    var got = 0
+    var buf = [UInt8](repeating: 0, count: 64)
+    while got < count {
+        let left = deadline - monotonicNow()
+        if left <= 0 { return got }
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let rc = poll(&p, 1, Int32(min(left, 1) * 1000) + 1)
+        if rc < 0 && errno == EINTR { continue }
+        if rc <= 0 { continue }
+        let n = read(fd, &buf, min(buf.count, count - got))
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return got }
+        got += n
+    }
+    return got
+}
+
+func monotonicNow() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
 /// Creates, binds and listens on the FastCGI unix socket with the configured mode.
@@ -85,8 +116,8 @@ func bindUnixSocket(path: String, mode: UInt32) throws -> Int32 {
 }
 
 /// Starts `argv` with `listenFD` as its fd 0 (nil: /dev/null) and default signal handling,
-/// without fork().
-func spawn(argv: [String], listenFD: Int32?) throws -> pid_t {
+/// without fork(). `readyFD`, when given, becomes the child's fd 3 (see `Worker.readyFD`).
+func spawn(argv: [String], listenFD: Int32?, readyFD: Int32? = nil) throws -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -95,6 +126,7 @@ func spawn(argv: [String], listenFD: Int32?) throws -> pid_t {
     } else {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     }
+    if let readyFD { posix_spawn_file_actions_adddup2(&actions, readyFD, Worker.readyFD) }
     var attr = posix_spawnattr_t()
     posix_spawnattr_init(&attr)
     defer { posix_spawnattr_destroy(&attr) }

@@ -25,6 +25,9 @@ final class Supervisor {
     private var agent: pid_t?
     private var recentCrashes: [Double] = []
     private let drainTimeout: Double = 120
+    /// How long a reload waits for the new workers to report that they serve.
+    private let readyTimeout: Double = 30
+    private let executable = executablePath()
 
     init(configPath: String, config: GatewayConfig, logger: Logger) {
         self.configPath = configPath
@@ -64,13 +67,13 @@ final class Supervisor {
     }
 
     private func spawnWorker() throws {
-        let pid = try spawn(argv: [executablePath(), "worker", "--config", configPath], listenFD: listenFD)
+        let pid = try spawn(argv: [executable, "worker", "--config", configPath], listenFD: listenFD)
         workers[pid] = generation
         logger.info("worker \(pid) started")
     }
 
     private func spawnAgent() throws {
-        let pid = try spawn(argv: [executablePath(), "agent", "--config", configPath], listenFD: nil)
+        let pid = try spawn(argv: [executable, "agent", "--config", configPath], listenFD: nil)
         agent = pid
         logger.info("agent \(pid) started")
     }
@@ -105,8 +108,9 @@ final class Supervisor {
         }
     }
 
-    /// SIGHUP: re-read and validate; start a new generation, then drain the old one. A bad
-    /// configuration is reported and the running workers keep serving.
+    /// SIGHUP: re-read and validate; start a new generation and retire the old one only when
+    /// every new worker reports that it serves. A bad configuration, a binary that does not
+    /// start, or workers that die on start are reported, and the running workers keep serving.
     private func reload() {
         let next: GatewayConfig
         do {
@@ -120,16 +124,61 @@ final class Supervisor {
         }
         var adopted = next
         adopted.socket = config.socket
+        let fresh: [pid_t]
+        do {
+            fresh = try spawnReadyWorkers(adopted.workerCount)
+        } catch {
+            logger.error("reload failed, the running workers keep serving: \(error)")
+            return
+        }
         config = adopted
         let old = Array(workers.keys)
         generation += 1
-        for _ in 0..<config.workerCount {
-            do { try spawnWorker() } catch { logger.error("spawn failed during reload: \(error)") }
-        }
+        for pid in fresh { workers[pid] = generation }
         for pid in old { kill(pid, SIGTERM) }
         // The agent picks the new configuration up by being replaced; reap() respawns it.
         if let a = agent { kill(a, SIGTERM) }
         logger.notice("reloaded configuration; draining \(old.count) old workers")
+    }
+
+    /// Starts `count` workers and waits until each has written its byte on the ready pipe. On
+    /// any failure the ones started are stopped again (reap() ignores pids it does not track).
+    private func spawnReadyWorkers(_ count: Int) throws -> [pid_t] {
+        var ends: [Int32] = [0, 0]
+        try posix("pipe") { pipe(&ends) }
+        // Close-on-exec: only the dup2'd fd 3 reaches the workers, so EOF means they are gone.
+        for fd in ends { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        defer { close(ends[0]) }
+        var started: [pid_t] = []
+        do {
+            defer { close(ends[1]) }
+            for _ in 0..<count {
+                started.append(
+                    try spawn(
+                        argv: [executable, "worker", "--config", configPath, "--report-ready"], listenFD: listenFD,
+                        readyFD: ends[1]))
+            }
+        } catch {
+            for pid in started { kill(pid, SIGKILL) }
+            throw error
+        }
+        // Every writer closes its end after its byte, or by dying: EOF before `count` bytes
+        // means a worker did not make it.
+        let ready = readBytes(ends[0], count: count, timeout: readyTimeout)
+        guard ready == count else {
+            for pid in started { kill(pid, SIGKILL) }
+            throw ReloadError(ready: ready, expected: count, timeout: readyTimeout)
+        }
+        return started
+    }
+
+    struct ReloadError: Error, CustomStringConvertible {
+        let ready: Int
+        let expected: Int
+        let timeout: Double
+        var description: String {
+            "only \(ready) of \(expected) new workers started serving within \(Int(timeout))s (see their log lines)"
+        }
     }
 
     private func finish(pidFile: String?) -> Int32 {

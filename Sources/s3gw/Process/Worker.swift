@@ -14,12 +14,21 @@ import SigV4
 
 /// A worker process: the listening socket is fd 0; K threads accept and serve; SIGTERM drains.
 enum Worker {
-    static func run(configPath: String, logger: Logger) throws -> Int32 {
+    /// The fd on which a worker spawned by a reload reports that it serves: one byte, then close.
+    /// The supervisor retires the old workers only once every new one has said so.
+    static let readyFD: Int32 = 3
+
+    static func run(configPath: String, logger: Logger, reportReady: Bool) throws -> Int32 {
         let (config, context) = try start(configPath: configPath, logger: logger)
         let gateway = S3Gateway(context: context)
         let server = FastCGIServer(threads: config.threads)
         server.start { exchange in
             gateway.handle(params: exchange.params, body: exchange, response: exchange)
+        }
+        if reportReady {
+            var one: UInt8 = 1
+            _ = write(readyFD, &one, 1)
+            close(readyFD)
         }
         while true {
             if let s = waitForSignal([SIGTERM, SIGINT, SIGHUP], timeout: 1), s != SIGHUP { break }
