@@ -44,12 +44,13 @@ public struct FileSystemZone: StorageZone {
         // went with the bucket) is garbage. Two levels: fan-out directories, then blobs.
         for sub in entries(of: dir) {
             let subPath = dir + "/" + sub
-            for blob in entries(of: subPath) { _ = unlink(subPath + "/" + blob) }
-            _ = rmdir(subPath)
+            for blob in entries(of: subPath) {
+                let path = subPath + "/" + blob
+                try syscall("unlink \(path)", tolerating: [ENOENT]) { unlink(path) }
+            }
+            try syscall("rmdir \(subPath)", tolerating: [ENOENT]) { rmdir(subPath) }
         }
-        if rmdir(dir) != 0 && errno != ENOENT {
-            throw .internalFailure("rmdir \(dir): \(String(cString: strerror(errno)))")
-        }
+        try syscall("rmdir \(dir)", tolerating: [ENOENT]) { rmdir(dir) }
     }
 
     private func entries(of dir: String) -> [String] {
@@ -75,9 +76,11 @@ public struct FileSystemZone: StorageZone {
         let path = try blobPath(backendBucket, blob)
         let fd = try syscall("open \(path)") { Glibc.open(path, O_RDONLY | O_CLOEXEC) }
         var st = stat()
-        if fstat(fd, &st) != 0 {
+        do {
+            try syscall("fstat \(path)") { fstat(fd, &st) }
+        } catch {
             close(fd)
-            throw .internalFailure("fstat \(path)")
+            throw error
         }
         let total = Int64(st.st_size)
         let len = length ?? (total - offset)
@@ -86,9 +89,7 @@ public struct FileSystemZone: StorageZone {
 
     public func deleteBlob(backendBucket: String, blob: String) throws(StoreError) {
         let path = try blobPath(backendBucket, blob)
-        if unlink(path) != 0 && errno != ENOENT {
-            throw .internalFailure("unlink \(path): \(String(cString: strerror(errno)))")
-        }
+        try syscall("unlink \(path)", tolerating: [ENOENT]) { unlink(path) }
     }
 
     /// The directory must be there and writable: a file is created, synced and removed.
@@ -127,7 +128,7 @@ final class FileBlobWriter: BlobWriter {
     init(zone: FileSystemZone, backendBucket: String) throws(StoreError) {
         self.zone = zone
         self.backendBucket = backendBucket
-        id = randomBlobId()
+        id = RandomID.make()
         tmpPath = zone.tmpDir + "/\(getpid())-" + id
         let path = tmpPath
         fd = try syscall("open \(path)") { Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }

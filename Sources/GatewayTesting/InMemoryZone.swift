@@ -58,8 +58,7 @@ public final class InMemoryZone: StorageZone {
     }
 
     fileprivate func store(_ bytes: [UInt8]) -> String {
-        var g = SystemRandomNumberGenerator()
-        let id = String(g.next() as UInt64, radix: 16)
+        let id = RandomID.make()
         blobs.withLock { $0[id] = bytes }
         return id
     }

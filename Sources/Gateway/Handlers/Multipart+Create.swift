@@ -20,7 +20,7 @@ extension Handlers {
         // A provider zone assembles the parts itself (its multipart API); else parts are blobs.
         let zoneUpload = try ctx.zone(b.primaryZone).beginMultipart(backendBucket: b.backendBucket) ?? ""
         let upload = UploadRecord(
-            uploadId: newUploadId(), bucket: b.name, key: key, initiated: r.now, contentType: stored.contentType,
+            uploadId: RandomID.make(), bucket: b.name, key: key, initiated: r.now, contentType: stored.contentType,
             headers: stored.headers, checksumAlgorithm: algorithm, zone: b.primaryZone,
             tags: try Tagging.fromRequest(r),
             zoneUpload: zoneUpload
@@ -37,14 +37,6 @@ extension Handlers {
             response.headers.append(Header("x-amz-checksum-algorithm", a.algorithmName))
         }
         return response
-    }
-
-    static func newUploadId() -> String {
-        var g = SystemRandomNumberGenerator()
-        return (0..<2).map { _ in
-            let s = String(g.next() as UInt64, radix: 16)
-            return String(repeating: "0", count: 16 - s.count) + s
-        }.joined()
     }
 
     /// The upload named by `?uploadId=`, which must belong to this bucket and key.

@@ -1,27 +1,11 @@
 import Foundation
+import GatewayCore
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// Small POSIX helpers for the supervisor and workers. Errors carry the call and errno.
-struct PosixError: Error, CustomStringConvertible {
-    let call: String
-    let errno: Int32
-    var description: String { "\(call): \(String(cString: strerror(errno))) (errno \(errno))" }
-}
-
-@discardableResult
-func posix<T: BinaryInteger>(_ call: @autoclosure () -> String, _ body: () -> T) throws -> T {
-    while true {
-        let r = body()
-        if r >= 0 { return r }
-        let e = errno
-        if e == EINTR { continue }
-        throw PosixError(call: call(), errno: e)
-    }
-}
-
+/// Small POSIX helpers for the supervisor and workers; calls go through `systemCall`.
 func signalSet(_ signals: [Int32]) -> sigset_t {
     var set = sigset_t()
     sigemptyset(&set)
@@ -90,16 +74,16 @@ func bindUnixSocket(path: String, mode: UInt32) throws -> Int32 {
     var st = stat()
     if lstat(path, &st) == 0 {
         guard (st.st_mode & S_IFMT) == S_IFSOCK else {
-            throw PosixError(call: "bind \(path) (exists, not a socket)", errno: EEXIST)
+            throw SystemCallError(call: "bind \(path) (exists, not a socket)", errno: EEXIST)
         }
         unlink(path)
     }
-    let fd = try posix("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0) }
+    let fd = try systemCall("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0) }
     var addr = sockaddr_un()
     addr.sun_family = sa_family_t(AF_UNIX)
     let bytes = Array(path.utf8)
     guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-        throw PosixError(call: "bind \(path) (path too long)", errno: ENAMETOOLONG)
+        throw SystemCallError(call: "bind \(path) (path too long)", errno: ENAMETOOLONG)
     }
     withUnsafeMutableBytes(of: &addr.sun_path) { raw in
         raw.copyBytes(from: bytes)
@@ -107,11 +91,11 @@ func bindUnixSocket(path: String, mode: UInt32) throws -> Int32 {
     }
     try withUnsafePointer(to: &addr) { p in
         try p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-            try posix("bind \(path)") { bind(fd, sa, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            try systemCall("bind \(path)") { bind(fd, sa, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
     }
-    try posix("chmod \(path)") { chmod(path, mode_t(mode)) }
-    try posix("listen") { listen(fd, 1024) }
+    try systemCall("chmod \(path)") { chmod(path, mode_t(mode)) }
+    try systemCall("listen") { listen(fd, 1024) }
     return fd
 }
 
@@ -139,6 +123,6 @@ func spawn(argv: [String], listenFD: Int32?, readyFD: Int32? = nil) throws -> pi
     defer { for p in cargs { free(p) } }
     var pid: pid_t = 0
     let rc = posix_spawn(&pid, argv[0], &actions, &attr, &cargs, environ)
-    guard rc == 0 else { throw PosixError(call: "posix_spawn \(argv[0])", errno: rc) }
+    guard rc == 0 else { throw SystemCallError(call: "posix_spawn \(argv[0])", errno: rc) }
     return pid
 }

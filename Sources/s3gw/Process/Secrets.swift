@@ -1,12 +1,14 @@
 import Foundation
 import Gateway
+import GatewayCore
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
 /// Root credentials: environment, then config, then `<state_dir>/root-credentials` (0600),
-/// generated at first start. The secret is printed once, to the operator's terminal, then.
+/// generated at first start. The secret is printed once then, and only when standard error is
+/// the operator's terminal: `make run` and service managers send it to a log file.
 struct RootCredentials {
     let accessKey: String
     let secretKey: String
@@ -30,21 +32,24 @@ struct RootCredentials {
             if let a = values["S3GW_ACCESS_KEY"], let s = values["S3GW_SECRET_KEY"] {
                 return RootCredentials(accessKey: a, secretKey: s)
             }
-            throw PosixError(call: "parse \(path)", errno: EINVAL)
+            throw SystemCallError(call: "parse \(path)", errno: EINVAL)
         }
-        guard createIfMissing else { throw PosixError(call: "read \(path)", errno: ENOENT) }
+        guard createIfMissing else { throw SystemCallError(call: "read \(path)", errno: ENOENT) }
         let creds = RootCredentials(
             accessKey: "S3GW" + randomString(16, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
             secretKey: randomString(40, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"))
         try writePrivate(path: path, "S3GW_ACCESS_KEY=\(creds.accessKey)\nS3GW_SECRET_KEY=\(creds.secretKey)\n")
         if announce {
             // The only place a secret is ever shown: the operator's terminal, at first start.
+            let secretLine =
+                isatty(STDERR_FILENO) == 1
+                ? "  secret key: \(creds.secretKey)" : "  secret key: (not shown here; read it from that file)"
             FileHandle.standardError.write(
                 Data(
                     """
                     s3gw: generated root credentials (saved 0600 in \(path)):
                       access key: \(creds.accessKey)
-                      secret key: \(creds.secretKey)
+                    \(secretLine)
 
                     """.utf8))
         }
@@ -67,9 +72,9 @@ enum InstallationSecret {
                 i = j
             }
             if bytes.count >= 16 { return bytes }
-            throw PosixError(call: "parse \(path)", errno: EINVAL)
+            throw SystemCallError(call: "parse \(path)", errno: EINVAL)
         }
-        guard createIfMissing else { throw PosixError(call: "read \(path)", errno: ENOENT) }
+        guard createIfMissing else { throw SystemCallError(call: "read \(path)", errno: ENOENT) }
         var g = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &g) }
         try writePrivate(path: path, bytes.map { String(format: "%02x", $0) }.joined() + "\n")
@@ -85,9 +90,9 @@ func randomString(_ count: Int, alphabet: String) -> String {
 
 /// Creates a file readable by its owner only (O_EXCL: never clobbers an existing secret).
 func writePrivate(path: String, _ text: String) throws {
-    let fd = try posix("open \(path)") { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
+    let fd = try systemCall("open \(path)") { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
     defer { close(fd) }
     let bytes = Array(text.utf8)
-    _ = try posix("write \(path)") { write(fd, bytes, bytes.count) }
-    try posix("fsync \(path)") { fsync(fd) }
+    _ = try systemCall("write \(path)") { write(fd, bytes, bytes.count) }
+    try systemCall("fsync \(path)") { fsync(fd) }
 }

@@ -1,6 +1,7 @@
 import FileSystemBackend
 import Foundation
 import Gateway
+import GatewayCore
 import Logging
 import MetadataSQLite
 
@@ -145,7 +146,7 @@ final class Supervisor {
     /// any failure the ones started are stopped again (reap() ignores pids it does not track).
     private func spawnReadyWorkers(_ count: Int) throws -> [pid_t] {
         var ends: [Int32] = [0, 0]
-        try posix("pipe") { pipe(&ends) }
+        try systemCall("pipe") { pipe(&ends) }
         // Close-on-exec: only the dup2'd fd 3 reaches the workers, so EOF means they are gone.
         for fd in ends { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         defer { close(ends[0]) }
