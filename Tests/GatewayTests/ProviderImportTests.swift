@@ -46,5 +46,7 @@ final class ProviderImportTests: XCTestCase {
             "p: row 1: verify_tls must be true or false, not \"maybe\"")
         XCTAssertEqual(error("{}"), "p: not a JSON array of provider objects")
         XCTAssertEqual(error(header), "p: no providers in the file")
+        XCTAssertEqual(
+            error("name,country,name,region\na,fi,b,fi-hel\n"), "p: the header names \"name\" twice")
     }
 }

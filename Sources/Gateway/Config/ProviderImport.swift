@@ -138,6 +138,10 @@ public enum ProviderImport {
         guard let header = records.first?.map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) else {
             return []
         }
+        var seen: Set<String> = []
+        for name in header where !seen.insert(name).inserted {
+            throw Invalid(file: file, row: 0, message: "the header names \"\(name)\" twice")
+        }
         return try records.dropFirst().enumerated().map { (i, values) throws(Invalid) -> [String: String] in
             guard values.count == header.count else {
                 throw Invalid(
