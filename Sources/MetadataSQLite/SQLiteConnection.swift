@@ -6,7 +6,7 @@ import GatewayCore
 #endif
 
 /// Owns one sqlite3 handle; every C status goes through `check`.
-/// Used by one thread at a time: the store hands connections out of a locked pool.
+/// Used by one thread only: the store keeps one per thread.
 final class SQLiteConnection: @unchecked Sendable {
     let handle: OpaquePointer
     private var statements: [String: OpaquePointer] = [:]

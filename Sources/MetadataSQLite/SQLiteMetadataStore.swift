@@ -1,4 +1,5 @@
 import GatewayCore
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -10,37 +11,46 @@ import GatewayCore
 /// spot of a 4 KiB GET under 16 threads).
 public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     private let path: String
-    /// Owns this store's per-thread connections; immutable after init.
+    /// Finds the calling thread's connection slot; immutable after init.
     private let key: pthread_key_t
+    /// Every slot handed out, so deinit can close the connections of threads that outlive the
+    /// store (a worker's threads never end; tests make many stores).
+    private let slots = Mutex<[ObjectIdentifier: ConnectionSlot]>([:])
 
     public init(path: String) throws(StoreError) {
         self.path = path
         var k = pthread_key_t()
-        // The destructor releases a thread's connection when that thread ends.
+        // The destructor closes a thread's connection when that thread ends.
         pthread_key_create(&k) { pointer in
-            if let pointer { Unmanaged<SQLiteConnection>.fromOpaque(pointer).release() }
+            guard let pointer else { return }
+            let slot = Unmanaged<ConnectionSlot>.fromOpaque(pointer)
+            slot.takeUnretainedValue().threadEnded()
+            slot.release()
         }
         key = k
-        let db = try SQLiteConnection(path: path)
-        try Migrations.apply(db)
-        pthread_setspecific(key, Unmanaged.passRetained(db).toOpaque())
+        try withConnection { db throws(StoreError) in try Migrations.apply(db) }
     }
 
     deinit {
-        if let p = pthread_getspecific(key) {
-            pthread_setspecific(key, nil)
-            Unmanaged<SQLiteConnection>.fromOpaque(p).release()
-        }
+        for slot in slots.withLock({ $0.values }) { slot.close() }
         pthread_key_delete(key)
     }
 
     func withConnection<T>(_ body: (SQLiteConnection) throws(StoreError) -> T) throws(StoreError) -> T {
-        if let p = pthread_getspecific(key) {
-            return try body(Unmanaged<SQLiteConnection>.fromOpaque(p).takeUnretainedValue())
+        if let p = pthread_getspecific(key),
+            let db = Unmanaged<ConnectionSlot>.fromOpaque(p).takeUnretainedValue().connection
+        {
+            return try body(db)
         }
-        let db = try SQLiteConnection(path: path)
-        pthread_setspecific(key, Unmanaged.passRetained(db).toOpaque())
-        return try body(db)
+        let slot = ConnectionSlot(store: self, connection: try SQLiteConnection(path: path))
+        slots.withLock { $0[ObjectIdentifier(slot)] = slot }
+        // The thread's reference, released by the key's destructor when the thread ends.
+        pthread_setspecific(key, Unmanaged.passRetained(slot).toOpaque())
+        return try body(slot.connection!)
+    }
+
+    fileprivate func forget(_ slot: ConnectionSlot) {
+        _ = slots.withLock { $0.removeValue(forKey: ObjectIdentifier(slot)) }
     }
 
     // MARK: buckets
@@ -251,4 +261,22 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             return lister.page
         }
     }
+}
+
+/// One thread's connection, closed when that thread ends or when the store goes, whichever
+/// comes first.
+final class ConnectionSlot: @unchecked Sendable {
+    private weak var store: SQLiteMetadataStore?
+    private(set) var connection: SQLiteConnection?
+
+    init(store: SQLiteMetadataStore, connection: SQLiteConnection) {
+        self.store = store
+        self.connection = connection
+    }
+
+    /// The thread's reference goes next; once the store's goes too, the connection closes.
+    /// (While the store is being destroyed `store` is nil and its deinit closes it.)
+    fileprivate func threadEnded() { store?.forget(self) }
+
+    fileprivate func close() { connection = nil }
 }

@@ -111,3 +111,33 @@ final class SQLiteMetadataStoreTests: XCTestCase {
         XCTAssertEqual(try store.bucket(named: "b")?.tags, [Header("env", "x")])
     }
 }
+
+final class SQLiteConnectionLifetimeTests: XCTestCase {
+    /// File descriptors of this process open on the database or its WAL files.
+    private func openHandles(_ path: String) -> Int {
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return fds.filter { fd in
+            ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + fd)) ?? "").hasPrefix(path)
+        }.count
+    }
+
+    func testDroppingTheStoreClosesTheConnectionsOfThreadsThatLiveOn() throws {
+        let path = NSTemporaryDirectory() + "s3gw-conn-\(UUID().uuidString).db"
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        var store: SQLiteMetadataStore? = try SQLiteMetadataStore(path: path)
+        let used = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        for _ in 0..<3 {
+            Thread { [weak store] in
+                _ = try? store?.listBuckets(owner: "x")
+                used.signal()
+                release.wait()  // the thread outlives the store
+            }.start()
+        }
+        for _ in 0..<3 { used.wait() }
+        XCTAssertGreaterThanOrEqual(openHandles(path), 3)
+        store = nil
+        XCTAssertEqual(openHandles(path), 0, "connections of live threads stay open after the store is gone")
+        for _ in 0..<3 { release.signal() }
+    }
+}
