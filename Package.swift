@@ -46,6 +46,7 @@ let package = Package(
         .target(name: "GatewayTesting", dependencies: ["GatewayCore"]),
 
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
+        .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "GatewayCore"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "GatewayCore"]),
         .testTarget(name: "S3ProtocolTests", dependencies: ["S3Protocol", "GatewayCore"]),
         .testTarget(

@@ -12,6 +12,8 @@ public final class FastCGIServer: Sendable {
     private let listenFD: Int32
     /// Requests accepted but not yet finished; a draining worker exits when this reaches zero.
     public let inFlight = Atomic<Int>(0)
+    /// Failed accepts since start (a persistent failure shows here, and in the backoff).
+    public let acceptFailures = Atomic<Int>(0)
     private let draining = Atomic<Bool>(false)
 
     public init(threads: Int, listenFD: Int32 = 0) {
@@ -40,13 +42,18 @@ public final class FastCGIServer: Sendable {
         let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         defer { request.deallocate() }
         FCGX_InitRequest(request, listenFD, 0)
+        var backoff = AcceptBackoff()
         while true {
             let rc = FCGX_Accept_r(request)
             if rc < 0 {
                 if isDraining { return }
-                // EINTR or a transient accept failure: keep serving.
+                // A transient failure (EINTR, a reset connection) passes; a persistent one
+                // (EMFILE, a broken socket) must not spin a core, so each retry waits longer.
+                acceptFailures.add(1, ordering: .relaxed)
+                usleep(UInt32(backoff.failed() * 1_000_000))
                 continue
             }
+            backoff.succeeded()
             inFlight.add(1, ordering: .relaxed)
             let exchange = FastCGIExchange(request: request)
             handler(exchange)
@@ -94,10 +101,11 @@ public final class FastCGIExchange: ByteSource, ResponseSink {
         headSent = true
         var head = "Status: \(status) \(reasonPhrase(status))\r\n"
         for h in headers {
-            // Header injection guard: values never carry CR/LF (they came from metadata).
+            // Header injection guard: values never carry CR or LF (they came from metadata). By
+            // scalar: "\r\n" is one Character, equal to neither "\r" nor "\n".
             let v =
-                h.value.contains(where: { $0 == "\r" || $0 == "\n" })
-                ? h.value.filter { $0 != "\r" && $0 != "\n" } : h.value
+                h.value.utf8.contains(where: { $0 == 13 || $0 == 10 })
+                ? String(h.value.unicodeScalars.filter { $0 != "\r" && $0 != "\n" }) : h.value
             head += "\(h.name): \(v)\r\n"
         }
         head += "\r\n"
@@ -151,9 +159,10 @@ public final class FastCGIExchange: ByteSource, ResponseSink {
         ]
         var remaining = aLen + bLen
         while remaining > 0 {
-            let w = writev(fd, &iov, 2)
-            if w < 0 {
-                if errno == EINTR { continue }
+            let w: Int
+            do {
+                w = try systemCall("writev") { writev(fd, &iov, 2) }
+            } catch {
                 failed = true
                 throw FastCGIError.streamFailed
             }

@@ -1,0 +1,118 @@
+import Foundation
+import GatewayCore
+import XCTest
+
+@testable import FastCGI
+
+/// A FastCGIServer on a real unix socket, driven by a minimal FastCGI client (what nginx does).
+final class ExchangeTests: XCTestCase {
+    static let socketPath = NSTemporaryDirectory() + "s3gw-fcgi-\(getpid()).sock"
+    static let server: FastCGIServer = {
+        unlink(socketPath)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            let bytes = Array(socketPath.utf8)
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        _ = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        listen(fd, 16)
+        let server = FastCGIServer(threads: 2, listenFD: fd)
+        server.start { exchange in
+            // Echo: the params it saw, then the body, in one response.
+            var body = [UInt8]()
+            var buf = [UInt8](repeating: 0, count: 4096)
+            while let n = try? buf.withUnsafeMutableBytes({ try exchange.read(into: $0) }), n > 0 {
+                body += buf[0..<n]
+            }
+            let echo =
+                Array("\(exchange.params["REQUEST_METHOD"] ?? "")|\(exchange.params["X_VALUE"] ?? "")|".utf8) + body
+            try? exchange.sendHead(
+                status: 201, headers: [Header("X-Len", String(body.count)), Header("Bad", "a\r\nInjected: 1")])
+            try? echo.withUnsafeBytes { try exchange.write($0) }
+        }
+        return server
+    }()
+
+    /// Sends one request; returns the concatenated FCGI_STDOUT bytes.
+    func request(params: [(String, String)], body: [UInt8]) throws -> [UInt8] {
+        _ = Self.server
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            let bytes = Array(Self.socketPath.utf8)
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        XCTAssertEqual(rc, 0)
+        func record(_ type: UInt8, _ content: [UInt8]) -> [UInt8] {
+            [1, type, 0, 1, UInt8(content.count >> 8), UInt8(content.count & 0xff), 0, 0] + content
+        }
+        func length(_ n: Int) -> [UInt8] {
+            n < 128
+                ? [UInt8(n)]
+                : [UInt8(0x80 | (n >> 24)), UInt8((n >> 16) & 0xff), UInt8((n >> 8) & 0xff), UInt8(n & 0xff)]
+        }
+        var out = record(1, [0, 1, 0, 0, 0, 0, 0, 0])  // BEGIN_REQUEST, role responder
+        var nv: [UInt8] = []
+        for (k, v) in params { nv += length(k.utf8.count) + length(v.utf8.count) + Array(k.utf8) + Array(v.utf8) }
+        out += record(4, nv) + record(4, [])
+        var offset = 0
+        while offset < body.count {
+            let n = min(65535, body.count - offset)
+            out += record(5, Array(body[offset..<offset + n]))
+            offset += n
+        }
+        out += record(5, [])
+        XCTAssertEqual(out.withUnsafeBytes { Foundation.write(fd, $0.baseAddress!, $0.count) }, out.count)
+        var input: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buf.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress!, $0.count) }
+            if n <= 0 { break }
+            input += buf[0..<n]
+        }
+        var stdout: [UInt8] = []
+        var i = 0
+        while i + 8 <= input.count {
+            let len = Int(input[i + 4]) << 8 | Int(input[i + 5])
+            let pad = Int(input[i + 6])
+            if input[i + 1] == 6 { stdout += input[(i + 8)..<(i + 8 + len)] }
+            if input[i + 1] == 3 { break }  // END_REQUEST
+            i += 8 + len + pad
+        }
+        return stdout
+    }
+
+    func testParamsBodyAndHeadersTravelBothWays() throws {
+        let out = try request(params: [("REQUEST_METHOD", "PUT"), ("X_VALUE", "ä b")], body: Array("hello".utf8))
+        let text = String(decoding: out, as: UTF8.self)
+        XCTAssert(text.hasPrefix("Status: 201 Created\r\n") || text.hasPrefix("Status: 201 "), text)
+        XCTAssert(text.contains("X-Len: 5\r\n"), text)
+        XCTAssertFalse(text.contains("\r\nInjected: 1"), "a header value smuggled a header line: \(text)")
+        XCTAssert(text.hasSuffix("\r\n\r\nPUT|ä b|hello"), text)
+    }
+
+    func testLargeBodiesGoOutAsWholeRecordsIntact() throws {
+        var body = [UInt8](repeating: 0, count: 300_000)
+        for i in body.indices { body[i] = UInt8(truncatingIfNeeded: i &* 31 &+ i >> 9) }
+        let out = try request(params: [("REQUEST_METHOD", "POST")], body: body)
+        let marker = Array("\r\n\r\nPOST||".utf8)
+        let start = try XCTUnwrap(
+            (0...(out.count - marker.count)).first { Array(out[$0..<$0 + marker.count]) == marker })
+        XCTAssertEqual(Array(out[(start + marker.count)...]), body)
+    }
+}
