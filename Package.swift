@@ -47,13 +47,14 @@ let package = Package(
 
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "GatewayCore"]),
+        .testTarget(name: "FileSystemBackendTests", dependencies: ["FileSystemBackend", "GatewayCore"]),
+        .testTarget(name: "SupervisorTests", dependencies: ["s3gw", "GatewayCore"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "GatewayCore"]),
         .testTarget(name: "S3ProtocolTests", dependencies: ["S3Protocol", "GatewayCore"]),
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "GatewayCore", "GatewayTesting", "SigV4", "S3Protocol", "FileSystemBackend",
-                "MetadataSQLite",
+                "Gateway", "GatewayCore", "GatewayTesting", "SigV4", "S3Protocol", "MetadataSQLite",
             ]),
     ]
 )

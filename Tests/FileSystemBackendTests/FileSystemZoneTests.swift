@@ -1,0 +1,75 @@
+import FileSystemBackend
+import Foundation
+import GatewayCore
+import XCTest
+
+final class FileSystemZoneTests: XCTestCase {
+    func testAFailedCommitLeavesNoTemporaryFile() throws {
+        let root = NSTemporaryDirectory() + "s3gw-fs-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let zone = try FileSystemZone(name: "z", root: root)
+        // A plain file where the bucket's directory belongs: the commit's mkdir must fail.
+        FileManager.default.createFile(atPath: root + "/buckets/broken", contents: Data())
+        var writer: (any BlobWriter)? = try zone.beginWrite(backendBucket: "broken", length: 3)
+        try [UInt8]([1, 2, 3]).withUnsafeBytes { try writer!.write($0) }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp").count, 1)
+        XCTAssertThrowsError(try writer!.commit())
+        writer = nil  // what every caller does with a writer whose commit failed
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp"), [])
+    }
+
+    func testCommittedBlobReadsBackAndAbortRemovesTheTemporary() throws {
+        let root = NSTemporaryDirectory() + "s3gw-fs-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let zone = try FileSystemZone(name: "z", root: root)
+        try zone.createBucket("b")
+        let w = try zone.beginWrite(backendBucket: "b", length: nil)
+        try [UInt8]([9, 8, 7]).withUnsafeBytes { try w.write($0) }
+        let blob = try w.commit()
+        let reader = try zone.open(backendBucket: "b", blob: blob, offset: 1, length: nil)
+        let sink = MemorySink()
+        var buf = [UInt8](repeating: 0, count: 8)
+        let n = try buf.withUnsafeMutableBytes { try reader.read(into: $0) }
+        try buf[0..<n].withUnsafeBytes { try sink.write($0) }
+        XCTAssertEqual(sink.bytes, [8, 7])
+        let aborted = try zone.beginWrite(backendBucket: "b", length: nil)
+        aborted.abort()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp"), [])
+    }
+}
+
+final class FileSystemZoneEdgeTests: XCTestCase {
+    func testDeletesAreIdempotentAndForeignBlobIdsAreRefused() throws {
+        let root = NSTemporaryDirectory() + "s3gw-fs-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let zone = try FileSystemZone(name: "z", root: root)
+        try zone.createBucket("b")
+        let w = try zone.beginWrite(backendBucket: "b", length: nil)
+        try [UInt8]([1]).withUnsafeBytes { try w.write($0) }
+        let blob = try w.commit()
+        try zone.deleteBlob(backendBucket: "b", blob: blob)
+        XCTAssertNoThrow(try zone.deleteBlob(backendBucket: "b", blob: blob), "a second delete is not an error")
+        for hostile in ["../../etc/passwd", "ab/../../x", "", "zz"] {
+            XCTAssertThrowsError(try zone.open(backendBucket: "b", blob: hostile, offset: 0, length: nil), hostile)
+            XCTAssertThrowsError(try zone.deleteBlob(backendBucket: "b", blob: hostile), hostile)
+        }
+        // A bucket with a blob left behind (an upload's part that went with the bucket) goes whole.
+        let left = try zone.beginWrite(backendBucket: "b", length: nil)
+        _ = try left.commit()
+        try zone.deleteBucket("b")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/buckets/b"))
+        XCTAssertNoThrow(try zone.deleteBucket("b"), "deleting a bucket that is gone is not an error")
+    }
+
+    func testTemporariesOfADeadProcessAreRemovedAndOthersKept() throws {
+        let root = NSTemporaryDirectory() + "s3gw-fs-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let zone = try FileSystemZone(name: "z", root: root)
+        FileManager.default.createFile(atPath: root + "/tmp/999999-abc", contents: Data([1]))
+        let mine = try zone.beginWrite(backendBucket: "b", length: nil)
+        zone.removeTemporaries(ofProcess: 999_999)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp").count, 1)
+        mine.abort()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp"), [])
+    }
+}
