@@ -1,4 +1,4 @@
-import CFastCGI
+internal import CFastCGI
 import Foundation
 import GatewayCore
 import Synchronization

@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// Owns one OpenSSL `EVP_MD_CTX`; the digest structs below share it copy-on-write so they
 /// keep value semantics while the C context is freed exactly once.

@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 import Foundation
 
 private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
