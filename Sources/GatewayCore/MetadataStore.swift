@@ -1,0 +1,72 @@
+/// The source of truth for buckets and objects. Shared by every worker thread and process.
+public protocol MetadataStore: Sendable {
+    /// Creates the bucket, or returns the existing record when `owner` already owns it.
+    func createBucket(_ bucket: BucketRecord) throws(StoreError) -> BucketRecord
+    func bucket(named name: String) throws(StoreError) -> BucketRecord?
+    func listBuckets(owner: String) throws(StoreError) -> [BucketRecord]
+    /// Fails with `.bucketNotEmpty` when objects remain.
+    func deleteBucket(named name: String) throws(StoreError)
+
+    func object(bucket: String, key: String) throws(StoreError) -> ObjectRecord?
+    /// The bucket and, when present, the object, in one read (the GET/HEAD hot path);
+    /// nil when the bucket does not exist.
+    func bucketAndObject(bucket: String, key: String) throws(StoreError) -> (BucketRecord, ObjectRecord?)?
+    /// Commits the object's metadata; returns the record it replaced, whose blob is now garbage.
+    /// `condition` is checked in the same transaction, so concurrent conditional writers
+    /// serialize: exactly one `If-None-Match: *` writer wins.
+    func putObject(_ object: ObjectRecord, condition: WriteCondition?) throws(StoreError) -> ObjectRecord?
+    /// Returns the removed record, nil when there was none.
+    func deleteObject(bucket: String, key: String) throws(StoreError) -> ObjectRecord?
+    func listObjects(bucket: String, query: ListQuery) throws(StoreError) -> ListPage
+    /// Replaces the object's tags (`.noSuchKey` when it is gone).
+    func setObjectTags(bucket: String, key: String, tags: [Header]) throws(StoreError)
+    /// Replaces the bucket's tags (`.noSuchBucket` when it is gone).
+    func setBucketTags(bucket: String, tags: [Header]) throws(StoreError)
+
+    // MARK: zone health
+
+    func recordZoneHealth(_ health: ZoneHealth) throws(StoreError)
+    func zoneHealth() throws(StoreError) -> [ZoneHealth]
+
+    // MARK: multipart uploads
+
+    func createUpload(_ upload: UploadRecord) throws(StoreError)
+    func upload(id: String) throws(StoreError) -> UploadRecord?
+    /// Records a part; returns the part it replaced (same number), whose blob is now garbage.
+    /// Fails with `.noSuchUpload` when the upload was completed or aborted meanwhile.
+    func putPart(_ part: PartRecord) throws(StoreError) -> PartRecord?
+    /// Parts in number order, numbers greater than `after`, at most `limit`.
+    func parts(uploadId: String, after: Int, limit: Int) throws(StoreError) -> [PartRecord]
+    /// Uploads of a bucket ordered by key then initiation, after (key, uploadId) markers.
+    func uploads(bucket: String, prefix: String, keyMarker: String, uploadIdMarker: String, limit: Int)
+        throws(StoreError) -> [UploadRecord]
+    /// Uploads (of any bucket) initiated before `time`, oldest first: the agent's expiry work.
+    func uploads(initiatedBefore time: Double, limit: Int) throws(StoreError) -> [UploadRecord]
+    /// Atomically turns the upload into `object`: the upload and its part rows go, the object
+    /// row is written. Returns the replaced object (if any) and every part row removed.
+    func completeUpload(_ uploadId: String, object: ObjectRecord, condition: WriteCondition?) throws(StoreError) -> (
+        replaced: ObjectRecord?, parts: [PartRecord]
+    )
+    /// Removes the upload and returns its parts (their blobs are the caller's to delete).
+    func abortUpload(_ uploadId: String) throws(StoreError) -> [PartRecord]
+}
+
+/// Conditional writes (`If-None-Match: *`, `If-Match: "etag"`).
+public enum WriteCondition: Sendable, Equatable {
+    case noneExists
+    case etagMatches(String)
+
+    /// Whether the condition holds against the current object (nil: none).
+    public func holds(for current: ObjectRecord?) -> Bool {
+        switch self {
+        case .noneExists: current == nil
+        case .etagMatches(let etag): current?.etag == etag
+        }
+    }
+}
+
+extension MetadataStore {
+    public func putObject(_ object: ObjectRecord) throws(StoreError) -> ObjectRecord? {
+        try putObject(object, condition: nil)
+    }
+}

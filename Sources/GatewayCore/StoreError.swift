@@ -1,0 +1,20 @@
+/// Errors every store and backend translates its native failures into, so handlers only ever
+/// see these (and map them to S3 errors in one place).
+public enum StoreError: Error, Sendable, Equatable {
+    case noSuchBucket
+    case bucketNotEmpty
+    /// The name is taken by another owner.
+    case bucketAlreadyExists
+    case noSuchKey
+    case noSuchUpload
+    /// A conditional write's precondition did not hold.
+    case preconditionFailed
+    /// A concurrent change won (a part replaced while its upload was being completed).
+    case conflict
+    case noSuchZone(String)
+    /// A remote zone did not answer or failed (network, TLS, provider 5xx); the text is for
+    /// the log. Clients see 503 and may retry.
+    case zoneUnavailable(String)
+    /// The store itself failed (I/O, database); the message is for the log, never the client.
+    case internalFailure(String)
+}
