@@ -27,7 +27,7 @@ public final class FastCGIServer: Sendable {
         for i in 0..<threads {
             let t = Thread { [self] in self.acceptLoop(handler) }
             t.name = "fcgi-\(i)"
-            // Deep call stacks are not expected; 512 KiB keeps many threads cheap.
+            // Deep call stacks are not expected; 1 MiB (not the 8 MiB default) keeps many threads cheap.
             t.stackSize = 1 << 20
             t.start()
         }
