@@ -51,6 +51,7 @@ enum S3Router {
             Route(level: .bucket, method: "GET", subresource: "acl", handler: Handlers.getACL),
             Route(level: .bucket, method: "PUT", subresource: "acl", handler: Handlers.putACL),
             Route(level: .bucket, method: "GET", subresource: "versioning", handler: Handlers.getBucketVersioning),
+            Route(level: .bucket, method: "PUT", subresource: "versioning", handler: Handlers.putBucketVersioning),
             Route(level: .bucket, method: "GET", subresource: "tagging", handler: Handlers.getBucketTagging),
             Route(level: .bucket, method: "PUT", subresource: "tagging", handler: Handlers.putBucketTagging),
             Route(level: .bucket, method: "DELETE", subresource: "tagging", handler: Handlers.deleteBucketTagging),
@@ -73,18 +74,25 @@ enum S3Router {
             Route(level: .object, method: "DELETE", subresource: "tagging", handler: Handlers.deleteObjectTagging),
             Route(level: .object, method: "GET", subresource: "acl", handler: Handlers.getACL),
             Route(level: .object, method: "PUT", subresource: "acl", handler: Handlers.putACL),
+            Route(level: .object, method: "GET", subresource: "retention", handler: Handlers.missingObjectLock),
+            Route(level: .object, method: "PUT", subresource: "retention", handler: Handlers.missingObjectLock),
+            Route(level: .object, method: "GET", subresource: "legal-hold", handler: Handlers.missingObjectLock),
+            Route(level: .object, method: "PUT", subresource: "legal-hold", handler: Handlers.missingObjectLock),
             Route(level: .object, method: "GET", subresource: nil, handler: Handlers.getObject),
             Route(level: .object, method: "HEAD", subresource: nil, handler: Handlers.getObject),
             Route(level: .object, method: "PUT", subresource: nil, handler: Handlers.putObject),
             Route(level: .object, method: "DELETE", subresource: nil, handler: Handlers.deleteObject),
         ]
 
-    /// Sub-resources a later part of the S3 surface implements; named so they fail clearly
-    /// instead of falling through to a plain GET/PUT of the object or bucket.
-    static let unimplemented: Set<String> =
+    /// Every S3 sub-resource name, routed or not: one that has no route for the request's level and
+    /// method is refused, never served as a plain request on the bucket or object (a PUT ?policy
+    /// must not create a bucket, a DELETE ?acl must not delete the object).
+    static let subresources: Set<String> =
         Set([
-            "versions", "retention", "legal-hold", "restore", "select", "requestPayment", "analytics", "inventory",
-            "metrics", "intelligent-tiering", "policyStatus", "torrent", "attributes",
+            "acl", "analytics", "attributes", "delete", "intelligent-tiering", "inventory", "legal-hold", "location",
+            "metadataConfiguration", "metadataTable", "metrics", "policyStatus", "renameObject", "requestPayment",
+            "restore", "retention", "select", "session", "tagging", "torrent", "uploadId", "uploads", "versioning",
+            "versions",
         ])
         .union(unconfigured.map(\.subresource)).union(emptyConfigurations.map(\.subresource))
 
@@ -104,8 +112,10 @@ enum S3Router {
         if let route = candidates.first(where: { $0.subresource.map(r.has) ?? false }) {
             return try route.handler(r, ctx, logger)
         }
-        if let sub = unimplemented.first(where: r.has) {
-            throw S3Error(.notImplemented, "The \(sub) sub-resource is not implemented for \(r.method).")
+        if let sub = subresources.first(where: r.has) {
+            // The bucket's own errors (NoSuchBucket, AccessDenied) come first, as for routed requests.
+            if r.bucket != nil { _ = try Handlers.ownedBucket(r, ctx) }
+            throw S3Error(.notImplemented, "\(r.method) ?\(sub) is not implemented by this gateway.")
         }
         if let route = candidates.first(where: { $0.subresource == nil }) {
             return try route.handler(r, ctx, logger)

@@ -12,6 +12,10 @@ public struct S3ErrorCode: Sendable, Hashable {
     }
 
     public static let accessDenied = S3ErrorCode("AccessDenied", 403, "Access Denied")
+    /// S3's answer to ACL writes on a bucket whose ACLs are disabled ("bucket owner enforced"):
+    /// https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-ownership-error-responses.html
+    public static let accessControlListNotSupported = S3ErrorCode(
+        "AccessControlListNotSupported", 400, "The bucket does not allow ACLs")
     public static let authorizationHeaderMalformed = S3ErrorCode(
         "AuthorizationHeaderMalformed", 400, "The authorization header is malformed.")
     public static let authorizationQueryParametersError = S3ErrorCode(
@@ -126,7 +130,8 @@ public struct S3ErrorCode: Sendable, Hashable {
         "NoSuchPublicAccessBlockConfiguration", 404, "The public access block configuration was not found")
 
     public static let all: [S3ErrorCode] = [
-        accessDenied, authorizationHeaderMalformed, authorizationQueryParametersError, badRequest, badDigest,
+        accessDenied, accessControlListNotSupported, authorizationHeaderMalformed, authorizationQueryParametersError,
+        badRequest, badDigest,
         bucketAlreadyExists, bucketAlreadyOwnedByYou, bucketNotEmpty, entityTooSmall, entityTooLarge, incompleteBody,
         internalError, invalidAccessKeyId, invalidArgument, invalidBucketName, invalidChunkSizeError,
         invalidDigest, invalidLocationConstraint, invalidPart, invalidPartOrder, invalidRange, invalidRequest,

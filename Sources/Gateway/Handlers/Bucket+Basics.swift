@@ -57,14 +57,47 @@ extension Handlers {
         return .xml(x.document)
     }
 
-    /// PUT ?acl — canned ACLs and bodies are accepted; only owner access is enforced.
+    /// PUT ?acl — succeeds only when it asks for what GET ?acl shows (private, or a body granting
+    /// the owner FULL_CONTROL, as s3cmd `cp` sends); anything else is refused, see UnsupportedFeatures.
     static func putACL(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
         let b = try ownedBucket(r, ctx)
+        try UnsupportedFeatures.check(r, .putACL)
         if let key = r.key, try ctx.metadata.object(bucket: b.name, key: key) == nil {
             throw S3Error(.noSuchKey, extra: [("Key", key)])
         }
-        guard let body = try r.body.readAll(limit: 64 * 1024) else { throw S3Error(.malformedXML) }
-        if !body.isEmpty && XMLNode.parse(body) == nil { throw S3Error(.malformedXML) }
+        guard let body = try verifiedBody(r).readAll(limit: 64 * 1024) else { throw S3Error(.malformedXML) }
+        if !body.allSatisfy(isXMLSpace) {
+            guard let policy = XMLNode.parse(body) else { throw S3Error(.malformedXML) }
+            try UnsupportedFeatures.checkACL(policy, owner: b.owner)
+        }
+        return S3Response()
+    }
+
+    static func isXMLSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }
+
+    /// PUT ?versioning — versioning comes later. Enabled is refused, and so is Suspended: GET
+    /// ?versioning would then have to answer Suspended, a state this gateway does not keep. A body
+    /// that asks for neither changes nothing and succeeds.
+    static func putBucketVersioning(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
+        _ = try ownedBucket(r, ctx)
+        guard let body = try verifiedBody(r).readAll(limit: 64 * 1024), let root = XMLNode.parse(body),
+            root.name == "VersioningConfiguration"
+        else { throw S3Error(.malformedXML) }
+        let status = root.child("Status").map { $0.text.trimmingCharacters(in: .whitespacesAndNewlines) }
+        let mfaDelete = root.child("MfaDelete").map { $0.text.trimmingCharacters(in: .whitespacesAndNewlines) }
+        guard [nil, "Enabled", "Suspended"].contains(status), [nil, "Enabled", "Disabled"].contains(mfaDelete) else {
+            throw S3Error(.malformedXML)
+        }
+        if let status {
+            throw S3Error(
+                .notImplemented,
+                "Bucket versioning is not implemented by this gateway: Status \(status) was refused; the bucket stays unversioned."
+            )
+        }
+        if mfaDelete == "Enabled" {
+            throw S3Error(
+                .notImplemented, "MFA delete is not implemented by this gateway: MfaDelete Enabled was refused.")
+        }
         return S3Response()
     }
 

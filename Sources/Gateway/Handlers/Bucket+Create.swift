@@ -9,6 +9,7 @@ extension Handlers {
         guard let name = r.bucket, BucketName.isValid(name) else {
             throw S3Error(.invalidBucketName, extra: [("BucketName", r.bucket ?? "")])
         }
+        try UnsupportedFeatures.check(r, .createBucket)
         let constraint = try locationConstraint(r.body)
         guard let zones = ctx.catalog.resolve(constraint) else {
             throw S3Error(.invalidLocationConstraint, extra: [("LocationConstraint", constraint)])

@@ -40,6 +40,9 @@ extension Handlers {
         var checked = fields
         checked["bucket"] = b.name
         try policy.check(fields: checked)
+        try UnsupportedFeatures.check(
+            fields.sorted { $0.key < $1.key }.map { (name: $0.key == "acl" ? "x-amz-acl" : $0.key, value: $0.value) },
+            .postObject)
         let key = rawKey.replacingOccurrences(of: "${filename}", with: file.filename ?? "")
         try ObjectKey.validate(key)
         let stored = try StoredHeaders.from(fields.map { (name: $0.key, value: $0.value) })

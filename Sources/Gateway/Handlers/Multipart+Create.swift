@@ -9,6 +9,7 @@ extension Handlers {
         let b = try ownedBucket(r, ctx)
         guard let key = r.key else { throw S3Error(.invalidRequest) }
         try ObjectKey.validate(key)
+        try UnsupportedFeatures.check(r, .createMultipartUpload)
         let stored = try StoredHeaders.fromRequest(r)
         var algorithm = ""
         if let name = r.header("x-amz-checksum-algorithm") {

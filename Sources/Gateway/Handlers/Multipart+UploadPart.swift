@@ -12,7 +12,9 @@ extension Handlers {
             throw S3Error(.invalidArgument, "Part number must be an integer between 1 and 10000, inclusive")
         }
         let upload = try namedUpload(r, b, ctx)
-        if r.header("x-amz-copy-source") != nil { return try uploadPartCopy(r, ctx, logger, b, upload, n) }
+        let isCopy = r.header("x-amz-copy-source") != nil
+        try UnsupportedFeatures.check(r, isCopy ? .uploadPartCopy : .uploadPart)
+        if isCopy { return try uploadPartCopy(r, ctx, logger, b, upload, n) }
         let zone = try ctx.zone(upload.zone)
         let (body, blob) = try storeVerifiedBody(
             r, in: zone, backendBucket: b.backendBucket,

@@ -12,6 +12,7 @@ extension Handlers {
         let b = try ownedBucket(r, ctx)
         guard let key = r.key else { throw S3Error(.invalidRequest) }
         try ObjectKey.validate(key)
+        try UnsupportedFeatures.check(r, .copyObject)
         let (sb, src) = try copySource(r, ctx)
 
         let directive = (r.header("x-amz-metadata-directive") ?? "COPY").uppercased()

@@ -6,6 +6,7 @@ import SigV4
 extension Handlers {
     /// GET and HEAD /bucket/key — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
     static func getObject(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
+        try UnsupportedFeatures.check(r, .getObject)
         let (b, o) = try ownedObject(r, ctx)
         try Conditions.check(r, etag: o.etag, lastModified: o.lastModified)
 

@@ -8,10 +8,11 @@ extension Handlers {
     /// Bytes stream to a temporary blob while every digest is checked in the same pass; the
     /// object becomes visible only when the blob is durable and the metadata row committed.
     static func putObject(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
+        if r.header("x-amz-copy-source") != nil { return try copyObject(r, ctx, logger) }
         let b = try ownedBucket(r, ctx)
         guard let key = r.key else { throw S3Error(.invalidRequest) }
         try ObjectKey.validate(key)
-        if r.header("x-amz-copy-source") != nil { return try copyObject(r, ctx, logger) }
+        try UnsupportedFeatures.check(r, .putObject)
         let condition = try writeCondition(r, bucket: b, key: key, ctx)
         // S3's single-PUT limit; larger objects go up as multipart uploads.
         if let length = expectedLength(r), length > maxCopySize {
