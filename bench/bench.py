@@ -28,7 +28,7 @@ ROOT = HERE.parent
 os.environ.setdefault("S3GW_BIN", str(ROOT / ".build" / "release" / "s3gw"))
 sys.path.insert(0, str(ROOT / "Tests" / "e2e"))
 
-from conftest import Stack, free_port, s3_client, stop_process  # noqa: E402
+from conftest import Stack, s3_client, spawn_server, start_on_free_ports, stop_process  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 DURATION = int(os.environ.get("BENCH_DURATION", "10"))
@@ -131,7 +131,7 @@ class RssSampler(threading.Thread):
                 rss = self.status_kib(pid, "VmRSS")
                 self.peak_rss = max(self.peak_rss, rss)
                 self.peak_by_pid[pid] = max(self.peak_by_pid.get(pid, 0), rss)
-            time.sleep(0.05)
+            time.sleep(0.05)  # the sampling interval
 
     def growth(self) -> int:
         return max((peak - self.baseline.get(pid, peak) for pid, peak in self.peak_by_pid.items()), default=0)
@@ -182,14 +182,20 @@ def main() -> int:
     (data / "dav").mkdir()
     prefix = work / "baseline"
     (prefix / "tmp").mkdir(parents=True)
-    port = free_port()
-    (prefix / "nginx.conf").write_text(BASELINE_CONF.format(
-        user_line="user root;" if os.geteuid() == 0 else "", prefix=prefix, data=data, port=port))
-    baseline = subprocess.Popen(["nginx", "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
-                                 "-e", str(prefix / "error.log"), "-g", "daemon off;"], start_new_session=True)
+
+    def start_baseline(port: int):
+        (prefix / "nginx.conf").write_text(BASELINE_CONF.format(
+            user_line="user root;" if os.geteuid() == 0 else "", prefix=prefix, data=data, port=port))
+        proc = spawn_server(["nginx", "-p", prefix, "-c", prefix / "nginx.conf", "-e", prefix / "error.log",
+                             "-g", "daemon off;"], prefix / "nginx.out", [port], "baseline nginx",
+                            extra_logs=[prefix / "error.log"])
+        return proc, port
+
+    baseline = None
     stack = Stack("bench", workers=0, threads=32, log_level="info")
     results = []
     try:
+        baseline, port = start_on_free_ports(start_baseline, 1, "baseline nginx")
         stack.start()
         s3 = s3_client(stack)
         s3.create_bucket(Bucket=BUCKET)

@@ -21,8 +21,7 @@ os.environ.setdefault("BENCH_DURATION", os.environ.get("BENCH_REMOTE_DURATION", 
 os.environ.setdefault("BENCH_CONNECTIONS", os.environ.get("BENCH_REMOTE_CONNECTIONS", "8"))
 
 import bench  # noqa: E402
-from conftest import Stack, s3_client  # noqa: E402
-from test_remote_zones import Moto  # noqa: E402
+from conftest import Moto, Stack, s3_client  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 
@@ -74,7 +73,7 @@ secret_key = "moto-secret"
     finally:
         stack.stop()
         stack.cleanup()
-        moto.stop()
+        moto.cleanup()
     print()
     print(f"remote zones — req/s, medians of {RUNS}; wrk {bench.CONNECTIONS} connections, {bench.DURATION}s")
     print(f"{'workload':<10} {'gw->fs':>10} {'gw->moto':>10} {'moto direct':>12} {'gw->moto / direct':>18} "

@@ -8,7 +8,9 @@ Environment:
   S3GW_NGINX_TEMPLATE an nginx template to use instead of nginx/s3gw-dev.conf.in
 """
 
+import http.client
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -16,6 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -33,12 +36,6 @@ REGION = "us-east-1"
 
 def s3gw_bin() -> Path:
     return Path(os.environ.get("S3GW_BIN", ROOT / ".build" / "debug" / "s3gw")).resolve()
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def pid_alive(pid: int) -> bool:
@@ -95,6 +92,225 @@ def tail(path: Path, lines: int = 60) -> str:
     return "\n".join(data[-lines:])
 
 
+# -- waiting ---------------------------------------------------------------------------------
+class NotYet(Exception):
+    """Raised by a wait_until predicate to say what it saw instead (shown if the wait times out)."""
+
+
+class WaitTimeout(AssertionError):
+    """A wait_until that ran out of time: a test failure naming what never happened."""
+
+
+def wait_until(predicate, timeout: float, what: str, detail=None, interval: float = 0.1, ignore=()):
+    """Polls `predicate` until it returns something truthy, and returns that. After `timeout`
+    seconds fails naming what was awaited, the last value or exception seen, and `detail` (a string
+    or a callable such as a stack's log_tail). NotYet and the exception types in `ignore` mean "not
+    yet"; any other exception ends the wait at once (a predicate raises to say waiting is pointless,
+    e.g. because the process it waits for has exited)."""
+    deadline = time.monotonic() + timeout
+    last = "nothing"
+    while True:
+        try:
+            value = predicate()
+            if value:
+                return value
+            last = repr(value)
+        except (NotYet, *ignore) as e:
+            last = str(e) if isinstance(e, NotYet) else repr(e)
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(interval)  # the polling interval
+    message = f"timed out after {timeout:g}s waiting for {what} (last seen: {last})"
+    if detail is not None:
+        message += "\n" + (detail() if callable(detail) else str(detail))
+    raise WaitTimeout(message)
+
+
+# -- ports and servers ------------------------------------------------------------------------
+class PortInUse(RuntimeError):
+    """A server could not bind a port chosen for it: something took it between choice and bind."""
+
+
+_ports_lock = threading.Lock()
+_ports_handed_out: set[int] = set()
+
+
+def _port_range() -> range:
+    """Ports below the kernel's ephemeral range: no outgoing connection (a client, the gateway's
+    connection to a provider) gets one of them as its source port, and no bind(0) in another
+    program picks one. Falls back to the whole unprivileged range if the ephemeral range is odd."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 0
+    return range(10000, low) if low > 12000 else range(1024, 65536)
+
+
+def free_port() -> int:
+    """A port nothing is bound to now and that this session has never handed out before, so two
+    servers started by one test session never get the same port. Another program can still bind it
+    before our server does: servers are started through start_on_free_ports, which retries."""
+    candidates = _port_range()
+    with _ports_lock:
+        for _ in range(1000):
+            port = random.choice(candidates)
+            if port in _ports_handed_out:
+                continue
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                try:
+                    s.bind(("127.0.0.1", port))  # no SO_REUSEADDR: a port in TIME_WAIT is skipped too
+                except OSError:
+                    continue
+            _ports_handed_out.add(port)
+            return port
+    raise RuntimeError("no free port found in 1000 tries")
+
+
+def listening_ports(pid: int) -> set[int]:
+    """The TCP ports `pid` itself holds a listening socket on: its socket inodes matched against
+    the LISTEN entries of its network namespace's /proc/net/tcp{,6}. (An answer on the port could
+    come from whoever took it first.)"""
+    inodes = set()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return set()
+    for fd in fds:
+        try:
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[len("socket:["):-1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and fields[3] == "0A" and fields[9] in inodes:  # 0A: TCP_LISTEN
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+ADDRESS_IN_USE = ("Address already in use", "address already in use", "EADDRINUSE")
+
+
+def spawn_server(argv: list, log: Path, ports, what: str, timeout: float = 30, extra_logs=(), **popen):
+    """Starts a server process with its output appended to `log` and waits (with a deadline) until
+    the process itself listens on every port in `ports`. If it exits first it raises PortInUse when
+    its logs say a port was taken, otherwise RuntimeError with the log; on a timeout the process is
+    stopped and the wait fails with the log."""
+    logs = [log, *extra_logs]
+
+    def logs_tail() -> str:
+        return "\n".join(f"--- {p} ---\n{tail(p, 30)}" for p in logs)
+
+    with open(log, "ab") as out:
+        proc = subprocess.Popen([str(a) for a in argv], stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True, **popen)
+    wanted = set(ports)
+
+    def listening():
+        if proc.poll() is not None:
+            text = logs_tail()
+            if any(marker in text for marker in ADDRESS_IN_USE):
+                raise PortInUse(f"{what} could not bind one of {sorted(wanted)}\n{text}")
+            raise RuntimeError(f"{what} exited with {proc.returncode}\n{text}")
+        have = listening_ports(proc.pid)
+        if not wanted <= have:
+            raise NotYet(f"listening on {sorted(have)}")
+        return True
+
+    try:
+        wait_until(listening, timeout, f"{what} (pid {proc.pid}) to listen on {sorted(wanted)}", detail=logs_tail)
+    except BaseException:
+        stop_process(proc)
+        raise
+    return proc
+
+
+def start_on_free_ports(start, count: int, what: str, ports=None, attempts: int = 4):
+    """The one way tests start a server on TCP ports: `start(*ports)` with `count` free ports (the
+    given `ports` on the first attempt, if any); when it raises PortInUse because another program
+    took a port between choice and bind, again with fresh ports, up to `attempts` times. Returns
+    what `start` returns."""
+    for attempt in range(1, attempts + 1):
+        chosen = list(ports) if ports and attempt == 1 else [free_port() for _ in range(count)]
+        try:
+            return start(*chosen)
+        except PortInUse as e:
+            if attempt == attempts:
+                raise PortInUse(f"{what}: a port was taken on each of {attempts} attempts\n{e}") from e
+            print(f"\n{what}: port(s) {chosen} taken, retrying with fresh ones", file=sys.stderr)
+
+
+def start_nginx(prefix: Path, socket_path: Path, tls: Path, what: str = "nginx", ports=None,
+                template: str | None = None) -> tuple[subprocess.Popen, int, int]:
+    """Renders the dev nginx config (in front of the FastCGI socket `socket_path`) and starts nginx
+    on a free HTTP and HTTPS port (retried with fresh ports if one is taken). Returns the process
+    and the two ports; its stdout/stderr go to PREFIX/nginx.out, its error log to PREFIX/error.log."""
+
+    def start(http_port: int, https_port: int):
+        conf = run_script(
+            SCRIPTS / "render-nginx.sh",
+            "--prefix", prefix,
+            "--http-port", http_port,
+            "--https-port", https_port,
+            "--socket", socket_path,
+            "--cert", tls / "cert.pem",
+            "--key", tls / "key.pem",
+            "--web-root", ROOT / "web",
+            *(["--template", template] if template else []),
+        )
+        proc = spawn_server(["nginx", "-p", prefix, "-c", conf, "-e", prefix / "error.log", "-g", "daemon off;"],
+                            prefix / "nginx.out", [http_port, https_port], what, extra_logs=[prefix / "error.log"])
+        return proc, http_port, https_port
+
+    return start_on_free_ports(start, 2, what, ports=ports)
+
+
+class Moto:
+    """A moto_server on 127.0.0.1 standing for an S3 provider. stop() and start() again keep its
+    port (a gateway's zone names it); the contents do not survive a restart."""
+
+    def __init__(self, name: str = "moto"):
+        self.name = name
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"s3gw-{name}-"))
+        self.log = self.tmp / "moto.log"
+        self.proc = None
+        self.port = start_on_free_ports(self._start, 1, name)
+
+    def _start(self, port: int) -> int:
+        self.proc = spawn_server(["moto_server", "-H", "127.0.0.1", "-p", port], self.log, [port], self.name)
+        return port
+
+    def start(self):
+        self._start(self.port)
+
+    def stop(self):
+        stop_process(self.proc)
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def client(self):
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client("s3", endpoint_url=f"http://127.0.0.1:{self.port}", aws_access_key_id="moto",
+                            aws_secret_access_key="moto-secret", region_name="us-east-1",
+                            config=Config(retries={"max_attempts": 1}))
+
+    def objects(self):
+        m = self.client()
+        return {b["Name"]: [o["Key"] for o in m.list_objects_v2(Bucket=b["Name"]).get("Contents", [])]
+                for b in m.list_buckets()["Buckets"]}
+
+
 def run_script(*args: str) -> str:
     r = subprocess.run([str(a) for a in args], capture_output=True, text=True)
     if r.returncode != 0:
@@ -145,9 +361,9 @@ class Stack:
         self.env_credentials = env_credentials
         self.access_key = TEST_ACCESS_KEY if env_credentials else None
         self.secret_key = secrets.token_urlsafe(30) if env_credentials else None
+        # Chosen now so they are known before start(); start() moves to fresh ones if either is
+        # taken by the time nginx binds.
         self.http_port, self.https_port = free_port(), free_port()
-        self.http_url = f"http://127.0.0.1:{self.http_port}"
-        self.https_url = f"https://127.0.0.1:{self.https_port}"
         self.state_dir = self.tmp / "state"
         self.zone_dir = self.tmp / "zones" / "local-1"
         self.config = self.tmp / "s3gw.toml"
@@ -158,6 +374,14 @@ class Stack:
         self.gateway: subprocess.Popen | None = None
         self.nginx: subprocess.Popen | None = None
         self._seen_children: set[int] = set()
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def https_url(self) -> str:
+        return f"https://127.0.0.1:{self.https_port}"
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, timeout: float | None = None) -> "Stack":
@@ -171,17 +395,6 @@ class Stack:
                      log_level=self.log_level, storage_extra=self.storage_extra, extra=self.extra,
                      default_zone=self.default_zone)
         run_script(SCRIPTS / "dev-cert.sh", self.tmp / "tls")
-        conf = run_script(
-            SCRIPTS / "render-nginx.sh",
-            "--prefix", self.nginx_prefix,
-            "--http-port", self.http_port,
-            "--https-port", self.https_port,
-            "--socket", self.socket,
-            "--cert", self.tmp / "tls" / "cert.pem",
-            "--key", self.tmp / "tls" / "key.pem",
-            "--web-root", ROOT / "web",
-            *(["--template", os.environ["S3GW_NGINX_TEMPLATE"]] if os.environ.get("S3GW_NGINX_TEMPLATE") else []),
-        )
         env = dict(os.environ)
         env.pop("S3GW_ACCESS_KEY", None)
         env.pop("S3GW_SECRET_KEY", None)
@@ -193,13 +406,10 @@ class Stack:
                 [str(binary), "serve", "--config", str(self.config), "--pid-file", str(self.tmp / "s3gw.pid")],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
             )
-        with open(self.nginx_prefix / "nginx.out", "ab") as log:
-            self.nginx = subprocess.Popen(
-                ["nginx", "-p", str(self.nginx_prefix), "-c", conf, "-e", str(self.nginx_prefix / "error.log"),
-                 "-g", "daemon off;"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
         try:
+            self.nginx, self.http_port, self.https_port = start_nginx(
+                self.nginx_prefix, self.socket, self.tmp / "tls", what=f"nginx of {self.tmp.name}",
+                ports=(self.http_port, self.https_port), template=os.environ.get("S3GW_NGINX_TEMPLATE") or None)
             self.wait_ready(timeout)
             if not self.env_credentials:
                 self.load_generated_credentials()
@@ -209,34 +419,29 @@ class Stack:
         return self
 
     def wait_ready(self, timeout: float) -> None:
-        import http.client
+        """Waits until nginx answers / with anything but a bad-gateway status (the gateway serves)."""
 
-        deadline = time.monotonic() + timeout
-        last = "no answer"
-        while time.monotonic() < deadline:
-            if self.gateway.poll() is not None:
-                raise RuntimeError(f"gateway exited with {self.gateway.returncode}\n{self.log_tail()}")
-            if self.nginx.poll() is not None:
-                raise RuntimeError(f"nginx exited with {self.nginx.returncode}\n{self.log_tail()}")
+        def answers():
+            for name, proc in (("gateway", self.gateway), ("nginx", self.nginx)):
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {proc.returncode}\n{self.log_tail()}")
+            c = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=5)
             try:
-                c = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=5)
                 c.request("GET", "/")
                 status = c.getresponse().status
+            finally:
                 c.close()
-                last = f"HTTP {status}"
-                if status not in (502, 503, 504):
-                    self._seen_children.update(self.all_children())
-                    return
-            except OSError as e:
-                last = repr(e)
-            time.sleep(0.2)
-        raise RuntimeError(f"stack not ready after {timeout}s (last: {last})\n{self.log_tail()}")
+            if status in (502, 503, 504):
+                raise NotYet(f"HTTP {status}")
+            return True
+
+        wait_until(answers, timeout, "the gateway to answer through nginx", detail=self.log_tail,
+                   ignore=(OSError, http.client.HTTPException))
+        self._seen_children.update(self.all_children())
 
     def load_generated_credentials(self, timeout: float = 10) -> None:
         path = self.state_dir / "root-credentials"
-        deadline = time.monotonic() + timeout
-        while not path.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(path.exists, timeout, f"the gateway to write {path}", detail=self.log_tail)
         values = parse_credentials_file(path)
         self.access_key = values["S3GW_ACCESS_KEY"]
         self.secret_key = values["S3GW_SECRET_KEY"]
@@ -313,43 +518,30 @@ def parse_credentials_file(path: Path) -> dict:
 def gw():
     """The gateway every client suite talks to. With S3GW_E2E_ZONE=remote its default zone is a
     moto_server provider instead of the filesystem, so the same suites run on a remote zone."""
-    moto = None
+    moto = Moto("moto-session") if os.environ.get("S3GW_E2E_ZONE") == "remote" else None
     extra = ""
-    if os.environ.get("S3GW_E2E_ZONE") == "remote":
-        moto_port = free_port()
-        moto = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(moto_port)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        wait_for_http(f"http://127.0.0.1:{moto_port}/", 30)
+    if moto:
         extra = f"""
 [[zones]]
 name = "remote-1"
 country = "fi"
 region = "fi-hel"
 kind = "s3"
-endpoint = "http://127.0.0.1:{moto_port}"
+endpoint = "http://127.0.0.1:{moto.port}"
 access_key = "moto"
 secret_key = "moto-secret"
 """
-    stack = Stack("gw", extra=extra, default_zone="remote-1" if moto else "local-1").start()
+    try:
+        stack = Stack("gw", extra=extra, default_zone="remote-1" if moto else "local-1").start()
+    except BaseException:
+        if moto:
+            moto.cleanup()
+        raise
     yield stack
     stack.stop()
     stack.cleanup()
-    stop_process(moto)
-
-
-def wait_for_http(url: str, timeout: float) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return
-        except Exception as e:  # any HTTP answer means the server is up
-            if hasattr(e, "code"):
-                return
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {timeout}s")
+    if moto:
+        moto.cleanup()
 
 
 @pytest.fixture(params=["http", "https"])
