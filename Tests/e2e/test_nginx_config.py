@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import ROOT, SCRIPTS, free_port, run_script, stop_process, tail
+from conftest import ROOT, SCRIPTS, NotYet, free_port, run_script, start_nginx, stop_process, tail, wait_until
 
 HERE = Path(__file__).resolve().parent
 
@@ -23,32 +23,31 @@ HERE = Path(__file__).resolve().parent
 class EchoStack:
     def __init__(self):
         self.tmp = Path(tempfile.mkdtemp(prefix="s3gw-nginx-"))
-        self.http_port, self.https_port = free_port(), free_port()
         self.socket = self.tmp / "echo.sock"
         self.prefix = self.tmp / "nginx"
         run_script(SCRIPTS / "dev-cert.sh", self.tmp / "tls")
         self.ca_file = str(self.tmp / "tls" / "cert.pem")
-        self.conf = run_script(
-            SCRIPTS / "render-nginx.sh", "--prefix", self.prefix, "--http-port", self.http_port,
-            "--https-port", self.https_port, "--socket", self.socket, "--cert", self.tmp / "tls" / "cert.pem",
-            "--key", self.tmp / "tls" / "key.pem", "--web-root", ROOT / "web",
-        )
         self.echo = subprocess.Popen([sys.executable, str(HERE / "fcgi_echo.py"), str(self.socket)])
-        self.nginx = subprocess.Popen(
-            ["nginx", "-p", str(self.prefix), "-c", self.conf, "-e", str(self.prefix / "error.log"),
-             "-g", "daemon off;"], start_new_session=True,
-        )
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"http://127.0.0.1:{self.http_port}/", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            assert self.nginx.poll() is None, tail(self.prefix / "error.log")
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("nginx + echo did not come up\n" + tail(self.prefix / "error.log"))
+        self.nginx = None
+        try:
+            self.nginx, self.http_port, self.https_port = start_nginx(self.prefix, self.socket, self.tmp / "tls",
+                                                                      what="nginx in front of fcgi_echo")
+            wait_until(self.echo_answers, 15, "fcgi_echo to answer through nginx", detail=self.log_tail,
+                       ignore=(requests.RequestException,))
+        except BaseException:
+            self.stop()
+            raise
+
+    def echo_answers(self) -> bool:
+        assert self.echo.poll() is None, f"fcgi_echo exited with {self.echo.returncode}"
+        assert self.nginx.poll() is None, f"nginx exited with {self.nginx.returncode}\n{self.log_tail()}"
+        status = requests.get(f"http://127.0.0.1:{self.http_port}/", timeout=2).status_code
+        if status != 200:
+            raise NotYet(f"HTTP {status}")
+        return True
+
+    def log_tail(self) -> str:
+        return f"--- nginx error log ---\n{tail(self.prefix / 'error.log')}"
 
     def stop(self):
         stop_process(self.nginx)
@@ -77,7 +76,9 @@ def raw_request(port: int, request: bytes, body: bytes = b"", expect_continue: b
             assert first.startswith(b"HTTP/1.1 100 Continue"), first
         s.sendall(body)
         data = b""
+        deadline = time.monotonic() + 30  # each recv times out after 10 s; this bounds a trickle too
         while True:
+            assert time.monotonic() < deadline, f"no end of the response after 30 s: {data[:500]!r}"
             chunk = s.recv(65536)
             if not chunk:
                 break

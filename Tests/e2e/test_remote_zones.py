@@ -6,56 +6,26 @@ import os
 import subprocess
 import time
 
-import boto3
 import pytest
 from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import Stack, free_port, new_bucket_name, s3_client, s3gw_bin, stop_process
+from conftest import Moto, NotYet, Stack, free_port, new_bucket_name, s3_client, s3gw_bin, wait_until
 
 MIB = 1024 * 1024
 
 
-class Moto:
-    def __init__(self):
-        self.port = free_port()
-        self.proc = None
-        self.start()
-
-    def start(self):
-        self.proc = subprocess.Popen(
-            ["moto_server", "-H", "127.0.0.1", "-p", str(self.port)], stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                self.client().list_buckets()
-                return
-            except Exception:
-                time.sleep(0.2)
-        raise RuntimeError("moto_server did not start")
-
-    def stop(self):
-        stop_process(self.proc)
-
-    def client(self):
-        return boto3.client("s3", endpoint_url=f"http://127.0.0.1:{self.port}", aws_access_key_id="moto",
-                            aws_secret_access_key="moto-secret", region_name="us-east-1",
-                            config=Config(retries={"max_attempts": 1}))
-
-    def objects(self):
-        m = self.client()
-        return {b["Name"]: [o["Key"] for o in m.list_objects_v2(Bucket=b["Name"]).get("Contents", [])]
-                for b in m.list_buckets()["Buckets"]}
-
-
 @pytest.fixture(scope="module")
 def providers():
-    fi, de = Moto(), Moto()
+    fi = Moto("moto-fi")
+    try:
+        de = Moto("moto-de")
+    except BaseException:
+        fi.cleanup()
+        raise
     yield fi, de
-    fi.stop()
-    de.stop()
+    fi.cleanup()
+    de.cleanup()
 
 
 @pytest.fixture(scope="module")
@@ -177,27 +147,32 @@ def zone_state(gw, zone):
     return line.split()[5 if "(default)" not in line else 6]
 
 
+def wait_for_zone_state(gw, zone, state, timeout):
+    """Polls `s3gw zones` (health is probed every second here) until `zone` shows `state`."""
+
+    def shows_state():
+        now = zone_state(gw, zone)
+        if now != state:
+            raise NotYet(f"{zone} is {now}")
+        return True
+
+    wait_until(shows_state, timeout, f"zone {zone} to be {state}", interval=0.5,
+               detail=lambda: s3gw("zones", "--config", gw.config).stdout + "\n" + gw.log_tail())
+
+
 def test_health_is_tracked_and_zones_shows_it(remote_gw, providers):
     fi, de = providers
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and zone_state(remote_gw, "de-fra-demo-1") != "healthy":
-        time.sleep(0.5)
-    assert zone_state(remote_gw, "de-fra-demo-1") == "healthy"
+    wait_for_zone_state(remote_gw, "de-fra-demo-1", "healthy", 20)
     de.stop()
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and zone_state(remote_gw, "de-fra-demo-1") != "down":
-            time.sleep(0.5)
+        wait_for_zone_state(remote_gw, "de-fra-demo-1", "down", 20)
         out = s3gw("zones", "--config", remote_gw.config).stdout
         assert zone_state(remote_gw, "de-fra-demo-1") == "down", out
         assert "connect" in out.lower(), out
         assert zone_state(remote_gw, "fi-hel-demo-1") == "healthy", out
     finally:
         de.start()
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and zone_state(remote_gw, "de-fra-demo-1") != "healthy":
-        time.sleep(0.5)
-    assert zone_state(remote_gw, "de-fra-demo-1") == "healthy"
+    wait_for_zone_state(remote_gw, "de-fra-demo-1", "healthy", 20)
 
 
 def test_config_check_probe_names_the_zone_and_why(remote_gw, providers, gw, tmp_path):
@@ -275,7 +250,7 @@ def test_provider_stopped_mid_upload_fails_cleanly(remote_gw, providers):
                 return b""
             if self.sent >= total // 2:
                 half_way.set()
-                time.sleep(0.005)  # the provider dies while we are still sending
+                time.sleep(0.005)  # paces the second half: the provider dies while we are still sending
             piece = self.chunk[: min(len(self.chunk), n if n > 0 else len(self.chunk), total - self.sent)]
             self.sent += len(piece)
             return piece
