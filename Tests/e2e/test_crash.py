@@ -11,7 +11,7 @@ import time
 import pytest
 
 import sigv4
-from conftest import Stack, new_bucket_name, s3_client
+from conftest import NotYet, Stack, new_bucket_name, pid_alive, s3_client, wait_until
 
 TOTAL = 200 * 1024 * 1024
 PIECE = 256 * 1024
@@ -40,7 +40,7 @@ def busiest_worker(stack, sample: float = 0.5) -> list[int]:
     """The worker(s) reading the upload: whose rchar grows fastest. All workers if none moves."""
     pids = stack.worker_pids()
     before = {p: read_bytes(p) for p in pids}
-    time.sleep(sample)
+    time.sleep(sample)  # the interval the read rates are measured over, not a wait for an event
     delta = {p: read_bytes(p) - before[p] for p in pids}
     best = max(delta.values(), default=0)
     if best <= 0:
@@ -72,7 +72,7 @@ class SlowUpload(threading.Thread):
             while self.sent < self.total and not self.stop_sending.is_set():
                 conn.send(piece)
                 self.sent += PIECE
-                time.sleep(0.01)
+                time.sleep(0.01)  # paces the upload so it is still running when the test acts
             if self.sent < self.total:
                 raise ConnectionAbortedError("test stopped sending before the end")
             resp = conn.getresponse()
@@ -87,6 +87,18 @@ class SlowUpload(threading.Thread):
             conn.close()
 
 
+def wait_until_sent(upload: SlowUpload, n: int, gw, timeout: float = 60) -> None:
+    """Waits until `upload` has sent `n` bytes; fails at once if it ended before that."""
+
+    def sent_enough():
+        if upload.sent >= n:
+            return True
+        assert upload.is_alive(), f"the upload ended after {upload.sent} bytes: {upload.outcome}\n{gw.log_tail()}"
+        raise NotYet(f"{upload.sent} bytes sent")
+
+    wait_until(sent_enough, timeout, f"the upload to send {n} bytes", detail=gw.log_tail)
+
+
 def test_killed_worker_mid_upload(crash_gw):
     gw = crash_gw
     s3 = s3_client(gw)
@@ -97,10 +109,8 @@ def test_killed_worker_mid_upload(crash_gw):
 
     upload = SlowUpload(gw, bucket, "big-upload")
     upload.start()
-    deadline = time.monotonic() + 30
-    while upload.sent < 20 * 1024 * 1024 and upload.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert upload.is_alive() and upload.sent >= 20 * 1024 * 1024, f"upload stalled: {upload.outcome}\n{gw.log_tail()}"
+    wait_until_sent(upload, 20 * 1024 * 1024, gw)
+    assert upload.is_alive(), f"upload ended before the crash: {upload.outcome}\n{gw.log_tail()}"
 
     victims = busiest_worker(gw)
     for pid in victims:
@@ -126,12 +136,9 @@ def test_killed_worker_mid_upload(crash_gw):
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
     # The supervisor replaced the dead worker(s).
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        now = set(gw.worker_pids())
-        if now - workers_before and len(now) >= len(workers_before):
-            break
-        time.sleep(0.2)
+    wait_until(lambda: (lambda now: now - workers_before and len(now) >= len(workers_before))(set(gw.worker_pids())),
+               30, f"the supervisor to replace the killed worker(s) {victims} (before: {sorted(workers_before)})",
+               detail=lambda: f"workers now: {gw.worker_pids()}\n{gw.log_tail()}")
     now = set(gw.worker_pids())
     assert now - workers_before, f"no new worker: before {workers_before}, after {now}\n{gw.log_tail()}"
     assert not (set(victims) & now)
@@ -165,15 +172,20 @@ def test_sighup_replaces_workers_without_dropping_requests(crash_gw):
     threads = [threading.Thread(target=hammer, daemon=True) for _ in range(4)]
     for t in threads:
         t.start()
-    time.sleep(0.5)
-    os.kill(gw.gateway_pid, signal.SIGHUP)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and (set(gw.worker_pids()) & before or not gw.worker_pids()):
-        time.sleep(0.1)
-    time.sleep(0.5)
-    done.set()
-    for t in threads:
-        t.join(timeout=30)
+    try:
+        # Requests are flowing before the reload, and keep flowing (served by the new workers) after.
+        wait_until(lambda: count[0] >= 8 or failures, 30, "the first requests to succeed", detail=gw.log_tail)
+        os.kill(gw.gateway_pid, signal.SIGHUP)
+        wait_until(lambda: (lambda now: now and not (now & before))(set(gw.worker_pids())), 30,
+                   f"new workers to replace {sorted(before)} after SIGHUP",
+                   detail=lambda: f"workers now: {gw.worker_pids()}\n{gw.log_tail()}")
+        served = count[0]
+        wait_until(lambda: count[0] >= served + 8 or failures, 30, "requests to succeed after the reload",
+                   detail=gw.log_tail)
+    finally:
+        done.set()  # the hammering threads stop even when a wait failed
+        for t in threads:
+            t.join(timeout=30)
     after = set(gw.worker_pids())
     assert after and not (after & before), f"workers not replaced: before {before}, after {after}\n{gw.log_tail()}"
     assert not failures, f"{len(failures)} of {count[0] + len(failures)} requests failed during reload: {failures[:3]}"
@@ -194,16 +206,18 @@ def test_sigterm_drains_and_stops_everything(crash_gw):
     assert kids
     upload = SlowUpload(gw, bucket, "in-flight", total=32 * 1024 * 1024)
     upload.start()
-    while upload.sent < 4 * 1024 * 1024 and upload.is_alive():
-        time.sleep(0.02)
+    wait_until_sent(upload, 4 * 1024 * 1024, gw)
     gw.gateway.send_signal(signal.SIGTERM)
     upload.join(timeout=60)
     assert upload.outcome and upload.outcome[0] == "status" and upload.outcome[1] == 200, (
         f"in-flight upload during SIGTERM: {upload.outcome}\n{gw.log_tail()}")
     rc = gw.gateway.wait(timeout=30)
     assert rc == 0, f"supervisor exited {rc}\n{gw.log_tail()}"
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{p}") for p in kids):
-        time.sleep(0.1)
-    from conftest import pid_alive
-    assert not [p for p in kids if pid_alive(p)], "children outlived the supervisor"
+    def children_gone():
+        alive = [p for p in kids if pid_alive(p)]
+        if alive:
+            raise NotYet(f"still alive: {alive}")
+        return True
+
+    wait_until(children_gone, 10, f"the supervisor's children {kids} to exit (children outlived the supervisor)",
+               detail=gw.log_tail)
