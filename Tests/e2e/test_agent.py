@@ -2,11 +2,10 @@
 
 import os
 import signal
-import time
 
 import pytest
 
-from conftest import Stack, new_bucket_name, proc_cmdline, s3_client
+from conftest import Stack, new_bucket_name, proc_cmdline, s3_client, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +29,9 @@ def test_abandoned_upload_expires_with_its_parts(expiring_gw):
     up = s3.create_multipart_upload(Bucket=bucket, Key="left-behind")["UploadId"]
     s3.upload_part(Bucket=bucket, Key="left-behind", UploadId=up, PartNumber=1, Body=os.urandom(1 << 20))
     assert {p for p in (gw.zone_dir / "buckets").rglob("*") if p.is_file()} - before
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and s3.list_multipart_uploads(Bucket=bucket).get("Uploads"):
-        time.sleep(0.5)
-    assert not s3.list_multipart_uploads(Bucket=bucket).get("Uploads"), gw.log_tail()
+    wait_until(lambda: not s3.list_multipart_uploads(Bucket=bucket).get("Uploads"), 30,
+               "the agent to abort the abandoned upload (expiry 2 s, cleanup every 1 s)", detail=gw.log_tail,
+               interval=0.5)
     assert {p for p in (gw.zone_dir / "buckets").rglob("*") if p.is_file()} == before
     assert "aborted 1 multipart uploads" in gw.log_tail(200)
     s3.delete_bucket(Bucket=bucket)
@@ -44,8 +42,6 @@ def test_killed_agent_is_respawned(expiring_gw):
     first = agent_pid(gw)
     assert first, gw.log_tail()
     os.kill(first, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and agent_pid(gw) in (None, first):
-        time.sleep(0.2)
-    assert agent_pid(gw) not in (None, first), gw.log_tail()
+    wait_until(lambda: agent_pid(gw) not in (None, first), 20, f"a new agent to replace the killed one ({first})",
+               detail=gw.log_tail)
     assert gw.gateway.poll() is None

@@ -6,10 +6,9 @@ import pty
 import select
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-from conftest import s3gw_bin, stop_process, write_config
+from conftest import s3gw_bin, stop_process, wait_until, write_config
 
 
 def test_generated_secret_is_shown_on_a_terminal():
@@ -23,16 +22,19 @@ def test_generated_secret_is_shown_on_a_terminal():
     proc = subprocess.Popen([str(s3gw_bin()), "serve", "--config", str(config)], stdin=subprocess.DEVNULL,
                             stdout=slave, stderr=slave, env=env, start_new_session=True)
     os.close(slave)
-    seen = b""
+    seen = bytearray()
+
+    def secret_line_shown():
+        assert proc.poll() is None, f"the gateway exited with {proc.returncode}: {seen.decode(errors='replace')}"
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            seen.extend(os.read(master, 4096))
+        after = bytes(seen).split(b"access key:")[-1].partition(b"secret key:")[2]
+        return b"\n" in after  # the whole secret line has arrived
+
     try:
-        deadline = time.monotonic() + 30
-        while b"secret key:" not in seen.split(b"access key:")[-1] and time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.5)
-            if ready:
-                try:
-                    seen += os.read(master, 4096)
-                except OSError:
-                    break
+        wait_until(secret_line_shown, 30, "the gateway to print the generated key pair on its terminal",
+                   detail=lambda: seen.decode(errors="replace"), interval=0)
         secret = (tmp / "state" / "root-credentials").read_text().split("S3GW_SECRET_KEY=")[1].strip()
         assert f"secret key: {secret}".encode() in seen, seen.decode(errors="replace")
     finally:

@@ -6,26 +6,15 @@ import os
 import shutil
 import signal
 import stat
-import time
 
-from conftest import Stack, s3_client, s3gw_bin, new_bucket_name
-
-
-def poll(predicate, timeout: float, what: str, gw: Stack):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)  # polling interval, not a wait for an event
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{gw.log_tail()}")
+from conftest import Stack, new_bucket_name, s3_client, s3gw_bin, wait_until
 
 
 def reload_and_expect_failure(gw: Stack, before: set[int]) -> None:
     failures_before = gw.gateway_log.read_text(errors="replace").count("reload failed")
     os.kill(gw.gateway_pid, signal.SIGHUP)
-    poll(lambda: gw.gateway_log.read_text(errors="replace").count("reload failed") > failures_before,
-         60, "the supervisor to report the failed reload", gw)
+    wait_until(lambda: gw.gateway_log.read_text(errors="replace").count("reload failed") > failures_before,
+               60, "the supervisor to report the failed reload", detail=gw.log_tail)
     assert gw.gateway.poll() is None, gw.log_tail()
     assert set(gw.worker_pids()) == before, f"old workers replaced: {before} -> {gw.worker_pids()}"
 
@@ -68,8 +57,8 @@ def test_reload_refuses_workers_that_cannot_start_and_keeps_serving(tmp_path, mo
         # 3. The good binary back: the next reload replaces every worker.
         os.rename(tmp_path / "s3gw.good", binary)
         os.kill(gw.gateway_pid, signal.SIGHUP)
-        poll(lambda: (lambda now: now and not (now & before) and now)(set(gw.worker_pids())), 60,
-             "new workers to replace the old ones", gw)
+        wait_until(lambda: (lambda now: now and not (now & before))(set(gw.worker_pids())), 60,
+                   "new workers to replace the old ones", detail=gw.log_tail)
         assert s3.get_object(Bucket=bucket, Key="k2")["Body"].read() == b"writes too"
         for key in ("k", "k2"):
             s3.delete_object(Bucket=bucket, Key=key)
