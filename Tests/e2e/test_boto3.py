@@ -293,7 +293,7 @@ def test_expired_presigned_url_is_denied(gw, bucket, signature_version):
     s3_client(gw).put_object(Bucket=bucket, Key="soon-gone", Body=b"x")
     client = s3_client(gw, signature_version=signature_version)
     url = client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "soon-gone"}, ExpiresIn=1)
-    time.sleep(2.5)
+    time.sleep(2.5)  # lets the URL's one-second lifetime pass: crossing a clock boundary, not awaiting an event
     r = requests.get(url)
     assert r.status_code == 403, r.text
     assert "<Code>AccessDenied</Code>" in r.text, r.text

@@ -113,7 +113,7 @@ def test_expired_presigned_urls_are_denied(gw, scheme, bucket, tmp_path):
         "awscli-v1": run(["aws", "--endpoint-url", gw.url(scheme), "s3", "presign", f"s3://{bucket}/{KEY}",
                           "--expires-in", "1"], env=env, stack=gw).stdout.strip(),
     }
-    time.sleep(2.5)
+    time.sleep(2.5)  # lets the URLs' one-second lifetime pass: crossing a clock boundary, not awaiting an event
     src = tmp_path / "late-body"
     src.write_bytes(b"must not be stored")
     for name, url in urls.items():

@@ -317,7 +317,7 @@ def test_sync_round_trip(gw, scheme, tmp_path, client_name):
         assert_same_tree(src, back)
 
         # 3. Change one file and re-sync: only its object changes.
-        time.sleep(1.1)  # LastModified has one-second resolution
+        time.sleep(1.1)  # crosses a second boundary: LastModified and mtimes compare at one-second resolution
         (src / MODIFIED).write_bytes(os.urandom(77))
         lines = client.sync_up(src, bucket)
         if lines is not None:
