@@ -31,6 +31,12 @@ public struct GatewayContext: Sendable {
         self.logger = logger
     }
 
+    /// The bucket's own bucket inside `zone`: each zone has its own name for it, derived, so
+    /// it holds wherever failover or replication puts the bytes.
+    func backendBucket(_ b: BucketRecord, in zone: String) -> String {
+        BackendBucketName.derive(secret: installationSecret, tenant: b.owner, bucket: b.name, zone: zone)
+    }
+
     /// A zone the metadata names but the configuration lacks is the operator's problem: logged
     /// with its name where store errors become S3 errors, never named to the client.
     func zone(_ name: String) throws(StoreError) -> any StorageZone {

@@ -17,7 +17,7 @@ extension Handlers {
         try ctx.metadata.deleteBucket(named: b.name)
         for z in b.zones {
             do {
-                try ctx.zone(z).deleteBucket(b.backendBucket)
+                try ctx.zone(z).deleteBucket(ctx.backendBucket(b, in: z))
             } catch {
                 // Metadata no longer names it; a leftover empty directory is harmless.
                 logger.warning("removing backend bucket of \(b.name) in \(z): \(error)")

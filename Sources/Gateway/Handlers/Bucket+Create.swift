@@ -11,8 +11,14 @@ extension Handlers {
         }
         try UnsupportedFeatures.check(r, .createBucket)
         let constraint = try locationConstraint(r.body)
-        guard let zones = ctx.catalog.resolve(constraint) else {
-            throw S3Error(.invalidLocationConstraint, extra: [("LocationConstraint", constraint)])
+        let zones: [String]
+        do {
+            let health = Dictionary(try ctx.metadata.zoneHealth().map { ($0.zone, $0.state) }) { a, _ in a }
+            zones = try ctx.catalog.placement(for: constraint, health: health).zones
+        } catch let e as PlacementError {
+            throw S3Error(
+                .invalidLocationConstraint, "The specified location-constraint is not valid: \(e).",
+                extra: [("LocationConstraint", constraint)])
         }
         if let existing = try ctx.metadata.bucket(named: name) {
             // The owner's repeated create succeeds (rclone re-creates before every upload),
@@ -22,6 +28,7 @@ extension Handlers {
             }
             return S3Response(headers: [Header("Location", "/" + name)])
         }
+        // Placement order is fixed at creation (healthy zones first then); failover reorders it.
         let backend = BackendBucketName.derive(
             secret: ctx.installationSecret, tenant: r.auth.accessKey, bucket: name, zone: zones[0])
         // Storage first: a bucket in metadata must always have a place for its bytes.
