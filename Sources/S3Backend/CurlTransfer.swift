@@ -2,15 +2,11 @@ import CCurl
 import Foundation
 import GatewayCore
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// One HTTP exchange driven through libcurl's multi interface, so a blocking caller moves it
 /// forward at its own pace: `read` pulls response bytes (a download is a `ByteSource`),
 /// `write` pushes request bytes (an upload is a `ByteSink`). Transfers pause instead of
 /// buffering when one side is slower, so memory stays bounded by `bufferLimit`.
-final class CurlTransfer {
+final class CurlTransfer: HTTPExchange {
     struct Options {
         var connectTimeout: Int = 10
         /// Abort when less than 1 byte/s moves for this many seconds (a hung provider).
@@ -35,8 +31,10 @@ final class CurlTransfer {
     private var result = CURLE_OK
     private var aborted = false
 
-    init(method: String, url: String, headers: [(String, String)], uploadLength: Int64?, options: Options) throws {
-        guard let handles = CurlHandlePool.take() else { throw StoreError.internalFailure("curl init failed") }
+    init(method: String, url: String, headers: [(name: String, value: String)], uploadLength: Int64?, options: Options)
+        throws(StoreError)
+    {
+        guard let handles = CurlHandlePool.take() else { throw .internalFailure("curl init failed") }
         multi = handles.multi
         easy = handles.easy
         let me = Unmanaged.passUnretained(self).toOpaque()
@@ -61,7 +59,7 @@ final class CurlTransfer {
             _ = ccurl_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(uploadLength ?? 0))
         }
         // curl must not wait for 100-continue; providers answer errors on the final status.
-        for line in headers.map({ "\($0.0): \($0.1)" }) + ["Expect:"] {
+        for line in headers.map({ "\($0.name): \($0.value)" }) + ["Expect:"] {
             headerList = curl_slist_append(headerList, line)
         }
         _ = ccurl_setopt_slist(easy, CURLOPT_HTTPHEADER, headerList)
@@ -132,7 +130,7 @@ final class CurlTransfer {
     /// Marks the end of the request body and runs the exchange until the response headers.
     func closeUpload() throws {
         sendClosed = true
-        if sendPaused {
+        if sendPaused && !done {
             sendPaused = false
             curl_easy_pause(easy, ccurl_pause_cont())
         }
@@ -162,17 +160,6 @@ final class CurlTransfer {
             try drive()
         }
         return recv.take(into: buffer)
-    }
-
-    /// Runs to completion and returns the (small) remaining body, e.g. an error document.
-    func finish(limit: Int = 64 * 1024) throws -> [UInt8] {
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        while true {
-            let n = try chunk.withUnsafeMutableBytes { try read(into: $0) }
-            if n == 0 { return out }
-            if out.count < limit { out.append(contentsOf: chunk[0..<min(n, limit - out.count)]) }
-        }
     }
 
     /// Stops the transfer; the connection is dropped.
@@ -242,72 +229,4 @@ private let curlHeader: ccurl_header_cb = { data, size, count, context in
     let line = String(decoding: UnsafeRawBufferPointer(start: data, count: size * count), as: UTF8.self)
     transfer(context).onHeader(line.trimmingCharacters(in: .whitespacesAndNewlines))
     return size * count
-}
-
-/// Bytes waiting between the caller and libcurl, consumed from the front.
-struct ByteQueue {
-    private var bytes: [UInt8] = []
-    private var start = 0
-
-    var count: Int { bytes.count - start }
-
-    mutating func append(_ data: UnsafeRawBufferPointer) { bytes.append(contentsOf: data) }
-
-    /// Moves up to `out.count` bytes out; the storage is reused once drained.
-    mutating func take(into out: UnsafeMutableRawBufferPointer) -> Int {
-        let n = min(out.count, count)
-        bytes.withUnsafeBytes { src in out.baseAddress!.copyMemory(from: src.baseAddress! + start, byteCount: n) }
-        start += n
-        if start == bytes.count {
-            bytes.removeAll(keepingCapacity: true)
-            start = 0
-        }
-        return n
-    }
-}
-
-/// Per-thread free lists of (multi, easy) handle pairs: each worker thread keeps its warm
-/// connections to providers across requests (a thread may hold two at once, e.g. a copy
-/// between remote zones).
-enum CurlHandlePool {
-    final class Pool {
-        var free: [(multi: UnsafeMutableRawPointer, easy: UnsafeMutableRawPointer)] = []
-        deinit {
-            for h in free {
-                curl_easy_cleanup(h.easy)
-                curl_multi_cleanup(h.multi)
-            }
-        }
-    }
-
-    nonisolated(unsafe) private static var key: pthread_key_t = {
-        var k = pthread_key_t()
-        pthread_key_create(&k) { p in
-            if let p { Unmanaged<Pool>.fromOpaque(p).release() }
-        }
-        return k
-    }()
-
-    private static var pool: Pool {
-        if let p = pthread_getspecific(key) { return Unmanaged<Pool>.fromOpaque(p).takeUnretainedValue() }
-        let p = Pool()
-        pthread_setspecific(key, Unmanaged.passRetained(p).toOpaque())
-        return p
-    }
-
-    static func take() -> (multi: UnsafeMutableRawPointer, easy: UnsafeMutableRawPointer)? {
-        if let h = pool.free.popLast() { return h }
-        guard let m = curl_multi_init(), let e = curl_easy_init() else { return nil }
-        return (m, e)
-    }
-
-    static func give(multi: UnsafeMutableRawPointer, easy: UnsafeMutableRawPointer) {
-        let p = pool
-        if p.free.count < 4 {
-            p.free.append((multi, easy))
-        } else {
-            curl_easy_cleanup(easy)
-            curl_multi_cleanup(multi)
-        }
-    }
 }

@@ -1,0 +1,28 @@
+import GatewayCore
+
+/// A provider object's body (or a range of it), streamed as the caller reads.
+final class S3BlobReader: BlobReader {
+    private let transfer: any HTTPExchange
+    let size: Int64
+    private var remaining: Int64
+
+    init(transfer: any HTTPExchange, size: Int64) {
+        self.transfer = transfer
+        self.size = size
+        remaining = size
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = try transfer.read(into: buffer)
+        remaining -= Int64(n)
+        // A provider that ends the body early must not pass for a complete object.
+        if n == 0 && remaining > 0 { throw StoreError.zoneUnavailable("object body ended \(remaining) bytes early") }
+        return n
+    }
+}
+
+/// A zero-length range: nothing to ask the provider for.
+final class EmptyBlobReader: BlobReader {
+    let size: Int64 = 0
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int { 0 }
+}
