@@ -1,7 +1,7 @@
-import CCurl
+internal import CCurl
 
 #if canImport(Glibc)
-    import Glibc
+    internal import Glibc
 #endif
 
 /// Per-thread free lists of (multi, easy) handle pairs: each worker thread keeps its warm
@@ -35,7 +35,11 @@ enum CurlHandlePool {
 
     static func take() -> (multi: UnsafeMutableRawPointer, easy: UnsafeMutableRawPointer)? {
         if let h = pool.free.popLast() { return h }
-        guard let m = curl_multi_init(), let e = curl_easy_init() else { return nil }
+        guard let m = curl_multi_init() else { return nil }
+        guard let e = curl_easy_init() else {
+            curl_multi_cleanup(m)
+            return nil
+        }
         return (m, e)
     }
 

@@ -1,4 +1,4 @@
-import CCurl
+internal import CCurl
 import Foundation
 import GatewayCore
 
@@ -34,43 +34,75 @@ final class CurlTransfer: HTTPExchange {
     init(method: String, url: String, headers: [(name: String, value: String)], uploadLength: Int64?, options: Options)
         throws(StoreError)
     {
+        if let failure = CurlGlobal.failure { throw .internalFailure(failure) }
         guard let handles = CurlHandlePool.take() else { throw .internalFailure("curl init failed") }
         multi = handles.multi
         easy = handles.easy
+        // From here on a throw runs deinit, which drops the handles (they may be half set up).
         let me = Unmanaged.passUnretained(self).toOpaque()
-        _ = ccurl_setopt_str(easy, CURLOPT_URL, url)
-        _ = ccurl_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
-        _ = ccurl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT, options.connectTimeout)
-        _ = ccurl_setopt_long(easy, CURLOPT_LOW_SPEED_LIMIT, 1)
-        _ = ccurl_setopt_long(easy, CURLOPT_LOW_SPEED_TIME, options.stallTimeout)
-        _ = ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, options.verifyTLS ? 1 : 0)
-        _ = ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, options.verifyTLS ? 2 : 0)
-        if let ca = options.caBundle { _ = ccurl_setopt_str(easy, CURLOPT_CAINFO, ca) }
+        try setopt(CURLOPT_URL) { ccurl_setopt_str(easy, $0, url) }
+        try setopt(CURLOPT_NOSIGNAL) { ccurl_setopt_long(easy, $0, 1) }
+        try setopt(CURLOPT_CONNECTTIMEOUT) { ccurl_setopt_long(easy, $0, options.connectTimeout) }
+        try setopt(CURLOPT_LOW_SPEED_LIMIT) { ccurl_setopt_long(easy, $0, 1) }
+        try setopt(CURLOPT_LOW_SPEED_TIME) { ccurl_setopt_long(easy, $0, options.stallTimeout) }
+        try setopt(CURLOPT_SSL_VERIFYPEER) { ccurl_setopt_long(easy, $0, options.verifyTLS ? 1 : 0) }
+        try setopt(CURLOPT_SSL_VERIFYHOST) { ccurl_setopt_long(easy, $0, options.verifyTLS ? 2 : 0) }
+        if let ca = options.caBundle { try setopt(CURLOPT_CAINFO) { ccurl_setopt_str(easy, $0, ca) } }
         switch method {
         case "GET": break
-        case "HEAD": _ = ccurl_setopt_long(easy, CURLOPT_NOBODY, 1)
+        case "HEAD": try setopt(CURLOPT_NOBODY) { ccurl_setopt_long(easy, $0, 1) }
         case "PUT":
-            _ = ccurl_setopt_long(easy, CURLOPT_UPLOAD, 1)
-            _ = ccurl_setopt_off(easy, CURLOPT_INFILESIZE_LARGE, curl_off_t(uploadLength ?? 0))
-        default: _ = ccurl_setopt_str(easy, CURLOPT_CUSTOMREQUEST, method)
+            try setopt(CURLOPT_UPLOAD) { ccurl_setopt_long(easy, $0, 1) }
+            try setopt(CURLOPT_INFILESIZE_LARGE) { ccurl_setopt_off(easy, $0, curl_off_t(uploadLength ?? 0)) }
+        default: try setopt(CURLOPT_CUSTOMREQUEST) { ccurl_setopt_str(easy, $0, method) }
         }
         if method == "POST" {
-            _ = ccurl_setopt_long(easy, CURLOPT_POST, 1)
-            _ = ccurl_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(uploadLength ?? 0))
+            try setopt(CURLOPT_POST) { ccurl_setopt_long(easy, $0, 1) }
+            try setopt(CURLOPT_POSTFIELDSIZE_LARGE) { ccurl_setopt_off(easy, $0, curl_off_t(uploadLength ?? 0)) }
         }
         // curl must not wait for 100-continue; providers answer errors on the final status.
         for line in headers.map({ "\($0.name): \($0.value)" }) + ["Expect:"] {
-            headerList = curl_slist_append(headerList, line)
+            guard let list = curl_slist_append(headerList, line) else {
+                throw .internalFailure("curl could not build the request headers (out of memory)")
+            }
+            headerList = list
         }
-        _ = ccurl_setopt_slist(easy, CURLOPT_HTTPHEADER, headerList)
-        _ = ccurl_setopt_io(easy, CURLOPT_WRITEFUNCTION, curlWrite)
-        _ = ccurl_setopt_ptr(easy, CURLOPT_WRITEDATA, me)
-        _ = ccurl_setopt_io(easy, CURLOPT_READFUNCTION, curlRead)
-        _ = ccurl_setopt_ptr(easy, CURLOPT_READDATA, me)
-        _ = ccurl_setopt_header_cb(easy, curlHeader)
-        _ = ccurl_setopt_ptr(easy, CURLOPT_HEADERDATA, me)
-        curl_multi_add_handle(multi, easy)
+        try setopt(CURLOPT_HTTPHEADER) { ccurl_setopt_slist(easy, $0, headerList) }
+        try setopt(CURLOPT_WRITEFUNCTION) { ccurl_setopt_io(easy, $0, curlWrite) }
+        try setopt(CURLOPT_WRITEDATA) { ccurl_setopt_ptr(easy, $0, me) }
+        try setopt(CURLOPT_READFUNCTION) { ccurl_setopt_io(easy, $0, curlRead) }
+        try setopt(CURLOPT_READDATA) { ccurl_setopt_ptr(easy, $0, me) }
+        try setopt(CURLOPT_HEADERFUNCTION) { _ in ccurl_setopt_header_cb(easy, curlHeader) }
+        try setopt(CURLOPT_HEADERDATA) { ccurl_setopt_ptr(easy, $0, me) }
+        try checkMulti(curl_multi_add_handle(multi, easy), "curl_multi_add_handle")
         if uploadLength == nil || uploadLength == 0 { sendClosed = true }
+    }
+
+    /// Sets one easy-handle option; a refused option (unsupported by this libcurl build, out of
+    /// memory, a bad value) fails the request with the option's name instead of going unnoticed.
+    private func setopt(_ option: CURLoption, _ set: (CURLoption) -> CURLcode) throws(StoreError) {
+        let code = set(option)
+        guard code == CURLE_OK else {
+            let name = curl_easy_option_by_id(option).flatMap { $0.pointee.name.map { String(cString: $0) } }
+            throw .internalFailure(
+                "curl option CURLOPT_\(name ?? String(option.rawValue)) failed: \(String(cString: curl_easy_strerror(code)))"
+            )
+        }
+    }
+
+    /// A failed multi-interface call (bad handle, out of memory) is the gateway's fault, not the zone's.
+    private func checkMulti(_ code: CURLMcode, _ call: String) throws(StoreError) {
+        guard code == CURLM_OK else {
+            throw .internalFailure("\(call) failed: \(String(cString: curl_multi_strerror(code)))")
+        }
+    }
+
+    /// Resumes a paused direction; a refusal would otherwise leave the transfer stalled.
+    private func unpause() throws(StoreError) {
+        let code = curl_easy_pause(easy, ccurl_pause_cont())
+        guard code == CURLE_OK else {
+            throw .zoneUnavailable("curl_easy_pause failed: \(String(cString: curl_easy_strerror(code)))")
+        }
     }
 
     deinit {
@@ -90,7 +122,7 @@ final class CurlTransfer: HTTPExchange {
     /// Advances the transfer once: perform, then wait up to 100 ms for socket activity.
     private func drive() throws {
         var running: Int32 = 0
-        curl_multi_perform(multi, &running)
+        try checkMulti(curl_multi_perform(multi, &running), "curl_multi_perform")
         var queued: Int32 = 0
         while let msg = curl_multi_info_read(multi, &queued) {
             if msg.pointee.msg == CURLMSG_DONE {
@@ -100,7 +132,7 @@ final class CurlTransfer: HTTPExchange {
         }
         if done { return }
         var numfds: Int32 = 0
-        curl_multi_poll(multi, nil, 0, 100, &numfds)
+        try checkMulti(curl_multi_poll(multi, nil, 0, 100, &numfds), "curl_multi_poll")
     }
 
     private func check() throws {
@@ -121,7 +153,7 @@ final class CurlTransfer: HTTPExchange {
         send.append(bytes)
         if sendPaused {
             sendPaused = false
-            curl_easy_pause(easy, ccurl_pause_cont())
+            try unpause()
         }
         while send.count > bufferLimit && !done { try drive() }
         try check()
@@ -132,7 +164,7 @@ final class CurlTransfer: HTTPExchange {
         sendClosed = true
         if sendPaused && !done {
             sendPaused = false
-            curl_easy_pause(easy, ccurl_pause_cont())
+            try unpause()
         }
     }
 
@@ -155,7 +187,7 @@ final class CurlTransfer: HTTPExchange {
             }
             if recvPaused {
                 recvPaused = false
-                curl_easy_pause(easy, ccurl_pause_cont())
+                try unpause()
             }
             try drive()
         }
