@@ -51,6 +51,7 @@ let package = Package(
         .testTarget(name: "SupervisorTests", dependencies: ["s3gw", "GatewayCore"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "GatewayCore"]),
         .testTarget(name: "S3ProtocolTests", dependencies: ["S3Protocol", "GatewayCore"]),
+        .testTarget(name: "S3BackendTests", dependencies: ["S3Backend", "GatewayCore", "GatewayTesting", "SigV4"]),
         .testTarget(
             name: "GatewayTests",
             dependencies: [
