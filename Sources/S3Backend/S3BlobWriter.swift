@@ -19,7 +19,7 @@ final class S3BlobWriter: BlobWriter {
     init(zone: S3Zone, backendBucket: String, length: Int64?) throws(StoreError) {
         self.zone = zone
         self.backendBucket = backendBucket
-        id = S3Zone.newBlobId()
+        id = RandomID.make()
         if let length {
             current = try zone.startUpload(backendBucket, id, length: length)
         } else {

@@ -8,7 +8,7 @@ extension S3Zone {
     /// Handle: "<blob id> <provider upload id>" (neither contains a space).
     public func beginMultipart(backendBucket: String) throws(StoreError) -> String? {
         try ensureBucket(backendBucket)
-        let id = Self.newBlobId()
+        let id = RandomID.make()
         return id + " " + (try createUpload(backendBucket, id))
     }
 

@@ -96,7 +96,7 @@ public struct S3Zone: StorageZone {
             }
         }
         let rawURI = query.isEmpty ? path : path + "?" + query
-        let amzDate = Self.amzDate(clock.now())
+        let amzDate = HTTPDate.amzDate(Int(clock.now().rounded(.down)))
         var headers: [(name: String, value: String)] = [
             ("host", hostHeader), ("x-amz-date", amzDate), ("x-amz-content-sha256", payload),
         ]
@@ -169,19 +169,6 @@ public struct S3Zone: StorageZone {
         // The backend bucket vanished at the provider: retryable, it is re-created on demand.
         if code == "NoSuchBucket" { return .zoneUnavailable(text) }
         return .internalFailure(text)
-    }
-
-    static func amzDate(_ t: Double) -> String {
-        // "2024-01-02T03:04:05.000Z" → "20240102T030405Z"
-        let iso = HTTPDate.iso8601(t.rounded(.down))
-        return iso.replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")
-            .replacingOccurrences(of: ".000", with: "")
-    }
-
-    /// A fresh random blob id (the provider object key).
-    static func newBlobId() -> String {
-        var g = SystemRandomNumberGenerator()
-        return String(format: "%016llx%016llx", g.next() as UInt64, g.next() as UInt64)
     }
 
     // MARK: StorageZone
