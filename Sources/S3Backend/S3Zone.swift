@@ -58,7 +58,7 @@ public struct S3Zone: StorageZone {
     public init(_ config: Config) throws(StoreError) {
         try self.init(
             config, transport: CurlTransport(options: .init(verifyTLS: config.verifyTLS, caBundle: config.caBundle)),
-            clock: WallClock())
+            clock: SystemClock())
     }
 
     init(_ config: Config, transport: any HTTPTransport, clock: any Clock, retryPause: Double = 0.2)

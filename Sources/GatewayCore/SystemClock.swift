@@ -1,9 +1,8 @@
-import GatewayCore
-
 #if canImport(Glibc)
     import Glibc
 #endif
 
+/// The wall clock (CLOCK_REALTIME), for everything outside tests.
 public struct SystemClock: Clock {
     public init() {}
     public func now() -> Double {
