@@ -34,7 +34,7 @@ final class AWSChunkedDecoder {
     private var state = State.header
     private var remaining = 0
     private var givenSignature: String?
-    private var chunkHash: SHA256Digest?
+    private var chunkHash: Digest?
     private var skippedBlankBeforeTrailer = false
 
     private(set) var trailers: [(name: String, value: String)] = []
@@ -162,7 +162,7 @@ final class AWSChunkedDecoder {
         }
         if signing != nil {
             guard givenSignature != nil else { throw S3Error.signatureMismatch }
-            chunkHash = SHA256Digest()
+            chunkHash = Digest(.sha256)
         }
         if size == 0 {
             try verifyChunk()

@@ -7,12 +7,12 @@ import GatewayCore
 /// Counts (and, when a SHA-256 was declared, hashes) the body exactly as it arrived.
 final class RawTap: ByteSource {
     let source: any ByteSource
-    var sha256: SHA256Digest?
+    var sha256: Digest?
     private(set) var count: Int64 = 0
 
     init(_ source: any ByteSource, hashing: Bool) {
         self.source = source
-        sha256 = hashing ? SHA256Digest() : nil
+        sha256 = hashing ? Digest(.sha256) : nil
     }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
@@ -30,7 +30,7 @@ final class RawTap: ByteSource {
 public final class VerifiedBody: ByteSource {
     private let tap: RawTap
     private let decoder: AWSChunkedDecoder?
-    private var md5 = MD5Digest()
+    private var md5 = Digest(.md5)
     private var hashers: [ChecksumHasher] = []
     private let expectedSHA256: String?
     private let expectedMD5: String?

@@ -66,7 +66,7 @@ public enum CanonicalRequest {
     }
 
     public static func stringToSign(amzDate: String, scope: String, canonicalRequest: String) -> String {
-        algorithm + "\n" + amzDate + "\n" + scope + "\n" + hexEncode(SHA256Digest.hash(Array(canonicalRequest.utf8)))
+        algorithm + "\n" + amzDate + "\n" + scope + "\n" + hexEncode(Digest.hash(.sha256, Array(canonicalRequest.utf8)))
     }
 
     /// The raw path is the canonical URI: every client signs the path exactly as it sends it,

@@ -168,8 +168,8 @@ public final class ChecksumHasher {
     private var crc32: CRC32?
     private var crc32c: CRC32C?
     private var crc64: CRC64NVME?
-    private var sha1: SHA1Digest?
-    private var sha256: SHA256Digest?
+    private var sha1: Digest?
+    private var sha256: Digest?
 
     public init(_ algorithm: ChecksumAlgorithm) {
         self.algorithm = algorithm
@@ -177,8 +177,8 @@ public final class ChecksumHasher {
         case .crc32: crc32 = CRC32()
         case .crc32c: crc32c = CRC32C()
         case .crc64nvme: crc64 = CRC64NVME()
-        case .sha1: sha1 = SHA1Digest()
-        case .sha256: sha256 = SHA256Digest()
+        case .sha1: sha1 = Digest(.sha1)
+        case .sha256: sha256 = Digest(.sha256)
         }
     }
 

@@ -46,58 +46,40 @@ private func check(_ rc: Int32, _ call: StaticString) {
     if rc != 1 { fatalError("\(call) failed") }
 }
 
-public struct SHA256Digest {
-    private var box: EVPContext
-    public init() { box = EVPContext(md: EVP_sha256()) }
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        if !isKnownUniquelyReferenced(&box) { box = EVPContext(copying: box) }
-        box.update(bytes)
-    }
-    public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
-    public mutating func finalize() -> [UInt8] {
-        if !isKnownUniquelyReferenced(&box) { box = EVPContext(copying: box) }
-        return box.finalize()
-    }
-    public static func hash(_ bytes: [UInt8]) -> [UInt8] {
-        var d = SHA256Digest()
-        d.update(bytes)
-        return d.finalize()
-    }
-}
+/// One incremental digest over OpenSSL EVP: MD5 (ETags, Content-MD5), SHA-1 and SHA-256
+/// (payload hashes, checksums). A value type; copies share the C context until one changes.
+public struct Digest {
+    public enum Algorithm: Sendable {
+        case md5, sha1, sha256
 
-public struct MD5Digest {
-    private var box: EVPContext
-    public init() { box = EVPContext(md: EVP_md5()) }
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        if !isKnownUniquelyReferenced(&box) { box = EVPContext(copying: box) }
-        box.update(bytes)
+        var md: OpaquePointer {
+            switch self {
+            case .md5: EVP_md5()
+            case .sha1: EVP_sha1()
+            case .sha256: EVP_sha256()
+            }
+        }
     }
-    public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
-    public mutating func finalize() -> [UInt8] {
-        if !isKnownUniquelyReferenced(&box) { box = EVPContext(copying: box) }
-        return box.finalize()
-    }
-    public static func hash(_ bytes: [UInt8]) -> [UInt8] {
-        var d = MD5Digest()
-        d.update(bytes)
-        return d.finalize()
-    }
-}
 
-public struct SHA1Digest {
     private var box: EVPContext
-    public init() { box = EVPContext(md: EVP_sha1()) }
+
+    public init(_ algorithm: Algorithm) { box = EVPContext(md: algorithm.md) }
+
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         if !isKnownUniquelyReferenced(&box) { box = EVPContext(copying: box) }
         box.update(bytes)
     }
+
     public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
+
+    /// The digest of everything so far; the digest then starts over.
     public mutating func finalize() -> [UInt8] {
         if !isKnownUniquelyReferenced(&box) { box = EVPContext(copying: box) }
         return box.finalize()
     }
-    public static func hash(_ bytes: [UInt8]) -> [UInt8] {
-        var d = SHA1Digest()
+
+    public static func hash(_ algorithm: Algorithm, _ bytes: [UInt8]) -> [UInt8] {
+        var d = Digest(algorithm)
         d.update(bytes)
         return d.finalize()
     }

@@ -96,7 +96,7 @@ public struct Signer {
     ) -> String {
         chunkSignature(
             signingKey: signingKey, amzDate: amzDate, scope: scope, previousSignature: previousSignature,
-            chunkHash: hexEncode(SHA256Digest.hash(chunk)))
+            chunkHash: hexEncode(Digest.hash(.sha256, chunk)))
     }
 
     /// Trailer headers in signing form: "name:value\n" each, names lowercased.
@@ -110,7 +110,7 @@ public struct Signer {
         signingKey: [UInt8], amzDate: String, scope: String, previousSignature: String,
         trailers: [(name: String, value: String)]
     ) -> String {
-        let hash = hexEncode(SHA256Digest.hash(Array(canonicalTrailer(trailers).utf8)))
+        let hash = hexEncode(Digest.hash(.sha256, Array(canonicalTrailer(trailers).utf8)))
         let sts = "AWS4-HMAC-SHA256-TRAILER\n" + amzDate + "\n" + scope + "\n" + previousSignature + "\n" + hash
         return signature(signingKey: signingKey, stringToSign: sts)
     }

@@ -77,7 +77,7 @@ final class CopyDeleteConditionalTests: XCTestCase {
             "<Delete><Object><Key>one</Key></Object><Object><Key>missing</Key></Object><Object><Key>two</Key><VersionId>v9</VersionId></Object></Delete>"
                 .utf8)
         let r = gw.send(
-            "POST", "/dst-bucket?delete", body: body, headers: [("Content-MD5", base64Encode(MD5Digest.hash(body)))])
+            "POST", "/dst-bucket?delete", body: body, headers: [("Content-MD5", base64Encode(Digest.hash(.md5, body)))])
         XCTAssertEqual(r.status, 200, r.text)
         XCTAssert(r.text.contains("<Deleted><Key>one</Key></Deleted>"), r.text)
         XCTAssert(r.text.contains("<Deleted><Key>missing</Key></Deleted>"), r.text)
@@ -92,7 +92,7 @@ final class CopyDeleteConditionalTests: XCTestCase {
         XCTAssertFalse(q.text.contains("<Deleted>"), q.text)
         XCTAssertEqual(gw.send("HEAD", "/dst-bucket/three").status, 404)
         let badDigest = gw.send(
-            "POST", "/dst-bucket?delete", body: quiet, headers: [("Content-MD5", base64Encode(MD5Digest.hash([1])))])
+            "POST", "/dst-bucket?delete", body: quiet, headers: [("Content-MD5", base64Encode(Digest.hash(.md5, [1])))])
         XCTAssertEqual(badDigest.errorCode, "BadDigest")
         XCTAssertEqual(gw.send("POST", "/dst-bucket?delete", body: Array("<Delete>".utf8)).errorCode, "MalformedXML")
         let tooMany = "<Delete>" + String(repeating: "<Object><Key>k</Key></Object>", count: 1001) + "</Delete>"

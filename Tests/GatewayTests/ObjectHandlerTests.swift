@@ -16,7 +16,7 @@ final class ObjectHandlerTests: XCTestCase {
             "PUT", "/bucket-one/dir/hello.txt", body: body,
             headers: [("Content-Type", "text/plain"), ("x-amz-meta-color", "blue"), ("Cache-Control", "no-cache")])
         XCTAssertEqual(put.status, 200)
-        XCTAssertEqual(put.header("ETag"), "\"\(hexEncode(MD5Digest.hash(body)))\"")
+        XCTAssertEqual(put.header("ETag"), "\"\(hexEncode(Digest.hash(.md5, body)))\"")
         let get = gw.send("GET", "/bucket-one/dir/hello.txt")
         XCTAssertEqual(get.status, 200)
         XCTAssertEqual(get.body, body)
@@ -49,7 +49,7 @@ final class ObjectHandlerTests: XCTestCase {
     func testWrongPayloadHashStoresNothing() {
         let r = gw.send(
             "PUT", "/bucket-one/k", body: Array("data".utf8),
-            payloadHash: hexEncode(SHA256Digest.hash(Array("other".utf8))))
+            payloadHash: hexEncode(Digest.hash(.sha256, Array("other".utf8))))
         XCTAssertEqual(r.errorCode, "XAmzContentSHA256Mismatch")
         XCTAssertEqual(r.status, 400)
         XCTAssertEqual(gw.send("HEAD", "/bucket-one/k").status, 404)
@@ -59,7 +59,7 @@ final class ObjectHandlerTests: XCTestCase {
     func testWrongContentMD5IsBadDigest() {
         let r = gw.send(
             "PUT", "/bucket-one/k", body: Array("data".utf8),
-            headers: [("Content-MD5", base64Encode(MD5Digest.hash(Array("nope".utf8))))])
+            headers: [("Content-MD5", base64Encode(Digest.hash(.md5, Array("nope".utf8))))])
         XCTAssertEqual(r.errorCode, "BadDigest")
         XCTAssertEqual(gw.send("GET", "/bucket-one/k").errorCode, "NoSuchKey")
     }

@@ -67,7 +67,7 @@ final class TestGateway {
     ) -> Response {
         var headers: [(name: String, value: String)] = [
             ("host", host), ("x-amz-date", Self.amzDate),
-            ("x-amz-content-sha256", payloadHash ?? hexEncode(SHA256Digest.hash(body))),
+            ("x-amz-content-sha256", payloadHash ?? hexEncode(Digest.hash(.sha256, body))),
         ]
         headers += extra.map { (name: $0.0.lowercased(), value: $0.1) }
         var params: [String: String] = ["REQUEST_METHOD": method, "REQUEST_URI": uri]

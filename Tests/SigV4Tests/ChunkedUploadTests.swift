@@ -88,7 +88,7 @@ final class ChunkedUploadTests: XCTestCase {
         XCTAssertEqual(
             Signer.chunkStringToSign(
                 amzDate: "20130524T000000Z", scope: Self.scope, previousSignature: Self.seedSignature,
-                chunkHash: hexEncode(SHA256Digest.hash(Self.chunk1))),
+                chunkHash: hexEncode(Digest.hash(.sha256, Self.chunk1))),
             """
             AWS4-HMAC-SHA256-PAYLOAD
             20130524T000000Z
@@ -115,7 +115,7 @@ final class ChunkedUploadTests: XCTestCase {
             let decoded = try drain(body, bufferSize: step == 1 ? 3 : 8192)
             XCTAssertEqual(decoded, Self.chunk1 + Self.chunk2, "step \(step)")
             XCTAssertEqual(body.decodedLength, 66560)
-            XCTAssertEqual(body.md5Hex, hexEncode(MD5Digest.hash(Self.chunk1 + Self.chunk2)))
+            XCTAssertEqual(body.md5Hex, hexEncode(Digest.hash(.md5, Self.chunk1 + Self.chunk2)))
         }
     }
 
@@ -328,7 +328,7 @@ final class ChunkedUploadTests: XCTestCase {
     /// still Content-Encoding: aws-chunked, and the payload hash may be a plain hex digest.
     func testAwsChunkedContentEncodingWithHexPayload() throws {
         let wire = Array("a\r\n0123456789\r\n0\r\n\r\n".utf8)
-        let hash = hexEncode(SHA256Digest.hash(wire))
+        let hash = hexEncode(Digest.hash(.sha256, wire))
         let request = head(
             "PUT", "/b/k",
             [

@@ -9,27 +9,27 @@ final class DigestTests: XCTestCase {
 
     func testSHA256() {
         XCTAssertEqual(
-            hexEncode(SHA256Digest.hash(abc)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        XCTAssertEqual(hexEncode(SHA256Digest.hash([])), CanonicalRequest.emptySHA256)
+            hexEncode(Digest.hash(.sha256, abc)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(hexEncode(Digest.hash(.sha256, [])), CanonicalRequest.emptySHA256)
     }
 
     func testMD5AndSHA1() {
-        XCTAssertEqual(hexEncode(MD5Digest.hash(abc)), "900150983cd24fb0d6963f7d28e17f72")
-        XCTAssertEqual(hexEncode(MD5Digest.hash([])), "d41d8cd98f00b204e9800998ecf8427e")
-        XCTAssertEqual(hexEncode(SHA1Digest.hash(abc)), "a9993e364706816aba3e25717850c26c9cd0d89d")
+        XCTAssertEqual(hexEncode(Digest.hash(.md5, abc)), "900150983cd24fb0d6963f7d28e17f72")
+        XCTAssertEqual(hexEncode(Digest.hash(.md5, [])), "d41d8cd98f00b204e9800998ecf8427e")
+        XCTAssertEqual(hexEncode(Digest.hash(.sha1, abc)), "a9993e364706816aba3e25717850c26c9cd0d89d")
     }
 
     func testIncrementalAndCopyOnWrite() {
-        var d = SHA256Digest()
+        var d = Digest(.sha256)
         d.update(Array("a".utf8))
         var copy = d  // value semantics: the copy continues independently
         d.update(Array("bc".utf8))
         copy.update(Array("x".utf8))
-        XCTAssertEqual(hexEncode(d.finalize()), hexEncode(SHA256Digest.hash(abc)))
-        XCTAssertEqual(hexEncode(copy.finalize()), hexEncode(SHA256Digest.hash(Array("ax".utf8))))
+        XCTAssertEqual(hexEncode(d.finalize()), hexEncode(Digest.hash(.sha256, abc)))
+        XCTAssertEqual(hexEncode(copy.finalize()), hexEncode(Digest.hash(.sha256, Array("ax".utf8))))
         // finalize resets, so the digest is reusable.
         d.update(abc)
-        XCTAssertEqual(hexEncode(d.finalize()), hexEncode(SHA256Digest.hash(abc)))
+        XCTAssertEqual(hexEncode(d.finalize()), hexEncode(Digest.hash(.sha256, abc)))
     }
 
     // MARK: - RFC 4231 test case 2, RFC 2202 test case 2

@@ -7,7 +7,7 @@ import XCTest
 /// https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html
 final class VerifiedBodyTests: XCTestCase {
     let data = Array("0123456789".utf8)
-    var md5Base64: String { base64Encode(MD5Digest.hash(data)) }
+    var md5Base64: String { base64Encode(Digest.hash(.md5, data)) }
 
     func body(
         _ headers: [(String, String)], payload: PayloadMode = .unsigned, bytes: [UInt8]? = nil
@@ -28,7 +28,7 @@ final class VerifiedBodyTests: XCTestCase {
     }
 
     func testDeclaredSHA256() throws {
-        let hex = hexEncode(SHA256Digest.hash(data))
+        let hex = hexEncode(Digest.hash(.sha256, data))
         XCTAssertEqual(try drain(try body([], payload: .sha256(hex))), data)
         let wrong = try body([], payload: .sha256(CanonicalRequest.emptySHA256))
         assertS3Error("XAmzContentSHA256Mismatch") { _ = try drain(wrong) }
@@ -36,7 +36,7 @@ final class VerifiedBodyTests: XCTestCase {
 
     func testContentMD5() throws {
         XCTAssertEqual(try drain(try body([("Content-MD5", md5Base64)])), data)
-        let wrong = try body([("Content-MD5", base64Encode(MD5Digest.hash([])))])
+        let wrong = try body([("Content-MD5", base64Encode(Digest.hash(.md5, [])))])
         assertS3Error("BadDigest") { _ = try drain(wrong) }
         assertS3Error("InvalidDigest") { _ = try body([("Content-MD5", "not-base64!")]) }
         assertS3Error("InvalidDigest") { _ = try body([("Content-MD5", base64Encode([1, 2, 3]))]) }
@@ -48,7 +48,7 @@ final class VerifiedBodyTests: XCTestCase {
         XCTAssertEqual(b.checksums, [.crc32: "poTHxg=="])
         let wrong = try body([("x-amz-checksum-crc32", "AAAAAA==")])
         assertS3Error("BadDigest") { _ = try drain(wrong) }
-        let wrongSHA = try body([("x-amz-checksum-sha256", base64Encode(SHA256Digest.hash([])))])
+        let wrongSHA = try body([("x-amz-checksum-sha256", base64Encode(Digest.hash(.sha256, [])))])
         assertS3Error("BadDigest") { _ = try drain(wrongSHA) }
     }
 
@@ -81,7 +81,7 @@ final class VerifiedBodyTests: XCTestCase {
 
     /// Every check runs before EOF is reported: a handler that stops at 0 has verified bytes.
     func testNoEOFBeforeChecks() throws {
-        let b = try body([("Content-MD5", base64Encode(MD5Digest.hash([])))])
+        let b = try body([("Content-MD5", base64Encode(Digest.hash(.md5, [])))])
         var buf = [UInt8](repeating: 0, count: 100)
         var total = 0
         while true {

@@ -40,7 +40,7 @@ extension Handlers {
         }
 
         // ETag: MD5 of the concatenated binary part MD5s, then "-<count>".
-        var md5 = MD5Digest()
+        var md5 = Digest(.md5)
         for p in used { md5.update(hexDecode(p.etag) ?? []) }
         let etag = hexEncode(md5.finalize()) + "-\(used.count)"
         var checksums: [String: String] = [:]

@@ -144,7 +144,7 @@ struct CopySource {
 /// Passes bytes through while computing their MD5 (the ETag of copied data).
 final class MD5Sink: ByteSink {
     private let inner: any ByteSink
-    private var md5 = MD5Digest()
+    private var md5 = Digest(.md5)
 
     init(_ inner: any ByteSink) { self.inner = inner }
 
