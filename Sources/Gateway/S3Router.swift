@@ -56,6 +56,7 @@ enum S3Router {
             Route(level: .bucket, method: "PUT", subresource: "tagging", handler: Handlers.putBucketTagging),
             Route(level: .bucket, method: "DELETE", subresource: "tagging", handler: Handlers.deleteBucketTagging),
             Route(level: .bucket, method: "GET", subresource: "uploads", handler: Handlers.listMultipartUploads),
+            Route(level: .bucket, method: "GET", subresource: "versions", handler: Handlers.listObjectVersions),
             Route(level: .bucket, method: "GET", subresource: "requestPayment", handler: Handlers.getRequestPayment),
             Route(level: .bucket, method: "POST", subresource: "delete", handler: Handlers.deleteObjects),
             Route(level: .bucket, method: "POST", subresource: nil, handler: Handlers.postObject),

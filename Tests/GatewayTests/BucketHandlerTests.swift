@@ -90,7 +90,8 @@ final class BucketHandlerTests: XCTestCase {
         XCTAssertEqual(gw.send("GET", "/probe?website").errorCode, "NoSuchWebsiteConfiguration")
         XCTAssert(gw.send("GET", "/probe?logging").text.contains("BucketLoggingStatus"))
         XCTAssertEqual(gw.send("DELETE", "/probe?cors").status, 204)
-        XCTAssertEqual(gw.send("GET", "/probe?versions").status, 501)
+        XCTAssertEqual(gw.send("GET", "/probe?versions").status, 200)
+        XCTAssertEqual(gw.send("PUT", "/probe?versions").status, 501)
     }
 }
 

@@ -20,7 +20,8 @@ extension Handlers {
         x.open("DeleteResult", namespace: XMLWriter.s3Namespace)
         for node in objects {
             guard let key = node.child("Key")?.text, !key.isEmpty else { throw S3Error(.malformedXML) }
-            if let v = node.child("VersionId")?.text, v != "null" {
+            let versionId = node.child("VersionId")?.text
+            if let v = versionId, v != "null" {
                 x.open("Error")
                 x.element("Key", key)
                 x.element("VersionId", v)
@@ -36,6 +37,8 @@ extension Handlers {
                 if !quiet {
                     x.open("Deleted")
                     x.element("Key", key)
+                    // The "null" version named by a ListObjectVersions-driven delete is echoed back.
+                    if let versionId { x.element("VersionId", versionId) }
                     x.close("Deleted")
                 }
             } catch {
