@@ -50,12 +50,16 @@ public struct ObjectRecord: Sendable, Equatable {
     public var parts: [BlobPart]
     /// Object tags (key → value pairs in the order given), at most 10.
     public var tags: [Header]
+    /// The multipart upload this object was completed from ("" for any other write), so a
+    /// retried CompleteMultipartUpload of that upload gets the same answer again.
+    public var uploadId: String
 
     public init(
         bucket: String, key: String, size: Int64, etag: String, lastModified: Double, contentType: String,
         headers: [Header], checksums: [String: String], zone: String, blob: String, parts: [BlobPart] = [],
-        tags: [Header] = []
+        tags: [Header] = [], uploadId: String = ""
     ) {
+        self.uploadId = uploadId
         self.bucket = bucket
         self.key = key
         self.size = size

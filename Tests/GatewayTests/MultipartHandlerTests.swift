@@ -98,6 +98,36 @@ final class MultipartHandlerTests: XCTestCase {
         XCTAssertEqual(gw.zone.blobCount, 1, "the unused part's blob is removed at completion")
     }
 
+    func testRetriedCompleteAnswersTheSameUntilTheObjectChanges() {
+        let id = start()
+        let e1 = part(id, 1, [UInt8](repeating: 7, count: 5 * mib))
+        let e2 = part(id, 2, [8])
+        let body = completeBody([(1, e1), (2, e2)])
+        let first = gw.send("POST", "/mpu/obj?uploadId=\(id)", body: body)
+        XCTAssertEqual(first.status, 200, first.text)
+        // An SDK that timed out waiting for the answer sends the same Complete again.
+        let retry = gw.send("POST", "/mpu/obj?uploadId=\(id)", body: body)
+        XCTAssertEqual(retry.status, 200, retry.text)
+        for element in ["Location", "Bucket", "Key", "ETag"] {
+            XCTAssertEqual(between(retry.text, "<\(element)>", "</"), between(first.text, "<\(element)>", "</"))
+        }
+        XCTAssert(retry.text.contains("<Key>obj</Key>"), retry.text)
+        XCTAssertEqual(gw.send("GET", "/mpu/obj").body.count, 5 * mib + 1)
+        // Naming other parts is not a retry of this completion.
+        XCTAssertEqual(
+            gw.send("POST", "/mpu/obj?uploadId=\(id)", body: completeBody([(1, e1)])).errorCode, "NoSuchUpload")
+        XCTAssertEqual(gw.send("POST", "/mpu/other?uploadId=\(id)", body: body).errorCode, "NoSuchUpload")
+        // Once the object is overwritten (or deleted) the upload is simply gone.
+        XCTAssertEqual(gw.send("PUT", "/mpu/obj", body: [1]).status, 200)
+        XCTAssertEqual(gw.send("POST", "/mpu/obj?uploadId=\(id)", body: body).errorCode, "NoSuchUpload")
+        let id2 = start()
+        let body2 = completeBody([(1, part(id2, 1, [9]))])
+        XCTAssertEqual(gw.send("POST", "/mpu/obj?uploadId=\(id2)", body: body2).status, 200)
+        XCTAssertEqual(gw.send("DELETE", "/mpu/obj").status, 204)
+        XCTAssertEqual(gw.send("POST", "/mpu/obj?uploadId=\(id2)", body: body2).errorCode, "NoSuchUpload")
+        XCTAssertEqual(gw.send("POST", "/mpu/obj?uploadId=never", body: body2).errorCode, "NoSuchUpload")
+    }
+
     func testAbortRemovesPartsAndReuploadReplaces() {
         let id = start()
         _ = part(id, 1, [1])

@@ -77,3 +77,37 @@ def test_aws_cli_list_object_versions_drives_emptying_a_bucket(gw, tmp_path):
     assert sorted(d["Key"] for d in out["Deleted"]) == sorted(NESTED_KEYS) and "Errors" not in out, out
     assert keys_left(client, bucket) == []
     run(api + ["delete-bucket", "--bucket", bucket], env=env, stack=gw)
+
+
+# -- CompleteMultipartUpload retried -------------------------------------------------------------------
+
+
+def multipart(client, bucket: str, key: str, parts: list[bytes], **create) -> tuple[str, list[dict]]:
+    upload_id = client.create_multipart_upload(Bucket=bucket, Key=key, **create)["UploadId"]
+    done = []
+    for n, body in enumerate(parts, 1):
+        etag = client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=n, Body=body)["ETag"]
+        done.append({"PartNumber": n, "ETag": etag})
+    return upload_id, done
+
+
+def test_boto3_retried_complete_gets_the_same_answer(gw, bucket):
+    client = s3_client(gw)
+    parts = [b"a" * (5 << 20), b"tail"]
+    upload_id, done = multipart(client, bucket, "retried", parts)
+    first = client.complete_multipart_upload(
+        Bucket=bucket, Key="retried", UploadId=upload_id, MultipartUpload={"Parts": done})
+    again = client.complete_multipart_upload(
+        Bucket=bucket, Key="retried", UploadId=upload_id, MultipartUpload={"Parts": done})
+    for field in ("ETag", "Bucket", "Key", "Location"):
+        assert again[field] == first[field], (field, first, again)
+    assert client.get_object(Bucket=bucket, Key="retried")["Body"].read() == b"".join(parts)
+
+    client.put_object(Bucket=bucket, Key="retried", Body=b"newer")
+    try:
+        client.complete_multipart_upload(
+            Bucket=bucket, Key="retried", UploadId=upload_id, MultipartUpload={"Parts": done})
+        raise AssertionError("a Complete of an upload whose object was overwritten succeeded")
+    except client.exceptions.NoSuchUpload:
+        pass
+    assert client.get_object(Bucket=bucket, Key="retried")["Body"].read() == b"newer"

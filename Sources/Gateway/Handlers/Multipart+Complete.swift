@@ -11,7 +11,15 @@ extension Handlers {
     /// The object is made of the part blobs themselves: nothing is copied.
     static func completeMultipartUpload(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
         let b = try ownedBucket(r, ctx)
-        let upload = try namedUpload(r, b, ctx)
+        let upload: UploadRecord
+        do {
+            upload = try namedUpload(r, b, ctx)
+        } catch let e as S3Error where e.code == .noSuchUpload {
+            guard let done = try completedBefore(r, b, ctx, parts: { try CompleteRequest.parse(r.body) }) else {
+                throw e
+            }
+            return done
+        }
         let condition = try writeCondition(r, bucket: b, key: upload.key, ctx)
         let requested = try CompleteRequest.parse(r.body)
 
@@ -39,10 +47,7 @@ extension Handlers {
             used.append(p)
         }
 
-        // ETag: MD5 of the concatenated binary part MD5s, then "-<count>".
-        var md5 = Digest(.md5)
-        for p in used { md5.update(hexDecode(p.etag) ?? []) }
-        let etag = hexEncode(md5.finalize()) + "-\(used.count)"
+        let etag = multipartETag(used.map(\.etag))
         var checksums: [String: String] = [:]
         if let alg = ChecksumAlgorithm(rawValue: upload.checksumAlgorithm),
             let composite = compositeChecksum(alg, used)
@@ -53,7 +58,7 @@ extension Handlers {
         var object = ObjectRecord(
             bucket: b.name, key: upload.key, size: size, etag: etag, lastModified: r.now,
             contentType: upload.contentType, headers: upload.headers, checksums: checksums, zone: upload.zone, blob: "",
-            parts: used.map { BlobPart(blob: $0.blob, size: $0.size) }, tags: upload.tags)
+            parts: used.map { BlobPart(blob: $0.blob, size: $0.size) }, tags: upload.tags, uploadId: upload.uploadId)
         if !upload.zoneUpload.isEmpty {
             // The provider assembles the listed parts (by its ETags) into one object and drops
             // the rest; the gateway's object is that single blob.
@@ -68,6 +73,13 @@ extension Handlers {
             (replaced, allParts) = try ctx.metadata.completeUpload(
                 upload.uploadId, object: object, condition: condition)
         } catch {
+            // A retry that raced the original completion gets the same answer, and the
+            // zone-assembled blob (named after the upload) is that object's: it stays.
+            if error == .noSuchUpload,
+                let done = try completedBefore(r, b, ctx, parts: { requested })
+            {
+                return done
+            }
             if !upload.zoneUpload.isEmpty { removeBlob(of: object, bucket: b, ctx, logger) }
             throw error
         }
@@ -76,14 +88,38 @@ extension Handlers {
             removeBlobs(allParts.map(\.blob).filter { !kept.contains($0) }, zone: upload.zone, bucket: b, ctx, logger)
         }
         if let old = replaced { removeBlob(of: old, bucket: b, ctx, logger) }
+        return completeResult(b, object)
+    }
 
+    /// A retried Complete of an upload that already became the current object gets the same
+    /// answer again, as S3 gives it (SDKs retry Complete after a timeout). The retry must name
+    /// the same parts: their ETags give the object's ETag. nil when the object was since
+    /// replaced or deleted, or came from another upload: the upload is then simply gone.
+    static func completedBefore(
+        _ r: S3Request, _ b: BucketRecord, _ ctx: GatewayContext, parts: () throws -> [CompleteRequest.Part]
+    ) throws -> S3Response? {
+        guard let id = r.query["uploadId"], !id.isEmpty, let key = r.key,
+            let object = try ctx.metadata.object(bucket: b.name, key: key), object.uploadId == id
+        else { return nil }
+        guard multipartETag(try parts().map(\.etag)) == object.etag else { return nil }
+        return completeResult(b, object)
+    }
+
+    /// ETag of a multipart object: MD5 of the concatenated binary part MD5s, then "-<count>".
+    static func multipartETag(_ partETags: [String]) -> String {
+        var md5 = Digest(.md5)
+        for e in partETags { md5.update(hexDecode(e) ?? []) }
+        return hexEncode(md5.finalize()) + "-\(partETags.count)"
+    }
+
+    static func completeResult(_ b: BucketRecord, _ object: ObjectRecord) -> S3Response {
         var x = XMLWriter()
         x.open("CompleteMultipartUploadResult", namespace: XMLWriter.s3Namespace)
-        x.element("Location", "/\(b.name)/\(uriEncode(upload.key, encodeSlash: false))")
+        x.element("Location", "/\(b.name)/\(uriEncode(object.key, encodeSlash: false))")
         x.element("Bucket", b.name)
-        x.element("Key", upload.key)
-        x.element("ETag", "\"\(etag)\"")
-        for (alg, value) in checksums {
+        x.element("Key", object.key)
+        x.element("ETag", "\"\(object.etag)\"")
+        for (alg, value) in object.checksums.sorted(by: { $0.key < $1.key }) {
             if let a = ChecksumAlgorithm(rawValue: alg) { x.element("Checksum" + a.algorithmName, value) }
         }
         x.close("CompleteMultipartUploadResult")
