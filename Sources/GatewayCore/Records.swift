@@ -53,13 +53,18 @@ public struct ObjectRecord: Sendable, Equatable {
     /// The multipart upload this object was completed from ("" for any other write), so a
     /// retried CompleteMultipartUpload of that upload gets the same answer again.
     public var uploadId: String
+    /// Sizes of the parts a multipart object was completed from, in part order (empty for any
+    /// other write): GET/HEAD `?partNumber=N` reads one of them. Kept apart from `parts`
+    /// because a provider zone assembles the parts into one blob.
+    public var partSizes: [Int64]
 
     public init(
         bucket: String, key: String, size: Int64, etag: String, lastModified: Double, contentType: String,
         headers: [Header], checksums: [String: String], zone: String, blob: String, parts: [BlobPart] = [],
-        tags: [Header] = [], uploadId: String = ""
+        tags: [Header] = [], uploadId: String = "", partSizes: [Int64] = []
     ) {
         self.uploadId = uploadId
+        self.partSizes = partSizes
         self.bucket = bucket
         self.key = key
         self.size = size

@@ -53,6 +53,8 @@ public struct S3ErrorCode: Sendable, Hashable {
         "InvalidPart", 400,
         "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
     )
+    public static let invalidPartNumber = S3ErrorCode(
+        "InvalidPartNumber", 416, "The requested partnumber is not satisfiable")
     public static let invalidPartOrder = S3ErrorCode(
         "InvalidPartOrder", 400, "The list of parts was not in ascending order. Parts must be ordered by part number.")
     public static let invalidRange = S3ErrorCode(
@@ -134,7 +136,8 @@ public struct S3ErrorCode: Sendable, Hashable {
         badRequest, badDigest,
         bucketAlreadyExists, bucketAlreadyOwnedByYou, bucketNotEmpty, entityTooSmall, entityTooLarge, incompleteBody,
         internalError, invalidAccessKeyId, invalidArgument, invalidBucketName, invalidChunkSizeError,
-        invalidDigest, invalidLocationConstraint, invalidPart, invalidPartOrder, invalidRange, invalidRequest,
+        invalidDigest, invalidLocationConstraint, invalidPart, invalidPartNumber, invalidPartOrder, invalidRange,
+        invalidRequest,
         invalidTag,
         invalidURI, keyTooLong,
         malformedXML, metadataTooLarge, methodNotAllowed, missingContentLength, noSuchBucket, noSuchKey,

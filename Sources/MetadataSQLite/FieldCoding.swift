@@ -32,6 +32,15 @@ enum FieldCoding {
         lines(text).compactMap { b, size in Int64(size).map { BlobPart(blob: b, size: $0) } }
     }
 
+    /// Part sizes of a multipart object: "n,n,…".
+    static func encode(sizes: [Int64]) -> String {
+        sizes.map(String.init).joined(separator: ",")
+    }
+
+    static func decodeSizes(_ text: String) -> [Int64] {
+        text.split(separator: ",").compactMap { Int64($0) }
+    }
+
     /// Tags: keys may contain ':' (and anything may contain '%'), so both sides are escaped.
     static func encodeTags(_ tags: [Header]) -> String {
         tags.map { escape($0.name) + ":" + escape($0.value) }.joined(separator: "\n")

@@ -94,6 +94,8 @@ enum Migrations {
         (5, ["ALTER TABLE uploads ADD COLUMN zone_upload TEXT NOT NULL DEFAULT ''"]),
         // The multipart upload an object was completed from, "" otherwise.
         (6, ["ALTER TABLE objects ADD COLUMN upload_id TEXT NOT NULL DEFAULT ''"]),
+        // Part sizes of a multipart object ("n,n,…"), "" otherwise.
+        (7, ["ALTER TABLE objects ADD COLUMN part_sizes TEXT NOT NULL DEFAULT ''"]),
     ]
 
     static func apply(_ db: SQLiteConnection) throws(StoreError) {

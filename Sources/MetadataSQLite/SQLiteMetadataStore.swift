@@ -126,26 +126,28 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     // MARK: objects
 
-    static let objectColumns =
-        "bucket, key, size, etag, last_modified, content_type, headers, checksums, zone, blob, parts, tags, upload_id"
+    static let objectColumns = """
+        bucket, key, size, etag, last_modified, content_type, headers, checksums, zone, blob, parts, tags, \
+        upload_id, part_sizes
+        """
 
     private static let bucketAndObjectSQL = """
         SELECT b.name, b.owner, b.created_at, b.location_constraint, b.zones, b.backend_bucket, b.tags,
             o.key IS NOT NULL,
             o.bucket, o.key, o.size, o.etag, o.last_modified, o.content_type, o.headers, o.checksums, o.zone, o.blob,
-            o.parts, o.tags, o.upload_id
+            o.parts, o.tags, o.upload_id, o.part_sizes
         FROM buckets b LEFT JOIN objects o ON o.bucket = b.name AND o.key = ?
         WHERE b.name = ?
         """
 
     static func insert(_ o: ObjectRecord, _ db: SQLiteConnection) throws(StoreError) {
         try db.query(
-            "INSERT OR REPLACE INTO objects (\(objectColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO objects (\(objectColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 .text(o.bucket), .text(o.key), .int(o.size), .text(o.etag), .real(o.lastModified),
                 .text(o.contentType), .text(FieldCoding.encode(o.headers)), .text(FieldCoding.encode(o.checksums)),
                 .text(o.zone), .text(o.blob), .text(FieldCoding.encode(o.parts)), .text(FieldCoding.encodeTags(o.tags)),
-                .text(o.uploadId),
+                .text(o.uploadId), .text(FieldCoding.encode(sizes: o.partSizes)),
             ])
     }
 
@@ -155,7 +157,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             lastModified: r.real(o + 4), contentType: r.text(o + 5), headers: FieldCoding.decodeHeaders(r.text(o + 6)),
             checksums: FieldCoding.decodeMap(r.text(o + 7)), zone: r.text(o + 8), blob: r.text(o + 9),
             parts: FieldCoding.decodeParts(r.text(o + 10)), tags: FieldCoding.decodeTags(r.text(o + 11)),
-            uploadId: r.text(o + 12))
+            uploadId: r.text(o + 12), partSizes: FieldCoding.decodeSizes(r.text(o + 13)))
     }
 
     public func object(bucket: String, key: String) throws(StoreError) -> ObjectRecord? {

@@ -128,6 +128,48 @@ final class MultipartHandlerTests: XCTestCase {
         XCTAssertEqual(gw.send("POST", "/mpu/obj?uploadId=never", body: body2).errorCode, "NoSuchUpload")
     }
 
+    func testPartNumberReadsOnePartOfTheObject() {
+        let id = start()
+        let a = [UInt8](repeating: 1, count: 5 * mib)
+        let b = [UInt8](repeating: 2, count: 5 * mib + 3)
+        let c: [UInt8] = [3, 3]
+        let body = completeBody([(1, part(id, 1, a)), (2, part(id, 2, b)), (3, part(id, 3, c))])
+        let done = gw.send("POST", "/mpu/obj?uploadId=\(id)", body: body)
+        XCTAssertEqual(done.status, 200, done.text)
+        let etag = gw.send("HEAD", "/mpu/obj").header("ETag")
+        let total = a.count + b.count + c.count
+
+        let second = gw.send("GET", "/mpu/obj?partNumber=2")
+        XCTAssertEqual(second.status, 206)
+        XCTAssertEqual(second.body, b)
+        XCTAssertEqual(second.header("Content-Range"), "bytes \(a.count)-\(a.count + b.count - 1)/\(total)")
+        XCTAssertEqual(second.header("Content-Length"), String(b.count))
+        XCTAssertEqual(second.header("x-amz-mp-parts-count"), "3")
+        XCTAssertEqual(second.header("ETag"), etag, "the whole object's ETag")
+        let head = gw.send("HEAD", "/mpu/obj?partNumber=3")
+        XCTAssertEqual(head.status, 206)
+        XCTAssertEqual(head.header("Content-Length"), "2")
+        XCTAssertEqual(head.header("Content-Range"), "bytes \(total - 2)-\(total - 1)/\(total)")
+        XCTAssertEqual(gw.send("GET", "/mpu/obj?partNumber=1").body, a)
+
+        let past = gw.send("GET", "/mpu/obj?partNumber=4")
+        XCTAssertEqual(past.status, 416)
+        XCTAssertEqual(past.errorCode, "InvalidPartNumber")
+        XCTAssertEqual(gw.send("GET", "/mpu/obj?partNumber=0").errorCode, "InvalidArgument")
+        XCTAssertEqual(gw.send("GET", "/mpu/obj?partNumber=x").errorCode, "InvalidArgument")
+        XCTAssertEqual(
+            gw.send("GET", "/mpu/obj?partNumber=1", headers: [("Range", "bytes=0-1")]).errorCode, "InvalidRequest")
+
+        // An object written in one piece is its own part 1, with no parts count.
+        XCTAssertEqual(gw.send("PUT", "/mpu/single", body: [5, 6, 7]).status, 200)
+        let whole = gw.send("GET", "/mpu/single?partNumber=1")
+        XCTAssertEqual(whole.status, 206)
+        XCTAssertEqual(whole.body, [5, 6, 7])
+        XCTAssertEqual(whole.header("Content-Range"), "bytes 0-2/3")
+        XCTAssertNil(whole.header("x-amz-mp-parts-count"))
+        XCTAssertEqual(gw.send("HEAD", "/mpu/single?partNumber=2").status, 416)
+    }
+
     func testAbortRemovesPartsAndReuploadReplaces() {
         let id = start()
         _ = part(id, 1, [1])

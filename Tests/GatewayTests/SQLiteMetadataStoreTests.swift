@@ -99,7 +99,7 @@ final class SQLiteMetadataStoreTests: XCTestCase {
             bucket: "b", key: "mp", size: 10, etag: "x-2", lastModified: 4, contentType: "t", headers: [],
             checksums: [:],
             zone: "z", blob: "", parts: [BlobPart(blob: "b1", size: 5), BlobPart(blob: "b2", size: 5)], tags: up.tags,
-            uploadId: "u1")
+            uploadId: "u1", partSizes: [5, 5])
         let (replaced, parts) = try store.completeUpload("u1", object: object, condition: .noneExists)
         XCTAssertNil(replaced)
         XCTAssertEqual(parts.count, 3)

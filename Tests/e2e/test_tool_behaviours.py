@@ -111,3 +111,35 @@ def test_boto3_retried_complete_gets_the_same_answer(gw, bucket):
     except client.exceptions.NoSuchUpload:
         pass
     assert client.get_object(Bucket=bucket, Key="retried")["Body"].read() == b"newer"
+
+
+# -- GET/HEAD ?partNumber ----------------------------------------------------------------------------
+
+
+def test_boto3_reads_one_part_by_number(gw, bucket):
+    client = s3_client(gw)
+    parts = [b"1" * (5 << 20), b"2" * (5 << 20), b"333"]
+    upload_id, done = multipart(client, bucket, "parts", parts)
+    etag = client.complete_multipart_upload(
+        Bucket=bucket, Key="parts", UploadId=upload_id, MultipartUpload={"Parts": done})["ETag"]
+    total = sum(map(len, parts))
+
+    second = client.get_object(Bucket=bucket, Key="parts", PartNumber=2)
+    assert second["ResponseMetadata"]["HTTPStatusCode"] == 206
+    assert second["Body"].read() == parts[1]
+    assert second["ContentRange"] == f"bytes {5 << 20}-{(10 << 20) - 1}/{total}"
+    assert second["PartsCount"] == 3 and second["ETag"] == etag
+    head = client.head_object(Bucket=bucket, Key="parts", PartNumber=1)
+    assert head["ContentLength"] == 5 << 20 and head["PartsCount"] == 3 and head["ETag"] == etag
+    assert client.get_object(Bucket=bucket, Key="parts", PartNumber=3)["Body"].read() == b"333"
+    try:
+        client.get_object(Bucket=bucket, Key="parts", PartNumber=4)
+        raise AssertionError("a part past the last was served")
+    except client.exceptions.ClientError as e:
+        assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 416
+        assert e.response["Error"]["Code"] == "InvalidPartNumber"
+
+    client.put_object(Bucket=bucket, Key="single", Body=b"one piece")
+    whole = client.get_object(Bucket=bucket, Key="single", PartNumber=1)
+    assert whole["Body"].read() == b"one piece" and whole["ContentRange"] == "bytes 0-8/9"
+    assert "PartsCount" not in whole

@@ -58,7 +58,8 @@ extension Handlers {
         var object = ObjectRecord(
             bucket: b.name, key: upload.key, size: size, etag: etag, lastModified: r.now,
             contentType: upload.contentType, headers: upload.headers, checksums: checksums, zone: upload.zone, blob: "",
-            parts: used.map { BlobPart(blob: $0.blob, size: $0.size) }, tags: upload.tags, uploadId: upload.uploadId)
+            parts: used.map { BlobPart(blob: $0.blob, size: $0.size) }, tags: upload.tags, uploadId: upload.uploadId,
+            partSizes: used.map(\.size))
         if !upload.zoneUpload.isEmpty {
             // The provider assembles the listed parts (by its ETags) into one object and drops
             // the rest; the gateway's object is that single blob.

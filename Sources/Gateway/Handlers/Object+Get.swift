@@ -29,7 +29,15 @@ extension Handlers {
         var offset: Int64 = 0
         var length = o.size
         var status = 200
-        if let rangeHeader = r.header("range"), let range = try ByteRange.parse(rangeHeader, size: o.size) {
+        if let part = try PartRange.parse(r, o) {
+            offset = part.range.lowerBound
+            length = part.range.upperBound - part.range.lowerBound
+            if length > 0 {
+                status = 206
+                headers.append(Header("Content-Range", "bytes \(offset)-\(offset + length - 1)/\(o.size)"))
+            }
+            if let count = part.partsCount { headers.append(Header("x-amz-mp-parts-count", String(count))) }
+        } else if let rangeHeader = r.header("range"), let range = try ByteRange.parse(rangeHeader, size: o.size) {
             offset = range.lowerBound
             length = range.upperBound - range.lowerBound + 1
             status = 206
@@ -87,6 +95,26 @@ enum Conditions {
             if t == etag { return true }
         }
         return false
+    }
+}
+
+/// `?partNumber=N` on GET/HEAD: the bytes of part N of a multipart object, as a ranged read.
+/// An object written in one piece is its own single part.
+/// https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html#API_GetObject_RequestSyntax
+enum PartRange {
+    /// nil without `partNumber`; `partsCount` only for multipart objects (x-amz-mp-parts-count).
+    static func parse(_ r: S3Request, _ o: ObjectRecord) throws(S3Error) -> (range: Range<Int64>, partsCount: Int?)? {
+        guard let value = r.query["partNumber"] else { return nil }
+        guard let n = Int(value), (1...10000).contains(n) else {
+            throw S3Error(.invalidArgument, "Part number must be an integer between 1 and 10000, inclusive")
+        }
+        if r.header("range") != nil {
+            throw S3Error(.invalidRequest, "Cannot specify both Range header and partNumber query parameter")
+        }
+        let sizes = o.partSizes.isEmpty ? [o.size] : o.partSizes
+        guard n <= sizes.count else { throw S3Error(.invalidPartNumber) }
+        let start = sizes[..<(n - 1)].reduce(0, +)
+        return (start..<(start + sizes[n - 1]), o.partSizes.isEmpty ? nil : sizes.count)
     }
 }
 
