@@ -163,7 +163,8 @@ public struct S3Gateway: Sendable {
         let isHead = head.method == "HEAD"
         switch r.body {
         case .empty:
-            if !headers.contains(where: { $0.name == "Content-Length" }) {
+            // A 304's Content-Length would have to be the representation's size (RFC 9110 §8.6).
+            if r.status != 304 && !headers.contains(where: { $0.name == "Content-Length" }) {
                 headers.append(Header("Content-Length", "0"))
             }
             try sink.sendHead(status: r.status, headers: headers)
@@ -181,11 +182,10 @@ public struct S3Gateway: Sendable {
     }
 
     private func sendError(_ e: S3Error, head: RequestHead, requestId: String, to sink: any ResponseSink) {
-        // A 304 carries no body (RFC 9110); `send` leaves the body out of HEAD answers too.
-        let body: S3Response.Body =
-            e.code.status == 304 ? .empty : .bytes(Array(e.xml(resource: head.rawPath, requestId: requestId).utf8))
+        // `send` leaves the body out of HEAD answers.
         let response = S3Response(
-            status: e.code.status, headers: [Header("Content-Type", "application/xml")], body: body)
+            status: e.code.status, headers: [Header("Content-Type", "application/xml")],
+            body: .bytes(Array(e.xml(resource: head.rawPath, requestId: requestId).utf8)))
         // A failure here means the client is gone; nothing left to tell it.
         _ = try? send(response, head: head, requestId: requestId, to: sink)
     }

@@ -83,7 +83,6 @@ public struct S3ErrorCode: Sendable, Hashable {
         "A conflicting conditional operation is currently in progress against this resource. Try again.")
     public static let notImplemented = S3ErrorCode(
         "NotImplemented", 501, "A header you provided implies functionality that is not implemented.")
-    public static let notModified = S3ErrorCode("NotModified", 304, "Not Modified")
     public static let preconditionFailed = S3ErrorCode(
         "PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold")
     public static let requestTimeTooSkewed = S3ErrorCode(
@@ -141,7 +140,7 @@ public struct S3ErrorCode: Sendable, Hashable {
         invalidTag,
         invalidURI, keyTooLong,
         malformedXML, metadataTooLarge, methodNotAllowed, missingContentLength, noSuchBucket, noSuchKey,
-        noSuchUpload, operationAborted, notImplemented, notModified, preconditionFailed, requestTimeTooSkewed,
+        noSuchUpload, operationAborted, notImplemented, preconditionFailed, requestTimeTooSkewed,
         signatureDoesNotMatch,
         serviceUnavailable, xAmzContentSHA256Mismatch, missingSecurityHeader, invalidPolicyDocument,
         malformedTrailerError, malformedPOSTRequest, incorrectNumberOfFilesInPostRequest, noSuchTagSet,

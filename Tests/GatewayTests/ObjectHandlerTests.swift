@@ -99,6 +99,30 @@ final class ObjectHandlerTests: XCTestCase {
             412)
     }
 
+    func testNotModifiedCarriesTheRepresentationHeadersAndNoBody() {
+        let put = gw.send(
+            "PUT", "/bucket-one/cached", body: Array("cached".utf8),
+            headers: [
+                ("Cache-Control", "max-age=60"), ("Expires", "Thu, 01 Dec 2033 16:00:00 GMT"),
+                ("Content-Type", "text/plain"), ("x-amz-meta-a", "1"),
+            ])
+        XCTAssertEqual(put.status, 200)
+        let etag = put.header("ETag")!
+        for method in ["GET", "HEAD"] {
+            for condition in [("If-None-Match", etag), ("If-Modified-Since", "Wed, 15 Nov 2023 00:00:00 GMT")] {
+                let r = gw.send(method, "/bucket-one/cached", headers: [condition])
+                XCTAssertEqual(r.status, 304, "\(method) \(condition)")
+                XCTAssertEqual(r.header("ETag"), etag)
+                XCTAssertEqual(r.header("Last-Modified"), "Tue, 14 Nov 2023 22:13:20 GMT")
+                XCTAssertEqual(r.header("Cache-Control"), "max-age=60")
+                XCTAssertEqual(r.header("Expires"), "Thu, 01 Dec 2033 16:00:00 GMT")
+                XCTAssertNil(r.header("Content-Length"), "a 304 must not claim a 0-byte representation")
+                XCTAssertNil(r.header("Content-Type"))
+                XCTAssertEqual(r.body, [])
+            }
+        }
+    }
+
     func testResponseOverridesAndVersionIdNull() {
         gw.send("PUT", "/bucket-one/o", body: [1, 2, 3])
         let r = gw.send("GET", "/bucket-one/o?response-content-type=image%2Fpng&versionId=null")

@@ -143,3 +143,36 @@ def test_boto3_reads_one_part_by_number(gw, bucket):
     whole = client.get_object(Bucket=bucket, Key="single", PartNumber=1)
     assert whole["Body"].read() == b"one piece" and whole["ContentRange"] == "bytes 0-8/9"
     assert "PartsCount" not in whole
+
+
+# -- 304 Not Modified ----------------------------------------------------------------------------------
+
+
+def test_not_modified_carries_etag_last_modified_and_cache_headers(gw, bucket):
+    import requests
+
+    from sigv4 import sign
+
+    client = s3_client(gw)
+    etag = client.put_object(
+        Bucket=bucket, Key="cached", Body=b"cached body", CacheControl="max-age=60",
+        Expires="Thu, 01 Dec 2033 16:00:00 GMT")["ETag"]
+    last_modified = client.head_object(Bucket=bucket, Key="cached")["ResponseMetadata"]["HTTPHeaders"]["last-modified"]
+    for method in ("get_object", "head_object"):
+        try:
+            getattr(client, method)(Bucket=bucket, Key="cached", IfNoneMatch=etag)
+            raise AssertionError(f"{method} with a matching If-None-Match was not 304")
+        except client.exceptions.ClientError as e:
+            headers = e.response["ResponseMetadata"]["HTTPHeaders"]
+            assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 304, e.response
+            assert headers["etag"] == etag and headers["last-modified"] == last_modified, headers
+            assert headers["cache-control"] == "max-age=60", headers
+            assert headers["expires"] == "Thu, 01 Dec 2033 16:00:00 GMT", headers
+            assert "date" in headers, headers
+
+    # On the wire: no body, and no Content-Length claiming a 0-byte representation.
+    url = f"{gw.url('http')}/{bucket}/cached"
+    signed = sign("GET", url, gw.access_key, gw.secret_key, headers={"If-Modified-Since": last_modified})
+    r = requests.get(url, headers=signed.headers)
+    assert r.status_code == 304 and r.content == b"", (r.status_code, r.headers, r.content)
+    assert r.headers["ETag"] == etag and r.headers.get("Content-Length") in (None, str(len(b"cached body"))), r.headers

@@ -8,7 +8,9 @@ extension Handlers {
     static func getObject(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
         try UnsupportedFeatures.check(r, .getObject)
         let (b, o) = try ownedObject(r, ctx)
-        try Conditions.check(r, etag: o.etag, lastModified: o.lastModified)
+        if try Conditions.check(r, etag: o.etag, lastModified: o.lastModified) == .notModified {
+            return notModified(o)
+        }
 
         var headers = [
             Header("ETag", "\"\(o.etag)\""),
@@ -56,6 +58,15 @@ extension Handlers {
         return S3Response(status: status, headers: headers, body: .stream(reader))
     }
 
+    /// 304 carries what a 200 would have said about the representation and no body:
+    /// RFC 9110 §15.4.5 (ETag, Cache-Control, Expires; Date comes from nginx) and, as S3 sends
+    /// it, Last-Modified. No Content-Length: it would have to be the object's size.
+    static func notModified(_ o: ObjectRecord) -> S3Response {
+        var headers = [Header("ETag", "\"\(o.etag)\""), Header("Last-Modified", HTTPDate.rfc1123(o.lastModified))]
+        headers += o.headers.filter { $0.name == "cache-control" || $0.name == "expires" }
+        return S3Response(status: 304, headers: headers)
+    }
+
     static let responseOverrides: [(String, String)] = [
         ("response-content-type", "Content-Type"),
         ("response-content-language", "Content-Language"),
@@ -69,7 +80,10 @@ extension Handlers {
 /// Conditional request headers, with S3's precedence:
 /// https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-requests.html
 enum Conditions {
-    static func check(_ r: S3Request, etag: String, lastModified: Double) throws(S3Error) {
+    enum Outcome { case proceed, notModified }
+
+    /// Throws 412 when a precondition fails; `.notModified` when the client's copy is current.
+    static func check(_ r: S3Request, etag: String, lastModified: Double) throws(S3Error) -> Outcome {
         let modified = lastModified.rounded(.down)
         let ifMatch = r.header("if-match")
         if let ifMatch {
@@ -79,10 +93,11 @@ enum Conditions {
             throw S3Error(.preconditionFailed, extra: [("Condition", "If-Unmodified-Since")])
         }
         if let inm = r.header("if-none-match") {
-            if matches(inm, etag) { throw S3Error(.notModified) }
+            if matches(inm, etag) { return .notModified }
         } else if let s = r.header("if-modified-since"), let t = HTTPDate.parseHTTP(s).map(Double.init), modified <= t {
-            throw S3Error(.notModified)
+            return .notModified
         }
+        return .proceed
     }
 
     /// `*`, or a comma-separated list of quoted or bare ETags.
