@@ -102,6 +102,9 @@ public struct UploadRecord: Sendable, Equatable {
     public var headers: [Header]
     /// From `x-amz-checksum-algorithm` ("crc32"…), "" when none was asked for.
     public var checksumAlgorithm: String
+    /// "COMPOSITE" or "FULL_OBJECT" (`x-amz-checksum-type`, or the algorithm's default); ""
+    /// without an algorithm.
+    public var checksumType: String
     public var zone: String
     /// From `x-amz-tagging`; the completed object gets them.
     public var tags: [Header]
@@ -112,8 +115,10 @@ public struct UploadRecord: Sendable, Equatable {
 
     public init(
         uploadId: String, bucket: String, key: String, initiated: Double, contentType: String, headers: [Header],
-        checksumAlgorithm: String, zone: String, tags: [Header] = [], zoneUpload: String = ""
+        checksumAlgorithm: String, zone: String, tags: [Header] = [], zoneUpload: String = "",
+        checksumType: String = ""
     ) {
+        self.checksumType = checksumType
         self.zoneUpload = zoneUpload
         self.uploadId = uploadId
         self.bucket = bucket

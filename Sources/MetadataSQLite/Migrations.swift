@@ -96,6 +96,8 @@ enum Migrations {
         (6, ["ALTER TABLE objects ADD COLUMN upload_id TEXT NOT NULL DEFAULT ''"]),
         // Part sizes of a multipart object ("n,n,…"), "" otherwise.
         (7, ["ALTER TABLE objects ADD COLUMN part_sizes TEXT NOT NULL DEFAULT ''"]),
+        // COMPOSITE or FULL_OBJECT for uploads with a checksum algorithm.
+        (8, ["ALTER TABLE uploads ADD COLUMN checksum_type TEXT NOT NULL DEFAULT ''"]),
     ]
 
     static func apply(_ db: SQLiteConnection) throws(StoreError) {

@@ -53,7 +53,11 @@ public final class VerifiedBody: ByteSource {
         "x-amz-checksum-algorithm", "x-amz-checksum-mode", "x-amz-checksum-type",
     ]
 
-    public init(source: any ByteSource, head: RequestHead, auth: AuthContext) throws(S3Error) {
+    /// `required`: an algorithm the body must be checksummed with even if the client sent no
+    /// checksum (a part of an upload created with one); a different declared algorithm fails.
+    public init(source: any ByteSource, head: RequestHead, auth: AuthContext, required: ChecksumAlgorithm? = nil)
+        throws(S3Error)
+    {
         let encodings = (head.header("content-encoding") ?? "").lowercased().split(separator: ",").map {
             trimHTTPWhitespace(String($0))
         }
@@ -114,6 +118,14 @@ public final class VerifiedBody: ByteSource {
                 throw .invalidRequest("Value for \(name) header is invalid.")
             }
             requested = algorithm
+        }
+        if let required {
+            if let declared = header?.algorithm ?? trailer ?? requested, declared != required {
+                throw .invalidRequest(
+                    "Checksum Type mismatch occurred, expected checksum Type: \(required.rawValue), actual checksum Type: \(declared.rawValue)"
+                )
+            }
+            requested = required
         }
         for algorithm in Set([header?.algorithm, trailer, requested].compactMap { $0 }) {
             hashers.append(algorithm.makeHasher())

@@ -161,6 +161,33 @@ public enum ChecksumAlgorithm: String, CaseIterable, Sendable {
     public func makeHasher() -> ChecksumHasher { ChecksumHasher(self) }
 }
 
+/// How a multipart object's checksum is made from its parts' (S3's `ChecksumType`).
+/// https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html
+public enum ChecksumType: String, Sendable {
+    /// The checksum of the concatenated part checksums, with "-<part count>" appended.
+    case composite = "COMPOSITE"
+    /// The checksum of the whole object's bytes, combined from the parts' CRCs.
+    case fullObject = "FULL_OBJECT"
+
+    /// What a stored value is: composite values carry their part count.
+    public init(storedValue: String) {
+        self = storedValue.contains("-") ? .composite : .fullObject
+    }
+}
+
+extension ChecksumAlgorithm {
+    /// CRC-64/NVME exists only as a full-object checksum; the others default to composite.
+    public var defaultMultipartType: ChecksumType { self == .crc64nvme ? .fullObject : .composite }
+
+    /// Digests do not combine (no full-object form); CRC-64/NVME has no composite form.
+    public func supports(_ type: ChecksumType) -> Bool {
+        switch type {
+        case .composite: self != .crc64nvme
+        case .fullObject: self == .crc32 || self == .crc32c || self == .crc64nvme
+        }
+    }
+}
+
 /// One running checksum of any S3 algorithm. A class so the SHA contexts inside are mutated
 /// in place (an enum payload would be copied, and copying an EVP context is not free).
 public final class ChecksumHasher {

@@ -176,3 +176,68 @@ def test_not_modified_carries_etag_last_modified_and_cache_headers(gw, bucket):
     r = requests.get(url, headers=signed.headers)
     assert r.status_code == 304 and r.content == b"", (r.status_code, r.headers, r.content)
     assert r.headers["ETag"] == etag and r.headers.get("Content-Length") in (None, str(len(b"cached body"))), r.headers
+
+
+# -- Multipart checksums: FULL_OBJECT ------------------------------------------------------------------
+
+
+def b64_crc32(data: bytes) -> str:
+    import base64
+    import zlib
+
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
+
+def test_boto3_full_object_crc32_multipart(gw, bucket):
+    client = s3_client(gw)
+    parts = [bytes(range(256)) * (5 << 12), b"the last part"]
+    whole = b"".join(parts)
+    upload_id = client.create_multipart_upload(
+        Bucket=bucket, Key="full", ChecksumAlgorithm="CRC32", ChecksumType="FULL_OBJECT")["UploadId"]
+    done = []
+    for n, body in enumerate(parts, 1):
+        r = client.upload_part(
+            Bucket=bucket, Key="full", UploadId=upload_id, PartNumber=n, Body=body, ChecksumAlgorithm="CRC32")
+        assert r["ChecksumCRC32"] == b64_crc32(body)
+        done.append({"PartNumber": n, "ETag": r["ETag"], "ChecksumCRC32": r["ChecksumCRC32"]})
+
+    try:
+        client.complete_multipart_upload(
+            Bucket=bucket, Key="full", UploadId=upload_id, MultipartUpload={"Parts": done},
+            ChecksumType="FULL_OBJECT", ChecksumCRC32=b64_crc32(whole + b"x"))
+        raise AssertionError("a Complete with the wrong whole-object CRC32 succeeded")
+    except client.exceptions.ClientError as e:
+        assert e.response["Error"]["Code"] == "BadDigest", e.response
+    assert [u["UploadId"] for u in client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])] == [upload_id]
+
+    completed = client.complete_multipart_upload(
+        Bucket=bucket, Key="full", UploadId=upload_id, MultipartUpload={"Parts": done},
+        ChecksumType="FULL_OBJECT", ChecksumCRC32=b64_crc32(whole))
+    assert completed["ChecksumCRC32"] == b64_crc32(whole) and completed["ChecksumType"] == "FULL_OBJECT"
+    head = client.head_object(Bucket=bucket, Key="full", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC32"] == b64_crc32(whole) and head["ChecksumType"] == "FULL_OBJECT", head
+    # botocore checks a full-object CRC32 it gets back against the bytes it reads.
+    got = client.get_object(Bucket=bucket, Key="full", ChecksumMode="ENABLED")
+    assert got["Body"].read() == whole and got["ChecksumType"] == "FULL_OBJECT"
+
+
+def test_boto3_upload_file_with_a_whole_file_crc32_goes_full_object(gw, bucket, tmp_path):
+    from boto3.s3.transfer import TransferConfig
+
+    client = s3_client(gw)
+    data = bytes(range(256)) * (44 << 10)  # 11 MiB: three parts of 5 MiB
+    path = tmp_path / "file.bin"
+    path.write_bytes(data)
+    client.upload_file(
+        str(path), bucket, "file.bin", ExtraArgs={"ChecksumCRC32": b64_crc32(data)},
+        Config=TransferConfig(multipart_threshold=5 << 20, multipart_chunksize=5 << 20))
+    head = client.head_object(Bucket=bucket, Key="file.bin", ChecksumMode="ENABLED")
+    assert head["ETag"].endswith('-3"'), head
+    assert head["ChecksumCRC32"] == b64_crc32(data) and head["ChecksumType"] == "FULL_OBJECT", head
+
+    # The default multipart checksum of this boto3 stays COMPOSITE CRC32.
+    client.upload_file(
+        str(path), bucket, "default.bin", Config=TransferConfig(multipart_threshold=5 << 20,
+                                                               multipart_chunksize=5 << 20))
+    head = client.head_object(Bucket=bucket, Key="default.bin", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC32"].endswith("-3") and head["ChecksumType"] == "COMPOSITE", head

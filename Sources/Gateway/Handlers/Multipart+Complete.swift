@@ -48,13 +48,12 @@ extension Handlers {
         }
 
         let etag = multipartETag(used.map(\.etag))
-        var checksums: [String: String] = [:]
-        if let alg = ChecksumAlgorithm(rawValue: upload.checksumAlgorithm),
-            let composite = compositeChecksum(alg, used)
-        {
-            checksums[alg.rawValue] = composite
-        }
         let size = used.reduce(0) { $0 + $1.size }
+        let chosen = MultipartChecksum.of(upload)
+        let checksum = chosen.flatMap { MultipartChecksum.object($0.algorithm, $0.type, used) }
+        try MultipartChecksum.checkComplete(r, chosen, computed: checksum, size: size)
+        var checksums: [String: String] = [:]
+        if let chosen, let checksum { checksums[chosen.algorithm.rawValue] = checksum }
         var object = ObjectRecord(
             bucket: b.name, key: upload.key, size: size, etag: etag, lastModified: r.now,
             contentType: upload.contentType, headers: upload.headers, checksums: checksums, zone: upload.zone, blob: "",
@@ -123,20 +122,13 @@ extension Handlers {
         for (alg, value) in object.checksums.sorted(by: { $0.key < $1.key }) {
             if let a = ChecksumAlgorithm(rawValue: alg) { x.element("Checksum" + a.algorithmName, value) }
         }
+        if let value = object.checksums.values.first {
+            x.element("ChecksumType", ChecksumType(storedValue: value).rawValue)
+        }
         x.close("CompleteMultipartUploadResult")
         return .xml(x.document)
     }
 
-    /// S3's composite checksum: the checksum of the concatenated part checksums, "-<count>".
-    /// nil when a part was uploaded without it.
-    static func compositeChecksum(_ alg: ChecksumAlgorithm, _ parts: [PartRecord]) -> String? {
-        let hasher = alg.makeHasher()
-        for p in parts {
-            guard let v = p.checksums[alg.rawValue], let raw = base64Decode(v) else { return nil }
-            hasher.update(raw)
-        }
-        return base64Encode(hasher.finalize()) + "-\(parts.count)"
-    }
 }
 
 /// The CompleteMultipartUpload body: parts in the order given, ETags normalised (quoted,

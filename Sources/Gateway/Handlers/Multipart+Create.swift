@@ -11,20 +11,14 @@ extension Handlers {
         try ObjectKey.validate(key)
         try UnsupportedFeatures.check(r, .createMultipartUpload)
         let stored = try StoredHeaders.fromRequest(r)
-        var algorithm = ""
-        if let name = r.header("x-amz-checksum-algorithm") {
-            guard let a = ChecksumAlgorithm(algorithmName: name) else {
-                throw S3Error(.invalidRequest, "Checksum algorithm provided is unsupported.")
-            }
-            algorithm = a.rawValue
-        }
+        let checksum = try MultipartChecksum.fromCreate(r)
         // A provider zone assembles the parts itself (its multipart API); else parts are blobs.
         let zoneUpload = try ctx.zone(b.primaryZone).beginMultipart(backendBucket: b.backendBucket) ?? ""
         let upload = UploadRecord(
             uploadId: RandomID.make(), bucket: b.name, key: key, initiated: r.now, contentType: stored.contentType,
-            headers: stored.headers, checksumAlgorithm: algorithm, zone: b.primaryZone,
+            headers: stored.headers, checksumAlgorithm: checksum?.algorithm.rawValue ?? "", zone: b.primaryZone,
             tags: try Tagging.fromRequest(r),
-            zoneUpload: zoneUpload
+            zoneUpload: zoneUpload, checksumType: checksum?.type.rawValue ?? ""
         )
         try ctx.metadata.createUpload(upload)
         var x = XMLWriter()
@@ -34,8 +28,9 @@ extension Handlers {
         x.element("UploadId", upload.uploadId)
         x.close("InitiateMultipartUploadResult")
         var response = S3Response.xml(x.document)
-        if let a = ChecksumAlgorithm(rawValue: algorithm) {
-            response.headers.append(Header("x-amz-checksum-algorithm", a.algorithmName))
+        if let checksum {
+            response.headers.append(Header("x-amz-checksum-algorithm", checksum.algorithm.algorithmName))
+            response.headers.append(Header("x-amz-checksum-type", checksum.type.rawValue))
         }
         return response
     }

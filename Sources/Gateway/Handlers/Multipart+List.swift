@@ -23,8 +23,9 @@ extension Handlers {
         x.element("NextPartNumberMarker", shown.last?.partNumber ?? marker)
         x.element("MaxParts", maxParts)
         x.element("IsTruncated", page.count > maxParts)
-        if let a = ChecksumAlgorithm(rawValue: upload.checksumAlgorithm) {
-            x.element("ChecksumAlgorithm", a.algorithmName)
+        if let checksum = MultipartChecksum.of(upload) {
+            x.element("ChecksumAlgorithm", checksum.algorithm.algorithmName)
+            x.element("ChecksumType", checksum.type.rawValue)
         }
         for p in shown {
             x.open("Part")

@@ -16,9 +16,12 @@ extension Handlers {
         try UnsupportedFeatures.check(r, isCopy ? .uploadPartCopy : .uploadPart)
         if isCopy { return try uploadPartCopy(r, ctx, logger, b, upload, n) }
         let zone = try ctx.zone(upload.zone)
+        // Every part of an upload created with a checksum algorithm gets that checksum, sent or
+        // not: Complete makes the object's checksum from them.
         let (body, blob) = try storeVerifiedBody(
             r, in: zone, backendBucket: b.backendBucket,
-            writer: try partWriter(upload, n, length: expectedLength(r), zone, b))
+            writer: try partWriter(upload, n, length: expectedLength(r), zone, b),
+            checksum: ChecksumAlgorithm(rawValue: upload.checksumAlgorithm))
         let part = PartRecord(
             uploadId: upload.uploadId, partNumber: n, size: body.decodedLength, etag: body.md5Hex, lastModified: r.now,
             checksums: body.checksumsByName, blob: blob)
@@ -57,12 +60,13 @@ extension Handlers {
                 "The specified copy source is larger than the maximum allowable size for a copy source: \(maxCopySize)")
         }
         let zone = try ctx.zone(upload.zone)
+        let hasher = ChecksumAlgorithm(rawValue: upload.checksumAlgorithm)?.makeHasher()
         let (blob, etag) = try copyBytes(
             of: src, in: sb, offset: offset, length: length, to: zone, backendBucket: b.backendBucket, ctx,
-            writer: try partWriter(upload, n, length: length, zone, b))
+            writer: try partWriter(upload, n, length: length, zone, b), hasher: hasher)
         let part = PartRecord(
             uploadId: upload.uploadId, partNumber: n, size: length, etag: etag, lastModified: r.now,
-            checksums: [:], blob: blob)
+            checksums: hasher.map { [$0.algorithm.rawValue: base64Encode($0.finalize())] } ?? [:], blob: blob)
         try recordPart(part, upload, b, ctx, logger)
         return copyResult("CopyPartResult", lastModified: part.lastModified, etag: part.etag)
     }

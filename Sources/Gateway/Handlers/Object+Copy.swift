@@ -71,10 +71,11 @@ extension Handlers {
     /// object never affects the other.
     static func copyBytes(
         of src: ObjectRecord, in sb: BucketRecord, offset: Int64, length: Int64, to zone: any StorageZone,
-        backendBucket: String, _ ctx: GatewayContext, writer given: (any BlobWriter)? = nil
+        backendBucket: String, _ ctx: GatewayContext, writer given: (any BlobWriter)? = nil,
+        hasher: ChecksumHasher? = nil
     ) throws -> (blob: String, md5: String) {
         let writer = try given ?? zone.beginWrite(backendBucket: backendBucket, length: length)
-        let hashing = MD5Sink(writer)
+        let hashing = MD5Sink(writer, also: hasher)
         do {
             let reader = try BlobChainReader(
                 zone: try ctx.zone(src.zone), backendBucket: sb.backendBucket, parts: src.blobs, offset: offset,
@@ -145,11 +146,17 @@ struct CopySource {
 final class MD5Sink: ByteSink {
     private let inner: any ByteSink
     private var md5 = Digest(.md5)
+    /// A checksum computed in the same pass (a copied part of an upload with an algorithm).
+    private let also: ChecksumHasher?
 
-    init(_ inner: any ByteSink) { self.inner = inner }
+    init(_ inner: any ByteSink, also: ChecksumHasher? = nil) {
+        self.inner = inner
+        self.also = also
+    }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         md5.update(bytes)
+        also?.update(bytes)
         try inner.write(bytes)
     }
 

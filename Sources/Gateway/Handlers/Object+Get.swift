@@ -48,6 +48,9 @@ extension Handlers {
             for (alg, value) in o.checksums.sorted(by: { $0.key < $1.key }) {
                 if let a = ChecksumAlgorithm(rawValue: alg) { headers.append(Header(a.headerName, value)) }
             }
+            if let value = o.checksums.values.first {
+                headers.append(Header("x-amz-checksum-type", ChecksumType(storedValue: value).rawValue))
+            }
         }
         headers.append(Header("Content-Length", String(length)))
         if r.method == "HEAD" || length == 0 {

@@ -69,8 +69,8 @@ extension Handlers {
     }
 
     /// The request body with every declared digest checked as it is read.
-    static func verifiedBody(_ r: S3Request) throws -> VerifiedBody {
-        try VerifiedBody(source: r.body, head: r.head, auth: r.auth)
+    static func verifiedBody(_ r: S3Request, checksum: ChecksumAlgorithm? = nil) throws -> VerifiedBody {
+        try VerifiedBody(source: r.body, head: r.head, auth: r.auth, required: checksum)
     }
 
     /// The decoded body size the client announced: x-amz-decoded-content-length for aws-chunked
@@ -86,9 +86,10 @@ extension Handlers {
     /// Streams the request body into a new blob, verifying every declared digest in the same
     /// pass; the blob is committed only when the body ended cleanly, and removed otherwise.
     static func storeVerifiedBody(
-        _ r: S3Request, in zone: any StorageZone, backendBucket: String, writer given: (any BlobWriter)? = nil
+        _ r: S3Request, in zone: any StorageZone, backendBucket: String, writer given: (any BlobWriter)? = nil,
+        checksum: ChecksumAlgorithm? = nil
     ) throws -> (VerifiedBody, String) {
-        let body = try verifiedBody(r)
+        let body = try verifiedBody(r, checksum: checksum)
         let writer = try given ?? zone.beginWrite(backendBucket: backendBucket, length: expectedLength(r))
         do {
             try pump(body, into: writer)
