@@ -65,7 +65,8 @@ public final class FastCGIServer: Sendable {
 }
 
 /// One request/response over FastCGI. Params are copied into Swift strings at once (libfcgi
-/// reuses the envp array). The body is read straight from the FastCGI stdin stream.
+/// reuses the envp array): header values (HTTP_*, CONTENT_TYPE) byte for byte as `HeaderBytes`,
+/// the rest as UTF-8. The body is read straight from the FastCGI stdin stream.
 public final class FastCGIExchange: ByteSource, ResponseSink {
     private let request: UnsafeMutablePointer<FCGX_Request>
     public let params: [String: String]
@@ -77,9 +78,13 @@ public final class FastCGIExchange: ByteSource, ResponseSink {
         var p: [String: String] = [:]
         if var env = request.pointee.envp {
             while let entry = env.pointee {
-                let s = String(cString: entry)
-                if let eq = s.firstIndex(of: "=") {
-                    p[String(s[..<eq])] = String(s[s.index(after: eq)...])
+                let bytes = UnsafeRawBufferPointer(start: entry, count: strlen(entry)).bindMemory(to: UInt8.self)
+                if let eq = bytes.firstIndex(of: UInt8(ascii: "=")) {
+                    let name = String(decoding: bytes[..<eq], as: UTF8.self)
+                    let raw = bytes[(eq + 1)...]
+                    p[name] =
+                        name.hasPrefix("HTTP_") || name == "CONTENT_TYPE"
+                        ? HeaderBytes.decode(raw) : String(decoding: raw, as: UTF8.self)
                 }
                 env += 1
             }
@@ -99,18 +104,17 @@ public final class FastCGIExchange: ByteSource, ResponseSink {
     public func sendHead(status: Int, headers: [Header]) throws {
         precondition(!headSent)
         headSent = true
-        var head = "Status: \(status) \(reasonPhrase(status))\r\n"
+        var bytes = Array("Status: \(status) \(reasonPhrase(status))\r\n".utf8)
         for h in headers {
-            // Header injection guard: values never carry CR or LF (they came from metadata). By
-            // scalar: "\r\n" is one Character, equal to neither "\r" nor "\n".
-            let v =
-                h.value.utf8.contains(where: { $0 == 13 || $0 == 10 })
-                ? String(h.value.unicodeScalars.filter { $0 != "\r" && $0 != "\n" }) : h.value
-            head += "\(h.name): \(v)\r\n"
+            bytes += h.name.utf8
+            bytes += [UInt8(ascii: ":"), UInt8(ascii: " ")]
+            // Values go out byte for byte (HeaderBytes). Header injection guard: never a CR or LF
+            // byte (they came from metadata).
+            bytes += HeaderBytes.encode(h.value).filter { $0 != 0x0D && $0 != 0x0A }
+            bytes += [0x0D, 0x0A]
         }
-        head += "\r\n"
-        var bytes = Array(head.utf8)
-        try bytes.withUnsafeMutableBytes { try write(UnsafeRawBufferPointer($0)) }
+        bytes += [0x0D, 0x0A]
+        try bytes.withUnsafeBytes { try write($0) }
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {

@@ -27,7 +27,11 @@ struct S3Request {
     }
 
     var method: String { head.method }
+    /// The header's value as sent, byte for byte (HeaderBytes).
     func header(_ name: String) -> String? { head.header(name) }
+    /// A header whose value is text (a percent-encoded copy source, a tag set): its bytes as
+    /// UTF-8; nil when absent, and the raw value when its bytes are not UTF-8.
+    func headerText(_ name: String) -> String? { head.header(name).map { HeaderBytes.text($0) ?? $0 } }
     func has(_ subresource: String) -> Bool { query[subresource] != nil }
 
     /// The resource named in error bodies.

@@ -75,6 +75,6 @@ enum Tagging {
 
     /// The tags a write carries in `x-amz-tagging` (empty when absent).
     static func fromRequest(_ r: S3Request) throws -> [Header] {
-        try r.header("x-amz-tagging").map { try parse(header: $0) } ?? []
+        try r.headerText("x-amz-tagging").map { try parse(header: $0) } ?? []
     }
 }

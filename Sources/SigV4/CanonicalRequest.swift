@@ -2,6 +2,8 @@
 // https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html
 
+import GatewayCore
+
 public enum CanonicalRequest {
     public static let algorithm = "AWS4-HMAC-SHA256"
     /// SHA-256 of the empty string: the payload hash of bodiless requests (and of curl's).
@@ -57,16 +59,20 @@ public enum CanonicalRequest {
         return out
     }
 
+    /// The canonical request is over the request's bytes: header values are `HeaderBytes`
+    /// (a value's octets are signed as sent, whatever they are), so the URI, which is text, is
+    /// turned into the same form and the whole is hashed as bytes in `stringToSign`.
     public static func build(
         method: String, canonicalURI: String, canonicalQuery: String, canonicalHeaders: String,
         signedHeaders: String, payloadHash: String
     ) -> String {
-        method + "\n" + canonicalURI + "\n" + canonicalQuery + "\n" + canonicalHeaders + "\n" + signedHeaders
-            + "\n" + payloadHash
+        method + "\n" + HeaderBytes.fromText(canonicalURI) + "\n" + canonicalQuery + "\n" + canonicalHeaders + "\n"
+            + signedHeaders + "\n" + payloadHash
     }
 
     public static func stringToSign(amzDate: String, scope: String, canonicalRequest: String) -> String {
-        algorithm + "\n" + amzDate + "\n" + scope + "\n" + hexEncode(Digest.hash(.sha256, Array(canonicalRequest.utf8)))
+        algorithm + "\n" + amzDate + "\n" + scope + "\n"
+            + hexEncode(Digest.hash(.sha256, HeaderBytes.encode(canonicalRequest)))
     }
 
     /// The raw path is the canonical URI: every client signs the path exactly as it sends it,

@@ -27,9 +27,12 @@ extension Verifier {
             amz[h.name, default: []].append(CanonicalRequest.canonicalHeaderValue(h.value))
         }
         let amzLines = amz.keys.sorted().map { $0 + ":" + amz[$0]!.joined(separator: ",") + "\n" }.joined()
+        // Header values are HeaderBytes; the resource is text, put in the same form (see
+        // `Signer.signatureV2`, which signs the bytes).
         return head.method + "\n" + (head.header("content-md5") ?? "") + "\n" + (head.header("content-type") ?? "")
             + "\n" + dateLine + "\n" + amzLines
-            + canonicalizedResourceV2(head, virtualHostedBucket: virtualHostedBucket, bucketSlash: bucketSlash)
+            + HeaderBytes.fromText(
+                canonicalizedResourceV2(head, virtualHostedBucket: virtualHostedBucket, bucketSlash: bucketSlash))
     }
 
     /// Compares a SigV2 signature. botocore signs a path-style bucket request sent as

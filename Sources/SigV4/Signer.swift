@@ -2,6 +2,8 @@
 // Pure functions; the time is always a parameter.
 // https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html
 
+import GatewayCore
+
 public struct Signer {
     /// kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request").
     /// `date` is the scope day, "20130524".
@@ -115,9 +117,10 @@ public struct Signer {
         return signature(signingKey: signingKey, stringToSign: sts)
     }
 
-    /// SigV2: base64(HMAC-SHA1(secret, stringToSign)).
+    /// SigV2: base64(HMAC-SHA1(secret, stringToSign)), the string to sign in `HeaderBytes` form
+    /// (its header values signed byte for byte).
     /// https://docs.aws.amazon.com/AmazonS3/latest/userguide/RESTAuthentication.html
     public static func signatureV2(secretKey: String, stringToSign: String) -> String {
-        base64Encode(HMAC.sha1(key: Array(secretKey.utf8), data: Array(stringToSign.utf8)))
+        base64Encode(HMAC.sha1(key: Array(secretKey.utf8), data: HeaderBytes.encode(stringToSign)))
     }
 }

@@ -34,7 +34,11 @@ final class ExchangeTests: XCTestCase {
             let echo =
                 Array("\(exchange.params["REQUEST_METHOD"] ?? "")|\(exchange.params["X_VALUE"] ?? "")|".utf8) + body
             try? exchange.sendHead(
-                status: 201, headers: [Header("X-Len", String(body.count)), Header("Bad", "a\r\nInjected: 1")])
+                status: 201,
+                headers: [
+                    Header("X-Len", String(body.count)), Header("Bad", "a\r\nInjected: 1"),
+                    Header("X-Meta", exchange.params["HTTP_X_AMZ_META_A"] ?? ""),
+                ])
             try? echo.withUnsafeBytes { try exchange.write($0) }
         }
         return server
@@ -42,6 +46,10 @@ final class ExchangeTests: XCTestCase {
 
     /// Sends one request; returns the concatenated FCGI_STDOUT bytes.
     func request(params: [(String, String)], body: [UInt8]) throws -> [UInt8] {
+        try request(rawParams: params.map { ($0.0, Array($0.1.utf8)) }, body: body)
+    }
+
+    func request(rawParams params: [(String, [UInt8])], body: [UInt8]) throws -> [UInt8] {
         _ = Self.server
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
@@ -68,7 +76,7 @@ final class ExchangeTests: XCTestCase {
         }
         var out = record(1, [0, 1, 0, 0, 0, 0, 0, 0])  // BEGIN_REQUEST, role responder
         var nv: [UInt8] = []
-        for (k, v) in params { nv += length(k.utf8.count) + length(v.utf8.count) + Array(k.utf8) + Array(v.utf8) }
+        for (k, v) in params { nv += length(k.utf8.count) + length(v.count) + Array(k.utf8) + v }
         out += record(4, nv) + record(4, [])
         var offset = 0
         while offset < body.count {
@@ -104,6 +112,19 @@ final class ExchangeTests: XCTestCase {
         XCTAssert(text.contains("X-Len: 5\r\n"), text)
         XCTAssertFalse(text.contains("\r\nInjected: 1"), "a header value smuggled a header line: \(text)")
         XCTAssert(text.hasSuffix("\r\n\r\nPUT|ä b|hello"), text)
+    }
+
+    /// Header values are bytes: a Latin-1 byte and a UTF-8 sequence come in as params and go
+    /// back out in a response header unchanged (HeaderBytes), never re-encoded.
+    func testHeaderValueBytesRoundTrip() throws {
+        for value: [UInt8] in [[0x63, 0x61, 0x66, 0xE9], [0x63, 0x61, 0x66, 0xC3, 0xA9], Array("plain".utf8)] {
+            let out = try request(
+                rawParams: [("REQUEST_METHOD", Array("GET".utf8)), ("HTTP_X_AMZ_META_A", value)], body: [])
+            let line = Array("\r\nX-Meta: ".utf8) + value + [0x0D, 0x0A]
+            XCTAssert(
+                (0...(out.count - line.count)).contains { Array(out[$0..<$0 + line.count]) == line },
+                String(decoding: out, as: UTF8.self))
+        }
     }
 
     func testLargeBodiesGoOutAsWholeRecordsIntact() throws {

@@ -79,6 +79,25 @@ final class BucketHandlerTests: XCTestCase {
         XCTAssertEqual(gw.send("GET", "/list?max-keys=-1").errorCode, "InvalidArgument")
     }
 
+    /// V1 without encoding-type (s3cmd, rclone) gets Prefix, Marker, Delimiter and keys raw;
+    /// with encoding-type=url, URL-encoded.
+    func testListObjectsV1EncodesOnlyWhenAsked() {
+        let gw = TestGateway()
+        gw.send("PUT", "/listv1")
+        gw.send("PUT", "/listv1/a%20b%2Bc/%C3%A9", body: [1])
+        let raw = gw.send("GET", "/listv1?prefix=a%20b%2Bc%2F&marker=a%20b%2Bc%2F&delimiter=%2F").text
+        XCTAssert(raw.contains("<Prefix>a b+c/</Prefix>"), raw)
+        XCTAssert(raw.contains("<Marker>a b+c/</Marker>"), raw)
+        XCTAssert(raw.contains("<Delimiter>/</Delimiter>"), raw)
+        XCTAssert(raw.contains("<Key>a b+c/é</Key>"), raw)
+        XCTAssertFalse(raw.contains("EncodingType"), raw)
+        let url = gw.send("GET", "/listv1?prefix=a%20b%2Bc%2F&marker=a%20b%2Bc%2F&delimiter=%2F&encoding-type=url").text
+        XCTAssert(url.contains("<Prefix>a%20b%2Bc/</Prefix>"), url)
+        XCTAssert(url.contains("<Marker>a%20b%2Bc/</Marker>"), url)
+        XCTAssert(url.contains("<Key>a%20b%2Bc/%C3%A9</Key>"), url)
+        XCTAssert(url.contains("<EncodingType>url</EncodingType>"), url)
+    }
+
     func testProbedSubresourcesAnswerLikeS3() {
         let gw = TestGateway()
         gw.send("PUT", "/probe")

@@ -123,6 +123,31 @@ final class ObjectHandlerTests: XCTestCase {
         }
     }
 
+    /// Header values are the bytes sent (HeaderBytes): a Latin-1 byte and a UTF-8 sequence are
+    /// stored and returned unchanged, and the 2 KB metadata limit counts bytes.
+    func testHeaderValuesRoundTripByteForByte() {
+        let latin = HeaderBytes.decode([0x63, 0x61, 0x66, 0xE9])
+        let utf8 = HeaderBytes.decode([0x63, 0x61, 0x66, 0xC3, 0xA9])
+        let put = gw.send(
+            "PUT", "/bucket-one/meta", body: [1],
+            headers: [("x-amz-meta-latin", latin), ("x-amz-meta-utf8", utf8), ("Content-Disposition", utf8)])
+        XCTAssertEqual(put.status, 200, put.text)
+        let get = gw.send("GET", "/bucket-one/meta")
+        XCTAssertEqual(get.header("x-amz-meta-latin").map(HeaderBytes.encode), [0x63, 0x61, 0x66, 0xE9])
+        XCTAssertEqual(get.header("x-amz-meta-utf8").map(HeaderBytes.encode), [0x63, 0x61, 0x66, 0xC3, 0xA9])
+        XCTAssertEqual(get.header("Content-Disposition").map(HeaderBytes.encode), [0x63, 0x61, 0x66, 0xC3, 0xA9])
+        // A response-* override is text: it goes out as its UTF-8 bytes.
+        let overridden = gw.send("GET", "/bucket-one/meta?response-content-disposition=caf%C3%A9")
+        XCTAssertEqual(
+            overridden.header("Content-Disposition").map(HeaderBytes.encode), [0x63, 0x61, 0x66, 0xC3, 0xA9])
+        // 2 KB of metadata is 2048 bytes: 2040 bytes of 0xE9 plus the name fit, one more does not.
+        let full = HeaderBytes.decode([UInt8](repeating: 0xE9, count: 2048 - 4))
+        XCTAssertEqual(gw.send("PUT", "/bucket-one/big", body: [1], headers: [("x-amz-meta-name", full)]).status, 200)
+        XCTAssertEqual(
+            gw.send("PUT", "/bucket-one/big", body: [1], headers: [("x-amz-meta-name", full + "x")]).errorCode,
+            "MetadataTooLarge")
+    }
+
     func testResponseOverridesAndVersionIdNull() {
         gw.send("PUT", "/bucket-one/o", body: [1, 2, 3])
         let r = gw.send("GET", "/bucket-one/o?response-content-type=image%2Fpng&versionId=null")

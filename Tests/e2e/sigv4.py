@@ -40,6 +40,10 @@ def canonical_query(raw: str) -> str:
     return "&".join(f"{k}={v}" for k, v in sorted(pairs))
 
 
+def _raw(value) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
 @dataclass
 class Signed:
     headers: dict  # every header to send, Authorization included
@@ -71,20 +75,23 @@ def sign(
     hdrs["host"] = parts.netloc
     hdrs["x-amz-date"] = amz_date
     hdrs["x-amz-content-sha256"] = payload_hash
-    canon = {k.lower(): " ".join(str(v).strip().split()) for k, v in hdrs.items()}
+    # A header value may be bytes: it goes on the wire and into the signature byte for byte (the
+    # canonical request is over the raw header bytes); str values are UTF-8.
+    canon = {k.lower(): b" ".join(_raw(v).strip().split()) for k, v in hdrs.items()}
     names = sorted(canon)
-    canonical_request = "\n".join(
+    canonical_bytes = b"\n".join(
         [
-            method,
-            parts.path or "/",
-            canonical_query(parts.query),
-            "".join(f"{n}:{canon[n]}\n" for n in names),
-            ";".join(names),
-            payload_hash,
+            method.encode(),
+            (parts.path or "/").encode(),
+            canonical_query(parts.query).encode(),
+            b"".join(n.encode() + b":" + canon[n] + b"\n" for n in names),
+            ";".join(names).encode(),
+            payload_hash.encode(),
         ]
     )
+    canonical_request = canonical_bytes.decode("utf-8", errors="backslashreplace")
     scope = f"{date}/{region}/{service}/aws4_request"
-    string_to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, sha256_hex(canonical_request.encode())])
+    string_to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, sha256_hex(canonical_bytes)])
     key = signing_key(secret_key, date, region, service)
     signature = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
     hdrs["Authorization"] = (

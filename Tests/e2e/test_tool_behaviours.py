@@ -241,3 +241,61 @@ def test_boto3_upload_file_with_a_whole_file_crc32_goes_full_object(gw, bucket, 
                                                                multipart_chunksize=5 << 20))
     head = client.head_object(Bucket=bucket, Key="default.bin", ChecksumMode="ENABLED")
     assert head["ChecksumCRC32"].endswith("-3") and head["ChecksumType"] == "COMPOSITE", head
+
+
+# -- Header bytes and V1 listing encoding ------------------------------------------------------------
+
+
+def raw_request(gw, method: str, path: str, headers: dict, body: bytes = b"") -> tuple[bytes, bytes]:
+    """Sends one request on a plain socket (header values may be bytes) and returns the raw
+    response head and body, so no HTTP library decodes or re-encodes a header byte."""
+    import socket
+
+    from sigv4 import sha256_hex, sign
+
+    url = f"{gw.url('http')}{path}"
+    signed = sign(method, url, gw.access_key, gw.secret_key, headers=headers, payload_hash=sha256_hex(body))
+    lines = [f"{method} {path} HTTP/1.1".encode(), f"Host: 127.0.0.1:{gw.http_port}".encode()]
+    for k, v in signed.headers.items():
+        lines.append(k.encode() + b": " + (v if isinstance(v, bytes) else str(v).encode()))
+    lines += [f"Content-Length: {len(body)}".encode(), b"Connection: close"]
+    with socket.create_connection(("127.0.0.1", gw.http_port), timeout=30) as s:
+        s.sendall(b"\r\n".join(lines) + b"\r\n\r\n" + body)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return head, rest
+
+
+def test_metadata_bytes_round_trip_unchanged(gw, bucket):
+    latin1, utf8 = b"caf\xe9", "café €".encode()
+    head, _ = raw_request(
+        gw, "PUT", f"/{bucket}/bytes",
+        {"x-amz-meta-latin": latin1, "x-amz-meta-utf8": utf8, "Content-Disposition": b"attachment; filename=\xe9.txt"},
+        body=b"payload")
+    assert head.startswith(b"HTTP/1.1 200"), head
+    for method in ("GET", "HEAD"):
+        head, _ = raw_request(gw, method, f"/{bucket}/bytes", {})
+        assert head.startswith(b"HTTP/1.1 200"), head
+        fields = {name.lower(): value for name, _, value in (line.partition(b": ") for line in head.split(b"\r\n"))}
+        assert fields[b"x-amz-meta-latin"] == latin1, head
+        assert fields[b"x-amz-meta-utf8"] == utf8, head
+        assert fields[b"content-disposition"] == b"attachment; filename=\xe9.txt", head
+
+
+def test_list_objects_v1_encodes_only_when_asked(gw, bucket):
+    import requests
+
+    from sigv4 import sign
+
+    client = s3_client(gw)
+    client.put_object(Bucket=bucket, Key="a b+c/é.txt", Body=b"1")
+    query = "delimiter=%2F&marker=a%20b%2Bc%2F&prefix=a%20b%2Bc%2F"
+    for extra, prefix, key in (("", "a b+c/", "a b+c/é.txt"), ("&encoding-type=url", "a%20b%2Bc/", "a%20b%2Bc/%C3%A9.txt")):
+        url = f"{gw.url('http')}/{bucket}?{query}{extra}"
+        r = requests.get(url, headers=sign("GET", url, gw.access_key, gw.secret_key).headers)
+        assert r.status_code == 200, r.text
+        text = r.content.decode()
+        assert f"<Prefix>{prefix}</Prefix>" in text and f"<Marker>{prefix}</Marker>" in text, text
+        assert f"<Key>{key}</Key>" in text and "<Delimiter>/</Delimiter>" in text, text

@@ -45,7 +45,8 @@ extension Handlers {
             .postObject)
         let key = rawKey.replacingOccurrences(of: "${filename}", with: file.filename ?? "")
         try ObjectKey.validate(key)
-        let stored = try StoredHeaders.from(fields.map { (name: $0.key, value: $0.value) })
+        // Field values are text; stored headers are the bytes that go back out (HeaderBytes).
+        let stored = try StoredHeaders.from(fields.map { (name: $0.key, value: HeaderBytes.fromText($0.value)) })
         let tags =
             try fields["tagging"].map { try Tagging.parse(body: MemorySource($0), limit: Tagging.maxObjectTags) } ?? []
 
@@ -86,7 +87,8 @@ extension Handlers {
             let query =
                 "bucket=\(uriEncode(bucket, encodeSlash: true))&key=\(uriEncode(key, encodeSlash: true))&etag=\(uriEncode(quoted, encodeSlash: true))"
             let target = redirect + (redirect.contains("?") ? "&" : "?") + query
-            return S3Response(status: 303, headers: [Header("Location", target), Header("ETag", quoted)])
+            return S3Response(
+                status: 303, headers: [Header("Location", HeaderBytes.fromText(target)), Header("ETag", quoted)])
         }
         switch fields["success_action_status"] {
         case "200":

@@ -60,7 +60,7 @@ extension Handlers {
     /// The bucket and object `x-amz-copy-source` names, owned by the caller, with the
     /// x-amz-copy-source-if-* conditions checked.
     static func copySource(_ r: S3Request, _ ctx: GatewayContext) throws -> (BucketRecord, ObjectRecord) {
-        let source = try CopySource.parse(r.header("x-amz-copy-source") ?? "")
+        let source = try CopySource.parse(r.headerText("x-amz-copy-source") ?? "")
         let (sb, src) = try ownedObject(bucket: source.bucket, key: source.key, r, ctx)
         try CopySource.checkConditions(r, src)
         return (sb, src)

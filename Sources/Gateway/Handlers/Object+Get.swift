@@ -20,11 +20,11 @@ extension Handlers {
         ]
         headers += o.headers
         if !o.tags.isEmpty { headers.append(Header("x-amz-tagging-count", String(o.tags.count))) }
-        // response-* query parameters override what the object stored.
+        // response-* query parameters (text, percent-decoded) override what the object stored.
         for (param, header) in responseOverrides {
             if let v = r.query[param] {
                 headers.removeAll { $0.name.lowercased() == header.lowercased() }
-                headers.append(Header(header, v))
+                headers.append(Header(header, HeaderBytes.fromText(v)))
             }
         }
 

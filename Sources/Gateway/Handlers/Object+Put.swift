@@ -162,14 +162,15 @@ struct StoredHeaders {
         try from(r.head.headers)
     }
 
-    /// From lowercased (name, value) pairs: a request's headers or a POST form's fields.
+    /// From lowercased (name, value) pairs in HeaderBytes form: a request's headers or a POST
+    /// form's fields.
     static func from(_ pairs: [(name: String, value: String)]) throws(S3Error) -> StoredHeaders {
         func value(_ name: String) -> String? { pairs.first { $0.name == name }?.value }
         var headers: [Header] = []
         var metaSize = 0
         for (name, value) in pairs where name.hasPrefix("x-amz-meta-") {
             headers.append(Header(name, value))
-            metaSize += name.utf8.count - 11 + value.utf8.count
+            metaSize += name.utf8.count - 11 + HeaderBytes.byteCount(value)
         }
         // https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html: 2 KB of user metadata.
         if metaSize > 2048 { throw S3Error(.metadataTooLarge) }
