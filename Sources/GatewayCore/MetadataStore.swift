@@ -32,7 +32,10 @@ public protocol MetadataStore: Sendable {
 
     func createUpload(_ upload: UploadRecord) throws(StoreError)
     func upload(id: String) throws(StoreError) -> UploadRecord?
-    /// Records a part; returns the part it replaced (same number), whose blob is now garbage.
+    /// Records a part unless the part already recorded under its number finished later (greater
+    /// `lastModified`): of concurrent uploads of one part number the one that finished last
+    /// stays, whatever order their records arrive in. Returns the record whose blob is now
+    /// garbage (the part replaced, or `part` itself when it lost), nil for a new number.
     /// Fails with `.noSuchUpload` when the upload was completed or aborted meanwhile.
     func putPart(_ part: PartRecord) throws(StoreError) -> PartRecord?
     /// Parts in number order, numbers greater than `after`, at most `limit`.

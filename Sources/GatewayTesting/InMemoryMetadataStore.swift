@@ -135,6 +135,7 @@ public final class InMemoryMetadataStore: MetadataStore {
         try state.withLock { s throws(StoreError) -> PartRecord? in
             guard s.uploads[p.uploadId] != nil else { throw .noSuchUpload }
             let old = s.parts[p.uploadId]?[p.partNumber]
+            if let old, old.lastModified > p.lastModified { return p }
             s.parts[p.uploadId, default: [:]][p.partNumber] = p
             return old
         }

@@ -56,6 +56,7 @@ extension SQLiteMetadataStore {
                     "SELECT \(Self.partColumns) FROM parts WHERE upload_id = ? AND part_number = ?",
                     [.text(p.uploadId), .int(Int64(p.partNumber))]
                 ) { r in old = Self.part(r) }
+                if let old, old.lastModified > p.lastModified { return p }
                 try db.query(
                     "INSERT OR REPLACE INTO parts (\(Self.partColumns)) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [

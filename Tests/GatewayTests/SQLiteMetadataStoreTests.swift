@@ -1,5 +1,6 @@
 import Foundation
 import GatewayCore
+import GatewayTesting
 import MetadataSQLite
 import XCTest
 
@@ -77,6 +78,33 @@ final class SQLiteMetadataStoreTests: XCTestCase {
         }
         XCTAssertEqual(
             try store.listObjects(bucket: "b", query: ListQuery(prefix: "c-", maxKeys: 1000)).objects.count, 200)
+    }
+
+    /// Two uploads of one part number: the one that finished last stays, in whichever order
+    /// their records arrive; the loser is handed back as garbage. Both stores agree.
+    func testThePartThatFinishedLastStays() throws {
+        for store in [store!, InMemoryMetadataStore()] as [any MetadataStore] {
+            if store is InMemoryMetadataStore {
+                _ = try store.createBucket(
+                    BucketRecord(
+                        name: "b", owner: "o", createdAt: 1, locationConstraint: "", zones: ["z"], backendBucket: "x"))
+            }
+            try store.createUpload(
+                UploadRecord(
+                    uploadId: "race", bucket: "b", key: "k", initiated: 1, contentType: "t", headers: [],
+                    checksumAlgorithm: "", zone: "z"))
+            func part(_ blob: String, finished: Double) -> PartRecord {
+                PartRecord(
+                    uploadId: "race", partNumber: 1, size: 1, etag: blob, lastModified: finished, checksums: [:],
+                    blob: blob)
+            }
+            XCTAssertNil(try store.putPart(part("b", finished: 5)))
+            XCTAssertEqual(try store.putPart(part("a", finished: 3))?.blob, "a", "finished first, recorded last")
+            XCTAssertEqual(try store.parts(uploadId: "race", after: 0, limit: 10).map(\.blob), ["b"])
+            XCTAssertEqual(try store.putPart(part("c", finished: 7))?.blob, "b")
+            XCTAssertEqual(try store.putPart(part("d", finished: 7))?.blob, "c", "a tie goes to the later record")
+            XCTAssertEqual(try store.parts(uploadId: "race", after: 0, limit: 10).map(\.blob), ["d"])
+        }
     }
 
     func testMultipartLifecycleKeepsTagsAndPartsInOrder() throws {

@@ -299,3 +299,58 @@ def test_list_objects_v1_encodes_only_when_asked(gw, bucket):
         text = r.content.decode()
         assert f"<Prefix>{prefix}</Prefix>" in text and f"<Marker>{prefix}</Marker>" in text, text
         assert f"<Key>{key}</Key>" in text and "<Delimiter>/</Delimiter>" in text, text
+
+
+# -- A part uploaded twice: the upload that finished last wins ------------------------------------------
+
+
+class PartUpload:
+    """One UploadPart on its own socket, sent in two halves so two uploads of the same part
+    number can overlap in a chosen order."""
+
+    def __init__(self, gw, bucket: str, key: str, upload_id: str, body: bytes):
+        import socket
+
+        from sigv4 import UNSIGNED, sign
+
+        path = f"/{bucket}/{key}?partNumber=1&uploadId={upload_id}"
+        signed = sign("PUT", f"{gw.url('http')}{path}", gw.access_key, gw.secret_key, payload_hash=UNSIGNED)
+        head = [f"PUT {path} HTTP/1.1", f"Host: 127.0.0.1:{gw.http_port}", f"Content-Length: {len(body)}",
+                "Connection: close"] + [f"{k}: {v}" for k, v in signed.headers.items()]
+        self.body = body
+        self.sock = socket.create_connection(("127.0.0.1", gw.http_port), timeout=60)
+        self.sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body[: len(body) // 2])
+
+    def finish(self) -> str:
+        self.sock.sendall(self.body[len(self.body) // 2:])
+        data = b""
+        while chunk := self.sock.recv(65536):
+            data += chunk
+        self.sock.close()
+        head = data.partition(b"\r\n\r\n")[0].decode()
+        assert head.startswith("HTTP/1.1 200"), data
+        return next(line.split(": ", 1)[1] for line in head.split("\r\n") if line.lower().startswith("etag:"))
+
+
+def test_part_uploaded_twice_keeps_the_upload_that_finished_last(gw, bucket):
+    client = s3_client(gw)
+    upload_id = client.create_multipart_upload(Bucket=bucket, Key="raced")["UploadId"]
+    a_bytes, b_bytes = b"A" * (1 << 20) + b"first started", b"B" * (1 << 20) + b"second started"
+    a = PartUpload(gw, bucket, "raced", upload_id, a_bytes)
+    b = PartUpload(gw, bucket, "raced", upload_id, b_bytes)
+    b_etag = b.finish()
+    a_etag = a.finish()
+    assert a_etag != b_etag
+
+    listed = client.list_parts(Bucket=bucket, Key="raced", UploadId=upload_id)["Parts"]
+    assert [(p["PartNumber"], p["ETag"], p["Size"]) for p in listed] == [(1, a_etag, len(a_bytes))]
+    try:
+        client.complete_multipart_upload(
+            Bucket=bucket, Key="raced", UploadId=upload_id,
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": b_etag}]})
+        raise AssertionError("Complete naming the replaced part's ETag succeeded")
+    except client.exceptions.ClientError as e:
+        assert e.response["Error"]["Code"] == "InvalidPart", e.response
+    client.complete_multipart_upload(
+        Bucket=bucket, Key="raced", UploadId=upload_id, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": a_etag}]})
+    assert client.get_object(Bucket=bucket, Key="raced")["Body"].read() == a_bytes

@@ -22,9 +22,11 @@ extension Handlers {
             r, in: zone, backendBucket: b.backendBucket,
             writer: try partWriter(upload, n, length: expectedLength(r), zone, b),
             checksum: ChecksumAlgorithm(rawValue: upload.checksumAlgorithm))
+        // Stamped when its bytes are stored (in a provider zone: when the provider has them), so
+        // of two uploads of this number the one that finished last is kept (MetadataStore.putPart).
         let part = PartRecord(
-            uploadId: upload.uploadId, partNumber: n, size: body.decodedLength, etag: body.md5Hex, lastModified: r.now,
-            checksums: body.checksumsByName, blob: blob)
+            uploadId: upload.uploadId, partNumber: n, size: body.decodedLength, etag: body.md5Hex,
+            lastModified: ctx.clock.now(), checksums: body.checksumsByName, blob: blob)
         try recordPart(part, upload, b, ctx, logger)
         var headers = [Header("ETag", "\"\(part.etag)\"")]
         for (alg, value) in body.checksums { headers.append(Header(alg.headerName, value)) }
@@ -65,7 +67,7 @@ extension Handlers {
             of: src, in: sb, offset: offset, length: length, to: zone, backendBucket: b.backendBucket, ctx,
             writer: try partWriter(upload, n, length: length, zone, b), hasher: hasher)
         let part = PartRecord(
-            uploadId: upload.uploadId, partNumber: n, size: length, etag: etag, lastModified: r.now,
+            uploadId: upload.uploadId, partNumber: n, size: length, etag: etag, lastModified: ctx.clock.now(),
             checksums: hasher.map { [$0.algorithm.rawValue: base64Encode($0.finalize())] } ?? [:], blob: blob)
         try recordPart(part, upload, b, ctx, logger)
         return copyResult("CopyPartResult", lastModified: part.lastModified, etag: part.etag)
@@ -73,8 +75,8 @@ extension Handlers {
 }
 
 extension Handlers {
-    /// Records a part whose blob is written; on failure the blob goes, and a part it replaces
-    /// (same number) gives its blob up.
+    /// Records a part whose blob is written; on failure the blob goes, and of it and the part
+    /// recorded under its number, the one that finished first gives its blob up.
     static func recordPart(
         _ part: PartRecord, _ upload: UploadRecord, _ b: BucketRecord, _ ctx: GatewayContext, _ logger: Logger
     ) throws {
@@ -87,7 +89,7 @@ extension Handlers {
             if ownBlobs { removeBlobs([part.blob], zone: upload.zone, bucket: b, ctx, logger) }
             throw error
         }
-        if ownBlobs, let old = replaced { removeBlobs([old.blob], zone: upload.zone, bucket: b, ctx, logger) }
+        if ownBlobs, let garbage = replaced { removeBlobs([garbage.blob], zone: upload.zone, bucket: b, ctx, logger) }
     }
 
     /// For a zone-assembled upload, the zone's writer for part `n` (which needs the length, as
