@@ -16,11 +16,16 @@ public struct GatewayContext: Sendable {
     public let logger: Logger
     /// `bucket.<domain>` Host headers address buckets virtual-host style; lowercased.
     public let baseDomains: [String]
+    /// Which zones the health checker marks down: reads skip them without trying.
+    let zoneHealth: ZoneHealthCache
+    public let replication: ReplicationSettings
 
     public init(
         metadata: any MetadataStore, zones: [String: any StorageZone], catalog: ZoneCatalog, verifier: Verifier,
-        clock: any Clock, installationSecret: [UInt8], logger: Logger, baseDomains: [String] = []
+        clock: any Clock, installationSecret: [UInt8], logger: Logger, baseDomains: [String] = [],
+        replication: ReplicationSettings = ReplicationSettings()
     ) {
+        self.replication = replication
         self.baseDomains = baseDomains.map { $0.lowercased() }
         self.metadata = metadata
         self.zones = zones
@@ -29,6 +34,7 @@ public struct GatewayContext: Sendable {
         self.clock = clock
         self.installationSecret = installationSecret
         self.logger = logger
+        zoneHealth = ZoneHealthCache(metadata: metadata, clock: clock)
     }
 
     /// The bucket's own bucket inside `zone`: each zone has its own name for it, derived, so

@@ -15,8 +15,8 @@ public protocol MetadataStore: Sendable {
     /// `condition` is checked in the same transaction, so concurrent conditional writers
     /// serialize: exactly one `If-None-Match: *` writer wins.
     func putObject(_ object: ObjectRecord, condition: WriteCondition?) throws(StoreError) -> ObjectRecord?
-    /// Returns the removed record, nil when there was none.
-    func deleteObject(bucket: String, key: String) throws(StoreError) -> ObjectRecord?
+    /// Returns the removed record, nil when there was none. Its replicas are queued for removal.
+    func deleteObject(bucket: String, key: String, now: Double) throws(StoreError) -> ObjectRecord?
     func listObjects(bucket: String, query: ListQuery) throws(StoreError) -> ListPage
     /// Replaces the object's tags (`.noSuchKey` when it is gone).
     func setObjectTags(bucket: String, key: String, tags: [Header]) throws(StoreError)
@@ -52,6 +52,37 @@ public protocol MetadataStore: Sendable {
     )
     /// Removes the upload and returns its parts (their blobs are the caller's to delete).
     func abortUpload(_ uploadId: String) throws(StoreError) -> [PartRecord]
+
+    // MARK: replicas and the replication queue
+    //
+    // Every write of an object (put, complete, delete, setReplicas) queues, in its own
+    // transaction, a replicate job per pending replica and a removal job per stored copy it
+    // drops (`ReplicationPlan`).
+
+    func setReplicaCount(bucket: String, count: Int) throws(StoreError)
+    /// Replaces the replica list of the object write `generation` (`.noSuchKey` when the object
+    /// is gone or was rewritten).
+    func setReplicas(bucket: String, key: String, generation: String, replicas: [Replica], now: Double)
+        throws(StoreError)
+    /// Records a verified copy. False when the object was rewritten or deleted meanwhile, or no
+    /// longer wants a copy in `zone`: the caller then removes the blob it wrote.
+    func completeReplica(bucket: String, key: String, generation: String, zone: String, blob: String)
+        throws(StoreError) -> Bool
+    /// Up to `limit` jobs that are due, or whose holder's lease expired, now leased to `owner`.
+    func claimJobs(owner: String, now: Double, lease: Double, limit: Int) throws(StoreError) -> [ReplicationJob]
+    /// Extends a lease still held by `owner`; false when the job was taken over or is gone.
+    func renewLease(jobId: Int64, owner: String, until: Double) throws(StoreError) -> Bool
+    func finishJob(id: Int64, owner: String) throws(StoreError)
+    /// Back to pending at `retryAt`, or dead-lettered when nil (a replicate job's replica is then
+    /// marked failed).
+    func failJob(id: Int64, owner: String, error: String, retryAt: Double?) throws(StoreError)
+    /// Jobs in id order, optionally of one bucket or object.
+    func jobs(bucket: String?, key: String?, limit: Int) throws(StoreError) -> [ReplicationJob]
+    /// Dead jobs (those with `ids`, or all) back to pending; returns how many.
+    func retryJobs(ids: [Int64]?, now: Double) throws(StoreError) -> Int
+    /// Removes a job that is not running; false otherwise.
+    func cancelJob(id: Int64) throws(StoreError) -> Bool
+    func queueStats(now: Double) throws(StoreError) -> QueueStats
 }
 
 /// Conditional writes (`If-None-Match: *`, `If-Match: "etag"`).

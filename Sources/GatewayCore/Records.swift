@@ -5,16 +5,20 @@ public struct BucketRecord: Sendable, Equatable {
     public var createdAt: Double
     /// The LocationConstraint exactly as the client sent it ("" when none).
     public var locationConstraint: String
-    /// Placement: the zones holding this bucket, primary first. One zone until replication exists.
+    /// Placement: every zone the LocationConstraint allows, primary first, then replica targets
+    /// in order (fixed at creation; failover reorders it).
     public var zones: [String]
     /// The bucket's name inside each zone's storage, derived by `BackendBucketName`.
     public var backendBucket: String
     public var tags: [Header]
+    /// How many locations hold a copy of each object (the `replica-count` object tag overrides it).
+    public var replicaCount: Int
 
     public init(
         name: String, owner: String, createdAt: Double, locationConstraint: String, zones: [String],
-        backendBucket: String, tags: [Header] = []
+        backendBucket: String, tags: [Header] = [], replicaCount: Int = 1
     ) {
+        self.replicaCount = replicaCount
         self.name = name
         self.owner = owner
         self.createdAt = createdAt
@@ -57,12 +61,15 @@ public struct ObjectRecord: Sendable, Equatable {
     /// other write): GET/HEAD `?partNumber=N` reads one of them. Kept apart from `parts`
     /// because a provider zone assembles the parts into one blob.
     public var partSizes: [Int64]
+    /// The copies beyond the primary one, in placement order (empty with replica-count 1).
+    public var replicas: [Replica]
 
     public init(
         bucket: String, key: String, size: Int64, etag: String, lastModified: Double, contentType: String,
         headers: [Header], checksums: [String: String], zone: String, blob: String, parts: [BlobPart] = [],
-        tags: [Header] = [], uploadId: String = "", partSizes: [Int64] = []
+        tags: [Header] = [], uploadId: String = "", partSizes: [Int64] = [], replicas: [Replica] = []
     ) {
+        self.replicas = replicas
         self.uploadId = uploadId
         self.partSizes = partSizes
         self.bucket = bucket

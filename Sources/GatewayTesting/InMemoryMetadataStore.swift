@@ -10,6 +10,35 @@ public final class InMemoryMetadataStore: MetadataStore {
         var uploads: [String: UploadRecord] = [:]
         var parts: [String: [Int: PartRecord]] = [:]
         var health: [String: ZoneHealth] = [:]
+        var jobs: [Int64: ReplicationJob] = [:]
+        var nextJob: Int64 = 1
+
+        /// The same job bookkeeping as the SQLite store's `queueJobs`.
+        mutating func queueJobs(replacing old: ObjectRecord?, with new: ObjectRecord?, now: Double) {
+            guard let o = old ?? new else { return }
+            let planned = ReplicationPlan.jobs(replacing: old, with: new, now: now)
+            let wanted = Set(planned.filter { $0.kind == .replicate }.map { $0.generation + " " + $0.zone })
+            let queued = jobs.values.filter { $0.kind == .replicate && $0.bucket == o.bucket && $0.key == o.key }
+            for q in queued where q.state != .running && !wanted.contains(q.generation + " " + q.zone) {
+                jobs[q.id] = nil
+            }
+            let present = Set(queued.map { $0.generation + " " + $0.zone })
+            for var job in planned where job.kind == .removeBlob || !present.contains(job.generation + " " + job.zone) {
+                job.id = nextJob
+                nextJob += 1
+                jobs[job.id] = job
+            }
+        }
+
+        mutating func updateReplica(
+            _ job: ReplicationJob, where match: (Replica) -> Bool, _ change: (inout Replica) -> Void
+        ) {
+            guard var o = objects[job.bucket]?[job.key], o.generation == job.generation,
+                let i = o.replicas.firstIndex(where: { $0.zone == job.zone && match($0) })
+            else { return }
+            change(&o.replicas[i])
+            objects[job.bucket]?[job.key] = o
+        }
     }
 
     private let state = Mutex(State())
@@ -77,12 +106,17 @@ public final class InMemoryMetadataStore: MetadataStore {
             let old = s.objects[o.bucket]?[o.key]
             if let condition, !condition.holds(for: old) { throw .preconditionFailed }
             s.objects[o.bucket, default: [:]][o.key] = o
+            s.queueJobs(replacing: old, with: o, now: o.lastModified)
             return old
         }
     }
 
-    public func deleteObject(bucket: String, key: String) throws(StoreError) -> ObjectRecord? {
-        state.withLock { s in s.objects[bucket]?.removeValue(forKey: key) }
+    public func deleteObject(bucket: String, key: String, now: Double) throws(StoreError) -> ObjectRecord? {
+        state.withLock { s in
+            let old = s.objects[bucket]?.removeValue(forKey: key)
+            s.queueJobs(replacing: old, with: nil, now: now)
+            return old
+        }
     }
 
     public func listObjects(bucket: String, query: ListQuery) throws(StoreError) -> ListPage {
@@ -182,6 +216,7 @@ public final class InMemoryMetadataStore: MetadataStore {
             let old = s.objects[o.bucket]?[o.key]
             if let condition, !condition.holds(for: old) { throw .preconditionFailed }
             s.objects[o.bucket, default: [:]][o.key] = o
+            s.queueJobs(replacing: old, with: o, now: o.lastModified)
             s.uploads[uploadId] = nil
             s.parts[uploadId] = nil
             return (old, parts)
@@ -202,5 +237,129 @@ public final class InMemoryMetadataStore: MetadataStore {
 
     public func zoneHealth() throws(StoreError) -> [ZoneHealth] {
         state.withLock { $0.health.values.sorted { $0.zone < $1.zone } }
+    }
+
+    // MARK: replicas and the replication queue
+
+    public func setReplicaCount(bucket: String, count: Int) throws(StoreError) {
+        try state.withLock { s throws(StoreError) in
+            guard s.buckets[bucket] != nil else { throw .noSuchBucket }
+            s.buckets[bucket]?.replicaCount = count
+        }
+    }
+
+    public func setReplicas(bucket: String, key: String, generation: String, replicas: [Replica], now: Double)
+        throws(StoreError)
+    {
+        try state.withLock { s throws(StoreError) in
+            guard let old = s.objects[bucket]?[key], old.generation == generation else { throw .noSuchKey }
+            var o = old
+            o.replicas = replicas
+            s.objects[bucket]?[key] = o
+            s.queueJobs(replacing: old, with: o, now: now)
+        }
+    }
+
+    public func completeReplica(bucket: String, key: String, generation: String, zone: String, blob: String)
+        throws(StoreError) -> Bool
+    {
+        state.withLock { s in
+            guard var o = s.objects[bucket]?[key], o.generation == generation,
+                let i = o.replicas.firstIndex(where: { $0.zone == zone && $0.blob.isEmpty })
+            else { return false }
+            o.replicas[i].blob = blob
+            o.replicas[i].state = .completed
+            s.objects[bucket]?[key] = o
+            return true
+        }
+    }
+
+    public func claimJobs(owner: String, now: Double, lease: Double, limit: Int) throws(StoreError)
+        -> [ReplicationJob]
+    {
+        state.withLock { s in
+            let due = s.jobs.values.filter {
+                ($0.state == .pending && $0.notBefore <= now) || ($0.state == .running && $0.leaseUntil < now)
+            }.sorted { ($0.notBefore, $0.id) < ($1.notBefore, $1.id) }.prefix(limit)
+            return due.map { job in
+                var j = job
+                j.state = .running
+                j.attempts += 1
+                j.leaseOwner = owner
+                j.leaseUntil = now + lease
+                s.jobs[j.id] = j
+                return j
+            }
+        }
+    }
+
+    public func renewLease(jobId: Int64, owner: String, until: Double) throws(StoreError) -> Bool {
+        state.withLock { s in
+            guard let j = s.jobs[jobId], j.leaseOwner == owner, j.state == .running else { return false }
+            s.jobs[jobId]?.leaseUntil = until
+            return true
+        }
+    }
+
+    public func finishJob(id: Int64, owner: String) throws(StoreError) {
+        state.withLock { s in
+            if s.jobs[id]?.leaseOwner == owner { s.jobs[id] = nil }
+        }
+    }
+
+    public func failJob(id: Int64, owner: String, error: String, retryAt: Double?) throws(StoreError) {
+        state.withLock { s in
+            guard var j = s.jobs[id], j.leaseOwner == owner else { return }
+            j.state = retryAt == nil ? .dead : .pending
+            j.notBefore = retryAt ?? 0
+            j.leaseOwner = ""
+            j.leaseUntil = 0
+            j.lastError = error
+            s.jobs[id] = j
+            if retryAt == nil && j.kind == .replicate {
+                s.updateReplica(j, where: { $0.blob.isEmpty }) { $0.state = .failed }
+            }
+        }
+    }
+
+    public func jobs(bucket: String?, key: String?, limit: Int) throws(StoreError) -> [ReplicationJob] {
+        state.withLock { s in
+            Array(
+                s.jobs.values.filter { j in bucket.map { j.bucket == $0 } ?? true && key.map { j.key == $0 } ?? true }
+                    .sorted { $0.id < $1.id }.prefix(limit))
+        }
+    }
+
+    public func retryJobs(ids: [Int64]?, now: Double) throws(StoreError) -> Int {
+        state.withLock { s in
+            let chosen = s.jobs.values.filter { $0.state == .dead && (ids?.contains($0.id) ?? true) }
+            for var j in chosen {
+                j.state = .pending
+                j.attempts = 0
+                j.notBefore = now
+                j.lastError = ""
+                s.jobs[j.id] = j
+                if j.kind == .replicate { s.updateReplica(j, where: { $0.state == .failed }) { $0.state = .pending } }
+            }
+            return chosen.count
+        }
+    }
+
+    public func cancelJob(id: Int64) throws(StoreError) -> Bool {
+        state.withLock { s in
+            guard let j = s.jobs[id], j.state != .running else { return false }
+            s.jobs[id] = nil
+            return true
+        }
+    }
+
+    public func queueStats(now: Double) throws(StoreError) -> QueueStats {
+        state.withLock { s in
+            let pending = s.jobs.values.filter { $0.state == .pending }
+            return QueueStats(
+                pending: pending.count, running: s.jobs.values.filter { $0.state == .running }.count,
+                dead: s.jobs.values.filter { $0.state == .dead }.count,
+                oldestPendingAge: pending.map { now - $0.createdAt }.max() ?? 0)
+        }
     }
 }

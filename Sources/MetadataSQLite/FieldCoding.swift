@@ -41,6 +41,20 @@ enum FieldCoding {
         text.split(separator: ",").compactMap { Int64($0) }
     }
 
+    /// Replicas: one `zone backend-bucket blob state` per line (none of them contains a space).
+    static func encode(_ replicas: [Replica]) -> String {
+        replicas.map { "\($0.zone) \($0.backendBucket) \($0.blob.isEmpty ? "-" : $0.blob) \($0.state.rawValue)" }
+            .joined(separator: "\n")
+    }
+
+    static func decodeReplicas(_ text: String) -> [Replica] {
+        text.split(separator: "\n").compactMap { line in
+            let f = line.split(separator: " ").map(String.init)
+            guard f.count == 4, let state = Replica.State(rawValue: f[3]) else { return nil }
+            return Replica(zone: f[0], backendBucket: f[1], blob: f[2] == "-" ? "" : f[2], state: state)
+        }
+    }
+
     /// Tags: keys may contain ':' (and anything may contain '%'), so both sides are escaped.
     static func encodeTags(_ tags: [Header]) -> String {
         tags.map { escape($0.name) + ":" + escape($0.value) }.joined(separator: "\n")

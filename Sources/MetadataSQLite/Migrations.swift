@@ -98,6 +98,37 @@ enum Migrations {
         (7, ["ALTER TABLE objects ADD COLUMN part_sizes TEXT NOT NULL DEFAULT ''"]),
         // COMPOSITE or FULL_OBJECT for uploads with a checksum algorithm.
         (8, ["ALTER TABLE uploads ADD COLUMN checksum_type TEXT NOT NULL DEFAULT ''"]),
+        (
+            9,
+            [
+                // Copies beyond the primary ("zone backend blob state" lines) and the bucket's default count.
+                "ALTER TABLE objects ADD COLUMN replicas TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE buckets ADD COLUMN replica_count INTEGER NOT NULL DEFAULT 1",
+                // The agent's durable work: written in the same transaction as the change that
+                // needs it, claimed with an expiring lease.
+                """
+                CREATE TABLE jobs (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    kind TEXT NOT NULL,
+                    bucket TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    generation TEXT NOT NULL,
+                    zone TEXT NOT NULL,
+                    backend_bucket TEXT NOT NULL,
+                    blob TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    attempts INTEGER NOT NULL,
+                    not_before REAL NOT NULL,
+                    created_at REAL NOT NULL,
+                    lease_owner TEXT NOT NULL,
+                    lease_until REAL NOT NULL,
+                    last_error TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX jobs_ready ON jobs (state, not_before)",
+                "CREATE INDEX jobs_by_object ON jobs (bucket, key)",
+            ]
+        ),
     ]
 
     static func apply(_ db: SQLiteConnection) throws(StoreError) {

@@ -136,6 +136,7 @@ extension SQLiteMetadataStore {
                 ) { r in old = Self.object(r) }
                 if let condition, !condition.holds(for: old) { throw .preconditionFailed }
                 try Self.insert(o, db)
+                try Self.queueJobs(replacing: old, with: o, now: o.lastModified, db)
                 try db.query("DELETE FROM parts WHERE upload_id = ?", [.text(uploadId)])
                 try db.query("DELETE FROM uploads WHERE upload_id = ?", [.text(uploadId)])
                 return (old, parts)

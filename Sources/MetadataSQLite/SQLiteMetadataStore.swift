@@ -55,13 +55,14 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     // MARK: buckets
 
-    private static let bucketColumns = "name, owner, created_at, location_constraint, zones, backend_bucket, tags"
+    private static let bucketColumns =
+        "name, owner, created_at, location_constraint, zones, backend_bucket, tags, replica_count"
 
     private static func bucket(_ r: Row) -> BucketRecord {
         BucketRecord(
             name: r.text(0), owner: r.text(1), createdAt: r.real(2), locationConstraint: r.text(3),
             zones: r.text(4).split(separator: ",").map(String.init), backendBucket: r.text(5),
-            tags: FieldCoding.decodeTags(r.text(6)))
+            tags: FieldCoding.decodeTags(r.text(6)), replicaCount: Int(r.int(7)))
     }
 
     public func createBucket(_ b: BucketRecord) throws(StoreError) -> BucketRecord {
@@ -76,11 +77,11 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                     return existing
                 }
                 try db.query(
-                    "INSERT INTO buckets (\(Self.bucketColumns)) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO buckets (\(Self.bucketColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         .text(b.name), .text(b.owner), .real(b.createdAt), .text(b.locationConstraint),
                         .text(b.zones.joined(separator: ",")), .text(b.backendBucket),
-                        .text(FieldCoding.encodeTags(b.tags)),
+                        .text(FieldCoding.encodeTags(b.tags)), .int(Int64(b.replicaCount)),
                     ])
                 return b
             }
@@ -128,26 +129,27 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     static let objectColumns = """
         bucket, key, size, etag, last_modified, content_type, headers, checksums, zone, blob, parts, tags, \
-        upload_id, part_sizes
+        upload_id, part_sizes, replicas
         """
 
     private static let bucketAndObjectSQL = """
         SELECT b.name, b.owner, b.created_at, b.location_constraint, b.zones, b.backend_bucket, b.tags,
-            o.key IS NOT NULL,
+            b.replica_count, o.key IS NOT NULL,
             o.bucket, o.key, o.size, o.etag, o.last_modified, o.content_type, o.headers, o.checksums, o.zone, o.blob,
-            o.parts, o.tags, o.upload_id, o.part_sizes
+            o.parts, o.tags, o.upload_id, o.part_sizes, o.replicas
         FROM buckets b LEFT JOIN objects o ON o.bucket = b.name AND o.key = ?
         WHERE b.name = ?
         """
 
     static func insert(_ o: ObjectRecord, _ db: SQLiteConnection) throws(StoreError) {
         try db.query(
-            "INSERT OR REPLACE INTO objects (\(objectColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO objects (\(objectColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 .text(o.bucket), .text(o.key), .int(o.size), .text(o.etag), .real(o.lastModified),
                 .text(o.contentType), .text(FieldCoding.encode(o.headers)), .text(FieldCoding.encode(o.checksums)),
                 .text(o.zone), .text(o.blob), .text(FieldCoding.encode(o.parts)), .text(FieldCoding.encodeTags(o.tags)),
                 .text(o.uploadId), .text(FieldCoding.encode(sizes: o.partSizes)),
+                .text(FieldCoding.encode(o.replicas)),
             ])
     }
 
@@ -157,7 +159,8 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             lastModified: r.real(o + 4), contentType: r.text(o + 5), headers: FieldCoding.decodeHeaders(r.text(o + 6)),
             checksums: FieldCoding.decodeMap(r.text(o + 7)), zone: r.text(o + 8), blob: r.text(o + 9),
             parts: FieldCoding.decodeParts(r.text(o + 10)), tags: FieldCoding.decodeTags(r.text(o + 11)),
-            uploadId: r.text(o + 12), partSizes: FieldCoding.decodeSizes(r.text(o + 13)))
+            uploadId: r.text(o + 12), partSizes: FieldCoding.decodeSizes(r.text(o + 13)),
+            replicas: FieldCoding.decodeReplicas(r.text(o + 14)))
     }
 
     public func object(bucket: String, key: String) throws(StoreError) -> ObjectRecord? {
@@ -177,7 +180,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 Self.bucketAndObjectSQL, [.text(key), .text(bucket)]
             ) { r in
                 let b = Self.bucket(r)
-                found = (b, r.int(7) != 0 ? Self.object(r, offset: 8) : nil)
+                found = (b, r.int(8) != 0 ? Self.object(r, offset: 9) : nil)
             }
             return found
         }
@@ -213,12 +216,13 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 ) { r in old = Self.object(r) }
                 if let condition, !condition.holds(for: old) { throw .preconditionFailed }
                 try Self.insert(o, db)
+                try Self.queueJobs(replacing: old, with: o, now: o.lastModified, db)
                 return old
             }
         }
     }
 
-    public func deleteObject(bucket: String, key: String) throws(StoreError) -> ObjectRecord? {
+    public func deleteObject(bucket: String, key: String, now: Double) throws(StoreError) -> ObjectRecord? {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) -> ObjectRecord? in
                 var old: ObjectRecord?
@@ -228,6 +232,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 ) { r in old = Self.object(r) }
                 if old != nil {
                     try db.query("DELETE FROM objects WHERE bucket = ? AND key = ?", [.text(bucket), .text(key)])
+                    try Self.queueJobs(replacing: old, with: nil, now: now, db)
                 }
                 return old
             }

@@ -47,7 +47,8 @@ struct ZonesCommand: ParsableCommand {
 /// `s3gw buckets show NAME`: where a tenant bucket lives, and its name inside each zone.
 struct BucketsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "buckets", abstract: "Inspect tenant buckets.", subcommands: [Show.self])
+        commandName: "buckets", abstract: "Inspect tenant buckets and set their replica-count.",
+        subcommands: [Show.self, Replicas.self])
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a bucket's placement and backend bucket names.")
@@ -67,11 +68,15 @@ struct BucketsCommand: ParsableCommand {
                 "created              \(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: b.createdAt)))")
             print(
                 "location constraint  \(b.locationConstraint.isEmpty ? "(none: default zone)" : b.locationConstraint)")
+            print("replica-count        \(b.replicaCount)")
+            let secret = try InstallationSecret.load(stateDir: config.stateDir, createIfMissing: false)
             for (i, z) in b.zones.enumerated() {
                 let zone = config.zones.first { $0.name == z }
                 let location = zone.map { $0.kind == "s3" ? $0.endpoint : $0.path } ?? "(zone not in the configuration)"
-                print("\(i == 0 ? "primary zone" : "replica zone")         \(z)  \(location)")
-                print("  backend bucket     \(b.backendBucket)")
+                let role = i == 0 ? "primary zone" : i < b.replicaCount ? "replica zone" : "allowed zone"
+                print("\(role)         \(z)  \(location)")
+                let backend = BackendBucketName.derive(secret: secret, tenant: b.owner, bucket: b.name, zone: z)
+                print("  backend bucket     \(backend)")
             }
         }
     }

@@ -10,7 +10,8 @@ struct S3GW: ParsableCommand {
         commandName: "s3gw",
         abstract: "A policy-aware, S3-compatible storage gateway (FastCGI behind nginx).",
         subcommands: [
-            Serve.self, ConfigCommand.self, ZonesCommand.self, BucketsCommand.self, ProvidersCommand.self,
+            Serve.self, ConfigCommand.self, ZonesCommand.self, BucketsCommand.self, ReplicationCommand.self,
+            ProvidersCommand.self,
             WorkerCommand.self,
             AgentCommand.self,
         ])

@@ -16,7 +16,14 @@ final class TaggingHandlerTests: XCTestCase {
     }
 
     func testHeaderTagsRoundTripAndCount() {
-        gw.send("PUT", "/tagged/o", body: [1], headers: [("x-amz-tagging", "team=a%20b&replica-count=2&k%3Ax=")])
+        // replica-count 2 asks for more copies than this bucket's one zone: refused, nothing stored.
+        let tooMany = gw.send(
+            "PUT", "/tagged/o", body: [1], headers: [("x-amz-tagging", "team=a%20b&replica-count=2&k%3Ax=")])
+        XCTAssertEqual(tooMany.errorCode, "InvalidArgument")
+        XCTAssert(tooMany.text.contains("exceeds the 1 location"), tooMany.text)
+        XCTAssertEqual(gw.send("HEAD", "/tagged/o").status, 404)
+        XCTAssertEqual(gw.zone.blobCount, 0)
+        gw.send("PUT", "/tagged/o", body: [1], headers: [("x-amz-tagging", "team=a%20b&replica-count=1&k%3Ax=")])
         XCTAssertEqual(gw.send("HEAD", "/tagged/o").header("x-amz-tagging-count"), "3")
         let t = gw.send("GET", "/tagged/o?tagging").text
         XCTAssert(t.contains("<Key>team</Key><Value>a b</Value>"), t)

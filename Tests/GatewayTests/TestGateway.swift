@@ -13,7 +13,9 @@ final class TestGateway {
     static let amzDate = "20231114T221320Z"
 
     let metadata = InMemoryMetadataStore()
-    let zone = InMemoryZone(name: "zone-a")
+    /// One in-memory zone per catalog zone; `zone` is the default one, "zone-a".
+    let zones: [String: InMemoryZone]
+    var zone: InMemoryZone { zones["zone-a"]! }
     let gateway: S3Gateway
     let context: GatewayContext
 
@@ -47,13 +49,19 @@ final class TestGateway {
         func write(_ bytes: UnsafeRawBufferPointer) throws { body.append(contentsOf: bytes) }
     }
 
-    init(zones: [ZoneCatalog.Zone] = [ZoneCatalog.Zone(name: "zone-a", country: "se", region: "se-sto")]) {
+    init(
+        zones catalogZones: [ZoneCatalog.Zone] = [ZoneCatalog.Zone(name: "zone-a", country: "se", region: "se-sto")],
+        replication: ReplicationSettings = ReplicationSettings()
+    ) {
+        var zones = ["zone-a": InMemoryZone(name: "zone-a")]
+        for z in catalogZones where zones[z.name] == nil { zones[z.name] = InMemoryZone(name: z.name) }
+        self.zones = zones
         let context = GatewayContext(
-            metadata: metadata, zones: ["zone-a": zone],
-            catalog: ZoneCatalog(zones: zones, defaultZone: "zone-a"),
+            metadata: metadata, zones: zones,
+            catalog: ZoneCatalog(zones: catalogZones, defaultZone: "zone-a"),
             verifier: Verifier(credentials: Credentials()), clock: FixedClock(Self.now),
             installationSecret: Array(repeating: 7, count: 32), logger: Logger(label: "test"),
-            baseDomains: ["s3.example.test"])
+            baseDomains: ["s3.example.test"], replication: replication)
         self.context = context
         gateway = S3Gateway(context: context)
     }

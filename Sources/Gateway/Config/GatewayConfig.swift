@@ -39,6 +39,7 @@ public struct GatewayConfig: Sendable {
     public var cleanupInterval = 300
     /// How often, in seconds, the agent probes every zone's health.
     public var healthInterval = 30
+    public var replication = ReplicationSettings()
     public var zones: [Zone] = []
 
     public var workerCount: Int { workers > 0 ? workers : ProcessInfo.processInfo.activeProcessorCount }
@@ -106,6 +107,16 @@ public struct GatewayConfig: Sendable {
                 c.multipartExpiry = try reader.int("multipart_expiry", in: 0...(10 * 365 * 86400)) ?? c.multipartExpiry
                 c.cleanupInterval = try reader.int("cleanup_interval", in: 1...86400) ?? c.cleanupInterval
                 c.healthInterval = try reader.int("health_interval", in: 1...86400) ?? c.healthInterval
+                try reader.noOtherKeys()
+            case "replication":
+                var r = c.replication
+                r.defaultReplicaCount = try reader.int("replica_count", in: 1...16) ?? r.defaultReplicaCount
+                r.workers = try reader.int("workers", in: 0...64) ?? r.workers
+                r.maxAttempts = try reader.int("max_attempts", in: 1...1000) ?? r.maxAttempts
+                r.retryBase = Double(try reader.int("retry_base", in: 1...3600) ?? Int(r.retryBase))
+                r.retryMax = Double(try reader.int("retry_max", in: 1...(7 * 86400)) ?? Int(r.retryMax))
+                r.lease = Double(try reader.int("lease", in: 5...3600) ?? Int(r.lease))
+                c.replication = r
                 try reader.noOtherKeys()
             case "zones[]":
                 guard let name = try reader.string("name"), !name.isEmpty else {

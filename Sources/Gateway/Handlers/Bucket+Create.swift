@@ -35,7 +35,7 @@ extension Handlers {
         try ctx.zone(zones[0]).createBucket(backend)
         let record = BucketRecord(
             name: name, owner: r.auth.accessKey, createdAt: r.now, locationConstraint: constraint, zones: zones,
-            backendBucket: backend)
+            backendBucket: backend, replicaCount: min(ctx.replication.defaultReplicaCount, zones.count))
         let stored = try ctx.metadata.createBucket(record)
         guard stored.owner == r.auth.accessKey else {
             throw S3Error(.bucketAlreadyExists, extra: [("BucketName", name)])

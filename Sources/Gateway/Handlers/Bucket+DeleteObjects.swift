@@ -31,7 +31,7 @@ extension Handlers {
                 continue
             }
             do {
-                if let old = try ctx.metadata.deleteObject(bucket: b.name, key: key) {
+                if let old = try ctx.metadata.deleteObject(bucket: b.name, key: key, now: r.now) {
                     removeBlob(of: old, bucket: b, ctx, logger)
                 }
                 if !quiet {

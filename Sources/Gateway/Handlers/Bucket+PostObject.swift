@@ -50,9 +50,9 @@ extension Handlers {
         let tags =
             try fields["tagging"].map { try Tagging.parse(body: MemorySource($0), limit: Tagging.maxObjectTags) } ?? []
 
-        let zoneName = b.primaryZone
-        let zone = try ctx.zone(zoneName)
-        let writer = try zone.beginWrite(backendBucket: b.backendBucket, length: nil)
+        _ = try Replication.count(tags: tags, bucket: b)
+        let (zoneName, zone) = try ctx.writeZone(for: b)
+        let writer = try zone.beginWrite(backendBucket: ctx.backendBucket(b, in: zoneName), length: nil)
         let sink = SizeLimitedSink(MD5Sink(writer), max: policy.contentLengthRange?.upperBound ?? maxCopySize)
         let size: Int64
         do {

@@ -63,10 +63,12 @@ extension Handlers {
             // The provider assembles the listed parts (by its ETags) into one object and drops
             // the rest; the gateway's object is that single blob.
             object.blob = try ctx.zone(upload.zone).completeMultipart(
-                backendBucket: b.backendBucket, multipart: upload.zoneUpload,
+                backendBucket: ctx.backendBucket(b, in: upload.zone), multipart: upload.zoneUpload,
                 parts: used.map { ($0.partNumber, $0.blob) })
             object.parts = []
         }
+        object.replicas = try Replication.replicas(
+            for: b, count: try Replication.count(tags: object.tags, bucket: b), primary: object.zone, ctx)
         let replaced: ObjectRecord?
         let allParts: [PartRecord]
         do {

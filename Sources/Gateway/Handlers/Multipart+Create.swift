@@ -12,12 +12,15 @@ extension Handlers {
         try UnsupportedFeatures.check(r, .createMultipartUpload)
         let stored = try StoredHeaders.fromRequest(r)
         let checksum = try MultipartChecksum.fromCreate(r)
+        let tags = try Tagging.fromRequest(r)
+        _ = try Replication.count(tags: tags, bucket: b)
+        let (zoneName, zone) = try ctx.writeZone(for: b)
         // A provider zone assembles the parts itself (its multipart API); else parts are blobs.
-        let zoneUpload = try ctx.zone(b.primaryZone).beginMultipart(backendBucket: b.backendBucket) ?? ""
+        let zoneUpload = try zone.beginMultipart(backendBucket: ctx.backendBucket(b, in: zoneName)) ?? ""
         let upload = UploadRecord(
             uploadId: RandomID.make(), bucket: b.name, key: key, initiated: r.now, contentType: stored.contentType,
-            headers: stored.headers, checksumAlgorithm: checksum?.algorithm.rawValue ?? "", zone: b.primaryZone,
-            tags: try Tagging.fromRequest(r),
+            headers: stored.headers, checksumAlgorithm: checksum?.algorithm.rawValue ?? "", zone: zoneName,
+            tags: tags,
             zoneUpload: zoneUpload, checksumType: checksum?.type.rawValue ?? ""
         )
         try ctx.metadata.createUpload(upload)

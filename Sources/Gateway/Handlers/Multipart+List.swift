@@ -98,7 +98,8 @@ extension Handlers {
             return
         }
         do {
-            try ctx.zone(upload.zone).abortMultipart(backendBucket: bucket.backendBucket, multipart: upload.zoneUpload)
+            try ctx.zone(upload.zone).abortMultipart(
+                backendBucket: ctx.backendBucket(bucket, in: upload.zone), multipart: upload.zoneUpload)
         } catch {
             logger.warning("could not abort the zone's multipart upload of \(upload.key): \(error)")
         }

@@ -19,8 +19,8 @@ extension Handlers {
         // Every part of an upload created with a checksum algorithm gets that checksum, sent or
         // not: Complete makes the object's checksum from them.
         let (body, blob) = try storeVerifiedBody(
-            r, in: zone, backendBucket: b.backendBucket,
-            writer: try partWriter(upload, n, length: expectedLength(r), zone, b),
+            r, in: zone, backendBucket: ctx.backendBucket(b, in: upload.zone),
+            writer: try partWriter(upload, n, length: expectedLength(r), zone, b, ctx),
             checksum: ChecksumAlgorithm(rawValue: upload.checksumAlgorithm))
         // Stamped when its bytes are stored (in a provider zone: when the provider has them), so
         // of two uploads of this number the one that finished last is kept (MetadataStore.putPart).
@@ -64,8 +64,9 @@ extension Handlers {
         let zone = try ctx.zone(upload.zone)
         let hasher = ChecksumAlgorithm(rawValue: upload.checksumAlgorithm)?.makeHasher()
         let (blob, etag) = try copyBytes(
-            of: src, in: sb, offset: offset, length: length, to: zone, backendBucket: b.backendBucket, ctx,
-            writer: try partWriter(upload, n, length: length, zone, b), hasher: hasher)
+            of: src, in: sb, offset: offset, length: length, to: zone,
+            backendBucket: ctx.backendBucket(b, in: upload.zone), ctx,
+            writer: try partWriter(upload, n, length: length, zone, b, ctx), hasher: hasher)
         let part = PartRecord(
             uploadId: upload.uploadId, partNumber: n, size: length, etag: etag, lastModified: ctx.clock.now(),
             checksums: hasher.map { [$0.algorithm.rawValue: base64Encode($0.finalize())] } ?? [:], blob: blob)
@@ -95,11 +96,13 @@ extension Handlers {
     /// For a zone-assembled upload, the zone's writer for part `n` (which needs the length, as
     /// S3 does: MissingContentLength otherwise); nil when the part is a blob of its own.
     static func partWriter(
-        _ upload: UploadRecord, _ n: Int, length: Int64?, _ zone: any StorageZone, _ b: BucketRecord
+        _ upload: UploadRecord, _ n: Int, length: Int64?, _ zone: any StorageZone, _ b: BucketRecord,
+        _ ctx: GatewayContext
     ) throws -> (any BlobWriter)? {
         guard !upload.zoneUpload.isEmpty else { return nil }
         guard let length else { throw S3Error(.missingContentLength) }
         return try zone.beginPartWrite(
-            backendBucket: b.backendBucket, multipart: upload.zoneUpload, partNumber: n, length: length)
+            backendBucket: ctx.backendBucket(b, in: upload.zone), multipart: upload.zoneUpload, partNumber: n,
+            length: length)
     }
 }

@@ -38,10 +38,11 @@ extension Handlers {
         default: throw S3Error(.invalidArgument, "Unknown tagging directive.")
         }
 
-        let zoneName = b.primaryZone
-        let zone = try ctx.zone(zoneName)
+        _ = try Replication.count(tags: tags, bucket: b)
+        let (zoneName, zone) = try ctx.writeZone(for: b)
         let (blob, etag) = try copyBytes(
-            of: src, in: sb, offset: 0, length: src.size, to: zone, backendBucket: b.backendBucket, ctx)
+            of: src, in: sb, offset: 0, length: src.size, to: zone, backendBucket: ctx.backendBucket(b, in: zoneName),
+            ctx)
         let stored =
             directive == "REPLACE"
             ? try StoredHeaders.fromRequest(r) : StoredHeaders(contentType: src.contentType, headers: src.headers)
@@ -78,7 +79,8 @@ extension Handlers {
         let hashing = MD5Sink(writer, also: hasher)
         do {
             let reader = try BlobChainReader(
-                zone: try ctx.zone(src.zone), backendBucket: sb.backendBucket, parts: src.blobs, offset: offset,
+                zone: try ctx.zone(src.zone), backendBucket: ctx.backendBucket(sb, in: src.zone), parts: src.blobs,
+                offset: offset,
                 length: length)
             try pump(reader, into: hashing)
         } catch {

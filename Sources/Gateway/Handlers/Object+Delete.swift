@@ -10,7 +10,7 @@ extension Handlers {
         if let v = r.query["versionId"], v != "null" {
             throw S3Error(.invalidArgument, "Invalid version id specified")
         }
-        if let old = try ctx.metadata.deleteObject(bucket: b.name, key: key) {
+        if let old = try ctx.metadata.deleteObject(bucket: b.name, key: key, now: r.now) {
             removeBlob(of: old, bucket: b, ctx, logger)
         }
         return S3Response(status: 204)

@@ -53,12 +53,14 @@ extension Handlers {
             }
         }
         headers.append(Header("Content-Length", String(length)))
+        let copies = ObjectCopies(o, in: b, ctx)
         if r.method == "HEAD" || length == 0 {
-            return S3Response(status: status, headers: headers)
+            let zone = copies.candidates(ctx).first?.zone ?? o.zone
+            return S3Response(status: status, headers: headers + Replication.headers(o, servedFrom: zone))
         }
-        let reader = try BlobChainReader(
-            zone: try ctx.zone(o.zone), backendBucket: b.backendBucket, parts: o.blobs, offset: offset, length: length)
-        return S3Response(status: status, headers: headers, body: .stream(reader))
+        let (zone, reader) = try copies.open(offset: offset, length: length, ctx)
+        return S3Response(
+            status: status, headers: headers + Replication.headers(o, servedFrom: zone), body: .stream(reader))
     }
 
     /// 304 carries what a 200 would have said about the representation and no body:

@@ -21,9 +21,9 @@ extension Handlers {
         }
         let stored = try StoredHeaders.fromRequest(r)
         let tags = try Tagging.fromRequest(r)
-        let zoneName = b.primaryZone
-        let zone = try ctx.zone(zoneName)
-        let (body, blob) = try storeVerifiedBody(r, in: zone, backendBucket: b.backendBucket)
+        _ = try Replication.count(tags: tags, bucket: b)
+        let (zoneName, zone) = try ctx.writeZone(for: b)
+        let (body, blob) = try storeVerifiedBody(r, in: zone, backendBucket: ctx.backendBucket(b, in: zoneName))
         let record = ObjectRecord(
             bucket: b.name, key: key, size: body.decodedLength, etag: body.md5Hex, lastModified: r.now,
             contentType: stored.contentType, headers: stored.headers,
@@ -107,7 +107,10 @@ extension Handlers {
         _ logger: Logger
     ) throws {
         let replaced: ObjectRecord?
+        var record = record
         do {
+            let count = try Replication.count(tags: record.tags, bucket: b)
+            record.replicas = try Replication.replicas(for: b, count: count, primary: record.zone, ctx)
             replaced = try ctx.metadata.putObject(record, condition: condition)
         } catch {
             removeBlob(of: record, bucket: b, ctx, logger)
@@ -137,7 +140,7 @@ extension Handlers {
     ) {
         for blob in blobs {
             do {
-                try ctx.zone(zone).deleteBlob(backendBucket: bucket.backendBucket, blob: blob)
+                try ctx.zone(zone).deleteBlob(backendBucket: ctx.backendBucket(bucket, in: zone), blob: blob)
             } catch {
                 logger.warning("could not remove unreferenced blob \(blob) in \(zone): \(error)")
             }

@@ -13,14 +13,29 @@ extension Handlers {
     static func putObjectTagging(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
         let (b, o) = try ownedObject(r, ctx)
         let tags = try Tagging.parse(body: try verifiedBody(r), limit: Tagging.maxObjectTags)
+        let count = try Replication.count(tags: tags, bucket: b)
         try ctx.metadata.setObjectTags(bucket: b.name, key: o.key, tags: tags)
+        try adjustReplicas(o, count: count, b, r, ctx)
         return S3Response()
+    }
+
+    /// A `replica-count` change: raising it queues copies, lowering it queues removal of the
+    /// surplus (the store turns the new list into jobs).
+    static func adjustReplicas(_ o: ObjectRecord, count: Int, _ b: BucketRecord, _ r: S3Request, _ ctx: GatewayContext)
+        throws
+    {
+        let wanted = try Replication.replicas(for: b, count: count, primary: o.zone, keeping: o.replicas, ctx)
+        if wanted != o.replicas {
+            try ctx.metadata.setReplicas(
+                bucket: b.name, key: o.key, generation: o.generation, replicas: wanted, now: r.now)
+        }
     }
 
     /// DELETE /bucket/key?tagging
     static func deleteObjectTagging(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
         let (b, o) = try ownedObject(r, ctx)
         try ctx.metadata.setObjectTags(bucket: b.name, key: o.key, tags: [])
+        try adjustReplicas(o, count: try Replication.count(tags: [], bucket: b), b, r, ctx)
         return S3Response(status: 204)
     }
 

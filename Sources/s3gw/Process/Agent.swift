@@ -2,6 +2,7 @@ import Foundation
 import Gateway
 import GatewayCore
 import Logging
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -15,6 +16,29 @@ enum Agent {
         logger.info(
             "agent started: multipart uploads expire after \(config.multipartExpiry)s, checked every \(config.cleanupInterval)s"
         )
+        let stopping = Atomic<Bool>(false)
+        let busy = Atomic<Int>(0)
+        let host = ProcessInfo.processInfo.hostName
+        for i in 0..<config.replication.workers {
+            let replicator = Replicator(context: context, owner: "\(host):\(getpid()):\(i)")
+            let t = Thread {
+                while !stopping.load(ordering: .relaxed) {
+                    busy.add(1, ordering: .relaxed)
+                    let ran = replicator.runOne()
+                    busy.subtract(1, ordering: .relaxed)
+                    if !ran { usleep(250_000) }  // nothing due: look again soon
+                }
+            }
+            t.name = "replicator-\(i)"
+            t.start()
+        }
+        // On SIGTERM the transfers under way finish (bounded); one cut short is re-run by the
+        // next agent once its lease expires.
+        defer {
+            stopping.store(true, ordering: .relaxed)
+            let deadline = SystemClock().now() + 30
+            while busy.load(ordering: .relaxed) > 0 && SystemClock().now() < deadline { usleep(50_000) }
+        }
         var nextCleanup = 0.0
         var nextHealth = 0.0
         while true {

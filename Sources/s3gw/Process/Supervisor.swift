@@ -86,6 +86,7 @@ final class Supervisor {
             if pid <= 0 { return }
             if pid == agent {
                 agent = nil
+                removeTemporaries(ofProcess: pid)
                 if state == .running {
                     logger.error("agent \(pid) ended (status \(status)); respawning")
                     usleep(200_000)

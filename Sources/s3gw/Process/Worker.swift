@@ -65,7 +65,8 @@ enum Worker {
             maxClockSkew: Double(config.maxClockSkew))
         return GatewayContext(
             metadata: metadata, zones: zones, catalog: catalog, verifier: verifier, clock: SystemClock(),
-            installationSecret: secret, logger: logger, baseDomains: config.baseDomains)
+            installationSecret: secret, logger: logger, baseDomains: config.baseDomains,
+            replication: config.replication)
     }
 }
 

@@ -1,0 +1,25 @@
+/// `[replication]` in the configuration: how the agent keeps copies in other zones.
+public struct ReplicationSettings: Sendable, Equatable {
+    /// Copies of each object in a new bucket (`s3gw buckets replicas` changes one bucket).
+    public var defaultReplicaCount = 1
+    /// Transfers the agent runs at once.
+    public var workers = 2
+    /// Attempts before a job is dead-lettered.
+    public var maxAttempts = 8
+    /// Seconds before the first retry; doubles each attempt (with jitter) up to `retryMax`.
+    public var retryBase = 2.0
+    public var retryMax = 600.0
+    /// Seconds a claimed job stays with its agent without renewal; a dead agent's jobs are
+    /// taken over after it.
+    public var lease = 60.0
+
+    public init() {}
+
+    /// Seconds to wait after failed attempt number `attempts` (1-based): exponential, with
+    /// ±50 % jitter so a zone that comes back is not hit by every job at once.
+    public func retryDelay(afterAttempt attempts: Int, jitter: Double) -> Double {
+        var d = retryBase
+        for _ in 1..<max(1, min(attempts, 30)) { d *= 2 }
+        return min(d, retryMax) * (0.5 + jitter)
+    }
+}

@@ -1,0 +1,121 @@
+import GatewayCore
+import Logging
+
+/// The agent's copier: claims due jobs from the metadata store's queue and carries them out.
+/// A replicate job streams the object from a readable copy into the target zone, verifies size
+/// and ETag, and records the copy only if the object is still that write; a removal job deletes
+/// a blob no metadata references any more. Failures retry with backoff and end dead-lettered.
+public final class Replicator: Sendable {
+    let ctx: GatewayContext
+    /// Names this agent's leases ("host:pid:thread"), so a job is finished only by its holder.
+    let owner: String
+    let settings: ReplicationSettings
+
+    public init(context: GatewayContext, owner: String) {
+        ctx = context
+        self.owner = owner
+        settings = context.replication
+    }
+
+    /// Claims one due job and runs it; false when there was none.
+    @discardableResult
+    public func runOne() -> Bool {
+        let jobs: [ReplicationJob]
+        do {
+            jobs = try ctx.metadata.claimJobs(owner: owner, now: ctx.clock.now(), lease: settings.lease, limit: 1)
+        } catch {
+            ctx.logger.error("claiming replication jobs failed: \(error)")
+            return false
+        }
+        guard let job = jobs.first else { return false }
+        do {
+            switch job.kind {
+            case .replicate: try replicate(job)
+            case .removeBlob:
+                try ctx.zone(job.zone).deleteBlob(backendBucket: job.backendBucket, blob: job.blob)
+            }
+            try ctx.metadata.finishJob(id: job.id, owner: owner)
+        } catch {
+            fail(job, error)
+        }
+        return true
+    }
+
+    private func fail(_ job: ReplicationJob, _ error: any Error) {
+        let text = "\(error)"
+        let retryAt: Double? =
+            job.attempts >= settings.maxAttempts
+            ? nil
+            : ctx.clock.now() + settings.retryDelay(afterAttempt: job.attempts, jitter: Double.random(in: 0..<1))
+        if retryAt == nil {
+            ctx.logger.error(
+                "job \(job.id) (\(job.kind.rawValue) \(job.bucket)/\(job.key) → \(job.zone)) dead: \(text)")
+        } else {
+            ctx.logger.warning("job \(job.id) attempt \(job.attempts) failed: \(text)")
+        }
+        do {
+            try ctx.metadata.failJob(id: job.id, owner: owner, error: text, retryAt: retryAt)
+        } catch {
+            ctx.logger.error("recording the failure of job \(job.id) failed: \(error); its lease will expire")
+        }
+    }
+
+    private func replicate(_ job: ReplicationJob) throws {
+        guard let (b, found) = try ctx.metadata.bucketAndObject(bucket: job.bucket, key: job.key),
+            let o = found, o.generation == job.generation
+        else { return }  // overwritten or deleted since: nothing to copy
+        try Residency.check(zone: job.zone, for: b, catalog: ctx.catalog)
+        let target = try ctx.zone(job.zone)
+        // Backend buckets exist where the bucket was created; other zones get theirs on first copy.
+        try target.createBucket(job.backendBucket)
+        let (_, reader) = try ObjectCopies(o, in: b, ctx).excluding(job.zone).open(offset: 0, length: o.size, ctx)
+        let writer = try target.beginWrite(backendBucket: job.backendBucket, length: o.size)
+        // Objects completed before part sizes were kept have their part blobs' sizes.
+        let partSizes = o.partSizes.isEmpty && o.etag.contains("-") ? o.parts.map(\.size) : o.partSizes
+        let sink = ETagSink(LeaseKeeper(writer, job: job, replicator: self), partSizes: partSizes)
+        let blob: String
+        do {
+            try pump(reader, into: sink)
+            guard sink.count == o.size, sink.etag() == o.etag else {
+                throw StoreError.internalFailure(
+                    "copy of \(o.bucket)/\(o.key) does not verify: \(sink.count) bytes, ETag \(sink.etag()), expected \(o.size) and \(o.etag)"
+                )
+            }
+            blob = try writer.commit()
+        } catch {
+            writer.abort()
+            throw error
+        }
+        if try !ctx.metadata.completeReplica(
+            bucket: o.bucket, key: o.key, generation: o.generation, zone: job.zone, blob: blob)
+        {
+            // Overwritten, deleted, or no longer wanted there while the bytes moved.
+            try? target.deleteBlob(backendBucket: job.backendBucket, blob: blob)
+        }
+    }
+
+    /// Renews the job's lease as bytes move, so a long copy is not taken over while alive.
+    final class LeaseKeeper: ByteSink {
+        private let inner: any ByteSink
+        private let job: ReplicationJob
+        private let replicator: Replicator
+        private var lastRenewal: Double
+
+        init(_ inner: any ByteSink, job: ReplicationJob, replicator: Replicator) {
+            self.inner = inner
+            self.job = job
+            self.replicator = replicator
+            lastRenewal = replicator.ctx.clock.now()
+        }
+
+        func write(_ bytes: UnsafeRawBufferPointer) throws {
+            try inner.write(bytes)
+            let now = replicator.ctx.clock.now()
+            guard now - lastRenewal > replicator.settings.lease / 3 else { return }
+            lastRenewal = now
+            let held = try replicator.ctx.metadata.renewLease(
+                jobId: job.id, owner: replicator.owner, until: now + replicator.settings.lease)
+            if !held { throw StoreError.conflict }  // taken over: the other holder finishes it
+        }
+    }
+}

@@ -1,0 +1,28 @@
+import GatewayCore
+
+/// The cross-border rule, in the one function every copy of a bucket's bytes goes through
+/// (client writes, copies, multipart, replication, failover, repair): a zone may hold the
+/// bucket's bytes only if its LocationConstraint allows it — a zone of its placement, in one of
+/// the countries it names. So a copy leaves the primary's country only when the constraint
+/// names more than one.
+enum Residency {
+    static func check(zone: String, for b: BucketRecord, catalog: ZoneCatalog) throws(StoreError) {
+        guard b.zones.contains(zone), let z = catalog.zone(named: zone),
+            let placement = try? catalog.placement(for: b.locationConstraint), placement.countries.contains(z.country)
+        else {
+            // A bug or a configuration change, never a client's doing: logged, not explained.
+            throw .internalFailure(
+                "residency: zone \(zone) is outside what bucket \(b.name)'s constraint '\(b.locationConstraint)' allows"
+            )
+        }
+    }
+}
+
+extension GatewayContext {
+    /// Where a client write of `b` goes: its primary zone, once the residency rule admits it.
+    func writeZone(for b: BucketRecord) throws(StoreError) -> (name: String, zone: any StorageZone) {
+        let name = b.primaryZone
+        try Residency.check(zone: name, for: b, catalog: catalog)
+        return (name, try zone(name))
+    }
+}

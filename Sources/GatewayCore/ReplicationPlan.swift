@@ -1,0 +1,25 @@
+/// What a change of an object's copies asks of the agent — the same for every store, so the
+/// SQLite store and the in-memory double queue exactly the same jobs.
+public enum ReplicationPlan {
+    public static func jobs(replacing old: ObjectRecord?, with new: ObjectRecord?, now: Double)
+        -> [ReplicationJob]
+    {
+        var jobs: [ReplicationJob] = []
+        if let new {
+            for r in new.replicas where r.state == .pending && r.blob.isEmpty {
+                jobs.append(
+                    ReplicationJob(
+                        kind: .replicate, bucket: new.bucket, key: new.key, generation: new.generation, zone: r.zone,
+                        backendBucket: r.backendBucket, notBefore: now, createdAt: now))
+            }
+        }
+        let kept = Set(new?.replicas.map(\.blob).filter { !$0.isEmpty } ?? [])
+        for r in old?.replicas ?? [] where !r.blob.isEmpty && !kept.contains(r.blob) {
+            jobs.append(
+                ReplicationJob(
+                    kind: .removeBlob, bucket: old!.bucket, key: old!.key, zone: r.zone, backendBucket: r.backendBucket,
+                    blob: r.blob, notBefore: now, createdAt: now))
+        }
+        return jobs
+    }
+}

@@ -1,0 +1,253 @@
+import GatewayCore
+
+/// Replicas and the replication queue. Every change of an object's copies turns into jobs in
+/// the same transaction (`queueJobs`), so no acknowledged write loses its replication and no
+/// replaced copy is forgotten.
+extension SQLiteMetadataStore {
+    static let jobColumns = """
+        id, kind, bucket, key, generation, zone, backend_bucket, blob, state, attempts, not_before, created_at, \
+        lease_owner, lease_until, last_error
+        """
+
+    static func job(_ r: Row) -> ReplicationJob {
+        ReplicationJob(
+            id: r.int(0), kind: ReplicationJob.Kind(rawValue: r.text(1)) ?? .replicate, bucket: r.text(2),
+            key: r.text(3), generation: r.text(4), zone: r.text(5), backendBucket: r.text(6), blob: r.text(7),
+            state: ReplicationJob.State(rawValue: r.text(8)) ?? .pending, attempts: Int(r.int(9)),
+            notBefore: r.real(10), createdAt: r.real(11), leaseOwner: r.text(12), leaseUntil: r.real(13),
+            lastError: r.text(14))
+    }
+
+    static func insertJob(_ j: ReplicationJob, _ db: SQLiteConnection) throws(StoreError) {
+        try db.query(
+            """
+            INSERT INTO jobs (kind, bucket, key, generation, zone, backend_bucket, blob, state, attempts, not_before,
+                created_at, lease_owner, lease_until, last_error)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, '', 0, '')
+            """,
+            [
+                .text(j.kind.rawValue), .text(j.bucket), .text(j.key), .text(j.generation), .text(j.zone),
+                .text(j.backendBucket), .text(j.blob), .real(j.notBefore), .real(j.createdAt),
+            ])
+    }
+
+    /// The jobs an object's change needs: copies of the new record still pending get a replicate
+    /// job, and every stored copy of the old record the new one no longer has gets removed.
+    /// Queued replicate jobs of other generations are dropped (a running one finds out itself).
+    static func queueJobs(replacing old: ObjectRecord?, with new: ObjectRecord?, now: Double, _ db: SQLiteConnection)
+        throws(StoreError)
+    {
+        guard let o = old ?? new else { return }
+        let planned = ReplicationPlan.jobs(replacing: old, with: new, now: now)
+        // Replicate jobs already there: kept when still wanted, dropped otherwise (a running one
+        // finds out when it records its copy).
+        var queued: [(id: Int64, generation: String, zone: String, running: Bool)] = []
+        try db.query(
+            "SELECT id, generation, zone, state FROM jobs WHERE kind = 'replicate' AND bucket = ? AND key = ?",
+            [.text(o.bucket), .text(o.key)]
+        ) { r in queued.append((r.int(0), r.text(1), r.text(2), r.text(3) == "running")) }
+        let wanted = Set(planned.filter { $0.kind == .replicate }.map { $0.generation + " " + $0.zone })
+        for q in queued where !q.running && !wanted.contains(q.generation + " " + q.zone) {
+            try db.query("DELETE FROM jobs WHERE id = ?", [.int(q.id)])
+        }
+        let present = Set(queued.map { $0.generation + " " + $0.zone })
+        for job in planned where job.kind == .removeBlob || !present.contains(job.generation + " " + job.zone) {
+            try insertJob(job, db)
+        }
+    }
+
+    private func currentObject(_ bucket: String, _ key: String, _ db: SQLiteConnection) throws(StoreError)
+        -> ObjectRecord?
+    {
+        var found: ObjectRecord?
+        try db.query(
+            "SELECT \(Self.objectColumns) FROM objects WHERE bucket = ? AND key = ?", [.text(bucket), .text(key)]
+        ) { r in found = Self.object(r) }
+        return found
+    }
+
+    public func setReplicas(bucket: String, key: String, generation: String, replicas: [Replica], now: Double)
+        throws(StoreError)
+    {
+        try withConnection { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) in
+                guard var o = try currentObject(bucket, key, db), o.generation == generation else {
+                    throw .noSuchKey
+                }
+                let old = o
+                o.replicas = replicas
+                try Self.insert(o, db)
+                try Self.queueJobs(replacing: old, with: o, now: now, db)
+            }
+        }
+    }
+
+    public func completeReplica(bucket: String, key: String, generation: String, zone: String, blob: String)
+        throws(StoreError) -> Bool
+    {
+        try withConnection { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) -> Bool in
+                guard var o = try currentObject(bucket, key, db), o.generation == generation,
+                    let i = o.replicas.firstIndex(where: { $0.zone == zone && $0.blob.isEmpty })
+                else { return false }
+                o.replicas[i].blob = blob
+                o.replicas[i].state = .completed
+                try Self.insert(o, db)
+                return true
+            }
+        }
+    }
+
+    public func claimJobs(owner: String, now: Double, lease: Double, limit: Int) throws(StoreError)
+        -> [ReplicationJob]
+    {
+        try withConnection { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) -> [ReplicationJob] in
+                var claimed: [ReplicationJob] = []
+                // Ready pending jobs, and running ones whose holder stopped renewing (it died).
+                try db.query(
+                    """
+                    SELECT \(Self.jobColumns) FROM jobs
+                    WHERE (state = 'pending' AND not_before <= ?) OR (state = 'running' AND lease_until < ?)
+                    ORDER BY not_before, id LIMIT ?
+                    """, [.real(now), .real(now), .int(Int64(limit))]
+                ) { r in claimed.append(Self.job(r)) }
+                for i in claimed.indices {
+                    claimed[i].state = .running
+                    claimed[i].attempts += 1
+                    claimed[i].leaseOwner = owner
+                    claimed[i].leaseUntil = now + lease
+                    try db.query(
+                        "UPDATE jobs SET state = 'running', attempts = ?, lease_owner = ?, lease_until = ? WHERE id = ?",
+                        [
+                            .int(Int64(claimed[i].attempts)), .text(owner), .real(claimed[i].leaseUntil),
+                            .int(claimed[i].id),
+                        ])
+                }
+                return claimed
+            }
+        }
+    }
+
+    public func renewLease(jobId: Int64, owner: String, until: Double) throws(StoreError) -> Bool {
+        try withConnection { db throws(StoreError) in
+            try db.query(
+                "UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'running'",
+                [.real(until), .int(jobId), .text(owner)])
+            return db.changes > 0
+        }
+    }
+
+    public func finishJob(id: Int64, owner: String) throws(StoreError) {
+        try withConnection { db throws(StoreError) in
+            try db.query("DELETE FROM jobs WHERE id = ? AND lease_owner = ?", [.int(id), .text(owner)])
+        }
+    }
+
+    public func failJob(id: Int64, owner: String, error: String, retryAt: Double?) throws(StoreError) {
+        try withConnection { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) in
+                var job: ReplicationJob?
+                try db.query(
+                    "SELECT \(Self.jobColumns) FROM jobs WHERE id = ? AND lease_owner = ?", [.int(id), .text(owner)]
+                ) { r in job = Self.job(r) }
+                guard let job else { return }
+                try db.query(
+                    """
+                    UPDATE jobs SET state = ?, not_before = ?, lease_owner = '', lease_until = 0, last_error = ?
+                    WHERE id = ?
+                    """,
+                    [.text(retryAt == nil ? "dead" : "pending"), .real(retryAt ?? 0), .text(error), .int(id)])
+                if retryAt == nil && job.kind == .replicate {
+                    try markReplica(job, .failed, db)
+                }
+            }
+        }
+    }
+
+    private func markReplica(_ job: ReplicationJob, _ state: Replica.State, _ db: SQLiteConnection)
+        throws(StoreError)
+    {
+        guard var o = try currentObject(job.bucket, job.key, db), o.generation == job.generation,
+            let i = o.replicas.firstIndex(where: { $0.zone == job.zone && $0.blob.isEmpty })
+        else { return }
+        o.replicas[i].state = state
+        try Self.insert(o, db)
+    }
+
+    public func jobs(bucket: String?, key: String?, limit: Int) throws(StoreError) -> [ReplicationJob] {
+        try withConnection { db throws(StoreError) in
+            var out: [ReplicationJob] = []
+            var sql = "SELECT \(Self.jobColumns) FROM jobs"
+            var args: [SQLValue] = []
+            if let bucket {
+                sql += " WHERE bucket = ?"
+                args.append(.text(bucket))
+                if let key {
+                    sql += " AND key = ?"
+                    args.append(.text(key))
+                }
+            }
+            try db.query(sql + " ORDER BY id LIMIT ?", args + [.int(Int64(limit))]) { r in out.append(Self.job(r)) }
+            return out
+        }
+    }
+
+    public func retryJobs(ids: [Int64]?, now: Double) throws(StoreError) -> Int {
+        try withConnection { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) -> Int in
+                var dead: [ReplicationJob] = []
+                try db.query("SELECT \(Self.jobColumns) FROM jobs WHERE state = 'dead'", []) { r in
+                    dead.append(Self.job(r))
+                }
+                let chosen = dead.filter { ids?.contains($0.id) ?? true }
+                for job in chosen {
+                    try db.query(
+                        "UPDATE jobs SET state = 'pending', attempts = 0, not_before = ?, last_error = '' WHERE id = ?",
+                        [.real(now), .int(job.id)])
+                    if job.kind == .replicate { try markReplicaPending(job, db) }
+                }
+                return chosen.count
+            }
+        }
+    }
+
+    private func markReplicaPending(_ job: ReplicationJob, _ db: SQLiteConnection) throws(StoreError) {
+        guard var o = try currentObject(job.bucket, job.key, db), o.generation == job.generation,
+            let i = o.replicas.firstIndex(where: { $0.zone == job.zone && $0.state == .failed })
+        else { return }
+        o.replicas[i].state = .pending
+        try Self.insert(o, db)
+    }
+
+    public func cancelJob(id: Int64) throws(StoreError) -> Bool {
+        try withConnection { db throws(StoreError) in
+            try db.query("DELETE FROM jobs WHERE id = ? AND state != 'running'", [.int(id)])
+            return db.changes > 0
+        }
+    }
+
+    public func queueStats(now: Double) throws(StoreError) -> QueueStats {
+        try withConnection { db throws(StoreError) in
+            var stats = QueueStats(pending: 0, running: 0, dead: 0, oldestPendingAge: 0)
+            try db.query("SELECT state, COUNT(*), MIN(created_at) FROM jobs GROUP BY state", []) { r in
+                let n = Int(r.int(1))
+                switch r.text(0) {
+                case "pending":
+                    stats.pending = n
+                    stats.oldestPendingAge = max(0, now - r.real(2))
+                case "running": stats.running = n
+                default: stats.dead = n
+                }
+            }
+            return stats
+        }
+    }
+
+    public func setReplicaCount(bucket: String, count: Int) throws(StoreError) {
+        try withConnection { db throws(StoreError) in
+            try db.query("UPDATE buckets SET replica_count = ? WHERE name = ?", [.int(Int64(count)), .text(bucket)])
+            if db.changes == 0 { throw .noSuchBucket }
+        }
+    }
+}
