@@ -112,15 +112,22 @@ public struct Verifier: Sendable {
     }
 
     func verifyV4Header(_ head: RequestHead, authorization: String, now: Double) throws(S3Error) -> AuthContext {
-        // Parts separated by "," with or without spaces (s3cmd sends none).
+        // Parts separated by "," with or without spaces (s3cmd sends none). A piece that starts
+        // no part may continue the Credential: the scope's region may be a LocationConstraint
+        // list ("…/fi,se/s3/aws4_request", as s3cmd signs CreateBucket with --bucket-location).
         let rest = authorization.dropFirst(CanonicalRequest.algorithm.count + 1)
         var fields: [String: String] = [:]
-        for part in rest.split(separator: ",") {
+        var last: String?
+        for part in rest.split(separator: ",", omittingEmptySubsequences: false) {
             let p = trimHTTPWhitespace(String(part))
-            guard let eq = p.firstIndex(of: "=") else {
+            if let eq = p.firstIndex(of: "="), ["Credential", "SignedHeaders", "Signature"].contains(p[..<eq]) {
+                last = String(p[..<eq])
+                fields[last!] = String(p[p.index(after: eq)...])
+            } else if last == "Credential", !p.isEmpty {
+                fields["Credential"]! += "," + part
+            } else {
                 throw .malformed("The authorization header is malformed; incorrect component \"\(p)\".")
             }
-            fields[String(p[..<eq])] = String(p[p.index(after: eq)...])
         }
         guard let credentialField = fields["Credential"], let signedField = fields["SignedHeaders"],
             let signature = fields["Signature"]

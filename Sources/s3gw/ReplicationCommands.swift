@@ -16,7 +16,8 @@ extension BucketsCommand {
 
         func run() throws {
             let config = try loadOrExit(options.config)
-            let ctx = try Worker.makeContext(config: config, logger: makeLogger("s3gw.cli", level: "warning"))
+            let ctx = try Worker.makeContext(
+                config: config, logger: makeLogger("s3gw.cli", level: "warning"), serving: false)
             do {
                 let changed = try ReplicaCount.set(bucket: name, count: count, ctx)
                 print("bucket \(name): replica-count \(count); \(changed) object(s) queued for a change of copies")

@@ -62,6 +62,22 @@ final class VerifierTests: XCTestCase {
         XCTAssertNoThrow(try exampleVerifier.authenticate(extraSpaces, now: exampleNow))
     }
 
+    /// s3cmd `mb --bucket-location=fi,se` signs with the constraint as the scope's region.
+    func testAScopeRegionMayBeALocationList() throws {
+        for separator in [",", ", "] {
+            let h = replacingAuthorization(signed("PUT", "/b", region: "fi,se")) {
+                $0.replacingOccurrences(of: ", S", with: separator + "S")
+            }
+            XCTAssert(h.header("authorization")!.contains("/fi,se/s3/aws4_request"))
+            XCTAssertEqual(try exampleVerifier.authenticate(h, now: exampleNow).region, "fi,se")
+        }
+        // A piece that is neither a part nor a continuation is still malformed.
+        assertS3Error("AuthorizationHeaderMalformed") {
+            _ = try exampleVerifier.authenticate(
+                replacingAuthorization(signed()) { "AWS4-HMAC-SHA256 ,junk" + $0.dropFirst(16) }, now: exampleNow)
+        }
+    }
+
     /// The canonical URI is the raw path: '+', '%2B', '//' and '..' all stay as sent.
     func testRawPathIsCanonicalURI() throws {
         for uri in ["/bucket/a+b", "/bucket/a%2Bb", "/bucket/a//b/../c.txt", "/bucket/", "/bucket/%E2%82%AC%20x"] {

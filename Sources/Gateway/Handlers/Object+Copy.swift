@@ -78,10 +78,8 @@ extension Handlers {
         let writer = try given ?? zone.beginWrite(backendBucket: backendBucket, length: length)
         let hashing = MD5Sink(writer, also: hasher)
         do {
-            let reader = try BlobChainReader(
-                zone: try ctx.zone(src.zone), backendBucket: ctx.backendBucket(sb, in: src.zone), parts: src.blobs,
-                offset: offset,
-                length: length)
+            // Any copy of the source will do: a lost zone does not stop a copy.
+            let (_, reader) = try ObjectCopies(src, in: sb, ctx).open(offset: offset, length: length, ctx)
             try pump(reader, into: hashing)
         } catch {
             writer.abort()

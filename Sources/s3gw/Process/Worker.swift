@@ -52,8 +52,15 @@ enum Worker {
         return (config, try makeContext(config: config, logger: logger))
     }
 
-    static func makeContext(config: GatewayConfig, logger: Logger) throws -> GatewayContext {
-        let creds = try RootCredentials.resolve(config: config, createIfMissing: false)
+    /// `serving` false: an admin command's context, which authenticates nobody.
+    static func makeContext(config: GatewayConfig, logger: Logger, serving: Bool = true) throws -> GatewayContext {
+        let keys: [String: String]
+        if serving {
+            let creds = try RootCredentials.resolve(config: config, createIfMissing: false)
+            keys = [creds.accessKey: creds.secretKey]
+        } else {
+            keys = [:]
+        }
         let secret = try InstallationSecret.load(stateDir: config.stateDir, createIfMissing: false)
         let metadata = try SQLiteMetadataStore(path: config.metadataPath)
         let zones = try makeZones(config)
@@ -61,7 +68,7 @@ enum Worker {
             zones: config.zones.map { ZoneCatalog.Zone(name: $0.name, country: $0.country, region: $0.region) },
             defaultZone: config.defaultZone)
         let verifier = Verifier(
-            credentials: StaticCredentials(keys: [creds.accessKey: creds.secretKey]),
+            credentials: StaticCredentials(keys: keys),
             maxClockSkew: Double(config.maxClockSkew))
         return GatewayContext(
             metadata: metadata, zones: zones, catalog: catalog, verifier: verifier, clock: SystemClock(),
