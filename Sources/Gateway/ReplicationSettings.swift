@@ -12,6 +12,10 @@ public struct ReplicationSettings: Sendable, Equatable {
     /// Seconds a claimed job stays with its agent without renewal; a dead agent's jobs are
     /// taken over after it.
     public var lease = 60.0
+    /// Bytes per second the agent's copies may write into one zone, and copy for one tenant
+    /// (bucket owner); 0: unlimited.
+    public var zoneRate = 0.0
+    public var tenantRate = 0.0
 
     public init() {}
 

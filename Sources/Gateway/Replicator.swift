@@ -10,11 +10,18 @@ public final class Replicator: Sendable {
     /// Names this agent's leases ("host:pid:thread"), so a job is finished only by its holder.
     let owner: String
     let settings: ReplicationSettings
+    /// Shared by every replicator of the process (one per agent thread).
+    let zoneLimit: RateLimiter
+    let tenantLimit: RateLimiter
 
-    public init(context: GatewayContext, owner: String) {
+    public init(context: GatewayContext, owner: String, zoneLimit: RateLimiter? = nil, tenantLimit: RateLimiter? = nil)
+    {
         ctx = context
         self.owner = owner
         settings = context.replication
+        self.zoneLimit = zoneLimit ?? RateLimiter(bytesPerSecond: context.replication.zoneRate, clock: context.clock)
+        self.tenantLimit =
+            tenantLimit ?? RateLimiter(bytesPerSecond: context.replication.tenantRate, clock: context.clock)
     }
 
     /// Claims one due job and runs it; false when there was none.
@@ -72,7 +79,9 @@ public final class Replicator: Sendable {
         let writer = try target.beginWrite(backendBucket: job.backendBucket, length: o.size)
         // Objects completed before part sizes were kept have their part blobs' sizes.
         let partSizes = o.partSizes.isEmpty && o.etag.contains("-") ? o.parts.map(\.size) : o.partSizes
-        let sink = ETagSink(LeaseKeeper(writer, job: job, replicator: self), partSizes: partSizes)
+        let limited = RateLimitedSink(
+            LeaseKeeper(writer, job: job, replicator: self), limits: [(zoneLimit, job.zone), (tenantLimit, b.owner)])
+        let sink = ETagSink(limited, partSizes: partSizes)
         let blob: String
         do {
             try pump(reader, into: sink)

@@ -25,6 +25,8 @@ public struct ReplicationJob: Sendable, Equatable {
     public var backendBucket: String
     public var blob: String
     public var state: State
+    /// Higher runs first among due jobs (`ReplicationJob.Priority`).
+    public var priority: Int
     public var attempts: Int
     /// Not to be tried before this time (backoff after a failure).
     public var notBefore: Double
@@ -36,7 +38,7 @@ public struct ReplicationJob: Sendable, Equatable {
 
     public init(
         id: Int64 = 0, kind: Kind, bucket: String, key: String, generation: String = "", zone: String,
-        backendBucket: String = "", blob: String = "", state: State = .pending, attempts: Int = 0,
+        backendBucket: String = "", blob: String = "", state: State = .pending, priority: Int = 0, attempts: Int = 0,
         notBefore: Double = 0, createdAt: Double = 0, leaseOwner: String = "", leaseUntil: Double = 0,
         lastError: String = ""
     ) {
@@ -49,12 +51,23 @@ public struct ReplicationJob: Sendable, Equatable {
         self.backendBucket = backendBucket
         self.blob = blob
         self.state = state
+        self.priority = priority
         self.attempts = attempts
         self.notBefore = notBefore
         self.createdAt = createdAt
         self.leaseOwner = leaseOwner
         self.leaseUntil = leaseUntil
         self.lastError = lastError
+    }
+}
+
+extension ReplicationJob {
+    /// Copies that restore lost redundancy come first, then new copies, then removals (a late
+    /// removal costs space, a late copy costs safety).
+    public enum Priority {
+        public static let repair = 20
+        public static let replicate = 10
+        public static let remove = 0
     }
 }
 

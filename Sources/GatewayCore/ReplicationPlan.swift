@@ -10,7 +10,8 @@ public enum ReplicationPlan {
                 jobs.append(
                     ReplicationJob(
                         kind: .replicate, bucket: new.bucket, key: new.key, generation: new.generation, zone: r.zone,
-                        backendBucket: r.backendBucket, notBefore: now, createdAt: now))
+                        backendBucket: r.backendBucket, priority: ReplicationJob.Priority.replicate, notBefore: now,
+                        createdAt: now))
             }
         }
         let kept = Set(new?.replicas.map(\.blob).filter { !$0.isEmpty } ?? [])
@@ -18,7 +19,7 @@ public enum ReplicationPlan {
             jobs.append(
                 ReplicationJob(
                     kind: .removeBlob, bucket: old!.bucket, key: old!.key, zone: r.zone, backendBucket: r.backendBucket,
-                    blob: r.blob, notBefore: now, createdAt: now))
+                    blob: r.blob, priority: ReplicationJob.Priority.remove, notBefore: now, createdAt: now))
         }
         return jobs
     }

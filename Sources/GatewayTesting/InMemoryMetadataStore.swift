@@ -280,7 +280,7 @@ public final class InMemoryMetadataStore: MetadataStore {
         state.withLock { s in
             let due = s.jobs.values.filter {
                 ($0.state == .pending && $0.notBefore <= now) || ($0.state == .running && $0.leaseUntil < now)
-            }.sorted { ($0.notBefore, $0.id) < ($1.notBefore, $1.id) }.prefix(limit)
+            }.sorted { (-$0.priority, $0.notBefore, $0.id) < (-$1.priority, $1.notBefore, $1.id) }.prefix(limit)
             return due.map { job in
                 var j = job
                 j.state = .running

@@ -129,6 +129,7 @@ enum Migrations {
                 "CREATE INDEX jobs_by_object ON jobs (bucket, key)",
             ]
         ),
+        (10, ["ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0"]),
     ]
 
     static func apply(_ db: SQLiteConnection) throws(StoreError) {

@@ -6,28 +6,28 @@ import GatewayCore
 extension SQLiteMetadataStore {
     static let jobColumns = """
         id, kind, bucket, key, generation, zone, backend_bucket, blob, state, attempts, not_before, created_at, \
-        lease_owner, lease_until, last_error
+        lease_owner, lease_until, last_error, priority
         """
 
     static func job(_ r: Row) -> ReplicationJob {
         ReplicationJob(
             id: r.int(0), kind: ReplicationJob.Kind(rawValue: r.text(1)) ?? .replicate, bucket: r.text(2),
             key: r.text(3), generation: r.text(4), zone: r.text(5), backendBucket: r.text(6), blob: r.text(7),
-            state: ReplicationJob.State(rawValue: r.text(8)) ?? .pending, attempts: Int(r.int(9)),
-            notBefore: r.real(10), createdAt: r.real(11), leaseOwner: r.text(12), leaseUntil: r.real(13),
-            lastError: r.text(14))
+            state: ReplicationJob.State(rawValue: r.text(8)) ?? .pending, priority: Int(r.int(15)),
+            attempts: Int(r.int(9)), notBefore: r.real(10), createdAt: r.real(11), leaseOwner: r.text(12),
+            leaseUntil: r.real(13), lastError: r.text(14))
     }
 
     static func insertJob(_ j: ReplicationJob, _ db: SQLiteConnection) throws(StoreError) {
         try db.query(
             """
             INSERT INTO jobs (kind, bucket, key, generation, zone, backend_bucket, blob, state, attempts, not_before,
-                created_at, lease_owner, lease_until, last_error)
-            VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, '', 0, '')
+                created_at, lease_owner, lease_until, last_error, priority)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, '', 0, '', ?)
             """,
             [
                 .text(j.kind.rawValue), .text(j.bucket), .text(j.key), .text(j.generation), .text(j.zone),
-                .text(j.backendBucket), .text(j.blob), .real(j.notBefore), .real(j.createdAt),
+                .text(j.backendBucket), .text(j.blob), .real(j.notBefore), .real(j.createdAt), .int(Int64(j.priority)),
             ])
     }
 
@@ -109,7 +109,7 @@ extension SQLiteMetadataStore {
                     """
                     SELECT \(Self.jobColumns) FROM jobs
                     WHERE (state = 'pending' AND not_before <= ?) OR (state = 'running' AND lease_until < ?)
-                    ORDER BY not_before, id LIMIT ?
+                    ORDER BY priority DESC, not_before, id LIMIT ?
                     """, [.real(now), .real(now), .int(Int64(limit))]
                 ) { r in claimed.append(Self.job(r)) }
                 for i in claimed.indices {

@@ -111,3 +111,18 @@ final class ReplicationQueueTests: XCTestCase {
         }
     }
 }
+
+extension ReplicationQueueTests {
+    func testCopiesAreClaimedBeforeRemovals() throws {
+        for store in try stores() {
+            let name = "\(type(of: store))"
+            _ = try store.putObject(
+                object("g1", replicas: [Replica(zone: "fi-1", backendBucket: "s3gw-fi", blob: "r1", state: .completed)])
+            )
+            // The overwrite queues the old copy's removal first, then the new copy.
+            _ = try store.putObject(object("g2", replicas: [Replica(zone: "fi-1", backendBucket: "s3gw-fi")]))
+            let order = try store.claimJobs(owner: "a", now: 100, lease: 60, limit: 5).map(\.kind)
+            XCTAssertEqual(order, [.replicate, .removeBlob], name)
+        }
+    }
+}

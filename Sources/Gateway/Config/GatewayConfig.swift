@@ -116,6 +116,9 @@ public struct GatewayConfig: Sendable {
                 r.retryBase = Double(try reader.int("retry_base", in: 1...3600) ?? Int(r.retryBase))
                 r.retryMax = Double(try reader.int("retry_max", in: 1...(7 * 86400)) ?? Int(r.retryMax))
                 r.lease = Double(try reader.int("lease", in: 5...3600) ?? Int(r.lease))
+                // In MB/s (10^6 bytes) in the file, as operators state link speeds.
+                r.zoneRate = Double(try reader.int("zone_rate_mb", in: 0...100_000) ?? 0) * 1_000_000
+                r.tenantRate = Double(try reader.int("tenant_rate_mb", in: 0...100_000) ?? 0) * 1_000_000
                 c.replication = r
                 try reader.noOtherKeys()
             case "zones[]":

@@ -19,8 +19,11 @@ enum Agent {
         let stopping = Atomic<Bool>(false)
         let busy = Atomic<Int>(0)
         let host = ProcessInfo.processInfo.hostName
+        let zoneLimit = RateLimiter(bytesPerSecond: config.replication.zoneRate, clock: context.clock)
+        let tenantLimit = RateLimiter(bytesPerSecond: config.replication.tenantRate, clock: context.clock)
         for i in 0..<config.replication.workers {
-            let replicator = Replicator(context: context, owner: "\(host):\(getpid()):\(i)")
+            let replicator = Replicator(
+                context: context, owner: "\(host):\(getpid()):\(i)", zoneLimit: zoneLimit, tenantLimit: tenantLimit)
             let t = Thread {
                 while !stopping.load(ordering: .relaxed) {
                     busy.add(1, ordering: .relaxed)
