@@ -2,15 +2,22 @@ internal import CCurl
 import Foundation
 import GatewayCore
 
+#if canImport(Glibc)
+    internal import Glibc
+#endif
+
 /// One HTTP exchange driven through libcurl's multi interface, so a blocking caller moves it
 /// forward at its own pace: `read` pulls response bytes (a download is a `ByteSource`),
 /// `write` pushes request bytes (an upload is a `ByteSink`). Transfers pause instead of
 /// buffering when one side is slower, so memory stays bounded by `bufferLimit`.
+///
+/// Every wait on the provider is bounded by the request's `ZoneTimeouts`: curl bounds the
+/// connect; this class bounds the wait for the response headers (from the end of the request)
+/// and every wait for a body byte in either direction (no progress for `stall` seconds). A
+/// provider that accepts the connection and then says nothing (a stopped process) costs a
+/// caller one bound, never a hang.
 final class CurlTransfer: HTTPExchange {
     struct Options {
-        var connectTimeout: Int = 10
-        /// Abort when less than 1 byte/s moves for this many seconds (a hung provider).
-        var stallTimeout: Int = 60
         var verifyTLS = true
         var caBundle: String?
     }
@@ -19,8 +26,13 @@ final class CurlTransfer: HTTPExchange {
     private let easy: UnsafeMutableRawPointer
     private var headerList: UnsafeMutablePointer<curl_slist>?
     private let bufferLimit = 1 << 20
+    private let timeouts: ZoneTimeouts
+    private let startedAt = monotonicSeconds()
+    private let uploadLength: Int64
 
     private(set) var status = 0
+    /// The blank line after a final status's headers is in (the status alone may come first).
+    private var headersDone = false
     private(set) var responseHeaders: [(String, String)] = []
     private var recv = ByteQueue()
     private var recvPaused = false
@@ -30,21 +42,34 @@ final class CurlTransfer: HTTPExchange {
     private var done = false
     private var result = CURLE_OK
     private var aborted = false
+    /// Request body bytes curl has taken.
+    private var sent: Int64 = 0
+    /// Bytes moved between curl and the provider in either direction (body bytes taken,
+    /// header and body bytes received): what the stall bound watches.
+    private var moved: Int64 = 0
+    private var connected = false
+    /// Request bytes in the socket that the provider's host has not acknowledged yet, as last seen.
+    private var unacknowledged = 0
+    /// When the whole request was on its way: the response bound counts from here.
+    private var requestSentAt: Double?
 
-    init(method: String, url: String, headers: [(name: String, value: String)], uploadLength: Int64?, options: Options)
-        throws(StoreError)
-    {
+    init(
+        method: String, url: String, headers: [(name: String, value: String)], uploadLength: Int64?,
+        timeouts: ZoneTimeouts, options: Options
+    ) throws(StoreError) {
         if let failure = CurlGlobal.failure { throw .internalFailure(failure) }
         guard let handles = CurlHandlePool.take() else { throw .internalFailure("curl init failed") }
         multi = handles.multi
         easy = handles.easy
+        self.timeouts = timeouts
+        self.uploadLength = uploadLength ?? 0
         // From here on a throw runs deinit, which drops the handles (they may be half set up).
         let me = Unmanaged.passUnretained(self).toOpaque()
         try setopt(CURLOPT_URL) { ccurl_setopt_str(easy, $0, url) }
         try setopt(CURLOPT_NOSIGNAL) { ccurl_setopt_long(easy, $0, 1) }
-        try setopt(CURLOPT_CONNECTTIMEOUT) { ccurl_setopt_long(easy, $0, options.connectTimeout) }
-        try setopt(CURLOPT_LOW_SPEED_LIMIT) { ccurl_setopt_long(easy, $0, 1) }
-        try setopt(CURLOPT_LOW_SPEED_TIME) { ccurl_setopt_long(easy, $0, options.stallTimeout) }
+        // 0 would mean curl's default (300 s): the shortest bound is 1 ms.
+        let connectMS = max(1, Int(timeouts.connect * 1000))
+        try setopt(CURLOPT_CONNECTTIMEOUT_MS) { ccurl_setopt_long(easy, $0, connectMS) }
         try setopt(CURLOPT_SSL_VERIFYPEER) { ccurl_setopt_long(easy, $0, options.verifyTLS ? 1 : 0) }
         try setopt(CURLOPT_SSL_VERIFYHOST) { ccurl_setopt_long(easy, $0, options.verifyTLS ? 2 : 0) }
         if let ca = options.caBundle { try setopt(CURLOPT_CAINFO) { ccurl_setopt_str(easy, $0, ca) } }
@@ -137,8 +162,59 @@ final class CurlTransfer: HTTPExchange {
 
     private func check() throws {
         if done && result != CURLE_OK {
+            // The only timeout curl runs itself is the connect bound.
+            if result == CURLE_OPERATION_TIMEDOUT {
+                throw ProviderTimeout(description: "no connection within \(timeouts.connect.seconds)")
+            }
             throw StoreError.zoneUnavailable(String(cString: curl_easy_strerror(result)))
         }
+    }
+
+    /// Ends the exchange for a bound that ran out.
+    private func timedOut(_ what: String) -> ProviderTimeout {
+        abort()
+        return ProviderTimeout(description: what)
+    }
+
+    /// Whether curl is past connecting (TCP and TLS) and about to send, or sending, the request.
+    private var isConnected: Bool {
+        if !connected {
+            var pretransfer = 0.0
+            connected =
+                ccurl_getinfo_double(easy, CURLINFO_PRETRANSFER_TIME, &pretransfer) == CURLE_OK && pretransfer > 0
+        }
+        return connected
+    }
+
+    /// Counts request bytes the provider's host acknowledged since the last look as progress, and
+    /// returns how many are still unacknowledged. The kernel's send buffer can hold megabytes
+    /// that a slow link is still moving after curl has handed over the last byte: that is an
+    /// upload in progress, not a provider thinking about its answer.
+    private func socketSendQueue() -> Int {
+        // The multi handle runs this one transfer, so the highest descriptor it waits on is the
+        // connection's socket (CURLINFO_ACTIVESOCKET only answers once a transfer is over).
+        var readable = fd_set()
+        var writable = fd_set()
+        var failed = fd_set()
+        var fd: Int32 = -1
+        var queued: Int32 = 0
+        guard curl_multi_fdset(multi, &readable, &writable, &failed, &fd) == CURLM_OK, fd >= 0,
+            ioctl(fd, UInt(TIOCOUTQ), &queued) == 0
+        else {
+            return 0
+        }
+        if Int(queued) < unacknowledged { moved += Int64(unacknowledged - Int(queued)) }
+        unacknowledged = Int(queued)
+        return unacknowledged
+    }
+
+    /// The stall bound, or the connect bound if that is longer while the connection is not up yet
+    /// (no byte can move before it is; curl enforces the connect bound itself).
+    private var stallLimit: Double { isConnected ? timeouts.stall : max(timeouts.stall, timeouts.connect) }
+
+    private func requestStalled(_ limit: Double) -> String {
+        isConnected
+            ? "the request body stalled: no byte taken for \(limit.seconds)" : "no connection within \(limit.seconds)"
     }
 
     // MARK: upload side
@@ -155,11 +231,17 @@ final class CurlTransfer: HTTPExchange {
             sendPaused = false
             try unpause()
         }
-        while send.count > bufferLimit && !done { try drive() }
+        let limit = stallLimit
+        var watch = StallWatch(limit: limit, count: moved)
+        while send.count > bufferLimit && !done {
+            try drive()
+            _ = socketSendQueue()
+            if watch.overdue(count: moved) { throw timedOut(requestStalled(limit)) }
+        }
         try check()
     }
 
-    /// Marks the end of the request body and runs the exchange until the response headers.
+    /// Marks the end of the request body.
     func closeUpload() throws {
         sendClosed = true
         if sendPaused && !done {
@@ -170,9 +252,28 @@ final class CurlTransfer: HTTPExchange {
 
     // MARK: download side
 
-    /// Runs until the status line and headers are in (or the transfer ended).
+    /// Runs until the status line and headers are in (or the transfer ended): first until the
+    /// rest of the request body is taken (the stall bound), then until the answer starts (the
+    /// response bound).
     func waitForResponse() throws -> Int {
-        while status == 0 && !done { try drive() }
+        let limit = stallLimit
+        var watch = StallWatch(limit: limit, count: moved)
+        while !headersDone && !done {
+            try drive()
+            if headersDone || done { break }
+            let now = monotonicSeconds()
+            let inFlight = socketSendQueue()
+            if requestSentAt == nil && sendClosed && sent >= uploadLength && isConnected && inFlight == 0 {
+                requestSentAt = now
+            }
+            if let t = requestSentAt {
+                if now - t >= timeouts.response {
+                    throw timedOut("no response headers within \(timeouts.response.seconds) of the request")
+                }
+            } else if watch.overdue(count: moved) {
+                throw timedOut(requestStalled(limit))
+            }
+        }
         // Headers of an informational or redirected response do not count.
         try check()
         return status
@@ -180,6 +281,8 @@ final class CurlTransfer: HTTPExchange {
 
     /// Pulls response body bytes; 0 at the end.
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        if !headersDone && !done { _ = try waitForResponse() }
+        var watch = StallWatch(limit: timeouts.stall, count: moved)
         while recv.count == 0 {
             if done {
                 try check()
@@ -190,6 +293,9 @@ final class CurlTransfer: HTTPExchange {
                 try unpause()
             }
             try drive()
+            if recv.count == 0 && !done && watch.overdue(count: moved) {
+                throw timedOut("the response body stalled: no byte came for \(timeouts.stall.seconds)")
+            }
         }
         return recv.take(into: buffer)
     }
@@ -211,6 +317,7 @@ final class CurlTransfer: HTTPExchange {
             return Int(ccurl_write_pause())
         }
         recv.append(data)
+        moved += Int64(data.count)
         return data.count
     }
 
@@ -221,15 +328,24 @@ final class CurlTransfer: HTTPExchange {
             sendPaused = true
             return Int(ccurl_read_pause())
         }
-        return send.take(into: out)
+        let n = send.take(into: out)
+        sent += Int64(n)
+        moved += Int64(n)
+        return n
     }
 
     fileprivate func onHeader(_ line: String) {
+        moved += Int64(line.utf8.count) + 1
+        if line.isEmpty {
+            if status != 0 { headersDone = true }
+            return
+        }
         if line.hasPrefix("HTTP/") {
             // A new status line (after 100 Continue or a redirect) starts a new header set.
             let parts = line.split(separator: " ")
             if parts.count >= 2, let code = Int(parts[1]), code >= 200 {
                 status = code
+                headersDone = false
                 responseHeaders = []
             }
             return

@@ -8,6 +8,8 @@ struct HTTPRequest {
     var headers: [(name: String, value: String)]
     /// The exact request body length; nil or 0 when there is no body.
     var bodyLength: Int64?
+    /// The zone's bounds: the transport fails the exchange with `ProviderTimeout` when one runs out.
+    var timeouts = ZoneTimeouts()
 
     func header(_ name: String) -> String? {
         headers.first { $0.name.lowercased() == name.lowercased() }?.value
@@ -16,7 +18,8 @@ struct HTTPRequest {
 
 /// One HTTP exchange in flight, moved forward by a blocking caller at its own pace: push the
 /// request body, close it, then pull the status, headers and response body. Errors are
-/// StoreErrors: a provider that cannot be reached is `.zoneUnavailable`.
+/// StoreErrors (a provider that cannot be reached is `.zoneUnavailable`) or `ProviderTimeout`
+/// when one of the request's `timeouts` ran out; no call blocks longer than those allow.
 protocol HTTPExchange: AnyObject {
     /// Sends request body bytes (no more than the request's `bodyLength` in all).
     func write(_ bytes: UnsafeRawBufferPointer) throws
@@ -46,6 +49,21 @@ extension HTTPExchange {
     }
 }
 
+extension HTTPExchange {
+    /// Reads the whole remaining body if it is at most `limit` bytes; nil (stopping early) if
+    /// it is longer. For listings, which must be parsed whole or not at all.
+    func readWhole(limit: Int) throws -> [UInt8]? {
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = try chunk.withUnsafeMutableBytes { try read(into: $0) }
+            if n == 0 { return out }
+            if out.count + n > limit { return nil }
+            out.append(contentsOf: chunk[0..<n])
+        }
+    }
+}
+
 /// How a zone reaches its provider: libcurl in production (`CurlTransport`), canned answers in
 /// unit tests.
 protocol HTTPTransport: Sendable {
@@ -59,6 +77,6 @@ struct CurlTransport: HTTPTransport {
     func start(_ request: HTTPRequest) throws(StoreError) -> any HTTPExchange {
         try CurlTransfer(
             method: request.method, url: request.url, headers: request.headers, uploadLength: request.bodyLength,
-            options: options)
+            timeouts: request.timeouts, options: options)
     }
 }

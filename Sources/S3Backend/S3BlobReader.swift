@@ -5,18 +5,30 @@ final class S3BlobReader: BlobReader {
     private let transfer: any HTTPExchange
     let size: Int64
     private var remaining: Int64
+    private let zone: S3Zone
 
-    init(transfer: any HTTPExchange, size: Int64) {
+    init(transfer: any HTTPExchange, size: Int64, zone: S3Zone) {
         self.transfer = transfer
         self.size = size
+        self.zone = zone
         remaining = size
     }
 
+    /// Headers are already on their way to the client, so a failure here (a provider that
+    /// stalls mid-body) ends the response short; it is never retried.
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        let n = try transfer.read(into: buffer)
+        let n: Int
+        do {
+            n = try transfer.read(into: buffer)
+        } catch {
+            transfer.abort()
+            throw zone.zoneError(error)
+        }
         remaining -= Int64(n)
         // A provider that ends the body early must not pass for a complete object.
-        if n == 0 && remaining > 0 { throw StoreError.zoneUnavailable("object body ended \(remaining) bytes early") }
+        if n == 0 && remaining > 0 {
+            throw StoreError.zoneUnavailable("zone \(zone.name): object body ended \(remaining) bytes early")
+        }
         return n
     }
 }

@@ -30,6 +30,14 @@ final class S3BlobWriter: BlobWriter {
     deinit { abort() }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
+        do {
+            try buffered(bytes)
+        } catch {
+            throw zone.zoneError(error)
+        }
+    }
+
+    private func buffered(_ bytes: UnsafeRawBufferPointer) throws {
         if let current {
             try current.write(bytes)
             return
@@ -82,7 +90,7 @@ final class S3BlobWriter: BlobWriter {
             return id
         } catch {
             abort()
-            throw error as? StoreError ?? .internalFailure("\(error)")
+            throw zone.zoneError(error)
         }
     }
 

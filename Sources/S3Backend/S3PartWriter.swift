@@ -15,7 +15,13 @@ final class S3PartWriter: BlobWriter {
 
     deinit { abort() }
 
-    func write(_ bytes: UnsafeRawBufferPointer) throws { try upload.write(bytes) }
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        do {
+            try upload.write(bytes)
+        } catch {
+            throw zone.zoneError(error)
+        }
+    }
 
     func commit() throws(StoreError) -> String {
         do {
@@ -25,7 +31,7 @@ final class S3PartWriter: BlobWriter {
             return etag
         } catch {
             abort()
-            throw error as? StoreError ?? .internalFailure("\(error)")
+            throw zone.zoneError(error)
         }
     }
 

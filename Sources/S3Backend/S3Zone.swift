@@ -22,13 +22,16 @@ public struct S3Zone: StorageZone {
         /// Sign upload payloads (aws-chunked, STREAMING-AWS4-HMAC-SHA256-PAYLOAD) for providers
         /// that refuse UNSIGNED-PAYLOAD.
         public var payloadSigning: Bool
+        /// How long the provider may keep any request waiting.
+        public var timeouts: ZoneTimeouts
 
         public init(
             name: String, endpoint: String, region: String, accessKey: String, secretKey: String,
             pathStyle: Bool = true, verifyTLS: Bool = true, caBundle: String? = nil, storageClass: String? = nil,
-            payloadSigning: Bool = false
+            payloadSigning: Bool = false, timeouts: ZoneTimeouts = ZoneTimeouts()
         ) {
             self.payloadSigning = payloadSigning
+            self.timeouts = timeouts
             self.name = name
             self.endpoint = endpoint
             self.region = region
@@ -107,7 +110,8 @@ public struct S3Zone: StorageZone {
             amzDate: amzDate)
         let sent = headers.filter { $0.name != "host" } + [("Authorization", authorization), ("Host", hostHeader)]
         let request = HTTPRequest(
-            method: method, url: "\(scheme)://\(hostHeader)\(rawURI)", headers: sent, bodyLength: length)
+            method: method, url: "\(scheme)://\(hostHeader)\(rawURI)", headers: sent, bodyLength: length,
+            timeouts: config.timeouts)
         return (request, signature, amzDate)
     }
 
@@ -120,41 +124,73 @@ public struct S3Zone: StorageZone {
             sign(method, bucket: bucket, key: key, query: query, headers: headers, length: length).request)
     }
 
-    /// Runs a request with a small (or no) body to completion.
+    /// Runs a request with a small (or no) body to completion. With `answerLimit` the whole
+    /// answer is returned or the request fails (a listing must not be parsed cut short);
+    /// without, the answer is kept up to 64 KiB (an error document).
     func run(
         _ method: String, bucket: String?, key: String? = nil, query: String = "", headers: [(String, String)] = [],
-        body: [UInt8] = []
+        body: [UInt8] = [], answerLimit: Int? = nil
     ) throws(StoreError) -> (Int, [UInt8]) {
         // Requests that change nothing twice (all of these: the bodies are small and complete)
         // are retried once when the zone fails transiently.
-        try retryingOnce { () throws(StoreError) in
-            try runOnce(method, bucket: bucket, key: key, query: query, headers: headers, body: body)
+        try retryingOnce {
+            try runOnce(
+                method, bucket: bucket, key: key, query: query, headers: headers, body: body, answerLimit: answerLimit)
         }
     }
 
-    /// Runs `attempt`, and once more after a pause when the zone was unavailable.
-    func retryingOnce<T>(_ attempt: () throws(StoreError) -> T) throws(StoreError) -> T {
+    /// Runs `attempt`, and once more after a pause when the zone failed fast (unreachable,
+    /// 5xx). A timeout is not repeated: the client has already waited one bound for it.
+    func retryingOnce<T>(_ attempt: () throws -> T) throws(StoreError) -> T {
         do {
             return try attempt()
         } catch {
-            guard case .zoneUnavailable = error else { throw error }
+            let failure = zoneError(error)
+            guard case .zoneUnavailable = failure, !(error is ProviderTimeout) else { throw failure }
             usleep(useconds_t(retryPause * 1_000_000))
-            return try attempt()
+            do {
+                return try attempt()
+            } catch {
+                throw zoneError(error)
+            }
+        }
+    }
+
+    /// Anything a transport or exchange threw, as the StoreError handlers see: a timeout or an
+    /// unreachable provider becomes `.zoneUnavailable` naming this zone.
+    func zoneError(_ error: any Error) -> StoreError {
+        switch error {
+        case let timeout as ProviderTimeout:
+            return .zoneUnavailable("zone \(name): \(timeout.description)")
+        case StoreError.zoneUnavailable(let text) where !text.hasPrefix("zone "):
+            return .zoneUnavailable("zone \(name): \(text)")
+        case let e as StoreError:
+            return e
+        default:
+            return .internalFailure("zone \(name): \(error)")
         }
     }
 
     private func runOnce(
-        _ method: String, bucket: String?, key: String?, query: String, headers: [(String, String)], body: [UInt8]
-    ) throws(StoreError) -> (Int, [UInt8]) {
+        _ method: String, bucket: String?, key: String?, query: String, headers: [(String, String)], body: [UInt8],
+        answerLimit: Int?
+    ) throws -> (Int, [UInt8]) {
         let t = try start(method, bucket: bucket, key: key, query: query, headers: headers, length: Int64(body.count))
         do {
             if !body.isEmpty { try body.withUnsafeBytes { try t.write($0) } }
             try t.closeUpload()
             let status = try t.waitForResponse()
-            return (status, try t.finish())
+            guard let answerLimit, status == 200 else { return (status, try t.finish()) }
+            guard let answer = try t.readWhole(limit: answerLimit) else {
+                t.abort()
+                throw StoreError.internalFailure(
+                    "zone \(name): the answer to \(method) \(bucket ?? "/")?\(query) is larger than \(answerLimit) bytes"
+                )
+            }
+            return (status, answer)
         } catch {
             t.abort()
-            throw error as? StoreError ?? .internalFailure("\(error)")
+            throw error
         }
     }
 
@@ -237,14 +273,12 @@ public struct S3Zone: StorageZone {
         -> any BlobReader
     {
         // Nothing has reached the client yet, so a transient failure is retried once.
-        try retryingOnce { () throws(StoreError) in
+        try retryingOnce {
             try openOnce(backendBucket: backendBucket, blob: blob, offset: offset, length: length)
         }
     }
 
-    private func openOnce(backendBucket: String, blob: String, offset: Int64, length: Int64?) throws(StoreError)
-        -> any BlobReader
-    {
+    private func openOnce(backendBucket: String, blob: String, offset: Int64, length: Int64?) throws -> any BlobReader {
         var headers: [(String, String)] = []
         if offset > 0 || length != nil {
             let last = length.map { String(offset + $0 - 1) } ?? ""
@@ -261,10 +295,10 @@ public struct S3Zone: StorageZone {
                 throw failure("GetObject \(blob)", status, body)
             }
             let size = length ?? (t.header("content-length").flatMap { Int64($0) } ?? 0)
-            return S3BlobReader(transfer: t, size: size)
+            return S3BlobReader(transfer: t, size: size, zone: self)
         } catch {
             t.abort()
-            throw error as? StoreError ?? .internalFailure("\(error)")
+            throw error
         }
     }
 

@@ -68,4 +68,42 @@ final class GatewayConfigTests: XCTestCase {
             XCTAssert(error.description.hasPrefix("t.toml:"), error.description)
         }
     }
+
+    /// Provider timeouts: [storage] defaults, a zone's own values win, whatever the order of the
+    /// tables; they belong to provider zones only.
+    func testZoneTimeoutsHaveDefaultsAndPerZoneOverrides() throws {
+        let zones = """
+            [[zones]]
+            name = "p1"
+            kind = "s3"
+            endpoint = "http://127.0.0.1:9000"
+            access_key = "a"
+            secret_key = "b"
+            response_timeout = 7
+
+            [[zones]]
+            name = "p2"
+            kind = "s3"
+            endpoint = "http://127.0.0.1:9001"
+            access_key = "a"
+            secret_key = "b"
+            """
+        let plain = try GatewayConfig.parse(zones, file: "t.toml")
+        XCTAssertEqual(
+            plain.zones.map { [$0.connectTimeout, $0.responseTimeout, $0.stallTimeout] }, [[3, 7, 10], [3, 3, 10]])
+
+        let storage = "[storage]\nzone_connect_timeout = 2\nzone_response_timeout = 4\nzone_stall_timeout = 20\n"
+        for text in [storage + "\n" + zones, zones + "\n\n" + storage] {
+            let c = try GatewayConfig.parse(text, file: "t.toml")
+            XCTAssertEqual(
+                c.zones.map { [$0.connectTimeout, $0.responseTimeout, $0.stallTimeout] }, [[2, 7, 20], [2, 4, 20]])
+        }
+
+        assertInvalid(
+            zones.replacingOccurrences(of: "response_timeout = 7", with: "response_timeout = 0"), line: 7,
+            contains: "response_timeout: must be between 1 and 3600")
+        assertInvalid(
+            "[storage]\nzone_stall_timeout = 99999\n" + zones, line: 2, contains: "zone_stall_timeout: must be between")
+        assertInvalid(good + "\nstall_timeout = 5\n", line: 17, contains: "stall_timeout: unknown key")
+    }
 }

@@ -8,14 +8,14 @@ final class CurlTransferTests: XCTestCase {
     override func setUp() { CurlGlobal.initialize() }
 
     func testRefusedOptionFailsWithItsName() {
-        // libcurl refuses a negative connect timeout (CURLE_BAD_FUNCTION_ARGUMENT).
-        let transport = CurlTransport(options: .init(connectTimeout: -1))
+        // libcurl refuses an upload size below -1 (CURLE_BAD_FUNCTION_ARGUMENT).
+        let transport = CurlTransport(options: .init())
         let request = HTTPRequest(
-            method: "GET", url: "http://127.0.0.1:9/", headers: [("Host", "127.0.0.1")], bodyLength: nil)
+            method: "PUT", url: "http://127.0.0.1:9/", headers: [("Host", "127.0.0.1")], bodyLength: -5)
         guard case .internalFailure(let text)? = storeError({ _ = try transport.start(request) }) else {
             return XCTFail("a refused curl option went unnoticed")
         }
-        XCTAssertTrue(text.contains("CURLOPT_CONNECTTIMEOUT"), text)
+        XCTAssertTrue(text.contains("CURLOPT_INFILESIZE_LARGE"), text)
     }
 
     /// Nothing listens on the discard port: the transfer fails as the zone being unavailable.

@@ -12,6 +12,11 @@ final class FakeProvider: HTTPTransport, @unchecked Sendable {
         case reply(Int, headers: [(String, String)] = [], body: String = "")
         /// Connection refused: the exchange fails as curl does, when it is driven.
         case unreachable
+        /// Accepted, and then nothing: the response bound runs out, as CurlTransfer reports it
+        /// (CurlTimeoutTests shows the real transport doing so against a real socket).
+        case hang
+        /// Status, headers and the start of a body, then nothing: the stall bound runs out.
+        case stall(Int, headers: [(String, String)] = [], body: String)
     }
 
     final class Exchange: HTTPExchange {
@@ -37,8 +42,10 @@ final class FakeProvider: HTTPTransport, @unchecked Sendable {
         func header(request name: String) -> String? { request.header(name) }
 
         private var responseBody: [UInt8] {
-            if case .reply(_, _, let body) = answer { return Array(body.utf8) }
-            return []
+            switch answer {
+            case .reply(_, _, let body), .stall(_, _, let body): return Array(body.utf8)
+            default: return []
+            }
         }
 
         func write(_ bytes: UnsafeRawBufferPointer) throws {
@@ -61,20 +68,28 @@ final class FakeProvider: HTTPTransport, @unchecked Sendable {
         func waitForResponse() throws -> Int {
             switch answer {
             case .unreachable: throw StoreError.zoneUnavailable("Couldn't connect to server")
-            case .reply(let status, _, _): return status
+            case .hang:
+                throw ProviderTimeout(
+                    description: "no response headers within \(request.timeouts.response.seconds) of the request")
+            case .reply(let status, _, _), .stall(let status, _, _): return status
             }
         }
 
         func header(_ name: String) -> String? {
-            if case .reply(_, let headers, _) = answer {
+            switch answer {
+            case .reply(_, let headers, _), .stall(_, let headers, _):
                 return headers.first { $0.0.lowercased() == name }?.1
+            default: return nil
             }
-            return nil
         }
 
         func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
             if case .unreachable = answer { throw StoreError.zoneUnavailable("Couldn't connect to server") }
             let bytes = responseBody
+            if case .stall = answer, responseOffset == bytes.count {
+                throw ProviderTimeout(
+                    description: "the response body stalled: no byte came for \(request.timeouts.stall.seconds)")
+            }
             let n = min(buffer.count, bytes.count - responseOffset)
             bytes.withUnsafeBytes {
                 buffer.baseAddress!.copyMemory(from: $0.baseAddress! + responseOffset, byteCount: n)
@@ -121,13 +136,13 @@ let blobId = "0123456789abcdef0123456789abcdef"
 
 func makeZone(
     _ provider: FakeProvider, pathStyle: Bool = true, region: String = "fi-hel", storageClass: String? = nil,
-    payloadSigning: Bool = false
+    payloadSigning: Bool = false, timeouts: ZoneTimeouts = ZoneTimeouts()
 ) throws -> S3Zone {
     try S3Zone(
         S3Zone.Config(
             name: "fi-hel-st-1", endpoint: "https://objects.example.net", region: region,
             accessKey: exampleAccessKey, secretKey: exampleSecret, pathStyle: pathStyle, storageClass: storageClass,
-            payloadSigning: payloadSigning),
+            payloadSigning: payloadSigning, timeouts: timeouts),
         transport: provider, clock: FixedClock(exampleNow), retryPause: 0)
 }
 

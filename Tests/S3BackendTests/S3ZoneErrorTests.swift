@@ -87,6 +87,15 @@ final class S3ZoneErrorTests: XCTestCase {
             name: "get, 403", answers: [error(403, "AccessDenied")], call: open, expected: .internalFailure, requests: 1
         ),
 
+        // A provider that hung has cost the client one bound already: never waited for twice.
+        Case(name: "delete, hung", answers: [.hang], call: deleteBlob, expected: .zoneUnavailable, requests: 1),
+        Case(name: "get, hung", answers: [.hang], call: open, expected: .zoneUnavailable, requests: 1),
+        Case(
+            name: "put, HeadBucket hung", answers: [.hang], call: put, expected: .zoneUnavailable, requests: 1),
+        Case(
+            name: "put, hung after the body", answers: [.reply(200), .hang], call: put, expected: .zoneUnavailable,
+            requests: 2),
+
         // A streamed upload cannot be replayed: never retried.
         Case(name: "put, answered", answers: [.reply(200), .reply(200)], call: put, expected: .ok, requests: 2),
         Case(
@@ -140,10 +149,48 @@ final class S3ZoneErrorTests: XCTestCase {
                 XCTAssertFalse(text.contains("provider says no"), "\(c.name): \(text)")
                 XCTAssertTrue(text.hasPrefix("zone fi-hel-st-1: "), "\(c.name): \(text)")
             }
+            // The log names the zone, and a timeout says which bound ran out.
+            if case .zoneUnavailable(let text)? = error {
+                XCTAssertTrue(text.hasPrefix("zone fi-hel-st-1: "), "\(c.name): \(text)")
+                if c.answers.contains(where: { if case .hang = $0 { true } else { false } }) {
+                    XCTAssertTrue(text.contains("no response headers within 3 s"), "\(c.name): \(text)")
+                }
+            }
             for e in provider.exchanges where !e.closed && !e.aborted {
                 XCTFail("\(c.name): \(e.method) \(e.uri) left open")
             }
         }
+    }
+
+    /// A body that stops mid-way after the headers went out: the bytes that came are delivered,
+    /// then the read fails as the zone being unavailable (the client's response ends short).
+    func testBodyThatStallsEndsTheReadNamingTheZone() throws {
+        let provider = FakeProvider([.stall(200, headers: [("Content-Length", "10")], body: "abcd")])
+        let zone = try makeZone(provider, timeouts: ZoneTimeouts(connect: 1, response: 2, stall: 0.25))
+        let reader = try zone.open(backendBucket: backendBucket, blob: blobId, offset: 0, length: nil)
+        var buffer = [UInt8](repeating: 0, count: 16)
+        XCTAssertEqual(try buffer.withUnsafeMutableBytes { try reader.read(into: $0) }, 4)
+        let error = storeError { _ = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) } }
+        XCTAssertEqual(
+            error, .zoneUnavailable("zone fi-hel-st-1: the response body stalled: no byte came for 0.25 s"))
+        XCTAssertTrue(provider.exchanges[0].aborted, "the stalled connection must not be reused")
+        XCTAssertEqual(provider.exchanges.count, 1, "headers had gone out: nothing to retry")
+    }
+
+    /// Every request carries the zone's own bounds to the transport.
+    func testTheZonesBoundsGoWithEveryRequest() throws {
+        let bounds = ZoneTimeouts(connect: 2, response: 4, stall: 8)
+        let provider = FakeProvider([
+            .reply(200), .reply(200), .reply(206, body: "x"), .reply(204),
+            .reply(200, body: "<ListAllMyBucketsResult/>"),
+        ])
+        let zone = try makeZone(provider, timeouts: bounds)
+        try Self.put(zone)
+        _ = try zone.open(backendBucket: backendBucket, blob: blobId, offset: 0, length: 1)
+        try Self.deleteBlob(zone)
+        _ = try zone.probe()
+        XCTAssertEqual(provider.exchanges.count, 5)
+        for e in provider.exchanges { XCTAssertEqual(e.request.timeouts, bounds, "\(e.method) \(e.uri)") }
     }
 
     /// A backend bucket that vanished at the provider is forgotten by the failed write and

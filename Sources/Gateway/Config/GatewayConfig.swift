@@ -18,6 +18,10 @@ public struct GatewayConfig: Sendable {
         public var caBundle: String?
         public var storageClass: String?
         public var payloadSigning = false
+        /// Seconds; a provider zone's own values, or the [storage] defaults (see ZoneTimeouts).
+        public var connectTimeout = 3
+        public var responseTimeout = 3
+        public var stallTimeout = 10
     }
 
     public var socket = "/run/s3gw/s3gw.sock"
@@ -40,10 +44,19 @@ public struct GatewayConfig: Sendable {
     /// How often, in seconds, the agent probes every zone's health.
     public var healthInterval = 30
     public var replication = ReplicationSettings()
+    /// Defaults, in seconds, for how long a provider zone may keep a request waiting: to
+    /// connect, from the end of the request to the response headers, and with no body byte
+    /// moving. A zone's own connect_timeout / response_timeout / stall_timeout win.
+    public var zoneConnectTimeout = 3
+    public var zoneResponseTimeout = 3
+    public var zoneStallTimeout = 10
     public var zones: [Zone] = []
 
     public var workerCount: Int { workers > 0 ? workers : ProcessInfo.processInfo.activeProcessorCount }
     public var metadataPath: String { stateDir + "/metadata.sqlite" }
+
+    /// Whole seconds: at least 1, at most an hour (a bound longer than that is no bound).
+    static let timeoutRange = 1...3600
 
     public struct Invalid: Error, CustomStringConvertible {
         public let file: String
@@ -69,6 +82,7 @@ public struct GatewayConfig: Sendable {
         }
         var c = GatewayConfig()
         var reader = Reader(file: file)
+        var overrides: [String: (connect: Int?, response: Int?, stall: Int?)] = [:]
         for table in doc.tables {
             reader.table = table
             switch table.name {
@@ -107,6 +121,11 @@ public struct GatewayConfig: Sendable {
                 c.multipartExpiry = try reader.int("multipart_expiry", in: 0...(10 * 365 * 86400)) ?? c.multipartExpiry
                 c.cleanupInterval = try reader.int("cleanup_interval", in: 1...86400) ?? c.cleanupInterval
                 c.healthInterval = try reader.int("health_interval", in: 1...86400) ?? c.healthInterval
+                c.zoneConnectTimeout =
+                    try reader.int("zone_connect_timeout", in: Self.timeoutRange) ?? c.zoneConnectTimeout
+                c.zoneResponseTimeout =
+                    try reader.int("zone_response_timeout", in: Self.timeoutRange) ?? c.zoneResponseTimeout
+                c.zoneStallTimeout = try reader.int("zone_stall_timeout", in: Self.timeoutRange) ?? c.zoneStallTimeout
                 try reader.noOtherKeys()
             case "replication":
                 var r = c.replication
@@ -162,6 +181,12 @@ public struct GatewayConfig: Sendable {
                     zone.caBundle = try reader.string("ca_bundle")
                     zone.storageClass = try reader.string("storage_class")
                     zone.payloadSigning = try reader.bool("payload_signing") ?? false
+                    // Resolved against the [storage] defaults once the whole file is read.
+                    overrides[name] = (
+                        try reader.int("connect_timeout", in: Self.timeoutRange),
+                        try reader.int("response_timeout", in: Self.timeoutRange),
+                        try reader.int("stall_timeout", in: Self.timeoutRange)
+                    )
                 }
                 try reader.noOtherKeys()
                 c.zones.append(zone)
@@ -173,6 +198,12 @@ public struct GatewayConfig: Sendable {
         }
         if c.zones.isEmpty {
             throw Invalid(file: file, line: 0, message: "no [[zones]] configured")
+        }
+        for i in c.zones.indices {
+            let own = overrides[c.zones[i].name]
+            c.zones[i].connectTimeout = own?.connect ?? c.zoneConnectTimeout
+            c.zones[i].responseTimeout = own?.response ?? c.zoneResponseTimeout
+            c.zones[i].stallTimeout = own?.stall ?? c.zoneStallTimeout
         }
         if c.defaultZone.isEmpty {
             c.defaultZone = c.zones[0].name

@@ -88,7 +88,10 @@ extension Worker {
                     S3Zone.Config(
                         name: z.name, endpoint: z.endpoint, region: z.signingRegion, accessKey: z.accessKey,
                         secretKey: z.secretKey, pathStyle: z.pathStyle, verifyTLS: z.verifyTLS, caBundle: z.caBundle,
-                        storageClass: z.storageClass, payloadSigning: z.payloadSigning))
+                        storageClass: z.storageClass, payloadSigning: z.payloadSigning,
+                        timeouts: ZoneTimeouts(
+                            connect: Double(z.connectTimeout), response: Double(z.responseTimeout),
+                            stall: Double(z.stallTimeout))))
             default:
                 zones[z.name] = try FileSystemZone(name: z.name, root: z.path)
             }
