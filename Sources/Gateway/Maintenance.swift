@@ -1,5 +1,8 @@
+import Dispatch
+import Foundation
 import GatewayCore
 import Logging
+import Synchronization
 
 /// Background work the agent process runs; handlers never call it.
 public enum Maintenance {
@@ -26,19 +29,19 @@ public enum Maintenance {
         }
     }
 
-    /// Probes every zone once and records the result (healthy, degraded, down).
+    /// Probes every zone once and records the result (healthy, degraded, down). The probes run
+    /// side by side, each on its own thread, and the check waits at most `timeout` seconds: a
+    /// provider's probe is bounded by its zone's own timeouts, and one that still has not
+    /// returned by then (a filesystem zone on a hung mount) counts as failed rather than holding
+    /// up the check, the other zones or the agent. It is not started again while it hangs.
     @discardableResult
-    public static func checkZones(_ ctx: GatewayContext) -> [ZoneHealth] {
+    public static func checkZones(_ ctx: GatewayContext, timeout: Double = 30) -> [ZoneHealth] {
         let previous = Dictionary(
             uniqueKeysWithValues: ((try? ctx.metadata.zoneHealth()) ?? []).map { ($0.zone, $0) })
+        let results = probeAll(ctx.zones, timeout: timeout)
         var out: [ZoneHealth] = []
         for name in ctx.zones.keys.sorted() {
-            let result: Result<Double, StoreError>
-            do {
-                result = .success(try ctx.zones[name]!.probe())
-            } catch {
-                result = .failure(error)
-            }
+            let result = results[name] ?? .failure(.zoneUnavailable("zone \(name): not probed"))
             let h = ZoneHealth.next(after: previous[name], zone: name, result: result, at: ctx.clock.now())
             if h.state != previous[name]?.state {
                 ctx.logger.notice(
@@ -49,5 +52,47 @@ public enum Maintenance {
             out.append(h)
         }
         return out
+    }
+
+    /// Zones whose probe is running (in this process), so a hung one is not piled up on.
+    private static let probing = Mutex<Set<String>>([])
+
+    private static func probeAll(_ zones: [String: any StorageZone], timeout: Double) -> [String: Result<
+        Double, StoreError
+    >] {
+        let results = ProbeResults()
+        let finished = DispatchGroup()
+        for (name, zone) in zones {
+            guard probing.withLock({ $0.insert(name).inserted }) else {
+                results.set(name, .failure(.zoneUnavailable("zone \(name): the previous probe has not returned yet")))
+                continue
+            }
+            finished.enter()
+            Thread.detachNewThread {
+                let result: Result<Double, StoreError>
+                do throws(StoreError) {
+                    result = .success(try zone.probe())
+                } catch {
+                    result = .failure(error)
+                }
+                results.set(name, result)
+                _ = probing.withLock { $0.remove(name) }
+                finished.leave()
+            }
+        }
+        _ = finished.wait(timeout: .now() + timeout)
+        var all = results.snapshot
+        for name in zones.keys where all[name] == nil {
+            let bound = timeout == timeout.rounded() ? String(Int(timeout)) : String(timeout)
+            all[name] = .failure(.zoneUnavailable("zone \(name): the probe did not return within \(bound) s"))
+        }
+        return all
+    }
+
+    /// Filled in by the probe threads; a probe that returns after the wait ended is ignored.
+    private final class ProbeResults: Sendable {
+        private let results = Mutex<[String: Result<Double, StoreError>]>([:])
+        func set(_ zone: String, _ result: Result<Double, StoreError>) { results.withLock { $0[zone] = result } }
+        var snapshot: [String: Result<Double, StoreError>] { results.withLock { $0 } }
     }
 }

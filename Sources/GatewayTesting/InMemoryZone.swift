@@ -1,6 +1,10 @@
 import GatewayCore
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A StorageZone in memory. Uncommitted writes are never visible; `blobCount` lets tests
 /// assert that a failed upload left nothing behind.
 public final class InMemoryZone: StorageZone {
@@ -16,6 +20,14 @@ public final class InMemoryZone: StorageZone {
     public var failing: Bool {
         get { failure.withLock { $0 } }
         set { failure.withLock { $0 = newValue } }
+    }
+
+    private let probeTime = Mutex(0.0)
+
+    /// Seconds each probe takes before it answers: a zone whose probe hangs.
+    public var probeDelay: Double {
+        get { probeTime.withLock { $0 } }
+        set { probeTime.withLock { $0 = newValue } }
     }
 
     private func checkUp() throws(StoreError) {
@@ -49,6 +61,8 @@ public final class InMemoryZone: StorageZone {
     }
 
     public func probe() throws(StoreError) -> Double {
+        let delay = probeDelay
+        if delay > 0 { usleep(useconds_t(delay * 1_000_000)) }
         try checkUp()
         return 0.001
     }
