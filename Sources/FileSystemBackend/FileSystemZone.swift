@@ -28,7 +28,7 @@ public struct FileSystemZone: StorageZone {
 
     func blobPath(_ backendBucket: String, _ blob: String) throws(StoreError) -> String {
         // Blob ids are ours (hex); anything else in metadata is corruption, not a path to follow.
-        guard blob.count >= 3, blob.utf8.allSatisfy({ isHexDigit($0) }) else {
+        guard isBlobId(blob) else {
             throw .internalFailure("invalid blob id \(blob)")
         }
         return bucketDir(backendBucket) + "/" + blob.prefix(2) + "/" + blob
@@ -103,6 +103,80 @@ public struct FileSystemZone: StorageZone {
         return Double(t1.tv_sec - t0.tv_sec) + Double(t1.tv_nsec - t0.tv_nsec) / 1e9
     }
 
+    // MARK: what the zone holds
+
+    public func listBlobs(backendBucket: String, after: String, limit: Int) throws(StoreError) -> [StoredBlob] {
+        guard limit > 0 else { return [] }
+        let dir = bucketDir(backendBucket)
+        // Ids sort within their fan-out directory (named by their first two characters), and
+        // the directories sort among themselves: walk them in order from the one `after` is in.
+        let fanouts = try listDirectory(dir).filter { $0.utf8.count == 2 && $0.utf8.allSatisfy(isHexDigit) }
+            .sorted(by: byteOrder)
+        var page: [StoredBlob] = []
+        for sub in fanouts where !byteOrder(sub, String(after.prefix(2))) {
+            let subPath = dir + "/" + sub
+            let ids = try listDirectory(subPath).filter { isBlobId($0) && $0.hasPrefix(sub) && byteOrder(after, $0) }
+                .sorted(by: byteOrder)
+            for id in ids {
+                // Deleted since the directory was read: not there any more.
+                guard let st = try status(subPath + "/" + id), st.st_mode & S_IFMT == S_IFREG else { continue }
+                page.append(stored(id, st))
+                if page.count == limit { return page }
+            }
+        }
+        return page
+    }
+
+    public func blobInfo(backendBucket: String, blob: String) throws(StoreError) -> StoredBlob? {
+        guard let st = try status(try blobPath(backendBucket, blob)), st.st_mode & S_IFMT == S_IFREG else { return nil }
+        return stored(blob, st)
+    }
+
+    public func listBackendBuckets() throws(StoreError) -> [String] {
+        let dir = root + "/buckets"
+        var names: [String] = []
+        for name in try listDirectory(dir) {
+            if let st = try status(dir + "/" + name), st.st_mode & S_IFMT == S_IFDIR { names.append(name) }
+        }
+        return names.sorted(by: byteOrder)
+    }
+
+    /// The names in a directory; a missing directory is empty, any other failure is an error
+    /// (an audit must not mistake an unreadable directory for an empty one).
+    private func listDirectory(_ dir: String) throws(StoreError) -> [String] {
+        guard let d = opendir(dir) else {
+            if errno == ENOENT { return [] }
+            throw .internalFailure("opendir \(dir): \(String(cString: strerror(errno)))")
+        }
+        defer { closedir(d) }
+        var names: [String] = []
+        while true {
+            errno = 0
+            guard let entry = readdir(d) else {
+                if errno != 0 { throw .internalFailure("readdir \(dir): \(String(cString: strerror(errno)))") }
+                return names
+            }
+            let n = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if n != "." && n != ".." { names.append(n) }
+        }
+    }
+
+    /// lstat; nil when the path does not exist.
+    private func status(_ path: String) throws(StoreError) -> stat? {
+        var st = stat()
+        if lstat(path, &st) == 0 { return st }
+        if errno == ENOENT || errno == ENOTDIR { return nil }
+        throw .internalFailure("lstat \(path): \(String(cString: strerror(errno)))")
+    }
+
+    private func stored(_ id: String, _ st: stat) -> StoredBlob {
+        StoredBlob(
+            id: id, size: Int64(st.st_size), etag: nil,
+            lastModified: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9)
+    }
+
     /// Removes what a dead worker left in `tmp/` (its files are prefixed with its pid).
     public func removeTemporaries(ofProcess pid: Int32?) {
         for n in entries(of: tmpDir) where pid.map({ n.hasPrefix("\($0)-") }) ?? true {
@@ -113,4 +187,13 @@ public struct FileSystemZone: StorageZone {
 
 private func isHexDigit(_ c: UInt8) -> Bool {
     (c >= 48 && c <= 57) || (c >= 97 && c <= 102)
+}
+
+private func isBlobId(_ name: String) -> Bool {
+    name.utf8.count >= 3 && name.utf8.allSatisfy(isHexDigit)
+}
+
+/// S3's order for keys: by UTF-8 bytes.
+private func byteOrder(_ a: String, _ b: String) -> Bool {
+    a.utf8.lexicographicallyPrecedes(b.utf8)
 }

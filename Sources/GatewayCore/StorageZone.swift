@@ -25,6 +25,17 @@ public protocol StorageZone: Sendable {
     /// Checks the zone answers and accepts our credentials; returns the round trip in seconds.
     func probe() throws(StoreError) -> Double
 
+    // What the zone itself holds, whatever metadata says (residency audit, repair, orphans).
+
+    /// Up to `limit` blobs of the backend bucket whose ids sort after `after` (byte order), in
+    /// that order; pass the last id of a page to get the next. A missing backend bucket holds
+    /// nothing: an empty page.
+    func listBlobs(backendBucket: String, after: String, limit: Int) throws(StoreError) -> [StoredBlob]
+    /// One blob as the zone holds it; nil when it (or its backend bucket) is missing.
+    func blobInfo(backendBucket: String, blob: String) throws(StoreError) -> StoredBlob?
+    /// The names of the gateway's backend buckets in this zone, sorted.
+    func listBackendBuckets() throws(StoreError) -> [String]
+
     // Multipart uploads the zone assembles itself (a provider's own multipart API). Zones that
     // cannot return nil from `beginMultipart`, and the gateway keeps each part as a blob.
 

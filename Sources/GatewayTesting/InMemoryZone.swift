@@ -9,12 +9,22 @@ import Synchronization
 /// assert that a failed upload left nothing behind.
 public final class InMemoryZone: StorageZone {
     public let name: String
-    private let blobs = Mutex<[String: [UInt8]]>([:])
+    private struct Blob {
+        var backendBucket: String
+        var bytes: [UInt8]
+        var storedAt: Double
+    }
+    private let blobs = Mutex<[String: Blob]>([:])
     private let buckets = Mutex<Set<String>>([])
+    /// Dates stored blobs (their `lastModified`).
+    private let clock: any Clock
 
     private let failure = Mutex(false)
 
-    public init(name: String) { self.name = name }
+    public init(name: String, clock: any Clock = SystemClock()) {
+        self.name = name
+        self.clock = clock
+    }
 
     /// While true, every operation fails as an unreachable remote zone would.
     public var failing: Bool {
@@ -47,14 +57,14 @@ public final class InMemoryZone: StorageZone {
     public func beginWrite(backendBucket: String, length: Int64?) throws(StoreError) -> any BlobWriter {
         try checkUp()
         guard buckets.withLock({ $0.contains(backendBucket) }) else { throw .noSuchBucket }
-        return Writer(zone: self)
+        return Writer(zone: self, backendBucket: backendBucket)
     }
 
     public func open(backendBucket: String, blob: String, offset: Int64, length: Int64?) throws(StoreError)
         -> any BlobReader
     {
         try checkUp()
-        guard let bytes = blobs.withLock({ $0[blob] }) else { throw .noSuchKey }
+        guard let bytes = blobs.withLock({ $0[blob]?.bytes }) else { throw .noSuchKey }
         let start = Int(min(offset, Int64(bytes.count)))
         let end = length.map { min(bytes.count, start + Int($0)) } ?? bytes.count
         return Reader(bytes: Array(bytes[start..<end]))
@@ -71,18 +81,43 @@ public final class InMemoryZone: StorageZone {
         _ = blobs.withLock { $0.removeValue(forKey: blob) }
     }
 
-    fileprivate func store(_ bytes: [UInt8]) -> String {
-        let id = RandomID.make()
-        blobs.withLock { $0[id] = bytes }
+    public func listBlobs(backendBucket: String, after: String, limit: Int) throws(StoreError) -> [StoredBlob] {
+        try checkUp()
+        let all = blobs.withLock { $0.filter { $0.value.backendBucket == backendBucket } }
+        return all.keys.filter { after.utf8.lexicographicallyPrecedes($0.utf8) }
+            .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            .prefix(max(0, limit))
+            .map { StoredBlob(id: $0, size: Int64(all[$0]!.bytes.count), lastModified: all[$0]!.storedAt) }
+    }
+
+    public func blobInfo(backendBucket: String, blob: String) throws(StoreError) -> StoredBlob? {
+        try checkUp()
+        guard let b = blobs.withLock({ $0[blob] }), b.backendBucket == backendBucket else { return nil }
+        return StoredBlob(id: blob, size: Int64(b.bytes.count), lastModified: b.storedAt)
+    }
+
+    public func listBackendBuckets() throws(StoreError) -> [String] {
+        try checkUp()
+        return buckets.withLock { $0.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
+    }
+
+    /// Puts bytes into the zone behind metadata's back (an orphan, or a copy a test plants).
+    @discardableResult
+    public func plant(_ bytes: [UInt8], backendBucket: String, id: String = RandomID.make()) -> String {
+        blobs.withLock { $0[id] = Blob(backendBucket: backendBucket, bytes: bytes, storedAt: clock.now()) }
         return id
     }
 
     final class Writer: BlobWriter {
         let zone: InMemoryZone
+        let backendBucket: String
         var bytes: [UInt8] = []
-        init(zone: InMemoryZone) { self.zone = zone }
+        init(zone: InMemoryZone, backendBucket: String) {
+            self.zone = zone
+            self.backendBucket = backendBucket
+        }
         func write(_ b: UnsafeRawBufferPointer) throws { bytes.append(contentsOf: b) }
-        func commit() throws(StoreError) -> String { zone.store(bytes) }
+        func commit() throws(StoreError) -> String { zone.plant(bytes, backendBucket: backendBucket) }
         func abort() { bytes = [] }
     }
 

@@ -234,14 +234,9 @@ public struct S3Zone: StorageZone {
         }
         // Leftovers (parts of uploads that went with the tenant bucket) are garbage: remove them.
         while true {
-            let (status, body) = try run("GET", bucket: backendBucket, query: "list-type=2&max-keys=1000")
-            if status == 404 { return }
-            guard status == 200, let root = XMLNode.parse(body) else {
-                throw failure("ListObjectsV2 \(backendBucket)", status, body)
-            }
-            let keys = root.children("Contents").compactMap { $0.child("Key")?.text }
-            if keys.isEmpty { break }
-            for k in keys { try deleteBlob(backendBucket: backendBucket, blob: k) }
+            let leftovers = try listBlobs(backendBucket: backendBucket, after: "", limit: 1000)
+            if leftovers.isEmpty { break }
+            for blob in leftovers { try deleteBlob(backendBucket: backendBucket, blob: blob.id) }
         }
         let (status, body) = try run("DELETE", bucket: backendBucket)
         guard status == 204 || status == 200 || status == 404 else {

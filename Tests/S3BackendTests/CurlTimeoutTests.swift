@@ -193,6 +193,7 @@ final class CurlTimeoutTests: XCTestCase {
             ("deleteBlob", { try zone.deleteBlob(backendBucket: "s3gw-b", blob: "0123abcd") }),
             ("probe", { _ = try zone.probe() }),
             ("beginWrite", { _ = try zone.beginWrite(backendBucket: "s3gw-b", length: 3) }),
+            ("listBlobs", { _ = try zone.listBlobs(backendBucket: "s3gw-b", after: "", limit: 10) }),
         ]
         for (name, call) in calls {
             let (error, seconds) = timed(call)

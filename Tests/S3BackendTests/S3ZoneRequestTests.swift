@@ -102,7 +102,12 @@ final class S3ZoneRequestTests: XCTestCase {
                         "<ListMultipartUploadsResult><Upload><Key>\(blobId)</Key><UploadId>u/1</UploadId></Upload></ListMultipartUploadsResult>"
                 ),
                 .reply(204),
-                .reply(200, body: "<ListBucketResult><Contents><Key>dir/a b+c</Key></Contents></ListBucketResult>"),
+                // Keys come URL-encoded as S3 does it: a space as "+", a plus as "%2B".
+                .reply(
+                    200,
+                    body:
+                        "<ListBucketResult><EncodingType>url</EncodingType><Contents><Key>dir/a+b%2Bc</Key><Size>3</Size></Contents></ListBucketResult>"
+                ),
                 .reply(204),
                 .reply(200, body: "<ListBucketResult></ListBucketResult>"),
                 .reply(204),
@@ -110,8 +115,9 @@ final class S3ZoneRequestTests: XCTestCase {
             call: { try $0.deleteBucket(backendBucket) },
             sent: [
                 "GET /\(backendBucket)?uploads", "DELETE /\(backendBucket)/\(blobId)?uploadId=u%2F1",
-                "GET /\(backendBucket)?list-type=2&max-keys=1000", "DELETE /\(backendBucket)/dir/a%20b%2Bc",
-                "GET /\(backendBucket)?list-type=2&max-keys=1000", "DELETE /\(backendBucket)",
+                "GET /\(backendBucket)?list-type=2&max-keys=1000&encoding-type=url",
+                "DELETE /\(backendBucket)/dir/a%20b%2Bc",
+                "GET /\(backendBucket)?list-type=2&max-keys=1000&encoding-type=url", "DELETE /\(backendBucket)",
             ]),
     ]
 
