@@ -6,41 +6,110 @@ import MetadataSQLite
 import S3Backend
 
 /// `s3gw zones`: the catalog with each zone's health, as the agent last recorded it (or probed
-/// now with --probe).
+/// now with --probe); `s3gw zones ls`: what a zone itself holds.
 struct ZonesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "zones", abstract: "Show the zone catalog and each zone's health.")
-    @OptionGroup var options: ConfigOption
-    @Flag(help: "Probe every zone now (and record the result) instead of showing the last check.")
-    var probe = false
+        commandName: "zones", abstract: "Show the zone catalog and each zone's health, or what a zone holds.",
+        subcommands: [Show.self, List.self], defaultSubcommand: Show.self)
 
-    func run() throws {
-        let config = try loadOrExit(options.config)
-        CurlGlobal.initialize()
-        let metadata = try SQLiteMetadataStore(path: config.metadataPath)
-        var health = Dictionary(uniqueKeysWithValues: try metadata.zoneHealth().map { ($0.zone, $0) })
-        if probe {
-            let zones = try Worker.makeZones(config)
-            for (name, zone) in zones {
-                let result: Result<Double, StoreError>
-                do { result = .success(try zone.probe()) } catch { result = .failure(error) }
-                let h = ZoneHealth.next(
-                    after: health[name], zone: name, result: result, at: Date().timeIntervalSince1970)
-                try metadata.recordZoneHealth(h)
-                health[name] = h
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the zone catalog and each zone's health (the default).")
+        @OptionGroup var options: ConfigOption
+        @Flag(help: "Probe every zone now (and record the result) instead of showing the last check.")
+        var probe = false
+
+        func run() throws {
+            let config = try loadOrExit(options.config)
+            CurlGlobal.initialize()
+            let metadata = try SQLiteMetadataStore(path: config.metadataPath)
+            var health = Dictionary(uniqueKeysWithValues: try metadata.zoneHealth().map { ($0.zone, $0) })
+            if probe {
+                let zones = try Worker.makeZones(config)
+                for (name, zone) in zones {
+                    let result: Result<Double, StoreError>
+                    do { result = .success(try zone.probe()) } catch { result = .failure(error) }
+                    let h = ZoneHealth.next(
+                        after: health[name], zone: name, result: result, at: Date().timeIntervalSince1970)
+                    try metadata.recordZoneHealth(h)
+                    health[name] = h
+                }
+            }
+            var rows = [["ZONE", "COUNTRY", "REGION", "KIND", "LOCATION", "STATE", "LATENCY", "CHECKED", "LAST ERROR"]]
+            for z in config.zones {
+                let h = health[z.name]
+                rows.append([
+                    z.name + (z.name == config.defaultZone ? " (default)" : ""), z.country, z.region, z.kind,
+                    z.kind == "s3" ? z.endpoint : z.path, h?.state.rawValue ?? "unknown",
+                    h.map { $0.state == .down ? "-" : String(format: "%.0f ms", $0.latency * 1000) } ?? "-",
+                    h.map { ago($0.checkedAt) } ?? "never", h?.lastError ?? "",
+                ])
+            }
+            printTable(rows)
+        }
+    }
+
+    /// Reads the zone itself, not the metadata store: what is really there (backend buckets the
+    /// gateway made, blobs with the zone's own sizes and ETags), for audits and repairs.
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ls", abstract: "List a zone's backend buckets, or the blobs in one of them.",
+            discussion: """
+                Without BACKEND_BUCKET: the gateway's backend buckets in the zone, one per line (for a \
+                provider, its buckets named s3gw-…). With it: each blob's id, size in bytes, ETag (a \
+                provider's; - where the zone keeps none) and last-modified time, then a total. \
+                `s3gw buckets show NAME` names a tenant bucket's backend bucket.
+                """)
+        @OptionGroup var options: ConfigOption
+        @Argument(help: "The zone, as named in the configuration.") var zone: String
+        @Argument(help: "A backend bucket in that zone.") var backendBucket: String?
+
+        func run() throws {
+            let config = try loadOrExit(options.config)
+            CurlGlobal.initialize()
+            guard let zone = try Worker.makeZones(config)[self.zone] else {
+                FileHandle.standardError.write(Data("s3gw: no zone named \(self.zone) in \(options.config)\n".utf8))
+                throw ExitCode(1)
+            }
+            do {
+                guard let backendBucket else {
+                    for name in try zone.listBackendBuckets() { print(name) }
+                    return
+                }
+                print(
+                    "BLOB".padding(toLength: 34, withPad: " ", startingAt: 0) + "        SIZE  ETAG"
+                        + String(repeating: " ", count: 32) + "LAST MODIFIED")
+                var count = 0
+                var bytes: Int64 = 0
+                var after = ""
+                while true {
+                    let page = try zone.listBlobs(backendBucket: backendBucket, after: after, limit: 1000)
+                    for blob in page {
+                        let id = blob.id.padding(toLength: max(34, blob.id.count + 2), withPad: " ", startingAt: 0)
+                        let size = String(blob.size)
+                        let etag = (blob.etag ?? "-").padding(toLength: 36, withPad: " ", startingAt: 0)
+                        let modified = blob.lastModified.map { HTTPDate.iso8601($0) } ?? "-"
+                        print(
+                            id + String(repeating: " ", count: max(0, 12 - size.count)) + size + "  " + etag + modified)
+                        bytes += blob.size
+                    }
+                    count += page.count
+                    guard let last = page.last else { break }
+                    after = last.id
+                }
+                print("total: \(count) blobs, \(bytes) bytes")
+            } catch {
+                FileHandle.standardError.write(Data("s3gw: \(describe(error))\n".utf8))
+                throw ExitCode(1)
             }
         }
-        var rows = [["ZONE", "COUNTRY", "REGION", "KIND", "LOCATION", "STATE", "LATENCY", "CHECKED", "LAST ERROR"]]
-        for z in config.zones {
-            let h = health[z.name]
-            rows.append([
-                z.name + (z.name == config.defaultZone ? " (default)" : ""), z.country, z.region, z.kind,
-                z.kind == "s3" ? z.endpoint : z.path, h?.state.rawValue ?? "unknown",
-                h.map { $0.state == .down ? "-" : String(format: "%.0f ms", $0.latency * 1000) } ?? "-",
-                h.map { ago($0.checkedAt) } ?? "never", h?.lastError ?? "",
-            ])
+
+        private func describe(_ error: StoreError) -> String {
+            switch error {
+            case .zoneUnavailable(let m), .internalFailure(let m): m
+            default: "zone \(zone): \(error)"
+            }
         }
-        printTable(rows)
     }
 }
 
