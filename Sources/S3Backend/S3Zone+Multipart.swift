@@ -69,7 +69,7 @@ extension S3Zone {
         let (status, body) = try run(
             "POST", bucket: bucket, key: key, query: Self.uploadQuery(uploadId),
             headers: [("Content-Type", "application/xml")],
-            body: Array("<CompleteMultipartUpload>\(parts)</CompleteMultipartUpload>".utf8))
+            body: Array("<CompleteMultipartUpload>\(parts)</CompleteMultipartUpload>".utf8), assembles: true)
         // S3 may answer 200 and still carry an <Error> document (providers differ in the
         // success root's name, so only the error is recognised).
         guard status == 200, let root = XMLNode.parse(body), root.name != "Error" else {

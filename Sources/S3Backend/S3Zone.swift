@@ -85,7 +85,8 @@ public struct S3Zone: StorageZone {
     /// digests. Returns the request, its signature (the seed of signed chunks) and its date.
     func sign(
         _ method: String, bucket: String?, key: String? = nil, query: String = "",
-        headers extra: [(String, String)] = [], length: Int64? = nil, payload: String = "UNSIGNED-PAYLOAD"
+        headers extra: [(String, String)] = [], length: Int64? = nil, payload: String = "UNSIGNED-PAYLOAD",
+        assembles: Bool = false
     ) -> (request: HTTPRequest, signature: String, amzDate: String) {
         var path = "/"
         var hostHeader = host
@@ -111,17 +112,19 @@ public struct S3Zone: StorageZone {
         let sent = headers.filter { $0.name != "host" } + [("Authorization", authorization), ("Host", hostHeader)]
         let request = HTTPRequest(
             method: method, url: "\(scheme)://\(hostHeader)\(rawURI)", headers: sent, bodyLength: length,
-            timeouts: config.timeouts)
+            timeouts: assembles ? config.timeouts.forAssembly : config.timeouts.forRequest(bodyLength: length ?? 0))
         return (request, signature, amzDate)
     }
 
     /// Starts a signed request with an UNSIGNED-PAYLOAD body of `length` bytes (or none).
+    /// `assembles`: the provider builds an object from parts before it answers.
     func start(
         _ method: String, bucket: String?, key: String? = nil, query: String = "",
-        headers: [(String, String)] = [], length: Int64? = nil
+        headers: [(String, String)] = [], length: Int64? = nil, assembles: Bool = false
     ) throws(StoreError) -> any HTTPExchange {
         try transport.start(
-            sign(method, bucket: bucket, key: key, query: query, headers: headers, length: length).request)
+            sign(method, bucket: bucket, key: key, query: query, headers: headers, length: length, assembles: assembles)
+                .request)
     }
 
     /// Runs a request with a small (or no) body to completion. With `answerLimit` the whole
@@ -129,13 +132,14 @@ public struct S3Zone: StorageZone {
     /// without, the answer is kept up to 64 KiB (an error document).
     func run(
         _ method: String, bucket: String?, key: String? = nil, query: String = "", headers: [(String, String)] = [],
-        body: [UInt8] = [], answerLimit: Int? = nil
+        body: [UInt8] = [], answerLimit: Int? = nil, assembles: Bool = false
     ) throws(StoreError) -> (Int, [UInt8]) {
         // Requests that change nothing twice (all of these: the bodies are small and complete)
         // are retried once when the zone fails transiently.
         try retryingOnce {
             try runOnce(
-                method, bucket: bucket, key: key, query: query, headers: headers, body: body, answerLimit: answerLimit)
+                method, bucket: bucket, key: key, query: query, headers: headers, body: body, answerLimit: answerLimit,
+                assembles: assembles)
         }
     }
 
@@ -173,9 +177,11 @@ public struct S3Zone: StorageZone {
 
     private func runOnce(
         _ method: String, bucket: String?, key: String?, query: String, headers: [(String, String)], body: [UInt8],
-        answerLimit: Int?
+        answerLimit: Int?, assembles: Bool
     ) throws -> (Int, [UInt8]) {
-        let t = try start(method, bucket: bucket, key: key, query: query, headers: headers, length: Int64(body.count))
+        let t = try start(
+            method, bucket: bucket, key: key, query: query, headers: headers, length: Int64(body.count),
+            assembles: assembles)
         do {
             if !body.isEmpty { try body.withUnsafeBytes { try t.write($0) } }
             try t.closeUpload()

@@ -14,11 +14,36 @@ public struct ZoneTimeouts: Sendable, Equatable {
     /// Seconds a body, in either direction, may go without a single byte moving while the
     /// gateway waits on the provider. A transfer that keeps moving is never cut, however long.
     public var stall: Double
+    /// Seconds a provider may take over CompleteMultipartUpload, as its response and its stall
+    /// bound: it assembles the parts first. AWS sends its headers at once and then whitespace
+    /// while it works; others (moto: some 12 s per GiB) answer only when done.
+    public var assembly: Double
 
-    public init(connect: Double = 3, response: Double = 3, stall: Double = 10) {
+    public init(connect: Double = 3, response: Double = 3, stall: Double = 10, assembly: Double = 120) {
         self.connect = connect
         self.response = response
         self.stall = stall
+        self.assembly = assembly
+    }
+
+    /// A provider may need time in proportion to a body it received before it answers (moto
+    /// hashes and copies it: some 8 s per GiB), so the response bound grows by a second for each
+    /// this many bytes of request body. A small request keeps the bare bound.
+    static let bodyBytesPerExtraSecond: Int64 = 32 << 20
+
+    /// The bounds of a request with a body of `bodyLength` bytes.
+    func forRequest(bodyLength: Int64) -> ZoneTimeouts {
+        var t = self
+        t.response += Double(max(0, bodyLength) / Self.bodyBytesPerExtraSecond)
+        return t
+    }
+
+    /// The bounds of a CompleteMultipartUpload.
+    var forAssembly: ZoneTimeouts {
+        var t = self
+        t.response = max(response, assembly)
+        t.stall = max(stall, assembly)
+        return t
     }
 }
 

@@ -92,7 +92,8 @@ final class GatewayConfigTests: XCTestCase {
         XCTAssertEqual(
             plain.zones.map { [$0.connectTimeout, $0.responseTimeout, $0.stallTimeout] }, [[3, 7, 10], [3, 3, 10]])
 
-        let storage = "[storage]\nzone_connect_timeout = 2\nzone_response_timeout = 4\nzone_stall_timeout = 20\n"
+        let storage =
+            "[storage]\nzone_connect_timeout = 2\nzone_response_timeout = 4\nzone_stall_timeout = 20\nzone_complete_timeout = 600\n"
         for text in [storage + "\n" + zones, zones + "\n\n" + storage] {
             let c = try GatewayConfig.parse(text, file: "t.toml")
             XCTAssertEqual(

@@ -177,12 +177,15 @@ final class S3ZoneErrorTests: XCTestCase {
         XCTAssertEqual(provider.exchanges.count, 1, "headers had gone out: nothing to retry")
     }
 
-    /// Every request carries the zone's own bounds to the transport.
+    /// Every request carries the zone's own bounds to the transport; a large body adds time to
+    /// the response bound (a provider may work through it before answering), and assembling a
+    /// multipart upload gets the assembly bound.
     func testTheZonesBoundsGoWithEveryRequest() throws {
-        let bounds = ZoneTimeouts(connect: 2, response: 4, stall: 8)
+        let bounds = ZoneTimeouts(connect: 2, response: 4, stall: 8, assembly: 90)
         let provider = FakeProvider([
             .reply(200), .reply(200), .reply(206, body: "x"), .reply(204),
             .reply(200, body: "<ListAllMyBucketsResult/>"),
+            .reply(200), .reply(200, body: "<CompleteMultipartUploadResult/>"),
         ])
         let zone = try makeZone(provider, timeouts: bounds)
         try Self.put(zone)
@@ -191,6 +194,16 @@ final class S3ZoneErrorTests: XCTestCase {
         _ = try zone.probe()
         XCTAssertEqual(provider.exchanges.count, 5)
         for e in provider.exchanges { XCTAssertEqual(e.request.timeouts, bounds, "\(e.method) \(e.uri)") }
+
+        // A 1 GiB part: 32 seconds more to answer after it.
+        let part = try zone.beginPartWrite(
+            backendBucket: backendBucket, multipart: "\(blobId) u", partNumber: 1, length: 1 << 30)
+        part.abort()
+        XCTAssertEqual(
+            provider.exchanges[5].request.timeouts, ZoneTimeouts(connect: 2, response: 36, stall: 8, assembly: 90))
+        _ = try zone.completeMultipart(backendBucket: backendBucket, multipart: "\(blobId) u", parts: [(1, "e")])
+        XCTAssertEqual(
+            provider.exchanges[6].request.timeouts, ZoneTimeouts(connect: 2, response: 90, stall: 90, assembly: 90))
     }
 
     /// A backend bucket that vanished at the provider is forgotten by the failed write and

@@ -530,6 +530,10 @@ kind = "s3"
 endpoint = "http://127.0.0.1:{moto.port}"
 access_key = "moto"
 secret_key = "moto-secret"
+# moto works through whole objects in Python (a ranged GET of a 1 GiB object copies all of it)
+# and may take longer than a real provider's few seconds to answer; test_hung_zone.py tests
+# the bounds themselves.
+response_timeout = 60
 """
     try:
         stack = Stack("gw", extra=extra, default_zone="remote-1" if moto else "local-1").start()

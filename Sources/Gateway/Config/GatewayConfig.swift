@@ -22,6 +22,7 @@ public struct GatewayConfig: Sendable {
         public var connectTimeout = 3
         public var responseTimeout = 3
         public var stallTimeout = 10
+        public var completeTimeout = 120
     }
 
     public var socket = "/run/s3gw/s3gw.sock"
@@ -45,11 +46,13 @@ public struct GatewayConfig: Sendable {
     public var healthInterval = 30
     public var replication = ReplicationSettings()
     /// Defaults, in seconds, for how long a provider zone may keep a request waiting: to
-    /// connect, from the end of the request to the response headers, and with no body byte
-    /// moving. A zone's own connect_timeout / response_timeout / stall_timeout win.
+    /// connect, from the end of the request to the response headers, with no body byte moving,
+    /// and over a CompleteMultipartUpload. A zone's own connect_timeout / response_timeout /
+    /// stall_timeout / complete_timeout win.
     public var zoneConnectTimeout = 3
     public var zoneResponseTimeout = 3
     public var zoneStallTimeout = 10
+    public var zoneCompleteTimeout = 120
     public var zones: [Zone] = []
 
     public var workerCount: Int { workers > 0 ? workers : ProcessInfo.processInfo.activeProcessorCount }
@@ -82,7 +85,7 @@ public struct GatewayConfig: Sendable {
         }
         var c = GatewayConfig()
         var reader = Reader(file: file)
-        var overrides: [String: (connect: Int?, response: Int?, stall: Int?)] = [:]
+        var overrides: [String: (connect: Int?, response: Int?, stall: Int?, complete: Int?)] = [:]
         for table in doc.tables {
             reader.table = table
             switch table.name {
@@ -126,6 +129,8 @@ public struct GatewayConfig: Sendable {
                 c.zoneResponseTimeout =
                     try reader.int("zone_response_timeout", in: Self.timeoutRange) ?? c.zoneResponseTimeout
                 c.zoneStallTimeout = try reader.int("zone_stall_timeout", in: Self.timeoutRange) ?? c.zoneStallTimeout
+                c.zoneCompleteTimeout =
+                    try reader.int("zone_complete_timeout", in: Self.timeoutRange) ?? c.zoneCompleteTimeout
                 try reader.noOtherKeys()
             case "replication":
                 var r = c.replication
@@ -185,7 +190,8 @@ public struct GatewayConfig: Sendable {
                     overrides[name] = (
                         try reader.int("connect_timeout", in: Self.timeoutRange),
                         try reader.int("response_timeout", in: Self.timeoutRange),
-                        try reader.int("stall_timeout", in: Self.timeoutRange)
+                        try reader.int("stall_timeout", in: Self.timeoutRange),
+                        try reader.int("complete_timeout", in: Self.timeoutRange)
                     )
                 }
                 try reader.noOtherKeys()
@@ -204,6 +210,7 @@ public struct GatewayConfig: Sendable {
             c.zones[i].connectTimeout = own?.connect ?? c.zoneConnectTimeout
             c.zones[i].responseTimeout = own?.response ?? c.zoneResponseTimeout
             c.zones[i].stallTimeout = own?.stall ?? c.zoneStallTimeout
+            c.zones[i].completeTimeout = own?.complete ?? c.zoneCompleteTimeout
         }
         if c.defaultZone.isEmpty {
             c.defaultZone = c.zones[0].name

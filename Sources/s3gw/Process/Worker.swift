@@ -91,7 +91,7 @@ extension Worker {
                         storageClass: z.storageClass, payloadSigning: z.payloadSigning,
                         timeouts: ZoneTimeouts(
                             connect: Double(z.connectTimeout), response: Double(z.responseTimeout),
-                            stall: Double(z.stallTimeout))))
+                            stall: Double(z.stallTimeout), assembly: Double(z.completeTimeout))))
             default:
                 zones[z.name] = try FileSystemZone(name: z.name, root: z.path)
             }
