@@ -189,6 +189,13 @@ final class SlowStartZone: StorageZone, @unchecked Sendable {
         try inner.deleteBlob(backendBucket: backendBucket, blob: blob)
     }
     func probe() throws(StoreError) -> Double { try inner.probe() }
+    func listBlobs(backendBucket: String, after: String, limit: Int) throws(StoreError) -> [StoredBlob] {
+        try inner.listBlobs(backendBucket: backendBucket, after: after, limit: limit)
+    }
+    func blobInfo(backendBucket: String, blob: String) throws(StoreError) -> StoredBlob? {
+        try inner.blobInfo(backendBucket: backendBucket, blob: blob)
+    }
+    func listBackendBuckets() throws(StoreError) -> [String] { try inner.listBackendBuckets() }
 }
 
 extension TestGateway {
