@@ -83,6 +83,27 @@ public protocol MetadataStore: Sendable {
     /// Removes a job that is not running; false otherwise.
     func cancelJob(id: Int64) throws(StoreError) -> Bool
     func queueStats(now: Double) throws(StoreError) -> QueueStats
+
+    // MARK: failover, repair and scrub
+
+    /// Buckets of every owner whose names sort after `after`, in name order, at most `limit`.
+    func allBuckets(after: String, limit: Int) throws(StoreError) -> [BucketRecord]
+    /// Reorders the bucket's placement (failover: the first zone becomes the primary). `zones`
+    /// must hold exactly the zones it has (`.conflict` otherwise), so no zone is ever added.
+    func setBucketZones(bucket: String, zones: [String]) throws(StoreError)
+    /// Applies `repair` if the object still has the copies it found (same write, same copies):
+    /// the new copies replace them, pending replicas get replicate jobs and blobs no longer
+    /// referenced removal jobs, in one transaction. False when the object changed meanwhile.
+    func repairCopies(_ repair: CopyRepair, now: Double) throws(StoreError) -> Bool
+    /// Makes the pending jobs towards `zone` due now (its backoff no longer applies: the zone is
+    /// back); returns how many.
+    func wakeJobs(zone: String, now: Double) throws(StoreError) -> Int
+    /// The agent's small durable notes (the scrub's cursor…), by key.
+    func agentState(_ key: String) throws(StoreError) -> String?
+    /// Sets a note, or removes it when `value` is nil.
+    func setAgentState(_ key: String, _ value: String?) throws(StoreError)
+    /// Every note whose key starts with `prefix`, in key order.
+    func agentStates(prefix: String) throws(StoreError) -> [(key: String, value: String)]
 }
 
 /// Conditional writes (`If-None-Match: *`, `If-Match: "etag"`).

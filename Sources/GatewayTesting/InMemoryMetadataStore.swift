@@ -12,6 +12,7 @@ public final class InMemoryMetadataStore: MetadataStore {
         var health: [String: ZoneHealth] = [:]
         var jobs: [Int64: ReplicationJob] = [:]
         var nextJob: Int64 = 1
+        var agentState: [String: String] = [:]
 
         /// The same job bookkeeping as the SQLite store's `queueJobs`.
         mutating func queueJobs(replacing old: ObjectRecord?, with new: ObjectRecord?, now: Double) {
@@ -23,11 +24,16 @@ public final class InMemoryMetadataStore: MetadataStore {
                 jobs[q.id] = nil
             }
             let present = Set(queued.map { $0.generation + " " + $0.zone })
-            for var job in planned where job.kind == .removeBlob || !present.contains(job.generation + " " + job.zone) {
-                job.id = nextJob
-                nextJob += 1
-                jobs[job.id] = job
+            for job in planned where job.kind == .removeBlob || !present.contains(job.generation + " " + job.zone) {
+                insertJob(job)
             }
+        }
+
+        mutating func insertJob(_ job: ReplicationJob) {
+            var job = job
+            job.id = nextJob
+            nextJob += 1
+            jobs[job.id] = job
         }
 
         mutating func updateReplica(
@@ -360,6 +366,58 @@ public final class InMemoryMetadataStore: MetadataStore {
                 pending: pending.count, running: s.jobs.values.filter { $0.state == .running }.count,
                 dead: s.jobs.values.filter { $0.state == .dead }.count,
                 oldestPendingAge: pending.map { now - $0.createdAt }.max() ?? 0)
+        }
+    }
+
+    // MARK: failover, repair and scrub
+
+    public func allBuckets(after: String, limit: Int) throws(StoreError) -> [BucketRecord] {
+        state.withLock { s in
+            Array(
+                s.buckets.values.filter { after.utf8.lexicographicallyPrecedes($0.name.utf8) }
+                    .sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }.prefix(max(0, limit)))
+        }
+    }
+
+    public func setBucketZones(bucket: String, zones: [String]) throws(StoreError) {
+        try state.withLock { s throws(StoreError) in
+            guard let b = s.buckets[bucket] else { throw .noSuchBucket }
+            guard b.zones.sorted() == zones.sorted() else { throw .conflict }
+            s.buckets[bucket]?.zones = zones
+        }
+    }
+
+    public func repairCopies(_ repair: CopyRepair, now: Double) throws(StoreError) -> Bool {
+        state.withLock { s in
+            guard let current = s.objects[repair.found.bucket]?[repair.found.key], repair.applies(to: current) else {
+                return false
+            }
+            let repaired = repair.applied(to: current)
+            s.objects[repaired.bucket]?[repaired.key] = repaired
+            let plan = repair.jobPlan(now: now)
+            s.queueJobs(replacing: plan.replacing, with: repaired, now: now)
+            for job in plan.extra { s.insertJob(job) }
+            return true
+        }
+    }
+
+    public func wakeJobs(zone: String, now: Double) throws(StoreError) -> Int {
+        state.withLock { s in
+            let waiting = s.jobs.values.filter { $0.zone == zone && $0.state == .pending && $0.notBefore > now }
+            for j in waiting { s.jobs[j.id]?.notBefore = now }
+            return waiting.count
+        }
+    }
+
+    public func agentState(_ key: String) throws(StoreError) -> String? { state.withLock { $0.agentState[key] } }
+
+    public func setAgentState(_ key: String, _ value: String?) throws(StoreError) {
+        state.withLock { $0.agentState[key] = value }
+    }
+
+    public func agentStates(prefix: String) throws(StoreError) -> [(key: String, value: String)] {
+        state.withLock { s in
+            s.agentState.filter { $0.key.hasPrefix(prefix) }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         }
     }
 }

@@ -130,6 +130,15 @@ enum Migrations {
             ]
         ),
         (10, ["ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0"]),
+        (
+            11,
+            [
+                // The agent's small durable notes: the scrub's cursor, repair passes under way.
+                "CREATE TABLE agent_state (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at REAL NOT NULL)",
+                // Waking the jobs towards a zone that is back.
+                "CREATE INDEX jobs_by_zone ON jobs (zone, state)",
+            ]
+        ),
     ]
 
     static func apply(_ db: SQLiteConnection) throws(StoreError) {

@@ -55,10 +55,10 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     // MARK: buckets
 
-    private static let bucketColumns =
+    static let bucketColumns =
         "name, owner, created_at, location_constraint, zones, backend_bucket, tags, replica_count"
 
-    private static func bucket(_ r: Row) -> BucketRecord {
+    static func bucket(_ r: Row) -> BucketRecord {
         BucketRecord(
             name: r.text(0), owner: r.text(1), createdAt: r.real(2), locationConstraint: r.text(3),
             zones: r.text(4).split(separator: ",").map(String.init), backendBucket: r.text(5),
