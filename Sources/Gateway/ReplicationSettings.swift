@@ -16,6 +16,16 @@ public struct ReplicationSettings: Sendable, Equatable {
     /// (bucket owner); 0: unlimited.
     public var zoneRate = 0.0
     public var tenantRate = 0.0
+    /// Who moves a bucket's primary when its zone fails: the agent (`auto`), or an operator with
+    /// `s3gw failover promote` (`manual`).
+    public var failover = FailoverMode.auto
+    /// Consecutive failed health checks of a bucket's primary zone before the agent promotes the
+    /// next allowed healthy zone of its placement.
+    public var failoverAfter = 3
+    /// Objects the agent's scrub compares with what their zones hold, per hour (0: no scrub).
+    public var scrubPerHour = 10_000
+
+    public enum FailoverMode: String, Sendable { case auto, manual }
 
     public init() {}
 

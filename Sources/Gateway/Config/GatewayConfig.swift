@@ -143,6 +143,11 @@ public struct GatewayConfig: Sendable {
                 // In MB/s (10^6 bytes) in the file, as operators state link speeds.
                 r.zoneRate = Double(try reader.int("zone_rate_mb", in: 0...100_000) ?? 0) * 1_000_000
                 r.tenantRate = Double(try reader.int("tenant_rate_mb", in: 0...100_000) ?? 0) * 1_000_000
+                r.failover =
+                    try reader.oneOf("failover", ["auto", "manual"]).flatMap(ReplicationSettings.FailoverMode.init)
+                    ?? r.failover
+                r.failoverAfter = try reader.int("failover_after", in: 1...1000) ?? r.failoverAfter
+                r.scrubPerHour = try reader.int("scrub_per_hour", in: 0...100_000_000) ?? r.scrubPerHour
                 c.replication = r
                 try reader.noOtherKeys()
             case "zones[]":
