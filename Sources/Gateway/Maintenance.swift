@@ -51,6 +51,7 @@ public enum Maintenance {
             try? ctx.metadata.recordZoneHealth(h)
             out.append(h)
         }
+        Failover.afterHealthCheck(previous: previous, current: out, ctx)
         return out
     }
 

@@ -20,9 +20,15 @@ enum Residency {
 
 extension GatewayContext {
     /// Where a client write of `b` goes: its primary zone, once the residency rule admits it.
+    /// Failover makes another allowed zone the primary (`Failover`); until then a primary the
+    /// health checker marks down is refused at once (503), never tried, and never replaced by
+    /// a zone the bucket did not choose.
     func writeZone(for b: BucketRecord) throws(StoreError) -> (name: String, zone: any StorageZone) {
         let name = b.primaryZone
         try Residency.check(zone: name, for: b, catalog: catalog)
+        if zoneHealth.isDown(name) {
+            throw .zoneUnavailable("zone \(name), the primary of bucket \(b.name), is marked down")
+        }
         return (name, try zone(name))
     }
 }

@@ -11,6 +11,7 @@ struct S3GW: ParsableCommand {
         abstract: "A policy-aware, S3-compatible storage gateway (FastCGI behind nginx).",
         subcommands: [
             Serve.self, ConfigCommand.self, ZonesCommand.self, BucketsCommand.self, ReplicationCommand.self,
+            FailoverCommand.self, RepairCommand.self,
             ProvidersCommand.self,
             WorkerCommand.self,
             AgentCommand.self,

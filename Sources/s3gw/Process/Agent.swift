@@ -8,8 +8,9 @@ import Synchronization
     import Glibc
 #endif
 
-/// The agent process: background work off the request path — zone health checks and the
-/// expiry of abandoned multipart uploads (replication and repair will join them).
+/// The agent process: background work off the request path — zone health checks (with
+/// failover after them), replication, scrub and repair, and the expiry of abandoned multipart
+/// uploads.
 enum Agent {
     static func run(configPath: String, logger: Logger) throws -> Int32 {
         let (config, context) = try Worker.start(configPath: configPath, logger: logger)
@@ -35,6 +36,16 @@ enum Agent {
             t.name = "replicator-\(i)"
             t.start()
         }
+        // Scrub and repair passes: one thread, paced by [replication] scrub_per_hour. A slice cut
+        // short by exit is repeated from the cursor it last recorded.
+        let scrubber = Scrubber(context: context)
+        let scrub = Thread {
+            while !stopping.load(ordering: .relaxed) {
+                if !scrubber.runSlice() { usleep(1_000_000) }
+            }
+        }
+        scrub.name = "scrub"
+        scrub.start()
         // On SIGTERM the transfers under way finish (bounded); one cut short is re-run by the
         // next agent once its lease expires.
         defer {
