@@ -42,6 +42,9 @@ secret_key = "moto-secret"
 workers = 2
 max_attempts = 2
 retry_base = 1
+# Writes to a bucket whose primary is away answer 503 here, however long the test takes
+# (test_failover.py moves primaries).
+failover = "manual"
 """
     stack = Stack("replication", workers=2, storage_extra="health_interval = 1")
     stack.extra = zones.replace("{tmp}", str(stack.tmp))
