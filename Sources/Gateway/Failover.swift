@@ -57,8 +57,8 @@ public enum Failover {
 
     /// The agent's step after every health check (`Maintenance.checkZones`): buckets whose
     /// primary zone failed `failover_after` checks in a row get a new primary (automatic
-    /// failover), or an operator is told (manual); a zone back from down gets its waiting copies
-    /// at once and a pass that repairs what it lacks.
+    /// failover), or an operator is told (manual); a zone back from down (or from failing over)
+    /// gets its waiting copies at once and a pass that repairs what it lacks.
     static func afterHealthCheck(previous: [String: ZoneHealth], current: [ZoneHealth], _ ctx: GatewayContext) {
         let after = ctx.replication.failoverAfter
         let health = Dictionary(current.map { ($0.zone, $0) }) { a, _ in a }
@@ -75,7 +75,10 @@ public enum Failover {
                 ctx.logger.error("failover: listing buckets failed: \(error)")
             }
         }
-        for h in current where previous[h.zone]?.state == .down && h.consecutiveFailures == 0 {
+        for h in current where h.consecutiveFailures == 0 {
+            guard let before = previous[h.zone], before.state == .down || before.consecutiveFailures >= after else {
+                continue
+            }
             zoneReturned(h.zone, ctx)
         }
     }

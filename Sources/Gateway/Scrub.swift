@@ -17,6 +17,8 @@ public enum Scrub {
         public var outcomes: [Repair.Outcome] = []
         /// The walk reached the last object and starts over next time.
         public var wrapped = false
+        /// A pass over one zone stopped at an object it could not check there.
+        public var stalled = false
 
         public init() {}
     }
@@ -39,14 +41,20 @@ public enum Scrub {
                 let page = try ctx.metadata.listObjects(
                     bucket: bucket, query: ListQuery(after: key, maxKeys: min(1000, budget - report.checked)))
                 for o in page.objects {
+                    if zone == nil || o.zone == zone || o.replicas.contains(where: { $0.zone == zone }) {
+                        let outcome = Repair.check(o, in: b, Repair.Options(zone: zone), ctx)
+                        // The zone of a pass failed again: this object is checked again next
+                        // time, not skipped (the periodic scrub comes around anyway).
+                        if zone != nil && !outcome.unchecked.isEmpty {
+                            report.stalled = true
+                            break
+                        }
+                        if !outcome.notes.isEmpty || !outcome.unchecked.isEmpty { report.outcomes.append(outcome) }
+                    }
                     key = o.key
                     report.checked += 1
-                    guard zone == nil || o.zone == zone || o.replicas.contains(where: { $0.zone == zone }) else {
-                        continue
-                    }
-                    let outcome = Repair.check(o, in: b, Repair.Options(zone: zone), ctx)
-                    if !outcome.notes.isEmpty || !outcome.unchecked.isEmpty { report.outcomes.append(outcome) }
                 }
+                if report.stalled { break }
                 more = page.isTruncated
             }
             if !more {
@@ -84,6 +92,7 @@ public final class Scrubber: Sendable {
     @discardableResult
     public func runSlice() -> Bool {
         do {
+            var progressed = false
             for (key, _) in try ctx.metadata.agentStates(prefix: Scrub.passPrefix) {
                 let zone = String(key.dropFirst(Scrub.passPrefix.count))
                 guard ctx.zones[zone] != nil else {
@@ -96,8 +105,10 @@ public final class Scrubber: Sendable {
                     try ctx.metadata.setAgentState(key, nil)
                     ctx.logger.notice("zone \(zone): every copy it should hold has been checked")
                 }
-                return true
+                progressed = progressed || report.checked > 0 || report.wrapped
             }
+            // Passes that move on come before the periodic scrub.
+            if progressed { return true }
             let n = earned()
             guard n > 0 else { return false }
             let report = try Scrub.run(cursorKey: Scrub.scrubKey, budget: n, ctx)

@@ -233,6 +233,25 @@ final class RepairTests: XCTestCase {
         XCTAssertEqual(read("during", from: "zone-b"), Array("written during".utf8))
     }
 
+    func testAPassOverAZoneWaitsWhereTheZoneFailsAgain() throws {
+        put("k1", [1])
+        put("k2", [2])
+        drain()
+        gw.zones["zone-b"]!.failing = true
+        var r = try Scrub.run(cursorKey: "repair:zone-b", zone: "zone-b", budget: 10, agent())
+        XCTAssertTrue(r.stalled)
+        XCTAssertEqual(r.checked, 0)
+        XCTAssertEqual(
+            try gw.metadata.agentState("repair:zone-b"), "rep/", "the pass moved past what it could not check")
+        gw.zones["zone-b"]!.failing = false
+        let lost = try object("k1").replicas[0]
+        try gw.zones["zone-b"]!.deleteBlob(backendBucket: lost.backendBucket, blob: lost.blob)
+        r = try Scrub.run(cursorKey: "repair:zone-b", zone: "zone-b", budget: 10, agent())
+        XCTAssertEqual(r.checked, 2)
+        XCTAssertTrue(r.wrapped)
+        XCTAssertEqual(r.outcomes.map(\.key), ["k1"])
+    }
+
     func testAnOperatorsRepairRequeuesDeadAndJoblessCopies() throws {
         var settings = ReplicationSettings()
         settings.maxAttempts = 1
