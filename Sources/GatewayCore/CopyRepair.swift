@@ -44,6 +44,16 @@ public struct CopyRepair: Sendable, Equatable {
         return o
     }
 
+    /// Zones whose copy this repair makes again: their replicate jobs restore lost redundancy
+    /// and run before ordinary copies (`ReplicationJob.Priority.repair`).
+    public var restoredZones: Set<String> {
+        Set(
+            repaired.replicas.filter { r in
+                r.state == .pending && r.blob.isEmpty
+                    && (repaired.generation != found.generation || !found.replicas.contains(r))
+            }.map(\.zone))
+    }
+
     /// The job bookkeeping: `replacing` is what the store's usual `queueJobs(replacing:with:)`
     /// compares the repaired record with (the found record without the replica that became the
     /// primary copy, whose blob must stay), and `extra` removes the blobs of a primary copy that
@@ -60,7 +70,8 @@ public struct CopyRepair: Sendable, Equatable {
             extra.append(
                 ReplicationJob(
                     kind: .removeBlob, bucket: found.bucket, key: found.key, zone: found.zone,
-                    backendBucket: formerPrimaryBackendBucket, blob: blob, notBefore: now, createdAt: now))
+                    backendBucket: formerPrimaryBackendBucket, blob: blob, priority: ReplicationJob.Priority.remove,
+                    notBefore: now, createdAt: now))
         }
         return (replacing, extra)
     }

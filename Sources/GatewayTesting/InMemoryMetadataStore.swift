@@ -397,6 +397,13 @@ public final class InMemoryMetadataStore: MetadataStore {
             let plan = repair.jobPlan(now: now)
             s.queueJobs(replacing: plan.replacing, with: repaired, now: now)
             for job in plan.extra { s.insertJob(job) }
+            let restored = repair.restoredZones
+            for j in s.jobs.values
+            where j.kind == .replicate && j.bucket == repaired.bucket && j.key == repaired.key
+                && j.generation == repaired.generation && restored.contains(j.zone) && j.state == .pending
+            {
+                s.jobs[j.id]?.priority = ReplicationJob.Priority.repair
+            }
             return true
         }
     }

@@ -43,6 +43,17 @@ extension SQLiteMetadataStore {
                 let plan = repair.jobPlan(now: now)
                 try Self.queueJobs(replacing: plan.replacing, with: repaired, now: now, db)
                 for job in plan.extra { try Self.insertJob(job, db) }
+                for zone in repair.restoredZones.sorted() {
+                    try db.query(
+                        """
+                        UPDATE jobs SET priority = ? WHERE kind = 'replicate' AND bucket = ? AND key = ?
+                            AND generation = ? AND zone = ? AND state = 'pending'
+                        """,
+                        [
+                            .int(Int64(ReplicationJob.Priority.repair)), .text(repaired.bucket), .text(repaired.key),
+                            .text(repaired.generation), .text(zone),
+                        ])
+                }
                 return true
             }
         }

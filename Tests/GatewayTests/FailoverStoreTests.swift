@@ -80,6 +80,8 @@ final class FailoverStoreTests: XCTestCase {
             XCTAssertEqual(jobs.map(\.kind), [.replicate, .removeBlob], name)
             XCTAssertEqual(jobs.map(\.zone), ["se-1", "se-1"], name)
             XCTAssertEqual(jobs[0].generation, "g1", name)
+            XCTAssertEqual(
+                jobs.map(\.priority), [ReplicationJob.Priority.repair, ReplicationJob.Priority.remove], name)
             XCTAssertEqual(jobs[1].blob, "r1", name)
             // Decided on what is no longer there (the copy is pending now): not applied twice.
             XCTAssertFalse(try store.repairCopies(repair, now: 300), name)
@@ -115,6 +117,7 @@ final class FailoverStoreTests: XCTestCase {
             XCTAssertEqual(jobs.map(\.kind), [.replicate, .removeBlob], name)
             XCTAssertEqual(jobs[0].zone, "fi-1", name)
             XCTAssertEqual(jobs[0].generation, "r1", name)
+            XCTAssertEqual(jobs[0].priority, ReplicationJob.Priority.repair, name)
             XCTAssertEqual([jobs[1].zone, jobs[1].backendBucket, jobs[1].blob], ["fi-1", "s3gw-fi", "g1"], name)
             // A copy of the old generation finishing now records nothing.
             XCTAssertFalse(
