@@ -26,7 +26,10 @@ extension GatewayContext {
     func writeZone(for b: BucketRecord) throws(StoreError) -> (name: String, zone: any StorageZone) {
         let name = b.primaryZone
         try Residency.check(zone: name, for: b, catalog: catalog)
-        if zoneHealth.isDown(name) {
+        // The cached view may be a few seconds old: a refusal is confirmed with the checker's
+        // latest record, so a zone it has seen come back takes writes at once.
+        if zoneHealth.isDown(name), try metadata.zoneHealth().contains(where: { $0.zone == name && $0.state == .down })
+        {
             throw .zoneUnavailable("zone \(name), the primary of bucket \(b.name), is marked down")
         }
         return (name, try zone(name))

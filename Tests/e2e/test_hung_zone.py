@@ -141,6 +141,9 @@ def test_requests_to_a_hung_provider_end_within_the_bound(hung_gw, provider):
     with pytest.raises(ClientError) as e:
         s3.head_object(Bucket=bucket, Key="during")
     assert s3_status(e.value)[0] == 404
+    # Writes go to a zone again once the health checker has seen it answer (a primary it marks
+    # down is refused at once).
+    wait_for_state(hung_gw, "healthy", 20)
     after = os.urandom(2 * MIB)
     s3.put_object(Bucket=bucket, Key="after", Body=after)
     assert s3.get_object(Bucket=bucket, Key="after")["Body"].read() == after
