@@ -101,10 +101,13 @@ public final class InMemoryZone: StorageZone {
         return buckets.withLock { $0.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
     }
 
-    /// Puts bytes into the zone behind metadata's back (an orphan, or a copy a test plants).
+    /// Puts bytes into the zone behind metadata's back (an orphan, or a copy a test plants),
+    /// stored `at` a given time (an old orphan) or now.
     @discardableResult
-    public func plant(_ bytes: [UInt8], backendBucket: String, id: String = RandomID.make()) -> String {
-        blobs.withLock { $0[id] = Blob(backendBucket: backendBucket, bytes: bytes, storedAt: clock.now()) }
+    public func plant(_ bytes: [UInt8], backendBucket: String, id: String = RandomID.make(), at time: Double? = nil)
+        -> String
+    {
+        blobs.withLock { $0[id] = Blob(backendBucket: backendBucket, bytes: bytes, storedAt: time ?? clock.now()) }
         return id
     }
 
