@@ -12,7 +12,7 @@ struct S3GW: ParsableCommand {
         subcommands: [
             Serve.self, ConfigCommand.self, ZonesCommand.self, BucketsCommand.self, ReplicationCommand.self,
             FailoverCommand.self, RepairCommand.self,
-            ProvidersCommand.self,
+            ProvidersCommand.self, AuditCommand.self,
             WorkerCommand.self,
             AgentCommand.self,
         ])
