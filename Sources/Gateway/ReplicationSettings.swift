@@ -24,6 +24,12 @@ public struct ReplicationSettings: Sendable, Equatable {
     public var failoverAfter = 3
     /// Objects the agent's scrub compares with what their zones hold, per hour (0: no scrub).
     public var scrubPerHour = 10_000
+    /// Seconds an unreferenced blob must have existed before the orphan sweep removes it: a
+    /// blob just committed whose metadata row is a moment away is not an orphan.
+    public var orphanGrace = 86400.0
+    /// Seconds between the agent's orphan sweeps (a residency audit that removes old orphans);
+    /// 0: never.
+    public var orphanInterval = 3600.0
 
     public enum FailoverMode: String, Sendable { case auto, manual }
 

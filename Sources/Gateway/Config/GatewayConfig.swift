@@ -148,6 +148,9 @@ public struct GatewayConfig: Sendable {
                     ?? r.failover
                 r.failoverAfter = try reader.int("failover_after", in: 1...1000) ?? r.failoverAfter
                 r.scrubPerHour = try reader.int("scrub_per_hour", in: 0...100_000_000) ?? r.scrubPerHour
+                r.orphanGrace = Double(try reader.int("orphan_grace", in: 0...(365 * 86400)) ?? Int(r.orphanGrace))
+                r.orphanInterval = Double(
+                    try reader.int("orphan_interval", in: 0...(30 * 86400)) ?? Int(r.orphanInterval))
                 c.replication = r
                 try reader.noOtherKeys()
             case "zones[]":

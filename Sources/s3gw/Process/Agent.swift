@@ -46,6 +46,22 @@ enum Agent {
         }
         scrub.name = "scrub"
         scrub.start()
+        if config.replication.orphanInterval > 0 {
+            // Its own thread: listing every zone takes a while and must not hold up health checks.
+            let t = Thread {
+                var next = SystemClock().now() + config.replication.orphanInterval
+                while !stopping.load(ordering: .relaxed) {
+                    guard SystemClock().now() >= next else {
+                        usleep(500_000)
+                        continue
+                    }
+                    _ = try? Maintenance.removeOrphans(olderThan: config.replication.orphanGrace, context)
+                    next = SystemClock().now() + config.replication.orphanInterval
+                }
+            }
+            t.name = "orphan-sweep"
+            t.start()
+        }
         // On SIGTERM the transfers under way finish (bounded); one cut short is re-run by the
         // next agent once its lease expires.
         defer {
