@@ -314,7 +314,9 @@ public struct ResidencyAudit {
 
         confirmAbsences(&snapshot, b)
         tally(snapshot.objects, allowed: allowed, &r, &usage)
-        r.zones = usage.values.sorted { $0.zone < $1.zone }
+        // Placement order (primary first), then any other zone by name.
+        let rank = Dictionary(b.zones.enumerated().map { ($1, $0) }) { a, _ in a }
+        r.zones = usage.values.sorted { (rank[$0.zone] ?? Int.max, $0.zone) < (rank[$1.zone] ?? Int.max, $1.zone) }
         r.summarizeCountries()
 
         if !removable.isEmpty { removeOrphans(removable, of: b, &r) }
