@@ -53,6 +53,9 @@ max_attempts = 2
 retry_base = 1
 orphan_grace = {10 * DAY}
 orphan_interval = 2
+# No scrub and no failover: a copy the test deletes must stay missing until the audit sees it.
+scrub_per_hour = 0
+failover = "manual"
 """
     stack = Stack("audit", workers=2, storage_extra="health_interval = 1")
     stack.extra = zones.replace("{tmp}", str(stack.tmp))
