@@ -21,7 +21,7 @@ struct AuditCommand: ParsableCommand {
                 (missing), blobs no metadata references (orphans), and backend buckets no bucket maps \
                 to (strays; reported, never removed). Exit status: 0 clean, 1 a violation or a missing \
                 copy (with --strict also orphans left, strays, or objects short of their \
-                replica-count), 2 a zone could not be read. See docs/RESIDENCY.md ("Audit").
+                replica-count), 2 a zone could not be read (or the audit could not start). See docs/RESIDENCY.md ("Audit").
                 """)
         @OptionGroup var options: ConfigOption
         @Flag(help: "The report as JSON (format s3gw-residency-audit/1, see docs/RESIDENCY.md).") var json = false
@@ -33,14 +33,27 @@ struct AuditCommand: ParsableCommand {
         var olderThan: Int?
 
         func run() throws {
-            let config = try loadOrExit(options.config)
+            let config: GatewayConfig
+            do {
+                config = try GatewayConfig.load(path: options.config)
+            } catch {
+                // Not 1: that would read as "violations found".
+                FileHandle.standardError.write(Data("s3gw: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
             if let olderThan, olderThan < 0 {
                 FileHandle.standardError.write(Data("s3gw: --older-than must be 0 or more seconds\n".utf8))
-                throw ExitCode(64)
+                throw ExitCode(2)
             }
             CurlGlobal.initialize()
-            let ctx = try Worker.makeContext(
-                config: config, logger: makeLogger("s3gw.audit", level: "warning"), serving: false)
+            let ctx: GatewayContext
+            do {
+                ctx = try Worker.makeContext(
+                    config: config, logger: makeLogger("s3gw.audit", level: "warning"), serving: false)
+            } catch {
+                FileHandle.standardError.write(Data("s3gw: cannot start the audit: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
             let grace = Double(olderThan ?? Int(config.replication.orphanGrace))
             let audit = ResidencyAudit(ctx, options: .init(removeOrphans: removeOrphans, grace: grace))
             let report: ResidencyReport
