@@ -77,6 +77,14 @@ public enum Repair {
             let f = inspect(o, zone: o.zone, backendBucket: primaryBackend, blobs: o.blobs, options, ctx)
             note(o.zone, f)
             if case .damaged(let what) = f {
+                // An overwrite or delete removes the blobs of the record read before the zone was
+                // looked at: that is no damage, and the next check sees the new write.
+                guard let current = try? ctx.metadata.object(bucket: o.bucket, key: o.key),
+                    current.generation == o.generation
+                else {
+                    return Outcome(
+                        bucket: o.bucket, key: o.key, notes: ["changed while it was checked; nothing queued"])
+                }
                 // The first intact replica in placement order takes over; one not checked yet
                 // (a pass over another zone) is checked now.
                 let rank = Dictionary(b.zones.enumerated().map { ($1, $0) }) { a, _ in a }

@@ -137,6 +137,18 @@ final class RepairTests: XCTestCase {
         XCTAssertEqual(try gw.metadata.jobs(bucket: "rep", key: nil, limit: 10), [])
     }
 
+    /// A record read before an overwrite names blobs the overwrite removed: not a loss.
+    func testAnOverwriteDuringTheCheckIsNoLoss() throws {
+        put("k", [1, 2, 3], copies: 1)
+        let before = try object("k")
+        put("k", [4, 5], copies: 1)  // removes the old blob, as a client overwrite does
+        let outcome = Repair.check(
+            before, in: try XCTUnwrap(try gw.metadata.bucket(named: "rep")), Repair.Options(), agent())
+        XCTAssertFalse(outcome.lost, "\(outcome.notes)")
+        XCTAssertEqual(outcome.notes, ["changed while it was checked; nothing queued"])
+        XCTAssertEqual(read("k", from: "zone-a"), [4, 5])
+    }
+
     func testACopyInAZoneThatIsDownIsNotJudged() throws {
         put("k", [7])
         drain()
