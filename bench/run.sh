@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# run.sh — `make bench`: release build, then bench/bench.py (see its docstring for what it
-# measures and the BENCH_* knobs). S3GW_BIN=path skips the build and benchmarks that binary.
+# run.sh — `make bench`: release build, then bench/bench.py, bench/remote.py and
+# bench/replication.py (see their docstrings for what they measure and the BENCH_* knobs).
+# S3GW_BIN=path skips the build and benchmarks that binary.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -12,3 +13,5 @@ fi
 python3 bench/bench.py
 # Remote zones (moto_server as the provider): BENCH_REMOTE=0 skips.
 [ "${BENCH_REMOTE:-1}" = "0" ] || python3 bench/remote.py
+# Replication between zones and reads around a hung provider (about a minute): BENCH_REPLICATION=0 skips.
+[ "${BENCH_REPLICATION:-1}" = "0" ] || python3 bench/replication.py
