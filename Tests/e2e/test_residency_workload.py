@@ -17,17 +17,18 @@ import hashlib
 import json
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import (Moto, Stack, client_env, new_bucket_name, run, s3_client, s3gw_bin, spawn_server,
+from conftest import (Moto, NotYet, Stack, client_env, new_bucket_name, run, s3_client, s3gw_bin, spawn_server,
                       start_on_free_ports, wait_until)
 
 KIB, MIB = 1024, 1024 * 1024
@@ -42,14 +43,21 @@ BUCKETS = {
     "fise": ("fi,se", ["fi-hel-1", "local-1", "local-2"], {"fi", "se"}, 1),
     "zone": ("local-2,de-fra-1", ["local-2", "de-fra-1"], {"se", "de"}, 1),
 }
-# Known gap (see the report of branch `workload`): garbage left in the provider after an outage.
-ORPHANS_REASON = (
-    "the replaced or deleted object's primary blobs are removed inline and best-effort "
-    "(Handlers.commitObject / removeBlob in Sources/Gateway/Handlers/Object+Put.swift, deleteObject in "
-    "Object+Delete.swift): with the primary zone unreachable the failure is only logged and no durable "
-    "removal job is queued (ReplicationPlan.jobs queues removals for old replicas only); and a write the "
-    "gateway gave up on after the hung provider's bound (503) is completed by the provider once it resumes, "
-    "its abort having failed, with no record naming the blob or provider upload; nothing on main sweeps orphans")
+# Known gap (see the report of branch `workload`): a provider multipart upload the gateway started
+# for a client's upload and then lost track of stays at the provider.
+UPLOADS_REASON = (
+    "a CreateMultipartUpload the hung provider answered only after the gateway's bound, or an abort that "
+    "could not reach it, leaves an upload at the provider that no metadata names; the residency audit "
+    "cannot see provider-side uploads (docs/RESIDENCY.md, Audit) and nothing aborts them")
+# Known gap: the scrub reads an object's record, then finds its primary blob gone because an
+# overwrite or delete replaced the record and removed the blob in between, and reports the object
+# lost without reading the record again.
+FALSE_LOSS_REASON = (
+    "Repair.check in Sources/Gateway/Repair.swift sets `lost` and logs 'no intact replica to repair it "
+    "from' from the record it read before inspecting the zones; a concurrent overwrite or delete removes "
+    "the old blobs in between (Handlers.commitObject / deleteObject remove them inline), and the record is "
+    "not read again as the audit does (changed_during_audit), so the agent's log and `s3gw repair` report "
+    "a loss that did not happen")
 KEYS = ["a", "b", "c", "d", "e", "dir/f.bin", "dir/sub/g h+i.txt", "bilder/äö-2024.jpg"]
 
 # A TCP forwarder standing between the gateway and the Finnish moto_server: killing it is a
@@ -126,9 +134,17 @@ def providers():
     de.cleanup()
 
 
+@pytest.fixture(params=[False, True], ids=["steady", "provider-out"])
+def outages(request):
+    return request.param
+
+
 @pytest.fixture
-def gw(providers):
+def gw(providers, outages):
     fi, de, proxy = providers
+    # After an outage the agent's orphan sweep removes what the outage left behind (grace 10 s);
+    # a steady run has it off, so any garbage there is seen as it is.
+    sweep = 2 if outages else 0
     zones = f"""
 [[zones]]
 name = "local-2"
@@ -163,6 +179,10 @@ workers = 2
 max_attempts = 4
 retry_base = 1
 retry_max = 4
+failover = "auto"
+failover_after = 3
+orphan_grace = 10
+orphan_interval = {sweep}
 """
     stack = Stack("workload", workers=2, storage_extra="health_interval = 1")
     stack.extra = zones.replace("{tmp}", str(stack.tmp))
@@ -302,10 +322,9 @@ def zone_tmp_files(gw):
 
 
 # -- the workload -----------------------------------------------------------------------------
-@pytest.mark.parametrize("outages", [False, True], ids=["steady", "provider-out"])
 def test_randomized_workload(gw, providers, tmp_path, outages):
-    """Without outages everything must hold, orphans included; with the Finnish provider hung and
-    then killed, everything but the known orphan gap (ORPHANS_REASON)."""
+    """Without outages everything must hold at once; with the Finnish provider hung and then
+    killed, after the `fi,se` bucket's failover to Sweden, the queue drained and the orphan sweep."""
     fi, de, proxy = providers
     seed = int(os.environ.get("S3GW_WORKLOAD_SEED") or random.SystemRandom().randrange(1 << 32))
     ops = OPS
@@ -541,27 +560,54 @@ def test_randomized_workload(gw, providers, tmp_path, outages):
         model.acked(role, key, match[0])
 
     # -- every live object: its bytes through the gateway, its copies in metadata -----------------
+    # A failover reorders a placement (never changes it): only the fi,se bucket's, to Sweden.
+    final = placements(gw, names)
+    for role, (zones, _) in final.items():
+        assert sorted(zones) == sorted(BUCKETS[role][1]), f"{role}: placement {zones}"
+        if role != "fise" or not outages:
+            assert zones == BUCKETS[role][1], f"{role}: placement {zones} after a failover it had no reason for"
     live = {(role, key): model.definite(role, key) for (role, key) in model.keys}
     live = {k: v for k, v in live.items() if v is not None}
+    wanted_zones = {}  # (role, key) -> the zones that must hold a copy, primary first
+
     for role, name in names.items():
         status = json.loads(cli(gw, "replication", "status", name, "--json").stdout)
         listed = {o["key"]: o for o in status["objects"]}
         mine = {key: v for (r, key), v in live.items() if r == role}
         assert set(listed) == set(mine), f"{role}: the gateway lists {sorted(listed)}, the model {sorted(mine)}"
         for key, v in mine.items():
-            want = BUCKETS[role][1][:model.wanted(role, v)]
             copies = listed[key]["copies"]
-            assert [c["zone"] for c in copies] == want, f"{role}/{key}: copies {copies}, wanted in {want}"
-            assert [c["state"] for c in copies] == ["primary"] + ["completed"] * (len(want) - 1), copies
+            primary = copies[0]["zone"]
+            # The primary is where the write went: the bucket's first zone, or for fi,se after
+            # the failover, Sweden's.
+            allowed = BUCKETS[role][1][:2] if role == "fise" and outages else BUCKETS[role][1][:1]
+            assert primary in allowed and copies[0]["state"] == "primary", f"{role}/{key}: copies {copies}"
+            rest = [z for z in final[role][0] if z != primary]
+            want = [primary] + rest[:model.wanted(role, v) - 1]
+            wanted_zones[(role, key)] = want
+            assert sorted(c["zone"] for c in copies) == sorted(want), f"{role}/{key}: copies {copies}, wanted {want}"
+            assert [c["state"] for c in copies[1:]] == ["completed"] * (len(want) - 1), copies
             got = s3.get_object(Bucket=name, Key=key)
             assert md5(got["Body"].read()) == v.md5, f"{role}/{key}: wrong bytes (op {v.op})"
             h = got["ResponseMetadata"]["HTTPHeaders"]
-            assert h["x-s3gw-zone"] == want[0], h
+            # Reads take the copies in placement order.
+            assert h["x-s3gw-zone"] == next(z for z in final[role][0] if z in want), (want, h)
             assert h.get("x-amz-replication-status") == ("COMPLETED" if len(want) > 1 else None), h
         for key in {k for (r, k), v in model.keys.items() if r == role} - set(mine):
             with pytest.raises(ClientError) as e:
                 s3.head_object(Bucket=name, Key=key)
             assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+    # -- the orphan sweep after an outage: the audit reads the zones until it finds none -------
+    if outages:
+        def swept():
+            r = cli(gw, "audit", "residency", "--json", timeout=120)
+            doc = json.loads(r.stdout)
+            if doc["summary"]["orphans"]:
+                raise NotYet(f"{doc['summary']['orphans']} orphan(s) left")
+            return doc
+
+        wait_until(swept, 60, "the agent's orphan sweep (grace 10 s, every 2 s)", gw.log_tail, interval=1)
 
     # -- every zone, read directly --------------------------------------------------------------
     held = zone_blobs(gw, providers)
@@ -582,23 +628,21 @@ def test_randomized_workload(gw, providers, tmp_path, outages):
                                   f"{COUNTRY[zone]}")
             expected = collections.Counter()
             for (r, key), v in live.items():
-                if r != role or zone not in BUCKETS[role][1][:model.wanted(role, v)]:
+                if r != role or zone not in wanted_zones[(r, key)]:
                     continue
-                if v.parts and zone in FILESYSTEM and zone == BUCKETS[role][1][0]:
+                if v.parts and zone in FILESYSTEM and zone == wanted_zones[(r, key)][0]:
                     expected.update(v.parts)  # a filesystem primary keeps the parts as they came
                 else:
                     expected[v.md5] += 1
-            live_bytes = {v.md5 for (r, _), v in live.items() if r == role} | {
-                p for (r, _), v in live.items() if r == role for p in v.parts}
             for h, n in (collections.Counter(blobs) - expected).items():
                 origin = model.written.get(h)
                 what = (f"bytes of {origin[0]}/{origin[1]} written by op {origin[2]}; that key's operations "
                         f"{history[origin[:2]]}" if origin else "bytes the workload never wrote")
                 line = f"{zone}/{role}: {n} blob(s) too many: {h} ({what})"
-                # A surplus copy of a live object breaks its replica-count. Garbage is the known gap
-                # (ORPHANS_REASON) only where it comes from: the primary zone that was out.
-                known = outages and zone == "fi-hel-1" == BUCKETS[role][1][0]
-                (orphans if known and (h not in live_bytes or h == md5(b"")) else violations).append(line)
+                # Provider multipart uploads the gateway lost track of are the known gap
+                # (UPLOADS_REASON), and only after an outage of that provider.
+                known = outages and zone == "fi-hel-1" and h.startswith("unfinished-upload:")
+                (orphans if known else violations).append(line)
             for h, n in (expected - collections.Counter(blobs)).items():
                 violations.append(f"{zone}/{role}: {n} blob(s) missing: {h} ({model.written.get(h)})")
         # Bytes of a bucket outside its countries, by content, whatever backend bucket holds them.
@@ -612,17 +656,69 @@ def test_randomized_workload(gw, providers, tmp_path, outages):
     print(f"residency workload: {dict(counts)}; {len(failures)} failed while fi was out "
           f"({dict(collections.Counter(f[4] for f in failures))}), {len(refused)} refused, {retried} dead job(s) "
           f"retried; {leftover} upload(s) aborted afterwards; {len(live)} live objects; {len(orphans)} orphan(s); "
-          f"workload {workload_seconds:.0f}s, outages {windows} (seconds into the run)")
+          f"workload {workload_seconds:.0f}s, outages {windows} (seconds into the run); fi,se placed "
+          f"{final['fise'][0]}")
     assert not violations, f"seed {seed}, outages {windows}:\n" + "\n".join(violations + orphans)
 
-    # -- the residency audit, where the gateway has one ----------------------------------------
-    if re.search(r"^\s+audit\s", subprocess.run([str(s3gw_bin()), "--help"], capture_output=True, text=True).stdout,
-                 re.M):
-        r = cli(gw, "audit", "residency", "--json", timeout=120)
-        print(f"s3gw audit residency: exit {r.returncode}\n{r.stdout[-3000:]}{r.stderr[-1000:]}")
-        if not orphans:
-            assert r.returncode == 0, f"s3gw audit residency found violations:\n{r.stdout}\n{r.stderr}"
+    # -- the residency audit agrees: clean, strictly (no orphans, strays or short objects) ------
+    r = cli(gw, "audit", "residency", "--json", "--strict", timeout=120)
+    doc = json.loads(r.stdout)
+    assert r.returncode == 0 and doc["clean"], f"s3gw audit residency --strict:\n{r.stdout[-4000:]}{r.stderr}"
+    assert doc["summary"]["objects"] == len(live), doc["summary"]
 
+    # Every acknowledged object was read back intact above: a repair that reports one lost is wrong.
+    false_losses = [line for line in gw.gateway_log.read_text(errors="replace").splitlines()
+                    if "no intact replica to repair it from" in line]
+    gaps = []
     if orphans:
-        pytest.xfail(f"seed {seed}: {len(orphans)} orphan(s) after a provider outage ({ORPHANS_REASON}):\n"
-                     + "\n".join(orphans))
+        gaps.append(f"{len(orphans)} unfinished provider upload(s) after the outage ({UPLOADS_REASON}):\n"
+                    + "\n".join(orphans))
+    if false_losses:
+        gaps.append(f"{len(false_losses)} object(s) reported lost that are not ({FALSE_LOSS_REASON}):\n"
+                    + "\n".join(false_losses))
+    if gaps:
+        pytest.xfail(f"seed {seed}: " + "\n".join(gaps))
+
+
+# -- a repair racing overwrites ---------------------------------------------------------------
+@pytest.fixture
+def plain_gw():
+    stack = Stack("repair-race", workers=2).start()
+    yield stack
+    stack.stop()
+    stack.cleanup()
+
+
+@pytest.mark.xfail(reason=FALSE_LOSS_REASON, strict=True)
+def test_repair_while_objects_are_overwritten_reports_no_loss(plain_gw):
+    """`s3gw repair` over a bucket whose objects are being overwritten: every object stays intact
+    (read back afterwards), so no object may be reported without an intact copy."""
+    gw = plain_gw
+    s3 = s3_client(gw)
+    bucket = new_bucket_name("race")
+    s3.create_bucket(Bucket=bucket)
+    keys = [f"k{i:04d}" for i in range(400)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda k: s3.put_object(Bucket=bucket, Key=k, Body=os.urandom(64)), keys))
+    stop, bodies = threading.Event(), {}
+
+    def overwrite(seed):
+        rng, client = random.Random(seed), s3_client(gw)
+        while not stop.is_set():
+            key, body = rng.choice(keys), os.urandom(64)
+            client.put_object(Bucket=bucket, Key=key, Body=body)
+
+    writers = [threading.Thread(target=overwrite, args=(i,)) for i in range(2)]
+    for t in writers:
+        t.start()
+    try:
+        runs = [cli(gw, "repair", bucket, timeout=120) for _ in range(3)]
+    finally:
+        stop.set()
+        for t in writers:
+            t.join(30)
+    for k in keys:
+        assert len(s3.get_object(Bucket=bucket, Key=k)["Body"].read()) == 64
+    lost = [line for r in runs for line in r.stdout.splitlines() if "no intact replica" in line]
+    print(f"\n{len(lost)} false loss report(s) in 3 repairs of {len(keys)} objects: {lost[:3]}")
+    assert not lost and all(r.returncode == 0 for r in runs), [r.stdout[-500:] for r in runs]
