@@ -1,9 +1,11 @@
 """A seeded, randomized workload against four zones in three countries, once steady and once
 with the Finnish provider hung (SIGSTOP) and killed while it runs; afterwards every zone is read
 directly and must hold exactly what the model of the acknowledged operations says: no byte
-outside a bucket's allowed countries, exactly replica-count copies of every live object in the
-first zones of its placement, every acknowledged write readable with its bytes, nothing left of
-deleted or overwritten objects, no orphans, nothing in any zone's tmp/.
+outside a bucket's allowed countries, exactly replica-count copies of every live object (the
+primary where its write went, replicas in the next zones of the placement), every acknowledged
+write readable with its bytes, nothing left of deleted or overwritten objects, no orphans (after
+the outage: once the agent's orphan sweep has run), nothing in any zone's tmp/, and
+`s3gw audit residency --strict` clean.
 
 Zones: local-1 (se-sto, filesystem, default), local-2 (se-got, filesystem), fi-hel-1 (a moto_server
 behind a small TCP proxy, so "killed" is a refused connection while the provider keeps its
