@@ -10,8 +10,9 @@
 # Then a tour with the aws CLI (skipped if it is not installed): buckets constrained to `fi`,
 # `fi,de` and one zone, replica-count 2, copies made by the agent, the Finnish provider stopped
 # (SIGSTOP: it hangs, as a provider that stops answering) while reads fall back to the other
-# Finnish zone and writes fail fast with 503, then continued; `s3gw replication status` (and
-# `s3gw audit residency` where the binary has it) at the end.
+# Finnish zone, writes answer 503 within the bound and then the buckets fail over inside their
+# constraints, then continued (copies caught up, the primary moved back by hand);
+# `s3gw replication status` and `s3gw audit residency` at the end.
 # Everything else as scripts/run.sh (ports, credentials). `make stop` stops all of it.
 set -euo pipefail
 
@@ -177,6 +178,13 @@ wait_zone() { # ZONE STATE: waits (up to 60 s) for the health checker to see it
     done
     echo "demo: $1 did not become $2 within 60 s" >&2
 }
+wait_primary() { # BUCKET ZONE: waits (up to 60 s) for the agent's failover
+    for _ in $(seq 1 120); do
+        "$bin" buckets show "$1" --config "$cfg" | grep -qE "^primary zone +$2 " && return 0
+        sleep 0.5
+    done
+    echo "demo: $1 did not fail over to $2 within 60 s" >&2
+}
 resume_fi() { kill -CONT -- "-$fi_pid" 2>/dev/null || true; }
 trap resume_fi EXIT
 head -c 1048576 /dev/urandom >"$work/contract.pdf"
@@ -224,24 +232,37 @@ timed aws_ s3api put-object --bucket finnish-data --key new.txt --body "$work/no
 echo "# other countries do not notice"
 timed aws_ s3api put-object --bucket stockholm-only --key more.txt --body "$work/notes.txt" --output text \
     --query ETag
-echo "# the health checker marks the zone down after three failed probes..."
+echo "# the health checker marks the zone down after three failed probes; reads skip it at once,"
 wait_zone fi-hel-demo-1 down
 s3gw_ zones
-echo "# ...and reads skip it without trying"
 headers finnish-data/contract.pdf
+echo "# and the agent fails each bucket over to its next zone the constraint allows: finnish-data to"
+echo "# fi-tku-fs-1 (Finland only), fi-de-reports to de-fra-demo-1 (Germany is allowed there)"
+wait_primary finnish-data fi-tku-fs-1
+wait_primary fi-de-reports de-fra-demo-1
+s3gw_ buckets show finnish-data | grep -E " zone "
+s3gw_ buckets show fi-de-reports | grep -E " zone "
+echo "# writes work again; the copy for the old primary waits until it is back"
+aws_ s3api put-object --bucket finnish-data --key new.txt --body "$work/notes.txt" --output text --query ETag
+s3gw_ replication status finnish-data new.txt
 
 step "4. The provider continues (kill -CONT $fi_pid)"
 resume_fi
 wait_zone fi-hel-demo-1 healthy
-sleep 2 # workers keep what the checker saw for up to 2 s
 s3gw_ zones | awk 'NR <= 2 || $1 == "fi-hel-demo-1"'
-aws_ s3api put-object --bucket finnish-data --key new.txt --body "$work/notes.txt" --output text --query ETag
+echo "# its waiting copies are made and a repair pass checks what it should hold; it is not made"
+echo "# primary again by itself"
 replicated finnish-data new.txt
-headers finnish-data/new.txt
 s3gw_ replication status finnish-data
+echo "# an operator moves the primary back by hand"
+s3gw_ failover promote finnish-data fi-hel-demo-1
+sleep 2 # workers keep what the checker saw for up to 2 s
+headers finnish-data/new.txt
 s3gw_ replication status
 if "$bin" --help | grep -E '^  audit ' >/dev/null; then
-    step "5. The residency audit: every zone read directly"
+    step "5. The residency audit: every zone read directly, held against metadata and constraints"
+    echo "# (the write that answered 503 may show as an orphan: the hung provider finished storing it"
+    echo "# after the gateway had given up; the agent removes it once older than [replication] orphan_grace)"
     s3gw_ audit residency || true
 fi
 cat <<EOF2
