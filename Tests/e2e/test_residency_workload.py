@@ -51,15 +51,6 @@ UPLOADS_REASON = (
     "a CreateMultipartUpload the hung provider answered only after the gateway's bound, or an abort that "
     "could not reach it, leaves an upload at the provider that no metadata names; the residency audit "
     "cannot see provider-side uploads (docs/RESIDENCY.md, Audit) and nothing aborts them")
-# Known gap: the scrub reads an object's record, then finds its primary blob gone because an
-# overwrite or delete replaced the record and removed the blob in between, and reports the object
-# lost without reading the record again.
-FALSE_LOSS_REASON = (
-    "Repair.check in Sources/Gateway/Repair.swift sets `lost` and logs 'no intact replica to repair it "
-    "from' from the record it read before inspecting the zones; a concurrent overwrite or delete removes "
-    "the old blobs in between (Handlers.commitObject / deleteObject remove them inline), and the record is "
-    "not read again as the audit does (changed_during_audit), so the agent's log and `s3gw repair` report "
-    "a loss that did not happen")
 KEYS = ["a", "b", "c", "d", "e", "dir/f.bin", "dir/sub/g h+i.txt", "bilder/äö-2024.jpg"]
 
 # A TCP forwarder standing between the gateway and the Finnish moto_server: killing it is a
@@ -671,15 +662,10 @@ def test_randomized_workload(gw, providers, tmp_path, outages):
     # Every acknowledged object was read back intact above: a repair that reports one lost is wrong.
     false_losses = [line for line in gw.gateway_log.read_text(errors="replace").splitlines()
                     if "no intact replica to repair it from" in line]
-    gaps = []
+    assert not false_losses, "objects reported lost that are intact:\n" + "\n".join(false_losses)
     if orphans:
-        gaps.append(f"{len(orphans)} unfinished provider upload(s) after the outage ({UPLOADS_REASON}):\n"
-                    + "\n".join(orphans))
-    if false_losses:
-        gaps.append(f"{len(false_losses)} object(s) reported lost that are not ({FALSE_LOSS_REASON}):\n"
-                    + "\n".join(false_losses))
-    if gaps:
-        pytest.xfail(f"seed {seed}: " + "\n".join(gaps))
+        pytest.xfail(f"seed {seed}: {len(orphans)} unfinished provider upload(s) after the outage "
+                     f"({UPLOADS_REASON}):\n" + "\n".join(orphans))
 
 
 # -- a repair racing overwrites ---------------------------------------------------------------
@@ -691,10 +677,10 @@ def plain_gw():
     stack.cleanup()
 
 
-@pytest.mark.xfail(reason=FALSE_LOSS_REASON, strict=True)
 def test_repair_while_objects_are_overwritten_reports_no_loss(plain_gw):
     """`s3gw repair` over a bucket whose objects are being overwritten: every object stays intact
-    (read back afterwards), so no object may be reported without an intact copy."""
+    (read back afterwards), so no object may be reported without an intact copy. (Repair used to
+    report a loss from the record it had read before an overwrite removed the old blobs.)"""
     gw = plain_gw
     s3 = s3_client(gw)
     bucket = new_bucket_name("race")
