@@ -41,7 +41,7 @@ public final class Replicator: Sendable {
             case .removeBlob:
                 try ctx.zone(job.zone).deleteBlob(backendBucket: job.backendBucket, blob: job.blob)
             }
-            try ctx.metadata.finishJob(id: job.id, owner: owner)
+            try ctx.metadata.finishJob(id: job.id, owner: owner, now: ctx.clock.now())
         } catch {
             fail(job, error)
         }
@@ -61,7 +61,7 @@ public final class Replicator: Sendable {
             ctx.logger.warning("job \(job.id) attempt \(job.attempts) failed: \(text)")
         }
         do {
-            try ctx.metadata.failJob(id: job.id, owner: owner, error: text, retryAt: retryAt)
+            try ctx.metadata.failJob(id: job.id, owner: owner, error: text, retryAt: retryAt, now: ctx.clock.now())
         } catch {
             ctx.logger.error("recording the failure of job \(job.id) failed: \(error); its lease will expire")
         }

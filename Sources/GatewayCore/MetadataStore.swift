@@ -72,10 +72,11 @@ public protocol MetadataStore: Sendable {
     func claimJobs(owner: String, now: Double, lease: Double, limit: Int) throws(StoreError) -> [ReplicationJob]
     /// Extends a lease still held by `owner`; false when the job was taken over or is gone.
     func renewLease(jobId: Int64, owner: String, until: Double) throws(StoreError) -> Bool
-    func finishJob(id: Int64, owner: String) throws(StoreError)
+    /// Removes a finished job still held by `owner`, counting it in the minute of `now`.
+    func finishJob(id: Int64, owner: String, now: Double) throws(StoreError)
     /// Back to pending at `retryAt`, or dead-lettered when nil (a replicate job's replica is then
     /// marked failed).
-    func failJob(id: Int64, owner: String, error: String, retryAt: Double?) throws(StoreError)
+    func failJob(id: Int64, owner: String, error: String, retryAt: Double?, now: Double) throws(StoreError)
     /// Jobs in id order, optionally of one bucket or object.
     func jobs(bucket: String?, key: String?, limit: Int) throws(StoreError) -> [ReplicationJob]
     /// Dead jobs (those with `ids`, or all) back to pending; returns how many.

@@ -78,11 +78,23 @@ public struct QueueStats: Sendable, Equatable {
     public var dead: Int
     /// Seconds the oldest pending job has waited (0 when none).
     public var oldestPendingAge: Double
+    /// Pending jobs that failed before and wait for their retry.
+    public var retrying: Int
+    /// Jobs finished, and attempts failed, per minute over the last `window` minutes.
+    public var finishedPerMinute: Double
+    public var failedPerMinute: Double
+    public static let window = 5
 
-    public init(pending: Int, running: Int, dead: Int, oldestPendingAge: Double) {
+    public init(
+        pending: Int, running: Int, dead: Int, oldestPendingAge: Double, retrying: Int = 0,
+        finishedPerMinute: Double = 0, failedPerMinute: Double = 0
+    ) {
         self.pending = pending
         self.running = running
         self.dead = dead
         self.oldestPendingAge = oldestPendingAge
+        self.retrying = retrying
+        self.finishedPerMinute = finishedPerMinute
+        self.failedPerMinute = failedPerMinute
     }
 }

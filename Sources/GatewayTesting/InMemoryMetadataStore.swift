@@ -11,6 +11,8 @@ public final class InMemoryMetadataStore: MetadataStore {
         var parts: [String: [Int: PartRecord]] = [:]
         var health: [String: ZoneHealth] = [:]
         var jobs: [Int64: ReplicationJob] = [:]
+        /// Minute → jobs finished and attempts failed in it.
+        var counts: [Int: (finished: Int, failed: Int)] = [:]
         var nextJob: Int64 = 1
         var agentState: [String: String] = [:]
 
@@ -307,15 +309,19 @@ public final class InMemoryMetadataStore: MetadataStore {
         }
     }
 
-    public func finishJob(id: Int64, owner: String) throws(StoreError) {
+    public func finishJob(id: Int64, owner: String, now: Double) throws(StoreError) {
         state.withLock { s in
-            if s.jobs[id]?.leaseOwner == owner { s.jobs[id] = nil }
+            if s.jobs[id]?.leaseOwner == owner {
+                s.jobs[id] = nil
+                s.counts[Int(now / 60), default: (0, 0)].finished += 1
+            }
         }
     }
 
-    public func failJob(id: Int64, owner: String, error: String, retryAt: Double?) throws(StoreError) {
+    public func failJob(id: Int64, owner: String, error: String, retryAt: Double?, now: Double) throws(StoreError) {
         state.withLock { s in
             guard var j = s.jobs[id], j.leaseOwner == owner else { return }
+            s.counts[Int(now / 60), default: (0, 0)].failed += 1
             j.state = retryAt == nil ? .dead : .pending
             j.notBefore = retryAt ?? 0
             j.leaseOwner = ""
@@ -362,10 +368,14 @@ public final class InMemoryMetadataStore: MetadataStore {
     public func queueStats(now: Double) throws(StoreError) -> QueueStats {
         state.withLock { s in
             let pending = s.jobs.values.filter { $0.state == .pending }
+            let recent = s.counts.filter { $0.key > Int(now / 60) - QueueStats.window }.values
             return QueueStats(
                 pending: pending.count, running: s.jobs.values.filter { $0.state == .running }.count,
                 dead: s.jobs.values.filter { $0.state == .dead }.count,
-                oldestPendingAge: pending.map { now - $0.createdAt }.max() ?? 0)
+                oldestPendingAge: pending.map { now - $0.createdAt }.max() ?? 0,
+                retrying: pending.filter { $0.attempts > 0 }.count,
+                finishedPerMinute: Double(recent.map(\.finished).reduce(0, +)) / Double(QueueStats.window),
+                failedPerMinute: Double(recent.map(\.failed).reduce(0, +)) / Double(QueueStats.window))
         }
     }
 

@@ -139,6 +139,11 @@ enum Migrations {
                 "CREATE INDEX jobs_by_zone ON jobs (zone, state)",
             ]
         ),
+        // Jobs finished and attempts failed per minute: the queue's rate for `replication status`.
+        (
+            12,
+            ["CREATE TABLE job_counts (minute INTEGER PRIMARY KEY, finished INTEGER NOT NULL, failed INTEGER NOT NULL)"]
+        ),
     ]
 
     static func apply(_ db: SQLiteConnection) throws(StoreError) {

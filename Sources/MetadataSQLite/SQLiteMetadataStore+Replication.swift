@@ -138,13 +138,26 @@ extension SQLiteMetadataStore {
         }
     }
 
-    public func finishJob(id: Int64, owner: String) throws(StoreError) {
+    public func finishJob(id: Int64, owner: String, now: Double) throws(StoreError) {
         try withConnection { db throws(StoreError) in
-            try db.query("DELETE FROM jobs WHERE id = ? AND lease_owner = ?", [.int(id), .text(owner)])
+            try db.transaction { () throws(StoreError) in
+                try db.query("DELETE FROM jobs WHERE id = ? AND lease_owner = ?", [.int(id), .text(owner)])
+                if db.changes > 0 { try Self.count(finished: 1, failed: 0, at: now, db) }
+            }
         }
     }
 
-    public func failJob(id: Int64, owner: String, error: String, retryAt: Double?) throws(StoreError) {
+    static func count(finished: Int, failed: Int, at now: Double, _ db: SQLiteConnection) throws(StoreError) {
+        try db.query(
+            """
+            INSERT INTO job_counts (minute, finished, failed) VALUES (?, ?, ?)
+            ON CONFLICT(minute) DO UPDATE SET finished = finished + excluded.finished, failed = failed + excluded.failed
+            """, [.int(Int64(now / 60)), .int(Int64(finished)), .int(Int64(failed))])
+        // A day of history is plenty for a rate.
+        try db.query("DELETE FROM job_counts WHERE minute < ?", [.int(Int64(now / 60) - 1440)])
+    }
+
+    public func failJob(id: Int64, owner: String, error: String, retryAt: Double?, now: Double) throws(StoreError) {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) in
                 var job: ReplicationJob?
@@ -158,6 +171,7 @@ extension SQLiteMetadataStore {
                     WHERE id = ?
                     """,
                     [.text(retryAt == nil ? "dead" : "pending"), .real(retryAt ?? 0), .text(error), .int(id)])
+                try Self.count(finished: 0, failed: 1, at: now, db)
                 if retryAt == nil && job.kind == .replicate {
                     try markReplica(job, .failed, db)
                 }
@@ -230,6 +244,17 @@ extension SQLiteMetadataStore {
     public func queueStats(now: Double) throws(StoreError) -> QueueStats {
         try withConnection { db throws(StoreError) in
             var stats = QueueStats(pending: 0, running: 0, dead: 0, oldestPendingAge: 0)
+            try db.query("SELECT COUNT(*) FROM jobs WHERE state = 'pending' AND attempts > 0", []) { r in
+                stats.retrying = Int(r.int(0))
+            }
+            let since = Int64(now / 60) - Int64(QueueStats.window) + 1
+            try db.query(
+                "SELECT COALESCE(SUM(finished), 0), COALESCE(SUM(failed), 0) FROM job_counts WHERE minute >= ?",
+                [.int(since)]
+            ) { r in
+                stats.finishedPerMinute = Double(r.int(0)) / Double(QueueStats.window)
+                stats.failedPerMinute = Double(r.int(1)) / Double(QueueStats.window)
+            }
             try db.query("SELECT state, COUNT(*), MIN(created_at) FROM jobs GROUP BY state", []) { r in
                 let n = Int(r.int(1))
                 switch r.text(0) {

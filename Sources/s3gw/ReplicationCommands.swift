@@ -61,7 +61,8 @@ struct ReplicationCommand: ParsableCommand {
                 let doc: [String: Any] = [
                     "queue": [
                         "pending": stats.pending, "running": stats.running, "dead": stats.dead,
-                        "oldest_pending_seconds": stats.oldestPendingAge,
+                        "oldest_pending_seconds": stats.oldestPendingAge, "retrying": stats.retrying,
+                        "finished_per_minute": stats.finishedPerMinute, "failed_per_minute": stats.failedPerMinute,
                     ],
                     "objects": objects.map { o in
                         [
@@ -82,8 +83,12 @@ struct ReplicationCommand: ParsableCommand {
                 return
             }
             print(
-                "queue: \(stats.pending) pending, \(stats.running) running, \(stats.dead) dead; oldest pending \(Int(stats.oldestPendingAge))s"
+                "queue: \(stats.pending) pending (\(stats.retrying) retrying), \(stats.running) running, \(stats.dead) dead; oldest pending \(Int(stats.oldestPendingAge))s"
             )
+            print(
+                String(
+                    format: "rate over the last %d minutes: %.1f jobs finished/min, %.1f failed attempts/min",
+                    QueueStats.window, stats.finishedPerMinute, stats.failedPerMinute))
             if !objects.isEmpty {
                 var rows = [["OBJECT", "STATUS", "COPIES"]]
                 for o in objects {

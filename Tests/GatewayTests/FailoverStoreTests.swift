@@ -69,7 +69,7 @@ final class FailoverStoreTests: XCTestCase {
                 "g1", replicas: [Replica(zone: "se-1", backendBucket: "s3gw-se", blob: "r1", state: .completed)])
             _ = try store.putObject(found)
             for j in try store.claimJobs(owner: "a", now: 100, lease: 60, limit: 10) {
-                try store.finishJob(id: j.id, owner: "a")
+                try store.finishJob(id: j.id, owner: "a", now: 100)
             }
             var repaired = found
             repaired.replicas[0] = Replica(zone: "se-1", backendBucket: "s3gw-se")
@@ -96,7 +96,7 @@ final class FailoverStoreTests: XCTestCase {
                 "g1", replicas: [Replica(zone: "se-1", backendBucket: "s3gw-se", blob: "r1", state: .completed)])
             _ = try store.putObject(found)
             for j in try store.claimJobs(owner: "a", now: 100, lease: 60, limit: 10) {
-                try store.finishJob(id: j.id, owner: "a")
+                try store.finishJob(id: j.id, owner: "a", now: 100)
             }
             // Tagged meanwhile: the repair keeps the tags and changes only the copies.
             try store.setObjectTags(bucket: "b", key: "k", tags: [Header("t", "v")])
@@ -131,7 +131,7 @@ final class FailoverStoreTests: XCTestCase {
             _ = try store.putObject(
                 object("g1", replicas: [Replica(zone: "se-1", backendBucket: "s3gw-se")]))
             let job = try XCTUnwrap(try store.claimJobs(owner: "a", now: 100, lease: 60, limit: 5).first)
-            try store.failJob(id: job.id, owner: "a", error: "down", retryAt: 5000)
+            try store.failJob(id: job.id, owner: "a", error: "down", retryAt: 5000, now: 100)
             XCTAssertEqual(try store.claimJobs(owner: "a", now: 200, lease: 60, limit: 5), [], name)
             XCTAssertEqual(try store.wakeJobs(zone: "fi-1", now: 200), 0, name)
             XCTAssertEqual(try store.wakeJobs(zone: "se-1", now: 200), 1, name)

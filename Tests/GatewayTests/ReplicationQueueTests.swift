@@ -46,7 +46,7 @@ final class ReplicationQueueTests: XCTestCase {
             XCTAssertFalse(try store.completeReplica(bucket: "b", key: "k", generation: "old", zone: "fi-1", blob: "x"))
             let claimed = try store.claimJobs(owner: "a", now: 100, lease: 60, limit: 5)
             XCTAssertTrue(try store.completeReplica(bucket: "b", key: "k", generation: "g1", zone: "fi-1", blob: "r1"))
-            try store.finishJob(id: claimed[0].id, owner: "a")
+            try store.finishJob(id: claimed[0].id, owner: "a", now: 100)
             XCTAssertEqual(try store.object(bucket: "b", key: "k")?.replicationStatus, "COMPLETED", name)
 
             // Overwrite: the stored replica is queued for removal, the new write for a copy.
@@ -75,14 +75,15 @@ final class ReplicationQueueTests: XCTestCase {
             let name = "\(type(of: store))"
             _ = try store.putObject(object("g1", replicas: [Replica(zone: "fi-1", backendBucket: "s3gw-fi")]))
             var job = try XCTUnwrap(try store.claimJobs(owner: "a", now: 100, lease: 60, limit: 5).first)
-            try store.failJob(id: job.id, owner: "a", error: "fi-1 unreachable", retryAt: 150)
+            try store.failJob(id: job.id, owner: "a", error: "fi-1 unreachable", retryAt: 150, now: 100)
             XCTAssertEqual(try store.claimJobs(owner: "a", now: 120, lease: 60, limit: 5), [], "not due yet: \(name)")
+            XCTAssertEqual(try store.queueStats(now: 120).retrying, 1, name)
             job = try XCTUnwrap(try store.claimJobs(owner: "a", now: 150, lease: 60, limit: 5).first)
             XCTAssertEqual(job.attempts, 2, name)
             // Another holder's failure report changes nothing.
-            try store.failJob(id: job.id, owner: "intruder", error: "x", retryAt: nil)
+            try store.failJob(id: job.id, owner: "intruder", error: "x", retryAt: nil, now: 100)
             XCTAssertEqual(try store.jobs(bucket: "b", key: "k", limit: 5).first?.state, .running, name)
-            try store.failJob(id: job.id, owner: "a", error: "fi-1 unreachable", retryAt: nil)
+            try store.failJob(id: job.id, owner: "a", error: "fi-1 unreachable", retryAt: nil, now: 100)
             XCTAssertEqual(try store.jobs(bucket: "b", key: "k", limit: 5).first?.state, .dead, name)
             XCTAssertEqual(try store.object(bucket: "b", key: "k")?.replicationStatus, "FAILED", name)
             XCTAssertEqual(try store.queueStats(now: 200).dead, 1, name)
@@ -91,6 +92,15 @@ final class ReplicationQueueTests: XCTestCase {
             XCTAssertEqual(try store.object(bucket: "b", key: "k")?.replicationStatus, "PENDING", name)
             XCTAssertEqual(try store.claimJobs(owner: "a", now: 300, lease: 60, limit: 5).first?.attempts, 1, name)
             XCTAssertFalse(try store.cancelJob(id: job.id), "a running job cannot be cancelled: \(name)")
+            // Two failed attempts at minute 1 (now: 100); nothing finished yet.
+            var stats = try store.queueStats(now: 120)
+            XCTAssertEqual(stats.failedPerMinute, 2.0 / Double(QueueStats.window), name)
+            XCTAssertEqual(stats.finishedPerMinute, 0, name)
+            try store.finishJob(id: job.id, owner: "a", now: 130)
+            stats = try store.queueStats(now: 130)
+            XCTAssertEqual(stats.finishedPerMinute, 1.0 / Double(QueueStats.window), name)
+            // Out of the window, the rate is back to none.
+            XCTAssertEqual(try store.queueStats(now: 130 + 60 * Double(QueueStats.window)).finishedPerMinute, 0, name)
         }
     }
 
