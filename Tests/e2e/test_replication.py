@@ -202,3 +202,29 @@ def test_aws_cli_and_s3cmd_create_two_country_buckets(gw, tmp_path):
               check=False)
     assert bad.returncode != 0 and "InvalidLocationConstraint" in bad.stdout + bad.stderr
     s3_client(gw).delete_bucket(Bucket=other)
+
+
+def test_a_hung_primary_is_read_around_within_the_bound(gw, fi):
+    import signal
+    import time
+
+    s3 = s3_client(gw)
+    bucket = new_bucket_name("hung")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "fi,se"})
+    data = os.urandom(256 * 1024)
+    s3.put_object(Bucket=bucket, Key="k", Body=data, Tagging="replica-count=2")
+    wait_status(gw, s3, bucket, "k", "COMPLETED")
+    os.killpg(fi.proc.pid, signal.SIGSTOP)  # the provider accepts connections and answers nothing
+    try:
+        started = time.monotonic()
+        got = s3.get_object(Bucket=bucket, Key="k")
+        body = got["Body"].read()
+        elapsed = time.monotonic() - started
+        assert body == data
+        assert got["ResponseMetadata"]["HTTPHeaders"]["x-s3gw-zone"] == "local-1"
+        # The default bound is 3 s; a hung provider must not hold the client longer than that.
+        assert elapsed < 3 + 3, f"the read waited {elapsed:.1f}s on the hung provider"
+    finally:
+        os.killpg(fi.proc.pid, signal.SIGCONT)
+    s3.delete_object(Bucket=bucket, Key="k")
+    s3.delete_bucket(Bucket=bucket)
