@@ -318,6 +318,34 @@ def run_script(*args: str) -> str:
     return r.stdout.strip()
 
 
+def filesystem_zone(name: str, country: str, region: str, path) -> str:
+    """A `[[zones]]` table for a filesystem zone, to add to a Stack's `extra`."""
+    return f"""
+[[zones]]
+name = "{name}"
+country = "{country}"
+region = "{region}"
+kind = "filesystem"
+path = "{path}"
+"""
+
+
+def provider_zone(name: str, country: str, region: str, port: int, **settings) -> str:
+    """A `[[zones]]` table for a moto_server provider on `port`; `settings` add zone keys
+    (e.g. response_timeout=2)."""
+    extra = "".join(f"{k} = {v}\n" for k, v in settings.items())
+    return f"""
+[[zones]]
+name = "{name}"
+country = "{country}"
+region = "{region}"
+kind = "s3"
+endpoint = "http://127.0.0.1:{port}"
+access_key = "moto"
+secret_key = "moto-secret"
+{extra}"""
+
+
 def write_config(path: Path, tmp: Path, workers: int = 2, threads: int = 32, log_level: str = "debug",
                  extra: str = "", storage_extra: str = "", default_zone: str = "local-1") -> None:
     path.write_text(

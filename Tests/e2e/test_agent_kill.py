@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from conftest import NotYet, Stack, new_bucket_name, proc_cmdline, s3_client, s3gw_bin, wait_until
+from conftest import NotYet, Stack, filesystem_zone, new_bucket_name, proc_cmdline, s3_client, s3gw_bin, wait_until
 
 MIB = 1024 * 1024
 SIZE = int(os.environ.get("S3GW_AGENT_KILL_MIB", "300")) * MIB
@@ -24,14 +24,7 @@ LEASE = 5
 
 @pytest.fixture(scope="module")
 def gw():
-    zones = f"""
-[[zones]]
-name = "local-2"
-country = "se"
-region = "se-got"
-kind = "filesystem"
-path = "{{tmp}}/zones/local-2"
-
+    zones = f"""{filesystem_zone("local-2", "se", "se-got", "{tmp}/zones/local-2")}
 [replication]
 workers = 2
 lease = {LEASE}

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import Moto, NotYet, Stack, new_bucket_name, s3_client, s3gw_bin, wait_until
+from conftest import Moto, NotYet, Stack, new_bucket_name, provider_zone, s3_client, s3gw_bin, wait_until
 
 ZONES = """
 [[zones]]
@@ -41,16 +41,7 @@ def fi():
 
 @pytest.fixture(scope="module")
 def gw(fi):
-    zones = ZONES + f"""
-[[zones]]
-name = "fi-hel-1"
-country = "fi"
-region = "fi-hel"
-kind = "s3"
-endpoint = "http://127.0.0.1:{fi.port}"
-access_key = "moto"
-secret_key = "moto-secret"
-
+    zones = ZONES + f"""{provider_zone("fi-hel-1", "fi", "fi-hel", fi.port)}
 [replication]
 workers = 2
 # Copies towards a provider that is away keep retrying (every 1-2 s) rather than dying.

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import Moto, Stack, client_env, new_bucket_name, run, s3_client, s3cmd_config, s3gw_bin, wait_until
+from conftest import Moto, Stack, client_env, filesystem_zone, new_bucket_name, provider_zone, run, s3_client, s3cmd_config, s3gw_bin, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -21,23 +21,7 @@ def fi():
 
 @pytest.fixture(scope="module")
 def gw(fi):
-    zones = f"""
-[[zones]]
-name = "local-2"
-country = "se"
-region = "se-got"
-kind = "filesystem"
-path = "{{tmp}}/zones/local-2"
-
-[[zones]]
-name = "fi-hel-1"
-country = "fi"
-region = "fi-hel"
-kind = "s3"
-endpoint = "http://127.0.0.1:{fi.port}"
-access_key = "moto"
-secret_key = "moto-secret"
-
+    zones = f"""{filesystem_zone("local-2", "se", "se-got", "{tmp}/zones/local-2")}{provider_zone("fi-hel-1", "fi", "fi-hel", fi.port)}
 [replication]
 workers = 2
 max_attempts = 2

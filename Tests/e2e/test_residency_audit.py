@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import Moto, Stack, new_bucket_name, s3_client, s3gw_bin, wait_until
+from conftest import Moto, Stack, filesystem_zone, new_bucket_name, provider_zone, s3_client, s3gw_bin, wait_until
 
 DAY = 86400
 
@@ -30,23 +30,7 @@ def fi():
 def gw(fi):
     # The agent sweeps every 2 s but only orphans older than 10 days: the CLI tests' orphans
     # (2 days old) are the CLI's to find and remove.
-    zones = f"""
-[[zones]]
-name = "local-2"
-country = "se"
-region = "se-got"
-kind = "filesystem"
-path = "{{tmp}}/zones/local-2"
-
-[[zones]]
-name = "fi-hel-1"
-country = "fi"
-region = "fi-hel"
-kind = "s3"
-endpoint = "http://127.0.0.1:{fi.port}"
-access_key = "moto"
-secret_key = "moto-secret"
-
+    zones = f"""{filesystem_zone("local-2", "se", "se-got", "{tmp}/zones/local-2")}{provider_zone("fi-hel-1", "fi", "fi-hel", fi.port)}
 [replication]
 workers = 2
 max_attempts = 2

@@ -30,8 +30,8 @@ from dataclasses import dataclass, replace
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import (Moto, NotYet, Stack, client_env, new_bucket_name, run, s3_client, s3gw_bin, spawn_server,
-                      start_on_free_ports, wait_until)
+from conftest import (Moto, NotYet, Stack, client_env, filesystem_zone, new_bucket_name, provider_zone, run,
+                      s3_client, s3gw_bin, spawn_server, start_on_free_ports, wait_until)
 
 KIB, MIB = 1024, 1024 * 1024
 BOUND = 2  # the Finnish provider's connect, response and stall bounds (seconds)
@@ -138,23 +138,7 @@ def gw(providers, outages):
     # After an outage the agent's orphan sweep removes what the outage left behind (grace 10 s);
     # a steady run has it off, so any garbage there is seen as it is.
     sweep = 2 if outages else 0
-    zones = f"""
-[[zones]]
-name = "local-2"
-country = "se"
-region = "se-got"
-kind = "filesystem"
-path = "{{tmp}}/zones/local-2"
-
-[[zones]]
-name = "fi-hel-1"
-country = "fi"
-region = "fi-hel"
-kind = "s3"
-endpoint = "http://127.0.0.1:{proxy.port}"
-access_key = "moto"
-secret_key = "moto-secret"
-connect_timeout = {BOUND}
+    zones = f"""{filesystem_zone("local-2", "se", "se-got", "{tmp}/zones/local-2")}{provider_zone("fi-hel-1", "fi", "fi-hel", proxy.port)}connect_timeout = {BOUND}
 response_timeout = {BOUND}
 stall_timeout = {BOUND}
 
