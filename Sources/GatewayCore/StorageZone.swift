@@ -48,6 +48,10 @@ public protocol StorageZone: Sendable {
     func completeMultipart(backendBucket: String, multipart: String, parts: [(Int, String)]) throws(StoreError)
         -> String
     func abortMultipart(backendBucket: String, multipart: String) throws(StoreError)
+    /// Every zone-side multipart upload open in the backend bucket, whoever started it (the
+    /// gateway may have lost track of one: a create that outlived the client's timeout, a
+    /// replication or unknown-length write cut off). A missing backend bucket holds none.
+    func listZoneUploads(backendBucket: String) throws(StoreError) -> [ZoneUpload]
 }
 
 extension StorageZone {
@@ -63,4 +67,5 @@ extension StorageZone {
         throw .internalFailure("zone \(name) has no zone-side multipart uploads")
     }
     public func abortMultipart(backendBucket: String, multipart: String) throws(StoreError) {}
+    public func listZoneUploads(backendBucket: String) throws(StoreError) -> [ZoneUpload] { [] }
 }

@@ -89,6 +89,13 @@ enum Agent {
                     } catch {
                         logger.error("expiring multipart uploads failed: \(error)")
                     }
+                    // Zone-side uploads no gateway upload owns (a create that outlived its client).
+                    do {
+                        _ = try Maintenance.abortStrayZoneUploads(
+                            olderThan: now - Double(config.multipartExpiry), context)
+                    } catch {
+                        logger.error("sweeping stray zone uploads failed: \(error)")
+                    }
                 }
             }
             let wait = max(0.2, min(nextHealth, nextCleanup) - SystemClock().now())
