@@ -9,11 +9,22 @@ extension Maintenance {
     /// and the provider keeps (and bills) their parts. Returns how many went. A zone or backend
     /// bucket that cannot be listed is skipped with a log line; the next sweep tries again.
     ///
+    /// Only the backend buckets of this installation's tenant buckets are swept. Those no
+    /// tenant bucket maps to are left alone (and counted in a log line), as the residency audit
+    /// leaves stray backend buckets: one may belong to another installation sharing the
+    /// provider account, whose open uploads are none of ours to end.
+    ///
     /// The zones are listed before the gateway's uploads are read: an upload the gateway
     /// records meanwhile is then among those read, never taken for a stray one. The cutoff
     /// keeps away from writes still under way.
     public static func abortStrayZoneUploads(olderThan cutoff: Double, _ ctx: GatewayContext) throws -> Int {
+        let tenantBuckets = try allTenantBuckets(ctx)
+        var mapped: Set<String> = []  // "zone/backend bucket"
+        for bucket in tenantBuckets {
+            for zone in bucket.zones { mapped.insert(zone + "/" + ctx.backendBucket(bucket, in: zone)) }
+        }
         var candidates: [(zone: any StorageZone, backendBucket: String, upload: ZoneUpload)] = []
+        var unmapped = 0
         for name in ctx.zones.keys.sorted() {
             guard let zone = ctx.zones[name] else { continue }
             let backendBuckets: [String]
@@ -24,6 +35,10 @@ extension Maintenance {
                 continue
             }
             for backendBucket in backendBuckets {
+                guard mapped.contains(name + "/" + backendBucket) else {
+                    unmapped += 1
+                    continue
+                }
                 do {
                     for upload in try zone.listZoneUploads(backendBucket: backendBucket) {
                         guard let initiated = upload.initiated, initiated < cutoff else { continue }
@@ -36,8 +51,11 @@ extension Maintenance {
                 }
             }
         }
+        if unmapped > 0 {
+            ctx.logger.info("stray upload sweep: \(unmapped) backend bucket(s) no bucket maps to left alone")
+        }
         if candidates.isEmpty { return 0 }
-        let owned = try ownedZoneUploads(ctx)
+        let owned = try ownedZoneUploads(tenantBuckets, ctx)
         var aborted = 0
         for (zone, backendBucket, upload) in candidates
         where !owned.contains(OwnedUpload(zone: zone.name, backendBucket: backendBucket, handle: upload.handle)) {
@@ -64,32 +82,36 @@ extension Maintenance {
         var handle: String
     }
 
-    /// The zone-side uploads of every open gateway upload, over all buckets of all owners.
-    private static func ownedZoneUploads(_ ctx: GatewayContext) throws -> Set<OwnedUpload> {
-        var owned: Set<OwnedUpload> = []
-        var after = ""
+    /// Every tenant bucket, of all owners.
+    private static func allTenantBuckets(_ ctx: GatewayContext) throws -> [BucketRecord] {
+        var all: [BucketRecord] = []
         while true {
-            let buckets = try ctx.metadata.allBuckets(after: after, limit: 100)
-            guard let last = buckets.last else { return owned }
-            after = last.name
-            for bucket in buckets {
-                var keyMarker = ""
-                var uploadIdMarker = ""
-                while true {
-                    let page = try ctx.metadata.uploads(
-                        bucket: bucket.name, prefix: "", keyMarker: keyMarker, uploadIdMarker: uploadIdMarker,
-                        limit: 1000)
-                    for upload in page where !upload.zoneUpload.isEmpty {
-                        owned.insert(
-                            OwnedUpload(
-                                zone: upload.zone, backendBucket: ctx.backendBucket(bucket, in: upload.zone),
-                                handle: upload.zoneUpload))
-                    }
-                    guard let tail = page.last, page.count == 1000 else { break }
-                    keyMarker = tail.key
-                    uploadIdMarker = tail.uploadId
+            let page = try ctx.metadata.allBuckets(after: all.last?.name ?? "", limit: 1000)
+            if page.isEmpty { return all }
+            all += page
+        }
+    }
+
+    /// The zone-side uploads of every open gateway upload in `buckets`.
+    private static func ownedZoneUploads(_ buckets: [BucketRecord], _ ctx: GatewayContext) throws -> Set<OwnedUpload> {
+        var owned: Set<OwnedUpload> = []
+        for bucket in buckets {
+            var keyMarker = ""
+            var uploadIdMarker = ""
+            while true {
+                let page = try ctx.metadata.uploads(
+                    bucket: bucket.name, prefix: "", keyMarker: keyMarker, uploadIdMarker: uploadIdMarker, limit: 1000)
+                for upload in page where !upload.zoneUpload.isEmpty {
+                    owned.insert(
+                        OwnedUpload(
+                            zone: upload.zone, backendBucket: ctx.backendBucket(bucket, in: upload.zone),
+                            handle: upload.zoneUpload))
                 }
+                guard let tail = page.last, page.count == 1000 else { break }
+                keyMarker = tail.key
+                uploadIdMarker = tail.uploadId
             }
         }
+        return owned
     }
 }

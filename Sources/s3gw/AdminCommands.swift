@@ -10,7 +10,7 @@ import S3Backend
 struct ZonesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "zones", abstract: "Show the zone catalog and each zone's health, or what a zone holds.",
-        subcommands: [Show.self, List.self], defaultSubcommand: Show.self)
+        subcommands: [Show.self, List.self, SweepUploads.self], defaultSubcommand: Show.self)
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(

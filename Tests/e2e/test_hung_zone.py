@@ -272,3 +272,51 @@ def test_zones_ls_shows_what_each_zone_really_holds(hung_gw, provider):
             r = s3gw("zones", "ls", ZONE, "--config", hung_gw.config)
     assert r.returncode == 1
     assert f"zone {ZONE}: no response headers within 2 s" in r.stderr, r.stderr
+
+
+def test_a_multipart_upload_the_provider_created_too_late_is_swept(hung_gw, provider):
+    """CreateMultipartUpload to a hung provider: the client gets 503, yet once the provider
+    continues it creates the upload, which nothing in metadata names. `s3gw zones sweep-uploads`
+    (what the agent runs after each multipart expiry) aborts it, and only it: a client's open
+    upload in the same backend bucket stays and still completes."""
+    wait_for_state(hung_gw, "healthy", 20)
+    s3 = client(hung_gw)
+    bucket = new_bucket_name("stray")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "fi"})
+    backend = backend_bucket(hung_gw, bucket)
+    moto = provider.client()
+    owned = s3.create_multipart_upload(Bucket=bucket, Key="open")["UploadId"]
+    part = os.urandom(5 * MIB)
+    etag = s3.upload_part(Bucket=bucket, Key="open", UploadId=owned, PartNumber=1, Body=part)["ETag"]
+    [mine] = moto.list_multipart_uploads(Bucket=backend).get("Uploads", [])
+
+    with hung(provider):
+        with within(BOUND + SLACK, "CreateMultipartUpload"), pytest.raises(ClientError) as e:
+            s3.create_multipart_upload(Bucket=bucket, Key="late")
+        assert s3_status(e.value) == (503, "ServiceUnavailable")
+
+    def provider_created_it():
+        uploads = moto.list_multipart_uploads(Bucket=backend).get("Uploads", [])
+        if len(uploads) < 2:
+            raise NotYet(uploads)
+        return uploads
+
+    held = wait_until(provider_created_it, 20, "the provider to carry out the late CreateMultipartUpload")
+    # (Once, or twice if the gateway retried the create: each is a stray upload.)
+    strays = len(held) - 1
+    # The gateway knows only the client's upload.
+    assert [u["UploadId"] for u in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])] == [owned]
+
+    time.sleep(1.1)  # the provider dates uploads to the second; the cutoff is "now"
+    r = s3gw("zones", "sweep-uploads", "--older-than", "0", "--config", hung_gw.config)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"aborted {strays} stray zone upload(s)", r.stdout + r.stderr
+    left = moto.list_multipart_uploads(Bucket=backend).get("Uploads", [])
+    assert [u["UploadId"] for u in left] == [mine["UploadId"]], (held, left)
+    again = s3gw("zones", "sweep-uploads", "--older-than", "0", "--config", hung_gw.config)
+    assert again.stdout.strip() == "aborted 0 stray zone upload(s)", again.stdout
+
+    s3.complete_multipart_upload(Bucket=bucket, Key="open", UploadId=owned,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    assert s3.get_object(Bucket=bucket, Key="open")["Body"].read() == part
+    assert moto.list_multipart_uploads(Bucket=backend).get("Uploads", []) == []
