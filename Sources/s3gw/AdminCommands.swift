@@ -151,12 +151,13 @@ struct BucketsCommand: ParsableCommand {
     }
 }
 
-func loadOrExit(_ path: String) throws -> GatewayConfig {
+/// The configuration, or the reason it cannot be read on stderr and the exit status `code`.
+func loadOrExit(_ path: String, code: Int32 = 1) throws -> GatewayConfig {
     do {
         return try GatewayConfig.load(path: path)
     } catch {
         FileHandle.standardError.write(Data("s3gw: \(error)\n".utf8))
-        throw ExitCode(1)
+        throw ExitCode(code)
     }
 }
 

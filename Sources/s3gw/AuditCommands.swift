@@ -33,14 +33,8 @@ struct AuditCommand: ParsableCommand {
         var olderThan: Int?
 
         func run() throws {
-            let config: GatewayConfig
-            do {
-                config = try GatewayConfig.load(path: options.config)
-            } catch {
-                // Not 1: that would read as "violations found".
-                FileHandle.standardError.write(Data("s3gw: \(error)\n".utf8))
-                throw ExitCode(2)
-            }
+            // Not 1: that would read as "violations found".
+            let config = try loadOrExit(options.config, code: 2)
             if let olderThan, olderThan < 0 {
                 FileHandle.standardError.write(Data("s3gw: --older-than must be 0 or more seconds\n".utf8))
                 throw ExitCode(2)

@@ -41,13 +41,7 @@ struct Serve: ParsableCommand {
     @Option(help: "Write the supervisor's pid here.") var pidFile: String?
 
     func run() throws {
-        let config: GatewayConfig
-        do {
-            config = try GatewayConfig.load(path: options.config)
-        } catch {
-            FileHandle.standardError.write(Data("s3gw: \(error)\n".utf8))
-            throw ExitCode(1)
-        }
+        let config = try loadOrExit(options.config)
         let logger = makeLogger("s3gw.supervisor", level: config.logLevel)
         let code = try Supervisor(configPath: options.config, config: config, logger: logger).run(pidFile: pidFile)
         throw ExitCode(code)
