@@ -318,6 +318,14 @@ def run_script(*args: str) -> str:
     return r.stdout.strip()
 
 
+@pytest.fixture(scope="module")
+def fi(request):
+    """A moto_server standing for a Finnish provider, one per test module that asks for it."""
+    m = Moto(f"moto-fi-{Path(request.module.__file__).stem}")
+    yield m
+    m.cleanup()
+
+
 def filesystem_zone(name: str, country: str, region: str, path) -> str:
     """A `[[zones]]` table for a filesystem zone, to add to a Stack's `extra`."""
     return f"""

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import Moto, NotYet, Stack, new_bucket_name, provider_zone, s3_client, s3gw_bin, wait_until
+from conftest import NotYet, Stack, new_bucket_name, provider_zone, s3_client, s3gw_bin, wait_until
 
 ZONES = """
 [[zones]]
@@ -30,13 +30,6 @@ region = "de-fra"
 kind = "filesystem"
 path = "{tmp}/zones/de-fra-1"
 """
-
-
-@pytest.fixture(scope="module")
-def fi():
-    m = Moto("moto-fi-failover")
-    yield m
-    m.cleanup()
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import Moto, Stack, client_env, filesystem_zone, new_bucket_name, provider_zone, run, s3_client, s3cmd_config, s3gw_bin, wait_until
-
-
-@pytest.fixture(scope="module")
-def fi():
-    m = Moto("moto-fi")
-    yield m
-    m.cleanup()
+from conftest import Stack, client_env, filesystem_zone, new_bucket_name, provider_zone, run, s3_client, s3cmd_config, s3gw_bin, wait_until
 
 
 @pytest.fixture(scope="module")

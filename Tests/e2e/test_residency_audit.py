@@ -14,16 +14,9 @@ import time
 
 import pytest
 
-from conftest import Moto, Stack, filesystem_zone, new_bucket_name, provider_zone, s3_client, s3gw_bin, wait_until
+from conftest import Stack, filesystem_zone, new_bucket_name, provider_zone, s3_client, s3gw_bin, wait_until
 
 DAY = 86400
-
-
-@pytest.fixture(scope="module")
-def fi():
-    m = Moto("moto-audit-fi")
-    yield m
-    m.cleanup()
 
 
 @pytest.fixture(scope="module")
