@@ -38,7 +38,8 @@ struct ObjectCopies {
     /// Opens `length` bytes from `offset` at the first copy that answers; a zone that fails or
     /// does not answer in time (the zone's own bound) passes the read to the next copy.
     func open(offset: Int64, length: Int64, _ ctx: GatewayContext) throws -> (zone: String, reader: BlobChainReader) {
-        var lastError: (any Error)?
+        var lastError: StoreError?
+        var unavailable: StoreError?
         for copy in candidates(ctx) {
             do {
                 let reader = try BlobChainReader(
@@ -50,10 +51,14 @@ struct ObjectCopies {
                 case .zoneUnavailable, .noSuchKey, .internalFailure:
                     ctx.logger.warning("reading a copy in \(copy.zone) failed, trying the next: \(e)")
                     lastError = e
+                    if case .zoneUnavailable = e { unavailable = e }
                 default: throw e
                 }
             }
         }
-        throw lastError ?? StoreError.zoneUnavailable("no copy to read")
+        // The object exists: a copy missing from its zone is lost bytes, never the client's
+        // NoSuchKey. A zone that could not answer makes it worth a retry (503).
+        if let unavailable { throw unavailable }
+        throw StoreError.internalFailure("no readable copy of the object: \(lastError.map { "\($0)" } ?? "no copy")")
     }
 }

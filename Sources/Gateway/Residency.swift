@@ -24,13 +24,19 @@ extension GatewayContext {
     /// health checker marks down is refused at once (503), never tried, and never replaced by
     /// a zone the bucket did not choose.
     func writeZone(for b: BucketRecord) throws(StoreError) -> (name: String, zone: any StorageZone) {
-        let name = b.primaryZone
+        try writeZone(named: b.primaryZone, for: b)
+    }
+
+    /// The same admission for a write into a given zone: a multipart upload's parts go where
+    /// the upload began.
+    func writeZone(named name: String, for b: BucketRecord) throws(StoreError) -> (name: String, zone: any StorageZone)
+    {
         try Residency.check(zone: name, for: b, catalog: catalog)
         // The cached view may be a few seconds old: a refusal is confirmed with the checker's
         // latest record, so a zone it has seen come back takes writes at once.
         if zoneHealth.isDown(name), try metadata.zoneHealth().contains(where: { $0.zone == name && $0.state == .down })
         {
-            throw .zoneUnavailable("zone \(name), the primary of bucket \(b.name), is marked down")
+            throw .zoneUnavailable("zone \(name), written to for bucket \(b.name), is marked down")
         }
         return (name, try zone(name))
     }

@@ -50,7 +50,7 @@ extension Handlers {
         let tags =
             try fields["tagging"].map { try Tagging.parse(body: MemorySource($0), limit: Tagging.maxObjectTags) } ?? []
 
-        _ = try Replication.count(tags: tags, bucket: b)
+        let copies = try Replication.count(tags: tags, bucket: b)
         let (zoneName, zone) = try ctx.writeZone(for: b)
         let writer = try zone.beginWrite(backendBucket: ctx.backendBucket(b, in: zoneName), length: nil)
         let sink = SizeLimitedSink(MD5Sink(writer), max: policy.contentLengthRange?.upperBound ?? maxCopySize)
@@ -71,7 +71,7 @@ extension Handlers {
             bucket: b.name, key: key, size: size, etag: sink.md5.hex(), lastModified: r.now,
             contentType: stored.contentType, headers: stored.headers, checksums: [:],
             zone: zoneName, blob: blob, tags: tags)
-        try commitObject(record, condition: nil, in: b, ctx, logger)
+        try commitObject(record, copies: copies, condition: nil, in: b, ctx, logger)
         return postResponse(
             fields, location: r.objectURL(bucket: b.name, key: key), bucket: b.name, key: key, etag: record.etag)
     }

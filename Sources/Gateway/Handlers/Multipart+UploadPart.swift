@@ -15,7 +15,7 @@ extension Handlers {
         let isCopy = r.header("x-amz-copy-source") != nil
         try UnsupportedFeatures.check(r, isCopy ? .uploadPartCopy : .uploadPart)
         if isCopy { return try uploadPartCopy(r, ctx, logger, b, upload, n) }
-        let zone = try ctx.zone(upload.zone)
+        let (_, zone) = try ctx.writeZone(named: upload.zone, for: b)
         // Every part of an upload created with a checksum algorithm gets that checksum, sent or
         // not: Complete makes the object's checksum from them.
         let (body, blob) = try storeVerifiedBody(
@@ -61,7 +61,7 @@ extension Handlers {
                 .invalidRequest,
                 "The specified copy source is larger than the maximum allowable size for a copy source: \(maxCopySize)")
         }
-        let zone = try ctx.zone(upload.zone)
+        let (_, zone) = try ctx.writeZone(named: upload.zone, for: b)
         let hasher = ChecksumAlgorithm(rawValue: upload.checksumAlgorithm)?.makeHasher()
         let (blob, etag) = try copyBytes(
             of: src, in: sb, offset: offset, length: length, to: zone,

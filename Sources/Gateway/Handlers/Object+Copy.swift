@@ -38,7 +38,7 @@ extension Handlers {
         default: throw S3Error(.invalidArgument, "Unknown tagging directive.")
         }
 
-        _ = try Replication.count(tags: tags, bucket: b)
+        let copies = try Replication.count(tags: tags, bucket: b)
         let (zoneName, zone) = try ctx.writeZone(for: b)
         let (blob, etag) = try copyBytes(
             of: src, in: sb, offset: 0, length: src.size, to: zone, backendBucket: ctx.backendBucket(b, in: zoneName),
@@ -52,7 +52,7 @@ extension Handlers {
             bucket: b.name, key: key, size: src.size, etag: etag, lastModified: r.now,
             contentType: stored.contentType, headers: stored.headers, checksums: checksums, zone: zoneName, blob: blob,
             tags: tags)
-        try commitObject(record, condition: condition, in: b, ctx, logger)
+        try commitObject(record, copies: copies, condition: condition, in: b, ctx, logger)
         return copyResult("CopyObjectResult", lastModified: record.lastModified, etag: record.etag)
     }
 }

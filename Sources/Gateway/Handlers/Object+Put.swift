@@ -21,14 +21,14 @@ extension Handlers {
         }
         let stored = try StoredHeaders.fromRequest(r)
         let tags = try Tagging.fromRequest(r)
-        _ = try Replication.count(tags: tags, bucket: b)
+        let copies = try Replication.count(tags: tags, bucket: b)
         let (zoneName, zone) = try ctx.writeZone(for: b)
         let (body, blob) = try storeVerifiedBody(r, in: zone, backendBucket: ctx.backendBucket(b, in: zoneName))
         let record = ObjectRecord(
             bucket: b.name, key: key, size: body.decodedLength, etag: body.md5Hex, lastModified: r.now,
             contentType: stored.contentType, headers: stored.headers,
             checksums: body.checksumsByName, zone: zoneName, blob: blob, tags: tags)
-        try commitObject(record, condition: condition, in: b, ctx, logger)
+        try commitObject(record, copies: copies, condition: condition, in: b, ctx, logger)
         var headers = [Header("ETag", "\"\(record.etag)\"")]
         for (alg, value) in body.checksums { headers.append(Header(alg.headerName, value)) }
         return S3Response(headers: headers)
@@ -102,15 +102,15 @@ extension Handlers {
 
     /// Makes a written object visible: commits its metadata row (checking `condition` in the
     /// same transaction). On failure the new blob goes; on success the replaced object's blobs do.
+    /// `copies` is the replica-count the write asked for, checked before its bytes were stored.
     static func commitObject(
-        _ record: ObjectRecord, condition: WriteCondition?, in b: BucketRecord, _ ctx: GatewayContext,
+        _ record: ObjectRecord, copies: Int, condition: WriteCondition?, in b: BucketRecord, _ ctx: GatewayContext,
         _ logger: Logger
     ) throws {
         let replaced: ObjectRecord?
         var record = record
         do {
-            let count = try Replication.count(tags: record.tags, bucket: b)
-            record.replicas = try Replication.replicas(for: b, count: count, primary: record.zone, ctx)
+            record.replicas = try Replication.replicas(for: b, count: copies, primary: record.zone, ctx)
             replaced = try ctx.metadata.putObject(record, condition: condition)
         } catch {
             removeBlob(of: record, bucket: b, ctx, logger)

@@ -24,6 +24,8 @@ extension Handlers {
     static func adjustReplicas(_ o: ObjectRecord, count: Int, _ b: BucketRecord, _ r: S3Request, _ ctx: GatewayContext)
         throws
     {
+        // Tags other than replica-count leave the copies as they are.
+        if count == (try? Replication.count(tags: o.tags, bucket: b)) { return }
         let wanted = try Replication.replicas(for: b, count: count, primary: o.zone, keeping: o.replicas, ctx)
         if wanted != o.replicas {
             try ctx.metadata.setReplicas(
