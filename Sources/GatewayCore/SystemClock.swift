@@ -11,3 +11,10 @@ public struct SystemClock: Clock {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }
+
+/// Seconds on CLOCK_MONOTONIC: for bounds and deadlines, which wall-clock jumps must not move.
+public func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

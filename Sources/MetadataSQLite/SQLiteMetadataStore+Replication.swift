@@ -38,6 +38,8 @@ extension SQLiteMetadataStore {
         throws(StoreError)
     {
         guard let o = old ?? new else { return }
+        // An object without replicas before or after (most of them) needs no job and has none.
+        if (old?.replicas.isEmpty ?? true) && (new?.replicas.isEmpty ?? true) { return }
         let planned = ReplicationPlan.jobs(replacing: old, with: new, now: now)
         // Replicate jobs already there: kept when still wanted, dropped otherwise (a running one
         // finds out when it records its copy).

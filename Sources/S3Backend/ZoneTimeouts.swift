@@ -1,3 +1,5 @@
+import GatewayCore
+
 #if canImport(Glibc)
     internal import Glibc
 #endif
@@ -52,14 +54,6 @@ public struct ZoneTimeouts: Sendable, Equatable {
 /// would double the client's wait), and the message says what timed out.
 struct ProviderTimeout: Error, CustomStringConvertible {
     let description: String
-}
-
-/// Seconds on a clock that never jumps (the bounds must not stretch or shrink when the wall
-/// clock is set).
-func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
 /// Watches one wait on the provider for progress: it fails once `limit` seconds pass with the

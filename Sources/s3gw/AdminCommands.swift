@@ -5,6 +5,10 @@ import GatewayCore
 import MetadataSQLite
 import S3Backend
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `s3gw zones`: the catalog with each zone's health, as the agent last recorded it (or probed
 /// now with --probe); `s3gw zones ls`: what a zone itself holds.
 struct ZonesCommand: ParsableCommand {
@@ -205,7 +209,8 @@ struct ProvidersCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("s3gw: \(error)\n".utf8))
                 throw ExitCode(1)
             }
-            let current = (try? String(contentsOfFile: options.config, encoding: .utf8)) ?? ""
+            // Unreadable now is an error: never "rewrite it as the imported zones only".
+            let current = try String(contentsOfFile: options.config, encoding: .utf8)
             let combined = current + (current.hasSuffix("\n") ? "" : "\n") + toml
             // The result must still be a valid configuration before anything is written.
             do {
@@ -219,10 +224,27 @@ struct ProvidersCommand: ParsableCommand {
                 print(toml, terminator: "")
                 return
             }
-            try combined.write(toFile: options.config, atomically: true, encoding: .utf8)
+            try replacePreservingMode(options.config, with: combined)
             let count = toml.components(separatedBy: "[[zones]]").count - 1
             print(
                 "s3gw: added \(count) provider zone(s) to \(options.config); reload with SIGHUP (or systemctl reload)")
         }
+    }
+}
+
+/// Replaces a file atomically (temporary file, fsync, rename) keeping its permission bits: the
+/// configuration holds provider secrets, so a 0600 file must not come back 0644.
+func replacePreservingMode(_ path: String, with text: String) throws {
+    var st = stat()
+    try systemCall("stat \(path)") { stat(path, &st) }
+    let tmp = path + ".tmp-\(getpid())"
+    unlink(tmp)
+    try writePrivate(path: tmp, text)
+    do {
+        try systemCall("chmod \(tmp)") { chmod(tmp, st.st_mode & 0o7777) }
+        try systemCall("rename \(tmp)") { rename(tmp, path) }
+    } catch {
+        unlink(tmp)
+        throw error
     }
 }

@@ -55,7 +55,11 @@ enum Agent {
                         usleep(500_000)
                         continue
                     }
-                    _ = try? Maintenance.removeOrphans(olderThan: config.replication.orphanGrace, context)
+                    do {
+                        _ = try Maintenance.removeOrphans(olderThan: config.replication.orphanGrace, context)
+                    } catch {
+                        logger.error("orphan sweep failed: \(error)")
+                    }
                     next = SystemClock().now() + config.replication.orphanInterval
                 }
             }

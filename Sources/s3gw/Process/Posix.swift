@@ -42,11 +42,11 @@ func executablePath() -> String {
 /// Waits up to `timeout` seconds for `count` bytes on `fd`; returns how many arrived before
 /// the deadline or end of file (every writer gone).
 func readBytes(_ fd: Int32, count: Int, timeout: Double) -> Int {
-    let deadline = monotonicNow() + timeout
+    let deadline = monotonicSeconds() + timeout
     var got = 0
     var buf = [UInt8](repeating: 0, count: 64)
     while got < count {
-        let left = deadline - monotonicNow()
+        let left = deadline - monotonicSeconds()
         if left <= 0 { return got }
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         let rc = poll(&p, 1, Int32(min(left, 1) * 1000) + 1)
@@ -58,12 +58,6 @@ func readBytes(_ fd: Int32, count: Int, timeout: Double) -> Int {
         got += n
     }
     return got
-}
-
-func monotonicNow() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
 /// Creates, binds and listens on the FastCGI unix socket with the configured mode.
