@@ -10,6 +10,8 @@ public struct GatewayContext: Sendable {
     public let zones: [String: any StorageZone]
     public let catalog: ZoneCatalog
     public let verifier: Verifier
+    /// Access keys → principals (the verifier's credential lookup is the same object).
+    public let identities: Identities
     public let clock: any Clock
     /// Keys the hash that names backend buckets; never leaves the installation.
     public let installationSecret: [UInt8]
@@ -21,8 +23,9 @@ public struct GatewayContext: Sendable {
     public let replication: ReplicationSettings
 
     public init(
-        metadata: any MetadataStore, zones: [String: any StorageZone], catalog: ZoneCatalog, verifier: Verifier,
-        clock: any Clock, installationSecret: [UInt8], logger: Logger, baseDomains: [String] = [],
+        metadata: any MetadataStore, zones: [String: any StorageZone], catalog: ZoneCatalog, identities: Identities,
+        maxClockSkew: Double = 900, clock: any Clock, installationSecret: [UInt8], logger: Logger,
+        baseDomains: [String] = [],
         replication: ReplicationSettings = ReplicationSettings()
     ) {
         self.replication = replication
@@ -30,7 +33,8 @@ public struct GatewayContext: Sendable {
         self.metadata = metadata
         self.zones = zones
         self.catalog = catalog
-        self.verifier = verifier
+        self.identities = identities
+        verifier = Verifier(credentials: identities, maxClockSkew: maxClockSkew)
         self.clock = clock
         self.installationSecret = installationSecret
         self.logger = logger
@@ -40,7 +44,7 @@ public struct GatewayContext: Sendable {
     /// The bucket's own bucket inside `zone`: each zone has its own name for it, derived, so
     /// it holds wherever failover or replication puts the bytes.
     func backendBucket(_ b: BucketRecord, in zone: String) -> String {
-        BackendBucketName.derive(secret: installationSecret, tenant: b.owner, bucket: b.name, zone: zone)
+        BackendBucketName.derive(secret: installationSecret, tenant: b.namingKey, bucket: b.name, zone: zone)
     }
 
     /// A zone the metadata names but the configuration lacks is the operator's problem: logged

@@ -80,7 +80,7 @@ public final class Replicator: Sendable {
         // Objects completed before part sizes were kept have their part blobs' sizes.
         let partSizes = o.partSizes.isEmpty && o.etag.contains("-") ? o.parts.map(\.size) : o.partSizes
         let limited = RateLimitedSink(
-            LeaseKeeper(writer, job: job, replicator: self), limits: [(zoneLimit, job.zone), (tenantLimit, b.owner)])
+            LeaseKeeper(writer, job: job, replicator: self), limits: [(zoneLimit, job.zone), (tenantLimit, b.tenant)])
         let sink = ETagSink(limited, partSizes: partSizes)
         let blob: String
         do {

@@ -21,6 +21,12 @@ public struct S3Gateway: Sendable {
         var status = 500
         var sent: Int64 = 0
         let tracked = HeadTrackingSink(response)
+        if AdminAPI.owns(head.rawPath) {
+            status = handleAdmin(
+                head: head, body: body, requestId: requestId, now: started, to: tracked, logger: logger)
+            logger.debug("\(head.method) \(head.rawPath) \(status)")
+            return
+        }
         do {
             let request = try prepare(head: head, params: params, body: body, requestId: requestId, now: started)
             let result = try S3Router.route(request, ctx, logger)
@@ -110,15 +116,30 @@ public struct S3Gateway: Sendable {
         if auth.method == .anonymous && !isPostForm {
             throw S3Error(.accessDenied)
         }
+        let principal = auth.method == .anonymous ? nil : try Self.principal(auth, head: head, ctx: ctx, now: now)
         var query: [String: String] = [:]
         for item in head.queryItems where query[item.name] == nil { query[item.name] = item.value }
         let counted = CountingSource(inner: body, expected: head.header("content-length").flatMap { Int64($0) })
         var request = S3Request(
-            head: head, requestId: requestId, auth: auth, bucket: bucket, key: key, query: query, body: counted,
-            now: now)
+            head: head, requestId: requestId, auth: auth, principal: principal, bucketName: bucket,
+            bucket: bucket.map {
+                TenantRecord.qualifiedBucket(tenant: principal?.tenant ?? TenantRecord.defaultID, name: $0)
+            },
+            key: key, query: query, body: counted, now: now)
         request.scheme = params["HTTPS"].map { $0.lowercased() == "on" } == true ? "https" : "http"
         request.virtualHosted = hostBucket != nil
         return request
+    }
+
+    /// The user behind a verified signature, and for temporary credentials the token check:
+    /// the token must be the one issued with the key (else InvalidToken) and not expired (else
+    /// ExpiredToken); a permanent key must not carry one.
+    static func principal(_ auth: AuthContext, head: RequestHead, ctx: GatewayContext, now: Double) throws(S3Error)
+        -> Principal
+    {
+        let token =
+            head.header("x-amz-security-token") ?? head.queryItems.first { $0.name == "X-Amz-Security-Token" }?.value
+        return try ctx.identities.principal(auth.accessKey, token: token, now: now)
     }
 
     /// The bucket named by a `bucket.<base domain>[:port]` Host header, if any.
@@ -154,8 +175,7 @@ public struct S3Gateway: Sendable {
         return (bucket, key)
     }
 
-    private func send(_ r: S3Response, head: RequestHead, requestId: String, to sink: any ResponseSink) throws -> Int64
-    {
+    func send(_ r: S3Response, head: RequestHead, requestId: String, to sink: any ResponseSink) throws -> Int64 {
         var headers = r.headers
         headers.append(Header("x-amz-request-id", requestId))
         headers.append(Header("x-amz-id-2", requestId))
@@ -223,6 +243,10 @@ public struct S3Gateway: Sendable {
                 return S3Error(.serviceUnavailable, "A storage zone of this bucket is unavailable. Please try again.")
             case .internalFailure(let msg):
                 logger.error("store failure: \(msg)")
+                return S3Error(.internalError)
+            case .noSuchEntity(let what), .entityExists(let what), .entityInUse(let what):
+                // Identity entities are the admin API's business; an S3 request meeting one lost a race.
+                logger.error("identity store: \(what)")
                 return S3Error(.internalError)
             }
         default:

@@ -7,7 +7,13 @@ struct S3Request {
     let head: RequestHead
     let requestId: String
     let auth: AuthContext
-    /// Percent-decoded; nil for service-level requests.
+    /// Who signed it; nil for an anonymous request (a browser POST form, whose signer the
+    /// handler finds in the form).
+    let principal: Principal?
+    /// The bucket as the client named it, percent-decoded; nil for service-level requests.
+    let bucketName: String?
+    /// The metadata store's name of that bucket in the caller's tenant
+    /// (`TenantRecord.qualifiedBucket`).
     let bucket: String?
     /// Percent-decoded, byte for byte ("a//b/../c" stays as is); nil for bucket-level requests.
     let key: String?

@@ -13,77 +13,115 @@ enum S3Router {
         let level: Level
         let method: String
         let subresource: String?
+        /// AWS's name of the operation's permission (`s3:GetObject`), checked before the handler
+        /// runs; nil where the handler checks it itself (DeleteObjects per key, the POST form
+        /// against its own signer).
+        let action: String?
         let handler: Handler
+
+        init(_ level: Level, _ method: String, _ subresource: String?, _ action: String?, _ handler: @escaping Handler)
+        {
+            self.level = level
+            self.method = method
+            self.subresource = subresource
+            self.action = action
+            self.handler = handler
+        }
     }
 
     /// Bucket configurations this gateway does not keep: GET answers S3's "not configured"
     /// error (what s3cmd `info`, rclone and SDKs expect), DELETE succeeds with nothing to do.
-    static let unconfigured: [(subresource: String, code: S3ErrorCode)] = [
-        ("policy", .noSuchBucketPolicy), ("cors", .noSuchCORSConfiguration),
-        ("lifecycle", .noSuchLifecycleConfiguration), ("encryption", .serverSideEncryptionConfigurationNotFound),
-        ("website", .noSuchWebsiteConfiguration), ("object-lock", .objectLockConfigurationNotFound),
-        ("replication", .replicationConfigurationNotFound), ("ownershipControls", .ownershipControlsNotFound),
-        ("publicAccessBlock", .noSuchPublicAccessBlockConfiguration),
+    /// With the permissions GET and DELETE need (AWS's names).
+    static let unconfigured: [(subresource: String, code: S3ErrorCode, get: String, delete: String)] = [
+        ("policy", .noSuchBucketPolicy, "s3:GetBucketPolicy", "s3:DeleteBucketPolicy"),
+        ("cors", .noSuchCORSConfiguration, "s3:GetBucketCORS", "s3:PutBucketCORS"),
+        ("lifecycle", .noSuchLifecycleConfiguration, "s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration"),
+        (
+            "encryption", .serverSideEncryptionConfigurationNotFound, "s3:GetEncryptionConfiguration",
+            "s3:PutEncryptionConfiguration"
+        ),
+        ("website", .noSuchWebsiteConfiguration, "s3:GetBucketWebsite", "s3:DeleteBucketWebsite"),
+        (
+            "object-lock", .objectLockConfigurationNotFound, "s3:GetBucketObjectLockConfiguration",
+            "s3:PutBucketObjectLockConfiguration"
+        ),
+        (
+            "replication", .replicationConfigurationNotFound, "s3:GetReplicationConfiguration",
+            "s3:PutReplicationConfiguration"
+        ),
+        (
+            "ownershipControls", .ownershipControlsNotFound, "s3:GetBucketOwnershipControls",
+            "s3:PutBucketOwnershipControls"
+        ),
+        (
+            "publicAccessBlock", .noSuchPublicAccessBlockConfiguration, "s3:GetBucketPublicAccessBlock",
+            "s3:PutBucketPublicAccessBlock"
+        ),
     ]
 
     /// Configurations whose "nothing set" answer is an empty document, not an error.
-    static let emptyConfigurations: [(subresource: String, root: String)] = [
-        ("logging", "BucketLoggingStatus"), ("notification", "NotificationConfiguration"),
-        ("accelerate", "AccelerateConfiguration"),
+    static let emptyConfigurations: [(subresource: String, root: String, action: String)] = [
+        ("logging", "BucketLoggingStatus", "s3:GetBucketLogging"),
+        ("notification", "NotificationConfiguration", "s3:GetBucketNotification"),
+        ("accelerate", "AccelerateConfiguration", "s3:GetAccelerateConfiguration"),
     ]
 
     static let routes: [Route] =
         unconfigured.flatMap { c in
             [
-                Route(
-                    level: .bucket, method: "GET", subresource: c.subresource,
-                    handler: Handlers.notConfigured(c.code)),
-                Route(level: .bucket, method: "DELETE", subresource: c.subresource, handler: Handlers.nothingToDelete),
+                Route(.bucket, "GET", c.subresource, c.get, Handlers.notConfigured(c.code)),
+                Route(.bucket, "DELETE", c.subresource, c.delete, Handlers.nothingToDelete),
             ]
         }
         + emptyConfigurations.map { c in
-            Route(
-                level: .bucket, method: "GET", subresource: c.subresource, handler: Handlers.emptyConfiguration(c.root))
+            Route(.bucket, "GET", c.subresource, c.action, Handlers.emptyConfiguration(c.root))
         } + [
-            Route(level: .service, method: "GET", subresource: nil, handler: Handlers.listBuckets),
+            Route(.service, "GET", nil, "s3:ListAllMyBuckets", Handlers.listBuckets),
 
-            Route(level: .bucket, method: "GET", subresource: "location", handler: Handlers.getBucketLocation),
-            Route(level: .bucket, method: "GET", subresource: "acl", handler: Handlers.getACL),
-            Route(level: .bucket, method: "PUT", subresource: "acl", handler: Handlers.putACL),
-            Route(level: .bucket, method: "GET", subresource: "versioning", handler: Handlers.getBucketVersioning),
-            Route(level: .bucket, method: "PUT", subresource: "versioning", handler: Handlers.putBucketVersioning),
-            Route(level: .bucket, method: "GET", subresource: "tagging", handler: Handlers.getBucketTagging),
-            Route(level: .bucket, method: "PUT", subresource: "tagging", handler: Handlers.putBucketTagging),
-            Route(level: .bucket, method: "DELETE", subresource: "tagging", handler: Handlers.deleteBucketTagging),
-            Route(level: .bucket, method: "GET", subresource: "uploads", handler: Handlers.listMultipartUploads),
-            Route(level: .bucket, method: "GET", subresource: "versions", handler: Handlers.listObjectVersions),
-            Route(level: .bucket, method: "GET", subresource: "requestPayment", handler: Handlers.getRequestPayment),
-            Route(level: .bucket, method: "POST", subresource: "delete", handler: Handlers.deleteObjects),
-            Route(level: .bucket, method: "POST", subresource: nil, handler: Handlers.postObject),
-            Route(level: .bucket, method: "GET", subresource: nil, handler: Handlers.listObjects),
-            Route(level: .bucket, method: "HEAD", subresource: nil, handler: Handlers.headBucket),
-            Route(level: .bucket, method: "PUT", subresource: nil, handler: Handlers.createBucket),
-            Route(level: .bucket, method: "DELETE", subresource: nil, handler: Handlers.deleteBucket),
+            Route(.bucket, "GET", "location", "s3:GetBucketLocation", Handlers.getBucketLocation),
+            Route(.bucket, "GET", "acl", "s3:GetBucketAcl", Handlers.getACL),
+            Route(.bucket, "PUT", "acl", "s3:PutBucketAcl", Handlers.putACL),
+            Route(.bucket, "GET", "versioning", "s3:GetBucketVersioning", Handlers.getBucketVersioning),
+            Route(.bucket, "PUT", "versioning", "s3:PutBucketVersioning", Handlers.putBucketVersioning),
+            Route(.bucket, "GET", "tagging", "s3:GetBucketTagging", Handlers.getBucketTagging),
+            Route(.bucket, "PUT", "tagging", "s3:PutBucketTagging", Handlers.putBucketTagging),
+            // AWS names no separate permission for removing bucket tags.
+            Route(.bucket, "DELETE", "tagging", "s3:PutBucketTagging", Handlers.deleteBucketTagging),
+            Route(.bucket, "GET", "uploads", "s3:ListBucketMultipartUploads", Handlers.listMultipartUploads),
+            Route(.bucket, "GET", "versions", "s3:ListBucketVersions", Handlers.listObjectVersions),
+            Route(.bucket, "GET", "requestPayment", "s3:GetBucketRequestPayment", Handlers.getRequestPayment),
+            Route(.bucket, "POST", "delete", nil, Handlers.deleteObjects),
+            Route(.bucket, "POST", nil, nil, Handlers.postObject),
+            Route(.bucket, "GET", nil, "s3:ListBucket", Handlers.listObjects),
+            Route(.bucket, "HEAD", nil, "s3:ListBucket", Handlers.headBucket),
+            Route(.bucket, "PUT", nil, "s3:CreateBucket", Handlers.createBucket),
+            Route(.bucket, "DELETE", nil, "s3:DeleteBucket", Handlers.deleteBucket),
 
-            Route(level: .object, method: "POST", subresource: "uploads", handler: Handlers.createMultipartUpload),
-            Route(level: .object, method: "POST", subresource: "uploadId", handler: Handlers.completeMultipartUpload),
-            Route(level: .object, method: "PUT", subresource: "uploadId", handler: Handlers.uploadPart),
-            Route(level: .object, method: "GET", subresource: "uploadId", handler: Handlers.listParts),
-            Route(level: .object, method: "DELETE", subresource: "uploadId", handler: Handlers.abortMultipartUpload),
-            Route(level: .object, method: "GET", subresource: "tagging", handler: Handlers.getObjectTagging),
-            Route(level: .object, method: "PUT", subresource: "tagging", handler: Handlers.putObjectTagging),
-            Route(level: .object, method: "DELETE", subresource: "tagging", handler: Handlers.deleteObjectTagging),
-            Route(level: .object, method: "GET", subresource: "acl", handler: Handlers.getACL),
-            Route(level: .object, method: "PUT", subresource: "acl", handler: Handlers.putACL),
-            Route(level: .object, method: "GET", subresource: "retention", handler: Handlers.missingObjectLock),
-            Route(level: .object, method: "PUT", subresource: "retention", handler: Handlers.missingObjectLock),
-            Route(level: .object, method: "GET", subresource: "legal-hold", handler: Handlers.missingObjectLock),
-            Route(level: .object, method: "PUT", subresource: "legal-hold", handler: Handlers.missingObjectLock),
-            Route(level: .object, method: "GET", subresource: nil, handler: Handlers.getObject),
-            Route(level: .object, method: "HEAD", subresource: nil, handler: Handlers.getObject),
-            Route(level: .object, method: "PUT", subresource: nil, handler: Handlers.putObject),
-            Route(level: .object, method: "DELETE", subresource: nil, handler: Handlers.deleteObject),
+            Route(.object, "POST", "uploads", "s3:PutObject", Handlers.createMultipartUpload),
+            Route(.object, "POST", "uploadId", "s3:PutObject", Handlers.completeMultipartUpload),
+            Route(.object, "PUT", "uploadId", "s3:PutObject", Handlers.uploadPart),
+            Route(.object, "GET", "uploadId", "s3:ListMultipartUploadParts", Handlers.listParts),
+            Route(.object, "DELETE", "uploadId", "s3:AbortMultipartUpload", Handlers.abortMultipartUpload),
+            Route(.object, "GET", "tagging", "s3:GetObjectTagging", Handlers.getObjectTagging),
+            Route(.object, "PUT", "tagging", "s3:PutObjectTagging", Handlers.putObjectTagging),
+            Route(.object, "DELETE", "tagging", "s3:DeleteObjectTagging", Handlers.deleteObjectTagging),
+            Route(.object, "GET", "acl", "s3:GetObjectAcl", Handlers.getACL),
+            Route(.object, "PUT", "acl", "s3:PutObjectAcl", Handlers.putACL),
+            Route(.object, "GET", "retention", "s3:GetObjectRetention", Handlers.missingObjectLock),
+            Route(.object, "PUT", "retention", "s3:PutObjectRetention", Handlers.missingObjectLock),
+            Route(.object, "GET", "legal-hold", "s3:GetObjectLegalHold", Handlers.missingObjectLock),
+            Route(.object, "PUT", "legal-hold", "s3:PutObjectLegalHold", Handlers.missingObjectLock),
+            Route(.object, "GET", nil, "s3:GetObject", Handlers.getObject),
+            Route(.object, "HEAD", nil, "s3:GetObject", Handlers.getObject),
+            Route(.object, "PUT", nil, "s3:PutObject", Handlers.putObject),
+            Route(.object, "DELETE", nil, "s3:DeleteObject", Handlers.deleteObject),
         ]
+
+    /// Every permission name a user may be granted: the S3 operations routed here, those the
+    /// handlers check themselves, and the STS and admin actions.
+    public static let knownActions: Set<String> = Set(routes.compactMap(\.action)).union([
+        "s3:DeleteObject", "s3:PutObject", "s3:GetObject",
+    ])
 
     /// Every S3 sub-resource name, routed or not: one that has no route for the request's level and
     /// method is refused, never served as a plain request on the bucket or object (a PUT ?policy
@@ -107,18 +145,41 @@ enum S3Router {
     static let byLevelAndMethod: [RouteKey: [Route]] = Dictionary(
         grouping: routes, by: { RouteKey(level: $0.level, method: $0.method) })
 
+    /// The route's permission, before the handler reads a byte of the body or looks at the
+    /// bucket: a denied request learns nothing and stores nothing.
+    static func authorize(_ r: S3Request, _ route: Route) throws(S3Error) {
+        guard let action = route.action else { return }
+        guard let p = r.principal else { throw S3Error(.accessDenied) }
+        let resource: PermissionSet.Resource
+        switch route.level {
+        case .service:
+            // Which buckets it lists is the handler's business (those the patterns match).
+            if p.user.permissions.patterns(for: action).isEmpty { throw S3Error(.accessDenied) }
+            return
+        case .bucket where action.hasPrefix("s3:List") && action != "s3:ListAllMyBuckets":
+            resource = .listing(bucket: r.bucketName ?? "", prefix: r.query["prefix"] ?? "")
+        case .bucket:
+            resource = .bucket(r.bucketName ?? "")
+        case .object:
+            resource = .object(bucket: r.bucketName ?? "", key: r.key ?? "")
+        }
+        try Authorization.require(p, action, resource)
+    }
+
     static func route(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
         let level: Level = r.bucket == nil ? .service : (r.key == nil ? .bucket : .object)
         let candidates = byLevelAndMethod[RouteKey(level: level, method: r.method)] ?? []
         if let route = candidates.first(where: { $0.subresource.map(r.has) ?? false }) {
+            try authorize(r, route)
             return try route.handler(r, ctx, logger)
         }
         if let sub = subresources.first(where: r.has) {
-            // The bucket's own errors (NoSuchBucket, AccessDenied) come first, as for routed requests.
+            // The bucket's own errors (NoSuchBucket) come first, as for routed requests.
             if r.bucket != nil { _ = try Handlers.ownedBucket(r, ctx) }
             throw S3Error(.notImplemented, "\(r.method) ?\(sub) is not implemented by this gateway.")
         }
         if let route = candidates.first(where: { $0.subresource == nil }) {
+            try authorize(r, route)
             return try route.handler(r, ctx, logger)
         }
         throw S3Error(.methodNotAllowed)

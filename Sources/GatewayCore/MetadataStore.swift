@@ -1,9 +1,10 @@
 /// The source of truth for buckets and objects. Shared by every worker thread and process.
 public protocol MetadataStore: Sendable {
-    /// Creates the bucket, or returns the existing record when `owner` already owns it.
+    /// Creates the bucket, or returns the existing record when its tenant already has it.
     func createBucket(_ bucket: BucketRecord) throws(StoreError) -> BucketRecord
     func bucket(named name: String) throws(StoreError) -> BucketRecord?
-    func listBuckets(owner: String) throws(StoreError) -> [BucketRecord]
+    /// The tenant's buckets in name order.
+    func listBuckets(tenant: String) throws(StoreError) -> [BucketRecord]
     /// Fails with `.bucketNotEmpty` when objects remain.
     func deleteBucket(named name: String) throws(StoreError)
 

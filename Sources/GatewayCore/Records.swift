@@ -1,7 +1,16 @@
 /// A tenant bucket as the metadata store keeps it.
 public struct BucketRecord: Sendable, Equatable {
+    /// The metadata store's name: `TenantRecord.qualifiedBucket` of the tenant and the name the
+    /// tenant's clients use (`displayName`).
     public var name: String
+    /// The canonical id of the user who created it (Owner ID in listings and ACLs).
     public var owner: String
+    /// The tenant whose namespace holds it.
+    public var tenant: String
+    /// What `BackendBucketName` derives its backend names under: the tenant id, or for buckets
+    /// created before tenants existed the access key that created them (so their backend
+    /// buckets keep their names).
+    public var namingKey: String
     public var createdAt: Double
     /// The LocationConstraint exactly as the client sent it ("" when none).
     public var locationConstraint: String
@@ -16,8 +25,11 @@ public struct BucketRecord: Sendable, Equatable {
 
     public init(
         name: String, owner: String, createdAt: Double, locationConstraint: String, zones: [String],
-        backendBucket: String, tags: [Header] = [], replicaCount: Int = 1
+        backendBucket: String, tags: [Header] = [], replicaCount: Int = 1, tenant: String = TenantRecord.defaultID,
+        namingKey: String? = nil
     ) {
+        self.tenant = tenant
+        self.namingKey = namingKey ?? tenant
         self.replicaCount = replicaCount
         self.name = name
         self.owner = owner
@@ -29,6 +41,12 @@ public struct BucketRecord: Sendable, Equatable {
     }
 
     public var primaryZone: String { zones.first ?? "" }
+
+    /// The name the tenant's clients use.
+    public var displayName: String {
+        guard let slash = name.lastIndex(of: "/") else { return name }
+        return String(name[name.index(after: slash)...])
+    }
 }
 
 /// One stored object version (only the current, unversioned one for now).

@@ -130,6 +130,19 @@ public struct S3ErrorCode: Sendable, Hashable {
     public static let noSuchPublicAccessBlockConfiguration = S3ErrorCode(
         "NoSuchPublicAccessBlockConfiguration", 404, "The public access block configuration was not found")
 
+    /// Temporary credentials (STS, https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html).
+    public static let expiredToken = S3ErrorCode("ExpiredToken", 400, "The provided token has expired.")
+    public static let invalidToken = S3ErrorCode(
+        "InvalidToken", 400, "The provided token is malformed or otherwise invalid.")
+    /// STS's answers (query protocol).
+    public static let malformedPolicyDocument = S3ErrorCode(
+        "MalformedPolicyDocument", 400, "The policy document is malformed.")
+    public static let validationError = S3ErrorCode(
+        "ValidationError", 400, "The input fails to satisfy the constraints.")
+    public static let invalidAction = S3ErrorCode(
+        "InvalidAction", 400, "The action or operation requested is invalid. Verify that the action is typed correctly."
+    )
+
     public static let all: [S3ErrorCode] = [
         accessDenied, accessControlListNotSupported, authorizationHeaderMalformed, authorizationQueryParametersError,
         badRequest, badDigest,
@@ -147,6 +160,7 @@ public struct S3ErrorCode: Sendable, Hashable {
         noSuchBucketPolicy, noSuchCORSConfiguration, noSuchLifecycleConfiguration,
         serverSideEncryptionConfigurationNotFound, noSuchWebsiteConfiguration, objectLockConfigurationNotFound,
         replicationConfigurationNotFound, ownershipControlsNotFound, noSuchPublicAccessBlockConfiguration,
+        expiredToken, invalidToken, malformedPolicyDocument, validationError, invalidAction,
     ]
 }
 

@@ -12,6 +12,14 @@ public enum StoreError: Error, Sendable, Equatable {
     /// A concurrent change won (a part replaced while its upload was being completed).
     case conflict
     case noSuchZone(String)
+    /// An identity or admin entity (tenant, user, credential) does not exist; the text names it
+    /// for an administrator ("user alice of tenant acme").
+    case noSuchEntity(String)
+    /// The entity already exists.
+    case entityExists(String)
+    /// The change is refused while something still depends on it (a tenant with buckets), or
+    /// a limit is reached (two access keys per user); the text says which.
+    case entityInUse(String)
     /// A remote zone did not answer or failed (network, TLS, provider 5xx); the text is for
     /// the log. Clients see 503 and may retry.
     case zoneUnavailable(String)

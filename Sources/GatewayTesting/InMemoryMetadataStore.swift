@@ -56,7 +56,7 @@ public final class InMemoryMetadataStore: MetadataStore {
     public func createBucket(_ b: BucketRecord) throws(StoreError) -> BucketRecord {
         try state.withLock { s throws(StoreError) -> BucketRecord in
             if let existing = s.buckets[b.name] {
-                guard existing.owner == b.owner else { throw .bucketAlreadyExists }
+                guard existing.tenant == b.tenant else { throw .bucketAlreadyExists }
                 return existing
             }
             s.buckets[b.name] = b
@@ -65,12 +65,21 @@ public final class InMemoryMetadataStore: MetadataStore {
         }
     }
 
+    /// For InMemoryIdentityStore.reassignBucketOwner.
+    func reassignOwner(from: String, to: String) throws(StoreError) -> Int {
+        state.withLock { s in
+            let names = s.buckets.values.filter { $0.owner == from }.map(\.name)
+            for n in names { s.buckets[n]!.owner = to }
+            return names.count
+        }
+    }
+
     public func bucket(named name: String) throws(StoreError) -> BucketRecord? {
         state.withLock { $0.buckets[name] }
     }
 
-    public func listBuckets(owner: String) throws(StoreError) -> [BucketRecord] {
-        state.withLock { $0.buckets.values.filter { $0.owner == owner }.sorted { $0.name < $1.name } }
+    public func listBuckets(tenant: String) throws(StoreError) -> [BucketRecord] {
+        state.withLock { $0.buckets.values.filter { $0.tenant == tenant }.sorted { $0.name < $1.name } }
     }
 
     public func deleteBucket(named name: String) throws(StoreError) {

@@ -144,6 +144,49 @@ enum Migrations {
             12,
             ["CREATE TABLE job_counts (minute INTEGER PRIMARY KEY, finished INTEGER NOT NULL, failed INTEGER NOT NULL)"]
         ),
+        (
+            13,
+            [
+                // Tenants, their users and credentials. Everything that existed before belongs
+                // to the default tenant; the bootstrap adds its root user.
+                "CREATE TABLE tenants (id TEXT PRIMARY KEY, display_name TEXT NOT NULL, created_at REAL NOT NULL)",
+                "INSERT INTO tenants VALUES ('default', 'Default tenant', strftime('%s','now'))",
+                """
+                CREATE TABLE users (
+                    tenant TEXT NOT NULL REFERENCES tenants(id),
+                    name TEXT NOT NULL,
+                    id TEXT NOT NULL UNIQUE,
+                    permissions TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    PRIMARY KEY (tenant, name)
+                )
+                """,
+                // sealed_secret: the secret under the master key, never the secret itself.
+                // Sessions carry expires_at, parent_key, token_hash and session_policy.
+                """
+                CREATE TABLE credentials (
+                    access_key TEXT PRIMARY KEY,
+                    tenant TEXT NOT NULL,
+                    user TEXT NOT NULL,
+                    sealed_secret TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    expires_at REAL,
+                    parent_key TEXT,
+                    token_hash TEXT,
+                    session_policy TEXT
+                )
+                """,
+                "CREATE INDEX credentials_by_user ON credentials (tenant, user)",
+                "CREATE INDEX credentials_by_parent ON credentials (parent_key)",
+                "CREATE INDEX credentials_by_expiry ON credentials (expires_at)",
+                "ALTER TABLE buckets ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default'",
+                // Backend bucket names were derived under the creating access key: keep it.
+                "ALTER TABLE buckets ADD COLUMN naming_key TEXT NOT NULL DEFAULT ''",
+                "UPDATE buckets SET naming_key = owner",
+                "CREATE INDEX buckets_by_tenant ON buckets (tenant, name)",
+            ]
+        ),
     ]
 
     static func apply(_ db: SQLiteConnection) throws(StoreError) {

@@ -140,4 +140,7 @@ struct Row {
     }
     func int(_ i: Int32) -> Int64 { sqlite3_column_int64(stmt, i) }
     func real(_ i: Int32) -> Double { sqlite3_column_double(stmt, i) }
+    func isNull(_ i: Int32) -> Bool { sqlite3_column_type(stmt, i) == SQLITE_NULL }
+    func optionalText(_ i: Int32) -> String? { isNull(i) ? nil : text(i) }
+    func optionalReal(_ i: Int32) -> Double? { isNull(i) ? nil : real(i) }
 }

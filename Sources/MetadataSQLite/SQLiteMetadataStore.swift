@@ -56,13 +56,14 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     // MARK: buckets
 
     static let bucketColumns =
-        "name, owner, created_at, location_constraint, zones, backend_bucket, tags, replica_count"
+        "name, owner, created_at, location_constraint, zones, backend_bucket, tags, replica_count, tenant, naming_key"
 
     static func bucket(_ r: Row) -> BucketRecord {
         BucketRecord(
             name: r.text(0), owner: r.text(1), createdAt: r.real(2), locationConstraint: r.text(3),
             zones: r.text(4).split(separator: ",").map(String.init), backendBucket: r.text(5),
-            tags: FieldCoding.decodeTags(r.text(6)), replicaCount: Int(r.int(7)))
+            tags: FieldCoding.decodeTags(r.text(6)), replicaCount: Int(r.int(7)), tenant: r.text(8),
+            namingKey: r.text(9))
     }
 
     public func createBucket(_ b: BucketRecord) throws(StoreError) -> BucketRecord {
@@ -73,15 +74,16 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                     existing = Self.bucket(r)
                 }
                 if let existing {
-                    guard existing.owner == b.owner else { throw .bucketAlreadyExists }
+                    guard existing.tenant == b.tenant else { throw .bucketAlreadyExists }
                     return existing
                 }
                 try db.query(
-                    "INSERT INTO buckets (\(Self.bucketColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO buckets (\(Self.bucketColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         .text(b.name), .text(b.owner), .real(b.createdAt), .text(b.locationConstraint),
                         .text(b.zones.joined(separator: ",")), .text(b.backendBucket),
-                        .text(FieldCoding.encodeTags(b.tags)), .int(Int64(b.replicaCount)),
+                        .text(FieldCoding.encodeTags(b.tags)), .int(Int64(b.replicaCount)), .text(b.tenant),
+                        .text(b.namingKey),
                     ])
                 return b
             }
@@ -98,10 +100,10 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         }
     }
 
-    public func listBuckets(owner: String) throws(StoreError) -> [BucketRecord] {
+    public func listBuckets(tenant: String) throws(StoreError) -> [BucketRecord] {
         try withConnection { db throws(StoreError) in
             var out: [BucketRecord] = []
-            try db.query("SELECT \(Self.bucketColumns) FROM buckets WHERE owner = ? ORDER BY name", [.text(owner)]) {
+            try db.query("SELECT \(Self.bucketColumns) FROM buckets WHERE tenant = ? ORDER BY name", [.text(tenant)]) {
                 r in out.append(Self.bucket(r))
             }
             return out
@@ -134,7 +136,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     private static let bucketAndObjectSQL = """
         SELECT b.name, b.owner, b.created_at, b.location_constraint, b.zones, b.backend_bucket, b.tags,
-            b.replica_count, o.key IS NOT NULL,
+            b.replica_count, b.tenant, b.naming_key, o.key IS NOT NULL,
             o.bucket, o.key, o.size, o.etag, o.last_modified, o.content_type, o.headers, o.checksums, o.zone, o.blob,
             o.parts, o.tags, o.upload_id, o.part_sizes, o.replicas
         FROM buckets b LEFT JOIN objects o ON o.bucket = b.name AND o.key = ?
@@ -180,7 +182,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 Self.bucketAndObjectSQL, [.text(key), .text(bucket)]
             ) { r in
                 let b = Self.bucket(r)
-                found = (b, r.int(8) != 0 ? Self.object(r, offset: 9) : nil)
+                found = (b, r.int(10) != 0 ? Self.object(r, offset: 11) : nil)
             }
             return found
         }

@@ -61,7 +61,7 @@ public enum PayloadMode: Sendable, Equatable {
         }
     }
 
-    var isStreaming: Bool {
+    public var isStreaming: Bool {
         switch self {
         case .streamingSigned, .streamingUnsignedTrailer: return true
         default: return false

@@ -16,9 +16,14 @@ public struct Verifier: Sendable {
     /// `now` is seconds since 1970 (a parameter so tests are deterministic).
     /// `virtualHostedBucket` is the bucket taken from the Host name for virtual-hosted-style
     /// requests: SigV2 signs "/bucket/key" even when the path is only "/key".
-    public func authenticate(_ head: RequestHead, now: Double, virtualHostedBucket: String? = nil) throws(S3Error)
-        -> AuthContext
-    {
+    ///
+    /// `service` is the one the credential scope must name ("s3"; "sts" for the STS endpoint).
+    /// `bodyHash` is the hex SHA-256 of a body the caller already read, for signers that sign
+    /// the payload without sending `x-amz-content-sha256` (STS and admin API clients).
+    public func authenticate(
+        _ head: RequestHead, now: Double, virtualHostedBucket: String? = nil, service: String = "s3",
+        bodyHash: String? = nil
+    ) throws(S3Error) -> AuthContext {
         let authorization = head.header("authorization")
         let query = head.queryItems
         let hasV4Query = query.contains {
@@ -32,14 +37,15 @@ public struct Verifier: Sendable {
         }
         if let authorization {
             if authorization.hasPrefix(CanonicalRequest.algorithm + " ") {
-                return try verifyV4Header(head, authorization: authorization, now: now)
+                return try verifyV4Header(
+                    head, authorization: authorization, now: now, service: service, bodyHash: bodyHash)
             }
             if authorization.hasPrefix("AWS ") {
                 return try verifyV2Header(head, authorization: authorization, now: now, bucket: virtualHostedBucket)
             }
             throw .invalidArgument("Unsupported Authorization Type")
         }
-        if hasV4Query { return try verifyV4Query(head, query: query, now: now) }
+        if hasV4Query { return try verifyV4Query(head, query: query, now: now, service: service) }
         if hasV2Query { return try verifyV2Query(head, query: query, now: now, bucket: virtualHostedBucket) }
         // The caller decides whether anonymous access is allowed; the body may still carry
         // checksums to verify.
@@ -73,7 +79,7 @@ public struct Verifier: Sendable {
     }
 
     /// "AK/20130524/us-east-1/s3/aws4_request"; nil reason means well-formed.
-    static func parseCredential(_ s: String) -> (Credential?, String) {
+    static func parseCredential(_ s: String, service: String = "s3") -> (Credential?, String) {
         let parts = s.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         let expecting = "expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"."
         guard parts.count == 5, !parts[0].isEmpty, !parts[2].isEmpty else {
@@ -85,8 +91,8 @@ public struct Verifier: Sendable {
                 "incorrect date format \"\(parts[1])\". This date in the credential must be in the format \"yyyyMMdd\"."
             )
         }
-        guard parts[3] == "s3" else {
-            return (nil, "incorrect service \"\(parts[3])\". This endpoint belongs to \"s3\".")
+        guard parts[3] == service else {
+            return (nil, "incorrect service \"\(parts[3])\". This endpoint belongs to \"\(service)\".")
         }
         guard parts[4] == "aws4_request" else {
             return (nil, "incorrect terminal \"\(parts[4])\". This endpoint uses \"aws4_request\".")
@@ -111,7 +117,9 @@ public struct Verifier: Sendable {
         return nil
     }
 
-    func verifyV4Header(_ head: RequestHead, authorization: String, now: Double) throws(S3Error) -> AuthContext {
+    func verifyV4Header(
+        _ head: RequestHead, authorization: String, now: Double, service: String = "s3", bodyHash: String? = nil
+    ) throws(S3Error) -> AuthContext {
         // Parts separated by "," with or without spaces (s3cmd sends none). A piece that starts
         // no part may continue the Credential: the scope's region may be a LocationConstraint
         // list ("…/fi,se/s3/aws4_request", as s3cmd signs CreateBucket with --bucket-location).
@@ -135,7 +143,7 @@ public struct Verifier: Sendable {
             throw .malformed(
                 "The authorization header is malformed; it must contain Credential, SignedHeaders and Signature.")
         }
-        let (parsed, reason) = Self.parseCredential(credentialField)
+        let (parsed, reason) = Self.parseCredential(credentialField, service: service)
         guard let credential = parsed else { throw .malformed("The authorization header is malformed; " + reason) }
         guard let signed = Self.parseSignedHeaders(signedField) else {
             throw .malformed("The authorization header is malformed; SignedHeaders is invalid.")
@@ -158,7 +166,7 @@ public struct Verifier: Sendable {
             canonicalQuery: CanonicalRequest.canonicalQuery(head.rawQuery),
             canonicalHeaders: CanonicalRequest.canonicalHeaders(head.headers, signed: signed),
             signedHeaders: signedField,
-            payloadHash: head.header("x-amz-content-sha256") ?? CanonicalRequest.emptySHA256)
+            payloadHash: head.header("x-amz-content-sha256") ?? bodyHash ?? CanonicalRequest.emptySHA256)
         let sts = CanonicalRequest.stringToSign(amzDate: amzDate, scope: credential.scope, canonicalRequest: canonical)
         let key = Signer.signingKey(
             secret: secret, date: credential.date, region: credential.region, service: credential.service)
@@ -172,9 +180,9 @@ public struct Verifier: Sendable {
     // MARK: - SigV4 presigned URL
     // https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
 
-    func verifyV4Query(_ head: RequestHead, query: [(name: String, value: String)], now: Double) throws(S3Error)
-        -> AuthContext
-    {
+    func verifyV4Query(
+        _ head: RequestHead, query: [(name: String, value: String)], now: Double, service: String = "s3"
+    ) throws(S3Error) -> AuthContext {
         func param(_ n: String) -> String? { query.first { $0.name == n }?.value }
         guard let algorithm = param("X-Amz-Algorithm"), let credentialField = param("X-Amz-Credential"),
             let signature = param("X-Amz-Signature"), let amzDate = param("X-Amz-Date"),
@@ -187,7 +195,7 @@ public struct Verifier: Sendable {
         guard algorithm == CanonicalRequest.algorithm else {
             throw .queryError("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"")
         }
-        let (parsed, reason) = Self.parseCredential(credentialField)
+        let (parsed, reason) = Self.parseCredential(credentialField, service: service)
         guard let credential = parsed else {
             throw .queryError("Error parsing the X-Amz-Credential parameter; " + reason)
         }

@@ -148,7 +148,7 @@ struct BucketsCommand: ParsableCommand {
                 let location = zone.map { $0.kind == "s3" ? $0.endpoint : $0.path } ?? "(zone not in the configuration)"
                 let role = i == 0 ? "primary zone" : i < b.replicaCount ? "replica zone" : "allowed zone"
                 print("\(role)         \(z)  \(location)")
-                let backend = BackendBucketName.derive(secret: secret, tenant: b.owner, bucket: b.name, zone: z)
+                let backend = BackendBucketName.derive(secret: secret, tenant: b.namingKey, bucket: b.name, zone: z)
                 print("  backend bucket     \(backend)")
             }
         }

@@ -2,10 +2,10 @@ import GatewayCore
 import XCTest
 
 final class BucketHandlerTests: XCTestCase {
-    func testCreateTwiceByOwnerSucceedsAndListShowsIt() {
+    func testCreateTwiceIsAlreadyOwnedByYouAndListShowsIt() {
         let gw = TestGateway()
         XCTAssertEqual(gw.send("PUT", "/photos").status, 200)
-        XCTAssertEqual(gw.send("PUT", "/photos/").status, 200)
+        XCTAssertEqual(gw.send("PUT", "/photos/").errorCode, "BucketAlreadyOwnedByYou")
         let list = gw.send("GET", "/")
         XCTAssert(list.text.contains("<Name>photos</Name>"), list.text)
         XCTAssertEqual(gw.send("HEAD", "/photos").status, 200)

@@ -31,7 +31,7 @@ final class ListObjectVersionsTests: XCTestCase {
         XCTAssertEqual(values(r.text, "IsLatest"), Array(repeating: "true", count: 5))
         XCTAssertEqual(values(r.text, "Size"), ["3", "3", "1", "5", "5"])
         XCTAssertEqual(values(r.text, "StorageClass"), Array(repeating: "STANDARD", count: 5))
-        XCTAssertEqual(values(r.text, "ID"), Array(repeating: TestGateway.accessKey, count: 5))
+        XCTAssertEqual(values(r.text, "ID"), Array(repeating: gw.rootID, count: 5))
         XCTAssertEqual(values(r.text, "ETag").first, "&quot;\(hexEncode(Digest.hash(.md5, Array("a/1".utf8))))&quot;")
         XCTAssertEqual(values(r.text, "IsTruncated"), ["false"])
         XCTAssertFalse(r.text.contains("NextKeyMarker"), r.text)

@@ -191,7 +191,7 @@ final class RepairTests: XCTestCase {
         settings.scrubPerHour = 3600  // one a second
         let clock = SteppingClock(TestGateway.now)
         let ctx = GatewayContext(
-            metadata: gw.metadata, zones: gw.zones, catalog: gw.context.catalog, verifier: gw.context.verifier,
+            metadata: gw.metadata, zones: gw.zones, catalog: gw.context.catalog, identities: gw.context.identities,
             clock: clock, installationSecret: Array(repeating: 7, count: 32), logger: gw.context.logger,
             replication: settings)
         let scrubber = Scrubber(context: ctx)
@@ -207,7 +207,7 @@ final class RepairTests: XCTestCase {
         settings.scrubPerHour = 0
         let off = Scrubber(
             context: GatewayContext(
-                metadata: gw.metadata, zones: gw.zones, catalog: gw.context.catalog, verifier: gw.context.verifier,
+                metadata: gw.metadata, zones: gw.zones, catalog: gw.context.catalog, identities: gw.context.identities,
                 clock: clock, installationSecret: Array(repeating: 7, count: 32), logger: gw.context.logger,
                 replication: settings))
         _ = off.runSlice()
@@ -235,7 +235,7 @@ final class RepairTests: XCTestCase {
         var settings = ReplicationSettings()
         settings.scrubPerHour = 0
         let ctx = GatewayContext(
-            metadata: gw.metadata, zones: gw.zones, catalog: gw.context.catalog, verifier: gw.context.verifier,
+            metadata: gw.metadata, zones: gw.zones, catalog: gw.context.catalog, identities: gw.context.identities,
             clock: FixedClock(agentTime), installationSecret: Array(repeating: 7, count: 32),
             logger: gw.context.logger, replication: settings)
         XCTAssertTrue(Scrubber(context: ctx).runSlice())
@@ -308,6 +308,6 @@ extension GatewayContext {
     /// The backend bucket the test gateway's owner has for `bucket` in `zone`.
     func backendBucket(forTest bucket: String, in zone: String) -> String {
         BackendBucketName.derive(
-            secret: installationSecret, tenant: TestGateway.accessKey, bucket: bucket, zone: zone)
+            secret: installationSecret, tenant: TenantRecord.defaultID, bucket: bucket, zone: zone)
     }
 }

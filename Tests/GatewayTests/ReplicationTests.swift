@@ -104,7 +104,7 @@ final class ReplicationTests: XCTestCase {
         }
         let ctx = GatewayContext(
             metadata: gw.metadata, zones: ["zone-a": gw.zone, "zone-b": slow, "zone-c": gw.zones["zone-c"]!],
-            catalog: gw.context.catalog, verifier: gw.context.verifier, clock: gw.context.clock,
+            catalog: gw.context.catalog, identities: gw.context.identities, clock: gw.context.clock,
             installationSecret: Array(repeating: 7, count: 32), logger: gw.context.logger)
         XCTAssertTrue(Replicator(context: ctx, owner: "a").runOne())
         XCTAssertEqual(gw.zones["zone-b"]!.blobCount, 0, "the finished copy of a deleted object was left behind")
@@ -201,7 +201,7 @@ extension TestGateway {
     /// The same gateway as seen at another time (for backoff and leases).
     func context(at time: Double) -> GatewayContext {
         GatewayContext(
-            metadata: metadata, zones: zones, catalog: context.catalog, verifier: context.verifier,
+            metadata: metadata, zones: zones, catalog: context.catalog, identities: context.identities,
             clock: FixedClock(time), installationSecret: Array(repeating: 7, count: 32), logger: context.logger,
             replication: context.replication)
     }

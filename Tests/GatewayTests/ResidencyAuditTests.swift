@@ -51,7 +51,7 @@ final class ResidencyAuditTests: XCTestCase {
     func backend(_ bucket: String, in zone: String) throws -> String {
         let b = try self.bucket(bucket)
         return BackendBucketName.derive(
-            secret: Array(repeating: 7, count: 32), tenant: b.owner, bucket: b.name, zone: zone)
+            secret: Array(repeating: 7, count: 32), tenant: b.namingKey, bucket: b.name, zone: zone)
     }
 
     func report(_ r: ResidencyReport, _ name: String) throws -> BucketReport {
@@ -313,7 +313,7 @@ extension TestGateway {
         var all: [String: any StorageZone] = zones
         all[zone.name] = zone
         return GatewayContext(
-            metadata: metadata, zones: all, catalog: context.catalog, verifier: context.verifier,
+            metadata: metadata, zones: all, catalog: context.catalog, identities: context.identities,
             clock: context.clock, installationSecret: Array(repeating: 7, count: 32), logger: context.logger,
             replication: context.replication)
     }

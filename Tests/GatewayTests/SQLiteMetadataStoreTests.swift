@@ -61,7 +61,8 @@ final class SQLiteMetadataStoreTests: XCTestCase {
         XCTAssertThrowsError(
             try store.createBucket(
                 BucketRecord(
-                    name: "b", owner: "other", createdAt: 1, locationConstraint: "", zones: ["z"], backendBucket: "y"))
+                    name: "b", owner: "other", createdAt: 1, locationConstraint: "", zones: ["z"], backendBucket: "y",
+                    tenant: "other-tenant"))
         ) { XCTAssertEqual($0 as? StoreError, .bucketAlreadyExists) }
         try put("k")
         XCTAssertThrowsError(try store.deleteBucket(named: "b")) { XCTAssertEqual($0 as? StoreError, .bucketNotEmpty) }
@@ -158,7 +159,7 @@ final class SQLiteConnectionLifetimeTests: XCTestCase {
         let release = DispatchSemaphore(value: 0)
         for _ in 0..<3 {
             Thread { [weak store] in
-                _ = try? store?.listBuckets(owner: "x")
+                _ = try? store?.listBuckets(tenant: "x")
                 used.signal()
                 release.wait()  // the thread outlives the store
             }.start()

@@ -69,7 +69,7 @@ final class StrayZoneUploadTests: XCTestCase {
             BucketRecord(
                 name: "photos", owner: "alice", createdAt: Self.now, locationConstraint: "fi",
                 zones: ["fi-1", "fi-2", "fi-3"],
-                backendBucket: backend))
+                backendBucket: backend, namingKey: "alice"))
         try metadata.createUpload(
             UploadRecord(
                 uploadId: "gw-1", bucket: "photos", key: "a.jpg", initiated: Self.now - 7200,
@@ -98,7 +98,7 @@ final class StrayZoneUploadTests: XCTestCase {
             catalog: ZoneCatalog(
                 zones: ["fi-1", "fi-2", "fi-3"].map { ZoneCatalog.Zone(name: $0, country: "fi", region: "fi-hel") },
                 defaultZone: "fi-1"),
-            verifier: Verifier(credentials: TestGateway.Credentials()), clock: FixedClock(Self.now),
+            identities: TestGateway.identities(metadata).1, clock: FixedClock(Self.now),
             installationSecret: Self.secret, logger: Logger(label: "test"))
 
         let n = try Maintenance.abortStrayZoneUploads(olderThan: Self.now - 60, ctx)

@@ -13,6 +13,9 @@ final class TestGateway {
     static let amzDate = "20231114T221320Z"
 
     let metadata = InMemoryMetadataStore()
+    let identityStore: InMemoryIdentityStore
+    /// The canonical id of the root user (the owner of the buckets the test key creates).
+    var rootID: String { try! identityStore.user(tenant: TenantRecord.defaultID, name: IdentityBootstrap.rootUser)!.id }
     /// One in-memory zone per catalog zone; `zone` is the default one, "zone-a".
     let zones: [String: InMemoryZone]
     var zone: InMemoryZone { zones["zone-a"]! }
@@ -32,10 +35,18 @@ final class TestGateway {
         }
     }
 
-    struct Credentials: CredentialLookup {
-        func secretKey(forAccessKey key: String) -> String? {
-            key == TestGateway.accessKey ? TestGateway.secretKey : nil
-        }
+    /// A fixed master key: sealing in tests needs no key file.
+    static let box = SecretBox(keys: [MasterKey(bytes: Array(repeating: 9, count: 32))!])
+
+    /// The identity store over `metadata`, with the root user holding the test key pair (as the
+    /// bootstrap makes it at every start).
+    static func identities(_ metadata: InMemoryMetadataStore, clock: any Clock = FixedClock(now)) -> (
+        InMemoryIdentityStore, Identities
+    ) {
+        let store = InMemoryIdentityStore(metadata: metadata)
+        try! IdentityBootstrap.ensureRoot(
+            accessKey: accessKey, secret: secretKey, identities: store, metadata: metadata, box: box, now: now)
+        return (store, Identities(store: store, secretBox: box, clock: clock, ttl: 0))
     }
 
     final class Recorder: ResponseSink {
@@ -56,10 +67,12 @@ final class TestGateway {
         var zones = ["zone-a": InMemoryZone(name: "zone-a")]
         for z in catalogZones where zones[z.name] == nil { zones[z.name] = InMemoryZone(name: z.name) }
         self.zones = zones
+        let (identityStore, identities) = Self.identities(metadata)
+        self.identityStore = identityStore
         let context = GatewayContext(
             metadata: metadata, zones: zones,
             catalog: ZoneCatalog(zones: catalogZones, defaultZone: "zone-a"),
-            verifier: Verifier(credentials: Credentials()), clock: FixedClock(Self.now),
+            identities: identities, clock: FixedClock(Self.now),
             installationSecret: Array(repeating: 7, count: 32), logger: Logger(label: "test"),
             baseDomains: ["s3.example.test"], replication: replication)
         self.context = context

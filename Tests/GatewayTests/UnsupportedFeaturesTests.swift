@@ -145,10 +145,10 @@ final class UnsupportedFeaturesTests: XCTestCase {
 
     // MARK: PutBucketAcl / PutObjectAcl bodies
 
-    func aclBody(owner: String = TestGateway.accessKey, grants: String) -> [UInt8] {
+    func aclBody(owner: String? = nil, grants: String) -> [UInt8] {
         Array(
             """
-            <AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>\(owner)</ID></Owner>\
+            <AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>\(owner ?? gw.rootID)</ID></Owner>\
             <AccessControlList>\(grants)</AccessControlList></AccessControlPolicy>
             """.utf8)
     }
@@ -161,7 +161,7 @@ final class UnsupportedFeaturesTests: XCTestCase {
     }
 
     func testACLBodiesGrantingAnythingButOwnerFullControlAreRefused() {
-        let me = "<ID>\(TestGateway.accessKey)</ID>"
+        let me = "<ID>\(gw.rootID)</ID>"
         let refused: [(String, [UInt8])] = [
             ("public group", aclBody(grants: grant(me, "FULL_CONTROL") + grant(allUsers, "READ", type: "Group"))),
             ("group only", aclBody(grants: grant(allUsers, "READ", type: "Group"))),

@@ -20,7 +20,7 @@ final class ZoneHealthCheckTests: XCTestCase {
                     ZoneCatalog.Zone(name: "zone-a", country: "se", region: "se-sto"),
                     ZoneCatalog.Zone(name: "zone-h", country: "se", region: "se-sto"),
                 ], defaultZone: "zone-a"),
-            verifier: Verifier(credentials: NoCredentials()), clock: SystemClock(),
+            identities: TestGateway.identities(metadata).1, clock: SystemClock(),
             installationSecret: Array(repeating: 7, count: 32), logger: Logger(label: "test"))
 
         let t0 = Date()
@@ -48,7 +48,4 @@ final class ZoneHealthCheckTests: XCTestCase {
         XCTAssertEqual(back.map(\.state), [.healthy, .healthy])
     }
 
-    struct NoCredentials: CredentialLookup {
-        func secretKey(forAccessKey key: String) -> String? { nil }
-    }
 }

@@ -205,12 +205,16 @@ def test_awkward_keys_round_trip_distinct(gw, scheme, bucket):
     assert error_code(e.value) == "KeyTooLongError"
 
 
-def test_create_bucket_twice_by_owner_succeeds(gw, scheme):
+def test_create_bucket_twice_is_already_owned_by_you(gw, scheme):
     s3 = s3_client(gw, scheme)
     name = new_bucket_name("twice")
     try:
         s3.create_bucket(Bucket=name)
-        s3.create_bucket(Bucket=name)  # rclone does this before every upload
+        # rclone re-creates before every upload and takes this answer as success.
+        with pytest.raises(ClientError) as again:
+            s3.create_bucket(Bucket=name)
+        assert status_of(again.value) == 409
+        assert error_code(again.value) == "BucketAlreadyOwnedByYou"
         assert name in [b["Name"] for b in s3.list_buckets()["Buckets"]]
         s3.head_bucket(Bucket=name)
     finally:

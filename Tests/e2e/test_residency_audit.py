@@ -61,7 +61,8 @@ def of(doc, bucket):
 def backend(gw, bucket, zone):
     """The bucket's name inside a zone, as the gateway derives it (HMAC of the installation secret)."""
     secret = bytes.fromhex((gw.state_dir / "installation-secret").read_text().strip())
-    mac = hmac.new(secret, f"{gw.access_key}\0{bucket}\0{zone}".encode(), hashlib.sha256).hexdigest()
+    # Buckets of the default tenant derive their names under the tenant id.
+    mac = hmac.new(secret, f"default\0{bucket}\0{zone}".encode(), hashlib.sha256).hexdigest()
     return "s3gw-" + mac[:40]
 
 

@@ -44,11 +44,11 @@ extension Handlers {
         }
         var x = XMLWriter()
         x.open("AccessControlPolicy", namespace: XMLWriter.s3Namespace)
-        owner(&x, b.owner)
+        owner(&x, b.owner, ctx)
         x.open("AccessControlList")
         x.openRaw("<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">")
         x.element("ID", b.owner)
-        x.element("DisplayName", b.owner)
+        x.element("DisplayName", ctx.identities.displayName(ofUser: b.owner))
         x.openRaw("</Grantee>")
         x.element("Permission", "FULL_CONTROL")
         x.close("Grant")

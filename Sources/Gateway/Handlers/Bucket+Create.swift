@@ -6,8 +6,8 @@ import SigV4
 extension Handlers {
     /// PUT /bucket — https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html
     static func createBucket(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
-        guard let name = r.bucket, BucketName.isValid(name) else {
-            throw S3Error(.invalidBucketName, extra: [("BucketName", r.bucket ?? "")])
+        guard let p = r.principal, let name = r.bucketName, let qualified = r.bucket, BucketName.isValid(name) else {
+            throw S3Error(.invalidBucketName, extra: [("BucketName", r.bucketName ?? "")])
         }
         try UnsupportedFeatures.check(r, .createBucket)
         let constraint = try locationConstraint(r.body)
@@ -20,25 +20,23 @@ extension Handlers {
                 .invalidLocationConstraint, "The specified location-constraint is not valid: \(e).",
                 extra: [("LocationConstraint", constraint)])
         }
-        if let existing = try ctx.metadata.bucket(named: name) {
-            // The owner's repeated create succeeds (rclone re-creates before every upload),
-            // as in us-east-1; another owner's is a conflict.
-            guard existing.owner == r.auth.accessKey else {
-                throw S3Error(.bucketAlreadyExists, extra: [("BucketName", name)])
-            }
-            return S3Response(headers: [Header("Location", "/" + name)])
+        // Names are per tenant: the only conflict is with the tenant's own bucket.
+        if try ctx.metadata.bucket(named: qualified) != nil {
+            throw S3Error(.bucketAlreadyOwnedByYou, extra: [("BucketName", name)])
         }
         // Placement order is fixed at creation (healthy zones first then); failover reorders it.
         let backend = BackendBucketName.derive(
-            secret: ctx.installationSecret, tenant: r.auth.accessKey, bucket: name, zone: zones[0])
+            secret: ctx.installationSecret, tenant: p.tenant, bucket: qualified, zone: zones[0])
         // Storage first: a bucket in metadata must always have a place for its bytes.
         try ctx.zone(zones[0]).createBucket(backend)
         let record = BucketRecord(
-            name: name, owner: r.auth.accessKey, createdAt: r.now, locationConstraint: constraint, zones: zones,
-            backendBucket: backend, replicaCount: min(ctx.replication.defaultReplicaCount, zones.count))
+            name: qualified, owner: p.user.id, createdAt: r.now, locationConstraint: constraint, zones: zones,
+            backendBucket: backend, replicaCount: min(ctx.replication.defaultReplicaCount, zones.count),
+            tenant: p.tenant)
+        // A concurrent create of the same name returns the winner's record.
         let stored = try ctx.metadata.createBucket(record)
-        guard stored.owner == r.auth.accessKey else {
-            throw S3Error(.bucketAlreadyExists, extra: [("BucketName", name)])
+        guard stored.createdAt == record.createdAt, stored.owner == record.owner else {
+            throw S3Error(.bucketAlreadyOwnedByYou, extra: [("BucketName", name)])
         }
         logger.info("created bucket \(name) in \(zones.joined(separator: ","))")
         return S3Response(headers: [Header("Location", "/" + name)])

@@ -6,7 +6,9 @@ import SigV4
 extension Handlers {
     /// POST /bucket?delete — https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html
     /// The body is verified like any other (Content-MD5 or x-amz-checksum-*, whichever is sent).
+    /// Each key needs s3:DeleteObject; a denied key is an AccessDenied entry, as in S3.
     static func deleteObjects(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
+        guard let p = r.principal else { throw S3Error(.accessDenied) }
         let b = try ownedBucket(r, ctx)
         guard let bytes = try verifiedBody(r).readAll(limit: 2 * 1024 * 1024) else {
             throw S3Error(.malformedXML, "The XML you provided was too large.")
@@ -31,6 +33,7 @@ extension Handlers {
                 continue
             }
             do {
+                try Authorization.require(p, "s3:DeleteObject", .object(bucket: b.displayName, key: key))
                 if let old = try ctx.metadata.deleteObject(bucket: b.name, key: key, now: r.now) {
                     removeBlob(of: old, bucket: b, ctx, logger)
                 }

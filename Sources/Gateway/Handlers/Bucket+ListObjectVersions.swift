@@ -24,7 +24,7 @@ extension Handlers {
 
         var x = XMLWriter()
         x.open("ListVersionsResult", namespace: XMLWriter.s3Namespace)
-        x.element("Name", b.name)
+        x.element("Name", b.displayName)
         x.element("Prefix", p.enc(p.prefix))
         x.element("KeyMarker", p.enc(keyMarker))
         x.element("VersionIdMarker", versionIdMarker)
@@ -45,7 +45,7 @@ extension Handlers {
             x.element("LastModified", HTTPDate.iso8601(o.lastModified))
             x.element("ETag", "\"\(o.etag)\"")
             x.element("Size", o.size)
-            owner(&x, b.owner)
+            owner(&x, b.owner, ctx)
             x.element("StorageClass", "STANDARD")
             x.close("Version")
         }

@@ -65,7 +65,7 @@ extension Handlers {
 
         var x = XMLWriter()
         x.open("ListBucketResult", namespace: XMLWriter.s3Namespace)
-        x.element("Name", b.name)
+        x.element("Name", b.displayName)
         x.element("Prefix", p.enc(p.prefix))
         if v2 {
             if let token { x.element("ContinuationToken", token) }
@@ -93,7 +93,7 @@ extension Handlers {
             x.element("LastModified", HTTPDate.iso8601(o.lastModified))
             x.element("ETag", "\"\(o.etag)\"")
             x.element("Size", o.size)
-            if fetchOwner { owner(&x, b.owner) }
+            if fetchOwner { owner(&x, b.owner, ctx) }
             x.element("StorageClass", "STANDARD")
             x.close("Contents")
         }

@@ -8,7 +8,7 @@ extension Handlers {
     /// https://docs.aws.amazon.com/AmazonS3/latest/API/RESTObjectPOST.html
     /// Fields come first (bounded), then the file, which streams straight into a blob.
     static func postObject(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
-        guard let bucketName = r.bucket,
+        guard let bucketName = r.bucketName,
             let boundary = FormDataReader.boundary(contentType: r.header("content-type") ?? "")
         else { throw FormDataReader.malformed }
         let form = FormDataReader(source: r.body, boundary: boundary)
@@ -30,21 +30,27 @@ extension Handlers {
         }
 
         let policy = try ctx.verifier.verifyPostForm(fields, now: r.now)
-        guard let b = try ctx.metadata.bucket(named: bucketName) else {
-            throw S3Error(.noSuchBucket, extra: [("BucketName", bucketName)])
-        }
-        guard b.owner == policy.accessKey else { throw S3Error(.accessDenied) }
+        // The form's signer is the principal: its tenant names the bucket, its permissions
+        // decide, and a session key needs its token among the fields.
+        let signer = try ctx.identities.principal(policy.accessKey, token: fields["x-amz-security-token"], now: r.now)
         guard let rawKey = fields["key"], !rawKey.isEmpty else {
             throw S3Error(.invalidArgument, "Bucket POST must contain a field named 'key'.")
         }
+        guard
+            let b = try ctx.metadata.bucket(
+                named: TenantRecord.qualifiedBucket(tenant: signer.tenant, name: bucketName)), b.tenant == signer.tenant
+        else {
+            throw S3Error(.noSuchBucket, extra: [("BucketName", bucketName)])
+        }
         var checked = fields
-        checked["bucket"] = b.name
+        checked["bucket"] = bucketName
         try policy.check(fields: checked)
         try UnsupportedFeatures.check(
             fields.sorted { $0.key < $1.key }.map { (name: $0.key == "acl" ? "x-amz-acl" : $0.key, value: $0.value) },
             .postObject)
         let key = rawKey.replacingOccurrences(of: "${filename}", with: file.filename ?? "")
         try ObjectKey.validate(key)
+        try Authorization.require(signer, "s3:PutObject", .object(bucket: bucketName, key: key))
         // Field values are text; stored headers are the bytes that go back out (HeaderBytes).
         let stored = try StoredHeaders.from(fields.map { (name: $0.key, value: HeaderBytes.fromText($0.value)) })
         let tags =
@@ -73,7 +79,8 @@ extension Handlers {
             zone: zoneName, blob: blob, tags: tags)
         try commitObject(record, copies: copies, condition: nil, in: b, ctx, logger)
         return postResponse(
-            fields, location: r.objectURL(bucket: b.name, key: key), bucket: b.name, key: key, etag: record.etag)
+            fields, location: r.objectURL(bucket: bucketName, key: key), bucket: bucketName, key: key, etag: record.etag
+        )
     }
 
     /// success_action_redirect (303 to it), or success_action_status 200/201 (201 has a body)/204.

@@ -5,19 +5,22 @@ import SigV4
 
 /// S3 operation handlers, one file per operation (`Bucket+Create.swift`, `Object+Put.swift`…).
 enum Handlers {
-    /// Loads the bucket and checks the caller owns it.
+    /// Loads the bucket of the caller's tenant the request names (its name is qualified by the
+    /// tenant, so another tenant's bucket of the same name is simply not found).
     static func ownedBucket(_ r: S3Request, _ ctx: GatewayContext) throws -> BucketRecord {
-        guard let name = r.bucket, let b = try ctx.metadata.bucket(named: name) else {
-            throw S3Error(.noSuchBucket, extra: [("BucketName", r.bucket ?? "")])
+        guard let name = r.bucket, let b = try ctx.metadata.bucket(named: name),
+            b.tenant == r.principal?.tenant ?? TenantRecord.defaultID
+        else {
+            throw S3Error(.noSuchBucket, extra: [("BucketName", r.bucketName ?? "")])
         }
-        guard b.owner == r.auth.accessKey else { throw S3Error(.accessDenied) }
         return b
     }
 
-    static func owner(_ x: inout XMLWriter, _ id: String) {
+    /// An Owner element: the user's canonical id and name (the id alone once the user is gone).
+    static func owner(_ x: inout XMLWriter, _ id: String, _ ctx: GatewayContext) {
         x.open("Owner")
         x.element("ID", id)
-        x.element("DisplayName", id)
+        x.element("DisplayName", ctx.identities.displayName(ofUser: id))
         x.close("Owner")
     }
 
@@ -32,7 +35,7 @@ enum Handlers {
     static func notConfigured(_ code: S3ErrorCode) -> S3Router.Handler {
         { r, ctx, _ in
             _ = try ownedBucket(r, ctx)
-            throw S3Error(code, extra: [("BucketName", r.bucket ?? "")])
+            throw S3Error(code, extra: [("BucketName", r.bucketName ?? "")])
         }
     }
 }

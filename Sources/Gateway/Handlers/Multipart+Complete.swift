@@ -117,8 +117,8 @@ extension Handlers {
     static func completeResult(_ b: BucketRecord, _ object: ObjectRecord) -> S3Response {
         var x = XMLWriter()
         x.open("CompleteMultipartUploadResult", namespace: XMLWriter.s3Namespace)
-        x.element("Location", "/\(b.name)/\(uriEncode(object.key, encodeSlash: false))")
-        x.element("Bucket", b.name)
+        x.element("Location", "/\(b.displayName)/\(uriEncode(object.key, encodeSlash: false))")
+        x.element("Bucket", b.displayName)
         x.element("Key", object.key)
         x.element("ETag", "\"\(object.etag)\"")
         for (alg, value) in object.checksums.sorted(by: { $0.key < $1.key }) {

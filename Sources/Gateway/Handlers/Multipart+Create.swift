@@ -26,7 +26,7 @@ extension Handlers {
         try ctx.metadata.createUpload(upload)
         var x = XMLWriter()
         x.open("InitiateMultipartUploadResult", namespace: XMLWriter.s3Namespace)
-        x.element("Bucket", b.name)
+        x.element("Bucket", b.displayName)
         x.element("Key", key)
         x.element("UploadId", upload.uploadId)
         x.close("InitiateMultipartUploadResult")

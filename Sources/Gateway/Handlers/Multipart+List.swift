@@ -14,10 +14,10 @@ extension Handlers {
         let shown = page.prefix(maxParts)
         var x = XMLWriter()
         x.open("ListPartsResult", namespace: XMLWriter.s3Namespace)
-        x.element("Bucket", b.name)
+        x.element("Bucket", b.displayName)
         x.element("Key", upload.key)
         x.element("UploadId", upload.uploadId)
-        initiatorAndOwner(&x, b.owner)
+        initiatorAndOwner(&x, b.owner, ctx)
         x.element("StorageClass", "STANDARD")
         x.element("PartNumberMarker", marker)
         x.element("NextPartNumberMarker", shown.last?.partNumber ?? marker)
@@ -56,7 +56,7 @@ extension Handlers {
         let shown = page.prefix(maxUploads)
         var x = XMLWriter()
         x.open("ListMultipartUploadsResult", namespace: XMLWriter.s3Namespace)
-        x.element("Bucket", b.name)
+        x.element("Bucket", b.displayName)
         x.element("KeyMarker", enc(keyMarker))
         x.element("UploadIdMarker", idMarker)
         if page.count > maxUploads, let last = shown.last {
@@ -71,7 +71,7 @@ extension Handlers {
             x.open("Upload")
             x.element("Key", enc(u.key))
             x.element("UploadId", u.uploadId)
-            initiatorAndOwner(&x, b.owner)
+            initiatorAndOwner(&x, b.owner, ctx)
             x.element("StorageClass", "STANDARD")
             x.element("Initiated", HTTPDate.iso8601(u.initiated))
             x.close("Upload")
@@ -105,12 +105,12 @@ extension Handlers {
         }
     }
 
-    static func initiatorAndOwner(_ x: inout XMLWriter, _ id: String) {
+    static func initiatorAndOwner(_ x: inout XMLWriter, _ id: String, _ ctx: GatewayContext) {
         x.open("Initiator")
         x.element("ID", id)
-        x.element("DisplayName", id)
+        x.element("DisplayName", ctx.identities.displayName(ofUser: id))
         x.close("Initiator")
-        owner(&x, id)
+        owner(&x, id, ctx)
     }
 
     static func boundedInt(_ value: String?, name: String, default d: Int, max: Int) throws(S3Error) -> Int {

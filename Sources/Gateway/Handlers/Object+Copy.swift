@@ -62,6 +62,8 @@ extension Handlers {
     /// x-amz-copy-source-if-* conditions checked.
     static func copySource(_ r: S3Request, _ ctx: GatewayContext) throws -> (BucketRecord, ObjectRecord) {
         let source = try CopySource.parse(r.headerText("x-amz-copy-source") ?? "")
+        // Reading the source needs its own permission, whatever the destination allows.
+        try Authorization.require(r.principal, "s3:GetObject", .object(bucket: source.bucket, key: source.key))
         let (sb, src) = try ownedObject(bucket: source.bucket, key: source.key, r, ctx)
         try CopySource.checkConditions(r, src)
         return (sb, src)

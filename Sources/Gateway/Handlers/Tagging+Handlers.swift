@@ -47,7 +47,7 @@ extension Handlers {
         if b.tags.isEmpty {
             throw S3Error(
                 .noSuchTagSet,
-                extra: [("BucketName", b.name)])
+                extra: [("BucketName", b.displayName)])
         }
         return .xml(Tagging.xml(b.tags))
     }
@@ -71,18 +71,21 @@ extension Handlers {
     static func ownedObject(_ r: S3Request, _ ctx: GatewayContext) throws -> (BucketRecord, ObjectRecord) {
         guard let key = r.key else { throw S3Error(.invalidRequest) }
         if let v = r.query["versionId"], v != "null" { throw S3Error(.invalidArgument, "Invalid version id specified") }
-        return try ownedObject(bucket: r.bucket ?? "", key: key, r, ctx)
+        return try ownedObject(bucket: r.bucketName ?? "", key: key, r, ctx)
     }
 
-    /// Any bucket and object the caller owns, in one metadata read (NoSuchBucket, AccessDenied,
-    /// NoSuchKey otherwise).
+    /// A bucket of the caller's tenant (by the name its clients use) and an object in it, in
+    /// one metadata read (NoSuchBucket, NoSuchKey otherwise).
     static func ownedObject(bucket: String, key: String, _ r: S3Request, _ ctx: GatewayContext) throws -> (
         BucketRecord, ObjectRecord
     ) {
-        guard let (b, found) = try ctx.metadata.bucketAndObject(bucket: bucket, key: key) else {
+        let tenant = r.principal?.tenant ?? TenantRecord.defaultID
+        guard
+            let (b, found) = try ctx.metadata.bucketAndObject(
+                bucket: TenantRecord.qualifiedBucket(tenant: tenant, name: bucket), key: key), b.tenant == tenant
+        else {
             throw S3Error(.noSuchBucket, extra: [("BucketName", bucket)])
         }
-        guard b.owner == r.auth.accessKey else { throw S3Error(.accessDenied) }
         guard let o = found else { throw S3Error(.noSuchKey, extra: [("Key", key)]) }
         return (b, o)
     }

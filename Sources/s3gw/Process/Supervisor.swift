@@ -61,10 +61,14 @@ final class Supervisor {
 
     private func prepareStateDirectory() throws {
         try FileManager.default.createDirectory(atPath: config.stateDir, withIntermediateDirectories: true)
-        _ = try RootCredentials.resolve(config: config, createIfMissing: true, announce: true)
+        let root = try RootCredentials.resolve(config: config, createIfMissing: true, announce: true)
         _ = try InstallationSecret.load(stateDir: config.stateDir, createIfMissing: true)
+        let box = try MasterKeys.load(stateDir: config.stateDir, createIfMissing: true)
         // Create and migrate the metadata store once, before workers race to open it.
-        _ = try SQLiteMetadataStore(path: config.metadataPath)
+        let store = try SQLiteMetadataStore(path: config.metadataPath)
+        try IdentityBootstrap.ensureRoot(
+            accessKey: root.accessKey, secret: root.secretKey, identities: store, metadata: store, box: box,
+            now: SystemClock().now())
     }
 
     private func spawnWorker() throws {

@@ -52,26 +52,23 @@ enum Worker {
         return (config, try makeContext(config: config, logger: logger))
     }
 
-    /// `serving` false: an admin command's context, which authenticates nobody.
+    /// `serving` false: an admin command's context on the gateway host (it may seal secrets:
+    /// the master key is created if this host has none yet).
     static func makeContext(config: GatewayConfig, logger: Logger, serving: Bool = true) throws -> GatewayContext {
-        let keys: [String: String]
-        if serving {
-            let creds = try RootCredentials.resolve(config: config, createIfMissing: false)
-            keys = [creds.accessKey: creds.secretKey]
-        } else {
-            keys = [:]
-        }
         let secret = try InstallationSecret.load(stateDir: config.stateDir, createIfMissing: false)
         let metadata = try SQLiteMetadataStore(path: config.metadataPath)
+        let stateDir = config.stateDir
+        let identities = Identities(
+            store: metadata, secretBox: try MasterKeys.load(stateDir: stateDir, createIfMissing: !serving),
+            clock: SystemClock(),
+            reloadKeys: { try? MasterKeys.load(stateDir: stateDir, createIfMissing: false) })
         let zones = try makeZones(config)
         let catalog = ZoneCatalog(
             zones: config.zones.map { ZoneCatalog.Zone(name: $0.name, country: $0.country, region: $0.region) },
             defaultZone: config.defaultZone)
-        let verifier = Verifier(
-            credentials: StaticCredentials(keys: keys),
-            maxClockSkew: Double(config.maxClockSkew))
         return GatewayContext(
-            metadata: metadata, zones: zones, catalog: catalog, verifier: verifier, clock: SystemClock(),
+            metadata: metadata, zones: zones, catalog: catalog, identities: identities,
+            maxClockSkew: Double(config.maxClockSkew), clock: SystemClock(),
             installationSecret: secret, logger: logger, baseDomains: config.baseDomains,
             replication: config.replication)
     }
@@ -98,9 +95,4 @@ extension Worker {
         }
         return zones
     }
-}
-
-struct StaticCredentials: CredentialLookup {
-    let keys: [String: String]
-    func secretKey(forAccessKey key: String) -> String? { keys[key] }
 }

@@ -1,0 +1,69 @@
+import GatewayCore
+import Logging
+import SigV4
+
+extension AdminAPI {
+    /// `/admin` and everything under it belongs to the admin API (a bucket named "admin" is
+    /// not reachable path-style, as `ui` is not: docs/admin-api.yaml).
+    public static func owns(_ rawPath: String) -> Bool {
+        rawPath == "/admin" || rawPath.hasPrefix("/admin/") || rawPath.hasPrefix("/admin?")
+    }
+
+    /// Admin bodies are small JSON documents.
+    static let maxBody = 1 << 20
+}
+
+extension S3Gateway {
+    /// An admin API request over HTTP: the body is read first (signers such as botocore's
+    /// SigV4Auth sign its hash without sending it), the signature and the principal are checked,
+    /// and every answer, errors included, is JSON. Returns the status sent.
+    func handleAdmin(
+        head: RequestHead, body: any ByteSource, requestId: String, now: Double, to sink: any ResponseSink,
+        logger: Logger
+    ) -> Int {
+        let answer: AdminResponse
+        do {
+            answer = try adminAnswer(head: head, body: body, now: now)
+        } catch let e as AdminError {
+            answer = AdminResponse(status: e.status, body: e.json)
+        } catch {
+            let s3 = Self.s3Error(error, logger: logger)
+            answer = AdminResponse(
+                status: s3.code.status,
+                body: AdminError(status: s3.code.status, code: s3.code.code, message: s3.message).json)
+        }
+        let response = S3Response(
+            status: answer.status,
+            headers: answer.body.isEmpty ? [] : [Header("Content-Type", "application/json")],
+            body: answer.body.isEmpty ? .empty : .bytes(answer.body))
+        _ = try? send(response, head: head, requestId: requestId, to: sink)
+        return answer.status
+    }
+
+    private func adminAnswer(head: RequestHead, body: any ByteSource, now: Double) throws -> AdminResponse {
+        guard let bytes = try body.readAll(limit: AdminAPI.maxBody) else {
+            throw AdminError(status: 413, code: "EntityTooLarge", message: "admin request bodies are at most 1 MiB")
+        }
+        let hash = hexEncode(Digest.hash(.sha256, bytes))
+        let auth = try ctx.verifier.authenticate(head, now: now, bodyHash: hash)
+        if auth.method == .anonymous { throw AdminError.accessDenied }
+        // A declared body hash must be the body's (UNSIGNED-PAYLOAD declares none).
+        if case .sha256(let declared) = auth.payload, declared != hash { throw S3Error(.xAmzContentSHA256Mismatch) }
+        if auth.payload.isStreaming { throw AdminError.invalid("admin requests are not sent in chunks") }
+        let token =
+            head.header("x-amz-security-token") ?? head.queryItems.first { $0.name == "X-Amz-Security-Token" }?.value
+        let principal = try ctx.identities.principal(auth.accessKey, token: token, now: now)
+        var path: [String] = []
+        for segment in head.rawPath.dropFirst("/admin".count).split(separator: "/") {
+            guard let s = percentDecode(String(segment)) else { throw AdminError.invalid("the path is not valid") }
+            path.append(s)
+        }
+        var query: [String: String] = [:]
+        for item in head.queryItems where !item.name.hasPrefix("X-Amz-") && query[item.name] == nil {
+            query[item.name] = item.value
+        }
+        return AdminAPI.dispatch(
+            AdminRequest(method: head.method, path: path, query: query, body: bytes, principal: principal, now: now),
+            ctx)
+    }
+}

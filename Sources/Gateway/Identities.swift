@@ -1,0 +1,129 @@
+import GatewayCore
+import SigV4
+import Synchronization
+
+/// Access key → secret and principal, for the verifier and the permission check. Lookups are
+/// cached per process for at most `ttl` seconds (so a permission change or a deactivated key
+/// takes effect within that bound without any restart), and a change made through this process
+/// invalidates its entry at once. Misses are cached too: a flood of made-up keys costs one
+/// store read per key and `ttl`.
+public final class Identities: CredentialLookup, Sendable {
+    public struct Resolved: Sendable {
+        public let secret: String
+        public let principal: Principal
+    }
+
+    private struct Entry {
+        let resolved: Resolved?
+        let fetched: Double
+    }
+
+    let store: any IdentityStore
+    let clock: any Clock
+    let ttl: Double
+    private let box: Mutex<SecretBox>
+    /// Re-reads the master keys (after `s3gw keys rotate` re-sealed every secret under a new
+    /// key this process has not seen yet); nil when they cannot be read.
+    private let reloadKeys: @Sendable () -> SecretBox?
+    private let cache = Mutex<[String: Entry]>([:])
+    private let names = Mutex<[String: (name: String, fetched: Double)]>([:])
+    /// Bounds the cache; it is emptied when full (entries are cheap to fetch again).
+    private let maxEntries = 10_000
+
+    public init(
+        store: any IdentityStore, secretBox: SecretBox, clock: any Clock, ttl: Double = 2,
+        reloadKeys: @escaping @Sendable () -> SecretBox? = { nil }
+    ) {
+        self.store = store
+        self.clock = clock
+        self.ttl = ttl
+        box = Mutex(secretBox)
+        self.reloadKeys = reloadKeys
+    }
+
+    public var secretBox: SecretBox { box.withLock { $0 } }
+
+    public func secretKey(forAccessKey key: String) -> String? { resolve(key)?.secret }
+
+    public func resolve(_ accessKey: String) -> Resolved? {
+        let now = clock.now()
+        if let e = cache.withLock({ $0[accessKey] }), now - e.fetched < ttl { return e.resolved }
+        let resolved = fetch(accessKey, now: now)
+        cache.withLock {
+            if $0.count >= maxEntries { $0.removeAll() }
+            $0[accessKey] = Entry(resolved: resolved, fetched: now)
+        }
+        return resolved
+    }
+
+    /// The principal of a key whose signature checked out, with the token check of temporary
+    /// credentials: the token must be the one issued with the key (else InvalidToken) and not
+    /// expired (else ExpiredToken); a permanent key must not carry one.
+    public func principal(_ accessKey: String, token: String?, now: Double) throws(S3Error) -> Principal {
+        // The verifier resolved this key a moment ago; it can only be gone if the cache entry
+        // expired in between and the key was deleted.
+        guard let p = resolve(accessKey)?.principal else { throw S3Error(.invalidAccessKeyId) }
+        guard let session = p.session else {
+            if token != nil { throw S3Error(.invalidToken) }
+            return p
+        }
+        guard let token, constantTimeEquals(hexEncode(Digest.hash(.sha256, Array(token.utf8))), session.tokenHash)
+        else { throw S3Error(.invalidToken) }
+        if now >= session.expiresAt { throw S3Error(.expiredToken) }
+        return p
+    }
+
+    /// The name of the user with this canonical id, for Owner elements; the id itself when the
+    /// user is gone. Cached like keys.
+    public func displayName(ofUser id: String) -> String {
+        let now = clock.now()
+        if let e = names.withLock({ $0[id] }), now - e.fetched < ttl { return e.name }
+        let name = (try? store.user(id: id))?.name ?? id
+        names.withLock {
+            if $0.count >= maxEntries { $0.removeAll() }
+            $0[id] = (name, now)
+        }
+        return name
+    }
+
+    /// Forgets one key (or everything): the next request reads the store again.
+    public func invalidate(_ accessKey: String? = nil) {
+        cache.withLock {
+            if let accessKey { $0[accessKey] = nil } else { $0.removeAll() }
+        }
+        if accessKey == nil { names.withLock { $0.removeAll() } }
+    }
+
+    private func fetch(_ accessKey: String, now: Double) -> Resolved? {
+        guard let (c, user) = try? store.credential(accessKey: accessKey), c.status == .active else { return nil }
+        var session: Principal.Session?
+        if let tokenHash = c.tokenHash {
+            // A session lives only as long as the key that asked for it stays active.
+            if let parent = c.parentKey {
+                guard let (p, _) = try? store.credential(accessKey: parent), p.status == .active else { return nil }
+            }
+            let policy: SessionPolicy?
+            if let text = c.sessionPolicy {
+                // Stored only after it parsed; a row that no longer parses grants nothing.
+                guard case .success(let parsed) = SessionPolicyParser.parse(text) else { return nil }
+                policy = parsed
+            } else {
+                policy = nil
+            }
+            session = Principal.Session(expiresAt: c.expiresAt ?? 0, tokenHash: tokenHash, policy: policy)
+        }
+        guard let secret = open(c.sealedSecret, accessKey: accessKey) else { return nil }
+        return Resolved(
+            secret: secret, principal: Principal(tenant: c.tenant, user: user, accessKey: accessKey, session: session))
+    }
+
+    private func open(_ sealed: String, accessKey: String) -> String? {
+        if let s = box.withLock({ $0.open(sealed, context: accessKey) }) { return s }
+        // Sealed under a key this process does not hold yet: the keys were rotated.
+        guard let id = SecretBox.keyID(of: sealed), !box.withLock({ $0.keys.contains { $0.id == id } }),
+            let fresh = reloadKeys()
+        else { return nil }
+        box.withLock { $0 = fresh }
+        return fresh.open(sealed, context: accessKey)
+    }
+}

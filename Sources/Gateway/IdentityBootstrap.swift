@@ -1,0 +1,60 @@
+import GatewayCore
+import SigV4
+
+/// Makes the operator's root credentials (environment, config or the generated root-credentials
+/// file) a user of the default tenant at every start: the one way in before any other user
+/// exists. The root key is kept in step with that source: a changed key replaces the previous
+/// root key, and buckets created before users existed (owned by the root access key) become the
+/// root user's.
+public enum IdentityBootstrap {
+    public static let rootUser = "root"
+    /// Everything, everywhere: S3 in the default tenant, and the admin API for all tenants.
+    public static let rootPermissions = PermissionSet(["s3:*": ["*"], "sts:*": ["*"], "admin:*": ["*"]])
+    /// The agent_state note naming the access key the bootstrap last installed.
+    static let stateKey = "identity.root-access-key"
+
+    public static func ensureRoot(
+        accessKey: String, secret: String, identities store: any IdentityStore, metadata: any MetadataStore,
+        box: SecretBox, now: Double
+    ) throws(StoreError) {
+        let user: UserRecord
+        if let existing = try store.user(tenant: TenantRecord.defaultID, name: rootUser) {
+            user = existing
+        } else {
+            user = UserRecord(
+                tenant: TenantRecord.defaultID, name: rootUser, id: CanonicalID.make(), permissions: rootPermissions,
+                createdAt: now)
+            try store.createUser(user)
+        }
+        let previous = try metadata.agentState(stateKey)
+        if let (c, _) = try store.credential(accessKey: accessKey) {
+            if box.open(c.sealedSecret, context: accessKey) != secret {
+                try store.replaceSealedSecret(accessKey: accessKey, sealed: box.seal(secret, context: accessKey))
+            }
+        } else {
+            if let previous, previous != accessKey, (try? store.credential(accessKey: previous)) != nil {
+                try store.deleteCredential(accessKey: previous)
+            }
+            try store.createCredential(
+                CredentialRecord(
+                    accessKey: accessKey, tenant: TenantRecord.defaultID, user: rootUser,
+                    sealedSecret: box.seal(secret, context: accessKey), createdAt: now),
+                maxKeysPerUser: Int.max)
+        }
+        for old in Set([accessKey, previous].compactMap { $0 }) {
+            _ = try store.reassignBucketOwner(from: old, to: user.id)
+        }
+        if previous != accessKey { try metadata.setAgentState(stateKey, accessKey) }
+    }
+}
+
+/// S3's canonical user ids: 64 hex digits.
+public enum CanonicalID {
+    public static func make() -> String {
+        var g = SystemRandomNumberGenerator()
+        return (0..<4).map { _ in
+            let s = String(g.next(), radix: 16)
+            return String(repeating: "0", count: 16 - s.count) + s
+        }.joined()
+    }
+}

@@ -1,0 +1,116 @@
+/// What a user may do, in the form administrators write it (DESIGN.md): action → resource
+/// patterns, e.g. `{"s3:GetObject": ["my-bucket", "shared-*", "logs/2026/*"], "s3:*": ["admin"]}`.
+/// Deny by default: a request is allowed only when some entry's action and one of its patterns
+/// both match.
+///
+/// Actions are AWS's names (`s3:GetObject`), the gateway's `admin:*` and `sts:*` families, with
+/// `*` as a wildcard, compared case-insensitively as IAM does. Patterns:
+/// - `bucket`, `prefix-*`, `*`: the buckets they match and every object in them;
+/// - `bucket/path/*` (a `/` after the bucket part): objects whose keys match the key part only,
+///   and listings of that bucket whose prefix stays inside it (`logs/2026/*` lets ListObjects ask
+///   for prefix `2026/03/`, not for the whole bucket);
+/// - for `admin:` actions, tenant ids (`*` for all; gateway-wide operations need `*`).
+public struct PermissionSet: Sendable, Equatable, Codable {
+    public var rules: [String: [String]]
+
+    public init(_ rules: [String: [String]] = [:]) { self.rules = rules }
+
+    /// What a request touches.
+    public enum Resource: Sendable, Equatable {
+        case bucket(String)
+        case object(bucket: String, key: String)
+        /// Listing keys of `bucket` under `prefix`.
+        case listing(bucket: String, prefix: String)
+        /// An admin action on one tenant's users, credentials or buckets.
+        case tenant(String)
+        /// A gateway-wide admin action (zones, replication, failover, tenants themselves).
+        case gateway
+    }
+
+    public func allows(_ action: String, on resource: Resource) -> Bool {
+        for (pattern, resources) in rules where Self.globMatch(pattern.lowercased(), action.lowercased()) {
+            if resources.contains(where: { Self.matches($0, resource) }) { return true }
+        }
+        return false
+    }
+
+    /// The resource patterns of every entry whose action matches `action`.
+    public func patterns(for action: String) -> [String] {
+        rules.filter { Self.globMatch($0.key.lowercased(), action.lowercased()) }.flatMap(\.value)
+    }
+
+    static func matches(_ pattern: String, _ resource: Resource) -> Bool {
+        let slash = pattern.firstIndex(of: "/")
+        let bucketPart = slash.map { String(pattern[..<$0]) } ?? pattern
+        let keyPart = slash.map { String(pattern[pattern.index(after: $0)...]) }
+        switch resource {
+        case .bucket(let b):
+            return keyPart == nil && globMatch(bucketPart, b)
+        case .object(let b, let k):
+            return globMatch(bucketPart, b) && (keyPart.map { globMatch($0, k) } ?? true)
+        case .listing(let b, let prefix):
+            guard globMatch(bucketPart, b) else { return false }
+            guard let keyPart else { return true }
+            // Every key the listing can return starts with `prefix`: it stays inside the pattern
+            // when the prefix already extends the pattern's literal head up to its first `*`.
+            guard let star = keyPart.firstIndex(of: "*") else { return prefix == keyPart }
+            return prefix.hasPrefix(keyPart[..<star])
+        case .tenant(let t):
+            return keyPart == nil && globMatch(bucketPart, t)
+        case .gateway:
+            return pattern == "*"
+        }
+    }
+
+    /// `*` matches any run of characters (including `/`), `?` exactly one; everything else is
+    /// literal. Iterative with one backtrack point: linear in practice, never exponential.
+    public static func globMatch(_ pattern: String, _ text: String) -> Bool {
+        let p = Array(pattern.utf8)
+        let t = Array(text.utf8)
+        var pi = 0
+        var ti = 0
+        var star = -1
+        var mark = 0
+        while ti < t.count {
+            if pi < p.count, p[pi] == UInt8(ascii: "?") || p[pi] == t[ti] && p[pi] != UInt8(ascii: "*") {
+                pi += 1
+                ti += 1
+            } else if pi < p.count, p[pi] == UInt8(ascii: "*") {
+                star = pi
+                mark = ti
+                pi += 1
+            } else if star >= 0 {
+                pi = star + 1
+                mark += 1
+                ti = mark
+            } else {
+                return false
+            }
+        }
+        while pi < p.count, p[pi] == UInt8(ascii: "*") { pi += 1 }
+        return pi == p.count
+    }
+
+    /// Why the set cannot be stored (nil when it can): unknown action names, empty or
+    /// malformed patterns. `known` holds every action the gateway implements.
+    public func problem(knownActions known: Set<String>) -> String? {
+        let lowered = Set(known.map { $0.lowercased() })
+        for (action, patterns) in rules.sorted(by: { $0.key < $1.key }) {
+            let a = action.lowercased()
+            let family = a.split(separator: ":", maxSplits: 1)
+            guard a == "*" || family.count == 2 && ["s3", "admin", "sts"].contains(String(family[0])) else {
+                return "action \"\(action)\" must be s3:…, admin:… or sts:…"
+            }
+            if !a.contains("*") && !a.contains("?") && !lowered.contains(a) {
+                return "unknown action \"\(action)\""
+            }
+            guard !patterns.isEmpty else { return "action \"\(action)\" has no resource patterns" }
+            for p in patterns {
+                guard !p.isEmpty, p.utf8.count <= 1024, !p.hasPrefix("/"),
+                    p.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F })
+                else { return "resource pattern \"\(p)\" of \"\(action)\" is not valid" }
+            }
+        }
+        return nil
+    }
+}

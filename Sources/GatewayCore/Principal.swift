@@ -1,0 +1,46 @@
+/// Who a request is from, once its signature checked out: the user behind the access key and
+/// what that key may do.
+public struct Principal: Sendable, Equatable {
+    public let tenant: String
+    public let user: UserRecord
+    public let accessKey: String
+    /// Temporary credentials only.
+    public let session: Session?
+
+    public struct Session: Sendable, Equatable {
+        public let expiresAt: Double
+        /// SHA-256 (hex) of the token the requests must carry.
+        public let tokenHash: String
+        /// The session policy narrowing the user's permissions, nil for none.
+        public let policy: SessionPolicy?
+        public init(expiresAt: Double, tokenHash: String, policy: SessionPolicy?) {
+            self.expiresAt = expiresAt
+            self.tokenHash = tokenHash
+            self.policy = policy
+        }
+    }
+
+    public init(tenant: String, user: UserRecord, accessKey: String, session: Session? = nil) {
+        self.tenant = tenant
+        self.user = user
+        self.accessKey = accessKey
+        self.session = session
+    }
+
+    /// Administrators of the default tenant manage the whole gateway; everyone else only ever
+    /// acts inside their own tenant, whatever their permissions say.
+    public var isGatewayTenant: Bool { tenant == TenantRecord.defaultID }
+
+    /// The one permission decision of every request path (S3, STS, admin): the user's
+    /// permissions, narrowed by the session policy for temporary credentials. Admin actions on
+    /// another tenant, or gateway-wide ones, need a user of the default tenant.
+    public func allows(_ action: String, on resource: PermissionSet.Resource) -> Bool {
+        switch resource {
+        case .tenant(let t) where t != tenant && !isGatewayTenant: return false
+        case .gateway where !isGatewayTenant: return false
+        default: break
+        }
+        guard user.permissions.allows(action, on: resource) else { return false }
+        return session?.policy?.allows(action, on: resource) ?? true
+    }
+}
