@@ -6,6 +6,7 @@ import filecmp
 import os
 import subprocess
 import time
+import urllib.parse
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -57,6 +58,12 @@ def test_boto3_presigned_get_with_curl(gw, scheme, bucket, tmp_path, signature_v
     r = curl(gw, scheme, "-o", str(tmp_path / "denied"), other)
     assert r.stdout == "403", r.stdout
     assert error_code_of(tmp_path / "denied") in ("SignatureDoesNotMatch", "AccessDenied")
+    # nginx logged both requests by path, without the URL's signature.
+    signature = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)[
+        "X-Amz-Signature" if signature_version == "s3v4" else "Signature"][0]
+    log = (gw.nginx_prefix / "access.log").read_text()
+    assert f"GET /{bucket}/" in log
+    assert signature not in log and urllib.parse.quote(signature, safe="") not in log
 
 
 @versions()
