@@ -21,14 +21,16 @@ public struct GatewayContext: Sendable {
     /// Which zones the health checker marks down: reads skip them without trying.
     let zoneHealth: ZoneHealthCache
     public let replication: ReplicationSettings
+    public let sts: STSSettings
 
     public init(
         metadata: any MetadataStore, zones: [String: any StorageZone], catalog: ZoneCatalog, identities: Identities,
         maxClockSkew: Double = 900, clock: any Clock, installationSecret: [UInt8], logger: Logger,
         baseDomains: [String] = [],
-        replication: ReplicationSettings = ReplicationSettings()
+        replication: ReplicationSettings = ReplicationSettings(), sts: STSSettings = STSSettings()
     ) {
         self.replication = replication
+        self.sts = sts
         self.baseDomains = baseDomains.map { $0.lowercased() }
         self.metadata = metadata
         self.zones = zones

@@ -45,6 +45,8 @@ public struct GatewayConfig: Sendable {
     /// How often, in seconds, the agent probes every zone's health.
     public var healthInterval = 30
     public var replication = ReplicationSettings()
+    /// `[sts]`: temporary credentials (docs/STS.md).
+    public var sts = STSSettings()
     /// Defaults, in seconds, for how long a provider zone may keep a request waiting: to
     /// connect, from the end of the request to the response headers, with no body byte moving,
     /// and over a CompleteMultipartUpload. A zone's own connect_timeout / response_timeout /
@@ -152,6 +154,10 @@ public struct GatewayConfig: Sendable {
                 r.orphanInterval = Double(
                     try reader.int("orphan_interval", in: 0...(30 * 86400)) ?? Int(r.orphanInterval))
                 c.replication = r
+                try reader.noOtherKeys()
+            case "sts":
+                c.sts.minDuration =
+                    try reader.int("min_duration_seconds", in: 1...c.sts.maxDuration) ?? c.sts.minDuration
                 try reader.noOtherKeys()
             case "zones[]":
                 guard let name = try reader.string("name"), !name.isEmpty else {

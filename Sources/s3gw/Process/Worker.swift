@@ -70,7 +70,7 @@ enum Worker {
             metadata: metadata, zones: zones, catalog: catalog, identities: identities,
             maxClockSkew: Double(config.maxClockSkew), clock: SystemClock(),
             installationSecret: secret, logger: logger, baseDomains: config.baseDomains,
-            replication: config.replication)
+            replication: config.replication, sts: config.sts)
     }
 }
 
