@@ -27,6 +27,11 @@ public struct S3Gateway: Sendable {
             logger.debug("\(head.method) \(head.rawPath) \(status)")
             return
         }
+        if isSTS(head) {
+            status = handleSTS(head: head, body: body, requestId: requestId, now: started, to: tracked, logger: logger)
+            logger.debug("\(head.method) \(head.rawPath) STS \(status)")
+            return
+        }
         do {
             let request = try prepare(head: head, params: params, body: body, requestId: requestId, now: started)
             let result = try S3Router.route(request, ctx, logger)

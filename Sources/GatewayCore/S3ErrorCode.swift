@@ -142,6 +142,11 @@ public struct S3ErrorCode: Sendable, Hashable {
     public static let invalidAction = S3ErrorCode(
         "InvalidAction", 400, "The action or operation requested is invalid. Verify that the action is typed correctly."
     )
+    /// STS's names for an unknown access key or a bad session token, and an unsigned request.
+    public static let invalidClientTokenId = S3ErrorCode(
+        "InvalidClientTokenId", 403, "The security token included in the request is invalid.")
+    public static let missingAuthenticationToken = S3ErrorCode(
+        "MissingAuthenticationToken", 403, "Request is missing Authentication Token")
 
     public static let all: [S3ErrorCode] = [
         accessDenied, accessControlListNotSupported, authorizationHeaderMalformed, authorizationQueryParametersError,
@@ -160,7 +165,8 @@ public struct S3ErrorCode: Sendable, Hashable {
         noSuchBucketPolicy, noSuchCORSConfiguration, noSuchLifecycleConfiguration,
         serverSideEncryptionConfigurationNotFound, noSuchWebsiteConfiguration, objectLockConfigurationNotFound,
         replicationConfigurationNotFound, ownershipControlsNotFound, noSuchPublicAccessBlockConfiguration,
-        expiredToken, invalidToken, malformedPolicyDocument, validationError, invalidAction,
+        expiredToken, invalidToken, malformedPolicyDocument, validationError, invalidAction, invalidClientTokenId,
+        missingAuthenticationToken,
     ]
 }
 

@@ -1,0 +1,72 @@
+import GatewayCore
+import Logging
+import SigV4
+
+extension S3Gateway {
+    /// Whether this request is an STS call (`STS.owns`) rather than an S3 one.
+    func isSTS(_ head: RequestHead) -> Bool {
+        STS.owns(head, virtualHosted: Self.virtualHostBucket(head.header("host"), baseDomains: ctx.baseDomains) != nil)
+    }
+
+    /// An STS call over HTTP: the body is read first (botocore and the aws CLI sign its hash
+    /// without sending x-amz-content-sha256), the SigV4 signature must name service `sts`, and
+    /// every answer, errors included, is STS's XML. Returns the status sent.
+    func handleSTS(
+        head: RequestHead, body: any ByteSource, requestId: String, now: Double, to sink: any ResponseSink,
+        logger: Logger
+    ) -> Int {
+        let response: S3Response
+        do {
+            let xml = try stsAnswer(head: head, body: body, requestId: requestId, now: now)
+            response = S3Response(
+                status: 200, headers: [Header("Content-Type", "text/xml")], body: .bytes(Array(xml.utf8)))
+        } catch {
+            let e = STS.onTheWire(Self.s3Error(error, logger: logger))
+            response = S3Response(
+                status: e.code.status, headers: [Header("Content-Type", "text/xml")],
+                body: .bytes(Array(STS.Response.error(e, requestId: requestId).utf8)))
+        }
+        _ = try? send(response, head: head, requestId: requestId, to: sink)
+        return response.status
+    }
+
+    private func stsAnswer(head: RequestHead, body: any ByteSource, requestId: String, now: Double) throws -> String {
+        guard let bytes = try body.readAll(limit: STS.maxBody) else {
+            throw S3Error(.validationError, "STS requests are at most \(STS.maxBody) bytes")
+        }
+        let hash = hexEncode(Digest.hash(.sha256, bytes))
+        let auth = try ctx.verifier.authenticate(head, now: now, service: "sts", bodyHash: hash)
+        switch auth.method {
+        case .anonymous: throw S3Error(.missingAuthenticationToken)
+        case .v2Header, .v2Query:
+            throw S3Error(.accessDenied, "STS requests must be signed with Signature Version 4")
+        case .v4Header, .v4Query: break
+        }
+        // A declared body hash must be the body's (UNSIGNED-PAYLOAD declares none).
+        if case .sha256(let declared) = auth.payload, declared != hash { throw S3Error(.xAmzContentSHA256Mismatch) }
+        if auth.payload.isStreaming { throw S3Error(.validationError, "STS requests are not sent in chunks") }
+        let principal = try Self.principal(auth, head: head, ctx: ctx, now: now)
+
+        var params: [String: String] = [:]
+        if head.method == "POST" && STS.isForm(head) {
+            guard let fields = STS.formFields(String(decoding: bytes, as: UTF8.self)) else {
+                throw S3Error(.validationError, "the request body is not valid application/x-www-form-urlencoded")
+            }
+            for f in fields where params[f.name] == nil { params[f.name] = f.value }
+        }
+        guard let query = STS.formFields(head.rawQuery) else {
+            throw S3Error(.validationError, "the query string is not valid")
+        }
+        // A presigned call's signature parameters are not STS parameters.
+        for f in query where params[f.name] == nil && !f.name.hasPrefix("X-Amz-") { params[f.name] = f.value }
+
+        guard let action = params["Action"], !action.isEmpty else {
+            throw S3Error(.invalidAction, "The request names no Action")
+        }
+        if let v = params["Version"], v != STS.version {
+            throw S3Error(.invalidAction, "Could not find operation \(action) for version \(v)")
+        }
+        return try STS.dispatch(
+            STSRequest(action: action, params: params, principal: principal, requestId: requestId, now: now), ctx)
+    }
+}
