@@ -9,8 +9,8 @@ import Synchronization
 #endif
 
 /// The agent process: background work off the request path — zone health checks (with
-/// failover after them), replication, scrub and repair, and the expiry of abandoned multipart
-/// uploads.
+/// failover after them), replication, scrub and repair, the expiry of abandoned multipart
+/// uploads, and the removal of expired sessions.
 enum Agent {
     static func run(configPath: String, logger: Logger) throws -> Int32 {
         let (config, context) = try Worker.start(configPath: configPath, logger: logger)
@@ -83,6 +83,12 @@ enum Agent {
             }
             if now >= nextCleanup {
                 nextCleanup = now + Double(config.cleanupInterval)
+                do {
+                    let n = try Maintenance.removeExpiredSessions(context, now: now)
+                    if n > 0 { logger.info("removed \(n) expired sessions") }
+                } catch {
+                    logger.error("removing expired sessions failed: \(error)")
+                }
                 if config.multipartExpiry > 0 {
                     do {
                         let cutoff = now - Double(config.multipartExpiry)
