@@ -142,8 +142,10 @@ public struct S3Gateway: Sendable {
     static func principal(_ auth: AuthContext, head: RequestHead, ctx: GatewayContext, now: Double) throws(S3Error)
         -> Principal
     {
+        // In a query: X-Amz-Security-Token (SigV4), x-amz-security-token (SigV2, botocore).
         let token =
-            head.header("x-amz-security-token") ?? head.queryItems.first { $0.name == "X-Amz-Security-Token" }?.value
+            head.header("x-amz-security-token")
+            ?? head.queryItems.first { $0.name.lowercased() == "x-amz-security-token" }?.value
         return try ctx.identities.principal(auth.accessKey, token: token, now: now)
     }
 

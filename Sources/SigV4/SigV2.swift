@@ -118,7 +118,13 @@ extension Verifier {
         guard let secret = credentials.secretKey(forAccessKey: accessKey) else { throw .invalidAccessKey }
         if now > Double(expires) { throw .expired }
         let payload = try payloadMode(head, allowStreamingSigned: false)
-        guard v2SignatureMatches(head, dateLine: expiresField, bucket: bucket, secret: secret, signature: signature)
+        // A presigned URL carries the x-amz-* headers it signs as parameters (botocore puts a
+        // session's x-amz-security-token there): they are signed as headers.
+        var signed = head
+        for q in query where q.name.lowercased().hasPrefix("x-amz-") {
+            signed.headers.append((name: q.name.lowercased(), value: q.value))
+        }
+        guard v2SignatureMatches(signed, dateLine: expiresField, bucket: bucket, secret: secret, signature: signature)
         else { throw .signatureMismatch }
         return AuthContext(accessKey: accessKey, method: .v2Query, payload: payload)
     }

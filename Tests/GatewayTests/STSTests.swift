@@ -211,6 +211,19 @@ final class STSTests: XCTestCase {
         XCTAssertEqual(presigned(s.token).text, "bytes")
         XCTAssertEqual(presigned(nil).errorCode, "InvalidToken")
         XCTAssertEqual(presigned(String(s.token.dropLast()) + "x").errorCode, "InvalidToken")
+        // SigV2 query auth (botocore's default presigner off AWS) signs x-amz-security-token as a
+        // header while sending it as a parameter.
+        func presignedV2(_ token: String) -> STSGateway.Response {
+            let expires = Int(gw.clock.now()) + 300
+            let signature = Signer.signatureV2(
+                secretKey: s.secret, stringToSign: "GET\n\n\n\(expires)\nx-amz-security-token:\(token)\n/bkt/k")
+            return gw.raw(
+                "GET",
+                "/bkt/k?AWSAccessKeyId=\(s.accessKey)&Expires=\(expires)&x-amz-security-token="
+                    + uriEncode(token, encodeSlash: true) + "&Signature=" + uriEncode(signature, encodeSlash: true))
+        }
+        XCTAssertEqual(presignedV2(s.token).text, "bytes")
+        XCTAssertEqual(presignedV2(String(s.token.dropLast()) + "x").errorCode, "InvalidToken")
         gw.clock.advance(901)
         XCTAssertEqual(presigned(s.token).errorCode, "ExpiredToken")
     }
