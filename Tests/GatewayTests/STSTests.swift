@@ -99,6 +99,10 @@ final class STSTests: XCTestCase {
         // A signed body hash that is not the body's.
         let lying = gw.sts(["Action": "GetSessionToken"], declaredHash: String(repeating: "0", count: 64))
         XCTAssertEqual(lying.stsError?.code, "XAmzContentSHA256Mismatch")
+        // Body parameters the signature does not cover are not taken.
+        let unsignedBody = gw.sts(["Action": "GetSessionToken"], declaredHash: "UNSIGNED-PAYLOAD")
+        XCTAssertEqual(unsignedBody.stsError?.code, "ValidationError")
+        XCTAssertEqual(gw.sessionCount, 0)
     }
 
     func testQueryStringAndPresignedForms() throws {

@@ -45,6 +45,10 @@ extension S3Gateway {
         // A declared body hash must be the body's (UNSIGNED-PAYLOAD declares none).
         if case .sha256(let declared) = auth.payload, declared != hash { throw S3Error(.xAmzContentSHA256Mismatch) }
         if auth.payload.isStreaming { throw S3Error(.validationError, "STS requests are not sent in chunks") }
+        // The parameters in the body (a session policy among them) must be what was signed.
+        if auth.payload == .unsigned && !bytes.isEmpty {
+            throw S3Error(.validationError, "The body of an STS request must be covered by its signature")
+        }
         let principal = try Self.principal(auth, head: head, ctx: ctx, now: now)
 
         var params: [String: String] = [:]
