@@ -3,8 +3,8 @@
 the token, presigned URLs and POST forms carrying it, a session policy that only narrows, a short
 session (the stack's [sts] min_duration_seconds is 5) that expires into ExpiredToken, a tampered
 token (InvalidToken), and a parent key deactivated through the admin API taking its sessions with
-it. At the end, neither the gateway's log nor the metadata database holds any secret or token
-handed out."""
+it. At the end, neither the gateway's and nginx's logs nor the metadata database hold any
+secret or token handed out."""
 
 import json
 import time
@@ -286,7 +286,7 @@ def test_deactivating_the_parent_key_stops_its_sessions(stack):
 
 def test_no_secret_or_token_in_the_logs_or_the_database(stack):
     assert len(HANDED_OUT) >= 10, "the suite obtained fewer credentials than expected: run the whole file"
-    places = [stack.gateway_log, stack.nginx_prefix / "error.log"]
+    places = [stack.gateway_log, stack.nginx_prefix / "error.log", stack.nginx_prefix / "access.log"]
     places += sorted(stack.state_dir.glob("metadata.sqlite*"))
     for path in places:
         data = path.read_bytes() if path.exists() else b""
