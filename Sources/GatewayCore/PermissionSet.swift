@@ -51,15 +51,27 @@ public struct PermissionSet: Sendable, Equatable, Codable {
         case .listing(let b, let prefix):
             guard globMatch(bucketPart, b) else { return false }
             guard let keyPart else { return true }
-            // Every key the listing can return starts with `prefix`: it stays inside the pattern
-            // when the prefix already extends the pattern's literal head up to its first `*`.
-            guard let star = keyPart.firstIndex(of: "*") else { return prefix == keyPart }
-            return prefix.hasPrefix(keyPart[..<star])
+            return Self.bounds(keyPart, listingOf: prefix)
         case .tenant(let t):
             return keyPart == nil && globMatch(bucketPart, t)
         case .gateway:
             return pattern == "*"
         }
+    }
+
+    /// Whether every key a listing under `prefix` can return matches the key pattern, so the
+    /// listing shows no name the pattern does not cover. That holds exactly when the pattern is
+    /// a head without `*` followed only by stars, and the prefix begins with (bytes matching) that
+    /// head: `2026/*` bounds `2026/03/`, but `*.pdf` bounds nothing (`a.txt` would show), nor
+    /// does an exact key (its prefix also lists longer keys). Bytes, as the store compares keys.
+    static func bounds(_ keyPattern: String, listingOf prefix: String) -> Bool {
+        let p = Array(keyPattern.utf8)
+        guard let star = p.firstIndex(of: UInt8(ascii: "*")), p[star...].allSatisfy({ $0 == UInt8(ascii: "*") })
+        else { return false }
+        let head = p[..<star]
+        let text = Array(prefix.utf8)
+        guard text.count >= head.count else { return false }
+        return zip(head, text).allSatisfy { $0 == UInt8(ascii: "?") || $0 == $1 }
     }
 
     /// `*` matches any run of characters (including `/`), `?` exactly one; everything else is
