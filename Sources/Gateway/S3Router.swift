@@ -154,7 +154,7 @@ enum S3Router {
         switch route.level {
         case .service:
             // Which buckets it lists is the handler's business (those the patterns match).
-            if p.user.permissions.patterns(for: action).isEmpty { throw S3Error(.accessDenied) }
+            if !p.mayAttempt(action) { throw S3Error(.accessDenied) }
             return
         case .bucket where action.hasPrefix("s3:List") && action != "s3:ListAllMyBuckets":
             resource = .listing(bucket: r.bucketName ?? "", prefix: r.query["prefix"] ?? "")

@@ -43,4 +43,16 @@ public struct Principal: Sendable, Equatable {
         guard user.permissions.allows(action, on: resource) else { return false }
         return session?.policy?.allows(action, on: resource) ?? true
     }
+
+    /// Whether `action` could be allowed on anything at all. ListBuckets needs it: it is refused
+    /// when neither the permissions nor the session policy grant it anywhere, and otherwise lists
+    /// the buckets `allows` admits one by one.
+    public func mayAttempt(_ action: String) -> Bool {
+        guard !user.permissions.patterns(for: action).isEmpty else { return false }
+        guard let policy = session?.policy else { return true }
+        let a = action.lowercased()
+        return policy.statements.contains { s in
+            s.allow && s.actions.contains { PermissionSet.globMatch($0.lowercased(), a) }
+        }
+    }
 }

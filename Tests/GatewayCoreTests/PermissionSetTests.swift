@@ -335,6 +335,25 @@ final class PrincipalTests: XCTestCase {
         XCTAssertTrue(plain.allows("s3:GetObject", on: .object(bucket: "photos", key: "a")))
     }
 
+    /// ListBuckets is refused outright when neither the permissions nor the session policy grant
+    /// s3:ListAllMyBuckets anywhere; otherwise it lists what `allows` admits bucket by bucket.
+    func testMayAttempt() {
+        let lister = user("acme", ["s3:ListAllMyBuckets": ["photos-*"], "s3:GetObject": ["*"]])
+        XCTAssertTrue(Principal(tenant: "acme", user: lister, accessKey: "K").mayAttempt("s3:ListAllMyBuckets"))
+        XCTAssertFalse(Principal(tenant: "acme", user: lister, accessKey: "K").mayAttempt("s3:PutObject"))
+        let getOnly = Principal(
+            tenant: "acme", user: lister, accessKey: "K",
+            session: session([.init(allow: true, actions: ["s3:GetObject"], resources: ["*"])]))
+        XCTAssertFalse(getOnly.mayAttempt("s3:ListAllMyBuckets"))
+        XCTAssertTrue(getOnly.mayAttempt("s3:GetObject"))
+        let listing = Principal(
+            tenant: "acme", user: lister, accessKey: "K",
+            session: session([.init(allow: true, actions: ["s3:List*"], resources: ["arn:aws:s3:::photos-1"])]))
+        XCTAssertTrue(listing.mayAttempt("s3:ListAllMyBuckets"))
+        XCTAssertTrue(listing.allows("s3:ListAllMyBuckets", on: .bucket("photos-1")))
+        XCTAssertFalse(listing.allows("s3:ListAllMyBuckets", on: .bucket("photos-2")))
+    }
+
     func testAdminActionsStayInsideTheTenantUnlessDefault() {
         let admin: [String: [String]] = ["s3:*": ["*"], "admin:*": ["*"]]
         let tenantAdmin = Principal(tenant: "acme", user: user("acme", admin), accessKey: "K")
