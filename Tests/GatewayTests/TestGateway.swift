@@ -79,12 +79,13 @@ final class TestGateway {
         gateway = S3Gateway(context: context)
     }
 
-    /// Sends a request signed with SigV4 (hex payload hash) unless `sign` is false.
+    /// Sends a request signed with SigV4 (hex payload hash) unless `sign` is false; by the root
+    /// key unless `accessKey` names another.
     @discardableResult
     func send(
         _ method: String, _ uri: String, body: [UInt8] = [], headers extra: [(String, String)] = [],
-        sign: Bool = true, payloadHash: String? = nil, secret: String = TestGateway.secretKey,
-        host: String = "127.0.0.1:8080"
+        sign: Bool = true, payloadHash: String? = nil, accessKey: String = TestGateway.accessKey,
+        secret: String = TestGateway.secretKey, host: String = "127.0.0.1:8080"
     ) -> Response {
         var headers: [(name: String, value: String)] = [
             ("host", host), ("x-amz-date", Self.amzDate),
@@ -95,7 +96,7 @@ final class TestGateway {
         if sign {
             let (auth, _) = Signer.sign(
                 method: method, rawURI: uri, headers: headers, payloadHash: headers[2].value,
-                accessKey: Self.accessKey, secretKey: secret, region: "us-east-1", service: "s3", amzDate: Self.amzDate)
+                accessKey: accessKey, secretKey: secret, region: "us-east-1", service: "s3", amzDate: Self.amzDate)
             params["HTTP_AUTHORIZATION"] = auth
         }
         for h in headers { params["HTTP_" + h.name.uppercased().replacingOccurrences(of: "-", with: "_")] = h.value }
