@@ -396,6 +396,26 @@ def test_permission_change_takes_effect_without_restart(stack, keys):
     boss_client.delete_object(Bucket="photos", Key="changed.txt")
 
 
+def test_two_keys_for_rotation_and_a_rotated_secret(stack, keys):
+    boss = keys[("globex", "admin")]
+    first = new_user(stack, boss, "globex", "rotating", {"s3:GetObject": ["photos"]})
+    second = new_key(stack, boss, "globex", "rotating")
+    for k in (first, second):
+        assert client(stack, k).get_object(Bucket="photos", Key="cat.jpg")["Body"].read() == b"globex's cat"
+    # Two at once, not three.
+    assert admin(stack, boss, "POST", "tenants/globex/users/rotating/credentials").status_code == 409
+
+    rotated = ok(admin(stack, boss, "POST", f"tenants/globex/users/rotating/credentials/{first.access}/rotate"))
+    assert rotated["access_key"] == first.access and rotated["secret_key"] not in (first.secret, None)
+    SECRETS.append(rotated["secret_key"])
+    old = client(stack, first)
+    wait_until(lambda: all(error_of(lambda: old.get_object(Bucket="photos", Key="cat.jpg")) == "SignatureDoesNotMatch"
+                           for _ in range(4)), CHANGE_BOUND, "the replaced secret to stop working")
+    new = client(stack, Key("globex", "rotating", first.access, rotated["secret_key"]))
+    assert new.get_object(Bucket="photos", Key="cat.jpg")["Body"].read() == b"globex's cat"
+    assert client(stack, second).get_object(Bucket="photos", Key="cat.jpg")["Body"].read() == b"globex's cat"
+
+
 def metadata_path(stack: Stack) -> Path:
     config = tomllib.loads(stack.config.read_text())
     return Path(config["server"]["state_dir"]) / "metadata.sqlite"
