@@ -174,8 +174,11 @@ enum S3Router {
             return try route.handler(r, ctx, logger)
         }
         if let sub = subresources.first(where: r.has) {
-            // The bucket's own errors (NoSuchBucket) come first, as for routed requests.
-            if r.bucket != nil { _ = try Handlers.ownedBucket(r, ctx) }
+            // The bucket's own errors (NoSuchBucket) come first, as for routed requests; but only
+            // to callers whose permissions name the bucket, as a denied request reveals nothing.
+            if let name = r.bucketName, r.principal?.user.permissions.reaches(bucket: name) == true {
+                _ = try Handlers.ownedBucket(r, ctx)
+            }
             throw S3Error(.notImplemented, "\(r.method) ?\(sub) is not implemented by this gateway.")
         }
         if let route = candidates.first(where: { $0.subresource == nil }) {

@@ -34,6 +34,14 @@ public struct PermissionSet: Sendable, Equatable, Codable {
         return false
     }
 
+    /// Whether any pattern names `bucket` (or objects in it), whatever the action: what a
+    /// request the gateway does not implement may learn about the bucket's existence.
+    public func reaches(bucket: String) -> Bool {
+        rules.values.contains { patterns in
+            patterns.contains { Self.globMatch(String($0.prefix { $0 != "/" }), bucket) }
+        }
+    }
+
     /// The resource patterns of every entry whose action matches `action`.
     public func patterns(for action: String) -> [String] {
         rules.filter { Self.globMatch($0.key.lowercased(), action.lowercased()) }.flatMap(\.value)

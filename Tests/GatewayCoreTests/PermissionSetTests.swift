@@ -198,6 +198,14 @@ final class PermissionSetTests: XCTestCase {
         XCTAssertEqual(set.patterns(for: "s3:PutObject"), [])
     }
 
+    func testReachesBucket() {
+        let set = PermissionSet(["s3:GetObject": ["photos/uploads/*", "logs-*"], "s3:ListBucket": ["exact"]])
+        for b in ["photos", "logs-2026", "exact"] { XCTAssertTrue(set.reaches(bucket: b), b) }
+        for b in ["photo", "logs", "other", "exact2"] { XCTAssertFalse(set.reaches(bucket: b), b) }
+        XCTAssertFalse(PermissionSet().reaches(bucket: "photos"))
+        XCTAssertTrue(PermissionSet(["s3:*": ["*"]]).reaches(bucket: "anything"))
+    }
+
     // MARK: - Admin resources
 
     func testAdminResources() {
