@@ -22,13 +22,17 @@ public struct GatewayContext: Sendable {
     let zoneHealth: ZoneHealthCache
     public let replication: ReplicationSettings
     public let sts: STSSettings
+    /// What the admin API needs of the installation beyond the metadata.
+    public let admin: AdminSettings
 
     public init(
         metadata: any MetadataStore, zones: [String: any StorageZone], catalog: ZoneCatalog, identities: Identities,
         maxClockSkew: Double = 900, clock: any Clock, installationSecret: [UInt8], logger: Logger,
         baseDomains: [String] = [],
-        replication: ReplicationSettings = ReplicationSettings(), sts: STSSettings = STSSettings()
+        replication: ReplicationSettings = ReplicationSettings(), sts: STSSettings = STSSettings(),
+        admin: AdminSettings = AdminSettings()
     ) {
+        self.admin = admin
         self.replication = replication
         self.sts = sts
         self.baseDomains = baseDomains.map { $0.lowercased() }
@@ -54,5 +58,19 @@ public struct GatewayContext: Sendable {
     func zone(_ name: String) throws(StoreError) -> any StorageZone {
         guard let z = zones[name] else { throw .noSuchZone(name) }
         return z
+    }
+}
+
+/// The installation as the admin API sees it beyond the metadata store.
+public struct AdminSettings: Sendable {
+    /// The configuration file the process was started with: `POST /admin/providers/import`
+    /// rewrites it. nil (tests, tools without one): imports are refused.
+    public var configPath: String?
+    /// `[storage] multipart_expiry`: the default cutoff of the stray zone upload sweep.
+    public var multipartExpiry: Double
+
+    public init(configPath: String? = nil, multipartExpiry: Double = 7 * 24 * 3600) {
+        self.configPath = configPath
+        self.multipartExpiry = multipartExpiry
     }
 }

@@ -29,30 +29,45 @@ public enum Maintenance {
         }
     }
 
-    /// Probes every zone once and records the result (healthy, degraded, down). The probes run
-    /// side by side, each on its own thread, and the check waits at most `timeout` seconds: a
-    /// provider's probe is bounded by its zone's own timeouts, and one that still has not
-    /// returned by then (a filesystem zone on a hung mount) counts as failed rather than holding
-    /// up the check, the other zones or the agent. It is not started again while it hangs.
+    /// Probes every zone once and records the result (healthy, degraded, down), then lets
+    /// failover act on it (`Failover.afterHealthCheck`). `only` limits the check to some zones
+    /// (an operator's probe of one zone through the admin API); the others keep their record.
     @discardableResult
-    public static func checkZones(_ ctx: GatewayContext, timeout: Double = 30) -> [ZoneHealth] {
-        let previous = Dictionary(
-            uniqueKeysWithValues: ((try? ctx.metadata.zoneHealth()) ?? []).map { ($0.zone, $0) })
-        let results = probeAll(ctx.zones, timeout: timeout)
+    public static func checkZones(_ ctx: GatewayContext, only: Set<String>? = nil, timeout: Double = 30)
+        -> [ZoneHealth]
+    {
+        let zones = only.map { names in ctx.zones.filter { names.contains($0.key) } } ?? ctx.zones
+        let (previous, out) = probeZones(
+            zones, metadata: ctx.metadata, clock: ctx.clock, timeout: timeout, logger: ctx.logger)
+        Failover.afterHealthCheck(previous: previous, current: out, ctx)
+        return out
+    }
+
+    /// Probes `zones` side by side, each on its own thread, and records each result folded into
+    /// the zone's previous record. The probes take at most `timeout` seconds: a provider's probe
+    /// is bounded by its zone's own timeouts, and one that still has not returned by then (a
+    /// filesystem zone on a hung mount) counts as failed rather than holding up the caller or the
+    /// other zones. It is not started again while it hangs. Returns the records before and the
+    /// new ones, in zone name order.
+    public static func probeZones(
+        _ zones: [String: any StorageZone], metadata: any MetadataStore, clock: any Clock, timeout: Double,
+        logger: Logger
+    ) -> (previous: [String: ZoneHealth], current: [ZoneHealth]) {
+        let previous = Dictionary(((try? metadata.zoneHealth()) ?? []).map { ($0.zone, $0) }) { a, _ in a }
+        let results = probeAll(zones, timeout: timeout)
         var out: [ZoneHealth] = []
-        for name in ctx.zones.keys.sorted() {
+        for name in zones.keys.sorted() {
             let result = results[name] ?? .failure(.zoneUnavailable("zone \(name): not probed"))
-            let h = ZoneHealth.next(after: previous[name], zone: name, result: result, at: ctx.clock.now())
+            let h = ZoneHealth.next(after: previous[name], zone: name, result: result, at: clock.now())
             if h.state != previous[name]?.state {
-                ctx.logger.notice(
+                logger.notice(
                     "zone \(name) is \(h.state.rawValue)\(h.lastError.isEmpty || h.state == .healthy ? "" : ": " + h.lastError)"
                 )
             }
-            try? ctx.metadata.recordZoneHealth(h)
+            try? metadata.recordZoneHealth(h)
             out.append(h)
         }
-        Failover.afterHealthCheck(previous: previous, current: out, ctx)
-        return out
+        return (previous, out)
     }
 
     /// Zones whose probe is running (in this process), so a hung one is not piled up on.

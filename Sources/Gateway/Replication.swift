@@ -17,10 +17,14 @@ enum Replication {
 
     /// More copies than allowed locations is refused, never silently lowered.
     static func checkLimit(_ n: Int, bucket b: BucketRecord) throws(S3Error) {
-        if n > b.zones.count {
+        try checkLimit(n, locations: b.zones.count, of: "bucket \(b.name)'s LocationConstraint")
+    }
+
+    /// The same refusal for a placement no bucket has yet (the admin API's placement question).
+    static func checkLimit(_ n: Int, locations: Int, of what: String) throws(S3Error) {
+        if n > locations {
             throw S3Error(
-                .invalidArgument,
-                "replica-count \(n) exceeds the \(b.zones.count) location(s) bucket \(b.name)'s LocationConstraint allows.",
+                .invalidArgument, "replica-count \(n) exceeds the \(locations) location(s) \(what) allows.",
                 extra: [("ArgumentName", tagKey), ("ArgumentValue", String(n))])
         }
     }

@@ -6,10 +6,16 @@ public struct ZoneCatalog: Sendable {
         public let name: String
         public let country: String
         public let region: String
-        public init(name: String, country: String, region: String) {
+        /// "filesystem" or "s3" (a provider).
+        public let kind: String
+        /// Where it stores: a provider's endpoint (never with credentials) or a directory.
+        public let location: String
+        public init(name: String, country: String, region: String, kind: String = "filesystem", location: String = "") {
             self.name = name
             self.country = country
             self.region = region
+            self.kind = kind
+            self.location = location
         }
     }
 

@@ -61,6 +61,10 @@ public protocol MetadataStore: Sendable {
     // drops (`ReplicationPlan`).
 
     func setReplicaCount(bucket: String, count: Int) throws(StoreError)
+    /// Makes the user with canonical id `owner` the bucket's owner (`.noSuchBucket` when gone).
+    func setBucketOwner(bucket: String, owner: String) throws(StoreError)
+    /// How many objects the bucket holds and their bytes (one indexed scan of its rows).
+    func bucketUsage(bucket: String) throws(StoreError) -> (objects: Int, bytes: Int64)
     /// Replaces the replica list of the object write `generation` (`.noSuchKey` when the object
     /// is gone or was rewritten).
     func setReplicas(bucket: String, key: String, generation: String, replicas: [Replica], now: Double)
@@ -78,8 +82,10 @@ public protocol MetadataStore: Sendable {
     /// Back to pending at `retryAt`, or dead-lettered when nil (a replicate job's replica is then
     /// marked failed).
     func failJob(id: Int64, owner: String, error: String, retryAt: Double?, now: Double) throws(StoreError)
-    /// Jobs in id order, optionally of one bucket or object.
-    func jobs(bucket: String?, key: String?, limit: Int) throws(StoreError) -> [ReplicationJob]
+    /// Jobs with ids greater than `after`, in id order, optionally of one bucket or object and in
+    /// one state.
+    func jobs(bucket: String?, key: String?, state: ReplicationJob.State?, after: Int64, limit: Int)
+        throws(StoreError) -> [ReplicationJob]
     /// Dead jobs (those with `ids`, or all) back to pending; returns how many.
     func retryJobs(ids: [Int64]?, now: Double) throws(StoreError) -> Int
     /// Removes a job that is not running; false otherwise.
@@ -123,6 +129,11 @@ public enum WriteCondition: Sendable, Equatable {
 }
 
 extension MetadataStore {
+    /// Jobs in id order, optionally of one bucket or object.
+    public func jobs(bucket: String?, key: String?, limit: Int) throws(StoreError) -> [ReplicationJob] {
+        try jobs(bucket: bucket, key: key, state: nil, after: 0, limit: limit)
+    }
+
     public func putObject(_ object: ObjectRecord) throws(StoreError) -> ObjectRecord? {
         try putObject(object, condition: nil)
     }

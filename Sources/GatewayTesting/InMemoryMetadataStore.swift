@@ -265,6 +265,20 @@ public final class InMemoryMetadataStore: MetadataStore {
         }
     }
 
+    public func setBucketOwner(bucket: String, owner: String) throws(StoreError) {
+        try state.withLock { s throws(StoreError) in
+            guard s.buckets[bucket] != nil else { throw .noSuchBucket }
+            s.buckets[bucket]?.owner = owner
+        }
+    }
+
+    public func bucketUsage(bucket: String) throws(StoreError) -> (objects: Int, bytes: Int64) {
+        state.withLock { s in
+            let objects = s.objects[bucket]?.values.map(\.size) ?? []
+            return (objects.count, objects.reduce(0, +))
+        }
+    }
+
     public func setReplicas(bucket: String, key: String, generation: String, replicas: [Replica], now: Double)
         throws(StoreError)
     {
@@ -343,11 +357,16 @@ public final class InMemoryMetadataStore: MetadataStore {
         }
     }
 
-    public func jobs(bucket: String?, key: String?, limit: Int) throws(StoreError) -> [ReplicationJob] {
+    public func jobs(bucket: String?, key: String?, state wanted: ReplicationJob.State?, after: Int64, limit: Int)
+        throws(StoreError) -> [ReplicationJob]
+    {
         state.withLock { s in
             Array(
-                s.jobs.values.filter { j in bucket.map { j.bucket == $0 } ?? true && key.map { j.key == $0 } ?? true }
-                    .sorted { $0.id < $1.id }.prefix(limit))
+                s.jobs.values.filter { j in
+                    j.id > after && bucket.map { j.bucket == $0 } ?? true && key.map { j.key == $0 } ?? true
+                        && wanted.map { j.state == $0 } ?? true
+                }
+                .sorted { $0.id < $1.id }.prefix(limit))
         }
     }
 

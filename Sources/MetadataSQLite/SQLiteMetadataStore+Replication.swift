@@ -191,18 +191,24 @@ extension SQLiteMetadataStore {
         try Self.insert(o, db)
     }
 
-    public func jobs(bucket: String?, key: String?, limit: Int) throws(StoreError) -> [ReplicationJob] {
+    public func jobs(bucket: String?, key: String?, state: ReplicationJob.State?, after: Int64, limit: Int)
+        throws(StoreError) -> [ReplicationJob]
+    {
         try withConnection { db throws(StoreError) in
             var out: [ReplicationJob] = []
-            var sql = "SELECT \(Self.jobColumns) FROM jobs"
-            var args: [SQLValue] = []
+            var sql = "SELECT \(Self.jobColumns) FROM jobs WHERE id > ?"
+            var args: [SQLValue] = [.int(after)]
             if let bucket {
-                sql += " WHERE bucket = ?"
+                sql += " AND bucket = ?"
                 args.append(.text(bucket))
                 if let key {
                     sql += " AND key = ?"
                     args.append(.text(key))
                 }
+            }
+            if let state {
+                sql += " AND state = ?"
+                args.append(.text(state.rawValue))
             }
             try db.query(sql + " ORDER BY id LIMIT ?", args + [.int(Int64(limit))]) { r in out.append(Self.job(r)) }
             return out
@@ -275,6 +281,23 @@ extension SQLiteMetadataStore {
         try withConnection { db throws(StoreError) in
             try db.query("UPDATE buckets SET replica_count = ? WHERE name = ?", [.int(Int64(count)), .text(bucket)])
             if db.changes == 0 { throw .noSuchBucket }
+        }
+    }
+
+    public func setBucketOwner(bucket: String, owner: String) throws(StoreError) {
+        try withConnection { db throws(StoreError) in
+            try db.query("UPDATE buckets SET owner = ? WHERE name = ?", [.text(owner), .text(bucket)])
+            if db.changes == 0 { throw .noSuchBucket }
+        }
+    }
+
+    public func bucketUsage(bucket: String) throws(StoreError) -> (objects: Int, bytes: Int64) {
+        try withConnection { db throws(StoreError) in
+            var usage: (objects: Int, bytes: Int64) = (0, 0)
+            try db.query("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM objects WHERE bucket = ?", [.text(bucket)]) {
+                r in usage = (Int(r.int(0)), r.int(1))
+            }
+            return usage
         }
     }
 }

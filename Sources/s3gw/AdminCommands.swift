@@ -29,22 +29,18 @@ struct ZonesCommand: ParsableCommand {
             let metadata = try SQLiteMetadataStore(path: config.metadataPath)
             var health = Dictionary(uniqueKeysWithValues: try metadata.zoneHealth().map { ($0.zone, $0) })
             if probe {
-                let zones = try Worker.makeZones(config)
-                for (name, zone) in zones {
-                    let result: Result<Double, StoreError>
-                    do { result = .success(try zone.probe()) } catch { result = .failure(error) }
-                    let h = ZoneHealth.next(
-                        after: health[name], zone: name, result: result, at: Date().timeIntervalSince1970)
-                    try metadata.recordZoneHealth(h)
-                    health[name] = h
-                }
+                let (_, probed) = Maintenance.probeZones(
+                    try Worker.makeZones(config), metadata: metadata, clock: SystemClock(), timeout: 30,
+                    logger: makeLogger("s3gw.cli", level: "warning"))
+                for h in probed { health[h.zone] = h }
             }
+            let catalog = ZoneCatalog(config: config)
             var rows = [["ZONE", "COUNTRY", "REGION", "KIND", "LOCATION", "STATE", "LATENCY", "CHECKED", "LAST ERROR"]]
-            for z in config.zones {
+            for z in catalog.zones {
                 let h = health[z.name]
                 rows.append([
-                    z.name + (z.name == config.defaultZone ? " (default)" : ""), z.country, z.region, z.kind,
-                    z.kind == "s3" ? z.endpoint : z.path, h?.state.rawValue ?? "unknown",
+                    z.name + (z.name == catalog.defaultZone ? " (default)" : ""), z.country, z.region, z.kind,
+                    z.location, h?.state.rawValue ?? "unknown",
                     h.map { $0.state == .down ? "-" : String(format: "%.0f ms", $0.latency * 1000) } ?? "-",
                     h.map { ago($0.checkedAt) } ?? "never", h?.lastError ?? "",
                 ])
@@ -143,13 +139,9 @@ struct BucketsCommand: ParsableCommand {
                 "location constraint  \(b.locationConstraint.isEmpty ? "(none: default zone)" : b.locationConstraint)")
             print("replica-count        \(b.replicaCount)")
             let secret = try InstallationSecret.load(stateDir: config.stateDir, createIfMissing: false)
-            for (i, z) in b.zones.enumerated() {
-                let zone = config.zones.first { $0.name == z }
-                let location = zone.map { $0.kind == "s3" ? $0.endpoint : $0.path } ?? "(zone not in the configuration)"
-                let role = i == 0 ? "primary zone" : i < b.replicaCount ? "replica zone" : "allowed zone"
-                print("\(role)         \(z)  \(location)")
-                let backend = BackendBucketName.derive(secret: secret, tenant: b.namingKey, bucket: b.name, zone: z)
-                print("  backend bucket     \(backend)")
+            for l in BucketLocation.all(of: b, secret: secret, catalog: ZoneCatalog(config: config)) {
+                print("\(l.role.rawValue) zone         \(l.zone)  \(l.location ?? "(zone not in the configuration)")")
+                print("  backend bucket     \(l.backendBucket)")
             }
         }
     }
@@ -196,55 +188,30 @@ struct ProvidersCommand: ParsableCommand {
         @Flag(help: "Print the zones that would be added; change nothing.") var dryRun = false
 
         func run() throws {
-            let config = try loadOrExit(options.config)
+            _ = try loadOrExit(options.config)
             guard let data = FileManager.default.contents(atPath: file) else {
                 FileHandle.standardError.write(Data("s3gw: cannot read \(file)\n".utf8))
                 throw ExitCode(1)
             }
-            let toml: String
+            let plan: ProviderImport.Plan
             do {
-                toml = try ProviderImport.toml(
-                    from: String(decoding: data, as: UTF8.self), file: file, existing: Set(config.zones.map(\.name)))
-            } catch {
-                FileHandle.standardError.write(Data("s3gw: \(error)\n".utf8))
+                plan = try ProviderImport.plan(
+                    String(decoding: data, as: UTF8.self), file: file, configPath: options.config)
+            } catch let e as ProviderImport.Invalid {
+                FileHandle.standardError.write(Data("s3gw: \(e)\n".utf8))
                 throw ExitCode(1)
-            }
-            // Unreadable now is an error: never "rewrite it as the imported zones only".
-            let current = try String(contentsOfFile: options.config, encoding: .utf8)
-            let combined = current + (current.hasSuffix("\n") ? "" : "\n") + toml
-            // The result must still be a valid configuration before anything is written.
-            do {
-                _ = try GatewayConfig.parse(combined, file: options.config)
-            } catch {
-                FileHandle.standardError.write(
-                    Data("s3gw: the imported zones do not fit the configuration: \(error)\n".utf8))
+            } catch let e as ProviderImport.NotFitting {
+                FileHandle.standardError.write(Data("s3gw: \(e)\n".utf8))
                 throw ExitCode(1)
             }
             if dryRun {
-                print(toml, terminator: "")
+                print(plan.toml, terminator: "")
                 return
             }
-            try replacePreservingMode(options.config, with: combined)
-            let count = toml.components(separatedBy: "[[zones]]").count - 1
+            try ProviderImport.apply(plan)
             print(
-                "s3gw: added \(count) provider zone(s) to \(options.config); reload with SIGHUP (or systemctl reload)")
+                "s3gw: added \(plan.zones.count) provider zone(s) to \(options.config); reload with SIGHUP (or systemctl reload)"
+            )
         }
-    }
-}
-
-/// Replaces a file atomically (temporary file, fsync, rename) keeping its permission bits: the
-/// configuration holds provider secrets, so a 0600 file must not come back 0644.
-func replacePreservingMode(_ path: String, with text: String) throws {
-    var st = stat()
-    try systemCall("stat \(path)") { stat(path, &st) }
-    let tmp = path + ".tmp-\(getpid())"
-    unlink(tmp)
-    try writePrivate(path: tmp, text)
-    do {
-        try systemCall("chmod \(tmp)") { chmod(tmp, st.st_mode & 0o7777) }
-        try systemCall("rename \(tmp)") { rename(tmp, path) }
-    } catch {
-        unlink(tmp)
-        throw error
     }
 }

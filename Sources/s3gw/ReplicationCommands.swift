@@ -46,17 +46,9 @@ struct ReplicationCommand: ParsableCommand {
         func run() throws {
             let config = try loadOrExit(options.config)
             let metadata = try SQLiteMetadataStore(path: config.metadataPath)
-            let now = Date().timeIntervalSince1970
-            let stats = try metadata.queueStats(now: now)
-            let jobs = try metadata.jobs(bucket: bucket, key: key, limit: 1000)
-            var objects: [ObjectRecord] = []
-            if let bucket {
-                if let key {
-                    objects = try metadata.object(bucket: bucket, key: key).map { [$0] } ?? []
-                } else {
-                    objects = try metadata.listObjects(bucket: bucket, query: ListQuery(maxKeys: 1000)).objects
-                }
-            }
+            let status = try ReplicationStatus.read(
+                bucket: bucket, key: key, metadata: metadata, now: Date().timeIntervalSince1970)
+            let (stats, jobs, objects) = (status.queue, status.jobs, status.objects)
             if json {
                 let doc: [String: Any] = [
                     "queue": [
@@ -67,8 +59,7 @@ struct ReplicationCommand: ParsableCommand {
                     "objects": objects.map { o in
                         [
                             "bucket": o.bucket, "key": o.key, "status": o.replicationStatus ?? "NONE",
-                            "copies": [["zone": o.zone, "state": "primary"]]
-                                + o.replicas.map { ["zone": $0.zone, "state": $0.state.rawValue] },
+                            "copies": ReplicationStatus.copies(of: o).map { ["zone": $0.zone, "state": $0.state] },
                         ] as [String: Any]
                     },
                     "jobs": jobs.map { j in
@@ -94,8 +85,7 @@ struct ReplicationCommand: ParsableCommand {
                 for o in objects {
                     rows.append([
                         o.key, o.replicationStatus ?? "-",
-                        ([o.zone + "=primary"] + o.replicas.map { "\($0.zone)=\($0.state.rawValue)" }).joined(
-                            separator: " "),
+                        ReplicationStatus.copies(of: o).map { "\($0.zone)=\($0.state)" }.joined(separator: " "),
                     ])
                 }
                 printTable(rows)

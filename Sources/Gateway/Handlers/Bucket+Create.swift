@@ -11,15 +11,8 @@ extension Handlers {
         }
         try UnsupportedFeatures.check(r, .createBucket)
         let constraint = try locationConstraint(r.body)
-        let zones: [String]
-        do {
-            let health = Dictionary(try ctx.metadata.zoneHealth().map { ($0.zone, $0.state) }) { a, _ in a }
-            zones = try ctx.catalog.placement(for: constraint, health: health).zones
-        } catch let e as PlacementError {
-            throw S3Error(
-                .invalidLocationConstraint, "The specified location-constraint is not valid: \(e).",
-                extra: [("LocationConstraint", constraint)])
-        }
+        let placement = try ctx.resolvePlacement(constraint)
+        let zones = placement.zones
         // Names are per tenant: the only conflict is with the tenant's own bucket.
         if try ctx.metadata.bucket(named: qualified) != nil {
             throw S3Error(.bucketAlreadyOwnedByYou, extra: [("BucketName", name)])
@@ -31,7 +24,7 @@ extension Handlers {
         try ctx.zone(zones[0]).createBucket(backend)
         let record = BucketRecord(
             name: qualified, owner: p.user.id, createdAt: r.now, locationConstraint: constraint, zones: zones,
-            backendBucket: backend, replicaCount: min(ctx.replication.defaultReplicaCount, zones.count),
+            backendBucket: backend, replicaCount: ctx.defaultReplicaCount(for: placement),
             tenant: p.tenant)
         // A concurrent create of the same name returns the winner's record.
         let stored = try ctx.metadata.createBucket(record)

@@ -87,12 +87,3 @@ func randomString(_ count: Int, alphabet: String) -> String {
     var g = SystemRandomNumberGenerator()
     return String((0..<count).map { _ in chars[Int.random(in: 0..<chars.count, using: &g)] })
 }
-
-/// Creates a file readable by its owner only (O_EXCL: never clobbers an existing secret).
-func writePrivate(path: String, _ text: String) throws {
-    let fd = try systemCall("open \(path)") { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
-    defer { close(fd) }
-    let bytes = Array(text.utf8)
-    _ = try systemCall("write \(path)") { write(fd, bytes, bytes.count) }
-    try systemCall("fsync \(path)") { fsync(fd) }
-}

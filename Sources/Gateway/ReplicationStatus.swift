@@ -1,0 +1,32 @@
+import GatewayCore
+
+/// The replication queue at a glance and, for one bucket or object, its copies and jobs: what
+/// `s3gw replication status` prints and the admin API's `/admin/replication` answers.
+public struct ReplicationStatus: Sendable {
+    public var queue: QueueStats
+    /// The objects asked about (none without a bucket), at most `limit`.
+    public var objects: [ObjectRecord]
+    /// Their jobs (every job without a bucket), at most `limit`, in id order.
+    public var jobs: [ReplicationJob]
+
+    public static func read(
+        bucket: String?, key: String?, limit: Int = 1000, metadata: any MetadataStore, now: Double
+    ) throws(StoreError) -> ReplicationStatus {
+        var objects: [ObjectRecord] = []
+        if let bucket {
+            if let key {
+                objects = try metadata.object(bucket: bucket, key: key).map { [$0] } ?? []
+            } else {
+                objects = try metadata.listObjects(bucket: bucket, query: ListQuery(maxKeys: limit)).objects
+            }
+        }
+        return ReplicationStatus(
+            queue: try metadata.queueStats(now: now), objects: objects,
+            jobs: try metadata.jobs(bucket: bucket, key: key, limit: limit))
+    }
+
+    /// An object's copies, primary first: each zone and its state ("primary", or the replica's).
+    public static func copies(of o: ObjectRecord) -> [(zone: String, state: String)] {
+        [(o.zone, "primary")] + o.replicas.map { ($0.zone, $0.state.rawValue) }
+    }
+}
