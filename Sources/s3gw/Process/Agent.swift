@@ -17,6 +17,12 @@ enum Agent {
         logger.info(
             "agent started: multipart uploads expire after \(config.multipartExpiry)s, checked every \(config.cleanupInterval)s"
         )
+        let activity = Activity(clock: context.clock)
+        let heartbeat = HeartbeatWriter(role: .agent, metadata: context.metadata, clock: context.clock) {
+            HeartbeatWriter.Snapshot(tasks: activity.current)
+        }
+        heartbeat.start()
+        defer { heartbeat.stop() }
         let stopping = Atomic<Bool>(false)
         let busy = Atomic<Int>(0)
         let host = ProcessInfo.processInfo.hostName
@@ -41,7 +47,7 @@ enum Agent {
         let scrubber = Scrubber(context: context)
         let scrub = Thread {
             while !stopping.load(ordering: .relaxed) {
-                if !scrubber.runSlice() { usleep(1_000_000) }
+                if !activity.doing("scrub", "scrub", { scrubber.runSlice() }) { usleep(1_000_000) }
             }
         }
         scrub.name = "scrub"
@@ -56,7 +62,9 @@ enum Agent {
                         continue
                     }
                     do {
-                        _ = try Maintenance.removeOrphans(olderThan: config.replication.orphanGrace, context)
+                        _ = try activity.doing("orphans", "orphan sweep") {
+                            try Maintenance.removeOrphans(olderThan: config.replication.orphanGrace, context)
+                        }
                     } catch {
                         logger.error("orphan sweep failed: \(error)")
                     }
@@ -78,11 +86,13 @@ enum Agent {
         while true {
             let now = SystemClock().now()
             if now >= nextHealth {
-                Maintenance.checkZones(context)
+                activity.doing("main", "zone health check") { Maintenance.checkZones(context) }
                 nextHealth = now + Double(config.healthInterval)
             }
             if now >= nextCleanup {
                 nextCleanup = now + Double(config.cleanupInterval)
+                activity.begin("main", "cleanup (expired sessions and uploads)")
+                defer { activity.end("main") }
                 do {
                     let n = try Maintenance.removeExpiredSessions(context, now: now)
                     if n > 0 { logger.info("removed \(n) expired sessions") }

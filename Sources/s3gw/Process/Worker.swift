@@ -7,6 +7,7 @@ import Logging
 import MetadataSQLite
 import S3Backend
 import SigV4
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -22,9 +23,17 @@ enum Worker {
         let (config, context) = try start(configPath: configPath, logger: logger)
         let gateway = S3Gateway(context: context)
         let server = FastCGIServer(threads: config.threads)
+        let served = Atomic<Int>(0)
         server.start { exchange in
             gateway.handle(params: exchange.params, body: exchange, response: exchange)
+            served.add(1, ordering: .relaxed)
         }
+        let heartbeat = HeartbeatWriter(role: .worker, metadata: context.metadata, clock: context.clock) {
+            HeartbeatWriter.Snapshot(
+                served: served.load(ordering: .relaxed), inFlight: server.inFlight.load(ordering: .relaxed))
+        }
+        heartbeat.start()
+        defer { heartbeat.stop() }
         if reportReady {
             var one: UInt8 = 1
             _ = write(readyFD, &one, 1)
@@ -49,12 +58,15 @@ enum Worker {
         signal(SIGPIPE, SIG_IGN)
         let config = try GatewayConfig.load(path: configPath)
         CurlGlobal.initialize()
-        return (config, try makeContext(config: config, logger: logger))
+        return (config, try makeContext(config: config, configPath: configPath, logger: logger))
     }
 
     /// `serving` false: an admin command's context on the gateway host (it may seal secrets:
-    /// the master key is created if this host has none yet).
-    static func makeContext(config: GatewayConfig, logger: Logger, serving: Bool = true) throws -> GatewayContext {
+    /// the master key is created if this host has none yet). `configPath` is the file the admin
+    /// API's providers import rewrites.
+    static func makeContext(config: GatewayConfig, configPath: String? = nil, logger: Logger, serving: Bool = true)
+        throws -> GatewayContext
+    {
         let secret = try InstallationSecret.load(stateDir: config.stateDir, createIfMissing: false)
         let metadata = try SQLiteMetadataStore(path: config.metadataPath)
         let stateDir = config.stateDir
@@ -63,14 +75,13 @@ enum Worker {
             clock: SystemClock(),
             reloadKeys: { try? MasterKeys.load(stateDir: stateDir, createIfMissing: false) })
         let zones = try makeZones(config)
-        let catalog = ZoneCatalog(
-            zones: config.zones.map { ZoneCatalog.Zone(name: $0.name, country: $0.country, region: $0.region) },
-            defaultZone: config.defaultZone)
+        let catalog = ZoneCatalog(config: config)
         return GatewayContext(
             metadata: metadata, zones: zones, catalog: catalog, identities: identities,
             maxClockSkew: Double(config.maxClockSkew), clock: SystemClock(),
             installationSecret: secret, logger: logger, baseDomains: config.baseDomains,
-            replication: config.replication, sts: config.sts)
+            replication: config.replication, sts: config.sts,
+            admin: AdminSettings(configPath: configPath, multipartExpiry: Double(config.multipartExpiry)))
     }
 }
 
