@@ -1,0 +1,168 @@
+import GatewayCore
+
+/// The replication queue: `GET /admin/replication` (as `s3gw replication status`),
+/// `GET /admin/replication/jobs` (dead letters are `?state=dead`), `POST /admin/replication/retry`,
+/// `DELETE /admin/replication/jobs/{id}` (cancel).
+extension AdminAPI {
+    public struct QueueView: Codable, Sendable {
+        public var pending: Int
+        public var running: Int
+        public var dead: Int
+        /// Pending jobs that failed before and wait for their retry.
+        public var retrying: Int
+        public var oldestPendingSeconds: Double
+        /// Over the last `rate_window_minutes` minutes.
+        public var finishedPerMinute: Double
+        public var failedPerMinute: Double
+        public var rateWindowMinutes: Int
+
+        init(_ s: QueueStats) {
+            pending = s.pending
+            running = s.running
+            dead = s.dead
+            retrying = s.retrying
+            oldestPendingSeconds = s.oldestPendingAge
+            finishedPerMinute = s.finishedPerMinute
+            failedPerMinute = s.failedPerMinute
+            rateWindowMinutes = QueueStats.window
+        }
+    }
+
+    public struct CopyView: Codable, Sendable {
+        public var zone: String
+        /// primary, or a replica's state: pending, completed, failed.
+        public var state: String
+    }
+
+    public struct ObjectCopiesView: Codable, Sendable {
+        public var tenant: String
+        public var bucket: String
+        public var key: String
+        /// x-amz-replication-status (PENDING, COMPLETED, FAILED), or NONE without replicas.
+        public var status: String
+        public var copies: [CopyView]
+
+        init(_ o: ObjectRecord) {
+            (tenant, bucket) = tenantAndName(o.bucket)
+            key = o.key
+            status = o.replicationStatus ?? "NONE"
+            copies = ReplicationStatus.copies(of: o).map { CopyView(zone: $0.zone, state: $0.state) }
+        }
+    }
+
+    public struct ReplicationStatusView: Codable, Sendable {
+        public var queue: QueueView
+        /// With `?bucket=` (and `?key=`): the objects' copies (at most 1000); empty otherwise.
+        public var objects: [ObjectCopiesView]
+    }
+
+    public struct JobView: Codable, Sendable {
+        public var id: Int64
+        /// replicate or remove.
+        public var kind: String
+        public var tenant: String
+        public var bucket: String
+        public var key: String
+        public var zone: String
+        /// pending, running or dead.
+        public var state: String
+        public var attempts: Int
+        public var lastError: String
+        public var createdAt: String
+        /// Not tried again before this time.
+        public var notBefore: String
+        /// Who runs it ("host:pid:thread"), "" when nobody does.
+        public var leaseOwner: String
+
+        init(_ j: ReplicationJob) {
+            id = j.id
+            kind = j.kind.rawValue
+            (tenant, bucket) = tenantAndName(j.bucket)
+            key = j.key
+            zone = j.zone
+            state = j.state.rawValue
+            attempts = j.attempts
+            lastError = j.lastError
+            createdAt = HTTPDate.iso8601(j.createdAt)
+            notBefore = HTTPDate.iso8601(j.notBefore)
+            leaseOwner = j.state == .running ? j.leaseOwner : ""
+        }
+    }
+
+    public struct RetryJobs: Codable, Sendable {
+        public var ids: [Int64]?
+        /// Every dead-lettered job (instead of `ids`).
+        public var allDead: Bool?
+    }
+
+    public struct RetriedView: Codable, Sendable {
+        /// Dead jobs queued again.
+        public var retried: Int
+    }
+
+    static let replicationRoutes: [Route] = [
+        Route("GET", "replication", "admin:GetReplicationStatus", .gateway) { r, _, ctx throws(AdminError) in
+            let (bucket, key) = try jobFilter(r, ctx)
+            let status = try store { () throws(StoreError) in
+                try ReplicationStatus.read(
+                    bucket: bucket, key: key, limit: 1000, metadata: ctx.metadata, now: r.now)
+            }
+            return .json(
+                ReplicationStatusView(
+                    queue: QueueView(status.queue), objects: status.objects.map(ObjectCopiesView.init)))
+        },
+        Route("GET", "replication/jobs", "admin:ListReplicationJobs", .gateway) { r, _, ctx throws(AdminError) in
+            let (bucket, key) = try jobFilter(r, ctx)
+            let (marker, limit) = try r.page()
+            guard let after = marker.isEmpty ? 0 : Int64(marker) else { throw .invalid("marker is a job id") }
+            var state: ReplicationJob.State?
+            if let s = r.query["state"] {
+                guard let st = ReplicationJob.State(rawValue: s) else {
+                    throw .invalid("state is pending, running or dead")
+                }
+                state = st
+            }
+            let found = try store { () throws(StoreError) in
+                try ctx.metadata.jobs(bucket: bucket, key: key, state: state, after: after, limit: limit + 1)
+            }
+            return .json(AdminPage(found.map(JobView.init), limit: limit) { String($0.id) })
+        },
+        Route("POST", "replication/retry", "admin:RetryReplicationJobs", .gateway) { r, _, ctx throws(AdminError) in
+            let body = try r.decode(RetryJobs.self)
+            let ids: [Int64]?
+            switch (body.ids, body.allDead ?? false) {
+            case (let list?, false) where !list.isEmpty: ids = list
+            case (nil, true): ids = nil
+            default: throw .invalid("send ids (a non-empty list of job ids) or \"all_dead\": true")
+            }
+            let n = try store { () throws(StoreError) in try ctx.metadata.retryJobs(ids: ids, now: r.now) }
+            return .json(RetriedView(retried: n))
+        },
+        Route("DELETE", "replication/jobs/{id}", "admin:CancelReplicationJob", .gateway) {
+            _, p, ctx throws(AdminError) in
+            guard let id = Int64(p["id"] ?? ""), id > 0 else { throw .notFound("job \(p["id"] ?? "") does not exist") }
+            let found = try store { () throws(StoreError) in
+                try ctx.metadata.jobs(bucket: nil, key: nil, state: nil, after: id - 1, limit: 1)
+            }
+            guard let job = found.first, job.id == id else { throw .notFound("job \(id) does not exist") }
+            if job.state == .running { throw .conflict("job \(id) is running; it can be cancelled once it stops") }
+            // It may have started meanwhile.
+            guard try store({ () throws(StoreError) in try ctx.metadata.cancelJob(id: id) }) else {
+                throw .conflict("job \(id) is running or finished meanwhile")
+            }
+            return .noContent
+        },
+    ]
+
+    /// `?tenant=&bucket=&key=`: the bucket (metadata store name) and key jobs are filtered by.
+    static func jobFilter(_ r: AdminRequest, _ ctx: GatewayContext) throws(AdminError) -> (String?, String?) {
+        guard let name = r.query["bucket"] else {
+            if r.query["key"] != nil { throw .invalid("key needs a bucket") }
+            if r.query["tenant"] != nil { throw .invalid("tenant needs a bucket") }
+            return (nil, nil)
+        }
+        let tenant = r.query["tenant"] ?? TenantRecord.defaultID
+        _ = try existingTenant(["tenant": tenant], ctx)
+        return (try bucket(tenant: tenant, name: name, ctx).name, r.query["key"])
+    }
+}
