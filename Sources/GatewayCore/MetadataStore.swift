@@ -82,8 +82,8 @@ public protocol MetadataStore: Sendable {
     /// Back to pending at `retryAt`, or dead-lettered when nil (a replicate job's replica is then
     /// marked failed).
     func failJob(id: Int64, owner: String, error: String, retryAt: Double?, now: Double) throws(StoreError)
-    /// Jobs with ids greater than `after`, in id order, optionally of one bucket or object and in
-    /// one state.
+    /// Jobs with ids greater than `after`, in id order, optionally of one bucket, one key (in
+    /// that bucket, or in any) and one state.
     func jobs(bucket: String?, key: String?, state: ReplicationJob.State?, after: Int64, limit: Int)
         throws(StoreError) -> [ReplicationJob]
     /// Dead jobs (those with `ids`, or all) back to pending; returns how many.

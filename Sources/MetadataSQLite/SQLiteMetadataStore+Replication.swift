@@ -201,10 +201,10 @@ extension SQLiteMetadataStore {
             if let bucket {
                 sql += " AND bucket = ?"
                 args.append(.text(bucket))
-                if let key {
-                    sql += " AND key = ?"
-                    args.append(.text(key))
-                }
+            }
+            if let key {
+                sql += " AND key = ?"
+                args.append(.text(key))
             }
             if let state {
                 sql += " AND state = ?"

@@ -112,7 +112,7 @@ final class AdminOperationsTests: XCTestCase {
     func testGatewayWideRoutesAreDeniedToATenantAdministrator() {
         for (method, path, body) in [
             ("GET", "buckets", nil), ("GET", "zones", nil), ("GET", "zones/zone-a", nil),
-            ("POST", "zones/zone-a/probe", nil), ("POST", "providers/import", #"{"csv": ""}"#),
+            ("POST", "zones/zone-a/probe", nil), ("POST", "providers/import", #"{"providers": []}"#),
             ("GET", "replication", nil), ("GET", "replication/jobs", nil),
             ("POST", "replication/retry", #"{"all_dead": true}"#), ("DELETE", "replication/jobs/1", nil),
             ("GET", "agents", nil), ("GET", "workers", nil),
@@ -185,10 +185,13 @@ final class AdminOperationsTests: XCTestCase {
 
         // Three copies over two zones is refused as the S3 path refuses it; nothing changes.
         let tooMany = call("PATCH", "tenants/default/buckets/photos", body: #"{"replica_count": 3, "owner": "root"}"#)
-        XCTAssertEqual(tooMany.status, 400)
+        XCTAssertEqual(tooMany.status, 409, "the placement, not the request, cannot hold them")
         XCTAssertEqual(tooMany.code, "InvalidArgument")
+        XCTAssertTrue((tooMany.json["message"] as? String ?? "").contains("exceeds the 2 location(s)"), tooMany.text)
         XCTAssertEqual(try gw.metadata.bucket(named: "photos")?.replicaCount, 2)
+        XCTAssertEqual(try gw.metadata.bucket(named: "photos")?.owner, gw.rootID)
         XCTAssertEqual(call("PATCH", "tenants/default/buckets/photos", body: #"{"replica_count": 0}"#).status, 400)
+        XCTAssertEqual(call("PATCH", "tenants/default/buckets/photos", body: #"{"replica_count": 1001}"#).status, 400)
 
         let u = UserRecord(
             tenant: "default", name: "carol", id: CanonicalID.make(), permissions: PermissionSet(),
@@ -200,11 +203,15 @@ final class AdminOperationsTests: XCTestCase {
         XCTAssertEqual((owned.json["bucket"] as? [String: Any])?["owner_user"] as? String, "carol")
         // A user of another tenant is no owner for it.
         let alien = call("PATCH", "tenants/default/buckets/photos", body: #"{"owner": "alice"}"#)
-        XCTAssertEqual(alien.status, 400)
-        XCTAssertEqual(alien.code, "InvalidRequest")
+        XCTAssertEqual(alien.status, 404)
+        XCTAssertEqual(alien.code, "NotFound")
         XCTAssertEqual(try gw.metadata.bucket(named: "photos")?.owner, u.id)
 
-        XCTAssertEqual(call("PATCH", "tenants/default/buckets/photos", body: "{}").code, "InvalidRequest")
+        // Nothing named, nothing changed: the bucket as it is.
+        let nothing = call("PATCH", "tenants/default/buckets/photos", body: #"{"owner": null}"#)
+        XCTAssertEqual(nothing.status, 200, nothing.text)
+        XCTAssertEqual((nothing.json["bucket"] as? [String: Any])?["owner_user"] as? String, "carol")
+        XCTAssertNil(nothing.json["objects_queued"])
         let bad = call("PATCH", "tenants/default/buckets/photos", body: "{not json")
         XCTAssertEqual(bad.status, 400)
         XCTAssertEqual(bad.code, "InvalidRequest")
@@ -323,25 +330,43 @@ final class AdminOperationsTests: XCTestCase {
         XCTAssertEqual(written.zones[1].secretKey, "provider-secret-xyz")
         XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: config)[.posixPermissions] as? Int, 0o600)
 
-        // The same name again, a row lacking a field, CSV with one: refused, nothing written.
         let before = try String(contentsOfFile: config, encoding: .utf8)
+        // A zone that exists conflicts with the configuration; a row lacking a field, an unknown
+        // field, an endpoint with a path or credentials, a number for a string: malformed.
         let again = call("POST", "providers/import", body: body, ctx: ctx)
-        XCTAssertEqual(again.status, 400)
-        XCTAssertEqual(again.code, "InvalidRequest")
+        XCTAssertEqual(again.status, 409)
+        XCTAssertEqual(again.code, "Conflict")
         XCTAssertTrue(again.text.contains("fi-1"), again.text)
-        let lacking = call("POST", "providers/import", body: #"{"providers": [{"name": "x"}]}"#, ctx: ctx)
-        XCTAssertEqual(lacking.status, 400)
-        XCTAssertTrue(lacking.text.contains("missing"), lacking.text)
-        let csv = call(
+        let row = #""name": "se-2", "country": "se", "region": "se-sto", "access_key": "AK", "secret_key": "SK-secret""#
+        for (bad, why) in [
+            (#"{"providers": [{"name": "x"}]}"#, "missing"),
+            (#"{"providers": [{\#(row), "endpoint": "https://se.example", "colour_name": "red"}]}"#, "colour_name"),
+            (#"{"providers": [{\#(row), "endpoint": "https://se.example/bucket"}]}"#, "endpoint"),
+            (#"{"providers": [{\#(row), "endpoint": "https://ak:sk@se.example"}]}"#, "endpoint"),
+            (#"{"providers": [{\#(row), "endpoint": "https://se.example", "verify_tls": "maybe"}]}"#, "verify_tls"),
+            (#"{"providers": [{\#(row), "endpoint": 7}]}"#, "wrong type"),
+            (#"{"providers": []}"#, "no providers"),
+            ("{}", "providers"),
+        ] {
+            let a = call("POST", "providers/import", body: bad, ctx: ctx)
+            XCTAssertEqual(a.status, 400, bad)
+            XCTAssertEqual(a.code, "InvalidRequest", bad)
+            XCTAssertTrue(a.text.contains(why), a.text)
+            XCTAssertFalse(a.text.contains("SK-secret"), a.text)
+        }
+        let twice = call(
             "POST", "providers/import",
             body:
-                #"{"csv": "name,country,region,endpoint,access_key,secret_key\nse-2,se,se-sto,https://se.example,AK,SK-secret\n"}"#,
+                #"{"providers": [{\#(row), "endpoint": "http://se.example:9000/"}, {\#(row), "endpoint": "https://x"}]}"#,
             ctx: ctx)
-        XCTAssertEqual(csv.status, 200, csv.text)
-        XCTAssertEqual((csv.json["zones"] as? [[String: Any]])?.map { $0["name"] as? String }, ["se-2"])
-        XCTAssertFalse(csv.text.contains("SK-secret"))
-        XCTAssertEqual(call("POST", "providers/import", body: "{}", ctx: ctx).status, 400)
-        XCTAssertEqual(call("POST", "providers/import", body: #"{"providers": [], "csv": ""}"#, ctx: ctx).status, 400)
+        XCTAssertEqual(twice.status, 409, twice.text)
+        let switches = call(
+            "POST", "providers/import",
+            body:
+                #"{"providers": [{\#(row), "endpoint": "http://se.example:9000/", "verify_tls": "FALSE", "storage_class": null}]}"#,
+            ctx: ctx)
+        XCTAssertEqual(switches.status, 200, switches.text)
+        XCTAssertEqual((switches.json["zones"] as? [[String: Any]])?.first?["verify_tls"] as? Bool, false)
         XCTAssertEqual(try String(contentsOfFile: config, encoding: .utf8), before)
 
         // Without a configuration file there is nothing to import into.
@@ -381,8 +406,9 @@ final class AdminOperationsTests: XCTestCase {
         XCTAssertEqual(
             (objects[0]["copies"] as? [[String: Any]])?.map { "\($0["zone"]!)=\($0["state"]!)" },
             ["zone-a=primary", "zone-b=\(dead.key == "a" ? "failed" : "pending")"])
-        XCTAssertEqual(call("GET", "replication", query: ["key": "a"]).status, 400)
+        XCTAssertEqual((call("GET", "replication", query: ["key": "a"]).json["objects"] as? [Any])?.count, 0)
         XCTAssertEqual(call("GET", "replication", query: ["bucket": "none"]).status, 404)
+        XCTAssertEqual(call("GET", "replication", query: ["tenant": "nobody"]).status, 404)
 
         let all = call("GET", "replication/jobs")
         XCTAssertEqual(all.items.map { $0["id"] as? Int }, [Int(dead.id), Int(running.id)])
@@ -402,14 +428,25 @@ final class AdminOperationsTests: XCTestCase {
             call("GET", "replication/jobs", query: ["limit": "1", "marker": String(dead.id)]).items.map {
                 $0["id"] as? Int
             }, [Int(running.id)])
+        // A key in any bucket; a tenant's buckets.
+        XCTAssertEqual(
+            call("GET", "replication/jobs", query: ["key": running.key]).items.map { $0["id"] as? Int },
+            [Int(running.id)])
+        XCTAssertEqual(call("GET", "replication/jobs", query: ["tenant": "default"]).items.count, 2)
+        XCTAssertEqual(call("GET", "replication/jobs", query: ["tenant": "acme"]).items.count, 0)
         XCTAssertEqual(call("GET", "replication/jobs", query: ["state": "lost"]).status, 400)
-        XCTAssertEqual(call("GET", "replication/jobs", query: ["marker": "x"]).status, 400)
+        for marker in ["x", "-1", "1234567890123456789"] {
+            XCTAssertEqual(call("GET", "replication/jobs", query: ["marker": marker]).status, 400, marker)
+        }
     }
 
     func testDeadJobsAreRetriedAndJobsNotRunningCancelled() throws {
         let (dead, running) = try queueJobs()
         XCTAssertEqual(call("POST", "replication/retry", body: "{}").status, 400, "neither ids nor all_dead")
         XCTAssertEqual(call("POST", "replication/retry", body: #"{"ids": []}"#).status, 400)
+        XCTAssertEqual(
+            call("POST", "replication/retry", body: #"{"ids": [\#(dead.id)], "all_dead": true}"#).status, 400,
+            "both")
         let none = call("POST", "replication/retry", body: #"{"ids": [\#(running.id)]}"#)
         XCTAssertEqual(none.json["retried"] as? Int, 0, "only dead jobs are retried")
         let retried = call("POST", "replication/retry", body: #"{"ids": [\#(dead.id)]}"#)
@@ -552,7 +589,7 @@ final class AdminOperationsTests: XCTestCase {
         XCTAssertEqual(none.json["replica_count"] as? Int, 1)
 
         let bad = call("POST", "placement/resolve", body: #"{"location_constraint": "se,mars"}"#)
-        XCTAssertEqual(bad.status, 400)
+        XCTAssertEqual(bad.status, 409)
         XCTAssertEqual(bad.code, "InvalidLocationConstraint")
         let s3 = gw.send(
             "PUT", "/never",
@@ -562,9 +599,10 @@ final class AdminOperationsTests: XCTestCase {
         XCTAssertEqual(s3.errorCode, "InvalidLocationConstraint")
         XCTAssertTrue(s3.text.contains(bad.json["message"] as? String ?? "?"), "the same reason as CreateBucket")
         let tooMany = call("POST", "placement/resolve", body: #"{"location_constraint": "fi", "replica_count": 2}"#)
-        XCTAssertEqual(tooMany.status, 400)
+        XCTAssertEqual(tooMany.status, 409)
         XCTAssertEqual(tooMany.code, "InvalidArgument")
         XCTAssertEqual(call("POST", "placement/resolve", body: #"{"replica_count": 0}"#).status, 400)
+        XCTAssertEqual(call("POST", "placement/resolve", body: #"{"location_constraint": 5}"#).status, 400)
 
         XCTAssertTrue(try gw.metadata.allBuckets(after: "", limit: 10).isEmpty)
         XCTAssertTrue(gw.zones.values.allSatisfy { (try? $0.listBackendBuckets())?.isEmpty ?? false })

@@ -155,7 +155,9 @@ def test_raising_the_replica_count_queues_copies_that_the_agent_makes(gw):
 
     wait_until(copied, 30, "the agent to copy the object to local-2", detail=gw.log_tail)
     assert [p.read_bytes() for p in zone_blobs(gw, "local-2")] == [b"x" * 1000]
-    error(admin(gw, "PATCH", f"tenants/default/buckets/{name}", {"replica_count": 3}), 400, "InvalidArgument")
+    # More copies than the placement's zones: refused as S3 refuses the tag (409: the placement,
+    # not the request, cannot hold them).
+    error(admin(gw, "PATCH", f"tenants/default/buckets/{name}", {"replica_count": 3}), 409, "InvalidArgument")
 
 
 def test_the_placement_of_a_constraint_is_answered_without_creating_anything(gw):
@@ -165,10 +167,10 @@ def test_the_placement_of_a_constraint_is_answered_without_creating_anything(gw)
     assert r["replica_zones"] == ["fi-dead-1"]
     assert sorted(r["zones"]) == ["fi-dead-1", "local-1", "local-2"]
     assert r["countries"] == ["fi", "se"]
-    bad = error(admin(gw, "POST", "placement/resolve", {"location_constraint": "se,mars"}), 400,
+    bad = error(admin(gw, "POST", "placement/resolve", {"location_constraint": "se,mars"}), 409,
                 "InvalidLocationConstraint")
     assert "mars" in bad["message"]
-    error(admin(gw, "POST", "placement/resolve", {"location_constraint": "se", "replica_count": 3}), 400,
+    error(admin(gw, "POST", "placement/resolve", {"location_constraint": "se", "replica_count": 3}), 409,
           "InvalidArgument")
     assert ok(admin(gw, "GET", "buckets"))["items"] == before
 
@@ -272,4 +274,5 @@ def test_providers_are_imported_dry_run_first_without_secrets_in_answers(gw):
     assert "imported-secret-value" in gw.config.read_text()
     subprocess.run([str(s3gw_bin()), "config", "check", "--config", str(gw.config)], check=True,
                    capture_output=True)
-    error(admin(gw, "POST", "providers/import", body), 400, "InvalidRequest")  # the name exists now
+    error(admin(gw, "POST", "providers/import", body), 409, "Conflict")  # the name exists now
+    error(admin(gw, "POST", "providers/import", {"providers": [{"name": "x"}]}), 400, "InvalidRequest")

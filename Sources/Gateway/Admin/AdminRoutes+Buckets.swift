@@ -89,22 +89,21 @@ extension AdminAPI {
             r, p, ctx throws(AdminError) in
             let b = try existingBucket(p, ctx)
             let body = try r.decode(UpdateBucket.self)
-            guard body.owner != nil || body.replicaCount != nil else {
-                throw .invalid("name an owner or a replica_count to change")
-            }
-            // Both are checked before either is applied.
+            // Both are checked before either is applied; a body naming neither changes nothing.
             var owner: UserRecord?
             if let name = body.owner {
                 guard
                     let u = try store({ () throws(StoreError) in
                         try ctx.identities.store.user(tenant: b.tenant, name: name)
                     })
-                else { throw .invalid("owner: tenant \(b.tenant) has no user \(name)") }
+                else { throw .notFound("owner: tenant \(b.tenant) has no user \(name)") }
                 owner = u
             }
             if let n = body.replicaCount {
-                guard n >= 1 else { throw .invalid("replica_count must be at least 1") }
-                do throws(S3Error) { try Replication.checkLimit(n, bucket: b) } catch { throw .from(error) }
+                guard (1...maxReplicaCount).contains(n) else {
+                    throw .invalid("replica_count is 1 to \(maxReplicaCount)")
+                }
+                do throws(S3Error) { try Replication.checkLimit(n, bucket: b) } catch { throw .unsatisfiable(error) }
             }
             if let owner {
                 try store { () throws(StoreError) in try ctx.metadata.setBucketOwner(bucket: b.name, owner: owner.id) }
@@ -114,7 +113,7 @@ extension AdminAPI {
                 do {
                     queued = try ReplicaCount.set(bucket: b.name, count: n, ctx)
                 } catch let e as S3Error {
-                    throw .from(e)
+                    throw .unsatisfiable(e)
                 } catch let e as StoreError {
                     throw .from(e)
                 } catch {
@@ -173,10 +172,16 @@ extension AdminAPI {
     }
 }
 
+extension AdminAPI {
+    /// Copies per object an admin request may ask for; the zones of a placement bound it lower.
+    static let maxReplicaCount = 1000
+}
+
 extension AdminError {
-    /// An S3 error met by an admin operation (a refusal the S3 path would give too), with its
-    /// code and message.
-    public static func from(_ e: S3Error) -> AdminError {
-        AdminError(status: e.code.status, code: e.code.code, message: e.message)
+    /// A well-formed request the gateway's zones or a bucket's placement cannot satisfy (a
+    /// replica-count beyond its locations, a LocationConstraint naming no zone here): 409 with
+    /// the code and message the S3 path gives, as it depends on the configuration, not the request.
+    public static func unsatisfiable(_ e: S3Error) -> AdminError {
+        AdminError(status: 409, code: e.code.code, message: e.message)
     }
 }

@@ -69,19 +69,21 @@ extension AdminAPI {
             do {
                 placement = try ctx.resolvePlacement(constraint)
             } catch let e as S3Error {
-                throw .from(e)
+                throw .unsatisfiable(e)
             } catch let e as StoreError {
                 throw .from(e)
             } catch {
                 throw .internalError
             }
             let count = body.replicaCount ?? ctx.defaultReplicaCount(for: placement)
-            guard count >= 1 else { throw .invalid("replica_count must be at least 1") }
+            guard (1...maxReplicaCount).contains(count) else {
+                throw .invalid("replica_count is 1 to \(maxReplicaCount)")
+            }
             do throws(S3Error) {
                 try Replication.checkLimit(
                     count, locations: placement.zones.count, of: "LocationConstraint '\(constraint)'")
             } catch {
-                throw .from(error)
+                throw .unsatisfiable(error)
             }
             return .json(
                 PlacementView(

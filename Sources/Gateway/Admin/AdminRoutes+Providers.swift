@@ -6,23 +6,51 @@ import GatewayCore
 /// the zones without their credentials.
 extension AdminAPI {
     public struct ImportProviders: Decodable, Sendable {
-        /// Provider objects with the fields of docs/PROVIDERS.md (strings, or booleans for
-        /// path_style, verify_tls and payload_signing)…
-        public var providers: [[String: Field]]?
-        /// …or the same as CSV text with a header row.
-        public var csv: String?
+        /// The providers, with the fields of docs/PROVIDERS.md (a CSV file is read into these by
+        /// `ProviderImport.rows` on the client's side).
+        public var providers: [Provider]
         public var apply: Bool?
+    }
 
-        public struct Field: Decodable, Sendable {
-            public var text: String
-            public init(from decoder: any Decoder) throws {
-                let c = try decoder.singleValueContainer()
-                if let b = try? c.decode(Bool.self) {
-                    text = b ? "true" : "false"
-                } else if let n = try? c.decode(Int.self) {
-                    text = String(n)
+    /// One provider: strings, and booleans (or "true"/"false") for the switches. Unknown fields
+    /// are refused, as in a file.
+    public struct Provider: Decodable, Sendable {
+        var fields: [String: String] = [:]
+
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        static let switches: Set<String> = ["path_style", "verify_tls", "payload_signing"]
+
+        static func snakeCase(_ camel: String) -> String {
+            var out = ""
+            for c in camel {
+                if c.isUppercase {
+                    out += "_" + c.lowercased()
                 } else {
-                    text = try c.decode(String.self)
+                    out.append(c)
+                }
+            }
+            return out
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: Key.self)
+            for key in c.allKeys {
+                // The admin decoder converts snake_case keys; the fields are named as in a file.
+                let name = Self.snakeCase(key.stringValue)
+                if !ProviderImport.required.contains(name) && !ProviderImport.optional.contains(name) {
+                    fields[name] = ""  // refused by name where rows are checked
+                } else if try c.decodeNil(forKey: key) {
+                    continue
+                } else if Self.switches.contains(name), let b = try? c.decode(Bool.self, forKey: key) {
+                    fields[name] = b ? "true" : "false"
+                } else {
+                    fields[name] = try c.decode(String.self, forKey: key)
                 }
             }
         }
@@ -70,27 +98,18 @@ extension AdminAPI {
     static let providerRoutes: [Route] = [
         Route("POST", "providers/import", "admin:ImportProviders", .gateway) { r, _, ctx throws(AdminError) in
             let body = try r.decode(ImportProviders.self)
-            let text: String
-            switch (body.providers, body.csv) {
-            case (let providers?, nil):
-                let rows = providers.map { $0.mapValues(\.text) }
-                // Encoding strings cannot fail.
-                text = String(decoding: (try? JSONEncoder().encode(rows)) ?? Data("[]".utf8), as: UTF8.self)
-            case (nil, let csv?):
-                text = csv
-            default:
-                throw .invalid("send either providers (a list of objects) or csv (text with a header row)")
-            }
             guard let configPath = ctx.admin.configPath else {
                 throw .conflict("this gateway was not started from a configuration file it can import into")
             }
             let plan: ProviderImport.Plan
             do {
-                plan = try ProviderImport.plan(text, file: "providers", configPath: configPath)
+                plan = try ProviderImport.plan(
+                    rows: body.providers.map(\.fields), file: "providers", configPath: configPath)
             } catch let e as ProviderImport.Invalid {
-                throw .invalid(e.description)
+                // A zone that exists (or comes twice) conflicts with the configuration.
+                throw e.isConflict ? .conflict(e.description) : .invalid(e.description)
             } catch let e as ProviderImport.NotFitting {
-                throw .invalid(e.description)
+                throw .conflict(e.description)
             } catch {
                 ctx.logger.error("providers import: reading \(configPath) failed: \(error)")
                 throw AdminError(

@@ -102,19 +102,23 @@ extension AdminAPI {
 
     static let replicationRoutes: [Route] = [
         Route("GET", "replication", "admin:GetReplicationStatus", .gateway) { r, _, ctx throws(AdminError) in
-            let (bucket, key) = try jobFilter(r, ctx)
+            let filter = try jobFilter(r, ctx)
+            // Objects are listed for a bucket only; the queue is the whole gateway's.
             let status = try store { () throws(StoreError) in
                 try ReplicationStatus.read(
-                    bucket: bucket, key: key, limit: 1000, metadata: ctx.metadata, now: r.now)
+                    bucket: filter.bucket, key: filter.bucket == nil ? nil : filter.key, limit: 1000,
+                    metadata: ctx.metadata, now: r.now)
             }
             return .json(
                 ReplicationStatusView(
                     queue: QueueView(status.queue), objects: status.objects.map(ObjectCopiesView.init)))
         },
         Route("GET", "replication/jobs", "admin:ListReplicationJobs", .gateway) { r, _, ctx throws(AdminError) in
-            let (bucket, key) = try jobFilter(r, ctx)
+            let filter = try jobFilter(r, ctx)
             let (marker, limit) = try r.page()
-            guard let after = marker.isEmpty ? 0 : Int64(marker) else { throw .invalid("marker is a job id") }
+            guard marker.isEmpty || (marker.count <= 18 && marker.allSatisfy { $0.isASCII && $0.isNumber }),
+                var after = Int64(marker.isEmpty ? "0" : marker)
+            else { throw .invalid("marker is a job id") }
             var state: ReplicationJob.State?
             if let s = r.query["state"] {
                 guard let st = ReplicationJob.State(rawValue: s) else {
@@ -122,19 +126,28 @@ extension AdminAPI {
                 }
                 state = st
             }
-            let found = try store { () throws(StoreError) in
-                try ctx.metadata.jobs(bucket: bucket, key: key, state: state, after: after, limit: limit + 1)
+            var found: [ReplicationJob] = []
+            // A tenant without a bucket: its buckets' jobs, picked from the pages of all jobs.
+            while found.count <= limit {
+                let batch = filter.tenant == nil ? limit + 1 : 1000
+                let page = try store { () throws(StoreError) in
+                    try ctx.metadata.jobs(
+                        bucket: filter.bucket, key: filter.key, state: state, after: after, limit: batch)
+                }
+                found += page.filter { j in filter.tenant.map { tenantAndName(j.bucket).tenant == $0 } ?? true }
+                guard let last = page.last, page.count == batch else { break }
+                after = last.id
             }
             return .json(AdminPage(found.map(JobView.init), limit: limit) { String($0.id) })
         },
         Route("POST", "replication/retry", "admin:RetryReplicationJobs", .gateway) { r, _, ctx throws(AdminError) in
             let body = try r.decode(RetryJobs.self)
-            let ids: [Int64]?
-            switch (body.ids, body.allDead ?? false) {
-            case (let list?, false) where !list.isEmpty: ids = list
-            case (nil, true): ids = nil
-            default: throw .invalid("send ids (a non-empty list of job ids) or \"all_dead\": true")
+            let listed = !(body.ids ?? []).isEmpty
+            // Exactly one of the two: some jobs, or every dead one.
+            guard listed != (body.allDead ?? false) else {
+                throw .invalid("send ids (a non-empty list of job ids) or \"all_dead\": true")
             }
+            let ids = listed ? body.ids : nil
             let n = try store { () throws(StoreError) in try ctx.metadata.retryJobs(ids: ids, now: r.now) }
             return .json(RetriedView(retried: n))
         },
@@ -154,15 +167,15 @@ extension AdminAPI {
         },
     ]
 
-    /// `?tenant=&bucket=&key=`: the bucket (metadata store name) and key jobs are filtered by.
-    static func jobFilter(_ r: AdminRequest, _ ctx: GatewayContext) throws(AdminError) -> (String?, String?) {
-        guard let name = r.query["bucket"] else {
-            if r.query["key"] != nil { throw .invalid("key needs a bucket") }
-            if r.query["tenant"] != nil { throw .invalid("tenant needs a bucket") }
-            return (nil, nil)
-        }
-        let tenant = r.query["tenant"] ?? TenantRecord.defaultID
-        _ = try existingTenant(["tenant": tenant], ctx)
-        return (try bucket(tenant: tenant, name: name, ctx).name, r.query["key"])
+    /// `?tenant=&bucket=&key=`: the bucket (its metadata store name) jobs are filtered by, the
+    /// key (in that bucket, or in any), or without a bucket the tenant whose buckets they are of.
+    static func jobFilter(_ r: AdminRequest, _ ctx: GatewayContext) throws(AdminError) -> (
+        bucket: String?, key: String?, tenant: String?
+    ) {
+        let tenant = r.query["tenant"]
+        if let tenant { _ = try existingTenant(["tenant": tenant], ctx) }
+        guard let name = r.query["bucket"] else { return (nil, r.query["key"], tenant) }
+        let b = try bucket(tenant: tenant ?? TenantRecord.defaultID, name: name, ctx)
+        return (b.name, r.query["key"], nil)
     }
 }

@@ -25,6 +25,11 @@ extension ProviderImport {
     /// the result would not be a valid configuration, or the read failure: an unreadable file
     /// is never rewritten as the imported zones only.
     public static func plan(_ text: String, file: String, configPath: String) throws -> Plan {
+        try plan(rows: rows(from: text, file: file), file: file, configPath: configPath)
+    }
+
+    /// The same for provider rows already read (the admin API's JSON).
+    public static func plan(rows: [[String: String]], file: String, configPath: String) throws -> Plan {
         let current = try String(contentsOfFile: configPath, encoding: .utf8)
         let existing: GatewayConfig
         do {
@@ -32,7 +37,7 @@ extension ProviderImport {
         } catch {
             throw NotFitting(reason: error)
         }
-        let toml = try toml(from: text, file: file, existing: Set(existing.zones.map(\.name)))
+        let toml = try toml(rows: rows, file: file, existing: Set(existing.zones.map(\.name)))
         let combined = current + (current.hasSuffix("\n") ? "" : "\n") + toml
         // The result must still be a valid configuration before anything is written.
         let after: GatewayConfig

@@ -11,6 +11,8 @@ public enum ProviderImport {
         public let file: String
         public let row: Int
         public let message: String
+        /// The row is well formed but names a zone that exists (or comes twice).
+        public var isConflict = false
         public var description: String { row > 0 ? "\(file): row \(row): \(message)" : "\(file): \(message)" }
     }
 
@@ -22,10 +24,18 @@ public enum ProviderImport {
     /// Parses and validates `text` (JSON when it starts with `[`, CSV otherwise); `existing` are
     /// zone names the configuration already has. Returns the TOML to append.
     public static func toml(from text: String, file: String, existing: Set<String>) throws(Invalid) -> String {
+        try toml(rows: rows(from: text, file: file), file: file, existing: existing)
+    }
+
+    /// The provider rows of a file (JSON when it starts with `[`, CSV otherwise), field name →
+    /// value, not validated yet.
+    public static func rows(from text: String, file: String) throws(Invalid) -> [[String: String]] {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        let rows =
-            try trimmed.hasPrefix("[") || trimmed.hasPrefix("{")
-            ? json(text, file: file) : csv(text, file: file)
+        return try trimmed.hasPrefix("[") || trimmed.hasPrefix("{") ? json(text, file: file) : csv(text, file: file)
+    }
+
+    /// Validates provider rows and renders them as `[[zones]]` tables.
+    public static func toml(rows: [[String: String]], file: String, existing: Set<String>) throws(Invalid) -> String {
         guard !rows.isEmpty else { throw Invalid(file: file, row: 0, message: "no providers in the file") }
         var seen = existing
         var out = ""
@@ -38,16 +48,14 @@ public enum ProviderImport {
                 throw Invalid(file: file, row: n, message: "missing \(key)")
             }
             let name = row["name"]!
-            guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) || $0 == "-" || $0 == "_" }) else {
                 throw Invalid(file: file, row: n, message: "name \"\(name)\" may hold letters, digits, - and _ only")
             }
             guard seen.insert(name).inserted else {
-                throw Invalid(file: file, row: n, message: "zone \"\(name)\" is defined twice")
+                throw Invalid(file: file, row: n, message: "zone \"\(name)\" is defined twice", isConflict: true)
             }
             let endpoint = row["endpoint"]!
-            guard let url = URL(string: endpoint), ["http", "https"].contains(url.scheme ?? ""), url.host != nil,
-                url.path.isEmpty || url.path == "/"
-            else {
+            guard isEndpoint(endpoint) else {
                 throw Invalid(file: file, row: n, message: "endpoint \"\(endpoint)\" must be http(s)://host[:port]")
             }
             var lines = ["", "[[zones]]"]
@@ -66,6 +74,27 @@ public enum ProviderImport {
             out += lines.joined(separator: "\n") + "\n"
         }
         return out
+    }
+
+    /// `http(s)://host[:port][/]`, the host of letters, digits, dots and dashes: no path, no
+    /// credentials in the URL (docs/admin-api.yaml states the same pattern).
+    static func isEndpoint(_ s: String) -> Bool {
+        var rest = Substring(s)
+        if rest.hasPrefix("https://") {
+            rest = rest.dropFirst(8)
+        } else if rest.hasPrefix("http://") {
+            rest = rest.dropFirst(7)
+        } else {
+            return false
+        }
+        if rest.hasSuffix("/") { rest = rest.dropLast() }
+        var host = rest
+        if let colon = rest.firstIndex(of: ":") {
+            host = rest[..<colon]
+            let port = rest[rest.index(after: colon)...]
+            guard (1...5).contains(port.count), port.allSatisfy({ $0.isASCII && $0.isNumber }) else { return false }
+        }
+        return !host.isEmpty && host.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) || $0 == "." || $0 == "-" }
     }
 
     static func quote(_ s: String) -> String {
