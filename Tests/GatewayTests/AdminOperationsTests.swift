@@ -117,7 +117,9 @@ final class AdminOperationsTests: XCTestCase {
             ("POST", "replication/retry", #"{"all_dead": true}"#), ("DELETE", "replication/jobs/1", nil),
             ("GET", "agents", nil), ("GET", "workers", nil),
             ("POST", "failover/promote", #"{"bucket": "b", "zone": "zone-a"}"#),
-            ("POST", "placement/resolve", "{}"),
+            ("POST", "placement/resolve", "{}"), ("POST", "zones/sweep-uploads", "{}"),
+            ("POST", "audit/residency", "{}"), ("GET", "zones/zone-a/backend-buckets", nil),
+            ("GET", "zones/zone-a/backend-buckets/b/blobs", nil),
         ] as [(String, String, String?)] {
             let a = call(method, path, body: body, as: acmeAdmin)
             XCTAssertEqual(a.status, 403, "\(method) \(path)")
@@ -606,5 +608,72 @@ final class AdminOperationsTests: XCTestCase {
 
         XCTAssertTrue(try gw.metadata.allBuckets(after: "", limit: 10).isEmpty)
         XCTAssertTrue(gw.zones.values.allSatisfy { (try? $0.listBackendBuckets())?.isEmpty ?? false })
+    }
+
+    // MARK: maintenance
+
+    func testARepairReportsWhatItFoundInTheZones() throws {
+        createBucket("photos", "se")
+        XCTAssertEqual(gw.send("PUT", "/photos/a", body: [1, 2, 3]).status, 200)
+        XCTAssertEqual(gw.send("PUT", "/photos/b", body: [4]).status, 200)
+        let a = try XCTUnwrap(try gw.metadata.object(bucket: "photos", key: "a"))
+        try gw.zones["zone-a"]!.deleteBlob(backendBucket: "", blob: a.blob)
+        let r = call("POST", "tenants/default/buckets/photos/repair", body: "{}")
+        XCTAssertEqual(r.status, 200, r.text)
+        XCTAssertEqual(r.json["checked"] as? Int, 2)
+        XCTAssertEqual(r.json["lost"] as? Int, 1)
+        let objects = try XCTUnwrap(r.json["objects"] as? [[String: Any]])
+        XCTAssertEqual(objects.map { $0["key"] as? String }, ["a"], "only what has something to report")
+        XCTAssertEqual(objects[0]["lost"] as? Bool, true)
+        XCTAssertFalse((objects[0]["notes"] as? [String] ?? []).isEmpty)
+        XCTAssertEqual(
+            call("POST", "tenants/default/buckets/photos/repair", body: #"{"key": "b"}"#).json["checked"] as? Int, 1)
+        XCTAssertEqual(call("POST", "tenants/default/buckets/photos/repair", body: #"{"key": "zz"}"#).status, 404)
+        XCTAssertEqual(call("POST", "tenants/default/buckets/none/repair", body: "{}").status, 404)
+        XCTAssertEqual(
+            call("POST", "tenants/default/buckets/photos/repair", body: "{}", as: acmeAdmin).code, "AccessDenied")
+    }
+
+    func testTheSweepAndTheAuditRunOnRequest() throws {
+        createBucket("photos", "se")
+        XCTAssertEqual(gw.send("PUT", "/photos/a", body: [1, 2, 3]).status, 200)
+        let swept = call("POST", "zones/sweep-uploads", body: #"{"older_than": 0}"#)
+        XCTAssertEqual(swept.status, 200, swept.text)
+        XCTAssertEqual(swept.json["aborted"] as? Int, 0)
+        XCTAssertEqual(call("POST", "zones/sweep-uploads", body: #"{"older_than": -1}"#).status, 400)
+        XCTAssertEqual(call("GET", "zones/sweep-uploads").status, 404, "GET names a zone")
+
+        let b = try XCTUnwrap(try gw.metadata.bucket(named: "photos"))
+        gw.zones["zone-a"]!.plant([9, 9], backendBucket: b.backendBucket, at: TestGateway.now - 200_000)
+        let audit = call("POST", "audit/residency", body: "{}")
+        XCTAssertEqual(audit.status, 200, audit.text)
+        XCTAssertEqual(audit.json["format"] as? String, "s3gw-residency-audit/1")
+        let summary = try XCTUnwrap(audit.json["summary"] as? [String: Any])
+        XCTAssertEqual(summary["buckets"] as? Int, 1)
+        XCTAssertEqual(summary["orphans"] as? Int, 1)
+        XCTAssertEqual(summary["orphans_removed"] as? Int, 0)
+        XCTAssertEqual(call("POST", "audit/residency", body: #"{"older_than": -5}"#).status, 400)
+    }
+
+    func testWhatAZoneHoldsIsListedFromTheZoneItself() throws {
+        createBucket("photos", "se")
+        XCTAssertEqual(gw.send("PUT", "/photos/a", body: [1, 2, 3]).status, 200)
+        let b = try XCTUnwrap(try gw.metadata.bucket(named: "photos"))
+        let buckets = call("GET", "zones/zone-a/backend-buckets")
+        XCTAssertEqual(buckets.status, 200, buckets.text)
+        XCTAssertEqual(buckets.items.map { $0["name"] as? String }, [b.backendBucket])
+        let blobs = call("GET", "zones/zone-a/backend-buckets/\(b.backendBucket)/blobs")
+        XCTAssertEqual(blobs.status, 200, blobs.text)
+        let o = try XCTUnwrap(try gw.metadata.object(bucket: "photos", key: "a"))
+        XCTAssertEqual(blobs.items.map { $0["id"] as? String }, [o.blob])
+        XCTAssertEqual(blobs.items.map { $0["size"] as? Int }, [3])
+        // Only names the gateway could have given are looked up: no path out of the zone.
+        let r = AdminRequest(
+            method: "GET", path: ["zones", "zone-a", "backend-buckets", "../../etc", "blobs"], principal: root,
+            now: TestGateway.now)
+        XCTAssertEqual(AdminAPI.dispatch(r, gw.context).status, 404)
+        XCTAssertEqual(call("GET", "zones/nowhere/backend-buckets").status, 404)
+        gw.zones["zone-b"]!.failing = true
+        XCTAssertEqual(call("GET", "zones/zone-b/backend-buckets").status, 503)
     }
 }

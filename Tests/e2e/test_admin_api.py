@@ -276,3 +276,40 @@ def test_providers_are_imported_dry_run_first_without_secrets_in_answers(gw):
                    capture_output=True)
     error(admin(gw, "POST", "providers/import", body), 409, "Conflict")  # the name exists now
     error(admin(gw, "POST", "providers/import", {"providers": [{"name": "x"}]}), 400, "InvalidRequest")
+
+
+def test_repair_audit_sweep_and_zone_listings_on_request(gw):
+    s3 = s3_client(gw)
+    name = new_bucket_name()
+    create_bucket(s3, name, "se")
+    ok(admin(gw, "PATCH", f"tenants/default/buckets/{name}", {"replica_count": 2}))
+    before = set(zone_blobs(gw, "local-2"))
+    s3.put_object(Bucket=name, Key="k", Body=b"copy me")
+
+    def replica():
+        new = set(zone_blobs(gw, "local-2")) - before
+        if not new:
+            raise NotYet("no replica yet")
+        return new.pop()
+
+    lost = wait_until(replica, 30, "the replica in local-2", detail=gw.log_tail)
+    placement = ok(admin(gw, "GET", f"tenants/default/buckets/{name}"))["placement"]
+    backend = {p["zone"]: p["backend_bucket"] for p in placement}
+    # What the zone itself holds, as `s3gw zones ls` shows it.
+    assert backend["local-2"] in [b["name"] for b in ok(admin(gw, "GET", "zones/local-2/backend-buckets",
+                                                                 query={"limit": 1000}))["items"]]
+    blobs = ok(admin(gw, "GET", f"zones/local-2/backend-buckets/{backend['local-2']}/blobs"))["items"]
+    assert [(b["id"], b["size"]) for b in blobs] == [(lost.name, len(b"copy me"))]
+
+    lost.unlink()  # lost behind the gateway's back
+    r = ok(admin(gw, "POST", f"tenants/default/buckets/{name}/repair", {"key": "k"}))
+    assert r["checked"] == 1 and r["queued"] == 1 and r["lost"] == 0, r
+    assert [o["key"] for o in r["objects"]] == ["k"] and r["objects"][0]["notes"], r
+    wait_until(replica, 30, "the repaired replica", detail=gw.log_tail)
+    assert [p.read_bytes() for p in set(zone_blobs(gw, "local-2")) - before] == [b"copy me"]
+
+    audit = ok(admin(gw, "POST", "audit/residency", {}))
+    assert audit["format"] == "s3gw-residency-audit/1"
+    mine = [b for b in audit["buckets"] if b["bucket"] == name]
+    assert len(mine) == 1 and audit["summary"]["violations"] == 0, audit["summary"]
+    assert ok(admin(gw, "POST", "zones/sweep-uploads", {"older_than": 0}))["aborted"] == 0

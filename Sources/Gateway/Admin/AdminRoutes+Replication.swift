@@ -147,6 +147,7 @@ extension AdminAPI {
             guard listed != (body.allDead ?? false) else {
                 throw .invalid("send ids (a non-empty list of job ids) or \"all_dead\": true")
             }
+            guard (body.ids ?? []).allSatisfy({ $0 > 0 }) else { throw .invalid("job ids are 1 or more") }
             let ids = listed ? body.ids : nil
             let n = try store { () throws(StoreError) in try ctx.metadata.retryJobs(ids: ids, now: r.now) }
             return .json(RetriedView(retried: n))
