@@ -49,6 +49,8 @@ let package = Package(
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "GatewayCore"]),
         .testTarget(name: "FileSystemBackendTests", dependencies: ["FileSystemBackend", "GatewayCore"]),
         .testTarget(name: "SupervisorTests", dependencies: ["s3gw", "GatewayCore"]),
+        .testTarget(
+            name: "AdminCLITests", dependencies: ["s3gw", "Gateway", "GatewayCore", "GatewayTesting", "SigV4"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "GatewayCore"]),
         .testTarget(name: "S3ProtocolTests", dependencies: ["S3Protocol", "GatewayCore"]),
         .testTarget(name: "S3BackendTests", dependencies: ["S3Backend", "GatewayCore", "GatewayTesting", "SigV4"]),

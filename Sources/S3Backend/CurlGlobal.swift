@@ -13,6 +13,10 @@ public enum CurlGlobal {
         }
     }
 
+    /// `initialize()` at most once per process, for callers that cannot know whether anyone did.
+    public static func initializeOnce() { _ = once }
+    private static let once: Void = initialize()
+
     /// libcurl's version string, for diagnostics.
     public static var version: String { String(cString: curl_version()) }
 }

@@ -81,7 +81,8 @@ final class CurlTransfer: HTTPExchange {
             try setopt(CURLOPT_INFILESIZE_LARGE) { ccurl_setopt_off(easy, $0, curl_off_t(uploadLength ?? 0)) }
         default: try setopt(CURLOPT_CUSTOMREQUEST) { ccurl_setopt_str(easy, $0, method) }
         }
-        if method == "POST" {
+        // Another method with a body (PATCH) is sent the way POST is, under its own name.
+        if method == "POST" || (method != "PUT" && (uploadLength ?? 0) > 0) {
             try setopt(CURLOPT_POST) { ccurl_setopt_long(easy, $0, 1) }
             try setopt(CURLOPT_POSTFIELDSIZE_LARGE) { ccurl_setopt_off(easy, $0, curl_off_t(uploadLength ?? 0)) }
         }

@@ -16,6 +16,21 @@ struct S3GW: ParsableCommand {
             WorkerCommand.self,
             AgentCommand.self,
         ])
+
+    /// ArgumentParser's own entry point, except that a usage error exits 2, as other Unix
+    /// tools' do (its default is 64).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 struct ConfigOption: ParsableArguments {

@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+
+/// Sends the commands' calls through a transport and prints the answers: the API's JSON as it
+/// is with `--json`, a table or a list of fields otherwise. Errors become
+/// `s3gw: <code>: <message>` on stderr and exit status 1 (see `AdminOptions.run`).
+struct AdminClient {
+    let transport: any AdminTransport
+    /// Print JSON instead of tables.
+    let json: Bool
+
+    /// One call; its JSON answer (nil for an empty one, 204), or the API's error as a failure.
+    @discardableResult
+    func send(_ call: AdminCall) throws(AdminFailure) -> JSONValue? {
+        let reply = try transport.send(call)
+        let document = reply.body.isEmpty ? nil : JSONValue.parse(reply.body)
+        guard (200..<300).contains(reply.status) else {
+            if let code = document?["code"]?.string, let message = document?["message"]?.string {
+                throw AdminFailure(code: code, message: message)
+            }
+            throw AdminFailure(
+                code: "HTTP\(reply.status)",
+                message:
+                    "the endpoint answered HTTP \(reply.status) without an admin API error (is it an s3gw admin API?)"
+            )
+        }
+        if !reply.body.isEmpty && document == nil {
+            throw AdminFailure(code: "InvalidAnswer", message: "the answer is not JSON")
+        }
+        return document
+    }
+
+    /// Every item of a list endpoint, following `next_marker` to the end.
+    func list(_ call: AdminCall) throws(AdminFailure) -> [JSONValue] {
+        var items: [JSONValue] = []
+        var call = call
+        var seen: Set<String> = []
+        while true {
+            let page = try send(call)
+            guard let pageItems = page?["items"]?.array else {
+                throw AdminFailure(code: "InvalidAnswer", message: "a list answer lacks its items")
+            }
+            items += pageItems
+            guard let marker = page?["next_marker"]?.string, !marker.isEmpty else { return items }
+            // A server handing out the same marker twice would keep us here for ever.
+            guard seen.insert(marker).inserted else {
+                throw AdminFailure(code: "InvalidAnswer", message: "the list repeats its marker \(marker)")
+            }
+            call.query["marker"] = marker
+        }
+    }
+
+    // MARK: output
+
+    /// A table column: its header and how a cell is made from an item.
+    struct Column {
+        let header: String
+        let cell: (JSONValue) -> String
+
+        init(_ header: String, _ key: String) {
+            self.header = header
+            cell = { $0[key]?.cell ?? "-" }
+        }
+
+        init(_ header: String, cell: @escaping (JSONValue) -> String) {
+            self.header = header
+            self.cell = cell
+        }
+    }
+
+    /// A list: `{"items": [...]}` with `--json`, else a table (or `empty` when there is nothing).
+    func printList(_ items: [JSONValue], columns: [Column], empty: String) {
+        if json {
+            print(JSONValue.object(["items": .array(items)]).pretty)
+        } else if items.isEmpty {
+            print(empty)
+        } else {
+            printTable([columns.map(\.header)] + items.map { item in columns.map { $0.cell(item) } })
+        }
+    }
+
+    /// One object: the JSON with `--json`, else one line per field in `fields` (snake_case
+    /// keys, shown with spaces); nested objects take a line per key.
+    func printObject(_ value: JSONValue?, fields: [String]) {
+        guard let value else { return }
+        if json {
+            print(value.pretty)
+            return
+        }
+        var rows: [[String]] = []
+        for field in fields {
+            let label = field.replacingOccurrences(of: "_", with: " ")
+            guard let v = value[field] else { continue }
+            if let o = v.object, !o.isEmpty {
+                for (i, k) in o.keys.sorted().enumerated() {
+                    rows.append([i == 0 ? label : "", k + "  " + o[k]!.cell])
+                }
+            } else {
+                rows.append([label, v.object != nil ? "(none)" : v.cell])
+            }
+        }
+        if !rows.isEmpty { printTable(rows) }
+    }
+
+    /// What a command did when the API answers nothing (204): a line for people, nothing for
+    /// scripts (the exit status says it).
+    func done(_ message: String) {
+        if !json { print(message) }
+    }
+
+    /// A note for the operator beside the output (stderr, so `--json` output stays parseable).
+    func note(_ message: String) {
+        FileHandle.standardError.write(Data("s3gw: \(message)\n".utf8))
+    }
+}

@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+
+/// The options every admin command shares: where the calls go (the local gateway's state through
+/// its configuration, or a remote gateway's admin API) and how answers are printed.
+struct AdminOptions: ParsableArguments {
+    @Option(
+        name: .shortAndLong,
+        help: "The gateway configuration file, for calls on the gateway host (default: /etc/s3gw/s3gw.toml).")
+    var config: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "A gateway's URL (https://host[:port]); calls go to its admin API, signed with SigV4.",
+            valueName: "url"))
+    var endpoint: String?
+
+    @Option(help: "Admin access key for --endpoint (default: S3GW_ADMIN_ACCESS_KEY, then AWS_ACCESS_KEY_ID).")
+    var accessKey: String?
+
+    @Option(
+        help: """
+            Admin secret key for --endpoint (default: S3GW_ADMIN_SECRET_KEY, then AWS_SECRET_ACCESS_KEY; \
+            the environment keeps it out of the process list).
+            """)
+    var secretKey: String?
+
+    @Option(help: "The region signed into remote calls.")
+    var region = "us-east-1"
+
+    @Option(help: "CA certificates (PEM) to verify the endpoint's TLS certificate with.")
+    var caBundle: String?
+
+    @Flag(help: "Do not verify the endpoint's TLS certificate.")
+    var insecure = false
+
+    @Flag(help: "Print the admin API's JSON instead of tables.")
+    var json = false
+
+    static let defaultConfig = "/etc/s3gw/s3gw.toml"
+
+    func validate() throws {
+        if endpoint == nil {
+            if accessKey != nil || secretKey != nil || caBundle != nil || insecure {
+                throw ValidationError("--access-key, --secret-key, --ca-bundle and --insecure go with --endpoint")
+            }
+        } else if config != nil {
+            throw ValidationError("--config is for calls on the gateway host, --endpoint for remote ones: not both")
+        }
+    }
+
+    /// The credentials of remote calls: the options, else S3GW_ADMIN_*, else the AWS variables
+    /// (with AWS_SESSION_TOKEN for temporary ones). Both halves come from the same place.
+    func credentials(environment: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> RemoteAdminTransport.Credentials
+    {
+        func pair(_ a: String, _ s: String) -> (String, String)? {
+            guard let ak = environment[a], let sk = environment[s], !ak.isEmpty, !sk.isEmpty else { return nil }
+            return (ak, sk)
+        }
+        if accessKey != nil || secretKey != nil {
+            guard let accessKey, let secretKey, !accessKey.isEmpty, !secretKey.isEmpty else {
+                throw ValidationError("--access-key and --secret-key go together")
+            }
+            return .init(accessKey: accessKey, secretKey: secretKey)
+        }
+        if let (a, s) = pair("S3GW_ADMIN_ACCESS_KEY", "S3GW_ADMIN_SECRET_KEY") {
+            return .init(accessKey: a, secretKey: s, sessionToken: environment["S3GW_ADMIN_SESSION_TOKEN"])
+        }
+        if let (a, s) = pair("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY") {
+            return .init(accessKey: a, secretKey: s, sessionToken: environment["AWS_SESSION_TOKEN"])
+        }
+        throw ValidationError(
+            "--endpoint needs admin credentials: --access-key and --secret-key, or S3GW_ADMIN_ACCESS_KEY and "
+                + "S3GW_ADMIN_SECRET_KEY in the environment")
+    }
+
+    func transport() throws -> any AdminTransport {
+        guard let endpoint else { return try LocalAdminTransport(configPath: config ?? Self.defaultConfig) }
+        return try RemoteAdminTransport(
+            endpoint: endpoint, credentials: try credentials(), region: region, caBundle: caBundle,
+            verifyTLS: !insecure)
+    }
+
+    /// Runs a command's calls: failures are printed as `s3gw: <code>: <message>` and exit 1;
+    /// a usage problem (no credentials for --endpoint) exits 2.
+    func run(_ body: (AdminClient) throws(AdminFailure) -> Void) throws {
+        do {
+            try body(AdminClient(transport: try transport(), json: json))
+        } catch let failure as AdminFailure {
+            FileHandle.standardError.write(Data("s3gw: \(failure.code): \(failure.message)\n".utf8))
+            throw ExitCode(1)
+        } catch let usage as ValidationError {
+            FileHandle.standardError.write(Data("s3gw: \(usage.message)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+}

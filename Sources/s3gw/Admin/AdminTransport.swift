@@ -1,0 +1,44 @@
+import Foundation
+import Gateway
+
+/// One admin API call as the CLI builds it: what `AdminRequest` holds minus who asks and when,
+/// which the transport supplies (the local operator, or the signature of a remote call).
+struct AdminCall {
+    var method: String
+    /// Path segments after `/admin/`, not encoded: ["tenants", "acme", "users"].
+    var path: [String]
+    var query: [String: String] = [:]
+    /// A JSON document, or empty.
+    var body: [UInt8] = []
+
+    init(_ method: String, _ path: [String], query: [String: String] = [:]) {
+        self.method = method
+        self.path = path
+        self.query = query
+    }
+
+    /// A call with `body` encoded the way the API reads it (snake_case keys).
+    init(_ method: String, _ path: [String], json body: some Encodable) {
+        self.init(method, path)
+        // Encoding the CLI's own plain request types cannot fail.
+        self.body = Array((try? AdminJSON.encoder.encode(body)) ?? Data("{}".utf8))
+    }
+}
+
+/// The API's answer: a status and a JSON document (empty for 204).
+struct AdminReply {
+    var status: Int
+    var body: [UInt8]
+}
+
+/// Why a call did not succeed, as the operator sees it: `s3gw: <code>: <message>`.
+struct AdminFailure: Error {
+    let code: String
+    let message: String
+}
+
+/// Where admin calls go: in-process on the gateway host, or over HTTP(S) to a gateway's admin
+/// API. Both answer the same call with the same reply, so each command is written once.
+protocol AdminTransport {
+    func send(_ call: AdminCall) throws(AdminFailure) -> AdminReply
+}
