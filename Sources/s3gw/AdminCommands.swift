@@ -165,7 +165,8 @@ func ago(_ t: Double) -> String {
 func printTable(_ rows: [[String]]) {
     let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
     for r in rows {
-        print(zip(r, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "  "))
+        let line = zip(r, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }
+        print(String(line.joined(separator: "  ").reversed().drop { $0 == " " }.reversed()))
     }
 }
 

@@ -13,21 +13,31 @@ struct S3GW: ParsableCommand {
             Serve.self, ConfigCommand.self, ZonesCommand.self, BucketsCommand.self, ReplicationCommand.self,
             FailoverCommand.self, RepairCommand.self,
             ProvidersCommand.self, AuditCommand.self,
+            TenantsCommand.self, UsersCommand.self, CredentialsCommand.self,
             WorkerCommand.self,
             AgentCommand.self,
         ])
 
     /// ArgumentParser's own entry point, except that a usage error exits 2, as other Unix
-    /// tools' do (its default is 64).
+    /// tools' do (its default is 64); one a command finds itself (an unreadable argument file)
+    /// is a plain `s3gw: <message>` line.
     static func main() {
+        var command: any ParsableCommand
         do {
-            var command = try parseAsRoot()
-            try command.run()
+            command = try parseAsRoot()
         } catch {
             if exitCode(for: error) == .validationFailure {
                 FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
                 Foundation.exit(2)
             }
+            exit(withError: error)
+        }
+        do {
+            try command.run()
+        } catch let usage as ValidationError {
+            FileHandle.standardError.write(Data("s3gw: \(usage.message)\n".utf8))
+            Foundation.exit(2)
+        } catch {
             exit(withError: error)
         }
     }

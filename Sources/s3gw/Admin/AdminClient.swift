@@ -92,8 +92,11 @@ struct AdminClient {
             let label = field.replacingOccurrences(of: "_", with: " ")
             guard let v = value[field] else { continue }
             if let o = v.object, !o.isEmpty {
+                let width = o.keys.map(\.count).max() ?? 0
                 for (i, k) in o.keys.sorted().enumerated() {
-                    rows.append([i == 0 ? label : "", k + "  " + o[k]!.cell])
+                    rows.append([
+                        i == 0 ? label : "", k.padding(toLength: width + 2, withPad: " ", startingAt: 0) + o[k]!.cell,
+                    ])
                 }
             } else {
                 rows.append([label, v.object != nil ? "(none)" : v.cell])

@@ -53,7 +53,10 @@ struct RemoteAdminTransport: AdminTransport {
                 verifyTLS: verifyTLS, timeout: timeout)
             return AdminReply(status: answer.status, body: answer.body)
         } catch {
-            throw AdminFailure(code: "Unreachable", message: "\(origin)\(prefix): \(error.description)")
+            let hint =
+                origin.hasPrefix("https:") && error.description.contains("SSL")
+                ? " (--ca-bundle FILE names the CA that signed its certificate)" : ""
+            throw AdminFailure(code: "Unreachable", message: "\(origin)\(prefix): \(error.description)\(hint)")
         }
     }
 
