@@ -41,7 +41,13 @@ public final class Identities: CredentialLookup, Sendable {
         self.reloadKeys = reloadKeys
     }
 
-    public var secretBox: SecretBox { box.withLock { $0 } }
+    /// The master keys to seal new secrets with, re-read from their source first: once
+    /// `s3gw keys rotate` has written a new key, even a process started before it seals under
+    /// that key (a secret sealed under the old one would not open once the old key is dropped).
+    public var secretBox: SecretBox {
+        if let fresh = reloadKeys() { box.withLock { $0 = fresh } }
+        return box.withLock { $0 }
+    }
 
     public func secretKey(forAccessKey key: String) -> String? { resolve(key)?.secret }
 

@@ -34,8 +34,10 @@ public protocol IdentityStore: Sendable {
     func deleteCredential(accessKey: String) throws(StoreError)
     /// Every credential's sealed secret, for re-sealing under a new master key.
     func sealedSecrets() throws(StoreError) -> [(accessKey: String, sealed: String)]
-    /// Replaces sealed secrets, all in one transaction.
-    func reseal(_ secrets: [(accessKey: String, sealed: String)]) throws(StoreError)
+    /// Replaces sealed secrets, all in one transaction, each only where the stored value is
+    /// still `from`: a secret rotated meanwhile keeps its new value (re-sealing must never bring
+    /// an old secret back). Returns how many were replaced.
+    func reseal(_ secrets: [(accessKey: String, from: String, to: String)]) throws(StoreError) -> Int
     /// Removes sessions that expired before `time`; returns how many.
     func deleteExpiredSessions(before time: Double) throws(StoreError) -> Int
     /// Buckets owned by `from` become owned by `to` (the bootstrap's move of buckets created

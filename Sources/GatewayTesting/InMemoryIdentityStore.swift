@@ -145,11 +145,14 @@ public final class InMemoryIdentityStore: IdentityStore {
         }
     }
 
-    public func reseal(_ secrets: [(accessKey: String, sealed: String)]) throws(StoreError) {
+    public func reseal(_ secrets: [(accessKey: String, from: String, to: String)]) throws(StoreError) -> Int {
         state.withLock { s in
-            for x in secrets where s.credentials[x.accessKey] != nil {
-                s.credentials[x.accessKey]!.sealedSecret = x.sealed
+            var replaced = 0
+            for x in secrets where s.credentials[x.accessKey]?.sealedSecret == x.from {
+                s.credentials[x.accessKey]!.sealedSecret = x.to
+                replaced += 1
             }
+            return replaced
         }
     }
 

@@ -256,14 +256,17 @@ extension SQLiteMetadataStore: IdentityStore {
         }
     }
 
-    public func reseal(_ secrets: [(accessKey: String, sealed: String)]) throws(StoreError) {
+    public func reseal(_ secrets: [(accessKey: String, from: String, to: String)]) throws(StoreError) -> Int {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) in
+                var replaced = 0
                 for s in secrets {
                     try db.query(
-                        "UPDATE credentials SET sealed_secret = ? WHERE access_key = ?",
-                        [.text(s.sealed), .text(s.accessKey)])
+                        "UPDATE credentials SET sealed_secret = ? WHERE access_key = ? AND sealed_secret = ?",
+                        [.text(s.to), .text(s.accessKey), .text(s.from)])
+                    replaced += db.changes
                 }
+                return replaced
             }
         }
     }
