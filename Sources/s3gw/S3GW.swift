@@ -13,7 +13,7 @@ struct S3GW: ParsableCommand {
             Serve.self, ConfigCommand.self, ZonesCommand.self, BucketsCommand.self, ReplicationCommand.self,
             FailoverCommand.self, RepairCommand.self,
             ProvidersCommand.self, AuditCommand.self,
-            TenantsCommand.self, UsersCommand.self, CredentialsCommand.self,
+            TenantsCommand.self, UsersCommand.self, CredentialsCommand.self, KeysCommand.self,
             WorkerCommand.self,
             AgentCommand.self,
         ])

@@ -39,12 +39,22 @@ enum MasterKeys {
         return SecretBox(keys: keys.compactMap { $0 })
     }
 
-    /// Replaces the key file atomically (temp file, fsync, rename), keeping it 0600.
+    /// Replaces the key file atomically (temp file, fsync, rename), keeping it 0600 and its
+    /// owner: `s3gw keys rotate` run as root must leave a file the gateway's user still reads.
     static func write(_ keys: [MasterKey], stateDir: String) throws {
         let file = path(stateDir)
         let temp = file + ".new"
         unlink(temp)
         try writePrivate(path: temp, keys.map(\.hex).joined(separator: "\n") + "\n")
-        try systemCall("rename \(temp)") { rename(temp, file) }
+        do {
+            var st = stat()
+            if stat(file, &st) == 0 {
+                try systemCall("chown \(temp)") { chown(temp, st.st_uid, st.st_gid) }
+            }
+            try systemCall("rename \(temp)") { rename(temp, file) }
+        } catch {
+            unlink(temp)
+            throw error
+        }
     }
 }
