@@ -20,9 +20,13 @@ public struct Verifier: Sendable {
     /// `service` is the one the credential scope must name ("s3"; "sts" for the STS endpoint).
     /// `bodyHash` is the hex SHA-256 of a body the caller already read, for signers that sign
     /// the payload without sending `x-amz-content-sha256` (STS and admin API clients).
+    ///
+    /// `doubleEncodedPath`: also accept a signature over the path URI-encoded once more, as AWS
+    /// signs for every service but S3 and generic signers (botocore's `SigV4Auth`) do for any
+    /// service; for the admin API, whose paths are not S3 keys.
     public func authenticate(
         _ head: RequestHead, now: Double, virtualHostedBucket: String? = nil, service: String = "s3",
-        bodyHash: String? = nil
+        bodyHash: String? = nil, doubleEncodedPath: Bool = false
     ) throws(S3Error) -> AuthContext {
         let authorization = head.header("authorization")
         let query = head.queryItems
@@ -38,7 +42,8 @@ public struct Verifier: Sendable {
         if let authorization {
             if authorization.hasPrefix(CanonicalRequest.algorithm + " ") {
                 return try verifyV4Header(
-                    head, authorization: authorization, now: now, service: service, bodyHash: bodyHash)
+                    head, authorization: authorization, now: now, service: service, bodyHash: bodyHash,
+                    doubleEncodedPath: doubleEncodedPath)
             }
             if authorization.hasPrefix("AWS ") {
                 return try verifyV2Header(head, authorization: authorization, now: now, bucket: virtualHostedBucket)
@@ -118,7 +123,8 @@ public struct Verifier: Sendable {
     }
 
     func verifyV4Header(
-        _ head: RequestHead, authorization: String, now: Double, service: String = "s3", bodyHash: String? = nil
+        _ head: RequestHead, authorization: String, now: Double, service: String = "s3", bodyHash: String? = nil,
+        doubleEncodedPath: Bool = false
     ) throws(S3Error) -> AuthContext {
         // Parts separated by "," with or without spaces (s3cmd sends none). A piece that starts
         // no part may continue the Credential: the scope's region may be a LocationConstraint
@@ -161,16 +167,23 @@ public struct Verifier: Sendable {
         guard let secret = credentials.secretKey(forAccessKey: credential.accessKey) else { throw .invalidAccessKey }
         try checkSkew(time, now: now)
 
-        let canonical = CanonicalRequest.build(
-            method: head.method, canonicalURI: CanonicalRequest.canonicalURI(rawPath: head.rawPath),
-            canonicalQuery: CanonicalRequest.canonicalQuery(head.rawQuery),
-            canonicalHeaders: CanonicalRequest.canonicalHeaders(head.headers, signed: signed),
-            signedHeaders: signedField,
-            payloadHash: head.header("x-amz-content-sha256") ?? bodyHash ?? CanonicalRequest.emptySHA256)
-        let sts = CanonicalRequest.stringToSign(amzDate: amzDate, scope: credential.scope, canonicalRequest: canonical)
         let key = Signer.signingKey(
             secret: secret, date: credential.date, region: credential.region, service: credential.service)
-        let expected = Signer.signature(signingKey: key, stringToSign: sts)
+        func expectedSignature(uri: String) -> String {
+            let canonical = CanonicalRequest.build(
+                method: head.method, canonicalURI: uri, canonicalQuery: CanonicalRequest.canonicalQuery(head.rawQuery),
+                canonicalHeaders: CanonicalRequest.canonicalHeaders(head.headers, signed: signed),
+                signedHeaders: signedField,
+                payloadHash: head.header("x-amz-content-sha256") ?? bodyHash ?? CanonicalRequest.emptySHA256)
+            let sts = CanonicalRequest.stringToSign(
+                amzDate: amzDate, scope: credential.scope, canonicalRequest: canonical)
+            return Signer.signature(signingKey: key, stringToSign: sts)
+        }
+        let uri = CanonicalRequest.canonicalURI(rawPath: head.rawPath)
+        var expected = expectedSignature(uri: uri)
+        if !constantTimeEquals(expected, signature) && doubleEncodedPath && uri.contains("%") {
+            expected = expectedSignature(uri: uriEncode(uri, encodeSlash: false))
+        }
         guard constantTimeEquals(expected, signature) else { throw .signatureMismatch }
         return AuthContext(
             accessKey: credential.accessKey, method: .v4Header, payload: payload, signingKey: key,

@@ -45,7 +45,7 @@ extension S3Gateway {
             throw AdminError(status: 413, code: "EntityTooLarge", message: "admin request bodies are at most 1 MiB")
         }
         let hash = hexEncode(Digest.hash(.sha256, bytes))
-        let auth = try ctx.verifier.authenticate(head, now: now, bodyHash: hash)
+        let auth = try ctx.verifier.authenticate(head, now: now, bodyHash: hash, doubleEncodedPath: true)
         if auth.method == .anonymous { throw AdminError.accessDenied }
         // A declared body hash must be the body's (UNSIGNED-PAYLOAD declares none).
         if case .sha256(let declared) = auth.payload, declared != hash { throw S3Error(.xAmzContentSHA256Mismatch) }
