@@ -62,7 +62,10 @@ public enum AdminAPI {
                 throw .notFound("no admin resource /admin/\(r.path.joined(separator: "/"))")
             }
             guard let (route, params) = candidates.first(where: { $0.0.method == r.method }) else {
-                throw .methodNotAllowed
+                // RFC 9110: a 405 names the methods the resource has.
+                let allowed = Set(candidates.map(\.0.method)).sorted().joined(separator: ", ")
+                let e = AdminError.methodNotAllowed
+                return AdminResponse(status: e.status, body: e.json, headers: [("Allow", allowed)])
             }
             let resource: PermissionSet.Resource =
                 switch route.scope {

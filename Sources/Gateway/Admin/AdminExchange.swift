@@ -54,10 +54,13 @@ public struct AdminRequest: Sendable {
 public struct AdminResponse: Sendable {
     public var status: Int
     public var body: [UInt8]
+    /// Headers beside Content-Type (Allow on a 405).
+    public var headers: [(name: String, value: String)] = []
 
-    public init(status: Int = 200, body: [UInt8]) {
+    public init(status: Int = 200, body: [UInt8], headers: [(name: String, value: String)] = []) {
         self.status = status
         self.body = body
+        self.headers = headers
     }
 
     public static func json<T: Encodable>(_ value: T, status: Int = 200) -> AdminResponse {
