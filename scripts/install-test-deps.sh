@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test tiers need on top of install-deps.sh: the S3 clients the end-to-end
-# suite drives (aws CLI v1 and v2, boto3, s3cmd, rclone, minio-py), moto, pytest, and wrk for `make bench`.
+# suite drives (aws CLI v1 and v2, boto3, s3cmd, rclone, minio-py), moto, pytest, schemathesis, and wrk
+# for `make bench`.
 # Only what is missing is installed.
 set -euo pipefail
 
@@ -31,6 +32,9 @@ py_has minio || pip_missing+=(minio)
 py_has moto.server || pip_missing+=("moto[server]")
 py_has pytest || pip_missing+=(pytest)
 py_has requests || pip_missing+=(requests)
+# The admin API's check against docs/admin-api.yaml (Tests/e2e/test_admin_api_schema.py).
+py_has schemathesis || pip_missing+=("schemathesis>=4,<5")
+py_has yaml || pip_missing+=(pyyaml)
 
 if [ "${#pip_missing[@]}" -gt 0 ]; then
     echo "pip install: ${pip_missing[*]}" >&2
