@@ -4,44 +4,17 @@ SigV4Auth, service s3), and checks each answer: never a 5xx, the status one the 
 documents, the body the documented JSON (errors included), invalid input refused with a 4xx, a
 method a path lacks refused with 405 and Allow. Unsigned requests are refused on every path."""
 
-import hashlib
-import json
-
 import pytest
 import requests
 import schemathesis
 import yaml
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import ignored_auth, missing_required_header
 
-from conftest import REGION, ROOT, Stack
+from admin_api import SigV4, admin
+from conftest import ROOT, Stack
 
 DOCUMENT = ROOT / "docs" / "admin-api.yaml"
-
-
-class SigV4(requests.auth.AuthBase):
-    """Signs a prepared request as botocore signs any AWS request: the body's SHA-256 in
-    x-amz-content-sha256, every header signed."""
-
-    def __init__(self, access_key: str, secret_key: str, region: str = REGION):
-        self.credentials = Credentials(access_key, secret_key)
-        self.region = region
-
-    def __call__(self, r):
-        body = r.body or b""
-        if isinstance(body, str):
-            body = body.encode()
-        headers = {k: v for k, v in r.headers.items()
-                   if k.lower() not in ("authorization", "x-amz-date", "x-amz-content-sha256")}
-        aws = AWSRequest(method=r.method, url=r.url, data=body, headers=headers)
-        aws.headers["x-amz-content-sha256"] = hashlib.sha256(body).hexdigest()
-        SigV4Auth(self.credentials, "s3", self.region).add_auth(aws)
-        for name in ("Authorization", "X-Amz-Date", "x-amz-content-sha256"):
-            r.headers[name] = aws.headers[name]
-        return r
 
 
 @pytest.fixture(scope="module")
@@ -62,13 +35,6 @@ def api_schema(document, stack):
     s = schemathesis.openapi.from_dict(document)
     s.config.update(base_url=stack.http_url)
     return s
-
-
-def admin(stack, method: str, path: str, body=None) -> requests.Response:
-    data = json.dumps(body).encode() if body is not None else b""
-    headers = {"Content-Type": "application/json"} if data else {}
-    return requests.request(method, stack.http_url + "/admin/" + path, data=data, headers=headers,
-                            auth=SigV4(stack.access_key, stack.secret_key), timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,6 @@ import json
 import os
 import re
 import subprocess
-import uuid
-from pathlib import Path
 
 import boto3
 import pytest
@@ -18,6 +16,7 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from admin_api import SigV4
 from conftest import REGION, Stack, s3gw_bin, wait_until
 
 # Every secret key this module saw, for the final searches.
@@ -253,8 +252,6 @@ def test_usage_errors_exit_2_and_api_errors_exit_1(gw):
 def test_lists_follow_next_marker_to_the_end(gw):
     """1001 users: more than one page of the largest (1000), in name order, none twice."""
     cli(gw, "tenants", "create", "crowd")
-    from test_admin_api_schema import SigV4
-
     session = requests.Session()
     session.auth = SigV4(gw.access_key, gw.secret_key)
     names = sorted(f"user-{i:04d}" for i in range(1001))
