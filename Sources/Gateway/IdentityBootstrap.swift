@@ -3,7 +3,8 @@ import SigV4
 
 /// Makes the operator's root credentials (environment, config or the generated root-credentials
 /// file) a user of the default tenant at every start: the one way in before any other user
-/// exists. The root key is kept in step with that source: a changed key replaces the previous
+/// exists. That source stays authoritative for the root key: rotate it there (a rotation or
+/// deletion through the admin API is undone at the next start). The root key is kept in step with that source: a changed key replaces the previous
 /// root key, and buckets created before users existed (owned by the root access key) become the
 /// root user's.
 public enum IdentityBootstrap {
@@ -44,7 +45,33 @@ public enum IdentityBootstrap {
         for old in Set([accessKey, previous].compactMap { $0 }) {
             _ = try store.reassignBucketOwner(from: old, to: user.id)
         }
+        try adoptOwnerlessBuckets(root: user.id, identities: store, metadata: metadata)
         if previous != accessKey { try metadata.setAgentState(stateKey, accessKey) }
+    }
+}
+
+extension IdentityBootstrap {
+    static let adoptedKey = "identity.owners-adopted"
+
+    /// Once, at the first start with users: buckets whose owner is no user (created under some
+    /// earlier root access key, which was the owner before users existed) become the root
+    /// user's, so every Owner element names a user.
+    static func adoptOwnerlessBuckets(root: String, identities store: any IdentityStore, metadata: any MetadataStore)
+        throws(StoreError)
+    {
+        guard try metadata.agentState(adoptedKey) == nil else { return }
+        var owners: Set<String> = []
+        var after = ""
+        while true {
+            let page = try metadata.allBuckets(after: after, limit: 500)
+            for b in page where b.tenant == TenantRecord.defaultID { owners.insert(b.owner) }
+            guard let last = page.last, page.count == 500 else { break }
+            after = last.name
+        }
+        for owner in owners where owner != root {
+            if try store.user(id: owner) == nil { _ = try store.reassignBucketOwner(from: owner, to: root) }
+        }
+        try metadata.setAgentState(adoptedKey, "1")
     }
 }
 

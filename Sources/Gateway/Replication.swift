@@ -17,7 +17,7 @@ enum Replication {
 
     /// More copies than allowed locations is refused, never silently lowered.
     static func checkLimit(_ n: Int, bucket b: BucketRecord) throws(S3Error) {
-        try checkLimit(n, locations: b.zones.count, of: "bucket \(b.name)'s LocationConstraint")
+        try checkLimit(n, locations: b.zones.count, of: "bucket \(b.displayName)'s LocationConstraint")
     }
 
     /// The same refusal for a placement no bucket has yet (the admin API's placement question).

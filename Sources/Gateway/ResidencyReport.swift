@@ -98,7 +98,10 @@ public struct Listed<Item: Sendable>: Sendable {
 }
 
 public struct BucketReport: Sendable {
+    /// The metadata store's name: `tenant/name` for tenants other than the default one.
     public var bucket: String
+    public var tenant: String
+    /// The owning user's canonical id.
     public var owner: String
     public var locationConstraint: String
     /// The bucket's placement (the zones its constraint allows, primary first).
@@ -129,6 +132,7 @@ public struct BucketReport: Sendable {
 
     init(_ b: BucketRecord, countries: Set<String>) {
         bucket = b.name
+        tenant = b.tenant
         owner = b.owner
         locationConstraint = b.locationConstraint
         placement = b.zones
@@ -153,7 +157,8 @@ public struct BucketReport: Sendable {
 
     var document: [String: Any] {
         [
-            "bucket": bucket, "owner": owner, "location_constraint": locationConstraint, "placement": placement,
+            "bucket": bucket, "tenant": tenant, "owner": owner, "location_constraint": locationConstraint,
+            "placement": placement,
             "allowed_countries": allowedCountries, "replica_count": replicaCount, "objects": objects,
             "bytes": bytes, "open_uploads": openUploads,
             "zones": zones.map {

@@ -21,7 +21,10 @@ public struct S3Gateway: Sendable {
         var status = 500
         var sent: Int64 = 0
         let tracked = HeadTrackingSink(response)
-        if AdminAPI.owns(head.rawPath) {
+        if AdminAPI.owns(
+            head.rawPath,
+            virtualHosted: Self.virtualHostBucket(head.header("host"), baseDomains: ctx.baseDomains) != nil)
+        {
             status = handleAdmin(
                 head: head, body: body, requestId: requestId, now: started, to: tracked, logger: logger)
             logger.debug("\(head.method) \(head.rawPath) \(status)")

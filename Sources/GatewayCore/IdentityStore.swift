@@ -32,6 +32,8 @@ public protocol IdentityStore: Sendable {
     func replaceSealedSecret(accessKey: String, sealed: String) throws(StoreError)
     /// Removes the key and every session issued under it.
     func deleteCredential(accessKey: String) throws(StoreError)
+    /// Removes every session issued under `parentKey` (its secret was rotated); returns how many.
+    func deleteSessions(parentKey: String) throws(StoreError) -> Int
     /// Every credential's sealed secret, for re-sealing under a new master key.
     func sealedSecrets() throws(StoreError) -> [(accessKey: String, sealed: String)]
     /// Replaces sealed secrets, all in one transaction, each only where the stored value is

@@ -28,10 +28,64 @@ public struct PermissionSet: Sendable, Equatable, Codable {
     }
 
     public func allows(_ action: String, on resource: Resource) -> Bool {
-        for (pattern, resources) in rules where Self.globMatch(pattern.lowercased(), action.lowercased()) {
-            if resources.contains(where: { Self.matches($0, resource) }) { return true }
+        let a = action.lowercased()
+        for (pattern, resources) in rules where Self.globMatch(pattern.lowercased(), a) {
+            // A pattern means a bucket for s3 actions but a tenant or a user name for admin and
+            // sts ones: an action glob that names no family (`*`) reaches those only through
+            // the resource `*`, so `{"*": ["team-*"]}` never makes anyone a tenant's admin.
+            let crossesFamilies = Self.family(pattern.lowercased()) == nil && !a.hasPrefix("s3:")
+            if resources.contains(where: { crossesFamilies ? $0 == "*" : Self.matches($0, resource) }) { return true }
         }
         return false
+    }
+
+    /// "s3" of `s3:Get*`; nil when the family itself is a wildcard (`*`, `*:Get*`).
+    static func family(_ actionPattern: String) -> String? {
+        guard let colon = actionPattern.firstIndex(of: ":") else { return nil }
+        let f = actionPattern[..<colon]
+        return f.contains("*") || f.contains("?") ? nil : String(f)
+    }
+
+    /// Whether everything `other` grants is granted here too. Decided conservatively for the
+    /// shapes permissions take (`*`, a literal, a literal head and a trailing `*`): a grant this
+    /// set might not cover counts as not covered. The admin API asks it so nobody hands out, or
+    /// takes over a user holding, more than they hold themselves.
+    public func covers(_ other: PermissionSet) -> Bool {
+        other.rules.allSatisfy { action, patterns in
+            let a = action.lowercased()
+            return patterns.allSatisfy { p in
+                rules.contains { mine, minePatterns in
+                    Self.globCovers(mine.lowercased(), a) && minePatterns.contains { Self.patternCovers($0, p) }
+                }
+            }
+        }
+    }
+
+    /// A resource pattern covers another when its bucket part covers theirs and, if it limits
+    /// keys at all, its key part covers theirs (a bare bucket pattern covers its objects).
+    static func patternCovers(_ wide: String, _ narrow: String) -> Bool {
+        func split(_ p: String) -> (String, String?) {
+            guard let slash = p.firstIndex(of: "/") else { return (p, nil) }
+            return (String(p[..<slash]), String(p[p.index(after: slash)...]))
+        }
+        let (wb, wk) = split(wide)
+        let (nb, nk) = split(narrow)
+        guard globCovers(wb, nb) else { return false }
+        guard let wk else { return true }
+        guard let nk else { return false }
+        return globCovers(wk, nk)
+    }
+
+    /// Whether every string `narrow` matches, `wide` matches too: equal, `*`, or `head*` whose
+    /// head starts `narrow`'s literal text.
+    static func globCovers(_ wide: String, _ narrow: String) -> Bool {
+        if wide == narrow || wide == "*" { return true }
+        guard wide.hasSuffix("*") else { return false }
+        let head = wide.dropLast()
+        guard !head.contains("*"), !head.contains("?") else { return false }
+        // Every string `narrow` matches begins with `narrow`'s text up to its first wildcard.
+        let literal = narrow.prefix { $0 != "*" && $0 != "?" }
+        return literal.hasPrefix(head)
     }
 
     /// Whether any pattern names `bucket` (or objects in it), whatever the action: what a

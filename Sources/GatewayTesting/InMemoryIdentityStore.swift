@@ -139,6 +139,14 @@ public final class InMemoryIdentityStore: IdentityStore {
         }
     }
 
+    public func deleteSessions(parentKey: String) throws(StoreError) -> Int {
+        state.withLock { s in
+            let before = s.credentials.count
+            s.credentials = s.credentials.filter { $0.value.parentKey != parentKey }
+            return before - s.credentials.count
+        }
+    }
+
     public func sealedSecrets() throws(StoreError) -> [(accessKey: String, sealed: String)] {
         state.withLock {
             $0.credentials.values.sorted { $0.accessKey < $1.accessKey }.map { ($0.accessKey, $0.sealedSecret) }

@@ -246,6 +246,13 @@ extension SQLiteMetadataStore: IdentityStore {
         }
     }
 
+    public func deleteSessions(parentKey: String) throws(StoreError) -> Int {
+        try withConnection { db throws(StoreError) in
+            try db.query("DELETE FROM credentials WHERE parent_key = ?", [.text(parentKey)])
+            return db.changes
+        }
+    }
+
     public func sealedSecrets() throws(StoreError) -> [(accessKey: String, sealed: String)] {
         try withConnection { db throws(StoreError) in
             var out: [(accessKey: String, sealed: String)] = []

@@ -69,6 +69,38 @@ final class PermissionSetTests: XCTestCase {
             ])
     }
 
+    func testABareStarActionReachesAdminAndSTSOnlyThroughTheResourceStar() {
+        let teams = PermissionSet(["*": ["team-*"]])
+        XCTAssertTrue(teams.allows("s3:GetObject", on: .object(bucket: "team-a", key: "k")))
+        XCTAssertFalse(teams.allows("admin:CreateUser", on: .tenant("team-a")))
+        XCTAssertFalse(teams.allows("sts:AssumeRole", on: .bucket("team-bot")))
+        XCTAssertTrue(PermissionSet(["*": ["*"]]).allows("admin:CreateUser", on: .tenant("team-a")))
+        // A family named outright keeps its own meaning of patterns.
+        XCTAssertTrue(PermissionSet(["admin:*": ["team-*"]]).allows("admin:CreateUser", on: .tenant("team-a")))
+        XCTAssertFalse(PermissionSet(["*:Create*": ["team-*"]]).allows("admin:CreateUser", on: .tenant("team-a")))
+    }
+
+    func testCoversIsConservative() {
+        let cases: [([String: [String]], [String: [String]], Bool)] = [
+            (["*": ["*"]], ["admin:*": ["*"], "s3:GetObject": ["x/y"]], true),
+            (["s3:*": ["*"]], ["s3:GetObject": ["photos/*"]], true),
+            (["s3:*": ["photos"]], ["s3:GetObject": ["photos/2026/*"], "s3:ListBucket": ["photos"]], true),
+            (["s3:Get*": ["photos-*"]], ["s3:GetObject": ["photos-a/k*"]], true),
+            (["s3:GetObject": ["photos/*"]], ["s3:GetObject": ["photos"]], false),  // the bucket itself too
+            (["s3:GetObject": ["photos/2026/*"]], ["s3:GetObject": ["photos/*"]], false),
+            (["s3:GetObject": ["*"]], ["s3:PutObject": ["*"]], false),
+            (["s3:*": ["*"]], ["admin:ListUsers": ["acme"]], false),
+            (["admin:CreateUser": ["acme"]], ["admin:*": ["acme"]], false),
+            (["admin:*": ["acme"]], ["admin:*": ["*"]], false),
+            (["admin:*": ["ac*"]], ["admin:ListUsers": ["acme"]], true),
+            (["s3:*": ["a*b"]], ["s3:GetObject": ["ab"]], false),  // only trailing stars are judged
+            ([:], [:], true),
+        ]
+        for (mine, theirs, expected) in cases {
+            XCTAssertEqual(PermissionSet(mine).covers(PermissionSet(theirs)), expected, "\(mine) ⊇ \(theirs)")
+        }
+    }
+
     func testEmptySetDeniesEverything() {
         check(
             PermissionSet(),
@@ -177,10 +209,11 @@ final class PermissionSetTests: XCTestCase {
                 ("s3:PutObjectTagging", .object(bucket: "c", key: "k"), true),
                 ("s3:PutBucketTagging", .bucket("c"), true),
                 ("s3:PutObject", .object(bucket: "c", key: "k"), false),
-                // `*` alone is every action of every family.
+                // `*` alone is every s3 action; admin and sts ones (whose patterns name tenants
+                // and users) only with the resource `*`.
                 ("s3:DeleteBucket", .bucket("everything"), true),
-                ("admin:DeleteTenant", .tenant("everything"), true),
-                ("sts:AssumeRole", .bucket("everything"), true),
+                ("admin:DeleteTenant", .tenant("everything"), false),
+                ("sts:AssumeRole", .bucket("everything"), false),
             ])
         // Bucket patterns are not case-folded: S3 bucket names are lowercase, keys case-sensitive.
         check(

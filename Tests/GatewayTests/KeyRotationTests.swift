@@ -171,6 +171,9 @@ final class Racing: IdentityStore, @unchecked Sendable {
         try inner.replaceSealedSecret(accessKey: accessKey, sealed: sealed)
     }
     func deleteCredential(accessKey: String) throws(StoreError) { try inner.deleteCredential(accessKey: accessKey) }
+    func deleteSessions(parentKey: String) throws(StoreError) -> Int {
+        try inner.deleteSessions(parentKey: parentKey)
+    }
     func deleteExpiredSessions(before t: Double) throws(StoreError) -> Int {
         try inner.deleteExpiredSessions(before: t)
     }

@@ -58,10 +58,13 @@ def test_boto3_presigned_get_with_curl(gw, scheme, bucket, tmp_path, signature_v
     r = curl(gw, scheme, "-o", str(tmp_path / "denied"), other)
     assert r.stdout == "403", r.stdout
     assert error_code_of(tmp_path / "denied") in ("SignatureDoesNotMatch", "AccessDenied")
-    # nginx logged both requests by path, without the URL's signature.
+    # A page opened through the URL sends it as the Referer of what it loads next.
+    curl(gw, scheme, "-o", "/dev/null", "-H", f"Referer: {url}", url)
+    # nginx logged every request by path, without the URL's signature, even in a Referer.
     signature = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)[
         "X-Amz-Signature" if signature_version == "s3v4" else "Signature"][0]
     log = (gw.nginx_prefix / "access.log").read_text()
+    assert "(referer with credentials omitted)" in log
     assert f"GET /{bucket}/" in log
     assert signature not in log and urllib.parse.quote(signature, safe="") not in log
 

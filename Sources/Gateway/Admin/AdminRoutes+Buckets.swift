@@ -82,8 +82,8 @@ extension AdminAPI {
             return .json(
                 AdminPage(views, limit: limit) { TenantRecord.qualifiedBucket(tenant: $0.tenant, name: $0.name) })
         },
-        Route("GET", "tenants/{tenant}/buckets/{bucket}", "admin:GetBucket", .tenant) { _, p, ctx throws(AdminError) in
-            .json(try bucketDetail(try existingBucket(p, ctx), ctx))
+        Route("GET", "tenants/{tenant}/buckets/{bucket}", "admin:GetBucket", .tenant) { r, p, ctx throws(AdminError) in
+            .json(try bucketDetail(try existingBucket(p, ctx), ctx, for: r.principal))
         },
         Route("PATCH", "tenants/{tenant}/buckets/{bucket}", "admin:UpdateBucket", .tenant) {
             r, p, ctx throws(AdminError) in
@@ -100,6 +100,13 @@ extension AdminAPI {
                 owner = u
             }
             if let n = body.replicaCount {
+                // Copies cost the operator: a tenant's administrators set them per object (the
+                // replica-count tag) within the operator's bounds, not for whole buckets.
+                guard r.principal.isGatewayTenant else {
+                    throw AdminError(
+                        status: 403, code: "AccessDenied",
+                        message: "A bucket's replica_count is set by the gateway's administrators.")
+                }
                 guard (1...maxReplicaCount).contains(n) else {
                     throw .invalid("replica_count is 1 to \(maxReplicaCount)")
                 }
@@ -123,18 +130,26 @@ extension AdminAPI {
             guard let now = try store({ () throws(StoreError) in try ctx.metadata.bucket(named: b.name) }) else {
                 throw .notFound("bucket \(b.displayName) of tenant \(b.tenant) does not exist")
             }
-            var detail = try bucketDetail(now, ctx)
+            var detail = try bucketDetail(now, ctx, for: r.principal)
             detail.objectsQueued = queued
             return .json(detail)
         },
     ]
 
-    static func bucketDetail(_ b: BucketRecord, _ ctx: GatewayContext) throws(AdminError) -> BucketDetailView {
+    /// Zone endpoints and directories are the operator's: a tenant's administrators see zones
+    /// and roles only.
+    static func bucketDetail(_ b: BucketRecord, _ ctx: GatewayContext, for principal: Principal) throws(AdminError)
+        -> BucketDetailView
+    {
         var names = OwnerNames(ctx)
         let usage = try store { () throws(StoreError) in try ctx.metadata.bucketUsage(bucket: b.name) }
+        var placement = ctx.locations(of: b).map(BucketLocationView.init)
+        if !principal.isGatewayTenant {
+            for i in placement.indices { placement[i].location = nil }
+        }
         return BucketDetailView(
-            bucket: BucketView(b, ownerUser: try names.name(of: b.owner)),
-            placement: ctx.locations(of: b).map(BucketLocationView.init), objects: usage.objects, bytes: usage.bytes)
+            bucket: BucketView(b, ownerUser: try names.name(of: b.owner)), placement: placement,
+            objects: usage.objects, bytes: usage.bytes)
     }
 
     /// The bucket the path names: `{tenant}` and the name the tenant's clients use, `{bucket}`.

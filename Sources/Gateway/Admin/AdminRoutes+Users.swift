@@ -73,6 +73,7 @@ extension AdminAPI {
                 throw .invalid("a user name is 1 to 64 letters, digits and +=,.@_-")
             }
             let permissions = try validPermissions(body.permissions ?? [:])
+            try mayGrant(permissions, r)
             let u = UserRecord(
                 tenant: tenant, name: body.name, id: CanonicalID.make(), permissions: permissions, createdAt: r.now)
             try store { () throws(StoreError) in try ctx.identities.store.createUser(u) }
@@ -82,16 +83,17 @@ extension AdminAPI {
             .json(UserView(try existingUser(p, ctx)))
         },
         Route("PATCH", "tenants/{tenant}/users/{user}", "admin:UpdateUser", .tenant) { r, p, ctx throws(AdminError) in
-            var u = try existingUser(p, ctx)
+            var u = try existingUser(p, ctx, managedBy: r)
             u.permissions = try validPermissions(try r.decode(UpdateUser.self).permissions)
+            try mayGrant(u.permissions, r)
             try store { () throws(StoreError) in
                 try ctx.identities.store.setPermissions(tenant: u.tenant, user: u.name, u.permissions)
             }
             ctx.identities.invalidate()
             return .json(UserView(u))
         },
-        Route("DELETE", "tenants/{tenant}/users/{user}", "admin:DeleteUser", .tenant) { _, p, ctx throws(AdminError) in
-            let u = try existingUser(p, ctx)
+        Route("DELETE", "tenants/{tenant}/users/{user}", "admin:DeleteUser", .tenant) { r, p, ctx throws(AdminError) in
+            let u = try existingUser(p, ctx, managedBy: r)
             try store { () throws(StoreError) in try ctx.identities.store.deleteUser(tenant: u.tenant, name: u.name) }
             ctx.identities.invalidate()
             return .noContent
@@ -106,7 +108,7 @@ extension AdminAPI {
         },
         Route("POST", "tenants/{tenant}/users/{user}/credentials", "admin:CreateCredential", .tenant) {
             r, p, ctx throws(AdminError) in
-            let u = try existingUser(p, ctx)
+            let u = try existingUser(p, ctx, managedBy: r)
             let (accessKey, secret) = NewCredential.make()
             let c = CredentialRecord(
                 accessKey: accessKey, tenant: u.tenant, user: u.name,
@@ -123,7 +125,7 @@ extension AdminAPI {
         },
         Route("PATCH", "tenants/{tenant}/users/{user}/credentials/{key}", "admin:UpdateCredential", .tenant) {
             r, p, ctx throws(AdminError) in
-            var c = try existingCredential(p, ctx)
+            var c = try existingCredential(p, ctx, managedBy: r)
             guard let status = CredentialRecord.Status(rawValue: try r.decode(UpdateCredential.self).status) else {
                 throw .invalid("status is active or inactive")
             }
@@ -136,21 +138,23 @@ extension AdminAPI {
             return .json(CredentialView(c))
         },
         Route("DELETE", "tenants/{tenant}/users/{user}/credentials/{key}", "admin:DeleteCredential", .tenant) {
-            _, p, ctx throws(AdminError) in
-            let c = try existingCredential(p, ctx)
+            r, p, ctx throws(AdminError) in
+            let c = try existingCredential(p, ctx, managedBy: r)
             try store { () throws(StoreError) in try ctx.identities.store.deleteCredential(accessKey: c.accessKey) }
             ctx.identities.invalidate()
             return .noContent
         },
         Route("POST", "tenants/{tenant}/users/{user}/credentials/{key}/rotate", "admin:RotateCredential", .tenant) {
-            _, p, ctx throws(AdminError) in
-            let c = try existingCredential(p, ctx)
+            r, p, ctx throws(AdminError) in
+            let c = try existingCredential(p, ctx, managedBy: r)
             let (_, secret) = NewCredential.make()
             try store { () throws(StoreError) in
                 try ctx.identities.store.replaceSealedSecret(
                     accessKey: c.accessKey, sealed: ctx.identities.secretBox.seal(secret, context: c.accessKey))
+                // Sessions minted with the old secret go too: rotating a leaked key must stop them.
+                _ = try ctx.identities.store.deleteSessions(parentKey: c.accessKey)
             }
-            ctx.identities.invalidate(c.accessKey)
+            ctx.identities.invalidate()
             return .json(CredentialView(c, secret: secret))
         },
     ]
@@ -163,20 +167,39 @@ extension AdminAPI {
         return id
     }
 
-    static func existingUser(_ p: [String: String], _ ctx: GatewayContext) throws(AdminError) -> UserRecord {
+    /// The user the path names. With `managedBy`, the change is refused unless the caller holds
+    /// everything the user holds: nobody takes over (mints a key for, rewrites, removes) a user
+    /// more powerful than themselves.
+    static func existingUser(_ p: [String: String], _ ctx: GatewayContext, managedBy r: AdminRequest? = nil)
+        throws(AdminError) -> UserRecord
+    {
         let tenant = try existingTenant(p, ctx)
         let name = p["user"] ?? ""
         guard let u = try store({ () throws(StoreError) in try ctx.identities.store.user(tenant: tenant, name: name) })
         else { throw .notFound("user \(name) of tenant \(tenant) does not exist") }
+        if let r, !r.principal.user.permissions.covers(u.permissions) {
+            throw AdminError(
+                status: 403, code: "AccessDenied",
+                message:
+                    "User \(name) holds permissions you do not hold; only someone who holds them all may manage it.")
+        }
         return u
+    }
+
+    /// Nobody hands out more than they hold themselves.
+    static func mayGrant(_ permissions: PermissionSet, _ r: AdminRequest) throws(AdminError) {
+        guard r.principal.user.permissions.covers(permissions) else {
+            throw AdminError(
+                status: 403, code: "AccessDenied", message: "You cannot grant permissions you do not hold.")
+        }
     }
 
     /// The key must belong to the user the path names: an admin of one tenant cannot reach
     /// another tenant's keys by naming them under its own users.
-    static func existingCredential(_ p: [String: String], _ ctx: GatewayContext) throws(AdminError)
-        -> CredentialRecord
-    {
-        let u = try existingUser(p, ctx)
+    static func existingCredential(
+        _ p: [String: String], _ ctx: GatewayContext, managedBy r: AdminRequest? = nil
+    ) throws(AdminError) -> CredentialRecord {
+        let u = try existingUser(p, ctx, managedBy: r)
         let key = p["key"] ?? ""
         guard let (c, _) = try store({ () throws(StoreError) in try ctx.identities.store.credential(accessKey: key) }),
             c.tenant == u.tenant, c.user == u.name, !c.isSession

@@ -3,11 +3,15 @@ import Logging
 import SigV4
 
 extension AdminAPI {
-    /// `/admin` and everything under it belongs to the admin API (a bucket named "admin" is
-    /// not reachable path-style, as `ui` is not: docs/admin-api.yaml).
-    public static func owns(_ rawPath: String) -> Bool {
-        rawPath == "/admin" || rawPath.hasPrefix("/admin/") || rawPath.hasPrefix("/admin?")
+    /// `/admin` and everything under it belongs to the admin API when addressed path-style
+    /// (CreateBucket refuses the name `admin`); a virtual-hosted request for a key `admin/…` is
+    /// an S3 request on that bucket.
+    public static func owns(_ rawPath: String, virtualHosted: Bool) -> Bool {
+        !virtualHosted && (rawPath == "/admin" || rawPath.hasPrefix("/admin/") || rawPath.hasPrefix("/admin?"))
     }
+
+    /// The bucket name the admin API's path shadows.
+    public static let reservedBucketName = "admin"
 
     /// Admin bodies are small JSON documents.
     static let maxBody = 1 << 20
@@ -45,15 +49,15 @@ extension S3Gateway {
         guard let bytes = try body.readAll(limit: AdminAPI.maxBody) else {
             throw AdminError(status: 413, code: "EntityTooLarge", message: "admin request bodies are at most 1 MiB")
         }
-        let hash = hexEncode(Digest.hash(.sha256, bytes))
-        let auth = try ctx.verifier.authenticate(head, now: now, bodyHash: hash, doubleEncodedPath: true)
-        if auth.method == .anonymous { throw AdminError.accessDenied }
-        // A declared body hash must be the body's (UNSIGNED-PAYLOAD declares none).
-        if case .sha256(let declared) = auth.payload, declared != hash { throw S3Error(.xAmzContentSHA256Mismatch) }
-        if auth.payload.isStreaming { throw AdminError.invalid("admin requests are not sent in chunks") }
-        let token =
-            head.header("x-amz-security-token") ?? head.queryItems.first { $0.name == "X-Amz-Security-Token" }?.value
-        let principal = try ctx.identities.principal(auth.accessKey, token: token, now: now)
+        let (_, principal) = try verifySignedBody(
+            head, bytes: bytes, service: "s3", now: now, presignedAllowed: false, doubleEncodedPath: true,
+            anonymous: S3Error(.accessDenied), invalid: { S3Error(.invalidRequest, $0) })
+        if principal.session != nil {
+            // A session must not outlive itself: keys it could mint would survive its expiry and
+            // the revocation of its parent.
+            throw AdminError(
+                status: 403, code: "AccessDenied", message: "Temporary credentials cannot use the admin API")
+        }
         var path: [String] = []
         for segment in head.rawPath.dropFirst("/admin".count).split(separator: "/") {
             guard let s = percentDecode(String(segment)) else { throw AdminError.invalid("the path is not valid") }

@@ -9,6 +9,11 @@ extension Handlers {
         guard let p = r.principal, let name = r.bucketName, let qualified = r.bucket, BucketName.isValid(name) else {
             throw S3Error(.invalidBucketName, extra: [("BucketName", r.bucketName ?? "")])
         }
+        if name == AdminAPI.reservedBucketName {
+            throw S3Error(
+                .invalidBucketName, "The bucket name \(name) is reserved for the gateway's admin API.",
+                extra: [("BucketName", name)])
+        }
         try UnsupportedFeatures.check(r, .createBucket)
         let constraint = try locationConstraint(r.body)
         let placement = try ctx.resolvePlacement(constraint)

@@ -70,7 +70,11 @@ struct KeysCommand: ParsableCommand {
             outcome.current = last.current
             report(outcome)
             if !last.complete {
-                fail("some secrets are still sealed under the previous master key, which is gone")
+                // Put the old key back beside the new one: what is still sealed under it opens.
+                try MasterKeys.write(both.keys, stateDir: stateDir)
+                fail(
+                    "some secrets are still sealed under the previous master key; \(file) keeps both keys, run `s3gw keys rotate` again"
+                )
             }
             print("s3gw: \(file) now holds only the new master key (id \(key.id)); workers pick it up by themselves")
         }

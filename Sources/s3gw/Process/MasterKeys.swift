@@ -22,10 +22,18 @@ enum MasterKeys {
             return try box(env.split(separator: ",").map(String.init), source: environment)
         }
         let file = path(stateDir)
-        if let text = try? String(contentsOfFile: file, encoding: .utf8) {
+        // Only a missing file may be created; one we cannot read (another owner, a damaged
+        // disk) is reported as it is, never replaced by a new key that opens nothing.
+        if access(file, F_OK) == 0 || errno != ENOENT {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw SystemCallError(call: "read \(file)", errno: access(file, R_OK) == 0 ? EIO : errno)
+            }
             return try box(text.split(whereSeparator: \.isNewline).map(String.init), source: file)
         }
-        guard createIfMissing else { throw SystemCallError(call: "read \(file)", errno: ENOENT) }
+        guard createIfMissing else {
+            throw SystemCallError(
+                call: "read \(file) (start the gateway once with `s3gw serve` to create it)", errno: ENOENT)
+        }
         let key = MasterKey.generate()
         try writePrivate(path: file, key.hex + "\n")
         return SecretBox(keys: [key])

@@ -61,8 +61,8 @@ enum Worker {
         return (config, try makeContext(config: config, configPath: configPath, logger: logger))
     }
 
-    /// `serving` false: an admin command's context on the gateway host (it may seal secrets:
-    /// the master key is created if this host has none yet). `configPath` is the file the admin
+    /// `serving` false: an admin command's context on the gateway host (the master key must
+    /// exist already: only `serve` creates it, with the owner the gateway runs as). `configPath` is the file the admin
     /// API's providers import rewrites.
     static func makeContext(config: GatewayConfig, configPath: String? = nil, logger: Logger, serving: Bool = true)
         throws -> GatewayContext
@@ -71,7 +71,7 @@ enum Worker {
         let metadata = try SQLiteMetadataStore(path: config.metadataPath)
         let stateDir = config.stateDir
         let identities = Identities(
-            store: metadata, secretBox: try MasterKeys.load(stateDir: stateDir, createIfMissing: !serving),
+            store: metadata, secretBox: try MasterKeys.load(stateDir: stateDir, createIfMissing: false),
             clock: SystemClock(),
             reloadKeys: { try? MasterKeys.load(stateDir: stateDir, createIfMissing: false) })
         let zones = try makeZones(config)
