@@ -9,6 +9,8 @@ final class AdminMethodNotAllowedTests: XCTestCase {
         for (method, path, allow) in [
             ("PUT", ["tenants"], "GET, POST"), ("POST", ["tenants", "x"], "DELETE, GET"),
             ("GET", ["tenants", "x", "users", "u", "credentials", "K", "rotate"], "POST"),
+            // Not the zone {zone} called so: the literal resource, with its own methods only.
+            ("GET", ["zones", "sweep-uploads"], "POST"), ("DELETE", ["zones", "local-1"], "GET"),
         ] {
             let r = AdminAPI.dispatch(
                 AdminRequest(method: method, path: path, principal: root, now: TestGateway.now), gw.context)

@@ -641,7 +641,9 @@ final class AdminOperationsTests: XCTestCase {
         XCTAssertEqual(swept.status, 200, swept.text)
         XCTAssertEqual(swept.json["aborted"] as? Int, 0)
         XCTAssertEqual(call("POST", "zones/sweep-uploads", body: #"{"older_than": -1}"#).status, 400)
-        XCTAssertEqual(call("GET", "zones/sweep-uploads").status, 404, "GET names a zone")
+        // A concrete path is matched before a templated one (as OpenAPI matches them): this is
+        // the sweep, whose only method is POST, not a zone called so.
+        XCTAssertEqual(call("GET", "zones/sweep-uploads").status, 405)
 
         let b = try XCTUnwrap(try gw.metadata.bucket(named: "photos"))
         gw.zones["zone-a"]!.plant([9, 9], backendBucket: b.backendBucket, at: TestGateway.now - 200_000)

@@ -33,6 +33,9 @@ public enum AdminAPI {
             self.handler = handler
         }
 
+        /// How many segments are literal: of two routes matching a path, the one with more wins.
+        var literals: Int { pattern.filter { !$0.hasPrefix("{") }.count }
+
         func match(_ path: [String]) -> [String: String]? {
             guard path.count == pattern.count else { return nil }
             var params: [String: String] = [:]
@@ -57,7 +60,11 @@ public enum AdminAPI {
 
     public static func dispatch(_ r: AdminRequest, _ ctx: GatewayContext) -> AdminResponse {
         do throws(AdminError) {
-            let candidates = routes.compactMap { route in route.match(r.path).map { (route, $0) } }
+            let matches = routes.compactMap { route in route.match(r.path).map { (route, $0) } }
+            // A literal segment beats a parameter: `zones/sweep-uploads` is that resource, not
+            // the zone `{zone}` named so (and its 405 names only its own methods).
+            let literals = matches.map(\.0.literals).max() ?? 0
+            let candidates = matches.filter { $0.0.literals == literals }
             guard !candidates.isEmpty else {
                 throw .notFound("no admin resource /admin/\(r.path.joined(separator: "/"))")
             }
