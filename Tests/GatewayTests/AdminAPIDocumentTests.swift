@@ -14,20 +14,26 @@ final class AdminAPIDocumentTests: XCTestCase {
         return (try? String(contentsOf: url, encoding: .utf8))?.components(separatedBy: "\n") ?? []
     }()
 
-    /// "METHOD /admin/path/{param}" for each operation under `paths:`.
-    func documentedOperations() -> Set<String> {
-        var out: Set<String> = []
+    /// "METHOD /admin/path/{param}" for each operation under `paths:`, with its summary.
+    func documentedOperations() -> [String: String] {
+        var out: [String: String] = [:]
         var path: String?
+        var operation: String?
         for line in Self.document {
             if line.hasPrefix("  /admin"), line.hasSuffix(":") {
                 path = String(line.dropFirst(2).dropLast())
+                operation = nil
             } else if line.hasPrefix("components:") {
                 break
             } else if let path, line.hasPrefix("    "), !line.hasPrefix("     "), line.hasSuffix(":") {
                 let method = line.trimmingCharacters(in: .whitespaces).dropLast()
+                operation = nil
                 if ["get", "put", "post", "patch", "delete"].contains(String(method)) {
-                    out.insert(method.uppercased() + " " + path)
+                    operation = method.uppercased() + " " + path
+                    out[operation!] = ""
                 }
+            } else if let op = operation, line.hasPrefix("      summary: ") {
+                out[op] = String(line.dropFirst("      summary: ".count))
             }
         }
         return out
@@ -56,7 +62,20 @@ final class AdminAPIDocumentTests: XCTestCase {
     func testTheDocumentDescribesEveryRouteAndNothingElse() {
         XCTAssertFalse(Self.document.isEmpty, "docs/admin-api.yaml not found")
         let routes = Set(AdminAPI.routes.map { $0.method + " /admin/" + $0.pattern.joined(separator: "/") })
-        XCTAssertEqual(documentedOperations(), routes)
+        XCTAssertEqual(Set(documentedOperations().keys), routes)
+    }
+
+    /// Each summary names the permission the route checks and what it acts on, as the route
+    /// table has them: an administrator reads the document to write permission sets.
+    func testEachOperationNamesItsPermissionAndScope() {
+        let summaries = documentedOperations()
+        for route in AdminAPI.routes {
+            let operation = route.method + " /admin/" + route.pattern.joined(separator: "/")
+            let named = route.scope == .gateway ? "(\(route.action), gateway-wide)" : "(\(route.action) on the tenant)"
+            XCTAssertTrue(
+                summaries[operation]?.contains(named) ?? false,
+                "\(operation): \(summaries[operation] ?? "undocumented") should say \(named)")
+        }
     }
 
     func testTheDocumentNamesEveryPermission() {
