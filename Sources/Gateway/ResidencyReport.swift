@@ -29,29 +29,55 @@ public struct ResidencyReport: Sendable {
     /// No byte outside the allowed zones, no recorded copy missing, every zone read.
     public var clean: Bool { violations == 0 && missingCopies == 0 && unreadableZones.isEmpty }
 
-    /// 1: a violation or a missing copy; 2: a zone could not be read (nothing certified about
-    /// it); with `strict` also 1 for orphans left, stray backend buckets and objects short of
-    /// their replica-count; 0 otherwise.
-    public func exitCode(strict: Bool) -> Int32 {
-        if violations > 0 || missingCopies > 0 { return 1 }
-        if !unreadableZones.isEmpty { return 2 }
-        if strict && (orphans > orphansRemoved || !strays.isEmpty || shortObjects > 0) { return 1 }
-        return 0
+    /// The counts, as the document's `summary` holds them.
+    public var summary: Summary {
+        Summary(
+            buckets: buckets.count, objects: objects, violations: violations, missingCopies: missingCopies,
+            shortObjects: shortObjects, orphans: orphans, orphansRemoved: orphansRemoved,
+            strayBackendBuckets: strays.count, unreadableZones: unreadableZones.map(\.zone))
+    }
+
+    public func exitCode(strict: Bool) -> Int32 { summary.exitCode(strict: strict) }
+
+    /// The report's counts: the document's `summary` (snake_case keys), which is all the exit
+    /// status depends on, so `s3gw audit residency` decides it from the API's answer alone.
+    public struct Summary: Codable, Sendable, Equatable {
+        public var buckets: Int
+        public var objects: Int
+        public var violations: Int
+        public var missingCopies: Int
+        public var shortObjects: Int
+        public var orphans: Int
+        public var orphansRemoved: Int
+        public var strayBackendBuckets: Int
+        /// The zones that could not be read.
+        public var unreadableZones: [String]
+
+        /// 1: a violation or a missing copy; 2: a zone could not be read (nothing certified
+        /// about it); with `strict` also 1 for orphans left, stray backend buckets and objects
+        /// short of their replica-count; 0 otherwise.
+        public func exitCode(strict: Bool) -> Int32 {
+            if violations > 0 || missingCopies > 0 { return 1 }
+            if !unreadableZones.isEmpty { return 2 }
+            if strict && (orphans > orphansRemoved || strayBackendBuckets > 0 || shortObjects > 0) { return 1 }
+            return 0
+        }
     }
 
     /// The JSON document (format `s3gw-residency-audit/1`); keys are only ever added.
     public var document: [String: Any] {
-        [
+        let summary = summary
+        return [
             "format": "s3gw-residency-audit/1",
             "generated_at": HTTPDate.iso8601(generatedAt),
             "orphan_grace_seconds": Int(grace),
             "remove_orphans": removeOrphans,
             "clean": clean,
             "summary": [
-                "buckets": buckets.count, "objects": objects, "violations": violations,
-                "missing_copies": missingCopies, "short_objects": shortObjects, "orphans": orphans,
-                "orphans_removed": orphansRemoved, "stray_backend_buckets": strays.count,
-                "unreadable_zones": unreadableZones.map(\.zone),
+                "buckets": summary.buckets, "objects": summary.objects, "violations": summary.violations,
+                "missing_copies": summary.missingCopies, "short_objects": summary.shortObjects,
+                "orphans": summary.orphans, "orphans_removed": summary.orphansRemoved,
+                "stray_backend_buckets": summary.strayBackendBuckets, "unreadable_zones": summary.unreadableZones,
             ] as [String: Any],
             "zones": zones.map {
                 ["zone": $0.zone, "country": $0.country, "readable": $0.error == nil, "error": $0.error ?? NSNull()]

@@ -126,7 +126,7 @@ extension AdminAPI {
             r, p, ctx throws(AdminError) in
             let (marker, limit) = try r.page()
             let zone = try storage(p, ctx)
-            let names = try store { () throws(StoreError) in try zone.listBackendBuckets() }
+            let names = try zoneRead { () throws(StoreError) in try zone.listBackendBuckets() }
             let page = names.sorted().filter { $0 > marker }.prefix(limit + 1).map(BackendBucketView.init)
             return .json(AdminPage(Array(page), limit: limit) { $0.name })
         },
@@ -137,7 +137,7 @@ extension AdminAPI {
             // A name the gateway could have given: nothing else is looked up (no path in it).
             let backend = p["backend"] ?? ""
             guard BucketName.isValid(backend) else { throw .notFound("zone \(zone.name) has no bucket \(backend)") }
-            let blobs = try store { () throws(StoreError) in
+            let blobs = try zoneRead { () throws(StoreError) in
                 try zone.listBlobs(backendBucket: backend, after: marker, limit: limit + 1)
             }
             let views = blobs.map {
@@ -146,6 +146,17 @@ extension AdminAPI {
             return .json(AdminPage(views, limit: limit) { $0.id })
         },
     ]
+
+    /// A zone read on the operator's behalf (`s3gw zones ls`): when the zone does not answer,
+    /// the 503 says which zone and why, as the health checker records it (never a credential).
+    static func zoneRead<T>(_ body: () throws(StoreError) -> T) throws(AdminError) -> T {
+        do { return try body() } catch {
+            if case .zoneUnavailable(let reason) = error {
+                throw AdminError(status: 503, code: "ServiceUnavailable", message: reason)
+            }
+            throw AdminError.from(error)
+        }
+    }
 
     /// The storage of the configured zone the path names.
     static func storage(_ p: [String: String], _ ctx: GatewayContext) throws(AdminError) -> any StorageZone {

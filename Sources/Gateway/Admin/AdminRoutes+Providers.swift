@@ -1,5 +1,6 @@
 import Foundation
 import GatewayCore
+import Logging
 
 /// `POST /admin/providers/import`: what `s3gw providers import` does, on the configuration file
 /// the gateway was started with. A dry run unless `"apply": true`; either way the answer lists
@@ -97,39 +98,47 @@ extension AdminAPI {
 
     static let providerRoutes: [Route] = [
         Route("POST", "providers/import", "admin:ImportProviders", .gateway) { r, _, ctx throws(AdminError) in
-            let body = try r.decode(ImportProviders.self)
-            guard let configPath = ctx.admin.configPath else {
-                throw .conflict("this gateway was not started from a configuration file it can import into")
-            }
-            let plan: ProviderImport.Plan
-            do {
-                plan = try ProviderImport.plan(
-                    rows: body.providers.map(\.fields), file: "providers", configPath: configPath)
-            } catch let e as ProviderImport.Invalid {
-                // A zone that exists (or comes twice) conflicts with the configuration.
-                throw e.isConflict ? .conflict(e.description) : .invalid(e.description)
-            } catch let e as ProviderImport.NotFitting {
-                throw .conflict(e.description)
-            } catch {
-                ctx.logger.error("providers import: reading \(configPath) failed: \(error)")
-                throw AdminError(
-                    status: 500, code: "InternalError", message: "the configuration file could not be read")
-            }
-            let apply = body.apply ?? false
-            if apply {
-                do {
-                    try ProviderImport.apply(plan)
-                } catch {
-                    ctx.logger.error("providers import: writing \(configPath) failed: \(error)")
-                    throw AdminError(
-                        status: 500, code: "InternalError", message: "the configuration file could not be written")
-                }
-                ctx.logger.notice(
-                    "providers import: added zone(s) \(plan.zones.map(\.name).joined(separator: ", ")) to \(configPath)"
-                )
-            }
-            return .json(
-                ImportResultView(applied: apply, zones: plan.zones.map(ImportedZoneView.init), reloadRequired: apply))
+            try importProviders(r, configPath: ctx.admin.configPath, logger: ctx.logger)
         }
     ]
+
+    /// The import itself, which needs the configuration file only: the CLI on the gateway host
+    /// calls it directly before the gateway first ran (no state to open a context on yet).
+    public static func importProviders(_ r: AdminRequest, configPath: String?, logger: Logger) throws(AdminError)
+        -> AdminResponse
+    {
+        let body = try r.decode(ImportProviders.self)
+        guard let configPath else {
+            throw .conflict("this gateway was not started from a configuration file it can import into")
+        }
+        let plan: ProviderImport.Plan
+        do {
+            plan = try ProviderImport.plan(
+                rows: body.providers.map(\.fields), file: "providers", configPath: configPath)
+        } catch let e as ProviderImport.Invalid {
+            // A zone that exists (or comes twice) conflicts with the configuration.
+            throw e.isConflict ? .conflict(e.description) : .invalid(e.description)
+        } catch let e as ProviderImport.NotFitting {
+            throw .conflict(e.description)
+        } catch {
+            logger.error("providers import: reading \(configPath) failed: \(error)")
+            throw AdminError(
+                status: 500, code: "InternalError", message: "the configuration file could not be read")
+        }
+        let apply = body.apply ?? false
+        if apply {
+            do {
+                try ProviderImport.apply(plan)
+            } catch {
+                logger.error("providers import: writing \(configPath) failed: \(error)")
+                throw AdminError(
+                    status: 500, code: "InternalError", message: "the configuration file could not be written")
+            }
+            logger.notice(
+                "providers import: added zone(s) \(plan.zones.map(\.name).joined(separator: ", ")) to \(configPath)"
+            )
+        }
+        return .json(
+            ImportResultView(applied: apply, zones: plan.zones.map(ImportedZoneView.init), reloadRequired: apply))
+    }
 }
