@@ -1,13 +1,12 @@
 import GatewayCore
 
-/// The replication queue at a glance and, for one bucket or object, its copies and jobs: what
-/// `s3gw replication status` prints and the admin API's `/admin/replication` answers.
+/// The replication queue at a glance and, for one bucket or object, its copies: what the admin
+/// API's `/admin/replication` answers (`s3gw replication status` adds the jobs from
+/// `/admin/replication/jobs`).
 public struct ReplicationStatus: Sendable {
     public var queue: QueueStats
     /// The objects asked about (none without a bucket), at most `limit`.
     public var objects: [ObjectRecord]
-    /// Their jobs (every job without a bucket), at most `limit`, in id order.
-    public var jobs: [ReplicationJob]
 
     public static func read(
         bucket: String?, key: String?, limit: Int = 1000, metadata: any MetadataStore, now: Double
@@ -20,9 +19,7 @@ public struct ReplicationStatus: Sendable {
                 objects = try metadata.listObjects(bucket: bucket, query: ListQuery(maxKeys: limit)).objects
             }
         }
-        return ReplicationStatus(
-            queue: try metadata.queueStats(now: now), objects: objects,
-            jobs: try metadata.jobs(bucket: bucket, key: key, limit: limit))
+        return ReplicationStatus(queue: try metadata.queueStats(now: now), objects: objects)
     }
 
     /// An object's copies, primary first: each zone and its state ("primary", or the replica's).

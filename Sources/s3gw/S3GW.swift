@@ -9,13 +9,18 @@ struct S3GW: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "s3gw",
         abstract: "A policy-aware, S3-compatible storage gateway (FastCGI behind nginx).",
+        discussion: """
+            The admin commands (tenants … workers) work on the gateway on this host with -c CONFIG, \
+            or on a gateway's admin API with --endpoint URL and admin credentials: the same calls \
+            either way. --json prints the API's JSON instead of tables.
+            """,
         subcommands: [
-            Serve.self, ConfigCommand.self, ZonesCommand.self, BucketsCommand.self, ReplicationCommand.self,
-            FailoverCommand.self, RepairCommand.self,
-            ProvidersCommand.self, AuditCommand.self,
-            TenantsCommand.self, UsersCommand.self, CredentialsCommand.self, KeysCommand.self,
-            WorkerCommand.self,
-            AgentCommand.self,
+            Serve.self, ConfigCommand.self, KeysCommand.self,
+            TenantsCommand.self, UsersCommand.self, CredentialsCommand.self,
+            BucketsCommand.self, ZonesCommand.self, ReplicationCommand.self, FailoverCommand.self,
+            PlacementCommand.self, RepairCommand.self, AuditCommand.self, ProvidersCommand.self,
+            AgentsCommand.self, WorkersCommand.self,
+            WorkerCommand.self, AgentCommand.self,
         ])
 
     /// ArgumentParser's own entry point, except that a usage error exits 2, as other Unix
@@ -46,6 +51,16 @@ struct S3GW: ParsableCommand {
 struct ConfigOption: ParsableArguments {
     @Option(name: .shortAndLong, help: "The gateway configuration file.")
     var config: String = "/etc/s3gw/s3gw.toml"
+}
+
+/// The configuration, or the reason it cannot be read on stderr and exit status 1.
+func loadOrExit(_ path: String) throws -> GatewayConfig {
+    do {
+        return try GatewayConfig.load(path: path)
+    } catch {
+        FileHandle.standardError.write(Data("s3gw: \(error)\n".utf8))
+        throw ExitCode(1)
+    }
 }
 
 func makeLogger(_ label: String, level: String) -> Logger {

@@ -20,15 +20,10 @@ extension ProviderImport {
         public var description: String { "the imported zones do not fit the configuration: \(reason)" }
     }
 
-    /// Validates providers (`text`, CSV or a JSON array, named `file` in errors) against the
-    /// configuration file at `configPath`. Throws `Invalid` for the providers, `NotFitting` when
-    /// the result would not be a valid configuration, or the read failure: an unreadable file
-    /// is never rewritten as the imported zones only.
-    public static func plan(_ text: String, file: String, configPath: String) throws -> Plan {
-        try plan(rows: rows(from: text, file: file), file: file, configPath: configPath)
-    }
-
-    /// The same for provider rows already read (the admin API's JSON).
+    /// Validates provider rows (read from a file by `rows(from:file:)`, named `file` in errors)
+    /// against the configuration file at `configPath`. Throws `Invalid` for the providers,
+    /// `NotFitting` when the result would not be a valid configuration, or the read failure: an
+    /// unreadable file is never rewritten as the imported zones only.
     public static func plan(rows: [[String: String]], file: String, configPath: String) throws -> Plan {
         let current = try String(contentsOfFile: configPath, encoding: .utf8)
         let existing: GatewayConfig

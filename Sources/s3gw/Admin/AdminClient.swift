@@ -33,6 +33,13 @@ struct AdminClient {
     /// Every item of a list endpoint, following `next_marker` to the end.
     func list(_ call: AdminCall) throws(AdminFailure) -> [JSONValue] {
         var items: [JSONValue] = []
+        try eachPage(call) { page, _ in items += page }
+        return items
+    }
+
+    /// Each page of a list endpoint in turn (its items, and the whole answer for what else it
+    /// holds), following `next_marker` to the end.
+    func eachPage(_ call: AdminCall, _ body: ([JSONValue], JSONValue) -> Void) throws(AdminFailure) {
         var call = call
         var seen: Set<String> = []
         while true {
@@ -40,8 +47,8 @@ struct AdminClient {
             guard let pageItems = page?["items"]?.array else {
                 throw AdminFailure(code: "InvalidAnswer", message: "a list answer lacks its items")
             }
-            items += pageItems
-            guard let marker = page?["next_marker"]?.string, !marker.isEmpty else { return items }
+            body(pageItems, page ?? .null)
+            guard let marker = page?["next_marker"]?.string, !marker.isEmpty else { return }
             // A server handing out the same marker twice would keep us here for ever.
             guard seen.insert(marker).inserted else {
                 throw AdminFailure(code: "InvalidAnswer", message: "the list repeats its marker \(marker)")
@@ -115,4 +122,19 @@ struct AdminClient {
     func note(_ message: String) {
         FileHandle.standardError.write(Data("s3gw: \(message)\n".utf8))
     }
+}
+
+/// Rows of cells in columns two spaces apart, each as wide as its widest cell.
+func printTable(_ rows: [[String]]) {
+    let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
+    for r in rows {
+        let line = zip(r, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }
+        print(String(line.joined(separator: "  ").reversed().drop { $0 == " " }.reversed()))
+    }
+}
+
+/// How long ago `t` (seconds since 1970) was: "42s ago", "5m ago", "3h ago".
+func ago(_ t: Double) -> String {
+    let s = Int(Date().timeIntervalSince1970 - t)
+    return s < 120 ? "\(s)s ago" : s < 7200 ? "\(s / 60)m ago" : "\(s / 3600)h ago"
 }

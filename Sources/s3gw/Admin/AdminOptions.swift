@@ -75,8 +75,11 @@ struct AdminOptions: ParsableArguments {
                 + "S3GW_ADMIN_SECRET_KEY in the environment")
     }
 
+    /// The configuration file local calls use.
+    var configPath: String { config ?? Self.defaultConfig }
+
     func transport() throws -> any AdminTransport {
-        guard let endpoint else { return try LocalAdminTransport(configPath: config ?? Self.defaultConfig) }
+        guard let endpoint else { return try LocalAdminTransport(configPath: configPath) }
         return try RemoteAdminTransport(
             endpoint: endpoint, credentials: try credentials(), region: region, caBundle: caBundle,
             verifyTLS: !insecure)
@@ -85,14 +88,25 @@ struct AdminOptions: ParsableArguments {
     /// Runs a command's calls: failures are printed as `s3gw: <code>: <message>` and exit 1;
     /// a usage problem (no credentials for --endpoint) exits 2.
     func run(_ body: (AdminClient) throws(AdminFailure) -> Void) throws {
+        try run { client throws(AdminFailure) -> Int32 in
+            try body(client)
+            return 0
+        }
+    }
+
+    /// As `run`, for a command whose exit status says what it found (`body` returns it); a
+    /// failed call exits `failure` (the audit's 1 means "violations found", so it fails with 2).
+    func run(failure: Int32 = 1, status body: (AdminClient) throws(AdminFailure) -> Int32) throws {
+        let code: Int32
         do {
-            try body(AdminClient(transport: try transport(), json: json))
-        } catch let failure as AdminFailure {
-            FileHandle.standardError.write(Data("s3gw: \(failure.code): \(failure.message)\n".utf8))
-            throw ExitCode(1)
+            code = try body(AdminClient(transport: try transport(), json: json))
+        } catch let failed as AdminFailure {
+            FileHandle.standardError.write(Data("s3gw: \(failed.code): \(failed.message)\n".utf8))
+            throw ExitCode(failure)
         } catch let usage as ValidationError {
             FileHandle.standardError.write(Data("s3gw: \(usage.message)\n".utf8))
             throw ExitCode(2)
         }
+        if code != 0 { throw ExitCode(code) }
     }
 }

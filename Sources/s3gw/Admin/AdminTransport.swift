@@ -10,6 +10,12 @@ struct AdminCall {
     var query: [String: String] = [:]
     /// A JSON document, or empty.
     var body: [UInt8] = []
+    /// Seconds a remote call may take, when longer than usual: calls that do their work while
+    /// the request waits (an audit reading every zone, a bucket's repair).
+    var timeout: Double?
+
+    /// An hour: what nginx gives a request to answer.
+    static let longTimeout: Double = 3600
 
     init(_ method: String, _ path: [String], query: [String: String] = [:]) {
         self.method = method

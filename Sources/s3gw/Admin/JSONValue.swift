@@ -57,6 +57,27 @@ enum JSONValue: Codable, Equatable {
         return nil
     }
 
+    var int: Int64? {
+        switch self {
+        case .int(let i): return i
+        case .double(let d) where d == d.rounded() && abs(d) < 9e18: return Int64(d)
+        default: return nil
+        }
+    }
+
+    var double: Double? {
+        switch self {
+        case .int(let i): return Double(i)
+        case .double(let d): return d
+        default: return nil
+        }
+    }
+
+    var bool: Bool? {
+        if case .bool(let b) = self { return b }
+        return nil
+    }
+
     var array: [JSONValue]? {
         if case .array(let a) = self { return a }
         return nil

@@ -5,11 +5,13 @@ import Logging
 import S3Backend
 
 /// Admin calls on the gateway host, dispatched in-process against the configuration's metadata
-/// store: the operator who can read the configuration and the state directory is trusted as
-/// `sqlite3` on the database file would be, so no credentials are asked for.
+/// store and zones: the operator who can read the configuration and the state directory is
+/// trusted as `sqlite3` on the database file would be, so no credentials are asked for.
 struct LocalAdminTransport: AdminTransport {
-    let context: GatewayContext
-    let principal: Principal
+    let configPath: String
+    let logger: Logger
+    /// The gateway's state, or why it cannot be opened (before its first start there is none).
+    let context: Result<GatewayContext, AdminFailure>
 
     init(configPath: String) throws(AdminFailure) {
         let config: GatewayConfig
@@ -19,25 +21,29 @@ struct LocalAdminTransport: AdminTransport {
             throw AdminFailure(code: "InvalidConfiguration", message: "\(error)")
         }
         CurlGlobal.initializeOnce()
+        self.configPath = configPath
         // The CLI's own diagnostics are its stderr lines; the gateway's debug chatter is not.
         var logger = Logger(label: "s3gw.admin")
         logger.logLevel = .warning
+        self.logger = logger
         do {
-            context = try Worker.makeContext(config: config, logger: logger, serving: false)
+            context = .success(
+                try Worker.makeContext(config: config, configPath: configPath, logger: logger, serving: false))
         } catch {
-            throw AdminFailure(
-                code: "GatewayStateUnavailable",
-                message: "cannot open the gateway's state in \(config.stateDir) (has `s3gw serve` run there?): \(error)"
-            )
+            context = .failure(
+                AdminFailure(
+                    code: "GatewayStateUnavailable",
+                    message:
+                        "cannot open the gateway's state in \(config.stateDir) (has `s3gw serve` run there?): \(error)"
+                ))
         }
-        principal = Self.operatorPrincipal(context)
     }
 
     /// The default tenant's root user with root permissions: what the operator on the host may
     /// do anyway. The stored root user lends its canonical id (owner of what the operator
     /// creates); before any bootstrap a stand-in with a fresh id does.
-    static func operatorPrincipal(_ ctx: GatewayContext) -> Principal {
-        let stored = try? (ctx.metadata as? any IdentityStore)?.user(
+    static func operatorPrincipal(_ ctx: GatewayContext?) -> Principal {
+        let stored = try? (ctx?.metadata as? any IdentityStore)?.user(
             tenant: TenantRecord.defaultID, name: IdentityBootstrap.rootUser)
         var user =
             stored
@@ -49,11 +55,24 @@ struct LocalAdminTransport: AdminTransport {
     }
 
     func send(_ call: AdminCall) throws(AdminFailure) -> AdminReply {
-        let answer = AdminAPI.dispatch(
+        func request(_ ctx: GatewayContext?) -> AdminRequest {
             AdminRequest(
-                method: call.method, path: call.path, query: call.query, body: call.body, principal: principal,
-                now: Date().timeIntervalSince1970),
-            context)
+                method: call.method, path: call.path, query: call.query, body: call.body,
+                principal: Self.operatorPrincipal(ctx), now: Date().timeIntervalSince1970)
+        }
+        let answer: AdminResponse
+        switch context {
+        case .success(let ctx):
+            answer = AdminAPI.dispatch(request(ctx), ctx)
+        case .failure(let failure):
+            // Provider zones can be imported into a configuration no gateway has run on yet.
+            guard call.method == "POST" && call.path == ["providers", "import"] else { throw failure }
+            do throws(AdminError) {
+                answer = try AdminAPI.importProviders(request(nil), configPath: configPath, logger: logger)
+            } catch {
+                answer = AdminResponse(status: error.status, body: error.json)
+            }
+        }
         return AdminReply(status: answer.status, body: answer.body)
     }
 }

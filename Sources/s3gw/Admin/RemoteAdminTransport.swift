@@ -50,7 +50,7 @@ struct RemoteAdminTransport: AdminTransport {
         do {
             let answer = try SimpleHTTP.send(
                 method: call.method, url: url, headers: headers, body: call.body, caBundle: caBundle,
-                verifyTLS: verifyTLS, timeout: timeout)
+                verifyTLS: verifyTLS, timeout: call.timeout ?? timeout)
             return AdminReply(status: answer.status, body: answer.body)
         } catch {
             let hint =
