@@ -87,7 +87,7 @@ struct AdminClient {
     }
 
     /// One object: the JSON with `--json`, else one line per field in `fields` (snake_case
-    /// keys, shown with spaces); nested objects take a line per key.
+    /// keys, shown with spaces); nested objects take a line per key, an empty value says (none).
     func printObject(_ value: JSONValue?, fields: [String]) {
         guard let value else { return }
         if json {
@@ -106,7 +106,9 @@ struct AdminClient {
                     ])
                 }
             } else {
-                rows.append([label, v.object != nil ? "(none)" : v.cell])
+                // An empty object, list or string: said, so no line lacks its value.
+                let cell = v.object != nil ? "" : v.cell
+                rows.append([label, cell.isEmpty ? "(none)" : cell])
             }
         }
         if !rows.isEmpty { printTable(rows) }
