@@ -7,7 +7,6 @@ found nowhere else (outputs, the gateway's log, the metadata database's bytes), 
 
 import json
 import os
-import re
 import subprocess
 
 import boto3
@@ -17,6 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from admin_api import SigV4
+from admin_cli import as_json, cli, fields
 from conftest import REGION, Stack, s3gw_bin, wait_until
 
 # Every secret key this module saw, for the final searches.
@@ -32,31 +32,6 @@ def gw():
     s.cleanup()
 
 
-def cli(stack: Stack, *args, mode: str = "local", keys: tuple[str, str] | None = None, check: bool = True,
-        env: dict | None = None) -> subprocess.CompletedProcess:
-    """Runs `s3gw ARGS`: locally with -c, or remotely with --endpoint and admin credentials from
-    the environment (the root key unless `keys` names others)."""
-    e = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3GW_"))}
-    argv = [str(s3gw_bin()), *map(str, args)]
-    if mode == "local":
-        argv += ["-c", str(stack.config)]
-    else:
-        argv += ["--endpoint", stack.http_url if mode == "remote" else stack.https_url]
-        if mode == "https":
-            argv += ["--ca-bundle", stack.ca_file]
-        ak, sk = keys or (stack.access_key, stack.secret_key)
-        e.update(S3GW_ADMIN_ACCESS_KEY=ak, S3GW_ADMIN_SECRET_KEY=sk)
-    e.update(env or {})
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=e)
-    if check and r.returncode != 0:
-        raise AssertionError(f"{' '.join(argv)} exited {r.returncode}\n{r.stdout}\n{r.stderr}\n{stack.log_tail(20)}")
-    return r
-
-
-def as_json(r: subprocess.CompletedProcess):
-    return json.loads(r.stdout)
-
-
 def s3(stack: Stack, access_key: str, secret_key: str):
     return boto3.client("s3", endpoint_url=stack.http_url, aws_access_key_id=access_key,
                         aws_secret_access_key=secret_key, region_name=REGION,
@@ -70,11 +45,6 @@ def error_code(call) -> str | None:
         return None
     except ClientError as e:
         return e.response["Error"]["Code"]
-
-
-def fields(table: str) -> dict:
-    """A `show` table: label, two or more spaces, value."""
-    return dict(re.split(r"\s{2,}", line.strip(), maxsplit=1) for line in table.splitlines() if line.strip())
 
 
 def new_key(r: subprocess.CompletedProcess) -> tuple[str, str]:

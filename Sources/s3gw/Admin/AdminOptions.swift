@@ -78,7 +78,12 @@ struct AdminOptions: ParsableArguments {
     /// The configuration file local calls use.
     var configPath: String { config ?? Self.defaultConfig }
 
+    /// A transport of the unit tests' own, which every command then uses (AdminCommandTests
+    /// check each admin route has a command that reaches it).
+    @TaskLocal static var testTransport: (any AdminTransport & Sendable)?
+
     func transport() throws -> any AdminTransport {
+        if let t = Self.testTransport { return t }
         guard let endpoint else { return try LocalAdminTransport(configPath: configPath) }
         return try RemoteAdminTransport(
             endpoint: endpoint, credentials: try credentials(), region: region, caBundle: caBundle,
