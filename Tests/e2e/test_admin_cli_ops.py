@@ -252,7 +252,12 @@ def test_a_tenant_administrator_reaches_its_own_buckets_only(gw, acme, root_buck
     cli(gw, "users", "create", t, "boss", "--permissions", json.dumps({"admin:*": [t]}))
     key = as_json(cli(gw, "credentials", "create", t, "boss", "--json"))
     boss = (key["access_key"], key["secret_key"])
-    assert fields(cli(gw, "buckets", "show", "photos", "--tenant", t, mode="remote", keys=boss).stdout)["tenant"] == t
+    shown = fields(cli(gw, "buckets", "show", "photos", "--tenant", t, mode="remote", keys=boss).stdout)
+    # Its own bucket, without the operator's zone locations; and the owner, not the replica-count.
+    assert (shown["tenant"], shown["primary zone"], shown["allowed zone"]) == (t, "local-1", "local-2")
+    cli(gw, "buckets", "set", t, "photos", "--owner", "alice", mode="remote", keys=boss)
+    r = cli(gw, "buckets", "set", t, "photos", "--replica-count", "2", mode="remote", keys=boss, check=False)
+    assert r.returncode == 1 and "s3gw: AccessDenied:" in r.stderr, r.stderr
     for args in (["buckets", "list"], ["buckets", "list", "--tenant", t], ["buckets", "show", root_bucket],
                  ["zones"], ["replication", "status"], ["agents"], ["audit", "residency"],
                  ["failover", "promote", "photos", "local-2", "--tenant", t], ["repair", "photos", "--tenant", t]):

@@ -128,9 +128,11 @@ struct BucketsCommand: ParsableCommand {
             line("queued", "\(queued) object(s) queued for a change of copies")
         }
         for l in detail["placement"]?.array ?? [] {
+            // No location: the configuration lacks the zone, or the caller is a tenant's
+            // administrator, who is not shown the operator's endpoints and directories.
             line(
                 "\(l["role"]?.cell ?? "-") zone",
-                "\(l["zone"]?.cell ?? "-")  \(l["location"]?.string ?? "(zone not in the configuration)")")
+                (l["zone"]?.cell ?? "-") + (l["location"]?.string.map { "  " + $0 } ?? ""))
             line("  backend bucket", l["backend_bucket"]?.cell ?? "-")
         }
     }
