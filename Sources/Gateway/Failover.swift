@@ -91,7 +91,7 @@ public enum Failover {
         guard ctx.replication.failover == .auto else {
             if announce {
                 ctx.logger.warning(
-                    "bucket \(b.name): primary zone \(primary) failed \(failures) health checks; writes answer 503 until it is back or `s3gw failover promote \(b.name) ZONE` (failover is manual)"
+                    "bucket \(b.name): primary zone \(primary) failed \(failures) health checks; writes answer 503 until it is back or `s3gw failover promote --tenant \(b.tenant) \(b.displayName) ZONE` (failover is manual)"
                 )
             }
             return

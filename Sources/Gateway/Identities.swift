@@ -18,7 +18,7 @@ public final class Identities: CredentialLookup, Sendable {
         let fetched: Double
     }
 
-    let store: any IdentityStore
+    public let store: any IdentityStore
     let clock: any Clock
     let ttl: Double
     private let box: Mutex<SecretBox>

@@ -65,9 +65,11 @@ struct AdminOptions: ParsableArguments {
             return .init(accessKey: accessKey, secretKey: secretKey)
         }
         if let (a, s) = pair("S3GW_ADMIN_ACCESS_KEY", "S3GW_ADMIN_SECRET_KEY") {
-            return .init(accessKey: a, secretKey: s, sessionToken: environment["S3GW_ADMIN_SESSION_TOKEN"])
+            return .init(accessKey: a, secretKey: s)
         }
         if let (a, s) = pair("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY") {
+            // Sent so that temporary credentials get the gateway's own refusal (the admin API
+            // takes permanent keys only), not a signature error.
             return .init(accessKey: a, secretKey: s, sessionToken: environment["AWS_SESSION_TOKEN"])
         }
         throw ValidationError(

@@ -43,7 +43,7 @@ struct LocalAdminTransport: AdminTransport {
     /// do anyway. The stored root user lends its canonical id (owner of what the operator
     /// creates); before any bootstrap a stand-in with a fresh id does.
     static func operatorPrincipal(_ ctx: GatewayContext?) -> Principal {
-        let stored = try? (ctx?.metadata as? any IdentityStore)?.user(
+        let stored = try? ctx?.identities.store.user(
             tenant: TenantRecord.defaultID, name: IdentityBootstrap.rootUser)
         var user =
             stored
