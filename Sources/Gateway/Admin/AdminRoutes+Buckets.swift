@@ -117,15 +117,7 @@ extension AdminAPI {
             }
             var queued: Int?
             if let n = body.replicaCount {
-                do {
-                    queued = try ReplicaCount.set(bucket: b.name, count: n, ctx)
-                } catch let e as S3Error {
-                    throw .unsatisfiable(e)
-                } catch let e as StoreError {
-                    throw .from(e)
-                } catch {
-                    throw .internalError
-                }
+                queued = try AdminError.satisfying { try ReplicaCount.set(bucket: b.name, count: n, ctx) }
             }
             guard let now = try store({ () throws(StoreError) in try ctx.metadata.bucket(named: b.name) }) else {
                 throw .notFound("bucket \(b.displayName) of tenant \(b.tenant) does not exist")
@@ -198,5 +190,19 @@ extension AdminError {
     /// the code and message the S3 path gives, as it depends on the configuration, not the request.
     public static func unsatisfiable(_ e: S3Error) -> AdminError {
         AdminError(status: 409, code: e.code.code, message: e.message)
+    }
+
+    /// Runs what the S3 path also runs (placement, replica-count): its S3 refusals become 409s
+    /// with the same code, store failures the usual admin errors.
+    static func satisfying<T>(_ body: () throws -> T) throws(AdminError) -> T {
+        do {
+            return try body()
+        } catch let e as S3Error {
+            throw .unsatisfiable(e)
+        } catch let e as StoreError {
+            throw .from(e)
+        } catch {
+            throw .internalError
+        }
     }
 }

@@ -65,16 +65,7 @@ extension AdminAPI {
         Route("POST", "placement/resolve", "admin:ResolvePlacement", .gateway) { r, _, ctx throws(AdminError) in
             let body = try r.decode(ResolvePlacement.self)
             let constraint = body.locationConstraint ?? ""
-            let placement: Placement
-            do {
-                placement = try ctx.resolvePlacement(constraint)
-            } catch let e as S3Error {
-                throw .unsatisfiable(e)
-            } catch let e as StoreError {
-                throw .from(e)
-            } catch {
-                throw .internalError
-            }
+            let placement = try AdminError.satisfying { try ctx.resolvePlacement(constraint) }
             let count = body.replicaCount ?? ctx.defaultReplicaCount(for: placement)
             guard (1...maxReplicaCount).contains(count) else {
                 throw .invalid("replica_count is 1 to \(maxReplicaCount)")
