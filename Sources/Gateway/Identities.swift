@@ -2,8 +2,12 @@ import GatewayCore
 import SigV4
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Access key → secret and principal, for the verifier and the permission check. Lookups are
-/// cached per process for at most `ttl` seconds (so a permission change or a deactivated key
+/// cached in each process for at most `ttl` seconds (so a permission change or a deactivated key
 /// takes effect within that bound without any restart), and a change made through this process
 /// invalidates its entry at once. Misses are cached too: a flood of made-up keys costs one
 /// store read per key and `ttl`.
@@ -25,10 +29,25 @@ public final class Identities: CredentialLookup, Sendable {
     /// Re-reads the master keys (after `s3gw keys rotate` re-sealed every secret under a new
     /// key this process has not seen yet); nil when they cannot be read.
     private let reloadKeys: @Sendable () -> SecretBox?
-    private let cache = Mutex<[String: Entry]>([:])
-    private let names = Mutex<[String: (name: String, fetched: Double)]>([:])
-    /// Bounds the cache; it is emptied when full (entries are cheap to fetch again).
-    private let maxEntries = 10_000
+    /// The cache, in shards picked by the calling thread: one lock taken by every request of 64
+    /// threads was the worker's hottest spot (futex waits); a thread now shares its shard with
+    /// few others. Each shard fills itself, so a key costs one store read per shard and `ttl`.
+    private let shards: [Shard] = (0..<Identities.shardCount).map { _ in Shard() }
+    /// Bounds each shard; it is emptied when full (entries are cheap to fetch again).
+    private let maxEntries = 2_000
+
+    private final class Shard: Sendable {
+        let keys = Mutex<[String: Entry]>([:])
+        let names = Mutex<[String: (name: String, fetched: Double)]>([:])
+    }
+
+    private static let shardCount = 16
+
+    private var shard: Shard {
+        // Thread handles are addresses with zero low bits: mix before taking the top ones.
+        let mixed = UInt64(UInt(bitPattern: Int(bitPattern: UInt(pthread_self())))) &* 0x9E37_79B9_7F4A_7C15
+        return shards[Int(mixed >> 60) % Self.shardCount]
+    }
 
     public init(
         store: any IdentityStore, secretBox: SecretBox, clock: any Clock, ttl: Double = 2,
@@ -53,9 +72,10 @@ public final class Identities: CredentialLookup, Sendable {
 
     public func resolve(_ accessKey: String) -> Resolved? {
         let now = clock.now()
-        if let e = cache.withLock({ $0[accessKey] }), now - e.fetched < ttl { return e.resolved }
+        let s = shard
+        if let e = s.keys.withLock({ $0[accessKey] }), now - e.fetched < ttl { return e.resolved }
         let resolved = fetch(accessKey, now: now)
-        cache.withLock {
+        s.keys.withLock {
             if $0.count >= maxEntries { $0.removeAll() }
             $0[accessKey] = Entry(resolved: resolved, fetched: now)
         }
@@ -83,9 +103,10 @@ public final class Identities: CredentialLookup, Sendable {
     /// user is gone. Cached like keys.
     public func displayName(ofUser id: String) -> String {
         let now = clock.now()
-        if let e = names.withLock({ $0[id] }), now - e.fetched < ttl { return e.name }
+        let s = shard
+        if let e = s.names.withLock({ $0[id] }), now - e.fetched < ttl { return e.name }
         let name = (try? store.user(id: id))?.name ?? id
-        names.withLock {
+        s.names.withLock {
             if $0.count >= maxEntries { $0.removeAll() }
             $0[id] = (name, now)
         }
@@ -94,10 +115,12 @@ public final class Identities: CredentialLookup, Sendable {
 
     /// Forgets one key (or everything): the next request reads the store again.
     public func invalidate(_ accessKey: String? = nil) {
-        cache.withLock {
-            if let accessKey { $0[accessKey] = nil } else { $0.removeAll() }
+        for s in shards {
+            s.keys.withLock {
+                if let accessKey { $0[accessKey] = nil } else { $0.removeAll() }
+            }
+            if accessKey == nil { s.names.withLock { $0.removeAll() } }
         }
-        if accessKey == nil { names.withLock { $0.removeAll() } }
     }
 
     private func fetch(_ accessKey: String, now: Double) -> Resolved? {
