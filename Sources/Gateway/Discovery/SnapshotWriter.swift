@@ -1,0 +1,141 @@
+import Foundation
+
+/// Streams a version-1 snapshot to a file: each object is sanitized and written as it arrives,
+/// so memory holds one bucket's aggregates, never its listing. The file is written as
+/// `<name>.partial` (mode 0600) and renamed by `finish()`, so a snapshot that exists is complete.
+///
+/// A bucket's summary is only known once its listing ends, so a bucket is written as
+/// `{"name", "region", "objects": [...], "listing", "statuses", "summary"}` in that order.
+///
+/// Not written: `.json.gz`. Gzip needs zlib and the package has no system-library target for it
+/// yet; the download path can compress on the fly once it has one.
+public final class SnapshotWriter {
+    public enum Failure: Error, Equatable {
+        case bucketAlreadyOpen
+        case noBucketOpen
+        case finished
+    }
+
+    public let sanitizer: Sanitizer
+    public let url: URL
+    private let partialURL: URL
+    private let handle: FileHandle
+    private let options: InventoryAggregator.Options
+    private let encoder = SnapshotJSON.encoder()
+    private var buffer: [UInt8] = []
+    private var bucketsWritten = 0
+    private var current: (aggregator: InventoryAggregator, objects: Int)?
+    private var done = false
+
+    public init(
+        to url: URL, id: String, createdAt: Date, source: SnapshotV1.Source, sanitizer: Sanitizer,
+        options: InventoryAggregator.Options = .init()
+    ) throws {
+        self.url = url
+        self.partialURL = url.appendingPathExtension("partial")
+        self.sanitizer = sanitizer
+        self.options = options
+        guard
+            FileManager.default.createFile(
+                atPath: partialURL.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: partialURL.path]) }
+        handle = try FileHandle(forWritingTo: partialURL)
+        let metadata = SnapshotV1.Metadata(
+            id: id, createdAt: createdAt, source: source, sanitization: sanitizer.level,
+            prefixDepth: options.prefixDepth)
+        append("{\"schema_version\":\(SnapshotV1.version),\"snapshot\":")
+        try append(encoder.encode(metadata))
+        append(",\"buckets\":[\n")
+    }
+
+    deinit {
+        try? handle.close()
+    }
+
+    public func beginBucket(name: String, region: String) throws {
+        guard !done else { throw Failure.finished }
+        guard current == nil else { throw Failure.bucketAlreadyOpen }
+        if bucketsWritten > 0 { append(",\n") }
+        append("{\"name\":")
+        try append(encoder.encode(name))
+        append(",\"region\":")
+        try append(encoder.encode(region))
+        if sanitizer.writesObjects { append(",\"objects\":[") }
+        current = (InventoryAggregator(options: options), 0)
+    }
+
+    public func add(_ object: DiscoveredObject) throws {
+        guard var bucket = current else { throw Failure.noBucketOpen }
+        bucket.aggregator.add(
+            key: object.key, size: object.size, storageClass: object.storageClass, lastModified: object.lastModified)
+        if sanitizer.writesObjects {
+            // Only these five fields are copied: owner, tags and metadata go no further.
+            let entry = SnapshotV1.Object(
+                key: sanitizer.key(object.key), size: object.size, storageClass: object.storageClass ?? "STANDARD",
+                lastModified: object.lastModified, etag: Self.unquoted(object.etag))
+            append(bucket.objects == 0 ? "\n" : ",\n")
+            try append(encoder.encode(entry))
+            bucket.objects += 1
+        }
+        current = bucket
+        if buffer.count >= 64 * 1024 { try flush() }
+    }
+
+    /// Closes the open bucket and returns its summary as written (prefixes sanitized).
+    @discardableResult
+    public func endBucket(listing: SnapshotV1.Listing, statuses: SnapshotV1.Statuses) throws
+        -> SnapshotV1.BucketSummary
+    {
+        guard let bucket = current else { throw Failure.noBucketOpen }
+        var summary = bucket.aggregator.summary()
+        for i in summary.topPrefixes.indices {
+            summary.topPrefixes[i].prefix = sanitizer.prefix(summary.topPrefixes[i].prefix)
+        }
+        if sanitizer.writesObjects { append("]") }
+        append(",\"listing\":")
+        try append(encoder.encode(listing))
+        append(",\"statuses\":")
+        try append(encoder.encode(statuses))
+        append(",\"summary\":")
+        try append(encoder.encode(summary))
+        append("}")
+        current = nil
+        bucketsWritten += 1
+        try flush()
+        return summary
+    }
+
+    /// Ends the file and moves it to `url`.
+    public func finish() throws {
+        guard !done else { throw Failure.finished }
+        guard current == nil else { throw Failure.bucketAlreadyOpen }
+        append("\n]}\n")
+        try flush()
+        try handle.synchronize()
+        try handle.close()
+        done = true
+        _ = try? FileManager.default.removeItem(at: url)
+        try FileManager.default.moveItem(at: partialURL, to: url)
+    }
+
+    /// Drops what was written (a cancelled or failed discovery leaves no file behind).
+    public func abandon() {
+        done = true
+        try? handle.close()
+        try? FileManager.default.removeItem(at: partialURL)
+    }
+
+    private func append(_ text: String) { buffer.append(contentsOf: text.utf8) }
+    private func append(_ data: Data) { buffer.append(contentsOf: data) }
+
+    private func flush() throws {
+        guard !buffer.isEmpty else { return }
+        try handle.write(contentsOf: buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Listings quote ETags ("\"abc\""); the snapshot holds the bare value.
+    static func unquoted(_ etag: String) -> String {
+        etag.count >= 2 && etag.hasPrefix("\"") && etag.hasSuffix("\"") ? String(etag.dropFirst().dropLast()) : etag
+    }
+}
