@@ -35,6 +35,8 @@ py_has requests || pip_missing+=(requests)
 # The admin API's check against docs/admin-api.yaml (Tests/e2e/test_admin_api_schema.py).
 py_has schemathesis || pip_missing+=("schemathesis>=4,<5")
 py_has yaml || pip_missing+=(pyyaml)
+# The snapshot fixtures against docs/snapshot.schema.json (Tests/e2e/test_snapshot_schema.py).
+py_has jsonschema || pip_missing+=(jsonschema)
 
 if [ "${#pip_missing[@]}" -gt 0 ]; then
     echo "pip install: ${pip_missing[*]}" >&2
