@@ -56,9 +56,12 @@ for tier in build unit e2e; do
 done
 # Counts from both runners: XCTest's last "Executed N tests, with F failures" and pytest's
 # closing "N passed, F failed" line (either part may be absent).
-unit_line=$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" "$logs/unit.log" 2>/dev/null | tail -1)
+# ("with N test(s) skipped and F failures" when some were skipped; skipped ones are not passed).
+unit_line=$(grep -E "Executed [0-9]+ tests?, with ([0-9]+ tests? skipped and )?[0-9]+ failures?" "$logs/unit.log" \
+    2>/dev/null | tail -1)
 unit_total=$(sed -nE 's/.*Executed ([0-9]+) tests?.*/\1/p' <<<"$unit_line")
-unit_failed=$(sed -nE 's/.*with ([0-9]+) failures?.*/\1/p' <<<"$unit_line")
+unit_skipped=$(sed -nE 's/.*with ([0-9]+) tests? skipped.*/\1/p' <<<"$unit_line")
+unit_failed=$(sed -nE 's/.* ([0-9]+) failures?.*/\1/p' <<<"$unit_line")
 e2e_passed=0
 e2e_failed=0
 for log in "$logs/e2e.log" "$logs/e2e-remote.log"; do
@@ -68,7 +71,7 @@ for log in "$logs/e2e.log" "$logs/e2e-remote.log"; do
     e2e_passed=$((e2e_passed + ${n:-0}))
     e2e_failed=$((e2e_failed + ${f:-0}))
 done
-passed=$(( ${unit_total:-0} - ${unit_failed:-0} + ${e2e_passed:-0} ))
+passed=$(( ${unit_total:-0} - ${unit_skipped:-0} - ${unit_failed:-0} + ${e2e_passed:-0} ))
 failed=$(( ${unit_failed:-0} + ${e2e_failed:-0} ))
 if [ $status -ne 0 ] && [ $failed -eq 0 ]; then failed=1; fi
 echo "tiers: build=${result[build]} unit=${result[unit]} e2e=${result[e2e]} ($((SECONDS - started))s) => $([ $status -eq 0 ] && echo PASS || echo FAIL)"
