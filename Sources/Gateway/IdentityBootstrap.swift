@@ -77,11 +77,5 @@ extension IdentityBootstrap {
 
 /// S3's canonical user ids: 64 hex digits.
 public enum CanonicalID {
-    public static func make() -> String {
-        var g = SystemRandomNumberGenerator()
-        return (0..<4).map { _ in
-            let s = String(g.next(), radix: 16)
-            return String(repeating: "0", count: 16 - s.count) + s
-        }.joined()
-    }
+    public static func make() -> String { RandomID.make() + RandomID.make() }
 }

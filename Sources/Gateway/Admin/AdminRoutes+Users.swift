@@ -219,19 +219,3 @@ public enum KnownActions {
     public static let sts: Set<String> = ["sts:GetSessionToken", "sts:AssumeRole"]
     public static var all: Set<String> { S3Router.knownActions.union(AdminAPI.actions).union(sts) }
 }
-
-/// A new access key id and secret: `S3GW` + 16 base32 characters, and 40 characters of secret.
-enum NewCredential {
-    static func make(prefix: String = "S3GW") -> (accessKey: String, secret: String) {
-        (
-            prefix + random(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
-            random(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-        )
-    }
-
-    static func random(_ count: Int, _ alphabet: String) -> String {
-        let chars = Array(alphabet)
-        var g = SystemRandomNumberGenerator()
-        return String((0..<count).map { _ in chars[Int.random(in: 0..<chars.count, using: &g)] })
-    }
-}

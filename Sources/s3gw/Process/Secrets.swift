@@ -35,9 +35,8 @@ struct RootCredentials {
             throw SystemCallError(call: "parse \(path)", errno: EINVAL)
         }
         guard createIfMissing else { throw SystemCallError(call: "read \(path)", errno: ENOENT) }
-        let creds = RootCredentials(
-            accessKey: "S3GW" + randomString(16, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
-            secretKey: randomString(40, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"))
+        let (accessKey, secretKey) = NewCredential.make()
+        let creds = RootCredentials(accessKey: accessKey, secretKey: secretKey)
         try writePrivate(path: path, "S3GW_ACCESS_KEY=\(creds.accessKey)\nS3GW_SECRET_KEY=\(creds.secretKey)\n")
         if announce {
             // The only place a secret is ever shown: the operator's terminal, at first start.
@@ -80,10 +79,4 @@ enum InstallationSecret {
         try writePrivate(path: path, bytes.map { String(format: "%02x", $0) }.joined() + "\n")
         return bytes
     }
-}
-
-func randomString(_ count: Int, alphabet: String) -> String {
-    let chars = Array(alphabet)
-    var g = SystemRandomNumberGenerator()
-    return String((0..<count).map { _ in chars[Int.random(in: 0..<chars.count, using: &g)] })
 }
