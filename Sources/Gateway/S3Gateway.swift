@@ -21,22 +21,23 @@ public struct S3Gateway: Sendable {
         var status = 500
         var sent: Int64 = 0
         let tracked = HeadTrackingSink(response)
-        if AdminAPI.owns(
-            head.rawPath,
-            virtualHosted: Self.virtualHostBucket(head.header("host"), baseDomains: ctx.baseDomains) != nil)
-        {
+        // The Host header decides the addressing once: the admin API and STS own only
+        // path-style requests, and S3 takes its bucket from it.
+        let hostBucket = Self.virtualHostBucket(head.header("host"), baseDomains: ctx.baseDomains)
+        if AdminAPI.owns(head.rawPath, virtualHosted: hostBucket != nil) {
             status = handleAdmin(
                 head: head, body: body, requestId: requestId, now: started, to: tracked, logger: logger)
             logger.debug("\(head.method) \(head.rawPath) \(status)")
             return
         }
-        if isSTS(head) {
+        if STS.owns(head, virtualHosted: hostBucket != nil) {
             status = handleSTS(head: head, body: body, requestId: requestId, now: started, to: tracked, logger: logger)
             logger.debug("\(head.method) \(head.rawPath) STS \(status)")
             return
         }
         do {
-            let request = try prepare(head: head, params: params, body: body, requestId: requestId, now: started)
+            let request = try prepare(
+                head: head, hostBucket: hostBucket, params: params, body: body, requestId: requestId, now: started)
             let result = try S3Router.route(request, ctx, logger)
             status = result.status
             sent = try send(result, head: head, requestId: requestId, to: tracked)
@@ -103,9 +104,9 @@ public struct S3Gateway: Sendable {
     }
 
     private func prepare(
-        head: RequestHead, params: [String: String], body: any ByteSource, requestId: String, now: Double
+        head: RequestHead, hostBucket: String?, params: [String: String], body: any ByteSource, requestId: String,
+        now: Double
     ) throws -> S3Request {
-        let hostBucket = Self.virtualHostBucket(head.header("host"), baseDomains: ctx.baseDomains)
         let auth: AuthContext
         do {
             auth = try ctx.verifier.authenticate(head, now: now, virtualHostedBucket: hostBucket)

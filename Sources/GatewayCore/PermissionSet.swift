@@ -29,11 +29,13 @@ public struct PermissionSet: Sendable, Equatable, Codable {
 
     public func allows(_ action: String, on resource: Resource) -> Bool {
         let a = action.lowercased()
-        for (pattern, resources) in rules where Self.globMatch(pattern.lowercased(), a) {
+        for (pattern, resources) in rules {
+            let p = pattern.lowercased()
+            guard Self.globMatch(p, a) else { continue }
             // A pattern means a bucket for s3 actions but a tenant or a user name for admin and
             // sts ones: an action glob that names no family (`*`) reaches those only through
             // the resource `*`, so `{"*": ["team-*"]}` never makes anyone a tenant's admin.
-            let crossesFamilies = Self.family(pattern.lowercased()) == nil && !a.hasPrefix("s3:")
+            let crossesFamilies = Self.family(p) == nil && !a.hasPrefix("s3:")
             if resources.contains(where: { crossesFamilies ? $0 == "*" : Self.matches($0, resource) }) { return true }
         }
         return false

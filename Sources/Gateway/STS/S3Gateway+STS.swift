@@ -3,11 +3,6 @@ import Logging
 import SigV4
 
 extension S3Gateway {
-    /// Whether this request is an STS call (`STS.owns`) rather than an S3 one.
-    func isSTS(_ head: RequestHead) -> Bool {
-        STS.owns(head, virtualHosted: Self.virtualHostBucket(head.header("host"), baseDomains: ctx.baseDomains) != nil)
-    }
-
     /// An STS call over HTTP: the body is read first (botocore and the aws CLI sign its hash
     /// without sending x-amz-content-sha256), the SigV4 signature must name service `sts`, and
     /// every answer, errors included, is STS's XML. Returns the status sent.
