@@ -130,11 +130,8 @@ public struct S3Gateway: Sendable {
         for item in head.queryItems where query[item.name] == nil { query[item.name] = item.value }
         let counted = CountingSource(inner: body, expected: head.header("content-length").flatMap { Int64($0) })
         var request = S3Request(
-            head: head, requestId: requestId, auth: auth, principal: principal, bucketName: bucket,
-            bucket: bucket.map {
-                TenantRecord.qualifiedBucket(tenant: principal?.tenant ?? TenantRecord.defaultID, name: $0)
-            },
-            key: key, query: query, body: counted, now: now)
+            head: head, requestId: requestId, auth: auth, principal: principal, bucketName: bucket, key: key,
+            query: query, body: counted, now: now)
         request.scheme = params["HTTPS"].map { $0.lowercased() == "on" } == true ? "https" : "http"
         request.virtualHosted = hostBucket != nil
         return request

@@ -12,9 +12,6 @@ struct S3Request {
     let principal: Principal?
     /// The bucket as the client named it, percent-decoded; nil for service-level requests.
     let bucketName: String?
-    /// The metadata store's name of that bucket in the caller's tenant
-    /// (`TenantRecord.qualifiedBucket`).
-    let bucket: String?
     /// Percent-decoded, byte for byte ("a//b/../c" stays as is); nil for bucket-level requests.
     let key: String?
     let query: [String: String]
@@ -31,6 +28,14 @@ struct S3Request {
         let path = uriEncode(key, encodeSlash: false)
         return virtualHosted ? "\(scheme)://\(host)/\(path)" : "\(scheme)://\(host)/\(bucket)/\(path)"
     }
+
+    /// The caller's tenant; an anonymous request (a POST form before its signer is known)
+    /// addresses the default tenant.
+    var tenant: String { principal?.tenant ?? TenantRecord.defaultID }
+
+    /// The metadata store's name of the bucket in the caller's tenant
+    /// (`TenantRecord.qualifiedBucket`).
+    var bucket: String? { bucketName.map { TenantRecord.qualifiedBucket(tenant: tenant, name: $0) } }
 
     var method: String { head.method }
     /// The header's value as sent, byte for byte (HeaderBytes).

@@ -176,7 +176,7 @@ enum S3Router {
         if let sub = subresources.first(where: r.has) {
             // The bucket's own errors (NoSuchBucket) come first, as for routed requests; but only
             // to callers whose permissions name the bucket, as a denied request reveals nothing.
-            if let name = r.bucketName, r.principal?.user.permissions.reaches(bucket: name) == true {
+            if let name = r.bucketName, r.principal?.reaches(bucket: name) == true {
                 _ = try Handlers.ownedBucket(r, ctx)
             }
             throw S3Error(.notImplemented, "\(r.method) ?\(sub) is not implemented by this gateway.")

@@ -44,6 +44,10 @@ public struct Principal: Sendable, Equatable {
         return session?.policy?.allows(action, on: resource) ?? true
     }
 
+    /// Whether the permissions name `bucket` at all, whatever the action: whether a request the
+    /// gateway does not implement may learn that the bucket exists.
+    public func reaches(bucket: String) -> Bool { user.permissions.reaches(bucket: bucket) }
+
     /// Whether `action` could be allowed on anything at all. ListBuckets needs it: it is refused
     /// when neither the permissions nor the session policy grant it anywhere, and otherwise lists
     /// the buckets `allows` admits one by one.

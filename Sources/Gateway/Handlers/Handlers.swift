@@ -9,7 +9,7 @@ enum Handlers {
     /// tenant, so another tenant's bucket of the same name is simply not found).
     static func ownedBucket(_ r: S3Request, _ ctx: GatewayContext) throws -> BucketRecord {
         guard let name = r.bucket, let b = try ctx.metadata.bucket(named: name),
-            b.tenant == r.principal?.tenant ?? TenantRecord.defaultID
+            b.tenant == r.tenant
         else {
             throw S3Error(.noSuchBucket, extra: [("BucketName", r.bucketName ?? "")])
         }

@@ -79,7 +79,7 @@ extension Handlers {
     static func ownedObject(bucket: String, key: String, _ r: S3Request, _ ctx: GatewayContext) throws -> (
         BucketRecord, ObjectRecord
     ) {
-        let tenant = r.principal?.tenant ?? TenantRecord.defaultID
+        let tenant = r.tenant
         guard
             let (b, found) = try ctx.metadata.bucketAndObject(
                 bucket: TenantRecord.qualifiedBucket(tenant: tenant, name: bucket), key: key), b.tenant == tenant
