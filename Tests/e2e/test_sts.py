@@ -13,12 +13,10 @@ import uuid
 import boto3
 import pytest
 import requests
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.config import Config
-from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
+import admin_api
 from conftest import REGION, Stack, client_env, empty_and_delete_bucket, new_bucket_name, run, s3_client, wait_until
 
 # Every secret and token the tests obtained; the last test looks for each in the logs.
@@ -65,12 +63,7 @@ def code_of(call) -> str:
 
 def admin(stack: Stack, method: str, path: str, body=None) -> requests.Response:
     """The admin API, signed with the root key by botocore's SigV4Auth (service s3)."""
-    url = stack.http_url + "/admin/" + path
-    data = json.dumps(body).encode() if body is not None else b""
-    req = AWSRequest(method=method, url=url, data=data,
-                     headers={"Content-Type": "application/json"} if body is not None else {})
-    SigV4Auth(Credentials(stack.access_key, stack.secret_key), "s3", REGION).add_auth(req)
-    return requests.request(method, url, data=data, headers=dict(req.headers.items()), timeout=30)
+    return admin_api.admin(stack, method, path, body, declare_hash=False)
 
 
 def new_user(stack: Stack, permissions: dict) -> tuple[str, str, str]:

@@ -22,12 +22,10 @@ from pathlib import Path
 import pytest
 import requests
 from boto3.s3.transfer import TransferConfig
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from conftest import REGION, Stack, client_env, run, s3_client, wait_until
+import admin_api
+from conftest import Stack, client_env, run, s3_client, wait_until
 
 # Every secret and signature this module sees: none may be in the database or the gateway's log.
 SECRETS: list[str] = []
@@ -82,13 +80,9 @@ def client(stack: Stack, key: Key, **config):
 
 def admin(stack: Stack, key: Key, method: str, path: str, body=None) -> requests.Response:
     """An admin API call signed as any AWS signing library signs it."""
-    url = f"{stack.http_url}/admin/{path}"
-    data = json.dumps(body).encode() if body is not None else b""
-    headers = {"Content-Type": "application/json"} if body is not None else {}
-    req = AWSRequest(method=method, url=url, data=data, headers=headers)
-    SigV4Auth(Credentials(key.access, key.secret), "s3", REGION).add_auth(req)
-    record_signature(req.headers["Authorization"])
-    return requests.request(method, url, data=data, headers=dict(req.headers.items()), timeout=30)
+    r = admin_api.admin(stack, method, path, body, key.access, key.secret, declare_hash=False)
+    record_signature(r.request.headers["Authorization"])
+    return r
 
 
 def ok(resp: requests.Response, status: int = 200) -> dict:
