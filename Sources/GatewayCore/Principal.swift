@@ -44,6 +44,10 @@ public struct Principal: Sendable, Equatable {
         return session?.policy?.allows(action, on: resource) ?? true
     }
 
+    /// Whether this principal holds everything `permissions` grants: the admin API lets nobody
+    /// hand out, or take over a user holding, more than that.
+    public func holds(_ permissions: PermissionSet) -> Bool { user.permissions.covers(permissions) }
+
     /// Whether the permissions name `bucket` at all, whatever the action: whether a request the
     /// gateway does not implement may learn that the bucket exists.
     public func reaches(bucket: String) -> Bool { user.permissions.reaches(bucket: bucket) }

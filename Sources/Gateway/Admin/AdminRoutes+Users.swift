@@ -177,7 +177,7 @@ extension AdminAPI {
         let name = p["user"] ?? ""
         guard let u = try store({ () throws(StoreError) in try ctx.identities.store.user(tenant: tenant, name: name) })
         else { throw .notFound("user \(name) of tenant \(tenant) does not exist") }
-        if let r, !r.principal.user.permissions.covers(u.permissions) {
+        if let r, !r.principal.holds(u.permissions) {
             throw AdminError(
                 status: 403, code: "AccessDenied",
                 message:
@@ -188,7 +188,7 @@ extension AdminAPI {
 
     /// Nobody hands out more than they hold themselves.
     static func mayGrant(_ permissions: PermissionSet, _ r: AdminRequest) throws(AdminError) {
-        guard r.principal.user.permissions.covers(permissions) else {
+        guard r.principal.holds(permissions) else {
             throw AdminError(
                 status: 403, code: "AccessDenied", message: "You cannot grant permissions you do not hold.")
         }
