@@ -43,7 +43,7 @@ let package = Package(
             ]),
 
         // In-memory doubles of the GatewayCore protocols, for handler tests (and later suites).
-        .target(name: "GatewayTesting", dependencies: ["GatewayCore"]),
+        .target(name: "GatewayTesting", dependencies: ["GatewayCore", "SigV4"]),
 
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "GatewayCore"]),
