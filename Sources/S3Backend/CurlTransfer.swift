@@ -67,6 +67,8 @@ final class CurlTransfer: HTTPExchange {
         let me = Unmanaged.passUnretained(self).toOpaque()
         try setopt(CURLOPT_URL) { ccurl_setopt_str(easy, $0, url) }
         try setopt(CURLOPT_NOSIGNAL) { ccurl_setopt_long(easy, $0, 1) }
+        // The path is signed as sent: curl must not squash a key's "/../" or "/./" segments.
+        try setopt(CURLOPT_PATH_AS_IS) { ccurl_setopt_long(easy, $0, 1) }
         // 0 would mean curl's default (300 s): the shortest bound is 1 ms.
         let connectMS = max(1, Int(timeouts.connect * 1000))
         try setopt(CURLOPT_CONNECTTIMEOUT_MS) { ccurl_setopt_long(easy, $0, connectMS) }

@@ -29,6 +29,8 @@ protocol HTTPExchange: AnyObject {
     func waitForResponse() throws -> Int
     /// A response header; `name` is lowercase.
     func header(_ name: String) -> String?
+    /// All response headers, names lowercased, in the order received.
+    var responseHeaders: [(String, String)] { get }
     /// Pulls response body bytes; 0 at the end.
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
     /// Stops the exchange; the connection is not reused.

@@ -28,34 +28,19 @@ extension S3Zone {
             let (status, body) = try run("GET", bucket: backendBucket, query: query, answerLimit: Self.listingLimit)
             if status == 404 { return page }  // no backend bucket: nothing stored
             guard status == 200 else { throw failure("ListObjectsV2 \(backendBucket)", status, body) }
-            guard let root = XMLNode.parse(body), root.name == "ListBucketResult" else {
-                throw refused("ListObjectsV2 \(backendBucket)", "not a listing")
+            let listing: ObjectListingPage
+            do {
+                listing = try ObjectListingPage.parse(body, after: last)
+            } catch {
+                throw refused("ListObjectsV2 \(backendBucket)", error.why)
             }
-            let encoded = root.child("EncodingType")?.text == "url"
-            let contents = root.children("Contents")
-            for entry in contents {
-                guard let rawKey = entry.child("Key")?.text,
-                    let id = encoded ? percentDecode(rawKey.replacingOccurrences(of: "+", with: " ")) : rawKey,
-                    let size = entry.child("Size").flatMap({ Int64($0.text) }), size >= 0
-                else {
-                    throw refused("ListObjectsV2 \(backendBucket)", "an entry without a valid Key and Size")
-                }
-                // Keys come in byte order after the last one; anything else would page forever.
-                guard last.utf8.lexicographicallyPrecedes(id.utf8) else {
-                    throw refused("ListObjectsV2 \(backendBucket)", "keys out of order")
-                }
-                last = id
-                guard page.count < limit else { break }
+            for entry in listing.entries.prefix(limit - page.count) {
                 page.append(
-                    StoredBlob(
-                        id: id, size: size, etag: entry.child("ETag").map { Self.unquoted($0.text) },
-                        lastModified: entry.child("LastModified").flatMap { HTTPDate.parseISO8601($0.text) }))
+                    StoredBlob(id: entry.key, size: entry.size, etag: entry.etag, lastModified: entry.lastModified))
             }
-            guard root.child("IsTruncated")?.text == "true" else { break }
-            guard let next = root.child("NextContinuationToken")?.text, !next.isEmpty else {
-                throw refused("ListObjectsV2 \(backendBucket)", "a truncated page without a continuation token")
-            }
-            emptyPages = contents.isEmpty ? emptyPages + 1 : 0
+            last = listing.entries.last?.key ?? last
+            guard let next = listing.next else { break }
+            emptyPages = listing.entries.isEmpty ? emptyPages + 1 : 0
             if emptyPages > 10 { throw refused("ListObjectsV2 \(backendBucket)", "empty pages that never end") }
             token = next
         }
@@ -94,16 +79,14 @@ extension S3Zone {
             let query = token.map { "continuation-token=" + uriEncode($0, encodeSlash: true) } ?? ""
             let (status, body) = try run("GET", bucket: nil, query: query, answerLimit: Self.bucketListingLimit)
             guard status == 200 else { throw failure("ListBuckets", status, body) }
-            guard let root = XMLNode.parse(body), root.name == "ListAllMyBucketsResult" else {
-                throw refused("ListBuckets", "not a bucket listing")
+            let listing: BucketListingPage
+            do {
+                listing = try BucketListingPage.parse(body)
+            } catch {
+                throw refused("ListBuckets", error.why)
             }
-            for bucket in root.child("Buckets")?.children("Bucket") ?? [] {
-                guard let name = bucket.child("Name")?.text, !name.isEmpty else {
-                    throw refused("ListBuckets", "a bucket without a name")
-                }
-                if name.hasPrefix("s3gw-") { names.append(name) }
-            }
-            token = root.child("ContinuationToken").map(\.text).flatMap { $0.isEmpty ? nil : $0 }
+            names += listing.buckets.map(\.name).filter { $0.hasPrefix("s3gw-") }
+            token = listing.next
             if let t = token, !seen.insert(t).inserted { throw refused("ListBuckets", "a continuation token twice") }
         } while token != nil
         return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
@@ -115,10 +98,5 @@ extension S3Zone {
     }
 
     /// `"abc"` → `abc` (ETags come quoted, in headers and in listings alike).
-    static func unquoted(_ etag: String) -> String {
-        var t = etag.trimmingCharacters(in: .whitespaces)
-        if t.hasPrefix("W/") { t.removeFirst(2) }
-        if t.count >= 2 && t.hasPrefix("\"") && t.hasSuffix("\"") { t = String(t.dropFirst().dropLast()) }
-        return t
-    }
+    static func unquoted(_ etag: String) -> String { unquotedETag(etag) }
 }

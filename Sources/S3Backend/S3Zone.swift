@@ -55,6 +55,7 @@ public struct S3Zone: StorageZone {
     let transport: any HTTPTransport
     /// Dates every signature.
     let clock: any Clock
+    private let signer: S3RequestSigner
     /// Seconds to wait before the one retry of a request that failed transiently.
     let retryPause: Double
 
@@ -71,6 +72,8 @@ public struct S3Zone: StorageZone {
         self.transport = transport
         self.clock = clock
         self.retryPause = retryPause
+        signer = S3RequestSigner(
+            accessKey: config.accessKey, secretKey: config.secretKey, sessionToken: nil, clock: clock)
         guard let schemeEnd = config.endpoint.range(of: "://") else {
             throw .internalFailure("zone \(config.name): endpoint \(config.endpoint) has no scheme")
         }
@@ -88,32 +91,12 @@ public struct S3Zone: StorageZone {
         headers extra: [(String, String)] = [], length: Int64? = nil, payload: String = "UNSIGNED-PAYLOAD",
         assembles: Bool = false
     ) -> (request: HTTPRequest, signature: String, amzDate: String) {
-        var path = "/"
-        var hostHeader = host
-        if let bucket {
-            if config.pathStyle {
-                path += bucket
-                if let key { path += "/" + uriEncode(key, encodeSlash: false) }
-            } else {
-                hostHeader = bucket + "." + host
-                if let key { path += uriEncode(key, encodeSlash: false) }
-            }
-        }
-        let rawURI = query.isEmpty ? path : path + "?" + query
-        let amzDate = HTTPDate.amzDate(Int(clock.now().rounded(.down)))
-        var headers: [(name: String, value: String)] = [
-            ("host", hostHeader), ("x-amz-date", amzDate), ("x-amz-content-sha256", payload),
-        ]
-        headers += extra.map { (name: $0.0.lowercased(), value: $0.1) }
-        let (authorization, signature) = Signer.sign(
-            method: method, rawURI: rawURI, headers: headers, payloadHash: payload,
-            accessKey: config.accessKey, secretKey: config.secretKey, region: config.region, service: "s3",
-            amzDate: amzDate)
-        let sent = headers.filter { $0.name != "host" } + [("Authorization", authorization), ("Host", hostHeader)]
-        let request = HTTPRequest(
-            method: method, url: "\(scheme)://\(hostHeader)\(rawURI)", headers: sent, bodyLength: length,
+        let (hostHeader, path) = S3RequestSigner.address(
+            host: host, bucket: bucket, key: key, pathStyle: config.pathStyle)
+        return signer.sign(
+            method, scheme: scheme, host: hostHeader, rawURI: query.isEmpty ? path : path + "?" + query,
+            region: config.region, headers: extra, payload: payload, length: length,
             timeouts: assembles ? config.timeouts.forAssembly : config.timeouts.forRequest(bodyLength: length ?? 0))
-        return (request, signature, amzDate)
     }
 
     /// Starts a signed request with an UNSIGNED-PAYLOAD body of `length` bytes (or none).

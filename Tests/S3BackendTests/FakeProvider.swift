@@ -83,6 +83,13 @@ final class FakeProvider: HTTPTransport, @unchecked Sendable {
             }
         }
 
+        var responseHeaders: [(String, String)] {
+            switch answer {
+            case .reply(_, let headers, _), .stall(_, let headers, _): return headers.map { ($0.0.lowercased(), $0.1) }
+            default: return []
+            }
+        }
+
         func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
             if case .unreachable = answer { throw StoreError.zoneUnavailable("Couldn't connect to server") }
             let bytes = responseBody
