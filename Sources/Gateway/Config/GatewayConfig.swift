@@ -56,6 +56,10 @@ public struct GatewayConfig: Sendable {
     public var zoneStallTimeout = 10
     public var zoneCompleteTimeout = 120
     public var zones: [Zone] = []
+    /// `[discovery] endpoints`: URL patterns of the S3 endpoints discovery and migration may
+    /// connect to; nil (not configured) means AWS S3 and every provider zone's endpoint
+    /// (`EndpointAllowList(config:)`).
+    public var discoveryEndpoints: [String]?
 
     public var workerCount: Int { workers > 0 ? workers : ProcessInfo.processInfo.activeProcessorCount }
     public var metadataPath: String { stateDir + "/metadata.sqlite" }
@@ -158,6 +162,16 @@ public struct GatewayConfig: Sendable {
             case "sts":
                 c.sts.minDuration =
                     try reader.int("min_duration_seconds", in: 1...c.sts.maxDuration) ?? c.sts.minDuration
+                try reader.noOtherKeys()
+            case "discovery":
+                if let patterns = try reader.strings("endpoints") {
+                    for pattern in patterns {
+                        if let why = EndpointAllowList.problem(with: pattern) {
+                            throw reader.invalid("endpoints", "\"\(pattern)\" is not an endpoint pattern: \(why)")
+                        }
+                    }
+                    c.discoveryEndpoints = patterns
+                }
                 try reader.noOtherKeys()
             case "zones[]":
                 guard let name = try reader.string("name"), !name.isEmpty else {
