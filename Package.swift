@@ -20,6 +20,7 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
         .systemLibrary(name: "CCurl", path: "Sources/CCurl"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
 
         .target(name: "GatewayCore"),
         .target(name: "SigV4", dependencies: ["GatewayCore", "COpenSSL"]),
@@ -34,6 +35,8 @@ let package = Package(
         .target(name: "FileSystemBackend", dependencies: ["GatewayCore"]),
         .target(name: "S3Backend", dependencies: ["GatewayCore", "SigV4", "S3Protocol", "CCurl"]),
         .target(name: "MetadataSQLite", dependencies: ["GatewayCore", "CSQLite"]),
+        // Streaming gzip (snapshot downloads as .json.gz).
+        .target(name: "Compression", dependencies: ["GatewayCore", "CZlib"]),
         .executableTarget(
             name: "s3gw",
             dependencies: [
@@ -53,6 +56,7 @@ let package = Package(
             name: "AdminCLITests", dependencies: ["s3gw", "Gateway", "GatewayCore", "GatewayTesting", "SigV4"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "GatewayCore"]),
         .testTarget(name: "S3ProtocolTests", dependencies: ["S3Protocol", "GatewayCore"]),
+        .testTarget(name: "CompressionTests", dependencies: ["Compression", "GatewayCore"]),
         .testTarget(name: "S3BackendTests", dependencies: ["S3Backend", "GatewayCore", "GatewayTesting", "SigV4"]),
         .testTarget(
             name: "GatewayTests",

@@ -14,7 +14,7 @@ if ! command -v nginx >/dev/null 2>&1; then
     # newer releases only ship `nginx`.
     if apt_has_candidate nginx-light; then missing+=(nginx-light); else missing+=(nginx); fi
 fi
-for pkg in libfcgi-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev openssl curl ca-certificates; do
+for pkg in libfcgi-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev zlib1g-dev openssl curl ca-certificates; do
     pkg_installed "$pkg" || missing+=("$pkg")
 done
 
