@@ -64,6 +64,20 @@ public final class S3SourceClient: SourceAccount, CustomStringConvertible, Custo
             clock: SystemClock(), timeouts: timeouts)
     }
 
+    /// Opens source accounts for the discovery API and `s3gw migrate run`: `check` (an
+    /// `EndpointAllowList`'s) refuses an endpoint, or normalizes it, before any client for it
+    /// exists, so no request ever leaves for an endpoint that is not allowed.
+    public static func connector(
+        check: @escaping @Sendable (String) throws(SourceError) -> String,
+        timeouts: ZoneTimeouts = S3SourceClient.defaultTimeouts, caBundle: String? = nil
+    ) -> SourceConnector {
+        { (spec: SourceSpec) throws(SourceError) -> any SourceAccount in
+            var spec = spec
+            spec.endpoint = try check(spec.endpoint)
+            return try S3SourceClient(spec, timeouts: timeouts, caBundle: caBundle)
+        }
+    }
+
     init(
         _ spec: SourceSpec, transport: any HTTPTransport, clock: any Clock,
         timeouts: ZoneTimeouts = S3SourceClient.defaultTimeouts, retryPause: Double = 0.5

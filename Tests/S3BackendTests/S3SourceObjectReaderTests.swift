@@ -158,6 +158,35 @@ final class S3SourceObjectReaderTests: XCTestCase {
         XCTAssertTrue(sawClose.load(ordering: .acquiring), "the source kept sending after close()")
     }
 
+    /// The connector asks the allow-list first: a refused endpoint is never connected to.
+    func testTheConnectorChecksTheEndpointFirst() throws {
+        let contacted = Atomic<Bool>(false)
+        let server = try LocalServer { c in
+            contacted.store(true, ordering: .releasing)
+            _ = c.readHead()
+            let body = "<ListAllMyBucketsResult></ListAllMyBucketsResult>"
+            c.send("HTTP/1.1 200 OK\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body)
+        }
+        defer { server.stop() }
+        let allowed = server.url
+        let connect = S3SourceClient.connector { (endpoint: String) throws(SourceError) -> String in
+            guard endpoint.lowercased().hasPrefix(allowed) else { throw .endpointNotAllowed("elsewhere") }
+            return allowed
+        }
+        let credentials = SourceCredentials(accessKey: sourceAccessKey, secretKey: exampleSecret)
+        XCTAssertEqual(
+            sourceError {
+                _ = try connect(
+                    SourceSpec(endpoint: "http://169.254.169.254", region: "us-east-1", credentials: credentials))
+            },
+            .endpointNotAllowed("elsewhere"))
+        XCTAssertFalse(contacted.load(ordering: .acquiring))
+        let account = try connect(
+            SourceSpec(endpoint: allowed.uppercased(), region: "us-east-1", credentials: credentials))
+        XCTAssertEqual(try account.listBuckets(), [])
+        XCTAssertTrue(contacted.load(ordering: .acquiring))
+    }
+
     func testNoConnectionIsUnreachable() throws {
         let server = try LocalServer()
         server.stop()  // its port is closed now
