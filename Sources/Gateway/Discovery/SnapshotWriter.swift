@@ -7,6 +7,11 @@ import Foundation
 /// A bucket's summary is only known once its listing ends, so a bucket is written as
 /// `{"name", "region", "objects": [...], "listing", "statuses", "summary"}` in that order.
 ///
+/// With a `summaryURL`, the same snapshot without its object entries is written beside it, bucket
+/// by bucket as each ends (`<id>.summary.json`, what the API's `GET …/snapshots/{id}` answers and
+/// the UI draws: bounded by the bucket count, whatever the object count). It is moved into place
+/// just before the snapshot, so a snapshot that exists has its summary.
+///
 /// Not written: `.json.gz`. Gzip needs zlib and the package has no system-library target for it
 /// yet; the download path can compress on the fly once it has one.
 public final class SnapshotWriter {
@@ -20,6 +25,8 @@ public final class SnapshotWriter {
     public let url: URL
     private let partialURL: URL
     private let handle: FileHandle
+    private let summary: (url: URL, partialURL: URL, handle: FileHandle)?
+    private var summaryBuffer: [UInt8] = []
     private let options: InventoryAggregator.Options
     private let encoder = SnapshotJSON.encoder()
     private var buffer: [UInt8] = []
@@ -29,37 +36,56 @@ public final class SnapshotWriter {
 
     public init(
         to url: URL, id: String, createdAt: Date, source: SnapshotV1.Source, sanitizer: Sanitizer,
-        options: InventoryAggregator.Options = .init()
+        options: InventoryAggregator.Options = .init(), summaryURL: URL? = nil
     ) throws {
         self.url = url
         self.partialURL = url.appendingPathExtension("partial")
         self.sanitizer = sanitizer
         self.options = options
-        guard
-            FileManager.default.createFile(
-                atPath: partialURL.path, contents: nil, attributes: [.posixPermissions: 0o600])
-        else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: partialURL.path]) }
-        handle = try FileHandle(forWritingTo: partialURL)
+        handle = try Self.create(partialURL)
+        if let summaryURL {
+            let partial = summaryURL.appendingPathExtension("partial")
+            do {
+                summary = (summaryURL, partial, try Self.create(partial))
+            } catch {
+                try? handle.close()
+                try? FileManager.default.removeItem(at: partialURL)
+                throw error
+            }
+        } else {
+            summary = nil
+        }
         let metadata = SnapshotV1.Metadata(
             id: id, createdAt: createdAt, source: source, sanitization: sanitizer.level,
             prefixDepth: options.prefixDepth)
-        append("{\"schema_version\":\(SnapshotV1.version),\"snapshot\":")
-        try append(encoder.encode(metadata))
-        append(",\"buckets\":[\n")
+        let head =
+            try Array("{\"schema_version\":\(SnapshotV1.version),\"snapshot\":".utf8) + encoder.encode(metadata)
+            + Array(",\"buckets\":[\n".utf8)
+        buffer += head
+        summaryBuffer += head
+    }
+
+    /// A new file only the gateway's user may read (mode 0600 from the start, never wider).
+    private static func create(_ url: URL) throws -> FileHandle {
+        guard FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path]) }
+        return try FileHandle(forWritingTo: url)
     }
 
     deinit {
         try? handle.close()
+        try? summary?.handle.close()
     }
 
     public func beginBucket(name: String, region: String) throws {
         guard !done else { throw Failure.finished }
         guard current == nil else { throw Failure.bucketAlreadyOpen }
         if bucketsWritten > 0 { append(",\n") }
-        append("{\"name\":")
-        try append(encoder.encode(name))
-        append(",\"region\":")
-        try append(encoder.encode(region))
+        let head =
+            try Array("{\"name\":".utf8) + encoder.encode(name) + Array(",\"region\":".utf8)
+            + encoder.encode(region)
+        buffer += head
+        if summary != nil { summaryBuffer += (bucketsWritten > 0 ? Array(",\n".utf8) : []) + head }
         if sanitizer.writesObjects { append(",\"objects\":[") }
         current = (InventoryAggregator(options: options), 0)
     }
@@ -92,13 +118,11 @@ public final class SnapshotWriter {
             summary.topPrefixes[i].prefix = sanitizer.prefix(summary.topPrefixes[i].prefix)
         }
         if sanitizer.writesObjects { append("]") }
-        append(",\"listing\":")
-        try append(encoder.encode(listing))
-        append(",\"statuses\":")
-        try append(encoder.encode(statuses))
-        append(",\"summary\":")
-        try append(encoder.encode(summary))
-        append("}")
+        let tail =
+            try Array(",\"listing\":".utf8) + encoder.encode(listing) + Array(",\"statuses\":".utf8)
+            + encoder.encode(statuses) + Array(",\"summary\":".utf8) + encoder.encode(summary) + Array("}".utf8)
+        buffer += tail
+        if self.summary != nil { summaryBuffer += tail }
         current = nil
         bucketsWritten += 1
         try flush()
@@ -110,28 +134,47 @@ public final class SnapshotWriter {
         guard !done else { throw Failure.finished }
         guard current == nil else { throw Failure.bucketAlreadyOpen }
         append("\n]}\n")
+        if summary != nil { summaryBuffer += Array("\n]}\n".utf8) }
         try flush()
         try handle.synchronize()
         try handle.close()
+        if let summary {
+            try summary.handle.synchronize()
+            try summary.handle.close()
+        }
         done = true
+        if let summary {
+            _ = try? FileManager.default.removeItem(at: summary.url)
+            try FileManager.default.moveItem(at: summary.partialURL, to: summary.url)
+        }
         _ = try? FileManager.default.removeItem(at: url)
         try FileManager.default.moveItem(at: partialURL, to: url)
     }
 
-    /// Drops what was written (a cancelled or failed discovery leaves no file behind).
+    /// Drops what was written (a discovery that failed before it listed anything leaves no file
+    /// behind).
     public func abandon() {
         done = true
         try? handle.close()
         try? FileManager.default.removeItem(at: partialURL)
+        if let summary {
+            try? summary.handle.close()
+            try? FileManager.default.removeItem(at: summary.partialURL)
+        }
     }
 
     private func append(_ text: String) { buffer.append(contentsOf: text.utf8) }
     private func append(_ data: Data) { buffer.append(contentsOf: data) }
 
     private func flush() throws {
-        guard !buffer.isEmpty else { return }
-        try handle.write(contentsOf: buffer)
-        buffer.removeAll(keepingCapacity: true)
+        if !buffer.isEmpty {
+            try handle.write(contentsOf: buffer)
+            buffer.removeAll(keepingCapacity: true)
+        }
+        if let summary, !summaryBuffer.isEmpty {
+            try summary.handle.write(contentsOf: summaryBuffer)
+            summaryBuffer.removeAll(keepingCapacity: true)
+        }
     }
 
     /// Listings quote ETags ("\"abc\""); the snapshot holds the bare value.
