@@ -50,6 +50,8 @@ public final class InMemoryMetadataStore: MetadataStore {
     }
 
     private let state = Mutex(State())
+    /// Discovery jobs by id (DiscoveryJobStore, below).
+    private let discovery = Mutex<[String: DiscoveryJob]>([:])
 
     public init() {}
 
@@ -464,5 +466,82 @@ public final class InMemoryMetadataStore: MetadataStore {
         state.withLock { s in
             s.agentState.filter { $0.key.hasPrefix(prefix) }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         }
+    }
+}
+
+extension InMemoryMetadataStore: DiscoveryJobStore {
+    public func createDiscoveryJob(_ job: DiscoveryJob) throws(StoreError) {
+        try discovery.withLock { jobs throws(StoreError) in
+            guard jobs[job.id] == nil else { throw .entityExists("discovery job \(job.id)") }
+            jobs[job.id] = job
+        }
+    }
+
+    public func discoveryJob(id: String) throws(StoreError) -> DiscoveryJob? {
+        discovery.withLock { $0[id] }
+    }
+
+    public func discoveryJobs(tenant: String, limit: Int) throws(StoreError) -> [DiscoveryJob] {
+        let all = discovery.withLock { $0.values.filter { $0.tenant == tenant } }
+        return Array(
+            all.sorted { $0.createdAt != $1.createdAt ? $0.createdAt > $1.createdAt : $0.id < $1.id }.prefix(limit))
+    }
+
+    public func recordDiscoveryProgress(id: String, _ p: DiscoveryProgress, now: Double) throws(StoreError) -> Bool {
+        try discovery.withLock { jobs throws(StoreError) -> Bool in
+            guard var j = jobs[id] else { throw .noSuchEntity("discovery job \(id)") }
+            if j.state == .running {
+                j.bucketsTotal = p.bucketsTotal
+                j.bucketsDone = p.bucketsDone
+                j.objects = p.objects
+                j.bytes = p.bytes
+                j.currentBucket = p.currentBucket
+                j.updatedAt = now
+                j.heartbeatAt = now
+                jobs[id] = j
+            }
+            return j.cancelRequested
+        }
+    }
+
+    public func touchDiscoveryJobs(ids: [String], now: Double) throws(StoreError) {
+        discovery.withLock { jobs in
+            for id in ids where jobs[id]?.state == .running { jobs[id]?.heartbeatAt = now }
+        }
+    }
+
+    public func finishDiscoveryJob(
+        id: String, state: DiscoveryJob.State, progress p: DiscoveryProgress, error: String, hasSnapshot: Bool,
+        now: Double
+    ) throws(StoreError) {
+        discovery.withLock { jobs in
+            guard var j = jobs[id], j.state == .running else { return }
+            j.state = state
+            j.bucketsTotal = p.bucketsTotal
+            j.bucketsDone = p.bucketsDone
+            j.objects = p.objects
+            j.bytes = p.bytes
+            j.currentBucket = ""
+            j.error = error
+            j.hasSnapshot = hasSnapshot
+            j.updatedAt = now
+            j.finishedAt = now
+            j.heartbeatAt = now
+            jobs[id] = j
+        }
+    }
+
+    public func requestDiscoveryCancel(id: String, now: Double) throws(StoreError) -> DiscoveryJob? {
+        discovery.withLock { jobs in
+            if jobs[id]?.state == .running {
+                jobs[id]?.cancelRequested = true
+                jobs[id]?.updatedAt = now
+            }
+            return jobs[id]
+        }
+    }
+
+    public func deleteDiscoveryJob(id: String) throws(StoreError) -> Bool {
+        discovery.withLock { $0.removeValue(forKey: id) != nil }
     }
 }

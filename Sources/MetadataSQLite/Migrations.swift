@@ -187,6 +187,39 @@ enum Migrations {
                 "CREATE INDEX buckets_by_tenant ON buckets (tenant, name)",
             ]
         ),
+        (
+            14,
+            [
+                // Discovery jobs (docs/DISCOVERY.md): where and what, never the pasted
+                // credentials. heartbeat_at ages when the process running a job dies.
+                """
+                CREATE TABLE discovery_jobs (
+                    id TEXT PRIMARY KEY,
+                    tenant TEXT NOT NULL,
+                    user TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    updated_at REAL NOT NULL,
+                    finished_at REAL,
+                    endpoint_host TEXT NOT NULL,
+                    region TEXT NOT NULL,
+                    sanitization TEXT NOT NULL,
+                    prefix_depth INTEGER NOT NULL,
+                    buckets_total INTEGER NOT NULL,
+                    buckets_done INTEGER NOT NULL,
+                    objects INTEGER NOT NULL,
+                    bytes INTEGER NOT NULL,
+                    current_bucket TEXT NOT NULL,
+                    error TEXT NOT NULL,
+                    has_snapshot INTEGER NOT NULL,
+                    cancel_requested INTEGER NOT NULL,
+                    owner TEXT NOT NULL,
+                    heartbeat_at REAL NOT NULL
+                )
+                """,
+                "CREATE INDEX discovery_jobs_by_tenant ON discovery_jobs (tenant, created_at)",
+            ]
+        ),
     ]
 
     static func apply(_ db: SQLiteConnection) throws(StoreError) {
