@@ -24,15 +24,19 @@ public struct GatewayContext: Sendable {
     public let sts: STSSettings
     /// What the admin API needs of the installation beyond the metadata.
     public let admin: AdminSettings
+    /// Discovery jobs, snapshots and the connector to source accounts; nil where the process
+    /// has none (the `/api/discovery/` routes then answer 503).
+    public let discovery: DiscoveryJobs?
 
     public init(
         metadata: any MetadataStore, zones: [String: any StorageZone], catalog: ZoneCatalog, identities: Identities,
         maxClockSkew: Double = 900, clock: any Clock, installationSecret: [UInt8], logger: Logger,
         baseDomains: [String] = [],
         replication: ReplicationSettings = ReplicationSettings(), sts: STSSettings = STSSettings(),
-        admin: AdminSettings = AdminSettings()
+        admin: AdminSettings = AdminSettings(), discovery: DiscoveryJobs? = nil
     ) {
         self.admin = admin
+        self.discovery = discovery
         self.replication = replication
         self.sts = sts
         self.baseDomains = baseDomains.map { $0.lowercased() }

@@ -30,6 +30,12 @@ public struct S3Gateway: Sendable {
             logger.debug("\(head.method) \(head.rawPath) \(status)")
             return
         }
+        if WebAPI.owns(head.rawPath, virtualHosted: hostBucket != nil) {
+            status = handleWebAPI(
+                head: head, body: body, requestId: requestId, now: started, to: tracked, logger: logger)
+            logger.debug("\(head.method) \(head.rawPath) \(status)")
+            return
+        }
         if STS.owns(head, virtualHosted: hostBucket != nil) {
             status = handleSTS(head: head, body: body, requestId: requestId, now: started, to: tracked, logger: logger)
             logger.debug("\(head.method) \(head.rawPath) STS \(status)")

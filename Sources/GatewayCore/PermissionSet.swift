@@ -9,7 +9,8 @@
 /// - `bucket/path/*` (a `/` after the bucket part): objects whose keys match the key part only,
 ///   and listings of that bucket whose prefix stays inside it (`logs/2026/*` lets ListObjects ask
 ///   for prefix `2026/03/`, not for the whole bucket);
-/// - for `admin:` actions, tenant ids (`*` for all; gateway-wide operations need `*`).
+/// - for `admin:`, `discovery:` and `migration:` actions, tenant ids (`*` for all; gateway-wide
+///   operations need `*`).
 public struct PermissionSet: Sendable, Equatable, Codable {
     public var rules: [String: [String]]
 
@@ -167,6 +168,10 @@ public struct PermissionSet: Sendable, Equatable, Codable {
         return pi == p.count
     }
 
+    /// The action families: S3's, the admin API's, STS's and the web API's (`/api/discovery`,
+    /// `/api/migration`), whose patterns are tenant ids as for `admin:`.
+    public static let families: Set<String> = ["s3", "admin", "sts", "discovery", "migration"]
+
     /// Why the set cannot be stored (nil when it can): unknown action names, empty or
     /// malformed patterns. `known` holds every action the gateway implements.
     public func problem(knownActions known: Set<String>) -> String? {
@@ -174,8 +179,8 @@ public struct PermissionSet: Sendable, Equatable, Codable {
         for (action, patterns) in rules.sorted(by: { $0.key < $1.key }) {
             let a = action.lowercased()
             let family = a.split(separator: ":", maxSplits: 1)
-            guard a == "*" || family.count == 2 && ["s3", "admin", "sts"].contains(String(family[0])) else {
-                return "action \"\(action)\" must be s3:…, admin:… or sts:…"
+            guard a == "*" || family.count == 2 && Self.families.contains(String(family[0])) else {
+                return "action \"\(action)\" must be s3:…, admin:…, sts:…, discovery:… or migration:…"
             }
             if !a.contains("*") && !a.contains("?") && !lowered.contains(a) {
                 return "unknown action \"\(action)\""

@@ -79,6 +79,8 @@ final class AdminAPIDocumentTests: XCTestCase {
     }
 
     func testTheDocumentNamesEveryPermission() {
-        XCTAssertEqual(documentedPermissions(), KnownActions.all.union(["*", "s3:*", "admin:*", "sts:*"]))
+        XCTAssertEqual(
+            documentedPermissions(),
+            KnownActions.all.union(["*", "s3:*", "admin:*", "sts:*", "discovery:*", "migration:*"]))
     }
 }

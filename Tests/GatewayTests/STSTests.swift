@@ -421,7 +421,11 @@ final class STSGateway {
     let context: GatewayContext
     let gateway: S3Gateway
 
-    init(minDuration: Int = 900) {
+    /// `discovery` makes the context's discovery jobs over the gateway's store and clock.
+    init(
+        minDuration: Int = 900,
+        discovery: ((InMemoryMetadataStore, SteppingClock) -> DiscoveryJobs)? = nil
+    ) {
         let (store, identities) = TestGateway.identities(metadata, clock: clock)
         identityStore = store
         context = GatewayContext(
@@ -429,7 +433,8 @@ final class STSGateway {
             catalog: ZoneCatalog(
                 zones: [ZoneCatalog.Zone(name: "zone-a", country: "se", region: "se-sto")], defaultZone: "zone-a"),
             identities: identities, clock: clock, installationSecret: Array(repeating: 7, count: 32),
-            logger: Logger(label: "test"), sts: STSSettings(minDuration: minDuration))
+            logger: Logger(label: "test"), sts: STSSettings(minDuration: minDuration),
+            discovery: discovery?(metadata, clock))
         gateway = S3Gateway(context: context)
     }
 

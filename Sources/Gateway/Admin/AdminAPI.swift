@@ -15,6 +15,10 @@ public enum AdminAPI {
         case gateway
         /// One tenant, named by the path parameter `{tenant}`.
         case tenant
+        /// The caller's own tenant, or the one `?tenant=` names (which only a default-tenant
+        /// principal may): for paths without a tenant in them (`/api/…`). The handler finds it
+        /// in the parameter `tenant`.
+        case callerTenant
     }
 
     public struct Route: Sendable {
@@ -23,13 +27,20 @@ public enum AdminAPI {
         let pattern: [String]
         let action: String
         let scope: Scope
+        /// Whether a presigned URL may call it (a download a browser follows as a link); every
+        /// other route needs the Authorization header, so a URL never performs a change.
+        let presigned: Bool
         let handler: Handler
 
-        public init(_ method: String, _ path: String, _ action: String, _ scope: Scope, _ handler: @escaping Handler) {
+        public init(
+            _ method: String, _ path: String, _ action: String, _ scope: Scope, presigned: Bool = false,
+            _ handler: @escaping Handler
+        ) {
             self.method = method
             pattern = path.split(separator: "/").map(String.init)
             self.action = action
             self.scope = scope
+            self.presigned = presigned
             self.handler = handler
         }
 
@@ -58,31 +69,9 @@ public enum AdminAPI {
     /// Every admin permission name, for validating permission sets.
     public static var actions: Set<String> { Set(routes.map(\.action)) }
 
+    static let table = RouteTable(routes: routes, root: "admin")
+
     public static func dispatch(_ r: AdminRequest, _ ctx: GatewayContext) -> AdminResponse {
-        do throws(AdminError) {
-            let matches = routes.compactMap { route in route.match(r.path).map { (route, $0) } }
-            // A literal segment beats a parameter: `zones/sweep-uploads` is that resource, not
-            // the zone `{zone}` named so (and its 405 names only its own methods).
-            let literals = matches.map(\.0.literals).max() ?? 0
-            let candidates = matches.filter { $0.0.literals == literals }
-            guard !candidates.isEmpty else {
-                throw .notFound("no admin resource /admin/\(r.path.joined(separator: "/"))")
-            }
-            guard let (route, params) = candidates.first(where: { $0.0.method == r.method }) else {
-                // RFC 9110: a 405 names the methods the resource has.
-                let allowed = Set(candidates.map(\.0.method)).sorted().joined(separator: ", ")
-                let e = AdminError.methodNotAllowed
-                return AdminResponse(status: e.status, body: e.json, headers: [("Allow", allowed)])
-            }
-            let resource: PermissionSet.Resource =
-                switch route.scope {
-                case .gateway: .gateway
-                case .tenant: .tenant(params["tenant"] ?? "")
-                }
-            guard r.principal.allows(route.action, on: resource) else { throw .accessDenied }
-            return try route.handler(r, params, ctx)
-        } catch {
-            return AdminResponse(status: error.status, body: error.json)
-        }
+        table.dispatch(r, ctx) { $0.json }
     }
 }

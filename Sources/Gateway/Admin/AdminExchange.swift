@@ -56,11 +56,24 @@ public struct AdminResponse: Sendable {
     public var body: [UInt8]
     /// Headers beside Content-Type (Allow on a 405).
     public var headers: [(name: String, value: String)] = []
+    /// A file streamed as the body instead of `body` (a snapshot download): the transport opens
+    /// and streams it, so no answer is ever held whole in memory.
+    public var file: FileBody?
 
     public init(status: Int = 200, body: [UInt8], headers: [(name: String, value: String)] = []) {
         self.status = status
         self.body = body
         self.headers = headers
+    }
+
+    /// A file to stream, as it is or gzip-compressed on the way.
+    public struct FileBody: Sendable, Equatable {
+        public var path: String
+        public var gzip: Bool
+        public init(path: String, gzip: Bool) {
+            self.path = path
+            self.gzip = gzip
+        }
     }
 
     public static func json<T: Encodable>(_ value: T, status: Int = 200) -> AdminResponse {

@@ -217,5 +217,7 @@ extension AdminAPI {
 /// Every permission name a user may be granted.
 public enum KnownActions {
     public static let sts: Set<String> = ["sts:GetSessionToken", "sts:AssumeRole"]
-    public static var all: Set<String> { S3Router.knownActions.union(AdminAPI.actions).union(sts) }
+    public static var all: Set<String> {
+        S3Router.knownActions.union(AdminAPI.actions).union(sts).union(WebAPI.actions)
+    }
 }

@@ -9,9 +9,9 @@ extension Handlers {
         guard let p = r.principal, let name = r.bucketName, let qualified = r.bucket, BucketName.isValid(name) else {
             throw S3Error(.invalidBucketName, extra: [("BucketName", r.bucketName ?? "")])
         }
-        if name == AdminAPI.reservedBucketName {
+        if name == AdminAPI.reservedBucketName || name == WebAPI.reservedBucketName {
             throw S3Error(
-                .invalidBucketName, "The bucket name \(name) is reserved for the gateway's admin API.",
+                .invalidBucketName, "The bucket name \(name) is reserved for the gateway's own API.",
                 extra: [("BucketName", name)])
         }
         try UnsupportedFeatures.check(r, .createBucket)

@@ -1,0 +1,261 @@
+import Foundation
+import GatewayCore
+
+/// Discovery: `/api/discovery/jobs…` and `/api/discovery/snapshots…` (docs/DISCOVERY.md). Every
+/// route acts on the caller's tenant (`?tenant=` for a default-tenant administrator); a job or
+/// snapshot of another tenant is not found.
+extension WebAPI {
+    /// A job as the API shows it; `error`, `finished_at` and `snapshot_id` are null when none.
+    public struct JobView: Encodable, Sendable {
+        var job: DiscoveryJob
+
+        enum Keys: String, CodingKey {
+            case id, state
+            case createdAt = "created_at"
+            case updatedAt = "updated_at"
+            case finishedAt = "finished_at"
+            case endpointHost = "endpoint_host"
+            case region, sanitization
+            case prefixDepth = "prefix_depth"
+            case bucketsTotal = "buckets_total"
+            case bucketsDone = "buckets_done"
+            case objects, bytes
+            case currentBucket = "current_bucket"
+            case error
+            case snapshotId = "snapshot_id"
+            case cancelRequested = "cancel_requested"
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            // Keys are spelt out here: the shared encoder's snake_case conversion must not touch
+            // them, and nil values are written as null so every job has the same keys.
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(job.id, forKey: .id)
+            try c.encode(job.state.rawValue, forKey: .state)
+            try c.encode(HTTPDate.iso8601(job.createdAt), forKey: .createdAt)
+            try c.encode(HTTPDate.iso8601(job.updatedAt), forKey: .updatedAt)
+            try c.encode(job.finishedAt.map(HTTPDate.iso8601), forKey: .finishedAt)
+            try c.encode(job.endpointHost, forKey: .endpointHost)
+            try c.encode(job.region, forKey: .region)
+            try c.encode(job.sanitization, forKey: .sanitization)
+            try c.encode(job.prefixDepth, forKey: .prefixDepth)
+            try c.encode(job.bucketsTotal, forKey: .bucketsTotal)
+            try c.encode(job.bucketsDone, forKey: .bucketsDone)
+            try c.encode(job.objects, forKey: .objects)
+            try c.encode(job.bytes, forKey: .bytes)
+            try c.encode(job.currentBucket.isEmpty ? nil : job.currentBucket, forKey: .currentBucket)
+            try c.encode(job.error.isEmpty ? nil : job.error, forKey: .error)
+            try c.encode(job.hasSnapshot ? job.id : nil, forKey: .snapshotId)
+            try c.encode(job.cancelRequested, forKey: .cancelRequested)
+        }
+    }
+
+    /// The body of `POST /api/discovery/jobs`.
+    struct StartDiscovery: Decodable {
+        var endpoint: String?
+        var region: String?
+        var accessKeyId: String?
+        var secretAccessKey: String?
+        var sessionToken: String?
+        var sanitization: String?
+        var prefixDepth: Int?
+    }
+
+    static let defaultEndpoint = "https://s3.amazonaws.com"
+    static let defaultRegion = "us-east-1"
+
+    static let discoveryRoutes: [Route] = [
+        Route("POST", "discovery/jobs", "discovery:StartDiscovery", .callerTenant) { r, p, ctx throws(AdminError) in
+            let jobs = try discovery(ctx)
+            let (spec, request) = try startRequest(r, tenant: p["tenant"] ?? "")
+            do throws(DiscoveryJobs.Refusal) {
+                return .json(JobView(job: try jobs.start(spec, request)), status: 202)
+            } catch {
+                throw refusal(error, maxJobs: jobs.settings.maxJobs)
+            }
+        },
+        Route("GET", "discovery/jobs", "discovery:GetDiscovery", .callerTenant) { r, p, ctx throws(AdminError) in
+            let (_, limit) = try r.page()
+            let jobs = try discovery(ctx)
+            let found = try AdminAPI.store { () throws(StoreError) in
+                try jobs.store.discoveryJobs(tenant: p["tenant"] ?? "", limit: limit)
+            }
+            return .json(["jobs": found.map { JobView(job: $0.observed(at: r.now)) }])
+        },
+        Route("GET", "discovery/jobs/{id}", "discovery:GetDiscovery", .callerTenant) { r, p, ctx throws(AdminError) in
+            .json(JobView(job: try job(p, ctx).observed(at: r.now)))
+        },
+        Route("POST", "discovery/jobs/{id}/cancel", "discovery:CancelDiscovery", .callerTenant) {
+            r, p, ctx throws(AdminError) in
+            let id = try job(p, ctx).id
+            let jobs = try discovery(ctx)
+            guard
+                let j = try AdminAPI.store({ () throws(StoreError) in
+                    try jobs.store.requestDiscoveryCancel(id: id, now: r.now)
+                })
+            else { throw .notFound("discovery job \(id) does not exist") }
+            return .json(JobView(job: j.observed(at: r.now)), status: 202)
+        },
+        Route("GET", "discovery/snapshots", "discovery:GetDiscovery", .callerTenant) { _, p, ctx throws(AdminError) in
+            .json(["snapshots": try discovery(ctx).files.list(tenant: p["tenant"] ?? "")])
+        },
+        Route("GET", "discovery/snapshots/{id}", "discovery:GetDiscovery", .callerTenant) {
+            _, p, ctx throws(AdminError) in
+            let (tenant, id) = try snapshot(p, ctx)
+            let path = try discovery(ctx).files.summary(tenant: tenant, id: id).path
+            // The summary is bounded by the bucket count; it is sent as written.
+            guard let bytes = FileManager.default.contents(atPath: path) else {
+                throw .notFound("snapshot \(id) has no summary")
+            }
+            return AdminResponse(body: Array(bytes))
+        },
+        Route("GET", "discovery/snapshots/{id}/download", "discovery:GetDiscovery", .callerTenant, presigned: true) {
+            r, p, ctx throws(AdminError) in
+            let (tenant, id) = try snapshot(p, ctx)
+            let format = r.query["format"] ?? "json"
+            switch format {
+            case "json":
+                var answer = AdminResponse(
+                    body: [],
+                    headers: [
+                        ("Content-Type", "application/json"),
+                        ("Content-Disposition", "attachment; filename=\"snapshot-\(id).json\""),
+                    ])
+                answer.file = .init(path: try discovery(ctx).files.snapshot(tenant: tenant, id: id).path, gzip: false)
+                return answer
+            case "json.gz":
+                throw AdminError(
+                    status: 501, code: "NotImplemented",
+                    message: "format=json.gz is not available yet in this build; download format=json")
+            default:
+                throw .invalid("format must be json or json.gz")
+            }
+        },
+        Route("DELETE", "discovery/snapshots/{id}", "discovery:DeleteSnapshot", .callerTenant) {
+            r, p, ctx throws(AdminError) in
+            let jobs = try discovery(ctx)
+            let tenant = p["tenant"] ?? ""
+            let id = p["id"] ?? ""
+            guard SnapshotFiles.isValidID(id) else { throw .notFound("snapshot \(id) does not exist") }
+            let row = try AdminAPI.store { () throws(StoreError) in try jobs.store.discoveryJob(id: id) }
+            if let row, row.tenant == tenant, row.observed(at: r.now).state == .running {
+                throw .conflict("discovery \(id) is still running; cancel it first")
+            }
+            let removed = jobs.files.delete(tenant: tenant, id: id)
+            var forgot = false
+            if let row, row.tenant == tenant {
+                forgot = try AdminAPI.store { () throws(StoreError) in try jobs.store.deleteDiscoveryJob(id: id) }
+            }
+            guard removed || forgot else { throw .notFound("snapshot \(id) does not exist") }
+            return .noContent
+        },
+    ]
+
+    static func discovery(_ ctx: GatewayContext) throws(AdminError) -> DiscoveryJobs {
+        guard let d = ctx.discovery else {
+            throw AdminError(
+                status: 503, code: "ServiceUnavailable", message: "discovery is not available in this process")
+        }
+        return d
+    }
+
+    /// The tenant's job the path names.
+    static func job(_ p: [String: String], _ ctx: GatewayContext) throws(AdminError) -> DiscoveryJob {
+        let id = p["id"] ?? ""
+        let jobs = try discovery(ctx)
+        let found = try AdminAPI.store { () throws(StoreError) in try jobs.store.discoveryJob(id: id) }
+        guard let found, found.tenant == p["tenant"] else { throw .notFound("discovery job \(id) does not exist") }
+        return found
+    }
+
+    /// The tenant and id of a snapshot that exists.
+    static func snapshot(_ p: [String: String], _ ctx: GatewayContext) throws(AdminError) -> (String, String) {
+        let tenant = p["tenant"] ?? ""
+        let id = p["id"] ?? ""
+        let files = try discovery(ctx).files
+        guard SnapshotFiles.isValidID(id),
+            FileManager.default.fileExists(atPath: files.snapshot(tenant: tenant, id: id).path)
+        else { throw .notFound("snapshot \(id) does not exist") }
+        return (tenant, id)
+    }
+
+    /// The body of a start, checked. No message quotes a credential: what was wrong is named,
+    /// never what was sent.
+    static func startRequest(_ r: AdminRequest, tenant: String) throws(AdminError) -> (
+        SourceSpec, DiscoveryJobs.Request
+    ) {
+        let b = try r.decode(StartDiscovery.self)
+        guard let accessKey = b.accessKeyId, !accessKey.isEmpty, let secret = b.secretAccessKey, !secret.isEmpty else {
+            throw .invalid("access_key_id and secret_access_key are required")
+        }
+        guard accessKey.utf8.count <= 128, accessKey.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw .invalid("access_key_id is not an access key id")
+        }
+        guard secret.utf8.count <= 256, (b.sessionToken ?? "").utf8.count <= 16384 else {
+            throw .invalid("secret_access_key or session_token is too long")
+        }
+        guard let endpoint = plainEndpoint(b.endpoint ?? defaultEndpoint) else {
+            throw .invalid("endpoint must be http(s)://host[:port], without user, path or query")
+        }
+        let region = b.region.flatMap { $0.isEmpty ? nil : $0 } ?? defaultRegion
+        guard region.utf8.count <= 64,
+            region.utf8.allSatisfy({
+                $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0) || (0x61...0x7A).contains($0)
+            })
+        else { throw .invalid("region must be a region name such as eu-west-1") }
+        guard let level = SanitizationLevel(rawValue: b.sanitization ?? SanitizationLevel.hashed.rawValue) else {
+            throw .invalid("sanitization must be full, hashed or prefixes")
+        }
+        let depth = b.prefixDepth ?? 2
+        guard (1...8).contains(depth) else { throw .invalid("prefix_depth must be 1 to 8") }
+        return (
+            SourceSpec(
+                endpoint: endpoint, region: region,
+                credentials: SourceCredentials(accessKey: accessKey, secretKey: secret, sessionToken: b.sessionToken)),
+            DiscoveryJobs.Request(
+                tenant: tenant, user: r.principal.user.name, sanitization: level, prefixDepth: depth)
+        )
+    }
+
+    /// `scheme://host[:port]` (lowercased, a trailing "/" dropped) when `s` is exactly that; nil
+    /// for anything with user info, a path, a query or a fragment, where a secret could hide.
+    static func plainEndpoint(_ s: String) -> String? {
+        let lowered = s.lowercased()
+        let scheme = lowered.hasPrefix("https://") ? "https://" : lowered.hasPrefix("http://") ? "http://" : nil
+        guard let scheme else { return nil }
+        var rest = lowered.dropFirst(scheme.count)
+        if rest.hasSuffix("/") { rest = rest.dropLast() }
+        var host = rest
+        if let colon = rest.lastIndex(of: ":"), !rest.hasSuffix("]") {
+            let port = rest[rest.index(after: colon)...]
+            guard let n = Int(port), (1...65535).contains(n), port.allSatisfy(\.isASCII) else { return nil }
+            host = rest[..<colon]
+        }
+        let bracketed = host.hasPrefix("[") && host.hasSuffix("]")
+        let allowed: (Character) -> Bool =
+            bracketed
+            ? { $0.isHexDigit || ":[]".contains($0) }
+            : { $0.isASCII && ($0.isLetter || $0.isNumber || ".-".contains($0)) }
+        guard !host.isEmpty, host.count <= 253, host.allSatisfy(allowed) else { return nil }
+        return scheme + rest
+    }
+
+    static func refusal(_ e: DiscoveryJobs.Refusal, maxJobs: Int) -> AdminError {
+        switch e {
+        case .busy:
+            return AdminError(
+                status: 503, code: "SlowDown",
+                message: "this gateway process already runs \(maxJobs) discoveries; try again when one has finished")
+        case .source(.endpointNotAllowed(let endpoint)):
+            return AdminError(
+                status: 400, code: "EndpointNotAllowed",
+                message: "the endpoint \(endpoint) is not allowed by this gateway's [discovery] endpoints")
+        case .source(let other):
+            return AdminError(status: 502, code: "SourceUnavailable", message: other.message)
+        case .store(let s):
+            return AdminError.from(s)
+        case .files:
+            return AdminError.internalError
+        }
+    }
+}
