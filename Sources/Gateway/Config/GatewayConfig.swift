@@ -47,6 +47,8 @@ public struct GatewayConfig: Sendable {
     public var replication = ReplicationSettings()
     /// `[sts]`: temporary credentials (docs/STS.md).
     public var sts = STSSettings()
+    /// `[discovery]`: discovery jobs per worker and how long a stopping worker waits for them.
+    public var discovery = DiscoverySettings()
     /// Defaults, in seconds, for how long a provider zone may keep a request waiting: to
     /// connect, from the end of the request to the response headers, with no body byte moving,
     /// and over a CompleteMultipartUpload. A zone's own connect_timeout / response_timeout /
@@ -172,6 +174,9 @@ public struct GatewayConfig: Sendable {
                     }
                     c.discoveryEndpoints = patterns
                 }
+                c.discovery.maxJobs = try reader.int("max_jobs", in: 1...64) ?? c.discovery.maxJobs
+                c.discovery.drainTimeout = Double(
+                    try reader.int("drain_timeout", in: 0...100) ?? Int(c.discovery.drainTimeout))
                 try reader.noOtherKeys()
             case "zones[]":
                 guard let name = try reader.string("name"), !name.isEmpty else {

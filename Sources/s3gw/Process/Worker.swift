@@ -47,6 +47,9 @@ enum Worker {
         server.beginDrain()
         // In-flight requests finish; then the process ends (accept threads die with it).
         while server.inFlight.load(ordering: .relaxed) > 0 { usleep(50_000) }
+        // Discoveries this worker runs get a bounded while to finish, then are interrupted
+        // (keeping what they listed): a stop or reload never hangs on one.
+        context.discovery?.drain(timeout: context.discovery?.settings.drainTimeout ?? 0)
         return 0
     }
 
@@ -76,12 +79,24 @@ enum Worker {
             reloadKeys: { try? MasterKeys.load(stateDir: stateDir, createIfMissing: false) })
         let zones = try makeZones(config)
         let catalog = ZoneCatalog(config: config)
+        let discovery = DiscoveryJobs(
+            store: metadata, files: SnapshotFiles(root: URL(fileURLWithPath: config.stateDir + "/snapshots")),
+            connector: sourceConnector(config), settings: config.discovery, clock: SystemClock(), logger: logger)
         return GatewayContext(
             metadata: metadata, zones: zones, catalog: catalog, identities: identities,
             maxClockSkew: Double(config.maxClockSkew), clock: SystemClock(),
             installationSecret: secret, logger: logger, baseDomains: config.baseDomains,
             replication: config.replication, sts: config.sts,
-            admin: AdminSettings(configPath: configPath, multipartExpiry: Double(config.multipartExpiry)))
+            admin: AdminSettings(configPath: configPath, multipartExpiry: Double(config.multipartExpiry)),
+            discovery: discovery)
+    }
+
+    /// Source accounts for discovery and migration: the endpoint must be on the allow-list
+    /// before any connection is made.
+    static func sourceConnector(_ config: GatewayConfig) -> SourceConnector {
+        { spec throws(SourceError) in
+            throw .endpointNotAllowed(spec.endpoint)
+        }
     }
 }
 
