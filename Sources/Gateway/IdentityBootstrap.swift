@@ -9,8 +9,11 @@ import SigV4
 /// root user's.
 public enum IdentityBootstrap {
     public static let rootUser = "root"
-    /// Everything, everywhere: S3 in the default tenant, and the admin API for all tenants.
-    public static let rootPermissions = PermissionSet(["s3:*": ["*"], "sts:*": ["*"], "admin:*": ["*"]])
+    /// Everything, everywhere: S3 in the default tenant, the admin API and the web API
+    /// (discovery, migration) for all tenants.
+    public static let rootPermissions = PermissionSet([
+        "s3:*": ["*"], "sts:*": ["*"], "admin:*": ["*"], "discovery:*": ["*"], "migration:*": ["*"],
+    ])
     /// The agent_state note naming the access key the bootstrap last installed.
     static let stateKey = "identity.root-access-key"
 
@@ -27,6 +30,7 @@ public enum IdentityBootstrap {
                 createdAt: now)
             try store.createUser(user)
         }
+        try grantNewFamilies(to: user, identities: store, metadata: metadata)
         let previous = try metadata.agentState(stateKey)
         if let (c, _) = try store.credential(accessKey: accessKey) {
             if box.open(c.sealedSecret, context: accessKey) != secret {
@@ -51,6 +55,32 @@ public enum IdentityBootstrap {
 }
 
 extension IdentityBootstrap {
+    static let familiesKey = "identity.root-families"
+    /// The families the root user held before the note existed.
+    static let originalFamilies: Set<String> = ["s3", "sts", "admin"]
+
+    /// A root user made before an action family existed (`discovery:`, `migration:`) gets that
+    /// family's root rule once, at the first start that knows it; the note of families granted
+    /// keeps a rule an administrator later removed from coming back.
+    static func grantNewFamilies(to root: UserRecord, identities store: any IdentityStore, metadata: any MetadataStore)
+        throws(StoreError)
+    {
+        let granted =
+            try metadata.agentState(familiesKey).map { Set($0.split(separator: ",").map(String.init)) }
+            ?? originalFamilies
+        let families = Set(rootPermissions.rules.keys.compactMap { $0.split(separator: ":").first.map(String.init) })
+        let new = families.subtracting(granted)
+        guard !new.isEmpty else { return }
+        var permissions = root.permissions
+        for (action, patterns) in rootPermissions.rules where new.contains(where: { action.hasPrefix($0 + ":") }) {
+            permissions.rules[action] = permissions.rules[action].map { Array(Set($0 + patterns)).sorted() } ?? patterns
+        }
+        if permissions != root.permissions {
+            try store.setPermissions(tenant: root.tenant, user: root.name, permissions)
+        }
+        try metadata.setAgentState(familiesKey, families.union(granted).sorted().joined(separator: ","))
+    }
+
     static let adoptedKey = "identity.owners-adopted"
 
     /// Once, at the first start with users: buckets whose owner is no user (created under some
