@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GatewayCore
 
 /// Sends the commands' calls through a transport and prints the answers: the API's JSON as it
 /// is with `--json`, a table or a list of fields otherwise. Errors become
@@ -14,20 +15,31 @@ struct AdminClient {
     func send(_ call: AdminCall) throws(AdminFailure) -> JSONValue? {
         let reply = try transport.send(call)
         let document = reply.body.isEmpty ? nil : JSONValue.parse(reply.body)
-        guard (200..<300).contains(reply.status) else {
-            if let code = document?["code"]?.string, let message = document?["message"]?.string {
-                throw AdminFailure(code: code, message: message)
-            }
-            throw AdminFailure(
-                code: "HTTP\(reply.status)",
-                message:
-                    "the endpoint answered HTTP \(reply.status) without an admin API error (is it an s3gw admin API?)"
-            )
-        }
+        guard (200..<300).contains(reply.status) else { throw Self.failure(reply, document) }
         if !reply.body.isEmpty && document == nil {
             throw AdminFailure(code: "InvalidAnswer", message: "the answer is not JSON")
         }
         return document
+    }
+
+    /// A call whose answer is a file, streamed into `sink`; the API's error as a failure.
+    func download(_ call: AdminCall, into sink: any ByteSink) throws(AdminFailure) {
+        let reply = try transport.download(call, into: sink)
+        guard (200..<300).contains(reply.status) else {
+            throw Self.failure(reply, reply.body.isEmpty ? nil : JSONValue.parse(reply.body))
+        }
+    }
+
+    /// An answer that is not a success, as the failure it reports: the admin API's
+    /// `{"code", "message"}` or the web API's `{"error": {"code", "message"}}`.
+    static func failure(_ reply: AdminReply, _ document: JSONValue?) -> AdminFailure {
+        let error = document?["error"] ?? document
+        if let code = error?["code"]?.string, let message = error?["message"]?.string {
+            return AdminFailure(code: code, message: message)
+        }
+        return AdminFailure(
+            code: "HTTP\(reply.status)",
+            message: "the endpoint answered HTTP \(reply.status) without an API error (is it an s3gw API?)")
     }
 
     /// Every item of a list endpoint, following `next_marker` to the end.

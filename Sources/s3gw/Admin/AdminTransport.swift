@@ -1,11 +1,20 @@
 import Foundation
 import Gateway
+import GatewayCore
 
 /// One admin API call as the CLI builds it: what `AdminRequest` holds minus who asks and when,
 /// which the transport supplies (the local operator, or the signature of a remote call).
 struct AdminCall {
+    /// The JSON APIs the CLI calls: the admin API (`/admin/`) and the web API (`/api/`, snapshots
+    /// and migrations), the same request shape and signature either way.
+    enum API: String {
+        case admin
+        case web = "api"
+    }
+
     var method: String
-    /// Path segments after `/admin/`, not encoded: ["tenants", "acme", "users"].
+    var api = API.admin
+    /// Path segments after `/admin/` (or `/api/`), not encoded: ["tenants", "acme", "users"].
     var path: [String]
     var query: [String: String] = [:]
     /// A JSON document, or empty.
@@ -17,10 +26,11 @@ struct AdminCall {
     /// An hour: what nginx gives a request to answer.
     static let longTimeout: Double = 3600
 
-    init(_ method: String, _ path: [String], query: [String: String] = [:]) {
+    init(_ method: String, _ path: [String], query: [String: String] = [:], api: API = .admin) {
         self.method = method
         self.path = path
         self.query = query
+        self.api = api
     }
 
     /// A call with `body` encoded the way the API reads it (snake_case keys).
@@ -47,4 +57,21 @@ struct AdminFailure: Error {
 /// API. Both answer the same call with the same reply, so each command is written once.
 protocol AdminTransport {
     func send(_ call: AdminCall) throws(AdminFailure) -> AdminReply
+    /// A call whose successful answer may be long (a snapshot download): a 2xx body is streamed
+    /// into `sink`, never held whole; any other answer comes back in the reply.
+    func download(_ call: AdminCall, into sink: any ByteSink) throws(AdminFailure) -> AdminReply
+}
+
+extension AdminTransport {
+    /// For transports whose answers are small anyway (the tests' recorders).
+    func download(_ call: AdminCall, into sink: any ByteSink) throws(AdminFailure) -> AdminReply {
+        let reply = try send(call)
+        guard (200..<300).contains(reply.status) else { return reply }
+        do {
+            try reply.body.withUnsafeBytes { try sink.write($0) }
+        } catch {
+            throw AdminFailure(code: "WriteFailed", message: "\(error)")
+        }
+        return AdminReply(status: reply.status, body: [])
+    }
 }

@@ -62,6 +62,12 @@ struct LocalAdminTransport: AdminTransport {
         }
         let answer: AdminResponse
         switch context {
+        case .success(let ctx) where call.api == .web:
+            answer = WebAPI.dispatch(request(ctx), ctx)
+            if answer.file != nil {
+                // A file answer is streamed by `download`; `send` has no body to give.
+                throw AdminFailure(code: "InvalidCall", message: "this call answers a file: download it")
+            }
         case .success(let ctx):
             answer = AdminAPI.dispatch(request(ctx), ctx)
         case .failure(let failure):
@@ -74,5 +80,29 @@ struct LocalAdminTransport: AdminTransport {
             }
         }
         return AdminReply(status: answer.status, body: answer.body)
+    }
+
+    func download(_ call: AdminCall, into sink: any ByteSink) throws(AdminFailure) -> AdminReply {
+        guard case .success(let ctx) = context, call.api == .web else {
+            let reply = try send(call)
+            return reply
+        }
+        let answer = WebAPI.dispatch(
+            AdminRequest(
+                method: call.method, path: call.path, query: call.query, body: call.body,
+                principal: Self.operatorPrincipal(ctx), now: Date().timeIntervalSince1970), ctx)
+        guard let file = answer.file else { return AdminReply(status: answer.status, body: answer.body) }
+        guard let handle = FileHandle(forReadingAtPath: file.path) else {
+            throw AdminFailure(code: "NotFound", message: "the snapshot is gone")
+        }
+        defer { try? handle.close() }
+        do {
+            while let chunk = try handle.read(upToCount: 256 * 1024), !chunk.isEmpty {
+                try chunk.withUnsafeBytes { try sink.write($0) }
+            }
+        } catch {
+            throw AdminFailure(code: "WriteFailed", message: "\(error)")
+        }
+        return AdminReply(status: answer.status, body: [])
     }
 }

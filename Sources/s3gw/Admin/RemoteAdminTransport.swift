@@ -60,9 +60,24 @@ struct RemoteAdminTransport: AdminTransport {
         }
     }
 
+    func download(_ call: AdminCall, into sink: any ByteSink) throws(AdminFailure) -> AdminReply {
+        let (url, headers) = signed(call, now: Int(Date().timeIntervalSince1970))
+        do {
+            let answer = try SimpleHTTP.receive(
+                method: call.method, url: url, headers: headers, caBundle: caBundle, verifyTLS: verifyTLS,
+                timeout: call.timeout ?? timeout
+            ) { status in (200..<300).contains(status) ? sink : nil }
+            return AdminReply(status: answer.status, body: answer.body)
+        } catch {
+            throw AdminFailure(code: "Unreachable", message: "\(origin)\(prefix): \(error.description)")
+        }
+    }
+
     /// The URL and the headers, signature included, of `call` sent at `now`.
     func signed(_ call: AdminCall, now: Int) -> (url: String, headers: [(name: String, value: String)]) {
-        let path = prefix + "/admin/" + call.path.map { uriEncode($0, encodeSlash: true) }.joined(separator: "/")
+        let path =
+            prefix + "/\(call.api.rawValue)/"
+            + call.path.map { uriEncode($0, encodeSlash: true) }.joined(separator: "/")
         let query = call.query.sorted { $0.key < $1.key }
             .map { uriEncode($0.key, encodeSlash: true) + "=" + uriEncode($0.value, encodeSlash: true) }
             .joined(separator: "&")
