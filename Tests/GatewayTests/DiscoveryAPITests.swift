@@ -242,6 +242,7 @@ final class DiscoveryAPITests: XCTestCase {
         let busy = call("POST", "discovery/jobs", startBody, as: alice)
         XCTAssertEqual(busy.status, 503, busy.text)
         XCTAssertEqual(errorCode(busy), "SlowDown")
+        XCTAssertEqual(busy.header("Retry-After"), "30")
         let delete = call("DELETE", "discovery/snapshots/\(id)", as: alice)
         XCTAssertEqual(delete.status, 409, delete.text)
         source.release()

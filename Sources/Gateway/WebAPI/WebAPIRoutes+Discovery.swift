@@ -71,7 +71,9 @@ extension WebAPI {
             do throws(DiscoveryJobs.Refusal) {
                 return .json(JobView(job: try jobs.start(spec, request)), status: 202)
             } catch {
-                throw refusal(error, maxJobs: jobs.settings.maxJobs)
+                let e = refusal(error, maxJobs: jobs.settings.maxJobs)
+                guard error == .busy else { throw e }
+                return AdminResponse(status: e.status, body: errorBody(e), headers: [("Retry-After", "30")])
             }
         },
         Route("GET", "discovery/jobs", "discovery:GetDiscovery", .callerTenant) { r, p, ctx throws(AdminError) in

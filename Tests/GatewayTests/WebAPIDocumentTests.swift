@@ -1,0 +1,69 @@
+import Foundation
+import XCTest
+
+@testable import Gateway
+
+/// docs/web-api.yaml describes every `/api/` route, no more, and each operation's summary names
+/// the permission the route checks: the UI and its tests are written against the document
+/// (Tests/e2e/test_discovery.py validates live answers against its schemas).
+final class WebAPIDocumentTests: XCTestCase {
+    static let document: [String] = {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../docs/web-api.yaml")
+        return (try? String(contentsOf: url, encoding: .utf8))?.components(separatedBy: "\n") ?? []
+    }()
+
+    /// "METHOD /api/path/{param}" for each operation under `paths:`, with its summary.
+    func documentedOperations() -> [String: String] {
+        var out: [String: String] = [:]
+        var path: String?
+        var operation: String?
+        for line in Self.document {
+            if line.hasPrefix("  /api"), line.hasSuffix(":") {
+                path = String(line.dropFirst(2).dropLast())
+                operation = nil
+            } else if line.hasPrefix("components:") {
+                break
+            } else if let path, line.hasPrefix("    "), !line.hasPrefix("     "), line.hasSuffix(":") {
+                let method = line.trimmingCharacters(in: .whitespaces).dropLast()
+                operation = nil
+                if ["get", "put", "post", "patch", "delete"].contains(String(method)) {
+                    operation = method.uppercased() + " " + path
+                    out[operation!] = ""
+                }
+            } else if let op = operation, line.hasPrefix("      summary: ") {
+                out[op] = String(line.dropFirst("      summary: ".count))
+            }
+        }
+        return out
+    }
+
+    func testTheDocumentDescribesEveryRouteAndNothingElse() {
+        XCTAssertFalse(Self.document.isEmpty, "docs/web-api.yaml not found")
+        let routes = Set(WebAPI.routes.map { $0.method + " /api/" + $0.pattern.joined(separator: "/") })
+        XCTAssertEqual(Set(documentedOperations().keys), routes)
+    }
+
+    func testEachOperationNamesItsPermission() {
+        let summaries = documentedOperations()
+        for route in WebAPI.routes {
+            let operation = route.method + " /api/" + route.pattern.joined(separator: "/")
+            let named = "(\(route.action) on the tenant)"
+            XCTAssertTrue(
+                summaries[operation]?.contains(named) ?? false,
+                "\(operation): \(summaries[operation] ?? "undocumented") should say \(named)")
+        }
+    }
+
+    /// Only the routes the document says take presigned URLs do.
+    func testPresignedURLsAreAcceptedWhereTheDocumentSays() {
+        let text = Self.document.joined(separator: "\n")
+        for route in WebAPI.routes {
+            let path = "  /api/" + route.pattern.joined(separator: "/") + ":"
+            guard let start = text.range(of: path + "\n") else { continue }
+            let rest = text[start.upperBound...]
+            let block = rest.prefix { _ in true }.split(separator: "\n  /api", maxSplits: 1).first ?? rest[...]
+            XCTAssertEqual(block.contains("sigv4Query"), route.presigned, path)
+        }
+    }
+}
