@@ -28,7 +28,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "GatewayCore", "SigV4", "S3Protocol",
+                "GatewayCore", "SigV4", "S3Protocol", "Compression",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(name: "FastCGI", dependencies: ["GatewayCore", "CFastCGI"]),
@@ -40,7 +40,7 @@ let package = Package(
         .executableTarget(
             name: "s3gw",
             dependencies: [
-                "Gateway", "FastCGI", "FileSystemBackend", "S3Backend", "MetadataSQLite",
+                "Gateway", "FastCGI", "FileSystemBackend", "S3Backend", "MetadataSQLite", "Compression",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

@@ -396,9 +396,14 @@ final class DiscoveryAPITests: XCTestCase {
         // A presigned URL reads nothing else, and changes nothing.
         XCTAssertEqual(presigned("discovery/jobs", key: alice).status, 403)
         XCTAssertEqual(presigned("discovery/snapshots/\(id)", key: alice).status, 403)
-        let gz = call("GET", "discovery/snapshots/\(id)/download?format=json.gz", as: alice)
-        XCTAssertEqual(gz.status, 501, "json.gz until the gateway has zlib")
-        XCTAssertEqual(errorCode(gz), "NotImplemented")
+        let gz = presigned("discovery/snapshots/\(id)/download", "format=json.gz", key: alice)
+        XCTAssertEqual(gz.status, 200, gz.text)
+        XCTAssertEqual(gz.header("Content-Type"), "application/gzip")
+        XCTAssertEqual(gz.header("Content-Disposition"), "attachment; filename=\"snapshot-\(id).json.gz\"")
+        XCTAssertNil(gz.header("Content-Length"), "the length is known only at the end")
+        XCTAssertEqual(Array(gz.body.prefix(2)), [0x1F, 0x8B])
+        XCTAssertLessThan(gz.body.count, bytes.count / 3)
+        XCTAssertEqual(try gunzip(gz.body), bytes)
         XCTAssertEqual(
             errorCode(call("GET", "discovery/snapshots/\(id)/download?format=xml", as: alice)), "InvalidRequest")
         XCTAssertEqual(errorCode(gw.raw("GET", "/api/discovery/jobs")), "AccessDenied", "unsigned")
@@ -422,6 +427,28 @@ final class DiscoveryAPITests: XCTestCase {
         let s3 = TestGateway()
         XCTAssertEqual(s3.send("PUT", "/", host: "api.s3.example.test").errorCode, "InvalidBucketName")
     }
+}
+
+/// `gzip -dc`: what any reader of a `.json.gz` does with it.
+func gunzip(_ bytes: [UInt8]) throws -> Data {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/gzip")
+    p.arguments = ["-dc"]
+    let input = Pipe()
+    let output = Pipe()
+    p.standardInput = input
+    p.standardOutput = output
+    try p.run()
+    // Written from another thread: gzip's output pipe must be read while it runs.
+    let writer = Thread {
+        input.fileHandleForWriting.write(Data(bytes))
+        try? input.fileHandleForWriting.close()
+    }
+    writer.start()
+    let out = output.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0 else { throw CocoaError(.fileReadCorruptFile) }
+    return out
 }
 
 /// A source account whose listing can be held after some pages, so a test can act while a job

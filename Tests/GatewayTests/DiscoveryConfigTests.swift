@@ -25,7 +25,12 @@ final class DiscoveryConfigTests: XCTestCase {
     func testTheShippedConfigurationParses() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
             "../../config/s3gw.toml")
-        let c = try GatewayConfig.parse(String(contentsOf: url, encoding: .utf8), file: url.path)
-        XCTAssertEqual(c.discovery.maxJobs, 2)
+        let shipped = try String(contentsOf: url, encoding: .utf8)
+        let uncommented = shipped.replacingOccurrences(of: "# [discovery]\n", with: "[discovery]\n")
+            .replacingOccurrences(of: "# max_jobs = 2\n", with: "max_jobs = 3\n")
+            .replacingOccurrences(of: "# drain_timeout = 20\n", with: "drain_timeout = 7\n")
+        let c = try GatewayConfig.parse(uncommented, file: url.path)
+        XCTAssertEqual(c.discovery.maxJobs, 3, "the example documents max_jobs")
+        XCTAssertEqual(c.discovery.drainTimeout, 7, "the example documents drain_timeout")
     }
 }

@@ -12,8 +12,7 @@ import Foundation
 /// the UI draws: bounded by the bucket count, whatever the object count). It is moved into place
 /// just before the snapshot, so a snapshot that exists has its summary.
 ///
-/// Not written: `.json.gz`. Gzip needs zlib and the package has no system-library target for it
-/// yet; the download path can compress on the fly once it has one.
+/// Only `.json` is written: a `.json.gz` download is compressed as it streams (GzipSink).
 public final class SnapshotWriter {
     public enum Failure: Error, Equatable {
         case bucketAlreadyOpen

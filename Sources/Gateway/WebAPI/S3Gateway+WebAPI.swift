@@ -1,3 +1,4 @@
+import Compression
 import Foundation
 import GatewayCore
 import Logging
@@ -75,12 +76,27 @@ extension S3Gateway {
             _ = try? send(response, head: head, requestId: requestId, to: sink)
             return e.status
         }
-        let response = S3Response(
-            status: answer.status,
-            headers: answer.headers.map { Header($0.name, $0.value) } + [Header("Content-Length", String(source.size))],
-            body: .stream(source))
         do {
-            _ = try send(response, head: head, requestId: requestId, to: sink)
+            if file.gzip {
+                // Compressed as it streams: the length is known only at the end, so none is sent
+                // (nginx frames the body).
+                try sink.sendHead(
+                    status: answer.status,
+                    headers: answer.headers.map { Header($0.name, $0.value) } + [
+                        Header("x-amz-request-id", requestId), Header("Server", "s3gw"),
+                    ])
+                let gzip = try GzipSink(into: sink)
+                try pump(source, into: gzip)
+                try gzip.finish()
+            } else {
+                let response = S3Response(
+                    status: answer.status,
+                    headers: answer.headers.map { Header($0.name, $0.value) } + [
+                        Header("Content-Length", String(source.size))
+                    ],
+                    body: .stream(source))
+                _ = try send(response, head: head, requestId: requestId, to: sink)
+            }
         } catch {
             // The head is out: the client sees a body shorter than its Content-Length.
             logger.warning("download of \(head.rawPath) cut short: \(error)")

@@ -115,23 +115,16 @@ extension WebAPI {
             r, p, ctx throws(AdminError) in
             let (tenant, id) = try snapshot(p, ctx)
             let format = r.query["format"] ?? "json"
-            switch format {
-            case "json":
-                var answer = AdminResponse(
-                    body: [],
-                    headers: [
-                        ("Content-Type", "application/json"),
-                        ("Content-Disposition", "attachment; filename=\"snapshot-\(id).json\""),
-                    ])
-                answer.file = .init(path: try discovery(ctx).files.snapshot(tenant: tenant, id: id).path, gzip: false)
-                return answer
-            case "json.gz":
-                throw AdminError(
-                    status: 501, code: "NotImplemented",
-                    message: "format=json.gz is not available yet in this build; download format=json")
-            default:
-                throw .invalid("format must be json or json.gz")
-            }
+            guard format == "json" || format == "json.gz" else { throw .invalid("format must be json or json.gz") }
+            let gzip = format == "json.gz"
+            var answer = AdminResponse(
+                body: [],
+                headers: [
+                    ("Content-Type", gzip ? "application/gzip" : "application/json"),
+                    ("Content-Disposition", "attachment; filename=\"snapshot-\(id).\(format)\""),
+                ])
+            answer.file = .init(path: try discovery(ctx).files.snapshot(tenant: tenant, id: id).path, gzip: gzip)
+            return answer
         },
         Route("DELETE", "discovery/snapshots/{id}", "discovery:DeleteSnapshot", .callerTenant) {
             r, p, ctx throws(AdminError) in

@@ -1,3 +1,4 @@
+import Compression
 import Foundation
 import Gateway
 import GatewayCore
@@ -97,9 +98,12 @@ struct LocalAdminTransport: AdminTransport {
         }
         defer { try? handle.close() }
         do {
+            let gzip = file.gzip ? try GzipSink(into: sink) : nil
+            let out: any ByteSink = gzip ?? sink
             while let chunk = try handle.read(upToCount: 256 * 1024), !chunk.isEmpty {
-                try chunk.withUnsafeBytes { try sink.write($0) }
+                try chunk.withUnsafeBytes { try out.write($0) }
             }
+            try gzip?.finish()
         } catch {
             throw AdminFailure(code: "WriteFailed", message: "\(error)")
         }

@@ -94,9 +94,7 @@ enum Worker {
     /// Source accounts for discovery and migration: the endpoint must be on the allow-list
     /// before any connection is made.
     static func sourceConnector(_ config: GatewayConfig) -> SourceConnector {
-        { spec throws(SourceError) in
-            throw .endpointNotAllowed(spec.endpoint)
-        }
+        S3SourceClient.connector(check: EndpointAllowList(config: config).check)
     }
 }
 
