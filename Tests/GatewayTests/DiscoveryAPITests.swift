@@ -302,9 +302,9 @@ final class DiscoveryAPITests: XCTestCase {
         refused(["prefix_depth": 9], "InvalidRequest")
         refused(["prefix_depth": "two"], "InvalidRequest")
         refused(["region": "us east"], "InvalidRequest")
-        refused(["endpoint": "http://AKIASOURCEACCOUNT:\(Self.secret)@127.0.0.1:9000"], "InvalidRequest")
-        refused(["endpoint": "http://127.0.0.1:9000/?X-Amz-Security-Token=\(Self.token)"], "InvalidRequest")
-        refused(["endpoint": "ftp://127.0.0.1"], "InvalidRequest")
+        refused(["endpoint": "http://AKIASOURCEACCOUNT:\(Self.secret)@127.0.0.1:9000"], "EndpointNotAllowed")
+        refused(["endpoint": "http://127.0.0.1:9000/?X-Amz-Security-Token=\(Self.token)"], "EndpointNotAllowed")
+        refused(["endpoint": "ftp://127.0.0.1"], "EndpointNotAllowed")
         // Well-formed, but not on the allow-list: refused before any connection.
         refused(["endpoint": "http://169.254.169.254"], "EndpointNotAllowed")
         refused(["endpoint": "https://127.0.0.1:9000"], "EndpointNotAllowed")

@@ -190,7 +190,10 @@ extension WebAPI {
             throw .invalid("secret_access_key or session_token is too long")
         }
         guard let endpoint = plainEndpoint(b.endpoint ?? defaultEndpoint) else {
-            throw .invalid("endpoint must be http(s)://host[:port], without user, path or query")
+            // Not echoed: user info or a query may hold a secret.
+            throw AdminError(
+                status: 400, code: "EndpointNotAllowed",
+                message: "the endpoint must be http(s)://host[:port], without user info, path or query")
         }
         let region = b.region.flatMap { $0.isEmpty ? nil : $0 } ?? defaultRegion
         guard region.utf8.count <= 64,
