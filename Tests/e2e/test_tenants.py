@@ -490,7 +490,8 @@ def old_backend_name(stack: Stack, owner: str, bucket: str, zone: str) -> str:
 
 def downgrade_to_migration_12(stack: Stack) -> None:
     """Turns the stopped stack's database and zone into what the release before tenants left:
-    schema version 12 (no tenants, users or credentials; buckets without tenant and naming key),
+    schema version 12 (no tenants, users or credentials, nor the later migrations' tables such as
+    discovery_jobs; buckets without tenant and naming key),
     buckets owned by the root access key, backend buckets named under that key."""
     db = sqlite3.connect(metadata_path(stack))
     try:
@@ -502,8 +503,9 @@ def downgrade_to_migration_12(stack: Stack) -> None:
             db.execute("UPDATE buckets SET owner = ?, backend_bucket = ? WHERE name = ?", (stack.access_key, old, name))
         for sql in ("DROP TABLE credentials", "DROP TABLE users", "DROP TABLE tenants",
                     "DROP INDEX buckets_by_tenant", "ALTER TABLE buckets DROP COLUMN naming_key",
-                    "ALTER TABLE buckets DROP COLUMN tenant", "DELETE FROM schema_migrations WHERE version = 13",
-                    "DELETE FROM agent_state WHERE key = 'identity.root-access-key'"):
+                    "ALTER TABLE buckets DROP COLUMN tenant", "DROP TABLE IF EXISTS discovery_jobs",
+                    "DELETE FROM schema_migrations WHERE version >= 13",
+                    "DELETE FROM agent_state WHERE key IN ('identity.root-access-key', 'identity.root-families')"):
             db.execute(sql)
         db.commit()
         assert db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] == 12
