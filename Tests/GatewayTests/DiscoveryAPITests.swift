@@ -268,6 +268,22 @@ final class DiscoveryAPITests: XCTestCase {
         XCTAssertTrue((j["error"] as? String ?? "").contains("stopped"))
     }
 
+    func testALiveJobWaitingOnASlowPageKeepsBeating() throws {
+        let alice = try user("alice", Self.discoverer)
+        source.hold(afterPages: 1)
+        let id = try start(as: alice)
+        try waitFor(id, as: alice) { ($0["objects"] as? Int ?? 0) >= 50 }
+        gw.clock.advance(DiscoveryJob.staleAfter - 5)
+        gw.context.discovery!.heartbeat()
+        gw.clock.advance(DiscoveryJob.staleAfter - 5)
+        XCTAssertEqual(json(call("GET", "discovery/jobs/\(id)", as: alice))["state"] as? String, "running")
+        gw.clock.advance(10)
+        XCTAssertEqual(
+            json(call("GET", "discovery/jobs/\(id)", as: alice))["state"] as? String, "interrupted",
+            "without beats it would read as dead")
+        source.release()
+    }
+
     func testAJobWhoseProcessDiedReadsAsInterrupted() throws {
         let alice = try user("alice", Self.discoverer)
         // A row left by a process that is gone: running, last beat long ago.

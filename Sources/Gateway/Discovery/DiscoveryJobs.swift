@@ -225,9 +225,11 @@ public final class DiscoveryJobs: Sendable {
     /// not make a live job read as interrupted.
     private func startTicker() {
         guard !tickerStarted.exchange(true, ordering: .relaxed) else { return }
-        let t = Thread { [self] in
+        // Weak: the ticker ends with the jobs object (tests make many).
+        let t = Thread { [weak self] in
             while true {
                 Thread.sleep(forTimeInterval: DiscoveryJob.heartbeatInterval)
+                guard let self else { return }
                 heartbeat()
             }
         }
