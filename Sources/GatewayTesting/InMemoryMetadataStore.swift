@@ -52,6 +52,8 @@ public final class InMemoryMetadataStore: MetadataStore {
     private let state = Mutex(State())
     /// Discovery jobs by id (DiscoveryJobStore, below).
     private let discovery = Mutex<[String: DiscoveryJob]>([:])
+    /// Migration records (InMemoryMetadataStore+Migration.swift).
+    let migration = Mutex(MigrationState())
 
     public init() {}
 

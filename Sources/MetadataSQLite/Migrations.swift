@@ -220,6 +220,45 @@ enum Migrations {
                 "CREATE INDEX discovery_jobs_by_tenant ON discovery_jobs (tenant, created_at)",
             ]
         ),
+        (
+            15,
+            [
+                // Migration from an existing S3 account (docs/MIGRATION.md): per object, proof of
+                // what was copied (resumable runs copy only what has none); per run, its progress
+                // and report; per bucket, the run that serves its missing keys (read-through).
+                """
+                CREATE TABLE migrated_objects (
+                    bucket TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    source_etag TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    gateway_etag TEXT NOT NULL,
+                    verification TEXT NOT NULL,
+                    run_id TEXT NOT NULL,
+                    updated_at REAL NOT NULL,
+                    PRIMARY KEY (bucket, key)
+                )
+                """,
+                """
+                CREATE TABLE migration_runs (
+                    id TEXT PRIMARY KEY,
+                    tenant TEXT NOT NULL,
+                    plan_id TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    updated_at REAL NOT NULL,
+                    document TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX migration_runs_by_tenant ON migration_runs (tenant, updated_at)",
+                """
+                CREATE TABLE migration_read_through (
+                    bucket TEXT PRIMARY KEY,
+                    run_id TEXT NOT NULL,
+                    socket TEXT NOT NULL
+                )
+                """,
+            ]
+        ),
     ]
 
     static func apply(_ db: SQLiteConnection) throws(StoreError) {

@@ -23,6 +23,8 @@ public struct GatewayConfig: Sendable {
         public var responseTimeout = 3
         public var stallTimeout = 10
         public var completeTimeout = 120
+        /// What a GB (2^30 bytes) stored here costs a month, for migration plans; nil: unknown.
+        public var pricePerGBMonth: Double?
     }
 
     public var socket = "/run/s3gw/s3gw.sock"
@@ -49,6 +51,8 @@ public struct GatewayConfig: Sendable {
     public var sts = STSSettings()
     /// `[discovery]`: discovery jobs per worker and how long a stopping worker waits for them.
     public var discovery = DiscoverySettings()
+    /// `[migration]`: copying an existing S3 account in (docs/MIGRATION.md).
+    public var migration = MigrationSettings()
     /// Defaults, in seconds, for how long a provider zone may keep a request waiting: to
     /// connect, from the end of the request to the response headers, with no body byte moving,
     /// and over a CompleteMultipartUpload. A zone's own connect_timeout / response_timeout /
@@ -178,6 +182,10 @@ public struct GatewayConfig: Sendable {
                 c.discovery.drainTimeout = Double(
                     try reader.int("drain_timeout", in: 0...100) ?? Int(c.discovery.drainTimeout))
                 try reader.noOtherKeys()
+            case "migration":
+                c.migration.bandwidthMbps =
+                    try reader.number("bandwidth_mbps", in: 0.001...1_000_000) ?? c.migration.bandwidthMbps
+                try reader.noOtherKeys()
             case "zones[]":
                 guard let name = try reader.string("name"), !name.isEmpty else {
                     throw Invalid(file: file, line: table.line, message: "zone needs a name")
@@ -189,6 +197,7 @@ public struct GatewayConfig: Sendable {
                 var zone = Zone(
                     name: name, country: try reader.string("country") ?? "", region: try reader.string("region") ?? "",
                     kind: kind, path: try reader.string("path") ?? "")
+                zone.pricePerGBMonth = try reader.number("price_per_gb_month", in: 0...1_000_000)
                 if kind == "filesystem" {
                     guard zone.path.hasPrefix("/") else {
                         throw Invalid(
@@ -295,6 +304,22 @@ public struct GatewayConfig: Sendable {
                 throw invalid(key, "must be between \(range.lowerBound) and \(range.upperBound)")
             }
             return i
+        }
+
+        /// An integer or a float.
+        mutating func number(_ key: String, in range: ClosedRange<Double>) throws(Invalid) -> Double? {
+            used.insert(key)
+            guard let v = table.values[key] else { return nil }
+            let d: Double
+            switch v.kind {
+            case .integer(let i): d = Double(i)
+            case .float(let f): d = f
+            default: throw invalid(key, "must be a number")
+            }
+            guard range.contains(d) else {
+                throw invalid(key, "must be between \(range.lowerBound) and \(range.upperBound)")
+            }
+            return d
         }
 
         mutating func oneOf(_ key: String, _ allowed: [String]) throws(Invalid) -> String? {

@@ -2,12 +2,14 @@ import Foundation
 
 /// A TOML subset parser that remembers the line of every value, so `s3gw config check` can
 /// name the bad line for semantic errors too (like `nginx -t`). Supports `[table]`,
-/// `[[array-of-tables]]`, and `key = "string" | 'literal' | integer | true/false | [strings]`.
+/// `[[array-of-tables]]`, and `key = "string" | 'literal' | integer | float | true/false | [strings]`.
 struct TOMLDocument {
     struct Value {
         enum Kind {
             case string(String)
             case integer(Int)
+            /// A decimal number with a fraction or an exponent (`0.023`, `1e3`).
+            case float(Double)
             case bool(Bool)
             case array([String])
         }
@@ -101,6 +103,7 @@ struct TOMLDocument {
         if raw == "true" { return .bool(true) }
         if raw == "false" { return .bool(false) }
         if let i = Int(raw.replacingOccurrences(of: "_", with: "")) { return .integer(i) }
+        if let f = parseFloat(raw) { return .float(f) }
         if raw.hasPrefix("[") {
             guard raw.hasSuffix("]") else { throw ParseError(line: line, message: "unterminated array") }
             let inner = raw.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
@@ -115,7 +118,18 @@ struct TOMLDocument {
         }
         // The value itself is not echoed: it may be a secret (secret_key) headed for a log.
         throw ParseError(
-            line: line, message: "invalid value (expected a quoted string, integer, true/false or [strings])")
+            line: line, message: "invalid value (expected a quoted string, number, true/false or [strings])")
+    }
+
+    /// TOML's decimal floats: a sign, digits with an optional fraction and exponent, `_` between
+    /// digits; no inf or nan (no setting wants them).
+    private static func parseFloat(_ raw: String) -> Double? {
+        let s = raw.replacingOccurrences(of: "_", with: "")
+        guard s.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }),
+            s.allSatisfy({ $0.isASCII && ($0.isNumber || "+-.eE".contains($0)) }),
+            let f = Double(s), f.isFinite
+        else { return nil }
+        return f
     }
 
     private static func splitArray(_ s: String) -> [String] {

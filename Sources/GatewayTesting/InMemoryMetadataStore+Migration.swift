@@ -1,0 +1,47 @@
+import GatewayCore
+import Synchronization
+
+/// Migration records in memory, with the SQLite store's semantics.
+struct MigrationState {
+    var objects: [String: MigratedObject] = [:]
+    var runs: [String: MigrationRunRow] = [:]
+    var routes: [String: ReadThroughRoute] = [:]
+
+    static func key(_ bucket: String, _ key: String) -> String { bucket + "\u{0}" + key }
+}
+
+extension InMemoryMetadataStore {
+    public func migratedObject(bucket: String, key: String) throws(StoreError) -> MigratedObject? {
+        migration.withLock { $0.objects[MigrationState.key(bucket, key)] }
+    }
+
+    public func recordMigratedObject(_ object: MigratedObject) throws(StoreError) {
+        migration.withLock { $0.objects[MigrationState.key(object.bucket, object.key)] = object }
+    }
+
+    public func migrationRun(id: String) throws(StoreError) -> MigrationRunRow? {
+        migration.withLock { $0.runs[id] }
+    }
+
+    public func saveMigrationRun(_ run: MigrationRunRow) throws(StoreError) {
+        migration.withLock { $0.runs[run.id] = run }
+    }
+
+    public func migrationRuns(tenant: String?) throws(StoreError) -> [MigrationRunRow] {
+        migration.withLock { s in
+            s.runs.values.filter { tenant == nil || $0.tenant == tenant }.sorted { $0.updatedAt > $1.updatedAt }
+        }
+    }
+
+    public func setReadThrough(_ route: ReadThroughRoute) throws(StoreError) {
+        migration.withLock { $0.routes[route.bucket] = route }
+    }
+
+    public func removeReadThrough(runId: String) throws(StoreError) {
+        migration.withLock { s in s.routes = s.routes.filter { $0.value.runId != runId } }
+    }
+
+    public func readThrough(bucket: String) throws(StoreError) -> ReadThroughRoute? {
+        migration.withLock { $0.routes[bucket] }
+    }
+}
