@@ -27,6 +27,8 @@ public struct GatewayContext: Sendable {
     /// Discovery jobs, snapshots and the connector to source accounts; nil where the process
     /// has none (the `/api/discovery/` routes then answer 503).
     public let discovery: DiscoveryJobs?
+    /// Migration from an existing S3 account: the plan estimates' settings, where plans go.
+    public var migration = MigrationEnvironment()
 
     public init(
         metadata: any MetadataStore, zones: [String: any StorageZone], catalog: ZoneCatalog, identities: Identities,

@@ -5,3 +5,27 @@ public struct MigrationSettings: Sendable, Equatable {
 
     public init(bandwidthMbps: Double = 100) { self.bandwidthMbps = bandwidthMbps }
 }
+
+/// What migration needs of the installation besides the metadata and zones.
+public struct MigrationEnvironment: Sendable {
+    public var settings: MigrationSettings
+    /// `price_per_gb_month` by zone name, for the zones that have one.
+    public var prices: [String: Double]
+    /// The state directory: plans under `plans/<tenant>/`, snapshots under `snapshots/<tenant>/`,
+    /// read-through sockets under `migration/`. nil (handler tests): none is written.
+    public var stateDir: String?
+
+    public init(
+        settings: MigrationSettings = MigrationSettings(), prices: [String: Double] = [:], stateDir: String? = nil
+    ) {
+        self.settings = settings
+        self.prices = prices
+        self.stateDir = stateDir
+    }
+
+    public init(config: GatewayConfig) {
+        var prices: [String: Double] = [:]
+        for z in config.zones { if let p = z.pricePerGBMonth { prices[z.name] = p } }
+        self.init(settings: config.migration, prices: prices, stateDir: config.stateDir)
+    }
+}

@@ -82,13 +82,15 @@ enum Worker {
         let discovery = DiscoveryJobs(
             store: metadata, files: SnapshotFiles(root: URL(fileURLWithPath: config.stateDir + "/snapshots")),
             connector: sourceConnector(config), settings: config.discovery, clock: SystemClock(), logger: logger)
-        return GatewayContext(
+        var context = GatewayContext(
             metadata: metadata, zones: zones, catalog: catalog, identities: identities,
             maxClockSkew: Double(config.maxClockSkew), clock: SystemClock(),
             installationSecret: secret, logger: logger, baseDomains: config.baseDomains,
             replication: config.replication, sts: config.sts,
             admin: AdminSettings(configPath: configPath, multipartExpiry: Double(config.multipartExpiry)),
             discovery: discovery)
+        context.migration = MigrationEnvironment(config: config)
+        return context
     }
 
     /// Source accounts for discovery and migration: the endpoint must be on the allow-list
