@@ -1,0 +1,120 @@
+import Foundation
+import GatewayCore
+
+/// A run's progress while it runs and its report once it ended: what `GET
+/// /api/migration/runs/{id}` answers, what the run's metadata row holds, and what `s3gw migrate
+/// run` prints at the end (docs/MIGRATION.md).
+public struct MigrationRunStatus: Codable, Sendable, Equatable {
+    public enum State: String, Codable, Sendable {
+        case running, done, cancelled, failed
+        /// The row says running but its process stopped updating it (killed, host rebooted).
+        case interrupted
+    }
+
+    public var id: String
+    public var planId: String
+    public var tenant: String
+    public var state: State
+    public var readThrough: Bool
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var finishedAt: Date?
+    /// Objects and bytes to look at: the plan's estimate, replaced by what the listings found
+    /// as they go.
+    public var objectsTotal: Int64
+    public var bytesTotal: Int64
+    /// Copied now or found already there.
+    public var objectsDone: Int64
+    public var bytesDone: Int64
+    public var objectsCopied: Int64
+    public var bytesCopied: Int64
+    /// Already in the gateway: copied by an earlier run, by read-through, or identical (same MD5).
+    public var objectsPresent: Int64
+    public var objectsSkipped: Int64
+    public var bytesSkipped: Int64
+    /// Of this run's copies, how many each way of checking covered ("md5", "multipart-etag",
+    /// "checksum-crc32"…, "size").
+    public var verification: [String: Int64]
+    /// Bytes copied per second since the run (or its resumption) started.
+    public var rateBytesPerSecond: Double
+    public var etaSeconds: Double?
+    public var currentBucket: String?
+    public var buckets: [BucketStatus]
+    /// The first `skippedLimit` objects not copied, with the reason.
+    public var skipped: [Skipped]
+    public var skippedTruncated: Bool
+    public var error: String?
+
+    public static let skippedLimit = 1000
+
+    public struct BucketStatus: Codable, Sendable, Equatable {
+        public var sourceBucket: String
+        public var targetBucket: String
+        /// "pending", "copying", "done", "failed", "cancelled".
+        public var state: String
+        public var objectsCopied: Int64
+        public var objectsPresent: Int64
+        public var objectsSkipped: Int64
+        public var bytesCopied: Int64
+        public var error: String?
+    }
+
+    public struct Skipped: Codable, Sendable, Equatable {
+        public var bucket: String
+        public var key: String
+        public var reason: String
+    }
+
+    public var durationSeconds: Double { (finishedAt ?? updatedAt).timeIntervalSince(createdAt) }
+}
+
+extension MigrationRunStatus {
+    /// The run row as the store keeps it.
+    var row: MigrationRunRow {
+        let doc = (try? SnapshotJSON.encoder().encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return MigrationRunRow(
+            id: id, tenant: tenant, planId: planId, state: state.rawValue,
+            updatedAt: updatedAt.timeIntervalSince1970, document: doc)
+    }
+
+    /// A row's status; a running one whose process has not written for `stale` seconds is
+    /// `interrupted` (a live run writes at least every few seconds).
+    public init?(row: MigrationRunRow, now: Double, stale: Double = 60) {
+        guard var s = try? SnapshotJSON.decoder().decode(MigrationRunStatus.self, from: Data(row.document.utf8)) else {
+            return nil
+        }
+        if s.state == .running && now - row.updatedAt > stale { s.state = .interrupted }
+        self = s
+    }
+
+    /// The report as a person reads it at the end of `s3gw migrate run`.
+    public var text: String {
+        var out: [String] = []
+        let b = MigrationPlanSummary.bytes
+        out.append(
+            "Migration run \(id) (plan \(planId)): \(state.rawValue) in \(MigrationPlanSummary.duration(durationSeconds))"
+        )
+        out.append(
+            "  copied:        \(objectsCopied) objects, \(b(bytesCopied))"
+                + (verification.isEmpty
+                    ? ""
+                    : " (verified by "
+                        + verification.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
+                            separator: ", ") + ")"))
+        out.append("  already there: \(objectsPresent) objects")
+        out.append("  skipped:       \(objectsSkipped) objects, \(b(bytesSkipped))")
+        for bucket in buckets {
+            var line =
+                "  \(bucket.sourceBucket) → \(bucket.targetBucket): \(bucket.state), \(bucket.objectsCopied) copied, "
+                + "\(bucket.objectsPresent) already there, \(bucket.objectsSkipped) skipped"
+            if let e = bucket.error { line += " — \(e)" }
+            out.append(line)
+        }
+        if !skipped.isEmpty {
+            out.append("Skipped objects\(skippedTruncated ? " (the first \(skipped.count))" : ""):")
+            for s in skipped { out.append("  \(s.bucket)/\(s.key): \(s.reason)") }
+        }
+        if let error { out.append("Error: \(error)") }
+        return out.joined(separator: "\n") + "\n"
+    }
+}

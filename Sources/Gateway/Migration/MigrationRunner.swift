@@ -1,0 +1,517 @@
+import Dispatch
+import Foundation
+import GatewayCore
+import Logging
+import SigV4
+import Synchronization
+
+/// Carries out a migration plan: creates each target bucket with the plan's constraint and
+/// replica-count, lists the source bucket page by page and copies every object through the
+/// gateway's own write path (`GatewayWrites`), streaming and verified (`VerifyingSource`).
+/// Resumable: each copy is recorded before it is committed (`MigratedObject`), and an object
+/// whose gateway copy still carries the recorded ETag is not read again. The source is only read.
+public final class MigrationRunner: Sendable {
+    public struct Options: Sendable {
+        /// Objects copied at once.
+        public var parallel = 4
+        /// Route reads of missing keys of the plan's buckets to this run (`socket` answers them).
+        public var readThroughSocket: String?
+        /// Larger objects go up as multipart uploads (S3's single-PUT limit).
+        public var singlePutLimit: Int64 = Handlers.maxCopySize
+        /// The part size of those uploads when the source's own cannot be learned.
+        public var partSize: Int64 = 64 << 20
+        /// Attempts per object when the source or a zone fails for a moment.
+        public var attempts = 3
+        /// Seconds between progress writes to the metadata store.
+        public var saveInterval: Double = 1
+
+        public init() {}
+    }
+
+    /// One object's outcome, for a per-object report (`s3gw migrate run --report`).
+    public struct ObjectEvent: Sendable, Codable, Equatable {
+        public var bucket: String
+        public var key: String
+        public var size: Int64
+        /// "copied", "present", "skipped".
+        public var outcome: String
+        public var verification: String?
+        public var reason: String?
+    }
+
+    public let plan: MigrationPlanV1
+    public let runId: String
+    let source: any SourceAccount
+    let writes: GatewayWrites
+    let ctx: GatewayContext
+    let options: Options
+    let logger: Logger
+    let onObject: @Sendable (ObjectEvent) -> Void
+
+    private let status: Mutex<MigrationRunStatus>
+    /// What the totals are made of: per plan bucket, the estimate and what its listing found.
+    private let listed:
+        Mutex<[(estimateObjects: Int64, estimateBytes: Int64, objects: Int64, bytes: Int64, done: Bool)]>
+    private let stopping = Atomic<Bool>(false)
+    /// Keys being copied ("bucket\0key"): the run and read-through never copy one twice at once.
+    private let inFlight = Mutex<Set<String>>([])
+    private let lastSave = Mutex<Double>(0)
+    private let started: Double
+
+    public init(
+        plan: MigrationPlanV1, source: any SourceAccount, principal: Principal, ctx: GatewayContext,
+        options: Options = Options(), logger: Logger, onObject: @escaping @Sendable (ObjectEvent) -> Void = { _ in }
+    ) {
+        self.plan = plan
+        runId = plan.plan.id
+        self.source = source
+        self.ctx = ctx
+        self.options = options
+        self.logger = logger
+        self.onObject = onObject
+        writes = GatewayWrites(ctx: ctx, principal: principal, logger: logger)
+        started = ctx.clock.now()
+        let now = Date(timeIntervalSince1970: started)
+        status = Mutex(
+            MigrationRunStatus(
+                id: plan.plan.id, planId: plan.plan.id, tenant: principal.tenant, state: .running,
+                readThrough: options.readThroughSocket != nil, createdAt: now, updatedAt: now, finishedAt: nil,
+                objectsTotal: plan.buckets.reduce(0) { $0 + $1.objects + $1.archivedObjects },
+                bytesTotal: plan.buckets.reduce(0) { $0 + $1.bytes + $1.archivedBytes }, objectsDone: 0, bytesDone: 0,
+                objectsCopied: 0, bytesCopied: 0, objectsPresent: 0, objectsSkipped: 0, bytesSkipped: 0,
+                verification: [:], rateBytesPerSecond: 0, etaSeconds: nil, currentBucket: nil,
+                buckets: plan.buckets.map {
+                    .init(
+                        sourceBucket: $0.sourceBucket, targetBucket: $0.targetBucket, state: "pending",
+                        objectsCopied: 0,
+                        objectsPresent: 0, objectsSkipped: 0, bytesCopied: 0, error: nil)
+                }, skipped: [], skippedTruncated: false, error: nil))
+        listed = Mutex(
+            plan.buckets.map {
+                ($0.objects + $0.archivedObjects, $0.bytes + $0.archivedBytes, 0, 0, false)
+            })
+    }
+
+    /// Where the run is (the same document the metadata store keeps).
+    public var progress: MigrationRunStatus {
+        status.withLock { s in
+            var s = s
+            let elapsed = max(0.001, ctx.clock.now() - started)
+            s.rateBytesPerSecond = Double(s.bytesCopied) / elapsed
+            let left = max(0, s.bytesTotal - s.bytesDone - s.bytesSkipped)
+            s.etaSeconds = s.rateBytesPerSecond > 0 ? Double(left) / s.rateBytesPerSecond : nil
+            return s
+        }
+    }
+
+    /// Stops the run: no new object starts, copies under way are abandoned (nothing of them
+    /// becomes visible), and `run` returns with state `cancelled`.
+    public func cancel() { stopping.store(true, ordering: .relaxed) }
+
+    var isStopping: Bool { stopping.load(ordering: .relaxed) }
+
+    /// A run that is already going (its row updated within the last minute) is not started twice.
+    public static func checkNotRunning(_ id: String, _ ctx: GatewayContext) throws {
+        if let row = try ctx.metadata.migrationRun(id: id),
+            let s = MigrationRunStatus(row: row, now: ctx.clock.now()), s.state == .running
+        {
+            throw MigrationError(
+                .conflict, "run \(id) is already running (updated \(Int(ctx.clock.now() - row.updatedAt)) s ago)")
+        }
+    }
+
+    /// Runs the plan to its end (or until `cancel`) and returns the report.
+    @discardableResult
+    public func run() -> MigrationRunStatus {
+        save(force: true)
+        defer {
+            if options.readThroughSocket != nil { try? ctx.metadata.removeReadThrough(runId: runId) }
+        }
+        do {
+            // Every target first, so read-through serves all of the plan's buckets from the start.
+            var ready: [Int: BucketRecord] = [:]
+            for (i, pb) in plan.buckets.enumerated() {
+                do {
+                    let b = try writes.ensureBucket(pb.targetBucket, constraint: pb.constraint)
+                    try writes.ensureReplicaCount(b, pb.replicas)
+                    ready[i] = b
+                    if let socket = options.readThroughSocket {
+                        try ctx.metadata.setReadThrough(ReadThroughRoute(bucket: b.name, runId: runId, socket: socket))
+                    }
+                } catch {
+                    bucketFailed(i, Self.reason(error))
+                }
+            }
+            for (i, pb) in plan.buckets.enumerated() {
+                guard let b = ready[i] else { continue }
+                if isStopping { break }
+                try copyBucket(i, pb, b)
+            }
+            finish(isStopping ? .cancelled : .done, error: nil)
+        } catch {
+            finish(.failed, error: Self.reason(error))
+        }
+        return progress
+    }
+
+    // MARK: - Buckets
+
+    /// Source failures that no other bucket or object would get past.
+    private static func isFatal(_ e: SourceError) -> Bool {
+        switch e {
+        case .invalidCredentials, .endpointNotAllowed: true
+        default: false
+        }
+    }
+
+    private func copyBucket(_ i: Int, _ pb: MigrationPlanV1.Bucket, _ b: BucketRecord) throws {
+        status.withLock {
+            $0.currentBucket = pb.sourceBucket
+            $0.buckets[i].state = "copying"
+        }
+        var continuation: String?
+        repeat {
+            if isStopping {
+                status.withLock { $0.buckets[i].state = "cancelled" }
+                return
+            }
+            let page: SourcePage
+            do {
+                page = try retrying("ListObjectsV2 \(pb.sourceBucket)") { () throws(SourceError) in
+                    try source.listObjects(bucket: pb.sourceBucket, region: pb.sourceRegion, continuation: continuation)
+                }
+            } catch {
+                if Self.isFatal(error) { throw error }
+                bucketFailed(i, error.message)
+                return
+            }
+            listed.withLock {
+                $0[i].objects += Int64(page.objects.count)
+                $0[i].bytes += page.objects.reduce(0) { $0 + $1.size }
+                if page.next == nil { $0[i].done = true }
+            }
+            updateTotals()
+            let next = Atomic<Int>(0)
+            let fatal = Mutex<SourceError?>(nil)
+            DispatchQueue.concurrentPerform(iterations: max(1, min(options.parallel, page.objects.count))) { _ in
+                while !isStopping {
+                    let n = next.add(1, ordering: .relaxed).oldValue
+                    guard n < page.objects.count else { return }
+                    do throws(SourceError) {
+                        try object(i, pb, b, page.objects[n])
+                    } catch {
+                        fatal.withLock { $0 = error }
+                        cancel()
+                    }
+                }
+            }
+            if let e = fatal.withLock({ $0 }) { throw e }
+            continuation = page.next
+        } while continuation != nil
+        status.withLock { $0.buckets[i].state = isStopping ? "cancelled" : "done" }
+    }
+
+    private func bucketFailed(_ i: Int, _ why: String) {
+        logger.warning("bucket \(plan.buckets[i].sourceBucket): \(why)")
+        status.withLock {
+            $0.buckets[i].state = "failed"
+            $0.buckets[i].error = why
+        }
+    }
+
+    // MARK: - Objects
+
+    enum Outcome {
+        case copied(CopyVerification, Int64)
+        case present(Int64)
+        case skipped(String)
+        case abandoned
+    }
+
+    /// One listed object: already there, copied now, or skipped with its reason.
+    private func object(_ i: Int, _ pb: MigrationPlanV1.Bucket, _ b: BucketRecord, _ o: SourceObject)
+        throws(SourceError)
+    {
+        let outcome: Outcome
+        if o.key.utf8.count > 1024 {
+            outcome = .skipped("the key is longer than 1024 bytes")
+        } else {
+            outcome = try exclusively(b.name, o.key) { () throws(SourceError) -> Outcome in
+                if try alreadyThere(b, key: o.key, etag: o.etag, size: o.size) { return .present(o.size) }
+                return try copy(pb, b, key: o.key, listed: o)
+            }
+        }
+        record(i, pb, o.key, o.size, outcome)
+    }
+
+    /// Whether the gateway holds the source object's bytes: the same MD5 (a plain ETag), or a
+    /// copy record of this source version whose gateway ETag the object still has.
+    func alreadyThere(_ b: BucketRecord, key: String, etag: String, size: Int64) throws(SourceError) -> Bool {
+        do {
+            guard let current = try ctx.metadata.object(bucket: b.name, key: key), current.size == size else {
+                return false
+            }
+            if SourceETag.isPlainMD5(etag) && current.etag == etag { return true }
+            guard let r = try ctx.metadata.migratedObject(bucket: b.name, key: key) else { return false }
+            return r.sourceETag == etag && r.size == size && r.gatewayETag == current.etag
+        } catch {
+            throw .unreachable("the gateway's metadata store failed: \(error)")
+        }
+    }
+
+    /// Copies one object, retrying what fails for a moment. `listed` is the listing's entry:
+    /// a source object that no longer matches it is left for a later run.
+    func copy(_ pb: MigrationPlanV1.Bucket, _ b: BucketRecord, key: String, listed: SourceObject?) throws(SourceError)
+        -> Outcome
+    {
+        var attempt = 0
+        while true {
+            attempt += 1
+            if isStopping { return .abandoned }
+            do {
+                return try copyOnce(pb, b, key: key, listed: listed)
+            } catch let e as SourceError {
+                if Self.isFatal(e) { throw e }
+                if case .unreachable = e, attempt < options.attempts {
+                    backoff(attempt)
+                    continue
+                }
+                return .skipped(Self.reason(e))
+            } catch CopyFailure.cancelled {
+                return .abandoned
+            } catch let e as S3Error where e.code == .serviceUnavailable && attempt < options.attempts {
+                backoff(attempt)
+            } catch {
+                return .skipped(Self.reason(error))
+            }
+        }
+    }
+
+    private func backoff(_ attempt: Int) {
+        Thread.sleep(forTimeInterval: min(5, 0.5 * Double(1 << (attempt - 1))))
+    }
+
+    private func copyOnce(_ pb: MigrationPlanV1.Bucket, _ b: BucketRecord, key: String, listed: SourceObject?) throws
+        -> Outcome
+    {
+        let reader = try source.open(bucket: pb.sourceBucket, region: pb.sourceRegion, key: key)
+        defer { reader.close() }
+        let head = reader.head
+        if let listed, listed.etag != head.etag || listed.size != head.size {
+            return .skipped("changed at the source since it was listed; a later run copies the new version")
+        }
+        let (headers, checksum) = Self.storedHeaders(head)
+        let moved = Atomic<Int64>(0)
+        let verified = Mutex<CopyVerification?>(nil)
+        let body = VerifyingSource(
+            reader: reader, size: head.size, etag: head.etag, checksum: checksum,
+            cancelled: { [self] in isStopping },
+            progress: { [self] n in
+                moved.add(Int64(n), ordering: .relaxed)
+                status.withLock { $0.bytesCopied += Int64(n) }
+            },
+            atEnd: { [self] v, md5 in
+                verified.withLock { $0 = v }
+                // Recorded before the write path commits: a crash right after the commit loses nothing.
+                if head.size <= options.singlePutLimit { try remember(b, key, head, gatewayETag: md5, v) }
+            })
+        do {
+            if head.size <= options.singlePutLimit {
+                _ = try writes.putObject(
+                    bucket: pb.targetBucket, key: key, size: head.size, headers: headers, body: body)
+            } else {
+                let partSize = Self.partSize(for: head, default: options.partSize)
+                _ = try writes.multipartUpload(
+                    bucket: pb.targetBucket, key: key, size: head.size, partSize: partSize, headers: headers, body: body
+                ) { etag in
+                    // The body's last read has run, and with it the checks.
+                    try remember(b, key, head, gatewayETag: etag, verified.withLock { $0 } ?? .size)
+                }
+            }
+            guard let v = verified.withLock({ $0 }) else {
+                throw MigrationError(.conflict, "the write ended before the source's bytes did")
+            }
+            return .copied(v, head.size)
+        } catch {
+            status.withLock { $0.bytesCopied -= moved.load(ordering: .relaxed) }
+            throw error
+        }
+    }
+
+    private func remember(
+        _ b: BucketRecord, _ key: String, _ head: SourceObjectHead, gatewayETag: String, _ v: CopyVerification
+    ) throws {
+        try ctx.metadata.recordMigratedObject(
+            MigratedObject(
+                bucket: b.name, key: key, sourceETag: head.etag, size: head.size, gatewayETag: gatewayETag,
+                verification: v.name, runId: runId, updatedAt: ctx.clock.now()))
+    }
+
+    /// The part size of a large object's upload: the likeliest of the sizes the source's ETag
+    /// and size admit (the copy then keeps the source's ETag when the guess is right), else
+    /// `default` grown so the object fits in 10000 parts.
+    static func partSize(for head: SourceObjectHead, default d: Int64) -> Int64 {
+        if let n = SourceETag.partCount(head.etag), n > 1,
+            let p = SourceETag.partSizeCandidates(size: head.size, parts: n).first, p >= Handlers.minimumPartSize
+        {
+            return p
+        }
+        let mib: Int64 = 1 << 20
+        return max(d, (head.size + 9999) / 10000 + mib - 1) / mib * mib
+    }
+
+    /// The headers the gateway stores with an object, as the source sent them, and the
+    /// full-object checksum the write path can verify (a composite one, "…-N", it cannot).
+    static func storedHeaders(_ head: SourceObjectHead) -> ([(name: String, value: String)], String?) {
+        var out: [(name: String, value: String)] = []
+        if let ct = head.contentType { out.append(("content-type", ct)) }
+        let kept: Set<String> = [
+            "cache-control", "content-disposition", "content-encoding", "content-language", "expires",
+        ]
+        for (name, value) in head.headers.sorted(by: { $0.key < $1.key }) {
+            let n = name.lowercased()
+            if kept.contains(n) || n.hasPrefix("x-amz-meta-") { out.append((n, value)) }
+        }
+        var checksum: String?
+        for (alg, value) in head.checksums.sorted(by: { $0.key < $1.key }) {
+            guard let a = ChecksumAlgorithm(algorithmName: alg), !value.contains("-"),
+                let raw = base64Decode(value), raw.count == a.digestLength
+            else { continue }
+            out.append((a.headerName, value))
+            checksum = a.rawValue
+            break
+        }
+        return (out, checksum)
+    }
+
+    /// Runs `body` while no one else copies the key; waits for whoever does.
+    func exclusively<T>(_ bucket: String, _ key: String, _ body: () throws(SourceError) -> T) throws(SourceError) -> T {
+        let k = bucket + "\u{0}" + key
+        while !inFlight.withLock({ $0.insert(k).inserted }) { Thread.sleep(forTimeInterval: 0.01) }
+        defer { _ = inFlight.withLock { $0.remove(k) } }
+        return try body()
+    }
+
+    private func retrying<T>(_ what: String, _ body: () throws(SourceError) -> T) throws(SourceError) -> T {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try body()
+            } catch {
+                guard case .unreachable = error, attempt < options.attempts, !isStopping else { throw error }
+                logger.warning("\(what): \(error.message); trying again")
+                backoff(attempt)
+            }
+        }
+    }
+
+    // MARK: - Bookkeeping
+
+    private func record(_ i: Int, _ pb: MigrationPlanV1.Bucket, _ key: String, _ size: Int64, _ outcome: Outcome) {
+        var event = ObjectEvent(
+            bucket: pb.sourceBucket, key: key, size: size, outcome: "", verification: nil, reason: nil)
+        status.withLock { s in
+            switch outcome {
+            case .copied(let v, _):
+                s.objectsCopied += 1
+                s.objectsDone += 1
+                s.bytesDone += size
+                s.buckets[i].objectsCopied += 1
+                s.buckets[i].bytesCopied += size
+                s.verification[v.name, default: 0] += 1
+                event.outcome = "copied"
+                event.verification = v.name
+            case .present:
+                s.objectsPresent += 1
+                s.objectsDone += 1
+                s.bytesDone += size
+                s.buckets[i].objectsPresent += 1
+                event.outcome = "present"
+            case .skipped(let reason):
+                s.objectsSkipped += 1
+                s.bytesSkipped += size
+                s.buckets[i].objectsSkipped += 1
+                if s.skipped.count < MigrationRunStatus.skippedLimit {
+                    s.skipped.append(.init(bucket: pb.sourceBucket, key: key, reason: reason))
+                } else {
+                    s.skippedTruncated = true
+                }
+                event.outcome = "skipped"
+                event.reason = reason
+            case .abandoned:
+                return
+            }
+        }
+        if !event.outcome.isEmpty { onObject(event) }
+        save(force: false)
+    }
+
+    private func updateTotals() {
+        let (objects, bytes) = listed.withLock { rows in
+            rows.reduce((Int64(0), Int64(0))) { acc, r in
+                (
+                    acc.0 + (r.done ? r.objects : max(r.objects, r.estimateObjects)),
+                    acc.1 + (r.done ? r.bytes : max(r.bytes, r.estimateBytes))
+                )
+            }
+        }
+        status.withLock {
+            $0.objectsTotal = objects
+            $0.bytesTotal = bytes
+        }
+    }
+
+    private func finish(_ state: MigrationRunStatus.State, error: String?) {
+        status.withLock {
+            $0.state = state
+            $0.error = error
+            $0.currentBucket = nil
+            $0.finishedAt = Date(timeIntervalSince1970: ctx.clock.now())
+            for i in $0.buckets.indices where $0.buckets[i].state == "pending" || $0.buckets[i].state == "copying" {
+                $0.buckets[i].state = state == .done ? "done" : state.rawValue
+            }
+        }
+        save(force: true)
+    }
+
+    /// Writes the progress row, at most every `saveInterval` unless forced.
+    func save(force: Bool) {
+        let now = ctx.clock.now()
+        let due = lastSave.withLock { last in
+            guard force || now - last >= options.saveInterval else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        var s = progress
+        s.updatedAt = Date(timeIntervalSince1970: now)
+        status.withLock { $0.updatedAt = s.updatedAt }
+        do {
+            try ctx.metadata.saveMigrationRun(s.row)
+        } catch {
+            logger.warning("run \(runId): cannot save progress: \(error)")
+        }
+    }
+
+    /// An error in words for the report: never a credential (SourceError and S3Error carry none).
+    static func reason(_ error: any Error) -> String {
+        switch error {
+        case let e as SourceError:
+            if case .failed(_, _, let code) = e, code == "InvalidObjectState" {
+                return "in an archive storage class (GLACIER, DEEP_ARCHIVE): restore it at the source first"
+            }
+            if case .noSuchKey = e { return "deleted at the source since it was listed" }
+            return e.message
+        case let e as S3Error: return "the gateway refused it: \(e.code.code): \(e.message)"
+        case let e as CopyFailure:
+            switch e {
+            case .cancelled: return "cancelled"
+            case .mismatch(let m): return "verification failed: \(m)"
+            }
+        case let e as MigrationError: return e.message
+        case let e as StoreError: return "the gateway's store failed: \(e)"
+        default: return "\(error)"
+        }
+    }
+}
