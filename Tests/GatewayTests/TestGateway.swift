@@ -62,19 +62,20 @@ final class TestGateway {
 
     init(
         zones catalogZones: [ZoneCatalog.Zone] = [ZoneCatalog.Zone(name: "zone-a", country: "se", region: "se-sto")],
-        replication: ReplicationSettings = ReplicationSettings()
+        replication: ReplicationSettings = ReplicationSettings(), configure: (inout GatewayContext) -> Void = { _ in }
     ) {
         var zones = ["zone-a": InMemoryZone(name: "zone-a")]
         for z in catalogZones where zones[z.name] == nil { zones[z.name] = InMemoryZone(name: z.name) }
         self.zones = zones
         let (identityStore, identities) = Self.identities(metadata)
         self.identityStore = identityStore
-        let context = GatewayContext(
+        var context = GatewayContext(
             metadata: metadata, zones: zones,
             catalog: ZoneCatalog(zones: catalogZones, defaultZone: "zone-a"),
             identities: identities, clock: FixedClock(Self.now),
             installationSecret: Array(repeating: 7, count: 32), logger: Logger(label: "test"),
             baseDomains: ["s3.example.test"], replication: replication)
+        configure(&context)
         self.context = context
         gateway = S3Gateway(context: context)
     }

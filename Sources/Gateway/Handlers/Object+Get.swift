@@ -7,7 +7,14 @@ extension Handlers {
     /// GET and HEAD /bucket/key — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
     static func getObject(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
         try UnsupportedFeatures.check(r, .getObject)
-        let (b, o) = try ownedObject(r, ctx)
+        let (b, o): (BucketRecord, ObjectRecord)
+        do {
+            (b, o) = try ownedObject(r, ctx)
+        } catch let e as S3Error where e.code == .noSuchKey {
+            // A bucket still being migrated may get the key from its source first.
+            guard try readThrough(r, ctx, logger) else { throw e }
+            (b, o) = try ownedObject(r, ctx)
+        }
         if try Conditions.check(r, etag: o.etag, lastModified: o.lastModified) == .notModified {
             return notModified(o)
         }

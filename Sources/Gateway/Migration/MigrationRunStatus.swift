@@ -32,6 +32,10 @@ public struct MigrationRunStatus: Codable, Sendable, Equatable {
     public var objectsPresent: Int64
     public var objectsSkipped: Int64
     public var bytesSkipped: Int64
+    /// Copied ahead of the listing because a client read them (read-through); the listing
+    /// then finds them present.
+    public var objectsReadThrough: Int64
+    public var bytesReadThrough: Int64
     /// Of this run's copies, how many each way of checking covered ("md5", "multipart-etag",
     /// "checksum-crc32"…, "size").
     public var verification: [String: Int64]
@@ -102,6 +106,7 @@ extension MigrationRunStatus {
                         + verification.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
                             separator: ", ") + ")"))
         out.append("  already there: \(objectsPresent) objects")
+        if readThrough { out.append("  read-through:  \(objectsReadThrough) objects copied ahead for clients' reads") }
         out.append("  skipped:       \(objectsSkipped) objects, \(b(bytesSkipped))")
         for bucket in buckets {
             var line =

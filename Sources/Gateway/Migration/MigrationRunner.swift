@@ -79,7 +79,8 @@ public final class MigrationRunner: Sendable {
                 objectsTotal: plan.buckets.reduce(0) { $0 + $1.objects + $1.archivedObjects },
                 bytesTotal: plan.buckets.reduce(0) { $0 + $1.bytes + $1.archivedBytes }, objectsDone: 0, bytesDone: 0,
                 objectsCopied: 0, bytesCopied: 0, objectsPresent: 0, objectsSkipped: 0, bytesSkipped: 0,
-                verification: [:], rateBytesPerSecond: 0, etaSeconds: nil, currentBucket: nil,
+                objectsReadThrough: 0, bytesReadThrough: 0, verification: [:], rateBytesPerSecond: 0, etaSeconds: nil,
+                currentBucket: nil,
                 buckets: plan.buckets.map {
                     .init(
                         sourceBucket: $0.sourceBucket, targetBucket: $0.targetBucket, state: "pending",
@@ -154,6 +155,54 @@ public final class MigrationRunner: Sendable {
         return progress
     }
 
+    // MARK: - Read-through
+
+    /// A worker's request (over `ReadThroughServer`) for a key of `bucket` (the store's name)
+    /// the gateway lacks: copied now, unless the source lacks it too. The run's own copy of the
+    /// key, if under way, is waited for instead of read twice.
+    public func readThrough(bucket: String, key: String) -> ReadThroughAnswer {
+        guard let i = plan.buckets.firstIndex(where: { qualified($0.targetBucket) == bucket }) else { return .absent }
+        let pb = plan.buckets[i]
+        if isStopping { return .failed("the run is stopping") }
+        do {
+            guard let b = try ctx.metadata.bucket(named: bucket) else { return .absent }
+            let outcome = try exclusively(b.name, key) { () throws(SourceError) -> Outcome in
+                let current: ObjectRecord?
+                do {
+                    current = try ctx.metadata.object(bucket: b.name, key: key)
+                } catch {
+                    throw .unreachable("the gateway's metadata store failed: \(error)")
+                }
+                if current != nil { return .present(0) }
+                return try copy(pb, b, key: key, listed: nil)
+            }
+            switch outcome {
+            case .copied(let v, let size):
+                status.withLock {
+                    // Counted apart: the listing finds the object present later.
+                    $0.bytesCopied -= size
+                    $0.objectsReadThrough += 1
+                    $0.bytesReadThrough += size
+                }
+                onObject(
+                    ObjectEvent(
+                        bucket: pb.sourceBucket, key: key, size: size, outcome: "read-through", verification: v.name,
+                        reason: nil))
+                return .copied
+            case .present: return .copied
+            case .absent: return .absent
+            case .skipped(let why): return .failed(why)
+            case .abandoned: return .failed("the run is stopping")
+            }
+        } catch {
+            return .failed(Self.reason(error))
+        }
+    }
+
+    private func qualified(_ name: String) -> String {
+        TenantRecord.qualifiedBucket(tenant: writes.principal.tenant, name: name)
+    }
+
     // MARK: - Buckets
 
     /// Source failures that no other bucket or object would get past.
@@ -226,6 +275,8 @@ public final class MigrationRunner: Sendable {
         case present(Int64)
         case skipped(String)
         case abandoned
+        /// Read-through of a key the source does not have either.
+        case absent
     }
 
     /// One listed object: already there, copied now, or skipped with its reason.
@@ -272,6 +323,7 @@ public final class MigrationRunner: Sendable {
                 return try copyOnce(pb, b, key: key, listed: listed)
             } catch let e as SourceError {
                 if Self.isFatal(e) { throw e }
+                if listed == nil, case .noSuchKey = e { return .absent }
                 if case .unreachable = e, attempt < options.attempts {
                     backoff(attempt)
                     continue
@@ -439,7 +491,7 @@ public final class MigrationRunner: Sendable {
                 }
                 event.outcome = "skipped"
                 event.reason = reason
-            case .abandoned:
+            case .abandoned, .absent:
                 return
             }
         }

@@ -14,6 +14,8 @@ public struct MigrationEnvironment: Sendable {
     /// The state directory: plans under `plans/<tenant>/`, snapshots under `snapshots/<tenant>/`,
     /// read-through sockets under `migration/`. nil (handler tests): none is written.
     public var stateDir: String?
+    /// How a worker asks a running copy for a missing key (read-through).
+    public var readThrough: any ReadThroughFetcher = UnixSocketReadThrough()
 
     public init(
         settings: MigrationSettings = MigrationSettings(), prices: [String: Double] = [:], stateDir: String? = nil
