@@ -344,6 +344,21 @@ final class MigrationRunnerTests: XCTestCase {
         XCTAssertEqual(report.buckets.first?.objectsSkipped, 5)
     }
 
+    func testARunWhoseProcessIsGoneIsInterruptedAndMayBeStartedAgain() throws {
+        fill()
+        let p = try plan("fi")
+        let first = runner(p)
+        first.save(force: true)
+        XCTAssertThrowsError(try MigrationRunner.checkNotRunning(p.plan.id, gw.context), "this process runs it")
+        var row = try XCTUnwrap(try gw.metadata.migrationRun(id: p.plan.id))
+        let host = String(MigrationRunStatus.thisProcess.split(separator: ":").dropLast().joined(separator: ":"))
+        row.document = row.document.replacingOccurrences(
+            of: MigrationRunStatus.thisProcess, with: "\(host):\(Int32.max - 1)")
+        try gw.metadata.saveMigrationRun(row)
+        XCTAssertEqual(MigrationRunStatus(row: row, now: gw.context.clock.now())?.state, .interrupted)
+        XCTAssertNoThrow(try MigrationRunner.checkNotRunning(p.plan.id, gw.context))
+    }
+
     func testRejectedCredentialsFailTheRunAndATakenBucketFailsOnlyItself() throws {
         fill()
         let p = try plan("fi")

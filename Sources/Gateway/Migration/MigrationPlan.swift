@@ -181,6 +181,13 @@ public struct MigrationPlanV1: Codable, Sendable, Equatable {
     }
 }
 
+/// The JSON shape of plans, runs and their reports: the snapshots' (snake_case keys, RFC 3339
+/// dates, sorted keys).
+public enum MigrationJSON {
+    public static func encoder() -> JSONEncoder { SnapshotJSON.encoder() }
+    public static func decoder() -> JSONDecoder { SnapshotJSON.decoder() }
+}
+
 /// Reads and writes plan files: snake_case keys, RFC 3339 dates, sorted keys.
 public enum MigrationPlanFile {
     public enum Failure: Error, Equatable, CustomStringConvertible {

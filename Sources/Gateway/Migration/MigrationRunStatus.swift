@@ -1,6 +1,10 @@
 import Foundation
 import GatewayCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A run's progress while it runs and its report once it ended: what `GET
 /// /api/migration/runs/{id}` answers, what the run's metadata row holds, and what `s3gw migrate
 /// run` prints at the end (docs/MIGRATION.md).
@@ -16,6 +20,8 @@ public struct MigrationRunStatus: Codable, Sendable, Equatable {
     public var tenant: String
     public var state: State
     public var readThrough: Bool
+    /// The process that runs it, "host:pid": a row whose process is gone is `interrupted` at once.
+    public var owner: String
     public var createdAt: Date
     public var updatedAt: Date
     public var finishedAt: Date?
@@ -81,14 +87,31 @@ extension MigrationRunStatus {
             updatedAt: updatedAt.timeIntervalSince1970, document: doc)
     }
 
-    /// A row's status; a running one whose process has not written for `stale` seconds is
-    /// `interrupted` (a live run writes at least every few seconds).
+    /// A row's status; a running one whose process is gone (on this host), or that has not
+    /// written for `stale` seconds, is `interrupted` (a live run writes every few seconds).
     public init?(row: MigrationRunRow, now: Double, stale: Double = 60) {
         guard var s = try? SnapshotJSON.decoder().decode(MigrationRunStatus.self, from: Data(row.document.utf8)) else {
             return nil
         }
-        if s.state == .running && now - row.updatedAt > stale { s.state = .interrupted }
+        if s.state == .running && (now - row.updatedAt > stale || !Self.isAlive(s.owner)) { s.state = .interrupted }
         self = s
+    }
+
+    /// This process, as `owner` names it.
+    public static var thisProcess: String { "\(hostName):\(getpid())" }
+
+    private static let hostName: String = {
+        var buf = [CChar](repeating: 0, count: 256)
+        gethostname(&buf, buf.count - 1)
+        return String(cString: buf)
+    }()
+
+    /// False only when `owner` is a process of this host that no longer exists.
+    static func isAlive(_ owner: String) -> Bool {
+        guard let colon = owner.lastIndex(of: ":"), owner[..<colon] == hostName,
+            let pid = Int32(owner[owner.index(after: colon)...])
+        else { return true }
+        return kill(pid, 0) == 0 || errno == EPERM
     }
 
     /// The report as a person reads it at the end of `s3gw migrate run`.

@@ -75,7 +75,8 @@ public final class MigrationRunner: Sendable {
         status = Mutex(
             MigrationRunStatus(
                 id: plan.plan.id, planId: plan.plan.id, tenant: principal.tenant, state: .running,
-                readThrough: options.readThroughSocket != nil, createdAt: now, updatedAt: now, finishedAt: nil,
+                readThrough: options.readThroughSocket != nil, owner: MigrationRunStatus.thisProcess, createdAt: now,
+                updatedAt: now, finishedAt: nil,
                 objectsTotal: plan.buckets.reduce(0) { $0 + $1.objects + $1.archivedObjects },
                 bytesTotal: plan.buckets.reduce(0) { $0 + $1.bytes + $1.archivedBytes }, objectsDone: 0, bytesDone: 0,
                 objectsCopied: 0, bytesCopied: 0, objectsPresent: 0, objectsSkipped: 0, bytesSkipped: 0,
@@ -125,9 +126,9 @@ public final class MigrationRunner: Sendable {
     @discardableResult
     public func run() -> MigrationRunStatus {
         save(force: true)
-        defer {
-            if options.readThroughSocket != nil { try? ctx.metadata.removeReadThrough(runId: runId) }
-        }
+        // Routes a killed run of this plan left are stale either way.
+        try? ctx.metadata.removeReadThrough(runId: runId)
+        defer { try? ctx.metadata.removeReadThrough(runId: runId) }
         do {
             // Every target first, so read-through serves all of the plan's buckets from the start.
             var ready: [Int: BucketRecord] = [:]

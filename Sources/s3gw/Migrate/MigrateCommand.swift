@@ -11,7 +11,7 @@ import S3Backend
 struct MigrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrate", abstract: "Plan and run a migration from an existing S3 account.",
-        subcommands: [Plan.self])
+        subcommands: [Plan.self, Run.self])
 
     struct Plan: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -1,0 +1,227 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Gateway
+import GatewayCore
+import Logging
+import S3Backend
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension MigrateCommand {
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Copy a plan's buckets from the source account into the gateway.",
+            discussion: """
+                Creates each target bucket with the plan's constraint and replica-count and copies every \
+                object through the gateway's normal write path (permissions, residency, replicas), \
+                streaming and verified against the source's ETag or checksum. Runs in this process on \
+                the gateway host, as the root user or the user of S3GW_ADMIN_ACCESS_KEY. The source \
+                credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, or \
+                a prompt; they are never stored or printed. Ctrl-C stops cleanly; running the same \
+                plan again resumes without reading what is already copied. Exit status: 0 everything \
+                copied, 3 done with objects skipped or buckets failed (see the report), 1 the run \
+                failed, 130 interrupted.
+                """)
+        @OptionGroup var options: ConfigOption
+        @Argument(help: "A plan file, or a plan id under the state directory.") var plan: String
+        @Flag(
+            help: """
+                While the run lasts, a read of a key the gateway does not have yet is served from the \
+                source (copied first), so clients can switch to the gateway before the copy ends.
+                """)
+        var readThrough = false
+        @Option(
+            help: ArgumentHelp(
+                "The source's URL (scheme://host[:port]) when it is not https on the plan's host; the host must be the plan's.",
+                valueName: "url"))
+        var sourceEndpoint: String?
+        @Option(help: "Objects copied at once.") var parallel = 4
+        @Option(help: "Write one JSON line per object (its outcome and verification) to this file.") var report: String?
+        @Flag(help: "Print the final report as JSON.") var json = false
+
+        func validate() throws {
+            if parallel < 1 || parallel > 64 { throw ValidationError("--parallel must be between 1 and 64") }
+        }
+
+        func run() throws {
+            let config = try loadOrExit(options.config)
+            let ctx = try MigrationCLI.context(config, configPath: options.config)
+            let principal = try MigrationCLI.principal(ctx)
+            let thePlan: MigrationPlanV1
+            do {
+                thePlan = try MigrationFiles.loadPlan(plan, stateDir: config.stateDir, tenant: principal.tenant)
+            } catch {
+                throw MigrationCLI.fail("cannot read the plan \(plan): \(error)")
+            }
+            guard thePlan.plan.tenant == principal.tenant else {
+                throw MigrationCLI.fail(
+                    "the plan copies into tenant \(thePlan.plan.tenant); this run acts for tenant \(principal.tenant)")
+            }
+            let endpoint = try MigrationCLI.endpoint(sourceEndpoint, plan: thePlan)
+            let credentials = try MigrationCLI.sourceCredentials()
+            let source: any SourceAccount
+            do {
+                source = try MigrationCLI.connector(config)(
+                    SourceSpec(endpoint: endpoint, region: thePlan.plan.source.region, credentials: credentials))
+            } catch {
+                throw MigrationCLI.fail(error.message)
+            }
+            do {
+                try MigrationRunner.checkNotRunning(thePlan.plan.id, ctx)
+            } catch {
+                throw MigrationCLI.fail("\(error)")
+            }
+
+            let log = try report.map { try ObjectLog(path: $0) }
+            var runOptions = MigrationRunner.Options()
+            runOptions.parallel = parallel
+            let socket = ReadThroughServer.path(stateDir: config.stateDir, runId: thePlan.plan.id)
+            if readThrough { runOptions.readThroughSocket = socket }
+            var logger = Logger(label: "s3gw.migrate")
+            logger.logLevel = .warning
+            let runner = MigrationRunner(
+                plan: thePlan, source: source, principal: principal, ctx: ctx, options: runOptions, logger: logger
+            ) { event in log?.write(event) }
+            var server: ReadThroughServer?
+            if readThrough {
+                do {
+                    server = try ReadThroughServer(path: socket, logger: logger) { bucket, key in
+                        runner.readThrough(bucket: bucket, key: key)
+                    }
+                } catch {
+                    throw MigrationCLI.fail("cannot serve read-through: \(error)")
+                }
+            }
+            let interrupts = MigrationCLI.onInterrupt {
+                FileHandle.standardError.write(Data("\ns3gw: stopping (the objects under way are abandoned)…\n".utf8))
+                runner.cancel()
+            }
+            let progress = ProgressLine(runner)
+            progress.start()
+            let result = runner.run()
+            progress.stop()
+            server?.stop()
+            interrupts.cancel()
+            if json {
+                var data = (try? MigrationJSON.encoder().encode(result)) ?? Data()
+                data.append(0x0A)
+                FileHandle.standardOutput.write(data)
+            } else {
+                print(result.text, terminator: "")
+            }
+            switch result.state {
+            case .done:
+                let clean = result.objectsSkipped == 0 && !result.buckets.contains { $0.state == "failed" }
+                if !clean { throw ExitCode(3) }
+            case .cancelled, .interrupted: throw ExitCode(130)
+            case .failed, .running: throw ExitCode(1)
+            }
+        }
+    }
+}
+
+extension MigrationCLI {
+    /// Opens the source through the `[discovery] endpoints` allow-list.
+    static func connector(_ config: GatewayConfig) -> SourceConnector {
+        { _ throws(SourceError) in
+            throw .unreachable("no source client in this build yet")
+        }
+    }
+
+    /// `https://<plan's host>`, or `--source-endpoint` when its host is the plan's (with the
+    /// scheme's default port or without, the same host).
+    static func endpoint(_ given: String?, plan: MigrationPlanV1) throws -> String {
+        let planned = plan.plan.source.endpointHost
+        guard let given else { return "https://" + planned }
+        guard given.hasPrefix("http://") || given.hasPrefix("https://"),
+            let host = SnapshotV1.Source(endpoint: given, region: "")?.endpointHost
+        else {
+            throw ValidationError("--source-endpoint takes http(s)://host[:port]")
+        }
+        func bare(_ h: String) -> String {
+            for port in [":443", ":80"] where h.hasSuffix(port) { return String(h.dropLast(port.count)) }
+            return h
+        }
+        guard bare(host) == bare(planned) else {
+            throw fail("--source-endpoint names \(host), but the plan was made from \(planned)")
+        }
+        return given
+    }
+
+    /// From the environment, else asked on the terminal without echo; never stored or printed.
+    static func sourceCredentials(environment: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> SourceCredentials
+    {
+        if let ak = environment["AWS_ACCESS_KEY_ID"], let sk = environment["AWS_SECRET_ACCESS_KEY"], !ak.isEmpty,
+            !sk.isEmpty
+        {
+            return SourceCredentials(accessKey: ak, secretKey: sk, sessionToken: environment["AWS_SESSION_TOKEN"])
+        }
+        guard let tty = fopen("/dev/tty", "r+") else {
+            throw fail(
+                "no source credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), "
+                    + "or run on a terminal to be asked")
+        }
+        defer { fclose(tty) }
+        let ak = prompt(tty, "Source access key id: ", echo: true)
+        let sk = prompt(tty, "Source secret access key: ", echo: false)
+        let token = prompt(tty, "Source session token (empty for none): ", echo: false)
+        guard !ak.isEmpty, !sk.isEmpty else { throw fail("an access key id and a secret access key are needed") }
+        return SourceCredentials(accessKey: ak, secretKey: sk, sessionToken: token)
+    }
+
+    private static func prompt(_ tty: UnsafeMutablePointer<FILE>, _ text: String, echo: Bool) -> String {
+        fputs(text, tty)
+        fflush(tty)
+        let fd = fileno(tty)
+        var saved = termios()
+        let hidden = !echo && tcgetattr(fd, &saved) == 0
+        if hidden {
+            var quiet = saved
+            quiet.c_lflag &= ~tcflag_t(ECHO)
+            tcsetattr(fd, TCSAFLUSH, &quiet)
+        }
+        var buf = [CChar](repeating: 0, count: 4096)
+        let line = fgets(&buf, Int32(buf.count), tty) != nil ? String(cString: buf) : ""
+        if hidden {
+            tcsetattr(fd, TCSAFLUSH, &saved)
+            fputs("\n", tty)
+        }
+        // The line's buffer held a secret: cleared before it is freed.
+        for i in buf.indices { buf[i] = 0 }
+        return line.trimmingCharacters(in: .newlines)
+    }
+
+    /// Runs `handler` on the first SIGINT or SIGTERM; a second one ends the process at once.
+    static func onInterrupt(_ handler: @escaping @Sendable () -> Void) -> SignalSources {
+        let queue = DispatchQueue(label: "s3gw.migrate.signals")
+        let seen = Atomic<Int>(0)
+        var sources: [any DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+            s.setEventHandler {
+                if seen.add(1, ordering: .relaxed).newValue == 1 {
+                    handler()
+                } else {
+                    // Nothing half-written is visible: a blob is only an object once committed.
+                    Foundation.exit(130)
+                }
+            }
+            s.resume()
+            sources.append(s)
+        }
+        return SignalSources(sources)
+    }
+}
+
+/// Both signal sources, cancelled together.
+final class SignalSources: @unchecked Sendable {
+    private let sources: [any DispatchSourceSignal]
+    init(_ sources: [any DispatchSourceSignal]) { self.sources = sources }
+    func cancel() { for s in sources { s.cancel() } }
+}
