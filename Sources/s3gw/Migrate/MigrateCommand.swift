@@ -88,8 +88,8 @@ enum MigrationCLI {
     /// The gateway's state, opened in-process (as the admin commands' local transport does).
     static func context(_ config: GatewayConfig, configPath: String) throws -> GatewayContext {
         CurlGlobal.initializeOnce()
-        var logger = Logger(label: "s3gw.migrate")
-        logger.logLevel = .warning
+        // Warnings go to stderr: stdout carries the plan or the report (--json).
+        let logger = makeLogger("s3gw.migrate", level: "warning")
         do {
             return try Worker.makeContext(config: config, configPath: configPath, logger: logger, serving: false)
         } catch {

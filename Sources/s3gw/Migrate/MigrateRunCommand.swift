@@ -125,11 +125,10 @@ extension MigrateCommand {
 }
 
 extension MigrationCLI {
-    /// Opens the source through the `[discovery] endpoints` allow-list.
+    /// Opens the source through the `[discovery] endpoints` allow-list, as discovery does.
     static func connector(_ config: GatewayConfig) -> SourceConnector {
-        { _ throws(SourceError) in
-            throw .unreachable("no source client in this build yet")
-        }
+        let allowed = EndpointAllowList(config: config)
+        return S3SourceClient.connector(check: { (e: String) throws(SourceError) -> String in try allowed.check(e) })
     }
 
     /// `https://<plan's host>`, or `--source-endpoint` when its host is the plan's (with the
