@@ -206,6 +206,15 @@ public final class MigrationRunner: Sendable {
 
     // MARK: - Buckets
 
+    /// Failures worth another try: the connection, or the source's 5xx (SlowDown, InternalError).
+    static func isTransient(_ e: SourceError) -> Bool {
+        switch e {
+        case .unreachable: true
+        case .failed(_, let status, _): status >= 500
+        default: false
+        }
+    }
+
     /// Source failures that no other bucket or object would get past.
     private static func isFatal(_ e: SourceError) -> Bool {
         switch e {
@@ -325,7 +334,7 @@ public final class MigrationRunner: Sendable {
             } catch let e as SourceError {
                 if Self.isFatal(e) { throw e }
                 if listed == nil, case .noSuchKey = e { return .absent }
-                if case .unreachable = e, attempt < options.attempts {
+                if Self.isTransient(e), attempt < options.attempts {
                     backoff(attempt)
                     continue
                 }
@@ -452,7 +461,7 @@ public final class MigrationRunner: Sendable {
             do {
                 return try body()
             } catch {
-                guard case .unreachable = error, attempt < options.attempts, !isStopping else { throw error }
+                guard Self.isTransient(error), attempt < options.attempts, !isStopping else { throw error }
                 logger.warning("\(what): \(error.message); trying again")
                 backoff(attempt)
             }
