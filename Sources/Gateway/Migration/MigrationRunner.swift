@@ -122,10 +122,33 @@ public final class MigrationRunner: Sendable {
         }
     }
 
+    /// The metadata note asking run `id` to stop: any worker may write it, the process running
+    /// the run notices within `saveInterval`.
+    static func cancelKey(_ id: String) -> String { "migration-cancel/" + id }
+
+    /// Asks run `id`, wherever it runs, to stop.
+    public static func requestCancel(_ id: String, _ ctx: GatewayContext) throws {
+        try ctx.metadata.setAgentState(cancelKey(id), "1")
+    }
+
     /// Runs the plan to its end (or until `cancel`) and returns the report.
     @discardableResult
     public func run() -> MigrationRunStatus {
+        try? ctx.metadata.setAgentState(Self.cancelKey(runId), nil)
         save(force: true)
+        // Progress is written (and a cancel request looked for) on a beat, whatever the objects'
+        // sizes: a row left unwritten for a minute reads as an interrupted run.
+        let beating = Atomic<Bool>(true)
+        let beat = Thread { [self] in
+            while beating.load(ordering: .relaxed) {
+                Thread.sleep(forTimeInterval: min(1, options.saveInterval))
+                guard beating.load(ordering: .relaxed) else { return }
+                save(force: false)
+                if (try? ctx.metadata.agentState(Self.cancelKey(runId))) != nil { cancel() }
+            }
+        }
+        beat.start()
+        defer { beating.store(false, ordering: .relaxed) }
         // Routes a killed run of this plan left are stale either way.
         try? ctx.metadata.removeReadThrough(runId: runId)
         defer { try? ctx.metadata.removeReadThrough(runId: runId) }

@@ -1,3 +1,5 @@
+import GatewayCore
+
 /// `[migration]` in the configuration.
 public struct MigrationSettings: Sendable, Equatable {
     /// What a plan's time estimate assumes the link to the source carries, in Mbit/s.
@@ -16,6 +18,10 @@ public struct MigrationEnvironment: Sendable {
     public var stateDir: String?
     /// How a worker asks a running copy for a missing key (read-through).
     public var readThrough: any ReadThroughFetcher = UnixSocketReadThrough()
+    /// Opens source accounts for runs started through the API; nil: such runs are refused.
+    public var connector: SourceConnector?
+    /// The runs this process carries (started through the API).
+    public var runs = MigrationRuns()
 
     public init(
         settings: MigrationSettings = MigrationSettings(), prices: [String: Double] = [:], stateDir: String? = nil

@@ -64,8 +64,9 @@ extension MigrateCommand {
             let endpoint = try MigrationCLI.endpoint(sourceEndpoint, plan: thePlan)
             let credentials = try MigrationCLI.sourceCredentials()
             let source: any SourceAccount
-            do {
-                source = try MigrationCLI.connector(config)(
+            do throws(SourceError) {
+                guard let connect = ctx.migration.connector else { throw .unreachable("no source client") }
+                source = try connect(
                     SourceSpec(endpoint: endpoint, region: thePlan.plan.source.region, credentials: credentials))
             } catch {
                 throw MigrationCLI.fail(error.message)
@@ -125,30 +126,13 @@ extension MigrateCommand {
 }
 
 extension MigrationCLI {
-    /// Opens the source through the `[discovery] endpoints` allow-list, as discovery does.
-    static func connector(_ config: GatewayConfig) -> SourceConnector {
-        let allowed = EndpointAllowList(config: config)
-        return S3SourceClient.connector(check: { (e: String) throws(SourceError) -> String in try allowed.check(e) })
-    }
-
-    /// `https://<plan's host>`, or `--source-endpoint` when its host is the plan's (with the
-    /// scheme's default port or without, the same host).
+    /// `https://<plan's host>`, or `--source-endpoint` when its host is the plan's.
     static func endpoint(_ given: String?, plan: MigrationPlanV1) throws -> String {
-        let planned = plan.plan.source.endpointHost
-        guard let given else { return "https://" + planned }
-        guard given.hasPrefix("http://") || given.hasPrefix("https://"),
-            let host = SnapshotV1.Source(endpoint: given, region: "")?.endpointHost
-        else {
-            throw ValidationError("--source-endpoint takes http(s)://host[:port]")
+        do {
+            return try MigrationRuns.endpoint(given, plan: plan)
+        } catch {
+            throw fail("\(error)")
         }
-        func bare(_ h: String) -> String {
-            for port in [":443", ":80"] where h.hasSuffix(port) { return String(h.dropLast(port.count)) }
-            return h
-        }
-        guard bare(host) == bare(planned) else {
-            throw fail("--source-endpoint names \(host), but the plan was made from \(planned)")
-        }
-        return given
     }
 
     /// From the environment, else asked on the terminal without echo; never stored or printed.

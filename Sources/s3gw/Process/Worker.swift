@@ -45,6 +45,8 @@ enum Worker {
             if getppid() == 1 { break }
         }
         server.beginDrain()
+        // Migrations this worker runs stop (a rerun resumes them) rather than die mid-object.
+        context.migration.runs.stopAll(timeout: 10)
         // In-flight requests finish; then the process ends (accept threads die with it).
         while server.inFlight.load(ordering: .relaxed) > 0 { usleep(50_000) }
         // Discoveries this worker runs get a bounded while to finish, then are interrupted
@@ -90,6 +92,10 @@ enum Worker {
             admin: AdminSettings(configPath: configPath, multipartExpiry: Double(config.multipartExpiry)),
             discovery: discovery)
         context.migration = MigrationEnvironment(config: config)
+        let allowed = EndpointAllowList(config: config)
+        context.migration.connector = S3SourceClient.connector(check: { (e: String) throws(SourceError) -> String in
+            try allowed.check(e)
+        })
         return context
     }
 

@@ -1,0 +1,125 @@
+import Foundation
+import GatewayCore
+import Logging
+import Synchronization
+
+/// Runs started through the API: each on a thread of the worker that received the request, the
+/// source credentials in that thread's memory only. Progress and cancel requests go through the
+/// metadata store, so any worker answers for any run.
+public final class MigrationRuns: Sendable {
+    /// Runs one process carries at once.
+    public let maxRuns: Int
+    private let running = Mutex<[String: MigrationRunner]>([:])
+
+    public init(maxRuns: Int = 2) { self.maxRuns = maxRuns }
+
+    /// What a start needs besides the plan.
+    public struct Start: Sendable {
+        public var credentials: SourceCredentials
+        /// nil: https on the plan's host.
+        public var endpoint: String?
+        public var readThrough: Bool
+        public var parallel: Int
+
+        public init(
+            credentials: SourceCredentials, endpoint: String? = nil, readThrough: Bool = false, parallel: Int = 4
+        ) {
+            self.credentials = credentials
+            self.endpoint = endpoint
+            self.readThrough = readThrough
+            self.parallel = parallel
+        }
+    }
+
+    /// Starts the plan's run on a thread of this process and returns its first status; throws
+    /// when it runs already, the process is busy, or the source cannot be opened.
+    public func start(
+        _ plan: MigrationPlanV1, _ start: Start, by principal: Principal, _ ctx: GatewayContext, logger: Logger
+    ) throws -> MigrationRunStatus {
+        guard let connector = ctx.migration.connector else {
+            throw MigrationError(.sourceFailed, "this gateway process cannot open source accounts")
+        }
+        let endpoint = try Self.endpoint(start.endpoint, plan: plan)
+        try MigrationRunner.checkNotRunning(plan.plan.id, ctx)
+        let source: any SourceAccount
+        do throws(SourceError) {
+            source = try connector(
+                SourceSpec(endpoint: endpoint, region: plan.plan.source.region, credentials: start.credentials))
+        } catch {
+            throw MigrationError(.sourceFailed, error.message)
+        }
+        var options = MigrationRunner.Options()
+        options.parallel = start.parallel
+        var server: ReadThroughServer?
+        let runner: MigrationRunner
+        if start.readThrough {
+            guard let stateDir = ctx.migration.stateDir else {
+                throw MigrationError(.invalidArgument, "read-through needs the state directory")
+            }
+            options.readThroughSocket = ReadThroughServer.path(stateDir: stateDir, runId: plan.plan.id)
+        }
+        runner = MigrationRunner(
+            plan: plan, source: source, principal: principal, ctx: ctx, options: options, logger: logger)
+        let admitted = running.withLock { r -> Bool in
+            guard r.count < maxRuns, r[plan.plan.id] == nil else { return false }
+            r[plan.plan.id] = runner
+            return true
+        }
+        guard admitted else {
+            throw MigrationError(.conflict, "this gateway process runs \(maxRuns) migrations already; try again later")
+        }
+        if let path = options.readThroughSocket {
+            do {
+                server = try ReadThroughServer(path: path, logger: logger) { bucket, key in
+                    runner.readThrough(bucket: bucket, key: key)
+                }
+            } catch {
+                _ = running.withLock { $0.removeValue(forKey: plan.plan.id) }
+                throw MigrationError(.invalidArgument, "cannot serve read-through: \(error)")
+            }
+        }
+        // The row exists before the answer, so a GET right after the start finds it.
+        runner.save(force: true)
+        let readThroughServer = server
+        let thread = Thread { [self] in
+            runner.run()
+            readThroughServer?.stop()
+            _ = running.withLock { $0.removeValue(forKey: plan.plan.id) }
+        }
+        thread.name = "migration \(plan.plan.id.prefix(8))"
+        thread.start()
+        return runner.progress
+    }
+
+    /// Stops every run of this process (a worker shutting down) and waits up to `timeout`
+    /// seconds for them to notice; a run stopped so resumes when started again.
+    public func stopAll(timeout: Double) {
+        for r in running.withLock({ Array($0.values) }) { r.cancel() }
+        let deadline = Date().addingTimeInterval(timeout)
+        while !running.withLock({ $0.isEmpty }) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+    }
+
+    /// Runs this process carries now.
+    public var count: Int { running.withLock { $0.count } }
+
+    /// `https://<plan's host>`, or `given` when it names the plan's host (another scheme or
+    /// the scheme's default port).
+    public static func endpoint(_ given: String?, plan: MigrationPlanV1) throws -> String {
+        let planned = plan.plan.source.endpointHost
+        guard let given, !given.isEmpty else { return "https://" + planned }
+        guard given.hasPrefix("http://") || given.hasPrefix("https://"),
+            let host = SnapshotV1.Source(endpoint: given, region: "")?.endpointHost
+        else {
+            throw MigrationError(.invalidArgument, "the source endpoint must be http(s)://host[:port]")
+        }
+        func bare(_ h: String) -> String {
+            for port in [":443", ":80"] where h.hasSuffix(port) { return String(h.dropLast(port.count)) }
+            return h
+        }
+        guard bare(host) == bare(planned) else {
+            throw MigrationError(
+                .invalidArgument, "the source endpoint names \(host), but the plan was made from \(planned)")
+        }
+        return given
+    }
+}
