@@ -238,6 +238,30 @@ final class MigrationRunnerTests: XCTestCase {
         return hexEncode(Digest.hash(.md5, digests)) + "-\(parts)"
     }
 
+    func testPartSizesAMultipartETagAdmits() {
+        let mib: Int64 = 1 << 20
+        let cases: [(size: Int64, parts: Int, expected: [Int64])] = [
+            (13 * mib, 2, [8 * mib, 10 * mib, 10_000_000, 7 * mib]),
+            (12 * mib, 3, [5 * mib]),
+            (100, 1, [100]),
+            (0, 1, []),
+            (40 * mib, 5, [8 * mib]),
+        ]
+        for c in cases {
+            let got = SourceETag.partSizeCandidates(size: c.size, parts: c.parts)
+            XCTAssertEqual(got.first, c.expected.first, "\(c)")
+            for p in got {
+                XCTAssertTrue(c.parts == 1 || (Int64(c.parts - 1) * p < c.size && c.size <= Int64(c.parts) * p), "\(p)")
+            }
+            XCTAssertLessThanOrEqual(got.count, 4)
+        }
+        XCTAssertEqual(SourceETag.partCount("0123456789abcdef0123456789abcdef-12"), 12)
+        XCTAssertNil(SourceETag.partCount("0123456789abcdef0123456789abcdef"))
+        XCTAssertNil(SourceETag.partCount("xyz-2"))
+        XCTAssertTrue(SourceETag.isPlainMD5("0123456789abcdef0123456789abcdef"))
+        XCTAssertFalse(SourceETag.isPlainMD5("0123456789ABCDEF0123456789abcdef-1"))
+    }
+
     func testEachObjectGetsTheStrongestVerificationItsSourceAllows() throws {
         let big = Self.bytes(12 << 20, seed: 3)
         putSource("mixed", "boto3-default", big, etag: Self.multipartETag(big, partSize: 8 << 20))
