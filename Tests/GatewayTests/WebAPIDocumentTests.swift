@@ -62,7 +62,9 @@ final class WebAPIDocumentTests: XCTestCase {
             let path = "  /api/" + route.pattern.joined(separator: "/") + ":"
             guard let start = text.range(of: path + "\n") else { continue }
             let rest = text[start.upperBound...]
-            let block = rest.prefix { _ in true }.split(separator: "\n  /api", maxSplits: 1).first ?? rest[...]
+            // Up to the next path, or the components after the last one.
+            let paths = rest.components(separatedBy: "\ncomponents:")[0]
+            let block = paths.split(separator: "\n  /api", maxSplits: 1).first ?? paths[...]
             XCTAssertEqual(block.contains("sigv4Query"), route.presigned, path)
         }
     }

@@ -257,12 +257,13 @@ def test_plan_places_buckets_only_in_allowed_countries(gw, plan_file):
 
 
 def start_run(gw, plan_file, report, *extra):
+    """`s3gw migrate run` in the background; the source's scheme is the allow-list's (http) unless
+    --source-endpoint is among `extra`."""
     err = open(report.with_suffix(".stderr"), "w")
     out = open(report.with_suffix(".stdout"), "w")
     return subprocess.Popen(
-        [str(s3gw_bin()), "migrate", "run", str(plan_file), "--config", str(gw.config), "--source-endpoint",
-         f"http://127.0.0.1:{gw.source_port}", "--report", str(report), *extra],
-        stdout=out, stderr=err, env=source_env(), start_new_session=True)
+        [str(s3gw_bin()), "migrate", "run", str(plan_file), "--config", str(gw.config), "--report", str(report),
+         *extra], stdout=out, stderr=err, env=source_env(), start_new_session=True)
 
 
 def copied(report: Path) -> list[tuple[str, str]]:
@@ -273,7 +274,8 @@ def test_an_interrupted_run_resumes_and_copies_nothing_twice(gw, source, plan_fi
     s3 = s3_client(gw)
     # Run 1, with read-through: a client reads a key of the last bucket before the copy gets there.
     r1 = gw.work / "run1.jsonl"
-    p1 = start_run(gw, plan_file, r1, "--read-through", "--parallel", "2")
+    p1 = start_run(gw, plan_file, r1, "--read-through", "--parallel", "2", "--source-endpoint",
+                   f"http://127.0.0.1:{source.port}")
     try:
         wait_until(lambda: len(copied(r1)) >= 100, 120, "run 1 to copy 100 objects")
         assert not any(b == "versioned" for b, _ in copied(r1)), "the copy is not at the last bucket yet"
@@ -335,8 +337,7 @@ def test_an_interrupted_run_resumes_and_copies_nothing_twice(gw, source, plan_fi
     assert gets["versioned", "zz-late-key"] == 1
     # A fourth run reads nothing at all.
     before = sum(gets.values())
-    r4 = migrate(gw, "run", plan_file, "--source-endpoint", f"http://127.0.0.1:{source.port}", "--json",
-                 env=source_env())
+    r4 = migrate(gw, "run", plan_file, "--json", env=source_env())
     assert r4.returncode == 3, r4.stderr
     assert json.loads(r4.stdout)["objects_copied"] == 0
     assert sum(object_gets(source).values()) - before == ARCHIVED, "only the archived objects are tried again"
@@ -372,6 +373,62 @@ def test_bytes_are_only_in_zones_of_the_allowed_countries(gw):
     assert blobs("fi-hel-2") == [], "the second copy goes to Germany, not to Finland's second zone"
     # The second copy of each object is the agent's, through the replication queue.
     wait_until(lambda: len(blobs("de-fra-1")) >= 2400, 300, "the replicas in Germany")
+
+
+WEB_API = __import__("yaml").safe_load((ROOT / "docs" / "web-api.yaml").read_text())
+
+
+def documented(name: str, value) -> None:
+    schema = {"$ref": f"#/components/schemas/{name}", "components": WEB_API["components"]}
+    assert [e.message for e in Draft202012Validator(schema).iter_errors(value)] == [], name
+
+
+def api(gw, method, path, body=None):
+    import requests
+
+    from admin_api import SigV4
+
+    data = json.dumps(body).encode() if body is not None else b""
+    return requests.request(method, gw.http_url + "/api/" + path, data=data,
+                            headers={"Content-Type": "application/json"} if data else {},
+                            auth=SigV4(gw.access_key, gw.secret_key), timeout=60)
+
+
+def test_the_api_plans_and_runs_in_a_worker(gw, source, plan_file):
+    """What the UI does: a plan from a stored snapshot, a run on a worker's thread (the source's
+    scheme found through the allow-list), its progress read back until it is done."""
+    stored = gw.state_dir / "snapshots" / "default" / "snap-e2e-migration.json"
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    stored.write_bytes((gw.work / "snapshot.json").read_bytes())
+    made = api(gw, "POST", "migration/plans", {"snapshot_id": "snap-e2e-migration", "constraint": "fi",
+                                                "bucket_prefix": "api-"})
+    assert made.status_code == 201, made.text
+    plan = made.json()
+    assert list(Draft202012Validator(PLAN_SCHEMA, format_checker=FormatChecker()).iter_errors(plan)) == []
+    assert [b["target_bucket"] for b in plan["buckets"]] == ["api-archive", "api-logs", "api-photos", "api-versioned"]
+    assert api(gw, "GET", f"migration/plans/{plan['plan']['id']}").json() == plan
+    started = api(gw, "POST", "migration/runs", {"plan_id": plan["plan"]["id"], "access_key_id": SOURCE_KEY,
+                                                  "secret_access_key": SOURCE_SECRET, "session_token": SOURCE_TOKEN})
+    assert started.status_code == 202, started.text
+    documented("Run", started.json())
+    run_id = started.json()["id"]
+
+    def finished():
+        r = api(gw, "GET", f"migration/runs/{run_id}").json()
+        return r if r["state"] != "running" else None
+
+    run = wait_until(finished, 300, "the API's run to finish", interval=0.5)
+    documented("Run", run)
+    assert run["state"] == "done", run
+    assert run["objects_skipped"] == ARCHIVED
+    assert run["objects_copied"] == sum(1 for (b, k) in source.objects_planned
+                                        if b != "secret" and not k.startswith("glacier/"))
+    s3 = s3_client(gw)
+    assert s3.get_object(Bucket="api-photos", Key="video/1.mp4")["Body"].read() == \
+        source.objects_planned["photos", "video/1.mp4"][0]
+    listed = api(gw, "GET", "migration/runs").json()
+    documented("RunList", listed)
+    assert run_id in [r["id"] for r in listed["runs"]]
 
 
 def test_the_source_credentials_are_nowhere(gw, source):

@@ -491,7 +491,7 @@ def old_backend_name(stack: Stack, owner: str, bucket: str, zone: str) -> str:
 def downgrade_to_migration_12(stack: Stack) -> None:
     """Turns the stopped stack's database and zone into what the release before tenants left:
     schema version 12 (no tenants, users or credentials, nor the later migrations' tables such as
-    discovery_jobs; buckets without tenant and naming key),
+    discovery_jobs or migration_runs; buckets without tenant and naming key),
     buckets owned by the root access key, backend buckets named under that key."""
     db = sqlite3.connect(metadata_path(stack))
     try:
@@ -504,6 +504,8 @@ def downgrade_to_migration_12(stack: Stack) -> None:
         for sql in ("DROP TABLE credentials", "DROP TABLE users", "DROP TABLE tenants",
                     "DROP INDEX buckets_by_tenant", "ALTER TABLE buckets DROP COLUMN naming_key",
                     "ALTER TABLE buckets DROP COLUMN tenant", "DROP TABLE IF EXISTS discovery_jobs",
+                    "DROP TABLE IF EXISTS migrated_objects", "DROP TABLE IF EXISTS migration_runs",
+                    "DROP TABLE IF EXISTS migration_read_through",
                     "DELETE FROM schema_migrations WHERE version >= 13",
                     "DELETE FROM agent_state WHERE key IN ('identity.root-access-key', 'identity.root-families')"):
             db.execute(sql)

@@ -9,6 +9,8 @@ public struct MigrationError: Error, Sendable, Equatable, CustomStringConvertibl
         case accessDenied = "AccessDenied"
         case conflict = "Conflict"
         case sourceFailed = "SourceFailed"
+        /// This process carries as many runs as it may.
+        case busy = "SlowDown"
     }
 
     public let code: Code

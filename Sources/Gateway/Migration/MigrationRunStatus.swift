@@ -57,6 +57,39 @@ public struct MigrationRunStatus: Codable, Sendable, Equatable {
 
     public static let skippedLimit = 1000
 
+    public func encode(to encoder: any Encoder) throws {
+        // Every key, null when empty (the API's documents have a fixed shape).
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(planId, forKey: .planId)
+        try c.encode(tenant, forKey: .tenant)
+        try c.encode(state, forKey: .state)
+        try c.encode(readThrough, forKey: .readThrough)
+        try c.encode(owner, forKey: .owner)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(updatedAt, forKey: .updatedAt)
+        try c.encode(finishedAt, forKey: .finishedAt)
+        try c.encode(objectsTotal, forKey: .objectsTotal)
+        try c.encode(bytesTotal, forKey: .bytesTotal)
+        try c.encode(objectsDone, forKey: .objectsDone)
+        try c.encode(bytesDone, forKey: .bytesDone)
+        try c.encode(objectsCopied, forKey: .objectsCopied)
+        try c.encode(bytesCopied, forKey: .bytesCopied)
+        try c.encode(objectsPresent, forKey: .objectsPresent)
+        try c.encode(objectsSkipped, forKey: .objectsSkipped)
+        try c.encode(bytesSkipped, forKey: .bytesSkipped)
+        try c.encode(objectsReadThrough, forKey: .objectsReadThrough)
+        try c.encode(bytesReadThrough, forKey: .bytesReadThrough)
+        try c.encode(verification, forKey: .verification)
+        try c.encode(rateBytesPerSecond, forKey: .rateBytesPerSecond)
+        try c.encode(etaSeconds, forKey: .etaSeconds)
+        try c.encode(currentBucket, forKey: .currentBucket)
+        try c.encode(buckets, forKey: .buckets)
+        try c.encode(skipped, forKey: .skipped)
+        try c.encode(skippedTruncated, forKey: .skippedTruncated)
+        try c.encode(error, forKey: .error)
+    }
+
     public struct BucketStatus: Codable, Sendable, Equatable {
         public var sourceBucket: String
         public var targetBucket: String
@@ -67,6 +100,18 @@ public struct MigrationRunStatus: Codable, Sendable, Equatable {
         public var objectsSkipped: Int64
         public var bytesCopied: Int64
         public var error: String?
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(sourceBucket, forKey: .sourceBucket)
+            try c.encode(targetBucket, forKey: .targetBucket)
+            try c.encode(state, forKey: .state)
+            try c.encode(objectsCopied, forKey: .objectsCopied)
+            try c.encode(objectsPresent, forKey: .objectsPresent)
+            try c.encode(objectsSkipped, forKey: .objectsSkipped)
+            try c.encode(bytesCopied, forKey: .bytesCopied)
+            try c.encode(error, forKey: .error)
+        }
     }
 
     public struct Skipped: Codable, Sendable, Equatable {

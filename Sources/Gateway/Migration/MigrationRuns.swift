@@ -39,15 +39,8 @@ public final class MigrationRuns: Sendable {
         guard let connector = ctx.migration.connector else {
             throw MigrationError(.sourceFailed, "this gateway process cannot open source accounts")
         }
-        let endpoint = try Self.endpoint(start.endpoint, plan: plan)
         try MigrationRunner.checkNotRunning(plan.plan.id, ctx)
-        let source: any SourceAccount
-        do throws(SourceError) {
-            source = try connector(
-                SourceSpec(endpoint: endpoint, region: plan.plan.source.region, credentials: start.credentials))
-        } catch {
-            throw MigrationError(.sourceFailed, error.message)
-        }
+        let source = try Self.connect(plan, endpoint: start.endpoint, start.credentials, connector)
         var options = MigrationRunner.Options()
         options.parallel = start.parallel
         var server: ReadThroughServer?
@@ -66,7 +59,7 @@ public final class MigrationRuns: Sendable {
             return true
         }
         guard admitted else {
-            throw MigrationError(.conflict, "this gateway process runs \(maxRuns) migrations already; try again later")
+            throw MigrationError(.busy, "this gateway process runs \(maxRuns) migrations already; try again later")
         }
         if let path = options.readThroughSocket {
             do {
@@ -101,6 +94,28 @@ public final class MigrationRuns: Sendable {
 
     /// Runs this process carries now.
     public var count: Int { running.withLock { $0.count } }
+
+    /// Opens the plan's source: at `given` (which must name the plan's host), else at the plan's
+    /// host over https or, where the allow-list admits only that, http (a local S3 service).
+    public static func connect(
+        _ plan: MigrationPlanV1, endpoint given: String?, _ credentials: SourceCredentials,
+        _ connector: SourceConnector
+    ) throws -> any SourceAccount {
+        let candidates =
+            try given.map { [try endpoint($0, plan: plan)] }
+            ?? ["https://", "http://"].map { $0 + plan.plan.source.endpointHost }
+        var refusal = SourceError.endpointNotAllowed(plan.plan.source.endpointHost)
+        for e in candidates {
+            do throws(SourceError) {
+                return try connector(SourceSpec(endpoint: e, region: plan.plan.source.region, credentials: credentials))
+            } catch {
+                refusal = error
+                if case .endpointNotAllowed = error { continue }
+                break
+            }
+        }
+        throw MigrationError(.sourceFailed, refusal.message)
+    }
 
     /// `https://<plan's host>`, or `given` when it names the plan's host (another scheme or
     /// the scheme's default port).

@@ -1,8 +1,8 @@
 import Foundation
 import GatewayCore
 
-/// The JSON API under `/api/` that the web UI and `s3gw snapshots|migrate` use: discovery now,
-/// migration next (docs/DISCOVERY.md, docs/web-api.yaml). Same requests as the admin API —
+/// The JSON API under `/api/` that the web UI and `s3gw snapshots|migrate` use: discovery and
+/// migration (docs/DISCOVERY.md, docs/web-api.yaml). Same requests as the admin API —
 /// `AdminRequest` in, `AdminResponse` out, one route table, SigV4-signed with the body's hash
 /// covered — with three differences: temporary credentials are welcome (the UI may hold STS
 /// ones), a route may accept presigned URLs (downloads), and errors are
@@ -12,15 +12,13 @@ public enum WebAPI {
 
     /// Every route; each area adds its own list (`WebAPIRoutes+Discovery.swift`…): adding an
     /// area is one `+ list` here.
-    static let routes: [Route] = discoveryRoutes
+    static let routes: [Route] = discoveryRoutes + migrationRoutes
 
     static let table = RouteTable(routes: routes, root: "api")
 
     /// Permission names with routes still to come, valid in permission sets already so that
     /// administrators can grant them ahead (docs/DISCOVERY.md lists them).
-    static let reservedActions: Set<String> = [
-        "migration:PlanMigration", "migration:StartMigration", "migration:GetMigration",
-    ]
+    static let reservedActions: Set<String> = []
 
     /// Every permission name of the web API, for validating permission sets.
     public static var actions: Set<String> { Set(routes.map(\.action)).union(reservedActions) }

@@ -36,7 +36,7 @@ extension MigrateCommand {
         var readThrough = false
         @Option(
             help: ArgumentHelp(
-                "The source's URL (scheme://host[:port]) when it is not https on the plan's host; the host must be the plan's.",
+                "The source's URL (scheme://host[:port]); by default the plan's host over https, or http where only that is allowed.",
                 valueName: "url"))
         var sourceEndpoint: String?
         @Option(help: "Objects copied at once.") var parallel = 4
@@ -61,15 +61,16 @@ extension MigrateCommand {
                 throw MigrationCLI.fail(
                     "the plan copies into tenant \(thePlan.plan.tenant); this run acts for tenant \(principal.tenant)")
             }
-            let endpoint = try MigrationCLI.endpoint(sourceEndpoint, plan: thePlan)
+            if let sourceEndpoint { _ = try MigrationCLI.endpoint(sourceEndpoint, plan: thePlan) }
             let credentials = try MigrationCLI.sourceCredentials()
             let source: any SourceAccount
-            do throws(SourceError) {
-                guard let connect = ctx.migration.connector else { throw .unreachable("no source client") }
-                source = try connect(
-                    SourceSpec(endpoint: endpoint, region: thePlan.plan.source.region, credentials: credentials))
+            do {
+                guard let connector = ctx.migration.connector else {
+                    throw MigrationError(.sourceFailed, "no source client")
+                }
+                source = try MigrationRuns.connect(thePlan, endpoint: sourceEndpoint, credentials, connector)
             } catch {
-                throw MigrationCLI.fail(error.message)
+                throw MigrationCLI.fail("\(error)")
             }
             do {
                 try MigrationRunner.checkNotRunning(thePlan.plan.id, ctx)

@@ -92,10 +92,7 @@ enum Worker {
             admin: AdminSettings(configPath: configPath, multipartExpiry: Double(config.multipartExpiry)),
             discovery: discovery)
         context.migration = MigrationEnvironment(config: config)
-        let allowed = EndpointAllowList(config: config)
-        context.migration.connector = S3SourceClient.connector(check: { (e: String) throws(SourceError) -> String in
-            try allowed.check(e)
-        })
+        context.migration.connector = sourceConnector(config)
         return context
     }
 

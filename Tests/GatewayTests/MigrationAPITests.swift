@@ -1,0 +1,192 @@
+import Foundation
+import GatewayCore
+import GatewayTesting
+import SigV4
+import Synchronization
+import XCTest
+
+@testable import Gateway
+
+/// `/api/migration/` through S3Gateway.handle with signed requests: a plan made from a stored
+/// snapshot, a run started on a thread of this process against an in-memory source, its
+/// progress read back, a cancel; permissions and tenants; the pasted secret in no answer.
+final class MigrationAPITests: XCTestCase {
+    static let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYMIGRATIONAPI"
+    var dir: String!
+    var gw: TestGateway!
+    let source = InMemorySourceAccount(pageSize: 10)
+    var answers: [String] = []
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "mapi-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        source.addBucket("photos")
+        for i in 0..<25 { source.put("photos", "p\(i)", Array(repeating: UInt8(i), count: 50 + i)) }
+        let source = self.source
+        let dir = self.dir!
+        gw = TestGateway(configure: {
+            $0.migration.stateDir = dir
+            $0.migration.connector = { spec throws(SourceError) in
+                guard spec.endpoint == "http://127.0.0.1:9000" else { throw .endpointNotAllowed(spec.endpoint) }
+                guard spec.credentials.secretKey == Self.secret else {
+                    throw .invalidCredentials(code: "SignatureDoesNotMatch")
+                }
+                return source
+            }
+        })
+        let snapshot = SnapshotV1(
+            schemaVersion: 1,
+            snapshot: .init(
+                id: "snap-1", createdAt: Date(), source: .init(endpoint: "127.0.0.1:9000", region: "us-east-1")!,
+                sanitization: .prefixes, prefixDepth: 2),
+            buckets: [
+                .init(
+                    name: "photos", region: "us-east-1", objects: nil, listing: .complete, statuses: .init(),
+                    summary: .init(
+                        objectCount: 25, totalBytes: 1550, storageClasses: [], sizeHistogram: [], lastModified: [],
+                        topPrefixes: []))
+            ])
+        let path = MigrationFiles.snapshotPath(stateDir: dir, tenant: "default", id: "snap-1")
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try SnapshotJSON.encoder().encode(snapshot).write(to: URL(fileURLWithPath: path))
+    }
+
+    override func tearDownWithError() throws {
+        gw?.context.migration.runs.stopAll(timeout: 10)
+        for a in answers { XCTAssertFalse(a.contains(Self.secret), "the secret in an answer: \(a)") }
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    @discardableResult
+    func call(
+        _ method: String, _ path: String, _ body: [String: Any]? = nil, key: String = TestGateway.accessKey,
+        secret: String = TestGateway.secretKey
+    ) -> TestGateway.Response {
+        let bytes = body.map { Array(try! JSONSerialization.data(withJSONObject: $0)) } ?? []
+        let r = gw.send(method, "/api/" + path, body: bytes, accessKey: key, secret: secret)
+        answers.append(r.text)
+        return r
+    }
+
+    func json(_ r: TestGateway.Response) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any] ?? [:]
+    }
+
+    func makePlan() -> String {
+        let r = call("POST", "migration/plans", ["snapshot_id": "snap-1", "constraint": "se", "replicas": 1])
+        XCTAssertEqual(r.status, 201, r.text)
+        return (json(r)["plan"] as? [String: Any])?["id"] as? String ?? ""
+    }
+
+    func testAPlanIsMadeFromAStoredSnapshotAndReadBack() throws {
+        let made = call(
+            "POST", "migration/plans", ["snapshot_id": "snap-1", "constraint": "se", "bucket_prefix": "new-"])
+        XCTAssertEqual(made.status, 201, made.text)
+        let plan = try MigrationPlanFile.decode(Data(made.body))
+        XCTAssertEqual(plan.buckets.map(\.targetBucket), ["new-photos"])
+        XCTAssertEqual(plan.buckets.first?.zones, ["zone-a"])
+        XCTAssertTrue(
+            FileManager.default.fileExists(
+                atPath: MigrationFiles.planPath(stateDir: dir, tenant: "default", id: plan.plan.id)))
+        let read = call("GET", "migration/plans/\(plan.plan.id)")
+        XCTAssertEqual(read.status, 200)
+        XCTAssertEqual(try MigrationPlanFile.decode(Data(read.body)), plan)
+
+        XCTAssertEqual(call("POST", "migration/plans", ["snapshot_id": "nope", "constraint": "se"]).status, 404)
+        XCTAssertEqual(call("POST", "migration/plans", ["snapshot_id": "../snap-1", "constraint": "se"]).status, 400)
+        XCTAssertEqual(call("POST", "migration/plans", ["snapshot_id": "snap-1"]).status, 400, "a constraint is needed")
+        XCTAssertEqual(
+            call("POST", "migration/plans", ["snapshot_id": "snap-1", "constraint": "se", "replicas": 0]).status, 400)
+        XCTAssertEqual(call("GET", "migration/plans/missing").status, 404)
+        XCTAssertEqual(call("DELETE", "migration/plans/\(plan.plan.id)").status, 405)
+    }
+
+    func testARunStartsInTheBackgroundAndItsProgressIsReadBack() throws {
+        let planId = makePlan()
+        XCTAssertEqual(
+            call("POST", "migration/runs", ["plan_id": planId, "access_key_id": "AKIASRC"]).status, 400,
+            "the secret is required")
+        let refused = call(
+            "POST", "migration/runs",
+            [
+                "plan_id": planId, "access_key_id": "AKIASRC", "secret_access_key": "wrong-secret",
+                "endpoint": "http://127.0.0.1:9000",
+            ])
+        XCTAssertEqual(refused.status, 502, refused.text)
+        XCTAssertEqual(
+            call(
+                "POST", "migration/runs",
+                [
+                    "plan_id": planId, "access_key_id": "AKIASRC", "secret_access_key": Self.secret,
+                    "endpoint": "http://elsewhere:1",
+                ]
+            ).status,
+            400)
+        let started = call(
+            "POST", "migration/runs",
+            ["plan_id": planId, "access_key_id": "AKIASRC", "secret_access_key": Self.secret, "session_token": "tok"])
+        XCTAssertEqual(started.status, 202, started.text)
+        XCTAssertEqual(json(started)["state"] as? String, "running")
+        XCTAssertEqual(json(started)["id"] as? String, planId)
+        let deadline = Date().addingTimeInterval(20)
+        var run: [String: Any] = [:]
+        repeat {
+            run = json(call("GET", "migration/runs/\(planId)"))
+            if run["state"] as? String != "running" { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        } while Date() < deadline
+        XCTAssertEqual(run["state"] as? String, "done", "\(run)")
+        XCTAssertEqual(run["objects_copied"] as? Int, 25)
+        XCTAssertEqual(run["objects_total"] as? Int, 25)
+        for key in ["objects_done", "bytes_total", "bytes_done", "objects_skipped", "rate_bytes_per_second", "skipped"]
+        {
+            XCTAssertNotNil(run[key], key)
+        }
+        XCTAssertEqual(gw.send("GET", "/photos/p3").body, Array(repeating: 3, count: 53))
+        let list = json(call("GET", "migration/runs"))["runs"] as? [[String: Any]]
+        XCTAssertEqual(list?.map { $0["id"] as? String }, [planId])
+        let cancelled = call("POST", "migration/runs/\(planId)/cancel")
+        XCTAssertEqual(cancelled.status, 202)
+        XCTAssertEqual(json(cancelled)["state"] as? String, "done", "an ended run is answered as it is")
+        XCTAssertEqual(call("GET", "migration/runs/nope").status, 404)
+    }
+
+    func testPermissionsAndTenants() throws {
+        let planId = makePlan()
+        try gw.identityStore.createTenant(TenantRecord(id: "acme", displayName: "acme", createdAt: TestGateway.now))
+        for (tenant, name, permissions) in [
+            ("acme", "outsider", ["migration:*": ["acme"], "s3:*": ["*"]]),
+            ("default", "reader", ["migration:GetMigration": ["default"]]),
+        ] {
+            try gw.identityStore.createUser(
+                UserRecord(
+                    tenant: tenant, name: name, id: CanonicalID.make(), permissions: PermissionSet(permissions),
+                    createdAt: TestGateway.now))
+            try gw.identityStore.createCredential(
+                CredentialRecord(
+                    accessKey: "AKID" + name.uppercased(), tenant: tenant, user: name,
+                    sealedSecret: TestGateway.box.seal("s-" + name, context: "AKID" + name.uppercased()),
+                    createdAt: TestGateway.now),
+                maxKeysPerUser: 2)
+        }
+        // Another tenant's user sees none of this tenant's plans.
+        XCTAssertEqual(call("GET", "migration/plans/\(planId)", key: "AKIDOUTSIDER", secret: "s-outsider").status, 404)
+        XCTAssertEqual(call("GET", "migration/runs/\(planId)", key: "AKIDOUTSIDER", secret: "s-outsider").status, 404)
+        // A reader may not plan or start.
+        XCTAssertEqual(
+            call(
+                "POST", "migration/plans", ["snapshot_id": "snap-1", "constraint": "se"], key: "AKIDREADER",
+                secret: "s-reader"
+            ).status,
+            403)
+        XCTAssertEqual(
+            call(
+                "POST", "migration/runs", ["plan_id": planId, "access_key_id": "a", "secret_access_key": Self.secret],
+                key: "AKIDREADER", secret: "s-reader"
+            ).status,
+            403)
+        // The root acting for another tenant is refused: runs copy as their caller.
+        XCTAssertEqual(call("GET", "migration/runs?tenant=acme").status, 400)
+    }
+}
