@@ -83,8 +83,10 @@ extension MigrateCommand {
             runOptions.parallel = parallel
             let socket = ReadThroughServer.path(stateDir: config.stateDir, runId: thePlan.plan.id)
             if readThrough { runOptions.readThroughSocket = socket }
+            // Bucket failures and skips are the report's; the log keeps to errors, so it does not
+            // break into the progress line.
             var logger = Logger(label: "s3gw.migrate")
-            logger.logLevel = .warning
+            logger.logLevel = .error
             let runner = MigrationRunner(
                 plan: thePlan, source: source, principal: principal, ctx: ctx, options: runOptions, logger: logger
             ) { event in log?.write(event) }
