@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test tiers need on top of install-deps.sh: the S3 clients the end-to-end
-# suite drives (aws CLI v1 and v2, boto3, s3cmd, rclone, minio-py), moto, pytest, schemathesis, and wrk
-# for `make bench`.
+# suite drives (aws CLI v1 and v2, boto3, s3cmd, rclone, minio-py), moto, pytest, schemathesis, wrk
+# for `make bench`, and headless Chromium with selenium for the web UI's browser tests.
 # Only what is missing is installed.
 set -euo pipefail
 
@@ -20,6 +20,10 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3)
 # comes first on PATH; the e2e sync scenarios drive both. Skipped where the release lacks it.
 if [ ! -x /usr/bin/aws ] && apt_has_candidate awscli; then missing+=(awscli); fi
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+# The web UI's browser tests (Tests/e2e/test_web_ui.py) drive Debian's Chromium through its
+# chromedriver; both from the same release, so their versions match.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 apt_install "${missing[@]}"
 
 # PyPI: module to import (or command to find) -> requirement to install.
@@ -37,6 +41,8 @@ py_has schemathesis || pip_missing+=("schemathesis>=4,<5")
 py_has yaml || pip_missing+=(pyyaml)
 # The snapshot fixtures against docs/snapshot.schema.json (Tests/e2e/test_snapshot_schema.py).
 py_has jsonschema || pip_missing+=(jsonschema)
+# The browser tests' WebDriver client (Tests/e2e/test_web_ui.py).
+py_has selenium || pip_missing+=(selenium)
 
 if [ "${#pip_missing[@]}" -gt 0 ]; then
     echo "pip install: ${pip_missing[*]}" >&2
