@@ -1,0 +1,110 @@
+// The discovery form and the running job: POST the job, then poll its progress about once a
+// second until it is no longer running. The pasted secret and session token are read once,
+// sent, and cleared from the form and from every variable here.
+
+import { apiPath } from "./api.js";
+import { $, showError } from "./dom.js";
+import { formatBytes, formatCount } from "./format.js";
+
+const POLL_MS = 1000;
+
+export function initDiscovery(gateway, { finished }) {
+  let jobId = null;
+  let timer = null;
+
+  function showJob(job) {
+    $("job").hidden = false;
+    $("job").dataset.state = job.state;
+    $("job-id").textContent = job.id;
+    $("job-state").textContent = job.state;
+    const total = job.buckets_total || 0;
+    const done = job.buckets_done || 0;
+    const bar = $("job-progress");
+    if (total > 0) {
+      bar.max = total;
+      bar.value = done;
+    } else if (job.state === "running") {
+      bar.removeAttribute("value"); // indeterminate until the bucket list is known
+    } else {
+      bar.max = 1;
+      bar.value = job.state === "done" ? 1 : 0;
+    }
+    $("job-progress-label").textContent = total > 0
+      ? `${done} of ${total} buckets (${Math.round((100 * done) / total)} %)`
+      : job.state === "running" ? "listing buckets…" : "";
+    $("job-buckets").textContent = `${formatCount(done)} / ${formatCount(total)}`;
+    $("job-objects").textContent = formatCount(job.objects);
+    $("job-bytes").textContent = formatBytes(job.bytes);
+    $("job-current").textContent = job.state === "running" && job.current_bucket ? job.current_bucket : "—";
+    $("job-cancel").hidden = job.state !== "running";
+    showError($("job-error"), job.error ? new Error(`The discovery ${job.state}: ${job.error}`) : null);
+  }
+
+  async function poll() {
+    timer = null;
+    const id = jobId;
+    let job;
+    try {
+      job = await gateway.call("GET", apiPath("discovery", "jobs", id));
+    } catch (e) {
+      showError($("job-error"), e);
+      if (id === jobId) timer = setTimeout(poll, POLL_MS * 3); // a hiccup: keep trying, slower
+      return;
+    }
+    if (id !== jobId) return; // a newer job replaced this one
+    showJob(job);
+    if (job.state === "running") timer = setTimeout(poll, POLL_MS);
+    else await finished(job);
+  }
+
+  function follow(job) {
+    clearTimeout(timer);
+    jobId = job.id;
+    showJob(job);
+    if (job.state === "running") timer = setTimeout(poll, POLL_MS);
+    else finished(job);
+  }
+
+  $("discovery-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const secretField = $("src-secret-key");
+    const tokenField = $("src-session-token");
+    const body = {
+      endpoint: $("src-endpoint").value.trim() || "https://s3.amazonaws.com",
+      region: $("src-region").value.trim() || "us-east-1",
+      access_key_id: $("src-access-key").value.trim(),
+      secret_access_key: secretField.value,
+      session_token: tokenField.value.trim(),
+      sanitization: $("src-sanitization").value,
+      prefix_depth: Number($("src-prefix-depth").value) || 2,
+    };
+    if (!body.session_token) delete body.session_token;
+    // Gone from the page before the request even leaves: only `body` holds them, and only
+    // until the call returns.
+    secretField.value = "";
+    tokenField.value = "";
+    showError($("discovery-error"), null);
+    $("discover").disabled = true;
+    try {
+      const job = await gateway.call("POST", apiPath("discovery", "jobs"), { body });
+      follow(job);
+    } catch (e) {
+      showError($("discovery-error"), e);
+    } finally {
+      body.secret_access_key = "";
+      body.session_token = "";
+      $("discover").disabled = false;
+    }
+  });
+
+  $("job-cancel").addEventListener("click", async () => {
+    if (!jobId) return;
+    try {
+      showJob(await gateway.call("POST", apiPath("discovery", "jobs", jobId, "cancel")));
+    } catch (e) {
+      showError($("job-error"), e);
+    }
+  });
+
+  return { follow };
+}
