@@ -1,0 +1,575 @@
+"""The discovery web UI (web/, served by nginx under /ui/) in a real headless Chromium — Debian's
+`chromium` and `chromium-driver`, driven by selenium — against the real gateway: a person pastes
+credentials of an existing account (a moto_server with a few buckets and a few hundred objects),
+watches the progress, reads the charts and the table, downloads the snapshot, plans and runs a
+migration. The page must talk to nothing but the gateway and keep no secret anywhere.
+
+Screenshots go to $S3GW_ARTIFACTS (default .build/e2e-artifacts/)."""
+
+import hashlib
+import html.parser
+import json
+import os
+import re
+import secrets
+import shutil
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from admin_api import SigV4, admin
+from conftest import REGION, ROOT, Moto, NotYet, Stack, filesystem_zone, wait_until
+
+try:
+    from selenium import webdriver
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+except ImportError:  # reported by the skip below
+    webdriver = None
+
+CHROMIUM = shutil.which("chromium")
+CHROMEDRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER and webdriver),
+    reason="the browser tests need Debian's chromium and chromium-driver and selenium from PyPI "
+           "(scripts/install-test-deps.sh installs them); missing: "
+           + ", ".join(n for n, ok in (("chromium", CHROMIUM), ("chromedriver", CHROMEDRIVER),
+                                       ("selenium", webdriver)) if not ok),
+)
+
+CSP = ("default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+       "frame-ancestors 'none'")
+ARTIFACTS = Path(os.environ.get("S3GW_ARTIFACTS") or ROOT / ".build" / "e2e-artifacts")
+PREFIX_DEPTH = 2
+
+# The source account: bucket -> (objects as (key, size, storage class), versioned).
+SIZES = [0, 1, 3, 17, 100, 700, 1500, 5000, 20_000, 70_000]
+
+
+def source_layout() -> dict:
+    photos = [(f"{year}/{month}/img-{i:03}.jpg", SIZES[i % len(SIZES)], "STANDARD" if i % 3 else "STANDARD_IA")
+              for year, month in (("2023", "dec"), ("2024", "jan"), ("2024", "feb")) for i in range(60)]
+    logs = [(f"app/{day:02}/part-{i}.log", 100 + 37 * i, "ONEZONE_IA" if i % 4 == 0 else "STANDARD")
+            for day in range(1, 21) for i in range(6)]
+    media = [(f"video/clip-{i}.mp4", 150_000 + i, "STANDARD") for i in range(8)] + [("README", 12, "STANDARD")]
+    return {"photos": (photos, False), "logs": (logs, True), "media": (media, False), "empty": ([], False)}
+
+
+def expected_summary(layout: dict) -> dict:
+    """What the snapshot must say about each bucket, computed from what was uploaded."""
+    out = {}
+    for name, (objects, versioned) in layout.items():
+        prefixes = Counter()
+        for key, size, _ in objects:
+            parts = key.split("/")
+            prefixes["/".join(parts[:PREFIX_DEPTH]) + "/" if len(parts) > 1 else ""] += size
+        out[name] = {
+            "objects": len(objects), "bytes": sum(s for _, s, _ in objects),
+            "classes": Counter(c for _, _, c in objects), "prefixes": prefixes, "versioned": versioned,
+        }
+    return out
+
+
+@pytest.fixture(scope="module")
+def source():
+    """A moto_server standing for the account to inventory, filled with the layout above."""
+    moto = Moto("moto-web-source")
+    client = moto.client()
+    layout = source_layout()
+    for name, (objects, versioned) in layout.items():
+        client.create_bucket(Bucket=name)
+        if versioned:
+            client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        for key, size, storage_class in objects:
+            body = hashlib.sha256(key.encode()).digest() * (size // 32 + 1)
+            client.put_object(Bucket=name, Key=key, Body=body[:size], StorageClass=storage_class)
+    moto.layout = layout
+    moto.months = {o["LastModified"].strftime("%Y-%m") for b in layout
+                   for o in client.list_objects_v2(Bucket=b).get("Contents", [])}
+    yield moto
+    moto.cleanup()
+
+
+@pytest.fixture(scope="module")
+def stack(source):
+    """A gateway whose discovery allow-list names the moto account, with zones in Finland and
+    Germany to migrate into."""
+    s = Stack("webui")
+    s.extra = (filesystem_zone("fi-1", "fi", "fi-hel", s.tmp / "zones" / "fi-1")
+               + filesystem_zone("de-1", "de", "de-fra", s.tmp / "zones" / "de-1")
+               + f'\n[discovery]\nendpoints = ["http://127.0.0.1:{source.port}"]\n')
+    s.start()
+    yield s
+    s.stop()
+    s.cleanup()
+
+
+@pytest.fixture(scope="module")
+def ui_credential(stack):
+    """A gateway credential of its own tenant that may discover and migrate (and write the
+    buckets a migration creates), as an operator would hand out for the UI."""
+    tenant = "webui"
+    assert admin(stack, "POST", "tenants", {"id": tenant}).status_code == 201
+    r = admin(stack, "POST", f"tenants/{tenant}/users", {"name": "planner", "permissions": {
+        "discovery:*": ["*"], "migration:*": ["*"], "s3:*": ["*"]}})
+    assert r.status_code == 201, r.text
+    r = admin(stack, "POST", f"tenants/{tenant}/users/planner/credentials")
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory):
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="module")
+def browser(downloads):
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1400,1600", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-default-apps"):
+        options.add_argument(arg)
+    # Every request the page makes (performance log: DevTools Network events) and its console.
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
+    options.add_experimental_option("prefs", {
+        "download.default_directory": str(downloads), "download.prompt_for_download": False,
+        "download.directory_upgrade": True, "safebrowsing.enabled": False,
+    })
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    yield driver
+    driver.quit()
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def js(driver, script: str, *args):
+    return driver.execute_script(script, *args)
+
+
+def text(driver, element_id: str) -> str:
+    return driver.find_element(By.ID, element_id).text
+
+
+def fill(driver, element_id: str, value: str):
+    field = driver.find_element(By.ID, element_id)
+    field.clear()
+    field.send_keys(value)
+
+
+def shown(driver, element_id: str) -> bool:
+    return driver.find_element(By.ID, element_id).is_displayed()
+
+
+def alerts(driver) -> str:
+    """The page's visible error lines (each section has one)."""
+    return " | ".join(e.text for e in driver.find_elements(By.CSS_SELECTOR, ".error") if e.is_displayed())
+
+
+def no_alert(driver) -> bool:
+    """For wait_until predicates: an error on the page ends the wait at once."""
+    if alerts(driver):
+        raise AssertionError(f"the page shows an error: {alerts(driver)}")
+    return True
+
+
+def requested_urls(driver) -> list[str]:
+    """Every URL the page asked for since the last call, from DevTools Network events."""
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] in ("Network.requestWillBeSent", "Network.webSocketCreated"):
+            urls.append(message["params"].get("request", {}).get("url") or message["params"].get("url"))
+    return urls
+
+
+def save_screenshot(driver, name: str) -> Path:
+    """A full-page screenshot: the window grows to the page's height first."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    height = js(driver, "return document.documentElement.scrollHeight")
+    driver.set_window_size(1400, min(max(height, 800), 8000))
+    path = ARTIFACTS / name
+    driver.save_screenshot(str(path))
+    driver.set_window_size(1400, 1600)
+    return path
+
+
+def human_count(n: int) -> str:
+    return f"{n:,}"
+
+
+def connect(driver, stack, credential):
+    driver.get(stack.http_url + "/ui/")
+    wait_until(lambda: text(driver, "gateway-status") == "Not connected.", 20, "the page's script to start",
+               detail=lambda: str(driver.get_log("browser")))
+    fill(driver, "gw-access-key", credential["access_key"])
+    fill(driver, "gw-secret-key", credential["secret_key"])
+    driver.find_element(By.ID, "gw-connect").click()
+    wait_until(lambda: no_alert(driver) and text(driver, "gateway-status").startswith("Connected as "), 20,
+               "the gateway credential to be accepted")
+    assert driver.find_element(By.ID, "gw-secret-key").get_attribute("value") == ""
+
+
+def api(stack, credential, method: str, path: str, body=None) -> requests.Response:
+    """A call to /api/… signed as the UI's credential, outside the browser."""
+    data = json.dumps(body).encode() if body is not None else b""
+    return requests.request(method, stack.http_url + "/api/" + path, data=data,
+                            headers={"Content-Type": "application/json"} if data else {},
+                            auth=SigV4(credential["access_key"], credential["secret_key"]), timeout=30)
+
+
+# -- the page itself --------------------------------------------------------------------------
+class _Markup(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.problems = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        names = {k for k, _ in attrs}
+        if tag == "script":
+            self._in_script = True
+            if "src" not in names:
+                self.problems.append("a <script> without src")
+        if tag == "style":
+            self.problems.append("a <style> element")
+        if "style" in names:
+            self.problems.append(f"a style attribute on <{tag}>")
+        self.problems += [f"an inline handler {k} on <{tag}>" for k in names if k.startswith("on")]
+        for k, v in attrs:
+            if k in ("src", "href") and v and "//" in v:
+                self.problems.append(f"<{tag} {k}={v}> loads from elsewhere")
+
+    def handle_endtag(self, tag):
+        self._in_script = self._in_script and tag != "script"
+
+    def handle_data(self, data):
+        if self._in_script and data.strip():
+            self.problems.append("an inline script body")
+
+
+def test_ui_is_served_with_its_security_headers_and_needs_no_inline_code(stack):
+    r = requests.get(stack.http_url + "/ui/", timeout=10)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
+    assert r.headers.get("Content-Security-Policy") == CSP
+    assert r.headers.get("X-Content-Type-Options") == "nosniff"
+    assert r.headers.get("Referrer-Policy") == "no-referrer"
+    markup = _Markup()
+    markup.feed(r.text)
+    assert markup.problems == [], "index.html has what the CSP blocks or loads from elsewhere"
+
+    # Every file of web/ is served with the same headers; the scripts keep nothing beyond the
+    # tab (no web storage, no cookies) and never parse markup from data (bucket names are text).
+    never = re.compile(r"\b(localStorage|sessionStorage)\s*[.\[]|document\.cookie|\.(inner|outer)HTML\s*=|"
+                       r"insertAdjacentHTML|\beval\(|new Function\(")
+    files = sorted(p.name for p in (ROOT / "web").iterdir() if p.suffix in (".js", ".css"))
+    assert {"app.js", "sigv4.js", "api.js", "charts.js", "style.css"} <= set(files)
+    for name in files:
+        f = requests.get(f"{stack.http_url}/ui/{name}", timeout=10)
+        assert f.status_code == 200, name
+        assert f.headers["Content-Type"].split(";")[0] == ("text/css" if name.endswith(".css")
+                                                           else "application/javascript"), name
+        assert f.headers.get("Content-Security-Policy") == CSP, name
+        assert f.headers.get("X-Content-Type-Options") == "nosniff", name
+        assert not never.search(f.text), f"{name}: {never.search(f.text).group(0)}"
+
+
+# -- SigV4 in the browser ---------------------------------------------------------------------
+SIGN_IN_PAGE = """
+const [moduleUrl, calls] = [arguments[0], arguments[1]];
+const done = arguments[arguments.length - 1];
+import(moduleUrl).then(async (m) => {
+  const out = [];
+  for (const c of calls) {
+    const args = { ...c.args, date: new Date(c.args.date) };
+    out.push(c.kind === "presign" ? { url: await m.presignUrl(args) } : await m.signRequest(args));
+  }
+  done({ out });
+}).catch((e) => done({ error: String(e && e.stack || e) }));
+"""
+
+# MARK: AWS's published examples, verbatim:
+# https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html (GET Object, PUT Object)
+# https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html (presigned GET)
+AWS_KEY = {"accessKeyId": "AKIAIOSFODNN7EXAMPLE", "secretAccessKey": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
+AWS_GET_CANONICAL = """GET
+/test.txt
+
+host:examplebucket.s3.amazonaws.com
+range:bytes=0-9
+x-amz-content-sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+x-amz-date:20130524T000000Z
+
+host;range;x-amz-content-sha256;x-amz-date
+e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"""
+AWS_GET_STRING_TO_SIGN = """AWS4-HMAC-SHA256
+20130524T000000Z
+20130524/us-east-1/s3/aws4_request
+7344ae5b7ee6c3e7e6b0fe0640412a37625d1fbfff95c48bbb2dc43964946972"""
+
+
+def sign_in_browser(browser, stack, calls):
+    result = browser.execute_async_script(SIGN_IN_PAGE, stack.http_url + "/ui/sigv4.js", calls)
+    assert "error" not in result, result.get("error")
+    return result["out"]
+
+
+def test_sigv4_js_signs_as_aws_documents_and_as_botocore_does(browser, stack, monkeypatch):
+    import datetime
+
+    import botocore.auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    browser.set_script_timeout(30)
+    browser.get(stack.http_url + "/ui/")  # a secure context (127.0.0.1): crypto.subtle exists
+    get_object, put_object, presigned = sign_in_browser(browser, stack, [
+        {"kind": "sign", "args": {"method": "GET", "url": "https://examplebucket.s3.amazonaws.com/test.txt",
+                                  "headers": {"Range": "bytes=0-9"}, "body": "", "credentials": AWS_KEY,
+                                  "region": "us-east-1", "date": "2013-05-24T00:00:00Z"}},
+        {"kind": "sign", "args": {"method": "PUT", "url": "https://examplebucket.s3.amazonaws.com/test%24file.text",
+                                  "headers": {"Date": "Fri, 24 May 2013 00:00:00 GMT",
+                                              "x-amz-storage-class": "REDUCED_REDUNDANCY"},
+                                  "body": "Welcome to Amazon S3.", "credentials": AWS_KEY, "region": "us-east-1",
+                                  "date": "2013-05-24T00:00:00Z"}},
+        {"kind": "presign", "args": {"url": "https://examplebucket.s3.amazonaws.com/test.txt", "credentials": AWS_KEY,
+                                     "region": "us-east-1", "expires": 86400, "date": "2013-05-24T00:00:00Z"}},
+    ])
+    assert get_object["canonicalRequest"] == AWS_GET_CANONICAL
+    assert get_object["stringToSign"] == AWS_GET_STRING_TO_SIGN
+    assert get_object["headers"]["authorization"] == (
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, "
+        "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, "
+        "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41")
+    assert put_object["signature"] == "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd"
+    assert put_object["headers"]["x-amz-content-sha256"] == \
+        "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072"
+    assert parse_qs(urlsplit(presigned["url"]).query)["X-Amz-Signature"] == \
+        ["aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"]
+
+    # MARK: botocore, for the requests the UI makes: a JSON POST with a session token, and a
+    # presigned download whose path needs encoding.
+    when = datetime.datetime(2026, 11, 29, 10, 20, 30, tzinfo=datetime.timezone.utc)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: when.replace(tzinfo=None))
+    key = {"accessKeyId": "GWKEYEXAMPLE", "secretAccessKey": "s3cr3t/with+chars=", "sessionToken": "tok/en+==x"}
+    creds = Credentials(key["accessKeyId"], key["secretAccessKey"], key["sessionToken"])
+    body = json.dumps({"endpoint": "https://s3.amazonaws.com", "sanitization": "hashed", "note": "ä ✓"})
+    post_url = stack.http_url + "/api/discovery/jobs"
+    download_url = stack.http_url + "/api/discovery/snapshots/snap%20%21x/download?format=json.gz"
+    post, presigned = sign_in_browser(browser, stack, [
+        {"kind": "sign", "args": {"method": "POST", "url": post_url, "headers": {"content-type": "application/json"},
+                                  "body": body, "credentials": key, "region": "eu-north-1", "date": when.isoformat()}},
+        {"kind": "presign", "args": {"url": download_url, "credentials": key, "region": REGION, "expires": 300,
+                                     "date": when.isoformat()}},
+    ])
+    aws = AWSRequest(method="POST", url=post_url, data=body.encode(), headers={"content-type": "application/json"})
+    botocore.auth.S3SigV4Auth(creds, "s3", "eu-north-1").add_auth(aws)
+    assert post["headers"]["authorization"] == aws.headers["Authorization"].replace(",S", ", S")
+    assert post["headers"]["x-amz-security-token"] == key["sessionToken"]
+    assert post["headers"]["x-amz-content-sha256"] == hashlib.sha256(body.encode()).hexdigest()
+
+    aws = AWSRequest(method="GET", url=download_url)
+    botocore.auth.S3SigV4QueryAuth(creds, "s3", REGION, expires=300).add_auth(aws)
+    ours, theirs = parse_qs(urlsplit(presigned["url"]).query), parse_qs(urlsplit(aws.url).query)
+    assert ours == theirs
+    assert urlsplit(presigned["url"]).path == "/api/discovery/snapshots/snap%20%21x/download"
+
+
+# -- the whole path ---------------------------------------------------------------------------
+def test_paste_credentials_watch_progress_read_charts_download_and_migrate(browser, stack, source, ui_credential,
+                                                                          downloads):
+    expected = expected_summary(source.layout)
+    source_secret = "moto-src-" + secrets.token_urlsafe(24)  # moto checks no signature; it must never be kept
+    source_token = "moto-token-" + secrets.token_urlsafe(24)
+    browser.get_log("performance")  # only this test's requests count below
+    connect(browser, stack, ui_credential)
+
+    # -- paste credentials, start ------------------------------------------------------------
+    fill(browser, "src-access-key", "AKIDMOTOSOURCE")
+    fill(browser, "src-secret-key", source_secret)
+    fill(browser, "src-session-token", source_token)
+    fill(browser, "src-endpoint", f"http://127.0.0.1:{source.port}")
+    fill(browser, "src-region", "us-east-1")
+    Select(browser.find_element(By.ID, "src-sanitization")).select_by_value("full")
+    fill(browser, "src-prefix-depth", str(PREFIX_DEPTH))
+    browser.find_element(By.ID, "discover").click()
+    assert browser.find_element(By.ID, "src-secret-key").get_attribute("value") == ""
+    assert browser.find_element(By.ID, "src-session-token").get_attribute("value") == ""
+
+    # -- the progress bar: sampled until the job is no longer running --------------------------
+    seen = []
+
+    def finished():
+        no_alert(browser)
+        if not shown(browser, "job"):
+            raise NotYet("no job shown yet")
+        sample = js(browser, """
+            const p = document.getElementById('job-progress');
+            return {state: document.getElementById('job').dataset.state, value: p.position < 0 ? null : p.value,
+                    max: p.max, objects: document.getElementById('job-objects').textContent};""")
+        if not seen or seen[-1] != sample:
+            seen.append(sample)
+        return sample["state"] != "running" and sample
+
+    final = wait_until(finished, 120, "the discovery job to finish", interval=0.05, detail=lambda: str(seen))
+    assert final["state"] == "done", seen
+    buckets = len(expected)
+    assert final["max"] == buckets and final["value"] == buckets, seen
+    values = [s["value"] for s in seen if s["value"] is not None]
+    assert values == sorted(values), f"the progress bar went backwards: {seen}"
+    total_objects = sum(b["objects"] for b in expected.values())
+    total_bytes = sum(b["bytes"] for b in expected.values())
+    assert text(browser, "job-objects") == human_count(total_objects)
+    assert text(browser, "job-buckets") == f"{buckets} / {buckets}"
+    job_id = text(browser, "job-id")
+
+    # -- results: table and charts -----------------------------------------------------------
+    wait_until(lambda: shown(browser, "results-panel") and
+               browser.find_element(By.ID, "bucket-table").get_attribute("data-rendered") == "true",
+               30, "the snapshot's results to be drawn", detail=lambda: alerts(browser))
+    assert browser.find_element(By.ID, "results-panel").get_attribute("data-snapshot") == job_id
+    assert text(browser, "result-objects") == human_count(total_objects)
+    rows = {r.get_attribute("data-bucket"): r for r in browser.find_elements(By.CSS_SELECTOR, "#bucket-body tr")}
+    assert set(rows) == set(expected)
+    for name, want in expected.items():
+        cells = [c.text for c in rows[name].find_elements(By.CSS_SELECTOR, "th, td")]
+        bucket, region, objects, _bytes, classes, versioning, *statuses, listing = cells
+        assert (bucket, objects, listing) == (name, human_count(want["objects"]), "complete"), cells
+        assert region, cells
+        assert set(filter(None, classes.split(", "))) == (set(want["classes"]) or {"—"}), cells
+        assert versioning == ("enabled" if want["versioned"] else "disabled"), cells
+        assert set(statuses) <= {"enabled", "disabled", "unknown"}, cells
+
+    def bars(chart: str) -> list[int]:
+        return [int(float(v)) for v in js(browser, f"""return [...document.querySelectorAll(
+            'svg[data-chart="{chart}"] rect.bar')].map(r => r.dataset.value);""")]
+
+    def chart_titles(chart: str) -> list[str]:
+        return js(browser, f"""return [...document.querySelectorAll('svg[data-chart="{chart}"] rect.bar title')]
+                             .map(t => t.textContent);""")
+
+    all_classes = Counter()
+    for b in expected.values():
+        for c, n in b["classes"].items():
+            all_classes[c] += n
+    histogram = bars("histogram")
+    assert len(histogram) == 23 and sum(histogram) == total_objects
+    assert len(bars("storage-classes")) == len(all_classes)
+    assert sum(bars("storage-classes")) == total_bytes
+    all_prefixes = sorted(((v, f"{b}/{p}") for b, e in expected.items() for p, v in e["prefixes"].items()),
+                          reverse=True)
+    prefix_bars = bars("prefixes")
+    assert len(prefix_bars) == min(25, len(all_prefixes))
+    assert prefix_bars == [v for v, _ in all_prefixes[:len(prefix_bars)]]
+    assert chart_titles("prefixes")[0].startswith(all_prefixes[0][1] + ":")
+    assert len(bars("months")) == len(source.months) and sum(bars("months")) == total_bytes
+    for chart in ("histogram", "storage-classes", "prefixes", "months"):
+        assert js(browser, f"""const s = document.querySelector('svg[data-chart="{chart}"]');
+            return s.getAttribute('role') === 'img' && s.querySelector('title').textContent.length > 0""")
+
+    # One bucket's charts: pick it in the table.
+    rows["photos"].find_element(By.CSS_SELECTOR, "button[data-select]").click()
+    assert Select(browser.find_element(By.ID, "chart-scope")).first_selected_option.text == "photos"
+    assert sum(bars("histogram")) == expected["photos"]["objects"]
+    assert len(bars("storage-classes")) == len(expected["photos"]["classes"])
+    assert len(bars("prefixes")) == len(expected["photos"]["prefixes"])
+    Select(browser.find_element(By.ID, "chart-scope")).select_by_value("")
+
+    browser.execute_script("window.scrollTo(0, 0)")
+    shot = save_screenshot(browser, "discovery-ui.png")
+    assert shot.stat().st_size > 10_000
+
+    # -- download the snapshot (a presigned URL: the browser streams it to disk) ----------------
+    row = browser.find_element(By.CSS_SELECTOR, f'#snapshots-body tr[data-snapshot="{job_id}"]')
+    row.find_element(By.CSS_SELECTOR, 'button[data-format="json"]').click()
+    path = downloads / f"{job_id}.json"
+
+    def downloaded():
+        files = [p.name for p in downloads.iterdir()]
+        if not path.exists() or any(n.endswith(".crdownload") for n in files):
+            raise NotYet(f"download dir holds {files}")
+        return True
+
+    wait_until(downloaded, 30, f"the browser to download {path.name}", detail=lambda: alerts(browser))
+    raw = path.read_text()
+    snapshot = json.loads(raw)
+    assert snapshot["schema_version"] == 1 and snapshot["snapshot"]["id"] == job_id
+    assert {b["name"] for b in snapshot["buckets"]} == set(expected)
+    assert sum(len(b.get("objects", [])) for b in snapshot["buckets"]) == total_objects
+    assert source_secret not in raw and source_token not in raw
+
+    # -- plan and run a migration ------------------------------------------------------------
+    Select(browser.find_element(By.ID, "plan-snapshot")).select_by_value(job_id)
+    fill(browser, "plan-constraint", "fi,de")
+    fill(browser, "plan-replicas", "2")
+    browser.find_element(By.ID, "plan-make").click()
+    wait_until(lambda: no_alert(browser) and shown(browser, "plan"), 30, "the migration plan to be shown")
+    plan_rows = browser.find_elements(By.CSS_SELECTOR, "#plan-buckets tr")
+    placed = {r.find_element(By.TAG_NAME, "th").text: r.find_elements(By.TAG_NAME, "td") for r in plan_rows}
+    assert set(placed) >= {"photos", "logs", "media"}, placed.keys()
+    for name, cells in placed.items():
+        zones = set(cells[1].text.split(", "))
+        assert zones <= {"fi-1", "de-1"}, (name, zones)
+    assert {c.text for c in browser.find_elements(By.CSS_SELECTOR, "#plan-countries th")} <= {"fi", "de"}
+
+    browser.find_element(By.ID, "run-open").click()
+    fill(browser, "run-access-key", "AKIDMOTOSOURCE")
+    fill(browser, "run-secret-key", source_secret)
+    browser.find_element(By.ID, "run-start").click()
+    assert browser.find_element(By.ID, "run-secret-key").get_attribute("value") == ""
+
+    def run_finished():
+        if not no_alert(browser) or not shown(browser, "run"):
+            raise NotYet("no run shown yet")
+        state = browser.find_element(By.ID, "run").get_attribute("data-state")
+        return state not in ("running", "queued", "pending", "starting") and state
+
+    assert wait_until(run_finished, 180, "the migration run to finish", interval=0.2,
+                      detail=lambda: alerts(browser) + " " + text(browser, "run")) == "done"
+    assert text(browser, "run-objects") == f"{human_count(total_objects)} / {human_count(total_objects)}"
+    assert shown(browser, "run-report")
+    save_screenshot(browser, "migration-ui.png")
+
+    # The objects are in the gateway, byte for byte.
+    import boto3
+    from botocore.config import Config
+
+    gw = boto3.client("s3", endpoint_url=stack.http_url, aws_access_key_id=ui_credential["access_key"],
+                      aws_secret_access_key=ui_credential["secret_key"], region_name=REGION,
+                      config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"))
+    src = source.client()
+    for name, cells in placed.items():
+        target = cells[0].text
+        keys = sorted(o["Key"] for o in gw.list_objects_v2(Bucket=target).get("Contents", []))
+        assert keys == sorted(k for k, _, _ in source.layout[name][0]), name
+        for key in keys[:: max(1, len(keys) // 5)]:
+            assert gw.get_object(Bucket=target, Key=key)["Body"].read() == \
+                src.get_object(Bucket=name, Key=key)["Body"].read(), (name, key)
+
+    # -- what the page did and kept ----------------------------------------------------------
+    urls = requested_urls(browser)
+    api_calls = [u for u in urls if u.startswith(stack.http_url + "/api/")]
+    assert len(api_calls) >= 5, urls
+    elsewhere = [u for u in urls if not (u.startswith(stack.http_url + "/") or u.startswith("data:"))]
+    assert elsewhere == [], "the page sent requests to other origins"
+    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert severe == [], "the page logged errors (a CSP violation or a failed request)"
+
+    kept = js(browser, """return JSON.stringify({local: {...localStorage}, session: {...sessionStorage},
+        cookie: document.cookie, fields: [...document.querySelectorAll('input')].map(i => i.value),
+        page: document.documentElement.outerHTML})""")
+    for secret in (source_secret, source_token, ui_credential["secret_key"]):
+        assert secret not in kept, "a secret is still in the page, its storage or its cookies"
+    assert browser.get_cookies() == []
+    for f in stack.tmp.rglob("*"):
+        if f.is_file() and not f.is_socket():
+            data = f.read_bytes()
+            assert source_secret.encode() not in data and source_token.encode() not in data, \
+                f"the pasted secret was written to {f}"
