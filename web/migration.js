@@ -9,79 +9,53 @@ import { formatBytes, formatCount, formatDuration } from "./format.js";
 const POLL_MS = 1000;
 const ACTIVE = new Set(["running", "queued", "pending", "starting"]);
 
-// The first of `names` that `obj` has.
-function pick(obj, ...names) {
-  for (const n of names) if (obj && obj[n] != null) return obj[n];
-  return undefined;
+function money(value) {
+  return value == null ? "unknown" : Number(value).toFixed(2);
 }
 
-// Rows from either a list of objects or a map keyed by name.
-function rows(value, keyName) {
-  if (Array.isArray(value)) return value;
-  if (value && typeof value === "object") return Object.entries(value).map(([k, v]) => ({ [keyName]: k, ...v }));
-  return [];
-}
-
-function zoneNames(zones) {
-  return (zones || []).map((z) => (typeof z === "string" ? z : pick(z, "zone", "name") ?? JSON.stringify(z))).join(", ");
-}
-
-function money(value, currency) {
-  if (value == null) return "—";
-  return `${Number(value).toFixed(2)}${currency ? " " + currency : ""}`;
-}
-
+// A plan as docs/migration-plan.schema.json describes it (plan_version 1): metadata, placed
+// buckets, unplaceable ones with the reason, usage per zone and country, totals.
 function renderPlan(plan) {
+  const meta = plan.plan;
+  const t = plan.totals;
   $("plan").hidden = false;
-  $("plan").dataset.plan = plan.id;
-  $("plan-id").textContent = plan.id;
-  const estimate = plan.estimate || plan.estimates || {};
-  const currency = pick(estimate, "currency") ?? pick(plan, "currency");
-  const placed = rows(pick(plan, "buckets", "placements"), "source_bucket");
-  const totals = plan.totals || {};
-  const objects = pick(totals, "objects") ?? placed.reduce((n, b) => n + (pick(b, "objects", "object_count") || 0), 0);
-  const bytes = pick(totals, "bytes") ?? placed.reduce((n, b) => n + (pick(b, "bytes", "total_bytes") || 0), 0);
-  const seconds = pick(estimate, "seconds", "transfer_seconds", "duration_seconds", "time_seconds");
-  const cost = pick(estimate, "monthly_cost", "cost_per_month", "monthly_cost_total");
-  const bandwidth = pick(estimate, "bandwidth_bytes_per_second", "bandwidth");
+  $("plan").dataset.plan = meta.id;
+  $("plan-id").textContent = meta.id;
   const stat = (term, value) => el("div", {}, el("dt", {}, term), el("dd", {}, value));
   clear($("plan-totals")).append(
-    stat("Constraint", `${pick(plan, "constraint") ?? "—"}, ${pick(plan, "replicas") ?? 1} replica(s)`),
-    stat("Buckets placed", formatCount(placed.length)),
-    stat("Objects", formatCount(objects)),
-    stat("Bytes", formatBytes(bytes)),
-    stat("Estimated time", seconds != null
-      ? `${formatDuration(seconds)}${bandwidth ? ` at ${formatBytes(bandwidth)}/s` : ""}` : "—"),
-    stat("Estimated cost / month", money(cost, currency)),
+    stat("Constraint", `${meta.options.constraint}, ${meta.options.replicas} cop${meta.options.replicas === 1 ? "y" : "ies"}`),
+    stat("Buckets to copy", `${formatCount(t.buckets)}${t.unplaceable_buckets ? ` (${t.unplaceable_buckets} cannot be placed)` : ""}`),
+    stat("Objects", formatCount(t.objects)),
+    stat("Bytes", `${formatBytes(t.bytes)} (${formatBytes(t.stored_bytes)} stored)`),
+    stat("Estimated time", `${formatDuration(t.transfer_seconds)} at ${meta.bandwidth_mbps} Mbit/s`),
+    stat("Estimated cost / month", `${money(t.monthly_cost)}${t.monthly_cost_complete ? "" : " (zones without a price not counted)"}`),
   );
 
-  clear($("plan-buckets")).append(...placed.map((b) => el("tr", {},
-    el("th", { scope: "row" }, pick(b, "source_bucket", "source", "bucket") ?? "?"),
-    el("td", {}, pick(b, "target_bucket", "target") ?? "—"),
-    el("td", {}, zoneNames(pick(b, "zones", "target_zones"))),
-    el("td", { class: "num" }, formatCount(pick(b, "objects", "object_count"))),
-    el("td", { class: "num" }, formatBytes(pick(b, "bytes", "total_bytes"))))));
+  clear($("plan-buckets")).append(...plan.buckets.map((b) => el("tr", { "data-bucket": b.source_bucket },
+    el("th", { scope: "row" }, b.source_bucket),
+    el("td", {}, b.target_bucket + (b.target_exists ? " (exists)" : "")),
+    el("td", {}, b.zones.join(", ")),
+    el("td", { class: "num" }, formatCount(b.objects)),
+    el("td", { class: "num" }, formatBytes(b.bytes)),
+    el("td", { class: "notes" }, b.notes.length ? el("ul", {}, b.notes.map((n) => el("li", {}, n))) : "—"))));
 
-  const countries = rows(pick(plan, "countries", "per_country", "by_country"), "country");
-  clear($("plan-countries")).append(...countries.map((c) => el("tr", {},
-    el("th", { scope: "row" }, pick(c, "country", "name") ?? "?"),
-    el("td", { class: "num" }, formatCount(pick(c, "objects"))),
-    el("td", { class: "num" }, formatBytes(pick(c, "bytes"))))));
+  clear($("plan-countries")).append(...plan.countries.map((c) => el("tr", {},
+    el("th", { scope: "row" }, c.country),
+    el("td", { class: "num" }, formatCount(c.objects)),
+    el("td", { class: "num" }, formatBytes(c.bytes)))));
 
-  const zones = rows(pick(plan, "zones", "per_zone", "by_zone"), "zone");
-  clear($("plan-zones")).append(...zones.map((z) => el("tr", {},
-    el("th", { scope: "row" }, `${pick(z, "zone", "name") ?? "?"}${z.country ? ` (${z.country})` : ""}`),
-    el("td", { class: "num" }, formatCount(pick(z, "objects"))),
-    el("td", { class: "num" }, formatBytes(pick(z, "bytes"))),
-    el("td", { class: "num" }, money(pick(z, "monthly_cost", "cost_per_month"), currency)))));
+  clear($("plan-zones")).append(...plan.zones.map((z) => el("tr", {},
+    el("th", { scope: "row" }, `${z.zone} (${z.country})`),
+    el("td", { class: "num" }, formatCount(z.objects)),
+    el("td", { class: "num" }, formatBytes(z.bytes)),
+    el("td", { class: "num" }, money(z.monthly_cost)))));
 
-  const unplaceable = rows(pick(plan, "unplaceable", "unplaced"), "bucket");
-  $("plan-unplaceable-wrap").hidden = unplaceable.length === 0;
-  clear($("plan-unplaceable")).append(...unplaceable.map((u) =>
-    el("li", {}, el("strong", {}, pick(u, "bucket", "source_bucket", "name") ?? "?"), `: ${pick(u, "reason") ?? "?"}`)));
+  $("plan-unplaceable-wrap").hidden = plan.unplaceable.length === 0;
+  clear($("plan-unplaceable")).append(...plan.unplaceable.map((u) => el("li", { "data-bucket": u.source_bucket },
+    el("strong", {}, u.source_bucket), ` (${u.reason}): ${u.message}`)));
 
   $("plan-json").textContent = JSON.stringify(plan, null, 2);
-  $("run-open").disabled = placed.length === 0;
+  $("run-open").disabled = plan.buckets.length === 0;
 }
 
 function renderRun(run) {
@@ -173,7 +147,7 @@ export function initMigration(gateway) {
   $("run-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const body = {
-      plan_id: plan?.id,
+      plan_id: plan?.plan.id,
       access_key_id: $("run-access-key").value.trim(),
       secret_access_key: $("run-secret-key").value,
       session_token: $("run-session-token").value.trim(),
