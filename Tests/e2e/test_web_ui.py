@@ -67,8 +67,9 @@ def expected_summary(layout: dict) -> dict:
     for name, (objects, versioned) in layout.items():
         prefixes = Counter()
         for key, size, _ in objects:
-            parts = key.split("/")
-            prefixes["/".join(parts[:PREFIX_DEPTH]) + "/" if len(parts) > 1 else ""] += size
+            # A key up to its PREFIX_DEPTH-th "/" (or its last one), "" without one.
+            parts = key.split("/")[:-1][:PREFIX_DEPTH]
+            prefixes["/".join(parts) + "/" if parts else ""] += size
         out[name] = {
             "objects": len(objects), "bytes": sum(s for _, s, _ in objects),
             "classes": Counter(c for _, _, c in objects), "prefixes": prefixes, "versioned": versioned,
