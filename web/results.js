@@ -141,7 +141,7 @@ export function initResults(gateway) {
     $("result-bytes").textContent = formatBytes(current.account.total_bytes);
 
     const scope = clear($("chart-scope"));
-    scope.append(el("option", { value: "" }, "all buckets"), buckets.map((b) => el("option", { value: b.name }, b.name)));
+    scope.append(el("option", { value: "" }, "all buckets"), ...buckets.map((b) => el("option", { value: b.name }, b.name)));
     drawScope();
 
     rendering.cancelled = true;
