@@ -6,6 +6,7 @@ migration. The page must talk to nothing but the gateway and keep no secret anyw
 
 Screenshots go to $S3GW_ARTIFACTS (default .build/e2e-artifacts/)."""
 
+import gzip
 import hashlib
 import html.parser
 import json
@@ -490,21 +491,29 @@ def test_paste_credentials_watch_progress_read_charts_download_and_migrate(brows
     # -- download the snapshot (a presigned URL: the browser streams it to disk) ----------------
     row = browser.find_element(By.CSS_SELECTOR, f'#snapshots-body tr[data-snapshot="{job_id}"]')
     row.find_element(By.CSS_SELECTOR, 'button[data-format="json"]').click()
-    path = downloads / f"{job_id}.json"
 
-    def downloaded():
-        files = [p.name for p in downloads.iterdir()]
-        if not path.exists() or any(n.endswith(".crdownload") for n in files):
-            raise NotYet(f"download dir holds {files}")
-        return True
+    def downloaded(suffix: str) -> Path:
+        """The finished download: named by the gateway's Content-Disposition, with the job id."""
+        files = list(downloads.iterdir())
+        if any(f.name.endswith(".crdownload") for f in files):
+            raise NotYet(f"still downloading: {[f.name for f in files]}")
+        done = [f for f in files if job_id in f.name and f.name.endswith(suffix)]
+        if not done:
+            raise NotYet(f"download dir holds {[f.name for f in files]}")
+        return done[0]
 
-    wait_until(downloaded, 30, f"the browser to download {path.name}", detail=lambda: alerts(browser))
+    path = wait_until(lambda: downloaded(".json"), 30, "the browser to download the snapshot",
+                      detail=lambda: alerts(browser))
     raw = path.read_text()
     snapshot = json.loads(raw)
     assert snapshot["schema_version"] == 1 and snapshot["snapshot"]["id"] == job_id
     assert {b["name"] for b in snapshot["buckets"]} == set(expected)
     assert sum(len(b.get("objects", [])) for b in snapshot["buckets"]) == total_objects
     assert source_secret not in raw and source_token not in raw
+    row.find_element(By.CSS_SELECTOR, 'button[data-format="json.gz"]').click()
+    gz = wait_until(lambda: downloaded(".json.gz"), 30, "the browser to download the gzipped snapshot",
+                    detail=lambda: alerts(browser))
+    assert json.loads(gzip.decompress(gz.read_bytes())) == snapshot
 
     # -- plan and run a migration ------------------------------------------------------------
     Select(browser.find_element(By.ID, "plan-snapshot")).select_by_value(job_id)
