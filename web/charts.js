@@ -40,7 +40,7 @@ function shorten(text, max) {
 export function columnChart({ title, description = "", items, format = String, kind = "columns" }) {
   const width = 640;
   const height = 270;
-  const m = { top: 12, right: 8, bottom: 78, left: 64 };
+  const m = { top: 12, right: 8, bottom: 78, left: 72 };
   const root = frame(kind, title, description, width, height);
   if (!items.length) return emptyNote(root, width, height);
   const plotW = width - m.left - m.right;

@@ -7,7 +7,6 @@ import { $, clear, el, showError } from "./dom.js";
 import { formatBytes, formatCount, formatDuration } from "./format.js";
 
 const POLL_MS = 1000;
-const ACTIVE = new Set(["running", "queued", "pending", "starting"]);
 
 function money(value) {
   return value == null ? "unknown" : Number(value).toFixed(2);
@@ -58,7 +57,9 @@ function renderPlan(plan) {
   $("run-open").disabled = plan.buckets.length === 0;
 }
 
+// A run as docs/MIGRATION.md's "Run document" describes it.
 function renderRun(run) {
+  const active = run.state === "running";
   $("run").hidden = false;
   $("run").dataset.state = run.state;
   $("run-id").textContent = run.id;
@@ -67,30 +68,44 @@ function renderRun(run) {
   const bar = $("run-progress");
   if (total > 0) {
     bar.max = total;
-    bar.value = run.bytes_done || 0;
-  } else if (ACTIVE.has(run.state)) {
+    bar.value = Math.min(run.bytes_done || 0, total);
+  } else if (active) {
     bar.removeAttribute("value");
   } else {
     bar.max = 1;
     bar.value = run.state === "done" ? 1 : 0;
   }
-  $("run-progress-label").textContent = total > 0
-    ? `${formatBytes(run.bytes_done)} of ${formatBytes(total)} (${Math.round((100 * (run.bytes_done || 0)) / total)} %)` : "";
+  $("run-progress-label").textContent = (total > 0
+    ? `${formatBytes(run.bytes_done)} of ${formatBytes(total)} (${Math.round((100 * (run.bytes_done || 0)) / total)} %)`
+    : "") + (active && run.current_bucket ? ` — copying ${run.current_bucket}` : "");
   $("run-objects").textContent = `${formatCount(run.objects_done)} / ${formatCount(run.objects_total)}`;
   $("run-bytes").textContent = `${formatBytes(run.bytes_done)} / ${formatBytes(run.bytes_total)}`;
   $("run-rate").textContent = run.rate_bytes_per_second != null ? `${formatBytes(run.rate_bytes_per_second)}/s` : "—";
-  $("run-eta").textContent = ACTIVE.has(run.state) ? formatDuration(run.eta_seconds) : "—";
+  $("run-eta").textContent = active ? formatDuration(run.eta_seconds) : "—";
   $("run-skipped-count").textContent = formatCount(run.objects_skipped ?? (run.skipped || []).length);
-  $("run-cancel").hidden = !ACTIVE.has(run.state);
+  $("run-cancel").hidden = !active;
   showError($("run-error"), run.error ? new Error(`The run ${run.state}: ${run.error}`) : null);
-  if (!ACTIVE.has(run.state)) {
-    $("run-report").hidden = false;
+
+  clear($("run-buckets")).append(...(run.buckets || []).map((b) => el("tr", { "data-bucket": b.source_bucket },
+    el("th", { scope: "row" }, b.source_bucket),
+    el("td", {}, b.target_bucket),
+    el("td", { class: `run-state-${b.state}` }, b.state),
+    el("td", { class: "num" }, formatCount(b.objects_copied)),
+    el("td", { class: "num" }, formatCount(b.objects_present)),
+    el("td", { class: "num" }, formatCount(b.objects_skipped)),
+    el("td", {}, b.error || ""))));
+
+  $("run-report").hidden = active;
+  if (!active) {
     const skipped = run.skipped || [];
     $("run-summary").textContent = `${run.state === "done" ? "Done" : `Stopped (${run.state})`}: ` +
-      `${formatCount(run.objects_done)} objects, ${formatBytes(run.bytes_done)} copied; ` +
-      `${formatCount(run.objects_skipped ?? skipped.length)} skipped.`;
-    clear($("run-skipped")).append(...skipped.map((s) => el("tr", {},
-      el("td", {}, s.bucket), el("td", {}, el("code", {}, s.key)), el("td", {}, s.reason))));
+      `${formatCount(run.objects_copied ?? run.objects_done)} objects (${formatBytes(run.bytes_copied ?? run.bytes_done)}) ` +
+      `copied, ${formatCount(run.objects_present ?? 0)} already there, ` +
+      `${formatCount(run.objects_skipped ?? skipped.length)} skipped` +
+      (run.skipped_truncated ? ` (the first ${formatCount(skipped.length)} listed below).` : ".");
+    $("run-skipped-table").hidden = skipped.length === 0;
+    clear($("run-skipped")).append(...skipped.map((x) => el("tr", {},
+      el("td", {}, x.bucket), el("td", {}, el("code", {}, x.key)), el("td", {}, x.reason))));
   }
 }
 
@@ -141,7 +156,7 @@ export function initMigration(gateway) {
     }
     if (id !== runId) return;
     renderRun(run);
-    if (ACTIVE.has(run.state)) timer = setTimeout(poll, POLL_MS);
+    if (run.state === "running") timer = setTimeout(poll, POLL_MS);
   }
 
   $("run-form").addEventListener("submit", async (event) => {
@@ -161,9 +176,8 @@ export function initMigration(gateway) {
       const run = await gateway.call("POST", apiPath("migration", "runs"), { body });
       clearTimeout(timer);
       runId = run.id;
-      $("run-report").hidden = true;
       renderRun(run);
-      if (ACTIVE.has(run.state)) timer = setTimeout(poll, POLL_MS);
+      if (run.state === "running") timer = setTimeout(poll, POLL_MS);
     } catch (e) {
       showError($("run-error"), e);
     } finally {
