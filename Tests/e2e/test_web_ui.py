@@ -9,11 +9,14 @@ Screenshots go to $S3GW_ARTIFACTS (default .build/e2e-artifacts/)."""
 import gzip
 import hashlib
 import html.parser
+import http.client
+import http.server
 import json
 import os
 import re
 import secrets
 import shutil
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -23,7 +26,7 @@ import pytest
 import requests
 
 from admin_api import SigV4, admin
-from conftest import REGION, ROOT, Moto, NotYet, Stack, filesystem_zone, wait_until
+from conftest import REGION, ROOT, Moto, NotYet, PortInUse, Stack, filesystem_zone, start_on_free_ports, wait_until
 
 try:
     from selenium import webdriver
@@ -98,14 +101,73 @@ def source():
     moto.cleanup()
 
 
+class SlowProxy:
+    """The source account behind a link that takes `delay` seconds per request, so a discovery
+    takes a few seconds and the page's progress can be watched (and cancelled) while it runs."""
+
+    def __init__(self, target_port: int, delay: float):
+        self.delay = delay
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def forward(self):
+                time.sleep(proxy.delay)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                upstream = http.client.HTTPConnection("127.0.0.1", target_port, timeout=30)
+                try:
+                    upstream.request(self.command, self.path, body=body or None,
+                                     headers={k: v for k, v in self.headers.items() if k.lower() != "connection"})
+                    answer = upstream.getresponse()
+                    data = answer.read()
+                finally:
+                    upstream.close()
+                self.send_response(answer.status, answer.reason)
+                for k, v in answer.getheaders():
+                    if k.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+
+            do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = forward
+
+            def log_message(self, *args):
+                pass
+
+        def start(port: int) -> http.server.ThreadingHTTPServer:
+            try:
+                return http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+            except OSError as e:
+                raise PortInUse(str(e)) from e
+
+        self.server = start_on_free_ports(start, 1, "slow proxy")
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 @pytest.fixture(scope="module")
-def stack(source):
+def slow_source(source):
+    proxy = SlowProxy(source.port, delay=0.25)
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(source, slow_source):
     """A gateway whose discovery allow-list names the moto account, with zones in Finland and
     Germany to migrate into."""
     s = Stack("webui")
     s.extra = (filesystem_zone("fi-1", "fi", "fi-hel", s.tmp / "zones" / "fi-1")
                + filesystem_zone("de-1", "de", "de-fra", s.tmp / "zones" / "de-1")
-               + f'\n[discovery]\nendpoints = ["http://127.0.0.1:{source.port}"]\n')
+               + "\n[discovery]\nendpoints = [" + ", ".join(f'"http://127.0.0.1:{p}"' for p in (source.port, slow_source.port))
+               + "]\n")
     s.start()
     yield s
     s.stop()
@@ -385,7 +447,8 @@ def test_sigv4_js_signs_as_aws_documents_and_as_botocore_does(browser, stack, mo
 
 
 # -- paste credentials → snapshot -------------------------------------------------------------
-def test_paste_credentials_watch_progress_read_charts_and_download(browser, stack, source, ui_credential, downloads):
+def test_paste_credentials_watch_progress_read_charts_and_download(browser, stack, source, slow_source, ui_credential,
+                                                                   downloads):
     expected = expected_summary(source.layout)
     source_secret = "moto-src-" + secrets.token_urlsafe(24)  # moto checks no signature; it must never be kept
     source_token = "moto-token-" + secrets.token_urlsafe(24)
@@ -396,7 +459,7 @@ def test_paste_credentials_watch_progress_read_charts_and_download(browser, stac
     fill(browser, "src-access-key", "AKIDMOTOSOURCE")
     fill(browser, "src-secret-key", source_secret)
     fill(browser, "src-session-token", source_token)
-    fill(browser, "src-endpoint", f"http://127.0.0.1:{source.port}")
+    fill(browser, "src-endpoint", f"http://127.0.0.1:{slow_source.port}")
     fill(browser, "src-region", "us-east-1")
     Select(browser.find_element(By.ID, "src-sanitization")).select_by_value("full")
     fill(browser, "src-prefix-depth", str(PREFIX_DEPTH))
@@ -425,6 +488,8 @@ def test_paste_credentials_watch_progress_read_charts_and_download(browser, stac
     assert final["max"] == buckets and final["value"] == buckets, seen
     values = [s["value"] for s in seen if s["value"] is not None]
     assert values == sorted(values), f"the progress bar went backwards: {seen}"
+    running = [s for s in seen if s["state"] == "running" and s["max"] == buckets]
+    assert running and len(set(values)) >= 2, f"the progress bar was never seen moving: {seen}"
     total_objects = sum(b["objects"] for b in expected.values())
     total_bytes = sum(b["bytes"] for b in expected.values())
     assert text(browser, "job-objects") == human_count(total_objects)
@@ -541,6 +606,27 @@ def assert_page_kept_to_itself(browser, stack, pasted: list[str], gateway_secret
             data = f.read_bytes()
             for secret in pasted:
                 assert secret.encode() not in data, f"a pasted secret was written to {f}"
+
+
+def test_cancel_stops_a_running_discovery(browser, stack, slow_source, ui_credential):
+    connect(browser, stack, ui_credential)
+    fill(browser, "src-access-key", "AKIDMOTOSOURCE")
+    fill(browser, "src-secret-key", "moto-src-" + secrets.token_urlsafe(24))
+    fill(browser, "src-endpoint", f"http://127.0.0.1:{slow_source.port}")
+    browser.find_element(By.ID, "discover").click()
+    wait_until(lambda: no_alert(browser) and shown(browser, "job-cancel") and
+               browser.find_element(By.ID, "job").get_attribute("data-state") == "running", 30,
+               "the discovery to run")
+    job_id = text(browser, "job-id")
+    browser.find_element(By.ID, "job-cancel").click()
+    wait_until(lambda: no_alert(browser) and browser.find_element(By.ID, "job").get_attribute("data-state") == "cancelled",
+               30, "the page to show the job cancelled")
+    assert not shown(browser, "job-cancel")
+    assert api(stack, ui_credential, "GET", f"discovery/jobs/{job_id}").json()["state"] == "cancelled"
+    # The page stopped asking: no progress request for the job in the next few poll intervals.
+    requested_urls(browser)
+    time.sleep(2.5)
+    assert not [u for u in requested_urls(browser) if job_id in u]
 
 
 # -- snapshot → plan → migration done ---------------------------------------------------------
