@@ -181,7 +181,7 @@ def ui_credential(stack):
     tenant = "webui"
     assert admin(stack, "POST", "tenants", {"id": tenant}).status_code == 201
     r = admin(stack, "POST", f"tenants/{tenant}/users", {"name": "planner", "permissions": {
-        "discovery:*": ["*"], "migration:*": ["*"], "s3:*": ["*"]}})
+        "discovery:*": ["*"], "migration:*": ["*"], "s3:*": ["*"], "sts:GetSessionToken": ["*"]}})
     assert r.status_code == 201, r.text
     r = admin(stack, "POST", f"tenants/{tenant}/users/planner/credentials")
     assert r.status_code == 201, r.text
@@ -275,10 +275,12 @@ def connect(driver, stack, credential):
                detail=lambda: str(driver.get_log("browser")))
     fill(driver, "gw-access-key", credential["access_key"])
     fill(driver, "gw-secret-key", credential["secret_key"])
+    fill(driver, "gw-session-token", credential.get("session_token", ""))
     driver.find_element(By.ID, "gw-connect").click()
     wait_until(lambda: no_alert(driver) and text(driver, "gateway-status").startswith("Connected as "), 20,
                "the gateway credential to be accepted")
     assert driver.find_element(By.ID, "gw-secret-key").get_attribute("value") == ""
+    assert driver.find_element(By.ID, "gw-session-token").get_attribute("value") == ""
 
 
 def api(stack, credential, method: str, path: str, body=None) -> requests.Response:
@@ -723,6 +725,42 @@ def test_a_snapshot_of_thousands_of_buckets_and_100k_objects_is_drawn_without_fr
     assert len(growing) >= 5, f"the table was drawn in {len(growing) + 1} steps: {growing}"
     longest = max(gap for gap, _ in frames)
     assert longest < 3000, f"the page stood still for {longest:.0f} ms while drawing"
+
+
+def test_temporary_credentials_from_the_gateways_sts_sign_calls_and_downloads(browser, stack, ui_credential,
+                                                                             downloads):
+    import boto3
+
+    sts = boto3.client("sts", endpoint_url=stack.http_url, region_name=REGION,
+                       aws_access_key_id=ui_credential["access_key"], aws_secret_access_key=ui_credential["secret_key"])
+    session = sts.get_session_token(DurationSeconds=900)["Credentials"]
+    temporary = {"access_key": session["AccessKeyId"], "secret_key": session["SecretAccessKey"],
+                 "session_token": session["SessionToken"]}
+    assert temporary["access_key"] != ui_credential["access_key"]
+    snapshot = json.loads((ROOT / "Tests" / "Fixtures" / "snapshot-v1-prefixes.json").read_text())
+    snapshot["snapshot"]["id"] = "snap-via-sts"
+    sid = place_snapshot(stack, "webui", snapshot)
+    browser.get_log("performance")
+    connect(browser, stack, temporary)
+    open_snapshot(browser, sid)
+    row = browser.find_element(By.CSS_SELECTOR, f'#snapshots-body tr[data-snapshot="{sid}"]')
+    row.find_element(By.CSS_SELECTOR, 'button[data-format="json"]').click()
+
+    def downloaded():
+        done = [f for f in downloads.iterdir() if sid in f.name and f.name.endswith(".json")]
+        if not done:
+            raise NotYet(f"download dir holds {[f.name for f in downloads.iterdir()]}")
+        return done[0]
+
+    path = wait_until(downloaded, 30, "the browser to download the snapshot with a presigned, session-token URL")
+    assert json.loads(path.read_text()) == snapshot
+    # A temporary key is refused without its token, so the presigned URL carried it.
+    without = requests.get(stack.http_url + "/api/discovery/snapshots", timeout=10,
+                           auth=SigV4(temporary["access_key"], temporary["secret_key"]))
+    assert without.status_code in (400, 403) and "Token" in without.json()["error"]["code"], without.text
+    for secret in (temporary["secret_key"], temporary["session_token"]):
+        assert secret not in js(browser, """return JSON.stringify({local: {...localStorage},
+            session: {...sessionStorage}, cookie: document.cookie, page: document.documentElement.outerHTML})""")
 
 
 # -- snapshot → plan → migration done ---------------------------------------------------------
