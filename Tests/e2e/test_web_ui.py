@@ -589,6 +589,8 @@ def assert_page_kept_to_itself(browser, stack, pasted: list[str], gateway_secret
     """No request went anywhere but the gateway, nothing failed or broke the CSP, no secret is left
     in the page, its storage or its cookies, and no pasted one in any file of the gateway (its own
     credential's secret is stored there, sealed)."""
+    # (Downloads the browser itself starts are not among the page's Network events; their
+    # presigned URL is made from the page's own origin in api.js.)
     urls = requested_urls(browser)
     api_calls = [u for u in urls if u.startswith(stack.http_url + "/api/")]
     assert len(api_calls) >= 5, urls
