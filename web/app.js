@@ -16,7 +16,7 @@ const snapshots = initSnapshots(gateway, {
   listed: (list) => migration.setSnapshots(list),
   deleted: (id) => results.closeIf(id),
 });
-initDiscovery(gateway, {
+const discovery = initDiscovery(gateway, {
   finished: async (job) => {
     await snapshots.refresh();
     if (job.state === "done" && job.snapshot_id) await results.open(job.snapshot_id);
@@ -52,7 +52,9 @@ $("gateway-form").addEventListener("submit", async (event) => {
     gateway.forget();
     connectedView(false);
     showError($("gateway-error"), e);
+    return;
   }
+  discovery.resume().catch((e) => showError($("discovery-error"), e));
 });
 
 $("gw-forget").addEventListener("click", () => {

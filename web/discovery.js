@@ -106,5 +106,14 @@ export function initDiscovery(gateway, { finished }) {
     }
   });
 
-  return { follow };
+  // After connecting: a job still running (started before a reload, or in another tab) is
+  // followed again — it runs in the gateway, not in this page.
+  async function resume() {
+    if (jobId) return;
+    const { jobs = [] } = await gateway.call("GET", apiPath("discovery", "jobs"));
+    const running = jobs.find((j) => j.state === "running");
+    if (running) follow(running);
+  }
+
+  return { follow, resume };
 }

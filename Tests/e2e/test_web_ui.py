@@ -622,6 +622,11 @@ def test_cancel_stops_a_running_discovery(browser, stack, slow_source, ui_creden
                browser.find_element(By.ID, "job").get_attribute("data-state") == "running", 30,
                "the discovery to run")
     job_id = text(browser, "job-id")
+    # Loading the page again forgets the gateway credential; once connected again the page finds
+    # the job, which ran on in the gateway meanwhile.
+    connect(browser, stack, ui_credential)
+    wait_until(lambda: no_alert(browser) and shown(browser, "job") and text(browser, "job-id") == job_id, 20,
+               "the page to follow the running job again")
     browser.find_element(By.ID, "job-cancel").click()
     wait_until(lambda: no_alert(browser) and browser.find_element(By.ID, "job").get_attribute("data-state") == "cancelled",
                30, "the page to show the job cancelled")
