@@ -55,6 +55,8 @@ $("gateway-form").addEventListener("submit", async (event) => {
     return;
   }
   discovery.resume().catch((e) => showError($("discovery-error"), e));
+  // A gateway without the migration API answers NotFound: the section then waits for a plan.
+  migration.resume().catch((e) => e.status === 404 || showError($("run-error"), e));
 });
 
 $("gw-forget").addEventListener("click", () => {

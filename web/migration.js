@@ -27,7 +27,8 @@ function renderPlan(plan) {
     stat("Objects", formatCount(t.objects)),
     stat("Bytes", `${formatBytes(t.bytes)} (${formatBytes(t.stored_bytes)} stored)`),
     stat("Estimated time", `${formatDuration(t.transfer_seconds)} at ${meta.bandwidth_mbps} Mbit/s`),
-    stat("Estimated cost / month", `${money(t.monthly_cost)}${t.monthly_cost_complete ? "" : " (zones without a price not counted)"}`),
+    stat("Estimated cost / month", t.monthly_cost == null ? "unknown (no zone has a price)"
+      : `${money(t.monthly_cost)}${t.monthly_cost_complete ? "" : " (zones without a price not counted)"}`),
   );
 
   clear($("plan-buckets")).append(...plan.buckets.map((b) => el("tr", { "data-bucket": b.source_bucket },
@@ -98,7 +99,10 @@ function renderRun(run) {
   $("run-report").hidden = active;
   if (!active) {
     const skipped = run.skipped || [];
+    const failed = (run.buckets || []).filter((b) => b.state === "failed").length;
+    $("run-summary").classList.toggle("error", failed > 0);
     $("run-summary").textContent = `${run.state === "done" ? "Done" : `Stopped (${run.state})`}: ` +
+      (failed ? `${formatCount(failed)} bucket${failed === 1 ? "" : "s"} failed (see the table above); ` : "") +
       `${formatCount(run.objects_copied ?? run.objects_done)} objects (${formatBytes(run.bytes_copied ?? run.bytes_done)}) ` +
       `copied, ${formatCount(run.objects_present ?? 0)} already there, ` +
       `${formatCount(run.objects_skipped ?? skipped.length)} skipped` +
@@ -159,6 +163,13 @@ export function initMigration(gateway) {
     if (run.state === "running") timer = setTimeout(poll, POLL_MS);
   }
 
+  function follow(run) {
+    clearTimeout(timer);
+    runId = run.id;
+    renderRun(run);
+    if (run.state === "running") timer = setTimeout(poll, POLL_MS);
+  }
+
   $("run-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const body = {
@@ -173,11 +184,7 @@ export function initMigration(gateway) {
     dialog.close();
     showError($("run-error"), null);
     try {
-      const run = await gateway.call("POST", apiPath("migration", "runs"), { body });
-      clearTimeout(timer);
-      runId = run.id;
-      renderRun(run);
-      if (run.state === "running") timer = setTimeout(poll, POLL_MS);
+      follow(await gateway.call("POST", apiPath("migration", "runs"), { body }));
     } catch (e) {
       showError($("run-error"), e);
     } finally {
@@ -196,6 +203,13 @@ export function initMigration(gateway) {
   });
 
   return {
+    // After connecting: a run still going in the gateway is followed again.
+    async resume() {
+      if (runId) return;
+      const { runs = [] } = await gateway.call("GET", apiPath("migration", "runs"));
+      const running = runs.find((r) => r.state === "running");
+      if (running) follow(running);
+    },
     // The plan form's snapshot choice follows the snapshot list.
     setSnapshots(list) {
       const select = $("plan-snapshot");

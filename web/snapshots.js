@@ -10,7 +10,7 @@ function row(s) {
     el("button", { type: "button", "data-action": name, "data-id": s.id, ...extra }, text);
   return el("tr", { "data-snapshot": s.id },
     el("th", { scope: "row" }, el("code", {}, s.id)),
-    el("td", {}, formatTime(s.created_at)),
+    el("td", { class: "time" }, formatTime(s.created_at)),
     el("td", {}, `${s.endpoint_host ?? "?"} (${s.region ?? "?"})`),
     el("td", {}, s.sanitization ?? "—"),
     el("td", { class: "num" }, formatCount(s.buckets)),
