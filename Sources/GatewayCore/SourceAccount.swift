@@ -128,7 +128,8 @@ public struct SourceObjectHead: Sendable, Equatable {
     public var contentType: String?
     /// Headers the gateway stores with an object as the source sent them: Cache-Control,
     /// Content-Disposition, Content-Encoding, Content-Language, Expires, x-amz-meta-*, by
-    /// lowercased name.
+    /// lowercased name; and the `encryptionHeaders`, which say what the ETag is (a copy never
+    /// stores those).
     public var headers: [String: String]
     /// `x-amz-checksum-*` the source returned, by lowercased algorithm name ("crc32", "sha256"…).
     public var checksums: [String: String]
@@ -143,6 +144,27 @@ public struct SourceObjectHead: Sendable, Equatable {
         self.contentType = contentType
         self.headers = headers
         self.checksums = checksums
+    }
+
+    /// How the source encrypted the object, as GetObject answers it. S3 makes the ETag of an
+    /// object encrypted with SSE-KMS, DSSE-KMS or SSE-C something other than an MD5 of its
+    /// bytes, even when it looks like one.
+    public static let encryptionHeaders: Set<String> = [
+        "x-amz-server-side-encryption", "x-amz-server-side-encryption-customer-algorithm",
+    ]
+
+    /// SSE-C: the source serves the bytes only to a request carrying the customer's key.
+    public var isCustomerKeyEncrypted: Bool { headers["x-amz-server-side-encryption-customer-algorithm"] != nil }
+
+    /// The server-side encryption that makes the ETag no digest of the bytes ("aws:kms",
+    /// "aws:kms:dsse", "SSE-C"), nil when the ETag is S3's usual one (no encryption, or SSE-S3's
+    /// AES256).
+    public var etagHidingEncryption: String? {
+        if isCustomerKeyEncrypted { return "SSE-C" }
+        guard let sse = headers["x-amz-server-side-encryption"]?.lowercased(), sse.hasPrefix("aws:kms") else {
+            return nil
+        }
+        return sse
     }
 }
 

@@ -28,7 +28,9 @@ extension S3SourceClient {
             lastModified: exchange.header("last-modified").flatMap(HTTPDate.parseHTTP).map(Double.init),
             contentType: exchange.header("content-type"))
         for (name, value) in exchange.responseHeaders {
-            if storedHeaders.contains(name) || name.hasPrefix("x-amz-meta-") {
+            if storedHeaders.contains(name) || SourceObjectHead.encryptionHeaders.contains(name)
+                || name.hasPrefix("x-amz-meta-")
+            {
                 // A repeated header is one value, as HTTP joins them.
                 head.headers[name] = head.headers[name].map { $0 + ", " + value } ?? value
             } else if name.hasPrefix("x-amz-checksum-") {

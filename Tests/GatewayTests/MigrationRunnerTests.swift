@@ -218,10 +218,13 @@ final class MigrationRunnerTests: XCTestCase {
     /// upload's, say): kept here and handed to the source whole. Put these before `source.put`.
     var chosen: [String: InMemorySourceAccount.Bucket] = [:]
 
-    func putSource(_ bucket: String, _ key: String, _ bytes: [UInt8], etag: String, checksums: [String: String] = [:]) {
+    func putSource(
+        _ bucket: String, _ key: String, _ bytes: [UInt8], etag: String, checksums: [String: String] = [:],
+        headers: [String: String] = [:]
+    ) {
         chosen[bucket, default: .init()].objects[key] = (
             SourceObject(key: key, size: Int64(bytes.count), etag: etag, lastModified: 0), bytes,
-            SourceObjectHead(size: Int64(bytes.count), etag: etag, checksums: checksums)
+            SourceObjectHead(size: Int64(bytes.count), etag: etag, headers: headers, checksums: checksums)
         )
         source.addBucket(bucket, chosen[bucket]!)
     }

@@ -41,7 +41,7 @@ final class S3SourceObjectReaderTests: XCTestCase {
                 headers: [
                     "cache-control": "max-age=60", "content-disposition": "attachment; filename=\"a.txt\"",
                     "content-encoding": "gzip", "content-language": "fi", "expires": "Tue, 07 May 2024 07:08:09 GMT",
-                    "x-amz-meta-color": "blue", "x-amz-meta-empty": "",
+                    "x-amz-meta-color": "blue", "x-amz-meta-empty": "", "x-amz-server-side-encryption": "AES256",
                 ],
                 checksums: ["crc32": "DUoRhQ==", "sha256": "uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek="]))
         XCTAssertEqual(reader.size, 11)

@@ -33,6 +33,7 @@ MiB = 1 << 20
 SNAPSHOT_SCHEMA = json.loads((ROOT / "docs" / "snapshot.schema.json").read_text())
 PLAN_SCHEMA = json.loads((ROOT / "docs" / "migration-plan.schema.json").read_text())
 ARCHIVED = 10
+KMS_KEY = "kms/report.txt"
 
 
 def body(key: str, size: int) -> bytes:
@@ -70,6 +71,8 @@ def source():
     for i in range(ARCHIVED):
         plan("archive", f"glacier/{i}", body(f"archive/g{i}", 2000), StorageClass="GLACIER")
     plan("secret", "hidden.txt", b"the snapshot could not list this bucket")
+    # SSE-KMS: S3's ETag is then no MD5 of the bytes (moto's is, but says aws:kms all the same).
+    plan("logs", KMS_KEY, body("logs/kms", 4000), ContentType="text/plain", ServerSideEncryption="aws:kms")
 
     def put(item):
         (bucket, key), (data, extra) = item
@@ -335,6 +338,10 @@ def test_an_interrupted_run_resumes_and_copies_nothing_twice(gw, source, plan_fi
     assert not set(object_gets(source, after1)) & done1, "what run 1 copied was never read again"
     assert not set(object_gets(source, after2)) & set(copied(r2)), "what run 2 copied was never read again"
     assert gets["versioned", "zz-late-key"] == 1
+    # The SSE-KMS object was checked by its checksum (or size), never by its ETag as an MD5.
+    kms = [e for r in (r1, r2, r3) for e in events(r) if e["key"] == KMS_KEY and e["outcome"] == "copied"]
+    assert len(kms) == 1 and kms[0]["verification"] != "md5", kms
+    assert kms[0]["verification"].startswith("checksum-") or kms[0]["verification"] == "size", kms
     # A fourth run reads nothing at all.
     before = sum(gets.values())
     r4 = migrate(gw, "run", plan_file, "--json", env=source_env())
@@ -354,6 +361,8 @@ def test_everything_arrived_byte_for_byte(gw, source):
         assert got["Metadata"] == extra.get("Metadata", {}), (bucket, key)
         if "CacheControl" in extra:
             assert got["CacheControl"] == extra["CacheControl"]
+    # The copy is the gateway's own: the source's encryption is not claimed for it.
+    assert "ServerSideEncryption" not in s3.head_object(Bucket="logs", Key=KMS_KEY)
     listed = {o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket="versioned")
               for o in page.get("Contents", [])}
     assert "gone" not in listed and len(listed) == 201

@@ -382,6 +382,9 @@ public final class MigrationRunner: Sendable {
         let reader = try source.open(bucket: pb.sourceBucket, region: pb.sourceRegion, key: key)
         defer { reader.close() }
         let head = reader.head
+        // Closed unread (the defer): without the customer's key the bytes are ciphertext, if
+        // the source sends any at all.
+        if head.isCustomerKeyEncrypted { return .skipped(Self.customerKeyReason) }
         if let listed, listed.etag != head.etag || listed.size != head.size {
             return .skipped("changed at the source since it was listed; a later run copies the new version")
         }
@@ -389,7 +392,8 @@ public final class MigrationRunner: Sendable {
         let moved = Atomic<Int64>(0)
         let verified = Mutex<CopyVerification?>(nil)
         let body = VerifyingSource(
-            reader: reader, size: head.size, etag: head.etag, checksum: checksum,
+            reader: reader, size: head.size, etag: head.etag, etagIsDigest: head.etagHidingEncryption == nil,
+            checksum: checksum,
             cancelled: { [self] in isStopping },
             progress: { [self] n in
                 moved.add(Int64(n), ordering: .relaxed)
@@ -446,7 +450,9 @@ public final class MigrationRunner: Sendable {
     }
 
     /// The headers the gateway stores with an object, as the source sent them, and the
-    /// full-object checksum the write path can verify (a composite one, "…-N", it cannot).
+    /// full-object checksum the write path can verify (a composite one, "…-N", it cannot). The
+    /// source's encryption headers are not among them: the copy is the gateway's, in plain bytes
+    /// (and PutObject refuses SSE headers).
     static func storedHeaders(_ head: SourceObjectHead) -> ([(name: String, value: String)], String?) {
         var out: [(name: String, value: String)] = []
         if let ct = head.contentType { out.append(("content-type", ct)) }
@@ -579,6 +585,10 @@ public final class MigrationRunner: Sendable {
         }
     }
 
+    static let customerKeyReason =
+        "encrypted at the source with a customer-provided key (SSE-C): it cannot be read without that key, "
+        + "which the migration does not have; copy it with a client that has the key"
+
     /// An error in words for the report: never a credential (SourceError and S3Error carry none).
     static func reason(_ error: any Error) -> String {
         switch error {
@@ -587,6 +597,10 @@ public final class MigrationRunner: Sendable {
                 return "in an archive storage class (GLACIER, DEEP_ARCHIVE): restore it at the source first"
             }
             if case .noSuchKey = e { return "deleted at the source since it was listed" }
+            // What S3 answers a GetObject of an SSE-C object that does not carry the key.
+            if case .failed(let op, 400, "InvalidRequest") = e, op.hasPrefix("GetObject") {
+                return customerKeyReason + " (the source answered InvalidRequest)"
+            }
             return e.message
         case let e as S3Error: return "the gateway refused it: \(e.code.code): \(e.message)"
         case let e as CopyFailure:

@@ -8,9 +8,11 @@ public enum CopyVerification: Sendable, Equatable, CustomStringConvertible {
     case md5
     /// The source's multipart ETag, recomputed with a part size that reproduces it.
     case multipartETag(partSize: Int64)
-    /// A full-object `x-amz-checksum-*` the source returned, verified by the gateway's write path.
+    /// A full-object `x-amz-checksum-*` the source returned, verified by the gateway's write path
+    /// (for an SSE-KMS object, the only check of its bytes).
     case checksum(String)
-    /// Only the size: a multipart ETag whose part size could not be found, no usable checksum.
+    /// Only the size: a multipart ETag whose part size could not be found, or an ETag that is no
+    /// digest of the bytes (SSE-KMS), and no usable checksum.
     case size
 
     /// The name stored in copy records and reports: "md5", "multipart-etag", "checksum-crc32", "size".
@@ -116,12 +118,16 @@ struct PartETagHasher {
 /// A source object's bytes on their way into the gateway's write path, checked as they pass:
 /// the count against the size the source announced, the MD5 against a plain ETag (a mismatch
 /// throws before the write path sees the end, so nothing is committed), a multipart ETag
-/// against the likely part sizes. At the end, before the write path may commit, `atEnd` learns
-/// the outcome (the run records the copy there, so a crash right after the commit loses nothing).
+/// against the likely part sizes. An ETag that is no digest of the bytes (SSE-KMS, SSE-C) is not
+/// compared: a full-object checksum or the size is all there is. At the end, before the write
+/// path may commit, `atEnd` learns the outcome (the run records the copy there, so a crash right
+/// after the commit loses nothing).
 final class VerifyingSource: ByteSource {
     private let reader: any SourceObjectReader
     private let size: Int64
     private let etag: String
+    /// False when the source's ETag is no digest of the bytes (`SourceObjectHead.etagHidingEncryption`).
+    private let etagIsDigest: Bool
     /// The full-object checksum the write path verifies (algorithm name), if any.
     private let checksum: String?
     private let cancelled: @Sendable () -> Bool
@@ -134,19 +140,20 @@ final class VerifyingSource: ByteSource {
     let progress: (Int) -> Void
 
     init(
-        reader: any SourceObjectReader, size: Int64, etag: String, checksum: String?,
+        reader: any SourceObjectReader, size: Int64, etag: String, etagIsDigest: Bool = true, checksum: String?,
         cancelled: @escaping @Sendable () -> Bool, progress: @escaping (Int) -> Void = { _ in },
         atEnd: @escaping (CopyVerification, String) throws -> Void
     ) {
         self.reader = reader
         self.size = size
         self.etag = etag
+        self.etagIsDigest = etagIsDigest
         self.checksum = checksum
         self.cancelled = cancelled
         self.progress = progress
         self.atEnd = atEnd
         candidates =
-            SourceETag.partCount(etag).map {
+            (etagIsDigest ? SourceETag.partCount(etag) : nil).map {
                 SourceETag.partSizeCandidates(size: size, parts: $0).map { PartETagHasher(partSize: $0) }
             } ?? []
     }
@@ -169,11 +176,11 @@ final class VerifyingSource: ByteSource {
         }
         let md5Hex = hexEncode(md5.finalize())
         let verification: CopyVerification
-        if SourceETag.isPlainMD5(etag) {
+        if etagIsDigest && SourceETag.isPlainMD5(etag) {
             guard md5Hex == etag else {
                 throw CopyFailure.mismatch(
-                    "the MD5 of the bytes read is not the source's ETag (an object encrypted with SSE-KMS or SSE-C has "
-                        + "such an ETag; otherwise the bytes changed on the way)")
+                    "the MD5 of the bytes read is not the source's ETag: the bytes changed on the way (or the source "
+                        + "encrypted the object without saying so)")
             }
             verification = .md5
         } else if let hit = candidates.indices.first(where: { candidates[$0].finalize() == etag }) {
