@@ -85,10 +85,19 @@ public struct MigrationRunStatus: Codable, Sendable, Equatable {
         try c.encode(etaSeconds, forKey: .etaSeconds)
         try c.encode(currentBucket, forKey: .currentBucket)
         try c.encode(buckets, forKey: .buckets)
+        var derived = encoder.container(keyedBy: DerivedKeys.self)
+        try derived.encode(failedBuckets, forKey: .failedBuckets)
         try c.encode(skipped, forKey: .skipped)
         try c.encode(skippedTruncated, forKey: .skippedTruncated)
         try c.encode(error, forKey: .error)
     }
+
+    /// Written with the stored ones, never read back: derived from them.
+    private enum DerivedKeys: String, CodingKey { case failedBuckets }
+
+    /// Buckets of the plan that failed (state `failed`, reason in their `error`): a run that
+    /// ends `done` with some is a partial one; with all of them it ends `failed`.
+    public var failedBuckets: Int { buckets.count(where: { $0.state == "failed" }) }
 
     public struct BucketStatus: Codable, Sendable, Equatable {
         public var sourceBucket: String
@@ -100,6 +109,14 @@ public struct MigrationRunStatus: Codable, Sendable, Equatable {
         public var objectsSkipped: Int64
         public var bytesCopied: Int64
         public var error: String?
+        /// The plan's notes for the bucket: what the copy does not carry over (noncurrent
+        /// versions of a versioned bucket, Object Lock, lifecycle…).
+        public var notes: [String] = []
+
+        enum CodingKeys: String, CodingKey {
+            case sourceBucket, targetBucket, state, objectsCopied, objectsPresent, objectsSkipped, bytesCopied, error,
+                notes
+        }
 
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
@@ -111,6 +128,7 @@ public struct MigrationRunStatus: Codable, Sendable, Equatable {
             try c.encode(objectsSkipped, forKey: .objectsSkipped)
             try c.encode(bytesCopied, forKey: .bytesCopied)
             try c.encode(error, forKey: .error)
+            try c.encode(notes, forKey: .notes)
         }
     }
 
@@ -121,6 +139,22 @@ public struct MigrationRunStatus: Codable, Sendable, Equatable {
     }
 
     public var durationSeconds: Double { (finishedAt ?? updatedAt).timeIntervalSince(createdAt) }
+}
+
+extension MigrationRunStatus.BucketStatus {
+    /// Rows written before `notes` existed have none.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        sourceBucket = try c.decode(String.self, forKey: .sourceBucket)
+        targetBucket = try c.decode(String.self, forKey: .targetBucket)
+        state = try c.decode(String.self, forKey: .state)
+        objectsCopied = try c.decode(Int64.self, forKey: .objectsCopied)
+        objectsPresent = try c.decode(Int64.self, forKey: .objectsPresent)
+        objectsSkipped = try c.decode(Int64.self, forKey: .objectsSkipped)
+        bytesCopied = try c.decode(Int64.self, forKey: .bytesCopied)
+        error = try c.decodeIfPresent(String.self, forKey: .error)
+        notes = try c.decodeIfPresent([String].self, forKey: .notes) ?? []
+    }
 }
 
 extension MigrationRunStatus {
@@ -182,7 +216,9 @@ extension MigrationRunStatus {
                 + "\(bucket.objectsPresent) already there, \(bucket.objectsSkipped) skipped"
             if let e = bucket.error { line += " — \(e)" }
             out.append(line)
+            for n in bucket.notes { out.append("    note: \(n)") }
         }
+        if failedBuckets > 0 { out.append("  failed buckets: \(failedBuckets) of \(buckets.count)") }
         if !skipped.isEmpty {
             out.append("Skipped objects\(skippedTruncated ? " (the first \(skipped.count))" : ""):")
             for s in skipped { out.append("  \(s.bucket)/\(s.key): \(s.reason)") }

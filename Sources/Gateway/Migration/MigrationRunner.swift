@@ -86,7 +86,7 @@ public final class MigrationRunner: Sendable {
                     .init(
                         sourceBucket: $0.sourceBucket, targetBucket: $0.targetBucket, state: "pending",
                         objectsCopied: 0,
-                        objectsPresent: 0, objectsSkipped: 0, bytesCopied: 0, error: nil)
+                        objectsPresent: 0, objectsSkipped: 0, bytesCopied: 0, error: nil, notes: $0.notes)
                 }, skipped: [], skippedTruncated: false, error: nil))
         listed = Mutex(
             plan.buckets.map {
@@ -172,7 +172,13 @@ public final class MigrationRunner: Sendable {
                 if isStopping { break }
                 try copyBucket(i, pb, b)
             }
-            finish(isStopping ? .cancelled : .done, error: nil)
+            if isStopping {
+                finish(.cancelled, error: nil)
+            } else if let why = nothingCopied() {
+                finish(.failed, error: why)
+            } else {
+                finish(.done, error: nil)
+            }
         } catch {
             finish(.failed, error: Self.reason(error))
         }
@@ -291,6 +297,20 @@ public final class MigrationRunner: Sendable {
             continuation = page.next
         } while continuation != nil
         status.withLock { $0.buckets[i].state = isStopping ? "cancelled" : "done" }
+    }
+
+    /// Why the run as a whole failed although the source answered: every bucket of the plan
+    /// failed (each with its reason in `buckets`), or the plan has none. nil when some bucket was
+    /// gone through (`done`, with `failed_buckets` saying how many were not).
+    private func nothingCopied() -> String? {
+        let buckets = status.withLock { $0.buckets }
+        if buckets.isEmpty {
+            return "the plan has no bucket to copy (each source bucket is among its unplaceable ones)"
+        }
+        guard buckets.allSatisfy({ $0.state == "failed" }) else { return nil }
+        let each = buckets.prefix(3).map { "\($0.sourceBucket): \($0.error ?? "failed")" }
+        return "no bucket could be copied: " + each.joined(separator: "; ")
+            + (buckets.count > 3 ? "; and \(buckets.count - 3) more (see buckets)" : "")
     }
 
     private func bucketFailed(_ i: Int, _ why: String) {
