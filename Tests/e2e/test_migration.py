@@ -392,7 +392,7 @@ def documented(name: str, value) -> None:
     assert [e.message for e in Draft202012Validator(schema).iter_errors(value)] == [], name
 
 
-def api(gw, method, path, body=None):
+def api(gw, method, path, body=None, keys=None):
     import requests
 
     from admin_api import SigV4
@@ -400,7 +400,40 @@ def api(gw, method, path, body=None):
     data = json.dumps(body).encode() if body is not None else b""
     return requests.request(method, gw.http_url + "/api/" + path, data=data,
                             headers={"Content-Type": "application/json"} if data else {},
-                            auth=SigV4(gw.access_key, gw.secret_key), timeout=60)
+                            auth=SigV4(*(keys or (gw.access_key, gw.secret_key))), timeout=60)
+
+
+def test_two_copies_need_an_administrator(gw, source):
+    """A plan of two copies per object sets the targets' replica-count, a gateway administrator's
+    right: a run by another user is refused at once (CLI and API), before the source is asked
+    for anything or a bucket is created."""
+    from admin_cli import cli, fields
+
+    perms = json.dumps({"migration:*": ["default"], "s3:*": ["*"]})
+    cli(gw, "users", "create", "default", "mover", "--permissions", perms)
+    shown = fields(cli(gw, "credentials", "create", "default", "mover").stdout)
+    keys = shown["access key"], shown["secret key"]
+    out = gw.work / "plan-m.json"
+    r = migrate(gw, "plan", gw.work / "snapshot.json", "--constraint", "fi,de", "--replicas", "2",
+                "--bucket-prefix", "m-", "--json", "-o", out)
+    assert r.returncode == 0, r.stderr
+    plan_id = json.loads(out.read_text())["plan"]["id"]
+    before = source.log.stat().st_size
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3GW_"))}
+    env.update(S3GW_ADMIN_ACCESS_KEY=keys[0], S3GW_ADMIN_SECRET_KEY=keys[1])
+    # No source credentials and no terminal: refused before they would be asked for.
+    refused = migrate(gw, "run", out, env=env, start_new_session=True)
+    assert refused.returncode == 1, refused.stderr
+    assert "AccessDenied" in refused.stderr and "admin:UpdateBucket" in refused.stderr, refused.stderr
+    assert "m-photos (1 → 2)" in refused.stderr, refused.stderr
+    started = api(gw, "POST", "migration/runs", {"plan_id": plan_id, "access_key_id": SOURCE_KEY,
+                                                  "secret_access_key": SOURCE_SECRET}, keys=keys)
+    assert started.status_code == 403, started.text
+    documented("Error", started.json())
+    error = started.json()["error"]
+    assert error["code"] == "AccessDenied" and "admin:UpdateBucket" in error["message"], error
+    assert source.log.stat().st_size == before, "the source was not asked anything"
+    assert not any(b["Name"].startswith("m-") for b in s3_client(gw).list_buckets()["Buckets"])
 
 
 def test_the_api_plans_and_runs_in_a_worker(gw, source, plan_file):

@@ -59,11 +59,17 @@ struct GatewayWrites {
         return b
     }
 
+    /// Whether `p` may set the replica-count of `tenant`'s buckets: the admin API's rule (PATCH
+    /// of a bucket's `replica_count`), a gateway administrator with `admin:UpdateBucket`.
+    static func maySetReplicaCount(_ p: Principal, tenant: String) -> Bool {
+        p.isGatewayTenant && p.allows("admin:UpdateBucket", on: .tenant(tenant))
+    }
+
     /// The bucket's replica-count, set as the admin API sets it — by a gateway administrator
     /// only (copies cost the operator).
     func ensureReplicaCount(_ b: BucketRecord, _ count: Int) throws {
         if b.replicaCount == count { return }
-        guard principal.isGatewayTenant, principal.allows("admin:UpdateBucket", on: .tenant(b.tenant)) else {
+        guard Self.maySetReplicaCount(principal, tenant: b.tenant) else {
             throw MigrationError(
                 .accessDenied,
                 "the plan wants \(count) copies of each object in \(b.displayName), which has \(b.replicaCount); "

@@ -122,6 +122,44 @@ public final class MigrationRunner: Sendable {
         }
     }
 
+    /// Refuses at once a plan whose targets need a replica-count `principal` may not set
+    /// (every such bucket would fail): a target that exists keeps its count, a new one gets the
+    /// gateway's default for its placement, and changing either is a gateway administrator's
+    /// right. Checked before any credential is asked for or any bucket is created.
+    public static func checkReplicaCounts(_ plan: MigrationPlanV1, by principal: Principal, _ ctx: GatewayContext)
+        throws
+    {
+        if GatewayWrites.maySetReplicaCount(principal, tenant: principal.tenant) { return }
+        var changes: [String] = []
+        var counts: Set<Int> = []
+        for pb in plan.buckets {
+            let current: Int
+            let name = TenantRecord.qualifiedBucket(tenant: principal.tenant, name: pb.targetBucket)
+            if let b = try ctx.metadata.bucket(named: name) {
+                current = b.replicaCount
+            } else if let placement = try? ctx.resolvePlacement(pb.constraint) {
+                current = ctx.defaultReplicaCount(for: placement)
+            } else {
+                continue  // CreateBucket refuses the constraint: the bucket fails for that reason.
+            }
+            if current != pb.replicas {
+                changes.append("\(pb.targetBucket) (\(current) → \(pb.replicas))")
+                counts.insert(current)
+            }
+        }
+        guard !changes.isEmpty else { return }
+        let shown =
+            changes.prefix(5).joined(separator: ", ") + (changes.count > 5 ? " and \(changes.count - 5) more" : "")
+        let wanted = Set(plan.buckets.map(\.replicas)).sorted().map(String.init).joined(separator: ", ")
+        throw MigrationError(
+            .accessDenied,
+            "the plan keeps \(wanted) cop\(wanted == "1" ? "y" : "ies") of each object, which needs a bucket "
+                + "replica-count this caller may not set: \(shown). Setting a bucket's replica-count needs the "
+                + "admin:UpdateBucket permission of a gateway administrator (a user of the default tenant). Run the "
+                + "plan as an administrator, have one set the existing buckets' count first (s3gw buckets replicas "
+                + "BUCKET N), or make the plan with --replicas \(counts.count == 1 ? String(counts.first!) : "1").")
+    }
+
     /// The metadata note asking run `id` to stop: any worker may write it, the process running
     /// the run notices within `saveInterval`.
     static func cancelKey(_ id: String) -> String { "migration-cancel/" + id }

@@ -32,7 +32,8 @@ public final class MigrationRuns: Sendable {
     }
 
     /// Starts the plan's run on a thread of this process and returns its first status; throws
-    /// when it runs already, the process is busy, or the source cannot be opened.
+    /// when it runs already, the process is busy, the caller may not set the replica-count the
+    /// plan needs, or the source cannot be opened.
     public func start(
         _ plan: MigrationPlanV1, _ start: Start, by principal: Principal, _ ctx: GatewayContext, logger: Logger
     ) throws -> MigrationRunStatus {
@@ -40,6 +41,7 @@ public final class MigrationRuns: Sendable {
             throw MigrationError(.sourceFailed, "this gateway process cannot open source accounts")
         }
         try MigrationRunner.checkNotRunning(plan.plan.id, ctx)
+        try MigrationRunner.checkReplicaCounts(plan, by: principal, ctx)
         let source = try Self.connect(plan, endpoint: start.endpoint, start.credentials, connector)
         var options = MigrationRunner.Options()
         options.parallel = start.parallel

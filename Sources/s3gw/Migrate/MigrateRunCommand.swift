@@ -62,6 +62,12 @@ extension MigrateCommand {
                     "the plan copies into tenant \(thePlan.plan.tenant); this run acts for tenant \(principal.tenant)")
             }
             if let sourceEndpoint { _ = try MigrationCLI.endpoint(sourceEndpoint, plan: thePlan) }
+            // Before the credentials are asked for: a plan this principal cannot carry out fails at once.
+            do {
+                try MigrationRunner.checkReplicaCounts(thePlan, by: principal, ctx)
+            } catch let e as MigrationError {
+                throw MigrationCLI.fail("\(e.code.rawValue): \(e.message)")
+            }
             let credentials = try MigrationCLI.sourceCredentials()
             let source: any SourceAccount
             do {

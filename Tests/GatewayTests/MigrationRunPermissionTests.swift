@@ -1,0 +1,174 @@
+import Foundation
+import GatewayCore
+import GatewayTesting
+import SigV4
+import Synchronization
+import XCTest
+
+@testable import Gateway
+
+/// A plan of more than one copy per object needs a bucket replica-count only a gateway
+/// administrator may set: `POST /api/migration/runs` by anyone else refuses it at once
+/// (403 AccessDenied naming the permission), before the source is opened or a bucket created.
+final class MigrationRunPermissionTests: XCTestCase {
+    static let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYPERMISSIONS"
+    var dir: String!
+    var gw: TestGateway!
+    let source = InMemorySourceAccount()
+    /// Sources opened so far (the connector counts them).
+    let opened = TruncatingSource.Counter()
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "mperm-\(UUID().uuidString.prefix(8))"
+        source.addBucket("photos")
+        for i in 0..<5 { source.put("photos", "p\(i)", Array(repeating: UInt8(i), count: 40)) }
+        let source = self.source
+        let opened = self.opened
+        let dir = self.dir!
+        gw = TestGateway(
+            zones: [
+                .init(name: "zone-a", country: "se", region: "se-sto"),
+                .init(name: "fi-1", country: "fi", region: "fi-hel"),
+                .init(name: "fi-2", country: "fi", region: "fi-hel"),
+            ],
+            configure: {
+                $0.migration.stateDir = dir
+                $0.migration.connector = { _ throws(SourceError) in
+                    opened.value.add(1, ordering: .relaxed)
+                    return source
+                }
+            })
+        // A user of the gateway's own tenant who may migrate and write, but not administer.
+        try gw.identityStore.createUser(
+            UserRecord(
+                tenant: "default", name: "mover", id: CanonicalID.make(),
+                permissions: PermissionSet(["migration:*": ["default"], "s3:*": ["*"]]), createdAt: TestGateway.now))
+        try gw.identityStore.createCredential(
+            CredentialRecord(
+                accessKey: "AKIDMOVER", tenant: "default", user: "mover",
+                sealedSecret: TestGateway.box.seal("s-mover", context: "AKIDMOVER"), createdAt: TestGateway.now),
+            maxKeysPerUser: 2)
+        let snapshot = SnapshotV1(
+            schemaVersion: 1,
+            snapshot: .init(
+                id: "snap-1", createdAt: Date(), source: .init(endpoint: "127.0.0.1:9000", region: "us-east-1")!,
+                sanitization: .prefixes, prefixDepth: 2),
+            buckets: [
+                .init(
+                    name: "photos", region: "us-east-1", objects: nil, listing: .complete, statuses: .init(),
+                    summary: .init(
+                        objectCount: 5, totalBytes: 200, storageClasses: [], sizeHistogram: [], lastModified: [],
+                        topPrefixes: []))
+            ])
+        let path = MigrationFiles.snapshotPath(stateDir: dir, tenant: "default", id: "snap-1")
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try SnapshotJSON.encoder().encode(snapshot).write(to: URL(fileURLWithPath: path))
+    }
+
+    override func tearDownWithError() throws {
+        gw?.context.migration.runs.stopAll(timeout: 10)
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    func call(_ method: String, _ path: String, _ body: [String: Any], mover: Bool = true) -> TestGateway.Response {
+        gw.send(
+            method, "/api/" + path, body: Array(try! JSONSerialization.data(withJSONObject: body)),
+            accessKey: mover ? "AKIDMOVER" : TestGateway.accessKey, secret: mover ? "s-mover" : TestGateway.secretKey)
+    }
+
+    func json(_ r: TestGateway.Response) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any] ?? [:]
+    }
+
+    func makePlan(replicas: Int, prefix: String = "") -> String {
+        let r = call(
+            "POST", "migration/plans",
+            ["snapshot_id": "snap-1", "constraint": "fi", "replicas": replicas, "bucket_prefix": prefix])
+        XCTAssertEqual(r.status, 201, r.text)
+        return (json(r)["plan"] as? [String: Any])?["id"] as? String ?? ""
+    }
+
+    func start(_ planId: String, mover: Bool = true) -> TestGateway.Response {
+        call(
+            "POST", "migration/runs",
+            ["plan_id": planId, "access_key_id": "AKIASRC", "secret_access_key": Self.secret], mover: mover)
+    }
+
+    func waitForEnd(_ planId: String) -> [String: Any] {
+        let deadline = Date().addingTimeInterval(20)
+        var run: [String: Any] = [:]
+        repeat {
+            run = json(call("GET", "migration/runs/\(planId)", [:], mover: false))
+            if run["state"] as? String != "running" { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        } while Date() < deadline
+        return run
+    }
+
+    func testTwoCopiesByANonAdministratorAreRefusedAtOnce() throws {
+        let planId = makePlan(replicas: 2)
+        let refused = start(planId)
+        XCTAssertEqual(refused.status, 403, refused.text)
+        XCTAssertTrue(refused.text.contains("AccessDenied"), refused.text)
+        XCTAssertTrue(refused.text.contains("admin:UpdateBucket"), refused.text)
+        XCTAssertTrue(refused.text.contains("photos (1 → 2)"), refused.text)
+        XCTAssertFalse(refused.text.contains(Self.secret))
+        XCTAssertEqual(opened.value.load(ordering: .relaxed), 0, "the source is not opened")
+        XCTAssertNil(try gw.metadata.bucket(named: "photos"), "no bucket is created")
+        XCTAssertNil(try gw.metadata.migrationRun(id: planId), "no run is recorded")
+        XCTAssertEqual(source.reads, 0)
+    }
+
+    func testOneCopyByANonAdministratorRuns() throws {
+        let planId = makePlan(replicas: 1)
+        XCTAssertEqual(start(planId).status, 202)
+        XCTAssertEqual(waitForEnd(planId)["state"] as? String, "done")
+        XCTAssertEqual(try gw.metadata.bucket(named: "photos")?.replicaCount, 1)
+    }
+
+    func testACountAnAdministratorSetFirstIsNoObstacle() throws {
+        let planId = makePlan(replicas: 2)
+        // The mover creates the bucket; an administrator gives it two copies.
+        let body = Array(
+            "<CreateBucketConfiguration><LocationConstraint>fi</LocationConstraint></CreateBucketConfiguration>".utf8)
+        XCTAssertEqual(gw.send("PUT", "/photos", body: body, accessKey: "AKIDMOVER", secret: "s-mover").status, 200)
+        _ = try ReplicaCount.set(bucket: "photos", count: 2, gw.context)
+        XCTAssertEqual(start(planId).status, 202)
+        let run = waitForEnd(planId)
+        XCTAssertEqual(run["state"] as? String, "done", "\(run)")
+        XCTAssertEqual(run["objects_copied"] as? Int, 5)
+    }
+
+    func testAnAdministratorRunsTwoCopies() throws {
+        let planId = makePlan(replicas: 2)
+        // The plan is the mover's tenant's: the root of the same tenant may run it.
+        XCTAssertEqual(start(planId, mover: false).status, 202)
+        XCTAssertEqual(waitForEnd(planId)["state"] as? String, "done")
+        XCTAssertEqual(try gw.metadata.bucket(named: "photos")?.replicaCount, 2)
+    }
+
+    func testTheCheckLooksAtEachTargetsCountNow() throws {
+        let p = try gw.context.migrationPlan(
+            for: SnapshotReader.read(
+                contentsOf: URL(
+                    fileURLWithPath: MigrationFiles.snapshotPath(stateDir: dir, tenant: "default", id: "snap-1"))),
+            options: .init(constraint: "fi", replicas: 2), by: gw.context.identities.resolve("AKIDMOVER")!.principal)
+        let mover = gw.context.identities.resolve("AKIDMOVER")!.principal
+        let root = gw.context.identities.resolve(TestGateway.accessKey)!.principal
+        XCTAssertNoThrow(try MigrationRunner.checkReplicaCounts(p, by: root, gw.context))
+        XCTAssertThrowsError(try MigrationRunner.checkReplicaCounts(p, by: mover, gw.context)) {
+            XCTAssertEqual(($0 as? MigrationError)?.code, .accessDenied)
+        }
+        // A gateway whose new buckets get two copies anyway needs no change.
+        var twoCopies = ReplicationSettings()
+        twoCopies.defaultReplicaCount = 2
+        let other = TestGateway(
+            zones: [
+                .init(name: "fi-1", country: "fi", region: "fi-hel"),
+                .init(name: "fi-2", country: "fi", region: "fi-hel"),
+            ],
+            replication: twoCopies)
+        XCTAssertNoThrow(try MigrationRunner.checkReplicaCounts(p, by: mover, other.context))
+    }
+}
