@@ -21,6 +21,8 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
         .systemLibrary(name: "CCurl", path: "Sources/CCurl"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // libc calls Swift cannot import as they are (prctl is variadic).
+        .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
 
         .target(name: "GatewayCore"),
         .target(name: "SigV4", dependencies: ["GatewayCore", "COpenSSL"]),
@@ -40,7 +42,7 @@ let package = Package(
         .executableTarget(
             name: "s3gw",
             dependencies: [
-                "Gateway", "FastCGI", "FileSystemBackend", "S3Backend", "MetadataSQLite", "Compression",
+                "Gateway", "FastCGI", "FileSystemBackend", "S3Backend", "MetadataSQLite", "Compression", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

@@ -43,4 +43,16 @@ final class ProcessPlumbingTests: XCTestCase {
     func testASpawnThatCannotExecuteFails() {
         XCTAssertThrowsError(try spawn(argv: ["/nonexistent/s3gw", "worker"], listenFD: nil))
     }
+
+    /// Workers and the agent hold pasted and decrypted secrets: a crash must not write them to a
+    /// core file, and the process must not be dumpable (ptrace, a piping core pattern).
+    func testASecretHoldingProcessCannotDumpItsMemory() {
+        XCTAssertTrue(coreDumpsPossible(), "a process starts dumpable")
+        disableCoreDumps()
+        XCTAssertFalse(coreDumpsPossible())
+        var limit = rlimit()
+        getrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &limit)
+        XCTAssertEqual(limit.rlim_cur, 0)
+        XCTAssertEqual(limit.rlim_max, 0)
+    }
 }

@@ -405,6 +405,18 @@ def test_the_command_line_lists_shows_and_downloads(world, finished, tmp_path):
     assert (tmp_path / "remote.json").read_bytes() == stored
 
 
+def test_no_process_holding_pasted_secrets_can_dump_core(world, finished):
+    """Workers (which run the jobs) and the agent start with no core size: a crash writes no
+    pasted credential to disk."""
+    stack = world["stack"]
+    pids = stack.all_children()
+    assert stack.worker_pids() and len(pids) > len(stack.worker_pids()), "workers and the agent"
+    for pid in pids:
+        limits = Path(f"/proc/{pid}/limits").read_text()
+        core = next(line for line in limits.splitlines() if line.startswith("Max core file size"))
+        assert core.split()[4:6] == ["0", "0"], (pid, core)
+
+
 def test_a_stop_interrupts_a_running_discovery_after_its_drain_timeout(world, finished):
     """Stops the module's gateway: the last test but the search, which only reads files."""
     j = start(world)

@@ -1,3 +1,4 @@
+import CLinux
 import Foundation
 import GatewayCore
 
@@ -26,6 +27,24 @@ func waitForSignal(_ signals: [Int32], timeout: Double) -> Int32? {
     var ts = timespec(tv_sec: Int(timeout), tv_nsec: Int((timeout - timeout.rounded(.down)) * 1e9))
     let s = sigtimedwait(&set, nil, &ts)
     return s > 0 ? s : nil
+}
+
+/// Keeps this process's memory off the disk when it crashes: pasted source credentials,
+/// decrypted secret keys and zone credentials live in it. No core file (RLIMIT_CORE 0), and not
+/// dumpable — a core pattern that pipes to a handler (systemd-coredump, apport) ignores the
+/// limit, and a process of the same user could otherwise attach with ptrace or read
+/// /proc/PID/mem. Called first by every process that may hold such secrets.
+func disableCoreDumps() {
+    var none = rlimit(rlim_cur: 0, rlim_max: 0)
+    setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &none)
+    _ = s3gw_set_dumpable(0)
+}
+
+/// Whether a crash of this process could still write a core file.
+func coreDumpsPossible() -> Bool {
+    var limit = rlimit()
+    getrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &limit)
+    return limit.rlim_cur != 0 || s3gw_get_dumpable() != 0
 }
 
 /// The path this binary was started from. Read once at start: after an upgrade replaced the

@@ -55,10 +55,12 @@ enum Worker {
         return 0
     }
 
-    /// What every spawned process (worker, agent) does first: take SIGTERM/SIGHUP/SIGINT for
-    /// sigwait only (before any thread exists, so all threads inherit the mask), ignore SIGPIPE,
-    /// set up libcurl once, and build the gateway context from the configuration.
+    /// What every spawned process (worker, agent) does first: no core dumps (secrets live in its
+    /// memory), take SIGTERM/SIGHUP/SIGINT for sigwait only (before any thread exists, so all
+    /// threads inherit the mask), ignore SIGPIPE, set up libcurl once, and build the gateway
+    /// context from the configuration.
     static func start(configPath: String, logger: Logger) throws -> (GatewayConfig, GatewayContext) {
+        disableCoreDumps()
         blockSignals([SIGTERM, SIGHUP, SIGINT])
         signal(SIGPIPE, SIG_IGN)
         let config = try GatewayConfig.load(path: configPath)
