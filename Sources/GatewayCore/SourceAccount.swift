@@ -56,6 +56,20 @@ public struct SourceCredentials: Sendable, CustomStringConvertible, CustomDebugS
     public var customMirror: Mirror { Mirror(self, children: ["accessKey": accessKey]) }
 }
 
+extension SourceCredentials {
+    /// Text that may reach a person (a lower layer's error, a source's answer) without the secret
+    /// or the token, a URL's query (a signed URL's signature) or an Authorization header, should
+    /// anything have put them in.
+    public func scrub(_ text: String) -> String {
+        var t = text.replacing(#/([A-Za-z][A-Za-z0-9+.\-]*:\/\/[^\s?#]*)[?#]\S*/#) { String($0.output.1) }
+        t = t.replacing(#/AWS4-HMAC-SHA256\s.*/#, with: "(withheld)")
+        for secret in [secretKey, sessionToken ?? ""] where !secret.isEmpty {
+            t = t.replacing(secret, with: "(withheld)")
+        }
+        return t
+    }
+}
+
 /// Opens a source account; refuses endpoints it cannot or may not reach.
 public typealias SourceConnector = @Sendable (SourceSpec) throws(SourceError) -> any SourceAccount
 
@@ -178,7 +192,8 @@ public protocol SourceObjectReader: BlobReader {
 /// Why a source request failed, in words that may be shown to the person who pasted the
 /// credentials: never the credentials or a signature.
 public enum SourceError: Error, Sendable, Equatable {
-    /// The endpoint is not in `[discovery] endpoints`, or not a usable URL.
+    /// The endpoint is not in `[discovery] endpoints` (its host), or not a usable URL ("": a
+    /// text that is no endpoint URL is never repeated, it may hold a secret).
     case endpointNotAllowed(String)
     /// AccessDenied (or 403) from the source, naming the operation.
     case accessDenied(operation: String)
@@ -186,19 +201,26 @@ public enum SourceError: Error, Sendable, Equatable {
     case invalidCredentials(code: String)
     case noSuchBucket(String)
     case noSuchKey(String)
-    /// Connection, TLS, timeout or an answer that is not S3's.
+    /// Connection, TLS or timeout: the endpoint did not answer.
     case unreachable(String)
+    /// The endpoint answered, but not with something this client can use: keys out of order,
+    /// a page larger than asked for, a continuation token repeated, no region. It concerns the
+    /// bucket asked about, and asking again would get the same answer.
+    case invalidAnswer(String)
     /// Any other S3 error: the operation, HTTP status and S3 code.
     case failed(operation: String, status: Int, code: String)
 
     public var message: String {
         switch self {
+        case .endpointNotAllowed(""):
+            "the endpoint is not http(s)://host[:port] (without user info, path or query) on this gateway's [discovery] endpoints"
         case .endpointNotAllowed(let e): "the endpoint \(e) is not allowed by this gateway's [discovery] endpoints"
         case .accessDenied(let op): "\(op): AccessDenied"
         case .invalidCredentials(let code): "the source refused the credentials (\(code))"
         case .noSuchBucket(let b): "no bucket \(b) in the source account"
         case .noSuchKey(let k): "no key \(k) in the source bucket"
         case .unreachable(let why): "the source endpoint could not be reached: \(why)"
+        case .invalidAnswer(let why): "the source answered oddly: \(why)"
         case .failed(let op, let status, let code): "\(op) failed: HTTP \(status) \(code)"
         }
     }

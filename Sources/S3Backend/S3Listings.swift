@@ -78,11 +78,3 @@ struct BucketListingPage {
         return BucketListingPage(buckets: buckets, next: next)
     }
 }
-
-/// `"abc"` → `abc` (ETags come quoted, in headers and in listings alike).
-func unquotedETag(_ etag: String) -> String {
-    var t = etag.trimmingCharacters(in: .whitespaces)
-    if t.hasPrefix("W/") { t.removeFirst(2) }
-    if t.count >= 2 && t.hasPrefix("\"") && t.hasSuffix("\"") { t = String(t.dropFirst().dropLast()) }
-    return t
-}

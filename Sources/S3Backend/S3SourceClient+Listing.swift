@@ -20,12 +20,12 @@ extension S3SourceClient {
             do {
                 page = try BucketListingPage.parse(body)
             } catch {
-                throw .unreachable("ListBuckets answered with \(error.why)")
+                throw .invalidAnswer("ListBuckets answered with \(error.why)")
             }
             buckets += page.buckets.map { SourceBucket(name: $0.name, creationDate: $0.creationDate) }
             token = page.next
             if let t = token, !seen.insert(t).inserted {
-                throw .unreachable("ListBuckets answered with a continuation token twice")
+                throw .invalidAnswer("ListBuckets answered with a continuation token twice")
             }
         } while token != nil
         return buckets
@@ -35,30 +35,40 @@ extension S3SourceClient {
     /// region the person gave), "EU" is eu-west-1. Credentials that may not ask get the region
     /// from HeadBucket's `x-amz-bucket-region`, which AWS sends even with a refusal.
     public func region(of bucket: String) throws(SourceError) -> String {
+        try region(of: bucket, signedFor: accountRegion, askAgain: true)
+    }
+
+    /// Only `x-amz-bucket-region` names a bucket's region. The Region of an error document
+    /// (AuthorizationHeaderMalformed) names the region the endpoint expects a signature for —
+    /// the endpoint's, not the bucket's — so it is only where to ask again, once.
+    private func region(of bucket: String, signedFor signing: String, askAgain: Bool) throws(SourceError) -> String {
         let operation = "GetBucketLocation \(bucket)"
         let (answer, body) = try fetch(
-            operation, Call(bucket: bucket, query: "location", atEndpoint: true), region: accountRegion,
+            operation, Call(bucket: bucket, query: "location", atEndpoint: true), region: signing,
             limit: 64 << 10, followRegion: false)
         if answer.ok {
             guard let root = XMLNode.parse(body), root.name == "LocationConstraint" else {
-                throw .unreachable("\(operation) answered with not a location")
+                throw .invalidAnswer("\(operation) answered with not a location")
             }
             let location = root.text.trimmingCharacters(in: .whitespacesAndNewlines)
             switch location {
             case "": return isAWS ? "us-east-1" : defaultRegion
             case "EU": return "eu-west-1"
             default:
-                guard Self.isRegionName(location) else { throw .unreachable("\(operation) answered with no region") }
+                guard Self.isRegionName(location) else { throw .invalidAnswer("\(operation) answered with no region") }
                 return location
             }
         }
-        // Asked at the wrong region's endpoint: the answer names the right one.
-        if let hint = answer.regionHint { return hint }
+        if let region = answer.bucketRegion { return region }
+        if askAgain, let other = answer.redirectRegion, other != signing {
+            return try region(of: bucket, signedFor: other, askAgain: false)
+        }
         let failure = error(operation, answer, bucket: bucket)
         switch failure {
         case .accessDenied:
-            let head = try send(Call(method: "HEAD", bucket: bucket, atEndpoint: true), region: accountRegion)
-            if let hint = head.regionHint { return hint }
+            let head = try send(
+                Call(method: "HEAD", bucket: bucket, atEndpoint: true), region: signing, followRegion: false)
+            if let region = head.bucketRegion { return region }
             if isAWS { throw failure }
             return defaultRegion
         case .failed where !isAWS:
@@ -88,17 +98,19 @@ extension S3SourceClient {
         do {
             page = try ObjectListingPage.parse(body, after: cursor?.lastKey ?? "")
         } catch {
-            throw .unreachable("\(operation) answered with \(error.why)")
+            throw .invalidAnswer("\(operation) answered with \(error.why)")
         }
         guard page.entries.count <= Self.pageSize else {
-            throw .unreachable("\(operation) answered with more keys than asked for")
+            throw .invalidAnswer("\(operation) answered with more keys than asked for")
         }
         if let next = page.next {
             let emptyPages = page.entries.isEmpty ? (cursor?.emptyPages ?? 0) + 1 : 0
             guard next != continuation else {
-                throw .unreachable("\(operation) answered with the same continuation token again")
+                throw .invalidAnswer("\(operation) answered with the same continuation token again")
             }
-            guard emptyPages <= 10 else { throw .unreachable("\(operation) answered with empty pages that never end") }
+            guard emptyPages <= 10 else {
+                throw .invalidAnswer("\(operation) answered with empty pages that never end")
+            }
             let last = page.entries.last?.key ?? cursor?.lastKey ?? ""
             cursors.withLock { $0[bucket] = ListingCursor(token: next, lastKey: last, emptyPages: emptyPages) }
         } else {

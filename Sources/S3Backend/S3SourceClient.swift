@@ -9,10 +9,12 @@ import Synchronization
 ///
 /// On AWS (`*.amazonaws.com`) account-wide calls go to the given endpoint and each bucket's
 /// calls to its region's endpoint (`s3.<region>.amazonaws.com`, virtual-hosted unless the name
-/// is no DNS label), signed for that region; elsewhere everything is path-style on the given
-/// endpoint. An answer naming another region (a 301, AuthorizationHeaderMalformed) is followed
-/// once. The endpoint must already be allowed (`EndpointAllowList`): this client goes nowhere
-/// else but AWS's regional hosts, and follows no redirect to another host.
+/// is no DNS label; the given endpoint itself for buckets of the region it serves), signed for
+/// that region; elsewhere everything is path-style on the given endpoint. An answer naming
+/// another region (a 301, AuthorizationHeaderMalformed) is followed once. The endpoint must
+/// already be allowed (`EndpointAllowList`), and every regional endpoint this client derives
+/// passes the same check (`allow`) before a request goes there: an operator who lists one
+/// regional endpoint gets that one only. No redirect to another host is followed.
 ///
 /// Errors are `SourceError`s that never hold the secret, the session token, a signature or a
 /// URL's query: their messages reach logs, a job's progress row and the browser.
@@ -28,16 +30,26 @@ public final class S3SourceClient: SourceAccount, CustomStringConvertible, Custo
     /// Keys asked for per ListObjectsV2 page.
     static let pageSize = 1000
 
+    /// An allow-list's check: the endpoint normalized, or `.endpointNotAllowed`.
+    public typealias Check = @Sendable (String) throws(SourceError) -> String
+
     let scheme: String
-    /// The endpoint's host[:port], lowercased.
+    /// The endpoint's host[:port], lowercased, the scheme's default port left out.
     let host: String
     /// AWS S3: buckets are reached at their own region's endpoint.
     let isAWS: Bool
+    /// The region an AWS regional endpoint (`s3.<r>.amazonaws.com`, `s3-<r>.amazonaws.com`)
+    /// serves; nil for the global endpoint and elsewhere.
+    let endpointRegion: String?
     /// The signing region of account-wide calls (ListBuckets, GetBucketLocation).
     let accountRegion: String
     /// A bucket's signing region where the endpoint names none (not AWS).
     let defaultRegion: String
     private let signer: S3RequestSigner
+    /// Kept only to scrub error texts that might quote them.
+    private let credentials: SourceCredentials
+    /// Whether a regional endpoint derived for a bucket may be asked.
+    let allow: Check
     let transport: any HTTPTransport
     let timeouts: ZoneTimeouts
     /// Seconds before the one retry of a request that failed fast.
@@ -53,51 +65,58 @@ public final class S3SourceClient: SourceAccount, CustomStringConvertible, Custo
     }
 
     /// A client for `spec`, over libcurl. Throws `.endpointNotAllowed` for an endpoint that is
-    /// not `http(s)://host[:port]`.
+    /// not `http(s)://host[:port]`. `allow` checks the regional endpoints it derives (by default
+    /// any: give an allow-list's check).
     public convenience init(
         _ spec: SourceSpec, timeouts: ZoneTimeouts = S3SourceClient.defaultTimeouts, verifyTLS: Bool = true,
-        caBundle: String? = nil
+        caBundle: String? = nil, allow: @escaping Check = { (e: String) throws(SourceError) in e }
     ) throws(SourceError) {
         CurlGlobal.initializeOnce()
         try self.init(
             spec, transport: CurlTransport(options: .init(verifyTLS: verifyTLS, caBundle: caBundle)),
-            clock: SystemClock(), timeouts: timeouts)
+            clock: SystemClock(), timeouts: timeouts, allow: allow)
     }
 
     /// Opens source accounts for the discovery API and `s3gw migrate run`: `check` (an
     /// `EndpointAllowList`'s) refuses an endpoint, or normalizes it, before any client for it
-    /// exists, so no request ever leaves for an endpoint that is not allowed.
+    /// exists, and refuses the regional endpoints a client derives the same way, so no request
+    /// ever leaves for an endpoint that is not allowed. `caBundles`: the CA bundle to trust per
+    /// normalized endpoint (a provider zone's `ca_bundle`), else `caBundle`.
     public static func connector(
-        check: @escaping @Sendable (String) throws(SourceError) -> String,
-        timeouts: ZoneTimeouts = S3SourceClient.defaultTimeouts, caBundle: String? = nil
+        check: @escaping Check, timeouts: ZoneTimeouts = S3SourceClient.defaultTimeouts, caBundle: String? = nil,
+        caBundles: [String: String] = [:]
     ) -> SourceConnector {
         { (spec: SourceSpec) throws(SourceError) -> any SourceAccount in
             var spec = spec
             spec.endpoint = try check(spec.endpoint)
-            return try S3SourceClient(spec, timeouts: timeouts, caBundle: caBundle)
+            return try S3SourceClient(
+                spec, timeouts: timeouts, caBundle: caBundles[spec.endpoint] ?? caBundle, allow: check)
         }
     }
 
     init(
         _ spec: SourceSpec, transport: any HTTPTransport, clock: any Clock,
-        timeouts: ZoneTimeouts = S3SourceClient.defaultTimeouts, retryPause: Double = 0.5
+        timeouts: ZoneTimeouts = S3SourceClient.defaultTimeouts, retryPause: Double = 0.5,
+        allow: @escaping Check = { (e: String) throws(SourceError) in e }
     ) throws(SourceError) {
-        guard let (scheme, host) = Self.parseEndpoint(spec.endpoint) else {
-            throw .endpointNotAllowed(Self.displayHost(spec.endpoint))
-        }
+        // Not echoed: a text that is no endpoint may hold a secret (user info, a query).
+        guard let url = try? EndpointURL.parse(spec.endpoint) else { throw .endpointNotAllowed("") }
         guard Self.isRegionName(spec.region) else {
             throw .unreachable("\"\(spec.region.prefix(64))\" is not a region name")
         }
-        self.scheme = scheme
-        self.host = host
-        let hostname = host.split(separator: ":").first.map(String.init) ?? host
-        isAWS = hostname.hasSuffix(".amazonaws.com")
-        // The global endpoint signs for us-east-1 whatever region the person typed.
-        accountRegion = hostname == "s3.amazonaws.com" ? "us-east-1" : spec.region
+        scheme = url.scheme
+        host = url.hostPort
+        isAWS = !url.isAddress && url.host.hasSuffix(".amazonaws.com")
+        endpointRegion = isAWS ? Self.regionServed(by: url.host) : nil
+        // A regional endpoint signs for its region, the global one for us-east-1, whatever
+        // region the person typed.
+        accountRegion = isAWS ? endpointRegion ?? (Self.isGlobal(url.host) ? "us-east-1" : spec.region) : spec.region
         defaultRegion = spec.region
+        credentials = spec.credentials
         signer = S3RequestSigner(
             accessKey: spec.credentials.accessKey, secretKey: spec.credentials.secretKey,
             sessionToken: spec.credentials.sessionToken, clock: clock)
+        self.allow = allow
         self.transport = transport
         self.timeouts = timeouts
         self.retryPause = retryPause
@@ -109,27 +128,26 @@ public final class S3SourceClient: SourceAccount, CustomStringConvertible, Custo
 
     // MARK: endpoints and names
 
-    /// `http(s)://host[:port]` with at most a trailing "/" after it → (scheme, host[:port]),
-    /// lowercased; nil for anything else (a path, a query, user info).
-    static func parseEndpoint(_ endpoint: String) -> (scheme: String, host: String)? {
-        guard let separator = endpoint.range(of: "://") else { return nil }
-        let scheme = endpoint[..<separator.lowerBound].lowercased()
-        guard scheme == "https" || scheme == "http" else { return nil }
-        var rest = endpoint[separator.upperBound...]
-        if rest.hasSuffix("/") { rest = rest.dropLast() }
-        guard !rest.isEmpty, rest.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-.:[]".contains($0)) })
-        else { return nil }
-        return (scheme, rest.lowercased())
+    /// AWS's global endpoint (and its us-east-1 alias): buckets of every region answer there.
+    static func isGlobal(_ hostname: String) -> Bool {
+        hostname == "s3.amazonaws.com" || hostname == "s3-external-1.amazonaws.com"
     }
 
-    /// The host of an endpoint as an error may show it: no user info, path or query.
-    static func displayHost(_ endpoint: String) -> String {
-        var rest = Substring(endpoint)
-        if let separator = rest.range(of: "://") { rest = rest[separator.upperBound...] }
-        if let end = rest.firstIndex(where: { "/?#".contains($0) }) { rest = rest[..<end] }
-        if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
-        let host = String(rest.prefix(255))
-        return host.isEmpty ? "(no host)" : host
+    /// The region of an AWS regional endpoint: `s3.<r>.amazonaws.com`, `s3-<r>.amazonaws.com`,
+    /// `s3.dualstack.<r>.amazonaws.com`; nil for the global endpoint and any other name.
+    static func regionServed(by hostname: String) -> String? {
+        guard hostname.hasSuffix(".amazonaws.com"), !isGlobal(hostname) else { return nil }
+        let labels = hostname.dropLast(".amazonaws.com".count).split(
+            separator: ".", omittingEmptySubsequences: false
+        ).map(String.init)
+        let region: String
+        switch labels.count {
+        case 1 where labels[0].hasPrefix("s3-"): region = String(labels[0].dropFirst(3))
+        case 2 where labels[0] == "s3": region = labels[1]
+        case 3 where labels[0] == "s3" && labels[1] == "dualstack": region = labels[2]
+        default: return nil
+        }
+        return isDNSLabel(region) ? region : nil
     }
 
     /// What may stand in a credential scope: AWS's "eu-west-1", Ceph's "default", Hetzner's
@@ -176,18 +194,24 @@ public final class S3SourceClient: SourceAccount, CustomStringConvertible, Custo
         guard let bucket = call.bucket else { return (host, "/") }
         guard Self.isBucketName(bucket) else { throw .noSuchBucket(String(bucket.prefix(255))) }
         guard isAWS else { return S3RequestSigner.address(host: host, bucket: bucket, key: call.key, pathStyle: true) }
-        var target = host
-        if !call.atEndpoint {
-            guard Self.isDNSLabel(region) else { throw .unreachable("\"\(region.prefix(64))\" is not an AWS region") }
-            target = "s3.\(region).amazonaws.com"
-        }
+        let target = call.atEndpoint || region == endpointRegion ? host : try regionalHost(region)
         // A name with dots would not match the endpoint's wildcard certificate.
         return S3RequestSigner.address(
             host: target, bucket: bucket, key: call.key, pathStyle: !Self.isDNSLabel(bucket))
     }
 
+    /// AWS's endpoint of `region` (host only), once the allow-list allows it. Virtual-hosted
+    /// bucket names below it are AWS's own and go with it.
+    func regionalHost(_ region: String) throws(SourceError) -> String {
+        guard Self.isDNSLabel(region) else { throw .invalidAnswer("\"\(region.prefix(64))\" is not an AWS region") }
+        let allowed = try allow("\(scheme)://s3.\(region).amazonaws.com")
+        return String(allowed.dropFirst(scheme.count + 3))
+    }
+
     func request(_ call: Call, region: String) throws(SourceError) -> HTTPRequest {
-        guard Self.isRegionName(region) else { throw .unreachable("\"\(region.prefix(64))\" is not a region name") }
+        guard Self.isRegionName(region) else {
+            throw .invalidAnswer("\"\(region.prefix(64))\" is not a region name")
+        }
         let (host, path) = try address(call, region: region)
         return signer.sign(
             call.method, scheme: scheme, host: host, rawURI: call.query.isEmpty ? path : path + "?" + call.query,
@@ -221,6 +245,11 @@ public final class S3SourceClient: SourceAccount, CustomStringConvertible, Custo
         var regionHint: String? {
             let hint = header("x-amz-bucket-region") ?? XMLNode.parse(errorBody)?.child("Region")?.text
             return hint.flatMap { S3SourceClient.isRegionName($0) ? $0 : nil }
+        }
+
+        /// The bucket's region as AWS names it in a header, on redirects and refusals alike.
+        var bucketRegion: String? {
+            header("x-amz-bucket-region").flatMap { S3SourceClient.isRegionName($0) ? $0 : nil }
         }
 
         /// The region to ask again in, when the answer says the bucket lives in another.
@@ -294,7 +323,7 @@ public final class S3SourceClient: SourceAccount, CustomStringConvertible, Custo
         }
         guard let body else {
             answer.exchange.abort()
-            throw .unreachable("\(operation) answered with more than \(limit) bytes")
+            throw .invalidAnswer("\(operation) answered with more than \(limit) bytes")
         }
         return (answer, body)
     }
@@ -329,18 +358,6 @@ public final class S3SourceClient: SourceAccount, CustomStringConvertible, Custo
         case StoreError.zoneUnavailable(let m), StoreError.internalFailure(let m): text = m
         default: text = "\(error)"
         }
-        return .unreachable(scrub(text))
-    }
-
-    /// Text that may reach a person, without a URL's query (a signed URL's signature) or
-    /// anything of the credentials, should a lower layer ever have put them in.
-    func scrub(_ text: String) -> String {
-        var t = text.replacingOccurrences(
-            of: #"([A-Za-z][A-Za-z0-9+.-]*://[^\s?#]*)[?#]\S*"#, with: "$1", options: .regularExpression)
-        t = t.replacingOccurrences(of: #"AWS4-HMAC-SHA256\s.*"#, with: "(withheld)", options: .regularExpression)
-        for secret in [signer.secretKey, signer.sessionToken ?? ""] where !secret.isEmpty {
-            t = t.replacingOccurrences(of: secret, with: "(withheld)")
-        }
-        return t
+        return .unreachable(credentials.scrub(text))
     }
 }

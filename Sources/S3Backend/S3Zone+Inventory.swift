@@ -60,7 +60,7 @@ extension S3Zone {
                     throw refused("HeadObject \(blob)", "no Content-Length")
                 }
                 return StoredBlob(
-                    id: blob, size: size, etag: t.header("etag").map(Self.unquoted),
+                    id: blob, size: size, etag: t.header("etag").map(unquotedETag),
                     lastModified: t.header("last-modified").flatMap(HTTPDate.parseHTTP).map(Double.init))
             } catch {
                 t.abort()
@@ -96,7 +96,4 @@ extension S3Zone {
     func refused(_ what: String, _ why: String) -> StoreError {
         .internalFailure("zone \(name): \(what) answered with \(why)")
     }
-
-    /// `"abc"` → `abc` (ETags come quoted, in headers and in listings alike).
-    static func unquoted(_ etag: String) -> String { unquotedETag(etag) }
 }

@@ -38,7 +38,7 @@ final class EndpointAllowListTests: XCTestCase {
         ("http://localhost:5000", "localhost"),
         // A * is one label, never a dot.
         ("https://s3.a.b.amazonaws.com", "s3.a.b.amazonaws.com"),
-        ("https://s3..amazonaws.com", "s3..amazonaws.com"),
+        ("https://s3..amazonaws.com", ""),
         ("https://bucket.s3.eu-west-1.amazonaws.com", "bucket.s3.eu-west-1.amazonaws.com"),
         ("https://s3-.amazonaws.com", "s3-.amazonaws.com"),
         ("https://objects.example.org", "objects.example.org"),
@@ -50,42 +50,42 @@ final class EndpointAllowListTests: XCTestCase {
         ("http://minio.example.net:9000", "minio.example.net"),
         ("https://127.0.0.1:5000", "127.0.0.1"),
         ("http://127.0.0.1", "127.0.0.1"),
-        ("ftp://s3.amazonaws.com", "s3.amazonaws.com"),
-        ("file:///etc/passwd", "(no host)"),
-        ("gopher://127.0.0.1:5000", "127.0.0.1"),
-        ("s3.amazonaws.com", "s3.amazonaws.com"),
-        ("//s3.amazonaws.com", "(no host)"),
+        ("ftp://s3.amazonaws.com", ""),
+        ("file:///etc/passwd", ""),
+        ("gopher://127.0.0.1:5000", ""),
+        ("s3.amazonaws.com", ""),
+        ("//s3.amazonaws.com", ""),
         // Nothing but scheme, host and port.
-        ("https://user:secret@s3.amazonaws.com", "s3.amazonaws.com"),
-        ("https://s3.amazonaws.com@169.254.169.254", "169.254.169.254"),
-        ("https://s3.amazonaws.com/bucket", "s3.amazonaws.com"),
-        ("https://s3.amazonaws.com?X-Amz-Signature=abc", "s3.amazonaws.com"),
-        ("https://s3.amazonaws.com#frag", "s3.amazonaws.com"),
-        ("https://s3.amazonaws.com\\@evil.com", "s3.amazonaws.com"),
-        ("https://s3.amazonaws.com:", "s3.amazonaws.com"),
-        ("https://s3.amazonaws.com:99999", "s3.amazonaws.com"),
-        ("https://s3.amazonaws.com:+443", "s3.amazonaws.com"),
-        ("https://s3.amazonaws.com.", "s3.amazonaws.com."),
-        ("https://s3.amazon%61ws.com", "s3.amazon%61ws.com"),
-        ("https://s3.amazonaws.com %0d%0aHost: x", "s3.amazonaws.com%0d%0aHost"),
-        ("https://s3.ａmazonaws.com", "s3.mazonaws.com"),
-        ("https://", "(no host)"),
-        ("", "(no host)"),
+        ("https://user:secret@s3.amazonaws.com", ""),
+        ("https://s3.amazonaws.com@169.254.169.254", ""),
+        ("https://s3.amazonaws.com/bucket", ""),
+        ("https://s3.amazonaws.com?X-Amz-Signature=abc", ""),
+        ("https://s3.amazonaws.com#frag", ""),
+        ("https://s3.amazonaws.com\\@evil.com", ""),
+        ("https://s3.amazonaws.com:", ""),
+        ("https://s3.amazonaws.com:99999", ""),
+        ("https://s3.amazonaws.com:+443", ""),
+        ("https://s3.amazonaws.com.", ""),
+        ("https://s3.amazon%61ws.com", ""),
+        ("https://s3.amazonaws.com %0d%0aHost: x", ""),
+        ("https://s3.ａmazonaws.com", ""),
+        ("https://", ""),
+        ("", ""),
         // The listed address in any other spelling.
-        ("http://2130706433:5000", "2130706433"),
-        ("http://0x7f000001:5000", "0x7f000001"),
-        ("http://0x7f.0.0.1:5000", "0x7f.0.0.1"),
-        ("http://0177.0.0.1:5000", "0177.0.0.1"),
-        ("http://127.1:5000", "127.1"),
-        ("http://127.0.1:5000", "127.0.1"),
-        ("http://127.0.0.01:5000", "127.0.0.01"),
-        ("http://127.000.000.001:5000", "127.000.000.001"),
+        ("http://2130706433:5000", ""),
+        ("http://0x7f000001:5000", ""),
+        ("http://0x7f.0.0.1:5000", ""),
+        ("http://0177.0.0.1:5000", ""),
+        ("http://127.1:5000", ""),
+        ("http://127.0.1:5000", ""),
+        ("http://127.0.0.01:5000", ""),
+        ("http://127.000.000.001:5000", ""),
         ("http://[::ffff:127.0.0.1]:5000", "[::ffff:127.0.0.1]"),
         ("http://[0:0:0:0:0:0:0:1]:7480", "[0:0:0:0:0:0:0:1]"),
-        ("http://[::1%25eth0]:7480", "[::1%25eth0]"),
-        ("http://1.2.3.4.5:5000", "1.2.3.4.5"),
-        ("http://256.0.0.1:5000", "256.0.0.1"),
-        ("https://s3.1", "s3.1"),
+        ("http://[::1%25eth0]:7480", ""),
+        ("http://1.2.3.4.5:5000", ""),
+        ("http://256.0.0.1:5000", ""),
+        ("https://s3.1", ""),
     ]
 
     func testAllowedEndpointsAreNormalized() {
@@ -168,6 +168,20 @@ final class EndpointAllowListTests: XCTestCase {
         XCTAssertEqual(try list.check("HTTPS://FI-HEL1.upcloudobjects.com/"), "https://fi-hel1.upcloudobjects.com")
         XCTAssertThrowsError(try list.check("http://127.0.0.1:5001"))
         XCTAssertThrowsError(try list.check("https://minio.example.net"))
+    }
+
+    /// A zone's CA bundle goes with its endpoint, whatever spelling the zone uses.
+    func testZoneCABundlesAreKeyedByTheNormalizedEndpoint() throws {
+        let config = try GatewayConfig.parse(
+            zones.replacingOccurrences(
+                of: "endpoint = \"https://fi-hel1.upcloudobjects.com\"",
+                with: "endpoint = \"https://FI-HEL1.upcloudobjects.com:443\"\nca_bundle = \"/etc/s3gw/uc.pem\""),
+            file: "t.toml")
+        let bundles = EndpointAllowList.zoneCABundles(config)
+        XCTAssertEqual(bundles, ["https://fi-hel1.upcloudobjects.com": "/etc/s3gw/uc.pem"])
+        XCTAssertEqual(
+            bundles[try EndpointAllowList(config: config).check("https://fi-hel1.upcloudobjects.com")],
+            "/etc/s3gw/uc.pem")
     }
 
     func testAConfiguredListReplacesTheDefault() throws {

@@ -185,4 +185,84 @@ final class InventoryRunnerTests: XCTestCase {
         XCTAssertEqual(s.objectLock, .enabled)
         XCTAssertEqual(s.lifecycle, .unknown)
     }
+
+    /// The account of `account()`, with hooks: what a listing or the features step does
+    /// instead, and how many listing calls each bucket got.
+    final class Scripted: SourceAccount, @unchecked Sendable {
+        let inner = InventoryRunnerTests.account()
+        var listing: (String, Int) throws(SourceError) -> SourcePage? = { _, _ in nil }
+        var onFeatures: (String) -> Void = { _ in }
+        var calls: [String: Int] = [:]
+        func listBuckets() throws(SourceError) -> [SourceBucket] { try inner.listBuckets() }
+        func region(of bucket: String) throws(SourceError) -> String { try inner.region(of: bucket) }
+        func features(of bucket: String, region: String) -> SourceBucketFeatures {
+            onFeatures(bucket)
+            return inner.features(of: bucket, region: region)
+        }
+        func listObjects(bucket: String, region: String, continuation: String?) throws(SourceError) -> SourcePage {
+            calls[bucket, default: 0] += 1
+            if let page = try listing(bucket, calls[bucket]!) { return page }
+            return try inner.listObjects(bucket: bucket, region: region, continuation: continuation)
+        }
+        func open(bucket: String, region: String, key: String) throws(SourceError) -> any SourceObjectReader {
+            try inner.open(bucket: bucket, region: region, key: key)
+        }
+    }
+
+    /// A malformed answer (keys out of order, a repeated token…) concerns its bucket: that one
+    /// is kept `incomplete` with what was listed, the others are read, and the odd answer is
+    /// not asked for again after pauses (it would be the same).
+    func testAnOddAnswerMakesOneBucketIncompleteAndTheRunGoesOn() throws {
+        let source = Scripted()
+        source.listing = { bucket, call throws(SourceError) in
+            if bucket == "alpha" && call == 3 {
+                throw .invalidAnswer("ListObjectsV2 alpha answered with keys out of order")
+            }
+            return nil
+        }
+        let runner = InventoryRunner(source: source, writer: try writer(), fallbackRegion: "us-east-1")
+        runner.retryDelays = [30, 30]
+        let began = Date()
+        XCTAssertEqual(try runner.run { _ in false }, .done)
+        XCTAssertLessThan(Date().timeIntervalSince(began), 10, "no pause before an odd answer")
+        XCTAssertEqual(source.calls["alpha"], 3, "asked once")
+        let s = try SnapshotReader.read(contentsOf: dir.appendingPathComponent("job1.json"))
+        XCTAssertEqual(s.buckets.map(\.listing), [.incomplete, .accessDenied, .complete])
+        XCTAssertEqual(s.buckets[0].summary.objectCount, 200)
+        XCTAssertEqual(s.buckets[2].summary.objectCount, 5)
+        XCTAssertEqual(runner.progress.bucketsDone, 3)
+    }
+
+    /// A cancel that arrives while a bucket's region and features are read is seen before its
+    /// listing starts.
+    func testACancelDuringTheFeaturesStepListsNothingMore() throws {
+        let source = Scripted()
+        var cancelled = false
+        source.onFeatures = { if $0 == "alpha" { cancelled = true } }
+        let runner = InventoryRunner(source: source, writer: try writer(), fallbackRegion: "us-east-1")
+        XCTAssertEqual(try runner.run { _ in cancelled }, .stopped)
+        XCTAssertEqual(source.calls["alpha"], nil, "no page asked for after the cancel")
+        let s = try SnapshotReader.read(contentsOf: dir.appendingPathComponent("job1.json"))
+        XCTAssertEqual(s.buckets.map(\.listing), [.incomplete, .incomplete, .incomplete])
+        XCTAssertEqual(s.buckets[0].region, "eu-north-1", "what was read is kept")
+        XCTAssertEqual(s.buckets[0].statuses.encryption, .enabled)
+    }
+
+    /// A page that cannot be reached is asked for again after a pause, unless a cancel came
+    /// meanwhile: the cancel does not wait out the pauses.
+    func testACancelIsNotHeldUpByRetriesOfAnUnreachablePage() throws {
+        let source = Scripted()
+        source.listing = { _, _ throws(SourceError) in throw .unreachable("connection refused") }
+        let runner = InventoryRunner(source: source, writer: try writer(), fallbackRegion: "us-east-1")
+        runner.retryDelays = [30, 30]
+        var asked = 0
+        let began = Date()
+        XCTAssertEqual(
+            try runner.run { _ in
+                asked += 1
+                return asked > 2  // before alpha, after its features; then the cancel
+            }, .stopped)
+        XCTAssertLessThan(Date().timeIntervalSince(began), 10)
+        XCTAssertEqual(source.calls["alpha"], 1)
+    }
 }

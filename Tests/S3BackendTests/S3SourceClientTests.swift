@@ -12,13 +12,13 @@ let sourceToken = "FwoGZXIvYXdzEJr//////////session+token/=="
 
 func makeSource(
     _ provider: FakeProvider, endpoint: String = "https://s3.amazonaws.com", region: String = "us-east-1",
-    token: String? = sourceToken
+    token: String? = sourceToken, allow: @escaping S3SourceClient.Check = { (e: String) throws(SourceError) in e }
 ) throws -> S3SourceClient {
     try S3SourceClient(
         SourceSpec(
             endpoint: endpoint, region: region,
             credentials: SourceCredentials(accessKey: sourceAccessKey, secretKey: exampleSecret, sessionToken: token)),
-        transport: provider, clock: FixedClock(exampleNow), retryPause: 0)
+        transport: provider, clock: FixedClock(exampleNow), retryPause: 0, allow: allow)
 }
 
 /// The SourceError `body` throws, or nil.
@@ -144,6 +144,32 @@ final class S3SourceClientTests: XCTestCase {
             endpoint: "https://s3.eu-north-1.amazonaws.com", region: "eu-north-1",
             answers: [.reply(200, body: "<ListAllMyBucketsResult/>")], call: { _ = try $0.listBuckets() },
             sent: [("https://s3.eu-north-1.amazonaws.com/", "eu-north-1")]),
+        Route(
+            name: "AWS, a regional endpoint signs for its own region whatever was typed",
+            endpoint: "https://s3.eu-north-1.amazonaws.com", region: "us-east-1",
+            answers: [.reply(200, body: "<ListAllMyBucketsResult/>"), location("eu-north-1")],
+            call: {
+                _ = try $0.listBuckets()
+                XCTAssertEqual(try $0.region(of: "photos"), "eu-north-1")
+            },
+            sent: [
+                ("https://s3.eu-north-1.amazonaws.com/", "eu-north-1"),
+                ("https://photos.s3.eu-north-1.amazonaws.com/?location", "eu-north-1"),
+            ]),
+        Route(
+            name: "AWS, the dashed regional spelling: its region, its host for its buckets",
+            endpoint: "https://s3-eu-west-1.amazonaws.com", region: "us-east-1",
+            answers: [.reply(200, body: "<ListAllMyBucketsResult/>"), emptyListing, emptyListing],
+            call: {
+                _ = try $0.listBuckets()
+                _ = try $0.listObjects(bucket: "photos", region: "eu-west-1", continuation: nil)
+                _ = try $0.listObjects(bucket: "photos", region: "eu-west-2", continuation: nil)
+            },
+            sent: [
+                ("https://s3-eu-west-1.amazonaws.com/", "eu-west-1"),
+                ("https://photos.s3-eu-west-1.amazonaws.com/?list-type=2&max-keys=1000&encoding-type=url", "eu-west-1"),
+                ("https://photos.s3.eu-west-2.amazonaws.com/?list-type=2&max-keys=1000&encoding-type=url", "eu-west-2"),
+            ]),
         Route(
             name: "AWS: GetBucketLocation at the given endpoint, EU is eu-west-1", answers: [location("EU")],
             call: { XCTAssertEqual(try $0.region(of: "photos"), "eu-west-1") },
@@ -285,7 +311,7 @@ final class S3SourceClientTests: XCTestCase {
             sourceError {
                 _ = try source.listObjects(bucket: "photos", region: "evil.example.com/x", continuation: nil)
             },
-            .unreachable("\"evil.example.com/x\" is not a region name"))
+            .invalidAnswer("\"evil.example.com/x\" is not a region name"))
         XCTAssertEqual(
             sourceError { _ = try source.open(bucket: "a/b?c", region: "us-east-1", key: "k") }, .noSuchBucket("a/b?c"))
         // A redirect naming something that is no region is not followed.
@@ -309,7 +335,73 @@ final class S3SourceClientTests: XCTestCase {
                 XCTFail("\(endpoint) was accepted")
                 continue
             }
-            XCTAssertFalse(shown.contains("pw"), shown)
+            XCTAssertEqual(shown, "", "a text that is no endpoint is not repeated")
         }
+    }
+
+    /// The region an AWS endpoint serves, from its name: the account-wide calls sign for it.
+    func testTheRegionOfAnAWSEndpointComesFromItsName() {
+        for (host, region) in [
+            ("s3.eu-west-1.amazonaws.com", "eu-west-1"), ("s3-eu-west-1.amazonaws.com", "eu-west-1"),
+            ("s3.dualstack.ap-south-1.amazonaws.com", "ap-south-1"), ("s3.amazonaws.com", nil),
+            ("s3-external-1.amazonaws.com", nil), ("bucket.s3.eu-west-1.amazonaws.com", nil),
+            ("s3.eu_west.amazonaws.com", nil), ("sts.amazonaws.com", nil),
+        ] as [(String, String?)] {
+            XCTAssertEqual(S3SourceClient.regionServed(by: host), region, host)
+        }
+    }
+
+    /// AuthorizationHeaderMalformed names the region the endpoint expects — the endpoint's, not
+    /// the bucket's: GetBucketLocation is asked again signed for it, and its answer counts.
+    func testARegionHintOfAnErrorIsWhereToAskNotTheAnswer() throws {
+        let provider = FakeProvider([
+            .reply(
+                400,
+                body:
+                    "<Error><Code>AuthorizationHeaderMalformed</Code><Message>the region 'us-east-1' is wrong; expecting 'eu-west-1'</Message><Region>eu-west-1</Region></Error>"
+            ),
+            Self.location("eu-central-1"),
+        ])
+        let source = try makeSource(provider)
+        XCTAssertEqual(try source.region(of: "photos"), "eu-central-1")
+        XCTAssertEqual(provider.exchanges.map(\.signingRegion), ["us-east-1", "eu-west-1"])
+        // A hint that leads nowhere new is no answer either.
+        let twice = FakeProvider(
+            Array(
+                repeating: .reply(
+                    400,
+                    body:
+                        "<Error><Code>AuthorizationHeaderMalformed</Code><Region>eu-west-1</Region></Error>"),
+                count: 2))
+        XCTAssertEqual(
+            sourceError { _ = try makeSource(twice).region(of: "photos") },
+            .failed(operation: "GetBucketLocation photos", status: 400, code: "AuthorizationHeaderMalformed"))
+    }
+
+    /// The regional endpoints the client derives pass the allow-list's check first: with only
+    /// one regional endpoint listed, a bucket elsewhere is refused before any request.
+    func testDerivedRegionalEndpointsPassTheAllowList() throws {
+        let allowed: Set = ["https://s3.eu-west-1.amazonaws.com"]
+        let check: S3SourceClient.Check = { (e: String) throws(SourceError) -> String in
+            guard allowed.contains(e) else { throw .endpointNotAllowed(String(e.dropFirst("https://".count))) }
+            return e
+        }
+        let provider = FakeProvider([Self.emptyListing, Self.emptyListing])
+        let source = try makeSource(provider, endpoint: "https://s3.eu-west-1.amazonaws.com", allow: check)
+        // Virtual-hosted or path-style alike.
+        for (bucket, region) in [("photos", "us-west-2"), ("my.photos", "ap-south-1")] {
+            let refused = sourceError { _ = try source.open(bucket: bucket, region: region, key: "k") }
+            XCTAssertEqual(refused, .endpointNotAllowed("s3.\(region).amazonaws.com"), bucket)
+        }
+        XCTAssertEqual(source.features(of: "photos", region: "us-west-2"), SourceBucketFeatures())
+        XCTAssertEqual(provider.exchanges.count, 0, "nothing sent off the list")
+        _ = try source.listObjects(bucket: "photos", region: "eu-west-1", continuation: nil)
+        _ = try source.listObjects(bucket: "my.photos", region: "eu-west-1", continuation: nil)
+        XCTAssertEqual(
+            provider.exchanges.map(\.request.url),
+            [
+                "https://photos.s3.eu-west-1.amazonaws.com/?list-type=2&max-keys=1000&encoding-type=url",
+                "https://s3.eu-west-1.amazonaws.com/my.photos?list-type=2&max-keys=1000&encoding-type=url",
+            ])
     }
 }

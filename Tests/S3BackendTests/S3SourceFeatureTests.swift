@@ -4,7 +4,8 @@ import XCTest
 @testable import S3Backend
 
 /// A bucket's features, each read on its own: S3's "not configured" code of each is disabled,
-/// a refusal or anything unexpected is unknown for that feature only.
+/// a refusal or anything unexpected is unknown for that feature only — but an endpoint that
+/// stops answering is not asked for the rest.
 final class S3SourceFeatureTests: XCTestCase {
     static let order = ["versioning", "encryption", "lifecycle", "replication", "object-lock", "policy"]
 
@@ -83,22 +84,38 @@ final class S3SourceFeatureTests: XCTestCase {
             ("NoSuchBucket", .reply(404, body: errorDocument("NoSuchBucket"))),
             ("a 200 that is no configuration", .reply(200, body: "<html/>")),
             ("the wrong not-configured code", .reply(404, body: errorDocument("NoSuchTagSet"))),
-            ("unreachable", .unreachable),
-            ("a hung source", .hang),
         ]
         for (i, feature) in Self.order.enumerated() {
             for (what, answer) in odd {
                 if feature == "policy" && what == "a 200 that is no configuration" { continue }  // a policy is JSON
                 var answers = Self.notConfigured
                 answers[i] = answer
-                // A connection failure is tried twice.
-                if case .unreachable = answer { answers.insert(answer, at: i) }
                 // Not readable: the policy's status is asked instead, here refused too.
                 if feature == "policy" { answers.append(.reply(403, body: errorDocument("AccessDenied"))) }
                 let (f, _) = try features(answers)
                 var expected = Array(repeating: SourceFeatureState.disabled, count: 6)
                 expected[i] = .unknown
                 XCTAssertEqual(states(f), expected, "\(feature): \(what)")
+            }
+        }
+    }
+
+    /// Once a feature's request gets no answer at all (no connection, twice; no response within
+    /// the bound), the features after it would only wait out the same bounds: they are unknown
+    /// without a request, so a bucket costs one timeout, not seven, and a cancel is not held up.
+    func testAnEndpointThatStopsAnsweringIsNotAskedForTheRest() throws {
+        for (what, gone) in [
+            ("unreachable", [FakeProvider.Answer.unreachable, .unreachable]), ("a hung source", [.hang]),
+        ] {
+            for i in Self.order.indices {
+                // What the rest would answer, were they asked.
+                let rest = Array(Self.notConfigured.dropFirst(i + 1))
+                let provider = FakeProvider(Array(Self.notConfigured.prefix(i)) + gone + rest)
+                let f = try makeSource(provider, endpoint: "http://127.0.0.1:9000").features(
+                    of: "photos", region: "us-east-1")
+                let expected = (0..<6).map { $0 < i ? SourceFeatureState.disabled : .unknown }
+                XCTAssertEqual(states(f), expected, "\(Self.order[i]): \(what)")
+                XCTAssertEqual(provider.unused, rest.count, "\(Self.order[i]): \(what): not asked")
             }
         }
     }

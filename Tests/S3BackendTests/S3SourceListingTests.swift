@@ -112,7 +112,7 @@ final class S3SourceListingTests: XCTestCase {
                     break
                 }
             }
-            XCTAssertEqual(failure, .unreachable("ListObjectsV2 photos answered with \(c.why)"), c.name)
+            XCTAssertEqual(failure, .invalidAnswer("ListObjectsV2 photos answered with \(c.why)"), c.name)
         }
     }
 
@@ -121,7 +121,7 @@ final class S3SourceListingTests: XCTestCase {
         let source = try makeSource(FakeProvider([Self.listing(keys)]), endpoint: "http://127.0.0.1:9000")
         XCTAssertEqual(
             sourceError { _ = try source.listObjects(bucket: "photos", region: "us-east-1", continuation: nil) },
-            .unreachable("ListObjectsV2 photos answered with more keys than asked for"))
+            .invalidAnswer("ListObjectsV2 photos answered with more keys than asked for"))
     }
 
     /// A page larger than any honest one is not read to its end, let alone parsed.
@@ -132,7 +132,7 @@ final class S3SourceListingTests: XCTestCase {
         let source = try makeSource(provider, endpoint: "http://127.0.0.1:9000")
         XCTAssertEqual(
             sourceError { _ = try source.listObjects(bucket: "photos", region: "us-east-1", continuation: nil) },
-            .unreachable("ListObjectsV2 photos answered with more than \(S3SourceClient.listingLimit) bytes"))
+            .invalidAnswer("ListObjectsV2 photos answered with more than \(S3SourceClient.listingLimit) bytes"))
         XCTAssertTrue(provider.exchanges[0].aborted)
     }
 
@@ -163,6 +163,6 @@ final class S3SourceListingTests: XCTestCase {
             FakeProvider([page(["a"], "t"), page(["b"], "t")]), endpoint: "http://127.0.0.1:9000")
         XCTAssertEqual(
             sourceError { _ = try looping.listBuckets() },
-            .unreachable("ListBuckets answered with a continuation token twice"))
+            .invalidAnswer("ListBuckets answered with a continuation token twice"))
     }
 }

@@ -76,7 +76,9 @@ public final class InventoryRunner {
         return outcome
     }
 
-    /// One bucket, from its region to its last page.
+    /// One bucket, from its region to its last page. `shouldStop` is asked after the region and
+    /// features are read, after every page and before a page is asked for again: a cancel waits
+    /// at most for the request under way.
     private func inventory(_ name: String, _ shouldStop: (DiscoveryProgress) -> Bool) throws -> Outcome {
         // A region the credentials may not read is written as "" (unknown); the listing is still
         // tried, signed for the account's region.
@@ -94,12 +96,16 @@ public final class InventoryRunner {
             try writer.endBucket(listing: .incomplete, statuses: statuses)
             return .failed(fatal)
         }
+        if shouldStop(progress) {
+            try writer.endBucket(listing: .incomplete, statuses: statuses)
+            return .stopped
+        }
         var continuation: String?
         var first = true
         while true {
-            let page: SourcePage
+            let fetched: SourcePage?
             do {
-                page = try listPage(name, signing, continuation)
+                fetched = try listPage(name, signing, continuation, shouldStop)
             } catch {
                 let listing: SnapshotV1.Listing
                 switch error {
@@ -108,6 +114,10 @@ public final class InventoryRunner {
                 }
                 try writer.endBucket(listing: listing, statuses: statuses)
                 return Self.endsTheRun(error) ? .failed(error) : .done
+            }
+            guard let page = fetched else {
+                try writer.endBucket(listing: .incomplete, statuses: statuses)
+                return .stopped
             }
             first = false
             for o in page.objects {
@@ -129,17 +139,19 @@ public final class InventoryRunner {
         return .done
     }
 
-    /// One page, retried a few times when it did not arrive at all (a dropped connection); an
-    /// answer from the source (denied, throttled, gone) is not retried here.
-    private func listPage(_ bucket: String, _ region: String, _ continuation: String?) throws(SourceError)
-        -> SourcePage
-    {
+    /// One page, asked again a few times when it did not arrive at all (a dropped connection),
+    /// unless the run is to stop meanwhile (nil). An answer from the source (denied, throttled,
+    /// gone, malformed) is not asked again: it would be the same.
+    private func listPage(
+        _ bucket: String, _ region: String, _ continuation: String?, _ shouldStop: (DiscoveryProgress) -> Bool
+    ) throws(SourceError) -> SourcePage? {
         var attempt = 0
         while true {
             do {
                 return try source.listObjects(bucket: bucket, region: region, continuation: continuation)
             } catch {
                 guard case .unreachable = error, attempt < retryDelays.count else { throw error }
+                if shouldStop(progress) { return nil }
                 Thread.sleep(forTimeInterval: retryDelays[attempt])
                 attempt += 1
             }
@@ -147,11 +159,12 @@ public final class InventoryRunner {
     }
 
     /// Errors after which no other bucket can be read either: the credentials no longer work,
-    /// or the endpoint no longer answers. Anything else concerns one bucket.
+    /// or the endpoint no longer answers. Anything else concerns one bucket — a malformed answer,
+    /// a regional endpoint the allow-list leaves out — which is kept `incomplete`.
     static func endsTheRun(_ e: SourceError) -> Bool {
         switch e {
-        case .invalidCredentials, .unreachable, .endpointNotAllowed: true
-        case .accessDenied, .noSuchBucket, .noSuchKey, .failed: false
+        case .invalidCredentials, .unreachable: true
+        case .endpointNotAllowed, .invalidAnswer, .accessDenied, .noSuchBucket, .noSuchKey, .failed: false
         }
     }
 

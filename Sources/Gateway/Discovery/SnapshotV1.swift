@@ -1,4 +1,5 @@
 import Foundation
+import GatewayCore
 
 /// Version 1 of the sanitized discovery snapshot, as docs/snapshot.schema.json describes it and
 /// docs/SNAPSHOTS.md explains. Any change to what a file holds makes a new version (SnapshotReader
@@ -25,21 +26,12 @@ public struct SnapshotV1: Codable, Sendable, Equatable {
         public var endpointHost: String
         public var region: String
 
-        /// Keeps only the host (and port) of `endpoint`; nil when it has none. Parsed by hand
-        /// rather than with URLComponents, which gives up on user info holding a "/" (as secret
-        /// keys may) and would then tempt a caller to store the raw string.
+        /// The host (and a port other than the scheme's) of `endpoint`; nil when it is not
+        /// `http(s)://host[:port]`, so nothing else a URL may carry (user info, a signed query)
+        /// can reach a snapshot.
         public init?(endpoint: String, region: String) {
-            var rest = Substring(endpoint.trimmingCharacters(in: .whitespaces))
-            if let scheme = rest.range(of: "://") { rest = rest[scheme.upperBound...] }
-            // User info ends at the last "@" before the query; ":" or "/" inside it (secret keys
-            // hold "/") is no delimiter.
-            let beforeQuery = rest.prefix { $0 != "?" && $0 != "#" }
-            if let at = beforeQuery.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
-            let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-            let host = authority.lowercased()
-            guard !host.isEmpty, host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".-:[]".contains($0)) })
-            else { return nil }
-            endpointHost = host
+            guard let url = try? EndpointURL.parse(endpoint) else { return nil }
+            endpointHost = url.hostPort
             self.region = region
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayCore
 
 /// Streams a version-1 snapshot to a file: each object is sanitized and written as it arrives,
 /// so memory holds one bucket's aggregates, never its listing. The file is written as
@@ -97,7 +98,7 @@ public final class SnapshotWriter {
             // Only these five fields are copied: owner, tags and metadata go no further.
             let entry = SnapshotV1.Object(
                 key: sanitizer.key(object.key), size: object.size, storageClass: object.storageClass ?? "STANDARD",
-                lastModified: object.lastModified, etag: Self.unquoted(object.etag))
+                lastModified: object.lastModified, etag: unquotedETag(object.etag))
             append(bucket.objects == 0 ? "\n" : ",\n")
             try append(encoder.encode(entry))
             bucket.objects += 1
@@ -174,10 +175,5 @@ public final class SnapshotWriter {
             try summary.handle.write(contentsOf: summaryBuffer)
             summaryBuffer.removeAll(keepingCapacity: true)
         }
-    }
-
-    /// Listings quote ETags ("\"abc\""); the snapshot holds the bare value.
-    static func unquoted(_ etag: String) -> String {
-        etag.count >= 2 && etag.hasPrefix("\"") && etag.hasSuffix("\"") ? String(etag.dropFirst().dropLast()) : etag
     }
 }

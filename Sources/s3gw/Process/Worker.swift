@@ -98,10 +98,12 @@ enum Worker {
         return context
     }
 
-    /// Source accounts for discovery and migration: the endpoint must be on the allow-list
-    /// before any connection is made.
+    /// Source accounts for discovery and migration: the endpoint, and every regional endpoint
+    /// a client derives, must be on the allow-list before any connection is made; a provider
+    /// zone's endpoint is trusted with the zone's CA bundle.
     static func sourceConnector(_ config: GatewayConfig) -> SourceConnector {
-        S3SourceClient.connector(check: EndpointAllowList(config: config).check)
+        S3SourceClient.connector(
+            check: EndpointAllowList(config: config).check, caBundles: EndpointAllowList.zoneCABundles(config))
     }
 }
 
