@@ -25,14 +25,16 @@ public struct S3Gateway: Sendable {
         // path-style requests, and S3 takes its bucket from it.
         let hostBucket = Self.virtualHostBucket(head.header("host"), baseDomains: ctx.baseDomains)
         if AdminAPI.owns(head.rawPath, virtualHosted: hostBucket != nil) {
-            status = handleAdmin(
-                head: head, body: body, requestId: requestId, now: started, to: tracked, logger: logger)
+            status = handleJSON(
+                AdminAPI.table, errorBody: \.json, acceptsSessions: false, head: head, body: body,
+                requestId: requestId, now: started, to: tracked, logger: logger)
             logger.debug("\(head.method) \(head.rawPath) \(status)")
             return
         }
         if WebAPI.owns(head.rawPath, virtualHosted: hostBucket != nil) {
-            status = handleWebAPI(
-                head: head, body: body, requestId: requestId, now: started, to: tracked, logger: logger)
+            status = handleJSON(
+                WebAPI.table, errorBody: WebAPI.errorBody, acceptsSessions: true, head: head, body: body,
+                requestId: requestId, now: started, to: tracked, logger: logger)
             logger.debug("\(head.method) \(head.rawPath) \(status)")
             return
         }

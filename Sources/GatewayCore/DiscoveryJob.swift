@@ -72,6 +72,30 @@ public struct DiscoveryJob: Sendable, Equatable {
     public static let heartbeatInterval: Double = 5
     /// A `running` row without a sign of life for this long belongs to a process that died.
     public static let staleAfter: Double = 30
+    /// The error of a job whose process died.
+    public static let diedMessage = "the gateway process running the discovery stopped before it finished"
+
+    /// Where a page of jobs (newest first) ends: the next page starts after it. Opaque to
+    /// clients (`next_marker`), exact (the time's bits), and valid after its job is deleted.
+    public struct Marker: Sendable, Equatable {
+        public var createdAt: Double
+        public var id: String
+
+        /// Where a page ending with `job` ends.
+        public init(after job: DiscoveryJob) {
+            createdAt = job.createdAt
+            id = job.id
+        }
+
+        public init?(_ text: String) {
+            let parts = text.split(separator: "-", maxSplits: 1)
+            guard parts.count == 2, let bits = UInt64(parts[0], radix: 16), !parts[1].isEmpty else { return nil }
+            createdAt = Double(bitPattern: bits)
+            id = String(parts[1])
+        }
+
+        public var text: String { String(createdAt.bitPattern, radix: 16) + "-" + id }
+    }
 
     /// The job as a reader should see it at `now`: a `running` row whose process stopped
     /// beating reads as `interrupted`.
@@ -79,7 +103,7 @@ public struct DiscoveryJob: Sendable, Equatable {
         guard state == .running, now - heartbeatAt > Self.staleAfter else { return self }
         var j = self
         j.state = .interrupted
-        if j.error.isEmpty { j.error = "the gateway process running the discovery stopped before it finished" }
+        if j.error.isEmpty { j.error = Self.diedMessage }
         j.currentBucket = ""
         return j
     }
@@ -110,10 +134,12 @@ public protocol DiscoveryJobStore: Sendable {
     /// `.entityExists` when the id is taken.
     func createDiscoveryJob(_ job: DiscoveryJob) throws(StoreError)
     func discoveryJob(id: String) throws(StoreError) -> DiscoveryJob?
-    /// The tenant's jobs, newest first, at most `limit`.
-    func discoveryJobs(tenant: String, limit: Int) throws(StoreError) -> [DiscoveryJob]
-    /// Records progress of a job still `running` (heartbeat included) and returns whether a
-    /// cancel was requested; `.noSuchEntity` when the row is gone.
+    /// The tenant's jobs, newest first (ties by id), after `marker`, at most `limit`.
+    func discoveryJobs(tenant: String, after marker: DiscoveryJob.Marker?, limit: Int) throws(StoreError)
+        -> [DiscoveryJob]
+    /// Records progress of a job still `running` (heartbeat included) and returns whether it is
+    /// to stop: a cancel was requested, or the row is no longer `running` (someone took it for
+    /// dead); `.noSuchEntity` when the row is gone.
     func recordDiscoveryProgress(id: String, _ progress: DiscoveryProgress, now: Double) throws(StoreError) -> Bool
     /// A sign of life for each of `ids` that is still `running`.
     func touchDiscoveryJobs(ids: [String], now: Double) throws(StoreError)
@@ -121,8 +147,19 @@ public protocol DiscoveryJobStore: Sendable {
     func finishDiscoveryJob(
         id: String, state: DiscoveryJob.State, progress: DiscoveryProgress, error: String, hasSnapshot: Bool,
         now: Double) throws(StoreError)
+    /// Ends the tenant's `running` jobs whose last sign of life is before `beatBefore` (their
+    /// process died) as `interrupted` with `error`, no snapshot; returns their ids.
+    func interruptStaleDiscoveryJobs(tenant: String, beatBefore: Double, error: String, now: Double)
+        throws(StoreError) -> [String]
     /// Sets the cancel flag of a `running` job; returns the job as it is then (nil when gone).
     func requestDiscoveryCancel(id: String, now: Double) throws(StoreError) -> DiscoveryJob?
     /// Removes the row; false when there was none.
     func deleteDiscoveryJob(id: String) throws(StoreError) -> Bool
+}
+
+extension DiscoveryJobStore {
+    /// The tenant's newest jobs, at most `limit`.
+    public func discoveryJobs(tenant: String, limit: Int) throws(StoreError) -> [DiscoveryJob] {
+        try discoveryJobs(tenant: tenant, after: nil, limit: limit)
+    }
 }

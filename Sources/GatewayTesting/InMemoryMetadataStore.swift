@@ -483,10 +483,16 @@ extension InMemoryMetadataStore: DiscoveryJobStore {
         discovery.withLock { $0[id] }
     }
 
-    public func discoveryJobs(tenant: String, limit: Int) throws(StoreError) -> [DiscoveryJob] {
+    public func discoveryJobs(tenant: String, after marker: DiscoveryJob.Marker?, limit: Int) throws(StoreError)
+        -> [DiscoveryJob]
+    {
         let all = discovery.withLock { $0.values.filter { $0.tenant == tenant } }
+        let after = all.filter { j in
+            guard let m = marker else { return true }
+            return j.createdAt < m.createdAt || (j.createdAt == m.createdAt && j.id > m.id)
+        }
         return Array(
-            all.sorted { $0.createdAt != $1.createdAt ? $0.createdAt > $1.createdAt : $0.id < $1.id }.prefix(limit))
+            after.sorted { $0.createdAt != $1.createdAt ? $0.createdAt > $1.createdAt : $0.id < $1.id }.prefix(limit))
     }
 
     public func recordDiscoveryProgress(id: String, _ p: DiscoveryProgress, now: Double) throws(StoreError) -> Bool {
@@ -502,7 +508,25 @@ extension InMemoryMetadataStore: DiscoveryJobStore {
                 j.heartbeatAt = now
                 jobs[id] = j
             }
-            return j.cancelRequested
+            return j.cancelRequested || j.state != .running
+        }
+    }
+
+    public func interruptStaleDiscoveryJobs(tenant: String, beatBefore: Double, error: String, now: Double)
+        throws(StoreError) -> [String]
+    {
+        discovery.withLock { jobs in
+            let stale = jobs.values.filter {
+                $0.tenant == tenant && $0.state == .running && $0.heartbeatAt < beatBefore
+            }
+            for j in stale {
+                jobs[j.id]?.state = .interrupted
+                jobs[j.id]?.error = error
+                jobs[j.id]?.currentBucket = ""
+                jobs[j.id]?.updatedAt = now
+                jobs[j.id]?.finishedAt = now
+            }
+            return stale.map(\.id).sorted()
         }
     }
 

@@ -58,12 +58,19 @@ extension SQLiteMetadataStore: DiscoveryJobStore {
         }
     }
 
-    public func discoveryJobs(tenant: String, limit: Int) throws(StoreError) -> [DiscoveryJob] {
+    public func discoveryJobs(tenant: String, after marker: DiscoveryJob.Marker?, limit: Int) throws(StoreError)
+        -> [DiscoveryJob]
+    {
         try withConnection { db throws(StoreError) in
             var out: [DiscoveryJob] = []
+            // Without a marker, from before every job: the newest first, ties by id.
+            let (createdAt, id) = marker.map { ($0.createdAt, $0.id) } ?? (.infinity, "")
             try db.query(
-                "SELECT \(Self.discoveryColumns) FROM discovery_jobs WHERE tenant = ? ORDER BY created_at DESC, id LIMIT ?",
-                [.text(tenant), .int(Int64(limit))]
+                """
+                SELECT \(Self.discoveryColumns) FROM discovery_jobs WHERE tenant = ?
+                AND (created_at < ? OR (created_at = ? AND id > ?)) ORDER BY created_at DESC, id LIMIT ?
+                """,
+                [.text(tenant), .real(createdAt), .real(createdAt), .text(id), .int(Int64(limit))]
             ) { r in out.append(Self.discoveryJob(r)) }
             return out
         }
@@ -81,12 +88,12 @@ extension SQLiteMetadataStore: DiscoveryJobStore {
                         .int(Int64(p.bucketsTotal)), .int(Int64(p.bucketsDone)), .int(p.objects), .int(p.bytes),
                         .text(p.currentBucket), .real(now), .real(now), .text(id),
                     ])
-                var cancel: Bool?
-                try db.query("SELECT cancel_requested FROM discovery_jobs WHERE id = ?", [.text(id)]) { r in
-                    cancel = r.int(0) != 0
+                var stop: Bool?
+                try db.query("SELECT cancel_requested, state FROM discovery_jobs WHERE id = ?", [.text(id)]) { r in
+                    stop = r.int(0) != 0 || r.text(1) != DiscoveryJob.State.running.rawValue
                 }
-                guard let cancel else { throw .noSuchEntity("discovery job \(id)") }
-                return cancel
+                guard let stop else { throw .noSuchEntity("discovery job \(id)") }
+                return stop
             }
         }
     }
@@ -120,6 +127,29 @@ extension SQLiteMetadataStore: DiscoveryJobStore {
                     .int(p.bytes), .text(error), .int(hasSnapshot ? 1 : 0), .real(now), .real(now), .real(now),
                     .text(id),
                 ])
+        }
+    }
+
+    public func interruptStaleDiscoveryJobs(tenant: String, beatBefore: Double, error: String, now: Double)
+        throws(StoreError) -> [String]
+    {
+        try withConnection { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) -> [String] in
+                var ids: [String] = []
+                try db.query(
+                    "SELECT id FROM discovery_jobs WHERE tenant = ? AND state = 'running' AND heartbeat_at < ? ORDER BY id",
+                    [.text(tenant), .real(beatBefore)]
+                ) { r in ids.append(r.text(0)) }
+                for id in ids {
+                    try db.query(
+                        """
+                        UPDATE discovery_jobs SET state = 'interrupted', error = ?, current_bucket = '',
+                        updated_at = ?, finished_at = ? WHERE id = ? AND state = 'running'
+                        """,
+                        [.text(error), .real(now), .real(now), .text(id)])
+                }
+                return ids
+            }
         }
     }
 

@@ -229,8 +229,11 @@ final class DiscoveryAPITests: XCTestCase {
         let s = try SnapshotReader.read(contentsOf: dir.appendingPathComponent("snapshots/acme/\(id).json"))
         XCTAssertEqual(s.buckets.map(\.listing), [.incomplete, .incomplete, .incomplete])
         XCTAssertEqual(s.buckets[0].summary.objectCount, Int64(objects))
-        // A job that ended is not cancelled again, nor deleted while running.
-        XCTAssertEqual(json(call("POST", "discovery/jobs/\(id)/cancel", as: alice))["state"] as? String, "cancelled")
+        // A job that ended cannot be cancelled: a conflict with what it is, not a success.
+        let again = call("POST", "discovery/jobs/\(id)/cancel", as: alice)
+        XCTAssertEqual(again.status, 409, again.text)
+        XCTAssertEqual(errorCode(again), "JobNotRunning")
+        XCTAssertEqual(json(call("GET", "discovery/jobs/\(id)", as: alice))["state"] as? String, "cancelled")
         try assertNoSecretAnywhere()
     }
 
@@ -319,6 +322,7 @@ final class DiscoveryAPITests: XCTestCase {
         refused(["prefix_depth": "two"], "InvalidRequest")
         refused(["region": "us east"], "InvalidRequest")
         refused(["endpoint": "http://AKIASOURCEACCOUNT:\(Self.secret)@127.0.0.1:9000"], "EndpointNotAllowed")
+        refused(["endpoint": "http://127.0.0.1:9000/\(Self.secret)"], "EndpointNotAllowed")
         refused(["endpoint": "http://127.0.0.1:9000/?X-Amz-Security-Token=\(Self.token)"], "EndpointNotAllowed")
         refused(["endpoint": "ftp://127.0.0.1"], "EndpointNotAllowed")
         // Well-formed, but not on the allow-list: refused before any connection.
@@ -330,12 +334,25 @@ final class DiscoveryAPITests: XCTestCase {
         XCTAssertEqual(garbage.status, 400)
         XCTAssertEqual(connections.all, [])
         XCTAssertEqual(try gw.metadata.discoveryJobs(tenant: "acme", limit: 10).count, 0)
+        // What is not an endpoint URL is not repeated, not even its host.
+        for typed in ["http://user:pw@127.0.0.1:9000", "http://127.0.0.1:9000/path", "127.0.0.1:9000"] {
+            var body = startBody
+            body["endpoint"] = typed
+            let r = call("POST", "discovery/jobs", body, as: alice)
+            XCTAssertEqual(errorCode(r), "EndpointNotAllowed", typed)
+            XCTAssertFalse(r.text.contains("127.0.0.1"), r.text)
+        }
         // Defaults: endpoint AWS (not on this test's allow-list), region us-east-1, hashed, depth 2.
         var minimal = startBody
         minimal["endpoint"] = nil
         let r = call("POST", "discovery/jobs", minimal, as: alice)
         XCTAssertEqual(errorCode(r), "EndpointNotAllowed")
         XCTAssertTrue(r.text.contains("https://s3.amazonaws.com"), r.text)
+        // An empty field is the default too (a form sends its empty field).
+        minimal["endpoint"] = ""
+        let empty = call("POST", "discovery/jobs", minimal, as: alice)
+        XCTAssertEqual(errorCode(empty), "EndpointNotAllowed")
+        XCTAssertTrue(empty.text.contains("https://s3.amazonaws.com"), empty.text)
         minimal = startBody
         for k in ["region", "sanitization", "prefix_depth", "session_token"] { minimal[k] = nil }
         let started = json(call("POST", "discovery/jobs", minimal, as: alice))
@@ -343,6 +360,126 @@ final class DiscoveryAPITests: XCTestCase {
         XCTAssertEqual(started["region"] as? String, "us-east-1")
         XCTAssertEqual(started["prefix_depth"] as? Int, 2)
         try assertNoSecretAnywhere()
+    }
+
+    /// The body of a start, printed or dumped anywhere, shows no secret, token or endpoint text.
+    func testAStartBodyPrintsWithoutItsSecrets() throws {
+        var body = startBody
+        body["endpoint"] = "http://AKIASOURCEACCOUNT:\(Self.secret)@127.0.0.1:9000"
+        let decoded = try AdminJSON.decoder.decode(
+            WebAPI.StartDiscovery.self, from: try JSONSerialization.data(withJSONObject: body))
+        XCTAssertEqual(decoded.secretAccessKey, Self.secret)
+        var dumped = ""
+        dump(decoded, to: &dumped)
+        for text in [String(describing: decoded), String(reflecting: decoded), "\(decoded)", dumped] {
+            XCTAssertFalse(text.contains(Self.secret), text)
+            XCTAssertFalse(text.contains(Self.token), text)
+            XCTAssertTrue(text.contains("AKIASOURCEACCOUNT"), text)
+        }
+    }
+
+    // MARK: - Lists
+
+    /// Jobs come in pages newest first: `limit`, then `next_marker` as `marker` until it is absent.
+    func testJobsArePagedWithMarkers() throws {
+        let alice = try user("alice", Self.discoverer)
+        var ids: [String] = []
+        for i in 0..<5 {
+            let id = String(format: "%032x", i + 1)
+            ids.append(id)
+            var row = DiscoveryJob(
+                id: id, tenant: "acme", user: "alice", createdAt: gw.clock.now() - Double(i / 2),
+                endpointHost: "s3.amazonaws.com", region: "us-east-1", sanitization: "hashed", prefixDepth: 2,
+                owner: "elsewhere:1")
+            row.state = .done
+            try gw.metadata.createDiscoveryJob(row)
+        }
+        var seen: [String] = []
+        var marker: String?
+        var pages = 0
+        repeat {
+            let page = json(
+                call("GET", "discovery/jobs?limit=2" + (marker.map { "&marker=\($0)" } ?? ""), as: alice))
+            seen += (page["jobs"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+            marker = page["next_marker"] as? String
+            pages += 1
+        } while marker != nil && pages < 10
+        XCTAssertEqual(seen, ids, "newest first, ties by id, each once")
+        XCTAssertEqual(pages, 3)
+        XCTAssertEqual(call("GET", "discovery/jobs?marker=nonsense", as: alice).status, 400)
+    }
+
+    /// The list of snapshots reads the job rows, not the files: a summary that cannot be parsed
+    /// (or a huge one) costs a list nothing, and what a snapshot holds is still shown.
+    func testSnapshotsAreListedFromTheirRowsAndTheSummaryStreams() throws {
+        let alice = try user("alice", Self.discoverer)
+        let id = try start(as: alice)
+        try waitFor(id, as: alice) { $0["state"] as? String == "done" }
+        let summary = dir.appendingPathComponent("snapshots/acme/\(id).summary.json")
+        let written = try Data(contentsOf: summary)
+        try Data("{\"not\": \"a summary\"}".utf8).write(to: summary)
+        let listed = (json(call("GET", "discovery/snapshots", as: alice))["snapshots"] as? [[String: Any]])?.first
+        XCTAssertEqual(listed?["buckets"] as? Int, 3)
+        XCTAssertEqual(listed?["objects"] as? Int, 2505)
+        XCTAssertEqual(listed?["endpoint_host"] as? String, "127.0.0.1:9000")
+        XCTAssertEqual(listed?["sanitization"] as? String, "full")
+        try written.write(to: summary)
+        let shown = call("GET", "discovery/snapshots/\(id)", as: alice)
+        XCTAssertEqual(shown.status, 200)
+        XCTAssertEqual(Data(shown.body), written)
+        XCTAssertEqual(shown.header("Content-Length"), String(written.count))
+        XCTAssertEqual(shown.header("Content-Type"), "application/json")
+    }
+
+    // MARK: - Files of jobs that died
+
+    /// Before a job starts, what jobs whose process died left is cleared — and nothing a live
+    /// job may still be writing: rows of dead jobs end as interrupted, their old `.partial`
+    /// files go; a live job's files, fresh files and files the store cannot account for stay.
+    func testTheSweepRemovesOnlyWhatDeadJobsLeft() throws {
+        let jobs = try XCTUnwrap(gw.context.discovery)
+        let folder = dir.appendingPathComponent("snapshots/acme")
+        try jobs.files.prepare(tenant: "acme")
+        func row(_ id: String, beat: Double) throws {
+            var r = DiscoveryJob(
+                id: id, tenant: "acme", user: "alice", createdAt: gw.clock.now() - 100, endpointHost: "h",
+                region: "us-east-1", sanitization: "hashed", prefixDepth: 2, owner: "elsewhere:1")
+            r.heartbeatAt = beat
+            try gw.metadata.createDiscoveryJob(r)
+        }
+        let now = gw.clock.now()
+        try row("live", beat: now - 2)
+        try row("dead", beat: now - DiscoveryJob.staleAfter - 60)
+        let old = Date().addingTimeInterval(-DiscoveryJob.staleAfter - 60)
+        let files: [String: Date] = [
+            "live.json.partial": old, "live.summary.json.partial": old, "dead.json.partial": old,
+            "dead.summary.json.partial": old, "orphan.json.partial": old, "fresh.json.partial": Date(),
+        ]
+        for (name, modified) in files {
+            let url = folder.appendingPathComponent(name)
+            try Data("{".utf8).write(to: url)
+            try FileManager.default.setAttributes([.modificationDate: modified], ofItemAtPath: url.path)
+        }
+        jobs.sweep(tenant: "acme", now: now)
+        let left = Set(try FileManager.default.contentsOfDirectory(atPath: folder.path))
+        XCTAssertEqual(left, ["live.json.partial", "live.summary.json.partial", "fresh.json.partial"])
+        let dead = try XCTUnwrap(gw.metadata.discoveryJob(id: "dead"))
+        XCTAssertEqual(dead.state, .interrupted, "the row itself ends, not only how it reads")
+        XCTAssertEqual(dead.error, DiscoveryJob.diedMessage)
+        XCTAssertEqual(try gw.metadata.discoveryJob(id: "live")?.state, .running)
+    }
+
+    /// Buckets named `api` from before the web API reserved the name are found for the
+    /// agent's warning, in every tenant.
+    func testBucketsShadowedByTheAPIPathAreFound() throws {
+        XCTAssertEqual(try WebAPI.shadowedBuckets(gw.context), [])
+        for (tenant, name) in [("default", "api"), ("acme", "acme/api"), ("acme", "acme/apis")] {
+            _ = try gw.metadata.createBucket(
+                BucketRecord(
+                    name: name, owner: "o", createdAt: 1, locationConstraint: "", zones: ["z"], backendBucket: name,
+                    tenant: tenant))
+        }
+        XCTAssertEqual(try WebAPI.shadowedBuckets(gw.context), ["api", "acme/api"])
     }
 
     // MARK: - Who may

@@ -58,8 +58,8 @@ final class DiscoveryJobStoreTests: XCTestCase {
             XCTAssertEqual(j.finishedAt, 120)
             XCTAssertTrue(j.hasSnapshot)
             XCTAssertEqual(j.currentBucket, "")
-            // Progress after the end is not recorded.
-            _ = try store.recordDiscoveryProgress(id: "j1", DiscoveryProgress(objects: 1), now: 140)
+            // Progress after the end is not recorded, and tells the thread to stop.
+            XCTAssertTrue(try store.recordDiscoveryProgress(id: "j1", DiscoveryProgress(objects: 1), now: 140), name)
             XCTAssertEqual(try store.discoveryJob(id: "j1")?.objects, 1500, name)
 
             XCTAssertTrue(try store.deleteDiscoveryJob(id: "j1"), name)
@@ -82,6 +82,56 @@ final class DiscoveryJobStoreTests: XCTestCase {
             try store.finishDiscoveryJob(
                 id: "j1", state: .done, progress: DiscoveryProgress(), error: "", hasSnapshot: true, now: 160)
             XCTAssertEqual(try store.discoveryJob(id: "j1")?.observed(at: 1e9).state, .done, name)
+        }
+    }
+
+    /// Pages of a tenant's jobs, newest first: each page starts right after the marker, ties in
+    /// time go by id, and a marker stays good after its job is deleted.
+    func testJobsArePagedByAMarkerThatSurvivesItsJob() throws {
+        for (name, store) in try stores() {
+            for (id, t) in [("a", 100.0), ("b", 300), ("c", 200), ("d", 200), ("e", 200.5), ("f", 50)] {
+                try store.createDiscoveryJob(Self.job(id, at: t))
+            }
+            try store.createDiscoveryJob(Self.job("x", tenant: "other", at: 250))
+            var seen: [String] = []
+            var marker: DiscoveryJob.Marker?
+            repeat {
+                let page = try store.discoveryJobs(tenant: "acme", after: marker, limit: 2)
+                seen += page.map(\.id)
+                marker =
+                    page.count == 2 ? page.last.map { DiscoveryJob.Marker(after: $0) } : nil
+                if let m = marker { XCTAssertEqual(DiscoveryJob.Marker(m.text), m, name) }
+            } while marker != nil
+            XCTAssertEqual(seen, ["b", "e", "c", "d", "a", "f"], name)
+            let afterC = DiscoveryJob.Marker(after: try XCTUnwrap(store.discoveryJob(id: "c")))
+            XCTAssertTrue(try store.deleteDiscoveryJob(id: "c"), name)
+            XCTAssertEqual(
+                try store.discoveryJobs(tenant: "acme", after: afterC, limit: 10).map(\.id), ["d", "a", "f"])
+        }
+    }
+
+    /// The rows of jobs whose process died end as interrupted when swept; live and finished
+    /// rows, and other tenants', stay as they are.
+    func testStaleRunningRowsAreInterruptedWhenSwept() throws {
+        for (name, store) in try stores() {
+            try store.createDiscoveryJob(Self.job("dead", at: 100))
+            try store.createDiscoveryJob(Self.job("live", at: 100))
+            try store.touchDiscoveryJobs(ids: ["live"], now: 190)
+            try store.createDiscoveryJob(Self.job("done", at: 100))
+            try store.finishDiscoveryJob(
+                id: "done", state: .done, progress: DiscoveryProgress(), error: "", hasSnapshot: true, now: 110)
+            try store.createDiscoveryJob(Self.job("elsewhere", tenant: "other", at: 100))
+            let ended = try store.interruptStaleDiscoveryJobs(tenant: "acme", beatBefore: 170, error: "died", now: 200)
+            XCTAssertEqual(ended, ["dead"], name)
+            let dead = try XCTUnwrap(store.discoveryJob(id: "dead"))
+            XCTAssertEqual([dead.state.rawValue, dead.error], ["interrupted", "died"], name)
+            XCTAssertEqual(dead.finishedAt, 200)
+            XCTAssertFalse(dead.hasSnapshot)
+            XCTAssertEqual(try store.discoveryJob(id: "live")?.state, .running, name)
+            XCTAssertEqual(try store.discoveryJob(id: "done")?.state, .done, name)
+            XCTAssertEqual(try store.discoveryJob(id: "elsewhere")?.state, .running, name)
+            // The dead job's thread, should it wake, is told to stop.
+            XCTAssertTrue(try store.recordDiscoveryProgress(id: "dead", DiscoveryProgress(), now: 210), name)
         }
     }
 }

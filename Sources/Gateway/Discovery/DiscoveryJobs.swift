@@ -7,19 +7,6 @@ import Synchronization
     import Glibc
 #endif
 
-/// `[discovery]` settings beside the endpoint allow-list.
-public struct DiscoverySettings: Sendable {
-    /// Jobs one worker process runs at once; a start beyond them is refused (503).
-    public var maxJobs = 2
-    /// Seconds a stopping worker waits for its jobs before it interrupts them.
-    public var drainTimeout: Double = 20
-
-    public init(maxJobs: Int = 2, drainTimeout: Double = 20) {
-        self.maxJobs = maxJobs
-        self.drainTimeout = drainTimeout
-    }
-}
-
 /// The discovery jobs of one worker process, and what every worker needs to answer for any job:
 /// the job rows, the snapshot files and the connector to source accounts.
 ///
@@ -86,8 +73,9 @@ public final class DiscoveryJobs: Sendable {
     /// Starts a job: the endpoint is checked (the connector refuses what the allow-list does
     /// not name, before any connection), the row written, the thread started. Returns the row.
     public func start(_ spec: SourceSpec, _ request: Request) throws(Refusal) -> DiscoveryJob {
+        // Not repeated: a text that is no endpoint URL may hold a secret.
         guard let source = SnapshotV1.Source(endpoint: spec.endpoint, region: spec.region) else {
-            throw .source(.endpointNotAllowed(spec.endpoint.isEmpty ? "(empty)" : "given"))
+            throw .source(.endpointNotAllowed(""))
         }
         let account: any SourceAccount
         do {
@@ -107,12 +95,17 @@ public final class DiscoveryJobs: Sendable {
             id: id, tenant: request.tenant, user: request.user, createdAt: now, endpointHost: source.endpointHost,
             region: spec.region, sanitization: request.sanitization.rawValue, prefixDepth: request.prefixDepth,
             owner: owner)
+        // The row before any file: from here on a sweep of another process sees the job running.
+        do {
+            try store.createDiscoveryJob(job)
+        } catch {
+            _ = running.withLock { $0.removeValue(forKey: id) }
+            throw .store(error)
+        }
         let writer: SnapshotWriter
         do {
             try files.prepare(tenant: request.tenant)
-            files.sweepPartials(tenant: request.tenant) { [self] other in
-                other == id || (try? store.discoveryJob(id: other))?.observed(at: now).state == .running
-            }
+            sweep(tenant: request.tenant, now: now)
             writer = try SnapshotWriter(
                 to: files.snapshot(tenant: request.tenant, id: id), id: id,
                 createdAt: Date(timeIntervalSince1970: now), source: source,
@@ -120,16 +113,10 @@ public final class DiscoveryJobs: Sendable {
                 options: InventoryAggregator.Options(prefixDepth: request.prefixDepth),
                 summaryURL: files.summary(tenant: request.tenant, id: id))
         } catch {
+            _ = try? store.deleteDiscoveryJob(id: id)
             _ = running.withLock { $0.removeValue(forKey: id) }
             logger.error("discovery \(id): cannot write into \(files.directory(tenant: request.tenant).path): \(error)")
             throw .files
-        }
-        do {
-            try store.createDiscoveryJob(job)
-        } catch {
-            writer.abandon()
-            _ = running.withLock { $0.removeValue(forKey: id) }
-            throw .store(error)
         }
         startTicker()
         let credentials = spec.credentials
@@ -138,13 +125,35 @@ public final class DiscoveryJobs: Sendable {
             run(job, account: account, writer: handoff.value, fallbackRegion: spec.region, credentials: credentials)
         }
         thread.name = "discovery"
-        // Deep listings are loops, not recursion; the default stack is plenty, but a thread of
-        // its own must not inherit a tiny one.
-        thread.stackSize = 1 << 20
         thread.start()
         logger.info("discovery \(id) started for tenant \(request.tenant) on \(source.endpointHost)")
         return job
     }
+
+    /// What jobs of `tenant` whose process died left behind: their rows (still `running`, no
+    /// beat for `DiscoveryJob.staleAfter`) become `interrupted`, and their `.partial` files go.
+    /// A file stays while its job runs in this process, while its row reads as running, while
+    /// the store cannot say (an error is no proof of death), and while it was written to within
+    /// `staleAfter`: a job of another process may be writing it.
+    func sweep(tenant: String, now: Double) {
+        do {
+            let ended = try store.interruptStaleDiscoveryJobs(
+                tenant: tenant, beatBefore: now - DiscoveryJob.staleAfter, error: Self.diedMessage, now: now)
+            for id in ended { logger.warning("discovery \(id) had stopped beating: its process died; interrupted") }
+        } catch {
+            logger.warning("discovery: stale jobs not swept: \(error)")
+        }
+        files.sweepPartials(tenant: tenant, untouchedFor: DiscoveryJob.staleAfter) { [self] id in
+            if running.withLock({ $0[id] != nil }) { return true }
+            do {
+                return try store.discoveryJob(id: id)?.observed(at: now).state == .running
+            } catch {
+                return true
+            }
+        }
+    }
+
+    static let diedMessage = "the gateway process running the discovery stopped before it finished"
 
     /// The job's thread: the inventory, then the row's final state. `credentials` serve only to
     /// scrub an error text that might echo them (a source's answer quoting a request).
@@ -194,7 +203,7 @@ public final class DiscoveryJobs: Sendable {
             hasSnapshot = false
             logger.error("discovery \(id): \(error)")
         }
-        message = Self.scrub(message, credentials)
+        message = credentials.scrub(message)
         do {
             try store.finishDiscoveryJob(
                 id: id, state: state, progress: runner.progress, error: message, hasSnapshot: hasSnapshot,
@@ -210,16 +219,6 @@ public final class DiscoveryJobs: Sendable {
 
     static let interruptedMessage =
         "the gateway stopped (a reload or shutdown) before the discovery finished; the snapshot holds what was listed"
-
-    /// An error text with any occurrence of the secret or the token cut out. Source errors are
-    /// built without them; this guards against an answer that quotes them back.
-    static func scrub(_ message: String, _ c: SourceCredentials) -> String {
-        var m = message
-        for secret in [c.secretKey, c.sessionToken ?? ""] where secret.count >= 4 {
-            m = m.replacingOccurrences(of: secret, with: "[withheld]")
-        }
-        return m
-    }
 
     /// Every few seconds, a sign of life for this process's jobs: a page that takes long must
     /// not make a live job read as interrupted.

@@ -46,37 +46,37 @@ public struct SnapshotFiles: Sendable {
         public var fileBytes: Int64
     }
 
-    /// The tenant's snapshots, newest first, read from their summaries. A snapshot whose
-    /// summary cannot be read is listed from what its file name and size say.
-    public func list(tenant: String) -> [Listing] {
+    /// The tenant's snapshots, newest first. What each holds comes from its job's row (`job`),
+    /// never from parsing its files, so a list costs one directory read and a row per snapshot;
+    /// a snapshot without a row is listed from what its file name and size say.
+    public func list(tenant: String, job: (String) -> DiscoveryJob?) -> [Listing] {
         let dir = directory(tenant: tenant)
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { return [] }
         var out: [Listing] = []
         for name in names where name.hasSuffix(".json") && !name.hasSuffix(".summary.json") {
             let id = String(name.dropLast(".json".count))
-            guard Self.isValidID(id), let l = listing(tenant: tenant, id: id) else { continue }
+            guard Self.isValidID(id), let l = listing(tenant: tenant, id: id, job: job(id)) else { continue }
             out.append(l)
         }
         return out.sorted { $0.createdAt != $1.createdAt ? $0.createdAt > $1.createdAt : $0.id < $1.id }
     }
 
     /// Nil when there is no such snapshot.
-    public func listing(tenant: String, id: String) -> Listing? {
+    public func listing(tenant: String, id: String, job: DiscoveryJob?) -> Listing? {
         let file = snapshot(tenant: tenant, id: id)
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: file.path) else { return nil }
         let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
-        guard let s = try? SnapshotReader.read(contentsOf: summary(tenant: tenant, id: id)) else {
+        guard let j = job, j.tenant == tenant else {
             let modified = (attributes[.modificationDate] as? Date) ?? Date(timeIntervalSince1970: 0)
             return Listing(
                 id: id, createdAt: HTTPDate.iso8601(modified.timeIntervalSince1970), endpointHost: "", region: "",
                 sanitization: "", buckets: 0, objects: 0, bytes: 0, fileBytes: size)
         }
+        // A job that ended wrote every bucket it learnt of, listed or not: its total.
         return Listing(
-            id: id, createdAt: HTTPDate.iso8601(s.snapshot.createdAt.timeIntervalSince1970),
-            endpointHost: s.snapshot.source.endpointHost, region: s.snapshot.source.region,
-            sanitization: s.snapshot.sanitization.rawValue, buckets: s.buckets.count,
-            objects: s.buckets.reduce(0) { $0 + $1.summary.objectCount },
-            bytes: s.buckets.reduce(0) { $0 + $1.summary.totalBytes }, fileBytes: size)
+            id: id, createdAt: HTTPDate.iso8601(j.createdAt), endpointHost: j.endpointHost, region: j.region,
+            sanitization: j.sanitization, buckets: j.bucketsTotal, objects: j.objects, bytes: j.bytes,
+            fileBytes: size)
     }
 
     /// Removes the snapshot and its summary; false when there was none.
@@ -88,13 +88,18 @@ public struct SnapshotFiles: Sendable {
     }
 
     /// Removes `.partial` files left by jobs that no longer run (their process died): `isRunning`
-    /// says which ids still do.
-    public func sweepPartials(tenant: String, isRunning: (String) -> Bool) {
+    /// says which ids still do (or may), and a file written to within `untouchedFor` seconds
+    /// stays whatever it says.
+    public func sweepPartials(tenant: String, untouchedFor: Double, isRunning: (String) -> Bool) {
         let dir = directory(tenant: tenant)
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { return }
+        let cutoff = Date().addingTimeInterval(-untouchedFor)
         for name in names where name.hasSuffix(".partial") {
+            let url = dir.appendingPathComponent(name)
+            let modified = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.modificationDate] as? Date
+            guard let modified, modified < cutoff else { continue }
             let id = String(name.prefix { $0 != "." })
-            if !isRunning(id) { try? FileManager.default.removeItem(at: dir.appendingPathComponent(name)) }
+            if !isRunning(id) { try? FileManager.default.removeItem(at: url) }
         }
     }
 }

@@ -43,4 +43,22 @@ public enum WebAPI {
 
     /// The bucket name this API's path shadows.
     public static let reservedBucketName = "api"
+
+    /// Buckets named `api` made before this API reserved the name (qualified: `tenant/api`
+    /// beyond the default tenant). Path-style requests to them reach this API now; virtual-hosted
+    /// ones still reach the bucket. The agent names them in a warning when it starts.
+    public static func shadowedBuckets(_ ctx: GatewayContext) throws(StoreError) -> [String] {
+        // The default tenant's first: its buckets are older than tenants, whatever the table says.
+        var found = try ctx.metadata.bucket(named: reservedBucketName) != nil ? [reservedBucketName] : []
+        var after = ""
+        while true {
+            let tenants = try ctx.identities.store.tenants(after: after, limit: 1000)
+            for t in tenants where t.id != TenantRecord.defaultID {
+                let name = TenantRecord.qualifiedBucket(tenant: t.id, name: reservedBucketName)
+                if try ctx.metadata.bucket(named: name) != nil { found.append(name) }
+            }
+            guard tenants.count == 1000, let last = tenants.last else { return found }
+            after = last.id
+        }
+    }
 }

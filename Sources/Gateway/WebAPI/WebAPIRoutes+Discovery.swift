@@ -50,8 +50,15 @@ extension WebAPI {
         }
     }
 
-    /// The body of `POST /api/discovery/jobs`.
-    struct StartDiscovery: Decodable {
+    /// `GET /api/discovery/jobs`: a page of jobs and, unless it is the last, `next_marker`.
+    struct JobList: Encodable {
+        var jobs: [JobView]
+        var nextMarker: String?
+    }
+
+    /// The body of `POST /api/discovery/jobs`. Printing one (a log line, `dump`, a debugger)
+    /// shows neither the secret, nor the token, nor the endpoint as typed (it may hold either).
+    struct StartDiscovery: Decodable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
         var endpoint: String?
         var region: String?
         var accessKeyId: String?
@@ -59,6 +66,17 @@ extension WebAPI {
         var sessionToken: String?
         var sanitization: String?
         var prefixDepth: Int?
+
+        var description: String { "StartDiscovery(\(accessKeyId ?? "-"), secret withheld)" }
+        var debugDescription: String { description }
+        var customMirror: Mirror {
+            Mirror(
+                self,
+                children: [
+                    "accessKeyId": accessKeyId as Any, "region": region as Any, "sanitization": sanitization as Any,
+                    "prefixDepth": prefixDepth as Any,
+                ])
+        }
     }
 
     static let defaultEndpoint = "https://s3.amazonaws.com"
@@ -77,12 +95,17 @@ extension WebAPI {
             }
         },
         Route("GET", "discovery/jobs", "discovery:GetDiscovery", .callerTenant) { r, p, ctx throws(AdminError) in
-            let (_, limit) = try r.page()
+            let (marker, limit) = try r.page()
+            let after = marker.isEmpty ? nil : DiscoveryJob.Marker(marker)
+            guard marker.isEmpty || after != nil else { throw .invalid("marker is not a next_marker of this list") }
             let jobs = try discovery(ctx)
             let found = try AdminAPI.store { () throws(StoreError) in
-                try jobs.store.discoveryJobs(tenant: p["tenant"] ?? "", limit: limit)
+                try jobs.store.discoveryJobs(tenant: p["tenant"] ?? "", after: after, limit: limit + 1)
             }
-            return .json(["jobs": found.map { JobView(job: $0.observed(at: r.now)) }])
+            let page = AdminPage(found.map { JobView(job: $0.observed(at: r.now)) }, limit: limit) {
+                DiscoveryJob.Marker(after: $0.job).text
+            }
+            return .json(JobList(jobs: page.items, nextMarker: page.nextMarker))
         },
         Route("GET", "discovery/jobs/{id}", "discovery:GetDiscovery", .callerTenant) { r, p, ctx throws(AdminError) in
             .json(JobView(job: try job(p, ctx).observed(at: r.now)))
@@ -94,22 +117,26 @@ extension WebAPI {
             guard
                 let j = try AdminAPI.store({ () throws(StoreError) in
                     try jobs.store.requestDiscoveryCancel(id: id, now: r.now)
-                })
+                })?.observed(at: r.now)
             else { throw .notFound("discovery job \(id) does not exist") }
-            return .json(JobView(job: j.observed(at: r.now)), status: 202)
+            guard j.state == .running else {
+                throw AdminError(
+                    status: 409, code: "JobNotRunning", message: "discovery \(id) has ended (\(j.state.rawValue))")
+            }
+            return .json(JobView(job: j), status: 202)
         },
         Route("GET", "discovery/snapshots", "discovery:GetDiscovery", .callerTenant) { _, p, ctx throws(AdminError) in
-            .json(["snapshots": try discovery(ctx).files.list(tenant: p["tenant"] ?? "")])
+            let jobs = try discovery(ctx)
+            let listed = jobs.files.list(tenant: p["tenant"] ?? "") { try? jobs.store.discoveryJob(id: $0) }
+            return .json(["snapshots": listed])
         },
         Route("GET", "discovery/snapshots/{id}", "discovery:GetDiscovery", .callerTenant) {
             _, p, ctx throws(AdminError) in
             let (tenant, id) = try snapshot(p, ctx)
-            let path = try discovery(ctx).files.summary(tenant: tenant, id: id).path
-            // The summary is bounded by the bucket count; it is sent as written.
-            guard let bytes = FileManager.default.contents(atPath: path) else {
-                throw .notFound("snapshot \(id) has no summary")
-            }
-            return AdminResponse(body: Array(bytes))
+            // Bounded by the bucket count, but a count without bound: streamed like a download.
+            var answer = AdminResponse(body: [], headers: [("Content-Type", "application/json")])
+            answer.file = .init(path: try discovery(ctx).files.summary(tenant: tenant, id: id).path, gzip: false)
+            return answer
         },
         Route("GET", "discovery/snapshots/{id}/download", "discovery:GetDiscovery", .callerTenant, presigned: true) {
             r, p, ctx throws(AdminError) in
@@ -189,12 +216,9 @@ extension WebAPI {
         guard secret.utf8.count <= 256, (b.sessionToken ?? "").utf8.count <= 16384 else {
             throw .invalid("secret_access_key or session_token is too long")
         }
-        guard let endpoint = plainEndpoint(b.endpoint ?? defaultEndpoint) else {
-            // Not echoed: user info or a query may hold a secret.
-            throw AdminError(
-                status: 400, code: "EndpointNotAllowed",
-                message: "the endpoint must be http(s)://host[:port], without user info, path or query")
-        }
+        // An empty field is the default, as a field left out is; the endpoint is checked by the
+        // allow-list when the job starts, and never echoed unless it is a plain URL.
+        let endpoint = b.endpoint.flatMap { $0.isEmpty ? nil : $0 } ?? defaultEndpoint
         let region = b.region.flatMap { $0.isEmpty ? nil : $0 } ?? defaultRegion
         guard region.utf8.count <= 64,
             region.utf8.allSatisfy({
@@ -215,41 +239,17 @@ extension WebAPI {
         )
     }
 
-    /// `scheme://host[:port]` (lowercased, a trailing "/" dropped) when `s` is exactly that; nil
-    /// for anything with user info, a path, a query or a fragment, where a secret could hide.
-    static func plainEndpoint(_ s: String) -> String? {
-        let lowered = s.lowercased()
-        let scheme = lowered.hasPrefix("https://") ? "https://" : lowered.hasPrefix("http://") ? "http://" : nil
-        guard let scheme else { return nil }
-        var rest = lowered.dropFirst(scheme.count)
-        if rest.hasSuffix("/") { rest = rest.dropLast() }
-        var host = rest
-        if let colon = rest.lastIndex(of: ":"), !rest.hasSuffix("]") {
-            let port = rest[rest.index(after: colon)...]
-            guard let n = Int(port), (1...65535).contains(n), port.allSatisfy(\.isASCII) else { return nil }
-            host = rest[..<colon]
-        }
-        let bracketed = host.hasPrefix("[") && host.hasSuffix("]")
-        let allowed: (Character) -> Bool =
-            bracketed
-            ? { $0.isHexDigit || ":[]".contains($0) }
-            : { $0.isASCII && ($0.isLetter || $0.isNumber || ".-".contains($0)) }
-        guard !host.isEmpty, host.count <= 253, host.allSatisfy(allowed) else { return nil }
-        return scheme + rest
-    }
-
     static func refusal(_ e: DiscoveryJobs.Refusal, maxJobs: Int) -> AdminError {
         switch e {
         case .busy:
             return AdminError(
                 status: 503, code: "SlowDown",
                 message: "this gateway process already runs \(maxJobs) discoveries; try again when one has finished")
-        case .source(.endpointNotAllowed(let endpoint)):
-            return AdminError(
-                status: 400, code: "EndpointNotAllowed",
-                message: "the endpoint \(endpoint) is not allowed by this gateway's [discovery] endpoints")
-        case .source(let other):
-            return AdminError(status: 502, code: "SourceUnavailable", message: other.message)
+        case .source(let source):
+            if case .endpointNotAllowed = source {
+                return AdminError(status: 400, code: "EndpointNotAllowed", message: source.message)
+            }
+            return AdminError(status: 502, code: "SourceUnavailable", message: source.message)
         case .store(let s):
             return AdminError.from(s)
         case .files:

@@ -73,7 +73,7 @@ extension WebAPI {
             else { throw .invalid("access_key_id, secret_access_key or session_token is too long") }
             let parallel = b.parallel ?? 4
             guard (1...16).contains(parallel) else { throw .invalid("parallel must be 1 to 16") }
-            if let e = b.endpoint, plainEndpoint(e) == nil {
+            if let e = b.endpoint, (try? EndpointURL.parse(e)) == nil {
                 // Not echoed: user info or a query may hold a secret.
                 throw AdminError(
                     status: 400, code: "EndpointNotAllowed",

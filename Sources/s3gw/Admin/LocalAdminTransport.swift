@@ -1,4 +1,3 @@
-import Compression
 import Foundation
 import Gateway
 import GatewayCore
@@ -65,9 +64,15 @@ struct LocalAdminTransport: AdminTransport {
         switch context {
         case .success(let ctx) where call.api == .web:
             answer = WebAPI.dispatch(request(ctx), ctx)
-            if answer.file != nil {
-                // A file answer is streamed by `download`; `send` has no body to give.
-                throw AdminFailure(code: "InvalidCall", message: "this call answers a file: download it")
+            if let file = answer.file {
+                // A JSON document streamed over HTTP (a snapshot's summary) is read as the remote
+                // transport reads an answer: whole, bounded. Anything else is for `download`.
+                guard !file.gzip else {
+                    throw AdminFailure(code: "InvalidCall", message: "this call answers a file: download it")
+                }
+                let collected = CollectingSink(limit: 64 << 20)
+                try stream(file, into: collected)
+                return AdminReply(status: answer.status, body: collected.bytes)
             }
         case .success(let ctx):
             answer = AdminAPI.dispatch(request(ctx), ctx)
@@ -93,20 +98,36 @@ struct LocalAdminTransport: AdminTransport {
                 method: call.method, path: call.path, query: call.query, body: call.body,
                 principal: Self.operatorPrincipal(ctx), now: Date().timeIntervalSince1970), ctx)
         guard let file = answer.file else { return AdminReply(status: answer.status, body: answer.body) }
-        guard let handle = FileHandle(forReadingAtPath: file.path) else {
+        try stream(file, into: sink)
+        return AdminReply(status: answer.status, body: [])
+    }
+
+    /// A file answer as the HTTP transport would stream it.
+    private func stream(_ file: AdminResponse.FileBody, into sink: any ByteSink) throws(AdminFailure) {
+        guard let source = FileSource(path: file.path) else {
             throw AdminFailure(code: "NotFound", message: "the snapshot is gone")
         }
-        defer { try? handle.close() }
         do {
-            let gzip = file.gzip ? try GzipSink(into: sink) : nil
-            let out: any ByteSink = gzip ?? sink
-            while let chunk = try handle.read(upToCount: 256 * 1024), !chunk.isEmpty {
-                try chunk.withUnsafeBytes { try out.write($0) }
-            }
-            try gzip?.finish()
+            try source.copy(into: sink, gzip: file.gzip)
+        } catch let failure as AdminFailure {
+            throw failure
         } catch {
             throw AdminFailure(code: "WriteFailed", message: "\(error)")
         }
-        return AdminReply(status: answer.status, body: [])
+    }
+}
+
+/// An answer gathered in memory, refused past `limit` bytes.
+private final class CollectingSink: ByteSink {
+    let limit: Int
+    private(set) var bytes: [UInt8] = []
+
+    init(limit: Int) { self.limit = limit }
+
+    func write(_ chunk: UnsafeRawBufferPointer) throws {
+        guard bytes.count + chunk.count <= limit else {
+            throw AdminFailure(code: "InvalidAnswer", message: "the answer is longer than \(limit) bytes")
+        }
+        bytes.append(contentsOf: chunk)
     }
 }

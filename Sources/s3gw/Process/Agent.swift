@@ -17,6 +17,7 @@ enum Agent {
         logger.info(
             "agent started: multipart uploads expire after \(config.multipartExpiry)s, checked every \(config.cleanupInterval)s"
         )
+        warnAboutShadowedBuckets(context, logger: logger)
         let activity = Activity(clock: context.clock)
         let heartbeat = HeartbeatWriter(role: .agent, metadata: context.metadata, clock: context.clock) {
             HeartbeatWriter.Snapshot(tasks: activity.current)
@@ -122,6 +123,20 @@ enum Agent {
             if let s = waitForSignal([SIGTERM, SIGINT, SIGHUP], timeout: wait), s != SIGHUP { return 0 }
             // Re-parented: the supervisor is gone, so nothing would ever stop us.
             if getppid() == 1 { return 0 }
+        }
+    }
+
+    /// Once per start: buckets made before `/api/` was the web API's are out of reach
+    /// path-style (docs/DISCOVERY.md, "Upgrading").
+    static func warnAboutShadowedBuckets(_ context: GatewayContext, logger: Logger) {
+        do {
+            for name in try WebAPI.shadowedBuckets(context) {
+                logger.warning(
+                    "bucket \(name) is reachable only virtual-hosted: path-style /api/… is the web API now (docs/DISCOVERY.md, Upgrading)"
+                )
+            }
+        } catch {
+            logger.warning("buckets named api not looked for: \(error)")
         }
     }
 }
