@@ -26,6 +26,20 @@ public enum SimpleHTTP {
         method: String, url: String, headers: [(name: String, value: String)], body: [UInt8] = [],
         caBundle: String? = nil, verifyTLS: Bool = true, timeout: Double = 30, maxResponse: Int = 64 << 20
     ) throws(Failure) -> Response {
+        try receive(
+            method: method, url: url, headers: headers, body: body, caBundle: caBundle, verifyTLS: verifyTLS,
+            timeout: timeout, maxResponse: maxResponse
+        ) { _ in nil }
+    }
+
+    /// As `send`, for a long answer (a download): once the status is known, `destination` says
+    /// where a body goes — a sink it is streamed into chunk by chunk, never held whole, or nil to
+    /// collect it in `Response.body` (an error document; at most `maxResponse` bytes).
+    public static func receive(
+        method: String, url: String, headers: [(name: String, value: String)], body: [UInt8] = [],
+        caBundle: String? = nil, verifyTLS: Bool = true, timeout: Double = 30, maxResponse: Int = 1 << 20,
+        destination: (Int) -> (any ByteSink)?
+    ) throws(Failure) -> Response {
         CurlGlobal.initializeOnce()
         let bounds = ZoneTimeouts(connect: timeout, response: timeout, stall: timeout, assembly: timeout)
         do {
@@ -33,37 +47,6 @@ public enum SimpleHTTP {
                 method: method, url: url, headers: headers, uploadLength: Int64(body.count), timeouts: bounds,
                 options: CurlTransfer.Options(verifyTLS: verifyTLS, caBundle: caBundle))
             if !body.isEmpty { try body.withUnsafeBytes { try exchange.write($0) } }
-            try exchange.closeUpload()
-            let status = try exchange.waitForResponse()
-            guard let answer = try exchange.readWhole(limit: maxResponse) else {
-                exchange.abort()
-                throw Failure(description: "the answer is longer than \(maxResponse) bytes")
-            }
-            return Response(
-                status: status, headers: exchange.responseHeaders.map { (name: $0.0, value: $0.1) }, body: answer)
-        } catch let f as Failure {
-            throw f
-        } catch let StoreError.zoneUnavailable(m), let StoreError.internalFailure(m) {
-            throw Failure(description: m)
-        } catch {
-            throw Failure(description: "\(error)")
-        }
-    }
-
-    /// As `send`, for a long answer (a download): once the status is known, `destination` says
-    /// where a body goes — a sink it is streamed into chunk by chunk, never held whole, or nil to
-    /// collect it in `Response.body` (an error document; at most `maxResponse` bytes).
-    public static func receive(
-        method: String, url: String, headers: [(name: String, value: String)], caBundle: String? = nil,
-        verifyTLS: Bool = true, timeout: Double = 30, maxResponse: Int = 1 << 20,
-        destination: (Int) -> (any ByteSink)?
-    ) throws(Failure) -> Response {
-        CurlGlobal.initializeOnce()
-        let bounds = ZoneTimeouts(connect: timeout, response: timeout, stall: timeout, assembly: timeout)
-        do {
-            let exchange = try CurlTransfer(
-                method: method, url: url, headers: headers, uploadLength: 0, timeouts: bounds,
-                options: CurlTransfer.Options(verifyTLS: verifyTLS, caBundle: caBundle))
             try exchange.closeUpload()
             let status = try exchange.waitForResponse()
             let received = exchange.responseHeaders.map { (name: $0.0, value: $0.1) }
