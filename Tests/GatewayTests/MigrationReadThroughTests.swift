@@ -93,7 +93,7 @@ final class MigrationReadThroughTests: XCTestCase {
         let snapshot = SnapshotV1(
             schemaVersion: 1,
             snapshot: .init(
-                id: "s", createdAt: Date(), source: .init(endpoint: "s3.amazonaws.com", region: "us-east-1")!,
+                id: "s", createdAt: Date(), source: .init(endpoint: "https://s3.amazonaws.com", region: "us-east-1")!,
                 sanitization: .prefixes, prefixDepth: 2),
             buckets: [
                 .init(

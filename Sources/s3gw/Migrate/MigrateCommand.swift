@@ -86,7 +86,10 @@ struct MigrateCommand: ParsableCommand {
 /// What both subcommands share.
 enum MigrationCLI {
     /// The gateway's state, opened in-process (as the admin commands' local transport does).
+    /// First of all, core dumps go off: this process holds the master key and, for a run, the
+    /// source credentials.
     static func context(_ config: GatewayConfig, configPath: String) throws -> GatewayContext {
+        disableCoreDumps()
         CurlGlobal.initializeOnce()
         // Warnings go to stderr: stdout carries the plan or the report (--json).
         let logger = makeLogger("s3gw.migrate", level: "warning")
