@@ -51,7 +51,7 @@ final class MigrationRunPermissionTests: XCTestCase {
         let snapshot = SnapshotV1(
             schemaVersion: 1,
             snapshot: .init(
-                id: "snap-1", createdAt: Date(), source: .init(endpoint: "127.0.0.1:9000", region: "us-east-1")!,
+                id: "snap-1", createdAt: Date(), source: .init(endpoint: "http://127.0.0.1:9000", region: "us-east-1")!,
                 sanitization: .prefixes, prefixDepth: 2),
             buckets: [
                 .init(
