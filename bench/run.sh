@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run.sh — `make bench`: release build, then bench/bench.py, bench/remote.py and
-# bench/replication.py (see their docstrings for what they measure and the BENCH_* knobs).
+# bench/replication.py, bench/discovery.py (see their docstrings for what they measure and the BENCH_* knobs).
 # S3GW_BIN=path skips the build and benchmarks that binary.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,3 +15,5 @@ python3 bench/bench.py
 [ "${BENCH_REMOTE:-1}" = "0" ] || python3 bench/remote.py
 # Replication between zones and reads around a hung provider (about a minute): BENCH_REPLICATION=0 skips.
 [ "${BENCH_REPLICATION:-1}" = "0" ] || python3 bench/replication.py
+# Discovery of a synthetic 10k- and 100k-object account (memory must stay flat): BENCH_DISCOVERY=0 skips.
+[ "${BENCH_DISCOVERY:-1}" = "0" ] || python3 bench/discovery.py
