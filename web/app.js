@@ -65,3 +65,6 @@ $("gw-forget").addEventListener("click", () => {
 });
 
 connectedView(false);
+// Everything is wired: the submit buttons, disabled in index.html so that Enter before this
+// point submits nothing, may work now.
+for (const id of ["gw-connect", "discover", "plan-make", "run-start"]) $(id).disabled = false;

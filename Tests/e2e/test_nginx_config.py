@@ -202,6 +202,31 @@ def test_dev_and_production_configs_agree():
     assert prod[: len(prod) // 2] == dev
 
 
+def _ui_and_log_directives(path: Path) -> list[str]:
+    """The web UI's response headers (its CSP) and the access log's redaction maps, as written."""
+    out, in_map = [], False
+    for line in path.read_text().splitlines():
+        d = " ".join(line.split(" #")[0].split())
+        if d.startswith("map "):
+            in_map = True
+        if in_map or d.startswith(("add_header ", "log_format ", "'$status")):
+            out.append(d)
+        in_map = in_map and d != "}"
+    return out
+
+
+def test_dev_and_production_configs_guard_the_ui_and_the_log_alike():
+    """The e2e tests run the dev config; the production one must send the UI the same CSP and
+    keep the same secrets out of its access log."""
+    prod = _ui_and_log_directives(ROOT / "nginx" / "s3gw.conf")
+    dev = _ui_and_log_directives(ROOT / "nginx" / "s3gw-dev.conf.in")
+    csp = [d for d in dev if "Content-Security-Policy" in d]
+    assert len(csp) == 1 and "form-action 'none'" in csp[0] and "base-uri 'none'" in csp[0], csp
+    headers = [d for d in prod if d.startswith("add_header ")]
+    assert headers[: len(headers) // 2] == headers[len(headers) // 2:], "the two server blocks of s3gw.conf differ"
+    assert [d for d in prod if not d.startswith("add_header ")] + headers[: len(headers) // 2] == dev
+
+
 def test_production_config_passes_nginx_t(tmp_path):
     run_script(SCRIPTS / "dev-cert.sh", tmp_path / "tls")
     site = (ROOT / "nginx" / "s3gw.conf").read_text()

@@ -33,6 +33,7 @@ try:
     from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import Select
 except ImportError:  # reported by the skip below
     webdriver = None
@@ -48,7 +49,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 CSP = ("default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-       "frame-ancestors 'none'")
+       "frame-ancestors 'none'; form-action 'none'; base-uri 'none'")
 ARTIFACTS = Path(os.environ.get("S3GW_ARTIFACTS") or ROOT / ".build" / "e2e-artifacts")
 PREFIX_DEPTH = 2
 
@@ -193,14 +194,19 @@ def downloads(tmp_path_factory):
     return tmp_path_factory.mktemp("downloads")
 
 
-@pytest.fixture(scope="module")
-def browser(downloads):
+def chrome_options():
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                 "--window-size=1400,1600", "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--disable-default-apps"):
         options.add_argument(arg)
+    return options
+
+
+@pytest.fixture(scope="module")
+def browser(downloads):
+    options = chrome_options()
     # Every request the page makes (performance log: DevTools Network events) and its console.
     options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
     options.add_experimental_option("prefs", {
@@ -346,6 +352,93 @@ def test_ui_is_served_with_its_security_headers_and_needs_no_inline_code(stack):
         assert f.headers.get("Content-Security-Policy") == CSP, name
         assert f.headers.get("X-Content-Type-Options") == "nosniff", name
         assert not never.search(f.text), f"{name}: {never.search(f.text).group(0)}"
+
+
+class _Forms(html.parser.HTMLParser):
+    """index.html's forms, their controls and submit buttons, as written (before any script)."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms, self.named, self.submits = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.forms.append(a)
+        if tag in ("input", "select", "textarea", "button") and "name" in a:
+            self.named.append(a.get("id"))
+        if tag == "button" and a.get("type", "submit") == "submit":
+            self.submits.append(a)
+
+
+def test_enter_before_the_script_runs_puts_no_secret_in_a_url_or_a_log(stack):
+    """Module scripts run after the page is parsed: on a slow link, or when one fails to load, a
+    user can type a secret and press Enter in a form no script handles yet. The browser's own
+    submission must then carry nothing anywhere: not into the address bar, the history, or
+    nginx's access log."""
+    forms = _Forms()
+    forms.feed(requests.get(stack.http_url + "/ui/", timeout=10).text)
+    assert forms.named == [], "form controls with a name: a browser submission would send their values"
+    # POST to the page itself, without values, should a submission get past the CSP; the run
+    # form closes its dialog.
+    assert {f["id"]: (f.get("method"), f.get("action")) for f in forms.forms} == {
+        "gateway-form": ("post", None), "discovery-form": ("post", None), "plan-form": ("post", None),
+        "run-form": ("dialog", None)}
+    assert forms.submits and all("disabled" in b for b in forms.submits), forms.submits
+
+    page = stack.http_url + "/ui/"
+    secret = "typed-secret-" + secrets.token_urlsafe(16)
+    token = "typed-token-" + secrets.token_urlsafe(16)
+    log = stack.nginx_prefix / "access.log"
+    driver = webdriver.Chrome(options=chrome_options(), service=Service(CHROMEDRIVER))
+    try:
+        driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+        driver.get(page)
+        assert text(driver, "gateway-status") == "", "the page's script ran"
+
+        def still_on_the_page(after: str):
+            history = driver.execute_cdp_cmd("Page.getNavigationHistory", {})["entries"]
+            urls = [e["url"] for e in history if not e["url"].startswith("data:")]
+            assert urls == [page], f"Enter in {after} made the browser submit a form: {urls}"
+
+        def press_enter_in_every_form():
+            for fields in (("gw-access-key", "gw-secret-key", "gw-session-token"),
+                           ("src-access-key", "src-secret-key", "src-session-token")):
+                access, secret_field, token_field = (driver.find_element(By.ID, f) for f in fields)
+                for field, value in ((access, "AKIDTYPED"), (token_field, token), (secret_field, secret)):
+                    field.clear()
+                    field.send_keys(value)
+                # A navigation would start on Enter (and chromedriver waits for it).
+                secret_field.send_keys(Keys.ENTER)
+                still_on_the_page(fields[1])
+            plan_field = driver.find_element(By.ID, "plan-constraint")
+            plan_field.clear()
+            plan_field.send_keys("fi", Keys.ENTER)
+            still_on_the_page("plan-constraint")
+            # And nothing starts late.
+            deadline = time.monotonic() + 1.5
+            while time.monotonic() < deadline:
+                assert driver.current_url == page, "a form was submitted by the browser"
+                time.sleep(0.1)
+            still_on_the_page("any form")
+
+        # The submit buttons are disabled until the script enables them: Enter does nothing.
+        press_enter_in_every_form()
+        # With them enabled (as if the script had got that far and then failed), the submission
+        # goes nowhere: the CSP's form-action 'none' refuses it, and it would carry no value.
+        document = driver.execute_cdp_cmd("DOM.getDocument", {})["root"]["nodeId"]
+        for node in driver.execute_cdp_cmd("DOM.querySelectorAll", {"nodeId": document,
+                                                                    "selector": "button[type=submit]"})["nodeIds"]:
+            driver.execute_cdp_cmd("DOM.removeAttribute", {"nodeId": node, "name": "disabled"})
+        assert driver.find_element(By.ID, "gw-connect").is_enabled()
+        press_enter_in_every_form()
+    finally:
+        driver.quit()
+    logged = log.read_text()
+    assert "/ui/" in logged
+    for value in (secret, token, "AKIDTYPED"):
+        assert value not in logged, "a typed value reached nginx's access log"
+    assert not re.search(r'"POST /ui/', logged)
 
 
 # -- SigV4 in the browser ---------------------------------------------------------------------
