@@ -1,17 +1,13 @@
-// The discovery form and the running job: POST the job, then poll its progress about once a
-// second until it is no longer running. The pasted secret and session token are read once,
+// The discovery form and the running job: POST the job, then follow its progress (follow.js)
+// until it is no longer running. The pasted secret and session token are read once,
 // sent, and cleared from the form and from every variable here.
 
 import { apiPath } from "./api.js";
 import { $, showError } from "./dom.js";
+import { follower } from "./follow.js";
 import { formatBytes, formatCount } from "./format.js";
 
-const POLL_MS = 1000;
-
 export function initDiscovery(gateway, { finished }) {
-  let jobId = null;
-  let timer = null;
-
   function showJob(job) {
     $("job").hidden = false;
     $("job").dataset.state = job.state;
@@ -40,30 +36,12 @@ export function initDiscovery(gateway, { finished }) {
     showError($("job-error"), job.error ? new Error(`The discovery ${job.state}: ${job.error}`) : null);
   }
 
-  async function poll() {
-    timer = null;
-    const id = jobId;
-    let job;
-    try {
-      job = await gateway.call("GET", apiPath("discovery", "jobs", id));
-    } catch (e) {
-      showError($("job-error"), e);
-      if (id === jobId) timer = setTimeout(poll, POLL_MS * 3); // a hiccup: keep trying, slower
-      return;
-    }
-    if (id !== jobId) return; // a newer job replaced this one
-    showJob(job);
-    if (job.state === "running") timer = setTimeout(poll, POLL_MS);
-    else await finished(job);
-  }
-
-  function follow(job) {
-    clearTimeout(timer);
-    jobId = job.id;
-    showJob(job);
-    if (job.state === "running") timer = setTimeout(poll, POLL_MS);
-    else finished(job);
-  }
+  const following = follower({
+    load: (id) => gateway.call("GET", apiPath("discovery", "jobs", id)),
+    show: showJob,
+    failed: (e) => showError($("job-error"), e),
+    ended: finished,
+  });
 
   $("discovery-form").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -86,8 +64,7 @@ export function initDiscovery(gateway, { finished }) {
     showError($("discovery-error"), null);
     $("discover").disabled = true;
     try {
-      const job = await gateway.call("POST", apiPath("discovery", "jobs"), { body });
-      follow(job);
+      following.follow(await gateway.call("POST", apiPath("discovery", "jobs"), { body }));
     } catch (e) {
       showError($("discovery-error"), e);
     } finally {
@@ -98,9 +75,11 @@ export function initDiscovery(gateway, { finished }) {
   });
 
   $("job-cancel").addEventListener("click", async () => {
-    if (!jobId) return;
+    const id = following.id;
+    if (!id) return;
     try {
-      showJob(await gateway.call("POST", apiPath("discovery", "jobs", jobId, "cancel")));
+      const cancelled = await gateway.call("POST", apiPath("discovery", "jobs", id, "cancel"));
+      if (following.id === id) following.follow(cancelled);
     } catch (e) {
       showError($("job-error"), e);
     }
@@ -109,11 +88,11 @@ export function initDiscovery(gateway, { finished }) {
   // After connecting: a job still running (started before a reload, or in another tab) is
   // followed again — it runs in the gateway, not in this page.
   async function resume() {
-    if (jobId) return;
+    if (following.id) return;
     const { jobs = [] } = await gateway.call("GET", apiPath("discovery", "jobs"));
     const running = jobs.find((j) => j.state === "running");
-    if (running) follow(running);
+    if (running && !following.id) following.follow(running);
   }
 
-  return { follow, resume };
+  return { resume };
 }

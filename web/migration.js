@@ -4,9 +4,8 @@
 
 import { apiPath } from "./api.js";
 import { $, clear, el, showError } from "./dom.js";
+import { follower } from "./follow.js";
 import { formatBytes, formatCount, formatDuration } from "./format.js";
-
-const POLL_MS = 1000;
 
 function money(value) {
   return value == null ? "unknown" : Number(value).toFixed(2);
@@ -115,8 +114,6 @@ function renderRun(run) {
 
 export function initMigration(gateway) {
   let plan = null;
-  let runId = null;
-  let timer = null;
 
   $("plan-form").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -147,28 +144,11 @@ export function initMigration(gateway) {
   });
   dialog.addEventListener("close", clearSecrets);
 
-  async function poll() {
-    timer = null;
-    const id = runId;
-    let run;
-    try {
-      run = await gateway.call("GET", apiPath("migration", "runs", id));
-    } catch (e) {
-      showError($("run-error"), e);
-      if (id === runId) timer = setTimeout(poll, POLL_MS * 3);
-      return;
-    }
-    if (id !== runId) return;
-    renderRun(run);
-    if (run.state === "running") timer = setTimeout(poll, POLL_MS);
-  }
-
-  function follow(run) {
-    clearTimeout(timer);
-    runId = run.id;
-    renderRun(run);
-    if (run.state === "running") timer = setTimeout(poll, POLL_MS);
-  }
+  const following = follower({
+    load: (id) => gateway.call("GET", apiPath("migration", "runs", id)),
+    show: renderRun,
+    failed: (e) => showError($("run-error"), e),
+  });
 
   $("run-form").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -184,7 +164,7 @@ export function initMigration(gateway) {
     dialog.close();
     showError($("run-error"), null);
     try {
-      follow(await gateway.call("POST", apiPath("migration", "runs"), { body }));
+      following.follow(await gateway.call("POST", apiPath("migration", "runs"), { body }));
     } catch (e) {
       showError($("run-error"), e);
     } finally {
@@ -194,9 +174,11 @@ export function initMigration(gateway) {
   });
 
   $("run-cancel").addEventListener("click", async () => {
-    if (!runId) return;
+    const id = following.id;
+    if (!id) return;
     try {
-      renderRun(await gateway.call("POST", apiPath("migration", "runs", runId, "cancel")));
+      const cancelled = await gateway.call("POST", apiPath("migration", "runs", id, "cancel"));
+      if (following.id === id) following.follow(cancelled);
     } catch (e) {
       showError($("run-error"), e);
     }
@@ -205,10 +187,10 @@ export function initMigration(gateway) {
   return {
     // After connecting: a run still going in the gateway is followed again.
     async resume() {
-      if (runId) return;
+      if (following.id) return;
       const { runs = [] } = await gateway.call("GET", apiPath("migration", "runs"));
       const running = runs.find((r) => r.state === "running");
-      if (running) follow(running);
+      if (running && !following.id) following.follow(running);
     },
     // The plan form's snapshot choice follows the snapshot list.
     setSnapshots(list) {

@@ -352,6 +352,8 @@ def test_ui_is_served_with_its_security_headers_and_needs_no_inline_code(stack):
         assert f.headers.get("Content-Security-Policy") == CSP, name
         assert f.headers.get("X-Content-Type-Options") == "nosniff", name
         assert not never.search(f.text), f"{name}: {never.search(f.text).group(0)}"
+    # Polling what runs in the gateway (discovery jobs, migration runs) is one helper's job.
+    assert [p.name for p in sorted((ROOT / "web").glob("*.js")) if "setTimeout(" in p.read_text()] == ["follow.js"]
 
 
 class _Forms(html.parser.HTMLParser):
