@@ -32,9 +32,18 @@ async function errorFrom(response) {
   return new ApiError(response.status, `HTTP ${response.status}`, response.statusText);
 }
 
+// What a call made with a credential since forgotten (or replaced) ends in, instead of its
+// answer: nothing it fetched may reach the screen after Forget. showError shows nothing for it.
+function staleError() {
+  const e = new ApiError(0, "Forgotten", "the gateway credential this call was made with is forgotten");
+  e.stale = true;
+  return e;
+}
+
 export class Gateway {
   #credentials = null;
   #region = "us-east-1";
+  #epoch = 0; // bumped by use() and forget(): answers to calls of an older epoch are dropped
 
   get connected() {
     return this.#credentials !== null;
@@ -47,10 +56,12 @@ export class Gateway {
   use({ accessKeyId, secretAccessKey, sessionToken = "", region = "us-east-1" }) {
     this.#credentials = { accessKeyId, secretAccessKey, sessionToken };
     this.#region = region || "us-east-1";
+    this.#epoch += 1;
   }
 
   forget() {
     this.#credentials = null;
+    this.#epoch += 1;
   }
 
   #require() {
@@ -61,6 +72,7 @@ export class Gateway {
   // One signed call. `body` is sent as JSON; the answer is parsed JSON, or null for 204.
   async call(method, path, { query = {}, body } = {}) {
     const credentials = this.#require();
+    const epoch = this.#epoch;
     const search = new URLSearchParams(query).toString();
     const url = new URL(path + (search ? "?" + search : ""), location.origin).href;
     const data = body === undefined ? "" : JSON.stringify(body);
@@ -71,19 +83,24 @@ export class Gateway {
       response = await fetch(url, { method, headers: signed.headers, body: data || undefined, credentials: "omit",
         cache: "no-store" });
     } catch (e) {
+      if (epoch !== this.#epoch) throw staleError();
       throw new ApiError(0, "NetworkError", `the gateway did not answer (${e.message})`);
     }
-    if (!response.ok) throw await errorFrom(response);
-    if (response.status === 204) return null;
-    const text = await response.text();
+    const error = response.ok ? null : await errorFrom(response);
+    const text = error || response.status === 204 ? "" : await response.text();
+    if (epoch !== this.#epoch) throw staleError();
+    if (error) throw error;
     return text ? JSON.parse(text) : null;
   }
 
   // A URL the browser may open for five minutes, e.g. to download a snapshot to disk.
   async presign(path, query = {}) {
     const credentials = this.#require();
+    const epoch = this.#epoch;
     const search = new URLSearchParams(query).toString();
     const url = new URL(path + (search ? "?" + search : ""), location.origin).href;
-    return presignUrl({ url, credentials, region: this.#region, expires: 300 });
+    const signed = await presignUrl({ url, credentials, region: this.#region, expires: 300 });
+    if (epoch !== this.#epoch) throw staleError();
+    return signed;
   }
 }

@@ -31,10 +31,19 @@ function connectedView(on) {
     : "Not connected.";
 }
 
+// What the previous credential fetched or follows goes off the screen, and its polling stops.
+function clearViews() {
+  discovery.reset();
+  migration.reset();
+  results.close();
+  snapshots.reset();
+}
+
 $("gateway-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const secret = $("gw-secret-key");
   const token = $("gw-session-token");
+  clearViews();
   gateway.use({
     accessKeyId: $("gw-access-key").value.trim(),
     secretAccessKey: secret.value,
@@ -59,8 +68,12 @@ $("gateway-form").addEventListener("submit", async (event) => {
   migration.resume().catch((e) => e.status === 404 || showError($("run-error"), e));
 });
 
+// Forget: the credential, everything shown with it, and any secret typed into the page.
 $("gw-forget").addEventListener("click", () => {
   gateway.forget();
+  clearViews();
+  for (const field of document.querySelectorAll('input[type="password"]')) field.value = "";
+  showError($("gateway-error"), null);
   connectedView(false);
 });
 

@@ -94,5 +94,13 @@ export function initDiscovery(gateway, { finished }) {
     if (running && !following.id) following.follow(running);
   }
 
-  return { resume };
+  // Forget: the job runs on in the gateway, but this page stops asking about it and shows it no more.
+  function reset() {
+    following.stop();
+    $("job").hidden = true;
+    showError($("job-error"), null);
+    showError($("discovery-error"), null);
+  }
+
+  return { resume, reset };
 }

@@ -26,8 +26,10 @@ export function clear(node) {
   return node;
 }
 
-// Shows an error (or nothing) in a section's alert line.
+// Shows an error (or nothing) in a section's alert line. A stale one (the answer to a call made
+// with a credential since forgotten, api.js) is not shown: the page has moved on.
 export function showError(node, error) {
+  if (error?.stale) return;
   node.textContent = error ? (error.message || String(error)) : "";
   node.hidden = !error;
 }

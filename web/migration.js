@@ -192,6 +192,23 @@ export function initMigration(gateway) {
       const running = runs.find((r) => r.state === "running");
       if (running && !following.id) following.follow(running);
     },
+    // Forget: no plan, no run (it goes on in the gateway) and no snapshot to choose are shown
+    // any more, and this page stops asking about the run.
+    reset() {
+      following.stop();
+      plan = null;
+      dialog.close();
+      $("plan").hidden = true;
+      delete $("plan").dataset.plan;
+      $("plan-id").textContent = "";
+      for (const id of ["plan-totals", "plan-buckets", "plan-countries", "plan-zones", "plan-unplaceable"]) clear($(id));
+      $("plan-json").textContent = "";
+      $("run").hidden = true;
+      delete $("run").dataset.state;
+      for (const id of ["run-buckets", "run-skipped"]) clear($(id));
+      for (const id of ["plan-error", "run-error"]) showError($(id), null);
+      clear($("plan-snapshot"));
+    },
     // The plan form's snapshot choice follows the snapshot list.
     setSnapshots(list) {
       const select = $("plan-snapshot");

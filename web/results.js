@@ -153,6 +153,14 @@ export function initResults(gateway) {
     });
   }
 
+  function close() {
+    current = null;
+    rendering.cancelled = true;
+    $("results-panel").hidden = true;
+    delete $("results-panel").dataset.snapshot;
+    for (const id of ["bucket-body", "chart-sizes", "chart-classes", "chart-prefixes", "chart-months"]) clear($(id));
+  }
+
   $("chart-scope").addEventListener("change", () => current && drawScope());
   $("bucket-body").addEventListener("click", (event) => {
     const name = event.target.closest("[data-select]")?.dataset.select;
@@ -172,10 +180,8 @@ export function initResults(gateway) {
       }
     },
     closeIf(id) {
-      if (current?.id !== id) return;
-      current = null;
-      rendering.cancelled = true;
-      $("results-panel").hidden = true;
+      if (current?.id === id) close();
     },
+    close,
   };
 }

@@ -70,5 +70,12 @@ export function initSnapshots(gateway, { open, listed, deleted }) {
     }
   });
 
-  return { refresh };
+  // Forget: the list belongs to the forgotten credential's tenant.
+  function reset() {
+    clear($("snapshots-body"));
+    $("snapshots-empty").hidden = false;
+    showError($("snapshots-error"), null);
+  }
+
+  return { refresh, reset };
 }

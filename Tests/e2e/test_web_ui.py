@@ -934,3 +934,89 @@ def test_plan_and_run_a_migration_from_a_snapshot(browser, stack, source, ui_cre
                 src.get_object(Bucket=name, Key=key)["Body"].read(), (name, key)
 
     assert_page_kept_to_itself(browser, stack, pasted=[source_secret], gateway_secret=ui_credential["secret_key"])
+
+
+# -- Forget, and runs that fail ---------------------------------------------------------------
+def snapshot_of(sid: str, port: int, buckets: dict) -> dict:
+    """A snapshot (prefixes only) of the account at 127.0.0.1:port naming `buckets`
+    ({name: (objects, bytes)}), as if a discovery had taken it; a name the account does not
+    have makes a bucket a run cannot list."""
+    template = json.loads((ROOT / "Tests" / "Fixtures" / "snapshot-v1-prefixes.json").read_text())
+    template["snapshot"].update(id=sid, source={"endpoint_host": f"127.0.0.1:{port}", "region": "us-east-1"})
+    bucket = template["buckets"][0]
+    template["buckets"] = [{
+        **bucket, "name": name, "region": "us-east-1", "listing": "complete",
+        "summary": {**bucket["summary"], "object_count": objects, "total_bytes": size, "top_prefixes": [],
+                    "storage_classes": [{"storage_class": "STANDARD", "objects": objects, "bytes": size}]},
+    } for name, (objects, size) in buckets.items()]
+    return template
+
+
+def make_plan(browser, sid: str, prefix: str):
+    browser.find_element(By.ID, "snapshots-refresh").click()
+    wait_until(lambda: no_alert(browser) and browser.find_elements(
+        By.CSS_SELECTOR, f'#plan-snapshot option[value="{sid}"]'), 20, f"snapshot {sid} to be offered for a plan")
+    Select(browser.find_element(By.ID, "plan-snapshot")).select_by_value(sid)
+    fill(browser, "plan-constraint", "fi")
+    fill(browser, "plan-replicas", "1")
+    fill(browser, "plan-prefix", prefix)
+    browser.find_element(By.ID, "plan-make").click()
+    wait_until(lambda: no_alert(browser) and shown(browser, "plan") and
+               browser.find_element(By.ID, "plan").get_attribute("data-plan"), 30, "the migration plan to be shown")
+
+
+def start_run(browser, secret: str):
+    browser.find_element(By.ID, "run-open").click()
+    fill(browser, "run-access-key", "AKIDMOTOSOURCE")
+    fill(browser, "run-secret-key", secret)
+    browser.find_element(By.ID, "run-start").click()
+
+
+def test_forget_stops_following_and_takes_everything_off_the_screen(browser, stack, source, slow_source,
+                                                                    ui_credential):
+    # A run from an account behind the slow link takes a while: it is still running at Forget.
+    layout = source.layout["photos"][0]
+    sid = place_snapshot(stack, "webui", snapshot_of("snap-forget", slow_source.port, {
+        "photos": (len(layout), sum(size for _, size, _ in layout))}))
+    connect(browser, stack, ui_credential)
+    make_plan(browser, sid, "forgot-")
+    start_run(browser, "moto-src-" + secrets.token_urlsafe(24))
+    wait_until(lambda: no_alert(browser) and shown(browser, "run") and
+               browser.find_element(By.ID, "run").get_attribute("data-state") == "running", 30, "the run to start")
+    run_id = text(browser, "run-id")
+    # And a discovery through the same slow link, running too.
+    fill(browser, "src-access-key", "AKIDMOTOSOURCE")
+    fill(browser, "src-secret-key", "moto-src-" + secrets.token_urlsafe(24))
+    fill(browser, "src-endpoint", f"http://127.0.0.1:{slow_source.port}")
+    browser.find_element(By.ID, "discover").click()
+    wait_until(lambda: no_alert(browser) and shown(browser, "job") and
+               browser.find_element(By.ID, "job").get_attribute("data-state") == "running", 30, "the discovery to run")
+    job_id = text(browser, "job-id")
+    open_snapshot(browser, sid)
+    fill(browser, "src-secret-key", "typed-but-not-sent")
+    assert shown(browser, "plan") and shown(browser, "run") and shown(browser, "results-panel")
+    try:
+        browser.find_element(By.ID, "gw-forget").click()
+        assert text(browser, "gateway-status") == "Not connected."
+        for section in ("job", "plan", "run", "results-panel"):
+            assert not shown(browser, section), f"#{section} is still shown after Forget"
+        assert browser.find_elements(By.CSS_SELECTOR, "#snapshots-body tr, #bucket-body tr, #plan-buckets tr, "
+                                                      "#run-buckets tr, #plan-snapshot option") == []
+        assert [f.get_attribute("value") for f in browser.find_elements(By.CSS_SELECTOR, "input[type=password]")
+                if f.get_attribute("value")] == []
+        assert run_id not in js(browser, "return document.body.innerText")
+        # The page stopped asking about the run and the job (both poll about once a second).
+        requested_urls(browser)
+        time.sleep(3.5)
+        asked = [u for u in requested_urls(browser) if "/api/" in u]
+        assert asked == [], f"the page still polls after Forget: {asked}"
+        assert not shown(browser, "run") and not shown(browser, "job") and alerts(browser) == ""
+        # Both go on in the gateway: Forget is about this page, not the work.
+        assert api(stack, ui_credential, "GET", f"migration/runs/{run_id}").json()["state"] == "running"
+        assert api(stack, ui_credential, "GET", f"discovery/jobs/{job_id}").json()["state"] == "running"
+    finally:
+        api(stack, ui_credential, "POST", f"migration/runs/{run_id}/cancel")
+        api(stack, ui_credential, "POST", f"discovery/jobs/{job_id}/cancel")
+        wait_until(lambda: api(stack, ui_credential, "GET", f"migration/runs/{run_id}").json()["state"] != "running"
+                   and api(stack, ui_credential, "GET", f"discovery/jobs/{job_id}").json()["state"] != "running",
+                   60, "the run and the job to stop")
