@@ -57,13 +57,36 @@ function renderPlan(plan) {
   $("run-open").disabled = plan.buckets.length === 0;
 }
 
+// The report's first line: how the run ended, in words that match its state (docs/web-api.yaml,
+// Run): `failed` copied nothing; `done` may still have failed buckets, which are said first.
+function runSummary(run, failed, buckets) {
+  const of = `${formatCount(failed)} of ${formatCount(buckets)} bucket${buckets === 1 ? "" : "s"}`;
+  const skipped = run.skipped || [];
+  const counts = `${formatCount(run.objects_copied ?? run.objects_done)} objects ` +
+    `(${formatBytes(run.bytes_copied ?? run.bytes_done)}) copied, ${formatCount(run.objects_present ?? 0)} ` +
+    `already there, ${formatCount(run.objects_skipped ?? skipped.length)} skipped` +
+    (run.skipped_truncated ? ` (the first ${formatCount(skipped.length)} listed below).` : ".");
+  if (run.state === "failed") {
+    return "Failed — nothing was copied: " + (failed > 0 && failed === buckets
+      ? `every bucket failed (each one's reason is in the table above).`
+      : `${run.error || "see the error above"}.`);
+  }
+  const failures = failed > 0 ? `${of} failed (the reasons are in the table above)` : "";
+  if (run.state === "done") return failed > 0 ? `Done, but ${failures}. ${counts}` : `Done: ${counts}`;
+  return `Stopped (${run.state})${failed > 0 ? `, ${failures}` : ""}: ${counts}`;
+}
+
 // A run as docs/MIGRATION.md's "Run document" describes it.
 function renderRun(run) {
   const active = run.state === "running";
+  const buckets = run.buckets || [];
+  const failed = run.failed_buckets ?? buckets.filter((b) => b.state === "failed").length;
   $("run").hidden = false;
   $("run").dataset.state = run.state;
+  $("run").dataset.failedBuckets = failed;
   $("run-id").textContent = run.id;
   $("run-state").textContent = run.state;
+  $("run-state").className = `run-state-${run.state}`;
   const total = run.bytes_total || 0;
   const bar = $("run-progress");
   if (total > 0) {
@@ -83,10 +106,13 @@ function renderRun(run) {
   $("run-rate").textContent = run.rate_bytes_per_second != null ? `${formatBytes(run.rate_bytes_per_second)}/s` : "—";
   $("run-eta").textContent = active ? formatDuration(run.eta_seconds) : "—";
   $("run-skipped-count").textContent = formatCount(run.objects_skipped ?? (run.skipped || []).length);
+  $("run-failed").textContent = `${formatCount(failed)} of ${formatCount(buckets.length)}`;
+  $("run-failed").classList.toggle("bad", failed > 0);
   $("run-cancel").hidden = !active;
   showError($("run-error"), run.error ? new Error(`The run ${run.state}: ${run.error}`) : null);
 
-  clear($("run-buckets")).append(...(run.buckets || []).map((b) => el("tr", { "data-bucket": b.source_bucket },
+  clear($("run-buckets")).append(...buckets.map((b) => el("tr",
+    { "data-bucket": b.source_bucket, class: b.state === "failed" ? "failed" : null },
     el("th", { scope: "row" }, b.source_bucket),
     el("td", {}, b.target_bucket),
     el("td", { class: `run-state-${b.state}` }, b.state),
@@ -98,14 +124,8 @@ function renderRun(run) {
   $("run-report").hidden = active;
   if (!active) {
     const skipped = run.skipped || [];
-    const failed = (run.buckets || []).filter((b) => b.state === "failed").length;
-    $("run-summary").classList.toggle("error", failed > 0);
-    $("run-summary").textContent = `${run.state === "done" ? "Done" : `Stopped (${run.state})`}: ` +
-      (failed ? `${formatCount(failed)} bucket${failed === 1 ? "" : "s"} failed (see the table above); ` : "") +
-      `${formatCount(run.objects_copied ?? run.objects_done)} objects (${formatBytes(run.bytes_copied ?? run.bytes_done)}) ` +
-      `copied, ${formatCount(run.objects_present ?? 0)} already there, ` +
-      `${formatCount(run.objects_skipped ?? skipped.length)} skipped` +
-      (run.skipped_truncated ? ` (the first ${formatCount(skipped.length)} listed below).` : ".");
+    $("run-summary").classList.toggle("error", run.state === "failed" || failed > 0);
+    $("run-summary").textContent = runSummary(run, failed, buckets.length);
     $("run-skipped-table").hidden = skipped.length === 0;
     clear($("run-skipped")).append(...skipped.map((x) => el("tr", {},
       el("td", {}, x.bucket), el("td", {}, el("code", {}, x.key)), el("td", {}, x.reason))));

@@ -1020,3 +1020,47 @@ def test_forget_stops_following_and_takes_everything_off_the_screen(browser, sta
         wait_until(lambda: api(stack, ui_credential, "GET", f"migration/runs/{run_id}").json()["state"] != "running"
                    and api(stack, ui_credential, "GET", f"discovery/jobs/{job_id}").json()["state"] != "running",
                    60, "the run and the job to stop")
+
+
+def test_a_failed_run_and_a_run_with_failed_buckets_say_so(browser, stack, source, ui_credential):
+    """docs/web-api.yaml, Run: `failed` when nothing could be copied (here: the only bucket is
+    not in the account), `done` with `failed_buckets` when some bucket could not be."""
+    media = source.layout["media"][0]
+    partial = place_snapshot(stack, "webui", snapshot_of("snap-partial", source.port, {
+        "media": (len(media), sum(size for _, size, _ in media)), "no-such-bucket": (3, 300)}))
+    failing = place_snapshot(stack, "webui", snapshot_of("snap-failing", source.port, {"no-such-bucket": (3, 300)}))
+
+    def ended():
+        state = browser.find_element(By.ID, "run").get_attribute("data-state") if shown(browser, "run") else None
+        return state not in (None, "running") and state
+
+    def row(name: str) -> list[str]:
+        return [c.text for c in browser.find_elements(By.CSS_SELECTOR, f'#run-buckets tr[data-bucket="{name}"] td')]
+
+    connect(browser, stack, ui_credential)
+    make_plan(browser, partial, "partial-")
+    start_run(browser, "moto-src-" + secrets.token_urlsafe(24))
+    assert wait_until(ended, 120, "the run to end", detail=lambda: text(browser, "run")) == "done"
+    assert browser.find_element(By.ID, "run").get_attribute("data-failed-buckets") == "1"
+    assert text(browser, "run-failed") == "1 of 2"
+    assert "bad" in browser.find_element(By.ID, "run-failed").get_attribute("class")
+    summary = browser.find_element(By.ID, "run-summary")
+    assert summary.text.startswith("Done, but 1 of 2 buckets failed"), summary.text
+    assert "error" in summary.get_attribute("class")
+    target, state, copied, *_counts, error = row("no-such-bucket")
+    assert (target, state) == ("partial-no-such-bucket", "failed") and error, row("no-such-bucket")
+    assert "failed" in browser.find_element(
+        By.CSS_SELECTOR, '#run-buckets tr[data-bucket="no-such-bucket"]').get_attribute("class")
+    assert row("media")[1:3] == ["done", human_count(len(media))], row("media")
+
+    connect(browser, stack, ui_credential)  # a fresh page: the report above is an alert
+    make_plan(browser, failing, "failing-")
+    start_run(browser, "moto-src-" + secrets.token_urlsafe(24))
+    assert wait_until(ended, 120, "the run to end", detail=lambda: text(browser, "run")) == "failed"
+    assert text(browser, "run-state") == "failed"
+    assert "run-state-failed" in browser.find_element(By.ID, "run-state").get_attribute("class")
+    assert text(browser, "run-failed") == "1 of 1"
+    assert text(browser, "run-summary") == \
+        "Failed — nothing was copied: every bucket failed (each one's reason is in the table above)."
+    assert text(browser, "run-error").startswith("The run failed: ") and "no-such-bucket" in text(browser, "run-error")
+    assert row("no-such-bucket")[1] == "failed" and row("no-such-bucket")[-1]
