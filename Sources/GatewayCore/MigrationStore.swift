@@ -10,12 +10,16 @@ public protocol MigrationStore: Sendable {
     func migrationRun(id: String) throws(StoreError) -> MigrationRunRow?
     /// Inserts or replaces the run's row.
     func saveMigrationRun(_ run: MigrationRunRow) throws(StoreError)
+    /// Writes `run` only if the stored row is still `previous` (nil: there is none), in one
+    /// step: true when written. Of two processes starting the same run from the same row, one
+    /// wins; the other reads the winner's row.
+    func claimMigrationRun(_ run: MigrationRunRow, replacing previous: MigrationRunRow?) throws(StoreError) -> Bool
     /// Runs of a tenant (every tenant when nil), most recently updated first.
     func migrationRuns(tenant: String?) throws(StoreError) -> [MigrationRunRow]
 
     /// Routes reads of `bucket`'s missing keys to a running copy (replacing any route it had).
     func setReadThrough(_ route: ReadThroughRoute) throws(StoreError)
-    /// Removes every route of the run.
+    /// Removes the run's routes, and only its: a bucket another run routes since stays routed.
     func removeReadThrough(runId: String) throws(StoreError)
     func readThrough(bucket: String) throws(StoreError) -> ReadThroughRoute?
 }

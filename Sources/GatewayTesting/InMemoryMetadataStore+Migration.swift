@@ -27,6 +27,16 @@ extension InMemoryMetadataStore {
         migration.withLock { $0.runs[run.id] = run }
     }
 
+    public func claimMigrationRun(_ run: MigrationRunRow, replacing previous: MigrationRunRow?) throws(StoreError)
+        -> Bool
+    {
+        migration.withLock { s in
+            guard s.runs[run.id] == previous else { return false }
+            s.runs[run.id] = run
+            return true
+        }
+    }
+
     public func migrationRuns(tenant: String?) throws(StoreError) -> [MigrationRunRow] {
         migration.withLock { s in
             s.runs.values.filter { tenant == nil || $0.tenant == tenant }.sorted { $0.updatedAt > $1.updatedAt }
@@ -43,5 +53,10 @@ extension InMemoryMetadataStore {
 
     public func readThrough(bucket: String) throws(StoreError) -> ReadThroughRoute? {
         migration.withLock { $0.routes[bucket] }
+    }
+
+    /// What `deleteBucket` forgets with the bucket: its copy records.
+    func forgetMigratedObjects(bucket: String) {
+        migration.withLock { s in s.objects = s.objects.filter { $0.value.bucket != bucket } }
     }
 }

@@ -97,6 +97,7 @@ public final class InMemoryMetadataStore: MetadataStore {
             s.buckets[name] = nil
             s.objects[name] = nil
         }
+        forgetMigratedObjects(bucket: name)
     }
 
     public func object(bucket: String, key: String) throws(StoreError) -> ObjectRecord? {

@@ -58,6 +58,36 @@ extension SQLiteMetadataStore {
         }
     }
 
+    public func claimMigrationRun(_ run: MigrationRunRow, replacing previous: MigrationRunRow?) throws(StoreError)
+        -> Bool
+    {
+        try withConnection { db throws(StoreError) in
+            if let previous {
+                try db.query(
+                    """
+                    UPDATE migration_runs SET tenant = ?, plan_id = ?, state = ?, updated_at = ?, document = ?
+                    WHERE id = ? AND state = ? AND updated_at = ? AND document = ?
+                    """,
+                    [
+                        .text(run.tenant), .text(run.planId), .text(run.state), .real(run.updatedAt),
+                        .text(run.document), .text(run.id), .text(previous.state), .real(previous.updatedAt),
+                        .text(previous.document),
+                    ])
+            } else {
+                try db.query(
+                    """
+                    INSERT OR IGNORE INTO migration_runs (id, tenant, plan_id, state, updated_at, document)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                    [
+                        .text(run.id), .text(run.tenant), .text(run.planId), .text(run.state), .real(run.updatedAt),
+                        .text(run.document),
+                    ])
+            }
+            return db.changes == 1
+        }
+    }
+
     public func migrationRuns(tenant: String?) throws(StoreError) -> [MigrationRunRow] {
         try withConnection { db throws(StoreError) in
             var out: [MigrationRunRow] = []

@@ -123,6 +123,8 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 try db.query("DELETE FROM uploads WHERE bucket = ?", [.text(name)])
                 try db.query("DELETE FROM buckets WHERE name = ?", [.text(name)])
                 if db.changes == 0 { throw .noSuchBucket }
+                // A migration's copy records prove nothing about a bucket of the same name made later.
+                try db.query("DELETE FROM migrated_objects WHERE bucket = ?", [.text(name)])
             }
         }
     }

@@ -63,4 +63,51 @@ final class MigrationStoreTests: XCTestCase {
             XCTAssertEqual(try store.readThrough(bucket: "b3")?.runId, "r3", name)
         }
     }
+
+    func testAClaimIsWrittenOnlyOverTheRowItRead() throws {
+        for (name, store) in try stores() {
+            func row(_ state: String, _ t: Double, _ doc: String) -> MigrationRunRow {
+                MigrationRunRow(id: "r", tenant: "default", planId: "r", state: state, updatedAt: t, document: doc)
+            }
+            let first = row("running", 1, "{\"owner\":\"a\"}")
+            XCTAssertTrue(try store.claimMigrationRun(first, replacing: nil), name)
+            XCTAssertFalse(
+                try store.claimMigrationRun(row("running", 1, "{}"), replacing: nil), "\(name): a row exists")
+            XCTAssertEqual(try store.migrationRun(id: "r"), first, name)
+            // Two claimers read `first`; the second finds it gone.
+            let second = row("running", 2, "{\"owner\":\"b\"}")
+            XCTAssertTrue(try store.claimMigrationRun(second, replacing: first), name)
+            XCTAssertFalse(try store.claimMigrationRun(row("running", 2, "{\"owner\":\"c\"}"), replacing: first), name)
+            XCTAssertEqual(try store.migrationRun(id: "r"), second, name)
+        }
+    }
+
+    func testARunsRouteRemovalLeavesABucketAnotherRunRoutesNow() throws {
+        for (name, store) in try stores() {
+            try store.setReadThrough(ReadThroughRoute(bucket: "b1", runId: "r1", socket: "/s1"))
+            try store.setReadThrough(ReadThroughRoute(bucket: "b1", runId: "r2", socket: "/s2"))
+            try store.removeReadThrough(runId: "r1")
+            XCTAssertEqual(try store.readThrough(bucket: "b1")?.runId, "r2", name)
+            try store.removeReadThrough(runId: "r2")
+            XCTAssertNil(try store.readThrough(bucket: "b1"), name)
+        }
+    }
+
+    func testDeletingABucketForgetsItsCopyRecords() throws {
+        for (name, store) in try stores() {
+            for b in ["gone", "kept"] {
+                _ = try store.createBucket(
+                    BucketRecord(
+                        name: b, owner: "o", createdAt: 1, locationConstraint: "", zones: ["z"], backendBucket: b))
+                try store.recordMigratedObject(
+                    MigratedObject(
+                        bucket: b, key: "k", sourceETag: "s", size: 1, gatewayETag: "g", verification: "md5",
+                        runId: "r", updatedAt: 1))
+            }
+            try store.deleteBucket(named: "gone")
+            XCTAssertNil(
+                try store.migratedObject(bucket: "gone", key: "k"), "\(name): a new bucket of that name starts clean")
+            XCTAssertNotNil(try store.migratedObject(bucket: "kept", key: "k"), name)
+        }
+    }
 }
