@@ -46,7 +46,7 @@ final class MigrationAPITests: XCTestCase {
                         objectCount: 25, totalBytes: 1550, storageClasses: [], sizeHistogram: [], lastModified: [],
                         topPrefixes: []))
             ])
-        let path = MigrationFiles.snapshotPath(stateDir: dir, tenant: "default", id: "snap-1")
+        let path = SnapshotFiles(stateDir: dir).snapshot(tenant: "default", id: "snap-1").path
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try SnapshotJSON.encoder().encode(snapshot).write(to: URL(fileURLWithPath: path))

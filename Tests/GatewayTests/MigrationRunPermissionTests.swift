@@ -60,7 +60,7 @@ final class MigrationRunPermissionTests: XCTestCase {
                         objectCount: 5, totalBytes: 200, storageClasses: [], sizeHistogram: [], lastModified: [],
                         topPrefixes: []))
             ])
-        let path = MigrationFiles.snapshotPath(stateDir: dir, tenant: "default", id: "snap-1")
+        let path = SnapshotFiles(stateDir: dir).snapshot(tenant: "default", id: "snap-1").path
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try SnapshotJSON.encoder().encode(snapshot).write(to: URL(fileURLWithPath: path))
@@ -152,7 +152,7 @@ final class MigrationRunPermissionTests: XCTestCase {
         let p = try gw.context.migrationPlan(
             for: SnapshotReader.read(
                 contentsOf: URL(
-                    fileURLWithPath: MigrationFiles.snapshotPath(stateDir: dir, tenant: "default", id: "snap-1"))),
+                    fileURLWithPath: SnapshotFiles(stateDir: dir).snapshot(tenant: "default", id: "snap-1").path)),
             options: .init(constraint: "fi", replicas: 2), by: gw.context.identities.resolve("AKIDMOVER")!.principal)
         let mover = gw.context.identities.resolve("AKIDMOVER")!.principal
         let root = gw.context.identities.resolve(TestGateway.accessKey)!.principal

@@ -9,6 +9,9 @@ public struct SnapshotFiles: Sendable {
 
     public init(root: URL) { self.root = root }
 
+    /// The snapshots of the state directory `stateDir`: its `snapshots/`.
+    public init(stateDir: String) { self.init(root: URL(fileURLWithPath: stateDir + "/snapshots")) }
+
     /// Snapshot ids are job ids (32 hex digits); anything else a path could carry — "/", "..",
     /// a dot at all — never reaches the file system.
     public static func isValidID(_ id: String) -> Bool {

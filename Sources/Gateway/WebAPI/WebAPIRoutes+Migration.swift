@@ -35,7 +35,7 @@ extension WebAPI {
             guard let id = b.snapshotId, SnapshotFiles.isValidID(id) else {
                 throw .invalid("snapshot_id must name a snapshot")
             }
-            let path = MigrationFiles.snapshotPath(stateDir: stateDir, tenant: r.principal.tenant, id: id)
+            let path = SnapshotFiles(stateDir: stateDir).snapshot(tenant: r.principal.tenant, id: id).path
             guard FileManager.default.fileExists(atPath: path) else { throw .notFound("snapshot \(id) does not exist") }
             let snapshot: SnapshotV1
             do {

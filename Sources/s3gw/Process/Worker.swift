@@ -84,7 +84,7 @@ enum Worker {
         let zones = try makeZones(config)
         let catalog = ZoneCatalog(config: config)
         let discovery = DiscoveryJobs(
-            store: metadata, files: SnapshotFiles(root: URL(fileURLWithPath: config.stateDir + "/snapshots")),
+            store: metadata, files: SnapshotFiles(stateDir: config.stateDir),
             connector: sourceConnector(config), settings: config.discovery, clock: SystemClock(), logger: logger)
         var context = GatewayContext(
             metadata: metadata, zones: zones, catalog: catalog, identities: identities,
