@@ -219,8 +219,10 @@ public struct S3Gateway: Sendable {
 
     private func sendError(_ e: S3Error, head: RequestHead, requestId: String, to sink: any ResponseSink) {
         // `send` leaves the body out of HEAD answers.
+        var headers = [Header("Content-Type", "application/xml")]
+        if let seconds = e.retryAfter { headers.append(Header("Retry-After", String(seconds))) }
         let response = S3Response(
-            status: e.code.status, headers: [Header("Content-Type", "application/xml")],
+            status: e.code.status, headers: headers,
             body: .bytes(Array(e.xml(resource: head.rawPath, requestId: requestId).utf8)))
         // A failure here means the client is gone; nothing left to tell it.
         _ = try? send(response, head: head, requestId: requestId, to: sink)
@@ -240,7 +242,10 @@ public struct S3Gateway: Sendable {
     static func s3Error(_ error: any Error, logger: Logger) -> S3Error {
         switch error {
         case let e as S3Error:
-            if e.code.status >= 500 && e.code.status != 501 { logger.error("\(e.code.code): \(e.message)") }
+            // SlowDown is the gateway shedding load on purpose, not a failure to log.
+            if e.code.status >= 500 && e.code.status != 501 && e.code != .slowDown {
+                logger.error("\(e.code.code): \(e.message)")
+            }
             return e
         case let e as StoreError:
             switch e {

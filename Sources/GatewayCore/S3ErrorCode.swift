@@ -93,6 +93,7 @@ public struct S3ErrorCode: Sendable, Hashable {
     )
     public static let serviceUnavailable = S3ErrorCode(
         "ServiceUnavailable", 503, "Please reduce your request rate.")
+    public static let slowDown = S3ErrorCode("SlowDown", 503, "Please reduce your request rate.")
     public static let xAmzContentSHA256Mismatch = S3ErrorCode(
         "XAmzContentSHA256Mismatch", 400, "The provided 'x-amz-content-sha256' header does not match what was computed."
     )
@@ -160,7 +161,7 @@ public struct S3ErrorCode: Sendable, Hashable {
         malformedXML, metadataTooLarge, methodNotAllowed, missingContentLength, noSuchBucket, noSuchKey,
         noSuchUpload, operationAborted, notImplemented, preconditionFailed, requestTimeTooSkewed,
         signatureDoesNotMatch,
-        serviceUnavailable, xAmzContentSHA256Mismatch, missingSecurityHeader, invalidPolicyDocument,
+        serviceUnavailable, slowDown, xAmzContentSHA256Mismatch, missingSecurityHeader, invalidPolicyDocument,
         malformedTrailerError, malformedPOSTRequest, incorrectNumberOfFilesInPostRequest, noSuchTagSet,
         noSuchBucketPolicy, noSuchCORSConfiguration, noSuchLifecycleConfiguration,
         serverSideEncryptionConfigurationNotFound, noSuchWebsiteConfiguration, objectLockConfigurationNotFound,
@@ -177,12 +178,18 @@ public struct S3Error: Error, Sendable {
     public let resource: String?
     /// Extra elements some errors carry (BucketName, Key, ...), in order.
     public let extra: [(String, String)]
+    /// Seconds the client should wait before trying again (a `Retry-After` header), for the
+    /// 503s that know.
+    public let retryAfter: Int?
 
-    public init(_ code: S3ErrorCode, _ message: String? = nil, resource: String? = nil, extra: [(String, String)] = [])
-    {
+    public init(
+        _ code: S3ErrorCode, _ message: String? = nil, resource: String? = nil, extra: [(String, String)] = [],
+        retryAfter: Int? = nil
+    ) {
         self.code = code
         self.message = message ?? code.message
         self.resource = resource
         self.extra = extra
+        self.retryAfter = retryAfter
     }
 }

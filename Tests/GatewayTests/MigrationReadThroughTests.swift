@@ -64,9 +64,10 @@ final class MigrationReadThroughTests: XCTestCase {
             // The run said copied but the object is not there (deleted meanwhile): still NoSuchKey.
             (.copied, 404, "NoSuchKey"),
         ]
-        for (answer, status, code) in cases {
+        for (i, (answer, status, code)) in cases.enumerated() {
             fake.answer.withLock { $0 = answer }
-            let r = gw.send("GET", "/moving/k")
+            // A key each: one the source lacks is remembered as such (see below).
+            let r = gw.send("GET", "/moving/k\(i)")
             XCTAssertEqual(r.status, status, "\(answer)")
             XCTAssertEqual(r.errorCode, code, "\(answer)")
             XCTAssertFalse(r.text.contains("archived"), "the run's reason stays in the log")
@@ -80,6 +81,88 @@ final class MigrationReadThroughTests: XCTestCase {
         XCTAssertEqual(gw.send("GET", "/moving/k?versionId=abc").status, 400)
         XCTAssertEqual(gw.send("GET", "/other/k").status, 404)
         XCTAssertEqual(fake.asked.withLock { $0 }, [])
+    }
+
+    func testAKeyTheSourceLacksIsNotAskedForAgainForAWhile() throws {
+        try gw.metadata.setReadThrough(ReadThroughRoute(bucket: "moving", runId: "r", socket: "/nowhere"))
+        fake.answer.withLock { $0 = .absent }
+        for _ in 0..<5 { XCTAssertEqual(gw.send("GET", "/moving/nothing-here").errorCode, "NoSuchKey") }
+        XCTAssertEqual(gw.send("HEAD", "/moving/nothing-here").status, 404)
+        XCTAssertEqual(fake.asked.withLock { $0 }, ["moving/nothing-here"], "one question to the run, and the source")
+        // Another key, or the same key under another run, is asked for.
+        XCTAssertEqual(gw.send("GET", "/moving/other").status, 404)
+        try gw.metadata.setReadThrough(ReadThroughRoute(bucket: "moving", runId: "r2", socket: "/nowhere"))
+        XCTAssertEqual(gw.send("GET", "/moving/nothing-here").status, 404)
+        XCTAssertEqual(fake.asked.withLock { $0 }.count, 3)
+    }
+
+    func testAbsentKeysAreForgottenAfterTheirTimeAndTheListIsBounded() {
+        let keys = ReadThroughAbsentKeys(ttl: 30, capacity: 3)
+        let route = ReadThroughRoute(bucket: "b", runId: "r", socket: "/s")
+        keys.insert(route, key: "a", now: 100)
+        XCTAssertTrue(keys.contains(route, key: "a", now: 129))
+        XCTAssertFalse(keys.contains(route, key: "a", now: 131))
+        for k in ["a", "b", "c", "d", "e"] { keys.insert(route, key: k, now: 200) }
+        XCTAssertLessThanOrEqual(keys.count, 3)
+        XCTAssertTrue(keys.contains(route, key: "e", now: 201))
+    }
+
+    func testReadsBeyondTheProcesssCapAreToldToSlowDown() throws {
+        let fake = FakeRun()
+        let gw = TestGateway(configure: {
+            $0.migration.readThrough = fake
+            $0.migration.readThroughGate = ReadThroughGate(limit: 1)
+        })
+        XCTAssertEqual(gw.send("PUT", "/moving").status, 200)
+        try gw.metadata.setReadThrough(ReadThroughRoute(bucket: "moving", runId: "r", socket: "/nowhere"))
+        let release = DispatchSemaphore(value: 0)
+        fake.answer.withLock { $0 = .absent }
+        fake.before.withLock { $0 = { release.wait() } }
+        let first = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) let g = gw
+        Thread {
+            _ = g.send("GET", "/moving/slow")
+            first.signal()
+        }.start()
+        let deadline = Date().addingTimeInterval(5)
+        while fake.asked.withLock({ $0.count }) == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        XCTAssertEqual(gw.context.migration.readThroughGate.count, 1, "one thread waits for the run")
+        let r = gw.send("GET", "/moving/another")
+        XCTAssertEqual(r.status, 503)
+        XCTAssertEqual(r.errorCode, "SlowDown")
+        XCTAssertEqual(r.header("retry-after"), "1")
+        XCTAssertEqual(fake.asked.withLock { $0 }, ["moving/slow"], "the second read did not wait")
+        release.signal()
+        XCTAssertEqual(first.wait(timeout: .now() + 5), .success)
+        XCTAssertEqual(gw.context.migration.readThroughGate.count, 0)
+        fake.before.withLock { $0 = nil }
+        XCTAssertEqual(gw.send("GET", "/moving/another").errorCode, "NoSuchKey", "a place is free again")
+    }
+
+    func testAReadThroughDoesNotWaitForeverForTheRunsOwnCopyOfTheKey() throws {
+        let real = TestGateway()
+        let principal = real.context.identities.resolve(TestGateway.accessKey)!.principal
+        let plan = try MigrationPlanFile.decode(
+            Data(contentsOf: SnapshotTests.fixtures.appendingPathComponent("migration-plan-v1.json")))
+        let runner = MigrationRunner(
+            plan: plan, source: InMemorySourceAccount(), principal: principal, ctx: real.context,
+            logger: Logger(label: "test"))
+        let holding = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        Thread {
+            _ = try? runner.exclusively("b", "k") { () throws(SourceError) -> Int in
+                holding.signal()
+                release.wait()
+                return 1
+            }
+        }.start()
+        holding.wait()
+        defer { release.signal() }
+        let started = Date()
+        let waited = try runner.exclusively("b", "k", wait: 0.2) { () throws(SourceError) -> Int in 2 }
+        XCTAssertNil(waited, "the key is still held: given up")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 1.5)
+        XCTAssertEqual(try runner.exclusively("b", "other", wait: 0.2) { () throws(SourceError) -> Int in 3 }, 3)
     }
 
     // MARK: - Over the socket, with a real run
@@ -110,8 +193,8 @@ final class MigrationReadThroughTests: XCTestCase {
         let runner = MigrationRunner(
             plan: plan, source: source, principal: principal, ctx: real.context, options: options,
             logger: Logger(label: "test"))
-        let server = try ReadThroughServer(path: socket, logger: Logger(label: "test")) { bucket, key in
-            runner.readThrough(bucket: bucket, key: key)
+        let server = try ReadThroughServer(stateDir: dir, runId: plan.plan.id, logger: Logger(label: "test")) {
+            bucket, key in runner.readThrough(bucket: bucket, key: key)
         }
         defer { server.stop() }
         var st = stat()

@@ -125,6 +125,84 @@ final class MigrationRunsTests: XCTestCase {
         XCTAssertEqual(s.state, .cancelled)
         XCTAssertLessThan(s.objectsCopied, 40)
     }
+
+    /// Two workers (each its own MigrationRuns, one metadata store) asked to start the same plan
+    /// at the same moment: one run starts, every other start is refused.
+    func testOfSimultaneousStartsOfAPlanInSeveralWorkersOneRuns() throws {
+        let slow = SlowSource(source)
+        gw = TestGateway(
+            zones: [.init(name: "zone-a", country: "se", region: "se-sto")],
+            configure: { $0.migration.connector = { _ throws(SourceError) in slow } })
+        let p = try plan(id: "raced-plan")
+        let workers = (0..<10).map { _ in MigrationRuns() }
+        let outcomes = Mutex<[String]>([])
+        let go = DispatchSemaphore(value: 0)
+        let group = DispatchGroup()
+        nonisolated(unsafe) let gw = self.gw!
+        let principal = self.principal
+        for w in workers {
+            group.enter()
+            Thread {
+                go.wait()
+                do {
+                    _ = try w.start(
+                        p,
+                        .init(
+                            credentials: .init(accessKey: "a", secretKey: "s"), endpoint: "http://127.0.0.1:9000",
+                            parallel: 1), by: principal, gw.context, logger: Logger(label: "t"))
+                    outcomes.withLock { $0.append("started") }
+                } catch let e as MigrationError {
+                    outcomes.withLock { $0.append(e.code.rawValue) }
+                } catch {
+                    outcomes.withLock { $0.append("\(error)") }
+                }
+                group.leave()
+            }.start()
+        }
+        for _ in workers { go.signal() }
+        XCTAssertEqual(group.wait(timeout: .now() + 20), .success)
+        XCTAssertEqual(outcomes.withLock { $0 }.sorted(), Array(repeating: "Conflict", count: 9) + ["started"])
+        XCTAssertEqual(workers.map(\.count).reduce(0, +), 1, "one run goes on")
+        try MigrationRunner.requestCancel(p.plan.id, gw.context)
+        waitFor("the run to stop") { workers.allSatisfy { $0.count == 0 } }
+    }
+
+    /// The claim is what decides: a second runner of the same plan is refused while the first
+    /// one's row is live, and may take over a row whose run stopped writing or whose process is gone.
+    func testAClaimIsRefusedOverALiveRunAndTakesOverAStaleOne() throws {
+        let p = try plan(id: "claimed-plan")
+        func runner() -> MigrationRunner {
+            MigrationRunner(plan: p, source: source, principal: principal, ctx: gw.context, logger: Logger(label: "t"))
+        }
+        try runner().claim()
+        XCTAssertEqual(status(p.plan.id)?.state, .running)
+        XCTAssertThrowsError(try runner().claim()) {
+            XCTAssertEqual(($0 as? MigrationError)?.code, .conflict)
+            XCTAssertTrue(($0 as? MigrationError)?.message.contains("already running") ?? false, "\($0)")
+        }
+        // Not written for two minutes: interrupted, and the plan may run again.
+        var row = try XCTUnwrap(try gw.metadata.migrationRun(id: p.plan.id))
+        row.updatedAt -= 120
+        try gw.metadata.saveMigrationRun(row)
+        try runner().claim()
+        // Its process gone (a pid of this host that is no more): the same.
+        let fresh = try XCTUnwrap(try gw.metadata.migrationRun(id: p.plan.id))
+        try gw.metadata.saveMigrationRun(
+            MigrationRunRow(
+                id: fresh.id, tenant: fresh.tenant, planId: fresh.planId, state: fresh.state,
+                updatedAt: fresh.updatedAt,
+                document: fresh.document.replacingOccurrences(
+                    of: MigrationRunStatus.thisProcess,
+                    with: MigrationRunStatus.thisProcess.split(separator: ":")[0] + ":999999999")))
+        try runner().claim()
+        // One that could not start says so, and is no obstacle.
+        let last = runner()
+        XCTAssertThrowsError(try last.claim())
+        runner().abandon("cannot serve read-through: test")
+        XCTAssertEqual(status(p.plan.id)?.state, .failed)
+        XCTAssertEqual(status(p.plan.id)?.error, "cannot serve read-through: test")
+        try last.claim()
+    }
 }
 
 /// The in-memory source, each GetObject 100 ms late.

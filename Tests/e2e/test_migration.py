@@ -473,6 +473,43 @@ def test_the_api_plans_and_runs_in_a_worker(gw, source, plan_file):
     assert run_id in [r["id"] for r in listed["runs"]]
 
 
+def test_a_root_run_leaves_the_state_directory_to_its_owner_and_runs_once(gw, source):
+    """Run as root (as here) on a state directory of another user (the workers'), `migrate plan`
+    and `migrate run --read-through` give what they create to that user; a second start of the
+    same plan, from the CLI or the API, is refused while the first runs."""
+    nobody = 65534
+    os.chown(gw.state_dir, nobody, nobody)
+    run = None
+    try:
+        r = migrate(gw, "plan", gw.work / "snapshot.json", "--constraint", "fi", "--bucket-prefix", "own-", "--json")
+        assert r.returncode == 0, r.stderr
+        plan_id = json.loads(r.stdout)["plan"]["id"]
+        stored = gw.state_dir / "plans" / "default" / f"{plan_id}.json"
+        for p in [stored.parent.parent, stored.parent, stored]:
+            assert (p.stat().st_uid, p.stat().st_gid) == (nobody, nobody), p
+        report = gw.work / "run-owned.jsonl"
+        run = start_run(gw, stored, report, "--read-through", "--parallel", "1")
+        wait_until(lambda: len(copied(report)) >= 5, 120, "the run to copy a few objects")
+        sockets = list((gw.state_dir / "migration").glob("*.sock"))
+        assert len(sockets) == 1, sockets
+        for p in [sockets[0].parent, sockets[0]]:
+            assert (p.stat().st_uid, p.stat().st_gid) == (nobody, nobody), p
+        again = migrate(gw, "run", plan_id, env=source_env(), start_new_session=True)
+        assert again.returncode == 1, again.stderr
+        assert "Conflict" in again.stderr and "already running" in again.stderr, again.stderr
+        started = api(gw, "POST", "migration/runs", {"plan_id": plan_id, "access_key_id": SOURCE_KEY,
+                                                      "secret_access_key": SOURCE_SECRET})
+        assert started.status_code == 409, started.text
+        assert run.poll() is None, "the first run goes on"
+        run.send_signal(signal.SIGINT)
+        assert run.wait(60) == 130
+        assert not sockets[0].exists(), "its socket went with it"
+    finally:
+        if run is not None and run.poll() is None:
+            run.kill()
+        os.chown(gw.state_dir, 0, 0)
+
+
 def test_the_source_credentials_are_nowhere(gw, source):
     secrets = [SOURCE_SECRET.encode(), SOURCE_TOKEN.encode(), SOURCE_KEY.encode()]
     places = [p for p in gw.tmp.rglob("*") if p.is_file() and "zones" not in p.parts]

@@ -234,7 +234,8 @@ public final class MigrationRunner: Sendable {
         if isStopping { return .failed("the run is stopping") }
         do {
             guard let b = try ctx.metadata.bucket(named: bucket) else { return .absent }
-            let outcome = try exclusively(b.name, key) { () throws(SourceError) -> Outcome in
+            // Within the worker's wait: past it, nobody is left to answer.
+            let waited = try exclusively(b.name, key, wait: 25) { () throws(SourceError) -> Outcome in
                 let current: ObjectRecord?
                 do {
                     current = try ctx.metadata.object(bucket: b.name, key: key)
@@ -244,6 +245,7 @@ public final class MigrationRunner: Sendable {
                 if current != nil { return .present(0) }
                 return try copy(pb, b, key: key, listed: nil)
             }
+            guard let outcome = waited else { return .failed("the key's copy is still under way") }
             switch outcome {
             case .copied(let v, let size):
                 status.withLock {
@@ -378,10 +380,11 @@ public final class MigrationRunner: Sendable {
         if o.key.utf8.count > 1024 {
             outcome = .skipped("the key is longer than 1024 bytes")
         } else {
-            outcome = try exclusively(b.name, o.key) { () throws(SourceError) -> Outcome in
-                if try alreadyThere(b, key: o.key, etag: o.etag, size: o.size) { return .present(o.size) }
-                return try copy(pb, b, key: o.key, listed: o)
-            }
+            outcome =
+                try exclusively(b.name, o.key) { () throws(SourceError) -> Outcome in
+                    if try alreadyThere(b, key: o.key, etag: o.etag, size: o.size) { return .present(o.size) }
+                    return try copy(pb, b, key: o.key, listed: o)
+                } ?? (isStopping ? .abandoned : .skipped("a read-through copy of it did not end within the hour"))
         }
         record(i, pb, o.key, o.size, outcome)
     }
@@ -533,10 +536,18 @@ public final class MigrationRunner: Sendable {
         return (out, checksum)
     }
 
-    /// Runs `body` while no one else copies the key; waits for whoever does.
-    func exclusively<T>(_ bucket: String, _ key: String, _ body: () throws(SourceError) -> T) throws(SourceError) -> T {
+    /// Runs `body` while no one else copies the key; waits for whoever does, at most `wait`
+    /// seconds and not past a cancel: nil then, and the key is left to the next run or the
+    /// reader's retry.
+    func exclusively<T>(_ bucket: String, _ key: String, wait: Double = 3600, _ body: () throws(SourceError) -> T)
+        throws(SourceError) -> T?
+    {
         let k = bucket + "\u{0}" + key
-        while !inFlight.withLock({ $0.insert(k).inserted }) { Thread.sleep(forTimeInterval: 0.01) }
+        let deadline = Date().addingTimeInterval(wait)
+        while !inFlight.withLock({ $0.insert(k).inserted }) {
+            guard Date() < deadline, !isStopping else { return nil }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
         defer { _ = inFlight.withLock { $0.remove(k) } }
         return try body()
     }

@@ -32,8 +32,9 @@ public final class MigrationRuns: Sendable {
     }
 
     /// Starts the plan's run on a thread of this process and returns its first status; throws
-    /// when it runs already, the process is busy, the caller may not set the replica-count the
-    /// plan needs, or the source cannot be opened.
+    /// when it runs already (here or in any other process: the run is claimed in the metadata
+    /// store first), the process is busy, the caller may not set the replica-count the plan
+    /// needs, or the source cannot be opened.
     public func start(
         _ plan: MigrationPlanV1, _ start: Start, by principal: Principal, _ ctx: GatewayContext, logger: Logger
     ) throws -> MigrationRunStatus {
@@ -42,18 +43,20 @@ public final class MigrationRuns: Sendable {
         }
         try MigrationRunner.checkNotRunning(plan.plan.id, ctx)
         try MigrationRunner.checkReplicaCounts(plan, by: principal, ctx)
-        let source = try Self.connect(plan, endpoint: start.endpoint, start.credentials, connector)
-        var options = MigrationRunner.Options()
-        options.parallel = start.parallel
-        var server: ReadThroughServer?
-        let runner: MigrationRunner
+        var readThroughIn: String?
         if start.readThrough {
             guard let stateDir = ctx.migration.stateDir else {
                 throw MigrationError(.invalidArgument, "read-through needs the state directory")
             }
+            readThroughIn = stateDir
+        }
+        let source = try Self.connect(plan, endpoint: start.endpoint, start.credentials, connector)
+        var options = MigrationRunner.Options()
+        options.parallel = start.parallel
+        if let stateDir = readThroughIn {
             options.readThroughSocket = ReadThroughServer.path(stateDir: stateDir, runId: plan.plan.id)
         }
-        runner = MigrationRunner(
+        let runner = MigrationRunner(
             plan: plan, source: source, principal: principal, ctx: ctx, options: options, logger: logger)
         let admitted = running.withLock { r -> Bool in
             guard r.count < maxRuns, r[plan.plan.id] == nil else { return false }
@@ -63,18 +66,27 @@ public final class MigrationRuns: Sendable {
         guard admitted else {
             throw MigrationError(.busy, "this gateway process runs \(maxRuns) migrations already; try again later")
         }
-        if let path = options.readThroughSocket {
+        // The row exists before the answer, so a GET right after the start finds it.
+        do {
+            try runner.claim()
+        } catch {
+            _ = running.withLock { $0.removeValue(forKey: plan.plan.id) }
+            throw error
+        }
+        var server: ReadThroughServer?
+        if let stateDir = readThroughIn {
             do {
-                server = try ReadThroughServer(path: path, logger: logger) { bucket, key in
-                    runner.readThrough(bucket: bucket, key: key)
+                server = try ReadThroughServer(stateDir: stateDir, runId: plan.plan.id, logger: logger) {
+                    bucket, key in runner.readThrough(bucket: bucket, key: key)
                 }
             } catch {
+                runner.abandon("cannot serve read-through: \(error)")
                 _ = running.withLock { $0.removeValue(forKey: plan.plan.id) }
-                throw MigrationError(.invalidArgument, "cannot serve read-through: \(error)")
+                let e = error as? MigrationError
+                throw MigrationError(
+                    e?.code ?? .invalidArgument, "cannot serve read-through: \(e?.message ?? "\(error)")")
             }
         }
-        // The row exists before the answer, so a GET right after the start finds it.
-        runner.save(force: true)
         let readThroughServer = server
         let thread = Thread { [self] in
             runner.run()

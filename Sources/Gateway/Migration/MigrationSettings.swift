@@ -18,6 +18,10 @@ public struct MigrationEnvironment: Sendable {
     public var stateDir: String?
     /// How a worker asks a running copy for a missing key (read-through).
     public var readThrough: any ReadThroughFetcher = UnixSocketReadThrough()
+    /// How many of this process's threads may wait for a run at once.
+    public var readThroughGate = ReadThroughGate()
+    /// Keys runs said their source lacks, for a while.
+    public var absentKeys = ReadThroughAbsentKeys()
     /// Opens source accounts for runs started through the API; nil: such runs are refused.
     public var connector: SourceConnector?
     /// The runs this process carries (started through the API).
@@ -35,5 +39,7 @@ public struct MigrationEnvironment: Sendable {
         var prices: [String: Double] = [:]
         for z in config.zones { if let p = z.pricePerGBMonth { prices[z.name] = p } }
         self.init(settings: config.migration, prices: prices, stateDir: config.stateDir)
+        // A quarter of the worker's threads: the rest keep serving everything else.
+        readThroughGate = ReadThroughGate(limit: max(1, config.threads / 4))
     }
 }

@@ -7,12 +7,16 @@ import Synchronization
     import Glibc
 #endif
 
-/// The run's end of read-through: a unix socket (mode 0600, under the state directory) on
-/// which workers ask for a key to be copied now. The source credentials stay in this process:
-/// a worker only ever learns whether the key is in the gateway now.
+/// The run's end of read-through: a unix socket (mode 0600, under the state directory, owned
+/// with its directory by the state directory's owner) on which workers ask for a key to be
+/// copied now. The source credentials stay in this process: a worker only ever learns whether
+/// the key is in the gateway now.
 public final class ReadThroughServer: Sendable {
     public let path: String
     private let fd: Int32
+    /// The socket file this server bound: `stop` removes the path only while it is still this one.
+    private let inode: (dev: UInt, ino: UInt)
+    private let readTimeout: Double
     private let answer: @Sendable (String, String) -> ReadThroughAnswer
     private let logger: Logger
     private let stopped = Atomic<Bool>(false)
@@ -25,21 +29,28 @@ public final class ReadThroughServer: Sendable {
         "\(stateDir)/migration/\(runId.prefix(16)).sock"
     }
 
-    /// Binds and listens; `answer(bucket, key)` runs on a thread per request.
-    public init(path: String, logger: Logger, answer: @escaping @Sendable (String, String) -> ReadThroughAnswer)
-        throws
-    {
+    /// Binds and listens at `path(stateDir:runId:)`; `answer(bucket, key)` runs on a thread per
+    /// request, whose request line must arrive within `readTimeout` seconds. Refused when a live
+    /// process serves that socket already; a socket nobody listens on (a killed run's) is
+    /// replaced.
+    public init(
+        stateDir: String, runId: String, logger: Logger, readTimeout: Double = 10,
+        answer: @escaping @Sendable (String, String) -> ReadThroughAnswer
+    ) throws {
+        let path = Self.path(stateDir: stateDir, runId: runId)
         guard var addr = UnixSocket.address(path) else {
             throw MigrationError(.invalidArgument, "the read-through socket path \(path) is too long for a unix socket")
         }
-        let dir = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(
-            atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try StateDirectory.makeDirectory((path as NSString).deletingLastPathComponent, in: stateDir)
         var st = stat()
         if lstat(path, &st) == 0 {
-            // A socket a killed run left; anything else is not ours to remove.
+            // Anything but a socket is not ours to remove; a socket someone answers on is in use.
             guard (st.st_mode & S_IFMT) == S_IFSOCK else {
                 throw MigrationError(.conflict, "\(path) exists and is not a socket")
+            }
+            guard !Self.isLive(path) else {
+                throw MigrationError(
+                    .conflict, "a running process serves read-through at \(path) already (is run \(runId) running?)")
             }
             unlink(path)
         }
@@ -53,17 +64,23 @@ public final class ReadThroughServer: Sendable {
             }
         }
         umask(old)
-        guard bound == 0, listen(fd, 128) == 0 else {
+        guard bound == 0, listen(fd, 128) == 0, lstat(path, &st) == 0 else {
             let e = errno
             close(fd)
             throw SystemCallError(call: "bind \(path)", errno: e)
         }
-        // Run as root, the socket goes to the state directory's owner: the workers' user.
-        if geteuid() == 0, stat((path as NSString).deletingLastPathComponent + "/..", &st) == 0 {
-            _ = chown(path, st.st_uid, st.st_gid)
+        do {
+            // Run as root, the socket goes to the state directory's owner: the workers' user.
+            try StateDirectory.giveToOwner(path, in: stateDir)
+        } catch {
+            unlink(path)
+            close(fd)
+            throw error
         }
         self.path = path
         self.fd = fd
+        inode = (UInt(st.st_dev), UInt(st.st_ino))
+        self.readTimeout = readTimeout
         self.answer = answer
         self.logger = logger
         let thread = Thread { [self] in acceptLoop() }
@@ -71,10 +88,21 @@ public final class ReadThroughServer: Sendable {
         thread.start()
     }
 
-    /// Stops answering and removes the socket; requests under way still get their answer.
+    /// Whether a process listens on the socket at `path`: it takes a connection, or its
+    /// listen queue is full (alive, but stopped or swamped).
+    static func isLive(_ path: String) -> Bool {
+        let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard probe >= 0 else { return false }
+        defer { close(probe) }
+        return UnixSocket.connect(probe, path: path, deadline: Date().addingTimeInterval(1)) != .refused
+    }
+
+    /// Stops answering and removes the socket — unless another server has bound that path
+    /// since; requests under way still get their answer.
     public func stop() {
         guard !stopped.exchange(true, ordering: .relaxed) else { return }
-        unlink(path)
+        var st = stat()
+        if lstat(path, &st) == 0, UInt(st.st_dev) == inode.dev, UInt(st.st_ino) == inode.ino { unlink(path) }
         shutdown(fd, Int32(SHUT_RDWR))
         close(fd)
     }
@@ -90,6 +118,7 @@ public final class ReadThroughServer: Sendable {
             }
             if busy.add(1, ordering: .relaxed).newValue > Self.maxConcurrent {
                 busy.subtract(1, ordering: .relaxed)
+                logger.warning("read-through: \(Self.maxConcurrent) requests under way; one more refused")
                 reply(c, .init(result: "failed", message: "too many read-through requests at once"))
                 close(c)
                 continue
@@ -104,11 +133,19 @@ public final class ReadThroughServer: Sendable {
     }
 
     private func serve(_ c: Int32) {
-        var tv = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        guard case .line(let line) = UnixSocket.readLine(c, limit: 16 * 1024, deadline: Date().addingTimeInterval(10)),
-            let request = try? JSONDecoder().decode(ReadThroughWire.Request.self, from: Data(line))
-        else { return }
+        // The whole request line within the deadline, however slowly its bytes come.
+        let line: [UInt8]
+        switch UnixSocket.readLine(c, limit: 16 * 1024, deadline: Date().addingTimeInterval(readTimeout)) {
+        case .line(let l): line = l
+        case .timedOut:
+            logger.debug("read-through: no request line within \(readTimeout) s; connection closed")
+            return
+        case .closed: return
+        }
+        guard let request = try? JSONDecoder().decode(ReadThroughWire.Request.self, from: Data(line)) else {
+            logger.debug("read-through: a request line that is not one; connection closed")
+            return
+        }
         let result: ReadThroughWire.Answer
         switch answer(request.bucket, request.key) {
         case .copied: result = .init(result: "copied")
@@ -122,6 +159,6 @@ public final class ReadThroughServer: Sendable {
     private func reply(_ c: Int32, _ a: ReadThroughWire.Answer) {
         guard var bytes = try? JSONEncoder().encode(a) else { return }
         bytes.append(0x0A)
-        _ = UnixSocket.writeAll(c, Array(bytes))
+        _ = UnixSocket.writeAll(c, Array(bytes), deadline: Date().addingTimeInterval(readTimeout))
     }
 }

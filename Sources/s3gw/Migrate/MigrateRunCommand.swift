@@ -62,9 +62,11 @@ extension MigrateCommand {
                     "the plan copies into tenant \(thePlan.plan.tenant); this run acts for tenant \(principal.tenant)")
             }
             if let sourceEndpoint { _ = try MigrationCLI.endpoint(sourceEndpoint, plan: thePlan) }
-            // Before the credentials are asked for: a plan this principal cannot carry out fails at once.
+            // Before the credentials are asked for: a plan this principal cannot carry out, or
+            // one that runs already, fails at once (the claim below is what settles a race).
             do {
                 try MigrationRunner.checkReplicaCounts(thePlan, by: principal, ctx)
+                try MigrationRunner.checkNotRunning(thePlan.plan.id, ctx)
             } catch let e as MigrationError {
                 throw MigrationCLI.fail("\(e.code.rawValue): \(e.message)")
             }
@@ -78,17 +80,13 @@ extension MigrateCommand {
             } catch {
                 throw MigrationCLI.fail("\(error)")
             }
-            do {
-                try MigrationRunner.checkNotRunning(thePlan.plan.id, ctx)
-            } catch {
-                throw MigrationCLI.fail("\(error)")
-            }
 
             let log = try report.map { try ObjectLog(path: $0) }
             var runOptions = MigrationRunner.Options()
             runOptions.parallel = parallel
-            let socket = ReadThroughServer.path(stateDir: config.stateDir, runId: thePlan.plan.id)
-            if readThrough { runOptions.readThroughSocket = socket }
+            if readThrough {
+                runOptions.readThroughSocket = ReadThroughServer.path(stateDir: config.stateDir, runId: thePlan.plan.id)
+            }
             // Bucket failures and skips are the report's; the log keeps to errors, so it does not
             // break into the progress line.
             var logger = Logger(label: "s3gw.migrate")
@@ -96,13 +94,19 @@ extension MigrateCommand {
             let runner = MigrationRunner(
                 plan: thePlan, source: source, principal: principal, ctx: ctx, options: runOptions, logger: logger
             ) { event in log?.write(event) }
+            do {
+                try runner.claim()
+            } catch let e as MigrationError {
+                throw MigrationCLI.fail("\(e.code.rawValue): \(e.message)")
+            }
             var server: ReadThroughServer?
             if readThrough {
                 do {
-                    server = try ReadThroughServer(path: socket, logger: logger) { bucket, key in
-                        runner.readThrough(bucket: bucket, key: key)
+                    server = try ReadThroughServer(stateDir: config.stateDir, runId: thePlan.plan.id, logger: logger) {
+                        bucket, key in runner.readThrough(bucket: bucket, key: key)
                     }
                 } catch {
+                    runner.abandon("cannot serve read-through: \(error)")
                     throw MigrationCLI.fail("cannot serve read-through: \(error)")
                 }
             }
