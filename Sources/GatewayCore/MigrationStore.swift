@@ -26,9 +26,11 @@ public protocol MigrationStore: Sendable {
 
 /// Proof that a gateway object holds a source object's bytes: the object at `(bucket, key)`
 /// whose ETag is `gatewayETag` was copied from the source object whose ETag was `sourceETag` and
-/// size `size`, and checked as `verification` says. Written before the copy is committed, so a
-/// crash right after the commit loses nothing; a record whose gateway ETag no object has any
-/// more proves nothing and is ignored.
+/// size `size`, and checked as `verification` says. Written before the copy is committed
+/// (`committed` false), so a crash right after the commit loses nothing, and marked committed
+/// once the gateway's write succeeded: a committed record whose object is gone says a client
+/// deleted the copy (the next run leaves it deleted); a pending one whose object is missing says
+/// the commit never happened (the next run copies it).
 public struct MigratedObject: Sendable, Equatable {
     /// The metadata store's (tenant-qualified) bucket name.
     public var bucket: String
@@ -40,10 +42,13 @@ public struct MigratedObject: Sendable, Equatable {
     public var verification: String
     public var runId: String
     public var updatedAt: Double
+    /// The gateway's write of the copy succeeded (false: written before the commit, which may
+    /// not have happened; records kept before this flag existed read false).
+    public var committed: Bool
 
     public init(
         bucket: String, key: String, sourceETag: String, size: Int64, gatewayETag: String, verification: String,
-        runId: String, updatedAt: Double
+        runId: String, updatedAt: Double, committed: Bool = false
     ) {
         self.bucket = bucket
         self.key = key
@@ -53,6 +58,7 @@ public struct MigratedObject: Sendable, Equatable {
         self.verification = verification
         self.runId = runId
         self.updatedAt = updatedAt
+        self.committed = committed
     }
 }
 

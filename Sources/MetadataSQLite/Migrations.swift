@@ -259,6 +259,15 @@ enum Migrations {
                 """,
             ]
         ),
+        (
+            16,
+            [
+                // Whether a copy record's write was committed: a committed copy whose object is
+                // gone was deleted by a client and is not copied again. Older records say 0 (they
+                // were written before their commit, which may have failed): copied again as before.
+                "ALTER TABLE migrated_objects ADD COLUMN committed INTEGER NOT NULL DEFAULT 0"
+            ]
+        ),
     ]
 
     static func apply(_ db: SQLiteConnection) throws(StoreError) {

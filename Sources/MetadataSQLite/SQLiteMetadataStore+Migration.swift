@@ -7,13 +7,13 @@ extension SQLiteMetadataStore {
             var found: MigratedObject?
             try db.query(
                 """
-                SELECT source_etag, size, gateway_etag, verification, run_id, updated_at
+                SELECT source_etag, size, gateway_etag, verification, run_id, updated_at, committed
                 FROM migrated_objects WHERE bucket = ? AND key = ?
                 """, [.text(bucket), .text(key)]
             ) { r in
                 found = MigratedObject(
                     bucket: bucket, key: key, sourceETag: r.text(0), size: r.int(1), gatewayETag: r.text(2),
-                    verification: r.text(3), runId: r.text(4), updatedAt: r.real(5))
+                    verification: r.text(3), runId: r.text(4), updatedAt: r.real(5), committed: r.int(6) != 0)
             }
             return found
         }
@@ -24,12 +24,12 @@ extension SQLiteMetadataStore {
             try db.query(
                 """
                 INSERT OR REPLACE INTO migrated_objects
-                    (bucket, key, source_etag, size, gateway_etag, verification, run_id, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    (bucket, key, source_etag, size, gateway_etag, verification, run_id, updated_at, committed)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     .text(o.bucket), .text(o.key), .text(o.sourceETag), .int(o.size), .text(o.gatewayETag),
-                    .text(o.verification), .text(o.runId), .real(o.updatedAt),
+                    .text(o.verification), .text(o.runId), .real(o.updatedAt), .int(o.committed ? 1 : 0),
                 ])
         }
     }

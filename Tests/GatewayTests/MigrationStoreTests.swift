@@ -31,6 +31,7 @@ final class MigrationStoreTests: XCTestCase {
             var second = first
             second.sourceETag = "s2-2"
             second.verification = "size"
+            second.committed = true
             try store.recordMigratedObject(second)
             XCTAssertEqual(try store.migratedObject(bucket: "t/b", key: "k"), second, name)
             XCTAssertNil(try store.migratedObject(bucket: "t/b", key: "k2"), name)

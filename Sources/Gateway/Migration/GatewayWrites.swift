@@ -30,7 +30,12 @@ struct GatewayWrites {
             head: head, requestId: S3Gateway.newRequestId(),
             auth: AuthContext(accessKey: principal.accessKey, method: .v4Header, payload: .unsigned),
             principal: principal, bucketName: bucket, key: key, query: query, body: body, now: ctx.clock.now())
-        return try S3Router.route(request, ctx, logger)
+        do {
+            return try S3Router.route(request, ctx, logger)
+        } catch let e as StoreError {
+            // As a client would see it (a failed write condition is 412, a zone away is 503).
+            throw S3Gateway.s3Error(e, logger: logger)
+        }
     }
 
     /// CreateBucket with the constraint; an existing bucket of this principal with the same
@@ -90,11 +95,12 @@ struct GatewayWrites {
     }
 
     /// A multipart upload of `body` in parts of `partSize`: for objects above the single-PUT
-    /// limit. `beforeComplete` gets the object's ETag to be, computed from the parts' ETags. An
-    /// upload that fails part way is aborted (its parts are removed).
+    /// limit. `beforeComplete` gets the object's ETag to be, computed from the parts' ETags;
+    /// `condition` (If-None-Match or If-Match) goes with the Complete, which commits. An upload
+    /// that fails part way is aborted (its parts are removed).
     func multipartUpload(
         bucket: String, key: String, size: Int64, partSize: Int64, headers: [(name: String, value: String)],
-        body: any ByteSource, beforeComplete: (String) throws -> Void
+        condition: (name: String, value: String)? = nil, body: any ByteSource, beforeComplete: (String) throws -> Void
     ) throws -> String {
         let created = try send("POST", bucket: bucket, key: key, query: ["uploads": ""], headers: headers)
         guard case .bytes(let xml) = created.body, let root = XMLNode.parse(xml),
@@ -128,7 +134,8 @@ struct GatewayWrites {
             }
             x.close("CompleteMultipartUpload")
             let done = try send(
-                "POST", bucket: bucket, key: key, query: ["uploadId": uploadId], body: MemorySource(x.document))
+                "POST", bucket: bucket, key: key, query: ["uploadId": uploadId], headers: condition.map { [$0] } ?? [],
+                body: MemorySource(x.document))
             guard case .bytes(let answer) = done.body, let r = XMLNode.parse(answer), let etag = r.child("ETag")?.text
             else { throw MigrationError(.conflict, "CompleteMultipartUpload answered without an ETag") }
             return etag.trimmingCharacters(in: ["\""])

@@ -236,14 +236,12 @@ public final class MigrationRunner: Sendable {
             guard let b = try ctx.metadata.bucket(named: bucket) else { return .absent }
             // Within the worker's wait: past it, nobody is left to answer.
             let waited = try exclusively(b.name, key, wait: 25) { () throws(SourceError) -> Outcome in
-                let current: ObjectRecord?
-                do {
-                    current = try ctx.metadata.object(bucket: b.name, key: key)
-                } catch {
-                    throw .unreachable("the gateway's metadata store failed: \(error)")
+                switch try gatewaySide(b, key: key, listed: nil) {
+                case .present: return .present(0)
+                // A copy a client deleted stays deleted: the read answers NoSuchKey.
+                case .keep: return .absent
+                case .write(let condition): return try copy(pb, b, key: key, listed: nil, condition: condition)
                 }
-                if current != nil { return .present(0) }
-                return try copy(pb, b, key: key, listed: nil)
             }
             guard let outcome = waited else { return .failed("the key's copy is still under way") }
             switch outcome {
@@ -382,39 +380,78 @@ public final class MigrationRunner: Sendable {
         } else {
             outcome =
                 try exclusively(b.name, o.key) { () throws(SourceError) -> Outcome in
-                    if try alreadyThere(b, key: o.key, etag: o.etag, size: o.size) { return .present(o.size) }
-                    return try copy(pb, b, key: o.key, listed: o)
+                    switch try gatewaySide(b, key: o.key, listed: o) {
+                    case .present: return .present(o.size)
+                    case .keep(let why): return .skipped(why)
+                    case .write(let condition): return try copy(pb, b, key: o.key, listed: o, condition: condition)
+                    }
                 } ?? (isStopping ? .abandoned : .skipped("a read-through copy of it did not end within the hour"))
         }
         record(i, pb, o.key, o.size, outcome)
     }
 
-    /// Whether the gateway holds the source object's bytes: the same MD5 (a plain ETag), or a
-    /// copy record of this source version whose gateway ETag the object still has.
-    func alreadyThere(_ b: BucketRecord, key: String, etag: String, size: Int64) throws(SourceError) -> Bool {
+    /// What the gateway's side of a key asks of the run. Clients may use the gateway while the
+    /// run lasts (read-through exists for that), so the run never replaces or revives what a
+    /// client wrote or deleted there.
+    enum GatewaySide: Equatable {
+        /// The gateway holds the source object's bytes already.
+        case present
+        /// The gateway's object (or its absence) is a client's doing: left as it is, for this reason.
+        case keep(String)
+        /// Copy, on this condition: nothing there (`If-None-Match: *`), or still the copy this
+        /// migration made of an older source version (`If-Match` its ETag). The write path checks
+        /// it again when it commits, so a client's write in between wins.
+        case write(WriteCondition)
+    }
+
+    static let changedInGateway =
+        "changed in the gateway since: a client wrote it there (after the migration's copy, or before any); "
+        + "the gateway's version is kept"
+    static let deletedInGateway = "deleted in the gateway after it was copied: it is not copied again"
+
+    /// Decides from the gateway's object and the copy record (`MigratedObject`). `listed` is the
+    /// listing's entry (nil for read-through, where the source's version is not known yet).
+    func gatewaySide(_ b: BucketRecord, key: String, listed: SourceObject?) throws(SourceError) -> GatewaySide {
+        let current: ObjectRecord?
+        let record: MigratedObject?
         do {
-            guard let current = try ctx.metadata.object(bucket: b.name, key: key), current.size == size else {
-                return false
-            }
-            if SourceETag.isPlainMD5(etag) && current.etag == etag { return true }
-            guard let r = try ctx.metadata.migratedObject(bucket: b.name, key: key) else { return false }
-            return r.sourceETag == etag && r.size == size && r.gatewayETag == current.etag
+            current = try ctx.metadata.object(bucket: b.name, key: key)
+            record = try ctx.metadata.migratedObject(bucket: b.name, key: key)
         } catch {
             throw .unreachable("the gateway's metadata store failed: \(error)")
         }
+        guard let current else {
+            // A committed copy that is gone was deleted by a client; a pending record's commit
+            // never happened (a crash, a refused write) and proves nothing.
+            if let record, record.committed { return .keep(Self.deletedInGateway) }
+            return .write(.noneExists)
+        }
+        guard let listed else { return .present }
+        if let record, record.gatewayETag == current.etag {
+            if record.sourceETag == listed.etag && record.size == listed.size && current.size == listed.size {
+                return .present
+            }
+            // The source changed since this migration copied it; the gateway's object is that copy.
+            return .write(.etagMatches(current.etag))
+        }
+        // The same bytes, whoever wrote them (a single-part ETag is their MD5).
+        if SourceETag.isPlainMD5(listed.etag) && current.etag == listed.etag && current.size == listed.size {
+            return .present
+        }
+        return .keep(Self.changedInGateway)
     }
 
     /// Copies one object, retrying what fails for a moment. `listed` is the listing's entry:
     /// a source object that no longer matches it is left for a later run.
-    func copy(_ pb: MigrationPlanV1.Bucket, _ b: BucketRecord, key: String, listed: SourceObject?) throws(SourceError)
-        -> Outcome
-    {
+    func copy(
+        _ pb: MigrationPlanV1.Bucket, _ b: BucketRecord, key: String, listed: SourceObject?, condition: WriteCondition
+    ) throws(SourceError) -> Outcome {
         var attempt = 0
         while true {
             attempt += 1
             if isStopping { return .abandoned }
             do {
-                return try copyOnce(pb, b, key: key, listed: listed)
+                return try copyOnce(pb, b, key: key, listed: listed, condition: condition)
             } catch let e as SourceError {
                 if Self.isFatal(e) { throw e }
                 if listed == nil, case .noSuchKey = e { return .absent }
@@ -425,6 +462,10 @@ public final class MigrationRunner: Sendable {
                 return .skipped(Self.reason(e))
             } catch CopyFailure.cancelled {
                 return .abandoned
+            } catch let e as S3Error where e.code == .preconditionFailed || e.code == .noSuchKey {
+                // The condition failed when the write path checked it: a client wrote or deleted
+                // the key meanwhile, and that write stands.
+                return .skipped(Self.changedInGateway)
             } catch let e as S3Error where e.code == .serviceUnavailable && attempt < options.attempts {
                 backoff(attempt)
             } catch {
@@ -437,9 +478,9 @@ public final class MigrationRunner: Sendable {
         Thread.sleep(forTimeInterval: min(5, 0.5 * Double(1 << (attempt - 1))))
     }
 
-    private func copyOnce(_ pb: MigrationPlanV1.Bucket, _ b: BucketRecord, key: String, listed: SourceObject?) throws
-        -> Outcome
-    {
+    private func copyOnce(
+        _ pb: MigrationPlanV1.Bucket, _ b: BucketRecord, key: String, listed: SourceObject?, condition: WriteCondition
+    ) throws -> Outcome {
         let reader = try source.open(bucket: pb.sourceBucket, region: pb.sourceRegion, key: key)
         defer { reader.close() }
         let head = reader.head
@@ -450,6 +491,10 @@ public final class MigrationRunner: Sendable {
             return .skipped("changed at the source since it was listed; a later run copies the new version")
         }
         let (headers, checksum) = Self.storedHeaders(head)
+        // Put back if this write fails: a pending record of a write that never happened would
+        // hide the copy the gateway still holds.
+        let previous = try ctx.metadata.migratedObject(bucket: b.name, key: key)
+        let written = Mutex<MigratedObject?>(nil)
         let moved = Atomic<Int64>(0)
         let verified = Mutex<CopyVerification?>(nil)
         let body = VerifyingSource(
@@ -463,38 +508,58 @@ public final class MigrationRunner: Sendable {
             atEnd: { [self] v, md5 in
                 verified.withLock { $0 = v }
                 // Recorded before the write path commits: a crash right after the commit loses nothing.
-                if head.size <= options.singlePutLimit { try remember(b, key, head, gatewayETag: md5, v) }
+                if head.size <= options.singlePutLimit {
+                    written.withLock { $0 = nil }
+                    let r = try remember(b, key, head, gatewayETag: md5, v)
+                    written.withLock { $0 = r }
+                }
             })
         do {
             if head.size <= options.singlePutLimit {
                 _ = try writes.putObject(
-                    bucket: pb.targetBucket, key: key, size: head.size, headers: headers, body: body)
+                    bucket: pb.targetBucket, key: key, size: head.size, headers: headers + [Self.header(condition)],
+                    body: body)
             } else {
                 let partSize = Self.partSize(for: head, default: options.partSize)
                 _ = try writes.multipartUpload(
-                    bucket: pb.targetBucket, key: key, size: head.size, partSize: partSize, headers: headers, body: body
+                    bucket: pb.targetBucket, key: key, size: head.size, partSize: partSize, headers: headers,
+                    condition: Self.header(condition), body: body
                 ) { etag in
                     // The body's last read has run, and with it the checks.
-                    try remember(b, key, head, gatewayETag: etag, verified.withLock { $0 } ?? .size)
+                    let r = try remember(b, key, head, gatewayETag: etag, verified.withLock { $0 } ?? .size)
+                    written.withLock { $0 = r }
                 }
             }
-            guard let v = verified.withLock({ $0 }) else {
+            guard let v = verified.withLock({ $0 }), var r = written.withLock({ $0 }) else {
                 throw MigrationError(.conflict, "the write ended before the source's bytes did")
             }
+            r.committed = true
+            try ctx.metadata.recordMigratedObject(r)
             return .copied(v, head.size)
         } catch {
             status.withLock { $0.bytesCopied -= moved.load(ordering: .relaxed) }
+            if let previous, written.withLock({ $0 }) != nil { try? ctx.metadata.recordMigratedObject(previous) }
             throw error
         }
     }
 
+    /// The write's condition as the write path reads it.
+    static func header(_ c: WriteCondition) -> (name: String, value: String) {
+        switch c {
+        case .noneExists: ("if-none-match", "*")
+        case .etagMatches(let etag): ("if-match", "\"\(etag)\"")
+        }
+    }
+
+    /// The copy record of a write about to be committed (pending until it is).
     private func remember(
         _ b: BucketRecord, _ key: String, _ head: SourceObjectHead, gatewayETag: String, _ v: CopyVerification
-    ) throws {
-        try ctx.metadata.recordMigratedObject(
-            MigratedObject(
-                bucket: b.name, key: key, sourceETag: head.etag, size: head.size, gatewayETag: gatewayETag,
-                verification: v.name, runId: runId, updatedAt: ctx.clock.now()))
+    ) throws -> MigratedObject {
+        let r = MigratedObject(
+            bucket: b.name, key: key, sourceETag: head.etag, size: head.size, gatewayETag: gatewayETag,
+            verification: v.name, runId: runId, updatedAt: ctx.clock.now())
+        try ctx.metadata.recordMigratedObject(r)
+        return r
     }
 
     /// The part size of a large object's upload: the likeliest of the sizes the source's ETag
