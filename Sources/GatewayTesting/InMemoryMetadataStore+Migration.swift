@@ -6,6 +6,8 @@ struct MigrationState {
     var objects: [String: MigratedObject] = [:]
     var runs: [String: MigrationRunRow] = [:]
     var routes: [String: ReadThroughRoute] = [:]
+    /// Runs before each run row is saved (tests hold a write back with it).
+    var beforeRunSave: (@Sendable (MigrationRunRow) -> Void)?
 
     static func key(_ bucket: String, _ key: String) -> String { bucket + "\u{0}" + key }
 }
@@ -24,6 +26,7 @@ extension InMemoryMetadataStore {
     }
 
     public func saveMigrationRun(_ run: MigrationRunRow) throws(StoreError) {
+        migration.withLock { $0.beforeRunSave }?(run)
         migration.withLock { $0.runs[run.id] = run }
     }
 
@@ -35,6 +38,11 @@ extension InMemoryMetadataStore {
             s.runs[run.id] = run
             return true
         }
+    }
+
+    /// Calls `hook` with every run row about to be saved, on the saving thread, before it is.
+    public func beforeMigrationRunSave(_ hook: (@Sendable (MigrationRunRow) -> Void)?) {
+        migration.withLock { $0.beforeRunSave = hook }
     }
 
     public func migrationRuns(tenant: String?) throws(StoreError) -> [MigrationRunRow] {

@@ -2,6 +2,7 @@ import Foundation
 import GatewayCore
 import GatewayTesting
 import Logging
+import Synchronization
 import XCTest
 
 @testable import Gateway
@@ -121,4 +122,43 @@ extension MigrationRunnerTests {
         XCTAssertEqual(read.buckets.map(\.notes), [[], []])
         XCTAssertEqual(read.failedBuckets, 0)
     }
+
+    func testAProgressWriteTakenBeforeTheEndNeverLandsAfterIt() throws {
+        // A clock that moves, so the beat writes at all; a source slow enough for it to.
+        gw = TestGateway(zones: catalog, clock: SystemClock())
+        source.addBucket("slow")
+        for i in 0..<3 { source.put("slow", "k\(i)", Self.bytes(10, seed: i)) }
+        let p = try plan("fi")
+        // Progress writes taken while the last object is read are held until the run's final
+        // write happened (at most a second): the beat takes several.
+        let ended = Flag()
+        gw.metadata.beforeMigrationRunSave { row in
+            if row.state != "running" { return ended.set() }
+            guard row.document.contains("\"objects_copied\":2,") else { return }
+            let deadline = Date().addingTimeInterval(1)
+            while !ended.isSet && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
+        }
+        var options = MigrationRunner.Options()
+        options.saveInterval = 0.01
+        options.parallel = 1
+        let report = runner(p, source: SlowSource(source), options: options).run()
+        XCTAssertEqual(report.state, .done, report.text)
+        // A held write released by the final one would land a moment later: watch for it.
+        let deadline = Date().addingTimeInterval(0.5)
+        repeat {
+            let row = try XCTUnwrap(try gw.metadata.migrationRun(id: p.plan.id))
+            XCTAssertEqual(row.state, "done", "the finished run is saved as finished, last")
+            if row.state != "done" { break }
+            Thread.sleep(forTimeInterval: 0.01)
+        } while Date() < deadline
+        let row = try XCTUnwrap(try gw.metadata.migrationRun(id: p.plan.id))
+        XCTAssertEqual(MigrationRunStatus(row: row, now: gw.context.clock.now())?.objectsCopied, 3)
+    }
+}
+
+/// A flag set once, read from any thread.
+final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .relaxed) }
+    var isSet: Bool { value.load(ordering: .relaxed) }
 }

@@ -62,7 +62,8 @@ final class TestGateway {
 
     init(
         zones catalogZones: [ZoneCatalog.Zone] = [ZoneCatalog.Zone(name: "zone-a", country: "se", region: "se-sto")],
-        replication: ReplicationSettings = ReplicationSettings(), configure: (inout GatewayContext) -> Void = { _ in }
+        replication: ReplicationSettings = ReplicationSettings(), clock: any Clock = FixedClock(TestGateway.now),
+        configure: (inout GatewayContext) -> Void = { _ in }
     ) {
         var zones = ["zone-a": InMemoryZone(name: "zone-a")]
         for z in catalogZones where zones[z.name] == nil { zones[z.name] = InMemoryZone(name: z.name) }
@@ -72,7 +73,7 @@ final class TestGateway {
         var context = GatewayContext(
             metadata: metadata, zones: zones,
             catalog: ZoneCatalog(zones: catalogZones, defaultZone: "zone-a"),
-            identities: identities, clock: FixedClock(Self.now),
+            identities: identities, clock: clock,
             installationSecret: Array(repeating: 7, count: 32), logger: Logger(label: "test"),
             baseDomains: ["s3.example.test"], replication: replication)
         configure(&context)

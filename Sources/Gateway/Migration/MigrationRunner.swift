@@ -53,6 +53,8 @@ public final class MigrationRunner: Sendable {
     private let listed:
         Mutex<[(estimateObjects: Int64, estimateBytes: Int64, objects: Int64, bytes: Int64, done: Bool)]>
     private let stopping = Atomic<Bool>(false)
+    /// `finish` ran: the row holds the final state.
+    private let ended = Atomic<Bool>(false)
     /// Keys being copied ("bucket\0key"): the run and read-through never copy one twice at once.
     private let inFlight = Mutex<Set<String>>([])
     private let lastSave = Mutex<Double>(0)
@@ -176,20 +178,31 @@ public final class MigrationRunner: Sendable {
         save(force: true)
         // Progress is written (and a cancel request looked for) on a beat, whatever the objects'
         // sizes: a row left unwritten for a minute reads as an interrupted run.
-        let beating = Atomic<Bool>(true)
+        let stopBeat = DispatchSemaphore(value: 0)
+        let beatEnded = DispatchSemaphore(value: 0)
         let beat = Thread { [self] in
-            while beating.load(ordering: .relaxed) {
-                Thread.sleep(forTimeInterval: min(1, options.saveInterval))
-                guard beating.load(ordering: .relaxed) else { return }
+            defer { beatEnded.signal() }
+            while stopBeat.wait(timeout: .now() + min(1, options.saveInterval)) == .timedOut {
                 save(force: false)
                 if (try? ctx.metadata.agentState(Self.cancelKey(runId))) != nil { cancel() }
             }
         }
+        beat.name = "migration beat"
         beat.start()
-        defer { beating.store(false, ordering: .relaxed) }
         // Routes a killed run of this plan left are stale either way.
         try? ctx.metadata.removeReadThrough(runId: runId)
-        defer { try? ctx.metadata.removeReadThrough(runId: runId) }
+        let (state, error) = carryOut()
+        // The beat ends before the final write: a snapshot it took before the end, written
+        // after it, would say the finished run is running again.
+        stopBeat.signal()
+        beatEnded.wait()
+        finish(state, error: error)
+        try? ctx.metadata.removeReadThrough(runId: runId)
+        return progress
+    }
+
+    /// The plan's buckets, one after the other; the state the run ends in.
+    private func carryOut() -> (MigrationRunStatus.State, String?) {
         do {
             // Every target first, so read-through serves all of the plan's buckets from the start.
             var ready: [Int: BucketRecord] = [:]
@@ -210,17 +223,12 @@ public final class MigrationRunner: Sendable {
                 if isStopping { break }
                 try copyBucket(i, pb, b)
             }
-            if isStopping {
-                finish(.cancelled, error: nil)
-            } else if let why = nothingCopied() {
-                finish(.failed, error: why)
-            } else {
-                finish(.done, error: nil)
-            }
+            if isStopping { return (.cancelled, nil) }
+            if let why = nothingCopied() { return (.failed, why) }
+            return (.done, nil)
         } catch {
-            finish(.failed, error: Self.reason(error))
+            return (.failed, Self.reason(error))
         }
-        return progress
     }
 
     // MARK: - Read-through
@@ -688,6 +696,7 @@ public final class MigrationRunner: Sendable {
     }
 
     private func finish(_ state: MigrationRunStatus.State, error: String?) {
+        ended.store(true, ordering: .relaxed)
         status.withLock {
             $0.state = state
             $0.error = error
@@ -702,6 +711,8 @@ public final class MigrationRunner: Sendable {
 
     /// Writes the progress row, at most every `saveInterval` unless forced.
     func save(force: Bool) {
+        // Only the final write comes after the end (read-through copies still count objects).
+        if !force && ended.load(ordering: .relaxed) { return }
         let now = ctx.clock.now()
         let due = lastSave.withLock { last in
             guard force || now - last >= options.saveInterval else { return false }
