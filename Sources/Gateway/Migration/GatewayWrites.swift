@@ -95,12 +95,14 @@ struct GatewayWrites {
     }
 
     /// A multipart upload of `body` in parts of `partSize`: for objects above the single-PUT
-    /// limit. `beforeComplete` gets the object's ETag to be, computed from the parts' ETags;
-    /// `condition` (If-None-Match or If-Match) goes with the Complete, which commits. An upload
-    /// that fails part way is aborted (its parts are removed).
+    /// limit. `headers` go with the Create, `completeHeaders` (a write condition, a checksum to
+    /// verify) with the Complete, which commits; `beforeComplete` gets the object's ETag to be,
+    /// computed from the parts' ETags. An upload that fails part way is aborted (its parts are
+    /// removed).
     func multipartUpload(
         bucket: String, key: String, size: Int64, partSize: Int64, headers: [(name: String, value: String)],
-        condition: (name: String, value: String)? = nil, body: any ByteSource, beforeComplete: (String) throws -> Void
+        completeHeaders: [(name: String, value: String)] = [], body: any ByteSource,
+        beforeComplete: (String) throws -> Void
     ) throws -> String {
         let created = try send("POST", bucket: bucket, key: key, query: ["uploads": ""], headers: headers)
         guard case .bytes(let xml) = created.body, let root = XMLNode.parse(xml),
@@ -134,7 +136,7 @@ struct GatewayWrites {
             }
             x.close("CompleteMultipartUpload")
             let done = try send(
-                "POST", bucket: bucket, key: key, query: ["uploadId": uploadId], headers: condition.map { [$0] } ?? [],
+                "POST", bucket: bucket, key: key, query: ["uploadId": uploadId], headers: completeHeaders,
                 body: MemorySource(x.document))
             guard case .bytes(let answer) = done.body, let r = XMLNode.parse(answer), let etag = r.child("ETag")?.text
             else { throw MigrationError(.conflict, "CompleteMultipartUpload answered without an ETag") }

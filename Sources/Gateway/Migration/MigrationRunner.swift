@@ -499,6 +499,8 @@ public final class MigrationRunner: Sendable {
             return .skipped("changed at the source since it was listed; a later run copies the new version")
         }
         let (headers, checksum) = Self.storedHeaders(head)
+        let multipart = head.size > options.singlePutLimit
+        let check = ChecksumCheck(checksum, multipart: multipart)
         // Put back if this write fails: a pending record of a write that never happened would
         // hide the copy the gateway still holds.
         let previous = try ctx.metadata.migratedObject(bucket: b.name, key: key)
@@ -507,7 +509,7 @@ public final class MigrationRunner: Sendable {
         let verified = Mutex<CopyVerification?>(nil)
         let body = VerifyingSource(
             reader: reader, size: head.size, etag: head.etag, etagIsDigest: head.etagHidingEncryption == nil,
-            checksum: checksum,
+            checksum: checksum?.algorithm, hashing: check.onTheWay,
             cancelled: { [self] in isStopping },
             progress: { [self] n in
                 moved.add(Int64(n), ordering: .relaxed)
@@ -516,22 +518,23 @@ public final class MigrationRunner: Sendable {
             atEnd: { [self] v, md5 in
                 verified.withLock { $0 = v }
                 // Recorded before the write path commits: a crash right after the commit loses nothing.
-                if head.size <= options.singlePutLimit {
+                if !multipart {
                     written.withLock { $0 = nil }
                     let r = try remember(b, key, head, gatewayETag: md5, v)
                     written.withLock { $0 = r }
                 }
             })
         do {
-            if head.size <= options.singlePutLimit {
+            if !multipart {
                 _ = try writes.putObject(
-                    bucket: pb.targetBucket, key: key, size: head.size, headers: headers + [Self.header(condition)],
-                    body: body)
+                    bucket: pb.targetBucket, key: key, size: head.size,
+                    headers: headers + check.put + [Self.header(condition)], body: body)
             } else {
                 let partSize = Self.partSize(for: head, default: options.partSize)
                 _ = try writes.multipartUpload(
-                    bucket: pb.targetBucket, key: key, size: head.size, partSize: partSize, headers: headers,
-                    condition: Self.header(condition), body: body
+                    bucket: pb.targetBucket, key: key, size: head.size, partSize: partSize,
+                    headers: headers + check.create, completeHeaders: check.complete + [Self.header(condition)],
+                    body: body
                 ) { etag in
                     // The body's last read has run, and with it the checks.
                     let r = try remember(b, key, head, gatewayETag: etag, verified.withLock { $0 } ?? .size)
@@ -583,11 +586,13 @@ public final class MigrationRunner: Sendable {
         return max(d, (head.size + 9999) / 10000 + mib - 1) / mib * mib
     }
 
-    /// The headers the gateway stores with an object, as the source sent them, and the
-    /// full-object checksum the write path can verify (a composite one, "…-N", it cannot). The
-    /// source's encryption headers are not among them: the copy is the gateway's, in plain bytes
-    /// (and PutObject refuses SSE headers).
-    static func storedHeaders(_ head: SourceObjectHead) -> ([(name: String, value: String)], String?) {
+    /// The headers the gateway stores with an object, as the source sent them, and the source's
+    /// full-object checksum (a composite one, "…-N", says nothing of the whole object's bytes).
+    /// The source's encryption headers are not among them: the copy is the gateway's, in plain
+    /// bytes (and PutObject refuses SSE headers).
+    static func storedHeaders(_ head: SourceObjectHead) -> (
+        [(name: String, value: String)], (algorithm: ChecksumAlgorithm, value: String)?
+    ) {
         var out: [(name: String, value: String)] = []
         if let ct = head.contentType { out.append(("content-type", ct)) }
         let kept: Set<String> = [
@@ -597,16 +602,37 @@ public final class MigrationRunner: Sendable {
             let n = name.lowercased()
             if kept.contains(n) || n.hasPrefix("x-amz-meta-") { out.append((n, value)) }
         }
-        var checksum: String?
         for (alg, value) in head.checksums.sorted(by: { $0.key < $1.key }) {
             guard let a = ChecksumAlgorithm(algorithmName: alg), !value.contains("-"),
                 let raw = base64Decode(value), raw.count == a.digestLength
             else { continue }
-            out.append((a.headerName, value))
-            checksum = a.rawValue
-            break
+            return (out, (a, value))
         }
-        return (out, checksum)
+        return (out, nil)
+    }
+
+    /// How the source's full-object checksum is checked, and by whom: a PutObject's write path
+    /// verifies (and keeps) it from its header; a multipart upload's Complete does for a CRC
+    /// (created `FULL_OBJECT`, the value sent with the Complete); a SHA has no full-object form
+    /// in a multipart upload, so the bytes are hashed on their way (`VerifyingSource`).
+    struct ChecksumCheck {
+        var put: [(name: String, value: String)] = []
+        var create: [(name: String, value: String)] = []
+        var complete: [(name: String, value: String)] = []
+        var onTheWay: (algorithm: ChecksumAlgorithm, value: String)?
+
+        init(_ checksum: (algorithm: ChecksumAlgorithm, value: String)?, multipart: Bool) {
+            guard let (a, value) = checksum else { return }
+            if !multipart {
+                put = [(a.headerName, value)]
+            } else if a.supports(.fullObject) {
+                let type = ChecksumType.fullObject.rawValue
+                create = [("x-amz-checksum-algorithm", a.algorithmName), ("x-amz-checksum-type", type)]
+                complete = [(a.headerName, value), ("x-amz-checksum-type", type)]
+            } else {
+                onTheWay = (a, value)
+            }
+        }
     }
 
     /// Runs `body` while no one else copies the key; waits for whoever does, at most `wait`

@@ -9,7 +9,8 @@ public enum CopyVerification: Sendable, Equatable, CustomStringConvertible {
     /// The source's multipart ETag, recomputed with a part size that reproduces it.
     case multipartETag(partSize: Int64)
     /// A full-object `x-amz-checksum-*` the source returned, verified by the gateway's write path
-    /// (for an SSE-KMS object, the only check of its bytes).
+    /// (PutObject, or a multipart upload's Complete for a CRC) or computed from the bytes on their
+    /// way (a SHA in a multipart upload); for an SSE-KMS object, the only check of its bytes.
     case checksum(String)
     /// Only the size: a multipart ETag whose part size could not be found, or an ETag that is no
     /// digest of the bytes (SSE-KMS), and no usable checksum.
@@ -128,8 +129,11 @@ final class VerifyingSource: ByteSource {
     private let etag: String
     /// False when the source's ETag is no digest of the bytes (`SourceObjectHead.etagHidingEncryption`).
     private let etagIsDigest: Bool
-    /// The full-object checksum the write path verifies (algorithm name), if any.
-    private let checksum: String?
+    /// The source's full-object checksum, checked by the write path or (`hashing`) here.
+    private let checksum: ChecksumAlgorithm?
+    /// A checksum the write path cannot check (a SHA in a multipart upload): computed from the
+    /// bytes as they pass and compared at the end.
+    private let hasher: (hasher: ChecksumHasher, value: String)?
     private let cancelled: @Sendable () -> Bool
     private let atEnd: (_ verification: CopyVerification, _ md5Hex: String) throws -> Void
     private var md5 = Digest(.md5)
@@ -140,7 +144,8 @@ final class VerifyingSource: ByteSource {
     let progress: (Int) -> Void
 
     init(
-        reader: any SourceObjectReader, size: Int64, etag: String, etagIsDigest: Bool = true, checksum: String?,
+        reader: any SourceObjectReader, size: Int64, etag: String, etagIsDigest: Bool = true,
+        checksum: ChecksumAlgorithm?, hashing: (algorithm: ChecksumAlgorithm, value: String)? = nil,
         cancelled: @escaping @Sendable () -> Bool, progress: @escaping (Int) -> Void = { _ in },
         atEnd: @escaping (CopyVerification, String) throws -> Void
     ) {
@@ -149,6 +154,7 @@ final class VerifyingSource: ByteSource {
         self.etag = etag
         self.etagIsDigest = etagIsDigest
         self.checksum = checksum
+        hasher = hashing.map { ($0.algorithm.makeHasher(), $0.value) }
         self.cancelled = cancelled
         self.progress = progress
         self.atEnd = atEnd
@@ -165,6 +171,7 @@ final class VerifyingSource: ByteSource {
         if n > 0 {
             let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
             md5.update(bytes)
+            hasher?.hasher.update(bytes)
             for i in candidates.indices { candidates[i].update(bytes) }
             count += Int64(n)
             if count > size { throw CopyFailure.mismatch("the source sent more than its \(size) bytes") }
@@ -175,6 +182,11 @@ final class VerifyingSource: ByteSource {
             throw CopyFailure.mismatch("the source sent \(count) of its \(size) bytes")
         }
         let md5Hex = hexEncode(md5.finalize())
+        if let (h, value) = hasher, base64Encode(h.finalize()) != value {
+            throw CopyFailure.mismatch(
+                "the \(h.algorithm.rawValue) checksum of the bytes read is not the source's: the bytes changed on the way"
+            )
+        }
         let verification: CopyVerification
         if etagIsDigest && SourceETag.isPlainMD5(etag) {
             guard md5Hex == etag else {
@@ -186,7 +198,7 @@ final class VerifyingSource: ByteSource {
         } else if let hit = candidates.indices.first(where: { candidates[$0].finalize() == etag }) {
             verification = .multipartETag(partSize: candidates[hit].partSize)
         } else if let checksum {
-            verification = .checksum(checksum)
+            verification = .checksum(checksum.rawValue)
         } else {
             verification = .size
         }
