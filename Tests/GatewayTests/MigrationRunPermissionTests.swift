@@ -148,6 +148,28 @@ final class MigrationRunPermissionTests: XCTestCase {
         XCTAssertEqual(try gw.metadata.bucket(named: "photos")?.replicaCount, 2)
     }
 
+    func testARunNeverLowersATargetsReplicaCount() throws {
+        let body = Array(
+            "<CreateBucketConfiguration><LocationConstraint>fi</LocationConstraint></CreateBucketConfiguration>".utf8)
+        // Neither an administrator's run (who could lower it) nor the mover's (who could not) does.
+        for (mover, prefix) in [(false, "admin-"), (true, "mover-")] {
+            let planId = makePlan(replicas: 1, prefix: prefix)
+            let target = prefix + "photos"
+            let (key, secret) = mover ? ("AKIDMOVER", "s-mover") : (TestGateway.accessKey, TestGateway.secretKey)
+            XCTAssertEqual(gw.send("PUT", "/" + target, body: body, accessKey: key, secret: secret).status, 200)
+            _ = try ReplicaCount.set(bucket: target, count: 2, gw.context)
+            let started = start(planId, mover: mover)
+            XCTAssertEqual(started.status, 202, started.text)
+            let run = waitForEnd(planId)
+            XCTAssertEqual(run["state"] as? String, "done", "\(run)")
+            XCTAssertEqual(run["objects_copied"] as? Int, 5)
+            XCTAssertEqual(try gw.metadata.bucket(named: target)?.replicaCount, 2)
+            let notes = (run["buckets"] as? [[String: Any]])?.first?["notes"] as? [String]
+            XCTAssertEqual(
+                notes, ["the bucket keeps its replica-count of 2 (the plan asked for 1): a migration never lowers it"])
+        }
+    }
+
     func testTheCheckLooksAtEachTargetsCountNow() throws {
         let p = try gw.context.migrationPlan(
             for: SnapshotReader.read(
@@ -170,5 +192,12 @@ final class MigrationRunPermissionTests: XCTestCase {
             ],
             replication: twoCopies)
         XCTAssertNoThrow(try MigrationRunner.checkReplicaCounts(p, by: mover, other.context))
+        // Nor does a plan of fewer copies than a target gets: the run keeps the higher count.
+        let one = try gw.context.migrationPlan(
+            for: SnapshotReader.read(
+                contentsOf: URL(
+                    fileURLWithPath: SnapshotFiles(stateDir: dir).snapshot(tenant: "default", id: "snap-1").path)),
+            options: .init(constraint: "fi", replicas: 1), by: mover)
+        XCTAssertNoThrow(try MigrationRunner.checkReplicaCounts(one, by: mover, other.context))
     }
 }

@@ -70,10 +70,11 @@ struct GatewayWrites {
         p.isGatewayTenant && p.allows("admin:UpdateBucket", on: .tenant(tenant))
     }
 
-    /// The bucket's replica-count, set as the admin API sets it — by a gateway administrator
-    /// only (copies cost the operator).
+    /// Raises the bucket's replica-count to `count`, as the admin API sets it — by a gateway
+    /// administrator only (copies cost the operator). Never lowers it: a count someone chose
+    /// above the plan's stays (the copies it keeps are not the migration's to drop).
     func ensureReplicaCount(_ b: BucketRecord, _ count: Int) throws {
-        if b.replicaCount == count { return }
+        if b.replicaCount >= count { return }
         guard Self.maySetReplicaCount(principal, tenant: b.tenant) else {
             throw MigrationError(
                 .accessDenied,

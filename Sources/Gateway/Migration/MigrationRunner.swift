@@ -125,9 +125,10 @@ public final class MigrationRunner: Sendable {
     }
 
     /// Refuses at once a plan whose targets need a replica-count `principal` may not set
-    /// (every such bucket would fail): a target that exists keeps its count, a new one gets the
-    /// gateway's default for its placement, and changing either is a gateway administrator's
-    /// right. Checked before any credential is asked for or any bucket is created.
+    /// (every such bucket would fail): a target that exists has its count, a new one gets the
+    /// gateway's default for its placement, and raising either is a gateway administrator's
+    /// right (a run never lowers one). Checked before any credential is asked for or any bucket
+    /// is created.
     public static func checkReplicaCounts(_ plan: MigrationPlanV1, by principal: Principal, _ ctx: GatewayContext)
         throws
     {
@@ -144,7 +145,7 @@ public final class MigrationRunner: Sendable {
             } else {
                 continue  // CreateBucket refuses the constraint: the bucket fails for that reason.
             }
-            if current != pb.replicas {
+            if current < pb.replicas {
                 changes.append("\(pb.targetBucket) (\(current) → \(pb.replicas))")
                 counts.insert(current)
             }
@@ -210,6 +211,13 @@ public final class MigrationRunner: Sendable {
                 do {
                     let b = try writes.ensureBucket(pb.targetBucket, constraint: pb.constraint)
                     try writes.ensureReplicaCount(b, pb.replicas)
+                    if b.replicaCount > pb.replicas {
+                        status.withLock {
+                            $0.buckets[i].notes.append(
+                                "the bucket keeps its replica-count of \(b.replicaCount) (the plan asked for "
+                                    + "\(pb.replicas)): a migration never lowers it")
+                        }
+                    }
                     ready[i] = b
                     if let socket = options.readThroughSocket {
                         try ctx.metadata.setReadThrough(ReadThroughRoute(bucket: b.name, runId: runId, socket: socket))
