@@ -335,7 +335,7 @@ public final class MigrationRunner: Sendable {
             updateTotals()
             let next = Atomic<Int>(0)
             let fatal = Mutex<SourceError?>(nil)
-            DispatchQueue.concurrentPerform(iterations: max(1, min(options.parallel, page.objects.count))) { _ in
+            Self.onThreads(max(1, min(options.parallel, page.objects.count))) { [self] in
                 while !isStopping {
                     let n = next.add(1, ordering: .relaxed).oldValue
                     guard n < page.objects.count else { return }
@@ -351,6 +351,32 @@ public final class MigrationRunner: Sendable {
             continuation = page.next
         } while continuation != nil
         status.withLock { $0.buckets[i].state = isStopping ? "cancelled" : "done" }
+    }
+
+    /// Runs `body` on `count` threads of its own at once and returns when every one has: each
+    /// copy blocks on the network, so neither the CPU count (`concurrentPerform`'s limit) nor a
+    /// shared pool may bound how many run.
+    static func onThreads(_ count: Int, _ body: @Sendable () -> Void) {
+        /// Holds `body` for the threads; emptied before returning, as a Thread keeps its closure
+        /// (and so the box, not `body`) a moment after it ended.
+        final class Job: Sendable {
+            let body: Mutex<(@Sendable () -> Void)?>
+            init(_ body: @escaping @Sendable () -> Void) { self.body = Mutex(body) }
+        }
+        withoutActuallyEscaping(body) { body in
+            let job = Job(body)
+            let ended = DispatchSemaphore(value: 0)
+            for n in 0..<count {
+                let t = Thread {
+                    job.body.withLock { $0 }?()
+                    ended.signal()
+                }
+                t.name = "migration copy \(n)"
+                t.start()
+            }
+            for _ in 0..<count { ended.wait() }
+            job.body.withLock { $0 = nil }
+        }
     }
 
     /// Why the run as a whole failed although the source answered: every bucket of the plan
