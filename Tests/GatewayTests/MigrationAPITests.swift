@@ -102,6 +102,23 @@ final class MigrationAPITests: XCTestCase {
         XCTAssertEqual(call("DELETE", "migration/plans/\(plan.plan.id)").status, 405)
     }
 
+    func testAPlanIsMadeFromTheSnapshotsSummaryNotItsObjectEntries() throws {
+        // Beside the snapshot, its summary (what a discovery writes); the snapshot itself is made
+        // unreadable, so a plan that works was made without reading it.
+        let path = SnapshotFiles(stateDir: dir).snapshot(tenant: "default", id: "snap-1").path
+        let summary = String(path.dropLast(".json".count)) + ".summary.json"
+        try FileManager.default.moveItem(atPath: path, toPath: summary)
+        try Data("{\"schema_version\": 1, \"buckets\": [{\"objects\": [".utf8).write(to: URL(fileURLWithPath: path))
+        let made = call("POST", "migration/plans", ["snapshot_id": "snap-1", "constraint": "se"])
+        XCTAssertEqual(made.status, 201, made.text)
+        let plan = try MigrationPlanFile.decode(Data(made.body))
+        XCTAssertEqual(plan.buckets.map(\.sourceBucket), ["photos"])
+        XCTAssertEqual(plan.buckets.first?.objects, 25)
+        // Without the snapshot, there is no plan, summary or not.
+        try FileManager.default.removeItem(atPath: path)
+        XCTAssertEqual(call("POST", "migration/plans", ["snapshot_id": "snap-1", "constraint": "se"]).status, 404)
+    }
+
     func testARunStartsInTheBackgroundAndItsProgressIsReadBack() throws {
         let planId = makePlan()
         XCTAssertEqual(

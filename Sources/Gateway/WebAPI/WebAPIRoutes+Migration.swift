@@ -35,11 +35,19 @@ extension WebAPI {
             guard let id = b.snapshotId, SnapshotFiles.isValidID(id) else {
                 throw .invalid("snapshot_id must name a snapshot")
             }
-            let path = SnapshotFiles(stateDir: stateDir).snapshot(tenant: r.principal.tenant, id: id).path
-            guard FileManager.default.fileExists(atPath: path) else { throw .notFound("snapshot \(id) does not exist") }
+            let files = SnapshotFiles(stateDir: stateDir)
+            let full = files.snapshot(tenant: r.principal.tenant, id: id)
+            guard FileManager.default.fileExists(atPath: full.path) else {
+                throw .notFound("snapshot \(id) does not exist")
+            }
+            // The summary holds all the planner reads (each bucket's numbers and statuses) and not
+            // the object entries, which can be millions: only a snapshot that has none (a file
+            // put there by hand) is read whole.
+            let summary = files.summary(tenant: r.principal.tenant, id: id)
             let snapshot: SnapshotV1
             do {
-                snapshot = try SnapshotReader.read(contentsOf: URL(fileURLWithPath: path))
+                snapshot = try SnapshotReader.read(
+                    contentsOf: FileManager.default.fileExists(atPath: summary.path) ? summary : full)
             } catch {
                 throw .invalid("snapshot \(id) cannot be read: \(error)")
             }
