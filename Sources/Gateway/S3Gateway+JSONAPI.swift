@@ -62,8 +62,13 @@ extension S3Gateway {
         for item in head.queryItems where !item.name.lowercased().hasPrefix("x-amz-") && query[item.name] == nil {
             query[item.name] = item.value
         }
+        let token =
+            head.header("x-amz-security-token")
+            ?? head.queryItems.first { $0.name.lowercased() == "x-amz-security-token" }?.value
         return table.dispatch(
-            AdminRequest(method: head.method, path: path, query: query, body: bytes, principal: principal, now: now),
+            AdminRequest(
+                method: head.method, path: path, query: query, body: bytes, principal: principal, now: now,
+                sessionToken: token),
             ctx, errorBody: errorBody)
     }
 

@@ -169,6 +169,32 @@ final class MigrationAPITests: XCTestCase {
         XCTAssertEqual(call("GET", "migration/runs/nope").status, 404)
     }
 
+    func testARunStartedWithTemporaryCredentialsChecksThemWithTheirToken() throws {
+        let planId = makePlan()
+        let token = "session-token-of-the-caller"
+        try gw.identityStore.createCredential(
+            CredentialRecord(
+                accessKey: "ASIACALLER", tenant: "default", user: IdentityBootstrap.rootUser,
+                sealedSecret: TestGateway.box.seal("s-session", context: "ASIACALLER"), createdAt: TestGateway.now,
+                expiresAt: TestGateway.now + 3600, parentKey: TestGateway.accessKey,
+                tokenHash: hexEncode(Digest.hash(.sha256, Array(token.utf8)))),
+            maxKeysPerUser: 5)
+        let body: [String: Any] = ["plan_id": planId, "access_key_id": "AKIASRC", "secret_access_key": Self.secret]
+        let started = gw.send(
+            "POST", "/api/migration/runs", body: Array(try JSONSerialization.data(withJSONObject: body)),
+            headers: [("x-amz-security-token", token)], accessKey: "ASIACALLER", secret: "s-session")
+        XCTAssertEqual(started.status, 202, started.text)
+        let deadline = Date().addingTimeInterval(20)
+        var run: [String: Any] = [:]
+        repeat {
+            run = json(call("GET", "migration/runs/\(planId)"))
+            if run["state"] as? String != "running" { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        } while Date() < deadline
+        XCTAssertEqual(run["state"] as? String, "done", "\(run)")
+        XCTAssertEqual(run["objects_copied"] as? Int, 25)
+    }
+
     func testPermissionsAndTenants() throws {
         let planId = makePlan()
         try gw.identityStore.createTenant(TenantRecord(id: "acme", displayName: "acme", createdAt: TestGateway.now))

@@ -13,10 +13,13 @@ public struct AdminRequest: Sendable {
     public var body: [UInt8]
     public var principal: Principal
     public var now: Double
+    /// The session token the request carried (temporary credentials): what a job acting for the
+    /// caller long after the request needs to check the credential again.
+    public var sessionToken: String?
 
     public init(
         method: String, path: [String], query: [String: String] = [:], body: [UInt8] = [], principal: Principal,
-        now: Double
+        now: Double, sessionToken: String? = nil
     ) {
         self.method = method
         self.path = path
@@ -24,6 +27,7 @@ public struct AdminRequest: Sendable {
         self.body = body
         self.principal = principal
         self.now = now
+        self.sessionToken = sessionToken
     }
 
     /// The body decoded as `T` (snake_case keys); `InvalidRequest` naming what is wrong.

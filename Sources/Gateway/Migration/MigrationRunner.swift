@@ -24,8 +24,25 @@ public final class MigrationRunner: Sendable {
         public var attempts = 3
         /// Seconds between progress writes to the metadata store.
         public var saveInterval: Double = 1
+        /// A run started through the API acts for its caller only while the caller may: nil, the
+        /// principal is the run's for good (`s3gw migrate run` on the gateway host).
+        public var caller: Caller?
 
         public init() {}
+    }
+
+    /// How a run checks its caller again: the credential looked up afresh (with the session
+    /// token the start request carried) before each listing page and every `interval` seconds.
+    /// A credential deleted, deactivated or expired, or a caller who may no longer start
+    /// migrations or write to the target, fails the run.
+    public struct Caller: Sendable {
+        public var sessionToken: String?
+        public var interval: Double
+
+        public init(sessionToken: String?, interval: Double = 30) {
+            self.sessionToken = sessionToken
+            self.interval = interval
+        }
     }
 
     /// One object's outcome, for a per-object report (`s3gw migrate run --report`).
@@ -42,7 +59,8 @@ public final class MigrationRunner: Sendable {
     public let plan: MigrationPlanV1
     public let runId: String
     let source: any SourceAccount
-    let writes: GatewayWrites
+    /// Who the run acts as: the caller as last looked up (`Options.caller`).
+    private let principal: Mutex<Principal>
     let ctx: GatewayContext
     let options: Options
     let logger: Logger
@@ -53,6 +71,9 @@ public final class MigrationRunner: Sendable {
     private let listed:
         Mutex<[(estimateObjects: Int64, estimateBytes: Int64, objects: Int64, bytes: Int64, done: Bool)]>
     private let stopping = Atomic<Bool>(false)
+    /// Why the run stops as failed although nothing went wrong with the source (the caller's
+    /// credential no longer works).
+    private let callerFailure = Mutex<String?>(nil)
     /// `finish` ran: the row holds the final state.
     private let ended = Atomic<Bool>(false)
     /// Keys being copied ("bucket\0key"): the run and read-through never copy one twice at once.
@@ -71,7 +92,7 @@ public final class MigrationRunner: Sendable {
         self.options = options
         self.logger = logger
         self.onObject = onObject
-        writes = GatewayWrites(ctx: ctx, principal: principal, logger: logger)
+        self.principal = Mutex(principal)
         started = ctx.clock.now()
         let now = Date(timeIntervalSince1970: started)
         status = Mutex(
@@ -95,6 +116,9 @@ public final class MigrationRunner: Sendable {
                 ($0.objects + $0.archivedObjects, $0.bytes + $0.archivedBytes, 0, 0, false)
             })
     }
+
+    /// The run's writes, as its principal now.
+    var writes: GatewayWrites { GatewayWrites(ctx: ctx, principal: principal.withLock { $0 }, logger: logger) }
 
     /// Where the run is (the same document the metadata store keeps).
     public var progress: MigrationRunStatus {
@@ -183,9 +207,14 @@ public final class MigrationRunner: Sendable {
         let beatEnded = DispatchSemaphore(value: 0)
         let beat = Thread { [self] in
             defer { beatEnded.signal() }
+            var checked = Date()
             while stopBeat.wait(timeout: .now() + min(1, options.saveInterval)) == .timedOut {
                 save(force: false)
                 if (try? ctx.metadata.agentState(Self.cancelKey(runId))) != nil { cancel() }
+                if let caller = options.caller, Date().timeIntervalSince(checked) >= caller.interval {
+                    checked = Date()
+                    _ = callerMayGoOn()
+                }
             }
         }
         beat.name = "migration beat"
@@ -231,6 +260,7 @@ public final class MigrationRunner: Sendable {
                 if isStopping { break }
                 try copyBucket(i, pb, b)
             }
+            if let why = callerFailure.withLock({ $0 }) { return (.failed, why) }
             if isStopping { return (.cancelled, nil) }
             if let why = nothingCopied() { return (.failed, why) }
             return (.done, nil)
@@ -284,7 +314,37 @@ public final class MigrationRunner: Sendable {
     }
 
     private func qualified(_ name: String) -> String {
-        TenantRecord.qualifiedBucket(tenant: writes.principal.tenant, name: name)
+        TenantRecord.qualifiedBucket(tenant: principal.withLock { $0.tenant }, name: name)
+    }
+
+    // MARK: - The caller
+
+    /// Looks the caller up again (`Options.caller`) and acts as what it finds; false, with the
+    /// run stopping as failed, when the credential no longer works or the caller may no longer
+    /// start migrations or write `key` to `bucket`.
+    func callerMayGoOn(writing bucket: String? = nil, key: String? = nil) -> Bool {
+        guard let caller = options.caller else { return true }
+        let was = principal.withLock { $0 }
+        let why: String
+        do {
+            let p = try ctx.identities.principal(was.accessKey, token: caller.sessionToken, now: ctx.clock.now())
+            if !p.allows("migration:StartMigration", on: .tenant(p.tenant)) {
+                why = "the caller (\(was.accessKey)) may no longer start migrations (migration:StartMigration)"
+            } else if let bucket, let key, !p.allows("s3:PutObject", on: .object(bucket: bucket, key: key)) {
+                why = "the caller (\(was.accessKey)) may no longer write to \(bucket) (s3:PutObject)"
+            } else {
+                principal.withLock { $0 = p }
+                return true
+            }
+        } catch {
+            why =
+                "the credential that started the run (\(was.accessKey)) no longer works (\(error.code.code): "
+                + "deleted, deactivated or expired)"
+        }
+        logger.warning("run \(runId): \(why); the run stops")
+        callerFailure.withLock { if $0 == nil { $0 = why + "; start the run again with a credential that may" } }
+        cancel()
+        return false
     }
 
     // MARK: - Buckets
@@ -327,6 +387,7 @@ public final class MigrationRunner: Sendable {
                 bucketFailed(i, error.message)
                 return
             }
+            if let first = page.objects.first, !callerMayGoOn(writing: pb.targetBucket, key: first.key) { return }
             listed.withLock {
                 $0[i].objects += Int64(page.objects.count)
                 $0[i].bytes += page.objects.reduce(0) { $0 + $1.size }

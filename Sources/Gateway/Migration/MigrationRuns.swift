@@ -20,14 +20,19 @@ public final class MigrationRuns: Sendable {
         public var endpoint: String?
         public var readThrough: Bool
         public var parallel: Int
+        /// The session token the caller's request carried (temporary gateway credentials): the
+        /// run checks the caller again as it goes (`MigrationRunner.Caller`).
+        public var callerSessionToken: String?
 
         public init(
-            credentials: SourceCredentials, endpoint: String? = nil, readThrough: Bool = false, parallel: Int = 4
+            credentials: SourceCredentials, endpoint: String? = nil, readThrough: Bool = false, parallel: Int = 4,
+            callerSessionToken: String? = nil
         ) {
             self.credentials = credentials
             self.endpoint = endpoint
             self.readThrough = readThrough
             self.parallel = parallel
+            self.callerSessionToken = callerSessionToken
         }
     }
 
@@ -53,6 +58,8 @@ public final class MigrationRuns: Sendable {
         let source = try Self.connect(plan, endpoint: start.endpoint, start.credentials, connector)
         var options = MigrationRunner.Options()
         options.parallel = start.parallel
+        // The run may last days: it acts for the caller only while the caller's credential works.
+        options.caller = .init(sessionToken: start.callerSessionToken)
         if let stateDir = readThroughIn {
             options.readThroughSocket = ReadThroughServer.path(stateDir: stateDir, runId: plan.plan.id)
         }

@@ -96,7 +96,8 @@ extension WebAPI {
                     .init(
                         credentials: SourceCredentials(
                             accessKey: accessKey, secretKey: secret, sessionToken: b.sessionToken),
-                        endpoint: b.endpoint, readThrough: b.readThrough ?? false, parallel: parallel),
+                        endpoint: b.endpoint, readThrough: b.readThrough ?? false, parallel: parallel,
+                        callerSessionToken: r.sessionToken),
                     by: r.principal, ctx, logger: ctx.logger)
             }
             return try document(MigrationJSON.encoder().encode(status), status: 202)
