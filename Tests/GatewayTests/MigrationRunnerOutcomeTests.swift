@@ -123,6 +123,24 @@ extension MigrationRunnerTests {
         XCTAssertEqual(read.failedBuckets, 0)
     }
 
+    func testASourcesKeysCannotWriteTerminalControlsIntoTheReport() throws {
+        source.addBucket("odd")
+        let evil = "evil\u{1B}[2J\u{1B}]0;owned\u{07}\nphotos → photos: done, 0 copied\u{9B}1A"
+        source.put("odd", evil, Self.bytes(10))
+        let denied = ScriptedSource(source) { _ in throw SourceError.accessDenied(operation: "GetObject odd") }
+        let report = runner(try plan("fi"), source: denied).run()
+        XCTAssertEqual(report.skipped.map(\.key), [evil], "the report document keeps the key as it is")
+        let text = report.text
+        XCTAssertFalse(
+            text.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" || (0x7F...0x9F).contains($0.value) })
+        XCTAssertTrue(
+            text.contains(
+                "  odd/evil\\u{1b}[2J\\u{1b}]0;owned\\u{7}\\u{a}photos → photos: done, 0 copied\\u{9b}1A: GetObject odd"
+            ),
+            text)
+        XCTAssertFalse(text.split(separator: "\n").contains { $0.hasPrefix("photos → photos") }, "no forged line")
+    }
+
     func testAProgressWriteTakenBeforeTheEndNeverLandsAfterIt() throws {
         // A clock that moves, so the beat writes at all; a source slow enough for it to.
         gw = TestGateway(zones: catalog, clock: SystemClock())

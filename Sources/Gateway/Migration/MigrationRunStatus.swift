@@ -193,7 +193,8 @@ extension MigrationRunStatus {
         return kill(pid, 0) == 0 || errno == EPERM
     }
 
-    /// The report as a person reads it at the end of `s3gw migrate run`.
+    /// The report as a person reads it at the end of `s3gw migrate run`: each line terminal-safe
+    /// (keys and reasons are the source's text).
     public var text: String {
         var out: [String] = []
         let b = MigrationPlanSummary.bytes
@@ -224,6 +225,6 @@ extension MigrationRunStatus {
             for s in skipped { out.append("  \(s.bucket)/\(s.key): \(s.reason)") }
         }
         if let error { out.append("Error: \(error)") }
-        return out.joined(separator: "\n") + "\n"
+        return out.map(TerminalText.safe).joined(separator: "\n") + "\n"
     }
 }

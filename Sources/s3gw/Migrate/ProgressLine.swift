@@ -56,7 +56,7 @@ final class ProgressLine: Sendable {
         if let eta = s.etaSeconds, s.state == .running { line += ", ETA \(MigrationPlanSummary.duration(eta))" }
         if s.objectsSkipped > 0 { line += ", \(s.objectsSkipped) skipped" }
         if let bucket = s.currentBucket { line = "\(bucket): " + line }
-        return line
+        return TerminalText.safe(line)
     }
 }
 
