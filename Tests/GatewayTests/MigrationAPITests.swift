@@ -22,18 +22,7 @@ final class MigrationAPITests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         source.addBucket("photos")
         for i in 0..<25 { source.put("photos", "p\(i)", Array(repeating: UInt8(i), count: 50 + i)) }
-        let source = self.source
-        let dir = self.dir!
-        gw = TestGateway(configure: {
-            $0.migration.stateDir = dir
-            $0.migration.connector = { spec throws(SourceError) in
-                guard spec.endpoint == "http://127.0.0.1:9000" else { throw .endpointNotAllowed(spec.endpoint) }
-                guard spec.credentials.secretKey == Self.secret else {
-                    throw .invalidCredentials(code: "SignatureDoesNotMatch")
-                }
-                return source
-            }
-        })
+        gw = gateway()
         let snapshot = SnapshotV1(
             schemaVersion: 1,
             snapshot: .init(
@@ -50,6 +39,24 @@ final class MigrationAPITests: XCTestCase {
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try SnapshotJSON.encoder().encode(snapshot).write(to: URL(fileURLWithPath: path))
+    }
+
+    /// A gateway whose state directory is `dir` and whose only source is `source`, at
+    /// http://127.0.0.1:9000 with the secret `Self.secret`.
+    func gateway(maxRuns: Int = 2) -> TestGateway {
+        let source = self.source
+        let dir = self.dir!
+        return TestGateway(configure: {
+            $0.migration.stateDir = dir
+            $0.migration.runs = MigrationRuns(maxRuns: maxRuns)
+            $0.migration.connector = { spec throws(SourceError) in
+                guard spec.endpoint == "http://127.0.0.1:9000" else { throw .endpointNotAllowed(spec.endpoint) }
+                guard spec.credentials.secretKey == Self.secret else {
+                    throw .invalidCredentials(code: "SignatureDoesNotMatch")
+                }
+                return source
+            }
+        })
     }
 
     override func tearDownWithError() throws {
@@ -193,6 +200,23 @@ final class MigrationAPITests: XCTestCase {
         } while Date() < deadline
         XCTAssertEqual(run["state"] as? String, "done", "\(run)")
         XCTAssertEqual(run["objects_copied"] as? Int, 25)
+    }
+
+    func testRefusalsCarryTheirOwnCodes() throws {
+        let planId = makePlan()
+        let body: [String: Any] = ["plan_id": planId, "access_key_id": "AKIASRC", "secret_access_key": Self.secret]
+        // The plan's host, but a scheme the allow-list does not admit.
+        var https = body
+        https["endpoint"] = "https://127.0.0.1:9000"
+        let refused = call("POST", "migration/runs", https)
+        XCTAssertEqual(refused.status, 400, refused.text)
+        XCTAssertEqual((json(refused)["error"] as? [String: Any])?["code"] as? String, "EndpointNotAllowed")
+        // A process running as many migrations as it may says when to try again.
+        gw = gateway(maxRuns: 0)
+        let busy = call("POST", "migration/runs", body)
+        XCTAssertEqual(busy.status, 503, busy.text)
+        XCTAssertEqual((json(busy)["error"] as? [String: Any])?["code"] as? String, "SlowDown")
+        XCTAssertEqual(busy.header("retry-after"), "30")
     }
 
     func testPermissionsAndTenants() throws {

@@ -403,6 +403,9 @@ final class MigrationRunnerTests: XCTestCase {
         let failed = runner(try plan("fi", prefix: "new-", id: "plan-2"), source: refused).run()
         XCTAssertEqual(failed.state, .failed)
         XCTAssertEqual(failed.error, "the source refused the credentials (ExpiredToken)")
+        // The bucket under way failed with the run; the one it never reached did not fail.
+        XCTAssertEqual(failed.buckets.map(\.state), ["failed", "not_started"])
+        XCTAssertEqual(failed.failedBuckets, 1)
     }
 }
 

@@ -203,6 +203,45 @@ final class MigrationRunsTests: XCTestCase {
         XCTAssertEqual(status(p.plan.id)?.error, "cannot serve read-through: test")
         try last.claim()
     }
+
+    func testAWorkerDrainInterruptsItsRunsWhichResume() throws {
+        let slow = SlowSource(source)
+        gw = TestGateway(
+            zones: [.init(name: "zone-a", country: "se", region: "se-sto")],
+            configure: { $0.migration.connector = { _ throws(SourceError) in slow } })
+        let runs = gw.context.migration.runs
+        let p = try plan(id: "drained")
+        let start = MigrationRuns.Start(
+            credentials: .init(accessKey: "a", secretKey: "s"), endpoint: "http://127.0.0.1:9000", parallel: 1)
+        _ = try runs.start(p, start, by: principal, gw.context, logger: Logger(label: "t"))
+        waitFor("a few objects") { source.reads >= 3 }
+        runs.stopAll(timeout: 10)
+        XCTAssertEqual(runs.count, 0)
+        let s = try XCTUnwrap(status(p.plan.id))
+        XCTAssertEqual(s.state, .interrupted, "the worker stopped it, not a person")
+        XCTAssertEqual(s.buckets.map(\.state), ["interrupted"])
+        XCTAssertNil(s.error)
+        // Started again, it resumes.
+        _ = try runs.start(p, start, by: principal, gw.context, logger: Logger(label: "t"))
+        waitFor("the run to end") { runs.count == 0 }
+        let resumed = try XCTUnwrap(status(p.plan.id))
+        XCTAssertEqual(resumed.state, .done, resumed.text)
+        XCTAssertEqual(resumed.objectsCopied + resumed.objectsPresent, 40)
+        XCTAssertGreaterThan(resumed.objectsPresent, 0)
+    }
+
+    func testAnEndpointTheAllowListRefusesHasItsOwnCode() throws {
+        gw = TestGateway(
+            zones: [.init(name: "zone-a", country: "se", region: "se-sto")],
+            configure: {
+                $0.migration.connector = { spec throws(SourceError) in throw .endpointNotAllowed(spec.endpoint) }
+            })
+        XCTAssertThrowsError(
+            try gw.context.migration.runs.start(
+                try plan(), .init(credentials: .init(accessKey: "a", secretKey: "s")), by: principal, gw.context,
+                logger: Logger(label: "t"))
+        ) { XCTAssertEqual(($0 as? MigrationError)?.code, .endpointNotAllowed) }
+    }
 }
 
 /// The in-memory source, each GetObject 100 ms late.

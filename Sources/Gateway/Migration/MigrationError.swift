@@ -6,6 +6,8 @@ public struct MigrationError: Error, Sendable, Equatable, CustomStringConvertibl
         case accessDenied = "AccessDenied"
         case conflict = "Conflict"
         case sourceFailed = "SourceFailed"
+        /// The source endpoint is not in `[discovery] endpoints`.
+        case endpointNotAllowed = "EndpointNotAllowed"
         /// This process carries as many runs as it may.
         case busy = "SlowDown"
     }

@@ -102,7 +102,9 @@ public struct MigrationRunStatus: Codable, Sendable, Equatable {
     public struct BucketStatus: Codable, Sendable, Equatable {
         public var sourceBucket: String
         public var targetBucket: String
-        /// "pending", "copying", "done", "failed", "cancelled".
+        /// "pending", "copying", "done", "failed"; when the run stopped before its end, the
+        /// bucket under way "cancelled", "interrupted" or "failed" as the run, and those it
+        /// never reached "not_started".
         public var state: String
         public var objectsCopied: Int64
         public var objectsPresent: Int64

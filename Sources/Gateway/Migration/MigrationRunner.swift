@@ -50,7 +50,7 @@ public final class MigrationRunner: Sendable {
         public var bucket: String
         public var key: String
         public var size: Int64
-        /// "copied", "present", "skipped".
+        /// "copied", "present", "skipped", "read-through".
         public var outcome: String
         public var verification: String?
         public var reason: String?
@@ -74,6 +74,8 @@ public final class MigrationRunner: Sendable {
     /// Why the run stops as failed although nothing went wrong with the source (the caller's
     /// credential no longer works).
     private let callerFailure = Mutex<String?>(nil)
+    /// `interrupt` stopped the run.
+    private let interrupted = Atomic<Bool>(false)
     /// `finish` ran: the row holds the final state.
     private let ended = Atomic<Bool>(false)
     /// Keys being copied ("bucket\0key"): the run and read-through never copy one twice at once.
@@ -135,6 +137,13 @@ public final class MigrationRunner: Sendable {
     /// Stops the run: no new object starts, copies under way are abandoned (nothing of them
     /// becomes visible), and `run` returns with state `cancelled`.
     public func cancel() { stopping.store(true, ordering: .relaxed) }
+
+    /// Stops the run as `cancel` does, for a reason of the process (a worker draining), not of
+    /// the person: `run` returns with state `interrupted`, which a start resumes.
+    public func interrupt() {
+        interrupted.store(true, ordering: .relaxed)
+        cancel()
+    }
 
     var isStopping: Bool { stopping.load(ordering: .relaxed) }
 
@@ -261,7 +270,7 @@ public final class MigrationRunner: Sendable {
                 try copyBucket(i, pb, b)
             }
             if let why = callerFailure.withLock({ $0 }) { return (.failed, why) }
-            if isStopping { return (.cancelled, nil) }
+            if isStopping { return (interrupted.load(ordering: .relaxed) ? .interrupted : .cancelled, nil) }
             if let why = nothingCopied() { return (.failed, why) }
             return (.done, nil)
         } catch {
@@ -373,10 +382,8 @@ public final class MigrationRunner: Sendable {
         }
         var continuation: String?
         repeat {
-            if isStopping {
-                status.withLock { $0.buckets[i].state = "cancelled" }
-                return
-            }
+            // Stopped: the bucket stays "copying" until `finish` says how the run ended.
+            if isStopping { return }
             let page: SourcePage
             do {
                 page = try retrying("ListObjectsV2 \(pb.sourceBucket)") { () throws(SourceError) in
@@ -411,7 +418,7 @@ public final class MigrationRunner: Sendable {
             if let e = fatal.withLock({ $0 }) { throw e }
             continuation = page.next
         } while continuation != nil
-        status.withLock { $0.buckets[i].state = isStopping ? "cancelled" : "done" }
+        if !isStopping { status.withLock { $0.buckets[i].state = "done" } }
     }
 
     /// Runs `body` on `count` threads of its own at once and returns when every one has: each
@@ -823,8 +830,14 @@ public final class MigrationRunner: Sendable {
             $0.error = error
             $0.currentBucket = nil
             $0.finishedAt = Date(timeIntervalSince1970: ctx.clock.now())
-            for i in $0.buckets.indices where $0.buckets[i].state == "pending" || $0.buckets[i].state == "copying" {
-                $0.buckets[i].state = state == .done ? "done" : state.rawValue
+            // A stopped run's bucket under way ends as the run did; one it never reached is not
+            // failed, cancelled or anything else that happened to it: it was not started.
+            for i in $0.buckets.indices {
+                switch $0.buckets[i].state {
+                case "pending": $0.buckets[i].state = state == .done ? "done" : "not_started"
+                case "copying": $0.buckets[i].state = state.rawValue
+                default: break
+                }
             }
         }
         save(force: true)

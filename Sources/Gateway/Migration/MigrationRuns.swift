@@ -106,9 +106,9 @@ public final class MigrationRuns: Sendable {
     }
 
     /// Stops every run of this process (a worker shutting down) and waits up to `timeout`
-    /// seconds for them to notice; a run stopped so resumes when started again.
+    /// seconds for them to notice; each ends `interrupted` and resumes when started again.
     public func stopAll(timeout: Double) {
-        for r in running.withLock({ Array($0.values) }) { r.cancel() }
+        for r in running.withLock({ Array($0.values) }) { r.interrupt() }
         let deadline = Date().addingTimeInterval(timeout)
         while !running.withLock({ $0.isEmpty }) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
     }
@@ -135,6 +135,7 @@ public final class MigrationRuns: Sendable {
                 break
             }
         }
+        if case .endpointNotAllowed = refusal { throw MigrationError(.endpointNotAllowed, refusal.message) }
         throw MigrationError(.sourceFailed, refusal.message)
     }
 

@@ -89,16 +89,22 @@ extension WebAPI {
             }
             let path = MigrationFiles.planPath(stateDir: stateDir, tenant: r.principal.tenant, id: id)
             guard FileManager.default.fileExists(atPath: path) else { throw .notFound("plan \(id) does not exist") }
-            let status = try migration {
-                let plan = try MigrationFiles.loadPlan(path, stateDir: nil, tenant: r.principal.tenant)
-                return try ctx.migration.runs.start(
-                    plan,
-                    .init(
-                        credentials: SourceCredentials(
-                            accessKey: accessKey, secretKey: secret, sessionToken: b.sessionToken),
-                        endpoint: b.endpoint, readThrough: b.readThrough ?? false, parallel: parallel,
-                        callerSessionToken: r.sessionToken),
-                    by: r.principal, ctx, logger: ctx.logger)
+            let status: MigrationRunStatus
+            do throws(AdminError) {
+                status = try migration {
+                    let plan = try MigrationFiles.loadPlan(path, stateDir: nil, tenant: r.principal.tenant)
+                    return try ctx.migration.runs.start(
+                        plan,
+                        .init(
+                            credentials: SourceCredentials(
+                                accessKey: accessKey, secretKey: secret, sessionToken: b.sessionToken),
+                            endpoint: b.endpoint, readThrough: b.readThrough ?? false, parallel: parallel,
+                            callerSessionToken: r.sessionToken),
+                        by: r.principal, ctx, logger: ctx.logger)
+                }
+            } catch  where error.code == "SlowDown" {
+                // As discovery's: the process is busy for as long as a run lasts, not for ever.
+                return AdminResponse(status: error.status, body: errorBody(error), headers: [("Retry-After", "30")])
             }
             return try document(MigrationJSON.encoder().encode(status), status: 202)
         },
@@ -173,11 +179,8 @@ extension WebAPI {
             case .accessDenied: throw AdminError(status: 403, code: "AccessDenied", message: e.message)
             case .conflict: throw .conflict(e.message)
             case .busy: throw AdminError(status: 503, code: "SlowDown", message: e.message)
-            case .sourceFailed:
-                if e.message.contains("is not allowed by this gateway") {
-                    throw AdminError(status: 400, code: "EndpointNotAllowed", message: e.message)
-                }
-                throw AdminError(status: 502, code: "SourceUnavailable", message: e.message)
+            case .endpointNotAllowed: throw AdminError(status: 400, code: "EndpointNotAllowed", message: e.message)
+            case .sourceFailed: throw AdminError(status: 502, code: "SourceUnavailable", message: e.message)
             }
         } catch let e as StoreError {
             throw AdminError.from(e)
