@@ -16,12 +16,8 @@ public enum WebAPI {
 
     static let table = RouteTable(routes: routes, root: "api")
 
-    /// Permission names with routes still to come, valid in permission sets already so that
-    /// administrators can grant them ahead (docs/DISCOVERY.md lists them).
-    static let reservedActions: Set<String> = []
-
     /// Every permission name of the web API, for validating permission sets.
-    public static var actions: Set<String> { Set(routes.map(\.action)).union(reservedActions) }
+    public static var actions: Set<String> { Set(routes.map(\.action)) }
 
     public static func dispatch(_ r: AdminRequest, _ ctx: GatewayContext) -> AdminResponse {
         table.dispatch(r, ctx) { errorBody($0) }

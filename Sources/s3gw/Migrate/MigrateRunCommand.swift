@@ -61,7 +61,8 @@ extension MigrateCommand {
                 throw MigrationCLI.fail(
                     "the plan copies into tenant \(thePlan.plan.tenant); this run acts for tenant \(principal.tenant)")
             }
-            if let sourceEndpoint { _ = try MigrationCLI.endpoint(sourceEndpoint, plan: thePlan) }
+            // A --source-endpoint off the plan's host fails before the credentials are asked for.
+            if let sourceEndpoint { try MigrationCLI.checkEndpoint(sourceEndpoint, plan: thePlan) }
             // Before the credentials are asked for: a plan this principal cannot carry out, or
             // one that runs already, fails at once (the claim below is what settles a race).
             do {
@@ -139,10 +140,10 @@ extension MigrateCommand {
 }
 
 extension MigrationCLI {
-    /// `https://<plan's host>`, or `--source-endpoint` when its host is the plan's.
-    static func endpoint(_ given: String?, plan: MigrationPlanV1) throws -> String {
+    /// Refuses a `--source-endpoint` whose host is not the plan's (or that is no http(s) URL).
+    static func checkEndpoint(_ given: String, plan: MigrationPlanV1) throws {
         do {
-            return try MigrationRuns.endpoint(given, plan: plan)
+            _ = try MigrationRuns.endpoint(given, plan: plan)
         } catch {
             throw fail("\(error)")
         }
@@ -213,11 +214,4 @@ extension MigrationCLI {
         }
         return SignalSources(sources)
     }
-}
-
-/// Both signal sources, cancelled together.
-final class SignalSources: @unchecked Sendable {
-    private let sources: [any DispatchSourceSignal]
-    init(_ sources: [any DispatchSourceSignal]) { self.sources = sources }
-    func cancel() { for s in sources { s.cancel() } }
 }
