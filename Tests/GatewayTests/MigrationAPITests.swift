@@ -18,31 +18,17 @@ final class MigrationAPITests: XCTestCase {
     var answers: [String] = []
 
     override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "mapi-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        dir = try MigrationFixtures.stateDir("mapi")
         source.addBucket("photos")
         for i in 0..<25 { source.put("photos", "p\(i)", Array(repeating: UInt8(i), count: 50 + i)) }
         gw = gateway()
-        let snapshot = SnapshotV1(
-            schemaVersion: 1,
-            snapshot: .init(
-                id: "snap-1", createdAt: Date(), source: .init(endpoint: "http://127.0.0.1:9000", region: "us-east-1")!,
-                sanitization: .prefixes, prefixDepth: 2),
-            buckets: [
-                .init(
-                    name: "photos", region: "us-east-1", objects: nil, listing: .complete, statuses: .init(),
-                    summary: .init(
-                        objectCount: 25, totalBytes: 1550, storageClasses: [], sizeHistogram: [], lastModified: [],
-                        topPrefixes: []))
-            ])
-        let path = SnapshotFiles(stateDir: dir).snapshot(tenant: "default", id: "snap-1").path
-        try FileManager.default.createDirectory(
-            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try SnapshotJSON.encoder().encode(snapshot).write(to: URL(fileURLWithPath: path))
+        try MigrationFixtures.store(
+            MigrationFixtures.snapshot(of: source, id: "snap-1", endpoint: MigrationFixtures.localSource), stateDir: dir
+        )
     }
 
     /// A gateway whose state directory is `dir` and whose only source is `source`, at
-    /// http://127.0.0.1:9000 with the secret `Self.secret`.
+    /// `MigrationFixtures.localSource` with the secret `Self.secret`.
     func gateway(maxRuns: Int = 2) -> TestGateway {
         let source = self.source
         let dir = self.dir!
@@ -50,7 +36,7 @@ final class MigrationAPITests: XCTestCase {
             $0.migration.stateDir = dir
             $0.migration.runs = MigrationRuns(maxRuns: maxRuns)
             $0.migration.connector = { spec throws(SourceError) in
-                guard spec.endpoint == "http://127.0.0.1:9000" else { throw .endpointNotAllowed(spec.endpoint) }
+                guard spec.endpoint == MigrationFixtures.localSource else { throw .endpointNotAllowed(spec.endpoint) }
                 guard spec.credentials.secretKey == Self.secret else {
                     throw .invalidCredentials(code: "SignatureDoesNotMatch")
                 }
@@ -65,25 +51,21 @@ final class MigrationAPITests: XCTestCase {
         try? FileManager.default.removeItem(atPath: dir)
     }
 
+    /// An `/api/` call whose answer is kept, to look for the secret in it at the end.
     @discardableResult
     func call(
         _ method: String, _ path: String, _ body: [String: Any]? = nil, key: String = TestGateway.accessKey,
-        secret: String = TestGateway.secretKey
+        secret: String = TestGateway.secretKey, headers: [(String, String)] = []
     ) -> TestGateway.Response {
-        let bytes = body.map { Array(try! JSONSerialization.data(withJSONObject: $0)) } ?? []
-        let r = gw.send(method, "/api/" + path, body: bytes, accessKey: key, secret: secret)
+        let r = gw.api(method, path, body, accessKey: key, secret: secret, headers: headers)
         answers.append(r.text)
         return r
-    }
-
-    func json(_ r: TestGateway.Response) -> [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any] ?? [:]
     }
 
     func makePlan() -> String {
         let r = call("POST", "migration/plans", ["snapshot_id": "snap-1", "constraint": "se", "replicas": 1])
         XCTAssertEqual(r.status, 201, r.text)
-        return (json(r)["plan"] as? [String: Any])?["id"] as? String ?? ""
+        return (r.json["plan"] as? [String: Any])?["id"] as? String ?? ""
     }
 
     func testAPlanIsMadeFromAStoredSnapshotAndReadBack() throws {
@@ -151,15 +133,9 @@ final class MigrationAPITests: XCTestCase {
             "POST", "migration/runs",
             ["plan_id": planId, "access_key_id": "AKIASRC", "secret_access_key": Self.secret, "session_token": "tok"])
         XCTAssertEqual(started.status, 202, started.text)
-        XCTAssertEqual(json(started)["state"] as? String, "running")
-        XCTAssertEqual(json(started)["id"] as? String, planId)
-        let deadline = Date().addingTimeInterval(20)
-        var run: [String: Any] = [:]
-        repeat {
-            run = json(call("GET", "migration/runs/\(planId)"))
-            if run["state"] as? String != "running" { break }
-            Thread.sleep(forTimeInterval: 0.02)
-        } while Date() < deadline
+        XCTAssertEqual(started.json["state"] as? String, "running")
+        XCTAssertEqual(started.json["id"] as? String, planId)
+        let run = gw.endedRun(planId)
         XCTAssertEqual(run["state"] as? String, "done", "\(run)")
         XCTAssertEqual(run["objects_copied"] as? Int, 25)
         XCTAssertEqual(run["objects_total"] as? Int, 25)
@@ -168,11 +144,11 @@ final class MigrationAPITests: XCTestCase {
             XCTAssertNotNil(run[key], key)
         }
         XCTAssertEqual(gw.send("GET", "/photos/p3").body, Array(repeating: 3, count: 53))
-        let list = json(call("GET", "migration/runs"))["runs"] as? [[String: Any]]
+        let list = call("GET", "migration/runs").json["runs"] as? [[String: Any]]
         XCTAssertEqual(list?.map { $0["id"] as? String }, [planId])
         let cancelled = call("POST", "migration/runs/\(planId)/cancel")
         XCTAssertEqual(cancelled.status, 202)
-        XCTAssertEqual(json(cancelled)["state"] as? String, "done", "an ended run is answered as it is")
+        XCTAssertEqual(cancelled.json["state"] as? String, "done", "an ended run is answered as it is")
         XCTAssertEqual(call("GET", "migration/runs/nope").status, 404)
     }
 
@@ -186,18 +162,12 @@ final class MigrationAPITests: XCTestCase {
                 expiresAt: TestGateway.now + 3600, parentKey: TestGateway.accessKey,
                 tokenHash: hexEncode(Digest.hash(.sha256, Array(token.utf8)))),
             maxKeysPerUser: 5)
-        let body: [String: Any] = ["plan_id": planId, "access_key_id": "AKIASRC", "secret_access_key": Self.secret]
-        let started = gw.send(
-            "POST", "/api/migration/runs", body: Array(try JSONSerialization.data(withJSONObject: body)),
-            headers: [("x-amz-security-token", token)], accessKey: "ASIACALLER", secret: "s-session")
+        let started = call(
+            "POST", "migration/runs",
+            ["plan_id": planId, "access_key_id": "AKIASRC", "secret_access_key": Self.secret], key: "ASIACALLER",
+            secret: "s-session", headers: [("x-amz-security-token", token)])
         XCTAssertEqual(started.status, 202, started.text)
-        let deadline = Date().addingTimeInterval(20)
-        var run: [String: Any] = [:]
-        repeat {
-            run = json(call("GET", "migration/runs/\(planId)"))
-            if run["state"] as? String != "running" { break }
-            Thread.sleep(forTimeInterval: 0.02)
-        } while Date() < deadline
+        let run = gw.endedRun(planId)
         XCTAssertEqual(run["state"] as? String, "done", "\(run)")
         XCTAssertEqual(run["objects_copied"] as? Int, 25)
     }
@@ -210,12 +180,12 @@ final class MigrationAPITests: XCTestCase {
         https["endpoint"] = "https://127.0.0.1:9000"
         let refused = call("POST", "migration/runs", https)
         XCTAssertEqual(refused.status, 400, refused.text)
-        XCTAssertEqual((json(refused)["error"] as? [String: Any])?["code"] as? String, "EndpointNotAllowed")
+        XCTAssertEqual((refused.json["error"] as? [String: Any])?["code"] as? String, "EndpointNotAllowed")
         // A process running as many migrations as it may says when to try again.
         gw = gateway(maxRuns: 0)
         let busy = call("POST", "migration/runs", body)
         XCTAssertEqual(busy.status, 503, busy.text)
-        XCTAssertEqual((json(busy)["error"] as? [String: Any])?["code"] as? String, "SlowDown")
+        XCTAssertEqual((busy.json["error"] as? [String: Any])?["code"] as? String, "SlowDown")
         XCTAssertEqual(busy.header("retry-after"), "30")
     }
 
@@ -226,16 +196,9 @@ final class MigrationAPITests: XCTestCase {
             ("acme", "outsider", ["migration:*": ["acme"], "s3:*": ["*"]]),
             ("default", "reader", ["migration:GetMigration": ["default"]]),
         ] {
-            try gw.identityStore.createUser(
-                UserRecord(
-                    tenant: tenant, name: name, id: CanonicalID.make(), permissions: PermissionSet(permissions),
-                    createdAt: TestGateway.now))
-            try gw.identityStore.createCredential(
-                CredentialRecord(
-                    accessKey: "AKID" + name.uppercased(), tenant: tenant, user: name,
-                    sealedSecret: TestGateway.box.seal("s-" + name, context: "AKID" + name.uppercased()),
-                    createdAt: TestGateway.now),
-                maxKeysPerUser: 2)
+            try gw.addUser(
+                name, tenant: tenant, permissions: permissions, accessKey: "AKID" + name.uppercased(),
+                secret: "s-" + name)
         }
         // Another tenant's user sees none of this tenant's plans.
         XCTAssertEqual(call("GET", "migration/plans/\(planId)", key: "AKIDOUTSIDER", secret: "s-outsider").status, 404)

@@ -11,22 +11,12 @@ import XCTest
 /// credential up again as it goes and fails, saying why, once the credential is deleted,
 /// deactivated or expired, or the caller may no longer migrate or write.
 extension MigrationRunsTests {
-    /// A gateway whose source lets one object through every 100 ms, and a user "mover" of the
-    /// default tenant (AKIDMOVER) who may migrate and write.
+    /// A slow gateway and a user "mover" of the default tenant (AKIDMOVER) who may migrate and write.
     func slowGatewayAndMover() throws -> Principal {
-        let slow = SlowSource(source)
-        gw = TestGateway(
-            zones: [.init(name: "zone-a", country: "se", region: "se-sto")],
-            configure: { $0.migration.connector = { _ throws(SourceError) in slow } })
-        try gw.identityStore.createUser(
-            UserRecord(
-                tenant: "default", name: "mover", id: CanonicalID.make(),
-                permissions: PermissionSet(["migration:*": ["default"], "s3:*": ["*"]]), createdAt: TestGateway.now))
-        try gw.identityStore.createCredential(
-            CredentialRecord(
-                accessKey: "AKIDMOVER", tenant: "default", user: "mover",
-                sealedSecret: TestGateway.box.seal("s-mover", context: "AKIDMOVER"), createdAt: TestGateway.now),
-            maxKeysPerUser: 2)
+        slowGateway()
+        try gw.addUser(
+            "mover", permissions: ["migration:*": ["default"], "s3:*": ["*"]], accessKey: "AKIDMOVER",
+            secret: "s-mover")
         return try XCTUnwrap(gw.context.identities.resolve("AKIDMOVER")?.principal)
     }
 
@@ -34,7 +24,8 @@ extension MigrationRunsTests {
         _ = try gw.context.migration.runs.start(
             p,
             .init(
-                credentials: .init(accessKey: "a", secretKey: "s"), endpoint: "http://127.0.0.1:9000", parallel: 1,
+                credentials: .init(accessKey: "a", secretKey: "s"), endpoint: MigrationFixtures.localSource,
+                parallel: 1,
                 callerSessionToken: token),
             by: caller, gw.context, logger: Logger(label: "t"))
     }
@@ -87,9 +78,11 @@ extension MigrationRunsTests {
         func session(_ key: String) throws -> Principal {
             try XCTUnwrap(gw.context.identities.resolve(key)?.principal)
         }
+        // Both planned before either run creates the target (the root plans: a bucket of the
+        // mover's would be another user's to it).
         let valid = try plan(id: "p-valid")
-        try startSlowly(valid, by: session("ASIAVALID"), token: "token-ASIAVALID")
         let expired = try plan(id: "p-expired")
+        try startSlowly(valid, by: session("ASIAVALID"), token: "token-ASIAVALID")
         try startSlowly(expired, by: session("ASIAEXPIRED"), token: "token-ASIAEXPIRED")
         waitFor("both runs to end") { gw.context.migration.runs.count == 0 }
         XCTAssertEqual(status(valid.plan.id)?.state, .done, status(valid.plan.id)?.text ?? "")

@@ -19,7 +19,7 @@ final class MigrationRunPermissionTests: XCTestCase {
     let opened = TruncatingSource.Counter()
 
     override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "mperm-\(UUID().uuidString.prefix(8))"
+        dir = try MigrationFixtures.stateDir("mperm")
         source.addBucket("photos")
         for i in 0..<5 { source.put("photos", "p\(i)", Array(repeating: UInt8(i), count: 40)) }
         let source = self.source
@@ -39,31 +39,12 @@ final class MigrationRunPermissionTests: XCTestCase {
                 }
             })
         // A user of the gateway's own tenant who may migrate and write, but not administer.
-        try gw.identityStore.createUser(
-            UserRecord(
-                tenant: "default", name: "mover", id: CanonicalID.make(),
-                permissions: PermissionSet(["migration:*": ["default"], "s3:*": ["*"]]), createdAt: TestGateway.now))
-        try gw.identityStore.createCredential(
-            CredentialRecord(
-                accessKey: "AKIDMOVER", tenant: "default", user: "mover",
-                sealedSecret: TestGateway.box.seal("s-mover", context: "AKIDMOVER"), createdAt: TestGateway.now),
-            maxKeysPerUser: 2)
-        let snapshot = SnapshotV1(
-            schemaVersion: 1,
-            snapshot: .init(
-                id: "snap-1", createdAt: Date(), source: .init(endpoint: "http://127.0.0.1:9000", region: "us-east-1")!,
-                sanitization: .prefixes, prefixDepth: 2),
-            buckets: [
-                .init(
-                    name: "photos", region: "us-east-1", objects: nil, listing: .complete, statuses: .init(),
-                    summary: .init(
-                        objectCount: 5, totalBytes: 200, storageClasses: [], sizeHistogram: [], lastModified: [],
-                        topPrefixes: []))
-            ])
-        let path = SnapshotFiles(stateDir: dir).snapshot(tenant: "default", id: "snap-1").path
-        try FileManager.default.createDirectory(
-            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try SnapshotJSON.encoder().encode(snapshot).write(to: URL(fileURLWithPath: path))
+        try gw.addUser(
+            "mover", permissions: ["migration:*": ["default"], "s3:*": ["*"]], accessKey: "AKIDMOVER", secret: "s-mover"
+        )
+        try MigrationFixtures.store(
+            MigrationFixtures.snapshot(of: source, id: "snap-1", endpoint: MigrationFixtures.localSource), stateDir: dir
+        )
     }
 
     override func tearDownWithError() throws {
@@ -72,13 +53,9 @@ final class MigrationRunPermissionTests: XCTestCase {
     }
 
     func call(_ method: String, _ path: String, _ body: [String: Any], mover: Bool = true) -> TestGateway.Response {
-        gw.send(
-            method, "/api/" + path, body: Array(try! JSONSerialization.data(withJSONObject: body)),
-            accessKey: mover ? "AKIDMOVER" : TestGateway.accessKey, secret: mover ? "s-mover" : TestGateway.secretKey)
-    }
-
-    func json(_ r: TestGateway.Response) -> [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any] ?? [:]
+        gw.api(
+            method, path, body, accessKey: mover ? "AKIDMOVER" : TestGateway.accessKey,
+            secret: mover ? "s-mover" : TestGateway.secretKey)
     }
 
     func makePlan(replicas: Int, prefix: String = "") -> String {
@@ -86,24 +63,13 @@ final class MigrationRunPermissionTests: XCTestCase {
             "POST", "migration/plans",
             ["snapshot_id": "snap-1", "constraint": "fi", "replicas": replicas, "bucket_prefix": prefix])
         XCTAssertEqual(r.status, 201, r.text)
-        return (json(r)["plan"] as? [String: Any])?["id"] as? String ?? ""
+        return (r.json["plan"] as? [String: Any])?["id"] as? String ?? ""
     }
 
     func start(_ planId: String, mover: Bool = true) -> TestGateway.Response {
         call(
             "POST", "migration/runs",
             ["plan_id": planId, "access_key_id": "AKIASRC", "secret_access_key": Self.secret], mover: mover)
-    }
-
-    func waitForEnd(_ planId: String) -> [String: Any] {
-        let deadline = Date().addingTimeInterval(20)
-        var run: [String: Any] = [:]
-        repeat {
-            run = json(call("GET", "migration/runs/\(planId)", [:], mover: false))
-            if run["state"] as? String != "running" { break }
-            Thread.sleep(forTimeInterval: 0.02)
-        } while Date() < deadline
-        return run
     }
 
     func testTwoCopiesByANonAdministratorAreRefusedAtOnce() throws {
@@ -123,7 +89,7 @@ final class MigrationRunPermissionTests: XCTestCase {
     func testOneCopyByANonAdministratorRuns() throws {
         let planId = makePlan(replicas: 1)
         XCTAssertEqual(start(planId).status, 202)
-        XCTAssertEqual(waitForEnd(planId)["state"] as? String, "done")
+        XCTAssertEqual(gw.endedRun(planId)["state"] as? String, "done")
         XCTAssertEqual(try gw.metadata.bucket(named: "photos")?.replicaCount, 1)
     }
 
@@ -135,7 +101,7 @@ final class MigrationRunPermissionTests: XCTestCase {
         XCTAssertEqual(gw.send("PUT", "/photos", body: body, accessKey: "AKIDMOVER", secret: "s-mover").status, 200)
         _ = try ReplicaCount.set(bucket: "photos", count: 2, gw.context)
         XCTAssertEqual(start(planId).status, 202)
-        let run = waitForEnd(planId)
+        let run = gw.endedRun(planId)
         XCTAssertEqual(run["state"] as? String, "done", "\(run)")
         XCTAssertEqual(run["objects_copied"] as? Int, 5)
     }
@@ -144,7 +110,7 @@ final class MigrationRunPermissionTests: XCTestCase {
         let planId = makePlan(replicas: 2)
         // The plan is the mover's tenant's: the root of the same tenant may run it.
         XCTAssertEqual(start(planId, mover: false).status, 202)
-        XCTAssertEqual(waitForEnd(planId)["state"] as? String, "done")
+        XCTAssertEqual(gw.endedRun(planId)["state"] as? String, "done")
         XCTAssertEqual(try gw.metadata.bucket(named: "photos")?.replicaCount, 2)
     }
 
@@ -160,7 +126,7 @@ final class MigrationRunPermissionTests: XCTestCase {
             _ = try ReplicaCount.set(bucket: target, count: 2, gw.context)
             let started = start(planId, mover: mover)
             XCTAssertEqual(started.status, 202, started.text)
-            let run = waitForEnd(planId)
+            let run = gw.endedRun(planId)
             XCTAssertEqual(run["state"] as? String, "done", "\(run)")
             XCTAssertEqual(run["objects_copied"] as? Int, 5)
             XCTAssertEqual(try gw.metadata.bucket(named: target)?.replicaCount, 2)
@@ -171,13 +137,10 @@ final class MigrationRunPermissionTests: XCTestCase {
     }
 
     func testTheCheckLooksAtEachTargetsCountNow() throws {
-        let p = try gw.context.migrationPlan(
-            for: SnapshotReader.read(
-                contentsOf: URL(
-                    fileURLWithPath: SnapshotFiles(stateDir: dir).snapshot(tenant: "default", id: "snap-1").path)),
-            options: .init(constraint: "fi", replicas: 2), by: gw.context.identities.resolve("AKIDMOVER")!.principal)
+        let snapshot = try MigrationFixtures.snapshot(of: source)
         let mover = gw.context.identities.resolve("AKIDMOVER")!.principal
         let root = gw.context.identities.resolve(TestGateway.accessKey)!.principal
+        let p = try gw.context.migrationPlan(for: snapshot, options: .init(constraint: "fi", replicas: 2), by: mover)
         XCTAssertNoThrow(try MigrationRunner.checkReplicaCounts(p, by: root, gw.context))
         XCTAssertThrowsError(try MigrationRunner.checkReplicaCounts(p, by: mover, gw.context)) {
             XCTAssertEqual(($0 as? MigrationError)?.code, .accessDenied)
@@ -193,11 +156,7 @@ final class MigrationRunPermissionTests: XCTestCase {
             replication: twoCopies)
         XCTAssertNoThrow(try MigrationRunner.checkReplicaCounts(p, by: mover, other.context))
         // Nor does a plan of fewer copies than a target gets: the run keeps the higher count.
-        let one = try gw.context.migrationPlan(
-            for: SnapshotReader.read(
-                contentsOf: URL(
-                    fileURLWithPath: SnapshotFiles(stateDir: dir).snapshot(tenant: "default", id: "snap-1").path)),
-            options: .init(constraint: "fi", replicas: 1), by: mover)
+        let one = try gw.context.migrationPlan(for: snapshot, options: .init(constraint: "fi", replicas: 1), by: mover)
         XCTAssertNoThrow(try MigrationRunner.checkReplicaCounts(one, by: mover, other.context))
     }
 }

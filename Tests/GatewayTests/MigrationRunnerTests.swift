@@ -33,45 +33,7 @@ final class MigrationRunnerTests: XCTestCase {
     }
 
     /// A snapshot of what the source holds now, as a discovery at level `full` would write it.
-    func snapshot() throws -> SnapshotV1 {
-        var buckets: [SnapshotV1.Bucket] = []
-        for b in try source.listBuckets() {
-            var objects: [SourceObject] = []
-            var next: String?
-            var listing = SnapshotV1.Listing.complete
-            repeat {
-                do {
-                    let page = try source.listObjects(bucket: b.name, region: "eu-west-1", continuation: next)
-                    objects += page.objects
-                    next = page.next
-                } catch {
-                    listing = .accessDenied
-                    next = nil
-                }
-            } while next != nil
-            var classes: [String: (Int64, Int64)] = [:]
-            for o in objects {
-                classes[o.storageClass ?? "STANDARD", default: (0, 0)].0 += 1
-                classes[o.storageClass ?? "STANDARD", default: (0, 0)].1 += o.size
-            }
-            buckets.append(
-                SnapshotV1.Bucket(
-                    name: b.name, region: "eu-west-1", objects: nil, listing: listing, statuses: .init(),
-                    summary: .init(
-                        objectCount: Int64(objects.count), totalBytes: objects.reduce(0) { $0 + $1.size },
-                        storageClasses: classes.map {
-                            .init(storageClass: $0.key, objects: $0.value.0, bytes: $0.value.1)
-                        },
-                        sizeHistogram: [], lastModified: [], topPrefixes: [])))
-        }
-        return SnapshotV1(
-            schemaVersion: 1,
-            snapshot: .init(
-                id: "snap", createdAt: Date(),
-                source: .init(endpoint: "https://s3.amazonaws.com", region: "us-east-1")!,
-                sanitization: .full, prefixDepth: 2),
-            buckets: buckets)
-    }
+    func snapshot() throws -> SnapshotV1 { try MigrationFixtures.snapshot(of: source) }
 
     func plan(_ constraint: String, replicas: Int = 1, prefix: String = "", id: String = "plan-1") throws
         -> MigrationPlanV1
@@ -406,53 +368,5 @@ final class MigrationRunnerTests: XCTestCase {
         // The bucket under way failed with the run; the one it never reached did not fail.
         XCTAssertEqual(failed.buckets.map(\.state), ["failed", "not_started"])
         XCTAssertEqual(failed.failedBuckets, 1)
-    }
-}
-
-/// The in-memory source with per-key behaviour: `script(key)` throws the error GetObject
-/// answers, or returns another ETag for the head (the object changed after the listing).
-final class ScriptedSource: SourceAccount {
-    let inner: InMemorySourceAccount
-    let script: @Sendable (String) throws -> String?
-
-    init(_ inner: InMemorySourceAccount, script: @escaping @Sendable (String) throws -> String?) {
-        self.inner = inner
-        self.script = script
-    }
-
-    func listBuckets() throws(SourceError) -> [SourceBucket] { try inner.listBuckets() }
-    func region(of bucket: String) throws(SourceError) -> String { try inner.region(of: bucket) }
-    func features(of bucket: String, region: String) -> SourceBucketFeatures {
-        inner.features(of: bucket, region: region)
-    }
-    func listObjects(bucket: String, region: String, continuation: String?) throws(SourceError) -> SourcePage {
-        try inner.listObjects(bucket: bucket, region: region, continuation: continuation)
-    }
-    func open(bucket: String, region: String, key: String) throws(SourceError) -> any SourceObjectReader {
-        let etag: String?
-        do {
-            etag = try script(key)
-        } catch let e as SourceError {
-            throw e
-        } catch {
-            throw .unreachable("\(error)")
-        }
-        let r = try inner.open(bucket: bucket, region: region, key: key)
-        guard let etag else { return r }
-        var head = r.head
-        head.etag = etag
-        return Reheaded(r, head)
-    }
-
-    final class Reheaded: SourceObjectReader {
-        let inner: any SourceObjectReader
-        let head: SourceObjectHead
-        init(_ inner: any SourceObjectReader, _ head: SourceObjectHead) {
-            self.inner = inner
-            self.head = head
-        }
-        var size: Int64 { head.size }
-        func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int { try inner.read(into: buffer) }
-        func close() { inner.close() }
     }
 }

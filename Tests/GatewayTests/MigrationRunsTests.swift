@@ -37,19 +37,17 @@ final class MigrationRunsTests: XCTestCase {
     var principal: Principal { gw.context.identities.resolve(TestGateway.accessKey)!.principal }
 
     func plan(id: String = "api-plan") throws -> MigrationPlanV1 {
-        let snapshot = SnapshotV1(
-            schemaVersion: 1,
-            snapshot: .init(
-                id: "s", createdAt: Date(), source: .init(endpoint: "http://127.0.0.1:9000", region: "us-east-1")!,
-                sanitization: .prefixes, prefixDepth: 2),
-            buckets: [
-                .init(
-                    name: "src", region: "us-east-1", objects: nil, listing: .complete, statuses: .init(),
-                    summary: .init(
-                        objectCount: 40, totalBytes: 4780, storageClasses: [], sizeHistogram: [], lastModified: [],
-                        topPrefixes: []))
-            ])
+        let snapshot = try MigrationFixtures.snapshot(of: source, endpoint: MigrationFixtures.localSource)
         return try gw.context.migrationPlan(for: snapshot, options: .init(constraint: "se"), by: principal, id: id)
+    }
+
+    /// A gateway whose source lets one object through every 100 ms: a run is still going when
+    /// the test acts on it.
+    func slowGateway() {
+        let slow = SlowSource(source)
+        gw = TestGateway(
+            zones: [.init(name: "zone-a", country: "se", region: "se-sto")],
+            configure: { $0.migration.connector = { _ throws(SourceError) in slow } })
     }
 
     func status(_ id: String) -> MigrationRunStatus? {
@@ -68,7 +66,7 @@ final class MigrationRunsTests: XCTestCase {
         let runs = gw.context.migration.runs
         let p = try plan()
         let first = try runs.start(
-            p, .init(credentials: .init(accessKey: "a", secretKey: "right"), endpoint: "http://127.0.0.1:9000"),
+            p, .init(credentials: .init(accessKey: "a", secretKey: "right"), endpoint: MigrationFixtures.localSource),
             by: principal, gw.context, logger: Logger(label: "t"))
         XCTAssertEqual(first.state, .running)
         XCTAssertEqual(status(p.plan.id)?.state, .running, "the row exists at once")
@@ -100,22 +98,18 @@ final class MigrationRunsTests: XCTestCase {
     }
 
     func testACancelRequestFromAnyWorkerStopsTheRun() throws {
-        // A source that lets one object through every 100 ms: the run is still going when asked.
-        let slow = SlowSource(source)
-        var g = gw!
-        g = TestGateway(
-            zones: [.init(name: "zone-a", country: "se", region: "se-sto")],
-            configure: { $0.migration.connector = { _ throws(SourceError) in slow } })
-        gw = g
+        slowGateway()
         let runs = gw.context.migration.runs
         let p = try plan(id: "slow-plan")
         _ = try runs.start(
             p,
-            .init(credentials: .init(accessKey: "a", secretKey: "s"), endpoint: "http://127.0.0.1:9000", parallel: 1),
+            .init(
+                credentials: .init(accessKey: "a", secretKey: "s"), endpoint: MigrationFixtures.localSource, parallel: 1
+            ),
             by: principal, gw.context, logger: Logger(label: "t"))
         XCTAssertThrowsError(
             try runs.start(
-                p, .init(credentials: .init(accessKey: "a", secretKey: "s"), endpoint: "http://127.0.0.1:9000"),
+                p, .init(credentials: .init(accessKey: "a", secretKey: "s"), endpoint: MigrationFixtures.localSource),
                 by: principal, gw.context, logger: Logger(label: "t"))
         ) { XCTAssertEqual(($0 as? MigrationError)?.code, .conflict, "one run per plan") }
         waitFor("a few objects") { source.reads >= 3 }
@@ -205,14 +199,11 @@ final class MigrationRunsTests: XCTestCase {
     }
 
     func testAWorkerDrainInterruptsItsRunsWhichResume() throws {
-        let slow = SlowSource(source)
-        gw = TestGateway(
-            zones: [.init(name: "zone-a", country: "se", region: "se-sto")],
-            configure: { $0.migration.connector = { _ throws(SourceError) in slow } })
+        slowGateway()
         let runs = gw.context.migration.runs
         let p = try plan(id: "drained")
         let start = MigrationRuns.Start(
-            credentials: .init(accessKey: "a", secretKey: "s"), endpoint: "http://127.0.0.1:9000", parallel: 1)
+            credentials: .init(accessKey: "a", secretKey: "s"), endpoint: MigrationFixtures.localSource, parallel: 1)
         _ = try runs.start(p, start, by: principal, gw.context, logger: Logger(label: "t"))
         waitFor("a few objects") { source.reads >= 3 }
         runs.stopAll(timeout: 10)
@@ -241,23 +232,5 @@ final class MigrationRunsTests: XCTestCase {
                 try plan(), .init(credentials: .init(accessKey: "a", secretKey: "s")), by: principal, gw.context,
                 logger: Logger(label: "t"))
         ) { XCTAssertEqual(($0 as? MigrationError)?.code, .endpointNotAllowed) }
-    }
-}
-
-/// The in-memory source, each GetObject 100 ms late.
-final class SlowSource: SourceAccount {
-    let inner: InMemorySourceAccount
-    init(_ inner: InMemorySourceAccount) { self.inner = inner }
-    func listBuckets() throws(SourceError) -> [SourceBucket] { try inner.listBuckets() }
-    func region(of bucket: String) throws(SourceError) -> String { try inner.region(of: bucket) }
-    func features(of bucket: String, region: String) -> SourceBucketFeatures {
-        inner.features(of: bucket, region: region)
-    }
-    func listObjects(bucket: String, region: String, continuation: String?) throws(SourceError) -> SourcePage {
-        try inner.listObjects(bucket: bucket, region: region, continuation: continuation)
-    }
-    func open(bucket: String, region: String, key: String) throws(SourceError) -> any SourceObjectReader {
-        Thread.sleep(forTimeInterval: 0.1)
-        return try inner.open(bucket: bucket, region: region, key: key)
     }
 }
