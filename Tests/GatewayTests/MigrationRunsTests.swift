@@ -195,6 +195,8 @@ final class MigrationRunsTests: XCTestCase {
         runner().abandon("cannot serve read-through: test")
         XCTAssertEqual(status(p.plan.id)?.state, .failed)
         XCTAssertEqual(status(p.plan.id)?.error, "cannot serve read-through: test")
+        XCTAssertEqual(status(p.plan.id)?.buckets.map(\.state), ["not_started"], "none was started")
+        XCTAssertEqual(status(p.plan.id)?.failedBuckets, 0)
         try last.claim()
     }
 

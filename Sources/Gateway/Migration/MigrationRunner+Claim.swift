@@ -31,6 +31,7 @@ extension MigrationRunner {
         s.error = why
         s.updatedAt = Date(timeIntervalSince1970: now)
         s.finishedAt = s.updatedAt
+        for i in s.buckets.indices { s.buckets[i].state = "not_started" }
         try? ctx.metadata.saveMigrationRun(s.row)
     }
 }
