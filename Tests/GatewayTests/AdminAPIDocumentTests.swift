@@ -8,35 +8,10 @@ import XCTest
 /// route missing from it would go unchecked, and a permission missing from it could not be granted
 /// by a client that follows it.
 final class AdminAPIDocumentTests: XCTestCase {
-    static let document: [String] = {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
-            "../../docs/admin-api.yaml")
-        return (try? String(contentsOf: url, encoding: .utf8))?.components(separatedBy: "\n") ?? []
-    }()
+    static let document = OpenAPIDocumentLines.read("admin-api.yaml")
 
-    /// "METHOD /admin/path/{param}" for each operation under `paths:`, with its summary.
     func documentedOperations() -> [String: String] {
-        var out: [String: String] = [:]
-        var path: String?
-        var operation: String?
-        for line in Self.document {
-            if line.hasPrefix("  /admin"), line.hasSuffix(":") {
-                path = String(line.dropFirst(2).dropLast())
-                operation = nil
-            } else if line.hasPrefix("components:") {
-                break
-            } else if let path, line.hasPrefix("    "), !line.hasPrefix("     "), line.hasSuffix(":") {
-                let method = line.trimmingCharacters(in: .whitespaces).dropLast()
-                operation = nil
-                if ["get", "put", "post", "patch", "delete"].contains(String(method)) {
-                    operation = method.uppercased() + " " + path
-                    out[operation!] = ""
-                }
-            } else if let op = operation, line.hasPrefix("      summary: ") {
-                out[op] = String(line.dropFirst("      summary: ".count))
-            }
-        }
-        return out
+        OpenAPIDocumentLines.operations(Self.document, prefix: "/admin")
     }
 
     /// The keys of the `Permissions` schema's properties.

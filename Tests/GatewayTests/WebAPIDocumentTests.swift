@@ -7,35 +7,10 @@ import XCTest
 /// the permission the route checks: the UI and its tests are written against the document
 /// (Tests/e2e/test_discovery.py validates live answers against its schemas).
 final class WebAPIDocumentTests: XCTestCase {
-    static let document: [String] = {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
-            "../../docs/web-api.yaml")
-        return (try? String(contentsOf: url, encoding: .utf8))?.components(separatedBy: "\n") ?? []
-    }()
+    static let document = OpenAPIDocumentLines.read("web-api.yaml")
 
-    /// "METHOD /api/path/{param}" for each operation under `paths:`, with its summary.
     func documentedOperations() -> [String: String] {
-        var out: [String: String] = [:]
-        var path: String?
-        var operation: String?
-        for line in Self.document {
-            if line.hasPrefix("  /api"), line.hasSuffix(":") {
-                path = String(line.dropFirst(2).dropLast())
-                operation = nil
-            } else if line.hasPrefix("components:") {
-                break
-            } else if let path, line.hasPrefix("    "), !line.hasPrefix("     "), line.hasSuffix(":") {
-                let method = line.trimmingCharacters(in: .whitespaces).dropLast()
-                operation = nil
-                if ["get", "put", "post", "patch", "delete"].contains(String(method)) {
-                    operation = method.uppercased() + " " + path
-                    out[operation!] = ""
-                }
-            } else if let op = operation, line.hasPrefix("      summary: ") {
-                out[op] = String(line.dropFirst("      summary: ".count))
-            }
-        }
-        return out
+        OpenAPIDocumentLines.operations(Self.document, prefix: "/api")
     }
 
     func testTheDocumentDescribesEveryRouteAndNothingElse() {
