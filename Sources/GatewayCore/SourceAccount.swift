@@ -33,7 +33,12 @@ public struct SourceSpec: Sendable, CustomStringConvertible {
         self.credentials = credentials
     }
 
-    public var description: String { "SourceSpec(\(endpoint), \(region))" }
+    /// The endpoint as the allow-list would normalize it, never the text as pasted: that may
+    /// carry user info or a signed query.
+    public var description: String {
+        let shown = (try? EndpointURL.parse(endpoint))?.normalized ?? "(invalid endpoint)"
+        return "SourceSpec(\(shown), \(region))"
+    }
 }
 
 /// Pasted or prompted credentials. Printing one (string interpolation, `dump`, a log line)

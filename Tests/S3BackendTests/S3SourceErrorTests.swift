@@ -161,6 +161,20 @@ final class S3SourceErrorTests: XCTestCase {
         }
     }
 
+    /// A spec prints its endpoint normalized, never as pasted: the text may hold user info or a
+    /// signed query.
+    func testASpecNeverPrintsThePastedEndpoint() {
+        let credentials = SourceCredentials(accessKey: "AKIDSPEC", secretKey: exampleSecret, sessionToken: sourceToken)
+        for (pasted, shown) in [
+            ("https://AKIDSPEC:\(exampleSecret)@s3.amazonaws.com", "SourceSpec((invalid endpoint), us-east-1)"),
+            ("https://s3.amazonaws.com/?X-Amz-Signature=\(exampleSecret)", "SourceSpec((invalid endpoint), us-east-1)"),
+            ("HTTPS://S3.amazonaws.com:443", "SourceSpec(https://s3.amazonaws.com, us-east-1)"),
+        ] {
+            let spec = SourceSpec(endpoint: pasted, region: "us-east-1", credentials: credentials)
+            XCTAssertEqual("\(spec)", shown)
+        }
+    }
+
     func testCredentialsNeverPrintFromTheClient() throws {
         let source = try makeSource(FakeProvider(), endpoint: "http://127.0.0.1:9000")
         var dumped = ""
