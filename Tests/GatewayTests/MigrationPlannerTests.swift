@@ -143,6 +143,14 @@ final class MigrationPlannerTests: XCTestCase {
             ])
     }
 
+    /// The names the gateway's own APIs take path-style are refused as targets, as CreateBucket
+    /// refuses them.
+    func testReservedNamesAreNoTargets() {
+        let p = plan([Self.bucket("admin"), Self.bucket("api"), Self.bucket("apis")], .init(constraint: "fi"))
+        XCTAssertEqual(p.unplaceable.map(\.reason), [.invalidTargetName, .invalidTargetName])
+        XCTAssertEqual(p.buckets.map(\.targetBucket), ["apis"])
+    }
+
     func testABucketsOwnConstraintOverridesThePlans() {
         let p = plan(
             [Self.bucket("alpha"), Self.bucket("beta")],

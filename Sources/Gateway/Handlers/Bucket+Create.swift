@@ -9,7 +9,7 @@ extension Handlers {
         guard let p = r.principal, let name = r.bucketName, let qualified = r.bucket, BucketName.isValid(name) else {
             throw S3Error(.invalidBucketName, extra: [("BucketName", r.bucketName ?? "")])
         }
-        if name == AdminAPI.reservedBucketName || name == WebAPI.reservedBucketName {
+        if ReservedBucketNames.contains(name) {
             throw S3Error(
                 .invalidBucketName, "The bucket name \(name) is reserved for the gateway's own API.",
                 extra: [("BucketName", name)])

@@ -105,8 +105,8 @@ public enum MigrationPlanner {
                 .listingIncomplete, "the discovery stopped part way through the bucket; discover it again first")
         case .complete: break
         }
-        if target == AdminAPI.reservedBucketName {
-            return refuse(.invalidTargetName, "\(target) is reserved for the gateway's admin API")
+        if ReservedBucketNames.contains(target) {
+            return refuse(.invalidTargetName, "\(target) is reserved for the gateway's own API")
         }
         if !BucketName.isValid(target) {
             return refuse(.invalidTargetName, "\(target) is not a valid S3 bucket name")
