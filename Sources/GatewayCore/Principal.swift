@@ -44,6 +44,14 @@ public struct Principal: Sendable, Equatable {
         return session?.policy?.allows(action, on: resource) ?? true
     }
 
+    /// Whether this principal may choose how many copies `tenant`'s buckets keep (a bucket's
+    /// replica-count): copies cost the operator, so only the gateway's administrators with
+    /// `admin:UpdateBucket` may; a tenant's own administrators set copies per object (the
+    /// replica-count tag) within the operator's bounds.
+    public func maySetReplicaCount(ofTenant tenant: String) -> Bool {
+        isGatewayTenant && allows("admin:UpdateBucket", on: .tenant(tenant))
+    }
+
     /// Whether this principal holds everything `permissions` grants: the admin API lets nobody
     /// hand out, or take over a user holding, more than that.
     public func holds(_ permissions: PermissionSet) -> Bool { user.permissions.covers(permissions) }

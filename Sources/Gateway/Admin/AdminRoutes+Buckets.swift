@@ -100,9 +100,7 @@ extension AdminAPI {
                 owner = u
             }
             if let n = body.replicaCount {
-                // Copies cost the operator: a tenant's administrators set them per object (the
-                // replica-count tag) within the operator's bounds, not for whole buckets.
-                guard r.principal.isGatewayTenant else {
+                guard r.principal.maySetReplicaCount(ofTenant: b.tenant) else {
                     throw AdminError(
                         status: 403, code: "AccessDenied",
                         message: "A bucket's replica_count is set by the gateway's administrators.")

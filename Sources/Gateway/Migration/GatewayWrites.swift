@@ -64,18 +64,12 @@ struct GatewayWrites {
         return b
     }
 
-    /// Whether `p` may set the replica-count of `tenant`'s buckets: the admin API's rule (PATCH
-    /// of a bucket's `replica_count`), a gateway administrator with `admin:UpdateBucket`.
-    static func maySetReplicaCount(_ p: Principal, tenant: String) -> Bool {
-        p.isGatewayTenant && p.allows("admin:UpdateBucket", on: .tenant(tenant))
-    }
-
     /// Raises the bucket's replica-count to `count`, as the admin API sets it — by a gateway
     /// administrator only (copies cost the operator). Never lowers it: a count someone chose
     /// above the plan's stays (the copies it keeps are not the migration's to drop).
     func ensureReplicaCount(_ b: BucketRecord, _ count: Int) throws {
         if b.replicaCount >= count { return }
-        guard Self.maySetReplicaCount(principal, tenant: b.tenant) else {
+        guard principal.maySetReplicaCount(ofTenant: b.tenant) else {
             throw MigrationError(
                 .accessDenied,
                 "the plan wants \(count) copies of each object in \(b.displayName), which has \(b.replicaCount); "

@@ -165,7 +165,7 @@ public final class MigrationRunner: Sendable {
     public static func checkReplicaCounts(_ plan: MigrationPlanV1, by principal: Principal, _ ctx: GatewayContext)
         throws
     {
-        if GatewayWrites.maySetReplicaCount(principal, tenant: principal.tenant) { return }
+        if principal.maySetReplicaCount(ofTenant: principal.tenant) { return }
         var changes: [String] = []
         var counts: Set<Int> = []
         for pb in plan.buckets {
