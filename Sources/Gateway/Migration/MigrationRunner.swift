@@ -617,6 +617,8 @@ public final class MigrationRunner: Sendable {
                 moved.add(Int64(n), ordering: .relaxed)
                 status.withLock { $0.bytesCopied += Int64(n) }
             },
+            // Only a single PUT's record needs the MD5 (its gateway ETag) before the commit.
+            wantsMD5: !multipart,
             atEnd: { [self] v, md5 in
                 verified.withLock { $0 = v }
                 // Recorded before the write path commits: a crash right after the commit loses nothing.

@@ -20,8 +20,11 @@ final class VerifyingSource: ByteSource {
     /// bytes as they pass and compared at the end.
     private let hasher: (hasher: ChecksumHasher, value: String)?
     private let cancelled: @Sendable () -> Bool
+    /// The bytes' hex MD5 for `atEnd` (empty when not computed).
     private let atEnd: (_ verification: CopyVerification, _ md5Hex: String) throws -> Void
-    private var md5 = Digest(.md5)
+    /// Nil when nobody reads the MD5: a multipart copy (the gateway hashes its parts itself)
+    /// whose ETag is no plain MD5 to compare with.
+    private var md5: Digest?
     private var candidates: [PartETagHasher]
     private var count: Int64 = 0
     private var finished = false
@@ -32,8 +35,9 @@ final class VerifyingSource: ByteSource {
         reader: any SourceObjectReader, size: Int64, etag: String, etagIsDigest: Bool = true,
         checksum: ChecksumAlgorithm?, hashing: (algorithm: ChecksumAlgorithm, value: String)? = nil,
         cancelled: @escaping @Sendable () -> Bool, progress: @escaping (Int) -> Void = { _ in },
-        atEnd: @escaping (CopyVerification, String) throws -> Void
+        wantsMD5: Bool = true, atEnd: @escaping (CopyVerification, String) throws -> Void
     ) {
+        md5 = wantsMD5 || (etagIsDigest && SourceETag.isPlainMD5(etag)) ? Digest(.md5) : nil
         self.reader = reader
         self.size = size
         self.etag = etag
@@ -55,7 +59,7 @@ final class VerifyingSource: ByteSource {
         let n = try reader.read(into: buffer)
         if n > 0 {
             let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-            md5.update(bytes)
+            md5?.update(bytes)
             hasher?.hasher.update(bytes)
             for i in candidates.indices { candidates[i].update(bytes) }
             count += Int64(n)
@@ -66,7 +70,11 @@ final class VerifyingSource: ByteSource {
         guard count == size else {
             throw CopyFailure.mismatch("the source sent \(count) of its \(size) bytes")
         }
-        let md5Hex = hexEncode(md5.finalize())
+        let md5Hex =
+            md5.map {
+                var d = $0
+                return hexEncode(d.finalize())
+            } ?? ""
         if let (h, value) = hasher, base64Encode(h.finalize()) != value {
             throw CopyFailure.mismatch(
                 "the \(h.algorithm.rawValue) checksum of the bytes read is not the source's: the bytes changed on the way"
