@@ -29,6 +29,8 @@ public struct GatewayContext: Sendable {
     public let discovery: DiscoveryJobs?
     /// Migration from an existing S3 account: the plan estimates' settings, where plans go.
     public var migration = MigrationEnvironment()
+    /// Told about every finished request (operations log, metrics), in order.
+    public var observers: [any RequestObserver] = []
 
     public init(
         metadata: any MetadataStore, zones: [String: any StorageZone], catalog: ZoneCatalog, identities: Identities,
@@ -43,7 +45,7 @@ public struct GatewayContext: Sendable {
         self.sts = sts
         self.baseDomains = baseDomains.map { $0.lowercased() }
         self.metadata = metadata
-        self.zones = zones
+        self.zones = zones.mapValues { TracedZone($0) }
         self.catalog = catalog
         self.identities = identities
         verifier = Verifier(credentials: identities, maxClockSkew: maxClockSkew)

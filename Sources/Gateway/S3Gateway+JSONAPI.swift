@@ -18,9 +18,11 @@ extension S3Gateway {
         do {
             answer = try jsonAnswer(table, errorBody: errorBody, acceptsSessions: acceptsSessions, head, body, now)
         } catch let e as AdminError {
+            RequestTrace.current?.errorCode = e.code
             answer = AdminResponse(status: e.status, body: errorBody(e))
         } catch {
             let s3 = Self.s3Error(error, logger: logger)
+            RequestTrace.current?.errorCode = s3.code.code
             answer = AdminResponse(
                 status: s3.code.status,
                 body: errorBody(AdminError(status: s3.code.status, code: s3.code.code, message: s3.message)))
@@ -50,7 +52,9 @@ extension S3Gateway {
             guard let s = percentDecode(String(segment)) else { throw AdminError.invalid("the path is not valid") }
             path.append(s)
         }
-        let presignable = head.method == "GET" && table.route(head.method, path)?.presigned == true
+        let route = table.route(head.method, path)
+        RequestTrace.current?.operation = route?.action ?? "\(head.method) /\(table.root)/"
+        let presignable = head.method == "GET" && route?.presigned == true
         let (_, principal) = try verifySignedBody(
             head, bytes: bytes, service: "s3", now: now, presignedAllowed: presignable, doubleEncodedPath: true,
             anonymous: S3Error(.accessDenied), invalid: { S3Error(.invalidRequest, $0) })

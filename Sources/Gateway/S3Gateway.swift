@@ -16,39 +16,63 @@ public struct S3Gateway: Sendable {
         let started = ctx.clock.now()
         let requestId = Self.newRequestId()
         let head = Self.requestHead(params)
-        var logger = ctx.logger
-        logger[metadataKey: "request-id"] = .string(requestId)
-        var status = 500
-        var sent: Int64 = 0
-        let tracked = HeadTrackingSink(response)
         // The Host header decides the addressing once: the admin API and STS own only
         // path-style requests, and S3 takes its bucket from it.
         let hostBucket = Self.virtualHostBucket(head.header("host"), baseDomains: ctx.baseDomains)
-        if AdminAPI.owns(head.rawPath, virtualHosted: hostBucket != nil) {
-            status = handleJSON(
-                AdminAPI.table, errorBody: \.json, acceptsSessions: false, head: head, body: body,
-                requestId: requestId, now: started, to: tracked, logger: logger)
-            logger.debug("\(head.method) \(head.rawPath) \(status)")
-            return
+        let origin: RequestTrace.Origin =
+            AdminAPI.owns(head.rawPath, virtualHosted: hostBucket != nil)
+            ? .admin
+            : WebAPI.owns(head.rawPath, virtualHosted: hostBucket != nil)
+                ? .web : STS.owns(head, virtualHosted: hostBucket != nil) ? .sts : .s3
+        let trace = RequestTrace(requestId: requestId, origin: origin, started: started)
+        trace.method = head.method
+        trace.clientAddress = params["REMOTE_ADDR"] ?? ""
+        trace.userAgent = head.header("user-agent") ?? ""
+        let counted = TracedSource(body, trace)
+        let tracked = HeadTrackingSink(response, trace)
+        trace.run {
+            trace.status = serve(
+                head, origin: origin, hostBucket: hostBucket, params: params, body: counted, requestId: requestId,
+                started: started, to: tracked)
         }
-        if WebAPI.owns(head.rawPath, virtualHosted: hostBucket != nil) {
-            status = handleJSON(
-                WebAPI.table, errorBody: WebAPI.errorBody, acceptsSessions: true, head: head, body: body,
-                requestId: requestId, now: started, to: tracked, logger: logger)
+        trace.finished = ctx.clock.now()
+        for observer in ctx.observers { observer.requestFinished(trace) }
+    }
+
+    /// Answers one request of whichever API owns it; returns the status sent.
+    private func serve(
+        _ head: RequestHead, origin: RequestTrace.Origin, hostBucket: String?, params: [String: String],
+        body: any ByteSource, requestId: String, started: Double, to tracked: HeadTrackingSink
+    ) -> Int {
+        var logger = ctx.logger
+        logger[metadataKey: "request-id"] = .string(requestId)
+        switch origin {
+        case .admin, .web:
+            let status =
+                origin == .admin
+                ? handleJSON(
+                    AdminAPI.table, errorBody: \.json, acceptsSessions: false, head: head, body: body,
+                    requestId: requestId, now: started, to: tracked, logger: logger)
+                : handleJSON(
+                    WebAPI.table, errorBody: WebAPI.errorBody, acceptsSessions: true, head: head, body: body,
+                    requestId: requestId, now: started, to: tracked, logger: logger)
             logger.debug("\(head.method) \(head.rawPath) \(status)")
-            return
-        }
-        if STS.owns(head, virtualHosted: hostBucket != nil) {
-            status = handleSTS(head: head, body: body, requestId: requestId, now: started, to: tracked, logger: logger)
+            return status
+        case .sts:
+            let status = handleSTS(
+                head: head, body: body, requestId: requestId, now: started, to: tracked, logger: logger)
             logger.debug("\(head.method) \(head.rawPath) STS \(status)")
-            return
+            return status
+        case .s3, .agent, .cli:
+            break
         }
+        var status = 500
         do {
             let request = try prepare(
                 head: head, hostBucket: hostBucket, params: params, body: body, requestId: requestId, now: started)
             let result = try S3Router.route(request, ctx, logger)
             status = result.status
-            sent = try send(result, head: head, requestId: requestId, to: tracked)
+            _ = try send(result, head: head, requestId: requestId, to: tracked)
         } catch  where tracked.headSent {
             // The status line is out: all we can do is cut the body short, which the client
             // sees as a truncated transfer (Content-Length not reached), never as success.
@@ -56,14 +80,16 @@ public struct S3Gateway: Sendable {
         } catch {
             let s3 = Self.s3Error(error, logger: logger)
             status = s3.code.status
-            sendError(s3, head: head, requestId: requestId, to: response)
+            RequestTrace.current?.errorCode = s3.code.code
+            sendError(s3, head: head, requestId: requestId, to: tracked)
             // Whatever the client still sends after an early error is drained so nginx can
             // deliver our answer instead of a reset; bounded to keep hostile bodies cheap.
             drain(body, limit: 1 << 20)
         }
         let ms = Int((ctx.clock.now() - started) * 1000)
         // nginx keeps the access log; this line is for tracing a request id through the worker.
-        logger.debug("\(head.method) \(head.rawPath) \(status) \(sent)B \(ms)ms")
+        logger.debug("\(head.method) \(head.rawPath) \(status) \(tracked.bytesSent)B \(ms)ms")
+        return status
     }
 
     /// Unique, not secret: a per-process random prefix and a counter (no syscall per request).
@@ -122,6 +148,7 @@ public struct S3Gateway: Sendable {
             ctx.logger.debug(
                 "auth failed: \(error.code) \(head.method) \(head.rawPath) signed-header names: \(head.headers.map(\.name))"
             )
+            RequestTrace.current?.authFailure = error.code.code
             throw error
         }
         let (bucket, key) = try Self.address(head.rawPath, hostBucket: hostBucket)
@@ -133,7 +160,18 @@ public struct S3Gateway: Sendable {
         if auth.method == .anonymous && !isPostForm {
             throw S3Error(.accessDenied)
         }
-        let principal = auth.method == .anonymous ? nil : try Self.principal(auth, head: head, ctx: ctx, now: now)
+        let trace = RequestTrace.current
+        trace?.bucket = bucket
+        trace?.key = key
+        let principal: Principal?
+        do {
+            principal = auth.method == .anonymous ? nil : try Self.principal(auth, head: head, ctx: ctx, now: now)
+        } catch {
+            trace?.authFailure = error.code.code
+            throw error
+        }
+        trace?.tenant = principal?.tenant
+        trace?.accessKey = principal?.accessKey
         var query: [String: String] = [:]
         for item in head.queryItems where query[item.name] == nil { query[item.name] = item.value }
         let counted = CountingSource(inner: body, expected: head.header("content-length").flatMap { Int64($0) })

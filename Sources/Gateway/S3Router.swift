@@ -17,14 +17,19 @@ enum S3Router {
         /// runs; nil where the handler checks it itself (DeleteObjects per key, the POST form
         /// against its own signer).
         let action: String?
+        /// AWS's name of the operation (`UploadPart`), for the operations log and the metrics.
+        let operation: String
         let handler: Handler
 
-        init(_ level: Level, _ method: String, _ subresource: String?, _ action: String?, _ handler: @escaping Handler)
-        {
+        init(
+            _ level: Level, _ method: String, _ subresource: String?, _ action: String?, _ operation: String,
+            _ handler: @escaping Handler
+        ) {
             self.level = level
             self.method = method
             self.subresource = subresource
             self.action = action
+            self.operation = operation
             self.handler = handler
         }
     }
@@ -32,89 +37,127 @@ enum S3Router {
     /// Bucket configurations this gateway does not keep: GET answers S3's "not configured"
     /// error (what s3cmd `info`, rclone and SDKs expect), DELETE succeeds with nothing to do.
     /// With the permissions GET and DELETE need (AWS's names).
-    static let unconfigured: [(subresource: String, code: S3ErrorCode, get: String, delete: String)] = [
-        ("policy", .noSuchBucketPolicy, "s3:GetBucketPolicy", "s3:DeleteBucketPolicy"),
-        ("cors", .noSuchCORSConfiguration, "s3:GetBucketCORS", "s3:PutBucketCORS"),
-        ("lifecycle", .noSuchLifecycleConfiguration, "s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration"),
-        (
-            "encryption", .serverSideEncryptionConfigurationNotFound, "s3:GetEncryptionConfiguration",
-            "s3:PutEncryptionConfiguration"
-        ),
-        ("website", .noSuchWebsiteConfiguration, "s3:GetBucketWebsite", "s3:DeleteBucketWebsite"),
-        (
-            "object-lock", .objectLockConfigurationNotFound, "s3:GetBucketObjectLockConfiguration",
-            "s3:PutBucketObjectLockConfiguration"
-        ),
-        (
-            "replication", .replicationConfigurationNotFound, "s3:GetReplicationConfiguration",
-            "s3:PutReplicationConfiguration"
-        ),
-        (
-            "ownershipControls", .ownershipControlsNotFound, "s3:GetBucketOwnershipControls",
-            "s3:PutBucketOwnershipControls"
-        ),
-        (
-            "publicAccessBlock", .noSuchPublicAccessBlockConfiguration, "s3:GetBucketPublicAccessBlock",
-            "s3:PutBucketPublicAccessBlock"
-        ),
-    ]
+    /// With the operations' AWS names (`getOperation`, `deleteOperation`).
+    static let unconfigured:
+        [(
+            subresource: String, code: S3ErrorCode, get: String, delete: String, getOperation: String,
+            deleteOperation: String
+        )] = [
+            (
+                "policy", .noSuchBucketPolicy, "s3:GetBucketPolicy", "s3:DeleteBucketPolicy", "GetBucketPolicy",
+                "DeleteBucketPolicy"
+            ),
+            (
+                "cors", .noSuchCORSConfiguration, "s3:GetBucketCORS", "s3:PutBucketCORS", "GetBucketCors",
+                "DeleteBucketCors"
+            ),
+            (
+                "lifecycle", .noSuchLifecycleConfiguration, "s3:GetLifecycleConfiguration",
+                "s3:PutLifecycleConfiguration", "GetBucketLifecycleConfiguration", "DeleteBucketLifecycle"
+            ),
+            (
+                "encryption", .serverSideEncryptionConfigurationNotFound, "s3:GetEncryptionConfiguration",
+                "s3:PutEncryptionConfiguration", "GetBucketEncryption", "DeleteBucketEncryption"
+            ),
+            (
+                "website", .noSuchWebsiteConfiguration, "s3:GetBucketWebsite", "s3:DeleteBucketWebsite",
+                "GetBucketWebsite", "DeleteBucketWebsite"
+            ),
+            (
+                "object-lock", .objectLockConfigurationNotFound, "s3:GetBucketObjectLockConfiguration",
+                "s3:PutBucketObjectLockConfiguration", "GetObjectLockConfiguration", "PutObjectLockConfiguration"
+            ),
+            (
+                "replication", .replicationConfigurationNotFound, "s3:GetReplicationConfiguration",
+                "s3:PutReplicationConfiguration", "GetBucketReplication", "DeleteBucketReplication"
+            ),
+            (
+                "ownershipControls", .ownershipControlsNotFound, "s3:GetBucketOwnershipControls",
+                "s3:PutBucketOwnershipControls", "GetBucketOwnershipControls", "DeleteBucketOwnershipControls"
+            ),
+            (
+                "publicAccessBlock", .noSuchPublicAccessBlockConfiguration, "s3:GetBucketPublicAccessBlock",
+                "s3:PutBucketPublicAccessBlock", "GetPublicAccessBlock", "DeletePublicAccessBlock"
+            ),
+        ]
 
     /// Configurations whose "nothing set" answer is an empty document, not an error.
-    static let emptyConfigurations: [(subresource: String, root: String, action: String)] = [
-        ("logging", "BucketLoggingStatus", "s3:GetBucketLogging"),
-        ("notification", "NotificationConfiguration", "s3:GetBucketNotification"),
-        ("accelerate", "AccelerateConfiguration", "s3:GetAccelerateConfiguration"),
+    static let emptyConfigurations: [(subresource: String, root: String, action: String, operation: String)] = [
+        ("logging", "BucketLoggingStatus", "s3:GetBucketLogging", "GetBucketLogging"),
+        ("notification", "NotificationConfiguration", "s3:GetBucketNotification", "GetBucketNotificationConfiguration"),
+        ("accelerate", "AccelerateConfiguration", "s3:GetAccelerateConfiguration", "GetBucketAccelerateConfiguration"),
     ]
 
     static let routes: [Route] =
         unconfigured.flatMap { c in
             [
-                Route(.bucket, "GET", c.subresource, c.get, Handlers.notConfigured(c.code)),
-                Route(.bucket, "DELETE", c.subresource, c.delete, Handlers.nothingToDelete),
+                Route(.bucket, "GET", c.subresource, c.get, c.getOperation, Handlers.notConfigured(c.code)),
+                Route(.bucket, "DELETE", c.subresource, c.delete, c.deleteOperation, Handlers.nothingToDelete),
             ]
         }
         + emptyConfigurations.map { c in
-            Route(.bucket, "GET", c.subresource, c.action, Handlers.emptyConfiguration(c.root))
+            Route(.bucket, "GET", c.subresource, c.action, c.operation, Handlers.emptyConfiguration(c.root))
         } + [
-            Route(.service, "GET", nil, "s3:ListAllMyBuckets", Handlers.listBuckets),
+            Route(.service, "GET", nil, "s3:ListAllMyBuckets", "ListBuckets", Handlers.listBuckets),
 
-            Route(.bucket, "GET", "location", "s3:GetBucketLocation", Handlers.getBucketLocation),
-            Route(.bucket, "GET", "acl", "s3:GetBucketAcl", Handlers.getACL),
-            Route(.bucket, "PUT", "acl", "s3:PutBucketAcl", Handlers.putACL),
-            Route(.bucket, "GET", "versioning", "s3:GetBucketVersioning", Handlers.getBucketVersioning),
-            Route(.bucket, "PUT", "versioning", "s3:PutBucketVersioning", Handlers.putBucketVersioning),
-            Route(.bucket, "GET", "tagging", "s3:GetBucketTagging", Handlers.getBucketTagging),
-            Route(.bucket, "PUT", "tagging", "s3:PutBucketTagging", Handlers.putBucketTagging),
+            Route(.bucket, "GET", "location", "s3:GetBucketLocation", "GetBucketLocation", Handlers.getBucketLocation),
+            Route(.bucket, "GET", "acl", "s3:GetBucketAcl", "GetBucketAcl", Handlers.getACL),
+            Route(.bucket, "PUT", "acl", "s3:PutBucketAcl", "PutBucketAcl", Handlers.putACL),
+            Route(
+                .bucket, "GET", "versioning", "s3:GetBucketVersioning", "GetBucketVersioning",
+                Handlers.getBucketVersioning),
+            Route(
+                .bucket, "PUT", "versioning", "s3:PutBucketVersioning", "PutBucketVersioning",
+                Handlers.putBucketVersioning),
+            Route(.bucket, "GET", "tagging", "s3:GetBucketTagging", "GetBucketTagging", Handlers.getBucketTagging),
+            Route(.bucket, "PUT", "tagging", "s3:PutBucketTagging", "PutBucketTagging", Handlers.putBucketTagging),
             // AWS names no separate permission for removing bucket tags.
-            Route(.bucket, "DELETE", "tagging", "s3:PutBucketTagging", Handlers.deleteBucketTagging),
-            Route(.bucket, "GET", "uploads", "s3:ListBucketMultipartUploads", Handlers.listMultipartUploads),
-            Route(.bucket, "GET", "versions", "s3:ListBucketVersions", Handlers.listObjectVersions),
-            Route(.bucket, "GET", "requestPayment", "s3:GetBucketRequestPayment", Handlers.getRequestPayment),
-            Route(.bucket, "POST", "delete", nil, Handlers.deleteObjects),
-            Route(.bucket, "POST", nil, nil, Handlers.postObject),
-            Route(.bucket, "GET", nil, "s3:ListBucket", Handlers.listObjects),
-            Route(.bucket, "HEAD", nil, "s3:ListBucket", Handlers.headBucket),
-            Route(.bucket, "PUT", nil, "s3:CreateBucket", Handlers.createBucket),
-            Route(.bucket, "DELETE", nil, "s3:DeleteBucket", Handlers.deleteBucket),
+            Route(
+                .bucket, "DELETE", "tagging", "s3:PutBucketTagging", "DeleteBucketTagging", Handlers.deleteBucketTagging
+            ),
+            Route(
+                .bucket, "GET", "uploads", "s3:ListBucketMultipartUploads", "ListMultipartUploads",
+                Handlers.listMultipartUploads),
+            Route(
+                .bucket, "GET", "versions", "s3:ListBucketVersions", "ListObjectVersions", Handlers.listObjectVersions),
+            Route(
+                .bucket, "GET", "requestPayment", "s3:GetBucketRequestPayment", "GetBucketRequestPayment",
+                Handlers.getRequestPayment),
+            Route(.bucket, "POST", "delete", nil, "DeleteObjects", Handlers.deleteObjects),
+            Route(.bucket, "POST", nil, nil, "PostObject", Handlers.postObject),
+            Route(.bucket, "GET", nil, "s3:ListBucket", "ListObjects", Handlers.listObjects),
+            Route(.bucket, "HEAD", nil, "s3:ListBucket", "HeadBucket", Handlers.headBucket),
+            Route(.bucket, "PUT", nil, "s3:CreateBucket", "CreateBucket", Handlers.createBucket),
+            Route(.bucket, "DELETE", nil, "s3:DeleteBucket", "DeleteBucket", Handlers.deleteBucket),
 
-            Route(.object, "POST", "uploads", "s3:PutObject", Handlers.createMultipartUpload),
-            Route(.object, "POST", "uploadId", "s3:PutObject", Handlers.completeMultipartUpload),
-            Route(.object, "PUT", "uploadId", "s3:PutObject", Handlers.uploadPart),
-            Route(.object, "GET", "uploadId", "s3:ListMultipartUploadParts", Handlers.listParts),
-            Route(.object, "DELETE", "uploadId", "s3:AbortMultipartUpload", Handlers.abortMultipartUpload),
-            Route(.object, "GET", "tagging", "s3:GetObjectTagging", Handlers.getObjectTagging),
-            Route(.object, "PUT", "tagging", "s3:PutObjectTagging", Handlers.putObjectTagging),
-            Route(.object, "DELETE", "tagging", "s3:DeleteObjectTagging", Handlers.deleteObjectTagging),
-            Route(.object, "GET", "acl", "s3:GetObjectAcl", Handlers.getACL),
-            Route(.object, "PUT", "acl", "s3:PutObjectAcl", Handlers.putACL),
-            Route(.object, "GET", "retention", "s3:GetObjectRetention", Handlers.missingObjectLock),
-            Route(.object, "PUT", "retention", "s3:PutObjectRetention", Handlers.missingObjectLock),
-            Route(.object, "GET", "legal-hold", "s3:GetObjectLegalHold", Handlers.missingObjectLock),
-            Route(.object, "PUT", "legal-hold", "s3:PutObjectLegalHold", Handlers.missingObjectLock),
-            Route(.object, "GET", nil, "s3:GetObject", Handlers.getObject),
-            Route(.object, "HEAD", nil, "s3:GetObject", Handlers.getObject),
-            Route(.object, "PUT", nil, "s3:PutObject", Handlers.putObject),
-            Route(.object, "DELETE", nil, "s3:DeleteObject", Handlers.deleteObject),
+            Route(.object, "POST", "uploads", "s3:PutObject", "CreateMultipartUpload", Handlers.createMultipartUpload),
+            Route(
+                .object, "POST", "uploadId", "s3:PutObject", "CompleteMultipartUpload", Handlers.completeMultipartUpload
+            ),
+            Route(.object, "PUT", "uploadId", "s3:PutObject", "UploadPart", Handlers.uploadPart),
+            Route(.object, "GET", "uploadId", "s3:ListMultipartUploadParts", "ListParts", Handlers.listParts),
+            Route(
+                .object, "DELETE", "uploadId", "s3:AbortMultipartUpload", "AbortMultipartUpload",
+                Handlers.abortMultipartUpload),
+            Route(.object, "GET", "tagging", "s3:GetObjectTagging", "GetObjectTagging", Handlers.getObjectTagging),
+            Route(.object, "PUT", "tagging", "s3:PutObjectTagging", "PutObjectTagging", Handlers.putObjectTagging),
+            Route(
+                .object, "DELETE", "tagging", "s3:DeleteObjectTagging", "DeleteObjectTagging",
+                Handlers.deleteObjectTagging),
+            Route(.object, "GET", "acl", "s3:GetObjectAcl", "GetObjectAcl", Handlers.getACL),
+            Route(.object, "PUT", "acl", "s3:PutObjectAcl", "PutObjectAcl", Handlers.putACL),
+            Route(
+                .object, "GET", "retention", "s3:GetObjectRetention", "GetObjectRetention", Handlers.missingObjectLock),
+            Route(
+                .object, "PUT", "retention", "s3:PutObjectRetention", "PutObjectRetention", Handlers.missingObjectLock),
+            Route(
+                .object, "GET", "legal-hold", "s3:GetObjectLegalHold", "GetObjectLegalHold", Handlers.missingObjectLock),
+            Route(
+                .object, "PUT", "legal-hold", "s3:PutObjectLegalHold", "PutObjectLegalHold", Handlers.missingObjectLock),
+            Route(.object, "GET", nil, "s3:GetObject", "GetObject", Handlers.getObject),
+            Route(.object, "HEAD", nil, "s3:GetObject", "HeadObject", Handlers.getObject),
+            Route(.object, "PUT", nil, "s3:PutObject", "PutObject", Handlers.putObject),
+            Route(.object, "DELETE", nil, "s3:DeleteObject", "DeleteObject", Handlers.deleteObject),
         ]
 
     /// Every permission name a user may be granted: the S3 operations routed here, those the
@@ -166,10 +209,22 @@ enum S3Router {
         try Authorization.require(p, action, resource)
     }
 
+    /// The AWS operation a request of `route` is: one route serves both list versions, and a
+    /// PUT with a copy source is a copy.
+    static func operation(_ route: Route, _ r: S3Request) -> String {
+        switch route.operation {
+        case "ListObjects" where r.query["list-type"] == "2": "ListObjectsV2"
+        case "PutObject" where r.header("x-amz-copy-source") != nil: "CopyObject"
+        case "UploadPart" where r.header("x-amz-copy-source") != nil: "UploadPartCopy"
+        default: route.operation
+        }
+    }
+
     static func route(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
         let level: Level = r.bucket == nil ? .service : (r.key == nil ? .bucket : .object)
         let candidates = byLevelAndMethod[RouteKey(level: level, method: r.method)] ?? []
         if let route = candidates.first(where: { $0.subresource.map(r.has) ?? false }) {
+            RequestTrace.current?.operation = operation(route, r)
             try authorize(r, route)
             return try route.handler(r, ctx, logger)
         }
@@ -182,6 +237,7 @@ enum S3Router {
             throw S3Error(.notImplemented, "\(r.method) ?\(sub) is not implemented by this gateway.")
         }
         if let route = candidates.first(where: { $0.subresource == nil }) {
+            RequestTrace.current?.operation = operation(route, r)
             try authorize(r, route)
             return try route.handler(r, ctx, logger)
         }

@@ -13,8 +13,15 @@ extension S3Gateway {
         doubleEncodedPath: Bool = false, anonymous: S3Error, invalid: (String) -> S3Error
     ) throws -> (AuthContext, Principal) {
         let hash = hexEncode(Digest.hash(.sha256, bytes))
-        let auth = try ctx.verifier.authenticate(
-            head, now: now, service: service, bodyHash: hash, doubleEncodedPath: doubleEncodedPath)
+        let trace = RequestTrace.current
+        let auth: AuthContext
+        do {
+            auth = try ctx.verifier.authenticate(
+                head, now: now, service: service, bodyHash: hash, doubleEncodedPath: doubleEncodedPath)
+        } catch {
+            trace?.authFailure = error.code.code
+            throw error
+        }
         switch auth.method {
         case .anonymous: throw anonymous
         case .v2Header, .v2Query: throw S3Error(.accessDenied, "Requests must be signed with Signature Version 4")
@@ -26,6 +33,15 @@ extension S3Gateway {
         if auth.payload.isStreaming { throw invalid("Requests are not sent in chunks") }
         // What the body asks for (a session policy, new permissions) must be what was signed.
         if auth.payload == .unsigned && !bytes.isEmpty { throw invalid("The body must be covered by the signature") }
-        return (auth, try Self.principal(auth, head: head, ctx: ctx, now: now))
+        let principal: Principal
+        do {
+            principal = try Self.principal(auth, head: head, ctx: ctx, now: now)
+        } catch {
+            trace?.authFailure = error.code.code
+            throw error
+        }
+        trace?.tenant = principal.tenant
+        trace?.accessKey = principal.accessKey
+        return (auth, principal)
     }
 }

@@ -33,6 +33,7 @@ struct RouteTable: Sendable {
                 // RFC 9110: a 405 names the methods the resource has.
                 let allowed = Set(candidates.map(\.route.method)).sorted().joined(separator: ", ")
                 let e = AdminError.methodNotAllowed
+                RequestTrace.current?.errorCode = e.code
                 return AdminResponse(status: e.status, body: errorBody(e), headers: [("Allow", allowed)])
             }
             let resource: PermissionSet.Resource
@@ -50,6 +51,7 @@ struct RouteTable: Sendable {
             guard r.principal.allows(route.action, on: resource) else { throw .accessDenied }
             return try route.handler(r, params, ctx)
         } catch {
+            RequestTrace.current?.errorCode = error.code
             return AdminResponse(status: error.status, body: errorBody(error))
         }
     }

@@ -17,6 +17,7 @@ extension S3Gateway {
                 status: 200, headers: [Header("Content-Type", "text/xml")], body: .bytes(Array(xml.utf8)))
         } catch {
             let e = STS.onTheWire(Self.s3Error(error, logger: logger))
+            RequestTrace.current?.errorCode = e.code.code
             response = S3Response(
                 status: e.code.status, headers: [Header("Content-Type", "text/xml")],
                 body: .bytes(Array(STS.Response.error(e, requestId: requestId).utf8)))
@@ -47,6 +48,7 @@ extension S3Gateway {
         // A presigned call's signature parameters are not STS parameters.
         for f in query where params[f.name] == nil && !f.name.hasPrefix("X-Amz-") { params[f.name] = f.value }
 
+        RequestTrace.current?.operation = params["Action"] ?? ""
         guard let action = params["Action"], !action.isEmpty else {
             throw S3Error(.invalidAction, "The request names no Action")
         }
