@@ -25,12 +25,15 @@ let package = Package(
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
 
         .target(name: "GatewayCore"),
+        // Counters shared across the gateway's processes (memory-mapped files) and their
+        // Prometheus exposition (docs/OBSERVABILITY.md, "Metrics").
+        .target(name: "Metrics"),
         .target(name: "SigV4", dependencies: ["GatewayCore", "COpenSSL"]),
         .target(name: "S3Protocol", dependencies: ["GatewayCore"]),
         .target(
             name: "Gateway",
             dependencies: [
-                "GatewayCore", "SigV4", "S3Protocol", "Compression",
+                "GatewayCore", "SigV4", "S3Protocol", "Compression", "Metrics",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(name: "FastCGI", dependencies: ["GatewayCore", "CFastCGI"]),
@@ -43,6 +46,7 @@ let package = Package(
             name: "s3gw",
             dependencies: [
                 "Gateway", "FastCGI", "FileSystemBackend", "S3Backend", "MetadataSQLite", "Compression", "CLinux",
+                "Metrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -51,6 +55,7 @@ let package = Package(
         .target(name: "GatewayTesting", dependencies: ["GatewayCore", "SigV4"]),
 
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "GatewayCore"]),
         .testTarget(name: "FileSystemBackendTests", dependencies: ["FileSystemBackend", "GatewayCore"]),
         .testTarget(name: "SupervisorTests", dependencies: ["s3gw", "GatewayCore"]),
@@ -63,7 +68,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "GatewayCore", "GatewayTesting", "SigV4", "S3Protocol", "MetadataSQLite",
+                "Gateway", "GatewayCore", "GatewayTesting", "SigV4", "S3Protocol", "MetadataSQLite", "Metrics",
             ]),
     ]
 )
