@@ -31,21 +31,24 @@ public struct GatewayContext: Sendable {
     public var migration = MigrationEnvironment()
     /// Told about every finished request (operations log, metrics), in order.
     public var observers: [any RequestObserver] = []
+    /// The counter files and this process's own (nil: `[metrics] enabled = false`, or tests).
+    public let metrics: GatewayMetrics?
 
     public init(
         metadata: any MetadataStore, zones: [String: any StorageZone], catalog: ZoneCatalog, identities: Identities,
         maxClockSkew: Double = 900, clock: any Clock, installationSecret: [UInt8], logger: Logger,
         baseDomains: [String] = [],
         replication: ReplicationSettings = ReplicationSettings(), sts: STSSettings = STSSettings(),
-        admin: AdminSettings = AdminSettings(), discovery: DiscoveryJobs? = nil
+        admin: AdminSettings = AdminSettings(), discovery: DiscoveryJobs? = nil, metrics: GatewayMetrics? = nil
     ) {
+        self.metrics = metrics
         self.admin = admin
         self.discovery = discovery
         self.replication = replication
         self.sts = sts
         self.baseDomains = baseDomains.map { $0.lowercased() }
         self.metadata = metadata
-        self.zones = zones.mapValues { TracedZone($0) }
+        self.zones = zones.mapValues { TracedZone($0, metrics: metrics?.recorder) }
         self.catalog = catalog
         self.identities = identities
         verifier = Verifier(credentials: identities, maxClockSkew: maxClockSkew)

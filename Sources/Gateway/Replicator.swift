@@ -1,5 +1,6 @@
 import GatewayCore
 import Logging
+import Metrics
 
 /// The agent's copier: claims due jobs from the metadata store's queue and carries them out.
 /// A replicate job streams the object from a readable copy into the target zone, verifies size
@@ -100,6 +101,9 @@ public final class Replicator: Sendable {
         {
             // Overwritten, deleted, or no longer wanted there while the bytes moved.
             try? target.deleteBlob(backendBucket: job.backendBucket, blob: blob)
+        } else {
+            // The object's write → this replica verified and recorded.
+            ctx.metrics?.recorder?.observe(.replicationLag, [], ctx.clock.now() - o.lastModified)
         }
     }
 

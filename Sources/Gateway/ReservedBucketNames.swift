@@ -1,7 +1,9 @@
 /// Bucket names whose path-style addresses belong to the gateway's own APIs (`/admin/…`,
-/// `/api/…`): CreateBucket and a migration's target names refuse them alike.
+/// `/api/…`) and probes (`/metrics`, `/healthz`, `/readyz`): CreateBucket and a migration's
+/// target names refuse them alike.
 enum ReservedBucketNames {
-    static let all: Set<String> = [AdminAPI.reservedBucketName, WebAPI.reservedBucketName]
+    static let all: Set<String> = Set([AdminAPI.reservedBucketName, WebAPI.reservedBucketName])
+        .union(S3Gateway.Probe.reservedBucketNames)
 
     static func contains(_ name: String) -> Bool { all.contains(name) }
 }

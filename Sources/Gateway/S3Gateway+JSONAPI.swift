@@ -33,7 +33,8 @@ extension S3Gateway {
         }
         let response = S3Response(
             status: answer.status,
-            headers: (answer.body.isEmpty ? [] : [Header("Content-Type", "application/json")])
+            headers: (answer.body.isEmpty || answer.headers.contains { $0.name == "Content-Type" }
+                ? [] : [Header("Content-Type", "application/json")])
                 + answer.headers.map { Header($0.name, $0.value) },
             body: answer.body.isEmpty ? .empty : .bytes(answer.body))
         _ = try? send(response, head: head, requestId: requestId, to: sink)

@@ -19,6 +19,9 @@ public struct S3Gateway: Sendable {
         // The Host header decides the addressing once: the admin API and STS own only
         // path-style requests, and S3 takes its bucket from it.
         let hostBucket = Self.virtualHostBucket(head.header("host"), baseDomains: ctx.baseDomains)
+        if let probe = Probe(head.rawPath, virtualHosted: hostBucket != nil) {
+            return answer(probe, head, params: params, requestId: requestId, to: response)
+        }
         let origin: RequestTrace.Origin =
             AdminAPI.owns(head.rawPath, virtualHosted: hostBucket != nil)
             ? .admin
@@ -30,6 +33,7 @@ public struct S3Gateway: Sendable {
         trace.userAgent = head.header("user-agent") ?? ""
         let counted = TracedSource(body, trace)
         let tracked = HeadTrackingSink(response, trace)
+        for observer in ctx.observers { observer.requestStarted(trace) }
         trace.run {
             trace.status = serve(
                 head, origin: origin, hostBucket: hostBucket, params: params, body: counted, requestId: requestId,

@@ -63,7 +63,7 @@ final class TestGateway {
     init(
         zones catalogZones: [ZoneCatalog.Zone] = [ZoneCatalog.Zone(name: "zone-a", country: "se", region: "se-sto")],
         replication: ReplicationSettings = ReplicationSettings(), clock: any Clock = FixedClock(TestGateway.now),
-        configure: (inout GatewayContext) -> Void = { _ in }
+        metrics: GatewayMetrics? = nil, configure: (inout GatewayContext) -> Void = { _ in }
     ) {
         var zones = ["zone-a": InMemoryZone(name: "zone-a")]
         for z in catalogZones where zones[z.name] == nil { zones[z.name] = InMemoryZone(name: z.name) }
@@ -75,7 +75,7 @@ final class TestGateway {
             catalog: ZoneCatalog(zones: catalogZones, defaultZone: "zone-a"),
             identities: identities, clock: clock,
             installationSecret: Array(repeating: 7, count: 32), logger: Logger(label: "test"),
-            baseDomains: ["s3.example.test"], replication: replication)
+            baseDomains: ["s3.example.test"], replication: replication, metrics: metrics)
         configure(&context)
         self.context = context
         gateway = S3Gateway(context: context)
@@ -87,7 +87,7 @@ final class TestGateway {
     func send(
         _ method: String, _ uri: String, body: [UInt8] = [], headers extra: [(String, String)] = [],
         sign: Bool = true, payloadHash: String? = nil, accessKey: String = TestGateway.accessKey,
-        secret: String = TestGateway.secretKey, host: String = "127.0.0.1:8080"
+        secret: String = TestGateway.secretKey, host: String = "127.0.0.1:8080", remoteAddress: String? = nil
     ) -> Response {
         var headers: [(name: String, value: String)] = [
             ("host", host), ("x-amz-date", Self.amzDate),
@@ -95,6 +95,7 @@ final class TestGateway {
         ]
         headers += extra.map { (name: $0.0.lowercased(), value: $0.1) }
         var params: [String: String] = ["REQUEST_METHOD": method, "REQUEST_URI": uri]
+        if let remoteAddress { params["REMOTE_ADDR"] = remoteAddress }
         if sign {
             let (auth, _) = Signer.sign(
                 method: method, rawURI: uri, headers: headers, payloadHash: headers[2].value,

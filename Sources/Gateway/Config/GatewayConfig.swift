@@ -53,6 +53,8 @@ public struct GatewayConfig: Sendable {
     public var discovery = DiscoverySettings()
     /// `[migration]`: copying an existing S3 account in (docs/MIGRATION.md).
     public var migration = MigrationSettings()
+    /// `[metrics]`: counting, and who may scrape `/metrics` (docs/OBSERVABILITY.md).
+    public var metrics = MetricsSettings()
     /// Defaults, in seconds, for how long a provider zone may keep a request waiting: to
     /// connect, from the end of the request to the response headers, with no body byte moving,
     /// and over a CompleteMultipartUpload. A zone's own connect_timeout / response_timeout /
@@ -185,6 +187,17 @@ public struct GatewayConfig: Sendable {
             case "migration":
                 c.migration.bandwidthMbps =
                     try reader.number("bandwidth_mbps", in: 0.001...1_000_000) ?? c.migration.bandwidthMbps
+                try reader.noOtherKeys()
+            case "metrics":
+                c.metrics.enabled = try reader.bool("enabled") ?? c.metrics.enabled
+                if let entries = try reader.strings("allow") {
+                    c.metrics.allow = try entries.map { entry throws(Invalid) in
+                        guard let range = AddressRange(entry) else {
+                            throw reader.invalid("allow", "\"\(entry)\" is not an address or a CIDR range")
+                        }
+                        return range
+                    }
+                }
                 try reader.noOtherKeys()
             case "zones[]":
                 guard let name = try reader.string("name"), !name.isEmpty else {

@@ -13,7 +13,7 @@ import Synchronization
 /// uploads, and the removal of expired sessions.
 enum Agent {
     static func run(configPath: String, logger: Logger) throws -> Int32 {
-        let (config, context) = try Worker.start(configPath: configPath, logger: logger)
+        let (config, context) = try Worker.start(configPath: configPath, logger: logger, metricsKind: "agent")
         logger.info(
             "agent started: multipart uploads expire after \(config.multipartExpiry)s, checked every \(config.cleanupInterval)s"
         )
@@ -73,6 +73,30 @@ enum Agent {
                 }
             }
             t.name = "orphan-sweep"
+            t.start()
+        }
+        if context.metrics != nil {
+            // Bytes per zone for s3gw_zone_stored_bytes: a walk over every object, so on its own
+            // thread and every few minutes (docs/OBSERVABILITY.md).
+            let t = Thread {
+                var next = 0.0
+                while !stopping.load(ordering: .relaxed) {
+                    let now = SystemClock().now()
+                    guard now >= next else {
+                        usleep(500_000)
+                        continue
+                    }
+                    do {
+                        _ = try activity.doing("stored-bytes", "adding up stored bytes") {
+                            try ZoneStoredBytes.refresh(context, now: now)
+                        }
+                    } catch {
+                        logger.error("adding up the bytes stored per zone failed: \(error)")
+                    }
+                    next = SystemClock().now() + ZoneStoredBytes.interval
+                }
+            }
+            t.name = "stored-bytes"
             t.start()
         }
         // On SIGTERM the transfers under way finish (bounded); one cut short is re-run by the

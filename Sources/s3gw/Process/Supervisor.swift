@@ -4,6 +4,7 @@ import Gateway
 import GatewayCore
 import Logging
 import MetadataSQLite
+import Metrics
 
 #if canImport(Glibc)
     import Glibc
@@ -29,6 +30,9 @@ final class Supervisor {
     /// How long a reload waits for the new workers to report that they serve.
     private let readyTimeout: Double = 30
     private let executable = executablePath()
+    /// The supervisor's own counter file (worker restarts); nil when metrics are off.
+    private var metrics: GatewayMetrics?
+    private var nextFold = 0.0
 
     init(configPath: String, config: GatewayConfig, logger: Logger) {
         self.configPath = configPath
@@ -43,6 +47,7 @@ final class Supervisor {
         listenFD = try bindUnixSocket(path: config.socket, mode: config.socketMode)
         if let pidFile { try "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8) }
         removeTemporaries(ofProcess: nil)
+        openMetrics()
         for _ in 0..<config.workerCount { try spawnWorker() }
         try spawnAgent()
         logger.notice(
@@ -55,7 +60,31 @@ final class Supervisor {
             case SIGTERM, SIGINT: return finish(pidFile: pidFile)
             default: break
             }
-            reap()
+            if reap() > 0 || Date().timeIntervalSince1970 >= nextFold { foldFinishedCounters() }
+        }
+    }
+
+    /// Folds the counter files of an earlier run's processes first, so the new ones start from
+    /// what those counted; then this process's own file.
+    private func openMetrics() {
+        guard config.metrics.enabled else { return }
+        foldFinishedCounters()
+        do {
+            metrics = try GatewayMetrics.open(config, kind: "supervisor")
+        } catch {
+            logger.error("metrics: cannot create the supervisor's counter file: \(error)")
+        }
+    }
+
+    /// Folds the files of processes that ended into retired.m: after a reap, and every minute
+    /// for processes that were not ours (an earlier supervisor's workers ending late).
+    private func foldFinishedCounters() {
+        nextFold = Date().timeIntervalSince1970 + 60
+        guard config.metrics.enabled else { return }
+        do {
+            try GatewayMetrics.directory(stateDir: config.stateDir).foldFinished()
+        } catch {
+            logger.error("metrics: folding finished processes' counters failed: \(error)")
         }
     }
 
@@ -83,11 +112,15 @@ final class Supervisor {
         logger.info("agent \(pid) started")
     }
 
-    private func reap() {
+    /// Returns how many children ended.
+    @discardableResult
+    private func reap() -> Int {
+        var ended = 0
         while true {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
-            if pid <= 0 { return }
+            if pid <= 0 { return ended }
+            ended += 1
             if pid == agent {
                 agent = nil
                 removeTemporaries(ofProcess: pid)
@@ -107,6 +140,7 @@ final class Supervisor {
                 recentCrashes = recentCrashes.filter { now - $0 < 10 } + [now]
                 // A crash loop is throttled rather than spinning the CPU.
                 if recentCrashes.count > 10 { usleep(500_000) }
+                metrics?.recorder?.count(.workerRestarts)
                 do { try spawnWorker() } catch { logger.error("respawn failed: \(error)") }
             } else if !exitedCleanly {
                 logger.warning("old worker \(pid) ended with status \(status)")
@@ -201,6 +235,8 @@ final class Supervisor {
         if let a = agent { kill(a, SIGKILL) }
         reap()
         unlink(config.socket)
+        metrics = nil  // its file is finished now: folded with the workers'
+        foldFinishedCounters()
         if let pidFile { unlink(pidFile) }
         logger.notice("stopped")
         return 0

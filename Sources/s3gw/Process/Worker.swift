@@ -20,7 +20,7 @@ enum Worker {
     static let readyFD: Int32 = 3
 
     static func run(configPath: String, logger: Logger, reportReady: Bool) throws -> Int32 {
-        let (config, context) = try start(configPath: configPath, logger: logger)
+        let (config, context) = try start(configPath: configPath, logger: logger, metricsKind: "worker")
         let gateway = S3Gateway(context: context)
         let server = FastCGIServer(threads: config.threads)
         let served = Atomic<Int>(0)
@@ -59,21 +59,28 @@ enum Worker {
     /// memory), take SIGTERM/SIGHUP/SIGINT for sigwait only (before any thread exists, so all
     /// threads inherit the mask), ignore SIGPIPE, set up libcurl once, and build the gateway
     /// context from the configuration.
-    static func start(configPath: String, logger: Logger) throws -> (GatewayConfig, GatewayContext) {
+    /// `metricsKind` names the process's counter file (worker, agent).
+    static func start(configPath: String, logger: Logger, metricsKind: String) throws -> (GatewayConfig, GatewayContext)
+    {
         disableCoreDumps()
         blockSignals([SIGTERM, SIGHUP, SIGINT])
         signal(SIGPIPE, SIG_IGN)
         let config = try GatewayConfig.load(path: configPath)
         CurlGlobal.initialize()
-        return (config, try makeContext(config: config, configPath: configPath, logger: logger))
+        return (
+            config, try makeContext(config: config, configPath: configPath, logger: logger, metricsKind: metricsKind)
+        )
     }
 
     /// `serving` false: an admin command's context on the gateway host (the master key must
     /// exist already: only `serve` creates it, with the owner the gateway runs as). `configPath` is the file the admin
     /// API's providers import rewrites.
-    static func makeContext(config: GatewayConfig, configPath: String? = nil, logger: Logger, serving: Bool = true)
-        throws -> GatewayContext
-    {
+    /// `metricsKind`: the process counts into a counter file of its own (nil: a CLI command,
+    /// which counts nothing and serves no scrape).
+    static func makeContext(
+        config: GatewayConfig, configPath: String? = nil, logger: Logger, serving: Bool = true,
+        metricsKind: String? = nil
+    ) throws -> GatewayContext {
         let secret = try InstallationSecret.load(stateDir: config.stateDir, createIfMissing: false)
         let metadata = try SQLiteMetadataStore(path: config.metadataPath)
         let stateDir = config.stateDir
@@ -92,7 +99,10 @@ enum Worker {
             installationSecret: secret, logger: logger, baseDomains: config.baseDomains,
             replication: config.replication, sts: config.sts,
             admin: AdminSettings(configPath: configPath, multipartExpiry: Double(config.multipartExpiry)),
-            discovery: discovery)
+            discovery: discovery, metrics: try metricsKind.flatMap { try GatewayMetrics.open(config, kind: $0) })
+        if metricsKind == "worker", let recorder = context.metrics?.recorder {
+            context.observers.append(MetricsObserver(recorder: recorder))
+        }
         context.migration = MigrationEnvironment(config: config)
         context.migration.connector = sourceConnector(config)
         return context

@@ -1,0 +1,69 @@
+import Foundation
+import GatewayCore
+import Metrics
+import SigV4
+
+/// `/metrics`, `/healthz` and `/readyz`: for Prometheus and load balancers, unsigned, answered
+/// before S3 addressing (path-style only; a virtual-hosted `metrics` key is an S3 request). They
+/// are not requests of the gateway's APIs: no trace, so neither counted in `s3gw_requests_total`
+/// nor in the operations log (a scrape every few seconds and a probe every second would drown
+/// the clients' requests there).
+extension S3Gateway {
+    enum Probe: String {
+        case metrics = "/metrics"
+        case healthz = "/healthz"
+        case readyz = "/readyz"
+
+        /// The probe a path-style request's path names (a query is ignored).
+        init?(_ rawPath: String, virtualHosted: Bool) {
+            guard !virtualHosted else { return nil }
+            let path = rawPath.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
+            self.init(rawValue: String(path))
+        }
+
+        /// The bucket names these paths shadow.
+        static let reservedBucketNames: Set<String> = ["metrics", "healthz", "readyz"]
+    }
+
+    func answer(
+        _ probe: Probe, _ head: RequestHead, params: [String: String], requestId: String, to sink: any ResponseSink
+    ) {
+        var response: S3Response
+        if head.method != "GET" && head.method != "HEAD" {
+            response = Self.text(405, "Only GET and HEAD are allowed here.\n")
+            response.headers.append(Header("Allow", "GET, HEAD"))
+        } else {
+            switch probe {
+            case .healthz:
+                response = Self.json(200, Array(#"{"status":"ok"}"#.utf8))
+            case .readyz:
+                let r = Readiness.check(ctx.catalog, ctx.metadata)
+                response = Self.json(r.ready ? 200 : 503, Array((try? AdminJSON.encoder.encode(r)) ?? Data()))
+            case .metrics:
+                response = metricsAnswer(remoteAddress: params["REMOTE_ADDR"] ?? "")
+            }
+        }
+        response.headers.append(Header("Cache-Control", "no-store"))
+        _ = try? send(response, head: head, requestId: requestId, to: sink)
+    }
+
+    private func metricsAnswer(remoteAddress: String) -> S3Response {
+        guard let metrics = ctx.metrics else { return Self.text(404, "Metrics are disabled ([metrics] enabled).\n") }
+        guard metrics.settings.allows(remoteAddress) else {
+            return Self.text(403, "This address may not read the metrics ([metrics] allow).\n")
+        }
+        return S3Response(
+            status: 200, headers: [Header("Content-Type", Exposition.contentType)],
+            body: .bytes(Array(metrics.exposition(ctx, now: ctx.clock.now()).utf8)))
+    }
+
+    private static func text(_ status: Int, _ message: String) -> S3Response {
+        S3Response(
+            status: status, headers: [Header("Content-Type", "text/plain; charset=utf-8")],
+            body: .bytes(Array(message.utf8)))
+    }
+
+    private static func json(_ status: Int, _ body: [UInt8]) -> S3Response {
+        S3Response(status: status, headers: [Header("Content-Type", "application/json")], body: .bytes(body))
+    }
+}

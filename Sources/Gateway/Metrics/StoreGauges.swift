@@ -1,0 +1,81 @@
+import Foundation
+import GatewayCore
+import Metrics
+
+/// The gauges a scrape reads from the metadata store rather than from the counter files: they
+/// describe shared state (the replication queue, zone health, the agent's liveness), which any
+/// worker reads alike, so there is nothing to add up across processes.
+enum StoreGauges {
+    static func add(to s: inout MetricsSnapshot, _ ctx: GatewayContext, now: Double) {
+        if let q = try? ctx.metadata.queueStats(now: now) {
+            s.set(.replicationQueue, ["pending"], Double(q.pending))
+            s.set(.replicationQueue, ["running"], Double(q.running))
+            s.set(.replicationQueue, ["dead"], Double(q.dead))
+            s.set(.replicationOldestPending, [], q.oldestPendingAge)
+            s.set(.replicationDeadLetters, [], Double(q.dead))
+        }
+        if let health = try? ctx.metadata.zoneHealth() {
+            let down = Set(health.filter { $0.state == .down }.map(\.zone))
+            for z in ctx.catalog.zones { s.set(.zoneUp, [z.name, z.country], down.contains(z.name) ? 0 : 1) }
+        }
+        if let beats = try? Heartbeat.all(.agent, ctx.metadata) {
+            let freshest = beats.map(\.beatAt).max()
+            s.set(.agentUp, [], freshest.map { now - $0 < Heartbeat.aliveWithin } == true ? 1 : 0)
+            if let freshest { s.set(.agentHeartbeatAge, [], max(0, now - freshest)) }
+        }
+        if let stored = ZoneStoredBytes.read(ctx.metadata) {
+            for z in ctx.catalog.zones { s.set(.zoneStoredBytes, [z.name], Double(stored.zones[z.name] ?? 0)) }
+        }
+    }
+}
+
+/// Bytes each zone holds (objects whose primary copy is there, and verified replicas), added
+/// up by the agent on a thread of its own every few minutes and kept in its notes: walking
+/// every object is too slow for a scrape, and the number changes slowly.
+public enum ZoneStoredBytes {
+    static let key = "metrics/zone-stored-bytes"
+    /// Seconds between two counts.
+    public static let interval: Double = 300
+
+    struct Note: Codable {
+        var at: Double
+        var zones: [String: Int64]
+    }
+
+    /// Counts and records; returns the bytes per zone.
+    @discardableResult
+    public static func refresh(_ ctx: GatewayContext, now: Double) throws(StoreError) -> [String: Int64] {
+        let zones = try count(ctx.metadata)
+        let json = (try? JSONEncoder().encode(Note(at: now, zones: zones))).map { String(decoding: $0, as: UTF8.self) }
+        try ctx.metadata.setAgentState(key, json)
+        return zones
+    }
+
+    static func count(_ metadata: any MetadataStore) throws(StoreError) -> [String: Int64] {
+        var zones: [String: Int64] = [:]
+        var afterBucket = ""
+        while true {
+            let buckets = try metadata.allBuckets(after: afterBucket, limit: 100)
+            for b in buckets {
+                var after = ""
+                while true {
+                    let page = try metadata.listObjects(bucket: b.name, query: ListQuery(after: after, maxKeys: 1000))
+                    for o in page.objects {
+                        zones[o.zone, default: 0] += o.size
+                        for r in o.replicas where r.state == .completed { zones[r.zone, default: 0] += o.size }
+                    }
+                    guard page.isTruncated, let last = page.last else { break }
+                    after = last
+                }
+            }
+            guard buckets.count == 100, let last = buckets.last else { break }
+            afterBucket = last.name
+        }
+        return zones
+    }
+
+    static func read(_ metadata: any MetadataStore) -> Note? {
+        guard let text = try? metadata.agentState(key) else { return nil }
+        return try? JSONDecoder().decode(Note.self, from: Data(text.utf8))
+    }
+}

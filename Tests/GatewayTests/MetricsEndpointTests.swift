@@ -1,0 +1,215 @@
+import Foundation
+import GatewayCore
+import Metrics
+import XCTest
+
+@testable import Gateway
+
+/// `/metrics`, `/admin/metrics`, `/healthz` and `/readyz` through S3Gateway.handle, counting into
+/// a real counter file: what a request does shows in the text, and who may read it.
+final class MetricsEndpointTests: XCTestCase {
+    var root: String!
+
+    override func setUp() { root = NSTemporaryDirectory() + "metrics-gw-\(UUID().uuidString)" }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: root) }
+
+    func gateway(
+        zones: [ZoneCatalog.Zone] = [ZoneCatalog.Zone(name: "zone-a", country: "se", region: "se-sto")],
+        allow: [String] = ["127.0.0.1", "::1"]
+    ) throws -> TestGateway {
+        var settings = MetricsSettings()
+        settings.allow = allow.compactMap(AddressRange.init)
+        let directory = CounterDirectory(path: root)
+        let metrics = GatewayMetrics(
+            settings: settings, directory: directory,
+            recorder: MetricsRecorder(file: try directory.create(kind: "worker")))
+        return TestGateway(zones: zones, metrics: metrics) {
+            $0.observers = [MetricsObserver(recorder: metrics.recorder!)]
+        }
+    }
+
+    func scrape(_ gw: TestGateway) -> [String] {
+        let r = gw.send("GET", "/metrics", sign: false, remoteAddress: "127.0.0.1")
+        XCTAssertEqual(r.status, 200)
+        XCTAssertEqual(r.header("Content-Type"), "text/plain; version=0.0.4; charset=utf-8")
+        return r.text.split(separator: "\n").map(String.init)
+    }
+
+    func testRequestsShowByOperationAndStatus() throws {
+        let gw = try gateway()
+        XCTAssertEqual(gw.send("PUT", "/photos").status, 200)
+        XCTAssertEqual(gw.send("PUT", "/photos/a", body: Array(repeating: 1, count: 1000)).status, 200)
+        XCTAssertEqual(gw.send("GET", "/photos/a").body.count, 1000)
+        XCTAssertEqual(gw.send("GET", "/photos/missing").status, 404)
+        XCTAssertEqual(gw.send("GET", "/photos/a", secret: "wrong").status, 403)
+        let text = scrape(gw)
+        for line in [
+            #"s3gw_requests_total{operation="CreateBucket",status="200"} 1"#,
+            #"s3gw_requests_total{operation="PutObject",status="200"} 1"#,
+            #"s3gw_requests_total{operation="GetObject",status="200"} 1"#,
+            #"s3gw_requests_total{operation="GetObject",status="404"} 1"#,
+            #"s3gw_requests_total{operation="Unknown",status="403"} 1"#,
+            #"s3gw_auth_failures_total{reason="SignatureDoesNotMatch"} 1"#,
+            #"s3gw_request_bytes_total{operation="PutObject"} 1000"#,
+            #"s3gw_response_bytes_total{operation="GetObject"} "#,
+            #"s3gw_request_duration_seconds_count{operation="GetObject"} 2"#,
+            #"s3gw_zone_request_duration_seconds_count{zone="zone-a",call="beginWrite"} 1"#,
+            #"s3gw_zone_up{zone="zone-a",country="se"} 1"#,
+            "s3gw_requests_in_flight 0",
+        ] {
+            XCTAssertTrue(text.contains { $0.hasPrefix(line) }, "missing \(line)")
+        }
+        // Scrapes and probes are not requests of the gateway's APIs: not counted.
+        gw.send("GET", "/healthz", sign: false)
+        XCTAssertFalse(scrape(gw).contains { $0.contains(#"status="200"} 2"#) && $0.contains("Unknown") })
+        XCTAssertEqual(
+            scrape(gw).filter { $0.hasPrefix("s3gw_requests_total{") }.count, 5,
+            "no series for /metrics or /healthz")
+    }
+
+    func testOnlyAllowedAddressesMayScrape() throws {
+        let gw = try gateway(allow: ["10.0.0.0/8"])
+        XCTAssertEqual(gw.send("GET", "/metrics", sign: false, remoteAddress: "10.1.2.3").status, 200)
+        let denied = gw.send("GET", "/metrics", sign: false, remoteAddress: "127.0.0.1")
+        XCTAssertEqual(denied.status, 403)
+        XCTAssertFalse(denied.text.contains("s3gw_"))
+        XCTAssertEqual(gw.send("GET", "/metrics", sign: false).status, 403, "no address at all")
+        XCTAssertEqual(gw.send("POST", "/metrics", sign: false, remoteAddress: "10.1.2.3").status, 405)
+    }
+
+    func testAdminMetricsIsSignedAndCounted() throws {
+        let gw = try gateway(allow: [])
+        XCTAssertEqual(gw.send("GET", "/admin/metrics", sign: false).status, 403)
+        let r = gw.send("GET", "/admin/metrics")
+        XCTAssertEqual(r.status, 200)
+        XCTAssertEqual(r.header("Content-Type"), Exposition.contentType)
+        XCTAssertEqual(r.headers.filter { $0.name == "Content-Type" }.count, 1)
+        let again = gw.send("GET", "/admin/metrics").text
+        XCTAssertTrue(again.contains(#"s3gw_requests_total{operation="admin:GetMetrics",status="200"} 1"#), again)
+        XCTAssertTrue(again.contains(#"s3gw_requests_total{operation="admin:GetMetrics",status="403"} 1"#))
+    }
+
+    func testMetricsIsTheBucketsOnlyVirtualHosted() throws {
+        let gw = try gateway()
+        // Virtual-hosted, /metrics is a key of a bucket; the bucket name is reserved.
+        let create = gw.send("PUT", "/", host: "metrics.s3.example.test")
+        XCTAssertEqual(create.status, 400)
+        XCTAssertEqual(create.errorCode, "InvalidBucketName")
+        for name in ["healthz", "readyz"] {
+            XCTAssertEqual(gw.send("PUT", "/", host: "\(name).s3.example.test").errorCode, "InvalidBucketName")
+        }
+        XCTAssertEqual(gw.send("GET", "/metrics", host: "photos.s3.example.test").errorCode, "NoSuchBucket")
+    }
+
+    // MARK: health
+
+    func testHealthzAndReadyz() throws {
+        let gw = try gateway(zones: [
+            ZoneCatalog.Zone(name: "zone-a", country: "se", region: "se-sto"),
+            ZoneCatalog.Zone(name: "zone-b", country: "se", region: "se-got"),
+            ZoneCatalog.Zone(name: "zone-c", country: "fi", region: "fi-hel"),
+        ])
+        gw.send("PUT", "/secret-bucket-name")
+        let health = gw.send("GET", "/healthz", sign: false)
+        XCTAssertEqual(health.status, 200)
+        XCTAssertEqual(health.text, #"{"status":"ok"}"#)
+        XCTAssertEqual(health.header("Cache-Control"), "no-store")
+        let ready = gw.send("GET", "/readyz", sign: false)
+        XCTAssertEqual(ready.status, 200, ready.text)
+        XCTAssertEqual(
+            ready.text,
+            #"{"countries":{"fi":{"healthy":1,"zones":1},"se":{"healthy":2,"zones":2}},"metadata":"ok","status":"ready"}"#
+        )
+
+        // One of Sweden's two zones down: still ready. Finland's only zone down: not.
+        try gw.metadata.recordZoneHealth(down("zone-a"))
+        XCTAssertEqual(gw.send("GET", "/readyz", sign: false).status, 200)
+        try gw.metadata.recordZoneHealth(down("zone-c"))
+        let notReady = gw.send("GET", "/readyz", sign: false)
+        XCTAssertEqual(notReady.status, 503)
+        XCTAssertTrue(notReady.text.contains(#""status":"not ready""#), notReady.text)
+        XCTAssertTrue(notReady.text.contains(#""problems":["no healthy zone in fi"]"#), notReady.text)
+        XCTAssertTrue(notReady.text.contains(#""fi":{"healthy":0,"zones":1}"#), notReady.text)
+        for body in [health.text, ready.text, notReady.text] {
+            XCTAssertFalse(body.contains("secret-bucket-name") || body.contains("zone-"), body)
+        }
+        // The exposition agrees.
+        XCTAssertTrue(scrape(gw).contains(#"s3gw_zone_up{zone="zone-c",country="fi"} 0"#))
+    }
+
+    func testADegradedZoneStillServes() {
+        let metadata = gwMetadata()
+        try? metadata.recordZoneHealth(
+            ZoneHealth(
+                zone: "zone-a", state: .degraded, lastError: "slow", latency: 3, checkedAt: 0, consecutiveFailures: 1))
+        let r = Readiness.check(
+            ZoneCatalog(zones: [ZoneCatalog.Zone(name: "zone-a", country: "se", region: "r")], defaultZone: "zone-a"),
+            metadata)
+        XCTAssertTrue(r.ready)
+        XCTAssertEqual(r.countries["se"], Readiness.Country(zones: 1, healthy: 1))
+    }
+
+    func gwMetadata() -> any MetadataStore { TestGateway().metadata }
+
+    func down(_ zone: String) -> ZoneHealth {
+        ZoneHealth(zone: zone, state: .down, lastError: "gone", latency: 0, checkedAt: 0, consecutiveFailures: 3)
+    }
+
+    // MARK: labels and configuration
+
+    func testOperationLabelsComeFromBoundedSets() {
+        func op(_ origin: RequestTrace.Origin, _ operation: String) -> String {
+            let t = RequestTrace(requestId: "1", origin: origin, started: 0)
+            t.operation = operation
+            return MetricsObserver.operation(t)
+        }
+        XCTAssertEqual(op(.s3, "GetObject"), "GetObject")
+        XCTAssertEqual(op(.s3, ""), "Unknown")
+        XCTAssertEqual(op(.sts, "AssumeRole"), "AssumeRole")
+        XCTAssertEqual(op(.sts, "MadeUp\(UUID())"), "Unknown")
+        XCTAssertEqual(op(.admin, "GET /admin/"), "GET /admin/")
+        XCTAssertEqual(op(.admin, "BREW\(UUID()) /admin/"), "Unknown")
+    }
+
+    func testAddressRanges() {
+        func range(_ s: String) -> AddressRange { AddressRange(s)! }
+        XCTAssertTrue(range("127.0.0.1").contains("127.0.0.1"))
+        XCTAssertFalse(range("127.0.0.1").contains("127.0.0.2"))
+        XCTAssertTrue(range("127.0.0.1").contains("::ffff:127.0.0.1"))
+        XCTAssertTrue(range("10.0.0.0/8").contains("10.255.1.2"))
+        XCTAssertFalse(range("10.0.0.0/8").contains("11.0.0.1"))
+        XCTAssertTrue(range("192.168.4.0/22").contains("192.168.7.255"))
+        XCTAssertFalse(range("192.168.4.0/22").contains("192.168.8.0"))
+        XCTAssertTrue(range("0.0.0.0/0").contains("8.8.8.8"))
+        XCTAssertFalse(range("0.0.0.0/0").contains("::1"))
+        XCTAssertTrue(range("::1").contains("::1"))
+        XCTAssertTrue(range("fd00::/8").contains("fd12:3456::1"))
+        XCTAssertFalse(range("fd00::/8").contains("fe80::1"))
+        XCTAssertFalse(range("::/0").contains("unix:"))
+        XCTAssertFalse(range("127.0.0.1").contains(""))
+        for bad in ["", "localhost", "1.2.3.4/33", "1.2.3.4/", "::1/129", "1.2.3.4/-1", "1.2.3"] {
+            XCTAssertNil(AddressRange(bad), bad)
+        }
+    }
+
+    func testMetricsConfiguration() throws {
+        let zones = """
+            [[zones]]
+            name = "z1"
+            path = "/data/z1"
+            """
+        let defaults = try GatewayConfig.parse(zones, file: "t.toml")
+        XCTAssertTrue(defaults.metrics.enabled)
+        XCTAssertEqual(defaults.metrics.allow.map(\.description), ["127.0.0.1", "::1"])
+        let set = try GatewayConfig.parse(
+            "[metrics]\nenabled = false\nallow = [\"10.0.0.0/8\", \"fd00::/8\"]\n" + zones, file: "t.toml")
+        XCTAssertFalse(set.metrics.enabled)
+        XCTAssertTrue(set.metrics.allows("10.9.9.9"))
+        XCTAssertFalse(set.metrics.allows("127.0.0.1"))
+        XCTAssertThrowsError(try GatewayConfig.parse("[metrics]\nallow = [\"10.0.0.0/33\"]\n" + zones, file: "t.toml"))
+        {
+            XCTAssertEqual("\($0)", "t.toml:2: allow: \"10.0.0.0/33\" is not an address or a CIDR range")
+        }
+        XCTAssertThrowsError(try GatewayConfig.parse("[metrics]\nport = 9\n" + zones, file: "t.toml"))
+    }
+}
