@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test tiers need on top of install-deps.sh: the S3 clients the end-to-end
 # suite drives (aws CLI v1 and v2, boto3, s3cmd, rclone, minio-py), moto, pytest, schemathesis, wrk
-# for `make bench`, and headless Chromium with selenium for the web UI's browser tests.
+# for `make bench`, headless Chromium with selenium for the web UI's browser tests, and
+# Prometheus (server and promtool) for the metrics tests.
 # Only what is missing is installed.
 set -euo pipefail
 
@@ -25,6 +26,25 @@ python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 apt_install "${missing[@]}"
+
+# A real Prometheus server and promtool for the metrics tests (Tests/e2e/test_metrics.py), which
+# start their own server on a free 127.0.0.1 port and stop it by PID. The package's postinst
+# would start a system service on :9090: a policy-rc.d that refuses every start is in place while
+# it installs (unless one exists already), and the unit is left disabled and stopped.
+if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+    policy=/usr/sbin/policy-rc.d
+    placed=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
+        as_root chmod 0755 "$policy"
+        placed=1
+    fi
+    apt_install prometheus || { [ "$placed" -eq 0 ] || as_root rm -f "$policy"; exit 1; }
+    [ "$placed" -eq 0 ] || as_root rm -f "$policy"
+    if [ -d /run/systemd/system ]; then
+        as_root systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+    fi
+fi
 
 # PyPI: module to import (or command to find) -> requirement to install.
 pip_missing=()

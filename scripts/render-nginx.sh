@@ -4,6 +4,7 @@
 #
 #   render-nginx.sh --prefix DIR --http-port N --https-port N --socket PATH \
 #                   --cert FILE --key FILE [--web-root DIR] [--out FILE] [--template FILE]
+#                   [--metrics-allow "ADDR|CIDR ..."]   (who may read /metrics; default 127.0.0.1 ::1)
 #
 # Then: nginx -p DIR -c DIR/nginx.conf -e DIR/error.log -g 'daemon off;'
 set -euo pipefail
@@ -11,8 +12,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 prefix="" http_port="" https_port="" socket="" cert="" key=""
 web_root="$root/web" out="" template="$root/nginx/s3gw-dev.conf.in"
+metrics_allow="127.0.0.1 ::1"
 
-usage() { sed -n '2,9p' "${BASH_SOURCE[0]}" >&2; exit 2; }
+usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" >&2; exit 2; }
 while [ "$#" -gt 0 ]; do
     case "$1" in
         --prefix) prefix="$2" ;;
@@ -24,6 +26,7 @@ while [ "$#" -gt 0 ]; do
         --web-root) web_root="$2" ;;
         --out) out="$2" ;;
         --template) template="$2" ;;
+        --metrics-allow) metrics_allow="$2" ;;
         -h|--help) usage ;;
         *) echo "render-nginx: unknown argument $1" >&2; usage ;;
     esac
@@ -44,6 +47,14 @@ mkdir -p "$prefix"/tmp/{client_body,fastcgi,proxy,uwsgi,scgi}
 user_line=""
 if [ "$(id -u)" -eq 0 ]; then user_line="user root;"; fi
 
+allow_lines=""
+for a in $metrics_allow; do
+    case "$a" in
+        *[!0-9A-Fa-f.:/]*) echo "render-nginx: --metrics-allow: \"$a\" is not an address or CIDR range" >&2; exit 2 ;;
+    esac
+    allow_lines="${allow_lines}allow $a; "
+done
+
 esc() { printf '%s' "$1" | sed -e 's/[\\|&]/\\&/g'; }
 sed -e "s|@PREFIX@|$(esc "$prefix")|g" \
     -e "s|@HTTP_PORT@|$(esc "$http_port")|g" \
@@ -53,6 +64,7 @@ sed -e "s|@PREFIX@|$(esc "$prefix")|g" \
     -e "s|@KEY@|$(esc "$key")|g" \
     -e "s|@WEB_ROOT@|$(esc "$web_root")|g" \
     -e "s|@USER_LINE@|$(esc "$user_line")|g" \
+    -e "s|@METRICS_ALLOW@|$(esc "$allow_lines")|g" \
     "$template" >"$out.tmp"
 mv "$out.tmp" "$out"
 printf '%s\n' "$out"

@@ -248,10 +248,11 @@ def start_on_free_ports(start, count: int, what: str, ports=None, attempts: int 
 
 
 def start_nginx(prefix: Path, socket_path: Path, tls: Path, what: str = "nginx", ports=None,
-                template: str | None = None) -> tuple[subprocess.Popen, int, int]:
+                template: str | None = None, metrics_allow: str | None = None) -> tuple[subprocess.Popen, int, int]:
     """Renders the dev nginx config (in front of the FastCGI socket `socket_path`) and starts nginx
     on a free HTTP and HTTPS port (retried with fresh ports if one is taken). Returns the process
-    and the two ports; its stdout/stderr go to PREFIX/nginx.out, its error log to PREFIX/error.log."""
+    and the two ports; its stdout/stderr go to PREFIX/nginx.out, its error log to PREFIX/error.log.
+    `metrics_allow`: the addresses nginx lets read /metrics (default 127.0.0.1 and ::1)."""
 
     def start(http_port: int, https_port: int):
         conf = run_script(
@@ -264,6 +265,7 @@ def start_nginx(prefix: Path, socket_path: Path, tls: Path, what: str = "nginx",
             "--key", tls / "key.pem",
             "--web-root", ROOT / "web",
             *(["--template", template] if template else []),
+            *(["--metrics-allow", metrics_allow] if metrics_allow else []),
         )
         proc = spawn_server(["nginx", "-p", prefix, "-c", conf, "-e", prefix / "error.log", "-g", "daemon off;"],
                             prefix / "nginx.out", [http_port, https_port], what, extra_logs=[prefix / "error.log"])
