@@ -1,0 +1,79 @@
+import Foundation
+import GatewayCore
+import GatewayTesting
+import Metrics
+import Synchronization
+import XCTest
+
+@testable import Gateway
+
+/// What the agent's and the zones' work counts: replication lag when a replica is verified,
+/// zone calls and their failures, bytes stored per zone.
+final class MetricsRecordingTests: XCTestCase {
+    final class SteppingClock: Clock, @unchecked Sendable {
+        let time = Mutex(TestGateway.now)
+        func now() -> Double { time.withLock { $0 } }
+        func advance(_ seconds: Double) { time.withLock { $0 += seconds } }
+    }
+
+    var root: String!
+    let clock = SteppingClock()
+
+    override func setUp() { root = NSTemporaryDirectory() + "metrics-rec-\(UUID().uuidString)" }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: root) }
+
+    func gateway() throws -> TestGateway {
+        let directory = CounterDirectory(path: root)
+        let metrics = GatewayMetrics(
+            settings: MetricsSettings(), directory: directory,
+            recorder: MetricsRecorder(file: try directory.create(kind: "agent")))
+        let gw = TestGateway(
+            zones: [
+                .init(name: "zone-a", country: "se", region: "se-sto"),
+                .init(name: "zone-b", country: "fi", region: "fi-hel"),
+            ], clock: clock, metrics: metrics)
+        let body = Array(
+            "<CreateBucketConfiguration><LocationConstraint>se,fi</LocationConstraint></CreateBucketConfiguration>".utf8
+        )
+        XCTAssertEqual(gw.send("PUT", "/rep", body: body).status, 200)
+        return gw
+    }
+
+    func snapshot(_ gw: TestGateway) -> MetricsSnapshot {
+        gw.context.metrics!.snapshot(gw.context, now: clock.now())
+    }
+
+    func testAVerifiedReplicaRecordsItsLagFromTheWrite() throws {
+        let gw = try gateway()
+        let data = Array(repeating: UInt8(3), count: 5000)
+        XCTAssertEqual(
+            gw.send("PUT", "/rep/k", body: data, headers: [("x-amz-tagging", "replica-count=2")]).status, 200)
+        clock.advance(42)
+        let replicator = Replicator(context: gw.context, owner: "test-agent")
+        while replicator.runOne() {}
+        XCTAssertEqual(gw.send("HEAD", "/rep/k").header("x-amz-replication-status"), "COMPLETED")
+        let lag = try XCTUnwrap(snapshot(gw).histogram("s3gw_replication_lag_seconds"))
+        XCTAssertEqual(lag.count, 1)
+        XCTAssertEqual(lag.sum, 42, accuracy: 0.001)
+        XCTAssertEqual(lag.buckets[MetricFamily.lagBuckets.firstIndex(of: 60)!], 1)
+
+        // Bytes stored: the primary in zone-a, the verified replica in zone-b.
+        XCTAssertEqual(try ZoneStoredBytes.refresh(gw.context, now: clock.now()), ["zone-a": 5000, "zone-b": 5000])
+        let s = snapshot(gw)
+        XCTAssertEqual(s.total("s3gw_zone_stored_bytes", matching: ["zone": "zone-b"]), 5000)
+        XCTAssertEqual(s.total("s3gw_replication_queue_length"), 0)
+    }
+
+    func testZoneCallsAreTimedAndFailuresCounted() throws {
+        let gw = try gateway()
+        XCTAssertEqual(gw.send("PUT", "/rep/k", body: [1, 2, 3]).status, 200)
+        XCTAssertEqual(gw.send("GET", "/rep/k").status, 200)
+        gw.zone.failing = true
+        XCTAssertEqual(gw.send("GET", "/rep/k").status, 503)
+        let s = snapshot(gw)
+        XCTAssertEqual(
+            s.histogram("s3gw_zone_request_duration_seconds", matching: ["zone": "zone-a", "call": "open"])?.count, 2)
+        XCTAssertEqual(s.total("s3gw_zone_errors_total", matching: ["zone": "zone-a"]), 1)
+        XCTAssertEqual(s.total("s3gw_zone_errors_total", matching: ["zone": "zone-b"]), 0)
+    }
+}
