@@ -19,7 +19,9 @@ public struct CounterDirectory: Sendable {
     public static let retiredName = "retired.m"
     static let lockName = ".lock"
 
-    /// This process's counter file (the directory is created if needed, 0700).
+    /// This process's counter file (the directory and its lock file are created if needed, 0700
+    /// and 0600: by the gateway's own processes, never by a reader such as a CLI command run as
+    /// another user).
     public func create(kind: String, capacity: Int = CounterFile.defaultCapacity) throws(MetricsError) -> CounterFile {
         try makeDirectory()
         return try CounterFile(directory: path, kind: kind, capacity: capacity)
@@ -27,12 +29,16 @@ public struct CounterDirectory: Sendable {
 
     private func makeDirectory() throws(MetricsError) {
         if mkdir(path, 0o700) != 0 && errno != EEXIST { throw MetricsError("mkdir \(path)") }
+        let fd = open("\(path)/\(Self.lockName)", O_RDONLY | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw MetricsError("open \(path)/\(Self.lockName)") }
+        close(fd)
     }
 
     /// Every series summed over all files: counters and histograms over every process that ran
     /// (retired ones included), live gauges over the running processes only.
     public func collect() throws(MetricsError) -> [String: UInt64] {
-        try makeDirectory()
+        // No lock file: no process of the gateway ever counted here.
+        guard access("\(path)/\(Self.lockName)", F_OK) == 0 else { return [:] }
         return try locked(LOCK_SH) { () throws(MetricsError) in
             let retired = readRetired()
             var sum = retired.values
@@ -117,7 +123,7 @@ public struct CounterDirectory: Sendable {
     }
 
     private func locked<T>(_ operation: Int32, _ body: () throws(MetricsError) -> T) throws(MetricsError) -> T {
-        let fd = open("\(path)/\(Self.lockName)", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        let fd = open("\(path)/\(Self.lockName)", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw MetricsError("open \(path)/\(Self.lockName)") }
         defer { close(fd) }
         while flock(fd, operation) != 0 {

@@ -19,7 +19,7 @@ struct S3GW: ParsableCommand {
             TenantsCommand.self, UsersCommand.self, CredentialsCommand.self,
             BucketsCommand.self, ZonesCommand.self, ReplicationCommand.self, FailoverCommand.self,
             PlacementCommand.self, RepairCommand.self, AuditCommand.self, ProvidersCommand.self,
-            AgentsCommand.self, WorkersCommand.self, SnapshotsCommand.self, MigrateCommand.self,
+            AgentsCommand.self, WorkersCommand.self, MetricsCommand.self, SnapshotsCommand.self, MigrateCommand.self,
             WorkerCommand.self, AgentCommand.self,
         ])
 

@@ -28,7 +28,7 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import (REGION, NotYet, Stack, filesystem_zone, new_bucket_name, pid_alive, s3_client, spawn_server,
+from conftest import (REGION, NotYet, Stack, filesystem_zone, new_bucket_name, s3_client, s3gw_bin, spawn_server,
                       start_nginx, start_on_free_ports, stop_process, wait_until)
 
 WORKERS = 3
@@ -278,7 +278,7 @@ def test_promtool_finds_nothing_to_fix(stack):
     assert values[-1] == count
 
 
-def test_admin_metrics_answers_a_signed_caller_the_same_families(stack):
+def test_admin_metrics_answers_a_signed_caller_and_the_cli_the_same_families(stack):
     from admin_api import admin
 
     r = admin(stack, "GET", "metrics")
@@ -286,6 +286,11 @@ def test_admin_metrics_answers_a_signed_caller_the_same_families(stack):
     assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     assert "# TYPE s3gw_requests_total counter" in r.text
     assert requests.get(f"{stack.http_url}/admin/metrics", timeout=10).status_code == 403
+    # The CLI on the gateway host reads the same files (and counts nothing itself).
+    r = subprocess.run([str(s3gw_bin()), "metrics", "--config", str(stack.config)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert requests_by_op_status(r.stdout)["CreateBucket", "200"] >= 1, r.stdout[:2000]
 
 
 def test_metrics_refused_to_addresses_off_the_allow_list(stack):

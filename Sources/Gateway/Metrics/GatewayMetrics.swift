@@ -4,7 +4,7 @@ import Metrics
 
 /// The gateway's metrics as one process has them: where every process's counter files are
 /// (`<state_dir>/metrics/`), this process's own file (nil for a CLI command, which counts
-/// nothing), and who may scrape.
+/// nothing and creates nothing there), and who may scrape.
 public final class GatewayMetrics: Sendable {
     public let settings: MetricsSettings
     public let directory: CounterDirectory
@@ -19,7 +19,7 @@ public final class GatewayMetrics: Sendable {
     public static func directory(stateDir: String) -> CounterDirectory { CounterDirectory(path: stateDir + "/metrics") }
 
     /// The metrics of a process of `kind` (worker, agent, supervisor), with a counter file of its
-    /// own; nil when `[metrics] enabled = false`.
+    /// own (none for nil: a reader); nil when `[metrics] enabled = false`.
     public static func open(_ config: GatewayConfig, kind: String?) throws -> GatewayMetrics? {
         guard config.metrics.enabled else { return nil }
         let directory = directory(stateDir: config.stateDir)

@@ -76,7 +76,7 @@ enum Worker {
     /// exist already: only `serve` creates it, with the owner the gateway runs as). `configPath` is the file the admin
     /// API's providers import rewrites.
     /// `metricsKind`: the process counts into a counter file of its own (nil: a CLI command,
-    /// which counts nothing and serves no scrape).
+    /// which counts nothing and only reads the files, for `s3gw metrics`).
     static func makeContext(
         config: GatewayConfig, configPath: String? = nil, logger: Logger, serving: Bool = true,
         metricsKind: String? = nil
@@ -99,7 +99,7 @@ enum Worker {
             installationSecret: secret, logger: logger, baseDomains: config.baseDomains,
             replication: config.replication, sts: config.sts,
             admin: AdminSettings(configPath: configPath, multipartExpiry: Double(config.multipartExpiry)),
-            discovery: discovery, metrics: try metricsKind.flatMap { try GatewayMetrics.open(config, kind: $0) })
+            discovery: discovery, metrics: try GatewayMetrics.open(config, kind: metricsKind))
         if metricsKind == "worker", let recorder = context.metrics?.recorder {
             context.observers.append(MetricsObserver(recorder: recorder))
         }
