@@ -84,19 +84,39 @@ public final class CounterFile: @unchecked Sendable {
         close(fd)  // releases the lock: the file now reads as a finished process's
     }
 
-    /// Adds `delta` (wrapping: a gauge subtracts by adding its two's complement).
-    public func add(_ key: String, _ delta: UInt64) {
-        guard let p = slot(key) else {
-            slot(SeriesKey.make(.seriesDropped, []))?.pointee.wrappingAdd(1, ordering: .relaxed)
-            return
+    /// Adds `delta` to a series (wrapping: a gauge subtracts by adding its two's complement).
+    /// `part`: a histogram's bucket index, or `sumPart`; nil for counters and gauges.
+    func add(_ family: MetricFamily, _ labels: [String], part: Int?, _ delta: UInt64) {
+        // The thread's cache is keyed by the series' parts, so a hit builds no key string.
+        let series = SeriesID(file: id, family: family.name, labels: labels, part: part ?? -1)
+        let cache = ThreadCache.current
+        let cell: UnsafeMutablePointer<Atomic<UInt64>>
+        if let p = cache.slots[series] {
+            cell = p
+        } else {
+            let key = SeriesKey.make(family, labels, part: part.map { $0 == Self.sumPart ? "s" : String($0) })
+            guard let p = slot(key) else {
+                slot(SeriesKey.make(.seriesDropped, []))?.pointee.wrappingAdd(1, ordering: .relaxed)
+                return
+            }
+            cache.slots[series] = p
+            cell = p
         }
-        p.pointee.wrappingAdd(delta, ordering: .relaxed)
+        cell.pointee.wrappingAdd(delta, ordering: .relaxed)
     }
 
-    /// The entry's value cell: from the thread's cache, else found or appended under the lock.
+    static let sumPart = -2
+
+    /// A series as the threads' caches know it.
+    struct SeriesID: Hashable {
+        let file: UInt64
+        let family: String
+        let labels: [String]
+        let part: Int
+    }
+
+    /// The entry's value cell, found or appended under the lock.
     private func slot(_ key: String) -> UnsafeMutablePointer<Atomic<UInt64>>? {
-        let cache = ThreadCache.current
-        if let p = cache.slots[id]?[key] { return p }
         let utf8 = Array(key.utf8)
         guard utf8.count <= Self.maxKey else { return nil }
         let found: Int? = index.withLock { index in
@@ -112,10 +132,8 @@ public final class CounterFile: @unchecked Sendable {
             return n
         }
         guard let n = found else { return nil }
-        let p = (base + Self.headerSize + n * Self.entrySize + Self.valueOffset).assumingMemoryBound(
+        return (base + Self.headerSize + n * Self.entrySize + Self.valueOffset).assumingMemoryBound(
             to: Atomic<UInt64>.self)
-        cache.slots[id, default: [:]][key] = p
-        return p
     }
 
     /// The entries of a counter file open as `fd` (any process's), or nil when it is not one.
@@ -151,9 +169,9 @@ public final class CounterFile: @unchecked Sendable {
     }
 }
 
-/// Each thread's entry pointers, per file: the request path finds its counters without a lock.
+/// Each thread's entry pointers (of every file): the request path finds its counters without a lock.
 private final class ThreadCache {
-    var slots: [UInt64: [String: UnsafeMutablePointer<Atomic<UInt64>>]] = [:]
+    var slots: [CounterFile.SeriesID: UnsafeMutablePointer<Atomic<UInt64>>] = [:]
 
     private static let key: pthread_key_t = {
         var k = pthread_key_t()

@@ -12,12 +12,12 @@ public struct MetricsRecorder: Sendable {
 
     public func count(_ family: MetricFamily, _ labels: [String] = [], by n: Int64 = 1) {
         guard n > 0 else { return }
-        file.add(SeriesKey.make(family, labels), UInt64(n))
+        file.add(family, labels, part: nil, UInt64(n))
     }
 
     /// A live gauge's change (+1 when a request starts, -1 when it ends).
     public func adjust(_ family: MetricFamily, _ labels: [String] = [], by delta: Int64) {
-        file.add(SeriesKey.make(family, labels), UInt64(bitPattern: delta))
+        file.add(family, labels, part: nil, UInt64(bitPattern: delta))
     }
 
     /// One histogram observation: its bucket (the first bound at or above it, else +Inf) and the
@@ -26,8 +26,8 @@ public struct MetricsRecorder: Sendable {
     public func observe(_ family: MetricFamily, _ labels: [String] = [], _ value: Double) {
         let v = value.isFinite ? max(0, value) : 0
         let bucket = family.buckets.firstIndex { v <= $0 } ?? family.buckets.count
-        file.add(SeriesKey.make(family, labels, part: String(bucket)), 1)
-        file.add(SeriesKey.make(family, labels, part: "s"), UInt64(min(v * 1e6, 1.8e19)))
+        file.add(family, labels, part: bucket, 1)
+        file.add(family, labels, part: CounterFile.sumPart, UInt64(min(v * 1e6, 1.8e19)))
     }
 }
 
