@@ -67,6 +67,13 @@ final class MetricsEndpointTests: XCTestCase {
             "no series for /metrics or /healthz")
     }
 
+    func testDisabledMetricsAnswerNotFound() {
+        let gw = TestGateway()  // no metrics in its context
+        XCTAssertEqual(gw.send("GET", "/metrics", sign: false, remoteAddress: "127.0.0.1").status, 404)
+        XCTAssertEqual(gw.send("GET", "/admin/metrics").status, 404)
+        XCTAssertEqual(gw.send("GET", "/healthz", sign: false).status, 200)
+    }
+
     func testOnlyAllowedAddressesMayScrape() throws {
         let gw = try gateway(allow: ["10.0.0.0/8"])
         XCTAssertEqual(gw.send("GET", "/metrics", sign: false, remoteAddress: "10.1.2.3").status, 200)
@@ -204,6 +211,7 @@ final class MetricsEndpointTests: XCTestCase {
         let set = try GatewayConfig.parse(
             "[metrics]\nenabled = false\nallow = [\"10.0.0.0/8\", \"fd00::/8\"]\n" + zones, file: "t.toml")
         XCTAssertFalse(set.metrics.enabled)
+        XCTAssertNil(try GatewayMetrics.open(set, kind: "worker"), "disabled: no counter file")
         XCTAssertTrue(set.metrics.allows("10.9.9.9"))
         XCTAssertFalse(set.metrics.allows("127.0.0.1"))
         XCTAssertThrowsError(try GatewayConfig.parse("[metrics]\nallow = [\"10.0.0.0/33\"]\n" + zones, file: "t.toml"))
