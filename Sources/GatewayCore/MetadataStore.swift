@@ -1,5 +1,5 @@
 /// The source of truth for buckets and objects. Shared by every worker thread and process.
-public protocol MetadataStore: MigrationStore {
+public protocol MetadataStore: MigrationStore, AuditStore {
     /// Creates the bucket, or returns the existing record when its tenant already has it.
     func createBucket(_ bucket: BucketRecord) throws(StoreError) -> BucketRecord
     func bucket(named name: String) throws(StoreError) -> BucketRecord?

@@ -24,6 +24,7 @@ public final class InMemoryIdentityStore: IdentityStore {
         try state.withLock { s throws(StoreError) in
             if s.tenants[t.id] != nil { throw .entityExists("tenant \(t.id)") }
             s.tenants[t.id] = t
+            metadata.audit(AuditEntry("tenant.create", detail: [("tenant", .string(t.id))]))
         }
     }
 
@@ -40,6 +41,7 @@ public final class InMemoryIdentityStore: IdentityStore {
                 throw .entityInUse("tenant \(id) still has users")
             }
             guard s.tenants.removeValue(forKey: id) != nil else { throw .noSuchEntity("tenant \(id)") }
+            metadata.audit(AuditEntry("tenant.delete", detail: [("tenant", .string(id))]))
         }
     }
 
@@ -49,6 +51,10 @@ public final class InMemoryIdentityStore: IdentityStore {
             let k = Self.userKey(u.tenant, u.name)
             if s.users[k] != nil { throw .entityExists("user \(u.name) of tenant \(u.tenant)") }
             s.users[k] = u
+            metadata.audit(
+                AuditEntry(
+                    "user.create",
+                    detail: [("tenant", .string(u.tenant)), ("user", .string(u.name)), ("id", .string(u.id))]))
         }
     }
 
@@ -74,6 +80,13 @@ public final class InMemoryIdentityStore: IdentityStore {
                 throw .noSuchEntity("user \(user) of tenant \(tenant)")
             }
             s.users[Self.userKey(tenant, user)]!.permissions = permissions
+            metadata.audit(
+                AuditEntry(
+                    "user.permissions",
+                    detail: [
+                        ("tenant", .string(tenant)), ("user", .string(user)),
+                        ("actions", .strings(permissions.rules.keys.sorted())),
+                    ]))
         }
     }
 
@@ -83,6 +96,7 @@ public final class InMemoryIdentityStore: IdentityStore {
                 throw .noSuchEntity("user \(name) of tenant \(tenant)")
             }
             s.credentials = s.credentials.filter { !($0.value.tenant == tenant && $0.value.user == name) }
+            metadata.audit(AuditEntry("user.delete", detail: [("tenant", .string(tenant)), ("user", .string(name))]))
         }
     }
 
@@ -99,6 +113,11 @@ public final class InMemoryIdentityStore: IdentityStore {
             }
             if s.credentials[c.accessKey] != nil { throw .entityExists("access key \(c.accessKey)") }
             s.credentials[c.accessKey] = c
+            var detail: [(String, AuditValue)] = [
+                ("tenant", .string(c.tenant)), ("user", .string(c.user)), ("access_key_id", .string(c.accessKey)),
+            ]
+            if let parent = c.parentKey { detail.append(("parent_key", .string(parent))) }
+            metadata.audit(AuditEntry(c.isSession ? "session.create" : "credential.create", detail: detail))
         }
     }
 
@@ -120,6 +139,10 @@ public final class InMemoryIdentityStore: IdentityStore {
         try state.withLock { s throws(StoreError) in
             guard s.credentials[accessKey] != nil else { throw .noSuchEntity("access key \(accessKey)") }
             s.credentials[accessKey]!.status = status
+            metadata.audit(
+                AuditEntry(
+                    "credential.status",
+                    detail: [("access_key_id", .string(accessKey)), ("status", .string(status.rawValue))]))
         }
     }
 
@@ -127,6 +150,7 @@ public final class InMemoryIdentityStore: IdentityStore {
         try state.withLock { s throws(StoreError) in
             guard s.credentials[accessKey] != nil else { throw .noSuchEntity("access key \(accessKey)") }
             s.credentials[accessKey]!.sealedSecret = sealed
+            metadata.audit(AuditEntry("credential.rotate", detail: [("access_key_id", .string(accessKey))]))
         }
     }
 
@@ -136,6 +160,7 @@ public final class InMemoryIdentityStore: IdentityStore {
                 throw .noSuchEntity("access key \(accessKey)")
             }
             s.credentials = s.credentials.filter { $0.value.parentKey != accessKey }
+            metadata.audit(AuditEntry("credential.delete", detail: [("access_key_id", .string(accessKey))]))
         }
     }
 

@@ -54,6 +54,8 @@ public final class InMemoryMetadataStore: MetadataStore {
     private let discovery = Mutex<[String: DiscoveryJob]>([:])
     /// Migration records (InMemoryMetadataStore+Migration.swift).
     let migration = Mutex(MigrationState())
+    /// The audit chain (InMemoryMetadataStore+Audit.swift).
+    let auditState = Mutex(AuditState())
 
     public init() {}
 
@@ -65,6 +67,13 @@ public final class InMemoryMetadataStore: MetadataStore {
             }
             s.buckets[b.name] = b
             s.objects[b.name] = [:]
+            audit(
+                AuditEntry(
+                    "bucket.create", bucket: b.name,
+                    detail: [
+                        ("location_constraint", .string(b.locationConstraint)), ("zones", .strings(b.zones)),
+                        ("replica_count", .int(Int64(b.replicaCount))), ("owner", .string(b.owner)),
+                    ]))
             return b
         }
     }
@@ -96,6 +105,7 @@ public final class InMemoryMetadataStore: MetadataStore {
             }
             s.buckets[name] = nil
             s.objects[name] = nil
+            audit(AuditEntry("bucket.delete", bucket: name))
         }
         forgetMigratedObjects(bucket: name)
     }
@@ -112,6 +122,7 @@ public final class InMemoryMetadataStore: MetadataStore {
         try state.withLock { s throws(StoreError) in
             guard s.objects[bucket]?[key] != nil else { throw .noSuchKey }
             s.objects[bucket]?[key]?.tags = tags
+            audit(AuditEntry.tags("object.tags", bucket: bucket, key: key, tags))
         }
     }
 
@@ -119,6 +130,7 @@ public final class InMemoryMetadataStore: MetadataStore {
         try state.withLock { s throws(StoreError) in
             guard s.buckets[bucket] != nil else { throw .noSuchBucket }
             s.buckets[bucket]?.tags = tags
+            audit(AuditEntry.tags("bucket.tags", bucket: bucket, tags))
         }
     }
 
@@ -129,6 +141,7 @@ public final class InMemoryMetadataStore: MetadataStore {
             if let condition, !condition.holds(for: old) { throw .preconditionFailed }
             s.objects[o.bucket, default: [:]][o.key] = o
             s.queueJobs(replacing: old, with: o, now: o.lastModified)
+            audit(AuditEntry.object("object.put", o))
             return old
         }
     }
@@ -137,6 +150,7 @@ public final class InMemoryMetadataStore: MetadataStore {
         state.withLock { s in
             let old = s.objects[bucket]?.removeValue(forKey: key)
             s.queueJobs(replacing: old, with: nil, now: now)
+            if let old { audit(AuditEntry.object("object.delete", old)) }
             return old
         }
     }
@@ -180,6 +194,10 @@ public final class InMemoryMetadataStore: MetadataStore {
             guard s.buckets[u.bucket] != nil else { throw .noSuchBucket }
             s.uploads[u.uploadId] = u
             s.parts[u.uploadId] = [:]
+            audit(
+                AuditEntry(
+                    "upload.create", bucket: u.bucket, key: u.key,
+                    detail: [("upload_id", .string(u.uploadId)), ("zone", .string(u.zone))]))
         }
     }
 
@@ -241,6 +259,12 @@ public final class InMemoryMetadataStore: MetadataStore {
             s.queueJobs(replacing: old, with: o, now: o.lastModified)
             s.uploads[uploadId] = nil
             s.parts[uploadId] = nil
+            var entry = AuditEntry.object("upload.complete", o)
+            entry.detail = AuditValue.object([
+                ("upload_id", .string(uploadId)), ("etag", .string(o.etag)), ("size", .int(o.size)),
+                ("parts", .int(Int64(o.parts.count))), ("zone", .string(o.zone)),
+            ])
+            audit(entry)
             return (old, parts)
         }
     }
@@ -249,8 +273,12 @@ public final class InMemoryMetadataStore: MetadataStore {
         try state.withLock { s throws(StoreError) -> [PartRecord] in
             guard s.uploads[uploadId] != nil else { throw .noSuchUpload }
             let parts = Array((s.parts[uploadId] ?? [:]).values)
-            s.uploads[uploadId] = nil
+            let u = s.uploads.removeValue(forKey: uploadId)
             s.parts[uploadId] = nil
+            audit(
+                AuditEntry(
+                    "upload.abort", bucket: u?.bucket ?? "", key: u?.key ?? "",
+                    detail: [("upload_id", .string(uploadId)), ("parts", .int(Int64(parts.count)))]))
             return parts
         }
     }
@@ -267,6 +295,7 @@ public final class InMemoryMetadataStore: MetadataStore {
         try state.withLock { s throws(StoreError) in
             guard s.buckets[bucket] != nil else { throw .noSuchBucket }
             s.buckets[bucket]?.replicaCount = count
+            audit(AuditEntry("bucket.replicas", bucket: bucket, detail: [("count", .int(Int64(count)))]))
         }
     }
 
@@ -274,6 +303,7 @@ public final class InMemoryMetadataStore: MetadataStore {
         try state.withLock { s throws(StoreError) in
             guard s.buckets[bucket] != nil else { throw .noSuchBucket }
             s.buckets[bucket]?.owner = owner
+            audit(AuditEntry("bucket.owner", bucket: bucket, detail: [("owner", .string(owner))]))
         }
     }
 
@@ -293,6 +323,10 @@ public final class InMemoryMetadataStore: MetadataStore {
             o.replicas = replicas
             s.objects[bucket]?[key] = o
             s.queueJobs(replacing: old, with: o, now: now)
+            audit(
+                AuditEntry(
+                    "object.replicas", bucket: bucket, key: key,
+                    detail: [("zones", .strings([o.zone] + replicas.map(\.zone)))]))
         }
     }
 
@@ -386,6 +420,10 @@ public final class InMemoryMetadataStore: MetadataStore {
                 s.jobs[j.id] = j
                 if j.kind == .replicate { s.updateReplica(j, where: { $0.state == .failed }) { $0.state = .pending } }
             }
+            if !chosen.isEmpty {
+                audit(
+                    AuditEntry("job.retry", detail: [("jobs", .strings(chosen.map(\.id).sorted().map { String($0) }))]))
+            }
             return chosen.count
         }
     }
@@ -394,6 +432,10 @@ public final class InMemoryMetadataStore: MetadataStore {
         state.withLock { s in
             guard let j = s.jobs[id], j.state != .running else { return false }
             s.jobs[id] = nil
+            audit(
+                AuditEntry(
+                    "job.cancel", bucket: j.bucket, key: j.key,
+                    detail: [("job", .int(id)), ("kind", .string(j.kind.rawValue)), ("zone", .string(j.zone))]))
             return true
         }
     }
@@ -427,6 +469,9 @@ public final class InMemoryMetadataStore: MetadataStore {
             guard let b = s.buckets[bucket] else { throw .noSuchBucket }
             guard b.zones.sorted() == zones.sorted() else { throw .conflict }
             s.buckets[bucket]?.zones = zones
+            audit(
+                AuditEntry(
+                    "bucket.zones", bucket: bucket, detail: [("from", .strings(b.zones)), ("zones", .strings(zones))]))
         }
     }
 
@@ -447,6 +492,13 @@ public final class InMemoryMetadataStore: MetadataStore {
             {
                 s.jobs[j.id]?.priority = ReplicationJob.Priority.repair
             }
+            audit(
+                AuditEntry(
+                    "object.repair", bucket: repaired.bucket, key: repaired.key,
+                    detail: [
+                        ("zones", .strings([repaired.zone] + repaired.replicas.map(\.zone))),
+                        ("restored", .strings(repair.restoredZones.sorted())),
+                    ]))
             return true
         }
     }

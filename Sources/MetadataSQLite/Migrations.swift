@@ -268,6 +268,55 @@ enum Migrations {
                 "ALTER TABLE migrated_objects ADD COLUMN committed INTEGER NOT NULL DEFAULT 0"
             ]
         ),
+        (
+            17,
+            [
+                // The audit chain (docs/OBSERVABILITY.md, "Audit chain"). seq is the rowid: the last
+                // record is one B-tree step away, and no secondary index adds to a write's cost.
+                """
+                CREATE TABLE audit_log (
+                    seq INTEGER PRIMARY KEY,
+                    time INTEGER NOT NULL,
+                    request_id TEXT NOT NULL,
+                    origin TEXT NOT NULL,
+                    tenant TEXT NOT NULL,
+                    access_key_id TEXT NOT NULL,
+                    operation TEXT NOT NULL,
+                    change TEXT NOT NULL,
+                    bucket TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    detail TEXT NOT NULL,
+                    client_ip TEXT NOT NULL,
+                    prev_hash TEXT NOT NULL,
+                    hash TEXT NOT NULL
+                )
+                """,
+                // One digest per period (period_end UNIQUE): agents racing for a period add one.
+                """
+                CREATE TABLE audit_digests (
+                    id INTEGER PRIMARY KEY,
+                    period_end INTEGER NOT NULL UNIQUE,
+                    period_start INTEGER NOT NULL,
+                    installation TEXT NOT NULL,
+                    first_seq INTEGER NOT NULL,
+                    last_seq INTEGER NOT NULL,
+                    last_hash TEXT NOT NULL,
+                    fingerprint TEXT NOT NULL,
+                    previous_hash TEXT NOT NULL,
+                    previous_signature TEXT NOT NULL,
+                    signature TEXT NOT NULL,
+                    exported INTEGER NOT NULL DEFAULT 0
+                )
+                """,
+                """
+                CREATE TABLE audit_keys (
+                    fingerprint TEXT PRIMARY KEY,
+                    public_key TEXT NOT NULL,
+                    created REAL NOT NULL
+                )
+                """,
+            ]
+        ),
     ]
 
     static func apply(_ db: SQLiteConnection) throws(StoreError) {

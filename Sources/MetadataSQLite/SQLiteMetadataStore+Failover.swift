@@ -25,6 +25,11 @@ extension SQLiteMetadataStore {
                 guard current.sorted() == zones.sorted() else { throw .conflict }
                 try db.query(
                     "UPDATE buckets SET zones = ? WHERE name = ?", [.text(zones.joined(separator: ",")), .text(bucket)])
+                try Self.audit(
+                    AuditEntry(
+                        "bucket.zones", bucket: bucket,
+                        detail: [("from", .strings(current)), ("zones", .strings(zones))]),
+                    db)
             }
         }
     }
@@ -54,6 +59,13 @@ extension SQLiteMetadataStore {
                             .text(repaired.generation), .text(zone),
                         ])
                 }
+                try Self.audit(
+                    AuditEntry(
+                        "object.repair", bucket: repaired.bucket, key: repaired.key,
+                        detail: [
+                            ("zones", .strings([repaired.zone] + repaired.replicas.map(\.zone))),
+                            ("restored", .strings(repair.restoredZones.sorted())),
+                        ]), db)
                 return true
             }
         }

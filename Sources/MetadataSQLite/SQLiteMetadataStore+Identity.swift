@@ -13,6 +13,7 @@ extension SQLiteMetadataStore: IdentityStore {
                 try db.query(
                     "INSERT INTO tenants (id, display_name, created_at) VALUES (?, ?, ?)",
                     [.text(t.id), .text(t.displayName), .real(t.createdAt)])
+                try Self.audit(AuditEntry("tenant.create", detail: [("tenant", .string(t.id))]), db)
             }
         }
     }
@@ -49,6 +50,7 @@ extension SQLiteMetadataStore: IdentityStore {
                 }
                 try db.query("DELETE FROM tenants WHERE id = ?", [.text(id)])
                 if db.changes == 0 { throw .noSuchEntity("tenant \(id)") }
+                try Self.audit(AuditEntry("tenant.delete", detail: [("tenant", .string(id))]), db)
             }
         }
     }
@@ -90,6 +92,11 @@ extension SQLiteMetadataStore: IdentityStore {
                         .text(u.tenant), .text(u.name), .text(u.id), .text(Self.encodePermissions(u.permissions)),
                         .real(u.createdAt),
                     ])
+                try Self.audit(
+                    AuditEntry(
+                        "user.create",
+                        detail: [("tenant", .string(u.tenant)), ("user", .string(u.name)), ("id", .string(u.id))]),
+                    db)
             }
         }
     }
@@ -126,10 +133,19 @@ extension SQLiteMetadataStore: IdentityStore {
 
     public func setPermissions(tenant: String, user: String, _ permissions: PermissionSet) throws(StoreError) {
         try withConnection { db throws(StoreError) in
-            try db.query(
-                "UPDATE users SET permissions = ? WHERE tenant = ? AND name = ?",
-                [.text(Self.encodePermissions(permissions)), .text(tenant), .text(user)])
-            if db.changes == 0 { throw .noSuchEntity("user \(user) of tenant \(tenant)") }
+            try db.transaction { () throws(StoreError) in
+                try db.query(
+                    "UPDATE users SET permissions = ? WHERE tenant = ? AND name = ?",
+                    [.text(Self.encodePermissions(permissions)), .text(tenant), .text(user)])
+                if db.changes == 0 { throw .noSuchEntity("user \(user) of tenant \(tenant)") }
+                try Self.audit(
+                    AuditEntry(
+                        "user.permissions",
+                        detail: [
+                            ("tenant", .string(tenant)), ("user", .string(user)),
+                            ("actions", .strings(permissions.rules.keys.sorted())),
+                        ]), db)
+            }
         }
     }
 
@@ -139,6 +155,8 @@ extension SQLiteMetadataStore: IdentityStore {
                 try db.query("DELETE FROM users WHERE tenant = ? AND name = ?", [.text(tenant), .text(name)])
                 if db.changes == 0 { throw .noSuchEntity("user \(name) of tenant \(tenant)") }
                 try db.query("DELETE FROM credentials WHERE tenant = ? AND user = ?", [.text(tenant), .text(name)])
+                try Self.audit(
+                    AuditEntry("user.delete", detail: [("tenant", .string(tenant)), ("user", .string(name))]), db)
             }
         }
     }
@@ -186,6 +204,12 @@ extension SQLiteMetadataStore: IdentityStore {
                         c.parentKey.map { .text($0) } ?? .null, c.tokenHash.map { .text($0) } ?? .null,
                         c.sessionPolicy.map { .text($0) } ?? .null,
                     ])
+                // The access key id only: never the secret, its sealed form or a session token.
+                var detail: [(String, AuditValue)] = [
+                    ("tenant", .string(c.tenant)), ("user", .string(c.user)), ("access_key_id", .string(c.accessKey)),
+                ]
+                if let parent = c.parentKey { detail.append(("parent_key", .string(parent))) }
+                try Self.audit(AuditEntry(c.isSession ? "session.create" : "credential.create", detail: detail), db)
             }
         }
     }
@@ -222,17 +246,27 @@ extension SQLiteMetadataStore: IdentityStore {
 
     public func setCredentialStatus(accessKey: String, _ status: CredentialRecord.Status) throws(StoreError) {
         try withConnection { db throws(StoreError) in
-            try db.query(
-                "UPDATE credentials SET status = ? WHERE access_key = ?", [.text(status.rawValue), .text(accessKey)])
-            if db.changes == 0 { throw .noSuchEntity("access key \(accessKey)") }
+            try db.transaction { () throws(StoreError) in
+                try db.query(
+                    "UPDATE credentials SET status = ? WHERE access_key = ?",
+                    [.text(status.rawValue), .text(accessKey)])
+                if db.changes == 0 { throw .noSuchEntity("access key \(accessKey)") }
+                try Self.audit(
+                    AuditEntry(
+                        "credential.status",
+                        detail: [("access_key_id", .string(accessKey)), ("status", .string(status.rawValue))]), db)
+            }
         }
     }
 
     public func replaceSealedSecret(accessKey: String, sealed: String) throws(StoreError) {
         try withConnection { db throws(StoreError) in
-            try db.query(
-                "UPDATE credentials SET sealed_secret = ? WHERE access_key = ?", [.text(sealed), .text(accessKey)])
-            if db.changes == 0 { throw .noSuchEntity("access key \(accessKey)") }
+            try db.transaction { () throws(StoreError) in
+                try db.query(
+                    "UPDATE credentials SET sealed_secret = ? WHERE access_key = ?", [.text(sealed), .text(accessKey)])
+                if db.changes == 0 { throw .noSuchEntity("access key \(accessKey)") }
+                try Self.audit(AuditEntry("credential.rotate", detail: [("access_key_id", .string(accessKey))]), db)
+            }
         }
     }
 
@@ -242,14 +276,24 @@ extension SQLiteMetadataStore: IdentityStore {
                 try db.query("DELETE FROM credentials WHERE access_key = ?", [.text(accessKey)])
                 if db.changes == 0 { throw .noSuchEntity("access key \(accessKey)") }
                 try db.query("DELETE FROM credentials WHERE parent_key = ?", [.text(accessKey)])
+                try Self.audit(AuditEntry("credential.delete", detail: [("access_key_id", .string(accessKey))]), db)
             }
         }
     }
 
     public func deleteSessions(parentKey: String) throws(StoreError) -> Int {
         try withConnection { db throws(StoreError) in
-            try db.query("DELETE FROM credentials WHERE parent_key = ?", [.text(parentKey)])
-            return db.changes
+            try db.transaction { () throws(StoreError) -> Int in
+                try db.query("DELETE FROM credentials WHERE parent_key = ?", [.text(parentKey)])
+                let n = db.changes
+                if n > 0 {
+                    try Self.audit(
+                        AuditEntry(
+                            "session.delete", detail: [("parent_key", .string(parentKey)), ("count", .int(Int64(n)))]),
+                        db)
+                }
+                return n
+            }
         }
     }
 
@@ -273,6 +317,9 @@ extension SQLiteMetadataStore: IdentityStore {
                         [.text(s.to), .text(s.accessKey), .text(s.from)])
                     replaced += db.changes
                 }
+                if replaced > 0 {
+                    try Self.audit(AuditEntry("credential.reseal", detail: [("count", .int(Int64(replaced)))]), db)
+                }
                 return replaced
             }
         }
@@ -280,16 +327,28 @@ extension SQLiteMetadataStore: IdentityStore {
 
     public func deleteExpiredSessions(before time: Double) throws(StoreError) -> Int {
         try withConnection { db throws(StoreError) in
-            try db.query(
-                "DELETE FROM credentials WHERE expires_at IS NOT NULL AND expires_at < ?", [.real(time)])
-            return db.changes
+            try db.transaction { () throws(StoreError) -> Int in
+                try db.query(
+                    "DELETE FROM credentials WHERE expires_at IS NOT NULL AND expires_at < ?", [.real(time)])
+                let n = db.changes
+                if n > 0 { try Self.audit(AuditEntry("session.expire", detail: [("count", .int(Int64(n)))]), db) }
+                return n
+            }
         }
     }
 
     public func reassignBucketOwner(from: String, to: String) throws(StoreError) -> Int {
         try withConnection { db throws(StoreError) in
-            try db.query("UPDATE buckets SET owner = ? WHERE owner = ?", [.text(to), .text(from)])
-            return db.changes
+            try db.transaction { () throws(StoreError) -> Int in
+                try db.query("UPDATE buckets SET owner = ? WHERE owner = ?", [.text(to), .text(from)])
+                let n = db.changes
+                if n > 0 {
+                    try Self.audit(
+                        AuditEntry(
+                            "bucket.owner", detail: [("owner", .string(to)), ("buckets", .int(Int64(n)))]), db)
+                }
+                return n
+            }
         }
     }
 }

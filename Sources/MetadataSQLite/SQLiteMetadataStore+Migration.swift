@@ -111,15 +111,30 @@ extension SQLiteMetadataStore {
 
     public func setReadThrough(_ route: ReadThroughRoute) throws(StoreError) {
         try withConnection { db throws(StoreError) in
-            try db.query(
-                "INSERT OR REPLACE INTO migration_read_through (bucket, run_id, socket) VALUES (?, ?, ?)",
-                [.text(route.bucket), .text(route.runId), .text(route.socket)])
+            try db.transaction { () throws(StoreError) in
+                try db.query(
+                    "INSERT OR REPLACE INTO migration_read_through (bucket, run_id, socket) VALUES (?, ?, ?)",
+                    [.text(route.bucket), .text(route.runId), .text(route.socket)])
+                try Self.audit(
+                    AuditEntry("bucket.read-through", bucket: route.bucket, detail: [("run", .string(route.runId))]), db
+                )
+            }
         }
     }
 
     public func removeReadThrough(runId: String) throws(StoreError) {
         try withConnection { db throws(StoreError) in
-            try db.query("DELETE FROM migration_read_through WHERE run_id = ?", [.text(runId)])
+            try db.transaction { () throws(StoreError) in
+                var buckets: [String] = []
+                try db.query("SELECT bucket FROM migration_read_through WHERE run_id = ?", [.text(runId)]) { r in
+                    buckets.append(r.text(0))
+                }
+                try db.query("DELETE FROM migration_read_through WHERE run_id = ?", [.text(runId)])
+                for bucket in buckets {
+                    try Self.audit(
+                        AuditEntry("bucket.read-through-end", bucket: bucket, detail: [("run", .string(runId))]), db)
+                }
+            }
         }
     }
 

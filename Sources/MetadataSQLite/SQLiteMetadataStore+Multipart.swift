@@ -31,6 +31,10 @@ extension SQLiteMetadataStore {
                         .text(FieldCoding.encode(u.headers)), .text(u.checksumAlgorithm), .text(u.zone),
                         .text(FieldCoding.encodeTags(u.tags)), .text(u.zoneUpload), .text(u.checksumType),
                     ])
+                try Self.audit(
+                    AuditEntry(
+                        "upload.create", bucket: u.bucket, key: u.key,
+                        detail: [("upload_id", .string(u.uploadId)), ("zone", .string(u.zone))]), db)
             }
         }
     }
@@ -139,6 +143,12 @@ extension SQLiteMetadataStore {
                 try Self.queueJobs(replacing: old, with: o, now: o.lastModified, db)
                 try db.query("DELETE FROM parts WHERE upload_id = ?", [.text(uploadId)])
                 try db.query("DELETE FROM uploads WHERE upload_id = ?", [.text(uploadId)])
+                var entry = AuditEntry.object("upload.complete", o)
+                entry.detail = AuditValue.object([
+                    ("upload_id", .string(uploadId)), ("etag", .string(o.etag)), ("size", .int(o.size)),
+                    ("parts", .int(Int64(o.parts.count))), ("zone", .string(o.zone)),
+                ])
+                try Self.audit(entry, db)
                 return (old, parts)
             }
         }
@@ -154,8 +164,16 @@ extension SQLiteMetadataStore {
                 try db.query("SELECT \(Self.partColumns) FROM parts WHERE upload_id = ?", [.text(uploadId)]) { r in
                     parts.append(Self.part(r))
                 }
+                var target = (bucket: "", key: "")
+                try db.query("SELECT bucket, key FROM uploads WHERE upload_id = ?", [.text(uploadId)]) { r in
+                    target = (r.text(0), r.text(1))
+                }
                 try db.query("DELETE FROM parts WHERE upload_id = ?", [.text(uploadId)])
                 try db.query("DELETE FROM uploads WHERE upload_id = ?", [.text(uploadId)])
+                try Self.audit(
+                    AuditEntry(
+                        "upload.abort", bucket: target.bucket, key: target.key,
+                        detail: [("upload_id", .string(uploadId)), ("parts", .int(Int64(parts.count)))]), db)
                 return parts
             }
         }

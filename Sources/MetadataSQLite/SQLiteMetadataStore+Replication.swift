@@ -80,6 +80,10 @@ extension SQLiteMetadataStore {
                 o.replicas = replicas
                 try Self.insert(o, db)
                 try Self.queueJobs(replacing: old, with: o, now: now, db)
+                try Self.audit(
+                    AuditEntry(
+                        "object.replicas", bucket: bucket, key: key,
+                        detail: [("zones", .strings([o.zone] + replicas.map(\.zone)))]), db)
             }
         }
     }
@@ -229,6 +233,10 @@ extension SQLiteMetadataStore {
                         [.real(now), .int(job.id)])
                     if job.kind == .replicate { try markReplicaPending(job, db) }
                 }
+                if !chosen.isEmpty {
+                    try Self.audit(
+                        AuditEntry("job.retry", detail: [("jobs", .strings(chosen.map { String($0.id) }))]), db)
+                }
                 return chosen.count
             }
         }
@@ -244,8 +252,20 @@ extension SQLiteMetadataStore {
 
     public func cancelJob(id: Int64) throws(StoreError) -> Bool {
         try withConnection { db throws(StoreError) in
-            try db.query("DELETE FROM jobs WHERE id = ? AND state != 'running'", [.int(id)])
-            return db.changes > 0
+            try db.transaction { () throws(StoreError) -> Bool in
+                var job: ReplicationJob?
+                try db.query("SELECT \(Self.jobColumns) FROM jobs WHERE id = ? AND state != 'running'", [.int(id)]) {
+                    r in job = Self.job(r)
+                }
+                guard let job else { return false }
+                try db.query("DELETE FROM jobs WHERE id = ?", [.int(id)])
+                try Self.audit(
+                    AuditEntry(
+                        "job.cancel", bucket: job.bucket, key: job.key,
+                        detail: [("job", .int(id)), ("kind", .string(job.kind.rawValue)), ("zone", .string(job.zone))]),
+                    db)
+                return true
+            }
         }
     }
 
@@ -279,15 +299,23 @@ extension SQLiteMetadataStore {
 
     public func setReplicaCount(bucket: String, count: Int) throws(StoreError) {
         try withConnection { db throws(StoreError) in
-            try db.query("UPDATE buckets SET replica_count = ? WHERE name = ?", [.int(Int64(count)), .text(bucket)])
-            if db.changes == 0 { throw .noSuchBucket }
+            try db.transaction { () throws(StoreError) in
+                try db.query(
+                    "UPDATE buckets SET replica_count = ? WHERE name = ?", [.int(Int64(count)), .text(bucket)])
+                if db.changes == 0 { throw .noSuchBucket }
+                try Self.audit(
+                    AuditEntry("bucket.replicas", bucket: bucket, detail: [("count", .int(Int64(count)))]), db)
+            }
         }
     }
 
     public func setBucketOwner(bucket: String, owner: String) throws(StoreError) {
         try withConnection { db throws(StoreError) in
-            try db.query("UPDATE buckets SET owner = ? WHERE name = ?", [.text(owner), .text(bucket)])
-            if db.changes == 0 { throw .noSuchBucket }
+            try db.transaction { () throws(StoreError) in
+                try db.query("UPDATE buckets SET owner = ? WHERE name = ?", [.text(owner), .text(bucket)])
+                if db.changes == 0 { throw .noSuchBucket }
+                try Self.audit(AuditEntry("bucket.owner", bucket: bucket, detail: [("owner", .string(owner))]), db)
+            }
         }
     }
 

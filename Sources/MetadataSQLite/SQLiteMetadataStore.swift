@@ -85,6 +85,13 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                         .text(FieldCoding.encodeTags(b.tags)), .int(Int64(b.replicaCount)), .text(b.tenant),
                         .text(b.namingKey),
                     ])
+                try Self.audit(
+                    AuditEntry(
+                        "bucket.create", bucket: b.name,
+                        detail: [
+                            ("location_constraint", .string(b.locationConstraint)), ("zones", .strings(b.zones)),
+                            ("replica_count", .int(Int64(b.replicaCount))), ("owner", .string(b.owner)),
+                        ]), db)
                 return b
             }
         }
@@ -125,6 +132,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 if db.changes == 0 { throw .noSuchBucket }
                 // A migration's copy records prove nothing about a bucket of the same name made later.
                 try db.query("DELETE FROM migrated_objects WHERE bucket = ?", [.text(name)])
+                try Self.audit(AuditEntry("bucket.delete", bucket: name), db)
             }
         }
     }
@@ -192,18 +200,24 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     public func setObjectTags(bucket: String, key: String, tags: [Header]) throws(StoreError) {
         try withConnection { db throws(StoreError) in
-            try db.query(
-                "UPDATE objects SET tags = ? WHERE bucket = ? AND key = ?",
-                [.text(FieldCoding.encodeTags(tags)), .text(bucket), .text(key)])
-            if db.changes == 0 { throw .noSuchKey }
+            try db.transaction { () throws(StoreError) in
+                try db.query(
+                    "UPDATE objects SET tags = ? WHERE bucket = ? AND key = ?",
+                    [.text(FieldCoding.encodeTags(tags)), .text(bucket), .text(key)])
+                if db.changes == 0 { throw .noSuchKey }
+                try Self.audit(AuditEntry.tags("object.tags", bucket: bucket, key: key, tags), db)
+            }
         }
     }
 
     public func setBucketTags(bucket: String, tags: [Header]) throws(StoreError) {
         try withConnection { db throws(StoreError) in
-            try db.query(
-                "UPDATE buckets SET tags = ? WHERE name = ?", [.text(FieldCoding.encodeTags(tags)), .text(bucket)])
-            if db.changes == 0 { throw .noSuchBucket }
+            try db.transaction { () throws(StoreError) in
+                try db.query(
+                    "UPDATE buckets SET tags = ? WHERE name = ?", [.text(FieldCoding.encodeTags(tags)), .text(bucket)])
+                if db.changes == 0 { throw .noSuchBucket }
+                try Self.audit(AuditEntry.tags("bucket.tags", bucket: bucket, tags), db)
+            }
         }
     }
 
@@ -221,6 +235,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 if let condition, !condition.holds(for: old) { throw .preconditionFailed }
                 try Self.insert(o, db)
                 try Self.queueJobs(replacing: old, with: o, now: o.lastModified, db)
+                try Self.audit(AuditEntry.object("object.put", o), db)
                 return old
             }
         }
@@ -237,6 +252,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 if old != nil {
                     try db.query("DELETE FROM objects WHERE bucket = ? AND key = ?", [.text(bucket), .text(key)])
                     try Self.queueJobs(replacing: old, with: nil, now: now, db)
+                    try Self.audit(AuditEntry.object("object.delete", old!), db)
                 }
                 return old
             }

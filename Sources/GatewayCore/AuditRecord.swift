@@ -1,0 +1,182 @@
+/// One record of the audit chain (docs/OBSERVABILITY.md, "Audit chain"): who changed what,
+/// linked to the record before it by that record's hash. Appended by the metadata store inside
+/// the transaction of the change it describes.
+public struct AuditRecord: Sendable, Equatable, Codable {
+    /// 1, 2, … without gaps, one order across every process.
+    public var seq: Int64
+    /// Milliseconds since the epoch (an integer, so the canonical bytes never depend on how a
+    /// float is printed).
+    public var time: Int64
+    public var requestId: String
+    /// `s3`, `admin`, `web`, `sts`, `agent`, `cli`, or `system` (a change made outside any trace).
+    public var origin: String
+    public var tenant: String
+    public var accessKey: String
+    public var operation: String
+    /// What the store did: `object.put`, `bucket.create`, `credential.create`, `auth.failure`…
+    public var change: String
+    public var bucket: String
+    public var key: String
+    /// A small JSON object (etag, size, zones…); never contents, metadata values or secrets.
+    public var detail: String
+    public var clientIP: String
+    public var prevHash: String
+    public var hash: String
+
+    /// Record 1's `prevHash`.
+    public static let genesisHash = String(repeating: "0", count: 64)
+
+    public init(
+        seq: Int64, time: Int64, actor: AuditActor, entry: AuditEntry, prevHash: String
+    ) {
+        self.seq = seq
+        self.time = time
+        requestId = actor.requestId
+        origin = actor.origin
+        tenant = actor.tenant
+        accessKey = actor.accessKey
+        operation = actor.operation
+        change = entry.change
+        bucket = entry.bucket
+        key = entry.key
+        detail = entry.detail
+        clientIP = actor.clientIP
+        self.prevHash = prevHash
+        hash = ""
+        hash = computedHash()
+    }
+
+    /// The bytes the hash covers: a version line, then every field but `hash` as
+    /// `<UTF-8 length>:<bytes>\n` in a fixed order — unambiguous whatever a key or detail holds.
+    /// `seq` may be overridden to ask what the record would hash to at another position.
+    public func canonical(seq other: Int64? = nil) -> [UInt8] {
+        var out = Array("s3gw-audit-v1\n".utf8)
+        let fields = [
+            String(other ?? seq), String(time), requestId, origin, tenant, accessKey, operation, change, bucket, key,
+            detail, clientIP, prevHash,
+        ]
+        for f in fields {
+            let bytes = Array(f.utf8)
+            out += Array(String(bytes.count).utf8)
+            out.append(UInt8(ascii: ":"))
+            out += bytes
+            out.append(UInt8(ascii: "\n"))
+        }
+        return out
+    }
+
+    /// Hex SHA-256 of the canonical bytes.
+    public func computedHash(seq other: Int64? = nil) -> String { SHA256.hex(canonical(seq: other)) }
+}
+
+/// Who made a change: taken from the thread's `RequestTrace` when the store appends the record.
+public struct AuditActor: Sendable, Equatable {
+    public var requestId = ""
+    public var origin = "system"
+    public var tenant = ""
+    public var accessKey = ""
+    public var operation = ""
+    public var clientIP = ""
+
+    public init(
+        requestId: String = "", origin: String = "system", tenant: String = "", accessKey: String = "",
+        operation: String = "", clientIP: String = ""
+    ) {
+        self.requestId = requestId
+        self.origin = origin
+        self.tenant = tenant
+        self.accessKey = accessKey
+        self.operation = operation
+        self.clientIP = clientIP
+    }
+
+    public init(_ trace: RequestTrace) {
+        requestId = trace.requestId
+        origin = trace.origin.rawValue
+        tenant = trace.tenant ?? ""
+        accessKey = trace.accessKey ?? ""
+        operation = trace.operation
+        clientIP = trace.clientAddress
+    }
+
+    /// The calling thread's trace, or `system` when the change runs outside one (a store used
+    /// directly, a bootstrap step).
+    public static var current: AuditActor { RequestTrace.current.map(AuditActor.init) ?? AuditActor() }
+}
+
+/// What a store change contributes to its record: the change, its bucket and key, and details.
+public struct AuditEntry: Sendable, Equatable {
+    public var change: String
+    public var bucket: String
+    public var key: String
+    public var detail: String
+
+    public init(_ change: String, bucket: String = "", key: String = "", detail: [(String, AuditValue)] = []) {
+        self.change = change
+        self.bucket = bucket
+        self.key = key
+        self.detail = AuditValue.object(detail)
+    }
+}
+
+/// A detail value; rendered as JSON in the order given (deterministic bytes).
+public enum AuditValue: Sendable {
+    case string(String)
+    case int(Int64)
+    case bool(Bool)
+    case strings([String])
+
+    public static func object(_ pairs: [(String, AuditValue)]) -> String {
+        var out = "{"
+        for (i, (k, v)) in pairs.enumerated() {
+            if i > 0 { out += "," }
+            out += quoted(k) + ":" + v.json
+        }
+        return out + "}"
+    }
+
+    var json: String {
+        switch self {
+        case .string(let s): Self.quoted(s)
+        case .int(let i): String(i)
+        case .bool(let b): b ? "true" : "false"
+        case .strings(let a): "[" + a.map(Self.quoted).joined(separator: ",") + "]"
+        }
+    }
+
+    /// A JSON string literal (RFC 8259 escapes).
+    public static func quoted(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20:
+                let hex = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+}
+
+extension AuditEntry {
+    /// An object's change: its etag, size and zones, never its headers, metadata or tags' values.
+    public static func object(_ change: String, _ o: ObjectRecord) -> AuditEntry {
+        AuditEntry(
+            change, bucket: o.bucket, key: o.key,
+            detail: [
+                ("etag", .string(o.etag)), ("size", .int(o.size)),
+                ("zones", .strings([o.zone] + o.replicas.map(\.zone))),
+            ])
+    }
+
+    /// A tag set replaced: the keys only (values can be customer data).
+    public static func tags(_ change: String, bucket: String, key: String = "", _ tags: [Header]) -> AuditEntry {
+        AuditEntry(change, bucket: bucket, key: key, detail: [("tag_keys", .strings(tags.map(\.name)))])
+    }
+}

@@ -1,0 +1,169 @@
+import GatewayCore
+
+/// The audit chain in SQLite. `audit(_:_:)` is called by every mutating method inside its own
+/// `BEGIN IMMEDIATE` transaction: the write lock is held while the last (seq, hash) is read, so
+/// records of every process form one order, and a change that rolls back takes its record along.
+extension SQLiteMetadataStore: AuditStore {
+    static let auditColumns = """
+        seq, time, request_id, origin, tenant, access_key_id, operation, change, bucket, key, detail, client_ip, \
+        prev_hash, hash
+        """
+
+    /// Appends `entry`'s record; the caller's transaction commits it with the change.
+    @discardableResult
+    static func audit(_ entry: AuditEntry, _ db: SQLiteConnection) throws(StoreError) -> AuditRecord {
+        var last: (seq: Int64, hash: String) = (0, AuditRecord.genesisHash)
+        try db.query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", []) { r in
+            last = (r.int(0), r.text(1))
+        }
+        let record = AuditRecord(
+            seq: last.seq + 1, time: Int64((SystemClock().now() * 1000).rounded(.down)), actor: .current, entry: entry,
+            prevHash: last.hash)
+        try db.query(
+            "INSERT INTO audit_log (\(auditColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                .int(record.seq), .int(record.time), .text(record.requestId), .text(record.origin),
+                .text(record.tenant), .text(record.accessKey), .text(record.operation), .text(record.change),
+                .text(record.bucket), .text(record.key), .text(record.detail), .text(record.clientIP),
+                .text(record.prevHash), .text(record.hash),
+            ])
+        return record
+    }
+
+    static func auditRecord(_ r: Row) -> AuditRecord {
+        var record = AuditRecord(
+            seq: r.int(0), time: r.int(1),
+            actor: AuditActor(
+                requestId: r.text(2), origin: r.text(3), tenant: r.text(4), accessKey: r.text(5),
+                operation: r.text(6), clientIP: r.text(11)),
+            entry: AuditEntry(r.text(7), bucket: r.text(8), key: r.text(9)), prevHash: r.text(12))
+        // As stored, not as recomputed: verification compares the two.
+        record.detail = r.text(10)
+        record.hash = r.text(13)
+        return record
+    }
+
+    public func auditRecords(_ q: AuditQuery) throws(StoreError) -> [AuditRecord] {
+        try withConnection { db throws(StoreError) in
+            var sql = "SELECT \(Self.auditColumns) FROM audit_log WHERE seq > ?"
+            var args: [SQLValue] = [.int(q.after)]
+            if let since = q.since {
+                sql += " AND time >= ?"
+                args.append(.int(since))
+            }
+            for (column, value) in [
+                ("bucket", q.bucket), ("tenant", q.tenant), ("operation", q.operation), ("change", q.change),
+            ] {
+                if let value {
+                    sql += " AND \(column) = ?"
+                    args.append(.text(value))
+                }
+            }
+            sql += q.newest ? " ORDER BY seq DESC LIMIT ?" : " ORDER BY seq LIMIT ?"
+            args.append(.int(Int64(max(0, q.limit))))
+            var out: [AuditRecord] = []
+            try db.query(sql, args) { r in out.append(Self.auditRecord(r)) }
+            return q.newest ? out.reversed() : out
+        }
+    }
+
+    @discardableResult
+    public func appendAudit(_ entry: AuditEntry) throws(StoreError) -> AuditRecord {
+        try withConnection { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) -> AuditRecord in try Self.audit(entry, db) }
+        }
+    }
+
+    private static let digestColumns = """
+        id, period_end, period_start, installation, first_seq, last_seq, last_hash, fingerprint, previous_hash, \
+        previous_signature, signature
+        """
+
+    private static func digest(_ r: Row) -> AuditDigest {
+        var d = AuditDigest(
+            installation: r.text(3), periodStart: r.int(2), periodEnd: r.int(1), firstSeq: r.int(4),
+            lastSeq: r.int(5), lastHash: r.text(6), publicKeyFingerprint: r.text(7), previousDigestHash: r.text(8),
+            previousDigestSignature: r.text(9))
+        d.id = r.int(0)
+        d.signature = r.text(10)
+        return d
+    }
+
+    public func auditDigests(after: Int64, limit: Int, newest: Bool) throws(StoreError) -> [AuditDigest] {
+        try withConnection { db throws(StoreError) in
+            var out: [AuditDigest] = []
+            try db.query(
+                "SELECT \(Self.digestColumns) FROM audit_digests WHERE id > ? ORDER BY id \(newest ? "DESC" : "") LIMIT ?",
+                [.int(after), .int(Int64(max(0, limit)))]
+            ) { r in out.append(Self.digest(r)) }
+            return newest ? out.reversed() : out
+        }
+    }
+
+    /// Exported digests are not listed again; `pendingAuditDigests` are those whose file is owed.
+    public func pendingAuditDigests() throws(StoreError) -> [AuditDigest] {
+        try withConnection { db throws(StoreError) in
+            var out: [AuditDigest] = []
+            try db.query("SELECT \(Self.digestColumns) FROM audit_digests WHERE exported = 0 ORDER BY id", []) { r in
+                out.append(Self.digest(r))
+            }
+            return out
+        }
+    }
+
+    public func addAuditDigest(
+        periodEnd: Int64, _ make: (AuditDigest?, AuditRecord?) throws(StoreError) -> AuditDigest
+    ) throws(StoreError) -> AuditDigest? {
+        try withConnection { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) -> AuditDigest? in
+                var previous: AuditDigest?
+                try db.query("SELECT \(Self.digestColumns) FROM audit_digests ORDER BY id DESC LIMIT 1", []) { r in
+                    previous = Self.digest(r)
+                }
+                if let previous, previous.periodEnd >= periodEnd { return nil }
+                var last: AuditRecord?
+                try db.query("SELECT \(Self.auditColumns) FROM audit_log ORDER BY seq DESC LIMIT 1", []) { r in
+                    last = Self.auditRecord(r)
+                }
+                var d = try make(previous, last)
+                try db.query(
+                    """
+                    INSERT INTO audit_digests (period_end, period_start, installation, first_seq, last_seq, last_hash,
+                        fingerprint, previous_hash, previous_signature, signature)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    [
+                        .int(d.periodEnd), .int(d.periodStart), .text(d.installation), .int(d.firstSeq),
+                        .int(d.lastSeq), .text(d.lastHash), .text(d.publicKeyFingerprint),
+                        .text(d.previousDigestHash), .text(d.previousDigestSignature), .text(d.signature),
+                    ])
+                try db.query("SELECT last_insert_rowid()", []) { r in d.id = r.int(0) }
+                return d
+            }
+        }
+    }
+
+    public func markAuditDigestExported(id: Int64) throws(StoreError) {
+        try withConnection { db throws(StoreError) in
+            try db.query("UPDATE audit_digests SET exported = 1 WHERE id = ?", [.int(id)])
+        }
+    }
+
+    public func auditKeys() throws(StoreError) -> [AuditKey] {
+        try withConnection { db throws(StoreError) in
+            var out: [AuditKey] = []
+            try db.query("SELECT fingerprint, public_key, created FROM audit_keys ORDER BY created", []) { r in
+                out.append(AuditKey(fingerprint: r.text(0), publicKey: r.text(1), created: r.real(2)))
+            }
+            return out
+        }
+    }
+
+    public func addAuditKey(_ key: AuditKey) throws(StoreError) {
+        try withConnection { db throws(StoreError) in
+            try db.query(
+                "INSERT OR IGNORE INTO audit_keys (fingerprint, public_key, created) VALUES (?, ?, ?)",
+                [.text(key.fingerprint), .text(key.publicKey), .real(key.created)])
+        }
+    }
+}
