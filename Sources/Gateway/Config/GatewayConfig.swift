@@ -55,6 +55,8 @@ public struct GatewayConfig: Sendable {
     public var migration = MigrationSettings()
     /// `[metrics]`: counting, and who may scrape `/metrics` (docs/OBSERVABILITY.md).
     public var metrics = MetricsSettings()
+    /// `[audit]`: digests of the audit chain (docs/OBSERVABILITY.md).
+    public var audit = AuditSettings()
     /// Defaults, in seconds, for how long a provider zone may keep a request waiting: to
     /// connect, from the end of the request to the response headers, with no body byte moving,
     /// and over a CompleteMultipartUpload. A zone's own connect_timeout / response_timeout /
@@ -199,6 +201,21 @@ public struct GatewayConfig: Sendable {
                     }
                 }
                 try reader.noOtherKeys()
+            case "audit":
+                c.audit.digestInterval =
+                    try reader.number("digest_interval", in: 0.05...1440) ?? c.audit.digestInterval
+                c.audit.digestZone = try reader.string("digest_zone").flatMap { $0.isEmpty ? nil : $0 }
+                c.audit.digestBucket = try reader.string("digest_bucket").flatMap { $0.isEmpty ? nil : $0 }
+                if (c.audit.digestZone == nil) != (c.audit.digestBucket == nil) {
+                    throw Invalid(
+                        file: file, line: table.line, message: "digest_zone and digest_bucket must be set together")
+                }
+                if let b = c.audit.digestBucket, !AuditSettings.isValidBucket(b) {
+                    throw reader.invalid("digest_bucket", "\"\(b)\" is not a valid bucket name")
+                }
+                c.audit.authFailuresPerMinute =
+                    try reader.int("auth_failures_per_minute", in: 1...100_000) ?? c.audit.authFailuresPerMinute
+                try reader.noOtherKeys()
             case "zones[]":
                 guard let name = try reader.string("name"), !name.isEmpty else {
                     throw Invalid(file: file, line: table.line, message: "zone needs a name")
@@ -266,6 +283,10 @@ public struct GatewayConfig: Sendable {
             c.zones[i].responseTimeout = own?.response ?? c.zoneResponseTimeout
             c.zones[i].stallTimeout = own?.stall ?? c.zoneStallTimeout
             c.zones[i].completeTimeout = own?.complete ?? c.zoneCompleteTimeout
+        }
+        if let z = c.audit.digestZone, !c.zones.contains(where: { $0.name == z }) {
+            let line = doc.tables.first { $0.name == "audit" }?.values["digest_zone"]?.line ?? 0
+            throw Invalid(file: file, line: line, message: "digest_zone \"\(z)\" is not a configured zone")
         }
         if c.defaultZone.isEmpty {
             c.defaultZone = c.zones[0].name

@@ -4,9 +4,11 @@ import Gateway
 
 /// `s3gw audit residency`: what every zone really holds against what each bucket's
 /// LocationConstraint allows and metadata records — the report an operator hands an auditor.
+/// `s3gw audit show|verify|digests`: the hash-chained audit log (AuditLogCommands.swift).
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "audit", abstract: "Audit where the bytes are.", subcommands: [Residency.self])
+        commandName: "audit", abstract: "Audit where the bytes are, and what was changed by whom.",
+        subcommands: [Residency.self, Show.self, Verify.self, Digests.self])
 
     struct Residency: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -54,7 +54,16 @@ struct LocalAdminTransport: AdminTransport {
         return Principal(tenant: TenantRecord.defaultID, user: user, accessKey: "")
     }
 
+    /// Runs the call as the CLI's own trace: the changes it makes are audited as origin `cli`.
     func send(_ call: AdminCall) throws(AdminFailure) -> AdminReply {
+        let trace = RequestTrace(requestId: RandomID.make(), origin: .cli, started: Date().timeIntervalSince1970)
+        trace.operation =
+            call.method + " /" + (call.api == .web ? "api" : "admin") + "/" + call.path.joined(separator: "/")
+        trace.tenant = TenantRecord.defaultID
+        return try trace.run { () throws(AdminFailure) -> AdminReply in try sendTraced(call) }
+    }
+
+    private func sendTraced(_ call: AdminCall) throws(AdminFailure) -> AdminReply {
         func request(_ ctx: GatewayContext?) -> AdminRequest {
             AdminRequest(
                 method: call.method, path: call.path, query: call.query, body: call.body,

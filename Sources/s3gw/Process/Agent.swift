@@ -35,7 +35,7 @@ enum Agent {
             let t = Thread {
                 while !stopping.load(ordering: .relaxed) {
                     busy.add(1, ordering: .relaxed)
-                    let ran = replicator.runOne()
+                    let ran = agentStep("Replicate") { replicator.runOne() }
                     busy.subtract(1, ordering: .relaxed)
                     if !ran { usleep(250_000) }  // nothing due: look again soon
                 }
@@ -48,7 +48,9 @@ enum Agent {
         let scrubber = Scrubber(context: context)
         let scrub = Thread {
             while !stopping.load(ordering: .relaxed) {
-                if !activity.doing("scrub", "scrub", { scrubber.runSlice() }) { usleep(1_000_000) }
+                if !agentStep("Scrub", { activity.doing("scrub", "scrub", { scrubber.runSlice() }) }) {
+                    usleep(1_000_000)
+                }
             }
         }
         scrub.name = "scrub"
@@ -63,8 +65,10 @@ enum Agent {
                         continue
                     }
                     do {
-                        _ = try activity.doing("orphans", "orphan sweep") {
-                            try Maintenance.removeOrphans(olderThan: config.replication.orphanGrace, context)
+                        _ = try agentStep("RemoveOrphans") {
+                            try activity.doing("orphans", "orphan sweep") {
+                                try Maintenance.removeOrphans(olderThan: config.replication.orphanGrace, context)
+                            }
                         }
                     } catch {
                         logger.error("orphan sweep failed: \(error)")
@@ -108,10 +112,28 @@ enum Agent {
         }
         var nextCleanup = 0.0
         var nextHealth = 0.0
+        let digests = try AuditDigests(
+            store: context.metadata,
+            key: AuditKeyFile.load(stateDir: config.stateDir, createIfMissing: true), settings: config.audit,
+            zone: config.audit.digestZone.flatMap { context.zones[$0] })
+        var nextDigest = 0.0
         while true {
             let now = SystemClock().now()
+            if now >= nextDigest {
+                // One digest per period whichever agent gets there first (docs/OBSERVABILITY.md).
+                do {
+                    try activity.doing("main", "audit digest") {
+                        try agentStep("AuditDigest") { _ = try digests.run(now: now) }
+                    }
+                } catch {
+                    logger.error("audit digest failed: \(error)")
+                }
+                nextDigest = Double(digests.periodEnd(now)) / 1000 + config.audit.digestInterval * 60
+            }
             if now >= nextHealth {
-                activity.doing("main", "zone health check") { Maintenance.checkZones(context) }
+                agentStep("CheckZones") {
+                    activity.doing("main", "zone health check") { Maintenance.checkZones(context) }
+                }
                 nextHealth = now + Double(config.healthInterval)
             }
             if now >= nextCleanup {
@@ -119,7 +141,9 @@ enum Agent {
                 activity.begin("main", "cleanup (expired sessions and uploads)")
                 defer { activity.end("main") }
                 do {
-                    let n = try Maintenance.removeExpiredSessions(context, now: now)
+                    let n = try agentStep("RemoveExpiredSessions") {
+                        try Maintenance.removeExpiredSessions(context, now: now)
+                    }
                     if n > 0 { logger.info("removed \(n) expired sessions") }
                 } catch {
                     logger.error("removing expired sessions failed: \(error)")
@@ -127,7 +151,9 @@ enum Agent {
                 if config.multipartExpiry > 0 {
                     do {
                         let cutoff = now - Double(config.multipartExpiry)
-                        let n = try Maintenance.expireUploads(initiatedBefore: cutoff, context)
+                        let n = try agentStep("ExpireUploads") {
+                            try Maintenance.expireUploads(initiatedBefore: cutoff, context)
+                        }
                         if n > 0 {
                             logger.notice("aborted \(n) multipart uploads older than \(config.multipartExpiry)s")
                         }
@@ -143,11 +169,19 @@ enum Agent {
                     }
                 }
             }
-            let wait = max(0.2, min(nextHealth, nextCleanup) - SystemClock().now())
+            let wait = max(0.2, min(nextHealth, nextCleanup, nextDigest) - SystemClock().now())
             if let s = waitForSignal([SIGTERM, SIGINT, SIGHUP], timeout: wait), s != SIGHUP { return 0 }
             // Re-parented: the supervisor is gone, so nothing would ever stop us.
             if getppid() == 1 { return 0 }
         }
+    }
+
+    /// Runs one step of the agent's as its own trace, so the changes it makes are audited with
+    /// origin `agent` and the step's name as operation.
+    static func agentStep<T>(_ operation: String, _ body: () throws -> T) rethrows -> T {
+        let trace = RequestTrace(requestId: RandomID.make(), origin: .agent, started: SystemClock().now())
+        trace.operation = operation
+        return try trace.run { () throws -> T in try body() }
     }
 
     /// Once per start: buckets made before `/api/` was the web API's are out of reach

@@ -98,6 +98,9 @@ final class Supervisor {
         try IdentityBootstrap.ensureRoot(
             accessKey: root.accessKey, secret: root.secretKey, identities: store, metadata: store, box: box,
             now: SystemClock().now())
+        // The audit digests' signing key, its public half recorded for `s3gw audit verify`.
+        try AuditKeyFile.register(
+            stateDir: config.stateDir, createIfMissing: true, store: store, now: SystemClock().now())
     }
 
     private func spawnWorker() throws {

@@ -104,6 +104,11 @@ enum Worker {
             context.observers.append(MetricsObserver(recorder: recorder))
         }
         context.migration = MigrationEnvironment(config: config)
+        if serving {
+            // Authentication failures join the audit chain (changes are recorded by the store).
+            context.observers.append(
+                AuditFailureObserver(store: metadata, perMinute: config.audit.authFailuresPerMinute))
+        }
         context.migration.connector = sourceConnector(config)
         return context
     }

@@ -1,0 +1,169 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import GatewayCore
+import SigV4
+
+/// The audit chain's commands (docs/OBSERVABILITY.md, "Audit chain"): `show` lists records
+/// through the admin API (local or `--endpoint`), `verify` reads the gateway's own store and
+/// digest files, `digests` lists the signed digests.
+extension AuditCommand {
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List audit records: who changed what, and authentication failures.",
+            discussion: """
+                Oldest first. Filters combine. --bucket is the bucket as the store names it (name, or \
+                tenant/name for another tenant's bucket). Without --after the newest --limit records are \
+                shown.
+                """)
+        @OptionGroup var admin: AdminOptions
+        @Option(help: "Records at or after this time (RFC 3339, e.g. 2026-11-29T12:00:00Z, or epoch seconds).")
+        var since: String?
+        @Option var bucket: String?
+        @Option var tenant: String?
+        @Option(help: "The AWS operation (PutObject) or admin permission (admin:CreateUser).")
+        var operation: String?
+        @Option(help: "What the store did: object.put, bucket.create, credential.create, auth.failure…")
+        var change: String?
+        @Option(help: "Records after this sequence number (oldest first from there).")
+        var after: Int64?
+        @Option(help: "At most this many records (1-1000).")
+        var limit = 100
+
+        func validate() throws {
+            guard (1...1000).contains(limit) else { throw ValidationError("--limit must be 1 to 1000") }
+        }
+
+        func run() throws {
+            try admin.run { client throws(AdminFailure) in
+                var query: [String: String] = ["limit": String(limit)]
+                if let after { query["after"] = String(after) } else { query["newest"] = "true" }
+                for (k, v) in [
+                    ("since", since), ("bucket", bucket), ("tenant", tenant), ("operation", operation),
+                    ("change", change),
+                ] {
+                    if let v { query[k] = v }
+                }
+                let answer = try client.send(AdminCall("GET", ["audit", "events"], query: query)) ?? .null
+                if client.json {
+                    print(answer.pretty)
+                    return
+                }
+                let records = answer["records"]?.array ?? []
+                printTable(
+                    [
+                        [
+                            "SEQ", "TIME", "ORIGIN", "TENANT", "ACCESS KEY", "OPERATION", "CHANGE", "BUCKET", "KEY",
+                            "DETAIL",
+                        ]
+                    ]
+                        + records.map { r in
+                            [
+                                "seq", "time", "origin", "tenant", "access_key_id", "operation", "change", "bucket",
+                                "key", "detail",
+                            ]
+                            .map { r[$0]?.cell ?? "" }
+                        })
+            }
+        }
+    }
+
+    struct Digests: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the audit chain's signed digests.")
+        @OptionGroup var admin: AdminOptions
+
+        func run() throws {
+            try admin.run { client throws(AdminFailure) in
+                let answer = try client.send(AdminCall("GET", ["audit", "digests"], query: ["limit": "1000"])) ?? .null
+                if client.json {
+                    print(answer.pretty)
+                    return
+                }
+                printTable(
+                    [["ID", "END", "FIRST SEQ", "LAST SEQ", "LAST HASH", "KEY"]]
+                        + (answer["digests"]?.array ?? []).map { d in
+                            [
+                                d["id"]?.cell ?? "", d["digest_end_time"]?.cell ?? "",
+                                d["digest"]?["first_seq"]?.cell ?? "", d["digest"]?["last_seq"]?.cell ?? "",
+                                String((d["digest"]?["last_hash"]?.cell ?? "").prefix(16)),
+                                String((d["digest"]?["public_key_fingerprint"]?.cell ?? "").prefix(16)),
+                            ]
+                        })
+            }
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the audit chain and its signed digests; name the first record tampered with.",
+            discussion: """
+                Reads the gateway's metadata store (run it on the gateway host, with its configuration). \
+                Recomputes every record's hash and link from --from on, then checks each digest's \
+                Ed25519 signature (with the key in the state directory when it can be read, else the \
+                keys in the store), the digests' links, and that the record each digest names still has \
+                the hash it signed. Names the first record altered, deleted, inserted or reordered, or a \
+                truncated tail. Exit status: 0 intact, 1 a problem found, 2 the check could not run.
+                """)
+        @Option(name: .shortAndLong, help: "The gateway configuration file (default: /etc/s3gw/s3gw.toml).")
+        var config: String?
+        @Option(help: "Start at this sequence number (the record before it is trusted).")
+        var from: Int64 = 1
+        @Option(help: "Check the digest files in ZONE/BUCKET instead of the digests in the store.")
+        var digests: String?
+        @Flag(help: "Print the report as JSON.")
+        var json = false
+
+        func run() throws {
+            let report: AuditVerification.Report
+            do {
+                report = try verify()
+            } catch {
+                FileHandle.standardError.write(Data("s3gw: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+            if json {
+                let e = AdminJSON.encoder
+                e.outputFormatting = [.sortedKeys, .prettyPrinted]
+                print(String(decoding: try e.encode(report), as: UTF8.self))
+            } else if let p = report.problem {
+                print("FAILED: \(p.message)")
+                print(
+                    "checked \(report.recordsChecked) records from \(report.firstSeq), \(report.digestsChecked) digests (\(report.digestSource))"
+                )
+            } else {
+                print(
+                    "OK: records \(report.firstSeq)-\(report.lastSeq) intact (\(report.recordsChecked) checked), "
+                        + "\(report.digestsChecked) digests verified (\(report.digestSource))")
+            }
+            if !report.ok { throw ExitCode(1) }
+        }
+
+        func verify() throws -> AuditVerification.Report {
+            let path = config ?? AdminOptions.defaultConfig
+            let transport = try LocalAdminTransport(configPath: path)
+            let ctx = try transport.context.get()
+            let config = try GatewayConfig.load(path: path)
+            // The key file, when this user can read it, is the only key trusted: whoever rewrote
+            // the store could have added a key of their own to it.
+            let trusted = (try? AuditKeyFile.load(stateDir: config.stateDir, createIfMissing: false))
+                .map { [$0.auditKey(created: 0)] }
+            var files: [AuditDigest]?
+            var source = "store"
+            if let digests {
+                let parts = digests.split(separator: "/", maxSplits: 1).map(String.init)
+                guard parts.count == 2, let zone = ctx.zones[parts[0]] else {
+                    throw ValidationError("--digests is ZONE/BUCKET with a configured zone")
+                }
+                let read = try AuditDigests.readFiles(zone: zone, bucket: parts[1])
+                if !read.unreadable.isEmpty {
+                    FileHandle.standardError.write(
+                        Data("s3gw: not digest files: \(read.unreadable.joined(separator: ", "))\n".utf8))
+                }
+                files = read.digests
+                source = digests
+            }
+            return try AuditVerification.run(
+                store: ctx.metadata, from: from, digests: files, digestSource: source, trustedKeys: trusted)
+        }
+    }
+}
