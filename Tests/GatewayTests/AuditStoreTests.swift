@@ -1,0 +1,146 @@
+import Foundation
+import GatewayCore
+import GatewayTesting
+import MetadataSQLite
+import XCTest
+
+@testable import Gateway
+
+/// The SQLite store's audit chain: each change's record is committed with it (a change that
+/// fails leaves none), records of concurrent writers form one gapless chain, and the verifier
+/// over the store names what was done to its rows.
+final class AuditStoreTests: XCTestCase {
+    var dir = ""
+    var store: SQLiteMetadataStore!
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "s3gw-audit-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        store = try SQLiteMetadataStore(path: dir + "/m.sqlite")
+        _ = try store.createBucket(
+            BucketRecord(name: "b", owner: "o", createdAt: 1, locationConstraint: "", zones: ["z"], backendBucket: "bb")
+        )
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    func object(_ key: String, etag: String = "e") -> ObjectRecord {
+        ObjectRecord(
+            bucket: "b", key: key, size: 3, etag: etag, lastModified: 1, contentType: "t",
+            headers: [Header("x-amz-meta-secret", "metadata value")], checksums: [:], zone: "z", blob: "ab12")
+    }
+
+    var all: [AuditRecord] { try! store.auditRecords(AuditQuery(limit: 10_000)) }
+
+    func testEachChangeAppendsItsRecordWithTheTracesActor() throws {
+        let trace = RequestTrace(requestId: "req-1", origin: .s3, started: 0)
+        trace.tenant = "default"
+        trace.accessKey = "AKID1"
+        trace.operation = "PutObject"
+        trace.clientAddress = "10.0.0.1"
+        try trace.run { () throws(StoreError) in _ = try store.putObject(object("k")) }
+        try store.setObjectTags(bucket: "b", key: "k", tags: [Header("class", "customer value")])
+        XCTAssertEqual(all.map(\.change), ["bucket.create", "object.put", "object.tags"])
+        let put = all[1]
+        XCTAssertEqual(
+            [put.requestId, put.origin, put.tenant, put.accessKey, put.operation, put.clientIP, put.bucket, put.key],
+            ["req-1", "s3", "default", "AKID1", "PutObject", "10.0.0.1", "b", "k"])
+        XCTAssertEqual(put.detail, #"{"etag":"e","size":3,"zones":["z"]}"#)
+        // Outside any trace: the gateway itself, unattributed.
+        XCTAssertEqual(all[2].origin, "system")
+        XCTAssertEqual(all[2].detail, #"{"tag_keys":["class"]}"#)
+        XCTAssertFalse(all.contains { $0.detail.contains("value") })
+        XCTAssertNil(AuditChainTestsSupport.verify(all))
+    }
+
+    func testAFailedChangeLeavesNoRecord() throws {
+        _ = try store.putObject(object("k"))
+        let before = all.count
+        // A conditional put that loses, a delete of a non-empty bucket, tags of a missing key,
+        // a delete of a missing key: nothing changed, nothing recorded.
+        XCTAssertThrowsError(try store.putObject(object("k", etag: "x"), condition: .noneExists))
+        XCTAssertThrowsError(try store.deleteBucket(named: "b"))
+        XCTAssertThrowsError(try store.setObjectTags(bucket: "b", key: "missing", tags: []))
+        XCTAssertThrowsError(try store.setReplicaCount(bucket: "missing", count: 2))
+        XCTAssertNil(try store.deleteObject(bucket: "b", key: "missing", now: 1))
+        XCTAssertEqual(all.count, before)
+        XCTAssertEqual(try store.object(bucket: "b", key: "k")?.etag, "e")
+    }
+
+    func testIdentityChangesNameAccessKeysNeverSecrets() throws {
+        try store.createTenant(TenantRecord(id: "acme", displayName: "Acme", createdAt: 1))
+        try store.createUser(
+            UserRecord(
+                tenant: "acme", name: "alice", id: "cid", permissions: PermissionSet(["s3:*": ["*"]]), createdAt: 1))
+        try store.createCredential(
+            CredentialRecord(
+                accessKey: "AKIDALICE", tenant: "acme", user: "alice", sealedSecret: "v1:sealed-secret-bytes",
+                status: .active, createdAt: 1), maxKeysPerUser: 2)
+        try store.replaceSealedSecret(accessKey: "AKIDALICE", sealed: "v1:other-sealed-bytes")
+        try store.deleteCredential(accessKey: "AKIDALICE")
+        let ids = all.suffix(5)
+        XCTAssertEqual(
+            ids.map(\.change),
+            ["tenant.create", "user.create", "credential.create", "credential.rotate", "credential.delete"])
+        XCTAssertTrue(ids.allSatisfy { !$0.detail.contains("sealed") })
+        XCTAssertTrue(ids.dropFirst(2).allSatisfy { $0.detail.contains("AKIDALICE") })
+    }
+
+    func testConcurrentWritersFormOneChain() throws {
+        // Two stores (two processes' worth of connections) and several threads each.
+        let other = try SQLiteMetadataStore(path: dir + "/m.sqlite")
+        let group = DispatchGroup()
+        let stores: [SQLiteMetadataStore] = [store, other]
+        let objects = (0..<8).map { t in (0..<25).map { i in object("t\(t)-\(i)") } }
+        for t in 0..<8 {
+            DispatchQueue.global().async(group: group) {
+                for o in objects[t] { _ = try! stores[t % 2].putObject(o) }
+            }
+        }
+        group.wait()
+        let records = all
+        XCTAssertEqual(records.count, 1 + 200)
+        XCTAssertEqual(records.map(\.seq), Array(1...201))
+        XCTAssertNil(AuditChainTestsSupport.verify(records))
+    }
+
+    func testVerificationOverTheStoreNamesTamperedRows() throws {
+        for i in 0..<5 { _ = try store.putObject(object("k\(i)")) }
+        XCTAssertTrue(try AuditVerification.run(store: store, pageSize: 2).ok)
+        try sql("UPDATE audit_log SET key = 'other' WHERE seq = 3")
+        var report = try AuditVerification.run(store: store, pageSize: 2)
+        XCTAssertEqual(report.problem?.kind, "altered")
+        XCTAssertEqual(report.problem?.seq, 3)
+        try sql("DELETE FROM audit_log WHERE seq = 3")
+        report = try AuditVerification.run(store: store, pageSize: 2)
+        XCTAssertEqual(report.problem?.kind, "deleted")
+        XCTAssertEqual(report.problem?.seq, 3)
+        XCTAssertEqual(report.recordsChecked, 2)
+        // From after the gap, trusting record 3: it is gone, so that is what is named.
+        report = try AuditVerification.run(store: store, from: 4)
+        XCTAssertEqual(report.problem?.seq, 3)
+        report = try AuditVerification.run(store: store, from: 5)
+        XCTAssertTrue(report.ok)
+        XCTAssertEqual(report.firstSeq, 5)
+    }
+
+    func sql(_ text: String) throws {
+        let p = Process()
+        // As a tamperer would: the sqlite3 shell on the database file.
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        p.arguments = [dir + "/m.sqlite", text]
+        try p.run()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+    }
+}
+
+enum AuditChainTestsSupport {
+    static func verify(_ records: [AuditRecord]) -> AuditProblem? {
+        var v = AuditChainVerifier()
+        for (i, r) in records.enumerated() {
+            if let p = v.check(r, next: i + 1 < records.count ? records[i + 1] : nil) { return p }
+        }
+        return nil
+    }
+}
