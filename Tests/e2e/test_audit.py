@@ -139,6 +139,8 @@ def test_show_lists_each_change_with_its_actor(stack, workload):
     page = r.json()
     assert r.status_code == 200 and [x["seq"] for x in page["records"]] == [x["seq"] for x in mine[:2]]
     assert page["next"] == str(mine[1]["seq"])
+    assert records(stack, bucket=bucket, since="2000-01-01T00:00:00Z") == mine
+    assert records(stack, bucket=bucket, since=str(int(time.time()) + 3600)) == []
     table = cli(stack, "audit", "show", "--bucket", bucket).stdout
     assert "object.delete" in table and "PutObject" in table
 

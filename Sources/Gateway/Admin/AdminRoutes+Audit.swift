@@ -67,16 +67,21 @@ extension AdminAPI {
             }
             q.after = try seq(r.query["after"], "after")
             if let s = r.query["since"] {
-                guard let t = HTTPDate.parseISO8601(s) ?? Double(s) else {
-                    throw .invalid("since is an RFC 3339 time or seconds since the epoch")
-                }
-                q.since = Int64(t * 1000)
+                // Whole seconds up to the year 9999 (the CLI converts RFC 3339 times).
+                guard !s.isEmpty, s.count <= 12, s.allSatisfy({ $0.isASCII && $0.isNumber }), let t = Int64(s),
+                    t <= 253_402_300_799
+                else { throw .invalid("since is a number of seconds since the epoch") }
+                q.since = t * 1000
             }
             q.bucket = r.query["bucket"]
             q.tenant = r.query["tenant"]
             q.operation = r.query["operation"]
             q.change = r.query["change"]
-            q.newest = r.query["newest"] == "true"
+            switch r.query["newest"] {
+            case nil, "false": q.newest = false
+            case "true": q.newest = true
+            default: throw .invalid("newest is true or false")
+            }
             let wanted = q.limit
             q.limit += 1
             let found = try store { () throws(StoreError) in try ctx.metadata.auditRecords(q) }

@@ -32,14 +32,26 @@ extension AuditCommand {
 
         func validate() throws {
             guard (1...1000).contains(limit) else { throw ValidationError("--limit must be 1 to 1000") }
+            if let since, sinceSeconds(since) < 0 {
+                throw ValidationError("--since is an RFC 3339 UTC time (2026-11-29T12:00:00Z) or epoch seconds")
+            }
+        }
+
+        /// Seconds since the epoch (the API's form); -1 when `text` is neither form.
+        func sinceSeconds(_ text: String) -> Double {
+            if let t = HTTPDate.parseISO8601(text) ?? Double(text), t >= 0, t <= 253_402_300_799 {
+                return t.rounded(.down)
+            }
+            return -1
         }
 
         func run() throws {
             try admin.run { client throws(AdminFailure) in
                 var query: [String: String] = ["limit": String(limit)]
                 if let after { query["after"] = String(after) } else { query["newest"] = "true" }
+                if let since { query["since"] = String(Int64(sinceSeconds(since))) }
                 for (k, v) in [
-                    ("since", since), ("bucket", bucket), ("tenant", tenant), ("operation", operation),
+                    ("bucket", bucket), ("tenant", tenant), ("operation", operation),
                     ("change", change),
                 ] {
                     if let v { query[k] = v }
