@@ -31,10 +31,16 @@ struct KeysCommand: ParsableCommand {
             let config = try loadOrExit(options.config)
             do {
                 let store = try SQLiteMetadataStore(path: config.metadataPath)
-                if MasterKeys.fromEnvironment {
-                    try rotateInEnvironment(store)
-                } else {
-                    try rotateFile(store, stateDir: config.stateDir)
+                // The re-sealing is audited as this command's (origin cli).
+                let trace = RequestTrace(
+                    requestId: RandomID.make(), origin: .cli, started: Date().timeIntervalSince1970)
+                trace.operation = "RotateMasterKey"
+                try trace.run { () throws -> Void in
+                    if MasterKeys.fromEnvironment {
+                        try rotateInEnvironment(store)
+                    } else {
+                        try rotateFile(store, stateDir: config.stateDir)
+                    }
                 }
             } catch let e as ExitCode {
                 throw e
