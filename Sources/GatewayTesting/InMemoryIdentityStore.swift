@@ -168,7 +168,13 @@ public final class InMemoryIdentityStore: IdentityStore {
         state.withLock { s in
             let before = s.credentials.count
             s.credentials = s.credentials.filter { $0.value.parentKey != parentKey }
-            return before - s.credentials.count
+            let n = before - s.credentials.count
+            if n > 0 {
+                metadata.audit(
+                    AuditEntry(
+                        "session.delete", detail: [("parent_key", .string(parentKey)), ("count", .int(Int64(n)))]))
+            }
+            return n
         }
     }
 
@@ -185,6 +191,9 @@ public final class InMemoryIdentityStore: IdentityStore {
                 s.credentials[x.accessKey]!.sealedSecret = x.to
                 replaced += 1
             }
+            if replaced > 0 {
+                metadata.audit(AuditEntry("credential.reseal", detail: [("count", .int(Int64(replaced)))]))
+            }
             return replaced
         }
     }
@@ -193,7 +202,9 @@ public final class InMemoryIdentityStore: IdentityStore {
         state.withLock { s in
             let before = s.credentials.count
             s.credentials = s.credentials.filter { ($0.value.expiresAt ?? .infinity) >= time }
-            return before - s.credentials.count
+            let n = before - s.credentials.count
+            if n > 0 { metadata.audit(AuditEntry("session.expire", detail: [("count", .int(Int64(n)))])) }
+            return n
         }
     }
 

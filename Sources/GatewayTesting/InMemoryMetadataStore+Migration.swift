@@ -52,11 +52,19 @@ extension InMemoryMetadataStore {
     }
 
     public func setReadThrough(_ route: ReadThroughRoute) throws(StoreError) {
-        migration.withLock { $0.routes[route.bucket] = route }
+        migration.withLock { s in
+            s.routes[route.bucket] = route
+            audit(AuditEntry("bucket.read-through", bucket: route.bucket, detail: [("run", .string(route.runId))]))
+        }
     }
 
     public func removeReadThrough(runId: String) throws(StoreError) {
-        migration.withLock { s in s.routes = s.routes.filter { $0.value.runId != runId } }
+        migration.withLock { s in
+            for bucket in s.routes.filter({ $0.value.runId == runId }).keys.sorted() {
+                s.routes[bucket] = nil
+                audit(AuditEntry("bucket.read-through-end", bucket: bucket, detail: [("run", .string(runId))]))
+            }
+        }
     }
 
     public func readThrough(bucket: String) throws(StoreError) -> ReadThroughRoute? {

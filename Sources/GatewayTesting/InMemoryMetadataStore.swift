@@ -83,6 +83,10 @@ public final class InMemoryMetadataStore: MetadataStore {
         state.withLock { s in
             let names = s.buckets.values.filter { $0.owner == from }.map(\.name)
             for n in names { s.buckets[n]!.owner = to }
+            if !names.isEmpty {
+                audit(
+                    AuditEntry("bucket.owner", detail: [("owner", .string(to)), ("buckets", .int(Int64(names.count)))]))
+            }
             return names.count
         }
     }
