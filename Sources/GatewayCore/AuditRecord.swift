@@ -46,6 +46,28 @@ public struct AuditRecord: Sendable, Equatable, Codable {
         hash = computedHash()
     }
 
+    /// A record as stored, hash included (read back, not recomputed: verification compares).
+    public init(
+        seq: Int64, time: Int64, requestId: String, origin: String, tenant: String, accessKey: String,
+        operation: String, change: String, bucket: String, key: String, detail: String, clientIP: String,
+        prevHash: String, hash: String
+    ) {
+        self.seq = seq
+        self.time = time
+        self.requestId = requestId
+        self.origin = origin
+        self.tenant = tenant
+        self.accessKey = accessKey
+        self.operation = operation
+        self.change = change
+        self.bucket = bucket
+        self.key = key
+        self.detail = detail
+        self.clientIP = clientIP
+        self.prevHash = prevHash
+        self.hash = hash
+    }
+
     /// The bytes the hash covers: a version line, then every field but `hash` as
     /// `<UTF-8 length>:<bytes>\n` in a fixed order — unambiguous whatever a key or detail holds.
     /// `seq` may be overridden to ask what the record would hash to at another position.

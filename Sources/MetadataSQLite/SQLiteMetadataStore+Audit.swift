@@ -31,16 +31,10 @@ extension SQLiteMetadataStore: AuditStore {
     }
 
     static func auditRecord(_ r: Row) -> AuditRecord {
-        var record = AuditRecord(
-            seq: r.int(0), time: r.int(1),
-            actor: AuditActor(
-                requestId: r.text(2), origin: r.text(3), tenant: r.text(4), accessKey: r.text(5),
-                operation: r.text(6), clientIP: r.text(11)),
-            entry: AuditEntry(r.text(7), bucket: r.text(8), key: r.text(9)), prevHash: r.text(12))
-        // As stored, not as recomputed: verification compares the two.
-        record.detail = r.text(10)
-        record.hash = r.text(13)
-        return record
+        AuditRecord(
+            seq: r.int(0), time: r.int(1), requestId: r.text(2), origin: r.text(3), tenant: r.text(4),
+            accessKey: r.text(5), operation: r.text(6), change: r.text(7), bucket: r.text(8), key: r.text(9),
+            detail: r.text(10), clientIP: r.text(11), prevHash: r.text(12), hash: r.text(13))
     }
 
     public func auditRecords(_ q: AuditQuery) throws(StoreError) -> [AuditRecord] {
