@@ -29,6 +29,19 @@ public protocol MetadataStore: MigrationStore, AuditStore {
     func recordZoneHealth(_ health: ZoneHealth) throws(StoreError)
     func zoneHealth() throws(StoreError) -> [ZoneHealth]
 
+    // MARK: metrics history
+
+    /// Writes `sample` unless its slot has one already (another agent took it); removes samples
+    /// older than `MetricsSample.keepSeconds` before it. True when it was written.
+    func recordMetricsSample(_ sample: MetricsSample) throws(StoreError) -> Bool
+    /// Samples whose slot starts at or after `since`, oldest first.
+    func metricsSamples(since: Int64) throws(StoreError) -> [MetricsSample]
+    /// The latest sample whose slot starts before `time`.
+    func metricsSample(before time: Int64) throws(StoreError) -> MetricsSample?
+    /// Replication jobs finished and attempts failed in the minutes `minutes` (minute numbers:
+    /// Unix seconds / 60), as the queue counted them.
+    func jobCounts(minutes: Range<Int64>) throws(StoreError) -> (finished: Int, failed: Int)
+
     // MARK: multipart uploads
 
     func createUpload(_ upload: UploadRecord) throws(StoreError)

@@ -56,6 +56,8 @@ public final class InMemoryMetadataStore: MetadataStore {
     let migration = Mutex(MigrationState())
     /// The audit chain (InMemoryMetadataStore+Audit.swift).
     let auditState = Mutex(AuditState())
+    /// Metrics samples by slot (InMemoryMetadataStore+MetricsHistory.swift).
+    let history = Mutex<[Int64: MetricsSample]>([:])
 
     public init() {}
 
@@ -455,6 +457,14 @@ public final class InMemoryMetadataStore: MetadataStore {
                 retrying: pending.filter { $0.attempts > 0 }.count,
                 finishedPerMinute: Double(recent.map(\.finished).reduce(0, +)) / Double(QueueStats.window),
                 failedPerMinute: Double(recent.map(\.failed).reduce(0, +)) / Double(QueueStats.window))
+        }
+    }
+
+    public func jobCounts(minutes: Range<Int64>) throws(StoreError) -> (finished: Int, failed: Int) {
+        state.withLock { s in
+            s.counts.filter { minutes.contains(Int64($0.key)) }.values.reduce((0, 0)) {
+                ($0.0 + $1.finished, $0.1 + $1.failed)
+            }
         }
     }
 

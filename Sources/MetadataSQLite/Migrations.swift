@@ -317,6 +317,27 @@ enum Migrations {
                 """,
             ]
         ),
+        (
+            18,
+            [
+                // The agent's samples for the dashboard's charts: one row per sampling slot (a
+                // minute by default), kept a day. The request totals are cumulative, null when
+                // the gateway's counters could not be read.
+                """
+                CREATE TABLE metrics_history (
+                    time INTEGER PRIMARY KEY,
+                    replication_pending INTEGER NOT NULL,
+                    replication_running INTEGER NOT NULL,
+                    replication_dead INTEGER NOT NULL,
+                    oldest_pending_seconds REAL NOT NULL,
+                    replicated INTEGER NOT NULL,
+                    replication_failed INTEGER NOT NULL,
+                    requests_total INTEGER,
+                    errors_total INTEGER
+                )
+                """
+            ]
+        ),
     ]
 
     static func apply(_ db: SQLiteConnection) throws(StoreError) {

@@ -34,7 +34,7 @@ final class AdminCommandTests: XCTestCase {
         ["zones", "sweep-uploads"], ["replication", "status"], ["replication", "jobs", "--dead"],
         ["replication", "retry", "--dead"], ["replication", "cancel", "7"], ["failover", "promote", "photos", "z1"],
         ["placement", "resolve", "--location-constraint", "se"], ["repair", "photos"], ["audit", "residency"],
-        ["audit", "show"], ["audit", "digests"], ["agents"], ["workers"], ["metrics"],
+        ["audit", "show"], ["audit", "digests"], ["agents"], ["workers"], ["metrics"], ["metrics", "history"],
     ]
 
     func testEveryRouteHasACommandThatReachesIt() throws {

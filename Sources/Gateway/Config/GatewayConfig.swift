@@ -200,6 +200,8 @@ public struct GatewayConfig: Sendable {
                         return range
                     }
                 }
+                c.metrics.historyInterval =
+                    try reader.int("history_interval", in: 1...3600) ?? c.metrics.historyInterval
                 try reader.noOtherKeys()
             case "audit":
                 c.audit.digestInterval =

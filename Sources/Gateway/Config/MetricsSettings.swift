@@ -8,6 +8,9 @@
 public struct MetricsSettings: Sendable {
     public var enabled = true
     public var allow: [AddressRange] = ["127.0.0.1", "::1"].compactMap(AddressRange.init)
+    /// `history_interval`: seconds between the agent's samples for the dashboard's history
+    /// (`MetricsHistory`); a minute, shorter only for tests.
+    public var historyInterval = 60
 
     public init() {}
 

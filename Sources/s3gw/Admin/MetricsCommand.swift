@@ -5,7 +5,9 @@ import ArgumentParser
 struct MetricsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "metrics",
-        abstract: "Print the gateway's Prometheus metrics, summed over its processes (docs/OBSERVABILITY.md).")
+        abstract: "Print the gateway's Prometheus metrics, summed over its processes (docs/OBSERVABILITY.md).",
+        // `s3gw metrics` alone prints the text; `s3gw metrics history` the agent's samples.
+        subcommands: [History.self])
     @OptionGroup var admin: AdminOptions
 
     func run() throws {

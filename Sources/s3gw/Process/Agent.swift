@@ -103,6 +103,26 @@ enum Agent {
             t.name = "stored-bytes"
             t.start()
         }
+        // The dashboard's history: a sample per slot, on its own thread so a slow zone probe in
+        // the loop below never leaves a gap. Every agent samples; the slot's row is written once.
+        let history = Thread {
+            let interval = config.metrics.historyInterval
+            while !stopping.load(ordering: .relaxed) {
+                do {
+                    try MetricsHistory.sample(
+                        context.metadata, now: SystemClock().now(), interval: interval, requests: nil)
+                } catch {
+                    logger.error("sampling the metrics history failed: \(error)")
+                }
+                // Until just after the next slot starts (bounded sleeps: stopping is checked).
+                let next = Double(MetricsHistory.slot(SystemClock().now(), interval: interval) + Int64(interval)) + 0.05
+                while !stopping.load(ordering: .relaxed), SystemClock().now() < next {
+                    usleep(UInt32(min(500_000, max(10_000, (next - SystemClock().now()) * 1_000_000))))
+                }
+            }
+        }
+        history.name = "metrics-history"
+        history.start()
         // On SIGTERM the transfers under way finish (bounded); one cut short is re-run by the
         // next agent once its lease expires.
         defer {

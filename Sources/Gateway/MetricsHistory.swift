@@ -1,0 +1,74 @@
+import Foundation
+import GatewayCore
+
+/// The agent's history of the gateway for the dashboard (docs/OBSERVABILITY.md, "Metrics"): a
+/// sample per slot of `[metrics] history_interval` seconds in `metrics_history`, and the
+/// samples of the last minutes with each one's own request and error counts.
+public enum MetricsHistory {
+    /// The gateway's cumulative request totals: all requests, and those answered with a status
+    /// of 400 or more.
+    public struct RequestTotals: Sendable, Equatable {
+        public var requests: Int64
+        public var errors: Int64
+        public init(requests: Int64, errors: Int64) {
+            self.requests = requests
+            self.errors = errors
+        }
+    }
+
+    /// A sample with what it counts on its own: requests and errors since the previous sample
+    /// (nil when either total is unknown, or the counters went back, as after their files were
+    /// removed), over `seconds` (nil for the first sample there is).
+    public struct Point: Sendable, Equatable {
+        public var sample: MetricsSample
+        public var seconds: Double?
+        public var requests: Int64?
+        public var errors: Int64?
+    }
+
+    /// The start of the slot `now` falls in.
+    public static func slot(_ now: Double, interval: Int) -> Int64 {
+        let i = Int64(max(1, interval))
+        return Int64(now.rounded(.down)) / i * i
+    }
+
+    /// Takes the sample of `now`'s slot unless another agent took it already. Its replication
+    /// counts are those of the whole minutes ended since the previous sample (at most a day).
+    /// Returns the sample written, nil when the slot had one.
+    @discardableResult
+    public static func sample(
+        _ metadata: any MetadataStore, now: Double, interval: Int, requests: RequestTotals?
+    ) throws(StoreError) -> MetricsSample? {
+        let time = slot(now, interval: interval)
+        let minute = time / 60
+        let from = max(try metadata.metricsSample(before: time).map { $0.time / 60 } ?? minute - 1, minute - 1440)
+        let jobs = from < minute ? try metadata.jobCounts(minutes: from..<minute) : (finished: 0, failed: 0)
+        let queue = try metadata.queueStats(now: now)
+        let sample = MetricsSample(
+            time: time, replicationPending: queue.pending, replicationRunning: queue.running,
+            replicationDead: queue.dead, oldestPendingSeconds: queue.oldestPendingAge, replicated: jobs.finished,
+            replicationFailed: jobs.failed, requestsTotal: requests?.requests, errorsTotal: requests?.errors)
+        return try metadata.recordMetricsSample(sample) ? sample : nil
+    }
+
+    /// The samples of the last `minutes` minutes, oldest first.
+    public static func points(_ metadata: any MetadataStore, minutes: Int, now: Double) throws(StoreError) -> [Point] {
+        let since = Int64(now.rounded(.down)) - Int64(minutes) * 60
+        var previous = try metadata.metricsSample(before: since)
+        var out: [Point] = []
+        for s in try metadata.metricsSamples(since: since) {
+            out.append(
+                Point(
+                    sample: s, seconds: previous.map { Double(s.time - $0.time) },
+                    requests: delta(previous?.requestsTotal, s.requestsTotal),
+                    errors: delta(previous?.errorsTotal, s.errorsTotal)))
+            previous = s
+        }
+        return out
+    }
+
+    static func delta(_ before: Int64?, _ after: Int64?) -> Int64? {
+        guard let before, let after, after >= before else { return nil }
+        return after - before
+    }
+}

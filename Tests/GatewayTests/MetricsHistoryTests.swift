@@ -1,0 +1,212 @@
+import Foundation
+import GatewayCore
+import GatewayTesting
+import MetadataSQLite
+import XCTest
+
+@testable import Gateway
+
+/// The dashboard's history: the agent's samples in `metrics_history` (the same for the SQLite
+/// store and the in-memory double), what a sample counts, `GET /admin/metrics/history`, and
+/// `[metrics] history_interval`.
+final class MetricsHistoryTests: XCTestCase {
+    var dir: String!
+    /// 2023-11-14T22:13:00Z: a minute's start.
+    let minute: Double = 1_699_999_980
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "s3gw-history-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    func stores() throws -> [any MetadataStore] {
+        let stores: [any MetadataStore] = [try SQLiteMetadataStore(path: dir + "/m.sqlite"), InMemoryMetadataStore()]
+        for s in stores {
+            _ = try s.createBucket(
+                BucketRecord(
+                    name: "a", owner: "o", createdAt: 1, locationConstraint: "se", zones: ["se-1", "se-2"],
+                    backendBucket: "s3gw-a", replicaCount: 2))
+        }
+        return stores
+    }
+
+    /// An object with a replica to make: one pending replicate job.
+    func put(_ store: any MetadataStore, _ key: String, at time: Double) throws {
+        _ = try store.putObject(
+            ObjectRecord(
+                bucket: "a", key: key, size: 1, etag: "e", lastModified: time, contentType: "t", headers: [],
+                checksums: [:], zone: "se-1", blob: "blob-\(key)",
+                replicas: [Replica(zone: "se-2", backendBucket: "s3gw-a")]))
+    }
+
+    // MARK: the store
+
+    func testOneSamplePerSlotKeptADayAndReadOldestFirst() throws {
+        for store in try stores() {
+            let name = "\(type(of: store))"
+            let t = Int64(minute)
+            XCTAssertTrue(try store.recordMetricsSample(MetricsSample(time: t - 86400 - 60, replicated: 9)), name)
+            XCTAssertTrue(try store.recordMetricsSample(MetricsSample(time: t - 60, requestsTotal: 5, errorsTotal: 1)))
+            // Another agent's sample of the same slot changes nothing.
+            XCTAssertTrue(try store.recordMetricsSample(MetricsSample(time: t, replicationPending: 3)), name)
+            XCTAssertFalse(try store.recordMetricsSample(MetricsSample(time: t, replicationPending: 7)), name)
+            // Older than a day: gone once a newer sample is written.
+            XCTAssertEqual(try store.metricsSamples(since: 0).map(\.time), [t - 60, t], name)
+            XCTAssertEqual(try store.metricsSamples(since: t).map(\.replicationPending), [3], name)
+            XCTAssertEqual(try store.metricsSample(before: t)?.requestsTotal, 5, name)
+            XCTAssertEqual(try store.metricsSample(before: t)?.errorsTotal, 1, name)
+            XCTAssertNil(try store.metricsSample(before: t - 60), name)
+            XCTAssertNil(try store.metricsSamples(since: t).first?.requestsTotal, name)
+        }
+    }
+
+    func testJobCountsOfAMinuteRange() throws {
+        for store in try stores() {
+            let name = "\(type(of: store))"
+            for key in ["k1", "k2", "k3"] { try put(store, key, at: minute) }
+            let jobs = try store.claimJobs(owner: "h:1:0", now: minute, lease: 60, limit: 3)
+            try store.finishJob(id: jobs[0].id, owner: "h:1:0", now: minute + 5)
+            try store.finishJob(id: jobs[1].id, owner: "h:1:0", now: minute + 65)
+            try store.failJob(id: jobs[2].id, owner: "h:1:0", error: "no", retryAt: minute + 999, now: minute + 70)
+            let m = Int64(minute) / 60
+            XCTAssertTrue(try store.jobCounts(minutes: m..<(m + 1)) == (1, 0), name)
+            XCTAssertTrue(try store.jobCounts(minutes: (m + 1)..<(m + 2)) == (1, 1), name)
+            XCTAssertTrue(try store.jobCounts(minutes: m..<(m + 2)) == (2, 1), name)
+            XCTAssertTrue(try store.jobCounts(minutes: (m + 2)..<(m + 9)) == (0, 0), name)
+        }
+    }
+
+    // MARK: sampling
+
+    func testASampleHoldsTheQueueAndTheMinutesEndedSinceThePreviousOne() throws {
+        for store in try stores() {
+            let name = "\(type(of: store))"
+            for key in ["k1", "k2", "k3", "k4"] { try put(store, key, at: minute - 30) }
+            let jobs = try store.claimJobs(owner: "h:1:0", now: minute, lease: 60, limit: 2)
+            try store.finishJob(id: jobs[0].id, owner: "h:1:0", now: minute + 10)
+            try store.failJob(id: jobs[1].id, owner: "h:1:0", error: "no", retryAt: nil, now: minute + 20)
+
+            // Sampled within the minute the job finished in: that minute has not ended.
+            let first = try MetricsHistory.sample(
+                store, now: minute + 40, interval: 60, requests: .init(requests: 100, errors: 4))
+            XCTAssertEqual(
+                first,
+                MetricsSample(
+                    time: Int64(minute), replicationPending: 2, replicationRunning: 0, replicationDead: 1,
+                    oldestPendingSeconds: 70, replicated: 0, replicationFailed: 0, requestsTotal: 100, errorsTotal: 4),
+                name)
+            // A second agent in the same slot writes nothing.
+            XCTAssertNil(try MetricsHistory.sample(store, now: minute + 59, interval: 60, requests: nil), name)
+            // The next minute's sample counts the minute that ended (one finished, one failed
+            // attempt), once.
+            let second = try MetricsHistory.sample(
+                store, now: minute + 61, interval: 60, requests: .init(requests: 130, errors: 6))
+            XCTAssertEqual(second?.replicated, 1, name)
+            XCTAssertEqual(second?.replicationFailed, 1, name)
+            let third = try MetricsHistory.sample(store, now: minute + 125, interval: 60, requests: nil)
+            XCTAssertEqual(third?.replicated, 0, name)
+            XCTAssertEqual(third?.time, Int64(minute) + 120, name)
+
+            let points = try MetricsHistory.points(store, minutes: 60, now: minute + 130)
+            XCTAssertEqual(points.map(\.sample.time), [0, 60, 120].map { Int64(minute) + $0 }, name)
+            XCTAssertEqual(points.map(\.seconds), [nil, 60, 60], name)
+            // Per-sample counts: unknown for the first (nothing before it) and once a total is.
+            XCTAssertEqual(points.map(\.requests), [nil, 30, nil], name)
+            XCTAssertEqual(points.map(\.errors), [nil, 2, nil], name)
+            // A shorter window still counts its first sample against the one before it.
+            let last = try MetricsHistory.points(store, minutes: 2, now: minute + 130)
+            XCTAssertEqual(last.map(\.requests), [30, nil], name)
+        }
+    }
+
+    func testSlotsFollowTheInterval() {
+        XCTAssertEqual(MetricsHistory.slot(minute + 59.9, interval: 60), Int64(minute))
+        XCTAssertEqual(MetricsHistory.slot(minute + 3.5, interval: 2), Int64(minute) + 2)
+        XCTAssertEqual(MetricsHistory.slot(minute + 3.5, interval: 1), Int64(minute) + 3)
+    }
+
+    func testCountersThatWentBackCountNothing() {
+        XCTAssertNil(MetricsHistory.delta(10, 4))
+        XCTAssertEqual(MetricsHistory.delta(4, 10), 6)
+        XCTAssertNil(MetricsHistory.delta(nil, 10))
+    }
+
+    // MARK: the admin API
+
+    func testTheRouteAnswersTheSamplesToAGatewayAdministratorOnly() throws {
+        let gw = TestGateway()
+        let t = Int64(TestGateway.now) / 60 * 60
+        _ = try gw.metadata.recordMetricsSample(MetricsSample(time: t - 120, requestsTotal: 10, errorsTotal: 1))
+        _ = try gw.metadata.recordMetricsSample(
+            MetricsSample(
+                time: t - 60, replicationPending: 4, replicationRunning: 1, replicationDead: 2,
+                oldestPendingSeconds: 12.5, replicated: 7, replicationFailed: 3, requestsTotal: 25, errorsTotal: 4))
+        let rootUser = try XCTUnwrap(gw.identityStore.user(tenant: TenantRecord.defaultID, name: "root"))
+        let root = Principal(tenant: TenantRecord.defaultID, user: rootUser, accessKey: TestGateway.accessKey)
+        func call(_ query: [String: String], as who: Principal) -> AdminResponse {
+            AdminAPI.dispatch(
+                AdminRequest(
+                    method: "GET", path: ["metrics", "history"], query: query, principal: who, now: TestGateway.now),
+                gw.context)
+        }
+        let a = call(["minutes": "5"], as: root)
+        XCTAssertEqual(a.status, 200)
+        let view = try AdminJSON.decoder.decode(AdminAPI.MetricsHistoryView.self, from: Data(a.body))
+        XCTAssertEqual(view.samples.map(\.time), [HTTPDate.iso8601(Double(t - 120)), HTTPDate.iso8601(Double(t - 60))])
+        XCTAssertEqual(view.samples.map(\.requests), [nil, 15])
+        XCTAssertEqual(view.samples.map(\.errors), [nil, 3])
+        XCTAssertEqual(view.samples.map(\.seconds), [nil, 60])
+        let s = view.samples[1]
+        XCTAssertEqual(
+            [s.replicationPending, s.replicationRunning, s.replicationDead, s.replicated, s.replicationFailed],
+            [4, 1, 2, 7, 3])
+        XCTAssertEqual(s.replicationOldestPendingSeconds, 12.5)
+        // The JSON names the contract gives (docs/OBSERVABILITY.md); unknown counts are left out.
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(a.body)) as? [String: [[String: Any]]])
+        XCTAssertEqual(
+            Set(json["samples"]?[1].keys.map { $0 } ?? []),
+            [
+                "time", "seconds", "requests", "errors", "replication_pending", "replication_running",
+                "replication_dead", "replication_oldest_pending_seconds", "replicated", "replication_failed",
+            ])
+        XCTAssertNil(json["samples"]?[0]["requests"])
+        // The window: the samples of the last two minutes (now is 20 s into a minute), the first
+        // still counted against the one before it.
+        let recent = try AdminJSON.decoder.decode(
+            AdminAPI.MetricsHistoryView.self, from: Data(call(["minutes": "2"], as: root).body))
+        XCTAssertEqual(recent.samples.map(\.requests), [15])
+        for bad in ["0", "1441", "x", "-5"] { XCTAssertEqual(call(["minutes": bad], as: root).status, 400, bad) }
+
+        // admin:GetMetrics, gateway-wide: a tenant's administrator may not.
+        try gw.identityStore.createTenant(TenantRecord(id: "acme", displayName: "Acme", createdAt: TestGateway.now))
+        let boss = UserRecord(
+            tenant: "acme", name: "boss", id: CanonicalID.make(), permissions: PermissionSet(["admin:*": ["acme"]]),
+            createdAt: TestGateway.now)
+        try gw.identityStore.createUser(boss)
+        XCTAssertEqual(call([:], as: Principal(tenant: "acme", user: boss, accessKey: "AKIDACME")).status, 403)
+        let watcher = UserRecord(
+            tenant: TenantRecord.defaultID, name: "watcher", id: CanonicalID.make(),
+            permissions: PermissionSet(["admin:GetMetrics": ["*"]]), createdAt: TestGateway.now)
+        try gw.identityStore.createUser(watcher)
+        XCTAssertEqual(
+            call([:], as: Principal(tenant: TenantRecord.defaultID, user: watcher, accessKey: "AKIDWATCH")).status, 200)
+        XCTAssertTrue(KnownActions.all.contains("admin:GetMetrics"))
+    }
+
+    // MARK: configuration
+
+    func testTheSampleIntervalIsConfigurable() throws {
+        let zones = "[[zones]]\nname = \"z1\"\npath = \"/data/z1\"\n"
+        XCTAssertEqual(try GatewayConfig.parse(zones, file: "t.toml").metrics.historyInterval, 60)
+        XCTAssertEqual(
+            try GatewayConfig.parse("[metrics]\nhistory_interval = 2\n" + zones, file: "t.toml").metrics
+                .historyInterval,
+            2)
+        for bad in ["0", "3601", "\"1\""] {
+            XCTAssertThrowsError(
+                try GatewayConfig.parse("[metrics]\nhistory_interval = \(bad)\n" + zones, file: "t.toml"), bad)
+        }
+    }
+}
