@@ -21,7 +21,9 @@ export function apiPath(...segments) {
 async function errorFrom(response) {
   const text = await response.text();
   try {
-    const e = JSON.parse(text).error;
+    const doc = JSON.parse(text);
+    // The web API nests its error ({"error": {…}}); the admin API's is the document itself.
+    const e = doc?.error ?? doc;
     if (e && e.code) return new ApiError(response.status, e.code, e.message || "");
   } catch {
     // not JSON: below
@@ -69,8 +71,9 @@ export class Gateway {
     return this.#credentials;
   }
 
-  // One signed call. `body` is sent as JSON; the answer is parsed JSON, or null for 204.
-  async call(method, path, { query = {}, body } = {}) {
+  // One signed call. `body` is sent as JSON; the answer is parsed JSON, or null for 204 (with
+  // `text: true`, the answer's text as it is, e.g. Prometheus metrics).
+  async call(method, path, { query = {}, body, text: raw = false } = {}) {
     const credentials = this.#require();
     const epoch = this.#epoch;
     const search = new URLSearchParams(query).toString();
@@ -90,6 +93,7 @@ export class Gateway {
     const text = error || response.status === 204 ? "" : await response.text();
     if (epoch !== this.#epoch) throw staleError();
     if (error) throw error;
+    if (raw) return text;
     return text ? JSON.parse(text) : null;
   }
 

@@ -104,3 +104,59 @@ export function histogram({ title, description = "", bins, measure = "objects", 
   const items = bins.map((b) => ({ label: label(b), value: b[measure], title: describe ? describe(b) : undefined }));
   return columnChart({ title, description, items, format, kind: "histogram" });
 }
+
+// Lines over time (the dashboard's last hour): each series is {name, points: [{t, v}]} with t in
+// ms and v a number, or null where it is unknown (the line breaks there). Each series is one
+// <path class="line series-i"> whose data-points says how many points it has, and each point a
+// <circle class="point"> with its own <title>. The x axis spans [from, to].
+export function lineChart({ title, description = "", series, from, to, format = String, formatTime = String,
+  kind = "lines" }) {
+  const width = 640;
+  const height = 220;
+  const m = { top: 12, right: 12, bottom: 40, left: 72 };
+  const root = frame(kind, title, description, width, height);
+  const known = series.flatMap((s) => s.points.filter((p) => p.v != null && p.t >= from && p.t <= to));
+  if (!known.length) return emptyNote(root, width, height);
+  const plotW = width - m.left - m.right;
+  const plotH = height - m.top - m.bottom;
+  const max = Math.max(...known.map((p) => p.v)) || 1;
+  const x = (t) => m.left + ((t - from) / Math.max(1, to - from)) * plotW;
+  const y = (v) => m.top + plotH - (v / max) * plotH;
+
+  root.append(
+    svg("line", { class: "axis", x1: m.left, y1: m.top + plotH, x2: width - m.right, y2: m.top + plotH }),
+    svg("line", { class: "grid", x1: m.left, y1: y(max), x2: width - m.right, y2: y(max) }),
+    svg("text", { class: "tick", x: m.left - 6, y: y(max) + 4, "text-anchor": "end" }, format(max)),
+    svg("text", { class: "tick", x: m.left - 6, y: y(0) + 4, "text-anchor": "end" }, format(0)),
+    svg("text", { class: "tick", x: m.left, y: height - m.bottom + 16, "text-anchor": "start" }, formatTime(from)),
+    svg("text", { class: "tick", x: width - m.right, y: height - m.bottom + 16, "text-anchor": "end" }, formatTime(to)),
+  );
+  const legend = svg("g", { class: "legend" });
+  series.forEach((s, i) => {
+    const points = s.points.filter((p) => p.t >= from && p.t <= to);
+    let d = "";
+    let pen = false;
+    const dots = svg("g", { class: `points series-${i}` });
+    let count = 0;
+    for (const p of points) {
+      if (p.v == null) {
+        pen = false;
+        continue;
+      }
+      d += `${pen ? "L" : "M"}${x(p.t).toFixed(1)} ${y(p.v).toFixed(1)} `;
+      pen = true;
+      count += 1;
+      dots.append(svg("circle", { class: "point", cx: x(p.t).toFixed(1), cy: y(p.v).toFixed(1), r: 2.5,
+        "data-value": p.v }, svg("title", {}, `${s.name} at ${formatTime(p.t)}: ${format(p.v)}`)));
+    }
+    root.append(svg("path", { class: `line series-${i}`, d: d.trim() || null, "data-series": s.name,
+      "data-points": count }), dots);
+    const lx = m.left + i * 150;
+    legend.append(
+      svg("rect", { class: `swatch series-${i}`, x: lx, y: height - 14, width: 10, height: 10 }),
+      svg("text", { class: "label", x: lx + 14, y: height - 5 }, s.name),
+    );
+  });
+  root.append(legend);
+  return root;
+}

@@ -52,3 +52,33 @@ export function follower({ load, show, failed, ended = () => {}, interval = POLL
     stop,
   };
 }
+
+// Refreshing a view every `interval` ms (the operator dashboard): `run()` now, then again
+// `interval` after each one ends (a slow gateway is never asked twice at once), until stop().
+// A run's errors are its own to show; the refresh goes on.
+export function repeat({ run, interval }) {
+  let timer = null;
+  let generation = 0;
+
+  async function tick(mine) {
+    timer = null;
+    try {
+      await run();
+    } catch {
+      // shown by run itself
+    }
+    if (mine === generation) timer = setTimeout(() => tick(mine), interval);
+  }
+
+  return {
+    start() {
+      this.stop();
+      tick(generation);
+    },
+    stop() {
+      clearTimeout(timer);
+      timer = null;
+      generation += 1;
+    },
+  };
+}
