@@ -172,7 +172,8 @@ function who(r) {
 async function loadAudit() {
   let page;
   try {
-    page = await gateway.call("GET", "/admin/audit/events", { query: { limit: "20" } });
+    // The newest 20 (the route answers oldest first, from the start, unless asked for the newest).
+    page = await gateway.call("GET", "/admin/audit/events", { query: { limit: "20", newest: "true" } });
   } catch (e) {
     clear($("audit-body"));
     $("audit-table").hidden = missing(e);
