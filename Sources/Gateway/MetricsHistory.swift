@@ -1,5 +1,6 @@
 import Foundation
 import GatewayCore
+import Metrics
 
 /// The agent's history of the gateway for the dashboard (docs/OBSERVABILITY.md, "Metrics"): a
 /// sample per slot of `[metrics] history_interval` seconds in `metrics_history`, and the
@@ -24,6 +25,26 @@ public enum MetricsHistory {
         public var seconds: Double?
         public var requests: Int64?
         public var errors: Int64?
+    }
+
+    /// The totals in the gateway's counter files now (every process's, retired ones included);
+    /// nil without metrics (`[metrics] enabled = false`) or when the files cannot be read.
+    public static func requestTotals(_ metrics: GatewayMetrics?) -> RequestTotals? {
+        guard let metrics, let counted = try? metrics.directory.collect() else { return nil }
+        return requestTotals(MetricsSnapshot(counted: counted))
+    }
+
+    /// `s3gw_requests_total` summed, and over the series whose status is 400 or more.
+    public static func requestTotals(_ snapshot: MetricsSnapshot) -> RequestTotals {
+        let family = MetricFamily.requests
+        let status = family.labels.firstIndex(of: "status")
+        var totals = RequestTotals(requests: 0, errors: 0)
+        for (labels, value) in snapshot.values[family.name] ?? [:] {
+            let n = Int64(value)
+            totals.requests += n
+            if let status, status < labels.count, let code = Int(labels[status]), code >= 400 { totals.errors += n }
+        }
+        return totals
     }
 
     /// The start of the slot `now` falls in.

@@ -2,6 +2,7 @@ import Foundation
 import GatewayCore
 import GatewayTesting
 import MetadataSQLite
+import Metrics
 import XCTest
 
 @testable import Gateway
@@ -125,6 +126,21 @@ final class MetricsHistoryTests: XCTestCase {
         XCTAssertEqual(MetricsHistory.slot(minute + 59.9, interval: 60), Int64(minute))
         XCTAssertEqual(MetricsHistory.slot(minute + 3.5, interval: 2), Int64(minute) + 2)
         XCTAssertEqual(MetricsHistory.slot(minute + 3.5, interval: 1), Int64(minute) + 3)
+    }
+
+    /// The request totals a sample keeps: every `s3gw_requests_total` series, and those whose
+    /// status is 400 or more.
+    func testRequestTotalsComeFromTheSummedCounters() {
+        var snapshot = MetricsSnapshot()
+        snapshot.set(.requests, ["PutObject", "200"], 7)
+        snapshot.set(.requests, ["GetObject", "200"], 5)
+        snapshot.set(.requests, ["GetObject", "404"], 2)
+        snapshot.set(.requests, ["Unknown", "403"], 1)
+        snapshot.set(.requests, ["PutObject", "503"], 3)
+        snapshot.set(.requestBytes, ["PutObject"], 1000)
+        XCTAssertEqual(MetricsHistory.requestTotals(snapshot), .init(requests: 18, errors: 6))
+        XCTAssertEqual(MetricsHistory.requestTotals(MetricsSnapshot()), .init(requests: 0, errors: 0))
+        XCTAssertNil(MetricsHistory.requestTotals(nil as GatewayMetrics?))
     }
 
     func testCountersThatWentBackCountNothing() {

@@ -2,7 +2,8 @@
 Chromium — Debian's `chromium` and `chromium-driver`, driven by selenium — against the real
 gateway and its agent: an administrator signs in with the gateway's key, the zones table lists
 the zones with their health, and the charts draw the agent's history of the running gateway
-(sampled every second here: `[metrics] history_interval = 1`). The gateway replicates nothing
+(sampled every second here: `[metrics] history_interval = 1`): requests and errors as the
+gateway's metrics counted them, and the replication queue. The gateway replicates nothing
 (`[replication] workers = 0`), so the workload's copies wait in the queue and the backlog and lag
 charts have something to show. A wrong secret is refused with the admin API's 403.
 
@@ -36,6 +37,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 OBJECTS = 12
+MISSING_READS = 3
+# CreateBucket, the puts, the reads and the reads of missing keys.
+WORKLOAD_REQUESTS = 1 + OBJECTS + 2 * MISSING_READS
 SCREENSHOT = ROOT / "docs" / "images" / "dashboard.png"
 
 
@@ -65,7 +69,7 @@ def workload(stack):
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "se"})
     for i in range(OBJECTS):
         s3.put_object(Bucket=bucket, Key=f"obj-{i}", Body=b"x" * (100 + i))
-    for i in range(3):
+    for i in range(MISSING_READS):
         assert s3.get_object(Bucket=bucket, Key=f"obj-{i}")["Body"].read() == b"x" * (100 + i)
         with pytest.raises(s3.exceptions.NoSuchKey):
             s3.get_object(Bucket=bucket, Key=f"missing-{i}")
@@ -124,6 +128,11 @@ def chart_points(driver, container: str) -> dict:
 def zone_rows(driver) -> dict:
     return {row.get_attribute("data-zone"): row.get_attribute("data-state")
             for row in driver.find_elements(By.CSS_SELECTOR, "#zones-body tr")}
+
+
+def sum_of(shown: str) -> int:
+    """A count as the page shows it ("1,234"; "—" when unknown)."""
+    return int(shown.replace(",", "")) if shown.replace(",", "").isdigit() else -1
 
 
 def save_screenshot(driver, path: Path) -> Path:
@@ -254,11 +263,28 @@ def test_the_dashboard_shows_the_running_gateway(browser, stack, workload, tmp_p
     history = admin(stack, "GET", "metrics/history?minutes=60").json()["samples"]
     assert history and history[-1]["replication_pending"] == OBJECTS
 
-    # Request counters and the audit log: not on this gateway yet (their routes answer 404),
-    # which the page says instead of failing.
-    assert admin(stack, "GET", "metrics").status_code == 404
-    wait_until(lambda: "not available" in text(browser, "metrics-note"), 20, "the metrics note")
-    assert "not available" in text(browser, "audit-note")
+    # Requests: the history's per-sample counts (the agent reads the summed counter files) draw
+    # the rate charts; the workload's reads of missing keys are errors (404).
+    def rate_drawn(container, at_least):
+        line = next(iter(chart_points(browser, container).values()), {})
+        return line.get("points", 0) >= 2 and max(line["values"]) > 0 and \
+            sum_of(text(browser, "hour-requests" if container == "chart-requests" else "hour-errors")) >= at_least
+
+    wait_until(lambda: rate_drawn("chart-requests", WORKLOAD_REQUESTS), 30, "the request rate chart",
+               detail=lambda: str(chart_points(browser, "chart-requests")) + text(browser, "hour-requests"))
+    wait_until(lambda: rate_drawn("chart-errors", MISSING_READS), 30, "the error rate chart",
+               detail=lambda: str(chart_points(browser, "chart-errors")) + text(browser, "hour-errors"))
+    history = admin(stack, "GET", "metrics/history?minutes=60").json()["samples"]
+    assert sum(s.get("requests", 0) for s in history) >= WORKLOAD_REQUESTS
+    # Now: two scrapes of /admin/metrics apart (the page's own calls are requests too).
+    wait_until(lambda: text(browser, "now-requests").endswith("/s") and text(browser, "now-in-flight") != "—", 20,
+               "the rates now", detail=lambda: text(browser, "now-requests") + text(browser, "metrics-note"))
+    assert float(text(browser, "now-requests")[:-2]) > 0
+    assert not browser.find_element(By.ID, "metrics-note").is_displayed()
+
+    # The audit log: not on this gateway yet (its route answers 404), which the page says
+    # instead of failing.
+    wait_until(lambda: "not available" in text(browser, "audit-note"), 20, "the audit note")
     assert not [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".error") if e.is_displayed()]
     assert "Updated " in text(browser, "refreshed")
 

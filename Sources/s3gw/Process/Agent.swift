@@ -110,7 +110,8 @@ enum Agent {
             while !stopping.load(ordering: .relaxed) {
                 do {
                     try MetricsHistory.sample(
-                        context.metadata, now: SystemClock().now(), interval: interval, requests: nil)
+                        context.metadata, now: SystemClock().now(), interval: interval,
+                        requests: MetricsHistory.requestTotals(context.metrics))
                 } catch {
                     logger.error("sampling the metrics history failed: \(error)")
                 }
