@@ -5,12 +5,14 @@ the zones with their health, and the charts draw the agent's history of the runn
 (sampled every second here: `[metrics] history_interval = 1`): requests and errors as the
 gateway's metrics counted them, and the replication queue. The gateway replicates nothing
 (`[replication] workers = 0`), so the workload's copies wait in the queue and the backlog and lag
-charts have something to show. A wrong secret is refused with the admin API's 403.
+charts have something to show. The audit panel lists the newest events, the workload's among
+them. A wrong secret is refused with the admin API's 403.
 
 A screenshot goes to the test's tmp directory and to docs/images/dashboard.png (the README's)."""
 
 import json
 import shutil
+from collections import Counter
 import time
 from pathlib import Path
 
@@ -128,6 +130,13 @@ def chart_points(driver, container: str) -> dict:
 def zone_rows(driver) -> dict:
     return {row.get_attribute("data-zone"): row.get_attribute("data-state")
             for row in driver.find_elements(By.CSS_SELECTOR, "#zones-body tr")}
+
+
+def audit_rows(driver) -> list[dict]:
+    """The audit panel's rows as shown."""
+    names = ["seq", "time", "operation", "change", "who", "bucket", "key", "client"]
+    return [dict(zip(names, (c.text for c in row.find_elements(By.CSS_SELECTOR, "td"))))
+            for row in driver.find_elements(By.CSS_SELECTOR, "#audit-body tr")]
 
 
 def sum_of(shown: str) -> int:
@@ -282,9 +291,20 @@ def test_the_dashboard_shows_the_running_gateway(browser, stack, workload, tmp_p
     assert float(text(browser, "now-requests")[:-2]) > 0
     assert not browser.find_element(By.ID, "metrics-note").is_displayed()
 
-    # The audit log: not on this gateway yet (its route answers 404), which the page says
-    # instead of failing.
-    wait_until(lambda: "not available" in text(browser, "audit-note"), 20, "the audit note")
+    # The audit log: the newest events first, the workload's among them.
+    def audited():
+        rows = audit_rows(browser)
+        ours = [r for r in rows if r["bucket"] == workload["bucket"]]
+        ops = Counter(r["operation"] for r in ours)
+        return ops["PutObject"] == OBJECTS and ops["CreateBucket"] == 1 and rows
+    rows = wait_until(audited, 20, "the audit panel to list the workload's CreateBucket and puts",
+                      detail=lambda: str(audit_rows(browser)) + text(browser, "audit-note") + text(browser, "audit-error"))
+    seqs = [int(r["seq"]) for r in rows]
+    assert seqs == sorted(seqs, reverse=True) and len(rows) <= 20, seqs
+    puts = [r for r in rows if r["operation"] == "PutObject" and r["bucket"] == workload["bucket"]]
+    assert {r["key"] for r in puts} == {f"obj-{i}" for i in range(OBJECTS)}
+    assert all(r["change"] == "object.put" and stack.access_key in r["who"] for r in puts), puts
+    assert not browser.find_element(By.ID, "audit-note").is_displayed()
     assert not [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".error") if e.is_displayed()]
     assert "Updated " in text(browser, "refreshed")
 
