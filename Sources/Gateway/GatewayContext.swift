@@ -33,6 +33,8 @@ public struct GatewayContext: Sendable {
     public var observers: [any RequestObserver] = []
     /// The counter files and this process's own (nil: `[metrics] enabled = false`, or tests).
     public let metrics: GatewayMetrics?
+    /// `[oplog]`: where the operations log is, for the admin API's queries.
+    public var oplog = OplogSettings()
 
     public init(
         metadata: any MetadataStore, zones: [String: any StorageZone], catalog: ZoneCatalog, identities: Identities,

@@ -107,4 +107,38 @@ final class GatewayConfigTests: XCTestCase {
             "[storage]\nzone_stall_timeout = 99999\n" + zones, line: 2, contains: "zone_stall_timeout: must be between")
         assertInvalid(good + "\nstall_timeout = 5\n", line: 17, contains: "stall_timeout: unknown key")
     }
+
+    /// `[oplog]`: on by default under the state directory, whatever the order of the tables;
+    /// sizes and counts bounded, the path absolute.
+    func testTheOperationsLogDefaultsToTheStateDirectoryAndChecksItsBounds() throws {
+        let plain = try GatewayConfig.parse(
+            good.replacingOccurrences(of: "workers = 2", with: "workers = 2\nstate_dir = \"/srv/gw/\""), file: "t.toml")
+        XCTAssertEqual(
+            plain.oplog, OplogSettings(enabled: true, path: "/srv/gw/oplog/oplog.jsonl", maxBytes: 64 << 20, files: 8))
+
+        let oplog = "\n[oplog]\nenabled = false\npath = \"/var/log/s3gw/ops.jsonl\"\nmax_bytes = 4096\nfiles = 3\n"
+        for text in [good + oplog, oplog + "\n" + good] {
+            let c = try GatewayConfig.parse(text, file: "t.toml")
+            XCTAssertEqual(
+                c.oplog, OplogSettings(enabled: false, path: "/var/log/s3gw/ops.jsonl", maxBytes: 4096, files: 3))
+            XCTAssertEqual(
+                c.oplog.allPaths,
+                [
+                    "/var/log/s3gw/ops.jsonl.3", "/var/log/s3gw/ops.jsonl.2", "/var/log/s3gw/ops.jsonl.1",
+                    "/var/log/s3gw/ops.jsonl",
+                ])
+        }
+        // The state directory named after the [oplog] table still places the default path.
+        let late = try GatewayConfig.parse(
+            "[oplog]\nfiles = 2\n\n[server]\nstate_dir = \"/st\"\n\n[[zones]]\nname = \"z1\"\npath = \"/data/z1\"\n",
+            file: "t.toml")
+        XCTAssertEqual(late.oplog.path, "/st/oplog/oplog.jsonl")
+
+        assertInvalid(good + "\n[oplog]\nmax_bytes = 10\n", line: 18, contains: "max_bytes: must be between")
+        assertInvalid(good + "\n[oplog]\nfiles = 0\n", line: 18, contains: "files: must be between")
+        assertInvalid(good + "\n[oplog]\npath = \"oplog.jsonl\"\n", line: 18, contains: "absolute")
+        assertInvalid(good + "\n[oplog]\npath = \"/var/log/\"\n", line: 18, contains: "absolute")
+        assertInvalid(good + "\n[oplog]\nenabled = \"yes\"\n", line: 18, contains: "enabled")
+        assertInvalid(good + "\n[oplog]\nrotate = 1\n", line: 18, contains: "rotate: unknown key")
+    }
 }

@@ -57,6 +57,8 @@ public struct GatewayConfig: Sendable {
     public var metrics = MetricsSettings()
     /// `[audit]`: digests of the audit chain (docs/OBSERVABILITY.md).
     public var audit = AuditSettings()
+    /// `[oplog]`: the operations log (docs/OBSERVABILITY.md); its path resolved.
+    public var oplog = OplogSettings()
     /// Defaults, in seconds, for how long a provider zone may keep a request waiting: to
     /// connect, from the end of the request to the response headers, with no body byte moving,
     /// and over a CompleteMultipartUpload. A zone's own connect_timeout / response_timeout /
@@ -218,6 +220,17 @@ public struct GatewayConfig: Sendable {
                 c.audit.authFailuresPerMinute =
                     try reader.int("auth_failures_per_minute", in: 1...100_000) ?? c.audit.authFailuresPerMinute
                 try reader.noOtherKeys()
+            case "oplog":
+                c.oplog.enabled = try reader.bool("enabled") ?? c.oplog.enabled
+                if let path = try reader.string("path") {
+                    guard path.hasPrefix("/"), !path.hasSuffix("/") else {
+                        throw reader.invalid("path", "must be an absolute file path")
+                    }
+                    c.oplog.path = path
+                }
+                c.oplog.maxBytes = try reader.int("max_bytes", in: 1024...(1 << 40)) ?? c.oplog.maxBytes
+                c.oplog.files = try reader.int("files", in: 1...1000) ?? c.oplog.files
+                try reader.noOtherKeys()
             case "zones[]":
                 guard let name = try reader.string("name"), !name.isEmpty else {
                     throw Invalid(file: file, line: table.line, message: "zone needs a name")
@@ -276,6 +289,7 @@ public struct GatewayConfig: Sendable {
                     message: "unknown section [\(table.name.replacingOccurrences(of: "[]", with: ""))]")
             }
         }
+        if c.oplog.path.isEmpty { c.oplog.path = OplogSettings.defaultPath(stateDir: c.stateDir) }
         if c.zones.isEmpty {
             throw Invalid(file: file, line: 0, message: "no [[zones]] configured")
         }
