@@ -1,0 +1,117 @@
+import GatewayCore
+
+/// A finished request's trace as one line of the operations log: a JSON object with the fields
+/// docs/OBSERVABILITY.md lists, then `\n`. Written by hand, not by JSONEncoder: it runs on every
+/// request's thread, and its escaping must hold against whatever a client puts in a key or a
+/// user agent (quotes, backslashes, newlines, control characters), so one line is always one
+/// record. Carries no secret, signature, token, query string or header other than the user agent:
+/// the trace holds none.
+public enum OplogLine {
+    public static func encode(_ t: RequestTrace) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(320 + (t.key?.utf8.count ?? 0) + t.userAgent.utf8.count)
+        out.append(UInt8(ascii: "{"))
+        field("time", &out)
+        string(HTTPDate.iso8601(t.started), &out)
+        optional("request_id", t.requestId, &out)
+        optional("origin", t.origin.rawValue, &out)
+        optional("tenant", t.tenant, &out)
+        optional("access_key_id", t.accessKey, &out)
+        optional("operation", t.operation, &out)
+        optional("method", t.method, &out)
+        optional("bucket", t.bucket, &out)
+        optional("key", t.key, &out)
+        field("status", &out)
+        number(Int64(t.status), &out)
+        optional("error_code", t.errorCode, &out)
+        optional("auth_failure", t.authFailure, &out)
+        field("bytes_in", &out)
+        number(t.bytesIn, &out)
+        field("bytes_out", &out)
+        number(t.bytesOut, &out)
+        field("latency_ms", &out)
+        milliseconds(t.latency, &out)
+        field("zones", &out)
+        out.append(UInt8(ascii: "["))
+        for (i, z) in t.zones.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            string(z, &out)
+        }
+        out.append(UInt8(ascii: "]"))
+        optional("client_ip", t.clientAddress, &out)
+        optional("user_agent", t.userAgent, &out)
+        out.append(UInt8(ascii: "}"))
+        out.append(UInt8(ascii: "\n"))
+        return out
+    }
+
+    /// `"name":` (after a comma unless it is the object's first).
+    private static func field(_ name: StaticString, _ out: inout [UInt8]) {
+        if out.last != UInt8(ascii: "{") { out.append(UInt8(ascii: ",")) }
+        out.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { out.append(contentsOf: $0) }
+        out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+    }
+
+    /// A field left out when unknown (nil or empty).
+    private static func optional(_ name: StaticString, _ value: String?, _ out: inout [UInt8]) {
+        guard let value, !value.isEmpty else { return }
+        field(name, &out)
+        string(value, &out)
+    }
+
+    private static func number(_ n: Int64, _ out: inout [UInt8]) {
+        out.append(contentsOf: String(n).utf8)
+    }
+
+    /// Seconds as milliseconds with three decimals (`12.345`).
+    private static func milliseconds(_ seconds: Double, _ out: inout [UInt8]) {
+        let micros = seconds.isFinite ? Int64(max(0, min(seconds, 1e9)) * 1_000_000 + 0.5) : 0
+        number(micros / 1000, &out)
+        out.append(UInt8(ascii: "."))
+        let frac = micros % 1000
+        if frac < 100 { out.append(UInt8(ascii: "0")) }
+        if frac < 10 { out.append(UInt8(ascii: "0")) }
+        number(frac, &out)
+    }
+
+    private static let hex = Array("0123456789abcdef".utf8)
+
+    /// A JSON string (RFC 8259): `"` and `\` escaped, every control character (and DEL) as an
+    /// escape, so no byte of a hostile key or user agent can end the line or reach a terminal
+    /// raw; U+2028 and U+2029 escaped too (JavaScript reads them as line ends). Everything else
+    /// is UTF-8 as it is: a Swift string is always valid Unicode (bytes that were not UTF-8
+    /// were replaced by U+FFFD when the request was read).
+    public static func string(_ s: String, _ out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        let u = Array(s.utf8)
+        var i = 0
+        while i < u.count {
+            let c = u[i]
+            switch c {
+            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), c])
+            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), c])
+            case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0..<0x20, 0x7F:
+                out.append(contentsOf: Array("\\u00".utf8))
+                out.append(hex[Int(c >> 4)])
+                out.append(hex[Int(c & 0xF)])
+            case 0xE2 where i + 2 < u.count && u[i + 1] == 0x80 && (u[i + 2] == 0xA8 || u[i + 2] == 0xA9):
+                out.append(contentsOf: Array((u[i + 2] == 0xA8 ? "\\u2028" : "\\u2029").utf8))
+                i += 2
+            default: out.append(c)
+            }
+            i += 1
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// `s` as `string` writes it, quotes included: what a filter looks for in a raw line.
+    public static func quoted(_ s: String) -> [UInt8] {
+        var out: [UInt8] = []
+        string(s, &out)
+        return out
+    }
+}
