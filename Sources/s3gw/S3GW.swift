@@ -18,7 +18,7 @@ struct S3GW: ParsableCommand {
             Serve.self, ConfigCommand.self, KeysCommand.self,
             TenantsCommand.self, UsersCommand.self, CredentialsCommand.self,
             BucketsCommand.self, ZonesCommand.self, ReplicationCommand.self, FailoverCommand.self,
-            PlacementCommand.self, RepairCommand.self, AuditCommand.self, ProvidersCommand.self,
+            PlacementCommand.self, RepairCommand.self, AuditCommand.self, OplogCommand.self, ProvidersCommand.self,
             AgentsCommand.self, WorkersCommand.self, MetricsCommand.self, SnapshotsCommand.self, MigrateCommand.self,
             WorkerCommand.self, AgentCommand.self,
         ])

@@ -35,6 +35,7 @@ final class AdminCommandTests: XCTestCase {
         ["replication", "retry", "--dead"], ["replication", "cancel", "7"], ["failover", "promote", "photos", "z1"],
         ["placement", "resolve", "--location-constraint", "se"], ["repair", "photos"], ["audit", "residency"],
         ["audit", "show"], ["audit", "digests"], ["agents"], ["workers"], ["metrics"], ["metrics", "history"],
+        ["oplog", "--errors", "--since", "15m"],
     ]
 
     func testEveryRouteHasACommandThatReachesIt() throws {

@@ -64,7 +64,7 @@ public enum AdminAPI {
     /// Every route; each area adds its own list (`AdminRoutes+Tenants.swift`…).
     static let routes: [Route] =
         tenantRoutes + userRoutes + bucketRoutes + zoneRoutes + providerRoutes + replicationRoutes + processRoutes
-        + placementRoutes + maintenanceRoutes + metricsRoutes + auditRoutes + metricsHistoryRoutes
+        + placementRoutes + maintenanceRoutes + metricsRoutes + auditRoutes + metricsHistoryRoutes + oplogRoutes
 
     /// Every admin permission name, for validating permission sets.
     public static var actions: Set<String> { Set(routes.map(\.action)) }

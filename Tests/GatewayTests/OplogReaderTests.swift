@@ -1,0 +1,192 @@
+import Foundation
+import GatewayCore
+import Logging
+import XCTest
+
+@testable import Gateway
+
+/// Queries over the log: filters, the newest records across rotated files, a cursor that
+/// survives rotations, and the admin API's answer.
+final class OplogReaderTests: XCTestCase {
+    var dir: String!
+    let t0 = 1_700_000_000.0
+
+    override func setUp() {
+        dir = NSTemporaryDirectory() + "oplog-read-\(UUID().uuidString)"
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    func settings(maxBytes: Int = 64 << 20, files: Int = 50) -> OplogSettings {
+        OplogSettings(path: dir + "/oplog.jsonl", maxBytes: maxBytes, files: files)
+    }
+
+    /// Record i: bucket a or b by parity, tenant t<i%3>, a 404 every fifth, started t0+i.
+    func trace(_ i: Int) -> RequestTrace {
+        let t = RequestTrace(requestId: "R\(i)", origin: .s3, started: t0 + Double(i))
+        t.operation = i % 2 == 0 ? "PutObject" : "GetObject"
+        t.bucket = i % 2 == 0 ? "a" : "b"
+        t.tenant = "t\(i % 3)"
+        t.status = i % 5 == 4 ? 404 : 200
+        t.errorCode = i % 5 == 4 ? "NoSuchKey" : nil
+        t.finished = t0 + Double(i)
+        return t
+    }
+
+    /// Writes records `range` through a writer (flushing every few, so a small max_bytes rotates).
+    func write(_ range: Range<Int>, _ s: OplogSettings) {
+        let w = OplogWriter(settings: s, logger: Logger(label: "test"))
+        w.start()
+        for i in range {
+            w.requestFinished(trace(i))
+            if i % 4 == 0 { w.flush() }
+        }
+        w.stop()
+    }
+
+    func ids(_ page: OplogPage) -> [String] { page.records.compactMap(\.requestId) }
+
+    func testTheNewestRecordsComeFromAcrossTheRotatedFilesOldestFirst() throws {
+        let s = settings(maxBytes: 1024)
+        write(0..<100, s)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: s.path + ".5"), "rotated")
+        let page = try OplogReader.read(s, OplogQuery(limit: 30))
+        XCTAssertEqual(ids(page), (70..<100).map { "R\($0)" })
+        let all = try OplogReader.read(s, OplogQuery(limit: 1000))
+        XCTAssertEqual(ids(all), (0..<100).map { "R\($0)" })
+        XCTAssertNotNil(page.next)
+    }
+
+    func testFiltersCombine() throws {
+        let s = settings(maxBytes: 2048)
+        write(0..<60, s)
+        func q(_ query: OplogQuery) throws -> [Int] {
+            try ids(OplogReader.read(s, query)).map { Int($0.dropFirst())! }
+        }
+        let all = Array(0..<60)
+        XCTAssertEqual(try q(OplogQuery(bucket: "a", limit: 1000)), all.filter { $0 % 2 == 0 })
+        XCTAssertEqual(try q(OplogQuery(tenant: "t1", limit: 1000)), all.filter { $0 % 3 == 1 })
+        XCTAssertEqual(try q(OplogQuery(operation: "GetObject", limit: 1000)), all.filter { $0 % 2 == 1 })
+        XCTAssertEqual(try q(OplogQuery(errors: true, limit: 1000)), all.filter { $0 % 5 == 4 })
+        XCTAssertEqual(try q(OplogQuery(since: t0 + 50, limit: 1000)), Array(50..<60))
+        XCTAssertEqual(
+            try q(OplogQuery(bucket: "b", tenant: "t0", errors: true, limit: 1000)),
+            all.filter { $0 % 2 == 1 && $0 % 3 == 0 && $0 % 5 == 4 })
+        XCTAssertEqual(try q(OplogQuery(bucket: "a", limit: 3)), [54, 56, 58])
+        XCTAssertEqual(try q(OplogQuery(bucket: "nothing", limit: 1000)), [])
+        // A filter value is matched whole, not as a prefix or inside another field.
+        XCTAssertEqual(try q(OplogQuery(tenant: "t", limit: 1000)), [])
+        XCTAssertEqual(try q(OplogQuery(operation: "Object", limit: 1000)), [])
+    }
+
+    /// A follower passes `next` back as `after`: it gets exactly the records written since,
+    /// however many rotations happened in between, and pages through them with `limit`.
+    func testACursorContinuesAcrossRotations() throws {
+        let s = settings(maxBytes: 1024)
+        write(0..<20, s)
+        let first = try OplogReader.read(s, OplogQuery(limit: 5))
+        XCTAssertEqual(ids(first), (15..<20).map { "R\($0)" })
+        let cursor = try XCTUnwrap(first.next)
+        XCTAssertEqual(OplogCursor(cursor.description), cursor)
+        XCTAssertEqual(ids(try OplogReader.read(s, OplogQuery(after: cursor))), [], "nothing new yet")
+
+        write(20..<80, s)
+        var seen: [String] = []
+        var after = cursor
+        for _ in 0..<20 {
+            let page = try OplogReader.read(s, OplogQuery(limit: 7, after: after))
+            seen += ids(page)
+            after = try XCTUnwrap(page.next)
+            if page.records.isEmpty { break }
+        }
+        XCTAssertEqual(seen, (20..<80).map { "R\($0)" })
+        // Filters apply to what follows the cursor too.
+        XCTAssertEqual(
+            ids(try OplogReader.read(s, OplogQuery(errors: true, limit: 1000, after: cursor))),
+            (20..<80).filter { $0 % 5 == 4 }.map { "R\($0)" })
+    }
+
+    /// A cursor into a file rotated away (or into a file that never was this log's) starts from
+    /// the oldest record there is.
+    func testACursorIntoAFileGoneStartsFromTheOldest() throws {
+        let s = settings(maxBytes: 1024, files: 2)
+        write(0..<10, s)
+        let cursor = try XCTUnwrap(try OplogReader.read(s, OplogQuery(limit: 1)).next)
+        write(10..<200, s)
+        let oldest = try OplogReader.read(s, OplogQuery(limit: 1000))
+        let page = try OplogReader.read(s, OplogQuery(limit: 1000, after: cursor))
+        XCTAssertEqual(ids(page), ids(oldest))
+        XCTAssertEqual(ids(page).last, "R199")
+        var stranger = cursor
+        stranger.fingerprint &+= 1
+        XCTAssertEqual(ids(try OplogReader.read(s, OplogQuery(limit: 1000, after: stranger))), ids(oldest))
+    }
+
+    func testTornLinesAndStrangersAreSkipped() throws {
+        let s = settings()
+        write(0..<3, s)
+        let h = try XCTUnwrap(FileHandle(forWritingAtPath: s.path))
+        h.seekToEndOfFile()
+        h.write(Data("{\"time\":\"2023-11-14T22:13:20.000Z\",\"status\":20\nnot json\n\n{}\n".utf8))
+        h.write(Data(OplogLine.encode(trace(3))))
+        // A batch being written: no newline yet.
+        h.write(Data("{\"time\":\"2023-11-14T22:13:20.000Z\",\"request_id\":\"partial\",\"status\":200".utf8))
+        h.closeFile()
+        XCTAssertEqual(ids(try OplogReader.read(s, OplogQuery())), ["R0", "R1", "R2", "R3"])
+    }
+
+    func testNoLogAnswersNoRecordsAndNoCursor() throws {
+        let page = try OplogReader.read(settings(), OplogQuery())
+        XCTAssertEqual(page.records, [])
+        XCTAssertNil(page.next)
+        let json = String(decoding: try AdminJSON.encoder.encode(page), as: UTF8.self)
+        XCTAssertEqual(json, #"{"next":null,"records":[]}"#)
+    }
+
+    func testSinceIsAnRFC3339TimeOrAnAge() {
+        let now = 1_700_000_000.0
+        XCTAssertEqual(OplogQuery.parseSince("15m", now: now), now - 900)
+        XCTAssertEqual(OplogQuery.parseSince("2h", now: now), now - 7200)
+        XCTAssertEqual(OplogQuery.parseSince("90s", now: now), now - 90)
+        XCTAssertEqual(OplogQuery.parseSince("7d", now: now), now - 7 * 86400)
+        XCTAssertEqual(OplogQuery.parseSince("2023-11-14T22:13:20Z", now: 0), now)
+        XCTAssertEqual(OplogQuery.parseSince("2023-11-14T22:13:20.5Z", now: 0), now + 0.5)
+        XCTAssertEqual(OplogQuery.parseSince("2023-11-14T23:13:20+01:00", now: 0), now)
+        XCTAssertEqual(OplogQuery.parseSince("2023-11-14T21:43:20.250-00:30", now: 0), now + 0.25)
+        for bad in [
+            "", "m", "15", "15M", "-5m", "+5m", "15 m", "1234567890s", "2023-11-14", "2023-11-14T22:13:20",
+            "2023-11-14t22:13:20z", "2023-13-14T22:13:20Z", "2023-11-14T24:00:00Z", "2023-11-14T22:13:60Z",
+            "2023-11-14T22:13:20.Z", "2023-11-14T22:13:20+1:00", "2023-11-14T22:13:20+01:00x", "yesterday",
+        ] {
+            XCTAssertNil(OplogQuery.parseSince(bad, now: now), bad)
+        }
+    }
+
+    func testCursorsAreReadOnlyAsWritten() {
+        XCTAssertEqual(OplogCursor("12-345-abc"), OplogCursor(inode: 12, offset: 345, fingerprint: 0xabc))
+        for bad in ["", "1-2", "1-2-3-4", "+1-2-a", "1-0-a", "1-02-a", "1-2-A", "1-2-g", "a-2-3", "1--2-3", "1-2-"] {
+            XCTAssertNil(OplogCursor(bad), bad)
+        }
+    }
+
+    func testTheAdminAPIAnswersTheLogAndRefusesWhatItCannotRead() throws {
+        let s = settings()
+        write(0..<10, s)
+        let gw = TestGateway { $0.oplog = s }
+        func get(_ query: String) -> TestGateway.Response { gw.send("GET", "/admin/oplog" + query) }
+        let r = get("?bucket=b&errors=true&limit=10")
+        XCTAssertEqual(r.status, 200, r.text)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any])
+        let records = try XCTUnwrap(json["records"] as? [[String: Any]])
+        XCTAssertEqual(records.map { $0["request_id"] as? String }, ["R9"])
+        XCTAssertEqual(records.first?["error_code"] as? String, "NoSuchKey")
+        XCTAssertNotNil(json["next"] as? String)
+        for bad in ["?since=yesterday", "?errors=yes", "?limit=0", "?limit=1001", "?after=x", "?bucket="] {
+            let answer = get(bad)
+            XCTAssertEqual(answer.status, 400, bad + " " + answer.text)
+            XCTAssertTrue(answer.text.contains("InvalidRequest"), answer.text)
+        }
+    }
+}
