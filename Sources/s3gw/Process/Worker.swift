@@ -20,7 +20,13 @@ enum Worker {
     static let readyFD: Int32 = 3
 
     static func run(configPath: String, logger: Logger, reportReady: Bool) throws -> Int32 {
-        let (config, context) = try start(configPath: configPath, logger: logger, metricsKind: "worker")
+        var (config, context) = try start(configPath: configPath, logger: logger, metricsKind: "worker")
+        let oplog =
+            config.oplog.enabled ? OplogWriter(settings: config.oplog, stateDir: config.stateDir, logger: logger) : nil
+        if let oplog {
+            oplog.start()
+            context.observers.append(oplog)
+        }
         let gateway = S3Gateway(context: context)
         let server = FastCGIServer(threads: config.threads)
         let served = Atomic<Int>(0)
@@ -49,6 +55,8 @@ enum Worker {
         context.migration.runs.stopAll(timeout: 10)
         // In-flight requests finish; then the process ends (accept threads die with it).
         while server.inFlight.load(ordering: .relaxed) > 0 { usleep(50_000) }
+        // Every answered request's record reaches the file before the process ends.
+        oplog?.stop()
         // Discoveries this worker runs get a bounded while to finish, then are interrupted
         // (keeping what they listed): a stop or reload never hangs on one.
         context.discovery?.drain(timeout: context.discovery?.settings.drainTimeout ?? 0)
@@ -109,6 +117,7 @@ enum Worker {
             context.observers.append(
                 AuditFailureObserver(store: metadata, perMinute: config.audit.authFailuresPerMinute))
         }
+        context.oplog = config.oplog
         context.migration.connector = sourceConnector(config)
         return context
     }
