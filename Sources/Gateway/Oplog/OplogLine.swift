@@ -83,19 +83,23 @@ public enum OplogLine {
     /// is UTF-8 as it is: a Swift string is always valid Unicode (bytes that were not UTF-8
     /// were replaced by U+FFFD when the request was read).
     public static func string(_ s: String, _ out: inout [UInt8]) {
+        var s = s
+        // A native string's bytes are contiguous: no copy on the request path.
+        s.withUTF8 { escape($0, &out) }
+    }
+
+    private static func escape(_ u: UnsafeBufferPointer<UInt8>, _ out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        let u = Array(s.utf8)
         var i = 0
         while i < u.count {
             let c = u[i]
             switch c {
-            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), c])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), c])
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), c])
             case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
             case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
             case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
             case 0..<0x20, 0x7F:
-                out.append(contentsOf: Array("\\u00".utf8))
+                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
                 out.append(hex[Int(c >> 4)])
                 out.append(hex[Int(c & 0xF)])
             case 0xE2 where i + 2 < u.count && u[i + 1] == 0x80 && (u[i + 2] == 0xA8 || u[i + 2] == 0xA9):
