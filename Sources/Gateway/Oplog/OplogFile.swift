@@ -22,6 +22,9 @@ final class OplogFile {
     private var identity: (dev: UInt64, ino: UInt64) = (0, 0)
     private var lockFD: Int32 = -1
     private var lastIdentityCheck = 0.0
+    /// A write failed part-way: the file may end inside a line, which the next write must end
+    /// first, or its first record would be glued to the torn one.
+    private var torn = false
 
     /// How often, at most, the path's inode is compared with the open file's.
     static let identityCheckInterval = 1.0
@@ -49,20 +52,25 @@ final class OplogFile {
             if !pathIsOurs() { reopenQuietly() }
         }
         if fd < 0 { try open() }
+        let bytes = torn ? [0x0A] + bytes : bytes
         var done = 0
         while done < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw SystemCallError(call: "write \(settings.path)", errno: errno)
+                let e = errno
+                torn = torn || done > 0
+                throw SystemCallError(call: "write \(settings.path)", errno: e)
             }
             done += n
         }
+        torn = false
         var st = stat()
         if fstat(fd, &st) == 0, Int(st.st_size) >= settings.maxBytes { try rotate() }
     }
 
     private func open() throws {
+        torn = false
         let dir = (settings.path as NSString).deletingLastPathComponent
         if !dir.isEmpty && access(dir, F_OK) != 0 {
             if let stateDir {
