@@ -60,6 +60,54 @@ final class OplogWriterTests: XCTestCase {
         XCTAssertEqual(writer.dropped, 0)
     }
 
+    /// The record of an answered request is on the kernel's side before the observer returns
+    /// (before the response's end goes out): a SIGKILL right after loses nothing answered.
+    func testARecordIsWrittenBeforeTheObserverReturns() throws {
+        let s = settings()
+        let writer = OplogWriter(settings: s, logger: Logger(label: "test"), durableWait: 30)
+        writer.start()
+        defer { writer.stop() }
+        for i in 0..<100 {
+            writer.requestFinished(Self.trace("R\(i)"))
+            XCTAssertEqual(try requestIds(s.path).last, "R\(i)")
+        }
+    }
+
+    /// A disk that stalls (here: the log is a FIFO nobody reads, so the writer hangs in open)
+    /// costs one request the bounded wait; the next ones see the writer stuck and do not wait;
+    /// the queue fills and drops; once the disk is back, what was queued is written.
+    func testAStalledDiskCostsRequestsAtMostTheBoundedWait() throws {
+        let s = settings()
+        try FileManager.default.createDirectory(atPath: dir + "/log", withIntermediateDirectories: true)
+        XCTAssertEqual(mkfifo(s.path, 0o600), 0)
+        let writer = OplogWriter(settings: s, logger: Logger(label: "test"), queueRecords: 50, durableWait: 0.2)
+        writer.start()
+        let started = Date()
+        for i in 0..<100 { writer.requestFinished(Self.trace("R\(i)")) }
+        let took = Date().timeIntervalSince(started)
+        XCTAssertGreaterThanOrEqual(took, 0.2, "the first request waited for its record")
+        XCTAssertLessThan(took, 1.5, "the others did not wait on a stuck writer")
+        // The writer holds the first record, the queue 50 more, the rest are dropped.
+        XCTAssertEqual(writer.dropped, 49)
+
+        let reader = open(s.path, O_RDONLY | O_NONBLOCK)
+        XCTAssertGreaterThanOrEqual(reader, 0)
+        defer { close(reader) }
+        var received: [UInt8] = []
+        let deadline = Date(timeIntervalSinceNow: 10)
+        while received.filter({ $0 == 0x0A }).count < 51 && Date() < deadline {
+            var buf = [UInt8](repeating: 0, count: 65536)
+            let n = read(reader, &buf, buf.count)
+            if n > 0 { received += buf[0..<n] } else { usleep(10_000) }
+        }
+        writer.stop()
+        let ids = try String(decoding: received, as: UTF8.self).split(separator: "\n").map { line in
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])["request_id"]
+                as? String
+        }
+        XCTAssertEqual(ids, (0..<51).map { "R\($0)" })
+    }
+
     func testStopWritesEverythingQueuedFirst() throws {
         let s = settings()
         let writer = OplogWriter(settings: s, logger: Logger(label: "test"))

@@ -46,7 +46,7 @@ final class OplogFile {
     /// Appends `bytes` (whole lines) with one `write(2)` (more only if the kernel takes less),
     /// then rotates the file if it has reached its size.
     func append(_ bytes: [UInt8]) throws {
-        let now = Self.monotonic()
+        let now = OplogMonitor.now()
         if fd >= 0 && now - lastIdentityCheck >= Self.identityCheckInterval {
             lastIdentityCheck = now
             if !pathIsOurs() { reopenQuietly() }
@@ -84,7 +84,7 @@ final class OplogFile {
         fd = try systemCall("open \(path)") { Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640) }
         var st = stat()
         if fstat(fd, &st) == 0 { identity = (UInt64(st.st_dev), UInt64(st.st_ino)) }
-        lastIdentityCheck = Self.monotonic()
+        lastIdentityCheck = OplogMonitor.now()
         // Made with the log, so a query always finds it to hold rotations off while it lists the files.
         _ = try lockFile()
     }
@@ -127,11 +127,5 @@ final class OplogFile {
             lockFD = try systemCall("open \(path)") { Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640) }
         }
         return lockFD
-    }
-
-    static func monotonic() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }

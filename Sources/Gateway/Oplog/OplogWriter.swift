@@ -5,21 +5,28 @@ import Synchronization
 
 /// A process's operations log writer: a `RequestObserver` that turns each finished request into
 /// its line on the request's thread and hands it to one writer thread over a bounded queue. The
-/// request thread never waits for the disk: when the queue is full (the disk stalls), the record
-/// is dropped and counted (`dropped`, exported as `s3gw_oplog_dropped_total`). The writer thread
-/// takes everything queued at once and appends it with one `write(2)`, so a busy worker writes
-/// big batches and an idle one writes each line as it comes — and a crash loses only what was
-/// queued in its last moments.
+/// writer thread takes everything queued at once and appends it with one `write(2)`, so a busy
+/// worker writes big batches (group commit) and an idle one each line as it comes.
+///
+/// The request's thread then waits until the batch holding its record is written — microseconds
+/// on a healthy disk — because the observer runs before the response's end goes out: so a crash
+/// (SIGKILL) loses no record of a request whose client got its answer, only those in flight. The
+/// wait is bounded by `durableWait`, and once the writer has been stuck in a write longer than
+/// that (a stalled disk) requests stop waiting at all; when the queue is full the record is
+/// dropped and counted (`dropped`, exported as `s3gw_oplog_dropped_total`). A slow disk costs a
+/// request at most `durableWait`, never more.
 public final class OplogWriter: RequestObserver, @unchecked Sendable {
     public let settings: OplogSettings
     /// The queue's bounds: records and bytes waiting for the writer thread.
     public let queueRecords: Int
     public let queueBytes: Int
+    /// Seconds a request waits at most for its record to be written (0: never waits).
+    public let durableWait: Double
     private let logger: Logger
     private let file: OplogFile
 
-    // Guarded by `condition`.
-    private let condition = NSCondition()
+    // Guarded by `monitor`.
+    private let monitor = OplogMonitor()
     private var pending: [UInt8] = []
     private var pendingRecords = 0
     /// Records accepted into the queue, and records the writer thread is done with (written or,
@@ -28,6 +35,8 @@ public final class OplogWriter: RequestObserver, @unchecked Sendable {
     private var handled = 0
     private var stopping = false
     private var running = false
+    /// When (monotonic) the writer thread began the write it is in; nil between writes.
+    private var writingSince: Double?
 
     private let droppedRecords = Atomic<Int>(0)
     private static let droppedInProcess = Atomic<Int>(0)
@@ -42,9 +51,10 @@ public final class OplogWriter: RequestObserver, @unchecked Sendable {
     /// directory is created as state directories are. `start()` starts its thread.
     public init(
         settings: OplogSettings, stateDir: String? = nil, logger: Logger, queueRecords: Int = 65_536,
-        queueBytes: Int = 8 << 20
+        queueBytes: Int = 8 << 20, durableWait: Double = 0.02
     ) {
         self.settings = settings
+        self.durableWait = durableWait
         self.logger = logger
         self.queueRecords = queueRecords
         self.queueBytes = queueBytes
@@ -52,41 +62,56 @@ public final class OplogWriter: RequestObserver, @unchecked Sendable {
     }
 
     public func start() {
-        condition.withLock { running = true }
+        monitor.withLock { running = true }
         let t = Thread { [self] in writeLoop() }
         t.name = "oplog"
         t.start()
     }
 
     public func requestFinished(_ trace: RequestTrace) {
-        append(OplogLine.encode(trace))
+        guard let record = append(OplogLine.encode(trace)) else { return }
+        waitWritten(record)
     }
 
-    /// Queues one line (no waiting beyond the queue's lock); drops it when the queue is full or
-    /// the writer has stopped.
-    func append(_ line: [UInt8]) {
-        let queued = condition.withLock { () -> Bool in
+    /// Queues one line; its sequence number, or nil when it was dropped (the queue is full or
+    /// the writer has stopped).
+    func append(_ line: [UInt8]) -> Int? {
+        let queued = monitor.withLock { () -> Int? in
             guard !stopping, pendingRecords < queueRecords, pending.count + line.count <= queueBytes else {
-                return false
+                return nil
             }
             pending.append(contentsOf: line)
             pendingRecords += 1
             accepted += 1
-            condition.signal()
-            return true
+            monitor.workQueued()
+            return accepted
         }
-        if !queued { drop(1) }
+        if queued == nil { drop(1) }
+        return queued
+    }
+
+    /// Waits until record `n` is written: at most `durableWait`, and not at all while the writer
+    /// is stuck in a write longer than that (or not running).
+    private func waitWritten(_ n: Int) {
+        guard durableWait > 0 else { return }
+        let deadline = OplogMonitor.now() + durableWait
+        monitor.withLock {
+            while handled < n && running {
+                if let since = writingSince, OplogMonitor.now() - since > durableWait { return }
+                if !monitor.waitForDone(until: deadline) { return }
+            }
+        }
     }
 
     /// Waits until every record queued before the call is written (or dropped); false when
     /// `timeout` seconds passed first.
     @discardableResult
     public func flush(timeout: Double = 10) -> Bool {
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        return condition.withLock {
+        let deadline = OplogMonitor.now() + timeout
+        return monitor.withLock {
             let target = accepted
             while handled < target {
-                if !condition.wait(until: deadline) { return handled >= target }
+                if !monitor.waitForDone(until: deadline) { return handled >= target }
             }
             return true
         }
@@ -95,26 +120,27 @@ public final class OplogWriter: RequestObserver, @unchecked Sendable {
     /// Writes what is queued, then ends the writer thread (a worker's clean stop: nothing its
     /// answered requests left is lost). Records arriving later are dropped.
     public func stop(timeout: Double = 10) {
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        condition.withLock {
+        let deadline = OplogMonitor.now() + timeout
+        monitor.withLock {
             stopping = true
-            condition.broadcast()
+            monitor.workQueued()
             while running {
-                if !condition.wait(until: deadline) { break }
+                if !monitor.waitForDone(until: deadline) { break }
             }
         }
     }
 
     private func writeLoop() {
         var batch: [UInt8] = []
-        condition.lock()
+        monitor.lock()
         while true {
-            while pendingRecords == 0 && !stopping { condition.wait() }
+            while pendingRecords == 0 && !stopping { monitor.waitForWork() }
             if pendingRecords == 0 { break }
             swap(&batch, &pending)
             let records = pendingRecords
             pendingRecords = 0
-            condition.unlock()
+            writingSince = OplogMonitor.now()
+            monitor.unlock()
             do {
                 try file.append(batch)
             } catch {
@@ -123,14 +149,15 @@ public final class OplogWriter: RequestObserver, @unchecked Sendable {
             }
             // A burst's big buffer is not kept for ever.
             if batch.capacity > 1 << 20 { batch = [] } else { batch.removeAll(keepingCapacity: true) }
-            condition.lock()
+            monitor.lock()
+            writingSince = nil
             handled += records
-            condition.broadcast()
+            monitor.batchDone()
         }
         running = false
         file.close()
-        condition.broadcast()
-        condition.unlock()
+        monitor.batchDone()
+        monitor.unlock()
     }
 
     private func drop(_ n: Int) {
@@ -140,7 +167,7 @@ public final class OplogWriter: RequestObserver, @unchecked Sendable {
 
     /// A failing disk is logged once a minute, not once a batch.
     private func logFailure(_ message: String) {
-        let now = OplogFile.monotonic()
+        let now = OplogMonitor.now()
         let due = lastFailureLog.withLock { last in
             guard now - last >= 60 else { return false }
             last = now
