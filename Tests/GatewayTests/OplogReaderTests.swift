@@ -124,6 +124,26 @@ final class OplogReaderTests: XCTestCase {
         XCTAssertEqual(ids(try OplogReader.read(s, OplogQuery(limit: 1000, after: stranger))), ids(oldest))
     }
 
+    /// Filters read the status and time from the raw line before decoding it: a key that spells
+    /// another status, time or bucket cannot make a record match.
+    func testAKeyThatSpellsOtherFieldsDoesNotFoolTheFilters() throws {
+        let s = settings()
+        let t = trace(0)
+        t.key = #"x","status":500,"bucket":"zz","tenant":"t9","time":"2999-01-01T00:00:00.000Z"#
+        t.userAgent = #"{"time":"2999-01-01T00:00:00.000Z","status":503"#
+        let w = OplogWriter(settings: s, logger: Logger(label: "test"))
+        w.start()
+        w.requestFinished(t)
+        w.stop()
+        XCTAssertEqual(ids(try OplogReader.read(s, OplogQuery())), ["R0"])
+        XCTAssertEqual(ids(try OplogReader.read(s, OplogQuery(errors: true))), [])
+        XCTAssertEqual(ids(try OplogReader.read(s, OplogQuery(bucket: "zz"))), [])
+        XCTAssertEqual(ids(try OplogReader.read(s, OplogQuery(tenant: "t9"))), [])
+        XCTAssertEqual(ids(try OplogReader.read(s, OplogQuery(since: t0 + 1))), [])
+        XCTAssertEqual(ids(try OplogReader.read(s, OplogQuery(since: t0))), ["R0"])
+        XCTAssertEqual(try OplogReader.read(s, OplogQuery()).records.first?.key, t.key)
+    }
+
     func testTornLinesAndStrangersAreSkipped() throws {
         let s = settings()
         write(0..<3, s)

@@ -17,8 +17,11 @@ public enum OplogReader {
         defer { for f in files { f.close() } }
         let decoder = AdminJSON.decoder
         let needles = query.needles
+        let since = query.since.map { Array(HTTPDate.iso8601($0).utf8) }
         func record(_ line: UnsafeRawBufferPointer) -> OplogRecord? {
             for n in needles where !contains(line, n) { return nil }
+            if query.errors, let status = status(line), status < 400 { return nil }
+            if let since, let time = time(line), time.lexicographicallyPrecedes(since) { return nil }
             guard let r = try? decoder.decode(OplogRecord.self, from: Data(line)), query.matches(r) else {
                 return nil
             }
@@ -79,19 +82,47 @@ public enum OplogReader {
         return files
     }
 
-    /// Whether `needle` occurs in `hay` (memchr for its first byte, then memcmp).
-    static func contains(_ hay: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool {
-        guard let first = needle.first else { return true }
-        guard let base = hay.baseAddress, needle.count <= hay.count else { return false }
+    private static let statusField = Array(#","status":"#.utf8)
+    private static let timeField = Array(#"{"time":""#.utf8)
+
+    /// The status a line records, read without decoding it (`,"status":` cannot occur inside a
+    /// string, where every quote is escaped); nil when it is not there.
+    static func status(_ line: UnsafeRawBufferPointer) -> Int? {
+        guard let at = find(line, statusField) else { return nil }
+        var v = 0
+        var i = at + statusField.count
+        while i < line.count, line[i] >= UInt8(ascii: "0"), line[i] <= UInt8(ascii: "9"), v < 1000 {
+            v = v * 10 + Int(line[i] - UInt8(ascii: "0"))
+            i += 1
+        }
+        return i > at + statusField.count ? v : nil
+    }
+
+    /// The `time` a line starts with (`OplogLine` writes it first, fixed width, so times compare
+    /// as bytes); nil when the line does not start so.
+    static func time(_ line: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        let width = 24  // 2026-11-29T14:00:00.000Z
+        guard line.count >= timeField.count + width, timeField.indices.allSatisfy({ line[$0] == timeField[$0] })
+        else { return nil }
+        return UnsafeRawBufferPointer(rebasing: line[timeField.count..<(timeField.count + width)])
+    }
+
+    static func contains(_ hay: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool { find(hay, needle) != nil }
+
+    /// Where `needle` first occurs in `hay` (memchr for its first byte, then memcmp); nil when it does not.
+    static func find(_ hay: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Int? {
+        guard let first = needle.first else { return 0 }
+        guard let base = hay.baseAddress, needle.count <= hay.count else { return nil }
         let last = hay.count - needle.count
         return needle.withUnsafeBytes { n in
             var i = 0
             while i <= last {
-                guard let p = memchr(base + i, Int32(first), last - i + 1) else { return false }
-                if memcmp(p, n.baseAddress!, n.count) == 0 { return true }
-                i = UnsafeRawPointer(p) - base + 1
+                guard let p = memchr(base + i, Int32(first), last - i + 1) else { return nil }
+                let at = UnsafeRawPointer(p) - base
+                if memcmp(p, n.baseAddress!, n.count) == 0 { return at }
+                i = at + 1
             }
-            return false
+            return nil
         }
     }
 
