@@ -59,6 +59,47 @@ final class OplogReaderTests: XCTestCase {
         XCTAssertNotNil(page.next)
     }
 
+    /// Files are read in chunks: lines that cross a chunk's edge (here chunks of a few bytes,
+    /// shorter than a line) are read whole, forwards and backwards.
+    func testLinesAcrossChunksAreReadWhole() throws {
+        let s = settings(maxBytes: 4096)
+        write(0..<40, s)
+        let whole = try OplogReader.read(s, OplogQuery(limit: 1000))
+        XCTAssertEqual(ids(whole), (0..<40).map { "R\($0)" })
+        for chunk in [1, 7, 64, 333, 1000] {
+            XCTAssertEqual(ids(try OplogReader.read(s, OplogQuery(limit: 1000), chunk: chunk)), ids(whole), "\(chunk)")
+            XCTAssertEqual(
+                ids(try OplogReader.read(s, OplogQuery(limit: 5), chunk: chunk)), (35..<40).map { "R\($0)" }, "\(chunk)"
+            )
+            let first = try OplogReader.read(
+                s, OplogQuery(limit: 3, after: OplogCursor(inode: 0, offset: 1, fingerprint: 0)), chunk: chunk)
+            XCTAssertEqual(ids(first), ["R0", "R1", "R2"], "\(chunk)")
+            let rest = try OplogReader.read(s, OplogQuery(limit: 1000, after: try XCTUnwrap(first.next)), chunk: chunk)
+            XCTAssertEqual(ids(rest), (3..<40).map { "R\($0)" }, "\(chunk)")
+        }
+    }
+
+    /// A file truncated while a query reads it (logrotate's copytruncate) ends the reading of
+    /// that file; it never crashes the worker answering.
+    func testAFileTruncatedUnderTheReaderIsNoCrash() throws {
+        let s = settings()
+        write(0..<20, s)
+        let file = try XCTUnwrap(try OplogReader.LogFile(path: s.path, chunk: 100))
+        XCTAssertEqual(truncate(s.path, 150), 0)
+        var forward = 0
+        try file.linesForward(from: 0) { _, _ in
+            forward += 1
+            return true
+        }
+        var backward = 0
+        try file.linesBackward { _ in
+            backward += 1
+            return true
+        }
+        XCTAssertLessThan(forward, 20)
+        XCTAssertEqual(backward, 0)
+    }
+
     func testFiltersCombine() throws {
         let s = settings(maxBytes: 2048)
         write(0..<60, s)

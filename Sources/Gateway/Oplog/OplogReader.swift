@@ -8,12 +8,17 @@ import GatewayCore
 /// Answers queries over the operations log: the current file and the rotated ones, oldest
 /// first. The files are opened under a shared `flock` on the log's lock file, so no rotation
 /// renames them while the list is taken; once open, a rotation no longer matters (a file keeps
-/// its inode and its bytes). Each file is mapped, not read: a query for the newest records walks
-/// back from the end and stops when it has them; lines that cannot match a filter are skipped
-/// by a byte search before any is decoded.
+/// its inode and its bytes). A query for the newest records reads back from the end and stops
+/// when it has them; lines that cannot match a filter are skipped by a byte search before any
+/// is decoded.
 public enum OplogReader {
     public static func read(_ settings: OplogSettings, _ query: OplogQuery) throws -> OplogPage {
-        let files = try open(settings)
+        try read(settings, query, chunk: 1 << 20)
+    }
+
+    /// `chunk`: bytes read at a time (small in tests, so lines cross chunks).
+    static func read(_ settings: OplogSettings, _ query: OplogQuery, chunk: Int) throws -> OplogPage {
+        let files = try open(settings, chunk: chunk)
         defer { for f in files { f.close() } }
         let decoder = AdminJSON.decoder
         let needles = query.needles
@@ -36,7 +41,7 @@ public enum OplogReader {
         guard let after = query.after else {
             var newest: [OplogRecord] = []
             search: for f in files.reversed() where mayHold(f) {
-                f.linesBackward { line in
+                try f.linesBackward { line in
                     if let r = record(line) { newest.append(r) }
                     return newest.count < query.limit
                 }
@@ -51,7 +56,7 @@ public enum OplogReader {
         var records: [OplogRecord] = []
         for (i, f) in files.enumerated() where i >= (start ?? 0) && (mayHold(f) || i == start) {
             var last: OplogCursor?
-            f.linesForward(from: i == start ? after.offset : 0) { line, endOffset in
+            try f.linesForward(from: i == start ? after.offset : 0) { line, endOffset in
                 guard let r = record(line) else { return true }
                 records.append(r)
                 last = OplogCursor(inode: f.inode, offset: endOffset, fingerprint: f.fingerprint)
@@ -62,8 +67,8 @@ public enum OplogReader {
         return OplogPage(records: records, next: end ?? after)
     }
 
-    /// The log's files that exist, oldest first, each open and mapped.
-    static func open(_ settings: OplogSettings) throws -> [LogFile] {
+    /// The log's files that exist, oldest first, each open.
+    static func open(_ settings: OplogSettings, chunk: Int) throws -> [LogFile] {
         let lock = Glibc.open(settings.path + ".lock", O_RDONLY | O_CLOEXEC)
         if lock >= 0 {
             _ = try? systemCall("flock \(settings.path).lock") { flock(lock, LOCK_SH) }
@@ -71,7 +76,7 @@ public enum OplogReader {
         defer { if lock >= 0 { _ = Glibc.close(lock) } }
         var files: [LogFile] = []
         for path in settings.allPaths {
-            guard let f = try LogFile(path: path) else { continue }
+            guard let f = try LogFile(path: path, chunk: chunk) else { continue }
             // The same file under two names (a rotation by hand while the lock was not taken).
             if files.contains(where: { $0.inode == f.inode }) {
                 f.close()
@@ -126,52 +131,81 @@ public enum OplogReader {
         }
     }
 
-    /// One file of the log, mapped read-only up to its size when opened.
+    /// One file of the log, open for reading up to its size when opened. Read with `pread` in
+    /// chunks, not mapped: a file truncated under the reader (a logrotate `copytruncate`) or a disk
+    /// error is an error or a short read here, never a SIGBUS in the worker answering the query.
     final class LogFile {
+        let path: String
         let inode: UInt64
         /// Bytes up to the end of its last whole line (a batch being written may end in a part).
-        let complete: Int
+        private(set) var complete = 0
         /// Seconds since 1970 of its last change.
         let modified: Double
-        private let base: UnsafeRawPointer?
-        private let size: Int
+        private let fd: Int32
+        /// Bytes read at a time.
+        let chunk: Int
 
-        init?(path: String) throws {
+        init?(path: String, chunk: Int) throws {
+            self.chunk = chunk
             let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else {
                 if errno == ENOENT { return nil }
                 throw SystemCallError(call: "open \(path)", errno: errno)
             }
-            defer { _ = Glibc.close(fd) }
+            self.fd = fd
+            self.path = path
             var st = stat()
-            try systemCall("fstat \(path)") { fstat(fd, &st) }
+            if fstat(fd, &st) != 0 {
+                let e = errno
+                _ = Glibc.close(fd)
+                throw SystemCallError(call: "fstat \(path)", errno: e)
+            }
             inode = UInt64(st.st_ino)
             modified = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
-            size = Int(st.st_size)
-            if size > 0 {
-                let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
-                guard let p, p != MAP_FAILED else { throw SystemCallError(call: "mmap \(path)", errno: errno) }
-                base = UnsafeRawPointer(p)
-            } else {
-                base = nil
-            }
-            var end = size
-            if let base {
-                while end > 0 && base.load(fromByteOffset: end - 1, as: UInt8.self) != 0x0A { end -= 1 }
+            var end = Int(st.st_size)
+            while end > 0 {
+                let from = max(0, end - min(chunk, 65536))
+                let tail = try read(from, end - from)
+                if let nl = tail.lastIndex(of: 0x0A) {
+                    end = from + nl + 1
+                    break
+                }
+                end = from
             }
             complete = end
         }
 
+        deinit { close() }
+
+        private var closed = false
         func close() {
-            if let base { munmap(UnsafeMutableRawPointer(mutating: base), size) }
+            if !closed { _ = Glibc.close(fd) }
+            closed = true
         }
 
-        var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: complete) }
+        /// Up to `count` bytes at `offset` (fewer if the file shrank since it was opened).
+        func read(_ offset: Int, _ count: Int) throws -> [UInt8] {
+            var out = [UInt8](repeating: 0, count: count)
+            var done = 0
+            while done < count {
+                let n = out.withUnsafeMutableBytes {
+                    pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done))
+                }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw SystemCallError(call: "pread \(path)", errno: errno)
+                }
+                if n == 0 { break }
+                done += n
+            }
+            out.removeLast(count - done)
+            return out
+        }
 
         /// FNV-1a of the first line: what tells this file from another that got its inode later.
         lazy var fingerprint: UInt64 = {
             var h: UInt64 = 0xcbf2_9ce4_8422_2325
-            for b in bytes.prefix(while: { $0 != 0x0A }) {
+            for b in ((try? read(0, min(complete, 65536))) ?? []).prefix(while: { $0 != 0x0A }) {
                 h = (h ^ UInt64(b)) &* 0x100_0000_01b3
             }
             return h
@@ -179,28 +213,60 @@ public enum OplogReader {
 
         /// Each whole line from `offset` on, with the offset just past its `\n`, until `body`
         /// returns false.
-        func linesForward(from offset: Int, _ body: (UnsafeRawBufferPointer, Int) -> Bool) {
-            let all = bytes
-            var start = min(offset, all.count)
-            while start < all.count {
-                var end = start
-                while all[end] != 0x0A { end += 1 }
-                let line = UnsafeRawBufferPointer(rebasing: all[start..<end])
-                start = end + 1
-                if !line.isEmpty && !body(line, start) { return }
+        func linesForward(from offset: Int, _ body: (UnsafeRawBufferPointer, Int) -> Bool) throws {
+            var position = min(offset, complete)
+            // The start of a line whose end is in the next chunk.
+            var carry: [UInt8] = []
+            while position < complete {
+                let chunk = try read(position, min(chunk, complete - position))
+                if chunk.isEmpty { return }
+                let buffer = carry + chunk
+                let bufferStart = position - carry.count
+                position += chunk.count
+                var start = 0
+                let more = buffer.withUnsafeBytes { b -> Bool in
+                    var end = start
+                    while end < b.count {
+                        if b[end] == 0x0A {
+                            let line = UnsafeRawBufferPointer(rebasing: b[start..<end])
+                            start = end + 1
+                            if !line.isEmpty && !body(line, bufferStart + start) { return false }
+                        }
+                        end += 1
+                    }
+                    return true
+                }
+                if !more { return }
+                carry = Array(buffer[start...])
             }
         }
 
         /// Each whole line, newest first, until `body` returns false.
-        func linesBackward(_ body: (UnsafeRawBufferPointer) -> Bool) {
-            let all = bytes
-            var end = all.count - 1  // the last line's `\n`
+        func linesBackward(_ body: (UnsafeRawBufferPointer) -> Bool) throws {
+            var end = complete
+            // The end of a line (with its `\n`) whose start is in the chunk before.
+            var carry: [UInt8] = []
             while end > 0 {
-                var start = end
-                while start > 0 && all[start - 1] != 0x0A { start -= 1 }
-                let line = UnsafeRawBufferPointer(rebasing: all[start..<end])
-                end = start - 1
-                if !line.isEmpty && !body(line) { return }
+                let from = max(0, end - chunk)
+                let chunk = try read(from, end - from)
+                guard chunk.count == end - from else { return }  // the file shrank
+                let buffer = chunk + carry
+                end = from
+                var stop = buffer.count - 1  // a line's `\n`
+                let more = buffer.withUnsafeBytes { b -> Bool in
+                    while stop >= 0 {
+                        var start = stop
+                        while start > 0 && b[start - 1] != 0x0A { start -= 1 }
+                        // A line reaching the chunk's start may begin in the chunk before.
+                        if start == 0 && from > 0 { return true }
+                        let line = UnsafeRawBufferPointer(rebasing: b[start..<stop])
+                        stop = start - 1
+                        if !line.isEmpty && !body(line) { return false }
+                    }
+                    return true
+                }
+                if !more { return }
+                carry = stop >= 0 ? Array(buffer[0...stop]) : []
             }
         }
     }
