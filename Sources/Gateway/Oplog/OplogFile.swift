@@ -43,8 +43,7 @@ final class OplogFile {
         lockFD = -1
     }
 
-    /// Appends `bytes` (whole lines) with one `write(2)` (more only if the kernel takes less),
-    /// then rotates the file if it has reached its size.
+    /// Appends `bytes` (whole lines) with one `write(2)` (more only if the kernel takes less).
     func append(_ bytes: [UInt8]) throws {
         let now = OplogMonitor.now()
         if fd >= 0 && now - lastIdentityCheck >= Self.identityCheckInterval {
@@ -65,8 +64,14 @@ final class OplogFile {
             done += n
         }
         torn = false
+    }
+
+    /// Rotates the file once it has reached its size (after an append: a failure here loses no
+    /// record, the next append goes on in the file as it is).
+    func rotateIfFull() throws {
         var st = stat()
-        if fstat(fd, &st) == 0, Int(st.st_size) >= settings.maxBytes { try rotate() }
+        guard fd >= 0, fstat(fd, &st) == 0, Int(st.st_size) >= settings.maxBytes else { return }
+        try rotate()
     }
 
     private func open() throws {

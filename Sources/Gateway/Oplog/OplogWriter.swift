@@ -147,12 +147,20 @@ public final class OplogWriter: RequestObserver, @unchecked Sendable {
                 drop(records)
                 logFailure("operations log: \(records) records lost: \(error)")
             }
+            // The batch's requests go on; a rotation (still "writing" for the stall check) is not theirs to wait for.
+            monitor.withLock {
+                handled += records
+                monitor.batchDone()
+            }
+            do {
+                try file.rotateIfFull()
+            } catch {
+                logFailure("operations log: rotating \(settings.path) failed (writing on in it): \(error)")
+            }
             // A burst's big buffer is not kept for ever.
             if batch.capacity > 1 << 20 { batch = [] } else { batch.removeAll(keepingCapacity: true) }
             monitor.lock()
             writingSince = nil
-            handled += records
-            monitor.batchDone()
         }
         running = false
         file.close()
