@@ -1,6 +1,7 @@
 import Foundation
 import GatewayCore
 import Logging
+import Metrics
 import XCTest
 
 @testable import Gateway
@@ -137,6 +138,14 @@ final class OplogWriterTests: XCTestCase {
         XCTAssertTrue(writer.flush())
         XCTAssertEqual(try requestIds(s.path), (0..<10).map { "R\($0)" })
         writer.stop()
+
+        let counters = CounterDirectory(path: dir + "/metrics")
+        let metered = OplogWriter(
+            settings: s, logger: Logger(label: "test"),
+            metrics: MetricsRecorder(file: try counters.create(kind: "worker")),
+            queueRecords: 2)
+        for i in 0..<7 { metered.requestFinished(Self.trace("M\(i)")) }
+        XCTAssertEqual(MetricsSnapshot(counted: try counters.collect()).total("s3gw_oplog_dropped_total"), 5)
 
         let bytes = OplogWriter(settings: s, logger: Logger(label: "test"), queueBytes: 1000)
         for i in 0..<20 { bytes.requestFinished(Self.trace("B\(i)")) }

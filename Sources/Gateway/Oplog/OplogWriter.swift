@@ -1,6 +1,7 @@
 import Foundation
 import GatewayCore
 import Logging
+import Metrics
 import Synchronization
 
 /// A process's operations log writer: a `RequestObserver` that turns each finished request into
@@ -24,6 +25,8 @@ public final class OplogWriter: RequestObserver, @unchecked Sendable {
     public let durableWait: Double
     private let logger: Logger
     private let file: OplogFile
+    /// Where dropped records are counted for the metrics (`s3gw_oplog_dropped_total`).
+    private let metrics: MetricsRecorder?
 
     // Guarded by `monitor`.
     private let monitor = OplogMonitor()
@@ -44,16 +47,18 @@ public final class OplogWriter: RequestObserver, @unchecked Sendable {
 
     /// Records this writer dropped: queue full, or a write that failed (a full disk).
     public var dropped: Int { droppedRecords.load(ordering: .relaxed) }
-    /// Records every writer of this process dropped: the process's `s3gw_oplog_dropped_total`.
+    /// Records every writer of this process dropped.
     public static var droppedTotal: Int { droppedInProcess.load(ordering: .relaxed) }
 
     /// A writer of `settings.path` (which must be resolved); `stateDir` is where the log's
-    /// directory is created as state directories are. `start()` starts its thread.
+    /// directory is created as state directories are; `metrics` counts what it drops.
+    /// `start()` starts its thread.
     public init(
-        settings: OplogSettings, stateDir: String? = nil, logger: Logger, queueRecords: Int = 65_536,
-        queueBytes: Int = 8 << 20, durableWait: Double = 0.02
+        settings: OplogSettings, stateDir: String? = nil, logger: Logger, metrics: MetricsRecorder? = nil,
+        queueRecords: Int = 65_536, queueBytes: Int = 8 << 20, durableWait: Double = 0.02
     ) {
         self.settings = settings
+        self.metrics = metrics
         self.durableWait = durableWait
         self.logger = logger
         self.queueRecords = queueRecords
@@ -171,6 +176,7 @@ public final class OplogWriter: RequestObserver, @unchecked Sendable {
     private func drop(_ n: Int) {
         droppedRecords.add(n, ordering: .relaxed)
         Self.droppedInProcess.add(n, ordering: .relaxed)
+        metrics?.count(.oplogDropped, by: Int64(n))
     }
 
     /// A failing disk is logged once a minute, not once a batch.

@@ -22,7 +22,10 @@ enum Worker {
     static func run(configPath: String, logger: Logger, reportReady: Bool) throws -> Int32 {
         var (config, context) = try start(configPath: configPath, logger: logger, metricsKind: "worker")
         let oplog =
-            config.oplog.enabled ? OplogWriter(settings: config.oplog, stateDir: config.stateDir, logger: logger) : nil
+            config.oplog.enabled
+            ? OplogWriter(
+                settings: config.oplog, stateDir: config.stateDir, logger: logger, metrics: context.metrics?.recorder)
+            : nil
         if let oplog {
             oplog.start()
             context.observers.append(oplog)
