@@ -52,7 +52,7 @@ for a in $metrics_allow; do
     case "$a" in
         *[!0-9A-Fa-f.:/]*) echo "render-nginx: --metrics-allow: \"$a\" is not an address or CIDR range" >&2; exit 2 ;;
     esac
-    allow_lines="${allow_lines}allow $a; "
+    allow_lines="${allow_lines}$a 1; "
 done
 
 esc() { printf '%s' "$1" | sed -e 's/[\\|&]/\\&/g'; }

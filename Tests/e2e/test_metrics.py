@@ -11,6 +11,7 @@ Scrapes (/metrics) and probes (/healthz, /readyz) are not counted as requests (d
 so Prometheus's own scrapes do not move the numbers; the test's baseline is what the stack counted
 before the workload (the harness's readiness probe)."""
 
+import io
 import json
 import os
 import signal
@@ -30,6 +31,7 @@ from botocore.exceptions import ClientError
 
 from conftest import (REGION, NotYet, Stack, filesystem_zone, new_bucket_name, s3_client, s3gw_bin, spawn_server,
                       start_nginx, start_on_free_ports, stop_process, wait_until)
+from test_virtual_host import DOMAIN as VH_DOMAIN, local_dns  # noqa: F401 (a fixture)
 
 WORKERS = 3
 
@@ -293,16 +295,50 @@ def test_admin_metrics_answers_a_signed_caller_and_the_cli_the_same_families(sta
     assert requests_by_op_status(r.stdout)["CreateBucket", "200"] >= 1, r.stdout[:2000]
 
 
-def test_metrics_refused_to_addresses_off_the_allow_list(stack):
-    # In nginx: an nginx whose allow list leaves 127.0.0.1 out, in front of the same gateway.
+ODD_PATHS = ["/metrics", "/metrics/", "//metrics", "/%6Detrics", "/./metrics", "/metrics?x", "/METRICS"]
+
+
+def assert_no_metrics_leak(port: int) -> None:
+    """From an address off the allow list: no spelling of /metrics gets the metrics text."""
+    for path in ODD_PATHS:
+        for method in ("GET", "HEAD"):
+            r = requests.request(method, f"http://127.0.0.1:{port}{path}", timeout=10)
+            assert r.status_code >= 400 and "s3gw_" not in r.text and "# TYPE" not in r.text, (path, method,
+                                                                                              r.status_code, r.text[:300])
+    r = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+    assert r.status_code == 403, r.text
+
+
+def assert_virtual_hosted_metrics_key_round_trips(port: int, access_key: str, secret_key: str) -> None:
+    """A virtual-hosted object named `metrics` at a bucket's root is an S3 object like any other,
+    whoever asks (nginx must not mistake it for the scrape path)."""
+    vh = boto3.client("s3", endpoint_url=f"http://{VH_DOMAIN}:{port}", aws_access_key_id=access_key,
+                      aws_secret_access_key=secret_key, region_name=REGION,
+                      config=Config(s3={"addressing_style": "virtual"}, retries={"max_attempts": 1}))
+    bucket = new_bucket_name("vh-metrics")
+    vh.create_bucket(Bucket=bucket)
+    body = os.urandom(300_000)
+    vh.put_object(Bucket=bucket, Key="metrics", Body=body)
+    assert vh.get_object(Bucket=bucket, Key="metrics")["Body"].read() == body
+    # Streamed (chunked, no Content-Length): only `location /`'s settings let that through.
+    vh.upload_fileobj(io.BytesIO(body[::-1]), bucket, "metrics")
+    assert vh.get_object(Bucket=bucket, Key="metrics")["Body"].read() == body[::-1]
+    url = vh.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "metrics"})
+    r = requests.get(url, timeout=10)
+    assert r.status_code == 200 and r.content == body[::-1], r.text[:300]
+
+
+def test_metrics_refused_to_addresses_off_the_allow_list(stack, local_dns):
+    # In nginx: an nginx whose allow list leaves 127.0.0.1 out, in front of the same gateway
+    # (which allows 127.0.0.1: only nginx refuses here).
     prefix = Path(tempfile.mkdtemp(prefix="s3gw-nginx-deny-"))
     proc = None
     try:
         proc, port, _ = start_nginx(prefix, stack.socket, stack.tmp / "tls", what="nginx denying /metrics",
                                     metrics_allow="10.0.0.0/8")
-        r = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
-        assert r.status_code == 403 and "s3gw_" not in r.text
+        assert_no_metrics_leak(port)
         assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
+        assert_virtual_hosted_metrics_key_round_trips(port, stack.access_key, stack.secret_key)
     finally:
         stop_process(proc)
         shutil.rmtree(prefix, ignore_errors=True)
@@ -310,10 +346,10 @@ def test_metrics_refused_to_addresses_off_the_allow_list(stack):
     other = Stack("metrics-deny", workers=1, extra='\n[metrics]\nallow = ["10.0.0.0/8", "fd00::/8"]\n')
     try:
         other.start()
-        r = requests.get(f"{other.http_url}/metrics", timeout=10)
-        assert r.status_code == 403 and "s3gw_" not in r.text, r.text
+        assert_no_metrics_leak(other.http_port)
         r = requests.get(f"{other.http_url}/readyz", timeout=10)
         assert r.status_code == 200, r.text
+        assert_virtual_hosted_metrics_key_round_trips(other.http_port, other.access_key, other.secret_key)
     finally:
         other.stop()
         other.cleanup()

@@ -219,7 +219,8 @@ def test_access_log_leaves_out_queries_that_name_a_secret(echo):
 
 
 SHARED = ("fastcgi_", "merge_slashes", "ignore_invalid_headers", "underscores_in_headers", "client_",
-          "large_client_header_buffers", "send_timeout", "gzip", "server_tokens")
+          "large_client_header_buffers", "send_timeout", "gzip", "server_tokens", "if ($s3gw_metrics_refused)",
+          "return 403")
 
 
 def _s3_directives(path: Path) -> list[str]:

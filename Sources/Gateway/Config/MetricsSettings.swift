@@ -3,8 +3,11 @@
 #endif
 
 /// `[metrics]`: whether the processes count (and `/metrics` answers), and who may scrape
-/// `/metrics` without a signature. nginx's `location = /metrics` allows the same addresses; the
-/// worker checks `REMOTE_ADDR` again, so a proxy configured without that block still refuses.
+/// `/metrics` without a signature. nginx's `geo $s3gw_metrics_client` lists the same addresses;
+/// the worker checks `REMOTE_ADDR` again, so a proxy configured without it still refuses. Either
+/// check protects only while `$remote_addr` is the real client: behind a load balancer or proxy
+/// whose address is on the list (and without nginx's realip module set up for it), every client
+/// passes.
 public struct MetricsSettings: Sendable {
     public var enabled = true
     public var allow: [AddressRange] = ["127.0.0.1", "::1"].compactMap(AddressRange.init)
