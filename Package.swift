@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "GatewayCore"),
         // Counters shared across the gateway's processes (memory-mapped files) and their
         // Prometheus exposition (docs/OBSERVABILITY.md, "Metrics").
-        .target(name: "Metrics"),
+        .target(name: "Metrics", dependencies: ["GatewayCore"]),
         .target(name: "SigV4", dependencies: ["GatewayCore", "COpenSSL"]),
         .target(name: "S3Protocol", dependencies: ["GatewayCore"]),
         .target(
@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "GatewayTesting", dependencies: ["GatewayCore", "SigV4"]),
 
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "GatewayCore"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "GatewayCore"]),
         .testTarget(name: "FileSystemBackendTests", dependencies: ["FileSystemBackend", "GatewayCore"]),
         .testTarget(name: "SupervisorTests", dependencies: ["s3gw", "GatewayCore"]),

@@ -1,3 +1,4 @@
+import GatewayCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -40,8 +41,10 @@ public final class CounterFile: @unchecked Sendable {
     private static let nextId = Atomic<UInt64>(1)
 
     /// Creates `<directory>/<kind>-<pid>-<start ns>-<random>.m`, locked, mapped and with its
-    /// header written before it gets that name (a scrape or a fold never sees it half made).
-    public init(directory: String, kind: String, capacity: Int = CounterFile.defaultCapacity) throws(MetricsError) {
+    /// header written before it gets that name (a scrape or a fold never sees it half made). Its
+    /// blocks are allocated first: a page of a sparse file that the filesystem cannot back when
+    /// it is first written raises SIGBUS, which would kill the process mid-request.
+    init(directory: String, kind: String, capacity: Int = CounterFile.defaultCapacity) throws(SystemCallError) {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         let startNs = UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
@@ -49,17 +52,27 @@ public final class CounterFile: @unchecked Sendable {
         let temporary = "\(directory)/.\(name).new"
         path = "\(directory)/\(name)"
         self.capacity = capacity
-        size = Self.headerSize + capacity * Self.entrySize
-        fd = open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw MetricsError("open \(temporary)") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0, ftruncate(fd, off_t(size)) == 0,
-            let mapped = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), mapped != MAP_FAILED
-        else {
-            let e = MetricsError("prepare \(temporary)")
+        let size = Self.headerSize + capacity * Self.entrySize
+        self.size = size
+        let fd = try systemCall("open \(temporary)") { open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
+        let mapped: UnsafeMutableRawPointer
+        do throws(SystemCallError) {
+            try systemCall("flock \(temporary)") { flock(fd, LOCK_EX | LOCK_NB) }
+            // posix_fallocate returns its error rather than setting errno.
+            try systemCall("posix_fallocate \(temporary)") { () -> Int32 in
+                let e = posix_fallocate(fd, 0, off_t(size))
+                errno = e
+                return e == 0 ? 0 : -1
+            }
+            let m = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+            guard let m, m != MAP_FAILED else { throw SystemCallError(call: "mmap \(temporary)", errno: errno) }
+            mapped = m
+        } catch {
             unlink(temporary)
             close(fd)
-            throw e
+            throw error
         }
+        self.fd = fd
         base = mapped
         id = Self.nextId.wrappingAdd(1, ordering: .relaxed).oldValue
         Self.magic.withUnsafeBytes { base.copyMemory(from: $0.baseAddress!, byteCount: 8) }
@@ -68,13 +81,16 @@ public final class CounterFile: @unchecked Sendable {
         base.storeBytes(of: UInt32(capacity), toByteOffset: 16, as: UInt32.self)
         base.storeBytes(of: Int64(getpid()), toByteOffset: 24, as: Int64.self)
         base.storeBytes(of: startNs, toByteOffset: 32, as: UInt64.self)
-        guard rename(temporary, path) == 0 else {
-            let e = MetricsError("rename \(temporary)")
+        // link, not rename: a name already taken is an error, never a file silently replaced.
+        do throws(SystemCallError) {
+            try systemCall("link \(temporary)") { link(temporary, path) }
+        } catch {
             munmap(base, size)
             unlink(temporary)
             close(fd)
-            throw e
+            throw error
         }
+        unlink(temporary)
         // Entry 0: what could not be counted, so counting it never needs a free entry.
         _ = slot(SeriesKey.make(.seriesDropped, []))
     }
@@ -136,12 +152,16 @@ public final class CounterFile: @unchecked Sendable {
             to: Atomic<UInt64>.self)
     }
 
-    /// The entries of a counter file open as `fd` (any process's), or nil when it is not one.
-    static func entries(fd: Int32) -> [(key: String, value: UInt64)]? {
+    /// The entries of a counter file open as `fd` (any process's), or nil when it is not one
+    /// (never will be: its header is written before it gets its name); throws when it could not
+    /// be read.
+    static func entries(fd: Int32, name: String) throws(SystemCallError) -> [(key: String, value: UInt64)]? {
         var st = stat()
-        guard fstat(fd, &st) == 0, st.st_size >= headerSize else { return nil }
+        try systemCall("fstat \(name)") { fstat(fd, &st) }
+        guard st.st_size >= headerSize else { return nil }
         let size = Int(st.st_size)
-        guard let mapped = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), mapped != MAP_FAILED else { return nil }
+        let m = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0)
+        guard let mapped = m, mapped != MAP_FAILED else { throw SystemCallError(call: "mmap \(name)", errno: errno) }
         defer { munmap(mapped, size) }
         let base = UnsafeRawPointer(mapped)
         guard Array(UnsafeRawBufferPointer(start: base, count: 8)) == magic,
@@ -185,10 +205,4 @@ private final class ThreadCache {
         pthread_setspecific(key, Unmanaged.passRetained(cache).toOpaque())
         return cache
     }
-}
-
-/// A failed file operation, with errno's text.
-public struct MetricsError: Error, CustomStringConvertible {
-    public let description: String
-    init(_ what: String) { description = "\(what): \(String(cString: strerror(errno)))" }
 }

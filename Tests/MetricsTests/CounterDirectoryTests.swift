@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import XCTest
 
 @testable import Metrics
@@ -120,5 +121,87 @@ final class CounterDirectoryTests: XCTestCase {
         XCTAssertEqual(h.buckets.last, 1)  // over the last bound: +Inf
         XCTAssertEqual(h.sum, 1000.006, accuracy: 1e-6)
         withExtendedLifetime((a, b)) {}
+    }
+
+    /// A scrape runs while threads keep appending new series: every series' value, and so every
+    /// total, only grows from one scrape to the next.
+    func testCollectWhileSeriesAreAppendedNeverGoesDown() throws {
+        let file = try dir.create(kind: "worker")
+        let recorder = MetricsRecorder(file: file)
+        let done = Atomic<Bool>(false)
+        let writers = DispatchGroup()
+        for t in 0..<4 {
+            DispatchQueue.global().async(group: writers) {
+                for i in 0..<600 { recorder.count(.requests, ["Op\(t)-\(i)", "200"]) }
+            }
+        }
+        writers.notify(queue: .global()) { done.store(true, ordering: .relaxed) }
+        var last: [String: UInt64] = [:]
+        var scrapes = 0
+        while !done.load(ordering: .relaxed) || scrapes < 2 {
+            let now = try dir.collect()
+            for (key, value) in last { XCTAssertGreaterThanOrEqual(now[key] ?? 0, value, key) }
+            XCTAssertGreaterThanOrEqual(now.values.reduce(0, &+), last.values.reduce(0, &+))
+            last = now
+            scrapes += 1
+        }
+        XCTAssertEqual(MetricsSnapshot(counted: try dir.collect()).total("s3gw_requests_total"), 2400)
+        withExtendedLifetime(file) {}
+    }
+
+    /// A retired.m that is not what a fold writes is never read as empty (the next fold would
+    /// replace it and lose its counts silently): scrapes fail, a fold moves it aside and says so.
+    func testACorruptRetiredFileIsNeitherReadAsEmptyNorOverwritten() throws {
+        var dead: CounterFile? = try dir.create(kind: "worker")
+        MetricsRecorder(file: dead!).count(.workerRestarts, by: 4)
+        dead = nil
+        try dir.foldFinished()
+        let retired = root + "/" + CounterDirectory.retiredName
+        let good = try String(contentsOfFile: retired, encoding: .utf8)
+        try (good.replacingOccurrences(of: "s3gw-retired 1", with: "s3gw-retired 2")).write(
+            toFile: retired, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try dir.collect())
+        XCTAssertThrowsError(try dir.foldFinished())
+        XCTAssertEqual(try String(contentsOfFile: retired + ".bad", encoding: .utf8).count, good.count)
+        XCTAssertEqual(try dir.collect().count, 0)  // a fresh start, which Prometheus reads as a reset
+        // Cut short (no final newline): corrupt too.
+        try String(good.dropLast(3)).write(toFile: retired, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try dir.collect())
+    }
+
+    /// A finished process's file that is no counter file is not folded as zeros and removed:
+    /// it is renamed `.bad` and stays out of the sums.
+    func testAnUnreadableFileIsKeptAsBadNotFoldedAsZero() throws {
+        var dead: CounterFile? = try dir.create(kind: "worker")
+        MetricsRecorder(file: dead!).count(.workerRestarts, by: 3)
+        let path = dead!.path
+        dead = nil
+        let fd = open(path, O_WRONLY)
+        XCTAssertEqual(pwrite(fd, "XXXXXXXX", 8, 0), 8)  // its magic overwritten
+        close(fd)
+        XCTAssertEqual(try dir.foldFinished(), 0)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path + ".bad"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path))
+    }
+
+    /// Only a missing directory reads as "nothing counted yet"; one that cannot be read is an
+    /// error (the CLI must not print zeros and exit 0). As root, EACCES cannot be made with
+    /// permissions: a path through a plain file (ENOTDIR) stands for it.
+    func testOnlyAMissingDirectoryReadsAsEmpty() throws {
+        XCTAssertEqual(try dir.collect().count, 0)
+        FileManager.default.createFile(atPath: root, contents: Data("x".utf8))
+        XCTAssertThrowsError(try CounterDirectory(path: root + "/metrics").collect())
+    }
+
+    /// A creator holds `.lock` shared from open(O_EXCL) to its file's final name, so a fold never
+    /// removes a temporary in progress; one left by a process that died is removed.
+    func testAFoldRemovesOnlyAbandonedTemporaries() throws {
+        let file = try dir.create(kind: "worker")
+        let abandoned = root + "/.worker-1-2-3.m.new"
+        FileManager.default.createFile(atPath: abandoned, contents: Data())
+        try dir.foldFinished()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: abandoned))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: file.path))
+        XCTAssertFalse(names().contains { $0.hasSuffix(".new") })
     }
 }
