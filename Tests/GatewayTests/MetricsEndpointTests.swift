@@ -1,5 +1,6 @@
 import Foundation
 import GatewayCore
+import Logging
 import Metrics
 import XCTest
 
@@ -211,7 +212,7 @@ final class MetricsEndpointTests: XCTestCase {
         let set = try GatewayConfig.parse(
             "[metrics]\nenabled = false\nallow = [\"10.0.0.0/8\", \"fd00::/8\"]\n" + zones, file: "t.toml")
         XCTAssertFalse(set.metrics.enabled)
-        XCTAssertNil(try GatewayMetrics.open(set, kind: "worker"), "disabled: no counter file")
+        XCTAssertNil(GatewayMetrics.open(set, kind: "worker", logger: Logger(label: "t")), "disabled: no counter file")
         XCTAssertTrue(set.metrics.allows("10.9.9.9"))
         XCTAssertFalse(set.metrics.allows("127.0.0.1"))
         XCTAssertThrowsError(try GatewayConfig.parse("[metrics]\nallow = [\"10.0.0.0/33\"]\n" + zones, file: "t.toml"))
@@ -219,5 +220,20 @@ final class MetricsEndpointTests: XCTestCase {
             XCTAssertEqual("\($0)", "t.toml:2: allow: \"10.0.0.0/33\" is not an address or a CIDR range")
         }
         XCTAssertThrowsError(try GatewayConfig.parse("[metrics]\nport = 9\n" + zones, file: "t.toml"))
+        for bad in ["1.2.3.4/+8", "1.2.3.4/ 8", "1.2.3.4/", "::1/-0", "1.2.3.4/08x"] {
+            XCTAssertNil(AddressRange(bad), bad)
+        }
+        XCTAssertEqual(AddressRange("10.0.0.0/08")?.contains("10.1.2.3"), true)
+    }
+
+    /// A counter file that cannot be created (here: `metrics` is a plain file) must not stop a
+    /// worker from starting: it runs without a recorder and its scrapes still answer.
+    func testAWorkerWhoseCounterFileCannotBeCreatedStillStarts() throws {
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: root + "/metrics", contents: Data("x".utf8))
+        var config = try GatewayConfig.parse("[[zones]]\nname = \"z1\"\npath = \"/data/z1\"\n", file: "t.toml")
+        config.stateDir = root
+        let metrics = try XCTUnwrap(GatewayMetrics.open(config, kind: "worker", logger: Logger(label: "t")))
+        XCTAssertNil(metrics.recorder)
     }
 }

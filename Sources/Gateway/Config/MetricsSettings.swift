@@ -34,7 +34,10 @@ public struct AddressRange: Sendable, Equatable, CustomStringConvertible {
         let width = isV4 ? 32 : 128
         var length = width
         if parts.count == 2 {
-            guard let n = Int(parts[1]), (0...width).contains(n), parts[1].allSatisfy(\.isASCII) else { return nil }
+            // Digits only: Int("+8") is 8.
+            guard !parts[1].isEmpty, parts[1].count <= 3, parts[1].allSatisfy({ ("0"..."9").contains($0) }),
+                let n = Int(parts[1]), (0...width).contains(n)
+            else { return nil }
             length = n
         }
         prefixLength = isV4 ? length + 96 : length

@@ -1,5 +1,6 @@
 import Foundation
 import GatewayCore
+import Logging
 import Metrics
 
 /// The gateway's metrics as one process has them: where every process's counter files are
@@ -19,11 +20,20 @@ public final class GatewayMetrics: Sendable {
     public static func directory(stateDir: String) -> CounterDirectory { CounterDirectory(path: stateDir + "/metrics") }
 
     /// The metrics of a process of `kind` (worker, agent, supervisor), with a counter file of its
-    /// own (none for nil: a reader); nil when `[metrics] enabled = false`.
-    public static func open(_ config: GatewayConfig, kind: String?) throws -> GatewayMetrics? {
+    /// own (none for nil: a reader); nil when `[metrics] enabled = false`. A counter file that
+    /// cannot be created (full disk, permissions) is logged and the process runs without one:
+    /// it counts nothing, its scrapes still sum the other processes' files.
+    public static func open(_ config: GatewayConfig, kind: String?, logger: Logger) -> GatewayMetrics? {
         guard config.metrics.enabled else { return nil }
         let directory = directory(stateDir: config.stateDir)
-        let recorder = try kind.map { MetricsRecorder(file: try directory.create(kind: $0)) }
+        var recorder: MetricsRecorder?
+        if let kind {
+            do {
+                recorder = MetricsRecorder(file: try directory.create(kind: kind))
+            } catch {
+                logger.error("metrics: cannot create this \(kind)'s counter file, it counts nothing: \(error)")
+            }
+        }
         return GatewayMetrics(settings: config.metrics, directory: directory, recorder: recorder)
     }
 

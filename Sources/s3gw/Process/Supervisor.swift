@@ -69,11 +69,7 @@ final class Supervisor {
     private func openMetrics() {
         guard config.metrics.enabled else { return }
         foldFinishedCounters()
-        do {
-            metrics = try GatewayMetrics.open(config, kind: "supervisor")
-        } catch {
-            logger.error("metrics: cannot create the supervisor's counter file: \(error)")
-        }
+        metrics = GatewayMetrics.open(config, kind: "supervisor", logger: logger)
     }
 
     /// Folds the files of processes that ended into retired.m: after a reap, and every minute

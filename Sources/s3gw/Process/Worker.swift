@@ -110,7 +110,7 @@ enum Worker {
             installationSecret: secret, logger: logger, baseDomains: config.baseDomains,
             replication: config.replication, sts: config.sts,
             admin: AdminSettings(configPath: configPath, multipartExpiry: Double(config.multipartExpiry)),
-            discovery: discovery, metrics: try GatewayMetrics.open(config, kind: metricsKind))
+            discovery: discovery, metrics: GatewayMetrics.open(config, kind: metricsKind, logger: logger))
         if metricsKind == "worker", let recorder = context.metrics?.recorder {
             context.observers.append(MetricsObserver(recorder: recorder))
         }
