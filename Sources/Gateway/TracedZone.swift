@@ -4,8 +4,9 @@ import Metrics
 /// A storage zone as the gateway's requests see it: every call names the zone in the calling
 /// thread's request trace (the operations log's "zones touched"). The one place zone calls pass
 /// through, so per-zone measurements are taken here too: each call's time by zone and call
-/// (`s3gw_zone_request_duration_seconds`; for reads and writes the opening, the bytes stream
-/// after) and its failures (`s3gw_zone_errors_total`).
+/// (`s3gw_zone_request_duration_seconds`; for reads and writes the opening and the commit, the
+/// bytes stream in between) and its failures (`s3gw_zone_errors_total`: the calls', and those of
+/// the readers' and writers' bytes and commits).
 struct TracedZone: StorageZone {
     let inner: any StorageZone
     let metrics: MetricsRecorder?
@@ -16,7 +17,7 @@ struct TracedZone: StorageZone {
         self.metrics = metrics
     }
 
-    private func call<T>(_ call: String, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+    fileprivate func call<T>(_ call: String, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
         RequestTrace.current?.touched(zone: inner.name)
         guard let metrics else { return try body() }
         let started = MonotonicClock.now()
@@ -26,16 +27,24 @@ struct TracedZone: StorageZone {
             return value
         } catch {
             metrics.observe(.zoneDuration, [inner.name, call], MonotonicClock.now() - started)
-            if Self.isFailure(error) { metrics.count(.zoneErrors, [inner.name]) }
+            counted(error)
             throw error
         }
     }
 
-    /// The zone failed, as opposed to answering (no such blob, a precondition, a conflict).
-    static func isFailure(_ error: StoreError) -> Bool {
+    /// Counts `error` in `s3gw_zone_errors_total` when it is the zone's failure.
+    fileprivate func counted(_ error: any Error) {
+        if Self.isFailure(error) { metrics?.count(.zoneErrors, [inner.name]) }
+    }
+
+    /// The zone failed, as opposed to answering (no such blob, a precondition, a conflict; no
+    /// such zone is the configuration's fault, not the zone's). An error a zone's stream throws
+    /// that is no StoreError is its failure too.
+    static func isFailure(_ error: any Error) -> Bool {
+        guard let error = error as? StoreError else { return true }
         switch error {
-        case .zoneUnavailable, .internalFailure, .noSuchZone: true
-        default: false
+        case .zoneUnavailable, .internalFailure: return true
+        default: return false
         }
     }
 
@@ -46,16 +55,18 @@ struct TracedZone: StorageZone {
         try call("deleteBucket") { () throws(StoreError) in try inner.deleteBucket(backendBucket) }
     }
     func beginWrite(backendBucket: String, length: Int64?) throws(StoreError) -> any BlobWriter {
-        return try call("beginWrite") { () throws(StoreError) in
-            try inner.beginWrite(backendBucket: backendBucket, length: length)
-        }
+        try traced(
+            call("beginWrite") { () throws(StoreError) in
+                try inner.beginWrite(backendBucket: backendBucket, length: length)
+            })
     }
     func open(backendBucket: String, blob: String, offset: Int64, length: Int64?) throws(StoreError)
         -> any BlobReader
     {
-        return try call("open") { () throws(StoreError) in
+        let reader = try call("open") { () throws(StoreError) in
             try inner.open(backendBucket: backendBucket, blob: blob, offset: offset, length: length)
         }
+        return metrics == nil ? reader : TracedBlobReader(reader, zone: self)
     }
     func deleteBlob(backendBucket: String, blob: String) throws(StoreError) {
         try call("deleteBlob") { () throws(StoreError) in try inner.deleteBlob(backendBucket: backendBucket, blob: blob)
@@ -85,10 +96,11 @@ struct TracedZone: StorageZone {
     func beginPartWrite(backendBucket: String, multipart: String, partNumber: Int, length: Int64?) throws(StoreError)
         -> any BlobWriter
     {
-        return try call("beginPartWrite") { () throws(StoreError) in
-            try inner.beginPartWrite(
-                backendBucket: backendBucket, multipart: multipart, partNumber: partNumber, length: length)
-        }
+        try traced(
+            call("beginPartWrite") { () throws(StoreError) in
+                try inner.beginPartWrite(
+                    backendBucket: backendBucket, multipart: multipart, partNumber: partNumber, length: length)
+            })
     }
     func completeMultipart(backendBucket: String, multipart: String, parts: [(Int, String)]) throws(StoreError)
         -> String
@@ -105,6 +117,59 @@ struct TracedZone: StorageZone {
     func listZoneUploads(backendBucket: String) throws(StoreError) -> [ZoneUpload] {
         return try call("listZoneUploads") { () throws(StoreError) in
             try inner.listZoneUploads(backendBucket: backendBucket)
+        }
+    }
+
+    private func traced(_ writer: any BlobWriter) -> any BlobWriter {
+        metrics == nil ? writer : TracedBlobWriter(writer, zone: self)
+    }
+}
+
+/// A zone's writer as the requests use it: a failed write counts as the zone's failure, and
+/// `commit` (an fsync and rename, or the remote upload's end) is timed and counted as
+/// `call="commit"`.
+private final class TracedBlobWriter: BlobWriter {
+    let inner: any BlobWriter
+    let zone: TracedZone
+
+    init(_ inner: any BlobWriter, zone: TracedZone) {
+        self.inner = inner
+        self.zone = zone
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        do {
+            try inner.write(bytes)
+        } catch {
+            zone.counted(error)
+            throw error
+        }
+    }
+
+    func commit() throws(StoreError) -> String {
+        try zone.call("commit") { () throws(StoreError) in try inner.commit() }
+    }
+
+    func abort() { inner.abort() }
+}
+
+/// A zone's reader as the requests use it: a failed read counts as the zone's failure.
+private final class TracedBlobReader: BlobReader {
+    let inner: any BlobReader
+    let zone: TracedZone
+    var size: Int64 { inner.size }
+
+    init(_ inner: any BlobReader, zone: TracedZone) {
+        self.inner = inner
+        self.zone = zone
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        do {
+            return try inner.read(into: buffer)
+        } catch {
+            zone.counted(error)
+            throw error
         }
     }
 }

@@ -26,7 +26,8 @@ public final class InMemoryZone: StorageZone {
         self.clock = clock
     }
 
-    /// While true, every operation fails as an unreachable remote zone would.
+    /// While true, every operation fails as an unreachable remote zone would (a read or write
+    /// already open too, at its next bytes or its commit).
     public var failing: Bool {
         get { failure.withLock { $0 } }
         set { failure.withLock { $0 = newValue } }
@@ -40,7 +41,7 @@ public final class InMemoryZone: StorageZone {
         set { probeTime.withLock { $0 = newValue } }
     }
 
-    private func checkUp() throws(StoreError) {
+    fileprivate func checkUp() throws(StoreError) {
         if failing { throw .zoneUnavailable("in-memory zone \(name) set to fail") }
     }
 
@@ -67,7 +68,7 @@ public final class InMemoryZone: StorageZone {
         guard let bytes = blobs.withLock({ $0[blob]?.bytes }) else { throw .noSuchKey }
         let start = Int(min(offset, Int64(bytes.count)))
         let end = length.map { min(bytes.count, start + Int($0)) } ?? bytes.count
-        return Reader(bytes: Array(bytes[start..<end]))
+        return Reader(zone: self, bytes: Array(bytes[start..<end]))
     }
 
     public func probe() throws(StoreError) -> Double {
@@ -119,19 +120,30 @@ public final class InMemoryZone: StorageZone {
             self.zone = zone
             self.backendBucket = backendBucket
         }
-        func write(_ b: UnsafeRawBufferPointer) throws { bytes.append(contentsOf: b) }
-        func commit() throws(StoreError) -> String { zone.plant(bytes, backendBucket: backendBucket) }
+        func write(_ b: UnsafeRawBufferPointer) throws {
+            try zone.checkUp()
+            bytes.append(contentsOf: b)
+        }
+        func commit() throws(StoreError) -> String {
+            try zone.checkUp()
+            return zone.plant(bytes, backendBucket: backendBucket)
+        }
         func abort() { bytes = [] }
     }
 
     final class Reader: BlobReader {
+        let zone: InMemoryZone
         let source: MemorySource
         let size: Int64
-        init(bytes: [UInt8]) {
+        init(zone: InMemoryZone, bytes: [UInt8]) {
+            self.zone = zone
             source = MemorySource(bytes)
             size = Int64(bytes.count)
         }
-        func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int { try source.read(into: buffer) }
+        func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+            try zone.checkUp()
+            return try source.read(into: buffer)
+        }
     }
 }
 

@@ -76,4 +76,31 @@ final class MetricsRecordingTests: XCTestCase {
         XCTAssertEqual(s.total("s3gw_zone_errors_total", matching: ["zone": "zone-a"]), 1)
         XCTAssertEqual(s.total("s3gw_zone_errors_total", matching: ["zone": "zone-b"]), 0)
     }
+
+    /// A zone that fails while bytes stream or at the commit fails the request as surely as one
+    /// that refuses the opening: each counts in s3gw_zone_errors_total, and commits are timed.
+    func testStreamAndCommitFailuresAreCountedAndCommitsTimed() throws {
+        let directory = CounterDirectory(path: root)
+        let recorder = MetricsRecorder(file: try directory.create(kind: "worker"))
+        let zone = InMemoryZone(name: "zone-a")
+        let traced = TracedZone(zone, metrics: recorder)
+        try traced.createBucket("b")
+        let first = try traced.beginWrite(backendBucket: "b", length: 3)
+        try [UInt8]([1, 2, 3]).withUnsafeBytes { try first.write($0) }
+        let id = try first.commit()
+        let writer = try traced.beginWrite(backendBucket: "b", length: 3)
+        let reader = try traced.open(backendBucket: "b", blob: id, offset: 0, length: nil)
+        zone.failing = true
+        XCTAssertThrowsError(try [UInt8]([1]).withUnsafeBytes { try writer.write($0) })
+        XCTAssertThrowsError(try writer.commit())
+        var buffer = [UInt8](repeating: 0, count: 8)
+        XCTAssertThrowsError(try buffer.withUnsafeMutableBytes { try reader.read(into: $0) })
+        let s = MetricsSnapshot(counted: try directory.collect())
+        XCTAssertEqual(s.total("s3gw_zone_errors_total", matching: ["zone": "zone-a"]), 3)
+        XCTAssertEqual(
+            s.histogram("s3gw_zone_request_duration_seconds", matching: ["zone": "zone-a", "call": "commit"])?.count, 2)
+        // A zone the configuration does not have is not that zone failing.
+        XCTAssertFalse(TracedZone.isFailure(StoreError.noSuchZone("gone")))
+        XCTAssertTrue(TracedZone.isFailure(StoreError.zoneUnavailable("down")))
+    }
 }
