@@ -102,8 +102,10 @@ public final class Replicator: Sendable {
             // Overwritten, deleted, or no longer wanted there while the bytes moved.
             try? target.deleteBlob(backendBucket: job.backendBucket, blob: blob)
         } else {
-            // The object's write → this replica verified and recorded.
-            ctx.metrics?.recorder?.observe(.replicationLag, [], ctx.clock.now() - o.lastModified)
+            // The copy asked for (the job queued: by the write, a replica-count raise or a
+            // repair) → this replica verified and recorded. Not from the object's write: a
+            // raise on a months-old object is not months of lag.
+            ctx.metrics?.recorder?.observe(.replicationLag, [], ctx.clock.now() - job.createdAt)
         }
     }
 

@@ -65,10 +65,11 @@ public struct MetricFamily: Sendable, Hashable {
     public static let zoneDuration = MetricFamily(
         "s3gw_zone_request_duration_seconds", .histogram, .counted, labels: ["zone", "call"],
         buckets: latencyBuckets,
-        "Time of one storage zone call (opening a read or write; the bytes stream after).")
+        "Time of one storage zone call (opening a read or write, committing a write; not the bytes between).")
     public static let zoneErrors = MetricFamily(
         "s3gw_zone_errors_total", .counter, .counted, labels: ["zone"],
-        "Storage zone calls that failed (the zone unavailable or failing; a missing blob is an answer).")
+        "Storage zone calls, reads, writes and commits that failed (the zone unavailable or failing; a missing blob is an answer)."
+    )
     public static let zoneUp = MetricFamily(
         "s3gw_zone_up", .gauge, .scraped, labels: ["zone", "country"],
         "1 unless the health checker marked the zone down.")
@@ -82,7 +83,7 @@ public struct MetricFamily: Sendable, Hashable {
         "Age of the oldest pending replication job (0 when none).")
     public static let replicationLag = MetricFamily(
         "s3gw_replication_lag_seconds", .histogram, .counted, buckets: lagBuckets,
-        "Time from an object's write to a replica of it verified in another zone.")
+        "Time from a copy being queued (a write, a replica-count raise, a repair) to the replica verified.")
     public static let replicationDeadLetters = MetricFamily(
         "s3gw_replication_dead_letters", .gauge, .scraped,
         "Replication jobs that exhausted their retries (`s3gw replication retry` re-queues them).")

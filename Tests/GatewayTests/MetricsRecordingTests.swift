@@ -103,4 +103,25 @@ final class MetricsRecordingTests: XCTestCase {
         XCTAssertFalse(TracedZone.isFailure(StoreError.noSuchZone("gone")))
         XCTAssertTrue(TracedZone.isFailure(StoreError.zoneUnavailable("down")))
     }
+
+    /// Lag runs from the copy being asked for: a replica-count raise on an object written long
+    /// ago is as late as its job, not as old as the object.
+    func testLagOfARaiseRunsFromTheRaiseNotTheObjectsWrite() throws {
+        // Written 10 minutes before the raise (as far back as the signature's clock-skew check
+        // lets a test go; months in production).
+        clock.advance(-600)
+        let gw = try gateway()
+        XCTAssertEqual(gw.send("PUT", "/rep/old", body: [1, 2, 3]).status, 200)
+        clock.advance(600)
+        let tagging = Array(
+            "<Tagging><TagSet><Tag><Key>replica-count</Key><Value>2</Value></Tag></TagSet></Tagging>".utf8)
+        XCTAssertEqual(gw.send("PUT", "/rep/old?tagging", body: tagging).status, 200)
+        clock.advance(7)
+        let replicator = Replicator(context: gw.context, owner: "test-agent")
+        while replicator.runOne() {}
+        XCTAssertEqual(gw.send("HEAD", "/rep/old").header("x-amz-replication-status"), "COMPLETED")
+        let lag = try XCTUnwrap(snapshot(gw).histogram("s3gw_replication_lag_seconds"))
+        XCTAssertEqual(lag.count, 1)
+        XCTAssertEqual(lag.sum, 7, accuracy: 0.001)
+    }
 }
