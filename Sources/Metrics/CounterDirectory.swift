@@ -10,7 +10,7 @@ import GatewayCore
 /// the two apart: a scrape holds it shared, a fold exclusive, so a scrape never sees a file's
 /// values twice (in the new `retired.m` and in the file not yet removed) nor not at all.
 ///
-/// `retired.m` is text: `s3gw-retired 1`, then `merged <file>` for the files its values include
+/// `retired.m` is text: `s3gw-retired 2`, then `merged <file>` for the files its values include
 /// that may still exist (a fold that crashed between writing it and removing them: they are
 /// skipped by scrapes and removed by the next fold, never added twice), then `<value> <key>`.
 public struct CounterDirectory: Sendable {
@@ -20,6 +20,8 @@ public struct CounterDirectory: Sendable {
 
     public static let retiredName = "retired.m"
     static let lockName = ".lock"
+    /// 2: histogram keys name their bucket's bound (1: its index).
+    static let retiredHeader = "s3gw-retired 2"
     /// A counter file a fold could not read (not a counter file) or a `retired.m` it could not
     /// parse is renamed with this suffix: out of the sums, kept for the operator.
     static let badSuffix = ".bad"
@@ -183,7 +185,9 @@ public struct CounterDirectory: Sendable {
         guard let text = try readFile(file) else { return retired }
         guard text.hasSuffix("\n") else { throw RetiredFileCorrupt(path: file, line: "(no final newline)") }
         var lines = text.split(separator: "\n", omittingEmptySubsequences: true)[...]
-        guard lines.first == "s3gw-retired 1" else { throw RetiredFileCorrupt(path: file, line: lines.first ?? "") }
+        guard lines.first == Substring(Self.retiredHeader) else {
+            throw RetiredFileCorrupt(path: file, line: lines.first ?? "")
+        }
         lines = lines.dropFirst()
         for line in lines {
             guard let space = line.firstIndex(of: " ") else { throw RetiredFileCorrupt(path: file, line: line) }
@@ -201,7 +205,7 @@ public struct CounterDirectory: Sendable {
     }
 
     private func writeRetired(values: [String: UInt64], merged: [String]) throws(SystemCallError) {
-        var text = "s3gw-retired 1\n"
+        var text = Self.retiredHeader + "\n"
         for name in merged { text += "merged \(name)\n" }
         for (key, value) in values.sorted(by: { $0.key < $1.key }) { text += "\(value) \(key)\n" }
         let temporary = "\(path)/.retired.tmp"

@@ -18,7 +18,8 @@ import Synchronization
 /// 118 bytes), value (UInt64 at offset 120).
 public final class CounterFile: @unchecked Sendable {
     static let magic = Array("S3GWMET1".utf8)
-    static let version: UInt32 = 1
+    /// 2: a histogram bucket's key names its bound (1 named its index).
+    static let version: UInt32 = 2
     static let headerSize = 64
     static let entrySize = 128
     static let countOffset = 40
@@ -110,7 +111,7 @@ public final class CounterFile: @unchecked Sendable {
         if let p = cache.slots[series] {
             cell = p
         } else {
-            let key = SeriesKey.make(family, labels, part: part.map { $0 == Self.sumPart ? "s" : String($0) })
+            let key = SeriesKey.make(family, labels, part: part.map { SeriesKey.part(family, $0) })
             guard let p = slot(key) else {
                 slot(SeriesKey.make(.seriesDropped, []))?.pointee.wrappingAdd(1, ordering: .relaxed)
                 return

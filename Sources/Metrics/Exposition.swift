@@ -48,32 +48,25 @@ public enum Exposition {
         return "{" + zip(names, values).map { "\($0)=\"\(escapeLabel($1))\"" }.joined(separator: ",") + "}"
     }
 
-    /// Label values: backslash, double quote and line feed escaped.
-    static func escapeLabel(_ s: String) -> String {
-        guard s.contains(where: { $0 == "\\" || $0 == "\"" || $0 == "\n" }) else { return s }
-        var out = ""
-        for c in s {
-            switch c {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
+    /// Label values: backslash, double quote and line feed escaped. Over scalars, not
+    /// Characters: "\r\n" is one Character, as is a quote followed by a combining mark.
+    static func escapeLabel(_ s: String) -> String { escape(s, quote: true) }
 
     /// HELP text: backslash and line feed escaped.
-    static func escapeHelp(_ s: String) -> String {
-        var out = ""
-        for c in s {
+    static func escapeHelp(_ s: String) -> String { escape(s, quote: false) }
+
+    private static func escape(_ s: String, quote: Bool) -> String {
+        guard s.utf8.contains(where: { $0 == 0x5C || $0 == 0x0A || (quote && $0 == 0x22) }) else { return s }
+        var out = String.UnicodeScalarView()
+        for c in s.unicodeScalars {
             switch c {
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
+            case "\\": out.append(contentsOf: "\\\\".unicodeScalars)
+            case "\"" where quote: out.append(contentsOf: "\\\"".unicodeScalars)
+            case "\n": out.append(contentsOf: "\\n".unicodeScalars)
             default: out.append(c)
             }
         }
-        return out
+        return String(out)
     }
 
     /// Integers without a fraction, others as Swift prints them (which Go's ParseFloat reads),

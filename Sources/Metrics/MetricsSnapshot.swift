@@ -55,7 +55,7 @@ public struct MetricsSnapshot: Sendable {
                     ?? Histogram(buckets: Array(repeating: 0, count: family.buckets.count + 1), sum: 0)
                 if part == "s" {
                     h.sum += Double(raw) / 1e6
-                } else if let i = part.flatMap({ Int($0) }), h.buckets.indices.contains(i) {
+                } else if let i = part.flatMap({ SeriesKey.bucket(family, $0) }), h.buckets.indices.contains(i) {
                     h.buckets[i] &+= raw
                 } else {
                     continue

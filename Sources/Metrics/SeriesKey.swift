@@ -1,7 +1,9 @@
 /// How a series is named in the counter files: the family's name without `s3gw_`, then each
-/// label value, then for a histogram's parts `#<bucket index>` or `#s` (the sum), separated by
+/// label value, then for a histogram's parts `#<bucket bound>` or `#s` (the sum), separated by
 /// U+001F (a byte no label value keeps). `requests_total␟GetObject␟200`,
-/// `request_duration_seconds␟PutObject␟#3`.
+/// `request_duration_seconds␟PutObject␟#0.01`. The bound, not the bucket's index, so a build
+/// with other buckets still reads what an earlier one counted (retired.m keeps it for good)
+/// into the right bucket.
 enum SeriesKey {
     static let separator: Character = "\u{1F}"
     static let separatorByte: UInt8 = 0x1F
@@ -18,6 +20,21 @@ enum SeriesKey {
             key.append(part)
         }
         return key
+    }
+
+    /// A histogram part's name: `s` for the sum (`CounterFile.sumPart`), else bucket `index`'s
+    /// upper bound as the exposition writes it (`+Inf` past the last).
+    static func part(_ family: MetricFamily, _ index: Int) -> String {
+        if index == CounterFile.sumPart { return "s" }
+        return family.buckets.indices.contains(index) ? Exposition.number(family.buckets[index]) : "+Inf"
+    }
+
+    /// The bucket a part names in `family`'s buckets now: its bound's, or for a bound these
+    /// buckets lack, the first above it (what was at or below it still is); nil when it names none.
+    static func bucket(_ family: MetricFamily, _ part: Substring) -> Int? {
+        if part == "+Inf" { return family.buckets.count }
+        guard let bound = Double(part), bound.isFinite else { return nil }
+        return family.buckets.firstIndex { $0 >= bound } ?? family.buckets.count
     }
 
     /// Control characters (the separator, newlines: the retired file is line-based) become `_`.

@@ -158,7 +158,7 @@ final class CounterDirectoryTests: XCTestCase {
         try dir.foldFinished()
         let retired = root + "/" + CounterDirectory.retiredName
         let good = try String(contentsOfFile: retired, encoding: .utf8)
-        try (good.replacingOccurrences(of: "s3gw-retired 1", with: "s3gw-retired 2")).write(
+        try (good.replacingOccurrences(of: "s3gw-retired 2", with: "s3gw-retired 9")).write(
             toFile: retired, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try dir.collect())
         XCTAssertThrowsError(try dir.foldFinished())

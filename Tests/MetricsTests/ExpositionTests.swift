@@ -22,9 +22,9 @@ final class ExpositionTests: XCTestCase {
     func testHistogramBucketsAreCumulativeAndCountMatches() {
         var raw: [String: UInt64] = [:]
         let f = MetricFamily.requestDuration
-        raw[SeriesKey.make(f, ["GetObject"], part: "0")] = 2  // ≤ 0.001
-        raw[SeriesKey.make(f, ["GetObject"], part: "3")] = 3  // ≤ 0.01
-        raw[SeriesKey.make(f, ["GetObject"], part: String(f.buckets.count))] = 1  // +Inf
+        raw[SeriesKey.make(f, ["GetObject"], part: "0.001")] = 2
+        raw[SeriesKey.make(f, ["GetObject"], part: "0.01")] = 3
+        raw[SeriesKey.make(f, ["GetObject"], part: "+Inf")] = 1
         raw[SeriesKey.make(f, ["GetObject"], part: "s")] = 1_500_000  // µs
         let text = lines(MetricsSnapshot(counted: raw))
         let buckets = text.filter { $0.hasPrefix("s3gw_request_duration_seconds_bucket{operation=\"GetObject\"") }
@@ -45,6 +45,35 @@ final class ExpositionTests: XCTestCase {
         s.set(.zoneUp, ["a\"b\\c\nd", "se"], 1)
         XCTAssertTrue(lines(s).contains("s3gw_zone_up{zone=\"a\\\"b\\\\c\\nd\",country=\"se\"} 1"))
         XCTAssertEqual(Exposition.escapeHelp("a\\b\nc"), "a\\\\b\\nc")
+    }
+
+    /// "\r\n" and a quote followed by a combining mark are each one Character: escaping by
+    /// Character let the line feed and the quote through unescaped.
+    func testEscapingIsByScalarNotCharacter() {
+        XCTAssertEqual(Exposition.escapeLabel("a\r\nb"), "a\r\\nb")
+        XCTAssertEqual(Exposition.escapeLabel("x\"\u{301}y"), "x\\\"\u{301}y")
+        XCTAssertEqual(Exposition.escapeHelp("a\r\nb"), "a\r\\nb")
+        var s = MetricsSnapshot()
+        s.set(.zoneUp, ["a\r\nb", "se"], 1)
+        XCTAssertEqual(
+            lines(s).filter { $0.hasPrefix("s3gw_zone_up") }, ["s3gw_zone_up{zone=\"a\r\\nb\",country=\"se\"} 1"])
+    }
+
+    /// A histogram's bucket keys name bounds: counts kept under buckets an earlier build had go
+    /// to the bucket that still holds them (the first bound at or above), not shifted by index.
+    func testHistogramKeysNameBoundsSoChangedBucketsDoNotShiftCounts() {
+        let f = MetricFamily.requestDuration
+        XCTAssertEqual(SeriesKey.part(f, 2), "0.005")
+        XCTAssertEqual(SeriesKey.part(f, f.buckets.count), "+Inf")
+        XCTAssertEqual(SeriesKey.part(f, CounterFile.sumPart), "s")
+        var raw: [String: UInt64] = [:]
+        raw[SeriesKey.make(f, ["GetObject"], part: "0.005")] = 2
+        raw[SeriesKey.make(f, ["GetObject"], part: "0.007")] = 3  // a bound no longer there: into ≤ 0.01
+        raw[SeriesKey.make(f, ["GetObject"], part: "9999")] = 4  // past the last bound: +Inf
+        let h = MetricsSnapshot(counted: raw).histogram("s3gw_request_duration_seconds")!
+        XCTAssertEqual(h.buckets[2], 2)
+        XCTAssertEqual(h.buckets[3], 3)
+        XCTAssertEqual(h.buckets.last, 4)
     }
 
     func testControlCharactersCannotSplitAKey() {
