@@ -1,10 +1,10 @@
 import Foundation
 import GatewayCore
 import Logging
-import Metrics
 import XCTest
 
 @testable import Gateway
+@testable import Metrics
 
 /// `/metrics`, `/admin/metrics`, `/healthz` and `/readyz` through S3Gateway.handle, counting into
 /// a real counter file: what a request does shows in the text, and who may read it.
@@ -235,5 +235,30 @@ final class MetricsEndpointTests: XCTestCase {
         config.stateDir = root
         let metrics = try XCTUnwrap(GatewayMetrics.open(config, kind: "worker", logger: Logger(label: "t")))
         XCTAssertNil(metrics.recorder)
+    }
+
+    /// Zone names and countries become labels, and a zone's name part of counter-file keys: a
+    /// name too long for a key would silently go uncounted, so the configuration refuses it.
+    func testZoneNamesAndCountriesAreCheckedSoTheirSeriesFit() throws {
+        func zone(_ name: String, country: String = "se") -> String {
+            "[[zones]]\nname = \"\(name)\"\ncountry = \"\(country)\"\npath = \"/data/z\"\n"
+        }
+        let longest = String(repeating: "z", count: ZoneLabels.maxNameLength)
+        XCTAssertNoThrow(try GatewayConfig.parse(zone(longest), file: "t.toml"))
+        XCTAssertNoThrow(try GatewayConfig.parse(zone("fi-hel_1", country: ""), file: "t.toml"))
+        for bad in [longest + "z", "a b", "zone\\r", "zöne", "a,b"] {
+            XCTAssertThrowsError(try GatewayConfig.parse(zone(bad), file: "t.toml"), bad)
+        }
+        for bad in ["s e", "se,fi", String(repeating: "x", count: 17), "s\\\""] {
+            XCTAssertThrowsError(try GatewayConfig.parse(zone("z1", country: bad), file: "t.toml"), bad)
+        }
+        // The longest name's series fit a counter file's key for every call and bucket.
+        let f = MetricFamily.zoneDuration
+        for call in ["listBackendBuckets", "completeMultipart", "listZoneUploads", "beginPartWrite", "commit"] {
+            for i in [CounterFile.sumPart] + Array(0...f.buckets.count) {
+                let key = SeriesKey.make(f, [longest, call], part: SeriesKey.part(f, i))
+                XCTAssertLessThanOrEqual(key.utf8.count, CounterFile.maxKey, key)
+            }
+        }
     }
 }

@@ -238,10 +238,12 @@ public struct GatewayConfig: Sendable {
                 if c.zones.contains(where: { $0.name == name }) {
                     throw reader.invalid("name", "zone \"\(name)\" defined twice")
                 }
+                if let problem = ZoneLabels.nameProblem(name) { throw reader.invalid("name", problem) }
                 let kind = try reader.oneOf("kind", ["filesystem", "s3"]) ?? "filesystem"
                 var zone = Zone(
                     name: name, country: try reader.string("country") ?? "", region: try reader.string("region") ?? "",
                     kind: kind, path: try reader.string("path") ?? "")
+                if let problem = ZoneLabels.countryProblem(zone.country) { throw reader.invalid("country", problem) }
                 zone.pricePerGBMonth = try reader.number("price_per_gb_month", in: 0...1_000_000)
                 if kind == "filesystem" {
                     guard zone.path.hasPrefix("/") else {
