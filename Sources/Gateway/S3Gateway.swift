@@ -20,7 +20,7 @@ public struct S3Gateway: Sendable {
         // path-style requests, and S3 takes its bucket from it.
         let hostBucket = Self.virtualHostBucket(head.header("host"), baseDomains: ctx.baseDomains)
         if let probe = Probe(head.rawPath, virtualHosted: hostBucket != nil) {
-            return answer(probe, head, params: params, requestId: requestId, to: response)
+            return answer(probe, head, params: params, body: body, requestId: requestId, to: response)
         }
         let origin: RequestTrace.Origin =
             AdminAPI.owns(head.rawPath, virtualHosted: hostBucket != nil)
@@ -270,7 +270,7 @@ public struct S3Gateway: Sendable {
         _ = try? send(response, head: head, requestId: requestId, to: sink)
     }
 
-    private func drain(_ body: any ByteSource, limit: Int) {
+    func drain(_ body: any ByteSource, limit: Int) {
         var buf = [UInt8](repeating: 0, count: 64 * 1024)
         var total = 0
         while total < limit {

@@ -26,7 +26,8 @@ extension S3Gateway {
     }
 
     func answer(
-        _ probe: Probe, _ head: RequestHead, params: [String: String], requestId: String, to sink: any ResponseSink
+        _ probe: Probe, _ head: RequestHead, params: [String: String], body: any ByteSource, requestId: String,
+        to sink: any ResponseSink
     ) {
         var response: S3Response
         if head.method != "GET" && head.method != "HEAD" {
@@ -45,6 +46,9 @@ extension S3Gateway {
         }
         response.headers.append(Header("Cache-Control", "no-store"))
         _ = try? send(response, head: head, requestId: requestId, to: sink)
+        // A body nobody reads (a POST refused with 405) is drained, as serve() does after an
+        // early error, so nginx can deliver the answer instead of a reset.
+        drain(body, limit: 1 << 20)
     }
 
     private func metricsAnswer(remoteAddress: String) -> S3Response {
