@@ -26,8 +26,9 @@ public final class CounterFile: @unchecked Sendable {
     static let keyOffset = 2
     static let valueOffset = 120
     static let maxKey = valueOffset - keyOffset
-    /// 2 MiB, sparse: a worker uses a few thousand entries (operations × statuses, histogram
-    /// buckets), so only the pages they are on take memory.
+    /// 2 MiB of disk (allocated up front, see init): a worker uses a few thousand entries
+    /// (operations × statuses, histogram buckets), and only the pages they are on are read into
+    /// memory.
     public static let defaultCapacity = 16384
 
     public let path: String

@@ -124,4 +124,16 @@ final class MetricsRecordingTests: XCTestCase {
         XCTAssertEqual(lag.count, 1)
         XCTAssertEqual(lag.sum, 7, accuracy: 0.001)
     }
+
+    /// The agent's count of stored bytes is shown while fresh; once the agent has not counted
+    /// for three intervals (it stopped) the gauge goes away rather than stand still.
+    func testStoredBytesGoAwayWhenTheAgentStopsCounting() throws {
+        let gw = try gateway()
+        XCTAssertEqual(gw.send("PUT", "/rep/k", body: [1, 2, 3]).status, 200)
+        try ZoneStoredBytes.refresh(gw.context, now: clock.now())
+        clock.advance(3 * ZoneStoredBytes.interval)
+        XCTAssertEqual(snapshot(gw).total("s3gw_zone_stored_bytes", matching: ["zone": "zone-a"]), 3)
+        clock.advance(1)
+        XCTAssertNil(snapshot(gw).values["s3gw_zone_stored_bytes"])
+    }
 }

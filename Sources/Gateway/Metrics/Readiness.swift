@@ -18,15 +18,14 @@ struct Readiness: Encodable, Equatable {
     var ready: Bool { problems == nil }
 
     static func check(_ catalog: ZoneCatalog, _ metadata: any MetadataStore) -> Readiness {
-        let health: [ZoneHealth]
+        let down: Set<String>
         do {
-            health = try metadata.zoneHealth()
+            down = try zonesDown(metadata)
         } catch {
             return Readiness(
                 status: "not ready", metadata: "unavailable", countries: [:],
                 problems: ["the metadata store does not answer"])
         }
-        let down = Set(health.filter { $0.state == .down }.map(\.zone))
         var countries: [String: Country] = [:]
         for z in catalog.zones {
             countries[z.country, default: Country(zones: 0, healthy: 0)].zones += 1
@@ -36,5 +35,11 @@ struct Readiness: Encodable, Equatable {
         return Readiness(
             status: failing.isEmpty ? "ready" : "not ready", metadata: "ok", countries: countries,
             problems: failing.isEmpty ? nil : failing.map { "no healthy zone in \($0)" })
+    }
+
+    /// The zones the health checker marked down (a degraded zone still serves): for /readyz
+    /// and `s3gw_zone_up` alike.
+    static func zonesDown(_ metadata: any MetadataStore) throws -> Set<String> {
+        Set(try metadata.zoneHealth().filter { $0.state == .down }.map(\.zone))
     }
 }

@@ -14,8 +14,7 @@ enum StoreGauges {
             s.set(.replicationOldestPending, [], q.oldestPendingAge)
             s.set(.replicationDeadLetters, [], Double(q.dead))
         }
-        if let health = try? ctx.metadata.zoneHealth() {
-            let down = Set(health.filter { $0.state == .down }.map(\.zone))
+        if let down = try? Readiness.zonesDown(ctx.metadata) {
             for z in ctx.catalog.zones { s.set(.zoneUp, [z.name, z.country], down.contains(z.name) ? 0 : 1) }
         }
         if let beats = try? Heartbeat.all(.agent, ctx.metadata) {
@@ -23,15 +22,18 @@ enum StoreGauges {
             s.set(.agentUp, [], freshest.map { now - $0 < Heartbeat.aliveWithin } == true ? 1 : 0)
             if let freshest { s.set(.agentHeartbeatAge, [], max(0, now - freshest)) }
         }
-        if let stored = ZoneStoredBytes.read(ctx.metadata) {
+        // A count older than three intervals is left out: the agent stopped, and a number that
+        // no longer moves would look like a zone that stopped growing.
+        if let stored = ZoneStoredBytes.read(ctx.metadata), now - stored.at <= 3 * ZoneStoredBytes.interval {
             for z in ctx.catalog.zones { s.set(.zoneStoredBytes, [z.name], Double(stored.zones[z.name] ?? 0)) }
         }
     }
 }
 
-/// Bytes each zone holds (objects whose primary copy is there, and verified replicas), added
-/// up by the agent on a thread of its own every few minutes and kept in its notes: walking
-/// every object is too slow for a scrape, and the number changes slowly.
+/// Bytes each zone holds for the buckets' current objects (primary copies and verified
+/// replicas; not uploads in progress nor blobs no object names), added up by the agent on a
+/// thread of its own every few minutes and kept in its notes: walking every object is too slow
+/// for a scrape, and the number changes slowly.
 public enum ZoneStoredBytes {
     static let key = "metrics/zone-stored-bytes"
     /// Seconds between two counts.
