@@ -405,3 +405,36 @@ def test_health_and_readiness_follow_the_zones(stack):
         return True
 
     wait_until(ready, 30, "/readyz to answer 200 once the zone is back", detail=stack.log_tail)
+
+
+def test_a_reload_turning_metrics_on_reaches_the_supervisor_too():
+    """[metrics] enabled changed by SIGHUP: the new workers count, and so does the supervisor
+    (worker restarts), which read the setting once at start before."""
+    gw = Stack("metrics-reload", workers=1, extra="\n[metrics]\nenabled = false\n")
+    try:
+        gw.start()
+        assert requests.get(f"{gw.http_url}/metrics", timeout=10).status_code == 404
+        before = set(gw.worker_pids())
+        gw.config.write_text(gw.config.read_text().replace("enabled = false", "enabled = true"))
+        os.kill(gw.gateway_pid, signal.SIGHUP)
+        wait_until(lambda: (lambda now: now and not (now & before))(set(gw.worker_pids())), 60,
+                   "new workers to replace the old ones", detail=gw.log_tail)
+        assert requests.get(f"{gw.http_url}/metrics", timeout=10).status_code == 200
+        victim = gw.worker_pids()[0]
+        os.kill(victim, signal.SIGKILL)
+
+        def restart_counted():
+            pids = gw.worker_pids()
+            if victim in pids or not pids:
+                raise NotYet(f"workers {pids}")
+            text = requests.get(f"{gw.http_url}/metrics", timeout=10).text
+            restarts = samples(text, "s3gw_worker_restarts_total").get(frozenset(), 0)
+            if restarts != 1:
+                raise NotYet(f"s3gw_worker_restarts_total {restarts}")
+            return True
+
+        wait_until(restart_counted, 30, "the supervisor to count the restart", detail=gw.log_tail)
+    finally:
+        gw.stop()
+        gw.cleanup()
+

@@ -170,7 +170,13 @@ final class Supervisor {
             logger.error("reload failed, the running workers keep serving: \(error)")
             return
         }
+        let previous = config
         config = adopted
+        // Metrics turned on or off, or the state directory moved: this process's file follows.
+        if adopted.metrics.enabled != previous.metrics.enabled || adopted.stateDir != previous.stateDir {
+            metrics = nil
+            openMetrics()
+        }
         let old = Array(workers.keys)
         generation += 1
         for pid in fresh { workers[pid] = generation }
