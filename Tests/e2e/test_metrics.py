@@ -18,6 +18,7 @@ import signal
 import struct
 import subprocess
 import tempfile
+import time
 import shutil
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -256,7 +257,20 @@ def test_prometheus_counts_exactly_what_was_sent_across_workers_and_a_restart(st
 
     wait_until(replaced, 30, "the supervisor to replace the killed worker and fold its counters",
                detail=stack.log_tail)
+    folded_at = time.time()
+
+    # Only a scrape taken after the fold says anything about it (the last one may predate the kill).
+    def scraped_since_fold():
+        r = prometheus.query('timestamp(up{job="s3gw"})')
+        if not r or float(r[0]["value"][1]) <= folded_at:
+            raise NotYet(f"last scrape {r}")
+        return True
+
+    wait_until(scraped_since_fold, 30, "Prometheus to scrape after the fold", detail=prometheus.log_tail)
     wait_for_prometheus(prometheus, expected, "the counts to stay exact after the worker died")
+    # Never went down on the way, not even for one scrape (rate() would count a reset).
+    resets = prometheus.query("sum(resets(s3gw_requests_total[10m]))")
+    assert [float(r["value"][1]) for r in resets] == [0], resets
 
     expected += workload(stack, bucket, "two", create=False)
     wait_for_prometheus(prometheus, expected, "Prometheus to see exactly both workloads")
