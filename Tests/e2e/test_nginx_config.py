@@ -183,6 +183,21 @@ def test_web_ui_is_static(echo):
     assert "params" not in r.text
 
 
+def test_s3_responses_are_sandboxed_and_never_sniffed(echo):
+    """Objects are served from the web UI's origin with the Content-Type they were stored with: a
+    text/html object opened in a browser must run no script as that origin (CSP sandbox), and the
+    browser may not guess a type. The UI keeps its own headers, not these."""
+    for scheme in ("http", "https"):
+        for path in ("/bucket/page.html", "/bucket/page.html?versionId=1", "/admin/zones", "/"):
+            r = echo.get(path, scheme=scheme)
+            assert r.status_code == 200, (scheme, path)
+            assert r.headers.get("Content-Security-Policy") == "sandbox", (scheme, path, r.headers)
+            assert r.headers.get("X-Content-Type-Options") == "nosniff", (scheme, path, r.headers)
+    ui = echo.get("/ui/")
+    assert ui.headers["Content-Security-Policy"].startswith("default-src 'self'"), ui.headers
+    assert "sandbox" not in ui.headers["Content-Security-Policy"]
+
+
 def test_access_log_leaves_out_queries_that_name_a_secret(echo):
     """Presigned URLs' signatures and tokens, and anything named like a secret, a password or a
     token (what a browser's own form submission of the web UI would send), are not logged; other
@@ -258,7 +273,9 @@ def test_dev_and_production_configs_guard_the_ui_and_the_log_alike():
     prod = _ui_and_log_directives(ROOT / "nginx" / "s3gw.conf")
     dev = _ui_and_log_directives(ROOT / "nginx" / "s3gw-dev.conf.in")
     csp = [d for d in dev if "Content-Security-Policy" in d]
-    assert len(csp) == 1 and "form-action 'none'" in csp[0] and "base-uri 'none'" in csp[0], csp
+    # The UI's, and the S3 responses' sandbox.
+    assert len(csp) == 2 and "form-action 'none'" in csp[0] and "base-uri 'none'" in csp[0], csp
+    assert csp[1] == 'add_header Content-Security-Policy "sandbox" always;', csp
     headers = [d for d in prod if d.startswith("add_header ")]
     assert headers[: len(headers) // 2] == headers[len(headers) // 2:], "the two server blocks of s3gw.conf differ"
     assert [d for d in prod if not d.startswith("add_header ")] + headers[: len(headers) // 2] == dev
