@@ -7,24 +7,17 @@ import XCTest
 /// The replication queue's semantics, the same for the SQLite store and the in-memory double:
 /// jobs follow every change of an object's copies in the change's own transaction.
 final class ReplicationQueueTests: XCTestCase {
-    var dir: String!
+    var fixture: TwoStores!
 
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "s3gw-queue-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { fixture = try TwoStores("queue") }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+    override func tearDownWithError() throws { fixture.remove() }
 
     func stores() throws -> [any MetadataStore] {
-        let stores: [any MetadataStore] = [try SQLiteMetadataStore(path: dir + "/m.sqlite"), InMemoryMetadataStore()]
-        for s in stores {
-            _ = try s.createBucket(
-                BucketRecord(
-                    name: "b", owner: "o", createdAt: 1, locationConstraint: "se,fi", zones: ["se-1", "fi-1"],
-                    backendBucket: "s3gw-se", replicaCount: 2))
-        }
-        return stores
+        try fixture.stores(
+            with: BucketRecord(
+                name: "b", owner: "o", createdAt: 1, locationConstraint: "se,fi", zones: ["se-1", "fi-1"],
+                backendBucket: "s3gw-se", replicaCount: 2))
     }
 
     func object(_ blob: String, replicas: [Replica]) -> ObjectRecord {

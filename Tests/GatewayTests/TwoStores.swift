@@ -1,0 +1,26 @@
+import Foundation
+import GatewayCore
+import GatewayTesting
+import MetadataSQLite
+
+/// The store tests' fixture: a temporary directory, and a SQLite store in it beside the
+/// in-memory double, each holding `bucket`, so one test checks both behave the same.
+struct TwoStores {
+    let dir: String
+
+    /// A new directory named `s3gw-<prefix>-<uuid>` under the system's temporary one.
+    init(_ prefix: String) throws {
+        dir = NSTemporaryDirectory() + "s3gw-\(prefix)-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    var sqlitePath: String { dir + "/m.sqlite" }
+
+    func stores(with bucket: BucketRecord) throws -> [any MetadataStore] {
+        let stores: [any MetadataStore] = [try SQLiteMetadataStore(path: sqlitePath), InMemoryMetadataStore()]
+        for s in stores { _ = try s.createBucket(bucket) }
+        return stores
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: dir) }
+}
