@@ -34,12 +34,16 @@ public enum MetricsHistory {
         return requestTotals(MetricsSnapshot(counted: counted))
     }
 
-    /// `s3gw_requests_total` summed, and over the series whose status is 400 or more.
+    /// `s3gw_requests_total` summed, and over the series whose status is 400 or more; the admin
+    /// API's operations (`admin:…`) left out: the dashboard reading the history and the metrics
+    /// would otherwise count itself.
     public static func requestTotals(_ snapshot: MetricsSnapshot) -> RequestTotals {
         let family = MetricFamily.requests
         let status = family.labels.firstIndex(of: "status")
+        let operation = family.labels.firstIndex(of: "operation")
         var totals = RequestTotals(requests: 0, errors: 0)
         for (labels, value) in snapshot.values[family.name] ?? [:] {
+            if let operation, operation < labels.count, labels[operation].hasPrefix("admin:") { continue }
             let n = Int64(value)
             totals.requests += n
             if let status, status < labels.count, let code = Int(labels[status]), code >= 400 { totals.errors += n }
@@ -86,6 +90,51 @@ public enum MetricsHistory {
             previous = s
         }
         return out
+    }
+
+    /// The most points an answer holds (a day of samples a second apart would be 86,400).
+    public static let maxPoints = 360
+
+    /// At most `limit` points: when there are more, those of each bucket of consecutive time
+    /// (`⌈span / (limit − 2)⌉` seconds, aligned on the epoch) become one, at the bucket's last
+    /// sample's time, with the counts summed (requests, errors, replicated, failed and the
+    /// seconds they span) and the largest backlog and lag. A gap stays a gap: the point after it
+    /// spans it.
+    public static func downsample(_ points: [Point], limit: Int = maxPoints) -> [Point] {
+        guard points.count > limit, let first = points.first, let last = points.last else { return points }
+        // Samples in [a, b] fall in fewer than (b - a) / width + 2 buckets.
+        let slots = Int64(max(1, limit - 2))
+        let width = max(1, (last.sample.time - first.sample.time + slots - 1) / slots)
+        var out: [Point] = []
+        var bucket: Int64?
+        for p in points {
+            let b = p.sample.time / width
+            guard b == bucket, var merged = out.popLast() else {
+                out.append(p)
+                bucket = b
+                continue
+            }
+            merged.seconds = sum(merged.seconds, p.seconds)
+            merged.requests = sum(merged.requests, p.requests)
+            merged.errors = sum(merged.errors, p.errors)
+            var s = p.sample
+            s.replicationPending = max(s.replicationPending, merged.sample.replicationPending)
+            s.replicationRunning = max(s.replicationRunning, merged.sample.replicationRunning)
+            s.replicationDead = max(s.replicationDead, merged.sample.replicationDead)
+            s.oldestPendingSeconds = max(s.oldestPendingSeconds, merged.sample.oldestPendingSeconds)
+            s.replicated += merged.sample.replicated
+            s.replicationFailed += merged.sample.replicationFailed
+            merged.sample = s
+            out.append(merged)
+        }
+        return out
+    }
+
+    /// A sum of counts some of which may be unknown: the known ones (nil when none is).
+    static func sum<T: AdditiveArithmetic>(_ a: T?, _ b: T?) -> T? {
+        guard let a else { return b }
+        guard let b else { return a }
+        return a + b
     }
 
     static func delta(_ before: Int64?, _ after: Int64?) -> Int64? {

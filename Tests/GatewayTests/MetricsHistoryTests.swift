@@ -6,31 +6,25 @@ import Metrics
 import XCTest
 
 @testable import Gateway
+@testable import MetadataSQLite
 
 /// The dashboard's history: the agent's samples in `metrics_history` (the same for the SQLite
 /// store and the in-memory double), what a sample counts, `GET /admin/metrics/history`, and
 /// `[metrics] history_interval`.
 final class MetricsHistoryTests: XCTestCase {
-    var dir: String!
+    var fixture: TwoStores!
     /// 2023-11-14T22:13:00Z: a minute's start.
     let minute: Double = 1_699_999_980
 
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "s3gw-history-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { fixture = try TwoStores("history") }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+    override func tearDownWithError() throws { fixture.remove() }
 
     func stores() throws -> [any MetadataStore] {
-        let stores: [any MetadataStore] = [try SQLiteMetadataStore(path: dir + "/m.sqlite"), InMemoryMetadataStore()]
-        for s in stores {
-            _ = try s.createBucket(
-                BucketRecord(
-                    name: "a", owner: "o", createdAt: 1, locationConstraint: "se", zones: ["se-1", "se-2"],
-                    backendBucket: "s3gw-a", replicaCount: 2))
-        }
-        return stores
+        try fixture.stores(
+            with: BucketRecord(
+                name: "a", owner: "o", createdAt: 1, locationConstraint: "se", zones: ["se-1", "se-2"],
+                backendBucket: "s3gw-a", replicaCount: 2))
     }
 
     /// An object with a replica to make: one pending replicate job.
@@ -77,6 +71,34 @@ final class MetricsHistoryTests: XCTestCase {
             XCTAssertTrue(try store.jobCounts(minutes: m..<(m + 2)) == (2, 1), name)
             XCTAssertTrue(try store.jobCounts(minutes: (m + 2)..<(m + 9)) == (0, 0), name)
         }
+    }
+
+    /// Migration 18 on a database at version 17 that holds data: the table appears, the rest
+    /// stays as it was.
+    func testMigration18AppliesToAVersion17DatabaseWithData() throws {
+        do {
+            let store = try XCTUnwrap(try stores().first as? SQLiteMetadataStore)
+            try put(store, "k1", at: minute)
+            XCTAssertTrue(try store.recordMetricsSample(MetricsSample(time: Int64(minute), replicationPending: 1)))
+        }
+        do {
+            // Back to version 17, as a gateway before the dashboard left it.
+            let db = try SQLiteConnection(path: fixture.sqlitePath)
+            try db.exec("DROP TABLE metrics_history")
+            try db.exec("DELETE FROM schema_migrations WHERE version = 18")
+            var versions: [Int64] = []
+            try db.query("SELECT version FROM schema_migrations ORDER BY version", []) { row in
+                versions.append(row.int(0))
+            }
+            XCTAssertEqual(versions.last, 17)
+        }
+        let store = try SQLiteMetadataStore(path: fixture.sqlitePath)
+        XCTAssertEqual(try store.metricsSamples(since: 0), [])
+        XCTAssertTrue(try store.recordMetricsSample(MetricsSample(time: Int64(minute) + 60, replicationPending: 2)))
+        XCTAssertEqual(try store.metricsSamples(since: 0).map(\.replicationPending), [2])
+        XCTAssertEqual(try store.bucket(named: "a")?.replicaCount, 2)
+        XCTAssertEqual(try store.object(bucket: "a", key: "k1")?.blob, "blob-k1")
+        XCTAssertEqual(try store.queueStats(now: minute + 60).pending, 1)
     }
 
     // MARK: sampling
@@ -139,6 +161,10 @@ final class MetricsHistoryTests: XCTestCase {
         snapshot.set(.requests, ["PutObject", "503"], 3)
         snapshot.set(.requestBytes, ["PutObject"], 1000)
         XCTAssertEqual(MetricsHistory.requestTotals(snapshot), .init(requests: 18, errors: 6))
+        // The admin API's calls (the dashboard's own among them) are not counted.
+        snapshot.set(.requests, ["admin:GetMetrics", "200"], 40)
+        snapshot.set(.requests, ["admin:ListZones", "403"], 2)
+        XCTAssertEqual(MetricsHistory.requestTotals(snapshot), .init(requests: 18, errors: 6))
         XCTAssertEqual(MetricsHistory.requestTotals(MetricsSnapshot()), .init(requests: 0, errors: 0))
         XCTAssertNil(MetricsHistory.requestTotals(nil as GatewayMetrics?))
     }
@@ -180,7 +206,9 @@ final class MetricsHistoryTests: XCTestCase {
             [4, 1, 2, 7, 3])
         XCTAssertEqual(s.replicationOldestPendingSeconds, 12.5)
         // The JSON names the contract gives (docs/OBSERVABILITY.md); unknown counts are left out.
-        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(a.body)) as? [String: [[String: Any]]])
+        let doc = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(a.body)) as? [String: Any])
+        XCTAssertEqual(Set(doc.keys), ["now", "samples"])
+        let json = ["samples": try XCTUnwrap(doc["samples"] as? [[String: Any]])]
         XCTAssertEqual(
             Set(json["samples"]?[1].keys.map { $0 } ?? []),
             [
@@ -193,7 +221,15 @@ final class MetricsHistoryTests: XCTestCase {
         let recent = try AdminJSON.decoder.decode(
             AdminAPI.MetricsHistoryView.self, from: Data(call(["minutes": "2"], as: root).body))
         XCTAssertEqual(recent.samples.map(\.requests), [15])
-        for bad in ["0", "1441", "x", "-5"] { XCTAssertEqual(call(["minutes": bad], as: root).status, 400, bad) }
+        // The answer's end: the gateway's own time.
+        XCTAssertEqual(view.now, HTTPDate.iso8601(TestGateway.now))
+        for bad in ["0", "1441", "x", "-5", "", "1.5"] {
+            let refused = call(["minutes": bad], as: root)
+            XCTAssertEqual(refused.status, 400, bad)
+            let error = try JSONSerialization.jsonObject(with: Data(refused.body)) as? [String: Any]
+            XCTAssertEqual(error?["code"] as? String, "InvalidRequest", bad)
+            XCTAssertEqual(error?["message"] as? String, "minutes must be 1 to 1440", bad)
+        }
 
         // admin:GetMetrics, gateway-wide: a tenant's administrator may not.
         try gw.identityStore.createTenant(TenantRecord(id: "acme", displayName: "Acme", createdAt: TestGateway.now))
@@ -209,6 +245,38 @@ final class MetricsHistoryTests: XCTestCase {
         XCTAssertEqual(
             call([:], as: Principal(tenant: TenantRecord.defaultID, user: watcher, accessKey: "AKIDWATCH")).status, 200)
         XCTAssertTrue(KnownActions.all.contains("admin:GetMetrics"))
+    }
+
+    /// A day of samples a second apart is 86,400 points: the answer merges them into at most
+    /// 360, the counts summed and the backlog and lag at their largest.
+    func testALongHistoryIsDownsampled() throws {
+        let t0 = Int64(minute) - 86400
+        var points: [MetricsHistory.Point] = []
+        for i in Int64(0)..<86400 {
+            let gap = i == 50000  // the agent was down before this one
+            points.append(
+                MetricsHistory.Point(
+                    sample: MetricsSample(
+                        time: t0 + i + (i >= 50000 ? 600 : 0), replicationPending: Int(i % 1000), replicationDead: 0,
+                        oldestPendingSeconds: Double(i % 7), replicated: 1),
+                    seconds: i == 0 ? nil : (gap ? 601 : 1), requests: i == 0 ? nil : 2, errors: i % 2 == 0 ? 1 : nil))
+        }
+        let merged = MetricsHistory.downsample(points)
+        XCTAssertLessThanOrEqual(merged.count, MetricsHistory.maxPoints)
+        XCTAssertGreaterThan(merged.count, MetricsHistory.maxPoints - 10)
+        // Nothing counted is lost, and the spans still add up to the whole.
+        XCTAssertEqual(merged.compactMap(\.requests).reduce(0, +), 2 * 86399)
+        XCTAssertEqual(merged.compactMap(\.errors).reduce(0, +), 43200)
+        XCTAssertEqual(merged.map(\.sample.replicated).reduce(0, +), 86400)
+        XCTAssertEqual(merged.compactMap(\.seconds).reduce(0, +), Double(86399 + 600))
+        XCTAssertEqual(merged.map(\.sample.replicationPending).max(), 999)
+        XCTAssertEqual(merged.map(\.sample.oldestPendingSeconds).max(), 6)
+        XCTAssertEqual(merged.last?.sample.time, points.last?.sample.time)
+        XCTAssertEqual(merged.map(\.sample.time), merged.map(\.sample.time).sorted())
+        // The gap's point spans the gap.
+        XCTAssertTrue(merged.contains { ($0.seconds ?? 0) >= 601 })
+        // A short history is answered as it is.
+        XCTAssertEqual(MetricsHistory.downsample(Array(points.prefix(360))), Array(points.prefix(360)))
     }
 
     // MARK: configuration

@@ -35,6 +35,9 @@ extension AdminAPI {
     }
 
     public struct MetricsHistoryView: Codable, Sendable, Equatable {
+        /// The gateway's time of the answer: the end of the window the samples were taken in, by
+        /// the clock that timed them (a browser's may be off).
+        public var now: String
         public var samples: [MetricsSampleView]
     }
 
@@ -53,7 +56,10 @@ extension AdminAPI {
             let points = try store { () throws(StoreError) in
                 try MetricsHistory.points(ctx.metadata, minutes: minutes, now: r.now)
             }
-            return .json(MetricsHistoryView(samples: points.map(MetricsSampleView.init)))
+            return .json(
+                MetricsHistoryView(
+                    now: HTTPDate.iso8601(r.now),
+                    samples: MetricsHistory.downsample(points).map(MetricsSampleView.init)))
         }
     ]
 }

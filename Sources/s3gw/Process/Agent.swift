@@ -105,20 +105,25 @@ enum Agent {
         }
         // The dashboard's history: a sample per slot, on its own thread so a slow zone probe in
         // the loop below never leaves a gap. Every agent samples; the slot's row is written once.
+        // Timed by the context's clock, as the rest of the agent's records; exit waits for it
+        // (historyDone) so no sample is cut off half-written by the store's close.
+        let historyDone = Atomic<Bool>(false)
+        let clock = context.clock
         let history = Thread {
+            defer { historyDone.store(true, ordering: .releasing) }
             let interval = config.metrics.historyInterval
             while !stopping.load(ordering: .relaxed) {
                 do {
                     try MetricsHistory.sample(
-                        context.metadata, now: SystemClock().now(), interval: interval,
+                        context.metadata, now: clock.now(), interval: interval,
                         requests: MetricsHistory.requestTotals(context.metrics))
                 } catch {
                     logger.error("sampling the metrics history failed: \(error)")
                 }
                 // Until just after the next slot starts (bounded sleeps: stopping is checked).
-                let next = Double(MetricsHistory.slot(SystemClock().now(), interval: interval) + Int64(interval)) + 0.05
-                while !stopping.load(ordering: .relaxed), SystemClock().now() < next {
-                    usleep(UInt32(min(500_000, max(10_000, (next - SystemClock().now()) * 1_000_000))))
+                let next = Double(MetricsHistory.slot(clock.now(), interval: interval) + Int64(interval)) + 0.05
+                while !stopping.load(ordering: .relaxed), clock.now() < next {
+                    usleep(UInt32(min(500_000, max(10_000, (next - clock.now()) * 1_000_000))))
                 }
             }
         }
@@ -130,6 +135,7 @@ enum Agent {
             stopping.store(true, ordering: .relaxed)
             let deadline = SystemClock().now() + 30
             while busy.load(ordering: .relaxed) > 0 && SystemClock().now() < deadline { usleep(50_000) }
+            while !historyDone.load(ordering: .acquiring) && SystemClock().now() < deadline { usleep(10_000) }
         }
         var nextCleanup = 0.0
         var nextHealth = 0.0
