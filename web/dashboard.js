@@ -8,7 +8,9 @@ import { Gateway } from "./api.js";
 import { lineChart } from "./charts.js";
 import { $, clear, el, showError } from "./dom.js";
 import { repeat } from "./follow.js";
-import { formatCount, formatDuration, formatTime } from "./format.js";
+import {
+  formatClock, formatClockSeconds, formatCount, formatDuration, formatLatency, formatRate, formatTime,
+} from "./format.js";
 import { parse, has, sum } from "./prometheus.js";
 import { perSecond, rateBetween, requestTotals, series } from "./rates.js";
 import { forgetLogin, loadLogin, saveLogin } from "./session.js";
@@ -36,23 +38,6 @@ function note(id, text) {
 
 function set(id, text) {
   $(id).textContent = text;
-}
-
-function clock(ms) {
-  return new Date(ms).toISOString().slice(11, 16);
-}
-
-function formatRate(v) {
-  if (v == null || !Number.isFinite(v)) return "—";
-  return `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)}/s`;
-}
-
-function formatLatency(seconds) {
-  return `${(seconds * 1000).toFixed(seconds < 0.01 ? 2 : 1)} ms`;
-}
-
-function clockSeconds(ms) {
-  return new Date(ms).toISOString().slice(11, 19);
 }
 
 function chart(id, options) {
@@ -98,7 +83,7 @@ async function loadHistory() {
   const to = Date.now();
   const first = samples.length ? Date.parse(samples[0].time) : to;
   const from = Math.max(to - HOUR_MS, Math.min(first, to - 60 * 1000));
-  const axisTime = to - from < 10 * 60 * 1000 ? clockSeconds : clock;
+  const axisTime = to - from < 10 * 60 * 1000 ? formatClockSeconds : formatClock;
   const count = (v) => formatCount(Math.round(v));
   chart("chart-backlog", {
     title: "Replication backlog", description: "Jobs pending, running and dead-lettered at each sample",

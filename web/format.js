@@ -50,3 +50,23 @@ export function formatTime(iso) {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? String(iso) : d.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
 }
+
+// A rate per second as the dashboard shows it: "0.25/s", "12.5/s", "340/s".
+export function formatRate(v) {
+  if (v == null || !Number.isFinite(v)) return "—";
+  return `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)}/s`;
+}
+
+// A latency in seconds as milliseconds: "0.42 ms", "12.3 ms".
+export function formatLatency(seconds) {
+  return `${(seconds * 1000).toFixed(seconds < 0.01 ? 2 : 1)} ms`;
+}
+
+// A time of day in UTC from ms since the epoch, for chart axes: "14:05", or "14:05:09".
+export function formatClock(ms) {
+  return new Date(ms).toISOString().slice(11, 16);
+}
+
+export function formatClockSeconds(ms) {
+  return new Date(ms).toISOString().slice(11, 19);
+}
