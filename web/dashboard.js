@@ -1,6 +1,7 @@
 // The operator dashboard (docs/OBSERVABILITY.md, "Operator dashboard"): a gateway
-// administrator's key, typed in and kept in this tab's session storage (session.js), signs every
-// call to the admin API (api.js, sigv4.js); the panels refresh every few seconds (follow.js).
+// administrator's key, typed in and kept in this page's memory only (the Gateway object of
+// api.js: no web storage, no cookie, so a reload asks for it again), signs every call to the
+// admin API (api.js, sigv4.js); the panels refresh every few seconds (follow.js).
 // Each panel loads on its own and shows its own error, so a gateway without the metrics or the
 // audit routes (404) still shows the rest.
 
@@ -12,8 +13,7 @@ import {
   formatClock, formatClockSeconds, formatCount, formatDuration, formatLatency, formatRate, formatTime,
 } from "./format.js";
 import { parse, has, sum } from "./prometheus.js";
-import { perSecond, rateBetween, requestTotals, series } from "./rates.js";
-import { forgetLogin, loadLogin, saveLogin } from "./session.js";
+import { perSecond, rateBetween, requestTotals, series, totalSince } from "./rates.js";
 
 const REFRESH_MS = 5000;
 const HOUR_MS = 3600 * 1000;
@@ -70,17 +70,20 @@ async function loadZones() {
 }
 
 async function loadHistory() {
-  let samples;
+  let answer;
   try {
-    samples = (await gateway.call("GET", "/admin/metrics/history", { query: { minutes: "60" } })).samples;
+    answer = await gateway.call("GET", "/admin/metrics/history", { query: { minutes: "60" } });
     show("history-error", null);
   } catch (e) {
     show("history-error", e);
     return null;
   }
-  // The last hour, or as much of it as the gateway has sampled (a new gateway's first minutes
-  // would otherwise be squeezed against the right edge).
-  const to = Date.now();
+  const samples = answer.samples;
+  // The last hour by the gateway's clock, which timed the samples (this browser's may be off),
+  // or as much of it as the gateway has sampled (a new gateway's first minutes would otherwise
+  // be squeezed against the right edge).
+  const lastTime = samples.length ? Date.parse(samples[samples.length - 1].time) : -Infinity;
+  const to = Math.max(Date.parse(answer.now) || Date.now(), lastTime);
   const first = samples.length ? Date.parse(samples[0].time) : to;
   const from = Math.max(to - HOUR_MS, Math.min(first, to - 60 * 1000));
   const axisTime = to - from < 10 * 60 * 1000 ? formatClockSeconds : formatClock;
@@ -114,11 +117,10 @@ async function loadHistory() {
   set("repl-running", last ? formatCount(last.replication_running) : "—");
   set("repl-dead", last ? formatCount(last.replication_dead) : "—");
   set("repl-lag", last ? formatDuration(last.replication_oldest_pending_seconds) : "—");
-  set("repl-done", samples.length ? formatCount(samples.reduce((n, s) => n + s.replicated, 0)) : "—");
-  const known = (field) => samples.filter((s) => s[field] != null);
-  const total = (field) => (known(field).length ? formatCount(known(field).reduce((n, s) => n + s[field], 0)) : "—");
-  set("hour-requests", total("requests"));
-  set("hour-errors", total("errors"));
+  set("repl-done", samples.length ? formatCount(totalSince(samples, "replicated", to - HOUR_MS)) : "—");
+  // Only what the last hour holds: a first sample after an outage spans more.
+  set("hour-requests", formatCount(totalSince(samples, "requests", to - HOUR_MS)));
+  set("hour-errors", formatCount(totalSince(samples, "errors", to - HOUR_MS)));
   return samples;
 }
 
@@ -146,7 +148,9 @@ async function loadMetrics() {
   lastScrape = scrape;
   set("now-requests", rate ? formatRate(rate.requests) : "—");
   set("now-errors", rate ? formatRate(rate.errors) : "—");
-  set("now-in-flight", has(samples, "s3gw_requests_in_flight") ? formatCount(sum(samples, "s3gw_requests_in_flight")) : "—");
+  // The gauge counts this scrape itself (refresh() makes it alone): left out.
+  const inFlight = sum(samples, "s3gw_requests_in_flight") - 1;
+  set("now-in-flight", has(samples, "s3gw_requests_in_flight") ? formatCount(Math.max(0, inFlight)) : "—");
 }
 
 function who(r) {
@@ -186,7 +190,9 @@ async function loadAudit() {
 }
 
 async function refresh() {
-  await Promise.all([loadZones(), loadHistory(), loadMetrics(), loadAudit()]);
+  // The metrics first and alone, so the only call of this page in flight is their scrape.
+  await loadMetrics();
+  await Promise.all([loadZones(), loadHistory(), loadAudit()]);
   set("refreshed", `Updated ${new Date().toISOString().slice(11, 19)} UTC; refreshed every ${REFRESH_MS / 1000} s.`);
 }
 
@@ -196,7 +202,7 @@ function signedInView(on) {
   $("logout").hidden = !on;
   $("login-submit").textContent = on ? "Sign in again" : "Sign in";
   set("login-status", on
-    ? `Signed in as ${gateway.accessKeyId} (kept in this tab's session storage until you sign out).`
+    ? `Signed in as ${gateway.accessKeyId} (kept in this page only, until you sign out or reload it).`
     : "Not signed in.");
 }
 
@@ -210,22 +216,31 @@ function clearPanels() {
 }
 
 // Proves the key (a signed call any administrator may make) before keeping it; a wrong secret
-// is the admin API's 403 SignatureDoesNotMatch, shown as it came.
+// is the admin API's 403 SignatureDoesNotMatch, shown as it came, and signs out. A gateway that
+// does not answer (network error, 5xx) says nothing about the key: it is kept, and the panels
+// show the errors until the gateway is back. The button is disabled meanwhile; a sign-out (or a
+// newer sign-in) makes this one's answer stale, and a stale answer changes nothing.
+let signingIn = 0;
 async function signIn(login) {
+  const attempt = (signingIn += 1);
   refresher.stop();
   clearPanels();
   gateway.use(login);
   show("login-error", null);
+  $("login-submit").disabled = true;
   try {
     await gateway.call("GET", "/admin/zones", { query: { limit: "1" } });
   } catch (e) {
-    gateway.forget();
-    forgetLogin();
-    signedInView(false);
+    if (e.stale) return;
     show("login-error", e);
-    return;
+    if (e.status === 401 || e.status === 403) {
+      gateway.forget();
+      signedInView(false);
+      return;
+    }
+  } finally {
+    if (attempt === signingIn) $("login-submit").disabled = false;
   }
-  saveLogin(login);
   signedInView(true);
   refresher.start();
 }
@@ -245,7 +260,6 @@ $("login-form").addEventListener("submit", (event) => {
 $("logout").addEventListener("click", () => {
   refresher.stop();
   gateway.forget();
-  forgetLogin();
   clearPanels();
   show("login-error", null);
   $("login-secret-key").value = "";
@@ -254,9 +268,3 @@ $("logout").addEventListener("click", () => {
 
 signedInView(false);
 $("login-submit").disabled = false;
-const saved = loadLogin();
-if (saved) {
-  $("login-access-key").value = saved.accessKeyId;
-  $("login-region").value = saved.region || "us-east-1";
-  signIn(saved);
-}

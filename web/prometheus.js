@@ -26,7 +26,8 @@ export function parseLine(line) {
   if (!text || text.startsWith("#")) return null;
   const name = NAME.exec(text);
   if (!name) return null;
-  let rest = text.slice(name[0].length);
+  // The format allows blanks between the name and its labels ("name {a="b"} 1").
+  let rest = text.slice(name[0].length).trimStart();
   const labels = {};
   if (rest.startsWith("{")) {
     rest = rest.slice(1);

@@ -12,18 +12,55 @@ export function perSecond(sample, field) {
   return count / seconds;
 }
 
-// The history as chart points [{t, v}] (t in ms): `value(sample)` of each.
-export function series(samples, value) {
-  return samples.map((s) => ({ t: Date.parse(s.time), v: value(s) }));
+// The usual span between samples: the median of their `seconds` (null without any).
+export function usualSpan(samples) {
+  const spans = samples.map((s) => s.seconds).filter((x) => x > 0).sort((a, b) => a - b);
+  return spans.length ? spans[Math.floor(spans.length / 2)] : null;
 }
 
-// The gateway's request totals in one scrape: all requests, and those with a status of 400 or
-// more (s3gw_requests_total{operation, status}); null when the scrape has no such counter.
+// The history as chart points [{t, v}] (t in ms): `value(sample)` of each. A sample that ends a
+// gap (its span more than twice the usual one: the agent was down) starts a new line: a null
+// point goes before it.
+export function series(samples, value) {
+  const usual = usualSpan(samples);
+  const points = [];
+  for (const s of samples) {
+    const t = Date.parse(s.time);
+    if (usual && s.seconds > 2 * usual) points.push({ t, v: null });
+    points.push({ t, v: value(s) });
+  }
+  return points;
+}
+
+// The sum of `field` over the samples in the window starting at `from` (ms): a sample whose
+// span began before it (the first one, or one after a gap of up to a day) counts only for the
+// part of its span inside the window. Null when no sample knows `field`.
+export function totalSince(samples, field, from) {
+  let total = null;
+  for (const s of samples) {
+    if (s[field] == null) continue;
+    const end = Date.parse(s.time);
+    const start = s.seconds > 0 ? end - s.seconds * 1000 : end;
+    const share = end <= from ? 0 : start >= from ? 1 : (end - from) / (end - start);
+    total = (total ?? 0) + s[field] * share;
+  }
+  return total == null ? null : Math.round(total);
+}
+
+// Operations of the admin API (`admin:GetMetrics` …): the dashboard's own calls among them, so
+// they are left out of the request and error rates (as the history's sampler leaves them out).
+export function isAdmin(labels) {
+  return String(labels.operation ?? "").startsWith("admin:");
+}
+
+// The gateway's request totals in one scrape: all requests but the admin API's, and those with a
+// status of 400 or more (s3gw_requests_total{operation, status}); null when the scrape has no
+// such counter.
 export function requestTotals(samples) {
   if (!has(samples, "s3gw_requests_total")) return null;
   return {
-    requests: sum(samples, "s3gw_requests_total"),
-    errors: sum(samples, "s3gw_requests_total", (l) => Number(l.status) >= 400),
+    requests: sum(samples, "s3gw_requests_total", (l) => !isAdmin(l)),
+    errors: sum(samples, "s3gw_requests_total", (l) => !isAdmin(l) && Number(l.status) >= 400),
   };
 }
 
