@@ -93,8 +93,15 @@ final class SQLiteConnection: @unchecked Sendable {
             let idx = Int32(i + 1)
             let rc: Int32
             switch arg {
-            case .text(let s):
-                rc = csqlite_bind_text_transient(stmt, idx, s, -1)
+            case .text(var s):
+                // The explicit byte length keeps a NUL inside the string (a length of -1 would
+                // stop at it, and a record's stored text would no longer be the text it hashed).
+                rc = s.withUTF8 { b in
+                    b.withMemoryRebound(to: CChar.self) { c in
+                        guard let p = c.baseAddress else { return csqlite_bind_text_transient(stmt, idx, "", 0) }
+                        return csqlite_bind_text_transient(stmt, idx, p, Int32(c.count))
+                    }
+                }
             case .int(let v):
                 rc = sqlite3_bind_int64(stmt, idx, v)
             case .real(let v):
@@ -136,7 +143,8 @@ struct Row {
     let stmt: OpaquePointer
     func text(_ i: Int32) -> String {
         guard let p = sqlite3_column_text(stmt, i) else { return "" }
-        return String(cString: p)
+        // By byte count, not up to the first NUL (see `query`'s binding).
+        return String(decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(stmt, i))), as: UTF8.self)
     }
     func int(_ i: Int32) -> Int64 { sqlite3_column_int64(stmt, i) }
     func real(_ i: Int32) -> Double { sqlite3_column_double(stmt, i) }

@@ -67,6 +67,17 @@ final class AuditStoreTests: XCTestCase {
         XCTAssertEqual(try store.object(bucket: "b", key: "k")?.etag, "e")
     }
 
+    func testARecordHoldingANulByteReadsBackAsHashed() throws {
+        // A client can put `%00` in a key; bound or read up to the NUL, the stored record
+        // would no longer be the one hashed and verification would fail forever.
+        try store.appendAudit(
+            AuditEntry("auth.failure", bucket: "b", key: "a\u{0}b", detail: [("x", .string("c\u{0}d"))]))
+        let r = try XCTUnwrap(all.last)
+        XCTAssertEqual(r.key, "a\u{0}b")
+        XCTAssertEqual(r.computedHash(), r.hash)
+        XCTAssertTrue(try AuditVerification.run(store: store).ok)
+    }
+
     func testIdentityChangesNameAccessKeysNeverSecrets() throws {
         try store.createTenant(TenantRecord(id: "acme", displayName: "Acme", createdAt: 1))
         try store.createUser(
