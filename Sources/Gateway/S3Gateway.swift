@@ -153,6 +153,7 @@ public struct S3Gateway: Sendable {
                 "auth failed: \(error.code) \(head.method) \(head.rawPath) signed-header names: \(head.headers.map(\.name))"
             )
             RequestTrace.current?.authFailure = error.code.code
+            RequestTrace.current?.claimedAccessKey = AuditFailureObserver.claimedAccessKey(head)
             throw error
         }
         let (bucket, key) = try Self.address(head.rawPath, hostBucket: hostBucket)
@@ -172,6 +173,7 @@ public struct S3Gateway: Sendable {
             principal = auth.method == .anonymous ? nil : try Self.principal(auth, head: head, ctx: ctx, now: now)
         } catch {
             trace?.authFailure = error.code.code
+            trace?.claimedAccessKey = auth.accessKey
             throw error
         }
         trace?.tenant = principal?.tenant

@@ -27,6 +27,9 @@ public final class RequestTrace: @unchecked Sendable {
     /// Set once the signature checked out; nil for anonymous requests and auth failures.
     public var tenant: String?
     public var accessKey: String?
+    /// The access key id a refused request named (audit's `auth.failure`); never a secret,
+    /// signature or token.
+    public var claimedAccessKey: String?
     /// As the client named them (not the store's qualified bucket name).
     public var bucket: String?
     public var key: String?

@@ -159,8 +159,11 @@ final class AuditDigestTests: XCTestCase {
             records.map(\.operation), ["CreateBucket", "PutObject", "DeleteObject", "admin:CreateUser", ""])
         XCTAssertEqual(records.map(\.origin), ["s3", "s3", "s3", "admin", "s3"])
         XCTAssertEqual(records.prefix(4).map(\.accessKey), Array(repeating: TestGateway.accessKey, count: 4))
+        // The failure is nobody's (authentication did not pass), but the key the request named is kept.
         XCTAssertEqual(records.last?.accessKey, "")
-        XCTAssertEqual(records.last?.detail, #"{"reason":"SignatureDoesNotMatch","status":403}"#)
+        XCTAssertEqual(
+            records.last?.detail,
+            #"{"reason":"SignatureDoesNotMatch","status":403,"access_key_id":"\#(TestGateway.accessKey)"}"#)
         XCTAssertEqual(Set(records.map(\.requestId)).count, 5)
         XCTAssertNil(AuditChainTestsSupport.verify(try gw.metadata.auditRecords(AuditQuery())))
     }
@@ -178,6 +181,66 @@ final class AuditDigestTests: XCTestCase {
         }
         let suppressed = try gw.metadata.auditRecords(AuditQuery(change: "auth.failures-suppressed"))
         XCTAssertEqual(suppressed.map(\.detail), [#"{"count":2}"#])
+    }
+
+    func testSuppressedCountsAreRecordedWithoutALaterFailure() throws {
+        let gw = TestGateway()
+        let observer = AuditFailureObserver(store: gw.metadata, perMinute: 1)
+        func fail(_ t: Double) {
+            let trace = RequestTrace(requestId: "r", origin: .s3, started: t)
+            trace.authFailure = "InvalidAccessKeyId"
+            observer.requestFinished(trace)
+        }
+        var suppressed: [String] {
+            (try? gw.metadata.auditRecords(AuditQuery(change: "auth.failures-suppressed")).map(\.detail)) ?? []
+        }
+        for t in [0.0, 1, 2] { fail(t) }
+        observer.flush(now: 30)  // the minute is not over
+        XCTAssertEqual(suppressed, [])
+        observer.flush(now: 60)  // the timer, once it is
+        XCTAssertEqual(suppressed, [#"{"count":2}"#])
+        for t in [120.0, 121] { fail(t) }
+        observer.close(now: 125)  // shutdown: the running minute's count too
+        XCTAssertEqual(suppressed, [#"{"count":2}"#, #"{"count":1}"#])
+    }
+
+    func testAFailuresNamesAreEscapedAndBounded() throws {
+        // `%00` in a path is percent-decoded into the trace before the credentials are refused
+        // (an expired session token): the record must still verify, and stay small.
+        let gw = TestGateway()
+        let observer = AuditFailureObserver(store: gw.metadata, perMinute: 10)
+        let trace = RequestTrace(requestId: "r", origin: .s3, started: 0)
+        trace.authFailure = "ExpiredToken"
+        trace.bucket = "b"
+        trace.key = "a\u{0}b\u{1}" + String(repeating: "é", count: 2000)
+        trace.claimedAccessKey = "ASIA\u{0}X"
+        observer.requestFinished(trace)
+        let r = try XCTUnwrap(try gw.metadata.auditRecords(AuditQuery(change: "auth.failure")).last)
+        XCTAssertTrue(r.key.hasPrefix("a%00b%01éé"))
+        XCTAssertLessThanOrEqual(r.key.utf8.count, 1024)
+        XCTAssertTrue(r.detail.contains(#""access_key_id":"ASIA%00X""#), r.detail)
+        XCTAssertEqual(AuditFailureObserver.clean("x\u{7f}"), "x%7F")
+        XCTAssertNil(AuditChainTestsSupport.verify(try gw.metadata.auditRecords(AuditQuery())))
+    }
+
+    func testTheClaimedAccessKeyIsReadFromEachSignatureForm() {
+        func head(_ auth: String?, query: String = "") -> RequestHead {
+            RequestHead(
+                method: "GET", rawURI: "/b/k" + (query.isEmpty ? "" : "?" + query),
+                headers: auth.map { [(name: "authorization", value: $0)] } ?? [])
+        }
+        XCTAssertEqual(
+            AuditFailureObserver.claimedAccessKey(
+                head(
+                    "AWS4-HMAC-SHA256 Credential=AKIDV4/20261129/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=ab"
+                )),
+            "AKIDV4")
+        XCTAssertEqual(AuditFailureObserver.claimedAccessKey(head("AWS AKIDV2:c2ln")), "AKIDV2")
+        XCTAssertEqual(
+            AuditFailureObserver.claimedAccessKey(head(nil, query: "X-Amz-Credential=AKIDQ%2F20261129%2Fx")), "AKIDQ")
+        XCTAssertEqual(
+            AuditFailureObserver.claimedAccessKey(head(nil, query: "AWSAccessKeyId=AKIDQ2&Signature=x")), "AKIDQ2")
+        XCTAssertNil(AuditFailureObserver.claimedAccessKey(head(nil)))
     }
 
     func testConfigReadsTheAuditSection() throws {

@@ -43,6 +43,12 @@ enum Worker {
         }
         heartbeat.start()
         defer { heartbeat.stop() }
+        // Counts of authentication failures left out are recorded once their minute is over,
+        // and whatever is left at shutdown.
+        let auditFailures = context.observers.compactMap { $0 as? AuditFailureObserver }.first
+        let clock = context.clock
+        auditFailures?.startFlushing { clock.now() }
+        defer { auditFailures?.close(now: clock.now()) }
         if reportReady {
             var one: UInt8 = 1
             _ = write(readyFD, &one, 1)
@@ -118,7 +124,7 @@ enum Worker {
         if serving {
             // Authentication failures join the audit chain (changes are recorded by the store).
             context.observers.append(
-                AuditFailureObserver(store: metadata, perMinute: config.audit.authFailuresPerMinute))
+                AuditFailureObserver(store: metadata, perMinute: config.audit.authFailuresPerMinute, logger: logger))
         }
         context.oplog = config.oplog
         context.migration.connector = sourceConnector(config)
