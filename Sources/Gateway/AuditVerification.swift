@@ -44,6 +44,10 @@ public enum AuditVerification {
             return report
         }
         let start = max(1, from)
+        // Digests first: on a running gateway one signed while the chain is walked names
+        // records past where the walk ended, and would read as a cut tail.
+        let digests: [AuditDigest]
+        if let files { digests = files } else { digests = try allDigests(store) }
         var verifier = AuditChainVerifier()
         if start > 1 {
             let before = try store.auditRecords(AuditQuery(after: start - 2, limit: 1)).first
@@ -70,8 +74,6 @@ public enum AuditVerification {
         }
         report.recordsChecked = verifier.checked
         report.lastSeq = lastSeen
-        let digests: [AuditDigest]
-        if let files { digests = files } else { digests = try allDigests(store) }
         report.digestsChecked = digests.count
         let keys: [AuditKey]
         if let trustedKeys { keys = trustedKeys } else { keys = try store.auditKeys() }

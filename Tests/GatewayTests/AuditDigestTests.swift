@@ -136,6 +136,21 @@ final class AuditDigestTests: XCTestCase {
             try AuditVerification.run(store: store, digests: all, trustedKeys: trusted).problem?.kind, "unknown-key")
     }
 
+    func testADigestSignedDuringTheWalkIsNotATruncation() throws {
+        let store = InMemoryMetadataStore()
+        for i in 0..<5 { store.audit(AuditEntry("object.put", bucket: "b", key: "k\(i)")) }
+        let d = digests(store)
+        _ = try d.run(now: 60)
+        // While verify pages through the chain, the gateway appends and the agent signs.
+        let running = WritingWhileRead(inner: store) {
+            for i in 0..<3 { store.audit(AuditEntry("object.put", bucket: "b", key: "late\(i)")) }
+            _ = try? d.run(now: 120)
+        }
+        let report = try AuditVerification.run(store: running, pageSize: 2)
+        XCTAssertTrue(report.ok, "\(report.problem?.message ?? "")")
+        XCTAssertEqual(report.digestsChecked, 1)
+    }
+
     // MARK: handlers with the in-memory store
 
     func testRequestsRecordExactlyTheirChangesWithTheirActor() throws {
@@ -264,4 +279,34 @@ final class AuditDigestTests: XCTestCase {
             }
         }
     }
+}
+
+/// An audit store that runs `meanwhile` (a gateway and agent at work) once a record read comes
+/// back short: just after the walk read its last page.
+final class WritingWhileRead: AuditStore, @unchecked Sendable {
+    let inner: any AuditStore
+    var meanwhile: (() -> Void)?
+    init(inner: any AuditStore, meanwhile: @escaping () -> Void) {
+        self.inner = inner
+        self.meanwhile = meanwhile
+    }
+    func auditRecords(_ query: AuditQuery) throws(StoreError) -> [AuditRecord] {
+        let page = try inner.auditRecords(query)
+        if page.count < query.limit, let m = meanwhile {
+            meanwhile = nil
+            m()
+        }
+        return page
+    }
+    func appendAudit(_ entry: AuditEntry) throws(StoreError) -> AuditRecord { try inner.appendAudit(entry) }
+    func auditDigests(after: Int64, limit: Int, newest: Bool) throws(StoreError) -> [AuditDigest] {
+        try inner.auditDigests(after: after, limit: limit, newest: newest)
+    }
+    func addAuditDigest(
+        periodEnd: Int64, _ make: (AuditDigest?, AuditRecord?) throws(StoreError) -> AuditDigest
+    ) throws(StoreError) -> AuditDigest? { try inner.addAuditDigest(periodEnd: periodEnd, make) }
+    func pendingAuditDigests() throws(StoreError) -> [AuditDigest] { try inner.pendingAuditDigests() }
+    func markAuditDigestExported(id: Int64) throws(StoreError) { try inner.markAuditDigestExported(id: id) }
+    func auditKeys() throws(StoreError) -> [AuditKey] { try inner.auditKeys() }
+    func addAuditKey(_ key: AuditKey) throws(StoreError) { try inner.addAuditKey(key) }
 }
