@@ -106,6 +106,24 @@ final class MigrationRunnerTests: XCTestCase {
         XCTAssertEqual(MigrationRunStatus(row: row, now: gw.context.clock.now())?.objectsCopied, 29)
     }
 
+    func testTheRunsWritesAreAuditedAsItsCallersNotTheSystems() throws {
+        fill()
+        let before = try gw.metadata.auditRecords(AuditQuery(limit: 10_000)).count
+        var options = MigrationRunner.Options()
+        options.origin = .web
+        options.parallel = 4
+        XCTAssertEqual(runner(try plan("fi"), options: options).run().state, .done)
+        let records = Array(try gw.metadata.auditRecords(AuditQuery(limit: 10_000)).dropFirst(before))
+        XCTAssertEqual(records.filter { $0.change == "object.put" }.count, 29)
+        XCTAssertEqual(records.filter { $0.change == "bucket.create" }.count, 2)
+        for r in records {
+            XCTAssertEqual(
+                [r.origin, r.tenant, r.accessKey], ["web", principal.tenant, TestGateway.accessKey], r.change)
+        }
+        XCTAssertEqual(Set(records.filter { $0.change == "object.put" }.map(\.operation)), ["PutObject"])
+        XCTAssertEqual(Set(records.map(\.requestId)).count, records.count, "one request id per write")
+    }
+
     func testARerunReadsNothingAgain() throws {
         fill()
         let p = try plan("fi")

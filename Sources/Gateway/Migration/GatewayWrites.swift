@@ -10,6 +10,8 @@ import SigV4
 struct GatewayWrites {
     let ctx: GatewayContext
     let principal: Principal
+    /// Whose the writes are in the audit chain (`web`: a run started through the API; `cli`).
+    var origin: RequestTrace.Origin = .cli
     let logger: Logger
 
     func send(
@@ -30,8 +32,16 @@ struct GatewayWrites {
             head: head, requestId: S3Gateway.newRequestId(),
             auth: AuthContext(accessKey: principal.accessKey, method: .v4Header, payload: .unsigned),
             principal: principal, bucketName: bucket, key: key, query: query, body: body, now: ctx.clock.now())
+        // Each write is a request of its own in the audit chain (and the copy threads' traces
+        // are theirs alone: a trace is mutable): the router names its operation.
+        let trace = RequestTrace(requestId: request.requestId, origin: origin, started: request.now)
+        trace.tenant = principal.tenant
+        trace.accessKey = principal.accessKey
+        trace.method = method
+        trace.bucket = bucket
+        trace.key = key
         do {
-            return try S3Router.route(request, ctx, logger)
+            return try trace.run { () throws -> S3Response in try S3Router.route(request, ctx, logger) }
         } catch let e as StoreError {
             // As a client would see it (a failed write condition is 412, a zone away is 503).
             throw S3Gateway.s3Error(e, logger: logger)

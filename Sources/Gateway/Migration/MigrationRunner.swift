@@ -27,6 +27,9 @@ public final class MigrationRunner: Sendable {
         /// A run started through the API acts for its caller only while the caller may: nil, the
         /// principal is the run's for good (`s3gw migrate run` on the gateway host).
         public var caller: Caller?
+        /// Whose the run's writes are in the audit chain: `web` for a run started through the
+        /// API, `cli` for `s3gw migrate run`.
+        public var origin: RequestTrace.Origin = .cli
 
         public init() {}
     }
@@ -120,7 +123,21 @@ public final class MigrationRunner: Sendable {
     }
 
     /// The run's writes, as its principal now.
-    var writes: GatewayWrites { GatewayWrites(ctx: ctx, principal: principal.withLock { $0 }, logger: logger) }
+    var writes: GatewayWrites {
+        GatewayWrites(ctx: ctx, principal: principal.withLock { $0 }, origin: options.origin, logger: logger)
+    }
+
+    /// A trace for the run's own work on a thread that has none (the run's thread, a
+    /// read-through request): what the store changes directly is recorded as the run's.
+    func traced<T>(_ operation: String, _ body: () -> T) -> T {
+        if RequestTrace.current != nil { return body() }
+        let p = principal.withLock { $0 }
+        let trace = RequestTrace(requestId: S3Gateway.newRequestId(), origin: options.origin, started: ctx.clock.now())
+        trace.operation = operation
+        trace.tenant = p.tenant
+        trace.accessKey = p.accessKey
+        return trace.run(body)
+    }
 
     /// Where the run is (the same document the metadata store keeps).
     public var progress: MigrationRunStatus {
@@ -207,7 +224,9 @@ public final class MigrationRunner: Sendable {
 
     /// Runs the plan to its end (or until `cancel`) and returns the report.
     @discardableResult
-    public func run() -> MigrationRunStatus {
+    public func run() -> MigrationRunStatus { traced("Migrate") { runTraced() } }
+
+    private func runTraced() -> MigrationRunStatus {
         try? ctx.metadata.setAgentState(Self.cancelKey(runId), nil)
         save(force: true)
         // Progress is written (and a cancel request looked for) on a beat, whatever the objects'
@@ -284,6 +303,10 @@ public final class MigrationRunner: Sendable {
     /// the gateway lacks: copied now, unless the source lacks it too. The run's own copy of the
     /// key, if under way, is waited for instead of read twice.
     public func readThrough(bucket: String, key: String) -> ReadThroughAnswer {
+        traced("MigrateReadThrough") { readThroughTraced(bucket: bucket, key: key) }
+    }
+
+    private func readThroughTraced(bucket: String, key: String) -> ReadThroughAnswer {
         guard let i = plan.buckets.firstIndex(where: { qualified($0.targetBucket) == bucket }) else { return .absent }
         let pb = plan.buckets[i]
         if isStopping { return .failed("the run is stopping") }

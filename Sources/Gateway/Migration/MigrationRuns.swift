@@ -60,6 +60,7 @@ public final class MigrationRuns: Sendable {
         options.parallel = start.parallel
         // The run may last days: it acts for the caller only while the caller's credential works.
         options.caller = .init(sessionToken: start.callerSessionToken)
+        options.origin = RequestTrace.current?.origin ?? .web
         if let stateDir = readThroughIn {
             options.readThroughSocket = ReadThroughServer.path(stateDir: stateDir, runId: plan.plan.id)
         }
