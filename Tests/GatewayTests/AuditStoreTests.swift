@@ -67,6 +67,40 @@ final class AuditStoreTests: XCTestCase {
         XCTAssertEqual(try store.object(bucket: "b", key: "k")?.etag, "e")
     }
 
+    func testAChangeWhoseRecordCannotBeWrittenIsNotMade() throws {
+        _ = try store.putObject(object("k"))
+        try store.createTenant(TenantRecord(id: "acme", displayName: "Acme", createdAt: 1))
+        try store.createUser(
+            UserRecord(
+                tenant: "acme", name: "alice", id: "cid", permissions: PermissionSet(["s3:*": ["*"]]), createdAt: 1))
+        _ = try store.createBucket(
+            BucketRecord(
+                name: "empty", owner: "o", createdAt: 1, locationConstraint: "", zones: ["z"], backendBucket: "e"))
+        let before = all.count
+        // The record is written inside the change's transaction: when it cannot be, the change
+        // rolls back with it ("no change without its record").
+        try sql("CREATE TRIGGER refuse BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'x'); END")
+        XCTAssertThrowsError(try store.putObject(object("k", etag: "new")))
+        XCTAssertThrowsError(try store.putObject(object("k2")))
+        XCTAssertThrowsError(try store.deleteBucket(named: "empty"))
+        XCTAssertThrowsError(try store.setObjectTags(bucket: "b", key: "k", tags: [Header("t", "v")]))
+        XCTAssertThrowsError(
+            try store.createCredential(
+                CredentialRecord(
+                    accessKey: "AKIDREFUSED", tenant: "acme", user: "alice", sealedSecret: "v1:s", status: .active,
+                    createdAt: 1), maxKeysPerUser: 2))
+        XCTAssertThrowsError(try store.setBucketZones(bucket: "b", zones: ["z", "z2"]))
+        try sql("DROP TRIGGER refuse")
+        XCTAssertEqual(all.count, before)
+        XCTAssertEqual(try store.object(bucket: "b", key: "k")?.etag, "e")
+        XCTAssertNil(try store.object(bucket: "b", key: "k2"))
+        XCTAssertNotNil(try store.bucket(named: "empty"))
+        XCTAssertEqual(try store.object(bucket: "b", key: "k")?.tags ?? [], [])
+        XCTAssertNil(try store.credential(accessKey: "AKIDREFUSED"))
+        XCTAssertEqual(try store.bucket(named: "b")?.zones, ["z"])
+        XCTAssertTrue(try AuditVerification.run(store: store).ok)
+    }
+
     func testARecordHoldingANulByteReadsBackAsHashed() throws {
         // A client can put `%00` in a key; bound or read up to the NUL, the stored record
         // would no longer be the one hashed and verification would fail forever.
