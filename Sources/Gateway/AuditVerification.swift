@@ -13,6 +13,9 @@ public enum AuditVerification {
         public var digestsChecked: Int
         /// `store`, or `ZONE/BUCKET` the digests were read from.
         public var digestSource: String
+        /// Whose public keys checked the signatures: `file` (the key file), `option`
+        /// (`--public-key`), or `store` (`audit_keys`: trusted only when there is no key file).
+        public var keySource: String
         public var problem: Problem?
     }
 
@@ -33,11 +36,11 @@ public enum AuditVerification {
     /// those in `audit_keys`.
     public static func run(
         store: any AuditStore, from: Int64 = 1, digests files: [AuditDigest]? = nil, digestSource: String = "store",
-        trustedKeys: [AuditKey]? = nil, pageSize: Int = 1000
+        trustedKeys: [AuditKey]? = nil, keySource: String? = nil, pageSize: Int = 1000
     ) throws(StoreError) -> Report {
         var report = Report(
             ok: true, recordsChecked: 0, firstSeq: max(1, from), lastSeq: 0, digestsChecked: 0,
-            digestSource: digestSource, problem: nil)
+            digestSource: digestSource, keySource: keySource ?? (trustedKeys == nil ? "store" : "file"), problem: nil)
         func fail(_ p: AuditProblem) -> Report {
             report.ok = false
             report.problem = Problem(p)

@@ -151,6 +151,38 @@ final class AuditDigestTests: XCTestCase {
         XCTAssertEqual(report.digestsChecked, 1)
     }
 
+    func testTheKeyFileIsCreatedOnceAndNeverSilentlyReplaced() throws {
+        let dir = NSTemporaryDirectory() + "s3gw-auditkey-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = InMemoryMetadataStore()
+        let file = AuditKeyFile.path(dir)
+        XCTAssertNil(try AuditKeyFile.load(stateDir: dir))
+        // The first start: no key anywhere, one is made (0600) and its public half recorded.
+        let key = try AuditKeyFile.register(stateDir: dir, store: store, now: 1)
+        XCTAssertEqual(try store.auditKeys().map(\.fingerprint), [key.fingerprint])
+        let mode = try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int)
+        XCTAssertEqual(mode, 0o600)
+        XCTAssertEqual(try AuditKeyFile.register(stateDir: dir, store: store, now: 2).fingerprint, key.fingerprint)
+        // Gone later: refused with what to do, not replaced by a new key.
+        try FileManager.default.removeItem(atPath: file)
+        XCTAssertThrowsError(try AuditKeyFile.loadOrCreate(stateDir: dir, store: store)) { error in
+            XCTAssertTrue("\(error)".contains("restore the file"), "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: file))
+        // A file others may read, or one that holds no key, is an error (never "no file").
+        FileManager.default.createFile(
+            atPath: file, contents: Data(hexEncode(Array(repeating: 7, count: 32)).utf8),
+            attributes: [.posixPermissions: 0o644])
+        XCTAssertThrowsError(try AuditKeyFile.load(stateDir: dir)) { XCTAssertTrue("\($0)".contains("0600"), "\($0)") }
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
+        XCTAssertNotNil(try AuditKeyFile.load(stateDir: dir))
+        try Data("junk".utf8).write(to: URL(fileURLWithPath: file))
+        XCTAssertThrowsError(try AuditKeyFile.load(stateDir: dir)) {
+            XCTAssertTrue("\($0)".contains("64 hex digits"), "\($0)")
+        }
+    }
+
     // MARK: handlers with the in-memory store
 
     func testRequestsRecordExactlyTheirChangesWithTheirActor() throws {

@@ -250,3 +250,38 @@ def test_no_secret_or_customer_data_in_the_audit_log(stack, workload):
     key_file = stack.state_dir / "audit-ed25519.key"
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"
     assert key_file.read_text().strip() not in dump + digests
+
+
+def test_verify_trusts_the_store_keys_only_without_a_key_file(stack, workload):
+    key_file = stack.state_dir / "audit-ed25519.key"
+    seed = key_file.read_text()
+    code, report = verify(stack)
+    assert report["key_source"] == "file", report
+    public_key = [k for k in as_json(cli(stack, "audit", "digests", "--json"))["keys"]][0]
+    public_hex = public_key["public_key"]
+    # A key kept elsewhere checks the digests without the file.
+    code, report = verify(stack, "--public-key", public_hex)
+    assert report["key_source"] == "option", report
+    code, report = verify(stack, "--public-key", "ab" * 32, check=False)
+    assert code == 1 and report["problem"]["kind"] == "unknown-key", report
+    try:
+        # A file that exists but is no key: the check cannot run (never a fallback to the store).
+        key_file.write_text("not a key\n")
+        r = cli(stack, "audit", "verify", "--json", check=False)
+        assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+        assert "64 hex digits" in r.stderr
+        key_file.write_text(seed)
+        key_file.chmod(0o644)
+        r = cli(stack, "audit", "verify", "--json", check=False)
+        assert r.returncode == 2 and "0600" in r.stderr, (r.returncode, r.stderr)
+        key_file.chmod(0o600)
+        # No file at all: the store's keys, said so.
+        key_file.unlink()
+        r = cli(stack, "audit", "verify", "--json", check=False)
+        assert r.returncode == 0 and json.loads(r.stdout)["key_source"] == "store", (r.stdout, r.stderr)
+        assert "warning" in r.stderr
+    finally:
+        if not key_file.exists():
+            key_file.write_text(seed)
+        key_file.chmod(0o600)
+    verify(stack)

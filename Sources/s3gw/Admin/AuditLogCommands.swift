@@ -111,8 +111,8 @@ extension AuditCommand {
             discussion: """
                 Reads the gateway's metadata store (run it on the gateway host, with its configuration). \
                 Recomputes every record's hash and link from --from on, then checks each digest's \
-                Ed25519 signature (with the key in the state directory when it can be read, else the \
-                keys in the store), the digests' links, and that the record each digest names still has \
+                Ed25519 signature (with --public-key, else the key file in the state directory; the keys \
+                in the store only when there is no key file, with a warning), the digests' links, and that the record each digest names still has \
                 the hash it signed. Names the first record altered, deleted, inserted or reordered, or a \
                 truncated tail. Exit status: 0 intact, 1 a problem found, 2 the check could not run.
                 """)
@@ -122,6 +122,8 @@ extension AuditCommand {
         var from: Int64 = 1
         @Option(help: "Check the digest files in ZONE/BUCKET instead of the digests in the store.")
         var digests: String?
+        @Option(help: "Check signatures with this Ed25519 public key (64 hex digits) instead of the key file's.")
+        var publicKey: String?
         @Flag(help: "Print the report as JSON.")
         var json = false
 
@@ -140,12 +142,13 @@ extension AuditCommand {
             } else if let p = report.problem {
                 print("FAILED: \(p.message)")
                 print(
-                    "checked \(report.recordsChecked) records from \(report.firstSeq), \(report.digestsChecked) digests (\(report.digestSource))"
+                    "checked \(report.recordsChecked) records from \(report.firstSeq), \(report.digestsChecked) digests (\(report.digestSource), keys: \(report.keySource))"
                 )
             } else {
                 print(
                     "OK: records \(report.firstSeq)-\(report.lastSeq) intact (\(report.recordsChecked) checked), "
-                        + "\(report.digestsChecked) digests verified (\(report.digestSource))")
+                        + "\(report.digestsChecked) digests verified (\(report.digestSource), keys: \(report.keySource))"
+                )
             }
             if !report.ok { throw ExitCode(1) }
         }
@@ -155,10 +158,29 @@ extension AuditCommand {
             let transport = try LocalAdminTransport(configPath: path)
             let ctx = try transport.context.get()
             let config = try GatewayConfig.load(path: path)
-            // The key file, when this user can read it, is the only key trusted: whoever rewrote
-            // the store could have added a key of their own to it.
-            let trusted = (try? AuditKeyFile.load(stateDir: config.stateDir, createIfMissing: false))
-                .map { [$0.auditKey(created: 0)] }
+            // The key given, or the key file: the only key trusted, as whoever rewrote the store
+            // could have added a key of their own to it. The store's keys only when there is no
+            // file at all (a file that cannot be used stops the check: exit 2).
+            var trusted: [AuditKey]?
+            var keySource = "store"
+            if let publicKey {
+                guard let raw = hexDecode(publicKey), raw.count == 32 else {
+                    throw ValidationError("--public-key is the raw Ed25519 public key as 64 hex digits")
+                }
+                trusted = [
+                    AuditKey(fingerprint: Ed25519Key.fingerprint(raw), publicKey: publicKey.lowercased(), created: 0)
+                ]
+                keySource = "option"
+            } else if let key = try AuditKeyFile.load(stateDir: config.stateDir) {
+                trusted = [key.auditKey(created: 0)]
+                keySource = "file"
+            } else {
+                FileHandle.standardError.write(
+                    Data(
+                        ("s3gw: warning: no key file \(AuditKeyFile.path(config.stateDir)): signatures are checked "
+                            + "with the keys in the store, which whoever rewrote the store could have added to "
+                            + "(give --public-key to check against a key kept elsewhere)\n").utf8))
+            }
             var files: [AuditDigest]?
             var source = "store"
             if let digests {
@@ -175,7 +197,8 @@ extension AuditCommand {
                 source = digests
             }
             return try AuditVerification.run(
-                store: ctx.metadata, from: from, digests: files, digestSource: source, trustedKeys: trusted)
+                store: ctx.metadata, from: from, digests: files, digestSource: source, trustedKeys: trusted,
+                keySource: keySource)
         }
     }
 }

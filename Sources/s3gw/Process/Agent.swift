@@ -139,23 +139,36 @@ enum Agent {
         }
         var nextCleanup = 0.0
         var nextHealth = 0.0
-        let digests = try AuditDigests(
-            store: context.metadata,
-            key: AuditKeyFile.load(stateDir: config.stateDir, createIfMissing: true), settings: config.audit,
-            zone: config.audit.digestZone.flatMap { context.zones[$0] })
+        // The signing key is loaded again at each period until it can be (a file restored from a
+        // backup heals without a restart); until then no digest is signed, and replication,
+        // repair and the rest go on.
+        var digests: AuditDigests?
         var nextDigest = 0.0
         while true {
             let now = SystemClock().now()
             if now >= nextDigest {
-                // One digest per period whichever agent gets there first (docs/OBSERVABILITY.md).
-                do {
-                    try activity.doing("main", "audit digest") {
-                        try agentStep("AuditDigest") { _ = try digests.run(now: now) }
+                if digests == nil {
+                    do {
+                        digests = AuditDigests(
+                            store: context.metadata,
+                            key: try AuditKeyFile.loadOrCreate(stateDir: config.stateDir, store: context.metadata),
+                            settings: config.audit, zone: config.audit.digestZone.flatMap { context.zones[$0] })
+                    } catch {
+                        logger.error("audit digests: not signed: \(error)")
                     }
-                } catch {
-                    logger.error("audit digest failed: \(error)")
                 }
-                nextDigest = Double(digests.periodEnd(now)) / 1000 + config.audit.digestInterval * 60
+                // One digest per period whichever agent gets there first (docs/OBSERVABILITY.md).
+                if let digests {
+                    do {
+                        try activity.doing("main", "audit digest") {
+                            try agentStep("AuditDigest") { _ = try digests.run(now: now) }
+                        }
+                    } catch {
+                        logger.error("audit digest failed: \(error)")
+                    }
+                }
+                let interval = config.audit.digestInterval * 60
+                nextDigest = (now / interval).rounded(.down) * interval + interval
             }
             if now >= nextHealth {
                 agentStep("CheckZones") {

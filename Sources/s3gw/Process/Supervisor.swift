@@ -95,8 +95,13 @@ final class Supervisor {
             accessKey: root.accessKey, secret: root.secretKey, identities: store, metadata: store, box: box,
             now: SystemClock().now())
         // The audit digests' signing key, its public half recorded for `s3gw audit verify`.
-        try AuditKeyFile.register(
-            stateDir: config.stateDir, createIfMissing: true, store: store, now: SystemClock().now())
+        // A key that cannot be used is refused loudly but does not keep the gateway from
+        // serving: the agent signs no digest until it is fixed.
+        do {
+            try AuditKeyFile.register(stateDir: config.stateDir, store: store, now: SystemClock().now())
+        } catch {
+            logger.error("audit digests: \(error)")
+        }
     }
 
     private func spawnWorker() throws {
