@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "FastCGI", dependencies: ["GatewayCore", "CFastCGI"]),
         .target(name: "FileSystemBackend", dependencies: ["GatewayCore"]),
         .target(name: "S3Backend", dependencies: ["GatewayCore", "SigV4", "S3Protocol", "CCurl"]),
-        .target(name: "MetadataSQLite", dependencies: ["GatewayCore", "CSQLite"]),
+        .target(name: "MetadataSQLite", dependencies: ["GatewayCore", "CSQLite", "SigV4"]),
         // Streaming gzip (snapshot downloads as .json.gz).
         .target(name: "Compression", dependencies: ["GatewayCore", "CZlib"]),
         .executableTarget(
@@ -54,7 +54,7 @@ let package = Package(
         // In-memory doubles of the GatewayCore protocols, for handler tests (and later suites).
         .target(name: "GatewayTesting", dependencies: ["GatewayCore", "SigV4"]),
 
-        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
+        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "SigV4"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "GatewayCore"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "GatewayCore"]),
         .testTarget(name: "FileSystemBackendTests", dependencies: ["FileSystemBackend", "GatewayCore"]),

@@ -38,8 +38,8 @@ public struct AuditDigests: Sendable {
                 installation: installation, periodStart: previous?.periodEnd ?? (end - intervalMs),
                 periodEnd: end, firstSeq: (previous?.lastSeq ?? 0) + 1, lastSeq: last?.seq ?? 0,
                 lastHash: last?.hash ?? AuditRecord.genesisHash, publicKeyFingerprint: key.fingerprint,
-                previousDigestHash: previous?.hash ?? "", previousDigestSignature: previous?.signature ?? "")
-            d.signature = hexEncode(key.sign(d.signedMessage))
+                previousDigestHash: previous?.hash(sha256Hex) ?? "", previousDigestSignature: previous?.signature ?? "")
+            d.signature = hexEncode(key.sign(d.signedMessage(sha256Hex)))
             return d
         }
         try export()

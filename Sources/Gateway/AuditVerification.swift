@@ -51,12 +51,12 @@ public enum AuditVerification {
         // records past where the walk ended, and would read as a cut tail.
         let digests: [AuditDigest]
         if let files { digests = files } else { digests = try allDigests(store) }
-        var verifier = AuditChainVerifier()
+        var verifier = AuditChainVerifier(sha256Hex: sha256Hex)
         if start > 1 {
             let before = try store.auditRecords(AuditQuery(after: start - 2, limit: 1)).first
             guard let before, before.seq == start - 1 else { return fail(.deleted(from: start - 1, to: start - 1)) }
-            guard before.computedHash() == before.hash else { return fail(.altered(seq: before.seq)) }
-            verifier = AuditChainVerifier(after: before)
+            guard before.computedHash(sha256Hex) == before.hash else { return fail(.altered(seq: before.seq)) }
+            verifier = AuditChainVerifier(after: before, sha256Hex: sha256Hex)
         }
         var buffer = try store.auditRecords(AuditQuery(after: start - 1, limit: pageSize))
         var exhausted = buffer.count < pageSize
@@ -85,7 +85,7 @@ public enum AuditVerification {
             record: { (seq: Int64) throws(StoreError) -> AuditRecord? in
                 try store.auditRecords(AuditQuery(after: seq - 1, limit: 1)).first.flatMap { $0.seq == seq ? $0 : nil }
             },
-            verify: { Ed25519Key.verify(signatureHex: $0, message: $1, publicKeyHex: $2) })
+            verify: { Ed25519Key.verify(signatureHex: $0, message: $1, publicKeyHex: $2) }, sha256Hex: sha256Hex)
         if let problem { return fail(problem) }
         return report
     }

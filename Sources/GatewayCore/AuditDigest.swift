@@ -62,13 +62,14 @@ public struct AuditDigest: Sendable, Equatable, Codable {
             ]).utf8)
     }
 
-    public var hash: String { SHA256.hex(canonical) }
+    public func hash(_ sha256Hex: AuditRecord.Hasher) -> String { sha256Hex(canonical) }
 
     /// What the key signs (as CloudTrail's signing string): the period's end, the digest's hash
     /// and the previous digest's signature, so each signature covers the one before.
-    public var signedMessage: [UInt8] {
+    public func signedMessage(_ sha256Hex: AuditRecord.Hasher) -> [UInt8] {
         Array(
-            ("s3gw-audit-digest-v1\n" + String(periodEnd) + "\n" + hash + "\n" + previousDigestSignature).utf8)
+            ("s3gw-audit-digest-v1\n" + String(periodEnd) + "\n" + hash(sha256Hex) + "\n" + previousDigestSignature)
+                .utf8)
     }
 
     /// The file written to the digest zone: the canonical fields plus the signature.

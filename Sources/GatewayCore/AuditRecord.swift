@@ -26,8 +26,12 @@ public struct AuditRecord: Sendable, Equatable, Codable {
     /// Record 1's `prevHash`.
     public static let genesisHash = String(repeating: "0", count: 64)
 
+    /// Hex SHA-256 of some bytes: given by the caller (SigV4's libcrypto `sha256Hex`), so the
+    /// gateway has one SHA-256 and GatewayCore links no crypto library.
+    public typealias Hasher = @Sendable ([UInt8]) -> String
+
     public init(
-        seq: Int64, time: Int64, actor: AuditActor, entry: AuditEntry, prevHash: String
+        seq: Int64, time: Int64, actor: AuditActor, entry: AuditEntry, prevHash: String, sha256Hex: Hasher
     ) {
         self.seq = seq
         self.time = time
@@ -43,7 +47,7 @@ public struct AuditRecord: Sendable, Equatable, Codable {
         clientIP = actor.clientIP
         self.prevHash = prevHash
         hash = ""
-        hash = computedHash()
+        hash = computedHash(sha256Hex)
     }
 
     /// A record as stored, hash included (read back, not recomputed: verification compares).
@@ -88,7 +92,9 @@ public struct AuditRecord: Sendable, Equatable, Codable {
     }
 
     /// Hex SHA-256 of the canonical bytes.
-    public func computedHash(seq other: Int64? = nil) -> String { SHA256.hex(canonical(seq: other)) }
+    public func computedHash(_ sha256Hex: Hasher, seq other: Int64? = nil) -> String {
+        sha256Hex(canonical(seq: other))
+    }
 }
 
 /// Who made a change: taken from the thread's `RequestTrace` when the store appends the record.

@@ -70,12 +70,14 @@ public enum AuditProblem: Sendable, Equatable, CustomStringConvertible {
 public struct AuditChainVerifier: Sendable {
     private var previous: (seq: Int64, hash: String)
     private var beforePrevious: String?
+    private let sha256Hex: AuditRecord.Hasher
     public private(set) var checked = 0
     public var lastSeq: Int64 { previous.seq }
 
     /// Starts after `previous` (nil: at record 1, after the genesis hash).
-    public init(after previous: AuditRecord? = nil) {
+    public init(after previous: AuditRecord? = nil, sha256Hex: @escaping AuditRecord.Hasher) {
         self.previous = previous.map { ($0.seq, $0.hash) } ?? (0, AuditRecord.genesisHash)
+        self.sha256Hex = sha256Hex
     }
 
     /// Checks `r` (the next record by seq; `next` the one after it, if any).
@@ -83,13 +85,15 @@ public struct AuditChainVerifier: Sendable {
         let expected = previous.seq + 1
         if r.seq > expected { return .deleted(from: expected, to: r.seq - 1) }
         if r.seq < expected { return .inserted(seq: r.seq) }
-        if r.computedHash() != r.hash {
+        if r.computedHash(sha256Hex) != r.hash {
             // Where would this record hash right? Earlier: records were inserted before it;
             // later: it was swapped, or records before it were deleted and the rest renumbered.
             for d: Int64 in 1...8 {
-                if r.seq - d >= 1, r.computedHash(seq: r.seq - d) == r.hash { return .inserted(seq: r.seq - d) }
-                if r.computedHash(seq: r.seq + d) == r.hash {
-                    if d == 1, let next, next.seq == r.seq + 1, next.computedHash(seq: r.seq) == next.hash {
+                if r.seq - d >= 1, r.computedHash(sha256Hex, seq: r.seq - d) == r.hash {
+                    return .inserted(seq: r.seq - d)
+                }
+                if r.computedHash(sha256Hex, seq: r.seq + d) == r.hash {
+                    if d == 1, let next, next.seq == r.seq + 1, next.computedHash(sha256Hex, seq: r.seq) == next.hash {
                         return .reordered(seq: r.seq, with: next.seq)
                     }
                     return .deleted(from: r.seq, to: r.seq + d - 1)
@@ -116,18 +120,19 @@ public enum AuditDigestVerifier {
     public static func check(
         _ digests: [AuditDigest], keys: [AuditKey], lastSeq: Int64,
         record: (Int64) throws(StoreError) -> AuditRecord?,
-        verify: (_ signature: String, _ message: [UInt8], _ publicKey: String) -> Bool
+        verify: (_ signature: String, _ message: [UInt8], _ publicKey: String) -> Bool,
+        sha256Hex: AuditRecord.Hasher
     ) throws(StoreError) -> AuditProblem? {
         var previous: AuditDigest?
         for d in digests {
             guard let key = keys.first(where: { $0.fingerprint == d.publicKeyFingerprint }) else {
                 return .unknownKey(periodEnd: d.periodEnd, fingerprint: d.publicKeyFingerprint)
             }
-            guard verify(d.signature, d.signedMessage, key.publicKey) else {
+            guard verify(d.signature, d.signedMessage(sha256Hex), key.publicKey) else {
                 return .badSignature(periodEnd: d.periodEnd)
             }
             if let previous {
-                guard d.previousDigestHash == previous.hash, d.previousDigestSignature == previous.signature,
+                guard d.previousDigestHash == previous.hash(sha256Hex), d.previousDigestSignature == previous.signature,
                     d.firstSeq == previous.lastSeq + 1
                 else { return .digestChainBroken(periodEnd: d.periodEnd) }
             }
@@ -137,7 +142,7 @@ public enum AuditDigestVerifier {
         // a cut tail shows at the newest).
         for d in digests.reversed() where d.lastSeq > 0 {
             if d.lastSeq > lastSeq { return .truncated(lastSeq: lastSeq, digestSeq: d.lastSeq) }
-            guard let r = try record(d.lastSeq), r.hash == d.lastHash, r.computedHash() == r.hash else {
+            guard let r = try record(d.lastSeq), r.hash == d.lastHash, r.computedHash(sha256Hex) == r.hash else {
                 return .digestMismatch(seq: d.lastSeq, periodEnd: d.periodEnd)
             }
         }

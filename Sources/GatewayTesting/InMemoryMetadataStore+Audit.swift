@@ -1,4 +1,5 @@
 import GatewayCore
+import SigV4
 import Synchronization
 
 /// The audit chain in memory: the same records as the SQLite store's, appended while the
@@ -19,7 +20,7 @@ extension InMemoryMetadataStore: AuditStore {
             let last = a.records.last
             let record = AuditRecord(
                 seq: (last?.seq ?? 0) + 1, time: Int64((SystemClock().now() * 1000).rounded(.down)), actor: .current,
-                entry: entry, prevHash: last?.hash ?? AuditRecord.genesisHash)
+                entry: entry, prevHash: last?.hash ?? AuditRecord.genesisHash, sha256Hex: sha256Hex)
             a.records.append(record)
             return record
         }

@@ -1,4 +1,5 @@
 import GatewayCore
+import SigV4
 
 /// The audit chain in SQLite. `audit(_:_:)` is called by every mutating method inside its own
 /// `BEGIN IMMEDIATE` transaction: the write lock is held while the last (seq, hash) is read, so
@@ -18,7 +19,7 @@ extension SQLiteMetadataStore: AuditStore {
         }
         let record = AuditRecord(
             seq: last.seq + 1, time: Int64((SystemClock().now() * 1000).rounded(.down)), actor: .current, entry: entry,
-            prevHash: last.hash)
+            prevHash: last.hash, sha256Hex: sha256Hex)
         try db.query(
             "INSERT INTO audit_log (\(auditColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [

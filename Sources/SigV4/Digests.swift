@@ -109,3 +109,19 @@ public enum HMAC {
         return Array(out[0..<Int(len)])
     }
 }
+
+/// Hex SHA-256 of `bytes` in one `EVP_Digest` call: the audit chain's record and digest hashes
+/// (GatewayCore's audit types take it as a parameter, so the gateway has one SHA-256).
+@Sendable public func sha256Hex(_ bytes: [UInt8]) -> String {
+    var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+    var len: UInt32 = 0
+    // An empty array may have no base address; EVP_Digest wants a valid pointer even for 0 bytes.
+    let data = bytes.isEmpty ? [0] : bytes
+    let rc = data.withUnsafeBytes { d in
+        out.withUnsafeMutableBufferPointer { o in
+            EVP_Digest(d.baseAddress, bytes.count, o.baseAddress, &len, EVP_sha256(), nil)
+        }
+    }
+    check(rc, "EVP_Digest")
+    return hexEncode(Array(out[0..<Int(len)]))
+}

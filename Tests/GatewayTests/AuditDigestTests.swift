@@ -53,7 +53,7 @@ final class AuditDigestTests: XCTestCase {
         store.audit(AuditEntry("object.delete", bucket: "b", key: "k"))
         let second = try XCTUnwrap(try d.run(now: 661))
         XCTAssertEqual([second.firstSeq, second.lastSeq], [2, 2])
-        XCTAssertEqual(second.previousDigestHash, first.hash)
+        XCTAssertEqual(second.previousDigestHash, first.hash(sha256Hex))
         XCTAssertEqual(second.previousDigestSignature, first.signature)
         // A quiet period still gets its digest (gaps in time are visible).
         let third = try XCTUnwrap(try d.run(now: 725))
@@ -108,7 +108,7 @@ final class AuditDigestTests: XCTestCase {
             records[1].key = "innocent"
             for i in 1..<records.count {
                 records[i].prevHash = records[i - 1].hash
-                records[i].hash = records[i].computedHash()
+                records[i].hash = records[i].computedHash(sha256Hex)
             }
         }
         let report = try AuditVerification.run(store: store)
@@ -130,7 +130,7 @@ final class AuditDigestTests: XCTestCase {
         // Re-signed by someone else's key: unknown to the key file the verifier trusts.
         let other = Ed25519Key.generate()
         all[2].publicKeyFingerprint = other.fingerprint
-        all[2].signature = hexEncode(other.sign(all[2].signedMessage))
+        all[2].signature = hexEncode(other.sign(all[2].signedMessage(sha256Hex)))
         let trusted = [key.auditKey(created: 0)]
         XCTAssertEqual(
             try AuditVerification.run(store: store, digests: all, trustedKeys: trusted).problem?.kind, "unknown-key")
@@ -171,9 +171,10 @@ final class AuditDigestTests: XCTestCase {
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: file))
         // A file others may read, or one that holds no key, is an error (never "no file").
-        FileManager.default.createFile(
-            atPath: file, contents: Data(hexEncode(Array(repeating: 7, count: 32)).utf8),
-            attributes: [.posixPermissions: 0o644])
+        XCTAssertTrue(
+            FileManager.default.createFile(
+                atPath: file, contents: Data(hexEncode(Array(repeating: 7, count: 32)).utf8),
+                attributes: [.posixPermissions: 0o644]))
         XCTAssertThrowsError(try AuditKeyFile.load(stateDir: dir)) { XCTAssertTrue("\($0)".contains("0600"), "\($0)") }
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
         XCTAssertNotNil(try AuditKeyFile.load(stateDir: dir))

@@ -2,6 +2,7 @@ import Foundation
 import GatewayCore
 import GatewayTesting
 import MetadataSQLite
+import SigV4
 import XCTest
 
 @testable import Gateway
@@ -108,7 +109,7 @@ final class AuditStoreTests: XCTestCase {
             AuditEntry("auth.failure", bucket: "b", key: "a\u{0}b", detail: [("x", .string("c\u{0}d"))]))
         let r = try XCTUnwrap(all.last)
         XCTAssertEqual(r.key, "a\u{0}b")
-        XCTAssertEqual(r.computedHash(), r.hash)
+        XCTAssertEqual(r.computedHash(sha256Hex), r.hash)
         XCTAssertTrue(try AuditVerification.run(store: store).ok)
     }
 
@@ -182,7 +183,7 @@ final class AuditStoreTests: XCTestCase {
 
 enum AuditChainTestsSupport {
     static func verify(_ records: [AuditRecord]) -> AuditProblem? {
-        var v = AuditChainVerifier()
+        var v = AuditChainVerifier(sha256Hex: sha256Hex)
         for (i, r) in records.enumerated() {
             if let p = v.check(r, next: i + 1 < records.count ? records[i + 1] : nil) { return p }
         }

@@ -11,6 +11,11 @@ final class DigestTests: XCTestCase {
         XCTAssertEqual(
             hexEncode(Digest.hash(.sha256, abc)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         XCTAssertEqual(hexEncode(Digest.hash(.sha256, [])), CanonicalRequest.emptySHA256)
+        // The one-shot form the audit chain hashes with.
+        XCTAssertEqual(sha256Hex(abc), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(sha256Hex([]), CanonicalRequest.emptySHA256)
+        let big = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
+        XCTAssertEqual(sha256Hex(big), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
     func testMD5AndSHA1() {
