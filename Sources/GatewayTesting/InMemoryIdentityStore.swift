@@ -24,7 +24,7 @@ public final class InMemoryIdentityStore: IdentityStore {
         try state.withLock { s throws(StoreError) in
             if s.tenants[t.id] != nil { throw .entityExists("tenant \(t.id)") }
             s.tenants[t.id] = t
-            metadata.audit(AuditEntry("tenant.create", detail: [("tenant", .string(t.id))]))
+            metadata.audit(AuditEntry.tenantCreate(t.id))
         }
     }
 
@@ -41,7 +41,7 @@ public final class InMemoryIdentityStore: IdentityStore {
                 throw .entityInUse("tenant \(id) still has users")
             }
             guard s.tenants.removeValue(forKey: id) != nil else { throw .noSuchEntity("tenant \(id)") }
-            metadata.audit(AuditEntry("tenant.delete", detail: [("tenant", .string(id))]))
+            metadata.audit(AuditEntry.tenantDelete(id))
         }
     }
 
@@ -52,9 +52,7 @@ public final class InMemoryIdentityStore: IdentityStore {
             if s.users[k] != nil { throw .entityExists("user \(u.name) of tenant \(u.tenant)") }
             s.users[k] = u
             metadata.audit(
-                AuditEntry(
-                    "user.create",
-                    detail: [("tenant", .string(u.tenant)), ("user", .string(u.name)), ("id", .string(u.id))]))
+                AuditEntry.userCreate(u))
         }
     }
 
@@ -81,12 +79,7 @@ public final class InMemoryIdentityStore: IdentityStore {
             }
             s.users[Self.userKey(tenant, user)]!.permissions = permissions
             metadata.audit(
-                AuditEntry(
-                    "user.permissions",
-                    detail: [
-                        ("tenant", .string(tenant)), ("user", .string(user)),
-                        ("actions", .strings(permissions.rules.keys.sorted())),
-                    ]))
+                AuditEntry.userPermissions(tenant: tenant, user: user, permissions))
         }
     }
 
@@ -96,7 +89,7 @@ public final class InMemoryIdentityStore: IdentityStore {
                 throw .noSuchEntity("user \(name) of tenant \(tenant)")
             }
             s.credentials = s.credentials.filter { !($0.value.tenant == tenant && $0.value.user == name) }
-            metadata.audit(AuditEntry("user.delete", detail: [("tenant", .string(tenant)), ("user", .string(name))]))
+            metadata.audit(AuditEntry.userDelete(tenant: tenant, user: name))
         }
     }
 
@@ -113,11 +106,8 @@ public final class InMemoryIdentityStore: IdentityStore {
             }
             if s.credentials[c.accessKey] != nil { throw .entityExists("access key \(c.accessKey)") }
             s.credentials[c.accessKey] = c
-            var detail: [(String, AuditValue)] = [
-                ("tenant", .string(c.tenant)), ("user", .string(c.user)), ("access_key_id", .string(c.accessKey)),
-            ]
-            if let parent = c.parentKey { detail.append(("parent_key", .string(parent))) }
-            metadata.audit(AuditEntry(c.isSession ? "session.create" : "credential.create", detail: detail))
+            // The access key id only: never the secret, its sealed form or a session token.
+            metadata.audit(AuditEntry.credentialCreate(c))
         }
     }
 
@@ -140,9 +130,7 @@ public final class InMemoryIdentityStore: IdentityStore {
             guard s.credentials[accessKey] != nil else { throw .noSuchEntity("access key \(accessKey)") }
             s.credentials[accessKey]!.status = status
             metadata.audit(
-                AuditEntry(
-                    "credential.status",
-                    detail: [("access_key_id", .string(accessKey)), ("status", .string(status.rawValue))]))
+                AuditEntry.credentialStatus(accessKey: accessKey, status))
         }
     }
 
@@ -150,7 +138,7 @@ public final class InMemoryIdentityStore: IdentityStore {
         try state.withLock { s throws(StoreError) in
             guard s.credentials[accessKey] != nil else { throw .noSuchEntity("access key \(accessKey)") }
             s.credentials[accessKey]!.sealedSecret = sealed
-            metadata.audit(AuditEntry("credential.rotate", detail: [("access_key_id", .string(accessKey))]))
+            metadata.audit(AuditEntry.credentialRotate(accessKey: accessKey))
         }
     }
 
@@ -160,7 +148,7 @@ public final class InMemoryIdentityStore: IdentityStore {
                 throw .noSuchEntity("access key \(accessKey)")
             }
             s.credentials = s.credentials.filter { $0.value.parentKey != accessKey }
-            metadata.audit(AuditEntry("credential.delete", detail: [("access_key_id", .string(accessKey))]))
+            metadata.audit(AuditEntry.credentialDelete(accessKey: accessKey))
         }
     }
 
@@ -171,8 +159,7 @@ public final class InMemoryIdentityStore: IdentityStore {
             let n = before - s.credentials.count
             if n > 0 {
                 metadata.audit(
-                    AuditEntry(
-                        "session.delete", detail: [("parent_key", .string(parentKey)), ("count", .int(Int64(n)))]))
+                    AuditEntry.sessionsDeleted(parentKey: parentKey, count: n))
             }
             return n
         }
@@ -192,7 +179,7 @@ public final class InMemoryIdentityStore: IdentityStore {
                 replaced += 1
             }
             if replaced > 0 {
-                metadata.audit(AuditEntry("credential.reseal", detail: [("count", .int(Int64(replaced)))]))
+                metadata.audit(AuditEntry.credentialsResealed(count: replaced))
             }
             return replaced
         }
@@ -203,7 +190,7 @@ public final class InMemoryIdentityStore: IdentityStore {
             let before = s.credentials.count
             s.credentials = s.credentials.filter { ($0.value.expiresAt ?? .infinity) >= time }
             let n = before - s.credentials.count
-            if n > 0 { metadata.audit(AuditEntry("session.expire", detail: [("count", .int(Int64(n)))])) }
+            if n > 0 { metadata.audit(AuditEntry.sessionsExpired(count: n)) }
             return n
         }
     }

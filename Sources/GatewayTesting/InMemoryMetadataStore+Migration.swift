@@ -54,7 +54,7 @@ extension InMemoryMetadataStore {
     public func setReadThrough(_ route: ReadThroughRoute) throws(StoreError) {
         migration.withLock { s in
             s.routes[route.bucket] = route
-            audit(AuditEntry("bucket.read-through", bucket: route.bucket, detail: [("run", .string(route.runId))]))
+            audit(AuditEntry.readThrough(bucket: route.bucket, run: route.runId))
         }
     }
 
@@ -62,7 +62,7 @@ extension InMemoryMetadataStore {
         migration.withLock { s in
             for bucket in s.routes.filter({ $0.value.runId == runId }).keys.sorted() {
                 s.routes[bucket] = nil
-                audit(AuditEntry("bucket.read-through-end", bucket: bucket, detail: [("run", .string(runId))]))
+                audit(AuditEntry.readThroughEnd(bucket: bucket, run: runId))
             }
         }
     }

@@ -70,12 +70,7 @@ public final class InMemoryMetadataStore: MetadataStore {
             s.buckets[b.name] = b
             s.objects[b.name] = [:]
             audit(
-                AuditEntry(
-                    "bucket.create", bucket: b.name,
-                    detail: [
-                        ("location_constraint", .string(b.locationConstraint)), ("zones", .strings(b.zones)),
-                        ("replica_count", .int(Int64(b.replicaCount))), ("owner", .string(b.owner)),
-                    ]))
+                AuditEntry.bucketCreate(b))
             return b
         }
     }
@@ -87,7 +82,7 @@ public final class InMemoryMetadataStore: MetadataStore {
             for n in names { s.buckets[n]!.owner = to }
             if !names.isEmpty {
                 audit(
-                    AuditEntry("bucket.owner", detail: [("owner", .string(to)), ("buckets", .int(Int64(names.count)))]))
+                    AuditEntry.bucketsReassigned(to: to, count: names.count))
             }
             return names.count
         }
@@ -111,7 +106,7 @@ public final class InMemoryMetadataStore: MetadataStore {
             }
             s.buckets[name] = nil
             s.objects[name] = nil
-            audit(AuditEntry("bucket.delete", bucket: name))
+            audit(AuditEntry.bucketDelete(name))
         }
         forgetMigratedObjects(bucket: name)
     }
@@ -201,9 +196,7 @@ public final class InMemoryMetadataStore: MetadataStore {
             s.uploads[u.uploadId] = u
             s.parts[u.uploadId] = [:]
             audit(
-                AuditEntry(
-                    "upload.create", bucket: u.bucket, key: u.key,
-                    detail: [("upload_id", .string(u.uploadId)), ("zone", .string(u.zone))]))
+                AuditEntry.uploadCreate(u))
         }
     }
 
@@ -265,12 +258,7 @@ public final class InMemoryMetadataStore: MetadataStore {
             s.queueJobs(replacing: old, with: o, now: o.lastModified)
             s.uploads[uploadId] = nil
             s.parts[uploadId] = nil
-            var entry = AuditEntry.object("upload.complete", o)
-            entry.detail = AuditValue.object([
-                ("upload_id", .string(uploadId)), ("etag", .string(o.etag)), ("size", .int(o.size)),
-                ("parts", .int(Int64(o.parts.count))), ("zone", .string(o.zone)),
-            ])
-            audit(entry)
+            audit(AuditEntry.uploadComplete(o, uploadId: uploadId))
             return (old, parts)
         }
     }
@@ -282,9 +270,8 @@ public final class InMemoryMetadataStore: MetadataStore {
             let u = s.uploads.removeValue(forKey: uploadId)
             s.parts[uploadId] = nil
             audit(
-                AuditEntry(
-                    "upload.abort", bucket: u?.bucket ?? "", key: u?.key ?? "",
-                    detail: [("upload_id", .string(uploadId)), ("parts", .int(Int64(parts.count)))]))
+                AuditEntry.uploadAbort(
+                    bucket: u?.bucket ?? "", key: u?.key ?? "", uploadId: uploadId, parts: parts.count))
             return parts
         }
     }
@@ -301,7 +288,7 @@ public final class InMemoryMetadataStore: MetadataStore {
         try state.withLock { s throws(StoreError) in
             guard s.buckets[bucket] != nil else { throw .noSuchBucket }
             s.buckets[bucket]?.replicaCount = count
-            audit(AuditEntry("bucket.replicas", bucket: bucket, detail: [("count", .int(Int64(count)))]))
+            audit(AuditEntry.bucketReplicas(bucket: bucket, count: count))
         }
     }
 
@@ -309,7 +296,7 @@ public final class InMemoryMetadataStore: MetadataStore {
         try state.withLock { s throws(StoreError) in
             guard s.buckets[bucket] != nil else { throw .noSuchBucket }
             s.buckets[bucket]?.owner = owner
-            audit(AuditEntry("bucket.owner", bucket: bucket, detail: [("owner", .string(owner))]))
+            audit(AuditEntry.bucketOwner(bucket: bucket, owner: owner))
         }
     }
 
@@ -330,9 +317,7 @@ public final class InMemoryMetadataStore: MetadataStore {
             s.objects[bucket]?[key] = o
             s.queueJobs(replacing: old, with: o, now: now)
             audit(
-                AuditEntry(
-                    "object.replicas", bucket: bucket, key: key,
-                    detail: [("zones", .strings([o.zone] + replicas.map(\.zone)))]))
+                AuditEntry.objectReplicas(o))
         }
     }
 
@@ -428,7 +413,7 @@ public final class InMemoryMetadataStore: MetadataStore {
             }
             if !chosen.isEmpty {
                 audit(
-                    AuditEntry("job.retry", detail: [("jobs", .strings(chosen.map(\.id).sorted().map { String($0) }))]))
+                    AuditEntry.jobRetry(ids: chosen.map(\.id)))
             }
             return chosen.count
         }
@@ -439,9 +424,7 @@ public final class InMemoryMetadataStore: MetadataStore {
             guard let j = s.jobs[id], j.state != .running else { return false }
             s.jobs[id] = nil
             audit(
-                AuditEntry(
-                    "job.cancel", bucket: j.bucket, key: j.key,
-                    detail: [("job", .int(id)), ("kind", .string(j.kind.rawValue)), ("zone", .string(j.zone))]))
+                AuditEntry.jobCancel(j))
             return true
         }
     }
@@ -484,8 +467,7 @@ public final class InMemoryMetadataStore: MetadataStore {
             guard b.zones.sorted() == zones.sorted() else { throw .conflict }
             s.buckets[bucket]?.zones = zones
             audit(
-                AuditEntry(
-                    "bucket.zones", bucket: bucket, detail: [("from", .strings(b.zones)), ("zones", .strings(zones))]))
+                AuditEntry.bucketZones(bucket: bucket, from: b.zones, to: zones))
         }
     }
 
@@ -507,12 +489,7 @@ public final class InMemoryMetadataStore: MetadataStore {
                 s.jobs[j.id]?.priority = ReplicationJob.Priority.repair
             }
             audit(
-                AuditEntry(
-                    "object.repair", bucket: repaired.bucket, key: repaired.key,
-                    detail: [
-                        ("zones", .strings([repaired.zone] + repaired.replicas.map(\.zone))),
-                        ("restored", .strings(repair.restoredZones.sorted())),
-                    ]))
+                AuditEntry.objectRepair(repaired, restored: repair.restoredZones))
             return true
         }
     }

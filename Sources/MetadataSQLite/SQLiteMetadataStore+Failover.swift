@@ -26,9 +26,7 @@ extension SQLiteMetadataStore {
                 try db.query(
                     "UPDATE buckets SET zones = ? WHERE name = ?", [.text(zones.joined(separator: ",")), .text(bucket)])
                 try Self.audit(
-                    AuditEntry(
-                        "bucket.zones", bucket: bucket,
-                        detail: [("from", .strings(current)), ("zones", .strings(zones))]),
+                    AuditEntry.bucketZones(bucket: bucket, from: current, to: zones),
                     db)
             }
         }
@@ -60,12 +58,7 @@ extension SQLiteMetadataStore {
                         ])
                 }
                 try Self.audit(
-                    AuditEntry(
-                        "object.repair", bucket: repaired.bucket, key: repaired.key,
-                        detail: [
-                            ("zones", .strings([repaired.zone] + repaired.replicas.map(\.zone))),
-                            ("restored", .strings(repair.restoredZones.sorted())),
-                        ]), db)
+                    AuditEntry.objectRepair(repaired, restored: repair.restoredZones), db)
                 return true
             }
         }

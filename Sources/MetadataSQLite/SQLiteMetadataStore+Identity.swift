@@ -13,7 +13,7 @@ extension SQLiteMetadataStore: IdentityStore {
                 try db.query(
                     "INSERT INTO tenants (id, display_name, created_at) VALUES (?, ?, ?)",
                     [.text(t.id), .text(t.displayName), .real(t.createdAt)])
-                try Self.audit(AuditEntry("tenant.create", detail: [("tenant", .string(t.id))]), db)
+                try Self.audit(AuditEntry.tenantCreate(t.id), db)
             }
         }
     }
@@ -50,7 +50,7 @@ extension SQLiteMetadataStore: IdentityStore {
                 }
                 try db.query("DELETE FROM tenants WHERE id = ?", [.text(id)])
                 if db.changes == 0 { throw .noSuchEntity("tenant \(id)") }
-                try Self.audit(AuditEntry("tenant.delete", detail: [("tenant", .string(id))]), db)
+                try Self.audit(AuditEntry.tenantDelete(id), db)
             }
         }
     }
@@ -93,9 +93,7 @@ extension SQLiteMetadataStore: IdentityStore {
                         .real(u.createdAt),
                     ])
                 try Self.audit(
-                    AuditEntry(
-                        "user.create",
-                        detail: [("tenant", .string(u.tenant)), ("user", .string(u.name)), ("id", .string(u.id))]),
+                    AuditEntry.userCreate(u),
                     db)
             }
         }
@@ -139,12 +137,7 @@ extension SQLiteMetadataStore: IdentityStore {
                     [.text(Self.encodePermissions(permissions)), .text(tenant), .text(user)])
                 if db.changes == 0 { throw .noSuchEntity("user \(user) of tenant \(tenant)") }
                 try Self.audit(
-                    AuditEntry(
-                        "user.permissions",
-                        detail: [
-                            ("tenant", .string(tenant)), ("user", .string(user)),
-                            ("actions", .strings(permissions.rules.keys.sorted())),
-                        ]), db)
+                    AuditEntry.userPermissions(tenant: tenant, user: user, permissions), db)
             }
         }
     }
@@ -156,7 +149,7 @@ extension SQLiteMetadataStore: IdentityStore {
                 if db.changes == 0 { throw .noSuchEntity("user \(name) of tenant \(tenant)") }
                 try db.query("DELETE FROM credentials WHERE tenant = ? AND user = ?", [.text(tenant), .text(name)])
                 try Self.audit(
-                    AuditEntry("user.delete", detail: [("tenant", .string(tenant)), ("user", .string(name))]), db)
+                    AuditEntry.userDelete(tenant: tenant, user: name), db)
             }
         }
     }
@@ -205,11 +198,7 @@ extension SQLiteMetadataStore: IdentityStore {
                         c.sessionPolicy.map { .text($0) } ?? .null,
                     ])
                 // The access key id only: never the secret, its sealed form or a session token.
-                var detail: [(String, AuditValue)] = [
-                    ("tenant", .string(c.tenant)), ("user", .string(c.user)), ("access_key_id", .string(c.accessKey)),
-                ]
-                if let parent = c.parentKey { detail.append(("parent_key", .string(parent))) }
-                try Self.audit(AuditEntry(c.isSession ? "session.create" : "credential.create", detail: detail), db)
+                try Self.audit(AuditEntry.credentialCreate(c), db)
             }
         }
     }
@@ -252,9 +241,7 @@ extension SQLiteMetadataStore: IdentityStore {
                     [.text(status.rawValue), .text(accessKey)])
                 if db.changes == 0 { throw .noSuchEntity("access key \(accessKey)") }
                 try Self.audit(
-                    AuditEntry(
-                        "credential.status",
-                        detail: [("access_key_id", .string(accessKey)), ("status", .string(status.rawValue))]), db)
+                    AuditEntry.credentialStatus(accessKey: accessKey, status), db)
             }
         }
     }
@@ -265,7 +252,7 @@ extension SQLiteMetadataStore: IdentityStore {
                 try db.query(
                     "UPDATE credentials SET sealed_secret = ? WHERE access_key = ?", [.text(sealed), .text(accessKey)])
                 if db.changes == 0 { throw .noSuchEntity("access key \(accessKey)") }
-                try Self.audit(AuditEntry("credential.rotate", detail: [("access_key_id", .string(accessKey))]), db)
+                try Self.audit(AuditEntry.credentialRotate(accessKey: accessKey), db)
             }
         }
     }
@@ -276,7 +263,7 @@ extension SQLiteMetadataStore: IdentityStore {
                 try db.query("DELETE FROM credentials WHERE access_key = ?", [.text(accessKey)])
                 if db.changes == 0 { throw .noSuchEntity("access key \(accessKey)") }
                 try db.query("DELETE FROM credentials WHERE parent_key = ?", [.text(accessKey)])
-                try Self.audit(AuditEntry("credential.delete", detail: [("access_key_id", .string(accessKey))]), db)
+                try Self.audit(AuditEntry.credentialDelete(accessKey: accessKey), db)
             }
         }
     }
@@ -288,8 +275,7 @@ extension SQLiteMetadataStore: IdentityStore {
                 let n = db.changes
                 if n > 0 {
                     try Self.audit(
-                        AuditEntry(
-                            "session.delete", detail: [("parent_key", .string(parentKey)), ("count", .int(Int64(n)))]),
+                        AuditEntry.sessionsDeleted(parentKey: parentKey, count: n),
                         db)
                 }
                 return n
@@ -318,7 +304,7 @@ extension SQLiteMetadataStore: IdentityStore {
                     replaced += db.changes
                 }
                 if replaced > 0 {
-                    try Self.audit(AuditEntry("credential.reseal", detail: [("count", .int(Int64(replaced)))]), db)
+                    try Self.audit(AuditEntry.credentialsResealed(count: replaced), db)
                 }
                 return replaced
             }
@@ -331,7 +317,7 @@ extension SQLiteMetadataStore: IdentityStore {
                 try db.query(
                     "DELETE FROM credentials WHERE expires_at IS NOT NULL AND expires_at < ?", [.real(time)])
                 let n = db.changes
-                if n > 0 { try Self.audit(AuditEntry("session.expire", detail: [("count", .int(Int64(n)))]), db) }
+                if n > 0 { try Self.audit(AuditEntry.sessionsExpired(count: n), db) }
                 return n
             }
         }
@@ -344,8 +330,7 @@ extension SQLiteMetadataStore: IdentityStore {
                 let n = db.changes
                 if n > 0 {
                     try Self.audit(
-                        AuditEntry(
-                            "bucket.owner", detail: [("owner", .string(to)), ("buckets", .int(Int64(n)))]), db)
+                        AuditEntry.bucketsReassigned(to: to, count: n), db)
                 }
                 return n
             }

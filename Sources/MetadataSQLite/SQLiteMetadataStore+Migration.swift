@@ -116,7 +116,7 @@ extension SQLiteMetadataStore {
                     "INSERT OR REPLACE INTO migration_read_through (bucket, run_id, socket) VALUES (?, ?, ?)",
                     [.text(route.bucket), .text(route.runId), .text(route.socket)])
                 try Self.audit(
-                    AuditEntry("bucket.read-through", bucket: route.bucket, detail: [("run", .string(route.runId))]), db
+                    AuditEntry.readThrough(bucket: route.bucket, run: route.runId), db
                 )
             }
         }
@@ -132,7 +132,7 @@ extension SQLiteMetadataStore {
                 try db.query("DELETE FROM migration_read_through WHERE run_id = ?", [.text(runId)])
                 for bucket in buckets {
                     try Self.audit(
-                        AuditEntry("bucket.read-through-end", bucket: bucket, detail: [("run", .string(runId))]), db)
+                        AuditEntry.readThroughEnd(bucket: bucket, run: runId), db)
                 }
             }
         }

@@ -32,9 +32,7 @@ extension SQLiteMetadataStore {
                         .text(FieldCoding.encodeTags(u.tags)), .text(u.zoneUpload), .text(u.checksumType),
                     ])
                 try Self.audit(
-                    AuditEntry(
-                        "upload.create", bucket: u.bucket, key: u.key,
-                        detail: [("upload_id", .string(u.uploadId)), ("zone", .string(u.zone))]), db)
+                    AuditEntry.uploadCreate(u), db)
             }
         }
     }
@@ -143,12 +141,7 @@ extension SQLiteMetadataStore {
                 try Self.queueJobs(replacing: old, with: o, now: o.lastModified, db)
                 try db.query("DELETE FROM parts WHERE upload_id = ?", [.text(uploadId)])
                 try db.query("DELETE FROM uploads WHERE upload_id = ?", [.text(uploadId)])
-                var entry = AuditEntry.object("upload.complete", o)
-                entry.detail = AuditValue.object([
-                    ("upload_id", .string(uploadId)), ("etag", .string(o.etag)), ("size", .int(o.size)),
-                    ("parts", .int(Int64(o.parts.count))), ("zone", .string(o.zone)),
-                ])
-                try Self.audit(entry, db)
+                try Self.audit(AuditEntry.uploadComplete(o, uploadId: uploadId), db)
                 return (old, parts)
             }
         }
@@ -171,9 +164,8 @@ extension SQLiteMetadataStore {
                 try db.query("DELETE FROM parts WHERE upload_id = ?", [.text(uploadId)])
                 try db.query("DELETE FROM uploads WHERE upload_id = ?", [.text(uploadId)])
                 try Self.audit(
-                    AuditEntry(
-                        "upload.abort", bucket: target.bucket, key: target.key,
-                        detail: [("upload_id", .string(uploadId)), ("parts", .int(Int64(parts.count)))]), db)
+                    AuditEntry.uploadAbort(
+                        bucket: target.bucket, key: target.key, uploadId: uploadId, parts: parts.count), db)
                 return parts
             }
         }

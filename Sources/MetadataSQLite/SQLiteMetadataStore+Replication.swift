@@ -81,9 +81,7 @@ extension SQLiteMetadataStore {
                 try Self.insert(o, db)
                 try Self.queueJobs(replacing: old, with: o, now: now, db)
                 try Self.audit(
-                    AuditEntry(
-                        "object.replicas", bucket: bucket, key: key,
-                        detail: [("zones", .strings([o.zone] + replicas.map(\.zone)))]), db)
+                    AuditEntry.objectReplicas(o), db)
             }
         }
     }
@@ -223,7 +221,7 @@ extension SQLiteMetadataStore {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) -> Int in
                 var dead: [ReplicationJob] = []
-                try db.query("SELECT \(Self.jobColumns) FROM jobs WHERE state = 'dead'", []) { r in
+                try db.query("SELECT \(Self.jobColumns) FROM jobs WHERE state = 'dead' ORDER BY id", []) { r in
                     dead.append(Self.job(r))
                 }
                 let chosen = dead.filter { ids?.contains($0.id) ?? true }
@@ -235,7 +233,7 @@ extension SQLiteMetadataStore {
                 }
                 if !chosen.isEmpty {
                     try Self.audit(
-                        AuditEntry("job.retry", detail: [("jobs", .strings(chosen.map { String($0.id) }))]), db)
+                        AuditEntry.jobRetry(ids: chosen.map(\.id)), db)
                 }
                 return chosen.count
             }
@@ -260,9 +258,7 @@ extension SQLiteMetadataStore {
                 guard let job else { return false }
                 try db.query("DELETE FROM jobs WHERE id = ?", [.int(id)])
                 try Self.audit(
-                    AuditEntry(
-                        "job.cancel", bucket: job.bucket, key: job.key,
-                        detail: [("job", .int(id)), ("kind", .string(job.kind.rawValue)), ("zone", .string(job.zone))]),
+                    AuditEntry.jobCancel(job),
                     db)
                 return true
             }
@@ -304,7 +300,7 @@ extension SQLiteMetadataStore {
                     "UPDATE buckets SET replica_count = ? WHERE name = ?", [.int(Int64(count)), .text(bucket)])
                 if db.changes == 0 { throw .noSuchBucket }
                 try Self.audit(
-                    AuditEntry("bucket.replicas", bucket: bucket, detail: [("count", .int(Int64(count)))]), db)
+                    AuditEntry.bucketReplicas(bucket: bucket, count: count), db)
             }
         }
     }
@@ -314,7 +310,7 @@ extension SQLiteMetadataStore {
             try db.transaction { () throws(StoreError) in
                 try db.query("UPDATE buckets SET owner = ? WHERE name = ?", [.text(owner), .text(bucket)])
                 if db.changes == 0 { throw .noSuchBucket }
-                try Self.audit(AuditEntry("bucket.owner", bucket: bucket, detail: [("owner", .string(owner))]), db)
+                try Self.audit(AuditEntry.bucketOwner(bucket: bucket, owner: owner), db)
             }
         }
     }

@@ -86,12 +86,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                         .text(b.namingKey),
                     ])
                 try Self.audit(
-                    AuditEntry(
-                        "bucket.create", bucket: b.name,
-                        detail: [
-                            ("location_constraint", .string(b.locationConstraint)), ("zones", .strings(b.zones)),
-                            ("replica_count", .int(Int64(b.replicaCount))), ("owner", .string(b.owner)),
-                        ]), db)
+                    AuditEntry.bucketCreate(b), db)
                 return b
             }
         }
@@ -132,7 +127,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 if db.changes == 0 { throw .noSuchBucket }
                 // A migration's copy records prove nothing about a bucket of the same name made later.
                 try db.query("DELETE FROM migrated_objects WHERE bucket = ?", [.text(name)])
-                try Self.audit(AuditEntry("bucket.delete", bucket: name), db)
+                try Self.audit(AuditEntry.bucketDelete(name), db)
             }
         }
     }

@@ -1,0 +1,164 @@
+/// Every record a store's change appends, in one place: the SQLite store and the in-memory
+/// double both build their entries here, so the two cannot drift apart (a parity test drives
+/// both). Details hold names, counts and ids, never contents, metadata values or secrets.
+extension AuditEntry {
+    /// At most this many ids are listed in a detail (the count says how many there were).
+    public static let maxListedIds = 100
+
+    // MARK: buckets
+
+    public static func bucketCreate(_ b: BucketRecord) -> AuditEntry {
+        AuditEntry(
+            "bucket.create", bucket: b.name,
+            detail: [
+                ("location_constraint", .string(b.locationConstraint)), ("zones", .strings(b.zones)),
+                ("replica_count", .int(Int64(b.replicaCount))), ("owner", .string(b.owner)),
+            ])
+    }
+
+    public static func bucketDelete(_ name: String) -> AuditEntry { AuditEntry("bucket.delete", bucket: name) }
+
+    public static func bucketOwner(bucket: String, owner: String) -> AuditEntry {
+        AuditEntry("bucket.owner", bucket: bucket, detail: [("owner", .string(owner))])
+    }
+
+    /// A user's buckets handed to another owner (the user was deleted).
+    public static func bucketsReassigned(to owner: String, count: Int) -> AuditEntry {
+        AuditEntry("bucket.owner", detail: [("owner", .string(owner)), ("buckets", .int(Int64(count)))])
+    }
+
+    public static func bucketReplicas(bucket: String, count: Int) -> AuditEntry {
+        AuditEntry("bucket.replicas", bucket: bucket, detail: [("count", .int(Int64(count)))])
+    }
+
+    public static func bucketZones(bucket: String, from: [String], to zones: [String]) -> AuditEntry {
+        AuditEntry("bucket.zones", bucket: bucket, detail: [("from", .strings(from)), ("zones", .strings(zones))])
+    }
+
+    public static func readThrough(bucket: String, run: String) -> AuditEntry {
+        AuditEntry("bucket.read-through", bucket: bucket, detail: [("run", .string(run))])
+    }
+
+    public static func readThroughEnd(bucket: String, run: String) -> AuditEntry {
+        AuditEntry("bucket.read-through-end", bucket: bucket, detail: [("run", .string(run))])
+    }
+
+    // MARK: objects and uploads
+
+    /// The object's copies as they now are.
+    public static func objectReplicas(_ o: ObjectRecord) -> AuditEntry {
+        AuditEntry(
+            "object.replicas", bucket: o.bucket, key: o.key,
+            detail: [("zones", .strings([o.zone] + o.replicas.map(\.zone)))])
+    }
+
+    public static func objectRepair(_ repaired: ObjectRecord, restored: some Collection<String>) -> AuditEntry {
+        AuditEntry(
+            "object.repair", bucket: repaired.bucket, key: repaired.key,
+            detail: [
+                ("zones", .strings([repaired.zone] + repaired.replicas.map(\.zone))),
+                ("restored", .strings(restored.sorted())),
+            ])
+    }
+
+    public static func uploadCreate(_ u: UploadRecord) -> AuditEntry {
+        AuditEntry(
+            "upload.create", bucket: u.bucket, key: u.key,
+            detail: [("upload_id", .string(u.uploadId)), ("zone", .string(u.zone))])
+    }
+
+    public static func uploadComplete(_ o: ObjectRecord, uploadId: String) -> AuditEntry {
+        AuditEntry(
+            "upload.complete", bucket: o.bucket, key: o.key,
+            detail: [
+                ("upload_id", .string(uploadId)), ("etag", .string(o.etag)), ("size", .int(o.size)),
+                ("parts", .int(Int64(o.parts.count))), ("zone", .string(o.zone)),
+            ])
+    }
+
+    public static func uploadAbort(bucket: String, key: String, uploadId: String, parts: Int) -> AuditEntry {
+        AuditEntry(
+            "upload.abort", bucket: bucket, key: key,
+            detail: [("upload_id", .string(uploadId)), ("parts", .int(Int64(parts)))])
+    }
+
+    // MARK: the replication queue
+
+    /// Dead jobs put back in the queue: the first `maxListedIds` ids in order, and how many.
+    public static func jobRetry(ids: [Int64]) -> AuditEntry {
+        AuditEntry(
+            "job.retry",
+            detail: [
+                ("jobs", .strings(ids.sorted().prefix(maxListedIds).map { String($0) })),
+                ("count", .int(Int64(ids.count))),
+            ])
+    }
+
+    public static func jobCancel(_ j: ReplicationJob) -> AuditEntry {
+        AuditEntry(
+            "job.cancel", bucket: j.bucket, key: j.key,
+            detail: [("job", .int(j.id)), ("kind", .string(j.kind.rawValue)), ("zone", .string(j.zone))])
+    }
+
+    // MARK: identities (access key ids only: never a secret, its sealed form or a token)
+
+    public static func tenantCreate(_ id: String) -> AuditEntry {
+        AuditEntry("tenant.create", detail: [("tenant", .string(id))])
+    }
+
+    public static func tenantDelete(_ id: String) -> AuditEntry {
+        AuditEntry("tenant.delete", detail: [("tenant", .string(id))])
+    }
+
+    public static func userCreate(_ u: UserRecord) -> AuditEntry {
+        AuditEntry(
+            "user.create", detail: [("tenant", .string(u.tenant)), ("user", .string(u.name)), ("id", .string(u.id))])
+    }
+
+    public static func userPermissions(tenant: String, user: String, _ permissions: PermissionSet) -> AuditEntry {
+        AuditEntry(
+            "user.permissions",
+            detail: [
+                ("tenant", .string(tenant)), ("user", .string(user)),
+                ("actions", .strings(permissions.rules.keys.sorted())),
+            ])
+    }
+
+    public static func userDelete(tenant: String, user: String) -> AuditEntry {
+        AuditEntry("user.delete", detail: [("tenant", .string(tenant)), ("user", .string(user))])
+    }
+
+    public static func credentialCreate(_ c: CredentialRecord) -> AuditEntry {
+        var detail: [(String, AuditValue)] = [
+            ("tenant", .string(c.tenant)), ("user", .string(c.user)), ("access_key_id", .string(c.accessKey)),
+        ]
+        if let parent = c.parentKey { detail.append(("parent_key", .string(parent))) }
+        return AuditEntry(c.isSession ? "session.create" : "credential.create", detail: detail)
+    }
+
+    public static func credentialStatus(accessKey: String, _ status: CredentialRecord.Status) -> AuditEntry {
+        AuditEntry(
+            "credential.status", detail: [("access_key_id", .string(accessKey)), ("status", .string(status.rawValue))])
+    }
+
+    public static func credentialRotate(accessKey: String) -> AuditEntry {
+        AuditEntry("credential.rotate", detail: [("access_key_id", .string(accessKey))])
+    }
+
+    public static func credentialDelete(accessKey: String) -> AuditEntry {
+        AuditEntry("credential.delete", detail: [("access_key_id", .string(accessKey))])
+    }
+
+    public static func sessionsDeleted(parentKey: String, count: Int) -> AuditEntry {
+        AuditEntry("session.delete", detail: [("parent_key", .string(parentKey)), ("count", .int(Int64(count)))])
+    }
+
+    /// Every sealed secret re-sealed under a new master key.
+    public static func credentialsResealed(count: Int) -> AuditEntry {
+        AuditEntry("credential.reseal", detail: [("count", .int(Int64(count)))])
+    }
+
+    public static func sessionsExpired(count: Int) -> AuditEntry {
+        AuditEntry("session.expire", detail: [("count", .int(Int64(count)))])
+    }
+}

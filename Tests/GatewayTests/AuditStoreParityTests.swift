@@ -1,0 +1,103 @@
+import Foundation
+import GatewayCore
+import GatewayTesting
+import MetadataSQLite
+import SigV4
+import XCTest
+
+@testable import Gateway
+
+/// The in-memory double must append the same records as the SQLite store (handler tests trust
+/// it): one sequence of changes through both, the records compared field by field (all but the
+/// time and the hashes that cover it).
+final class AuditStoreParityTests: XCTestCase {
+    typealias Store = MetadataStore & AuditStore
+
+    func drive(_ m: any Store, _ ids: any IdentityStore) throws {
+        let z = ["z1", "z2"]
+        _ = try m.createBucket(
+            BucketRecord(
+                name: "b", owner: "o", createdAt: 1, locationConstraint: "c", zones: z, backendBucket: "bb",
+                replicaCount: 2))
+        _ = try m.createBucket(
+            BucketRecord(
+                name: "e", owner: "o", createdAt: 1, locationConstraint: "", zones: ["z1"], backendBucket: "ee"))
+        for key in ["k1", "k2", "k3"] {
+            var o = ObjectRecord(
+                bucket: "b", key: key, size: 3, etag: "e-\(key)", lastModified: 1, contentType: "t",
+                headers: [Header("x-amz-meta-a", "v")], checksums: [:], zone: "z1", blob: "blob-\(key)")
+            o.replicas = [Replica(zone: "z2", backendBucket: "bb")]
+            _ = try m.putObject(o, condition: nil)
+        }
+        try m.setObjectTags(bucket: "b", key: "k1", tags: [Header("t2", "v"), Header("t1", "v")])
+        try m.setBucketTags(bucket: "b", tags: [Header("bt", "v")])
+        // Replication jobs dead, then retried (ids in order) and one cancelled.
+        let jobs = try m.claimJobs(owner: "w", now: 2, lease: 60, limit: 10)
+        guard jobs.count == 3 else { return XCTFail("jobs: \(jobs.count)") }
+        for j in jobs.reversed() { try m.failJob(id: j.id, owner: "w", error: "x", retryAt: nil, now: 3) }
+        XCTAssertEqual(try m.retryJobs(ids: nil, now: 4), 3)
+        XCTAssertTrue(try m.cancelJob(id: jobs[0].id))
+        try m.createUpload(
+            UploadRecord(
+                uploadId: "u1", bucket: "b", key: "mp", initiated: 1, contentType: "t", headers: [],
+                checksumAlgorithm: "", zone: "z1"))
+        _ = try m.putPart(
+            PartRecord(uploadId: "u1", partNumber: 1, size: 3, etag: "pe", lastModified: 1, checksums: [:], blob: "p1"))
+        var done = ObjectRecord(
+            bucket: "b", key: "mp", size: 3, etag: "me-1", lastModified: 2, contentType: "t", headers: [],
+            checksums: [:], zone: "z1", blob: "")
+        done.parts = [BlobPart(blob: "p1", size: 3)]
+        _ = try m.completeUpload("u1", object: done, condition: nil)
+        try m.createUpload(
+            UploadRecord(
+                uploadId: "u2", bucket: "b", key: "gone", initiated: 1, contentType: "t", headers: [],
+                checksumAlgorithm: "", zone: "z2"))
+        _ = try m.abortUpload("u2")
+        try m.setReplicaCount(bucket: "b", count: 1)
+        try m.setBucketOwner(bucket: "b", owner: "o2")
+        try m.setBucketZones(bucket: "b", zones: ["z2", "z1"])
+        _ = try m.deleteObject(bucket: "b", key: "k2", now: 5)
+        try m.deleteBucket(named: "e")
+        try ids.createTenant(TenantRecord(id: "acme", displayName: "Acme", createdAt: 1))
+        try ids.createUser(
+            UserRecord(
+                tenant: "acme", name: "alice", id: "cid", permissions: PermissionSet(["s3:*": ["*"]]), createdAt: 1))
+        try ids.setPermissions(tenant: "acme", user: "alice", PermissionSet(["s3:GetObject": ["*"], "iam:*": ["*"]]))
+        try ids.createCredential(
+            CredentialRecord(
+                accessKey: "AKIDA", tenant: "acme", user: "alice", sealedSecret: "v1:s", status: .active,
+                createdAt: 1), maxKeysPerUser: 2)
+        try ids.setCredentialStatus(accessKey: "AKIDA", .inactive)
+        try ids.replaceSealedSecret(accessKey: "AKIDA", sealed: "v1:t")
+        try ids.deleteCredential(accessKey: "AKIDA")
+        try ids.deleteUser(tenant: "acme", name: "alice")
+        try ids.deleteTenant(id: "acme")
+    }
+
+    func testTheInMemoryStoreAppendsTheSameRecordsAsSQLite() throws {
+        let dir = NSTemporaryDirectory() + "s3gw-parity-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let sqlite = try SQLiteMetadataStore(path: dir + "/m.sqlite")
+        let memory = InMemoryMetadataStore()
+        try drive(sqlite, sqlite)
+        try drive(memory, InMemoryIdentityStore(metadata: memory))
+        func fields(_ r: AuditRecord) -> [String] {
+            [String(r.seq), r.origin, r.change, r.bucket, r.key, r.detail]
+        }
+        let a = try sqlite.auditRecords(AuditQuery(limit: 1000)).map(fields)
+        let b = try memory.auditRecords(AuditQuery(limit: 1000)).map(fields)
+        XCTAssertGreaterThan(a.count, 20)
+        XCTAssertEqual(a.count, b.count)
+        for (x, y) in zip(a, b) { XCTAssertEqual(x, y) }
+        // The retried ids in order, however the queue listed them.
+        let retry = try XCTUnwrap(try sqlite.auditRecords(AuditQuery(change: "job.retry")).first)
+        XCTAssertTrue(retry.detail.hasSuffix(#","count":3}"#), retry.detail)
+    }
+
+    func testALongRetryListsTheFirstIdsAndTheCount() {
+        let e = AuditEntry.jobRetry(ids: Array((1...250).reversed()))
+        XCTAssertTrue(e.detail.hasPrefix(#"{"jobs":["1","2","3""#), e.detail)
+        XCTAssertTrue(e.detail.contains(#""100"],"count":250}"#), e.detail)
+    }
+}
