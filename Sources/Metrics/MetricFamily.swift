@@ -96,6 +96,12 @@ public struct MetricFamily: Sendable, Hashable {
     public static let oplogDropped = MetricFamily(
         "s3gw_oplog_dropped_total", .counter, .counted,
         "Operations log records dropped because the writer's queue was full.")
+    public static let auditRecords = MetricFamily(
+        "s3gw_audit_records_total", .counter, .scraped,
+        "Records in the audit chain (its last sequence number: records are numbered 1, 2, … without gaps).")
+    public static let auditLastDigestAge = MetricFamily(
+        "s3gw_audit_last_digest_age_seconds", .gauge, .scraped,
+        "Seconds since the end of the period the newest signed audit digest covers.")
     public static let seriesDropped = MetricFamily(
         "s3gw_metrics_series_dropped_total", .counter, .counted,
         "Observations not counted because a process's counter file was full or a series name too long.")
@@ -104,7 +110,7 @@ public struct MetricFamily: Sendable, Hashable {
     public static let all: [MetricFamily] = [
         requests, requestDuration, requestBytes, responseBytes, inFlight, authFailures, zoneDuration, zoneErrors,
         zoneUp, zoneStoredBytes, replicationQueue, replicationOldestPending, replicationLag, replicationDeadLetters,
-        workerRestarts, agentUp, agentHeartbeatAge, oplogDropped, seriesDropped,
+        workerRestarts, agentUp, agentHeartbeatAge, oplogDropped, auditRecords, auditLastDigestAge, seriesDropped,
     ]
 
     static let byFileName: [Substring: MetricFamily] = Dictionary(

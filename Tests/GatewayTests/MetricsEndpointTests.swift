@@ -1,6 +1,8 @@
 import Foundation
 import GatewayCore
 import Logging
+import Metrics
+import SigV4
 import XCTest
 
 @testable import Gateway
@@ -67,6 +69,23 @@ final class MetricsEndpointTests: XCTestCase {
         XCTAssertEqual(
             scrape(gw).filter { $0.hasPrefix("s3gw_requests_total{") }.count, 5,
             "no series for /metrics or /healthz")
+    }
+
+    func testTheAuditChainsLengthAndDigestAgeAreScraped() throws {
+        let gw = try gateway()
+        XCTAssertEqual(gw.send("PUT", "/photos").status, 200)
+        XCTAssertEqual(gw.send("PUT", "/photos/a", body: [1]).status, 200)
+        let records = try gw.metadata.auditRecords(AuditQuery(limit: 1000)).count
+        var text = scrape(gw)
+        XCTAssertTrue(text.contains("s3gw_audit_records_total \(records)"), "\(text.filter { $0.contains("audit") })")
+        XCTAssertFalse(text.contains { $0.hasPrefix("s3gw_audit_last_digest_age_seconds ") }, "no digest yet")
+        let key = Ed25519Key(seed: Array(repeating: 5, count: 32))!
+        let now = gw.context.clock.now()
+        _ = try AuditDigests(store: gw.metadata, key: key, settings: AuditSettings(), zone: nil).run(now: now)
+        text = scrape(gw)
+        let age = text.first { $0.hasPrefix("s3gw_audit_last_digest_age_seconds ") }
+        let seconds = try XCTUnwrap(age.flatMap { Double($0.split(separator: " ")[1]) })
+        XCTAssertTrue((0..<(15 * 60 + 1)).contains(seconds), "\(seconds)")
     }
 
     func testDisabledMetricsAnswerNotFound() {

@@ -22,6 +22,13 @@ enum StoreGauges {
             s.set(.agentUp, [], freshest.map { now - $0 < Heartbeat.aliveWithin } == true ? 1 : 0)
             if let freshest { s.set(.agentHeartbeatAge, [], max(0, now - freshest)) }
         }
+        // The chain's length is its last seq; a digest's age from the end of its period.
+        if let last = try? ctx.metadata.auditRecords(AuditQuery(limit: 1, newest: true)) {
+            s.set(.auditRecords, [], Double(last.first?.seq ?? 0))
+        }
+        if let digest = try? ctx.metadata.auditDigests(after: 0, limit: 1, newest: true).first {
+            s.set(.auditLastDigestAge, [], max(0, now - Double(digest.periodEnd) / 1000))
+        }
         // A count older than three intervals is left out: the agent stopped, and a number that
         // no longer moves would look like a zone that stopped growing.
         if let stored = ZoneStoredBytes.read(ctx.metadata), now - stored.at <= 3 * ZoneStoredBytes.interval {
