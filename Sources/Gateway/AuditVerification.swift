@@ -36,7 +36,9 @@ public enum AuditVerification {
     /// those in `audit_keys`.
     public static func run(
         store: any AuditStore, from: Int64 = 1, digests files: [AuditDigest]? = nil, digestSource: String = "store",
-        trustedKeys: [AuditKey]? = nil, keySource: String? = nil, pageSize: Int = 1000
+        unreadableFiles: [String] = [], exportedDigests: Int = 0, trustedKeys: [AuditKey]? = nil,
+        keySource: String? = nil,
+        pageSize: Int = 1000
     ) throws(StoreError) -> Report {
         var report = Report(
             ok: true, recordsChecked: 0, firstSeq: max(1, from), lastSeq: 0, digestsChecked: 0,
@@ -51,6 +53,12 @@ public enum AuditVerification {
         // records past where the walk ended, and would read as a cut tail.
         let digests: [AuditDigest]
         if let files { digests = files } else { digests = try allDigests(store) }
+        // Files removed from the zone (or the whole bucket emptied) are a problem of their own:
+        // the digests left could all check out. `exportedDigests` is counted before the files
+        // are listed, so one exported meanwhile is no false alarm.
+        if let files, files.count < exportedDigests || !unreadableFiles.isEmpty {
+            return fail(.digestMissing(found: files.count, exported: exportedDigests, unreadable: unreadableFiles))
+        }
         var verifier = AuditChainVerifier(sha256Hex: sha256Hex)
         if start > 1 {
             let before = try store.auditRecords(AuditQuery(after: start - 2, limit: 1)).first
@@ -88,6 +96,13 @@ public enum AuditVerification {
             verify: { Ed25519Key.verify(signatureHex: $0, message: $1, publicKeyHex: $2) }, sha256Hex: sha256Hex)
         if let problem { return fail(problem) }
         return report
+    }
+
+    /// How many digests the store has written to the digest zone.
+    public static func exportedDigests(_ store: any AuditStore) throws(StoreError) -> Int {
+        // All first: a digest added meanwhile is pending, so it is never counted as exported.
+        let all = try allDigests(store).count
+        return all - (try store.pendingAuditDigests().count)
     }
 
     static func allDigests(_ store: any AuditStore) throws(StoreError) -> [AuditDigest] {

@@ -20,6 +20,9 @@ public enum AuditProblem: Sendable, Equatable, CustomStringConvertible {
     case unknownKey(periodEnd: Int64, fingerprint: String)
     /// The digest does not link to the one before it (a digest was removed or replaced).
     case digestChainBroken(periodEnd: Int64)
+    /// The digest zone holds fewer digest files than the store wrote there, or files that are
+    /// not digests.
+    case digestMissing(found: Int, exported: Int, unreadable: [String])
 
     public var seq: Int64? {
         switch self {
@@ -42,6 +45,7 @@ public enum AuditProblem: Sendable, Equatable, CustomStringConvertible {
         case .badSignature: "bad-signature"
         case .unknownKey: "unknown-key"
         case .digestChainBroken: "digest-chain-broken"
+        case .digestMissing: "digest-missing"
         }
     }
 
@@ -61,6 +65,12 @@ public enum AuditProblem: Sendable, Equatable, CustomStringConvertible {
         case .unknownKey(let end, let fp): return "digest of \(at(end)): signed by unknown key \(fp)"
         case .digestChainBroken(let end):
             return "digest of \(at(end)): does not link to the previous digest (one was removed or replaced)"
+        case .digestMissing(let found, let exported, let unreadable):
+            if !unreadable.isEmpty {
+                return "digest files unreadable: \(unreadable.prefix(10).joined(separator: ", "))"
+                    + (unreadable.count > 10 ? " and \(unreadable.count - 10) more" : "")
+            }
+            return "digest files missing: the zone holds \(found), the gateway wrote \(exported)"
         }
     }
 }

@@ -151,6 +151,21 @@ final class AuditDigestTests: XCTestCase {
         XCTAssertEqual(report.digestsChecked, 1)
     }
 
+    func testMissingOrUnreadableDigestFilesAreNamed() throws {
+        let store = InMemoryMetadataStore()
+        store.audit(AuditEntry("object.put", bucket: "b", key: "k"))
+        let d = digests(store)
+        let signed = [try XCTUnwrap(try d.run(now: 60)), try XCTUnwrap(try d.run(now: 120))]
+        var report = try AuditVerification.run(store: store, digests: [], digestSource: "z/b", exportedDigests: 2)
+        XCTAssertEqual(report.problem?.kind, "digest-missing")
+        XCTAssertEqual(report.problem?.message, "digest files missing: the zone holds 0, the gateway wrote 2")
+        report = try AuditVerification.run(
+            store: store, digests: signed, digestSource: "z/b", unreadableFiles: ["junk"], exportedDigests: 2)
+        XCTAssertEqual(report.problem?.kind, "digest-missing")
+        report = try AuditVerification.run(store: store, digests: signed, digestSource: "z/b", exportedDigests: 2)
+        XCTAssertTrue(report.ok, "\(report.problem?.message ?? "")")
+    }
+
     func testTheKeyFileIsCreatedOnceAndNeverSilentlyReplaced() throws {
         let dir = NSTemporaryDirectory() + "s3gw-auditkey-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

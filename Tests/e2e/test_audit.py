@@ -6,6 +6,7 @@ are edited, deleted and cut off with the sqlite3 module and verify fails naming 
 secret, session token, object byte, metadata or tag value is ever in audit_log."""
 
 import json
+import shutil
 import sqlite3
 import time
 import uuid
@@ -285,3 +286,23 @@ def test_verify_trusts_the_store_keys_only_without_a_key_file(stack, workload):
             key_file.write_text(seed)
         key_file.chmod(0o600)
     verify(stack)
+
+
+def test_an_emptied_digest_bucket_and_a_from_past_the_end(stack, workload):
+    wait_until(lambda: len(as_json(cli(stack, "audit", "digests", "--json"))["digests"]) >= 2, 30, "two digests")
+    bucket_dir = stack.zone_dir / "buckets" / DIGEST_BUCKET
+    aside = stack.state_dir / "digests-aside"
+    shutil.move(str(bucket_dir), str(aside))
+    bucket_dir.mkdir()
+    try:
+        code, report = verify(stack, "--digests", f"local-1/{DIGEST_BUCKET}", check=False)
+        assert code == 1 and report["problem"]["kind"] == "digest-missing", report
+    finally:
+        # A digest the agent wrote meanwhile is kept.
+        shutil.copytree(bucket_dir, aside, dirs_exist_ok=True)
+        shutil.rmtree(bucket_dir)
+        shutil.move(str(aside), str(bucket_dir))
+    verify(stack, "--digests", f"local-1/{DIGEST_BUCKET}")
+    # Far past the chain's end there is nothing to check: not a deletion.
+    r = cli(stack, "audit", "verify", "--from", "100000000", check=False)
+    assert r.returncode == 2 and "past the chain's end" in r.stderr, (r.returncode, r.stdout, r.stderr)

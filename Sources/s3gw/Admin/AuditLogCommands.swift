@@ -182,22 +182,29 @@ extension AuditCommand {
                             + "(give --public-key to check against a key kept elsewhere)\n").utf8))
             }
             var files: [AuditDigest]?
+            var unreadable: [String] = []
+            var exported = 0
             var source = "store"
             if let digests {
                 let parts = digests.split(separator: "/", maxSplits: 1).map(String.init)
                 guard parts.count == 2, let zone = ctx.zones[parts[0]] else {
                     throw ValidationError("--digests is ZONE/BUCKET with a configured zone")
                 }
+                exported = try AuditVerification.exportedDigests(ctx.metadata)
                 let read = try AuditDigests.readFiles(zone: zone, bucket: parts[1])
-                if !read.unreadable.isEmpty {
-                    FileHandle.standardError.write(
-                        Data("s3gw: not digest files: \(read.unreadable.joined(separator: ", "))\n".utf8))
-                }
                 files = read.digests
+                unreadable = read.unreadable
                 source = digests
             }
+            // Past the chain's end there is nothing to check (not a deletion).
+            let last = try ctx.metadata.auditRecords(AuditQuery(limit: 1, newest: true)).first?.seq ?? 0
+            if from > last + 1 {
+                throw ValidationError("--from \(from) is past the chain's end (record \(last)): nothing to check")
+            }
             return try AuditVerification.run(
-                store: ctx.metadata, from: from, digests: files, digestSource: source, trustedKeys: trusted,
+                store: ctx.metadata, from: from, digests: files, digestSource: source, unreadableFiles: unreadable,
+                exportedDigests: exported,
+                trustedKeys: trusted,
                 keySource: keySource)
         }
     }
