@@ -69,14 +69,21 @@ public enum AuditVerification {
         var buffer = try store.auditRecords(AuditQuery(after: start - 1, limit: pageSize))
         var exhausted = buffer.count < pageSize
         var lastSeen = start - 1
-        while !buffer.isEmpty {
-            if buffer.count == 1 && !exhausted {
-                let more = try store.auditRecords(AuditQuery(after: buffer[0].seq, limit: pageSize))
+        var at = 0
+        while at < buffer.count {
+            // Keep `window` records of lookahead (a swap of distant records is told from a
+            // deletion by the record it was swapped with); drop what was checked.
+            if buffer.count - at <= Int(AuditChainVerifier.window) && !exhausted {
+                buffer.removeFirst(at)
+                at = 0
+                let more = try store.auditRecords(AuditQuery(after: buffer.last?.seq ?? 0, limit: pageSize))
                 exhausted = more.count < pageSize
                 buffer += more
+                continue
             }
-            let r = buffer.removeFirst()
-            if let problem = verifier.check(r, next: buffer.first) {
+            let r = buffer[at]
+            at += 1
+            if let problem = verifier.check(r, ahead: buffer[at...].prefix(Int(AuditChainVerifier.window))) {
                 report.lastSeq = lastSeen
                 report.recordsChecked = verifier.checked
                 return fail(problem)

@@ -75,9 +75,16 @@ public enum AuditProblem: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Checks records one at a time in seq order (one record of lookahead, to tell a swap from a
-/// renumbered deletion), so a long chain is verified page by page in constant memory.
+/// Checks records one at a time in seq order, with the records after it as lookahead (to tell
+/// a swap from a renumbered deletion), so a long chain is verified page by page in bounded
+/// memory.
 public struct AuditChainVerifier: Sendable {
+    /// How far (in seqs) a record is looked for where it would hash right: a renumbered
+    /// deletion or insertion of up to this many records, or a swap of records this far apart,
+    /// is named as such; beyond, the first record that moved is reported altered. Searched
+    /// only once a record fails (a few ms at most).
+    public static let window: Int64 = 1024
+
     private var previous: (seq: Int64, hash: String)
     private var beforePrevious: String?
     private let sha256Hex: AuditRecord.Hasher
@@ -92,22 +99,36 @@ public struct AuditChainVerifier: Sendable {
 
     /// Checks `r` (the next record by seq; `next` the one after it, if any).
     public mutating func check(_ r: AuditRecord, next: AuditRecord?) -> AuditProblem? {
+        check(r, ahead: next.map { [$0] } ?? [])
+    }
+
+    /// Checks `r` (the next record by seq); `ahead` are the records after it in seq order (up
+    /// to `window` of them are used).
+    public mutating func check(_ r: AuditRecord, ahead: ArraySlice<AuditRecord>) -> AuditProblem? {
         let expected = previous.seq + 1
         if r.seq > expected { return .deleted(from: expected, to: r.seq - 1) }
         if r.seq < expected { return .inserted(seq: r.seq) }
         if r.computedHash(sha256Hex) != r.hash {
             // Where would this record hash right? Earlier: records were inserted before it;
-            // later: it was swapped, or records before it were deleted and the rest renumbered.
-            for d: Int64 in 1...8 {
+            // later: it was swapped with the record there, or records before it were deleted
+            // and the rest renumbered.
+            for d: Int64 in 1...Self.window {
                 if r.seq - d >= 1, r.computedHash(sha256Hex, seq: r.seq - d) == r.hash {
                     return .inserted(seq: r.seq - d)
                 }
                 if r.computedHash(sha256Hex, seq: r.seq + d) == r.hash {
-                    if d == 1, let next, next.seq == r.seq + 1, next.computedHash(sha256Hex, seq: r.seq) == next.hash {
-                        return .reordered(seq: r.seq, with: next.seq)
+                    if let other = ahead.first(where: { $0.seq == r.seq + d }),
+                        other.computedHash(sha256Hex, seq: r.seq) == other.hash
+                    {
+                        return .reordered(seq: r.seq, with: other.seq)
                     }
                     return .deleted(from: r.seq, to: r.seq + d - 1)
                 }
+            }
+            // Hashing right nowhere, while the record after it hashes right here: this one was
+            // inserted (its hash made up) and the rest moved up.
+            if let next = ahead.first, next.seq == r.seq + 1, next.computedHash(sha256Hex, seq: r.seq) == next.hash {
+                return .inserted(seq: r.seq)
             }
             return .altered(seq: r.seq)
         }

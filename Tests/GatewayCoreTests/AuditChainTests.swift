@@ -26,7 +26,7 @@ final class AuditChainTests: XCTestCase {
     static func verify(_ records: [AuditRecord], after: AuditRecord? = nil) -> AuditProblem? {
         var v = AuditChainVerifier(after: after, sha256Hex: sha256Hex)
         for (i, r) in records.enumerated() {
-            if let p = v.check(r, next: i + 1 < records.count ? records[i + 1] : nil) { return p }
+            if let p = v.check(r, ahead: records[(i + 1)...]) { return p }
         }
         return nil
     }
@@ -100,5 +100,31 @@ final class AuditChainTests: XCTestCase {
         c[4].seq = 5
         c[5].seq = 6
         XCTAssertEqual(Self.verify(c), .reordered(seq: 5, with: 6))
+    }
+
+    func testADistantSwapIsNamedAsSuch() {
+        var c = Self.chain(20)
+        c.swapAt(4, 8)
+        c[4].seq = 5
+        c[8].seq = 9
+        XCTAssertEqual(Self.verify(c), .reordered(seq: 5, with: 9))
+    }
+
+    func testALongRenumberedDeletionIsNamedAsSuch() {
+        var c = Self.chain(40)
+        c.removeSubrange(5...24)
+        for i in 5..<c.count { c[i].seq -= 20 }
+        XCTAssertEqual(Self.verify(c), .deleted(from: 6, to: 25))
+    }
+
+    func testAnInsertedRecordWithAMadeUpHashIsNamed() {
+        var c = Self.chain(10)
+        var junk = c[3]
+        junk.key = "forged"
+        junk.hash = String(repeating: "f", count: 64)
+        for i in 4..<c.count { c[i].seq += 1 }
+        junk.seq = 5
+        c.insert(junk, at: 4)
+        XCTAssertEqual(Self.verify(c), .inserted(seq: 5))
     }
 }

@@ -170,6 +170,15 @@ final class AuditStoreTests: XCTestCase {
         XCTAssertEqual(report.firstSeq, 5)
     }
 
+    func testADistantSwapAcrossPagesIsNamed() throws {
+        for i in 0..<8 { _ = try store.putObject(object("k\(i)")) }
+        try sql(
+            "UPDATE audit_log SET seq = -1 WHERE seq = 2; UPDATE audit_log SET seq = 2 WHERE seq = 7; "
+                + "UPDATE audit_log SET seq = 7 WHERE seq = -1")
+        let report = try AuditVerification.run(store: store, pageSize: 2)
+        XCTAssertEqual(report.problem?.message, "records 2 and 7 reordered (swapped)")
+    }
+
     func sql(_ text: String) throws {
         let p = Process()
         // As a tamperer would: the sqlite3 shell on the database file.
@@ -185,7 +194,7 @@ enum AuditChainTestsSupport {
     static func verify(_ records: [AuditRecord]) -> AuditProblem? {
         var v = AuditChainVerifier(sha256Hex: sha256Hex)
         for (i, r) in records.enumerated() {
-            if let p = v.check(r, next: i + 1 < records.count ? records[i + 1] : nil) { return p }
+            if let p = v.check(r, ahead: records[(i + 1)...]) { return p }
         }
         return nil
     }
