@@ -39,7 +39,11 @@ public struct AuditDigests: Sendable {
                 periodEnd: end, firstSeq: (previous?.lastSeq ?? 0) + 1, lastSeq: last?.seq ?? 0,
                 lastHash: last?.hash ?? AuditRecord.genesisHash, publicKeyFingerprint: key.fingerprint,
                 previousDigestHash: previous?.hash(sha256Hex) ?? "", previousDigestSignature: previous?.signature ?? "")
-            d.signature = hexEncode(key.sign(d.signedMessage(sha256Hex)))
+            do {
+                d.signature = hexEncode(try key.sign(d.signedMessage(sha256Hex)))
+            } catch {
+                throw .internalFailure("audit digest: \(error)")
+            }
             return d
         }
         try export()

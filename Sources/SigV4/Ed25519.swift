@@ -2,10 +2,20 @@ internal import COpenSSL
 import GatewayCore
 
 /// An Ed25519 key pair over libcrypto (EVP one-shot sign and verify): the key that signs the
-/// audit chain's digests. Kept as its 32-byte seed; the public key is derived from it.
-public struct Ed25519Key: Sendable {
-    public let seed: [UInt8]
+/// audit chain's digests. Kept as its 32-byte seed (readable inside the package only, and
+/// never printed: `description` and the mirror show the fingerprint); the public key is
+/// derived from it.
+public struct Ed25519Key: Sendable, CustomStringConvertible, CustomReflectable {
+    package let seed: [UInt8]
     public let publicKey: [UInt8]
+
+    /// Signing failed in libcrypto (out of memory, a broken provider).
+    public struct SigningError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public var description: String { "Ed25519Key(fingerprint: \(fingerprint))" }
+    public var customMirror: Mirror { Mirror(self, children: ["fingerprint": fingerprint], displayStyle: .struct) }
 
     public init?(seed: [UInt8]) {
         guard seed.count == 32,
@@ -32,21 +42,21 @@ public struct Ed25519Key: Sendable {
 
     public static func fingerprint(_ publicKey: [UInt8]) -> String { hexEncode(Digest.hash(.sha256, publicKey)) }
 
-    public func sign(_ message: [UInt8]) -> [UInt8] {
+    public func sign(_ message: [UInt8]) throws(SigningError) -> [UInt8] {
         guard
             let pkey = seed.withUnsafeBufferPointer({
                 EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nil, $0.baseAddress, 32)
             })
-        else { fatalError("Ed25519 key from a checked seed") }
+        else { throw SigningError(description: "Ed25519: cannot load the private key") }
         defer { EVP_PKEY_free(pkey) }
-        let ctx = EVP_MD_CTX_new()
+        guard let ctx = EVP_MD_CTX_new() else { throw SigningError(description: "Ed25519: out of memory") }
         defer { EVP_MD_CTX_free(ctx) }
         var sig = [UInt8](repeating: 0, count: 64)
         var n = 64
         // Ed25519 is one-shot: no digest, no Update/Final.
         guard EVP_DigestSignInit(ctx, nil, nil, nil, pkey) == 1,
             EVP_DigestSign(ctx, &sig, &n, message, message.count) == 1, n == 64
-        else { fatalError("Ed25519 signing failed") }
+        else { throw SigningError(description: "Ed25519: signing failed") }
         return sig
     }
 
@@ -57,7 +67,7 @@ public struct Ed25519Key: Sendable {
             })
         else { return false }
         defer { EVP_PKEY_free(pkey) }
-        let ctx = EVP_MD_CTX_new()
+        guard let ctx = EVP_MD_CTX_new() else { return false }
         defer { EVP_MD_CTX_free(ctx) }
         return EVP_DigestVerifyInit(ctx, nil, nil, nil, pkey) == 1
             && EVP_DigestVerify(ctx, signature, signature.count, message, message.count) == 1

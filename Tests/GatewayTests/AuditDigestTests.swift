@@ -22,9 +22,22 @@ final class AuditDigestTests: XCTestCase {
         return AuditDigests(store: store, key: key, settings: settings, zone: zone)
     }
 
-    func testEd25519SignsAndVerifies() {
+    func testEd25519SignsAndVerifies() throws {
+        // Printed or dumped, a key shows its fingerprint, never its seed.
+        let seedHex = hexEncode(Array(repeating: 3, count: 32))
+        for text in [
+            String(describing: key), String(reflecting: key),
+            {
+                var o = ""
+                dump(key, to: &o)
+                return o
+            }(),
+        ] {
+            XCTAssertFalse(text.contains(seedHex), text)
+            XCTAssertTrue(text.contains(key.fingerprint), text)
+        }
         let message = Array("s3gw".utf8)
-        let sig = key.sign(message)
+        let sig = try key.sign(message)
         XCTAssertEqual(sig.count, 64)
         XCTAssertTrue(Ed25519Key.verify(signature: sig, message: message, publicKey: key.publicKey))
         var flipped = sig
@@ -36,7 +49,7 @@ final class AuditDigestTests: XCTestCase {
         let rfc = Ed25519Key(seed: hexDecode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")!)!
         XCTAssertEqual(hexEncode(rfc.publicKey), "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
         XCTAssertEqual(
-            hexEncode(rfc.sign([])),
+            hexEncode(try rfc.sign([])),
             "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
         )
     }
@@ -130,7 +143,7 @@ final class AuditDigestTests: XCTestCase {
         // Re-signed by someone else's key: unknown to the key file the verifier trusts.
         let other = Ed25519Key.generate()
         all[2].publicKeyFingerprint = other.fingerprint
-        all[2].signature = hexEncode(other.sign(all[2].signedMessage(sha256Hex)))
+        all[2].signature = hexEncode(try other.sign(all[2].signedMessage(sha256Hex)))
         let trusted = [key.auditKey(created: 0)]
         XCTAssertEqual(
             try AuditVerification.run(store: store, digests: all, trustedKeys: trusted).problem?.kind, "unknown-key")
