@@ -60,6 +60,8 @@ struct LocalAdminTransport: AdminTransport {
         trace.operation =
             call.method + " /" + (call.api == .web ? "api" : "admin") + "/" + call.path.joined(separator: "/")
         trace.tenant = TenantRecord.defaultID
+        // No access key signs a local call: the audit chain names the host user who ran it.
+        trace.accessKey = "uid:\(getuid())"
         return try trace.run { () throws(AdminFailure) -> AdminReply in try sendTraced(call) }
     }
 
