@@ -16,7 +16,16 @@ extension AuditEntry {
             ])
     }
 
-    public static func bucketDelete(_ name: String) -> AuditEntry { AuditEntry("bucket.delete", bucket: name) }
+    /// The bucket, and the unfinished uploads that went with it (the first ids in order, and
+    /// how many).
+    public static func bucketDelete(_ name: String, uploads: [String] = []) -> AuditEntry {
+        AuditEntry(
+            "bucket.delete", bucket: name,
+            detail: uploads.isEmpty
+                ? [] : [("uploads", .strings(listed(uploads))), ("upload_count", .int(Int64(uploads.count)))])
+    }
+
+    static func listed(_ ids: [String]) -> [String] { Array(ids.sorted().prefix(maxListedIds)) }
 
     public static func bucketOwner(bucket: String, owner: String) -> AuditEntry {
         AuditEntry("bucket.owner", bucket: bucket, detail: [("owner", .string(owner))])
@@ -124,8 +133,15 @@ extension AuditEntry {
             ])
     }
 
-    public static func userDelete(tenant: String, user: String) -> AuditEntry {
-        AuditEntry("user.delete", detail: [("tenant", .string(tenant)), ("user", .string(user))])
+    /// The user and the access keys (and sessions) removed with it: the first ids in order,
+    /// and how many.
+    public static func userDelete(tenant: String, user: String, accessKeys: [String] = []) -> AuditEntry {
+        AuditEntry(
+            "user.delete",
+            detail: [
+                ("tenant", .string(tenant)), ("user", .string(user)), ("access_key_ids", .strings(listed(accessKeys))),
+                ("access_key_count", .int(Int64(accessKeys.count))),
+            ])
     }
 
     public static func credentialCreate(_ c: CredentialRecord) -> AuditEntry {

@@ -88,8 +88,9 @@ public final class InMemoryIdentityStore: IdentityStore {
             guard s.users.removeValue(forKey: Self.userKey(tenant, name)) != nil else {
                 throw .noSuchEntity("user \(name) of tenant \(tenant)")
             }
+            let keys = s.credentials.values.filter { $0.tenant == tenant && $0.user == name }.map(\.accessKey)
             s.credentials = s.credentials.filter { !($0.value.tenant == tenant && $0.value.user == name) }
-            metadata.audit(AuditEntry.userDelete(tenant: tenant, user: name))
+            metadata.audit(AuditEntry.userDelete(tenant: tenant, user: name, accessKeys: keys))
         }
     }
 

@@ -100,13 +100,15 @@ public final class InMemoryMetadataStore: MetadataStore {
         try state.withLock { s throws(StoreError) in
             guard s.buckets[name] != nil else { throw .noSuchBucket }
             if !(s.objects[name]?.isEmpty ?? true) { throw .bucketNotEmpty }
+            var uploads: [String] = []
             for (id, u) in s.uploads where u.bucket == name {
                 s.uploads[id] = nil
                 s.parts[id] = nil
+                uploads.append(id)
             }
             s.buckets[name] = nil
             s.objects[name] = nil
-            audit(AuditEntry.bucketDelete(name))
+            audit(AuditEntry.bucketDelete(name, uploads: uploads))
         }
         forgetMigratedObjects(bucket: name)
     }

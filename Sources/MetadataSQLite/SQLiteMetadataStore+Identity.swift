@@ -147,9 +147,12 @@ extension SQLiteMetadataStore: IdentityStore {
             try db.transaction { () throws(StoreError) in
                 try db.query("DELETE FROM users WHERE tenant = ? AND name = ?", [.text(tenant), .text(name)])
                 if db.changes == 0 { throw .noSuchEntity("user \(name) of tenant \(tenant)") }
+                var keys: [String] = []
+                try db.query(
+                    "SELECT access_key FROM credentials WHERE tenant = ? AND user = ?", [.text(tenant), .text(name)]
+                ) { r in keys.append(r.text(0)) }
                 try db.query("DELETE FROM credentials WHERE tenant = ? AND user = ?", [.text(tenant), .text(name)])
-                try Self.audit(
-                    AuditEntry.userDelete(tenant: tenant, user: name), db)
+                try Self.audit(AuditEntry.userDelete(tenant: tenant, user: name, accessKeys: keys), db)
             }
         }
     }

@@ -119,6 +119,10 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                     throw .bucketNotEmpty
                 }
                 // Unfinished uploads go with the bucket; their blobs go with its directory.
+                var uploads: [String] = []
+                try db.query("SELECT upload_id FROM uploads WHERE bucket = ?", [.text(name)]) { r in
+                    uploads.append(r.text(0))
+                }
                 try db.query(
                     "DELETE FROM parts WHERE upload_id IN (SELECT upload_id FROM uploads WHERE bucket = ?)",
                     [.text(name)])
@@ -127,7 +131,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 if db.changes == 0 { throw .noSuchBucket }
                 // A migration's copy records prove nothing about a bucket of the same name made later.
                 try db.query("DELETE FROM migrated_objects WHERE bucket = ?", [.text(name)])
-                try Self.audit(AuditEntry.bucketDelete(name), db)
+                try Self.audit(AuditEntry.bucketDelete(name, uploads: uploads), db)
             }
         }
     }

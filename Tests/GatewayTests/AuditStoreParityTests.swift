@@ -57,6 +57,10 @@ final class AuditStoreParityTests: XCTestCase {
         try m.setBucketOwner(bucket: "b", owner: "o2")
         try m.setBucketZones(bucket: "b", zones: ["z2", "z1"])
         _ = try m.deleteObject(bucket: "b", key: "k2", now: 5)
+        try m.createUpload(
+            UploadRecord(
+                uploadId: "u3", bucket: "e", key: "left", initiated: 1, contentType: "t", headers: [],
+                checksumAlgorithm: "", zone: "z1"))
         try m.deleteBucket(named: "e")
         try ids.createTenant(TenantRecord(id: "acme", displayName: "Acme", createdAt: 1))
         try ids.createUser(
@@ -70,6 +74,10 @@ final class AuditStoreParityTests: XCTestCase {
         try ids.setCredentialStatus(accessKey: "AKIDA", .inactive)
         try ids.replaceSealedSecret(accessKey: "AKIDA", sealed: "v1:t")
         try ids.deleteCredential(accessKey: "AKIDA")
+        try ids.createCredential(
+            CredentialRecord(
+                accessKey: "AKIDB", tenant: "acme", user: "alice", sealedSecret: "v1:s", status: .active,
+                createdAt: 1), maxKeysPerUser: 2)
         try ids.deleteUser(tenant: "acme", name: "alice")
         try ids.deleteTenant(id: "acme")
     }
@@ -93,6 +101,13 @@ final class AuditStoreParityTests: XCTestCase {
         // The retried ids in order, however the queue listed them.
         let retry = try XCTUnwrap(try sqlite.auditRecords(AuditQuery(change: "job.retry")).first)
         XCTAssertTrue(retry.detail.hasSuffix(#","count":3}"#), retry.detail)
+        // What a cascade removed is named: the user's keys, the bucket's unfinished uploads.
+        XCTAssertEqual(
+            try sqlite.auditRecords(AuditQuery(change: "user.delete")).first?.detail,
+            #"{"tenant":"acme","user":"alice","access_key_ids":["AKIDB"],"access_key_count":1}"#)
+        XCTAssertEqual(
+            try sqlite.auditRecords(AuditQuery(bucket: "e", change: "bucket.delete")).first?.detail,
+            #"{"uploads":["u3"],"upload_count":1}"#)
     }
 
     func testALongRetryListsTheFirstIdsAndTheCount() {
