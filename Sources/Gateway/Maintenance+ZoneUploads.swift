@@ -57,11 +57,14 @@ extension Maintenance {
         if candidates.isEmpty { return 0 }
         let owned = try ownedZoneUploads(tenantBuckets, ctx)
         var aborted = 0
+        var zones: Set<String> = []
+        defer { if aborted > 0 { AuditAfter.append(.uploadsSwept(count: aborted, zones: Array(zones)), ctx) } }
         for (zone, backendBucket, upload) in candidates
         where !owned.contains(OwnedUpload(zone: zone.name, backendBucket: backendBucket, handle: upload.handle)) {
             do {
                 try zone.abortMultipart(backendBucket: backendBucket, multipart: upload.handle)
                 aborted += 1
+                zones.insert(zone.name)
                 ctx.logger.notice(
                     "aborted stray upload \(upload.uploadId) of \(upload.key) in zone \(zone.name) bucket \(backendBucket)"
                 )

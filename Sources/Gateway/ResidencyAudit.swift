@@ -424,11 +424,19 @@ public struct ResidencyAudit {
         _ candidates: [(place: Place, id: String, detail: Int?)], of b: BucketRecord, _ r: inout BucketReport
     ) {
         guard let current = try? references(of: b) else { return }
+        var removedFrom: Set<String> = []
+        defer {
+            if !removedFrom.isEmpty {
+                AuditAfter.append(
+                    .orphansRemoved(bucket: b.name, count: r.orphansRemoved, zones: Array(removedFrom)), ctx)
+            }
+        }
         for c in candidates where current.refs[c.place]?[c.id] == nil {
             let name = "\(c.place.zone)/\(c.place.backendBucket)/\(c.id)"
             do throws(StoreError) {
                 try ctx.zones[c.place.zone]?.deleteBlob(backendBucket: c.place.backendBucket, blob: c.id)
                 r.orphansRemoved += 1
+                removedFrom.insert(c.place.zone)
                 if let i = c.detail { r.orphans.items[i].removed = true }
                 ctx.logger.notice("removed orphan \(name) of bucket \(b.name)")
             } catch {

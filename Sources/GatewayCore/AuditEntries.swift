@@ -91,6 +91,37 @@ extension AuditEntry {
             detail: [("upload_id", .string(uploadId)), ("parts", .int(Int64(parts)))])
     }
 
+    // MARK: changes outside the store, recorded after the fact
+
+    /// Zones added to the configuration file by a provider import (served after a reload).
+    public static func zonesImported(_ zones: [String]) -> AuditEntry {
+        AuditEntry("config.zones-imported", detail: [("zones", .strings(zones))])
+    }
+
+    /// Unreferenced blobs of `bucket` removed from its zones (the residency audit).
+    public static func orphansRemoved(bucket: String, count: Int, zones: [String]) -> AuditEntry {
+        AuditEntry(
+            "zone.orphans-removed", bucket: bucket,
+            detail: [("count", .int(Int64(count))), ("zones", .strings(zones.sorted()))])
+    }
+
+    /// Zone-side multipart uploads no gateway upload owned, aborted.
+    public static func uploadsSwept(count: Int, zones: [String]) -> AuditEntry {
+        AuditEntry("zone.uploads-swept", detail: [("count", .int(Int64(count))), ("zones", .strings(zones.sorted()))])
+    }
+
+    public static func migrationStart(run: String, readThrough: Bool) -> AuditEntry {
+        AuditEntry("migration.start", detail: [("run", .string(run)), ("read_through", .bool(readThrough))])
+    }
+
+    public static func migrationCancel(run: String) -> AuditEntry {
+        AuditEntry("migration.cancel", detail: [("run", .string(run))])
+    }
+
+    public static func snapshotDelete(tenant: String, id: String) -> AuditEntry {
+        AuditEntry("snapshot.delete", detail: [("tenant", .string(tenant)), ("snapshot", .string(id))])
+    }
+
     // MARK: the replication queue
 
     /// Dead jobs put back in the queue: the first `maxListedIds` ids in order, and how many.

@@ -150,6 +150,17 @@ final class MigrationAPITests: XCTestCase {
         XCTAssertEqual(cancelled.status, 202)
         XCTAssertEqual(cancelled.json["state"] as? String, "done", "an ended run is answered as it is")
         XCTAssertEqual(call("GET", "migration/runs/nope").status, 404)
+        // The start is audited (once: the refused ones started nothing), as is every object
+        // the run wrote, as the caller's, through the web API.
+        let starts = try gw.metadata.auditRecords(AuditQuery(change: "migration.start"))
+        XCTAssertEqual(starts.map(\.detail), [#"{"run":"\#(planId)","read_through":false}"#])
+        XCTAssertEqual(starts.first?.origin, "web")
+        let puts = try gw.metadata.auditRecords(AuditQuery(change: "object.put"))
+        XCTAssertEqual(
+            puts.filter { $0.origin == "web" && $0.bucket == "photos" }.count,
+            puts.filter { $0.bucket == "photos" }.count)
+        XCTAssertEqual(
+            try gw.metadata.auditRecords(AuditQuery(change: "migration.cancel")).count, 0, "nothing to cancel")
     }
 
     func testARunStartedWithTemporaryCredentialsChecksThemWithTheirToken() throws {

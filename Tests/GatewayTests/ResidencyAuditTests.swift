@@ -189,6 +189,14 @@ final class ResidencyAuditTests: XCTestCase {
         let b = try report(swept, "sefi")
         XCTAssertEqual(b.orphansRemoved, 1)
         XCTAssertEqual(b.orphans.items.filter(\.removed).map(\.blob), [old])
+        // Blobs removed from a zone change no store row: recorded after the fact.
+        XCTAssertEqual(
+            try gw.metadata.auditRecords(AuditQuery(change: "zone.orphans-removed")).map(\.detail),
+            [#"{"count":1,"zones":["zone-a"]}"#])
+        XCTAssertEqual(try audit().orphansRemoved, 0)
+        XCTAssertEqual(
+            try gw.metadata.auditRecords(AuditQuery(change: "zone.orphans-removed")).count, 1,
+            "nothing removed, nothing recorded")
         XCTAssertNil(try gw.zones["zone-a"]!.blobInfo(backendBucket: home, blob: old))
         XCTAssertNotNil(try gw.zones["zone-a"]!.blobInfo(backendBucket: home, blob: young))
         XCTAssertEqual(gw.send("GET", "/sefi/k").body, [1, 2, 3])

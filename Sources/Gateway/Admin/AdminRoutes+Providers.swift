@@ -98,15 +98,18 @@ extension AdminAPI {
 
     static let providerRoutes: [Route] = [
         Route("POST", "providers/import", "admin:ImportProviders", .gateway) { r, _, ctx throws(AdminError) in
-            try importProviders(r, configPath: ctx.admin.configPath, logger: ctx.logger)
+            try importProviders(r, configPath: ctx.admin.configPath, logger: ctx.logger) { zones in
+                AuditAfter.append(.zonesImported(zones), ctx)
+            }
         }
     ]
 
     /// The import itself, which needs the configuration file only: the CLI on the gateway host
     /// calls it directly before the gateway first ran (no state to open a context on yet).
-    public static func importProviders(_ r: AdminRequest, configPath: String?, logger: Logger) throws(AdminError)
-        -> AdminResponse
-    {
+    /// `applied` gets the zones written to the configuration (the route records them).
+    public static func importProviders(
+        _ r: AdminRequest, configPath: String?, logger: Logger, applied: ([String]) -> Void = { _ in }
+    ) throws(AdminError) -> AdminResponse {
         let body = try r.decode(ImportProviders.self)
         guard let configPath else {
             throw .conflict("this gateway was not started from a configuration file it can import into")
@@ -137,6 +140,7 @@ extension AdminAPI {
             logger.notice(
                 "providers import: added zone(s) \(plan.zones.map(\.name).joined(separator: ", ")) to \(configPath)"
             )
+            applied(plan.zones.map(\.name))
         }
         return .json(
             ImportResultView(applied: apply, zones: plan.zones.map(ImportedZoneView.init), reloadRequired: apply))

@@ -169,6 +169,7 @@ extension WebAPI {
                 forgot = try AdminAPI.store { () throws(StoreError) in try jobs.store.deleteDiscoveryJob(id: id) }
             }
             guard removed || forgot else { throw .notFound("snapshot \(id) does not exist") }
+            AuditAfter.append(.snapshotDelete(tenant: tenant, id: id), ctx)
             return .noContent
         },
     ]

@@ -106,6 +106,7 @@ extension WebAPI {
                 // As discovery's: the process is busy for as long as a run lasts, not for ever.
                 return AdminResponse(status: error.status, body: errorBody(error), headers: [("Retry-After", "30")])
             }
+            AuditAfter.append(.migrationStart(run: status.id, readThrough: status.readThrough), ctx)
             return try document(MigrationJSON.encoder().encode(status), status: 202)
         },
         Route("GET", "migration/runs", "migration:GetMigration", .callerTenant) { r, p, ctx throws(AdminError) in
@@ -127,6 +128,7 @@ extension WebAPI {
             let current = try run(p["id"] ?? "", r, ctx)
             if current.state == .running {
                 try migration { try MigrationRunner.requestCancel(current.id, ctx) }
+                AuditAfter.append(.migrationCancel(run: current.id), ctx)
             }
             return try document(MigrationJSON.encoder().encode(current), status: 202)
         },
