@@ -11,14 +11,17 @@ import Synchronization
 /// spot of a 4 KiB GET under 16 threads).
 public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     private let path: String
+    private let readOnly: Bool
     /// Finds the calling thread's connection slot; immutable after init.
     private let key: pthread_key_t
     /// Every slot handed out, so deinit can close the connections of threads that outlive the
     /// store (a worker's threads never end; tests make many stores).
     private let slots = Mutex<[ObjectIdentifier: ConnectionSlot]>([:])
 
-    public init(path: String) throws(StoreError) {
+    /// `readOnly`: opened for reading only (`s3gw audit verify`): no migration, no write.
+    public init(path: String, readOnly: Bool = false) throws(StoreError) {
         self.path = path
+        self.readOnly = readOnly
         var k = pthread_key_t()
         // The destructor closes a thread's connection when that thread ends.
         pthread_key_create(&k) { pointer in
@@ -28,7 +31,12 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             slot.release()
         }
         key = k
-        try withConnection { db throws(StoreError) in try Migrations.apply(db) }
+        if readOnly {
+            // Fails here, not at the first read, when the file is missing or no database.
+            _ = try withConnection { db throws(StoreError) in try db.exists("SELECT 1 FROM audit_log LIMIT 1", []) }
+        } else {
+            try withConnection { db throws(StoreError) in try Migrations.apply(db) }
+        }
     }
 
     deinit {
@@ -42,7 +50,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         {
             return try body(db)
         }
-        let slot = ConnectionSlot(store: self, connection: try SQLiteConnection(path: path))
+        let slot = ConnectionSlot(store: self, connection: try SQLiteConnection(path: path, readOnly: readOnly))
         slots.withLock { $0[ObjectIdentifier(slot)] = slot }
         // The thread's reference, released by the key's destructor when the thread ends.
         pthread_setspecific(key, Unmanaged.passRetained(slot).toOpaque())

@@ -330,3 +330,19 @@ def test_an_emptied_digest_bucket_and_a_from_past_the_end(stack, workload):
     # Far past the chain's end there is nothing to check: not a deletion.
     r = cli(stack, "audit", "verify", "--from", "100000000", check=False)
     assert r.returncode == 2 and "past the chain's end" in r.stderr, (r.returncode, r.stdout, r.stderr)
+
+
+def test_verify_reads_a_forensic_copy_read_only(stack, workload, tmp_path):
+    copy = tmp_path / "copy.sqlite"
+    with db(stack) as live, sqlite3.connect(copy) as c:
+        live.backup(c)
+    with sqlite3.connect(copy) as c:
+        seq = c.execute("SELECT MIN(seq) FROM audit_log WHERE change = 'object.put'").fetchone()[0]
+        c.execute("UPDATE audit_log SET key = 'innocent' WHERE seq = ?", (seq,))
+    before = copy.stat().st_mtime_ns
+    code, report = verify(stack, "--db", str(copy), check=False)
+    assert code == 1 and report["problem"]["kind"] == "altered" and report["problem"]["seq"] == seq, report
+    assert copy.stat().st_mtime_ns == before, "the check wrote to what it checked"
+    verify(stack)
+    r = cli(stack, "audit", "verify", "--db", str(tmp_path / "missing.sqlite"), check=False)
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)

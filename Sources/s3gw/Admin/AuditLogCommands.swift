@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Gateway
 import GatewayCore
+import MetadataSQLite
 import SigV4
 
 /// The audit chain's commands (docs/OBSERVABILITY.md, "Audit chain"): `show` lists records
@@ -122,6 +123,8 @@ extension AuditCommand {
         var from: Int64 = 1
         @Option(help: "Check the digest files in ZONE/BUCKET instead of the digests in the store.")
         var digests: String?
+        @Option(help: "Read this database file (a copy kept for forensics) instead of the gateway's.")
+        var db: String?
         @Option(help: "Check signatures with this Ed25519 public key (64 hex digits) instead of the key file's.")
         var publicKey: String?
         @Flag(help: "Print the report as JSON.")
@@ -155,9 +158,9 @@ extension AuditCommand {
 
         func verify() throws -> AuditVerification.Report {
             let path = config ?? AdminOptions.defaultConfig
-            let transport = try LocalAdminTransport(configPath: path)
-            let ctx = try transport.context.get()
             let config = try GatewayConfig.load(path: path)
+            // Read only: the check changes nothing in what it checks (and --db reads a copy).
+            let store = try SQLiteMetadataStore(path: db ?? config.metadataPath, readOnly: true)
             // The key given, or the key file: the only key trusted, as whoever rewrote the store
             // could have added a key of their own to it. The store's keys only when there is no
             // file at all (a file that cannot be used stops the check: exit 2).
@@ -187,22 +190,23 @@ extension AuditCommand {
             var source = "store"
             if let digests {
                 let parts = digests.split(separator: "/", maxSplits: 1).map(String.init)
+                let ctx = try LocalAdminTransport(configPath: path).context.get()
                 guard parts.count == 2, let zone = ctx.zones[parts[0]] else {
                     throw ValidationError("--digests is ZONE/BUCKET with a configured zone")
                 }
-                exported = try AuditVerification.exportedDigests(ctx.metadata)
+                exported = try AuditVerification.exportedDigests(store)
                 let read = try AuditDigests.readFiles(zone: zone, bucket: parts[1])
                 files = read.digests
                 unreadable = read.unreadable
                 source = digests
             }
             // Past the chain's end there is nothing to check (not a deletion).
-            let last = try ctx.metadata.auditRecords(AuditQuery(limit: 1, newest: true)).first?.seq ?? 0
+            let last = try store.auditRecords(AuditQuery(limit: 1, newest: true)).first?.seq ?? 0
             if from > last + 1 {
                 throw ValidationError("--from \(from) is past the chain's end (record \(last)): nothing to check")
             }
             return try AuditVerification.run(
-                store: ctx.metadata, from: from, digests: files, digestSource: source, unreadableFiles: unreadable,
+                store: store, from: from, digests: files, digestSource: source, unreadableFiles: unreadable,
                 exportedDigests: exported,
                 trustedKeys: trusted,
                 keySource: keySource)
