@@ -41,6 +41,8 @@ public struct S3Gateway: Sendable {
         }
         trace.finished = ctx.clock.now()
         for observer in ctx.observers { observer.requestFinished(trace) }
+        // Only now the body's last byte: the client has its whole answer once it is recorded.
+        tracked.finish()
     }
 
     /// Answers one request of whichever API owns it; returns the status sent.

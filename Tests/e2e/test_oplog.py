@@ -236,9 +236,15 @@ def test_rotation_keeps_records_findable(stack, workload):
 
 
 def test_a_killed_worker_loses_no_answered_request(stack, workload):
+    """Large answers: a 1 MiB body goes out in direct writes, not through libfcgi's buffer, so
+    without the gateway holding its last byte back the client could have it all before the
+    record is written. Every GET read whole before the kill has its record."""
+    bucket = workload["bucket"]
+    body = os.urandom(1 << 20)
+    s3_client(stack).put_object(Bucket=bucket, Key="before-kill.bin", Body=body)
     s3 = Recorder(stack)
     for n in range(30):
-        s3.client.put_object(Bucket=workload["bucket"], Key=f"before-kill-{n}", Body=b"k" * n)
+        assert s3.client.get_object(Bucket=bucket, Key="before-kill.bin")["Body"].read() == body
     workers = stack.worker_pids()
     assert len(workers) == 2
     for pid in workers:
@@ -247,7 +253,9 @@ def test_a_killed_worker_loses_no_answered_request(stack, workload):
     wait_until(lambda: set(stack.worker_pids()).isdisjoint(workers) and len(stack.worker_pids()) == 2, 30,
                "new workers", stack.log_tail)
     records = by_id(stack, [i for i, _, _ in s3.sent])
-    assert sorted(r["key"] for r in records.values()) == sorted(f"before-kill-{n}" for n in range(30))
+    assert len(records) == 30
+    assert {(r["operation"], r["key"], r["bytes_out"]) for r in records.values()} == {
+        ("GetObject", "before-kill.bin", 1 << 20)}
     # And the new workers write too.
     after = Recorder(stack)
     after.client.head_bucket(Bucket=workload["bucket"])
