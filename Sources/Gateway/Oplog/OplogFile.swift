@@ -7,12 +7,12 @@ import GatewayCore
 
 /// The operations log file as one process appends to it, shared with the other processes of the
 /// gateway that append to the same path: each holds its own `O_APPEND` descriptor (the kernel
-/// puts every `write(2)` at the end, whole, whoever else writes), and whichever first sees the
-/// file reach `maxBytes` rotates it under an exclusive `flock` on `<path>.lock`, re-checking the
-/// size once it holds the lock (another process may have rotated it meanwhile). The others notice
-/// that the path names another file than theirs (its inode, looked at after a rotation and at most
-/// once a second otherwise) and reopen; what they appended in between is in `path.1`, where a
-/// query finds it. Used by one thread (the writer's).
+/// puts every `write(2)` at the end, whoever else writes). Every batch is written under a shared
+/// `flock` on `<path>.lock`, after checking that the path still names this process's file
+/// (reopening it if not); a rotation renames the files under the exclusive lock. So every batch
+/// lands in the current file, never in one rotated away (or unlinked) a moment before.
+/// Whichever process first sees the file reach `maxBytes` rotates it, re-checking the size once it
+/// holds the lock (another may have rotated it meanwhile). Used by one thread (the writer's).
 final class OplogFile {
     let settings: OplogSettings
     /// The state directory the log's directory is created in (given to its owner, as every
@@ -21,13 +21,31 @@ final class OplogFile {
     private var fd: Int32 = -1
     private var identity: (dev: UInt64, ino: UInt64) = (0, 0)
     private var lockFD: Int32 = -1
-    private var lastIdentityCheck = 0.0
-    /// A write failed part-way: the file may end inside a line, which the next write must end
-    /// first, or its first record would be glued to the torn one.
+    /// A write ended part-way: the file may end inside a line, which the next batch ends first
+    /// (with a newline), or its first record would be glued to the torn one.
     private var torn = false
+    /// Bytes this process appended since it last looked at the file's size.
+    private var sinceSizeCheck = 0
 
-    /// How often, at most, the path's inode is compared with the open file's.
-    static let identityCheckInterval = 1.0
+    /// The file's size is looked at (for a rotation) after this many bytes written by this
+    /// process, not after every batch: a few hundred KiB, less for a small `max_bytes`.
+    var sizeCheckBytes: Int { max(1, min(256 << 10, settings.maxBytes / 16)) }
+
+    /// A write the kernel took only part of (a full disk): the rest is not written after it,
+    /// since another process's batch may already follow the part.
+    struct ShortWrite: Error, CustomStringConvertible {
+        let path: String
+        let written: Int
+        let count: Int
+        var description: String { "write \(path): \(written) of \(count) bytes written" }
+    }
+
+    /// What `append` wrote of its batch before it failed: whole records up to the last `\n`.
+    struct Failure: Error, CustomStringConvertible {
+        let written: Int
+        let cause: any Error
+        var description: String { "\(cause)" }
+    }
 
     init(settings: OplogSettings, stateDir: String?) {
         self.settings = settings
@@ -37,66 +55,82 @@ final class OplogFile {
     deinit { close() }
 
     func close() {
-        if fd >= 0 { _ = Glibc.close(fd) }
+        closeLog()
         if lockFD >= 0 { _ = Glibc.close(lockFD) }
-        fd = -1
         lockFD = -1
     }
 
-    /// Appends `bytes` (whole lines) with one `write(2)` (more only if the kernel takes less).
-    func append(_ bytes: [UInt8]) throws {
-        let now = OplogMonitor.now()
-        if fd >= 0 && now - lastIdentityCheck >= Self.identityCheckInterval {
-            lastIdentityCheck = now
-            if !pathIsOurs() { reopenQuietly() }
+    private func closeLog() {
+        if fd >= 0 { _ = Glibc.close(fd) }
+        fd = -1
+    }
+
+    /// Appends `bytes` (whole lines) with one `write(2)`, in the file the path names while it
+    /// runs. A failure tells how many of the bytes were written.
+    func append(_ bytes: [UInt8]) throws(Failure) {
+        var written = 0
+        do {
+            try append(bytes, written: &written)
+        } catch {
+            throw Failure(written: written, cause: error)
         }
+    }
+
+    private func append(_ bytes: [UInt8], written: inout Int) throws {
+        let lock = try lock(LOCK_SH)
+        defer { _ = flock(lock, LOCK_UN) }
+        // No rotation runs while the lock is held: the path's file stays the current one.
+        if fd >= 0 && !pathIsOurs() { closeLog() }
         if fd < 0 { try open() }
-        let bytes = torn ? [0x0A] + bytes : bytes
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let e = errno
-                torn = torn || done > 0
-                throw SystemCallError(call: "write \(settings.path)", errno: e)
-            }
-            done += n
-        }
-        torn = false
+        let newline = torn ? 1 : 0
+        // Copied only after a torn write, which is rare.
+        let out = torn ? [0x0A] + bytes : bytes
+        var n: Int
+        repeat {
+            n = out.withUnsafeBytes { Glibc.write(fd, $0.baseAddress!, $0.count) }
+        } while n < 0 && errno == EINTR
+        if n < 0 { throw SystemCallError(call: "write \(settings.path)", errno: errno) }
+        sinceSizeCheck += n
+        written = max(0, n - newline)
+        if n > 0 { torn = out[n - 1] != 0x0A }
+        if n < out.count { throw ShortWrite(path: settings.path, written: n, count: out.count) }
     }
 
     /// Rotates the file once it has reached its size (after an append: a failure here loses no
-    /// record, the next append goes on in the file as it is).
+    /// record, the next append goes on in the file as it is). Looks only every `sizeCheckBytes`.
     func rotateIfFull() throws {
+        guard fd >= 0, sinceSizeCheck >= sizeCheckBytes else { return }
+        sinceSizeCheck = 0
         var st = stat()
-        guard fd >= 0, fstat(fd, &st) == 0, Int(st.st_size) >= settings.maxBytes else { return }
+        guard fstat(fd, &st) == 0, Int(st.st_size) >= settings.maxBytes else { return }
         try rotate()
     }
 
     private func open() throws {
         torn = false
-        let dir = (settings.path as NSString).deletingLastPathComponent
-        if !dir.isEmpty && access(dir, F_OK) != 0 {
-            if let stateDir {
-                try StateDirectory.makeDirectory(dir, in: stateDir)
-            } else {
-                try FileManager.default.createDirectory(
-                    atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            }
-        }
         let path = settings.path
-        fd = try systemCall("open \(path)") { Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640) }
+        // O_NONBLOCK: a FIFO put in the log's place fails here instead of hanging the writer.
+        fd = try systemCall("open \(path)") {
+            Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0o640)
+        }
         var st = stat()
-        if fstat(fd, &st) == 0 { identity = (UInt64(st.st_dev), UInt64(st.st_ino)) }
-        lastIdentityCheck = OplogMonitor.now()
-        // Made with the log, so a query always finds it to hold rotations off while it lists the files.
-        _ = try lockFile()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+            closeLog()
+            throw SystemCallError(call: "open \(path) (not a regular file)", errno: EINVAL)
+        }
+        identity = (UInt64(st.st_dev), UInt64(st.st_ino))
+        sinceSizeCheck = sizeCheckBytes
     }
 
-    private func reopenQuietly() {
-        if fd >= 0 { _ = Glibc.close(fd) }
-        fd = -1
+    private func makeDirectory() throws {
+        let dir = (settings.path as NSString).deletingLastPathComponent
+        guard !dir.isEmpty && access(dir, F_OK) != 0 else { return }
+        if let stateDir {
+            try StateDirectory.makeDirectory(dir, in: stateDir)
+        } else {
+            try FileManager.default.createDirectory(
+                atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
     }
 
     /// Whether the path still names the file this process appends to.
@@ -107,10 +141,9 @@ final class OplogFile {
     }
 
     /// `path.<files-1>` → `path.<files>` … `path` → `path.1` under the lock, unless another
-    /// process did it first; then this process appends to the path's new file.
+    /// process did it first; the next append opens the path's new file.
     private func rotate() throws {
-        let lock = try lockFile()
-        try systemCall("flock \(settings.path).lock") { flock(lock, LOCK_EX) }
+        let lock = try lock(LOCK_EX)
         defer { _ = flock(lock, LOCK_UN) }
         var st = stat()
         let path = settings.path
@@ -122,15 +155,30 @@ final class OplogFile {
             }
             try systemCall("rename \(path)", tolerating: [ENOENT]) { rename(path, "\(path).1") }
         }
-        reopenQuietly()
-        try open()
+        closeLog()
     }
 
-    private func lockFile() throws(SystemCallError) -> Int32 {
-        if lockFD < 0 {
-            let path = settings.path + ".lock"
-            lockFD = try systemCall("open \(path)") { Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640) }
+    /// `<path>.lock` locked with `operation`. A lock file replaced meanwhile (removed by hand and
+    /// made again by another process) is reopened: a lock on the old one excludes nobody.
+    private func lock(_ operation: Int32) throws -> Int32 {
+        let path = settings.path + ".lock"
+        for _ in 0..<3 {
+            if lockFD < 0 {
+                try makeDirectory()
+                lockFD = try systemCall("open \(path)") { Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640) }
+            }
+            try systemCall("flock \(path)") { flock(lockFD, operation) }
+            var held = stat()
+            var named = stat()
+            if fstat(lockFD, &held) == 0, stat(path, &named) == 0, held.st_dev == named.st_dev,
+                held.st_ino == named.st_ino
+            {
+                return lockFD
+            }
+            _ = flock(lockFD, LOCK_UN)
+            _ = Glibc.close(lockFD)
+            lockFD = -1
         }
-        return lockFD
+        throw SystemCallError(call: "flock \(path) (the file keeps being replaced)", errno: EAGAIN)
     }
 }

@@ -47,6 +47,8 @@ public final class OplogWriter: RequestObserver, @unchecked Sendable {
 
     /// Records this writer dropped: queue full, or a write that failed (a full disk).
     public var dropped: Int { droppedRecords.load(ordering: .relaxed) }
+    /// Whether the writer thread is in a write (tests: it took its batch).
+    var isWriting: Bool { monitor.withLock { writingSince != nil } }
     /// Records every writer of this process dropped.
     public static var droppedTotal: Int { droppedInProcess.load(ordering: .relaxed) }
 
@@ -132,6 +134,14 @@ public final class OplogWriter: RequestObserver, @unchecked Sendable {
             while running {
                 if !monitor.waitForDone(until: deadline) { break }
             }
+            // The writer is stuck (a stalled disk): what it has not taken yet will not be written.
+            if running && pendingRecords > 0 {
+                drop(pendingRecords)
+                handled += pendingRecords
+                pendingRecords = 0
+                pending = []
+                monitor.batchDone()
+            }
         }
     }
 
@@ -149,8 +159,10 @@ public final class OplogWriter: RequestObserver, @unchecked Sendable {
             do {
                 try file.append(batch)
             } catch {
-                drop(records)
-                logFailure("operations log: \(records) records lost: \(error)")
+                // The records before the failure are in the file: only the others are lost.
+                let lost = records - batch[..<error.written].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+                drop(lost)
+                logFailure("operations log: \(lost) records lost: \(error)")
             }
             // The batch's requests go on; a rotation (still "writing" for the stall check) is not theirs to wait for.
             monitor.withLock {
