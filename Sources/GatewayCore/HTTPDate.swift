@@ -12,10 +12,41 @@ public enum HTTPDate {
 
     /// `2024-01-02T03:04:05.000Z` (S3 XML bodies).
     public static func iso8601(_ t: Double) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        iso8601(t, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `iso8601(t)`'s bytes (24 for years 0 to 9999) appended to `out`, with no string made on
+    /// the way: the operations log writes one per request.
+    public static func iso8601(_ t: Double, into out: inout [UInt8]) {
         let c = Civil(t)
         let ms = Int(((t - t.rounded(.down)) * 1000).rounded(.down))
-        return pad(c.year, 4) + "-" + pad(c.month) + "-" + pad(c.day) + "T" + pad(c.hour) + ":" + pad(c.minute)
-            + ":" + pad(c.second) + "." + pad(ms, 3) + "Z"
+        func put(_ v: Int, _ width: Int) {
+            var d = 1
+            for _ in 1..<width { d *= 10 }
+            let v = max(0, v)
+            while v / d >= 10 { d *= 10 }
+            while d > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: v / d % 10))
+                d /= 10
+            }
+        }
+        put(c.year, 4)
+        out.append(UInt8(ascii: "-"))
+        put(c.month, 2)
+        out.append(UInt8(ascii: "-"))
+        put(c.day, 2)
+        out.append(UInt8(ascii: "T"))
+        put(c.hour, 2)
+        out.append(UInt8(ascii: ":"))
+        put(c.minute, 2)
+        out.append(UInt8(ascii: ":"))
+        put(c.second, 2)
+        out.append(UInt8(ascii: "."))
+        put(ms, 3)
+        out.append(UInt8(ascii: "Z"))
     }
 
     /// `Tue, 02 Jan 2024 03:04:05 GMT` (headers).

@@ -21,6 +21,8 @@ final class TestGateway {
     var zone: InMemoryZone { zones["zone-a"]! }
     let gateway: S3Gateway
     let context: GatewayContext
+    /// The CGI parameters of the last request `send` handed the gateway (its Authorization too).
+    private(set) var lastParams: [String: String] = [:]
 
     struct Response {
         var status: Int
@@ -104,6 +106,7 @@ final class TestGateway {
         }
         for h in headers { params["HTTP_" + h.name.uppercased().replacingOccurrences(of: "-", with: "_")] = h.value }
         if !body.isEmpty { params["CONTENT_LENGTH"] = String(body.count) }
+        lastParams = params
         let recorder = Recorder()
         gateway.handle(params: params, body: MemorySource(body), response: recorder)
         return Response(status: recorder.status, headers: recorder.headers, body: recorder.body)

@@ -12,7 +12,9 @@ public enum OplogLine {
         out.reserveCapacity(320 + (t.key?.utf8.count ?? 0) + t.userAgent.utf8.count)
         out.append(UInt8(ascii: "{"))
         field("time", &out)
-        string(HTTPDate.iso8601(t.started), &out)
+        out.append(UInt8(ascii: "\""))
+        HTTPDate.iso8601(t.started, into: &out)
+        out.append(UInt8(ascii: "\""))
         optional("request_id", t.requestId, &out)
         optional("origin", t.origin.rawValue, &out)
         optional("tenant", t.tenant, &out)
@@ -50,7 +52,8 @@ public enum OplogLine {
         if out.last != UInt8(ascii: "{") { out.append(UInt8(ascii: ",")) }
         out.append(UInt8(ascii: "\""))
         name.withUTF8Buffer { out.append(contentsOf: $0) }
-        out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        out.append(UInt8(ascii: "\""))
+        out.append(UInt8(ascii: ":"))
     }
 
     /// A field left out when unknown (nil or empty).
@@ -60,8 +63,17 @@ public enum OplogLine {
         string(value, &out)
     }
 
+    /// Decimal digits, with no string made on the way.
     private static func number(_ n: Int64, _ out: inout [UInt8]) {
-        out.append(contentsOf: String(n).utf8)
+        if n < 0 { out.append(UInt8(ascii: "-")) }
+        var m = n.magnitude
+        var d: UInt64 = 1
+        while m / d >= 10 { d *= 10 }
+        while d > 0 {
+            out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: m / d))
+            m %= d
+            d /= 10
+        }
     }
 
     /// Seconds as milliseconds with three decimals (`12.345`).
@@ -77,7 +89,7 @@ public enum OplogLine {
 
     private static let hex = Array("0123456789abcdef".utf8)
 
-    /// A JSON string (RFC 8259): `"` and `\` escaped, every control character (and DEL) as an
+    /// A JSON string (RFC 8259): `"` and `\` escaped, every control character (C0, DEL, C1) as an
     /// escape, so no byte of a hostile key or user agent can end the line or reach a terminal
     /// raw; U+2028 and U+2029 escaped too (JavaScript reads them as line ends). Everything else
     /// is UTF-8 as it is: a Swift string is always valid Unicode (bytes that were not UTF-8
@@ -94,22 +106,39 @@ public enum OplogLine {
         while i < u.count {
             let c = u[i]
             switch c {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), c])
-            case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0..<0x20, 0x7F:
-                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-                out.append(hex[Int(c >> 4)])
-                out.append(hex[Int(c & 0xF)])
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): escaped(c, &out)
+            case 0x0A: escaped(UInt8(ascii: "n"), &out)
+            case 0x0D: escaped(UInt8(ascii: "r"), &out)
+            case 0x09: escaped(UInt8(ascii: "t"), &out)
+            case 0..<0x20, 0x7F: unicode(0, c, &out)
+            // C1 controls (U+0080…U+009F, `C2 80`…`C2 9F`): a terminal acts on them too.
+            case 0xC2 where i + 1 < u.count && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F:
+                unicode(0, u[i + 1], &out)
+                i += 1
             case 0xE2 where i + 2 < u.count && u[i + 1] == 0x80 && (u[i + 2] == 0xA8 || u[i + 2] == 0xA9):
-                out.append(contentsOf: Array((u[i + 2] == 0xA8 ? "\\u2028" : "\\u2029").utf8))
+                unicode(0x20, 0x20 + u[i + 2] - 0xA0, &out)
                 i += 2
             default: out.append(c)
             }
             i += 1
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// `\c`.
+    private static func escaped(_ c: UInt8, _ out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\\"))
+        out.append(c)
+    }
+
+    /// `\uHHLL`.
+    private static func unicode(_ high: UInt8, _ low: UInt8, _ out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\\"))
+        out.append(UInt8(ascii: "u"))
+        out.append(hex[Int(high >> 4)])
+        out.append(hex[Int(high & 0xF)])
+        out.append(hex[Int(low >> 4)])
+        out.append(hex[Int(low & 0xF)])
     }
 
     /// `s` as `string` writes it, quotes included: what a filter looks for in a raw line.
