@@ -202,16 +202,7 @@ final class FormDataReader {
         guard to - from >= needle.count else { return nil }
         return buffer.withUnsafeBytes { hay in
             needle.withUnsafeBytes { n in
-                // memchr for the first byte, memcmp for the rest: the file body passes through here.
-                var i = from
-                let last = to - n.count
-                while i <= last {
-                    guard let hit = memchr(hay.baseAddress! + i, Int32(n[0]), last - i + 1) else { return nil }
-                    let at = hay.baseAddress!.distance(to: UnsafeRawPointer(hit))
-                    if memcmp(hay.baseAddress! + at, n.baseAddress!, n.count) == 0 { return at }
-                    i = at + 1
-                }
-                return nil
+                ByteSearch.find(n, in: UnsafeRawBufferPointer(rebasing: hay[from..<to])).map { from + $0 }
             }
         }
     }

@@ -10,20 +10,36 @@ import GatewayCore
 /// renames them while the list is taken; once open, a rotation no longer matters (a file keeps
 /// its inode and its bytes). A query for the newest records reads back from the end and stops
 /// when it has them; lines that cannot match a filter are skipped by a byte search before any
-/// is decoded.
+/// is decoded. A query reads at most `scanBudget` bytes (it runs on a request's thread): one
+/// that follows a cursor then answers what it found with a `next` that continues where it
+/// stopped; one for the newest records answers what it found that far back.
 public enum OplogReader {
+    /// A line longer than this is no record (one is well under it): skipped, never buffered.
+    static let maxLine = 64 << 10
+    /// Bytes one query reads at most.
+    public static let scanBudget = 64 << 20
+
     public static func read(_ settings: OplogSettings, _ query: OplogQuery) throws -> OplogPage {
         try read(settings, query, chunk: 1 << 20)
     }
 
-    /// `chunk`: bytes read at a time (small in tests, so lines cross chunks).
-    static func read(_ settings: OplogSettings, _ query: OplogQuery, chunk: Int) throws -> OplogPage {
+    /// `chunk`: bytes read at a time (small in tests, so lines cross chunks); `budget`: bytes
+    /// read at most.
+    static func read(
+        _ settings: OplogSettings, _ query: OplogQuery, chunk: Int, budget: Int = scanBudget
+    ) throws -> OplogPage {
         let files = try open(settings, chunk: chunk)
         defer { for f in files { f.close() } }
+        var budget = budget
         let decoder = AdminJSON.decoder
         let needles = query.needles
-        let since = query.since.map { Array(HTTPDate.iso8601($0).utf8) }
-        func record(_ line: UnsafeRawBufferPointer) -> OplogRecord? {
+        let since = query.since.map { t -> [UInt8] in
+            var out: [UInt8] = []
+            HTTPDate.iso8601(t, into: &out)
+            return out
+        }
+        func record(_ whole: UnsafeRawBufferPointer) -> OplogRecord? {
+            let line = resynced(whole)
             for n in needles where !contains(line, n) { return nil }
             if query.errors, let status = status(line), status < 400 { return nil }
             if let since, let time = time(line), time.lexicographicallyPrecedes(since) { return nil }
@@ -40,29 +56,34 @@ public enum OplogReader {
         func mayHold(_ f: LogFile) -> Bool { query.since.map { f.modified >= $0 } ?? true }
         guard let after = query.after else {
             var newest: [OplogRecord] = []
-            search: for f in files.reversed() where mayHold(f) {
-                try f.linesBackward { line in
+            for f in files.reversed() where mayHold(f) {
+                try f.linesBackward(budget: &budget) { line in
                     if let r = record(line) { newest.append(r) }
                     return newest.count < query.limit
                 }
-                if newest.count >= query.limit { break search }
+                if newest.count >= query.limit || budget <= 0 { break }
             }
             return OplogPage(records: newest.reversed(), next: end)
         }
-        // The cursor's file, or (rotated away since) the oldest there is.
-        let start = files.firstIndex {
-            $0.inode == after.inode && $0.fingerprint == after.fingerprint && $0.complete >= after.offset
-        }
+        // The cursor's file (from its start if it is shorter now than the cursor), or (rotated
+        // away since) the oldest there is.
+        let start = files.firstIndex { $0.inode == after.inode && $0.fingerprint == after.fingerprint }
+        let startOffset = start.map { files[$0].complete >= after.offset ? after.offset : 0 } ?? 0
         var records: [OplogRecord] = []
         for (i, f) in files.enumerated() where i >= (start ?? 0) && (mayHold(f) || i == start) {
             var last: OplogCursor?
-            try f.linesForward(from: i == start ? after.offset : 0) { line, endOffset in
+            let reached = try f.linesForward(from: i == start ? startOffset : 0, budget: &budget) { line, endOffset in
                 guard let r = record(line) else { return true }
                 records.append(r)
                 last = OplogCursor(inode: f.inode, offset: endOffset, fingerprint: f.fingerprint)
                 return records.count < query.limit
             }
             if records.count >= query.limit { return OplogPage(records: records, next: last) }
+            // Read enough for one query: the next one goes on from here.
+            if budget <= 0 && reached > 0 {
+                return OplogPage(
+                    records: records, next: OplogCursor(inode: f.inode, offset: reached, fingerprint: f.fingerprint))
+            }
         }
         return OplogPage(records: records, next: end ?? after)
     }
@@ -114,21 +135,19 @@ public enum OplogReader {
 
     static func contains(_ hay: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool { find(hay, needle) != nil }
 
-    /// Where `needle` first occurs in `hay` (memchr for its first byte, then memcmp); nil when it does not.
     static func find(_ hay: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Int? {
-        guard let first = needle.first else { return 0 }
-        guard let base = hay.baseAddress, needle.count <= hay.count else { return nil }
-        let last = hay.count - needle.count
-        return needle.withUnsafeBytes { n in
-            var i = 0
-            while i <= last {
-                guard let p = memchr(base + i, Int32(first), last - i + 1) else { return nil }
-                let at = UnsafeRawPointer(p) - base
-                if memcmp(p, n.baseAddress!, n.count) == 0 { return at }
-                i = at + 1
-            }
-            return nil
+        needle.withUnsafeBytes { ByteSearch.find($0, in: hay) }
+    }
+
+    /// The line's last record: a line another writer's torn batch (a full disk) was glued to
+    /// ends with a whole record, which starts at the line's last `{"time":"` (a sequence that
+    /// cannot occur inside a string, where every quote is escaped).
+    static func resynced(_ line: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        var at = 0
+        while let next = find(UnsafeRawBufferPointer(rebasing: line[(at + 1)...]), timeField) {
+            at += 1 + next
         }
+        return at == 0 ? line : UnsafeRawBufferPointer(rebasing: line[at...])
     }
 
     /// One file of the log, open for reading up to its size when opened. Read with `pread` in
@@ -162,17 +181,21 @@ public enum OplogReader {
             }
             inode = UInt64(st.st_ino)
             modified = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
-            var end = Int(st.st_size)
-            while end > 0 {
-                let from = max(0, end - min(chunk, 65536))
+            // The end of the last line: looked for at most a line's length back (past that, the
+            // file ends in something too long for a record, skipped as such).
+            let size = Int(st.st_size)
+            var end = size
+            var lastLineEnd: Int?
+            while end > 0 && size - end < OplogReader.maxLine {
+                let from = max(0, end - min(chunk, 65536), size - OplogReader.maxLine)
                 let tail = try read(from, end - from)
                 if let nl = tail.lastIndex(of: 0x0A) {
-                    end = from + nl + 1
+                    lastLineEnd = from + nl + 1
                     break
                 }
                 end = from
             }
-            complete = end
+            complete = lastLineEnd ?? (end > 0 ? size : 0)
         }
 
         deinit { close() }
@@ -212,47 +235,76 @@ public enum OplogReader {
         }()
 
         /// Each whole line from `offset` on, with the offset just past its `\n`, until `body`
-        /// returns false.
-        func linesForward(from offset: Int, _ body: (UnsafeRawBufferPointer, Int) -> Bool) throws {
+        /// returns false or `budget` bytes were read; the offset just past the last line it
+        /// looked at. A line longer than `maxLine` is skipped.
+        @discardableResult
+        func linesForward(
+            from offset: Int, budget: inout Int, _ body: (UnsafeRawBufferPointer, Int) -> Bool
+        ) throws -> Int {
             var position = min(offset, complete)
+            var reached = position
             // The start of a line whose end is in the next chunk.
             var carry: [UInt8] = []
-            while position < complete {
+            // In a line too long to be a record: its bytes are dropped up to its end.
+            var skipping = false
+            while position < complete && budget > 0 {
                 let chunk = try read(position, min(chunk, complete - position))
-                if chunk.isEmpty { return }
-                let buffer = carry + chunk
+                if chunk.isEmpty { break }
+                budget -= chunk.count
+                let buffer = carry.isEmpty ? chunk : carry + chunk
                 let bufferStart = position - carry.count
                 position += chunk.count
                 var start = 0
                 let more = buffer.withUnsafeBytes { b -> Bool in
-                    var end = start
-                    while end < b.count {
-                        if b[end] == 0x0A {
-                            let line = UnsafeRawBufferPointer(rebasing: b[start..<end])
-                            start = end + 1
-                            if !line.isEmpty && !body(line, bufferStart + start) { return false }
+                    while start < b.count, let nl = memchr(b.baseAddress! + start, 0x0A, b.count - start) {
+                        let end = UnsafeRawPointer(nl) - b.baseAddress!
+                        let line = UnsafeRawBufferPointer(rebasing: b[start..<end])
+                        start = end + 1
+                        reached = bufferStart + start
+                        if skipping {
+                            skipping = false
+                            continue
                         }
-                        end += 1
+                        if !line.isEmpty && !body(line, reached) { return false }
                     }
                     return true
                 }
-                if !more { return }
+                if !more { break }
                 carry = Array(buffer[start...])
+                if carry.count > OplogReader.maxLine {
+                    carry = []
+                    skipping = true
+                }
             }
+            return reached
         }
 
-        /// Each whole line, newest first, until `body` returns false.
-        func linesBackward(_ body: (UnsafeRawBufferPointer) -> Bool) throws {
+        func linesForward(from offset: Int, _ body: (UnsafeRawBufferPointer, Int) -> Bool) throws {
+            var budget = Int.max
+            try linesForward(from: offset, budget: &budget, body)
+        }
+
+        /// Each whole line, newest first, until `body` returns false or `budget` bytes were
+        /// read. A line longer than `maxLine` is skipped.
+        func linesBackward(budget: inout Int, _ body: (UnsafeRawBufferPointer) -> Bool) throws {
             var end = complete
             // The end of a line (with its `\n`) whose start is in the chunk before.
             var carry: [UInt8] = []
-            while end > 0 {
+            // In a line too long to be a record: its bytes are dropped back to its start.
+            var skipping = false
+            while end > 0 && budget > 0 {
                 let from = max(0, end - chunk)
                 let chunk = try read(from, end - from)
                 guard chunk.count == end - from else { return }  // the file shrank
-                let buffer = chunk + carry
+                budget -= chunk.count
+                let buffer = carry.isEmpty ? chunk : chunk + carry
                 end = from
                 var stop = buffer.count - 1  // a line's `\n`
+                if skipping {
+                    guard let nl = buffer.lastIndex(of: 0x0A) else { continue }
+                    stop = nl
+                    skipping = false
+                }
                 let more = buffer.withUnsafeBytes { b -> Bool in
                     while stop >= 0 {
                         var start = stop
@@ -267,7 +319,16 @@ public enum OplogReader {
                 }
                 if !more { return }
                 carry = stop >= 0 ? Array(buffer[0...stop]) : []
+                if carry.count > OplogReader.maxLine {
+                    carry = []
+                    skipping = true
+                }
             }
+        }
+
+        func linesBackward(_ body: (UnsafeRawBufferPointer) -> Bool) throws {
+            var budget = Int.max
+            try linesBackward(budget: &budget, body)
         }
     }
 }
