@@ -140,5 +140,20 @@ final class GatewayConfigTests: XCTestCase {
         assertInvalid(good + "\n[oplog]\npath = \"/var/log/\"\n", line: 18, contains: "absolute")
         assertInvalid(good + "\n[oplog]\nenabled = \"yes\"\n", line: 18, contains: "enabled")
         assertInvalid(good + "\n[oplog]\nrotate = 1\n", line: 18, contains: "rotate: unknown key")
+        // A query opens every file: their number is bounded.
+        assertInvalid(good + "\n[oplog]\nfiles = 101\n", line: 18, contains: "files: must be between 1 and 100")
+        // Never a state file (written into, or rotated away as `.1`).
+        let state = good.replacingOccurrences(of: "workers = 2", with: "workers = 2\nstate_dir = \"/srv/gw\"")
+        for path in [
+            "/srv/gw/metadata.sqlite", "/srv/gw/metadata.sqlite-wal", "/srv/gw/master-key", "/srv/gw//./master-key",
+            "/srv/gw/root-credentials", "/srv/gw/installation-secret", "/srv/gw/audit-ed25519.key",
+            "/srv/gw/metrics/x.jsonl", "/srv/gw/oplog/../metadata.sqlite", "/srv/gw",
+        ] {
+            assertInvalid(state + "\n[oplog]\npath = \"\(path)\"\n", line: 0, contains: "[oplog] path")
+        }
+        for path in ["/srv/gw/oplog.jsonl", "/srv/gw/logs/ops.jsonl", "/srv/gw-other/metadata.sqlite"] {
+            XCTAssertEqual(
+                try GatewayConfig.parse(state + "\n[oplog]\npath = \"\(path)\"\n", file: "t.toml").oplog.path, path)
+        }
     }
 }

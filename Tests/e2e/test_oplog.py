@@ -23,7 +23,7 @@ MAX_BYTES = 2048
 
 @pytest.fixture(scope="module")
 def stack():
-    s = Stack("oplog", workers=2, extra=f"\n[oplog]\nmax_bytes = {MAX_BYTES}\nfiles = 200\n").start()
+    s = Stack("oplog", workers=2, extra=f"\n[oplog]\nmax_bytes = {MAX_BYTES}\nfiles = 100\n").start()
     yield s
     s.stop()
     s.cleanup()

@@ -229,7 +229,7 @@ public struct GatewayConfig: Sendable {
                     c.oplog.path = path
                 }
                 c.oplog.maxBytes = try reader.int("max_bytes", in: 1024...(1 << 40)) ?? c.oplog.maxBytes
-                c.oplog.files = try reader.int("files", in: 1...1000) ?? c.oplog.files
+                c.oplog.files = try reader.int("files", in: 1...OplogSettings.maxFiles) ?? c.oplog.files
                 try reader.noOtherKeys()
             case "zones[]":
                 guard let name = try reader.string("name"), !name.isEmpty else {
@@ -292,6 +292,9 @@ public struct GatewayConfig: Sendable {
             }
         }
         if c.oplog.path.isEmpty { c.oplog.path = OplogSettings.defaultPath(stateDir: c.stateDir) }
+        if let conflict = c.oplog.stateConflict(stateDir: c.stateDir) {
+            throw Invalid(file: file, line: 0, message: "[oplog] path \(c.oplog.path) \(conflict)")
+        }
         if c.zones.isEmpty {
             throw Invalid(file: file, line: 0, message: "no [[zones]] configured")
         }
