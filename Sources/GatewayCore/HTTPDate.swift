@@ -74,18 +74,33 @@ public enum HTTPDate {
         return epoch(y, mo, d, h, mi, sec)
     }
 
-    /// `2026-11-23T12:00:00Z`, optionally with fractional seconds (POST policy expirations).
+    /// RFC 3339 in upper case: `2026-11-23T12:00:00Z`, optionally with fractional seconds, or
+    /// with an offset in place of the `Z` (`2026-11-23T13:00:00+01:00`). POST policy
+    /// expirations, provider listings, the operations log's `since`.
     public static func parseISO8601(_ s: String) -> Double? {
         let u = Array(s.utf8)
         guard u.count >= 20, u[4] == UInt8(ascii: "-"), u[7] == UInt8(ascii: "-"), u[10] == UInt8(ascii: "T"),
-            u[13] == UInt8(ascii: ":"), u[16] == UInt8(ascii: ":"), u.last == UInt8(ascii: "Z"),
+            u[13] == UInt8(ascii: ":"), u[16] == UInt8(ascii: ":"),
             let y = digits(u[0..<4]), let mo = digits(u[5..<7]), let d = digits(u[8..<10]),
             let h = digits(u[11..<13]), let mi = digits(u[14..<16]), let sec = digits(u[17..<19]),
             let whole = epoch(y, mo, d, h, mi, sec)
         else { return nil }
-        if u.count == 20 { return Double(whole) }
-        guard u[19] == UInt8(ascii: "."), let frac = digits(u[20..<(u.count - 1)]) else { return nil }
-        return Double(whole) + Double(frac) / pow10(u.count - 21)
+        var t = Double(whole)
+        var i = 19
+        if u[i] == UInt8(ascii: ".") {
+            var end = i + 1
+            while end < u.count && u[end] >= UInt8(ascii: "0") && u[end] <= UInt8(ascii: "9") { end += 1 }
+            guard let fraction = digits(u[(i + 1)..<end]) else { return nil }
+            t += Double(fraction) / pow10(end - i - 1)
+            i = end
+        }
+        guard i < u.count else { return nil }
+        if u[i] == UInt8(ascii: "Z") { return i + 1 == u.count ? t : nil }
+        guard u.count == i + 6, u[i] == UInt8(ascii: "+") || u[i] == UInt8(ascii: "-"), u[i + 3] == UInt8(ascii: ":"),
+            let oh = digits(u[(i + 1)..<(i + 3)]), let om = digits(u[(i + 4)..<(i + 6)]), oh < 24, om < 60
+        else { return nil }
+        let offset = Double(oh * 3600 + om * 60)
+        return u[i] == UInt8(ascii: "+") ? t - offset : t + offset
     }
 
     /// RFC 1123 (`Fri, 24 May 2013 00:00:00 GMT`, or with a `+0200` offset as SigV2 clients and
@@ -142,7 +157,7 @@ public enum HTTPDate {
 
     /// Seconds since 1970 of a UTC civil time; nil when a field is out of range.
     public static func epoch(_ y: Int, _ mo: Int, _ d: Int, _ h: Int, _ mi: Int, _ s: Int) -> Int? {
-        guard (1...12).contains(mo), (1...31).contains(d), (0...23).contains(h), (0...59).contains(mi),
+        guard (1...12).contains(mo), (1...daysIn(y, mo)).contains(d), (0...23).contains(h), (0...59).contains(mi),
             (0...60).contains(s)
         else { return nil }
         return daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
@@ -174,6 +189,15 @@ public enum HTTPDate {
             minute = rem % 3600 / 60
             second = rem % 60
             weekday = ((days % 7) + 7) % 7
+        }
+    }
+
+    /// Days in month `m` of year `y` (Gregorian: February 29 only in leap years).
+    private static func daysIn(_ y: Int, _ m: Int) -> Int {
+        switch m {
+        case 2: return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
         }
     }
 

@@ -40,7 +40,27 @@ final class HTTPDateTests: XCTestCase {
         XCTAssertEqual(HTTPDate.parseISO8601("2013-05-24T00:00:00.250Z"), 1_369_353_600.25)
         XCTAssertNil(HTTPDate.parseISO8601("2013-05-24T00:00:00.Z"))
         XCTAssertNil(HTTPDate.parseISO8601("2013-05-24 00:00:00Z"))
-        XCTAssertNil(HTTPDate.parseISO8601("2013-05-24T00:00:00+01:00"))
+        XCTAssertEqual(HTTPDate.parseISO8601("2013-05-24T01:00:00+01:00"), 1_369_353_600)
+        XCTAssertEqual(HTTPDate.parseISO8601("2013-05-23T23:29:59.5-00:30"), 1_369_353_599.5)
+        for bad in [
+            "2013-05-24T00:00:00+1:00", "2013-05-24T00:00:00+01:00Z", "2013-05-24T00:00:00Zx", "2013-05-24T00:00:00",
+            "2013-05-24T00:00:00+24:00", "2013-05-24t00:00:00z",
+        ] {
+            XCTAssertNil(HTTPDate.parseISO8601(bad), bad)
+        }
+    }
+
+    /// A day the month does not have is no date, in any format.
+    func testRefusesDaysTheMonthDoesNotHave() {
+        XCTAssertNil(HTTPDate.parseISO8601("2023-02-31T00:00:00Z"))
+        XCTAssertNil(HTTPDate.parseISO8601("2023-02-29T00:00:00Z"))
+        XCTAssertNil(HTTPDate.parseISO8601("1900-02-29T00:00:00Z"))
+        XCTAssertNil(HTTPDate.parseISO8601("2023-04-31T00:00:00Z"))
+        XCTAssertNotNil(HTTPDate.parseISO8601("2024-02-29T00:00:00Z"))
+        XCTAssertNotNil(HTTPDate.parseISO8601("2000-02-29T00:00:00Z"))
+        XCTAssertNil(HTTPDate.parseAmzDate("20230231T000000Z"))
+        XCTAssertNil(HTTPDate.parseHTTP("Fri, 31 Feb 2023 00:00:00 GMT"))
+        XCTAssertNil(HTTPDate.epoch(2023, 6, 31, 0, 0, 0))
     }
 
     func testRoundTripsAcrossCenturiesAndLeapDays() {

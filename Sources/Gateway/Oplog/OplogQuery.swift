@@ -112,28 +112,15 @@ public struct OplogQuery: Sendable, Equatable {
             default: return nil
             }
         }
-        func at(_ i: Int, _ c: Character) -> Bool { i < u.count && u[i] == c.asciiValue! }
-        guard u.count >= 20, at(4, "-"), at(7, "-"), at(10, "T"), at(13, ":"), at(16, ":"),
-            let y = digits(0..<4), let mo = digits(5..<7), let d = digits(8..<10), let h = digits(11..<13),
-            let mi = digits(14..<16), let sec = digits(17..<19), (1...12).contains(mo), (1...31).contains(d),
-            h < 24, mi < 60, sec < 60, let whole = HTTPDate.epoch(y, mo, d, h, mi, sec)
-        else { return nil }
-        var i = 19
-        var fraction = 0.0
-        if at(i, ".") {
-            var end = i + 1
+        // An RFC 3339 time as GatewayCore reads it, within the document's pattern: seconds below
+        // 60, at most nine fraction digits.
+        guard u.count >= 20, u[17] >= UInt8(ascii: "0"), u[17] <= UInt8(ascii: "5") else { return nil }
+        if u[19] == UInt8(ascii: ".") {
+            var end = 20
             while end < u.count && u[end] >= UInt8(ascii: "0") && u[end] <= UInt8(ascii: "9") { end += 1 }
-            guard (1...9).contains(end - i - 1), let f = digits((i + 1)..<end) else { return nil }
-            fraction = Double(f) / pow(10, Double(end - i - 1))
-            i = end
+            guard end - 20 <= 9 else { return nil }
         }
-        let t = Double(whole) + fraction
-        if at(i, "Z") && u.count == i + 1 { return t }
-        guard u.count == i + 6, at(i, "+") || at(i, "-"), at(i + 3, ":"), let oh = digits((i + 1)..<(i + 3)),
-            let om = digits((i + 4)..<(i + 6)), oh < 24, om < 60
-        else { return nil }
-        let offset = Double(oh * 3600 + om * 60)
-        return at(i, "+") ? t - offset : t + offset
+        return HTTPDate.parseISO8601(s)
     }
 }
 
