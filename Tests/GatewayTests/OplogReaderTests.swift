@@ -286,6 +286,44 @@ final class OplogReaderTests: XCTestCase, @unchecked Sendable {
         XCTAssertEqual(ids(try OplogReader.read(s, OplogQuery(limit: 1000, after: cursor))), (0..<10).map { "R\($0)" })
     }
 
+    /// Files are listed under the lock and opened later, one at a time: a file rotated between
+    /// the listing and its opening is found under its new name by its inode; one gone is skipped.
+    func testAFileRotatedAfterTheListingIsFoundByItsInode() throws {
+        let s = settings(maxBytes: 1 << 30, files: 3)
+        write(0..<2, s)
+        XCTAssertEqual(rename(s.path, s.path + ".1"), 0)
+        write(2..<4, s)
+        let entries = OplogReader.list(s)
+        XCTAssertEqual(entries.map(\.path), [s.path + ".1", s.path])
+        // A rotation after the listing.
+        XCTAssertEqual(rename(s.path + ".1", s.path + ".2"), 0)
+        XCTAssertEqual(rename(s.path, s.path + ".1"), 0)
+        let older = try XCTUnwrap(try OplogReader.open(entries[0], s, chunk: 4096))
+        defer { older.close() }
+        XCTAssertEqual(older.path, s.path + ".2")
+        XCTAssertEqual(older.inode, entries[0].inode)
+        XCTAssertEqual(try XCTUnwrap(try OplogReader.open(entries[1], s, chunk: 4096)).path, s.path + ".1")
+        XCTAssertEqual(unlink(s.path + ".2"), 0)
+        XCTAssertNil(try OplogReader.open(entries[0], s, chunk: 4096), "gone")
+    }
+
+    /// A query over many files keeps no file open after it answers.
+    func testAQueryOverManyFilesLeavesNoFileOpen() throws {
+        let s = settings(maxBytes: 1024, files: 100)
+        write(0..<300, s)
+        XCTAssertGreaterThan(s.allPaths.filter { FileManager.default.fileExists(atPath: $0) }.count, 40)
+        let before = try fdCount()
+        XCTAssertEqual(ids(try OplogReader.read(s, OplogQuery(limit: 1000))).count, 300)
+        XCTAssertEqual(
+            ids(
+                try OplogReader.read(
+                    s, OplogQuery(limit: 1000, after: OplogCursor(inode: 0, offset: 1, fingerprint: 0)))
+            ).count, 300)
+        XCTAssertEqual(try fdCount(), before)
+    }
+
+    func fdCount() throws -> Int { try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count }
+
     /// Queries while another writer appends and rotates: every answer is records in order,
     /// whole, none twice; a follower gets every record.
     func testQueriesWhileAnotherWriterRotates() throws {

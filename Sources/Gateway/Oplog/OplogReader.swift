@@ -6,9 +6,10 @@ import GatewayCore
 #endif
 
 /// Answers queries over the operations log: the current file and the rotated ones, oldest
-/// first. The files are opened under a shared `flock` on the log's lock file, so no rotation
-/// renames them while the list is taken; once open, a rotation no longer matters (a file keeps
-/// its inode and its bytes). A query for the newest records reads back from the end and stops
+/// first. The files are listed (name and inode) under a shared `flock` on the log's lock file,
+/// so no rotation renames them while the list is taken, and opened one by one as the query gets
+/// to them (a file renamed since is found by its inode; once open, a rotation no longer matters:
+/// a file keeps its inode and its bytes). A query for the newest records reads back from the end and stops
 /// when it has them; lines that cannot match a filter are skipped by a byte search before any
 /// is decoded. A query reads at most `scanBudget` bytes (it runs on a request's thread): one
 /// that follows a cursor then answers what it found with a `next` that continues where it
@@ -28,8 +29,21 @@ public enum OplogReader {
     static func read(
         _ settings: OplogSettings, _ query: OplogQuery, chunk: Int, budget: Int = scanBudget
     ) throws -> OplogPage {
-        let files = try open(settings, chunk: chunk)
-        defer { for f in files { f.close() } }
+        let entries = list(settings)
+        // Files are opened as the query gets to them and closed once it is done with them: a
+        // handful open at a time, however many the log keeps.
+        var opened: [Int: LogFile?] = [:]
+        defer { for case let f? in opened.values { f.close() } }
+        func file(_ i: Int) throws -> LogFile? {
+            if let f = opened[i] { return f }
+            let f = try open(entries[i], settings, chunk: chunk)
+            opened[i] = f
+            return f
+        }
+        func done(_ i: Int) {
+            if case let f?? = opened[i] { f.close() }
+            opened[i] = .some(nil)
+        }
         var budget = budget
         let decoder = AdminJSON.decoder
         let needles = query.needles
@@ -49,28 +63,43 @@ public enum OplogReader {
             return r
         }
         // Where a follower continues from: after the last whole line of the newest file holding one.
-        let end = files.last { $0.complete > 0 }.map {
-            OplogCursor(inode: $0.inode, offset: $0.complete, fingerprint: $0.fingerprint)
+        var end: OplogCursor?
+        for i in entries.indices.reversed() {
+            guard let f = try file(i) else { continue }
+            if f.complete > 0 {
+                end = OplogCursor(inode: f.inode, offset: f.complete, fingerprint: f.fingerprint)
+                break
+            }
         }
         // A file last written before `since` holds no record started after it.
-        func mayHold(_ f: LogFile) -> Bool { query.since.map { f.modified >= $0 } ?? true }
+        func mayHold(_ e: Entry) -> Bool { query.since.map { e.modified >= $0 } ?? true }
         guard let after = query.after else {
             var newest: [OplogRecord] = []
-            for f in files.reversed() where mayHold(f) {
+            for i in entries.indices.reversed() where mayHold(entries[i]) {
+                guard let f = try file(i) else { continue }
                 try f.linesBackward(budget: &budget) { line in
                     if let r = record(line) { newest.append(r) }
                     return newest.count < query.limit
                 }
+                done(i)
                 if newest.count >= query.limit || budget <= 0 { break }
             }
             return OplogPage(records: newest.reversed(), next: end)
         }
         // The cursor's file (from its start if it is shorter now than the cursor), or (rotated
         // away since) the oldest there is.
-        let start = files.firstIndex { $0.inode == after.inode && $0.fingerprint == after.fingerprint }
-        let startOffset = start.map { files[$0].complete >= after.offset ? after.offset : 0 } ?? 0
+        var start: Int?
+        var startOffset = 0
+        for i in entries.indices where entries[i].inode == after.inode {
+            if let f = try file(i), f.fingerprint == after.fingerprint {
+                start = i
+                startOffset = f.complete >= after.offset ? after.offset : 0
+            }
+            break
+        }
         var records: [OplogRecord] = []
-        for (i, f) in files.enumerated() where i >= (start ?? 0) && (mayHold(f) || i == start) {
+        for i in entries.indices where i >= (start ?? 0) && (mayHold(entries[i]) || i == start) {
+            guard let f = try file(i) else { continue }
             var last: OplogCursor?
             let reached = try f.linesForward(from: i == start ? startOffset : 0, budget: &budget) { line, endOffset in
                 guard let r = record(line) else { return true }
@@ -84,28 +113,51 @@ public enum OplogReader {
                 return OplogPage(
                     records: records, next: OplogCursor(inode: f.inode, offset: reached, fingerprint: f.fingerprint))
             }
+            done(i)
         }
         return OplogPage(records: records, next: end ?? after)
     }
 
-    /// The log's files that exist, oldest first, each open.
-    static func open(_ settings: OplogSettings, chunk: Int) throws -> [LogFile] {
+    /// A file of the log as the listing found it: its name then, its inode, when it last changed.
+    struct Entry {
+        let path: String
+        let inode: UInt64
+        /// Seconds since 1970.
+        let modified: Double
+    }
+
+    /// The log's files that exist, oldest first, listed (not opened) under a shared lock on
+    /// the lock file, so no rotation renames them while the list is taken.
+    static func list(_ settings: OplogSettings) -> [Entry] {
         let lock = Glibc.open(settings.path + ".lock", O_RDONLY | O_CLOEXEC)
         if lock >= 0 {
             _ = try? systemCall("flock \(settings.path).lock") { flock(lock, LOCK_SH) }
         }
         defer { if lock >= 0 { _ = Glibc.close(lock) } }
-        var files: [LogFile] = []
+        var entries: [Entry] = []
         for path in settings.allPaths {
-            guard let f = try LogFile(path: path, chunk: chunk) else { continue }
+            var st = stat()
+            guard stat(path, &st) == 0 else { continue }
+            let inode = UInt64(st.st_ino)
             // The same file under two names (a rotation by hand while the lock was not taken).
-            if files.contains(where: { $0.inode == f.inode }) {
-                f.close()
-                continue
-            }
-            files.append(f)
+            if entries.contains(where: { $0.inode == inode }) { continue }
+            entries.append(
+                Entry(
+                    path: path, inode: inode,
+                    modified: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9))
         }
-        return files
+        return entries
+    }
+
+    /// The listed file, open: under its listed name or (rotated since) whichever of the log's
+    /// names holds its inode now; nil once it is gone.
+    static func open(_ e: Entry, _ settings: OplogSettings, chunk: Int) throws -> LogFile? {
+        for path in [e.path] + settings.allPaths.reversed() {
+            guard let f = try LogFile(path: path, chunk: chunk) else { continue }
+            if f.inode == e.inode { return f }
+            f.close()
+        }
+        return nil
     }
 
     private static let statusField = Array(#","status":"#.utf8)
