@@ -344,6 +344,29 @@ final class OplogWriterTests: XCTestCase {
         XCTAssertEqual(followed.filter { $0.hasPrefix("B") }, ["B1", "B2"])
     }
 
+    /// A lock file replaced under the writers (removed by hand, made again by another process):
+    /// a writer holding the old one reopens it, so the lock still excludes a rotation.
+    func testAReplacedLockFileIsReopened() throws {
+        let s = settings()
+        // Used by one thread at a time: here, then the one below.
+        nonisolated(unsafe) let a = OplogFile(settings: s, stateDir: nil)
+        try a.append(OplogLine.encode(Self.trace("R0")))
+        XCTAssertEqual(unlink(s.path + ".lock"), 0)
+        // Another process's lock file now, held exclusively (a rotation under way).
+        let lock = try stall(s)
+        let written = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            try? a.append(OplogLine.encode(Self.trace("R1")))
+            written.signal()
+        }
+        XCTAssertEqual(written.wait(timeout: .now() + 0.3), .timedOut, "the writer waits for the new lock")
+        XCTAssertEqual(try requestIds(s.path), ["R0"])
+        XCTAssertEqual(flock(lock, LOCK_UN), 0)
+        close(lock)
+        XCTAssertEqual(written.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(try requestIds(s.path), ["R0", "R1"])
+    }
+
     func testRotationKeepsOnlyTheConfiguredFiles() throws {
         let s = settings(maxBytes: 2048, files: 2)
         let writer = OplogWriter(settings: s, logger: Logger(label: "test"))
