@@ -1,6 +1,10 @@
 /// `[audit]`: how often digests are signed, where their files go, and how many authentication
 /// failures a process records per minute (docs/OBSERVABILITY.md, "Audit chain").
 public struct AuditSettings: Sendable, Equatable {
+    /// False: no change appends a record (only for measuring the chain's cost, bench/); the
+    /// supervisor appends an `audit.disabled` record at every start with it off, so the gap
+    /// is on the record.
+    public var enabled = true
     /// Minutes between digests (fractions allowed: tests sign every few seconds).
     public var digestInterval = 15.0
     /// A zone and a backend bucket in it that receive a JSON file per digest; nil: store only.

@@ -205,6 +205,10 @@ extension AuditEntry {
         AuditEntry("credential.reseal", detail: [("count", .int(Int64(count)))])
     }
 
+    /// The chain was switched off (`[audit] enabled = false`): changes until it is back on
+    /// have no record, and the chain says so.
+    public static func auditDisabled() -> AuditEntry { AuditEntry("audit.disabled") }
+
     public static func sessionsExpired(count: Int) -> AuditEntry {
         AuditEntry("session.expire", detail: [("count", .int(Int64(count)))])
     }

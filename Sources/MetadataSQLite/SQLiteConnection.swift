@@ -10,6 +10,8 @@ import GatewayCore
 final class SQLiteConnection: @unchecked Sendable {
     let handle: OpaquePointer
     private var statements: [String: OpaquePointer] = [:]
+    /// Whether changes through this connection append their audit record (the store's choice).
+    var audits = true
 
     init(path: String, readOnly: Bool = false) throws(StoreError) {
         var db: OpaquePointer?

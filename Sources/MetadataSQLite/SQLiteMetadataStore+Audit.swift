@@ -13,6 +13,13 @@ extension SQLiteMetadataStore: AuditStore {
     /// Appends `entry`'s record; the caller's transaction commits it with the change.
     @discardableResult
     static func audit(_ entry: AuditEntry, _ db: SQLiteConnection) throws(StoreError) -> AuditRecord {
+        guard db.audits else {
+            // The chain is switched off: the record is built (callers see what it would say)
+            // but neither numbered nor stored.
+            return AuditRecord(
+                seq: 0, time: Int64((SystemClock().now() * 1000).rounded(.down)), actor: .current, entry: entry,
+                prevHash: AuditRecord.genesisHash, sha256Hex: sha256Hex)
+        }
         var last: (seq: Int64, hash: String) = (0, AuditRecord.genesisHash)
         try db.query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", []) { r in
             last = (r.int(0), r.text(1))

@@ -12,6 +12,9 @@ import Synchronization
 public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     private let path: String
     private let readOnly: Bool
+    /// False: changes append no audit record (`[audit] enabled = false`, for measuring what the
+    /// chain costs; the supervisor records that the chain was switched off).
+    private let audits: Bool
     /// Finds the calling thread's connection slot; immutable after init.
     private let key: pthread_key_t
     /// Every slot handed out, so deinit can close the connections of threads that outlive the
@@ -19,9 +22,10 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     private let slots = Mutex<[ObjectIdentifier: ConnectionSlot]>([:])
 
     /// `readOnly`: opened for reading only (`s3gw audit verify`): no migration, no write.
-    public init(path: String, readOnly: Bool = false) throws(StoreError) {
+    public init(path: String, readOnly: Bool = false, audits: Bool = true) throws(StoreError) {
         self.path = path
         self.readOnly = readOnly
+        self.audits = audits
         var k = pthread_key_t()
         // The destructor closes a thread's connection when that thread ends.
         pthread_key_create(&k) { pointer in
@@ -50,7 +54,9 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         {
             return try body(db)
         }
-        let slot = ConnectionSlot(store: self, connection: try SQLiteConnection(path: path, readOnly: readOnly))
+        let connection = try SQLiteConnection(path: path, readOnly: readOnly)
+        connection.audits = audits
+        let slot = ConnectionSlot(store: self, connection: connection)
         slots.withLock { $0[ObjectIdentifier(slot)] = slot }
         // The thread's reference, released by the key's destructor when the thread ends.
         pthread_setspecific(key, Unmanaged.passRetained(slot).toOpaque())

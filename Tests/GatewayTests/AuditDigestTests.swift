@@ -330,6 +330,9 @@ final class AuditDigestTests: XCTestCase {
         XCTAssertEqual(c.audit.digestInterval, 0.5)
         XCTAssertEqual(c.audit.digestZone, "z1")
         XCTAssertEqual(c.audit.digestBucket, "audit-digests")
+        XCTAssertTrue(c.audit.enabled)
+        c = try GatewayConfig.parse(base + "[audit]\nenabled = false\n", file: "t.toml")
+        XCTAssertFalse(c.audit.enabled)
         for (bad, says) in [
             ("digest_interval = 0", "between"), ("digest_zone = \"z1\"", "together"),
             ("digest_zone = \"z9\"\ndigest_bucket = \"abc\"", "not a configured zone"),

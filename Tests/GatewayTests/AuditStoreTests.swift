@@ -54,6 +54,19 @@ final class AuditStoreTests: XCTestCase {
         XCTAssertNil(AuditChainTestsSupport.verify(all))
     }
 
+    func testAStoreWithTheChainOffRecordsNothing() throws {
+        let off = try SQLiteMetadataStore(path: dir + "/m.sqlite", audits: false)
+        let before = all.count
+        _ = try off.putObject(object("quiet"))
+        try off.setObjectTags(bucket: "b", key: "quiet", tags: [Header("k", "v")])
+        XCTAssertEqual(try off.object(bucket: "b", key: "quiet")?.etag, "e")
+        XCTAssertEqual(all.count, before)
+        // The same database through a store with the chain on records again, chained on.
+        _ = try store.putObject(object("loud"))
+        XCTAssertEqual(all.count, before + 1)
+        XCTAssertNil(AuditChainTestsSupport.verify(all))
+    }
+
     func testAFailedChangeLeavesNoRecord() throws {
         _ = try store.putObject(object("k"))
         let before = all.count

@@ -346,3 +346,21 @@ def test_verify_reads_a_forensic_copy_read_only(stack, workload, tmp_path):
     verify(stack)
     r = cli(stack, "audit", "verify", "--db", str(tmp_path / "missing.sqlite"), check=False)
     assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+
+
+def test_a_gateway_with_the_chain_off_says_so_in_the_chain():
+    """`[audit] enabled = false` (for measuring the chain's cost) records no change, but the
+    chain itself records, at the start, that it was switched off; the chain stays valid."""
+    s = Stack("audit-off", workers=1, extra="\n[audit]\nenabled = false\n").start()
+    try:
+        s3 = s3_client(s)
+        bucket = new_bucket_name("off")
+        s3.create_bucket(Bucket=bucket)
+        s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+        changes = [r["change"] for r in records(s)]
+        assert "audit.disabled" in changes, changes
+        assert "bucket.create" not in changes and "object.put" not in changes, changes
+        verify(s)
+    finally:
+        s.stop()
+        s.cleanup()

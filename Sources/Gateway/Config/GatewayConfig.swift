@@ -206,6 +206,7 @@ public struct GatewayConfig: Sendable {
                     try reader.int("history_interval", in: 1...3600) ?? c.metrics.historyInterval
                 try reader.noOtherKeys()
             case "audit":
+                c.audit.enabled = try reader.bool("enabled") ?? c.audit.enabled
                 c.audit.digestInterval =
                     try reader.number("digest_interval", in: 0.05...1440) ?? c.audit.digestInterval
                 c.audit.digestZone = try reader.string("digest_zone").flatMap { $0.isEmpty ? nil : $0 }

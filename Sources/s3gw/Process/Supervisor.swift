@@ -102,6 +102,17 @@ final class Supervisor {
         } catch {
             logger.error("audit digests: \(error)")
         }
+        try recordAuditSwitchedOff(store)
+    }
+
+    /// With the audit chain off, the chain itself records that it was, at every start and
+    /// reload: a gap in what it proves is never silent.
+    private func recordAuditSwitchedOff(_ store: SQLiteMetadataStore) throws {
+        guard !config.audit.enabled else { return }
+        logger.warning("[audit] enabled = false: changes are not recorded in the audit chain")
+        try RequestTrace(requestId: "supervisor", origin: .cli, started: SystemClock().now()).run {
+            () throws(StoreError) in _ = try store.appendAudit(.auditDisabled())
+        }
     }
 
     private func spawnWorker() throws {
@@ -177,6 +188,13 @@ final class Supervisor {
         }
         let previous = config
         config = adopted
+        if !adopted.audit.enabled && previous.audit.enabled {
+            do {
+                try recordAuditSwitchedOff(try SQLiteMetadataStore(path: adopted.metadataPath))
+            } catch {
+                logger.error("could not record that the audit chain was switched off: \(error)")
+            }
+        }
         // Metrics turned on or off, or the state directory moved: this process's file follows.
         if adopted.metrics.enabled != previous.metrics.enabled || adopted.stateDir != previous.stateDir {
             metrics = nil

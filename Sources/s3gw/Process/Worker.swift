@@ -99,7 +99,7 @@ enum Worker {
         metricsKind: String? = nil
     ) throws -> GatewayContext {
         let secret = try InstallationSecret.load(stateDir: config.stateDir, createIfMissing: false)
-        let metadata = try SQLiteMetadataStore(path: config.metadataPath)
+        let metadata = try SQLiteMetadataStore(path: config.metadataPath, audits: config.audit.enabled)
         let stateDir = config.stateDir
         let identities = Identities(
             store: metadata, secretBox: try MasterKeys.load(stateDir: stateDir, createIfMissing: false),
