@@ -1,10 +1,11 @@
 """What the operations log, the metrics and the audit chain cost on the small-request path.
 
-Boots two gateways from the same binary behind their own nginx: one as configured by default
-(oplog, metrics and audit chain on) and one with all three off, and measures 4 KiB GET and PUT
-(presigned URLs replayed by wrk, as bench/bench.py does) against each, alternating on/off within
-every round so drift hits both alike. Reports the medians and the on/off ratio, and the audit
-records and oplog lines the "on" gateway wrote (so a run that measured nothing shows it).
+Boots three gateways from the same binary behind their own nginx: one as configured by default
+(oplog, metrics and audit chain on), one with all three off, and one with only the audit chain
+off, and measures 4 KiB GET and PUT (presigned URLs replayed by wrk, as bench/bench.py does)
+against each, in turn within every round so drift hits all alike. Reports the medians, the
+on/off ratio of all three together and of the audit chain alone, and the audit records and oplog
+lines each gateway wrote (so a run that measured nothing shows it).
 
 Env: S3GW_BIN, BENCH_RUNS (3), BENCH_DURATION (10 s per wrk run), BENCH_CONNECTIONS (32).
 """
@@ -30,6 +31,10 @@ enabled = false
 [metrics]
 enabled = false
 
+[audit]
+enabled = false
+"""
+AUDIT_OFF = """
 [audit]
 enabled = false
 """
@@ -65,39 +70,43 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="s3gw-bench-obs-"))
     body_file = work / "body"
     body_file.write_bytes(body)
-    on = Stack("bench-obs-on", workers=0, threads=32, log_level="info")
-    off = Stack("bench-obs-off", workers=0, threads=32, log_level="info", extra=OFF)
+    stacks = {
+        "on": Stack("bench-obs-on", workers=0, threads=32, log_level="info"),
+        "off": Stack("bench-obs-off", workers=0, threads=32, log_level="info", extra=OFF),
+        "audit-off": Stack("bench-obs-audit-off", workers=0, threads=32, log_level="info", extra=AUDIT_OFF),
+    }
     results = []
     try:
-        on.start()
-        off.start()
-        targets = {"on": urls(on, body), "off": urls(off, body)}
+        for s in stacks.values():
+            s.start()
+        targets = {name: urls(s, body) for name, s in stacks.items()}
         for op, index, body_arg in [("GET", 0, None), ("PUT", 1, body_file)]:
-            runs: dict[str, list[float]] = {"on": [], "off": []}
+            runs: dict[str, list[float]] = {name: [] for name in stacks}
             errors = 0
             for _ in range(RUNS):
-                for name in ("on", "off"):
+                for name in stacks:
                     rps, bad = wrk(targets[name][index], body_arg)
                     runs[name].append(rps)
                     errors += bad
-            a, b = statistics.median(runs["on"]), statistics.median(runs["off"])
-            results.append((f"{op} 4 KiB", a, b, a / b, f"non-2xx: {errors}" if errors else ""))
-            print(f"  {op} 4 KiB: on {a:,.0f} req/s, off {b:,.0f} req/s", flush=True)
-        on_written, off_written = written(on), written(off)
+            m = {name: statistics.median(r) for name, r in runs.items()}
+            results.append((f"{op} 4 KiB", m, f"non-2xx: {errors}" if errors else ""))
+            print(f"  {op} 4 KiB: " + ", ".join(f"{n} {v:,.0f} req/s" for n, v in m.items()), flush=True)
+        wrote = {name: written(s) for name, s in stacks.items()}
     finally:
-        on.stop()
-        off.stop()
-        if os.environ.get("BENCH_KEEP") != "1":
-            on.cleanup()
-            off.cleanup()
+        for s in stacks.values():
+            s.stop()
+            if os.environ.get("BENCH_KEEP") != "1":
+                s.cleanup()
 
     print()
-    print(f"observability cost — oplog + metrics + audit chain on vs off; medians of {RUNS} runs; "
+    print(f"observability cost — oplog + metrics + audit chain; medians of {RUNS} runs; "
           f"wrk: {CONNECTIONS} connections, {DURATION}s; {os.cpu_count()} cores")
-    print(f"{'workload':<10} {'on':>14} {'off':>14} {'on/off':>7}")
-    for name, a, b, ratio, note in results:
-        print(f"{name:<10} {a:>10,.0f} r/s {b:>10,.0f} r/s {ratio:>6.2f}x {note}")
-    print(f"written by the 'on' gateway: {on_written}; by the 'off' one: {off_written}")
+    print(f"{'workload':<10} {'all on':>12} {'all off':>12} {'audit off':>12} {'on/off':>7} {'audit on/off':>13}")
+    for name, m, note in results:
+        print(f"{name:<10} {m['on']:>8,.0f} r/s {m['off']:>8,.0f} r/s {m['audit-off']:>8,.0f} r/s "
+              f"{m['on'] / m['off']:>6.2f}x {m['on'] / m['audit-off']:>12.2f}x {note}")
+    for name, w in wrote.items():
+        print(f"written by the '{name}' gateway: {w}")
     return 0
 
 
