@@ -167,16 +167,29 @@ def chart_points(driver, container: str) -> dict:
         return out;""", container)
 
 
+# The panels are redrawn on every refresh: each reader takes its snapshot in one script, so no
+# element it holds goes stale between two WebDriver calls.
 def zone_rows(driver) -> dict:
-    return {row.get_attribute("data-zone"): row.get_attribute("data-state")
-            for row in driver.find_elements(By.CSS_SELECTOR, "#zones-body tr")}
+    return driver.execute_script("""
+        const out = {};
+        for (const row of document.querySelectorAll("#zones-body tr")) out[row.dataset.zone] = row.dataset.state;
+        return out;""")
+
+
+def zone_cells(driver, zone: str) -> list[str]:
+    """The cells of one zone's row as shown."""
+    return driver.execute_script("""
+        const row = document.querySelector(`#zones-body tr[data-zone="${arguments[0]}"]`);
+        return row ? [...row.querySelectorAll("td")].map((td) => td.innerText.trim()) : [];""", zone)
 
 
 def audit_rows(driver) -> list[dict]:
     """The audit panel's rows as shown."""
     names = ["seq", "time", "operation", "change", "who", "bucket", "key", "client"]
-    return [dict(zip(names, (c.text for c in row.find_elements(By.CSS_SELECTOR, "td"))))
-            for row in driver.find_elements(By.CSS_SELECTOR, "#audit-body tr")]
+    rows = driver.execute_script("""
+        return [...document.querySelectorAll("#audit-body tr")].map(
+          (row) => [...row.querySelectorAll("td")].map((td) => td.innerText.trim()));""")
+    return [dict(zip(names, cells)) for cells in rows]
 
 
 def sum_of(shown: str) -> int:
@@ -366,9 +379,9 @@ def test_the_dashboard_shows_the_running_gateway(browser, stack, workload, tmp_p
     # Zones: all three, with the health the agent found.
     wait_until(lambda: zone_rows(browser) == {"local-1": "healthy", "se-2": "healthy", "fi-1": "down"}, 30,
                "the zones listed with their health", detail=lambda: str(zone_rows(browser)) + stack.log_tail())
-    cells = [c.text for c in browser.find_elements(By.CSS_SELECTOR, '#zones-body tr[data-zone="se-2"] td')]
+    cells = zone_cells(browser, "se-2")
     assert cells[:4] == ["se", "se-got", "filesystem", "healthy"] and cells[4].endswith(" ms"), cells
-    cells = [c.text for c in browser.find_elements(By.CSS_SELECTOR, '#zones-body tr[data-zone="fi-1"] td')]
+    cells = zone_cells(browser, "fi-1")
     assert cells[:5] == ["fi", "fi-hel", "s3", "down", "—"] and cells[-1], cells
 
     # The backlog: every object's copy waits, and the charts draw the agent's samples of it.
@@ -437,9 +450,11 @@ def test_the_dashboard_shows_the_running_gateway(browser, stack, workload, tmp_p
     assert {r["key"] for r in puts} == {f"obj-{i}" for i in range(OBJECTS)} | {XSS_KEY, "page.html"}
     assert all(r["change"] == "object.put" and stack.access_key in r["who"] for r in puts), puts
     # A key is shown as text, never parsed as markup.
-    cell = browser.find_elements(By.XPATH, '//*[@id="audit-body"]//td[text()=$key]'.replace("$key", repr(XSS_KEY)))
-    assert [c.text for c in cell] == [XSS_KEY]
-    assert browser.find_elements(By.CSS_SELECTOR, "#audit-body img") == []
+    shown = browser.execute_script("""
+        return {cells: [...document.querySelectorAll("#audit-body td")].filter((td) => td.textContent === arguments[0])
+                         .map((td) => td.innerText), images: document.querySelectorAll("#audit-body img").length};""",
+                                   XSS_KEY)
+    assert shown == {"cells": [XSS_KEY], "images": 0}, shown
     assert browser.execute_script("return typeof window.__xss") == "undefined"
     # The secret is nowhere in the page nor in any URL it loaded.
     assert stack.secret_key not in browser.page_source

@@ -507,6 +507,7 @@ def downgrade_to_migration_12(stack: Stack) -> None:
                     "DROP TABLE IF EXISTS migrated_objects", "DROP TABLE IF EXISTS migration_runs",
                     "DROP TABLE IF EXISTS migration_read_through", "DROP TABLE IF EXISTS audit_log",
                     "DROP TABLE IF EXISTS audit_digests", "DROP TABLE IF EXISTS audit_keys",
+                    "DROP TABLE IF EXISTS metrics_history",
                     "DELETE FROM schema_migrations WHERE version >= 13",
                     "DELETE FROM agent_state WHERE key IN ('identity.root-access-key', 'identity.root-families')"):
             db.execute(sql)
