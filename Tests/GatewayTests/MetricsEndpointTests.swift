@@ -105,6 +105,27 @@ final class MetricsEndpointTests: XCTestCase {
         XCTAssertEqual(gw.send("POST", "/metrics", sign: false, remoteAddress: "10.1.2.3").status, 405)
     }
 
+    /// nginx lets any signed /metrics through (it cannot tell a virtual-hosted `metrics` key);
+    /// the gateway refuses a signed path-style one even from an allowed address.
+    func testASignedScrapeIsRefused() throws {
+        let gw = try gateway()
+        for (uri, headers) in [
+            ("/metrics", [("Authorization", "x")]),
+            ("/metrics?X-Amz-Signature=abc", []),
+            ("/metrics?x-amz-signature=abc", []),
+            ("/metrics?Signature=abc&AWSAccessKeyId=k", []),
+        ] {
+            let r = gw.send("GET", uri, headers: headers, sign: false, remoteAddress: "127.0.0.1")
+            XCTAssertEqual(r.status, 403, uri)
+            XCTAssertFalse(r.text.contains("s3gw_"), uri)
+        }
+        let signed = gw.send("GET", "/metrics", remoteAddress: "127.0.0.1")
+        XCTAssertEqual(signed.status, 403)
+        XCTAssertFalse(signed.text.contains("s3gw_"))
+        XCTAssertEqual(
+            gw.send("GET", "/metrics?x-amz-signaturex=1", sign: false, remoteAddress: "127.0.0.1").status, 200)
+    }
+
     /// A refused POST's body is read (up to 1 MiB) so nginx delivers the 405, not a reset.
     func testAProbeRefusingAMethodDrainsTheBody() throws {
         let gw = try gateway()

@@ -41,7 +41,7 @@ extension S3Gateway {
                 let r = Readiness.check(ctx.catalog, ctx.metadata)
                 response = Self.json(r.ready ? 200 : 503, Array((try? AdminJSON.encoder.encode(r)) ?? Data()))
             case .metrics:
-                response = metricsAnswer(remoteAddress: params["REMOTE_ADDR"] ?? "")
+                response = metricsAnswer(head, remoteAddress: params["REMOTE_ADDR"] ?? "")
             }
         }
         response.headers.append(Header("Cache-Control", "no-store"))
@@ -51,14 +51,30 @@ extension S3Gateway {
         drain(body, limit: 1 << 20)
     }
 
-    private func metricsAnswer(remoteAddress: String) -> S3Response {
+    private func metricsAnswer(_ head: RequestHead, remoteAddress: String) -> S3Response {
         guard let metrics = ctx.metrics else { return Self.text(404, "Metrics are disabled ([metrics] enabled).\n") }
+        // nginx lets a signed /metrics through from any address (a signed request is never a
+        // scrape; it may be S3 virtual-hosted, which only the gateway can tell): refusing every
+        // signed path-style /metrics here keeps the two rules the same, whatever the signature.
+        guard !Self.isSigned(head) else {
+            return Self.text(403, "A scrape is unsigned: no Authorization, no presigned signature.\n")
+        }
         guard metrics.settings.allows(remoteAddress) else {
             return Self.text(403, "This address may not read the metrics ([metrics] allow).\n")
         }
         return S3Response(
             status: 200, headers: [Header("Content-Type", Exposition.contentType)],
             body: .bytes(Array(metrics.exposition(ctx, now: ctx.clock.now()).utf8)))
+    }
+
+    /// Carries an Authorization header or a presigned `X-Amz-Signature` / `Signature` (the
+    /// names nginx's `$s3gw_presigned` matches, case-insensitively).
+    static func isSigned(_ head: RequestHead) -> Bool {
+        if head.header("authorization") != nil { return true }
+        return head.queryItems.contains {
+            let name = $0.name.lowercased()
+            return name == "x-amz-signature" || name == "signature"
+        }
     }
 
     private static func text(_ status: Int, _ message: String) -> S3Response {
