@@ -202,8 +202,7 @@ enum Agent {
                     }
                     // Zone-side uploads no gateway upload owns (a create that outlived its client).
                     do {
-                        _ = try Maintenance.abortStrayZoneUploads(
-                            olderThan: now - Double(config.multipartExpiry), context)
+                        _ = try sweepStrayZoneUploads(olderThan: now - Double(config.multipartExpiry), context)
                     } catch {
                         logger.error("sweeping stray zone uploads failed: \(error)")
                     }
@@ -222,6 +221,12 @@ enum Agent {
         let trace = RequestTrace(requestId: RandomID.make(), origin: .agent, started: SystemClock().now())
         trace.operation = operation
         return try trace.run { () throws -> T in try body() }
+    }
+
+    /// The zone-side uploads sweep as an agent step, so its `zone.uploads-swept` record names
+    /// the agent (origin `agent`, operation `SweepZoneUploads`), not `system`.
+    static func sweepStrayZoneUploads(olderThan cutoff: Double, _ context: GatewayContext) throws -> Int {
+        try agentStep("SweepZoneUploads") { try Maintenance.abortStrayZoneUploads(olderThan: cutoff, context) }
     }
 
     /// Once per start: buckets made before `/api/` was the web API's are out of reach
