@@ -1,11 +1,13 @@
 import Foundation
 import GatewayCore
+import GatewayTesting
 import Logging
 import Metrics
 import SigV4
 import XCTest
 
 @testable import Gateway
+@testable import MetadataSQLite
 @testable import Metrics
 
 /// `/metrics`, `/admin/metrics`, `/healthz` and `/readyz` through S3Gateway.handle, counting into
@@ -199,6 +201,37 @@ final class MetricsEndpointTests: XCTestCase {
         }
         // The exposition agrees.
         XCTAssertTrue(scrape(gw).contains(#"s3gw_zone_up{zone="zone-c",country="fi"} 0"#))
+    }
+
+    /// A metadata store whose reads fail (here: its zone_health table is gone) makes /readyz
+    /// 503 with `"metadata":"unavailable"`, and the answer names nothing of the store's error.
+    func testReadyzIsNotReadyWhenTheMetadataStoreDoesNotAnswer() throws {
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let store = try SQLiteMetadataStore(path: root + "/m.sqlite")
+        let (_, identities) = TestGateway.identities(InMemoryMetadataStore())
+        let gateway = S3Gateway(
+            context: GatewayContext(
+                metadata: store, zones: ["zone-a": InMemoryZone(name: "zone-a")],
+                catalog: ZoneCatalog(
+                    zones: [ZoneCatalog.Zone(name: "zone-a", country: "se", region: "se-sto")], defaultZone: "zone-a"),
+                identities: identities, clock: FixedClock(TestGateway.now), installationSecret: [],
+                logger: Logger(label: "test")))
+        func readyz() -> TestGateway.Recorder {
+            let recorder = TestGateway.Recorder()
+            gateway.handle(
+                params: ["REQUEST_METHOD": "GET", "REQUEST_URI": "/readyz"], body: MemorySource([]), response: recorder)
+            return recorder
+        }
+        XCTAssertEqual(readyz().status, 200)
+        try store.withConnection { db throws(StoreError) in try db.exec("DROP TABLE zone_health") }
+        let r = readyz()
+        let text = String(decoding: r.body, as: UTF8.self)
+        XCTAssertEqual(r.status, 503, text)
+        XCTAssertEqual(
+            text,
+            #"{"countries":{},"metadata":"unavailable","problems":["the metadata store does not answer"],"status":"not ready"}"#
+        )
+        XCTAssertFalse(text.contains("zone_health"), text)
     }
 
     func testADegradedZoneStillServes() {
