@@ -47,6 +47,20 @@ final class OplogWriterTests: XCTestCase {
         }
     }
 
+    /// `[oplog] enabled = false`: the worker gets no writer and nothing appears on disk; the
+    /// same settings enabled write the file (so the check can fail).
+    func testADisabledOplogCreatesNoFile() throws {
+        var off = settings()
+        off.enabled = false
+        XCTAssertNil(OplogWriter.started(off, stateDir: dir, logger: Logger(label: "t"), metrics: nil))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir), "something was created under \(dir!)")
+
+        let on = try XCTUnwrap(OplogWriter.started(settings(), stateDir: dir, logger: Logger(label: "t"), metrics: nil))
+        on.requestFinished(Self.trace("r1"))
+        on.stop()
+        XCTAssertEqual(try requestIds(dir + "/log/oplog.jsonl"), ["r1"])
+    }
+
     func testEveryRecordIsOneLineInAFileOnlyItsOwnerMayWrite() throws {
         let s = settings()
         let writer = OplogWriter(settings: s, logger: Logger(label: "test"))

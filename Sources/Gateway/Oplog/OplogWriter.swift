@@ -68,6 +68,17 @@ public final class OplogWriter: RequestObserver, @unchecked Sendable {
         file = OplogFile(settings: settings, stateDir: stateDir)
     }
 
+    /// The worker's writer, started, or nil when `[oplog] enabled = false`: then nothing is
+    /// created (no directory, no file) and no request waits on it.
+    public static func started(
+        _ settings: OplogSettings, stateDir: String?, logger: Logger, metrics: MetricsRecorder?
+    ) -> OplogWriter? {
+        guard settings.enabled else { return nil }
+        let writer = OplogWriter(settings: settings, stateDir: stateDir, logger: logger, metrics: metrics)
+        writer.start()
+        return writer
+    }
+
     public func start() {
         monitor.withLock { running = true }
         let t = Thread { [self] in writeLoop() }

@@ -21,15 +21,9 @@ enum Worker {
 
     static func run(configPath: String, logger: Logger, reportReady: Bool) throws -> Int32 {
         var (config, context) = try start(configPath: configPath, logger: logger, metricsKind: "worker")
-        let oplog =
-            config.oplog.enabled
-            ? OplogWriter(
-                settings: config.oplog, stateDir: config.stateDir, logger: logger, metrics: context.metrics?.recorder)
-            : nil
-        if let oplog {
-            oplog.start()
-            context.observers.append(oplog)
-        }
+        let oplog = OplogWriter.started(
+            config.oplog, stateDir: config.stateDir, logger: logger, metrics: context.metrics?.recorder)
+        if let oplog { context.observers.append(oplog) }
         let gateway = S3Gateway(context: context)
         let server = FastCGIServer(threads: config.threads)
         let served = Atomic<Int>(0)
