@@ -95,7 +95,7 @@ public struct MetricFamily: Sendable, Hashable {
         "s3gw_agent_heartbeat_age_seconds", .gauge, .scraped, "Age of the freshest agent heartbeat.")
     public static let oplogDropped = MetricFamily(
         "s3gw_oplog_dropped_total", .counter, .counted,
-        "Operations log records dropped because the writer's queue was full.")
+        "Operations log records dropped: a full queue, a failed (or partial) write, or a stop that timed out.")
     public static let auditRecords = MetricFamily(
         "s3gw_audit_records_total", .counter, .scraped,
         "Records in the audit chain (its last sequence number: records are numbered 1, 2, … without gaps).")
