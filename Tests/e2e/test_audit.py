@@ -359,6 +359,8 @@ def test_a_gateway_with_the_chain_off_says_so_in_the_chain():
         s3.put_object(Bucket=bucket, Key="k", Body=b"x")
         changes = [r["change"] for r in records(s)]
         assert "audit.disabled" in changes, changes
+        # Nobody ran a command: the supervisor's record is the system's, as the bootstrap's.
+        assert {r["origin"] for r in records(s) if r["change"] == "audit.disabled"} == {"system"}, records(s)
         assert "bucket.create" not in changes and "object.put" not in changes, changes
         verify(s)
     finally:

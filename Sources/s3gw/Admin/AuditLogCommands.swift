@@ -18,7 +18,10 @@ extension AuditCommand {
                 shown.
                 """)
         @OptionGroup var admin: AdminOptions
-        @Option(help: "Records at or after this time (RFC 3339, e.g. 2026-11-29T12:00:00Z, or epoch seconds).")
+        @Option(
+            help:
+                "Records at or after this time: RFC 3339 (2026-11-29T12:00:00Z), epoch seconds, or an age as oplog --since takes (90s, 15m, 2h, 7d)."
+        )
         var since: String?
         @Option var bucket: String?
         @Option var tenant: String?
@@ -34,13 +37,18 @@ extension AuditCommand {
         func validate() throws {
             guard (1...1000).contains(limit) else { throw ValidationError("--limit must be 1 to 1000") }
             if let since, sinceSeconds(since) < 0 {
-                throw ValidationError("--since is an RFC 3339 UTC time (2026-11-29T12:00:00Z) or epoch seconds")
+                throw ValidationError(
+                    "--since is an RFC 3339 UTC time (2026-11-29T12:00:00Z), epoch seconds or an age (90s, 15m, 2h, 7d)"
+                )
             }
         }
 
-        /// Seconds since the epoch (the API's form); -1 when `text` is neither form.
-        func sinceSeconds(_ text: String) -> Double {
-            if let t = HTTPDate.parseISO8601(text) ?? Double(text), t >= 0, t <= 253_402_300_799 {
+        /// Seconds since the epoch (the API's form); -1 when `text` is none of the forms. An age
+        /// is read as the oplog's `--since` reads it (OplogQuery.parseSince), before this host's now.
+        func sinceSeconds(_ text: String, now: Double = Date().timeIntervalSince1970) -> Double {
+            if let t = HTTPDate.parseISO8601(text) ?? Double(text) ?? OplogQuery.parseSince(text, now: now), t >= 0,
+                t <= 253_402_300_799
+            {
                 return t.rounded(.down)
             }
             return -1

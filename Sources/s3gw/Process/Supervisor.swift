@@ -106,13 +106,12 @@ final class Supervisor {
     }
 
     /// With the audit chain off, the chain itself records that it was, at every start and
-    /// reload: a gap in what it proves is never silent.
+    /// reload: a gap in what it proves is never silent. Outside any trace, so with origin
+    /// `system` as the root user's bootstrap: nobody ran a command, the configuration says so.
     private func recordAuditSwitchedOff(_ store: SQLiteMetadataStore) throws {
         guard !config.audit.enabled else { return }
         logger.warning("[audit] enabled = false: changes are not recorded in the audit chain")
-        try RequestTrace(requestId: "supervisor", origin: .cli, started: SystemClock().now()).run {
-            () throws(StoreError) in _ = try store.appendAudit(.auditDisabled())
-        }
+        try store.appendAudit(.auditDisabled())
     }
 
     private func spawnWorker() throws {
