@@ -64,6 +64,55 @@ final class MetricsRecordingTests: XCTestCase {
         XCTAssertEqual(s.total("s3gw_replication_queue_length"), 0)
     }
 
+    /// The store-read gauges as a scrape shows them: the queue by state, its dead letters and
+    /// oldest pending job as the clock moves, and the agent's liveness from its heartbeat.
+    func testTheQueueAndTheAgentsHeartbeatAreScraped() throws {
+        let gw = try gateway()
+        func scrape() -> [String] {
+            let r = gw.send("GET", "/metrics", sign: false, remoteAddress: "127.0.0.1")
+            XCTAssertEqual(r.status, 200)
+            return r.text.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") }
+        }
+        func assertScraped(_ expected: [String], _ absent: [String] = [], line: UInt = #line) {
+            let lines = scrape()
+            for e in expected { XCTAssertTrue(lines.contains(e), "missing \(e)", line: line) }
+            for a in absent {
+                XCTAssertFalse(lines.contains { $0.hasPrefix(a + " ") || $0.hasPrefix(a + "{") }, a, line: line)
+            }
+        }
+        for key in ["a", "b", "c"] {
+            XCTAssertEqual(
+                gw.send("PUT", "/rep/\(key)", body: [1], headers: [("x-amz-tagging", "replica-count=2")]).status, 200)
+        }
+        // No agent has ever beaten: down, and no age to show.
+        assertScraped(
+            [
+                #"s3gw_replication_queue_length{state="pending"} 3"#,
+                #"s3gw_replication_queue_length{state="running"} 0"#,
+                #"s3gw_replication_queue_length{state="dead"} 0"#, "s3gw_replication_dead_letters 0",
+                "s3gw_replication_oldest_pending_seconds 0", "s3gw_agent_up 0",
+            ], ["s3gw_agent_heartbeat_age_seconds"])
+
+        clock.advance(30)
+        let claimed = try gw.metadata.claimJobs(owner: "a", now: clock.now(), lease: 60, limit: 2)
+        XCTAssertEqual(claimed.count, 2)
+        try gw.metadata.failJob(id: claimed[0].id, owner: "a", error: "gone", retryAt: nil, now: clock.now())
+        try Heartbeat(role: .agent, host: "h", pid: 1, startedAt: clock.now(), beatAt: clock.now()).record(
+            gw.metadata)
+        assertScraped([
+            #"s3gw_replication_queue_length{state="pending"} 1"#,
+            #"s3gw_replication_queue_length{state="running"} 1"#,
+            #"s3gw_replication_queue_length{state="dead"} 1"#, "s3gw_replication_dead_letters 1",
+            "s3gw_replication_oldest_pending_seconds 30", "s3gw_agent_up 1", "s3gw_agent_heartbeat_age_seconds 0",
+        ])
+
+        // The heartbeat goes stale: the agent is down, its age keeps growing.
+        clock.advance(Heartbeat.aliveWithin + 1)
+        assertScraped([
+            "s3gw_agent_up 0", "s3gw_agent_heartbeat_age_seconds 16", "s3gw_replication_oldest_pending_seconds 46",
+        ])
+    }
+
     func testZoneCallsAreTimedAndFailuresCounted() throws {
         let gw = try gateway()
         XCTAssertEqual(gw.send("PUT", "/rep/k", body: [1, 2, 3]).status, 200)
