@@ -142,6 +142,50 @@ final class FailoverTests: XCTestCase {
         XCTAssertEqual(gw.zones["zone-d"]!.blobCount, 1)
     }
 
+    /// Who moved a bucket's primary is on the audit chain: the agent's failover (its
+    /// `CheckZones` step) and an operator's promotion through the admin API alike, and so is
+    /// the operator's retry of dead replication jobs.
+    func testFailoverPromotionAndRetryAreAudited() throws {
+        createBucket("two", "se,fi")
+        XCTAssertEqual(gw.send("PUT", "/two/k", body: [1], headers: [("x-amz-tagging", "replica-count=2")]).status, 200)
+        gw.zones["zone-a"]!.failing = true
+        // As the agent runs its health checks: each one a trace of its own (Agent.agentStep).
+        for _ in 0..<3 {
+            let trace = RequestTrace(requestId: "check", origin: .agent, started: agentTime)
+            trace.operation = "CheckZones"
+            trace.run { check() }
+        }
+        XCTAssertEqual(try zones("two"), ["zone-b", "zone-a", "zone-d"])
+        gw.zones["zone-a"]!.failing = false
+
+        let promote = gw.send(
+            "POST", "/admin/failover/promote", body: Array(#"{"bucket":"two","zone":"zone-d"}"#.utf8))
+        XCTAssertEqual(promote.status, 200, promote.text)
+        let moves = try gw.metadata.auditRecords(AuditQuery(change: "bucket.zones"))
+        XCTAssertEqual(
+            moves.map { [$0.origin, $0.operation, $0.accessKey, $0.bucket, $0.detail] },
+            [
+                [
+                    "agent", "CheckZones", "", "two",
+                    #"{"from":["zone-a","zone-b","zone-d"],"zones":["zone-b","zone-a","zone-d"]}"#,
+                ],
+                [
+                    "admin", "admin:PromoteZone", TestGateway.accessKey, "two",
+                    #"{"from":["zone-b","zone-a","zone-d"],"zones":["zone-d","zone-b","zone-a"]}"#,
+                ],
+            ])
+
+        // A dead copy job put back by the operator.
+        let job = try XCTUnwrap(try gw.metadata.claimJobs(owner: "a", now: agentTime, lease: 60, limit: 1).first)
+        try gw.metadata.failJob(id: job.id, owner: "a", error: "gone", retryAt: nil, now: agentTime)
+        let retry = gw.send("POST", "/admin/replication/retry", body: Array(#"{"all_dead":true}"#.utf8))
+        XCTAssertEqual(retry.status, 200, retry.text)
+        let retries = try gw.metadata.auditRecords(AuditQuery(change: "job.retry"))
+        XCTAssertEqual(
+            retries.map { [$0.origin, $0.operation, $0.accessKey, $0.detail] },
+            [["admin", "admin:RetryReplicationJobs", TestGateway.accessKey, #"{"jobs":["\#(job.id)"],"count":1}"#]])
+    }
+
     func testPromotionRefusals() throws {
         createBucket("home", "se")
         createBucket("two", "se,fi")
