@@ -98,9 +98,15 @@ async function loadHistory() {
     ],
   });
   chart("chart-lag", {
-    title: "Replication lag", description: "How long the oldest pending job had waited at each sample",
+    title: "Replication lag",
+    description: "How long the oldest pending job had waited at each sample, and the 95th percentile of "
+      + "write-to-verified lag of the replicas verified since the previous sample",
     from, to, format: formatDuration, formatTime: axisTime, kind: "lag",
-    series: [{ name: "oldest pending", points: series(samples, (s) => s.replication_oldest_pending_seconds) }],
+    series: [
+      { name: "oldest pending", points: series(samples, (s) => s.replication_oldest_pending_seconds) },
+      // Absent where no replica was verified in the interval: a gap, not a lag of 0.
+      { name: "verified p95", points: series(samples, (s) => s.replication_lag_p95_seconds ?? null) },
+    ],
   });
   chart("chart-requests", {
     title: "Request rate", description: "Requests per second between samples", from, to, format: formatRate,

@@ -30,8 +30,36 @@ public enum MetricsHistory {
     /// The totals in the gateway's counter files now (every process's, retired ones included);
     /// nil without metrics (`[metrics] enabled = false`) or when the files cannot be read.
     public static func requestTotals(_ metrics: GatewayMetrics?) -> RequestTotals? {
+        counted(metrics).map(requestTotals)
+    }
+
+    /// What the gateway's counter files hold now (every process's, retired ones included); nil
+    /// without metrics or when the files cannot be read.
+    public static func counted(_ metrics: GatewayMetrics?) -> MetricsSnapshot? {
         guard let metrics, let counted = try? metrics.directory.collect() else { return nil }
-        return requestTotals(MetricsSnapshot(counted: counted))
+        return MetricsSnapshot(counted: counted)
+    }
+
+    /// `s3gw_replication_lag_seconds` summed over its series: replicas verified per bucket since
+    /// the metrics began.
+    public static func lagBuckets(_ snapshot: MetricsSnapshot) -> [Int64] {
+        let family = MetricFamily.replicationLag
+        let h = snapshot.histogram(family.name) ?? .init(buckets: [], sum: 0)
+        return (0...family.buckets.count).map { $0 < h.buckets.count ? Int64(clamping: h.buckets[$0]) : 0 }
+    }
+
+    /// The 95th percentile of the lag of the replicas verified between two samples' buckets
+    /// (interpolated within its bucket, as PromQL's histogram_quantile); nil when none was, or
+    /// the counts are unknown or went back (the counter files were removed).
+    public static func lagP95(from before: [Int64]?, to after: [Int64]?) -> Double? {
+        guard let before, let after, before.count == after.count else { return nil }
+        var diff: [UInt64] = []
+        for (b, a) in zip(before, after) {
+            guard a >= b else { return nil }
+            diff.append(UInt64(a - b))
+        }
+        return MetricsSnapshot.Histogram(buckets: diff, sum: 0).quantile(
+            0.95, bounds: MetricFamily.replicationLag.buckets)
     }
 
     /// `s3gw_requests_total` summed, and over the series whose status is 400 or more; the admin
@@ -58,21 +86,24 @@ public enum MetricsHistory {
     }
 
     /// Takes the sample of `now`'s slot unless another agent took it already. Its replication
-    /// counts are those of the whole minutes ended since the previous sample (at most a day).
-    /// Returns the sample written, nil when the slot had one.
+    /// counts are those of the whole minutes ended since the previous sample (at most a day),
+    /// its lag p95 that of the replicas verified since the previous sample (`lag`: the
+    /// cumulative `lagBuckets`). Returns the sample written, nil when the slot had one.
     @discardableResult
     public static func sample(
-        _ metadata: any MetadataStore, now: Double, interval: Int, requests: RequestTotals?
+        _ metadata: any MetadataStore, now: Double, interval: Int, requests: RequestTotals?, lag: [Int64]? = nil
     ) throws(StoreError) -> MetricsSample? {
         let time = slot(now, interval: interval)
         let minute = time / 60
-        let from = max(try metadata.metricsSample(before: time).map { $0.time / 60 } ?? minute - 1, minute - 1440)
+        let previous = try metadata.metricsSample(before: time)
+        let from = max(previous.map { $0.time / 60 } ?? minute - 1, minute - 1440)
         let jobs = from < minute ? try metadata.jobCounts(minutes: from..<minute) : (finished: 0, failed: 0)
         let queue = try metadata.queueStats(now: now)
         let sample = MetricsSample(
             time: time, replicationPending: queue.pending, replicationRunning: queue.running,
             replicationDead: queue.dead, oldestPendingSeconds: queue.oldestPendingAge, replicated: jobs.finished,
-            replicationFailed: jobs.failed, requestsTotal: requests?.requests, errorsTotal: requests?.errors)
+            replicationFailed: jobs.failed, requestsTotal: requests?.requests, errorsTotal: requests?.errors,
+            lagBuckets: lag, lagP95Seconds: lagP95(from: previous?.lagBuckets, to: lag))
         return try metadata.recordMetricsSample(sample) ? sample : nil
     }
 
@@ -98,7 +129,7 @@ public enum MetricsHistory {
     /// At most `limit` points: when there are more, those of each bucket of consecutive time
     /// (`⌈span / (limit − 2)⌉` seconds, aligned on the epoch) become one, at the bucket's last
     /// sample's time, with the counts summed (requests, errors, replicated, failed and the
-    /// seconds they span) and the largest backlog and lag. A gap stays a gap: the point after it
+    /// seconds they span) and the largest backlog, oldest pending age and lag p95. A gap stays a gap: the point after it
     /// spans it.
     public static func downsample(_ points: [Point], limit: Int = maxPoints) -> [Point] {
         guard points.count > limit, let first = points.first, let last = points.last else { return points }
@@ -122,6 +153,7 @@ public enum MetricsHistory {
             s.replicationRunning = max(s.replicationRunning, merged.sample.replicationRunning)
             s.replicationDead = max(s.replicationDead, merged.sample.replicationDead)
             s.oldestPendingSeconds = max(s.oldestPendingSeconds, merged.sample.oldestPendingSeconds)
+            s.lagP95Seconds = larger(s.lagP95Seconds, merged.sample.lagP95Seconds)
             s.replicated += merged.sample.replicated
             s.replicationFailed += merged.sample.replicationFailed
             merged.sample = s
@@ -135,6 +167,13 @@ public enum MetricsHistory {
         guard let a else { return b }
         guard let b else { return a }
         return a + b
+    }
+
+    /// The larger of two values some of which may be unknown.
+    static func larger(_ a: Double?, _ b: Double?) -> Double? {
+        guard let a else { return b }
+        guard let b else { return a }
+        return Swift.max(a, b)
     }
 
     static func delta(_ before: Int64?, _ after: Int64?) -> Int64? {

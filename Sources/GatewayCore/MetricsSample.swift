@@ -20,11 +20,19 @@ public struct MetricsSample: Sendable, Equatable {
     /// Nil when the gateway's request counters could not be read.
     public var requestsTotal: Int64?
     public var errorsTotal: Int64?
+    /// `s3gw_replication_lag_seconds` (write → verified replica) summed over the processes: per
+    /// bucket (the family's bounds, then +Inf) the replicas verified since the metrics began,
+    /// cumulative in time like the request totals; nil when the counters could not be read.
+    public var lagBuckets: [Int64]?
+    /// The 95th percentile of that lag over the replicas verified since the previous sample (the
+    /// difference of the two samples' buckets); nil when none was, or either sample's buckets
+    /// are unknown or went back.
+    public var lagP95Seconds: Double?
 
     public init(
         time: Int64, replicationPending: Int = 0, replicationRunning: Int = 0, replicationDead: Int = 0,
         oldestPendingSeconds: Double = 0, replicated: Int = 0, replicationFailed: Int = 0, requestsTotal: Int64? = nil,
-        errorsTotal: Int64? = nil
+        errorsTotal: Int64? = nil, lagBuckets: [Int64]? = nil, lagP95Seconds: Double? = nil
     ) {
         self.time = time
         self.replicationPending = replicationPending
@@ -35,6 +43,8 @@ public struct MetricsSample: Sendable, Equatable {
         self.replicationFailed = replicationFailed
         self.requestsTotal = requestsTotal
         self.errorsTotal = errorsTotal
+        self.lagBuckets = lagBuckets
+        self.lagP95Seconds = lagP95Seconds
     }
 
     /// How long samples are kept.

@@ -338,6 +338,16 @@ enum Migrations {
                 """
             ]
         ),
+        (
+            19,
+            [
+                // The replication lag (write → verified replica) per sample: the cumulative
+                // histogram buckets (comma-separated counts), and the 95th percentile of those
+                // verified since the previous sample. Null in rows sampled before.
+                "ALTER TABLE metrics_history ADD COLUMN lag_buckets TEXT",
+                "ALTER TABLE metrics_history ADD COLUMN lag_p95_seconds REAL",
+            ]
+        ),
     ]
 
     static func apply(_ db: SQLiteConnection) throws(StoreError) {

@@ -1,10 +1,10 @@
 import GatewayCore
 
-/// The metrics history (`metrics_history`, migration 18): the agent's samples for the dashboard.
+/// The metrics history (`metrics_history`, migrations 18 and 19): the agent's samples for the dashboard.
 extension SQLiteMetadataStore {
     private static let sampleColumns = """
         time, replication_pending, replication_running, replication_dead, oldest_pending_seconds, replicated,
-        replication_failed, requests_total, errors_total
+        replication_failed, requests_total, errors_total, lag_buckets, lag_p95_seconds
         """
 
     private static func sample(_ r: Row) -> MetricsSample {
@@ -12,7 +12,14 @@ extension SQLiteMetadataStore {
             time: r.int(0), replicationPending: Int(r.int(1)), replicationRunning: Int(r.int(2)),
             replicationDead: Int(r.int(3)), oldestPendingSeconds: r.real(4), replicated: Int(r.int(5)),
             replicationFailed: Int(r.int(6)), requestsTotal: r.isNull(7) ? nil : r.int(7),
-            errorsTotal: r.isNull(8) ? nil : r.int(8))
+            errorsTotal: r.isNull(8) ? nil : r.int(8), lagBuckets: r.isNull(9) ? nil : buckets(r.text(9)),
+            lagP95Seconds: r.isNull(10) ? nil : r.real(10))
+    }
+
+    /// The lag buckets as a row holds them: the counts, comma-separated.
+    private static func buckets(_ text: String) -> [Int64]? {
+        let counts = text.split(separator: ",").compactMap { Int64($0) }
+        return counts.isEmpty ? nil : counts
     }
 
     public func recordMetricsSample(_ s: MetricsSample) throws(StoreError) -> Bool {
@@ -21,12 +28,14 @@ extension SQLiteMetadataStore {
                 try db.query("DELETE FROM metrics_history WHERE time < ?", [.int(s.time - MetricsSample.keepSeconds)])
                 // The slot is the key: a second agent sampling the same slot changes nothing.
                 try db.query(
-                    "INSERT OR IGNORE INTO metrics_history (\(Self.sampleColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR IGNORE INTO metrics_history (\(Self.sampleColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         .int(s.time), .int(Int64(s.replicationPending)), .int(Int64(s.replicationRunning)),
                         .int(Int64(s.replicationDead)), .real(s.oldestPendingSeconds), .int(Int64(s.replicated)),
                         .int(Int64(s.replicationFailed)), s.requestsTotal.map { .int($0) } ?? .null,
                         s.errorsTotal.map { .int($0) } ?? .null,
+                        s.lagBuckets.map { .text($0.map(String.init).joined(separator: ",")) } ?? .null,
+                        s.lagP95Seconds.map { .real($0) } ?? .null,
                     ])
                 return db.changes > 0
             }

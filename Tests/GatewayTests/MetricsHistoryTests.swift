@@ -85,7 +85,7 @@ final class MetricsHistoryTests: XCTestCase {
             // Back to version 17, as a gateway before the dashboard left it.
             let db = try SQLiteConnection(path: fixture.sqlitePath)
             try db.exec("DROP TABLE metrics_history")
-            try db.exec("DELETE FROM schema_migrations WHERE version = 18")
+            try db.exec("DELETE FROM schema_migrations WHERE version >= 18")
             var versions: [Int64] = []
             try db.query("SELECT version FROM schema_migrations ORDER BY version", []) { row in
                 versions.append(row.int(0))
@@ -144,6 +144,71 @@ final class MetricsHistoryTests: XCTestCase {
         }
     }
 
+    /// The lag p95 of a sample is that of the replicas verified since the previous one: the
+    /// difference of the two samples' cumulative `s3gw_replication_lag_seconds` buckets.
+    func testASampleHoldsTheLagP95OfTheReplicasVerifiedSinceThePreviousOne() throws {
+        let n = MetricFamily.lagBuckets.count + 1
+        var base = [Int64](repeating: 0, count: n)
+        base[0] = 100  // verified before: under 0.5 s, and not this interval's
+        var later = base
+        later[MetricFamily.lagBuckets.firstIndex(of: 60)!] = 20  // 20 replicas in (30 s, 60 s]
+        for store in try stores() {
+            let name = "\(type(of: store))"
+            let first = try MetricsHistory.sample(store, now: minute + 1, interval: 60, requests: nil, lag: base)
+            XCTAssertEqual(first?.lagBuckets, base, name)
+            XCTAssertNil(first?.lagP95Seconds, "no previous sample: \(name)")
+            let second = try MetricsHistory.sample(store, now: minute + 61, interval: 60, requests: nil, lag: later)
+            // Rank 19 of 20 in (30, 60]: 30 + 30 × 19/20.
+            XCTAssertEqual(try XCTUnwrap(second?.lagP95Seconds, name), 58.5, accuracy: 1e-9, name)
+            // Read back as stored.
+            XCTAssertEqual(try store.metricsSamples(since: 0).map(\.lagP95Seconds), [nil, 58.5], name)
+            XCTAssertEqual(try store.metricsSamples(since: 0).map(\.lagBuckets), [base, later], name)
+            // Nothing verified since: no lag to show; counters that went back, nor unknown ones.
+            XCTAssertNil(
+                try MetricsHistory.sample(store, now: minute + 121, interval: 60, requests: nil, lag: later)?
+                    .lagP95Seconds, name)
+            XCTAssertNil(
+                try MetricsHistory.sample(store, now: minute + 181, interval: 60, requests: nil, lag: base)?
+                    .lagP95Seconds, name)
+            let unknown = try MetricsHistory.sample(store, now: minute + 241, interval: 60, requests: nil)
+            XCTAssertNotNil(unknown, name)
+            XCTAssertNil(unknown?.lagP95Seconds, name)
+        }
+        // The buckets from a snapshot: the family summed over its series, one count per bucket.
+        let directory = CounterDirectory(path: fixture.dir + "/metrics")
+        let recorder = MetricsRecorder(file: try directory.create(kind: "agent"))
+        recorder.observe(.replicationLag, [], 42)
+        recorder.observe(.replicationLag, [], 0.1)
+        let snapshot = MetricsSnapshot(counted: try directory.collect())
+        var expected = [Int64](repeating: 0, count: n)
+        expected[0] = 1
+        expected[MetricFamily.lagBuckets.firstIndex(of: 60)!] = 1
+        XCTAssertEqual(MetricsHistory.lagBuckets(snapshot), expected)
+    }
+
+    /// Migration 19 on a database at version 18 holding samples: the old rows read with no lag,
+    /// new ones keep theirs.
+    func testMigration19AddsTheLagColumns() throws {
+        do {
+            let store = try XCTUnwrap(try stores().first as? SQLiteMetadataStore)
+            XCTAssertTrue(try store.recordMetricsSample(MetricsSample(time: Int64(minute), replicationPending: 1)))
+        }
+        do {
+            let db = try SQLiteConnection(path: fixture.sqlitePath)
+            try db.exec("ALTER TABLE metrics_history DROP COLUMN lag_buckets")
+            try db.exec("ALTER TABLE metrics_history DROP COLUMN lag_p95_seconds")
+            try db.exec("DELETE FROM schema_migrations WHERE version = 19")
+        }
+        let store = try SQLiteMetadataStore(path: fixture.sqlitePath)
+        XCTAssertTrue(
+            try store.recordMetricsSample(
+                MetricsSample(time: Int64(minute) + 60, lagBuckets: [1, 2], lagP95Seconds: 0.75)))
+        let samples = try store.metricsSamples(since: 0)
+        XCTAssertEqual(samples.map(\.replicationPending), [1, 0])
+        XCTAssertEqual(samples.map(\.lagP95Seconds), [nil, 0.75])
+        XCTAssertEqual(samples.map(\.lagBuckets), [nil, [1, 2]])
+    }
+
     func testSlotsFollowTheInterval() {
         XCTAssertEqual(MetricsHistory.slot(minute + 59.9, interval: 60), Int64(minute))
         XCTAssertEqual(MetricsHistory.slot(minute + 3.5, interval: 2), Int64(minute) + 2)
@@ -184,7 +249,8 @@ final class MetricsHistoryTests: XCTestCase {
         _ = try gw.metadata.recordMetricsSample(
             MetricsSample(
                 time: t - 60, replicationPending: 4, replicationRunning: 1, replicationDead: 2,
-                oldestPendingSeconds: 12.5, replicated: 7, replicationFailed: 3, requestsTotal: 25, errorsTotal: 4))
+                oldestPendingSeconds: 12.5, replicated: 7, replicationFailed: 3, requestsTotal: 25, errorsTotal: 4,
+                lagP95Seconds: 58.5))
         let rootUser = try XCTUnwrap(gw.identityStore.user(tenant: TenantRecord.defaultID, name: "root"))
         let root = Principal(tenant: TenantRecord.defaultID, user: rootUser, accessKey: TestGateway.accessKey)
         func call(_ query: [String: String], as who: Principal) -> AdminResponse {
@@ -205,6 +271,7 @@ final class MetricsHistoryTests: XCTestCase {
             [s.replicationPending, s.replicationRunning, s.replicationDead, s.replicated, s.replicationFailed],
             [4, 1, 2, 7, 3])
         XCTAssertEqual(s.replicationOldestPendingSeconds, 12.5)
+        XCTAssertEqual(view.samples.map(\.replicationLagP95Seconds), [nil, 58.5])
         // The JSON names the contract gives (docs/OBSERVABILITY.md); unknown counts are left out.
         let doc = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(a.body)) as? [String: Any])
         XCTAssertEqual(Set(doc.keys), ["now", "samples"])
@@ -214,6 +281,7 @@ final class MetricsHistoryTests: XCTestCase {
             [
                 "time", "seconds", "requests", "errors", "replication_pending", "replication_running",
                 "replication_dead", "replication_oldest_pending_seconds", "replicated", "replication_failed",
+                "replication_lag_p95_seconds",
             ])
         XCTAssertNil(json["samples"]?[0]["requests"])
         // The window: the samples of the last two minutes (now is 20 s into a minute), the first

@@ -400,9 +400,13 @@ def test_the_dashboard_shows_the_running_gateway(browser, stack, workload, tmp_p
                detail=lambda: str(chart_points(browser, "chart-lag")))
     lag = chart_points(browser, "chart-lag")["oldest pending"]
     assert lag["points"] >= 3 and lag["values"] == sorted(lag["values"]), lag
+    # Beside it the p95 of verified replicas' lag: none was verified, so no point (not a 0).
+    verified = chart_points(browser, "chart-lag")["verified p95"]
+    assert verified["points"] == 0 and verified["values"] == [], verified
     # The page asked the same history the API answers.
     history = admin(stack, "GET", "metrics/history?minutes=60").json()["samples"]
     assert history and history[-1]["replication_pending"] == PUTS
+    assert not any("replication_lag_p95_seconds" in s for s in history), history
 
     # Requests: the history's per-sample counts (the agent reads the summed counter files) draw
     # the rate charts; the workload's reads of missing keys are errors (404).

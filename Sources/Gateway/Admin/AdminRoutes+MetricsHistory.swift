@@ -16,6 +16,9 @@ extension AdminAPI {
         public var replicationRunning: Int
         public var replicationDead: Int
         public var replicationOldestPendingSeconds: Double
+        /// The 95th percentile of write → verified replica lag over the replicas verified since
+        /// the previous sample; absent when none was (or the counters were not read).
+        public var replicationLagP95Seconds: Double?
         /// Jobs finished and attempts failed in the whole minutes since the previous sample.
         public var replicated: Int
         public var replicationFailed: Int
@@ -29,6 +32,7 @@ extension AdminAPI {
             replicationRunning = p.sample.replicationRunning
             replicationDead = p.sample.replicationDead
             replicationOldestPendingSeconds = p.sample.oldestPendingSeconds
+            replicationLagP95Seconds = p.sample.lagP95Seconds
             replicated = p.sample.replicated
             replicationFailed = p.sample.replicationFailed
         }

@@ -29,6 +29,9 @@ extension MetricsCommand {
                         .init("PENDING", "replication_pending"), .init("RUNNING", "replication_running"),
                         .init("DEAD", "replication_dead"),
                         .init("OLDEST PENDING") { "\(Int($0["replication_oldest_pending_seconds"]?.double ?? 0))s" },
+                        .init("LAG P95") {
+                            $0["replication_lag_p95_seconds"]?.double.map { String(format: "%.1fs", $0) } ?? "—"
+                        },
                         .init("REPLICATED", "replicated"), .init("FAILED", "replication_failed"),
                     ], empty: "no samples yet (the agent takes one per [metrics] history_interval)")
             }

@@ -114,9 +114,11 @@ enum Agent {
             let interval = config.metrics.historyInterval
             while !stopping.load(ordering: .relaxed) {
                 do {
+                    let counted = MetricsHistory.counted(context.metrics)
                     try MetricsHistory.sample(
                         context.metadata, now: clock.now(), interval: interval,
-                        requests: MetricsHistory.requestTotals(context.metrics))
+                        requests: counted.map(MetricsHistory.requestTotals),
+                        lag: counted.map(MetricsHistory.lagBuckets))
                 } catch {
                     logger.error("sampling the metrics history failed: \(error)")
                 }
