@@ -13,49 +13,6 @@ final class StrayZoneUploadTests: XCTestCase {
     static let now: Double = 1_700_000_000
     static let secret: [UInt8] = Array(repeating: 7, count: 32)
 
-    /// An in-memory zone that also holds provider-side uploads, and records what is aborted.
-    final class UploadsZone: StorageZone {
-        let inner: InMemoryZone
-        let uploads: Mutex<[String: [ZoneUpload]]>
-        let aborted = Mutex<[String]>([])
-        let listable: Bool
-        var name: String { inner.name }
-
-        init(name: String, uploads: [String: [ZoneUpload]], listable: Bool = true) {
-            inner = InMemoryZone(name: name)
-            self.uploads = Mutex(uploads)
-            self.listable = listable
-        }
-
-        func createBucket(_ b: String) throws(StoreError) { try inner.createBucket(b) }
-        func deleteBucket(_ b: String) throws(StoreError) { try inner.deleteBucket(b) }
-        func beginWrite(backendBucket: String, length: Int64?) throws(StoreError) -> any BlobWriter {
-            try inner.beginWrite(backendBucket: backendBucket, length: length)
-        }
-        func open(backendBucket: String, blob: String, offset: Int64, length: Int64?) throws(StoreError)
-            -> any BlobReader
-        {
-            try inner.open(backendBucket: backendBucket, blob: blob, offset: offset, length: length)
-        }
-        func deleteBlob(backendBucket: String, blob: String) throws(StoreError) {
-            try inner.deleteBlob(backendBucket: backendBucket, blob: blob)
-        }
-        func probe() throws(StoreError) -> Double { 0 }
-        func listBlobs(backendBucket: String, after: String, limit: Int) throws(StoreError) -> [StoredBlob] { [] }
-        func blobInfo(backendBucket: String, blob: String) throws(StoreError) -> StoredBlob? { nil }
-        func listBackendBuckets() throws(StoreError) -> [String] {
-            guard listable else { throw .zoneUnavailable("zone \(name) hangs") }
-            return uploads.withLock { $0.keys.sorted() }
-        }
-        func listZoneUploads(backendBucket: String) throws(StoreError) -> [ZoneUpload] {
-            uploads.withLock { $0[backendBucket] ?? [] }
-        }
-        func abortMultipart(backendBucket: String, multipart: String) throws(StoreError) {
-            aborted.withLock { $0.append(backendBucket + " " + multipart) }
-            uploads.withLock { $0[backendBucket]?.removeAll { $0.handle == multipart } }
-        }
-    }
-
     static func upload(_ key: String, _ id: String, initiated: Double?) -> ZoneUpload {
         ZoneUpload(key: key, uploadId: id, initiated: initiated, handle: key + " " + id)
     }
@@ -76,7 +33,7 @@ final class StrayZoneUploadTests: XCTestCase {
                 contentType: "image/jpeg", headers: [], checksumAlgorithm: "", zone: "fi-1",
                 zoneUpload: "blob-owned up-owned"))
         let old = Self.now - 3600
-        let zone = UploadsZone(
+        let zone = InMemoryUploadsZone(
             name: "fi-1",
             uploads: [
                 backend: [
@@ -88,10 +45,10 @@ final class StrayZoneUploadTests: XCTestCase {
                 // No tenant bucket maps here: perhaps another installation's, sharing the account.
                 "s3gw-00000000000000000000000000000000": [Self.upload("blob-other", "up-other", initiated: old)],
             ])
-        let other = UploadsZone(
+        let other = InMemoryUploadsZone(
             name: "fi-2", uploads: [elsewhere: [Self.upload("blob-owned", "up-owned", initiated: old)]])
         let third = BackendBucketName.derive(secret: Self.secret, tenant: "alice", bucket: "photos", zone: "fi-3")
-        let hung = UploadsZone(
+        let hung = InMemoryUploadsZone(
             name: "fi-3", uploads: [third: [Self.upload("x", "y", initiated: old)]], listable: false)
         let ctx = GatewayContext(
             metadata: metadata, zones: ["fi-1": zone, "fi-2": other, "fi-3": hung],

@@ -26,7 +26,7 @@ from botocore.config import Config
 from admin_api import admin
 from conftest import REGION, ROOT, NotYet, Stack, filesystem_zone, free_port, new_bucket_name, provider_zone, wait_until
 from test_metrics import requests_by_op_status
-from test_web_ui import CSP, CHROMEDRIVER, CHROMIUM, _Markup, chrome_options
+from test_web_ui import CSP, CHROMEDRIVER, CHROMIUM, _Markup, chrome_options, fill, text
 
 try:
     from selenium import webdriver
@@ -124,16 +124,6 @@ def browser():
 
 
 # -- helpers ----------------------------------------------------------------------------------
-def text(driver, element_id: str) -> str:
-    return driver.find_element(By.ID, element_id).text
-
-
-def fill(driver, element_id: str, value: str):
-    field = driver.find_element(By.ID, element_id)
-    field.clear()
-    field.send_keys(value)
-
-
 def open_page(driver, stack):
     driver.get(stack.http_url + "/ui/dashboard.html")
     wait_until(lambda: text(driver, "login-status"), 20, "the page's script to start")
