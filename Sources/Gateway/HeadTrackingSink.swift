@@ -1,7 +1,7 @@
 import GatewayCore
 
 /// Remembers whether the response head went out, so a failure after it is not answered twice,
-/// and counts the body bytes sent into the request's trace.
+/// and counts the body bytes sent (the request trace's bytes out).
 ///
 /// It also holds back the last byte of a body whose length the head announced, until `finish()`
 /// (which the gateway calls after the request's observers ran): the client cannot have its whole
@@ -9,7 +9,6 @@ import GatewayCore
 /// to go straight out (a chunked body is safe as it is: its end goes out with the request's end).
 final class HeadTrackingSink: ResponseSink {
     private let inner: any ResponseSink
-    private let trace: RequestTrace?
     private(set) var headSent = false
     private(set) var bytesSent: Int64 = 0
     /// Body bytes the head's Content-Length still announces; nil when it named none.
@@ -17,14 +16,11 @@ final class HeadTrackingSink: ResponseSink {
     /// The body's last byte, sent by `finish()`.
     private var held: UInt8?
 
-    init(_ inner: any ResponseSink, _ trace: RequestTrace? = nil) {
-        self.inner = inner
-        self.trace = trace
-    }
+    init(_ inner: any ResponseSink) { self.inner = inner }
 
     func sendHead(status: Int, headers: [Header]) throws {
         headSent = true
-        announced = headers.first { $0.name.lowercased() == "content-length" }.flatMap { Int64($0.value) }
+        announced = headers.first { $0.name == "Content-Length" }.flatMap { Int64($0.value) }
         try inner.sendHead(status: status, headers: headers)
     }
 
@@ -39,7 +35,6 @@ final class HeadTrackingSink: ResponseSink {
         }
         announced = announced.map { $0 - Int64(bytes.count) }
         bytesSent += Int64(bytes.count)
-        trace?.bytesOut = bytesSent
     }
 
     /// Sends what was held back (a failure is the client's: its answer is already recorded).

@@ -67,9 +67,7 @@ extension S3Gateway {
         for item in head.queryItems where !item.name.lowercased().hasPrefix("x-amz-") && query[item.name] == nil {
             query[item.name] = item.value
         }
-        let token =
-            head.header("x-amz-security-token")
-            ?? head.queryItems.first { $0.name.lowercased() == "x-amz-security-token" }?.value
+        let token = Self.sessionToken(head)
         return table.dispatch(
             AdminRequest(
                 method: head.method, path: path, query: query, body: bytes, principal: principal, now: now,

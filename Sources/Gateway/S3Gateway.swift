@@ -19,20 +19,21 @@ public struct S3Gateway: Sendable {
         // The Host header decides the addressing once: the admin API and STS own only
         // path-style requests, and S3 takes its bucket from it.
         let hostBucket = Self.virtualHostBucket(head.header("host"), baseDomains: ctx.baseDomains)
-        if let probe = Probe(head.rawPath, virtualHosted: hostBucket != nil) {
+        let rawPath = head.rawPath
+        if let probe = Probe(rawPath, virtualHosted: hostBucket != nil) {
             return answer(probe, head, params: params, body: body, requestId: requestId, to: response)
         }
         let origin: RequestTrace.Origin =
-            AdminAPI.owns(head.rawPath, virtualHosted: hostBucket != nil)
+            AdminAPI.owns(rawPath, virtualHosted: hostBucket != nil)
             ? .admin
-            : WebAPI.owns(head.rawPath, virtualHosted: hostBucket != nil)
+            : WebAPI.owns(rawPath, virtualHosted: hostBucket != nil)
                 ? .web : STS.owns(head, virtualHosted: hostBucket != nil) ? .sts : .s3
         let trace = RequestTrace(requestId: requestId, origin: origin, started: started)
         trace.method = head.method
         trace.clientAddress = params["REMOTE_ADDR"] ?? ""
         trace.userAgent = head.header("user-agent") ?? ""
         let counted = TracedSource(body, trace)
-        let tracked = HeadTrackingSink(response, trace)
+        let tracked = HeadTrackingSink(response)
         for observer in ctx.observers { observer.requestStarted(trace) }
         trace.run {
             trace.status = serve(
@@ -40,6 +41,7 @@ public struct S3Gateway: Sendable {
                 started: started, to: tracked)
         }
         trace.finished = ctx.clock.now()
+        trace.bytesOut = tracked.bytesSent
         for observer in ctx.observers { observer.requestFinished(trace) }
         // Only now the body's last byte: the client has its whole answer once it is recorded.
         tracked.finish()
@@ -197,11 +199,14 @@ public struct S3Gateway: Sendable {
     static func principal(_ auth: AuthContext, head: RequestHead, ctx: GatewayContext, now: Double) throws(S3Error)
         -> Principal
     {
-        // In a query: X-Amz-Security-Token (SigV4), x-amz-security-token (SigV2, botocore).
-        let token =
-            head.header("x-amz-security-token")
+        try ctx.identities.principal(auth.accessKey, token: sessionToken(head), now: now)
+    }
+
+    /// The session token a request carries: in a header, or in a query as
+    /// X-Amz-Security-Token (SigV4) or x-amz-security-token (SigV2, botocore).
+    static func sessionToken(_ head: RequestHead) -> String? {
+        head.header("x-amz-security-token")
             ?? head.queryItems.first { $0.name.lowercased() == "x-amz-security-token" }?.value
-        return try ctx.identities.principal(auth.accessKey, token: token, now: now)
     }
 
     /// The bucket named by a `bucket.<base domain>[:port]` Host header, if any.

@@ -15,10 +15,10 @@ extension S3Gateway {
         case readyz = "/readyz"
 
         /// The probe a path-style request's path names (a query is ignored).
+        /// `rawPath`: the request's path without its query (`RequestHead.rawPath`).
         init?(_ rawPath: String, virtualHosted: Bool) {
             guard !virtualHosted else { return nil }
-            let path = rawPath.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
-            self.init(rawValue: String(path))
+            self.init(rawValue: rawPath)
         }
 
         /// The bucket names these paths shadow.
