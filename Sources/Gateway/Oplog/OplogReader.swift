@@ -45,7 +45,6 @@ public enum OplogReader {
             opened[i] = .some(nil)
         }
         var budget = budget
-        let decoder = AdminJSON.decoder
         let needles = query.needles
         let since = query.since.map { t -> [UInt8] in
             var out: [UInt8] = []
@@ -57,9 +56,7 @@ public enum OplogReader {
             for n in needles where !contains(line, n) { return nil }
             if query.errors, let status = status(line), status < 400 { return nil }
             if let since, let time = time(line), time.lexicographicallyPrecedes(since) { return nil }
-            guard let r = try? decoder.decode(OplogRecord.self, from: Data(line)), query.matches(r) else {
-                return nil
-            }
+            guard let r = OplogRecord.parse(line), query.matches(r) else { return nil }
             return r
         }
         // Where a follower continues from: after the last whole line of the newest file holding one.
