@@ -60,11 +60,7 @@ extension AdminAPI {
     static let auditRoutes: [Route] = [
         Route("GET", "audit/events", "admin:ReadAuditLog", .gateway) { r, _, ctx throws(AdminError) in
             var q = AuditQuery()
-            q.limit = 100
-            if let l = r.query["limit"] {
-                guard let n = Int(l), (1...1000).contains(n) else { throw .invalid("limit must be 1 to 1000") }
-                q.limit = n
-            }
+            q.limit = try r.page().limit
             q.after = try seq(r.query["after"], "after")
             if let s = r.query["since"] {
                 // Whole seconds up to the year 9999 (the CLI converts RFC 3339 times).

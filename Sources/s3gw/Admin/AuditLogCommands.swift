@@ -83,7 +83,9 @@ extension AuditCommand {
                                 "seq", "time", "origin", "tenant", "access_key_id", "operation", "change", "bucket",
                                 "key", "detail",
                             ]
-                            .map { r[$0]?.cell ?? "" }
+                            // Keys, buckets and details are the clients' words: no control
+                            // character of theirs reaches the terminal.
+                            .map { OplogText.cell(r[$0]?.cell ?? "") }
                         })
             }
         }
@@ -198,8 +200,8 @@ extension AuditCommand {
             var source = "store"
             if let digests {
                 let parts = digests.split(separator: "/", maxSplits: 1).map(String.init)
-                let ctx = try LocalAdminTransport(configPath: path).context.get()
-                guard parts.count == 2, let zone = ctx.zones[parts[0]] else {
+                // The zone alone: no gateway context, which would open the live database for writing.
+                guard parts.count == 2, let zone = try Worker.makeZones(config)[parts[0]] else {
                     throw ValidationError("--digests is ZONE/BUCKET with a configured zone")
                 }
                 exported = try AuditVerification.exportedDigests(store)
