@@ -97,14 +97,29 @@ extension AuditCommand {
 
         func run() throws {
             try admin.run { client throws(AdminFailure) in
-                let answer = try client.send(AdminCall("GET", ["audit", "digests"], query: ["limit": "1000"])) ?? .null
+                // Every page, oldest first (one digest per period: a year is 35,000 at 15 minutes),
+                // so the newest is last, not cut off after the first thousand.
+                var digests: [JSONValue] = []
+                var answer = JSONValue.null
+                var after: String?
+                repeat {
+                    var query = ["limit": "1000"]
+                    query["after"] = after
+                    answer = try client.send(AdminCall("GET", ["audit", "digests"], query: query)) ?? .null
+                    digests += answer["digests"]?.array ?? []
+                    after = answer["next"]?.string
+                } while after != nil
+                if case .object(var whole) = answer {
+                    whole["digests"] = .array(digests)
+                    answer = .object(whole)
+                }
                 if client.json {
                     print(answer.pretty)
                     return
                 }
                 printTable(
                     [["ID", "END", "FIRST SEQ", "LAST SEQ", "LAST HASH", "KEY"]]
-                        + (answer["digests"]?.array ?? []).map { d in
+                        + digests.map { d in
                             [
                                 d["id"]?.cell ?? "", d["digest_end_time"]?.cell ?? "",
                                 d["digest"]?["first_seq"]?.cell ?? "", d["digest"]?["last_seq"]?.cell ?? "",
