@@ -98,8 +98,13 @@ def workload(stack):
     s3 = boto3.client("s3", endpoint_url=stack.http_url, aws_access_key_id=stack.access_key,
                       aws_secret_access_key=stack.secret_key, region_name=REGION,
                       config=Config(s3={"addressing_style": "path"}))
-    start = wait_until(lambda: history(stack)[-1:], 30, "the agent's first sample")[-1]["time"]
+    # The counts first, then a sample taken after them: the samples after `start` then hold
+    # nothing from before `before` (an earlier test's request still unsampled when the fixture
+    # began was counted in the history but not in the metrics' difference).
     before = s3_requests(stack)
+    counted = time.time()
+    start = wait_until(lambda: [s for s in history(stack) if epoch(s["time"]) > counted][-1:], 30,
+                       "a sample taken after the counts were read")[-1]["time"]
     bucket = new_bucket_name("dash")
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "se"})
     for i in range(OBJECTS):
