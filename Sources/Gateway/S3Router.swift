@@ -52,20 +52,12 @@ enum S3Router {
                 "DeleteBucketCors"
             ),
             (
-                "lifecycle", .noSuchLifecycleConfiguration, "s3:GetLifecycleConfiguration",
-                "s3:PutLifecycleConfiguration", "GetBucketLifecycleConfiguration", "DeleteBucketLifecycle"
-            ),
-            (
                 "encryption", .serverSideEncryptionConfigurationNotFound, "s3:GetEncryptionConfiguration",
                 "s3:PutEncryptionConfiguration", "GetBucketEncryption", "DeleteBucketEncryption"
             ),
             (
                 "website", .noSuchWebsiteConfiguration, "s3:GetBucketWebsite", "s3:DeleteBucketWebsite",
                 "GetBucketWebsite", "DeleteBucketWebsite"
-            ),
-            (
-                "object-lock", .objectLockConfigurationNotFound, "s3:GetBucketObjectLockConfiguration",
-                "s3:PutBucketObjectLockConfiguration", "GetObjectLockConfiguration", "PutObjectLockConfiguration"
             ),
             (
                 "replication", .replicationConfigurationNotFound, "s3:GetReplicationConfiguration",
@@ -109,6 +101,22 @@ enum S3Router {
             Route(
                 .bucket, "PUT", "versioning", "s3:PutBucketVersioning", "PutBucketVersioning",
                 Handlers.putBucketVersioning),
+            Route(
+                .bucket, "GET", "lifecycle", "s3:GetLifecycleConfiguration", "GetBucketLifecycleConfiguration",
+                Handlers.getBucketLifecycle),
+            Route(
+                .bucket, "PUT", "lifecycle", "s3:PutLifecycleConfiguration", "PutBucketLifecycleConfiguration",
+                Handlers.putBucketLifecycle),
+            // AWS names no separate permission for removing the lifecycle configuration.
+            Route(
+                .bucket, "DELETE", "lifecycle", "s3:PutLifecycleConfiguration", "DeleteBucketLifecycle",
+                Handlers.deleteBucketLifecycle),
+            Route(
+                .bucket, "GET", "object-lock", "s3:GetBucketObjectLockConfiguration", "GetObjectLockConfiguration",
+                Handlers.getObjectLockConfiguration),
+            Route(
+                .bucket, "PUT", "object-lock", "s3:PutBucketObjectLockConfiguration", "PutObjectLockConfiguration",
+                Handlers.putObjectLockConfiguration),
             Route(.bucket, "GET", "tagging", "s3:GetBucketTagging", "GetBucketTagging", Handlers.getBucketTagging),
             Route(.bucket, "PUT", "tagging", "s3:PutBucketTagging", "PutBucketTagging", Handlers.putBucketTagging),
             // AWS names no separate permission for removing bucket tags.
@@ -147,13 +155,15 @@ enum S3Router {
             Route(.object, "GET", "acl", "s3:GetObjectAcl", "GetObjectAcl", Handlers.getACL),
             Route(.object, "PUT", "acl", "s3:PutObjectAcl", "PutObjectAcl", Handlers.putACL),
             Route(
-                .object, "GET", "retention", "s3:GetObjectRetention", "GetObjectRetention", Handlers.missingObjectLock),
+                .object, "GET", "retention", "s3:GetObjectRetention", "GetObjectRetention", Handlers.getObjectRetention),
             Route(
-                .object, "PUT", "retention", "s3:PutObjectRetention", "PutObjectRetention", Handlers.missingObjectLock),
+                .object, "PUT", "retention", "s3:PutObjectRetention", "PutObjectRetention", Handlers.putObjectRetention),
             Route(
-                .object, "GET", "legal-hold", "s3:GetObjectLegalHold", "GetObjectLegalHold", Handlers.missingObjectLock),
+                .object, "GET", "legal-hold", "s3:GetObjectLegalHold", "GetObjectLegalHold", Handlers.getObjectLegalHold
+            ),
             Route(
-                .object, "PUT", "legal-hold", "s3:PutObjectLegalHold", "PutObjectLegalHold", Handlers.missingObjectLock),
+                .object, "PUT", "legal-hold", "s3:PutObjectLegalHold", "PutObjectLegalHold", Handlers.putObjectLegalHold
+            ),
             Route(.object, "GET", nil, "s3:GetObject", "GetObject", Handlers.getObject),
             Route(.object, "HEAD", nil, "s3:GetObject", "HeadObject", Handlers.getObject),
             Route(.object, "PUT", nil, "s3:PutObject", "PutObject", Handlers.putObject),
@@ -164,6 +174,11 @@ enum S3Router {
     /// handlers check themselves, and the STS and admin actions.
     public static let knownActions: Set<String> = Set(routes.compactMap(\.action)).union([
         "s3:DeleteObject", "s3:PutObject", "s3:GetObject",
+        // Versions and Object Lock: what a request naming a version id, or bypassing a
+        // GOVERNANCE retention, needs besides (AWS's names).
+        "s3:GetObjectVersion", "s3:DeleteObjectVersion", "s3:GetObjectVersionTagging",
+        "s3:PutObjectVersionTagging", "s3:DeleteObjectVersionTagging", "s3:GetObjectVersionAcl",
+        "s3:PutObjectVersionAcl", "s3:BypassGovernanceRetention",
     ])
 
     /// Every S3 sub-resource name, routed or not: one that has no route for the request's level and
@@ -171,7 +186,8 @@ enum S3Router {
     /// must not create a bucket, a DELETE ?acl must not delete the object).
     static let subresources: Set<String> =
         Set([
-            "acl", "analytics", "attributes", "delete", "intelligent-tiering", "inventory", "legal-hold", "location",
+            "acl", "analytics", "attributes", "delete", "intelligent-tiering", "inventory", "legal-hold", "lifecycle",
+            "location", "object-lock",
             "metadataConfiguration", "metadataTable", "metrics", "policyStatus", "renameObject", "requestPayment",
             "restore", "retention", "select", "session", "tagging", "torrent", "uploadId", "uploads", "versioning",
             "versions",

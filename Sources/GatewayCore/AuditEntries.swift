@@ -52,6 +52,29 @@ extension AuditEntry {
         AuditEntry("bucket.read-through-end", bucket: bucket, detail: [("run", .string(run))])
     }
 
+    public static func bucketVersioning(bucket: String, _ status: Versioning) -> AuditEntry {
+        AuditEntry("bucket.versioning", bucket: bucket, detail: [("status", .string(status.rawValue))])
+    }
+
+    /// Object Lock enabled, or its default retention changed.
+    public static func bucketObjectLock(bucket: String, _ c: ObjectLockConfig) -> AuditEntry {
+        var detail: [(String, AuditValue)] = []
+        if let d = c.defaultRetention {
+            detail.append(("mode", .string(d.mode.rawValue)))
+            if let days = d.days { detail.append(("days", .int(Int64(days)))) }
+            if let years = d.years { detail.append(("years", .int(Int64(years)))) }
+        }
+        return AuditEntry("bucket.object-lock", bucket: bucket, detail: detail)
+    }
+
+    /// The lifecycle configuration set (its rule ids) or, with none, removed.
+    public static func bucketLifecycle(bucket: String, ruleIds: [String]?) -> AuditEntry {
+        guard let ruleIds else { return AuditEntry("bucket.lifecycle-delete", bucket: bucket) }
+        return AuditEntry(
+            "bucket.lifecycle", bucket: bucket,
+            detail: [("rule_ids", .strings(listed(ruleIds))), ("rules", .int(Int64(ruleIds.count)))])
+    }
+
     // MARK: objects and uploads
 
     /// The object's copies as they now are.

@@ -193,14 +193,21 @@ public enum AuditValue: Sendable {
 }
 
 extension AuditEntry {
-    /// An object's change: its etag, size and zones, never its headers, metadata or tags' values.
+    /// An object's change: its etag, size and zones, never its headers, metadata or tags' values;
+    /// in versioned buckets the version id, and the version's lock when it has one.
     public static func object(_ change: String, _ o: ObjectRecord) -> AuditEntry {
-        AuditEntry(
-            change, bucket: o.bucket, key: o.key,
-            detail: [
-                ("etag", .string(o.etag)), ("size", .int(o.size)),
-                ("zones", .strings([o.zone] + o.replicas.map(\.zone))),
-            ])
+        var detail: [(String, AuditValue)] = [
+            ("etag", .string(o.etag)), ("size", .int(o.size)),
+            ("zones", .strings([o.zone] + o.replicas.map(\.zone))),
+        ]
+        if o.versionId != VersionId.null { detail.append(("version_id", .string(o.versionId))) }
+        if o.isDeleteMarker { detail = [("version_id", .string(o.versionId)), ("delete_marker", .bool(true))] }
+        if let r = o.retention {
+            detail.append(("lock_mode", .string(r.mode.rawValue)))
+            detail.append(("retain_until", .int(Int64(r.until))))
+        }
+        if o.legalHold { detail.append(("legal_hold", .bool(true))) }
+        return AuditEntry(change, bucket: o.bucket, key: o.key, detail: detail)
     }
 
     /// A tag set replaced: the keys only (values can be customer data).

@@ -24,6 +24,60 @@ public protocol MetadataStore: MigrationStore, AuditStore {
     /// Replaces the bucket's tags (`.noSuchBucket` when it is gone).
     func setBucketTags(bucket: String, tags: [Header]) throws(StoreError)
 
+    // MARK: versions, Object Lock and lifecycle
+    //
+    // Per key, the entry with the greatest `versionSeq` is the latest. `object(bucket:key:)`,
+    // `bucketAndObject` and `listObjects` see only latest entries that are not delete markers
+    // (a key whose latest is a marker does not exist for them). Every path that removes a
+    // version, or drops a copy of one, decides with `ObjectLock.decide` inside its transaction
+    // and fails with `.objectLocked`.
+
+    /// Enabled or Suspended (never back to unversioned). `.invalidBucketState` when suspending a
+    /// bucket with Object Lock. Audited `bucket.versioning`.
+    func setVersioning(bucket: String, _ status: Versioning) throws(StoreError)
+    /// Enables Object Lock / replaces its default retention. `.invalidBucketState` unless
+    /// versioning is Enabled. Audited `bucket.object-lock`.
+    func setObjectLock(bucket: String, _ config: ObjectLockConfig) throws(StoreError)
+    /// Stores the validated lifecycle configuration (canonical XML), "" removes it. Audited
+    /// `bucket.lifecycle`.
+    func setLifecycle(bucket: String, _ configuration: String) throws(StoreError)
+    /// One version of the key by its id ("null": the null version), a delete marker included;
+    /// nil when there is none.
+    func version(bucket: String, key: String, versionId: String) throws(StoreError) -> ObjectRecord?
+    /// The version written as `generation` (`ObjectRecord.generation`, what replication jobs
+    /// name), latest or noncurrent; nil when it is gone.
+    func version(bucket: String, key: String, generation: String) throws(StoreError) -> ObjectRecord?
+    /// The key's latest entry, a delete marker included; nil when the key has no version.
+    func latestVersion(bucket: String, key: String) throws(StoreError) -> ObjectRecord?
+    /// Writes `object` as the key's new latest version under the bucket's versioning: assigns
+    /// its `versionSeq` (`VersionId.make` after the key's newest) and `versionId` (the seq when
+    /// Enabled, "null" otherwise); Enabled keeps the previous latest as a noncurrent version,
+    /// unversioned and Suspended replace the null version (`.objectLocked` if it is locked).
+    /// `condition` is checked against the latest entry (a delete marker counts as no object).
+    func putVersion(_ object: ObjectRecord, condition: WriteCondition?) throws(StoreError) -> PutOutcome
+    /// `completeUpload` with the same version rules as `putVersion`.
+    func completeUploadVersion(_ uploadId: String, object: ObjectRecord, condition: WriteCondition?)
+        throws(StoreError) -> (outcome: PutOutcome, parts: [PartRecord])
+    /// DELETE. Without a version id: unversioned removes the object; Enabled adds a delete
+    /// marker; Suspended removes the null version (lock-checked) and adds a null marker. With a
+    /// version id: removes that version or marker for good after `ObjectLock.decide`; when it
+    /// was the latest, the next newest becomes the latest. An unknown but well-formed id is no
+    /// error (nothing removed).
+    func deleteVersion(bucket: String, key: String, versionId: String?, bypassGovernance: Bool, now: Double)
+        throws(StoreError) -> DeleteOutcome
+    /// ListObjectVersions: both latest and noncurrent entries, markers included.
+    func listVersions(bucket: String, query: VersionListQuery) throws(StoreError) -> VersionPage
+    /// Replaces one version's tags (nil version id: the latest). `.noSuchKey` / `.noSuchVersion`
+    /// when gone; callers refuse delete markers before. Audited `object.tags`.
+    func setVersionTags(bucket: String, key: String, versionId: String?, tags: [Header]) throws(StoreError)
+    /// PutObjectRetention / PutObjectLegalHold on one version (nil: the latest), checked with
+    /// `ObjectLock.retentionChange` in the transaction. Returns the version as changed.
+    /// Audited `object.retention` / `object.legal-hold`.
+    func changeLock(
+        bucket: String, key: String, versionId: String?, _ change: LockChange, bypassGovernance: Bool,
+        now: Double
+    ) throws(StoreError) -> ObjectRecord
+
     // MARK: zone health
 
     func recordZoneHealth(_ health: ZoneHealth) throws(StoreError)

@@ -22,6 +22,12 @@ public struct BucketRecord: Sendable, Equatable {
     public var tags: [Header]
     /// How many locations hold a copy of each object (the `replica-count` object tag overrides it).
     public var replicaCount: Int
+    public var versioning: Versioning = .unversioned
+    /// nil unless Object Lock is enabled (CreateBucket's `x-amz-bucket-object-lock-enabled`, or
+    /// PutObjectLockConfiguration on a versioning-Enabled bucket); never removed once set.
+    public var objectLock: ObjectLockConfig?
+    /// The lifecycle configuration as validated and stored (canonical XML), "" when none.
+    public var lifecycle: String = ""
 
     public init(
         name: String, owner: String, createdAt: Double, locationConstraint: String, zones: [String],
@@ -49,7 +55,7 @@ public struct BucketRecord: Sendable, Equatable {
     }
 }
 
-/// One stored object version (only the current, unversioned one for now).
+/// One version of an object, or a delete marker (`isDeleteMarker`: no bytes, no tags).
 public struct ObjectRecord: Sendable, Equatable {
     public var bucket: String
     public var key: String
@@ -81,6 +87,19 @@ public struct ObjectRecord: Sendable, Equatable {
     public var partSizes: [Int64]
     /// The copies beyond the primary one, in placement order (empty with replica-count 1).
     public var replicas: [Replica]
+    /// What clients see: `VersionId.null` for a null version, else `versionSeq`.
+    public var versionId: String = VersionId.null
+    /// Orders the key's versions, newest greatest (`VersionId`); "" for rows written before
+    /// versioning existed. Assigned by the store when the version is written.
+    public var versionSeq: String = ""
+    /// A delete marker: no bytes (`blob` "", size 0), no tags, never retention.
+    public var isDeleteMarker = false
+    /// Object Lock retention of this version (nil: none).
+    public var retention: Retention?
+    public var legalHold = false
+    /// When this version stopped being the latest (0 while it is the latest): lifecycle's
+    /// NoncurrentDays count from here.
+    public var noncurrentSince: Double = 0
 
     public init(
         bucket: String, key: String, size: Int64, etag: String, lastModified: Double, contentType: String,
@@ -104,8 +123,20 @@ public struct ObjectRecord: Sendable, Equatable {
         self.tags = tags
     }
 
-    /// Every blob holding this object's bytes, in order.
-    public var blobs: [BlobPart] { parts.isEmpty ? [BlobPart(blob: blob, size: size)] : parts }
+    /// Every blob holding this object's bytes, in order (none for a delete marker).
+    public var blobs: [BlobPart] {
+        if isDeleteMarker { return [] }
+        return parts.isEmpty ? [BlobPart(blob: blob, size: size)] : parts
+    }
+
+    /// A delete marker for `key` written at `time` (the store assigns its version).
+    public static func deleteMarker(bucket: String, key: String, at time: Double) -> ObjectRecord {
+        var m = ObjectRecord(
+            bucket: bucket, key: key, size: 0, etag: "", lastModified: time, contentType: "", headers: [],
+            checksums: [:], zone: "", blob: "")
+        m.isDeleteMarker = true
+        return m
+    }
 }
 
 public struct BlobPart: Sendable, Equatable {
@@ -137,6 +168,8 @@ public struct UploadRecord: Sendable, Equatable {
     /// "" when the gateway keeps each part as a blob. For such uploads a part's `blob` holds the
     /// zone's ETag of that part.
     public var zoneUpload: String
+    /// Object Lock settings from CreateMultipartUpload's headers, applied at completion.
+    public var lock = LockSettings()
 
     public init(
         uploadId: String, bucket: String, key: String, initiated: Double, contentType: String, headers: [Header],

@@ -41,6 +41,14 @@ public struct S3ErrorCode: Sendable, Hashable {
     public static let invalidAccessKeyId = S3ErrorCode(
         "InvalidAccessKeyId", 403, "The AWS access key ID you provided does not exist in our records.")
     public static let invalidArgument = S3ErrorCode("InvalidArgument", 400, "Invalid Argument")
+    public static let invalidBucketState = S3ErrorCode(
+        "InvalidBucketState", 409, "The request is not valid with the current state of the bucket.")
+    public static let invalidStorageClass = S3ErrorCode(
+        "InvalidStorageClass", 400, "The storage class you specified is not valid")
+    public static let noSuchVersion = S3ErrorCode(
+        "NoSuchVersion", 404, "The specified version does not exist.")
+    public static let noSuchObjectLockConfiguration = S3ErrorCode(
+        "NoSuchObjectLockConfiguration", 404, "The specified object does not have a ObjectLock configuration")
     public static let invalidBucketName = S3ErrorCode(
         "InvalidBucketName", 400, "The specified bucket is not valid.")
     public static let invalidChunkSizeError = S3ErrorCode(
@@ -167,7 +175,8 @@ public struct S3ErrorCode: Sendable, Hashable {
         serverSideEncryptionConfigurationNotFound, noSuchWebsiteConfiguration, objectLockConfigurationNotFound,
         replicationConfigurationNotFound, ownershipControlsNotFound, noSuchPublicAccessBlockConfiguration,
         expiredToken, invalidToken, malformedPolicyDocument, validationError, invalidAction, invalidClientTokenId,
-        missingAuthenticationToken,
+        missingAuthenticationToken, invalidBucketState, invalidStorageClass, noSuchVersion,
+        noSuchObjectLockConfiguration,
     ]
 }
 

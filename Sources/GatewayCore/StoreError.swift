@@ -7,6 +7,14 @@ public enum StoreError: Error, Sendable, Equatable {
     case bucketAlreadyExists
     case noSuchKey
     case noSuchUpload
+    /// The key has no version with the id asked for.
+    case noSuchVersion
+    /// Object Lock forbids removing (or shortening the retention of) this version; the text
+    /// says why. Clients see AccessDenied.
+    case objectLocked(String)
+    /// The change does not fit the bucket's state (suspending versioning on an Object Lock
+    /// bucket, lock on an unversioned bucket); the text is S3's message.
+    case invalidBucketState(String)
     /// A conditional write's precondition did not hold.
     case preconditionFailed
     /// A concurrent change won (a part replaced while its upload was being completed).

@@ -4,9 +4,12 @@ import Synchronization
 /// A MetadataStore in memory with the same semantics as the SQLite one (byte-ordered keys,
 /// owner re-create, BucketNotEmpty), for handler tests without files or sockets.
 public final class InMemoryMetadataStore: MetadataStore {
-    private struct State {
+    struct State {
         var buckets: [String: BucketRecord] = [:]
+        /// The latest entry of each key that is not a delete marker, by bucket and key.
         var objects: [String: [String: ObjectRecord]] = [:]
+        /// Every other version and every delete marker, by bucket and key, in seq order.
+        var versions: [String: [String: [ObjectRecord]]] = [:]
         var uploads: [String: UploadRecord] = [:]
         var parts: [String: [Int: PartRecord]] = [:]
         var health: [String: ZoneHealth] = [:]
@@ -49,7 +52,7 @@ public final class InMemoryMetadataStore: MetadataStore {
         }
     }
 
-    private let state = Mutex(State())
+    let state = Mutex(State())
     /// Discovery jobs by id (DiscoveryJobStore, below).
     private let discovery = Mutex<[String: DiscoveryJob]>([:])
     /// Migration records (InMemoryMetadataStore+Migration.swift).

@@ -55,6 +55,39 @@ enum FieldCoding {
         }
     }
 
+    /// A bucket's Object Lock configuration: "" when lock is off, "Enabled" without a default
+    /// retention, "Enabled GOVERNANCE 30d" / "Enabled COMPLIANCE 2y" with one.
+    static func encode(objectLock c: ObjectLockConfig?) -> String {
+        guard let c else { return "" }
+        guard let d = c.defaultRetention else { return "Enabled" }
+        let period = d.years.map { "\($0)y" } ?? "\(d.days ?? 0)d"
+        return "Enabled \(d.mode.rawValue) \(period)"
+    }
+
+    static func decodeObjectLock(_ text: String) -> ObjectLockConfig? {
+        if text.isEmpty { return nil }
+        let f = text.split(separator: " ")
+        guard f.count == 3, let mode = ObjectLockMode(rawValue: String(f[1])), let n = Int(f[2].dropLast()) else {
+            return ObjectLockConfig()
+        }
+        return ObjectLockConfig(
+            defaultRetention: f[2].hasSuffix("y")
+                ? .init(mode: mode, years: n) : .init(mode: mode, days: n))
+    }
+
+    /// An upload's lock settings: "MODE until hold" ("- 0 1" for a legal hold alone), "" for none.
+    static func encode(lock l: LockSettings) -> String {
+        if l == LockSettings() { return "" }
+        return "\(l.retention?.mode.rawValue ?? "-") \(l.retention?.until ?? 0) \(l.legalHold ? 1 : 0)"
+    }
+
+    static func decodeLock(_ text: String) -> LockSettings {
+        let f = text.split(separator: " ")
+        guard f.count == 3 else { return LockSettings() }
+        let retention = ObjectLockMode(rawValue: String(f[0])).map { Retention(mode: $0, until: Double(f[1]) ?? 0) }
+        return LockSettings(retention: retention, legalHold: f[2] == "1")
+    }
+
     /// Tags: keys may contain ':' (and anything may contain '%'), so both sides are escaped.
     static func encodeTags(_ tags: [Header]) -> String {
         tags.map { escape($0.name) + ":" + escape($0.value) }.joined(separator: "\n")

@@ -348,6 +348,53 @@ enum Migrations {
                 "ALTER TABLE metrics_history ADD COLUMN lag_p95_seconds REAL",
             ]
         ),
+        (
+            20,
+            [
+                // Versioning, Object Lock and lifecycle. `objects` keeps the latest entry of each
+                // key that is not a delete marker (the GET and listing path are unchanged);
+                // `object_versions` holds every other version and every delete marker, with the
+                // same columns. Rows written before have version id 'null' and seq '' (oldest).
+                "ALTER TABLE buckets ADD COLUMN versioning TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE buckets ADD COLUMN object_lock TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE buckets ADD COLUMN lifecycle TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE objects ADD COLUMN version_id TEXT NOT NULL DEFAULT 'null'",
+                "ALTER TABLE objects ADD COLUMN version_seq TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE objects ADD COLUMN delete_marker INTEGER NOT NULL DEFAULT 0",
+                "ALTER TABLE objects ADD COLUMN lock_mode TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE objects ADD COLUMN retain_until REAL NOT NULL DEFAULT 0",
+                "ALTER TABLE objects ADD COLUMN legal_hold INTEGER NOT NULL DEFAULT 0",
+                "ALTER TABLE objects ADD COLUMN noncurrent_since REAL NOT NULL DEFAULT 0",
+                """
+                CREATE TABLE object_versions (
+                    bucket TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    etag TEXT NOT NULL,
+                    last_modified REAL NOT NULL,
+                    content_type TEXT NOT NULL,
+                    headers TEXT NOT NULL,
+                    checksums TEXT NOT NULL,
+                    zone TEXT NOT NULL,
+                    blob TEXT NOT NULL,
+                    parts TEXT NOT NULL DEFAULT '',
+                    tags TEXT NOT NULL DEFAULT '',
+                    upload_id TEXT NOT NULL DEFAULT '',
+                    part_sizes TEXT NOT NULL DEFAULT '',
+                    replicas TEXT NOT NULL DEFAULT '',
+                    version_id TEXT NOT NULL,
+                    version_seq TEXT NOT NULL,
+                    delete_marker INTEGER NOT NULL DEFAULT 0,
+                    lock_mode TEXT NOT NULL DEFAULT '',
+                    retain_until REAL NOT NULL DEFAULT 0,
+                    legal_hold INTEGER NOT NULL DEFAULT 0,
+                    noncurrent_since REAL NOT NULL DEFAULT 0,
+                    PRIMARY KEY (bucket, key, version_seq)
+                ) WITHOUT ROWID
+                """,
+                "ALTER TABLE uploads ADD COLUMN lock TEXT NOT NULL DEFAULT ''",
+            ]
+        ),
     ]
 
     static func apply(_ db: SQLiteConnection) throws(StoreError) {

@@ -2,14 +2,16 @@ import GatewayCore
 
 extension SQLiteMetadataStore {
     private static let uploadColumns =
-        "upload_id, bucket, key, initiated, content_type, headers, checksum_algorithm, zone, tags, zone_upload, checksum_type"
+        "upload_id, bucket, key, initiated, content_type, headers, checksum_algorithm, zone, tags, zone_upload, checksum_type, lock"
     private static let partColumns = "upload_id, part_number, size, etag, last_modified, checksums, blob"
 
     private static func upload(_ r: Row) -> UploadRecord {
-        UploadRecord(
+        var u = UploadRecord(
             uploadId: r.text(0), bucket: r.text(1), key: r.text(2), initiated: r.real(3), contentType: r.text(4),
             headers: FieldCoding.decodeHeaders(r.text(5)), checksumAlgorithm: r.text(6), zone: r.text(7),
             tags: FieldCoding.decodeTags(r.text(8)), zoneUpload: r.text(9), checksumType: r.text(10))
+        u.lock = FieldCoding.decodeLock(r.text(11))
+        return u
     }
 
     private static func part(_ r: Row) -> PartRecord {
@@ -25,11 +27,12 @@ extension SQLiteMetadataStore {
                     throw .noSuchBucket
                 }
                 try db.query(
-                    "INSERT INTO uploads (\(Self.uploadColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO uploads (\(Self.uploadColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         .text(u.uploadId), .text(u.bucket), .text(u.key), .real(u.initiated), .text(u.contentType),
                         .text(FieldCoding.encode(u.headers)), .text(u.checksumAlgorithm), .text(u.zone),
                         .text(FieldCoding.encodeTags(u.tags)), .text(u.zoneUpload), .text(u.checksumType),
+                        .text(FieldCoding.encode(lock: u.lock)),
                     ])
                 try Self.audit(
                     AuditEntry.uploadCreate(u), db)

@@ -69,15 +69,21 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     // MARK: buckets
 
-    static let bucketColumns =
-        "name, owner, created_at, location_constraint, zones, backend_bucket, tags, replica_count, tenant, naming_key"
+    static let bucketColumns = """
+        name, owner, created_at, location_constraint, zones, backend_bucket, tags, replica_count, tenant, naming_key, \
+        versioning, object_lock, lifecycle
+        """
 
     static func bucket(_ r: Row) -> BucketRecord {
-        BucketRecord(
+        var b = BucketRecord(
             name: r.text(0), owner: r.text(1), createdAt: r.real(2), locationConstraint: r.text(3),
             zones: r.text(4).split(separator: ",").map(String.init), backendBucket: r.text(5),
             tags: FieldCoding.decodeTags(r.text(6)), replicaCount: Int(r.int(7)), tenant: r.text(8),
             namingKey: r.text(9))
+        b.versioning = Versioning(rawValue: r.text(10)) ?? .unversioned
+        b.objectLock = FieldCoding.decodeObjectLock(r.text(11))
+        b.lifecycle = r.text(12)
+        return b
     }
 
     public func createBucket(_ b: BucketRecord) throws(StoreError) -> BucketRecord {
@@ -92,12 +98,13 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                     return existing
                 }
                 try db.query(
-                    "INSERT INTO buckets (\(Self.bucketColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO buckets (\(Self.bucketColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         .text(b.name), .text(b.owner), .real(b.createdAt), .text(b.locationConstraint),
                         .text(b.zones.joined(separator: ",")), .text(b.backendBucket),
                         .text(FieldCoding.encodeTags(b.tags)), .int(Int64(b.replicaCount)), .text(b.tenant),
-                        .text(b.namingKey),
+                        .text(b.namingKey), .text(b.versioning.rawValue),
+                        .text(FieldCoding.encode(objectLock: b.objectLock)), .text(b.lifecycle),
                     ])
                 try Self.audit(
                     AuditEntry.bucketCreate(b), db)
@@ -154,38 +161,56 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     static let objectColumns = """
         bucket, key, size, etag, last_modified, content_type, headers, checksums, zone, blob, parts, tags, \
-        upload_id, part_sizes, replicas
+        upload_id, part_sizes, replicas, version_id, version_seq, delete_marker, lock_mode, retain_until, legal_hold, \
+        noncurrent_since
         """
 
     private static let bucketAndObjectSQL = """
         SELECT b.name, b.owner, b.created_at, b.location_constraint, b.zones, b.backend_bucket, b.tags,
-            b.replica_count, b.tenant, b.naming_key, o.key IS NOT NULL,
+            b.replica_count, b.tenant, b.naming_key, b.versioning, b.object_lock, b.lifecycle, o.key IS NOT NULL,
             o.bucket, o.key, o.size, o.etag, o.last_modified, o.content_type, o.headers, o.checksums, o.zone, o.blob,
-            o.parts, o.tags, o.upload_id, o.part_sizes, o.replicas
+            o.parts, o.tags, o.upload_id, o.part_sizes, o.replicas, o.version_id, o.version_seq, o.delete_marker,
+            o.lock_mode, o.retain_until, o.legal_hold, o.noncurrent_since
         FROM buckets b LEFT JOIN objects o ON o.bucket = b.name AND o.key = ?
         WHERE b.name = ?
         """
 
-    static func insert(_ o: ObjectRecord, _ db: SQLiteConnection) throws(StoreError) {
+    /// Writes `o` into `objects` (the latest entry of each key that is not a delete marker) or
+    /// `object_versions` (every other version and every delete marker), whose columns are the same.
+    static func insert(_ o: ObjectRecord, into table: String = "objects", _ db: SQLiteConnection) throws(StoreError) {
         try db.query(
-            "INSERT OR REPLACE INTO objects (\(objectColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            """
+            INSERT OR REPLACE INTO \(table) (\(objectColumns))
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
             [
                 .text(o.bucket), .text(o.key), .int(o.size), .text(o.etag), .real(o.lastModified),
                 .text(o.contentType), .text(FieldCoding.encode(o.headers)), .text(FieldCoding.encode(o.checksums)),
                 .text(o.zone), .text(o.blob), .text(FieldCoding.encode(o.parts)), .text(FieldCoding.encodeTags(o.tags)),
                 .text(o.uploadId), .text(FieldCoding.encode(sizes: o.partSizes)),
-                .text(FieldCoding.encode(o.replicas)),
+                .text(FieldCoding.encode(o.replicas)), .text(o.versionId), .text(o.versionSeq),
+                .int(o.isDeleteMarker ? 1 : 0), .text(o.retention?.mode.rawValue ?? ""), .real(o.retention?.until ?? 0),
+                .int(o.legalHold ? 1 : 0), .real(o.noncurrentSince),
             ])
     }
 
     static func object(_ r: Row, offset o: Int32 = 0) -> ObjectRecord {
-        ObjectRecord(
+        var v = ObjectRecord(
             bucket: r.text(o), key: r.text(o + 1), size: r.int(o + 2), etag: r.text(o + 3),
             lastModified: r.real(o + 4), contentType: r.text(o + 5), headers: FieldCoding.decodeHeaders(r.text(o + 6)),
             checksums: FieldCoding.decodeMap(r.text(o + 7)), zone: r.text(o + 8), blob: r.text(o + 9),
             parts: FieldCoding.decodeParts(r.text(o + 10)), tags: FieldCoding.decodeTags(r.text(o + 11)),
             uploadId: r.text(o + 12), partSizes: FieldCoding.decodeSizes(r.text(o + 13)),
             replicas: FieldCoding.decodeReplicas(r.text(o + 14)))
+        v.versionId = r.text(o + 15)
+        v.versionSeq = r.text(o + 16)
+        v.isDeleteMarker = r.int(o + 17) != 0
+        if let mode = ObjectLockMode(rawValue: r.text(o + 18)) {
+            v.retention = Retention(mode: mode, until: r.real(o + 19))
+        }
+        v.legalHold = r.int(o + 20) != 0
+        v.noncurrentSince = r.real(o + 21)
+        return v
     }
 
     public func object(bucket: String, key: String) throws(StoreError) -> ObjectRecord? {
@@ -205,7 +230,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 Self.bucketAndObjectSQL, [.text(key), .text(bucket)]
             ) { r in
                 let b = Self.bucket(r)
-                found = (b, r.int(10) != 0 ? Self.object(r, offset: 11) : nil)
+                found = (b, r.int(13) != 0 ? Self.object(r, offset: 14) : nil)
             }
             return found
         }

@@ -84,6 +84,7 @@ final class MetricsHistoryTests: XCTestCase {
         do {
             // Back to version 17, as a gateway before the dashboard left it.
             let db = try SQLiteConnection(path: fixture.sqlitePath)
+            try MigrationUndo.undo20(db)
             try db.exec("DROP TABLE metrics_history")
             try db.exec("DELETE FROM schema_migrations WHERE version >= 18")
             var versions: [Int64] = []
@@ -195,6 +196,7 @@ final class MetricsHistoryTests: XCTestCase {
         }
         do {
             let db = try SQLiteConnection(path: fixture.sqlitePath)
+            try MigrationUndo.undo20(db)
             try db.exec("ALTER TABLE metrics_history DROP COLUMN lag_buckets")
             try db.exec("ALTER TABLE metrics_history DROP COLUMN lag_p95_seconds")
             try db.exec("DELETE FROM schema_migrations WHERE version = 19")
