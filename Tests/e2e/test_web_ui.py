@@ -30,7 +30,7 @@ from conftest import REGION, ROOT, Moto, NotYet, PortInUse, Stack, filesystem_zo
 
 try:
     from selenium import webdriver
-    from selenium.common.exceptions import WebDriverException
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -750,9 +750,17 @@ def place_snapshot(stack, tenant: str, snapshot: dict) -> str:
 
 def open_snapshot(browser, sid: str):
     browser.find_element(By.ID, "snapshots-refresh").click()
-    row = wait_until(lambda: no_alert(browser) and browser.find_elements(
-        By.CSS_SELECTOR, f'#snapshots-body tr[data-snapshot="{sid}"]'), 20, f"snapshot {sid} to be listed")[0]
-    row.find_element(By.CSS_SELECTOR, 'button[data-action="open"]').click()
+
+    def click_open():
+        # The list may be redrawn (a refresh still answering) between finding the row and the
+        # click: find it again then.
+        rows = no_alert(browser) and browser.find_elements(
+            By.CSS_SELECTOR, f'#snapshots-body tr[data-snapshot="{sid}"]')
+        if not rows:
+            return False
+        rows[0].find_element(By.CSS_SELECTOR, 'button[data-action="open"]').click()
+        return True
+    wait_until(click_open, 20, f"snapshot {sid} to be listed", ignore=(StaleElementReferenceException,))
     wait_until(lambda: no_alert(browser) and shown(browser, "results-panel") and
                browser.find_element(By.ID, "results-panel").get_attribute("data-snapshot") == sid and
                browser.find_element(By.ID, "bucket-table").get_attribute("data-rendered") == "true",
