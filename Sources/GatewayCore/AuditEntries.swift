@@ -100,12 +100,51 @@ extension AuditEntry {
     }
 
     public static func uploadComplete(_ o: ObjectRecord, uploadId: String) -> AuditEntry {
+        var detail: [(String, AuditValue)] = [
+            ("upload_id", .string(uploadId)), ("etag", .string(o.etag)), ("size", .int(o.size)),
+            ("parts", .int(Int64(o.parts.count))), ("zone", .string(o.zone)),
+        ]
+        if o.versionId != VersionId.null { detail.append(("version_id", .string(o.versionId))) }
+        return AuditEntry("upload.complete", bucket: o.bucket, key: o.key, detail: detail)
+    }
+
+    // MARK: versions
+
+    /// A version (or delete marker) removed for good, or an unversioned object deleted.
+    /// `bypassGovernance`: the removal needed the bypass of a GOVERNANCE retention.
+    public static func objectDelete(_ v: ObjectRecord, bypassGovernance: Bool = false) -> AuditEntry {
+        var detail = objectDetail(v)
+        if bypassGovernance { detail.append(("bypass_governance", .bool(true))) }
+        return AuditEntry("object.delete", bucket: v.bucket, key: v.key, detail: detail)
+    }
+
+    /// A delete marker added (DELETE without a version id in a versioned bucket).
+    public static func objectDeleteMarker(_ m: ObjectRecord) -> AuditEntry {
+        AuditEntry("object.delete-marker", bucket: m.bucket, key: m.key, detail: [("version_id", .string(m.versionId))])
+    }
+
+    /// A version's tag set replaced: the keys only, and the version when it is not the null one.
+    public static func objectTags(bucket: String, key: String, versionId: String, _ tags: [Header]) -> AuditEntry {
+        var detail: [(String, AuditValue)] = [("tag_keys", .strings(tags.map(\.name)))]
+        if versionId != VersionId.null { detail.append(("version_id", .string(versionId))) }
+        return AuditEntry("object.tags", bucket: bucket, key: key, detail: detail)
+    }
+
+    /// A version's retention set or removed (mode "" and retain_until 0); `bypassGovernance`:
+    /// the change needed the bypass of a GOVERNANCE retention.
+    public static func objectRetention(_ v: ObjectRecord, bypassGovernance: Bool) -> AuditEntry {
         AuditEntry(
-            "upload.complete", bucket: o.bucket, key: o.key,
+            "object.retention", bucket: v.bucket, key: v.key,
             detail: [
-                ("upload_id", .string(uploadId)), ("etag", .string(o.etag)), ("size", .int(o.size)),
-                ("parts", .int(Int64(o.parts.count))), ("zone", .string(o.zone)),
+                ("version_id", .string(v.versionId)), ("mode", .string(v.retention?.mode.rawValue ?? "")),
+                ("retain_until", .int(Int64(v.retention?.until ?? 0))), ("bypass_governance", .bool(bypassGovernance)),
             ])
+    }
+
+    public static func objectLegalHold(_ v: ObjectRecord) -> AuditEntry {
+        AuditEntry(
+            "object.legal-hold", bucket: v.bucket, key: v.key,
+            detail: [("version_id", .string(v.versionId)), ("status", .string(v.legalHold ? "ON" : "OFF"))])
     }
 
     public static func uploadAbort(bucket: String, key: String, uploadId: String, parts: Int) -> AuditEntry {

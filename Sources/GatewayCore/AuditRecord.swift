@@ -196,6 +196,10 @@ extension AuditEntry {
     /// An object's change: its etag, size and zones, never its headers, metadata or tags' values;
     /// in versioned buckets the version id, and the version's lock when it has one.
     public static func object(_ change: String, _ o: ObjectRecord) -> AuditEntry {
+        AuditEntry(change, bucket: o.bucket, key: o.key, detail: objectDetail(o))
+    }
+
+    static func objectDetail(_ o: ObjectRecord) -> [(String, AuditValue)] {
         var detail: [(String, AuditValue)] = [
             ("etag", .string(o.etag)), ("size", .int(o.size)),
             ("zones", .strings([o.zone] + o.replicas.map(\.zone))),
@@ -207,7 +211,7 @@ extension AuditEntry {
             detail.append(("retain_until", .int(Int64(r.until))))
         }
         if o.legalHold { detail.append(("legal_hold", .bool(true))) }
-        return AuditEntry(change, bucket: o.bucket, key: o.key, detail: detail)
+        return detail
     }
 
     /// A tag set replaced: the keys only (values can be customer data).

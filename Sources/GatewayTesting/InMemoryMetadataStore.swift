@@ -25,7 +25,11 @@ public final class InMemoryMetadataStore: MetadataStore {
             let planned = ReplicationPlan.jobs(replacing: old, with: new, now: now)
             let wanted = Set(planned.filter { $0.kind == .replicate }.map { $0.generation + " " + $0.zone })
             let queued = jobs.values.filter { $0.kind == .replicate && $0.bucket == o.bucket && $0.key == o.key }
-            for q in queued where q.state != .running && !wanted.contains(q.generation + " " + q.zone) {
+            // Only the replaced version's jobs can be unwanted: other versions keep theirs.
+            for q in queued
+            where q.state != .running && q.generation == old?.generation
+                && !wanted.contains(q.generation + " " + q.zone)
+            {
                 jobs[q.id] = nil
             }
             let present = Set(queued.map { $0.generation + " " + $0.zone })
@@ -102,7 +106,7 @@ public final class InMemoryMetadataStore: MetadataStore {
     public func deleteBucket(named name: String) throws(StoreError) {
         try state.withLock { s throws(StoreError) in
             guard s.buckets[name] != nil else { throw .noSuchBucket }
-            if !(s.objects[name]?.isEmpty ?? true) { throw .bucketNotEmpty }
+            if !(s.objects[name]?.isEmpty ?? true) || !(s.versions[name]?.isEmpty ?? true) { throw .bucketNotEmpty }
             var uploads: [String] = []
             for (id, u) in s.uploads where u.bucket == name {
                 s.uploads[id] = nil
@@ -111,6 +115,7 @@ public final class InMemoryMetadataStore: MetadataStore {
             }
             s.buckets[name] = nil
             s.objects[name] = nil
+            s.versions[name] = nil
             audit(AuditEntry.bucketDelete(name, uploads: uploads))
         }
         forgetMigratedObjects(bucket: name)
@@ -124,40 +129,11 @@ public final class InMemoryMetadataStore: MetadataStore {
         state.withLock { s in s.buckets[bucket].map { ($0, s.objects[bucket]?[key]) } }
     }
 
-    public func setObjectTags(bucket: String, key: String, tags: [Header]) throws(StoreError) {
-        try state.withLock { s throws(StoreError) in
-            guard s.objects[bucket]?[key] != nil else { throw .noSuchKey }
-            s.objects[bucket]?[key]?.tags = tags
-            audit(AuditEntry.tags("object.tags", bucket: bucket, key: key, tags))
-        }
-    }
-
     public func setBucketTags(bucket: String, tags: [Header]) throws(StoreError) {
         try state.withLock { s throws(StoreError) in
             guard s.buckets[bucket] != nil else { throw .noSuchBucket }
             s.buckets[bucket]?.tags = tags
             audit(AuditEntry.tags("bucket.tags", bucket: bucket, tags))
-        }
-    }
-
-    public func putObject(_ o: ObjectRecord, condition: WriteCondition?) throws(StoreError) -> ObjectRecord? {
-        try state.withLock { s throws(StoreError) -> ObjectRecord? in
-            guard s.buckets[o.bucket] != nil else { throw .noSuchBucket }
-            let old = s.objects[o.bucket]?[o.key]
-            if let condition, !condition.holds(for: old) { throw .preconditionFailed }
-            s.objects[o.bucket, default: [:]][o.key] = o
-            s.queueJobs(replacing: old, with: o, now: o.lastModified)
-            audit(AuditEntry.object("object.put", o))
-            return old
-        }
-    }
-
-    public func deleteObject(bucket: String, key: String, now: Double) throws(StoreError) -> ObjectRecord? {
-        state.withLock { s in
-            let old = s.objects[bucket]?.removeValue(forKey: key)
-            s.queueJobs(replacing: old, with: nil, now: now)
-            if let old { audit(AuditEntry.object("object.delete", old)) }
-            return old
         }
     }
 
@@ -247,27 +223,6 @@ public final class InMemoryMetadataStore: MetadataStore {
         }
     }
 
-    public func completeUpload(_ uploadId: String, object o: ObjectRecord, condition: WriteCondition?)
-        throws(StoreError) -> (
-            replaced: ObjectRecord?, parts: [PartRecord]
-        )
-    {
-        try state.withLock { s throws(StoreError) -> (replaced: ObjectRecord?, parts: [PartRecord]) in
-            guard s.uploads[uploadId] != nil else { throw .noSuchUpload }
-            let parts = (s.parts[uploadId] ?? [:]).values.sorted { $0.partNumber < $1.partNumber }
-            let current = Set(parts.map(\.blob))
-            guard o.parts.allSatisfy({ current.contains($0.blob) }) else { throw .conflict }
-            let old = s.objects[o.bucket]?[o.key]
-            if let condition, !condition.holds(for: old) { throw .preconditionFailed }
-            s.objects[o.bucket, default: [:]][o.key] = o
-            s.queueJobs(replacing: old, with: o, now: o.lastModified)
-            s.uploads[uploadId] = nil
-            s.parts[uploadId] = nil
-            audit(AuditEntry.uploadComplete(o, uploadId: uploadId))
-            return (old, parts)
-        }
-    }
-
     public func abortUpload(_ uploadId: String) throws(StoreError) -> [PartRecord] {
         try state.withLock { s throws(StoreError) -> [PartRecord] in
             guard s.uploads[uploadId] != nil else { throw .noSuchUpload }
@@ -307,8 +262,10 @@ public final class InMemoryMetadataStore: MetadataStore {
 
     public func bucketUsage(bucket: String) throws(StoreError) -> (objects: Int, bytes: Int64) {
         state.withLock { s in
-            let objects = s.objects[bucket]?.values.map(\.size) ?? []
-            return (objects.count, objects.reduce(0, +))
+            // Every version's bytes; delete markers are no objects.
+            let noncurrent = (s.versions[bucket] ?? [:]).values.joined().filter { !$0.isDeleteMarker }
+            let sizes = (s.objects[bucket]?.values.map(\.size) ?? []) + noncurrent.map(\.size)
+            return (sizes.count, sizes.reduce(0, +))
         }
     }
 
