@@ -12,15 +12,7 @@ public protocol MetadataStore: MigrationStore, AuditStore {
     /// The bucket and, when present, the object, in one read (the GET/HEAD hot path);
     /// nil when the bucket does not exist.
     func bucketAndObject(bucket: String, key: String) throws(StoreError) -> (BucketRecord, ObjectRecord?)?
-    /// Commits the object's metadata; returns the record it replaced, whose blob is now garbage.
-    /// `condition` is checked in the same transaction, so concurrent conditional writers
-    /// serialize: exactly one `If-None-Match: *` writer wins.
-    func putObject(_ object: ObjectRecord, condition: WriteCondition?) throws(StoreError) -> ObjectRecord?
-    /// Returns the removed record, nil when there was none. Its replicas are queued for removal.
-    func deleteObject(bucket: String, key: String, now: Double) throws(StoreError) -> ObjectRecord?
     func listObjects(bucket: String, query: ListQuery) throws(StoreError) -> ListPage
-    /// Replaces the object's tags (`.noSuchKey` when it is gone).
-    func setObjectTags(bucket: String, key: String, tags: [Header]) throws(StoreError)
     /// Replaces the bucket's tags (`.noSuchBucket` when it is gone).
     func setBucketTags(bucket: String, tags: [Header]) throws(StoreError)
 
@@ -113,11 +105,6 @@ public protocol MetadataStore: MigrationStore, AuditStore {
         throws(StoreError) -> [UploadRecord]
     /// Uploads (of any bucket) initiated before `time`, oldest first: the agent's expiry work.
     func uploads(initiatedBefore time: Double, limit: Int) throws(StoreError) -> [UploadRecord]
-    /// Atomically turns the upload into `object`: the upload and its part rows go, the object
-    /// row is written. Returns the replaced object (if any) and every part row removed.
-    func completeUpload(_ uploadId: String, object: ObjectRecord, condition: WriteCondition?) throws(StoreError) -> (
-        replaced: ObjectRecord?, parts: [PartRecord]
-    )
     /// Removes the upload and returns its parts (their blobs are the caller's to delete).
     func abortUpload(_ uploadId: String) throws(StoreError) -> [PartRecord]
 
@@ -203,5 +190,37 @@ extension MetadataStore {
 
     public func putObject(_ object: ObjectRecord) throws(StoreError) -> ObjectRecord? {
         try putObject(object, condition: nil)
+    }
+
+    // The calls from before versioning, over the version-aware ones: in an unversioned bucket
+    // they do what they always did.
+
+    /// Commits the object's metadata as the key's new latest version (`putVersion`); returns the
+    /// record it removed, whose blob is now garbage (nil in an Enabled bucket, which keeps it).
+    /// `condition` is checked in the same transaction, so concurrent conditional writers
+    /// serialize: exactly one `If-None-Match: *` writer wins.
+    public func putObject(_ object: ObjectRecord, condition: WriteCondition?) throws(StoreError) -> ObjectRecord? {
+        try putVersion(object, condition: condition).removed
+    }
+
+    /// DELETE without a version id (`deleteVersion`): returns the removed record, nil when none
+    /// was (or a delete marker was added). Its replicas are queued for removal.
+    public func deleteObject(bucket: String, key: String, now: Double) throws(StoreError) -> ObjectRecord? {
+        try deleteVersion(bucket: bucket, key: key, versionId: nil, bypassGovernance: false, now: now).removed
+    }
+
+    /// Atomically turns the upload into `object` (`completeUploadVersion`): the upload and its
+    /// part rows go, the version is written. Returns the record removed (if any) and every part
+    /// row removed.
+    public func completeUpload(_ uploadId: String, object: ObjectRecord, condition: WriteCondition?)
+        throws(StoreError) -> (replaced: ObjectRecord?, parts: [PartRecord])
+    {
+        let done = try completeUploadVersion(uploadId, object: object, condition: condition)
+        return (done.outcome.removed, done.parts)
+    }
+
+    /// Replaces the latest version's tags (`.noSuchKey` when there is none).
+    public func setObjectTags(bucket: String, key: String, tags: [Header]) throws(StoreError) {
+        try setVersionTags(bucket: bucket, key: key, versionId: nil, tags: tags)
     }
 }

@@ -229,7 +229,8 @@ extension InMemoryMetadataStore.State {
             objects[v.bucket]?[v.key] = nil
             return true
         }
-        let wasLatest = versions[v.bucket]?[v.key]?.last?.versionSeq == v.versionSeq
+        let wasLatest =
+            objects[v.bucket]?[v.key] == nil && versions[v.bucket]?[v.key]?.last?.versionSeq == v.versionSeq
         versions[v.bucket]?[v.key]?.removeAll { $0.versionSeq == v.versionSeq }
         if versions[v.bucket]?[v.key]?.isEmpty == true { versions[v.bucket]?[v.key] = nil }
         return wasLatest
@@ -273,27 +274,5 @@ extension InMemoryMetadataStore.State {
         objects[o.bucket, default: [:]][o.key] = stored
         queueJobs(replacing: removed, with: stored, now: now)
         return PutOutcome(stored: stored, removed: removed)
-    }
-}
-
-/// The unversioned calls, over the version-aware ones (until the protocol offers them itself).
-extension InMemoryMetadataStore {
-    public func putObject(_ o: ObjectRecord, condition: WriteCondition?) throws(StoreError) -> ObjectRecord? {
-        try putVersion(o, condition: condition).removed
-    }
-
-    public func deleteObject(bucket: String, key: String, now: Double) throws(StoreError) -> ObjectRecord? {
-        try deleteVersion(bucket: bucket, key: key, versionId: nil, bypassGovernance: false, now: now).removed
-    }
-
-    public func completeUpload(_ uploadId: String, object: ObjectRecord, condition: WriteCondition?)
-        throws(StoreError) -> (replaced: ObjectRecord?, parts: [PartRecord])
-    {
-        let done = try completeUploadVersion(uploadId, object: object, condition: condition)
-        return (done.outcome.removed, done.parts)
-    }
-
-    public func setObjectTags(bucket: String, key: String, tags: [Header]) throws(StoreError) {
-        try setVersionTags(bucket: bucket, key: key, versionId: nil, tags: tags)
     }
 }

@@ -116,13 +116,11 @@ extension SQLiteMetadataStore {
         }
     }
 
-    public func completeUpload(_ uploadId: String, object o: ObjectRecord, condition: WriteCondition?)
-        throws(StoreError) -> (
-            replaced: ObjectRecord?, parts: [PartRecord]
-        )
+    public func completeUploadVersion(_ uploadId: String, object o: ObjectRecord, condition: WriteCondition?)
+        throws(StoreError) -> (outcome: PutOutcome, parts: [PartRecord])
     {
         try withConnection { db throws(StoreError) in
-            try db.transaction { () throws(StoreError) -> (replaced: ObjectRecord?, parts: [PartRecord]) in
+            try db.transaction { () throws(StoreError) -> (outcome: PutOutcome, parts: [PartRecord]) in
                 guard try db.exists("SELECT 1 FROM uploads WHERE upload_id = ?", [.text(uploadId)]) else {
                     throw .noSuchUpload
                 }
@@ -134,18 +132,11 @@ extension SQLiteMetadataStore {
                 // the caller validated would otherwise leave it referencing a deleted blob.
                 let current = Set(parts.map(\.blob))
                 guard o.parts.allSatisfy({ current.contains($0.blob) }) else { throw .conflict }
-                var old: ObjectRecord?
-                try db.query(
-                    "SELECT \(Self.objectColumns) FROM objects WHERE bucket = ? AND key = ?",
-                    [.text(o.bucket), .text(o.key)]
-                ) { r in old = Self.object(r) }
-                if let condition, !condition.holds(for: old) { throw .preconditionFailed }
-                try Self.insert(o, db)
-                try Self.queueJobs(replacing: old, with: o, now: o.lastModified, db)
+                let outcome = try Self.writeVersion(o, condition: condition, db)
                 try db.query("DELETE FROM parts WHERE upload_id = ?", [.text(uploadId)])
                 try db.query("DELETE FROM uploads WHERE upload_id = ?", [.text(uploadId)])
-                try Self.audit(AuditEntry.uploadComplete(o, uploadId: uploadId), db)
-                return (old, parts)
+                try Self.audit(AuditEntry.uploadComplete(outcome.stored, uploadId: uploadId), db)
+                return (outcome, parts)
             }
         }
     }

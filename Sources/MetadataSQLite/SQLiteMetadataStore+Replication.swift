@@ -33,7 +33,8 @@ extension SQLiteMetadataStore {
 
     /// The jobs an object's change needs: copies of the new record still pending get a replicate
     /// job, and every stored copy of the old record the new one no longer has gets removed.
-    /// Queued replicate jobs of other generations are dropped (a running one finds out itself).
+    /// Queued replicate jobs of the replaced version the new record does not want are dropped (a
+    /// running one finds out itself); other versions of the key keep theirs.
     static func queueJobs(replacing old: ObjectRecord?, with new: ObjectRecord?, now: Double, _ db: SQLiteConnection)
         throws(StoreError)
     {
@@ -49,7 +50,8 @@ extension SQLiteMetadataStore {
             [.text(o.bucket), .text(o.key)]
         ) { r in queued.append((r.int(0), r.text(1), r.text(2), r.text(3) == "running")) }
         let wanted = Set(planned.filter { $0.kind == .replicate }.map { $0.generation + " " + $0.zone })
-        for q in queued where !q.running && !wanted.contains(q.generation + " " + q.zone) {
+        for q in queued
+        where !q.running && q.generation == old?.generation && !wanted.contains(q.generation + " " + q.zone) {
             try db.query("DELETE FROM jobs WHERE id = ?", [.int(q.id)])
         }
         let present = Set(queued.map { $0.generation + " " + $0.zone })
@@ -318,8 +320,12 @@ extension SQLiteMetadataStore {
     public func bucketUsage(bucket: String) throws(StoreError) -> (objects: Int, bytes: Int64) {
         try withConnection { db throws(StoreError) in
             var usage: (objects: Int, bytes: Int64) = (0, 0)
-            try db.query("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM objects WHERE bucket = ?", [.text(bucket)]) {
-                r in usage = (Int(r.int(0)), r.int(1))
+            // Every version's bytes; delete markers are no objects.
+            for table in ["objects", "object_versions"] {
+                try db.query(
+                    "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM \(table) WHERE bucket = ? AND delete_marker = 0",
+                    [.text(bucket)]
+                ) { r in usage = (usage.objects + Int(r.int(0)), usage.bytes + r.int(1)) }
             }
             return usage
         }

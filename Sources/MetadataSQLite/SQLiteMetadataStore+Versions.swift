@@ -131,36 +131,302 @@ extension SQLiteMetadataStore {
         return found
     }
 
-    // The write paths below get their bodies with the versioning work; no route reaches them
-    // before (PutBucketVersioning is still refused).
-
     public func putVersion(_ object: ObjectRecord, condition: WriteCondition?) throws(StoreError) -> PutOutcome {
-        throw .internalFailure("putVersion: not yet")
-    }
-
-    public func completeUploadVersion(_ uploadId: String, object: ObjectRecord, condition: WriteCondition?)
-        throws(StoreError) -> (outcome: PutOutcome, parts: [PartRecord])
-    {
-        throw .internalFailure("completeUploadVersion: not yet")
+        try withConnection { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) -> PutOutcome in
+                let outcome = try Self.writeVersion(object, condition: condition, db)
+                try Self.audit(AuditEntry.object("object.put", outcome.stored), db)
+                return outcome
+            }
+        }
     }
 
     public func deleteVersion(bucket: String, key: String, versionId: String?, bypassGovernance: Bool, now: Double)
         throws(StoreError) -> DeleteOutcome
     {
-        throw .internalFailure("deleteVersion: not yet")
+        try withConnection { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) -> DeleteOutcome in
+                var versioning = Versioning.unversioned
+                try db.query("SELECT versioning FROM buckets WHERE name = ?", [.text(bucket)]) { r in
+                    versioning = Versioning(rawValue: r.text(0)) ?? .unversioned
+                }
+                guard versionId == nil && versioning != .unversioned else {
+                    // One version for good: the one named, or the null one (unversioned DELETE).
+                    guard let v = try Self.version(bucket: bucket, key: key, versionId: versionId ?? VersionId.null, db)
+                    else { return DeleteOutcome(removed: nil, marker: nil) }
+                    let bypassed = try Self.mayRemove(v, now: now, bypassGovernance: bypassGovernance)
+                    if try Self.drop(v, db) { try Self.promote(bucket: bucket, key: key, db) }
+                    try Self.queueJobs(replacing: v, with: nil, now: now, db)
+                    try Self.audit(AuditEntry.objectDelete(v, bypassGovernance: bypassed), db)
+                    return DeleteOutcome(removed: v, marker: nil)
+                }
+                var marker = ObjectRecord.deleteMarker(bucket: bucket, key: key, at: now)
+                marker.versionSeq = VersionId.make(after: try Self.newestSeq(bucket: bucket, key: key, db), now: now)
+                marker.versionId = versioning == .enabled ? marker.versionSeq : VersionId.null
+                // Suspended: the null version makes way for the null marker.
+                var removed: ObjectRecord?
+                var demote = true
+                if versioning == .suspended,
+                    let v = try Self.version(bucket: bucket, key: key, versionId: VersionId.null, db)
+                {
+                    let bypassed = try Self.mayRemove(v, now: now, bypassGovernance: bypassGovernance)
+                    // What is left was noncurrent already when the null version was the latest.
+                    demote = !(try Self.drop(v, db))
+                    try Self.queueJobs(replacing: v, with: nil, now: now, db)
+                    try Self.audit(AuditEntry.objectDelete(v, bypassGovernance: bypassed), db)
+                    removed = v
+                }
+                if demote { try Self.demoteLatest(bucket: bucket, key: key, now: now, db) }
+                try Self.insert(marker, into: "object_versions", db)
+                try Self.audit(AuditEntry.objectDeleteMarker(marker), db)
+                return DeleteOutcome(removed: removed, marker: marker)
+            }
+        }
     }
 
     public func listVersions(bucket: String, query: VersionListQuery) throws(StoreError) -> VersionPage {
-        throw .internalFailure("listVersions: not yet")
+        try withConnection { db throws(StoreError) in
+            var markerSeq: String?
+            if !query.versionIdMarker.isEmpty {
+                guard
+                    let v = try Self.version(
+                        bucket: bucket, key: query.keyMarker, versionId: query.versionIdMarker, db)
+                else { throw .noSuchVersion }
+                markerSeq = v.versionSeq
+            }
+            var lister = VersionLister(query: query, markerSeq: markerSeq)
+            var cursor = lister.start
+            let batch = min(max(query.maxKeys, 1), 1000) + 1
+            while !lister.done {
+                // A batch from each table from the cursor on; merged, every row up to the last
+                // one of a full batch is known (rows after it may still be unread).
+                let latest = try Self.versionRows("objects", bucket, after: cursor, limit: batch, db)
+                let older = try Self.versionRows("object_versions", bucket, after: cursor, limit: batch, db)
+                var known: ObjectRecord?
+                for rows in [latest, older] where rows.count == batch {
+                    if let last = rows.last, known.map({ VersionLister.inOrder(last, $0) }) ?? true { known = last }
+                }
+                let merged = (latest + older).sorted(by: VersionLister.inOrder)
+                if merged.isEmpty { break }
+                var seeked = false
+                for row in merged {
+                    if lister.done { break }
+                    if let known, VersionLister.inOrder(known, row) { break }
+                    if let skipTo = lister.offer(row) {
+                        cursor = (skipTo, nil, true)
+                        seeked = true
+                        break
+                    }
+                    cursor = (row.key, row.versionSeq, false)
+                }
+                if known == nil && !seeked { break }
+            }
+            return lister.result
+        }
+    }
+
+    /// Up to `limit` rows of `table` after `cursor`, in listing order (key, then newest first).
+    private static func versionRows(
+        _ table: String, _ bucket: String, after cursor: (key: String, seqBelow: String?, inclusive: Bool),
+        limit: Int, _ db: SQLiteConnection
+    ) throws(StoreError) -> [ObjectRecord] {
+        var rows: [ObjectRecord] = []
+        if let seq = cursor.seqBelow {
+            try db.query(
+                """
+                SELECT \(objectColumns) FROM \(table) WHERE bucket = ? AND key = ? AND version_seq < ?
+                ORDER BY version_seq DESC LIMIT ?
+                """, [.text(bucket), .text(cursor.key), .text(seq), .int(Int64(limit))]
+            ) { r in rows.append(object(r)) }
+        }
+        if rows.count == limit { return rows }
+        let op = cursor.inclusive && cursor.seqBelow == nil ? ">=" : ">"
+        // `objects` has one row per key: ordering by key is the listing order.
+        let order = table == "objects" ? "key" : "key, version_seq DESC"
+        try db.query(
+            "SELECT \(objectColumns) FROM \(table) WHERE bucket = ? AND key \(op) ? ORDER BY \(order) LIMIT ?",
+            [.text(bucket), .text(cursor.key), .int(Int64(limit - rows.count))]
+        ) { r in rows.append(object(r)) }
+        return rows
     }
 
     public func setVersionTags(bucket: String, key: String, versionId: String?, tags: [Header]) throws(StoreError) {
-        throw .internalFailure("setVersionTags: not yet")
+        try withConnection { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) in
+                guard var v = try Self.versionOrLatest(bucket: bucket, key: key, versionId: versionId, db) else {
+                    throw versionId == nil ? .noSuchKey : .noSuchVersion
+                }
+                v.tags = tags
+                try Self.replace(v, db)
+                try Self.audit(AuditEntry.objectTags(bucket: bucket, key: key, versionId: v.versionId, tags), db)
+            }
+        }
     }
 
     public func changeLock(
         bucket: String, key: String, versionId: String?, _ change: LockChange, bypassGovernance: Bool, now: Double
     ) throws(StoreError) -> ObjectRecord {
-        throw .internalFailure("changeLock: not yet")
+        try withConnection { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) -> ObjectRecord in
+                var lock: String?
+                try db.query("SELECT object_lock FROM buckets WHERE name = ?", [.text(bucket)]) { r in
+                    lock = r.text(0)
+                }
+                guard let lock else { throw .noSuchBucket }
+                guard !lock.isEmpty else { throw .invalidBucketState("Bucket is missing Object Lock Configuration") }
+                guard var v = try Self.versionOrLatest(bucket: bucket, key: key, versionId: versionId, db) else {
+                    throw versionId == nil ? .noSuchKey : .noSuchVersion
+                }
+                guard !v.isDeleteMarker else { throw .noSuchVersion }
+                switch change {
+                case .retention(let r):
+                    let decision = ObjectLock.retentionChange(
+                        from: v.retention, to: r, now: now, bypassGovernance: bypassGovernance)
+                    if case .denied(let why) = decision { throw .objectLocked(why) }
+                    let bypassed =
+                        bypassGovernance
+                        && ObjectLock.retentionChange(from: v.retention, to: r, now: now, bypassGovernance: false)
+                            != .allowed
+                    v.retention = r
+                    try Self.replace(v, db)
+                    try Self.audit(AuditEntry.objectRetention(v, bypassGovernance: bypassed), db)
+                case .legalHold(let on):
+                    v.legalHold = on
+                    try Self.replace(v, db)
+                    try Self.audit(AuditEntry.objectLegalHold(v), db)
+                }
+                return v
+            }
+        }
+    }
+
+    // MARK: the version bookkeeping (docs/VERSIONING.md, "Storage model"), inside a transaction
+
+    /// `putVersion`'s rules: `o` becomes the latest version; Enabled keeps the previous latest
+    /// as noncurrent, otherwise the null version goes (lock-checked, never bypassed).
+    static func writeVersion(_ o: ObjectRecord, condition: WriteCondition?, _ db: SQLiteConnection)
+        throws(StoreError) -> PutOutcome
+    {
+        var versioning: Versioning?
+        try db.query("SELECT versioning FROM buckets WHERE name = ?", [.text(o.bucket)]) { r in
+            versioning = Versioning(rawValue: r.text(0)) ?? .unversioned
+        }
+        guard let versioning else { throw .noSuchBucket }
+        let now = o.lastModified
+        let current = try objectRow(bucket: o.bucket, key: o.key, db)
+        if let condition, !condition.holds(for: current) { throw .preconditionFailed }
+        var stored = o
+        stored.versionSeq = VersionId.make(after: try newestSeq(bucket: o.bucket, key: o.key, db), now: now)
+        stored.versionId = versioning == .enabled ? stored.versionSeq : VersionId.null
+        stored.noncurrentSince = 0
+        var removed: ObjectRecord?
+        var demote = true
+        if versioning != .enabled, let v = try version(bucket: o.bucket, key: o.key, versionId: VersionId.null, db) {
+            _ = try mayRemove(v, now: now, bypassGovernance: false)
+            removed = v
+            // What is left was noncurrent already when the null version was the latest.
+            demote = !(try drop(v, db))
+        }
+        // Whatever else is latest (a non-null version, or a marker) becomes noncurrent.
+        if demote { try demoteLatest(bucket: o.bucket, key: o.key, now: now, db) }
+        try insert(stored, db)
+        try queueJobs(replacing: removed, with: stored, now: now, db)
+        return PutOutcome(stored: stored, removed: removed)
+    }
+
+    /// `.objectLocked` unless Object Lock lets `v` go; true when only the GOVERNANCE bypass did.
+    static func mayRemove(_ v: ObjectRecord, now: Double, bypassGovernance: Bool) throws(StoreError) -> Bool {
+        if case .denied(let why) = ObjectLock.decide(v, now: now, bypassGovernance: bypassGovernance) {
+            throw .objectLocked(why)
+        }
+        return bypassGovernance && ObjectLock.decide(v, now: now, bypassGovernance: false) != .allowed
+    }
+
+    static func objectRow(bucket: String, key: String, _ db: SQLiteConnection) throws(StoreError) -> ObjectRecord? {
+        var found: ObjectRecord?
+        try db.query(
+            "SELECT \(objectColumns) FROM objects WHERE bucket = ? AND key = ?", [.text(bucket), .text(key)]
+        ) { r in found = object(r) }
+        return found
+    }
+
+    /// The newest row of `object_versions` for the key.
+    static func newestOlder(bucket: String, key: String, _ db: SQLiteConnection) throws(StoreError) -> ObjectRecord? {
+        var found: ObjectRecord?
+        try db.query(
+            """
+            SELECT \(objectColumns) FROM object_versions WHERE bucket = ? AND key = ?
+            ORDER BY version_seq DESC LIMIT 1
+            """, [.text(bucket), .text(key)]
+        ) { r in found = object(r) }
+        return found
+    }
+
+    /// The key's greatest seq in either table ("" when it has none).
+    static func newestSeq(bucket: String, key: String, _ db: SQLiteConnection) throws(StoreError) -> String {
+        var seq = ""
+        for table in ["objects", "object_versions"] {
+            try db.query(
+                "SELECT MAX(version_seq) FROM \(table) WHERE bucket = ? AND key = ?", [.text(bucket), .text(key)]
+            ) { r in seq = max(seq, r.text(0)) }
+        }
+        return seq
+    }
+
+    /// The version named, or (nil) the latest that is not a delete marker.
+    static func versionOrLatest(bucket: String, key: String, versionId: String?, _ db: SQLiteConnection)
+        throws(StoreError) -> ObjectRecord?
+    {
+        guard let versionId else { return try objectRow(bucket: bucket, key: key, db) }
+        return try version(bucket: bucket, key: key, versionId: versionId, db)
+    }
+
+    /// Writes `v` back where it is (same seq).
+    static func replace(_ v: ObjectRecord, _ db: SQLiteConnection) throws(StoreError) {
+        let inObjects = try objectRow(bucket: v.bucket, key: v.key, db)?.versionSeq == v.versionSeq
+        try insert(v, into: inObjects ? "objects" : "object_versions", db)
+    }
+
+    /// Takes `v` out of its table (nothing else); true when it was the key's latest.
+    static func drop(_ v: ObjectRecord, _ db: SQLiteConnection) throws(StoreError) -> Bool {
+        let current = try objectRow(bucket: v.bucket, key: v.key, db)
+        if current?.versionSeq == v.versionSeq {
+            try db.query("DELETE FROM objects WHERE bucket = ? AND key = ?", [.text(v.bucket), .text(v.key)])
+            return true
+        }
+        var wasLatest = false
+        if current == nil { wasLatest = try newestOlder(bucket: v.bucket, key: v.key, db)?.versionSeq == v.versionSeq }
+        try db.query(
+            "DELETE FROM object_versions WHERE bucket = ? AND key = ? AND version_seq = ?",
+            [.text(v.bucket), .text(v.key), .text(v.versionSeq)])
+        return wasLatest
+    }
+
+    /// The key's newest remaining version becomes the latest: into `objects` unless it is a
+    /// delete marker.
+    static func promote(bucket: String, key: String, _ db: SQLiteConnection) throws(StoreError) {
+        guard var next = try newestOlder(bucket: bucket, key: key, db) else { return }
+        next.noncurrentSince = 0
+        if next.isDeleteMarker {
+            try insert(next, into: "object_versions", db)
+        } else {
+            try db.query(
+                "DELETE FROM object_versions WHERE bucket = ? AND key = ? AND version_seq = ?",
+                [.text(bucket), .text(key), .text(next.versionSeq)])
+            try insert(next, db)
+        }
+    }
+
+    /// The latest entry stops being the latest at `now`: an object moves to `object_versions`, a
+    /// latest delete marker gets its noncurrent time.
+    static func demoteLatest(bucket: String, key: String, now: Double, _ db: SQLiteConnection) throws(StoreError) {
+        if var o = try objectRow(bucket: bucket, key: key, db) {
+            o.noncurrentSince = now
+            try db.query("DELETE FROM objects WHERE bucket = ? AND key = ?", [.text(bucket), .text(key)])
+            try insert(o, into: "object_versions", db)
+        } else if var m = try newestOlder(bucket: bucket, key: key, db) {
+            m.noncurrentSince = now
+            try insert(m, into: "object_versions", db)
+        }
     }
 }

@@ -136,8 +136,11 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     public func deleteBucket(named name: String) throws(StoreError) {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) in
-                if try db.exists("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", [.text(name)]) {
-                    throw .bucketNotEmpty
+                // Noncurrent versions and delete markers count: the bucket is not empty.
+                for table in ["objects", "object_versions"] {
+                    if try db.exists("SELECT 1 FROM \(table) WHERE bucket = ? LIMIT 1", [.text(name)]) {
+                        throw .bucketNotEmpty
+                    }
                 }
                 // Unfinished uploads go with the bucket; their blobs go with its directory.
                 var uploads: [String] = []
@@ -236,18 +239,6 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         }
     }
 
-    public func setObjectTags(bucket: String, key: String, tags: [Header]) throws(StoreError) {
-        try withConnection { db throws(StoreError) in
-            try db.transaction { () throws(StoreError) in
-                try db.query(
-                    "UPDATE objects SET tags = ? WHERE bucket = ? AND key = ?",
-                    [.text(FieldCoding.encodeTags(tags)), .text(bucket), .text(key)])
-                if db.changes == 0 { throw .noSuchKey }
-                try Self.audit(AuditEntry.tags("object.tags", bucket: bucket, key: key, tags), db)
-            }
-        }
-    }
-
     public func setBucketTags(bucket: String, tags: [Header]) throws(StoreError) {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) in
@@ -255,44 +246,6 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                     "UPDATE buckets SET tags = ? WHERE name = ?", [.text(FieldCoding.encodeTags(tags)), .text(bucket)])
                 if db.changes == 0 { throw .noSuchBucket }
                 try Self.audit(AuditEntry.tags("bucket.tags", bucket: bucket, tags), db)
-            }
-        }
-    }
-
-    public func putObject(_ o: ObjectRecord, condition: WriteCondition?) throws(StoreError) -> ObjectRecord? {
-        try withConnection { db throws(StoreError) in
-            try db.transaction { () throws(StoreError) -> ObjectRecord? in
-                guard try db.exists("SELECT 1 FROM buckets WHERE name = ?", [.text(o.bucket)]) else {
-                    throw .noSuchBucket
-                }
-                var old: ObjectRecord?
-                try db.query(
-                    "SELECT \(Self.objectColumns) FROM objects WHERE bucket = ? AND key = ?",
-                    [.text(o.bucket), .text(o.key)]
-                ) { r in old = Self.object(r) }
-                if let condition, !condition.holds(for: old) { throw .preconditionFailed }
-                try Self.insert(o, db)
-                try Self.queueJobs(replacing: old, with: o, now: o.lastModified, db)
-                try Self.audit(AuditEntry.object("object.put", o), db)
-                return old
-            }
-        }
-    }
-
-    public func deleteObject(bucket: String, key: String, now: Double) throws(StoreError) -> ObjectRecord? {
-        try withConnection { db throws(StoreError) in
-            try db.transaction { () throws(StoreError) -> ObjectRecord? in
-                var old: ObjectRecord?
-                try db.query(
-                    "SELECT \(Self.objectColumns) FROM objects WHERE bucket = ? AND key = ?",
-                    [.text(bucket), .text(key)]
-                ) { r in old = Self.object(r) }
-                if old != nil {
-                    try db.query("DELETE FROM objects WHERE bucket = ? AND key = ?", [.text(bucket), .text(key)])
-                    try Self.queueJobs(replacing: old, with: nil, now: now, db)
-                    try Self.audit(AuditEntry.object("object.delete", old!), db)
-                }
-                return old
             }
         }
     }

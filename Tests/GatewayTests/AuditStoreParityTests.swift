@@ -62,6 +62,7 @@ final class AuditStoreParityTests: XCTestCase {
                 uploadId: "u3", bucket: "e", key: "left", initiated: 1, contentType: "t", headers: [],
                 checksumAlgorithm: "", zone: "z1"))
         try m.deleteBucket(named: "e")
+        try driveVersions(m)
         try ids.createTenant(TenantRecord(id: "acme", displayName: "Acme", createdAt: 1))
         try ids.createUser(
             UserRecord(
@@ -82,11 +83,55 @@ final class AuditStoreParityTests: XCTestCase {
         try ids.deleteTenant(id: "acme")
     }
 
+    /// Versions, markers and their locks in bucket "v".
+    func driveVersions(_ m: any Store) throws {
+        _ = try m.createBucket(
+            BucketRecord(
+                name: "v", owner: "o", createdAt: 1, locationConstraint: "", zones: ["z1"], backendBucket: "vv"))
+        try m.setVersioning(bucket: "v", .enabled)
+        try m.setObjectLock(bucket: "v", ObjectLockConfig())
+        func version(_ blob: String, at time: Double) throws -> ObjectRecord {
+            try m.putVersion(
+                ObjectRecord(
+                    bucket: "v", key: "k", size: 1, etag: "e-\(blob)", lastModified: time, contentType: "t",
+                    headers: [], checksums: [:], zone: "z1", blob: blob), condition: nil
+            ).stored
+        }
+        let v1 = try version("v1", at: 6)
+        let v2 = try version("v2", at: 6)
+        let marker = try XCTUnwrap(
+            try m.deleteVersion(bucket: "v", key: "k", versionId: nil, bypassGovernance: false, now: 6).marker)
+        _ = try m.deleteVersion(bucket: "v", key: "k", versionId: marker.versionId, bypassGovernance: false, now: 6)
+        try m.setVersionTags(bucket: "v", key: "k", versionId: v1.versionId, tags: [Header("t", "v")])
+        _ = try m.changeLock(
+            bucket: "v", key: "k", versionId: v2.versionId, .retention(Retention(mode: .governance, until: 100)),
+            bypassGovernance: false, now: 6)
+        _ = try m.changeLock(
+            bucket: "v", key: "k", versionId: v1.versionId, .legalHold(true), bypassGovernance: false, now: 6)
+        _ = try m.changeLock(
+            bucket: "v", key: "k", versionId: v1.versionId, .legalHold(false), bypassGovernance: false, now: 6)
+        _ = try m.deleteVersion(bucket: "v", key: "k", versionId: v2.versionId, bypassGovernance: true, now: 7)
+        try m.createUpload(
+            UploadRecord(
+                uploadId: "u4", bucket: "v", key: "mp", initiated: 1, contentType: "t", headers: [],
+                checksumAlgorithm: "", zone: "z1"))
+        _ = try m.putPart(
+            PartRecord(uploadId: "u4", partNumber: 1, size: 3, etag: "pe", lastModified: 1, checksums: [:], blob: "p4"))
+        var done = ObjectRecord(
+            bucket: "v", key: "mp", size: 3, etag: "me-1", lastModified: 8, contentType: "t", headers: [],
+            checksums: [:], zone: "z1", blob: "")
+        done.parts = [BlobPart(blob: "p4", size: 3)]
+        _ = try m.completeUploadVersion("u4", object: done, condition: nil)
+    }
+
     /// What drive() changes, one record each, in its order (a job's failure is bookkeeping).
     static let expectedChanges = [
         "bucket.create", "bucket.create", "object.put", "object.put", "object.put", "object.tags", "bucket.tags",
         "job.retry", "job.cancel", "upload.create", "upload.complete", "upload.create", "upload.abort",
         "bucket.replicas", "bucket.owner", "bucket.zones", "object.delete", "upload.create", "bucket.delete",
+        "bucket.create", "bucket.versioning", "bucket.object-lock", "object.put", "object.put", "object.delete-marker",
+        "object.delete", "object.tags", "object.retention", "object.legal-hold", "object.legal-hold", "object.delete",
+        "upload.create", "upload.complete",
         "tenant.create", "user.create", "user.permissions", "credential.create", "credential.status",
         "credential.rotate", "credential.delete", "credential.create", "user.delete", "tenant.delete",
     ]
@@ -99,8 +144,12 @@ final class AuditStoreParityTests: XCTestCase {
         let memory = InMemoryMetadataStore()
         try drive(sqlite, sqlite)
         try drive(memory, InMemoryIdentityStore(metadata: memory))
+        // Version ids end in random digits: each store's are its own.
+        let versionId = try NSRegularExpression(pattern: "[0-9a-f]{32}")
         func fields(_ r: AuditRecord) -> [String] {
-            [String(r.seq), r.origin, r.change, r.bucket, r.key, r.detail]
+            let detail = versionId.stringByReplacingMatches(
+                in: r.detail, range: NSRange(r.detail.startIndex..., in: r.detail), withTemplate: "<version>")
+            return [String(r.seq), r.origin, r.change, r.bucket, r.key, detail]
         }
         let a = try sqlite.auditRecords(AuditQuery(limit: 1000)).map(fields)
         let b = try memory.auditRecords(AuditQuery(limit: 1000)).map(fields)
@@ -118,6 +167,25 @@ final class AuditStoreParityTests: XCTestCase {
         XCTAssertEqual(
             try sqlite.auditRecords(AuditQuery(bucket: "e", change: "bucket.delete")).first?.detail,
             #"{"uploads":["u3"],"upload_count":1}"#)
+        // What each version change names.
+        let v = try sqlite.auditRecords(AuditQuery(bucket: "v", limit: 100)).map { "\($0.change) \($0.detail)" }
+        let expected = [
+            #"object.delete-marker {"version_id":"<v>"}"#,
+            #"object.delete {"version_id":"<v>","delete_marker":true}"#,
+            #"object.tags {"tag_keys":["t"],"version_id":"<v>"}"#,
+            #"object.retention {"version_id":"<v>","mode":"GOVERNANCE","retain_until":100,"bypass_governance":false}"#,
+            #"object.legal-hold {"version_id":"<v>","status":"ON"}"#,
+            #"object.delete {"etag":"e-v2","size":1,"zones":["z1"],"version_id":"<v>","lock_mode":"GOVERNANCE","retain_until":100,"bypass_governance":true}"#,
+        ]
+        let masked = v.map {
+            versionId.stringByReplacingMatches(in: $0, range: NSRange($0.startIndex..., in: $0), withTemplate: "<v>")
+        }
+        for line in expected { XCTAssertTrue(masked.contains(line), "\(line) not in \(masked)") }
+        XCTAssertTrue(
+            masked.contains {
+                $0.hasPrefix(#"upload.complete {"upload_id":"u4","#) && $0.hasSuffix(#""version_id":"<v>"}"#)
+            },
+            "\(masked)")
     }
 
     func testALongRetryListsTheFirstIdsAndTheCount() {
