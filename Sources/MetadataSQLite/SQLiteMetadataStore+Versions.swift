@@ -315,6 +315,18 @@ extension SQLiteMetadataStore {
         let now = o.lastModified
         let current = try objectRow(bucket: o.bucket, key: o.key, db)
         if let condition, !condition.holds(for: current) { throw .preconditionFailed }
+        if versioning == .unversioned {
+            // The hot path: a never-versioned bucket has no `object_versions` rows, so the key's
+            // one version is `current`, replaced in place.
+            var stored = o
+            stored.versionSeq = VersionId.make(after: current?.versionSeq ?? "", now: now)
+            stored.versionId = VersionId.null
+            stored.noncurrentSince = 0
+            if let current { _ = try mayRemove(current, now: now, bypassGovernance: false) }
+            try insert(stored, db)
+            try queueJobs(replacing: current, with: stored, now: now, db)
+            return PutOutcome(stored: stored, removed: current)
+        }
         var stored = o
         stored.versionSeq = VersionId.make(after: try newestSeq(bucket: o.bucket, key: o.key, db), now: now)
         stored.versionId = versioning == .enabled ? stored.versionSeq : VersionId.null

@@ -308,6 +308,47 @@ final class VersionStoreTests: XCTestCase {
         }
     }
 
+    func testASuspendedDeleteOfALockedNullVersionChangesNothing() throws {
+        for s in try stores(.suspended) {
+            var v = record("k", "a", at: 10)
+            v.legalHold = true
+            _ = try s.putVersion(v, condition: nil)
+            XCTAssertThrowsError(
+                try s.deleteVersion(bucket: "b", key: "k", versionId: nil, bypassGovernance: true, now: 20)
+            ) {
+                guard case .objectLocked = $0 as? StoreError else { return XCTFail("\($0)") }
+            }
+            XCTAssertEqual(try listing(s), ["k a latest"], name(s))
+        }
+    }
+
+    func testComplianceIsNeverShortenedAndMarkersGetNoLock() throws {
+        for s in try stores() {
+            try s.setObjectLock(bucket: "b", ObjectLockConfig())
+            var v = record("k", "a", at: 10)
+            v.retention = Retention(mode: .compliance, until: 100)
+            let a = try s.putVersion(v, condition: nil).stored
+            for r: Retention? in [
+                nil, Retention(mode: .compliance, until: 50), Retention(mode: .governance, until: 200),
+            ] {
+                XCTAssertThrowsError(
+                    try s.changeLock(
+                        bucket: "b", key: "k", versionId: a.versionId, .retention(r), bypassGovernance: true, now: 20)
+                ) {
+                    guard case .objectLocked = $0 as? StoreError else { return XCTFail("\($0)") }
+                }
+            }
+            XCTAssertEqual(try s.object(bucket: "b", key: "k")?.retention, v.retention, name(s))
+            let marker = try XCTUnwrap(
+                try s.deleteVersion(bucket: "b", key: "k", versionId: nil, bypassGovernance: false, now: 21).marker)
+            XCTAssertThrowsError(
+                try s.changeLock(
+                    bucket: "b", key: "k", versionId: marker.versionId, .legalHold(true), bypassGovernance: false,
+                    now: 22))
+            XCTAssertEqual(try s.latestVersion(bucket: "b", key: "k")?.legalHold, false, name(s))
+        }
+    }
+
     func testTagsAndLockChangesOfOneVersion() throws {
         for s in try stores() {
             let a = try put(s, "k", "a", at: 10)
