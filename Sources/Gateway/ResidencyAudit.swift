@@ -5,9 +5,13 @@ import GatewayCore
 /// backend buckets and blobs), held against what the metadata store says and what each bucket's
 /// LocationConstraint allows. It finds bytes in zones the constraint does not allow
 /// (violations), copies metadata counts on that a zone lacks or holds at another size
-/// (missing), objects with fewer copies than their replica-count (short), blobs nothing
+/// (missing), versions with fewer copies than their replica-count (short), blobs nothing
 /// references (orphans) and backend buckets no tenant bucket maps to (strays); it removes
 /// orphans older than a grace period when asked.
+///
+/// Every version is an object here — the latest and every noncurrent one, each its own set of
+/// copies — and a blob a queued removal job names is referenced too (the job removes it, or
+/// keeps it while its version is locked): the orphan sweep never takes a version's bytes.
 ///
 /// It works bucket by bucket: the blobs metadata references are held for one bucket at a
 /// time, and the zones' blobs stream past them page by page.
@@ -147,8 +151,10 @@ public struct ResidencyAudit {
         var unverified = false
     }
 
+    /// One version with bytes (a delete marker has none).
     struct Object {
         let key: String
+        let versionId: String
         let generation: String
         let wanted: Int
         var copies: [Copy]
@@ -156,12 +162,19 @@ public struct ResidencyAudit {
         var changed = false
     }
 
-    /// What metadata says about one bucket: its objects' copies and every blob it references.
+    /// What metadata says about one bucket: its versions' copies and every blob it references.
     struct Snapshot {
         var objects: [Object] = []
         var refs: [Place: [String: Ref]] = [:]
         var uploads = 0
+        /// Live objects (latest versions that are not delete markers) and their bytes.
+        var live = 0
         var bytes: Int64 = 0
+        /// Every version's bytes, the latest included.
+        var versionBytes: Int64 = 0
+        var deleteMarkers = 0
+        /// Blobs named by removal jobs not done yet.
+        var queuedRemovals = 0
     }
 
     private func references(of b: BucketRecord) throws(StoreError) -> Snapshot {
@@ -196,36 +209,61 @@ public struct ResidencyAudit {
             guard uploads.count == Self.page, let last = uploads.last else { break }
             (keyMarker, idMarker) = (last.key, last.uploadId)
         }
-        var after = ""
-        while true {
-            let page = try ctx.metadata.listObjects(bucket: b.name, query: ListQuery(after: after, maxKeys: Self.page))
-            for o in page.objects {
-                let i = s.objects.count
+        // Every version, latest and noncurrent: each holds its own copies.
+        try VersionWalk(ctx.metadata, bucket: b.name, page: Self.page).visit { (e) throws(StoreError) -> Bool in
+            let o = e.record
+            if o.isDeleteMarker {
+                s.deleteMarkers += 1
+                return true
+            }
+            let i = s.objects.count
+            if e.isLatest {
+                s.live += 1
                 s.bytes += o.size
-                let primary = place(o.zone)
-                var copies = [
+            }
+            s.versionBytes += o.size
+            let primary = place(o.zone)
+            var copies = [
+                Copy(
+                    place: primary, role: "primary", recorded: true, state: "primary", blob: o.generation,
+                    blobs: o.blobs.count)
+            ]
+            for part in o.blobs {
+                s.refs[primary, default: [:]][part.blob] = Ref(object: i, copy: 0, size: part.size)
+            }
+            for r in o.replicas {
+                let at = place(r.zone, r.backendBucket)
+                let recorded = r.state == .completed
+                copies.append(
                     Copy(
-                        place: primary, role: "primary", recorded: true, state: "primary", blob: o.generation,
-                        blobs: o.blobs.count)
-                ]
-                for part in o.blobs {
-                    s.refs[primary, default: [:]][part.blob] = Ref(object: i, copy: 0, size: part.size)
+                        place: at, role: "replica", recorded: recorded, state: r.state.rawValue, blob: r.blob,
+                        blobs: r.blob.isEmpty && !recorded ? 0 : 1))
+                if !r.blob.isEmpty {
+                    s.refs[at, default: [:]][r.blob] = Ref(object: i, copy: copies.count - 1, size: o.size)
                 }
-                for r in o.replicas {
-                    let at = place(r.zone, r.backendBucket)
-                    let recorded = r.state == .completed
-                    copies.append(
-                        Copy(
-                            place: at, role: "replica", recorded: recorded, state: r.state.rawValue, blob: r.blob,
-                            blobs: r.blob.isEmpty && !recorded ? 0 : 1))
-                    if !r.blob.isEmpty {
-                        s.refs[at, default: [:]][r.blob] = Ref(object: i, copy: copies.count - 1, size: o.size)
+            }
+            s.objects.append(
+                Object(
+                    key: o.key, versionId: o.versionId, generation: o.generation, wanted: wanted(o, b),
+                    copies: copies))
+            return true
+        }
+        // A blob a removal job still names is not an orphan: the job removes it when it runs —
+        // or keeps it, deferred, while the version it belonged to is locked.
+        for state in [ReplicationJob.State.pending, .running] {
+            var after: Int64 = 0
+            while true {
+                let jobs = try ctx.metadata.jobs(bucket: b.name, key: nil, state: state, after: after, limit: Self.page)
+                for j in jobs where j.kind == .removeBlob && !j.blob.isEmpty {
+                    let at = Place(zone: j.zone, backendBucket: j.backendBucket)
+                    if s.refs[at]?[j.blob] == nil {
+                        s.refs[at, default: [:]][j.blob] = Ref(object: -1, copy: 0, size: 0)
+                        s.queuedRemovals += 1
                     }
                 }
-                s.objects.append(Object(key: o.key, generation: o.generation, wanted: wanted(o, b), copies: copies))
+                guard jobs.count == Self.page, let last = jobs.last else { break }
+                after = last.id
             }
-            guard page.isTruncated, let last = page.last else { break }
-            after = last
         }
         return s
     }
@@ -246,8 +284,12 @@ public struct ResidencyAudit {
             })
         var r = BucketReport(b, countries: (try? ctx.catalog.placement(for: b.locationConstraint).countries) ?? [])
         var snapshot = try references(of: b)
-        r.objects = snapshot.objects.count
+        r.objects = snapshot.live
         r.bytes = snapshot.bytes
+        r.versions = snapshot.objects.count
+        r.versionBytes = snapshot.versionBytes
+        r.deleteMarkers = snapshot.deleteMarkers
+        r.queuedRemovals = snapshot.queuedRemovals
         r.openUploads = snapshot.uploads
         let limit = options.detailLimit
 
@@ -278,11 +320,11 @@ public struct ResidencyAudit {
                             }
                         }
                         if !u.allowed {
-                            let key = ref.flatMap { $0.object >= 0 ? snapshot.objects[$0.object].key : nil }
+                            let version = ref.flatMap { $0.object >= 0 ? snapshot.objects[$0.object] : nil }
                             r.violations.add(
                                 Violation(
                                     zone: place.zone, country: u.country, backendBucket: place.backendBucket,
-                                    blob: blob.id, size: blob.size, key: key),
+                                    blob: blob.id, size: blob.size, key: version?.key, versionId: version?.versionId),
                                 limit: limit)
                             r.violationBytes += blob.size
                         }
@@ -324,8 +366,8 @@ public struct ResidencyAudit {
     }
 
     /// What metadata references and the listing did not show is looked at once more, blob by
-    /// blob, and the object re-read: only a copy still recorded and still absent is missing (an
-    /// object deleted or rewritten during the audit is not).
+    /// blob, and its version re-read: only a copy still recorded and still absent is missing (a
+    /// version deleted or rewritten during the audit is not).
     private func confirmAbsences(_ s: inout Snapshot, _ b: BucketRecord) {
         for (place, rest) in s.refs {
             guard let zone = ctx.zones[place.zone] else { continue }
@@ -354,8 +396,9 @@ public struct ResidencyAudit {
     }
 
     private func stillRecorded(_ o: Object, _ copy: Copy, _ b: BucketRecord) -> Bool {
-        guard let current = try? ctx.metadata.object(bucket: b.name, key: o.key), current.generation == o.generation
-        else { return false }
+        guard let current = try? ctx.metadata.version(bucket: b.name, key: o.key, generation: o.generation) else {
+            return false
+        }
         if copy.role == "primary" { return current.zone == copy.place.zone }
         return current.replicas.contains {
             $0.zone == copy.place.zone && $0.blob == copy.blob && $0.state == .completed
@@ -370,7 +413,7 @@ public struct ResidencyAudit {
         let limit = options.detailLimit
         for o in objects where !o.changed {
             var present: [String] = []
-            var short = ShortObject(key: o.key, wanted: o.wanted)
+            var short = ShortObject(key: o.key, versionId: o.versionId, wanted: o.wanted)
             for c in o.copies {
                 let zone = c.place.zone
                 if !c.recorded {
@@ -382,7 +425,8 @@ public struct ResidencyAudit {
                     continue
                 }
                 var missing = MissingCopy(
-                    key: o.key, zone: zone, backendBucket: c.place.backendBucket, blob: c.blob, role: c.role,
+                    key: o.key, versionId: o.versionId, zone: zone, backendBucket: c.place.backendBucket, blob: c.blob,
+                    role: c.role,
                     reason: "", expectedSize: nil, foundSize: nil)
                 if ctx.zones[zone] == nil {
                     missing.reason = "zone-not-configured"

@@ -19,6 +19,8 @@ public struct ResidencyReport: Sendable {
     }
 
     public var objects: Int { buckets.reduce(0) { $0 + $1.objects } }
+    public var versions: Int { buckets.reduce(0) { $0 + $1.versions } }
+    public var deleteMarkers: Int { buckets.reduce(0) { $0 + $1.deleteMarkers } }
     public var violations: Int { buckets.reduce(0) { $0 + $1.violations.count } }
     public var missingCopies: Int { buckets.reduce(0) { $0 + $1.missing.count } }
     public var shortObjects: Int { buckets.reduce(0) { $0 + $1.short.count } }
@@ -78,6 +80,7 @@ public struct ResidencyReport: Sendable {
                 "missing_copies": summary.missingCopies, "short_objects": summary.shortObjects,
                 "orphans": summary.orphans, "orphans_removed": summary.orphansRemoved,
                 "stray_backend_buckets": summary.strayBackendBuckets, "unreadable_zones": summary.unreadableZones,
+                "versions": versions, "delete_markers": deleteMarkers,
             ] as [String: Any],
             "zones": zones.map {
                 ["zone": $0.zone, "country": $0.country, "readable": $0.error == nil, "error": $0.error ?? NSNull()]
@@ -134,17 +137,25 @@ public struct BucketReport: Sendable {
     public var placement: [String]
     public var allowedCountries: [String]
     public var replicaCount: Int
-    /// Live objects in metadata, their bytes, and multipart uploads still open.
+    /// Live objects in metadata (latest versions that are not delete markers), their bytes, and
+    /// multipart uploads still open.
     public var objects = 0
     public var bytes: Int64 = 0
     public var openUploads = 0
+    /// Every version holding bytes (the latest and the noncurrent ones) and their bytes; delete
+    /// markers (no bytes). Copies are judged per version.
+    public var versions = 0
+    public var versionBytes: Int64 = 0
+    public var deleteMarkers = 0
+    /// Blobs named by removal jobs not done yet (referenced, never orphans).
+    public var queuedRemovals = 0
     /// What each zone holds of the bucket (every blob found, referenced or not).
     public var zones: [ZoneUsage] = []
     public var countries: [CountryUsage] = []
-    /// Objects with at least their replica-count of copies present; of them, with more.
+    /// Versions with at least their replica-count of copies present; of them, with more.
     public var complete = 0
     public var over = 0
-    /// Objects rewritten or deleted while the audit looked at them (not judged).
+    /// Versions rewritten or deleted while the audit looked at them (not judged).
     public var changed = 0
     public var short = Listed<ShortObject>()
     public var missing = Listed<MissingCopy>()
@@ -186,7 +197,8 @@ public struct BucketReport: Sendable {
             "bucket": bucket, "tenant": tenant, "owner": owner, "location_constraint": locationConstraint,
             "placement": placement,
             "allowed_countries": allowedCountries, "replica_count": replicaCount, "objects": objects,
-            "bytes": bytes, "open_uploads": openUploads,
+            "bytes": bytes, "open_uploads": openUploads, "versions": versions, "version_bytes": versionBytes,
+            "delete_markers": deleteMarkers, "queued_removals": queuedRemovals,
             "zones": zones.map {
                 [
                     "zone": $0.zone, "country": $0.country, "allowed": $0.allowed, "objects": $0.objects,
@@ -202,13 +214,15 @@ public struct BucketReport: Sendable {
             "copies": ["complete": complete, "over": over, "short": short.count, "changed_during_audit": changed],
             "short": listed(short) {
                 [
-                    "key": $0.key, "wanted": $0.wanted, "present": $0.present, "pending": $0.pending,
+                    "key": $0.key, "version_id": $0.versionId, "wanted": $0.wanted, "present": $0.present,
+                    "pending": $0.pending,
                     "failed": $0.failed, "missing": $0.missing, "unverified": $0.unverified,
                 ]
             },
             "missing": listed(missing) {
                 [
-                    "key": $0.key, "zone": $0.zone, "backend_bucket": $0.backendBucket, "blob": $0.blob,
+                    "key": $0.key, "version_id": $0.versionId, "zone": $0.zone, "backend_bucket": $0.backendBucket,
+                    "blob": $0.blob,
                     "role": $0.role, "reason": $0.reason, "expected_size": $0.expectedSize ?? NSNull(),
                     "found_size": $0.foundSize ?? NSNull(),
                 ]
@@ -216,7 +230,7 @@ public struct BucketReport: Sendable {
             "violations": listed(violations, extra: ["bytes": violationBytes]) {
                 [
                     "zone": $0.zone, "country": $0.country, "backend_bucket": $0.backendBucket, "blob": $0.blob,
-                    "size": $0.size, "key": $0.key ?? NSNull(),
+                    "size": $0.size, "key": $0.key ?? NSNull(), "version_id": $0.versionId ?? NSNull(),
                 ]
             },
             "orphans": listed(orphans, extra: ["bytes": orphanBytes, "removed": orphansRemoved]) {
@@ -254,9 +268,11 @@ public struct CountryUsage: Sendable, Equatable {
     public var bytes: Int64 = 0
 }
 
-/// An object with fewer copies present than its replica-count, and where the others are.
+/// A version with fewer copies present than its replica-count, and where the others are.
 public struct ShortObject: Sendable, Equatable {
     public var key: String
+    /// "null" for a null version.
+    public var versionId = VersionId.null
     public var wanted: Int
     public var present: [String] = []
     /// Copies not made yet, dead-lettered, recorded but missing, or in zones not readable.
@@ -270,6 +286,7 @@ public struct ShortObject: Sendable, Equatable {
 /// ("size"), or that is in a zone the configuration no longer has ("zone-not-configured").
 public struct MissingCopy: Sendable, Equatable {
     public var key: String
+    public var versionId = VersionId.null
     public var zone: String
     public var backendBucket: String
     public var blob: String
@@ -287,8 +304,9 @@ public struct Violation: Sendable, Equatable {
     public var backendBucket: String
     public var blob: String
     public var size: Int64
-    /// The object it belongs to, when metadata references it.
+    /// The object (and version) it belongs to, when metadata references it.
     public var key: String?
+    public var versionId: String? = nil
 }
 
 /// A blob in one of the bucket's backend buckets that no metadata references.

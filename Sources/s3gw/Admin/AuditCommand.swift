@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Gateway
+import GatewayCore
 
 /// `s3gw audit residency`: what every zone really holds against what each bucket's
 /// LocationConstraint allows and metadata records — the report an operator hands an auditor.
@@ -76,6 +77,11 @@ enum AuditText {
     static func bucket(_ b: JSONValue, grace: Double) -> String {
         func s(_ v: JSONValue?) -> String { v?.cell ?? "" }
         func list(_ v: JSONValue?) -> [String] { (v?.array ?? []).map(\.cell) }
+        // A noncurrent or versioned copy is named with its version ("null" versions are not).
+        func version(_ v: JSONValue) -> String {
+            guard let id = v["version_id"]?.string, id != VersionId.null else { return "" }
+            return " (version \(id))"
+        }
         var out: [String] = []
         let constraint = b["location_constraint"]?.string ?? ""
         out.append(
@@ -84,7 +90,9 @@ enum AuditText {
                 + "\(list(b["allowed_countries"]).joined(separator: ",")): \(list(b["placement"]).joined(separator: ","))  "
                 + "replica-count \(s(b["replica_count"]))")
         out.append(
-            "  \(s(b["objects"])) objects, \(s(b["bytes"])) bytes, \(s(b["open_uploads"])) open multipart uploads")
+            "  \(s(b["objects"])) objects, \(s(b["bytes"])) bytes, \(s(b["open_uploads"])) open multipart uploads; "
+                + "\(s(b["versions"])) versions (\(s(b["version_bytes"])) bytes), \(s(b["delete_markers"])) delete markers"
+        )
         let zones = b["zones"]?.array ?? []
         if !zones.isEmpty {
             func allowed(_ v: JSONValue) -> String { v["allowed"]?.bool == true ? "yes" : "NO" }
@@ -121,7 +129,7 @@ enum AuditText {
                 m["reason"]?.string == "size"
                 ? "size \(m["found_size"]?.int ?? 0), metadata says \(m["expected_size"]?.int ?? 0)" : s(m["reason"])
             out.append(
-                "  MISSING    \(s(m["key"])): \(s(m["role"])) in \(s(m["zone"])) "
+                "  MISSING    \(s(m["key"]))\(version(m)): \(s(m["role"])) in \(s(m["zone"])) "
                     + "(\(s(m["backend_bucket"]))/\(s(m["blob"]))): \(detail)")
         }
         for o in b["short"]?["items"]?.array ?? [] {
@@ -133,7 +141,7 @@ enum AuditText {
                 if !zones.isEmpty { why.append(name + " " + zones.joined(separator: ",")) }
             }
             out.append(
-                "  SHORT      \(s(o["key"])): \(list(o["present"]).count) of \(s(o["wanted"])) copies"
+                "  SHORT      \(s(o["key"]))\(version(o)): \(list(o["present"]).count) of \(s(o["wanted"])) copies"
                     + (why.isEmpty ? "" : " (\(why.joined(separator: "; ")))"))
         }
         for o in b["orphans"]?["items"]?.array ?? [] {
@@ -173,7 +181,8 @@ enum AuditText {
             + (r["remove_orphans"]?.bool == true
                 ? " (\(s(sum["orphans_removed"])) removed, grace \(s(r["orphan_grace_seconds"])) s)" : "")
         out.append(
-            "summary: \(s(sum["buckets"])) buckets, \(s(sum["objects"])) objects; \(s(sum["violations"])) violations, "
+            "summary: \(s(sum["buckets"])) buckets, \(s(sum["objects"])) objects (\(s(sum["versions"])) versions, "
+                + "\(s(sum["delete_markers"])) delete markers); \(s(sum["violations"])) violations, "
                 + "\(s(sum["missing_copies"])) missing copies, \(s(sum["short_objects"])) short objects, \(orphans), "
                 + "\(s(sum["stray_backend_buckets"])) stray backend buckets")
         let verdict =
