@@ -272,6 +272,7 @@ public struct S3Gateway: Sendable {
         // `send` leaves the body out of HEAD answers.
         var headers = [Header("Content-Type", "application/xml")]
         if let seconds = e.retryAfter { headers.append(Header("Retry-After", String(seconds))) }
+        headers += e.headers
         let response = S3Response(
             status: e.code.status, headers: headers,
             body: .bytes(Array(e.xml(resource: head.rawPath, requestId: requestId).utf8)))

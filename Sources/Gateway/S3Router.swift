@@ -207,7 +207,7 @@ enum S3Router {
     /// The route's permission, before the handler reads a byte of the body or looks at the
     /// bucket: a denied request learns nothing and stores nothing.
     static func authorize(_ r: S3Request, _ route: Route) throws(S3Error) {
-        guard let action = route.action else { return }
+        guard let action = action(route, r) else { return }
         guard let p = r.principal else { throw S3Error(.accessDenied) }
         let resource: PermissionSet.Resource
         switch route.level {
@@ -224,6 +224,25 @@ enum S3Router {
         }
         try Authorization.require(p, action, resource)
     }
+
+    /// The permission a request of `route` needs: a request naming a version (`versionId`)
+    /// needs the version permission instead (AWS's names: GET/HEAD `s3:GetObjectVersion`, DELETE
+    /// `s3:DeleteObjectVersion`, ?tagging and ?acl their `…Version…` forms).
+    static func action(_ route: Route, _ r: S3Request) -> String? {
+        guard let action = route.action else { return nil }
+        guard route.level == .object, r.query["versionId"] != nil else { return action }
+        return versionActions[action] ?? action
+    }
+
+    static let versionActions: [String: String] = [
+        "s3:GetObject": "s3:GetObjectVersion",
+        "s3:DeleteObject": "s3:DeleteObjectVersion",
+        "s3:GetObjectTagging": "s3:GetObjectVersionTagging",
+        "s3:PutObjectTagging": "s3:PutObjectVersionTagging",
+        "s3:DeleteObjectTagging": "s3:DeleteObjectVersionTagging",
+        "s3:GetObjectAcl": "s3:GetObjectVersionAcl",
+        "s3:PutObjectAcl": "s3:PutObjectVersionAcl",
+    ]
 
     /// The AWS operation a request of `route` is: one route serves both list versions, and a
     /// PUT with a copy source is a copy.

@@ -190,11 +190,15 @@ public struct S3Error: Error, Sendable {
     /// Seconds the client should wait before trying again (a `Retry-After` header), for the
     /// 503s that know.
     public let retryAfter: Int?
+    /// Response headers the error answer carries besides the body (a delete marker's
+    /// `x-amz-delete-marker`, `x-amz-version-id`, `Last-Modified`).
+    public let headers: [Header]
 
     public init(
         _ code: S3ErrorCode, _ message: String? = nil, resource: String? = nil, extra: [(String, String)] = [],
-        retryAfter: Int? = nil
+        retryAfter: Int? = nil, headers: [Header] = []
     ) {
+        self.headers = headers
         self.code = code
         self.message = message ?? code.message
         self.resource = resource

@@ -81,7 +81,8 @@ final class CopyDeleteConditionalTests: XCTestCase {
         XCTAssertEqual(r.status, 200, r.text)
         XCTAssert(r.text.contains("<Deleted><Key>one</Key></Deleted>"), r.text)
         XCTAssert(r.text.contains("<Deleted><Key>missing</Key></Deleted>"), r.text)
-        XCTAssert(r.text.contains("<Code>NoSuchVersion</Code>"), r.text)
+        // Not an id this gateway makes: S3's answer to a malformed one.
+        XCTAssert(r.text.contains("<Code>InvalidArgument</Code>"), r.text)
         var crc = CRC32()
         let quiet = Array("<Delete><Quiet>true</Quiet><Object><Key>three</Key></Object></Delete>".utf8)
         crc.update(quiet)

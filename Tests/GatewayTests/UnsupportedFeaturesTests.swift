@@ -201,11 +201,13 @@ final class UnsupportedFeaturesTests: XCTestCase {
                 .utf8)
     }
 
-    func testPutBucketVersioningIsRefusedNeverACreateBucket() {
+    func testPutBucketVersioningRefusesMFADeleteAndIsNeverACreateBucket() {
         let cases: [(String, [UInt8], String)] = [
-            ("Enabled", versioning("<Status>Enabled</Status>"), "NotImplemented"),
-            ("Suspended", versioning("<Status>Suspended</Status>"), "NotImplemented"),
             ("MFA delete", versioning("<MfaDelete>Enabled</MfaDelete>"), "NotImplemented"),
+            (
+                "MFA delete with a status", versioning("<Status>Enabled</Status><MfaDelete>Enabled</MfaDelete>"),
+                "NotImplemented"
+            ),
             ("bad status", versioning("<Status>On</Status>"), "MalformedXML"),
             ("not XML", Array("Enabled".utf8), "MalformedXML"),
             ("empty", [], "MalformedXML"),
@@ -218,6 +220,12 @@ final class UnsupportedFeaturesTests: XCTestCase {
         }
         XCTAssertEqual(gw.send("PUT", "/box?versioning", body: versioning("")).status, 200, "asks for nothing")
         XCTAssertFalse(gw.send("GET", "/box?versioning").text.contains("<Status>"))
+        // Enabled and Suspended are kept (VersioningHandlerTests); on a missing bucket never a create.
+        for status in ["Enabled", "Suspended"] {
+            let body = versioning("<Status>\(status)</Status>")
+            XCTAssertEqual(gw.send("PUT", "/no-such?versioning", body: body).errorCode, "NoSuchBucket")
+            XCTAssertNil(try gw.metadata.bucket(named: "no-such"))
+        }
     }
 
     func testRetentionAndLegalHoldAnswerMissingObjectLock() {

@@ -39,9 +39,8 @@ extension Handlers {
     /// GET ?acl — the owner has FULL_CONTROL; that is the only grant this gateway keeps.
     static func getACL(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
         let b = try ownedBucket(r, ctx)
-        if let key = r.key, try ctx.metadata.object(bucket: b.name, key: key) == nil {
-            throw S3Error(.noSuchKey, extra: [("Key", key)])
-        }
+        // An object's ACL is its version's (`versionId`); a delete marker has none.
+        if r.key != nil { _ = try ownedObject(r, ctx) }
         var x = XMLWriter()
         x.open("AccessControlPolicy", namespace: XMLWriter.s3Namespace)
         owner(&x, b.owner, ctx)
@@ -62,9 +61,7 @@ extension Handlers {
     static func putACL(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
         let b = try ownedBucket(r, ctx)
         try UnsupportedFeatures.check(r, .putACL)
-        if let key = r.key, try ctx.metadata.object(bucket: b.name, key: key) == nil {
-            throw S3Error(.noSuchKey, extra: [("Key", key)])
-        }
+        if r.key != nil { _ = try ownedObject(r, ctx) }
         guard let body = try verifiedBody(r).readAll(limit: 64 * 1024) else { throw S3Error(.malformedXML) }
         if !body.allSatisfy(isXMLSpace) {
             guard let policy = XMLNode.parse(body) else { throw S3Error(.malformedXML) }
@@ -75,11 +72,12 @@ extension Handlers {
 
     static func isXMLSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }
 
-    /// PUT ?versioning — versioning comes later. Enabled is refused, and so is Suspended: GET
-    /// ?versioning would then have to answer Suspended, a state this gateway does not keep. A body
-    /// that asks for neither changes nothing and succeeds.
+    /// PUT ?versioning — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketVersioning.html
+    /// Enabled or Suspended (never back to unversioned; a bucket with Object Lock cannot be
+    /// suspended: 409 InvalidBucketState). MFA delete is refused: it needs `x-amz-mfa`, which this
+    /// gateway does not check. A body that asks for nothing changes nothing and succeeds.
     static func putBucketVersioning(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
-        _ = try ownedBucket(r, ctx)
+        let b = try ownedBucket(r, ctx)
         guard let body = try verifiedBody(r).readAll(limit: 64 * 1024), let root = XMLNode.parse(body),
             root.name == "VersioningConfiguration"
         else { throw S3Error(.malformedXML) }
@@ -88,24 +86,22 @@ extension Handlers {
         guard [nil, "Enabled", "Suspended"].contains(status), [nil, "Enabled", "Disabled"].contains(mfaDelete) else {
             throw S3Error(.malformedXML)
         }
-        if let status {
-            throw S3Error(
-                .notImplemented,
-                "Bucket versioning is not implemented by this gateway: Status \(status) was refused; the bucket stays unversioned."
-            )
-        }
         if mfaDelete == "Enabled" {
             throw S3Error(
                 .notImplemented, "MFA delete is not implemented by this gateway: MfaDelete Enabled was refused.")
         }
+        if let status, let versioning = Versioning(rawValue: status) {
+            try ctx.metadata.setVersioning(bucket: b.name, versioning)
+        }
         return S3Response()
     }
 
-    /// GET ?versioning — never enabled yet: an empty configuration.
+    /// GET ?versioning — an empty configuration until versioning was first set, then its Status.
     static func getBucketVersioning(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
-        _ = try ownedBucket(r, ctx)
+        let b = try ownedBucket(r, ctx)
         var x = XMLWriter()
         x.open("VersioningConfiguration", namespace: XMLWriter.s3Namespace)
+        if b.versioning != .unversioned { x.element("Status", b.versioning.rawValue) }
         x.close("VersioningConfiguration")
         return .xml(x.document)
     }

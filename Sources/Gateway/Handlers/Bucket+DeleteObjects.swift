@@ -6,7 +6,8 @@ import SigV4
 extension Handlers {
     /// POST /bucket?delete — https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html
     /// The body is verified like any other (Content-MD5 or x-amz-checksum-*, whichever is sent).
-    /// Each key needs s3:DeleteObject; a denied key is an AccessDenied entry, as in S3.
+    /// Each key needs s3:DeleteObject (with a VersionId s3:DeleteObjectVersion); a denied key,
+    /// or a version Object Lock holds, is an AccessDenied entry, as in S3.
     static func deleteObjects(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
         guard let p = r.principal else { throw S3Error(.accessDenied) }
         let b = try ownedBucket(r, ctx)
@@ -22,32 +23,34 @@ extension Handlers {
         x.open("DeleteResult", namespace: XMLWriter.s3Namespace)
         for node in objects {
             guard let key = node.child("Key")?.text, !key.isEmpty else { throw S3Error(.malformedXML) }
-            let versionId = node.child("VersionId")?.text
-            if let v = versionId, v != "null" {
-                x.open("Error")
-                x.element("Key", key)
-                x.element("VersionId", v)
-                x.element("Code", "NoSuchVersion")
-                x.element("Message", "The specified version does not exist.")
-                x.close("Error")
-                continue
-            }
+            let versionId = node.child("VersionId")?.text.trimmingCharacters(in: .whitespaces)
             do {
-                try Authorization.require(p, "s3:DeleteObject", .object(bucket: b.displayName, key: key))
-                if let old = try ctx.metadata.deleteObject(bucket: b.name, key: key, now: r.now) {
-                    removeBlob(of: old, bucket: b, ctx, logger)
+                if let v = versionId, !VersionId.isWellFormed(v) {
+                    throw S3Error(.invalidArgument, "Invalid version id specified")
                 }
+                try Authorization.require(
+                    p, versionId == nil ? "s3:DeleteObject" : "s3:DeleteObjectVersion",
+                    .object(bucket: b.displayName, key: key))
+                let outcome = try ctx.metadata.deleteVersion(
+                    bucket: b.name, key: key, versionId: versionId, bypassGovernance: governanceBypass(r, key: key),
+                    now: r.now)
+                if let old = outcome.removed { removeBlob(of: old, bucket: b, ctx, logger) }
                 if !quiet {
                     x.open("Deleted")
                     x.element("Key", key)
-                    // The "null" version named by a ListObjectVersions-driven delete is echoed back.
                     if let versionId { x.element("VersionId", versionId) }
+                    // The marker this delete added, or the one it removed by its id.
+                    if let marker = outcome.marker ?? outcome.removed.flatMap({ $0.isDeleteMarker ? $0 : nil }) {
+                        x.element("DeleteMarker", true)
+                        x.element("DeleteMarkerVersionId", marker.versionId)
+                    }
                     x.close("Deleted")
                 }
             } catch {
                 let e = S3Gateway.s3Error(error, logger: logger)
                 x.open("Error")
                 x.element("Key", key)
+                if let versionId { x.element("VersionId", versionId) }
                 x.element("Code", e.code.code)
                 x.element("Message", e.message)
                 x.close("Error")

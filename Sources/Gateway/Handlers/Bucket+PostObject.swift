@@ -77,10 +77,12 @@ extension Handlers {
             bucket: b.name, key: key, size: size, etag: sink.md5.hex(), lastModified: r.now,
             contentType: stored.contentType, headers: stored.headers, checksums: [:],
             zone: zoneName, blob: blob, tags: tags)
-        try commitObject(record, copies: copies, condition: nil, in: b, ctx, logger)
-        return postResponse(
+        let version = try commitObject(record, copies: copies, condition: nil, in: b, ctx, logger)
+        var response = postResponse(
             fields, location: r.objectURL(bucket: bucketName, key: key), bucket: bucketName, key: key, etag: record.etag
         )
+        response.headers += versionHeaders(b, version)
+        return response
     }
 
     /// success_action_redirect (303 to it), or success_action_status 200/201 (201 has a body)/204.

@@ -69,10 +69,10 @@ extension Handlers {
         }
         object.replicas = try Replication.replicas(
             for: b, count: try Replication.count(tags: object.tags, bucket: b), primary: object.zone, ctx)
-        let replaced: ObjectRecord?
+        let outcome: PutOutcome
         let allParts: [PartRecord]
         do {
-            (replaced, allParts) = try ctx.metadata.completeUpload(
+            (outcome, allParts) = try ctx.metadata.completeUploadVersion(
                 upload.uploadId, object: object, condition: condition)
         } catch {
             // A retry that raced the original completion gets the same answer, and the
@@ -89,22 +89,46 @@ extension Handlers {
             let kept = Set(used.map(\.blob))
             removeBlobs(allParts.map(\.blob).filter { !kept.contains($0) }, zone: upload.zone, bucket: b, ctx, logger)
         }
-        if let old = replaced { removeBlob(of: old, bucket: b, ctx, logger) }
-        return completeResult(b, object)
+        if let old = outcome.removed { removeBlob(of: old, bucket: b, ctx, logger) }
+        return completeResult(b, outcome.stored)
     }
 
-    /// A retried Complete of an upload that already became the current object gets the same
-    /// answer again, as S3 gives it (SDKs retry Complete after a timeout). The retry must name
-    /// the same parts: their ETags give the object's ETag. nil when the object was since
-    /// replaced or deleted, or came from another upload: the upload is then simply gone.
+    /// A retried Complete of an upload that already became a version of its key gets the same
+    /// answer again, as S3 gives it (SDKs retry Complete after a timeout), even when a later
+    /// write made that version noncurrent. The retry must name the same parts: their ETags give
+    /// the object's ETag. nil when the version is gone (replaced in an unversioned bucket,
+    /// deleted) or never existed: the upload is then simply gone.
     static func completedBefore(
         _ r: S3Request, _ b: BucketRecord, _ ctx: GatewayContext, parts: () throws -> [CompleteRequest.Part]
     ) throws -> S3Response? {
         guard let id = r.query["uploadId"], !id.isEmpty, let key = r.key,
-            let object = try ctx.metadata.object(bucket: b.name, key: key), object.uploadId == id
+            let object = try completedVersion(uploadId: id, bucket: b, key: key, ctx)
         else { return nil }
         guard multipartETag(try parts().map(\.etag)) == object.etag else { return nil }
         return completeResult(b, object)
+    }
+
+    /// The version of `key` completed from upload `id`: the current object, or (versioned
+    /// buckets) one of the key's older versions.
+    static func completedVersion(uploadId id: String, bucket b: BucketRecord, key: String, _ ctx: GatewayContext)
+        throws -> ObjectRecord?
+    {
+        if let o = try ctx.metadata.object(bucket: b.name, key: key), o.uploadId == id { return o }
+        guard b.versioning != .unversioned else { return nil }
+        // The key's versions come first under the prefix `key` (it sorts before every longer key).
+        var query = VersionListQuery(prefix: key, maxKeys: 1000)
+        while true {
+            let page = try ctx.metadata.listVersions(bucket: b.name, query: query)
+            for e in page.entries {
+                guard e.record.key == key else { return nil }
+                if !e.record.isDeleteMarker && e.record.uploadId == id { return e.record }
+            }
+            guard page.isTruncated, let k = page.nextKeyMarker, k == key, let v = page.nextVersionIdMarker else {
+                return nil
+            }
+            query.keyMarker = k
+            query.versionIdMarker = v
+        }
     }
 
     /// ETag of a multipart object: MD5 of the concatenated binary part MD5s, then "-<count>".
@@ -128,7 +152,9 @@ extension Handlers {
             x.element("ChecksumType", ChecksumType(storedValue: value).rawValue)
         }
         x.close("CompleteMultipartUploadResult")
-        return .xml(x.document)
+        var response = S3Response.xml(x.document)
+        response.headers += versionHeaders(b, object)
+        return response
     }
 
 }

@@ -40,7 +40,7 @@ extension Handlers {
     static func uploadPartCopy(
         _ r: S3Request, _ ctx: GatewayContext, _ logger: Logger, _ b: BucketRecord, _ upload: UploadRecord, _ n: Int
     ) throws -> S3Response {
-        let (sb, src) = try copySource(r, ctx)
+        let (sb, src, _) = try copySource(r, ctx)
         var offset: Int64 = 0
         var length = src.size
         if let range = r.header("x-amz-copy-source-range") {
@@ -71,7 +71,9 @@ extension Handlers {
             uploadId: upload.uploadId, partNumber: n, size: length, etag: etag, lastModified: ctx.clock.now(),
             checksums: hasher.map { [$0.algorithm.rawValue: base64Encode($0.finalize())] } ?? [:], blob: blob)
         try recordPart(part, upload, b, ctx, logger)
-        return copyResult("CopyPartResult", lastModified: part.lastModified, etag: part.etag)
+        var response = copyResult("CopyPartResult", lastModified: part.lastModified, etag: part.etag)
+        response.headers += copySourceVersionHeaders(sb, src)
+        return response
     }
 }
 

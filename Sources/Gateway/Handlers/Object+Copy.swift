@@ -13,13 +13,15 @@ extension Handlers {
         guard let key = r.key else { throw S3Error(.invalidRequest) }
         try ObjectKey.validate(key)
         try UnsupportedFeatures.check(r, .copyObject)
-        let (sb, src) = try copySource(r, ctx)
+        let (sb, src, sourceVersion) = try copySource(r, ctx)
 
         let directive = (r.header("x-amz-metadata-directive") ?? "COPY").uppercased()
         guard directive == "COPY" || directive == "REPLACE" else {
             throw S3Error(.invalidArgument, "Unknown metadata directive.")
         }
-        if sb.name == b.name && src.key == key && directive == "COPY" {
+        // Copying a version named by its id onto its own key restores it as the latest (S3's
+        // way to undo an overwrite): that is a change.
+        if sb.name == b.name && src.key == key && directive == "COPY" && sourceVersion == nil {
             throw S3Error(
                 .invalidRequest,
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
@@ -52,21 +54,44 @@ extension Handlers {
             bucket: b.name, key: key, size: src.size, etag: etag, lastModified: r.now,
             contentType: stored.contentType, headers: stored.headers, checksums: checksums, zone: zoneName, blob: blob,
             tags: tags)
-        try commitObject(record, copies: copies, condition: condition, in: b, ctx, logger)
-        return copyResult("CopyObjectResult", lastModified: record.lastModified, etag: record.etag)
+        let version = try commitObject(record, copies: copies, condition: condition, in: b, ctx, logger)
+        var response = copyResult("CopyObjectResult", lastModified: record.lastModified, etag: record.etag)
+        response.headers += versionHeaders(b, version) + copySourceVersionHeaders(sb, src)
+        return response
+    }
+
+    /// `x-amz-copy-source-version-id` of a copy from a versioned bucket: the version read.
+    static func copySourceVersionHeaders(_ sb: BucketRecord, _ src: ObjectRecord) -> [Header] {
+        sb.versioning == .unversioned && src.versionId == VersionId.null
+            ? [] : [Header("x-amz-copy-source-version-id", src.versionId)]
     }
 }
 
 extension Handlers {
-    /// The bucket and object `x-amz-copy-source` names, owned by the caller, with the
-    /// x-amz-copy-source-if-* conditions checked.
-    static func copySource(_ r: S3Request, _ ctx: GatewayContext) throws -> (BucketRecord, ObjectRecord) {
+    /// The bucket and object version `x-amz-copy-source` names, owned by the caller, with the
+    /// x-amz-copy-source-if-* conditions checked, and the version id it named (nil: the latest).
+    /// A source whose latest is a delete marker does not exist (404 NoSuchKey); one naming a
+    /// marker by id is a bad request, as S3 answers.
+    static func copySource(_ r: S3Request, _ ctx: GatewayContext) throws -> (BucketRecord, ObjectRecord, String?) {
         let source = try CopySource.parse(r.headerText("x-amz-copy-source") ?? "")
         // Reading the source needs its own permission, whatever the destination allows.
-        try Authorization.require(r.principal, "s3:GetObject", .object(bucket: source.bucket, key: source.key))
-        let (sb, src) = try ownedObject(bucket: source.bucket, key: source.key, r, ctx)
+        try Authorization.require(
+            r.principal, source.versionId == nil ? "s3:GetObject" : "s3:GetObjectVersion",
+            .object(bucket: source.bucket, key: source.key))
+        let (sb, src): (BucketRecord, ObjectRecord)
+        do {
+            (sb, src) = try ownedVersion(
+                bucket: source.bucket, key: source.key, versionId: source.versionId, r, ctx)
+        } catch let e as S3Error where e.code == .methodNotAllowed {
+            throw S3Error(
+                .invalidRequest,
+                "The source of a copy request may not specifically refer to a delete marker by version id.")
+        } catch let e as S3Error where e.code == .noSuchKey {
+            // The marker's headers describe the source, not what this request wrote.
+            throw S3Error(.noSuchKey, extra: e.extra)
+        }
         try CopySource.checkConditions(r, src)
-        return (sb, src)
+        return (sb, src, source.versionId)
     }
 
     /// Copies `length` bytes from `offset` of `src` into a new committed blob; returns it and
@@ -95,15 +120,20 @@ extension Handlers {
 struct CopySource {
     var bucket: String
     var key: String
+    /// The source version, nil for the latest.
+    var versionId: String?
 
     static func parse(_ header: String) throws(S3Error) -> CopySource {
         var raw = Substring(header)
+        var versionId: String?
         if raw.hasPrefix("/") { raw = raw.dropFirst() }
         if let q = raw.firstIndex(of: "?") {
             let query = raw[raw.index(after: q)...]
             raw = raw[..<q]
             for item in query.split(separator: "&") where item.hasPrefix("versionId=") {
-                guard item == "versionId=null" else { throw S3Error(.invalidArgument, "Invalid version id specified") }
+                let v = percentDecode(String(item.dropFirst("versionId=".count))) ?? ""
+                guard VersionId.isWellFormed(v) else { throw S3Error(.invalidArgument, "Invalid version id specified") }
+                versionId = v
             }
         }
         guard let slash = raw.firstIndex(of: "/"), let bucket = percentDecode(String(raw[..<slash])),
@@ -112,7 +142,7 @@ struct CopySource {
             throw S3Error(
                 .invalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
         }
-        return CopySource(bucket: bucket, key: key)
+        return CopySource(bucket: bucket, key: key, versionId: versionId)
     }
 
     /// `bytes=first-last`, both inclusive (the only form UploadPartCopy accepts).

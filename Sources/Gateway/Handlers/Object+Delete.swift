@@ -3,16 +3,30 @@ import Logging
 import S3Protocol
 
 extension Handlers {
-    /// DELETE /bucket/key — 204 whether or not the key existed, as S3 does.
+    /// DELETE /bucket/key — https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html
+    /// 204 whether or not the key existed, as S3 does. Without `versionId` an unversioned bucket
+    /// removes the object, a versioned one adds a delete marker (Suspended: replacing the null
+    /// version); with it, that version goes for good unless Object Lock holds it (403).
     static func deleteObject(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
         let b = try ownedBucket(r, ctx)
         guard let key = r.key else { throw S3Error(.invalidRequest) }
-        if let v = r.query["versionId"], v != "null" {
-            throw S3Error(.invalidArgument, "Invalid version id specified")
+        let versionId = try requestedVersion(r)
+        let outcome = try ctx.metadata.deleteVersion(
+            bucket: b.name, key: key, versionId: versionId, bypassGovernance: governanceBypass(r, key: key),
+            now: r.now)
+        if let old = outcome.removed { removeBlob(of: old, bucket: b, ctx, logger) }
+        return S3Response(status: 204, headers: deleteHeaders(outcome, versionId: versionId))
+    }
+
+    /// `x-amz-delete-marker` and `x-amz-version-id` of a DELETE's answer: the marker it added, or
+    /// the version it named (a marker itself, when it removed one).
+    static func deleteHeaders(_ outcome: DeleteOutcome, versionId: String?) -> [Header] {
+        if let m = outcome.marker {
+            return [Header("x-amz-delete-marker", "true"), Header("x-amz-version-id", m.versionId)]
         }
-        if let old = try ctx.metadata.deleteObject(bucket: b.name, key: key, now: r.now) {
-            removeBlob(of: old, bucket: b, ctx, logger)
-        }
-        return S3Response(status: 204)
+        guard let versionId else { return [] }
+        var headers = [Header("x-amz-version-id", versionId)]
+        if outcome.removed?.isDeleteMarker == true { headers.insert(Header("x-amz-delete-marker", "true"), at: 0) }
+        return headers
     }
 }

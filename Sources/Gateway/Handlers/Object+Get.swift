@@ -10,13 +10,16 @@ extension Handlers {
         let (b, o): (BucketRecord, ObjectRecord)
         do {
             (b, o) = try ownedObject(r, ctx)
-        } catch let e as S3Error where e.code == .noSuchKey {
-            // A bucket still being migrated may get the key from its source first.
+        } catch let e as S3Error where e.code == .noSuchKey && e.headers.isEmpty {
+            // A bucket still being migrated may get the key from its source first (unless the
+            // client deleted it here: a delete marker is the answer then).
             guard try readThrough(r, ctx, logger) else { throw e }
             (b, o) = try ownedObject(r, ctx)
         }
         if try Conditions.check(r, etag: o.etag, lastModified: o.lastModified) == .notModified {
-            return notModified(o)
+            var response = notModified(o)
+            response.headers += versionHeaders(b, o)
+            return response
         }
 
         var headers = [
@@ -26,6 +29,7 @@ extension Handlers {
             Header("Content-Type", o.contentType),
         ]
         headers += o.headers
+        headers += versionHeaders(b, o)
         if !o.tags.isEmpty { headers.append(Header("x-amz-tagging-count", String(o.tags.count))) }
         // response-* query parameters (text, percent-decoded) override what the object stored.
         for (param, header) in responseOverrides {

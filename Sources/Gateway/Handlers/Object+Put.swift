@@ -28,14 +28,15 @@ extension Handlers {
             bucket: b.name, key: key, size: body.decodedLength, etag: body.md5Hex, lastModified: r.now,
             contentType: stored.contentType, headers: stored.headers,
             checksums: body.checksumsByName, zone: zoneName, blob: blob, tags: tags)
-        try commitObject(record, copies: copies, condition: condition, in: b, ctx, logger)
+        let version = try commitObject(record, copies: copies, condition: condition, in: b, ctx, logger)
         var headers = [Header("ETag", "\"\(record.etag)\"")]
         for (alg, value) in body.checksums { headers.append(Header(alg.headerName, value)) }
-        return S3Response(headers: headers)
+        return S3Response(headers: headers + versionHeaders(b, version))
     }
 
     /// The write's condition, already checked against the current object so a write that cannot
-    /// win fails before reading its body; the metadata commit checks it again, atomically.
+    /// win fails before reading its body; the metadata commit checks it again, atomically. A key
+    /// whose latest version is a delete marker has no current object (`object` does not see it).
     static func writeCondition(_ r: S3Request, bucket b: BucketRecord, key: String, _ ctx: GatewayContext) throws
         -> WriteCondition?
     {
@@ -100,23 +101,27 @@ extension Handlers {
         return (body, try writer.commit())
     }
 
-    /// Makes a written object visible: commits its metadata row (checking `condition` in the
-    /// same transaction). On failure the new blob goes; on success the replaced object's blobs do.
-    /// `copies` is the replica-count the write asked for, checked before its bytes were stored.
+    /// Makes a written object visible as the key's new latest version (`putVersion`, checking
+    /// `condition` in the same transaction). On failure the new blob goes; on success the blobs
+    /// of the version it removed do (unversioned and Suspended buckets replace the null version;
+    /// Enabled ones keep every version). `copies` is the replica-count the write asked for,
+    /// checked before its bytes were stored. Returns the version as stored (its id assigned).
+    @discardableResult
     static func commitObject(
         _ record: ObjectRecord, copies: Int, condition: WriteCondition?, in b: BucketRecord, _ ctx: GatewayContext,
         _ logger: Logger
-    ) throws {
-        let replaced: ObjectRecord?
+    ) throws -> ObjectRecord {
+        let outcome: PutOutcome
         var record = record
         do {
             record.replicas = try Replication.replicas(for: b, count: copies, primary: record.zone, ctx)
-            replaced = try ctx.metadata.putObject(record, condition: condition)
+            outcome = try ctx.metadata.putVersion(record, condition: condition)
         } catch {
             removeBlob(of: record, bucket: b, ctx, logger)
             throw error
         }
-        if let old = replaced { removeBlob(of: old, bucket: b, ctx, logger) }
+        if let old = outcome.removed { removeBlob(of: old, bucket: b, ctx, logger) }
+        return outcome.stored
     }
 
     /// The body of CopyObject and UploadPartCopy answers.

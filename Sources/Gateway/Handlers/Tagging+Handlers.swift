@@ -4,9 +4,12 @@ import S3Protocol
 
 extension Handlers {
     /// GET /bucket/key?tagging
+    /// With `versionId`, of that version (a delete marker has no tags: 405).
     static func getObjectTagging(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
-        let (_, o) = try ownedObject(r, ctx)
-        return .xml(Tagging.xml(o.tags))
+        let (b, o) = try ownedObject(r, ctx)
+        var response = S3Response.xml(Tagging.xml(o.tags))
+        response.headers += versionHeaders(b, o)
+        return response
     }
 
     /// PUT /bucket/key?tagging
@@ -14,9 +17,20 @@ extension Handlers {
         let (b, o) = try ownedObject(r, ctx)
         let tags = try Tagging.parse(body: try verifiedBody(r), limit: Tagging.maxObjectTags)
         let count = try Replication.count(tags: tags, bucket: b)
-        try ctx.metadata.setObjectTags(bucket: b.name, key: o.key, tags: tags)
+        try setTags(tags, of: o, r, b, ctx)
         try adjustReplicas(o, count: count, b, r, ctx)
-        return S3Response()
+        return S3Response(headers: versionHeaders(b, o))
+    }
+
+    /// The tags of the version the request named (its id, or the latest when it named none).
+    static func setTags(_ tags: [Header], of o: ObjectRecord, _ r: S3Request, _ b: BucketRecord, _ ctx: GatewayContext)
+        throws
+    {
+        if r.query["versionId"] == nil {
+            try ctx.metadata.setObjectTags(bucket: b.name, key: o.key, tags: tags)
+        } else {
+            try ctx.metadata.setVersionTags(bucket: b.name, key: o.key, versionId: o.versionId, tags: tags)
+        }
     }
 
     /// A `replica-count` change: raising it queues copies, lowering it queues removal of the
@@ -36,9 +50,9 @@ extension Handlers {
     /// DELETE /bucket/key?tagging
     static func deleteObjectTagging(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
         let (b, o) = try ownedObject(r, ctx)
-        try ctx.metadata.setObjectTags(bucket: b.name, key: o.key, tags: [])
+        try setTags([], of: o, r, b, ctx)
         try adjustReplicas(o, count: try Replication.count(tags: [], bucket: b), b, r, ctx)
-        return S3Response(status: 204)
+        return S3Response(status: 204, headers: versionHeaders(b, o))
     }
 
     /// GET /bucket?tagging — NoSuchTagSet when there are none, as S3 answers.
@@ -67,26 +81,10 @@ extension Handlers {
         return S3Response(status: 204)
     }
 
-    /// The bucket and the object the request names (NoSuchKey when absent).
+    /// The bucket and the version the request names: `versionId`, else the latest
+    /// (`ownedVersion`: NoSuchKey, NoSuchVersion, MethodNotAllowed on a delete marker).
     static func ownedObject(_ r: S3Request, _ ctx: GatewayContext) throws -> (BucketRecord, ObjectRecord) {
         guard let key = r.key else { throw S3Error(.invalidRequest) }
-        if let v = r.query["versionId"], v != "null" { throw S3Error(.invalidArgument, "Invalid version id specified") }
-        return try ownedObject(bucket: r.bucketName ?? "", key: key, r, ctx)
-    }
-
-    /// A bucket of the caller's tenant (by the name its clients use) and an object in it, in
-    /// one metadata read (NoSuchBucket, NoSuchKey otherwise).
-    static func ownedObject(bucket: String, key: String, _ r: S3Request, _ ctx: GatewayContext) throws -> (
-        BucketRecord, ObjectRecord
-    ) {
-        let tenant = r.tenant
-        guard
-            let (b, found) = try ctx.metadata.bucketAndObject(
-                bucket: TenantRecord.qualifiedBucket(tenant: tenant, name: bucket), key: key), b.tenant == tenant
-        else {
-            throw S3Error(.noSuchBucket, extra: [("BucketName", bucket)])
-        }
-        guard let o = found else { throw S3Error(.noSuchKey, extra: [("Key", key)]) }
-        return (b, o)
+        return try ownedVersion(bucket: r.bucketName ?? "", key: key, versionId: try requestedVersion(r), r, ctx)
     }
 }

@@ -1,0 +1,83 @@
+import GatewayCore
+import Logging
+import S3Protocol
+
+/// How requests name one version of an object (`versionId`), and what a versioned bucket's
+/// answers say about versions: docs/VERSIONING.md.
+extension Handlers {
+    /// `versionId` of the request, checked: "null" or an id this gateway could have made
+    /// (400 InvalidArgument otherwise, as S3 answers a malformed id); nil when absent.
+    static func requestedVersion(_ r: S3Request) throws(S3Error) -> String? {
+        guard let v = r.query["versionId"] else { return nil }
+        guard VersionId.isWellFormed(v) else { throw S3Error(.invalidArgument, "Invalid version id specified") }
+        return v
+    }
+
+    /// The version a request names in `bucket` (the name its clients use): `versionId` or, without
+    /// one, the latest. A latest delete marker is 404 NoSuchKey, a version id naming a marker 405
+    /// MethodNotAllowed, both with the marker's headers; an unknown id 404 NoSuchVersion.
+    static func ownedVersion(
+        bucket: String, key: String, versionId: String?, _ r: S3Request, _ ctx: GatewayContext
+    ) throws -> (BucketRecord, ObjectRecord) {
+        let tenant = r.tenant
+        guard let v = versionId else {
+            guard
+                let (b, found) = try ctx.metadata.bucketAndObject(
+                    bucket: TenantRecord.qualifiedBucket(tenant: tenant, name: bucket), key: key), b.tenant == tenant
+            else {
+                throw S3Error(.noSuchBucket, extra: [("BucketName", bucket)])
+            }
+            if let o = found { return (b, o) }
+            // Only a versioned bucket can have a delete marker where the object was.
+            if b.versioning != .unversioned, let latest = try ctx.metadata.latestVersion(bucket: b.name, key: key),
+                latest.isDeleteMarker
+            {
+                throw S3Error(.noSuchKey, extra: [("Key", key)], headers: markerHeaders(latest))
+            }
+            throw S3Error(.noSuchKey, extra: [("Key", key)])
+        }
+        guard let b = try ctx.metadata.bucket(named: TenantRecord.qualifiedBucket(tenant: tenant, name: bucket)),
+            b.tenant == tenant
+        else {
+            throw S3Error(.noSuchBucket, extra: [("BucketName", bucket)])
+        }
+        guard let o = try ctx.metadata.version(bucket: b.name, key: key, versionId: v) else {
+            // rclone asks for `versionId=null` of unversioned buckets: there it is the object.
+            if v == VersionId.null && b.versioning == .unversioned {
+                throw S3Error(.noSuchKey, extra: [("Key", key)])
+            }
+            throw S3Error(.noSuchVersion, extra: [("Key", key), ("VersionId", v)])
+        }
+        if o.isDeleteMarker {
+            throw S3Error(
+                .methodNotAllowed, extra: [("Method", r.method), ("ResourceType", "DeleteMarker")],
+                headers: markerHeaders(o))
+        }
+        return (b, o)
+    }
+
+    /// What S3 says about a delete marker in the answer that meets one.
+    static func markerHeaders(_ marker: ObjectRecord) -> [Header] {
+        [
+            Header("x-amz-delete-marker", "true"), Header("x-amz-version-id", marker.versionId),
+            Header("Last-Modified", HTTPDate.rfc1123(marker.lastModified)),
+        ]
+    }
+
+    /// `x-amz-version-id` of an answer about `o`: every answer from a bucket that has (or had)
+    /// versioning names the version, "null" included; unversioned buckets name none.
+    static func versionHeaders(_ b: BucketRecord, _ o: ObjectRecord) -> [Header] {
+        b.versioning == .unversioned && o.versionId == VersionId.null ? [] : [Header("x-amz-version-id", o.versionId)]
+    }
+
+    /// Whether the request may remove a version under a GOVERNANCE retention: it carries
+    /// `x-amz-bypass-governance-retention: true` and its caller holds
+    /// `s3:BypassGovernanceRetention` on the object (docs/VERSIONING.md, Object Lock).
+    static func governanceBypass(_ r: S3Request, key: String) -> Bool {
+        guard
+            r.header("x-amz-bypass-governance-retention")?.trimmingCharacters(in: .whitespaces).lowercased() == "true",
+            let p = r.principal
+        else { return false }
+        return p.allows("s3:BypassGovernanceRetention", on: .object(bucket: r.bucketName ?? "", key: key))
+    }
+}
