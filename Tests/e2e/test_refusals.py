@@ -1,5 +1,5 @@
 """Never pretend: a request for a feature the gateway does not have yet (server-side encryption,
-Object Lock, ACLs beyond the owner's, versioning, bucket configurations) gets S3's error and stores
+Object Lock, ACLs beyond the owner's, MFA delete, bucket configurations) gets S3's error and stores
 nothing — no object, no blob in the zone, no bucket, no open multipart upload. Sent by real clients
 (boto3, the aws CLI, s3cmd); the owner's private ACL, which they send routinely, keeps working."""
 
@@ -166,12 +166,20 @@ def test_create_bucket_with_what_the_gateway_does_succeeds(gw):
 
 
 @pytest.mark.parametrize("status", ["Enabled", "Suspended"])
-def test_put_bucket_versioning_refused(gw, bucket, status):
+def test_put_bucket_versioning_is_kept_mfa_delete_refused_never_a_create_bucket(gw, status):
+    """Versioning is kept (test_versioning.py); MFA delete, which needs x-amz-mfa checked, is not."""
     client = s3_client(gw)
+    name = new_bucket_name("versioning")
+    client.create_bucket(Bucket=name)
+    client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": status})
+    assert client.get_bucket_versioning(Bucket=name)["Status"] == status
     message = expect_error(lambda: client.put_bucket_versioning(
-        Bucket=bucket, VersioningConfiguration={"Status": status}), ENCRYPTION)
-    assert "versioning" in message.lower(), message
-    assert "Status" not in client.get_bucket_versioning(Bucket=bucket)
+        Bucket=name, MFA="arn:aws:iam::1:mfa/root 123456",
+        VersioningConfiguration={"Status": "Enabled", "MFADelete": "Enabled"}), ENCRYPTION)
+    assert "mfa" in message.lower(), message
+    assert client.get_bucket_versioning(Bucket=name)["Status"] == status, "the refusal changed nothing"
+    assert "MFADelete" not in client.get_bucket_versioning(Bucket=name)
+    client.delete_bucket(Bucket=name)
     # It once fell through to CreateBucket: a bucket that does not exist must stay so.
     ghost = new_bucket_name("ghost")
     expect_error(lambda: client.put_bucket_versioning(
