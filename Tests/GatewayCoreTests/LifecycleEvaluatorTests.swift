@@ -1,0 +1,160 @@
+import GatewayCore
+import XCTest
+
+final class LifecycleEvaluatorTests: XCTestCase {
+    let day = 86_400.0
+    /// 2026-01-15 10:30 UTC.
+    let t0 = 1_768_473_000.0
+
+    func version(
+        _ key: String, _ id: String, at t: Double, size: Int64 = 10, tags: [Header] = [], marker: Bool = false,
+        noncurrentSince: Double = 0
+    ) -> ObjectRecord {
+        var o = ObjectRecord(
+            bucket: "b", key: key, size: marker ? 0 : size, etag: "e", lastModified: t, contentType: "", headers: [],
+            checksums: [:], zone: "z", blob: marker ? "" : "blob-\(id)", tags: tags)
+        o.versionId = id
+        o.isDeleteMarker = marker
+        o.noncurrentSince = noncurrentSince
+        return o
+    }
+
+    func evaluator(_ rules: LifecycleRule...) -> LifecycleEvaluator {
+        LifecycleEvaluator(LifecycleConfiguration(rules: rules))
+    }
+
+    func testDaysRoundUpToTheNextMidnightUTC() {
+        // AWS's example: written 2014-01-15 10:30 UTC, 3 days → 2014-01-19 00:00 UTC.
+        XCTAssertEqual(LifecycleEvaluator.due(from: 1_389_781_800, days: 3), 1_390_089_600)
+        // Already at midnight: stays.
+        XCTAssertEqual(LifecycleEvaluator.due(from: 1_389_744_000, days: 1), 1_389_830_400)
+    }
+
+    func testCurrentVersionExpiresAtItsDueMidnight() {
+        let e = evaluator(LifecycleRule(id: "d1", expiration: .days(1)))
+        let v = [version("k", "v1", at: t0)]
+        let due = LifecycleEvaluator.due(from: t0, days: 1)
+        XCTAssertEqual(due, 1_768_608_000)  // 2026-01-17 00:00 UTC
+        XCTAssertEqual(e.actions(versions: v, now: due - 1), [])
+        XCTAssertEqual(e.actions(versions: v, now: due), [.expireCurrent(ruleId: "d1")])
+        XCTAssertEqual(e.expiration(for: v[0])?.date, due)
+        XCTAssertEqual(e.expiration(for: v[0])?.ruleId, "d1")
+    }
+
+    func testDateRuleAndEarliestRuleWins() {
+        let date = 1_769_904_000.0  // 2026-02-01
+        let e = evaluator(
+            LifecycleRule(id: "late", expiration: .days(365)), LifecycleRule(id: "date", expiration: .date(date)))
+        let v = [version("k", "v1", at: t0)]
+        XCTAssertEqual(e.expiration(for: v[0])?.ruleId, "date")
+        XCTAssertEqual(e.actions(versions: v, now: date - 1), [])
+        XCTAssertEqual(e.actions(versions: v, now: date), [.expireCurrent(ruleId: "date")])
+    }
+
+    func testDisabledRulesDoNothing() {
+        let e = evaluator(
+            LifecycleRule(
+                id: "off", enabled: false, expiration: .days(1), noncurrentExpiration: .init(noncurrentDays: 1)))
+        let v = [version("k", "v2", at: t0), version("k", "v1", at: t0 - day, noncurrentSince: t0)]
+        XCTAssertEqual(e.actions(versions: v, now: t0 + 100 * day), [])
+        XCTAssertNil(e.expiration(for: v[0]))
+    }
+
+    func testFiltersByPrefixSizeTagsAndAnd() {
+        let tag = Header("class", "tmp")
+        let cases: [(LifecycleFilter, ObjectRecord, Bool)] = [
+            (LifecycleFilter(prefix: "logs/"), version("logs/a", "1", at: t0), true),
+            (LifecycleFilter(prefix: "logs/"), version("data/a", "1", at: t0), false),
+            (LifecycleFilter(sizeGreaterThan: 10), version("a", "1", at: t0, size: 10), false),
+            (LifecycleFilter(sizeGreaterThan: 10), version("a", "1", at: t0, size: 11), true),
+            (LifecycleFilter(sizeLessThan: 10), version("a", "1", at: t0, size: 10), false),
+            (LifecycleFilter(sizeLessThan: 10), version("a", "1", at: t0, size: 9), true),
+            (LifecycleFilter(tags: [tag]), version("a", "1", at: t0), false),
+            (LifecycleFilter(tags: [tag]), version("a", "1", at: t0, tags: [tag, Header("x", "y")]), true),
+            (LifecycleFilter(tags: [tag]), version("a", "1", at: t0, tags: [Header("class", "keep")]), false),
+            (
+                LifecycleFilter(shape: .and, prefix: "p/", tags: [tag], sizeGreaterThan: 1, sizeLessThan: 100),
+                version("p/a", "1", at: t0, size: 50, tags: [tag]), true
+            ),
+            (
+                LifecycleFilter(shape: .and, prefix: "p/", tags: [tag], sizeGreaterThan: 1, sizeLessThan: 100),
+                version("q/a", "1", at: t0, size: 50, tags: [tag]), false
+            ),
+            (
+                LifecycleFilter(shape: .and, prefix: "p/", tags: [tag], sizeGreaterThan: 1, sizeLessThan: 100),
+                version("p/a", "1", at: t0, size: 500, tags: [tag]), false
+            ),
+        ]
+        for (i, (filter, v, expired)) in cases.enumerated() {
+            let e = evaluator(LifecycleRule(id: "r", filter: filter, expiration: .days(1)))
+            XCTAssertEqual(
+                e.actions(versions: [v], now: t0 + 10 * day), expired ? [.expireCurrent(ruleId: "r")] : [], "case \(i)")
+        }
+    }
+
+    func testNoncurrentDaysCountFromNoncurrentSinceAndKeepNewer() {
+        // v4 latest; v3, v2, v1 noncurrent since t0 + 1, 2, 3 days.
+        let versions = [
+            version("k", "v4", at: t0 + 3 * day),
+            version("k", "v3", at: t0 + 2 * day, noncurrentSince: t0 + 3 * day),
+            version("k", "v2", at: t0 + day, noncurrentSince: t0 + 2 * day),
+            version("k", "v1", at: t0, noncurrentSince: t0 + day),
+        ]
+        let e = evaluator(LifecycleRule(id: "nc", noncurrentExpiration: .init(noncurrentDays: 1)))
+        // v1 noncurrent since t0 + 1 day (10:30) → due at midnight after t0 + 2 days.
+        let v1Due = LifecycleEvaluator.due(from: t0 + day, days: 1)
+        XCTAssertEqual(e.actions(versions: versions, now: v1Due - 1), [])
+        XCTAssertEqual(e.actions(versions: versions, now: v1Due), [.removeVersion(versionId: "v1", ruleId: "nc")])
+        XCTAssertEqual(
+            e.actions(versions: versions, now: t0 + 10 * day),
+            ["v3", "v2", "v1"].map { .removeVersion(versionId: $0, ruleId: "nc") })
+
+        // Keep the two newest noncurrent versions whatever their age.
+        let keep = evaluator(
+            LifecycleRule(id: "keep2", noncurrentExpiration: .init(noncurrentDays: 1, newerNoncurrentVersions: 2)))
+        XCTAssertEqual(
+            keep.actions(versions: versions, now: t0 + 10 * day), [.removeVersion(versionId: "v1", ruleId: "keep2")])
+
+        // A row without noncurrent_since counts from the write that replaced it.
+        let old = [version("k", "v2", at: t0), version("k", "v1", at: t0 - 30 * day)]
+        XCTAssertEqual(
+            e.actions(versions: old, now: LifecycleEvaluator.due(from: t0, days: 1)),
+            [.removeVersion(versionId: "v1", ruleId: "nc")])
+    }
+
+    func testExpiredDeleteMarkerIsRemovedOnlyWhenAlone() {
+        let e = evaluator(LifecycleRule(id: "m", expiration: .expiredObjectDeleteMarker(true)))
+        let marker = version("k", "m1", at: t0, marker: true)
+        XCTAssertEqual(e.actions(versions: [marker], now: t0), [.removeVersion(versionId: "m1", ruleId: "m")])
+        let withOlder = [marker, version("k", "v1", at: t0 - day, noncurrentSince: t0)]
+        XCTAssertEqual(e.actions(versions: withOlder, now: t0 + 100 * day), [])
+        XCTAssertEqual(
+            evaluator(LifecycleRule(id: "m", expiration: .expiredObjectDeleteMarker(false))).actions(
+                versions: [marker], now: t0), [])
+        // A marker never "expires" as a current version, nor has an expiration date.
+        let days = evaluator(LifecycleRule(id: "d", expiration: .days(1)))
+        XCTAssertEqual(days.actions(versions: [marker], now: t0 + 100 * day), [])
+        XCTAssertNil(days.expiration(for: marker))
+    }
+
+    func testExpireCurrentAndNoncurrentInOnePass() {
+        let e = evaluator(
+            LifecycleRule(id: "all", expiration: .days(1), noncurrentExpiration: .init(noncurrentDays: 1)))
+        let versions = [version("k", "v2", at: t0), version("k", "v1", at: t0 - day, noncurrentSince: t0)]
+        XCTAssertEqual(
+            e.actions(versions: versions, now: t0 + 3 * day),
+            [.expireCurrent(ruleId: "all"), .removeVersion(versionId: "v1", ruleId: "all")])
+    }
+
+    func testAbortDateAndHeaderFormat() {
+        let e = evaluator(
+            LifecycleRule(id: "abort 7", filter: LifecycleFilter(prefix: "up/"), abortIncompleteUploadDays: 7),
+            LifecycleRule(id: "abort2", abortIncompleteUploadDays: 2))
+        XCTAssertEqual(e.abortDate(key: "up/a", initiated: t0)?.ruleId, "abort2")
+        XCTAssertEqual(e.abortDate(key: "up/a", initiated: t0)?.date, LifecycleEvaluator.due(from: t0, days: 2))
+        XCTAssertNil(evaluator(LifecycleRule(id: "x", expiration: .days(1))).abortDate(key: "a", initiated: t0))
+        XCTAssertEqual(
+            LifecycleEvaluator.header(date: 1_356_220_800, ruleId: "picture deletion/rule"),
+            "expiry-date=\"Sun, 23 Dec 2012 00:00:00 GMT\", rule-id=\"picture%20deletion%2Frule\"")
+    }
+}
