@@ -14,19 +14,24 @@ public enum Maintenance {
         while true {
             let batch = try ctx.metadata.uploads(initiatedBefore: cutoff, limit: 100)
             if batch.isEmpty { return removed }
-            for upload in batch {
-                let parts: [PartRecord]
-                do {
-                    parts = try ctx.metadata.abortUpload(upload.uploadId)
-                } catch {
-                    if error == .noSuchUpload { continue }  // completed or aborted meanwhile
-                    throw error
-                }
-                removed += 1
-                guard let bucket = try ctx.metadata.bucket(named: upload.bucket) else { continue }
-                Handlers.releaseParts(of: upload, parts, bucket: bucket, ctx, ctx.logger)
-            }
+            for upload in batch where try abortUpload(upload, ctx) { removed += 1 }
         }
+    }
+
+    /// Aborts one upload and releases its parts' bytes; false when it was completed or aborted
+    /// meanwhile. The upload expiry and lifecycle's AbortIncompleteMultipartUpload both go here.
+    public static func abortUpload(_ upload: UploadRecord, _ ctx: GatewayContext) throws(StoreError) -> Bool {
+        let parts: [PartRecord]
+        do {
+            parts = try ctx.metadata.abortUpload(upload.uploadId)
+        } catch {
+            if error == .noSuchUpload { return false }  // completed or aborted meanwhile
+            throw error
+        }
+        if let bucket = try ctx.metadata.bucket(named: upload.bucket) {
+            Handlers.releaseParts(of: upload, parts, bucket: bucket, ctx, ctx.logger)
+        }
+        return true
     }
 
     /// Probes every zone once and records the result (healthy, degraded, down), then lets

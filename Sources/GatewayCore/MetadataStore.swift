@@ -33,6 +33,8 @@ public protocol MetadataStore: MigrationStore, AuditStore {
     /// Stores the validated lifecycle configuration (canonical XML), "" removes it. Audited
     /// `bucket.lifecycle`.
     func setLifecycle(bucket: String, _ configuration: String) throws(StoreError)
+    /// The same, naming the configuration's rule ids in the audit record.
+    func setLifecycle(bucket: String, _ configuration: String, ruleIds: [String]?) throws(StoreError)
     /// One version of the key by its id ("null": the null version), a delete marker included;
     /// nil when there is none.
     func version(bucket: String, key: String, versionId: String) throws(StoreError) -> ObjectRecord?

@@ -216,8 +216,6 @@ CONFIGURATIONS = {
     "policy": lambda c, b: c.put_bucket_policy(Bucket=b, Policy='{"Version":"2012-10-17","Statement":[]}'),
     "cors": lambda c, b: c.put_bucket_cors(Bucket=b, CORSConfiguration={
         "CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}]}),
-    "lifecycle": lambda c, b: c.put_bucket_lifecycle_configuration(Bucket=b, LifecycleConfiguration={
-        "Rules": [{"ID": "x", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 1}}]}),
     "website": lambda c, b: c.put_bucket_website(Bucket=b, WebsiteConfiguration={
         "IndexDocument": {"Suffix": "index.html"}}),
     "ownershipControls": lambda c, b: c.put_bucket_ownership_controls(Bucket=b, OwnershipControls={
@@ -235,6 +233,23 @@ CONFIGURATIONS = {
         "Role": "arn:aws:iam::1:role/r", "Rules": [{"Status": "Enabled", "Prefix": "",
                                                     "Destination": {"Bucket": "arn:aws:s3:::elsewhere"}}]}),
 }
+
+
+def test_lifecycle_transitions_refused_and_never_a_create_bucket(gw, bucket):
+    """Lifecycle is implemented (test_lifecycle.py) except transitions to a storage class; a PUT
+    on a missing bucket still never creates it."""
+    client = s3_client(gw)
+    transition = {"Rules": [{"ID": "t", "Status": "Enabled", "Filter": {"Prefix": ""},
+                             "Transitions": [{"Days": 30, "StorageClass": "GLACIER"}]}]}
+    expect_error(lambda: client.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=transition),
+                 ENCRYPTION)
+    expect_error(lambda: client.get_bucket_lifecycle_configuration(Bucket=bucket),
+                 ("NoSuchLifecycleConfiguration", 404))
+    ghost = new_bucket_name("ghost")
+    expire = {"Rules": [{"ID": "x", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 1}}]}
+    expect_error(lambda: client.put_bucket_lifecycle_configuration(Bucket=ghost, LifecycleConfiguration=expire),
+                 ("NoSuchBucket", 404))
+    assert ghost not in [b["Name"] for b in client.list_buckets()["Buckets"]]
 
 
 @pytest.mark.parametrize("name", CONFIGURATIONS, ids=list(CONFIGURATIONS))

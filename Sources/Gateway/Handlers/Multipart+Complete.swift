@@ -154,6 +154,7 @@ extension Handlers {
         x.close("CompleteMultipartUploadResult")
         var response = S3Response.xml(x.document)
         response.headers += versionHeaders(b, object)
+        response.headers += expirationHeaders(b, object)
         return response
     }
 

@@ -35,6 +35,7 @@ extension Handlers {
             response.headers.append(Header("x-amz-checksum-algorithm", checksum.algorithm.algorithmName))
             response.headers.append(Header("x-amz-checksum-type", checksum.type.rawValue))
         }
+        response.headers += abortHeaders(b, upload)
         return response
     }
 

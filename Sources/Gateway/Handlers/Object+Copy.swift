@@ -57,6 +57,7 @@ extension Handlers {
         let version = try commitObject(record, copies: copies, condition: condition, in: b, ctx, logger)
         var response = copyResult("CopyObjectResult", lastModified: record.lastModified, etag: record.etag)
         response.headers += versionHeaders(b, version) + copySourceVersionHeaders(sb, src)
+        response.headers += expirationHeaders(b, version)
         return response
     }
 

@@ -63,6 +63,7 @@ extension Handlers {
                 headers.append(Header("x-amz-checksum-type", ChecksumType(storedValue: value).rawValue))
             }
         }
+        headers += expirationHeaders(b, o)
         headers.append(Header("Content-Length", String(length)))
         let copies = ObjectCopies(o, in: b, ctx)
         if r.method == "HEAD" || length == 0 {

@@ -31,6 +31,7 @@ extension Handlers {
         let version = try commitObject(record, copies: copies, condition: condition, in: b, ctx, logger)
         var headers = [Header("ETag", "\"\(record.etag)\"")]
         for (alg, value) in body.checksums { headers.append(Header(alg.headerName, value)) }
+        headers += expirationHeaders(b, version)
         return S3Response(headers: headers + versionHeaders(b, version))
     }
 
