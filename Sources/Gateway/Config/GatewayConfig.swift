@@ -59,6 +59,8 @@ public struct GatewayConfig: Sendable {
     public var audit = AuditSettings()
     /// `[oplog]`: the operations log (docs/OBSERVABILITY.md); its path resolved.
     public var oplog = OplogSettings()
+    /// `[lifecycle] interval`: seconds between the agent's lifecycle passes (docs/VERSIONING.md).
+    public var lifecycleInterval = 3600
     /// Defaults, in seconds, for how long a provider zone may keep a request waiting: to
     /// connect, from the end of the request to the response headers, with no body byte moving,
     /// and over a CompleteMultipartUpload. A zone's own connect_timeout / response_timeout /
@@ -231,6 +233,9 @@ public struct GatewayConfig: Sendable {
                 }
                 c.oplog.maxBytes = try reader.int("max_bytes", in: 1024...(1 << 40)) ?? c.oplog.maxBytes
                 c.oplog.files = try reader.int("files", in: 1...OplogSettings.maxFiles) ?? c.oplog.files
+                try reader.noOtherKeys()
+            case "lifecycle":
+                c.lifecycleInterval = try reader.int("interval", in: 1...(7 * 86400)) ?? c.lifecycleInterval
                 try reader.noOtherKeys()
             case "zones[]":
                 guard let name = try reader.string("name"), !name.isEmpty else {

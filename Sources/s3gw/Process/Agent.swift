@@ -55,6 +55,8 @@ enum Agent {
         }
         scrub.name = "scrub"
         scrub.start()
+        startLifecycle(
+            config, context, activity: activity, stopping: { stopping.load(ordering: .relaxed) }, logger: logger)
         if config.replication.orphanInterval > 0 {
             // Its own thread: listing every zone takes a while and must not hold up health checks.
             let t = Thread {
@@ -215,6 +217,41 @@ enum Agent {
             // Re-parented: the supervisor is gone, so nothing would ever stop us.
             if getppid() == 1 { return 0 }
         }
+    }
+
+    /// Lifecycle rules (docs/VERSIONING.md): a pass every `[lifecycle] interval` by the
+    /// context's clock (the test clock moves it too), in steps of a bounded number of keys so a
+    /// stop is noticed; a pass cut short (its cursor set) goes on at once, after a restart too.
+    static func startLifecycle(
+        _ config: GatewayConfig, _ context: GatewayContext, activity: Activity,
+        stopping: @escaping @Sendable () -> Bool,
+        logger: Logger
+    ) {
+        let t = Thread {
+            while !stopping() {
+                do {
+                    let now = context.clock.now()
+                    if try Lifecycle.due(context, now: now, interval: Double(config.lifecycleInterval)) {
+                        let r = try agentStep("Lifecycle") {
+                            try activity.doing("lifecycle", "lifecycle rules") {
+                                try Lifecycle.run(context, now: now, budget: 10_000)
+                            }
+                        }
+                        if r.expired + r.removed + r.aborted + r.locked > 0 {
+                            logger.notice(
+                                "lifecycle: \(r.expired) current versions expired, \(r.removed) versions removed, \(r.aborted) uploads aborted, \(r.locked) locked versions kept"
+                            )
+                        }
+                        if !r.finished { continue }
+                    }
+                } catch {
+                    logger.error("lifecycle pass failed: \(error)")
+                }
+                usleep(1_000_000)
+            }
+        }
+        t.name = "lifecycle"
+        t.start()
     }
 
     /// Runs one step of the agent's as its own trace, so the changes it makes are audited with

@@ -106,7 +106,9 @@ enum Worker {
             connector: sourceConnector(config), settings: config.discovery, clock: SystemClock(), logger: logger)
         var context = GatewayContext(
             metadata: metadata, zones: zones, catalog: catalog, identities: identities,
-            maxClockSkew: Double(config.maxClockSkew), clock: SystemClock(),
+            maxClockSkew: Double(config.maxClockSkew),
+            clock: metricsKind == "agent"
+                ? OffsetClock.fromEnvironment(base: SystemClock(), logger: logger) : SystemClock(),
             installationSecret: secret, logger: logger, baseDomains: config.baseDomains,
             replication: config.replication, sts: config.sts,
             admin: AdminSettings(configPath: configPath, multipartExpiry: Double(config.multipartExpiry)),
