@@ -1,0 +1,174 @@
+import GatewayCore
+import GatewayTesting
+import S3Protocol
+import XCTest
+
+@testable import Gateway
+
+/// The agent's lifecycle runner over the in-memory store, its `now` given: what each pass
+/// removes (bytes included), what it leaves (locked versions), and where a cut pass resumes.
+final class LifecycleRunnerTests: XCTestCase {
+    var gw: TestGateway!
+    let day = 86_400.0
+    var t0: Double { TestGateway.now }
+
+    override func setUp() {
+        gw = TestGateway()
+    }
+
+    func bucket(_ name: String, versioning: Versioning = .unversioned, rules: String) throws {
+        XCTAssertEqual(gw.send("PUT", "/\(name)").status, 200)
+        if versioning != .unversioned { try gw.metadata.setVersioning(bucket: name, versioning) }
+        let doc = "<LifecycleConfiguration>\(rules)</LifecycleConfiguration>"
+        let c = try LifecycleXML.parse(Array(doc.utf8))
+        try gw.metadata.setLifecycle(bucket: name, LifecycleXML.render(c), ruleIds: c.ruleIds)
+    }
+
+    /// Writes a version of `key` at `time` whose bytes are a blob in the zone.
+    @discardableResult
+    func put(_ bucket: String, _ key: String, at time: Double, retention: Retention? = nil) throws -> ObjectRecord {
+        let b = try XCTUnwrap(try gw.metadata.bucket(named: bucket))
+        let blob = gw.zone.plant([1, 2, 3], backendBucket: gw.context.backendBucket(b, in: "zone-a"))
+        var o = ObjectRecord(
+            bucket: bucket, key: key, size: 3, etag: "e", lastModified: time, contentType: "", headers: [],
+            checksums: [:], zone: "zone-a", blob: blob)
+        o.retention = retention
+        return try gw.metadata.putVersion(o, condition: nil).stored
+    }
+
+    func versions(_ bucket: String) throws -> [String] {
+        try gw.metadata.listVersions(bucket: bucket, query: VersionListQuery()).entries.map {
+            "\($0.record.key):\($0.record.isDeleteMarker ? "marker" : "v")\($0.isLatest ? "*" : "")"
+        }
+    }
+
+    let expireDay = "<Rule><ID>day</ID><Filter/><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>"
+
+    func testExpiresCurrentObjectsInAnUnversionedBucket() throws {
+        try bucket("plain", rules: expireDay)
+        try put("plain", "a", at: t0)
+        try put("plain", "b", at: t0 + 2 * day)
+        XCTAssertEqual(gw.zone.blobCount, 2)
+        let due = LifecycleEvaluator.due(from: t0, days: 1)
+        XCTAssertEqual(try Lifecycle.run(gw.context, now: due - 1).expired, 0)
+        let r = try Lifecycle.run(gw.context, now: due)
+        XCTAssertEqual(r.expired, 1)
+        XCTAssert(r.finished)
+        XCTAssertEqual(try versions("plain"), ["b:v*"])
+        XCTAssertEqual(gw.zone.blobCount, 1, "the expired object's bytes are gone")
+        let deleted = try gw.metadata.auditRecords(AuditQuery(bucket: "plain"))
+        XCTAssert(deleted.contains { $0.change == "object.delete" && $0.key == "a" }, "\(deleted.map(\.change))")
+    }
+
+    func testExpiresCurrentWithAMarkerAndNoncurrentVersionsInAVersionedBucket() throws {
+        try bucket(
+            "vers", versioning: .enabled,
+            rules: expireDay
+                + "<Rule><ID>nc</ID><Filter/><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>1</NewerNoncurrentVersions></NoncurrentVersionExpiration></Rule>"
+                + "<Rule><ID>markers</ID><Filter/><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration></Rule>"
+        )
+        // k: three versions written a day apart (22:13 UTC); the newest stays current.
+        let v1 = try put("vers", "k", at: t0)
+        try put("vers", "k", at: t0 + day)
+        try put("vers", "k", at: t0 + 2 * day)
+        // gone: only a delete marker is left (an expired object delete marker).
+        let gone = try put("vers", "gone", at: t0)
+        _ = try gw.metadata.deleteVersion(bucket: "vers", key: "gone", versionId: nil, bypassGovernance: false, now: t0)
+        _ = try gw.metadata.deleteVersion(
+            bucket: "vers", key: "gone", versionId: gone.versionId, bypassGovernance: false, now: t0)
+        XCTAssertEqual(try versions("vers"), ["gone:marker*", "k:v*", "k:v", "k:v"])
+        let backend = gw.context.backendBucket(try XCTUnwrap(try gw.metadata.bucket(named: "vers")), in: "zone-a")
+
+        // Three days on: v1 (noncurrent since day 1, due the midnight after day 2) goes, v2 is
+        // the one newer noncurrent version kept, and the current one is due only at midnight.
+        let r1 = try Lifecycle.run(gw.context, now: t0 + 3 * day)
+        XCTAssertEqual(r1.removed, 2, "the oldest noncurrent version and the lone marker")
+        XCTAssertEqual(r1.expired, 0)
+        XCTAssertEqual(try versions("vers"), ["k:v*", "k:v"])
+        XCTAssertNil(try gw.zone.blobInfo(backendBucket: backend, blob: v1.blob), "the removed version's bytes went")
+        // A day later the current version expires: a delete marker on top, nothing removed.
+        let r2 = try Lifecycle.run(gw.context, now: t0 + 4 * day)
+        XCTAssertEqual(r2.expired, 1)
+        XCTAssertEqual(r2.removed, 0)
+        XCTAssertEqual(try versions("vers"), ["k:marker*", "k:v", "k:v"])
+        // Later still: the newest noncurrent version is kept, the older goes.
+        let r3 = try Lifecycle.run(gw.context, now: t0 + 20 * day)
+        XCTAssertEqual(r3.removed, 1)
+        XCTAssertEqual(r3.expired, 0, "a marker on top is not expired again")
+        XCTAssertEqual(try versions("vers"), ["k:marker*", "k:v"])
+    }
+
+    func testLockedVersionsAreSkippedAndCounted() throws {
+        try bucket(
+            "locked", versioning: .enabled,
+            rules:
+                "<Rule><ID>nc</ID><Filter/><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration></Rule>"
+        )
+        try put("locked", "k", at: t0, retention: Retention(mode: .compliance, until: t0 + 100 * day))
+        try put("locked", "k", at: t0 + day)
+        let r = try Lifecycle.run(gw.context, now: t0 + 5 * day)
+        XCTAssertEqual(r.locked, 1)
+        XCTAssertEqual(r.removed, 0)
+        XCTAssertEqual(try versions("locked"), ["k:v*", "k:v"])
+        // Once the retention ran out, the next pass removes it.
+        XCTAssertEqual(try Lifecycle.run(gw.context, now: t0 + 101 * day).removed, 1)
+        XCTAssertEqual(try versions("locked"), ["k:v*"])
+    }
+
+    func testAbortsOldUploadsOnly() throws {
+        try bucket(
+            "ups",
+            rules:
+                "<Rule><ID>abort</ID><Filter><Prefix>tmp/</Prefix></Filter><Status>Enabled</Status><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule>"
+        )
+        XCTAssertEqual(gw.send("POST", "/ups/tmp/old?uploads").status, 200)
+        XCTAssertEqual(gw.send("POST", "/ups/keep/old?uploads").status, 200)
+        let r = try Lifecycle.run(gw.context, now: t0 + 3 * day)
+        XCTAssertEqual(r.aborted, 1)
+        let left = try gw.metadata.uploads(initiatedBefore: .infinity, limit: 10).map(\.key)
+        XCTAssertEqual(left, ["keep/old"])
+        XCTAssertEqual(try gw.metadata.auditRecords(AuditQuery(change: "upload.abort")).count, 1)
+    }
+
+    func testACutPassResumesWhereItStoppedAndRecordsItsEnd() throws {
+        try bucket("aaa", rules: expireDay)
+        try bucket("bbb", rules: expireDay)
+        XCTAssertEqual(gw.send("PUT", "/nolifecycle").status, 200)
+        for k in ["1", "2", "3"] {
+            try put("aaa", k, at: t0)
+            try put("bbb", k, at: t0)
+        }
+        try put("nolifecycle", "x", at: t0)
+        let now = t0 + 5 * day
+        XCTAssert(try Lifecycle.due(gw.context, now: now, interval: 3600))
+        let first = try Lifecycle.run(gw.context, now: now, budget: 2)
+        XCTAssertFalse(first.finished)
+        XCTAssertEqual(first.keys, 2)
+        XCTAssertEqual(try gw.metadata.agentState("lifecycle"), "aaa/2")
+        XCTAssert(try Lifecycle.due(gw.context, now: now, interval: 3600), "a cut pass goes on at once")
+        let second = try Lifecycle.run(gw.context, now: now, budget: 2)
+        XCTAssertEqual(second.keys, 2)
+        XCTAssertEqual(try gw.metadata.agentState("lifecycle"), "bbb/1")
+        let rest = try Lifecycle.run(gw.context, now: now)
+        XCTAssert(rest.finished)
+        XCTAssertEqual(rest.keys, 2)
+        XCTAssertEqual(first.expired + second.expired + rest.expired, 6, "every key once")
+        XCTAssertEqual(try versions("aaa") + versions("bbb"), [])
+        XCTAssertEqual(try versions("nolifecycle"), ["x:v*"], "a bucket without rules is not touched")
+        XCTAssertEqual(try gw.metadata.agentState("lifecycle"), "")
+        XCTAssertEqual(try gw.metadata.agentState("lifecycle:last-pass"), String(now))
+        XCTAssertFalse(try Lifecycle.due(gw.context, now: now + 10, interval: 3600))
+        XCTAssert(try Lifecycle.due(gw.context, now: now + 3600, interval: 3600))
+    }
+
+    func testOffsetClockFollowsItsFile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("offset-\(RandomID.make())").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let clock = OffsetClock(base: FixedClock(t0), path: path)
+        XCTAssertEqual(clock.now(), t0, "no file: no offset")
+        try "172800\n".write(toFile: path, atomically: false, encoding: .utf8)
+        XCTAssertEqual(clock.now(), t0 + 2 * day)
+        try "3600".write(toFile: path, atomically: false, encoding: .utf8)
+        XCTAssertEqual(clock.now(), t0 + 3600)
+    }
+}
