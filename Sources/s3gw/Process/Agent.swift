@@ -228,7 +228,13 @@ enum Agent {
         logger: Logger
     ) {
         let t = Thread {
+            // After a failure the pass is tried again a minute later, not every second.
+            var retryAt = 0.0
             while !stopping() {
+                if monotonicSeconds() < retryAt {
+                    usleep(1_000_000)
+                    continue
+                }
                 do {
                     let now = context.clock.now()
                     if try Lifecycle.due(context, now: now, interval: Double(config.lifecycleInterval)) {
@@ -245,7 +251,8 @@ enum Agent {
                         if !r.finished { continue }
                     }
                 } catch {
-                    logger.error("lifecycle pass failed: \(error)")
+                    logger.error("lifecycle pass failed (tried again in a minute): \(error)")
+                    retryAt = monotonicSeconds() + 60
                 }
                 usleep(1_000_000)
             }
