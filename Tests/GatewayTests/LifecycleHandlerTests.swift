@@ -110,6 +110,9 @@ final class LifecycleHandlerTests: XCTestCase {
         XCTAssertEqual(created.header("x-amz-abort-rule-id"), "uploads")
         let id = created.text.components(separatedBy: "<UploadId>")[1].components(separatedBy: "</UploadId>")[0]
         let etag = gw.send("PUT", "/lcb/logs/mp?partNumber=1&uploadId=\(id)", body: [1, 2]).header("ETag") ?? ""
+        XCTAssertEqual(
+            gw.send("GET", "/lcb/logs/mp?uploadId=\(id)").header("x-amz-abort-date"), "Sat, 18 Nov 2023 00:00:00 GMT",
+            "ListParts answers it too")
         let done = gw.send(
             "POST", "/lcb/logs/mp?uploadId=\(id)",
             body: Array(

@@ -39,7 +39,7 @@ extension Handlers {
             x.close("Part")
         }
         x.close("ListPartsResult")
-        return .xml(x.document)
+        return S3Response.xml(x.document).adding(abortHeaders(b, upload))
     }
 
     /// GET /bucket?uploads — https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html
