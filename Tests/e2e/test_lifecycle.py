@@ -164,54 +164,63 @@ def test_the_agent_applies_the_rules_days_ahead(stack):
     plain, versioned = new_bucket_name("lcp"), new_bucket_name("lcv")
     client.create_bucket(Bucket=plain)
     client.create_bucket(Bucket=versioned)
-    if not versioning_available(client, versioned):
-        pytest.skip("PutBucketVersioning is still refused: the version store paths are not merged yet")
+    # The versioned half waits for PutBucketVersioning (its handlers are merged separately).
+    with_versions = versioning_available(client, versioned)
     rules = [{"ID": "day", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 1}},
-             {"ID": "noncurrent", "Status": "Enabled", "Filter": {}, "NoncurrentVersionExpiration": {"NoncurrentDays": 1}},
-             {"ID": "uploads", "Status": "Enabled", "Filter": {}, "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]
+             {"ID": "noncurrent", "Status": "Enabled", "Filter": {},
+              "NoncurrentVersionExpiration": {"NoncurrentDays": 1}},
+             {"ID": "uploads", "Status": "Enabled", "Filter": {},
+              "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]
     for b in (plain, versioned):
         client.put_bucket_lifecycle_configuration(Bucket=b, LifecycleConfiguration={"Rules": rules})
     client.put_object(Bucket=plain, Key="old", Body=b"plain bytes")
-    first = client.put_object(Bucket=versioned, Key="k", Body=b"first")["VersionId"]
-    second = client.put_object(Bucket=versioned, Key="k", Body=b"second")["VersionId"]
+    if with_versions:
+        first = client.put_object(Bucket=versioned, Key="k", Body=b"first")["VersionId"]
+        second = client.put_object(Bucket=versioned, Key="k", Body=b"second")["VersionId"]
     upload = client.create_multipart_upload(Bucket=plain, Key="pending")["UploadId"]
     time.sleep(2)
     assert client.head_object(Bucket=plain, Key="old")["ContentLength"] == 11, "nothing is due yet"
+    assert client.list_multipart_uploads(Bucket=plain).get("Uploads")
 
     # Three days on (the due moments are rounded up to midnight UTC, at most two days ahead).
     stack.offset_file.write_text(str(3 * DAY))
+    try:
+        def plain_gone():
+            try:
+                client.head_object(Bucket=plain, Key="old")
+                return False
+            except ClientError as e:
+                return e.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
-    def plain_gone():
-        try:
-            client.head_object(Bucket=plain, Key="old")
-            return False
-        except ClientError as e:
-            return e.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+        wait_until(plain_gone, 30, "the expired object in the unversioned bucket removed", detail=stack.log_tail)
+        wait_until(lambda: not client.list_multipart_uploads(Bucket=plain).get("Uploads"), 30, "old upload aborted")
+        assert error_of(lambda: client.list_parts(Bucket=plain, Key="pending", UploadId=upload))[0] == "NoSuchUpload"
 
-    wait_until(plain_gone, 30, "the expired object in the unversioned bucket removed", detail=stack.log_tail)
+        if with_versions:
+            def versions():
+                r = client.list_object_versions(Bucket=versioned)
+                return ([(v["VersionId"], v["IsLatest"]) for v in r.get("Versions", [])],
+                        [(m["Key"], m["IsLatest"]) for m in r.get("DeleteMarkers", [])])
 
-    def versions():
-        r = client.list_object_versions(Bucket=versioned)
-        return ([(v["VersionId"], v["IsLatest"]) for v in r.get("Versions", [])],
-                [(m["Key"], m["IsLatest"]) for m in r.get("DeleteMarkers", [])])
-
-    # The noncurrent first version goes; the current one gets a delete marker and stays as a
-    # noncurrent version (its noncurrent day has not passed on the agent's clock).
-    wait_until(lambda: versions() == ([(second, False)], [("k", True)]), 30,
-               "first version removed, delete marker on top", detail=lambda: str(versions()))
-    assert client.get_object(Bucket=versioned, Key="k", VersionId=second)["Body"].read() == b"second"
-    assert first not in [v for v, _ in versions()[0]]
-    wait_until(lambda: not client.list_multipart_uploads(Bucket=plain).get("Uploads"), 30, "old upload aborted")
-    assert error_of(lambda: client.list_parts(Bucket=plain, Key="pending", UploadId=upload))[0] == "NoSuchUpload"
+            # The noncurrent first version goes; the current one gets a delete marker and stays
+            # as a noncurrent version (its noncurrent day has not passed on the agent's clock).
+            wait_until(lambda: versions() == ([(second, False)], [("k", True)]), 30,
+                       "first version removed, delete marker on top", detail=lambda: str(versions()))
+            assert client.get_object(Bucket=versioned, Key="k", VersionId=second)["Body"].read() == b"second"
+            assert first not in [v for v, _ in versions()[0]]
+    finally:
+        stack.offset_file.write_text("0")
 
     records = [r for b in (plain, versioned)
                for r in as_json(cli(stack, "audit", "show", "--json", "--bucket", b))["records"]
                if r["operation"] == "Lifecycle"]
     assert {r["origin"] for r in records} == {"agent"}
     changes = [r["change"] for r in records]
-    # Two removals (the unversioned object, the first version), one marker, one abort.
+    # The removals (the unversioned object, the first version), the marker, the abort.
     removals = [r for r in records if r["change"] in ("object.delete", "object.version-delete")]
-    assert sorted((r["bucket"], r["key"]) for r in removals) == sorted([(plain, "old"), (versioned, "k")]), changes
-    assert sorted(c for c in changes if c not in ("object.delete", "object.version-delete")) == [
-        "object.delete-marker", "upload.abort"], changes
-    stack.offset_file.write_text("0")
+    expected = [(plain, "old")] + ([(versioned, "k")] if with_versions else [])
+    assert sorted((r["bucket"], r["key"]) for r in removals) == sorted(expected), changes
+    assert sorted(c for c in changes if c not in ("object.delete", "object.version-delete")) == (
+        ["object.delete-marker"] if with_versions else []) + ["upload.abort"], changes
+    if not with_versions:
+        pytest.skip("the versioned half waits for PutBucketVersioning (not merged yet); the unversioned half passed")
