@@ -126,4 +126,15 @@ final class LifecycleHandlerTests: XCTestCase {
         XCTAssertNil(gw.send("HEAD", "/lcb/logs/a").header("x-amz-expiration"))
         XCTAssertNil(gw.send("POST", "/lcb/logs/mp2?uploads").header("x-amz-abort-date"))
     }
+
+    func testNoncurrentVersionsAndMarkersCarryNoExpiration() throws {
+        XCTAssertEqual(put(Self.expireLogs).status, 200)
+        try gw.metadata.setVersioning(bucket: "lcb", .enabled)
+        let first = try XCTUnwrap(gw.send("PUT", "/lcb/logs/v", body: [1]).header("x-amz-version-id"))
+        XCTAssertNotNil(gw.send("PUT", "/lcb/logs/v", body: [2]).header("x-amz-expiration"))
+        XCTAssertNil(gw.send("HEAD", "/lcb/logs/v?versionId=\(first)").header("x-amz-expiration"), "noncurrent")
+        XCTAssertNotNil(gw.send("HEAD", "/lcb/logs/v").header("x-amz-expiration"))
+        XCTAssertEqual(gw.send("DELETE", "/lcb/logs/v").header("x-amz-delete-marker"), "true")
+        XCTAssertNil(gw.send("HEAD", "/lcb/logs/v").header("x-amz-expiration"), "a delete marker")
+    }
 }
