@@ -228,10 +228,25 @@ enum S3Router {
     /// The permission a request of `route` needs: a request naming a version (`versionId`)
     /// needs the version permission instead (AWS's names: GET/HEAD `s3:GetObjectVersion`, DELETE
     /// `s3:DeleteObjectVersion`, ?tagging and ?acl their `…Version…` forms).
+    /// `versionId=null` is checked with the plain permission here: in an unversioned bucket it
+    /// names the object itself (rclone HEADs every upload so, CLIENTS.md), and the handler asks
+    /// for the version permission once it sees the bucket is versioned
+    /// (`Handlers.requireVersionPermission`).
     static func action(_ route: Route, _ r: S3Request) -> String? {
         guard let action = route.action else { return nil }
-        guard route.level == .object, r.query["versionId"] != nil else { return action }
+        guard route.level == .object, let v = r.query["versionId"], v != VersionId.null else { return action }
         return versionActions[action] ?? action
+    }
+
+    /// The version permission of the route `r` takes (nil when it has none).
+    static func versionAction(_ r: S3Request) -> String? {
+        let level: Level = r.bucket == nil ? .service : (r.key == nil ? .bucket : .object)
+        guard level == .object, let candidates = byLevelAndMethod[RouteKey(level: level, method: r.method)] else {
+            return nil
+        }
+        let route =
+            candidates.first { $0.subresource.map(r.has) ?? false } ?? candidates.first { $0.subresource == nil }
+        return route?.action.flatMap { versionActions[$0] }
     }
 
     static let versionActions: [String: String] = [

@@ -463,6 +463,27 @@ final class VersioningHandlerTests: XCTestCase {
         XCTAssertEqual(gw.send("GET", "/ver/k").text, "second")
     }
 
+    /// `versionId=null` names the object itself in an unversioned bucket (rclone HEADs every
+    /// upload so, CLIENTS.md): the plain permissions do. Once the bucket is versioned "null" can
+    /// name a noncurrent version, and the version permissions are needed as for any id.
+    func testNullVersionNeedsTheVersionPermissionOnlyInVersionedBuckets() {
+        put("k", "plain")
+        let plain = gw.addUser(
+            TenantRecord.defaultID, "plain",
+            ["s3:GetObject": ["ver"], "s3:DeleteObject": ["ver"], "s3:PutObject": ["ver"]])
+        func send(_ method: String, _ uri: String) -> TestGateway.Response {
+            gw.send(method, uri, accessKey: plain.accessKey, secret: plain.secret)
+        }
+        XCTAssertEqual(send("HEAD", "/ver/k?versionId=null").status, 200)
+        XCTAssertEqual(send("GET", "/ver/k?versionId=null").text, "plain")
+        setVersioning("ver", "Enabled")
+        put("k", "versioned")
+        XCTAssertEqual(send("HEAD", "/ver/k?versionId=null").status, 403)
+        XCTAssertEqual(send("GET", "/ver/k?versionId=null").errorCode, "AccessDenied")
+        XCTAssertEqual(send("DELETE", "/ver/k?versionId=null").errorCode, "AccessDenied")
+        XCTAssertEqual(gw.send("GET", "/ver/k?versionId=null").text, "plain", "the null version is still there")
+    }
+
     /// A GOVERNANCE retention yields only to the bypass header together with the permission;
     /// COMPLIANCE and a legal hold to nothing (the table of ObjectLock.decide, seen by clients).
     func testLockedVersionsAndTheGovernanceBypass() throws {

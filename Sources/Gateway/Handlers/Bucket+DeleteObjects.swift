@@ -29,7 +29,9 @@ extension Handlers {
                     throw S3Error(.invalidArgument, "Invalid version id specified")
                 }
                 try Authorization.require(
-                    p, versionId == nil ? "s3:DeleteObject" : "s3:DeleteObjectVersion",
+                    p,
+                    versionId == nil || (versionId == VersionId.null && b.versioning == .unversioned)
+                        ? "s3:DeleteObject" : "s3:DeleteObjectVersion",
                     .object(bucket: b.displayName, key: key))
                 let outcome = try ctx.metadata.deleteVersion(
                     bucket: b.name, key: key, versionId: versionId, bypassGovernance: governanceBypass(r, key: key),

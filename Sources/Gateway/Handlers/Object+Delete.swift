@@ -11,6 +11,7 @@ extension Handlers {
         let b = try ownedBucket(r, ctx)
         guard let key = r.key else { throw S3Error(.invalidRequest) }
         let versionId = try requestedVersion(r)
+        try requireVersionPermission(r, b, key: key, versionId: versionId)
         let outcome = try ctx.metadata.deleteVersion(
             bucket: b.name, key: key, versionId: versionId, bypassGovernance: governanceBypass(r, key: key),
             now: r.now)

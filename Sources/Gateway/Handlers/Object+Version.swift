@@ -41,6 +41,7 @@ extension Handlers {
         else {
             throw S3Error(.noSuchBucket, extra: [("BucketName", bucket)])
         }
+        try requireVersionPermission(r, b, key: key, versionId: v)
         guard let o = try ctx.metadata.version(bucket: b.name, key: key, versionId: v) else {
             // rclone asks for `versionId=null` of unversioned buckets: there it is the object.
             if v == VersionId.null && b.versioning == .unversioned {
@@ -54,6 +55,18 @@ extension Handlers {
                 headers: markerHeaders(o))
         }
         return (b, o)
+    }
+
+    /// The version permission for `versionId=null` in a bucket that has (or had) versioning,
+    /// where "null" can name a noncurrent version (the router checked the plain permission,
+    /// `S3Router.action`).
+    static func requireVersionPermission(_ r: S3Request, _ b: BucketRecord, key: String, versionId: String?)
+        throws(S3Error)
+    {
+        guard versionId == VersionId.null, b.versioning != .unversioned, let action = S3Router.versionAction(r) else {
+            return
+        }
+        try Authorization.require(r.principal, action, .object(bucket: r.bucketName ?? "", key: key))
     }
 
     /// What S3 says about a delete marker in the answer that meets one.
