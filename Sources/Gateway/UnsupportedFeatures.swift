@@ -15,8 +15,8 @@ enum UnsupportedFeatures {
     enum Refusal: Sendable {
         /// NotImplemented (501): S3 has no "feature off" answer for these, and a 501 is never retried.
         case notImplemented(feature: String)
-        /// InvalidRequest, S3's answer to lock headers on a bucket created without Object Lock —
-        /// true of every bucket here, since CreateBucket refuses to enable it.
+        /// InvalidRequest, S3's answer to lock headers on a bucket without Object Lock (on a
+        /// bucket with it they are honoured: `check(_:_:objectLock:)`).
         case noObjectLock
         /// AccessControlListNotSupported (400), S3's answer to ACL writes on a bucket whose ACLs are
         /// disabled (Object Ownership "bucket owner enforced", its default since April 2023). That
@@ -62,8 +62,10 @@ enum UnsupportedFeatures {
         "x-amz-object-lock-mode": lock,
         "x-amz-object-lock-retain-until-date": lock,
         "x-amz-object-lock-legal-hold": lock,
+        // "true" creates the bucket with Object Lock (and versioning) enabled.
         "x-amz-bucket-object-lock-enabled": Rule(
-            operations: [.createBucket], accepted: ["false"], refusal: .notImplemented(feature: "Object Lock")),
+            operations: [.createBucket], accepted: ["false", "true"],
+            refusal: .notImplemented(feature: "Object Lock values other than true or false")),
         // Only "bucket owner enforced" (ACLs disabled) describes this gateway.
         "x-amz-object-ownership": Rule(
             operations: [.createBucket], accepted: ["bucketownerenforced"],
@@ -78,14 +80,19 @@ enum UnsupportedFeatures {
         rules[name] ?? (name.hasPrefix(grantPrefix) ? grant : nil)
     }
 
-    static func check(_ r: S3Request, _ operation: Operation) throws(S3Error) {
-        try check(r.head.headers, operation)
+    /// `objectLock`: the bucket written to has Object Lock, so its lock headers are honoured
+    /// (and validated by the handler), not refused.
+    static func check(_ r: S3Request, _ operation: Operation, objectLock: Bool = false) throws(S3Error) {
+        try check(r.head.headers, operation, objectLock: objectLock)
     }
 
     /// Throws the refusal of the first header (lowercased name) that asks for a missing feature.
-    static func check(_ headers: [(name: String, value: String)], _ operation: Operation) throws(S3Error) {
+    static func check(_ headers: [(name: String, value: String)], _ operation: Operation, objectLock: Bool = false)
+        throws(S3Error)
+    {
         for (name, value) in headers {
             guard let rule = rule(for: name), rule.operations.contains(operation) else { continue }
+            if objectLock, case .noObjectLock = rule.refusal { continue }
             if rule.accepted.contains(value.trimmingCharacters(in: .whitespaces).lowercased()) { continue }
             throw error(rule.refusal, header: name)
         }
@@ -102,7 +109,7 @@ enum UnsupportedFeatures {
         case .noObjectLock:
             return S3Error(
                 .invalidRequest,
-                "Bucket is missing ObjectLockConfiguration: \(header) needs Object Lock, which this gateway does not have yet."
+                "Bucket is missing ObjectLockConfiguration: \(header) needs a bucket created with Object Lock enabled."
             )
         case .aclsDisabled:
             return S3Error(

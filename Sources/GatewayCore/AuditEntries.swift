@@ -8,12 +8,14 @@ extension AuditEntry {
     // MARK: buckets
 
     public static func bucketCreate(_ b: BucketRecord) -> AuditEntry {
-        AuditEntry(
-            "bucket.create", bucket: b.name,
-            detail: [
-                ("location_constraint", .string(b.locationConstraint)), ("zones", .strings(b.zones)),
-                ("replica_count", .int(Int64(b.replicaCount))), ("owner", .string(b.owner)),
-            ])
+        var detail: [(String, AuditValue)] = [
+            ("location_constraint", .string(b.locationConstraint)), ("zones", .strings(b.zones)),
+            ("replica_count", .int(Int64(b.replicaCount))), ("owner", .string(b.owner)),
+        ]
+        // Created with Object Lock (and so versioning) on.
+        if b.versioning != .unversioned { detail.append(("versioning", .string(b.versioning.rawValue))) }
+        if b.objectLock != nil { detail.append(("object_lock", .bool(true))) }
+        return AuditEntry("bucket.create", bucket: b.name, detail: detail)
     }
 
     /// The bucket, and the unfinished uploads that went with it (the first ids in order, and

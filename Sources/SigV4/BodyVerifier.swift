@@ -53,6 +53,16 @@ public final class VerifiedBody: ByteSource {
         "x-amz-checksum-algorithm", "x-amz-checksum-mode", "x-amz-checksum-type",
     ]
 
+    /// Whether the request declares a digest of its body that will be checked: Content-MD5, an
+    /// `x-amz-checksum-<algorithm>` header or an `x-amz-trailer` naming one. S3 demands one on
+    /// requests with Object Lock parameters (an algorithm named without a value is not one).
+    public static func declaresDigest(_ head: RequestHead) -> Bool {
+        head.headers.contains { h in
+            h.name == "content-md5" || h.name == "x-amz-trailer"
+                || (h.name.hasPrefix("x-amz-checksum-") && !checksumControlHeaders.contains(h.name))
+        }
+    }
+
     /// `required`: an algorithm the body must be checksummed with even if the client sent no
     /// checksum (a part of an upload created with one); a different declared algorithm fails.
     public init(source: any ByteSource, head: RequestHead, auth: AuthContext, required: ChecksumAlgorithm? = nil)

@@ -27,10 +27,16 @@ extension Handlers {
             secret: ctx.installationSecret, tenant: p.tenant, bucket: qualified, zone: zones[0])
         // Storage first: a bucket in metadata must always have a place for its bytes.
         try ctx.zone(zones[0]).createBucket(backend)
-        let record = BucketRecord(
+        var record = BucketRecord(
             name: qualified, owner: p.user.id, createdAt: r.now, locationConstraint: constraint, zones: zones,
             backendBucket: backend, replicaCount: ctx.defaultReplicaCount(for: placement),
             tenant: p.tenant)
+        // Object Lock needs versioning: both are on from the start, in the same row (S3: such a
+        // bucket's versioning can never be suspended).
+        if r.header("x-amz-bucket-object-lock-enabled")?.trimmingCharacters(in: .whitespaces).lowercased() == "true" {
+            record.versioning = .enabled
+            record.objectLock = ObjectLockConfig()
+        }
         // A concurrent create of the same name returns the winner's record.
         let stored = try ctx.metadata.createBucket(record)
         guard stored.createdAt == record.createdAt, stored.owner == record.owner else {

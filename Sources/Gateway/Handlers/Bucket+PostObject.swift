@@ -47,7 +47,8 @@ extension Handlers {
         try policy.check(fields: checked)
         try UnsupportedFeatures.check(
             fields.sorted { $0.key < $1.key }.map { (name: $0.key == "acl" ? "x-amz-acl" : $0.key, value: $0.value) },
-            .postObject)
+            .postObject, objectLock: b.objectLock != nil)
+        let lock = try lockSettings(fields: fields.map { (name: $0.key, value: $0.value) }, bucket: b, now: r.now)
         let key = rawKey.replacingOccurrences(of: "${filename}", with: file.filename ?? "")
         try ObjectKey.validate(key)
         try Authorization.require(signer, "s3:PutObject", .object(bucket: bucketName, key: key))
@@ -73,10 +74,11 @@ extension Handlers {
             throw error
         }
         let blob = try writer.commit()
-        let record = ObjectRecord(
+        var record = ObjectRecord(
             bucket: b.name, key: key, size: size, etag: sink.md5.hex(), lastModified: r.now,
             contentType: stored.contentType, headers: stored.headers, checksums: [:],
             zone: zoneName, blob: blob, tags: tags)
+        record.lock(lock)
         let version = try commitObject(record, copies: copies, condition: nil, in: b, ctx, logger)
         var response = postResponse(
             fields, location: r.objectURL(bucket: bucketName, key: key), bucket: bucketName, key: key, etag: record.etag

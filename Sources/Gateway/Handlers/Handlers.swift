@@ -24,13 +24,6 @@ enum Handlers {
         x.close("Owner")
     }
 
-    /// GET/PUT ?retention and ?legal-hold: S3's answer on a bucket created without Object Lock,
-    /// which every bucket here is (CreateBucket refuses to enable it).
-    static func missingObjectLock(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
-        _ = try ownedBucket(r, ctx)
-        throw S3Error(.invalidRequest, "Bucket is missing Object Lock Configuration")
-    }
-
     /// For configurations this gateway does not keep: the "not configured" error clients expect.
     static func notConfigured(_ code: S3ErrorCode) -> S3Router.Handler {
         { r, ctx, _ in

@@ -9,7 +9,9 @@ extension Handlers {
         let b = try ownedBucket(r, ctx)
         guard let key = r.key else { throw S3Error(.invalidRequest) }
         try ObjectKey.validate(key)
-        try UnsupportedFeatures.check(r, .createMultipartUpload)
+        try UnsupportedFeatures.check(r, .createMultipartUpload, objectLock: b.objectLock != nil)
+        // Kept as named; Complete adds the bucket's default retention, counted from completion.
+        let lock = b.objectLock == nil ? nil : try LockHeaders.explicit(r.head.headers, now: r.now)
         let stored = try StoredHeaders.fromRequest(r)
         let checksum = try MultipartChecksum.fromCreate(r)
         let tags = try Tagging.fromRequest(r)
@@ -17,12 +19,13 @@ extension Handlers {
         let (zoneName, zone) = try ctx.writeZone(for: b)
         // A provider zone assembles the parts itself (its multipart API); else parts are blobs.
         let zoneUpload = try zone.beginMultipart(backendBucket: ctx.backendBucket(b, in: zoneName)) ?? ""
-        let upload = UploadRecord(
+        var upload = UploadRecord(
             uploadId: RandomID.make(), bucket: b.name, key: key, initiated: r.now, contentType: stored.contentType,
             headers: stored.headers, checksumAlgorithm: checksum?.algorithm.rawValue ?? "", zone: zoneName,
             tags: tags,
             zoneUpload: zoneUpload, checksumType: checksum?.type.rawValue ?? ""
         )
+        upload.lock = lock ?? LockSettings()
         try ctx.metadata.createUpload(upload)
         var x = XMLWriter()
         x.open("InitiateMultipartUploadResult", namespace: XMLWriter.s3Namespace)

@@ -15,6 +15,8 @@ extension Handlers {
         let isCopy = r.header("x-amz-copy-source") != nil
         try UnsupportedFeatures.check(r, isCopy ? .uploadPartCopy : .uploadPart)
         if isCopy { return try uploadPartCopy(r, ctx, logger, b, upload, n) }
+        // Parts of an upload whose object will be locked carry a digest, as a locked PUT does.
+        try requireLockDigest(r, when: LockHeaders.effective(upload.lock, bucket: b, now: r.now) != LockSettings())
         let (_, zone) = try ctx.writeZone(named: upload.zone, for: b)
         // Every part of an upload created with a checksum algorithm gets that checksum, sent or
         // not: Complete makes the object's checksum from them.

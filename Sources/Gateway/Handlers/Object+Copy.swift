@@ -12,7 +12,9 @@ extension Handlers {
         let b = try ownedBucket(r, ctx)
         guard let key = r.key else { throw S3Error(.invalidRequest) }
         try ObjectKey.validate(key)
-        try UnsupportedFeatures.check(r, .copyObject)
+        try UnsupportedFeatures.check(r, .copyObject, objectLock: b.objectLock != nil)
+        // The copy's lock is what this request names (or the bucket's default), never the source's.
+        let lock = try lockSettings(for: r, bucket: b, now: r.now)
         let (sb, src, sourceVersion) = try copySource(r, ctx)
 
         let directive = (r.header("x-amz-metadata-directive") ?? "COPY").uppercased()
@@ -50,10 +52,11 @@ extension Handlers {
             ? try StoredHeaders.fromRequest(r) : StoredHeaders(contentType: src.contentType, headers: src.headers)
         // Whole-object checksums still describe the bytes; composite ones ("…-N") described parts.
         let checksums = src.checksums.filter { !$0.value.contains("-") }
-        let record = ObjectRecord(
+        var record = ObjectRecord(
             bucket: b.name, key: key, size: src.size, etag: etag, lastModified: r.now,
             contentType: stored.contentType, headers: stored.headers, checksums: checksums, zone: zoneName, blob: blob,
             tags: tags)
+        record.lock(lock)
         let version = try commitObject(record, copies: copies, condition: condition, in: b, ctx, logger)
         var response = copyResult("CopyObjectResult", lastModified: record.lastModified, etag: record.etag)
         response.headers += versionHeaders(b, version) + copySourceVersionHeaders(sb, src)

@@ -31,6 +31,7 @@ extension Handlers {
         headers += o.headers
         headers += versionHeaders(b, o)
         if !o.tags.isEmpty { headers.append(Header("x-amz-tagging-count", String(o.tags.count))) }
+        headers += lockHeaders(o, r, bucket: b)
         // response-* query parameters (text, percent-decoded) override what the object stored.
         for (param, header) in responseOverrides {
             if let v = r.query[param] {

@@ -12,7 +12,9 @@ extension Handlers {
         let b = try ownedBucket(r, ctx)
         guard let key = r.key else { throw S3Error(.invalidRequest) }
         try ObjectKey.validate(key)
-        try UnsupportedFeatures.check(r, .putObject)
+        try UnsupportedFeatures.check(r, .putObject, objectLock: b.objectLock != nil)
+        let lock = try lockSettings(for: r, bucket: b, now: r.now)
+        try requireLockDigest(r, when: namesLock(r, lock))
         let condition = try writeCondition(r, bucket: b, key: key, ctx)
         // S3's single-PUT limit; larger objects go up as multipart uploads.
         if let length = expectedLength(r), length > maxCopySize {
@@ -24,10 +26,11 @@ extension Handlers {
         let copies = try Replication.count(tags: tags, bucket: b)
         let (zoneName, zone) = try ctx.writeZone(for: b)
         let (body, blob) = try storeVerifiedBody(r, in: zone, backendBucket: ctx.backendBucket(b, in: zoneName))
-        let record = ObjectRecord(
+        var record = ObjectRecord(
             bucket: b.name, key: key, size: body.decodedLength, etag: body.md5Hex, lastModified: r.now,
             contentType: stored.contentType, headers: stored.headers,
             checksums: body.checksumsByName, zone: zoneName, blob: blob, tags: tags)
+        record.lock(lock)
         let version = try commitObject(record, copies: copies, condition: condition, in: b, ctx, logger)
         var headers = [Header("ETag", "\"\(record.etag)\"")]
         for (alg, value) in body.checksums { headers.append(Header(alg.headerName, value)) }
