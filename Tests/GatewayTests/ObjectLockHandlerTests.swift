@@ -395,6 +395,118 @@ final class ObjectLockHandlerTests: XCTestCase {
         XCTAssert(gw.send("GET", "/locked/k?legal-hold").text.contains("<Status>ON</Status>"))
     }
 
+    // MARK: retention and legal hold changes (the store decides)
+
+    func lockedObject(_ key: String, _ mode: String, until: String = ObjectLockHandlerTests.later) {
+        let r = put(
+            "/locked/\(key)", "data",
+            [("x-amz-object-lock-mode", mode), ("x-amz-object-lock-retain-until-date", until)])
+        XCTAssertEqual(r.status, 200, r.text)
+    }
+
+    func putRetention(
+        _ key: String, _ body: [UInt8], bypass: Bool = false, accessKey: String = TestGateway.accessKey,
+        secret: String = TestGateway.secretKey
+    ) -> TestGateway.Response {
+        var headers = [Self.md5(body)]
+        if bypass { headers.append(("x-amz-bypass-governance-retention", "true")) }
+        return gw.send(
+            "PUT", "/locked/\(key)?retention", body: body, headers: headers, accessKey: accessKey, secret: secret)
+    }
+
+    /// Mode × change × bypass header × permission → allowed (200) or AccessDenied (403), and the
+    /// stored retention changed only when allowed.
+    func testRetentionChangesByModeBypassHeaderAndPermission() throws {
+        try gw.addUser(
+            "clerk", permissions: ["s3:PutObjectRetention": ["locked/*"], "s3:BypassGovernanceRetention": ["other/*"]],
+            accessKey: "AKIDCLERK", secret: "clerk-secret")
+        let sooner = "2029-01-01T00:00:00Z"
+        let further = "2031-01-01T00:00:00Z"
+        // (mode, new mode, new date or nil to remove, bypass header, caller may bypass) → allowed
+        let rows: [(String, String?, String?, Bool, Bool, Bool)] = [
+            ("GOVERNANCE", "GOVERNANCE", further, false, false, true),
+            ("GOVERNANCE", "COMPLIANCE", Self.later, false, false, true),
+            ("GOVERNANCE", "GOVERNANCE", sooner, false, false, false),
+            ("GOVERNANCE", "GOVERNANCE", sooner, false, true, false),
+            ("GOVERNANCE", "GOVERNANCE", sooner, true, false, false),
+            ("GOVERNANCE", "GOVERNANCE", sooner, true, true, true),
+            ("GOVERNANCE", nil, nil, false, true, false),
+            ("GOVERNANCE", nil, nil, true, false, false),
+            ("GOVERNANCE", nil, nil, true, true, true),
+            ("COMPLIANCE", "COMPLIANCE", further, false, false, true),
+            ("COMPLIANCE", "COMPLIANCE", sooner, true, true, false),
+            ("COMPLIANCE", "GOVERNANCE", further, true, true, false),
+            ("COMPLIANCE", nil, nil, true, true, false),
+        ]
+        for (i, (mode, newMode, newDate, header, permitted, allowed)) in rows.enumerated() {
+            let key = "k\(i)"
+            lockedObject(key, mode)
+            let body =
+                newMode.map { retentionBody($0, newDate!) } ?? Array("<Retention></Retention>".utf8)
+            let r =
+                permitted
+                ? putRetention(key, body, bypass: header)
+                : putRetention(key, body, bypass: header, accessKey: "AKIDCLERK", secret: "clerk-secret")
+            let context = "\(mode) → \(newMode ?? "none") \(newDate ?? "") header \(header) permission \(permitted)"
+            XCTAssertEqual(r.status, allowed ? 200 : 403, "\(context): \(r.text)")
+            if !allowed { XCTAssertEqual(r.errorCode, "AccessDenied", context) }
+            let stored = try gw.metadata.latestVersion(bucket: "locked", key: key)?.retention
+            let expected =
+                allowed
+                ? newMode.map {
+                    Retention(mode: ObjectLockMode(rawValue: $0)!, until: HTTPDate.parseISO8601(newDate!)!)
+                }
+                : Retention(mode: ObjectLockMode(rawValue: mode)!, until: Self.laterTime)
+            XCTAssertEqual(stored, expected, context)
+        }
+    }
+
+    func testRetentionOfANamedVersionAndOfADeleteMarker() throws {
+        lockedObject("k", "GOVERNANCE")
+        let first = try XCTUnwrap(gw.metadata.latestVersion(bucket: "locked", key: "k"))
+        var second = first
+        second.retention = nil
+        second.blob = "second-blob"
+        let stored = try gw.metadata.putVersion(second, condition: nil).stored
+        XCTAssertNotEqual(stored.versionId, first.versionId)
+        let body = retentionBody("COMPLIANCE", "2031-01-01T00:00:00Z")
+        let r = gw.send(
+            "PUT", "/locked/k?retention&versionId=\(first.versionId)", body: body, headers: [Self.md5(body)])
+        XCTAssertEqual(r.status, 200, r.text)
+        XCTAssertEqual(
+            try gw.metadata.version(bucket: "locked", key: "k", versionId: first.versionId)?.retention?.mode,
+            .compliance)
+        XCTAssertNil(try gw.metadata.latestVersion(bucket: "locked", key: "k")?.retention, "the latest is untouched")
+        XCTAssert(
+            gw.send("GET", "/locked/k?retention&versionId=\(first.versionId)").text.contains("<Mode>COMPLIANCE</Mode>"))
+        XCTAssertEqual(gw.send("GET", "/locked/k?retention").errorCode, "NoSuchObjectLockConfiguration")
+
+        let marker = try XCTUnwrap(
+            gw.metadata.deleteVersion(bucket: "locked", key: "k", versionId: nil, bypassGovernance: false, now: 1)
+                .marker)
+        for uri in ["/locked/k?retention", "/locked/k?legal-hold", "/locked/k?retention&versionId=\(marker.versionId)"]
+        {
+            let get = gw.send("GET", uri)
+            XCTAssertEqual(get.status, 405, uri)
+            XCTAssertEqual(get.errorCode, "MethodNotAllowed", uri)
+        }
+        let hold = Array("<LegalHold><Status>ON</Status></LegalHold>".utf8)
+        XCTAssertEqual(gw.send("PUT", "/locked/k?legal-hold", body: hold, headers: [Self.md5(hold)]).status, 405)
+    }
+
+    func testLegalHoldOnAndOff() throws {
+        put("/locked/k")
+        for status in ["ON", "OFF", "ON"] {
+            let body = Array("<LegalHold><Status>\(status)</Status></LegalHold>".utf8)
+            XCTAssertEqual(gw.send("PUT", "/locked/k?legal-hold", body: body, headers: [Self.md5(body)]).status, 200)
+            XCTAssert(gw.send("GET", "/locked/k?legal-hold").text.contains("<Status>\(status)</Status>"), status)
+            XCTAssertEqual(try gw.metadata.latestVersion(bucket: "locked", key: "k")?.legalHold, status == "ON")
+        }
+        XCTAssertEqual(gw.send("HEAD", "/locked/k").header("x-amz-object-lock-legal-hold"), "ON")
+        let audit = try gw.metadata.auditRecords(AuditQuery(change: "object.legal-hold"))
+        XCTAssertEqual(audit.count, 3)
+    }
+
     // MARK: POST form helper
 
     /// A browser POST form signed with SigV2 whose policy allows every given field.
