@@ -1,0 +1,230 @@
+"""Object Lock end to end with boto3 and the aws CLI: a bucket created with lock has versioning on
+for good; its lock configuration and default retention; a COMPLIANCE version survives every
+client attempt to remove it until its date passes (seconds ahead), then goes; GOVERNANCE yields
+only to the bypass header together with s3:BypassGovernanceRetention; a legal hold blocks until
+it is OFF; S3's digest rule holds for clients that send none (real SDKs send one)."""
+
+import datetime as dt
+import json
+import time
+
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+import sigv4
+from admin_api import admin
+from conftest import client_env, new_bucket_name, run, s3_client, wait_until
+
+DIGEST_RULE = "Content-MD5 OR x-amz-checksum- HTTP header is required"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def error(call) -> tuple[str, int]:
+    with pytest.raises(ClientError) as e:
+        call()
+    r = e.value.response
+    return r["Error"]["Code"], r["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def code_or_none(call):
+    try:
+        call()
+        return None
+    except ClientError as e:
+        return e.response["Error"]["Code"]
+
+
+@pytest.fixture(scope="module")
+def client(gw):
+    return s3_client(gw)
+
+
+@pytest.fixture
+def locked(client):
+    name = new_bucket_name("lock")
+    client.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
+    return name
+
+
+@pytest.fixture(scope="module")
+def clerk(gw):
+    """A user of the default tenant who may do everything with objects but bypass governance."""
+    name = "clerk-" + new_bucket_name("u")[-8:]
+    actions = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObjectVersion",
+               "s3:PutObjectRetention", "s3:GetObjectRetention", "s3:PutObjectLegalHold", "s3:GetObjectLegalHold",
+               "s3:ListBucket", "s3:ListBucketVersions"]
+    r = admin(gw, "POST", "tenants/default/users", {"name": name, "permissions": {a: ["*"] for a in actions}})
+    assert r.status_code == 201, r.text
+    key = admin(gw, "POST", f"tenants/default/users/{name}/credentials")
+    assert key.status_code == 201, key.text
+    made = key.json()
+    import boto3
+    from botocore.config import Config
+    return boto3.client("s3", endpoint_url=gw.http_url, aws_access_key_id=made["access_key"],
+                        aws_secret_access_key=made["secret_key"], region_name="us-east-1",
+                        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+
+
+def test_create_bucket_with_lock_turns_versioning_on_for_good(client, locked):
+    assert client.get_bucket_versioning(Bucket=locked)["Status"] == "Enabled"
+    assert error(lambda: client.put_bucket_versioning(
+        Bucket=locked, VersioningConfiguration={"Status": "Suspended"})) == ("InvalidBucketState", 409)
+    assert client.get_bucket_versioning(Bucket=locked)["Status"] == "Enabled"
+    config = client.get_object_lock_configuration(Bucket=locked)["ObjectLockConfiguration"]
+    assert config == {"ObjectLockEnabled": "Enabled"}
+
+
+def test_lock_configuration_round_trip(client, locked):
+    client.put_object_lock_configuration(Bucket=locked, ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Years": 1}}})
+    got = client.get_object_lock_configuration(Bucket=locked)["ObjectLockConfiguration"]
+    assert got == {"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Years": 1}}}
+    assert error(lambda: client.put_object_lock_configuration(Bucket=locked, ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 0}}})) == (
+        "InvalidArgument", 400)
+    # The default applies to a write that names no lock.
+    before = utcnow()
+    v = client.put_object(Bucket=locked, Key="defaulted", Body=b"x")["VersionId"]
+    head = client.head_object(Bucket=locked, Key="defaulted", VersionId=v)
+    assert head["ObjectLockMode"] == "GOVERNANCE"
+    until = head["ObjectLockRetainUntilDate"]
+    assert before + dt.timedelta(days=364) < until < utcnow() + dt.timedelta(days=366), until
+    # Remove it again with the bypass (root holds every permission).
+    client.delete_object(Bucket=locked, Key="defaulted", VersionId=v, BypassGovernanceRetention=True)
+
+
+def test_compliance_version_survives_every_client_attempt_until_its_date(client, locked):
+    until = utcnow() + dt.timedelta(seconds=8)
+    put = client.put_object(Bucket=locked, Key="k", Body=b"kept bytes", ObjectLockMode="COMPLIANCE",
+                            ObjectLockRetainUntilDate=until)
+    v = put["VersionId"]
+    retention = client.get_object_retention(Bucket=locked, Key="k", VersionId=v)["Retention"]
+    assert retention["Mode"] == "COMPLIANCE"
+    assert abs((retention["RetainUntilDate"] - until).total_seconds()) < 1
+
+    assert error(lambda: client.delete_object(Bucket=locked, Key="k", VersionId=v)) == ("AccessDenied", 403)
+    assert error(lambda: client.delete_object(Bucket=locked, Key="k", VersionId=v,
+                                              BypassGovernanceRetention=True)) == ("AccessDenied", 403)
+    result = client.delete_objects(Bucket=locked, Delete={"Objects": [{"Key": "k", "VersionId": v}]})
+    assert [(e["Key"], e["Code"]) for e in result.get("Errors", [])] == [("k", "AccessDenied")], result
+    assert error(lambda: client.put_object_retention(
+        Bucket=locked, Key="k", VersionId=v, BypassGovernanceRetention=True,
+        Retention={"Mode": "COMPLIANCE", "RetainUntilDate": until - dt.timedelta(seconds=5)})) == ("AccessDenied", 403)
+    assert error(lambda: client.put_object_retention(
+        Bucket=locked, Key="k", VersionId=v, BypassGovernanceRetention=True,
+        Retention={"Mode": "GOVERNANCE", "RetainUntilDate": until + dt.timedelta(days=1)})) == ("AccessDenied", 403)
+    assert error(lambda: client.delete_bucket(Bucket=locked)) == ("BucketNotEmpty", 409)
+    # A DELETE without a version id only adds a marker: the version and its bytes stay.
+    client.delete_object(Bucket=locked, Key="k")
+    assert client.get_object(Bucket=locked, Key="k", VersionId=v)["Body"].read() == b"kept bytes"
+
+    # Once the date passes, the version can go.
+    wait_until(lambda: code_or_none(lambda: client.delete_object(Bucket=locked, Key="k", VersionId=v)) is None,
+               timeout=30, what="the COMPLIANCE version deletable after its date", interval=0.5)
+    assert error(lambda: client.head_object(Bucket=locked, Key="k", VersionId=v))[1] == 404
+
+
+def test_governance_yields_only_to_the_bypass_with_its_permission(client, clerk, locked):
+    later = utcnow() + dt.timedelta(days=1)
+    v = client.put_object(Bucket=locked, Key="g", Body=b"g", ObjectLockMode="GOVERNANCE",
+                          ObjectLockRetainUntilDate=later)["VersionId"]
+    assert error(lambda: client.delete_object(Bucket=locked, Key="g", VersionId=v)) == ("AccessDenied", 403)
+    # The header without the permission is not enough.
+    assert error(lambda: clerk.delete_object(Bucket=locked, Key="g", VersionId=v,
+                                             BypassGovernanceRetention=True)) == ("AccessDenied", 403)
+    assert error(lambda: clerk.put_object_retention(
+        Bucket=locked, Key="g", VersionId=v, BypassGovernanceRetention=True,
+        Retention={"Mode": "GOVERNANCE", "RetainUntilDate": later - dt.timedelta(hours=1)})) == ("AccessDenied", 403)
+    # Extending, and GOVERNANCE → COMPLIANCE, need no bypass... (on another version, which stays)
+    v2 = client.put_object(Bucket=locked, Key="g2", Body=b"g2", ObjectLockMode="GOVERNANCE",
+                           ObjectLockRetainUntilDate=utcnow() + dt.timedelta(seconds=5))["VersionId"]
+    clerk.put_object_retention(Bucket=locked, Key="g2", VersionId=v2, Retention={
+        "Mode": "COMPLIANCE", "RetainUntilDate": utcnow() + dt.timedelta(seconds=6)})
+    assert client.get_object_retention(Bucket=locked, Key="g2", VersionId=v2)["Retention"]["Mode"] == "COMPLIANCE"
+    # ...while the header with the permission removes a GOVERNANCE version.
+    client.delete_object(Bucket=locked, Key="g", VersionId=v, BypassGovernanceRetention=True)
+    assert error(lambda: client.head_object(Bucket=locked, Key="g", VersionId=v))[1] == 404
+
+
+def test_legal_hold_blocks_until_off(client, locked):
+    v = client.put_object(Bucket=locked, Key="held", Body=b"h", ObjectLockLegalHoldStatus="ON")["VersionId"]
+    assert client.get_object_legal_hold(Bucket=locked, Key="held", VersionId=v)["LegalHold"]["Status"] == "ON"
+    assert client.head_object(Bucket=locked, Key="held", VersionId=v)["ObjectLockLegalHoldStatus"] == "ON"
+    assert error(lambda: client.delete_object(Bucket=locked, Key="held", VersionId=v,
+                                              BypassGovernanceRetention=True)) == ("AccessDenied", 403)
+    client.put_object_legal_hold(Bucket=locked, Key="held", VersionId=v, LegalHold={"Status": "OFF"})
+    assert client.get_object_legal_hold(Bucket=locked, Key="held", VersionId=v)["LegalHold"]["Status"] == "OFF"
+    client.delete_object(Bucket=locked, Key="held", VersionId=v)
+    assert error(lambda: client.head_object(Bucket=locked, Key="held", VersionId=v))[1] == 404
+
+
+def test_multipart_and_copy_carry_the_lock_they_name(client, locked):
+    until = utcnow() + dt.timedelta(seconds=5)
+    mp = client.create_multipart_upload(Bucket=locked, Key="mp", ObjectLockMode="COMPLIANCE",
+                                        ObjectLockRetainUntilDate=until)
+    part = client.upload_part(Bucket=locked, Key="mp", UploadId=mp["UploadId"], PartNumber=1, Body=b"p" * 1024)
+    done = client.complete_multipart_upload(Bucket=locked, Key="mp", UploadId=mp["UploadId"], MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    head = client.head_object(Bucket=locked, Key="mp", VersionId=done["VersionId"])
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    assert error(lambda: client.delete_object(Bucket=locked, Key="mp", VersionId=done["VersionId"]))[1] == 403
+    copy = client.copy_object(Bucket=locked, Key="copy", CopySource={"Bucket": locked, "Key": "mp"},
+                              ObjectLockLegalHoldStatus="ON")
+    head = client.head_object(Bucket=locked, Key="copy", VersionId=copy["VersionId"])
+    assert head["ObjectLockLegalHoldStatus"] == "ON"
+    assert "ObjectLockMode" not in head, "the copy does not inherit its source's retention"
+    client.put_object_legal_hold(Bucket=locked, Key="copy", VersionId=copy["VersionId"], LegalHold={"Status": "OFF"})
+
+
+def test_requests_without_a_digest_are_refused(gw, locked):
+    """boto3 and the CLI add a checksum themselves; a hand-made PUT with lock headers and none is refused."""
+    url = f"{gw.http_url}/{locked}/raw"
+    body = b"raw bytes"
+    s = sigv4.sign("PUT", url, gw.access_key, gw.secret_key, payload_hash=sigv4.sha256_hex(body),
+                   headers={"x-amz-object-lock-legal-hold": "ON"})
+    r = requests.put(url, data=body, headers=s.headers, timeout=30)
+    assert r.status_code == 400 and "<Code>InvalidRequest</Code>" in r.text and DIGEST_RULE in r.text, r.text
+    retention = b"<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>2040-01-01T00:00:00Z</RetainUntilDate></Retention>"
+    s = sigv4.sign("PUT", url + "?retention", gw.access_key, gw.secret_key, payload_hash=sigv4.sha256_hex(retention))
+    r = requests.put(url + "?retention", data=retention, headers=s.headers, timeout=30)
+    assert r.status_code == 400 and DIGEST_RULE in r.text, r.text
+
+
+def test_aws_cli_sets_and_reads_retention_and_legal_hold(gw, client, locked, tmp_path):
+    env = client_env(gw, "http", tmp_path)
+    base = ["aws", "--endpoint-url", gw.http_url, "s3api"]
+    src = tmp_path / "f"
+    src.write_bytes(b"cli bytes")
+    until = (utcnow() + dt.timedelta(seconds=6)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    out = json.loads(run(base + ["put-object", "--bucket", locked, "--key", "cli", "--body", str(src),
+                                 "--object-lock-mode", "GOVERNANCE", "--object-lock-retain-until-date", until],
+                         env=env).stdout)
+    v = out["VersionId"]
+    got = json.loads(run(base + ["get-object-retention", "--bucket", locked, "--key", "cli", "--version-id", v],
+                         env=env).stdout)
+    assert got["Retention"]["Mode"] == "GOVERNANCE"
+    run(base + ["put-object-legal-hold", "--bucket", locked, "--key", "cli", "--version-id", v,
+                "--legal-hold", "Status=ON"], env=env)
+    head = json.loads(run(base + ["head-object", "--bucket", locked, "--key", "cli", "--version-id", v],
+                          env=env).stdout)
+    assert head["ObjectLockLegalHoldStatus"] == "ON" and head["ObjectLockMode"] == "GOVERNANCE", head
+    denied = run(base + ["delete-object", "--bucket", locked, "--key", "cli", "--version-id", v,
+                         "--bypass-governance-retention"], env=env, check=False)
+    assert denied.returncode != 0 and "AccessDenied" in denied.stderr, denied.stderr
+    run(base + ["put-object-legal-hold", "--bucket", locked, "--key", "cli", "--version-id", v,
+                "--legal-hold", "Status=OFF"], env=env)
+    run(base + ["delete-object", "--bucket", locked, "--key", "cli", "--version-id", v,
+                "--bypass-governance-retention"], env=env)
+    cfg = json.loads(run(base + ["get-object-lock-configuration", "--bucket", locked], env=env).stdout)
+    assert cfg["ObjectLockConfiguration"]["ObjectLockEnabled"] == "Enabled"
+    made = new_bucket_name("clilock")
+    run(base + ["create-bucket", "--bucket", made, "--object-lock-enabled-for-bucket"], env=env)
+    run(base + ["put-object-lock-configuration", "--bucket", made, "--object-lock-configuration",
+                '{"ObjectLockEnabled":"Enabled","Rule":{"DefaultRetention":{"Mode":"COMPLIANCE","Days":1}}}'], env=env)
+    assert client.get_object_lock_configuration(Bucket=made)["ObjectLockConfiguration"]["Rule"] == {
+        "DefaultRetention": {"Mode": "COMPLIANCE", "Days": 1}}
+    client.delete_bucket(Bucket=made)
