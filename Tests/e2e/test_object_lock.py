@@ -6,10 +6,11 @@ it is OFF; S3's digest rule holds for clients that send none (real SDKs send one
 
 import datetime as dt
 import json
-import time
 
+import boto3
 import pytest
 import requests
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 import sigv4
@@ -62,8 +63,6 @@ def clerk(gw):
     key = admin(gw, "POST", f"tenants/default/users/{name}/credentials")
     assert key.status_code == 201, key.text
     made = key.json()
-    import boto3
-    from botocore.config import Config
     return boto3.client("s3", endpoint_url=gw.http_url, aws_access_key_id=made["access_key"],
                         aws_secret_access_key=made["secret_key"], region_name="us-east-1",
                         config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
