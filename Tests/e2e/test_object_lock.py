@@ -227,3 +227,37 @@ def test_aws_cli_sets_and_reads_retention_and_legal_hold(gw, client, locked, tmp
     assert client.get_object_lock_configuration(Bucket=made)["ObjectLockConfiguration"]["Rule"] == {
         "DefaultRetention": {"Mode": "COMPLIANCE", "Days": 1}}
     client.delete_bucket(Bucket=made)
+
+
+def test_post_form_fields_set_the_lock(client, locked):
+    until = (utcnow() + dt.timedelta(seconds=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    fields = {"x-amz-object-lock-mode": "COMPLIANCE", "x-amz-object-lock-retain-until-date": until,
+              "x-amz-object-lock-legal-hold": "OFF"}
+    form = client.generate_presigned_post(locked, "posted", Fields=fields,
+                                          Conditions=[{k: v} for k, v in fields.items()])
+    r = requests.post(form["url"], data=form["fields"], files={"file": ("f", b"form bytes")}, timeout=30)
+    assert r.status_code == 204, r.text
+    head = client.head_object(Bucket=locked, Key="posted")
+    assert head["ObjectLockMode"] == "COMPLIANCE", head
+    assert error(lambda: client.delete_object(Bucket=locked, Key="posted", VersionId=head["VersionId"]))[1] == 403
+
+
+def test_aws_cli_cp_into_a_bucket_with_a_default_retention(gw, client, locked, tmp_path):
+    """The default retention makes every write a lock write: the CLI's own checksum satisfies S3's rule."""
+    client.put_object_lock_configuration(Bucket=locked, ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}})
+    env = client_env(gw, "http", tmp_path)
+    src = tmp_path / "f"
+    src.write_bytes(b"copied by the cli")
+    run(["aws", "--endpoint-url", gw.http_url, "s3", "cp", str(src), f"s3://{locked}/cp"], env=env)
+    head = client.head_object(Bucket=locked, Key="cp")
+    assert head["ObjectLockMode"] == "GOVERNANCE", head
+    assert error(lambda: client.delete_object(Bucket=locked, Key="cp", VersionId=head["VersionId"]))[1] == 403
+    client.delete_object(Bucket=locked, Key="cp", VersionId=head["VersionId"], BypassGovernanceRetention=True)
+    # Large enough for a multipart upload: each part carries the CLI's checksum too.
+    big = tmp_path / "big"
+    big.write_bytes(b"m" * (9 * 1024 * 1024))
+    run(["aws", "--endpoint-url", gw.http_url, "s3", "cp", str(big), f"s3://{locked}/big"], env=env)
+    head = client.head_object(Bucket=locked, Key="big")
+    assert head["ObjectLockMode"] == "GOVERNANCE" and head["ContentLength"] == 9 * 1024 * 1024, head
+    client.delete_object(Bucket=locked, Key="big", VersionId=head["VersionId"], BypassGovernanceRetention=True)
