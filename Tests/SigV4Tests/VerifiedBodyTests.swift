@@ -34,6 +34,24 @@ final class VerifiedBodyTests: XCTestCase {
         assertS3Error("XAmzContentSHA256Mismatch") { _ = try drain(wrong) }
     }
 
+    /// What counts as a declared digest for S3's Object Lock rule: Content-MD5, a checksum
+    /// header or trailer; not an algorithm named without a value, nor the payload's SHA-256.
+    func testDeclaresDigest() {
+        let rows: [([(String, String)], Bool)] = [
+            ([], false),
+            ([("Content-MD5", md5Base64)], true),
+            ([("x-amz-checksum-crc32", "AAAAAA==")], true),
+            ([("x-amz-trailer", "x-amz-checksum-crc32")], true),
+            ([("x-amz-sdk-checksum-algorithm", "CRC32")], false),
+            ([("x-amz-checksum-algorithm", "CRC32")], false),
+            ([("x-amz-checksum-mode", "ENABLED")], false),
+            ([("x-amz-content-sha256", hexEncode(Digest.hash(.sha256, data)))], false),
+        ]
+        for (headers, declared) in rows {
+            XCTAssertEqual(VerifiedBody.declaresDigest(head("PUT", "/b/k", headers)), declared, "\(headers)")
+        }
+    }
+
     func testContentMD5() throws {
         XCTAssertEqual(try drain(try body([("Content-MD5", md5Base64)])), data)
         let wrong = try body([("Content-MD5", base64Encode(Digest.hash(.md5, [])))])
