@@ -5,7 +5,7 @@ import SigV4
 
 /// Object Lock on the write path: the lock headers of PUT, CopyObject, CreateMultipartUpload
 /// (POST: the same names as form fields), the bucket's default retention, S3's digest rule,
-/// the lock headers of GET/HEAD, and the governance bypass of deletes and retention changes.
+/// and the lock headers of GET/HEAD (the governance bypass: `governanceBypass`).
 /// https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html
 enum LockHeaders {
     static let mode = "x-amz-object-lock-mode"
@@ -95,16 +95,6 @@ extension Handlers {
             || r.head.headers.contains {
                 [LockHeaders.mode, LockHeaders.retainUntil, LockHeaders.legalHold].contains($0.name)
             }
-    }
-
-    /// `x-amz-bypass-governance-retention: true` from a caller holding
-    /// s3:BypassGovernanceRetention on the object: only then may a GOVERNANCE retention be
-    /// shortened, removed, or its version deleted before its date.
-    static func bypassGovernance(_ r: S3Request, bucket: BucketRecord, key: String) -> Bool {
-        guard r.header(LockHeaders.bypass)?.trimmingCharacters(in: .whitespaces).lowercased() == "true",
-            let p = r.principal
-        else { return false }
-        return p.allows("s3:BypassGovernanceRetention", on: .object(bucket: bucket.displayName, key: key))
     }
 
     /// The lock headers of a GET/HEAD answer: the retention to callers holding

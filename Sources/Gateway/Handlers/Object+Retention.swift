@@ -28,7 +28,7 @@ extension Handlers {
         guard let body = try verifiedBody(r).readAll(limit: 64 * 1024) else { throw S3Error(.malformedXML) }
         let retention = try RetentionXML.parse(body, now: r.now)
         let (_, o) = try lockTarget(r, ctx, bucket: b)
-        let bypass = bypassGovernance(r, bucket: b, key: o.key)
+        let bypass = governanceBypass(r, key: o.key)
         _ = try ctx.metadata.changeLock(
             bucket: b.name, key: o.key, versionId: o.versionId, .retention(retention), bypassGovernance: bypass,
             now: r.now)
