@@ -2,10 +2,14 @@
 for good; its lock configuration and default retention; a COMPLIANCE version survives every
 client attempt to remove it until its date passes (seconds ahead), then goes; GOVERNANCE yields
 only to the bypass header together with s3:BypassGovernanceRetention; a legal hold blocks until
-it is OFF; S3's digest rule holds for clients that send none (real SDKs send one)."""
+it is OFF; S3's digest rule holds for clients that send none (real SDKs send one). Of the
+background paths, the orphan sweep (`s3gw audit residency --remove-orphans`) and the lifecycle
+runner (agent clock moved days ahead) are tried here; replica-count lowering and repair are the
+agent's tests."""
 
 import datetime as dt
 import json
+import os
 
 import boto3
 import pytest
@@ -15,7 +19,8 @@ from botocore.exceptions import ClientError
 
 import sigv4
 from admin_api import admin
-from conftest import client_env, new_bucket_name, run, s3_client, wait_until
+from admin_cli import cli
+from conftest import Stack, client_env, new_bucket_name, run, s3_client, wait_until
 
 DIGEST_RULE = "Content-MD5 OR x-amz-checksum- HTTP header is required"
 
@@ -261,3 +266,67 @@ def test_aws_cli_cp_into_a_bucket_with_a_default_retention(gw, client, locked, t
     head = client.head_object(Bucket=locked, Key="big")
     assert head["ObjectLockMode"] == "GOVERNANCE" and head["ContentLength"] == 9 * 1024 * 1024, head
     client.delete_object(Bucket=locked, Key="big", VersionId=head["VersionId"], BypassGovernanceRetention=True)
+
+
+# -- background paths that exist on main: the orphan sweep and the lifecycle runner --------------
+
+def test_the_orphan_sweep_keeps_a_locked_noncurrent_version(gw, client, locked):
+    v1 = client.put_object(Bucket=locked, Key="k", Body=b"locked old bytes", ObjectLockMode="COMPLIANCE",
+                           ObjectLockRetainUntilDate=utcnow() + dt.timedelta(seconds=8))["VersionId"]
+    client.put_object(Bucket=locked, Key="k", Body=b"newer")
+    client.delete_object(Bucket=locked, Key="k")
+    r = cli(gw, "audit", "residency", "--json", "--remove-orphans", "--older-than", "0")
+    assert r.returncode in (0, 1, 2), r.stderr
+    mine = [b for b in json.loads(r.stdout)["buckets"] if b["bucket"] == locked]
+    assert mine and mine[0]["orphans"].get("removed", 0) == 0, mine
+    assert client.get_object(Bucket=locked, Key="k", VersionId=v1)["Body"].read() == b"locked old bytes"
+
+
+@pytest.fixture(scope="module")
+def lifecycle_stack():
+    """A gateway whose agent runs lifecycle every second on a clock the test moves ahead."""
+    s = Stack("lock-lifecycle", extra="\n[lifecycle]\ninterval = 1\n")
+    offset = s.tmp / "clock-offset"
+    offset.write_text("0")
+    s.offset_file = offset
+    previous = os.environ.get("S3GW_TEST_CLOCK_OFFSET_FILE")
+    os.environ["S3GW_TEST_CLOCK_OFFSET_FILE"] = str(offset)
+    try:
+        s.start()
+    finally:
+        if previous is None:
+            os.environ.pop("S3GW_TEST_CLOCK_OFFSET_FILE", None)
+        else:
+            os.environ["S3GW_TEST_CLOCK_OFFSET_FILE"] = previous
+    yield s
+    s.stop()
+    s.cleanup()
+
+
+def test_lifecycle_never_removes_a_locked_version(lifecycle_stack):
+    stack = lifecycle_stack
+    client = s3_client(stack)
+    bucket = new_bucket_name("lock-lc")
+    client.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    kept = client.put_object(Bucket=bucket, Key="k", Body=b"compliance bytes", ObjectLockMode="COMPLIANCE",
+                             ObjectLockRetainUntilDate=utcnow() + dt.timedelta(days=30))["VersionId"]
+    held = client.put_object(Bucket=bucket, Key="h", Body=b"held bytes", ObjectLockLegalHoldStatus="ON")["VersionId"]
+    client.put_object(Bucket=bucket, Key="k", Body=b"k2")
+    client.put_object(Bucket=bucket, Key="h", Body=b"h2")
+    client.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+        {"ID": "everything", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 1},
+         "NoncurrentVersionExpiration": {"NoncurrentDays": 1}}]})
+    stack.offset_file.write_text(str(3 * 86_400))
+    # Every pass from now on finds both old versions due and keeps them.
+    wait_until(lambda: "2 locked versions kept" in stack.gateway_log.read_text(errors="replace"), 30,
+               "a lifecycle pass keeping both locked versions", detail=stack.log_tail)
+    assert client.get_object(Bucket=bucket, Key="k", VersionId=kept)["Body"].read() == b"compliance bytes"
+    assert client.get_object(Bucket=bucket, Key="h", VersionId=held)["Body"].read() == b"held bytes"
+    # Released from its hold, the noncurrent version goes with the next pass.
+    client.put_object_legal_hold(Bucket=bucket, Key="h", VersionId=held, LegalHold={"Status": "OFF"})
+
+    def gone():
+        versions = client.list_object_versions(Bucket=bucket, Prefix="h").get("Versions", [])
+        return held not in [v["VersionId"] for v in versions]
+    wait_until(gone, 30, "the lifecycle runner to remove the released version", detail=stack.log_tail)
+    assert client.get_object(Bucket=bucket, Key="k", VersionId=kept)["Body"].read() == b"compliance bytes"
