@@ -4,8 +4,10 @@ import Metrics
 
 /// The agent's copier: claims due jobs from the metadata store's queue and carries them out.
 /// A replicate job streams the object from a readable copy into the target zone, verifies size
-/// and ETag, and records the copy only if the object is still that write; a removal job deletes
-/// a blob no metadata references any more. Failures retry with backoff and end dead-lettered.
+/// and ETag, and records the copy only if that version still exists (latest or noncurrent: every
+/// version keeps its copies); a removal job deletes a blob no metadata references any more —
+/// unless the version it names is locked, then it waits for the date. Failures retry with
+/// backoff and end dead-lettered.
 public final class Replicator: Sendable {
     let ctx: GatewayContext
     /// Names this agent's leases ("host:pid:thread"), so a job is finished only by its holder.
@@ -40,7 +42,20 @@ public final class Replicator: Sendable {
             switch job.kind {
             case .replicate: try replicate(job)
             case .removeBlob:
-                try ctx.zone(job.zone).deleteBlob(backendBucket: job.backendBucket, blob: job.blob)
+                let blob = "\(job.zone)/\(job.backendBucket)/\(job.blob)"
+                switch try removal(job) {
+                case .remove:
+                    try ctx.zone(job.zone).deleteBlob(backendBucket: job.backendBucket, blob: job.blob)
+                case .keep:
+                    ctx.logger.warning(
+                        "job \(job.id): \(blob) is still a copy of \(job.bucket)/\(job.key): kept, the removal dropped")
+                case .wait(let until):
+                    ctx.logger.notice(
+                        "job \(job.id): \(blob) of locked \(job.bucket)/\(job.key) kept; removal deferred until \(HTTPDate.iso8601(until))"
+                    )
+                    try ctx.metadata.deferJob(id: job.id, owner: owner, until: until)
+                    return true
+                }
             }
             try ctx.metadata.finishJob(id: job.id, owner: owner, now: ctx.clock.now())
         } catch {
@@ -48,6 +63,38 @@ public final class Replicator: Sendable {
         }
         return true
     }
+
+    enum Removal: Equatable {
+        case remove
+        /// The blob is still a recorded copy of the version the job names: never removed.
+        case keep
+        /// The version the job names is locked: the removal waits until then.
+        case wait(until: Double)
+    }
+
+    /// What a removal job may do, decided when it runs: the version it names (by generation)
+    /// may still exist — a replica-count lowering or a repair dropped one of its copies — and
+    /// be locked by now (the agent never bypasses governance). Then the blob stays until the
+    /// retain-until date, a legal hold a day at a time. A version that is gone, or a job from
+    /// before versions (no generation), removes.
+    func removal(_ job: ReplicationJob) throws(StoreError) -> Removal {
+        guard let v = try ctx.metadata.version(bucket: job.bucket, key: job.key, generation: job.generation) else {
+            return .remove
+        }
+        if (v.zone == job.zone && v.blobs.contains { $0.blob == job.blob })
+            || v.replicas.contains(where: { $0.zone == job.zone && $0.blob == job.blob })
+        {
+            return .keep
+        }
+        let now = ctx.clock.now()
+        guard case .denied = ObjectLock.decide(v, now: now, bypassGovernance: false) else { return .remove }
+        var until = now + Self.lockRecheck
+        if let r = v.retention, r.until > now, !v.legalHold || r.until > until { until = r.until }
+        return .wait(until: until)
+    }
+
+    /// How long a removal waits before its version's legal hold is looked at again.
+    static let lockRecheck: Double = 86_400
 
     private func fail(_ job: ReplicationJob, _ error: any Error) {
         let text = "\(error)"
@@ -69,9 +116,11 @@ public final class Replicator: Sendable {
     }
 
     private func replicate(_ job: ReplicationJob) throws {
-        guard let (b, found) = try ctx.metadata.bucketAndObject(bucket: job.bucket, key: job.key),
-            let o = found, o.generation == job.generation
-        else { return }  // overwritten or deleted since: nothing to copy
+        // The version the job names, latest or noncurrent: a version that became noncurrent
+        // still gets its copies.
+        guard let b = try ctx.metadata.bucket(named: job.bucket),
+            let o = try ctx.metadata.version(bucket: job.bucket, key: job.key, generation: job.generation)
+        else { return }  // removed since (or rewritten unversioned): nothing to copy
         try Residency.check(zone: job.zone, for: b, catalog: ctx.catalog)
         let target = try ctx.zone(job.zone)
         // Backend buckets exist where the bucket was created; other zones get theirs on first copy.
@@ -99,7 +148,7 @@ public final class Replicator: Sendable {
         if try !ctx.metadata.completeReplica(
             bucket: o.bucket, key: o.key, generation: o.generation, zone: job.zone, blob: blob)
         {
-            // Overwritten, deleted, or no longer wanted there while the bytes moved.
+            // Removed, rewritten, or no longer wanted there while the bytes moved.
             try? target.deleteBlob(backendBucket: job.backendBucket, blob: blob)
         } else {
             // The copy asked for (the job queued: by the write, a replica-count raise or a

@@ -69,7 +69,8 @@ public struct CopyRepair: Sendable, Equatable {
         for blob in found.blobs.map(\.blob) where !blob.isEmpty && !kept.contains(blob) {
             extra.append(
                 ReplicationJob(
-                    kind: .removeBlob, bucket: found.bucket, key: found.key, zone: found.zone,
+                    kind: .removeBlob, bucket: found.bucket, key: found.key, generation: found.generation,
+                    zone: found.zone,
                     backendBucket: formerPrimaryBackendBucket, blob: blob, priority: ReplicationJob.Priority.remove,
                     notBefore: now, createdAt: now))
         }

@@ -138,6 +138,9 @@ public protocol MetadataStore: MigrationStore, AuditStore {
     /// Back to pending at `retryAt`, or dead-lettered when nil (a replicate job's replica is then
     /// marked failed).
     func failJob(id: Int64, owner: String, error: String, retryAt: Double?, now: Double) throws(StoreError)
+    /// Puts a job still held by `owner` back to pending, not due before `until`, without
+    /// counting a failed attempt: a removal job whose version is locked waits for its date.
+    func deferJob(id: Int64, owner: String, until: Double) throws(StoreError)
     /// Jobs with ids greater than `after`, in id order, optionally of one bucket, one key (in
     /// that bucket, or in any) and one state.
     func jobs(bucket: String?, key: String?, state: ReplicationJob.State?, after: Int64, limit: Int)

@@ -17,7 +17,8 @@ public struct ReplicationJob: Sendable, Equatable {
     public var kind: Kind
     public var bucket: String
     public var key: String
-    /// `replicate`: the object write to copy (`ObjectRecord.generation`).
+    /// The version written (`ObjectRecord.generation`): the one to copy (`replicate`), or the one
+    /// whose copy is removed (`removeBlob`; "" in jobs queued before versions existed).
     public var generation: String
     /// The zone written to (`replicate`) or removed from (`removeBlob`).
     public var zone: String
@@ -35,6 +36,9 @@ public struct ReplicationJob: Sendable, Equatable {
     public var leaseOwner: String
     public var leaseUntil: Double
     public var lastError: String
+
+    /// `lastError` of a removal job deferred while the version it names is locked.
+    public static let deferredNote = "deferred: its version is locked (Object Lock)"
 
     public init(
         id: Int64 = 0, kind: Kind, bucket: String, key: String, generation: String = "", zone: String,

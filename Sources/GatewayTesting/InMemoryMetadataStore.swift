@@ -48,11 +48,29 @@ public final class InMemoryMetadataStore: MetadataStore {
         mutating func updateReplica(
             _ job: ReplicationJob, where match: (Replica) -> Bool, _ change: (inout Replica) -> Void
         ) {
-            guard var o = objects[job.bucket]?[job.key], o.generation == job.generation,
+            guard let (found, at) = located(job.bucket, job.key, job.generation), var o = Optional(found),
                 let i = o.replicas.firstIndex(where: { $0.zone == job.zone && match($0) })
             else { return }
             change(&o.replicas[i])
-            objects[job.bucket]?[job.key] = o
+            store(o, at: at)
+        }
+
+        /// The version written as `generation`, latest (`at` nil) or noncurrent (its index
+        /// among the key's versions), as the SQLite store's `located`.
+        func located(_ bucket: String, _ key: String, _ generation: String) -> (ObjectRecord, at: Int?)? {
+            guard !generation.isEmpty else { return nil }
+            if let o = objects[bucket]?[key], o.generation == generation { return (o, nil) }
+            guard
+                let i = versions[bucket]?[key]?.firstIndex(where: {
+                    !$0.isDeleteMarker && $0.generation == generation
+                })
+            else { return nil }
+            return (versions[bucket]![key]![i], i)
+        }
+
+        /// Writes a version back where `located` found it.
+        mutating func store(_ o: ObjectRecord, at: Int?) {
+            if let at { versions[o.bucket]?[o.key]?[at] = o } else { objects[o.bucket]?[o.key] = o }
         }
     }
 
@@ -273,10 +291,11 @@ public final class InMemoryMetadataStore: MetadataStore {
         throws(StoreError)
     {
         try state.withLock { s throws(StoreError) in
-            guard let old = s.objects[bucket]?[key], old.generation == generation else { throw .noSuchKey }
+            guard let (old, at) = s.located(bucket, key, generation) else { throw .noSuchKey }
+            try VersionCopies.checkReplicaChange(old, to: replicas, now: now)
             var o = old
             o.replicas = replicas
-            s.objects[bucket]?[key] = o
+            s.store(o, at: at)
             s.queueJobs(replacing: old, with: o, now: now)
             audit(
                 AuditEntry.objectReplicas(o))
@@ -287,12 +306,12 @@ public final class InMemoryMetadataStore: MetadataStore {
         throws(StoreError) -> Bool
     {
         state.withLock { s in
-            guard var o = s.objects[bucket]?[key], o.generation == generation,
+            guard let (found, at) = s.located(bucket, key, generation), var o = Optional(found),
                 let i = o.replicas.firstIndex(where: { $0.zone == zone && $0.blob.isEmpty })
             else { return false }
             o.replicas[i].blob = blob
             o.replicas[i].state = .completed
-            s.objects[bucket]?[key] = o
+            s.store(o, at: at)
             return true
         }
     }
@@ -434,12 +453,15 @@ public final class InMemoryMetadataStore: MetadataStore {
     }
 
     public func repairCopies(_ repair: CopyRepair, now: Double) throws(StoreError) -> Bool {
-        state.withLock { s in
-            guard let current = s.objects[repair.found.bucket]?[repair.found.key], repair.applies(to: current) else {
+        try state.withLock { s throws(StoreError) -> Bool in
+            guard let (current, at) = s.located(repair.found.bucket, repair.found.key, repair.found.generation),
+                repair.applies(to: current)
+            else {
                 return false
             }
+            try VersionCopies.checkRepair(repair, version: current, now: now)
             let repaired = repair.applied(to: current)
-            s.objects[repaired.bucket]?[repaired.key] = repaired
+            s.store(repaired, at: at)
             let plan = repair.jobPlan(now: now)
             s.queueJobs(replacing: plan.replacing, with: repaired, now: now)
             for job in plan.extra { s.insertJob(job) }

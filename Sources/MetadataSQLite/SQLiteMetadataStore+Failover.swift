@@ -35,14 +35,15 @@ extension SQLiteMetadataStore {
     public func repairCopies(_ repair: CopyRepair, now: Double) throws(StoreError) -> Bool {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) -> Bool in
-                var current: ObjectRecord?
-                try db.query(
-                    "SELECT \(Self.objectColumns) FROM objects WHERE bucket = ? AND key = ?",
-                    [.text(repair.found.bucket), .text(repair.found.key)]
-                ) { r in current = Self.object(r) }
-                guard let current, repair.applies(to: current) else { return false }
+                // The version repaired, latest or noncurrent, in the table it lives in.
+                guard
+                    let (current, table) = try Self.located(
+                        repair.found.bucket, repair.found.key, repair.found.generation, db),
+                    repair.applies(to: current)
+                else { return false }
+                try VersionCopies.checkRepair(repair, version: current, now: now)
                 let repaired = repair.applied(to: current)
-                try Self.insert(repaired, db)
+                try Self.insert(repaired, into: table, db)
                 let plan = repair.jobPlan(now: now)
                 try Self.queueJobs(replacing: plan.replacing, with: repaired, now: now, db)
                 for job in plan.extra { try Self.insertJob(job, db) }

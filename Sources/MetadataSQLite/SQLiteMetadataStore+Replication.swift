@@ -60,14 +60,24 @@ extension SQLiteMetadataStore {
         }
     }
 
-    private func currentObject(_ bucket: String, _ key: String, _ db: SQLiteConnection) throws(StoreError)
-        -> ObjectRecord?
+    /// The version written as `generation` and the table it lives in: `objects` when it is the
+    /// latest, `object_versions` when noncurrent (a noncurrent version keeps getting its copies
+    /// and its repairs). Delete markers have no generation.
+    static func located(_ bucket: String, _ key: String, _ generation: String, _ db: SQLiteConnection)
+        throws(StoreError) -> (version: ObjectRecord, table: String)?
     {
-        var found: ObjectRecord?
-        try db.query(
-            "SELECT \(Self.objectColumns) FROM objects WHERE bucket = ? AND key = ?", [.text(bucket), .text(key)]
-        ) { r in found = Self.object(r) }
-        return found
+        guard !generation.isEmpty else { return nil }
+        for table in ["objects", "object_versions"] {
+            var found: ObjectRecord?
+            try db.query(
+                "SELECT \(objectColumns) FROM \(table) WHERE bucket = ? AND key = ?", [.text(bucket), .text(key)]
+            ) { r in
+                let o = object(r)
+                if !o.isDeleteMarker && o.generation == generation { found = o }
+            }
+            if let found { return (found, table) }
+        }
+        return nil
     }
 
     public func setReplicas(bucket: String, key: String, generation: String, replicas: [Replica], now: Double)
@@ -75,12 +85,12 @@ extension SQLiteMetadataStore {
     {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) in
-                guard var o = try currentObject(bucket, key, db), o.generation == generation else {
-                    throw .noSuchKey
-                }
-                let old = o
+                guard let (old, table) = try Self.located(bucket, key, generation, db) else { throw .noSuchKey }
+                // Nothing changes when it would drop a stored copy of a locked version.
+                try VersionCopies.checkReplicaChange(old, to: replicas, now: now)
+                var o = old
                 o.replicas = replicas
-                try Self.insert(o, db)
+                try Self.insert(o, into: table, db)
                 try Self.queueJobs(replacing: old, with: o, now: now, db)
                 try Self.audit(
                     AuditEntry.objectReplicas(o), db)
@@ -93,12 +103,12 @@ extension SQLiteMetadataStore {
     {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) -> Bool in
-                guard var o = try currentObject(bucket, key, db), o.generation == generation,
+                guard var (o, table) = try Self.located(bucket, key, generation, db),
                     let i = o.replicas.firstIndex(where: { $0.zone == zone && $0.blob.isEmpty })
                 else { return false }
                 o.replicas[i].blob = blob
                 o.replicas[i].state = .completed
-                try Self.insert(o, db)
+                try Self.insert(o, into: table, db)
                 return true
             }
         }
@@ -188,11 +198,11 @@ extension SQLiteMetadataStore {
     private func markReplica(_ job: ReplicationJob, _ state: Replica.State, _ db: SQLiteConnection)
         throws(StoreError)
     {
-        guard var o = try currentObject(job.bucket, job.key, db), o.generation == job.generation,
+        guard var (o, table) = try Self.located(job.bucket, job.key, job.generation, db),
             let i = o.replicas.firstIndex(where: { $0.zone == job.zone && $0.blob.isEmpty })
         else { return }
         o.replicas[i].state = state
-        try Self.insert(o, db)
+        try Self.insert(o, into: table, db)
     }
 
     public func jobs(bucket: String?, key: String?, state: ReplicationJob.State?, after: Int64, limit: Int)
@@ -243,11 +253,11 @@ extension SQLiteMetadataStore {
     }
 
     private func markReplicaPending(_ job: ReplicationJob, _ db: SQLiteConnection) throws(StoreError) {
-        guard var o = try currentObject(job.bucket, job.key, db), o.generation == job.generation,
+        guard var (o, table) = try Self.located(job.bucket, job.key, job.generation, db),
             let i = o.replicas.firstIndex(where: { $0.zone == job.zone && $0.state == .failed })
         else { return }
         o.replicas[i].state = .pending
-        try Self.insert(o, db)
+        try Self.insert(o, into: table, db)
     }
 
     public func cancelJob(id: Int64) throws(StoreError) -> Bool {

@@ -1,0 +1,15 @@
+import GatewayCore
+
+extension SQLiteMetadataStore {
+    public func deferJob(id: Int64, owner: String, until: Double) throws(StoreError) {
+        try withConnection { db throws(StoreError) in
+            // The claim counted an attempt; a deferral is none.
+            try db.query(
+                """
+                UPDATE jobs SET state = 'pending', not_before = ?, attempts = MAX(attempts - 1, 0), lease_owner = '',
+                    lease_until = 0, last_error = ?
+                WHERE id = ? AND lease_owner = ? AND state = 'running'
+                """, [.real(until), .text(ReplicationJob.deferredNote), .int(id), .text(owner)])
+        }
+    }
+}
