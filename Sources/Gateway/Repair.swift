@@ -79,8 +79,7 @@ public enum Repair {
             if case .damaged(let what) = f {
                 // An overwrite or delete removes the blobs of the record read before the zone was
                 // looked at: that is no damage, and the next check sees the new write.
-                guard let current = try? ctx.metadata.object(bucket: o.bucket, key: o.key),
-                    current.generation == o.generation
+                guard (try? ctx.metadata.version(bucket: o.bucket, key: o.key, generation: o.generation)) != nil
                 else {
                     return Outcome(
                         bucket: o.bucket, key: o.key, notes: ["changed while it was checked; nothing queued"])
@@ -178,28 +177,33 @@ public enum Repair {
         }
     }
 
-    /// Checks every object of bucket `name` (or only `key`), in key order, handing each outcome
-    /// to `each`; returns how many objects were checked. `.noSuchBucket` / `.noSuchKey` when
-    /// there is nothing of that name.
+    /// Checks every version of bucket `name` (or only those of `key`) — latest and noncurrent,
+    /// each its own set of copies — in key order, newest first, handing each outcome to `each`;
+    /// returns how many versions were checked. `.noSuchBucket` / `.noSuchKey` when there is
+    /// nothing of that name.
     public static func bucket(
         _ name: String, key: String? = nil, _ options: Options = Options(), _ ctx: GatewayContext,
         each: (Outcome) -> Void
     ) throws(StoreError) -> Int {
         guard let b = try ctx.metadata.bucket(named: name) else { throw .noSuchBucket }
-        if let key {
-            guard let o = try ctx.metadata.object(bucket: name, key: key) else { throw .noSuchKey }
-            each(check(o, in: b, options, ctx))
-            return 1
-        }
         var count = 0
-        var after = ""
-        while true {
-            let page = try ctx.metadata.listObjects(bucket: name, query: ListQuery(after: after, maxKeys: 1000))
-            for o in page.objects { each(check(o, in: b, options, ctx)) }
-            count += page.objects.count
-            guard page.isTruncated, let last = page.last else { return count }
-            after = last
+        let walk = VersionWalk(ctx.metadata, bucket: name)
+        let visit = { (e: VersionEntry) throws(StoreError) -> Bool in
+            if let key, e.record.key != key { return false }
+            if !e.record.isDeleteMarker {
+                each(check(e.record, in: b, options, ctx))
+                count += 1
+            }
+            return true
         }
+        if let key {
+            // The key's versions: after every seq of the key before it ("" sorts first).
+            try walk.visit(after: (key, VersionWalk.beforeAll), visit)
+            if count == 0 { throw .noSuchKey }
+        } else {
+            try walk.visit(visit)
+        }
+        return count
     }
 
     private static func replicaBlobs(_ o: ObjectRecord, _ r: Replica) -> [BlobPart] {

@@ -23,49 +23,91 @@ public enum Scrub {
         public init() {}
     }
 
-    /// Checks up to `budget` objects from where the walk under `cursorKey` left off (only their
-    /// copies in `zone` when given), and records where it stopped.
+    /// Checks up to `budget` versions from where the walk under `cursorKey` left off (only their
+    /// copies in `zone` when given), and records where it stopped. Every version is walked —
+    /// latest and noncurrent, each its own set of copies; delete markers have none.
     public static func run(cursorKey: String, zone: String? = nil, budget: Int, _ ctx: GatewayContext)
         throws(StoreError) -> Report
     {
         var report = Report()
-        // "bucket/key" of the last object checked ("bucket/" before its first); bucket names have no '/'.
-        let cursor = try ctx.metadata.agentState(cursorKey) ?? ""
-        var bucket = String(cursor.prefix { $0 != "/" })
-        var key = String(cursor.dropFirst(bucket.count + 1))
+        var (bucket, position) = try parse(ctx.metadata.agentState(cursorKey) ?? "") { name in
+            (try? ctx.metadata.bucket(named: name)) != nil
+        }
         if bucket.isEmpty, let first = try ctx.metadata.allBuckets(after: "", limit: 1).first { bucket = first.name }
         while report.checked < budget, !bucket.isEmpty {
-            var more = false
+            var finished = true
             // A pass over one zone skips the buckets that cannot have a copy there.
             if let b = try ctx.metadata.bucket(named: bucket), zone.map({ b.zones.contains($0) }) ?? true {
-                let page = try ctx.metadata.listObjects(
-                    bucket: bucket, query: ListQuery(after: key, maxKeys: min(1000, budget - report.checked)))
-                for o in page.objects {
-                    if zone == nil || o.zone == zone || o.replicas.contains(where: { $0.zone == zone }) {
+                let walk = VersionWalk(ctx.metadata, bucket: bucket, page: min(1000, budget - report.checked))
+                var stopped = false
+                try walk.visit(after: position) { e in
+                    let o = e.record
+                    if report.checked >= budget {
+                        stopped = true
+                        return false
+                    }
+                    if !o.isDeleteMarker
+                        && (zone == nil || o.zone == zone || o.replicas.contains(where: { $0.zone == zone }))
+                    {
                         let outcome = Repair.check(o, in: b, Repair.Options(zone: zone), ctx)
-                        // The zone of a pass failed again: this object is checked again next
+                        // The zone of a pass failed again: this version is checked again next
                         // time, not skipped (the periodic scrub comes around anyway).
                         if zone != nil && !outcome.unchecked.isEmpty {
                             report.stalled = true
-                            break
+                            return false
                         }
                         if !outcome.notes.isEmpty || !outcome.unchecked.isEmpty { report.outcomes.append(outcome) }
                     }
-                    key = o.key
+                    position = (o.key, o.versionSeq)
                     report.checked += 1
+                    return true
                 }
                 if report.stalled { break }
-                more = page.isTruncated
+                // Out of budget: the rest of the bucket comes next time.
+                finished = !stopped
             }
-            if !more {
-                key = ""
+            if finished {
+                position = nil
                 bucket = try ctx.metadata.allBuckets(after: bucket, limit: 1).first?.name ?? ""
                 report.wrapped = bucket.isEmpty
             }
         }
         if bucket.isEmpty { report.wrapped = true }
-        try ctx.metadata.setAgentState(cursorKey, bucket.isEmpty ? "" : bucket + "/" + key)
+        try ctx.metadata.setAgentState(cursorKey, bucket.isEmpty ? "" : cursor(bucket, position))
         return report
+    }
+
+    /// "bucket/key/seq" of the last version checked ("bucket/" before the bucket's first).
+    static func cursor(_ bucket: String, _ position: (key: String, seq: String?)?) -> String {
+        guard let (key, seq) = position else { return bucket + "/" }
+        return bucket + "/" + key + "/" + (seq ?? "")
+    }
+
+    /// Reads a cursor: "bucket/key/seq", or one written before versions, "bucket/key" (then the
+    /// walk resumes after every version of that key). The seq is 32 hex digits or "" (a row
+    /// from before versions); a key ending in such a component is read as key and seq, which
+    /// at worst checks one key again. A bucket of another tenant is named "tenant/name":
+    /// `exists` tells which reading names a bucket.
+    static func parse(_ cursor: String, exists: (String) -> Bool) -> (
+        bucket: String, position: (key: String, seq: String?)?
+    ) {
+        guard !cursor.isEmpty else { return ("", nil) }
+        var parts = cursor.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        var bucket = parts[0]
+        var rest = parts.count > 1 ? parts[1] : ""
+        if let slash = rest.firstIndex(of: "/"), !exists(bucket), exists(bucket + "/" + rest[..<slash]) {
+            bucket += "/" + rest[..<slash]
+            rest = String(rest[rest.index(after: slash)...])
+        }
+        parts = []
+        guard !rest.isEmpty else { return (bucket, nil) }
+        if let slash = rest.lastIndex(of: "/") {
+            let seq = String(rest[rest.index(after: slash)...])
+            if seq.isEmpty || (seq != VersionId.null && VersionId.isWellFormed(seq)) {
+                return (bucket, (String(rest[..<slash]), seq))
+            }
+        }
+        return (bucket, (rest, nil))
     }
 
     /// Starts (or restarts) the pass over everything `zone` should hold.

@@ -172,7 +172,7 @@ final class RepairTests: XCTestCase {
         var r = try Scrub.run(cursorKey: "scrub", budget: 3, agent())
         XCTAssertEqual([r.checked, r.outcomes.count], [3, 0])
         XCTAssertFalse(r.wrapped)
-        XCTAssertEqual(try gw.metadata.agentState("scrub"), "rep/k3")
+        XCTAssertEqual(try gw.metadata.agentState("scrub"), "rep/k3/" + (try object("k3")).versionSeq)
         r = try Scrub.run(cursorKey: "scrub", budget: 3, agent())
         XCTAssertEqual(r.checked, 3)
         XCTAssertEqual(r.outcomes.map(\.key), ["k5"])
@@ -182,7 +182,8 @@ final class RepairTests: XCTestCase {
         XCTAssertEqual(try gw.metadata.agentState("scrub"), "")
         r = try Scrub.run(cursorKey: "scrub", budget: 2, agent())
         XCTAssertEqual(r.checked, 2)
-        XCTAssertEqual(try gw.metadata.agentState("scrub"), "rep/k2", "a new pass starts over")
+        XCTAssertEqual(
+            try gw.metadata.agentState("scrub"), "rep/k2/" + (try object("k2")).versionSeq, "a new pass starts over")
     }
 
     func testTheAgentsScrubIsPacedByTheHourlyBudget() throws {
@@ -198,7 +199,7 @@ final class RepairTests: XCTestCase {
         XCTAssertFalse(scrubber.runSlice(), "nothing earned yet")
         clock.advance(5.5)
         XCTAssertTrue(scrubber.runSlice())
-        XCTAssertEqual(try gw.metadata.agentState("scrub"), "rep/k05")
+        XCTAssertEqual(try gw.metadata.agentState("scrub"), "rep/k05/" + (try object("k05")).versionSeq)
         XCTAssertFalse(scrubber.runSlice(), "the budget is spent")
         clock.advance(3600)  // an hour's stall earns ten minutes' worth at most
         XCTAssertTrue(scrubber.runSlice())

@@ -53,8 +53,10 @@ extension AdminAPI {
         public var placement: [BucketLocationView]
         public var objects: Int
         public var bytes: Int64
-        /// PATCH with replica_count: how many objects had their copies changed (jobs queued).
+        /// PATCH with replica_count: how many versions had their copies changed (jobs queued),
+        /// and how many kept their copies because Object Lock protects them.
         public var objectsQueued: Int?
+        public var objectsKeptLocked: Int?
     }
 
     public struct UpdateBucket: Codable, Sendable {
@@ -113,15 +115,16 @@ extension AdminAPI {
             if let owner {
                 try store { () throws(StoreError) in try ctx.metadata.setBucketOwner(bucket: b.name, owner: owner.id) }
             }
-            var queued: Int?
+            var result: ReplicaCount.Result?
             if let n = body.replicaCount {
-                queued = try AdminError.satisfying { try ReplicaCount.set(bucket: b.name, count: n, ctx) }
+                result = try AdminError.satisfying { try ReplicaCount.set(bucket: b.name, count: n, ctx) }
             }
             guard let now = try store({ () throws(StoreError) in try ctx.metadata.bucket(named: b.name) }) else {
                 throw .notFound("bucket \(b.displayName) of tenant \(b.tenant) does not exist")
             }
             var detail = try bucketDetail(now, ctx, for: r.principal)
-            detail.objectsQueued = queued
+            detail.objectsQueued = result?.changed
+            detail.objectsKeptLocked = result?.keptLocked
             return .json(detail)
         },
     ]

@@ -66,15 +66,13 @@ public enum ZoneStoredBytes {
         while true {
             let buckets = try metadata.allBuckets(after: afterBucket, limit: 100)
             for b in buckets {
-                var after = ""
-                while true {
-                    let page = try metadata.listObjects(bucket: b.name, query: ListQuery(after: after, maxKeys: 1000))
-                    for o in page.objects {
-                        zones[o.zone, default: 0] += o.size
-                        for r in o.replicas where r.state == .completed { zones[r.zone, default: 0] += o.size }
-                    }
-                    guard page.isTruncated, let last = page.last else { break }
-                    after = last
+                // Every version's copies take room, noncurrent ones included (markers hold none).
+                try VersionWalk(metadata, bucket: b.name).visit { e in
+                    let o = e.record
+                    guard !o.isDeleteMarker else { return true }
+                    zones[o.zone, default: 0] += o.size
+                    for r in o.replicas where r.state == .completed { zones[r.zone, default: 0] += o.size }
+                    return true
                 }
             }
             guard buckets.count == 100, let last = buckets.last else { break }

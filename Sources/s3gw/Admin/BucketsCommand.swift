@@ -97,7 +97,8 @@ struct BucketsCommand: ParsableCommand {
                 } else {
                     print(
                         "bucket \(bucket.bucket): replica-count \(count); "
-                            + "\(detail?["objects_queued"]?.int ?? 0) object(s) queued for a change of copies")
+                            + "\(detail?["objects_queued"]?.int ?? 0) object(s) queued for a change of copies"
+                            + ", \(detail?["objects_kept_locked"]?.int ?? 0) kept (locked)")
                 }
             }
         }
@@ -125,7 +126,10 @@ struct BucketsCommand: ParsableCommand {
         line("replica-count", b["replica_count"]?.cell ?? "-")
         line("objects", "\(detail["objects"]?.cell ?? "0") (\(detail["bytes"]?.cell ?? "0") bytes)")
         if let queued = detail["objects_queued"]?.int {
-            line("queued", "\(queued) object(s) queued for a change of copies")
+            line(
+                "queued",
+                "\(queued) object(s) queued for a change of copies, \(detail["objects_kept_locked"]?.int ?? 0) kept (locked)"
+            )
         }
         for l in detail["placement"]?.array ?? [] {
             // No location: the configuration lacks the zone, or the caller is a tenant's
