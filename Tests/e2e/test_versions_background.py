@@ -1,0 +1,128 @@
+"""Versions and the background work end to end: a versioning-Enabled bucket on a residency
+policy (se,fi) with replica-count 2 over a filesystem zone and a moto_server provider zone.
+Every version gets its copy at the provider, `s3gw audit residency` counts versions and delete
+markers and finds nothing outside the allowed countries, and the agent's orphan sweep (a short
+grace here) removes a planted orphan but leaves every version's bytes in place."""
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import subprocess
+import time
+
+import pytest
+
+from conftest import Stack, filesystem_zone, new_bucket_name, provider_zone, s3_client, s3gw_bin, wait_until
+
+DAY = 86400
+GRACE = 5
+
+
+@pytest.fixture(scope="module")
+def gw(fi):
+    zones = f"""{filesystem_zone("local-2", "se", "se-got", "{tmp}/zones/local-2")}{provider_zone("fi-hel-1", "fi", "fi-hel", fi.port)}
+[replication]
+workers = 2
+max_attempts = 3
+retry_base = 1
+orphan_grace = {GRACE}
+orphan_interval = 1
+scrub_per_hour = 0
+failover = "manual"
+"""
+    stack = Stack("versions-bg", workers=2, storage_extra="health_interval = 1")
+    stack.extra = zones.replace("{tmp}", str(stack.tmp))
+    stack.start()
+    yield stack
+    stack.stop()
+    stack.cleanup()
+
+
+def cli(gw, *args):
+    return subprocess.run([str(s3gw_bin()), *args, "--config", str(gw.config)], capture_output=True, text=True,
+                          timeout=120)
+
+
+def audit(gw, *args):
+    r = cli(gw, "audit", "residency", "--json", *args)
+    assert r.returncode in (0, 1, 2), r.stderr
+    return r.returncode, json.loads(r.stdout)
+
+
+def backend(gw, bucket, zone):
+    """The bucket's name inside a zone, as the gateway derives it (HMAC of the installation secret)."""
+    secret = bytes.fromhex((gw.state_dir / "installation-secret").read_text().strip())
+    mac = hmac.new(secret, f"default\0{bucket}\0{zone}".encode(), hashlib.sha256).hexdigest()
+    return "s3gw-" + mac[:40]
+
+
+def of(doc, bucket):
+    (b,) = [b for b in doc["buckets"] if b["bucket"] == bucket]
+    return b
+
+
+def test_every_version_keeps_its_copies_and_the_sweep_leaves_them(gw, fi):
+    s3 = s3_client(gw)
+    bucket = new_bucket_name("verbg")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "se,fi"})
+    r = cli(gw, "buckets", "replicas", bucket, "2")
+    assert r.returncode == 0, r.stdout + r.stderr
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+
+    bodies = {}
+    for size in (1000, 2500, 40):
+        body = os.urandom(size)
+        vid = s3.put_object(Bucket=bucket, Key="doc", Body=body)["VersionId"]
+        bodies[("doc", vid)] = body
+    gone = os.urandom(700)
+    bodies[("gone", s3.put_object(Bucket=bucket, Key="gone", Body=gone)["VersionId"])] = gone
+    marker = s3.delete_object(Bucket=bucket, Key="gone")
+    assert marker["DeleteMarker"] is True
+
+    # Every version, the noncurrent ones too, gets its copy at the provider.
+    def replicated():
+        return all(
+            s3.head_object(Bucket=bucket, Key=k, VersionId=v)["ResponseMetadata"]["HTTPHeaders"]
+            .get("x-amz-replication-status") == "COMPLETED" for (k, v) in bodies)
+    wait_until(replicated, 60, "every version to be replicated", gw.log_tail)
+
+    code, doc = audit(gw)
+    assert code == 0, json.dumps(doc, indent=1)
+    b = of(doc, bucket)
+    assert (b["objects"], b["versions"], b["delete_markers"]) == (1, 4, 1)
+    assert b["version_bytes"] == sum(len(x) for x in bodies.values())
+    assert b["copies"] == {"complete": 4, "over": 0, "short": 0, "changed_during_audit": 0}
+    for kind in ("violations", "missing", "orphans", "short"):
+        assert b[kind]["count"] == 0, (kind, b[kind])
+    # Every copy in a zone of an allowed country: the filesystem zone and the Finnish provider.
+    assert [(z["zone"], z["objects"], z["blobs"]) for z in b["zones"]] == [("local-1", 4, 4), ("fi-hel-1", 4, 4)]
+    assert all(z["allowed"] and z["country"] in b["allowed_countries"] for z in b["zones"])
+    assert doc["summary"]["versions"] >= 4 and doc["summary"]["delete_markers"] >= 1
+    text = cli(gw, "audit", "residency")
+    assert text.returncode == 0 and "4 versions" in text.stdout and "1 delete markers" in text.stdout, text.stdout
+
+    # An orphan planted a day ago next to the versions' blobs: the agent's sweep (grace 5 s)
+    # removes it once every version's blobs are older than the grace too — and keeps them.
+    home = gw.tmp / "zones" / "local-1" / "buckets" / backend(gw, bucket, "local-1")
+    assert home.is_dir()
+    orphan = secrets.token_hex(16)
+    path = home / orphan[:2] / orphan
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"nobody's bytes")
+    t = time.time() - DAY
+    os.utime(path, (t, t))
+    time.sleep(GRACE + 1)
+    wait_until(lambda: not path.exists(), 30, "the agent's sweep to remove the planted orphan", gw.log_tail)
+    time.sleep(2)  # another sweep or two over the versions, all past the grace now
+
+    code, doc = audit(gw, "--remove-orphans", "--older-than", "0")
+    assert code == 0, json.dumps(doc, indent=1)
+    b = of(doc, bucket)
+    assert b["orphans"]["count"] == 0 and b["missing"]["count"] == 0 and b["copies"]["complete"] == 4
+    for (k, v), body in bodies.items():
+        assert s3.get_object(Bucket=bucket, Key=k, VersionId=v)["Body"].read() == body, (k, v)
+    # The latest of "gone" is still its marker.
+    versions = s3.list_object_versions(Bucket=bucket, Prefix="gone")
+    assert [m["IsLatest"] for m in versions.get("DeleteMarkers", [])] == [True]
