@@ -98,10 +98,16 @@ struct BucketsCommand: ParsableCommand {
                     print(
                         "bucket \(bucket.bucket): replica-count \(count); "
                             + "\(detail?["objects_queued"]?.int ?? 0) object(s) queued for a change of copies"
-                            + ", \(detail?["objects_kept_locked"]?.int ?? 0) kept (locked)")
+                            + BucketsCommand.keptLocked(detail))
                 }
             }
         }
+    }
+
+    /// ", N kept (locked)" when a replica-count change left locked versions' copies as they were.
+    static func keptLocked(_ detail: JSONValue?) -> String {
+        guard let n = detail?["objects_kept_locked"]?.int, n > 0 else { return "" }
+        return ", \(n) kept (locked)"
     }
 
     /// A bucket as `buckets show` prints it: a line per field, then each zone of its placement
@@ -126,10 +132,8 @@ struct BucketsCommand: ParsableCommand {
         line("replica-count", b["replica_count"]?.cell ?? "-")
         line("objects", "\(detail["objects"]?.cell ?? "0") (\(detail["bytes"]?.cell ?? "0") bytes)")
         if let queued = detail["objects_queued"]?.int {
-            line(
-                "queued",
-                "\(queued) object(s) queued for a change of copies, \(detail["objects_kept_locked"]?.int ?? 0) kept (locked)"
-            )
+            let kept = keptLocked(detail)
+            line("queued", "\(queued) object(s) queued for a change of copies\(kept)")
         }
         for l in detail["placement"]?.array ?? [] {
             // No location: the configuration lacks the zone, or the caller is a tenant's
