@@ -5,7 +5,8 @@ import GatewayCore
 /// `/admin/replication/jobs`).
 public struct ReplicationStatus: Sendable {
     public var queue: QueueStats
-    /// The objects asked about (none without a bucket), at most `limit`.
+    /// The objects asked about (none without a bucket), at most `limit`: a bucket's current
+    /// objects, or every version of one key (newest first; noncurrent versions keep copies too).
     public var objects: [ObjectRecord]
 
     public static func read(
@@ -14,7 +15,13 @@ public struct ReplicationStatus: Sendable {
         var objects: [ObjectRecord] = []
         if let bucket {
             if let key {
-                objects = try metadata.object(bucket: bucket, key: key).map { [$0] } ?? []
+                try VersionWalk(metadata, bucket: bucket, page: min(limit, 1000)).visit(
+                    after: (key, VersionWalk.beforeAll)
+                ) { e in
+                    guard e.record.key == key, objects.count < limit else { return false }
+                    if !e.record.isDeleteMarker { objects.append(e.record) }
+                    return true
+                }
             } else {
                 objects = try metadata.listObjects(bucket: bucket, query: ListQuery(maxKeys: limit)).objects
             }

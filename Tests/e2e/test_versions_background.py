@@ -88,6 +88,15 @@ def test_every_version_keeps_its_copies_and_the_sweep_leaves_them(gw, fi):
             .get("x-amz-replication-status") == "COMPLETED" for (k, v) in bodies)
     wait_until(replicated, 60, "every version to be replicated", gw.log_tail)
 
+    # The replication status of one key lists every version, newest first.
+    r = cli(gw, "replication", "status", bucket, "doc")
+    assert r.returncode == 0, r.stderr
+    lines = [line for line in r.stdout.splitlines() if line.strip().startswith("doc")]
+    doc_versions = [v for (k, v) in bodies if k == "doc"]
+    assert [line.split()[0] for line in lines] == ["doc"] * 3, r.stdout
+    assert [v in line for line, v in zip(lines, reversed(doc_versions))] == [False, True, True], r.stdout
+    assert all("COMPLETED" in line and "fi-hel-1=completed" in line for line in lines), r.stdout
+
     code, doc = audit(gw)
     assert code == 0, json.dumps(doc, indent=1)
     b = of(doc, bucket)

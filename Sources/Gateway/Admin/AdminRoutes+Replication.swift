@@ -38,6 +38,9 @@ extension AdminAPI {
         public var tenant: String
         public var bucket: String
         public var key: String
+        /// The version ("null" for a null version) and whether it is the key's latest.
+        public var versionId: String
+        public var isLatest: Bool
         /// x-amz-replication-status (PENDING, COMPLETED, FAILED), or NONE without replicas.
         public var status: String
         public var copies: [CopyView]
@@ -45,6 +48,8 @@ extension AdminAPI {
         init(_ o: ObjectRecord) {
             (tenant, bucket) = tenantAndName(o.bucket)
             key = o.key
+            versionId = o.versionId
+            isLatest = o.noncurrentSince == 0
             status = o.replicationStatus ?? "NONE"
             copies = ReplicationStatus.copies(of: o).map { CopyView(zone: $0.zone, state: $0.state) }
         }

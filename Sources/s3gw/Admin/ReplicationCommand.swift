@@ -55,8 +55,11 @@ struct ReplicationCommand: ParsableCommand {
                             "\($0["zone"]?.cell ?? "")=\($0["state"]?.cell ?? "")"
                         }
                         let state = o["status"]?.string ?? "NONE"
+                        // A noncurrent version is named with its id.
+                        let version = o["is_latest"]?.bool == false ? " (version \(o["version_id"]?.cell ?? ""))" : ""
                         rows.append([
-                            o["key"]?.cell ?? "", state == "NONE" ? "-" : state, copies.joined(separator: " "),
+                            (o["key"]?.cell ?? "") + version, state == "NONE" ? "-" : state,
+                            copies.joined(separator: " "),
                         ])
                     }
                     printTable(rows)
