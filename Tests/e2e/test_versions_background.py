@@ -4,6 +4,7 @@ Every version gets its copy at the provider, `s3gw audit residency` counts versi
 markers and finds nothing outside the allowed countries, and the agent's orphan sweep (a short
 grace here) removes a planted orphan but leaves every version's bytes in place."""
 
+import datetime
 import hashlib
 import hmac
 import json
@@ -135,3 +136,41 @@ def test_every_version_keeps_its_copies_and_the_sweep_leaves_them(gw, fi):
     # The latest of "gone" is still its marker.
     versions = s3.list_object_versions(Bucket=bucket, Prefix="gone")
     assert [m["IsLatest"] for m in versions.get("DeleteMarkers", [])] == [True]
+
+
+def test_lowering_the_replica_count_keeps_a_locked_versions_copy(gw, fi):
+    s3 = s3_client(gw)
+    bucket = new_bucket_name("verlock")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "se,fi"},
+                     ObjectLockEnabledForBucket=True)
+    assert cli(gw, "buckets", "replicas", bucket, "2").returncode == 0
+    until = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
+    locked = s3.put_object(Bucket=bucket, Key="k", Body=b"locked bytes", ObjectLockMode="COMPLIANCE",
+                           ObjectLockRetainUntilDate=until)["VersionId"]
+    latest = s3.put_object(Bucket=bucket, Key="k", Body=b"latest")["VersionId"]
+    other = s3.put_object(Bucket=bucket, Key="u", Body=b"unlocked")["VersionId"]
+    versions = [("k", locked), ("k", latest), ("u", other)]
+
+    def replicas(k, v):
+        return s3.head_object(Bucket=bucket, Key=k, VersionId=v)["ResponseMetadata"]["HTTPHeaders"].get(
+            "x-s3gw-replicas")
+    wait_until(lambda: all(replicas(k, v) == "local-1=primary,fi-hel-1=completed" for k, v in versions), 60,
+               "every version to be replicated", gw.log_tail)
+
+    r = cli(gw, "buckets", "replicas", bucket, "1")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == (f"bucket {bucket}: replica-count 1; 2 object(s) queued for a change of copies, "
+                                "1 kept (locked)"), r.stdout
+    wait_until(lambda: replicas("k", latest) in (None, "local-1=primary")
+               and replicas("u", other) in (None, "local-1=primary"), 60, "the unlocked copies to go", gw.log_tail)
+    assert replicas("k", locked) == "local-1=primary,fi-hel-1=completed"
+
+    # The provider holds exactly the locked version's copy; nothing is missing or orphaned.
+    def provider_blobs():
+        code, doc = audit(gw)
+        return {z["zone"]: z["blobs"] for z in of(doc, bucket)["zones"]}.get("fi-hel-1")
+    wait_until(lambda: provider_blobs() == 1, 30, "the provider to hold only the locked copy", gw.log_tail)
+    code, doc = audit(gw)
+    b = of(doc, bucket)
+    assert code == 0 and b["versions"] == 3 and b["missing"]["count"] == 0 and b["orphans"]["count"] == 0, b
+    assert s3.get_object(Bucket=bucket, Key="k", VersionId=locked)["Body"].read() == b"locked bytes"
