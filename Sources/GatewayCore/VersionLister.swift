@@ -22,10 +22,11 @@ public struct VersionLister {
 
     /// Where the store starts reading: entries of `key` with seqs below `seqBelow` first (when
     /// set), then keys after `key` — or from `key` itself when `inclusive`.
+    /// A marker key before the prefix (it cannot start with it) starts at the prefix, with or
+    /// without a version id marker: the keys between could not match.
     public var start: (key: String, seqBelow: String?, inclusive: Bool) {
-        if let markerSeq { return (query.keyMarker, markerSeq, false) }
         if Self.precedes(query.keyMarker, query.prefix) { return (query.prefix, nil, true) }
-        return (query.keyMarker, nil, false)
+        return (query.keyMarker, markerSeq, false)
     }
 
     private var count: Int { page.entries.count + page.commonPrefixes.count }
@@ -99,16 +100,21 @@ public struct VersionLister {
         return a.versionSeq > b.versionSeq
     }
 
-    /// The smallest string greater than every string starting with `prefix`; nil when that is
-    /// not valid UTF-8 (the store then reads on and the lister skips the keys).
+    /// The smallest valid string greater than every string starting with `prefix` (valid UTF-8):
+    /// its last scalar made the next one. UTF-8 byte order is scalar order, so no key lies in
+    /// between; incrementing the last byte instead would give invalid UTF-8 after a
+    /// continuation byte (0xBF). nil only when every scalar is U+10FFFF (the store then reads on
+    /// and the lister skips the keys).
     public static func successor(ofPrefix prefix: [UInt8]) -> String? {
-        var b = prefix
-        while let last = b.last {
-            if last < 0xFF {
-                b[b.count - 1] = last + 1
-                return String(validating: b, as: UTF8.self)
+        var scalars = Array(String(decoding: prefix, as: UTF8.self).unicodeScalars)
+        while let last = scalars.popLast() {
+            // The surrogates are no scalars: after U+D7FF comes U+E000.
+            let next = last.value == 0xD7FF ? 0xE000 : last.value + 1
+            if let s = Unicode.Scalar(next) {
+                var out = String.UnicodeScalarView(scalars)
+                out.append(s)
+                return String(out)
             }
-            b.removeLast()
         }
         return nil
     }
