@@ -132,27 +132,28 @@ public enum Lifecycle {
     ) {
         for action in actions {
             let versionId: String?
+            var ifLatestSeq: String?
             switch action {
             case .expireCurrent:
-                // Only if the latest is still the version judged (a client may have written since).
-                guard let judged = versions.first,
-                    let latest = try? ctx.metadata.latestVersion(bucket: b.name, key: judged.key),
-                    latest.versionSeq == judged.versionSeq, latest.versionId == judged.versionId
-                else { continue }
+                // Only if the latest is still the version judged (a client may have written
+                // since): the store checks in the delete's transaction.
+                guard let judged = versions.first else { continue }
                 versionId = nil
+                ifLatestSeq = judged.versionSeq
             case .removeVersion(let id, _):
                 versionId = id
             }
             let key = versions[0].key
             do {
                 let outcome = try ctx.metadata.deleteVersion(
-                    bucket: b.name, key: key, versionId: versionId, bypassGovernance: false, now: now)
+                    bucket: b.name, key: key, versionId: versionId, bypassGovernance: false, now: now,
+                    ifLatestSeq: ifLatestSeq)
                 if let removed = outcome.removed { Handlers.removeBlob(of: removed, bucket: b, ctx, ctx.logger) }
                 if versionId == nil { report.expired += 1 } else { report.removed += 1 }
             } catch {
                 switch error {
                 case .objectLocked: report.locked += 1
-                case .noSuchKey, .noSuchVersion: break
+                case .noSuchKey, .noSuchVersion, .preconditionFailed: break
                 default:
                     ctx.logger.error(
                         "lifecycle: \(b.name)/\(key) version \(versionId ?? "current") not expired: \(error)")

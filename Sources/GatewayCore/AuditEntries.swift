@@ -113,9 +113,16 @@ extension AuditEntry {
     // MARK: versions
 
     /// A version (or delete marker) removed for good, or an unversioned object deleted.
-    /// `bypassGovernance`: the removal needed the bypass of a GOVERNANCE retention.
-    public static func objectDelete(_ v: ObjectRecord, bypassGovernance: Bool = false) -> AuditEntry {
+    /// `bypassGovernance`: the removal needed the bypass of a GOVERNANCE retention. `versioned`:
+    /// the bucket is (or was) versioned, so a null version names its id "null" too (an
+    /// unversioned bucket's records stay as they were).
+    public static func objectDelete(_ v: ObjectRecord, bypassGovernance: Bool = false, versioned: Bool = false)
+        -> AuditEntry
+    {
         var detail = objectDetail(v)
+        if versioned && !v.isDeleteMarker && v.versionId == VersionId.null {
+            detail.insert(("version_id", .string(v.versionId)), at: 0)
+        }
         if bypassGovernance { detail.append(("bypass_governance", .bool(true))) }
         return AuditEntry("object.delete", bucket: v.bucket, key: v.key, detail: detail)
     }

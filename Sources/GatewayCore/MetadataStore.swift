@@ -57,8 +57,12 @@ public protocol MetadataStore: MigrationStore, AuditStore {
     /// version id: removes that version or marker for good after `ObjectLock.decide`; when it
     /// was the latest, the next newest becomes the latest. An unknown but well-formed id is no
     /// error (nothing removed).
-    func deleteVersion(bucket: String, key: String, versionId: String?, bypassGovernance: Bool, now: Double)
-        throws(StoreError) -> DeleteOutcome
+    /// `ifLatestSeq`: only when the key's latest entry still has that seq, checked in the same
+    /// transaction (`.preconditionFailed` otherwise, nothing changed): the lifecycle runner
+    /// expires the version it judged, never a client's write that landed meanwhile.
+    func deleteVersion(
+        bucket: String, key: String, versionId: String?, bypassGovernance: Bool, now: Double, ifLatestSeq: String?
+    ) throws(StoreError) -> DeleteOutcome
     /// ListObjectVersions: both latest and noncurrent entries, markers included.
     func listVersions(bucket: String, query: VersionListQuery) throws(StoreError) -> VersionPage
     /// Replaces one version's tags (nil version id: the latest). `.noSuchKey` / `.noSuchVersion`
@@ -227,5 +231,14 @@ extension MetadataStore {
     /// Replaces the latest version's tags (`.noSuchKey` when there is none).
     public func setObjectTags(bucket: String, key: String, tags: [Header]) throws(StoreError) {
         try setVersionTags(bucket: bucket, key: key, versionId: nil, tags: tags)
+    }
+
+    /// `deleteVersion` whatever the latest is.
+    public func deleteVersion(bucket: String, key: String, versionId: String?, bypassGovernance: Bool, now: Double)
+        throws(StoreError) -> DeleteOutcome
+    {
+        try deleteVersion(
+            bucket: bucket, key: key, versionId: versionId, bypassGovernance: bypassGovernance, now: now,
+            ifLatestSeq: nil)
     }
 }

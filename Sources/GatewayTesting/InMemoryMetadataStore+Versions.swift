@@ -61,6 +61,7 @@ extension InMemoryMetadataStore {
     public func putVersion(_ object: ObjectRecord, condition: WriteCondition?) throws(StoreError) -> PutOutcome {
         try state.withLock { s throws(StoreError) -> PutOutcome in
             let outcome = try s.writeVersion(object, condition: condition)
+            auditReplaced(outcome, s)
             audit(AuditEntry.object("object.put", outcome.stored))
             return outcome
         }
@@ -75,6 +76,7 @@ extension InMemoryMetadataStore {
             let current = Set(parts.map(\.blob))
             guard o.parts.allSatisfy({ current.contains($0.blob) }) else { throw .conflict }
             let outcome = try s.writeVersion(o, condition: condition)
+            auditReplaced(outcome, s)
             s.uploads[uploadId] = nil
             s.parts[uploadId] = nil
             audit(AuditEntry.uploadComplete(outcome.stored, uploadId: uploadId))
@@ -82,11 +84,23 @@ extension InMemoryMetadataStore {
         }
     }
 
-    public func deleteVersion(bucket: String, key: String, versionId: String?, bypassGovernance: Bool, now: Double)
-        throws(StoreError) -> DeleteOutcome
-    {
+    /// A null version a write in a versioned bucket replaced: its removal is audited too.
+    func auditReplaced(_ outcome: PutOutcome, _ s: State) {
+        guard let removed = outcome.removed, (s.buckets[removed.bucket]?.versioning ?? .unversioned) != .unversioned
+        else { return }
+        audit(AuditEntry.objectDelete(removed, versioned: true))
+    }
+
+    public func deleteVersion(
+        bucket: String, key: String, versionId: String?, bypassGovernance: Bool, now: Double, ifLatestSeq: String?
+    ) throws(StoreError) -> DeleteOutcome {
         try state.withLock { s throws(StoreError) -> DeleteOutcome in
             let versioning = s.buckets[bucket]?.versioning ?? .unversioned
+            if let ifLatestSeq,
+                (s.objects[bucket]?[key] ?? s.versions[bucket]?[key]?.last)?.versionSeq != ifLatestSeq
+            {
+                throw .preconditionFailed
+            }
             guard versionId == nil && versioning != .unversioned else {
                 // One version for good: the one named, or the null one (unversioned DELETE).
                 guard let v = s.version(bucket, key, versionId ?? VersionId.null) else {
@@ -94,7 +108,7 @@ extension InMemoryMetadataStore {
                 }
                 let bypassed = try Self.mayRemove(v, now: now, bypassGovernance: bypassGovernance)
                 s.remove(v, now: now)
-                audit(AuditEntry.objectDelete(v, bypassGovernance: bypassed))
+                audit(AuditEntry.objectDelete(v, bypassGovernance: bypassed, versioned: versioning != .unversioned))
                 return DeleteOutcome(removed: v, marker: nil)
             }
             // Suspended: the null version makes way for the null marker.
@@ -107,7 +121,7 @@ extension InMemoryMetadataStore {
                 let bypassed = try Self.mayRemove(v, now: now, bypassGovernance: bypassGovernance)
                 demote = !s.drop(v)
                 s.queueJobs(replacing: v, with: nil, now: now)
-                audit(AuditEntry.objectDelete(v, bypassGovernance: bypassed))
+                audit(AuditEntry.objectDelete(v, bypassGovernance: bypassed, versioned: true))
                 removed = v
             }
             if demote { s.demoteLatest(bucket, key, now: now) }

@@ -395,6 +395,15 @@ enum Migrations {
                 "ALTER TABLE uploads ADD COLUMN lock TEXT NOT NULL DEFAULT ''",
             ]
         ),
+        (
+            21,
+            [
+                // The null version among a key's versions without a scan (any other version id
+                // is its seq, the primary key). Not a partial index: the planner, equal on
+                // (bucket, key) either way, would take the primary key.
+                "CREATE INDEX object_versions_by_id ON object_versions (bucket, key, version_id)"
+            ]
+        ),
     ]
 
     static func apply(_ db: SQLiteConnection) throws(StoreError) {

@@ -62,54 +62,69 @@ extension SQLiteMetadataStore {
 
     public func version(bucket: String, key: String, versionId: String) throws(StoreError) -> ObjectRecord? {
         try withConnection { db throws(StoreError) in
-            try Self.version(bucket: bucket, key: key, versionId: versionId, db)
+            try db.readTransaction { () throws(StoreError) in
+                try Self.version(bucket: bucket, key: key, versionId: versionId, db)
+            }
         }
     }
 
     public func version(bucket: String, key: String, generation: String) throws(StoreError) -> ObjectRecord? {
         try withConnection { db throws(StoreError) in
-            try Self.version(bucket: bucket, key: key, generation: generation, db)
+            try db.readTransaction { () throws(StoreError) in
+                try Self.version(bucket: bucket, key: key, generation: generation, db)
+            }
         }
     }
 
-    /// The version whose first blob is `generation`, in either table (a key has few versions;
-    /// blob ids are unique, so at most one matches).
+    /// The version whose first blob is `generation`, in either table (blob ids are unique, so at
+    /// most one matches). SQL keeps only rows whose `blob`, or first line of `parts` ("blob:size"),
+    /// starts with it; only those are decoded and checked exactly.
     static func version(bucket: String, key: String, generation: String, _ db: SQLiteConnection) throws(StoreError)
         -> ObjectRecord?
     {
         guard !generation.isEmpty else { return nil }
         var found: ObjectRecord?
-        try db.query(
-            "SELECT \(objectColumns) FROM objects WHERE bucket = ? AND key = ?", [.text(bucket), .text(key)]
-        ) { r in
-            let o = object(r)
-            if o.generation == generation { found = o }
-        }
-        if found != nil { return found }
-        try db.query(
-            "SELECT \(objectColumns) FROM object_versions WHERE bucket = ? AND key = ? AND delete_marker = 0",
-            [.text(bucket), .text(key)]
-        ) { r in
-            let o = object(r)
-            if o.generation == generation { found = o }
+        for table in ["objects", "object_versions"] where found == nil {
+            try db.query(
+                """
+                SELECT \(objectColumns) FROM \(table) WHERE bucket = ? AND key = ? AND delete_marker = 0
+                AND (blob = ? OR instr(parts, ?) = 1)
+                """, [.text(bucket), .text(key), .text(generation), .text(generation)]
+            ) { r in
+                let o = object(r)
+                if o.generation == generation { found = o }
+            }
         }
         return found
     }
 
     public func latestVersion(bucket: String, key: String) throws(StoreError) -> ObjectRecord? {
-        try withConnection { db throws(StoreError) in try Self.latestVersion(bucket: bucket, key: key, db) }
+        try withConnection { db throws(StoreError) in
+            try db.readTransaction { () throws(StoreError) in try Self.latestVersion(bucket: bucket, key: key, db) }
+        }
     }
 
-    /// The version with that id in either table.
+    /// The version with that id in either table. Any id but "null" is the version's seq: a
+    /// primary-key lookup; the null version through the index of migration 21.
     static func version(bucket: String, key: String, versionId: String, _ db: SQLiteConnection) throws(StoreError)
         -> ObjectRecord?
     {
         var found: ObjectRecord?
+        let isNull = versionId == VersionId.null
         for table in ["objects", "object_versions"] where found == nil {
-            try db.query(
-                "SELECT \(objectColumns) FROM \(table) WHERE bucket = ? AND key = ? AND version_id = ?",
-                [.text(bucket), .text(key), .text(versionId)]
-            ) { r in found = object(r) }
+            if isNull {
+                try db.query(
+                    "SELECT \(objectColumns) FROM \(table) WHERE bucket = ? AND key = ? AND version_id = 'null'",
+                    [.text(bucket), .text(key)]
+                ) { r in found = object(r) }
+            } else {
+                try db.query(
+                    """
+                    SELECT \(objectColumns) FROM \(table) WHERE bucket = ? AND key = ? AND version_seq = ?
+                    AND version_id = ?
+                    """, [.text(bucket), .text(key), .text(versionId), .text(versionId)]
+                ) { r in found = object(r) }
+            }
         }
         return found
     }
@@ -141,23 +156,41 @@ extension SQLiteMetadataStore {
         }
     }
 
-    public func deleteVersion(bucket: String, key: String, versionId: String?, bypassGovernance: Bool, now: Double)
-        throws(StoreError) -> DeleteOutcome
-    {
+    public func deleteVersion(
+        bucket: String, key: String, versionId: String?, bypassGovernance: Bool, now: Double, ifLatestSeq: String?
+    ) throws(StoreError) -> DeleteOutcome {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) -> DeleteOutcome in
                 var versioning = Versioning.unversioned
                 try db.query("SELECT versioning FROM buckets WHERE name = ?", [.text(bucket)]) { r in
                     versioning = Versioning(rawValue: r.text(0)) ?? .unversioned
                 }
-                guard versionId == nil && versioning != .unversioned else {
-                    // One version for good: the one named, or the null one (unversioned DELETE).
-                    guard let v = try Self.version(bucket: bucket, key: key, versionId: versionId ?? VersionId.null, db)
+                if versionId == nil && versioning == .unversioned {
+                    // The hot path, like the unversioned PUT's: a never-versioned bucket has no
+                    // `object_versions` rows, so the key's one version is its `objects` row.
+                    guard let v = try Self.objectRow(bucket: bucket, key: key, db) else {
+                        if ifLatestSeq != nil { throw .preconditionFailed }
+                        return DeleteOutcome(removed: nil, marker: nil)
+                    }
+                    if let ifLatestSeq, v.versionSeq != ifLatestSeq { throw .preconditionFailed }
+                    let bypassed = try Self.mayRemove(v, now: now, bypassGovernance: bypassGovernance)
+                    try db.query("DELETE FROM objects WHERE bucket = ? AND key = ?", [.text(bucket), .text(key)])
+                    try Self.queueJobs(replacing: v, with: nil, now: now, db)
+                    try Self.audit(AuditEntry.objectDelete(v, bypassGovernance: bypassed), db)
+                    return DeleteOutcome(removed: v, marker: nil)
+                }
+                if let ifLatestSeq, try Self.latestVersion(bucket: bucket, key: key, db)?.versionSeq != ifLatestSeq {
+                    throw .preconditionFailed
+                }
+                let versioned = versioning != .unversioned
+                if let versionId {
+                    // One version for good: the one named.
+                    guard let v = try Self.version(bucket: bucket, key: key, versionId: versionId, db)
                     else { return DeleteOutcome(removed: nil, marker: nil) }
                     let bypassed = try Self.mayRemove(v, now: now, bypassGovernance: bypassGovernance)
                     if try Self.drop(v, db) { try Self.promote(bucket: bucket, key: key, db) }
                     try Self.queueJobs(replacing: v, with: nil, now: now, db)
-                    try Self.audit(AuditEntry.objectDelete(v, bypassGovernance: bypassed), db)
+                    try Self.audit(AuditEntry.objectDelete(v, bypassGovernance: bypassed, versioned: versioned), db)
                     return DeleteOutcome(removed: v, marker: nil)
                 }
                 var marker = ObjectRecord.deleteMarker(bucket: bucket, key: key, at: now)
@@ -173,7 +206,7 @@ extension SQLiteMetadataStore {
                     // What is left was noncurrent already when the null version was the latest.
                     demote = !(try Self.drop(v, db))
                     try Self.queueJobs(replacing: v, with: nil, now: now, db)
-                    try Self.audit(AuditEntry.objectDelete(v, bypassGovernance: bypassed), db)
+                    try Self.audit(AuditEntry.objectDelete(v, bypassGovernance: bypassed, versioned: true), db)
                     removed = v
                 }
                 if demote { try Self.demoteLatest(bucket: bucket, key: key, now: now, db) }
@@ -186,43 +219,50 @@ extension SQLiteMetadataStore {
 
     public func listVersions(bucket: String, query: VersionListQuery) throws(StoreError) -> VersionPage {
         try withConnection { db throws(StoreError) in
-            var markerSeq: String?
-            if !query.versionIdMarker.isEmpty {
-                guard
-                    let v = try Self.version(
-                        bucket: bucket, key: query.keyMarker, versionId: query.versionIdMarker, db)
-                else { throw .noSuchVersion }
-                markerSeq = v.versionSeq
-            }
-            var lister = VersionLister(query: query, markerSeq: markerSeq)
-            var cursor = lister.start
-            let batch = min(max(query.maxKeys, 1), 1000) + 1
-            while !lister.done {
-                // A batch from each table from the cursor on; merged, every row up to the last
-                // one of a full batch is known (rows after it may still be unread).
-                let latest = try Self.versionRows("objects", bucket, after: cursor, limit: batch, db)
-                let older = try Self.versionRows("object_versions", bucket, after: cursor, limit: batch, db)
-                var known: ObjectRecord?
-                for rows in [latest, older] where rows.count == batch {
-                    if let last = rows.last, known.map({ VersionLister.inOrder(last, $0) }) ?? true { known = last }
-                }
-                let merged = (latest + older).sorted(by: VersionLister.inOrder)
-                if merged.isEmpty { break }
-                var seeked = false
-                for row in merged {
-                    if lister.done { break }
-                    if let known, VersionLister.inOrder(known, row) { break }
-                    if let skipTo = lister.offer(row) {
-                        cursor = (skipTo, nil, true)
-                        seeked = true
-                        break
-                    }
-                    cursor = (row.key, row.versionSeq, false)
-                }
-                if known == nil && !seeked { break }
-            }
-            return lister.result
+            // One snapshot for both tables: a write between reads would list a version twice or not at all.
+            try db.readTransaction { () throws(StoreError) -> VersionPage in try Self.listVersions(bucket, query, db) }
         }
+    }
+
+    static func listVersions(_ bucket: String, _ query: VersionListQuery, _ db: SQLiteConnection) throws(StoreError)
+        -> VersionPage
+    {
+        var markerSeq: String?
+        if !query.versionIdMarker.isEmpty {
+            guard
+                let v = try Self.version(
+                    bucket: bucket, key: query.keyMarker, versionId: query.versionIdMarker, db)
+            else { throw .noSuchVersion }
+            markerSeq = v.versionSeq
+        }
+        var lister = VersionLister(query: query, markerSeq: markerSeq)
+        var cursor = lister.start
+        let batch = min(max(query.maxKeys, 1), 1000) + 1
+        while !lister.done {
+            // A batch from each table from the cursor on; merged, every row up to the last
+            // one of a full batch is known (rows after it may still be unread).
+            let latest = try Self.versionRows("objects", bucket, after: cursor, limit: batch, db)
+            let older = try Self.versionRows("object_versions", bucket, after: cursor, limit: batch, db)
+            var known: ObjectRecord?
+            for rows in [latest, older] where rows.count == batch {
+                if let last = rows.last, known.map({ VersionLister.inOrder(last, $0) }) ?? true { known = last }
+            }
+            let merged = (latest + older).sorted(by: VersionLister.inOrder)
+            if merged.isEmpty { break }
+            var seeked = false
+            for row in merged {
+                if lister.done { break }
+                if let known, VersionLister.inOrder(known, row) { break }
+                if let skipTo = lister.offer(row) {
+                    cursor = (skipTo, nil, true)
+                    seeked = true
+                    break
+                }
+                cursor = (row.key, row.versionSeq, false)
+            }
+            if known == nil && !seeked { break }
+        }
+        return lister.result
     }
 
     /// Up to `limit` rows of `table` after `cursor`, in listing order (key, then newest first).
@@ -336,6 +376,9 @@ extension SQLiteMetadataStore {
         if versioning != .enabled, let v = try version(bucket: o.bucket, key: o.key, versionId: VersionId.null, db) {
             _ = try mayRemove(v, now: now, bypassGovernance: false)
             removed = v
+            // Every removal of a version is in the audit chain: in a versioned bucket the
+            // replaced null version need not be the latest the put record names.
+            try audit(AuditEntry.objectDelete(v, versioned: true), db)
             // What is left was noncurrent already when the null version was the latest.
             demote = !(try drop(v, db))
         }
@@ -439,6 +482,22 @@ extension SQLiteMetadataStore {
         } else if var m = try newestOlder(bucket: bucket, key: key, db) {
             m.noncurrentSince = now
             try insert(m, into: "object_versions", db)
+        }
+    }
+}
+
+extension SQLiteConnection {
+    /// Runs `body` inside BEGIN DEFERRED … COMMIT: its reads see one WAL snapshot, and no
+    /// writer waits for it (unlike `transaction`, which is BEGIN IMMEDIATE).
+    func readTransaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try exec("BEGIN DEFERRED")
+        do {
+            let result = try body()
+            try exec("COMMIT")
+            return result
+        } catch {
+            try? exec("ROLLBACK")
+            throw error
         }
     }
 }
