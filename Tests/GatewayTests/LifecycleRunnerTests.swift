@@ -60,6 +60,31 @@ final class LifecycleRunnerTests: XCTestCase {
         XCTAssert(deleted.contains { $0.change == "object.delete" && $0.key == "a" }, "\(deleted.map(\.change))")
     }
 
+    /// The runner judged a version the latest, then a client wrote: the expiry names the judged
+    /// seq, and the store (in the delete's transaction) leaves the client's write alone.
+    func testACurrentExpiryLeavesAWriteThatLandedAfterTheJudgement() throws {
+        for versioning in [Versioning.unversioned, .enabled] {
+            let name = versioning == .enabled ? "race-v" : "race-u"
+            try bucket(name, versioning: versioning, rules: expireDay)
+            let judged = try put(name, "k", at: t0)
+            try put(name, "k", at: t0 + 3 * day)
+            let before = try versions(name)
+            let b = try XCTUnwrap(try gw.metadata.bucket(named: name))
+            var report = Lifecycle.Report()
+            Lifecycle.apply(
+                [.expireCurrent(ruleId: "day")], to: [judged], in: b, now: t0 + 4 * day, &report, gw.context)
+            XCTAssertEqual(report.expired, 0, name)
+            XCTAssertEqual(try versions(name), before, name)
+            XCTAssertEqual(try versions(name).first, "k:v*", name)
+            // Judged again, the latest does expire.
+            let latest = try XCTUnwrap(try gw.metadata.latestVersion(bucket: name, key: "k"))
+            Lifecycle.apply(
+                [.expireCurrent(ruleId: "day")], to: [latest], in: b, now: t0 + 4 * day, &report, gw.context)
+            XCTAssertEqual(report.expired, 1, name)
+            XCTAssertEqual(try versions(name).first, versioning == .enabled ? "k:marker*" : nil, name)
+        }
+    }
+
     func testExpiresCurrentWithAMarkerAndNoncurrentVersionsInAVersionedBucket() throws {
         try bucket(
             "vers", versioning: .enabled,
