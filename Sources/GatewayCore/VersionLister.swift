@@ -89,6 +89,17 @@ public struct VersionLister {
         return p
     }
 
+    /// Where a page continues when its version-id marker names a version that is gone (a
+    /// client deleting what it lists — boto3's `object_versions.delete()`, Terraform's
+    /// `force_destroy` — removes the very version the next page starts after): an id is its
+    /// version's seq, so the page goes on with the older ones; a gone null version's seq is
+    /// unknown, so the key is listed again from its newest remaining version (nothing is skipped).
+    /// nil for an id no version can have.
+    public static func markerSeq(forMissing versionId: String) -> String? {
+        if versionId == VersionId.null { return "g" }  // above every hex seq: the whole key
+        return VersionId.isWellFormed(versionId) ? versionId : nil
+    }
+
     /// Byte order of UTF-8, as SQLite's BINARY collation compares keys.
     public static func precedes(_ a: String, _ b: String) -> Bool {
         a.utf8.lexicographicallyPrecedes(b.utf8)

@@ -44,8 +44,9 @@ public struct VersionListQuery: Sendable, Equatable {
     /// Keys (and common prefixes) after this one; with `versionIdMarker`, the versions of this
     /// key older than that version come first.
     public var keyMarker: String
-    /// A version id ("null" included) of `keyMarker`, "" for none. `.noSuchVersion` when the
-    /// key has no such version.
+    /// A version id ("null" included) of `keyMarker`, "" for none. A version that is gone does
+    /// not stop the listing (`VersionLister.markerSeq(forMissing:)`); `.noSuchVersion` only for
+    /// an id no version can have.
     public var versionIdMarker: String
     public var maxKeys: Int
 

@@ -143,8 +143,14 @@ extension InMemoryMetadataStore {
         let all = try state.withLock { s throws(StoreError) -> (entries: [ObjectRecord], markerSeq: String?) in
             var markerSeq: String?
             if !query.versionIdMarker.isEmpty {
-                guard let v = s.version(bucket, query.keyMarker, query.versionIdMarker) else { throw .noSuchVersion }
-                markerSeq = v.versionSeq
+                if let v = s.version(bucket, query.keyMarker, query.versionIdMarker) {
+                    markerSeq = v.versionSeq
+                } else {
+                    guard let seq = VersionLister.markerSeq(forMissing: query.versionIdMarker) else {
+                        throw .noSuchVersion
+                    }
+                    markerSeq = seq
+                }
             }
             let rows = Array((s.objects[bucket] ?? [:]).values) + (s.versions[bucket] ?? [:]).values.joined()
             return (rows.sorted(by: VersionLister.inOrder), markerSeq)

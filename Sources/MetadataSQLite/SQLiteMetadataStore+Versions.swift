@@ -229,11 +229,12 @@ extension SQLiteMetadataStore {
     {
         var markerSeq: String?
         if !query.versionIdMarker.isEmpty {
-            guard
-                let v = try Self.version(
-                    bucket: bucket, key: query.keyMarker, versionId: query.versionIdMarker, db)
-            else { throw .noSuchVersion }
-            markerSeq = v.versionSeq
+            if let v = try Self.version(bucket: bucket, key: query.keyMarker, versionId: query.versionIdMarker, db) {
+                markerSeq = v.versionSeq
+            } else {
+                guard let seq = VersionLister.markerSeq(forMissing: query.versionIdMarker) else { throw .noSuchVersion }
+                markerSeq = seq
+            }
         }
         var lister = VersionLister(query: query, markerSeq: markerSeq)
         var cursor = lister.start

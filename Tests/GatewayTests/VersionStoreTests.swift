@@ -423,6 +423,37 @@ final class VersionStoreTests: XCTestCase {
         try put(s, "d", "d-again", at: t)
     }
 
+    /// boto3's `object_versions.delete()` and Terraform's `force_destroy` delete each page before
+    /// asking for the next one, after the version they just deleted: the listing goes on from
+    /// where that version was, and every version is met exactly once.
+    func testDeletingEachPageWhileListingEmptiesTheBucket() throws {
+        for s in try stores() {
+            for (i, key) in ["a", "a", "a", "b", "b", "c"].enumerated() {
+                try put(s, key, "\(key)\(i)", at: Double(10 + i))
+            }
+            try s.setVersioning(bucket: "b", .suspended)
+            try put(s, "a", "a-null", at: 20)  // the newest of a, id "null"
+            _ = try s.deleteVersion(bucket: "b", key: "c", versionId: nil, bypassGovernance: false, now: 21)
+            var query = VersionListQuery(maxKeys: 2)
+            var met: [String] = []
+            for _ in 0..<20 {
+                let page = try s.listVersions(bucket: "b", query: query)
+                for e in page.entries {
+                    met.append("\(e.record.key) \(e.record.versionId)")
+                    _ = try s.deleteVersion(
+                        bucket: "b", key: e.record.key, versionId: e.record.versionId, bypassGovernance: false, now: 30)
+                }
+                guard page.isTruncated else { break }
+                query.keyMarker = page.nextKeyMarker ?? ""
+                query.versionIdMarker = page.nextVersionIdMarker ?? ""
+            }
+            XCTAssertEqual(met.count, 8, "\(name(s)): \(met)")
+            XCTAssertEqual(Set(met).count, 8, name(s))
+            XCTAssertEqual(try listing(s), [], name(s))
+            XCTAssertNoThrow(try s.deleteBucket(named: "b"), name(s))
+        }
+    }
+
     func testListingPagesAddUpToTheWholeListingAtEveryPageSize() throws {
         for s in try stores(.unversioned) {
             try fill(s)
@@ -469,10 +500,14 @@ final class VersionStoreTests: XCTestCase {
             let after = try s.listVersions(
                 bucket: "b", query: VersionListQuery(keyMarker: "a/1", versionIdMarker: "null", maxKeys: 1))
             XCTAssertEqual(after.entries.map(\.record.key), ["a/2"], name(s))
+            // An id the key does not have is a position: nothing of a/2 is older than 1 µs.
+            let unknown = try s.listVersions(
+                bucket: "b",
+                query: VersionListQuery(
+                    keyMarker: "a/2", versionIdMarker: VersionId.make(after: "", now: 1), maxKeys: 1))
+            XCTAssertEqual(unknown.entries.map(\.record.key), ["a/b/3"], name(s))
             XCTAssertThrowsError(
-                try s.listVersions(
-                    bucket: "b",
-                    query: VersionListQuery(keyMarker: "a/2", versionIdMarker: VersionId.make(after: "", now: 1)))
+                try s.listVersions(bucket: "b", query: VersionListQuery(keyMarker: "a/2", versionIdMarker: "../x"))
             ) { XCTAssertEqual($0 as? StoreError, .noSuchVersion) }
             // A key marker alone starts after that key.
             let next = try s.listVersions(bucket: "b", query: VersionListQuery(keyMarker: "c", maxKeys: 1))
