@@ -69,6 +69,9 @@ public struct LifecycleRule: Sendable, Equatable {
                 throw S3Error(.invalidArgument, "'Date' must be at midnight GMT")
             case .expiredObjectDeleteMarker where !filter.tags.isEmpty:
                 throw S3Error(.invalidRequest, "ExpiredObjectDeleteMarker cannot be specified with Tags.")
+            case .expiredObjectDeleteMarker where filter.hasSize:
+                // A delete marker has no size: S3 offers neither action with a size filter.
+                throw S3Error(.invalidRequest, "ExpiredObjectDeleteMarker cannot be specified with ObjectSize filters.")
             default: break
             }
         }
@@ -95,6 +98,11 @@ public struct LifecycleRule: Sendable, Equatable {
             }
             if !filter.tags.isEmpty {
                 throw S3Error(.invalidRequest, "AbortIncompleteMultipartUpload cannot be specified with Tags.")
+            }
+            if filter.hasSize {
+                // An upload has no size yet: the filter would match every upload under the prefix.
+                throw S3Error(
+                    .invalidRequest, "AbortIncompleteMultipartUpload cannot be specified with ObjectSize filters.")
             }
         }
     }
@@ -148,6 +156,9 @@ public struct LifecycleFilter: Sendable, Equatable {
             if !keys.insert(t.name).inserted { throw S3Error(.invalidRequest, "Duplicate Tag Keys are not allowed.") }
         }
     }
+
+    /// ObjectSizeGreaterThan or ObjectSizeLessThan is set.
+    var hasSize: Bool { sizeGreaterThan != nil || sizeLessThan != nil }
 
     /// Whether an object with this key, size and tags is one the rule applies to.
     public func matches(key: String, size: Int64, tags objectTags: [Header]) -> Bool {

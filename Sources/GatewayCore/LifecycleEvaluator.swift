@@ -28,45 +28,89 @@ public struct LifecycleEvaluator: Sendable {
 
     /// The actions due at `now` for one key. `versions`: all of the key's versions, delete
     /// markers included, newest first (as `listVersions` gives them); the first is the latest.
-    /// `versioned`: the bucket is (or was) versioning-Enabled, so noncurrent versions exist.
     public func actions(versions: [ObjectRecord], now: Double) -> [Action] {
-        guard let latest = versions.first else { return [] }
+        var pass = KeyPass(self, now: now)
         var out: [Action] = []
-        let enabled = configuration.rules.filter(\.enabled)
+        for v in versions { out += pass.next(v) }
+        return out + pass.finish()
+    }
 
-        if latest.isDeleteMarker {
-            // An expired object delete marker: the only version left.
-            if versions.count == 1,
-                let rule = enabled.first(where: {
-                    $0.expiration == .expiredObjectDeleteMarker(true) && $0.filter.matchesMarker(key: latest.key)
-                })
-            {
-                out.append(.removeVersion(versionId: latest.versionId, ruleId: rule.id))
-            }
-        } else if let (date, ruleId) = expiration(for: latest), now >= date {
-            out.append(.expireCurrent(ruleId: ruleId))
+    /// One key's versions judged as they stream by, newest first, so a key with a great many
+    /// versions is never held in memory: across versions only what the rules need is kept
+    /// (the latest, the version before, how many newer noncurrent versions each rule kept).
+    public struct KeyPass: Sendable {
+        let evaluator: LifecycleEvaluator
+        let now: Double
+        let enabled: [LifecycleRule]
+        /// The key's newest entry (the first fed).
+        public private(set) var latest: ObjectRecord?
+        var previous: ObjectRecord?
+        var count = 0
+        /// Per enabled rule: the noncurrent versions it kept (NewerNoncurrentVersions).
+        var newerKept: [Int]
+
+        public init(_ evaluator: LifecycleEvaluator, now: Double) {
+            self.evaluator = evaluator
+            self.now = now
+            enabled = evaluator.configuration.rules.filter(\.enabled)
+            newerKept = Array(repeating: 0, count: enabled.count)
         }
 
-        // Noncurrent versions, each rule on its own: the first to let a version go takes it.
-        var taken = Set<Int>()
-        for rule in enabled {
-            guard let n = rule.noncurrentExpiration else { continue }
-            var newerKept = 0
-            for i in versions.indices.dropFirst() {
-                let v = versions[i]
-                guard rule.filter.matches(key: v.key, size: v.size, tags: v.tags) else { continue }
-                if let keep = n.newerNoncurrentVersions, newerKept < keep {
-                    newerKept += 1
+        /// The actions due for `v`, the key's next version (older than the one before): the
+        /// current version's expiry for the first, a removal for a noncurrent one. A delete
+        /// marker on top is judged by `finish`, once it is known whether it is alone.
+        public mutating func next(_ v: ObjectRecord) -> [Action] {
+            defer {
+                previous = v
+                count += 1
+            }
+            guard let replacedBy = previous else {
+                latest = v
+                if !v.isDeleteMarker, let (date, ruleId) = evaluator.expiration(for: v), now >= date {
+                    return [.expireCurrent(ruleId: ruleId)]
+                }
+                return []
+            }
+            // Noncurrent: each rule on its own, counting the versions it keeps; the first rule
+            // to let the version go takes it.
+            var out: [Action] = []
+            for (i, rule) in enabled.enumerated() {
+                guard let n = rule.noncurrentExpiration,
+                    rule.filter.matches(key: v.key, size: v.size, tags: v.tags)
+                else { continue }
+                if let keep = n.newerNoncurrentVersions, newerKept[i] < keep {
+                    newerKept[i] += 1
                     continue
                 }
                 // Rows older than the noncurrent_since column count from the write that replaced them.
-                let since = v.noncurrentSince > 0 ? v.noncurrentSince : versions[i - 1].lastModified
-                if now >= Self.due(from: since, days: n.noncurrentDays), taken.insert(i).inserted {
+                let since = v.noncurrentSince > 0 ? v.noncurrentSince : replacedBy.lastModified
+                if out.isEmpty, now >= LifecycleEvaluator.due(from: since, days: n.noncurrentDays) {
                     out.append(.removeVersion(versionId: v.versionId, ruleId: rule.id))
                 }
             }
+            return out
         }
-        return out
+
+        /// After the key's last version: removes a delete marker that is the only version left
+        /// (an expired object delete marker) under an ExpiredObjectDeleteMarker rule, or under
+        /// an Expiration Days / Date rule once the marker is old enough for it (S3, "Managing
+        /// delete markers": with Days, S3 cleans up expired object delete markers that satisfy
+        /// the age criteria).
+        public func finish() -> [Action] {
+            guard count == 1, let m = latest, m.isDeleteMarker else { return [] }
+            for rule in enabled where rule.filter.matchesMarker(key: m.key) {
+                switch rule.expiration {
+                case .expiredObjectDeleteMarker(true)?:
+                    return [.removeVersion(versionId: m.versionId, ruleId: rule.id)]
+                case .days(let d)? where now >= LifecycleEvaluator.due(from: m.lastModified, days: d):
+                    return [.removeVersion(versionId: m.versionId, ruleId: rule.id)]
+                case .date(let t)? where now >= t:
+                    return [.removeVersion(versionId: m.versionId, ruleId: rule.id)]
+                default: continue
+                }
+            }
+            return []
+        }
     }
 
     /// When the current version `object` expires under an Expiration Days or Date rule, and
@@ -129,9 +173,10 @@ public struct LifecycleEvaluator: Sendable {
 
 extension LifecycleFilter {
     /// A delete marker or an upload: no size or tags to test, only the key's prefix; a filter
-    /// on tags never matches one.
+    /// on tags or on size never matches one (S3 refuses both beside the actions meant for
+    /// them: ExpiredObjectDeleteMarker, AbortIncompleteMultipartUpload).
     func matchesMarker(key: String) -> Bool {
         if let prefix, !key.hasPrefix(prefix) { return false }
-        return tags.isEmpty
+        return tags.isEmpty && !hasSize
     }
 }

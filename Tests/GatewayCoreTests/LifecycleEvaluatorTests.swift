@@ -131,10 +131,66 @@ final class LifecycleEvaluatorTests: XCTestCase {
         XCTAssertEqual(
             evaluator(LifecycleRule(id: "m", expiration: .expiredObjectDeleteMarker(false))).actions(
                 versions: [marker], now: t0), [])
-        // A marker never "expires" as a current version, nor has an expiration date.
-        let days = evaluator(LifecycleRule(id: "d", expiration: .days(1)))
-        XCTAssertEqual(days.actions(versions: [marker], now: t0 + 100 * day), [])
-        XCTAssertNil(days.expiration(for: marker))
+        // A marker has no expiration date of its own (no x-amz-expiration).
+        XCTAssertNil(evaluator(LifecycleRule(id: "d", expiration: .days(1))).expiration(for: marker))
+    }
+
+    /// S3 ("Managing delete markers"): with Days, expired object delete markers are cleaned up
+    /// once they are old enough for the rule's age; with Date, once the date has come. Only a
+    /// lone marker, only under the rule's prefix, never with a tag or size filter.
+    func testExpirationDaysAndDateAlsoRemoveExpiredObjectDeleteMarkers() {
+        let marker = version("logs/k", "m1", at: t0, marker: true)
+        let days = evaluator(LifecycleRule(id: "d", filter: LifecycleFilter(prefix: "logs/"), expiration: .days(2)))
+        let due = LifecycleEvaluator.due(from: t0, days: 2)
+        XCTAssertEqual(days.actions(versions: [marker], now: due - 1), [], "not old enough yet")
+        XCTAssertEqual(days.actions(versions: [marker], now: due), [.removeVersion(versionId: "m1", ruleId: "d")])
+        let withOlder = [marker, version("logs/k", "v1", at: t0 - day, noncurrentSince: t0)]
+        XCTAssertEqual(days.actions(versions: withOlder, now: due + 100 * day), [], "not alone: kept")
+        let date = evaluator(
+            LifecycleRule(id: "date", expiration: .date(t0 + 10 * day - t0.truncatingRemainder(dividingBy: day))))
+        XCTAssertEqual(date.actions(versions: [marker], now: t0), [])
+        XCTAssertEqual(
+            date.actions(versions: [marker], now: t0 + 10 * day), [.removeVersion(versionId: "m1", ruleId: "date")])
+        let otherPrefix = evaluator(
+            LifecycleRule(id: "p", filter: LifecycleFilter(prefix: "tmp/"), expiration: .days(1)))
+        XCTAssertEqual(otherPrefix.actions(versions: [marker], now: t0 + 100 * day), [])
+        let tagged = evaluator(
+            LifecycleRule(id: "t", filter: LifecycleFilter(tags: [Header("a", "b")]), expiration: .days(1)))
+        XCTAssertEqual(tagged.actions(versions: [marker], now: t0 + 100 * day), [])
+        let sized = evaluator(LifecycleRule(id: "s", filter: LifecycleFilter(sizeLessThan: 100), expiration: .days(1)))
+        XCTAssertEqual(sized.actions(versions: [marker], now: t0 + 100 * day), [], "a marker has no size to match")
+    }
+
+    /// The streamed pass (`KeyPass`, fed one version at a time) decides what the whole list does,
+    /// keeping only the counts: NewerNoncurrentVersions across many versions.
+    func testAKeyPassStreamsVersionsWithTheSameOutcome() {
+        let e = evaluator(
+            LifecycleRule(id: "keep3", noncurrentExpiration: .init(noncurrentDays: 1, newerNoncurrentVersions: 3)),
+            LifecycleRule(
+                id: "all", filter: LifecycleFilter(sizeGreaterThan: 5), noncurrentExpiration: .init(noncurrentDays: 5)))
+        var versions = [version("k", "v100", at: t0 + 100 * day)]
+        for i in (0..<100).reversed() {
+            versions.append(
+                version(
+                    "k", "v\(i)", at: t0 + Double(i) * day, size: Int64(i % 10),
+                    noncurrentSince: t0 + Double(i + 1) * day))
+        }
+        let now = t0 + 110 * day
+        let whole = e.actions(versions: versions, now: now)
+        var pass = LifecycleEvaluator.KeyPass(e, now: now)
+        var streamed: [LifecycleEvaluator.Action] = []
+        for v in versions { streamed += pass.next(v) }
+        streamed += pass.finish()
+        XCTAssertEqual(streamed, whole)
+        // v99, v98, v97: the three newest noncurrent, kept by keep3, let go by "all" (size > 5,
+        // noncurrent 5 days); the rest go by keep3.
+        XCTAssertEqual(whole.count, 100)
+        XCTAssertEqual(
+            Array(whole.prefix(4)),
+            [
+                .removeVersion(versionId: "v99", ruleId: "all"), .removeVersion(versionId: "v98", ruleId: "all"),
+                .removeVersion(versionId: "v97", ruleId: "all"), .removeVersion(versionId: "v96", ruleId: "keep3"),
+            ])
     }
 
     func testExpireCurrentAndNoncurrentInOnePass() {

@@ -48,7 +48,7 @@ final class LifecycleXMLTests: XCTestCase {
                     )
                     + rule(
                         "<AbortIncompleteMultipartUpload><DaysAfterInitiation>2</DaysAfterInitiation></AbortIncompleteMultipartUpload>",
-                        id: "abort", filter: "<Filter><ObjectSizeLessThan>5</ObjectSizeLessThan></Filter>")))
+                        id: "abort", filter: "<Filter><Prefix>tmp/</Prefix></Filter>")))
         XCTAssertEqual(c.ruleIds, ["days", "date", "marker", "nc", "abort"])
         XCTAssertEqual(c.rules[0].expiration, .days(30))
         XCTAssertEqual(c.rules[0].filter.prefix, "logs/")
@@ -64,7 +64,7 @@ final class LifecycleXMLTests: XCTestCase {
             LifecycleFilter(shape: .and, prefix: "a/", tags: [Header("t", "1")], sizeGreaterThan: 10, sizeLessThan: 100)
         )
         XCTAssertEqual(c.rules[4].abortIncompleteUploadDays, 2)
-        XCTAssertEqual(c.rules[4].filter.sizeLessThan, 5)
+        XCTAssertEqual(c.rules[4].filter.prefix, "tmp/")
 
         // The canonical document reads back to the same configuration, and renders the same.
         let xml = LifecycleXML.render(c)
