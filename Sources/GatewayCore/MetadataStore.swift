@@ -63,6 +63,12 @@ public protocol MetadataStore: MigrationStore, AuditStore {
     func deleteVersion(
         bucket: String, key: String, versionId: String?, bypassGovernance: Bool, now: Double, ifLatestSeq: String?
     ) throws(StoreError) -> DeleteOutcome
+    /// `deleteVersion` without the governance bypass, only while the version is still as the
+    /// lifecycle runner judged it (`JudgedVersion`: the version named, nil the latest, has that
+    /// seq and is the latest exactly when it was), checked in the delete's transaction;
+    /// `.preconditionFailed` otherwise, nothing changed.
+    func deleteVersion(bucket: String, key: String, versionId: String?, now: Double, ifJudged: JudgedVersion)
+        throws(StoreError) -> DeleteOutcome
     /// ListObjectVersions: both latest and noncurrent entries, markers included.
     func listVersions(bucket: String, query: VersionListQuery) throws(StoreError) -> VersionPage
     /// Replaces one version's tags (nil version id: the latest). `.noSuchKey` / `.noSuchVersion`

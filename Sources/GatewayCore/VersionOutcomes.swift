@@ -28,6 +28,27 @@ public struct DeleteOutcome: Sendable, Equatable {
     }
 }
 
+/// The state the lifecycle runner judged a version in: a removal made on that judgement must
+/// not reach a version that changed since (a client's write, a restored version).
+public struct JudgedVersion: Sendable, Equatable {
+    /// The version's seq (`ObjectRecord.versionSeq`; the null version's changes with each write).
+    public var seq: String
+    /// It was the key's latest entry; else a noncurrent one.
+    public var latest: Bool
+
+    public init(seq: String, latest: Bool) {
+        self.seq = seq
+        self.latest = latest
+    }
+
+    /// Whether the key's versions still are as judged: the version named (nil: the latest) has
+    /// that seq, and is the latest exactly when it was.
+    public func holds(named: ObjectRecord?, latest current: ObjectRecord?) -> Bool {
+        guard let named, named.versionSeq == seq else { return false }
+        return (current?.versionSeq == seq) == latest
+    }
+}
+
 /// PutObjectRetention / PutObjectLegalHold.
 public enum LockChange: Sendable, Equatable {
     /// Sets (or with nil removes) the version's retention, as `ObjectLock.retentionChange` allows.

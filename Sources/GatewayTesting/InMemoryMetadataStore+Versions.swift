@@ -94,7 +94,29 @@ extension InMemoryMetadataStore {
     public func deleteVersion(
         bucket: String, key: String, versionId: String?, bypassGovernance: Bool, now: Double, ifLatestSeq: String?
     ) throws(StoreError) -> DeleteOutcome {
+        try deleteVersion(
+            bucket: bucket, key: key, versionId: versionId, bypassGovernance: bypassGovernance, now: now,
+            ifLatestSeq: ifLatestSeq, judged: nil)
+    }
+
+    public func deleteVersion(bucket: String, key: String, versionId: String?, now: Double, ifJudged: JudgedVersion)
+        throws(StoreError) -> DeleteOutcome
+    {
+        try deleteVersion(
+            bucket: bucket, key: key, versionId: versionId, bypassGovernance: false, now: now, ifLatestSeq: nil,
+            judged: ifJudged)
+    }
+
+    func deleteVersion(
+        bucket: String, key: String, versionId: String?, bypassGovernance: Bool, now: Double, ifLatestSeq: String?,
+        judged: JudgedVersion?
+    ) throws(StoreError) -> DeleteOutcome {
         try state.withLock { s throws(StoreError) -> DeleteOutcome in
+            if let judged {
+                let latest = s.objects[bucket]?[key] ?? s.versions[bucket]?[key]?.last
+                let named = versionId.map { s.version(bucket, key, $0) } ?? latest
+                guard judged.holds(named: named, latest: latest) else { throw .preconditionFailed }
+            }
             let versioning = s.buckets[bucket]?.versioning ?? .unversioned
             if let ifLatestSeq,
                 (s.objects[bucket]?[key] ?? s.versions[bucket]?[key]?.last)?.versionSeq != ifLatestSeq

@@ -159,8 +159,33 @@ extension SQLiteMetadataStore {
     public func deleteVersion(
         bucket: String, key: String, versionId: String?, bypassGovernance: Bool, now: Double, ifLatestSeq: String?
     ) throws(StoreError) -> DeleteOutcome {
+        try deleteVersion(
+            bucket: bucket, key: key, versionId: versionId, bypassGovernance: bypassGovernance, now: now,
+            ifLatestSeq: ifLatestSeq, judged: nil)
+    }
+
+    public func deleteVersion(bucket: String, key: String, versionId: String?, now: Double, ifJudged: JudgedVersion)
+        throws(StoreError) -> DeleteOutcome
+    {
+        try deleteVersion(
+            bucket: bucket, key: key, versionId: versionId, bypassGovernance: false, now: now, ifLatestSeq: nil,
+            judged: ifJudged)
+    }
+
+    func deleteVersion(
+        bucket: String, key: String, versionId: String?, bypassGovernance: Bool, now: Double, ifLatestSeq: String?,
+        judged: JudgedVersion?
+    ) throws(StoreError) -> DeleteOutcome {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) -> DeleteOutcome in
+                if let judged {
+                    let latest = try Self.latestVersion(bucket: bucket, key: key, db)
+                    let named =
+                        try versionId.map { id throws(StoreError) in
+                            try Self.version(bucket: bucket, key: key, versionId: id, db)
+                        } ?? latest
+                    guard judged.holds(named: named, latest: latest) else { throw .preconditionFailed }
+                }
                 var versioning = Versioning.unversioned
                 try db.query("SELECT versioning FROM buckets WHERE name = ?", [.text(bucket)]) { r in
                     versioning = Versioning(rawValue: r.text(0)) ?? .unversioned
