@@ -21,8 +21,10 @@ DAY = 86_400
 
 @pytest.fixture(scope="module")
 def stack():
-    s = Stack("lifecycle", extra="\n[lifecycle]\ninterval = 1\n")
+    s = Stack("lifecycle")
     offset = s.tmp / "clock-offset"
+    # The test clock takes both switches: the config's [testing] table and the environment.
+    s.extra = f'\n[lifecycle]\ninterval = 1\n\n[testing]\nclock_offset_file = "{offset}"\n'
     offset.write_text("0")
     s.offset_file = offset
     previous = os.environ.get("S3GW_TEST_CLOCK_OFFSET_FILE")

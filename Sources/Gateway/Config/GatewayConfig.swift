@@ -61,6 +61,9 @@ public struct GatewayConfig: Sendable {
     public var oplog = OplogSettings()
     /// `[lifecycle] interval`: seconds between the agent's lifecycle passes (docs/VERSIONING.md).
     public var lifecycleInterval = 3600
+    /// `[testing] clock_offset_file`: FOR TESTS ONLY, the file `OffsetClock` reads; the agent's
+    /// test clock runs only when this and `S3GW_TEST_CLOCK_OFFSET_FILE` name the same file.
+    public var testClockOffsetFile: String?
     /// Defaults, in seconds, for how long a provider zone may keep a request waiting: to
     /// connect, from the end of the request to the response headers, with no body byte moving,
     /// and over a CompleteMultipartUpload. A zone's own connect_timeout / response_timeout /
@@ -236,6 +239,14 @@ public struct GatewayConfig: Sendable {
                 try reader.noOtherKeys()
             case "lifecycle":
                 c.lifecycleInterval = try reader.int("interval", in: 1...(7 * 86400)) ?? c.lifecycleInterval
+                try reader.noOtherKeys()
+            case "testing":
+                if let path = try reader.string("clock_offset_file") {
+                    guard path.hasPrefix("/") else {
+                        throw reader.invalid("clock_offset_file", "must be an absolute file path")
+                    }
+                    c.testClockOffsetFile = path
+                }
                 try reader.noOtherKeys()
             case "zones[]":
                 guard let name = try reader.string("name"), !name.isEmpty else {

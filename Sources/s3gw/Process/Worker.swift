@@ -108,7 +108,8 @@ enum Worker {
             metadata: metadata, zones: zones, catalog: catalog, identities: identities,
             maxClockSkew: Double(config.maxClockSkew),
             clock: metricsKind == "agent"
-                ? OffsetClock.fromEnvironment(base: SystemClock(), logger: logger) : SystemClock(),
+                ? OffsetClock.fromEnvironment(
+                    base: SystemClock(), configured: config.testClockOffsetFile, logger: logger) : SystemClock(),
             installationSecret: secret, logger: logger, baseDomains: config.baseDomains,
             replication: config.replication, sts: config.sts,
             admin: AdminSettings(configPath: configPath, multipartExpiry: Double(config.multipartExpiry)),
