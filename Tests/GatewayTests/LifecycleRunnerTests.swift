@@ -1,5 +1,7 @@
+import Foundation
 import GatewayCore
 import GatewayTesting
+import Logging
 import S3Protocol
 import XCTest
 
@@ -70,17 +72,16 @@ final class LifecycleRunnerTests: XCTestCase {
             try put(name, "k", at: t0 + 3 * day)
             let before = try versions(name)
             let b = try XCTUnwrap(try gw.metadata.bucket(named: name))
-            var report = Lifecycle.Report()
-            Lifecycle.apply(
-                [.expireCurrent(ruleId: "day")], to: [judged], in: b, now: t0 + 4 * day, &report, gw.context)
-            XCTAssertEqual(report.expired, 0, name)
+            var step = Lifecycle.Step(ctx: gw.context, now: t0 + 4 * day, budget: .max, hooks: Lifecycle.Hooks())
+            step.remove([Lifecycle.Removal(judged: judged, latest: true, versionId: nil)], in: b)
+            XCTAssertEqual(step.report.expired, 0, name)
+            XCTAssertEqual(step.report.changed, 1, name)
             XCTAssertEqual(try versions(name), before, name)
             XCTAssertEqual(try versions(name).first, "k:v*", name)
             // Judged again, the latest does expire.
             let latest = try XCTUnwrap(try gw.metadata.latestVersion(bucket: name, key: "k"))
-            Lifecycle.apply(
-                [.expireCurrent(ruleId: "day")], to: [latest], in: b, now: t0 + 4 * day, &report, gw.context)
-            XCTAssertEqual(report.expired, 1, name)
+            step.remove([Lifecycle.Removal(judged: latest, latest: true, versionId: nil)], in: b)
+            XCTAssertEqual(step.report.expired, 1, name)
             XCTAssertEqual(try versions(name).first, versioning == .enabled ? "k:marker*" : nil, name)
         }
     }
@@ -169,11 +170,11 @@ final class LifecycleRunnerTests: XCTestCase {
         let first = try Lifecycle.run(gw.context, now: now, budget: 2)
         XCTAssertFalse(first.finished)
         XCTAssertEqual(first.keys, 2)
-        XCTAssertEqual(try gw.metadata.agentState("lifecycle"), "aaa/2")
+        XCTAssertEqual(try gw.metadata.agentState("lifecycle"), "aaa\nkeys\n2")
         XCTAssert(try Lifecycle.due(gw.context, now: now, interval: 3600), "a cut pass goes on at once")
         let second = try Lifecycle.run(gw.context, now: now, budget: 2)
         XCTAssertEqual(second.keys, 2)
-        XCTAssertEqual(try gw.metadata.agentState("lifecycle"), "bbb/1")
+        XCTAssertEqual(try gw.metadata.agentState("lifecycle"), "bbb\nkeys\n1")
         let rest = try Lifecycle.run(gw.context, now: now)
         XCTAssert(rest.finished)
         XCTAssertEqual(rest.keys, 2)
@@ -186,6 +187,170 @@ final class LifecycleRunnerTests: XCTestCase {
         XCTAssert(try Lifecycle.due(gw.context, now: now + 3600, interval: 3600))
     }
 
+    /// A tenant's bucket is stored as "tenant/name": the cursor keeps bucket and key apart, so
+    /// a bucket with more keys than a step's budget is walked on, not restarted from its first
+    /// key in a hot loop.
+    func testATenantBucketLargerThanAStepIsWalkedToItsEnd() throws {
+        let name = TenantRecord.qualifiedBucket(tenant: "acme", name: "logs")
+        _ = try gw.metadata.createBucket(
+            BucketRecord(
+                name: name, owner: gw.rootID, createdAt: t0, locationConstraint: "", zones: ["zone-a"],
+                backendBucket: "acme-logs", tenant: "acme"))
+        let c = try LifecycleXML.parse(Array("<LifecycleConfiguration>\(expireDay)</LifecycleConfiguration>".utf8))
+        try gw.metadata.setLifecycle(bucket: name, LifecycleXML.render(c), ruleIds: c.ruleIds)
+        for k in ["a/1", "a/2", "b", "c/d/e"] { try put(name, k, at: t0) }
+        let now = t0 + 5 * day
+        var steps: [Lifecycle.Report] = []
+        while steps.count < 10, steps.last?.finished != true {
+            let r = try Lifecycle.run(gw.context, now: now, budget: 1)
+            XCTAssert(r.progressed, "every step moves on")
+            XCTAssertGreaterThan(Lifecycle.pause(after: r), 0, "the agent pauses after every step")
+            steps.append(r)
+            if !r.finished {
+                XCTAssertEqual(
+                    try gw.metadata.agentState("lifecycle"),
+                    "acme/logs\nkeys\n" + ["a/1", "a/2", "b", "c/d/e"][steps.count - 1])
+            }
+        }
+        XCTAssertEqual(steps.map(\.keys), [1, 1, 1, 1], "the step of the last key ends the pass")
+        XCTAssertEqual(steps.map(\.expired).reduce(0, +), 4, "each key once")
+        XCTAssert(steps.last?.finished == true)
+        XCTAssertEqual(try versions(name), [])
+    }
+
+    func testTheAgentNeverSpins() {
+        var r = Lifecycle.Report()
+        XCTAssertEqual(Lifecycle.pause(after: r), 60, "a step that did not move waits")
+        r.progressed = true
+        XCTAssertGreaterThan(Lifecycle.pause(after: r), 0)
+        r.finished = true
+        XCTAssertEqual(Lifecycle.pause(after: r), 1)
+    }
+
+    /// A key with more versions than a listing page is judged as its versions stream by: its
+    /// newer noncurrent versions are counted across pages, and the removals wait until the
+    /// listing has moved past them.
+    func testAKeyWithManyVersionsIsJudgedAcrossPages() throws {
+        try bucket(
+            "many", versioning: .enabled,
+            rules:
+                "<Rule><ID>nc</ID><Filter/><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>2</NewerNoncurrentVersions></NoncurrentVersionExpiration></Rule>"
+        )
+        let count = Lifecycle.pageSize * 2 + 7
+        for i in 0..<count { try put("many", "k", at: t0 + Double(i)) }
+        try put("many", "z", at: t0)
+        let r = try Lifecycle.run(gw.context, now: t0 + 5 * day)
+        XCTAssert(r.finished)
+        XCTAssertEqual(r.keys, 2)
+        XCTAssertEqual(r.removed, count - 3, "all but the current version and the two newest noncurrent ones")
+        XCTAssertEqual(try versions("many"), ["k:v*", "k:v", "k:v", "z:v*"])
+        XCTAssertEqual(gw.zone.blobCount, 4)
+    }
+
+    /// Uploads count toward a step's budget like keys, and a cut step resumes after the last
+    /// upload looked at.
+    func testUploadsCountTowardTheBudget() throws {
+        try bucket(
+            "ups",
+            rules:
+                "<Rule><ID>abort</ID><Filter/><Status>Enabled</Status><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule>"
+        )
+        for k in ["u1", "u2", "u3"] { XCTAssertEqual(gw.send("POST", "/ups/\(k)?uploads").status, 200) }
+        try put("ups", "obj", at: t0)
+        let first = try Lifecycle.run(gw.context, now: t0 + 3 * day, budget: 2)
+        XCTAssertFalse(first.finished)
+        XCTAssertEqual(first.uploads, 2)
+        XCTAssertEqual(first.aborted, 2)
+        XCTAssertEqual(first.keys, 0)
+        let rest = try Lifecycle.run(gw.context, now: t0 + 3 * day)
+        XCTAssert(rest.finished)
+        XCTAssertEqual(rest.aborted, 1)
+        XCTAssertEqual(rest.keys, 1)
+        XCTAssertEqual(try gw.metadata.uploads(initiatedBefore: .infinity, limit: 10).count, 0)
+    }
+
+    /// A failed step keeps what it did (the cursor is saved before the error is thrown), and a
+    /// key that fails every step is skipped after `maxFailures` of them, so the pass ends.
+    func testAFailingKeyKeepsProgressAndIsSkippedAfterRepeatedFailures() throws {
+        try bucket("fail", rules: expireDay)
+        for k in ["a", "bad", "c"] { try put("fail", k, at: t0) }
+        let now = t0 + 5 * day
+        var hooks = Lifecycle.Hooks()
+        hooks.atKey = { key throws(StoreError) in if key == "bad" { throw .internalFailure("disk says no") } }
+        for attempt in 1...Lifecycle.maxFailures {
+            XCTAssertThrowsError(
+                try Lifecycle.run(gw.context, now: now, budget: .max, hooks: hooks), "attempt \(attempt)")
+            XCTAssertEqual(try versions("fail").count, 2, "a went in the first step, and stays gone")
+        }
+        XCTAssertEqual(try gw.metadata.agentState("lifecycle"), "fail\nkeys\nbad", "skipped after repeated failures")
+        let r = try Lifecycle.run(gw.context, now: now, budget: .max, hooks: hooks)
+        XCTAssert(r.finished)
+        XCTAssertEqual(r.expired, 1, "c")
+        XCTAssertEqual(try versions("fail"), ["bad:v*"])
+    }
+
+    // MARK: a client writing between judging and removing
+
+    /// Unversioned: the expired object is judged, a client PUTs the key again, the runner's
+    /// removal must not take the new object.
+    func testAWriteAfterJudgingIsNotExpired() throws {
+        try bucket("race", rules: expireDay)
+        try put("race", "k", at: t0)
+        var hooks = Lifecycle.Hooks()
+        hooks.beforeRemoval = { [self] _ in _ = try? put("race", "k", at: t0 + 5 * day) }
+        let r = try Lifecycle.run(gw.context, now: t0 + 5 * day, budget: .max, hooks: hooks)
+        XCTAssertEqual(r.expired, 0)
+        XCTAssertEqual(r.changed, 1)
+        XCTAssertEqual(try gw.metadata.latestVersion(bucket: "race", key: "k")?.lastModified, t0 + 5 * day)
+    }
+
+    /// Suspended: the noncurrent null version is judged; a client's PUT replaces it with a new
+    /// (current) null version; the runner's removal of id "null" must not take that one.
+    func testANewNullVersionAfterJudgingIsNotRemoved() throws {
+        try bucket(
+            "susp",
+            rules:
+                "<Rule><ID>nc</ID><Filter/><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration></Rule>"
+        )
+        try put("susp", "k", at: t0)  // the null version
+        try gw.metadata.setVersioning(bucket: "susp", .enabled)
+        try put("susp", "k", at: t0 + 1)  // makes the null version noncurrent
+        try gw.metadata.setVersioning(bucket: "susp", .suspended)
+        var hooks = Lifecycle.Hooks()
+        hooks.beforeRemoval = { [self] _ in _ = try? put("susp", "k", at: t0 + 5 * day) }
+        let r = try Lifecycle.run(gw.context, now: t0 + 5 * day, budget: .max, hooks: hooks)
+        XCTAssertEqual(r.removed, 0)
+        XCTAssertEqual(r.changed, 1)
+        let latest = try XCTUnwrap(try gw.metadata.latestVersion(bucket: "susp", key: "k"))
+        XCTAssertEqual(latest.versionId, "null")
+        XCTAssertEqual(latest.lastModified, t0 + 5 * day, "the client's new object is there")
+        XCTAssertEqual(try versions("susp"), ["k:v*", "k:v"])
+    }
+
+    /// Enabled: a noncurrent version is judged; the user deletes the delete marker above it, so
+    /// it is the current version again; the runner must not remove it by id.
+    func testARestoredVersionIsNotRemoved() throws {
+        try bucket(
+            "restore", versioning: .enabled,
+            rules:
+                "<Rule><ID>nc</ID><Filter/><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration></Rule>"
+        )
+        let v1 = try put("restore", "k", at: t0)
+        let marker = try XCTUnwrap(
+            try gw.metadata.deleteVersion(bucket: "restore", key: "k", versionId: nil, bypassGovernance: false, now: t0)
+                .marker)
+        var hooks = Lifecycle.Hooks()
+        hooks.beforeRemoval = { [self] _ in
+            _ = try? gw.metadata.deleteVersion(
+                bucket: "restore", key: "k", versionId: marker.versionId, bypassGovernance: false, now: t0 + 5 * day)
+        }
+        let r = try Lifecycle.run(gw.context, now: t0 + 5 * day, budget: .max, hooks: hooks)
+        XCTAssertEqual(r.removed, 0)
+        XCTAssertEqual(r.changed, 1)
+        XCTAssertEqual(try gw.metadata.latestVersion(bucket: "restore", key: "k")?.versionId, v1.versionId)
+        XCTAssertEqual(try versions("restore"), ["k:v*"])
+    }
+
     func testOffsetClockFollowsItsFile() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("offset-\(RandomID.make())").path
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -195,5 +360,32 @@ final class LifecycleRunnerTests: XCTestCase {
         XCTAssertEqual(clock.now(), t0 + 2 * day)
         try "3600".write(toFile: path, atomically: false, encoding: .utf8)
         XCTAssertEqual(clock.now(), t0 + 3600)
+        // Only forward, and only by a real number.
+        for bad in ["-86400", "nan", "inf", "1e400", "soon"] {
+            try bad.write(toFile: path, atomically: false, encoding: .utf8)
+            XCTAssertEqual(clock.now(), t0, bad)
+        }
+    }
+
+    /// The test clock takes both switches, naming the same file: the environment variable
+    /// alone (or the config alone) leaves the agent on the real clock.
+    func testTheTestClockNeedsTheConfigAndTheEnvironment() throws {
+        let base = FixedClock(t0)
+        let logger = Logger(label: "test")
+        let previous = ProcessInfo.processInfo.environment[OffsetClock.environmentVariable]
+        defer {
+            if let previous {
+                setenv(OffsetClock.environmentVariable, previous, 1)
+            } else {
+                unsetenv(OffsetClock.environmentVariable)
+            }
+        }
+        unsetenv(OffsetClock.environmentVariable)
+        XCTAssertFalse(
+            OffsetClock.fromEnvironment(base: base, configured: "/tmp/offset", logger: logger) is OffsetClock)
+        setenv(OffsetClock.environmentVariable, "/tmp/offset", 1)
+        XCTAssertFalse(OffsetClock.fromEnvironment(base: base, configured: nil, logger: logger) is OffsetClock)
+        XCTAssertFalse(OffsetClock.fromEnvironment(base: base, configured: "/tmp/other", logger: logger) is OffsetClock)
+        XCTAssert(OffsetClock.fromEnvironment(base: base, configured: "/tmp/offset", logger: logger) is OffsetClock)
     }
 }

@@ -235,6 +235,9 @@ enum Agent {
                     usleep(1_000_000)
                     continue
                 }
+                // Every round pauses (`Lifecycle.pause`): a cut pass goes on after a moment, a
+                // step that did not move waits a minute, so the loop never spins.
+                var pause = 1.0
                 do {
                     let now = context.clock.now()
                     if try Lifecycle.due(context, now: now, interval: Double(config.lifecycleInterval)) {
@@ -248,13 +251,15 @@ enum Agent {
                                 "lifecycle: \(r.expired) current versions expired, \(r.removed) versions removed, \(r.aborted) uploads aborted, \(r.locked) locked versions kept"
                             )
                         }
-                        if !r.finished { continue }
+                        pause = Lifecycle.pause(after: r)
+                        if !r.progressed { logger.error("lifecycle: a step made no progress; tried again in a minute") }
                     }
                 } catch {
                     logger.error("lifecycle pass failed (tried again in a minute): \(error)")
                     retryAt = monotonicSeconds() + 60
                 }
-                usleep(1_000_000)
+                usleep(UInt32(min(pause, 1) * 1_000_000))
+                if pause > 1 { retryAt = monotonicSeconds() + pause }
             }
         }
         t.name = "lifecycle"
