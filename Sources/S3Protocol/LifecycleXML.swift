@@ -148,10 +148,18 @@ public enum LifecycleXML {
 
     // MARK: writing
 
-    /// The canonical document: what the store keeps and GET answers.
-    public static func render(_ c: LifecycleConfiguration) -> String {
+    /// The canonical document: what the store keeps and GET answers. `transitionMinimumSize`:
+    /// PUT's `x-amz-transition-default-minimum-object-size` when not S3's default, kept as an
+    /// attribute of the root (XML readers skip it) that `stored(_:)` takes off again.
+    public static func render(_ c: LifecycleConfiguration, transitionMinimumSize: String? = nil) -> String {
         var x = XMLWriter()
-        x.open("LifecycleConfiguration", namespace: XMLWriter.s3Namespace)
+        if let size = transitionMinimumSize, size != defaultTransitionMinimumSize {
+            x.openRaw(
+                "<LifecycleConfiguration xmlns=\"\(XMLWriter.s3Namespace)\" \(minimumSizeAttribute)=\"\(XMLWriter.escape(size))\">"
+            )
+        } else {
+            x.open("LifecycleConfiguration", namespace: XMLWriter.s3Namespace)
+        }
         for r in c.rules {
             x.open("Rule")
             x.element("ID", r.id)
@@ -187,6 +195,20 @@ public enum LifecycleXML {
         }
         x.close("LifecycleConfiguration")
         return x.document
+    }
+
+    public static let defaultTransitionMinimumSize = "all_storage_classes_128K"
+    static let minimumSizeAttribute = "transitionDefaultMinimumObjectSize"
+
+    /// A stored document (`render`'s) split into what GET answers: the document without the
+    /// stored attribute, and the transition minimum size (S3's default when none was kept).
+    public static func stored(_ doc: String) -> (document: String, transitionMinimumSize: String) {
+        let open = " \(minimumSizeAttribute)=\""
+        guard let start = doc.firstRange(of: open),
+            let end = doc[start.upperBound...].firstIndex(of: "\"")
+        else { return (doc, defaultTransitionMinimumSize) }
+        let value = String(doc[start.upperBound..<end])
+        return (String(doc[..<start.lowerBound]) + String(doc[doc.index(after: end)...]), value)
     }
 
     static func render(_ f: LifecycleFilter, _ x: inout XMLWriter) {

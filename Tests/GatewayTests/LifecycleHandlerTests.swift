@@ -127,6 +127,70 @@ final class LifecycleHandlerTests: XCTestCase {
         XCTAssertNil(gw.send("POST", "/lcb/logs/mp2?uploads").header("x-amz-abort-date"))
     }
 
+    /// PUT's x-amz-transition-default-minimum-object-size is kept with the configuration and
+    /// answered back by GET (S3's default when PUT sent none); the document GET answers is S3's.
+    func testTheTransitionMinimumSizeIsKeptAndAnsweredBack() {
+        let put = gw.send(
+            "PUT", "/lcb?lifecycle", body: Self.expireLogs,
+            headers: [
+                md5(Self.expireLogs), ("x-amz-transition-default-minimum-object-size", "varies_by_storage_class"),
+            ])
+        XCTAssertEqual(put.status, 200, put.text)
+        XCTAssertEqual(put.header("x-amz-transition-default-minimum-object-size"), "varies_by_storage_class")
+        let got = gw.send("GET", "/lcb?lifecycle")
+        XCTAssertEqual(got.header("x-amz-transition-default-minimum-object-size"), "varies_by_storage_class")
+        XCTAssert(
+            got.text.contains("<LifecycleConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Rule>"),
+            got.text)
+        XCTAssertFalse(got.text.contains("transitionDefault"), got.text)
+        // The configuration still reads: the header answers still come from it.
+        XCTAssertNotNil(gw.send("PUT", "/lcb/logs/a", body: [1]).header("x-amz-expiration"))
+        XCTAssertEqual(self.put(Self.expireLogs).status, 200)
+        XCTAssertEqual(
+            gw.send("GET", "/lcb?lifecycle").header("x-amz-transition-default-minimum-object-size"),
+            "all_storage_classes_128K")
+    }
+
+    /// A trailer stands in for Content-MD5 only when it is a checksum.
+    func testATrailerThatIsNoChecksumIsNoIntegrityHeader() {
+        let r = gw.send("PUT", "/lcb?lifecycle", body: Self.expireLogs, headers: [("x-amz-trailer", "x-amz-meta-note")])
+        XCTAssertEqual(r.errorCode, "InvalidRequest", r.text)
+        XCTAssert(r.text.contains("Missing required header for this request: Content-MD5"), r.text)
+        XCTAssertEqual(gw.send("GET", "/lcb?lifecycle").errorCode, "NoSuchLifecycleConfiguration")
+    }
+
+    /// A size filter matches no upload (it has no size yet) and no delete marker: S3 offers
+    /// neither AbortIncompleteMultipartUpload nor ExpiredObjectDeleteMarker with one, as with tags.
+    func testSizeFiltersAreRefusedBesideUploadAndMarkerActions() {
+        for (filter, action) in [
+            (
+                "<ObjectSizeGreaterThan>1000</ObjectSizeGreaterThan>",
+                "<AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload>"
+            ),
+            (
+                "<And><Prefix>a/</Prefix><ObjectSizeLessThan>10</ObjectSizeLessThan></And>",
+                "<AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload>"
+            ),
+            (
+                "<ObjectSizeGreaterThan>1000</ObjectSizeGreaterThan>",
+                "<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>"
+            ),
+        ] {
+            let r = put(
+                Self.configuration("<Rule><ID>r</ID><Filter>\(filter)</Filter><Status>Enabled</Status>\(action)</Rule>")
+            )
+            XCTAssertEqual(r.errorCode, "InvalidRequest", "\(filter) \(action)")
+        }
+        XCTAssertEqual(gw.send("GET", "/lcb?lifecycle").errorCode, "NoSuchLifecycleConfiguration")
+        // Size filters with object actions stay fine.
+        XCTAssertEqual(
+            put(
+                Self.configuration(
+                    "<Rule><ID>r</ID><Filter><ObjectSizeGreaterThan>1000</ObjectSizeGreaterThan></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>"
+                )
+            ).status, 200)
+    }
+
     func testNoncurrentVersionsAndMarkersCarryNoExpiration() throws {
         XCTAssertEqual(put(Self.expireLogs).status, 200)
         try gw.metadata.setVersioning(bucket: "lcb", .enabled)

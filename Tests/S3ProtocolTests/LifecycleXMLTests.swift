@@ -66,6 +66,13 @@ final class LifecycleXMLTests: XCTestCase {
         XCTAssertEqual(c.rules[4].abortIncompleteUploadDays, 2)
         XCTAssertEqual(c.rules[4].filter.prefix, "tmp/")
 
+        // The transition minimum size rides along as a root attribute the reader skips.
+        let kept = LifecycleXML.render(c, transitionMinimumSize: "varies_by_storage_class")
+        XCTAssertEqual(try LifecycleXML.parse(Array(kept.utf8)), c)
+        XCTAssertEqual(LifecycleXML.stored(kept).transitionMinimumSize, "varies_by_storage_class")
+        XCTAssertEqual(LifecycleXML.stored(kept).document, LifecycleXML.render(c))
+        XCTAssertEqual(LifecycleXML.stored(LifecycleXML.render(c)).transitionMinimumSize, "all_storage_classes_128K")
+
         // The canonical document reads back to the same configuration, and renders the same.
         let xml = LifecycleXML.render(c)
         let again = try LifecycleXML.parse(Array(xml.utf8))

@@ -10,8 +10,9 @@ extension Handlers {
         guard !b.lifecycle.isEmpty else {
             throw S3Error(.noSuchLifecycleConfiguration, extra: [("BucketName", r.bucketName ?? "")])
         }
-        var response = S3Response.xml(b.lifecycle)
-        response.headers.append(Header(transitionMinimumSize, defaultTransitionMinimumSize))
+        let (document, minimumSize) = LifecycleXML.stored(b.lifecycle)
+        var response = S3Response.xml(document)
+        response.headers.append(Header(transitionMinimumSize, minimumSize))
         return response
     }
 
@@ -21,7 +22,7 @@ extension Handlers {
         let b = try ownedBucket(r, ctx)
         try requireBodyChecksum(r)
         // Transitions are refused, so the size below which objects do not transition changes
-        // nothing; S3's two values are accepted and echoed.
+        // nothing; S3's two values are accepted, kept with the configuration and answered back.
         let minimumSize = r.header(transitionMinimumSize) ?? defaultTransitionMinimumSize
         guard ["all_storage_classes_128K", "varies_by_storage_class"].contains(minimumSize) else {
             throw S3Error(.invalidArgument, "Invalid value for \(transitionMinimumSize) header")
@@ -32,7 +33,8 @@ extension Handlers {
         }
         let configuration = try LifecycleXML.parse(bytes)
         try ctx.metadata.setLifecycle(
-            bucket: b.name, LifecycleXML.render(configuration), ruleIds: configuration.ruleIds)
+            bucket: b.name, LifecycleXML.render(configuration, transitionMinimumSize: minimumSize),
+            ruleIds: configuration.ruleIds)
         return S3Response(headers: [Header(transitionMinimumSize, minimumSize)])
     }
 
@@ -43,13 +45,21 @@ extension Handlers {
     }
 
     static let transitionMinimumSize = "x-amz-transition-default-minimum-object-size"
-    static let defaultTransitionMinimumSize = "all_storage_classes_128K"
+    static let defaultTransitionMinimumSize = LifecycleXML.defaultTransitionMinimumSize
 
     /// S3 wants the body of some configuration writes (lifecycle, Object Lock retention)
     /// protected: a Content-MD5 or an `x-amz-checksum-*` (header or trailer), which the body
     /// verifier then checks.
     static func requireBodyChecksum(_ r: S3Request) throws(S3Error) {
-        if r.header("content-md5") != nil || r.header("x-amz-trailer") != nil { return }
+        if r.header("content-md5") != nil { return }
+        // A trailer counts only when it is a checksum (`x-amz-trailer: x-amz-checksum-crc32`).
+        if let trailer = r.header("x-amz-trailer"),
+            trailer.split(separator: ",").contains(where: {
+                $0.drop(while: \.isWhitespace).lowercased().hasPrefix("x-amz-checksum-")
+            })
+        {
+            return
+        }
         let control: Set<String> = ["x-amz-checksum-algorithm", "x-amz-checksum-mode", "x-amz-checksum-type"]
         if r.head.headers.contains(where: { $0.name.hasPrefix("x-amz-checksum-") && !control.contains($0.name) }) {
             return
