@@ -110,18 +110,23 @@ extension Handlers {
     }
 
     /// The version of `key` completed from upload `id`: the current object, or (versioned
-    /// buckets) one of the key's older versions.
-    static func completedVersion(uploadId id: String, bucket b: BucketRecord, key: String, _ ctx: GatewayContext)
-        throws -> ObjectRecord?
-    {
+    /// buckets) one of the key's `limit` newest versions (read in pages, newest first, until
+    /// found). A retried Complete comes soon after the first, so its version is near the top;
+    /// one buried under more writes than that is answered as gone, not searched for through
+    /// every version of the key.
+    static func completedVersion(
+        uploadId id: String, bucket b: BucketRecord, key: String, _ ctx: GatewayContext, limit: Int = 1000
+    ) throws -> ObjectRecord? {
         if let o = try ctx.metadata.object(bucket: b.name, key: key), o.uploadId == id { return o }
         guard b.versioning != .unversioned else { return nil }
         // The key's versions come first under the prefix `key` (it sorts before every longer key).
-        var query = VersionListQuery(prefix: key, maxKeys: 1000)
-        while true {
+        var query = VersionListQuery(prefix: key, maxKeys: min(limit, 100))
+        var seen = 0
+        while seen < limit {
             let page = try ctx.metadata.listVersions(bucket: b.name, query: query)
             for e in page.entries {
-                guard e.record.key == key else { return nil }
+                guard e.record.key == key, seen < limit else { return nil }
+                seen += 1
                 if !e.record.isDeleteMarker && e.record.uploadId == id { return e.record }
             }
             guard page.isTruncated, let k = page.nextKeyMarker, k == key, let v = page.nextVersionIdMarker else {
@@ -129,7 +134,9 @@ extension Handlers {
             }
             query.keyMarker = k
             query.versionIdMarker = v
+            query.maxKeys = min(limit - seen, 100)
         }
+        return nil
     }
 
     /// ETag of a multipart object: MD5 of the concatenated binary part MD5s, then "-<count>".
