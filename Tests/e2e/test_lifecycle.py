@@ -151,23 +151,12 @@ def test_expiration_and_abort_headers(stack):
     client.abort_multipart_upload(Bucket=bucket, Key="data/big", UploadId=up["UploadId"])
 
 
-def versioning_available(client, bucket) -> bool:
-    try:
-        client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-        return True
-    except ClientError as e:
-        if e.response["Error"]["Code"] == "NotImplemented":
-            return False
-        raise
-
-
 def test_the_agent_applies_the_rules_days_ahead(stack):
     client = s3_client(stack)
     plain, versioned = new_bucket_name("lcp"), new_bucket_name("lcv")
     client.create_bucket(Bucket=plain)
     client.create_bucket(Bucket=versioned)
-    # The versioned half waits for PutBucketVersioning (its handlers are merged separately).
-    with_versions = versioning_available(client, versioned)
+    client.put_bucket_versioning(Bucket=versioned, VersioningConfiguration={"Status": "Enabled"})
     rules = [{"ID": "day", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 1}},
              {"ID": "noncurrent", "Status": "Enabled", "Filter": {},
               "NoncurrentVersionExpiration": {"NoncurrentDays": 1}},
@@ -176,9 +165,8 @@ def test_the_agent_applies_the_rules_days_ahead(stack):
     for b in (plain, versioned):
         client.put_bucket_lifecycle_configuration(Bucket=b, LifecycleConfiguration={"Rules": rules})
     client.put_object(Bucket=plain, Key="old", Body=b"plain bytes")
-    if with_versions:
-        first = client.put_object(Bucket=versioned, Key="k", Body=b"first")["VersionId"]
-        second = client.put_object(Bucket=versioned, Key="k", Body=b"second")["VersionId"]
+    first = client.put_object(Bucket=versioned, Key="k", Body=b"first")["VersionId"]
+    second = client.put_object(Bucket=versioned, Key="k", Body=b"second")["VersionId"]
     upload = client.create_multipart_upload(Bucket=plain, Key="pending")["UploadId"]
     time.sleep(2)
     assert client.head_object(Bucket=plain, Key="old")["ContentLength"] == 11, "nothing is due yet"
@@ -198,18 +186,17 @@ def test_the_agent_applies_the_rules_days_ahead(stack):
         wait_until(lambda: not client.list_multipart_uploads(Bucket=plain).get("Uploads"), 30, "old upload aborted")
         assert error_of(lambda: client.list_parts(Bucket=plain, Key="pending", UploadId=upload))[0] == "NoSuchUpload"
 
-        if with_versions:
-            def versions():
-                r = client.list_object_versions(Bucket=versioned)
-                return ([(v["VersionId"], v["IsLatest"]) for v in r.get("Versions", [])],
-                        [(m["Key"], m["IsLatest"]) for m in r.get("DeleteMarkers", [])])
+        def versions():
+            r = client.list_object_versions(Bucket=versioned)
+            return ([(v["VersionId"], v["IsLatest"]) for v in r.get("Versions", [])],
+                    [(m["Key"], m["IsLatest"]) for m in r.get("DeleteMarkers", [])])
 
-            # The noncurrent first version goes; the current one gets a delete marker and stays
-            # as a noncurrent version (its noncurrent day has not passed on the agent's clock).
-            wait_until(lambda: versions() == ([(second, False)], [("k", True)]), 30,
-                       "first version removed, delete marker on top", detail=lambda: str(versions()))
-            assert client.get_object(Bucket=versioned, Key="k", VersionId=second)["Body"].read() == b"second"
-            assert first not in [v for v, _ in versions()[0]]
+        # The noncurrent first version goes; the current one gets a delete marker and stays
+        # as a noncurrent version (its noncurrent day has not passed on the agent's clock).
+        wait_until(lambda: versions() == ([(second, False)], [("k", True)]), 30,
+                   "first version removed, delete marker on top", detail=lambda: str(versions()))
+        assert client.get_object(Bucket=versioned, Key="k", VersionId=second)["Body"].read() == b"second"
+        assert first not in [v for v, _ in versions()[0]]
     finally:
         stack.offset_file.write_text("0")
 
@@ -220,9 +207,7 @@ def test_the_agent_applies_the_rules_days_ahead(stack):
     changes = [r["change"] for r in records]
     # The removals (the unversioned object, the first version), the marker, the abort.
     removals = [r for r in records if r["change"] in ("object.delete", "object.version-delete")]
-    expected = [(plain, "old")] + ([(versioned, "k")] if with_versions else [])
+    expected = [(plain, "old"), (versioned, "k")]
     assert sorted((r["bucket"], r["key"]) for r in removals) == sorted(expected), changes
-    assert sorted(c for c in changes if c not in ("object.delete", "object.version-delete")) == (
-        ["object.delete-marker"] if with_versions else []) + ["upload.abort"], changes
-    if not with_versions:
-        pytest.skip("the versioned half waits for PutBucketVersioning (not merged yet); the unversioned half passed")
+    assert sorted(c for c in changes if c not in ("object.delete", "object.version-delete")) == [
+        "object.delete-marker", "upload.abort"], changes
