@@ -285,9 +285,11 @@ def test_the_orphan_sweep_keeps_a_locked_noncurrent_version(gw, client, locked):
 @pytest.fixture(scope="module")
 def lifecycle_stack():
     """A gateway whose agent runs lifecycle every second on a clock the test moves ahead."""
-    s = Stack("lock-lifecycle", extra="\n[lifecycle]\ninterval = 1\n")
+    s = Stack("lock-lifecycle")
     offset = s.tmp / "clock-offset"
     offset.write_text("0")
+    # The test clock takes both switches: the config's [testing] table and the environment.
+    s.extra = f'\n[lifecycle]\ninterval = 1\n\n[testing]\nclock_offset_file = "{offset}"\n'
     s.offset_file = offset
     previous = os.environ.get("S3GW_TEST_CLOCK_OFFSET_FILE")
     os.environ["S3GW_TEST_CLOCK_OFFSET_FILE"] = str(offset)
