@@ -15,6 +15,14 @@ extension Handlers {
                 extra: [("BucketName", name)])
         }
         try UnsupportedFeatures.check(r, .createBucket)
+        // S3: a bucket created with Object Lock also needs the rights to configure the lock and
+        // versioning it turns on, checked before anything is created.
+        let withLock =
+            r.header("x-amz-bucket-object-lock-enabled")?.trimmingCharacters(in: .whitespaces).lowercased() == "true"
+        if withLock {
+            try Authorization.require(p, "s3:PutBucketObjectLockConfiguration", .bucket(name))
+            try Authorization.require(p, "s3:PutBucketVersioning", .bucket(name))
+        }
         let constraint = try locationConstraint(r.body)
         let placement = try ctx.resolvePlacement(constraint)
         let zones = placement.zones
@@ -33,7 +41,7 @@ extension Handlers {
             tenant: p.tenant)
         // Object Lock needs versioning: both are on from the start, in the same row (S3: such a
         // bucket's versioning can never be suspended).
-        if r.header("x-amz-bucket-object-lock-enabled")?.trimmingCharacters(in: .whitespaces).lowercased() == "true" {
+        if withLock {
             record.versioning = .enabled
             record.objectLock = ObjectLockConfig()
         }
