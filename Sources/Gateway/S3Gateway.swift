@@ -307,6 +307,7 @@ public struct S3Gateway: Sendable {
             case .noSuchVersion: return S3Error(.noSuchVersion)
             case .objectLocked(let why): return S3Error(.accessDenied, why)
             case .invalidBucketState(let why): return S3Error(.invalidBucketState, why)
+            case .invalidRequest(let why): return S3Error(.invalidRequest, why)
             case .conflict: return S3Error(.operationAborted)
             case .preconditionFailed: return S3Error(.preconditionFailed)
             case .bucketNotEmpty: return S3Error(.bucketNotEmpty)

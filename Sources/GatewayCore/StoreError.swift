@@ -15,6 +15,10 @@ public enum StoreError: Error, Sendable, Equatable {
     /// The change does not fit the bucket's state (suspending versioning on an Object Lock
     /// bucket, lock on an unversioned bucket); the text is S3's message.
     case invalidBucketState(String)
+    /// The request does not fit its target (a retention or legal hold on a version of a bucket
+    /// without Object Lock, found inside the transaction); the text is S3's message. Clients see
+    /// 400 InvalidRequest.
+    case invalidRequest(String)
     /// A conditional write's precondition did not hold.
     case preconditionFailed
     /// A concurrent change won (a part replaced while its upload was being completed).

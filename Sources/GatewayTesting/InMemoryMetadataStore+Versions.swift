@@ -204,7 +204,7 @@ extension InMemoryMetadataStore {
         try state.withLock { s throws(StoreError) -> ObjectRecord in
             guard let b = s.buckets[bucket] else { throw .noSuchBucket }
             guard b.objectLock != nil else {
-                throw .invalidBucketState("Bucket is missing Object Lock Configuration")
+                throw .invalidRequest("Bucket is missing Object Lock Configuration")
             }
             guard var v = versionId.map({ s.version(bucket, key, $0) }) ?? s.objects[bucket]?[key] else {
                 throw versionId == nil ? .noSuchKey : .noSuchVersion

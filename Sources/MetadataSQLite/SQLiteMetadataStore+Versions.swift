@@ -339,7 +339,7 @@ extension SQLiteMetadataStore {
                     lock = r.text(0)
                 }
                 guard let lock else { throw .noSuchBucket }
-                guard !lock.isEmpty else { throw .invalidBucketState("Bucket is missing Object Lock Configuration") }
+                guard !lock.isEmpty else { throw .invalidRequest("Bucket is missing Object Lock Configuration") }
                 guard var v = try Self.versionOrLatest(bucket: bucket, key: key, versionId: versionId, db) else {
                     throw versionId == nil ? .noSuchKey : .noSuchVersion
                 }
