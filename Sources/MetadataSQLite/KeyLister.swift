@@ -48,17 +48,11 @@ struct KeyLister {
         return nil
     }
 
-    /// The smallest string greater than every string starting with `prefix`; nil when that is
-    /// not valid UTF-8 (the caller then scans on instead of seeking).
+    /// The smallest string greater than every string starting with `prefix`; nil when there is
+    /// none (the caller then scans on instead of seeking). VersionLister's: the next scalar, so
+    /// a prefix ending in a continuation byte (0xBF of "¿") still seeks instead of reading the
+    /// whole common prefix row by row.
     static func successor(ofPrefix prefix: [UInt8]) -> String? {
-        var b = prefix
-        while let last = b.last {
-            if last < 0xFF {
-                b[b.count - 1] = last + 1
-                return String(validating: b, as: UTF8.self)
-            }
-            b.removeLast()
-        }
-        return nil
+        VersionLister.successor(ofPrefix: prefix)
     }
 }
