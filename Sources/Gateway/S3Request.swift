@@ -21,6 +21,8 @@ struct S3Request {
     var scheme = "http"
     /// The bucket came from the Host name (virtual-host style).
     var virtualHosted = false
+    /// Sent by the gateway itself (GatewayWrites: a migration's writes), not over a network.
+    var inProcess = false
 
     /// The absolute URL of an object, as the client addressed this gateway.
     func objectURL(bucket: String, key: String) -> String {

@@ -45,13 +45,16 @@ extension Handlers {
         var checked = fields
         checked["bucket"] = bucketName
         try policy.check(fields: checked)
+        let key = rawKey.replacingOccurrences(of: "${filename}", with: file.filename ?? "")
+        try ObjectKey.validate(key)
+        // Authorized before the fields are judged: their answers tell whether the bucket has
+        // Object Lock, which is not a stranger's to learn.
+        try Authorization.require(signer, "s3:PutObject", .object(bucket: bucketName, key: key))
         try UnsupportedFeatures.check(
             fields.sorted { $0.key < $1.key }.map { (name: $0.key == "acl" ? "x-amz-acl" : $0.key, value: $0.value) },
             .postObject, objectLock: b.objectLock != nil)
-        let lock = try lockSettings(fields: fields.map { (name: $0.key, value: $0.value) }, bucket: b, now: r.now)
-        let key = rawKey.replacingOccurrences(of: "${filename}", with: file.filename ?? "")
-        try ObjectKey.validate(key)
-        try Authorization.require(signer, "s3:PutObject", .object(bucket: bucketName, key: key))
+        let lock = try lockSettings(
+            fields: fields.map { (name: $0.key, value: $0.value) }, bucket: b, key: key, principal: signer, now: r.now)
         // Field values are text; stored headers are the bytes that go back out (HeaderBytes).
         let stored = try StoredHeaders.from(fields.map { (name: $0.key, value: HeaderBytes.fromText($0.value)) })
         let tags =

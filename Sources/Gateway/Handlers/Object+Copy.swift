@@ -14,7 +14,7 @@ extension Handlers {
         try ObjectKey.validate(key)
         try UnsupportedFeatures.check(r, .copyObject, objectLock: b.objectLock != nil)
         // The copy's lock is what this request names (or the bucket's default), never the source's.
-        let lock = try lockSettings(for: r, bucket: b, now: r.now)
+        let lock = try lockSettings(for: r, bucket: b, key: key, now: r.now)
         let (sb, src, sourceVersion) = try copySource(r, ctx)
 
         let directive = (r.header("x-amz-metadata-directive") ?? "COPY").uppercased()

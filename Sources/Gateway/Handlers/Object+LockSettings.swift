@@ -15,7 +15,8 @@ enum LockHeaders {
 
     /// The lock a write names itself (nil: it names no lock header at all), validated as S3
     /// does: mode and date both or neither, the date in the future, the hold ON or OFF.
-    /// `pairs` are lowercased names (request headers or POST form fields).
+    /// `pairs` are lowercased names (request headers or POST form fields); the values are S3's
+    /// enums and as case-sensitive as there (`governance`, `on` are refused).
     static func explicit(_ pairs: [(name: String, value: String)], now: Double) throws(S3Error) -> LockSettings? {
         func value(_ name: String) -> String? {
             pairs.first { $0.name == name }?.value.trimmingCharacters(in: .whitespaces)
@@ -28,7 +29,7 @@ enum LockHeaders {
         switch (mode, until) {
         case (nil, nil): break
         case (let mode?, let until?):
-            guard let m = ObjectLockMode(rawValue: mode.uppercased()) else {
+            guard let m = ObjectLockMode(rawValue: mode) else {
                 throw S3Error(.invalidArgument, "Unknown wormMode directive.")
             }
             guard let t = HTTPDate.parseISO8601(until) else {
@@ -42,7 +43,7 @@ enum LockHeaders {
                 "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied")
         }
         if let hold {
-            switch hold.uppercased() {
+            switch hold {
             case "ON": settings.legalHold = true
             case "OFF": settings.legalHold = false
             default: throw S3Error(.invalidArgument, "Legal Hold must be either of 'ON' or 'OFF'")
@@ -65,36 +66,53 @@ enum LockHeaders {
 }
 
 extension Handlers {
-    /// The lock a write of `r` into `bucket` at `now` gives its version (PUT, copy; POST passes
-    /// its fields). Lock headers on a bucket without Object Lock were refused before
-    /// (UnsupportedFeatures); here they are validated and the default retention applied.
-    static func lockSettings(for r: S3Request, bucket: BucketRecord, now: Double) throws(S3Error) -> LockSettings {
-        try lockSettings(fields: r.head.headers, bucket: bucket, now: now)
-    }
-
-    static func lockSettings(fields: [(name: String, value: String)], bucket: BucketRecord, now: Double)
-        throws(S3Error) -> LockSettings
+    /// The lock a write of `key` into `bucket` at `now` gives its version (PUT, copy; POST passes
+    /// its fields and its signer). Lock headers on a bucket without Object Lock were refused
+    /// before (UnsupportedFeatures); here they are allowed, validated and the default applied.
+    static func lockSettings(for r: S3Request, bucket: BucketRecord, key: String, now: Double) throws(S3Error)
+        -> LockSettings
     {
-        guard bucket.objectLock != nil else { return LockSettings() }
-        return LockHeaders.effective(try LockHeaders.explicit(fields, now: now), bucket: bucket, now: now)
+        try lockSettings(fields: r.head.headers, bucket: bucket, key: key, principal: r.principal, now: now)
     }
 
-    /// S3's rule for bodies written with Object Lock parameters (named, or from the bucket's
-    /// default retention): the request must declare Content-MD5 or an x-amz-checksum-*.
-    /// PutObject and UploadPart check it before reading the body, and so do the lock
-    /// configuration requests (PutObjectRetention, PutObjectLegalHold, PutObjectLockConfiguration).
+    static func lockSettings(
+        fields: [(name: String, value: String)], bucket: BucketRecord, key: String, principal: Principal?, now: Double
+    ) throws(S3Error) -> LockSettings {
+        LockHeaders.effective(
+            try explicitLock(fields: fields, bucket: bucket, key: key, principal: principal, now: now), bucket: bucket,
+            now: now)
+    }
+
+    /// The lock a write names, once its principal may set it: S3 wants s3:PutObjectRetention for
+    /// the mode and date and s3:PutObjectLegalHold for the hold, besides s3:PutObject (else anyone
+    /// allowed to upload could pin a version for a century). The bucket's default retention needs
+    /// neither: the bucket's owner chose it. Nil on a bucket without Object Lock.
+    static func explicitLock(
+        fields: [(name: String, value: String)], bucket: BucketRecord, key: String, principal: Principal?, now: Double
+    ) throws(S3Error) -> LockSettings? {
+        guard bucket.objectLock != nil else { return nil }
+        let resource = PermissionSet.Resource.object(bucket: bucket.displayName, key: key)
+        if fields.contains(where: { $0.name == LockHeaders.mode || $0.name == LockHeaders.retainUntil }) {
+            try Authorization.require(principal, "s3:PutObjectRetention", resource)
+        }
+        if fields.contains(where: { $0.name == LockHeaders.legalHold }) {
+            try Authorization.require(principal, "s3:PutObjectLegalHold", resource)
+        }
+        return try LockHeaders.explicit(fields, now: now)
+    }
+
+    /// S3's rule for bodies written under Object Lock, one for PutObject and UploadPart: when the
+    /// version will be locked — a retention (named, or the bucket's default) or a legal hold ON;
+    /// for a part, the lock its upload was created with — the request must declare Content-MD5 or
+    /// an x-amz-checksum-* (or a trailer). A hold OFF alone locks nothing and needs none. The
+    /// lock configuration requests (PutObjectRetention, PutObjectLegalHold,
+    /// PutObjectLockConfiguration) always need it. The gateway's own writes (a migration's,
+    /// `S3Request.inProcess`) are exempt: their bytes cross no network, and the run checks them
+    /// against the source (size, ETag or checksum where they are digests) before it commits.
     static func requireLockDigest(_ r: S3Request, when needed: Bool = true) throws(S3Error) {
-        if needed && !VerifiedBody.declaresDigest(r.head) {
+        if needed && !r.inProcess && !VerifiedBody.declaresDigest(r.head) {
             throw S3Error(.invalidRequest, LockHeaders.digestRequired)
         }
-    }
-
-    /// Whether a write's lock needs the digest: it named a lock header or got a retention.
-    static func namesLock(_ r: S3Request, _ lock: LockSettings) -> Bool {
-        lock != LockSettings()
-            || r.head.headers.contains {
-                [LockHeaders.mode, LockHeaders.retainUntil, LockHeaders.legalHold].contains($0.name)
-            }
     }
 
     /// The lock headers of a GET/HEAD answer: the retention to callers holding

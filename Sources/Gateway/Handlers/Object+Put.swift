@@ -13,8 +13,8 @@ extension Handlers {
         guard let key = r.key else { throw S3Error(.invalidRequest) }
         try ObjectKey.validate(key)
         try UnsupportedFeatures.check(r, .putObject, objectLock: b.objectLock != nil)
-        let lock = try lockSettings(for: r, bucket: b, now: r.now)
-        try requireLockDigest(r, when: namesLock(r, lock))
+        let lock = try lockSettings(for: r, bucket: b, key: key, now: r.now)
+        try requireLockDigest(r, when: lock != LockSettings())
         let condition = try writeCondition(r, bucket: b, key: key, ctx)
         // S3's single-PUT limit; larger objects go up as multipart uploads.
         if let length = expectedLength(r), length > maxCopySize {

@@ -28,10 +28,13 @@ struct GatewayWrites {
         }
         let head = RequestHead(
             method: method, rawURI: uri, headers: headers.map { (name: $0.name.lowercased(), value: $0.value) })
-        let request = S3Request(
+        var request = S3Request(
             head: head, requestId: S3Gateway.newRequestId(),
             auth: AuthContext(accessKey: principal.accessKey, method: .v4Header, payload: .unsigned),
             principal: principal, bucketName: bucket, key: key, query: query, body: body, now: ctx.clock.now())
+        // Streamed bytes whose digest is known only at their end: S3's digest rule for locked
+        // writes (Handlers.requireLockDigest) does not apply to them.
+        request.inProcess = true
         // Each write is a request of its own in the audit chain (and the copy threads' traces
         // are theirs alone: a trace is mutable): the router names its operation.
         let trace = RequestTrace(requestId: request.requestId, origin: origin, started: request.now)
