@@ -510,15 +510,18 @@ final class ObjectLockHandlerTests: XCTestCase {
     // MARK: POST form helper
 
     /// A browser POST form signed with SigV2 whose policy allows every given field.
-    func postForm(bucket: String, _ fields: [String: String]) -> TestGateway.Response {
+    func postForm(
+        bucket: String, _ fields: [String: String], accessKey: String = TestGateway.accessKey,
+        secret: String = TestGateway.secretKey
+    ) -> TestGateway.Response {
         let conditions =
             fields.keys.sorted().map { "[\"starts-with\", \"$\($0)\", \"\"]" } + ["{\"bucket\": \"\(bucket)\"}"]
         let json = "{\"expiration\": \"2030-01-01T00:00:00Z\", \"conditions\": [\(conditions.joined(separator: ","))]}"
         let policy = Data(json.utf8).base64EncodedString()
         var all = fields
         all["policy"] = policy
-        all["AWSAccessKeyId"] = TestGateway.accessKey
-        all["signature"] = Signer.signatureV2(secretKey: TestGateway.secretKey, stringToSign: policy)
+        all["AWSAccessKeyId"] = accessKey
+        all["signature"] = Signer.signatureV2(secretKey: secret, stringToSign: policy)
         let boundary = "----lock"
         var body = ""
         for (name, value) in all.sorted(by: { $0.key < $1.key }) {
