@@ -466,6 +466,39 @@ final class AdminOperationsTests: XCTestCase {
         XCTAssertEqual(try gw.metadata.jobs(bucket: nil, key: nil, limit: 10).map(\.id), [running.id])
     }
 
+    func testTheRemovalOfALockedVersionsCopyCannotBeCancelled() throws {
+        // A copy dropped by a replica-count lowering while its version was unlocked, then a hold:
+        // the replicator defers the removal; cancelled, the copy would be left to the orphan sweep.
+        createBucket("vault", "se")
+        try gw.metadata.setVersioning(bucket: "vault", .enabled)
+        try gw.metadata.setObjectLock(bucket: "vault", ObjectLockConfig())
+        XCTAssertEqual(call("PATCH", "tenants/default/buckets/vault", body: #"{"replica_count": 2}"#).status, 200)
+        XCTAssertEqual(gw.send("PUT", "/vault/a", body: [1]).status, 200)
+        let copy = try XCTUnwrap(
+            try gw.metadata.claimJobs(owner: "host-1:42:0", now: TestGateway.now, lease: 60, limit: 1).first)
+        XCTAssertTrue(
+            try gw.metadata.completeReplica(
+                bucket: copy.bucket, key: "a", generation: copy.generation, zone: copy.zone, blob: "copy-1"))
+        try gw.metadata.finishJob(id: copy.id, owner: "host-1:42:0", now: TestGateway.now)
+        XCTAssertEqual(call("PATCH", "tenants/default/buckets/vault", body: #"{"replica_count": 1}"#).status, 200)
+        let removal = try XCTUnwrap(
+            try gw.metadata.jobs(bucket: copy.bucket, key: "a", limit: 10).first { $0.kind == .removeBlob })
+        XCTAssertEqual(removal.blob, "copy-1")
+        _ = try gw.metadata.changeLock(
+            bucket: copy.bucket, key: "a", versionId: nil, .legalHold(true), bypassGovernance: false,
+            now: TestGateway.now)
+
+        let refused = call("DELETE", "replication/jobs/\(removal.id)")
+        XCTAssertEqual(refused.status, 409, refused.text)
+        XCTAssertTrue(refused.text.contains("locked"), refused.text)
+        XCTAssertEqual(try gw.metadata.jobs(bucket: copy.bucket, key: "a", limit: 10).map(\.id), [removal.id])
+        // Released, the removal may be cancelled (its copy then is an orphan like any other).
+        _ = try gw.metadata.changeLock(
+            bucket: copy.bucket, key: "a", versionId: nil, .legalHold(false), bypassGovernance: false,
+            now: TestGateway.now)
+        XCTAssertEqual(call("DELETE", "replication/jobs/\(removal.id)").status, 204)
+    }
+
     // MARK: agents and workers
 
     func testAgentsAndWorkersAreAliveWhileTheirBeatsAreRecent() throws {

@@ -158,13 +158,25 @@ extension AdminAPI {
             return .json(RetriedView(retried: n))
         },
         Route("DELETE", "replication/jobs/{id}", "admin:CancelReplicationJob", .gateway) {
-            _, p, ctx throws(AdminError) in
+            r, p, ctx throws(AdminError) in
             guard let id = Int64(p["id"] ?? ""), id > 0 else { throw .notFound("job \(p["id"] ?? "") does not exist") }
             let found = try store { () throws(StoreError) in
                 try ctx.metadata.jobs(bucket: nil, key: nil, state: nil, after: id - 1, limit: 1)
             }
             guard let job = found.first, job.id == id else { throw .notFound("job \(id) does not exist") }
             if job.state == .running { throw .conflict("job \(id) is running; it can be cancelled once it stops") }
+            // The replicator defers the removal of a locked version's copy until the lock ends;
+            // cancelled, the copy would be an orphan nothing refers to, and the orphan sweep's.
+            if job.kind == .removeBlob,
+                let v = try store({ () throws(StoreError) in
+                    try ctx.metadata.version(bucket: job.bucket, key: job.key, generation: job.generation)
+                }),
+                case .denied(let why) = ObjectLock.decide(v, now: r.now, bypassGovernance: false)
+            {
+                throw .conflict(
+                    "job \(id) removes a copy of \(job.key) version \(v.versionId), which is locked (\(why)): its removal waits until the lock ends"
+                )
+            }
             // It may have started meanwhile.
             guard try store({ () throws(StoreError) in try ctx.metadata.cancelJob(id: id) }) else {
                 throw .conflict("job \(id) is running or finished meanwhile")
