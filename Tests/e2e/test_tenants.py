@@ -508,6 +508,13 @@ def downgrade_to_migration_12(stack: Stack) -> None:
                     "DROP TABLE IF EXISTS migration_read_through", "DROP TABLE IF EXISTS audit_log",
                     "DROP TABLE IF EXISTS audit_digests", "DROP TABLE IF EXISTS audit_keys",
                     "DROP TABLE IF EXISTS metrics_history",
+                    # Versioning (migrations 20 and 21).
+                    "DROP TABLE IF EXISTS object_versions", "ALTER TABLE buckets DROP COLUMN versioning",
+                    "ALTER TABLE buckets DROP COLUMN object_lock", "ALTER TABLE buckets DROP COLUMN lifecycle",
+                    *(f"ALTER TABLE objects DROP COLUMN {c}" for c in (
+                        "version_id", "version_seq", "delete_marker", "lock_mode", "retain_until", "legal_hold",
+                        "noncurrent_since")),
+                    "ALTER TABLE uploads DROP COLUMN lock",
                     "DELETE FROM schema_migrations WHERE version >= 13",
                     "DELETE FROM agent_state WHERE key IN ('identity.root-access-key', 'identity.root-families')"):
             db.execute(sql)
