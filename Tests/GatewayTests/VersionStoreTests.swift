@@ -367,7 +367,7 @@ final class VersionStoreTests: XCTestCase {
                 try s.changeLock(
                     bucket: "b", key: "k", versionId: a.versionId, keep, bypassGovernance: false, now: 20)
             ) {
-                guard case .invalidBucketState = $0 as? StoreError else { return XCTFail("\($0)") }
+                guard case .invalidRequest = $0 as? StoreError else { return XCTFail("\($0)") }
             }
             try s.setObjectLock(bucket: "b", ObjectLockConfig())
             let locked = try s.changeLock(
