@@ -17,6 +17,7 @@ public enum LifecycleXML {
         guard let root = XMLNode.parse(bytes), root.name == "LifecycleConfiguration" else {
             throw S3Error(.malformedXML)
         }
+        try only(root, ["Rule"], repeatable: ["Rule"])
         var rules: [LifecycleRule] = []
         for node in root.children("Rule") { rules.append(try rule(node)) }
         let c = LifecycleConfiguration(rules: rules)
@@ -24,7 +25,26 @@ public enum LifecycleXML {
         return c
     }
 
+    /// What a `<Rule>` may hold (LifecycleRule in S3's API reference); only the transitions
+    /// repeat (flattened lists). Anything else, or a second Expiration, Filter and the like, is
+    /// MalformedXML as in S3, never a part of the rule silently dropped.
+    static let ruleElements: Set<String> = [
+        "ID", "Prefix", "Filter", "Status", "Transition", "Expiration", "NoncurrentVersionTransition",
+        "NoncurrentVersionExpiration", "AbortIncompleteMultipartUpload",
+    ]
+
+    /// MalformedXML unless every child of `node` is one of `allowed`, and only the
+    /// `repeatable` ones appear more than once.
+    static func only(_ node: XMLNode, _ allowed: Set<String>, repeatable: Set<String> = []) throws(S3Error) {
+        var seen: Set<String> = []
+        for c in node.children {
+            guard allowed.contains(c.name) else { throw S3Error(.malformedXML) }
+            guard seen.insert(c.name).inserted || repeatable.contains(c.name) else { throw S3Error(.malformedXML) }
+        }
+    }
+
     static func rule(_ node: XMLNode) throws(S3Error) -> LifecycleRule {
+        try only(node, ruleElements, repeatable: ["Transition", "NoncurrentVersionTransition"])
         let status = trimmed(node.child("Status")?.text)
         guard status == "Enabled" || status == "Disabled" else { throw S3Error(.malformedXML) }
         let legacy = node.child("Prefix")
@@ -42,16 +62,25 @@ public enum LifecycleXML {
         if r.id.isEmpty { r.id = RandomID.make() }
         if let e = node.child("Expiration") { r.expiration = try expiration(e) }
         if let n = node.child("NoncurrentVersionExpiration") {
+            try only(n, ["NoncurrentDays", "NewerNoncurrentVersions"])
             guard let days = try int(n.child("NoncurrentDays")) else { throw S3Error(.malformedXML) }
             r.noncurrentExpiration = NoncurrentVersionExpiration(
                 noncurrentDays: days, newerNoncurrentVersions: try int(n.child("NewerNoncurrentVersions")))
         }
         if let a = node.child("AbortIncompleteMultipartUpload") {
+            try only(a, ["DaysAfterInitiation"])
             guard let days = try int(a.child("DaysAfterInitiation")) else { throw S3Error(.malformedXML) }
             r.abortIncompleteUploadDays = days
         }
         for name in ["Transition", "NoncurrentVersionTransition"] {
             for t in node.children(name) {
+                try only(
+                    t,
+                    name == "Transition"
+                        ? ["Date", "Days", "StorageClass"]
+                        : [
+                            "NoncurrentDays", "NewerNoncurrentVersions", "StorageClass",
+                        ])
                 let storageClass = trimmed(t.child("StorageClass")?.text)
                 guard transitionClasses.contains(storageClass) else {
                     throw S3Error(.invalidStorageClass, "The storage class you specified is not valid")
@@ -96,11 +125,13 @@ public enum LifecycleXML {
     }
 
     static func tag(_ node: XMLNode) throws(S3Error) -> Header {
+        try only(node, ["Key", "Value"])
         guard let k = node.child("Key")?.text else { throw S3Error(.malformedXML) }
         return Header(k, node.child("Value")?.text ?? "")
     }
 
     static func expiration(_ node: XMLNode) throws(S3Error) -> LifecycleExpiration {
+        try only(node, ["Days", "Date", "ExpiredObjectDeleteMarker"])
         let days = node.child("Days")
         let date = node.child("Date")
         let marker = node.child("ExpiredObjectDeleteMarker")

@@ -193,4 +193,55 @@ final class LifecycleXMLTests: XCTestCase {
             doc(rule("<Transition><Days>30</Days><StorageClass>PLATINUM</StorageClass></Transition>")),
             .invalidStorageClass)
     }
+
+    /// S3 reads a rule against its schema: an element it does not know, or a second one of an
+    /// element that occurs once, is MalformedXML, never part of the rule silently dropped.
+    func testUnknownAndRepeatedElementsAreMalformed() throws {
+        let days = "<Expiration><Days>30</Days></Expiration>"
+        let noncurrent = "<NoncurrentVersionExpiration><NoncurrentDays>7</NoncurrentDays></NoncurrentVersionExpiration>"
+        let abort =
+            "<AbortIncompleteMultipartUpload><DaysAfterInitiation>2</DaysAfterInitiation></AbortIncompleteMultipartUpload>"
+        // Each of these alone is a valid rule.
+        for body in [days, noncurrent, abort] { XCTAssertNoThrow(try LifecycleXML.parse(doc(rule(body)))) }
+        for bad in [
+            rule(days + "<Expirations><Days>1</Days></Expirations>"),  // unknown element in a Rule
+            rule(days + "<Bogus/>"),
+            rule(days + "<Expiration><Days>1</Days></Expiration>"),  // a second Expiration
+            rule(noncurrent + noncurrent),
+            rule(abort + abort),
+            rule(days, filter: "<Filter><Prefix>a/</Prefix></Filter><Filter><Prefix>b/</Prefix></Filter>"),
+            rule(days, filter: "<Prefix>a/</Prefix><Prefix>b/</Prefix>"),
+            "<Rule><ID>a</ID><ID>b</ID><Filter></Filter><Status>Enabled</Status>\(days)</Rule>",
+            "<Rule><ID>a</ID><Filter></Filter><Status>Enabled</Status><Status>Disabled</Status>\(days)</Rule>",
+            // Unknown or repeated elements inside an action or a tag.
+            rule("<Expiration><Days>30</Days><Days>31</Days></Expiration>"),
+            rule("<Expiration><Days>30</Days><Unknown>1</Unknown></Expiration>"),
+            rule(
+                "<NoncurrentVersionExpiration><NoncurrentDays>7</NoncurrentDays><Days>1</Days></NoncurrentVersionExpiration>"
+            ),
+            rule(
+                "<AbortIncompleteMultipartUpload><DaysAfterInitiation>2</DaysAfterInitiation><DaysAfterInitiation>3</DaysAfterInitiation></AbortIncompleteMultipartUpload>"
+            ),
+            rule(days, filter: "<Filter><Tag><Key>k</Key><Value>v</Value><Extra/></Tag></Filter>"),
+            rule("<Transition><Days>30</Days><StorageClass>GLACIER</StorageClass><Bogus/></Transition>"),
+            // Only rules at the top.
+            rule(days) + "<Bogus/>",
+        ] {
+            refuse(doc(bad), .malformedXML)
+        }
+        // Transitions repeat (flattened lists): two of them are still the NotImplemented answer.
+        refuse(
+            doc(
+                rule(
+                    "<Transition><Days>30</Days><StorageClass>GLACIER</StorageClass></Transition>"
+                        + "<Transition><Days>60</Days><StorageClass>DEEP_ARCHIVE</StorageClass></Transition>")),
+            .notImplemented)
+        // Every element a rule may hold, once each (no transition): accepted, and the canonical
+        // document GET answers reads back the same.
+        let full = try LifecycleXML.parse(
+            doc(
+                "<Rule><ID>all</ID><Filter><Prefix>p/</Prefix></Filter><Status>Enabled</Status>\(days)\(noncurrent)\(abort)</Rule>"
+            ))
+        XCTAssertEqual(try LifecycleXML.parse(Array(LifecycleXML.render(full).utf8)), full)
+    }
 }
