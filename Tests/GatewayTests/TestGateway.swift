@@ -65,7 +65,8 @@ final class TestGateway {
     init(
         zones catalogZones: [ZoneCatalog.Zone] = [ZoneCatalog.Zone(name: "zone-a", country: "se", region: "se-sto")],
         replication: ReplicationSettings = ReplicationSettings(), clock: any Clock = FixedClock(TestGateway.now),
-        metrics: GatewayMetrics? = nil, configure: (inout GatewayContext) -> Void = { _ in }
+        metrics: GatewayMetrics? = nil, configure: (inout GatewayContext) -> Void = { _ in },
+        wrapZone: (InMemoryZone) -> any StorageZone = { $0 }
     ) {
         var zones = ["zone-a": InMemoryZone(name: "zone-a")]
         for z in catalogZones where zones[z.name] == nil { zones[z.name] = InMemoryZone(name: z.name) }
@@ -73,7 +74,7 @@ final class TestGateway {
         let (identityStore, identities) = Self.identities(metadata)
         self.identityStore = identityStore
         var context = GatewayContext(
-            metadata: metadata, zones: zones,
+            metadata: metadata, zones: zones.mapValues(wrapZone),
             catalog: ZoneCatalog(zones: catalogZones, defaultZone: "zone-a"),
             identities: identities, clock: clock,
             installationSecret: Array(repeating: 7, count: 32), logger: Logger(label: "test"),

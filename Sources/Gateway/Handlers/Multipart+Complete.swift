@@ -83,7 +83,7 @@ extension Handlers {
             {
                 return done
             }
-            if !upload.zoneUpload.isEmpty { removeBlob(of: object, bucket: b, ctx, logger) }
+            if !upload.zoneUpload.isEmpty { discardAssembled(object, bucket: b, ctx, logger) }
             throw error
         }
         if upload.zoneUpload.isEmpty {
@@ -92,6 +92,27 @@ extension Handlers {
         }
         if let old = outcome.removed { removeBlob(of: old, bucket: b, ctx, logger) }
         return completeResult(b, outcome.stored)
+    }
+
+    /// The provider-assembled blob of a Complete that did not commit. It is named after the
+    /// upload, so a racing Complete of the same upload that did commit references the very same
+    /// blob; the retry lookup above can miss that version (a different part list, or buried under
+    /// newer versions), so the blob goes only when no recorded version of the key is that
+    /// generation. Kept when the lookup itself fails: an orphan the sweep finds is harmless, a
+    /// version without its bytes is not.
+    static func discardAssembled(
+        _ object: ObjectRecord, bucket b: BucketRecord, _ ctx: GatewayContext, _ logger: Logger
+    ) {
+        do {
+            if try ctx.metadata.version(bucket: b.name, key: object.key, generation: object.generation) != nil {
+                logger.info("assembled blob \(object.generation) of \(object.key) belongs to a committed version: kept")
+                return
+            }
+        } catch {
+            logger.warning("could not check assembled blob \(object.generation) of \(object.key), kept: \(error)")
+            return
+        }
+        removeBlob(of: object, bucket: b, ctx, logger)
     }
 
     /// A retried Complete of an upload that already became a version of its key gets the same
