@@ -55,7 +55,20 @@ extension InMemoryMetadataStore {
     }
 
     public func latestVersion(bucket: String, key: String) throws(StoreError) -> ObjectRecord? {
-        state.withLock { s in s.objects[bucket]?[key] ?? s.versions[bucket]?[key]?.last }
+        let latest = state.withLock { s in s.objects[bucket]?[key] ?? s.versions[bucket]?[key]?.last }
+        if let hook = afterLatestRead.withLock({ h in
+            defer { h = nil }
+            return h
+        }) {
+            hook(bucket, key)
+        }
+        return latest
+    }
+
+    /// Calls `hook` (bucket, key) once, right after the next `latestVersion` read and before its
+    /// caller sees the answer: a write that lands between a check and the change it guards.
+    public func onceAfterLatestVersionRead(_ hook: @escaping @Sendable (String, String) -> Void) {
+        afterLatestRead.withLock { $0 = hook }
     }
 
     public func putVersion(_ object: ObjectRecord, condition: WriteCondition?) throws(StoreError) -> PutOutcome {

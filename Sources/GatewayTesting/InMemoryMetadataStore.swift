@@ -79,6 +79,8 @@ public final class InMemoryMetadataStore: MetadataStore {
     private let discovery = Mutex<[String: DiscoveryJob]>([:])
     /// Migration records (InMemoryMetadataStore+Migration.swift).
     let migration = Mutex(MigrationState())
+    /// Runs once after the next `latestVersion` read (InMemoryMetadataStore+Versions.swift).
+    let afterLatestRead = Mutex<(@Sendable (String, String) -> Void)?>(nil)
     /// The audit chain (InMemoryMetadataStore+Audit.swift).
     let auditState = Mutex(AuditState())
     /// Metrics samples by slot (InMemoryMetadataStore+MetricsHistory.swift).

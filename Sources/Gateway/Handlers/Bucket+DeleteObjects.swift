@@ -7,7 +7,9 @@ extension Handlers {
     /// POST /bucket?delete — https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html
     /// The body is verified like any other (Content-MD5 or x-amz-checksum-*, whichever is sent).
     /// Each key needs s3:DeleteObject (with a VersionId s3:DeleteObjectVersion); a denied key,
-    /// or a version Object Lock holds, is an AccessDenied entry, as in S3.
+    /// or a version Object Lock holds, is an AccessDenied entry, as in S3. An entry's `<ETag>`,
+    /// `<Size>` and `<LastModifiedTime>` make its delete conditional, as DeleteObject's headers
+    /// do; a condition that fails is that entry's `<Error>` (PreconditionFailed, NoSuchKey).
     static func deleteObjects(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
         guard let p = r.principal else { throw S3Error(.accessDenied) }
         let b = try ownedBucket(r, ctx)
@@ -33,9 +35,13 @@ extension Handlers {
                     versionId == nil || (versionId == VersionId.null && b.versioning == .unversioned)
                         ? "s3:DeleteObject" : "s3:DeleteObjectVersion",
                     .object(bucket: b.displayName, key: key))
-                let outcome = try ctx.metadata.deleteVersion(
-                    bucket: b.name, key: key, versionId: versionId, bypassGovernance: governanceBypass(r, key: key),
-                    now: r.now)
+                let conditions = try DeleteConditions.element(node)
+                if !conditions.isEmpty {
+                    try Authorization.require(p, "s3:GetObject", .object(bucket: b.displayName, key: key))
+                }
+                let outcome = try conditionalDelete(
+                    b, key: key, versionId: versionId, conditions, bypassGovernance: governanceBypass(r, key: key),
+                    r, ctx)
                 if let old = outcome.removed { removeBlob(of: old, bucket: b, ctx, logger) }
                 if !quiet {
                     x.open("Deleted")

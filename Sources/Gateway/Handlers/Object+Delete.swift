@@ -7,14 +7,20 @@ extension Handlers {
     /// 204 whether or not the key existed, as S3 does. Without `versionId` an unversioned bucket
     /// removes the object, a versioned one adds a delete marker (Suspended: replacing the null
     /// version); with it, that version goes for good unless Object Lock holds it (403).
+    /// `If-Match`, `x-amz-if-match-size` and `x-amz-if-match-last-modified-time` make it
+    /// conditional on the current version (`conditionalDelete`); they need s3:GetObject too, as
+    /// in S3 (they tell what the object is).
     static func deleteObject(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
         let b = try ownedBucket(r, ctx)
         guard let key = r.key else { throw S3Error(.invalidRequest) }
         let versionId = try requestedVersion(r)
         try requireVersionPermission(r, b, key: key, versionId: versionId)
-        let outcome = try ctx.metadata.deleteVersion(
-            bucket: b.name, key: key, versionId: versionId, bypassGovernance: governanceBypass(r, key: key),
-            now: r.now)
+        let conditions = try DeleteConditions.headers(r)
+        if !conditions.isEmpty {
+            try Authorization.require(r.principal, "s3:GetObject", .object(bucket: b.displayName, key: key))
+        }
+        let outcome = try conditionalDelete(
+            b, key: key, versionId: versionId, conditions, bypassGovernance: governanceBypass(r, key: key), r, ctx)
         if let old = outcome.removed { removeBlob(of: old, bucket: b, ctx, logger) }
         return S3Response(status: 204, headers: deleteHeaders(outcome, versionId: versionId))
     }
