@@ -1,6 +1,7 @@
 """Server-side copy, multi-object delete and conditional writes as real clients use them."""
 
 import concurrent.futures
+import datetime
 import filecmp
 import os
 
@@ -102,3 +103,56 @@ def test_s3cmd_and_rclone_server_side_copy(gw, scheme, tmp_path):
     listing = run(["rclone", "lsf", f"gw:{bucket}"], env=env, stack=gw).stdout.split()
     assert listing == ["a", "c"], listing
     run(["rclone", "purge", f"gw:{bucket}"], env=env, stack=gw)
+
+
+def test_boto3_conditional_deletes(gw):
+    """DeleteObject's IfMatch / IfMatchSize / IfMatchLastModifiedTime and DeleteObjects' per-key
+    ETag / Size: a condition that does not hold is a 412 (a per-key Error) and the object stays;
+    IfMatch on no object is NoSuchKey; with a VersionId it is refused, not ignored."""
+    s3 = s3_client(gw)
+    bucket = new_bucket_name("cdel")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    put = s3.put_object(Bucket=bucket, Key="k", Body=b"hello")
+    etag, version = put["ETag"], put["VersionId"]
+    last_modified = s3.head_object(Bucket=bucket, Key="k")["LastModified"]
+
+    for kwargs in ({"IfMatch": '"0123456789abcdef0123456789abcdef"'}, {"IfMatchSize": 6},
+                   {"IfMatchLastModifiedTime": datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)}):
+        with pytest.raises(ClientError) as e:
+            s3.delete_object(Bucket=bucket, Key="k", **kwargs)
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 412, kwargs
+        assert e.value.response["Error"]["Code"] == "PreconditionFailed", kwargs
+        assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"hello", kwargs
+    with pytest.raises(ClientError) as e:
+        s3.delete_object(Bucket=bucket, Key="k", VersionId=version, IfMatch=etag)
+    assert e.value.response["Error"]["Code"] == "NotImplemented"
+    with pytest.raises(ClientError) as e:
+        s3.delete_object(Bucket=bucket, Key="absent", IfMatch="*")
+    assert e.value.response["Error"]["Code"] == "NoSuchKey"
+
+    r = s3.delete_object(Bucket=bucket, Key="k", IfMatch=etag, IfMatchSize=5, IfMatchLastModifiedTime=last_modified)
+    assert r["DeleteMarker"] is True
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="k")
+    assert e.value.response["Error"]["Code"] == "NoSuchKey"
+    # The marker is the current version now: If-Match finds no object.
+    with pytest.raises(ClientError) as e:
+        s3.delete_object(Bucket=bucket, Key="k", IfMatch=etag)
+    assert e.value.response["Error"]["Code"] == "NoSuchKey"
+    assert s3.get_object(Bucket=bucket, Key="k", VersionId=version)["Body"].read() == b"hello"
+
+    a = s3.put_object(Bucket=bucket, Key="a", Body=b"aa")["ETag"]
+    s3.put_object(Bucket=bucket, Key="b", Body=b"bb")
+    s3.put_object(Bucket=bucket, Key="c", Body=b"cc")
+    r = s3.delete_objects(Bucket=bucket, Delete={"Objects": [
+        {"Key": "a", "ETag": a, "Size": 2},
+        {"Key": "b", "ETag": '"0123456789abcdef0123456789abcdef"'},
+        {"Key": "c", "Size": 3},
+        {"Key": "gone", "ETag": a},
+    ]})
+    assert [d["Key"] for d in r.get("Deleted", [])] == ["a"], r
+    errors = {x["Key"]: x["Code"] for x in r.get("Errors", [])}
+    assert errors == {"b": "PreconditionFailed", "c": "PreconditionFailed", "gone": "NoSuchKey"}, r
+    assert s3.get_object(Bucket=bucket, Key="b")["Body"].read() == b"bb"
+    assert s3.get_object(Bucket=bucket, Key="c")["Body"].read() == b"cc"
