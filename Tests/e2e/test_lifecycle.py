@@ -2,8 +2,12 @@
 Configuration with boto3 and the aws CLI, S3's validation errors, `x-amz-expiration` and
 `x-amz-abort-date` on object answers, and the agent applying the rules days ahead of time: the
 stack's agent reads a test clock offset (S3GW_TEST_CLOCK_OFFSET_FILE, test-only) and runs a pass
-every second ([lifecycle] interval = 1)."""
+every second ([lifecycle] interval = 1). With S3GW_E2E_ZONE=remote the buckets live on a moto
+provider zone, and the expired versions' bytes must leave the provider."""
 
+import datetime as dt
+import hashlib
+import hmac
 import json
 import os
 import time
@@ -14,23 +18,31 @@ from botocore.exceptions import ClientError
 
 import sigv4
 from admin_cli import as_json, cli
-from conftest import Stack, client_env, new_bucket_name, run, s3_client, wait_until
+from conftest import Moto, Stack, client_env, new_bucket_name, provider_zone, run, s3_client, wait_until
 
 DAY = 86_400
 
 
 @pytest.fixture(scope="module")
 def stack():
-    s = Stack("lifecycle")
+    moto = Moto("moto-lifecycle") if os.environ.get("S3GW_E2E_ZONE") == "remote" else None
+    s = Stack("lifecycle", default_zone="remote-1" if moto else "local-1")
+    s.moto = moto
     offset = s.tmp / "clock-offset"
     # The test clock takes both switches: the config's [testing] table and the environment.
     s.extra = f'\n[lifecycle]\ninterval = 1\n\n[testing]\nclock_offset_file = "{offset}"\n'
+    if moto:
+        s.extra += provider_zone("remote-1", "fi", "fi-hel", moto.port, response_timeout=60)
     offset.write_text("0")
     s.offset_file = offset
     previous = os.environ.get("S3GW_TEST_CLOCK_OFFSET_FILE")
     os.environ["S3GW_TEST_CLOCK_OFFSET_FILE"] = str(offset)
     try:
         s.start()
+    except BaseException:
+        if moto:
+            moto.cleanup()
+        raise
     finally:
         if previous is None:
             os.environ.pop("S3GW_TEST_CLOCK_OFFSET_FILE", None)
@@ -39,6 +51,20 @@ def stack():
     yield s
     s.stop()
     s.cleanup()
+    if moto:
+        moto.cleanup()
+
+
+def stored_blobs(stack, bucket) -> int:
+    """How many blobs the bucket's zone holds for it: files in the filesystem zone, or objects at
+    the moto provider (the bucket's name there is derived as the gateway does: an HMAC of the
+    installation secret)."""
+    zone = "remote-1" if stack.moto else "local-1"
+    secret = bytes.fromhex((stack.state_dir / "installation-secret").read_text().strip())
+    name = "s3gw-" + hmac.new(secret, f"default\0{bucket}\0{zone}".encode(), hashlib.sha256).hexdigest()[:40]
+    if stack.moto:
+        return len(stack.moto.objects().get(name, []))
+    return sum(1 for p in (stack.zone_dir / "buckets" / name).rglob("*") if p.is_file())
 
 
 def error_of(call) -> tuple[str, int, str]:
@@ -168,9 +194,60 @@ def test_the_agent_applies_the_rules_days_ahead(stack):
     first = client.put_object(Bucket=versioned, Key="k", Body=b"first")["VersionId"]
     second = client.put_object(Bucket=versioned, Key="k", Body=b"second")["VersionId"]
     upload = client.create_multipart_upload(Bucket=plain, Key="pending")["UploadId"]
+
+    # An unversioned bucket whose rules each match some objects and not others: a Date, a tag,
+    # a prefix with a size bound.
+    filtered = new_bucket_name("lcf")
+    client.create_bucket(Bucket=filtered)
+    midnight = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)).replace(
+        hour=0, minute=0, second=0, microsecond=0)
+    client.put_bucket_lifecycle_configuration(Bucket=filtered, LifecycleConfiguration={"Rules": [
+        {"ID": "dated", "Status": "Enabled", "Filter": {"Prefix": "dated/"}, "Expiration": {"Date": midnight}},
+        {"ID": "scratch", "Status": "Enabled", "Filter": {"Tag": {"Key": "class", "Value": "scratch"}},
+         "Expiration": {"Days": 1}},
+        {"ID": "big", "Status": "Enabled", "Filter": {"And": {"Prefix": "sized/", "ObjectSizeGreaterThan": 100}},
+         "Expiration": {"Days": 1}}]})
+    client.put_object(Bucket=filtered, Key="dated/a", Body=b"dated")
+    client.put_object(Bucket=filtered, Key="kept/a", Body=b"no rule matches")
+    client.put_object(Bucket=filtered, Key="t/scratch", Body=b"scratch", Tagging="class=scratch")
+    client.put_object(Bucket=filtered, Key="t/keep", Body=b"keep", Tagging="class=keep")
+    client.put_object(Bucket=filtered, Key="sized/big", Body=b"b" * 200)
+    client.put_object(Bucket=filtered, Key="sized/small", Body=b"s" * 10)
+
+    # A versioned bucket for delete markers and for keeping the newest noncurrent versions.
+    markers = new_bucket_name("lcm")
+    client.create_bucket(Bucket=markers)
+    client.put_bucket_versioning(Bucket=markers, VersioningConfiguration={"Status": "Enabled"})
+    client.put_bucket_lifecycle_configuration(Bucket=markers, LifecycleConfiguration={"Rules": [
+        {"ID": "markers", "Status": "Enabled", "Filter": {"Prefix": "m/"},
+         "Expiration": {"ExpiredObjectDeleteMarker": True}},
+        {"ID": "marker days", "Status": "Enabled", "Filter": {"Prefix": "d/"}, "Expiration": {"Days": 1}},
+        {"ID": "keep two", "Status": "Enabled", "Filter": {"Prefix": "n/"},
+         "NoncurrentVersionExpiration": {"NoncurrentDays": 1, "NewerNoncurrentVersions": 2}}]})
+    for key in ("m/alone", "d/alone", "m/behind"):
+        v = client.put_object(Bucket=markers, Key=key, Body=b"x")["VersionId"]
+        client.delete_object(Bucket=markers, Key=key)
+        if key.endswith("alone"):  # the marker is left as the key's only version: an expired marker
+            client.delete_object(Bucket=markers, Key=key, VersionId=v)
+    behind = client.list_object_versions(Bucket=markers, Prefix="m/behind")
+    n_versions = [client.put_object(Bucket=markers, Key="n/k", Body=b"n%d" % i)["VersionId"] for i in range(5)]
+
+    def marker_listing():
+        r = client.list_object_versions(Bucket=markers)
+        return ([(v["Key"], v["VersionId"], v["IsLatest"]) for v in r.get("Versions", [])],
+                [(m["Key"], m["VersionId"], m["IsLatest"]) for m in r.get("DeleteMarkers", [])])
+
+    # ExpiredObjectDeleteMarker acts at once; the Days rule waits for the marker's age.
+    wait_until(lambda: "m/alone" not in [k for k, _, _ in marker_listing()[1]], 30,
+               "the expired delete marker removed", detail=lambda: str(marker_listing()))
     time.sleep(2)
     assert client.head_object(Bucket=plain, Key="old")["ContentLength"] == 11, "nothing is due yet"
     assert client.list_multipart_uploads(Bucket=plain).get("Uploads")
+    assert [o["Key"] for o in client.list_objects_v2(Bucket=filtered)["Contents"]] == [
+        "dated/a", "kept/a", "sized/big", "sized/small", "t/keep", "t/scratch"], "nothing is due yet"
+    assert [k for k, _, _ in marker_listing()[1]] == ["d/alone", "m/behind"], marker_listing()
+    assert len(marker_listing()[0]) == 6
+    assert stored_blobs(stack, filtered) == 6 and stored_blobs(stack, markers) == 6
 
     # Three days on (the due moments are rounded up to midnight UTC, at most two days ahead).
     stack.offset_file.write_text(str(3 * DAY))
@@ -197,6 +274,28 @@ def test_the_agent_applies_the_rules_days_ahead(stack):
                    "first version removed, delete marker on top", detail=lambda: str(versions()))
         assert client.get_object(Bucket=versioned, Key="k", VersionId=second)["Body"].read() == b"second"
         assert first not in [v for v, _ in versions()[0]]
+
+        # Only the objects a rule matches went: by Date, by tag, by prefix and size.
+        survivors = ["kept/a", "sized/small", "t/keep"]
+        wait_until(lambda: [o["Key"] for o in client.list_objects_v2(Bucket=filtered).get("Contents", [])]
+                   == survivors, 30, "the matching objects expired",
+                   detail=lambda: str(client.list_objects_v2(Bucket=filtered).get("Contents")))
+        # The expired marker went with its Days rule; the marker with a version behind it stays;
+        # of n/k the latest and the two newest noncurrent versions stay.
+        (behind_marker,) = behind["DeleteMarkers"]
+        (behind_version,) = behind["Versions"]
+        want = ([("m/behind", behind_version["VersionId"], False)]
+                + [("n/k", v, v == n_versions[-1]) for v in n_versions[:1:-1]],
+                [("m/behind", behind_marker["VersionId"], True)])
+        wait_until(lambda: marker_listing() == want, 30, "the delete marker and old noncurrent versions removed",
+                   detail=lambda: str(marker_listing()))
+        for i in (2, 3, 4):
+            assert client.get_object(Bucket=markers, Key="n/k", VersionId=n_versions[i])["Body"].read() == b"n%d" % i
+        # The bytes of what went left the zone (the provider's bucket in the remote pass).
+        wait_until(lambda: (stored_blobs(stack, filtered), stored_blobs(stack, markers), stored_blobs(stack, plain),
+                            stored_blobs(stack, versioned)) == (3, 4, 0, 1), 30,
+                   "the removed versions' blobs deleted from the zone",
+                   detail=lambda: str([stored_blobs(stack, b) for b in (filtered, markers, plain, versioned)]))
     finally:
         stack.offset_file.write_text("0")
 
