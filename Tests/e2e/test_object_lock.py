@@ -332,3 +332,45 @@ def test_lifecycle_never_removes_a_locked_version(lifecycle_stack):
         return held not in [v["VersionId"] for v in versions]
     wait_until(gone, 30, "the lifecycle runner to remove the released version", detail=stack.log_tail)
     assert client.get_object(Bucket=bucket, Key="k", VersionId=kept)["Body"].read() == b"compliance bytes"
+
+
+def test_the_audit_chain_records_each_versioning_and_lock_change(gw, client):
+    from admin_cli import as_json
+
+    bucket = new_bucket_name("lock-audit")
+    client.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    client.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}})
+    client.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"})
+    v1 = client.put_object(Bucket=bucket, Key="k", Body=b"one")["VersionId"]
+    v2 = client.put_object(Bucket=bucket, Key="k", Body=b"two")["VersionId"]
+    marker = client.delete_object(Bucket=bucket, Key="k")["VersionId"]
+    client.put_object_retention(Bucket=bucket, Key="k", VersionId=v2, Retention={
+        "Mode": "GOVERNANCE", "RetainUntilDate": utcnow() + dt.timedelta(days=1)})
+    client.put_object_legal_hold(Bucket=bucket, Key="k", VersionId=v2, LegalHold={"Status": "ON"})
+    client.put_object_legal_hold(Bucket=bucket, Key="k", VersionId=v2, LegalHold={"Status": "OFF"})
+    client.delete_object(Bucket=bucket, Key="k", VersionId=v1)
+
+    records = as_json(cli(gw, "audit", "show", "--json", "--limit", "1000", "--bucket", bucket))["records"]
+    records.sort(key=lambda r: r["seq"])
+
+    def detail(r):
+        return json.loads(r.get("detail") or "{}")
+
+    got = [(r["change"], r.get("key") or "", detail(r).get("version_id", "")) for r in records]
+    assert got == [
+        ("bucket.create", "", ""), ("bucket.versioning", "", ""),
+        ("bucket.object-lock", "", ""), ("bucket.object-lock", "", ""),
+        ("object.put", "k", v1), ("object.put", "k", v2), ("object.delete-marker", "k", marker),
+        ("object.retention", "k", v2), ("object.legal-hold", "k", v2), ("object.legal-hold", "k", v2),
+        ("object.delete", "k", v1)], json.dumps(records, indent=1)
+    by_change = {r["change"]: detail(r) for r in records}
+    assert by_change["bucket.versioning"]["status"] == "Enabled"
+    assert [detail(r) for r in records if r["change"] == "bucket.object-lock"] == [
+        {"mode": "GOVERNANCE", "days": 1}, {}]
+    assert by_change["object.retention"]["mode"] == "GOVERNANCE"
+    assert [detail(r)["status"] for r in records if r["change"] == "object.legal-hold"] == ["ON", "OFF"]
+    assert {(r["origin"], r["access_key_id"]) for r in records} == {("s3", gw.access_key)}
+    r = cli(gw, "audit", "verify", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["ok"], r.stdout + r.stderr

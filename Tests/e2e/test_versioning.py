@@ -237,3 +237,66 @@ def test_copy_from_an_old_version(vgw):
                                               CopySource={"Bucket": bucket, "Key": "src", "VersionId": marker}))
     assert err["Error"]["Code"] == "InvalidRequest"
     empty(client, bucket)
+
+
+def test_tagging_a_noncurrent_version_leaves_the_latest_alone(vgw):
+    client = s3_client(vgw)
+    bucket = versioned_bucket(client)
+    old = client.put_object(Bucket=bucket, Key="k", Body=b"old", Tagging="state=first")["VersionId"]
+    new = client.put_object(Bucket=bucket, Key="k", Body=b"new", Tagging="state=latest")["VersionId"]
+
+    def tags(**version):
+        r = client.get_object_tagging(Bucket=bucket, Key="k", **version)
+        return r["VersionId"], {t["Key"]: t["Value"] for t in r["TagSet"]}
+
+    put = client.put_object_tagging(Bucket=bucket, Key="k", VersionId=old,
+                                    Tagging={"TagSet": [{"Key": "class", "Value": "archive"}]})
+    assert put["VersionId"] == old
+    assert tags(VersionId=old) == (old, {"class": "archive"})
+    assert tags() == (new, {"state": "latest"}) == tags(VersionId=new)
+    assert client.head_object(Bucket=bucket, Key="k", VersionId=old)["ResponseMetadata"]["HTTPHeaders"].get(
+        "x-amz-tagging-count") == "1"
+    assert client.delete_object_tagging(Bucket=bucket, Key="k", VersionId=old)["VersionId"] == old
+    assert tags(VersionId=old) == (old, {})
+    assert tags() == (new, {"state": "latest"})
+    assert client.get_object(Bucket=bucket, Key="k", VersionId=old)["Body"].read() == b"old"
+    # The tags of a version that does not exist, and of a delete marker (S3: 405 MethodNotAllowed).
+    assert error_of(lambda: tags(VersionId="0" * 32))["Error"]["Code"] == "NoSuchVersion"
+    marker = client.delete_object(Bucket=bucket, Key="k")["VersionId"]
+    assert error_of(lambda: tags(VersionId=marker))["ResponseMetadata"]["HTTPStatusCode"] == 405
+    assert tags(VersionId=old) == (old, {})
+    empty(client, bucket)
+
+
+def test_list_object_versions_with_prefix_and_delimiter(vgw):
+    client = s3_client(vgw)
+    bucket = versioned_bucket(client)
+    ids = {}
+    for key in ["a/1", "a/1", "a/b/2", "a/c", "b/3", "top"]:
+        ids.setdefault(key, []).append(client.put_object(Bucket=bucket, Key=key, Body=key.encode())["VersionId"])
+    # A key under a/ whose only versions are markers, one under a/d/ that is gone entirely.
+    for key in ["a/c", "a/d/gone", "top"]:
+        ids.setdefault(key, []).append(client.delete_object(Bucket=bucket, Key=key)["VersionId"])
+
+    r = client.list_object_versions(Bucket=bucket, Prefix="a/", Delimiter="/")
+    assert [p["Prefix"] for p in r.get("CommonPrefixes", [])] == ["a/b/", "a/d/"], r
+    assert [(v["Key"], v["VersionId"], v["IsLatest"]) for v in r["Versions"]] == [
+        ("a/1", ids["a/1"][1], True), ("a/1", ids["a/1"][0], False), ("a/c", ids["a/c"][0], False)], r
+    assert [(m["Key"], m["VersionId"], m["IsLatest"]) for m in r["DeleteMarkers"]] == [
+        ("a/c", ids["a/c"][1], True)], r
+    assert r["Prefix"] == "a/" and r["Delimiter"] == "/" and r["IsTruncated"] is False
+
+    # At the top: every first-level folder is one prefix, its markers included; "top" is listed.
+    r = client.list_object_versions(Bucket=bucket, Delimiter="/")
+    assert [p["Prefix"] for p in r.get("CommonPrefixes", [])] == ["a/", "b/"], r
+    assert [(v["Key"], v["IsLatest"]) for v in r["Versions"]] == [("top", False)], r
+    assert [(m["Key"], m["VersionId"], m["IsLatest"]) for m in r["DeleteMarkers"]] == [
+        ("top", ids["top"][1], True)], r
+    # One entry per page: the prefixes and versions come in order, each once.
+    seen = []
+    for page in client.get_paginator("list_object_versions").paginate(
+            Bucket=bucket, Prefix="a/", Delimiter="/", PaginationConfig={"PageSize": 1}):
+        seen += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+        seen += [v["VersionId"] for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+    assert sorted(seen) == sorted(["a/b/", "a/d/", *ids["a/1"], *ids["a/c"]]) and len(seen) == 6, seen
+    empty(client, bucket)
