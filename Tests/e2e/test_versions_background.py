@@ -2,7 +2,9 @@
 policy (se,fi) with replica-count 2 over a filesystem zone and a moto_server provider zone.
 Every version gets its copy at the provider, `s3gw audit residency` counts versions and delete
 markers and finds nothing outside the allowed countries, and the agent's orphan sweep (a short
-grace here) removes a planted orphan but leaves every version's bytes in place."""
+grace here) removes a planted orphan but leaves every version's bytes in place. The periodic scrub
+runs (fast here): it finds a noncurrent version's damaged replica and another's missing primary
+copy and makes them again."""
 
 import datetime
 import hashlib
@@ -15,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import Stack, filesystem_zone, new_bucket_name, provider_zone, s3_client, s3gw_bin, wait_until
+from conftest import NotYet, Stack, filesystem_zone, new_bucket_name, provider_zone, s3_client, s3gw_bin, wait_until
 
 DAY = 86400
 GRACE = 5
@@ -30,7 +32,8 @@ max_attempts = 3
 retry_base = 1
 orphan_grace = {GRACE}
 orphan_interval = 1
-scrub_per_hour = 0
+# The scrub walks every version, fast: a damaged copy is found within seconds.
+scrub_per_hour = 360000
 failover = "manual"
 """
     stack = Stack("versions-bg", workers=2, storage_extra="health_interval = 1")
@@ -174,3 +177,59 @@ def test_lowering_the_replica_count_keeps_a_locked_versions_copy(gw, fi):
     b = of(doc, bucket)
     assert code == 0 and b["versions"] == 3 and b["missing"]["count"] == 0 and b["orphans"]["count"] == 0, b
     assert s3.get_object(Bucket=bucket, Key="k", VersionId=locked)["Body"].read() == b"locked bytes"
+
+
+def version_replicas(s3, bucket, key, version):
+    return s3.head_object(Bucket=bucket, Key=key, VersionId=version)["ResponseMetadata"]["HTTPHeaders"].get(
+        "x-s3gw-replicas")
+
+
+def test_the_scrub_repairs_noncurrent_versions_copies(gw, fi):
+    s3 = s3_client(gw)
+    bucket = new_bucket_name("verscrub")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "se,fi"})
+    assert cli(gw, "buckets", "replicas", bucket, "2").returncode == 0
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    bodies = [os.urandom(n) for n in (3000, 4000, 5000)]
+    ids = [s3.put_object(Bucket=bucket, Key="k", Body=b)["VersionId"] for b in bodies]
+    wait_until(lambda: all(version_replicas(s3, bucket, "k", v) == "local-1=primary,fi-hel-1=completed" for v in ids),
+               60, "every version to be replicated", gw.log_tail)
+
+    # The first version's replica at the provider is overwritten with other bytes of its size
+    # (its ETag changes); the second's primary copy on the filesystem is lost.
+    m = fi.client()
+    remote = backend(gw, bucket, "fi-hel-1")
+
+    def provider_copies():
+        keys = [o["Key"] for o in m.list_objects_v2(Bucket=remote).get("Contents", [])]
+        return {k: m.get_object(Bucket=remote, Key=k)["Body"].read() for k in keys}
+
+    (damaged,) = [k for k, b in provider_copies().items() if b == bodies[0]]
+    garbage = os.urandom(len(bodies[0]))
+    m.put_object(Bucket=remote, Key=damaged, Body=garbage)
+    home = gw.tmp / "zones" / "local-1" / "buckets" / backend(gw, bucket, "local-1")
+
+    def local_copies():
+        return [p.read_bytes() for p in home.rglob("*") if p.is_file()]
+
+    (lost,) = [p for p in home.rglob("*") if p.is_file() and p.read_bytes() == bodies[1]]
+    lost.unlink()
+
+    # The scrub comes around, finds both and makes them again from the intact copy.
+    def repaired():
+        at_provider = list(provider_copies().values())
+        if garbage in at_provider or bodies[0] not in at_provider:
+            raise NotYet(f"provider copy of {ids[0]} not repaired")
+        if bodies[1] not in local_copies():
+            raise NotYet(f"filesystem copy of {ids[1]} not made again")
+        return True
+    wait_until(repaired, 60, "the scrub to repair both noncurrent versions' copies", gw.log_tail)
+    wait_until(lambda: version_replicas(s3, bucket, "k", ids[1]) == "fi-hel-1=primary,local-1=completed", 30,
+               "the second version's remade copy recorded", gw.log_tail)
+    assert version_replicas(s3, bucket, "k", ids[0]) == "local-1=primary,fi-hel-1=completed"
+    for v, body in zip(ids, bodies):
+        assert s3.get_object(Bucket=bucket, Key="k", VersionId=v)["Body"].read() == body
+    assert s3.get_object(Bucket=bucket, Key="k")["VersionId"] == ids[2]
+    code, doc = audit(gw)
+    b = of(doc, bucket)
+    assert code == 0 and b["copies"]["complete"] == 3 and b["missing"]["count"] == 0, b
