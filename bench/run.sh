@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run.sh — `make bench`: release build, then bench/bench.py, bench/remote.py and
-# bench/replication.py, bench/discovery.py, bench/observability.py (see their docstrings for what they measure and the BENCH_* knobs).
+# bench/replication.py, bench/discovery.py, bench/observability.py, bench/versioning.py (see their
+# docstrings for what they measure and the BENCH_* knobs).
 # S3GW_BIN=path skips the build and benchmarks that binary.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,3 +20,5 @@ python3 bench/bench.py
 [ "${BENCH_DISCOVERY:-1}" = "0" ] || python3 bench/discovery.py
 # The cost of the operations log, metrics and audit chain (on vs off, 4 KiB GET/PUT): BENCH_OBSERVABILITY=0 skips.
 [ "${BENCH_OBSERVABILITY:-1}" = "0" ] || python3 bench/observability.py
+# What versioning costs (4 KiB PUT/GET unversioned vs Enabled, paging one key's versions): BENCH_VERSIONING=0 skips.
+[ "${BENCH_VERSIONING:-1}" = "0" ] || python3 bench/versioning.py
