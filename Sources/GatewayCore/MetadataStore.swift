@@ -57,18 +57,14 @@ public protocol MetadataStore: MigrationStore, AuditStore {
     /// version id: removes that version or marker for good after `ObjectLock.decide`; when it
     /// was the latest, the next newest becomes the latest. An unknown but well-formed id is no
     /// error (nothing removed).
-    /// `ifLatestSeq`: only when the key's latest entry still has that seq, checked in the same
-    /// transaction (`.preconditionFailed` otherwise, nothing changed): the lifecycle runner
-    /// expires the version it judged, never a client's write that landed meanwhile.
+    /// `condition`: only while the key is as expected (`DeleteCondition`), checked in the same
+    /// transaction (`.preconditionFailed` otherwise, nothing changed): a conditional DELETE, or
+    /// the lifecycle runner removing the version it judged, never a client's write that landed
+    /// meanwhile.
     func deleteVersion(
-        bucket: String, key: String, versionId: String?, bypassGovernance: Bool, now: Double, ifLatestSeq: String?
+        bucket: String, key: String, versionId: String?, bypassGovernance: Bool, now: Double,
+        condition: DeleteCondition?
     ) throws(StoreError) -> DeleteOutcome
-    /// `deleteVersion` without the governance bypass, only while the version is still as the
-    /// lifecycle runner judged it (`JudgedVersion`: the version named, nil the latest, has that
-    /// seq and is the latest exactly when it was), checked in the delete's transaction;
-    /// `.preconditionFailed` otherwise, nothing changed.
-    func deleteVersion(bucket: String, key: String, versionId: String?, now: Double, ifJudged: JudgedVersion)
-        throws(StoreError) -> DeleteOutcome
     /// ListObjectVersions: both latest and noncurrent entries, markers included.
     func listVersions(bucket: String, query: VersionListQuery) throws(StoreError) -> VersionPage
     /// Replaces one version's tags (nil version id: the latest). `.noSuchKey` / `.noSuchVersion`
@@ -244,7 +240,26 @@ extension MetadataStore {
         throws(StoreError) -> DeleteOutcome
     {
         try deleteVersion(
+            bucket: bucket, key: key, versionId: versionId, bypassGovernance: bypassGovernance, now: now, condition: nil
+        )
+    }
+
+    /// `deleteVersion` only while the key's latest entry has the seq `ifLatestSeq` (nil: always).
+    public func deleteVersion(
+        bucket: String, key: String, versionId: String?, bypassGovernance: Bool, now: Double, ifLatestSeq: String?
+    ) throws(StoreError) -> DeleteOutcome {
+        try deleteVersion(
             bucket: bucket, key: key, versionId: versionId, bypassGovernance: bypassGovernance, now: now,
-            ifLatestSeq: nil)
+            condition: ifLatestSeq.map { .latestSeq($0) })
+    }
+
+    /// `deleteVersion` without the governance bypass, only while the version is as the lifecycle
+    /// runner judged it (`JudgedVersion`).
+    public func deleteVersion(bucket: String, key: String, versionId: String?, now: Double, ifJudged: JudgedVersion)
+        throws(StoreError) -> DeleteOutcome
+    {
+        try deleteVersion(
+            bucket: bucket, key: key, versionId: versionId, bypassGovernance: false, now: now,
+            condition: .judged(ifJudged))
     }
 }

@@ -28,6 +28,16 @@ public struct DeleteOutcome: Sendable, Equatable {
     }
 }
 
+/// What a conditional `deleteVersion` expects of the key, checked in the delete's transaction
+/// (`.preconditionFailed` otherwise, nothing changed).
+public enum DeleteCondition: Sendable, Equatable {
+    /// The key's latest entry still has this seq (a conditional DELETE: `If-Match` and friends
+    /// were judged against that entry).
+    case latestSeq(String)
+    /// The version is still as the lifecycle runner judged it; never with the governance bypass.
+    case judged(JudgedVersion)
+}
+
 /// The state the lifecycle runner judged a version in: a removal made on that judgement must
 /// not reach a version that changed since (a client's write, a restored version).
 public struct JudgedVersion: Sendable, Equatable {

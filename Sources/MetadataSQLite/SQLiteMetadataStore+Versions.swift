@@ -157,26 +157,18 @@ extension SQLiteMetadataStore {
     }
 
     public func deleteVersion(
-        bucket: String, key: String, versionId: String?, bypassGovernance: Bool, now: Double, ifLatestSeq: String?
+        bucket: String, key: String, versionId: String?, bypassGovernance: Bool, now: Double,
+        condition: DeleteCondition?
     ) throws(StoreError) -> DeleteOutcome {
-        try deleteVersion(
-            bucket: bucket, key: key, versionId: versionId, bypassGovernance: bypassGovernance, now: now,
-            ifLatestSeq: ifLatestSeq, judged: nil)
-    }
-
-    public func deleteVersion(bucket: String, key: String, versionId: String?, now: Double, ifJudged: JudgedVersion)
-        throws(StoreError) -> DeleteOutcome
-    {
-        try deleteVersion(
-            bucket: bucket, key: key, versionId: versionId, bypassGovernance: false, now: now, ifLatestSeq: nil,
-            judged: ifJudged)
-    }
-
-    func deleteVersion(
-        bucket: String, key: String, versionId: String?, bypassGovernance: Bool, now: Double, ifLatestSeq: String?,
-        judged: JudgedVersion?
-    ) throws(StoreError) -> DeleteOutcome {
-        try withConnection { db throws(StoreError) in
+        let (ifLatestSeq, judged): (String?, JudgedVersion?) =
+            switch condition {
+            case .latestSeq(let seq): (seq, nil)
+            case .judged(let j): (nil, j)
+            case nil: (nil, nil)
+            }
+        // The lifecycle runner's removals never bypass a GOVERNANCE retention.
+        let bypassGovernance = judged == nil && bypassGovernance
+        return try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) -> DeleteOutcome in
                 if let judged {
                     let latest = try Self.latestVersion(bucket: bucket, key: key, db)
