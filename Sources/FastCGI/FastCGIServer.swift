@@ -44,6 +44,8 @@ public final class FastCGIServer: Sendable {
         FCGX_InitRequest(request, listenFD, 0)
         var backoff = AcceptBackoff()
         while true {
+            // A thread done with its request takes no new one once the worker drains.
+            if isDraining { return }
             let rc = FCGX_Accept_r(request)
             if rc < 0 {
                 if isDraining { return }
