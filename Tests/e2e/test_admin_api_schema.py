@@ -15,6 +15,7 @@ import schemathesis
 import yaml
 from botocore.config import Config
 from hypothesis import HealthCheck, settings
+from schemathesis.generation.meta import GenerationMode, ParameterLocation
 from schemathesis.specs.openapi.checks import ignored_auth, missing_required_header
 
 from admin_api import SigV4, admin
@@ -84,8 +85,12 @@ def call_and_validate(case, stack):
         # true is a valid value, so the body's validity, which the checks judge, is unchanged.
         case.body["apply"] = False
     # The document declares the Authorization header (the sigv4 scheme): where schemathesis put
-    # one, the request is signed for real; where it left it out on purpose, it goes unsigned.
-    signed = any(k.lower() == "authorization" for k in (case.headers or {}))
+    # one, the request is signed for real; where it left it out on purpose, or generated the
+    # headers to be invalid (it may rename or drop Authorization), it goes unsigned as generated.
+    meta = getattr(case, "_meta", None)
+    headers_info = meta.components.get(ParameterLocation.HEADER) if meta else None
+    invalid_headers = headers_info is not None and headers_info.mode == GenerationMode.NEGATIVE
+    signed = not invalid_headers and any(k.lower() == "authorization" for k in (case.headers or {}))
     auth = SigV4(stack.access_key, stack.secret_key) if signed else None
     case.call_and_validate(
         auth=auth, timeout=30,
