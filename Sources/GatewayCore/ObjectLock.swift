@@ -95,4 +95,39 @@ public enum ObjectLock {
             return bypassGovernance ? .allowed : .denied("A GOVERNANCE retention can be shortened only with the bypass")
         }
     }
+
+    /// `decide` as every store transaction that removes a version applies it: `.objectLocked`
+    /// when denied; true when only the governance bypass let the version go (the audit says so).
+    public static func requireRemovable(_ version: ObjectRecord, now: Double, bypassGovernance: Bool)
+        throws(StoreError) -> Bool
+    {
+        if case .denied(let why) = decide(version, now: now, bypassGovernance: bypassGovernance) {
+            throw .objectLocked(why)
+        }
+        return bypassGovernance && decide(version, now: now, bypassGovernance: false) != .allowed
+    }
+
+    /// PutObjectRetention / PutObjectLegalHold as the stores apply them: changes `version` as
+    /// `retentionChange` allows (`.objectLocked` otherwise) and returns the audit entry to
+    /// append in the same transaction.
+    public static func apply(_ change: LockChange, to version: inout ObjectRecord, now: Double, bypassGovernance: Bool)
+        throws(StoreError) -> AuditEntry
+    {
+        switch change {
+        case .retention(let r):
+            if case .denied(let why) = retentionChange(
+                from: version.retention, to: r, now: now, bypassGovernance: bypassGovernance)
+            {
+                throw .objectLocked(why)
+            }
+            let bypassed =
+                bypassGovernance
+                && retentionChange(from: version.retention, to: r, now: now, bypassGovernance: false) != .allowed
+            version.retention = r
+            return AuditEntry.objectRetention(version, bypassGovernance: bypassed)
+        case .legalHold(let on):
+            version.legalHold = on
+            return AuditEntry.objectLegalHold(version)
+        }
+    }
 }

@@ -133,7 +133,7 @@ extension InMemoryMetadataStore {
                 guard let v = s.version(bucket, key, versionId ?? VersionId.null) else {
                     return DeleteOutcome(removed: nil, marker: nil)
                 }
-                let bypassed = try Self.mayRemove(v, now: now, bypassGovernance: bypassGovernance)
+                let bypassed = try ObjectLock.requireRemovable(v, now: now, bypassGovernance: bypassGovernance)
                 s.remove(v, now: now)
                 audit(AuditEntry.objectDelete(v, bypassGovernance: bypassed, versioned: versioning != .unversioned))
                 return DeleteOutcome(removed: v, marker: nil)
@@ -145,7 +145,7 @@ extension InMemoryMetadataStore {
             marker.versionId = versioning == .enabled ? marker.versionSeq : VersionId.null
             var demote = true
             if versioning == .suspended, let v = s.version(bucket, key, VersionId.null) {
-                let bypassed = try Self.mayRemove(v, now: now, bypassGovernance: bypassGovernance)
+                let bypassed = try ObjectLock.requireRemovable(v, now: now, bypassGovernance: bypassGovernance)
                 demote = !s.drop(v)
                 s.queueJobs(replacing: v, with: nil, now: now)
                 audit(AuditEntry.objectDelete(v, bypassGovernance: bypassed, versioned: true))
@@ -156,14 +156,6 @@ extension InMemoryMetadataStore {
             audit(AuditEntry.objectDeleteMarker(marker))
             return DeleteOutcome(removed: removed, marker: marker)
         }
-    }
-
-    /// `.objectLocked` unless Object Lock lets `v` go; true when only the GOVERNANCE bypass did.
-    static func mayRemove(_ v: ObjectRecord, now: Double, bypassGovernance: Bool) throws(StoreError) -> Bool {
-        if case .denied(let why) = ObjectLock.decide(v, now: now, bypassGovernance: bypassGovernance) {
-            throw .objectLocked(why)
-        }
-        return bypassGovernance && ObjectLock.decide(v, now: now, bypassGovernance: false) != .allowed
     }
 
     public func listVersions(bucket: String, query: VersionListQuery) throws(StoreError) -> VersionPage {
@@ -215,23 +207,9 @@ extension InMemoryMetadataStore {
                 throw versionId == nil ? .noSuchKey : .noSuchVersion
             }
             guard !v.isDeleteMarker else { throw .noSuchVersion }
-            switch change {
-            case .retention(let r):
-                let decision = ObjectLock.retentionChange(
-                    from: v.retention, to: r, now: now, bypassGovernance: bypassGovernance)
-                if case .denied(let why) = decision { throw .objectLocked(why) }
-                let bypassed =
-                    bypassGovernance
-                    && ObjectLock.retentionChange(from: v.retention, to: r, now: now, bypassGovernance: false)
-                        != .allowed
-                v.retention = r
-                s.replace(v)
-                audit(AuditEntry.objectRetention(v, bypassGovernance: bypassed))
-            case .legalHold(let on):
-                v.legalHold = on
-                s.replace(v)
-                audit(AuditEntry.objectLegalHold(v))
-            }
+            let entry = try ObjectLock.apply(change, to: &v, now: now, bypassGovernance: bypassGovernance)
+            s.replace(v)
+            audit(entry)
             return v
         }
     }
@@ -311,7 +289,7 @@ extension InMemoryMetadataStore.State {
         var removed: ObjectRecord?
         var demote = true
         if b.versioning != .enabled, let v = version(o.bucket, o.key, VersionId.null) {
-            _ = try InMemoryMetadataStore.mayRemove(v, now: now, bypassGovernance: false)
+            _ = try ObjectLock.requireRemovable(v, now: now, bypassGovernance: false)
             removed = v
             // What is left was noncurrent already when the null version was the latest.
             demote = !drop(v)

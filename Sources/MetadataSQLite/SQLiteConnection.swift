@@ -67,7 +67,17 @@ final class SQLiteConnection: @unchecked Sendable {
 
     /// Runs `body` inside BEGIN IMMEDIATE … COMMIT so concurrent writers serialize cleanly.
     func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
-        try exec("BEGIN IMMEDIATE")
+        try inTransaction("BEGIN IMMEDIATE", body)
+    }
+
+    /// Runs `body` inside BEGIN DEFERRED … COMMIT: its reads see one WAL snapshot, and no
+    /// writer waits for it (unlike `transaction`).
+    func readTransaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try inTransaction("BEGIN DEFERRED", body)
+    }
+
+    private func inTransaction<T>(_ begin: String, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try exec(begin)
         do {
             let result = try body()
             try exec("COMMIT")

@@ -190,7 +190,7 @@ extension SQLiteMetadataStore {
                         return DeleteOutcome(removed: nil, marker: nil)
                     }
                     if let ifLatestSeq, v.versionSeq != ifLatestSeq { throw .preconditionFailed }
-                    let bypassed = try Self.mayRemove(v, now: now, bypassGovernance: bypassGovernance)
+                    let bypassed = try ObjectLock.requireRemovable(v, now: now, bypassGovernance: bypassGovernance)
                     try db.query("DELETE FROM objects WHERE bucket = ? AND key = ?", [.text(bucket), .text(key)])
                     try Self.queueJobs(replacing: v, with: nil, now: now, db)
                     try Self.audit(AuditEntry.objectDelete(v, bypassGovernance: bypassed), db)
@@ -204,7 +204,7 @@ extension SQLiteMetadataStore {
                     // One version for good: the one named.
                     guard let v = try Self.version(bucket: bucket, key: key, versionId: versionId, db)
                     else { return DeleteOutcome(removed: nil, marker: nil) }
-                    let bypassed = try Self.mayRemove(v, now: now, bypassGovernance: bypassGovernance)
+                    let bypassed = try ObjectLock.requireRemovable(v, now: now, bypassGovernance: bypassGovernance)
                     if try Self.drop(v, db) { try Self.promote(bucket: bucket, key: key, db) }
                     try Self.queueJobs(replacing: v, with: nil, now: now, db)
                     try Self.audit(AuditEntry.objectDelete(v, bypassGovernance: bypassed, versioned: versioned), db)
@@ -219,7 +219,7 @@ extension SQLiteMetadataStore {
                 if versioning == .suspended,
                     let v = try Self.version(bucket: bucket, key: key, versionId: VersionId.null, db)
                 {
-                    let bypassed = try Self.mayRemove(v, now: now, bypassGovernance: bypassGovernance)
+                    let bypassed = try ObjectLock.requireRemovable(v, now: now, bypassGovernance: bypassGovernance)
                     // What is left was noncurrent already when the null version was the latest.
                     demote = !(try Self.drop(v, db))
                     try Self.queueJobs(replacing: v, with: nil, now: now, db)
@@ -336,23 +336,9 @@ extension SQLiteMetadataStore {
                     throw versionId == nil ? .noSuchKey : .noSuchVersion
                 }
                 guard !v.isDeleteMarker else { throw .noSuchVersion }
-                switch change {
-                case .retention(let r):
-                    let decision = ObjectLock.retentionChange(
-                        from: v.retention, to: r, now: now, bypassGovernance: bypassGovernance)
-                    if case .denied(let why) = decision { throw .objectLocked(why) }
-                    let bypassed =
-                        bypassGovernance
-                        && ObjectLock.retentionChange(from: v.retention, to: r, now: now, bypassGovernance: false)
-                            != .allowed
-                    v.retention = r
-                    try Self.replace(v, db)
-                    try Self.audit(AuditEntry.objectRetention(v, bypassGovernance: bypassed), db)
-                case .legalHold(let on):
-                    v.legalHold = on
-                    try Self.replace(v, db)
-                    try Self.audit(AuditEntry.objectLegalHold(v), db)
-                }
+                let entry = try ObjectLock.apply(change, to: &v, now: now, bypassGovernance: bypassGovernance)
+                try Self.replace(v, db)
+                try Self.audit(entry, db)
                 return v
             }
         }
@@ -380,7 +366,7 @@ extension SQLiteMetadataStore {
             stored.versionSeq = VersionId.make(after: current?.versionSeq ?? "", now: now)
             stored.versionId = VersionId.null
             stored.noncurrentSince = 0
-            if let current { _ = try mayRemove(current, now: now, bypassGovernance: false) }
+            if let current { _ = try ObjectLock.requireRemovable(current, now: now, bypassGovernance: false) }
             try insert(stored, db)
             try queueJobs(replacing: current, with: stored, now: now, db)
             return PutOutcome(stored: stored, removed: current)
@@ -392,7 +378,7 @@ extension SQLiteMetadataStore {
         var removed: ObjectRecord?
         var demote = true
         if versioning != .enabled, let v = try version(bucket: o.bucket, key: o.key, versionId: VersionId.null, db) {
-            _ = try mayRemove(v, now: now, bypassGovernance: false)
+            _ = try ObjectLock.requireRemovable(v, now: now, bypassGovernance: false)
             removed = v
             // Every removal of a version is in the audit chain: in a versioned bucket the
             // replaced null version need not be the latest the put record names.
@@ -405,14 +391,6 @@ extension SQLiteMetadataStore {
         try insert(stored, db)
         try queueJobs(replacing: removed, with: stored, now: now, db)
         return PutOutcome(stored: stored, removed: removed)
-    }
-
-    /// `.objectLocked` unless Object Lock lets `v` go; true when only the GOVERNANCE bypass did.
-    static func mayRemove(_ v: ObjectRecord, now: Double, bypassGovernance: Bool) throws(StoreError) -> Bool {
-        if case .denied(let why) = ObjectLock.decide(v, now: now, bypassGovernance: bypassGovernance) {
-            throw .objectLocked(why)
-        }
-        return bypassGovernance && ObjectLock.decide(v, now: now, bypassGovernance: false) != .allowed
     }
 
     static func objectRow(bucket: String, key: String, _ db: SQLiteConnection) throws(StoreError) -> ObjectRecord? {
@@ -500,22 +478,6 @@ extension SQLiteMetadataStore {
         } else if var m = try newestOlder(bucket: bucket, key: key, db) {
             m.noncurrentSince = now
             try insert(m, into: "object_versions", db)
-        }
-    }
-}
-
-extension SQLiteConnection {
-    /// Runs `body` inside BEGIN DEFERRED … COMMIT: its reads see one WAL snapshot, and no
-    /// writer waits for it (unlike `transaction`, which is BEGIN IMMEDIATE).
-    func readTransaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
-        try exec("BEGIN DEFERRED")
-        do {
-            let result = try body()
-            try exec("COMMIT")
-            return result
-        } catch {
-            try? exec("ROLLBACK")
-            throw error
         }
     }
 }
