@@ -552,29 +552,17 @@ def parse_credentials_file(path: Path) -> dict:
 
 
 # -- fixtures ---------------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def gw():
-    """The gateway every client suite talks to. With S3GW_E2E_ZONE=remote its default zone is a
-    moto_server provider instead of the filesystem, so the same suites run on a remote zone."""
-    moto = Moto("moto-session") if os.environ.get("S3GW_E2E_ZONE") == "remote" else None
-    extra = ""
+def stack_on_zone(name: str, moto: "Moto | None", extra: str = "", **kw):
+    """For fixtures (`yield from`): a started Stack whose default zone is `moto`'s provider zone
+    ("remote-1", Finland) or, without moto, the filesystem zone; stopped and cleaned up (moto
+    too) afterwards."""
     if moto:
-        extra = f"""
-[[zones]]
-name = "remote-1"
-country = "fi"
-region = "fi-hel"
-kind = "s3"
-endpoint = "http://127.0.0.1:{moto.port}"
-access_key = "moto"
-secret_key = "moto-secret"
-# moto works through whole objects in Python (a ranged GET of a 1 GiB object copies all of it)
-# and may take longer than a real provider's few seconds to answer; test_hung_zone.py tests
-# the bounds themselves.
-response_timeout = 60
-"""
+        # moto works through whole objects in Python (a ranged GET of a 1 GiB object copies all of
+        # it) and may take longer than a real provider's few seconds to answer; test_hung_zone.py
+        # tests the bounds themselves.
+        extra += provider_zone("remote-1", "fi", "fi-hel", moto.port, response_timeout=60)
     try:
-        stack = Stack("gw", extra=extra, default_zone="remote-1" if moto else "local-1").start()
+        stack = Stack(name, extra=extra, default_zone="remote-1" if moto else "local-1", **kw).start()
     except BaseException:
         if moto:
             moto.cleanup()
@@ -584,6 +572,31 @@ response_timeout = 60
     stack.cleanup()
     if moto:
         moto.cleanup()
+
+
+def start_with_test_clock(s: "Stack", lifecycle_interval: int = 1) -> "Stack":
+    """Starts `s` with the agent's test clock (docs/VERSIONING.md): both switches — the config's
+    [testing] table and the environment — name `s.offset_file` (seconds ahead, "0" at first), and
+    lifecycle runs every `lifecycle_interval` seconds. The environment is restored after start."""
+    s.offset_file = s.tmp / "clock-offset"
+    s.offset_file.write_text("0")
+    s.extra += f'\n[lifecycle]\ninterval = {lifecycle_interval}\n\n[testing]\nclock_offset_file = "{s.offset_file}"\n'
+    previous = os.environ.get("S3GW_TEST_CLOCK_OFFSET_FILE")
+    os.environ["S3GW_TEST_CLOCK_OFFSET_FILE"] = str(s.offset_file)
+    try:
+        return s.start()
+    finally:
+        if previous is None:
+            os.environ.pop("S3GW_TEST_CLOCK_OFFSET_FILE", None)
+        else:
+            os.environ["S3GW_TEST_CLOCK_OFFSET_FILE"] = previous
+
+
+@pytest.fixture(scope="session")
+def gw():
+    """The gateway every client suite talks to. With S3GW_E2E_ZONE=remote its default zone is a
+    moto_server provider instead of the filesystem, so the same suites run on a remote zone."""
+    yield from stack_on_zone("gw", Moto("moto-session") if os.environ.get("S3GW_E2E_ZONE") == "remote" else None)
 
 
 @pytest.fixture(params=["http", "https"])

@@ -18,7 +18,8 @@ from botocore.exceptions import ClientError
 
 import sigv4
 from admin_cli import as_json, cli
-from conftest import Moto, Stack, client_env, new_bucket_name, provider_zone, run, s3_client, wait_until
+from conftest import (Moto, Stack, client_env, new_bucket_name, provider_zone, run, s3_client, start_with_test_clock,
+                      wait_until)
 
 DAY = 86_400
 
@@ -28,26 +29,14 @@ def stack():
     moto = Moto("moto-lifecycle") if os.environ.get("S3GW_E2E_ZONE") == "remote" else None
     s = Stack("lifecycle", default_zone="remote-1" if moto else "local-1")
     s.moto = moto
-    offset = s.tmp / "clock-offset"
-    # The test clock takes both switches: the config's [testing] table and the environment.
-    s.extra = f'\n[lifecycle]\ninterval = 1\n\n[testing]\nclock_offset_file = "{offset}"\n'
     if moto:
         s.extra += provider_zone("remote-1", "fi", "fi-hel", moto.port, response_timeout=60)
-    offset.write_text("0")
-    s.offset_file = offset
-    previous = os.environ.get("S3GW_TEST_CLOCK_OFFSET_FILE")
-    os.environ["S3GW_TEST_CLOCK_OFFSET_FILE"] = str(offset)
     try:
-        s.start()
+        start_with_test_clock(s)
     except BaseException:
         if moto:
             moto.cleanup()
         raise
-    finally:
-        if previous is None:
-            os.environ.pop("S3GW_TEST_CLOCK_OFFSET_FILE", None)
-        else:
-            os.environ["S3GW_TEST_CLOCK_OFFSET_FILE"] = previous
     yield s
     s.stop()
     s.cleanup()

@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 import sigv4
 from admin_api import admin
 from admin_cli import cli
-from conftest import Stack, client_env, new_bucket_name, run, s3_client, wait_until
+from conftest import Stack, client_env, new_bucket_name, run, s3_client, start_with_test_clock, wait_until
 
 DIGEST_RULE = "Content-MD5 OR x-amz-checksum- HTTP header is required"
 
@@ -285,21 +285,7 @@ def test_the_orphan_sweep_keeps_a_locked_noncurrent_version(gw, client, locked):
 @pytest.fixture(scope="module")
 def lifecycle_stack():
     """A gateway whose agent runs lifecycle every second on a clock the test moves ahead."""
-    s = Stack("lock-lifecycle")
-    offset = s.tmp / "clock-offset"
-    offset.write_text("0")
-    # The test clock takes both switches: the config's [testing] table and the environment.
-    s.extra = f'\n[lifecycle]\ninterval = 1\n\n[testing]\nclock_offset_file = "{offset}"\n'
-    s.offset_file = offset
-    previous = os.environ.get("S3GW_TEST_CLOCK_OFFSET_FILE")
-    os.environ["S3GW_TEST_CLOCK_OFFSET_FILE"] = str(offset)
-    try:
-        s.start()
-    finally:
-        if previous is None:
-            os.environ.pop("S3GW_TEST_CLOCK_OFFSET_FILE", None)
-        else:
-            os.environ["S3GW_TEST_CLOCK_OFFSET_FILE"] = previous
+    s = start_with_test_clock(Stack("lock-lifecycle"))
     yield s
     s.stop()
     s.cleanup()

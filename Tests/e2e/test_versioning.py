@@ -10,7 +10,7 @@ import pytest
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
-from conftest import Moto, Stack, client_env, new_bucket_name, provider_zone, run, s3_client
+from conftest import Moto, client_env, new_bucket_name, run, s3_client, stack_on_zone
 
 MIB = 1024 * 1024
 
@@ -18,20 +18,8 @@ MIB = 1024 * 1024
 @pytest.fixture(scope="module", params=["filesystem", "provider"])
 def vgw(request):
     """A gateway whose buckets live on a filesystem zone, or on a moto provider zone."""
-    moto = Moto("moto-versioning") if request.param == "provider" else None
-    extra = provider_zone("remote-1", "fi", "fi-hel", moto.port, response_timeout=60) if moto else ""
-    try:
-        stack = Stack(f"versioning-{request.param}", extra=extra,
-                      default_zone="remote-1" if moto else "local-1").start()
-    except BaseException:
-        if moto:
-            moto.cleanup()
-        raise
-    yield stack
-    stack.stop()
-    stack.cleanup()
-    if moto:
-        moto.cleanup()
+    yield from stack_on_zone(
+        f"versioning-{request.param}", Moto("moto-versioning") if request.param == "provider" else None)
 
 
 def versioned_bucket(client, status="Enabled") -> str:
