@@ -96,6 +96,27 @@ def wrk(url: str, body_file: Path | None = None) -> tuple[float, int]:
     return rps, bad
 
 
+def small_requests(targets: dict[str, tuple[str, str]], ops: list[str], body_file: Path, size_label: str = "4 KiB"
+                   ) -> list[tuple[str, dict[str, float], str]]:
+    """Medians of RUNS wrk runs per target and operation ("GET", "PUT"), the targets taken in turn
+    within every round so drift hits all alike. `targets`: name → (GET URL, PUT URL). Returns
+    (workload, median req/s by name, note of non-2xx answers) per operation, and prints each."""
+    results = []
+    for op in ops:
+        index, body_arg = (0, None) if op == "GET" else (1, body_file)
+        runs: dict[str, list[float]] = {name: [] for name in targets}
+        errors = 0
+        for _ in range(RUNS):
+            for name, urls in targets.items():
+                rps, bad = wrk(urls[index], body_arg)
+                runs[name].append(rps)
+                errors += bad
+        m = {name: statistics.median(r) for name, r in runs.items()}
+        results.append((f"{op} {size_label}", m, f"non-2xx: {errors}" if errors else ""))
+        print(f"  {op} {size_label}: " + ", ".join(f"{n} {v:,.0f} req/s" for n, v in m.items()), flush=True)
+    return results
+
+
 def curl_rate(args: list[str], key: str) -> float:
     r = subprocess.run(["curl", "-sS", "--fail", "-w", f"%{{{key}}}", "-o", "/dev/null"] + args,
                        capture_output=True, text=True, timeout=1800)

@@ -12,7 +12,6 @@ Env: S3GW_BIN, BENCH_RUNS (3), BENCH_DURATION (10 s per wrk run), BENCH_CONNECTI
 
 import os
 import sqlite3
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -21,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "Tests" / "e2e"))
 
-from bench import CONNECTIONS, DURATION, RUNS, wrk  # noqa: E402
+from bench import CONNECTIONS, DURATION, RUNS, small_requests  # noqa: E402
 from conftest import Stack, s3_client  # noqa: E402
 
 OFF = """
@@ -80,17 +79,7 @@ def main() -> int:
         for s in stacks.values():
             s.start()
         targets = {name: urls(s, body) for name, s in stacks.items()}
-        for op, index, body_arg in [("GET", 0, None), ("PUT", 1, body_file)]:
-            runs: dict[str, list[float]] = {name: [] for name in stacks}
-            errors = 0
-            for _ in range(RUNS):
-                for name in stacks:
-                    rps, bad = wrk(targets[name][index], body_arg)
-                    runs[name].append(rps)
-                    errors += bad
-            m = {name: statistics.median(r) for name, r in runs.items()}
-            results.append((f"{op} 4 KiB", m, f"non-2xx: {errors}" if errors else ""))
-            print(f"  {op} 4 KiB: " + ", ".join(f"{n} {v:,.0f} req/s" for n, v in m.items()), flush=True)
+        results = small_requests(targets, ["GET", "PUT"], body_file)
         wrote = {name: written(s) for name, s in stacks.items()}
     finally:
         for s in stacks.values():

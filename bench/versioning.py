@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "Tests" / "e2e"))
 
-from bench import CONNECTIONS, DURATION, RUNS, wrk  # noqa: E402
+from bench import CONNECTIONS, DURATION, RUNS, small_requests  # noqa: E402
 from conftest import Stack, s3_client  # noqa: E402
 
 SIZE = 4 * 1024
@@ -48,17 +48,7 @@ def main() -> int:
             targets[name] = (
                 s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=3600),
                 s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=3600))
-        for op, index, body_arg in [("PUT", 1, body_file), ("GET", 0, None)]:
-            runs: dict[str, list[float]] = {name: [] for name in BUCKETS}
-            errors = 0
-            for _ in range(RUNS):
-                for name in BUCKETS:
-                    rps, bad = wrk(targets[name][index], body_arg)
-                    runs[name].append(rps)
-                    errors += bad
-            m = {name: statistics.median(r) for name, r in runs.items()}
-            results.append((f"{op} 4 KiB", m, f"non-2xx: {errors}" if errors else ""))
-            print(f"  {op} 4 KiB: " + ", ".join(f"{n} {v:,.0f} req/s" for n, v in m.items()), flush=True)
+        results = small_requests(targets, ["PUT", "GET"], body_file)
 
         # Paging through the one key's versions, 1000 at a time, as boto3's paginator does.
         pages, versions, times = 0, 0, []
