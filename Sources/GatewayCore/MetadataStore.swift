@@ -16,6 +16,28 @@ public protocol MetadataStore: MigrationStore, AuditStore {
     /// Replaces the bucket's tags (`.noSuchBucket` when it is gone).
     func setBucketTags(bucket: String, tags: [Header]) throws(StoreError)
 
+    // MARK: access control, CORS and encryption settings (docs/ACCESS.md, docs/ENCRYPTION.md)
+
+    /// Replaces one of the bucket's settings ("" removes it), audited with `audit` in the same
+    /// transaction. `.noSuchBucket` when it is gone.
+    func setBucketSetting(bucket: String, _ setting: BucketSetting, _ value: String, audit: AuditEntry)
+        throws(StoreError)
+    /// Replaces one version's ACL (nil: the latest) and, when `owner` is given, its owner.
+    /// `.noSuchKey` / `.noSuchVersion` when it is gone (or is a delete marker).
+    func setObjectACL(bucket: String, key: String, versionId: String?, owner: String?, acl: String, audit: AuditEntry)
+        throws(StoreError)
+    /// Replaces the encryption envelope of the version written as `versionSeq` while it is still
+    /// `from` (a compare-and-set: a key re-wrap never races a concurrent change); false when the
+    /// version is gone or its envelope changed. No byte of the object is touched.
+    func replaceSSE(bucket: String, key: String, versionSeq: String, from: String, to: String) throws(StoreError)
+        -> Bool
+    /// Inserts or replaces the key by id, audited with `audit`. `.entityExists` when another key of
+    /// the tenant has its alias, or when a second "sse-s3" key would be made for the tenant.
+    func putKMSKey(_ key: KMSKeyRecord, audit: AuditEntry) throws(StoreError)
+    func kmsKey(id: String) throws(StoreError) -> KMSKeyRecord?
+    /// The tenant's keys (nil: every tenant's) in creation order.
+    func kmsKeys(tenant: String?) throws(StoreError) -> [KMSKeyRecord]
+
     // MARK: versions, Object Lock and lifecycle
     //
     // Per key, the entry with the greatest `versionSeq` is the latest. `object(bucket:key:)`,

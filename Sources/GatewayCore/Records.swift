@@ -28,6 +28,19 @@ public struct BucketRecord: Sendable, Equatable {
     public var objectLock: ObjectLockConfig?
     /// The lifecycle configuration as validated and stored (canonical XML), "" when none.
     public var lifecycle: String = ""
+    /// The bucket policy document as sent (validated), "" when none.
+    public var policy: String = ""
+    /// The bucket ACL (`AccessControlList.encoded`), "" for the owner's FULL_CONTROL alone.
+    public var acl: String = ""
+    /// Object Ownership ("BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter"); ""
+    /// for buckets from before it existed, which behave as BucketOwnerEnforced.
+    public var ownership: String = ""
+    /// The public access block (`PublicAccessBlock.encoded`), "" when none is configured.
+    public var publicAccessBlock: String = ""
+    /// The CORS configuration (canonical XML), "" when none.
+    public var cors: String = ""
+    /// Default encryption (`DefaultEncryption.encoded`), "" when none.
+    public var encryption: String = ""
 
     public init(
         name: String, owner: String, createdAt: Double, locationConstraint: String, zones: [String],
@@ -100,6 +113,12 @@ public struct ObjectRecord: Sendable, Equatable {
     /// When this version stopped being the latest (0 while it is the latest): lifecycle's
     /// NoncurrentDays count from here.
     public var noncurrentSince: Double = 0
+    /// The object owner's canonical id; "" means the bucket owner.
+    public var owner: String = ""
+    /// The object ACL (`AccessControlList.encoded`), "" for the owner's FULL_CONTROL alone.
+    public var acl: String = ""
+    /// How the stored bytes are encrypted (`SSEEnvelope.encoded`), "" for plaintext.
+    public var sse: String = ""
 
     public init(
         bucket: String, key: String, size: Int64, etag: String, lastModified: Double, contentType: String,
@@ -170,6 +189,11 @@ public struct UploadRecord: Sendable, Equatable {
     public var zoneUpload: String
     /// Object Lock settings from CreateMultipartUpload's headers, applied at completion.
     public var lock = LockSettings()
+    /// The completed object's owner, ACL and encryption envelope, fixed at
+    /// CreateMultipartUpload (as `ObjectRecord`'s).
+    public var owner: String = ""
+    public var acl: String = ""
+    public var sse: String = ""
 
     public init(
         uploadId: String, bucket: String, key: String, initiated: Double, contentType: String, headers: [Header],

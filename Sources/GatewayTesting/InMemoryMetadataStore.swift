@@ -18,6 +18,7 @@ public final class InMemoryMetadataStore: MetadataStore {
         var counts: [Int: (finished: Int, failed: Int)] = [:]
         var nextJob: Int64 = 1
         var agentState: [String: String] = [:]
+        var kmsKeys: [String: KMSKeyRecord] = [:]
 
         /// The same job bookkeeping as the SQLite store's `queueJobs`.
         mutating func queueJobs(replacing old: ObjectRecord?, with new: ObjectRecord?, now: Double) {

@@ -404,6 +404,45 @@ enum Migrations {
                 "CREATE INDEX object_versions_by_id ON object_versions (bucket, key, version_id)"
             ]
         ),
+        (
+            22,
+            [
+                // Bucket policies, ACLs, Object Ownership, the public access block, CORS and default
+                // encryption: one text column each, '' when not set (rows from before behave as
+                // they did). Objects, versions and uploads gain owner, ACL and encryption envelope.
+                "ALTER TABLE buckets ADD COLUMN policy TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE buckets ADD COLUMN acl TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE buckets ADD COLUMN ownership TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE buckets ADD COLUMN public_access_block TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE buckets ADD COLUMN cors TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE buckets ADD COLUMN encryption TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE objects ADD COLUMN owner TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE objects ADD COLUMN acl TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE objects ADD COLUMN sse TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE object_versions ADD COLUMN owner TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE object_versions ADD COLUMN acl TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE object_versions ADD COLUMN sse TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE uploads ADD COLUMN owner TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE uploads ADD COLUMN acl TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE uploads ADD COLUMN sse TEXT NOT NULL DEFAULT ''",
+                // Key-encryption keys, each version sealed under the master key ring (never in
+                // clear). One "sse-s3" key per tenant; aliases unique within a tenant.
+                """
+                CREATE TABLE kms_keys (
+                    id TEXT PRIMARY KEY,
+                    tenant TEXT NOT NULL,
+                    alias TEXT NOT NULL DEFAULT '',
+                    description TEXT NOT NULL DEFAULT '',
+                    kind TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    versions TEXT NOT NULL
+                )
+                """,
+                "CREATE UNIQUE INDEX kms_keys_alias ON kms_keys (tenant, alias) WHERE alias <> ''",
+                "CREATE UNIQUE INDEX kms_keys_sse_s3 ON kms_keys (tenant) WHERE kind = 'sse-s3'",
+            ]
+        ),
     ]
 
     static func apply(_ db: SQLiteConnection) throws(StoreError) {

@@ -2,7 +2,7 @@ import GatewayCore
 
 extension SQLiteMetadataStore {
     private static let uploadColumns =
-        "upload_id, bucket, key, initiated, content_type, headers, checksum_algorithm, zone, tags, zone_upload, checksum_type, lock"
+        "upload_id, bucket, key, initiated, content_type, headers, checksum_algorithm, zone, tags, zone_upload, checksum_type, lock, owner, acl, sse"
     private static let partColumns = "upload_id, part_number, size, etag, last_modified, checksums, blob"
 
     private static func upload(_ r: Row) -> UploadRecord {
@@ -11,6 +11,9 @@ extension SQLiteMetadataStore {
             headers: FieldCoding.decodeHeaders(r.text(5)), checksumAlgorithm: r.text(6), zone: r.text(7),
             tags: FieldCoding.decodeTags(r.text(8)), zoneUpload: r.text(9), checksumType: r.text(10))
         u.lock = FieldCoding.decodeLock(r.text(11))
+        u.owner = r.text(12)
+        u.acl = r.text(13)
+        u.sse = r.text(14)
         return u
     }
 
@@ -27,12 +30,12 @@ extension SQLiteMetadataStore {
                     throw .noSuchBucket
                 }
                 try db.query(
-                    "INSERT INTO uploads (\(Self.uploadColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO uploads (\(Self.uploadColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         .text(u.uploadId), .text(u.bucket), .text(u.key), .real(u.initiated), .text(u.contentType),
                         .text(FieldCoding.encode(u.headers)), .text(u.checksumAlgorithm), .text(u.zone),
                         .text(FieldCoding.encodeTags(u.tags)), .text(u.zoneUpload), .text(u.checksumType),
-                        .text(FieldCoding.encode(lock: u.lock)),
+                        .text(FieldCoding.encode(lock: u.lock)), .text(u.owner), .text(u.acl), .text(u.sse),
                     ])
                 try Self.audit(
                     AuditEntry.uploadCreate(u), db)

@@ -71,7 +71,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     static let bucketColumns = """
         name, owner, created_at, location_constraint, zones, backend_bucket, tags, replica_count, tenant, naming_key, \
-        versioning, object_lock, lifecycle
+        versioning, object_lock, lifecycle, policy, acl, ownership, public_access_block, cors, encryption
         """
 
     static func bucket(_ r: Row) -> BucketRecord {
@@ -83,6 +83,12 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         b.versioning = Versioning(rawValue: r.text(10)) ?? .unversioned
         b.objectLock = FieldCoding.decodeObjectLock(r.text(11))
         b.lifecycle = r.text(12)
+        b.policy = r.text(13)
+        b.acl = r.text(14)
+        b.ownership = r.text(15)
+        b.publicAccessBlock = r.text(16)
+        b.cors = r.text(17)
+        b.encryption = r.text(18)
         return b
     }
 
@@ -98,13 +104,18 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                     return existing
                 }
                 try db.query(
-                    "INSERT INTO buckets (\(Self.bucketColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    """
+                    INSERT INTO buckets (\(Self.bucketColumns))
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
                     [
                         .text(b.name), .text(b.owner), .real(b.createdAt), .text(b.locationConstraint),
                         .text(b.zones.joined(separator: ",")), .text(b.backendBucket),
                         .text(FieldCoding.encodeTags(b.tags)), .int(Int64(b.replicaCount)), .text(b.tenant),
                         .text(b.namingKey), .text(b.versioning.rawValue),
-                        .text(FieldCoding.encode(objectLock: b.objectLock)), .text(b.lifecycle),
+                        .text(FieldCoding.encode(objectLock: b.objectLock)), .text(b.lifecycle), .text(b.policy),
+                        .text(b.acl), .text(b.ownership), .text(b.publicAccessBlock), .text(b.cors),
+                        .text(b.encryption),
                     ])
                 try Self.audit(
                     AuditEntry.bucketCreate(b), db)
@@ -165,15 +176,15 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     static let objectColumns = """
         bucket, key, size, etag, last_modified, content_type, headers, checksums, zone, blob, parts, tags, \
         upload_id, part_sizes, replicas, version_id, version_seq, delete_marker, lock_mode, retain_until, legal_hold, \
-        noncurrent_since
+        noncurrent_since, owner, acl, sse
         """
 
     private static let bucketAndObjectSQL = """
         SELECT b.name, b.owner, b.created_at, b.location_constraint, b.zones, b.backend_bucket, b.tags,
-            b.replica_count, b.tenant, b.naming_key, b.versioning, b.object_lock, b.lifecycle, o.key IS NOT NULL,
-            o.bucket, o.key, o.size, o.etag, o.last_modified, o.content_type, o.headers, o.checksums, o.zone, o.blob,
+            b.replica_count, b.tenant, b.naming_key, b.versioning, b.object_lock, b.lifecycle, b.policy, b.acl,
+            b.ownership, b.public_access_block, b.cors, b.encryption, o.key IS NOT NULL, o.bucket, o.key, o.size, o.etag, o.last_modified, o.content_type, o.headers, o.checksums, o.zone, o.blob,
             o.parts, o.tags, o.upload_id, o.part_sizes, o.replicas, o.version_id, o.version_seq, o.delete_marker,
-            o.lock_mode, o.retain_until, o.legal_hold, o.noncurrent_since
+            o.lock_mode, o.retain_until, o.legal_hold, o.noncurrent_since, o.owner, o.acl, o.sse
         FROM buckets b LEFT JOIN objects o ON o.bucket = b.name AND o.key = ?
         WHERE b.name = ?
         """
@@ -184,7 +195,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         try db.query(
             """
             INSERT OR REPLACE INTO \(table) (\(objectColumns))
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
                 .text(o.bucket), .text(o.key), .int(o.size), .text(o.etag), .real(o.lastModified),
@@ -193,7 +204,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 .text(o.uploadId), .text(FieldCoding.encode(sizes: o.partSizes)),
                 .text(FieldCoding.encode(o.replicas)), .text(o.versionId), .text(o.versionSeq),
                 .int(o.isDeleteMarker ? 1 : 0), .text(o.retention?.mode.rawValue ?? ""), .real(o.retention?.until ?? 0),
-                .int(o.legalHold ? 1 : 0), .real(o.noncurrentSince),
+                .int(o.legalHold ? 1 : 0), .real(o.noncurrentSince), .text(o.owner), .text(o.acl), .text(o.sse),
             ])
     }
 
@@ -213,6 +224,9 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         }
         v.legalHold = r.int(o + 20) != 0
         v.noncurrentSince = r.real(o + 21)
+        v.owner = r.text(o + 22)
+        v.acl = r.text(o + 23)
+        v.sse = r.text(o + 24)
         return v
     }
 
@@ -233,7 +247,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 Self.bucketAndObjectSQL, [.text(key), .text(bucket)]
             ) { r in
                 let b = Self.bucket(r)
-                found = (b, r.int(13) != 0 ? Self.object(r, offset: 14) : nil)
+                found = (b, r.int(19) != 0 ? Self.object(r, offset: 20) : nil)
             }
             return found
         }

@@ -1,0 +1,110 @@
+import GatewayCore
+
+/// Bucket policies, ACLs, ownership, public access block, CORS and encryption settings, object
+/// ACLs and envelopes, and the key-encryption keys (docs/ACCESS.md, docs/ENCRYPTION.md).
+extension SQLiteMetadataStore {
+    public func setBucketSetting(bucket: String, _ setting: BucketSetting, _ value: String, audit: AuditEntry)
+        throws(StoreError)
+    {
+        try withConnection { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) in
+                try db.query(
+                    "UPDATE buckets SET \(setting.column) = ? WHERE name = ?", [.text(value), .text(bucket)])
+                if db.changes == 0 { throw .noSuchBucket }
+                try Self.audit(audit, db)
+            }
+        }
+    }
+
+    public func setObjectACL(
+        bucket: String, key: String, versionId: String?, owner: String?, acl: String, audit: AuditEntry
+    ) throws(StoreError) {
+        try withConnection { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) in
+                guard var v = try Self.versionOrLatest(bucket: bucket, key: key, versionId: versionId, db),
+                    !v.isDeleteMarker
+                else {
+                    throw versionId == nil ? .noSuchKey : .noSuchVersion
+                }
+                v.acl = acl
+                if let owner { v.owner = owner }
+                try Self.replace(v, db)
+                try Self.audit(audit, db)
+            }
+        }
+    }
+
+    public func replaceSSE(bucket: String, key: String, versionSeq: String, from: String, to: String)
+        throws(StoreError) -> Bool
+    {
+        try withConnection { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) -> Bool in
+                for table in ["objects", "object_versions"] {
+                    try db.query(
+                        "UPDATE \(table) SET sse = ? WHERE bucket = ? AND key = ? AND version_seq = ? AND sse = ?",
+                        [.text(to), .text(bucket), .text(key), .text(versionSeq), .text(from)])
+                    if db.changes > 0 { return true }
+                }
+                return false
+            }
+        }
+    }
+
+    static let kmsKeyColumns = "id, tenant, alias, description, kind, state, created_at, versions"
+
+    static func kmsKey(_ r: Row) -> KMSKeyRecord {
+        KMSKeyRecord(
+            id: r.text(0), tenant: r.text(1), alias: r.text(2), description: r.text(3), kind: r.text(4),
+            state: r.text(5), createdAt: r.real(6), versions: r.text(7))
+    }
+
+    public func putKMSKey(_ k: KMSKeyRecord, audit: AuditEntry) throws(StoreError) {
+        try withConnection { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) in
+                if !k.alias.isEmpty,
+                    try db.exists(
+                        "SELECT 1 FROM kms_keys WHERE tenant = ? AND alias = ? AND id <> ?",
+                        [.text(k.tenant), .text(k.alias), .text(k.id)])
+                {
+                    throw .entityExists("alias \(k.alias) of tenant \(k.tenant)")
+                }
+                if k.kind == "sse-s3",
+                    try db.exists(
+                        "SELECT 1 FROM kms_keys WHERE tenant = ? AND kind = 'sse-s3' AND id <> ?",
+                        [.text(k.tenant), .text(k.id)])
+                {
+                    throw .entityExists("the SSE-S3 key of tenant \(k.tenant)")
+                }
+                try db.query(
+                    "INSERT OR REPLACE INTO kms_keys (\(Self.kmsKeyColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        .text(k.id), .text(k.tenant), .text(k.alias), .text(k.description), .text(k.kind),
+                        .text(k.state), .real(k.createdAt), .text(k.versions),
+                    ])
+                try Self.audit(audit, db)
+            }
+        }
+    }
+
+    public func kmsKey(id: String) throws(StoreError) -> KMSKeyRecord? {
+        try withConnection { db throws(StoreError) in
+            var found: KMSKeyRecord?
+            try db.query("SELECT \(Self.kmsKeyColumns) FROM kms_keys WHERE id = ?", [.text(id)]) { r in
+                found = Self.kmsKey(r)
+            }
+            return found
+        }
+    }
+
+    public func kmsKeys(tenant: String?) throws(StoreError) -> [KMSKeyRecord] {
+        try withConnection { db throws(StoreError) in
+            var out: [KMSKeyRecord] = []
+            let filter = tenant == nil ? "" : "WHERE tenant = ?"
+            try db.query(
+                "SELECT \(Self.kmsKeyColumns) FROM kms_keys \(filter) ORDER BY created_at, id",
+                tenant.map { [.text($0)] } ?? []
+            ) { r in out.append(Self.kmsKey(r)) }
+            return out
+        }
+    }
+}
