@@ -157,6 +157,12 @@ public struct S3ErrorCode: Sendable, Hashable {
     public static let missingAuthenticationToken = S3ErrorCode(
         "MissingAuthenticationToken", 403, "Request is missing Authentication Token")
 
+    // MARK: issue 13 cors
+    /// A preflight (`OPTIONS`) the bucket's CORS rules do not allow, or a bucket without them.
+    public static let accessForbidden = S3ErrorCode(
+        "AccessForbidden", 403, "CORSResponse: This CORS request is not allowed.")
+    public static let missingRequestBodyError = S3ErrorCode("MissingRequestBodyError", 400, "Request Body is empty")
+
     public static let all: [S3ErrorCode] = [
         accessDenied, accessControlListNotSupported, authorizationHeaderMalformed, authorizationQueryParametersError,
         badRequest, badDigest,
@@ -176,7 +182,7 @@ public struct S3ErrorCode: Sendable, Hashable {
         replicationConfigurationNotFound, ownershipControlsNotFound, noSuchPublicAccessBlockConfiguration,
         expiredToken, invalidToken, malformedPolicyDocument, validationError, invalidAction, invalidClientTokenId,
         missingAuthenticationToken, invalidBucketState, invalidStorageClass, noSuchVersion,
-        noSuchObjectLockConfiguration,
+        noSuchObjectLockConfiguration, accessForbidden, missingRequestBodyError,
     ]
 }
 
