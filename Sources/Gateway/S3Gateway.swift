@@ -75,12 +75,22 @@ public struct S3Gateway: Sendable {
             break
         }
         var status = 500
+        // A preflight is answered before authentication (S3Gateway+CORS.swift); every other
+        // answer to a request with `Origin` carries the matching CORS rule's headers.
+        let isPreflight = head.method == "OPTIONS"
         do {
-            let request = try prepare(
-                head: head, hostBucket: hostBucket, params: params, body: body, requestId: requestId, now: started)
-            let result = try S3Router.route(request, ctx, logger)
+            let result: S3Response
+            if isPreflight {
+                result = try preflight(head, hostBucket: hostBucket)
+            } else {
+                let request = try prepare(
+                    head: head, hostBucket: hostBucket, params: params, body: body, requestId: requestId, now: started)
+                result = try S3Router.route(request, ctx, logger)
+            }
             status = result.status
-            _ = try send(result, head: head, requestId: requestId, to: tracked)
+            _ = try send(
+                isPreflight ? result : result.adding(corsHeaders(head, hostBucket: hostBucket)), head: head,
+                requestId: requestId, to: tracked)
         } catch  where tracked.headSent {
             // The status line is out: all we can do is cut the body short, which the client
             // sees as a truncated transfer (Content-Length not reached), never as success.
@@ -89,7 +99,9 @@ public struct S3Gateway: Sendable {
             let s3 = Self.s3Error(error, logger: logger)
             status = s3.code.status
             RequestTrace.current?.errorCode = s3.code.code
-            sendError(s3, head: head, requestId: requestId, to: tracked)
+            sendError(
+                s3, head: head, requestId: requestId, to: tracked,
+                extraHeaders: isPreflight ? [] : corsHeaders(head, hostBucket: hostBucket))
             // Whatever the client still sends after an early error is drained so nginx can
             // deliver our answer instead of a reset; bounded to keep hostile bodies cheap.
             drain(body, limit: 1 << 20)
@@ -268,11 +280,13 @@ public struct S3Gateway: Sendable {
         }
     }
 
-    private func sendError(_ e: S3Error, head: RequestHead, requestId: String, to sink: any ResponseSink) {
+    private func sendError(
+        _ e: S3Error, head: RequestHead, requestId: String, to sink: any ResponseSink, extraHeaders: [Header] = []
+    ) {
         // `send` leaves the body out of HEAD answers.
         var headers = [Header("Content-Type", "application/xml")]
         if let seconds = e.retryAfter { headers.append(Header("Retry-After", String(seconds))) }
-        headers += e.headers
+        headers += e.headers + extraHeaders
         let response = S3Response(
             status: e.code.status, headers: headers,
             body: .bytes(Array(e.xml(resource: head.rawPath, requestId: requestId).utf8)))

@@ -48,10 +48,6 @@ enum S3Router {
                 "DeleteBucketPolicy"
             ),
             (
-                "cors", .noSuchCORSConfiguration, "s3:GetBucketCORS", "s3:PutBucketCORS", "GetBucketCors",
-                "DeleteBucketCors"
-            ),
-            (
                 "encryption", .serverSideEncryptionConfigurationNotFound, "s3:GetEncryptionConfiguration",
                 "s3:PutEncryptionConfiguration", "GetBucketEncryption", "DeleteBucketEncryption"
             ),
@@ -117,6 +113,10 @@ enum S3Router {
             Route(
                 .bucket, "PUT", "object-lock", "s3:PutBucketObjectLockConfiguration", "PutObjectLockConfiguration",
                 Handlers.putObjectLockConfiguration),
+            Route(.bucket, "GET", "cors", "s3:GetBucketCORS", "GetBucketCors", Handlers.getBucketCors),
+            Route(.bucket, "PUT", "cors", "s3:PutBucketCORS", "PutBucketCors", Handlers.putBucketCors),
+            // AWS names no separate permission for removing the CORS configuration.
+            Route(.bucket, "DELETE", "cors", "s3:PutBucketCORS", "DeleteBucketCors", Handlers.deleteBucketCors),
             Route(.bucket, "GET", "tagging", "s3:GetBucketTagging", "GetBucketTagging", Handlers.getBucketTagging),
             Route(.bucket, "PUT", "tagging", "s3:PutBucketTagging", "PutBucketTagging", Handlers.putBucketTagging),
             // AWS names no separate permission for removing bucket tags.
@@ -186,7 +186,8 @@ enum S3Router {
     /// must not create a bucket, a DELETE ?acl must not delete the object).
     static let subresources: Set<String> =
         Set([
-            "acl", "analytics", "attributes", "delete", "intelligent-tiering", "inventory", "legal-hold", "lifecycle",
+            "acl", "analytics", "attributes", "cors", "delete", "intelligent-tiering", "inventory", "legal-hold",
+            "lifecycle",
             "location", "object-lock",
             "metadataConfiguration", "metadataTable", "metrics", "policyStatus", "renameObject", "requestPayment",
             "restore", "retention", "select", "session", "tagging", "torrent", "uploadId", "uploads", "versioning",

@@ -284,3 +284,13 @@ extension AuditEntry {
         AuditEntry("session.expire", detail: [("count", .int(Int64(count)))])
     }
 }
+
+// MARK: issue 13 cors
+
+extension AuditEntry {
+    /// PutBucketCors (`rules`: how many) or DeleteBucketCors (nil).
+    public static func bucketCORS(bucket: String, rules: Int?) -> AuditEntry {
+        guard let rules else { return AuditEntry("bucket.cors-delete", bucket: bucket) }
+        return AuditEntry("bucket.cors", bucket: bucket, detail: [("rules", .int(Int64(rules)))])
+    }
+}

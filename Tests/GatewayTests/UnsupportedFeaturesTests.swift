@@ -256,7 +256,7 @@ final class UnsupportedFeaturesTests: XCTestCase {
 
     func testEverySubresourceWithoutARouteIsNotImplementedNeverAFallThrough() {
         let bucketPuts = [
-            "policy", "cors", "website", "replication", "ownershipControls", "publicAccessBlock",
+            "policy", "website", "replication", "ownershipControls", "publicAccessBlock",
             "logging", "notification", "accelerate", "requestPayment", "intelligent-tiering&id=x", "encryption",
             "analytics&id=x", "inventory&id=x", "metrics&id=x", "location", "uploads", "delete",
             "versions", "metadataTable",

@@ -214,8 +214,6 @@ def test_put_bucket_encryption_refused(gw, bucket):
 
 CONFIGURATIONS = {
     "policy": lambda c, b: c.put_bucket_policy(Bucket=b, Policy='{"Version":"2012-10-17","Statement":[]}'),
-    "cors": lambda c, b: c.put_bucket_cors(Bucket=b, CORSConfiguration={
-        "CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}]}),
     "website": lambda c, b: c.put_bucket_website(Bucket=b, WebsiteConfiguration={
         "IndexDocument": {"Suffix": "index.html"}}),
     "ownershipControls": lambda c, b: c.put_bucket_ownership_controls(Bucket=b, OwnershipControls={
