@@ -216,4 +216,26 @@ final class CORSHandlerTests: XCTestCase {
         XCTAssertEqual(denied.header("Access-Control-Allow-Origin"), Self.page)
         XCTAssertNil(try gw.metadata.object(bucket: "web", key: "x"))
     }
+
+    func testAnotherTenantsBucketByItsPresignedCredentialOrTenantColonBucket() {
+        let acme = gw.addUser("acme", "admin", ["s3:*": ["*"]])
+        XCTAssertEqual(gw.send(as: acme, "PUT", "/photos").status, 200)
+        XCTAssertEqual(
+            gw.send(as: acme, "PUT", "/photos?cors", body: Self.rules, headers: [md5(Self.rules)]).status, 200)
+        let ask = [("Origin", Self.page), ("Access-Control-Request-Method", "PUT")]
+        // A bare name is the default tenant's bucket, which does not exist.
+        XCTAssertTrue(options("/photos/k", ask).text.contains("CORSResponse: Bucket not found"))
+        // The preflight of a presigned URL repeats its query, and so its credential's tenant.
+        let presigned =
+            "/photos/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=\(acme.accessKey)%2F20231114%2Fus-east-1%2Fs3%2Faws4_request"
+        let r = options(presigned, ask)
+        XCTAssertEqual(r.status, 200, r.text)
+        XCTAssertEqual(r.header("Access-Control-Allow-Origin"), Self.page)
+        XCTAssertEqual(options("/acme:photos/k", ask).status, 200)
+        XCTAssertEqual(options("/globex:photos/k", ask).status, 403)
+        // The tenant's own signed requests get the headers.
+        let get = gw.send(as: acme, "GET", "/photos/missing", headers: [("Origin", Self.page)])
+        XCTAssertEqual(get.errorCode, "NoSuchKey")
+        XCTAssertEqual(get.header("Access-Control-Allow-Origin"), Self.page)
+    }
 }
