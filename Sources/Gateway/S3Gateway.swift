@@ -76,8 +76,10 @@ public struct S3Gateway: Sendable {
         }
         var status = 500
         // A preflight is answered before authentication (S3Gateway+CORS.swift); every other
-        // answer to a request with `Origin` carries the matching CORS rule's headers.
+        // answer to a request with `Origin` carries the headers of the CORS rule matching it
+        // when it arrived (a DeleteBucketCors answer too).
         let isPreflight = head.method == "OPTIONS"
+        let cors = isPreflight ? [] : corsHeaders(head, hostBucket: hostBucket)
         do {
             let result: S3Response
             if isPreflight {
@@ -88,9 +90,7 @@ public struct S3Gateway: Sendable {
                 result = try S3Router.route(request, ctx, logger)
             }
             status = result.status
-            _ = try send(
-                isPreflight ? result : result.adding(corsHeaders(head, hostBucket: hostBucket)), head: head,
-                requestId: requestId, to: tracked)
+            _ = try send(result.adding(cors), head: head, requestId: requestId, to: tracked)
         } catch  where tracked.headSent {
             // The status line is out: all we can do is cut the body short, which the client
             // sees as a truncated transfer (Content-Length not reached), never as success.
@@ -99,9 +99,7 @@ public struct S3Gateway: Sendable {
             let s3 = Self.s3Error(error, logger: logger)
             status = s3.code.status
             RequestTrace.current?.errorCode = s3.code.code
-            sendError(
-                s3, head: head, requestId: requestId, to: tracked,
-                extraHeaders: isPreflight ? [] : corsHeaders(head, hostBucket: hostBucket))
+            sendError(s3, head: head, requestId: requestId, to: tracked, extraHeaders: cors)
             // Whatever the client still sends after an early error is drained so nginx can
             // deliver our answer instead of a reset; bounded to keep hostile bodies cheap.
             drain(body, limit: 1 << 20)

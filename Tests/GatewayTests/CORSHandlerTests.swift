@@ -238,4 +238,16 @@ final class CORSHandlerTests: XCTestCase {
         XCTAssertEqual(get.errorCode, "NoSuchKey")
         XCTAssertEqual(get.header("Access-Control-Allow-Origin"), Self.page)
     }
+
+    func testTheRulesInForceWhenTheRequestCameAnswerIt() {
+        let deleteFromPage = Self.configuration(
+            "<AllowedOrigin>\(Self.page)</AllowedOrigin><AllowedMethod>DELETE</AllowedMethod>")
+        XCTAssertEqual(put(deleteFromPage).status, 200)
+        // A page removing the configuration still reads the answer.
+        let deleted = gw.send("DELETE", "/web?cors", headers: [("Origin", Self.page)])
+        XCTAssertEqual(deleted.status, 204)
+        XCTAssertEqual(deleted.header("Access-Control-Allow-Origin"), Self.page)
+        XCTAssertNil(
+            gw.send("DELETE", "/web?cors", headers: [("Origin", Self.page)]).header("Access-Control-Allow-Origin"))
+    }
 }
