@@ -114,6 +114,15 @@ public struct S3ErrorCode: Sendable, Hashable {
     public static let malformedTrailerError = S3ErrorCode(
         "MalformedTrailerError", 400,
         "The request contained trailing data that was not well-formed or did not conform to our published schema.")
+    /// PutBucketPolicy's answer to a document it cannot accept; the message is S3's reason.
+    public static let malformedPolicy = S3ErrorCode("MalformedPolicy", 400, "This policy contains invalid Json")
+    /// An AccessControlPolicy body that is not one (PutBucketAcl / PutObjectAcl).
+    public static let malformedACLError = S3ErrorCode(
+        "MalformedACLError", 400,
+        "The XML you provided was not well-formed or did not validate against our published schema")
+    /// An ACL grant to an e-mail address (the gateway's users have none).
+    public static let unresolvableGrantByEmailAddress = S3ErrorCode(
+        "UnresolvableGrantByEmailAddress", 400, "The email address you provided does not match any account on record.")
     public static let malformedPOSTRequest = S3ErrorCode(
         "MalformedPOSTRequest", 400, "The body of your POST request is not well-formed multipart/form-data.")
     public static let incorrectNumberOfFilesInPostRequest = S3ErrorCode(
@@ -182,7 +191,8 @@ public struct S3ErrorCode: Sendable, Hashable {
         replicationConfigurationNotFound, ownershipControlsNotFound, noSuchPublicAccessBlockConfiguration,
         expiredToken, invalidToken, malformedPolicyDocument, validationError, invalidAction, invalidClientTokenId,
         missingAuthenticationToken, invalidBucketState, invalidStorageClass, noSuchVersion,
-        noSuchObjectLockConfiguration, accessForbidden, missingRequestBodyError,
+        noSuchObjectLockConfiguration, accessForbidden, missingRequestBodyError, malformedPolicy,
+        unresolvableGrantByEmailAddress, malformedACLError,
     ]
 }
 
