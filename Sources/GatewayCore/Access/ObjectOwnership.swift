@@ -1,0 +1,31 @@
+/// A bucket's Object Ownership setting (PutBucketOwnershipControls): who owns uploaded
+/// objects, and whether ACLs apply at all.
+/// https://docs.aws.amazon.com/AmazonS3/latest/userguide/about-object-ownership.html
+public enum ObjectOwnership: String, Sendable, CaseIterable {
+    /// ACLs disabled: the bucket owner owns every object, ACLs are neither applied nor
+    /// accepted (only none or bucket-owner-full-control). The default.
+    case bucketOwnerEnforced = "BucketOwnerEnforced"
+    /// The bucket owner owns objects uploaded with bucket-owner-full-control; ACLs apply.
+    case bucketOwnerPreferred = "BucketOwnerPreferred"
+    /// The uploader owns the object; ACLs apply.
+    case objectWriter = "ObjectWriter"
+
+    /// The stored column: '' (rows from before ownership was stored) is BucketOwnerEnforced,
+    /// what the gateway always did; anything unknown too (fail closed: ACLs off).
+    public init(stored: String) {
+        self = ObjectOwnership(rawValue: stored) ?? .bucketOwnerEnforced
+    }
+
+    public var aclsEnabled: Bool { self != .bucketOwnerEnforced }
+
+    /// Who owns an object `writer` uploads with `acl` (nil: none sent) into a bucket owned by
+    /// `bucketOwner`.
+    public func objectOwner(writer: String, bucketOwner: String, acl: AccessControlList?) -> String {
+        switch self {
+        case .bucketOwnerEnforced: bucketOwner
+        case .objectWriter: writer
+        case .bucketOwnerPreferred:
+            acl?.isBucketOwnerFullControl(bucketOwner: bucketOwner, objectOwner: writer) == true ? bucketOwner : writer
+        }
+    }
+}
