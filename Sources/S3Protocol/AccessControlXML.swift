@@ -110,4 +110,30 @@ public enum AccessControlXML {
         x.close("OwnershipControls")
         return x.document
     }
+
+    /// GetBucketPolicyStatus' answer (`BucketPolicy.isPublic`).
+    public static func policyStatus(isPublic: Bool) -> String {
+        var x = XMLWriter()
+        x.open("PolicyStatus", namespace: XMLWriter.s3Namespace)
+        x.element("IsPublic", isPublic)
+        x.close("PolicyStatus")
+        return x.document
+    }
+}
+
+extension AccessControlList {
+    /// GetBucketAcl / GetObjectAcl's answer (`AccessControlXML.policy`).
+    public func xml(owner: String, displayName: (String) -> String) -> String {
+        AccessControlXML.policy(self, owner: owner, displayName: displayName)
+    }
+}
+
+extension PublicAccessBlock {
+    /// GetPublicAccessBlock's answer.
+    public var xml: String { AccessControlXML.publicAccessBlock(self) }
+}
+
+extension ObjectOwnership {
+    /// GetBucketOwnershipControls' answer.
+    public var xml: String { AccessControlXML.ownershipControls(self) }
 }

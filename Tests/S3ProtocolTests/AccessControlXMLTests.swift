@@ -72,6 +72,7 @@ final class AccessControlXMLTests: XCTestCase {
                 "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"Group\">"
                     + "<URI>http://acs.amazonaws.com/groups/global/AuthenticatedUsers</URI></Grantee>"
                     + "<Permission>READ</Permission></Grant>"), xml)
+        XCTAssertEqual(acl.xml(owner: "aaaa", displayName: { "name-\($0)" }), xml)
         let back = try AccessControlXML.parsePolicy(Array(xml.utf8), userExists: users.contains)
         XCTAssertEqual(back.acl, acl)
         XCTAssertEqual(back.owner, "aaaa")
@@ -96,7 +97,7 @@ final class AccessControlXMLTests: XCTestCase {
                 XCTAssertEqual(($0 as? S3Error)?.code, .malformedXML)
             }
         }
-        let xml = AccessControlXML.publicAccessBlock(PublicAccessBlock(ignorePublicAcls: true))
+        let xml = PublicAccessBlock(ignorePublicAcls: true).xml
         XCTAssertTrue(
             xml.hasSuffix(
                 "<PublicAccessBlockConfiguration \(ns)><BlockPublicAcls>false</BlockPublicAcls>"
@@ -108,7 +109,7 @@ final class AccessControlXMLTests: XCTestCase {
 
     func testOwnershipControls() throws {
         for o in ObjectOwnership.allCases {
-            let xml = AccessControlXML.ownershipControls(o)
+            let xml = o.xml
             XCTAssertTrue(xml.contains("<Rule><ObjectOwnership>\(o.rawValue)</ObjectOwnership></Rule>"), xml)
             XCTAssertEqual(try AccessControlXML.parseOwnershipControls(Array(xml.utf8)), o)
         }
@@ -121,5 +122,12 @@ final class AccessControlXMLTests: XCTestCase {
                 XCTAssertEqual(($0 as? S3Error)?.code, .malformedXML)
             }
         }
+    }
+
+    func testPolicyStatus() {
+        XCTAssertTrue(
+            AccessControlXML.policyStatus(isPublic: true).hasSuffix("<IsPublic>true</IsPublic></PolicyStatus>"))
+        XCTAssertTrue(
+            AccessControlXML.policyStatus(isPublic: false).hasSuffix("<IsPublic>false</IsPublic></PolicyStatus>"))
     }
 }
