@@ -1,3 +1,4 @@
+import Foundation
 import GatewayCore
 import XCTest
 
@@ -178,6 +179,10 @@ final class AccessDecideTests: XCTestCase {
         let home = Self.policy(Self.statement("Allow", resource: "\"\(Self.arn)/home/${aws:username}/*\""))
         expect("AIAI", key: "home/eve/x", bucket: Self.bucket(policy: home))
         expect("AAII", key: "home/nobody/x", bucket: Self.bucket(policy: home))
+        // Version 2008-10-17 has no variables: the text is literal.
+        let oldHome = home.replacingOccurrences(of: "2012-10-17", with: "2008-10-17")
+        expect("AIII", key: "home/eve/x", bucket: Self.bucket(policy: oldHome))
+        expect("AAAA", key: "home/${aws:username}/x", bucket: Self.bucket(policy: oldHome))
     }
 
     func testConditionKeysFromTheCallerAndObject() {

@@ -65,10 +65,12 @@ public struct BucketPolicy: Sendable, Equatable {
         deny: Bool, allow: Bool
     ) {
         let a = action.lowercased()
+        // Policy variables exist from version 2012-10-17 on; before, `${…}` is plain text.
+        let variables = version == "2012-10-17"
         var deny = false
         var allow = false
         for s in statements where s.allow ? !allow : !deny {
-            if Self.matches(s, caller: caller, action: a, resource: resource, context: context) {
+            if Self.matches(s, caller: caller, action: a, resource: resource, context: context, variables: variables) {
                 if s.allow { allow = true } else { deny = true }
             }
         }
@@ -76,19 +78,19 @@ public struct BucketPolicy: Sendable, Equatable {
     }
 
     static func matches(
-        _ s: Statement, caller: Caller, action: String, resource: String, context: PolicyContext
+        _ s: Statement, caller: Caller, action: String, resource: String, context: PolicyContext, variables: Bool
     ) -> Bool {
         let named = s.principals.contains { $0.matches(caller) }
         guard named != s.notPrincipal else { return false }
         let actionNamed = s.actions.contains { PermissionSet.globMatch($0, action) }
         guard actionNamed != s.notAction else { return false }
         let resourceNamed = s.resources.contains { pattern in
-            guard let p = substitute(pattern, context) else { return false }
+            guard let p = variables ? substitute(pattern, context) : pattern else { return false }
             return PermissionSet.globMatch(p, resource)
         }
         guard resourceNamed != s.notResource else { return false }
         return s.conditions.allSatisfy { c in
-            guard c.values.contains(where: { $0.contains("${") }) else { return c.evaluate(context) }
+            guard variables, c.values.contains(where: { $0.contains("${") }) else { return c.evaluate(context) }
             var resolved = c
             resolved.values = c.values.compactMap { substitute($0, context) }
             return resolved.evaluate(context)
@@ -97,7 +99,8 @@ public struct BucketPolicy: Sendable, Equatable {
 
     /// Policy variables (`${aws:username}`…) replaced by the request's values; nil when one is
     /// missing (the text cannot match, as in IAM). `${*}`, `${?}` and `${$}` are IAM's escapes
-    /// for the characters themselves.
+    /// for the characters themselves (here `*` and `?` then still match as wildcards: the
+    /// matcher has no escape).
     static func substitute(_ text: String, _ context: PolicyContext) -> String? {
         guard text.contains("${") else { return text }
         var out = ""
