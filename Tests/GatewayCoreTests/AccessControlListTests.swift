@@ -134,6 +134,19 @@ final class AccessControlListTests: XCTestCase {
                 o.objectOwner(writer: "w", bucketOwner: "b", acl: acl), expected, "\(o) \(String(describing: acl))")
         }
 
+        // BucketOwnerEnforced takes only the bucket owner's FULL_CONTROL.
+        let enforced = ObjectOwnership.bucketOwnerEnforced
+        XCTAssertTrue(enforced.permits(try ACL.canned("private", owner: "b", bucketOwner: "b"), bucketOwner: "b"))
+        XCTAssertTrue(
+            enforced.permits(
+                try ACL.canned("bucket-owner-full-control", owner: "b", bucketOwner: "b"), bucketOwner: "b"))
+        XCTAssertFalse(enforced.permits(try ACL.canned("public-read", owner: "b", bucketOwner: "b"), bucketOwner: "b"))
+        XCTAssertFalse(enforced.permits(ACL([G(.user("b"), .fullControl), G(.user("w"), .read)]), bucketOwner: "b"))
+        XCTAssertFalse(enforced.permits(ACL([G(.user("b"), .read)]), bucketOwner: "b"))
+        XCTAssertTrue(
+            ObjectOwnership.objectWriter.permits(
+                try ACL.canned("public-read", owner: "b", bucketOwner: "b"), bucketOwner: "b"))
+
         XCTAssertEqual(PublicAccessBlock.all.encoded, "1111")
         XCTAssertEqual(PublicAccessBlock(ignorePublicAcls: true, restrictPublicBuckets: true).encoded, "0101")
         XCTAssertEqual(

@@ -28,4 +28,12 @@ public enum ObjectOwnership: String, Sendable, CaseIterable {
             acl?.isBucketOwnerFullControl(bucketOwner: bucketOwner, objectOwner: writer) == true ? bucketOwner : writer
         }
     }
+
+    /// Whether a write may carry `acl` (already resolved for the object's or bucket's owner):
+    /// with ACLs enabled any; under BucketOwnerEnforced only one that grants the bucket owner
+    /// FULL_CONTROL and nobody anything (`private`, bucket-owner-full-control, or the same as
+    /// XML) — anything else is 400 AccessControlListNotSupported, as in S3.
+    public func permits(_ acl: AccessControlList, bucketOwner: String) -> Bool {
+        aclsEnabled || acl.isPrivate(owner: bucketOwner)
+    }
 }
