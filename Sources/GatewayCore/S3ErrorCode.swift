@@ -148,6 +148,11 @@ public struct S3ErrorCode: Sendable, Hashable {
     public static let noSuchPublicAccessBlockConfiguration = S3ErrorCode(
         "NoSuchPublicAccessBlockConfiguration", 404, "The public access block configuration was not found")
 
+    /// SSE-KMS key errors, as S3 passes KMS's through (400, code prefixed "KMS.").
+    public static let kmsNotFound = S3ErrorCode("KMS.NotFoundException", 400, "Invalid keyId")
+    public static let kmsDisabled = S3ErrorCode(
+        "KMS.DisabledException", 400, "The request was rejected because the specified KMS key is not enabled.")
+
     /// Temporary credentials (STS, https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html).
     public static let expiredToken = S3ErrorCode("ExpiredToken", 400, "The provided token has expired.")
     public static let invalidToken = S3ErrorCode(
@@ -192,7 +197,7 @@ public struct S3ErrorCode: Sendable, Hashable {
         expiredToken, invalidToken, malformedPolicyDocument, validationError, invalidAction, invalidClientTokenId,
         missingAuthenticationToken, invalidBucketState, invalidStorageClass, noSuchVersion,
         noSuchObjectLockConfiguration, accessForbidden, missingRequestBodyError, malformedPolicy,
-        unresolvableGrantByEmailAddress, malformedACLError,
+        unresolvableGrantByEmailAddress, malformedACLError, kmsNotFound, kmsDisabled,
     ]
 }
 
