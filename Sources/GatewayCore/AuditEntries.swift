@@ -294,3 +294,23 @@ extension AuditEntry {
         return AuditEntry("bucket.cors", bucket: bucket, detail: [("rules", .int(Int64(rules)))])
     }
 }
+
+// MARK: issue 13 sse-core
+
+extension AuditEntry {
+    /// A KMS key made (an admin's SSE-KMS key, or a tenant's SSE-S3 key on first use); never
+    /// key material.
+    public static func kmsKeyCreate(_ k: KMSKeyRecord) -> AuditEntry {
+        AuditEntry(
+            "kms.key-create",
+            detail: [
+                ("id", .string(k.id)), ("tenant", .string(k.tenant)), ("alias", .string(k.alias)),
+                ("kind", .string(k.kind)),
+            ])
+    }
+
+    /// A new KEK version, current from now on.
+    public static func kmsKeyRotate(id: String, version: Int) -> AuditEntry {
+        AuditEntry("kms.key-rotate", detail: [("id", .string(id)), ("version", .int(Int64(version)))])
+    }
+}

@@ -6,6 +6,8 @@ public enum SSEError: Error, Sendable, Equatable {
     case corrupt(String)
     /// The key given does not open the object's data key: for SSE-C the client's wrong key.
     case wrongKey
+    /// An SSE-C object read or copied without its customer key.
+    case customerKeyRequired
     /// A KMS key id, ARN or alias that names no key of the tenant (as the client gave it).
     case keyNotFound(String)
     /// The KMS key exists but is disabled.
@@ -17,6 +19,11 @@ public enum SSEError: Error, Sendable, Equatable {
         switch self {
         case .corrupt: S3Error(.internalError)
         case .wrongKey: S3Error(.accessDenied)
+        case .customerKeyRequired:
+            S3Error(
+                .invalidRequest,
+                "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object."
+            )
         case .keyNotFound(let id): S3Error(.kmsNotFound, "Invalid keyId \(id)")
         case .keyDisabled(let id): S3Error(.kmsDisabled, "\(id) is disabled.")
         }
