@@ -144,6 +144,35 @@ final class SegmentStreamTests: XCTestCase {
         }
     }
 
+    /// The tag digest recomputed from stored bytes alone matches the writers' (a replica check).
+    func testStoredTagDigest() throws {
+        let sizes = [seg + 1, 0, 10, 2 * seg]
+        let encrypted = try sizes.enumerated().map { try encrypt(pattern($1, seed: UInt8($0))) }
+        let stored = encrypted.flatMap(\.stored)
+        let expected = DataKey.combinedTagDigest(encrypted.map(\.tags))
+        func digest(_ bytes: [UInt8], streams: [Int], chunk: Int) throws -> String? {
+            let out = MemorySink()
+            let sink = StoredTagDigestSink(out, streams: streams.map(Int64.init))
+            var i = 0
+            while i < bytes.count {
+                let n = min(chunk, bytes.count - i)
+                try bytes[i..<(i + n)].withUnsafeBytes { try sink.write($0) }
+                i += n
+            }
+            XCTAssertEqual(out.bytes, bytes)
+            return sink.tagDigest()
+        }
+        for chunk in [1, 17, 1000, stored.count] where chunk != 1 || stored.count < 300_000 {
+            XCTAssertEqual(try digest(stored, streams: sizes, chunk: chunk), expected, "chunk \(chunk)")
+        }
+        XCTAssertEqual(try digest(encrypted[3].stored, streams: [2 * seg], chunk: 5000), hexEncode(encrypted[3].tags))
+        XCTAssertNil(try digest(Array(stored.dropLast()), streams: sizes, chunk: 1000))
+        XCTAssertNil(try digest(stored + [0], streams: sizes, chunk: 1000))
+        var flipped = stored
+        flipped[stored.count - 1] ^= 1
+        XCTAssertNotEqual(try digest(flipped, streams: sizes, chunk: 1000), expected)
+    }
+
     // MARK: - damage is an error, never wrong bytes
 
     func assertCorrupt(
