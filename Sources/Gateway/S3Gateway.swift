@@ -171,14 +171,9 @@ public struct S3Gateway: Sendable {
             throw error
         }
         let (bucket, key) = try Self.address(head.rawPath, hostBucket: hostBucket)
-        // A browser POST form carries its own signature (over the policy) in the body; the
-        // handler verifies it before accepting a byte of the file.
-        let isPostForm =
-            head.method == "POST" && bucket != nil && key == nil
-            && (head.header("content-type") ?? "").lowercased().hasPrefix("multipart/form-data")
-        if auth.method == .anonymous && !isPostForm {
-            throw S3Error(.accessDenied)
-        }
+        // An unsigned request goes on as the anonymous caller: what it may do is the bucket's
+        // policy and ACLs' business (S3Router.authorize). A browser POST form carries its own
+        // signature (over the policy) in the body, which the handler verifies.
         let trace = RequestTrace.current
         trace?.bucket = bucket
         trace?.key = key
@@ -198,9 +193,17 @@ public struct S3Gateway: Sendable {
         var request = S3Request(
             head: head, requestId: requestId, auth: auth, principal: principal, bucketName: bucket, key: key,
             query: query, body: counted, now: now)
-        request.scheme = params["HTTPS"].map { $0.lowercased() == "on" } == true ? "https" : "http"
+        request.scheme = Self.isSecure(params) ? "https" : "http"
         request.virtualHosted = hostBucket != nil
+        // nginx's own peer address; X-Forwarded-For is the client's claim and never trusted.
+        request.remoteAddress = params["REMOTE_ADDR"] ?? ""
         return request
+    }
+
+    /// Whether nginx received the request over TLS: its `HTTPS` param ("on", sent only then) or
+    /// `REQUEST_SCHEME` (nginx/s3gw.conf passes both).
+    static func isSecure(_ params: [String: String]) -> Bool {
+        params["HTTPS"].map { $0.lowercased() == "on" } == true || params["REQUEST_SCHEME"]?.lowercased() == "https"
     }
 
     /// The user behind a verified signature, and for temporary credentials the token check:
@@ -231,7 +234,7 @@ public struct S3Gateway: Sendable {
     }
 
     /// Virtual-host style (`bucket.<domain>` + `/key…`) or path style: `/`, `/bucket`,
-    /// `/bucket/`, `/bucket/key…`.
+    /// `/bucket/`, `/bucket/key…`, where the bucket may be `tenant:bucket`.
     static func address(_ rawPath: String, hostBucket: String? = nil) throws(S3Error) -> (String?, String?) {
         guard rawPath.hasPrefix("/") else { throw S3Error(.invalidURI) }
         if let hostBucket {
@@ -245,6 +248,8 @@ public struct S3Gateway: Sendable {
         let slash = rest.firstIndex(of: "/")
         let rawBucket = slash.map { rest[..<$0] } ?? rest
         guard let bucket = percentDecode(String(rawBucket)), !bucket.isEmpty else { throw S3Error(.invalidURI) }
+        // Path style may name another tenant's bucket as `tenant:bucket` (S3Request.bucketTenant).
+        try BucketAddress.validate(bucket)
         guard let slash else { return (bucket, nil) }
         let rawKey = rest[rest.index(after: slash)...]
         if rawKey.isEmpty { return (bucket, nil) }

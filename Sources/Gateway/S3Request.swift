@@ -7,14 +7,16 @@ struct S3Request {
     let head: RequestHead
     let requestId: String
     let auth: AuthContext
-    /// Who signed it; nil for an anonymous request (a browser POST form, whose signer the
-    /// handler finds in the form).
-    let principal: Principal?
-    /// The bucket as the client named it, percent-decoded; nil for service-level requests.
+    /// Who signed it; nil for an anonymous (unsigned) request: the anonymous caller, or a browser
+    /// POST form, whose signer the handler finds in the form.
+    var principal: Principal?
+    /// The bucket as the client named it, percent-decoded: `photos`, or path-style
+    /// `acme:photos` naming tenant acme's bucket (`S3Gateway.address` checked the tenant id);
+    /// nil for service-level requests. Error bodies echo it as sent.
     let bucketName: String?
     /// Percent-decoded, byte for byte ("a//b/../c" stays as is); nil for bucket-level requests.
     let key: String?
-    let query: [String: String]
+    var query: [String: String]
     let body: any ByteSource
     let now: Double
     /// "https" when nginx terminated TLS for this request, else "http".
@@ -23,6 +25,17 @@ struct S3Request {
     var virtualHosted = false
     /// Sent by the gateway itself (GatewayWrites: a migration's writes), not over a network.
     var inProcess = false
+    /// REMOTE_ADDR: the address nginx accepted the connection from (aws:SourceIp).
+    var remoteAddress = ""
+    /// The addressed bucket, loaded (and the request authorized on it) once by the router for
+    /// bucket- and object-level routes; `Handlers.ownedBucket` hands it out.
+    var bucketRecord: BucketRecord?
+    /// GET/HEAD of an object's latest version: the router read it with the bucket in one store
+    /// read (`bucketAndObject`); nil inside means no such object. Nil when not read.
+    var latestObject: ObjectRecord??
+    /// A browser POST form's fields (lowercased names): what its policy conditions see in place
+    /// of request headers (`acl` as x-amz-acl).
+    var formFields: [String: String]?
 
     /// The absolute URL of an object, as the client addressed this gateway.
     func objectURL(bucket: String, key: String) -> String {
@@ -31,13 +44,24 @@ struct S3Request {
         return virtualHosted ? "\(scheme)://\(host)/\(path)" : "\(scheme)://\(host)/\(bucket)/\(path)"
     }
 
-    /// The caller's tenant; an anonymous request (a POST form before its signer is known)
-    /// addresses the default tenant.
+    /// The caller's tenant; an anonymous request (or a POST form before its signer is known)
+    /// belongs to the default tenant.
     var tenant: String { principal?.tenant ?? TenantRecord.defaultID }
 
-    /// The metadata store's name of the bucket in the caller's tenant
-    /// (`TenantRecord.qualifiedBucket`).
-    var bucket: String? { bucketName.map { TenantRecord.qualifiedBucket(tenant: tenant, name: $0) } }
+    /// Who the access decision is about.
+    var caller: Caller { principal.map { .principal($0) } ?? .anonymous }
+
+    /// The tenant whose bucket the request addresses: the one named by `tenant:bucket`, else the
+    /// caller's.
+    var bucketTenant: String { bucketName.flatMap { BucketAddress.split($0).tenant } ?? tenant }
+
+    /// The bucket's name inside its tenant (`photos` of `acme:photos`).
+    var bucketDisplayName: String? { bucketName.map { BucketAddress.split($0).name } }
+
+    /// The metadata store's name of the addressed bucket (`TenantRecord.qualifiedBucket`).
+    var bucket: String? {
+        bucketDisplayName.map { TenantRecord.qualifiedBucket(tenant: bucketTenant, name: $0) }
+    }
 
     var method: String { head.method }
     /// The header's value as sent, byte for byte (HeaderBytes).
@@ -49,6 +73,25 @@ struct S3Request {
 
     /// The resource named in error bodies.
     var resource: String { head.rawPath }
+}
+
+/// Path-style `tenant:bucket` (Ceph RGW's convention): another tenant's bucket, or one's own
+/// named with its tenant. `:` is never valid in a bucket name, so a bare name cannot clash.
+enum BucketAddress {
+    /// The tenant before the first `:` (nil without one) and the name after it.
+    static func split(_ sent: String) -> (tenant: String?, name: String) {
+        guard let colon = sent.firstIndex(of: ":") else { return (nil, sent) }
+        return (String(sent[..<colon]), String(sent[sent.index(after: colon)...]))
+    }
+
+    /// InvalidBucketName unless the tenant part is a tenant id and a name follows it.
+    static func validate(_ sent: String) throws(S3Error) {
+        let (tenant, name) = split(sent)
+        guard let tenant else { return }
+        guard TenantRecord.isValidID(tenant), !name.isEmpty, !name.contains(":") else {
+            throw S3Error(.invalidBucketName, extra: [("BucketName", sent)])
+        }
+    }
 }
 
 /// What a handler answers: status, headers, and a body that is either small bytes or a stream.

@@ -205,25 +205,74 @@ enum S3Router {
     static let byLevelAndMethod: [RouteKey: [Route]] = Dictionary(
         grouping: routes, by: { RouteKey(level: $0.level, method: $0.method) })
 
-    /// The route's permission, before the handler reads a byte of the body or looks at the
-    /// bucket: a denied request learns nothing and stores nothing.
-    static func authorize(_ r: S3Request, _ route: Route) throws(S3Error) {
-        guard let action = action(route, r) else { return }
-        guard let p = r.principal else { throw S3Error(.accessDenied) }
-        let resource: PermissionSet.Resource
-        switch route.level {
-        case .service:
-            // Which buckets it lists is the handler's business (those the patterns match).
-            if !p.mayAttempt(action) { throw S3Error(.accessDenied) }
-            return
-        case .bucket where action.hasPrefix("s3:List") && action != "s3:ListAllMyBuckets":
-            resource = .listing(bucket: r.bucketName ?? "", prefix: r.query["prefix"] ?? "")
-        case .bucket:
-            resource = .bucket(r.bucketName ?? "")
-        case .object:
-            resource = .object(bucket: r.bucketName ?? "", key: r.key ?? "")
+    /// Whether the router loads the addressed bucket before the route's permission is decided:
+    /// every bucket- and object-level route but CreateBucket (no bucket yet) and the POST form
+    /// (whose caller, and so whose tenant, is known only from its fields).
+    static func loadsBucket(_ route: Route) -> Bool {
+        guard route.level != .service else { return false }
+        return
+            !(route.level == .bucket && route.subresource == nil && (route.method == "PUT" || route.method == "POST"))
+    }
+
+    /// The addressed bucket, read once: NoSuchBucket for whoever asks (as S3 answers even
+    /// anonymous callers), before any permission is decided. A GET/HEAD of an object's latest
+    /// version reads the object in the same store read (`bucketAndObject`, the hot path).
+    static func load(_ r: inout S3Request, _ route: Route, _ ctx: GatewayContext) throws {
+        guard let name = r.bucket else { return }
+        if route.level == .object, route.subresource == nil, r.method == "GET" || r.method == "HEAD",
+            r.query["versionId"] == nil, let key = r.key
+        {
+            guard let (b, o) = try ctx.metadata.bucketAndObject(bucket: name, key: key), b.tenant == r.bucketTenant
+            else {
+                throw S3Error(.noSuchBucket, extra: [("BucketName", r.bucketName ?? "")])
+            }
+            r.bucketRecord = b
+            r.latestObject = .some(o)
+        } else {
+            r.bucketRecord = try Handlers.loadBucket(r, ctx)
         }
-        try Authorization.require(p, action, resource)
+    }
+
+    /// The route's permission, before the handler reads a byte of the body: a denied request
+    /// learns nothing but whether the bucket exists, and stores nothing. On a bucket the one
+    /// decision is `Access.decide` (Authorization); ListBuckets and CreateBucket, which concern
+    /// no existing bucket, ask the caller's own permissions, and refuse anonymous callers.
+    static func authorize(_ r: S3Request, _ route: Route, _ ctx: GatewayContext) throws {
+        guard let action = action(route, r) else { return }
+        guard let b = r.bucketRecord else {
+            guard let p = r.principal else { throw S3Error(.accessDenied) }
+            if route.level == .service {
+                // Which buckets it lists is the handler's business (those the patterns match).
+                if !p.mayAttempt(action) { throw S3Error(.accessDenied) }
+                return
+            }
+            // CreateBucket: only ever in the caller's own tenant.
+            guard r.bucketTenant == p.tenant else { throw S3Error(.accessDenied) }
+            try Authorization.require(p, action, .bucket(r.bucketDisplayName ?? ""))
+            return
+        }
+        let object = try objectForDecision(action, r, b, ctx)
+        try Authorization.require(r, action, bucket: b, key: r.key, object: object)
+    }
+
+    /// The existing object whose ACL (or tags) the decision on `action` may read: only for the
+    /// actions they govern, and read from the store only when the bucket has a policy or ACLs
+    /// apply (the common case stays at one bucket read); a GET's object is already loaded.
+    static func objectForDecision(_ action: String, _ r: S3Request, _ b: BucketRecord, _ ctx: GatewayContext) throws
+        -> ObjectRecord?
+    {
+        if case .some(let o) = r.latestObject { return o }
+        guard let key = r.key else { return nil }
+        return try Handlers.objectForDecision(b, key: key, versionId: r.query["versionId"], action: action, ctx)
+    }
+
+    /// A missing key is NoSuchKey only to a caller who may list the bucket (and so learn it
+    /// anyway); anyone else gets AccessDenied, as S3 answers (GetObject, "Permissions").
+    static func hidingMissingKey(_ e: S3Error, _ r: S3Request) -> S3Error {
+        guard let b = r.bucketRecord, let key = r.key else { return e }
+        var question = r.accessRequest("s3:ListBucket", bucket: b, key: nil)
+        question.context["s3:prefix"] = [key]
+        return Access.decide(question) == .allow ? e : S3Error(.accessDenied)
     }
 
     /// The permission a request of `route` needs: a request naming a version (`versionId`)
@@ -275,23 +324,29 @@ enum S3Router {
         let level: Level = r.bucket == nil ? .service : (r.key == nil ? .bucket : .object)
         let candidates = byLevelAndMethod[RouteKey(level: level, method: r.method)] ?? []
         if let route = candidates.first(where: { $0.subresource.map(r.has) ?? false }) {
-            RequestTrace.current?.operation = operation(route, r)
-            try authorize(r, route)
-            return try route.handler(r, ctx, logger)
+            return try serve(route, r, ctx, logger)
         }
         if let sub = subresources.first(where: r.has) {
-            // The bucket's own errors (NoSuchBucket) come first, as for routed requests; but only
-            // to callers whose permissions name the bucket, as a denied request reveals nothing.
-            if let name = r.bucketName, r.principal?.reaches(bucket: name) == true {
-                _ = try Handlers.ownedBucket(r, ctx)
-            }
+            // The bucket's own errors (NoSuchBucket) come first, as for routed requests.
+            if r.bucket != nil { _ = try Handlers.loadBucket(r, ctx) }
             throw S3Error(.notImplemented, "\(r.method) ?\(sub) is not implemented by this gateway.")
         }
         if let route = candidates.first(where: { $0.subresource == nil }) {
-            RequestTrace.current?.operation = operation(route, r)
-            try authorize(r, route)
-            return try route.handler(r, ctx, logger)
+            return try serve(route, r, ctx, logger)
         }
         throw S3Error(.methodNotAllowed)
+    }
+
+    /// Loads the bucket, decides the route's permission, runs the handler.
+    static func serve(_ route: Route, _ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
+        RequestTrace.current?.operation = operation(route, r)
+        var r = r
+        if loadsBucket(route) { try load(&r, route, ctx) }
+        try authorize(r, route, ctx)
+        do {
+            return try route.handler(r, ctx, logger)
+        } catch let e as S3Error where e.code == .noSuchKey && route.level == .object {
+            throw hidingMissingKey(e, r)
+        }
     }
 }

@@ -118,12 +118,25 @@ public struct PostPolicy: Sendable {
 }
 
 extension Verifier {
+    /// The form fields that sign a POST form (and the policy they sign). A form with none of
+    /// them is the anonymous caller's upload, allowed only where the bucket's policy or ACL lets
+    /// everyone write.
+    public static let postSignatureFields = [
+        "policy", "x-amz-algorithm", "x-amz-credential", "x-amz-signature", "x-amz-date", "awsaccesskeyid",
+        "signature",
+    ]
+
+    /// Whether the form (lowercased field names) carries no signature at all.
+    public static func isUnsignedPostForm(_ fields: [String: String]) -> Bool {
+        !postSignatureFields.contains { fields[$0] != nil }
+    }
+
     /// Verifies a POST form's signature (SigV4 `x-amz-*` fields or SigV2 `AWSAccessKeyId` +
     /// `signature`) over its `policy` field, and the policy's expiration. `fields` have
     /// lowercased names.
     public func verifyPostForm(_ fields: [String: String], now: Double) throws(S3Error) -> PostPolicy {
         guard let policyB64 = fields["policy"], let policyJSON = base64Decode(policyB64) else {
-            throw .accessDenied("Bucket POST must contain a valid policy field (anonymous uploads are not allowed)")
+            throw .accessDenied("Bucket POST must contain a valid policy field")
         }
         let accessKey: String
         if let algorithm = fields["x-amz-algorithm"] {

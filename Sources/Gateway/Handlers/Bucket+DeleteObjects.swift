@@ -6,12 +6,12 @@ import SigV4
 extension Handlers {
     /// POST /bucket?delete — https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html
     /// The body is verified like any other (Content-MD5 or x-amz-checksum-*, whichever is sent).
-    /// Each key needs s3:DeleteObject (with a VersionId s3:DeleteObjectVersion); a denied key,
-    /// or a version Object Lock holds, is an AccessDenied entry, as in S3. An entry's `<ETag>`,
+    /// Each key needs s3:DeleteObject (with a VersionId s3:DeleteObjectVersion), decided per key
+    /// by the bucket's policy and the caller's permissions; a denied key, or a version Object
+    /// Lock holds, is an AccessDenied entry, as in S3. An entry's `<ETag>`,
     /// `<Size>` and `<LastModifiedTime>` make its delete conditional, as DeleteObject's headers
     /// do; a condition that fails is that entry's `<Error>` (PreconditionFailed, NoSuchKey).
     static func deleteObjects(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
-        guard let p = r.principal else { throw S3Error(.accessDenied) }
         let b = try ownedBucket(r, ctx)
         guard let bytes = try verifiedBody(r).readAll(limit: 2 * 1024 * 1024) else {
             throw S3Error(.malformedXML, "The XML you provided was too large.")
@@ -30,14 +30,17 @@ extension Handlers {
                 if let v = versionId, !VersionId.isWellFormed(v) {
                     throw S3Error(.invalidArgument, "Invalid version id specified")
                 }
+                // The one decision per key, as a DeleteObject of it would be decided (the
+                // entry's version id is its s3:VersionId).
+                var entry = r
+                entry.query["versionId"] = versionId
                 try Authorization.require(
-                    p,
+                    entry,
                     versionId == nil || (versionId == VersionId.null && b.versioning == .unversioned)
-                        ? "s3:DeleteObject" : "s3:DeleteObjectVersion",
-                    .object(bucket: b.displayName, key: key))
+                        ? "s3:DeleteObject" : "s3:DeleteObjectVersion", bucket: b, key: key)
                 let conditions = try DeleteConditions.element(node)
                 if !conditions.isEmpty {
-                    try Authorization.require(p, "s3:GetObject", .object(bucket: b.displayName, key: key))
+                    try Authorization.require(entry, "s3:GetObject", bucket: b, key: key)
                 }
                 let outcome = try conditionalDelete(
                     b, key: key, versionId: versionId, conditions, bypassGovernance: governanceBypass(r, key: key),

@@ -29,32 +29,45 @@ extension Handlers {
             throw S3Error(.incorrectNumberOfFilesInPostRequest)
         }
 
-        let policy = try ctx.verifier.verifyPostForm(fields, now: r.now)
-        // The form's signer is the principal: its tenant names the bucket, its permissions
-        // decide, and a session key needs its token among the fields.
-        let signer = try ctx.identities.principal(policy.accessKey, token: fields["x-amz-security-token"], now: r.now)
+        // A signed form's signer is its caller (its tenant names the bucket, a session key needs
+        // its token among the fields); a form without any signature field is the anonymous
+        // caller's, which only a bucket policy or ACL letting everyone write admits.
+        let policy: PostPolicy?
+        var caller = r
+        caller.formFields = fields
+        if Verifier.isUnsignedPostForm(fields) {
+            policy = nil
+            caller.principal = nil
+        } else {
+            let verified = try ctx.verifier.verifyPostForm(fields, now: r.now)
+            policy = verified
+            caller.principal = try ctx.identities.principal(
+                verified.accessKey, token: fields["x-amz-security-token"], now: r.now)
+        }
+        RequestTrace.current?.tenant = caller.principal?.tenant
+        RequestTrace.current?.accessKey = caller.principal?.accessKey
         guard let rawKey = fields["key"], !rawKey.isEmpty else {
             throw S3Error(.invalidArgument, "Bucket POST must contain a field named 'key'.")
         }
-        guard
-            let b = try ctx.metadata.bucket(
-                named: TenantRecord.qualifiedBucket(tenant: signer.tenant, name: bucketName)), b.tenant == signer.tenant
-        else {
-            throw S3Error(.noSuchBucket, extra: [("BucketName", bucketName)])
+        let b = try loadBucket(caller, ctx)
+        caller.bucketRecord = b
+        if let policy {
+            var checked = fields
+            checked["bucket"] = bucketName
+            try policy.check(fields: checked)
         }
-        var checked = fields
-        checked["bucket"] = bucketName
-        try policy.check(fields: checked)
         let key = rawKey.replacingOccurrences(of: "${filename}", with: file.filename ?? "")
         try ObjectKey.validate(key)
         // Authorized before the fields are judged: their answers tell whether the bucket has
-        // Object Lock, which is not a stranger's to learn.
-        try Authorization.require(signer, "s3:PutObject", .object(bucket: bucketName, key: key))
+        // Object Lock, which is not a stranger's to learn. The form's fields are what the
+        // policy's conditions on request headers see (`acl` is s3:x-amz-acl).
+        try Authorization.require(caller, "s3:PutObject", bucket: b, key: key)
         try UnsupportedFeatures.check(
             fields.sorted { $0.key < $1.key }.map { (name: $0.key == "acl" ? "x-amz-acl" : $0.key, value: $0.value) },
             .postObject, objectLock: b.objectLock != nil)
         let lock = try lockSettings(
-            fields: fields.map { (name: $0.key, value: $0.value) }, bucket: b, key: key, principal: signer, now: r.now)
+            fields: fields.map { (name: $0.key, value: $0.value) }, bucket: b, key: key,
+            caller: caller, now: r.now)
         // Field values are text; stored headers are the bytes that go back out (HeaderBytes).
         let stored = try StoredHeaders.from(fields.map { (name: $0.key, value: HeaderBytes.fromText($0.value)) })
         let tags =
@@ -63,11 +76,11 @@ extension Handlers {
         let copies = try Replication.count(tags: tags, bucket: b)
         let (zoneName, zone) = try ctx.writeZone(for: b)
         let writer = try zone.beginWrite(backendBucket: ctx.backendBucket(b, in: zoneName), length: nil)
-        let sink = SizeLimitedSink(MD5Sink(writer), max: policy.contentLengthRange?.upperBound ?? maxCopySize)
+        let sink = SizeLimitedSink(MD5Sink(writer), max: policy?.contentLengthRange?.upperBound ?? maxCopySize)
         let size: Int64
         do {
             size = try pump(form.body(), into: sink)
-            if let range = policy.contentLengthRange, size < range.lowerBound {
+            if let range = policy?.contentLengthRange, size < range.lowerBound {
                 throw S3Error(
                     .entityTooSmall,
                     extra: [("ProposedSize", String(size)), ("MinSizeAllowed", String(range.lowerBound))])

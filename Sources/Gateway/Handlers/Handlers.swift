@@ -5,16 +5,50 @@ import SigV4
 
 /// S3 operation handlers, one file per operation (`Bucket+Create.swift`, `Object+Put.swift`…).
 enum Handlers {
-    /// Loads the bucket of the caller's tenant the request names (its name is qualified by the
-    /// tenant, so another tenant's bucket of the same name is simply not found).
+    /// The bucket the request addresses, as the router loaded it and decided the request's
+    /// permission on it (`S3Request.bucketRecord`); read here only for requests the router
+    /// does not load a bucket for. Handlers that must see the row as of their own transaction
+    /// read it there.
     static func ownedBucket(_ r: S3Request, _ ctx: GatewayContext) throws -> BucketRecord {
-        guard let name = r.bucket, let b = try ctx.metadata.bucket(named: name),
-            b.tenant == r.tenant
-        else {
+        if let b = r.bucketRecord { return b }
+        return try loadBucket(r, ctx)
+    }
+
+    /// Reads the addressed bucket: the caller's tenant's, or the one `tenant:bucket` names
+    /// (names are qualified by tenant, so another tenant's bucket of the same name is simply
+    /// another row). NoSuchBucket, echoing the name as the client sent it.
+    static func loadBucket(_ r: S3Request, _ ctx: GatewayContext) throws -> BucketRecord {
+        guard let name = r.bucket, let b = try ctx.metadata.bucket(named: name), b.tenant == r.bucketTenant else {
             throw S3Error(.noSuchBucket, extra: [("BucketName", r.bucketName ?? "")])
         }
         return b
     }
+
+    /// The existing version whose ACL, owner and tags the decision on `action` reads: only for
+    /// the actions they govern (reads of the object and its ACL or tags, writes of those), and
+    /// only when the bucket has a policy or ACLs apply — otherwise nothing in the decision
+    /// looks at the object, and the common request stays at one bucket read.
+    static func objectForDecision(
+        _ b: BucketRecord, key: String, versionId: String?, action: String, _ ctx: GatewayContext
+    ) throws -> ObjectRecord? {
+        guard objectGoverned.contains(action), decisionReadsObjects(b) else { return nil }
+        if let versionId { return try ctx.metadata.version(bucket: b.name, key: key, versionId: versionId) }
+        return try ctx.metadata.object(bucket: b.name, key: key)
+    }
+
+    /// Whether a decision on `b` can depend on an object's record.
+    /// (A policy may test s3:ExistingObjectTag; ACLs apply unless ownership is
+    /// BucketOwnerEnforced, which '' stands for.)
+    static func decisionReadsObjects(_ b: BucketRecord) -> Bool {
+        !b.policy.isEmpty || (!b.ownership.isEmpty && b.ownership != "BucketOwnerEnforced")
+    }
+
+    /// The actions whose decision an object's ACL or tags (s3:ExistingObjectTag) take part in.
+    static let objectGoverned: Set<String> = [
+        "s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAcl", "s3:GetObjectVersionAcl", "s3:PutObjectAcl",
+        "s3:PutObjectVersionAcl", "s3:GetObjectTagging", "s3:GetObjectVersionTagging", "s3:PutObjectTagging",
+        "s3:PutObjectVersionTagging", "s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging",
+    ]
 
     /// An Owner element: the user's canonical id and name (the id alone once the user is gone).
     static func owner(_ x: inout XMLWriter, _ id: String, _ ctx: GatewayContext) {

@@ -11,7 +11,7 @@ extension Handlers {
         try ObjectKey.validate(key)
         try UnsupportedFeatures.check(r, .createMultipartUpload, objectLock: b.objectLock != nil)
         // Kept as named; Complete adds the bucket's default retention, counted from completion.
-        let lock = try explicitLock(fields: r.head.headers, bucket: b, key: key, principal: r.principal, now: r.now)
+        let lock = try explicitLock(fields: r.head.headers, bucket: b, key: key, caller: r, now: r.now)
         let stored = try StoredHeaders.fromRequest(r)
         let checksum = try MultipartChecksum.fromCreate(r)
         let tags = try Tagging.fromRequest(r)

@@ -78,21 +78,35 @@ extension Handlers {
     /// marker by id is a bad request, as S3 answers.
     static func copySource(_ r: S3Request, _ ctx: GatewayContext) throws -> (BucketRecord, ObjectRecord, String?) {
         let source = try CopySource.parse(r.headerText("x-amz-copy-source") ?? "")
+        // The source may be another tenant's bucket (`tenant:bucket/key`): S3's existence rules
+        // and the one access decision apply to it as to any bucket the request names.
+        try BucketAddress.validate(source.bucket)
+        let (named, name) = BucketAddress.split(source.bucket)
+        let tenant = named ?? r.tenant
+        guard let sb = try ctx.metadata.bucket(named: TenantRecord.qualifiedBucket(tenant: tenant, name: name)),
+            sb.tenant == tenant
+        else {
+            throw S3Error(.noSuchBucket, extra: [("BucketName", source.bucket)])
+        }
         // Reading the source needs its own permission, whatever the destination allows.
+        let action = source.versionId == nil ? "s3:GetObject" : "s3:GetObjectVersion"
         try Authorization.require(
-            r.principal, source.versionId == nil ? "s3:GetObject" : "s3:GetObjectVersion",
-            .object(bucket: source.bucket, key: source.key))
-        let (sb, src): (BucketRecord, ObjectRecord)
+            r, action, bucket: sb, key: source.key,
+            object: try objectForDecision(sb, key: source.key, versionId: source.versionId, action: action, ctx))
+        let src: ObjectRecord
         do {
-            (sb, src) = try ownedVersion(
-                bucket: source.bucket, key: source.key, versionId: source.versionId, r, ctx)
+            src = try ownedVersion(in: sb, key: source.key, versionId: source.versionId, r, ctx)
+        } catch let e as S3Error where e.code == .noSuchKey {
+            // As for a GET: that the key is missing is for callers who may list the bucket.
+            var question = r.accessRequest("s3:ListBucket", bucket: sb, key: nil)
+            question.context["s3:prefix"] = [source.key]
+            guard Access.decide(question) == .allow else { throw S3Error(.accessDenied) }
+            // The marker's headers describe the source, not what this request wrote.
+            throw S3Error(.noSuchKey, extra: e.extra)
         } catch let e as S3Error where e.code == .methodNotAllowed {
             throw S3Error(
                 .invalidRequest,
                 "The source of a copy request may not specifically refer to a delete marker by version id.")
-        } catch let e as S3Error where e.code == .noSuchKey {
-            // The marker's headers describe the source, not what this request wrote.
-            throw S3Error(.noSuchKey, extra: e.extra)
         }
         try CopySource.checkConditions(r, src)
         return (sb, src, source.versionId)

@@ -17,7 +17,7 @@ extension Handlers {
         try requireVersionPermission(r, b, key: key, versionId: versionId)
         let conditions = try DeleteConditions.headers(r)
         if !conditions.isEmpty {
-            try Authorization.require(r.principal, "s3:GetObject", .object(bucket: b.displayName, key: key))
+            try Authorization.require(r, "s3:GetObject", bucket: b, key: key)
         }
         let outcome = try conditionalDelete(
             b, key: key, versionId: versionId, conditions, bypassGovernance: governanceBypass(r, key: key), r, ctx)

@@ -14,7 +14,9 @@ extension Handlers {
             // A bucket still being migrated may get the key from its source first (unless the
             // client deleted it here: a delete marker is the answer then).
             guard try readThrough(r, ctx, logger) else { throw e }
-            (b, o) = try ownedObject(r, ctx)
+            var fresh = r
+            fresh.latestObject = nil  // the router's read predates the copy
+            (b, o) = try ownedObject(fresh, ctx)
         }
         if try Conditions.check(r, etag: o.etag, lastModified: o.lastModified) == .notModified {
             var response = notModified(o)

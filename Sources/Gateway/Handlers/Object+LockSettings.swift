@@ -72,14 +72,16 @@ extension Handlers {
     static func lockSettings(for r: S3Request, bucket: BucketRecord, key: String, now: Double) throws(S3Error)
         -> LockSettings
     {
-        try lockSettings(fields: r.head.headers, bucket: bucket, key: key, principal: r.principal, now: now)
+        try lockSettings(fields: r.head.headers, bucket: bucket, key: key, caller: r, now: now)
     }
 
+    /// `caller`: the request whose caller the lock permissions are decided for (a POST form's
+    /// as its fields name it).
     static func lockSettings(
-        fields: [(name: String, value: String)], bucket: BucketRecord, key: String, principal: Principal?, now: Double
+        fields: [(name: String, value: String)], bucket: BucketRecord, key: String, caller: S3Request, now: Double
     ) throws(S3Error) -> LockSettings {
         LockHeaders.effective(
-            try explicitLock(fields: fields, bucket: bucket, key: key, principal: principal, now: now), bucket: bucket,
+            try explicitLock(fields: fields, bucket: bucket, key: key, caller: caller, now: now), bucket: bucket,
             now: now)
     }
 
@@ -88,15 +90,14 @@ extension Handlers {
     /// allowed to upload could pin a version for a century). The bucket's default retention needs
     /// neither: the bucket's owner chose it. Nil on a bucket without Object Lock.
     static func explicitLock(
-        fields: [(name: String, value: String)], bucket: BucketRecord, key: String, principal: Principal?, now: Double
+        fields: [(name: String, value: String)], bucket: BucketRecord, key: String, caller: S3Request, now: Double
     ) throws(S3Error) -> LockSettings? {
         guard bucket.objectLock != nil else { return nil }
-        let resource = PermissionSet.Resource.object(bucket: bucket.displayName, key: key)
         if fields.contains(where: { $0.name == LockHeaders.mode || $0.name == LockHeaders.retainUntil }) {
-            try Authorization.require(principal, "s3:PutObjectRetention", resource)
+            try Authorization.require(caller, "s3:PutObjectRetention", bucket: bucket, key: key)
         }
         if fields.contains(where: { $0.name == LockHeaders.legalHold }) {
-            try Authorization.require(principal, "s3:PutObjectLegalHold", resource)
+            try Authorization.require(caller, "s3:PutObjectLegalHold", bucket: bucket, key: key)
         }
         return try LockHeaders.explicit(fields, now: now)
     }
@@ -118,14 +119,13 @@ extension Handlers {
     /// The lock headers of a GET/HEAD answer: the retention to callers holding
     /// s3:GetObjectRetention, the legal hold (when on) to those holding s3:GetObjectLegalHold.
     static func lockHeaders(_ o: ObjectRecord, _ r: S3Request, bucket: BucketRecord) -> [Header] {
-        guard bucket.objectLock != nil, let p = r.principal else { return [] }
-        let resource = PermissionSet.Resource.object(bucket: bucket.displayName, key: o.key)
+        guard bucket.objectLock != nil else { return [] }
         var headers: [Header] = []
-        if let retention = o.retention, p.allows("s3:GetObjectRetention", on: resource) {
+        if let retention = o.retention, Authorization.allows(r, "s3:GetObjectRetention", bucket: bucket, key: o.key) {
             headers.append(Header(LockHeaders.mode, retention.mode.rawValue))
             headers.append(Header(LockHeaders.retainUntil, HTTPDate.iso8601(retention.until)))
         }
-        if o.legalHold, p.allows("s3:GetObjectLegalHold", on: resource) {
+        if o.legalHold, Authorization.allows(r, "s3:GetObjectLegalHold", bucket: bucket, key: o.key) {
             headers.append(Header(LockHeaders.legalHold, "ON"))
         }
         return headers

@@ -13,21 +13,21 @@ extension Handlers {
         return v
     }
 
-    /// The version a request names in `bucket` (the name its clients use): `versionId` or, without
-    /// one, the latest. A latest delete marker is 404 NoSuchKey, a version id naming a marker 405
-    /// MethodNotAllowed, both with the marker's headers; an unknown id 404 NoSuchVersion.
+    /// The version a request names in bucket `b`: `versionId` or, without one, the latest (as
+    /// the router may have read it with the bucket, `S3Request.latestObject`). A latest delete
+    /// marker is 404 NoSuchKey, a version id naming a marker 405 MethodNotAllowed, both with the
+    /// marker's headers; an unknown id 404 NoSuchVersion.
     static func ownedVersion(
-        bucket: String, key: String, versionId: String?, _ r: S3Request, _ ctx: GatewayContext
-    ) throws -> (BucketRecord, ObjectRecord) {
-        let tenant = r.tenant
+        in b: BucketRecord, key: String, versionId: String?, _ r: S3Request, _ ctx: GatewayContext
+    ) throws -> ObjectRecord {
         guard let v = versionId else {
-            guard
-                let (b, found) = try ctx.metadata.bucketAndObject(
-                    bucket: TenantRecord.qualifiedBucket(tenant: tenant, name: bucket), key: key), b.tenant == tenant
-            else {
-                throw S3Error(.noSuchBucket, extra: [("BucketName", bucket)])
+            let found: ObjectRecord?
+            if case .some(let loaded) = r.latestObject, b.name == r.bucketRecord?.name, key == r.key {
+                found = loaded
+            } else {
+                found = try ctx.metadata.object(bucket: b.name, key: key)
             }
-            if let o = found { return (b, o) }
+            if let o = found { return o }
             // Only a versioned bucket can have a delete marker where the object was.
             if b.versioning != .unversioned, let latest = try ctx.metadata.latestVersion(bucket: b.name, key: key),
                 latest.isDeleteMarker
@@ -35,11 +35,6 @@ extension Handlers {
                 throw S3Error(.noSuchKey, extra: [("Key", key)], headers: markerHeaders(latest))
             }
             throw S3Error(.noSuchKey, extra: [("Key", key)])
-        }
-        guard let b = try ctx.metadata.bucket(named: TenantRecord.qualifiedBucket(tenant: tenant, name: bucket)),
-            b.tenant == tenant
-        else {
-            throw S3Error(.noSuchBucket, extra: [("BucketName", bucket)])
         }
         try requireVersionPermission(r, b, key: key, versionId: v)
         guard let o = try ctx.metadata.version(bucket: b.name, key: key, versionId: v) else {
@@ -54,7 +49,7 @@ extension Handlers {
                 .methodNotAllowed, extra: [("Method", r.method), ("ResourceType", "DeleteMarker")],
                 headers: markerHeaders(o))
         }
-        return (b, o)
+        return o
     }
 
     /// The version permission for `versionId=null` in a bucket that has (or had) versioning,
@@ -66,7 +61,7 @@ extension Handlers {
         guard versionId == VersionId.null, b.versioning != .unversioned, let action = S3Router.versionAction(r) else {
             return
         }
-        try Authorization.require(r.principal, action, .object(bucket: r.bucketName ?? "", key: key))
+        try Authorization.require(r, action, bucket: b, key: key)
     }
 
     /// What S3 says about a delete marker in the answer that meets one.
@@ -89,8 +84,8 @@ extension Handlers {
     static func governanceBypass(_ r: S3Request, key: String) -> Bool {
         guard
             r.header("x-amz-bypass-governance-retention")?.trimmingCharacters(in: .whitespaces).lowercased() == "true",
-            let p = r.principal
+            let b = r.bucketRecord
         else { return false }
-        return p.allows("s3:BypassGovernanceRetention", on: .object(bucket: r.bucketName ?? "", key: key))
+        return Authorization.allows(r, "s3:BypassGovernanceRetention", bucket: b, key: key)
     }
 }

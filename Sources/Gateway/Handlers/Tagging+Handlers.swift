@@ -85,6 +85,7 @@ extension Handlers {
     /// (`ownedVersion`: NoSuchKey, NoSuchVersion, MethodNotAllowed on a delete marker).
     static func ownedObject(_ r: S3Request, _ ctx: GatewayContext) throws -> (BucketRecord, ObjectRecord) {
         guard let key = r.key else { throw S3Error(.invalidRequest) }
-        return try ownedVersion(bucket: r.bucketName ?? "", key: key, versionId: try requestedVersion(r), r, ctx)
+        let b = try ownedBucket(r, ctx)
+        return (b, try ownedVersion(in: b, key: key, versionId: try requestedVersion(r), r, ctx))
     }
 }
