@@ -44,10 +44,6 @@ enum S3Router {
             deleteOperation: String
         )] = [
             (
-                "policy", .noSuchBucketPolicy, "s3:GetBucketPolicy", "s3:DeleteBucketPolicy", "GetBucketPolicy",
-                "DeleteBucketPolicy"
-            ),
-            (
                 "encryption", .serverSideEncryptionConfigurationNotFound, "s3:GetEncryptionConfiguration",
                 "s3:PutEncryptionConfiguration", "GetBucketEncryption", "DeleteBucketEncryption"
             ),
@@ -89,6 +85,13 @@ enum S3Router {
             Route(.service, "GET", nil, "s3:ListAllMyBuckets", "ListBuckets", Handlers.listBuckets),
 
             Route(.bucket, "GET", "location", "s3:GetBucketLocation", "GetBucketLocation", Handlers.getBucketLocation),
+            Route(.bucket, "PUT", "policy", "s3:PutBucketPolicy", "PutBucketPolicy", Handlers.putBucketPolicy),
+            Route(.bucket, "GET", "policy", "s3:GetBucketPolicy", "GetBucketPolicy", Handlers.getBucketPolicy),
+            Route(
+                .bucket, "DELETE", "policy", "s3:DeleteBucketPolicy", "DeleteBucketPolicy", Handlers.deleteBucketPolicy),
+            Route(
+                .bucket, "GET", "policyStatus", "s3:GetBucketPolicyStatus", "GetBucketPolicyStatus",
+                Handlers.getBucketPolicyStatus),
             Route(.bucket, "GET", "acl", "s3:GetBucketAcl", "GetBucketAcl", Handlers.getACL),
             Route(.bucket, "PUT", "acl", "s3:PutBucketAcl", "PutBucketAcl", Handlers.putACL),
             Route(
@@ -189,7 +192,8 @@ enum S3Router {
             "acl", "analytics", "attributes", "cors", "delete", "intelligent-tiering", "inventory", "legal-hold",
             "lifecycle",
             "location", "object-lock",
-            "metadataConfiguration", "metadataTable", "metrics", "policyStatus", "renameObject", "requestPayment",
+            "metadataConfiguration", "metadataTable", "metrics", "policy", "policyStatus", "renameObject",
+            "requestPayment",
             "restore", "retention", "select", "session", "tagging", "torrent", "uploadId", "uploads", "versioning",
             "versions",
         ])

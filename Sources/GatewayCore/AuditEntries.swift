@@ -314,3 +314,16 @@ extension AuditEntry {
         AuditEntry("kms.key-rotate", detail: [("id", .string(id)), ("version", .int(Int64(version)))])
     }
 }
+
+// MARK: issue 13 policy
+extension AuditEntry {
+    /// A bucket policy set: the SHA-256 (hex) of the document as stored and whether it is public
+    /// (the document itself may name principals and addresses: never in the chain).
+    public static func bucketPolicy(bucket: String, sha256: String, isPublic: Bool) -> AuditEntry {
+        AuditEntry("bucket.policy", bucket: bucket, detail: [("sha256", .string(sha256)), ("public", .bool(isPublic))])
+    }
+
+    public static func bucketPolicyDelete(bucket: String) -> AuditEntry {
+        AuditEntry("bucket.policy-delete", bucket: bucket)
+    }
+}

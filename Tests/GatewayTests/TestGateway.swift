@@ -90,7 +90,8 @@ final class TestGateway {
     func send(
         _ method: String, _ uri: String, body: [UInt8] = [], headers extra: [(String, String)] = [],
         sign: Bool = true, payloadHash: String? = nil, accessKey: String = TestGateway.accessKey,
-        secret: String = TestGateway.secretKey, host: String = "127.0.0.1:8080", remoteAddress: String? = nil
+        secret: String = TestGateway.secretKey, host: String = "127.0.0.1:8080", remoteAddress: String? = nil,
+        https: Bool = false
     ) -> Response {
         var headers: [(name: String, value: String)] = [
             ("host", host), ("x-amz-date", Self.amzDate),
@@ -99,6 +100,7 @@ final class TestGateway {
         headers += extra.map { (name: $0.0.lowercased(), value: $0.1) }
         var params: [String: String] = ["REQUEST_METHOD": method, "REQUEST_URI": uri]
         if let remoteAddress { params["REMOTE_ADDR"] = remoteAddress }
+        if https { params["HTTPS"] = "on" }
         if sign {
             let (auth, _) = Signer.sign(
                 method: method, rawURI: uri, headers: headers, payloadHash: headers[2].value,

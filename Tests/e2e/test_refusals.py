@@ -213,7 +213,6 @@ def test_put_bucket_encryption_refused(gw, bucket):
 
 
 CONFIGURATIONS = {
-    "policy": lambda c, b: c.put_bucket_policy(Bucket=b, Policy='{"Version":"2012-10-17","Statement":[]}'),
     "website": lambda c, b: c.put_bucket_website(Bucket=b, WebsiteConfiguration={
         "IndexDocument": {"Suffix": "index.html"}}),
     "ownershipControls": lambda c, b: c.put_bucket_ownership_controls(Bucket=b, OwnershipControls={
@@ -357,3 +356,13 @@ def test_s3cmd_put_and_cp_round_trip_their_acl(gw, tmp_path):
         assert requests.get(f"{gw.http_url}/{bucket}/a.bin", timeout=30).status_code == 403
     finally:
         empty_and_delete_bucket(s3_client(gw), bucket)
+
+
+def test_put_bucket_policy_on_a_missing_bucket_never_creates_it(gw):
+    """PutBucketPolicy is implemented (test_bucket_policy.py); on a missing bucket it is
+    NoSuchBucket and creates nothing."""
+    client = s3_client(gw)
+    ghost = new_bucket_name("ghost")
+    expect_error(lambda: client.put_bucket_policy(Bucket=ghost, Policy='{"Version":"2012-10-17","Statement":[]}'),
+                 ("NoSuchBucket", 404))
+    assert ghost not in [b["Name"] for b in client.list_buckets()["Buckets"]]
