@@ -7,13 +7,19 @@ import SigV4
 /// from what the client sent and how it reached nginx (the caller's own keys — aws:username,
 /// aws:PrincipalArn… — are `Access.decide`'s). docs/ACCESS.md lists them.
 extension S3Request {
-    /// The question "may this request's caller do `action`?" about `bucket` (and `key`).
+    /// The question "may this request's caller do `action`?" about `bucket` (and `key`). Only a
+    /// policy reads condition keys, so a bucket without one gets just the listing's prefix (what
+    /// the caller's own permissions are asked about): the common request builds no context.
     func accessRequest(_ action: String, bucket: BucketRecord, key: String?, object: ObjectRecord? = nil)
         -> AccessRequest
     {
-        AccessRequest(
-            action: action, bucket: bucket, key: key, object: object, caller: caller,
-            context: policyContext(action: action))
+        var context = PolicyContext()
+        if !bucket.policy.isEmpty {
+            context = policyContext(action: action)
+        } else if key == nil, let prefix = query["prefix"] {
+            context["s3:prefix"] = [prefix]
+        }
+        return AccessRequest(action: action, bucket: bucket, key: key, object: object, caller: caller, context: context)
     }
 
     /// Condition keys, lowercased. Only keys the request has are set: a policy condition on a

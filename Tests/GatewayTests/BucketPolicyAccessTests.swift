@@ -154,6 +154,50 @@ final class BucketPolicyAccessTests: XCTestCase {
         XCTAssertEqual(gw.send("PUT", "/pub/open/a", body: [1]).status, 200)
     }
 
+    /// The request-side condition keys, as a policy sees them.
+    func testPolicyContextFromTheRequest() {
+        func request(_ method: String, _ uri: String, key: String?, query: [String: String], auth: AuthMethod)
+            -> S3Request
+        {
+            let head = RequestHead(
+                method: method, rawURI: uri,
+                headers: [
+                    ("user-agent", "curl/8"), ("x-amz-acl", " public-read "), ("x-forwarded-for", "10.0.0.1"),
+                    ("x-amz-object-lock-retain-until-date", "2023-11-16T22:13:20Z"),
+                ])
+            var r = S3Request(
+                head: head, requestId: "r", auth: AuthContext(accessKey: "", method: auth, payload: .unsigned),
+                principal: nil, bucketName: "b", key: key, query: query, body: MemorySource([]), now: TestGateway.now)
+            r.remoteAddress = "192.0.2.7"
+            r.scheme = "https"
+            return r
+        }
+        let list = request(
+            "GET", "/b?prefix=p/&max-keys=5", key: nil, query: ["prefix": "p/", "max-keys": "5"], auth: .v4Query
+        )
+        .policyContext(action: "s3:ListBucket")
+        XCTAssertEqual(list["aws:SourceIp"], ["192.0.2.7"], "REMOTE_ADDR, never X-Forwarded-For")
+        XCTAssertEqual(list["aws:securetransport"], ["true"])
+        XCTAssertEqual(list["aws:EpochTime"], ["1700000000"])
+        XCTAssertEqual(list["aws:CurrentTime"], ["2023-11-14T22:13:20.000Z"])
+        XCTAssertEqual(list["aws:UserAgent"], ["curl/8"])
+        XCTAssertEqual(list["s3:prefix"], ["p/"])
+        XCTAssertEqual(list["s3:max-keys"], ["5"])
+        XCTAssertNil(list["s3:delimiter"])
+        XCTAssertEqual(list["s3:authType"], ["REST-QUERY-STRING"])
+        XCTAssertEqual(list["s3:signatureversion"], ["AWS4-HMAC-SHA256"])
+        let get = request(
+            "GET", "/b/k?versionId=v1&prefix=x", key: "k", query: ["versionId": "v1", "prefix": "x"], auth: .anonymous
+        )
+        .policyContext(action: "s3:GetObjectVersion")
+        XCTAssertNil(get["s3:prefix"], "a listing key means nothing on an object request")
+        XCTAssertEqual(get["s3:VersionId"], ["v1"])
+        XCTAssertEqual(get["s3:x-amz-acl"], ["public-read"])
+        XCTAssertEqual(get["s3:object-lock-remaining-retention-days"], ["2"])
+        XCTAssertNil(get["s3:signatureversion"])
+        XCTAssertNil(get["s3:authType"])
+    }
+
     // MARK: - Another tenant's bucket
 
     /// `tenant:bucket` names that tenant's bucket: denied without a grant, allowed by a policy
