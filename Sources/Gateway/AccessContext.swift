@@ -28,7 +28,8 @@ extension S3Request {
         var c: [String: [String]] = [:]
         // nginx's peer address; X-Forwarded-For is the client's own claim and never consulted.
         if !remoteAddress.isEmpty { c["aws:sourceip"] = [remoteAddress] }
-        c["aws:securetransport"] = [scheme == "https" ? "true" : "false"]
+        // The gateway's own writes (a migration's, `inProcess`) cross no network at all.
+        c["aws:securetransport"] = [scheme == "https" || inProcess ? "true" : "false"]
         c["aws:currenttime"] = [HTTPDate.iso8601(now)]
         c["aws:epochtime"] = [String(Int64(now.rounded(.down)))]
         if let v = headerText("user-agent") { c["aws:useragent"] = [v] }

@@ -196,6 +196,13 @@ final class BucketPolicyAccessTests: XCTestCase {
         XCTAssertEqual(get["s3:object-lock-remaining-retention-days"], ["2"])
         XCTAssertNil(get["s3:signatureversion"])
         XCTAssertNil(get["s3:authType"])
+        var own = request("PUT", "/b/k", key: "k", query: [:], auth: .v4Header)
+        own.scheme = "http"
+        XCTAssertEqual(own.policyContext(action: "s3:PutObject")["aws:SecureTransport"], ["false"])
+        own.inProcess = true
+        XCTAssertEqual(
+            own.policyContext(action: "s3:PutObject")["aws:SecureTransport"], ["true"],
+            "a migration's own writes cross no network")
     }
 
     // MARK: - Another tenant's bucket
