@@ -144,6 +144,28 @@ final class BucketPolicyAccessTests: XCTestCase {
         XCTAssertEqual(gw.send("GET", "/pub/k").text, "b")
     }
 
+    /// s3:ExistingObjectTag reads the object the request names: the GET's own read, and the
+    /// version a `versionId` names (read for the decision because the bucket has a policy).
+    func testExistingObjectTagCondition() {
+        gw.send("PUT", "/pub")
+        gw.send("PUT", "/pub?versioning", body: Array(versioningEnabled.utf8))
+        let tagged = gw.send("PUT", "/pub/t", body: Array("tagged".utf8), headers: [("x-amz-tagging", "share=yes")])
+        let version = tagged.header("x-amz-version-id") ?? ""
+        gw.send("PUT", "/pub/u", body: Array("untagged".utf8))
+        let document = policy(
+            #"{"Effect":"Allow","Principal":"*","Action":["s3:GetObject","s3:GetObjectVersion","s3:GetObjectTagging"],"Resource":"arn:aws:s3:::pub/*","Condition":{"StringEquals":{"s3:ExistingObjectTag/share":"yes"}}}"#
+        )
+        XCTAssertEqual(putPolicy("pub", document).status, 204)
+        XCTAssertEqual(anonymous("GET", "/pub/t").text, "tagged")
+        XCTAssertEqual(anonymous("GET", "/pub/t?versionId=\(version)").text, "tagged")
+        XCTAssertEqual(anonymous("GET", "/pub/t?tagging").status, 200)
+        XCTAssertEqual(anonymous("GET", "/pub/u").errorCode, "AccessDenied")
+        XCTAssertEqual(anonymous("GET", "/pub/u?tagging").errorCode, "AccessDenied")
+    }
+
+    let versioningEnabled =
+        #"<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></VersioningConfiguration>"#
+
     /// A Deny on one prefix leaves the others as they were.
     func testDenyOnePrefix() {
         gw.send("PUT", "/pub")
