@@ -508,6 +508,11 @@ def downgrade_to_migration_12(stack: Stack) -> None:
                     "DROP TABLE IF EXISTS migration_read_through", "DROP TABLE IF EXISTS audit_log",
                     "DROP TABLE IF EXISTS audit_digests", "DROP TABLE IF EXISTS audit_keys",
                     "DROP TABLE IF EXISTS metrics_history",
+                    # Access control, CORS and encryption settings (migration 22).
+                    "DROP TABLE IF EXISTS kms_keys",
+                    *(f"ALTER TABLE buckets DROP COLUMN {c}" for c in (
+                        "policy", "acl", "ownership", "public_access_block", "cors", "encryption")),
+                    *(f"ALTER TABLE {t} DROP COLUMN {c}" for t in ("objects", "uploads") for c in ("owner", "acl", "sse")),
                     # Versioning (migrations 20 and 21).
                     "DROP TABLE IF EXISTS object_versions", "ALTER TABLE buckets DROP COLUMN versioning",
                     "ALTER TABLE buckets DROP COLUMN object_lock", "ALTER TABLE buckets DROP COLUMN lifecycle",
