@@ -128,31 +128,63 @@ public struct PermissionSet: Sendable, Equatable, Codable {
     /// listing shows no name the pattern does not cover. That holds exactly when the pattern is
     /// a head without `*` followed only by stars, and the prefix begins with (bytes matching) that
     /// head: `2026/*` bounds `2026/03/`, but `*.pdf` bounds nothing (`a.txt` would show), nor
-    /// does an exact key (its prefix also lists longer keys). Bytes, as the store compares keys.
+    /// does an exact key (its prefix also lists longer keys). `?` stands for one Unicode scalar, as in
+    /// `globMatch`.
     static func bounds(_ keyPattern: String, listingOf prefix: String) -> Bool {
-        let p = Array(keyPattern.utf8)
-        guard let star = p.firstIndex(of: UInt8(ascii: "*")), p[star...].allSatisfy({ $0 == UInt8(ascii: "*") })
-        else { return false }
+        let p = Array(keyPattern.unicodeScalars)
+        guard let star = p.firstIndex(of: "*"), p[star...].allSatisfy({ $0 == "*" }) else { return false }
         let head = p[..<star]
-        let text = Array(prefix.utf8)
+        let text = Array(prefix.unicodeScalars)
         guard text.count >= head.count else { return false }
-        return zip(head, text).allSatisfy { $0 == UInt8(ascii: "?") || $0 == $1 }
+        return zip(head, text).allSatisfy { $0 == "?" || $0 == $1 }
     }
 
-    /// `*` matches any run of characters (including `/`), `?` exactly one; everything else is
-    /// literal. Iterative with one backtrack point: linear in practice, never exponential.
+    /// `*` matches any run of characters (including `/`), `?` exactly one Unicode scalar;
+    /// everything else is literal. Iterative with one backtrack point: linear in practice,
+    /// never exponential.
     public static func globMatch(_ pattern: String, _ text: String) -> Bool {
-        let p = Array(pattern.utf8)
-        let t = Array(text.utf8)
+        // Most patterns are plain names: compare bytes (scalars are equal exactly when their
+        // UTF-8 is).
+        if !pattern.utf8.contains(where: { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") }) {
+            return pattern.utf8.elementsEqual(text.utf8)
+        }
+        return globMatch(pattern.unicodeScalars.map(GlobAtom.init), text)
+    }
+
+    /// One element of a glob: a literal scalar, `*` (any run) or `?` (one scalar). Bucket
+    /// policies build globs whose `*` and `?` are literal (`${*}`, substituted variables).
+    public enum GlobAtom: Sendable, Equatable {
+        case scalar(Unicode.Scalar)
+        case any
+        case one
+
+        /// `*` and `?` as wildcards, anything else literal.
+        init(_ s: Unicode.Scalar) {
+            self = s == "*" ? .any : s == "?" ? .one : .scalar(s)
+        }
+
+        /// The scalar as written (a wildcard as its character).
+        public var scalar: Unicode.Scalar {
+            switch self {
+            case .scalar(let s): s
+            case .any: "*"
+            case .one: "?"
+            }
+        }
+    }
+
+    /// `globMatch` over a glob already split into atoms.
+    public static func globMatch(_ p: [GlobAtom], _ text: String) -> Bool {
+        let t = Array(text.unicodeScalars)
         var pi = 0
         var ti = 0
         var star = -1
         var mark = 0
         while ti < t.count {
-            if pi < p.count, p[pi] == UInt8(ascii: "?") || p[pi] == t[ti] && p[pi] != UInt8(ascii: "*") {
+            if pi < p.count, p[pi] == .one || p[pi] == .scalar(t[ti]) {
                 pi += 1
                 ti += 1
-            } else if pi < p.count, p[pi] == UInt8(ascii: "*") {
+            } else if pi < p.count, p[pi] == .any {
                 star = pi
                 mark = ti
                 pi += 1
@@ -164,7 +196,7 @@ public struct PermissionSet: Sendable, Equatable, Codable {
                 return false
             }
         }
-        while pi < p.count, p[pi] == UInt8(ascii: "*") { pi += 1 }
+        while pi < p.count, p[pi] == .any { pi += 1 }
         return pi == p.count
     }
 

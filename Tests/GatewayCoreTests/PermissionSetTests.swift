@@ -287,6 +287,18 @@ final class PermissionSetTests: XCTestCase {
         XCTAssertFalse(PermissionSet.globMatch("?", ""))
     }
 
+    /// `?` is one Unicode scalar, however many UTF-8 bytes it takes.
+    func testQuestionMarkMatchesOneScalar() {
+        XCTAssertTrue(PermissionSet.globMatch("caf?", "caf\u{E9}"))
+        XCTAssertTrue(PermissionSet.globMatch("?-*", "\u{1F600}-x"))
+        XCTAssertFalse(PermissionSet.globMatch("caf??", "caf\u{E9}"))
+        XCTAssertFalse(PermissionSet.globMatch("cafe?", "caf\u{E9}"))
+        let set = PermissionSet(["s3:GetObject": ["b/?.txt"], "s3:ListBucket": ["b/?/*"]])
+        XCTAssertTrue(set.allows("s3:GetObject", on: .object(bucket: "b", key: "\u{E9}.txt")))
+        XCTAssertFalse(set.allows("s3:GetObject", on: .object(bucket: "b", key: "ab.txt")))
+        XCTAssertTrue(set.allows("s3:ListBucket", on: .listing(bucket: "b", prefix: "\u{E9}/")))
+    }
+
     // MARK: - Validation
 
     func testProblemValidatesWhatIsStored() {

@@ -19,8 +19,20 @@ public struct CIDR: Sendable, Equatable, CustomStringConvertible {
             else { return nil }
             prefix = n
         }
-        self.prefix = prefix
-        self.address = Self.masked(bytes, prefix)
+        // A range inside ::ffff:0:0/96 is a range of IPv4 addresses (sources are compared as
+        // IPv4 too, `contains`), and public-or-not judges it by its IPv4 prefix.
+        if bytes.count == 16, prefix >= 96, Self.isMapped(bytes) {
+            self.prefix = prefix - 96
+            self.address = Self.masked(Array(bytes[12...]), prefix - 96)
+        } else {
+            self.prefix = prefix
+            self.address = Self.masked(bytes, prefix)
+        }
+    }
+
+    /// Whether 16 bytes are an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`).
+    static func isMapped(_ bytes: [UInt8]) -> Bool {
+        bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF
     }
 
     public var description: String {
@@ -28,12 +40,11 @@ public struct CIDR: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Whether `ip` (an address as a client's source address is written) lies in the range.
-    /// An IPv4-mapped IPv6 address (`::ffff:192.0.2.1`) counts as its IPv4 address.
+    /// An IPv4-mapped IPv6 address (`::ffff:192.0.2.1`) counts as its IPv4 address, on both
+    /// sides.
     public func contains(_ ip: String) -> Bool {
         guard var bytes = Self.parseAddress(ip) else { return false }
-        if bytes.count == 16, isIPv4, bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF {
-            bytes = Array(bytes[12...])
-        }
+        if bytes.count == 16, Self.isMapped(bytes) { bytes = Array(bytes[12...]) }
         guard bytes.count == address.count else { return false }
         return Self.masked(bytes, prefix) == address
     }
@@ -81,7 +92,10 @@ public struct CIDR: Sendable, Equatable, CustomStringConvertible {
                     out += v4
                     continue
                 }
-                guard !g.isEmpty, g.count <= 4, let v = UInt16(g, radix: 16) else { return nil }
+                // Hex digits only (`UInt16(_:radix:)` would take a sign).
+                guard !g.isEmpty, g.count <= 4, g.allSatisfy(\.isHexDigit), let v = UInt16(g, radix: 16) else {
+                    return nil
+                }
                 out += [UInt8(v >> 8), UInt8(v & 0xFF)]
             }
             return out
