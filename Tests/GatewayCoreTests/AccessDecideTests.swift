@@ -5,13 +5,22 @@ import XCTest
 /// `Access.decide`, table-driven: caller × bucket policy × ACL × ownership × public access
 /// block × action → decision.
 final class AccessDecideTests: XCTestCase {
-    static func user(_ tenant: String, _ name: String, _ rules: [String: [String]], id: String? = nil) -> Caller {
+    /// A user; `session` (action globs allowed on every resource) makes it temporary
+    /// credentials narrowed by a session policy.
+    static func user(
+        _ tenant: String, _ name: String, _ rules: [String: [String]], id: String? = nil, session: [String]? = nil
+    ) -> Caller {
         .principal(
             Principal(
                 tenant: tenant,
                 user: UserRecord(
                     tenant: tenant, name: name, id: id ?? "\(name)-id", permissions: PermissionSet(rules), createdAt: 0),
-                accessKey: "AK\(name)"))
+                accessKey: "AK\(name)",
+                session: session.map {
+                    Principal.Session(
+                        expiresAt: 0, tokenHash: "",
+                        policy: SessionPolicy(statements: [.init(allow: true, actions: $0, resources: ["*"])]))
+                }))
     }
 
     /// alice: the bucket's tenant, every S3 permission on it; nobody: same tenant, no
@@ -149,7 +158,12 @@ final class AccessDecideTests: XCTestCase {
     func testNotElements() {
         let notAcme = Self.policy(
             Self.statement("Deny", principal: "\"NotPrincipal\":{\"AWS\":\"acme\"}", action: "\"s3:*\""))
-        expect("AIEE", bucket: Self.bucket(policy: notAcme))
+        // Naming a tenant exempts its root, and the gateway has none: no user escapes.
+        expect("EEEE", bucket: Self.bucket(policy: notAcme))
+        let notAlice = Self.policy(
+            Self.statement(
+                "Deny", principal: "\"NotPrincipal\":{\"AWS\":\"arn:aws:iam::acme:user/alice\"}", action: "\"s3:*\""))
+        expect("AEEE", bucket: Self.bucket(policy: notAlice))
         let onlyReads = Self.policy(
             "{\"Effect\":\"Deny\",\"Principal\":\"*\",\"NotAction\":\"s3:Get*\",\"Resource\":\"\(Self.arn)/*\"}")
         expect("AIII", bucket: Self.bucket(policy: onlyReads))
@@ -209,9 +223,6 @@ final class AccessDecideTests: XCTestCase {
         let beforeCurrent = Self.policy(
             Self.statement("Allow", condition: "{\"DateGreaterThan\":{\"aws:CurrentTime\":\"2000-01-01T00:00:00Z\"}}"))
         expect("AAAA", bucket: Self.bucket(policy: beforeCurrent))
-        // A context value given by the wiring wins over the clock.
-        expect(
-            "AIII", bucket: Self.bucket(policy: beforeCurrent), context: ["aws:CurrentTime": ["1999-01-01T00:00:00Z"]])
         let prefix = Self.policy(
             Self.statement(
                 "Allow", action: "\"s3:ListBucket\"", resource: "\"\(Self.arn)\"",
@@ -225,19 +236,29 @@ final class AccessDecideTests: XCTestCase {
         expect("AIII", action: "s3:ListBucket", key: nil, bucket: Self.bucket(policy: prefix))
     }
 
-    /// The bucket's own tenant keeps Get/Put/DeleteBucketPolicy through a Deny (AWS's root
-    /// rule), only with the permission, and nothing else.
+    /// The bucket's owner keeps Get/Put/DeleteBucketPolicy through a Deny (AWS's root rule),
+    /// only with the permission, and nothing else; any other user, permissions or not, is
+    /// bound by the Deny (else deleting the policy would undo a Deny naming them).
     func testOwnerKeepsPolicyManagement() {
         let lockout = Self.policy(
             Self.statement("Deny", action: "\"s3:*\"", resource: "[\"\(Self.arn)\",\"\(Self.arn)/*\"]"))
+        let admin = Self.user("acme", "admin", ["s3:*": ["*"]])
+        let limited = Self.user("acme", "alice", ["s3:*": ["photos"]], id: "alice-id", session: ["s3:GetBucketPolicy"])
         for action in ["s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"] {
             expect("AEEE", action: action, key: nil, bucket: Self.bucket(policy: lockout))
+            let r = AccessRequest(action: action, bucket: Self.bucket(policy: lockout), caller: admin)
+            XCTAssertEqual(Access.decide(r), .explicitDeny, action)
+            // The owner's session policy still applies.
+            let s = AccessRequest(action: action, bucket: Self.bucket(policy: lockout), caller: limited)
+            XCTAssertEqual(Access.decide(s), action == "s3:GetBucketPolicy" ? .allow : .explicitDeny, action)
         }
         expect("EEEE", action: "s3:GetBucketTagging", key: nil, bucket: Self.bucket(policy: lockout))
         expect("EEEE", bucket: Self.bucket(policy: lockout))
         // A stored policy that no longer parses fails closed, the same way.
         expect("EEEE", bucket: Self.bucket(policy: "{"))
         expect("AEEE", action: "s3:PutBucketPolicy", key: nil, bucket: Self.bucket(policy: "{"))
+        let r = AccessRequest(action: "s3:PutBucketPolicy", bucket: Self.bucket(policy: "{"), caller: admin)
+        XCTAssertEqual(Access.decide(r), .explicitDeny)
     }
 
     // MARK: - Public access block and public policies
@@ -290,6 +311,20 @@ final class AccessDecideTests: XCTestCase {
             (Self.statement("Allow", condition: "{\"ForAllValues:StringEquals\":{\"aws:userid\":\"x\"}}"), true, #line),
             (Self.statement("Allow", condition: "{\"StringEquals\":{\"s3:prefix\":\"x\"}}"), true, #line),
             (Self.statement("Allow", condition: "{\"Bool\":{\"aws:SecureTransport\":\"true\"}}"), true, #line),
+            // The gateway checks no KMS key use permission: a key id pins nobody.
+            (
+                Self.statement(
+                    "Allow",
+                    condition: "{\"StringEquals\":{\"s3:x-amz-server-side-encryption-aws-kms-key-id\":\"k1\"}}"),
+                true, #line
+            ),
+            // IPv4-mapped IPv6 ranges are judged by their IPv4 prefix.
+            (Self.statement("Allow", condition: "{\"IpAddress\":{\"aws:SourceIp\":\"::ffff:0:0/96\"}}"), true, #line),
+            (Self.statement("Allow", condition: "{\"IpAddress\":{\"aws:SourceIp\":\"::ffff:0:0/100\"}}"), true, #line),
+            (
+                Self.statement("Allow", condition: "{\"IpAddress\":{\"aws:SourceIp\":\"::ffff:10.0.0.0/104\"}}"), false,
+                #line
+            ),
         ]
         for (statement, expected, line) in rows {
             XCTAssertEqual(try pub(statement), expected, statement, line: line)
@@ -349,11 +384,13 @@ final class AccessDecideTests: XCTestCase {
         let acpEve = AccessControlList([.init(.user("eve-id"), .readACP)]).encoded
         let fullEve = AccessControlList([.init(.user("eve-id"), .fullControl)]).encoded
         let b = { (acl: String) in Self.bucket(acl: acl, ownership: "ObjectWriter") }
-        for action in [
-            "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload",
-            "s3:ListMultipartUploadParts",
-        ] {
+        for action in ["s3:PutObject", "s3:DeleteObject"] {
             expect("AIAI", action: action, bucket: b(writeEve))
+        }
+        // S3 maps WRITE to PutObject and DeleteObject only: deleting versions stays the bucket
+        // owner's, an upload's parts and abort its initiator's (the wiring's business).
+        for action in ["s3:DeleteObjectVersion", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"] {
+            expect("AIII", action: action, bucket: b(writeEve))
         }
         expect("AIII", bucket: b(writeEve))
         expect("AIII", action: "s3:ListBucket", key: nil, bucket: b(writeEve))
@@ -420,5 +457,182 @@ final class AccessDecideTests: XCTestCase {
                 policy: Self.policy(Self.statement("Allow")), ownership: "ObjectWriter",
                 pab: PublicAccessBlock(restrictPublicBuckets: true).encoded),
             object: Self.object("docs/a.txt", acl: publicRead))
+    }
+
+    // MARK: - Review fixes (session policies, tenants, variables, unparseable values, context)
+
+    /// A session policy narrows every allow path: a policy or ACL grant to the user gives
+    /// temporary credentials nothing their session policy does not allow.
+    func testSessionPolicyBindsGrants() throws {
+        let readOnly = Self.user("acme", "nobody", [:], session: ["s3:ListBucket"])
+        let reads = Self.user("acme", "nobody", [:], session: ["s3:GetObject"])
+        let toNobody = Self.policy(
+            Self.statement("Allow", principal: "\"Principal\":{\"AWS\":\"arn:aws:iam::acme:user/nobody\"}"))
+        let publicRead = try AccessControlList.canned("public-read", owner: "alice-id", bucketOwner: "alice-id").encoded
+        let rows: [(Caller, BucketRecord, ObjectRecord?, AccessDecision, UInt)] = [
+            (readOnly, Self.bucket(policy: Self.policy(Self.statement("Allow"))), nil, .implicitDeny, #line),
+            (readOnly, Self.bucket(policy: toNobody), nil, .implicitDeny, #line),
+            (reads, Self.bucket(policy: toNobody), nil, .allow, #line),
+            (
+                readOnly, Self.bucket(ownership: "ObjectWriter"), Self.object("docs/a.txt", acl: publicRead),
+                .implicitDeny, #line
+            ),
+            (reads, Self.bucket(ownership: "ObjectWriter"), Self.object("docs/a.txt", acl: publicRead), .allow, #line),
+        ]
+        for (caller, bucket, object, expected, line) in rows {
+            let r = AccessRequest(
+                action: "s3:GetObject", bucket: bucket, key: "docs/a.txt", object: object, caller: caller)
+            XCTAssertEqual(Access.decide(r), expected, line: line)
+        }
+    }
+
+    /// AWS's two-sided rule. Same tenant: own permissions, or a grant naming the user (a grant
+    /// naming the tenant adds nothing). Another tenant: a grant and the caller's own
+    /// permissions on `<tenant>:<bucket>`.
+    func testTenantsAndGrants() throws {
+        let ownBuckets = Self.user("other", "mallory", ["s3:*": ["mine", "mine/*"]])
+        let qualified = Self.user("other", "quinn", ["s3:GetObject": ["acme:photos"]])
+        let limitedSession = Self.user("other", "sam", ["s3:*": ["*"]], session: ["s3:ListBucket"])
+        let toTenants = Self.policy(
+            Self.statement("Allow", principal: "\"Principal\":{\"AWS\":[\"acme\",\"arn:aws:iam::other:root\"]}"))
+        let toAll = Self.policy(Self.statement("Allow"))
+        let toAuthenticated = try AccessControlList.canned(
+            "authenticated-read", owner: "alice-id", bucketOwner: "alice-id"
+        ).encoded
+        let rows: [(Caller, BucketRecord, ObjectRecord?, AccessDecision, UInt)] = [
+            // Same tenant, no permissions: a grant to the tenant is no grant to the user.
+            (Self.nobody, Self.bucket(policy: toTenants), nil, .implicitDeny, #line),
+            (Self.nobody, Self.bucket(policy: toAll), nil, .allow, #line),
+            (Self.alice, Self.bucket(policy: toTenants), nil, .allow, #line),
+            // Other tenant: grant and own permissions on acme:photos.
+            (Self.eve, Self.bucket(policy: toTenants), nil, .allow, #line),
+            (Self.eve, Self.bucket(policy: toAll), nil, .allow, #line),
+            (Self.eve, Self.bucket(), nil, .implicitDeny, #line),
+            (qualified, Self.bucket(policy: toTenants), nil, .allow, #line),
+            (ownBuckets, Self.bucket(policy: toTenants), nil, .implicitDeny, #line),
+            (ownBuckets, Self.bucket(policy: toAll), nil, .implicitDeny, #line),
+            (limitedSession, Self.bucket(policy: toAll), nil, .implicitDeny, #line),
+            (
+                Self.eve, Self.bucket(ownership: "ObjectWriter"), Self.object("docs/a.txt", acl: toAuthenticated),
+                .allow, #line
+            ),
+            (
+                ownBuckets, Self.bucket(ownership: "ObjectWriter"), Self.object("docs/a.txt", acl: toAuthenticated),
+                .implicitDeny, #line
+            ),
+            (
+                Self.nobody, Self.bucket(ownership: "ObjectWriter"), Self.object("docs/a.txt", acl: toAuthenticated),
+                .allow, #line
+            ),
+        ]
+        for (caller, bucket, object, expected, line) in rows {
+            let r = AccessRequest(
+                action: "s3:GetObject", bucket: bucket, key: "docs/a.txt", object: object, caller: caller)
+            XCTAssertEqual(Access.decide(r), expected, line: line)
+        }
+        // The qualified name is what a user of another tenant is asked about.
+        let r = AccessRequest(
+            action: "s3:PutObject",
+            bucket: Self.bucket(policy: Self.policy(Self.statement("Allow", action: "\"s3:*\""))),
+            key: "k", caller: qualified)
+        XCTAssertEqual(Access.decide(r), .implicitDeny)
+    }
+
+    func testPolicyVariablesAreLiteral() {
+        // `${*}` is a star, not a wildcard.
+        let star = Self.policy(Self.statement("Allow", resource: "\"\(Self.arn)/home/${*}\""))
+        expect("AAAA", key: "home/*", bucket: Self.bucket(policy: star))
+        expect("AIII", key: "home/x", bucket: Self.bucket(policy: star))
+        // A substituted value matches literally.
+        let byDelimiter = Self.policy(
+            Self.statement(
+                "Allow", action: "\"s3:ListBucket\"", resource: "\"\(Self.arn)\"",
+                condition: "{\"StringLike\":{\"s3:prefix\":\"${s3:delimiter}\"}}"))
+        expect(
+            "AIII", action: "s3:ListBucket", key: nil, bucket: Self.bucket(policy: byDelimiter),
+            context: ["s3:prefix": ["abc"], "s3:delimiter": ["*"]])
+        expect(
+            "AAAA", action: "s3:ListBucket", key: nil, bucket: Self.bucket(policy: byDelimiter),
+            context: ["s3:prefix": ["*"], "s3:delimiter": ["*"]])
+        // A variable without a value makes the statement not match: no NotResource widening…
+        let notHome = Self.policy(
+            "{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\","
+                + "\"NotResource\":\"\(Self.arn)/home/${aws:username}/*\"}")
+        expect("AAAI", key: "docs/a.txt", bucket: Self.bucket(policy: notHome))
+        // … and no dropped condition value.
+        let prefixes = Self.policy(
+            Self.statement(
+                "Allow", action: "\"s3:ListBucket\"", resource: "\"\(Self.arn)\"",
+                condition: "{\"StringLike\":{\"s3:prefix\":[\"${aws:username}/*\",\"public/*\"]}}"))
+        expect(
+            "AAAI", action: "s3:ListBucket", key: nil, bucket: Self.bucket(policy: prefixes),
+            context: ["s3:prefix": ["public/a"]])
+    }
+
+    /// A request value that does not parse never opens access: an Allow does not match, a
+    /// Deny does.
+    func testUnparseableValuesFailClosed() {
+        let denyMany = Self.policy(
+            Self.statement(
+                "Deny", action: "\"s3:ListBucket\"", resource: "\"\(Self.arn)\"",
+                condition: "{\"NumericGreaterThan\":{\"s3:max-keys\":\"100\"}}"))
+        expect(
+            "EEEE", action: "s3:ListBucket", key: nil, bucket: Self.bucket(policy: denyMany),
+            context: ["s3:max-keys": ["lots"]])
+        expect(
+            "AIII", action: "s3:ListBucket", key: nil, bucket: Self.bucket(policy: denyMany),
+            context: ["s3:max-keys": ["5"]])
+        let notInside = Self.policy(
+            Self.statement("Allow", condition: "{\"NotIpAddress\":{\"aws:SourceIp\":\"10.0.0.0/8\"}}"))
+        expect("AIII", bucket: Self.bucket(policy: notInside), context: ["aws:sourceip": ["garbage"]])
+        expect("AAAA", bucket: Self.bucket(policy: notInside), context: ["aws:sourceip": ["192.0.2.1"]])
+        let denyOld = Self.policy(
+            Self.statement(
+                "Deny", condition: "{\"DateLessThan\":{\"s3:object-lock-retain-until-date\":\"2030-01-01\"}}"))
+        expect("EEEE", bucket: Self.bucket(policy: denyOld), context: ["s3:object-lock-retain-until-date": ["soon"]])
+    }
+
+    /// The clock, the caller keys and the anonymous caller's identity come from Access, never
+    /// from the request context.
+    func testContextCannotBeForged() {
+        struct At: GatewayCore.Clock {
+            let t: Double
+            func now() -> Double { t }
+        }
+        let after2000 = Self.policy(
+            Self.statement("Allow", condition: "{\"DateGreaterThan\":{\"aws:CurrentTime\":\"2000-01-01T00:00:00Z\"}}"))
+        let epochAfter = Self.policy(
+            Self.statement("Allow", condition: "{\"NumericGreaterThan\":{\"aws:EpochTime\":\"946684800\"}}"))
+        for policy in [after2000, epochAfter] {
+            for (clock, forged, expected) in [
+                (At(t: 915_148_800), "2026-01-01T00:00:00Z", AccessDecision.implicitDeny),
+                (At(t: 1_795_953_600), "1999-01-01T00:00:00Z", .allow),
+            ] {
+                let r = AccessRequest(
+                    action: "s3:GetObject", bucket: Self.bucket(policy: policy), key: "k", caller: .anonymous,
+                    context: PolicyContext(["aws:CurrentTime": [forged], "aws:EpochTime": ["1795953600"]]))
+                XCTAssertEqual(Access.decide(r, clock: clock), expected, "\(policy) at \(clock.t)")
+            }
+        }
+        let asAlice = Self.policy(
+            Self.statement("Allow", condition: "{\"StringEquals\":{\"aws:username\":\"alice\"}}"))
+        expect("AIII", bucket: Self.bucket(policy: asAlice), context: ["aws:username": ["alice"]])
+        let byAccount = Self.policy(
+            Self.statement("Allow", condition: "{\"StringEquals\":{\"aws:PrincipalAccount\":\"other\"}}"))
+        expect(
+            "AIAI", bucket: Self.bucket(policy: byAccount),
+            context: ["aws:PrincipalAccount": ["other"], "aws:principalarn": ["x"]])
+    }
+
+    /// Tag keys are case-sensitive: `Class` and `class` are two tags and two condition keys.
+    func testExistingObjectTagKeysKeepTheirCase() {
+        let tags = [Header("Class", "secret"), Header("class", "open")]
+        let denyUpper = Self.policy(
+            Self.statement("Deny", condition: "{\"StringEquals\":{\"s3:ExistingObjectTag/Class\":\"secret\"}}"))
+        expect("EEEE", bucket: Self.bucket(policy: denyUpper), object: Self.object("docs/a.txt", tags: tags))
+        let denyLower = Self.policy(
+            Self.statement("Deny", condition: "{\"StringEquals\":{\"s3:existingobjecttag/class\":\"secret\"}}"))
+        expect("AIII", bucket: Self.bucket(policy: denyLower), object: Self.object("docs/a.txt", tags: tags))
+        XCTAssertEqual(PolicyContext(["S3:ExistingObjectTag/Team": ["a"]]).values, ["s3:existingobjecttag/Team": ["a"]])
     }
 }

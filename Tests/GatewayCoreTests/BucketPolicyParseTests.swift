@@ -174,6 +174,34 @@ final class BucketPolicyParseTests: XCTestCase {
             ),
             (Self.allow(extra: ",\"Condition\":{\"StringEquals\":\"x\"}"), "Invalid policy syntax.", #line),
             (Self.allow(extra: ",\"Condition\":[]"), "Invalid policy syntax.", #line),
+            // Policy variables stand in for text only.
+            (
+                Self.allow(extra: ",\"Condition\":{\"NumericLessThan\":{\"s3:max-keys\":\"${aws:username}\"}}"),
+                "Invalid value in Conditions for operator NumericLessThan", #line
+            ),
+            (
+                Self.allow(extra: ",\"Condition\":{\"IpAddress\":{\"aws:SourceIp\":\"${aws:SourceIp}\"}}"),
+                "Invalid IP address in Conditions", #line
+            ),
+            (
+                Self.allow(extra: ",\"Condition\":{\"Bool\":{\"aws:SecureTransport\":\"${x:y}\"}}"),
+                "Invalid value in Conditions for operator Bool", #line
+            ),
+            (
+                Self.allow(extra: ",\"Condition\":{\"ForAnyValue:ForAllValues:StringEquals\":{\"s3:prefix\":\"a\"}}"),
+                "Invalid Condition type : ForAnyValue:ForAllValues:StringEquals", #line
+            ),
+            // In 2008-10-17 `${…}` is text, validated as any other.
+            (
+                Self.allow(extra: ",\"Condition\":{\"NumericLessThan\":{\"s3:max-keys\":\"${aws:username}\"}}")
+                    .replacingOccurrences(of: "2012-10-17", with: "2008-10-17"),
+                "Invalid value in Conditions for operator NumericLessThan", #line
+            ),
+            (
+                Self.allow(resource: "\"arn:aws:s3:::${aws:username}/*\"")
+                    .replacingOccurrences(of: "2012-10-17", with: "2008-10-17"),
+                "Policy has invalid resource", #line
+            ),
         ]
         for (json, expected, line) in rows {
             XCTAssertEqual(reason(json), expected, json, line: line)
@@ -212,6 +240,12 @@ final class BucketPolicyParseTests: XCTestCase {
             (Self.allow(action: "\"s3:*\"", resource: "\"arn:aws:s3:::photos/*\""), #line),
             (Self.allow(resource: "\"arn:aws:s3:::*/*\""), #line),
             (Self.allow(resource: "\"arn:aws:s3:::photos/${aws:username}/*\""), #line),
+            (Self.allow(resource: "\"arn:aws:s3:::${aws:username}/*\""), #line),
+            (Self.allow(extra: ",\"Condition\":{\"StringLike\":{\"s3:prefix\":\"home/${aws:username}/*\"}}"), #line),
+            (
+                Self.allow(extra: ",\"Condition\":{\"ArnLike\":{\"aws:PrincipalArn\":\"arn:aws:iam::${x:y}:user/*\"}}"),
+                #line
+            ),
             (Self.allow(principal: "\"Principal\":{\"CanonicalUser\":\"abc123\"}"), #line),
             (Self.allow(principal: "\"Principal\":{\"AWS\":\"arn:aws:iam::acme:user/bob\"}"), #line),
             (

@@ -8,7 +8,8 @@ final class PolicyConditionTests: XCTestCase {
     typealias Op = PolicyCondition.Operator
 
     /// (type as written, values, context value(s) of the key or nil when missing, expected).
-    func check(_ rows: [(String, [String], [String]?, Bool)], key: String = "k:k", line: UInt = #line) {
+    /// Expected nil: unknown (a request value that does not parse).
+    func check(_ rows: [(String, [String], [String]?, Bool?)], key: String = "k:k", line: UInt = #line) {
         for (type, values, present, expected) in rows {
             guard let (op, q, ifExists) = PolicyCondition.type(type) else {
                 XCTFail("\(type) not a condition type", line: line)
@@ -53,7 +54,12 @@ final class PolicyConditionTests: XCTestCase {
             ("NumericEquals", ["10"], ["10"], true),
             ("NumericEquals", ["10"], ["10.0"], true),
             ("NumericEquals", ["10"], ["11"], false),
-            ("NumericEquals", ["10"], ["ten"], false),
+            ("NumericEquals", ["10"], ["ten"], nil),
+            ("NumericNotEquals", ["10"], ["ten"], nil),
+            ("ForAllValues:NumericLessThan", ["10"], ["1", "x"], nil),
+            ("ForAllValues:NumericLessThan", ["10"], ["11", "x"], false),
+            ("ForAnyValue:NumericLessThan", ["10"], ["1", "x"], true),
+            ("ForAnyValue:NumericLessThan", ["10"], ["11", "x"], nil),
             ("NumericEquals", ["10"], nil, false),
             ("NumericEqualsIfExists", ["10"], nil, true),
             ("NumericNotEquals", ["10"], ["11"], true),
@@ -82,7 +88,8 @@ final class PolicyConditionTests: XCTestCase {
             ("DateEquals", [t], ["1795953600"], true),
             ("DateEquals", ["2026-11-29"], ["2026-11-29T00:00:00Z"], true),
             ("DateEquals", [t], ["2026-11-29T12:00:01Z"], false),
-            ("DateEquals", [t], ["garbage"], false),
+            ("DateEquals", [t], ["garbage"], nil),
+            ("DateNotEquals", [t], ["garbage"], nil),
             ("DateEquals", [t], nil, false),
             ("DateNotEquals", [t], ["2026-11-29T12:00:01Z"], true),
             ("DateNotEquals", [t], [t], false),
@@ -115,9 +122,15 @@ final class PolicyConditionTests: XCTestCase {
             ("Null", ["true"], ["x"], false),
             ("Null", ["false"], ["x"], true),
             ("Null", ["false"], nil, false),
+            // Values are alternatives.
+            ("Null", ["true", "false"], nil, true),
+            ("Null", ["true", "false"], ["x"], true),
+            ("Bool", ["true"], ["yes"], nil),
         ])
         XCTAssertNil(PolicyCondition.type("NullIfExists"))
         XCTAssertNil(PolicyCondition.type("ForAnyValue:Null"))
+        XCTAssertNil(PolicyCondition.type("ForAnyValue:ForAllValues:StringEquals"))
+        XCTAssertNil(PolicyCondition.type("ForAllValues:ForAnyValue:StringEquals"))
         XCTAssertNil(PolicyCondition.type("StringEqualsIfexists"))
         XCTAssertNil(PolicyCondition.type("stringequals"))
     }
@@ -129,7 +142,9 @@ final class PolicyConditionTests: XCTestCase {
                 ("IpAddress", ["192.0.2.0/24"], ["192.0.3.1"], false),
                 ("IpAddress", ["192.0.2.0/24", "2001:db8::/32"], ["2001:db8:1::5"], true),
                 ("IpAddress", ["192.0.2.0/24"], ["::ffff:192.0.2.9"], true),
-                ("IpAddress", ["192.0.2.0/24"], ["not-an-ip"], false),
+                ("IpAddress", ["192.0.2.0/24"], ["not-an-ip"], nil),
+                ("NotIpAddress", ["192.0.2.0/24"], ["not-an-ip"], nil),
+                ("IpAddress", ["::ffff:192.0.2.0/120"], ["192.0.2.9"], true),
                 ("IpAddress", ["192.0.2.0/24"], nil, false),
                 ("IpAddressIfExists", ["192.0.2.0/24"], nil, true),
                 ("NotIpAddress", ["192.0.2.0/24"], ["192.0.3.1"], true),
@@ -185,6 +200,7 @@ final class PolicyConditionTests: XCTestCase {
             (.dateLessThan, "2026-11-29T10:00:00.123+02:00", true), (.dateLessThan, "1796990400", true),
             (.dateLessThan, "2026-13-01", false), (.dateLessThan, "2026-02-30", false),
             (.dateLessThan, "2026-11-29T10:00:00", false), (.dateLessThan, "29/11/2026", false),
+            (.dateLessThan, "2026-11-29T10:00:00+24:00", false),
             (.bool, "true", true), (.bool, "False", true), (.bool, "1", false),
             (.null, "true", true), (.null, "maybe", false),
             (.ipAddress, "10.0.0.0/8", true), (.notIpAddress, "::1", true), (.ipAddress, "10.0.0.256", false),

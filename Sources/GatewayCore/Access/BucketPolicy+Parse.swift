@@ -35,14 +35,18 @@ extension BucketPolicy {
         }
         let bucketName = String(bucketARN.dropFirst(arnPrefix.count))
         var statements: [Statement] = []
+        // Policy variables exist from 2012-10-17 on; in 2008-10-17 `${…}` is text, validated
+        // as any other.
+        let variables = version == "2012-10-17"
         for item in raw {
-            statements.append(try statement(item, bucketName: bucketName, tenantExists: tenantExists))
+            statements.append(
+                try statement(item, bucketName: bucketName, tenantExists: tenantExists, variables: variables))
         }
         return BucketPolicy(version: version, id: id, statements: statements)
     }
 
     static func statement(
-        _ value: JSONValue, bucketName: String, tenantExists: ((String) -> Bool)?
+        _ value: JSONValue, bucketName: String, tenantExists: ((String) -> Bool)?, variables: Bool = true
     ) throws(S3Error) -> Statement {
         func fail(_ reason: String) -> S3Error { S3Error(.malformedPolicy, reason) }
         guard case .object(let members) = value else { throw fail("Invalid policy syntax.") }
@@ -102,7 +106,9 @@ extension BucketPolicy {
         guard let resource else { throw fail("Missing required field Resource") }
         guard let resources = resource.0.strings else { throw fail("Invalid policy syntax.") }
         guard !resources.isEmpty else { throw fail("Policy has invalid resource") }
-        for r in resources where !Self.isResource(r, ofBucket: bucketName) { throw fail("Policy has invalid resource") }
+        for r in resources where !Self.isResource(r, ofBucket: bucketName, variables: variables) {
+            throw fail("Policy has invalid resource")
+        }
         if !action.1 && !resource.1 {
             // Every action must apply to one of the resources: object actions to an object
             // ARN, bucket actions to the bucket's.
@@ -116,7 +122,8 @@ extension BucketPolicy {
                 throw fail("Action does not apply to any resource(s) in statement")
             }
         }
-        let conditions = try condition.map { (c: JSONValue) throws(S3Error) in try Self.conditions(c) } ?? []
+        let conditions =
+            try condition.map { (c: JSONValue) throws(S3Error) in try Self.conditions(c, variables: variables) } ?? []
         return Statement(
             sid: sid, allow: allow, principals: principals, notPrincipal: principal.1, actions: actions,
             notAction: action.1, resources: resources, notResource: resource.1, conditions: conditions)
@@ -124,12 +131,12 @@ extension BucketPolicy {
 
     /// An S3 ARN of this bucket or of objects in it (wildcards allowed where they can match
     /// this bucket); `*` alone and other buckets are refused, as S3 does.
-    static func isResource(_ r: String, ofBucket bucketName: String) -> Bool {
+    static func isResource(_ r: String, ofBucket bucketName: String, variables: Bool = true) -> Bool {
         guard r.hasPrefix(arnPrefix) else { return false }
         let rest = r.dropFirst(arnPrefix.count)
         guard !rest.isEmpty else { return false }
         let bucketPart = String(rest.prefix { $0 != "/" })
-        return bucketPart.contains("${") || PermissionSet.globMatch(bucketPart, bucketName)
+        return variables && bucketPart.contains("${") || PermissionSet.globMatch(bucketPart, bucketName)
     }
 
     /// `"*"`, or `{"AWS": …, "CanonicalUser": …}` with one value or a list. AWS values: `*`
@@ -188,8 +195,9 @@ extension BucketPolicy {
         return UserRecord.isValidName(name) ? .user(tenant: tenant, name: name) : nil
     }
 
-    /// `{"<operator>": {"<key>": value or [values]}}`.
-    static func conditions(_ value: JSONValue) throws(S3Error) -> [PolicyCondition] {
+    /// `{"<operator>": {"<key>": value or [values]}}`. With `variables`, a value holding `${`
+    /// is a policy variable, allowed for the text operators only (String…, Arn…).
+    static func conditions(_ value: JSONValue, variables: Bool = true) throws(S3Error) -> [PolicyCondition] {
         func fail(_ reason: String) -> S3Error { S3Error(.malformedPolicy, reason) }
         guard case .object(let operators) = value else { throw fail("Invalid policy syntax.") }
         var out: [PolicyCondition] = []
@@ -199,16 +207,23 @@ extension BucketPolicy {
             }
             guard case .object(let keys) = o.value else { throw fail("Invalid policy syntax.") }
             for k in keys {
-                let key = k.name.lowercased()
-                guard S3ActionCatalog.isConditionKey(key) else { throw fail("Policy has an invalid condition key") }
+                guard S3ActionCatalog.isConditionKey(k.name.lowercased()) else {
+                    throw fail("Policy has an invalid condition key")
+                }
                 guard let values = k.value.conditionValues, !values.isEmpty else {
                     throw fail("Invalid policy syntax.")
                 }
-                for v in values where !v.contains("${") && !PolicyCondition.accepts(op, v) {
+                let c = PolicyCondition(op: op, qualifier: qualifier, ifExists: ifExists, key: k.name, values: values)
+                for v in values {
+                    if variables && v.contains("${") {
+                        if c.takesVariables { continue }
+                    } else if PolicyCondition.accepts(op, v) {
+                        continue
+                    }
                     if op.positive == .ipAddress { throw fail("Invalid IP address in Conditions") }
                     throw fail("Invalid value in Conditions for operator \(op.rawValue)")
                 }
-                out.append(PolicyCondition(op: op, qualifier: qualifier, ifExists: ifExists, key: key, values: values))
+                out.append(c)
             }
         }
         return out

@@ -15,11 +15,16 @@ public struct BucketPolicy: Sendable, Equatable {
         /// `{"CanonicalUser": "<id>"}`: the user with that canonical id (UserRecord.id).
         case canonicalUser(String)
 
-        func matches(_ caller: Caller) -> Bool {
+        /// Whether the principal names `caller` in a Principal element. A tenant (its root)
+        /// names the tenant's users only when `tenants` holds: AWS reads naming an account as
+        /// delegating to that account's own permissions, which adds nothing to what a user of
+        /// the bucket's own tenant holds (`Access.decide`), while for another tenant it is the
+        /// cross-account grant.
+        func names(_ caller: Caller, tenants: Bool) -> Bool {
             switch (self, caller) {
             case (.everyone, _): true
             case (_, .anonymous): false
-            case (.tenant(let t), .principal(let p)): p.tenant == t
+            case (.tenant(let t), .principal(let p)): tenants && p.tenant == t
             case (.user(let t, let n), .principal(let p)): p.tenant == t && p.user.name == n
             case (.canonicalUser(let id), .principal(let p)): p.user.id == id
             }
@@ -61,16 +66,22 @@ public struct BucketPolicy: Sendable, Equatable {
 
     /// What the policy says about one request: whether a Deny statement matches, and whether an
     /// Allow statement does. `resource` is the bucket's ARN or an object's (`<bucket ARN>/<key>`).
-    public func evaluate(caller: Caller, action: String, resource: String, context: PolicyContext) -> (
-        deny: Bool, allow: Bool
-    ) {
+    /// `bucketTenant` is the tenant of the bucket the policy is on: an Allow naming a tenant
+    /// grants only to callers of other tenants (`PolicyPrincipal.names`).
+    public func evaluate(
+        caller: Caller, action: String, resource: String, context: PolicyContext, bucketTenant: String? = nil
+    ) -> (deny: Bool, allow: Bool) {
         let a = action.lowercased()
         // Policy variables exist from version 2012-10-17 on; before, `${…}` is plain text.
         let variables = version == "2012-10-17"
+        let tenantGrants = bucketTenant == nil || caller.principal?.tenant != bucketTenant
         var deny = false
         var allow = false
         for s in statements where s.allow ? !allow : !deny {
-            if Self.matches(s, caller: caller, action: a, resource: resource, context: context, variables: variables) {
+            if Self.matches(
+                s, caller: caller, action: a, resource: resource, context: context, variables: variables,
+                tenantGrants: tenantGrants)
+            {
                 if s.allow { allow = true } else { deny = true }
             }
         }
@@ -78,49 +89,66 @@ public struct BucketPolicy: Sendable, Equatable {
     }
 
     static func matches(
-        _ s: Statement, caller: Caller, action: String, resource: String, context: PolicyContext, variables: Bool
+        _ s: Statement, caller: Caller, action: String, resource: String, context: PolicyContext, variables: Bool,
+        tenantGrants: Bool
     ) -> Bool {
-        let named = s.principals.contains { $0.matches(caller) }
-        guard named != s.notPrincipal else { return false }
+        if s.notPrincipal {
+            // Only a user named exactly (or everyone) escapes a NotPrincipal Deny: naming a
+            // tenant exempts its root in AWS, and the gateway has no root user.
+            guard !s.principals.contains(where: { $0.names(caller, tenants: false) }) else { return false }
+        } else {
+            // A Deny naming a tenant applies to all its users; an Allow see `names`.
+            guard s.principals.contains(where: { $0.names(caller, tenants: !s.allow || tenantGrants) }) else {
+                return false
+            }
+        }
         let actionNamed = s.actions.contains { PermissionSet.globMatch($0, action) }
         guard actionNamed != s.notAction else { return false }
-        let resourceNamed = s.resources.contains { pattern in
-            guard let p = variables ? substitute(pattern, context) : pattern else { return false }
-            return PermissionSet.globMatch(p, resource)
+        // A variable the request has no value for makes the whole statement not match (never
+        // a NotResource or condition that matches more).
+        var resourceNamed = false
+        for pattern in s.resources {
+            guard let p = resolve(pattern, context, variables: variables) else { return false }
+            if !resourceNamed && PermissionSet.globMatch(p, resource) { resourceNamed = true }
         }
         guard resourceNamed != s.notResource else { return false }
-        return s.conditions.allSatisfy { c in
-            guard variables, c.values.contains(where: { $0.contains("${") }) else { return c.evaluate(context) }
-            var resolved = c
-            resolved.values = c.values.compactMap { substitute($0, context) }
-            return resolved.evaluate(context)
+        for c in s.conditions {
+            var patterns: [[PermissionSet.GlobAtom]] = []
+            for v in c.values {
+                guard let p = resolve(v, context, variables: variables) else { return false }
+                patterns.append(p)
+            }
+            // A request value that does not parse: an Allow does not match, a Deny does.
+            guard c.evaluate(context, patterns: patterns) ?? !s.allow else { return false }
         }
+        return true
     }
 
-    /// Policy variables (`${aws:username}`…) replaced by the request's values; nil when one is
-    /// missing (the text cannot match, as in IAM). `${*}`, `${?}` and `${$}` are IAM's escapes
-    /// for the characters themselves (here `*` and `?` then still match as wildcards: the
-    /// matcher has no escape).
-    static func substitute(_ text: String, _ context: PolicyContext) -> String? {
-        guard text.contains("${") else { return text }
-        var out = ""
+    /// A resource or condition value as a glob, its policy variables (`${aws:username}`…)
+    /// replaced by the request's values, which match literally, as do IAM's escapes `${*}`,
+    /// `${?}` and `${$}`; `*` and `?` written in the policy are wildcards. nil when a variable
+    /// has no value in the request. Without `variables` (version 2008-10-17) `${…}` is text.
+    static func resolve(_ text: String, _ context: PolicyContext, variables: Bool) -> [PermissionSet.GlobAtom]? {
+        typealias Atom = PermissionSet.GlobAtom
+        guard variables, text.contains("${") else { return text.unicodeScalars.map(Atom.init) }
+        var out: [Atom] = []
         var rest = Substring(text)
         while let open = rest.firstRange(of: "${") {
-            out += rest[..<open.lowerBound]
+            out += rest[..<open.lowerBound].unicodeScalars.map(Atom.init)
             guard let close = rest[open.upperBound...].firstIndex(of: "}") else {
-                out += rest[open.lowerBound...]
+                out += rest[open.lowerBound...].unicodeScalars.map(Atom.init)
                 return out
             }
             let name = String(rest[open.upperBound..<close])
             switch name {
-            case "*", "?", "$": out += name
+            case "*", "?", "$": out += name.unicodeScalars.map(Atom.scalar)
             default:
                 guard let v = context[name]?.first else { return nil }
-                out += v
+                out += v.unicodeScalars.map(Atom.scalar)
             }
             rest = rest[rest.index(after: close)...]
         }
-        return out + rest
+        return out + rest.unicodeScalars.map(Atom.init)
     }
 
     // MARK: - Public or not
@@ -129,8 +157,10 @@ public struct BucketPolicy: Sendable, Equatable {
     /// RestrictPublicBuckets): some Allow statement grants to everyone (`*`) without a
     /// condition that pins the caller to fixed values — an `aws:SourceIp` range no wider than
     /// /8 (IPv4) or /32 (IPv6), or fixed values of aws:SourceArn, SourceVpc, SourceVpce,
-    /// SourceOwner, SourceAccount, PrincipalOrgID, PrincipalArn, PrincipalAccount, userid or
-    /// s3:x-amz-server-side-encryption-aws-kms-key-id.
+    /// SourceOwner, SourceAccount, PrincipalOrgID, PrincipalArn, PrincipalAccount or userid.
+    /// (AWS also counts a KMS key id: that pins callers allowed to use the key, and the gateway
+    /// checks no such permission, so here it pins nothing.) A range of IPv4-mapped IPv6
+    /// addresses is judged by its IPv4 prefix (`CIDR` normalises it).
     /// https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html#access-control-block-public-access-policy-status
     public var isPublic: Bool {
         statements.contains { s in
@@ -141,7 +171,7 @@ public struct BucketPolicy: Sendable, Equatable {
     static let pinningKeys: Set<String> = [
         "aws:sourcearn", "aws:sourcevpc", "aws:sourcevpce", "aws:sourceowner", "aws:sourceaccount",
         "aws:principalorgid", "aws:principalarn", "aws:principalaccount", "aws:userid",
-        "s3:x-amz-server-side-encryption-aws-kms-key-id", "s3:dataaccesspointarn", "s3:dataaccesspointaccount",
+        "s3:dataaccesspointarn", "s3:dataaccesspointaccount",
     ]
 
     /// Whether a condition holds every matching request to fixed values of a key that

@@ -67,7 +67,8 @@ public struct PolicyCondition: Sendable, Equatable {
     public var qualifier: SetQualifier
     /// `…IfExists`: true when the key is missing.
     public var ifExists: Bool
-    /// Lowercased (keys are case-insensitive).
+    /// As `PolicyContext` stores keys: lowercased (keys are case-insensitive), except the tag
+    /// name of tag keys.
     public var key: String
     public var values: [String]
 
@@ -75,7 +76,7 @@ public struct PolicyCondition: Sendable, Equatable {
         self.op = op
         self.qualifier = qualifier
         self.ifExists = ifExists
-        self.key = key.lowercased()
+        self.key = PolicyContext.normalized(key)
         self.values = values
     }
 
@@ -84,9 +85,11 @@ public struct PolicyCondition: Sendable, Equatable {
     public static func type(_ written: String) -> (Operator, SetQualifier, Bool)? {
         var rest = Substring(written)
         var qualifier = SetQualifier.none
+        // At most one qualifier (`ForAnyValue:ForAllValues:X` is no type).
         for q in [SetQualifier.forAnyValue, .forAllValues] where rest.hasPrefix(q.rawValue + ":") {
             qualifier = q
             rest = rest.dropFirst(q.rawValue.count + 1)
+            break
         }
         var ifExists = false
         if rest.hasSuffix("IfExists") {
@@ -112,45 +115,76 @@ public struct PolicyCondition: Sendable, Equatable {
         }
     }
 
-    /// The condition against one request's context. A missing key makes the condition false,
-    /// except: `…IfExists` (true), the negated operators (true: nothing matches), `ForAllValues`
-    /// (true: every one of no values matches) and `Null` (which tests presence).
-    public func evaluate(_ context: PolicyContext) -> Bool {
+    /// Whether the operator compares text, the only kind of value policy variables may stand in.
+    public var takesVariables: Bool {
+        switch op.positive {
+        case .stringEquals, .stringEqualsIgnoreCase, .stringLike, .arnEquals, .arnLike: true
+        default: false
+        }
+    }
+
+    /// The condition against one request's context; nil when the answer is unknown because a
+    /// request value does not parse as the operator's kind (a number, a date, an address,
+    /// a boolean): the statement then decides (an Allow does not match, a Deny does). A missing
+    /// key makes the condition false, except: `…IfExists` (true), the negated operators (true:
+    /// nothing matches), `ForAllValues` (true: every one of no values matches) and `Null`
+    /// (which tests presence).
+    public func evaluate(_ context: PolicyContext) -> Bool? {
+        evaluate(context, patterns: values.map { $0.unicodeScalars.map(PermissionSet.GlobAtom.init) })
+    }
+
+    /// `evaluate` with the condition's values given as globs (`BucketPolicy.resolve`: policy
+    /// variables replaced, their values literal).
+    func evaluate(_ context: PolicyContext, patterns: [[PermissionSet.GlobAtom]]) -> Bool? {
         let present = context[key]
         if op == .null {
-            let wantsMissing = values.first?.lowercased() == "true"
-            return (present == nil) == wantsMissing
+            // Values are alternatives: `["true", "false"]` holds either way.
+            return values.contains { ($0.lowercased() == "true") == (present == nil) }
         }
         guard let present else { return ifExists || qualifier == .forAllValues || op.isNegated }
-        let test: (String) -> Bool = { v in op.isNegated ? !matches(v) : matches(v) }
+        let texts = patterns.map { String(String.UnicodeScalarView($0.map(\.scalar))) }
+        let results = present.map { matches($0, patterns: patterns, texts: texts) }
         switch qualifier {
-        case .forAllValues: return present.allSatisfy(test)
-        case .forAnyValue: return present.contains(where: test)
+        case .forAllValues:
+            // Every value satisfies the operator (its negation for negated ones).
+            let satisfied = results.map { r in r.map { op.isNegated ? !$0 : $0 } }
+            if satisfied.contains(false) { return false }
+            return satisfied.contains(nil) ? nil : true
+        case .forAnyValue:
+            let satisfied = results.map { r in r.map { op.isNegated ? !$0 : $0 } }
+            if satisfied.contains(true) { return true }
+            return satisfied.contains(nil) ? nil : false
         case .none:
             // A single-valued key; were it to carry several values, a positive operator holds
             // when one matches, a negated one when none does.
-            return op.isNegated ? !present.contains(where: matches) : present.contains(where: matches)
+            if results.contains(true) { return !op.isNegated }
+            return results.contains(nil) ? nil : op.isNegated
         }
     }
 
     /// Whether one context value matches one of the condition's values under the positive
-    /// form of the operator.
-    func matches(_ v: String) -> Bool {
+    /// form of the operator; nil when the value does not parse as the operator's kind.
+    func matches(_ v: String, patterns: [[PermissionSet.GlobAtom]], texts: [String]) -> Bool? {
         switch op.positive {
-        case .stringEquals, .binaryEquals: return values.contains(v)
+        case .stringEquals, .binaryEquals: return texts.contains(v)
         case .stringEqualsIgnoreCase:
             let l = v.lowercased()
-            return values.contains { $0.lowercased() == l }
-        case .stringLike: return values.contains { PermissionSet.globMatch($0, v) }
+            return texts.contains { $0.lowercased() == l }
+        case .stringLike: return patterns.contains { PermissionSet.globMatch($0, v) }
         case .numericEquals, .numericLessThan, .numericLessThanEquals, .numericGreaterThan, .numericGreaterThanEquals:
-            guard let n = Self.number(v) else { return false }
+            guard let n = Self.number(v) else { return nil }
             return values.contains { Self.number($0).map { compare(n, $0) } ?? false }
         case .dateEquals, .dateLessThan, .dateLessThanEquals, .dateGreaterThan, .dateGreaterThanEquals:
-            guard let d = Self.date(v) else { return false }
+            guard let d = Self.date(v) else { return nil }
             return values.contains { Self.date($0).map { compare(d, $0) } ?? false }
-        case .bool: return values.contains { $0.lowercased() == v.lowercased() }
-        case .ipAddress: return values.contains { CIDR($0)?.contains(v) ?? false }
-        case .arnEquals, .arnLike: return values.contains { Self.arnMatch($0, v) }
+        case .bool:
+            let l = v.lowercased()
+            guard l == "true" || l == "false" else { return nil }
+            return values.contains { $0.lowercased() == l }
+        case .ipAddress:
+            guard CIDR.parseAddress(v) != nil else { return nil }
+            return values.contains { CIDR($0)?.contains(v) ?? false }
+        case .arnEquals, .arnLike: return patterns.contains { Self.arnMatch($0, v) }
         default: return false
         }
     }
@@ -169,11 +203,14 @@ public struct PolicyCondition: Sendable, Equatable {
 
     /// ArnEquals and ArnLike compare the six colon-separated parts one by one, `*` and `?`
     /// matching inside a part (the last part, the resource, may itself hold colons).
-    static func arnMatch(_ pattern: String, _ arn: String) -> Bool {
-        let p = pattern.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+    static func arnMatch(_ pattern: [PermissionSet.GlobAtom], _ arn: String) -> Bool {
+        var p: [[PermissionSet.GlobAtom]] = [[]]
+        for atom in pattern {
+            if atom == .scalar(":") && p.count < 6 { p.append([]) } else { p[p.count - 1].append(atom) }
+        }
         let a = arn.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
         guard p.count == 6, a.count == 6 else { return false }
-        return zip(p, a).allSatisfy { PermissionSet.globMatch(String($0), String($1)) }
+        return zip(p, a).allSatisfy { PermissionSet.globMatch($0, String($1)) }
     }
 
     /// A decimal number (`-`, digits, one optional fraction), as numeric conditions take them.
@@ -186,49 +223,18 @@ public struct PolicyCondition: Sendable, Equatable {
     }
 
     /// A date as date conditions take them, in seconds since the epoch: an epoch number, a day
-    /// (`2026-11-29`, midnight UTC) or an ISO 8601 time (`2026-11-29T20:00:00Z`, fractions and
-    /// `+hh:mm` offsets allowed).
+    /// (`2026-11-29`, midnight UTC) or an ISO 8601 time as `HTTPDate.parseISO8601` reads them
+    /// (`2026-11-29T20:00:00Z`, fractions and `+hh:mm` offsets allowed).
     static func date(_ text: String) -> Double? {
         let u = Array(text.utf8)
-        if !u.isEmpty, u.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) { return Double(text) }
-        func int(_ from: Int, _ n: Int) -> Int? {
-            guard from + n <= u.count else { return nil }
-            var v = 0
-            for b in u[from..<from + n] {
-                guard b >= 0x30, b <= 0x39 else { return nil }
-                v = v * 10 + Int(b - 0x30)
-            }
-            return v
-        }
-        guard u.count >= 10, let y = int(0, 4), u[4] == 0x2D, let mo = int(5, 2), u[7] == 0x2D, let d = int(8, 2)
-        else { return nil }
-        if u.count == 10 { return HTTPDate.epoch(y, mo, d, 0, 0, 0).map(Double.init) }
-        guard u.count >= 20, u[10] == 0x54 || u[10] == 0x74, let h = int(11, 2), u[13] == 0x3A, let mi = int(14, 2),
-            u[16] == 0x3A, let s = int(17, 2), let seconds = HTTPDate.epoch(y, mo, d, h, mi, s)
-        else { return nil }
-        var at = 19
-        var fraction = 0.0
-        if u[at] == 0x2E {
-            at += 1
-            var scale = 0.1
-            let start = at
-            while at < u.count, u[at] >= 0x30, u[at] <= 0x39 {
-                fraction += Double(u[at] - 0x30) * scale
-                scale /= 10
-                at += 1
-            }
-            guard at > start else { return nil }
-        }
-        var offset = 0
-        if at == u.count - 1, u[at] == 0x5A || u[at] == 0x7A {
-            offset = 0
-        } else if at + 6 == u.count, u[at] == 0x2B || u[at] == 0x2D, let oh = int(at + 1, 2), u[at + 3] == 0x3A,
-            let om = int(at + 4, 2)
+        let isDigit = { (b: UInt8) in b >= 0x30 && b <= 0x39 }
+        if !u.isEmpty, u.count <= 15, u.allSatisfy(isDigit) { return Double(text) }
+        if u.count == 10, u[4] == 0x2D, u[7] == 0x2D, u[0..<4].allSatisfy(isDigit), u[5..<7].allSatisfy(isDigit),
+            u[8..<10].allSatisfy(isDigit), let y = Int(text.prefix(4)), let mo = Int(text.dropFirst(5).prefix(2)),
+            let d = Int(text.suffix(2))
         {
-            offset = (oh * 3600 + om * 60) * (u[at] == 0x2D ? -1 : 1)
-        } else {
-            return nil
+            return HTTPDate.epoch(y, mo, d, 0, 0, 0).map(Double.init)
         }
-        return Double(seconds - offset) + fraction
+        return HTTPDate.parseISO8601(text)
     }
 }
