@@ -35,6 +35,8 @@ public struct GatewayContext: Sendable {
     public let metrics: GatewayMetrics?
     /// `[oplog]`: where the operations log is, for the admin API's queries.
     public var oplog = OplogSettings()
+    /// `[s3]`: the object ownership and public access block new buckets get (docs/ACCESS.md).
+    public var accessDefaults = AccessDefaults()
 
     public init(
         metadata: any MetadataStore, zones: [String: any StorageZone], catalog: ZoneCatalog, identities: Identities,

@@ -327,3 +327,39 @@ extension AuditEntry {
         AuditEntry("bucket.policy-delete", bucket: bucket)
     }
 }
+
+// MARK: issue 13 acl
+
+extension AuditEntry {
+    /// A bucket ACL set (its grants as stored, `AccessControlList.encoded`: canonical ids and
+    /// group names; "" is the owner's FULL_CONTROL alone).
+    public static func bucketACL(bucket: String, grants: String) -> AuditEntry {
+        AuditEntry("bucket.acl", bucket: bucket, detail: [("grants", .string(grants))])
+    }
+
+    /// An object version's ACL set, and its owner when that changed with it.
+    public static func objectACL(bucket: String, key: String, versionId: String, grants: String) -> AuditEntry {
+        AuditEntry(
+            "object.acl", bucket: bucket, key: key,
+            detail: [("version_id", .string(versionId)), ("grants", .string(grants))])
+    }
+
+    /// Object Ownership set ("" : the configuration removed).
+    public static func bucketOwnership(bucket: String, _ ownership: String) -> AuditEntry {
+        ownership.isEmpty
+            ? AuditEntry("bucket.ownership-delete", bucket: bucket)
+            : AuditEntry("bucket.ownership", bucket: bucket, detail: [("object_ownership", .string(ownership))])
+    }
+
+    /// The public access block set (its four switches, by their XML names: BlockPublicAcls →
+    /// block_public_acls) or, with nil, removed.
+    public static func bucketPublicAccessBlock(bucket: String, _ settings: [(String, Bool)]?) -> AuditEntry {
+        guard let settings else { return AuditEntry("bucket.public-access-block-delete", bucket: bucket) }
+        func snake(_ name: String) -> String {
+            name.enumerated().map { i, c in c.isUppercase ? (i > 0 ? "_" : "") + c.lowercased() : String(c) }
+                .joined()
+        }
+        return AuditEntry(
+            "bucket.public-access-block", bucket: bucket, detail: settings.map { (snake($0.0), .bool($0.1)) })
+    }
+}

@@ -16,6 +16,14 @@ public struct S3ErrorCode: Sendable, Hashable {
     /// https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-ownership-error-responses.html
     public static let accessControlListNotSupported = S3ErrorCode(
         "AccessControlListNotSupported", 400, "The bucket does not allow ACLs")
+    /// CreateBucket or PutBucketOwnershipControls asking for BucketOwnerEnforced with a bucket
+    /// ACL that grants anyone but the owner (same page).
+    public static let invalidBucketAclWithObjectOwnership = S3ErrorCode(
+        "InvalidBucketAclWithObjectOwnership", 400,
+        "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
+    /// PutBucketAcl / PutObjectAcl with an ACL both in headers and in the body.
+    public static let unexpectedContent = S3ErrorCode(
+        "UnexpectedContent", 400, "This request does not support content")
     public static let authorizationHeaderMalformed = S3ErrorCode(
         "AuthorizationHeaderMalformed", 400, "The authorization header is malformed.")
     public static let authorizationQueryParametersError = S3ErrorCode(
@@ -180,6 +188,7 @@ public struct S3ErrorCode: Sendable, Hashable {
     public static let all: [S3ErrorCode] = [
         accessDenied, accessControlListNotSupported, authorizationHeaderMalformed, authorizationQueryParametersError,
         badRequest, badDigest,
+        invalidBucketAclWithObjectOwnership, unexpectedContent,
         bucketAlreadyExists, bucketAlreadyOwnedByYou, bucketNotEmpty, entityTooSmall, entityTooLarge, incompleteBody,
         internalError, invalidAccessKeyId, invalidArgument, invalidBucketName, invalidChunkSizeError,
         invalidDigest, invalidLocationConstraint, invalidPart, invalidPartNumber, invalidPartOrder, invalidRange,

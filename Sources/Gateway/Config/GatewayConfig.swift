@@ -61,6 +61,8 @@ public struct GatewayConfig: Sendable {
     public var oplog = OplogSettings()
     /// `[lifecycle] interval`: seconds between the agent's lifecycle passes (docs/VERSIONING.md).
     public var lifecycleInterval = 3600
+    /// `[s3] default_object_ownership` / `default_public_access_block` (docs/ACCESS.md).
+    public var accessDefaults = AccessDefaults()
     /// `[testing] clock_offset_file`: FOR TESTS ONLY, the file `OffsetClock` reads; the agent's
     /// test clock runs only when this and `S3GW_TEST_CLOCK_OFFSET_FILE` name the same file.
     public var testClockOffsetFile: String?
@@ -239,6 +241,13 @@ public struct GatewayConfig: Sendable {
                 try reader.noOtherKeys()
             case "lifecycle":
                 c.lifecycleInterval = try reader.int("interval", in: 1...(7 * 86400)) ?? c.lifecycleInterval
+                try reader.noOtherKeys()
+            case "s3":
+                c.accessDefaults.objectOwnership =
+                    try reader.oneOf("default_object_ownership", AccessDefaults.ownerships)
+                    ?? c.accessDefaults.objectOwnership
+                c.accessDefaults.blockPublicAccess =
+                    try reader.bool("default_public_access_block") ?? c.accessDefaults.blockPublicAccess
                 try reader.noOtherKeys()
             case "testing":
                 if let path = try reader.string("clock_offset_file") {

@@ -131,6 +131,7 @@ enum Worker {
                 AuditFailureObserver(store: metadata, perMinute: config.audit.authFailuresPerMinute, logger: logger))
         }
         context.oplog = config.oplog
+        context.accessDefaults = config.accessDefaults
         context.migration.connector = sourceConnector(config)
         return context
     }
