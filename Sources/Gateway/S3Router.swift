@@ -55,14 +55,6 @@ enum S3Router {
                 "replication", .replicationConfigurationNotFound, "s3:GetReplicationConfiguration",
                 "s3:PutReplicationConfiguration", "GetBucketReplication", "DeleteBucketReplication"
             ),
-            (
-                "ownershipControls", .ownershipControlsNotFound, "s3:GetBucketOwnershipControls",
-                "s3:PutBucketOwnershipControls", "GetBucketOwnershipControls", "DeleteBucketOwnershipControls"
-            ),
-            (
-                "publicAccessBlock", .noSuchPublicAccessBlockConfiguration, "s3:GetBucketPublicAccessBlock",
-                "s3:PutBucketPublicAccessBlock", "GetPublicAccessBlock", "DeletePublicAccessBlock"
-            ),
         ]
 
     /// Configurations whose "nothing set" answer is an empty document, not an error.
@@ -94,6 +86,25 @@ enum S3Router {
                 Handlers.getBucketPolicyStatus),
             Route(.bucket, "GET", "acl", "s3:GetBucketAcl", "GetBucketAcl", Handlers.getACL),
             Route(.bucket, "PUT", "acl", "s3:PutBucketAcl", "PutBucketAcl", Handlers.putACL),
+            // AWS names no separate permissions for removing these two configurations.
+            Route(
+                .bucket, "GET", "ownershipControls", "s3:GetBucketOwnershipControls", "GetBucketOwnershipControls",
+                Handlers.getBucketOwnershipControls),
+            Route(
+                .bucket, "PUT", "ownershipControls", "s3:PutBucketOwnershipControls", "PutBucketOwnershipControls",
+                Handlers.putBucketOwnershipControls),
+            Route(
+                .bucket, "DELETE", "ownershipControls", "s3:PutBucketOwnershipControls",
+                "DeleteBucketOwnershipControls", Handlers.deleteBucketOwnershipControls),
+            Route(
+                .bucket, "GET", "publicAccessBlock", "s3:GetBucketPublicAccessBlock", "GetPublicAccessBlock",
+                Handlers.getPublicAccessBlock),
+            Route(
+                .bucket, "PUT", "publicAccessBlock", "s3:PutBucketPublicAccessBlock", "PutPublicAccessBlock",
+                Handlers.putPublicAccessBlock),
+            Route(
+                .bucket, "DELETE", "publicAccessBlock", "s3:PutBucketPublicAccessBlock", "DeletePublicAccessBlock",
+                Handlers.deletePublicAccessBlock),
             Route(
                 .bucket, "GET", "versioning", "s3:GetBucketVersioning", "GetBucketVersioning",
                 Handlers.getBucketVersioning),
@@ -191,7 +202,7 @@ enum S3Router {
         Set([
             "acl", "analytics", "attributes", "cors", "delete", "intelligent-tiering", "inventory", "legal-hold",
             "lifecycle",
-            "location", "object-lock",
+            "location", "object-lock", "ownershipControls", "publicAccessBlock",
             "metadataConfiguration", "metadataTable", "metrics", "policy", "policyStatus", "renameObject",
             "requestPayment",
             "restore", "retention", "select", "session", "tagging", "torrent", "uploadId", "uploads", "versioning",

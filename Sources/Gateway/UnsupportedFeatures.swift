@@ -9,7 +9,7 @@ import S3Protocol
 enum UnsupportedFeatures {
     enum Operation: Sendable {
         case createBucket, putObject, copyObject, createMultipartUpload, uploadPart, uploadPartCopy, postObject
-        case getObject, putACL
+        case getObject
     }
 
     enum Refusal: Sendable {
@@ -18,12 +18,6 @@ enum UnsupportedFeatures {
         /// InvalidRequest, S3's answer to lock headers on a bucket without Object Lock (on a
         /// bucket with it they are honoured: `check(_:_:objectLock:)`).
         case noObjectLock
-        /// AccessControlListNotSupported (400), S3's answer to ACL writes on a bucket whose ACLs are
-        /// disabled (Object Ownership "bucket owner enforced", its default since April 2023). That
-        /// is exactly this gateway's model — the owner has FULL_CONTROL and nobody else anything —
-        /// and SDKs, the aws cli and s3cmd already know the code; NotImplemented would suggest that
-        /// the request could work somewhere.
-        case aclsDisabled
     }
 
     struct Rule: Sendable {
@@ -34,7 +28,6 @@ enum UnsupportedFeatures {
     }
 
     private static let objectWrites: Set<Operation> = [.putObject, .copyObject, .createMultipartUpload, .postObject]
-    private static let aclWrites = objectWrites.union([.createBucket, .putACL])
     private static let sse = Rule(
         operations: objectWrites, accepted: [], refusal: .notImplemented(feature: "Server-side encryption"))
     /// SSE-C keys ride on every request that touches the object's bytes, reads included.
@@ -45,9 +38,9 @@ enum UnsupportedFeatures {
         operations: [.copyObject, .uploadPartCopy], accepted: [],
         refusal: .notImplemented(feature: "Server-side encryption with customer-provided keys"))
     private static let lock = Rule(operations: objectWrites, accepted: [], refusal: .noObjectLock)
-    private static let grant = Rule(operations: aclWrites, accepted: [], refusal: .aclsDisabled)
 
-    /// Request header (or POST form field) name → rule. `x-amz-grant-*` is matched by prefix.
+    /// Request header (or POST form field) name → rule. ACL headers (x-amz-acl, x-amz-grant-*,
+    /// x-amz-object-ownership) are honoured per bucket: `Handlers.newObjectACL`, createBucket.
     static let rules: [String: Rule] = [
         "x-amz-server-side-encryption": sse,
         "x-amz-server-side-encryption-aws-kms-key-id": sse,
@@ -66,19 +59,9 @@ enum UnsupportedFeatures {
         "x-amz-bucket-object-lock-enabled": Rule(
             operations: [.createBucket], accepted: ["false", "true"],
             refusal: .notImplemented(feature: "Object Lock values other than true or false")),
-        // Only "bucket owner enforced" (ACLs disabled) describes this gateway.
-        "x-amz-object-ownership": Rule(
-            operations: [.createBucket], accepted: ["bucketownerenforced"],
-            refusal: .notImplemented(feature: "Object Ownership other than BucketOwnerEnforced")),
-        // With a single owner, bucket-owner-full-control grants exactly what private does.
-        "x-amz-acl": Rule(
-            operations: aclWrites, accepted: ["private", "bucket-owner-full-control"], refusal: .aclsDisabled),
     ]
-    static let grantPrefix = "x-amz-grant-"
 
-    static func rule(for name: String) -> Rule? {
-        rules[name] ?? (name.hasPrefix(grantPrefix) ? grant : nil)
-    }
+    static func rule(for name: String) -> Rule? { rules[name] }
 
     /// `objectLock`: the bucket written to has Object Lock, so its lock headers are honoured
     /// (and validated by the handler), not refused.
@@ -111,39 +94,6 @@ enum UnsupportedFeatures {
                 .invalidRequest,
                 "Bucket is missing ObjectLockConfiguration: \(header) needs a bucket created with Object Lock enabled."
             )
-        case .aclsDisabled:
-            return S3Error(
-                .accessControlListNotSupported,
-                "The bucket does not allow ACLs: only the owner has access (x-amz-acl private or bucket-owner-full-control); \(header) was refused."
-            )
         }
     }
-
-    /// A PutBucketAcl / PutObjectAcl body may only restate what GET ?acl answers — one grant,
-    /// FULL_CONTROL to the owner — which is what s3cmd `cp` sends back after reading it. Anything
-    /// else (another grantee, a group, an e-mail, fewer rights, no grant) is refused.
-    static func checkACL(_ policy: XMLNode, owner: String) throws(S3Error) {
-        guard policy.name == "AccessControlPolicy", let list = policy.child("AccessControlList") else {
-            throw S3Error(.malformedXML)
-        }
-        if let id = policy.child("Owner")?.child("ID"), trimmed(id.text) != owner {
-            throw S3Error(
-                .accessControlListNotSupported, "The bucket does not allow ACLs: the owner cannot be changed.")
-        }
-        let grants = list.children("Grant")
-        let onlyOwner =
-            grants.count == 1 && trimmed(grants[0].child("Permission")?.text ?? "") == "FULL_CONTROL"
-            && grants[0].child("Grantee").map { g in
-                g.children.allSatisfy { ["ID", "DisplayName"].contains($0.name) }
-                    && trimmed(g.child("ID")?.text ?? "") == owner
-            } == true
-        if !onlyOwner {
-            throw S3Error(
-                .accessControlListNotSupported,
-                "The bucket does not allow ACLs: the only grant is FULL_CONTROL to the owner, and it cannot be changed."
-            )
-        }
-    }
-
-    private static func trimmed(_ s: String) -> String { s.trimmingCharacters(in: .whitespacesAndNewlines) }
 }

@@ -11,7 +11,9 @@ import XCTest
 final class BucketPolicyAccessTests: XCTestCase {
     var gw: TestGateway!
 
-    override func setUp() { gw = TestGateway() }
+    /// Buckets made here start without a public access block (`[s3] default_public_access_block
+    /// = false`): these cases are about policies, and set one where it matters.
+    override func setUp() { gw = TestGateway(configure: { $0.accessDefaults.blockPublicAccess = false }) }
 
     let everything: [String: [String]] = ["s3:*": ["*"]]
 

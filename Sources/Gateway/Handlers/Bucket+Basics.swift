@@ -36,42 +36,6 @@ extension Handlers {
         return .xml(x.document)
     }
 
-    /// GET ?acl — the owner has FULL_CONTROL; that is the only grant this gateway keeps.
-    static func getACL(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
-        let b = try ownedBucket(r, ctx)
-        // An object's ACL is its version's (`versionId`); a delete marker has none.
-        if r.key != nil { _ = try ownedObject(r, ctx) }
-        var x = XMLWriter()
-        x.open("AccessControlPolicy", namespace: XMLWriter.s3Namespace)
-        owner(&x, b.owner, ctx)
-        x.open("AccessControlList")
-        x.openRaw("<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">")
-        x.element("ID", b.owner)
-        x.element("DisplayName", ctx.identities.displayName(ofUser: b.owner))
-        x.openRaw("</Grantee>")
-        x.element("Permission", "FULL_CONTROL")
-        x.close("Grant")
-        x.close("AccessControlList")
-        x.close("AccessControlPolicy")
-        return .xml(x.document)
-    }
-
-    /// PUT ?acl — succeeds only when it asks for what GET ?acl shows (private, or a body granting
-    /// the owner FULL_CONTROL, as s3cmd `cp` sends); anything else is refused, see UnsupportedFeatures.
-    static func putACL(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
-        let b = try ownedBucket(r, ctx)
-        try UnsupportedFeatures.check(r, .putACL)
-        if r.key != nil { _ = try ownedObject(r, ctx) }
-        guard let body = try verifiedBody(r).readAll(limit: 64 * 1024) else { throw S3Error(.malformedXML) }
-        if !body.allSatisfy(isXMLSpace) {
-            guard let policy = XMLNode.parse(body) else { throw S3Error(.malformedXML) }
-            try UnsupportedFeatures.checkACL(policy, owner: b.owner)
-        }
-        return S3Response()
-    }
-
-    static func isXMLSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }
-
     /// PUT ?versioning — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketVersioning.html
     /// Enabled or Suspended (never back to unversioned; a bucket with Object Lock cannot be
     /// suspended: 409 InvalidBucketState). MFA delete is refused: it needs `x-amz-mfa`, which this

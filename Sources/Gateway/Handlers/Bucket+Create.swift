@@ -23,6 +23,7 @@ extension Handlers {
             try Authorization.require(p, "s3:PutBucketObjectLockConfiguration", .bucket(name))
             try Authorization.require(p, "s3:PutBucketVersioning", .bucket(name))
         }
+        let access = try newBucketAccess(r, p, ctx)
         let constraint = try locationConstraint(r.body)
         let placement = try ctx.resolvePlacement(constraint)
         let zones = placement.zones
@@ -39,6 +40,7 @@ extension Handlers {
             name: qualified, owner: p.user.id, createdAt: r.now, locationConstraint: constraint, zones: zones,
             backendBucket: backend, replicaCount: ctx.defaultReplicaCount(for: placement),
             tenant: p.tenant)
+        (record.ownership, record.publicAccessBlock, record.acl) = access
         // Object Lock needs versioning: both are on from the start, in the same row (S3: such a
         // bucket's versioning can never be suspended).
         if withLock {
@@ -52,6 +54,37 @@ extension Handlers {
         }
         logger.info("created bucket \(name) in \(zones.joined(separator: ","))")
         return S3Response(headers: [Header("Location", "/" + name)])
+    }
+
+    /// The new bucket's Object Ownership (x-amz-object-ownership, else `[s3]
+    /// default_object_ownership`), public access block (`[s3] default_public_access_block`) and
+    /// ACL (x-amz-acl / x-amz-grant-*), as stored, checked before anything is created: an ACL
+    /// granting anyone but the owner under BucketOwnerEnforced is
+    /// InvalidBucketAclWithObjectOwnership, a public one under BlockPublicAcls AccessDenied.
+    /// Setting either needs its own permission too (s3:PutBucketOwnershipControls,
+    /// s3:PutBucketAcl), as in S3.
+    static func newBucketAccess(_ r: S3Request, _ p: Principal, _ ctx: GatewayContext) throws -> (
+        ownership: String, publicAccessBlock: String, acl: String
+    ) {
+        let name = r.bucketName ?? ""
+        var ownership = ObjectOwnership(rawValue: ctx.accessDefaults.objectOwnership) ?? .bucketOwnerEnforced
+        if let asked = r.header("x-amz-object-ownership")?.trimmingCharacters(in: .whitespaces) {
+            guard let o = ObjectOwnership(rawValue: asked) else {
+                throw S3Error(.invalidArgument, "Invalid x-amz-object-ownership header: \(asked)")
+            }
+            try Authorization.require(p, "s3:PutBucketOwnershipControls", .bucket(name))
+            ownership = o
+        }
+        // All four on, or none configured.
+        let pab = ctx.accessDefaults.blockPublicAccess ? PublicAccessBlock.all.encoded : ""
+        let acl = try AccessControlList.fromHeaders(
+            cannedLowercased(r.header), owner: p.user.id, bucketOwner: p.user.id,
+            userExists: userExists(ctx, checked: true))
+        guard let acl, !acl.isPrivate(owner: p.user.id) else { return (ownership.rawValue, pab, "") }
+        if !ownership.aclsEnabled { throw S3Error(.invalidBucketAclWithObjectOwnership) }
+        if acl.isPublic && PublicAccessBlock(stored: pab).blockPublicAcls { throw S3Error(.accessDenied) }
+        try Authorization.require(p, "s3:PutBucketAcl", .bucket(name))
+        return (ownership.rawValue, pab, acl.encoded)
     }
 
     /// The optional CreateBucketConfiguration body; "" when absent or empty.

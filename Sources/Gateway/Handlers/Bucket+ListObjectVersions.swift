@@ -60,7 +60,7 @@ extension Handlers {
                 x.element("ETag", "\"\(o.etag)\"")
                 x.element("Size", o.size)
             }
-            owner(&x, b.owner, ctx)
+            owner(&x, objectOwner(o, in: b), ctx)
             if !o.isDeleteMarker { x.element("StorageClass", "STANDARD") }
             x.close(o.isDeleteMarker ? "DeleteMarker" : "Version")
         }

@@ -93,7 +93,7 @@ extension Handlers {
             x.element("LastModified", HTTPDate.iso8601(o.lastModified))
             x.element("ETag", "\"\(o.etag)\"")
             x.element("Size", o.size)
-            if fetchOwner { owner(&x, b.owner, ctx) }
+            if fetchOwner { owner(&x, objectOwner(o, in: b), ctx) }
             x.element("StorageClass", "STANDARD")
             x.close("Contents")
         }

@@ -65,6 +65,8 @@ extension Handlers {
         try UnsupportedFeatures.check(
             fields.sorted { $0.key < $1.key }.map { (name: $0.key == "acl" ? "x-amz-acl" : $0.key, value: $0.value) },
             .postObject, objectLock: b.objectLock != nil)
+        let access = try newObjectACL(
+            { fields[$0] ?? ($0 == "x-amz-acl" ? fields["acl"] : nil) }, writer: caller.principal, bucket: b, ctx)
         let lock = try lockSettings(
             fields: fields.map { (name: $0.key, value: $0.value) }, bucket: b, key: key,
             caller: caller, now: r.now)
@@ -94,6 +96,7 @@ extension Handlers {
             bucket: b.name, key: key, size: size, etag: sink.md5.hex(), lastModified: r.now,
             contentType: stored.contentType, headers: stored.headers, checksums: [:],
             zone: zoneName, blob: blob, tags: tags)
+        (record.owner, record.acl) = access
         record.lock(lock)
         let version = try commitObject(record, copies: copies, condition: nil, in: b, ctx, logger)
         var response = postResponse(

@@ -60,6 +60,7 @@ extension Handlers {
             parts: used.map { BlobPart(blob: $0.blob, size: $0.size) }, tags: upload.tags, uploadId: upload.uploadId,
             partSizes: used.map(\.size))
         object.lock(LockHeaders.effective(upload.lock, bucket: b, now: r.now))
+        (object.owner, object.acl) = (upload.owner, upload.acl)
         if !upload.zoneUpload.isEmpty {
             // The provider assembles the listed parts (by its ETags) into one object and drops
             // the rest; the gateway's object is that single blob.

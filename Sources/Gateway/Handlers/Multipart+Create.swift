@@ -10,6 +10,7 @@ extension Handlers {
         guard let key = r.key else { throw S3Error(.invalidRequest) }
         try ObjectKey.validate(key)
         try UnsupportedFeatures.check(r, .createMultipartUpload, objectLock: b.objectLock != nil)
+        let access = try newObjectACL(r, b, ctx)
         // Kept as named; Complete adds the bucket's default retention, counted from completion.
         let lock = try explicitLock(fields: r.head.headers, bucket: b, key: key, caller: r, now: r.now)
         let stored = try StoredHeaders.fromRequest(r)
@@ -26,6 +27,7 @@ extension Handlers {
             zoneUpload: zoneUpload, checksumType: checksum?.type.rawValue ?? ""
         )
         upload.lock = lock ?? LockSettings()
+        (upload.owner, upload.acl) = access
         try ctx.metadata.createUpload(upload)
         var x = XMLWriter()
         x.open("InitiateMultipartUploadResult", namespace: XMLWriter.s3Namespace)

@@ -13,6 +13,8 @@ extension Handlers {
         guard let key = r.key else { throw S3Error(.invalidRequest) }
         try ObjectKey.validate(key)
         try UnsupportedFeatures.check(r, .copyObject, objectLock: b.objectLock != nil)
+        // The copy's ACL is what this request names, never the source's (S3).
+        let access = try newObjectACL(r, b, ctx)
         // The copy's lock is what this request names (or the bucket's default), never the source's.
         let lock = try lockSettings(for: r, bucket: b, key: key, now: r.now)
         let (sb, src, sourceVersion) = try copySource(r, ctx)
@@ -56,6 +58,7 @@ extension Handlers {
             bucket: b.name, key: key, size: src.size, etag: etag, lastModified: r.now,
             contentType: stored.contentType, headers: stored.headers, checksums: checksums, zone: zoneName, blob: blob,
             tags: tags)
+        (record.owner, record.acl) = access
         record.lock(lock)
         let version = try commitObject(record, copies: copies, condition: condition, in: b, ctx, logger)
         var response = copyResult("CopyObjectResult", lastModified: record.lastModified, etag: record.etag)

@@ -13,6 +13,7 @@ extension Handlers {
         guard let key = r.key else { throw S3Error(.invalidRequest) }
         try ObjectKey.validate(key)
         try UnsupportedFeatures.check(r, .putObject, objectLock: b.objectLock != nil)
+        let access = try newObjectACL(r, b, ctx)
         let lock = try lockSettings(for: r, bucket: b, key: key, now: r.now)
         try requireLockDigest(r, when: lock != LockSettings())
         let condition = try writeCondition(r, bucket: b, key: key, ctx)
@@ -30,6 +31,7 @@ extension Handlers {
             bucket: b.name, key: key, size: body.decodedLength, etag: body.md5Hex, lastModified: r.now,
             contentType: stored.contentType, headers: stored.headers,
             checksums: body.checksumsByName, zone: zoneName, blob: blob, tags: tags)
+        (record.owner, record.acl) = access
         record.lock(lock)
         let version = try commitObject(record, copies: copies, condition: condition, in: b, ctx, logger)
         var headers = [Header("ETag", "\"\(record.etag)\"")]
