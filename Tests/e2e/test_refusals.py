@@ -1,7 +1,8 @@
 """Never pretend: a request for a feature the gateway does not have yet (server-side encryption,
-Object Lock, ACLs beyond the owner's, MFA delete, bucket configurations) gets S3's error and stores
-nothing — no object, no blob in the zone, no bucket, no open multipart upload. Sent by real clients
-(boto3, the aws CLI, s3cmd); the owner's private ACL, which they send routinely, keeps working."""
+Object Lock, MFA delete, bucket configurations), or for ACLs on a bucket whose ACLs are disabled
+(BucketOwnerEnforced, the default), gets S3's error and stores nothing — no object, no blob in the
+zone, no bucket, no open multipart upload. Sent by real clients (boto3, the aws CLI, s3cmd); the
+owner's private ACL, which they send routinely, keeps working. ACLs where they apply: test_acl.py."""
 
 import datetime as dt
 import filecmp
@@ -21,6 +22,7 @@ LATER = dt.datetime(2040, 1, 1, tzinfo=dt.timezone.utc)
 ENCRYPTION = ("NotImplemented", 501)
 NO_LOCK = ("InvalidRequest", 400)
 NO_ACLS = ("AccessControlListNotSupported", 400)
+NO_BUCKET_ACLS = ("InvalidBucketAclWithObjectOwnership", 400)
 
 # What each object write may ask for, and the answer while the gateway cannot honour it.
 WRITE_REFUSALS = {
@@ -141,11 +143,11 @@ def test_post_form_fields_refused(gw, bucket, field, value, answer):
 # -- buckets ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("args, answer", [
-    ({"ObjectOwnership": "ObjectWriter"}, ENCRYPTION),
-    ({"ACL": "public-read"}, NO_ACLS),
-    ({"ACL": "public-read-write"}, NO_ACLS),
-    ({"GrantRead": ALL_USERS}, NO_ACLS),
-], ids=["object-writer", "public-read", "public-read-write", "grant-read"])
+    ({"ACL": "public-read"}, NO_BUCKET_ACLS),
+    ({"ACL": "public-read-write"}, NO_BUCKET_ACLS),
+    ({"GrantRead": ALL_USERS}, NO_BUCKET_ACLS),
+    ({"ObjectOwnership": "Everyone"}, ("InvalidArgument", 400)),
+], ids=["public-read", "public-read-write", "grant-read", "unknown-ownership"])
 def test_create_bucket_refused_and_not_created(gw, args, answer):
     client = s3_client(gw)
     name = new_bucket_name("refused")
@@ -157,7 +159,8 @@ def test_create_bucket_refused_and_not_created(gw, args, answer):
 def test_create_bucket_with_what_the_gateway_does_succeeds(gw):
     client = s3_client(gw)
     for args in ({"ACL": "private"}, {"ObjectLockEnabledForBucket": False},
-                 {"ObjectLockEnabledForBucket": True}, {"ObjectOwnership": "BucketOwnerEnforced"}):
+                 {"ObjectLockEnabledForBucket": True}, {"ObjectOwnership": "BucketOwnerEnforced"},
+                 {"ObjectOwnership": "ObjectWriter"}, {"ObjectOwnership": "BucketOwnerPreferred"}):
         name = new_bucket_name("accepted")
         client.create_bucket(Bucket=name, **args)
         client.head_bucket(Bucket=name)
@@ -215,10 +218,6 @@ def test_put_bucket_encryption_refused(gw, bucket):
 CONFIGURATIONS = {
     "website": lambda c, b: c.put_bucket_website(Bucket=b, WebsiteConfiguration={
         "IndexDocument": {"Suffix": "index.html"}}),
-    "ownershipControls": lambda c, b: c.put_bucket_ownership_controls(Bucket=b, OwnershipControls={
-        "Rules": [{"ObjectOwnership": "ObjectWriter"}]}),
-    "publicAccessBlock": lambda c, b: c.put_public_access_block(Bucket=b, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": False}),
     "logging": lambda c, b: c.put_bucket_logging(Bucket=b, BucketLoggingStatus={
         "LoggingEnabled": {"TargetBucket": b, "TargetPrefix": "logs/"}}),
     "notification": lambda c, b: c.put_bucket_notification_configuration(Bucket=b, NotificationConfiguration={}),
