@@ -130,9 +130,8 @@ def test_canned_acl_on_every_write_is_what_get_acl_answers(gw, open_bucket, owne
     client.put_object_acl(Bucket=b, Key="src", ACL=canned)
     assert grants(client.get_object_acl(Bucket=b, Key="src")) == want
     client.put_bucket_acl(Bucket=b, ACL=canned)
-    assert grants(client.get_bucket_acl(Bucket=b))[0] == (owner_id, "FULL_CONTROL")
-    if not canned.startswith("bucket-owner"):
-        assert grants(client.get_bucket_acl(Bucket=b)) == want
+    # On a bucket the bucket-owner canned ACLs are private (S3 ignores them there).
+    assert grants(client.get_bucket_acl(Bucket=b)) == (want[:1] if canned.startswith("bucket-owner") else want)
     # A copy without an ACL is private, whatever the source's.
     client.copy_object(Bucket=b, Key="plain", CopySource={"Bucket": b, "Key": "put"})
     assert grants(client.get_object_acl(Bucket=b, Key="plain")) == [(owner_id, "FULL_CONTROL")]

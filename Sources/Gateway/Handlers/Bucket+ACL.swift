@@ -28,7 +28,7 @@ extension Handlers {
         guard let body = try verifiedBody(r).readAll(limit: 64 * 1024) else { throw S3Error(.malformedACLError) }
         let exists = userExists(ctx, checked: ownership.aclsEnabled)
         let fromHeaders = try AccessControlList.fromHeaders(
-            cannedLowercased(r.header), owner: owner, bucketOwner: b.owner, userExists: exists)
+            cannedLowercased(r.header, bucket: object == nil), owner: owner, bucketOwner: b.owner, userExists: exists)
         let acl: AccessControlList
         if body.allSatisfy(isXMLSpace) {
             guard let fromHeaders else {
@@ -92,11 +92,13 @@ extension Handlers {
         return { id in ((try? ctx.identities.store.user(id: id)) ?? nil) != nil }
     }
 
-    /// Request headers with the canned ACL's name lowercased (clients send `Private` too).
-    static func cannedLowercased(_ header: @escaping (String) -> String?) -> (String) -> String? {
+    /// Request headers with the canned ACL's name lowercased (clients send `Private` too). On a
+    /// `bucket` the bucket-owner canned ACLs are `private`: S3 ignores them there.
+    static func cannedLowercased(_ header: @escaping (String) -> String?, bucket: Bool = false) -> (String) -> String? {
         { name in
-            let v = header(name)
-            return name == "x-amz-acl" ? v?.trimmingCharacters(in: .whitespaces).lowercased() : v
+            guard name == "x-amz-acl", let v = header(name) else { return header(name) }
+            let canned = v.trimmingCharacters(in: .whitespaces).lowercased()
+            return bucket && canned.hasPrefix("bucket-owner-") ? "private" : canned
         }
     }
 }

@@ -78,7 +78,7 @@ extension Handlers {
         // All four on, or none configured.
         let pab = ctx.accessDefaults.blockPublicAccess ? PublicAccessBlock.all.encoded : ""
         let acl = try AccessControlList.fromHeaders(
-            cannedLowercased(r.header), owner: p.user.id, bucketOwner: p.user.id,
+            cannedLowercased(r.header, bucket: true), owner: p.user.id, bucketOwner: p.user.id,
             userExists: userExists(ctx, checked: true))
         guard let acl, !acl.isPrivate(owner: p.user.id) else { return (ownership.rawValue, pab, "") }
         if !ownership.aclsEnabled { throw S3Error(.invalidBucketAclWithObjectOwnership) }
