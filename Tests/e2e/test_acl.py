@@ -3,13 +3,17 @@ ownership and public access block — requests"), with boto3 and the aws CLI: ca
 grants (by canonical id and group URI, in headers and in XML) on every write and on Put*Acl read
 back by Get*Acl; S3's errors; ownership controls and public access blocks put, read and removed;
 who owns an object under each ownership setting; new buckets' defaults (BucketOwnerEnforced, all
-four public access block settings on). Refusals store nothing."""
+four public access block settings on). Refusals store nothing. Applied: a public-read object read
+by an unsigned GET (until IgnorePublicAcls or a private ACL), and another tenant's bucket read,
+listed and written through `tenant:bucket` by grants to the caller's canonical id."""
 
 import json
 import os
 import uuid
 
+import botocore.handlers
 import pytest
+import requests
 from botocore.exceptions import ClientError
 
 import admin_api
@@ -303,3 +307,67 @@ def test_aws_cli_ownership_public_access_block_and_acls(gw, tmp_path, owner_id):
         assert r.returncode != 0 and "OwnershipControlsNotFoundError" in r.stderr, r.stderr
     finally:
         empty_and_delete_bucket(s3_client(gw), b)
+
+
+# -- ACLs applied (the anonymous caller and tenant:bucket addressing, docs/ACCESS.md) ------------
+
+def tenant_client(gw, tenant: str, user: str):
+    """A user allowed everything in a new tenant, whose client may name `tenant:bucket`."""
+    for method, path, body in (("POST", "tenants", {"id": tenant}),
+                               ("POST", f"tenants/{tenant}/users", {"name": user, "permissions": {"s3:*": ["*"]}})):
+        r = admin_api.admin(gw, method, path, body)
+        assert r.status_code == 201, r.text
+    r = admin_api.admin(gw, "POST", f"tenants/{tenant}/users/{user}/credentials")
+    assert r.status_code == 201, r.text
+    client = naming_tenants(s3_client(As(gw, r.json()["access_key"], r.json()["secret_key"])))
+    return client, client.list_buckets()["Owner"]["ID"]
+
+
+def naming_tenants(client):
+    """botocore refuses `tenant:bucket` as a bucket name before sending (docs/ACCESS.md)."""
+    client.meta.events.unregister("before-parameter-build.s3", botocore.handlers.validate_bucket_name)
+    return client
+
+
+def test_public_read_object_acl_lets_an_unsigned_get_in(gw, open_bucket):
+    client = s3_client(gw)
+    b = open_bucket
+    client.put_object(Bucket=b, Key="public", Body=b"for everyone", ACL="public-read")
+    client.put_object(Bucket=b, Key="private", Body=b"not for you")
+    assert requests.get(f"{gw.http_url}/{b}/public", timeout=30).content == b"for everyone"
+    assert requests.get(f"{gw.http_url}/{b}/private", timeout=30).status_code == 403
+    # The ACL can be taken back, and IgnorePublicAcls stops it without changing it.
+    client.put_public_access_block(Bucket=b, PublicAccessBlockConfiguration={"IgnorePublicAcls": True})
+    assert requests.get(f"{gw.http_url}/{b}/public", timeout=30).status_code == 403
+    client.delete_public_access_block(Bucket=b)
+    assert requests.get(f"{gw.http_url}/{b}/public", timeout=30).status_code == 200
+    client.put_object_acl(Bucket=b, Key="public", ACL="private")
+    assert requests.get(f"{gw.http_url}/{b}/public", timeout=30).status_code == 403
+
+
+def test_another_tenants_user_reads_and_writes_by_acl_grant(gw, owner_id):
+    """Tenant t's bucket, read and written by the default tenant's root through `t:bucket`
+    because t's ACLs grant it by canonical id; an object it writes there is its own."""
+    tenant = "t" + uuid.uuid4().hex[:8]
+    theirs, their_id = tenant_client(gw, tenant, "owner")
+    mine = naming_tenants(s3_client(gw))
+    b = acl_bucket(theirs, "ObjectWriter")
+    addressed = f"{tenant}:{b}"
+    try:
+        theirs.put_object(Bucket=b, Key="shared", Body=b"shared bytes", GrantRead=f'id="{owner_id}"')
+        theirs.put_object(Bucket=b, Key="kept", Body=b"kept bytes")
+        assert mine.get_object(Bucket=addressed, Key="shared")["Body"].read() == b"shared bytes"
+        expect_error(lambda: mine.get_object(Bucket=addressed, Key="kept"), "AccessDenied", 403)
+        expect_error(lambda: mine.list_objects_v2(Bucket=addressed), "AccessDenied", 403)
+        expect_error(lambda: mine.put_object(Bucket=addressed, Key="mine", Body=b"x"), "AccessDenied", 403)
+        # A bucket grant of READ and WRITE: list and write; the written object is the writer's.
+        theirs.put_bucket_acl(Bucket=b, GrantFullControl=f'id="{their_id}"',
+                              GrantRead=f'id="{owner_id}"', GrantWrite=f'id="{owner_id}"')
+        assert {o["Key"] for o in mine.list_objects_v2(Bucket=addressed)["Contents"]} == {"shared", "kept"}
+        mine.put_object(Bucket=addressed, Key="mine", Body=b"written across", ACL="bucket-owner-full-control")
+        acl = theirs.get_object_acl(Bucket=b, Key="mine")
+        assert acl["Owner"]["ID"] == owner_id
+        assert sorted(grants(acl)) == sorted([(owner_id, "FULL_CONTROL"), (their_id, "FULL_CONTROL")])
+        assert theirs.get_object(Bucket=b, Key="mine")["Body"].read() == b"written across"
+    finally:
+        empty_and_delete_bucket(theirs, b)
