@@ -76,21 +76,25 @@ public struct S3Gateway: Sendable {
         }
         var status = 500
         // A preflight is answered before authentication (S3Gateway+CORS.swift); every other
-        // answer to a request with `Origin` carries the headers of the CORS rule matching it
-        // when it arrived (a DeleteBucketCors answer too).
+        // answer to a request with `Origin` carries the headers of the CORS rule matching it in
+        // the bucket as the request loaded it, when it arrived (a DeleteBucketCors answer too).
         let isPreflight = head.method == "OPTIONS"
-        let cors = isPreflight ? [] : corsHeaders(head, hostBucket: hostBucket)
+        var answered: AnsweredBucket?
         do {
             let result: S3Response
             if isPreflight {
-                result = try preflight(head, hostBucket: hostBucket)
+                result = try preflight(head, hostBucket: hostBucket, now: started)
             } else {
                 let request = try prepare(
                     head: head, hostBucket: hostBucket, params: params, body: body, requestId: requestId, now: started)
+                answered = request.answered
                 result = try S3Router.route(request, ctx, logger)
             }
             status = result.status
+            let cors = corsHeaders(head, bucket: answered?.bucket)
             _ = try send(result.adding(cors), head: head, requestId: requestId, to: tracked)
+            // A preflight has no use for a body; one sent anyway is drained as after an error.
+            if isPreflight { drain(body, limit: 1 << 20) }
         } catch  where tracked.headSent {
             // The status line is out: all we can do is cut the body short, which the client
             // sees as a truncated transfer (Content-Length not reached), never as success.
@@ -99,6 +103,7 @@ public struct S3Gateway: Sendable {
             let s3 = Self.s3Error(error, logger: logger)
             status = s3.code.status
             RequestTrace.current?.errorCode = s3.code.code
+            let cors = corsHeaders(head, bucket: answered?.bucket)
             sendError(s3, head: head, requestId: requestId, to: tracked, extraHeaders: cors)
             // Whatever the client still sends after an early error is drained so nginx can
             // deliver our answer instead of a reset; bounded to keep hostile bodies cheap.

@@ -29,7 +29,11 @@ struct S3Request {
     var remoteAddress = ""
     /// The addressed bucket, loaded (and the request authorized on it) once by the router for
     /// bucket- and object-level routes; `Handlers.ownedBucket` hands it out.
-    var bucketRecord: BucketRecord?
+    var bucketRecord: BucketRecord? { didSet { answered.bucket = bucketRecord } }
+    /// The bucket as last loaded for this request, shared by every copy of it (a handler's
+    /// `var caller = r` included): the gateway reads it after the route returned or threw, for
+    /// the CORS headers of the answer (S3Gateway+CORS.swift), without reading the bucket again.
+    let answered = AnsweredBucket()
     /// GET/HEAD of an object's latest version: the router read it with the bucket in one store
     /// read (`bucketAndObject`); nil inside means no such object. Nil when not read.
     var latestObject: ObjectRecord??
@@ -53,15 +57,13 @@ struct S3Request {
 
     /// The tenant whose bucket the request addresses: the one named by `tenant:bucket`, else the
     /// caller's.
-    var bucketTenant: String { bucketName.flatMap { BucketAddress.split($0).tenant } ?? tenant }
+    var bucketTenant: String { bucketName.map { BucketAddress.resolve($0, callerTenant: tenant).tenant } ?? tenant }
 
     /// The bucket's name inside its tenant (`photos` of `acme:photos`).
     var bucketDisplayName: String? { bucketName.map { BucketAddress.split($0).name } }
 
     /// The metadata store's name of the addressed bucket (`TenantRecord.qualifiedBucket`).
-    var bucket: String? {
-        bucketDisplayName.map { TenantRecord.qualifiedBucket(tenant: bucketTenant, name: $0) }
-    }
+    var bucket: String? { bucketName.map { BucketAddress.resolve($0, callerTenant: tenant).stored } }
 
     var method: String { head.method }
     /// The header's value as sent, byte for byte (HeaderBytes).
@@ -84,6 +86,16 @@ enum BucketAddress {
         return (String(sent[..<colon]), String(sent[sent.index(after: colon)...]))
     }
 
+    /// The bucket `sent` addresses for a caller of `callerTenant`: its tenant (the one named by
+    /// `tenant:bucket`, else the caller's), its name inside it, and the metadata store's name of
+    /// it (`TenantRecord.qualifiedBucket`). The one resolution every part of a request uses (the
+    /// router, handlers, the preflight), so they always mean the same bucket.
+    static func resolve(_ sent: String, callerTenant: String) -> (tenant: String, name: String, stored: String) {
+        let (named, name) = split(sent)
+        let tenant = named ?? callerTenant
+        return (tenant, name, TenantRecord.qualifiedBucket(tenant: tenant, name: name))
+    }
+
     /// InvalidBucketName unless the tenant part is a tenant id and a name follows it.
     static func validate(_ sent: String) throws(S3Error) {
         let (tenant, name) = split(sent)
@@ -92,6 +104,12 @@ enum BucketAddress {
             throw S3Error(.invalidBucketName, extra: [("BucketName", sent)])
         }
     }
+}
+
+/// `S3Request.answered`: a reference, so what the router or a handler loaded reaches the gateway
+/// through the copies of the request they made.
+final class AnsweredBucket {
+    var bucket: BucketRecord?
 }
 
 /// What a handler answers: status, headers, and a body that is either small bytes or a stream.

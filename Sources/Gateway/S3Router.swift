@@ -343,7 +343,7 @@ enum S3Router {
         }
         if let sub = subresources.first(where: r.has) {
             // The bucket's own errors (NoSuchBucket) come first, as for routed requests.
-            if r.bucket != nil { _ = try Handlers.loadBucket(r, ctx) }
+            if r.bucket != nil { r.answered.bucket = try Handlers.loadBucket(r, ctx) }
             throw S3Error(.notImplemented, "\(r.method) ?\(sub) is not implemented by this gateway.")
         }
         if let route = candidates.first(where: { $0.subresource == nil }) {

@@ -180,9 +180,17 @@ public struct S3ErrorCode: Sendable, Hashable {
         "MissingAuthenticationToken", 403, "Request is missing Authentication Token")
 
     // MARK: issue 13 cors
-    /// A preflight (`OPTIONS`) the bucket's CORS rules do not allow, or a bucket without them.
+    /// A preflight (`OPTIONS`) the bucket's CORS rules do not allow (S3's text, its typo included);
+    /// a missing bucket or one without rules are answered with `CORSText`'s.
     public static let accessForbidden = S3ErrorCode(
-        "AccessForbidden", 403, "CORSResponse: This CORS request is not allowed.")
+        "AccessForbidden", 403,
+        "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec."
+    )
+    /// AccessForbidden's other texts, S3's as recorded against it (docs/ACCESS.md, "CORS").
+    public enum CORSText {
+        public static let bucketNotFound = "CORSResponse: Bucket not found"
+        public static let notEnabled = "CORSResponse: CORS is not enabled for this bucket."
+    }
     public static let missingRequestBodyError = S3ErrorCode("MissingRequestBodyError", 400, "Request Body is empty")
 
     public static let all: [S3ErrorCode] = [

@@ -86,6 +86,10 @@ public final class InMemoryMetadataStore: MetadataStore {
     let auditState = Mutex(AuditState())
     /// Metrics samples by slot (InMemoryMetadataStore+MetricsHistory.swift).
     let history = Mutex<[Int64: MetricsSample]>([:])
+    /// For tests of what a request reads: `bucket(named:)` calls so far, and a failure every
+    /// such call throws while set.
+    public let bucketNameReads = Mutex(0)
+    public let bucketReadFailure = Mutex<StoreError?>(nil)
 
     public init() {}
 
@@ -117,7 +121,9 @@ public final class InMemoryMetadataStore: MetadataStore {
     }
 
     public func bucket(named name: String) throws(StoreError) -> BucketRecord? {
-        state.withLock { $0.buckets[name] }
+        bucketNameReads.withLock { $0 += 1 }
+        if let failure = bucketReadFailure.withLock({ $0 }) { throw failure }
+        return state.withLock { $0.buckets[name] }
     }
 
     public func listBuckets(tenant: String) throws(StoreError) -> [BucketRecord] {

@@ -18,9 +18,19 @@ enum Handlers {
     /// (names are qualified by tenant, so another tenant's bucket of the same name is simply
     /// another row). NoSuchBucket, echoing the name as the client sent it.
     static func loadBucket(_ r: S3Request, _ ctx: GatewayContext) throws -> BucketRecord {
-        guard let name = r.bucket, let b = try ctx.metadata.bucket(named: name), b.tenant == r.bucketTenant else {
+        guard let sent = r.bucketName, let b = try addressedBucket(sent, callerTenant: r.tenant, ctx) else {
             throw S3Error(.noSuchBucket, extra: [("BucketName", r.bucketName ?? "")])
         }
+        return b
+    }
+
+    /// The bucket `sent` (`photos` or `acme:photos`) names for a caller of `callerTenant`
+    /// (`BucketAddress.resolve`); nil when there is none.
+    static func addressedBucket(_ sent: String, callerTenant: String, _ ctx: GatewayContext) throws(StoreError)
+        -> BucketRecord?
+    {
+        let a = BucketAddress.resolve(sent, callerTenant: callerTenant)
+        guard let b = try ctx.metadata.bucket(named: a.stored), b.tenant == a.tenant else { return nil }
         return b
     }
 
