@@ -1,7 +1,12 @@
 """CORS end to end (docs/ACCESS.md, "CORS"): Put/Get/DeleteBucketCors with boto3 and S3's
 validation errors; preflight OPTIONS requests answered by the gateway through nginx without a
-signature (also for a presigned URL), and the CORS headers on the answers to actual requests
-carrying Origin, success and error alike."""
+signature (also for a presigned URL, virtual-hosted, and refused in S3's order with its Method and
+ResourceType), a replaced configuration answering the next preflight, a key nobody has finding no
+bucket, the CORS headers on the answers to actual requests carrying Origin (success and error
+alike, HEAD too), and the issue's own demo: a browser form uploading to a bucket whose policy lets
+everyone put, after its preflight."""
+
+import json
 
 import requests
 from botocore.exceptions import ClientError
@@ -11,6 +16,9 @@ from conftest import new_bucket_name, s3_client
 
 PAGE = "http://page.example"
 VARY = "Origin, Access-Control-Request-Headers, Access-Control-Request-Method"
+NOT_ALLOWED = ("CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, "
+               "request method / Access-Control-Request-Method or Access-Control-Request-Headers are not "
+               "whitelisted by the resource's CORS spec.")
 RULES = {"CORSRules": [
     {"ID": "page", "AllowedOrigins": [PAGE], "AllowedMethods": ["GET", "PUT"],
      "AllowedHeaders": ["Content-Type", "x-amz-*"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 600},
@@ -104,29 +112,43 @@ def test_preflight_through_nginx(gw, bucket, scheme):
         assert everyone.headers["Access-Control-Allow-Origin"] == "*"
         assert "Access-Control-Allow-Credentials" not in everyone.headers
 
+        ghost = new_bucket_name("ghost")
+        # S3's order: Origin, the bucket, its configuration, the method, a matching rule; a
+        # 403 names the method asked about (OPTIONS when none) and BUCKET unless a rule was
+        # looked for on a key.
         refused = [
             (f"/{bucket}/photo.jpg", {"Origin": "http://other.example", "Access-Control-Request-Method": "PUT"},
-             403, "AccessForbidden", "CORSResponse: This CORS request is not allowed."),
+             403, "AccessForbidden", NOT_ALLOWED, ("PUT", "OBJECT")),
             (f"/{bucket}/photo.jpg", {"Origin": PAGE, "Access-Control-Request-Method": "DELETE"},
-             403, "AccessForbidden", "CORSResponse: This CORS request is not allowed."),
+             403, "AccessForbidden", NOT_ALLOWED, ("DELETE", "OBJECT")),
+            (f"/{bucket}", {"Origin": PAGE, "Access-Control-Request-Method": "DELETE"},
+             403, "AccessForbidden", NOT_ALLOWED, ("DELETE", "BUCKET")),
             (f"/{bucket}/photo.jpg", {"Origin": PAGE, "Access-Control-Request-Method": "GET",
                                       "Access-Control-Request-Headers": "Authorization"},
-             403, "AccessForbidden", "CORSResponse: This CORS request is not allowed."),
+             403, "AccessForbidden", NOT_ALLOWED, ("GET", "OBJECT")),
             (f"/{plain}/photo.jpg", {"Origin": PAGE, "Access-Control-Request-Method": "GET"},
-             403, "AccessForbidden", "CORSResponse: CORS is not enabled for this bucket."),
-            (f"/{new_bucket_name('ghost')}/k", {"Origin": PAGE, "Access-Control-Request-Method": "GET"},
-             403, "AccessForbidden", "CORSResponse: Bucket not found"),
+             403, "AccessForbidden", "CORSResponse: CORS is not enabled for this bucket.", ("GET", "BUCKET")),
+            (f"/{plain}/photo.jpg", {"Origin": PAGE},
+             403, "AccessForbidden", "CORSResponse: CORS is not enabled for this bucket.", ("OPTIONS", "BUCKET")),
+            (f"/{ghost}/k", {"Origin": PAGE, "Access-Control-Request-Method": "GET"},
+             403, "AccessForbidden", "CORSResponse: Bucket not found", ("GET", "BUCKET")),
+            (f"/{ghost}/k", {"Origin": PAGE},
+             403, "AccessForbidden", "CORSResponse: Bucket not found", ("OPTIONS", "BUCKET")),
             (f"/{bucket}/photo.jpg", {"Access-Control-Request-Method": "GET"},
-             400, "BadRequest", "Insufficient information. Origin request header needed."),
+             400, "BadRequest", "Insufficient information. Origin request header needed.", None),
             (f"/{bucket}/photo.jpg", {"Origin": PAGE},
-             400, "BadRequest", "Invalid Access-Control-Request-Method: null"),
+             400, "BadRequest", "Invalid Access-Control-Request-Method: null", None),
         ]
-        for path, headers, status, code, message in refused:
+        for path, headers, status, code, message, details in refused:
             r = options(gw, scheme, path, headers)
             assert r.status_code == status, (path, headers, r.text)
             fields = error_code(r)
             assert fields["Code"] == code, r.text
-            assert fields["Message"].startswith(message), r.text
+            assert fields["Message"] == message, r.text
+            if details:
+                assert (fields["Method"], fields["ResourceType"]) == details, (path, headers, r.text)
+            else:
+                assert "Method" not in fields and "ResourceType" not in fields, r.text
             assert cors_headers(r) == {}, r.headers
     finally:
         client.delete_bucket(Bucket=plain)
@@ -180,3 +202,84 @@ def test_actual_requests_with_origin(gw, bucket):
     assert denied.status_code == 403 and error_code(denied)["Code"] == "AccessDenied"
     assert denied.headers["Access-Control-Allow-Origin"] == PAGE
     expect_error(lambda: client.head_object(Bucket=bucket, Key="anonymous.txt"), "404", 404)
+    # HEAD answers have no body, but their headers carry the rules too.
+    # (HEAD is the second rule's: every origin.)
+    head_url = client.generate_presigned_url("head_object", Params={"Bucket": bucket, "Key": "missing"})
+    head = requests.head(head_url, headers={"Origin": PAGE}, timeout=30)
+    assert head.status_code == 404 and head.content == b""
+    assert head.headers["Access-Control-Allow-Origin"] == "*"
+    assert head.headers["Access-Control-Allow-Methods"] == "HEAD"
+
+
+def test_a_replaced_configuration_answers_the_next_preflight(gw, bucket):
+    client = s3_client(gw)
+    ask = {"Origin": PAGE, "Access-Control-Request-Method": "GET"}
+    client.put_bucket_cors(Bucket=bucket, CORSConfiguration=RULES)
+    assert options(gw, "http", f"/{bucket}/k", ask).headers["Access-Control-Allow-Methods"] == "GET, PUT"
+    client.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [
+        {"AllowedOrigins": ["http://new.example"], "AllowedMethods": ["GET", "DELETE"]}]})
+    old = options(gw, "http", f"/{bucket}/k", ask)
+    assert old.status_code == 403 and error_code(old)["Message"] == NOT_ALLOWED
+    new = options(gw, "http", f"/{bucket}/k", {"Origin": "http://new.example",
+                                                "Access-Control-Request-Method": "DELETE"})
+    assert new.status_code == 200, new.text
+    assert new.headers["Access-Control-Allow-Methods"] == "GET, DELETE"
+    client.delete_bucket_cors(Bucket=bucket)
+    gone = options(gw, "http", f"/{bucket}/k", ask)
+    assert error_code(gone)["Message"] == "CORSResponse: CORS is not enabled for this bucket."
+
+
+def test_virtual_hosted_preflight(gw, bucket):
+    """The bucket in the Host name (virtual-host style, s3.e2e.test is the stack's base domain)."""
+    s3_client(gw).put_bucket_cors(Bucket=bucket, CORSConfiguration=RULES)
+    host = {"Host": f"{bucket}.s3.e2e.test:{gw.http_port}"}
+    ok = options(gw, "http", "/photo.jpg", {**host, "Origin": PAGE, "Access-Control-Request-Method": "PUT"})
+    assert ok.status_code == 200, ok.text
+    assert ok.headers["Access-Control-Allow-Origin"] == PAGE
+    no = options(gw, "http", "/photo.jpg", {**host, "Origin": PAGE, "Access-Control-Request-Method": "DELETE"})
+    assert no.status_code == 403
+    assert (error_code(no)["Method"], error_code(no)["ResourceType"]) == ("DELETE", "OBJECT")
+
+
+def test_a_key_nobody_has_finds_no_bucket(gw, bucket):
+    """A preflight repeating a presigned URL of a key that does not resolve is answered as for a
+    missing bucket, not from the default tenant's bucket of that name; the request itself is
+    refused without CORS headers."""
+    s3_client(gw).put_bucket_cors(Bucket=bucket, CORSConfiguration=RULES)
+    query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIANOBODYHASTHIS%2F20240101%2Fus-east-1%2Fs3%2Faws4_request"
+    r = options(gw, "http", f"/{bucket}/k?{query}", {"Origin": PAGE, "Access-Control-Request-Method": "GET"})
+    assert r.status_code == 403 and error_code(r)["Message"] == "CORSResponse: Bucket not found", r.text
+    assert cors_headers(r) == {}
+    get = requests.get(f"{gw.url('http')}/{bucket}/k?{query}&X-Amz-Date=20240101T000000Z&X-Amz-Expires=60"
+                       "&X-Amz-SignedHeaders=host&X-Amz-Signature=" + "0" * 64, headers={"Origin": PAGE}, timeout=30)
+    assert get.status_code == 403, get.text
+    assert cors_headers(get) == {}
+
+
+def test_browser_form_upload_to_a_public_write_bucket(gw, bucket):
+    """The issue's demo: a page posts an unsigned form to a bucket whose policy lets everyone
+    put under uploads/ and whose CORS rules let that page POST; the browser's preflight, then the
+    form itself with Origin, whose answer the page may read."""
+    client = s3_client(gw)
+    client.delete_public_access_block(Bucket=bucket)
+    client.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:PutObject",
+         "Resource": f"arn:aws:s3:::{bucket}/uploads/*"}]}))
+    client.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [
+        {"AllowedOrigins": [PAGE], "AllowedMethods": ["POST"], "ExposeHeaders": ["ETag", "Location"]}]})
+    pre = options(gw, "http", f"/{bucket}", {"Origin": PAGE, "Access-Control-Request-Method": "POST"})
+    assert pre.status_code == 200, pre.text
+    assert pre.headers["Access-Control-Allow-Origin"] == PAGE
+    assert pre.headers["Access-Control-Allow-Methods"] == "POST"
+    post = requests.post(f"{gw.url('http')}/{bucket}", data={"key": "uploads/${filename}"},
+                         files={"file": ("hello.txt", b"from a page", "text/plain")}, headers={"Origin": PAGE},
+                         timeout=30)
+    assert post.status_code == 204, post.text
+    assert post.headers["Access-Control-Allow-Origin"] == PAGE
+    assert post.headers["Access-Control-Expose-Headers"] == "ETag, Location"
+    assert client.get_object(Bucket=bucket, Key="uploads/hello.txt")["Body"].read() == b"from a page"
+    # Outside uploads/ the policy refuses; the page can still read why.
+    denied = requests.post(f"{gw.url('http')}/{bucket}", data={"key": "elsewhere.txt"},
+                           files={"file": ("f", b"no", "text/plain")}, headers={"Origin": PAGE}, timeout=30)
+    assert denied.status_code == 403 and error_code(denied)["Code"] == "AccessDenied"
+    assert denied.headers["Access-Control-Allow-Origin"] == PAGE
