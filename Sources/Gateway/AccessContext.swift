@@ -15,7 +15,7 @@ extension S3Request {
     {
         var context = PolicyContext()
         if !bucket.policy.isEmpty {
-            context = policyContext(action: action)
+            context = policyContext(action: action, key: key, bucket: bucket)
         } else if key == nil, let prefix = query["prefix"] {
             context["s3:prefix"] = [prefix]
         }
@@ -23,8 +23,11 @@ extension S3Request {
     }
 
     /// Condition keys, lowercased. Only keys the request has are set: a policy condition on a
-    /// missing key is false (or true for the negated operators), as in AWS.
-    func policyContext(action: String) -> PolicyContext {
+    /// missing key is false (or true for the negated operators), as in AWS. `key` is the object
+    /// the question is about (a DeleteObjects entry's, not the request's own nil), `bucket` the
+    /// bucket whose tenant is s3:ResourceAccount.
+    func policyContext(action: String, key: String?? = nil, bucket: BucketRecord? = nil) -> PolicyContext {
+        let key = key ?? self.key
         var c: [String: [String]] = [:]
         // nginx's peer address; X-Forwarded-For is the client's own claim and never consulted.
         if !remoteAddress.isEmpty { c["aws:sourceip"] = [remoteAddress] }
@@ -43,6 +46,14 @@ extension S3Request {
             }
         }
         if let v = query["versionId"], key != nil { c["s3:versionid"] = [v] }
+        if let bucket { c["s3:resourceaccount"] = [bucket.tenant] }
+        // nginx's $ssl_protocol ("TLSv1.2"), as AWS writes it ("1.2").
+        if tlsProtocol.hasPrefix("TLSv") { c["s3:tlsversion"] = [String(tlsProtocol.dropFirst(4))] }
+        if let age = signatureAge { c["s3:signatureage"] = [String(age)] }
+        if let tags = requestTags {
+            for t in tags { c["s3:requestobjecttag/" + t.name, default: []].append(t.value) }
+            c["s3:requestobjecttagkeys"] = tags.map(\.name)
+        }
         for name in Self.headerKeys {
             if let v = conditionValue(name) { c["s3:" + name] = [v.trimmingCharacters(in: .whitespaces)] }
         }
@@ -74,6 +85,35 @@ extension S3Request {
         return PolicyContext(c)
     }
 
+    /// The tags the request writes: what `taggingBody` set (PutObjectTagging's parsed body), the
+    /// POST form's `tagging` field, or the `x-amz-tagging` header; nil when it carries none (or
+    /// they do not parse, which the handler refuses anyway).
+    var requestTags: [Header]? {
+        if let taggingBody { return taggingBody }
+        if let f = formFields {
+            return f["tagging"].flatMap { try? Tagging.parse(body: MemorySource($0), limit: Tagging.maxObjectTags) }
+        }
+        return headerText("x-amz-tagging").flatMap { try? Tagging.parse(header: $0) }
+    }
+
+    /// Milliseconds since the SigV4 signature's X-Amz-Date (header, presigned query or POST
+    /// form field): s3:signatureAge. Nil for SigV2 and anonymous requests.
+    var signatureAge: Int64? {
+        let signed: Int?
+        if let f = formFields {
+            signed = f["x-amz-algorithm"] != nil ? f["x-amz-date"].flatMap(HTTPDate.parseAmzDate) : nil
+        } else {
+            switch auth.method {
+            case .v4Header: signed = Verifier.requestTimeV4(head)?.0
+            case .v4Query:
+                signed = head.queryItems.first { $0.name == "X-Amz-Date" }.flatMap { HTTPDate.parseAmzDate($0.value) }
+            default: signed = nil
+            }
+        }
+        guard let signed else { return nil }
+        return max(0, Int64(((now - Double(signed)) * 1000).rounded(.down)))
+    }
+
     /// A request header's value, or for a POST form the field of that name (`acl` for x-amz-acl).
     private func conditionValue(_ header: String) -> String? {
         guard let f = formFields else { return headerText(header) }
@@ -85,7 +125,8 @@ extension S3Request {
         "x-amz-acl", "x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp", "x-amz-grant-write-acp",
         "x-amz-grant-full-control", "x-amz-copy-source", "x-amz-metadata-directive",
         "x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id", "x-amz-content-sha256",
-        "x-amz-storage-class", "x-amz-object-ownership",
+        "x-amz-storage-class", "x-amz-object-ownership", "x-amz-server-side-encryption-customer-algorithm",
+        "if-match", "if-none-match",
     ]
 
     /// Object Lock headers and their condition keys.

@@ -192,6 +192,12 @@ public struct S3Gateway: Sendable {
         }
         trace?.tenant = principal?.tenant
         trace?.accessKey = principal?.accessKey
+        if let bucket {
+            // The bucket owner's view of the log (OplogQuery): its tenant and bare name, whoever asks.
+            let (named, name) = BucketAddress.split(bucket)
+            trace?.bucket = name
+            trace?.bucketTenant = named ?? principal?.tenant ?? TenantRecord.defaultID
+        }
         var query: [String: String] = [:]
         for item in head.queryItems where query[item.name] == nil { query[item.name] = item.value }
         let counted = CountingSource(inner: body, expected: head.header("content-length").flatMap { Int64($0) })
@@ -202,6 +208,7 @@ public struct S3Gateway: Sendable {
         request.virtualHosted = hostBucket != nil
         // nginx's own peer address; X-Forwarded-For is the client's claim and never trusted.
         request.remoteAddress = params["REMOTE_ADDR"] ?? ""
+        request.tlsProtocol = params["SSL_PROTOCOL"] ?? ""
         return request
     }
 
@@ -230,7 +237,10 @@ public struct S3Gateway: Sendable {
     /// The bucket named by a `bucket.<base domain>[:port]` Host header, if any.
     static func virtualHostBucket(_ host: String?, baseDomains: [String]) -> String? {
         guard var h = host?.lowercased(), !baseDomains.isEmpty else { return nil }
-        if let colon = h.lastIndex(of: ":"), !h.hasSuffix("]") { h = String(h[..<colon]) }
+        // Only a port follows the last `:` (a `tenant:bucket` label is the bucket's, refused later).
+        if let colon = h.lastIndex(of: ":"), !h.hasSuffix("]"), h[h.index(after: colon)...].allSatisfy(\.isNumber) {
+            h = String(h[..<colon])
+        }
         for d in baseDomains where h.hasSuffix("." + d) {
             let bucket = String(h.dropLast(d.count + 1))
             if !bucket.isEmpty { return bucket }
@@ -243,6 +253,8 @@ public struct S3Gateway: Sendable {
     static func address(_ rawPath: String, hostBucket: String? = nil) throws(S3Error) -> (String?, String?) {
         guard rawPath.hasPrefix("/") else { throw S3Error(.invalidURI) }
         if let hostBucket {
+            // `tenant:bucket` is path style's alone: a host label never names another tenant.
+            if hostBucket.contains(":") { throw S3Error(.invalidBucketName, extra: [("BucketName", hostBucket)]) }
             let rawKey = rawPath.dropFirst()
             if rawKey.isEmpty { return (hostBucket, nil) }
             guard let key = percentDecode(String(rawKey)) else { throw S3Error(.invalidURI) }

@@ -25,8 +25,14 @@ struct S3Request {
     var virtualHosted = false
     /// Sent by the gateway itself (GatewayWrites: a migration's writes), not over a network.
     var inProcess = false
-    /// REMOTE_ADDR: the address nginx accepted the connection from (aws:SourceIp).
+    /// REMOTE_ADDR: the address nginx accepted the connection from (aws:SourceIp); 127.0.0.1
+    /// for the gateway's own (`inProcess`) writes.
     var remoteAddress = ""
+    /// nginx's $ssl_protocol (SSL_PROTOCOL: "TLSv1.3"), empty over plain HTTP: s3:TlsVersion.
+    var tlsProtocol = ""
+    /// PutObjectTagging's tag set once its body is parsed: the s3:RequestObjectTag keys of the
+    /// decision taken then (`S3Router.decidesAfterBody`).
+    var taggingBody: [Header]?
     /// The addressed bucket, loaded (and the request authorized on it) once by the router for
     /// bucket- and object-level routes; `Handlers.ownedBucket` hands it out.
     var bucketRecord: BucketRecord? { didSet { answered.bucket = bucketRecord } }

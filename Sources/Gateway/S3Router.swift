@@ -253,6 +253,10 @@ enum S3Router {
     /// decision is `Access.decide` (Authorization); ListBuckets and CreateBucket, which concern
     /// no existing bucket, ask the caller's own permissions, and refuse anonymous callers.
     static func authorize(_ r: S3Request, _ route: Route, _ ctx: GatewayContext) throws {
+        // The bucket owner's account is its tenant; a mismatch is AccessDenied, as in S3.
+        if let b = r.bucketRecord, let expected = r.header("x-amz-expected-bucket-owner"), expected != b.tenant {
+            throw S3Error(.accessDenied)
+        }
         guard let action = action(route, r) else { return }
         guard let b = r.bucketRecord else {
             guard let p = r.principal else { throw S3Error(.accessDenied) }
@@ -266,8 +270,32 @@ enum S3Router {
             try Authorization.require(p, action, .bucket(r.bucketDisplayName ?? ""))
             return
         }
+        // PutObjectTagging's tags (s3:RequestObjectTag) are in its body: decided once it is read.
+        if decidesAfterBody(action, b) { return }
         let object = try objectForDecision(action, r, b, ctx)
         try Authorization.require(r, action, bucket: b, key: r.key, object: object)
+        // A write that carries tags needs s3:PutObjectTagging as well (S3's rule; the POST
+        // form's tags are its handler's to judge, against the form's caller).
+        if let key = r.key, writesTags(route, r) {
+            try Authorization.require(r, "s3:PutObjectTagging", bucket: b, key: key)
+        }
+    }
+
+    /// Whether the decision on `action` waits for the request body: PutObjectTagging on a bucket
+    /// with a policy, which may test the tags it writes (`Handlers.putObjectTagging` decides).
+    static func decidesAfterBody(_ action: String, _ b: BucketRecord) -> Bool {
+        !b.policy.isEmpty && (action == "s3:PutObjectTagging" || action == "s3:PutObjectVersionTagging")
+    }
+
+    /// PutObject, CreateMultipartUpload and a copy replacing the tags, with a non-empty
+    /// `x-amz-tagging`.
+    static func writesTags(_ route: Route, _ r: S3Request) -> Bool {
+        guard let tagging = r.header("x-amz-tagging"), !tagging.isEmpty else { return false }
+        switch operation(route, r) {
+        case "PutObject", "CreateMultipartUpload": return true
+        case "CopyObject": return r.header("x-amz-tagging-directive")?.uppercased() == "REPLACE"
+        default: return false
+        }
     }
 
     /// The existing object whose ACL (or tags) the decision on `action` may read: only for the
@@ -362,6 +390,15 @@ enum S3Router {
             return try route.handler(r, ctx, logger)
         } catch let e as S3Error where e.code == .noSuchKey && route.level == .object {
             throw hidingMissingKey(e, r)
+        } catch let e as ForeignError {
+            throw e.error
         }
     }
+}
+
+/// An error about another object than the request's own (a copy's source), already judged
+/// against what the caller may see there: passed on as is, never re-judged against the
+/// request's own bucket and key.
+struct ForeignError: Error {
+    let error: S3Error
 }

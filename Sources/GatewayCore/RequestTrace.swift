@@ -30,8 +30,14 @@ public final class RequestTrace: @unchecked Sendable {
     /// The access key id a refused request named (audit's `auth.failure`); never a secret,
     /// signature or token.
     public var claimedAccessKey: String?
-    /// As the client named them (not the store's qualified bucket name).
+    /// As the client named them (not the store's qualified bucket name); an S3 request's bucket
+    /// is its bare name once the caller is known (`photos` of `acme:photos`), its tenant
+    /// `bucketTenant`.
     public var bucket: String?
+    /// The tenant whose bucket the request addressed (the bucket owner's account), whoever the
+    /// caller is: anonymous and other tenants' requests on acme's buckets carry `acme` here and
+    /// their own tenant (or none) in `tenant`.
+    public var bucketTenant: String?
     public var key: String?
     public var status = 0
     /// The S3 (or JSON API) error code of a failed request.

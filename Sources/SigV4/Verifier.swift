@@ -113,7 +113,7 @@ public struct Verifier: Sendable {
 
     /// The request time: x-amz-date (ISO 8601 basic) or, failing that, Date (RFC 1123).
     /// Returns epoch seconds and the ISO form used in the string to sign.
-    static func requestTimeV4(_ head: RequestHead) -> (Int, String)? {
+    public static func requestTimeV4(_ head: RequestHead) -> (Int, String)? {
         if let x = head.header("x-amz-date") {
             guard let t = HTTPDate.parseAmzDate(x) else { return nil }
             return (t, x)

@@ -91,7 +91,7 @@ final class TestGateway {
         _ method: String, _ uri: String, body: [UInt8] = [], headers extra: [(String, String)] = [],
         sign: Bool = true, payloadHash: String? = nil, accessKey: String = TestGateway.accessKey,
         secret: String = TestGateway.secretKey, host: String = "127.0.0.1:8080", remoteAddress: String? = nil,
-        https: Bool = false
+        https: Bool = false, params extraParams: [String: String] = [:]
     ) -> Response {
         var headers: [(name: String, value: String)] = [
             ("host", host), ("x-amz-date", Self.amzDate),
@@ -101,6 +101,7 @@ final class TestGateway {
         var params: [String: String] = ["REQUEST_METHOD": method, "REQUEST_URI": uri]
         if let remoteAddress { params["REMOTE_ADDR"] = remoteAddress }
         if https { params["HTTPS"] = "on" }
+        params.merge(extraParams) { $1 }
         if sign {
             let (auth, _) = Signer.sign(
                 method: method, rawURI: uri, headers: headers, payloadHash: headers[2].value,

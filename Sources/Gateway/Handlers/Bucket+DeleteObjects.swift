@@ -40,7 +40,9 @@ extension Handlers {
                         ? "s3:DeleteObject" : "s3:DeleteObjectVersion", bucket: b, key: key)
                 let conditions = try DeleteConditions.element(node)
                 if !conditions.isEmpty {
-                    try Authorization.require(entry, "s3:GetObject", bucket: b, key: key)
+                    try Authorization.require(
+                        entry, "s3:GetObject", bucket: b, key: key,
+                        object: try objectForDecision(b, key: key, versionId: versionId, action: "s3:GetObject", ctx))
                 }
                 let outcome = try conditionalDelete(
                     b, key: key, versionId: versionId, conditions, bypassGovernance: governanceBypass(r, key: key),

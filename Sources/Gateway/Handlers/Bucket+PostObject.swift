@@ -46,6 +46,7 @@ extension Handlers {
         }
         RequestTrace.current?.tenant = caller.principal?.tenant
         RequestTrace.current?.accessKey = caller.principal?.accessKey
+        RequestTrace.current?.bucketTenant = caller.bucketTenant
         guard let rawKey = fields["key"], !rawKey.isEmpty else {
             throw S3Error(.invalidArgument, "Bucket POST must contain a field named 'key'.")
         }
@@ -62,6 +63,9 @@ extension Handlers {
         // Object Lock, which is not a stranger's to learn. The form's fields are what the
         // policy's conditions on request headers see (`acl` is s3:x-amz-acl).
         try Authorization.require(caller, "s3:PutObject", bucket: b, key: key)
+        if let tagging = fields["tagging"], !tagging.isEmpty {
+            try Authorization.require(caller, "s3:PutObjectTagging", bucket: b, key: key)
+        }
         try UnsupportedFeatures.check(
             fields.sorted { $0.key < $1.key }.map { (name: $0.key == "acl" ? "x-amz-acl" : $0.key, value: $0.value) },
             .postObject, objectLock: b.objectLock != nil)

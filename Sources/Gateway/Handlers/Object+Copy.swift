@@ -91,6 +91,9 @@ extension Handlers {
         else {
             throw S3Error(.noSuchBucket, extra: [("BucketName", source.bucket)])
         }
+        if let expected = r.header("x-amz-source-expected-bucket-owner"), expected != sb.tenant {
+            throw S3Error(.accessDenied)
+        }
         // Reading the source needs its own permission, whatever the destination allows.
         let action = source.versionId == nil ? "s3:GetObject" : "s3:GetObjectVersion"
         try Authorization.require(
@@ -104,8 +107,9 @@ extension Handlers {
             var question = r.accessRequest("s3:ListBucket", bucket: sb, key: nil)
             question.context["s3:prefix"] = [source.key]
             guard Access.decide(question) == .allow else { throw S3Error(.accessDenied) }
-            // The marker's headers describe the source, not what this request wrote.
-            throw S3Error(.noSuchKey, extra: e.extra)
+            // The marker's headers describe the source, not what this request wrote; judged
+            // here, not again against the destination.
+            throw ForeignError(error: S3Error(.noSuchKey, extra: e.extra))
         } catch let e as S3Error where e.code == .methodNotAllowed {
             throw S3Error(
                 .invalidRequest,

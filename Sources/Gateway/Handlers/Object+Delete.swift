@@ -17,7 +17,9 @@ extension Handlers {
         try requireVersionPermission(r, b, key: key, versionId: versionId)
         let conditions = try DeleteConditions.headers(r)
         if !conditions.isEmpty {
-            try Authorization.require(r, "s3:GetObject", bucket: b, key: key)
+            try Authorization.require(
+                r, "s3:GetObject", bucket: b, key: key,
+                object: try objectForDecision(b, key: key, versionId: versionId, action: "s3:GetObject", ctx))
         }
         let outcome = try conditionalDelete(
             b, key: key, versionId: versionId, conditions, bypassGovernance: governanceBypass(r, key: key), r, ctx)

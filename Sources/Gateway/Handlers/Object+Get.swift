@@ -17,6 +17,10 @@ extension Handlers {
             var fresh = r
             fresh.latestObject = nil  // the router's read predates the copy
             (b, o) = try ownedObject(fresh, ctx)
+            // The router decided without the object (s3:ExistingObjectTag): again, with it.
+            if decisionReadsObjects(b) {
+                try Authorization.require(fresh, "s3:GetObject", bucket: b, key: o.key, object: o)
+            }
         }
         if try Conditions.check(r, etag: o.etag, lastModified: o.lastModified) == .notModified {
             var response = notModified(o)

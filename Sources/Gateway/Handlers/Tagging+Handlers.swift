@@ -15,11 +15,31 @@ extension Handlers {
     /// PUT /bucket/key?tagging
     static func putObjectTagging(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
         let (b, o) = try ownedObject(r, ctx)
-        let tags = try Tagging.parse(body: try verifiedBody(r), limit: Tagging.maxObjectTags)
+        let tags: [Header]
+        do {
+            tags = try Tagging.parse(body: try verifiedBody(r), limit: Tagging.maxObjectTags)
+        } catch {
+            // A caller the policy denies learns nothing from the body's errors.
+            try decideAfterBody(r, b, o, tags: nil)
+            throw error
+        }
+        try decideAfterBody(r, b, o, tags: tags)
         let count = try Replication.count(tags: tags, bucket: b)
         try setTags(tags, of: o, r, b, ctx)
         try adjustReplicas(o, count: count, b, r, ctx)
         return S3Response(headers: versionHeaders(b, o))
+    }
+
+    /// The router's decision on PutObjectTagging where it waited for the tags
+    /// (`S3Router.decidesAfterBody`): with them as s3:RequestObjectTag.
+    static func decideAfterBody(_ r: S3Request, _ b: BucketRecord, _ o: ObjectRecord, tags: [Header]?) throws {
+        let action =
+            r.query["versionId"].map { $0 == VersionId.null ? "s3:PutObjectTagging" : "s3:PutObjectVersionTagging" }
+            ?? "s3:PutObjectTagging"
+        guard S3Router.decidesAfterBody(action, b), let key = r.key else { return }
+        var tagged = r
+        tagged.taggingBody = tags
+        try Authorization.require(tagged, action, bucket: b, key: key, object: o)
     }
 
     /// The tags of the version the request named (its id, or the latest when it named none).

@@ -35,13 +35,16 @@ struct GatewayWrites {
         // Streamed bytes whose digest is known only at their end: S3's digest rule for locked
         // writes (Handlers.requireLockDigest) does not apply to them.
         request.inProcess = true
+        // Policies see the gateway's own writes as from the loopback address (docs/ACCESS.md).
+        request.remoteAddress = "127.0.0.1"
         // Each write is a request of its own in the audit chain (and the copy threads' traces
         // are theirs alone: a trace is mutable): the router names its operation.
         let trace = RequestTrace(requestId: request.requestId, origin: origin, started: request.now)
         trace.tenant = principal.tenant
         trace.accessKey = principal.accessKey
         trace.method = method
-        trace.bucket = bucket
+        trace.bucket = request.bucketDisplayName
+        trace.bucketTenant = request.bucketTenant
         trace.key = key
         do {
             return try trace.run { () throws -> S3Response in try S3Router.route(request, ctx, logger) }

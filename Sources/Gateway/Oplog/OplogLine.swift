@@ -22,6 +22,7 @@ public enum OplogLine {
         optional("operation", t.operation, &out)
         optional("method", t.method, &out)
         optional("bucket", t.bucket, &out)
+        optional("bucket_tenant", t.bucketTenant, &out)
         optional("key", t.key, &out)
         field("status", &out)
         number(Int64(t.status), &out)

@@ -70,7 +70,13 @@ public struct OplogQuery: Sendable, Equatable {
 
     public func matches(_ r: OplogRecord) -> Bool {
         if let bucket, r.bucket != bucket { return false }
-        if let tenant, r.tenant != tenant { return false }
+        if let tenant {
+            // The bucket owner's view: with a bucket, requests on that tenant's bucket whoever
+            // sent them; without, also what the tenant's own users did elsewhere. Lines written
+            // before bucket_tenant was recorded name only the caller's tenant.
+            let owner = r.bucketTenant ?? r.tenant
+            if bucket != nil ? owner != tenant : (r.tenant != tenant && owner != tenant) { return false }
+        }
         if let operation, r.operation != operation { return false }
         if errors && r.status < 400 { return false }
         if let since {
@@ -83,7 +89,8 @@ public struct OplogQuery: Sendable, Equatable {
     /// lacks one is skipped without decoding it).
     var needles: [[UInt8]] {
         var out: [[UInt8]] = []
-        for (name, value) in [("bucket", bucket), ("tenant", tenant), ("operation", operation)] {
+        // Not the tenant: it may be in `tenant` or `bucket_tenant`.
+        for (name, value) in [("bucket", bucket), ("operation", operation)] {
             if let value { out.append(Array("\"\(name)\":".utf8) + OplogLine.quoted(value)) }
         }
         return out

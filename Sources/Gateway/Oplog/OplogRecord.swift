@@ -12,6 +12,8 @@ public struct OplogRecord: Codable, Sendable, Equatable {
     public var operation: String?
     public var method: String?
     public var bucket: String?
+    /// The bucket's tenant (absent in lines written before it was recorded).
+    public var bucketTenant: String?
     public var key: String?
     public var status: Int
     public var errorCode: String?

@@ -48,19 +48,21 @@ enum S3ActionCatalog {
         return Set(kinds.filter { PermissionSet.globMatch(pattern, $0.key) }.map(\.value))
     }
 
-    /// S3's own condition keys (lowercased); `s3:existingobjecttag/<key>`,
-    /// `s3:requestobjecttag/<key>` and `s3:x-amz-grant-*` take a suffix.
+    /// S3's own condition keys (lowercased) that the gateway supplies (Gateway/AccessContext.swift);
+    /// `s3:existingobjecttag/<key>`, `s3:requestobjecttag/<key>` take a suffix. S3's others
+    /// (s3:LocationConstraint, which only CreateBucket has, s3:ObjectCreationOperation, the
+    /// access point keys) have no source here: a policy naming them is refused ("Policy has an
+    /// invalid condition key") rather than holding a condition that silently never matches.
     static let conditionKeys: Set<String> = [
         "s3:prefix", "s3:delimiter", "s3:max-keys", "s3:x-amz-acl", "s3:versionid", "s3:x-amz-copy-source",
-        "s3:locationconstraint", "s3:x-amz-metadata-directive", "s3:x-amz-server-side-encryption",
+        "s3:x-amz-metadata-directive", "s3:x-amz-server-side-encryption",
         "s3:x-amz-server-side-encryption-aws-kms-key-id", "s3:x-amz-server-side-encryption-customer-algorithm",
         "s3:x-amz-storage-class", "s3:x-amz-content-sha256", "s3:signatureversion", "s3:signatureage",
         "s3:authtype", "s3:tlsversion", "s3:requestobjecttagkeys", "s3:object-lock-mode",
         "s3:object-lock-retain-until-date", "s3:object-lock-remaining-retention-days", "s3:object-lock-legal-hold",
         "s3:x-amz-object-ownership", "s3:resourceaccount", "s3:x-amz-grant-full-control", "s3:x-amz-grant-read",
-        "s3:x-amz-grant-read-acp", "s3:x-amz-grant-write", "s3:x-amz-grant-write-acp", "s3:objectcreationoperation",
-        "s3:if-match", "s3:if-none-match", "s3:accesspointnetworkorigin", "s3:dataaccesspointarn",
-        "s3:dataaccesspointaccount",
+        "s3:x-amz-grant-read-acp", "s3:x-amz-grant-write", "s3:x-amz-grant-write-acp", "s3:if-match",
+        "s3:if-none-match",
     ]
 
     static func isConditionKey(_ lowered: String) -> Bool {
