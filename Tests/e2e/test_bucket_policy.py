@@ -163,6 +163,38 @@ def test_tls_only_policy(stack, root, fresh):
     assert root.get_object(Bucket=fresh, Key="over-tls")["Body"].read() == b"t"
 
 
+def test_tls_version_and_signature_age_conditions(stack, root, fresh):
+    """s3:TlsVersion is the TLS version nginx negotiated (its SSL_PROTOCOL param): an Allow for
+    TLS 1.2 or later serves https and refuses http (no TLS, no key). A Deny on old signatures
+    (s3:signatureAge, measured from X-Amz-Date) lets a fresh presigned URL through (the refusal
+    of an old one is a handler test: a client cannot sign in the past)."""
+    root.put_bucket_policy(Bucket=fresh, Policy=document(
+        statement(Action="s3:GetObject", Resource=f"arn:aws:s3:::{fresh}/*",
+                  Condition={"NumericGreaterThanEquals": {"s3:TlsVersion": "1.2"}}),
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{fresh}/*",
+         "Condition": {"NumericGreaterThan": {"s3:signatureAge": "600000"}}}))
+    assert requests.get(f"{stack.https_url}/{fresh}/k", verify=stack.ca_file, timeout=10).content == b"policy bytes"
+    r = requests.get(f"{stack.http_url}/{fresh}/k", timeout=10)
+    assert (r.status_code, code_of(r)) == (403, "AccessDenied")
+    fresh_url = root.generate_presigned_url("get_object", Params={"Bucket": fresh, "Key": "k"}, ExpiresIn=3600)
+    assert requests.get(fresh_url, timeout=10).content == b"policy bytes"
+
+
+def test_tagged_writes_need_put_object_tagging(stack, root, fresh):
+    """A policy letting everyone put (s3:PutObject alone) admits untagged uploads only: tags
+    need s3:PutObjectTagging as well, as in S3."""
+    root.put_bucket_policy(Bucket=fresh, Policy=document(
+        statement(Action="s3:PutObject", Resource=f"arn:aws:s3:::{fresh}/*")))
+    r = requests.put(f"{stack.http_url}/{fresh}/anon", data=b"a", headers={"x-amz-tagging": "a=1"}, timeout=10)
+    assert (r.status_code, code_of(r)) == (403, "AccessDenied")
+    assert requests.put(f"{stack.http_url}/{fresh}/anon", data=b"a", timeout=10).status_code == 200
+    root.put_bucket_policy(Bucket=fresh, Policy=document(
+        statement(Action=["s3:PutObject", "s3:PutObjectTagging"], Resource=f"arn:aws:s3:::{fresh}/*")))
+    r = requests.put(f"{stack.http_url}/{fresh}/tagged", data=b"t", headers={"x-amz-tagging": "a=1"}, timeout=10)
+    assert r.status_code == 200, r.text
+    assert root.get_object_tagging(Bucket=fresh, Key="tagged")["TagSet"] == [{"Key": "a", "Value": "1"}]
+
+
 def test_deny_one_prefix(stack, root, fresh):
     root.put_bucket_policy(Bucket=fresh, Policy=document(
         {"Effect": "Deny", "Principal": "*", "Action": ["s3:PutObject", "s3:GetObject"],
