@@ -8,13 +8,17 @@ The writer thread is asynchronous: every check polls with a deadline."""
 import json
 import os
 import signal
+import uuid
 from pathlib import Path
 
 import boto3
 import botocore
 import pytest
+import requests
 from botocore.config import Config
+from botocore.handlers import validate_bucket_name
 
+import admin_api
 from admin_cli import cli
 from conftest import REGION, NotYet, Stack, client_env, new_bucket_name, run, s3_client, wait_until
 
@@ -220,6 +224,35 @@ def test_the_admin_api_answers_the_same(stack, workload):
     remote = by_id(stack, ids, "--bucket", workload["bucket"], mode="remote")
     local = by_id(stack, ids, "--bucket", workload["bucket"])
     assert remote == local
+
+
+def test_the_bucket_owners_view_shows_foreign_callers(stack):
+    """`s3gw oplog --tenant T --bucket B` is T's bucket B whoever called: an anonymous GET of
+    `T:B` and the default tenant's root addressing it show there, with their own tenant (or
+    none) as the actor and `bucket_tenant` T; the bucket is its bare name."""
+    tenant = "acme" + uuid.uuid4().hex[:6]
+    assert admin_api.admin(stack, "POST", "tenants", {"id": tenant}).status_code == 201
+    assert admin_api.admin(stack, "POST", f"tenants/{tenant}/users",
+                           {"name": "admin", "permissions": {"s3:*": ["*"]}}).status_code == 201
+    made = admin_api.admin(stack, "POST", f"tenants/{tenant}/users/admin/credentials").json()
+    owner = boto3.client("s3", endpoint_url=stack.http_url, aws_access_key_id=made["access_key"],
+                         aws_secret_access_key=made["secret_key"], region_name=REGION,
+                         config=Config(s3={"addressing_style": "path"}))
+    bucket = new_bucket_name("owned")
+    owner.create_bucket(Bucket=bucket)
+    anonymous = requests.get(f"{stack.http_url}/{tenant}:{bucket}/k", timeout=10)
+    assert anonymous.status_code == 403
+    other = s3_client(stack)
+    other.meta.events.unregister("before-parameter-build.s3", validate_bucket_name)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        other.get_object(Bucket=f"{tenant}:{bucket}", Key="k")
+    ids = [anonymous.headers["x-amz-request-id"], e.value.response["ResponseMetadata"]["RequestId"]]
+    records = by_id(stack, ids, "--tenant", tenant, "--bucket", bucket)
+    anon, signed = records[ids[0]], records[ids[1]]
+    assert (anon["bucket"], anon["bucket_tenant"], anon.get("tenant")) == (bucket, tenant, None), anon
+    assert (signed["bucket"], signed["bucket_tenant"], signed["tenant"]) == (bucket, tenant, "default"), signed
+    assert signed["access_key_id"] == stack.access_key
+    assert all(r["bucket_tenant"] == tenant for r in oplog(stack, "--tenant", tenant, "--bucket", bucket)["records"])
 
 
 def test_rotation_keeps_records_findable(stack, workload):
