@@ -43,6 +43,8 @@ struct S3Request {
     /// GET/HEAD of an object's latest version: the router read it with the bucket in one store
     /// read (`bucketAndObject`); nil inside means no such object. Nil when not read.
     var latestObject: ObjectRecord??
+    /// The version `versionId` names, as the router read it for its decision (nil inside: none).
+    var namedVersion: (id: String, object: ObjectRecord?)?
     /// A browser POST form's fields (lowercased names): what its policy conditions see in place
     /// of request headers (`acl` as x-amz-acl).
     var formFields: [String: String]?

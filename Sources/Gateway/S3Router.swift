@@ -252,7 +252,7 @@ enum S3Router {
     /// learns nothing but whether the bucket exists, and stores nothing. On a bucket the one
     /// decision is `Access.decide` (Authorization); ListBuckets and CreateBucket, which concern
     /// no existing bucket, ask the caller's own permissions, and refuse anonymous callers.
-    static func authorize(_ r: S3Request, _ route: Route, _ ctx: GatewayContext) throws {
+    static func authorize(_ r: inout S3Request, _ route: Route, _ ctx: GatewayContext) throws {
         // The bucket owner's account is its tenant; a mismatch is AccessDenied, as in S3.
         if let b = r.bucketRecord, let expected = r.header("x-amz-expected-bucket-owner"), expected != b.tenant {
             throw S3Error(.accessDenied)
@@ -272,7 +272,7 @@ enum S3Router {
         }
         // PutObjectTagging's tags (s3:RequestObjectTag) are in its body: decided once it is read.
         if decidesAfterBody(action, b) { return }
-        let object = try objectForDecision(action, r, b, ctx)
+        let object = try objectForDecision(action, &r, b, ctx)
         try Authorization.require(r, action, bucket: b, key: r.key, object: object)
         // A write that carries tags needs s3:PutObjectTagging as well (S3's rule; the POST
         // form's tags are its handler's to judge, against the form's caller).
@@ -301,16 +301,24 @@ enum S3Router {
     /// The existing object whose ACL (or tags) the decision on `action` may read: only for the
     /// actions they govern, and read from the store only when the bucket has a policy or ACLs
     /// apply (the common case stays at one bucket read); a GET's object is already loaded.
-    static func objectForDecision(_ action: String, _ r: S3Request, _ b: BucketRecord, _ ctx: GatewayContext) throws
-        -> ObjectRecord?
+    /// What it reads is kept in the request for the handler (`latestObject`, `namedVersion`),
+    /// which then reads the object no second time.
+    static func objectForDecision(_ action: String, _ r: inout S3Request, _ b: BucketRecord, _ ctx: GatewayContext)
+        throws -> ObjectRecord?
     {
         if case .some(let o) = r.latestObject { return o }
-        guard let key = r.key else { return nil }
-        return try Handlers.objectForDecision(b, key: key, versionId: r.query["versionId"], action: action, ctx)
+        guard let key = r.key, Handlers.objectGoverned.contains(action), Handlers.decisionReadsObjects(b) else {
+            return nil
+        }
+        let versionId = r.query["versionId"]
+        let o = try Handlers.objectForDecision(b, key: key, versionId: versionId, action: action, ctx)
+        if let versionId { r.namedVersion = (versionId, o) } else { r.latestObject = .some(o) }
+        return o
     }
 
-    /// A missing key is NoSuchKey only to a caller who may list the bucket (and so learn it
-    /// anyway); anyone else gets AccessDenied, as S3 answers (GetObject, "Permissions").
+    /// A missing key (or version) is NoSuchKey (NoSuchVersion) only to a caller who may list the
+    /// bucket (and so learn it anyway); anyone else gets AccessDenied, as S3 answers (GetObject,
+    /// "Permissions"). A version id naming a delete marker stays 405: the caller may read it.
     static func hidingMissingKey(_ e: S3Error, _ r: S3Request) -> S3Error {
         guard let b = r.bucketRecord, let key = r.key else { return e }
         var question = r.accessRequest("s3:ListBucket", bucket: b, key: nil)
@@ -385,10 +393,10 @@ enum S3Router {
         RequestTrace.current?.operation = operation(route, r)
         var r = r
         if loadsBucket(route) { try load(&r, route, ctx) }
-        try authorize(r, route, ctx)
+        try authorize(&r, route, ctx)
         do {
             return try route.handler(r, ctx, logger)
-        } catch let e as S3Error where e.code == .noSuchKey && route.level == .object {
+        } catch let e as S3Error where (e.code == .noSuchKey || e.code == .noSuchVersion) && route.level == .object {
             throw hidingMissingKey(e, r)
         } catch let e as ForeignError {
             throw e.error

@@ -58,6 +58,31 @@ final class AccessWiringFixTests: XCTestCase {
         XCTAssertNil(try gw.metadata.version(bucket: "ver", key: "k", versionId: second))
     }
 
+    /// NoSuchVersion is for callers who may list the bucket, as NoSuchKey is; the version a
+    /// policy's decision read is the one the handler answers with.
+    func testMissingVersionIsHiddenFromCallersWhoMayNotList() {
+        gw.send("PUT", "/ver")
+        gw.send("PUT", "/ver?versioning", body: versioningEnabled)
+        let other = gw.send("PUT", "/ver/other", body: [1]).header("x-amz-version-id") ?? ""
+        let v =
+            gw.send("PUT", "/ver/k", body: Array("v1".utf8), headers: [("x-amz-tagging", "t=1")])
+            .header("x-amz-version-id") ?? ""
+        let reader = gw.addUser(
+            TenantRecord.defaultID, "reader",
+            ["s3:GetObjectVersion": ["ver/*"], "s3:GetObjectVersionTagging": ["ver/*"]])
+        XCTAssertEqual(gw.send(as: reader, "GET", "/ver/k?versionId=\(other)").errorCode, "AccessDenied")
+        XCTAssertEqual(gw.send("GET", "/ver/k?versionId=\(other)").errorCode, "NoSuchVersion")
+        // With a policy the decision reads the version; the answer is that version.
+        XCTAssertEqual(
+            putPolicy(
+                "ver",
+                #"{"Effect":"Deny","Principal":"*","Action":"s3:GetObjectVersionTagging","Resource":"arn:aws:s3:::ver/*","Condition":{"StringEquals":{"s3:ExistingObjectTag/t":"2"}}}"#
+            ).status, 204)
+        XCTAssertEqual(gw.send(as: reader, "GET", "/ver/k?versionId=\(v)").text, "v1")
+        XCTAssertTrue(gw.send(as: reader, "GET", "/ver/k?tagging&versionId=\(v)").text.contains("<Key>t</Key>"))
+        XCTAssertEqual(gw.send(as: reader, "GET", "/ver/k?versionId=\(other)").errorCode, "AccessDenied")
+    }
+
     // MARK: 2. Condition keys PutBucketPolicy accepts have a source
 
     func testConditionKeysWithoutASourceAreRefused() {

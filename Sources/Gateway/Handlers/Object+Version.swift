@@ -37,7 +37,13 @@ extension Handlers {
             throw S3Error(.noSuchKey, extra: [("Key", key)])
         }
         try requireVersionPermission(r, b, key: key, versionId: v)
-        guard let o = try ctx.metadata.version(bucket: b.name, key: key, versionId: v) else {
+        let named: ObjectRecord?
+        if let (id, read) = r.namedVersion, id == v, b.name == r.bucketRecord?.name, key == r.key {
+            named = read  // the router's read for its decision
+        } else {
+            named = try ctx.metadata.version(bucket: b.name, key: key, versionId: v)
+        }
+        guard let o = named else {
             // rclone asks for `versionId=null` of unversioned buckets: there it is the object.
             if v == VersionId.null && b.versioning == .unversioned {
                 throw S3Error(.noSuchKey, extra: [("Key", key)])
