@@ -49,6 +49,10 @@ public struct S3ErrorCode: Sendable, Hashable {
     public static let invalidAccessKeyId = S3ErrorCode(
         "InvalidAccessKeyId", 403, "The AWS access key ID you provided does not exist in our records.")
     public static let invalidArgument = S3ErrorCode("InvalidArgument", 400, "Invalid Argument")
+    /// SSE-C with an algorithm other than AES256.
+    public static let invalidEncryptionAlgorithm = S3ErrorCode(
+        "InvalidEncryptionAlgorithmError", 400,
+        "The encryption request that you specified is not valid. The valid value is AES256.")
     public static let invalidBucketState = S3ErrorCode(
         "InvalidBucketState", 409, "The request is not valid with the current state of the bucket.")
     public static let invalidStorageClass = S3ErrorCode(
@@ -215,6 +219,7 @@ public struct S3ErrorCode: Sendable, Hashable {
         missingAuthenticationToken, invalidBucketState, invalidStorageClass, noSuchVersion,
         noSuchObjectLockConfiguration, accessForbidden, missingRequestBodyError, malformedPolicy,
         unresolvableGrantByEmailAddress, malformedACLError, kmsNotFound, kmsDisabled,
+        invalidEncryptionAlgorithm,
     ]
 }
 
