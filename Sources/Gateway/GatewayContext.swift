@@ -37,6 +37,8 @@ public struct GatewayContext: Sendable {
     public var oplog = OplogSettings()
     /// `[s3]`: the object ownership and public access block new buckets get (docs/ACCESS.md).
     public var accessDefaults = AccessDefaults()
+    /// `[s3] allow_sse_c_over_http` (tests only): SSE-C keys accepted without TLS.
+    public var allowSSECOverHTTP = false
 
     public init(
         metadata: any MetadataStore, zones: [String: any StorageZone], catalog: ZoneCatalog, identities: Identities,

@@ -28,30 +28,11 @@ enum UnsupportedFeatures {
     }
 
     private static let objectWrites: Set<Operation> = [.putObject, .copyObject, .createMultipartUpload, .postObject]
-    private static let sse = Rule(
-        operations: objectWrites, accepted: [], refusal: .notImplemented(feature: "Server-side encryption"))
-    /// SSE-C keys ride on every request that touches the object's bytes, reads included.
-    private static let sseC = Rule(
-        operations: objectWrites.union([.uploadPart, .uploadPartCopy, .getObject]), accepted: [],
-        refusal: .notImplemented(feature: "Server-side encryption with customer-provided keys"))
-    private static let copySourceSSEC = Rule(
-        operations: [.copyObject, .uploadPartCopy], accepted: [],
-        refusal: .notImplemented(feature: "Server-side encryption with customer-provided keys"))
     private static let lock = Rule(operations: objectWrites, accepted: [], refusal: .noObjectLock)
 
     /// Request header (or POST form field) name → rule. ACL headers (x-amz-acl, x-amz-grant-*,
     /// x-amz-object-ownership) are honoured per bucket: `Handlers.newObjectACL`, createBucket.
     static let rules: [String: Rule] = [
-        "x-amz-server-side-encryption": sse,
-        "x-amz-server-side-encryption-aws-kms-key-id": sse,
-        "x-amz-server-side-encryption-context": sse,
-        "x-amz-server-side-encryption-bucket-key-enabled": sse,
-        "x-amz-server-side-encryption-customer-algorithm": sseC,
-        "x-amz-server-side-encryption-customer-key": sseC,
-        "x-amz-server-side-encryption-customer-key-md5": sseC,
-        "x-amz-copy-source-server-side-encryption-customer-algorithm": copySourceSSEC,
-        "x-amz-copy-source-server-side-encryption-customer-key": copySourceSSEC,
-        "x-amz-copy-source-server-side-encryption-customer-key-md5": copySourceSSEC,
         "x-amz-object-lock-mode": lock,
         "x-amz-object-lock-retain-until-date": lock,
         "x-amz-object-lock-legal-hold": lock,

@@ -45,3 +45,7 @@ public struct DefaultEncryption: Sendable, Equatable {
         return d
     }
 }
+extension BucketRecord {
+    /// The bucket's default encryption; nil when none is configured.
+    public var defaultEncryption: DefaultEncryption? { DefaultEncryption.decode(encryption) }
+}

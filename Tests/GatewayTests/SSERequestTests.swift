@@ -221,3 +221,14 @@ final class SSERequestTests: XCTestCase {
         XCTAssertTrue(xml.contains("<BucketKeyEnabled>true</BucketKeyEnabled>"))
     }
 }
+
+extension SSERequestTests {
+    func testSSECOverHTTPIsOffUnlessTheTestSettingSaysSo() throws {
+        let zone = "[[zones]]\nname = \"z\"\npath = \"/data/z\"\n"
+        XCTAssertFalse(try GatewayConfig.parse(zone, file: "t.toml").allowSSECOverHTTP)
+        XCTAssertTrue(
+            try GatewayConfig.parse("[s3]\nallow_sse_c_over_http = true\n" + zone, file: "t.toml").allowSSECOverHTTP)
+        XCTAssertThrowsError(try GatewayConfig.parse("[s3]\nallow_sse_c_over_http = 1\n" + zone, file: "t.toml"))
+        XCTAssertThrowsError(try GatewayConfig.parse("[s3]\nother = true\n" + zone, file: "t.toml"))
+    }
+}

@@ -3,9 +3,9 @@ import GatewayCore
 import SigV4
 import XCTest
 
-/// Requests for features the gateway lacks (encryption, Object Lock, ACLs on a bucket whose
-/// ACLs are disabled, versioning, unrouted sub-resources) get their S3 error and leave the
-/// store as it was. ACLs where they apply: ACLHandlerTests.
+/// Requests for features the gateway lacks (Object Lock, ACLs on a bucket whose ACLs are
+/// disabled, versioning, unrouted sub-resources) get their S3 error and leave the store as it
+/// was. ACLs where they apply: ACLHandlerTests; encryption: SSEHandlerTests.
 final class UnsupportedFeaturesTests: XCTestCase {
     var gw: TestGateway!
 
@@ -22,14 +22,6 @@ final class UnsupportedFeaturesTests: XCTestCase {
 
     /// Headers every object write (PUT, copy, CreateMultipartUpload, POST form) refuses.
     static let objectWriteRefusals: [(header: String, value: String, code: String)] = [
-        ("x-amz-server-side-encryption", "AES256", encryption),
-        ("x-amz-server-side-encryption", "aws:kms", encryption),
-        ("x-amz-server-side-encryption-aws-kms-key-id", "arn:aws:kms:us-east-1:1:key/k", encryption),
-        ("x-amz-server-side-encryption-context", "e30=", encryption),
-        ("x-amz-server-side-encryption-bucket-key-enabled", "true", encryption),
-        ("X-Amz-Server-Side-Encryption-Customer-Algorithm", "AES256", encryption),
-        ("x-amz-server-side-encryption-customer-key", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", encryption),
-        ("x-amz-server-side-encryption-customer-key-MD5", "zZ5FnqcIqUjVwvWmyog4zw==", encryption),
         ("x-amz-object-lock-mode", "COMPLIANCE", lock),
         ("x-amz-object-lock-retain-until-date", "2030-01-01T00:00:00Z", lock),
         ("x-amz-object-lock-legal-hold", "ON", lock),
@@ -66,15 +58,6 @@ final class UnsupportedFeaturesTests: XCTestCase {
         assertRefused(postForm(["key": "k", "acl": "public-read"]), Self.acl, "POST form acl field")
     }
 
-    func testCopySourceCustomerKeyIsRefused() {
-        for h in ["algorithm", "key", "key-MD5"] {
-            let headers = [
-                ("x-amz-copy-source", "/box/src"), ("x-amz-copy-source-server-side-encryption-customer-" + h, "x"),
-            ]
-            assertRefused(gw.send("PUT", "/box/k", headers: headers), Self.encryption, "copy source \(h)")
-        }
-    }
-
     func testPrivateAndBucketOwnerFullControlAreAccepted() {
         for acl in ["private", "bucket-owner-full-control", "Private"] {
             XCTAssertEqual(gw.send("PUT", "/box/k", body: [1], headers: [("x-amz-acl", acl)]).status, 200, acl)
@@ -86,38 +69,6 @@ final class UnsupportedFeaturesTests: XCTestCase {
             XCTAssertEqual(gw.send("PUT", "/box?acl", headers: [("x-amz-acl", acl)]).status, 200, acl)
             XCTAssertEqual(gw.send("PUT", "/box/k?acl", headers: [("x-amz-acl", acl)]).status, 200, acl)
         }
-    }
-
-    func testUploadPartRefusesCustomerKeysAndRecordsNoPart() {
-        let created = gw.send("POST", "/box/mp?uploads").text
-        let id = created.components(separatedBy: "<UploadId>")[1].components(separatedBy: "<")[0]
-        let blobs = gw.zone.blobCount
-        let cases: [[(String, String)]] = [
-            [("x-amz-server-side-encryption-customer-algorithm", "AES256")],
-            [("x-amz-server-side-encryption-customer-key", "a2V5")],
-            [("x-amz-server-side-encryption-customer-key-md5", "bWQ1")],
-            [("x-amz-copy-source", "/box/src"), ("x-amz-server-side-encryption-customer-algorithm", "AES256")],
-            [("x-amz-copy-source", "/box/src"), ("x-amz-copy-source-server-side-encryption-customer-key", "a2V5")],
-        ]
-        for headers in cases {
-            let r = gw.send("PUT", "/box/mp?partNumber=1&uploadId=\(id)", body: [1, 2, 3], headers: headers)
-            XCTAssertEqual(r.errorCode, Self.encryption, "\(headers): \(r.text)")
-            XCTAssertEqual(try gw.metadata.parts(uploadId: id, after: 0, limit: 10).count, 0, "\(headers)")
-            XCTAssertEqual(gw.zone.blobCount, blobs, "\(headers)")
-        }
-    }
-
-    func testReadsWithACustomerKeyAreRefused() {
-        for method in ["GET", "HEAD"] {
-            let r = gw.send(
-                method, "/box/src", headers: [("x-amz-server-side-encryption-customer-algorithm", "AES256")])
-            XCTAssertEqual(r.status, 501, method)
-            XCTAssertTrue(r.body.isEmpty || r.errorCode == Self.encryption, r.text)
-        }
-        // The refusal names the header, never the key.
-        let r = gw.send("GET", "/box/src", headers: [("x-amz-server-side-encryption-customer-key", "c2VjcmV0LWtleQ==")])
-        XCTAssert(r.text.contains("x-amz-server-side-encryption-customer-key"), r.text)
-        XCTAssertFalse(r.text.contains("c2VjcmV0LWtleQ=="), r.text)
     }
 
     func testCreateBucketRefusesLockACLsAndOwnershipAndCreatesNothing() {

@@ -47,6 +47,9 @@ public struct GatewayConfig: Sendable {
     /// How often, in seconds, the agent probes every zone's health.
     public var healthInterval = 30
     public var replication = ReplicationSettings()
+    /// `[s3] allow_sse_c_over_http`: FOR TESTS ONLY, customer-provided encryption keys (SSE-C)
+    /// accepted over plain HTTP (S3 refuses them there; logged at every start).
+    public var allowSSECOverHTTP = false
     /// `[sts]`: temporary credentials (docs/STS.md).
     public var sts = STSSettings()
     /// `[discovery]`: discovery jobs per worker and how long a stopping worker waits for them.
@@ -248,6 +251,7 @@ public struct GatewayConfig: Sendable {
                     ?? c.accessDefaults.objectOwnership
                 c.accessDefaults.blockPublicAccess =
                     try reader.bool("default_public_access_block") ?? c.accessDefaults.blockPublicAccess
+                c.allowSSECOverHTTP = try reader.bool("allow_sse_c_over_http") ?? c.allowSSECOverHTTP
                 try reader.noOtherKeys()
             case "testing":
                 if let path = try reader.string("clock_offset_file") {

@@ -71,6 +71,10 @@ extension Handlers {
             .postObject, objectLock: b.objectLock != nil)
         let access = try newObjectACL(
             { fields[$0] ?? ($0 == "x-amz-acl" ? fields["acl"] : nil) }, writer: caller.principal, bucket: b, ctx)
+        _ = try SSERequest(
+            headers: fields.map { (name: $0.key, value: $0.value) }, .postObject,
+            secure: r.scheme == "https" || ctx.allowSSECOverHTTP
+        ).forWrite(into: b)
         let lock = try lockSettings(
             fields: fields.map { (name: $0.key, value: $0.value) }, bucket: b, key: key,
             caller: caller, now: r.now)

@@ -11,6 +11,7 @@ extension Handlers {
         try ObjectKey.validate(key)
         try UnsupportedFeatures.check(r, .createMultipartUpload, objectLock: b.objectLock != nil)
         let access = try newObjectACL(r, b, ctx)
+        _ = try sseRequest(r, .createMultipartUpload, ctx).forWrite(into: b)
         // Kept as named; Complete adds the bucket's default retention, counted from completion.
         let lock = try explicitLock(fields: r.head.headers, bucket: b, key: key, caller: r, now: r.now)
         let stored = try StoredHeaders.fromRequest(r)

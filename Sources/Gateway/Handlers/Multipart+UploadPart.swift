@@ -14,6 +14,9 @@ extension Handlers {
         let upload = try namedUpload(r, b, ctx)
         let isCopy = r.header("x-amz-copy-source") != nil
         try UnsupportedFeatures.check(r, isCopy ? .uploadPartCopy : .uploadPart)
+        // A part is encrypted as its upload is: an SSE-C upload's parts repeat its key.
+        let sse = try sseRequest(r, isCopy ? .uploadPartCopy : .uploadPart, ctx)
+        try SSERequest.checkCustomerKey(sse.customerKey, storedSSE: upload.sse)
         if isCopy { return try uploadPartCopy(r, ctx, logger, b, upload, n) }
         // Parts of an upload whose object will be locked carry a digest, as a locked PUT does.
         try requireLockDigest(r, when: LockHeaders.effective(upload.lock, bucket: b, now: r.now) != LockSettings())
@@ -43,6 +46,7 @@ extension Handlers {
         _ r: S3Request, _ ctx: GatewayContext, _ logger: Logger, _ b: BucketRecord, _ upload: UploadRecord, _ n: Int
     ) throws -> S3Response {
         let (sb, src, _) = try copySource(r, ctx)
+        try SSERequest.checkCustomerKey(sseRequest(r, .uploadPartCopy, ctx).copySourceKey, storedSSE: src.sse)
         var offset: Int64 = 0
         var length = src.size
         if let range = r.header("x-amz-copy-source-range") {

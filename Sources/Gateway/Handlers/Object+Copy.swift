@@ -15,9 +15,12 @@ extension Handlers {
         try UnsupportedFeatures.check(r, .copyObject, objectLock: b.objectLock != nil)
         // The copy's ACL is what this request names, never the source's (S3).
         let access = try newObjectACL(r, b, ctx)
+        let sse = try sseRequest(r, .copyObject, ctx)
+        _ = try sse.forWrite(into: b)
         // The copy's lock is what this request names (or the bucket's default), never the source's.
         let lock = try lockSettings(for: r, bucket: b, key: key, now: r.now)
         let (sb, src, sourceVersion) = try copySource(r, ctx)
+        try SSERequest.checkCustomerKey(sse.copySourceKey, storedSSE: src.sse)
 
         let directive = (r.header("x-amz-metadata-directive") ?? "COPY").uppercased()
         guard directive == "COPY" || directive == "REPLACE" else {

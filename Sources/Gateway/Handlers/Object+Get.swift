@@ -7,6 +7,7 @@ extension Handlers {
     /// GET and HEAD /bucket/key — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
     static func getObject(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
         try UnsupportedFeatures.check(r, .getObject)
+        let sse = try sseRequest(r, .getObject, ctx)
         let (b, o): (BucketRecord, ObjectRecord)
         do {
             (b, o) = try ownedObject(r, ctx)
@@ -22,6 +23,7 @@ extension Handlers {
                 try Authorization.require(fresh, "s3:GetObject", bucket: b, key: o.key, object: o)
             }
         }
+        try SSERequest.checkCustomerKey(sse.customerKey, storedSSE: o.sse)
         if try Conditions.check(r, etag: o.etag, lastModified: o.lastModified) == .notModified {
             var response = notModified(o)
             response.headers += versionHeaders(b, o)

@@ -14,6 +14,7 @@ extension Handlers {
         try ObjectKey.validate(key)
         try UnsupportedFeatures.check(r, .putObject, objectLock: b.objectLock != nil)
         let access = try newObjectACL(r, b, ctx)
+        _ = try sseRequest(r, .putObject, ctx).forWrite(into: b)
         let lock = try lockSettings(for: r, bucket: b, key: key, now: r.now)
         try requireLockDigest(r, when: lock != LockSettings())
         let condition = try writeCondition(r, bucket: b, key: key, ctx)

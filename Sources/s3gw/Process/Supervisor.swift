@@ -52,6 +52,11 @@ final class Supervisor {
         try spawnAgent()
         logger.notice(
             "s3gw serving on \(config.socket) with \(config.workerCount) workers × \(config.threads) threads")
+        if config.allowSSECOverHTTP {
+            logger.warning(
+                "[s3] allow_sse_c_over_http = true: customer-provided encryption keys are accepted over plain HTTP (for tests only)"
+            )
+        }
 
         while true {
             let sig = waitForSignal([SIGCHLD, SIGHUP, SIGTERM, SIGINT], timeout: 1)

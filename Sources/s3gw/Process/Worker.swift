@@ -132,6 +132,7 @@ enum Worker {
         }
         context.oplog = config.oplog
         context.accessDefaults = config.accessDefaults
+        context.allowSSECOverHTTP = config.allowSSECOverHTTP
         context.migration.connector = sourceConnector(config)
         return context
     }
