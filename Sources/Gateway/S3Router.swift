@@ -44,10 +44,6 @@ enum S3Router {
             deleteOperation: String
         )] = [
             (
-                "encryption", .serverSideEncryptionConfigurationNotFound, "s3:GetEncryptionConfiguration",
-                "s3:PutEncryptionConfiguration", "GetBucketEncryption", "DeleteBucketEncryption"
-            ),
-            (
                 "website", .noSuchWebsiteConfiguration, "s3:GetBucketWebsite", "s3:DeleteBucketWebsite",
                 "GetBucketWebsite", "DeleteBucketWebsite"
             ),
@@ -131,6 +127,16 @@ enum S3Router {
             Route(.bucket, "PUT", "cors", "s3:PutBucketCORS", "PutBucketCors", Handlers.putBucketCors),
             // AWS names no separate permission for removing the CORS configuration.
             Route(.bucket, "DELETE", "cors", "s3:PutBucketCORS", "DeleteBucketCors", Handlers.deleteBucketCors),
+            Route(
+                .bucket, "GET", "encryption", "s3:GetEncryptionConfiguration", "GetBucketEncryption",
+                Handlers.getBucketEncryption),
+            Route(
+                .bucket, "PUT", "encryption", "s3:PutEncryptionConfiguration", "PutBucketEncryption",
+                Handlers.putBucketEncryption),
+            // AWS names no separate permission for removing the default encryption.
+            Route(
+                .bucket, "DELETE", "encryption", "s3:PutEncryptionConfiguration", "DeleteBucketEncryption",
+                Handlers.deleteBucketEncryption),
             Route(.bucket, "GET", "tagging", "s3:GetBucketTagging", "GetBucketTagging", Handlers.getBucketTagging),
             Route(.bucket, "PUT", "tagging", "s3:PutBucketTagging", "PutBucketTagging", Handlers.putBucketTagging),
             // AWS names no separate permission for removing bucket tags.
@@ -200,7 +206,7 @@ enum S3Router {
     /// must not create a bucket, a DELETE ?acl must not delete the object).
     static let subresources: Set<String> =
         Set([
-            "acl", "analytics", "attributes", "cors", "delete", "intelligent-tiering", "inventory", "legal-hold",
+            "acl", "analytics", "attributes", "cors", "delete", "encryption", "intelligent-tiering", "inventory", "legal-hold",
             "lifecycle",
             "location", "object-lock", "ownershipControls", "publicAccessBlock",
             "metadataConfiguration", "metadataTable", "metrics", "policy", "policyStatus", "renameObject",

@@ -363,3 +363,21 @@ extension AuditEntry {
             "bucket.public-access-block", bucket: bucket, detail: settings.map { (snake($0.0), .bool($0.1)) })
     }
 }
+
+// MARK: issue 13 sse
+
+extension AuditEntry {
+    /// The bucket's default encryption set (`key_id`: the KMS key's id, "" for none named).
+    public static func bucketEncryption(bucket: String, _ d: DefaultEncryption) -> AuditEntry {
+        AuditEntry(
+            "bucket.encryption", bucket: bucket,
+            detail: [
+                ("algorithm", .string(d.algorithm.rawValue)), ("key_id", .string(d.kmsKeyId ?? "")),
+                ("bucket_key", .bool(d.bucketKeyEnabled)),
+            ])
+    }
+
+    public static func bucketEncryptionDelete(bucket: String) -> AuditEntry {
+        AuditEntry("bucket.encryption-delete", bucket: bucket)
+    }
+}

@@ -212,7 +212,7 @@ final class UnsupportedFeaturesTests: XCTestCase {
     func testEverySubresourceWithoutARouteIsNotImplementedNeverAFallThrough() {
         let bucketPuts = [
             "website", "replication",
-            "logging", "notification", "accelerate", "requestPayment", "intelligent-tiering&id=x", "encryption",
+            "logging", "notification", "accelerate", "requestPayment", "intelligent-tiering&id=x",
             "analytics&id=x", "inventory&id=x", "metrics&id=x", "location", "uploads", "delete",
             "versions", "metadataTable",
         ]

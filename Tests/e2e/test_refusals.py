@@ -211,14 +211,6 @@ def test_object_lock_operations_answer_missing_configuration(gw, bucket, source)
     expect_error(lambda: client.head_object(Bucket=bucket, Key=source), ("404", 404))
 
 
-def test_put_bucket_encryption_refused(gw, bucket):
-    client = s3_client(gw)
-    expect_error(lambda: client.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}), ENCRYPTION)
-    expect_error(lambda: client.get_bucket_encryption(Bucket=bucket),
-                 ("ServerSideEncryptionConfigurationNotFoundError", 404))
-
-
 CONFIGURATIONS = {
     "website": lambda c, b: c.put_bucket_website(Bucket=b, WebsiteConfiguration={
         "IndexDocument": {"Suffix": "index.html"}}),
