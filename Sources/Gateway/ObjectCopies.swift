@@ -20,7 +20,7 @@ struct ObjectCopies {
         var copies = [Copy(zone: o.zone, backendBucket: ctx.backendBucket(b, in: o.zone), blobs: o.blobs)]
         for r in o.replicas where r.state == .completed && !r.blob.isEmpty {
             copies.append(
-                Copy(zone: r.zone, backendBucket: r.backendBucket, blobs: [BlobPart(blob: r.blob, size: o.size)]))
+                Copy(zone: r.zone, backendBucket: r.backendBucket, blobs: [BlobPart(blob: r.blob, size: o.storedSize)]))
         }
         let rank = Dictionary(b.zones.enumerated().map { ($1, $0) }) { a, _ in a }
         all = copies.enumerated().sorted {

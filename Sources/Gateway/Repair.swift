@@ -207,7 +207,7 @@ public enum Repair {
     }
 
     private static func replicaBlobs(_ o: ObjectRecord, _ r: Replica) -> [BlobPart] {
-        [BlobPart(blob: r.blob, size: o.size)]
+        [BlobPart(blob: r.blob, size: o.storedSize)]
     }
 
     /// What `zone` holds of one copy: every blob there with its size, the zone's ETag where it
@@ -225,18 +225,22 @@ public enum Repair {
                 }
                 if held.size != part.size { return .damaged("holds \(held.size) bytes, not \(part.size)") }
                 // A provider's multipart ETag ("…-N") says nothing comparable, nor does one of a
-                // multipart object's part blobs.
-                if blobs.count == 1, let etag = held.etag, !etag.contains("-"), !o.etag.contains("-"), etag != o.etag {
+                // multipart object's part blobs, nor the MD5 of ciphertext.
+                if blobs.count == 1, !o.isEncrypted, let etag = held.etag, !etag.contains("-"), !o.etag.contains("-"),
+                    etag != o.etag
+                {
                     return .damaged("has ETag \(etag), not \(o.etag)")
                 }
             }
             guard options.deep else { return .intact }
             let partSizes = o.partSizes.isEmpty && o.etag.contains("-") ? o.parts.map(\.size) : o.partSizes
-            let sink = ETagSink(Discard(), partSizes: partSizes)
+            let sink = ETagSink(Discard(), partSizes: o.isEncrypted ? [] : partSizes)
             try pump(
-                BlobChainReader(zone: z, backendBucket: backendBucket, parts: blobs, offset: 0, length: o.size),
+                BlobChainReader(zone: z, backendBucket: backendBucket, parts: blobs, offset: 0, length: o.storedSize),
                 into: sink)
-            if sink.count != o.size { return .damaged("reads \(sink.count) bytes, not \(o.size)") }
+            if sink.count != o.storedSize { return .damaged("reads \(sink.count) bytes, not \(o.storedSize)") }
+            // Ciphertext is checked without keys: its length here, its tags when it is read.
+            if o.isEncrypted { return .intact }
             let etag = sink.etag()
             return etag == o.etag ? .intact : .damaged("reads as ETag \(etag), not \(o.etag)")
         } catch StoreError.noSuchKey {

@@ -125,19 +125,23 @@ public final class Replicator: Sendable {
         let target = try ctx.zone(job.zone)
         // Backend buckets exist where the bucket was created; other zones get theirs on first copy.
         try target.createBucket(job.backendBucket)
-        let (_, reader) = try ObjectCopies(o, in: b, ctx).excluding(job.zone).open(offset: 0, length: o.size, ctx)
-        let writer = try target.beginWrite(backendBucket: job.backendBucket, length: o.size)
+        // The stored bytes move as they are: an encrypted object's ciphertext, never decrypted.
+        let stored = o.storedSize
+        let (_, reader) = try ObjectCopies(o, in: b, ctx).excluding(job.zone).open(offset: 0, length: stored, ctx)
+        let writer = try target.beginWrite(backendBucket: job.backendBucket, length: stored)
         // Objects completed before part sizes were kept have their part blobs' sizes.
         let partSizes = o.partSizes.isEmpty && o.etag.contains("-") ? o.parts.map(\.size) : o.partSizes
         let limited = RateLimitedSink(
             LeaseKeeper(writer, job: job, replicator: self), limits: [(zoneLimit, job.zone), (tenantLimit, b.tenant)])
-        let sink = ETagSink(limited, partSizes: partSizes)
+        let sink = ETagSink(limited, partSizes: o.isEncrypted ? [] : partSizes)
         let blob: String
         do {
             try pump(reader, into: sink)
-            guard sink.count == o.size, sink.etag() == o.etag else {
+            // The ETag describes plaintext: ciphertext is verified by its length here (keyless),
+            // and by its authentication tags whenever it is read.
+            guard sink.count == stored, o.isEncrypted || sink.etag() == o.etag else {
                 throw StoreError.internalFailure(
-                    "copy of \(o.bucket)/\(o.key) does not verify: \(sink.count) bytes, ETag \(sink.etag()), expected \(o.size) and \(o.etag)"
+                    "copy of \(o.bucket)/\(o.key) does not verify: \(sink.count) bytes, ETag \(sink.etag()), expected \(stored) and \(o.etag)"
                 )
             }
             blob = try writer.commit()

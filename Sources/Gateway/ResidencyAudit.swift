@@ -239,7 +239,7 @@ public struct ResidencyAudit {
                         place: at, role: "replica", recorded: recorded, state: r.state.rawValue, blob: r.blob,
                         blobs: r.blob.isEmpty && !recorded ? 0 : 1))
                 if !r.blob.isEmpty {
-                    s.refs[at, default: [:]][r.blob] = Ref(object: i, copy: copies.count - 1, size: o.size)
+                    s.refs[at, default: [:]][r.blob] = Ref(object: i, copy: copies.count - 1, size: o.storedSize)
                 }
             }
             s.objects.append(

@@ -142,10 +142,11 @@ public struct ObjectRecord: Sendable, Equatable {
         self.tags = tags
     }
 
-    /// Every blob holding this object's bytes, in order (none for a delete marker).
+    /// Every blob holding this object's bytes, in order, with the sizes the zone holds
+    /// (`storedSize`: ciphertext for an encrypted object); none for a delete marker.
     public var blobs: [BlobPart] {
         if isDeleteMarker { return [] }
-        return parts.isEmpty ? [BlobPart(blob: blob, size: size)] : parts
+        return parts.isEmpty ? [BlobPart(blob: blob, size: storedSize)] : parts
     }
 
     /// A delete marker for `key` written at `time` (the store assigns its version).

@@ -70,8 +70,8 @@ public enum ZoneStoredBytes {
                 try VersionWalk(metadata, bucket: b.name).visit { e in
                     let o = e.record
                     guard !o.isDeleteMarker else { return true }
-                    zones[o.zone, default: 0] += o.size
-                    for r in o.replicas where r.state == .completed { zones[r.zone, default: 0] += o.size }
+                    zones[o.zone, default: 0] += o.storedSize
+                    for r in o.replicas where r.state == .completed { zones[r.zone, default: 0] += o.storedSize }
                     return true
                 }
             }

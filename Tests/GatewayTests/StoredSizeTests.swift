@@ -1,0 +1,151 @@
+import Foundation
+import GatewayTesting
+import XCTest
+
+@testable import Gateway
+@testable import GatewayCore
+
+/// An encrypted object's zones hold ciphertext, longer than the plaintext `size` clients see:
+/// replication copies it as it is, repair and scrub check it by its stored length (keyless), and
+/// none of them takes a good encrypted copy for a damaged one. The encryption is faked here (an
+/// envelope text and random bytes of the stored length): these paths never look inside.
+final class StoredSizeTests: XCTestCase {
+    let catalog: [ZoneCatalog.Zone] = [
+        .init(name: "zone-a", country: "se", region: "se-sto"),
+        .init(name: "zone-b", country: "fi", region: "fi-hel"),
+    ]
+    var gw: TestGateway!
+    var agentTime = TestGateway.now
+    let fakeEnvelope = #"{"v":1,"m":"AES256","k":"k1","kv":1,"w":"d3JhcHBlZA==","s":65536,"td":""}"#
+
+    override func setUp() {
+        gw = TestGateway(zones: catalog)
+        let body = Array(
+            "<CreateBucketConfiguration><LocationConstraint>se,fi</LocationConstraint></CreateBucketConfiguration>".utf8
+        )
+        XCTAssertEqual(gw.send("PUT", "/rep", body: body).status, 200)
+    }
+
+    func agent() -> GatewayContext {
+        agentTime += 10
+        return gw.context(at: agentTime)
+    }
+
+    func drain() {
+        let r = Replicator(context: agent(), owner: "test")
+        var n = 0
+        while r.runOne() && n < 100 { n += 1 }
+    }
+
+    func object(_ key: String) throws -> ObjectRecord { try XCTUnwrap(try gw.metadata.object(bucket: "rep", key: key)) }
+
+    /// A stored object whose primary blob is replaced by "ciphertext" of the stored length and
+    /// whose row gets an envelope: what the encrypting write path leaves.
+    func putEncrypted(_ key: String, plain: Int) throws -> [UInt8] {
+        XCTAssertEqual(
+            gw.send(
+                "PUT", "/rep/\(key)", body: [UInt8](repeating: 7, count: plain),
+                headers: [("x-amz-tagging", "replica-count=2")]
+            ).status, 200)
+        var o = try object(key)
+        let cipher = (0..<Int(StoredStreams.size(plainStreams: [Int64(plain)]))).map { _ in UInt8.random(in: 0...255) }
+        gw.zones["zone-a"]!.plant(
+            cipher, backendBucket: gw.context.backendBucket(try bucket(), in: "zone-a"), id: o.blob)
+        XCTAssertTrue(
+            try gw.metadata.replaceSSE(bucket: "rep", key: key, versionSeq: o.versionSeq, from: "", to: fakeEnvelope))
+        o = try object(key)
+        XCTAssertEqual(o.storedSize, Int64(cipher.count))
+        return cipher
+    }
+
+    func bucket() throws -> BucketRecord { try XCTUnwrap(try gw.metadata.bucket(named: "rep")) }
+
+    func bytes(of blob: String, in zone: String, _ backendBucket: String) throws -> [UInt8] {
+        let reader = try gw.zones[zone]!.open(backendBucket: backendBucket, blob: blob, offset: 0, length: nil)
+        return try XCTUnwrap(try reader.readAll(limit: 1 << 24))
+    }
+
+    func testStoredSizeArithmetic() {
+        var o = ObjectRecord(
+            bucket: "b", key: "k", size: 70_000, etag: "e", lastModified: 0, contentType: "", headers: [],
+            checksums: [:], zone: "z", blob: "x")
+        XCTAssertEqual(o.storedSize, 70_000, "plaintext: as sent")
+        XCTAssertEqual(o.blobs, [BlobPart(blob: "x", size: 70_000)])
+        o.sse = fakeEnvelope
+        // Header 16, two segments (64 KiB + the rest) with a 16-byte tag each.
+        XCTAssertEqual(o.storedSize, 16 + 70_000 + 32)
+        XCTAssertEqual(o.blobs, [BlobPart(blob: "x", size: 16 + 70_000 + 32)])
+        o.size = 0
+        XCTAssertEqual(o.storedSize, 32, "an empty stream has one empty segment")
+        o.size = 65536
+        XCTAssertEqual(o.storedSize, 16 + 65536 + 16)
+        // A provider-assembled multipart object: one stream per part in one blob.
+        o.size = 70_000 + 10
+        o.partSizes = [70_000, 10]
+        XCTAssertEqual(o.storedSize, (16 + 70_000 + 32) + (16 + 10 + 16))
+        // A filesystem multipart object: its part blobs carry their stored sizes.
+        o.parts = [BlobPart(blob: "p1", size: 70_048), BlobPart(blob: "p2", size: 42)]
+        XCTAssertEqual(o.storedSize, 70_090)
+        XCTAssertEqual(ObjectRecord.deleteMarker(bucket: "b", key: "k", at: 0).storedSize, 0)
+    }
+
+    func testReplicationCopiesCiphertextAsItIsAndRepairFindsItIntact() throws {
+        let cipher = try putEncrypted("k", plain: 100_000)
+        drain()
+        let o = try object("k")
+        XCTAssertEqual(o.replicas.map(\.state), [.completed])
+        let r = o.replicas[0]
+        XCTAssertEqual(try bytes(of: r.blob, in: "zone-b", r.backendBucket), cipher, "the replica is the ciphertext")
+
+        let b = try bucket()
+        for deep in [false, true] {
+            let outcome = Repair.check(o, in: b, Repair.Options(deep: deep), agent())
+            XCTAssertEqual(outcome.notes, [], "deep \(deep): a good encrypted copy was taken for damaged")
+            XCTAssertEqual(outcome.unchecked, [], "deep \(deep)")
+        }
+        let scrub = try Scrub.run(cursorKey: "scrub", budget: 100, agent())
+        XCTAssertEqual(scrub.outcomes.count, 0)
+        XCTAssertEqual(gw.zones["zone-b"]!.blobCount, 1, "nothing copied again")
+    }
+
+    func testACutEncryptedReplicaIsStillFound() throws {
+        _ = try putEncrypted("k", plain: 3000)
+        drain()
+        let r = try object("k").replicas[0]
+        let cut = try bytes(of: r.blob, in: "zone-b", r.backendBucket).dropLast()
+        gw.zones["zone-b"]!.plant(Array(cut), backendBucket: r.backendBucket, id: r.blob)
+        let outcome = Repair.check(try object("k"), in: try bucket(), Repair.Options(), agent())
+        XCTAssertEqual(outcome.notes.count, 1, "\(outcome.notes)")
+        XCTAssert(
+            outcome.notes.first?.contains("holds \(cut.count) bytes, not \(cut.count + 1)") == true, "\(outcome.notes)")
+    }
+
+    /// Code that reads, copies or counts blobs sizes them with `storedSize` / `blobs`; the
+    /// plaintext `size` next to a blob is a bug waiting for the first encrypted object.
+    func testNoBlobIsSizedByThePlaintextSize() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let forbidden = try NSRegularExpression(
+            pattern:
+                #"BlobPart\(blob: [^)]*size: (o|src|record|version|object)\.size\)|(beginWrite|BlobChainReader)\([^)]*length: (o|src|record|version|object)\.size\b|\.open\(offset: [^)]*length: (o|src|record|version)\.size\b"#
+        )
+        // The request paths size plaintext (ranges, copies), which the decrypting reader maps.
+        let plaintextPaths: Set<String> = ["Object+Get.swift", "Object+Copy.swift", "Multipart+UploadPart.swift"]
+        var offenders: [String] = []
+        for dir in ["Sources/Gateway", "Sources/GatewayCore"] {
+            let base = root.appendingPathComponent(dir)
+            let files = FileManager.default.enumerator(at: base, includingPropertiesForKeys: nil)!
+            for case let url as URL in files where url.pathExtension == "swift" {
+                if plaintextPaths.contains(url.lastPathComponent) { continue }
+                let text = try String(contentsOf: url, encoding: .utf8)
+                for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                    let s = String(line)
+                    if forbidden.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) != nil {
+                        offenders.append("\(url.lastPathComponent):\(n + 1): \(s)")
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(offenders, [])
+    }
+}
