@@ -206,7 +206,8 @@ enum S3Router {
     /// must not create a bucket, a DELETE ?acl must not delete the object).
     static let subresources: Set<String> =
         Set([
-            "acl", "analytics", "attributes", "cors", "delete", "encryption", "intelligent-tiering", "inventory", "legal-hold",
+            "acl", "analytics", "attributes", "cors", "delete", "encryption", "intelligent-tiering", "inventory",
+            "legal-hold",
             "lifecycle",
             "location", "object-lock", "ownershipControls", "publicAccessBlock",
             "metadataConfiguration", "metadataTable", "metrics", "policy", "policyStatus", "renameObject",
