@@ -380,4 +380,14 @@ extension AuditEntry {
     public static func bucketEncryptionDelete(bucket: String) -> AuditEntry {
         AuditEntry("bucket.encryption-delete", bucket: bucket)
     }
+
+    /// A KMS key enabled, disabled or renamed (its alias) through the admin API.
+    public static func kmsKeyState(_ k: KMSKeyRecord) -> AuditEntry {
+        AuditEntry(
+            "kms.key-state",
+            detail: [
+                ("id", .string(k.id)), ("tenant", .string(k.tenant)), ("state", .string(k.state)),
+                ("alias", .string(k.alias)),
+            ])
+    }
 }

@@ -232,3 +232,25 @@ extension SSERequestTests {
         XCTAssertThrowsError(try GatewayConfig.parse("[s3]\nother = true\n" + zone, file: "t.toml"))
     }
 }
+
+extension SSERequestTests {
+    func testResponseHeadersPerMode() {
+        XCTAssertEqual(SSEAnswer(mode: .none).headers.count, 0)
+        XCTAssertEqual(
+            SSEAnswer(mode: .s3).headers.map { "\($0.name): \($0.value)" }, ["x-amz-server-side-encryption: AES256"])
+        XCTAssertEqual(
+            SSEAnswer(mode: .kms(keyId: "k"), kmsKeyARN: "arn:aws:kms:us-east-1:t:key/k", bucketKeyEnabled: true)
+                .headers.map { "\($0.name): \($0.value)" },
+            [
+                "x-amz-server-side-encryption: aws:kms",
+                "x-amz-server-side-encryption-aws-kms-key-id: arn:aws:kms:us-east-1:t:key/k",
+                "x-amz-server-side-encryption-bucket-key-enabled: true",
+            ])
+        XCTAssertEqual(
+            SSEAnswer(mode: .customer, customerKeyMD5: Self.keyMD5).headers.map { "\($0.name): \($0.value)" },
+            [
+                "x-amz-server-side-encryption-customer-algorithm: AES256",
+                "x-amz-server-side-encryption-customer-key-MD5: \(Self.keyMD5)",
+            ])
+    }
+}

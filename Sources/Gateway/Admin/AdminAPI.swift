@@ -65,6 +65,7 @@ public enum AdminAPI {
     static let routes: [Route] =
         tenantRoutes + userRoutes + bucketRoutes + zoneRoutes + providerRoutes + replicationRoutes + processRoutes
         + placementRoutes + maintenanceRoutes + metricsRoutes + auditRoutes + metricsHistoryRoutes + oplogRoutes
+        + kmsKeyRoutes
 
     /// Every admin permission name, for validating permission sets.
     public static var actions: Set<String> { Set(routes.map(\.action)) }

@@ -308,3 +308,32 @@ extension Handlers {
         try SSERequest(r, operation, secure: r.scheme == "https" || r.inProcess || ctx.allowSSECOverHTTP)
     }
 }
+
+/// What S3 answers about an object's encryption, on every response that writes or reads it
+/// (PUT, POST, copy, GET, HEAD, CreateMultipartUpload, UploadPart, CompleteMultipartUpload):
+/// made from the object's envelope and, for SSE-C, the key MD5 the request sent (echoed; the
+/// gateway keeps none).
+struct SSEAnswer: Equatable {
+    var mode: SSEMode
+    /// The SSE-KMS key's ARN (`x-amz-server-side-encryption-aws-kms-key-id`).
+    var kmsKeyARN: String?
+    /// `x-amz-server-side-encryption-customer-key-MD5`, as the request sent it.
+    var customerKeyMD5: String?
+    var bucketKeyEnabled = false
+
+    var headers: [Header] {
+        switch mode {
+        case .none:
+            return []
+        case .customer:
+            var h = [Header("x-amz-server-side-encryption-customer-algorithm", "AES256")]
+            if let customerKeyMD5 { h.append(Header("x-amz-server-side-encryption-customer-key-MD5", customerKeyMD5)) }
+            return h
+        case .s3, .kms:
+            var h = [Header(SSERequest.algorithmHeader, mode.headerValue ?? "")]
+            if case .kms = mode, let kmsKeyARN { h.append(Header(SSERequest.kmsKeyHeader, kmsKeyARN)) }
+            if bucketKeyEnabled { h.append(Header(SSERequest.bucketKeyHeader, "true")) }
+            return h
+        }
+    }
+}
