@@ -39,6 +39,8 @@ public struct GatewayContext: Sendable {
     public var accessDefaults = AccessDefaults()
     /// `[s3] allow_sse_c_over_http` (tests only): SSE-C keys accepted without TLS.
     public var allowSSECOverHTTP = false
+    /// Key-encryption keys and data keys (SSE-S3, SSE-KMS, SSE-C), with this process's KEK cache.
+    public let keys: KeyService
 
     public init(
         metadata: any MetadataStore, zones: [String: any StorageZone], catalog: ZoneCatalog, identities: Identities,
@@ -62,6 +64,8 @@ public struct GatewayContext: Sendable {
         self.installationSecret = installationSecret
         self.logger = logger
         zoneHealth = ZoneHealthCache(metadata: metadata, clock: clock)
+        // ARNs name a region; the gateway has none of its own, and SDKs accept any.
+        keys = KeyService(store: metadata, box: identities.secretBox, region: "us-east-1", clock: clock)
     }
 
     /// The bucket's own bucket inside `zone`: each zone has its own name for it, derived, so

@@ -1,5 +1,6 @@
 import GatewayCore
 import Logging
+import SigV4
 
 /// Compares an object's copies with what their zones hold and queues the repairs they need
 /// (`CopyRepair`): a replica that is missing or damaged is copied again from an intact copy; a
@@ -234,13 +235,17 @@ public enum Repair {
             }
             guard options.deep else { return .intact }
             let partSizes = o.partSizes.isEmpty && o.etag.contains("-") ? o.parts.map(\.size) : o.partSizes
-            let sink = ETagSink(Discard(), partSizes: o.isEncrypted ? [] : partSizes)
+            let tags = o.isEncrypted ? StoredTagDigestSink(Discard(), streams: o.plainStreams) : nil
+            let sink = ETagSink(tags ?? Discard(), partSizes: o.isEncrypted ? [] : partSizes)
             try pump(
                 BlobChainReader(zone: z, backendBucket: backendBucket, parts: blobs, offset: 0, length: o.storedSize),
                 into: sink)
             if sink.count != o.storedSize { return .damaged("reads \(sink.count) bytes, not \(o.storedSize)") }
-            // Ciphertext is checked without keys: its length here, its tags when it is read.
-            if o.isEncrypted { return .intact }
+            // Ciphertext is checked without keys, by its framing and tag digest.
+            if o.isEncrypted {
+                return o.storedBytesMatch(etag: "", tagDigest: tags?.tagDigest())
+                    ? .intact : .damaged("reads as another tag digest than its envelope's")
+            }
             let etag = sink.etag()
             return etag == o.etag ? .intact : .damaged("reads as ETag \(etag), not \(o.etag)")
         } catch StoreError.noSuchKey {

@@ -1,6 +1,7 @@
 import GatewayCore
 import Logging
 import Metrics
+import SigV4
 
 /// The agent's copier: claims due jobs from the metadata store's queue and carries them out.
 /// A replicate job streams the object from a readable copy into the target zone, verifies size
@@ -133,13 +134,14 @@ public final class Replicator: Sendable {
         let partSizes = o.partSizes.isEmpty && o.etag.contains("-") ? o.parts.map(\.size) : o.partSizes
         let limited = RateLimitedSink(
             LeaseKeeper(writer, job: job, replicator: self), limits: [(zoneLimit, job.zone), (tenantLimit, b.tenant)])
-        let sink = ETagSink(limited, partSizes: o.isEncrypted ? [] : partSizes)
+        // The ETag describes plaintext: ciphertext is verified by its layout and tag digest
+        // (keyless), and by its authentication tags whenever it is read.
+        let tags = o.isEncrypted ? StoredTagDigestSink(limited, streams: o.plainStreams) : nil
+        let sink = ETagSink(tags ?? limited, partSizes: o.isEncrypted ? [] : partSizes)
         let blob: String
         do {
             try pump(reader, into: sink)
-            // The ETag describes plaintext: ciphertext is verified by its length here (keyless),
-            // and by its authentication tags whenever it is read.
-            guard sink.count == stored, o.isEncrypted || sink.etag() == o.etag else {
+            guard sink.count == stored, o.storedBytesMatch(etag: sink.etag(), tagDigest: tags?.tagDigest()) else {
                 throw StoreError.internalFailure(
                     "copy of \(o.bucket)/\(o.key) does not verify: \(sink.count) bytes, ETag \(sink.etag()), expected \(stored) and \(o.etag)"
                 )

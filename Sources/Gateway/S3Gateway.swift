@@ -333,6 +333,10 @@ public struct S3Gateway: Sendable {
                 logger.error("\(e.code.code): \(e.message)")
             }
             return e
+        case let e as SSEError:
+            // Damaged ciphertext or envelopes are logged (where, never key material).
+            if case .corrupt(let why) = e { logger.error("encrypted object: \(why)") }
+            return e.s3Error
         case let e as StoreError:
             switch e {
             case .noSuchBucket: return S3Error(.noSuchBucket)

@@ -7,6 +7,10 @@ extension ObjectRecord {
     /// The object's bytes are encrypted (`sse` holds their envelope).
     public var isEncrypted: Bool { !sse.isEmpty }
 
+    /// The plaintext sizes of the object's encryption streams: one per part (multipart), else
+    /// the whole object.
+    public var plainStreams: [Int64] { partSizes.isEmpty ? [size] : partSizes }
+
     /// Bytes one complete copy of the object takes in a zone (0 for a delete marker).
     public var storedSize: Int64 {
         if isDeleteMarker { return 0 }
@@ -14,17 +18,19 @@ extension ObjectRecord {
         // A filesystem multipart object keeps each part's own blob, with its stored size.
         if !parts.isEmpty { return parts.reduce(0) { $0 + $1.size } }
         // One blob: one stream per part (a provider assembled the parts), else one stream.
-        return StoredStreams.size(plainStreams: partSizes.isEmpty ? [size] : partSizes)
+        return EncryptionLayout.storedSize(streams: plainStreams)
     }
 }
 
-/// The stored size of encrypted streams (segment format v1: a 16-byte header per stream, a
-/// 16-byte tag per 64 KiB segment, an empty stream one empty segment).
-/// TODO(issue 13): replace by sse-core's `EncryptionLayout.storedSize(streams:)` when it lands.
-enum StoredStreams {
-    static let segment: Int64 = 64 * 1024
-
-    static func size(plainStreams: [Int64]) -> Int64 {
-        plainStreams.reduce(0) { total, n in total + 16 + n + 16 * max(1, (n + segment - 1) / segment) }
+extension ObjectRecord {
+    /// Whether bytes read from one of its copies are this object's, without any key: plaintext
+    /// by its ETag (`etag`: the MD5 of what was read, as ETags are made), ciphertext by the tag
+    /// digest of what was read (`tagDigest`, nil when the bytes were not the layout's) against
+    /// the envelope's.
+    public func storedBytesMatch(etag: String, tagDigest: String?) -> Bool {
+        guard isEncrypted else { return etag == self.etag }
+        guard let tagDigest, let envelope = try? SSEEnvelope.decode(sse) else { return false }
+        // An envelope that recorded no digest is checked by the layout (length, framing) alone.
+        return envelope.tagDigest.isEmpty || envelope.tagDigest == tagDigest
     }
 }

@@ -88,11 +88,10 @@ final class BucketEncryptionHandlerTests: XCTestCase {
         XCTAssert(audit.contains { $0.detail.contains("\"key_id\":\"key-1\"") })
     }
 
-    func testUnknownOtherTenantsAndSSES3KeysAreNotFound() throws {
+    func testUnknownAndOtherTenantsKeysAreNotFound() throws {
         addKey("theirs", tenant: "acme", alias: "photos")
-        addKey("managed", kind: "sse-s3")
         for name in [
-            "nope", "alias/nope", "theirs", "alias/photos", "arn:aws:kms:us-east-1:acme:key/theirs", "managed",
+            "nope", "alias/nope", "theirs", "alias/photos", "arn:aws:kms:us-east-1:acme:key/theirs",
             "arn:aws:kms:us-east-1:\(TenantRecord.defaultID):key/", "arn:aws:s3:::box",
         ] {
             let r = gw.send(

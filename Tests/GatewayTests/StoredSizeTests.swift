@@ -48,7 +48,7 @@ final class StoredSizeTests: XCTestCase {
                 headers: [("x-amz-tagging", "replica-count=2")]
             ).status, 200)
         var o = try object(key)
-        let cipher = (0..<Int(StoredStreams.size(plainStreams: [Int64(plain)]))).map { _ in UInt8.random(in: 0...255) }
+        let cipher = (0..<Int(EncryptionLayout.storedSize(plain: Int64(plain)))).map { _ in UInt8.random(in: 0...255) }
         gw.zones["zone-a"]!.plant(
             cipher, backendBucket: gw.context.backendBucket(try bucket(), in: "zone-a"), id: o.blob)
         XCTAssertTrue(

@@ -92,10 +92,7 @@ extension AdminAPI {
         },
     ]
 
-    /// A key service over the installation's master keys, for one admin request.
-    static func keyService(_ ctx: GatewayContext) -> KeyService {
-        KeyService(store: ctx.metadata, box: ctx.identities.secretBox, region: KMSKeyName.region, clock: ctx.clock)
-    }
+    static func keyService(_ ctx: GatewayContext) -> KeyService { ctx.keys }
 
     /// The key `{id}` of tenant `{tenant}`: another tenant's key does not exist here.
     static func tenantKey(_ p: [String: String], _ ctx: GatewayContext) throws(AdminError) -> KMSKeyRecord {

@@ -11,7 +11,8 @@ extension Handlers {
         guard let d = b.defaultEncryption else {
             throw S3Error(.serverSideEncryptionConfigurationNotFound, extra: [("BucketName", r.bucketName ?? "")])
         }
-        return .xml(DefaultEncryptionXML.render(d, keyARN: d.kmsKeyId.map { KMSKeyName.arn(tenant: b.tenant, id: $0) }))
+        return .xml(
+            DefaultEncryptionXML.render(d, keyARN: d.kmsKeyId.map { ctx.keys.arn(keyId: $0, tenant: b.tenant) }))
     }
 
     /// Replaces the default; a KMS key must be one of the bucket tenant's customer keys (kept by
@@ -42,13 +43,9 @@ extension Handlers {
         return S3Response(status: 204)
     }
 
-    /// The tenant's SSE-KMS key `name` names (id, ARN, alias/<name>): KMS.NotFoundException
-    /// for anything else, the tenant's own SSE-S3 key included.
+    /// The tenant's key `name` names (id, ARN, alias/<name>, alias/aws/s3 for the tenant's
+    /// default): KMS.NotFoundException for anything else, KMS.DisabledException when disabled.
     static func customerKMSKey(named name: String, tenant: String, _ ctx: GatewayContext) throws -> KMSKeyRecord {
-        let keys = try ctx.metadata.kmsKeys(tenant: tenant).filter { $0.kind == "kms" }
-        guard let key = KMSKeyName.resolve(name, tenant: tenant, in: keys) else {
-            throw S3Error(.kmsNotFound, "Invalid keyId \(name)")
-        }
-        return key
+        try ctx.keys.resolve(name, tenant: tenant)
     }
 }
