@@ -1,17 +1,21 @@
 """Server-side encryption as real clients see it: bucket default encryption (Put/Get/Delete
 BucketEncryption) with boto3 and the aws CLI, S3's errors for malformed SSE headers, customer keys
 (SSE-C) only over TLS, and a customer key never written anywhere (log, operations log, metadata).
-Writes that must be encrypted are refused (501, nothing stored) until the data path encrypts."""
+PutObject encrypts (SSE-S3, SSE-KMS, SSE-C) and GET/HEAD decrypt; the writes that do not encrypt
+yet (copy, multipart, POST) refuse with 501, storing nothing."""
 
 import base64
 import hashlib
 import json
 import os
+import time
 
 import pytest
 from botocore.exceptions import ClientError
 
 from conftest import client_env, run, s3_client
+
+TENANT = "default"
 
 KEY = bytes(range(32))
 SSE_C = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": KEY}
@@ -70,18 +74,115 @@ def test_bucket_encryption_errors(gw, bucket):
     assert error_of(lambda: client.get_bucket_encryption(Bucket=bucket))[1] == 404, "nothing was stored"
 
 
-def test_a_default_encrypted_bucket_refuses_writes_until_the_data_path_encrypts(gw, bucket):
+def stored_files(gw) -> dict:
+    return {p: p.read_bytes() for p in blob_files(gw)}
+
+
+def assert_ciphertext_only(gw, before: set, plain: bytes):
+    """The blob files written since `before` hold no 64-byte run of `plain`."""
+    new = [p for p in blob_files(gw) if p not in before]
+    assert new, "no blob was written"
+    probe = plain[len(plain) // 2:len(plain) // 2 + 64]
+    for p in new:
+        assert probe not in p.read_bytes(), f"{p} holds plaintext"
+
+
+def test_a_default_encrypted_bucket_encrypts_plain_puts(gw, bucket):
     client = s3_client(gw)
     client.put_object(Bucket=bucket, Key="before", Body=b"plain")
     client.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=AES256_RULES)
+    data = os.urandom(300_000)
     before = blob_files(gw)
-    code, status, message = error_of(lambda: client.put_object(Bucket=bucket, Key="k", Body=b"x" * 1024))
-    assert (code, status) == ("NotImplemented", 501)
-    assert "default encryption" in message
-    assert blob_files(gw) == before
+    put = client.put_object(Bucket=bucket, Key="k", Body=data)
+    assert put["ServerSideEncryption"] == "AES256"
+    assert put["ETag"] == '"%s"' % hashlib.md5(data).hexdigest(), "SSE-S3 ETag is the MD5"
+    assert_ciphertext_only(gw, before, data)
+    got = client.get_object(Bucket=bucket, Key="k")
+    assert got["Body"].read() == data and got["ServerSideEncryption"] == "AES256"
+    assert client.get_object(Bucket=bucket, Key="k", Range="bytes=70000-70009")["Body"].read() == data[70000:70010]
     assert client.get_object(Bucket=bucket, Key="before")["Body"].read() == b"plain"
+    # Writes that do not encrypt yet are refused rather than stored in clear.
+    code, status, message = error_of(lambda: client.create_multipart_upload(Bucket=bucket, Key="m"))
+    assert (code, status) == ("NotImplemented", 501) and "default encryption" in message
     client.delete_bucket_encryption(Bucket=bucket)
-    client.put_object(Bucket=bucket, Key="k", Body=b"x")
+
+
+def test_sse_s3_with_the_aws_cli(gw, bucket, tmp_path):
+    env = client_env(gw, "http", tmp_path)
+    src = tmp_path / "f.bin"
+    src.write_bytes(os.urandom(150_000))
+    before = blob_files(gw)
+    run(["aws", "--endpoint-url", gw.http_url, "s3", "cp", "--sse", "AES256", str(src), f"s3://{bucket}/f"],
+        env=env, stack=gw)
+    assert_ciphertext_only(gw, before, src.read_bytes())
+    out = tmp_path / "out.bin"
+    run(["aws", "--endpoint-url", gw.http_url, "s3", "cp", f"s3://{bucket}/f", str(out)], env=env, stack=gw)
+    assert out.read_bytes() == src.read_bytes()
+    head = json.loads(run(["aws", "--endpoint-url", gw.http_url, "s3api", "head-object", "--bucket", bucket,
+                           "--key", "f"], env=env, stack=gw).stdout)
+    assert head["ServerSideEncryption"] == "AES256"
+
+
+def test_sse_kms_with_a_key_made_by_the_admin_api(gw, bucket):
+    from test_admin_api import admin
+    made = admin(gw, "POST", f"tenants/{TENANT}/kms-keys", {"alias": f"e2e-{bucket}"})
+    assert made.status_code == 201, made.text
+    key = made.json()
+    client = s3_client(gw)
+    data = os.urandom(100_000)
+    before = blob_files(gw)
+    put = client.put_object(Bucket=bucket, Key="k", Body=data, ServerSideEncryption="aws:kms",
+                            SSEKMSKeyId=f"alias/e2e-{bucket}")
+    assert put["SSEKMSKeyId"] == key["arn"]
+    assert put["ETag"] != '"%s"' % hashlib.md5(data).hexdigest(), "an SSE-KMS ETag is not the MD5"
+    assert_ciphertext_only(gw, before, data)
+    got = client.get_object(Bucket=bucket, Key="k")
+    assert got["Body"].read() == data and got["SSEKMSKeyId"] == key["arn"]
+    # A bucket default naming it; then the key disabled: no new objects under it.
+    client.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key["id"]}}]})
+    rules = client.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rules[0]["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] == key["arn"]
+    assert client.put_object(Bucket=bucket, Key="d", Body=b"x")["SSEKMSKeyId"] == key["arn"]
+    disabled = admin(gw, "PATCH", f"tenants/{TENANT}/kms-keys/{key['id']}", {"state": "Disabled"})
+    assert disabled.status_code == 200, disabled.text
+    deadline = time.monotonic() + 15  # key rows are cached for a few seconds per process
+    while True:
+        try:
+            client.put_object(Bucket=bucket, Key="late", Body=b"x")
+        except ClientError as e:
+            assert e.response["Error"]["Code"] == "KMS.DisabledException", e.response
+            break
+        assert time.monotonic() < deadline, "a disabled key still encrypts"
+        time.sleep(0.5)
+    client.delete_bucket_encryption(Bucket=bucket)
+
+
+def test_sse_c_round_trip_and_wrong_keys(gw, bucket):
+    tls = s3_client(gw, "https")
+    data = os.urandom(140_000)
+    before = blob_files(gw)
+    put = tls.put_object(Bucket=bucket, Key="c", Body=data, **SSE_C)
+    assert put["SSECustomerAlgorithm"] == "AES256"
+    assert put["SSECustomerKeyMD5"] == base64.b64encode(hashlib.md5(KEY).digest()).decode()
+    assert_ciphertext_only(gw, before, data)
+    assert tls.get_object(Bucket=bucket, Key="c", **SSE_C)["Body"].read() == data
+    assert tls.get_object(Bucket=bucket, Key="c", Range="bytes=65530-65545", **SSE_C)["Body"].read() == \
+        data[65530:65546]
+    assert error_of(lambda: tls.get_object(Bucket=bucket, Key="c"))[:2] == ("InvalidRequest", 400)
+    wrong = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": bytes(32)}
+    assert error_of(lambda: tls.get_object(Bucket=bucket, Key="c", **wrong))[:2] == ("AccessDenied", 403)
+    assert error_of(lambda: tls.head_object(Bucket=bucket, Key="c", **wrong))[1] == 403
+
+
+def test_two_identical_uploads_are_stored_differently(gw, bucket):
+    client = s3_client(gw)
+    data = os.urandom(10_000)
+    before = blob_files(gw)
+    client.put_object(Bucket=bucket, Key="a", Body=data, ServerSideEncryption="AES256")
+    client.put_object(Bucket=bucket, Key="b", Body=data, ServerSideEncryption="AES256")
+    new = [p.read_bytes() for p in blob_files(gw) if p not in before]
+    assert len(new) == 2 and new[0] != new[1]
 
 
 @pytest.mark.parametrize("args, answer", [
@@ -117,9 +218,9 @@ def test_customer_keys_need_tls_and_never_apply_to_plaintext(gw, bucket):
     assert error_of(lambda: tls.copy_object(
         Bucket=bucket, Key="k", CopySource={"Bucket": bucket, "Key": "src"},
         CopySourceSSECustomerAlgorithm="AES256", CopySourceSSECustomerKey=KEY))[:2] == ("InvalidRequest", 400)
-    # Valid and over TLS, but not encryptable yet: refused, nothing stored.
-    assert error_of(lambda: tls.put_object(Bucket=bucket, Key="k", Body=b"x", **SSE_C))[:2] == ("NotImplemented", 501)
-    assert error_of(lambda: tls.head_object(Bucket=bucket, Key="k"))[1] == 404
+    # Valid and over TLS, but multipart does not encrypt yet: refused, nothing stored.
+    assert error_of(lambda: tls.create_multipart_upload(Bucket=bucket, Key="k", **SSE_C))[:2] == (
+        "NotImplemented", 501)
 
 
 def test_a_customer_key_is_written_nowhere(gw, bucket):
@@ -127,8 +228,10 @@ def test_a_customer_key_is_written_nowhere(gw, bucket):
     nor its MD5 is in any file of the installation: logs, operations log, metadata, blobs."""
     tls = s3_client(gw, "https")
     tls.put_object(Bucket=bucket, Key="src", Body=b"source")
+    tls.put_object(Bucket=bucket, Key="k", Body=b"x", **SSE_C)
+    assert tls.get_object(Bucket=bucket, Key="k", **SSE_C)["Body"].read() == b"x"
     for call in (
-        lambda: tls.put_object(Bucket=bucket, Key="k", Body=b"x", **SSE_C),
+        lambda: tls.get_object(Bucket=bucket, Key="k"),
         lambda: tls.get_object(Bucket=bucket, Key="src", **SSE_C),
         lambda: tls.put_object(Bucket=bucket, Key="k", Body=b"x", **SSE_C, ServerSideEncryption="AES256"),
     ):

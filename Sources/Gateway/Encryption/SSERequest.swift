@@ -21,6 +21,8 @@ struct SSERequest {
     var customerKey: CustomerKey?
     /// SSE-C key of a copy's source (`x-amz-copy-source-server-side-encryption-customer-*`).
     var copySourceKey: CustomerKey?
+    /// The operation the headers were validated for.
+    var operation: Operation = .getObject
 
     typealias Operation = UnsupportedFeatures.Operation
 
@@ -53,6 +55,7 @@ struct SSERequest {
     /// `headers`: lowercased names (a POST form's fields pass the same way).
     init(headers: [(name: String, value: String)], _ operation: Operation, secure: Bool) throws(S3Error) {
         func value(_ name: String) -> String? { headers.first { $0.name == name }?.value }
+        self.operation = operation
         let algorithm = value(Self.algorithmHeader)
         let kmsKey = value(Self.kmsKeyHeader)
         let context = value(Self.contextHeader)
@@ -267,21 +270,21 @@ final class CustomerKey: @unchecked Sendable, CustomStringConvertible {
 }
 
 extension SSERequest {
-    /// Whether object bytes can be encrypted yet: until the encryption layer sits between the
-    /// digests and the zones, every write that would have to be encrypted is refused (501), so
-    /// nothing is ever stored in clear that a client or the bucket asked to be encrypted.
-    static let dataPathEncrypts = false
+    /// The writes whose bytes the gateway encrypts so far (PutObject). The others are refused
+    /// (501) when they would have to be encrypted, so nothing is ever stored in clear that a
+    /// client or the bucket asked to be encrypted.
+    static let encryptingOperations: Set<Operation> = [.putObject]
 
     /// The encryption a write into `b` gets (its headers, else the bucket default).
     func forWrite(into b: BucketRecord) throws(S3Error) -> (mode: SSEMode, bucketKeyEnabled: Bool) {
         let e = effective(default: b.defaultEncryption)
-        if e.mode != .none, !Self.dataPathEncrypts {
+        if e.mode != .none, !Self.encryptingOperations.contains(operation) {
             let why =
                 requested == .none
                 ? "the bucket's default encryption asks for it" : "the request asks for it"
             throw S3Error(
                 .notImplemented,
-                "Server-side encryption of object data is not implemented by this gateway yet and \(why): the request was refused and nothing was stored."
+                "Server-side encryption is not implemented by this gateway for this operation yet and \(why): the request was refused and nothing was stored."
             )
         }
         return e
@@ -289,13 +292,13 @@ extension SSERequest {
 
     /// A request that reads (or copies from, or adds a part to) bytes stored with the envelope
     /// `storedSSE` ("" for plaintext) presents the customer key they need, and only then.
-    static func checkCustomerKey(_ key: CustomerKey?, storedSSE: String) throws(S3Error) {
-        if storedSSE.isEmpty {
-            if key != nil {
-                throw S3Error(.invalidRequest, "The encryption parameters are not applicable to this object.")
-            }
-            return
+    static func checkCustomerKey(_ key: CustomerKey?, storedSSE: String) throws {
+        let envelope = try SSEEnvelope.decode(storedSSE)
+        let customer = envelope.map { $0.mode == .customer } ?? false
+        if key != nil && !customer {
+            throw S3Error(.invalidRequest, "The encryption parameters are not applicable to this object.")
         }
+        if key == nil && customer { throw SSEError.customerKeyRequired }
     }
 }
 

@@ -23,7 +23,8 @@ extension Handlers {
                 try Authorization.require(fresh, "s3:GetObject", bucket: b, key: o.key, object: o)
             }
         }
-        try SSERequest.checkCustomerKey(sse.customerKey, storedSSE: o.sse)
+        // An encrypted object's data key (its SSE-C key checked), before anything is answered.
+        let sealed = try ObjectEncryption.forRead(o, customerKey: sse.customerKey, tenant: b.tenant, ctx.keys)
         if try Conditions.check(r, etag: o.etag, lastModified: o.lastModified) == .notModified {
             var response = notModified(o)
             response.headers += versionHeaders(b, o)
@@ -37,6 +38,7 @@ extension Handlers {
             Header("Content-Type", o.contentType),
         ]
         headers += o.headers
+        headers += sealed?.answer.headers ?? []
         headers += versionHeaders(b, o)
         if !o.tags.isEmpty { headers.append(Header("x-amz-tagging-count", String(o.tags.count))) }
         headers += lockHeaders(o, r, bucket: b)
@@ -79,7 +81,12 @@ extension Handlers {
             let zone = copies.candidates(ctx).first?.zone ?? o.zone
             return S3Response(status: status, headers: headers + Replication.headers(o, servedFrom: zone))
         }
-        let (zone, reader) = try copies.open(offset: offset, length: length, ctx)
+        let (zone, reader): (String, any ByteSource)
+        if let sealed {
+            (zone, reader) = try sealed.reader(o, offset: offset, length: length, copies: copies, ctx)
+        } else {
+            (zone, reader) = try copies.open(offset: offset, length: length, ctx)
+        }
         return S3Response(
             status: status, headers: headers + Replication.headers(o, servedFrom: zone), body: .stream(reader))
     }

@@ -14,7 +14,8 @@ extension Handlers {
         try ObjectKey.validate(key)
         try UnsupportedFeatures.check(r, .putObject, objectLock: b.objectLock != nil)
         let access = try newObjectACL(r, b, ctx)
-        _ = try sseRequest(r, .putObject, ctx).forWrite(into: b)
+        let sse = try sseRequest(r, .putObject, ctx)
+        let encryption = try sse.forWrite(into: b)
         let lock = try lockSettings(for: r, bucket: b, key: key, now: r.now)
         try requireLockDigest(r, when: lock != LockSettings())
         let condition = try writeCondition(r, bucket: b, key: key, ctx)
@@ -27,15 +28,25 @@ extension Handlers {
         let tags = try Tagging.fromRequest(r)
         let copies = try Replication.count(tags: tags, bucket: b)
         let (zoneName, zone) = try ctx.writeZone(for: b)
-        let (body, blob) = try storeVerifiedBody(r, in: zone, backendBucket: ctx.backendBucket(b, in: zoneName))
+        var sealing = try ObjectEncryption.forWrite(
+            encryption.mode, bucketKeyEnabled: encryption.bucketKeyEnabled, request: sse, tenant: b.tenant, ctx.keys)
+        defer { sealing?.wipe() }
+        let (body, blob, tagDigest) = try storeVerifiedBody(
+            r, in: zone, backendBucket: ctx.backendBucket(b, in: zoneName), encryption: sealing)
         var record = ObjectRecord(
             bucket: b.name, key: key, size: body.decodedLength, etag: body.md5Hex, lastModified: r.now,
             contentType: stored.contentType, headers: stored.headers,
             checksums: body.checksumsByName, zone: zoneName, blob: blob, tags: tags)
         (record.owner, record.acl) = access
+        if let sealing, let tagDigest {
+            var envelope = sealing.envelope
+            envelope.tagDigest = tagDigest
+            record.sse = envelope.encoded
+            record.etag = sealing.etag(plainMD5: body.md5Hex, tagDigest: tagDigest)
+        }
         record.lock(lock)
         let version = try commitObject(record, copies: copies, condition: condition, in: b, ctx, logger)
-        var headers = [Header("ETag", "\"\(record.etag)\"")]
+        var headers = [Header("ETag", "\"\(record.etag)\"")] + (sealing?.answer.headers ?? [])
         for (alg, value) in body.checksums { headers.append(Header(alg.headerName, value)) }
         headers += expirationHeaders(b, version)
         return S3Response(headers: headers + versionHeaders(b, version))
@@ -97,15 +108,35 @@ extension Handlers {
         _ r: S3Request, in zone: any StorageZone, backendBucket: String, writer given: (any BlobWriter)? = nil,
         checksum: ChecksumAlgorithm? = nil
     ) throws -> (VerifiedBody, String) {
+        let (body, blob, _) = try storeVerifiedBody(
+            r, in: zone, backendBucket: backendBucket, writer: given, checksum: checksum, encryption: nil)
+        return (body, blob)
+    }
+
+    /// The same, encrypting after the digests when `encryption` is given (the zone gets the
+    /// stored length); the stream's tag digest (hex) is returned then.
+    static func storeVerifiedBody(
+        _ r: S3Request, in zone: any StorageZone, backendBucket: String, writer given: (any BlobWriter)? = nil,
+        checksum: ChecksumAlgorithm? = nil, encryption: ObjectEncryption?
+    ) throws -> (VerifiedBody, String, String?) {
         let body = try verifiedBody(r, checksum: checksum)
-        let writer = try given ?? zone.beginWrite(backendBucket: backendBucket, length: expectedLength(r))
+        let length = expectedLength(r).map { n in encryption == nil ? n : EncryptionLayout.storedSize(plain: n) }
+        let writer = try given ?? zone.beginWrite(backendBucket: backendBucket, length: length)
+        var tagDigest: String?
         do {
-            try pump(body, into: writer)
+            if let encryption {
+                let sink = EncryptingSink(writer, dataKey: encryption.dataKey)
+                try pump(body, into: sink)
+                try sink.finish()
+                tagDigest = DataKey.combinedTagDigest([sink.tagDigest])
+            } else {
+                try pump(body, into: writer)
+            }
         } catch {
             writer.abort()
             throw error
         }
-        return (body, try writer.commit())
+        return (body, try writer.commit(), tagDigest)
     }
 
     /// Makes a written object visible as the key's new latest version (`putVersion`, checking

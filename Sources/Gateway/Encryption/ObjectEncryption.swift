@@ -1,0 +1,88 @@
+import Foundation
+import GatewayCore
+import SigV4
+
+/// The encryption layer between the digests and the zones (docs/ENCRYPTION.md): a write gets a
+/// fresh data key and envelope, its plaintext is encrypted on its way to the zone writer; a
+/// read unwraps the data key and decrypts only the segments its range needs. Data keys and
+/// customer keys live for the request only.
+struct ObjectEncryption {
+    let envelope: SSEEnvelope
+    /// The data key, wiped when the request is done with it (`wipe`).
+    private(set) var dataKey: [UInt8]
+    let answer: SSEAnswer
+
+    /// A new data key for a write of `mode` by a tenant (nil: the write is not encrypted).
+    static func forWrite(
+        _ mode: SSEMode, bucketKeyEnabled: Bool, request: SSERequest, tenant: String, _ keys: KeyService
+    ) throws -> ObjectEncryption? {
+        var customer: [UInt8] = []
+        var choice: KeyService.Choice
+        switch mode {
+        case .none: return nil
+        case .s3: choice = .s3
+        case .kms(let id): choice = .kms(id)
+        case .customer:
+            guard let key = request.customerKey else { return nil }
+            customer = key.withBytes { Array($0) }
+            choice = .customer(customer)
+        }
+        let made = Result { try keys.newDataKey(choice, tenant: tenant) }
+        // The copy of the customer key goes now (the choice no longer shares it).
+        choice = .s3
+        wipe(&customer)
+        let (dataKey, envelope) = try made.get()
+        var answer = Self.answer(envelope, tenant: tenant, customerKeyMD5: request.customerKey?.md5, keys)
+        if case .kms = envelope.mode { answer.bucketKeyEnabled = bucketKeyEnabled }
+        return ObjectEncryption(envelope: envelope, dataKey: dataKey, answer: answer)
+    }
+
+    /// The data key of a stored object (nil for plaintext), after the customer key check.
+    static func forRead(_ o: ObjectRecord, customerKey: CustomerKey?, tenant: String, _ keys: KeyService) throws
+        -> ObjectEncryption?
+    {
+        try SSERequest.checkCustomerKey(customerKey, storedSSE: o.sse)
+        guard let envelope = try SSEEnvelope.decode(o.sse) else { return nil }
+        var raw = customerKey.map { k in k.withBytes { Array($0) } }
+        defer { if raw != nil { wipe(&raw!) } }
+        let dataKey = try keys.dataKey(envelope, customerKey: raw)
+        return ObjectEncryption(
+            envelope: envelope, dataKey: dataKey,
+            answer: answer(envelope, tenant: tenant, customerKeyMD5: customerKey?.md5, keys))
+    }
+
+    static func answer(_ e: SSEEnvelope, tenant: String, customerKeyMD5: String?, _ keys: KeyService) -> SSEAnswer {
+        switch e.mode {
+        case .s3: SSEAnswer(mode: .s3)
+        case .kms(let id): SSEAnswer(mode: .kms(keyId: id), kmsKeyARN: keys.arn(keyId: id, tenant: tenant))
+        case .customer: SSEAnswer(mode: .customer, customerKeyMD5: customerKeyMD5)
+        }
+    }
+
+    /// The ETag of an encrypted single-stream object: S3's MD5 of the plaintext for SSE-S3, the
+    /// tag digest (not the MD5) for SSE-KMS and SSE-C.
+    func etag(plainMD5: String, tagDigest: String) -> String {
+        if case .s3 = envelope.mode { return plainMD5 }
+        return tagDigest
+    }
+
+    /// A reader of plaintext bytes `offset..<offset+length` of `o` from its stored copies.
+    func reader(
+        _ o: ObjectRecord, offset: Int64, length: Int64, copies: ObjectCopies, _ ctx: GatewayContext
+    ) throws -> (zone: String, reader: any ByteSource) {
+        var served = o.zone
+        let reader = try DecryptingReader(dataKey: dataKey, streams: o.plainStreams, offset: offset, length: length) {
+            start, count in
+            let (zone, r) = try copies.open(offset: start, length: count, ctx)
+            served = zone
+            return r
+        }
+        return (served, reader)
+    }
+
+    mutating func wipe() { Self.wipe(&dataKey) }
+
+    static func wipe(_ bytes: inout [UInt8]) {
+        bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } }
+    }
+}
