@@ -146,7 +146,8 @@ final class BucketEncryptionHandlerTests: XCTestCase {
         XCTAssertEqual(r.header("x-amz-server-side-encryption"), "AES256")
         XCTAssertFalse(try XCTUnwrap(try gw.metadata.object(bucket: "box", key: "k")).sse.isEmpty)
         XCTAssertEqual(gw.send("GET", "/box/k").body, [1, 2, 3])
-        let refused = gw.send("POST", "/box/m?uploads")
+        XCTAssertFalse(try XCTUnwrap(try gw.metadata.object(bucket: "box", key: "before")).isEncrypted)
+        let refused = gw.send("PUT", "/box/copy", headers: [("x-amz-copy-source", "/box/before")])
         XCTAssertEqual(refused.errorCode, "NotImplemented")
         XCTAssert(refused.text.contains("default encryption"), refused.text)
         // Reading what was stored before is unaffected.

@@ -26,8 +26,9 @@ final class SSEHandlerTests: XCTestCase {
     }
 
     /// Every object write, with `headers`.
-    func writes(_ headers: [(String, String)], put: Bool = true) -> [(String, TestGateway.Response)] {
-        (put ? [("PUT", gw.send("PUT", "/box/k", body: Array("secret".utf8), headers: headers))] : []) + [
+    func writes(_ headers: [(String, String)]) -> [(String, TestGateway.Response)] {
+        [
+            ("PUT", gw.send("PUT", "/box/k", body: Array("secret".utf8), headers: headers)),
             ("copy", gw.send("PUT", "/box/k", headers: headers + [("x-amz-copy-source", "/box/src")])),
             ("CreateMultipartUpload", gw.send("POST", "/box/k?uploads", headers: headers)),
             (
@@ -44,7 +45,12 @@ final class SSEHandlerTests: XCTestCase {
             SSERequestTests.ssec(),
         ]
         for h in asks {
-            for (op, r) in writes(h, put: false) {
+            // PutObject and CreateMultipartUpload encrypt (SSERoundTripTests); copy and POST not yet.
+            let refused = [
+                ("copy", gw.send("PUT", "/box/k", headers: h + [("x-amz-copy-source", "/box/src")])),
+                ("POST form", postForm(["key": "k"].merging(h.map { ($0.0.lowercased(), $0.1) }) { a, _ in a })),
+            ]
+            for (op, r) in refused {
                 XCTAssertEqual(r.status, 501, "\(op) \(h): \(r.text)")
                 XCTAssertEqual(r.errorCode, "NotImplemented", "\(op) \(h)")
                 XCTAssertFalse(r.text.contains(Self.keyB64))

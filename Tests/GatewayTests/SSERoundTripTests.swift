@@ -126,4 +126,62 @@ final class SSERoundTripTests: XCTestCase {
         XCTAssertEqual(get.status, 200)
         XCTAssertEqual(get.body, [])
     }
+
+    func uploadId(_ r: TestGateway.Response) -> String {
+        r.text.components(separatedBy: "<UploadId>")[1].components(separatedBy: "<")[0]
+    }
+
+    /// Multipart per mode: one data key per upload, each part its own stream in its own blob;
+    /// reads across parts, partNumber reads, S3's ETag rules, SSE-C parts repeating the key.
+    func testMultipartPerMode() throws {
+        let k = try gw.context.keys.createKey(tenant: TenantRecord.defaultID, alias: "mp")
+        let big = (0..<(5 * 1024 * 1024 + 1000)).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        let small = Array(data[0..<70_000])
+        let modes: [(String, [(String, String)], [(String, String)])] = [
+            ("s3", [("x-amz-server-side-encryption", "AES256")], []),
+            (
+                "kms",
+                [("x-amz-server-side-encryption", "aws:kms"), ("x-amz-server-side-encryption-aws-kms-key-id", k.id)], []
+            ),
+            ("c", SSERequestTests.ssec(), SSERequestTests.ssec()),
+        ]
+        for (name, create, each) in modes {
+            let key = "mp-\(name)"
+            let created = gw.send("POST", "/box/\(key)?uploads", headers: create)
+            XCTAssertEqual(created.status, 200, created.text)
+            let id = uploadId(created)
+            XCTAssertFalse(try XCTUnwrap(try gw.metadata.upload(id: id)).sse.isEmpty, name)
+            if name == "c" {
+                let bare = gw.send("PUT", "/box/\(key)?partNumber=1&uploadId=\(id)", body: small)
+                XCTAssertEqual(bare.status, 400, "an SSE-C part repeats the key: \(bare.text)")
+            }
+            let p1 = gw.send("PUT", "/box/\(key)?partNumber=1&uploadId=\(id)", body: big, headers: each)
+            let p2 = gw.send("PUT", "/box/\(key)?partNumber=2&uploadId=\(id)", body: small, headers: each)
+            XCTAssertEqual(p1.status, 200, p1.text)
+            XCTAssertEqual(p2.status, 200, p2.text)
+            let plainMD5 = "\"\(hexEncode(Digest.hash(.md5, big)))\""
+            XCTAssertEqual(p1.header("ETag") == plainMD5, name == "s3", "\(name): part ETag rule")
+            let body = """
+                <CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\(p1.header("ETag")!)</ETag></Part>\
+                <Part><PartNumber>2</PartNumber><ETag>\(p2.header("ETag")!)</ETag></Part></CompleteMultipartUpload>
+                """
+            let done = gw.send("POST", "/box/\(key)?uploadId=\(id)", body: Array(body.utf8))
+            XCTAssertEqual(done.status, 200, done.text)
+            XCTAssert(done.text.contains("-2&quot;") || done.text.contains("-2\""), done.text)
+            let o = try XCTUnwrap(try gw.metadata.object(bucket: "box", key: key))
+            XCTAssertEqual(
+                o.parts.map(\.size),
+                [EncryptionLayout.storedSize(plain: Int64(big.count)), EncryptionLayout.storedSize(plain: 70_000)])
+            let whole = big + small
+            let got = gw.send("GET", "/box/\(key)", headers: each)
+            XCTAssertEqual(got.status, 200, "\(name): \(got.text.prefix(300))")
+            XCTAssert(got.body == whole, name)
+            let from = big.count - 10
+            let ranged = gw.send("GET", "/box/\(key)", headers: each + [("range", "bytes=\(from)-\(from + 99)")])
+            XCTAssertEqual(ranged.body, Array(whole[from..<(from + 100)]), "\(name): a range across parts")
+            let part2 = gw.send("GET", "/box/\(key)?partNumber=2", headers: each)
+            XCTAssertEqual(part2.body, small, name)
+            if name == "c" { XCTAssertEqual(gw.send("GET", "/box/\(key)").status, 400) }
+        }
+    }
 }

@@ -74,7 +74,8 @@ def source(gw, bucket):
     return "source"
 
 
-# PutObject encrypts (test_sse.py); the other writes refuse encryption until they do too.
+# PutObject and multipart uploads encrypt (test_sse.py); copies and POST refuse encryption until
+# they do too.
 PUT_REFUSALS = {k: v for k, v in WRITE_REFUSALS.items() if not k.startswith(("sse-", "bucket-key"))}
 
 
@@ -110,9 +111,9 @@ def test_copy_with_a_source_customer_key_refused(gw, bucket, source, https_clien
     assert_nothing_stored(gw, https_client, bucket, "k", before)
 
 
-@pytest.mark.parametrize("case", WRITE_REFUSALS, ids=list(WRITE_REFUSALS))
+@pytest.mark.parametrize("case", PUT_REFUSALS, ids=list(PUT_REFUSALS))
 def test_create_multipart_upload_refused(gw, bucket, https_client, case):
-    args, answer = WRITE_REFUSALS[case]
+    args, answer = PUT_REFUSALS[case]
     before = blob_files(gw)
     expect_error(lambda: https_client.create_multipart_upload(Bucket=bucket, Key="k", **args), answer)
     assert_nothing_stored(gw, https_client, bucket, "k", before)

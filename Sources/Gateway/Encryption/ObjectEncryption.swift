@@ -41,8 +41,16 @@ struct ObjectEncryption {
     static func forRead(_ o: ObjectRecord, customerKey: CustomerKey?, tenant: String, _ keys: KeyService) throws
         -> ObjectEncryption?
     {
-        try SSERequest.checkCustomerKey(customerKey, storedSSE: o.sse)
-        guard let envelope = try SSEEnvelope.decode(o.sse) else { return nil }
+        try forStored(o.sse, customerKey: customerKey, tenant: tenant, keys)
+    }
+
+    /// The data key kept in an envelope ("" for plaintext: nil): an object's, or a multipart
+    /// upload's (its parts are encrypted under it), after the customer key check.
+    static func forStored(_ sse: String, customerKey: CustomerKey?, tenant: String, _ keys: KeyService) throws
+        -> ObjectEncryption?
+    {
+        try SSERequest.checkCustomerKey(customerKey, storedSSE: sse)
+        guard let envelope = try SSEEnvelope.decode(sse) else { return nil }
         var raw = customerKey.map { k in k.withBytes { Array($0) } }
         defer { if raw != nil { wipe(&raw!) } }
         let dataKey = try keys.dataKey(envelope, customerKey: raw)

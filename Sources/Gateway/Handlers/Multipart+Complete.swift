@@ -57,8 +57,9 @@ extension Handlers {
         var object = ObjectRecord(
             bucket: b.name, key: upload.key, size: size, etag: etag, lastModified: r.now,
             contentType: upload.contentType, headers: upload.headers, checksums: checksums, zone: upload.zone, blob: "",
-            parts: used.map { BlobPart(blob: $0.blob, size: $0.size) }, tags: upload.tags, uploadId: upload.uploadId,
-            partSizes: used.map(\.size))
+            parts: used.map { BlobPart(blob: $0.blob, size: storedPartSize($0.size, upload)) }, tags: upload.tags,
+            uploadId: upload.uploadId, partSizes: used.map(\.size))
+        object.sse = try completedEnvelope(upload, parts: used)
         object.lock(LockHeaders.effective(upload.lock, bucket: b, now: r.now))
         (object.owner, object.acl) = (upload.owner, upload.acl)
         if !upload.zoneUpload.isEmpty {
@@ -92,7 +93,12 @@ extension Handlers {
             removeBlobs(allParts.map(\.blob).filter { !kept.contains($0) }, zone: upload.zone, bucket: b, ctx, logger)
         }
         if let old = outcome.removed { removeBlob(of: old, bucket: b, ctx, logger) }
-        return completeResult(b, outcome.stored)
+        var response = completeResult(b, outcome.stored)
+        if let envelope = try SSEEnvelope.decode(outcome.stored.sse) {
+            response.headers +=
+                ObjectEncryption.answer(envelope, tenant: b.tenant, customerKeyMD5: nil, ctx.keys).headers
+        }
+        return response
     }
 
     /// The provider-assembled blob of a Complete that did not commit. It is named after the
@@ -188,6 +194,21 @@ extension Handlers {
         return response
     }
 
+    /// A part blob's size in its zone: an encrypted upload's parts are each a stream.
+    static func storedPartSize(_ plain: Int64, _ upload: UploadRecord) -> Int64 {
+        upload.sse.isEmpty ? plain : EncryptionLayout.storedSize(plain: plain)
+    }
+
+    /// The completed object's envelope: the upload's, with the tag digest of its streams where
+    /// the part ETags are their tag digests (SSE-KMS, SSE-C); SSE-S3 part ETags are plaintext
+    /// MD5s, so replicas of such objects are checked by their layout alone.
+    static func completedEnvelope(_ upload: UploadRecord, parts: [PartRecord]) throws -> String {
+        guard var e = try SSEEnvelope.decode(upload.sse) else { return "" }
+        if e.mode != .s3 {
+            e.tagDigest = DataKey.combinedTagDigest(parts.map { hexDecode($0.etag) ?? [] })
+        }
+        return e.encoded
+    }
 }
 
 /// The CompleteMultipartUpload body: parts in the order given, ETags normalised (quoted,

@@ -11,7 +11,8 @@ extension Handlers {
         try ObjectKey.validate(key)
         try UnsupportedFeatures.check(r, .createMultipartUpload, objectLock: b.objectLock != nil)
         let access = try newObjectACL(r, b, ctx)
-        _ = try sseRequest(r, .createMultipartUpload, ctx).forWrite(into: b)
+        let sse = try sseRequest(r, .createMultipartUpload, ctx)
+        let encryption = try sse.forWrite(into: b)
         // Kept as named; Complete adds the bucket's default retention, counted from completion.
         let lock = try explicitLock(fields: r.head.headers, bucket: b, key: key, caller: r, now: r.now)
         let stored = try StoredHeaders.fromRequest(r)
@@ -29,6 +30,10 @@ extension Handlers {
         )
         upload.lock = lock ?? LockSettings()
         (upload.owner, upload.acl) = access
+        // One data key for the whole upload, each part its own stream under it.
+        let sealing = try ObjectEncryption.forWrite(
+            encryption.mode, bucketKeyEnabled: encryption.bucketKeyEnabled, request: sse, tenant: b.tenant, ctx.keys)
+        upload.sse = sealing?.envelope.encoded ?? ""
         try ctx.metadata.createUpload(upload)
         var x = XMLWriter()
         x.open("InitiateMultipartUploadResult", namespace: XMLWriter.s3Namespace)
@@ -42,6 +47,7 @@ extension Handlers {
             response.headers.append(Header("x-amz-checksum-type", checksum.type.rawValue))
         }
         response.headers += abortHeaders(b, upload)
+        response.headers += sealing?.answer.headers ?? []
         return response
     }
 

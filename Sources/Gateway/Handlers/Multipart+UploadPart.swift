@@ -16,24 +16,36 @@ extension Handlers {
         try UnsupportedFeatures.check(r, isCopy ? .uploadPartCopy : .uploadPart)
         // A part is encrypted as its upload is: an SSE-C upload's parts repeat its key.
         let sse = try sseRequest(r, isCopy ? .uploadPartCopy : .uploadPart, ctx)
-        try SSERequest.checkCustomerKey(sse.customerKey, storedSSE: upload.sse)
-        if isCopy { return try uploadPartCopy(r, ctx, logger, b, upload, n) }
+        let sealed = try ObjectEncryption.forStored(
+            upload.sse, customerKey: sse.customerKey, tenant: b.tenant, ctx.keys)
+        if isCopy {
+            if sealed != nil {
+                throw S3Error(
+                    .notImplemented,
+                    "UploadPartCopy into an encrypted upload is not implemented by this gateway yet: the request was refused and nothing was stored."
+                )
+            }
+            return try uploadPartCopy(r, ctx, logger, b, upload, n)
+        }
         // Parts of an upload whose object will be locked carry a digest, as a locked PUT does.
         try requireLockDigest(r, when: LockHeaders.effective(upload.lock, bucket: b, now: r.now) != LockSettings())
         let (_, zone) = try ctx.writeZone(named: upload.zone, for: b)
         // Every part of an upload created with a checksum algorithm gets that checksum, sent or
         // not: Complete makes the object's checksum from them.
-        let (body, blob) = try storeVerifiedBody(
+        // An encrypted part is its own stream: the zone holds (and a provider is told) its stored length.
+        let length = expectedLength(r).map { sealed == nil ? $0 : EncryptionLayout.storedSize(plain: $0) }
+        let (body, blob, tagDigest) = try storeVerifiedBody(
             r, in: zone, backendBucket: ctx.backendBucket(b, in: upload.zone),
-            writer: try partWriter(upload, n, length: expectedLength(r), zone, b, ctx),
-            checksum: ChecksumAlgorithm(rawValue: upload.checksumAlgorithm))
+            writer: try partWriter(upload, n, length: length, zone, b, ctx),
+            checksum: ChecksumAlgorithm(rawValue: upload.checksumAlgorithm), encryption: sealed)
         // Stamped when its bytes are stored (in a provider zone: when the provider has them), so
         // of two uploads of this number the one that finished last is kept (MetadataStore.putPart).
+        let etag = sealed.map { $0.etag(plainMD5: body.md5Hex, tagDigest: tagDigest ?? "") } ?? body.md5Hex
         let part = PartRecord(
-            uploadId: upload.uploadId, partNumber: n, size: body.decodedLength, etag: body.md5Hex,
+            uploadId: upload.uploadId, partNumber: n, size: body.decodedLength, etag: etag,
             lastModified: ctx.clock.now(), checksums: body.checksumsByName, blob: blob)
         try recordPart(part, upload, b, ctx, logger)
-        var headers = [Header("ETag", "\"\(part.etag)\"")]
+        var headers = [Header("ETag", "\"\(part.etag)\"")] + (sealed?.answer.headers ?? [])
         for (alg, value) in body.checksums { headers.append(Header(alg.headerName, value)) }
         return S3Response(headers: headers)
     }
