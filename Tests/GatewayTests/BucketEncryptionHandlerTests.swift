@@ -137,7 +137,7 @@ final class BucketEncryptionHandlerTests: XCTestCase {
             S3Router.knownActions.isSuperset(of: ["s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration"]))
     }
 
-    func testADefaultEncryptsPlainPutsAndRefusesWhatCannotBeEncryptedYet() throws {
+    func testADefaultEncryptsPlainPutsAndCopies() throws {
         XCTAssertEqual(gw.send("PUT", "/box/before", body: [1]).status, 200)
         XCTAssertEqual(
             gw.send("PUT", "/box?encryption", body: config("<SSEAlgorithm>AES256</SSEAlgorithm>")).status, 200)
@@ -147,9 +147,10 @@ final class BucketEncryptionHandlerTests: XCTestCase {
         XCTAssertFalse(try XCTUnwrap(try gw.metadata.object(bucket: "box", key: "k")).sse.isEmpty)
         XCTAssertEqual(gw.send("GET", "/box/k").body, [1, 2, 3])
         XCTAssertFalse(try XCTUnwrap(try gw.metadata.object(bucket: "box", key: "before")).isEncrypted)
-        let refused = gw.send("PUT", "/box/copy", headers: [("x-amz-copy-source", "/box/before")])
-        XCTAssertEqual(refused.errorCode, "NotImplemented")
-        XCTAssert(refused.text.contains("default encryption"), refused.text)
+        let copy = gw.send("PUT", "/box/copy", headers: [("x-amz-copy-source", "/box/before")])
+        XCTAssertEqual(copy.header("x-amz-server-side-encryption"), "AES256", copy.text)
+        XCTAssertTrue(try XCTUnwrap(try gw.metadata.object(bucket: "box", key: "copy")).isEncrypted)
+        XCTAssertEqual(gw.send("GET", "/box/copy").body, [1])
         // Reading what was stored before is unaffected.
         XCTAssertEqual(gw.send("GET", "/box/before").body, [1])
     }

@@ -113,9 +113,9 @@ final class SSERoundTripTests: XCTestCase {
         // Nothing about the key is stored: not the key, not its MD5.
         let row = try XCTUnwrap(try gw.metadata.object(bucket: "box", key: "c")).sse
         XCTAssertFalse(row.contains(SSERequestTests.keyB64) || row.contains(SSERequestTests.keyMD5), row)
-        // Copying it is refused until copies re-encrypt, never served as plaintext.
+        // Copying it needs its key as the copy source's.
         let copy = gw.send("PUT", "/box/c2", headers: [("x-amz-copy-source", "/box/c")])
-        XCTAssertEqual(copy.errorCode, "NotImplemented", copy.text)
+        XCTAssertEqual(copy.errorCode, "InvalidRequest", copy.text)
     }
 
     func testEmptyObject() throws {
@@ -183,5 +183,48 @@ final class SSERoundTripTests: XCTestCase {
             XCTAssertEqual(part2.body, small, name)
             if name == "c" { XCTAssertEqual(gw.send("GET", "/box/\(key)").status, 400) }
         }
+    }
+
+    /// Copies decrypt the source with its key and encrypt the copy as the request (or the
+    /// target bucket) says, never the source's way; a copy onto itself may change encryption.
+    func testCopiesReEncrypt() throws {
+        let k = try gw.context.keys.createKey(tenant: TenantRecord.defaultID, alias: "cp")
+        XCTAssertEqual(gw.send("PUT", "/box/c", body: data, headers: SSERequestTests.ssec()).status, 200)
+        let sourceKey = SSERequestTests.ssec(SSERequest.copySourceCustomerPrefix)
+        // SSE-C source → plaintext copy.
+        let plain = gw.send("PUT", "/box/plain", headers: sourceKey + [("x-amz-copy-source", "/box/c")])
+        XCTAssertEqual(plain.status, 200, plain.text)
+        XCTAssertFalse(try XCTUnwrap(try gw.metadata.object(bucket: "box", key: "plain")).isEncrypted)
+        XCTAssertEqual(gw.send("GET", "/box/plain").body, data)
+        XCTAssert(plain.text.contains(hexEncode(Digest.hash(.md5, data))), "a plaintext copy's ETag is the MD5")
+        // Plaintext source → SSE-KMS copy.
+        let kms = gw.send(
+            "PUT", "/box/kms",
+            headers: [
+                ("x-amz-copy-source", "/box/plain"), ("x-amz-server-side-encryption", "aws:kms"),
+                ("x-amz-server-side-encryption-aws-kms-key-id", k.id),
+            ])
+        XCTAssertEqual(kms.status, 200, kms.text)
+        XCTAssertEqual(kms.header("x-amz-server-side-encryption"), "aws:kms")
+        XCTAssertEqual(gw.send("GET", "/box/kms").body, data)
+        XCTAssertNotEqual(try storedBytes("kms").count, data.count)
+        // Onto itself, changing the encryption: allowed (S3's way to re-encrypt).
+        let again = gw.send(
+            "PUT", "/box/kms", headers: [("x-amz-copy-source", "/box/kms"), ("x-amz-server-side-encryption", "AES256")])
+        XCTAssertEqual(again.status, 200, again.text)
+        XCTAssertEqual(gw.send("HEAD", "/box/kms").header("x-amz-server-side-encryption"), "AES256")
+        XCTAssertEqual(gw.send("GET", "/box/kms").body, data)
+        // UploadPartCopy from an SSE-C source into an SSE-S3 upload.
+        let created = gw.send("POST", "/box/mp?uploads", headers: [("x-amz-server-side-encryption", "AES256")])
+        let id = uploadId(created)
+        let part = gw.send(
+            "PUT", "/box/mp?partNumber=1&uploadId=\(id)",
+            headers: sourceKey + [("x-amz-copy-source", "/box/c"), ("x-amz-copy-source-range", "bytes=100-70099")])
+        XCTAssertEqual(part.status, 200, part.text)
+        let etag = part.text.components(separatedBy: "<ETag>")[1].components(separatedBy: "</ETag>")[0]
+        let body =
+            "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\(etag)</ETag></Part></CompleteMultipartUpload>"
+        XCTAssertEqual(gw.send("POST", "/box/mp?uploadId=\(id)", body: Array(body.utf8)).status, 200)
+        XCTAssertEqual(gw.send("GET", "/box/mp").body, Array(data[100..<70_100]))
     }
 }

@@ -74,8 +74,8 @@ def source(gw, bucket):
     return "source"
 
 
-# PutObject and multipart uploads encrypt (test_sse.py); copies and POST refuse encryption until
-# they do too.
+# PutObject, copies and multipart uploads encrypt (test_sse.py); POST forms refuse encryption
+# until they do too.
 PUT_REFUSALS = {k: v for k, v in WRITE_REFUSALS.items() if not k.startswith(("sse-", "bucket-key"))}
 
 
@@ -89,9 +89,9 @@ def test_put_object_refused_before_a_byte_is_stored(gw, bucket, https_client, ca
     assert_nothing_stored(gw, https_client, bucket, "k", before)
 
 
-@pytest.mark.parametrize("case", WRITE_REFUSALS, ids=list(WRITE_REFUSALS))
+@pytest.mark.parametrize("case", PUT_REFUSALS, ids=list(PUT_REFUSALS))
 def test_copy_object_refused(gw, bucket, source, https_client, case):
-    args, answer = WRITE_REFUSALS[case]
+    args, answer = PUT_REFUSALS[case]
     before = blob_files(gw)
     expect_error(
         lambda: https_client.copy_object(Bucket=bucket, Key="k", CopySource={"Bucket": bucket, "Key": source}, **args),

@@ -106,10 +106,10 @@ def test_a_default_encrypted_bucket_encrypts_plain_puts(gw, bucket):
     assert got["Body"].read() == data and got["ServerSideEncryption"] == "AES256"
     assert client.get_object(Bucket=bucket, Key="k", Range="bytes=70000-70009")["Body"].read() == data[70000:70010]
     assert client.get_object(Bucket=bucket, Key="before")["Body"].read() == b"plain"
-    # Writes that do not encrypt yet are refused rather than stored in clear.
-    code, status, message = error_of(lambda: client.copy_object(
-        Bucket=bucket, Key="m", CopySource={"Bucket": bucket, "Key": "before"}))
-    assert (code, status) == ("NotImplemented", 501) and "default encryption" in message
+    # A copy gets the target bucket's default too.
+    copy = client.copy_object(Bucket=bucket, Key="m", CopySource={"Bucket": bucket, "Key": "before"})
+    assert copy["ServerSideEncryption"] == "AES256"
+    assert client.get_object(Bucket=bucket, Key="m")["Body"].read() == b"plain"
     client.delete_bucket_encryption(Bucket=bucket)
 
 
@@ -205,6 +205,24 @@ def test_multipart_upload_per_mode(gw, bucket, mode):
         data[10 * 1024 * 1024:]
 
 
+def test_copies_decrypt_and_re_encrypt(gw, bucket):
+    tls = s3_client(gw, "https")
+    data = os.urandom(90_000)
+    tls.put_object(Bucket=bucket, Key="c", Body=data, **SSE_C)
+    source_key = {"CopySourceSSECustomerAlgorithm": "AES256", "CopySourceSSECustomerKey": KEY}
+    assert error_of(lambda: tls.copy_object(Bucket=bucket, Key="x", CopySource={"Bucket": bucket, "Key": "c"}))[:2] \
+        == ("InvalidRequest", 400)
+    copy = tls.copy_object(Bucket=bucket, Key="s3", CopySource={"Bucket": bucket, "Key": "c"},
+                           ServerSideEncryption="AES256", **source_key)
+    assert copy["ServerSideEncryption"] == "AES256"
+    assert copy["CopyObjectResult"]["ETag"] == '"%s"' % hashlib.md5(data).hexdigest()
+    assert tls.get_object(Bucket=bucket, Key="s3")["Body"].read() == data
+    # Onto itself with another encryption: S3's way to re-encrypt an object.
+    tls.copy_object(Bucket=bucket, Key="s3", CopySource={"Bucket": bucket, "Key": "s3"}, ServerSideEncryption="aws:kms")
+    assert tls.head_object(Bucket=bucket, Key="s3")["ServerSideEncryption"] == "aws:kms"
+    assert tls.get_object(Bucket=bucket, Key="s3")["Body"].read() == data
+
+
 @pytest.mark.skipif(REMOTE, reason="reads the filesystem zone's blob files")
 def test_two_identical_uploads_are_stored_differently(gw, bucket):
     client = s3_client(gw)
@@ -249,9 +267,10 @@ def test_customer_keys_need_tls_and_never_apply_to_plaintext(gw, bucket):
     assert error_of(lambda: tls.copy_object(
         Bucket=bucket, Key="k", CopySource={"Bucket": bucket, "Key": "src"},
         CopySourceSSECustomerAlgorithm="AES256", CopySourceSSECustomerKey=KEY))[:2] == ("InvalidRequest", 400)
-    # Valid and over TLS, but copies do not encrypt yet: refused, nothing stored.
-    assert error_of(lambda: tls.copy_object(Bucket=bucket, Key="k", CopySource={"Bucket": bucket, "Key": "src"},
-                                            **SSE_C))[:2] == ("NotImplemented", 501)
+    # A copy into SSE-C, read back with the key only.
+    tls.copy_object(Bucket=bucket, Key="k", CopySource={"Bucket": bucket, "Key": "src"}, **SSE_C)
+    assert tls.get_object(Bucket=bucket, Key="k", **SSE_C)["Body"].read() == b"source"
+    assert error_of(lambda: tls.get_object(Bucket=bucket, Key="k"))[:2] == ("InvalidRequest", 400)
 
 
 def test_a_customer_key_is_written_nowhere(gw, bucket):

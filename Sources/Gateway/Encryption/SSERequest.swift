@@ -273,7 +273,7 @@ extension SSERequest {
     /// The writes whose bytes the gateway encrypts so far. The others are refused
     /// (501) when they would have to be encrypted, so nothing is ever stored in clear that a
     /// client or the bucket asked to be encrypted.
-    static let encryptingOperations: Set<Operation> = [.putObject, .createMultipartUpload]
+    static let encryptingOperations: Set<Operation> = [.putObject, .createMultipartUpload, .copyObject]
 
     /// The encryption a write into `b` gets (its headers, else the bucket default).
     func forWrite(into b: BucketRecord) throws(S3Error) -> (mode: SSEMode, bucketKeyEnabled: Bool) {

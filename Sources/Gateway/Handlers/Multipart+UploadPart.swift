@@ -18,15 +18,7 @@ extension Handlers {
         let sse = try sseRequest(r, isCopy ? .uploadPartCopy : .uploadPart, ctx)
         let sealed = try ObjectEncryption.forStored(
             upload.sse, customerKey: sse.customerKey, tenant: b.tenant, ctx.keys)
-        if isCopy {
-            if sealed != nil {
-                throw S3Error(
-                    .notImplemented,
-                    "UploadPartCopy into an encrypted upload is not implemented by this gateway yet: the request was refused and nothing was stored."
-                )
-            }
-            return try uploadPartCopy(r, ctx, logger, b, upload, n)
-        }
+        if isCopy { return try uploadPartCopy(r, ctx, logger, b, upload, n, target: sealed, sse: sse) }
         // Parts of an upload whose object will be locked carry a digest, as a locked PUT does.
         try requireLockDigest(r, when: LockHeaders.effective(upload.lock, bucket: b, now: r.now) != LockSettings())
         let (_, zone) = try ctx.writeZone(named: upload.zone, for: b)
@@ -55,10 +47,13 @@ extension Handlers {
     /// UploadPart with x-amz-copy-source — https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html
     /// Copies a byte range of an existing object into the part, server-side.
     static func uploadPartCopy(
-        _ r: S3Request, _ ctx: GatewayContext, _ logger: Logger, _ b: BucketRecord, _ upload: UploadRecord, _ n: Int
+        _ r: S3Request, _ ctx: GatewayContext, _ logger: Logger, _ b: BucketRecord, _ upload: UploadRecord, _ n: Int,
+        target: ObjectEncryption?, sse: SSERequest
     ) throws -> S3Response {
         let (sb, src, _) = try copySource(r, ctx)
-        try SSERequest.checkCustomerKey(sseRequest(r, .uploadPartCopy, ctx).copySourceKey, storedSSE: src.sse)
+        // Decrypted with the source's key, encrypted as a new stream under the upload's.
+        let source = try ObjectEncryption.forStored(
+            src.sse, customerKey: sse.copySourceKey, tenant: sb.tenant, ctx.keys)
         var offset: Int64 = 0
         var length = src.size
         if let range = r.header("x-amz-copy-source-range") {
@@ -81,16 +76,19 @@ extension Handlers {
         }
         let (_, zone) = try ctx.writeZone(named: upload.zone, for: b)
         let hasher = ChecksumAlgorithm(rawValue: upload.checksumAlgorithm)?.makeHasher()
-        let (blob, etag) = try copyBytes(
+        let stored = target == nil ? length : EncryptionLayout.storedSize(plain: length)
+        let (blob, md5, tagDigest) = try copyBytes(
             of: src, in: sb, offset: offset, length: length, to: zone,
             backendBucket: ctx.backendBucket(b, in: upload.zone), ctx,
-            writer: try partWriter(upload, n, length: length, zone, b, ctx), hasher: hasher)
+            writer: try partWriter(upload, n, length: stored, zone, b, ctx), hasher: hasher, source: source,
+            target: target)
+        let etag = target.map { $0.etag(plainMD5: md5, tagDigest: tagDigest ?? "") } ?? md5
         let part = PartRecord(
             uploadId: upload.uploadId, partNumber: n, size: length, etag: etag, lastModified: ctx.clock.now(),
             checksums: hasher.map { [$0.algorithm.rawValue: base64Encode($0.finalize())] } ?? [:], blob: blob)
         try recordPart(part, upload, b, ctx, logger)
         var response = copyResult("CopyPartResult", lastModified: part.lastModified, etag: part.etag)
-        response.headers += copySourceVersionHeaders(sb, src)
+        response.headers += copySourceVersionHeaders(sb, src) + (target?.answer.headers ?? [])
         return response
     }
 }

@@ -16,11 +16,14 @@ extension Handlers {
         // The copy's ACL is what this request names, never the source's (S3).
         let access = try newObjectACL(r, b, ctx)
         let sse = try sseRequest(r, .copyObject, ctx)
-        _ = try sse.forWrite(into: b)
+        let encryption = try sse.forWrite(into: b)
         // The copy's lock is what this request names (or the bucket's default), never the source's.
         let lock = try lockSettings(for: r, bucket: b, key: key, now: r.now)
         let (sb, src, sourceVersion) = try copySource(r, ctx)
-        try SSERequest.checkCustomerKey(sse.copySourceKey, storedSSE: src.sse)
+        // The source is decrypted with its own key (an SSE-C source's key in the copy-source
+        // headers); the copy is encrypted as this request or the target bucket says.
+        let sourceKey = try ObjectEncryption.forStored(
+            src.sse, customerKey: sse.copySourceKey, tenant: sb.tenant, ctx.keys)
 
         let directive = (r.header("x-amz-metadata-directive") ?? "COPY").uppercased()
         guard directive == "COPY" || directive == "REPLACE" else {
@@ -28,7 +31,8 @@ extension Handlers {
         }
         // Copying a version named by its id onto its own key restores it as the latest (S3's
         // way to undo an overwrite): that is a change.
-        if sb.name == b.name && src.key == key && directive == "COPY" && sourceVersion == nil {
+        if sb.name == b.name && src.key == key && directive == "COPY" && sourceVersion == nil && sse.requested == .none
+        {
             throw S3Error(
                 .invalidRequest,
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
@@ -49,9 +53,13 @@ extension Handlers {
 
         let copies = try Replication.count(tags: tags, bucket: b)
         let (zoneName, zone) = try ctx.writeZone(for: b)
-        let (blob, etag) = try copyBytes(
+        var sealing = try ObjectEncryption.forWrite(
+            encryption.mode, bucketKeyEnabled: encryption.bucketKeyEnabled, request: sse, tenant: b.tenant, ctx.keys)
+        defer { sealing?.wipe() }
+        let (blob, md5, tagDigest) = try copyBytes(
             of: src, in: sb, offset: 0, length: src.size, to: zone, backendBucket: ctx.backendBucket(b, in: zoneName),
-            ctx)
+            ctx, source: sourceKey, target: sealing)
+        let etag = sealing.map { $0.etag(plainMD5: md5, tagDigest: tagDigest ?? "") } ?? md5
         let stored =
             directive == "REPLACE"
             ? try StoredHeaders.fromRequest(r) : StoredHeaders(contentType: src.contentType, headers: src.headers)
@@ -62,9 +70,15 @@ extension Handlers {
             contentType: stored.contentType, headers: stored.headers, checksums: checksums, zone: zoneName, blob: blob,
             tags: tags)
         (record.owner, record.acl) = access
+        if let sealing, let tagDigest {
+            var envelope = sealing.envelope
+            envelope.tagDigest = tagDigest
+            record.sse = envelope.encoded
+        }
         record.lock(lock)
         let version = try commitObject(record, copies: copies, condition: condition, in: b, ctx, logger)
         var response = copyResult("CopyObjectResult", lastModified: record.lastModified, etag: record.etag)
+        response.headers += sealing?.answer.headers ?? []
         response.headers += versionHeaders(b, version) + copySourceVersionHeaders(sb, src)
         response.headers += expirationHeaders(b, version)
         return response
@@ -119,13 +133,6 @@ extension Handlers {
                 "The source of a copy request may not specifically refer to a delete marker by version id.")
         }
         try CopySource.checkConditions(r, src)
-        if src.isEncrypted {
-            // Copying decrypts and re-encrypts; until that is wired, no ciphertext leaves as plaintext.
-            throw S3Error(
-                .notImplemented,
-                "Copying an encrypted object is not implemented by this gateway yet: the request was refused and nothing was stored."
-            )
-        }
         return (sb, src, source.versionId)
     }
 
@@ -137,17 +144,42 @@ extension Handlers {
         backendBucket: String, _ ctx: GatewayContext, writer given: (any BlobWriter)? = nil,
         hasher: ChecksumHasher? = nil
     ) throws -> (blob: String, md5: String) {
-        let writer = try given ?? zone.beginWrite(backendBucket: backendBucket, length: length)
-        let hashing = MD5Sink(writer, also: hasher)
+        let (blob, md5, _) = try copyBytes(
+            of: src, in: sb, offset: offset, length: length, to: zone, backendBucket: backendBucket, ctx,
+            writer: given, hasher: hasher, source: nil, target: nil)
+        return (blob, md5)
+    }
+
+    /// The same, decrypting an encrypted source with `source` (its data key) and encrypting the
+    /// copy with `target`: the digests see plaintext, the zone ciphertext; the copy's tag
+    /// digest (hex) is returned when it is encrypted. A (key, nonce) pair is never reused: the
+    /// copy is a new stream with a fresh salt.
+    static func copyBytes(
+        of src: ObjectRecord, in sb: BucketRecord, offset: Int64, length: Int64, to zone: any StorageZone,
+        backendBucket: String, _ ctx: GatewayContext, writer given: (any BlobWriter)? = nil,
+        hasher: ChecksumHasher? = nil, source: ObjectEncryption?, target: ObjectEncryption?
+    ) throws -> (blob: String, md5: String, tagDigest: String?) {
+        let stored = target == nil ? length : EncryptionLayout.storedSize(plain: length)
+        let writer = try given ?? zone.beginWrite(backendBucket: backendBucket, length: stored)
+        let encrypting = target.map { EncryptingSink(writer, dataKey: $0.dataKey) }
+        let hashing = MD5Sink(encrypting ?? writer, also: hasher)
         do {
             // Any copy of the source will do: a lost zone does not stop a copy.
-            let (_, reader) = try ObjectCopies(src, in: sb, ctx).open(offset: offset, length: length, ctx)
+            let copies = ObjectCopies(src, in: sb, ctx)
+            let reader: any ByteSource
+            if let source {
+                reader = try source.reader(src, offset: offset, length: length, copies: copies, ctx).reader
+            } else {
+                reader = try copies.open(offset: offset, length: length, ctx).reader
+            }
             try pump(reader, into: hashing)
+            try encrypting?.finish()
         } catch {
             writer.abort()
             throw error
         }
-        return (try writer.commit(), hashing.hex())
+        let tagDigest = encrypting.map { DataKey.combinedTagDigest([$0.tagDigest]) }
+        return (try writer.commit(), hashing.hex(), tagDigest)
     }
 }
 
