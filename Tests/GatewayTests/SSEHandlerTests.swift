@@ -38,23 +38,19 @@ final class SSEHandlerTests: XCTestCase {
         ]
     }
 
-    func testWritesThatMustBeEncryptedAreRefusedWhereTheDataPathDoesNotEncryptYet() {
-        let asks: [[(String, String)]] = [
-            [("x-amz-server-side-encryption", "AES256")],
-            [("x-amz-server-side-encryption", "aws:kms")],
-            SSERequestTests.ssec(),
-        ]
-        for h in asks {
-            // PUT, copies and multipart uploads encrypt (SSERoundTripTests); POST forms not yet.
-            let refused = [
-                ("POST form", postForm(["key": "k"].merging(h.map { ($0.0.lowercased(), $0.1) }) { a, _ in a }))
-            ]
-            for (op, r) in refused {
-                XCTAssertEqual(r.status, 501, "\(op) \(h): \(r.text)")
-                XCTAssertEqual(r.errorCode, "NotImplemented", "\(op) \(h)")
-                XCTAssertFalse(r.text.contains(Self.keyB64))
-                assertNothingStored("\(op) \(h)")
-            }
+    func testPOSTFormsEncryptToo() throws {
+        for (key, h) in [
+            ("s3", [("x-amz-server-side-encryption", "AES256")]),
+            ("kms", [("x-amz-server-side-encryption", "aws:kms")]),
+            ("c", SSERequestTests.ssec()),
+        ] {
+            let r = postForm(["key": key].merging(h.map { ($0.0.lowercased(), $0.1) }) { a, _ in a })
+            XCTAssertEqual(r.status, 204, r.text)
+            let o = try XCTUnwrap(try gw.metadata.object(bucket: "box", key: key))
+            XCTAssertTrue(o.isEncrypted, key)
+            XCTAssertEqual(o.storedSize, EncryptionLayout.storedSize(plain: 6))
+            let read = key == "c" ? SSERequestTests.ssec() : []
+            XCTAssertEqual(gw.send("GET", "/box/\(key)", headers: read).body, Array("secret".utf8), key)
         }
     }
 

@@ -1,8 +1,8 @@
-"""Never pretend: a request for a feature the gateway does not have yet (server-side encryption,
-Object Lock, MFA delete, bucket configurations), or for ACLs on a bucket whose ACLs are disabled
-(BucketOwnerEnforced, the default), gets S3's error and stores nothing — no object, no blob in the
-zone, no bucket, no open multipart upload. Sent by real clients (boto3, the aws CLI, s3cmd); the
-owner's private ACL, which they send routinely, keeps working. ACLs where they apply: test_acl.py."""
+"""Never pretend: a request for a feature the gateway does not have yet (Object Lock, MFA delete,
+bucket configurations), or for ACLs on a bucket whose ACLs are disabled (BucketOwnerEnforced, the
+default), gets S3's error and stores nothing — no object, no blob in the zone, no bucket, no open
+multipart upload. Sent by real clients (boto3, the aws CLI, s3cmd); the owner's private ACL, which
+they send routinely, keeps working. ACLs where they apply: test_acl.py; encryption: test_sse.py."""
 
 import datetime as dt
 import filecmp
@@ -24,12 +24,9 @@ NO_LOCK = ("InvalidRequest", 400)
 NO_ACLS = ("AccessControlListNotSupported", 400)
 NO_BUCKET_ACLS = ("InvalidBucketAclWithObjectOwnership", 400)
 
-# What each object write may ask for, and the answer while the gateway cannot honour it.
+# What each object write may ask for, and the answer while the gateway cannot honour it
+# (server-side encryption is honoured: test_sse.py).
 WRITE_REFUSALS = {
-    "sse-s3": ({"ServerSideEncryption": "AES256"}, ENCRYPTION),
-    "sse-kms": ({"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "arn:aws:kms:us-east-1:1:key/k"}, ENCRYPTION),
-    "bucket-key": ({"ServerSideEncryption": "aws:kms", "BucketKeyEnabled": True}, ENCRYPTION),
-    "sse-c": (SSE_C, ENCRYPTION),
     "lock-mode": ({"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": LATER}, NO_LOCK),
     "legal-hold": ({"ObjectLockLegalHoldStatus": "ON"}, NO_LOCK),
     "public-read": ({"ACL": "public-read"}, NO_ACLS),
@@ -74,14 +71,9 @@ def source(gw, bucket):
     return "source"
 
 
-# PutObject, copies and multipart uploads encrypt (test_sse.py); POST forms refuse encryption
-# until they do too.
-PUT_REFUSALS = {k: v for k, v in WRITE_REFUSALS.items() if not k.startswith(("sse-", "bucket-key"))}
-
-
-@pytest.mark.parametrize("case", PUT_REFUSALS, ids=list(PUT_REFUSALS))
+@pytest.mark.parametrize("case", WRITE_REFUSALS, ids=list(WRITE_REFUSALS))
 def test_put_object_refused_before_a_byte_is_stored(gw, bucket, https_client, case):
-    args, answer = PUT_REFUSALS[case]
+    args, answer = WRITE_REFUSALS[case]
     before = blob_files(gw)
     message = expect_error(
         lambda: https_client.put_object(Bucket=bucket, Key="k", Body=os.urandom(256 * 1024), **args), answer)
@@ -89,9 +81,9 @@ def test_put_object_refused_before_a_byte_is_stored(gw, bucket, https_client, ca
     assert_nothing_stored(gw, https_client, bucket, "k", before)
 
 
-@pytest.mark.parametrize("case", PUT_REFUSALS, ids=list(PUT_REFUSALS))
+@pytest.mark.parametrize("case", WRITE_REFUSALS, ids=list(WRITE_REFUSALS))
 def test_copy_object_refused(gw, bucket, source, https_client, case):
-    args, answer = PUT_REFUSALS[case]
+    args, answer = WRITE_REFUSALS[case]
     before = blob_files(gw)
     expect_error(
         lambda: https_client.copy_object(Bucket=bucket, Key="k", CopySource={"Bucket": bucket, "Key": source}, **args),
@@ -111,9 +103,9 @@ def test_copy_with_a_source_customer_key_refused(gw, bucket, source, https_clien
     assert_nothing_stored(gw, https_client, bucket, "k", before)
 
 
-@pytest.mark.parametrize("case", PUT_REFUSALS, ids=list(PUT_REFUSALS))
+@pytest.mark.parametrize("case", WRITE_REFUSALS, ids=list(WRITE_REFUSALS))
 def test_create_multipart_upload_refused(gw, bucket, https_client, case):
-    args, answer = PUT_REFUSALS[case]
+    args, answer = WRITE_REFUSALS[case]
     before = blob_files(gw)
     expect_error(lambda: https_client.create_multipart_upload(Bucket=bucket, Key="k", **args), answer)
     assert_nothing_stored(gw, https_client, bucket, "k", before)
@@ -136,7 +128,6 @@ def test_reads_with_a_customer_key_refused(gw, bucket, source, https_client):
 
 @pytest.mark.parametrize("field, value, answer", [
     ("acl", "public-read", NO_ACLS),
-    ("x-amz-server-side-encryption", "AES256", ENCRYPTION),
     ("x-amz-object-lock-legal-hold", "ON", NO_LOCK),
 ])
 def test_post_form_fields_refused(gw, bucket, field, value, answer):

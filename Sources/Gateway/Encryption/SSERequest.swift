@@ -270,10 +270,10 @@ final class CustomerKey: @unchecked Sendable, CustomStringConvertible {
 }
 
 extension SSERequest {
-    /// The writes whose bytes the gateway encrypts so far. The others are refused
-    /// (501) when they would have to be encrypted, so nothing is ever stored in clear that a
-    /// client or the bucket asked to be encrypted.
-    static let encryptingOperations: Set<Operation> = [.putObject, .createMultipartUpload, .copyObject]
+    /// The writes whose bytes the gateway encrypts (all of S3's object writes). One added to
+    /// `writes` without its encryption is refused (501) when it would have to encrypt, so
+    /// nothing is ever stored in clear that a client or the bucket asked to be encrypted.
+    static let encryptingOperations: Set<Operation> = [.putObject, .createMultipartUpload, .copyObject, .postObject]
 
     /// The encryption a write into `b` gets (its headers, else the bucket default).
     func forWrite(into b: BucketRecord) throws(S3Error) -> (mode: SSEMode, bucketKeyEnabled: Bool) {

@@ -71,10 +71,11 @@ extension Handlers {
             .postObject, objectLock: b.objectLock != nil)
         let access = try newObjectACL(
             { fields[$0] ?? ($0 == "x-amz-acl" ? fields["acl"] : nil) }, writer: caller.principal, bucket: b, ctx)
-        _ = try SSERequest(
+        // The form's SSE fields are the headers of a PUT (SSE-C over TLS only).
+        let sse = try SSERequest(
             headers: fields.map { (name: $0.key, value: $0.value) }, .postObject,
-            secure: r.scheme == "https" || ctx.allowSSECOverHTTP
-        ).forWrite(into: b)
+            secure: r.scheme == "https" || ctx.allowSSECOverHTTP)
+        let encryption = try sse.forWrite(into: b)
         let lock = try lockSettings(
             fields: fields.map { (name: $0.key, value: $0.value) }, bucket: b, key: key,
             caller: caller, now: r.now)
@@ -85,8 +86,14 @@ extension Handlers {
 
         let copies = try Replication.count(tags: tags, bucket: b)
         let (zoneName, zone) = try ctx.writeZone(for: b)
+        var sealing = try ObjectEncryption.forWrite(
+            encryption.mode, bucketKeyEnabled: encryption.bucketKeyEnabled, request: sse, tenant: b.tenant, ctx.keys)
+        defer { sealing?.wipe() }
         let writer = try zone.beginWrite(backendBucket: ctx.backendBucket(b, in: zoneName), length: nil)
-        let sink = SizeLimitedSink(MD5Sink(writer), max: policy?.contentLengthRange?.upperBound ?? maxCopySize)
+        // Digests see plaintext; the zone, when asked for, ciphertext.
+        let encrypting = sealing.map { EncryptingSink(writer, dataKey: $0.dataKey) }
+        let sink = SizeLimitedSink(
+            MD5Sink(encrypting ?? writer), max: policy?.contentLengthRange?.upperBound ?? maxCopySize)
         let size: Int64
         do {
             size = try pump(form.body(), into: sink)
@@ -95,6 +102,7 @@ extension Handlers {
                     .entityTooSmall,
                     extra: [("ProposedSize", String(size)), ("MinSizeAllowed", String(range.lowerBound))])
             }
+            try encrypting?.finish()
         } catch {
             writer.abort()
             throw error
@@ -105,12 +113,18 @@ extension Handlers {
             contentType: stored.contentType, headers: stored.headers, checksums: [:],
             zone: zoneName, blob: blob, tags: tags)
         (record.owner, record.acl) = access
+        if let sealing, let encrypting {
+            var envelope = sealing.envelope
+            envelope.tagDigest = DataKey.combinedTagDigest([encrypting.tagDigest])
+            record.sse = envelope.encoded
+            record.etag = sealing.etag(plainMD5: record.etag, tagDigest: envelope.tagDigest)
+        }
         record.lock(lock)
         let version = try commitObject(record, copies: copies, condition: nil, in: b, ctx, logger)
         var response = postResponse(
             fields, location: r.objectURL(bucket: bucketName, key: key), bucket: bucketName, key: key, etag: record.etag
         )
-        response.headers += versionHeaders(b, version)
+        response.headers += versionHeaders(b, version) + (sealing?.answer.headers ?? [])
         return response
     }
 
