@@ -211,6 +211,11 @@ extension AuditEntry {
             detail.append(("retain_until", .int(Int64(r.until))))
         }
         if o.legalHold { detail.append(("legal_hold", .bool(true))) }
+        // How it is encrypted: the mode and a KMS key's id, never key material (nor SSE-C's MD5).
+        if let e = try? SSEEnvelope.decode(o.sse) {
+            detail.append(("sse", .string(e.mode.name)))
+            if case .kms(let id) = e.mode { detail.append(("sse_key_id", .string(id))) }
+        }
         return detail
     }
 

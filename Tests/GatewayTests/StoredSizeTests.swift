@@ -149,3 +149,48 @@ final class StoredSizeTests: XCTestCase {
         XCTAssertEqual(offenders, [])
     }
 }
+
+extension StoredSizeTests {
+    /// Really encrypted (SSE-KMS): the replica is the ciphertext, verified by its tag digest, and
+    /// the object reads back from the replica alone; the write's audit record names the mode.
+    func testARealEncryptedObjectReplicatesAndReadsFromItsReplica() throws {
+        let k = try gw.context.keys.createKey(tenant: TenantRecord.defaultID)
+        let data = (0..<150_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let put = gw.send(
+            "PUT", "/rep/k", body: data,
+            headers: [
+                ("x-amz-tagging", "replica-count=2"), ("x-amz-server-side-encryption", "aws:kms"),
+                ("x-amz-server-side-encryption-aws-kms-key-id", k.id),
+            ])
+        XCTAssertEqual(put.status, 200, put.text)
+        drain()
+        let o = try object("k")
+        XCTAssertEqual(o.replicas.map(\.state), [.completed])
+        XCTAssertFalse(try XCTUnwrap(try SSEEnvelope.decode(o.sse)).tagDigest.isEmpty)
+        XCTAssertEqual(Repair.check(o, in: try bucket(), Repair.Options(deep: true), agent()).notes, [])
+        gw.zones["zone-a"]!.failing = true
+        defer { gw.zones["zone-a"]!.failing = false }
+        let got = gw.send("GET", "/rep/k")
+        XCTAssertEqual(got.header("x-s3gw-zone"), "zone-b")
+        XCTAssertEqual(got.body, data)
+        let audit = try gw.metadata.auditRecords(AuditQuery(change: "object.put")).last
+        XCTAssert(audit?.detail.contains("\"sse\":\"aws:kms\"") == true, audit?.detail ?? "")
+        XCTAssert(audit?.detail.contains("\"sse_key_id\":\"\(k.id)\"") == true, audit?.detail ?? "")
+    }
+
+    /// A replica whose bytes are another encryption of the same length is not this object's.
+    func testAReplicaWithAnotherTagDigestIsDamaged() throws {
+        XCTAssertEqual(
+            gw.send(
+                "PUT", "/rep/k", body: [UInt8](repeating: 1, count: 5000),
+                headers: [("x-amz-tagging", "replica-count=2"), ("x-amz-server-side-encryption", "aws:kms")]
+            ).status, 200)
+        drain()
+        let r = try object("k").replicas[0]
+        var bytes = try self.bytes(of: r.blob, in: "zone-b", r.backendBucket)
+        bytes[bytes.count - 1] ^= 1  // the last tag
+        gw.zones["zone-b"]!.plant(bytes, backendBucket: r.backendBucket, id: r.blob)
+        let outcome = Repair.check(try object("k"), in: try bucket(), Repair.Options(deep: true), agent())
+        XCTAssertEqual(outcome.notes.count, 1, "\(outcome.notes)")
+    }
+}
