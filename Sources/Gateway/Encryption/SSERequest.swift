@@ -71,7 +71,7 @@ struct SSERequest {
         guard Self.writes.contains(operation) else {
             // S3 chooses encryption when an object is written, never on a read or a part: there
             // the header is an error, not ignored (the part of an upload follows the upload).
-            if let algorithm, operation != .createBucket, operation != .putACL {
+            if let algorithm, operation != .createBucket {
                 throw S3Error(
                     .invalidArgument, "x-amz-server-side-encryption header is not supported for this operation.",
                     extra: Self.argument(Self.algorithmHeader, algorithm))
