@@ -391,3 +391,21 @@ extension AuditEntry {
             ])
     }
 }
+
+// MARK: issue 13 keyrot
+
+extension AuditEntry {
+    /// `s3gw keys rotate`: `count` KEK versions of key `keyId` re-sealed under the current master
+    /// key (the key material is unchanged; never in the chain).
+    public static func kekResealed(keyId: String, count: Int) -> AuditEntry {
+        AuditEntry("keys.kek-resealed", detail: [("count", .int(Int64(count))), ("key_id", .string(keyId))])
+    }
+
+    /// `s3gw keys rewrap`: `count` data keys re-wrapped under version `version` of key `keyId`
+    /// (envelopes only; no object byte changes).
+    public static func keysRewrap(count: Int, keyId: String, version: Int) -> AuditEntry {
+        AuditEntry(
+            "keys.rewrap",
+            detail: [("count", .int(Int64(count))), ("key_id", .string(keyId)), ("version", .int(Int64(version)))])
+    }
+}

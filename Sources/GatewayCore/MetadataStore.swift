@@ -34,6 +34,17 @@ public protocol MetadataStore: MigrationStore, AuditStore {
     /// Inserts or replaces the key by id, audited with `audit`. `.entityExists` when another key of
     /// the tenant has its alias, or when a second "sse-s3" key would be made for the tenant.
     func putKMSKey(_ key: KMSKeyRecord, audit: AuditEntry) throws(StoreError)
+    /// Replaces the key's row with `new` (same id) only while it still equals `old`, audited
+    /// with `audit` in the same transaction: a compare-and-set, so two rotations, or a state
+    /// change made from a stale row, never drop a KEK version. False (nothing written) when the
+    /// row changed or is gone: read it again and retry. `.entityExists` as `putKMSKey`.
+    func replaceKMSKey(_ new: KMSKeyRecord, expecting old: KMSKeyRecord, audit: AuditEntry) throws(StoreError) -> Bool
+    /// Applies the changes whose envelope still holds their `from` (`replaceSSE`'s
+    /// compare-and-set, for object versions and unfinished uploads alike), in one transaction
+    /// audited `keys.rewrap` {count, key_id, version} when any was applied; every change re-wraps
+    /// a data key under version `version` of key `keyId`. Returns how many were applied (the
+    /// others changed or went meanwhile). No byte of any object is touched.
+    func rewrapSSE(_ changes: [EnvelopeChange], keyId: String, version: Int) throws(StoreError) -> Int
     func kmsKey(id: String) throws(StoreError) -> KMSKeyRecord?
     /// The tenant's keys (nil: every tenant's) in creation order.
     func kmsKeys(tenant: String?) throws(StoreError) -> [KMSKeyRecord]

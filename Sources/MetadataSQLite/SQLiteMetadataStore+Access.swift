@@ -61,20 +61,7 @@ extension SQLiteMetadataStore {
     public func putKMSKey(_ k: KMSKeyRecord, audit: AuditEntry) throws(StoreError) {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) in
-                if !k.alias.isEmpty,
-                    try db.exists(
-                        "SELECT 1 FROM kms_keys WHERE tenant = ? AND alias = ? AND id <> ?",
-                        [.text(k.tenant), .text(k.alias), .text(k.id)])
-                {
-                    throw .entityExists("alias \(k.alias) of tenant \(k.tenant)")
-                }
-                if k.kind == "sse-s3",
-                    try db.exists(
-                        "SELECT 1 FROM kms_keys WHERE tenant = ? AND kind = 'sse-s3' AND id <> ?",
-                        [.text(k.tenant), .text(k.id)])
-                {
-                    throw .entityExists("the SSE-S3 key of tenant \(k.tenant)")
-                }
+                try Self.checkUnique(k, db)
                 try db.query(
                     "INSERT OR REPLACE INTO kms_keys (\(Self.kmsKeyColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [
@@ -82,6 +69,81 @@ extension SQLiteMetadataStore {
                         .text(k.state), .real(k.createdAt), .text(k.versions),
                     ])
                 try Self.audit(audit, db)
+            }
+        }
+    }
+
+    public func replaceKMSKey(_ new: KMSKeyRecord, expecting old: KMSKeyRecord, audit: AuditEntry)
+        throws(StoreError) -> Bool
+    {
+        guard new.id == old.id else { throw .internalFailure("a key row is replaced by one of the same id") }
+        return try withConnection { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) -> Bool in
+                var current: KMSKeyRecord?
+                try db.query("SELECT \(Self.kmsKeyColumns) FROM kms_keys WHERE id = ?", [.text(old.id)]) { r in
+                    current = Self.kmsKey(r)
+                }
+                guard current == old else { return false }
+                try Self.checkUnique(new, db)
+                try db.query(
+                    """
+                    UPDATE kms_keys SET tenant = ?, alias = ?, description = ?, kind = ?, state = ?, created_at = ?,
+                    versions = ? WHERE id = ?
+                    """,
+                    [
+                        .text(new.tenant), .text(new.alias), .text(new.description), .text(new.kind),
+                        .text(new.state), .real(new.createdAt), .text(new.versions), .text(new.id),
+                    ])
+                try Self.audit(audit, db)
+                return true
+            }
+        }
+    }
+
+    /// An alias is unique within its tenant; a tenant has one SSE-S3 key.
+    private static func checkUnique(_ k: KMSKeyRecord, _ db: SQLiteConnection) throws(StoreError) {
+        if !k.alias.isEmpty,
+            try db.exists(
+                "SELECT 1 FROM kms_keys WHERE tenant = ? AND alias = ? AND id <> ?",
+                [.text(k.tenant), .text(k.alias), .text(k.id)])
+        {
+            throw .entityExists("alias \(k.alias) of tenant \(k.tenant)")
+        }
+        if k.kind == "sse-s3",
+            try db.exists(
+                "SELECT 1 FROM kms_keys WHERE tenant = ? AND kind = 'sse-s3' AND id <> ?",
+                [.text(k.tenant), .text(k.id)])
+        {
+            throw .entityExists("the SSE-S3 key of tenant \(k.tenant)")
+        }
+    }
+
+    public func rewrapSSE(_ changes: [EnvelopeChange], keyId: String, version: Int) throws(StoreError) -> Int {
+        if changes.isEmpty { return 0 }
+        return try withConnection { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) -> Int in
+                var applied = 0
+                for c in changes {
+                    switch c.target {
+                    case .version(let bucket, let key, let seq):
+                        for table in ["objects", "object_versions"] {
+                            try db.query(
+                                "UPDATE \(table) SET sse = ? WHERE bucket = ? AND key = ? AND version_seq = ? AND sse = ?",
+                                [.text(c.to), .text(bucket), .text(key), .text(seq), .text(c.from)])
+                            if db.changes > 0 {
+                                applied += 1
+                                break
+                            }
+                        }
+                    case .upload(let id):
+                        try db.query(
+                            "UPDATE uploads SET sse = ? WHERE upload_id = ? AND sse = ?",
+                            [.text(c.to), .text(id), .text(c.from)])
+                        applied += db.changes
+                    }
+                }
+                if applied > 0 { try Self.audit(.keysRewrap(count: applied, keyId: keyId, version: version), db) }
+                return applied
             }
         }
     }

@@ -27,7 +27,11 @@ public final class KeyService: Sendable {
     public static let sseS3Alias = "aws/s3"
 
     private let store: any MetadataStore
-    private let box: SecretBox
+    /// The master key ring this process holds: re-read (`reloadKeys`) before sealing, and when
+    /// a sealed KEK names a key it lacks, so after `s3gw keys rotate` a process started before
+    /// it opens the re-sealed KEKs and seals new versions under the new key.
+    private let box: Mutex<SecretBox>
+    private let reloadKeys: @Sendable () -> SecretBox?
     private let region: String
     private let clock: any Clock
     private let recordTTL: Double
@@ -38,10 +42,11 @@ public final class KeyService: Sendable {
 
     public init(
         store: any MetadataStore, box: SecretBox, region: String, clock: any Clock = SystemClock(),
-        recordTTL: Double = 5
+        recordTTL: Double = 5, reloadKeys: @escaping @Sendable () -> SecretBox? = { nil }
     ) {
         self.store = store
-        self.box = box
+        self.box = Mutex(box)
+        self.reloadKeys = reloadKeys
         self.region = region
         self.clock = clock
         self.recordTTL = recordTTL
@@ -135,20 +140,52 @@ public final class KeyService: Sendable {
     }
 
     /// Adds a KEK version, current from now on; older versions stay to open what they wrapped.
-    /// Run by one admin at a time: the row is replaced whole, and two concurrent rotations
-    /// would keep only one new version.
+    /// Safe beside other rotations and state changes: the row is replaced only while it is the
+    /// one read (`replaceKMSKey`), else read again, so no version is ever dropped.
     public func rotate(id: String) throws -> KMSKeyRecord {
-        var k = try record(id, fresh: true)
-        var versions = try Self.versions(k)
-        let v = (versions.last?.v ?? 0) + 1
-        versions.append(
-            KEKVersion(
-                v: v, sealed: seal(randomBytes(SegmentCipher.keySize), id: id, version: v), createdAt: clock.now()))
-        k.versions = Self.encode(versions)
-        try store.putKMSKey(k, audit: .kmsKeyRotate(id: id, version: v))
-        records.withLock { $0[id] = (k, clock.now()) }
-        return k
+        var added = 0
+        return try change(id) { k in
+            var versions = try Self.versions(k)
+            let v = (versions.last?.v ?? 0) + 1
+            versions.append(
+                KEKVersion(
+                    v: v, sealed: seal(randomBytes(SegmentCipher.keySize), id: id, version: v),
+                    createdAt: clock.now()))
+            k.versions = Self.encode(versions)
+            added = v
+        } audit: { _ in
+            .kmsKeyRotate(id: id, version: added)
+        }
     }
+
+    /// Applies `body` to the key's row (its state, alias or description — never `versions`,
+    /// which belong to `rotate`) and stores it, audited with `audit(new row)`: a compare-and-set
+    /// against the row `body` saw, retried on a fresher row when another change won meanwhile.
+    /// `.keyNotFound` when the key does not exist; errors of `body` and the store pass through.
+    public func update(
+        id: String, _ body: (inout KMSKeyRecord) throws -> Void, audit: (KMSKeyRecord) -> AuditEntry
+    ) throws -> KMSKeyRecord {
+        try change(id, body, audit: audit)
+    }
+
+    /// Read, change, compare-and-set, until the row read is still the stored one.
+    private func change(
+        _ id: String, _ body: (inout KMSKeyRecord) throws -> Void, audit: (KMSKeyRecord) -> AuditEntry
+    ) throws -> KMSKeyRecord {
+        for _ in 0..<Self.maxAttempts {
+            guard let old = try store.kmsKey(id: id) else { throw SSEError.keyNotFound(id) }
+            var new = old
+            try body(&new)
+            if try store.replaceKMSKey(new, expecting: old, audit: audit(new)) {
+                records.withLock { $0[id] = (new, clock.now()) }
+                return new
+            }
+        }
+        throw StoreError.internalFailure("key \(id) kept changing; try again")
+    }
+
+    /// Compare-and-set attempts before giving up (each loses only to another change that won).
+    static let maxAttempts = 50
 
     /// The key a request names, within the tenant: its id, `arn:aws:kms:<region>:<tenant>:key/<id>`,
     /// `alias/<name>` or `arn:aws:kms:<region>:<tenant>:alias/<name>`. `.keyNotFound` (as
@@ -218,7 +255,21 @@ public final class KeyService: Sendable {
     static func sealContext(id: String, version: Int) -> String { "kms:\(id):\(version)" }
 
     private func seal(_ kek: [UInt8], id: String, version: Int) -> String {
-        box.seal(hexEncode(kek), context: Self.sealContext(id: id, version: version))
+        if let fresh = reloadKeys() { box.withLock { $0 = fresh } }
+        return box.withLock { $0 }.seal(hexEncode(kek), context: Self.sealContext(id: id, version: version))
+    }
+
+    /// Opens a sealed KEK version, re-reading the master keys once when it was sealed under a
+    /// key this process does not hold yet (the keys were rotated).
+    private func open(_ sealed: String, id: String, version: Int) -> String? {
+        let context = Self.sealContext(id: id, version: version)
+        let held = box.withLock { $0 }
+        if let hex = held.open(sealed, context: context) { return hex }
+        guard let keyId = SecretBox.keyID(of: sealed), !held.keys.contains(where: { $0.id == keyId }),
+            let fresh = reloadKeys()
+        else { return nil }
+        box.withLock { $0 = fresh }
+        return fresh.open(sealed, context: context)
     }
 
     private func newKey(tenant: String, kind: String, alias: String, description: String) -> KMSKeyRecord {
@@ -245,7 +296,7 @@ public final class KeyService: Sendable {
         guard let sealed = try Self.versions(row).first(where: { $0.v == version })?.sealed else {
             throw SSEError.corrupt("key \(k.id) has no version \(version)")
         }
-        guard let hex = box.open(sealed, context: Self.sealContext(id: k.id, version: version)),
+        guard let hex = open(sealed, id: k.id, version: version),
             let kek = hexDecode(hex), kek.count == SegmentCipher.keySize
         else { throw SSEError.corrupt("key \(k.id) version \(version) does not open under the master key ring") }
         keks.withLock { $0[slot] = kek }
