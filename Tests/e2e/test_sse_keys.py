@@ -87,8 +87,9 @@ def read_all(gw, bucket: str, expected: dict) -> None:
         args = {"VersionId": version} if version else {}
         got = tls.get_object(Bucket=bucket, Key=key, **args, **extra)["Body"].read()
         assert got == data, f"{key} {version} does not read back"
-        ranged = tls.get_object(Bucket=bucket, Key=key, Range="bytes=70000-70099", **args, **extra)["Body"].read()
-        assert ranged == data[70000:70100]
+        at = len(data) // 2 + 1000  # past the first segment: only its segments are read and opened
+        ranged = tls.get_object(Bucket=bucket, Key=key, Range=f"bytes={at}-{at + 99}", **args, **extra)["Body"].read()
+        assert ranged == data[at:at + 100]
 
 
 def test_rotate_rewrap_and_master_key_rotation_never_touch_stored_bytes(gw):
@@ -182,6 +183,17 @@ def test_rotate_rewrap_and_master_key_rotation_never_touch_stored_bytes(gw):
     assert len(sealed) == 4 and all(s.startswith(f"v1:{new_id}:") for s in sealed), sealed
     assert sum(a["count"] for a in audited(gw, "keys.kek-resealed")) == 4
     read_all(gw, bucket, expected)
+    # Workers started before the rotation seal what they make from now on under the new master
+    # key (the file holds no other): a new key, and a new version of an existing one.
+    made = admin(gw, "POST", f"tenants/{TENANT}/kms-keys", {"alias": "late"})
+    assert made.status_code == 201, made.text
+    put("late-key", os.urandom(60_000), ServerSideEncryption="aws:kms", SSEKMSKeyId="alias/late")
+    assert admin(gw, "POST", f"tenants/{TENANT}/kms-keys/{kms['id']}/rotate").status_code == 200
+    put("late-version", os.urandom(60_000), ServerSideEncryption="aws:kms", SSEKMSKeyId="alias/rot")
+    db = sqlite3.connect(f"file:{gw.state_dir / 'metadata.sqlite'}?mode=ro", uri=True)
+    sealed = [v["sealed"] for (versions,) in db.execute("SELECT versions FROM kms_keys") for v in json.loads(versions)]
+    db.close()
+    assert len(sealed) == 6 and all(s.startswith(f"v1:{new_id}:") for s in sealed), sealed
     assert_unchanged(gw, before)
 
     # After a restart the gateway holds only the new master key.
@@ -199,10 +211,13 @@ def test_rotate_rewrap_and_master_key_rotation_never_touch_stored_bytes(gw):
     expected[("unfinished", done["VersionId"], False)] = part1 + part2
     read_all(gw, bucket, expected)
     assert_unchanged(gw, before)
-    # The rotated KMS key keeps both versions (nothing dropped), and rewrap finds nothing left.
-    assert keys_of(gw)[kms["id"]]["versions"] == 2
-    final = cli(gw, "keys", "rewrap")
-    assert rewrap_counts(final.stdout)[0] == 0 and rewrap_counts(final.stdout)[3] == 0, final.stdout
+    # The rotated KMS key keeps every version (nothing dropped); rewrap moves what version 2
+    # wraps to version 3, and then finds nothing left.
+    assert keys_of(gw)[kms["id"]]["versions"] == 3
+    assert rewrap_counts(cli(gw, "keys", "rewrap", "--key", kms["id"]).stdout) == (5, 1, 0, 0)
+    assert rewrap_counts(cli(gw, "keys", "rewrap").stdout) == (0, 10, 1, 0)
+    read_all(gw, bucket, expected)
+    assert_unchanged(gw, before)
 
 
 def test_rewrap_refuses_an_unknown_key(gw):
