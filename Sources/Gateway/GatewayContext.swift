@@ -65,7 +65,10 @@ public struct GatewayContext: Sendable {
         self.logger = logger
         zoneHealth = ZoneHealthCache(metadata: metadata, clock: clock)
         // ARNs name a region; the gateway has none of its own, and SDKs accept any.
-        keys = KeyService(store: metadata, box: identities.secretBox, region: "us-east-1", clock: clock)
+        // The master keys as `identities` holds them, re-read after `s3gw keys rotate`.
+        keys = KeyService(
+            store: metadata, box: identities.secretBox, region: "us-east-1", clock: clock,
+            reloadKeys: { identities.secretBox })
     }
 
     /// The bucket's own bucket inside `zone`: each zone has its own name for it, derived, so

@@ -63,7 +63,7 @@ extension AdminAPI {
             return .json(KMSKeyView(k, keyService(ctx)))
         },
         Route("PATCH", "tenants/{tenant}/kms-keys/{id}", "admin:UpdateKey", .tenant) { r, p, ctx throws(AdminError) in
-            var k = try tenantKey(p, ctx)
+            let k = try tenantKey(p, ctx)
             let body = try r.decode(UpdateKMSKey.self)
             if let state = body.state {
                 guard state == "Enabled" || state == "Disabled" else {
@@ -73,15 +73,23 @@ extension AdminAPI {
                 if state == "Disabled" && k.kind == KeyService.sseS3Kind {
                     throw .conflict("the tenant's SSE-S3 key cannot be disabled")
                 }
-                k.state = state
             }
-            if let alias = body.alias {
+            var alias: String?
+            if let given = body.alias {
                 guard k.kind == KeyService.kmsKind else { throw .conflict("the SSE-S3 key's alias is fixed") }
-                k.alias = try validAlias(alias)
+                alias = try validAlias(given)
             }
-            let updated = k
-            try store { () throws(StoreError) in try ctx.metadata.putKMSKey(updated, audit: .kmsKeyState(updated)) }
-            return .json(KMSKeyView(updated, keyService(ctx)))
+            // A compare-and-set on the row: a rotation meanwhile keeps its new version.
+            let keys = keyService(ctx)
+            let updated = try keyCall {
+                try keys.update(id: k.id) { row in
+                    if let state = body.state { row.state = state }
+                    if let alias { row.alias = alias }
+                } audit: {
+                    .kmsKeyState($0)
+                }
+            }
+            return .json(KMSKeyView(updated, keys))
         },
         Route("POST", "tenants/{tenant}/kms-keys/{id}/rotate", "admin:RotateKey", .tenant) {
             _, p, ctx throws(AdminError) in
