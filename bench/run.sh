@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run.sh — `make bench`: release build, then bench/bench.py, bench/remote.py and
-# bench/replication.py, bench/discovery.py, bench/observability.py, bench/versioning.py (see their
+# bench/replication.py, bench/discovery.py, bench/observability.py, bench/versioning.py, bench/encryption.py (see their
 # docstrings for what they measure and the BENCH_* knobs).
 # S3GW_BIN=path skips the build and benchmarks that binary.
 set -euo pipefail
@@ -22,3 +22,5 @@ python3 bench/bench.py
 [ "${BENCH_OBSERVABILITY:-1}" = "0" ] || python3 bench/observability.py
 # What versioning costs (4 KiB PUT/GET unversioned vs Enabled, paging one key's versions): BENCH_VERSIONING=0 skips.
 [ "${BENCH_VERSIONING:-1}" = "0" ] || python3 bench/versioning.py
+# What SSE-S3 costs (1 MiB and 1 GiB PUT/GET, encrypted vs plain bucket): BENCH_ENCRYPTION=0 skips.
+[ "${BENCH_ENCRYPTION:-1}" = "0" ] || python3 bench/encryption.py
