@@ -114,10 +114,11 @@ extension S3Request {
         return max(0, Int64(((now - Double(signed)) * 1000).rounded(.down)))
     }
 
-    /// A request header's value, or for a POST form the field of that name (`acl` for x-amz-acl).
+    /// A request header's value, or for a POST form the field of that name (`acl`, or
+    /// `x-amz-acl`, for x-amz-acl: the form handler refuses both at once).
     private func conditionValue(_ header: String) -> String? {
         guard let f = formFields else { return headerText(header) }
-        return f[header == "x-amz-acl" ? "acl" : header]
+        return header == "x-amz-acl" ? f["acl"] ?? f["x-amz-acl"] : f[header]
     }
 
     /// Request headers whose value is the condition key `s3:<header>` (AWS's S3 condition keys).

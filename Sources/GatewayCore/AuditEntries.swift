@@ -15,6 +15,10 @@ extension AuditEntry {
         // Created with Object Lock (and so versioning) on.
         if b.versioning != .unversioned { detail.append(("versioning", .string(b.versioning.rawValue))) }
         if b.objectLock != nil { detail.append(("object_lock", .bool(true))) }
+        // What access it was created with (rows of older writers leave them out).
+        if !b.ownership.isEmpty { detail.append(("object_ownership", .string(b.ownership))) }
+        if !b.publicAccessBlock.isEmpty { detail.append(("public_access_block", .string(b.publicAccessBlock))) }
+        if !b.acl.isEmpty { detail.append(("grants", .string(b.acl))) }
         return AuditEntry("bucket.create", bucket: b.name, detail: detail)
     }
 
@@ -107,6 +111,7 @@ extension AuditEntry {
             ("parts", .int(Int64(o.parts.count))), ("zone", .string(o.zone)),
         ]
         if o.versionId != VersionId.null { detail.append(("version_id", .string(o.versionId))) }
+        detail += accessDetail(o)
         return AuditEntry("upload.complete", bucket: o.bucket, key: o.key, detail: detail)
     }
 
@@ -337,7 +342,7 @@ extension AuditEntry {
         AuditEntry("bucket.acl", bucket: bucket, detail: [("grants", .string(grants))])
     }
 
-    /// An object version's ACL set, and its owner when that changed with it.
+    /// An object version's ACL set (PutObjectAcl: the version's owner never changes with it).
     public static func objectACL(bucket: String, key: String, versionId: String, grants: String) -> AuditEntry {
         AuditEntry(
             "object.acl", bucket: bucket, key: key,

@@ -216,6 +216,16 @@ extension AuditEntry {
             detail.append(("sse", .string(e.mode.name)))
             if case .kms(let id) = e.mode { detail.append(("sse_key_id", .string(id))) }
         }
+        return detail + accessDetail(o)
+    }
+
+    /// A written object's owner (a canonical id) and grants (`AccessControlList.encoded`) when
+    /// it has them ('' both: the bucket owner's, private).
+    static func accessDetail(_ o: ObjectRecord) -> [(String, AuditValue)] {
+        guard !o.isDeleteMarker else { return [] }
+        var detail: [(String, AuditValue)] = []
+        if !o.owner.isEmpty { detail.append(("owner", .string(o.owner))) }
+        if !o.acl.isEmpty { detail.append(("grants", .string(o.acl))) }
         return detail
     }
 

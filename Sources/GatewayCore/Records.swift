@@ -195,6 +195,11 @@ public struct UploadRecord: Sendable, Equatable {
     public var owner: String = ""
     public var acl: String = ""
     public var sse: String = ""
+    /// Who started the upload: a canonical id, `anonymous`, or '' (uploads from before it was
+    /// kept: the bucket owner). With the bucket owner, the one who may abort it and list its
+    /// parts without holding those permissions (S3's rule). Not `owner`, which is the completed
+    /// object's ('' under BucketOwnerEnforced whoever writes it).
+    public var initiator: String = ""
 
     public init(
         uploadId: String, bucket: String, key: String, initiated: Double, contentType: String, headers: [Header],

@@ -21,6 +21,11 @@ public struct S3ErrorCode: Sendable, Hashable {
     public static let invalidBucketAclWithObjectOwnership = S3ErrorCode(
         "InvalidBucketAclWithObjectOwnership", 400,
         "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
+    /// CreateBucket with a public ACL while the new bucket's public access block has
+    /// BlockPublicAcls (the default for new buckets).
+    public static let invalidBucketAclWithBlockPublicAccess = S3ErrorCode(
+        "InvalidBucketAclWithBlockPublicAccessError", 400,
+        "Bucket cannot have public ACLs set with BlockPublicAccess enabled")
     /// PutBucketAcl / PutObjectAcl with an ACL both in headers and in the body.
     public static let unexpectedContent = S3ErrorCode(
         "UnexpectedContent", 400, "This request does not support content")
@@ -200,7 +205,7 @@ public struct S3ErrorCode: Sendable, Hashable {
     public static let all: [S3ErrorCode] = [
         accessDenied, accessControlListNotSupported, authorizationHeaderMalformed, authorizationQueryParametersError,
         badRequest, badDigest,
-        invalidBucketAclWithObjectOwnership, unexpectedContent,
+        invalidBucketAclWithObjectOwnership, invalidBucketAclWithBlockPublicAccess, unexpectedContent,
         bucketAlreadyExists, bucketAlreadyOwnedByYou, bucketNotEmpty, entityTooSmall, entityTooLarge, incompleteBody,
         internalError, invalidAccessKeyId, invalidArgument, invalidBucketName, invalidChunkSizeError,
         invalidDigest, invalidLocationConstraint, invalidPart, invalidPartNumber, invalidPartOrder, invalidRange,

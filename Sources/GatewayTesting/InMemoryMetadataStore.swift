@@ -82,6 +82,7 @@ public final class InMemoryMetadataStore: MetadataStore {
     let migration = Mutex(MigrationState())
     /// Runs once after the next `latestVersion` read (InMemoryMetadataStore+Versions.swift).
     let afterLatestRead = Mutex<(@Sendable (String, String) -> Void)?>(nil)
+    let afterObjectRead = Mutex<(@Sendable (String, String) -> Void)?>(nil)
     /// The audit chain (InMemoryMetadataStore+Audit.swift).
     let auditState = Mutex(AuditState())
     /// Metrics samples by slot (InMemoryMetadataStore+MetricsHistory.swift).
@@ -149,7 +150,20 @@ public final class InMemoryMetadataStore: MetadataStore {
     }
 
     public func object(bucket: String, key: String) throws(StoreError) -> ObjectRecord? {
-        state.withLock { $0.objects[bucket]?[key] }
+        let found = state.withLock { $0.objects[bucket]?[key] }
+        if let hook = afterObjectRead.withLock({ h in
+            defer { h = nil }
+            return h
+        }) {
+            hook(bucket, key)
+        }
+        return found
+    }
+
+    /// Calls `hook` (bucket, key) once, right after the next `object` read and before its caller
+    /// sees the answer (as `onceAfterLatestVersionRead`).
+    public func onceAfterObjectRead(_ hook: @escaping @Sendable (String, String) -> Void) {
+        afterObjectRead.withLock { $0 = hook }
     }
 
     public func bucketAndObject(bucket: String, key: String) throws(StoreError) -> (BucketRecord, ObjectRecord?)? {

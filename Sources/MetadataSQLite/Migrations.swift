@@ -425,6 +425,7 @@ enum Migrations {
                 "ALTER TABLE uploads ADD COLUMN owner TEXT NOT NULL DEFAULT ''",
                 "ALTER TABLE uploads ADD COLUMN acl TEXT NOT NULL DEFAULT ''",
                 "ALTER TABLE uploads ADD COLUMN sse TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE uploads ADD COLUMN initiator TEXT NOT NULL DEFAULT ''",
                 // Key-encryption keys, each version sealed under the master key ring (never in
                 // clear). One "sse-s3" key per tenant; aliases unique within a tenant.
                 """

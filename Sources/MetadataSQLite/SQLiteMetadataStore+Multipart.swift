@@ -2,7 +2,7 @@ import GatewayCore
 
 extension SQLiteMetadataStore {
     private static let uploadColumns =
-        "upload_id, bucket, key, initiated, content_type, headers, checksum_algorithm, zone, tags, zone_upload, checksum_type, lock, owner, acl, sse"
+        "upload_id, bucket, key, initiated, content_type, headers, checksum_algorithm, zone, tags, zone_upload, checksum_type, lock, owner, acl, sse, initiator"
     private static let partColumns = "upload_id, part_number, size, etag, last_modified, checksums, blob"
 
     private static func upload(_ r: Row) -> UploadRecord {
@@ -14,6 +14,7 @@ extension SQLiteMetadataStore {
         u.owner = r.text(12)
         u.acl = r.text(13)
         u.sse = r.text(14)
+        u.initiator = r.text(15)
         return u
     }
 
@@ -30,12 +31,13 @@ extension SQLiteMetadataStore {
                     throw .noSuchBucket
                 }
                 try db.query(
-                    "INSERT INTO uploads (\(Self.uploadColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO uploads (\(Self.uploadColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         .text(u.uploadId), .text(u.bucket), .text(u.key), .real(u.initiated), .text(u.contentType),
                         .text(FieldCoding.encode(u.headers)), .text(u.checksumAlgorithm), .text(u.zone),
                         .text(FieldCoding.encodeTags(u.tags)), .text(u.zoneUpload), .text(u.checksumType),
                         .text(FieldCoding.encode(lock: u.lock)), .text(u.owner), .text(u.acl), .text(u.sse),
+                        .text(u.initiator),
                     ])
                 try Self.audit(
                     AuditEntry.uploadCreate(u), db)

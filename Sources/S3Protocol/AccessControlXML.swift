@@ -21,8 +21,11 @@ public enum AccessControlXML {
         guard let root = XMLNode.parse(bytes), root.name == "AccessControlPolicy",
             let list = root.child("AccessControlList")
         else { throw S3Error(.malformedACLError) }
+        // Counted before any id is looked up.
+        let listed = list.children("Grant")
+        if listed.count > AccessControlList.maxGrants { throw S3Error(.malformedACLError) }
         var grants: [AccessControlList.Grant] = []
-        for g in list.children("Grant") {
+        for g in listed {
             guard let grantee = g.child("Grantee"), let p = text(g.child("Permission")),
                 let permission = AccessControlList.Permission(rawValue: p)
             else { throw S3Error(.malformedACLError) }

@@ -293,9 +293,18 @@ final class ACLHandlerTests: XCTestCase {
         XCTAssertEqual(
             changes("bucket.ownership").map(\.change),
             ["bucket.ownership", "bucket.ownership", "bucket.ownership", "bucket.ownership-delete"])
-        // Without a setting, ACLs stay off (rows from before ownership was stored behave so).
+        // Without a setting the bucket behaves as S3's do: ObjectWriter, ACLs applied (its
+        // default public access block still refuses a public one).
         XCTAssertEqual(
-            gw.send("PUT", "/own/k", body: [1], headers: [("x-amz-acl", "public-read")]).errorCode,
+            gw.send("PUT", "/own/k", body: [1], headers: [("x-amz-acl", "authenticated-read")]).errorCode,
+            "AccessDenied")
+        XCTAssertEqual(
+            gw.send("PUT", "/own/k", body: [1], headers: [("x-amz-acl", "bucket-owner-read")]).status, 200)
+        XCTAssertNotEqual(try gw.metadata.object(bucket: "own", key: "k")?.acl, "")
+        // Rows from before ownership was stored ('') keep ACLs off.
+        try gw.metadata.setBucketSetting(bucket: "own", .ownership, "", audit: .bucketOwnership(bucket: "own", ""))
+        XCTAssertEqual(
+            gw.send("PUT", "/own/k", body: [1], headers: [("x-amz-grant-read", "id=\"\(gw.rootID)\"")]).errorCode,
             "AccessControlListNotSupported")
     }
 
@@ -429,11 +438,15 @@ final class ACLHandlerTests: XCTestCase {
         }
         // ACLs enabled, the default public access block refuses a public one.
         let writer = ("x-amz-object-ownership", "ObjectWriter")
-        XCTAssertEqual(
-            gw.send("PUT", "/new-b", headers: [writer, ("x-amz-acl", "public-read")]).errorCode, "AccessDenied")
+        let refused = gw.send("PUT", "/new-b", headers: [writer, ("x-amz-acl", "public-read")])
+        XCTAssertEqual(refused.errorCode, "InvalidBucketAclWithBlockPublicAccessError")
+        XCTAssertEqual(refused.status, 400)
+        XCTAssert(
+            refused.text.contains("Bucket cannot have public ACLs set with BlockPublicAccess enabled"), refused.text)
         XCTAssertNil(try gw.metadata.bucket(named: "new-b"))
         XCTAssertEqual(
-            gw.send("PUT", "/new-b", headers: [writer, ("x-amz-acl", "authenticated-read")]).errorCode, "AccessDenied")
+            gw.send("PUT", "/new-b", headers: [writer, ("x-amz-acl", "authenticated-read")]).errorCode,
+            "InvalidBucketAclWithBlockPublicAccessError")
         XCTAssertEqual(gw.send("PUT", "/new-b", headers: [writer, ("x-amz-acl", "log-delivery-write")]).status, 200)
         XCTAssertEqual(gw.send("PUT", "/new-b3", headers: [("x-amz-acl", "bucket-owner-read")]).status, 200)
         XCTAssertEqual(try gw.metadata.bucket(named: "new-b3")?.acl, "")
@@ -453,15 +466,17 @@ final class ACLHandlerTests: XCTestCase {
     // MARK: POST form helper
 
     /// A browser POST form signed with SigV2 whose policy allows every given field.
-    func postForm(bucket: String, _ fields: [String: String]) -> TestGateway.Response {
+    func postForm(bucket: String, _ fields: [String: String], as key: TestGateway.UserKey? = nil)
+        -> TestGateway.Response
+    {
         let conditions =
             fields.keys.sorted().map { "[\"starts-with\", \"$\($0)\", \"\"]" } + ["{\"bucket\": \"\(bucket)\"}"]
         let json = "{\"expiration\": \"2030-01-01T00:00:00Z\", \"conditions\": [\(conditions.joined(separator: ","))]}"
         let policy = Data(json.utf8).base64EncodedString()
         var all = fields
         all["policy"] = policy
-        all["AWSAccessKeyId"] = TestGateway.accessKey
-        all["signature"] = Signer.signatureV2(secretKey: TestGateway.secretKey, stringToSign: policy)
+        all["AWSAccessKeyId"] = key?.accessKey ?? TestGateway.accessKey
+        all["signature"] = Signer.signatureV2(secretKey: key?.secret ?? TestGateway.secretKey, stringToSign: policy)
         let boundary = "----acls"
         var body = ""
         for (name, value) in all.sorted(by: { $0.key < $1.key }) {

@@ -11,6 +11,7 @@ enum MigrationUndo {
         for table in ["objects", "object_versions", "uploads"] {
             for column in ["owner", "acl", "sse"] { try db.exec("ALTER TABLE \(table) DROP COLUMN \(column)") }
         }
+        try db.exec("ALTER TABLE uploads DROP COLUMN initiator")
         try db.exec("DROP TABLE kms_keys")
         try db.exec("DELETE FROM schema_migrations WHERE version >= 22")
     }

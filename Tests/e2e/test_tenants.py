@@ -513,6 +513,7 @@ def downgrade_to_migration_12(stack: Stack) -> None:
                     *(f"ALTER TABLE buckets DROP COLUMN {c}" for c in (
                         "policy", "acl", "ownership", "public_access_block", "cors", "encryption")),
                     *(f"ALTER TABLE {t} DROP COLUMN {c}" for t in ("objects", "uploads") for c in ("owner", "acl", "sse")),
+                    "ALTER TABLE uploads DROP COLUMN initiator",
                     # Versioning (migrations 20 and 21).
                     "DROP TABLE IF EXISTS object_versions", "ALTER TABLE buckets DROP COLUMN versioning",
                     "ALTER TABLE buckets DROP COLUMN object_lock", "ALTER TABLE buckets DROP COLUMN lifecycle",

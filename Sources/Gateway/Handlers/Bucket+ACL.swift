@@ -19,8 +19,8 @@ extension Handlers {
     /// PUT ?acl on a bucket or an object version: the ACL in the body (AccessControlPolicy) or
     /// in headers (x-amz-acl, or x-amz-grant-*), never both (UnexpectedContent) nor neither
     /// (MissingSecurityHeader). Under BucketOwnerEnforced only the owner's FULL_CONTROL is
-    /// accepted (what GET ?acl shows, which s3cmd `cp` sends back); a public ACL on a bucket
-    /// whose public access block has BlockPublicAcls is AccessDenied.
+    /// accepted (what GET ?acl shows, which s3cmd `cp` sends back), and changes nothing; a
+    /// public ACL on a bucket whose public access block has BlockPublicAcls is AccessDenied.
     static func putACL(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
         let (b, object) = try aclTarget(r, ctx)
         let ownership = ObjectOwnership(stored: b.ownership)
@@ -42,16 +42,21 @@ extension Handlers {
             if let named = policy.owner, named != owner { throw S3Error(.accessDenied) }
             acl = policy.acl
         }
-        if !ownership.aclsEnabled, !acl.isPrivate(owner: owner) {
-            throw S3Error(.accessControlListNotSupported)
+        if !ownership.aclsEnabled {
+            guard acl.isPrivate(owner: owner) else { throw S3Error(.accessControlListNotSupported) }
+            // What GET shows sent back (s3cmd `cp`): accepted, and grants kept from when ACLs
+            // applied stay for when they apply again.
+            return S3Response()
         }
         if acl.isPublic, PublicAccessBlock(stored: b.publicAccessBlock).blockPublicAcls {
             throw S3Error(.accessDenied)
         }
         let stored = acl.isPrivate(owner: owner) ? "" : acl.encoded
         if let object {
+            // The version the ACL was computed for (its owner's), even when the request named
+            // none and another version has become the latest since.
             try ctx.metadata.setObjectACL(
-                bucket: b.name, key: object.key, versionId: try requestedVersion(r), owner: nil, acl: stored,
+                bucket: b.name, key: object.key, versionId: object.versionId, owner: nil, acl: stored,
                 audit: .objectACL(bucket: b.name, key: object.key, versionId: object.versionId, grants: stored))
         } else {
             try ctx.metadata.setBucketSetting(

@@ -60,7 +60,8 @@ extension Handlers {
     /// default_object_ownership`), public access block (`[s3] default_public_access_block`) and
     /// ACL (x-amz-acl / x-amz-grant-*), as stored, checked before anything is created: an ACL
     /// granting anyone but the owner under BucketOwnerEnforced is
-    /// InvalidBucketAclWithObjectOwnership, a public one under BlockPublicAcls AccessDenied.
+    /// InvalidBucketAclWithObjectOwnership, a public one under BlockPublicAcls
+    /// InvalidBucketAclWithBlockPublicAccessError (both 400, as S3 answers).
     /// Setting either needs its own permission too (s3:PutBucketOwnershipControls,
     /// s3:PutBucketAcl), as in S3.
     static func newBucketAccess(_ r: S3Request, _ p: Principal, _ ctx: GatewayContext) throws -> (
@@ -82,7 +83,9 @@ extension Handlers {
             userExists: userExists(ctx, checked: true))
         guard let acl, !acl.isPrivate(owner: p.user.id) else { return (ownership.rawValue, pab, "") }
         if !ownership.aclsEnabled { throw S3Error(.invalidBucketAclWithObjectOwnership) }
-        if acl.isPublic && PublicAccessBlock(stored: pab).blockPublicAcls { throw S3Error(.accessDenied) }
+        if acl.isPublic && PublicAccessBlock(stored: pab).blockPublicAcls {
+            throw S3Error(.invalidBucketAclWithBlockPublicAccess)
+        }
         try Authorization.require(p, "s3:PutBucketAcl", .bucket(name))
         return (ownership.rawValue, pab, acl.encoded)
     }

@@ -36,15 +36,16 @@ extension Handlers {
         return .xml(AccessControlXML.ownershipControls(ownership))
     }
 
-    /// DELETE ?ownershipControls — none set; the bucket then behaves as BucketOwnerEnforced
-    /// (the gateway's rule for buckets without the setting, docs/ACCESS.md), not as S3's
-    /// ObjectWriter.
+    /// DELETE ?ownershipControls — none set; the bucket then behaves as ObjectWriter, as S3
+    /// buckets without ownership controls do (stored as `ObjectOwnership.deleted`: '' would mean
+    /// BucketOwnerEnforced, turning ACLs off without PUT's InvalidBucketAclWithObjectOwnership
+    /// check).
     static func deleteBucketOwnershipControls(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws
         -> S3Response
     {
         let b = try ownedBucket(r, ctx)
         try ctx.metadata.setBucketSetting(
-            bucket: b.name, .ownership, "", audit: .bucketOwnership(bucket: b.name, ""))
+            bucket: b.name, .ownership, ObjectOwnership.deleted, audit: .bucketOwnership(bucket: b.name, ""))
         return S3Response(status: 204)
     }
 }

@@ -66,11 +66,16 @@ extension Handlers {
         if let tagging = fields["tagging"], !tagging.isEmpty {
             try Authorization.require(caller, "s3:PutObjectTagging", bucket: b, key: key)
         }
+        // The form's ACL is its `acl` field (or `x-amz-acl`), what s3:x-amz-acl conditions see:
+        // never two that could differ.
+        if fields["acl"] != nil, fields["x-amz-acl"] != nil {
+            throw S3Error(.invalidArgument, "A POST form names its ACL once: acl or x-amz-acl.")
+        }
         try UnsupportedFeatures.check(
             fields.sorted { $0.key < $1.key }.map { (name: $0.key == "acl" ? "x-amz-acl" : $0.key, value: $0.value) },
             .postObject, objectLock: b.objectLock != nil)
         let access = try newObjectACL(
-            { fields[$0] ?? ($0 == "x-amz-acl" ? fields["acl"] : nil) }, writer: caller.principal, bucket: b, ctx)
+            { fields[$0] ?? ($0 == "x-amz-acl" ? fields["acl"] : nil) }, caller: caller, key: key, bucket: b, ctx)
         // The form's SSE fields are the headers of a PUT (SSE-C over TLS only).
         let sse = try SSERequest(
             headers: fields.map { (name: $0.key, value: $0.value) }, .postObject,

@@ -50,7 +50,7 @@ enum Handlers {
     /// (A policy may test s3:ExistingObjectTag; ACLs apply unless ownership is
     /// BucketOwnerEnforced, which '' stands for.)
     static func decisionReadsObjects(_ b: BucketRecord) -> Bool {
-        !b.policy.isEmpty || (!b.ownership.isEmpty && b.ownership != "BucketOwnerEnforced")
+        !b.policy.isEmpty || ObjectOwnership(stored: b.ownership).aclsEnabled
     }
 
     /// The actions whose decision an object's ACL or tags (s3:ExistingObjectTag) take part in.

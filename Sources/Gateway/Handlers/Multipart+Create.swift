@@ -34,6 +34,7 @@ extension Handlers {
         let sealing = try ObjectEncryption.forWrite(
             encryption.mode, bucketKeyEnabled: encryption.bucketKeyEnabled, request: sse, tenant: b.tenant, ctx.keys)
         upload.sse = sealing?.envelope.encoded ?? ""
+        upload.initiator = r.principal?.user.id ?? Handlers.anonymousInitiator
         try ctx.metadata.createUpload(upload)
         var x = XMLWriter()
         x.open("InitiateMultipartUploadResult", namespace: XMLWriter.s3Namespace)

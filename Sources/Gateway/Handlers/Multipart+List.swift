@@ -17,7 +17,7 @@ extension Handlers {
         x.element("Bucket", b.displayName)
         x.element("Key", upload.key)
         x.element("UploadId", upload.uploadId)
-        initiatorAndOwner(&x, b.owner, ctx)
+        initiatorAndOwner(&x, upload, b, ctx)
         x.element("StorageClass", "STANDARD")
         x.element("PartNumberMarker", marker)
         x.element("NextPartNumberMarker", shown.last?.partNumber ?? marker)
@@ -71,7 +71,7 @@ extension Handlers {
             x.open("Upload")
             x.element("Key", enc(u.key))
             x.element("UploadId", u.uploadId)
-            initiatorAndOwner(&x, b.owner, ctx)
+            initiatorAndOwner(&x, u, b, ctx)
             x.element("StorageClass", "STANDARD")
             x.element("Initiated", HTTPDate.iso8601(u.initiated))
             x.close("Upload")
@@ -103,14 +103,6 @@ extension Handlers {
         } catch {
             logger.warning("could not abort the zone's multipart upload of \(upload.key): \(error)")
         }
-    }
-
-    static func initiatorAndOwner(_ x: inout XMLWriter, _ id: String, _ ctx: GatewayContext) {
-        x.open("Initiator")
-        x.element("ID", id)
-        x.element("DisplayName", ctx.identities.displayName(ofUser: id))
-        x.close("Initiator")
-        owner(&x, id, ctx)
     }
 
     static func boundedInt(_ value: String?, name: String, default d: Int, max: Int) throws(S3Error) -> Int {

@@ -9,7 +9,7 @@ extension Handlers {
     static func newObjectACL(_ r: S3Request, _ b: BucketRecord, _ ctx: GatewayContext) throws(S3Error) -> (
         owner: String, acl: String
     ) {
-        try newObjectACL(r.header, writer: r.principal, bucket: b, ctx)
+        try newObjectACL(r.header, caller: r, key: r.key ?? "", bucket: b, ctx)
     }
 
     /// The same for any source of headers (the POST form's fields; its `acl` is x-amz-acl).
@@ -20,11 +20,20 @@ extension Handlers {
     /// bucket-owner-full-control under BucketOwnerPreferred, the bucket owner. A public ACL on
     /// a bucket whose public access block has BlockPublicAcls is 403 AccessDenied.
     /// An anonymous writer's object is the bucket owner's (it has no canonical id here).
+    /// A request that carries an ACL at all also needs s3:PutObjectAcl on `key` (AWS's
+    /// PutObject "Permissions"; asked before the ACL is judged, with the request's condition
+    /// keys, so a policy may allow it for `s3:x-amz-acl` = bucket-owner-full-control only). No
+    /// ACL grant gives it: the object does not exist yet.
     static func newObjectACL(
-        _ header: @escaping (String) -> String?, writer: Principal?, bucket b: BucketRecord, _ ctx: GatewayContext
+        _ header: @escaping (String) -> String?, caller: S3Request, key: String, bucket b: BucketRecord,
+        _ ctx: GatewayContext
     ) throws(S3Error) -> (owner: String, acl: String) {
         let ownership = ObjectOwnership(stored: b.ownership)
+        let writer = caller.principal
         let writerID = writer?.user.id ?? b.owner
+        if header("x-amz-acl") != nil || AccessControlList.grantHeaders.contains(where: { header($0.0) != nil }) {
+            try Authorization.require(caller, "s3:PutObjectAcl", bucket: b, key: key)
+        }
         guard
             let acl = try AccessControlList.fromHeaders(
                 cannedLowercased(header), owner: writerID, bucketOwner: b.owner,

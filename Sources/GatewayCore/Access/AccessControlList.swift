@@ -90,6 +90,10 @@ public struct AccessControlList: Sendable, Equatable {
 
     // MARK: - Grant headers
 
+    /// S3's limit on the grants of one ACL; more (in headers or XML) is 400 MalformedACLError,
+    /// as S3 answers.
+    public static let maxGrants = 100
+
     /// The headers an ACL may come in, by permission.
     public static let grantHeaders: [(String, Permission)] = [
         ("x-amz-grant-read", .read), ("x-amz-grant-write", .write), ("x-amz-grant-read-acp", .readACP),
@@ -113,6 +117,9 @@ public struct AccessControlList: Sendable, Equatable {
         }
         if let canned { return try Self.canned(canned, owner: owner, bucketOwner: bucketOwner) }
         guard !listed.isEmpty else { return nil }
+        // Counted before any id is looked up.
+        let count = listed.reduce(0) { $0 + $1.0.split(separator: ",").count }
+        if count > maxGrants { throw S3Error(.malformedACLError) }
         var grants: [Grant] = []
         for (value, permission) in listed {
             for grantee in try granteeList(value, userExists: userExists) {

@@ -11,10 +11,17 @@ public enum ObjectOwnership: String, Sendable, CaseIterable {
     case objectWriter = "ObjectWriter"
 
     /// The stored column: '' (rows from before ownership was stored) is BucketOwnerEnforced,
-    /// what the gateway always did; anything unknown too (fail closed: ACLs off).
+    /// what the gateway always did; `deleted` (DeleteBucketOwnershipControls) is ObjectWriter,
+    /// S3's behaviour without ownership controls; anything unknown is BucketOwnerEnforced (fail
+    /// closed: ACLs off).
     public init(stored: String) {
-        self = ObjectOwnership(rawValue: stored) ?? .bucketOwnerEnforced
+        self = stored == Self.deleted ? .objectWriter : ObjectOwnership(rawValue: stored) ?? .bucketOwnerEnforced
     }
+
+    /// The stored column of a bucket whose ownership controls were deleted: none configured
+    /// (GetBucketOwnershipControls answers 404), behaving as ObjectWriter. Not '', which keeps
+    /// meaning "from before ownership was stored" (BucketOwnerEnforced).
+    public static let deleted = "none"
 
     public var aclsEnabled: Bool { self != .bucketOwnerEnforced }
 
