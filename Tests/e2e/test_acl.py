@@ -265,9 +265,18 @@ def test_public_access_block_put_get_delete_and_block_public_acls(gw):
         client.delete_public_access_block(Bucket=b)
         expect_error(lambda: client.get_public_access_block(Bucket=b), "NoSuchPublicAccessBlockConfiguration", 404)
         client.put_bucket_acl(Bucket=b, ACL="public-read")
-        # A public ACL in CreateBucket meets the new bucket's default block.
-        expect_error(lambda: client.create_bucket(Bucket=new_bucket_name("pub"), ObjectOwnership="ObjectWriter",
-                                                  ACL="public-read"), "AccessDenied", 403)
+        # A public ACL in CreateBucket meets the new bucket's default block (S3's own error).
+        message = expect_error(lambda: client.create_bucket(Bucket=new_bucket_name("pub"), ObjectOwnership="ObjectWriter",
+                                                            ACL="public-read"),
+                               "InvalidBucketAclWithBlockPublicAccessError", 400)
+        assert message == "Bucket cannot have public ACLs set with BlockPublicAccess enabled"
+        # CopyObject and an object's PutObjectAcl are held to BlockPublicAcls too.
+        client.put_public_access_block(Bucket=b, PublicAccessBlockConfiguration={"BlockPublicAcls": True})
+        expect_error(lambda: client.copy_object(Bucket=b, Key="copy", CopySource={"Bucket": b, "Key": "k"},
+                                                ACL="public-read"), "AccessDenied", 403)
+        expect_error(lambda: client.put_object_acl(Bucket=b, Key="k", GrantRead=f'uri="{AUTHENTICATED}"'),
+                     "AccessDenied", 403)
+        assert "copy" not in {o["Key"] for o in client.list_objects_v2(Bucket=b)["Contents"]}
     finally:
         empty_and_delete_bucket(client, b)
 
@@ -364,10 +373,68 @@ def test_another_tenants_user_reads_and_writes_by_acl_grant(gw, owner_id):
         theirs.put_bucket_acl(Bucket=b, GrantFullControl=f'id="{their_id}"',
                               GrantRead=f'id="{owner_id}"', GrantWrite=f'id="{owner_id}"')
         assert {o["Key"] for o in mine.list_objects_v2(Bucket=addressed)["Contents"]} == {"shared", "kept"}
+        # Writing with an ACL also needs s3:PutObjectAcl, which no ACL grants: t's policy allows
+        # it for bucket-owner-full-control only (AWS's cross-account pattern).
+        expect_error(lambda: mine.put_object(Bucket=addressed, Key="mine", Body=b"x", ACL="bucket-owner-full-control"),
+                     "AccessDenied", 403)
+        theirs.put_bucket_policy(Bucket=b, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::default:root"}, "Action": "s3:PutObjectAcl",
+            "Resource": f"arn:aws:s3:::{tenant}:{b}/*",
+            "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}}]}))
+        expect_error(lambda: mine.put_object(Bucket=addressed, Key="mine", Body=b"x", ACL="public-read"),
+                     "AccessDenied", 403)
         mine.put_object(Bucket=addressed, Key="mine", Body=b"written across", ACL="bucket-owner-full-control")
         acl = theirs.get_object_acl(Bucket=b, Key="mine")
         assert acl["Owner"]["ID"] == owner_id
         assert sorted(grants(acl)) == sorted([(owner_id, "FULL_CONTROL"), (their_id, "FULL_CONTROL")])
         assert theirs.get_object(Bucket=b, Key="mine")["Body"].read() == b"written across"
+        # The initiator of an upload may list its parts and abort it; the bucket owner sees it as
+        # the Initiator.
+        upload = mine.create_multipart_upload(Bucket=addressed, Key="mpu")["UploadId"]
+        mine.upload_part(Bucket=addressed, Key="mpu", UploadId=upload, PartNumber=1, Body=b"part")
+        parts = mine.list_parts(Bucket=addressed, Key="mpu", UploadId=upload)
+        assert parts["Initiator"]["ID"] == owner_id and [p["PartNumber"] for p in parts["Parts"]] == [1]
+        listed = theirs.list_multipart_uploads(Bucket=b)["Uploads"]
+        assert [(u["Key"], u["Initiator"]["ID"], u["Owner"]["ID"]) for u in listed] == [("mpu", owner_id, owner_id)]
+        mine.abort_multipart_upload(Bucket=addressed, Key="mpu", UploadId=upload)
+        assert theirs.list_multipart_uploads(Bucket=b).get("Uploads", []) == []
     finally:
         empty_and_delete_bucket(theirs, b)
+
+
+def test_writes_with_an_acl_need_put_object_acl(gw, open_bucket):
+    """A user allowed s3:PutObject alone writes without an ACL; with one (even `private`) it
+    also needs s3:PutObjectAcl, and nothing is stored."""
+    name = "putter-" + uuid.uuid4().hex[:8]
+    r = admin_api.admin(gw, "POST", "tenants/default/users",
+                        {"name": name, "permissions": {"s3:PutObject": [open_bucket], "s3:GetObject": [open_bucket]}})
+    assert r.status_code == 201, r.text
+    r = admin_api.admin(gw, "POST", f"tenants/default/users/{name}/credentials")
+    assert r.status_code == 201, r.text
+    putter = s3_client(As(gw, r.json()["access_key"], r.json()["secret_key"]))
+    putter.put_object(Bucket=open_bucket, Key="plain", Body=b"x")
+    expect_error(lambda: putter.put_object(Bucket=open_bucket, Key="acl", Body=b"x", ACL="private"), "AccessDenied", 403)
+    expect_error(lambda: putter.create_multipart_upload(Bucket=open_bucket, Key="acl", ACL="bucket-owner-full-control"),
+                 "AccessDenied", 403)
+    client = s3_client(gw)
+    assert {o["Key"] for o in client.list_objects_v2(Bucket=open_bucket)["Contents"]} >= {"plain"}
+    assert "acl" not in {o["Key"] for o in client.list_objects_v2(Bucket=open_bucket)["Contents"]}
+    assert client.list_multipart_uploads(Bucket=open_bucket).get("Uploads", []) == []
+
+
+def test_deleted_ownership_controls_behave_as_object_writer(gw, owner_id, alice):
+    """No ownership controls left: GET answers 404, and the bucket behaves as S3's do without
+    them (ObjectWriter): ACLs apply, writers own their objects."""
+    client = s3_client(gw)
+    theirs, alice_id = alice
+    b = acl_bucket(client, "BucketOwnerPreferred")
+    try:
+        client.delete_bucket_ownership_controls(Bucket=b)
+        expect_error(lambda: client.get_bucket_ownership_controls(Bucket=b), "OwnershipControlsNotFoundError", 404)
+        theirs.put_object(Bucket=b, Key="handed", Body=b"x", ACL="bucket-owner-full-control")
+        acl = client.get_object_acl(Bucket=b, Key="handed")
+        assert acl["Owner"]["ID"] == alice_id
+        client.put_object(Bucket=b, Key="read", Body=b"x", GrantRead=f'id="{alice_id}"')
+        assert grants(client.get_object_acl(Bucket=b, Key="read")) == [(alice_id, "READ")]
+    finally:
+        empty_and_delete_bucket(client, b)
