@@ -282,8 +282,11 @@ enum S3Router {
         let object = try objectForDecision(action, &r, b, ctx)
         let decision = Access.decide(r.accessRequest(action, bucket: b, key: r.key, object: object))
         // S3: an upload's initiator may abort it and list its parts (Handlers.initiatorMay).
-        guard decision == .allow || (decision == .implicitDeny && (try Handlers.initiatorMay(r, action, b, ctx)))
-        else { throw S3Error(.accessDenied) }
+        if decision != .allow {
+            guard decision == .implicitDeny, try Handlers.initiatorMay(r, action, b, ctx) else {
+                throw S3Error(.accessDenied)
+            }
+        }
         // A write that carries tags needs s3:PutObjectTagging as well (S3's rule; the POST
         // form's tags are its handler's to judge, against the form's caller).
         if let key = r.key, writesTags(route, r) {
