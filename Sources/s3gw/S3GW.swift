@@ -16,7 +16,7 @@ struct S3GW: ParsableCommand {
             """,
         subcommands: [
             Serve.self, ConfigCommand.self, KeysCommand.self,
-            TenantsCommand.self, UsersCommand.self, CredentialsCommand.self,
+            TenantsCommand.self, UsersCommand.self, CredentialsCommand.self, KMSKeysCommand.self,
             BucketsCommand.self, ZonesCommand.self, ReplicationCommand.self, FailoverCommand.self,
             PlacementCommand.self, RepairCommand.self, AuditCommand.self, OplogCommand.self, ProvidersCommand.self,
             AgentsCommand.self, WorkersCommand.self, MetricsCommand.self, SnapshotsCommand.self, MigrateCommand.self,
