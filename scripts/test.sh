@@ -38,7 +38,8 @@ if swift build; then
             Tests/e2e/test_awscli.py Tests/e2e/test_s3cmd.py Tests/e2e/test_rclone.py Tests/e2e/test_minio.py \
             Tests/e2e/test_presigned_curl.py Tests/e2e/test_negative.py Tests/e2e/test_signed_chunks.py \
             Tests/e2e/test_virtual_host.py Tests/e2e/test_sync_scenarios.py Tests/e2e/test_refusals.py \
-            Tests/e2e/test_tool_behaviours.py Tests/e2e/test_object_lock.py Tests/e2e/test_lifecycle.py 2>&1 | tee "$logs/e2e-remote.log"
+            Tests/e2e/test_tool_behaviours.py Tests/e2e/test_object_lock.py Tests/e2e/test_lifecycle.py \
+            Tests/e2e/test_sse.py 2>&1 | tee "$logs/e2e-remote.log"
         [ "${PIPESTATUS[0]}" -eq 0 ] || e2e_rc=1
     fi
     if [ "$e2e_rc" -eq 0 ]; then

@@ -567,6 +567,7 @@ def stack_on_zone(name: str, moto: "Moto | None", extra: str = "", **kw):
         if moto:
             moto.cleanup()
         raise
+    stack.moto = moto  # tests that read the provider's objects directly
     yield stack
     stack.stop()
     stack.cleanup()
