@@ -232,10 +232,12 @@ def test_each_zone_holds_only_ciphertext_and_reads_back_identical(gw, fi, kms_ke
 
 
 # -- key secrecy ---------------------------------------------------------------------------------
-def unseal_keys(gw):
-    """The master keys, every KEK version and every DEK of the installation, unsealed the way
-    KeyService does (docs/ENCRYPTION.md "Key hierarchy"): AES-256-GCM, nonce ‖ ciphertext ‖ tag."""
-    masters = [bytes.fromhex(line) for line in (gw.state_dir / "master-key").read_text().split()]
+def unseal_keys(gw, masters=None):
+    """The master keys (the key file's unless given), every KEK version and every DEK of the
+    installation, unsealed the way KeyService does (docs/ENCRYPTION.md "Key hierarchy"):
+    AES-256-GCM, nonce ‖ ciphertext ‖ tag."""
+    if masters is None:
+        masters = [bytes.fromhex(line) for line in (gw.state_dir / "master-key").read_text().split()]
     ring = {hashlib.sha256(k).hexdigest()[:8]: k for k in masters}
     db = sqlite3.connect(f"file:{gw.state_dir / 'metadata.sqlite'}?mode=ro", uri=True)
     try:
@@ -295,6 +297,12 @@ def test_no_master_key_kek_or_dek_in_any_file(gw, fi, kms_key):
               if _opens(dek, blob)]
     assert opened == [small, small], "the unsealed data keys do not open the stored objects"
 
+    assert_written_nowhere(gw, fi, masters, keks, deks, exclude=gw.state_dir / "master-key")
+
+
+def assert_written_nowhere(gw, fi, masters, keks, deks, exclude=None):
+    """Neither a master key, a KEK, a DEK nor the customer key (raw, hex, base64; the customer
+    key's MD5 too) is in any file of the installation but `exclude`, or in any provider object."""
     needles = {}
     for name, secret in [*[(f"master {i}", k) for i, k in enumerate(masters)],
                          *[(f"KEK {k}", v) for k, v in keks.items()],
@@ -307,10 +315,9 @@ def test_no_master_key_kek_or_dek_in_any_file(gw, fi, kms_key):
     needles.update({"customer key raw": CUSTOMER_KEY, "customer key hex": CUSTOMER_KEY.hex().encode(),
                     "customer key base64": base64.b64encode(CUSTOMER_KEY), "customer key MD5": base64.b64encode(md5),
                     "customer key MD5 hex": md5.hex().encode()})
-    key_file = gw.state_dir / "master-key"
     scanned = 0
     for path in gw.tmp.rglob("*"):
-        if not path.is_file() or path.is_symlink() or path == key_file:
+        if not path.is_file() or path.is_symlink() or path == exclude:
             continue
         try:
             data = path.read_bytes()
@@ -325,6 +332,45 @@ def test_no_master_key_kek_or_dek_in_any_file(gw, fi, kms_key):
             assert needle not in data, f"{name} holds {what}"
     files = {p.name for p in gw.tmp.rglob("*") if p.is_file()}
     assert {"metadata.sqlite", "s3gw.log"} <= files and scanned > 10, files
+
+
+def test_a_master_key_from_the_environment_is_in_no_file(fi):
+    """S3GW_MASTER_KEY (a ring of two, the last current): no key file is made, and after SSE-S3,
+    SSE-KMS (a key made, rotated) and SSE-C traffic no file holds a master key, KEK or DEK."""
+    from test_admin_api import admin
+    masters = [os.urandom(32), os.urandom(32)]
+    stack = Stack("sse-envkey", workers=2)
+    previous = os.environ.get("S3GW_MASTER_KEY")
+    os.environ["S3GW_MASTER_KEY"] = ",".join(k.hex() for k in masters)
+    try:
+        stack.start()
+    finally:
+        if previous is None:
+            os.environ.pop("S3GW_MASTER_KEY", None)
+        else:
+            os.environ["S3GW_MASTER_KEY"] = previous
+    try:
+        made = admin(stack, "POST", f"tenants/{TENANT}/kms-keys", {"alias": "env-key"})
+        assert made.status_code == 201, made.text
+        key = made.json()
+        s3 = s3_client(stack, "https")
+        s3.create_bucket(Bucket="envkey")
+        data = marked(2 * SEGMENT + 9, "envkey")
+        for mode in MODES:
+            s3.put_object(Bucket="envkey", Key=mode, Body=data, **write_args(mode, key))
+            upload_multipart(s3, "envkey", f"{mode}-big", marked(PART + 1, mode), write_args(mode, key))
+        rotated = admin(stack, "POST", f"tenants/{TENANT}/kms-keys/{key['id']}/rotate")
+        assert rotated.status_code == 200, rotated.text
+        s3.put_object(Bucket="envkey", Key="after-rotation", Body=data, **write_args("sse-kms", key))
+        for mode in MODES:
+            assert s3.get_object(Bucket="envkey", Key=mode, **read_args(mode))["Body"].read() == data
+        assert not (stack.state_dir / "master-key").exists()
+        _, keks, deks = unseal_keys(stack, masters)
+        assert len(keks) >= 3 and len(deks) >= 5, (len(keks), len(deks))
+        assert_written_nowhere(stack, fi, masters, keks, deks)
+    finally:
+        stack.stop()
+        stack.cleanup()
 
 
 def _opens(dek, blob):
