@@ -235,16 +235,19 @@ public enum Repair {
             }
             guard options.deep else { return .intact }
             let partSizes = o.partSizes.isEmpty && o.etag.contains("-") ? o.parts.map(\.size) : o.partSizes
-            let tags = o.isEncrypted ? StoredTagDigestSink(Discard(), streams: o.plainStreams) : nil
-            let sink = ETagSink(tags ?? Discard(), partSizes: o.isEncrypted ? [] : partSizes)
+            let check = try StoredCopyCheck(o, into: Discard(), ctx.keys)
+            let sink = ETagSink(check?.verifier ?? Discard(), partSizes: o.isEncrypted ? [] : partSizes)
             try pump(
                 BlobChainReader(zone: z, backendBucket: backendBucket, parts: blobs, offset: 0, length: o.storedSize),
                 into: sink)
             if sink.count != o.storedSize { return .damaged("reads \(sink.count) bytes, not \(o.storedSize)") }
-            // Ciphertext is checked without keys, by its framing and tag digest.
-            if o.isEncrypted {
-                return o.storedBytesMatch(etag: "", tagDigest: tags?.tagDigest())
-                    ? .intact : .damaged("reads as another tag digest than its envelope's")
+            // Ciphertext: every segment authenticated (SSE-S3/SSE-KMS), or by its framing and
+            // tag digest alone (SSE-C: no key).
+            if let check {
+                return check.passed
+                    ? .intact
+                    : .damaged(
+                        check.keyless ? "reads as another tag digest than its envelope's" : "does not authenticate")
             }
             let etag = sink.etag()
             return etag == o.etag ? .intact : .damaged("reads as ETag \(etag), not \(o.etag)")

@@ -134,22 +134,45 @@ public final class Replicator: Sendable {
         let partSizes = o.partSizes.isEmpty && o.etag.contains("-") ? o.parts.map(\.size) : o.partSizes
         let limited = RateLimitedSink(
             LeaseKeeper(writer, job: job, replicator: self), limits: [(zoneLimit, job.zone), (tenantLimit, b.tenant)])
-        // The ETag describes plaintext: ciphertext is verified by its layout and tag digest
-        // (keyless), and by its authentication tags whenever it is read.
-        let tags = o.isEncrypted ? StoredTagDigestSink(limited, streams: o.plainStreams) : nil
-        let sink = ETagSink(tags ?? limited, partSizes: o.isEncrypted ? [] : partSizes)
+        // The ETag describes plaintext: ciphertext is checked as it passes (StoredCopyCheck:
+        // every segment authenticated for SSE-S3/SSE-KMS, layout and tag digest for SSE-C).
+        let check = try StoredCopyCheck(o, into: limited, ctx.keys)
+        let sink = ETagSink(check?.verifier ?? limited, partSizes: o.isEncrypted ? [] : partSizes)
         let blob: String
         do {
             try pump(reader, into: sink)
-            guard sink.count == stored, o.storedBytesMatch(etag: sink.etag(), tagDigest: tags?.tagDigest()) else {
+            let verified = check.map(\.passed) ?? (sink.etag() == o.etag)
+            guard sink.count == stored, verified else {
                 throw StoreError.internalFailure(
-                    "copy of \(o.bucket)/\(o.key) does not verify: \(sink.count) bytes, ETag \(sink.etag()), expected \(stored) and \(o.etag)"
+                    o.isEncrypted
+                        ? "copy of \(o.bucket)/\(o.key) does not verify: \(sink.count) bytes (expected \(stored)), its ciphertext does not authenticate"
+                        : "copy of \(o.bucket)/\(o.key) does not verify: \(sink.count) bytes, ETag \(sink.etag()), expected \(stored) and \(o.etag)"
                 )
             }
             blob = try writer.commit()
         } catch {
             writer.abort()
             throw error
+        }
+        // Without a key (SSE-C) the new copy is read back and compared with the bytes it was
+        // made from, so at least the copying itself is proven.
+        if let check, check.keyless {
+            let source = check.verifier.storedDigest()
+            let back = ETagSink(Discard(), partSizes: [])
+            do {
+                try pump(
+                    BlobChainReader(
+                        zone: target, backendBucket: job.backendBucket, parts: [BlobPart(blob: blob, size: stored)],
+                        offset: 0, length: stored), into: back)
+            } catch {
+                try? target.deleteBlob(backendBucket: job.backendBucket, blob: blob)
+                throw error
+            }
+            guard back.count == stored, back.etag() == source else {
+                try? target.deleteBlob(backendBucket: job.backendBucket, blob: blob)
+                throw StoreError.internalFailure(
+                    "copy of \(o.bucket)/\(o.key) in \(job.zone) reads back as other bytes than its source's")
+            }
         }
         if try !ctx.metadata.completeReplica(
             bucket: o.bucket, key: o.key, generation: o.generation, zone: job.zone, blob: blob)
@@ -162,6 +185,11 @@ public final class Replicator: Sendable {
             // raise on a months-old object is not months of lag.
             ctx.metrics?.recorder?.observe(.replicationLag, [], ctx.clock.now() - job.createdAt)
         }
+    }
+
+    /// Bytes read only to be hashed.
+    private final class Discard: ByteSink {
+        func write(_ bytes: UnsafeRawBufferPointer) throws {}
     }
 
     /// Renews the job's lease as bytes move, so a long copy is not taken over while alive.

@@ -23,14 +23,16 @@ extension ObjectRecord {
 }
 
 extension ObjectRecord {
-    /// Whether bytes read from one of its copies are this object's, without any key: plaintext
+    /// Whether bytes read from one of its copies are this object's, without any key (the SSE-C
+    /// check; it cannot see a changed ciphertext byte): plaintext
     /// by its ETag (`etag`: the MD5 of what was read, as ETags are made), ciphertext by the tag
     /// digest of what was read (`tagDigest`, nil when the bytes were not the layout's) against
     /// the envelope's.
     public func storedBytesMatch(etag: String, tagDigest: String?) -> Bool {
         guard isEncrypted else { return etag == self.etag }
         guard let tagDigest, let envelope = try? SSEEnvelope.decode(sse) else { return false }
-        // An envelope that recorded no digest is checked by the layout (length, framing) alone.
-        return envelope.tagDigest.isEmpty || envelope.tagDigest == tagDigest
+        // An envelope that recorded no digest gives nothing to check against: refused, never
+        // taken as intact (SSE-S3/SSE-KMS copies are authenticated with their key instead).
+        return !envelope.tagDigest.isEmpty && envelope.tagDigest == tagDigest
     }
 }

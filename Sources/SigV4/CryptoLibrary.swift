@@ -11,3 +11,9 @@ public enum CryptoLibrary {
         _ = OPENSSL_init_crypto(UInt64(OPENSSL_INIT_NO_ATEXIT), nil)
     }
 }
+
+/// Overwrites key material in place (a data key, a customer key) so it does not linger in
+/// freed memory; the compiler may not drop it as a dead store.
+public func wipeBytes(_ bytes: inout [UInt8]) {
+    bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { OPENSSL_cleanse(base, $0.count) } }
+}

@@ -7,8 +7,8 @@ import XCTest
 
 /// An encrypted object's zones hold ciphertext, longer than the plaintext `size` clients see:
 /// replication copies it as it is, repair and scrub check it by its stored length (keyless), and
-/// none of them takes a good encrypted copy for a damaged one. The encryption is faked here (an
-/// envelope text and random bytes of the stored length): these paths never look inside.
+/// none of them takes a good encrypted copy for a damaged one — nor a damaged one for a good
+/// one: SSE-S3/SSE-KMS copies are authenticated segment by segment with the agent's keys.
 final class StoredSizeTests: XCTestCase {
     let catalog: [ZoneCatalog.Zone] = [
         .init(name: "zone-a", country: "se", region: "se-sto"),
@@ -39,22 +39,18 @@ final class StoredSizeTests: XCTestCase {
 
     func object(_ key: String) throws -> ObjectRecord { try XCTUnwrap(try gw.metadata.object(bucket: "rep", key: key)) }
 
-    /// A stored object whose primary blob is replaced by "ciphertext" of the stored length and
-    /// whose row gets an envelope: what the encrypting write path leaves.
+    /// A real SSE-S3 object (random plaintext) to be replicated; returns its stored primary bytes.
     func putEncrypted(_ key: String, plain: Int) throws -> [UInt8] {
+        let body = (0..<plain).map { _ in UInt8.random(in: 0...255) }
         XCTAssertEqual(
             gw.send(
-                "PUT", "/rep/\(key)", body: [UInt8](repeating: 7, count: plain),
-                headers: [("x-amz-tagging", "replica-count=2")]
+                "PUT", "/rep/\(key)", body: body,
+                headers: [("x-amz-tagging", "replica-count=2"), ("x-amz-server-side-encryption", "AES256")]
             ).status, 200)
-        var o = try object(key)
-        let cipher = (0..<Int(EncryptionLayout.storedSize(plain: Int64(plain)))).map { _ in UInt8.random(in: 0...255) }
-        gw.zones["zone-a"]!.plant(
-            cipher, backendBucket: gw.context.backendBucket(try bucket(), in: "zone-a"), id: o.blob)
-        XCTAssertTrue(
-            try gw.metadata.replaceSSE(bucket: "rep", key: key, versionSeq: o.versionSeq, from: "", to: fakeEnvelope))
-        o = try object(key)
+        let o = try object(key)
+        let cipher = try bytes(of: o.blob, in: "zone-a", gw.context.backendBucket(try bucket(), in: "zone-a"))
         XCTAssertEqual(o.storedSize, Int64(cipher.count))
+        XCTAssertEqual(cipher.count, Int(EncryptionLayout.storedSize(plain: Int64(plain))))
         return cipher
     }
 
@@ -178,8 +174,9 @@ extension StoredSizeTests {
         XCTAssert(audit?.detail.contains("\"sse_key_id\":\"\(k.id)\"") == true, audit?.detail ?? "")
     }
 
-    /// A replica whose bytes are another encryption of the same length is not this object's.
-    func testAReplicaWithAnotherTagDigestIsDamaged() throws {
+    /// A replica with one flipped ciphertext byte (its tags, and so its tag digest, unchanged)
+    /// is damaged: SSE-KMS copies are authenticated, not checked by the tag digest.
+    func testAReplicaWithAFlippedCiphertextByteIsDamaged() throws {
         XCTAssertEqual(
             gw.send(
                 "PUT", "/rep/k", body: [UInt8](repeating: 1, count: 5000),
@@ -188,9 +185,55 @@ extension StoredSizeTests {
         drain()
         let r = try object("k").replicas[0]
         var bytes = try self.bytes(of: r.blob, in: "zone-b", r.backendBucket)
-        bytes[bytes.count - 1] ^= 1  // the last tag
+        bytes[100] ^= 1  // ciphertext of segment 0
         gw.zones["zone-b"]!.plant(bytes, backendBucket: r.backendBucket, id: r.blob)
         let outcome = Repair.check(try object("k"), in: try bucket(), Repair.Options(deep: true), agent())
+        XCTAssertEqual(outcome.notes.count, 1, "\(outcome.notes)")
+        XCTAssert(outcome.notes.first?.contains("does not authenticate") == true, "\(outcome.notes)")
+    }
+
+    /// A damaged source copy is never replicated: the replica job fails, nothing is recorded.
+    func testADamagedSourceIsNotReplicated() throws {
+        for (key, mode) in [("s3", "AES256"), ("kms", "aws:kms")] {
+            var cipher = try putEncrypted(key, plain: 70_000)
+            if mode != "AES256" {
+                XCTAssertEqual(
+                    gw.send(
+                        "PUT", "/rep/\(key)", body: [UInt8](repeating: 3, count: 70_000),
+                        headers: [("x-amz-tagging", "replica-count=2"), ("x-amz-server-side-encryption", mode)]
+                    ).status, 200)
+                let o = try object(key)
+                cipher = try bytes(of: o.blob, in: "zone-a", gw.context.backendBucket(try bucket(), in: "zone-a"))
+            }
+            let o = try object(key)
+            cipher[cipher.count - 100] ^= 1  // ciphertext of the last segment
+            gw.zones["zone-a"]!.plant(
+                cipher, backendBucket: gw.context.backendBucket(try bucket(), in: "zone-a"), id: o.blob)
+        }
+        drain()
+        for key in ["s3", "kms"] {
+            XCTAssertEqual(try object(key).replicas.filter { $0.state == .completed }, [], key)
+        }
+        XCTAssertEqual(gw.zones["zone-b"]!.blobCount, 0, "no replica kept")
+    }
+
+    /// SSE-C (no key): a replica is read back and compared with the source bytes it was made
+    /// from; the keyless check still takes a good copy for intact and a changed tag for damaged.
+    func testAnSSECReplicaIsCheckedWithoutTheKey() throws {
+        let ssec = SSERequestTests.ssec()
+        let data = (0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 3) }
+        let put = gw.send(
+            "PUT", "/rep/c", body: data, headers: [("x-amz-tagging", "replica-count=2")] + ssec, https: true)
+        XCTAssertEqual(put.status, 200, put.text)
+        drain()
+        let o = try object("c")
+        XCTAssertEqual(o.replicas.map(\.state), [.completed], "a good SSE-C copy replicates (read back, same bytes)")
+        XCTAssertEqual(Repair.check(o, in: try bucket(), Repair.Options(deep: true), agent()).notes, [])
+        let r = o.replicas[0]
+        var bytes = try self.bytes(of: r.blob, in: "zone-b", r.backendBucket)
+        bytes[bytes.count - 1] ^= 1  // the last tag: the keyless check sees it
+        gw.zones["zone-b"]!.plant(bytes, backendBucket: r.backendBucket, id: r.blob)
+        let outcome = Repair.check(o, in: try bucket(), Repair.Options(deep: true), agent())
         XCTAssertEqual(outcome.notes.count, 1, "\(outcome.notes)")
     }
 }

@@ -150,27 +150,54 @@ final class SegmentStreamTests: XCTestCase {
         let encrypted = try sizes.enumerated().map { try encrypt(pattern($1, seed: UInt8($0))) }
         let stored = encrypted.flatMap(\.stored)
         let expected = DataKey.combinedTagDigest(encrypted.map(\.tags))
-        func digest(_ bytes: [UInt8], streams: [Int], chunk: Int) throws -> String? {
-            let out = MemorySink()
-            let sink = StoredTagDigestSink(out, streams: streams.map(Int64.init))
-            var i = 0
-            while i < bytes.count {
-                let n = min(chunk, bytes.count - i)
-                try bytes[i..<(i + n)].withUnsafeBytes { try sink.write($0) }
-                i += n
-            }
-            XCTAssertEqual(out.bytes, bytes)
-            return sink.tagDigest()
-        }
         for chunk in [1, 17, 1000, stored.count] where chunk != 1 || stored.count < 300_000 {
-            XCTAssertEqual(try digest(stored, streams: sizes, chunk: chunk), expected, "chunk \(chunk)")
+            XCTAssertEqual(try verify(stored, streams: sizes, chunk: chunk).tagDigest(), expected, "chunk \(chunk)")
         }
-        XCTAssertEqual(try digest(encrypted[3].stored, streams: [2 * seg], chunk: 5000), hexEncode(encrypted[3].tags))
-        XCTAssertNil(try digest(Array(stored.dropLast()), streams: sizes, chunk: 1000))
-        XCTAssertNil(try digest(stored + [0], streams: sizes, chunk: 1000))
+        XCTAssertEqual(
+            try verify(encrypted[3].stored, streams: [2 * seg], chunk: 5000).tagDigest(), hexEncode(encrypted[3].tags))
+        XCTAssertNil(try verify(Array(stored.dropLast()), streams: sizes, chunk: 1000).tagDigest())
+        XCTAssertNil(try verify(stored + [0], streams: sizes, chunk: 1000).tagDigest())
         var flipped = stored
         flipped[stored.count - 1] ^= 1
-        XCTAssertNotEqual(try digest(flipped, streams: sizes, chunk: 1000), expected)
+        XCTAssertNotEqual(try verify(flipped, streams: sizes, chunk: 1000).tagDigest(), expected)
+        // The keyless check's limit: a flipped ciphertext byte keeps the tag digest.
+        var cipherFlipped = stored
+        cipherFlipped[100] ^= 1
+        XCTAssertEqual(try verify(cipherFlipped, streams: sizes, chunk: 1000).tagDigest(), expected)
+    }
+
+    /// With the data key every segment is authenticated: a flipped byte anywhere (header,
+    /// ciphertext, tag), a cut, an overlong copy or another key is not authentic.
+    func testStoredStreamAuthenticatedWithTheDataKey() throws {
+        let sizes = [seg + 1, 0, 10, 2 * seg]
+        let stored = try sizes.enumerated().map { try encrypt(pattern($1, seed: UInt8($0))).stored }.flatMap { $0 }
+        for chunk in [17, 1000, stored.count] {
+            XCTAssertTrue(try verify(stored, streams: sizes, chunk: chunk, key: dek).authentic, "chunk \(chunk)")
+        }
+        XCTAssertFalse(try verify(stored, streams: sizes, chunk: 1000).authentic, "no key: never authentic")
+        for at in [0, 5, 16, 100, seg + 20, stored.count / 2, stored.count - 1] {
+            var bad = stored
+            bad[at] ^= 1
+            XCTAssertFalse(try verify(bad, streams: sizes, chunk: 1000, key: dek).authentic, "byte \(at)")
+        }
+        XCTAssertFalse(try verify(Array(stored.dropLast()), streams: sizes, chunk: 1000, key: dek).authentic)
+        XCTAssertFalse(try verify(stored + [0], streams: sizes, chunk: 1000, key: dek).authentic)
+        XCTAssertFalse(try verify(stored, streams: sizes, chunk: 1000, key: randomBytes(32)).authentic)
+        let v = try verify(stored, streams: sizes, chunk: 1000, key: dek)
+        XCTAssertEqual(v.storedDigest(), hexEncode(Digest.hash(.md5, stored)))
+    }
+
+    func verify(_ bytes: [UInt8], streams: [Int], chunk: Int, key: [UInt8]? = nil) throws -> StoredStreamVerifier {
+        let out = MemorySink()
+        let sink = StoredStreamVerifier(out, streams: streams.map(Int64.init), dataKey: key)
+        var i = 0
+        while i < bytes.count {
+            let n = min(chunk, bytes.count - i)
+            try bytes[i..<(i + n)].withUnsafeBytes { try sink.write($0) }
+            i += n
+        }
+        XCTAssertEqual(out.bytes, bytes)
+        return sink
     }
 
     // MARK: - damage is an error, never wrong bytes

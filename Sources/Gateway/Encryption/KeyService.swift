@@ -73,14 +73,18 @@ public final class KeyService: Sendable {
     }
 
     /// The DEK of `envelope`. SSE-C needs `customerKey` (`.customerKeyRequired` without it,
-    /// `.wrongKey` when it is not the one); a KMS key must still be enabled (`.keyDisabled`).
-    public func dataKey(_ envelope: SSEEnvelope, customerKey: [UInt8]? = nil) throws -> [UInt8] {
+    /// `.wrongKey` when it is not the one); a KMS key must still be enabled (`.keyDisabled`),
+    /// unless `anyState` (the agent verifying stored copies: a disabled key's objects still
+    /// replicate and scrub, and nothing of them leaves the gateway).
+    public func dataKey(_ envelope: SSEEnvelope, customerKey: [UInt8]? = nil, anyState: Bool = false) throws
+        -> [UInt8]
+    {
         if case .customer = envelope.mode {
             guard let customerKey else { throw SSEError.customerKeyRequired }
             return try DataKey.unwrap(envelope, with: customerKey)
         }
         let k = try record(envelope.kekId, fresh: false)
-        if case .kms = envelope.mode, k.state != "Enabled" { throw SSEError.keyDisabled(arn(k)) }
+        if case .kms = envelope.mode, !anyState, k.state != "Enabled" { throw SSEError.keyDisabled(arn(k)) }
         return try unwrapUnderKEK(envelope, k)
     }
 

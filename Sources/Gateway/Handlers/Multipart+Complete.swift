@@ -201,7 +201,8 @@ extension Handlers {
 
     /// The completed object's envelope: the upload's, with the tag digest of its streams where
     /// the part ETags are their tag digests (SSE-KMS, SSE-C); SSE-S3 part ETags are plaintext
-    /// MD5s, so replicas of such objects are checked by their layout alone.
+    /// MD5s, so none is recorded — its copies are authenticated with the key instead
+    /// (`StoredCopyCheck`), and the keyless check refuses an envelope without one.
     static func completedEnvelope(_ upload: UploadRecord, parts: [PartRecord]) throws -> String {
         guard var e = try SSEEnvelope.decode(upload.sse) else { return "" }
         if e.mode != .s3 {
