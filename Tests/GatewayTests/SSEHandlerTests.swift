@@ -127,6 +127,18 @@ final class SSEHandlerTests: XCTestCase {
         }
     }
 
+    /// A bucket default the gateway cannot read never means "no encryption": every write is
+    /// refused with 500 InternalError and nothing is stored.
+    func testAnUnreadableBucketDefaultRefusesWrites() throws {
+        try gw.metadata.setBucketSetting(
+            bucket: "box", .encryption, "AES512 bucket-key", audit: .bucketEncryptionDelete(bucket: "box"))
+        for (op, r) in writes([]) {
+            XCTAssertEqual(r.status, 500, "\(op): \(r.text)")
+            XCTAssertEqual(r.errorCode, "InternalError", "\(op)")
+        }
+        assertNothingStored("an unreadable default")
+    }
+
     func testPlainWritesStillWork() {
         XCTAssertEqual(gw.send("PUT", "/box/k", body: [1, 2]).status, 200)
         XCTAssertEqual(gw.send("GET", "/box/k").body, [1, 2])
