@@ -56,6 +56,32 @@ extension MigrationRunnerTests {
         XCTAssertEqual(source.reads, 4)
     }
 
+    /// A target bucket whose default is SSE-KMS answers the tag digest as the ETag: the copy
+    /// record keeps that, so a rerun finds the copy present instead of "changed in the gateway".
+    func testARerunIntoAnSSEKMSDefaultBucketFindsItsCopies() throws {
+        let data = Self.bytes(3000, seed: 5)
+        source.put("enc", "plain", data)
+        let create = Array(
+            "<CreateBucketConfiguration><LocationConstraint>fi</LocationConstraint></CreateBucketConfiguration>".utf8)
+        XCTAssertEqual(gw.send("PUT", "/enc", body: create).status, 200)
+        let rule = Array(
+            ("<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault>"
+                + "<SSEAlgorithm>aws:kms</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule>"
+                + "</ServerSideEncryptionConfiguration>").utf8)
+        XCTAssertEqual(gw.send("PUT", "/enc?encryption", body: rule).status, 200)
+        let p = try plan("fi")
+        let first = runner(p).run()
+        XCTAssertEqual(first.objectsCopied, 1, first.text)
+        let o = try XCTUnwrap(try gw.metadata.object(bucket: "enc", key: "plain"))
+        XCTAssertFalse(o.sse.isEmpty, "the bucket default encrypted the copy")
+        XCTAssertNotEqual(o.etag, hexEncode(Digest.hash(.md5, data)), "SSE-KMS: the ETag is no MD5")
+        XCTAssertEqual(try gw.metadata.migratedObject(bucket: "enc", key: "plain")?.gatewayETag, o.etag)
+        let again = runner(p).run()
+        XCTAssertEqual(again.objectsPresent, 1, again.text)
+        XCTAssertEqual(again.objectsSkipped, 0, again.text)
+        XCTAssertEqual(get("enc", "plain").body, data)
+    }
+
     func testAChangedKMSObjectIsStillCaughtBySize() throws {
         // The size is all an SSE-KMS object without a checksum offers: a short body fails it.
         let data = Self.bytes(3000, seed: 4)

@@ -653,9 +653,13 @@ public final class MigrationRunner: Sendable {
             })
         do {
             if !multipart {
-                _ = try writes.putObject(
+                let answered = try writes.putObject(
                     bucket: pb.targetBucket, key: key, size: head.size,
                     headers: headers + check.put + [Self.header(condition)], body: body)
+                // The ETag the write answered, not the plaintext MD5 recorded while pending: an
+                // object the bucket's default encrypts with SSE-KMS (or SSE-C) has its tag
+                // digest, and a rerun compares the object's ETag with this one.
+                if !answered.isEmpty { written.withLock { $0?.gatewayETag = answered } }
             } else {
                 let partSize = Self.partSize(for: head, default: options.partSize)
                 _ = try writes.multipartUpload(
