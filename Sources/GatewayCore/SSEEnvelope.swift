@@ -41,6 +41,11 @@ public struct SSEEnvelope: Sendable, Equatable {
     /// Hex MD5 over the segment tags of the object's streams in order ("" when not recorded):
     /// the ETag of a single-stream SSE-KMS / SSE-C object, and what a replica is checked against.
     public var tagDigest: String
+    /// A multipart object's part numbers, one per stream in order (each stream's key is bound
+    /// to its number, so a part read in another's place fails); empty for a single stream
+    /// (part 0) and for an upload (its parts carry their own numbers). Stored as ranges ("pn":
+    /// "1-3,7").
+    public var parts: [Int] = []
 
     public init(
         mode: Mode, kekId: String, kekVersion: Int, wrapped: String, segmentSize: Int = EncryptionLayout.segmentSize,
@@ -62,11 +67,12 @@ public struct SSEEnvelope: Sendable, Equatable {
     public var wrapAAD: [UInt8] { Array("s3gw-dek-v1|\(mode.name)|\(kekId)|\(kekVersion)".utf8) }
 
     public var encoded: String {
-        AuditValue.object([
-            ("v", .int(Int64(version))), ("m", .string(mode.name)), ("k", .string(kekId)),
-            ("kv", .int(Int64(kekVersion))), ("w", .string(wrapped)), ("s", .int(Int64(segmentSize))),
-            ("td", .string(tagDigest)),
-        ])
+        AuditValue.object(
+            [
+                ("v", .int(Int64(version))), ("m", .string(mode.name)), ("k", .string(kekId)),
+                ("kv", .int(Int64(kekVersion))), ("w", .string(wrapped)), ("s", .int(Int64(segmentSize))),
+                ("td", .string(tagDigest)),
+            ] + (parts.isEmpty ? [] : [("pn", .string(Self.encodeRanges(parts)))]))
     }
 
     /// nil for '' (plaintext); throws `SSEError.corrupt` for text that is not a v1 envelope.
@@ -78,6 +84,11 @@ public struct SSEEnvelope: Sendable, Equatable {
         else { throw .corrupt("malformed encryption envelope") }
         var td = ""
         if case .string(let t)? = fields["td"] { td = t }
+        var parts: [Int] = []
+        if case .string(let pn)? = fields["pn"] {
+            guard let p = decodeRanges(pn) else { throw .corrupt("malformed part numbers") }
+            parts = p
+        }
         let mode: Mode
         switch m {
         case "AES256" where !k.isEmpty: mode = .s3
@@ -85,8 +96,36 @@ public struct SSEEnvelope: Sendable, Equatable {
         case "SSE-C" where k.isEmpty: mode = .customer
         default: throw .corrupt("malformed encryption envelope")
         }
-        return SSEEnvelope(
+        var e = SSEEnvelope(
             mode: mode, kekId: k, kekVersion: Int(kv), wrapped: w, segmentSize: Int(s), tagDigest: td, version: Int(v))
+        e.parts = parts
+        return e
+    }
+
+    /// "1-3,7" for [1, 2, 3, 7]: part numbers are mostly consecutive.
+    static func encodeRanges(_ numbers: [Int]) -> String {
+        var out: [String] = []
+        var i = 0
+        while i < numbers.count {
+            var j = i
+            while j + 1 < numbers.count, numbers[j + 1] == numbers[j] + 1 { j += 1 }
+            out.append(j == i ? "\(numbers[i])" : "\(numbers[i])-\(numbers[j])")
+            i = j + 1
+        }
+        return out.joined(separator: ",")
+    }
+
+    /// The numbers of `encodeRanges`, nil for anything else (or more than 10,000 numbers).
+    static func decodeRanges(_ text: String) -> [Int]? {
+        var out: [Int] = []
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let ends = item.split(separator: "-", omittingEmptySubsequences: false)
+            guard (1...2).contains(ends.count), let a = Int(ends[0]), let b = Int(ends[ends.count - 1]), a >= 0, a <= b,
+                b - a < 10_000, out.count + (b - a) < 10_000
+            else { return nil }
+            out += Array(a...b)
+        }
+        return out
     }
 }
 

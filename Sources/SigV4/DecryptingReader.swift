@@ -14,6 +14,7 @@ public final class DecryptingReader: ByteSource {
     private let dataKey: [UInt8]
     private let open: Open
     private let slices: [EncryptionLayout.StreamSlice]
+    private let parts: [Int]
     private let reads: [EncryptionLayout.StoredRange]
     private let frame = SegmentFrame()
     private var cipher: SegmentCipher?
@@ -34,10 +35,17 @@ public final class DecryptingReader: ByteSource {
     private var high = 0
 
     /// `streams` are the plaintext sizes of the object's streams in order (`[size]` for a single
-    /// PUT, the part sizes for a multipart object). Reads, authenticates and decrypts the first
-    /// segment at once, so a missing blob or damaged bytes fail before any answer is sent.
-    public init(dataKey: [UInt8], streams: [Int64], offset: Int64, length: Int64, open: @escaping Open) throws {
+    /// PUT, the part sizes for a multipart object), `parts` the part number each is bound to
+    /// (`[0]` for a single stream). Reads, authenticates and decrypts the first segment at once,
+    /// so a missing blob or damaged bytes fail before any answer is sent.
+    public init(
+        dataKey: [UInt8], streams: [Int64], parts: [Int], offset: Int64, length: Int64, open: @escaping Open
+    ) throws {
+        guard parts.count == streams.count else {
+            throw SSEError.corrupt("\(streams.count) streams but \(parts.count) part numbers")
+        }
         self.dataKey = dataKey
+        self.parts = parts
         self.open = open
         slices = EncryptionLayout.slices(streams: streams, offset: offset, length: length)
         reads = EncryptionLayout.reads(slices)
@@ -67,7 +75,7 @@ public final class DecryptingReader: ByteSource {
             guard sliceIndex < slices.count else { return false }
             let s = slices[sliceIndex]
             try readExactly(frame.headerBuffer, at: s.header.offset)
-            guard let key = frame.streamKey(dek: dataKey) else {
+            guard let key = frame.streamKey(dek: dataKey, part: parts[s.stream]) else {
                 throw SSEError.corrupt("stream \(s.stream) has no v1 header")
             }
             if let cipher { cipher.rekey(key) } else { cipher = SegmentCipher(key: key) }

@@ -29,11 +29,12 @@ public final class EncryptingSink: ByteSink {
     /// SSE-C object or part (it reveals nothing about the plaintext).
     public private(set) var tagDigest: [UInt8] = []
 
-    /// `salt` is for tests only; a real stream always takes a fresh random one.
-    public init(_ downstream: any ByteSink, dataKey: [UInt8], salt: [UInt8]? = nil) {
+    /// `part`: the part number the stream is (0 for a single-stream object), bound into its
+    /// key. `salt` is for tests only; a real stream always takes a fresh random one.
+    public init(_ downstream: any ByteSink, dataKey: [UInt8], part: Int = 0, salt: [UInt8]? = nil) {
         self.downstream = downstream
         frame.newHeader(salt: salt ?? randomBytes(EncryptionLayout.saltSize))
-        cipher = SegmentCipher(key: frame.streamKey(dek: dataKey)!)
+        cipher = SegmentCipher(key: frame.streamKey(dek: dataKey, part: part)!)
     }
 
     deinit {

@@ -1,7 +1,8 @@
 import GatewayCore
 
 /// The per-stream and per-segment inputs of stream format v1 (docs/ENCRYPTION.md): the stream
-/// key `HMAC-SHA256(DEK, "s3gw-seg-v1" ‖ salt)`, nonce_i = `0x00000000 ‖ UInt64BE(i)` and
+/// key `HMAC-SHA256(DEK, "s3gw-seg-v1" ‖ salt ‖ UInt32BE(part))` (the part number: a stream
+/// read in another part's place opens under another key and fails), nonce_i = `0x00000000 ‖ UInt64BE(i)` and
 /// AAD_i = `header ‖ UInt64BE(i) ‖ last`. Binding the header (and so the salt), the index and
 /// the last flag into every tag makes a cut, a reordered segment or one spliced from another
 /// stream fail to open. Keeps its buffers, so a segment costs no allocation.
@@ -38,11 +39,13 @@ final class SegmentFrame {
         h.withUnsafeBytes { headerBuffer.copyMemory(from: $0) }
     }
 
-    /// The stream key for the header in place; nil when it is not a v1 header.
-    func streamKey(dek: [UInt8]) -> [UInt8]? {
+    /// The stream key for the header in place and part number `part` (0: a single-stream
+    /// object); nil when it is not a v1 header.
+    func streamKey(dek: [UInt8], part: Int) -> [UInt8]? {
         let h = header
-        guard h.starts(with: EncryptionLayout.magic) else { return nil }
-        return HMAC.sha256(key: dek, data: Self.label + h[EncryptionLayout.magic.count...])
+        guard h.starts(with: EncryptionLayout.magic), (0...10_000).contains(part) else { return nil }
+        let number = withUnsafeBytes(of: UInt32(part).bigEndian) { Array($0) }
+        return HMAC.sha256(key: dek, data: Self.label + h[EncryptionLayout.magic.count...] + number)
     }
 
     /// Sets nonce and AAD for segment `index`.

@@ -11,6 +11,7 @@ import GatewayCore
 public final class StoredStreamVerifier: ByteSink {
     private let inner: any ByteSink
     private let streams: [Int64]
+    private let parts: [Int]
     private var dataKey: [UInt8]?
     private let frame = SegmentFrame()
     private var cipher: SegmentCipher?
@@ -32,13 +33,16 @@ public final class StoredStreamVerifier: ByteSink {
     /// Stored bytes seen.
     public private(set) var count: Int64 = 0
 
-    /// `streams`: the plaintext sizes of the object's streams, in order; `dataKey`: the
-    /// object's data key when the caller holds it (kept wiped after use), else nil.
-    public init(_ inner: any ByteSink, streams: [Int64], dataKey: [UInt8]? = nil) {
+    /// `streams`: the plaintext sizes of the object's streams, in order, and `parts` the part
+    /// number each is bound to; `dataKey`: the object's data key when the caller holds it
+    /// (wiped when done), else nil.
+    public init(_ inner: any ByteSink, streams: [Int64], parts: [Int] = [], dataKey: [UInt8]? = nil) {
         self.inner = inner
         self.streams = streams
+        self.parts = parts
         self.dataKey = dataKey
         if streams.isEmpty { overflow = true }
+        if dataKey != nil, parts.count != streams.count { forged = true }
     }
 
     deinit {
@@ -74,7 +78,7 @@ public final class StoredStreamVerifier: ByteSink {
         if inHeader {
             frame.headerBuffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: unit[0..<EncryptionLayout.headerSize]))
             if let dataKey {
-                if let key = frame.streamKey(dek: dataKey) {
+                if !forged, let key = frame.streamKey(dek: dataKey, part: parts[stream]) {
                     if let cipher { cipher.rekey(key) } else { cipher = SegmentCipher(key: key) }
                 } else {
                     forged = true

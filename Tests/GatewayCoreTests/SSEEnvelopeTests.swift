@@ -22,6 +22,18 @@ final class SSEEnvelopeTests: XCTestCase {
         XCTAssertEqual(SSEEnvelope.Mode.customer.name, "SSE-C")
     }
 
+    /// A multipart object's part numbers, kept as ranges; malformed ranges are damage.
+    func testPartNumbers() throws {
+        var e = SSEEnvelope(mode: .s3, kekId: "t", kekVersion: 1, wrapped: "AAAA")
+        e.parts = [1, 2, 3, 7, 9, 10]
+        XCTAssert(e.encoded.hasSuffix(#","pn":"1-3,7,9-10"}"#), e.encoded)
+        XCTAssertEqual(try SSEEnvelope.decode(e.encoded)?.parts, [1, 2, 3, 7, 9, 10])
+        for bad in ["", "3-1", "a", "1,,2", "1-2-3", "-1", "1-20000"] {
+            let text = #"{"v":1,"m":"AES256","k":"t","kv":1,"w":"AAAA","s":65536,"td":"","pn":"\#(bad)"}"#
+            XCTAssertThrowsError(try SSEEnvelope.decode(text), bad)
+        }
+    }
+
     func testMalformedIsCorrupt() {
         let bad = [
             "{", "[]", #"{"v":2,"m":"AES256","k":"a","kv":1,"w":"x","s":65536}"#,

@@ -185,6 +185,44 @@ final class SSERoundTripTests: XCTestCase {
         }
     }
 
+    /// Each part's stream is bound to its part number (the envelope keeps the object's numbers,
+    /// sparse ones too): two equal-size part blobs swapped in the zone fail the GET, whole or
+    /// ranged, and never answer the parts' bytes in the wrong order.
+    func testSwappedPartsFailTheRead() throws {
+        let size = 5 * 1024 * 1024 + 100
+        let a = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let b = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 11 &+ 1) }
+        let created = gw.send("POST", "/box/sw?uploads", headers: [("x-amz-server-side-encryption", "AES256")])
+        let id = uploadId(created)
+        let p1 = gw.send("PUT", "/box/sw?partNumber=1&uploadId=\(id)", body: a)
+        let p3 = gw.send("PUT", "/box/sw?partNumber=3&uploadId=\(id)", body: b)
+        let body = """
+            <CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\(p1.header("ETag")!)</ETag></Part>\
+            <Part><PartNumber>3</PartNumber><ETag>\(p3.header("ETag")!)</ETag></Part></CompleteMultipartUpload>
+            """
+        XCTAssertEqual(gw.send("POST", "/box/sw?uploadId=\(id)", body: Array(body.utf8)).status, 200)
+        let o = try XCTUnwrap(try gw.metadata.object(bucket: "box", key: "sw"))
+        XCTAssertEqual(try XCTUnwrap(try SSEEnvelope.decode(o.sse)).parts, [1, 3])
+        XCTAssertEqual(gw.send("GET", "/box/sw").body, a + b)
+        let bucket = try XCTUnwrap(try gw.metadata.bucket(named: "box"))
+        let backend = gw.context.backendBucket(bucket, in: o.zone)
+        func blob(_ id: String) throws -> [UInt8] {
+            try XCTUnwrap(
+                try gw.zone.open(backendBucket: backend, blob: id, offset: 0, length: nil).readAll(limit: 1 << 24))
+        }
+        XCTAssertEqual(o.parts.count, 2)
+        let (first, second) = (try blob(o.parts[0].blob), try blob(o.parts[1].blob))
+        XCTAssertEqual(first.count, second.count)
+        gw.zone.plant(second, backendBucket: backend, id: o.parts[0].blob)
+        gw.zone.plant(first, backendBucket: backend, id: o.parts[1].blob)
+        let whole = gw.send("GET", "/box/sw")
+        XCTAssertEqual(whole.status, 500, "swapped parts must not read")
+        XCTAssertNotEqual(whole.body, b + a)
+        let ranged = gw.send("GET", "/box/sw", headers: [("range", "bytes=\(size + 10)-\(size + 20)")])
+        XCTAssertEqual(ranged.status, 500)
+        XCTAssertEqual(gw.send("GET", "/box/sw?partNumber=2").status, 500)
+    }
+
     /// Copies decrypt the source with its key and encrypt the copy as the request (or the
     /// target bucket) says, never the source's way; a copy onto itself may change encryption.
     func testCopiesReEncrypt() throws {

@@ -14,10 +14,11 @@ final class SegmentStreamTests: XCTestCase {
         (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8) &+ seed }
     }
 
-    func encrypt(_ plain: [UInt8], chunk: Int = 100_000, key: [UInt8]? = nil) throws -> (stored: [UInt8], tags: [UInt8])
-    {
+    func encrypt(_ plain: [UInt8], chunk: Int = 100_000, key: [UInt8]? = nil, part: Int = 0) throws -> (
+        stored: [UInt8], tags: [UInt8]
+    ) {
         let out = MemorySink()
-        let sink = EncryptingSink(out, dataKey: key ?? dek)
+        let sink = EncryptingSink(out, dataKey: key ?? dek, part: part)
         var i = 0
         while i < plain.count {
             let n = min(chunk, plain.count - i)
@@ -43,12 +44,14 @@ final class SegmentStreamTests: XCTestCase {
     }
 
     func decrypt(
-        _ store: Store, streams: [Int64], offset: Int64, length: Int64, key: [UInt8]? = nil, buffer: Int = 7000
+        _ store: Store, streams: [Int64], offset: Int64, length: Int64, key: [UInt8]? = nil, buffer: Int = 7000,
+        parts: [Int]? = nil
     )
         throws -> [UInt8]
     {
         let r = try DecryptingReader(
-            dataKey: key ?? dek, streams: streams, offset: offset, length: length, open: store.open)
+            dataKey: key ?? dek, streams: streams, parts: parts ?? streams.map { _ in 0 }, offset: offset,
+            length: length, open: store.open)
         var out: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: buffer)
         while true {
@@ -187,9 +190,34 @@ final class SegmentStreamTests: XCTestCase {
         XCTAssertEqual(v.storedDigest(), hexEncode(Digest.hash(.md5, stored)))
     }
 
+    /// Each part's stream is bound to its part number: two equal-size parts swapped, or a part
+    /// read as another number, fail to open (reader and verifier alike), never wrong bytes.
+    func testPartsAreBoundToTheirNumbers() throws {
+        let one = pattern(1000, seed: 1)
+        let two = pattern(1000, seed: 2)
+        let p1 = try encrypt(one, part: 1).stored
+        let p2 = try encrypt(two, part: 2).stored
+        let streams: [Int64] = [1000, 1000]
+        XCTAssertEqual(
+            try decrypt(Store(p1 + p2), streams: streams, offset: 0, length: 2000, parts: [1, 2]), one + two)
+        XCTAssertThrowsError(try decrypt(Store(p2 + p1), streams: streams, offset: 0, length: 2000, parts: [1, 2]))
+        XCTAssertThrowsError(try decrypt(Store(p2 + p1), streams: streams, offset: 1000, length: 10, parts: [1, 2]))
+        XCTAssertThrowsError(try decrypt(Store(p1 + p2), streams: streams, offset: 0, length: 2000, parts: [1, 3]))
+        XCTAssertThrowsError(try decrypt(Store(p1), streams: [1000], offset: 0, length: 1000, parts: [0]))
+        XCTAssertThrowsError(try decrypt(Store(p1), streams: [1000], offset: 0, length: 1000, parts: []))
+        func authentic(_ bytes: [UInt8], _ parts: [Int]) throws -> Bool {
+            let v = StoredStreamVerifier(MemorySink(), streams: streams, parts: parts, dataKey: dek)
+            try bytes.withUnsafeBytes { try v.write($0) }
+            return v.authentic
+        }
+        XCTAssertTrue(try authentic(p1 + p2, [1, 2]))
+        XCTAssertFalse(try authentic(p2 + p1, [1, 2]))
+    }
+
     func verify(_ bytes: [UInt8], streams: [Int], chunk: Int, key: [UInt8]? = nil) throws -> StoredStreamVerifier {
         let out = MemorySink()
-        let sink = StoredStreamVerifier(out, streams: streams.map(Int64.init), dataKey: key)
+        let sink = StoredStreamVerifier(
+            out, streams: streams.map(Int64.init), parts: streams.map { _ in 0 }, dataKey: key)
         var i = 0
         while i < bytes.count {
             let n = min(chunk, bytes.count - i)

@@ -11,6 +11,9 @@ struct ObjectEncryption {
     /// The data key, wiped when the request is done with it (`wipe`).
     private(set) var dataKey: [UInt8]
     let answer: SSEAnswer
+    /// The part number a write's stream is bound to: 0 for a single-stream object, the part's
+    /// number for UploadPart and UploadPartCopy.
+    var part = 0
 
     /// A new data key for a write of `mode` by a tenant (nil: the write is not encrypted).
     static func forWrite(
@@ -79,7 +82,9 @@ struct ObjectEncryption {
         _ o: ObjectRecord, offset: Int64, length: Int64, copies: ObjectCopies, _ ctx: GatewayContext
     ) throws -> (zone: String, reader: any ByteSource) {
         var served = o.zone
-        let reader = try DecryptingReader(dataKey: dataKey, streams: o.plainStreams, offset: offset, length: length) {
+        let reader = try DecryptingReader(
+            dataKey: dataKey, streams: o.plainStreams, parts: o.streamParts, offset: offset, length: length
+        ) {
             start, count in
             let (zone, r) = try copies.open(offset: start, length: count, ctx)
             served = zone

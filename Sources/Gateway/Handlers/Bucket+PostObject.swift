@@ -96,7 +96,7 @@ extension Handlers {
         defer { sealing?.wipe() }
         let writer = try zone.beginWrite(backendBucket: ctx.backendBucket(b, in: zoneName), length: nil)
         // Digests see plaintext; the zone, when asked for, ciphertext.
-        let encrypting = sealing.map { EncryptingSink(writer, dataKey: $0.dataKey) }
+        let encrypting = sealing.map { EncryptingSink(writer, dataKey: $0.dataKey, part: $0.part) }
         let sink = SizeLimitedSink(
             MD5Sink(encrypting ?? writer), max: policy?.contentLengthRange?.upperBound ?? maxCopySize)
         let size: Int64

@@ -205,6 +205,7 @@ extension Handlers {
     /// (`StoredCopyCheck`), and the keyless check refuses an envelope without one.
     static func completedEnvelope(_ upload: UploadRecord, parts: [PartRecord]) throws -> String {
         guard var e = try SSEEnvelope.decode(upload.sse) else { return "" }
+        e.parts = parts.map(\.partNumber)
         if e.mode != .s3 {
             e.tagDigest = DataKey.combinedTagDigest(parts.map { hexDecode($0.etag) ?? [] })
         }

@@ -16,8 +16,10 @@ extension Handlers {
         try UnsupportedFeatures.check(r, isCopy ? .uploadPartCopy : .uploadPart)
         // A part is encrypted as its upload is: an SSE-C upload's parts repeat its key.
         let sse = try sseRequest(r, isCopy ? .uploadPartCopy : .uploadPart, ctx)
-        let sealed = try ObjectEncryption.forStored(
+        var sealed = try ObjectEncryption.forStored(
             upload.sse, customerKey: sse.customerKey, tenant: b.tenant, ctx.keys)
+        // Each part's stream is bound to its number (a part read in another's place fails).
+        sealed?.part = n
         if isCopy { return try uploadPartCopy(r, ctx, logger, b, upload, n, target: sealed, sse: sse) }
         // Parts of an upload whose object will be locked carry a digest, as a locked PUT does.
         try requireLockDigest(r, when: LockHeaders.effective(upload.lock, bucket: b, now: r.now) != LockSettings())

@@ -161,7 +161,7 @@ extension Handlers {
     ) throws -> (blob: String, md5: String, tagDigest: String?) {
         let stored = target == nil ? length : EncryptionLayout.storedSize(plain: length)
         let writer = try given ?? zone.beginWrite(backendBucket: backendBucket, length: stored)
-        let encrypting = target.map { EncryptingSink(writer, dataKey: $0.dataKey) }
+        let encrypting = target.map { EncryptingSink(writer, dataKey: $0.dataKey, part: $0.part) }
         let hashing = MD5Sink(encrypting ?? writer, also: hasher)
         do {
             // Any copy of the source will do: a lost zone does not stop a copy.

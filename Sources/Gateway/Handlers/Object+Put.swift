@@ -125,7 +125,7 @@ extension Handlers {
         var tagDigest: String?
         do {
             if let encryption {
-                let sink = EncryptingSink(writer, dataKey: encryption.dataKey)
+                let sink = EncryptingSink(writer, dataKey: encryption.dataKey, part: encryption.part)
                 try pump(body, into: sink)
                 try sink.finish()
                 tagDigest = DataKey.combinedTagDigest([sink.tagDigest])
