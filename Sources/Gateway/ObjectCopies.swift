@@ -16,6 +16,9 @@ struct ObjectCopies {
 
     private init(all: [Copy]) { self.all = all }
 
+    /// That copy alone (an encrypted read tries its copies one at a time: `ObjectEncryption`).
+    func only(_ copy: Copy) -> ObjectCopies { ObjectCopies(all: [copy]) }
+
     init(_ o: ObjectRecord, in b: BucketRecord, _ ctx: GatewayContext) {
         var copies = [Copy(zone: o.zone, backendBucket: ctx.backendBucket(b, in: o.zone), blobs: o.blobs)]
         for r in o.replicas where r.state == .completed && !r.blob.isEmpty {

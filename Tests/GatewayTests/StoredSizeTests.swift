@@ -192,6 +192,35 @@ extension StoredSizeTests {
         XCTAssert(outcome.notes.first?.contains("does not authenticate") == true, "\(outcome.notes)")
     }
 
+    /// A damaged copy does not fail the GET while a good one exists: the first segment fails
+    /// to authenticate, the read moves on to the next copy; with every copy damaged it is a 500.
+    func testAGetFallsBackFromADamagedCopyToAGoodOne() throws {
+        let data = (0..<150_000).map { _ in UInt8.random(in: 0...255) }
+        XCTAssertEqual(
+            gw.send(
+                "PUT", "/rep/k", body: data,
+                headers: [("x-amz-tagging", "replica-count=2"), ("x-amz-server-side-encryption", "aws:kms")]
+            ).status, 200)
+        drain()
+        let o = try object("k")
+        XCTAssertEqual(o.replicas.map(\.state), [.completed])
+        let primary = gw.context.backendBucket(try bucket(), in: "zone-a")
+        var bytes = try self.bytes(of: o.blob, in: "zone-a", primary)
+        bytes[20] ^= 1  // segment 0 of the primary copy
+        gw.zones["zone-a"]!.plant(bytes, backendBucket: primary, id: o.blob)
+        let got = gw.send("GET", "/rep/k")
+        XCTAssertEqual(got.status, 200, got.text)
+        XCTAssertEqual(got.header("x-s3gw-zone"), "zone-b")
+        XCTAssert(got.body == data, "the good copy's bytes")
+        let ranged = gw.send("GET", "/rep/k", headers: [("range", "bytes=100-199")])
+        XCTAssertEqual(ranged.body, Array(data[100..<200]))
+        let r = o.replicas[0]
+        var replica = try self.bytes(of: r.blob, in: "zone-b", r.backendBucket)
+        replica[20] ^= 1
+        gw.zones["zone-b"]!.plant(replica, backendBucket: r.backendBucket, id: r.blob)
+        XCTAssertEqual(gw.send("GET", "/rep/k").status, 500)
+    }
+
     /// A damaged source copy is never replicated: the replica job fails, nothing is recorded.
     func testADamagedSourceIsNotReplicated() throws {
         for (key, mode) in [("s3", "AES256"), ("kms", "aws:kms")] {

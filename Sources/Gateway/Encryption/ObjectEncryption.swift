@@ -77,20 +77,40 @@ struct ObjectEncryption {
         return tagDigest
     }
 
-    /// A reader of plaintext bytes `offset..<offset+length` of `o` from its stored copies.
+    /// A reader of plaintext bytes `offset..<offset+length` of `o` from its stored copies. The
+    /// first segment is authenticated before the answer starts; a copy that fails it (damaged,
+    /// missing, its zone down) passes the read to the next copy, as a plaintext read passes a
+    /// failing zone on. Damage past the first segment cuts the response (its bytes are sent).
     func reader(
         _ o: ObjectRecord, offset: Int64, length: Int64, copies: ObjectCopies, _ ctx: GatewayContext
     ) throws -> (zone: String, reader: any ByteSource) {
-        var served = o.zone
-        let reader = try DecryptingReader(
-            dataKey: dataKey, streams: o.plainStreams, parts: o.streamParts, offset: offset, length: length
-        ) {
-            start, count in
-            let (zone, r) = try copies.open(offset: start, length: count, ctx)
-            served = zone
-            return r
+        var corrupt: SSEError?
+        var unavailable: StoreError?
+        var lost: StoreError?
+        for copy in copies.candidates(ctx) {
+            let one = copies.only(copy)
+            do {
+                let reader = try DecryptingReader(
+                    dataKey: dataKey, streams: o.plainStreams, parts: o.streamParts, offset: offset, length: length
+                ) { start, count in try one.open(offset: start, length: count, ctx).reader }
+                return (copy.zone, reader)
+            } catch let e as SSEError {
+                guard case .corrupt(let why) = e else { throw e }
+                ctx.logger.error(
+                    "encrypted object \(o.bucket)/\(o.key): the copy in \(copy.zone) fails (\(why)), trying the next")
+                corrupt = corrupt ?? e
+            } catch let e as StoreError {
+                switch e {
+                case .zoneUnavailable: unavailable = e
+                case .noSuchKey, .internalFailure: lost = lost ?? e
+                default: throw e
+                }
+            }
         }
-        return (served, reader)
+        // Every copy failed: damage is a 500, a zone that could not answer worth a retry (503).
+        if let corrupt { throw corrupt }
+        if let unavailable { throw unavailable }
+        throw lost ?? StoreError.internalFailure("no readable copy of the object")
     }
 
     mutating func wipe() { Self.wipe(&dataKey) }
