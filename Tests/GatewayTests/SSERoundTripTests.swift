@@ -185,6 +185,53 @@ final class SSERoundTripTests: XCTestCase {
         }
     }
 
+    /// As S3: a HEAD of an SSE-KMS object calls no KMS, so it answers under a disabled key
+    /// (with its SSE headers); the GET is refused with KMS.DisabledException. A 304 carries the
+    /// SSE headers, as its 200 would.
+    func testHeadNeedsNoKeyAndNotModifiedCarriesSSEHeaders() throws {
+        let k = try gw.context.keys.createKey(tenant: TenantRecord.defaultID, alias: "head")
+        let arn = gw.context.keys.arn(k)
+        let put = gw.send(
+            "PUT", "/box/h", body: data,
+            headers: [
+                ("x-amz-server-side-encryption", "aws:kms"), ("x-amz-server-side-encryption-aws-kms-key-id", k.id),
+            ])
+        XCTAssertEqual(put.status, 200, put.text)
+        let etag = try XCTUnwrap(put.header("ETag"))
+        let notModified = gw.send("GET", "/box/h", headers: [("if-none-match", etag)])
+        XCTAssertEqual(notModified.status, 304)
+        XCTAssertEqual(notModified.header("x-amz-server-side-encryption"), "aws:kms")
+        XCTAssertEqual(notModified.header("x-amz-server-side-encryption-aws-kms-key-id"), arn)
+        _ = try gw.context.keys.update(id: k.id, { $0.state = "Disabled" }, audit: { .kmsKeyState($0) })
+        let head = gw.send("HEAD", "/box/h")
+        XCTAssertEqual(head.status, 200, head.text)
+        XCTAssertEqual(head.header("x-amz-server-side-encryption"), "aws:kms")
+        XCTAssertEqual(head.header("x-amz-server-side-encryption-aws-kms-key-id"), arn)
+        XCTAssertEqual(head.header("Content-Length"), String(data.count))
+        XCTAssertEqual(gw.send("GET", "/box/h").errorCode, "KMS.DisabledException")
+        // SSE-C's key is still checked on HEAD.
+        XCTAssertEqual(gw.send("PUT", "/box/c", body: data, headers: SSERequestTests.ssec()).status, 200)
+        XCTAssertEqual(gw.send("HEAD", "/box/c").status, 400)
+        XCTAssertEqual(gw.send("HEAD", "/box/c", headers: SSERequestTests.ssec()).status, 200)
+    }
+
+    /// A retried Complete (the upload already completed) answers as the first did, SSE headers too.
+    func testARetriedCompleteCarriesTheSSEHeaders() throws {
+        let created = gw.send("POST", "/box/rc?uploads", headers: [("x-amz-server-side-encryption", "AES256")])
+        let id = uploadId(created)
+        let p1 = gw.send("PUT", "/box/rc?partNumber=1&uploadId=\(id)", body: data)
+        let body = Array(
+            """
+            <CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\(p1.header("ETag")!)</ETag></Part>\
+            </CompleteMultipartUpload>
+            """.utf8)
+        let first = gw.send("POST", "/box/rc?uploadId=\(id)", body: body)
+        XCTAssertEqual(first.header("x-amz-server-side-encryption"), "AES256")
+        let retried = gw.send("POST", "/box/rc?uploadId=\(id)", body: body)
+        XCTAssertEqual(retried.status, 200, retried.text)
+        XCTAssertEqual(retried.header("x-amz-server-side-encryption"), "AES256")
+    }
+
     /// Each part's stream is bound to its part number (the envelope keeps the object's numbers,
     /// sparse ones too): two equal-size part blobs swapped in the zone fail the GET, whole or
     /// ranged, and never answer the parts' bytes in the wrong order.

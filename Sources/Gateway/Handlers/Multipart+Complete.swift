@@ -93,12 +93,7 @@ extension Handlers {
             removeBlobs(allParts.map(\.blob).filter { !kept.contains($0) }, zone: upload.zone, bucket: b, ctx, logger)
         }
         if let old = outcome.removed { removeBlob(of: old, bucket: b, ctx, logger) }
-        var response = completeResult(b, outcome.stored)
-        if let envelope = try SSEEnvelope.decode(outcome.stored.sse) {
-            response.headers +=
-                ObjectEncryption.answer(envelope, tenant: b.tenant, customerKeyMD5: nil, ctx.keys).headers
-        }
-        return response
+        return try completeResult(b, outcome.stored, ctx)
     }
 
     /// The provider-assembled blob of a Complete that did not commit. It is named after the
@@ -134,7 +129,7 @@ extension Handlers {
             let object = try completedVersion(uploadId: id, bucket: b, key: key, ctx)
         else { return nil }
         guard multipartETag(try parts().map(\.etag)) == object.etag else { return nil }
-        return completeResult(b, object)
+        return try completeResult(b, object, ctx)
     }
 
     /// The version of `key` completed from upload `id`: the current object, or (versioned
@@ -174,7 +169,10 @@ extension Handlers {
         return hexEncode(md5.finalize()) + "-\(partETags.count)"
     }
 
-    static func completeResult(_ b: BucketRecord, _ object: ObjectRecord) -> S3Response {
+    /// The answer of a Complete, first or retried: the same body and headers (SSE ones too).
+    static func completeResult(_ b: BucketRecord, _ object: ObjectRecord, _ ctx: GatewayContext) throws
+        -> S3Response
+    {
         var x = XMLWriter()
         x.open("CompleteMultipartUploadResult", namespace: XMLWriter.s3Namespace)
         x.element("Location", "/\(b.displayName)/\(uriEncode(object.key, encodeSlash: false))")
@@ -191,6 +189,10 @@ extension Handlers {
         var response = S3Response.xml(x.document)
         response.headers += versionHeaders(b, object)
         response.headers += expirationHeaders(b, object)
+        if let envelope = try SSEEnvelope.decode(object.sse) {
+            response.headers +=
+                ObjectEncryption.answer(envelope, tenant: b.tenant, customerKeyMD5: nil, ctx.keys).headers
+        }
         return response
     }
 

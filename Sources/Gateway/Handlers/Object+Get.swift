@@ -24,9 +24,22 @@ extension Handlers {
             }
         }
         // An encrypted object's data key (its SSE-C key checked), before anything is answered.
-        let sealed = try ObjectEncryption.forRead(o, customerKey: sse.customerKey, tenant: b.tenant, ctx.keys)
+        // A HEAD of an SSE-S3 / SSE-KMS object needs no key (as S3's HEAD calls no KMS: a
+        // disabled key's object still answers HEAD, its GET is refused); SSE-C's key is
+        // checked on HEAD too.
+        let sealed: ObjectEncryption?
+        let answer: SSEAnswer?
+        if r.method == "HEAD", let e = try SSEEnvelope.decode(o.sse), e.mode != .customer {
+            try SSERequest.checkCustomerKey(sse.customerKey, storedSSE: o.sse)
+            sealed = nil
+            answer = ObjectEncryption.answer(e, tenant: b.tenant, customerKeyMD5: nil, ctx.keys)
+        } else {
+            sealed = try ObjectEncryption.forRead(o, customerKey: sse.customerKey, tenant: b.tenant, ctx.keys)
+            answer = sealed?.answer
+        }
         if try Conditions.check(r, etag: o.etag, lastModified: o.lastModified) == .notModified {
             var response = notModified(o)
+            response.headers += answer?.headers ?? []
             response.headers += versionHeaders(b, o)
             return response
         }
@@ -38,7 +51,7 @@ extension Handlers {
             Header("Content-Type", o.contentType),
         ]
         headers += o.headers
-        headers += sealed?.answer.headers ?? []
+        headers += answer?.headers ?? []
         headers += versionHeaders(b, o)
         if !o.tags.isEmpty { headers.append(Header("x-amz-tagging-count", String(o.tags.count))) }
         headers += lockHeaders(o, r, bucket: b)
