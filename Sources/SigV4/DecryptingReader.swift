@@ -11,7 +11,8 @@ public final class DecryptingReader: ByteSource {
     /// (one blob, or one per part: `BlobChainReader` maps the offsets to blobs).
     public typealias Open = (_ offset: Int64, _ length: Int64) throws -> any ByteSource
 
-    private let dataKey: [UInt8]
+    /// Wiped when the reader goes (the last holder of the request's data key wipes it).
+    private var dataKey: [UInt8]
     private let open: Open
     private let slices: [EncryptionLayout.StreamSlice]
     private let parts: [Int]
@@ -53,6 +54,8 @@ public final class DecryptingReader: ByteSource {
     }
 
     deinit {
+        wipeBytes(&dataKey)
+        plain.initializeMemory(as: UInt8.self, repeating: 0)
         sealed.deallocate()
         plain.deallocate()
     }
@@ -103,7 +106,9 @@ public final class DecryptingReader: ByteSource {
     private func readExactly(_ buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws {
         if source == nil || position != offset {
             while nextRead < reads.count, reads[nextRead].offset != offset { nextRead += 1 }
-            precondition(nextRead < reads.count, "a read outside the plan")
+            guard nextRead < reads.count else {
+                throw SSEError.corrupt("a read at stored offset \(offset) lies outside the plan")
+            }
             source = try open(reads[nextRead].offset, reads[nextRead].length)
             position = offset
             nextRead += 1

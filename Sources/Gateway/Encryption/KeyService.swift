@@ -39,6 +39,9 @@ public final class KeyService: Sendable {
     private let keks = Mutex<[String: [UInt8]]>([:])
     /// id → (row, when read).
     private let records = Mutex<[String: (KMSKeyRecord, Double)]>([:])
+    /// Tenant → the id of its SSE-S3 key (made once, never replaced): a write finds it without
+    /// listing the tenant's keys, its row then comes from `records`.
+    private let sseS3Ids = Mutex<[String: String]>([:])
 
     public init(
         store: any MetadataStore, box: SecretBox, region: String, clock: any Clock = SystemClock(),
@@ -118,8 +121,13 @@ public final class KeyService: Sendable {
     /// The tenant's SSE-S3 key, made on first use. Workers racing to make it converge on one:
     /// the store refuses a second (`.entityExists`), and the loser reads the winner's.
     public func sseS3Key(tenant: String) throws -> KMSKeyRecord {
-        if let k = try store.kmsKeys(tenant: tenant).first(where: { $0.kind == Self.sseS3Kind }) { return k }
-        return try createSSES3Key(tenant: tenant)
+        if let id = sseS3Ids.withLock({ $0[tenant] }) { return try record(id, fresh: false) }
+        let k =
+            try store.kmsKeys(tenant: tenant).first(where: { $0.kind == Self.sseS3Kind })
+            ?? createSSES3Key(tenant: tenant)
+        sseS3Ids.withLock { $0[tenant] = k.id }
+        records.withLock { $0[k.id] = (k, clock.now()) }
+        return k
     }
 
     func createSSES3Key(tenant: String) throws -> KMSKeyRecord {

@@ -8,12 +8,21 @@ import SigV4
 /// customer keys live for the request only.
 struct ObjectEncryption {
     let envelope: SSEEnvelope
-    /// The data key, wiped when the request is done with it (`wipe`).
-    private(set) var dataKey: [UInt8]
+    /// The data key, wiped when the request is done with it (`wipe`), and in any case when the
+    /// last copy of this value goes (the box wipes it: an error path never leaves it in freed
+    /// memory).
+    var dataKey: [UInt8] { key.bytes }
+    private let key: KeyBytes
     let answer: SSEAnswer
     /// The part number a write's stream is bound to: 0 for a single-stream object, the part's
     /// number for UploadPart and UploadPartCopy.
     var part = 0
+
+    init(envelope: SSEEnvelope, dataKey: [UInt8], answer: SSEAnswer) {
+        self.envelope = envelope
+        key = KeyBytes(dataKey)
+        self.answer = answer
+    }
 
     /// A new data key for a write of `mode` by a tenant (nil: the write is not encrypted).
     static func forWrite(
@@ -113,9 +122,20 @@ struct ObjectEncryption {
         throw lost ?? StoreError.internalFailure("no readable copy of the object")
     }
 
-    mutating func wipe() { Self.wipe(&dataKey) }
+    mutating func wipe() { key.wipe() }
 
     static func wipe(_ bytes: inout [UInt8]) {
         bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } }
     }
+}
+
+/// Key material owned by one request; wiped in place when the last holder lets go.
+final class KeyBytes {
+    private(set) var bytes: [UInt8]
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    func wipe() { ObjectEncryption.wipe(&bytes) }
+
+    deinit { ObjectEncryption.wipe(&bytes) }
 }
