@@ -1,8 +1,9 @@
 import GatewayCore
 
 /// The per-stream and per-segment inputs of stream format v1 (docs/ENCRYPTION.md): the stream
-/// key `HMAC-SHA256(DEK, "s3gw-seg-v1" ‖ salt ‖ UInt32BE(part))` (the part number: a stream
-/// read in another part's place opens under another key and fails), nonce_i = `0x00000000 ‖ UInt64BE(i)` and
+/// key `HMAC-SHA256(DEK, "s3gw-seg-v1" ‖ salt ‖ UInt32BE(part))` for a multipart part (its
+/// number: a stream read in another part's place opens under another key and fails), without
+/// the number for a single stream (part 0), nonce_i = `0x00000000 ‖ UInt64BE(i)` and
 /// AAD_i = `header ‖ UInt64BE(i) ‖ last`. Binding the header (and so the salt), the index and
 /// the last flag into every tag makes a cut, a reordered segment or one spliced from another
 /// stream fail to open. Keeps its buffers, so a segment costs no allocation.
@@ -44,7 +45,9 @@ final class SegmentFrame {
     func streamKey(dek: [UInt8], part: Int) -> [UInt8]? {
         let h = header
         guard h.starts(with: EncryptionLayout.magic), (0...10_000).contains(part) else { return nil }
-        let number = withUnsafeBytes(of: UInt32(part).bigEndian) { Array($0) }
+        // Part 0 (a single stream) adds nothing: its input is shorter than any part's, so the
+        // keys never coincide.
+        let number = part == 0 ? [] : withUnsafeBytes(of: UInt32(part).bigEndian) { Array($0) }
         return HMAC.sha256(key: dek, data: Self.label + h[EncryptionLayout.magic.count...] + number)
     }
 
