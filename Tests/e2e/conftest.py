@@ -741,3 +741,15 @@ def assert_s3_error(resp, status: int, code: str | set[str] | None = None):
         codes = {code} if isinstance(code, str) else code
         assert fields["Code"] in codes, detail
     return fields["Code"]
+
+
+def expect_error(call, code, status):
+    """Calls `call` (a boto3 request) and checks it fails with S3 error `code` and HTTP `status`;
+    returns the error's message."""
+    from botocore.exceptions import ClientError
+    with pytest.raises(ClientError) as e:
+        call()
+    err = e.value.response
+    assert err["Error"]["Code"] == code, err
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == status, err
+    return err["Error"].get("Message", "")

@@ -14,23 +14,15 @@ import uuid
 import botocore.handlers
 import pytest
 import requests
-from botocore.exceptions import ClientError
 
 import admin_api
-from conftest import client_env, empty_and_delete_bucket, new_bucket_name, run, s3_client
+from conftest import client_env, empty_and_delete_bucket, expect_error, new_bucket_name, run, s3_client
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 AUTHENTICATED = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
 LOG_DELIVERY = "http://acs.amazonaws.com/groups/s3/LogDelivery"
 
 
-def expect_error(call, code, status):
-    with pytest.raises(ClientError) as e:
-        call()
-    err = e.value.response
-    assert err["Error"]["Code"] == code, err
-    assert err["ResponseMetadata"]["HTTPStatusCode"] == status, err
-    return err["Error"].get("Message", "")
 
 
 def grants(answer) -> list:

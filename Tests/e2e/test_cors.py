@@ -9,10 +9,9 @@ everyone put, after its preflight."""
 import json
 
 import requests
-from botocore.exceptions import ClientError
 import pytest
 
-from conftest import new_bucket_name, s3_client
+from conftest import expect_error, new_bucket_name, s3_client
 
 PAGE = "http://page.example"
 VARY = "Origin, Access-Control-Request-Headers, Access-Control-Request-Method"
@@ -26,13 +25,6 @@ RULES = {"CORSRules": [
 ]}
 
 
-def expect_error(call, code, status):
-    with pytest.raises(ClientError) as e:
-        call()
-    err = e.value.response
-    assert err["Error"]["Code"] == code, err
-    assert err["ResponseMetadata"]["HTTPStatusCode"] == status, err
-    return err["Error"].get("Message", "")
 
 
 def cors_headers(resp):

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 import sigv4
 from conftest import client_env, empty_and_delete_bucket, new_bucket_name, run, s3_client, s3cmd_config
+from conftest import expect_error as expect_refusal
 
 SSE_C = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": b"k" * 32}
 ALL_USERS = 'uri="http://acs.amazonaws.com/groups/global/AllUsers"'
@@ -41,13 +42,7 @@ def blob_files(gw) -> set:
 
 
 def expect_error(call, answer):
-    code, status = answer
-    with pytest.raises(ClientError) as e:
-        call()
-    err = e.value.response
-    assert err["Error"]["Code"] == code, err
-    assert err["ResponseMetadata"]["HTTPStatusCode"] == status, err
-    return err["Error"].get("Message", "")
+    return expect_refusal(call, *answer)
 
 
 def assert_nothing_stored(gw, client, bucket, key, blobs_before):
