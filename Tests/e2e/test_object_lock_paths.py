@@ -85,16 +85,27 @@ class Zones:
     def local(self, body: bytes) -> list:
         if not self.dir.is_dir():
             return []
-        return [p for p in self.dir.rglob("*") if p.is_file() and p.stat().st_size == len(body)
-                and p.read_bytes() == body]
+        def holds(p) -> bool:
+            try:
+                return p.is_file() and p.stat().st_size == len(body) and p.read_bytes() == body
+            except FileNotFoundError:  # removed by the agent while we looked
+                return False
+        return [p for p in self.dir.rglob("*") if holds(p)]
 
     def provider(self, body: bytes) -> list:
         try:
             listed = self.moto.list_objects_v2(Bucket=self.remote).get("Contents", [])
         except ClientError:
             return []
-        return [o["Key"] for o in listed if o["Size"] == len(body)
-                and self.moto.get_object(Bucket=self.remote, Key=o["Key"])["Body"].read() == body]
+
+        def holds(key: str) -> bool:
+            try:
+                return self.moto.get_object(Bucket=self.remote, Key=key)["Body"].read() == body
+            except ClientError as e:  # removed by the agent between the listing and the read
+                if e.response["Error"]["Code"] == "NoSuchKey":
+                    return False
+                raise
+        return [o["Key"] for o in listed if o["Size"] == len(body) and holds(o["Key"])]
 
     def count(self, body: bytes) -> tuple[int, int]:
         return len(self.local(body)), len(self.provider(body))
