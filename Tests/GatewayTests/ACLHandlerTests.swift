@@ -469,23 +469,8 @@ final class ACLHandlerTests: XCTestCase {
     func postForm(bucket: String, _ fields: [String: String], as key: TestGateway.UserKey? = nil)
         -> TestGateway.Response
     {
-        let conditions =
-            fields.keys.sorted().map { "[\"starts-with\", \"$\($0)\", \"\"]" } + ["{\"bucket\": \"\(bucket)\"}"]
-        let json = "{\"expiration\": \"2030-01-01T00:00:00Z\", \"conditions\": [\(conditions.joined(separator: ","))]}"
-        let policy = Data(json.utf8).base64EncodedString()
-        var all = fields
-        all["policy"] = policy
-        all["AWSAccessKeyId"] = key?.accessKey ?? TestGateway.accessKey
-        all["signature"] = Signer.signatureV2(secretKey: key?.secret ?? TestGateway.secretKey, stringToSign: policy)
-        let boundary = "----acls"
-        var body = ""
-        for (name, value) in all.sorted(by: { $0.key < $1.key }) {
-            body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n"
-        }
-        body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\nbytes\r\n"
-        body += "--\(boundary)--\r\n"
-        return gw.send(
-            "POST", "/\(bucket)", body: Array(body.utf8),
-            headers: [("content-type", "multipart/form-data; boundary=\(boundary)")], sign: false)
+        gw.postForm(
+            bucket: bucket, fields, accessKey: key?.accessKey ?? TestGateway.accessKey,
+            secret: key?.secret ?? TestGateway.secretKey)
     }
 }

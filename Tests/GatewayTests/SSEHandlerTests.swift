@@ -146,23 +146,6 @@ final class SSEHandlerTests: XCTestCase {
 
     /// A browser POST form signed with SigV2 whose policy allows every given field.
     func postForm(_ fields: [String: String]) -> TestGateway.Response {
-        let conditions = fields.keys.sorted().map { "[\"starts-with\", \"$\($0)\", \"\"]" } + ["{\"bucket\": \"box\"}"]
-        let json = "{\"expiration\": \"2030-01-01T00:00:00Z\", \"conditions\": [\(conditions.joined(separator: ","))]}"
-        let policy = Data(json.utf8).base64EncodedString()
-        var all = fields
-        all["policy"] = policy
-        all["AWSAccessKeyId"] = TestGateway.accessKey
-        all["signature"] = Signer.signatureV2(secretKey: TestGateway.secretKey, stringToSign: policy)
-        let boundary = "----refusals"
-        var body = ""
-        for (name, value) in all.sorted(by: { $0.key < $1.key }) {
-            body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n"
-        }
-        body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\nsecret\r\n"
-        body += "--\(boundary)--\r\n"
-        return gw.send(
-            "POST", "/box", body: Array(body.utf8),
-            headers: [("content-type", "multipart/form-data; boundary=\(boundary)")],
-            sign: false)
+        gw.postForm(bucket: "box", fields, file: "secret")
     }
 }
