@@ -12,7 +12,7 @@ extension Handlers {
     /// `x-amz-confirm-remove-self-bucket-access` is accepted: the bucket's tenant keeps policy
     /// management whatever the policy says, so it can never lock itself out.
     static func putBucketPolicy(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
-        let b = try policyBucket(r, ctx)
+        let b = try ownedBucket(r, ctx)
         // Whitespace does not count towards S3's 20 KB (the parser measures the compact form);
         // this only bounds what is read.
         guard let bytes = try verifiedBody(r).readAll(limit: 16 * BucketPolicy.maxSize) else {
@@ -37,7 +37,7 @@ extension Handlers {
 
     /// GET /bucket?policy — the document as it was put; 404 NoSuchBucketPolicy without one.
     static func getBucketPolicy(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
-        let b = try policyBucket(r, ctx)
+        let b = try ownedBucket(r, ctx)
         guard !b.policy.isEmpty else { throw S3Error(.noSuchBucketPolicy, extra: [("BucketName", r.bucketName ?? "")]) }
         return S3Response(
             status: 200, headers: [Header("Content-Type", "application/json")], body: .bytes(Array(b.policy.utf8)))
@@ -45,7 +45,7 @@ extension Handlers {
 
     /// DELETE /bucket?policy — 204, with or without a policy (nothing to record without one).
     static func deleteBucketPolicy(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
-        let b = try policyBucket(r, ctx)
+        let b = try ownedBucket(r, ctx)
         if !b.policy.isEmpty {
             try ctx.metadata.setBucketSetting(bucket: b.name, .policy, "", audit: .bucketPolicyDelete(bucket: b.name))
         }
@@ -55,20 +55,11 @@ extension Handlers {
     /// GET /bucket?policyStatus — whether the policy makes the bucket public
     /// (`BucketPolicy.isPublic`); 404 NoSuchBucketPolicy without one.
     static func getBucketPolicyStatus(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
-        let b = try policyBucket(r, ctx)
+        let b = try ownedBucket(r, ctx)
         guard !b.policy.isEmpty else { throw S3Error(.noSuchBucketPolicy, extra: [("BucketName", r.bucketName ?? "")]) }
         // A stored document always parsed once; one that no longer does is treated as public
         // (the safe answer for a status check) — Access.decide fails closed on it.
         let isPublic = (try? BucketPolicy.parse(b.policy, bucketARN: BucketPolicy.arn(of: b)).isPublic) ?? true
         return .xml(AccessControlXML.policyStatus(isPublic: isPublic))
-    }
-
-    /// The bucket, when the caller is a principal of its tenant: policy management belongs to
-    /// the bucket owner's account in S3 whatever a policy grants, so another tenant (or an
-    /// anonymous caller) is AccessDenied even where the policy allows it.
-    static func policyBucket(_ r: S3Request, _ ctx: GatewayContext) throws -> BucketRecord {
-        let b = try ownedBucket(r, ctx)
-        guard r.principal?.tenant == b.tenant else { throw S3Error(.accessDenied) }
-        return b
     }
 }

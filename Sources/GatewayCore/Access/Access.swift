@@ -121,6 +121,10 @@ public enum Access {
             // except for what lets the owner replace or remove it.
             if !keepsPolicy { return .explicitDeny }
         }
+        // Policy management belongs to the bucket's own account in S3, whatever a policy or an
+        // ACL grants: another tenant or an anonymous caller never gets it (an explicit Deny
+        // above still answers first).
+        if !sameTenant && ownTenantOnly.contains(action) { return .implicitDeny }
         guard let principal else {
             return policyAllows || aclAllows(r, ignorePublic: pab.ignorePublicAcls) ? .allow : .implicitDeny
         }
@@ -146,6 +150,8 @@ public enum Access {
     /// long as its own permissions (and session policy) allow the action; every other user is
     /// bound by a Deny.
     static let policyManagement: Set<String> = ["s3:getbucketpolicy", "s3:putbucketpolicy", "s3:deletebucketpolicy"]
+    /// What only the bucket's own tenant may ask, whatever a policy or an ACL grants.
+    static let ownTenantOnly = policyManagement.union(["s3:getbucketpolicystatus"])
 
     /// What the caller's own permissions are asked about: the object, a listing of the bucket
     /// under the request's `s3:prefix`, or the bucket itself (the same resources S3Router
