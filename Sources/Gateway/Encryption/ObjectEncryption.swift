@@ -42,7 +42,7 @@ struct ObjectEncryption {
         let made = Result { try keys.newDataKey(choice, tenant: tenant) }
         // The copy of the customer key goes now (the choice no longer shares it).
         choice = .s3
-        wipe(&customer)
+        wipeBytes(&customer)
         let (dataKey, envelope) = try made.get()
         var answer = Self.answer(envelope, tenant: tenant, customerKeyMD5: request.customerKey?.md5, keys)
         if case .kms = envelope.mode { answer.bucketKeyEnabled = bucketKeyEnabled }
@@ -64,7 +64,7 @@ struct ObjectEncryption {
         try SSERequest.checkCustomerKey(customerKey, storedSSE: sse)
         guard let envelope = try SSEEnvelope.decode(sse) else { return nil }
         var raw = customerKey.map { k in k.withBytes { Array($0) } }
-        defer { if raw != nil { wipe(&raw!) } }
+        defer { if raw != nil { wipeBytes(&raw!) } }
         let dataKey = try keys.dataKey(envelope, customerKey: raw)
         return ObjectEncryption(
             envelope: envelope, dataKey: dataKey,
@@ -123,10 +123,6 @@ struct ObjectEncryption {
     }
 
     mutating func wipe() { key.wipe() }
-
-    static func wipe(_ bytes: inout [UInt8]) {
-        bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } }
-    }
 }
 
 /// Key material owned by one request; wiped in place when the last holder lets go.
@@ -135,7 +131,7 @@ final class KeyBytes {
 
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    func wipe() { ObjectEncryption.wipe(&bytes) }
+    func wipe() { wipeBytes(&bytes) }
 
-    deinit { ObjectEncryption.wipe(&bytes) }
+    deinit { wipeBytes(&bytes) }
 }

@@ -279,13 +279,14 @@ extension SSERequest {
     /// A bucket default that is set but cannot be read refuses the write (500, logged with the
     /// bucket's name): taking it for "no default" would store in clear what was to be encrypted.
     func forWrite(into b: BucketRecord) throws(S3Error) -> (mode: SSEMode, bucketKeyEnabled: Bool) {
-        if !b.encryption.isEmpty, b.defaultEncryption == nil {
+        let bucketDefault = b.defaultEncryption
+        if !b.encryption.isEmpty, bucketDefault == nil {
             throw S3Error(
                 .internalError,
                 "The default encryption of bucket \(b.name) cannot be read: the write was refused and nothing was stored."
             )
         }
-        let e = effective(default: b.defaultEncryption)
+        let e = effective(default: bucketDefault)
         if e.mode != .none, !Self.encryptingOperations.contains(operation) {
             let why =
                 requested == .none

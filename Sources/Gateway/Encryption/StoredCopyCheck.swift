@@ -10,6 +10,8 @@ import SigV4
 struct StoredCopyCheck {
     let verifier: StoredStreamVerifier
     private let object: ObjectRecord
+    /// Whether only the keyless check was possible (SSE-C): a new copy is then read back.
+    let keyless: Bool
 
     /// A check of `o`'s stored bytes on their way to `inner`; nil for a plaintext object.
     init?(_ o: ObjectRecord, into inner: any ByteSink, _ keys: KeyService) throws {
@@ -19,19 +21,13 @@ struct StoredCopyCheck {
         let dataKey = envelope.mode == .customer ? nil : try keys.dataKey(envelope, anyState: true)
         verifier = StoredStreamVerifier(inner, streams: o.plainStreams, parts: o.streamParts, dataKey: dataKey)
         object = o
+        keyless = envelope.mode == .customer
     }
 
     /// Whether the bytes passed were the object's: authenticated with the key, else (SSE-C) by
     /// layout and tag digest.
     var passed: Bool {
         if verifier.authentic { return true }
-        guard let envelope = try? SSEEnvelope.decode(object.sse), envelope.mode == .customer else { return false }
-        return object.storedBytesMatch(etag: "", tagDigest: verifier.tagDigest())
-    }
-
-    /// Whether only the keyless check was possible (SSE-C): a new copy is then read back.
-    var keyless: Bool {
-        guard let envelope = try? SSEEnvelope.decode(object.sse) else { return true }
-        return envelope.mode == .customer
+        return keyless && object.storedBytesMatch(etag: "", tagDigest: verifier.tagDigest())
     }
 }
