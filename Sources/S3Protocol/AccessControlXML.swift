@@ -7,7 +7,7 @@ public enum AccessControlXML {
     static let xsi = "http://www.w3.org/2001/XMLSchema-instance"
 
     static func text(_ n: XMLNode?) -> String? {
-        n.map { String($0.text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()) }
+        n.map { LifecycleXML.trimmed($0.text) }
     }
 
     /// A PutBucketAcl / PutObjectAcl body: the Owner ID it names (nil when none) and the

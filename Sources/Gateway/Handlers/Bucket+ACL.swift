@@ -70,8 +70,7 @@ extension Handlers {
     /// The bucket, and the object version when the request names a key.
     private static func aclTarget(_ r: S3Request, _ ctx: GatewayContext) throws -> (BucketRecord, ObjectRecord?) {
         guard r.key != nil else { return (try ownedBucket(r, ctx), nil) }
-        let (b, o) = try ownedObject(r, ctx)
-        return (b, o)
+        return try ownedObject(r, ctx)
     }
 
     /// The owner and ACL in effect: under BucketOwnerEnforced the bucket owner's FULL_CONTROL

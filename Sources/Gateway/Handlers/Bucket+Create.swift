@@ -95,7 +95,7 @@ extension Handlers {
         guard let bytes = try body.readAll(limit: 64 * 1024) else {
             throw S3Error(.malformedXML, "The CreateBucketConfiguration is too large.")
         }
-        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return "" }
+        if bytes.allSatisfy(isXMLSpace) { return "" }
         guard let root = XMLNode.parse(bytes), root.name == "CreateBucketConfiguration" else {
             throw S3Error(.malformedXML)
         }

@@ -25,7 +25,7 @@ extension Handlers {
         let request = try DefaultEncryptionXML.parse(bytes)
         var keyId: String?
         if let name = request.kmsKey {
-            keyId = try customerKMSKey(named: name, tenant: b.tenant, ctx).id
+            keyId = try ctx.keys.resolve(name, tenant: b.tenant).id
         }
         let d = DefaultEncryption(
             algorithm: request.algorithm, kmsKeyId: keyId, bucketKeyEnabled: request.bucketKeyEnabled)
@@ -41,11 +41,5 @@ extension Handlers {
                 bucket: b.name, .encryption, "", audit: .bucketEncryptionDelete(bucket: b.name))
         }
         return S3Response(status: 204)
-    }
-
-    /// The tenant's key `name` names (id, ARN, alias/<name>, alias/aws/s3 for the tenant's
-    /// default): KMS.NotFoundException for anything else, KMS.DisabledException when disabled.
-    static func customerKMSKey(named name: String, tenant: String, _ ctx: GatewayContext) throws -> KMSKeyRecord {
-        try ctx.keys.resolve(name, tenant: tenant)
     }
 }
