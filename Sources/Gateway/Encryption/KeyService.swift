@@ -39,6 +39,9 @@ public final class KeyService: Sendable {
     private let keks = Mutex<[String: [UInt8]]>([:])
     /// id → (row, when read).
     private let records = Mutex<[String: (KMSKeyRecord, Double)]>([:])
+    /// Each key's current version, by the version list it was read from: a write decodes a
+    /// key's versions only when they changed.
+    private let currents = Mutex<[String: (versions: String, current: Int)]>([:])
     /// Tenant → the id of its SSE-S3 key (made once, never replaced): a write finds it without
     /// listing the tenant's keys, its row then comes from `records`.
     private let sseS3Ids = Mutex<[String: String]>([:])
@@ -294,7 +297,11 @@ public final class KeyService: Sendable {
     }
 
     private func currentKEK(_ k: KMSKeyRecord) throws -> (Int, [UInt8]) {
+        if let hit = currents.withLock({ $0[k.id] }), hit.versions == k.versions {
+            return (hit.current, try kek(k, version: hit.current))
+        }
         guard let v = try Self.versions(k).last?.v else { throw SSEError.corrupt("key \(k.id) has no versions") }
+        currents.withLock { $0[k.id] = (k.versions, v) }
         return (v, try kek(k, version: v))
     }
 
@@ -303,9 +310,9 @@ public final class KeyService: Sendable {
     private func kek(_ k: KMSKeyRecord, version: Int) throws -> [UInt8] {
         let slot = "\(k.id)#\(version)"
         if let kek = keks.withLock({ $0[slot] }) { return kek }
-        var row = k
-        if try !Self.versions(row).contains(where: { $0.v == version }) { row = try record(k.id, fresh: true) }
-        guard let sealed = try Self.versions(row).first(where: { $0.v == version })?.sealed else {
+        var versions = try Self.versions(k)
+        if !versions.contains(where: { $0.v == version }) { versions = try Self.versions(record(k.id, fresh: true)) }
+        guard let sealed = versions.first(where: { $0.v == version })?.sealed else {
             throw SSEError.corrupt("key \(k.id) has no version \(version)")
         }
         guard let hex = open(sealed, id: k.id, version: version),
