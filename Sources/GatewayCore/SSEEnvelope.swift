@@ -78,14 +78,25 @@ public struct SSEEnvelope: Sendable, Equatable {
     /// nil for '' (plaintext); throws `SSEError.corrupt` for text that is not a v1 envelope.
     public static func decode(_ text: String) throws(SSEError) -> SSEEnvelope? {
         if text.isEmpty { return nil }
-        guard let fields = FlatJSON.parse(text), case .int(let v)? = fields["v"], v == 1,
-            case .string(let m)? = fields["m"], case .string(let k)? = fields["k"], case .int(let kv)? = fields["kv"],
-            case .string(let w)? = fields["w"], !w.isEmpty, case .int(let s)? = fields["s"], s > 0, s <= 1 << 24
+        guard case .object(let members)? = JSONValue.parse(text) else {
+            throw .corrupt("malformed encryption envelope")
+        }
+        var fields: [String: JSONValue] = [:]
+        for member in members { fields[member.name] = member.value }
+        func int(_ name: String) -> Int64? {
+            if case .number(let n)? = fields[name] { return Int64(n) }
+            return nil
+        }
+        func string(_ name: String) -> String? {
+            if case .string(let s)? = fields[name] { return s }
+            return nil
+        }
+        guard let v = int("v"), v == 1, let m = string("m"), let k = string("k"), let kv = int("kv"),
+            let w = string("w"), !w.isEmpty, let s = int("s"), s > 0, s <= 1 << 24
         else { throw .corrupt("malformed encryption envelope") }
-        var td = ""
-        if case .string(let t)? = fields["td"] { td = t }
+        let td = string("td") ?? ""
         var parts: [Int] = []
-        if case .string(let pn)? = fields["pn"] {
+        if let pn = string("pn") {
             guard let p = decodeRanges(pn) else { throw .corrupt("malformed part numbers") }
             parts = p
         }
@@ -126,111 +137,5 @@ public struct SSEEnvelope: Sendable, Equatable {
             out += Array(a...b)
         }
         return out
-    }
-}
-
-/// A flat JSON object of string and integer values: all an envelope holds (GatewayCore keeps
-/// no Foundation).
-enum FlatJSON {
-    enum Value: Equatable {
-        case string(String)
-        case int(Int64)
-    }
-
-    static func parse(_ text: String) -> [String: Value]? {
-        var p = Parser(bytes: Array(text.utf8))
-        return p.object()
-    }
-
-    private struct Parser {
-        let bytes: [UInt8]
-        var i = 0
-
-        mutating func skipSpace() {
-            while i < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i]) { i += 1 }
-        }
-
-        mutating func eat(_ c: UInt8) -> Bool {
-            skipSpace()
-            guard i < bytes.count, bytes[i] == c else { return false }
-            i += 1
-            return true
-        }
-
-        mutating func object() -> [String: Value]? {
-            guard eat(UInt8(ascii: "{")) else { return nil }
-            var out: [String: Value] = [:]
-            if eat(UInt8(ascii: "}")) { return end(out) }
-            repeat {
-                guard let k = string(), eat(UInt8(ascii: ":")), let v = value(), out[k] == nil else { return nil }
-                out[k] = v
-            } while eat(UInt8(ascii: ","))
-            guard eat(UInt8(ascii: "}")) else { return nil }
-            return end(out)
-        }
-
-        mutating func end(_ out: [String: Value]) -> [String: Value]? {
-            skipSpace()
-            return i == bytes.count ? out : nil
-        }
-
-        mutating func value() -> Value? {
-            skipSpace()
-            guard i < bytes.count else { return nil }
-            if bytes[i] == UInt8(ascii: "\"") { return string().map(Value.string) }
-            var digits = ""
-            if bytes[i] == UInt8(ascii: "-") {
-                digits = "-"
-                i += 1
-            }
-            while i < bytes.count, bytes[i] >= UInt8(ascii: "0"), bytes[i] <= UInt8(ascii: "9") {
-                digits.append(Character(Unicode.Scalar(bytes[i])))
-                i += 1
-            }
-            return Int64(digits).map(Value.int)
-        }
-
-        mutating func string() -> String? {
-            guard eat(UInt8(ascii: "\"")) else { return nil }
-            var scalars = String.UnicodeScalarView()
-            var raw: [UInt8] = []
-            func flush() {
-                scalars.append(contentsOf: String(decoding: raw, as: UTF8.self).unicodeScalars)
-                raw.removeAll()
-            }
-            while i < bytes.count {
-                let c = bytes[i]
-                i += 1
-                switch c {
-                case UInt8(ascii: "\""):
-                    flush()
-                    return String(scalars)
-                case UInt8(ascii: "\\"):
-                    flush()
-                    guard i < bytes.count else { return nil }
-                    let e = bytes[i]
-                    i += 1
-                    switch e {
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): scalars.append(Unicode.Scalar(e))
-                    case UInt8(ascii: "n"): scalars.append("\n")
-                    case UInt8(ascii: "r"): scalars.append("\r")
-                    case UInt8(ascii: "t"): scalars.append("\t")
-                    case UInt8(ascii: "b"): scalars.append("\u{8}")
-                    case UInt8(ascii: "f"): scalars.append("\u{C}")
-                    case UInt8(ascii: "u"):
-                        guard i + 4 <= bytes.count,
-                            let v = UInt32(String(decoding: bytes[i..<(i + 4)], as: UTF8.self), radix: 16),
-                            let u = Unicode.Scalar(v)
-                        else { return nil }  // surrogate pairs never occur in an envelope
-                        i += 4
-                        scalars.append(u)
-                    default: return nil
-                    }
-                case 0..<0x20: return nil
-                default: raw.append(c)
-                }
-            }
-            return nil
-        }
     }
 }
