@@ -39,6 +39,9 @@ let package = Package(
         .target(name: "FastCGI", dependencies: ["GatewayCore", "CFastCGI"]),
         .target(name: "FileSystemBackend", dependencies: ["GatewayCore"]),
         .target(name: "S3Backend", dependencies: ["GatewayCore", "SigV4", "S3Protocol", "CCurl"]),
+        // The SQL metadata store, written once over `SQLConnection` (no C here); SQLite and
+        // PostgreSQL each supply the connection over their C library.
+        .target(name: "MetadataSQL", dependencies: ["GatewayCore", "SigV4"]),
         .target(name: "MetadataSQLite", dependencies: ["GatewayCore", "CSQLite", "SigV4"]),
         // Streaming gzip (snapshot downloads as .json.gz).
         .target(name: "Compression", dependencies: ["GatewayCore", "CZlib"]),
