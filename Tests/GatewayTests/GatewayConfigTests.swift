@@ -40,6 +40,21 @@ final class GatewayConfigTests: XCTestCase {
         }
     }
 
+    func testMetadataIsSQLiteInTheStateDirectoryUnlessConfigured() throws {
+        let plain = try GatewayConfig.parse(good, file: "t.toml")
+        XCTAssertEqual(plain.metadata.kind, .sqlite)
+        XCTAssertEqual(plain.metadataPath, plain.stateDir + "/metadata.sqlite")
+        let moved = try GatewayConfig.parse(good + "\n[metadata]\npath = \"/srv/m.sqlite\"\n", file: "t.toml")
+        XCTAssertEqual(moved.metadataPath, "/srv/m.sqlite")
+        let url = "host=db1,db2 port=5432 dbname=s3gw target_session_attrs=read-write"
+        let pg = try GatewayConfig.parse(good + "\n[metadata]\nkind = \"postgres\"\nurl = \"\(url)\"\n", file: "t.toml")
+        XCTAssertEqual(pg.metadata.kind, .postgres)
+        XCTAssertEqual(pg.metadata.url, url)
+        for bad in ["kind = \"postgres\"", "kind = \"mysql\""] {
+            XCTAssertThrowsError(try GatewayConfig.parse(good + "\n[metadata]\n\(bad)\n", file: "t.toml"), bad)
+        }
+    }
+
     func testNamesTheBadLine() {
         assertInvalid(
             good.replacingOccurrences(of: "workers = 2", with: "workers = \"two\""), line: 3, contains: "integer")

@@ -84,7 +84,10 @@ public struct GatewayConfig: Sendable {
     public var discoveryEndpoints: [String]?
 
     public var workerCount: Int { workers > 0 ? workers : ProcessInfo.processInfo.activeProcessorCount }
-    public var metadataPath: String { stateDir + "/metadata.sqlite" }
+    /// `[metadata]`: SQLite (the default) or PostgreSQL.
+    public var metadata = MetadataSettings()
+    /// The SQLite metadata file (`[metadata] path`, else in the state directory).
+    public var metadataPath: String { metadata.path ?? stateDir + "/metadata.sqlite" }
 
     /// Whole seconds: at least 1, at most an hour (a bound longer than that is no bound).
     static let timeoutRange = 1...3600
@@ -215,6 +218,15 @@ public struct GatewayConfig: Sendable {
                 c.metrics.historyInterval =
                     try reader.int("history_interval", in: 1...3600) ?? c.metrics.historyInterval
                 try reader.noOtherKeys()
+            case "metadata":
+                if let kind = try reader.oneOf("kind", MetadataSettings.Kind.allCases.map(\.rawValue)) {
+                    c.metadata.kind = MetadataSettings.Kind(rawValue: kind) ?? .sqlite
+                }
+                c.metadata.path = try reader.string("path").flatMap { $0.isEmpty ? nil : $0 }
+                c.metadata.url = try reader.string("url") ?? ""
+                if c.metadata.kind == .postgres && c.metadata.url.isEmpty {
+                    throw Invalid(file: file, line: table.line, message: "kind = \"postgres\" needs url")
+                }
             case "audit":
                 c.audit.enabled = try reader.bool("enabled") ?? c.audit.enabled
                 c.audit.digestInterval =

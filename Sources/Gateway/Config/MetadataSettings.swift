@@ -1,0 +1,19 @@
+/// `[metadata]`: where buckets, objects, jobs and the audit chain are kept (docs/METADATA.md).
+/// The embedded default is one SQLite file in the state directory; several gateway hosts share
+/// one PostgreSQL database instead.
+public struct MetadataSettings: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case sqlite
+        case postgres
+    }
+
+    public var kind = Kind.sqlite
+    /// `path`: the SQLite file; nil: `<state_dir>/metadata.sqlite`.
+    public var path: String?
+    /// `url`: a libpq connection string or URI for PostgreSQL (several hosts and
+    /// `target_session_attrs=read-write` allowed). Keep the password out of it: libpq reads
+    /// `PGPASSFILE` / `~/.pgpass`, so the configuration file holds no secret.
+    public var url = ""
+
+    public init() {}
+}
