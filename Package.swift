@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layering (see docs/ARCHITECTURE.md): s3gw → Gateway → {S3Protocol, SigV4, GatewayCore};
-// transports and stores (FastCGI, FileSystemBackend, S3Backend, MetadataSQLite) sit beside
+// transports and stores (FastCGI, FileSystemBackend, S3Backend, MetadataSQL[ite]) sit beside
 // Gateway and depend only on GatewayCore (+ their one C library).
 let package = Package(
     name: "s3gw",
@@ -42,14 +42,14 @@ let package = Package(
         // The SQL metadata store, written once over `SQLConnection` (no C here); SQLite and
         // PostgreSQL each supply the connection over their C library.
         .target(name: "MetadataSQL", dependencies: ["GatewayCore", "SigV4"]),
-        .target(name: "MetadataSQLite", dependencies: ["GatewayCore", "CSQLite", "SigV4"]),
+        .target(name: "MetadataSQLite", dependencies: ["GatewayCore", "MetadataSQL", "CSQLite"]),
         // Streaming gzip (snapshot downloads as .json.gz).
         .target(name: "Compression", dependencies: ["GatewayCore", "CZlib"]),
         .executableTarget(
             name: "s3gw",
             dependencies: [
-                "Gateway", "FastCGI", "FileSystemBackend", "S3Backend", "MetadataSQLite", "Compression", "CLinux",
-                "Metrics",
+                "Gateway", "FastCGI", "FileSystemBackend", "S3Backend", "MetadataSQL", "MetadataSQLite", "Compression",
+                "CLinux", "Metrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -71,7 +71,8 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "GatewayCore", "GatewayTesting", "SigV4", "S3Protocol", "MetadataSQLite", "Metrics",
+                "Gateway", "GatewayCore", "GatewayTesting", "SigV4", "S3Protocol", "MetadataSQL", "MetadataSQLite",
+                "Metrics",
             ]),
     ]
 )

@@ -1,7 +1,7 @@
 /// Folds a key's versions into a ListObjectVersions page: entries arrive in (key ascending by
 /// UTF-8 bytes, version seq descending) order from wherever a store keeps them; the lister
 /// applies the markers, the prefix, the delimiter roll-up into common prefixes and max-keys.
-/// Pure and shared by every store, so they page alike (like MetadataSQLite's KeyLister).
+/// Pure and shared by every store, so they page alike (like MetadataSQL's KeyLister).
 public struct VersionLister {
     public let query: VersionListQuery
     /// The seq of `query.versionIdMarker` in `query.keyMarker` (the store resolves it): the page

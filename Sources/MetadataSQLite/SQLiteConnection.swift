@@ -1,5 +1,6 @@
 internal import CSQLite
 import GatewayCore
+import MetadataSQL
 
 #if canImport(Glibc)
     import Glibc
@@ -7,13 +8,13 @@ import GatewayCore
 
 /// Owns one sqlite3 handle; every C status goes through `check`.
 /// Used by one thread only: the store keeps one per thread.
-final class SQLiteConnection: @unchecked Sendable {
+public final class SQLiteConnection: SQLConnection, @unchecked Sendable {
     let handle: OpaquePointer
     private var statements: [String: OpaquePointer] = [:]
-    /// Whether changes through this connection append their audit record (the store's choice).
-    var audits = true
+    public var audits = true
+    public var dialect: SQLDialect { .sqlite }
 
-    init(path: String, readOnly: Bool = false) throws(StoreError) {
+    public init(path: String, readOnly: Bool = false) throws(StoreError) {
         var db: OpaquePointer?
         let flags =
             (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
@@ -61,18 +62,23 @@ final class SQLiteConnection: @unchecked Sendable {
         }
     }
 
-    func exec(_ sql: String) throws(StoreError) {
+    public func exec(_ sql: String) throws(StoreError) {
         try check(sqlite3_exec(handle, sql, nil, nil, nil), sql)
     }
 
     /// Runs `body` inside BEGIN IMMEDIATE … COMMIT so concurrent writers serialize cleanly.
-    func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+    public func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try inTransaction("BEGIN IMMEDIATE", body)
+    }
+
+    /// SQLite has one writer at a time anyway: the same as `transaction`.
+    public func concurrentTransaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
         try inTransaction("BEGIN IMMEDIATE", body)
     }
 
     /// Runs `body` inside BEGIN DEFERRED … COMMIT: its reads see one WAL snapshot, and no
     /// writer waits for it (unlike `transaction`).
-    func readTransaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+    public func readTransaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
         try inTransaction("BEGIN DEFERRED", body)
     }
 
@@ -89,7 +95,9 @@ final class SQLiteConnection: @unchecked Sendable {
     }
 
     /// Prepares (and caches) a statement, binds `args`, and calls `row` for each result row.
-    func query(_ sql: String, _ args: [SQLValue], row: (Row) throws(StoreError) -> Void = { _ in }) throws(StoreError) {
+    public func query(_ sql: String, _ args: [SQLValue], row: (any SQLRow) throws(StoreError) -> Void)
+        throws(StoreError)
+    {
         let stmt: OpaquePointer
         if let cached = statements[sql] {
             stmt = cached
@@ -137,24 +145,10 @@ final class SQLiteConnection: @unchecked Sendable {
         }
     }
 
-    /// Whether `sql` returns at least one row.
-    func exists(_ sql: String, _ args: [SQLValue]) throws(StoreError) -> Bool {
-        var found = false
-        try query(sql, args) { _ in found = true }
-        return found
-    }
-
-    var changes: Int { Int(sqlite3_changes(handle)) }
+    public var changes: Int { Int(sqlite3_changes(handle)) }
 }
 
-enum SQLValue {
-    case text(String)
-    case int(Int64)
-    case real(Double)
-    case null
-}
-
-struct Row {
+struct Row: SQLRow {
     let stmt: OpaquePointer
     func text(_ i: Int32) -> String {
         guard let p = sqlite3_column_text(stmt, i) else { return "" }
@@ -164,6 +158,4 @@ struct Row {
     func int(_ i: Int32) -> Int64 { sqlite3_column_int64(stmt, i) }
     func real(_ i: Int32) -> Double { sqlite3_column_double(stmt, i) }
     func isNull(_ i: Int32) -> Bool { sqlite3_column_type(stmt, i) == SQLITE_NULL }
-    func optionalText(_ i: Int32) -> String? { isNull(i) ? nil : text(i) }
-    func optionalReal(_ i: Int32) -> Double? { isNull(i) ? nil : real(i) }
 }

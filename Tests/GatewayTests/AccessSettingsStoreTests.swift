@@ -3,7 +3,7 @@ import GatewayCore
 import GatewayTesting
 import XCTest
 
-@testable import MetadataSQLite
+@testable import MetadataSQL
 
 /// The settings of issue 13 in both stores: bucket settings, object ACLs and owners, encryption
 /// envelopes (compare-and-set) and key-encryption keys, each audited in its transaction.
@@ -149,15 +149,15 @@ final class AccessSettingsStoreTests: XCTestCase {
 
     func testRowsFromBeforeTheMigrationReadAsUnset() throws {
         do {
-            let store = try SQLiteMetadataStore(path: fixture.sqlitePath)
+            let store = try sqlStore(dir: fixture.dir)
             _ = try store.createBucket(Self.bucket)
             _ = try store.putObject(
                 ObjectRecord(
                     bucket: "b", key: "k", size: 1, etag: "e", lastModified: 1, contentType: "t", headers: [],
                     checksums: [:], zone: "z1", blob: "x"))
         }
-        do { try MigrationUndo.undo22(try SQLiteConnection(path: fixture.sqlitePath)) }
-        let store = try SQLiteMetadataStore(path: fixture.sqlitePath)
+        do { try MigrationUndo.undo22(try sqlConnection(dir: fixture.dir)) }
+        let store = try sqlStore(dir: fixture.dir)
         let b = try XCTUnwrap(try store.bucket(named: "b"))
         XCTAssertEqual(
             [b.policy, b.acl, b.ownership, b.publicAccessBlock, b.cors, b.encryption], Array(repeating: "", count: 6))

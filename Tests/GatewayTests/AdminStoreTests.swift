@@ -2,7 +2,7 @@ import Foundation
 import Gateway
 import GatewayCore
 import GatewayTesting
-import MetadataSQLite
+import MetadataSQL
 import XCTest
 
 /// The store calls behind the admin API's operations, the same for the SQLite store and the
@@ -18,7 +18,7 @@ final class AdminStoreTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
     func stores() throws -> [any MetadataStore] {
-        let stores: [any MetadataStore] = [try SQLiteMetadataStore(path: dir + "/m.sqlite"), InMemoryMetadataStore()]
+        let stores: [any MetadataStore] = [try sqlStore(dir: dir), InMemoryMetadataStore()]
         for s in stores {
             for name in ["a", "b"] {
                 _ = try s.createBucket(

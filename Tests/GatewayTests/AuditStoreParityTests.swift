@@ -1,7 +1,7 @@
 import Foundation
 import GatewayCore
 import GatewayTesting
-import MetadataSQLite
+import MetadataSQL
 import SigV4
 import XCTest
 
@@ -140,7 +140,7 @@ final class AuditStoreParityTests: XCTestCase {
         let dir = NSTemporaryDirectory() + "s3gw-parity-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let sqlite = try SQLiteMetadataStore(path: dir + "/m.sqlite")
+        let sqlite = try sqlStore(dir: dir)
         let memory = InMemoryMetadataStore()
         try drive(sqlite, sqlite)
         try drive(memory, InMemoryIdentityStore(metadata: memory))

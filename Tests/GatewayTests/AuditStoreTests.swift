@@ -1,7 +1,7 @@
 import Foundation
 import GatewayCore
 import GatewayTesting
-import MetadataSQLite
+import MetadataSQL
 import SigV4
 import XCTest
 
@@ -12,12 +12,12 @@ import XCTest
 /// over the store names what was done to its rows.
 final class AuditStoreTests: XCTestCase {
     var dir = ""
-    var store: SQLiteMetadataStore!
+    var store: SQLMetadataStore!
 
     override func setUpWithError() throws {
         dir = NSTemporaryDirectory() + "s3gw-audit-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        store = try SQLiteMetadataStore(path: dir + "/m.sqlite")
+        store = try sqlStore(dir: dir)
         _ = try store.createBucket(
             BucketRecord(name: "b", owner: "o", createdAt: 1, locationConstraint: "", zones: ["z"], backendBucket: "bb")
         )
@@ -55,7 +55,7 @@ final class AuditStoreTests: XCTestCase {
     }
 
     func testAStoreWithTheChainOffRecordsNothing() throws {
-        let off = try SQLiteMetadataStore(path: dir + "/m.sqlite", audits: false)
+        let off = try sqlStore(dir: dir, audits: false)
         let before = all.count
         _ = try off.putObject(object("quiet"))
         try off.setObjectTags(bucket: "b", key: "quiet", tags: [Header("k", "v")])
@@ -147,9 +147,9 @@ final class AuditStoreTests: XCTestCase {
 
     func testConcurrentWritersFormOneChain() throws {
         // Two stores (two processes' worth of connections) and several threads each.
-        let other = try SQLiteMetadataStore(path: dir + "/m.sqlite")
+        let other = try sqlStore(dir: dir)
         let group = DispatchGroup()
-        let stores: [SQLiteMetadataStore] = [store, other]
+        let stores: [SQLMetadataStore] = [store, other]
         let objects = (0..<8).map { t in (0..<25).map { i in object("t\(t)-\(i)") } }
         for t in 0..<8 {
             DispatchQueue.global().async(group: group) {
@@ -192,15 +192,8 @@ final class AuditStoreTests: XCTestCase {
         XCTAssertEqual(report.problem?.message, "records 2 and 7 reordered (swapped)")
     }
 
-    func sql(_ text: String) throws {
-        let p = Process()
-        // As a tamperer would: the sqlite3 shell on the database file.
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        p.arguments = [dir + "/m.sqlite", text]
-        try p.run()
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0)
-    }
+    /// As a tamperer would: straight into the database, behind the store's back.
+    func sql(_ text: String) throws { try sqlConnection(dir: dir).exec(text) }
 }
 
 enum AuditChainTestsSupport {

@@ -1,6 +1,6 @@
 import Foundation
 import GatewayCore
-import MetadataSQLite
+import MetadataSQL
 import SigV4
 import Synchronization
 import XCTest
@@ -119,13 +119,12 @@ final class CopyDeleteConditionalTests: XCTestCase {
         let dir = NSTemporaryDirectory() + "s3gw-race-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let path = dir + "/m.sqlite"
-        let setup = try SQLiteMetadataStore(path: path)
+        let setup = try sqlStore(dir: dir)
         _ = try setup.createBucket(
             BucketRecord(name: "b", owner: "o", createdAt: 1, locationConstraint: "", zones: ["z"], backendBucket: "x"))
         let wins = Mutex(0)
         DispatchQueue.concurrentPerform(iterations: 8) { i in
-            let store = try! SQLiteMetadataStore(path: path)
+            let store = try! sqlStore(dir: dir)
             let o = ObjectRecord(
                 bucket: "b", key: "k", size: 1, etag: "e\(i)", lastModified: 1, contentType: "t", headers: [],
                 checksums: [:], zone: "z", blob: "ab\(i)")

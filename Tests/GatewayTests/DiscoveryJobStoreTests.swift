@@ -1,7 +1,7 @@
 import Foundation
 import GatewayCore
 import GatewayTesting
-import MetadataSQLite
+import MetadataSQL
 import XCTest
 
 /// Discovery job rows behave the same in SQLite and in memory: progress only on running rows,
@@ -18,7 +18,7 @@ final class DiscoveryJobStoreTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
     func stores() throws -> [(String, any DiscoveryJobStore)] {
-        [("sqlite", try SQLiteMetadataStore(path: dir + "/m.sqlite")), ("memory", InMemoryMetadataStore())]
+        [("sqlite", try sqlStore(dir: dir)), ("memory", InMemoryMetadataStore())]
     }
 
     static func job(_ id: String, tenant: String = "acme", at t: Double = 100) -> DiscoveryJob {

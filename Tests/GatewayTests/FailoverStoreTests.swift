@@ -1,7 +1,7 @@
 import Foundation
 import GatewayCore
 import GatewayTesting
-import MetadataSQLite
+import MetadataSQL
 import XCTest
 
 /// The store calls behind failover, repair and scrub, the same for the SQLite store and the
@@ -17,7 +17,7 @@ final class FailoverStoreTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
     func stores() throws -> [any MetadataStore] {
-        let stores: [any MetadataStore] = [try SQLiteMetadataStore(path: dir + "/m.sqlite"), InMemoryMetadataStore()]
+        let stores: [any MetadataStore] = [try sqlStore(dir: dir), InMemoryMetadataStore()]
         for s in stores {
             for (name, owner) in [("b", "o"), ("a", "o"), ("c", "other")] {
                 _ = try s.createBucket(
@@ -155,6 +155,6 @@ final class FailoverStoreTests: XCTestCase {
             XCTAssertEqual(try store.agentStates(prefix: "repair:").map(\.value), ["a/"], name)
         }
         // Kept across a reopen of the file.
-        XCTAssertEqual(try SQLiteMetadataStore(path: dir + "/m.sqlite").agentState("scrub"), "c/")
+        XCTAssertEqual(try sqlStore(dir: dir).agentState("scrub"), "c/")
     }
 }

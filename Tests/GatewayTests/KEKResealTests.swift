@@ -1,7 +1,7 @@
 import Foundation
 import GatewayCore
 import GatewayTesting
-import MetadataSQLite
+import MetadataSQL
 import SigV4
 import Synchronization
 import XCTest

@@ -1,7 +1,7 @@
 import Foundation
 import GatewayCore
 import GatewayTesting
-import MetadataSQLite
+import MetadataSQL
 import SigV4
 import Synchronization
 import XCTest
@@ -87,14 +87,14 @@ final class KMSKeyCASTests: XCTestCase {
         for s in try fixture.stores(with: Self.bucket) {
             let k = try service(s).createKey(tenant: "acme")
             let (dek, e) = try service(s).newDataKey(.kms(k.id), tenant: "acme")
-            let sqlitePath = fixture.sqlitePath
-            let isSQLite = s is SQLiteMetadataStore
+            let dir = fixture.dir
+            let isSQL = s is SQLMetadataStore
             let n = 8
             let failures = Mutex<[String]>([])
             let box = self.box
             DispatchQueue.concurrentPerform(iterations: n) { _ in
                 do {
-                    let store: any MetadataStore = isSQLite ? try SQLiteMetadataStore(path: sqlitePath) : s
+                    let store: any MetadataStore = isSQL ? try sqlStore(dir: dir) : s
                     let keys = KeyService(store: store, box: box, region: "us-east-1", recordTTL: 0)
                     for _ in 0..<3 { _ = try keys.rotate(id: k.id) }
                 } catch {

@@ -2,7 +2,7 @@ import Foundation
 import Gateway
 import GatewayCore
 import GatewayTesting
-import MetadataSQLite
+import MetadataSQL
 import SigV4
 import Synchronization
 import XCTest
@@ -87,7 +87,7 @@ final class KeyRotationTests: XCTestCase {
         let dir = NSTemporaryDirectory() + "keyrotation-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let s = try SQLiteMetadataStore(path: dir + "/m.sqlite")
+        let s = try sqlStore(dir: dir)
         try s.createUser(
             UserRecord(
                 tenant: "default", name: "u", id: CanonicalID.make(), permissions: PermissionSet([:]), createdAt: 0))

@@ -1,7 +1,7 @@
 import Foundation
 import GatewayCore
 import GatewayTesting
-import MetadataSQLite
+import MetadataSQL
 import SigV4
 import XCTest
 
@@ -21,7 +21,7 @@ final class KeyServiceTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
     func stores() throws -> [any MetadataStore] {
-        [try SQLiteMetadataStore(path: dir + "/m-\(UUID().uuidString).sqlite"), InMemoryMetadataStore()]
+        [try sqlStore(dir: dir, name: "m-\(UUID().uuidString)"), InMemoryMetadataStore()]
     }
 
     func service(_ store: any MetadataStore, ttl: Double = 5, box: SecretBox? = nil) -> KeyService {

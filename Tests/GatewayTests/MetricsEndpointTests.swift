@@ -7,7 +7,7 @@ import SigV4
 import XCTest
 
 @testable import Gateway
-@testable import MetadataSQLite
+@testable import MetadataSQL
 @testable import Metrics
 
 /// `/metrics`, `/admin/metrics`, `/healthz` and `/readyz` through S3Gateway.handle, counting into
@@ -207,7 +207,7 @@ final class MetricsEndpointTests: XCTestCase {
     /// 503 with `"metadata":"unavailable"`, and the answer names nothing of the store's error.
     func testReadyzIsNotReadyWhenTheMetadataStoreDoesNotAnswer() throws {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        let store = try SQLiteMetadataStore(path: root + "/m.sqlite")
+        let store = try sqlStore(dir: root)
         let (_, identities) = TestGateway.identities(InMemoryMetadataStore())
         let gateway = S3Gateway(
             context: GatewayContext(

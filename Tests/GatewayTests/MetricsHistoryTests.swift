@@ -1,12 +1,12 @@
 import Foundation
 import GatewayCore
 import GatewayTesting
-import MetadataSQLite
+import MetadataSQL
 import Metrics
 import XCTest
 
 @testable import Gateway
-@testable import MetadataSQLite
+@testable import MetadataSQL
 
 /// The dashboard's history: the agent's samples in `metrics_history` (the same for the SQLite
 /// store and the in-memory double), what a sample counts, `GET /admin/metrics/history`, and
@@ -77,13 +77,13 @@ final class MetricsHistoryTests: XCTestCase {
     /// stays as it was.
     func testMigration18AppliesToAVersion17DatabaseWithData() throws {
         do {
-            let store = try XCTUnwrap(try stores().first as? SQLiteMetadataStore)
+            let store = try XCTUnwrap(try stores().first as? SQLMetadataStore)
             try put(store, "k1", at: minute)
             XCTAssertTrue(try store.recordMetricsSample(MetricsSample(time: Int64(minute), replicationPending: 1)))
         }
         do {
             // Back to version 17, as a gateway before the dashboard left it.
-            let db = try SQLiteConnection(path: fixture.sqlitePath)
+            let db = try sqlConnection(dir: fixture.dir)
             try MigrationUndo.undo20(db)
             try db.exec("DROP TABLE metrics_history")
             try db.exec("DELETE FROM schema_migrations WHERE version >= 18")
@@ -93,7 +93,7 @@ final class MetricsHistoryTests: XCTestCase {
             }
             XCTAssertEqual(versions.last, 17)
         }
-        let store = try SQLiteMetadataStore(path: fixture.sqlitePath)
+        let store = try sqlStore(dir: fixture.dir)
         XCTAssertEqual(try store.metricsSamples(since: 0), [])
         XCTAssertTrue(try store.recordMetricsSample(MetricsSample(time: Int64(minute) + 60, replicationPending: 2)))
         XCTAssertEqual(try store.metricsSamples(since: 0).map(\.replicationPending), [2])
@@ -191,17 +191,17 @@ final class MetricsHistoryTests: XCTestCase {
     /// new ones keep theirs.
     func testMigration19AddsTheLagColumns() throws {
         do {
-            let store = try XCTUnwrap(try stores().first as? SQLiteMetadataStore)
+            let store = try XCTUnwrap(try stores().first as? SQLMetadataStore)
             XCTAssertTrue(try store.recordMetricsSample(MetricsSample(time: Int64(minute), replicationPending: 1)))
         }
         do {
-            let db = try SQLiteConnection(path: fixture.sqlitePath)
+            let db = try sqlConnection(dir: fixture.dir)
             try MigrationUndo.undo20(db)
             try db.exec("ALTER TABLE metrics_history DROP COLUMN lag_buckets")
             try db.exec("ALTER TABLE metrics_history DROP COLUMN lag_p95_seconds")
             try db.exec("DELETE FROM schema_migrations WHERE version = 19")
         }
-        let store = try SQLiteMetadataStore(path: fixture.sqlitePath)
+        let store = try sqlStore(dir: fixture.dir)
         XCTAssertTrue(
             try store.recordMetricsSample(
                 MetricsSample(time: Int64(minute) + 60, lagBuckets: [1, 2], lagP95Seconds: 0.75)))

@@ -1,7 +1,7 @@
 import Foundation
 import GatewayCore
 import GatewayTesting
-import MetadataSQLite
+import MetadataSQL
 import XCTest
 
 /// The migration records of both stores, with the same assertions: copy records replace by
@@ -17,7 +17,7 @@ final class MigrationStoreTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
     func stores() throws -> [(String, any MetadataStore)] {
-        [("sqlite", try SQLiteMetadataStore(path: dir + "/m.sqlite")), ("memory", InMemoryMetadataStore())]
+        [("sqlite", try sqlStore(dir: dir)), ("memory", InMemoryMetadataStore())]
     }
 
     func testCopyRecordsReplaceByBucketAndKey() throws {

@@ -1,10 +1,10 @@
-@testable import MetadataSQLite
+import MetadataSQL
 
 /// Takes a database back to before a migration, so a test can open it as a gateway of an older
 /// version left it.
 enum MigrationUndo {
     /// Before migration 22 (access control, CORS and encryption settings, kms_keys).
-    static func undo22(_ db: SQLiteConnection) throws {
+    static func undo22(_ db: any SQLConnection) throws {
         for column in ["policy", "acl", "ownership", "public_access_block", "cors", "encryption"] {
             try db.exec("ALTER TABLE buckets DROP COLUMN \(column)")
         }
@@ -17,7 +17,7 @@ enum MigrationUndo {
     }
 
     /// Before migration 20 (versioning).
-    static func undo20(_ db: SQLiteConnection) throws {
+    static func undo20(_ db: any SQLConnection) throws {
         try undo22(db)
         try db.exec("DROP INDEX IF EXISTS object_versions_by_id")
         for column in ["versioning", "object_lock", "lifecycle"] {

@@ -5,7 +5,7 @@ import Logging
 import XCTest
 
 @testable import Gateway
-@testable import MetadataSQLite
+@testable import MetadataSQL
 
 /// Who may lock: the lock headers of a write need s3:PutObjectRetention / s3:PutObjectLegalHold
 /// besides s3:PutObject, a bucket created with Object Lock needs the rights to configure it, a

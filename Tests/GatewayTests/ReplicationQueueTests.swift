@@ -1,7 +1,7 @@
 import Foundation
 import GatewayCore
 import GatewayTesting
-import MetadataSQLite
+import MetadataSQL
 import XCTest
 
 /// The replication queue's semantics, the same for the SQLite store and the in-memory double:

@@ -1,7 +1,7 @@
 import Foundation
 import GatewayCore
 import GatewayTesting
-import MetadataSQLite
+import MetadataSQL
 
 /// The store tests' fixture: a temporary directory, and a SQLite store in it beside the
 /// in-memory double, each holding `bucket`, so one test checks both behave the same.
@@ -14,10 +14,8 @@ struct TwoStores {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     }
 
-    var sqlitePath: String { dir + "/m.sqlite" }
-
     func stores(with bucket: BucketRecord) throws -> [any MetadataStore] {
-        let stores: [any MetadataStore] = [try SQLiteMetadataStore(path: sqlitePath), InMemoryMetadataStore()]
+        let stores: [any MetadataStore] = [try sqlStore(dir: dir), InMemoryMetadataStore()]
         for s in stores { _ = try s.createBucket(bucket) }
         return stores
     }

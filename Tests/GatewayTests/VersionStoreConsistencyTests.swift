@@ -4,7 +4,7 @@ import GatewayTesting
 import Synchronization
 import XCTest
 
-@testable import MetadataSQLite
+@testable import MetadataSQL
 
 /// The version store under concurrent readers, long random sequences run on both stores side by
 /// side, the audit of every removal, the lifecycle's conditional expiry and the lister's seeks.
@@ -69,7 +69,7 @@ final class VersionStoreConsistencyTests: XCTestCase {
     /// removed, over and over) while a reader lists and looks it up: every read sees one
     /// snapshot of both tables, so the version is always there, once.
     func testReadsSeeOneSnapshotWhileAWriterMovesVersions() throws {
-        let store = try XCTUnwrap(try stores().first as? SQLiteMetadataStore)
+        let store = try XCTUnwrap(try stores().first as? SQLMetadataStore)
         let pinned = try put(store, "k", "pinned", at: 1).stored
         try put(store, "j", "other", at: 1)
         final class Shared: Sendable {
@@ -309,7 +309,7 @@ final class VersionStoreConsistencyTests: XCTestCase {
 
     /// The null version is found through migration 21's index, any other id by primary key.
     func testVersionLookupsUseAnIndex() throws {
-        let store = try XCTUnwrap(try stores().first as? SQLiteMetadataStore)
+        let store = try XCTUnwrap(try stores().first as? SQLMetadataStore)
         func plan(_ sql: String) throws -> String {
             try store.withConnection { db throws(StoreError) in
                 var lines: [String] = []

@@ -3,7 +3,7 @@ import GatewayCore
 import GatewayTesting
 import XCTest
 
-@testable import MetadataSQLite
+@testable import MetadataSQL
 
 /// The stores' version write paths (docs/VERSIONING.md, "Store operations"), the SQLite store
 /// and the in-memory double held to the same answers.
@@ -520,16 +520,16 @@ final class VersionStoreTests: XCTestCase {
 
     func testRowsFromBeforeVersioningAreNullVersionsThatAnEnabledWriteDemotes() throws {
         do {
-            let store = try SQLiteMetadataStore(path: fixture.sqlitePath)
+            let store = try sqlStore(dir: fixture.dir)
             _ = try store.createBucket(Self.bucket)
             _ = try store.putObject(record("k", "old", at: 10))
             _ = try store.putObject(record("j", "other", at: 10))
         }
         do {
-            let db = try SQLiteConnection(path: fixture.sqlitePath)
+            let db = try sqlConnection(dir: fixture.dir)
             try MigrationUndo.undo20(db)
         }
-        let store = try SQLiteMetadataStore(path: fixture.sqlitePath)
+        let store = try sqlStore(dir: fixture.dir)
         let old = try XCTUnwrap(try store.object(bucket: "b", key: "k"))
         XCTAssertEqual(old.versionId, VersionId.null)
         XCTAssertEqual(old.versionSeq, "")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Gateway
 import GatewayCore
+import MetadataSQL
 import MetadataSQLite
 import SigV4
 
@@ -34,7 +35,7 @@ struct KeysCommand: ParsableCommand {
         func run() throws {
             let config = try loadOrExit(options.config)
             do {
-                let store = try SQLiteMetadataStore(path: config.metadataPath)
+                let store = try SQLMetadataStore(sqlitePath: config.metadataPath)
                 // The re-sealing is audited as this command's (origin cli).
                 let trace = RequestTrace(
                     requestId: RandomID.make(), origin: .cli, started: Date().timeIntervalSince1970)
@@ -53,7 +54,7 @@ struct KeysCommand: ParsableCommand {
             }
         }
 
-        private func rotateFile(_ store: SQLiteMetadataStore, stateDir: String) throws {
+        private func rotateFile(_ store: SQLMetadataStore, stateDir: String) throws {
             let file = MasterKeys.path(stateDir)
             let old: SecretBox
             do {
@@ -95,7 +96,7 @@ struct KeysCommand: ParsableCommand {
             print("s3gw: \(file) now holds only the new master key (id \(key.id)); workers pick it up by themselves")
         }
 
-        private func rotateInEnvironment(_ store: SQLiteMetadataStore) throws {
+        private func rotateInEnvironment(_ store: SQLMetadataStore) throws {
             let box = try MasterKeys.load(stateDir: "", createIfMissing: false)
             let outcome = try KeyRotation.reseal(store, opening: box, sealing: box)
             let keks = try KeyRotation.resealKEKs(store, opening: box, sealing: box)
@@ -162,7 +163,7 @@ struct KeysCommand: ParsableCommand {
         func run() throws {
             let config = try loadOrExit(options.config)
             do {
-                let store = try SQLiteMetadataStore(path: config.metadataPath)
+                let store = try SQLMetadataStore(sqlitePath: config.metadataPath)
                 let stateDir = config.stateDir
                 let box = try MasterKeys.load(stateDir: stateDir, createIfMissing: false)
                 let keys = KeyService(

@@ -3,6 +3,7 @@ import Foundation
 import Gateway
 import GatewayCore
 import Logging
+import MetadataSQL
 import MetadataSQLite
 import Metrics
 
@@ -95,7 +96,7 @@ final class Supervisor {
         _ = try InstallationSecret.load(stateDir: config.stateDir, createIfMissing: true)
         let box = try MasterKeys.load(stateDir: config.stateDir, createIfMissing: true)
         // Create and migrate the metadata store once, before workers race to open it.
-        let store = try SQLiteMetadataStore(path: config.metadataPath)
+        let store = try SQLMetadataStore(sqlitePath: config.metadataPath)
         try IdentityBootstrap.ensureRoot(
             accessKey: root.accessKey, secret: root.secretKey, identities: store, metadata: store, box: box,
             now: SystemClock().now())
@@ -113,7 +114,7 @@ final class Supervisor {
     /// With the audit chain off, the chain itself records that it was, at every start and
     /// reload: a gap in what it proves is never silent. Outside any trace, so with origin
     /// `system` as the root user's bootstrap: nobody ran a command, the configuration says so.
-    private func recordAuditSwitchedOff(_ store: SQLiteMetadataStore) throws {
+    private func recordAuditSwitchedOff(_ store: SQLMetadataStore) throws {
         guard !config.audit.enabled else { return }
         logger.warning("[audit] enabled = false: changes are not recorded in the audit chain")
         try store.appendAudit(.auditDisabled())
@@ -194,7 +195,7 @@ final class Supervisor {
         config = adopted
         if !adopted.audit.enabled && previous.audit.enabled {
             do {
-                try recordAuditSwitchedOff(try SQLiteMetadataStore(path: adopted.metadataPath))
+                try recordAuditSwitchedOff(try SQLMetadataStore(sqlitePath: adopted.metadataPath))
             } catch {
                 logger.error("could not record that the audit chain was switched off: \(error)")
             }

@@ -4,6 +4,7 @@ import Foundation
 import Gateway
 import GatewayCore
 import Logging
+import MetadataSQL
 import MetadataSQLite
 import S3Backend
 import SigV4
@@ -100,7 +101,7 @@ enum Worker {
         metricsKind: String? = nil
     ) throws -> GatewayContext {
         let secret = try InstallationSecret.load(stateDir: config.stateDir, createIfMissing: false)
-        let metadata = try SQLiteMetadataStore(path: config.metadataPath, audits: config.audit.enabled)
+        let metadata = try SQLMetadataStore(sqlitePath: config.metadataPath, audits: config.audit.enabled)
         let stateDir = config.stateDir
         let identities = Identities(
             store: metadata, secretBox: try MasterKeys.load(stateDir: stateDir, createIfMissing: false),

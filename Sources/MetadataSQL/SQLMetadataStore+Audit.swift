@@ -4,7 +4,7 @@ import SigV4
 /// The audit chain in SQLite. `audit(_:_:)` is called by every mutating method inside its own
 /// `BEGIN IMMEDIATE` transaction: the write lock is held while the last (seq, hash) is read, so
 /// records of every process form one order, and a change that rolls back takes its record along.
-extension SQLiteMetadataStore: AuditStore {
+extension SQLMetadataStore: AuditStore {
     static let auditColumns = """
         seq, time, request_id, origin, tenant, access_key_id, operation, change, bucket, key, detail, client_ip, \
         prev_hash, hash
@@ -12,7 +12,7 @@ extension SQLiteMetadataStore: AuditStore {
 
     /// Appends `entry`'s record; the caller's transaction commits it with the change.
     @discardableResult
-    static func audit(_ entry: AuditEntry, _ db: SQLiteConnection) throws(StoreError) -> AuditRecord {
+    static func audit(_ entry: AuditEntry, _ db: any SQLConnection) throws(StoreError) -> AuditRecord {
         guard db.audits else {
             // The chain is switched off: the record says what it would have, but is neither
             // numbered, hashed nor stored (what the switch measures is the chain's cost).
@@ -38,7 +38,7 @@ extension SQLiteMetadataStore: AuditStore {
         return record
     }
 
-    static func auditRecord(_ r: Row) -> AuditRecord {
+    static func auditRecord(_ r: any SQLRow) -> AuditRecord {
         AuditRecord(
             seq: r.int(0), time: r.int(1), requestId: r.text(2), origin: r.text(3), tenant: r.text(4),
             accessKey: r.text(5), operation: r.text(6), change: r.text(7), bucket: r.text(8), key: r.text(9),
@@ -81,7 +81,7 @@ extension SQLiteMetadataStore: AuditStore {
         previous_signature, signature
         """
 
-    private static func digest(_ r: Row) -> AuditDigest {
+    private static func digest(_ r: any SQLRow) -> AuditDigest {
         var d = AuditDigest(
             installation: r.text(3), periodStart: r.int(2), periodEnd: r.int(1), firstSeq: r.int(4),
             lastSeq: r.int(5), lastHash: r.text(6), publicKeyFingerprint: r.text(7), previousDigestHash: r.text(8),

@@ -2,7 +2,7 @@ import GatewayCore
 
 /// Bucket policies, ACLs, ownership, public access block, CORS and encryption settings, object
 /// ACLs and envelopes, and the key-encryption keys (docs/ACCESS.md, docs/ENCRYPTION.md).
-extension SQLiteMetadataStore {
+extension SQLMetadataStore {
     public func setBucketSetting(bucket: String, _ setting: BucketSetting, _ value: String, audit: AuditEntry)
         throws(StoreError)
     {
@@ -52,7 +52,7 @@ extension SQLiteMetadataStore {
 
     static let kmsKeyColumns = "id, tenant, alias, description, kind, state, created_at, versions"
 
-    static func kmsKey(_ r: Row) -> KMSKeyRecord {
+    static func kmsKey(_ r: any SQLRow) -> KMSKeyRecord {
         KMSKeyRecord(
             id: r.text(0), tenant: r.text(1), alias: r.text(2), description: r.text(3), kind: r.text(4),
             state: r.text(5), createdAt: r.real(6), versions: r.text(7))
@@ -101,7 +101,7 @@ extension SQLiteMetadataStore {
     }
 
     /// An alias is unique within its tenant; a tenant has one SSE-S3 key.
-    private static func checkUnique(_ k: KMSKeyRecord, _ db: SQLiteConnection) throws(StoreError) {
+    private static func checkUnique(_ k: KMSKeyRecord, _ db: any SQLConnection) throws(StoreError) {
         if !k.alias.isEmpty,
             try db.exists(
                 "SELECT 1 FROM kms_keys WHERE tenant = ? AND alias = ? AND id <> ?",

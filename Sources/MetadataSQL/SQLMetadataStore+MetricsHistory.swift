@@ -1,13 +1,13 @@
 import GatewayCore
 
 /// The metrics history (`metrics_history`, migrations 18 and 19): the agent's samples for the dashboard.
-extension SQLiteMetadataStore {
+extension SQLMetadataStore {
     private static let sampleColumns = """
         time, replication_pending, replication_running, replication_dead, oldest_pending_seconds, replicated,
         replication_failed, requests_total, errors_total, lag_buckets, lag_p95_seconds
         """
 
-    private static func sample(_ r: Row) -> MetricsSample {
+    private static func sample(_ r: any SQLRow) -> MetricsSample {
         MetricsSample(
             time: r.int(0), replicationPending: Int(r.int(1)), replicationRunning: Int(r.int(2)),
             replicationDead: Int(r.int(3)), oldestPendingSeconds: r.real(4), replicated: Int(r.int(5)),

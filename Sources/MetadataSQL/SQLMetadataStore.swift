@@ -5,12 +5,14 @@ import Synchronization
     import Glibc
 #endif
 
-/// The embedded metadata store: one SQLite file in WAL mode shared by every worker process,
-/// one connection per thread (a sqlite3 handle is not shared across threads). Connections live
-/// in thread-local storage: the request path takes no lock (a pooled Mutex was the hottest
-/// spot of a 4 KiB GET under 16 threads).
-public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
-    private let path: String
+/// The SQL metadata store, written once over `SQLConnection`: SQLite (the embedded default, one
+/// file in WAL mode shared by every worker process) or PostgreSQL (shared by several hosts)
+/// supplies the connection. One connection per thread (neither a sqlite3 handle nor a libpq
+/// connection is shared across threads). Connections live in thread-local storage: the request
+/// path takes no lock (a pooled Mutex was the hottest spot of a 4 KiB GET under 16 threads).
+public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
+    /// Opens one more connection (each thread's first use).
+    private let open: @Sendable () throws(StoreError) -> any SQLConnection
     private let readOnly: Bool
     /// False: changes append no audit record (`[audit] enabled = false`, for measuring what the
     /// chain costs; the supervisor records that the chain was switched off).
@@ -21,9 +23,13 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     /// store (a worker's threads never end; tests make many stores).
     private let slots = Mutex<[ObjectIdentifier: ConnectionSlot]>([:])
 
-    /// `readOnly`: opened for reading only (`s3gw audit verify`): no migration, no write.
-    public init(path: String, readOnly: Bool = false, audits: Bool = true) throws(StoreError) {
-        self.path = path
+    /// `open` makes a connection, `readOnly` opened for reading (`s3gw audit verify`): no
+    /// migration, no write.
+    public init(
+        readOnly: Bool = false, audits: Bool = true,
+        open: @escaping @Sendable () throws(StoreError) -> any SQLConnection
+    ) throws(StoreError) {
+        self.open = open
         self.readOnly = readOnly
         self.audits = audits
         var k = pthread_key_t()
@@ -36,7 +42,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         }
         key = k
         if readOnly {
-            // Fails here, not at the first read, when the file is missing or no database.
+            // Fails here, not at the first read, when the database is missing or not this store's.
             _ = try withConnection { db throws(StoreError) in try db.exists("SELECT 1 FROM audit_log LIMIT 1", []) }
         } else {
             try withConnection { db throws(StoreError) in try Migrations.apply(db) }
@@ -48,19 +54,19 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         pthread_key_delete(key)
     }
 
-    func withConnection<T>(_ body: (SQLiteConnection) throws(StoreError) -> T) throws(StoreError) -> T {
+    func withConnection<T>(_ body: (any SQLConnection) throws(StoreError) -> T) throws(StoreError) -> T {
         if let p = pthread_getspecific(key),
             let db = Unmanaged<ConnectionSlot>.fromOpaque(p).takeUnretainedValue().connection
         {
             return try body(db)
         }
-        let connection = try SQLiteConnection(path: path, readOnly: readOnly)
+        let connection = try open()
         connection.audits = audits
         let slot = ConnectionSlot(store: self, connection: connection)
         slots.withLock { $0[ObjectIdentifier(slot)] = slot }
         // The thread's reference, released by the key's destructor when the thread ends.
         pthread_setspecific(key, Unmanaged.passRetained(slot).toOpaque())
-        return try body(slot.connection!)
+        return try body(connection)
     }
 
     fileprivate func forget(_ slot: ConnectionSlot) {
@@ -74,7 +80,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         versioning, object_lock, lifecycle, policy, acl, ownership, public_access_block, cors, encryption
         """
 
-    static func bucket(_ r: Row) -> BucketRecord {
+    static func bucket(_ r: any SQLRow) -> BucketRecord {
         var b = BucketRecord(
             name: r.text(0), owner: r.text(1), createdAt: r.real(2), locationConstraint: r.text(3),
             zones: r.text(4).split(separator: ",").map(String.init), backendBucket: r.text(5),
@@ -191,7 +197,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     /// Writes `o` into `objects` (the latest entry of each key that is not a delete marker) or
     /// `object_versions` (every other version and every delete marker), whose columns are the same.
-    static func insert(_ o: ObjectRecord, into table: String = "objects", _ db: SQLiteConnection) throws(StoreError) {
+    static func insert(_ o: ObjectRecord, into table: String = "objects", _ db: any SQLConnection) throws(StoreError) {
         try db.query(
             """
             INSERT OR REPLACE INTO \(table) (\(objectColumns))
@@ -208,7 +214,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             ])
     }
 
-    static func object(_ r: Row, offset o: Int32 = 0) -> ObjectRecord {
+    static func object(_ r: any SQLRow, offset o: Int32 = 0) -> ObjectRecord {
         var v = ObjectRecord(
             bucket: r.text(o), key: r.text(o + 1), size: r.int(o + 2), etag: r.text(o + 3),
             lastModified: r.real(o + 4), contentType: r.text(o + 5), headers: FieldCoding.decodeHeaders(r.text(o + 6)),
@@ -300,10 +306,10 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 /// One thread's connection, closed when that thread ends or when the store goes, whichever
 /// comes first.
 final class ConnectionSlot: @unchecked Sendable {
-    private weak var store: SQLiteMetadataStore?
-    private(set) var connection: SQLiteConnection?
+    private weak var store: SQLMetadataStore?
+    private(set) var connection: (any SQLConnection)?
 
-    init(store: SQLiteMetadataStore, connection: SQLiteConnection) {
+    init(store: SQLMetadataStore, connection: any SQLConnection) {
         self.store = store
         self.connection = connection
     }

@@ -1,17 +1,18 @@
 import Foundation
 import GatewayCore
 import GatewayTesting
+import MetadataSQL
 import MetadataSQLite
 import XCTest
 
-final class SQLiteMetadataStoreTests: XCTestCase {
+final class SQLMetadataStoreTests: XCTestCase {
     var dir: String!
-    var store: SQLiteMetadataStore!
+    var store: SQLMetadataStore!
 
     override func setUpWithError() throws {
         dir = NSTemporaryDirectory() + "s3gw-meta-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        store = try SQLiteMetadataStore(path: dir + "/m.sqlite")
+        store = try sqlStore(dir: dir)
         _ = try store.createBucket(
             BucketRecord(
                 name: "b", owner: "o", createdAt: 1, locationConstraint: "", zones: ["z"], backendBucket: "s3gw-x"))
@@ -29,7 +30,7 @@ final class SQLiteMetadataStoreTests: XCTestCase {
 
     func testReopenKeepsDataAndMigrationsAreIdempotent() throws {
         try put("k")
-        let again = try SQLiteMetadataStore(path: dir + "/m.sqlite")
+        let again = try sqlStore(dir: dir)
         let o = try again.object(bucket: "b", key: "k")
         XCTAssertEqual(o?.headers, [Header("x-amz-meta-a", "1")])
         XCTAssertEqual(o?.checksums, ["crc32": "AAAAAA=="])
@@ -67,9 +68,9 @@ final class SQLiteMetadataStoreTests: XCTestCase {
         try put("k")
         XCTAssertThrowsError(try store.deleteBucket(named: "b")) { XCTAssertEqual($0 as? StoreError, .bucketNotEmpty) }
         // Separate stores on one file stand for separate worker processes.
-        let path = dir + "/m.sqlite"
+        let dir = self.dir!
         DispatchQueue.concurrentPerform(iterations: 8) { i in
-            let s = try! SQLiteMetadataStore(path: path)
+            let s = try! sqlStore(dir: dir)
             for j in 0..<25 {
                 _ = try! s.putObject(
                     ObjectRecord(
@@ -158,7 +159,7 @@ final class SQLiteConnectionLifetimeTests: XCTestCase {
     func testDroppingTheStoreClosesTheConnectionsOfThreadsThatLiveOn() throws {
         let path = NSTemporaryDirectory() + "s3gw-conn-\(UUID().uuidString).db"
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        var store: SQLiteMetadataStore? = try SQLiteMetadataStore(path: path)
+        var store: SQLMetadataStore? = try SQLMetadataStore(sqlitePath: path)
         let used = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
         for _ in 0..<3 {

@@ -3,7 +3,7 @@ import GatewayCore
 /// Versioning, Object Lock and lifecycle settings and version reads. `objects` holds the latest
 /// entry of each key that is not a delete marker; `object_versions` every other version and
 /// every delete marker (migration 20).
-extension SQLiteMetadataStore {
+extension SQLMetadataStore {
     public func setVersioning(bucket: String, _ status: Versioning) throws(StoreError) {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) in
@@ -79,7 +79,7 @@ extension SQLiteMetadataStore {
     /// The version whose first blob is `generation`, in either table (blob ids are unique, so at
     /// most one matches). SQL keeps only rows whose `blob`, or first line of `parts` ("blob:size"),
     /// starts with it; only those are decoded and checked exactly.
-    static func version(bucket: String, key: String, generation: String, _ db: SQLiteConnection) throws(StoreError)
+    static func version(bucket: String, key: String, generation: String, _ db: any SQLConnection) throws(StoreError)
         -> ObjectRecord?
     {
         guard !generation.isEmpty else { return nil }
@@ -106,7 +106,7 @@ extension SQLiteMetadataStore {
 
     /// The version with that id in either table. Any id but "null" is the version's seq: a
     /// primary-key lookup; the null version through the index of migration 21.
-    static func version(bucket: String, key: String, versionId: String, _ db: SQLiteConnection) throws(StoreError)
+    static func version(bucket: String, key: String, versionId: String, _ db: any SQLConnection) throws(StoreError)
         -> ObjectRecord?
     {
         var found: ObjectRecord?
@@ -131,7 +131,8 @@ extension SQLiteMetadataStore {
 
     /// The key's newest entry: the `objects` row when there is one, else the newest row of
     /// `object_versions` (then a delete marker, or nothing).
-    static func latestVersion(bucket: String, key: String, _ db: SQLiteConnection) throws(StoreError) -> ObjectRecord? {
+    static func latestVersion(bucket: String, key: String, _ db: any SQLConnection) throws(StoreError) -> ObjectRecord?
+    {
         var found: ObjectRecord?
         try db.query(
             "SELECT \(objectColumns) FROM objects WHERE bucket = ? AND key = ?", [.text(bucket), .text(key)]
@@ -241,7 +242,7 @@ extension SQLiteMetadataStore {
         }
     }
 
-    static func listVersions(_ bucket: String, _ query: VersionListQuery, _ db: SQLiteConnection) throws(StoreError)
+    static func listVersions(_ bucket: String, _ query: VersionListQuery, _ db: any SQLConnection) throws(StoreError)
         -> VersionPage
     {
         var markerSeq: String?
@@ -286,7 +287,7 @@ extension SQLiteMetadataStore {
     /// Up to `limit` rows of `table` after `cursor`, in listing order (key, then newest first).
     private static func versionRows(
         _ table: String, _ bucket: String, after cursor: (key: String, seqBelow: String?, inclusive: Bool),
-        limit: Int, _ db: SQLiteConnection
+        limit: Int, _ db: any SQLConnection
     ) throws(StoreError) -> [ObjectRecord] {
         var rows: [ObjectRecord] = []
         if let seq = cursor.seqBelow {
@@ -348,7 +349,7 @@ extension SQLiteMetadataStore {
 
     /// `putVersion`'s rules: `o` becomes the latest version; Enabled keeps the previous latest
     /// as noncurrent, otherwise the null version goes (lock-checked, never bypassed).
-    static func writeVersion(_ o: ObjectRecord, condition: WriteCondition?, _ db: SQLiteConnection)
+    static func writeVersion(_ o: ObjectRecord, condition: WriteCondition?, _ db: any SQLConnection)
         throws(StoreError) -> PutOutcome
     {
         var versioning: Versioning?
@@ -393,7 +394,7 @@ extension SQLiteMetadataStore {
         return PutOutcome(stored: stored, removed: removed)
     }
 
-    static func objectRow(bucket: String, key: String, _ db: SQLiteConnection) throws(StoreError) -> ObjectRecord? {
+    static func objectRow(bucket: String, key: String, _ db: any SQLConnection) throws(StoreError) -> ObjectRecord? {
         var found: ObjectRecord?
         try db.query(
             "SELECT \(objectColumns) FROM objects WHERE bucket = ? AND key = ?", [.text(bucket), .text(key)]
@@ -402,7 +403,7 @@ extension SQLiteMetadataStore {
     }
 
     /// The newest row of `object_versions` for the key.
-    static func newestOlder(bucket: String, key: String, _ db: SQLiteConnection) throws(StoreError) -> ObjectRecord? {
+    static func newestOlder(bucket: String, key: String, _ db: any SQLConnection) throws(StoreError) -> ObjectRecord? {
         var found: ObjectRecord?
         try db.query(
             """
@@ -414,7 +415,7 @@ extension SQLiteMetadataStore {
     }
 
     /// The key's greatest seq in either table ("" when it has none).
-    static func newestSeq(bucket: String, key: String, _ db: SQLiteConnection) throws(StoreError) -> String {
+    static func newestSeq(bucket: String, key: String, _ db: any SQLConnection) throws(StoreError) -> String {
         var seq = ""
         for table in ["objects", "object_versions"] {
             try db.query(
@@ -425,7 +426,7 @@ extension SQLiteMetadataStore {
     }
 
     /// The version named, or (nil) the latest that is not a delete marker.
-    static func versionOrLatest(bucket: String, key: String, versionId: String?, _ db: SQLiteConnection)
+    static func versionOrLatest(bucket: String, key: String, versionId: String?, _ db: any SQLConnection)
         throws(StoreError) -> ObjectRecord?
     {
         guard let versionId else { return try objectRow(bucket: bucket, key: key, db) }
@@ -433,13 +434,13 @@ extension SQLiteMetadataStore {
     }
 
     /// Writes `v` back where it is (same seq).
-    static func replace(_ v: ObjectRecord, _ db: SQLiteConnection) throws(StoreError) {
+    static func replace(_ v: ObjectRecord, _ db: any SQLConnection) throws(StoreError) {
         let inObjects = try objectRow(bucket: v.bucket, key: v.key, db)?.versionSeq == v.versionSeq
         try insert(v, into: inObjects ? "objects" : "object_versions", db)
     }
 
     /// Takes `v` out of its table (nothing else); true when it was the key's latest.
-    static func drop(_ v: ObjectRecord, _ db: SQLiteConnection) throws(StoreError) -> Bool {
+    static func drop(_ v: ObjectRecord, _ db: any SQLConnection) throws(StoreError) -> Bool {
         let current = try objectRow(bucket: v.bucket, key: v.key, db)
         if current?.versionSeq == v.versionSeq {
             try db.query("DELETE FROM objects WHERE bucket = ? AND key = ?", [.text(v.bucket), .text(v.key)])
@@ -455,7 +456,7 @@ extension SQLiteMetadataStore {
 
     /// The key's newest remaining version becomes the latest: into `objects` unless it is a
     /// delete marker.
-    static func promote(bucket: String, key: String, _ db: SQLiteConnection) throws(StoreError) {
+    static func promote(bucket: String, key: String, _ db: any SQLConnection) throws(StoreError) {
         guard var next = try newestOlder(bucket: bucket, key: key, db) else { return }
         next.noncurrentSince = 0
         if next.isDeleteMarker {
@@ -470,7 +471,7 @@ extension SQLiteMetadataStore {
 
     /// The latest entry stops being the latest at `now`: an object moves to `object_versions`, a
     /// latest delete marker gets its noncurrent time.
-    static func demoteLatest(bucket: String, key: String, now: Double, _ db: SQLiteConnection) throws(StoreError) {
+    static func demoteLatest(bucket: String, key: String, now: Double, _ db: any SQLConnection) throws(StoreError) {
         if var o = try objectRow(bucket: bucket, key: key, db) {
             o.noncurrentSince = now
             try db.query("DELETE FROM objects WHERE bucket = ? AND key = ?", [.text(bucket), .text(key)])

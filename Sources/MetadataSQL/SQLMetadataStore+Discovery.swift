@@ -1,13 +1,13 @@
 import GatewayCore
 
-extension SQLiteMetadataStore: DiscoveryJobStore {
+extension SQLMetadataStore: DiscoveryJobStore {
     static let discoveryColumns = """
         id, tenant, user, state, created_at, updated_at, finished_at, endpoint_host, region, sanitization, \
         prefix_depth, buckets_total, buckets_done, objects, bytes, current_bucket, error, has_snapshot, \
         cancel_requested, owner, heartbeat_at
         """
 
-    static func discoveryJob(_ r: Row) -> DiscoveryJob {
+    static func discoveryJob(_ r: any SQLRow) -> DiscoveryJob {
         var j = DiscoveryJob(
             id: r.text(0), tenant: r.text(1), user: r.text(2),
             state: DiscoveryJob.State(rawValue: r.text(3)) ?? .failed,

@@ -1,7 +1,7 @@
 import Foundation
 import GatewayCore
 
-extension SQLiteMetadataStore: IdentityStore {
+extension SQLMetadataStore: IdentityStore {
     // MARK: tenants
 
     public func createTenant(_ t: TenantRecord) throws(StoreError) {
@@ -59,7 +59,7 @@ extension SQLiteMetadataStore: IdentityStore {
 
     static let userColumns = "tenant, name, id, permissions, created_at"
 
-    static func user(_ r: Row, offset o: Int32 = 0) -> UserRecord {
+    static func user(_ r: any SQLRow, offset o: Int32 = 0) -> UserRecord {
         UserRecord(
             tenant: r.text(o), name: r.text(o + 1), id: r.text(o + 2),
             permissions: decodePermissions(r.text(o + 3)), createdAt: r.real(o + 4))
@@ -164,7 +164,7 @@ extension SQLiteMetadataStore: IdentityStore {
         session_policy
         """
 
-    static func credential(_ r: Row) -> CredentialRecord {
+    static func credential(_ r: any SQLRow) -> CredentialRecord {
         CredentialRecord(
             accessKey: r.text(0), tenant: r.text(1), user: r.text(2), sealedSecret: r.text(3),
             status: CredentialRecord.Status(rawValue: r.text(4)) ?? .inactive, createdAt: r.real(5),

@@ -1,11 +1,11 @@
 import GatewayCore
 
-extension SQLiteMetadataStore {
+extension SQLMetadataStore {
     private static let uploadColumns =
         "upload_id, bucket, key, initiated, content_type, headers, checksum_algorithm, zone, tags, zone_upload, checksum_type, lock, owner, acl, sse, initiator"
     private static let partColumns = "upload_id, part_number, size, etag, last_modified, checksums, blob"
 
-    private static func upload(_ r: Row) -> UploadRecord {
+    private static func upload(_ r: any SQLRow) -> UploadRecord {
         var u = UploadRecord(
             uploadId: r.text(0), bucket: r.text(1), key: r.text(2), initiated: r.real(3), contentType: r.text(4),
             headers: FieldCoding.decodeHeaders(r.text(5)), checksumAlgorithm: r.text(6), zone: r.text(7),
@@ -18,7 +18,7 @@ extension SQLiteMetadataStore {
         return u
     }
 
-    private static func part(_ r: Row) -> PartRecord {
+    private static func part(_ r: any SQLRow) -> PartRecord {
         PartRecord(
             uploadId: r.text(0), partNumber: Int(r.int(1)), size: r.int(2), etag: r.text(3), lastModified: r.real(4),
             checksums: FieldCoding.decodeMap(r.text(5)), blob: r.text(6))

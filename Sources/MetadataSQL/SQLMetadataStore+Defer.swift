@@ -1,6 +1,6 @@
 import GatewayCore
 
-extension SQLiteMetadataStore {
+extension SQLMetadataStore {
     public func deferJob(id: Int64, owner: String, until: Double) throws(StoreError) {
         try withConnection { db throws(StoreError) in
             // The claim counted an attempt; a deferral is none.

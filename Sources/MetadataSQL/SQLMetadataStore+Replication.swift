@@ -3,13 +3,13 @@ import GatewayCore
 /// Replicas and the replication queue. Every change of an object's copies turns into jobs in
 /// the same transaction (`queueJobs`), so no acknowledged write loses its replication and no
 /// replaced copy is forgotten.
-extension SQLiteMetadataStore {
+extension SQLMetadataStore {
     static let jobColumns = """
         id, kind, bucket, key, generation, zone, backend_bucket, blob, state, attempts, not_before, created_at, \
         lease_owner, lease_until, last_error, priority
         """
 
-    static func job(_ r: Row) -> ReplicationJob {
+    static func job(_ r: any SQLRow) -> ReplicationJob {
         ReplicationJob(
             id: r.int(0), kind: ReplicationJob.Kind(rawValue: r.text(1)) ?? .replicate, bucket: r.text(2),
             key: r.text(3), generation: r.text(4), zone: r.text(5), backendBucket: r.text(6), blob: r.text(7),
@@ -18,7 +18,7 @@ extension SQLiteMetadataStore {
             leaseUntil: r.real(13), lastError: r.text(14))
     }
 
-    static func insertJob(_ j: ReplicationJob, _ db: SQLiteConnection) throws(StoreError) {
+    static func insertJob(_ j: ReplicationJob, _ db: any SQLConnection) throws(StoreError) {
         try db.query(
             """
             INSERT INTO jobs (kind, bucket, key, generation, zone, backend_bucket, blob, state, attempts, not_before,
@@ -35,7 +35,7 @@ extension SQLiteMetadataStore {
     /// job, and every stored copy of the old record the new one no longer has gets removed.
     /// Queued replicate jobs of the replaced version the new record does not want are dropped (a
     /// running one finds out itself); other versions of the key keep theirs.
-    static func queueJobs(replacing old: ObjectRecord?, with new: ObjectRecord?, now: Double, _ db: SQLiteConnection)
+    static func queueJobs(replacing old: ObjectRecord?, with new: ObjectRecord?, now: Double, _ db: any SQLConnection)
         throws(StoreError)
     {
         guard let o = old ?? new else { return }
@@ -63,7 +63,7 @@ extension SQLiteMetadataStore {
     /// The version written as `generation` and the table it lives in: `objects` when it is the
     /// latest, `object_versions` when noncurrent (a noncurrent version keeps getting its copies
     /// and its repairs). Delete markers have no generation.
-    static func located(_ bucket: String, _ key: String, _ generation: String, _ db: SQLiteConnection)
+    static func located(_ bucket: String, _ key: String, _ generation: String, _ db: any SQLConnection)
         throws(StoreError) -> (version: ObjectRecord, table: String)?
     {
         guard !generation.isEmpty else { return nil }
@@ -163,7 +163,7 @@ extension SQLiteMetadataStore {
         }
     }
 
-    static func count(finished: Int, failed: Int, at now: Double, _ db: SQLiteConnection) throws(StoreError) {
+    static func count(finished: Int, failed: Int, at now: Double, _ db: any SQLConnection) throws(StoreError) {
         try db.query(
             """
             INSERT INTO job_counts (minute, finished, failed) VALUES (?, ?, ?)
@@ -195,7 +195,7 @@ extension SQLiteMetadataStore {
         }
     }
 
-    private func markReplica(_ job: ReplicationJob, _ state: Replica.State, _ db: SQLiteConnection)
+    private func markReplica(_ job: ReplicationJob, _ state: Replica.State, _ db: any SQLConnection)
         throws(StoreError)
     {
         guard var (o, table) = try Self.located(job.bucket, job.key, job.generation, db),
@@ -252,7 +252,7 @@ extension SQLiteMetadataStore {
         }
     }
 
-    private func markReplicaPending(_ job: ReplicationJob, _ db: SQLiteConnection) throws(StoreError) {
+    private func markReplicaPending(_ job: ReplicationJob, _ db: any SQLConnection) throws(StoreError) {
         guard var (o, table) = try Self.located(job.bucket, job.key, job.generation, db),
             let i = o.replicas.firstIndex(where: { $0.zone == job.zone && $0.state == .failed })
         else { return }

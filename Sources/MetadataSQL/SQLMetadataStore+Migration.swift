@@ -1,7 +1,7 @@
 import GatewayCore
 
 /// Migration from an existing S3 account: copy records, run rows, read-through routes.
-extension SQLiteMetadataStore {
+extension SQLMetadataStore {
     public func migratedObject(bucket: String, key: String) throws(StoreError) -> MigratedObject? {
         try withConnection { db throws(StoreError) in
             var found: MigratedObject?
@@ -103,7 +103,7 @@ extension SQLiteMetadataStore {
         }
     }
 
-    static func migrationRun(_ r: Row) -> MigrationRunRow {
+    static func migrationRun(_ r: any SQLRow) -> MigrationRunRow {
         MigrationRunRow(
             id: r.text(0), tenant: r.text(1), planId: r.text(2), state: r.text(3), updatedAt: r.real(4),
             document: r.text(5))

@@ -446,7 +446,7 @@ enum Migrations {
         ),
     ]
 
-    static func apply(_ db: SQLiteConnection) throws(StoreError) {
+    static func apply(_ db: any SQLConnection) throws(StoreError) {
         try db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL)")
         try db.transaction { () throws(StoreError) in
             var current = 0

@@ -2,7 +2,7 @@ import GatewayCore
 
 /// Failover (reordering a bucket's placement), repair of an object's copies, and the agent's
 /// durable notes (the scrub's cursor).
-extension SQLiteMetadataStore {
+extension SQLMetadataStore {
     public func allBuckets(after: String, limit: Int) throws(StoreError) -> [BucketRecord] {
         try withConnection { db throws(StoreError) in
             var out: [BucketRecord] = []
