@@ -51,6 +51,7 @@ extension SQLMetadataStore {
     }
 
     static let kmsKeyColumns = "id, tenant, alias, description, kind, state, created_at, versions"
+    private static let upsertKMSKey = PortableSQL.upsert(into: "kms_keys", columns: kmsKeyColumns, key: ["id"])
 
     static func kmsKey(_ r: any SQLRow) -> KMSKeyRecord {
         KMSKeyRecord(
@@ -62,8 +63,9 @@ extension SQLMetadataStore {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) in
                 try Self.checkUnique(k, db)
+                // The unique indexes on alias and SSE-S3 key were checked above: only `id` conflicts.
                 try db.query(
-                    "INSERT OR REPLACE INTO kms_keys (\(Self.kmsKeyColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    Self.upsertKMSKey,
                     [
                         .text(k.id), .text(k.tenant), .text(k.alias), .text(k.description), .text(k.kind),
                         .text(k.state), .real(k.createdAt), .text(k.versions),

@@ -1,9 +1,11 @@
 import GatewayCore
 import SigV4
 
-/// The audit chain in SQLite. `audit(_:_:)` is called by every mutating method inside its own
-/// `BEGIN IMMEDIATE` transaction: the write lock is held while the last (seq, hash) is read, so
-/// records of every process form one order, and a change that rolls back takes its record along.
+/// The audit chain. `audit(_:_:)` is called by every mutating method inside its own write
+/// transaction (`SQLConnection.transaction`, serialized across processes and hosts): the write
+/// lock is held while the last (seq, hash) is read, so records of every process form one order,
+/// and a change that rolls back takes its record along. Each record's seq is the last one's + 1,
+/// written explicitly (no database-assigned ids).
 extension SQLMetadataStore: AuditStore {
     static let auditColumns = """
         seq, time, request_id, origin, tenant, access_key_id, operation, change, bucket, key, detail, client_ip, \
@@ -128,18 +130,19 @@ extension SQLMetadataStore: AuditStore {
                     last = Self.auditRecord(r)
                 }
                 var d = try make(previous, last)
+                // Numbered like the chain's records: inside the serialized transaction, after the last.
+                d.id = (previous?.id ?? 0) + 1
                 try db.query(
                     """
-                    INSERT INTO audit_digests (period_end, period_start, installation, first_seq, last_seq, last_hash,
-                        fingerprint, previous_hash, previous_signature, signature)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO audit_digests (id, period_end, period_start, installation, first_seq, last_seq,
+                        last_hash, fingerprint, previous_hash, previous_signature, signature)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                     [
-                        .int(d.periodEnd), .int(d.periodStart), .text(d.installation), .int(d.firstSeq),
+                        .int(d.id), .int(d.periodEnd), .int(d.periodStart), .text(d.installation), .int(d.firstSeq),
                         .int(d.lastSeq), .text(d.lastHash), .text(d.publicKeyFingerprint),
                         .text(d.previousDigestHash), .text(d.previousDigestSignature), .text(d.signature),
                     ])
-                try db.query("SELECT last_insert_rowid()", []) { r in d.id = r.int(0) }
                 return d
             }
         }
@@ -164,7 +167,7 @@ extension SQLMetadataStore: AuditStore {
     public func addAuditKey(_ key: AuditKey) throws(StoreError) {
         try withConnection { db throws(StoreError) in
             try db.query(
-                "INSERT OR IGNORE INTO audit_keys (fingerprint, public_key, created) VALUES (?, ?, ?)",
+                "INSERT INTO audit_keys (fingerprint, public_key, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 [.text(key.fingerprint), .text(key.publicKey), .real(key.created)])
         }
     }

@@ -6,7 +6,8 @@ extension SQLMetadataStore {
             // The claim counted an attempt; a deferral is none.
             try db.query(
                 """
-                UPDATE jobs SET state = 'pending', not_before = ?, attempts = MAX(attempts - 1, 0), lease_owner = '',
+                UPDATE jobs SET state = 'pending', not_before = ?, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END,
+                    lease_owner = '',
                     lease_until = 0, last_error = ?
                 WHERE id = ? AND lease_owner = ? AND state = 'running'
                 """, [.real(until), .text(ReplicationJob.deferredNote), .int(id), .text(owner)])

@@ -2,7 +2,7 @@ import GatewayCore
 
 extension SQLMetadataStore: DiscoveryJobStore {
     static let discoveryColumns = """
-        id, tenant, user, state, created_at, updated_at, finished_at, endpoint_host, region, sanitization, \
+        id, tenant, "user", state, created_at, updated_at, finished_at, endpoint_host, region, sanitization, \
         prefix_depth, buckets_total, buckets_done, objects, bytes, current_bucket, error, has_snapshot, \
         cancel_requested, owner, heartbeat_at
         """
@@ -63,8 +63,9 @@ extension SQLMetadataStore: DiscoveryJobStore {
     {
         try withConnection { db throws(StoreError) in
             var out: [DiscoveryJob] = []
-            // Without a marker, from before every job: the newest first, ties by id.
-            let (createdAt, id) = marker.map { ($0.createdAt, $0.id) } ?? (.infinity, "")
+            // Without a marker, from before every job: the newest first, ties by id. (A finite
+            // bound: not every database reads an infinite value bound as text.)
+            let (createdAt, id) = marker.map { ($0.createdAt, $0.id) } ?? (.greatestFiniteMagnitude, "")
             try db.query(
                 """
                 SELECT \(Self.discoveryColumns) FROM discovery_jobs WHERE tenant = ?

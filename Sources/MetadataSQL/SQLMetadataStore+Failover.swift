@@ -87,9 +87,9 @@ extension SQLMetadataStore {
             if let value {
                 try db.query(
                     """
-                    INSERT INTO agent_state (key, value, updated_at) VALUES (?, ?, strftime('%s','now'))
+                    INSERT INTO agent_state (key, value, updated_at) VALUES (?, ?, ?)
                     ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
-                    """, [.text(key), .text(value)])
+                    """, [.text(key), .text(value), .real(SystemClock().now().rounded(.down))])
             } else {
                 try db.query("DELETE FROM agent_state WHERE key = ?", [.text(key)])
             }

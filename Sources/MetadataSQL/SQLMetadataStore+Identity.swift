@@ -149,9 +149,10 @@ extension SQLMetadataStore: IdentityStore {
                 if db.changes == 0 { throw .noSuchEntity("user \(name) of tenant \(tenant)") }
                 var keys: [String] = []
                 try db.query(
-                    "SELECT access_key FROM credentials WHERE tenant = ? AND user = ?", [.text(tenant), .text(name)]
+                    "SELECT access_key FROM credentials WHERE tenant = ? AND \"user\" = ?",
+                    [.text(tenant), .text(name)]
                 ) { r in keys.append(r.text(0)) }
-                try db.query("DELETE FROM credentials WHERE tenant = ? AND user = ?", [.text(tenant), .text(name)])
+                try db.query("DELETE FROM credentials WHERE tenant = ? AND \"user\" = ?", [.text(tenant), .text(name)])
                 try Self.audit(AuditEntry.userDelete(tenant: tenant, user: name, accessKeys: keys), db)
             }
         }
@@ -160,7 +161,7 @@ extension SQLMetadataStore: IdentityStore {
     // MARK: credentials
 
     static let credentialColumns = """
-        access_key, tenant, user, sealed_secret, status, created_at, expires_at, parent_key, token_hash, \
+        access_key, tenant, "user", sealed_secret, status, created_at, expires_at, parent_key, token_hash, \
         session_policy
         """
 
@@ -182,7 +183,7 @@ extension SQLMetadataStore: IdentityStore {
                 if !c.isSession {
                     var count = 0
                     try db.query(
-                        "SELECT COUNT(*) FROM credentials WHERE tenant = ? AND user = ? AND token_hash IS NULL",
+                        "SELECT COUNT(*) FROM credentials WHERE tenant = ? AND \"user\" = ? AND token_hash IS NULL",
                         [.text(c.tenant), .text(c.user)]
                     ) { r in count = Int(r.int(0)) }
                     if count >= maxKeysPerUser {
@@ -215,7 +216,7 @@ extension SQLMetadataStore: IdentityStore {
             try db.query(
                 """
                 SELECT \(columns.joined(separator: ", ")), u.tenant, u.name, u.id, u.permissions, u.created_at
-                FROM credentials c JOIN users u ON u.tenant = c.tenant AND u.name = c.user
+                FROM credentials c JOIN users u ON u.tenant = c.tenant AND u.name = c."user"
                 WHERE c.access_key = ?
                 """, [.text(accessKey)]
             ) { r in found = (Self.credential(r), Self.user(r, offset: 10)) }
@@ -229,7 +230,7 @@ extension SQLMetadataStore: IdentityStore {
             try db.query(
                 """
                 SELECT \(Self.credentialColumns) FROM credentials
-                WHERE tenant = ? AND user = ? AND token_hash IS NULL ORDER BY created_at, access_key
+                WHERE tenant = ? AND "user" = ? AND token_hash IS NULL ORDER BY created_at, access_key
                 """, [.text(tenant), .text(user)]
             ) { r in out.append(Self.credential(r)) }
             return out

@@ -28,7 +28,10 @@ extension SQLMetadataStore {
                 try db.query("DELETE FROM metrics_history WHERE time < ?", [.int(s.time - MetricsSample.keepSeconds)])
                 // The slot is the key: a second agent sampling the same slot changes nothing.
                 try db.query(
-                    "INSERT OR IGNORE INTO metrics_history (\(Self.sampleColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    """
+                    INSERT INTO metrics_history (\(Self.sampleColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT DO NOTHING
+                    """,
                     [
                         .int(s.time), .int(Int64(s.replicationPending)), .int(Int64(s.replicationRunning)),
                         .int(Int64(s.replicationDead)), .real(s.oldestPendingSeconds), .int(Int64(s.replicated)),

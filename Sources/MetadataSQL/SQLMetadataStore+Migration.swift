@@ -2,6 +2,15 @@ import GatewayCore
 
 /// Migration from an existing S3 account: copy records, run rows, read-through routes.
 extension SQLMetadataStore {
+    private static let upsertMigratedObject = PortableSQL.upsert(
+        into: "migrated_objects",
+        columns: "bucket, key, source_etag, size, gateway_etag, verification, run_id, updated_at, committed",
+        key: ["bucket", "key"])
+    private static let upsertMigrationRun = PortableSQL.upsert(
+        into: "migration_runs", columns: "id, tenant, plan_id, state, updated_at, document", key: ["id"])
+    private static let upsertReadThrough = PortableSQL.upsert(
+        into: "migration_read_through", columns: "bucket, run_id, socket", key: ["bucket"])
+
     public func migratedObject(bucket: String, key: String) throws(StoreError) -> MigratedObject? {
         try withConnection { db throws(StoreError) in
             var found: MigratedObject?
@@ -22,11 +31,7 @@ extension SQLMetadataStore {
     public func recordMigratedObject(_ o: MigratedObject) throws(StoreError) {
         try withConnection { db throws(StoreError) in
             try db.query(
-                """
-                INSERT OR REPLACE INTO migrated_objects
-                    (bucket, key, source_etag, size, gateway_etag, verification, run_id, updated_at, committed)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                Self.upsertMigratedObject,
                 [
                     .text(o.bucket), .text(o.key), .text(o.sourceETag), .int(o.size), .text(o.gatewayETag),
                     .text(o.verification), .text(o.runId), .real(o.updatedAt), .int(o.committed ? 1 : 0),
@@ -47,10 +52,7 @@ extension SQLMetadataStore {
     public func saveMigrationRun(_ run: MigrationRunRow) throws(StoreError) {
         try withConnection { db throws(StoreError) in
             try db.query(
-                """
-                INSERT OR REPLACE INTO migration_runs (id, tenant, plan_id, state, updated_at, document)
-                VALUES (?, ?, ?, ?, ?, ?)
-                """,
+                Self.upsertMigrationRun,
                 [
                     .text(run.id), .text(run.tenant), .text(run.planId), .text(run.state), .real(run.updatedAt),
                     .text(run.document),
@@ -76,8 +78,8 @@ extension SQLMetadataStore {
             } else {
                 try db.query(
                     """
-                    INSERT OR IGNORE INTO migration_runs (id, tenant, plan_id, state, updated_at, document)
-                    VALUES (?, ?, ?, ?, ?, ?)
+                    INSERT INTO migration_runs (id, tenant, plan_id, state, updated_at, document)
+                    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
                     """,
                     [
                         .text(run.id), .text(run.tenant), .text(run.planId), .text(run.state), .real(run.updatedAt),
@@ -113,7 +115,7 @@ extension SQLMetadataStore {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) in
                 try db.query(
-                    "INSERT OR REPLACE INTO migration_read_through (bucket, run_id, socket) VALUES (?, ?, ?)",
+                    Self.upsertReadThrough,
                     [.text(route.bucket), .text(route.runId), .text(route.socket)])
                 try Self.audit(
                     AuditEntry.readThrough(bucket: route.bucket, run: route.runId), db

@@ -4,6 +4,11 @@ extension SQLMetadataStore {
     private static let uploadColumns =
         "upload_id, bucket, key, initiated, content_type, headers, checksum_algorithm, zone, tags, zone_upload, checksum_type, lock, owner, acl, sse, initiator"
     private static let partColumns = "upload_id, part_number, size, etag, last_modified, checksums, blob"
+    private static let upsertPart = PortableSQL.upsert(
+        into: "parts", columns: partColumns, key: ["upload_id", "part_number"])
+    private static let upsertZoneHealth = PortableSQL.upsert(
+        into: "zone_health", columns: "zone, state, last_error, latency, checked_at, consecutive_failures",
+        key: ["zone"])
 
     private static func upload(_ r: any SQLRow) -> UploadRecord {
         var u = UploadRecord(
@@ -68,7 +73,7 @@ extension SQLMetadataStore {
                 ) { r in old = Self.part(r) }
                 if let old, old.lastModified > p.lastModified { return p }
                 try db.query(
-                    "INSERT OR REPLACE INTO parts (\(Self.partColumns)) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    Self.upsertPart,
                     [
                         .text(p.uploadId), .int(Int64(p.partNumber)), .int(p.size), .text(p.etag),
                         .real(p.lastModified),
@@ -175,10 +180,7 @@ extension SQLMetadataStore {
     public func recordZoneHealth(_ h: ZoneHealth) throws(StoreError) {
         try withConnection { db throws(StoreError) in
             try db.query(
-                """
-                INSERT OR REPLACE INTO zone_health (zone, state, last_error, latency, checked_at, consecutive_failures)
-                VALUES (?, ?, ?, ?, ?, ?)
-                """,
+                Self.upsertZoneHealth,
                 [
                     .text(h.zone), .text(h.state.rawValue), .text(h.lastError), .real(h.latency), .real(h.checkedAt),
                     .int(Int64(h.consecutiveFailures)),

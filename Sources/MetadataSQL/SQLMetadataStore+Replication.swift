@@ -52,7 +52,9 @@ extension SQLMetadataStore {
         let wanted = Set(planned.filter { $0.kind == .replicate }.map { $0.generation + " " + $0.zone })
         for q in queued
         where !q.running && q.generation == old?.generation && !wanted.contains(q.generation + " " + q.zone) {
-            try db.query("DELETE FROM jobs WHERE id = ?", [.int(q.id)])
+            // Job claims are not serialized with this transaction (`claimJobs`): one claimed
+            // since it was read is running now, and stays.
+            try db.query("DELETE FROM jobs WHERE id = ? AND state <> 'running'", [.int(q.id)])
         }
         let present = Set(queued.map { $0.generation + " " + $0.zone })
         for job in planned where job.kind == .removeBlob || !present.contains(job.generation + " " + job.zone) {
@@ -118,7 +120,10 @@ extension SQLMetadataStore {
         -> [ReplicationJob]
     {
         try withConnection { db throws(StoreError) in
-            try db.transaction { () throws(StoreError) -> [ReplicationJob] in
+            // Agents on every host claim at once and must not wait for each other (nor for the
+            // serialized writers): PostgreSQL locks the rows it hands out and skips those another
+            // claim holds. No audit record here (it would need the serialized chain).
+            try db.concurrentTransaction { () throws(StoreError) -> [ReplicationJob] in
                 var claimed: [ReplicationJob] = []
                 // Ready pending jobs, and running ones whose holder stopped renewing (it died).
                 try db.query(
@@ -126,7 +131,8 @@ extension SQLMetadataStore {
                     SELECT \(Self.jobColumns) FROM jobs
                     WHERE (state = 'pending' AND not_before <= ?) OR (state = 'running' AND lease_until < ?)
                     ORDER BY priority DESC, not_before, id LIMIT ?
-                    """, [.real(now), .real(now), .int(Int64(limit))]
+                    """ + (db.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""),
+                    [.real(now), .real(now), .int(Int64(limit))]
                 ) { r in claimed.append(Self.job(r)) }
                 for i in claimed.indices {
                     claimed[i].state = .running
@@ -167,7 +173,8 @@ extension SQLMetadataStore {
         try db.query(
             """
             INSERT INTO job_counts (minute, finished, failed) VALUES (?, ?, ?)
-            ON CONFLICT(minute) DO UPDATE SET finished = finished + excluded.finished, failed = failed + excluded.failed
+            ON CONFLICT (minute) DO UPDATE SET finished = job_counts.finished + excluded.finished,
+                failed = job_counts.failed + excluded.failed
             """, [.int(Int64(now / 60)), .int(Int64(finished)), .int(Int64(failed))])
         // A day of history is plenty for a rate.
         try db.query("DELETE FROM job_counts WHERE minute < ?", [.int(Int64(now / 60) - 1440)])
@@ -268,7 +275,9 @@ extension SQLMetadataStore {
                     r in job = Self.job(r)
                 }
                 guard let job else { return false }
-                try db.query("DELETE FROM jobs WHERE id = ?", [.int(id)])
+                try db.query("DELETE FROM jobs WHERE id = ? AND state <> 'running'", [.int(id)])
+                // Claimed since it was read (claims are not serialized with this transaction).
+                if db.changes == 0 { return false }
                 try Self.audit(
                     AuditEntry.jobCancel(job),
                     db)

@@ -77,7 +77,7 @@ extension SQLMetadataStore {
     }
 
     /// The version whose first blob is `generation`, in either table (blob ids are unique, so at
-    /// most one matches). SQL keeps only rows whose `blob`, or first line of `parts` ("blob:size"),
+    /// most one matches). SQL keeps only rows whose `blob`, or `parts` (first line "blob:size"),
     /// starts with it; only those are decoded and checked exactly.
     static func version(bucket: String, key: String, generation: String, _ db: any SQLConnection) throws(StoreError)
         -> ObjectRecord?
@@ -88,8 +88,8 @@ extension SQLMetadataStore {
             try db.query(
                 """
                 SELECT \(objectColumns) FROM \(table) WHERE bucket = ? AND key = ? AND delete_marker = 0
-                AND (blob = ? OR instr(parts, ?) = 1)
-                """, [.text(bucket), .text(key), .text(generation), .text(generation)]
+                AND (blob = ? OR substr(parts, 1, length(?)) = ?)
+                """, [.text(bucket), .text(key), .text(generation), .text(generation), .text(generation)]
             ) { r in
                 let o = object(r)
                 if o.generation == generation { found = o }

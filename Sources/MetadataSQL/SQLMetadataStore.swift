@@ -185,10 +185,16 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         noncurrent_since, owner, acl, sse
         """
 
+    /// A key's one row in `objects`; one row per version in `object_versions`.
+    private static let upsertObject = PortableSQL.upsert(
+        into: "objects", columns: objectColumns, key: ["bucket", "key"])
+    private static let upsertVersion = PortableSQL.upsert(
+        into: "object_versions", columns: objectColumns, key: ["bucket", "key", "version_seq"])
+
     private static let bucketAndObjectSQL = """
         SELECT b.name, b.owner, b.created_at, b.location_constraint, b.zones, b.backend_bucket, b.tags,
             b.replica_count, b.tenant, b.naming_key, b.versioning, b.object_lock, b.lifecycle, b.policy, b.acl,
-            b.ownership, b.public_access_block, b.cors, b.encryption, o.key IS NOT NULL, o.bucket, o.key, o.size, o.etag, o.last_modified, o.content_type, o.headers, o.checksums, o.zone, o.blob,
+            b.ownership, b.public_access_block, b.cors, b.encryption, CASE WHEN o.key IS NULL THEN 0 ELSE 1 END, o.bucket, o.key, o.size, o.etag, o.last_modified, o.content_type, o.headers, o.checksums, o.zone, o.blob,
             o.parts, o.tags, o.upload_id, o.part_sizes, o.replicas, o.version_id, o.version_seq, o.delete_marker,
             o.lock_mode, o.retain_until, o.legal_hold, o.noncurrent_since, o.owner, o.acl, o.sse
         FROM buckets b LEFT JOIN objects o ON o.bucket = b.name AND o.key = ?
@@ -199,10 +205,7 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
     /// `object_versions` (every other version and every delete marker), whose columns are the same.
     static func insert(_ o: ObjectRecord, into table: String = "objects", _ db: any SQLConnection) throws(StoreError) {
         try db.query(
-            """
-            INSERT OR REPLACE INTO \(table) (\(objectColumns))
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
+            table == "objects" ? upsertObject : upsertVersion,
             [
                 .text(o.bucket), .text(o.key), .int(o.size), .text(o.etag), .real(o.lastModified),
                 .text(o.contentType), .text(FieldCoding.encode(o.headers)), .text(FieldCoding.encode(o.checksums)),
