@@ -1,9 +1,10 @@
 import GatewayCore
 
-/// Versioned schema migrations, applied in order inside one transaction each. Never edit a
-/// shipped migration: append a new one.
+/// Versioned schema migrations, applied in order inside one transaction. Never change what a
+/// shipped migration does: append a new one. One list for both dialects, written in SQLite's
+/// types and translated for PostgreSQL (`PostgresDDL`); see docs/METADATA.md, "Portable SQL".
 enum Migrations {
-    static let all: [(version: Int, sql: [String])] = [
+    static let all: [(version: Int, sql: [MigrationStep])] = [
         (
             1,
             [
@@ -150,7 +151,7 @@ enum Migrations {
                 // Tenants, their users and credentials. Everything that existed before belongs
                 // to the default tenant; the bootstrap adds its root user.
                 "CREATE TABLE tenants (id TEXT PRIMARY KEY, display_name TEXT NOT NULL, created_at REAL NOT NULL)",
-                "INSERT INTO tenants VALUES ('default', 'Default tenant', strftime('%s','now'))",
+                .bindingNow("INSERT INTO tenants VALUES ('default', 'Default tenant', ?)"),
                 """
                 CREATE TABLE users (
                     tenant TEXT NOT NULL REFERENCES tenants(id),
@@ -167,7 +168,7 @@ enum Migrations {
                 CREATE TABLE credentials (
                     access_key TEXT PRIMARY KEY,
                     tenant TEXT NOT NULL,
-                    user TEXT NOT NULL,
+                    "user" TEXT NOT NULL,
                     sealed_secret TEXT NOT NULL,
                     status TEXT NOT NULL,
                     created_at REAL NOT NULL,
@@ -177,7 +178,7 @@ enum Migrations {
                     session_policy TEXT
                 )
                 """,
-                "CREATE INDEX credentials_by_user ON credentials (tenant, user)",
+                "CREATE INDEX credentials_by_user ON credentials (tenant, \"user\")",
                 "CREATE INDEX credentials_by_parent ON credentials (parent_key)",
                 "CREATE INDEX credentials_by_expiry ON credentials (expires_at)",
                 "ALTER TABLE buckets ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default'",
@@ -196,7 +197,7 @@ enum Migrations {
                 CREATE TABLE discovery_jobs (
                     id TEXT PRIMARY KEY,
                     tenant TEXT NOT NULL,
-                    user TEXT NOT NULL,
+                    "user" TEXT NOT NULL,
                     state TEXT NOT NULL,
                     created_at REAL NOT NULL,
                     updated_at REAL NOT NULL,
@@ -271,8 +272,9 @@ enum Migrations {
         (
             17,
             [
-                // The audit chain (docs/OBSERVABILITY.md, "Audit chain"). seq is the rowid: the last
-                // record is one B-tree step away, and no secondary index adds to a write's cost.
+                // The audit chain (docs/OBSERVABILITY.md, "Audit chain"). seq is the rowid in SQLite:
+                // the last record is one B-tree step away, and no secondary index adds to a write's
+                // cost. The store writes every seq (and digest id) itself, so a plain key works alike.
                 """
                 CREATE TABLE audit_log (
                     seq INTEGER PRIMARY KEY,
@@ -446,17 +448,55 @@ enum Migrations {
         ),
     ]
 
-    static func apply(_ db: any SQLConnection) throws(StoreError) {
-        try db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL)")
+    /// Several processes (on PostgreSQL, several hosts) may start at once: the first to take
+    /// the lock migrates, the others then find nothing left to do. SQLite's write transaction
+    /// excludes the others already; PostgreSQL takes a lock of its own (DDL is transactional
+    /// there, and even `CREATE TABLE IF NOT EXISTS` races with itself).
+    static func apply(_ db: any SQLConnection, now: Double = SystemClock().now()) throws(StoreError) {
         try db.transaction { () throws(StoreError) in
+            if db.dialect == .postgres {
+                try db.query("SELECT pg_advisory_xact_lock(\(postgresLock))", [])
+            }
+            try run(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL)", db,
+                now: now)
             var current = 0
             try db.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", []) { r in current = Int(r.int(0)) }
             for m in all where m.version > current {
-                for sql in m.sql { try db.exec(sql) }
+                for step in m.sql { try run(step, db, now: now) }
                 try db.query(
-                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, strftime('%s','now'))",
-                    [.int(Int64(m.version))])
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                    [.int(Int64(m.version)), .real(now.rounded(.down))])
             }
         }
     }
+
+    /// The advisory lock key of the migration (an arbitrary constant: "s3gw" "migr").
+    static let postgresLock: Int64 = 0x7333_6777_6d69_6772
+
+    private static func run(_ step: MigrationStep, _ db: any SQLConnection, now: Double) throws(StoreError) {
+        let sql = db.dialect == .postgres ? PostgresDDL.translate(step.sql) : step.sql
+        if step.bindsNow {
+            try db.query(sql, [.real(now.rounded(.down))])
+        } else {
+            try db.exec(sql)
+        }
+    }
+}
+
+/// One statement of a migration.
+struct MigrationStep: ExpressibleByStringLiteral {
+    let sql: String
+    /// Whether the statement's one placeholder takes the time of the migration (a portable
+    /// "now": the two databases spell it differently).
+    let bindsNow: Bool
+
+    init(_ sql: String, bindsNow: Bool = false) {
+        self.sql = sql
+        self.bindsNow = bindsNow
+    }
+
+    init(stringLiteral sql: String) { self.init(sql) }
+
+    static func bindingNow(_ sql: String) -> MigrationStep { MigrationStep(sql, bindsNow: true) }
 }
