@@ -128,7 +128,9 @@ extension SQLMetadataStore {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) in
                 var buckets: [String] = []
-                try db.query("SELECT bucket FROM migration_read_through WHERE run_id = ?", [.text(runId)]) { r in
+                try db.query(
+                    "SELECT bucket FROM migration_read_through WHERE run_id = ? ORDER BY bucket", [.text(runId)]
+                ) { r in
                     buckets.append(r.text(0))
                 }
                 try db.query("DELETE FROM migration_read_through WHERE run_id = ?", [.text(runId)])

@@ -158,7 +158,9 @@ extension SQLMetadataStore {
                     throw .noSuchUpload
                 }
                 var parts: [PartRecord] = []
-                try db.query("SELECT \(Self.partColumns) FROM parts WHERE upload_id = ?", [.text(uploadId)]) { r in
+                try db.query(
+                    "SELECT \(Self.partColumns) FROM parts WHERE upload_id = ? ORDER BY part_number", [.text(uploadId)]
+                ) { r in
                     parts.append(Self.part(r))
                 }
                 var target = (bucket: "", key: "")
