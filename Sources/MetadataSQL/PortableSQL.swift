@@ -10,9 +10,11 @@ enum PortableSQL {
         let names = columns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         let placeholders = Array(repeating: "?", count: names.count).joined(separator: ", ")
         let updates = names.filter { !key.contains($0) }.map { "\($0) = excluded.\($0)" }
+        // A row that is all key has nothing to update ("DO UPDATE SET" alone is a syntax error).
+        let action = updates.isEmpty ? "DO NOTHING" : "DO UPDATE SET \(updates.joined(separator: ", "))"
         return """
             INSERT INTO \(table) (\(names.joined(separator: ", "))) VALUES (\(placeholders)) \
-            ON CONFLICT (\(key.joined(separator: ", "))) DO UPDATE SET \(updates.joined(separator: ", "))
+            ON CONFLICT (\(key.joined(separator: ", "))) \(action)
             """
     }
 }

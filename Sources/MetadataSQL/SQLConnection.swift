@@ -24,8 +24,10 @@ public protocol SQLConnection: AnyObject {
     /// Runs `body` as one write transaction, committed when it returns and rolled back when it
     /// throws. Write transactions are serialized across every connection of every process and
     /// host (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped advisory lock taken
-    /// first), so a transaction's reads see every earlier commit and nothing changes under it:
-    /// conditional writes and the audit chain's order rely on this.
+    /// first), so a transaction's reads see every earlier commit and no other *write
+    /// transaction* changes anything under it: conditional writes and the audit chain's order
+    /// rely on this. Job claims (`concurrentTransaction`) are the exception: writes to `jobs`
+    /// repeat their owner/state condition in their own WHERE (docs/METADATA.md).
     func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T
     /// Runs `body` as a write transaction that is *not* serialized with the others (PostgreSQL:
     /// READ COMMITTED, rows locked by what its statements lock, e.g. `FOR UPDATE SKIP LOCKED`;

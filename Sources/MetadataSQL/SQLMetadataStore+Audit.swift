@@ -157,7 +157,8 @@ extension SQLMetadataStore: AuditStore {
     public func auditKeys() throws(StoreError) -> [AuditKey] {
         try withConnection { db throws(StoreError) in
             var out: [AuditKey] = []
-            try db.query("SELECT fingerprint, public_key, created FROM audit_keys ORDER BY created", []) { r in
+            try db.query("SELECT fingerprint, public_key, created FROM audit_keys ORDER BY created, fingerprint", []) {
+                r in
                 out.append(AuditKey(fingerprint: r.text(0), publicKey: r.text(1), created: r.real(2)))
             }
             return out

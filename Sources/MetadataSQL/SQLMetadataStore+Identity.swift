@@ -149,7 +149,7 @@ extension SQLMetadataStore: IdentityStore {
                 if db.changes == 0 { throw .noSuchEntity("user \(name) of tenant \(tenant)") }
                 var keys: [String] = []
                 try db.query(
-                    "SELECT access_key FROM credentials WHERE tenant = ? AND \"user\" = ?",
+                    "SELECT access_key FROM credentials WHERE tenant = ? AND \"user\" = ? ORDER BY access_key",
                     [.text(tenant), .text(name)]
                 ) { r in keys.append(r.text(0)) }
                 try db.query("DELETE FROM credentials WHERE tenant = ? AND \"user\" = ?", [.text(tenant), .text(name)])

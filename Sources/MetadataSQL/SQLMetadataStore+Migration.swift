@@ -95,11 +95,11 @@ extension SQLMetadataStore {
             var out: [MigrationRunRow] = []
             let columns = "SELECT id, tenant, plan_id, state, updated_at, document FROM migration_runs"
             if let tenant {
-                try db.query("\(columns) WHERE tenant = ? ORDER BY updated_at DESC", [.text(tenant)]) { r in
+                try db.query("\(columns) WHERE tenant = ? ORDER BY updated_at DESC, id", [.text(tenant)]) { r in
                     out.append(Self.migrationRun(r))
                 }
             } else {
-                try db.query("\(columns) ORDER BY updated_at DESC", []) { r in out.append(Self.migrationRun(r)) }
+                try db.query("\(columns) ORDER BY updated_at DESC, id", []) { r in out.append(Self.migrationRun(r)) }
             }
             return out
         }

@@ -188,12 +188,19 @@ extension SQLMetadataStore {
                     "SELECT \(Self.jobColumns) FROM jobs WHERE id = ? AND lease_owner = ?", [.int(id), .text(owner)]
                 ) { r in job = Self.job(r) }
                 guard let job else { return }
+                // The owner and state again in the UPDATE itself: claims are not serialized with
+                // this transaction (`concurrentTransaction`), and on PostgreSQL a claim that took
+                // the expired lease meanwhile is re-checked only against this WHERE.
                 try db.query(
                     """
                     UPDATE jobs SET state = ?, not_before = ?, lease_owner = '', lease_until = 0, last_error = ?
-                    WHERE id = ?
+                    WHERE id = ? AND lease_owner = ? AND state = 'running'
                     """,
-                    [.text(retryAt == nil ? "dead" : "pending"), .real(retryAt ?? 0), .text(error), .int(id)])
+                    [
+                        .text(retryAt == nil ? "dead" : "pending"), .real(retryAt ?? 0), .text(error), .int(id),
+                        .text(owner),
+                    ])
+                guard db.changes > 0 else { return }
                 try Self.count(finished: 0, failed: 1, at: now, db)
                 if retryAt == nil && job.kind == .replicate {
                     try markReplica(job, .failed, db)

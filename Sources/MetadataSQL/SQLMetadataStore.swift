@@ -161,7 +161,7 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
                 }
                 // Unfinished uploads go with the bucket; their blobs go with its directory.
                 var uploads: [String] = []
-                try db.query("SELECT upload_id FROM uploads WHERE bucket = ?", [.text(name)]) { r in
+                try db.query("SELECT upload_id FROM uploads WHERE bucket = ? ORDER BY upload_id", [.text(name)]) { r in
                     uploads.append(r.text(0))
                 }
                 try db.query(
