@@ -47,7 +47,8 @@ public struct GatewayContext: Sendable {
         maxClockSkew: Double = 900, clock: any Clock, installationSecret: [UInt8], logger: Logger,
         baseDomains: [String] = [],
         replication: ReplicationSettings = ReplicationSettings(), sts: STSSettings = STSSettings(),
-        admin: AdminSettings = AdminSettings(), discovery: DiscoveryJobs? = nil, metrics: GatewayMetrics? = nil
+        admin: AdminSettings = AdminSettings(), discovery: DiscoveryJobs? = nil, metrics: GatewayMetrics? = nil,
+        signingHosts: [String] = []
     ) {
         self.metrics = metrics
         self.admin = admin
@@ -59,7 +60,7 @@ public struct GatewayContext: Sendable {
         self.zones = zones.mapValues { TracedZone($0, metrics: metrics?.recorder) }
         self.catalog = catalog
         self.identities = identities
-        verifier = Verifier(credentials: identities, maxClockSkew: maxClockSkew)
+        verifier = Verifier(credentials: identities, maxClockSkew: maxClockSkew, signingHosts: signingHosts)
         self.clock = clock
         self.installationSecret = installationSecret
         self.logger = logger

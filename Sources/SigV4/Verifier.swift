@@ -7,10 +7,26 @@ import GatewayCore
 public struct Verifier: Sendable {
     let credentials: any CredentialLookup
     let maxClockSkew: Double
+    /// `[s3] signing_hosts`: Host values a SigV4 signature may have been computed for besides
+    /// the request's own, tried after it. A global router answers 307 and the client re-sends
+    /// to this gateway with the headers (or presigned URL) it signed for the router's host.
+    let signingHosts: [String]
 
-    public init(credentials: any CredentialLookup, maxClockSkew: Double = 900) {
+    public init(credentials: any CredentialLookup, maxClockSkew: Double = 900, signingHosts: [String] = []) {
         self.credentials = credentials
         self.maxClockSkew = maxClockSkew
+        self.signingHosts = signingHosts
+    }
+
+    /// The request's headers as signed for each host a signature may name: its own Host first,
+    /// then each of `signingHosts` in its place (only when `host` is among the signed headers).
+    func headerVariants(_ head: RequestHead, signed: [String]) -> [[(name: String, value: String)]] {
+        guard signed.contains("host"), !signingHosts.isEmpty else { return [head.headers] }
+        let own = head.header("host")
+        return [head.headers]
+            + signingHosts.filter { $0 != own }.map { host in
+                head.headers.filter { $0.name != "host" } + [(name: "host", value: host)]
+            }
     }
 
     /// `now` is seconds since 1970 (a parameter so tests are deterministic).
@@ -169,10 +185,10 @@ public struct Verifier: Sendable {
 
         let key = Signer.signingKey(
             secret: secret, date: credential.date, region: credential.region, service: credential.service)
-        func expectedSignature(uri: String) -> String {
+        func expectedSignature(uri: String, headers: [(name: String, value: String)]) -> String {
             let canonical = CanonicalRequest.build(
                 method: head.method, canonicalURI: uri, canonicalQuery: CanonicalRequest.canonicalQuery(head.rawQuery),
-                canonicalHeaders: CanonicalRequest.canonicalHeaders(head.headers, signed: signed),
+                canonicalHeaders: CanonicalRequest.canonicalHeaders(headers, signed: signed),
                 signedHeaders: signedField,
                 payloadHash: head.header("x-amz-content-sha256") ?? bodyHash ?? CanonicalRequest.emptySHA256)
             let sts = CanonicalRequest.stringToSign(
@@ -180,9 +196,14 @@ public struct Verifier: Sendable {
             return Signer.signature(signingKey: key, stringToSign: sts)
         }
         let uri = CanonicalRequest.canonicalURI(rawPath: head.rawPath)
-        var expected = expectedSignature(uri: uri)
-        if !constantTimeEquals(expected, signature) && doubleEncodedPath && uri.contains("%") {
-            expected = expectedSignature(uri: uriEncode(uri, encodeSlash: false))
+        var uris = [uri]
+        if doubleEncodedPath && uri.contains("%") { uris.append(uriEncode(uri, encodeSlash: false)) }
+        var expected = ""
+        search: for headers in headerVariants(head, signed: signed) {
+            for u in uris {
+                expected = expectedSignature(uri: u, headers: headers)
+                if constantTimeEquals(expected, signature) { break search }
+            }
         }
         guard constantTimeEquals(expected, signature) else { throw .signatureMismatch }
         return AuthContext(
@@ -240,15 +261,20 @@ public struct Verifier: Sendable {
         guard let payload = PayloadMode(headerValue: payloadHash), !payload.isStreaming else {
             throw .invalidArgument("X-Amz-Content-Sha256 must be UNSIGNED-PAYLOAD or a valid sha256 value.")
         }
-        let canonical = CanonicalRequest.build(
-            method: head.method, canonicalURI: CanonicalRequest.canonicalURI(rawPath: head.rawPath),
-            canonicalQuery: CanonicalRequest.canonicalQuery(head.rawQuery, excluding: "X-Amz-Signature"),
-            canonicalHeaders: CanonicalRequest.canonicalHeaders(head.headers, signed: signed),
-            signedHeaders: signedField, payloadHash: payloadHash)
-        let sts = CanonicalRequest.stringToSign(amzDate: amzDate, scope: credential.scope, canonicalRequest: canonical)
         let key = Signer.signingKey(
             secret: secret, date: credential.date, region: credential.region, service: credential.service)
-        let expected = Signer.signature(signingKey: key, stringToSign: sts)
+        var expected = ""
+        for headers in headerVariants(head, signed: signed) {
+            let canonical = CanonicalRequest.build(
+                method: head.method, canonicalURI: CanonicalRequest.canonicalURI(rawPath: head.rawPath),
+                canonicalQuery: CanonicalRequest.canonicalQuery(head.rawQuery, excluding: "X-Amz-Signature"),
+                canonicalHeaders: CanonicalRequest.canonicalHeaders(headers, signed: signed),
+                signedHeaders: signedField, payloadHash: payloadHash)
+            let sts = CanonicalRequest.stringToSign(
+                amzDate: amzDate, scope: credential.scope, canonicalRequest: canonical)
+            expected = Signer.signature(signingKey: key, stringToSign: sts)
+            if constantTimeEquals(expected, signature) { break }
+        }
         guard constantTimeEquals(expected, signature) else { throw .signatureMismatch }
         return AuthContext(
             accessKey: credential.accessKey, method: .v4Query, payload: payload, signingKey: key,

@@ -88,6 +88,11 @@ public struct GatewayConfig: Sendable {
     public var metadata = MetadataSettings()
     /// The SQLite metadata file (`[metadata] path`, else in the state directory).
     public var metadataPath: String { metadata.path ?? stateDir + "/metadata.sqlite" }
+    /// `[router]`: set when this installation is the global router (docs/ROUTER.md).
+    public var router: RouterSettings?
+    /// `[s3] signing_hosts`: hosts (`name:port` as clients send Host) whose SigV4 signatures
+    /// this gateway also accepts: the global router's, whose 307 clients follow here.
+    public var signingHosts: [String] = []
 
     /// Whole seconds: at least 1, at most an hour (a bound longer than that is no bound).
     static let timeoutRange = 1...3600
@@ -264,6 +269,19 @@ public struct GatewayConfig: Sendable {
                 c.accessDefaults.blockPublicAccess =
                     try reader.bool("default_public_access_block") ?? c.accessDefaults.blockPublicAccess
                 c.allowSSECOverHTTP = try reader.bool("allow_sse_c_over_http") ?? c.allowSSECOverHTTP
+                c.signingHosts = try reader.strings("signing_hosts") ?? []
+                for h in c.signingHosts where h.isEmpty || h.contains("/") || h.contains(" ") {
+                    throw reader.invalid("signing_hosts", "\"\(h)\" is not a host[:port]")
+                }
+                try reader.noOtherKeys()
+            case "router":
+                var r = RouterSettings()
+                r.store = try reader.string("store").flatMap { $0.isEmpty ? nil : $0 }
+                if let store = r.store, !store.hasPrefix("/") {
+                    throw reader.invalid("store", "must be an absolute file path")
+                }
+                r.lookup = try reader.bool("lookup") ?? r.lookup
+                c.router = r
                 try reader.noOtherKeys()
             case "testing":
                 if let path = try reader.string("clock_offset_file") {
@@ -337,7 +355,8 @@ public struct GatewayConfig: Sendable {
         if let conflict = c.oplog.stateConflict(stateDir: c.stateDir) {
             throw Invalid(file: file, line: 0, message: "[oplog] path \(c.oplog.path) \(conflict)")
         }
-        if c.zones.isEmpty {
+        // The router stores nothing but its routing table: it needs no zone.
+        if c.zones.isEmpty && c.router == nil {
             throw Invalid(file: file, line: 0, message: "no [[zones]] configured")
         }
         for i in c.zones.indices {
@@ -352,7 +371,7 @@ public struct GatewayConfig: Sendable {
             throw Invalid(file: file, line: line, message: "digest_zone \"\(z)\" is not a configured zone")
         }
         if c.defaultZone.isEmpty {
-            c.defaultZone = c.zones[0].name
+            c.defaultZone = c.zones.first?.name ?? ""
         } else if !c.zones.contains(where: { $0.name == c.defaultZone }) {
             let line = doc.tables.first { $0.name == "storage" }?.values["default_zone"]?.line ?? 0
             throw Invalid(file: file, line: line, message: "default_zone \"\(c.defaultZone)\" is not a configured zone")

@@ -121,7 +121,8 @@ enum Worker {
             installationSecret: secret, logger: logger, baseDomains: config.baseDomains,
             replication: config.replication, sts: config.sts,
             admin: AdminSettings(configPath: configPath, multipartExpiry: Double(config.multipartExpiry)),
-            discovery: discovery, metrics: GatewayMetrics.open(config, kind: metricsKind, logger: logger))
+            discovery: discovery, metrics: GatewayMetrics.open(config, kind: metricsKind, logger: logger),
+            signingHosts: config.signingHosts)
         if metricsKind == "worker", let recorder = context.metrics?.recorder {
             context.observers.append(MetricsObserver(recorder: recorder))
         }
