@@ -275,6 +275,11 @@ public struct S3Gateway: Sendable {
     }
 
     func send(_ r: S3Response, head: RequestHead, requestId: String, to sink: any ResponseSink) throws -> Int64 {
+        try Self.send(r, head: head, requestId: requestId, to: sink)
+    }
+
+    /// The response's head and body (none for HEAD); the global router answers through it too.
+    static func send(_ r: S3Response, head: RequestHead, requestId: String, to sink: any ResponseSink) throws -> Int64 {
         var headers = r.headers
         headers.append(Header("x-amz-request-id", requestId))
         headers.append(Header("x-amz-id-2", requestId))
@@ -314,7 +319,9 @@ public struct S3Gateway: Sendable {
         _ = try? send(response, head: head, requestId: requestId, to: sink)
     }
 
-    func drain(_ body: any ByteSource, limit: Int) {
+    func drain(_ body: any ByteSource, limit: Int) { Self.drain(body, limit: limit) }
+
+    static func drain(_ body: any ByteSource, limit: Int) {
         var buf = [UInt8](repeating: 0, count: 64 * 1024)
         var total = 0
         while total < limit {

@@ -98,6 +98,13 @@ public struct S3ErrorCode: Sendable, Hashable {
     public static let missingContentLength = S3ErrorCode(
         "MissingContentLength", 411, "You must provide the Content-Length HTTP header.")
     public static let noSuchBucket = S3ErrorCode("NoSuchBucket", 404, "The specified bucket does not exist")
+    /// The global router's answer to every request it can route (docs/ROUTER.md), with the
+    /// regional gateway in `Location` and `<Endpoint>`:
+    /// https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingRouting.html
+    public static let temporaryRedirect = S3ErrorCode(
+        "TemporaryRedirect", 307,
+        "Please re-send this request to the specified temporary endpoint. Continue to use the original request endpoint for future requests."
+    )
     public static let noSuchKey = S3ErrorCode("NoSuchKey", 404, "The specified key does not exist.")
     public static let noSuchUpload = S3ErrorCode(
         "NoSuchUpload", 404,

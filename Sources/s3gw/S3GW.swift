@@ -20,6 +20,7 @@ struct S3GW: ParsableCommand {
             BucketsCommand.self, ZonesCommand.self, ReplicationCommand.self, FailoverCommand.self,
             PlacementCommand.self, RepairCommand.self, AuditCommand.self, OplogCommand.self, ProvidersCommand.self,
             AgentsCommand.self, WorkersCommand.self, MetricsCommand.self, SnapshotsCommand.self, MigrateCommand.self,
+            RoutingCommand.self,
             WorkerCommand.self, AgentCommand.self,
         ])
 
@@ -79,9 +80,24 @@ struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the supervisor and its workers (foreground).")
     @OptionGroup var options: ConfigOption
     @Option(help: "Write the supervisor's pid here.") var pidFile: String?
+    @Option(
+        help: ArgumentHelp(
+            "gateway, or router: the global router (docs/ROUTER.md). Default: router when the configuration has [router].",
+            valueName: "role"))
+    var role: String?
+
+    func validate() throws {
+        if let role, role != "gateway", role != "router" { throw ValidationError("--role is gateway or router") }
+    }
 
     func run() throws {
         let config = try loadOrExit(options.config)
+        if role == "router" || (role == nil && config.router != nil) {
+            let logger = makeLogger("s3gw.router", level: config.logLevel)
+            throw ExitCode(
+                try RouterServer.run(
+                    config: config, settings: config.router ?? RouterSettings(), pidFile: pidFile, logger: logger))
+        }
         let logger = makeLogger("s3gw.supervisor", level: config.logLevel)
         let code = try Supervisor(configPath: options.config, config: config, logger: logger).run(pidFile: pidFile)
         throw ExitCode(code)

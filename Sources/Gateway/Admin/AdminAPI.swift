@@ -47,7 +47,11 @@ public enum AdminAPI {
         /// How many segments are literal: of two routes matching a path, the one with more wins.
         var literals: Int { pattern.filter { !$0.hasPrefix("{") }.count }
 
-        func match(_ path: [String]) -> [String: String]? {
+        func match(_ path: [String]) -> [String: String]? { Self.match(pattern, path) }
+
+        /// The `{name}` parameters of `path` when it has `pattern`'s shape (the router's admin
+        /// routes match the same way).
+        static func match(_ pattern: [String], _ path: [String]) -> [String: String]? {
             guard path.count == pattern.count else { return nil }
             var params: [String: String] = [:]
             for (p, s) in zip(pattern, path) {

@@ -83,7 +83,7 @@ extension S3Gateway {
             body: .bytes(Array(message.utf8)))
     }
 
-    private static func json(_ status: Int, _ body: [UInt8]) -> S3Response {
+    static func json(_ status: Int, _ body: [UInt8]) -> S3Response {
         S3Response(status: status, headers: [Header("Content-Type", "application/json")], body: .bytes(body))
     }
 }

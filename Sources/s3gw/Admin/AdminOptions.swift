@@ -86,7 +86,10 @@ struct AdminOptions: ParsableArguments {
 
     func transport() throws -> any AdminTransport {
         if let t = Self.testTransport { return t }
-        guard let endpoint else { return try LocalAdminTransport(configPath: configPath) }
+        guard let endpoint else {
+            if let router = try LocalRouterTransport.forRouter(configPath: configPath) { return router }
+            return try LocalAdminTransport(configPath: configPath)
+        }
         return try RemoteAdminTransport(
             endpoint: endpoint, credentials: try credentials(), region: region, caBundle: caBundle,
             verifyTLS: !insecure)

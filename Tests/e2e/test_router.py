@@ -1,0 +1,329 @@
+"""The global router (docs/ROUTER.md) end to end: two regional gateways, `fi` and `de`, each a
+normal stack with its own tenant and keys and the router's host in `[s3] signing_hosts`, and one
+router stack (`[router]` in its configuration) whose table is set through its admin API and the
+CLI. Clients are then pointed at the router: curl -L with presigned GET and PUT URLs, headless
+Chromium opening a presigned URL, boto3 and the aws CLI (which do not follow the router's 307 to
+another host and learn their endpoint from the lookup instead). Each reaches its own region's
+data; the router's own store, read at the end, holds routing data only."""
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import uuid
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from admin_api import admin
+from conftest import REGION, Stack, client_env, run, s3gw_bin
+
+LOOKUP = "/.well-known/s3gw-route"
+NS = ""  # S3 error documents carry no namespace
+
+
+@dataclass
+class Region:
+    name: str
+    stack: Stack
+    tenant: str
+    access_key: str
+    secret_key: str
+    bucket: str
+
+
+def ok(resp: requests.Response, status: int = 200) -> dict:
+    assert resp.status_code == status, f"{resp.request.method} {resp.request.url}: {resp.status_code} {resp.text}"
+    return resp.json() if resp.content else {}
+
+
+def client(endpoint: str, region: Region, **config) -> "boto3.client":
+    cfg = {"s3": {"addressing_style": "path"}, "retries": {"max_attempts": 1, "mode": "standard"},
+           "signature_version": "s3v4"}
+    cfg.update(config)
+    return boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=region.access_key,
+                        aws_secret_access_key=region.secret_key, region_name=REGION, config=Config(**cfg))
+
+
+def marker(region: str) -> bytes:
+    return f"object-of-{region}-{uuid.uuid4().hex}".encode()
+
+
+@pytest.fixture(scope="module")
+def router():
+    s = Stack("router", extra="\n[router]\n")
+    s.start()
+    yield s
+    s.stop()
+    s.cleanup()
+
+
+def regional(name: str, router: Stack) -> Region:
+    """A gateway that accepts signatures made for the router's host, with a tenant, a user with
+    every S3 permission, its key and a bucket."""
+    s = Stack(name, extra=f'\n[s3]\nsigning_hosts = ["127.0.0.1:{router.http_port}"]\n')
+    s.start()
+    tenant = f"acme-{name}"
+    ok(admin(s, "POST", "tenants", {"id": tenant}), 201)
+    ok(admin(s, "POST", f"tenants/{tenant}/users", {"name": "app", "permissions": {"s3:*": ["*"]}}), 201)
+    key = ok(admin(s, "POST", f"tenants/{tenant}/users/app/credentials"), 201)
+    r = Region(name, s, tenant, key["access_key"], key["secret_key"], f"photos-{name}-{uuid.uuid4().hex[:8]}")
+    client(s.http_url, r).create_bucket(Bucket=r.bucket)
+    return r
+
+
+@pytest.fixture(scope="module")
+def regions(router):
+    made = []
+    try:
+        for name in ("fi", "de"):
+            made.append(regional(name, router))
+        fi, de = made
+        # fi through the CLI (remote, signed with the router's operator key), de through the
+        # admin API: both write the same table.
+        env = {**os.environ, "S3GW_ADMIN_ACCESS_KEY": router.access_key,
+               "S3GW_ADMIN_SECRET_KEY": router.secret_key}
+        for argv in (["region", "fi", fi.stack.http_url], ["tenant", fi.tenant, "fi"],
+                     ["access-key", fi.access_key, fi.tenant], ["bucket", fi.bucket, fi.tenant]):
+            run([s3gw_bin(), "routing", "set", *argv, "--endpoint", router.http_url], env=env, stack=router)
+        ok(admin(router, "PUT", "routing/regions/de", {"endpoint": de.stack.http_url}))
+        ok(admin(router, "PUT", f"routing/tenants/{de.tenant}", {"region": "de"}))
+        ok(admin(router, "PUT", f"routing/access-keys/{de.access_key}", {"tenant": de.tenant}))
+        ok(admin(router, "PUT", f"routing/buckets/{de.bucket}", {"tenant": de.tenant}))
+        yield {"fi": fi, "de": de}
+    finally:
+        for r in made:
+            r.stack.stop()
+            r.stack.cleanup()
+
+
+def presign(router: Stack, region: Region, method: str, key: str | None, **params) -> str:
+    named = {"Key": key} if key is not None else {}
+    return client(router.http_url, region).generate_presigned_url(
+        method, Params={"Bucket": region.bucket, **named, **params}, ExpiresIn=600)
+
+
+# -- the redirect itself ---------------------------------------------------------------------------
+def test_a_signed_request_gets_307_to_its_region_with_path_and_query_unchanged(router, regions):
+    fi = regions["fi"]
+    url = presign(router, fi, "get_object", "some/key.txt")
+    r = requests.get(url, allow_redirects=False, timeout=10)
+    assert r.status_code == 307, r.text
+    path_and_query = url[len(router.http_url):]
+    assert r.headers["Location"] == fi.stack.http_url + path_and_query
+    doc = ET.fromstring(r.content)
+    assert doc.tag == "Error"
+    assert doc.findtext("Code") == "TemporaryRedirect"
+    assert doc.findtext("Message") == ("Please re-send this request to the specified temporary endpoint. "
+                                       "Continue to use the original request endpoint for future requests.")
+    assert doc.findtext("Endpoint") == f"127.0.0.1:{fi.stack.http_port}"
+    assert doc.findtext("Bucket") == fi.bucket
+    assert r.headers["Content-Type"] == "application/xml"
+
+
+def test_each_key_goes_to_its_own_region(router, regions):
+    for name, region in regions.items():
+        r = requests.get(presign(router, region, "list_objects_v2", None), allow_redirects=False, timeout=10)
+        assert r.status_code == 307
+        assert r.headers["Location"].startswith(region.stack.http_url + "/"), (name, r.headers["Location"])
+
+
+def test_anonymous_requests_route_by_bucket(router, regions):
+    de = regions["de"]
+    r = requests.get(f"{router.http_url}/{de.bucket}/public.txt?x=1", allow_redirects=False, timeout=10)
+    assert r.status_code == 307
+    assert r.headers["Location"] == f"{de.stack.http_url}/{de.bucket}/public.txt?x=1"
+
+
+def test_unknown_keys_and_buckets_get_a_clear_error(router, regions):
+    fi = regions["fi"]
+    stranger = Region("xx", fi.stack, "nobody", "AKIDNOTROUTED0000000", "secret", fi.bucket)
+    r = requests.get(presign(router, stranger, "get_object", "k"), allow_redirects=False, timeout=10)
+    assert r.status_code == 403
+    doc = ET.fromstring(r.content)
+    assert doc.findtext("Code") == "InvalidAccessKeyId"
+    assert "not routed by this endpoint" in doc.findtext("Message")
+    assert "Location" not in r.headers
+    r = requests.get(f"{router.http_url}/no-such-bucket-{uuid.uuid4().hex[:8]}/k", allow_redirects=False, timeout=10)
+    assert r.status_code == 404
+    assert ET.fromstring(r.content).findtext("Code") == "NoSuchBucket"
+    # With no key and no bucket there is nothing to route on.
+    r = requests.get(router.http_url + "/", allow_redirects=False, timeout=10)
+    assert r.status_code == 403 and ET.fromstring(r.content).findtext("Code") == "AccessDenied"
+
+
+# -- clients that follow the redirect -----------------------------------------------------------
+def test_curl_follows_presigned_put_and_get_to_the_region(router, regions, tmp_path):
+    fi, de = regions["fi"], regions["de"]
+    body = marker("fi")
+    src = tmp_path / "up.txt"
+    src.write_bytes(body)
+    put = presign(router, fi, "put_object", "via-router.txt")
+    run(["curl", "-sS", "--fail-with-body", "-L", "-T", src, put])
+    got = run(["curl", "-sS", "--fail-with-body", "-L", presign(router, fi, "get_object", "via-router.txt")])
+    assert got.stdout.encode() == body
+    # The object is fi's: fi serves it, de has no such bucket.
+    assert client(fi.stack.http_url, fi).get_object(Bucket=fi.bucket, Key="via-router.txt")["Body"].read() == body
+    with pytest.raises(ClientError) as e:
+        client(de.stack.http_url, de).head_bucket(Bucket=fi.bucket)
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] in (403, 404)
+    assert blobs(fi.stack) and not blobs(de.stack)
+
+
+def blobs(stack: Stack) -> list[Path]:
+    """The blob files in a stack's filesystem zone."""
+    root = stack.zone_dir / "buckets"
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def test_only_the_configured_router_host_is_trusted(router, regions):
+    """fi verifies a signature made for the router's host because `signing_hosts` names it: a
+    URL presigned for any other host (another router, a typo'd port) is refused there."""
+    fi = regions["fi"]
+    elsewhere = "http://127.0.0.1:1"
+    url = client(elsewhere, fi).generate_presigned_url(
+        "get_object", Params={"Bucket": fi.bucket, "Key": "via-router.txt"}, ExpiresIn=600)
+    r = requests.get(fi.stack.http_url + url[len(elsewhere):], timeout=10)
+    assert r.status_code == 403 and ET.fromstring(r.content).findtext("Code") == "SignatureDoesNotMatch"
+    url = presign(router, fi, "get_object", "via-router.txt")
+    assert requests.get(fi.stack.http_url + url[len(router.http_url):], timeout=10).status_code == 200
+
+
+CHROMIUM = shutil.which("chromium")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs Debian's chromium and chromium-driver")
+def test_a_browser_opens_a_presigned_url_through_the_router(router, regions):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    de = regions["de"]
+    body = marker("de")
+    client(de.stack.http_url, de).put_object(Bucket=de.bucket, Key="page.txt", Body=body, ContentType="text/plain")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    try:
+        driver.get(presign(router, de, "get_object", "page.txt"))
+        assert driver.current_url.startswith(de.stack.http_url + "/"), driver.current_url
+        assert body.decode() in driver.page_source
+    finally:
+        driver.quit()
+
+
+# -- clients that do not follow it: the lookup ----------------------------------------------------
+def test_boto3_does_not_follow_the_router_and_uses_the_lookup(router, regions):
+    fi = regions["fi"]
+    body = marker("fi")
+    client(fi.stack.http_url, fi).put_object(Bucket=fi.bucket, Key="boto.txt", Body=body)
+    with pytest.raises(ClientError) as e:
+        client(router.http_url, fi).get_object(Bucket=fi.bucket, Key="boto.txt")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 307
+    endpoint = ok(requests.get(router.http_url + LOOKUP, params={"access-key-id": fi.access_key}, timeout=10))
+    assert endpoint == {"endpoint": fi.stack.http_url}
+    assert client(endpoint["endpoint"], fi).get_object(Bucket=fi.bucket, Key="boto.txt")["Body"].read() == body
+
+
+def test_the_aws_cli_does_not_follow_the_router_and_uses_the_lookup(router, regions, tmp_path):
+    de = regions["de"]
+    env = client_env(de.stack, "http", tmp_path)
+    env.update(AWS_ACCESS_KEY_ID=de.access_key, AWS_SECRET_ACCESS_KEY=de.secret_key)
+    src = tmp_path / "cli.txt"
+    src.write_bytes(marker("de"))
+    r = run(["aws", "--endpoint-url", router.http_url, "s3", "cp", src, f"s3://{de.bucket}/cli.txt"], env=env,
+            check=False)
+    assert r.returncode != 0 and "TemporaryRedirect" in r.stderr + r.stdout, r.stderr
+    endpoint = ok(requests.get(router.http_url + LOOKUP, params={"access-key-id": de.access_key}, timeout=10))
+    run(["aws", "--endpoint-url", endpoint["endpoint"], "s3", "cp", src, f"s3://{de.bucket}/cli.txt"], env=env)
+    got = client(de.stack.http_url, de).get_object(Bucket=de.bucket, Key="cli.txt")["Body"].read()
+    assert got == src.read_bytes()
+
+
+def test_the_lookup_returns_the_endpoint_and_nothing_else(router, regions):
+    fi, de = regions["fi"], regions["de"]
+    assert ok(requests.get(router.http_url + LOOKUP, params={"bucket": de.bucket}, timeout=10)) == {
+        "endpoint": de.stack.http_url}
+    r = requests.get(router.http_url + LOOKUP, params={"access-key-id": fi.access_key}, timeout=10)
+    assert r.json() == {"endpoint": fi.stack.http_url}
+    assert r.headers["Cache-Control"] == "no-store"
+    for text in (fi.tenant, "fi\"", fi.bucket):
+        assert text not in r.text
+    r = requests.get(router.http_url + LOOKUP, params={"access-key-id": "AKIDNOTROUTED0000000"}, timeout=10)
+    assert r.status_code == 404 and r.json()["code"] == "NotFound"
+    both = requests.get(router.http_url + LOOKUP, params={"access-key-id": fi.access_key, "bucket": fi.bucket},
+                        timeout=10)
+    assert both.status_code == 400
+    assert requests.post(router.http_url + LOOKUP, timeout=10).status_code == 405
+
+
+# -- the routing table and its API ----------------------------------------------------------------
+def test_the_admin_api_needs_the_operator_signature(router, regions):
+    fi = regions["fi"]
+    r = requests.get(router.http_url + "/admin/routing/regions", timeout=10)
+    assert r.status_code == 403 and r.json()["code"] == "AccessDenied"
+    # A customer's key means nothing here: the router has no customer secrets.
+    r = admin(router, "GET", "routing/regions", access_key=fi.access_key, secret_key=fi.secret_key)
+    assert r.status_code == 403 and r.json()["code"] == "InvalidAccessKeyId"
+    listed = ok(admin(router, "GET", "routing/regions"))["items"]
+    assert {x["name"]: x["endpoint"] for x in listed} == {"fi": fi.stack.http_url, "de": regions["de"].stack.http_url}
+    assert admin(router, "PUT", "routing/regions/bad", {"endpoint": "ftp://x"}).status_code == 400
+    assert admin(router, "PUT", "routing/tenants/t1", {"region": "nowhere"}).status_code == 404
+    assert admin(router, "DELETE", "routing/regions/fi").status_code == 409
+    assert admin(router, "POST", "routing/regions").status_code == 405
+
+
+def test_the_cli_on_the_router_host_reads_the_same_table(router, regions):
+    fi = regions["fi"]
+    out = run([s3gw_bin(), "routing", "list", "access-key", "--tenant", fi.tenant, "-c", router.config]).stdout
+    assert fi.access_key in out and regions["de"].access_key not in out
+    out = run([s3gw_bin(), "routing", "show", "tenant", fi.tenant, "-c", router.config, "--json"]).stdout
+    assert '"region" : "fi"' in out or '"region": "fi"' in out, out
+
+
+def test_a_routing_change_takes_effect_at_once(router, regions):
+    fi, de = regions["fi"], regions["de"]
+    moved = f"moving-{uuid.uuid4().hex[:8]}"
+    ok(admin(router, "PUT", f"routing/buckets/{moved}", {"tenant": fi.tenant}))
+    r = requests.get(f"{router.http_url}/{moved}/k", allow_redirects=False, timeout=10)
+    assert r.headers["Location"].startswith(fi.stack.http_url)
+    ok(admin(router, "PUT", f"routing/buckets/{moved}", {"tenant": de.tenant}))
+    r = requests.get(f"{router.http_url}/{moved}/k", allow_redirects=False, timeout=10)
+    assert r.headers["Location"].startswith(de.stack.http_url)
+    assert admin(router, "DELETE", f"routing/buckets/{moved}").status_code == 204
+    assert requests.get(f"{router.http_url}/{moved}/k", allow_redirects=False, timeout=10).status_code == 404
+
+
+# -- what the router holds -------------------------------------------------------------------------
+def test_the_router_store_holds_routing_data_only(router, regions):
+    """Read last (pytest runs this module's tests in order): every object, secret and tenant
+    detail written above lives in the regions; the router's files name regions, tenants, key
+    ids and buckets, and nothing else."""
+    fi, de = regions["fi"], regions["de"]
+    store = router.state_dir / "router.sqlite"
+    assert store.exists()
+    db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    try:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert tables == {"regions", "tenants", "access_keys", "buckets"}
+        dump = "\n".join(db.iterdump())
+    finally:
+        db.close()
+    assert fi.access_key in dump and de.bucket in dump
+    # Every byte of the router's state directory: no secret, no object key, no object data.
+    everything = b"".join(p.read_bytes() for p in router.state_dir.rglob("*") if p.is_file())
+    for secret in (fi.secret_key, de.secret_key, fi.stack.secret_key, de.stack.secret_key):
+        assert secret.encode() not in everything
+    for key in (b"via-router.txt", b"boto.txt", b"cli.txt", b"page.txt", b"object-of-"):
+        assert key not in everything, key
+    assert not (router.state_dir / "metadata.sqlite").exists()
+    assert not blobs(router)
