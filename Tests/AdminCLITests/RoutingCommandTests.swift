@@ -1,0 +1,42 @@
+import Foundation
+import XCTest
+
+@testable import Gateway
+@testable import s3gw
+
+/// Every route of the router's admin API has a `s3gw routing` command that reaches it (as
+/// AdminCommandTests holds the gateway's admin API to its commands).
+final class RoutingCommandTests: XCTestCase {
+    static let commandLines: [[String]] = [
+        ["routing", "list", "region"], ["routing", "show", "region", "fi"],
+        ["routing", "set", "region", "fi", "https://fi.example"], ["routing", "delete", "region", "fi"],
+        ["routing", "list", "tenant"], ["routing", "show", "tenant", "acme"],
+        ["routing", "set", "tenant", "acme", "fi"], ["routing", "delete", "tenant", "acme"],
+        ["routing", "list", "access-key", "--tenant", "acme"], ["routing", "set", "access-key", "AKID", "acme"],
+        ["routing", "delete", "access-key", "AKID"],
+        ["routing", "list", "bucket"], ["routing", "set", "bucket", "photos", "acme"],
+        ["routing", "delete", "bucket", "photos"],
+    ]
+
+    func testEveryRouteHasACommandThatReachesIt() throws {
+        let recorder = AdminCommandTests.Recorder()
+        try AdminOptions.$testTransport.withValue(recorder) {
+            for argv in Self.commandLines {
+                var command = try S3GW.parseAsRoot(argv)
+                try? command.run()
+            }
+        }
+        func route(of call: AdminCall) -> String? {
+            RouterAdminAPI.routes.first { $0.method == call.method && $0.match(call.path) != nil }.map {
+                $0.method + " " + $0.pattern.joined(separator: "/")
+            }
+        }
+        let calls = recorder.calls
+        XCTAssertEqual(calls.filter { route(of: $0) == nil }.map { "\($0.method) \($0.path)" }, [])
+        let all = Set(RouterAdminAPI.routes.map { $0.method + " " + $0.pattern.joined(separator: "/") })
+        XCTAssertEqual(all.subtracting(calls.compactMap(route)).sorted(), [], "routes no command reaches")
+        // `set` sends the field the route reads.
+        let put = calls.first { $0.method == "PUT" && $0.path == ["routing", "tenants", "acme"] }
+        XCTAssertEqual(put.map { String(decoding: $0.body, as: UTF8.self) }, #"{"region":"fi"}"#)
+    }
+}
