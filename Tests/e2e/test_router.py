@@ -221,6 +221,21 @@ def test_a_browser_opens_a_presigned_url_through_the_router(router, regions):
         driver.quit()
 
 
+def test_curl_signing_its_own_requests_follows_with_location_trusted(router, regions):
+    """curl --aws-sigv4 signs each request it sends, the redirected one too, but hands its
+    credentials to another host only when told (--location-trusted); without it the region gets
+    an anonymous request and refuses it."""
+    fi = regions["fi"]
+    body = marker("fi")
+    client(fi.stack.http_url, fi).put_object(Bucket=fi.bucket, Key="curl-signed.txt", Body=body)
+    url = f"{router.http_url}/{fi.bucket}/curl-signed.txt"
+    sign = ["--aws-sigv4", f"aws:amz:{REGION}:s3", "--user", f"{fi.access_key}:{fi.secret_key}"]
+    got = run(["curl", "-sS", "--fail-with-body", "-L", "--location-trusted", *sign, url])
+    assert got.stdout.encode() == body
+    refused = run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-L", *sign, url])
+    assert refused.stdout in ("403", "404"), refused.stdout  # anonymous there: no such (public) bucket
+
+
 # -- clients that do not follow it: the lookup ----------------------------------------------------
 def test_boto3_does_not_follow_the_router_and_uses_the_lookup(router, regions):
     fi = regions["fi"]
@@ -327,3 +342,4 @@ def test_the_router_store_holds_routing_data_only(router, regions):
         assert key not in everything, key
     assert not (router.state_dir / "metadata.sqlite").exists()
     assert not blobs(router)
+
