@@ -43,13 +43,18 @@ public struct RouteRegion: Sendable, Equatable, Codable {
         return parts.count >= 3 && parts[0].hasSuffix(":") && parts[1].isEmpty ? String(parts[2]) : ""
     }
 
-    /// Whether `s` is an absolute http(s) URL of a host, without path, query or credentials.
+    /// Whether `s` is an absolute http(s) URL of a host (letters, digits, `.-:[]`), without path,
+    /// query or credentials.
     public static func isValidEndpoint(_ s: String) -> Bool {
         guard s.hasPrefix("https://") || s.hasPrefix("http://") else { return false }
         let host = RouteRegion(name: "", endpoint: s).host
         let afterScheme = s.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
-        return !host.isEmpty && !host.contains("@") && !host.contains("?") && !host.contains("#")
-            && afterScheme.count == 3 && afterScheme[2] == Substring(host)
+        // Host name or address and port only: the value goes into every redirect's Location.
+        let allowed = host.utf8.allSatisfy {
+            ($0 >= 0x30 && $0 <= 0x3A) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A)
+                || $0 == 0x2E || $0 == 0x2D || $0 == 0x5B || $0 == 0x5D
+        }
+        return !host.isEmpty && allowed && afterScheme.count == 3 && afterScheme[2] == Substring(host)
     }
 }
 
