@@ -40,3 +40,44 @@ final class RoutingCommandTests: XCTestCase {
         XCTAssertEqual(put.map { String(decoding: $0.body, as: UTF8.self) }, #"{"region":"fi"}"#)
     }
 }
+
+/// `s3gw routing sync`: what the gateway has is routed, what the router has beyond it removed.
+final class RoutingSyncCommandTests: XCTestCase {
+    /// Answers as a gateway with tenant acme (user app, key AKIDNEW, bucket photos) and a router
+    /// that routes AKIDOLD for acme.
+    final class Both: AdminTransport, @unchecked Sendable {
+        private let lock = NSLock()
+        private var recorded: [AdminCall] = []
+        var calls: [AdminCall] { lock.withLock { recorded } }
+
+        func send(_ call: AdminCall) throws(AdminFailure) -> AdminReply {
+            lock.withLock { recorded.append(call) }
+            let answers: [[String]: String] = [
+                ["tenants"]: #"{"items": [{"id": "default"}, {"id": "acme"}]}"#,
+                ["buckets"]: #"{"items": [{"tenant": "acme", "name": "photos"}, {"tenant": "other", "name": "x"}]}"#,
+                ["tenants", "acme", "users"]: #"{"items": [{"name": "app"}]}"#,
+                ["tenants", "acme", "users", "app", "credentials"]: #"{"items": [{"access_key": "AKIDNEW"}]}"#,
+                ["routing", "access-keys"]: #"{"items": [{"name": "AKIDOLD", "tenant": "acme"}]}"#,
+            ]
+            let body = call.method == "GET" ? answers[call.path] ?? #"{"items": []}"# : "{}"
+            return AdminReply(status: 200, body: Array(body.utf8))
+        }
+    }
+
+    func testRoutesWhatTheGatewayHasAndRemovesTheRest() throws {
+        let both = Both()
+        try AdminOptions.$testTransport.withValue(both) {
+            var command = try S3GW.parseAsRoot(["routing", "sync", "fi", "--router", "https://router.example"])
+            try command.run()
+        }
+        let changes = both.calls.filter { $0.method != "GET" }.map {
+            "\($0.method) \($0.path.joined(separator: "/")) \(String(decoding: $0.body, as: UTF8.self))"
+        }
+        XCTAssertEqual(
+            changes,
+            [
+                #"PUT routing/tenants/acme {"region":"fi"}"#, #"PUT routing/access-keys/AKIDNEW {"tenant":"acme"}"#,
+                "DELETE routing/access-keys/AKIDOLD ", #"PUT routing/buckets/photos {"tenant":"acme"}"#,
+            ])
+    }
+}

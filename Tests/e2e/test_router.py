@@ -318,6 +318,30 @@ def test_a_routing_change_takes_effect_at_once(router, regions):
     assert requests.get(f"{router.http_url}/{moved}/k", allow_redirects=False, timeout=10).status_code == 404
 
 
+def test_sync_feeds_the_router_from_a_regional_gateway(router, regions):
+    """New keys and buckets are made on the regional gateway; `s3gw routing sync fi -c …` on its
+    host routes them at the router, and removes what the gateway no longer has."""
+    fi = regions["fi"]
+    key = ok(admin(fi.stack, "POST", f"tenants/{fi.tenant}/users/app/credentials"), 201)
+    bucket = f"synced-{uuid.uuid4().hex[:8]}"
+    client(fi.stack.http_url, Region("fi", fi.stack, fi.tenant, key["access_key"], key["secret_key"], bucket)
+           ).create_bucket(Bucket=bucket)
+    ok(admin(router, "PUT", "routing/access-keys/AKIDGONEFROMFI", {"tenant": fi.tenant}))
+    lookup = router.http_url + LOOKUP
+    assert requests.get(lookup, params={"access-key-id": key["access_key"]}, timeout=10).status_code == 404
+    env = {**os.environ, "S3GW_ROUTER_ACCESS_KEY": router.access_key, "S3GW_ROUTER_SECRET_KEY": router.secret_key}
+    out = run([s3gw_bin(), "routing", "sync", "fi", "-c", fi.stack.config, "--router", router.http_url], env=env,
+              stack=fi.stack).stdout
+    assert "removed 1 stale" in out, out
+    assert ok(requests.get(lookup, params={"access-key-id": key["access_key"]}, timeout=10)) == {
+        "endpoint": fi.stack.http_url}
+    assert ok(requests.get(lookup, params={"bucket": bucket}, timeout=10)) == {"endpoint": fi.stack.http_url}
+    assert requests.get(lookup, params={"access-key-id": "AKIDGONEFROMFI"}, timeout=10).status_code == 404
+    # What was routed before stays: the first key and bucket, and de's untouched.
+    assert requests.get(lookup, params={"access-key-id": fi.access_key}, timeout=10).status_code == 200
+    assert requests.get(lookup, params={"bucket": regions["de"].bucket}, timeout=10).status_code == 200
+
+
 # -- what the router holds -------------------------------------------------------------------------
 def test_the_router_store_holds_routing_data_only(router, regions):
     """Read last (pytest runs this module's tests in order): every object, secret and tenant

@@ -6,7 +6,7 @@ struct RoutingCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "routing",
         abstract: "Manage the global router's routing table (on the router host, or with --endpoint).",
-        subcommands: [List.self, Show.self, Set.self, Delete.self])
+        subcommands: [List.self, Show.self, Set.self, Delete.self, RoutingSyncCommand.self])
 
     /// What a routing command names, and its path under `/admin/routing/`.
     enum Kind: String, ExpressibleByArgument, CaseIterable {
