@@ -98,6 +98,10 @@ struct Serve: ParsableCommand {
                 try RouterServer.run(
                     config: config, settings: config.router ?? RouterSettings(), pidFile: pidFile, logger: logger))
         }
+        if config.zones.isEmpty {
+            FileHandle.standardError.write(Data("s3gw: \(options.config): a gateway needs [[zones]]\n".utf8))
+            throw ExitCode(1)
+        }
         let logger = makeLogger("s3gw.supervisor", level: config.logLevel)
         let code = try Supervisor(configPath: options.config, config: config, logger: logger).run(pidFile: pidFile)
         throw ExitCode(code)

@@ -86,6 +86,14 @@ final class GlobalRouterTests: XCTestCase {
         let r = send("GET", "/k?versionId=1", host: "photos.s3.router.example")
         XCTAssertEqual(header(r, "Location"), "http://photos.de.s3.example:8080/k?versionId=1")
         XCTAssertEqual(header(send("GET", "/acme:anything/k"), "Location"), "https://fi.s3.example/acme:anything/k")
+        // A label that is no bucket name never reaches a Location.
+        let odd = send(
+            "GET", "/k", host: "a@b.s3.router.example",
+            authorization:
+                "AWS4-HMAC-SHA256 Credential=AKIDACME/20231114/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00"
+        )
+        XCTAssertEqual(odd.status, 400)
+        XCTAssertNil(header(odd, "Location"))
     }
 
     func testWhatCannotBeRoutedGetsAClearS3Error() throws {

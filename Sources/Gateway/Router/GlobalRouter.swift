@@ -109,6 +109,10 @@ public struct GlobalRouter: Sendable {
         // virtual-hosted request keeps its bucket label in front of the region's host.
         var target = region.endpoint
         if let hostBucket, let r = target.range(of: "://") {
+            // The label goes into Location's host: a valid bucket name only.
+            guard BucketName.isValid(hostBucket) else {
+                throw S3Error(.invalidBucketName, extra: [("BucketName", hostBucket)])
+            }
             target.replaceSubrange(r, with: "://" + hostBucket + ".")
         }
         let location = target + head.rawURI
