@@ -240,7 +240,9 @@ def test_curl_signing_its_own_requests_follows_with_location_trusted(router, reg
 def test_boto3_does_not_follow_the_router_and_uses_the_lookup(router, regions):
     fi = regions["fi"]
     body = marker("fi")
-    client(fi.stack.http_url, fi).put_object(Bucket=fi.bucket, Key="boto.txt", Body=body)
+    client(fi.stack.http_url, fi).put_object(Bucket=fi.bucket, Key="boto.txt", Body=body,
+                                             Metadata={"owner": "customer-meta-marker"},
+                                             Tagging="project=customer-tag-marker")
     with pytest.raises(ClientError) as e:
         client(router.http_url, fi).get_object(Bucket=fi.bucket, Key="boto.txt")
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 307
@@ -362,8 +364,12 @@ def test_the_router_store_holds_routing_data_only(router, regions):
     everything = b"".join(p.read_bytes() for p in router.state_dir.rglob("*") if p.is_file())
     for secret in (fi.secret_key, de.secret_key, fi.stack.secret_key, de.stack.secret_key):
         assert secret.encode() not in everything
-    for key in (b"via-router.txt", b"boto.txt", b"cli.txt", b"page.txt", b"object-of-"):
+    for key in (b"via-router.txt", b"boto.txt", b"cli.txt", b"page.txt", b"object-of-", b"customer-meta-marker",
+                b"customer-tag-marker"):
         assert key not in everything, key
+    # The same search finds them where they do live: the search is not blind.
+    in_fi = b"".join(p.read_bytes() for p in fi.stack.state_dir.rglob("*") if p.is_file())
+    assert b"customer-meta-marker" in in_fi and b"boto.txt" in in_fi
     assert not (router.state_dir / "metadata.sqlite").exists()
     assert not blobs(router)
 
