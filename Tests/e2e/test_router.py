@@ -176,6 +176,16 @@ def test_curl_follows_presigned_put_and_get_to_the_region(router, regions, tmp_p
     assert blobs(fi.stack) and not blobs(de.stack)
 
 
+def test_curl_follows_a_large_presigned_put(router, regions, tmp_path):
+    """A body larger than what the router drains (1 MiB): curl sends Expect: 100-continue, gets
+    the 307 instead of going on, and re-sends the whole file to the region."""
+    fi = regions["fi"]
+    src = tmp_path / "large.bin"
+    src.write_bytes(os.urandom(5 * 1024 * 1024 + 17))
+    run(["curl", "-sS", "--fail-with-body", "-L", "-T", src, presign(router, fi, "put_object", "large.bin")])
+    got = client(fi.stack.http_url, fi).get_object(Bucket=fi.bucket, Key="large.bin")["Body"].read()
+    assert got == src.read_bytes()
+
 def blobs(stack: Stack) -> list[Path]:
     """The blob files in a stack's filesystem zone."""
     root = stack.zone_dir / "buckets"
