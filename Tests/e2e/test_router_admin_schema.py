@@ -37,9 +37,10 @@ def document() -> dict:
 
 @pytest.fixture(scope="module")
 def api_schema(document, router):
-    s = schemathesis.openapi.from_dict(document)
-    s.config.update(base_url=router.http_url)
-    return s
+    """The document, its requests sent to this module's router."""
+    loaded = schemathesis.openapi.from_dict(document)
+    loaded.config.update(base_url=router.http_url)
+    return loaded
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
