@@ -69,6 +69,9 @@ let package = Package(
         .testTarget(name: "CompressionTests", dependencies: ["Compression", "GatewayCore"]),
         .testTarget(name: "S3BackendTests", dependencies: ["S3Backend", "GatewayCore", "GatewayTesting", "SigV4"]),
         .testTarget(
+            name: "MetadataBackupTests",
+            dependencies: ["MetadataSQLite", "Gateway", "GatewayCore", "FileSystemBackend"]),
+        .testTarget(
             name: "GatewayTests",
             dependencies: [
                 "Gateway", "GatewayCore", "GatewayTesting", "SigV4", "S3Protocol", "MetadataSQL", "MetadataSQLite",

@@ -17,9 +17,13 @@ final class FileBlobWriter: BlobWriter {
     /// whichever step of commit() failed (fsync, mkdir, rename).
     private var tmpExists = true
 
-    init(zone: FileSystemZone, backendBucket: String) throws(StoreError) {
+    /// A named object's path and name (`FileSystemZone+Named`); nil for a blob.
+    private let named: (path: String, name: String)?
+
+    init(zone: FileSystemZone, backendBucket: String, named: (path: String, name: String)? = nil) throws(StoreError) {
         self.zone = zone
         self.backendBucket = backendBucket
+        self.named = named
         id = RandomID.make()
         tmpPath = zone.tmpDir + "/\(getpid())-" + id
         let path = tmpPath
@@ -43,7 +47,8 @@ final class FileBlobWriter: BlobWriter {
         try syscall("fsync \(tmpPath)") { fsync(fd) }
         close(fd)
         self.fd = -1
-        let final = try zone.blobPath(backendBucket, id)
+        let final: String
+        if let named { final = named.path } else { final = try zone.blobPath(backendBucket, id) }
         let dir = String(final[..<final.lastIndex(of: "/")!])
         try makeDirectories(dir)
         let tmp = tmpPath
@@ -59,7 +64,7 @@ final class FileBlobWriter: BlobWriter {
             unlink(final)
             throw error
         }
-        return id
+        return named?.name ?? id
     }
 
     func abort() {

@@ -185,7 +185,7 @@ public struct FileSystemZone: StorageZone {
     }
 }
 
-private func isHexDigit(_ c: UInt8) -> Bool {
+func isHexDigit(_ c: UInt8) -> Bool {
     (c >= 48 && c <= 57) || (c >= 97 && c <= 102)
 }
 

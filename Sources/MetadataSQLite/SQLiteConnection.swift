@@ -29,6 +29,7 @@ public final class SQLiteConnection: SQLConnection, @unchecked Sendable {
         // A read-only reader (a forensic check) changes nothing, not even the journal mode.
         if readOnly { return }
         try enableWAL()
+        SQLiteCheckpoints.configure(db)
         try exec("PRAGMA synchronous=NORMAL")
         try exec("PRAGMA foreign_keys=ON")
     }

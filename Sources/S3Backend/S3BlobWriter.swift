@@ -1,6 +1,6 @@
 import GatewayCore
 
-/// Uploads a blob under a random id. With a known length the bytes stream straight through in
+/// Uploads a blob under a random id (or a name of the gateway's: `NamedObjectZone`). With a known length the bytes stream straight through in
 /// one PUT. With an unknown length they go in 8 MiB parts of a provider multipart upload (a body
 /// that ends before the first part is full still goes as one PUT): memory stays bounded and
 /// nothing is staged whole.
@@ -16,10 +16,10 @@ final class S3BlobWriter: BlobWriter {
     private var partETags: [String] = []
     private var closed = false
 
-    init(zone: S3Zone, backendBucket: String, length: Int64?) throws(StoreError) {
+    init(zone: S3Zone, backendBucket: String, length: Int64?, key: String = RandomID.make()) throws(StoreError) {
         self.zone = zone
         self.backendBucket = backendBucket
-        id = RandomID.make()
+        id = key
         if let length {
             current = try zone.startUpload(backendBucket, id, length: length)
         } else {

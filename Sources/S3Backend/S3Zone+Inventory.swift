@@ -13,6 +13,11 @@ extension S3Zone {
     static let bucketListingLimit = 16 << 20
 
     public func listBlobs(backendBucket: String, after: String, limit: Int) throws(StoreError) -> [StoredBlob] {
+        try listKeys(backendBucket: backendBucket, prefix: "", after: after, limit: limit)
+    }
+
+    /// ListObjectsV2 pages of the keys under `prefix` that sort after `after`.
+    func listKeys(backendBucket: String, prefix: String, after: String, limit: Int) throws(StoreError) -> [StoredBlob] {
         var page: [StoredBlob] = []
         var token: String?
         var emptyPages = 0
@@ -20,6 +25,7 @@ extension S3Zone {
         while page.count < limit {
             // Keys come URL-encoded, so any byte a key may hold survives the XML.
             var query = "list-type=2&max-keys=\(min(1000, limit - page.count))&encoding-type=url"
+            if !prefix.isEmpty { query += "&prefix=" + uriEncode(prefix, encodeSlash: true) }
             if let token {
                 query += "&continuation-token=" + uriEncode(token, encodeSlash: true)
             } else if !after.isEmpty {

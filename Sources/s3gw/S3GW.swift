@@ -20,7 +20,7 @@ struct S3GW: ParsableCommand {
             BucketsCommand.self, ZonesCommand.self, ReplicationCommand.self, FailoverCommand.self,
             PlacementCommand.self, RepairCommand.self, AuditCommand.self, OplogCommand.self, ProvidersCommand.self,
             AgentsCommand.self, WorkersCommand.self, MetricsCommand.self, SnapshotsCommand.self, MigrateCommand.self,
-            RoutingCommand.self,
+            RoutingCommand.self, MetadataCommand.self,
             WorkerCommand.self, AgentCommand.self,
         ])
 

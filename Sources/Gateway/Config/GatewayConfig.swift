@@ -86,6 +86,8 @@ public struct GatewayConfig: Sendable {
     public var workerCount: Int { workers > 0 ? workers : ProcessInfo.processInfo.activeProcessorCount }
     /// `[metadata]`: SQLite (the default) or PostgreSQL.
     public var metadata = MetadataSettings()
+    /// `[backup]`: continuous backup of the SQLite metadata store; nil: off.
+    public var backup: BackupSettings?
     /// The SQLite metadata file (`[metadata] path`, else in the state directory).
     public var metadataPath: String { metadata.path ?? stateDir + "/metadata.sqlite" }
     /// `[router]`: set when this installation is the global router (docs/ROUTER.md).
@@ -232,6 +234,8 @@ public struct GatewayConfig: Sendable {
                 if c.metadata.kind == .postgres && c.metadata.url.isEmpty {
                     throw Invalid(file: file, line: table.line, message: "kind = \"postgres\" needs url")
                 }
+            case "backup":
+                c.backup = try Self.backup(&reader)
             case "audit":
                 c.audit.enabled = try reader.bool("enabled") ?? c.audit.enabled
                 c.audit.digestInterval =
@@ -370,6 +374,19 @@ public struct GatewayConfig: Sendable {
             let line = doc.tables.first { $0.name == "audit" }?.values["digest_zone"]?.line ?? 0
             throw Invalid(file: file, line: line, message: "digest_zone \"\(z)\" is not a configured zone")
         }
+        if let b = c.backup {
+            let line = doc.tables.first { $0.name == "backup" }?.line ?? 0
+            if c.metadata.kind == .postgres {
+                throw Invalid(
+                    file: file, line: line,
+                    message:
+                        "[backup] backs up the embedded SQLite store; with [metadata] kind = \"postgres\" use PostgreSQL's base backups and WAL archiving (docs/METADATA.md)"
+                )
+            }
+            if !c.zones.contains(where: { $0.name == b.zone }) {
+                throw Invalid(file: file, line: line, message: "[backup] zone \"\(b.zone)\" is not a configured zone")
+            }
+        }
         if c.defaultZone.isEmpty {
             c.defaultZone = c.zones.first?.name ?? ""
         } else if !c.zones.contains(where: { $0.name == c.defaultZone }) {
@@ -377,6 +394,20 @@ public struct GatewayConfig: Sendable {
             throw Invalid(file: file, line: line, message: "default_zone \"\(c.defaultZone)\" is not a configured zone")
         }
         return c
+    }
+
+    private static func backup(_ reader: inout Reader) throws(Invalid) -> BackupSettings {
+        guard let zone = try reader.string("zone"), !zone.isEmpty else { throw reader.invalid("zone", "is required") }
+        guard let bucket = try reader.string("bucket"), AuditSettings.isValidBucket(bucket) else {
+            throw reader.invalid("bucket", "is required: a bucket name (3-63 lowercase letters, digits, . and -)")
+        }
+        var b = BackupSettings(zone: zone, bucket: bucket)
+        b.walInterval = try reader.number("wal_interval", in: 0.1...3600) ?? b.walInterval
+        b.snapshotInterval = try reader.int("snapshot_interval", in: 60...(365 * 86400)) ?? b.snapshotInterval
+        b.retention = try reader.int("retention", in: 60...(3650 * 86400)) ?? b.retention
+        b.checkpointBytes = try reader.int("checkpoint_bytes", in: 65536...(1 << 34)) ?? b.checkpointBytes
+        try reader.noOtherKeys()
+        return b
     }
 
     /// Reads typed keys from one table and remembers which were used, so unknown keys fail.

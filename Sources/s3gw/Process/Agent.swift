@@ -133,6 +133,8 @@ enum Agent {
         }
         history.name = "metrics-history"
         history.start()
+        let backupDone = startMetadataBackup(
+            config, context, stopping: { stopping.load(ordering: .relaxed) }, logger: logger)
         // On SIGTERM the transfers under way finish (bounded); one cut short is re-run by the
         // next agent once its lease expires.
         defer {
@@ -140,6 +142,7 @@ enum Agent {
             let deadline = SystemClock().now() + 30
             while busy.load(ordering: .relaxed) > 0 && SystemClock().now() < deadline { usleep(50_000) }
             while !historyDone.load(ordering: .acquiring) && SystemClock().now() < deadline { usleep(10_000) }
+            while !backupDone() && SystemClock().now() < deadline { usleep(10_000) }
         }
         var nextCleanup = 0.0
         var nextHealth = 0.0

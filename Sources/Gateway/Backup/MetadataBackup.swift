@@ -1,0 +1,190 @@
+import Foundation
+import GatewayCore
+import Logging
+import SigV4
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Continuous backup of the embedded metadata store (docs/METADATA.md, "Backup and restore
+/// (SQLite)"), one `step` every `wal_interval` on the agent's backup thread: a snapshot starts
+/// each generation (at start, after `snapshot_interval`, and whenever the source cannot vouch
+/// for an unbroken chain), new transactions go up as WAL segments in order, the WAL is
+/// checkpointed when large, old generations go after `retention`.
+public final class MetadataBackup {
+    let source: any WALBackupSource
+    let zone: any NamedObjectZone
+    let settings: BackupSettings
+    public let installation: String
+    let tempDir: String
+    let clock: any Clock
+    let logger: Logger
+    public private(set) var generation: String?
+    private var generationStarted = 0.0
+    /// Segments read but not uploaded yet, oldest first (a zone that failed gets them next step).
+    private var pending: [(generation: String, segment: WALSegment, time: Double)] = []
+    private var nextRetention = 0.0
+    /// Past this many bytes waiting, the generation is given up (and the WAL checkpointed).
+    static let pendingLimit = 256 << 20
+
+    public private(set) var stats = Stats()
+    public struct Stats: Sendable {
+        public var snapshots = 0
+        public var segments = 0
+        public var segmentBytes: Int64 = 0
+        public var lastSnapshotBytes: Int64 = 0
+        public var lastSnapshotSeconds = 0.0
+        /// Seconds from a segment's read to its upload, the last one.
+        public var lastSegmentLag = 0.0
+    }
+
+    public init(
+        source: any WALBackupSource, zone: any NamedObjectZone, settings: BackupSettings, installation: String,
+        tempDir: String, clock: any Clock, logger: Logger
+    ) {
+        self.source = source
+        self.zone = zone
+        self.settings = settings
+        self.installation = installation
+        self.tempDir = tempDir
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// One round; throws when the zone failed (the next round tries again from where it was).
+    public func step() throws {
+        let now = clock.now()
+        if generation == nil || now - generationStarted >= Double(settings.snapshotInterval) {
+            try startGeneration()
+        }
+        guard let gen = generation else { return }
+        do {
+            if let s = try source.nextSegment() { pending.append((gen, s, clock.now())) }
+            if source.wantsCheckpoint {
+                if pendingBytes > Self.pendingLimit {
+                    logger.error("metadata backup: \(pendingBytes) bytes not uploaded; this generation ends here")
+                    pending.removeAll()
+                    generation = nil
+                    try source.checkpointAbandoningGeneration()
+                } else if let s = try source.checkpoint() {
+                    pending.append((gen, s, clock.now()))
+                }
+            }
+        } catch let broken as WALBackupBroken {
+            logger.warning("metadata backup: a new generation starts: \(broken.reason)")
+            generation = nil
+        }
+        try flush()
+        if clock.now() >= nextRetention {
+            nextRetention = clock.now() + 60
+            try applyRetention()
+        }
+    }
+
+    /// Uploads what is pending; on the way out, the last transactions.
+    public func flush() throws {
+        while let first = pending.first {
+            let s = first.segment
+            let name = BackupLayout.segment(
+                installation, first.generation,
+                .init(index: s.index, offset: s.offset, time: first.time, sha256: sha256Hex(s.bytes)))
+            try put(name, s.bytes)
+            pending.removeFirst()
+            stats.segments += 1
+            stats.segmentBytes += Int64(s.bytes.count)
+            stats.lastSegmentLag = clock.now() - first.time
+        }
+    }
+
+    private var pendingBytes: Int { pending.reduce(0) { $0 + $1.segment.bytes.count } }
+
+    private func startGeneration() throws {
+        generation = nil
+        let started = clock.now()
+        try StateDirectory.makeDirectory(tempDir, in: tempDir)
+        let path = tempDir + "/snapshot-\(getpid()).db"
+        defer { unlink(path) }
+        let info = try source.beginGeneration(snapshotPath: path)
+        // Stamped after the snapshot's read began: it holds nothing committed later.
+        let created = clock.now()
+        let gen = BackupLayout.newGeneration(at: created)
+        let (size, sha) = try Self.hashFile(path)
+        let snapshotName = BackupLayout.snapshot(installation, gen, sha256: sha)
+        let writer = try zone.beginNamedWrite(backendBucket: settings.bucket, name: snapshotName, length: size)
+        do {
+            try Self.copyFile(path, into: writer)
+            _ = try writer.commit()
+        } catch {
+            writer.abort()
+            throw error
+        }
+        let manifest = BackupManifest(
+            installation: installation, generation: gen, created: created, snapshot: snapshotName, size: size,
+            sha256: sha, pageSize: info.pageSize, pages: info.pages, walPosition: hexEncode(info.walPosition))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try put(BackupLayout.manifest(installation, gen), Array(try encoder.encode(manifest)))
+        generation = gen
+        generationStarted = created
+        stats.snapshots += 1
+        stats.lastSnapshotBytes = size
+        stats.lastSnapshotSeconds = clock.now() - started
+        logger.info(
+            "metadata backup: generation \(gen): snapshot of \(size) bytes in \(String(format: "%.2f", stats.lastSnapshotSeconds)) s"
+        )
+    }
+
+    private func applyRetention() throws {
+        let catalog = try BackupCatalog.load(zone: zone, bucket: settings.bucket, installation: installation)
+        let busy = Set(pending.map(\.generation))
+        for g in catalog.expired(now: clock.now(), retention: Double(settings.retention), current: generation)
+        where !busy.contains(g.name) {
+            // The manifest first: a generation half removed is one no restore picks.
+            for name in g.manifest.map({ [$0] + g.objects.filter { $0 != g.manifest } }) ?? g.objects {
+                try zone.deleteNamed(backendBucket: settings.bucket, name: name)
+            }
+            logger.info("metadata backup: generation \(g.name) removed (retention)")
+        }
+    }
+
+    private func put(_ name: String, _ bytes: [UInt8]) throws {
+        let writer = try zone.beginNamedWrite(backendBucket: settings.bucket, name: name, length: Int64(bytes.count))
+        do {
+            try bytes.withUnsafeBytes { try writer.write($0) }
+            _ = try writer.commit()
+        } catch {
+            writer.abort()
+            throw error
+        }
+    }
+
+    static func hashFile(_ path: String) throws -> (Int64, String) {
+        var digest = Digest(.sha256)
+        var size: Int64 = 0
+        try readFile(path) { chunk in
+            digest.update(chunk)
+            size += Int64(chunk.count)
+        }
+        return (size, hexEncode(digest.finalize()))
+    }
+
+    static func copyFile(_ path: String, into sink: any ByteSink) throws {
+        try readFile(path) { chunk in try sink.write(chunk) }
+    }
+
+    /// Streams a file in 1 MiB chunks.
+    static func readFile(_ path: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SystemCallError(call: "open \(path)", errno: errno) }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw SystemCallError(call: "read \(path)", errno: errno) }
+            if n == 0 { return }
+            try buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        }
+    }
+}

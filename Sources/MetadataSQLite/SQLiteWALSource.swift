@@ -1,0 +1,217 @@
+internal import CSQLite
+import GatewayCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The live side of continuous backup (docs/METADATA.md, "Backup and restore"): reads new
+/// transactions from the `-wal` file as SQLite wrote them and checkpoints when the WAL is
+/// large, as the only checkpointer (`SQLiteCheckpoints.leaveToBackup` in every other process).
+///
+/// - Between rounds it keeps a read transaction open: a checkpoint by anyone else can then not
+///   copy frames past it, and the WAL cannot start over (https://www.sqlite.org/wal.html).
+/// - Its checkpoint holds the write lock (BEGIN IMMEDIATE), takes the last frames, then runs a
+///   PASSIVE checkpoint on a second connection. When every frame was copied back, the next
+///   writer restarts the WAL: salt-1 goes up by one, which `nextSegment` accepts as the next WAL
+///   of the generation. Any other change of salts, or a checkpoint that finds frames it did not
+///   take, throws `WALBackupBroken`: never a silent gap.
+public final class SQLiteWALSource: WALBackupSource {
+    let walPath: String
+    let path: String
+    let checkpointBytes: Int64
+    /// Holds the read transaction between rounds and the write lock during a checkpoint.
+    private let lock: SQLiteConnection
+    private let checkpointer: SQLiteConnection
+    private var reading = false
+    /// Where the next frames are expected; nil: no WAL seen yet (the next header starts one).
+    private var cursor: WALFormat.Cursor?
+    private var index = 0
+    /// Our last checkpoint copied every frame back: the next writer may restart the WAL.
+    private var restartExpected = false
+
+    /// `checkpointBytes`: the WAL size past which `wantsCheckpoint` is true.
+    public init(path: String, checkpointBytes: Int64 = 4 << 20) throws(StoreError) {
+        self.path = path
+        walPath = path + "-wal"
+        self.checkpointBytes = checkpointBytes
+        lock = try SQLiteConnection(path: path)
+        checkpointer = try SQLiteConnection(path: path)
+        for c in [lock, checkpointer] { sqlite3_wal_autocheckpoint(c.handle, 0) }
+    }
+
+    deinit { endRead() }
+
+    public var position: WALFormat.Cursor? { cursor }
+
+    public func beginGeneration(snapshotPath: String) throws -> WALSnapshotInfo {
+        endRead()
+        let source = try SQLiteConnection(path: path, readOnly: true)
+        var pageSize = 0
+        try source.query("PRAGMA page_size", []) { r in pageSize = Int(r.int(0)) }
+        try lock.exec("BEGIN IMMEDIATE")
+        let copied: (frames: Int, all: Bool)?
+        do {
+            // Writers wait: the WAL read here is exactly what the snapshot's read transaction sees.
+            copied = try passiveCheckpoint()
+            cursor = nil
+            index = 0
+            if let header = try readHeader() {
+                let start = WALFormat.Cursor(header: header)
+                let scan = try scanFile(from: start)
+                cursor = scan.end
+                if let copied, copied.frames != scan.frames {
+                    throw WALBackupBroken("the WAL holds \(copied.frames) frames, \(scan.frames) readable")
+                }
+            }
+            try source.exec("BEGIN")
+            try source.query("SELECT count(*) FROM sqlite_master", [])
+            try lock.exec("ROLLBACK")
+        } catch {
+            try? lock.exec("ROLLBACK")
+            throw error
+        }
+        defer { try? source.exec("COMMIT") }
+        restartExpected = copied?.all ?? false
+        let pages = try SQLiteSnapshot.copy(from: source, to: snapshotPath)
+        beginRead()
+        return WALSnapshotInfo(
+            pageSize: pageSize, pages: pages, walPosition: cursor.map(WALSegmentFile.encode(position:)) ?? [])
+    }
+
+    public func nextSegment() throws -> WALSegment? {
+        let segment = try collect()
+        // Move the read transaction up to what was taken, so checkpoints can copy it back.
+        endRead()
+        beginRead()
+        return segment
+    }
+
+    public var wantsCheckpoint: Bool { (cursor?.offset ?? 0) > checkpointBytes }
+
+    public func checkpoint() throws -> WALSegment? {
+        endRead()
+        defer { beginRead() }
+        try lock.exec("BEGIN IMMEDIATE")
+        do {
+            let segment = try collect()
+            let shipped = cursor?.framesBefore ?? 0
+            if let copied = try passiveCheckpoint() {
+                guard copied.frames == shipped else {
+                    throw WALBackupBroken("checkpoint: the WAL holds \(copied.frames) frames, \(shipped) were taken")
+                }
+                restartExpected = copied.all
+            }
+            try lock.exec("ROLLBACK")
+            return segment
+        } catch {
+            try? lock.exec("ROLLBACK")
+            throw error
+        }
+    }
+
+    public func checkpointAbandoningGeneration() throws {
+        endRead()
+        defer { beginRead() }
+        _ = try passiveCheckpoint()
+        cursor = nil
+        restartExpected = false
+    }
+
+    /// New whole transactions after the cursor, following a WAL restart our checkpoint allowed.
+    private func collect() throws -> WALSegment? {
+        guard let header = try readHeader() else {
+            if cursor != nil && !restartExpected {
+                throw WALBackupBroken("the WAL was truncated by another checkpoint")
+            }
+            return nil
+        }
+        if let c = cursor {
+            if header.salt1 != c.header.salt1 || header.salt2 != c.header.salt2 {
+                guard restartExpected, header.salt1 == c.header.salt1 &+ 1 else {
+                    throw WALBackupBroken("the WAL was restarted by a checkpoint the backup did not make")
+                }
+                index += 1
+                cursor = WALFormat.Cursor(header: header)
+            }
+        } else {
+            cursor = WALFormat.Cursor(header: header)
+        }
+        guard let start = cursor else { return nil }
+        let (scan, bytes) = try scanFileKeeping(from: start)
+        guard scan.frames > 0 else { return nil }
+        cursor = scan.end
+        restartExpected = false
+        return WALSegment(
+            index: index, offset: start.offset, frames: scan.frames,
+            bytes: WALSegmentFile.encode(position: start) + bytes[0..<scan.length])
+    }
+
+    /// (frames in the WAL, whether all were copied back); nil when another checkpoint was running.
+    private func passiveCheckpoint() throws(StoreError) -> (frames: Int, all: Bool)? {
+        var log: Int32 = -1
+        var copied: Int32 = -1
+        let rc = sqlite3_wal_checkpoint_v2(checkpointer.handle, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &copied)
+        if rc == SQLITE_BUSY { return nil }
+        try checkpointer.check(rc, "wal_checkpoint")
+        return (Int(max(log, 0)), log <= 0 || copied == log)
+    }
+
+    private func beginRead() {
+        guard !reading else { return }
+        do {
+            try lock.exec("BEGIN")
+            try lock.query("SELECT count(*) FROM sqlite_master", [])
+            reading = true
+        } catch {
+            try? lock.exec("ROLLBACK")
+        }
+    }
+
+    func endRead() {
+        guard reading else { return }
+        reading = false
+        try? lock.exec("COMMIT")
+    }
+
+    // MARK: the -wal file
+
+    private func readHeader() throws(StoreError) -> WALFormat.Header? {
+        let bytes = try readFile(from: 0, limit: WALFormat.headerSize)
+        return bytes.withUnsafeBytes { WALFormat.Header($0) }
+    }
+
+    private func scanFile(from start: WALFormat.Cursor) throws(StoreError) -> WALFormat.Scan {
+        try scanFileKeeping(from: start).0
+    }
+
+    private func scanFileKeeping(from start: WALFormat.Cursor) throws(StoreError) -> (WALFormat.Scan, [UInt8]) {
+        let bytes = try readFile(from: start.offset, limit: nil)
+        return (bytes.withUnsafeBytes { WALFormat.scan($0, from: start) }, bytes)
+    }
+
+    /// The file's bytes from `offset` (to its end, or `limit`); none when it does not exist.
+    private func readFile(from offset: Int64, limit: Int?) throws(StoreError) -> [UInt8] {
+        let fd = open(walPath, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return [] }
+            throw .internalFailure("open \(walPath): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .internalFailure("fstat \(walPath)") }
+        let available = max(0, Int(Int64(st.st_size) - offset))
+        let count = min(available, limit ?? available)
+        var out = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let n = out.withUnsafeMutableBytes {
+                pread(fd, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+            }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            done += n
+        }
+        return Array(out[0..<done])
+    }
+}

@@ -1,0 +1,147 @@
+import ArgumentParser
+import FileSystemBackend
+import Foundation
+import Gateway
+import GatewayCore
+import MetadataSQLite
+import S3Backend
+import SigV4
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `s3gw metadata restore|backups`: the metadata store from its continuous backup
+/// (docs/METADATA.md, "Backup and restore (SQLite)"). Run on the host, gateway stopped.
+struct MetadataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "metadata", abstract: "The metadata store's backups: list them, restore one.",
+        subcommands: [Restore.self, Backups.self])
+
+    struct Source: ParsableArguments {
+        @OptionGroup var options: ConfigOption
+        @Option(help: "The zone holding the backups (a [[zones]] name of the configuration).")
+        var zone: String
+        @Option(help: "The bucket in that zone (default: [backup] bucket).")
+        var bucket: String?
+        @Option(help: "The installation's GUID, when the bucket holds backups of several.")
+        var installation: String?
+
+        func open() throws -> (GatewayConfig, any NamedObjectZone, String) {
+            let config = try loadOrExit(options.config)
+            CryptoLibrary.initializeForProcess()
+            CurlGlobal.initializeOnce()
+            guard let bucket = bucket ?? config.backup?.bucket else {
+                throw ValidationError("--bucket is needed: the configuration has no [backup] bucket")
+            }
+            guard let zone = try Worker.makeZones(config)[zone] as? any NamedObjectZone else {
+                throw ValidationError("\(zone) is not a configured zone")
+            }
+            return (config, zone, bucket)
+        }
+
+        func installation(_ zone: any NamedObjectZone, _ bucket: String) throws -> String {
+            let found = try BackupCatalog.installations(zone: zone, bucket: bucket)
+            if let installation {
+                guard found.contains(installation) else {
+                    throw failure("no backups of installation \(installation) in \(self.zone)/\(bucket)")
+                }
+                return installation
+            }
+            guard found.count == 1 else {
+                throw failure(
+                    found.isEmpty
+                        ? "no backups in \(self.zone)/\(bucket)"
+                        : "the bucket holds backups of several installations; choose one with --installation: "
+                            + found.joined(separator: ", "))
+            }
+            return found[0]
+        }
+    }
+
+    struct Restore: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rebuild the metadata store from a backup (the gateway stopped).",
+            discussion: """
+                Takes the newest snapshot taken at or before --at (default: the newest) and replays the \
+                WAL segments shipped after it up to --at, checking every checksum and refusing a gap. \
+                The store is written to [metadata] path (or <state_dir>/metadata.sqlite); an existing \
+                store is replaced only with --force.
+                """)
+        @OptionGroup var source: Source
+        @Option(help: "The point in time (RFC 3339, e.g. 2026-11-30T00:15:00Z, or seconds since 1970).")
+        var at: String?
+        @Option(help: "Write the store here instead of the configured path.")
+        var to: String?
+        @Flag(help: "Replace an existing store.")
+        var force = false
+
+        func run() throws {
+            let at = try self.at.map { s throws -> Double in
+                guard let t = BackupLayout.parseTime(s) else { throw ValidationError("--at: \(s) is not a time") }
+                return t
+            }
+            let (config, zone, bucket) = try source.open()
+            let installation = try source.installation(zone, bucket)
+            let catalog = try BackupCatalog.load(zone: zone, bucket: bucket, installation: installation)
+            guard let plan = catalog.plan(at: at) else {
+                throw failure(
+                    "no complete snapshot" + (at.map { " taken at or before \(BackupLayout.display($0))" } ?? ""))
+            }
+            let dest = to ?? config.metadataPath
+            let existing = ["", "-wal", "-shm"].filter { access(dest + $0, F_OK) == 0 }
+            if !existing.isEmpty && !force {
+                throw failure("\(dest) exists; --force replaces it (stop the gateway first)")
+            }
+            let dir = String(dest[..<(dest.lastIndex(of: "/") ?? dest.startIndex)])
+            if !dir.isEmpty { try StateDirectory.makeDirectory(dir, in: config.stateDir) }
+            let work = dest + ".restoring"
+            for suffix in ["", "-wal", "-shm", "-journal"] { unlink(work + suffix) }
+            do {
+                let frames = try MetadataRestore.rebuild(
+                    plan, into: work, zone: zone, bucket: bucket, installation: installation,
+                    replay: { try SQLiteRestore(databasePath: $0, snapshotPosition: $1) })
+                for suffix in existing { unlink(dest + suffix) }
+                try systemCall("rename \(work)") { rename(work, dest) }
+                if dest.hasPrefix(config.stateDir + "/") { try StateDirectory.giveToOwner(dest, in: config.stateDir) }
+                try InstallationID.write(installation, stateDir: config.stateDir)
+                print(
+                    "restored \(dest): generation \(plan.generation.name), snapshot of "
+                        + "\(BackupLayout.display(plan.generation.time)), \(plan.segments.count) WAL segments "
+                        + "(\(frames) frames), up to \(BackupLayout.display(plan.reaches))")
+            } catch {
+                for suffix in ["", "-wal", "-shm"] { unlink(work + suffix) }
+                throw error
+            }
+        }
+
+    }
+
+    struct Backups: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the generations of backups in a bucket.")
+        @OptionGroup var source: Source
+
+        func run() throws {
+            let (_, zone, bucket) = try source.open()
+            let installation = try source.installation(zone, bucket)
+            let catalog = try BackupCatalog.load(zone: zone, bucket: bucket, installation: installation)
+            print("installation \(installation)")
+            print("GENERATION                          SNAPSHOT  SEGMENTS  BYTES        RESTORABLE UNTIL")
+            for g in catalog.generations {
+                let state = g.manifest == nil ? "incomplete" : "ok"
+                let until =
+                    g.segments.last.map { BackupLayout.display($0.segment.time) } ?? BackupLayout.display(g.time)
+                print(
+                    g.name.padding(toLength: 36, withPad: " ", startingAt: 0)
+                        + state.padding(toLength: 10, withPad: " ", startingAt: 0)
+                        + String(g.segments.count).padding(toLength: 10, withPad: " ", startingAt: 0)
+                        + String(g.bytes).padding(toLength: 13, withPad: " ", startingAt: 0) + until)
+            }
+        }
+    }
+}
+
+private func failure(_ message: String) -> Error {
+    FileHandle.standardError.write(Data("s3gw: \(message)\n".utf8))
+    return ExitCode(1)
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Gateway
+import GatewayCore
+import Logging
+import MetadataSQLite
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension Agent {
+    /// `[backup]`: the metadata store's continuous backup on a thread of its own (a snapshot
+    /// upload must not hold up health checks). One shipper per state directory: an agent
+    /// replaced on reload finishes its last round before the new one takes the lock. Returns
+    /// whether the thread has finished (its last transactions shipped) after `stopping`.
+    static func startMetadataBackup(
+        _ config: GatewayConfig, _ context: GatewayContext, stopping: @escaping @Sendable () -> Bool, logger: Logger
+    ) -> @Sendable () -> Bool {
+        guard let settings = config.backup else { return { true } }
+        let done = Atomic<Bool>(false)
+        let t = Thread {
+            defer { done.store(true, ordering: .releasing) }
+            guard let zone = context.zones[settings.zone] as? any NamedObjectZone else {
+                logger.error("metadata backup: zone \(settings.zone) cannot hold named objects")
+                return
+            }
+            let lockPath = config.stateDir + "/backup.lock"
+            let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            defer { if lock >= 0 { close(lock) } }
+            while !stopping() && flock(lock, LOCK_EX | LOCK_NB) != 0 { usleep(200_000) }
+            if stopping() { return }
+            let backup: MetadataBackup
+            do {
+                backup = MetadataBackup(
+                    source: try SQLiteWALSource(
+                        path: config.metadataPath, checkpointBytes: Int64(settings.checkpointBytes)),
+                    zone: zone, settings: settings,
+                    installation: try InstallationID.resolve(stateDir: config.stateDir, store: context.metadata),
+                    tempDir: config.stateDir + "/backup-tmp", clock: SystemClock(), logger: logger)
+            } catch {
+                logger.error("metadata backup: not started: \(error)")
+                return
+            }
+            logger.info(
+                "metadata backup: to zone \(settings.zone), bucket \(settings.bucket), installation \(backup.installation)"
+            )
+            var failing = false
+            while true {
+                let last = stopping()
+                let started = monotonicSeconds()
+                do {
+                    try backup.step()
+                    if failing { logger.notice("metadata backup: shipping again") }
+                    failing = false
+                } catch {
+                    if !failing { logger.error("metadata backup failed (tried again every round): \(error)") }
+                    failing = true
+                }
+                if last { return }
+                while !stopping() && monotonicSeconds() - started < settings.walInterval { usleep(50_000) }
+            }
+        }
+        t.name = "metadata-backup"
+        t.start()
+        return { done.load(ordering: .acquiring) }
+    }
+}

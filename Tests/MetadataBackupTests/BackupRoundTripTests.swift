@@ -1,0 +1,158 @@
+import FileSystemBackend
+import Foundation
+import Gateway
+import GatewayCore
+import Logging
+import Synchronization
+import XCTest
+
+@testable import MetadataSQLite
+
+final class TestClock: Clock {
+    let time = Mutex<Double>(1_800_000_000)
+    func now() -> Double { time.withLock { $0 } }
+    func advance(_ s: Double) { time.withLock { $0 += s } }
+}
+
+/// Ship a live database to a filesystem zone while it is written, restore it elsewhere, compare.
+final class BackupRoundTripTests: XCTestCase {
+    var dir = ""
+    let installation = "6b1f0c2e-1111-4222-8333-944455556666"
+
+    override func setUp() {
+        dir = NSTemporaryDirectory() + "backup-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        SQLiteCheckpoints.leaveToBackup()
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+    func rows(_ path: String) throws -> [String: String] {
+        let db = try SQLiteConnection(path: path, readOnly: true)
+        var out: [String: String] = [:]
+        try db.query("SELECT k, v FROM t", []) { r in out[r.text(0)] = r.text(1) }
+        return out
+    }
+
+    func restore(_ zone: FileSystemZone, at: Double?, to name: String) throws -> String {
+        let catalog = try BackupCatalog.load(zone: zone, bucket: "backups", installation: installation)
+        let plan = try XCTUnwrap(catalog.plan(at: at))
+        let path = dir + "/" + name
+        _ = try MetadataRestore.rebuild(
+            plan, into: path, zone: zone, bucket: "backups", installation: installation,
+            replay: { try SQLiteRestore(databasePath: $0, snapshotPosition: $1) })
+        return path
+    }
+
+    func testRestoresTheLatestStateAndAPointBeforeADelete() throws {
+        let path = dir + "/live.sqlite"
+        let writer = try SQLiteConnection(path: path)
+        try writer.exec("CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
+        let zone = try FileSystemZone(name: "backup", root: dir + "/zone")
+        var settings = BackupSettings(zone: "backup", bucket: "backups")
+        settings.checkpointBytes = 64 * 1024
+        let clock = TestClock()
+        let backup = MetadataBackup(
+            source: try SQLiteWALSource(path: path, checkpointBytes: Int64(settings.checkpointBytes)), zone: zone,
+            settings: settings, installation: installation, tempDir: dir + "/tmp", clock: clock,
+            logger: Logger(label: "test"))
+        var n = 0
+        for _ in 0..<12 {
+            for _ in 0..<40 {
+                try writer.query(
+                    "INSERT INTO t VALUES (?, ?)", [.text("key-\(n)"), .text(String(repeating: "v", count: n % 700))])
+                n += 1
+            }
+            clock.advance(1)
+            try backup.step()
+        }
+        let beforeDelete = clock.now()
+        let kept = try rows(path)
+        clock.advance(1)
+        try writer.query("DELETE FROM t WHERE k LIKE 'key-1%'", [])
+        try writer.query("UPDATE t SET v = 'changed' WHERE k = 'key-0'", [])
+        clock.advance(1)
+        try backup.step()
+        XCTAssertGreaterThan(backup.stats.segments, 10)
+
+        // The WAL was checkpointed and restarted on the way, and the chain followed it.
+        let catalog = try BackupCatalog.load(zone: zone, bucket: "backups", installation: installation)
+        XCTAssertEqual(catalog.generations.count, 1)
+        XCTAssertGreaterThan(catalog.generations[0].segments.map(\.segment.index).max() ?? 0, 1)
+
+        let latest = try restore(zone, at: nil, to: "latest.sqlite")
+        XCTAssertEqual(try rows(latest), try rows(path))
+        XCTAssertEqual(try rows(latest)["key-0"], "changed")
+
+        let earlier = try restore(zone, at: beforeDelete, to: "earlier.sqlite")
+        XCTAssertEqual(try rows(earlier), kept)
+        XCTAssertNotNil(try rows(earlier)["key-10"])
+    }
+
+    func testAGapOrADamagedSegmentIsRefused() throws {
+        let path = dir + "/live.sqlite"
+        let writer = try SQLiteConnection(path: path)
+        try writer.exec("CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
+        let zone = try FileSystemZone(name: "backup", root: dir + "/zone")
+        let clock = TestClock()
+        let backup = MetadataBackup(
+            source: try SQLiteWALSource(path: path), zone: zone,
+            settings: BackupSettings(zone: "backup", bucket: "backups"), installation: installation,
+            tempDir: dir + "/tmp", clock: clock, logger: Logger(label: "test"))
+        try backup.step()
+        for round in 0..<3 {
+            try writer.query("INSERT INTO t VALUES (?, 'x')", [.text("k\(round)")])
+            clock.advance(1)
+            try backup.step()
+        }
+        let catalog = try BackupCatalog.load(zone: zone, bucket: "backups", installation: installation)
+        let segments = catalog.generations[0].segments
+        XCTAssertEqual(segments.count, 3)
+        // The middle segment gone: the third does not follow the first.
+        let middle = dir + "/zone/buckets/backups/" + segments[1].name
+        let saved = try Data(contentsOf: URL(fileURLWithPath: middle))
+        try FileManager.default.removeItem(atPath: middle)
+        XCTAssertThrowsError(try restore(zone, at: nil, to: "gap.sqlite")) { error in
+            XCTAssertTrue("\(error)".contains("gap"), "\(error)")
+        }
+        // Back, but one byte changed: its SHA-256 no longer matches its name.
+        var damaged = saved
+        damaged[damaged.count - 10] ^= 1
+        try damaged.write(to: URL(fileURLWithPath: middle))
+        XCTAssertThrowsError(try restore(zone, at: nil, to: "damaged.sqlite")) { error in
+            XCTAssertTrue("\(error)".contains("SHA-256"), "\(error)")
+        }
+        try saved.write(to: URL(fileURLWithPath: middle))
+        XCTAssertEqual(try rows(try restore(zone, at: nil, to: "ok.sqlite")).count, 3)
+    }
+
+    /// A checkpoint the backup did not make (and the WAL restart after it) ends the generation:
+    /// the next step takes a new snapshot rather than leaving a gap.
+    func testAForeignCheckpointStartsANewGeneration() throws {
+        let path = dir + "/live.sqlite"
+        let writer = try SQLiteConnection(path: path)
+        try writer.exec("CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
+        let zone = try FileSystemZone(name: "backup", root: dir + "/zone")
+        let clock = TestClock()
+        let source = try SQLiteWALSource(path: path)
+        let backup = MetadataBackup(
+            source: source, zone: zone, settings: BackupSettings(zone: "backup", bucket: "backups"),
+            installation: installation, tempDir: dir + "/tmp", clock: clock, logger: Logger(label: "test"))
+        try writer.query("INSERT INTO t VALUES ('a', 'x')", [])
+        clock.advance(1)
+        try backup.step()
+        let first = backup.generation
+        // Another connection checkpoints and restarts the WAL behind the backup's back; the
+        // backup's read transaction is ended first (else the restart could not happen).
+        try writer.query("INSERT INTO t VALUES ('b', 'x')", [])
+        source.endRead()
+        try writer.exec("PRAGMA wal_checkpoint(TRUNCATE)")
+        try writer.query("INSERT INTO t VALUES ('c', 'x')", [])
+        clock.advance(1)
+        try backup.step()
+        clock.advance(1)
+        try backup.step()
+        XCTAssertNotEqual(backup.generation, first)
+        XCTAssertEqual(try rows(try restore(zone, at: nil, to: "after.sqlite")).count, 3)
+    }
+}
