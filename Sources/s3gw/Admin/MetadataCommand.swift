@@ -105,6 +105,7 @@ struct MetadataCommand: ParsableCommand {
                 try systemCall("rename \(work)") { rename(work, dest) }
                 if dest.hasPrefix(config.stateDir + "/") { try StateDirectory.giveToOwner(dest, in: config.stateDir) }
                 try InstallationID.write(installation, stateDir: config.stateDir)
+                MetadataCommand.restoreInstallationSecret(from: dest, stateDir: config.stateDir)
                 print(
                     "restored \(dest): generation \(plan.generation.name), snapshot of "
                         + "\(BackupLayout.display(plan.generation.time)), \(plan.segments.count) WAL segments "
@@ -115,6 +116,35 @@ struct MetadataCommand: ParsableCommand {
             }
         }
 
+    }
+
+    /// Backend bucket names derive from the installation secret: a new host needs the one the
+    /// restored store carries (sealed; opened with the master key from S3GW_MASTER_KEY or the
+    /// state directory's master-key file).
+    static func restoreInstallationSecret(from db: String, stateDir: String) {
+        let file = stateDir + "/installation-secret"
+        do {
+            let store = try SQLiteMetadataStore(path: db, readOnly: true)
+            guard try SealedInstallationSecret.present(in: store) else {
+                print("note: the store carries no installation secret; keep \(file) from the old host")
+                return
+            }
+            let box = try MasterKeys.load(stateDir: stateDir, createIfMissing: false)
+            guard let secret = try SealedInstallationSecret.recover(store: store, box: box) else {
+                print("warning: the installation secret in the store does not open with this master key")
+                return
+            }
+            if let present = try? InstallationSecret.load(stateDir: stateDir, createIfMissing: false) {
+                if present != secret {
+                    print("warning: \(file) differs from the restored installation's; objects will not be found")
+                }
+                return
+            }
+            try writePrivate(path: file, hexEncode(secret) + "\n")
+            try StateDirectory.giveToOwner(file, in: stateDir)
+        } catch {
+            print("warning: installation secret not restored (\(error)); put \(file) back from the old host")
+        }
     }
 
     struct Backups: ParsableCommand {

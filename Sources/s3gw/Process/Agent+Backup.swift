@@ -21,7 +21,8 @@ extension Agent {
         let done = Atomic<Bool>(false)
         let t = Thread {
             defer { done.store(true, ordering: .releasing) }
-            guard let zone = context.zones[settings.zone] as? any NamedObjectZone else {
+            // The zone itself, not the context's traced wrapper: backups are no request's work.
+            guard let zone = (try? Worker.makeZones(config))?[settings.zone] as? any NamedObjectZone else {
                 logger.error("metadata backup: zone \(settings.zone) cannot hold named objects")
                 return
             }
@@ -32,6 +33,8 @@ extension Agent {
             if stopping() { return }
             let backup: MetadataBackup
             do {
+                try SealedInstallationSecret.record(
+                    context.installationSecret, box: context.identities.secretBox, store: context.metadata)
                 backup = MetadataBackup(
                     source: try SQLiteWALSource(
                         path: config.metadataPath, checkpointBytes: Int64(settings.checkpointBytes)),
