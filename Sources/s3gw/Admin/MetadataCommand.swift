@@ -3,6 +3,7 @@ import FileSystemBackend
 import Foundation
 import Gateway
 import GatewayCore
+import MetadataSQL
 import MetadataSQLite
 import S3Backend
 import SigV4
@@ -124,7 +125,7 @@ struct MetadataCommand: ParsableCommand {
     static func restoreInstallationSecret(from db: String, stateDir: String) {
         let file = stateDir + "/installation-secret"
         do {
-            let store = try SQLiteMetadataStore(path: db, readOnly: true)
+            let store = try SQLMetadataStore(sqlitePath: db, readOnly: true)
             guard try SealedInstallationSecret.present(in: store) else {
                 print("note: the store carries no installation secret; keep \(file) from the old host")
                 return
