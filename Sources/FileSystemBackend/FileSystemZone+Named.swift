@@ -23,16 +23,7 @@ extension FileSystemZone: NamedObjectZone {
     }
 
     public func openNamed(backendBucket: String, name: String) throws(StoreError) -> any BlobReader {
-        let path = try namedPath(backendBucket, name)
-        let fd = try syscall("open \(path)") { Glibc.open(path, O_RDONLY | O_CLOEXEC) }
-        var st = stat()
-        do {
-            try syscall("fstat \(path)") { fstat(fd, &st) }
-        } catch {
-            close(fd)
-            throw error
-        }
-        return FileBlobReader(fd: fd, offset: 0, length: Int64(st.st_size))
+        try openFile(try namedPath(backendBucket, name), offset: 0, length: nil)
     }
 
     public func listNamed(backendBucket: String, prefix: String, after: String, limit: Int) throws(StoreError)

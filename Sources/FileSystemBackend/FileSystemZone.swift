@@ -73,7 +73,11 @@ public struct FileSystemZone: StorageZone {
     public func open(backendBucket: String, blob: String, offset: Int64, length: Int64?) throws(StoreError)
         -> any BlobReader
     {
-        let path = try blobPath(backendBucket, blob)
+        try openFile(try blobPath(backendBucket, blob), offset: offset, length: length)
+    }
+
+    /// The file at `path` as a reader of `length` bytes from `offset` (to its end when nil).
+    func openFile(_ path: String, offset: Int64, length: Int64?) throws(StoreError) -> any BlobReader {
         let fd = try syscall("open \(path)") { Glibc.open(path, O_RDONLY | O_CLOEXEC) }
         var st = stat()
         do {

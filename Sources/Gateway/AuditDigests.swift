@@ -59,14 +59,7 @@ public struct AuditDigests: Sendable {
         try zone.createBucket(bucket)
         for d in pending {
             let bytes = d.file
-            let writer = try zone.beginWrite(backendBucket: bucket, length: Int64(bytes.count))
-            do {
-                try bytes.withUnsafeBytes { try writer.write($0) }
-                _ = try writer.commit()
-            } catch {
-                writer.abort()
-                throw error
-            }
+            try zone.beginWrite(backendBucket: bucket, length: Int64(bytes.count)).commit(bytes: bytes)
             try store.markAuditDigestExported(id: d.id)
         }
     }

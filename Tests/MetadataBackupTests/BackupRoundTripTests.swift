@@ -44,18 +44,28 @@ final class BackupRoundTripTests: XCTestCase {
         return path
     }
 
-    func testRestoresTheLatestStateAndAPointBeforeADelete() throws {
+    /// A live database with table `t`, its writer, and a backup of it into a filesystem zone.
+    func live(checkpointBytes: Int = 4 << 20) throws -> (
+        writer: SQLiteConnection, source: SQLiteWALSource, backup: MetadataBackup, zone: FileSystemZone,
+        clock: TestClock
+    ) {
         let path = dir + "/live.sqlite"
         let writer = try SQLiteConnection(path: path)
         try writer.exec("CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
         let zone = try FileSystemZone(name: "backup", root: dir + "/zone")
         var settings = BackupSettings(zone: "backup", bucket: "backups")
-        settings.checkpointBytes = 64 * 1024
+        settings.checkpointBytes = checkpointBytes
         let clock = TestClock()
+        let source = try SQLiteWALSource(path: path, checkpointBytes: Int64(checkpointBytes))
         let backup = MetadataBackup(
-            source: try SQLiteWALSource(path: path, checkpointBytes: Int64(settings.checkpointBytes)), zone: zone,
-            settings: settings, installation: installation, tempDir: dir + "/tmp", clock: clock,
-            logger: Logger(label: "test"))
+            source: source, zone: zone, settings: settings, installation: installation, tempDir: dir + "/tmp",
+            clock: clock, logger: Logger(label: "test"))
+        return (writer, source, backup, zone, clock)
+    }
+
+    func testRestoresTheLatestStateAndAPointBeforeADelete() throws {
+        let (writer, _, backup, zone, clock) = try live(checkpointBytes: 64 * 1024)
+        let path = dir + "/live.sqlite"
         var n = 0
         for _ in 0..<12 {
             for _ in 0..<40 {
@@ -90,15 +100,7 @@ final class BackupRoundTripTests: XCTestCase {
     }
 
     func testAGapOrADamagedSegmentIsRefused() throws {
-        let path = dir + "/live.sqlite"
-        let writer = try SQLiteConnection(path: path)
-        try writer.exec("CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
-        let zone = try FileSystemZone(name: "backup", root: dir + "/zone")
-        let clock = TestClock()
-        let backup = MetadataBackup(
-            source: try SQLiteWALSource(path: path), zone: zone,
-            settings: BackupSettings(zone: "backup", bucket: "backups"), installation: installation,
-            tempDir: dir + "/tmp", clock: clock, logger: Logger(label: "test"))
+        let (writer, _, backup, zone, clock) = try live()
         try backup.step()
         for round in 0..<3 {
             try writer.query("INSERT INTO t VALUES (?, 'x')", [.text("k\(round)")])
@@ -129,15 +131,7 @@ final class BackupRoundTripTests: XCTestCase {
     /// A checkpoint the backup did not make (and the WAL restart after it) ends the generation:
     /// the next step takes a new snapshot rather than leaving a gap.
     func testAForeignCheckpointStartsANewGeneration() throws {
-        let path = dir + "/live.sqlite"
-        let writer = try SQLiteConnection(path: path)
-        try writer.exec("CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
-        let zone = try FileSystemZone(name: "backup", root: dir + "/zone")
-        let clock = TestClock()
-        let source = try SQLiteWALSource(path: path)
-        let backup = MetadataBackup(
-            source: source, zone: zone, settings: BackupSettings(zone: "backup", bucket: "backups"),
-            installation: installation, tempDir: dir + "/tmp", clock: clock, logger: Logger(label: "test"))
+        let (writer, source, backup, zone, clock) = try live()
         try writer.query("INSERT INTO t VALUES ('a', 'x')", [])
         clock.advance(1)
         try backup.step()

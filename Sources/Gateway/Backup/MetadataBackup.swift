@@ -149,14 +149,8 @@ public final class MetadataBackup {
     }
 
     private func put(_ name: String, _ bytes: [UInt8]) throws {
-        let writer = try zone.beginNamedWrite(backendBucket: settings.bucket, name: name, length: Int64(bytes.count))
-        do {
-            try bytes.withUnsafeBytes { try writer.write($0) }
-            _ = try writer.commit()
-        } catch {
-            writer.abort()
-            throw error
-        }
+        try zone.beginNamedWrite(backendBucket: settings.bucket, name: name, length: Int64(bytes.count))
+            .commit(bytes: bytes)
     }
 
     static func hashFile(_ path: String) throws -> (Int64, String) {
