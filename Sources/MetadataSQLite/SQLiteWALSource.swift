@@ -57,8 +57,7 @@ public final class SQLiteWALSource: WALBackupSource {
             cursor = nil
             index = 0
             if let header = try readHeader() {
-                let start = WALFormat.Cursor(header: header)
-                let scan = try scanFile(from: start)
+                let scan = try scanFile(from: WALFormat.Cursor(header: header)).0
                 cursor = scan.end
                 if let copied, copied.frames != scan.frames {
                     throw WALBackupBroken("the WAL holds \(copied.frames) frames, \(scan.frames) readable")
@@ -93,21 +92,21 @@ public final class SQLiteWALSource: WALBackupSource {
         endRead()
         defer { beginRead() }
         try lock.exec("BEGIN IMMEDIATE")
-        do {
-            let segment = try collect()
-            let shipped = cursor?.framesBefore ?? 0
-            if let copied = try passiveCheckpoint() {
-                guard copied.frames == shipped else {
-                    throw WALBackupBroken("checkpoint: the WAL holds \(copied.frames) frames, \(shipped) were taken")
-                }
+        defer { try? lock.exec("ROLLBACK") }
+        let segment = try collect()
+        // From here the segment is returned whatever happens: its frames are taken.
+        let shipped = cursor?.framesBefore ?? 0
+        if let copied = try? passiveCheckpoint() {
+            if copied.frames == shipped {
                 restartExpected = copied.all
+            } else if segment == nil {
+                throw WALBackupBroken("checkpoint: the WAL holds \(copied.frames) frames, \(shipped) were taken")
+            } else {
+                // Ship what was taken first; the next round finds the WAL it cannot follow.
+                restartExpected = false
             }
-            try lock.exec("ROLLBACK")
-            return segment
-        } catch {
-            try? lock.exec("ROLLBACK")
-            throw error
         }
+        return segment
     }
 
     public func checkpointAbandoningGeneration() throws {
@@ -119,6 +118,7 @@ public final class SQLiteWALSource: WALBackupSource {
     }
 
     /// New whole transactions after the cursor, following a WAL restart our checkpoint allowed.
+    /// Changes nothing when it throws: frames are consumed only with the segment returned.
     private func collect() throws -> WALSegment? {
         guard let header = try readHeader() else {
             if cursor != nil && !restartExpected {
@@ -126,25 +126,27 @@ public final class SQLiteWALSource: WALBackupSource {
             }
             return nil
         }
-        if let c = cursor {
-            if header.salt1 != c.header.salt1 || header.salt2 != c.header.salt2 {
-                guard restartExpected, header.salt1 == c.header.salt1 &+ 1 else {
-                    throw WALBackupBroken("the WAL was restarted by a checkpoint the backup did not make")
-                }
-                index += 1
-                cursor = WALFormat.Cursor(header: header)
+        var start = cursor ?? WALFormat.Cursor(header: header)
+        var wal = index
+        if header.salt1 != start.header.salt1 || header.salt2 != start.header.salt2 {
+            guard restartExpected, header.salt1 == start.header.salt1 &+ 1 else {
+                throw WALBackupBroken("the WAL was restarted by a checkpoint the backup did not make")
             }
-        } else {
-            cursor = WALFormat.Cursor(header: header)
+            wal += 1
+            start = WALFormat.Cursor(header: header)
         }
-        guard let start = cursor else { return nil }
-        let (scan, bytes) = try scanFileKeeping(from: start)
-        guard scan.frames > 0 else { return nil }
+        let (scan, bytes) = try scanFile(from: start)
+        guard scan.frames > 0 else {
+            cursor = start
+            index = wal
+            return nil
+        }
         cursor = scan.end
+        index = wal
         restartExpected = false
         return WALSegment(
-            index: index, offset: start.offset, frames: scan.frames,
-            bytes: WALSegmentFile.encode(position: start) + bytes[0..<scan.length])
+            index: wal, offset: start.offset, frames: scan.frames,
+            bytes: WALSegmentFile.encode(position: start) + bytes)
     }
 
     /// (frames in the WAL, whether all were copied back); nil when another checkpoint was running.
@@ -181,13 +183,24 @@ public final class SQLiteWALSource: WALBackupSource {
         return bytes.withUnsafeBytes { WALFormat.Header($0) }
     }
 
-    private func scanFile(from start: WALFormat.Cursor) throws(StoreError) -> WALFormat.Scan {
-        try scanFileKeeping(from: start).0
-    }
-
-    private func scanFileKeeping(from start: WALFormat.Cursor) throws(StoreError) -> (WALFormat.Scan, [UInt8]) {
-        let bytes = try readFile(from: start.offset, limit: nil)
-        return (bytes.withUnsafeBytes { WALFormat.scan($0, from: start) }, bytes)
+    /// The whole transactions from `start` on and their bytes, read a window at a time: the
+    /// scan stops at the first invalid frame, however large the file grew once (a WAL file keeps
+    /// its size after a restart; only its first frames are new).
+    private func scanFile(from start: WALFormat.Cursor) throws(StoreError) -> (WALFormat.Scan, [UInt8]) {
+        var total = WALFormat.Scan(frames: 0, length: 0, end: start)
+        var out: [UInt8] = []
+        var window = max(1, (1 << 20) / start.header.frameSize) * start.header.frameSize
+        while true {
+            let bytes = try readFile(from: total.end.offset, limit: window)
+            let scan = bytes.withUnsafeBytes { WALFormat.scan($0, from: total.end) }
+            out += bytes[0..<scan.length]
+            total = WALFormat.Scan(
+                frames: total.frames + scan.frames, length: total.length + scan.length, end: scan.end)
+            // The end of the file, or an invalid frame within the window: nothing more follows.
+            if bytes.count < window || scan.valid < bytes.count { return (total, out) }
+            // Every frame valid: a transaction longer than the window goes on past it.
+            if scan.length == 0 { window *= 2 }
+        }
     }
 
     /// The file's bytes from `offset` (to its end, or `limit`); none when it does not exist.

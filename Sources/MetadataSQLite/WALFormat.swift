@@ -128,6 +128,9 @@ public enum WALFormat {
         public var frames: Int
         public var length: Int
         public var end: Cursor
+        /// Bytes of valid frames read, committed or not: less than what was given when an
+        /// invalid frame (or a partial one) ended the scan.
+        public var valid = 0
     }
 
     /// Reads frames from `bytes` (which start at `from.offset`) while each is valid; returns the
@@ -152,6 +155,7 @@ public enum WALFormat {
                     frames: frames, length: at, end: Cursor(header: h, offset: from.offset + Int64(at), chain: chain))
             }
         }
+        committed.valid = at
         return committed
     }
 }

@@ -76,6 +76,10 @@ final class BackupRoundTripTests: XCTestCase {
             clock.advance(1)
             try backup.step()
         }
+        // One transaction larger than the shipper's 1 MiB read window.
+        try writer.query("INSERT INTO t VALUES ('big', ?)", [.text(String(repeating: "b", count: 2_500_000))])
+        clock.advance(1)
+        try backup.step()
         let beforeDelete = clock.now()
         let kept = try rows(path)
         clock.advance(1)

@@ -56,7 +56,13 @@ public final class MetadataBackup {
     public func step() throws {
         let now = clock.now()
         if generation == nil || now - generationStarted >= Double(settings.snapshotInterval) {
-            try startGeneration()
+            do {
+                try startGeneration()
+            } catch {
+                // No generation to keep whole: the WAL must not grow while the zone is away.
+                try? source.checkpointAbandoningGeneration()
+                throw error
+            }
         }
         guard let gen = generation else { return }
         do {

@@ -28,23 +28,37 @@ extension Agent {
             }
             let lockPath = config.stateDir + "/backup.lock"
             let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-            defer { if lock >= 0 { close(lock) } }
-            while !stopping() && flock(lock, LOCK_EX | LOCK_NB) != 0 { usleep(200_000) }
-            if stopping() { return }
-            let backup: MetadataBackup
-            do {
-                try SealedInstallationSecret.record(
-                    context.installationSecret, box: context.identities.secretBox, store: context.metadata)
-                backup = MetadataBackup(
-                    source: try SQLiteWALSource(
-                        path: config.metadataPath, checkpointBytes: Int64(settings.checkpointBytes)),
-                    zone: zone, settings: settings,
-                    installation: try InstallationID.resolve(stateDir: config.stateDir, store: context.metadata),
-                    tempDir: config.stateDir + "/backup-tmp", clock: SystemClock(), logger: logger)
-            } catch {
-                logger.error("metadata backup: not started: \(error)")
+            guard lock >= 0 else {
+                logger.error("metadata backup: cannot open \(lockPath): \(String(cString: strerror(errno)))")
                 return
             }
+            defer { close(lock) }
+            while !stopping() && flock(lock, LOCK_EX | LOCK_NB) != 0 { usleep(200_000) }
+            if stopping() { return }
+            // Set up again each round until it works: meanwhile nobody else checkpoints the WAL.
+            var backup: MetadataBackup?
+            var source: SQLiteWALSource?
+            while !stopping() && backup == nil {
+                do {
+                    let s =
+                        try source
+                        ?? SQLiteWALSource(
+                            path: config.metadataPath, checkpointBytes: Int64(settings.checkpointBytes))
+                    source = s
+                    try SealedInstallationSecret.record(
+                        context.installationSecret, box: context.identities.secretBox, store: context.metadata)
+                    backup = MetadataBackup(
+                        source: s, zone: zone, settings: settings,
+                        installation: try InstallationID.resolve(stateDir: config.stateDir, store: context.metadata),
+                        tempDir: config.stateDir + "/backup-tmp", clock: SystemClock(), logger: logger)
+                } catch {
+                    logger.error("metadata backup: not started (tried again shortly): \(error)")
+                    try? source?.checkpointAbandoningGeneration()
+                    let started = monotonicSeconds()
+                    while !stopping() && monotonicSeconds() - started < max(settings.walInterval, 5) { usleep(50_000) }
+                }
+            }
+            guard let backup else { return }
             logger.info(
                 "metadata backup: to zone \(settings.zone), bucket \(settings.bucket), installation \(backup.installation)"
             )
