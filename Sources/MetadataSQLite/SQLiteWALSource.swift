@@ -59,7 +59,9 @@ public final class SQLiteWALSource: WALBackupSource {
             if let header = try readHeader() {
                 let scan = try scanFile(from: WALFormat.Cursor(header: header)).0
                 cursor = scan.end
-                if let copied, copied.frames != scan.frames {
+                // None in the WAL by its index (a RESTART checkpoint): what the file still holds
+                // is stale and all in the database; the next writer starts the WAL over.
+                if let copied, copied.frames != scan.frames, copied.frames != 0 {
                     throw WALBackupBroken("the WAL holds \(copied.frames) frames, \(scan.frames) readable")
                 }
             }
