@@ -45,7 +45,7 @@ final class BackupRoundTripTests: XCTestCase {
     }
 
     /// A live database with table `t`, its writer, and a backup of it into a filesystem zone.
-    func live(checkpointBytes: Int = 4 << 20) throws -> (
+    func live(checkpointBytes: Int = 4 << 20, snapshotInterval: Int = 86400, retention: Int = 86400) throws -> (
         writer: SQLiteConnection, source: SQLiteWALSource, backup: MetadataBackup, zone: FileSystemZone,
         clock: TestClock
     ) {
@@ -55,6 +55,8 @@ final class BackupRoundTripTests: XCTestCase {
         let zone = try FileSystemZone(name: "backup", root: dir + "/zone")
         var settings = BackupSettings(zone: "backup", bucket: "backups")
         settings.checkpointBytes = checkpointBytes
+        settings.snapshotInterval = snapshotInterval
+        settings.retention = retention
         let clock = TestClock()
         let source = try SQLiteWALSource(path: path, checkpointBytes: Int64(checkpointBytes))
         let backup = MetadataBackup(
@@ -130,6 +132,29 @@ final class BackupRoundTripTests: XCTestCase {
         }
         try saved.write(to: URL(fileURLWithPath: middle))
         XCTAssertEqual(try rows(try restore(zone, at: nil, to: "ok.sqlite")).count, 3)
+    }
+
+    /// Snapshots every 100 s, retention 300 s, 20 minutes of writes: the generations left cover
+    /// the last 300 s (and no more than one generation before them), and a point 280 s back restores.
+    func testRetentionKeepsTheWindowRestorable() throws {
+        let (writer, _, backup, zone, clock) = try live(snapshotInterval: 100, retention: 300)
+        var written: [(time: Double, count: Int)] = []
+        for i in 0..<120 {
+            try writer.query("INSERT INTO t VALUES (?, 'x')", [.text("k\(i)")])
+            clock.advance(10)
+            try backup.step()
+            written.append((clock.now(), i + 1))
+        }
+        let catalog = try BackupCatalog.load(zone: zone, bucket: "backups", installation: installation)
+        XCTAssertLessThanOrEqual(catalog.generations.count, 6)
+        XCTAssertGreaterThanOrEqual(catalog.generations.count, 3)
+        // The oldest one left begins before the window; the next within it (retention runs
+        // once a minute, so up to a minute late).
+        XCTAssertLessThanOrEqual(catalog.generations[0].time, clock.now() - 300)
+        XCTAssertGreaterThan(catalog.generations[1].time, clock.now() - 360)
+        XCTAssertNil(catalog.plan(at: clock.now() - 700))
+        let target = try XCTUnwrap(written.last { $0.time <= clock.now() - 280 })
+        XCTAssertEqual(try rows(try restore(zone, at: target.time, to: "window.sqlite")).count, target.count)
     }
 
     /// A checkpoint the backup did not make (and the WAL restart after it) ends the generation:
