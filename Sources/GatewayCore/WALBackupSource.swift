@@ -16,6 +16,11 @@ public protocol WALBackupSource: AnyObject {
     func checkpoint() throws -> WALSegment?
     /// Checkpoints without shipping (the backup cannot keep up): the generation ends here.
     func checkpointAbandoningGeneration() throws
+    /// Where the generation stands (opaque), for `resume` by the next process; nil before any.
+    var resumePoint: [UInt8]? { get }
+    /// Goes on from `point` if the WAL still holds exactly what was taken up to it (or has
+    /// restarted once, as that point allowed); false: a new generation must start.
+    func resume(_ point: [UInt8]) throws -> Bool
 }
 
 public struct WALSnapshotInfo: Sendable, Equatable {

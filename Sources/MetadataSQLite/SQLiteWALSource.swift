@@ -119,6 +119,50 @@ public final class SQLiteWALSource: WALBackupSource {
         restartExpected = false
     }
 
+    /// The WAL's number in the generation (4 bytes), whether a restart is expected (1 byte), the
+    /// position (`WALSegmentFile.encode(position:)`).
+    public var resumePoint: [UInt8]? {
+        guard let cursor else { return nil }
+        var out: [UInt8] = []
+        appendBE32(&out, UInt32(index))
+        out.append(restartExpected ? 1 : 0)
+        return out + WALSegmentFile.encode(position: cursor)
+    }
+
+    public func resume(_ point: [UInt8]) throws -> Bool {
+        guard point.count == 5 + WALSegmentFile.positionSize,
+            let position = point.withUnsafeBytes({
+                WALSegmentFile.decodePosition(UnsafeRawBufferPointer(rebasing: $0[5...]))
+            })
+        else { return false }
+        let expected = point[4] == 1
+        guard let header = try readHeader() else { return false }
+        if header.salt1 == position.header.salt1 && header.salt2 == position.header.salt2 {
+            // The frame before the position must still be the one taken: same salts, same checksum.
+            if position.offset > Int64(WALFormat.headerSize) {
+                let frame = try readFile(
+                    from: position.offset - Int64(header.frameSize), limit: WALFormat.frameHeaderSize)
+                let same =
+                    frame.count == WALFormat.frameHeaderSize
+                    && frame.withUnsafeBytes { f in
+                        be32(f, 8) == header.salt1 && be32(f, 12) == header.salt2
+                            && WALFormat.Checksum(be32(f, 16), be32(f, 20)) == position.chain
+                    }
+                guard same else { return false }
+            } else if position.chain != header.checksum {
+                return false
+            }
+        } else if !(expected && header.salt1 == position.header.salt1 &+ 1) {
+            return false
+        }
+        endRead()
+        cursor = position
+        index = point.withUnsafeBytes { Int(be32($0, 0)) }
+        restartExpected = expected
+        beginRead()
+        return true
+    }
+
     /// New whole transactions after the cursor, following a WAL restart our checkpoint allowed.
     /// Changes nothing when it throws: frames are consumed only with the segment returned.
     private func collect() throws -> WALSegment? {

@@ -157,6 +157,68 @@ final class BackupRoundTripTests: XCTestCase {
         XCTAssertEqual(try rows(try restore(zone, at: target.time, to: "window.sqlite")).count, target.count)
     }
 
+    /// A backup of `live.sqlite` as a new process would make it, keeping its resume point in `resume.json`.
+    func process(_ zone: FileSystemZone, _ clock: TestClock, checkpointBytes: Int = 64 * 1024) throws -> MetadataBackup
+    {
+        var settings = BackupSettings(zone: "backup", bucket: "backups")
+        settings.checkpointBytes = checkpointBytes
+        return MetadataBackup(
+            source: try SQLiteWALSource(path: dir + "/live.sqlite", checkpointBytes: Int64(checkpointBytes)),
+            zone: zone, settings: settings, installation: installation, tempDir: dir + "/tmp", clock: clock,
+            logger: Logger(label: "test"), resumeFile: dir + "/resume.json")
+    }
+
+    /// The agent replaced (reload): the next process goes on with the generation, no new
+    /// snapshot, and the chain stays whole across the change, WAL restarts included.
+    func testANewProcessGoesOnWithTheGeneration() throws {
+        let (writer, _, _, zone, clock) = try live()
+        var n = 0
+        func write(_ count: Int) throws {
+            for _ in 0..<count {
+                try writer.query(
+                    "INSERT INTO t VALUES (?, ?)", [.text("k\(n)"), .text(String(repeating: "v", count: 900))])
+                n += 1
+            }
+        }
+        var first: String?
+        for _ in 0..<3 {
+            let backup = try process(zone, clock)
+            for _ in 0..<4 {
+                try write(30)
+                clock.advance(1)
+                try backup.step()
+            }
+            first = first ?? backup.generation
+            XCTAssertEqual(backup.generation, first)
+        }
+        let catalog = try BackupCatalog.load(zone: zone, bucket: "backups", installation: installation)
+        XCTAssertEqual(catalog.generations.count, 1)
+        XCTAssertGreaterThan(catalog.generations[0].segments.map(\.segment.index).max() ?? 0, 1)
+        XCTAssertEqual(try rows(try restore(zone, at: nil, to: "resumed.sqlite")), try rows(dir + "/live.sqlite"))
+
+        // A segment uploaded after the point was recorded (a process killed between the two): the
+        // next process cannot know where it stands and starts a new generation.
+        try write(5)
+        let last = try process(zone, clock)
+        clock.advance(1)
+        try last.step()
+        try FileManager.default.removeItem(atPath: dir + "/resume.json")
+        try write(5)
+        clock.advance(1)
+        try last.step()  // records a point naming its new last segment
+        let stale = try Data(contentsOf: URL(fileURLWithPath: dir + "/resume.json"))
+        try write(5)
+        clock.advance(1)
+        try last.step()
+        try stale.write(to: URL(fileURLWithPath: dir + "/resume.json"))
+        let next = try process(zone, clock)
+        try write(5)
+        clock.advance(1)
+        try next.step()
+        XCTAssertNotEqual(next.generation, first)
+        XCTAssertEqual(try rows(try restore(zone, at: nil, to: "after.sqlite")), try rows(dir + "/live.sqlite"))
+    }
+
     /// A checkpoint the backup did not make (and the WAL restart after it) ends the generation:
     /// the next step takes a new snapshot rather than leaving a gap.
     func testAForeignCheckpointStartsANewGeneration() throws {

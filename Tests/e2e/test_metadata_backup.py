@@ -154,6 +154,15 @@ def test_restore_after_losing_the_host_and_to_a_point_before_a_delete(backed_up)
     assert not failures, failures[:5]
     assert len(acknowledged) > 40
 
+    # A reload replaces the agent: the new one goes on with the generation (no new snapshot).
+    os.kill(s.gateway.pid, signal.SIGHUP)
+    wait_until(lambda: "goes on" in s.gateway_log.read_text(), 60, "the new agent to go on with the generation",
+               detail=s.log_tail)
+    for i in range(30, 40):
+        body = os.urandom(500 + i)
+        c.put_object(Bucket=bucket, Key=f"obj/{i:03d}", Body=body)
+        acknowledged[f"obj/{i:03d}"] = hashlib.md5(body).hexdigest()
+
     doomed = "obj/007"
     c.head_object(Bucket=bucket, Key=doomed)
     time.sleep(1.2)

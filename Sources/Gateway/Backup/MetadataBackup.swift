@@ -25,6 +25,8 @@ public final class MetadataBackup {
     /// Segments read but not uploaded yet, oldest first (a zone that failed gets them next step).
     private var pending: [(generation: String, segment: WALSegment, time: Double)] = []
     private var nextRetention = 0.0
+    /// The name of the current generation's last segment uploaded.
+    private var lastUploaded: String?
     /// Past this many bytes waiting, the generation is given up (and the WAL checkpointed).
     static let pendingLimit = 256 << 20
 
@@ -39,10 +41,16 @@ public final class MetadataBackup {
         public var lastSegmentLag = 0.0
     }
 
+    /// Where the generation's progress is kept for the next process (an agent replaced on reload
+    /// goes on with the generation instead of taking a new snapshot); nil: not kept.
+    let resumeFile: String?
+    private var triedResume = false
+
     public init(
         source: any WALBackupSource, zone: any NamedObjectZone, settings: BackupSettings, installation: String,
-        tempDir: String, clock: any Clock, logger: Logger
+        tempDir: String, clock: any Clock, logger: Logger, resumeFile: String? = nil
     ) {
+        self.resumeFile = resumeFile
         self.source = source
         self.zone = zone
         self.settings = settings
@@ -55,6 +63,10 @@ public final class MetadataBackup {
     /// One round; throws when the zone failed (the next round tries again from where it was).
     public func step() throws {
         let now = clock.now()
+        if !triedResume {
+            triedResume = true
+            resume()
+        }
         if generation == nil || now - generationStarted >= Double(settings.snapshotInterval) {
             do {
                 try startGeneration()
@@ -72,6 +84,7 @@ public final class MetadataBackup {
                     logger.error("metadata backup: \(pendingBytes) bytes not uploaded; this generation ends here")
                     pending.removeAll()
                     generation = nil
+                    forgetResumePoint()
                     try source.checkpointAbandoningGeneration()
                 } else if let s = try source.checkpoint() {
                     pending.append((gen, s, clock.now()))
@@ -80,8 +93,10 @@ public final class MetadataBackup {
         } catch let broken as WALBackupBroken {
             logger.warning("metadata backup: a new generation starts: \(broken.reason)")
             generation = nil
+            forgetResumePoint()
         }
         try flush()
+        saveResumePoint()
         if clock.now() >= nextRetention {
             nextRetention = clock.now() + 60
             try applyRetention()
@@ -96,6 +111,7 @@ public final class MetadataBackup {
                 installation, first.generation,
                 .init(index: s.index, offset: s.offset, time: first.time, sha256: sha256Hex(s.bytes)))
             try put(name, s.bytes)
+            if first.generation == generation { lastUploaded = name }
             pending.removeFirst()
             stats.segments += 1
             stats.segmentBytes += Int64(s.bytes.count)
@@ -103,10 +119,65 @@ public final class MetadataBackup {
         }
     }
 
+    /// What the next process needs to go on: this generation, and where the source stands —
+    /// written only with nothing pending, so it is exactly where the last segment uploaded ends.
+    struct ResumePoint: Codable {
+        var installation: String
+        var generation: String
+        var point: String
+        /// The generation's last segment uploaded (nil: none yet).
+        var lastSegment: String?
+    }
+
+    private func saveResumePoint() {
+        guard let resumeFile, pending.isEmpty, let generation, let point = source.resumePoint else { return }
+        do {
+            let data = try JSONEncoder().encode(
+                ResumePoint(
+                    installation: installation, generation: generation, point: hexEncode(point),
+                    lastSegment: lastUploaded))
+            let tmp = resumeFile + ".tmp"
+            try data.write(to: URL(fileURLWithPath: tmp))
+            try systemCall("rename \(tmp)") { rename(tmp, resumeFile) }
+        } catch {
+            logger.warning("metadata backup: cannot record where it stands (a restart takes a new snapshot): \(error)")
+        }
+    }
+
+    private func forgetResumePoint() {
+        if let resumeFile { unlink(resumeFile) }
+    }
+
+    /// Goes on with the generation a previous process left, if the bucket's last segment of it
+    /// ends exactly where that process recorded and the WAL still holds what it took up to there.
+    private func resume() {
+        guard let resumeFile, let data = FileManager.default.contents(atPath: resumeFile) else { return }
+        forgetResumePoint()
+        do {
+            guard let saved = try? JSONDecoder().decode(ResumePoint.self, from: data),
+                saved.installation == installation, let point = hexDecode(saved.point),
+                let started = BackupLayout.generationTime(saved.generation)
+            else { return }
+            let catalog = try BackupCatalog.load(zone: zone, bucket: settings.bucket, installation: installation)
+            guard let g = catalog.generations.first(where: { $0.name == saved.generation }), g.manifest != nil else {
+                return
+            }
+            guard g.segments.last?.name == saved.lastSegment else { return }
+            guard try source.resume(point) else { return }
+            generation = saved.generation
+            generationStarted = started
+            lastUploaded = saved.lastSegment
+            logger.info("metadata backup: generation \(saved.generation) goes on")
+        } catch {
+            logger.warning("metadata backup: the previous generation cannot go on: \(error)")
+        }
+    }
+
     private var pendingBytes: Int { pending.reduce(0) { $0 + $1.segment.bytes.count } }
 
     private func startGeneration() throws {
         generation = nil
+        forgetResumePoint()
         let started = clock.now()
         try StateDirectory.makeDirectory(tempDir, in: tempDir)
         let path = tempDir + "/snapshot-\(getpid()).db"
@@ -133,6 +204,7 @@ public final class MetadataBackup {
         try put(BackupLayout.manifest(installation, gen), Array(try encoder.encode(manifest)))
         generation = gen
         generationStarted = created
+        lastUploaded = nil
         stats.snapshots += 1
         stats.lastSnapshotBytes = size
         stats.lastSnapshotSeconds = clock.now() - started

@@ -50,7 +50,8 @@ extension Agent {
                     backup = MetadataBackup(
                         source: s, zone: zone, settings: settings,
                         installation: try InstallationID.resolve(stateDir: config.stateDir, store: context.metadata),
-                        tempDir: config.stateDir + "/backup-tmp", clock: SystemClock(), logger: logger)
+                        tempDir: config.stateDir + "/backup-tmp", clock: SystemClock(), logger: logger,
+                        resumeFile: config.stateDir + "/backup-position.json")
                 } catch {
                     logger.error("metadata backup: not started (tried again shortly): \(error)")
                     try? source?.checkpointAbandoningGeneration()
