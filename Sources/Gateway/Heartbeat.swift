@@ -148,7 +148,7 @@ public final class HeartbeatWriter: Sendable {
         state = Mutex(
             (
                 Heartbeat(
-                    role: role, host: ProcessInfo.processInfo.hostName, pid: Int(getpid()), startedAt: now,
+                    role: role, host: HostIdentity.current, pid: Int(getpid()), startedAt: now,
                     beatAt: now), false
             ))
     }

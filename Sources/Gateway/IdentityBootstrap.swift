@@ -109,3 +109,24 @@ extension IdentityBootstrap {
 public enum CanonicalID {
     public static func make() -> String { RandomID.make() + RandomID.make() }
 }
+
+extension IdentityBootstrap {
+    /// Whether an installation already lives in this store: some host bootstrapped its root
+    /// user. A host starting on it then must bring the installation's files, not make new ones.
+    public static func installed(_ metadata: any MetadataStore) throws(StoreError) -> Bool {
+        try metadata.agentState(stateKey) != nil
+    }
+
+    /// Whether `box` opens the root secret the store holds (true when it holds none): a host
+    /// with another master key would re-seal it under its own, and every other host would
+    /// lose it.
+    public static func opensRootSecret(
+        _ box: SecretBox, identities store: any IdentityStore, metadata: any MetadataStore
+    )
+        throws(StoreError) -> Bool
+    {
+        guard let accessKey = try metadata.agentState(stateKey), let (c, _) = try store.credential(accessKey: accessKey)
+        else { return true }
+        return box.open(c.sealedSecret, context: accessKey) != nil
+    }
+}

@@ -210,6 +210,12 @@ public protocol MetadataStore: MigrationStore, AuditStore {
     func setAgentState(_ key: String, _ value: String?) throws(StoreError)
     /// Every note whose key starts with `prefix`, in key order.
     func agentStates(prefix: String) throws(StoreError) -> [(key: String, value: String)]
+    /// Takes or renews the lease `name` for `owner` until `until`, in one atomic step: it is
+    /// taken when nobody holds it, when `owner` holds it already, or when its holder's lease
+    /// ended (at or before `now`). True when `owner` holds it afterwards (a release: false). The agents of several
+    /// hosts share one store: a task only one of them may do at a time runs under a lease, and
+    /// a dead host's lease runs out. `until` at or before `now` releases a lease `owner` holds.
+    func claimLease(_ name: String, owner: String, now: Double, until: Double) throws(StoreError) -> Bool
 }
 
 /// Conditional writes (`If-None-Match: *`, `If-Match: "etag"`).

@@ -18,6 +18,7 @@ public final class InMemoryMetadataStore: MetadataStore {
         var counts: [Int: (finished: Int, failed: Int)] = [:]
         var nextJob: Int64 = 1
         var agentState: [String: String] = [:]
+        var leases: [String: (owner: String, until: Double)] = [:]
         var kmsKeys: [String: KMSKeyRecord] = [:]
 
         /// The same job bookkeeping as the SQLite store's `queueJobs`.
@@ -518,6 +519,14 @@ public final class InMemoryMetadataStore: MetadataStore {
     public func agentStates(prefix: String) throws(StoreError) -> [(key: String, value: String)] {
         state.withLock { s in
             s.agentState.filter { $0.key.hasPrefix(prefix) }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        }
+    }
+
+    public func claimLease(_ name: String, owner: String, now: Double, until: Double) throws(StoreError) -> Bool {
+        state.withLock { s in
+            if let held = s.leases[name], held.owner != owner, held.until > now { return false }
+            s.leases[name] = (owner, until)
+            return until > now
         }
     }
 }

@@ -32,6 +32,9 @@ public struct GatewayConfig: Sendable {
     public var workers = 0
     public var threads = 32
     public var stateDir = "/var/lib/s3gw"
+    /// `[server] host_id`: this host's name in the shared metadata store (docs/HOSTS.md);
+    /// nil: the hostname and a hash of the state directory (`HostIdentity.derived`).
+    public var hostId: String?
     public var logLevel = "info"
     public var maxClockSkew = 900
     /// Hosts under which `bucket.<domain>` addresses a bucket (virtual-host style).
@@ -95,6 +98,8 @@ public struct GatewayConfig: Sendable {
     /// `[s3] signing_hosts`: hosts (`name:port` as clients send Host) whose SigV4 signatures
     /// this gateway also accepts: the global router's, whose 307 clients follow here.
     public var signingHosts: [String] = []
+    /// This host's id in the shared store (`[server] host_id` or derived).
+    public var hostIdentity: String { hostId ?? HostIdentity.derived(stateDir: stateDir) }
 
     /// Whole seconds: at least 1, at most an hour (a bound longer than that is no bound).
     static let timeoutRange = 1...3600
@@ -140,6 +145,13 @@ public struct GatewayConfig: Sendable {
                 c.workers = try reader.int("workers", in: 0...256) ?? c.workers
                 c.threads = try reader.int("threads", in: 1...1024) ?? c.threads
                 c.stateDir = try reader.string("state_dir") ?? c.stateDir
+                if let id = try reader.string("host_id") {
+                    // It ends up in lease owners "<host id>:<pid>" and heartbeat keys.
+                    guard !id.isEmpty, id.count <= 64,
+                        id.allSatisfy({ $0.isLetter || $0.isNumber || "-._".contains($0) })
+                    else { throw reader.invalid("host_id", "must be 1-64 letters, digits, '-', '.' or '_'") }
+                    c.hostId = id
+                }
                 c.logLevel =
                     try reader.oneOf("log_level", ["trace", "debug", "info", "notice", "warning", "error", "critical"])
                     ?? c.logLevel

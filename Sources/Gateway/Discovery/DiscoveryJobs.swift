@@ -39,7 +39,7 @@ public final class DiscoveryJobs: Sendable {
         self.settings = settings
         self.clock = clock
         self.logger = logger
-        owner = "\(ProcessInfo.processInfo.hostName):\(getpid())"
+        owner = "\(HostIdentity.current):\(getpid())"
     }
 
     /// What a start asks for besides the credentials.

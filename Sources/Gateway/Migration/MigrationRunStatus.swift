@@ -179,17 +179,12 @@ extension MigrationRunStatus {
     }
 
     /// This process, as `owner` names it.
-    public static var thisProcess: String { "\(hostName):\(getpid())" }
+    public static var thisProcess: String { "\(HostIdentity.current):\(getpid())" }
 
-    private static let hostName: String = {
-        var buf = [CChar](repeating: 0, count: 256)
-        gethostname(&buf, buf.count - 1)
-        return String(cString: buf)
-    }()
-
-    /// False only when `owner` is a process of this host that no longer exists.
+    /// False only when `owner` is a process of this host that no longer exists (another
+    /// host's process is judged by its row's age alone).
     static func isAlive(_ owner: String) -> Bool {
-        guard let colon = owner.lastIndex(of: ":"), owner[..<colon] == hostName,
+        guard let colon = owner.lastIndex(of: ":"), owner[..<colon] == HostIdentity.current,
             let pid = Int32(owner[owner.index(after: colon)...])
         else { return true }
         return kill(pid, 0) == 0 || errno == EPERM

@@ -26,7 +26,11 @@ enum Agent {
         defer { heartbeat.stop() }
         let stopping = Atomic<Bool>(false)
         let busy = Atomic<Int>(0)
-        let host = ProcessInfo.processInfo.hostName
+        let host = HostIdentity.current
+        // The agents of every host share the store: what only one of them may do at a time is
+        // done under a lease (docs/HOSTS.md); replication jobs carry leases of their own.
+        let leaseOwner = "\(host):\(getpid())"
+        let leases = Leases(config: config, owner: leaseOwner)
         let zoneLimit = RateLimiter(bytesPerSecond: config.replication.zoneRate, clock: context.clock)
         let tenantLimit = RateLimiter(bytesPerSecond: config.replication.tenantRate, clock: context.clock)
         for i in 0..<config.replication.workers {
@@ -48,6 +52,10 @@ enum Agent {
         let scrubber = Scrubber(context: context)
         let scrub = Thread {
             while !stopping.load(ordering: .relaxed) {
+                guard leases.scrub.hold(context.metadata, now: context.clock.now()) else {
+                    usleep(1_000_000)
+                    continue
+                }
                 if !agentStep("Scrub", { activity.doing("scrub", "scrub", { scrubber.runSlice() }) }) {
                     usleep(1_000_000)
                 }
@@ -56,7 +64,9 @@ enum Agent {
         scrub.name = "scrub"
         scrub.start()
         startLifecycle(
-            config, context, activity: activity, stopping: { stopping.load(ordering: .relaxed) }, logger: logger)
+            config, context, activity: activity, lease: leases.lifecycle,
+            stopping: { stopping.load(ordering: .relaxed) },
+            logger: logger)
         if config.replication.orphanInterval > 0 {
             // Its own thread: listing every zone takes a while and must not hold up health checks.
             let t = Thread {
@@ -66,6 +76,8 @@ enum Agent {
                         usleep(500_000)
                         continue
                     }
+                    next = SystemClock().now() + config.replication.orphanInterval
+                    guard leases.orphans.hold(context.metadata, now: context.clock.now()) else { continue }
                     do {
                         _ = try agentStep("RemoveOrphans") {
                             try activity.doing("orphans", "orphan sweep") {
@@ -75,7 +87,6 @@ enum Agent {
                     } catch {
                         logger.error("orphan sweep failed: \(error)")
                     }
-                    next = SystemClock().now() + config.replication.orphanInterval
                 }
             }
             t.name = "orphan-sweep"
@@ -177,13 +188,17 @@ enum Agent {
                 let interval = config.audit.digestInterval * 60
                 nextDigest = (now / interval).rounded(.down) * interval + interval
             }
+            // One agent probes the zones: a probe by each would count a zone's failures once
+            // per host (failover_after counts checks).
             if now >= nextHealth {
-                agentStep("CheckZones") {
-                    activity.doing("main", "zone health check") { Maintenance.checkZones(context) }
+                if leases.health.hold(context.metadata, now: context.clock.now()) {
+                    agentStep("CheckZones") {
+                        activity.doing("main", "zone health check") { Maintenance.checkZones(context) }
+                    }
                 }
                 nextHealth = now + Double(config.healthInterval)
             }
-            if now >= nextCleanup {
+            if now >= nextCleanup, leases.cleanup.hold(context.metadata, now: context.clock.now()) {
                 nextCleanup = now + Double(config.cleanupInterval)
                 activity.begin("main", "cleanup (expired sessions and uploads)")
                 defer { activity.end("main") }
@@ -215,8 +230,12 @@ enum Agent {
                     }
                 }
             }
+            if now >= nextCleanup { nextCleanup = now + Double(config.cleanupInterval) }  // held elsewhere
             let wait = max(0.2, min(nextHealth, nextCleanup, nextDigest) - SystemClock().now())
-            if let s = waitForSignal([SIGTERM, SIGINT, SIGHUP], timeout: wait), s != SIGHUP { return 0 }
+            if let s = waitForSignal([SIGTERM, SIGINT, SIGHUP], timeout: wait), s != SIGHUP {
+                leases.release(context.metadata, now: context.clock.now())
+                return 0
+            }
             // Re-parented: the supervisor is gone, so nothing would ever stop us.
             if getppid() == 1 { return 0 }
         }
@@ -226,7 +245,7 @@ enum Agent {
     /// context's clock (the test clock moves it too), in steps of a bounded number of keys so a
     /// stop is noticed; a pass cut short (its cursor set) goes on at once, after a restart too.
     static func startLifecycle(
-        _ config: GatewayConfig, _ context: GatewayContext, activity: Activity,
+        _ config: GatewayConfig, _ context: GatewayContext, activity: Activity, lease: AgentLease,
         stopping: @escaping @Sendable () -> Bool,
         logger: Logger
     ) {
@@ -243,7 +262,9 @@ enum Agent {
                 var pause = 1.0
                 do {
                     let now = context.clock.now()
-                    if try Lifecycle.due(context, now: now, interval: Double(config.lifecycleInterval)) {
+                    if try Lifecycle.due(context, now: now, interval: Double(config.lifecycleInterval)),
+                        lease.hold(context.metadata, now: now)
+                    {
                         let r = try agentStep("Lifecycle") {
                             try activity.doing("lifecycle", "lifecycle rules") {
                                 try Lifecycle.run(context, now: now, budget: 10_000)

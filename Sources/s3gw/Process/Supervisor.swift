@@ -6,6 +6,7 @@ import Logging
 import MetadataSQL
 import MetadataSQLite
 import Metrics
+import SigV4
 
 #if canImport(Glibc)
     import Glibc
@@ -92,11 +93,27 @@ final class Supervisor {
 
     private func prepareStateDirectory() throws {
         try FileManager.default.createDirectory(atPath: config.stateDir, withIntermediateDirectories: true)
-        let root = try RootCredentials.resolve(config: config, createIfMissing: true, announce: true)
-        _ = try InstallationSecret.load(stateDir: config.stateDir, createIfMissing: true)
-        let box = try MasterKeys.load(stateDir: config.stateDir, createIfMissing: true)
         // Create and migrate the metadata store once, before workers race to open it.
         let store = try SQLMetadataStore(sqlitePath: config.metadataPath)
+        // A store other hosts set up already: this host brings the installation's files and
+        // creates none (InstallationFiles).
+        let joining = try IdentityBootstrap.installed(store)
+        let created = InstallationFiles.missing(in: config.stateDir)
+        let root: RootCredentials
+        let box: SecretBox
+        do {
+            root = try RootCredentials.resolve(config: config, createIfMissing: !joining, announce: !joining)
+            let secret = try InstallationSecret.load(stateDir: config.stateDir, createIfMissing: !joining)
+            box = try MasterKeys.load(stateDir: config.stateDir, createIfMissing: !joining)
+            try InstallationFiles.checkInstallationSecret(secret, store: store, stateDir: config.stateDir)
+            try InstallationFiles.checkMasterKey(box, store: store, stateDir: config.stateDir)
+        } catch {
+            if !joining { InstallationFiles.remove(created, in: config.stateDir) }
+            if joining && !(error is InstallationFiles.Refusal) {
+                throw InstallationFiles.refuseJoin(stateDir: config.stateDir, error)
+            }
+            throw error
+        }
         try IdentityBootstrap.ensureRoot(
             accessKey: root.accessKey, secret: root.secretKey, identities: store, metadata: store, box: box,
             now: SystemClock().now())
