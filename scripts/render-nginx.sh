@@ -2,9 +2,10 @@
 # render-nginx.sh — renders nginx/s3gw-dev.conf.in into PREFIX/nginx.conf and creates the
 # directories nginx writes to under PREFIX. Prints the path of the rendered file.
 #
-#   render-nginx.sh --prefix DIR --http-port N --https-port N --socket PATH \
+#   render-nginx.sh --prefix DIR --http-port N --https-port N --socket PATH [--socket PATH ...] \
 #                   --cert FILE --key FILE [--web-root DIR] [--out FILE] [--template FILE]
 #                   [--metrics-allow "ADDR|CIDR ..."]   (who may read /metrics; default 127.0.0.1 ::1)
+#   Several --socket: one upstream over several gateway hosts (docs/HOSTS.md).
 #
 # Then: nginx -p DIR -c DIR/nginx.conf -e DIR/error.log -g 'daemon off;'
 set -euo pipefail
@@ -14,13 +15,14 @@ prefix="" http_port="" https_port="" socket="" cert="" key=""
 web_root="$root/web" out="" template="$root/nginx/s3gw-dev.conf.in"
 metrics_allow="127.0.0.1 ::1"
 
-usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" >&2; exit 2; }
+usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" >&2; exit 2; }
+sockets=()
 while [ "$#" -gt 0 ]; do
     case "$1" in
         --prefix) prefix="$2" ;;
         --http-port) http_port="$2" ;;
         --https-port) https_port="$2" ;;
-        --socket) socket="$2" ;;
+        --socket) socket="$2"; sockets+=("$2") ;;
         --cert) cert="$2" ;;
         --key) key="$2" ;;
         --web-root) web_root="$2" ;;
@@ -37,7 +39,12 @@ for v in prefix http_port https_port socket cert key; do
 done
 
 abspath() { case "$1" in /*) printf '%s' "$1" ;; *) printf '%s/%s' "$(pwd)" "$1" ;; esac; }
-prefix="$(abspath "$prefix")"; socket="$(abspath "$socket")"
+prefix="$(abspath "$prefix")"; socket="$(abspath "${sockets[0]}")"
+# The upstream's servers: one line per gateway host's socket.
+upstream_servers=""
+for s in "${sockets[@]}"; do
+    upstream_servers="${upstream_servers}server unix:$(abspath "$s") max_fails=1 fail_timeout=2s; "
+done
 cert="$(abspath "$cert")"; key="$(abspath "$key")"; web_root="$(abspath "$web_root")"
 out="${out:-$prefix/nginx.conf}"
 
@@ -59,6 +66,7 @@ esc() { printf '%s' "$1" | sed -e 's/[\\|&]/\\&/g'; }
 sed -e "s|@PREFIX@|$(esc "$prefix")|g" \
     -e "s|@HTTP_PORT@|$(esc "$http_port")|g" \
     -e "s|@HTTPS_PORT@|$(esc "$https_port")|g" \
+    -e "s|@UPSTREAM_SERVERS@|$(esc "$upstream_servers")|g" \
     -e "s|@SOCKET@|$(esc "$socket")|g" \
     -e "s|@CERT@|$(esc "$cert")|g" \
     -e "s|@KEY@|$(esc "$key")|g" \

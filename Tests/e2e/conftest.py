@@ -247,9 +247,10 @@ def start_on_free_ports(start, count: int, what: str, ports=None, attempts: int 
             print(f"\n{what}: port(s) {chosen} taken, retrying with fresh ones", file=sys.stderr)
 
 
-def start_nginx(prefix: Path, socket_path: Path, tls: Path, what: str = "nginx", ports=None,
+def start_nginx(prefix: Path, socket_path: Path | list, tls: Path, what: str = "nginx", ports=None,
                 template: str | None = None, metrics_allow: str | None = None) -> tuple[subprocess.Popen, int, int]:
-    """Renders the dev nginx config (in front of the FastCGI socket `socket_path`) and starts nginx
+    """Renders the dev nginx config (in front of the FastCGI socket `socket_path`, or one upstream
+    over a list of them: several gateway hosts) and starts nginx
     on a free HTTP and HTTPS port (retried with fresh ports if one is taken). Returns the process
     and the two ports; its stdout/stderr go to PREFIX/nginx.out, its error log to PREFIX/error.log.
     `metrics_allow`: the addresses nginx lets read /metrics (default 127.0.0.1 and ::1)."""
@@ -260,7 +261,7 @@ def start_nginx(prefix: Path, socket_path: Path, tls: Path, what: str = "nginx",
             "--prefix", prefix,
             "--http-port", http_port,
             "--https-port", https_port,
-            "--socket", socket_path,
+            *[a for s in (socket_path if isinstance(socket_path, list) else [socket_path]) for a in ("--socket", s)],
             "--cert", tls / "cert.pem",
             "--key", tls / "key.pem",
             "--web-root", ROOT / "web",
