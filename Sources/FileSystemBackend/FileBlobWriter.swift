@@ -25,7 +25,7 @@ final class FileBlobWriter: BlobWriter {
         self.backendBucket = backendBucket
         self.named = named
         id = RandomID.make()
-        tmpPath = zone.tmpDir + "/\(getpid())-" + id
+        tmpPath = zone.tmpDir + "/" + FileSystemZone.temporaryPrefix(getpid()) + id
         let path = tmpPath
         fd = try syscall("open \(path)") { Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }
     }

@@ -1,4 +1,5 @@
 import GatewayCore
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -9,7 +10,7 @@ import GatewayCore
 /// A zone in a local directory. Blobs are named by random ids, never by keys, so any key is
 /// safe; writes go to `tmp/` and are renamed into place only after fsync.
 ///
-///     <root>/tmp/<pid>-<id>                       uploads in flight (removed when a worker dies)
+///     <root>/tmp/<host>@<pid>-<id>                uploads in flight (removed when a worker dies)
 ///     <root>/buckets/<backend bucket>/<id[0..2]>/<id>
 public struct FileSystemZone: StorageZone {
     public let name: String
@@ -23,6 +24,20 @@ public struct FileSystemZone: StorageZone {
     }
 
     var tmpDir: String { root + "/tmp" }
+
+    /// The host id this process's temp files carry ("" until set: no tag). Several hosts share
+    /// a zone's `tmp/` (docs/HOSTS.md) and pids repeat across machines: a host removes only its
+    /// own processes' files.
+    private static let host = Mutex<String>("")
+
+    /// Set once as a process starts (`[server] host_id`); '@' never occurs in a host id.
+    public static func setHost(_ id: String) { host.withLock { $0 = id } }
+
+    /// How this process's (or `pid`'s, of this host) temp files begin.
+    static func temporaryPrefix(_ pid: Int32) -> String {
+        let h = host.withLock { $0 }
+        return h.isEmpty ? "\(pid)-" : "\(h)@\(pid)-"
+    }
 
     func bucketDir(_ backendBucket: String) -> String { root + "/buckets/" + backendBucket }
 
@@ -181,10 +196,16 @@ public struct FileSystemZone: StorageZone {
             lastModified: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9)
     }
 
-    /// Removes what a dead worker left in `tmp/` (its files are prefixed with its pid).
+    /// Removes what a dead worker of this host left in `tmp/` (its files are prefixed with the
+    /// host and its pid); `pid` nil: every file of this host's processes, and the untagged ones
+    /// a gateway from before host tags left (at the start of the supervisor).
     public func removeTemporaries(ofProcess pid: Int32?) {
-        for n in entries(of: tmpDir) where pid.map({ n.hasPrefix("\($0)-") }) ?? true {
-            _ = unlink(tmpDir + "/" + n)
+        let mine = Self.temporaryPrefix(0).dropLast(2)  // "<host>@" or ""
+        for n in entries(of: tmpDir) {
+            let remove =
+                pid.map { n.hasPrefix(Self.temporaryPrefix($0)) }
+                ?? (n.hasPrefix(mine) || !n.contains("@"))
+            if remove { _ = unlink(tmpDir + "/" + n) }
         }
     }
 }

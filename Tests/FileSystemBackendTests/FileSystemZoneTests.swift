@@ -72,4 +72,29 @@ final class FileSystemZoneEdgeTests: XCTestCase {
         mine.abort()
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp"), [])
     }
+
+    /// Two hosts share a zone's tmp/ (docs/HOSTS.md) and their pids may be the same: a host
+    /// removes only the files of its own processes, never one another host is writing.
+    func testAHostRemovesOnlyItsOwnTemporaries() throws {
+        let root = NSTemporaryDirectory() + "s3gw-fs-\(UUID().uuidString)"
+        defer {
+            FileSystemZone.setHost("")
+            try? FileManager.default.removeItem(atPath: root)
+        }
+        let zone = try FileSystemZone(name: "z", root: root)
+        FileSystemZone.setHost("host-2")
+        let theirs = try zone.beginWrite(backendBucket: "b", length: nil)
+        FileSystemZone.setHost("host-1")
+        let mine = try zone.beginWrite(backendBucket: "b", length: nil)
+        FileManager.default.createFile(atPath: root + "/tmp/4242-old", contents: Data([1]))  // before host tags
+        zone.removeTemporaries(ofProcess: getpid())
+        let left = try FileManager.default.contentsOfDirectory(atPath: root + "/tmp").sorted()
+        XCTAssertEqual(left.count, 2, "\(left)")
+        XCTAssertEqual(left.first, "4242-old")
+        XCTAssertTrue(left.last?.hasPrefix("host-2@\(getpid())-") ?? false, "\(left)")
+        mine.abort()
+        zone.removeTemporaries(ofProcess: nil)  // host 1 starts again
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp").count, 1)
+        _ = try theirs.commit()  // host 2's write was never disturbed
+    }
 }

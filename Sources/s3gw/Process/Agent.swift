@@ -117,7 +117,8 @@ enum Agent {
             t.start()
         }
         // The dashboard's history: a sample per slot, on its own thread so a slow zone probe in
-        // the loop below never leaves a gap. Every agent samples; the slot's row is written once.
+        // the loop below never leaves a gap. One agent of all hosts samples (its lease); the
+        // slot's row is written once in any case.
         // Timed by the context's clock, as the rest of the agent's records; exit waits for it
         // (historyDone) so no sample is cut off half-written by the store's close.
         let historyDone = Atomic<Bool>(false)
@@ -127,11 +128,14 @@ enum Agent {
             let interval = config.metrics.historyInterval
             while !stopping.load(ordering: .relaxed) {
                 do {
+                    guard leases.history.hold(context.metadata, now: clock.now()) else { throw Leases.HeldElsewhere() }
                     let counted = MetricsHistory.counted(context.metrics)
                     try MetricsHistory.sample(
                         context.metadata, now: clock.now(), interval: interval,
                         requests: counted.map(MetricsHistory.requestTotals),
                         lag: counted.map(MetricsHistory.lagBuckets))
+                } catch is Leases.HeldElsewhere {
+                    // Another host's agent samples.
                 } catch {
                     logger.error("sampling the metrics history failed: \(error)")
                 }

@@ -10,6 +10,7 @@ struct Leases {
     let lifecycle: AgentLease
     let scrub: AgentLease
     let orphans: AgentLease
+    let history: AgentLease
 
     init(config: GatewayConfig, owner: String) {
         // A health check takes at most 30 s (`Maintenance.checkZones`).
@@ -19,10 +20,16 @@ struct Leases {
         lifecycle = AgentLease("lifecycle", owner: owner, duration: 120)
         scrub = AgentLease("scrub", owner: owner, duration: 60)
         orphans = AgentLease("orphans", owner: owner, duration: 2 * config.replication.orphanInterval)
+        // A sample's request totals are its host's counters: one host samples, so the
+        // differences between samples stay its own (another takes over when it dies).
+        history = AgentLease("metrics-history", owner: owner, duration: 3 * Double(config.metrics.historyInterval))
     }
+
+    /// Another host's agent holds the lease: nothing to do here.
+    struct HeldElsewhere: Error {}
 
     /// A clean stop gives every lease up, so another host's agent goes on at once.
     func release(_ store: any MetadataStore, now: Double) {
-        for l in [health, cleanup, lifecycle, scrub, orphans] { l.release(store, now: now) }
+        for l in [health, cleanup, lifecycle, scrub, orphans, history] { l.release(store, now: now) }
     }
 }

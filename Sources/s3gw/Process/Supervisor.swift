@@ -45,6 +45,7 @@ final class Supervisor {
     func run(pidFile: String?) throws -> Int32 {
         blockSignals([SIGCHLD, SIGHUP, SIGTERM, SIGINT])
         signal(SIGPIPE, SIG_IGN)
+        HostSetup.adopt(config)
         try prepareStateDirectory()
         listenFD = try bindUnixSocket(path: config.socket, mode: config.socketMode)
         if let pidFile { try "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8) }

@@ -102,7 +102,7 @@ enum Worker {
         config: GatewayConfig, configPath: String? = nil, logger: Logger, serving: Bool = true,
         metricsKind: String? = nil
     ) throws -> GatewayContext {
-        HostIdentity.set(config.hostIdentity)
+        HostSetup.adopt(config)
         let secret = try InstallationSecret.load(stateDir: config.stateDir, createIfMissing: false)
         let metadata = try SQLMetadataStore(sqlitePath: config.metadataPath, audits: config.audit.enabled)
         let stateDir = config.stateDir
