@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run.sh — `make bench`: release build, then bench/bench.py, bench/remote.py and
-# bench/replication.py, bench/discovery.py, bench/observability.py, bench/versioning.py, bench/encryption.py (see their
+# bench/replication.py, bench/replication_agents.py, bench/discovery.py, bench/observability.py, bench/versioning.py, bench/encryption.py (see their
 # docstrings for what they measure and the BENCH_* knobs).
 # S3GW_BIN=path skips the build and benchmarks that binary.
 set -euo pipefail
@@ -16,6 +16,8 @@ python3 bench/bench.py
 [ "${BENCH_REMOTE:-1}" = "0" ] || python3 bench/remote.py
 # Replication between zones and reads around a hung provider (about a minute): BENCH_REPLICATION=0 skips.
 [ "${BENCH_REPLICATION:-1}" = "0" ] || python3 bench/replication.py
+# Replication throughput with two gateway hosts' agents against one (docs/HOSTS.md): BENCH_AGENTS=0 skips.
+[ "${BENCH_AGENTS:-1}" = "0" ] || python3 bench/replication_agents.py
 # Discovery of a synthetic 10k- and 100k-object account (memory must stay flat): BENCH_DISCOVERY=0 skips.
 [ "${BENCH_DISCOVERY:-1}" = "0" ] || python3 bench/discovery.py
 # The cost of the operations log, metrics and audit chain (on vs off, 4 KiB GET/PUT): BENCH_OBSERVABILITY=0 skips.

@@ -160,6 +160,7 @@ class Host:
         self.proc: subprocess.Popen | None = None
         self.http_port = 0
         self.log_level = "debug"
+        self.replica_count = 2  # copies of every object ([replication] replica_count)
         for d in (self.state_dir, self.socket.parent):
             d.mkdir(parents=True, exist_ok=True)
 
@@ -179,7 +180,7 @@ default_zone = "local-1"
 health_interval = 1
 
 [replication]
-replica_count = 2
+replica_count = {self.replica_count}
 workers = 2
 lease = {LEASE}
 retry_base = 1
