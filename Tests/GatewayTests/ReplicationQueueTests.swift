@@ -13,12 +13,7 @@ final class ReplicationQueueTests: XCTestCase {
 
     override func tearDownWithError() throws { fixture.remove() }
 
-    func stores() throws -> [any MetadataStore] {
-        try fixture.stores(
-            with: BucketRecord(
-                name: "b", owner: "o", createdAt: 1, locationConstraint: "se,fi", zones: ["se-1", "fi-1"],
-                backendBucket: "s3gw-se", replicaCount: 2))
-    }
+    func stores() throws -> [any MetadataStore] { try fixture.stores(with: TwoStores.replicated) }
 
     func object(_ blob: String, replicas: [Replica]) -> ObjectRecord {
         ObjectRecord(

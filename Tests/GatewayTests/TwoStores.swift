@@ -20,5 +20,11 @@ struct TwoStores {
         return stores
     }
 
+    /// A bucket placed in Sweden and Finland with two copies of each object: every write queues
+    /// a replication job.
+    static let replicated = BucketRecord(
+        name: "b", owner: "o", createdAt: 1, locationConstraint: "se,fi", zones: ["se-1", "fi-1"],
+        backendBucket: "s3gw-se", replicaCount: 2)
+
     func remove() { try? FileManager.default.removeItem(atPath: dir) }
 }
