@@ -158,6 +158,8 @@ enum Agent {
             while busy.load(ordering: .relaxed) > 0 && SystemClock().now() < deadline { usleep(50_000) }
             while !historyDone.load(ordering: .acquiring) && SystemClock().now() < deadline { usleep(10_000) }
             while !backupDone() && SystemClock().now() < deadline { usleep(10_000) }
+            // Once this agent's threads are done: another host's agent goes on at once.
+            leases.release(context.metadata, now: context.clock.now())
         }
         var nextCleanup = 0.0
         var nextHealth = 0.0
@@ -236,10 +238,7 @@ enum Agent {
             }
             if now >= nextCleanup { nextCleanup = now + Double(config.cleanupInterval) }  // held elsewhere
             let wait = max(0.2, min(nextHealth, nextCleanup, nextDigest) - SystemClock().now())
-            if let s = waitForSignal([SIGTERM, SIGINT, SIGHUP], timeout: wait), s != SIGHUP {
-                leases.release(context.metadata, now: context.clock.now())
-                return 0
-            }
+            if let s = waitForSignal([SIGTERM, SIGINT, SIGHUP], timeout: wait), s != SIGHUP { return 0 }
             // Re-parented: the supervisor is gone, so nothing would ever stop us.
             if getppid() == 1 { return 0 }
         }
