@@ -90,7 +90,7 @@ def test_agent_killed_mid_copy_loses_no_job_and_leaves_no_garbage(gw, tmp_path):
     s3.put_object_tagging(Bucket=bucket, Key="big", Tagging={"TagSet": [{"Key": "replica-count", "Value": "2"}]})
 
     def copying():
-        files = [p for p in tmp_files(gw, "local-2") if p.name.startswith(f"{first}-")]
+        files = [p for p in tmp_files(gw, "local-2") if p.name.split("@")[-1].startswith(f"{first}-")]  # <host id>@<pid>-<id>
         if not files:
             raise NotYet("no temporary file of the agent in local-2/tmp yet")
         size = files[0].stat().st_size
