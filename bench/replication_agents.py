@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "Tests" / "e2e"))
 
 from conftest import Moto, run_script, s3_client, s3gw_bin, start_nginx, stop_process, SCRIPTS  # noqa: E402
 from replication import cli, wait_drained  # noqa: E402
-from test_multihost import INSTALLATION_FILES, Endpoint, Host  # noqa: E402
+from test_multihost import INSTALLATION_FILES, Endpoint, Host, shared_metadata  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 OBJECTS = int(os.environ.get("BENCH_AGENTS_OBJECTS", "300"))
@@ -68,7 +68,9 @@ def main() -> int:
     shared = root / "shared"
     (shared / "zones" / "local-1").mkdir(parents=True)
     moto = Moto("bench-agents-fi")
-    hosts = [BenchHost(root, f"host-{i}", shared, moto.port, "bench-" + os.urandom(12).hex()) for i in (1, 2)]
+    metadata = shared_metadata(shared)
+    hosts = [BenchHost(root, f"host-{i}", shared, metadata, moto.port, "bench-" + os.urandom(12).hex())
+             for i in (1, 2)]
     hosts[1].secret_key = hosts[0].secret_key
     nginx = None
     try:

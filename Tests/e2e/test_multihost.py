@@ -20,6 +20,7 @@ import random
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -53,15 +54,16 @@ INSTALLATION_FILES = ("installation-secret", "master-key", "audit-ed25519.key")
 
 
 def shared_metadata(shared: Path) -> str:
-    """The `[metadata]` table both hosts use: a SQLite file beside the zones, or with
-    S3GW_E2E_METADATA=postgres the suite's PostgreSQL cluster (conftest.postgres_metadata)."""
+    """The `[metadata]` table every host uses, made once per cluster: a SQLite file beside the
+    zones, or with S3GW_E2E_METADATA=postgres a fresh database on the suite's PostgreSQL server
+    (conftest.postgres_database)."""
     if os.environ.get("S3GW_E2E_METADATA") == "postgres":
         import conftest
 
-        make = getattr(conftest, "postgres_metadata", None)
+        make = getattr(conftest, "postgres_database", None)
         if make is None:
-            pytest.skip("S3GW_E2E_METADATA=postgres but conftest has no postgres_metadata() yet")
-        return make()
+            pytest.skip("S3GW_E2E_METADATA=postgres, but conftest has no postgres_database() here")
+        return f'[metadata]\nkind = "postgres"\nurl = "{make()}"\n'
     return f'[metadata]\nkind = "sqlite"\npath = "{shared}/metadata.sqlite"\n'
 
 
@@ -120,14 +122,17 @@ class CountingProxy:
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
                 if self.command != "HEAD":
-                    try:
-                        self.wfile.write(answer)
-                    except BrokenPipeError:
-                        pass  # the host that asked was killed meanwhile; the write happened all the same
+                    self.wfile.write(answer)  # the host may be dead by now: the write happened all the same
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = relay
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(http.server.ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                # A host killed mid-request leaves its connection half-way: not the proxy's error.
+                if not isinstance(sys.exc_info()[1], ConnectionError):
+                    super().handle_error(request, client_address)
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -148,14 +153,14 @@ class Host:
     """One gateway host: `s3gw serve` with its own state directory, socket and config, on the
     shared store and zones. Started in its own process group (killed as a whole)."""
 
-    def __init__(self, root: Path, name: str, shared: Path, proxy_port: int, secret_key: str):
+    def __init__(self, root: Path, name: str, shared: Path, metadata: str, proxy_port: int, secret_key: str):
         self.name = name
         self.dir = root / name
         self.state_dir = self.dir / "state"
         self.socket = self.dir / "run" / "s3gw.sock"
         self.config = self.dir / "s3gw.toml"
         self.log = self.dir / "s3gw.log"
-        self.shared, self.proxy_port = shared, proxy_port
+        self.shared, self.metadata, self.proxy_port = shared, metadata, proxy_port
         self.access_key, self.secret_key = TEST_ACCESS_KEY, secret_key
         self.proc: subprocess.Popen | None = None
         self.http_port = 0
@@ -174,7 +179,7 @@ state_dir = "{self.state_dir}"
 host_id = "{self.name}"
 log_level = "{self.log_level}"
 
-{shared_metadata(self.shared)}
+{self.metadata}
 [storage]
 default_zone = "local-1"
 health_interval = 1
@@ -252,7 +257,8 @@ def cluster():
     moto = Moto("moto-hosts")
     proxy = CountingProxy(moto.port)
     secret = "multihost-" + os.urandom(12).hex()
-    hosts = [Host(root, f"host-{i}", shared, proxy.port, secret) for i in (1, 2)]
+    metadata = shared_metadata(shared)
+    hosts = [Host(root, f"host-{i}", shared, metadata, proxy.port, secret) for i in (1, 2)]
     nginxes = []
     try:
         run_script(SCRIPTS / "dev-cert.sh", root / "tls")
