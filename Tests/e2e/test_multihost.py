@@ -351,6 +351,23 @@ def test_a_write_on_one_host_is_read_on_the_other_at_once(cluster):
     assert one.get_object(Bucket=bucket, Key="mp")["Body"].read() == b"".join(parts)
 
 
+def test_each_host_shows_under_its_own_id(cluster):
+    """Both hosts' agents and workers beat into the one store, each under its host_id, and
+    either host lists them all."""
+    for what in ("host-1", "host-2"):
+        endpoint = Endpoint(cluster["ports"][what], cluster["hosts"][0])
+        for role, least in (("agents", 1), ("workers", 2)):
+            def listed():
+                r = admin(endpoint, "GET", role)
+                assert r.status_code == 200, r.text
+                hosts = Counter(p["host"] for p in r.json()["items"] if p["alive"])
+                if not all(hosts[h] >= least for h in ("host-1", "host-2")):
+                    raise NotYet(f"{role} by host: {dict(hosts)}")
+                return hosts
+
+            wait_until(listed, 30, f"both hosts' {role} in the list {what} answers")
+
+
 def keep_requesting(cluster, bucket: str, stop: threading.Event, results: list):
     s3 = client(cluster, "upstream")
     n = 0
