@@ -11,8 +11,10 @@ import Synchronization
 
 extension Agent {
     /// `[backup]`: the metadata store's continuous backup on a thread of its own (a snapshot
-    /// upload must not hold up health checks). One shipper per state directory: an agent
-    /// replaced on reload finishes its last round before the new one takes the lock. Returns
+    /// upload must not hold up health checks). One shipper per database: an agent replaced on
+    /// reload finishes its last round before the new one takes the lock, and of several hosts
+    /// on one SQLite file (docs/HOSTS.md) one ships; the lock sits beside the database, which all
+    /// of them open. Returns
     /// whether the thread has finished (its last transactions shipped) after `stopping`.
     static func startMetadataBackup(
         _ config: GatewayConfig, _ context: GatewayContext, stopping: @escaping @Sendable () -> Bool, logger: Logger
@@ -26,7 +28,7 @@ extension Agent {
                 logger.error("metadata backup: zone \(settings.zone) cannot hold named objects")
                 return
             }
-            let lockPath = config.stateDir + "/backup.lock"
+            let lockPath = config.metadataPath + ".backup-lock"
             let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
             guard lock >= 0 else {
                 logger.error("metadata backup: cannot open \(lockPath): \(String(cString: strerror(errno)))")
