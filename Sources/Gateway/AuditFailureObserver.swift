@@ -114,26 +114,6 @@ public final class AuditFailureObserver: RequestObserver {
         }
     }
 
-    /// The access key id a request's signature names, read from the raw request (the verifier
-    /// refused it before saying): SigV4 `Credential=AKID/…` in the Authorization header or
-    /// `X-Amz-Credential` in the query, SigV2 `AWS AKID:…` or `AWSAccessKeyId`.
-    public static func claimedAccessKey(_ head: RequestHead) -> String? {
-        if let auth = head.header("authorization") {
-            if let r = auth.range(of: "Credential=") {
-                return String(auth[r.upperBound...].prefix { $0 != "/" && $0 != "," && $0 != " " })
-            }
-            if auth.hasPrefix("AWS ") { return String(auth.dropFirst(4).prefix { $0 != ":" }) }
-        }
-        for item in head.queryItems {
-            switch item.name.lowercased() {
-            case "x-amz-credential": return String(item.value.prefix { $0 != "/" })
-            case "awsaccesskeyid": return item.value
-            default: continue
-            }
-        }
-        return nil
-    }
-
     /// `text` with control characters percent-escaped (`%00`, as the client sent them) and cut
     /// to `maxBytes` UTF-8 bytes on a character boundary.
     static func clean(_ text: String, maxBytes: Int = maxNameBytes) -> String {

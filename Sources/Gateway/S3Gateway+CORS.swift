@@ -52,7 +52,7 @@ extension S3Gateway {
     /// Store failures go up as every request's do.
     func preflightBucket(_ sent: String, _ head: RequestHead, now: Double) throws(StoreError) -> BucketRecord? {
         var tenant = TenantRecord.defaultID
-        if let claimed = AuditFailureObserver.claimedAccessKey(head) {
+        if let claimed = head.claimedAccessKey {
             guard let p = ctx.identities.resolve(claimed)?.principal, p.session.map({ now < $0.expiresAt }) ?? true
             else { return nil }
             tenant = p.tenant

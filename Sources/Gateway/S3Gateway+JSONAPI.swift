@@ -48,11 +48,7 @@ extension S3Gateway {
         guard let bytes = try body.readAll(limit: AdminAPI.maxBody) else {
             throw AdminError(status: 413, code: "EntityTooLarge", message: "request bodies are at most 1 MiB")
         }
-        var path: [String] = []
-        for segment in head.rawPath.dropFirst(table.root.count + 1).split(separator: "/") {
-            guard let s = percentDecode(String(segment)) else { throw AdminError.invalid("the path is not valid") }
-            path.append(s)
-        }
+        let path = try Self.jsonPath(head, root: table.root)
         let route = table.route(head.method, path)
         RequestTrace.current?.operation = route?.action ?? "\(head.method) /\(table.root)/"
         let presignable = head.method == "GET" && route?.presigned == true
@@ -63,16 +59,33 @@ extension S3Gateway {
             throw AdminError(
                 status: 403, code: "AccessDenied", message: "Temporary credentials cannot use the /\(table.root)/ API")
         }
-        var query: [String: String] = [:]
-        for item in head.queryItems where !item.name.lowercased().hasPrefix("x-amz-") && query[item.name] == nil {
-            query[item.name] = item.value
-        }
+        let query = Self.jsonQuery(head)
         let token = Self.sessionToken(head)
         return table.dispatch(
             AdminRequest(
                 method: head.method, path: path, query: query, body: bytes, principal: principal, now: now,
                 sessionToken: token),
             ctx, errorBody: errorBody)
+    }
+
+    /// The path segments after `/root/`, percent-decoded.
+    public static func jsonPath(_ head: RequestHead, root: String) throws(AdminError) -> [String] {
+        var path: [String] = []
+        for segment in head.rawPath.dropFirst(root.count + 1).split(separator: "/") {
+            guard let s = percentDecode(String(segment)) else { throw AdminError.invalid("the path is not valid") }
+            path.append(s)
+        }
+        return path
+    }
+
+    /// The query a JSON API route sees: the first value of each name, without the signature's
+    /// `X-Amz-*` parameters.
+    public static func jsonQuery(_ head: RequestHead) -> [String: String] {
+        var query: [String: String] = [:]
+        for item in head.queryItems where !item.name.lowercased().hasPrefix("x-amz-") && query[item.name] == nil {
+            query[item.name] = item.value
+        }
+        return query
     }
 
     /// Streams a file answer: its own size as Content-Length, read in bounded chunks. The file

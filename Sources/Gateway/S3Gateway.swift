@@ -172,7 +172,7 @@ public struct S3Gateway: Sendable {
                 "auth failed: \(error.code) \(head.method) \(head.rawPath) signed-header names: \(head.headers.map(\.name))"
             )
             RequestTrace.current?.authFailure = error.code.code
-            RequestTrace.current?.claimedAccessKey = AuditFailureObserver.claimedAccessKey(head)
+            RequestTrace.current?.claimedAccessKey = head.claimedAccessKey
             throw error
         }
         let (bucket, key) = try Self.address(head.rawPath, hostBucket: hostBucket)
@@ -308,15 +308,22 @@ public struct S3Gateway: Sendable {
     private func sendError(
         _ e: S3Error, head: RequestHead, requestId: String, to sink: any ResponseSink, extraHeaders: [Header] = []
     ) {
-        // `send` leaves the body out of HEAD answers.
+        let response = Self.errorResponse(e, head: head, requestId: requestId, extraHeaders: extraHeaders)
+        // A failure here means the client is gone; nothing left to tell it.
+        _ = try? send(response, head: head, requestId: requestId, to: sink)
+    }
+
+    /// The one rendering of an S3 error: its XML document, its status and its headers (`send`
+    /// leaves the body out of HEAD answers).
+    static func errorResponse(
+        _ e: S3Error, head: RequestHead, requestId: String, extraHeaders: [Header] = []
+    ) -> S3Response {
         var headers = [Header("Content-Type", "application/xml")]
         if let seconds = e.retryAfter { headers.append(Header("Retry-After", String(seconds))) }
         headers += e.headers + extraHeaders
-        let response = S3Response(
+        return S3Response(
             status: e.code.status, headers: headers,
             body: .bytes(Array(e.xml(resource: head.rawPath, requestId: requestId).utf8)))
-        // A failure here means the client is gone; nothing left to tell it.
-        _ = try? send(response, head: head, requestId: requestId, to: sink)
     }
 
     func drain(_ body: any ByteSource, limit: Int) { Self.drain(body, limit: limit) }

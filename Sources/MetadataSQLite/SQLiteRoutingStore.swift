@@ -117,12 +117,20 @@ public final class SQLiteRoutingStore: RoutingStore {
         }
     }
 
-    public func putEntry(_ kind: RouteKind, name: String, tenant: String) throws(StoreError) {
+    public func putEntry(_ kind: RouteKind, name: String, tenant: String, replace: Bool) throws(StoreError) {
         let (table, key) = Self.table(kind)
         try with { c throws(StoreError) in
             try c.transaction { () throws(StoreError) in
                 guard try c.exists("SELECT 1 FROM tenants WHERE id = ?", [.text(tenant)]) else {
                     throw .noSuchEntity("tenant \(tenant)")
+                }
+                if !replace,
+                    try c.exists(
+                        "SELECT 1 FROM \(table) WHERE \(key) = ? AND tenant <> ?", [.text(name), .text(tenant)])
+                {
+                    throw .entityInUse(
+                        "\(kind == .bucket ? "bucket" : "access key") \(name) is routed to another tenant (replace=true moves it)"
+                    )
                 }
                 try c.query(
                     "INSERT INTO \(table) (\(key), tenant) VALUES (?, ?) ON CONFLICT(\(key)) DO UPDATE SET tenant = excluded.tenant",
@@ -153,17 +161,17 @@ public final class SQLiteRoutingStore: RoutingStore {
         }
     }
 
-    public func resolve(_ kind: RouteKind, name: String) throws(StoreError) -> RouteRegion? {
+    public func resolve(_ kind: RouteKind, name: String) throws(StoreError) -> ResolvedRoute? {
         let (table, key) = Self.table(kind)
         return try with { c throws(StoreError) in
-            var out: RouteRegion?
+            var out: ResolvedRoute?
             try c.query(
                 """
-                SELECT r.name, r.endpoint FROM \(table) e JOIN tenants t ON t.id = e.tenant
+                SELECT t.id, r.name, r.endpoint FROM \(table) e JOIN tenants t ON t.id = e.tenant
                 JOIN regions r ON r.name = t.region WHERE e.\(key) = ?
                 """, [.text(name)]
             ) { row in
-                out = RouteRegion(name: row.text(0), endpoint: row.text(1))
+                out = ResolvedRoute(tenant: row.text(0), region: RouteRegion(name: row.text(1), endpoint: row.text(2)))
             }
             return out
         }

@@ -306,17 +306,16 @@ final class AuditDigestTests: XCTestCase {
                 headers: auth.map { [(name: "authorization", value: $0)] } ?? [])
         }
         XCTAssertEqual(
-            AuditFailureObserver.claimedAccessKey(
-                head(
-                    "AWS4-HMAC-SHA256 Credential=AKIDV4/20261129/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=ab"
-                )),
+            head(
+                "AWS4-HMAC-SHA256 Credential=AKIDV4/20261129/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=ab"
+            ).claimedAccessKey,
             "AKIDV4")
-        XCTAssertEqual(AuditFailureObserver.claimedAccessKey(head("AWS AKIDV2:c2ln")), "AKIDV2")
+        XCTAssertEqual(head("AWS AKIDV2:c2ln").claimedAccessKey, "AKIDV2")
         XCTAssertEqual(
-            AuditFailureObserver.claimedAccessKey(head(nil, query: "X-Amz-Credential=AKIDQ%2F20261129%2Fx")), "AKIDQ")
+            head(nil, query: "X-Amz-Credential=AKIDQ%2F20261129%2Fx").claimedAccessKey, "AKIDQ")
         XCTAssertEqual(
-            AuditFailureObserver.claimedAccessKey(head(nil, query: "AWSAccessKeyId=AKIDQ2&Signature=x")), "AKIDQ2")
-        XCTAssertNil(AuditFailureObserver.claimedAccessKey(head(nil)))
+            head(nil, query: "AWSAccessKeyId=AKIDQ2&Signature=x").claimedAccessKey, "AKIDQ2")
+        XCTAssertNil(head(nil).claimedAccessKey)
     }
 
     func testConfigReadsTheAuditSection() throws {

@@ -59,7 +59,7 @@ public struct GlobalRouter: Sendable {
             do {
                 answer = try redirect(head, hostBucket: hostBucket, requestId: requestId)
             } catch {
-                answer = Self.errorResponse(error, head: head, requestId: requestId)
+                answer = S3Gateway.errorResponse(error, head: head, requestId: requestId)
             }
         }
         // Sent before the body is read: whatever the client still sends is drained (bounded),
@@ -71,53 +71,91 @@ public struct GlobalRouter: Sendable {
 
     // MARK: - S3 requests
 
-    /// Where `head` goes: its claimed access key's region, else its bucket's.
-    func destination(_ head: RequestHead, hostBucket: String?) throws(S3Error) -> (RouteRegion, bucket: String?) {
+    /// Where `head` goes, and the bucket as the region must be sent it.
+    struct Destination {
+        var region: RouteRegion
+        /// The bucket the request names, as sent.
+        var bucket: String?
+        /// An anonymous request's bucket as the region addresses it: `tenant:bucket` for a
+        /// tenant other than the default one (an anonymous request there addresses the default
+        /// tenant's bucket of a bare name). Nil for a signed request: its path stays as signed.
+        var anonymousBucket: String?
+    }
+
+    /// Where `head` goes: its claimed access key's region, else its bucket's. A bucket is routed
+    /// only by its entry: `tenant:bucket` by a qualified entry (or the bare entry of that same
+    /// tenant), a bare name by a bare entry — never by the tenant alone, which would tell
+    /// anyone which tenant ids exist.
+    func destination(_ head: RequestHead, hostBucket: String?) throws(S3Error) -> Destination {
         let (bucket, _) = try S3Gateway.address(head.rawPath, hostBucket: hostBucket)
-        if let key = AuditFailureObserver.claimedAccessKey(head), !key.isEmpty {
-            guard let region = try lookup(.accessKey, key) else {
+        if let key = head.claimedAccessKey, !key.isEmpty {
+            guard let route = try lookup(.accessKey, key) else {
                 throw S3Error(
                     .invalidAccessKeyId,
                     "The AWS access key ID you provided is not routed by this endpoint: ask your administrator for your regional endpoint.",
-                    extra: [("AWSAccessKeyId", AuditFailureObserver.clean(key))])
+                    extra: RouterAdminAPI.isValidEntry(.accessKey, key) ? [("AWSAccessKeyId", key)] : [])
             }
-            return (region, bucket)
+            return Destination(region: route.region, bucket: bucket)
         }
         guard let bucket else {
             throw S3Error(.accessDenied, "Anonymous requests to this endpoint must name a bucket or an access key.")
         }
-        // `tenant:bucket` names its tenant outright.
         let (tenant, name) = BucketAddress.split(bucket)
-        let region: RouteRegion?
+        var route: ResolvedRoute?
         if let tenant {
-            region = try storeCall { () throws(StoreError) in
-                try store.tenant(tenant).flatMap { t throws(StoreError) in try store.region(t.region) }
+            if TenantRecord.isValidID(tenant) && BucketName.isValid(name) {
+                route = try lookup(.bucket, bucket)
+                if route == nil, let bare = try lookup(.bucket, name), bare.tenant == tenant { route = bare }
             }
         } else {
-            region = try lookup(.bucket, name)
+            route = try lookup(.bucket, name)
         }
-        guard let region else {
+        guard let route else {
             throw S3Error(
                 .noSuchBucket, "The specified bucket is not routed by this endpoint.", extra: [("BucketName", bucket)])
         }
-        return (region, bucket)
+        let addressed =
+            route.tenant == TenantRecord.defaultID ? name : route.tenant + ":" + name
+        return Destination(region: route.region, bucket: bucket, anonymousBucket: addressed)
     }
 
     func redirect(_ head: RequestHead, hostBucket: String?, requestId: String) throws(S3Error) -> S3Response {
-        let (region, bucket) = try destination(head, hostBucket: hostBucket)
-        // Path and query exactly as received (a presigned URL's signature is over them); a
-        // virtual-hosted request keeps its bucket label in front of the region's host.
-        var target = region.endpoint
-        if let hostBucket, let r = target.range(of: "://") {
-            // The label goes into Location's host: a valid bucket name only.
-            guard BucketName.isValid(hostBucket) else {
-                throw S3Error(.invalidBucketName, extra: [("BucketName", hostBucket)])
-            }
-            target.replaceSubrange(r, with: "://" + hostBucket + ".")
+        // Browsers never follow a redirect of a CORS preflight: a clear refusal instead of a 307
+        // the page would only see as a network error (docs/ROUTER.md: the regional endpoint).
+        if head.method == "OPTIONS" {
+            throw S3Error(
+                .accessDenied,
+                "CORS preflights are not answered by the global router: send cross-origin requests to the regional endpoint (\(Self.lookupPath))."
+            )
         }
-        let location = target + head.rawURI
+        let d = try destination(head, hostBucket: hostBucket)
+        if let hostBucket, !BucketName.isValid(hostBucket) {
+            // The label may go into Location's host: a valid bucket name only.
+            throw S3Error(.invalidBucketName, extra: [("BucketName", hostBucket)])
+        }
+        let region = d.region
+        var target = region.endpoint
+        let uri: String
+        if let addressed = d.anonymousBucket {
+            // Anonymous: no signature covers the path, so the bucket goes in it as the region
+            // addresses it (a tenant cannot ride in a host label): path-style, always.
+            uri = "/" + addressed + (hostBucket == nil ? Self.afterFirstSegment(head.rawURI) : head.rawURI)
+        } else if let hostBucket, !region.hostIsIPAddress, let r = target.range(of: "://") {
+            // Signed virtual-hosted: the path is signed as sent, the label goes in front of the
+            // region's host.
+            target.replaceSubrange(r, with: "://" + hostBucket + ".")
+            uri = head.rawURI
+        } else if let hostBucket {
+            // An IP endpoint takes no label: path-style (a signed request will not verify there;
+            // docs/ROUTER.md asks for a DNS-named endpoint for virtual-hosted clients).
+            uri = "/" + hostBucket + head.rawURI
+        } else {
+            // Path and query exactly as received (a presigned URL's signature is over them).
+            uri = head.rawURI
+        }
+        let location = target + uri
         var extra = [("Endpoint", RouteRegion(name: region.name, endpoint: target).host)]
-        if let bucket { extra.append(("Bucket", bucket)) }
+        if let bucket = d.bucket { extra.append(("Bucket", bucket)) }
         let e = S3Error(.temporaryRedirect, extra: extra)
         return S3Response(
             status: 307,
@@ -131,7 +169,14 @@ public struct GlobalRouter: Sendable {
             body: .bytes(Array(e.xml(resource: head.rawPath, requestId: requestId).utf8)))
     }
 
-    func lookup(_ kind: RouteKind, _ name: String) throws(S3Error) -> RouteRegion? {
+    /// `/bucket/rest?query` → `/rest?query` (the raw text after the first path segment).
+    static func afterFirstSegment(_ rawURI: String) -> String {
+        let rest = rawURI.dropFirst()
+        guard let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) else { return "" }
+        return String(rest[end...])
+    }
+
+    func lookup(_ kind: RouteKind, _ name: String) throws(S3Error) -> ResolvedRoute? {
         try storeCall { () throws(StoreError) in try store.resolve(kind, name: name) }
     }
 
@@ -142,12 +187,6 @@ public struct GlobalRouter: Sendable {
             logger.error("routing store: \(error)")
             throw S3Error(.internalError)
         }
-    }
-
-    static func errorResponse(_ e: S3Error, head: RequestHead, requestId: String) -> S3Response {
-        S3Response(
-            status: e.code.status, headers: [Header("Content-Type", "application/xml")],
-            body: .bytes(Array(e.xml(resource: head.rawPath, requestId: requestId).utf8)))
     }
 
     // MARK: - Lookup and health
@@ -173,7 +212,7 @@ public struct GlobalRouter: Sendable {
         let kind: RouteKind = keys.isEmpty ? .bucket : .accessKey
         let region: RouteRegion?
         do {
-            region = try lookup(kind, keys.first ?? buckets[0])
+            region = try lookup(kind, keys.first ?? buckets[0])?.region
         } catch {
             return Self.jsonError(.internalError)
         }
@@ -209,26 +248,26 @@ public struct GlobalRouter: Sendable {
             return Self.jsonError(
                 AdminError(status: 413, code: "EntityTooLarge", message: "request bodies are at most 1 MiB"))
         }
-        guard head.header("authorization") != nil else { return Self.jsonError(.accessDenied) }
+        let now = clock.now()
+        let path: [String]
         do {
-            _ = try operatorVerifier.authenticate(
-                head, now: clock.now(), bodyHash: sha256Hex(bytes), doubleEncodedPath: true)
+            // The gateway's admin API's checks: SigV4 in the Authorization header, over this body.
+            _ = try S3Gateway.verifySignedBody(
+                head, bytes: bytes, verifier: operatorVerifier, now: now, presignedAllowed: false,
+                doubleEncodedPath: true, anonymous: S3Error(.accessDenied),
+                invalid: { S3Error(.invalidRequest, $0) })
+            path = try S3Gateway.jsonPath(head, root: "admin")
+        } catch let e as AdminError {
+            return Self.jsonError(e)
+        } catch let e as S3Error {
+            return Self.jsonError(AdminError(status: e.code.status, code: e.code.code, message: e.message))
         } catch {
-            return Self.jsonError(AdminError(status: error.code.status, code: error.code.code, message: error.message))
+            return Self.jsonError(.internalError)
         }
-        var path: [String] = []
-        for segment in head.rawPath.dropFirst("/admin/".count).split(separator: "/") {
-            guard let s = percentDecode(String(segment)) else {
-                return Self.jsonError(.invalid("the path is not valid"))
-            }
-            path.append(s)
-        }
-        var query: [String: String] = [:]
-        for item in head.queryItems where query[item.name] == nil { query[item.name] = item.value }
         let answer = RouterAdminAPI.dispatch(
             AdminRequest(
-                method: head.method, path: path, query: query, body: bytes,
-                principal: Self.operatorPrincipal(operatorAccessKey), now: clock.now()),
+                method: head.method, path: path, query: S3Gateway.jsonQuery(head), body: bytes,
+                principal: Self.operatorPrincipal(operatorAccessKey), now: now),
             store: store)
         return S3Response(
             status: answer.status,

@@ -42,10 +42,13 @@ public enum RouterAdminAPI {
             },
             Route("PUT", "routing/regions/{region}") { r, p, store throws(AdminError) in
                 let name = p["region"] ?? ""
-                guard isValidName(name) else { throw .invalid(nameRule("region")) }
+                guard TenantRecord.isValidID(name) else {
+                    throw .invalid("a region name is 1 to 32 lowercase letters, digits and dashes")
+                }
                 let body = try r.decode(PutRegion.self)
                 guard RouteRegion.isValidEndpoint(body.endpoint) else {
-                    throw .invalid("endpoint must be http(s)://host[:port], without path, query or user")
+                    throw .invalid(
+                        "endpoint must be http(s)://host[:port] (port 1 to 65535), without path, query or user")
                 }
                 let region = RouteRegion(name: name, endpoint: body.endpoint)
                 try run { () throws(StoreError) in try store.putRegion(region) }
@@ -92,11 +95,18 @@ public enum RouterAdminAPI {
                 guard isValidEntry(kind, name) else {
                     throw .invalid(
                         kind == .bucket
-                            ? "a bucket name is 3 to 63 lowercase letters, digits, dots and dashes"
+                            ? "a bucket is a bucket name, or tenant:bucket-name for a tenant's own bucket"
                             : "an access key id is 1 to 128 letters and digits")
                 }
                 let entry = RouteEntry(name: name, tenant: try r.decode(PutEntry.self).tenant)
-                try run { () throws(StoreError) in try store.putEntry(kind, name: name, tenant: entry.tenant) }
+                if kind == .bucket, let named = BucketAddress.split(name).tenant, named != entry.tenant {
+                    throw .invalid("\(name) is tenant \(named)'s bucket, not \(entry.tenant)'s")
+                }
+                // Moving a name routed to another tenant is asked for, never a side effect.
+                let replace = r.query["replace"] == "true"
+                try run { () throws(StoreError) in
+                    try store.putEntry(kind, name: name, tenant: entry.tenant, replace: replace)
+                }
                 return .json(entry)
             },
             Route("DELETE", "routing/\(kind.rawValue)/{\(param)}") { _, p, store throws(AdminError) in
@@ -106,14 +116,6 @@ public enum RouterAdminAPI {
         ]
     }
 
-    /// Region names: 1 to 32 lowercase letters, digits and dashes (`fi`, `eu-north`).
-    static func isValidName(_ s: String) -> Bool {
-        (1...32).contains(s.utf8.count)
-            && s.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
-    }
-
-    static func nameRule(_ what: String) -> String { "a \(what) name is 1 to 32 lowercase letters, digits and dashes" }
-
     static func isValidEntry(_ kind: RouteKind, _ s: String) -> Bool {
         switch kind {
         case .accessKey:
@@ -122,10 +124,9 @@ public enum RouterAdminAPI {
                     ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A)
                 }
         case .bucket:
-            return (3...63).contains(s.utf8.count)
-                && s.utf8.allSatisfy {
-                    ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x2E
-                }
+            // `photos` (the default tenant's, or an explicit route) or `acme:photos`.
+            let (tenant, name) = BucketAddress.split(s)
+            return BucketName.isValid(name) && (tenant.map(TenantRecord.isValidID) ?? true)
         }
     }
 

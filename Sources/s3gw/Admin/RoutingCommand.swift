@@ -1,4 +1,5 @@
 import ArgumentParser
+import GatewayCore
 
 /// `s3gw routing`: the global router's table (docs/ROUTER.md): regions and their endpoints,
 /// the region of each tenant, the tenant of each access key id and bucket.
@@ -18,8 +19,8 @@ struct RoutingCommand: ParsableCommand {
             switch self {
             case .region: return "regions"
             case .tenant: return "tenants"
-            case .accessKey: return "access-keys"
-            case .bucket: return "buckets"
+            case .accessKey: return RouteKind.accessKey.rawValue
+            case .bucket: return RouteKind.bucket.rawValue
             }
         }
 
@@ -85,18 +86,21 @@ struct RoutingCommand: ParsableCommand {
                 s3gw routing set region fi https://fi.s3.example
                 s3gw routing set tenant acme fi
                 s3gw routing set access-key AKIAEXAMPLE acme
-                s3gw routing set bucket photos acme
+                s3gw routing set bucket acme:photos acme
+                s3gw routing set bucket photos acme --replace
                 """)
         @OptionGroup var admin: AdminOptions
         @Argument(help: "region, tenant, access-key or bucket.") var kind: Kind
         @Argument(help: "Its name (region, tenant id, access key id, bucket).") var name: String
         @Argument(help: "A region's endpoint URL; a tenant's region; an access key's or bucket's tenant.")
         var value: String
+        @Flag(help: "Move an access key or bucket routed to another tenant (else refused).") var replace = false
 
         func run() throws {
             try admin.run { client throws(AdminFailure) in
-                let answer = try client.send(
-                    AdminCall("PUT", ["routing", kind.collection, name], json: [kind.target: value]))
+                var call = AdminCall("PUT", ["routing", kind.collection, name], json: [kind.target: value])
+                if replace { call.query["replace"] = "true" }
+                let answer = try client.send(call)
                 client.printObject(answer, fields: kind.fields)
             }
         }

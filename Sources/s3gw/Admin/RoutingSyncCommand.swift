@@ -45,6 +45,7 @@ struct RoutingSyncCommand: ParsableCommand {
             }
             let buckets = try gateway.list(AdminCall("GET", ["buckets"], query: ["limit": "1000"]))
             var counts = (keys: 0, buckets: 0, removed: 0)
+            var conflicts: [String] = []
             for tenant in chosen {
                 try target.send(AdminCall("PUT", ["routing", "tenants", tenant], json: ["region": region]))
                 var keys: Set<String> = []
@@ -54,24 +55,41 @@ struct RoutingSyncCommand: ParsableCommand {
                         AdminCall("GET", ["tenants", tenant, "users", name, "credentials"]))
                     keys.formUnion(credentials.compactMap { $0["access_key"]?.string })
                 }
-                let names = Set(buckets.filter { $0["tenant"]?.string == tenant }.compactMap { $0["name"]?.string })
+                // The default tenant's buckets by bare name; another tenant's as `tenant:bucket`,
+                // the name an anonymous request reaches it by at the region.
+                let names = Set(
+                    buckets.filter { $0["tenant"]?.string == tenant }.compactMap { $0["name"]?.string }.map {
+                        tenant == "default" ? $0 : tenant + ":" + $0
+                    })
                 for (collection, wanted) in [("access-keys", keys), ("buckets", names)] {
                     let routed = Set(
                         try target.list(AdminCall("GET", ["routing", collection], query: ["tenant": tenant]))
                             .compactMap { $0["name"]?.string })
                     for name in wanted.subtracting(routed).sorted() {
-                        try target.send(AdminCall("PUT", ["routing", collection, name], json: ["tenant": tenant]))
+                        do throws(AdminFailure) {
+                            try target.send(AdminCall("PUT", ["routing", collection, name], json: ["tenant": tenant]))
+                        } catch {
+                            // Routed to another tenant: the operator decides (`routing set --replace`).
+                            guard error.code == "Conflict" else { throw error }
+                            conflicts.append("\(name): \(error.message)")
+                        }
                     }
-                    for name in routed.subtracting(wanted).sorted() {
+                    // An explicit bare route of a tenant's bucket stays while the bucket does.
+                    let stale = routed.filter { !wanted.contains($0) && !wanted.contains(tenant + ":" + $0) }
+                    for name in stale.sorted() {
                         try target.send(AdminCall("DELETE", ["routing", collection, name]))
                         counts.removed += 1
                     }
                     if collection == "buckets" { counts.buckets += wanted.count } else { counts.keys += wanted.count }
                 }
             }
+            for c in conflicts { gateway.note("not routed, routed to another tenant: \(c)") }
             gateway.done(
-                "routed \(chosen.count) tenant(s) to \(region): \(counts.keys) access key(s), \(counts.buckets) bucket(s); removed \(counts.removed) stale"
+                "routed \(chosen.count) tenant(s) to \(region): \(counts.keys) access key(s), \(counts.buckets) bucket(s); removed \(counts.removed) stale\(conflicts.isEmpty ? "" : "; \(conflicts.count) conflict(s)")"
             )
+            if !conflicts.isEmpty {
+                throw AdminFailure(code: "Conflict", message: "\(conflicts.count) name(s) are routed to another tenant")
+            }
         }
     }
 }
