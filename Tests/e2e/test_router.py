@@ -6,6 +6,8 @@ Chromium opening a presigned URL, boto3 and the aws CLI (which do not follow the
 another host and learn their endpoint from the lookup instead). Each reaches its own region's
 data; the router's own store, read at the end, holds routing data only."""
 
+import hashlib
+import json
 import os
 import shutil
 import sqlite3
@@ -18,7 +20,10 @@ from pathlib import Path
 import boto3
 import pytest
 import requests
+from botocore.auth import HmacV1Auth, SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from admin_api import admin
@@ -135,10 +140,12 @@ def test_each_key_goes_to_its_own_region(router, regions):
 
 
 def test_anonymous_requests_route_by_bucket(router, regions):
+    """An anonymous request carries no signature: the router names the tenant's bucket in the
+    path, as the region addresses it (there a bare name is the default tenant's)."""
     de = regions["de"]
     r = requests.get(f"{router.http_url}/{de.bucket}/public.txt?x=1", allow_redirects=False, timeout=10)
     assert r.status_code == 307
-    assert r.headers["Location"] == f"{de.stack.http_url}/{de.bucket}/public.txt?x=1"
+    assert r.headers["Location"] == f"{de.stack.http_url}/{de.tenant}:{de.bucket}/public.txt?x=1"
 
 
 def test_unknown_keys_and_buckets_get_a_clear_error(router, regions):
@@ -177,8 +184,10 @@ def test_curl_follows_presigned_put_and_get_to_the_region(router, regions, tmp_p
 
 
 def test_curl_follows_a_large_presigned_put(router, regions, tmp_path):
-    """A body larger than what the router drains (1 MiB): curl sends Expect: 100-continue, gets
-    the 307 instead of going on, and re-sends the whole file to the region."""
+    """A body larger than what the router drains (1 MiB): curl sends Expect: 100-continue, nginx
+    answers 100 Continue itself (the router never sees the header), so curl starts sending the
+    body; the router answers 307 after draining at most 1 MiB, and curl re-sends the whole file
+    to the region."""
     fi = regions["fi"]
     src = tmp_path / "large.bin"
     src.write_bytes(os.urandom(5 * 1024 * 1024 + 17))
@@ -246,6 +255,49 @@ def test_curl_signing_its_own_requests_follows_with_location_trusted(router, reg
     assert refused.stdout in ("403", "404"), refused.stdout  # anonymous there: no such (public) bucket
 
 
+def test_an_anonymous_client_reaches_a_tenants_public_object(router, regions):
+    de = regions["de"]
+    s3 = client(de.stack.http_url, de)
+    body = marker("de")
+    s3.put_object(Bucket=de.bucket, Key="public.txt", Body=body)
+    s3.delete_public_access_block(Bucket=de.bucket)
+    s3.put_bucket_policy(Bucket=de.bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{de.tenant}:{de.bucket}/*"}]}))
+    # The bare name (routed explicitly to de's tenant), and the qualified one routing sync uses.
+    # Path segments percent-encoded, as the CLI sends them (`:` is %3A).
+    ok(admin(router, "PUT", f"routing/buckets/{de.tenant}%3A{de.bucket}", {"tenant": de.tenant}))
+    for path in (f"/{de.bucket}/public.txt", f"/{de.tenant}:{de.bucket}/public.txt"):
+        got = run(["curl", "-sS", "--fail-with-body", "-L", router.http_url + path])
+        assert got.stdout.encode() == body, path
+    # At the region the bare name is the default tenant's: without the router's rewrite the
+    # object is not found.
+    assert requests.get(f"{de.stack.http_url}/{de.bucket}/public.txt", timeout=10).status_code in (403, 404)
+    # A signed request keeps its path and still works.
+    got = run(["curl", "-sS", "--fail-with-body", "-L", presign(router, de, "get_object", "public.txt")])
+    assert got.stdout.encode() == body
+
+
+def test_a_tenant_id_alone_routes_nothing(router, regions):
+    """`tenant:bucket` is routed only by its entry: an existing tenant id answers as an unknown
+    one, so the router tells nobody which tenants exist."""
+    de = regions["de"]
+    known = requests.get(f"{router.http_url}/{de.tenant}:not-routed/k", allow_redirects=False, timeout=10)
+    unknown = requests.get(f"{router.http_url}/no-such-tenant:not-routed/k", allow_redirects=False, timeout=10)
+    assert known.status_code == unknown.status_code == 404
+    assert "Location" not in known.headers
+    assert ET.fromstring(known.content).findtext("Code") == "NoSuchBucket"
+
+
+def test_a_cors_preflight_is_refused_not_redirected(router, regions):
+    """Browsers never follow a redirected preflight: the router says where to go instead."""
+    de = regions["de"]
+    r = requests.options(f"{router.http_url}/{de.bucket}/public.txt", timeout=10, allow_redirects=False, headers={
+        "Origin": "https://app.example", "Access-Control-Request-Method": "GET"})
+    assert r.status_code == 403 and "Location" not in r.headers
+    doc = ET.fromstring(r.content)
+    assert doc.findtext("Code") == "AccessDenied" and "regional endpoint" in doc.findtext("Message")
+
+
 # -- clients that do not follow it: the lookup ----------------------------------------------------
 def test_boto3_does_not_follow_the_router_and_uses_the_lookup(router, regions):
     fi = regions["fi"]
@@ -309,6 +361,39 @@ def test_the_admin_api_needs_the_operator_signature(router, regions):
     assert admin(router, "POST", "routing/regions").status_code == 405
 
 
+def signed_admin_put(router: Stack, path: str, signed: bytes, sent: bytes, payload_hash: str | None = None,
+                     v2: bool = False) -> requests.Response:
+    """A PUT signed over `signed` (its hash declared, or `payload_hash`), sent with `sent`: a
+    captured call replayed with another body."""
+    url = router.http_url + "/admin/" + path
+    aws = AWSRequest(method="PUT", url=url, data=signed, headers={"Content-Type": "application/json"})
+    credentials = Credentials(router.access_key, router.secret_key)
+    if v2:
+        HmacV1Auth(credentials).add_auth(aws)
+    else:
+        aws.headers["x-amz-content-sha256"] = payload_hash or hashlib.sha256(signed).hexdigest()
+        SigV4Auth(credentials, "s3", REGION).add_auth(aws)
+    return requests.put(url, data=sent, headers=dict(aws.headers.items()), timeout=10)
+
+
+def test_the_admin_api_takes_only_a_body_its_signature_covers(router, regions):
+    """What the gateway's admin API refuses, the router's does too: a replayed call with another
+    body, UNSIGNED-PAYLOAD with a body, SigV2. The table is unchanged after each."""
+    fi = regions["fi"]
+    honest = json.dumps({"endpoint": fi.stack.http_url}).encode()
+    evil = json.dumps({"endpoint": "https://evil.example"}).encode()
+    path = "routing/regions/fi"
+    replayed = signed_admin_put(router, path, honest, evil)
+    assert replayed.status_code == 400 and replayed.json()["code"] == "XAmzContentSHA256Mismatch", replayed.text
+    unsigned = signed_admin_put(router, path, evil, evil, payload_hash="UNSIGNED-PAYLOAD")
+    assert unsigned.status_code == 400 and unsigned.json()["code"] == "InvalidRequest", unsigned.text
+    v2 = signed_admin_put(router, path, evil, evil, v2=True)
+    assert v2.status_code == 403 and "Signature Version 4" in v2.json()["message"], v2.text
+    assert ok(admin(router, "GET", path))["endpoint"] == fi.stack.http_url
+    # The same call, sent as signed, goes through.
+    assert signed_admin_put(router, path, honest, honest).status_code == 200
+
+
 def test_the_cli_on_the_router_host_reads_the_same_table(router, regions):
     fi = regions["fi"]
     out = run([s3gw_bin(), "routing", "list", "access-key", "--tenant", fi.tenant, "-c", router.config]).stdout
@@ -323,7 +408,12 @@ def test_a_routing_change_takes_effect_at_once(router, regions):
     ok(admin(router, "PUT", f"routing/buckets/{moved}", {"tenant": fi.tenant}))
     r = requests.get(f"{router.http_url}/{moved}/k", allow_redirects=False, timeout=10)
     assert r.headers["Location"].startswith(fi.stack.http_url)
-    ok(admin(router, "PUT", f"routing/buckets/{moved}", {"tenant": de.tenant}))
+    # Taking a name routed to another tenant is asked for, never a side effect.
+    taken = admin(router, "PUT", f"routing/buckets/{moved}", {"tenant": de.tenant})
+    assert taken.status_code == 409 and taken.json()["code"] == "Conflict"
+    assert requests.get(f"{router.http_url}/{moved}/k", allow_redirects=False, timeout=10).headers[
+        "Location"].startswith(fi.stack.http_url)
+    ok(admin(router, "PUT", f"routing/buckets/{moved}?replace=true", {"tenant": de.tenant}))
     r = requests.get(f"{router.http_url}/{moved}/k", allow_redirects=False, timeout=10)
     assert r.headers["Location"].startswith(de.stack.http_url)
     assert admin(router, "DELETE", f"routing/buckets/{moved}").status_code == 204
@@ -347,7 +437,10 @@ def test_sync_feeds_the_router_from_a_regional_gateway(router, regions):
     assert "removed 1 stale" in out, out
     assert ok(requests.get(lookup, params={"access-key-id": key["access_key"]}, timeout=10)) == {
         "endpoint": fi.stack.http_url}
-    assert ok(requests.get(lookup, params={"bucket": bucket}, timeout=10)) == {"endpoint": fi.stack.http_url}
+    # A tenant's bucket is routed by the name an anonymous request reaches it by at the region.
+    assert ok(requests.get(lookup, params={"bucket": f"{fi.tenant}:{bucket}"}, timeout=10)) == {
+        "endpoint": fi.stack.http_url}
+    assert requests.get(lookup, params={"bucket": bucket}, timeout=10).status_code == 404
     assert requests.get(lookup, params={"access-key-id": "AKIDGONEFROMFI"}, timeout=10).status_code == 404
     # What was routed before stays: the first key and bucket, and de's untouched.
     assert requests.get(lookup, params={"access-key-id": fi.access_key}, timeout=10).status_code == 200
