@@ -49,6 +49,23 @@ def admin(stack, method: str, path: str, body=None, access_key: str | None = Non
                             timeout=30)
 
 
+def read_document(path) -> dict:
+    """An OpenAPI document (YAML) as a dict."""
+    import yaml
+
+    return yaml.safe_load(path.read_text())
+
+
+def openapi_schema(document: dict, base_url: str, **config):
+    """`document` loaded by schemathesis, its requests sent to `base_url` (`config`: more of
+    schemathesis's settings, such as pinned `parameters`)."""
+    import schemathesis
+
+    loaded = schemathesis.openapi.from_dict(document)
+    loaded.config.update(base_url=base_url, **config)
+    return loaded
+
+
 def call_and_validate(case, access_key: str, secret_key: str) -> None:
     """One schemathesis case against a JSON API described with the sigv4 scheme, checked against
     its document. Where schemathesis put an Authorization header the request is signed for real;

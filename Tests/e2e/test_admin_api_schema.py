@@ -12,7 +12,6 @@ import boto3
 import pytest
 import requests
 import schemathesis
-import yaml
 from botocore.config import Config
 from hypothesis import HealthCheck, settings
 
@@ -34,14 +33,12 @@ def stack():
 
 @pytest.fixture(scope="module")
 def document() -> dict:
-    return yaml.safe_load(DOCUMENT.read_text())
+    return admin_api.read_document(DOCUMENT)
 
 
 @pytest.fixture(scope="module")
 def api_schema(document, stack):
-    s = schemathesis.openapi.from_dict(document)
-    s.config.update(base_url=stack.http_url)
-    return s
+    return admin_api.openapi_schema(document, stack.http_url)
 
 
 @pytest.fixture(scope="module")
@@ -71,9 +68,7 @@ def existing(stack) -> dict:
 
 @pytest.fixture(scope="module")
 def pinned_schema(document, stack, existing):
-    s = schemathesis.openapi.from_dict(document)
-    s.config.update(base_url=stack.http_url, parameters=existing)
-    return s
+    return admin_api.openapi_schema(document, stack.http_url, parameters=existing)
 
 
 def call_and_validate(case, stack):

@@ -7,10 +7,9 @@ on every path."""
 import pytest
 import requests
 import schemathesis
-import yaml
 from hypothesis import HealthCheck, settings
 
-from admin_api import SigV4, admin, call_and_validate
+from admin_api import SigV4, admin, call_and_validate, openapi_schema, read_document
 from conftest import ROOT, Stack
 
 DOCUMENT = ROOT / "docs" / "router-admin-api.yaml"
@@ -32,15 +31,13 @@ def router():
 
 @pytest.fixture(scope="module")
 def document() -> dict:
-    return yaml.safe_load(DOCUMENT.read_text())
+    return read_document(DOCUMENT)
 
 
 @pytest.fixture(scope="module")
 def api_schema(document, router):
     """The document, its requests sent to this module's router."""
-    loaded = schemathesis.openapi.from_dict(document)
-    loaded.config.update(base_url=router.http_url)
-    return loaded
+    return openapi_schema(document, router.http_url)
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")

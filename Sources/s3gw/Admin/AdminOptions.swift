@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Gateway
 
 /// The options every admin command shares: where the calls go (the local gateway's state through
 /// its configuration, or a remote gateway's admin API) and how answers are printed.
@@ -87,8 +88,15 @@ struct AdminOptions: ParsableArguments {
     func transport() throws -> any AdminTransport {
         if let t = Self.testTransport { return t }
         guard let endpoint else {
-            if let router = try LocalRouterTransport.forRouter(configPath: configPath) { return router }
-            return try LocalAdminTransport(configPath: configPath)
+            // Read once: it says whether this host runs a router or a gateway.
+            let config: GatewayConfig
+            do {
+                config = try GatewayConfig.load(path: configPath)
+            } catch {
+                throw AdminFailure(code: "InvalidConfiguration", message: "\(error)")
+            }
+            if let router = try LocalRouterTransport.forRouter(config: config) { return router }
+            return try LocalAdminTransport(config: config, configPath: configPath)
         }
         return try RemoteAdminTransport(
             endpoint: endpoint, credentials: try credentials(), region: region, caBundle: caBundle,

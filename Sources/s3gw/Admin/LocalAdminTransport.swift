@@ -13,13 +13,8 @@ struct LocalAdminTransport: AdminTransport {
     /// The gateway's state, or why it cannot be opened (before its first start there is none).
     let context: Result<GatewayContext, AdminFailure>
 
-    init(configPath: String) throws(AdminFailure) {
-        let config: GatewayConfig
-        do {
-            config = try GatewayConfig.load(path: configPath)
-        } catch {
-            throw AdminFailure(code: "InvalidConfiguration", message: "\(error)")
-        }
+    /// `config`: the file at `configPath`, read once by the caller.
+    init(config: GatewayConfig, configPath: String) throws(AdminFailure) {
         CurlGlobal.initializeOnce()
         self.configPath = configPath
         // The CLI's own diagnostics are its stderr lines; the gateway's debug chatter is not.

@@ -8,14 +8,8 @@ import MetadataSQLite
 struct LocalRouterTransport: AdminTransport {
     let store: any RoutingStore
 
-    /// The transport for `configPath` when it configures a router; nil for a gateway's.
-    static func forRouter(configPath: String) throws(AdminFailure) -> LocalRouterTransport? {
-        let config: GatewayConfig
-        do {
-            config = try GatewayConfig.load(path: configPath)
-        } catch {
-            throw AdminFailure(code: "InvalidConfiguration", message: "\(error)")
-        }
+    /// The transport for `config` when it configures a router; nil for a gateway's.
+    static func forRouter(config: GatewayConfig) throws(AdminFailure) -> LocalRouterTransport? {
         guard let settings = config.router else { return nil }
         let path = settings.storePath(stateDir: config.stateDir)
         guard FileManager.default.fileExists(atPath: path) else {

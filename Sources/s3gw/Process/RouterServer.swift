@@ -37,13 +37,7 @@ enum RouterServer {
             if let s = waitForSignal([SIGTERM, SIGINT, SIGHUP], timeout: 1), s != SIGHUP { break }
         }
         server.beginDrain()
-        // The same settling as a worker's: the count must stay at zero a while.
-        var idle = 0
-        let deadline = Date().timeIntervalSince1970 + 30
-        while idle < 3 && Date().timeIntervalSince1970 < deadline {
-            idle = server.inFlight.load(ordering: .relaxed) > 0 ? 0 : idle + 1
-            usleep(50_000)
-        }
+        server.settle(timeout: 30)
         unlink(config.socket)
         if let pidFile { unlink(pidFile) }
         logger.notice("s3gw router stopped")

@@ -57,14 +57,8 @@ enum Worker {
         server.beginDrain()
         // Migrations this worker runs stop (a rerun resumes them) rather than die mid-object.
         context.migration.runs.stopAll(timeout: 10)
-        // In-flight requests finish; then the process ends (accept threads die with it). A thread
-        // that was already inside accept() may take one more request after the drain began: the
-        // count must stay at zero a while (three looks, 50 ms apart) before the process ends.
-        var idle = 0
-        while idle < 3 {
-            idle = server.inFlight.load(ordering: .relaxed) > 0 ? 0 : idle + 1
-            usleep(50_000)
-        }
+        // In-flight requests finish; then the process ends (accept threads die with it).
+        server.settle()
         // Every answered request's record reaches the file before the process ends.
         oplog?.stop()
         // Discoveries this worker runs get a bounded while to finish, then are interrupted
