@@ -64,7 +64,8 @@ public struct RouteRegion: Sendable, Equatable, Codable {
         let authority = String(s.dropFirst(s.hasPrefix("https://") ? 8 : 7))
         guard let (host, port) = splitAuthority(authority) else { return false }
         if let port {
-            guard !port.isEmpty, port.utf8.count <= 5, port.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+            guard !port.isEmpty, port.utf8.count <= 5, port.first != "0",
+                port.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
                 let n = Int(port), (1...65535).contains(n)
             else { return false }
         }
@@ -76,7 +77,6 @@ public struct RouteRegion: Sendable, Equatable, Codable {
         }
         // A DNS name (an IPv4 address is one too): dot-separated labels of letters, digits and
         // inner dashes.
-        guard (1...253).contains(host.utf8.count) else { return false }
         return host.split(separator: ".", omittingEmptySubsequences: false).allSatisfy(isDNSLabel)
     }
 

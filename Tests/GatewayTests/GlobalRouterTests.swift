@@ -252,7 +252,7 @@ final class GlobalRouterTests: XCTestCase {
         XCTAssertEqual(admin("PUT", "routing/buckets/photos?replace=true", body: #"{"tenant":"acme"}"#).status, 200)
         XCTAssertEqual(try store.resolve(.bucket, name: "photos")?.tenant, "acme")
         // `tenant:bucket` is that tenant's only; a bucket name must be one.
-        XCTAssertEqual(admin("PUT", "routing/buckets/acme:x1", body: #"{"tenant":"globex"}"#).status, 400)
+        XCTAssertEqual(admin("PUT", "routing/buckets/acme:x12", body: #"{"tenant":"globex"}"#).status, 409)
         XCTAssertEqual(admin("PUT", "routing/buckets/Bad_Name", body: #"{"tenant":"acme"}"#).status, 400)
         XCTAssertEqual(admin("PUT", "routing/regions/Bad", body: #"{"endpoint":"https://h"}"#).status, 400)
     }
@@ -265,7 +265,8 @@ final class GlobalRouterTests: XCTestCase {
             XCTAssertTrue(RouteRegion.isValidEndpoint(good), good)
         }
         for bad in [
-            "https://:", "https://[", "https://a:1:2", "http://h:65536", "http://h:0", "http://h:", "https://h/p",
+            "https://:", "https://[", "https://a:1:2", "http://h:65536", "http://h:0", "http://h:080", "http://h:",
+            "https://h/p",
             "https://u@h", "https://-h", "https://h..x", "ftp://h", "https://[zz]", "https://[::1]x",
         ] {
             XCTAssertFalse(RouteRegion.isValidEndpoint(bad), bad)

@@ -100,7 +100,7 @@ public enum RouterAdminAPI {
                 }
                 let entry = RouteEntry(name: name, tenant: try r.decode(PutEntry.self).tenant)
                 if kind == .bucket, let named = BucketAddress.split(name).tenant, named != entry.tenant {
-                    throw .invalid("\(name) is tenant \(named)'s bucket, not \(entry.tenant)'s")
+                    throw .conflict("\(name) is tenant \(named)'s bucket, not tenant \(entry.tenant)'s")
                 }
                 // Moving a name routed to another tenant is asked for, never a side effect.
                 let replace = r.query["replace"] == "true"
