@@ -21,6 +21,8 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
         .systemLibrary(name: "CCurl", path: "Sources/CCurl"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(
+            name: "CPostgres", path: "Sources/CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // libc calls Swift cannot import as they are (prctl is variadic).
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
 
@@ -43,6 +45,7 @@ let package = Package(
         // PostgreSQL each supply the connection over their C library.
         .target(name: "MetadataSQL", dependencies: ["GatewayCore", "SigV4"]),
         .target(name: "MetadataSQLite", dependencies: ["GatewayCore", "MetadataSQL", "CSQLite"]),
+        .target(name: "MetadataPostgres", dependencies: ["MetadataSQL", "GatewayCore", "CPostgres"]),
         // Streaming gzip (snapshot downloads as .json.gz).
         .target(name: "Compression", dependencies: ["GatewayCore", "CZlib"]),
         .executableTarget(
@@ -56,6 +59,8 @@ let package = Package(
 
         // In-memory doubles of the GatewayCore protocols, for handler tests (and later suites).
         .target(name: "GatewayTesting", dependencies: ["GatewayCore", "SigV4"]),
+        // A PostgreSQL server for tests (S3GW_TEST_POSTGRES, or a throw-away cluster).
+        .target(name: "PostgresTesting", dependencies: ["MetadataPostgres", "GatewayCore"]),
 
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "SigV4"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "GatewayCore"]),
@@ -66,6 +71,9 @@ let package = Package(
             name: "AdminCLITests", dependencies: ["s3gw", "Gateway", "GatewayCore", "GatewayTesting", "SigV4"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "GatewayCore"]),
         .testTarget(name: "S3ProtocolTests", dependencies: ["S3Protocol", "GatewayCore"]),
+        .testTarget(
+            name: "MetadataPostgresTests",
+            dependencies: ["MetadataPostgres", "MetadataSQL", "GatewayCore", "PostgresTesting"]),
         .testTarget(name: "CompressionTests", dependencies: ["Compression", "GatewayCore"]),
         .testTarget(name: "S3BackendTests", dependencies: ["S3Backend", "GatewayCore", "GatewayTesting", "SigV4"]),
         .testTarget(

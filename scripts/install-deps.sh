@@ -14,7 +14,8 @@ if ! command -v nginx >/dev/null 2>&1; then
     # newer releases only ship `nginx`.
     if apt_has_candidate nginx-light; then missing+=(nginx-light); else missing+=(nginx); fi
 fi
-for pkg in libfcgi-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev zlib1g-dev openssl curl ca-certificates; do
+# libpq-dev: the PostgreSQL metadata store's client library (linked whether or not it is used).
+for pkg in libfcgi-dev libsqlite3-dev libpq-dev libssl-dev libcurl4-openssl-dev zlib1g-dev openssl curl ca-certificates; do
     pkg_installed "$pkg" || missing+=("$pkg")
 done
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test tiers need on top of install-deps.sh: the S3 clients the end-to-end
 # suite drives (aws CLI v1 and v2, boto3, s3cmd, rclone, minio-py), moto, pytest, schemathesis, wrk
-# for `make bench`, headless Chromium with selenium for the web UI's browser tests, and
-# Prometheus (server and promtool) for the metrics tests.
+# for `make bench`, headless Chromium with selenium for the web UI's browser tests,
+# Prometheus (server and promtool) for the metrics tests, and PostgreSQL's server (initdb, pg_ctl).
 # Only what is missing is installed.
 set -euo pipefail
 
@@ -28,22 +28,15 @@ command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 apt_install "${missing[@]}"
 
 # A real Prometheus server and promtool for the metrics tests (Tests/e2e/test_metrics.py), which
-# start their own server on a free 127.0.0.1 port and stop it by PID. The package's postinst
-# would start a system service on :9090: a policy-rc.d that refuses every start is in place while
-# it installs (unless one exists already), and the unit is left disabled and stopped.
+# start their own server on a free 127.0.0.1 port and stop it by PID; the package's service (:9090)
+# is not started.
 if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
-    policy=/usr/sbin/policy-rc.d
-    placed=0
-    if [ ! -e "$policy" ]; then
-        printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
-        as_root chmod 0755 "$policy"
-        placed=1
-    fi
-    apt_install prometheus || { [ "$placed" -eq 0 ] || as_root rm -f "$policy"; exit 1; }
-    [ "$placed" -eq 0 ] || as_root rm -f "$policy"
-    if [ -d /run/systemd/system ]; then
-        as_root systemctl disable --now prometheus.service >/dev/null 2>&1 || true
-    fi
+    apt_install_no_service prometheus.service prometheus
+fi
+# PostgreSQL's server for the metadata store's tests and the e2e pass on PostgreSQL: they start
+# throw-away clusters with initdb/pg_ctl (scripts/pg-cluster.sh), never the system service.
+if ! "$here/pg-cluster.sh" bindir >/dev/null 2>&1; then
+    apt_install_no_service postgresql.service postgresql
 fi
 
 # PyPI: module to import (or command to find) -> requirement to install.

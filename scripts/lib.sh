@@ -40,6 +40,25 @@ apt_install() {
     fi
 }
 
+# apt_install_no_service UNIT PKG... — installs PKG... without starting the system service their
+# postinst would start (a policy-rc.d that refuses every start is in place meanwhile, unless one
+# exists already); the systemd UNIT is left disabled and stopped. Tests start their own servers.
+apt_install_no_service() {
+    local unit="$1" policy=/usr/sbin/policy-rc.d placed=0
+    shift
+    [ "$#" -gt 0 ] || return 0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
+        as_root chmod 0755 "$policy"
+        placed=1
+    fi
+    apt_install "$@" || { [ "$placed" -eq 0 ] || as_root rm -f "$policy"; return 1; }
+    [ "$placed" -eq 0 ] || as_root rm -f "$policy"
+    if [ -d /run/systemd/system ]; then
+        as_root systemctl disable --now "$unit" >/dev/null 2>&1 || true
+    fi
+}
+
 # pid_alive PID NAME — true when PID runs and its command line mentions NAME (guards against a
 # recycled pid in a stale pid file).
 pid_alive() {

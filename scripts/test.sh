@@ -3,7 +3,10 @@
 #   1. build   swift build (debug)
 #   2. unit    swift test (SigV4, S3 protocol and handler tests: no sockets)
 #   3. e2e     python3 -m pytest Tests/e2e (real binary behind real nginx, real S3 clients), then
-#              the client suites again with buckets on a remote zone (moto_server as provider)
+#              the client suites again with buckets on a remote zone (moto_server as provider),
+#              and again with the metadata in PostgreSQL (3c)
+# One throw-away PostgreSQL cluster (scripts/pg-cluster.sh) serves the whole run: the unit tests
+# and the e2e pass on PostgreSQL find it in S3GW_TEST_POSTGRES; it is stopped by PID at the end.
 # Exits non-zero if any tier fails. Extra pytest arguments: S3GW_E2E_ARGS="-k boto3 -x".
 # S3GW_SKIP_DEPS=1 skips the dependency check (offline re-runs).
 set -uo pipefail
@@ -18,7 +21,13 @@ fi
 declare -A result=([build]=skipped [unit]=skipped [e2e]=skipped)
 started=$SECONDS
 logs="$(mktemp -d)"
-trap 'rm -rf "$logs"' EXIT
+trap 'scripts/pg-cluster.sh stop "$logs/pg" >/dev/null 2>&1; rm -rf "$logs"' EXIT
+
+if ! S3GW_TEST_POSTGRES="$(scripts/pg-cluster.sh start "$logs/pg")"; then
+    echo "SUMMARY: the test PostgreSQL cluster FAILED to start"
+    exit 1
+fi
+export S3GW_TEST_POSTGRES
 
 echo "==> [1/3] swift build"
 if swift build; then

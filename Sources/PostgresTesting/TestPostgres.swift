@@ -1,0 +1,72 @@
+import Foundation
+import GatewayCore
+import MetadataPostgres
+
+/// The PostgreSQL server tests use: the one named by S3GW_TEST_POSTGRES (`make test` starts a
+/// throw-away cluster and sets it), or else one started for this test process through
+/// scripts/pg-cluster.sh and stopped when the process exits. Only a machine without PostgreSQL's
+/// binaries has none (`server` says so and tests skip); any other failure to start is fatal.
+public enum TestPostgres {
+    public enum Server: Sendable {
+        case running(conninfo: String)
+        case absent(reason: String)
+    }
+
+    public static let server: Server = {
+        if let given = ProcessInfo.processInfo.environment["S3GW_TEST_POSTGRES"], !given.isEmpty {
+            return .running(conninfo: given)
+        }
+        guard (try? cluster(["bindir"])) != nil else {
+            return .absent(
+                reason: "PostgreSQL is not installed (no initdb/pg_ctl; scripts/install-test-deps.sh installs it)")
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("s3gw-pgtest-\(UUID().uuidString)")
+        do {
+            let conninfo = try cluster(["start", dir.path]).trimmingCharacters(in: .whitespacesAndNewlines)
+            startedCluster = dir.path
+            atexit {
+                guard let dir = startedCluster else { return }
+                _ = try? TestPostgres.cluster(["stop", dir])
+                try? FileManager.default.removeItem(atPath: dir)
+            }
+            return .running(conninfo: conninfo)
+        } catch {
+            fatalError("could not start a PostgreSQL cluster for the tests: \(error)")
+        }
+    }()
+
+    /// The connection string of a new, empty database on `server` (nil without a server): each
+    /// test gets its own, so tests never see each other's rows.
+    public static func freshDatabase() throws(StoreError) -> String? {
+        guard case .running(let conninfo) = server else { return nil }
+        let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let admin = try PostgresConnection(conninfo: conninfo)
+        try admin.exec("CREATE DATABASE \(name)")
+        // A later keyword overrides an earlier one in libpq's key=value form.
+        return conninfo + " dbname=\(name)"
+    }
+
+    nonisolated(unsafe) private static var startedCluster: String?
+
+    /// Runs scripts/pg-cluster.sh with `args` (paths without quotes or spaces) and returns its
+    /// output. popen rather than Foundation's Process, whose wait can miss the child's exit.
+    private static func cluster(_ args: [String]) throws -> String {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../scripts/pg-cluster.sh").standardizedFileURL.path
+        guard let pipe = popen(([script] + args).joined(separator: " "), "r") else {
+            throw StoreError.internalFailure("pg-cluster.sh: popen failed")
+        }
+        var output = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = fread(&buffer, 1, buffer.count, pipe)
+            if n <= 0 { break }
+            output += buffer[0..<n]
+        }
+        let status = pclose(pipe)
+        guard status == 0 else {
+            throw StoreError.internalFailure("pg-cluster.sh \(args.first ?? ""): exit status \(status)")
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+}
