@@ -51,8 +51,8 @@ let package = Package(
         .executableTarget(
             name: "s3gw",
             dependencies: [
-                "Gateway", "FastCGI", "FileSystemBackend", "S3Backend", "MetadataSQL", "MetadataSQLite", "Compression",
-                "CLinux", "Metrics",
+                "Gateway", "FastCGI", "FileSystemBackend", "S3Backend", "MetadataSQL", "MetadataSQLite", "MetadataPostgres",
+                "Compression", "CLinux", "Metrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -60,7 +60,7 @@ let package = Package(
         // In-memory doubles of the GatewayCore protocols, for handler tests (and later suites).
         .target(name: "GatewayTesting", dependencies: ["GatewayCore", "SigV4"]),
         // A PostgreSQL server for tests (S3GW_TEST_POSTGRES, or a throw-away cluster).
-        .target(name: "PostgresTesting", dependencies: ["MetadataPostgres", "GatewayCore"]),
+        .target(name: "PostgresTesting", dependencies: ["MetadataPostgres", "MetadataSQL", "GatewayCore"]),
 
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "SigV4"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "GatewayCore"]),
@@ -83,7 +83,7 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "Gateway", "GatewayCore", "GatewayTesting", "SigV4", "S3Protocol", "MetadataSQL", "MetadataSQLite",
-                "Metrics",
+                "MetadataPostgres", "PostgresTesting", "Metrics",
             ]),
     ]
 )

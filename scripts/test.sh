@@ -35,6 +35,13 @@ if swift build; then
     echo "==> [2/3] swift test"
     swift test 2>&1 | tee "$logs/unit.log"
     if [ "${PIPESTATUS[0]}" -eq 0 ]; then result[unit]=ok; else result[unit]=FAILED; fi
+    # The metadata store's tests (every test class making its store through TestStores.swift)
+    # once more on PostgreSQL.
+    store_tests=$(grep -l "sqlStore(\|sqlConnection(\|TwoStores(" Tests/GatewayTests/*.swift |
+        xargs sed -nE 's/^(final )?class ([A-Za-z0-9_]+): .*XCTestCase.*/\2/p' | sort -u | paste -sd'|')
+    echo "==> [2b/3] swift test: the metadata store's tests on PostgreSQL"
+    S3GW_TEST_METADATA=postgres swift test --skip-build --filter "$store_tests" 2>&1 | tee "$logs/unit-pg.log"
+    [ "${PIPESTATUS[0]}" -eq 0 ] || result[unit]=FAILED
     echo "==> [3/3] end-to-end (pytest Tests/e2e)"
     # shellcheck disable=SC2086
     S3GW_BIN="$root/.build/debug/s3gw" python3 -m pytest -q Tests/e2e ${S3GW_E2E_ARGS:-} 2>&1 | tee "$logs/e2e.log"
@@ -67,11 +74,19 @@ done
 # Counts from both runners: XCTest's last "Executed N tests, with F failures" and pytest's
 # closing "N passed, F failed" line (either part may be absent).
 # ("with N test(s) skipped and F failures" when some were skipped; skipped ones are not passed).
-unit_line=$(grep -E "Executed [0-9]+ tests?, with ([0-9]+ tests? skipped and )?[0-9]+ failures?" "$logs/unit.log" \
-    2>/dev/null | tail -1)
-unit_total=$(sed -nE 's/.*Executed ([0-9]+) tests?.*/\1/p' <<<"$unit_line")
-unit_skipped=$(sed -nE 's/.*with ([0-9]+) tests? skipped.*/\1/p' <<<"$unit_line")
-unit_failed=$(sed -nE 's/.* ([0-9]+) failures?.*/\1/p' <<<"$unit_line")
+unit_total=0
+unit_skipped=0
+unit_failed=0
+for log in "$logs/unit.log" "$logs/unit-pg.log"; do
+    unit_line=$(grep -E "Executed [0-9]+ tests?, with ([0-9]+ tests? skipped and )?[0-9]+ failures?" "$log" \
+        2>/dev/null | tail -1)
+    n=$(sed -nE 's/.*Executed ([0-9]+) tests?.*/\1/p' <<<"$unit_line")
+    sk=$(sed -nE 's/.*with ([0-9]+) tests? skipped.*/\1/p' <<<"$unit_line")
+    f=$(sed -nE 's/.* ([0-9]+) failures?.*/\1/p' <<<"$unit_line")
+    unit_total=$((unit_total + ${n:-0}))
+    unit_skipped=$((unit_skipped + ${sk:-0}))
+    unit_failed=$((unit_failed + ${f:-0}))
+done
 e2e_passed=0
 e2e_failed=0
 for log in "$logs/e2e.log" "$logs/e2e-remote.log"; do

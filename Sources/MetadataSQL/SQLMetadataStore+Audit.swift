@@ -32,19 +32,57 @@ extension SQLMetadataStore: AuditStore {
         try db.query(
             "INSERT INTO audit_log (\(auditColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                .int(record.seq), .int(record.time), .text(record.requestId), .text(record.origin),
-                .text(record.tenant), .text(record.accessKey), .text(record.operation), .text(record.change),
-                .text(record.bucket), .text(record.key), .text(record.detail), .text(record.clientIP),
-                .text(record.prevHash), .text(record.hash),
-            ])
+                .int(record.seq), .int(record.time),
+            ]
+                + [
+                    record.requestId, record.origin, record.tenant, record.accessKey, record.operation, record.change,
+                    record.bucket, record.key, record.detail, record.clientIP, record.prevHash, record.hash,
+                ].map { storedAuditText($0, db.dialect) })
         return record
     }
 
-    static func auditRecord(_ r: any SQLRow) -> AuditRecord {
-        AuditRecord(
-            seq: r.int(0), time: r.int(1), requestId: r.text(2), origin: r.text(3), tenant: r.text(4),
-            accessKey: r.text(5), operation: r.text(6), change: r.text(7), bucket: r.text(8), key: r.text(9),
-            detail: r.text(10), clientIP: r.text(11), prevHash: r.text(12), hash: r.text(13))
+    static func auditRecord(_ r: any SQLRow, _ dialect: SQLDialect) -> AuditRecord {
+        let t = { (i: Int32) in readAuditText(r.text(i), dialect) }
+        return AuditRecord(
+            seq: r.int(0), time: r.int(1), requestId: t(2), origin: t(3), tenant: t(4), accessKey: t(5),
+            operation: t(6), change: t(7), bucket: t(8), key: t(9), detail: t(10), clientIP: t(11), prevHash: t(12),
+            hash: t(13))
+    }
+
+    /// A record's text as stored. A client can put NUL in a key (`%00`), and so in a record, and
+    /// PostgreSQL's text cannot hold it: there NUL is stored as `\0` and `\` as `\\`, and read
+    /// back as it was hashed. SQLite stores the text as it is.
+    static func storedAuditText(_ s: String, _ dialect: SQLDialect) -> SQLValue {
+        guard dialect == .postgres, s.utf8.contains(where: { $0 == 0 || $0 == UInt8(ascii: "\\") }) else {
+            return .text(s)
+        }
+        var out = String.UnicodeScalarView()
+        for c in s.unicodeScalars {
+            switch c {
+            case "\u{0}": out.append(contentsOf: "\\0".unicodeScalars)
+            case "\\": out.append(contentsOf: "\\\\".unicodeScalars)
+            default: out.append(c)
+            }
+        }
+        return .text(String(out))
+    }
+
+    /// A record's text read back (see `storedAuditText`).
+    static func readAuditText(_ stored: String, _ dialect: SQLDialect) -> String {
+        guard dialect == .postgres, stored.utf8.contains(UInt8(ascii: "\\")) else { return stored }
+        var out = String.UnicodeScalarView()
+        var escaped = false
+        for c in stored.unicodeScalars {
+            if escaped {
+                out.append(c == "0" ? "\u{0}" : c)
+                escaped = false
+            } else if c == "\\" {
+                escaped = true
+            } else {
+                out.append(c)
+            }
+        }
+        return String(out)
     }
 
     public func auditRecords(_ q: AuditQuery) throws(StoreError) -> [AuditRecord] {
@@ -60,13 +98,13 @@ extension SQLMetadataStore: AuditStore {
             ] {
                 if let value {
                     sql += " AND \(column) = ?"
-                    args.append(.text(value))
+                    args.append(Self.storedAuditText(value, db.dialect))
                 }
             }
             sql += q.newest ? " ORDER BY seq DESC LIMIT ?" : " ORDER BY seq LIMIT ?"
             args.append(.int(Int64(max(0, q.limit))))
             var out: [AuditRecord] = []
-            try db.query(sql, args) { r in out.append(Self.auditRecord(r)) }
+            try db.query(sql, args) { r in out.append(Self.auditRecord(r, db.dialect)) }
             return q.newest ? out.reversed() : out
         }
     }
@@ -127,7 +165,7 @@ extension SQLMetadataStore: AuditStore {
                 if let previous, previous.periodEnd >= periodEnd { return nil }
                 var last: AuditRecord?
                 try db.query("SELECT \(Self.auditColumns) FROM audit_log ORDER BY seq DESC LIMIT 1", []) { r in
-                    last = Self.auditRecord(r)
+                    last = Self.auditRecord(r, db.dialect)
                 }
                 var d = try make(previous, last)
                 // Numbered like the chain's records: inside the serialized transaction, after the last.

@@ -1,6 +1,8 @@
 import Foundation
 import GatewayCore
 import MetadataPostgres
+import MetadataSQL
+import Synchronization
 
 /// The PostgreSQL server tests use: the one named by S3GW_TEST_POSTGRES (`make test` starts a
 /// throw-away cluster and sets it), or else one started for this test process through
@@ -46,6 +48,26 @@ public enum TestPostgres {
         return conninfo + " dbname=\(name)"
     }
 
+    /// The connection string of the database named after `key`, created on first use: the same
+    /// key opens the same database again (a second store standing for another process).
+    public static func database(for key: String) throws(StoreError) -> String? {
+        guard case .running(let conninfo) = server else { return nil }
+        // FNV-1a: a stable, identifier-safe name for any key.
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let name = "k_" + String(hash, radix: 16)
+        try created.withLock { (known: inout Set<String>) throws(StoreError) in
+            guard !known.contains(name) else { return }
+            let admin = try PostgresConnection(conninfo: conninfo)
+            if !(try admin.exists("SELECT 1 FROM pg_database WHERE datname = ?", [.text(name)])) {
+                try admin.exec("CREATE DATABASE \(name)")
+            }
+            known.insert(name)
+        }
+        return conninfo + " dbname=\(name)"
+    }
+
+    private static let created = Mutex<Set<String>>([])
     nonisolated(unsafe) private static var startedCluster: String?
 
     /// Runs scripts/pg-cluster.sh with `args` (paths without quotes or spaces) and returns its

@@ -93,7 +93,15 @@ final class AuditStoreTests: XCTestCase {
         let before = all.count
         // The record is written inside the change's transaction: when it cannot be, the change
         // rolls back with it ("no change without its record").
-        try sql("CREATE TRIGGER refuse BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'x'); END")
+        if storeTestsOnPostgres {
+            try sql(
+                """
+                CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'x'; END $$;
+                CREATE TRIGGER refuse BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse()
+                """)
+        } else {
+            try sql("CREATE TRIGGER refuse BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'x'); END")
+        }
         XCTAssertThrowsError(try store.putObject(object("k", etag: "new")))
         XCTAssertThrowsError(try store.putObject(object("k2")))
         XCTAssertThrowsError(try store.deleteBucket(named: "empty"))
@@ -104,7 +112,7 @@ final class AuditStoreTests: XCTestCase {
                     accessKey: "AKIDREFUSED", tenant: "acme", user: "alice", sealedSecret: "v1:s", status: .active,
                     createdAt: 1), maxKeysPerUser: 2))
         XCTAssertThrowsError(try store.setBucketZones(bucket: "b", zones: ["z", "z2"]))
-        try sql("DROP TRIGGER refuse")
+        try sql(storeTestsOnPostgres ? "DROP TRIGGER refuse ON audit_log" : "DROP TRIGGER refuse")
         XCTAssertEqual(all.count, before)
         XCTAssertEqual(try store.object(bucket: "b", key: "k")?.etag, "e")
         XCTAssertNil(try store.object(bucket: "b", key: "k2"))

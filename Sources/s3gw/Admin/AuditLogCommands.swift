@@ -186,7 +186,9 @@ extension AuditCommand {
             let path = config ?? AdminOptions.defaultConfig
             let config = try GatewayConfig.load(path: path)
             // Read only: the check changes nothing in what it checks (and --db reads a copy).
-            let store = try SQLMetadataStore(sqlitePath: db ?? config.metadataPath, readOnly: true)
+            let store =
+                try db.map { try SQLMetadataStore(sqlitePath: $0, readOnly: true) }
+                ?? MetadataStores.open(config, readOnly: true)
             // The key given, or the key file: the only key trusted, as whoever rewrote the store
             // could have added a key of their own to it. The store's keys only when there is no
             // file at all (a file that cannot be used stops the check: exit 2).

@@ -35,7 +35,7 @@ struct KeysCommand: ParsableCommand {
         func run() throws {
             let config = try loadOrExit(options.config)
             do {
-                let store = try SQLMetadataStore(sqlitePath: config.metadataPath)
+                let store = try MetadataStores.open(config)
                 // The re-sealing is audited as this command's (origin cli).
                 let trace = RequestTrace(
                     requestId: RandomID.make(), origin: .cli, started: Date().timeIntervalSince1970)
@@ -163,7 +163,7 @@ struct KeysCommand: ParsableCommand {
         func run() throws {
             let config = try loadOrExit(options.config)
             do {
-                let store = try SQLMetadataStore(sqlitePath: config.metadataPath)
+                let store = try MetadataStores.open(config)
                 let stateDir = config.stateDir
                 let box = try MasterKeys.load(stateDir: stateDir, createIfMissing: false)
                 let keys = KeyService(

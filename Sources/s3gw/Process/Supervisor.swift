@@ -95,7 +95,7 @@ final class Supervisor {
     private func prepareStateDirectory() throws {
         try FileManager.default.createDirectory(atPath: config.stateDir, withIntermediateDirectories: true)
         // Create and migrate the metadata store once, before workers race to open it.
-        let store = try SQLMetadataStore(sqlitePath: config.metadataPath)
+        let store = try MetadataStores.open(config)
         // A store other hosts set up already: this host brings the installation's files and
         // creates none (InstallationFiles).
         let joining = try IdentityBootstrap.installed(store)
@@ -213,7 +213,7 @@ final class Supervisor {
         config = adopted
         if !adopted.audit.enabled && previous.audit.enabled {
             do {
-                try recordAuditSwitchedOff(try SQLMetadataStore(sqlitePath: adopted.metadataPath))
+                try recordAuditSwitchedOff(try MetadataStores.open(adopted))
             } catch {
                 logger.error("could not record that the audit chain was switched off: \(error)")
             }

@@ -98,7 +98,7 @@ enum Worker {
     ) throws -> GatewayContext {
         HostSetup.adopt(config)
         let secret = try InstallationSecret.load(stateDir: config.stateDir, createIfMissing: false)
-        let metadata = try SQLMetadataStore(sqlitePath: config.metadataPath, audits: config.audit.enabled)
+        let metadata = try MetadataStores.open(config, audits: config.audit.enabled)
         let stateDir = config.stateDir
         let identities = Identities(
             store: metadata, secretBox: try MasterKeys.load(stateDir: stateDir, createIfMissing: false),
