@@ -46,16 +46,29 @@ if swift build; then
     # shellcheck disable=SC2086
     S3GW_BIN="$root/.build/debug/s3gw" python3 -m pytest -q Tests/e2e ${S3GW_E2E_ARGS:-} 2>&1 | tee "$logs/e2e.log"
     e2e_rc=${PIPESTATUS[0]}
+    # The client suites, run again on other footings (3b, 3c).
+    client_suites=(
+        Tests/e2e/test_boto3.py Tests/e2e/test_copy_delete.py Tests/e2e/test_tagging.py
+        Tests/e2e/test_awscli.py Tests/e2e/test_s3cmd.py Tests/e2e/test_rclone.py Tests/e2e/test_minio.py
+        Tests/e2e/test_presigned_curl.py Tests/e2e/test_negative.py Tests/e2e/test_signed_chunks.py
+        Tests/e2e/test_virtual_host.py Tests/e2e/test_sync_scenarios.py Tests/e2e/test_refusals.py
+        Tests/e2e/test_tool_behaviours.py Tests/e2e/test_object_lock.py Tests/e2e/test_lifecycle.py
+        Tests/e2e/test_sse.py
+    )
     # The client suites once more, with every bucket on a remote zone (a moto_server provider).
     if [ -z "${S3GW_E2E_ARGS:-}" ] && [ "${S3GW_SKIP_REMOTE_PASS:-0}" != "1" ]; then
         echo "==> [3b/3] end-to-end again, buckets on a remote S3 zone"
-        S3GW_E2E_ZONE=remote S3GW_BIN="$root/.build/debug/s3gw" python3 -m pytest -q \
-            Tests/e2e/test_boto3.py Tests/e2e/test_copy_delete.py Tests/e2e/test_tagging.py \
-            Tests/e2e/test_awscli.py Tests/e2e/test_s3cmd.py Tests/e2e/test_rclone.py Tests/e2e/test_minio.py \
-            Tests/e2e/test_presigned_curl.py Tests/e2e/test_negative.py Tests/e2e/test_signed_chunks.py \
-            Tests/e2e/test_virtual_host.py Tests/e2e/test_sync_scenarios.py Tests/e2e/test_refusals.py \
-            Tests/e2e/test_tool_behaviours.py Tests/e2e/test_object_lock.py Tests/e2e/test_lifecycle.py \
-            Tests/e2e/test_sse.py 2>&1 | tee "$logs/e2e-remote.log"
+        S3GW_E2E_ZONE=remote S3GW_BIN="$root/.build/debug/s3gw" python3 -m pytest -q "${client_suites[@]}" 2>&1 |
+            tee "$logs/e2e-remote.log"
+        [ "${PIPESTATUS[0]}" -eq 0 ] || e2e_rc=1
+    fi
+    # And with the metadata in PostgreSQL (a fresh database per gateway on the run's cluster),
+    # with the suites whose semantics rest on the store's transactions.
+    if [ -z "${S3GW_E2E_ARGS:-}" ] && [ "${S3GW_SKIP_POSTGRES_PASS:-0}" != "1" ]; then
+        echo "==> [3c/3] end-to-end again, metadata in PostgreSQL"
+        S3GW_E2E_METADATA=postgres S3GW_BIN="$root/.build/debug/s3gw" python3 -m pytest -q "${client_suites[@]}" \
+            Tests/e2e/test_versioning.py Tests/e2e/test_multipart.py Tests/e2e/test_tenants.py \
+            Tests/e2e/test_audit.py Tests/e2e/test_agent.py 2>&1 | tee "$logs/e2e-postgres.log"
         [ "${PIPESTATUS[0]}" -eq 0 ] || e2e_rc=1
     fi
     if [ "$e2e_rc" -eq 0 ]; then
@@ -89,7 +102,7 @@ for log in "$logs/unit.log" "$logs/unit-pg.log"; do
 done
 e2e_passed=0
 e2e_failed=0
-for log in "$logs/e2e.log" "$logs/e2e-remote.log"; do
+for log in "$logs/e2e.log" "$logs/e2e-remote.log" "$logs/e2e-postgres.log"; do
     e2e_line=$(grep -E "^(=+ )?.*[0-9]+ (passed|failed)" "$log" 2>/dev/null | tail -1)
     n=$(grep -oE "[0-9]+ passed" <<<"$e2e_line" | grep -oE "[0-9]+")
     f=$(grep -oE "[0-9]+ (failed|error)" <<<"$e2e_line" | grep -oE "[0-9]+" | awk '{s+=$1} END {print s+0}')

@@ -6,8 +6,11 @@ Environment:
   S3GW_E2E_KEEP=1     keep the temp directory (logs, zone, state) after the session
   S3GW_E2E_TIMEOUT    seconds to wait for the stack to answer (default 60)
   S3GW_NGINX_TEMPLATE an nginx template to use instead of nginx/s3gw-dev.conf.in
+  S3GW_E2E_METADATA=postgres  every Stack keeps its metadata in a fresh PostgreSQL database, on the
+                      server S3GW_TEST_POSTGRES names or on a throw-away cluster for the session
 """
 
+import atexit
 import http.client
 import os
 import random
@@ -385,6 +388,52 @@ path = "{tmp}/zones/local-1"
     )
 
 
+# -- PostgreSQL metadata (S3GW_E2E_METADATA=postgres) ----------------------------------------
+_postgres: dict = {}
+
+
+def metadata_on_postgres() -> bool:
+    return os.environ.get("S3GW_E2E_METADATA") == "postgres"
+
+
+def postgres_server() -> str:
+    """The connection string of the session's PostgreSQL server: S3GW_TEST_POSTGRES (make test
+    starts one for the run), else a cluster started here once (scripts/pg-cluster.sh) and stopped
+    by PID when the session ends."""
+    if "conninfo" not in _postgres:
+        given = os.environ.get("S3GW_TEST_POSTGRES")
+        if given:
+            _postgres["conninfo"] = given
+        else:
+            d = tempfile.mkdtemp(prefix="s3gw-e2e-pg-")
+            atexit.register(lambda: (run_script(SCRIPTS / "pg-cluster.sh", "stop", d),
+                                     shutil.rmtree(d, ignore_errors=True)))
+            _postgres["conninfo"] = run_script(SCRIPTS / "pg-cluster.sh", "start", d)
+    return _postgres["conninfo"]
+
+
+def postgres_tool(name: str) -> str:
+    """psql, pg_dump…: from PATH, else beside the server's initdb."""
+    return shutil.which(name) or str(Path(run_script(SCRIPTS / "pg-cluster.sh", "bindir")) / name)
+
+
+def postgres_sql(conninfo: str, sql: str) -> str:
+    """Runs `sql` with psql (tab-separated rows, no headers) and returns its output."""
+    r = subprocess.run([postgres_tool("psql"), conninfo, "-v", "ON_ERROR_STOP=1", "-qAtX", "-F", "\t", "-c", sql],
+                       text=True, capture_output=True, timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError(f"psql failed ({r.returncode}): {r.stderr}")
+    return r.stdout
+
+
+def postgres_database() -> str:
+    """A fresh, empty database on the session's server: its connection string."""
+    server = postgres_server()
+    name = "e2e_" + uuid.uuid4().hex[:16]
+    postgres_sql(server, f"CREATE DATABASE {name}")
+    return f"{server} dbname={name}"
+
+
 class Stack:
     """One gateway + one nginx in a private temp directory."""
 
@@ -413,6 +462,24 @@ class Stack:
         self.gateway: subprocess.Popen | None = None
         self.nginx: subprocess.Popen | None = None
         self._seen_children: set[int] = set()
+        # Chosen once: a restarted stack finds its metadata again.
+        self.postgres_url = postgres_database() if metadata_on_postgres() else None
+
+    @property
+    def metadata_table(self) -> str:
+        """`[metadata]` for the config: PostgreSQL when S3GW_E2E_METADATA=postgres, else nothing."""
+        if not self.postgres_url:
+            return ""
+        return f'\n[metadata]\nkind = "postgres"\nurl = "{self.postgres_url}"\n'
+
+    def metadata_sql(self, sql: str) -> str:
+        """Runs `sql` on this stack's PostgreSQL database (tab-separated rows)."""
+        return postgres_sql(self.postgres_url, sql)
+
+    def metadata_dump(self) -> str:
+        """Everything in this stack's PostgreSQL database, as pg_dump writes it."""
+        return subprocess.run([postgres_tool("pg_dump"), "--data-only", self.postgres_url], check=True, text=True,
+                              stdout=subprocess.PIPE, timeout=120).stdout
 
     @property
     def http_url(self) -> str:
@@ -431,7 +498,7 @@ class Stack:
         for d in (self.state_dir, self.zone_dir, self.socket.parent):
             d.mkdir(parents=True, exist_ok=True)
         write_config(self.config, self.tmp, workers=self.workers_configured, threads=self.threads,
-                     log_level=self.log_level, storage_extra=self.storage_extra, extra=self.extra,
+                     log_level=self.log_level, storage_extra=self.storage_extra, extra=self.extra + self.metadata_table,
                      default_zone=self.default_zone)
         run_script(SCRIPTS / "dev-cert.sh", self.tmp / "tls")
         env = dict(os.environ)

@@ -7,6 +7,7 @@ secret, session token, object byte, metadata or tag value is ever in audit_log."
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import threading
@@ -39,8 +40,47 @@ def stack():
     s.cleanup()
 
 
-def db(stack: Stack) -> sqlite3.Connection:
+def db(stack: Stack):
+    """The store's database behind the gateway's back: the SQLite file, or with the metadata in
+    PostgreSQL (S3GW_E2E_METADATA=postgres) the same few calls over psql."""
+    if stack.postgres_url:
+        return PostgresTamperer(stack)
     return sqlite3.connect(stack.state_dir / "metadata.sqlite", timeout=30)
+
+
+class PostgresTamperer:
+    """What the tamper tests use of a sqlite3 connection (`with`, `execute` with `?` values,
+    `fetchone`, iteration), run with psql on the stack's PostgreSQL database."""
+
+    def __init__(self, stack: Stack):
+        self.stack = stack
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    @staticmethod
+    def literal(v) -> str:
+        if v is None:
+            return "NULL"
+        if isinstance(v, int):
+            return str(v)
+        return "'" + str(v).replace("'", "''") + "'"
+
+    def execute(self, sql: str, params: tuple = ()) -> list:
+        values = iter(params)
+        sql = re.sub(r"\?", lambda _: self.literal(next(values)), sql)
+        out = self.stack.metadata_sql(sql)
+        return PostgresRows(
+            tuple(int(f) if re.fullmatch(r"-?[0-9]+", f) else f for f in line.split("\t"))
+            for line in out.splitlines())
+
+
+class PostgresRows(list):
+    def fetchone(self):
+        return self[0] if self else None
 
 
 def records(stack: Stack, **filters) -> list[dict]:
@@ -195,7 +235,11 @@ def put_back(stack: Stack, values: tuple) -> None:
         there = c.execute("SELECT * FROM audit_log WHERE seq = ?", (values[0],)).fetchone()
         if there is not None and there[-1] != values[-1] and there[-2] == values[-2]:
             pytest.fail(f"record {values[0]} was appended by the gateway while the row was cut: {there}")
-        c.execute(f"INSERT OR REPLACE INTO audit_log VALUES ({','.join('?' * len(values))})", values)
+        if stack.postgres_url:
+            c.execute("DELETE FROM audit_log WHERE seq = ?", (values[0],))
+            c.execute(f"INSERT INTO audit_log VALUES ({','.join('?' * len(values))})", values)
+        else:
+            c.execute(f"INSERT OR REPLACE INTO audit_log VALUES ({','.join('?' * len(values))})", values)
 
 
 def test_an_edited_row_is_named(stack, workload):
@@ -333,6 +377,8 @@ def test_an_emptied_digest_bucket_and_a_from_past_the_end(stack, workload):
 
 
 def test_verify_reads_a_forensic_copy_read_only(stack, workload, tmp_path):
+    if stack.postgres_url:
+        pytest.skip("--db reads a copy of the SQLite file; PostgreSQL's copies are its own backups")
     copy = tmp_path / "copy.sqlite"
     with db(stack) as live, sqlite3.connect(copy) as c:
         live.backup(c)
