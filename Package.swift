@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "GatewayCore"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "GatewayCore"]),
         .testTarget(name: "FileSystemBackendTests", dependencies: ["FileSystemBackend", "GatewayCore"]),
-        .testTarget(name: "SupervisorTests", dependencies: ["s3gw", "GatewayCore"]),
+        .testTarget(name: "SupervisorTests", dependencies: ["s3gw", "Gateway", "GatewayCore", "PostgresTesting"]),
         .testTarget(
             name: "AdminCLITests", dependencies: ["s3gw", "Gateway", "GatewayCore", "GatewayTesting", "SigV4"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "GatewayCore"]),
