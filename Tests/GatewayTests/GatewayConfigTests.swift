@@ -50,7 +50,14 @@ final class GatewayConfigTests: XCTestCase {
         let pg = try GatewayConfig.parse(good + "\n[metadata]\nkind = \"postgres\"\nurl = \"\(url)\"\n", file: "t.toml")
         XCTAssertEqual(pg.metadata.kind, .postgres)
         XCTAssertEqual(pg.metadata.url, url)
-        for bad in ["kind = \"postgres\"", "kind = \"mysql\""] {
+        let uri = "postgresql://s3gw@db1:5432,db2:5432/s3gw?target_session_attrs=read-write"
+        XCTAssertEqual(
+            try GatewayConfig.parse(good + "\n[metadata]\nkind = \"postgres\"\nurl = \"\(uri)\"\n", file: "t.toml")
+                .metadata.url, uri)
+        for bad in [
+            "kind = \"postgres\"", "kind = \"mysql\"", "kind = \"postgres\"\nurl = \"host=db1 password=hunter2\"",
+            "kind = \"postgres\"\nurl = \"postgresql://s3gw:hunter2@db1/s3gw\"",
+        ] {
             XCTAssertThrowsError(try GatewayConfig.parse(good + "\n[metadata]\n\(bad)\n", file: "t.toml"), bad)
         }
     }

@@ -246,6 +246,11 @@ public struct GatewayConfig: Sendable {
                 if c.metadata.kind == .postgres && c.metadata.url.isEmpty {
                     throw Invalid(file: file, line: table.line, message: "kind = \"postgres\" needs url")
                 }
+                if c.metadata.urlCarriesPassword {
+                    throw Invalid(
+                        file: file, line: table.line,
+                        message: "url holds a password: keep it in ~/.pgpass or the file PGPASSFILE names")
+                }
             case "backup":
                 c.backup = try Self.backup(&reader)
             case "audit":

@@ -1,3 +1,5 @@
+import Foundation
+
 /// `[metadata]`: where buckets, objects, jobs and the audit chain are kept (docs/METADATA.md).
 /// The embedded default is one SQLite file in the state directory; several gateway hosts share
 /// one PostgreSQL database instead.
@@ -16,4 +18,15 @@ public struct MetadataSettings: Sendable, Equatable {
     public var url = ""
 
     public init() {}
+
+    /// Whether `url` spells out a password (`password=…`, or `postgresql://user:secret@host`):
+    /// refused, as a configuration file is read by more people and tools than a password file.
+    public var urlCarriesPassword: Bool {
+        let lower = url.lowercased()
+        if lower.contains("password=") { return true }
+        guard let scheme = lower.range(of: "://") else { return false }
+        let authority = lower[scheme.upperBound...].prefix { $0 != "/" && $0 != "?" }
+        guard let at = authority.lastIndex(of: "@") else { return false }
+        return authority[..<at].contains(":")
+    }
 }
