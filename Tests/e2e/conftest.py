@@ -439,7 +439,8 @@ class Stack:
 
     def __init__(self, name: str = "gw", workers: int = 2, env_credentials: bool = True, threads: int = 32,
                  log_level: str = "debug", storage_extra: str = "", extra: str = "",
-                 default_zone: str = "local-1"):
+                 default_zone: str = "local-1", postgres: bool | None = None):
+        """`postgres`: metadata in a fresh PostgreSQL database (None: as S3GW_E2E_METADATA says)."""
         self.storage_extra = storage_extra
         self.default_zone = default_zone
         self.extra = extra
@@ -463,7 +464,8 @@ class Stack:
         self.nginx: subprocess.Popen | None = None
         self._seen_children: set[int] = set()
         # Chosen once: a restarted stack finds its metadata again.
-        self.postgres_url = postgres_database() if metadata_on_postgres() else None
+        on_postgres = metadata_on_postgres() if postgres is None else postgres
+        self.postgres_url = postgres_database() if on_postgres else None
 
     @property
     def metadata_table(self) -> str:
