@@ -83,16 +83,24 @@ def parse_wrk(out: str) -> tuple[float, float, int]:
     return rps, float(m.group(1)) * mult, int(bad.group(1)) if bad else 0
 
 
-def wrk(url: str, body_file: Path | None = None) -> tuple[float, int]:
+def wrk_output(url: str, script: Path | None = None, env: dict[str, str] | None = None) -> str:
+    """wrk's summary (with --latency) of DURATION seconds replaying `url`, `script` setting the request."""
     cmd = ["wrk", "-t", "2", "-c", str(CONNECTIONS), "-d", f"{DURATION}s", "--latency"]
-    env = dict(os.environ)
-    if body_file is not None:
-        cmd += ["-s", str(HERE / "put.lua")]
-        env["BENCH_BODY_FILE"] = str(body_file)
-    r = subprocess.run(cmd + [url], capture_output=True, text=True, env=env, timeout=DURATION + 60)
+    if script is not None:
+        cmd += ["-s", str(script)]
+    r = subprocess.run(cmd + [url], capture_output=True, text=True, env={**os.environ, **(env or {})},
+                       timeout=DURATION + 60)
     if r.returncode != 0:
         raise RuntimeError(f"wrk failed: {r.stderr}\n{r.stdout}")
-    rps, _, bad = parse_wrk(r.stdout)
+    return r.stdout
+
+
+def wrk(url: str, body_file: Path | None = None) -> tuple[float, int]:
+    if body_file is None:
+        out = wrk_output(url)
+    else:
+        out = wrk_output(url, HERE / "put.lua", {"BENCH_BODY_FILE": str(body_file)})
+    rps, _, bad = parse_wrk(out)
     return rps, bad
 
 
@@ -115,6 +123,14 @@ def small_requests(targets: dict[str, tuple[str, str]], ops: list[str], body_fil
         results.append((f"{op} {size_label}", m, f"non-2xx: {errors}" if errors else ""))
         print(f"  {op} {size_label}: " + ", ".join(f"{n} {v:,.0f} req/s" for n, v in m.items()), flush=True)
     return results
+
+
+def stop_stacks(stacks) -> None:
+    """Stops each Stack by PID and deletes its directory, unless BENCH_KEEP=1 keeps it to inspect."""
+    for s in stacks:
+        s.stop()
+        if os.environ.get("BENCH_KEEP") != "1":
+            s.cleanup()
 
 
 def curl_rate(args: list[str], key: str) -> float:

@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "Tests" / "e2e"))
 
-from bench import CONNECTIONS, DURATION, RUNS, small_requests  # noqa: E402
+from bench import CONNECTIONS, DURATION, RUNS, small_requests, stop_stacks  # noqa: E402
 from conftest import Stack, s3_client  # noqa: E402
 
 OFF = """
@@ -82,10 +82,7 @@ def main() -> int:
         results = small_requests(targets, ["GET", "PUT"], body_file)
         wrote = {name: written(s) for name, s in stacks.items()}
     finally:
-        for s in stacks.values():
-            s.stop()
-            if os.environ.get("BENCH_KEEP") != "1":
-                s.cleanup()
+        stop_stacks(stacks.values())
 
     print()
     print(f"observability cost — oplog + metrics + audit chain; medians of {RUNS} runs; "
