@@ -17,6 +17,9 @@ public final class SQLiteRestore: WALReplay {
     private var chain: WALFormat.Checksum
     /// Where the source's WAL stood after the last frames taken (the snapshot's position first).
     private var last: WALFormat.Cursor?
+    /// An end marker vouched that the source's WAL ended at `last`: only then may the next
+    /// segment start the next WAL (a restart).
+    private var lastEnded = false
     public private(set) var frames = 0
     public private(set) var segments = 0
 
@@ -61,7 +64,8 @@ public final class SQLiteRestore: WALReplay {
             let follows =
                 sameWAL
                 ? d.start.offset == last.offset && d.start.chain == last.chain
-                : d.start.offset == Int64(WALFormat.headerSize) && d.start.header.salt1 == last.header.salt1 &+ 1
+                : lastEnded && d.start.offset == Int64(WALFormat.headerSize)
+                    && d.start.header.salt1 == last.header.salt1 &+ 1
             guard follows else {
                 throw .internalFailure(
                     "gap in the WAL chain: a segment at offset \(d.start.offset) does not follow offset \(last.offset)")
@@ -92,8 +96,18 @@ public final class SQLiteRestore: WALReplay {
         }
         try write(out)
         last = d.end
+        lastEnded = false
         frames += d.frames
         segments += 1
+    }
+
+    /// An end marker: its position must be exactly where the chain stands.
+    public func endWAL(_ marker: [UInt8]) throws(StoreError) {
+        let p = marker.withUnsafeBytes { WALSegmentFile.decodePosition($0) }
+        guard marker.count == WALSegmentFile.positionSize, let p, p == last else {
+            throw .internalFailure("gap in the WAL chain: an end marker does not match where the chain stands")
+        }
+        lastEnded = true
     }
 
     /// Lets SQLite recover the WAL, checkpoints it into the database file and checks the result.

@@ -12,10 +12,11 @@ import GatewayCore
 /// - Between rounds it keeps a read transaction open: a checkpoint by anyone else can then not
 ///   copy frames past it, and the WAL cannot start over (https://www.sqlite.org/wal.html).
 /// - Its checkpoint holds the write lock (BEGIN IMMEDIATE), takes the last frames, then runs a
-///   PASSIVE checkpoint on a second connection. When every frame was copied back, the next
-///   writer restarts the WAL: salt-1 goes up by one, which `nextSegment` accepts as the next WAL
-///   of the generation. Any other change of salts, or a checkpoint that finds frames it did not
-///   take, throws `WALBackupBroken`: never a silent gap.
+///   PASSIVE checkpoint on a second connection. When every frame was copied back, it returns an
+///   end marker (the WAL ended there) and the next writer may restart the WAL: salt-1 goes up
+///   by one, which `nextSegment` accepts once as the next WAL of the generation. Any other
+///   change of salts, or a checkpoint that finds frames it did not take, throws
+///   `WALBackupBroken`: never a silent gap.
 public final class SQLiteWALSource: WALBackupSource {
     let walPath: String
     let path: String
@@ -77,7 +78,8 @@ public final class SQLiteWALSource: WALBackupSource {
         let pages = try SQLiteSnapshot.copy(from: source, to: snapshotPath)
         beginRead()
         return WALSnapshotInfo(
-            pageSize: pageSize, pages: pages, walPosition: cursor.map(WALSegmentFile.encode(position:)) ?? [])
+            pageSize: pageSize, pages: pages, walPosition: cursor.map(WALSegmentFile.encode(position:)) ?? [],
+            endMarker: restartExpected ? endMarker() : nil)
     }
 
     public func nextSegment() throws -> WALSegment? {
@@ -90,7 +92,7 @@ public final class SQLiteWALSource: WALBackupSource {
 
     public var wantsCheckpoint: Bool { (cursor?.offset ?? 0) > checkpointBytes }
 
-    public func checkpoint() throws -> WALSegment? {
+    public func checkpoint() throws -> [WALSegment] {
         endRead()
         defer { beginRead() }
         try lock.exec("BEGIN IMMEDIATE")
@@ -98,9 +100,12 @@ public final class SQLiteWALSource: WALBackupSource {
         let segment = try collect()
         // From here the segment is returned whatever happens: its frames are taken.
         let shipped = cursor?.framesBefore ?? 0
+        var out = segment.map { [$0] } ?? []
         if let copied = try? passiveCheckpoint() {
             if copied.frames == shipped {
                 restartExpected = copied.all
+                // Writers are held off: the WAL ends exactly at the cursor.
+                if copied.all, let marker = endMarker() { out.append(marker) }
             } else if segment == nil {
                 throw WALBackupBroken("checkpoint: the WAL holds \(copied.frames) frames, \(shipped) were taken")
             } else {
@@ -108,7 +113,7 @@ public final class SQLiteWALSource: WALBackupSource {
                 restartExpected = false
             }
         }
-        return segment
+        return out
     }
 
     public func checkpointAbandoningGeneration() throws {
@@ -135,30 +140,28 @@ public final class SQLiteWALSource: WALBackupSource {
                 WALSegmentFile.decodePosition(UnsafeRawBufferPointer(rebasing: $0[5...]))
             })
         else { return false }
-        let expected = point[4] == 1
-        guard let header = try readHeader() else { return false }
-        if header.salt1 == position.header.salt1 && header.salt2 == position.header.salt2 {
-            // The frame before the position must still be the one taken: same salts, same checksum.
-            if position.offset > Int64(WALFormat.headerSize) {
-                let frame = try readFile(
-                    from: position.offset - Int64(header.frameSize), limit: WALFormat.frameHeaderSize)
-                let same =
-                    frame.count == WALFormat.frameHeaderSize
-                    && frame.withUnsafeBytes { f in
-                        be32(f, 8) == header.salt1 && be32(f, 12) == header.salt2
-                            && WALFormat.Checksum(be32(f, 16), be32(f, 20)) == position.chain
-                    }
-                guard same else { return false }
-            } else if position.chain != header.checksum {
-                return false
-            }
-        } else if !(expected && header.salt1 == position.header.salt1 &+ 1) {
+        // Only the same WAL: one restarted since may have had frames after the point that another
+        // process appended and checkpointed away (byte 4, the restart allowance, is not trusted).
+        guard let header = try readHeader(),
+            header.salt1 == position.header.salt1 && header.salt2 == position.header.salt2
+        else { return false }
+        // The frame before the position must still be the one taken: same salts, same checksum.
+        if position.offset > Int64(WALFormat.headerSize) {
+            let frame = try readFile(from: position.offset - Int64(header.frameSize), limit: WALFormat.frameHeaderSize)
+            let same =
+                frame.count == WALFormat.frameHeaderSize
+                && frame.withUnsafeBytes { f in
+                    be32(f, 8) == header.salt1 && be32(f, 12) == header.salt2
+                        && WALFormat.Checksum(be32(f, 16), be32(f, 20)) == position.chain
+                }
+            guard same else { return false }
+        } else if position.chain != header.checksum {
             return false
         }
         endRead()
         cursor = position
         index = point.withUnsafeBytes { Int(be32($0, 0)) }
-        restartExpected = expected
+        restartExpected = false
         beginRead()
         return true
     }
@@ -182,6 +185,8 @@ public final class SQLiteWALSource: WALBackupSource {
             start = WALFormat.Cursor(header: header)
         }
         let (scan, bytes) = try scanFile(from: start)
+        // The one restart allowed is used up (or was not needed: the old WAL went on).
+        if wal != index || scan.frames > 0 { restartExpected = false }
         guard scan.frames > 0 else {
             cursor = start
             index = wal
@@ -189,10 +194,17 @@ public final class SQLiteWALSource: WALBackupSource {
         }
         cursor = scan.end
         index = wal
-        restartExpected = false
         return WALSegment(
             index: wal, offset: start.offset, frames: scan.frames,
             bytes: WALSegmentFile.encode(position: start) + bytes)
+    }
+
+    /// The WAL ends at the cursor (writers held off, every frame copied back).
+    private func endMarker() -> WALSegment? {
+        cursor.map {
+            WALSegment(
+                index: index, offset: $0.offset, frames: 0, bytes: WALSegmentFile.encode(position: $0), endsWAL: true)
+        }
     }
 
     /// (frames in the WAL, whether all were copied back); nil when another checkpoint was running.

@@ -24,6 +24,13 @@ final class BackupLayoutTests: XCTestCase {
         XCTAssertEqual(BackupLayout.SegmentName(fileName: s.fileName), s)
         XCTAssertNil(BackupLayout.SegmentName(fileName: "00000003-10020-20261130T005320.250Z-\(sha).wal"))
         XCTAssertNil(BackupLayout.SegmentName(fileName: "notes.txt"))
+        let end = BackupLayout.SegmentName(index: 3, offset: 0x20, time: 1_796_000_000.2501, sha256: sha, end: true)
+        // A name's time is an upper bound: rounded up.
+        XCTAssertEqual(end.fileName, "00000003-0000000000000020-20261130T005320.251Z-\(sha).end")
+        XCTAssertEqual(
+            BackupLayout.SegmentName(fileName: end.fileName),
+            .init(
+                index: 3, offset: 0x20, time: 1_796_000_000.251, sha256: sha, end: true))
         XCTAssertTrue(ObjectName.isValid(BackupLayout.segment(id, "20261130T001320.250Z-0a0b0c0d", s)))
     }
 

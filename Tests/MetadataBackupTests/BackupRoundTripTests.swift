@@ -103,6 +103,15 @@ final class BackupRoundTripTests: XCTestCase {
         let earlier = try restore(zone, at: beforeDelete, to: "earlier.sqlite")
         XCTAssertEqual(try rows(earlier), kept)
         XCTAssertNotNil(try rows(earlier)["key-10"])
+
+        // Without the end markers nothing vouches that a WAL ended where its last segment did:
+        // the next WAL is refused rather than taken as following it.
+        let markers = catalog.generations[0].segments.filter(\.segment.end)
+        XCTAssertGreaterThan(markers.count, 1)
+        for m in markers { try FileManager.default.removeItem(atPath: dir + "/zone/buckets/backups/" + m.name) }
+        XCTAssertThrowsError(try restore(zone, at: nil, to: "unmarked.sqlite")) { error in
+            XCTAssertTrue("\(error)".contains("gap"), "\(error)")
+        }
     }
 
     func testAGapOrADamagedSegmentIsRefused() throws {
@@ -114,7 +123,7 @@ final class BackupRoundTripTests: XCTestCase {
             try backup.step()
         }
         let catalog = try BackupCatalog.load(zone: zone, bucket: "backups", installation: installation)
-        let segments = catalog.generations[0].segments
+        let segments = catalog.generations[0].segments.filter { !$0.segment.end }
         XCTAssertEqual(segments.count, 3)
         // The middle segment gone: the third does not follow the first.
         let middle = dir + "/zone/buckets/backups/" + segments[1].name
@@ -188,6 +197,11 @@ final class BackupRoundTripTests: XCTestCase {
                 clock.advance(1)
                 try backup.step()
             }
+            // A round into the WAL the last checkpoint restarted: a point after a restart the
+            // next process would have to take on trust is never resumed.
+            try write(1)
+            clock.advance(1)
+            try backup.step()
             first = first ?? backup.generation
             XCTAssertEqual(backup.generation, first)
         }
@@ -213,6 +227,43 @@ final class BackupRoundTripTests: XCTestCase {
         try stale.write(to: URL(fileURLWithPath: dir + "/resume.json"))
         let next = try process(zone, clock)
         try write(5)
+        clock.advance(1)
+        try next.step()
+        XCTAssertNotEqual(next.generation, first)
+        XCTAssertEqual(try rows(try restore(zone, at: nil, to: "after.sqlite")), try rows(dir + "/live.sqlite"))
+    }
+
+    /// A round that read frames, checkpointed (the WAL then starts over) and could not upload
+    /// leaves no resume point: the next process takes a new snapshot instead of going on past
+    /// frames nobody shipped.
+    func testAFailedUploadLeavesNoResumePoint() throws {
+        let (writer, _, _, zone, clock) = try live()
+        let backup = try process(zone, clock)
+        var n = 0
+        func write(_ count: Int) throws {
+            for _ in 0..<count {
+                try writer.query(
+                    "INSERT INTO t VALUES (?, ?)", [.text("k\(n)"), .text(String(repeating: "v", count: 900))])
+                n += 1
+            }
+        }
+        try write(5)
+        clock.advance(1)
+        try backup.step()
+        let first = try XCTUnwrap(backup.generation)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/resume.json"))
+        // The generation's segment directory becomes a file: every upload fails.
+        let segments = dir + "/zone/buckets/backups/" + BackupLayout.wal(installation) + first
+        try FileManager.default.moveItem(atPath: segments, toPath: segments + ".away")
+        FileManager.default.createFile(atPath: segments, contents: Data())
+        try write(100)  // past 64 KiB: this round checkpoints
+        clock.advance(1)
+        XCTAssertThrowsError(try backup.step())
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/resume.json"))
+        try write(5)  // into the restarted WAL
+        try FileManager.default.removeItem(atPath: segments)
+        try FileManager.default.moveItem(atPath: segments + ".away", toPath: segments)
+        let next = try process(zone, clock)
         clock.advance(1)
         try next.step()
         XCTAssertNotEqual(next.generation, first)

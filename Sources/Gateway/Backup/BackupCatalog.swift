@@ -50,9 +50,7 @@ public struct BackupCatalog: Sendable {
         }
         generations = byName.values.sorted { $0.name < $1.name }
         for i in generations.indices {
-            generations[i].segments.sort {
-                ($0.segment.index, $0.segment.offset) < ($1.segment.index, $1.segment.offset)
-            }
+            generations[i].segments.sort { $0.segment.order < $1.segment.order }
         }
     }
 

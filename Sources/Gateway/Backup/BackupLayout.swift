@@ -10,10 +10,13 @@ import GatewayCore
 ///     databases/<installation>/snapshots/<generation>/snapshot-<sha256>.db
 ///     databases/<installation>/snapshots/<generation>/manifest.json      (written last)
 ///     databases/<installation>/wal/<generation>/<wal index>-<offset>-<time>-<sha256>.wal
+///     databases/<installation>/wal/<generation>/<wal index>-<offset>-<time>-<sha256>.end
 ///
 /// A generation is named by the time its snapshot was taken and a random suffix, so names sort
 /// by time; a segment by the WAL it comes from (0, 1, … after each restart of the WAL), the
-/// offset of its first frame in that WAL (16 hex digits) and the time it was read.
+/// offset of its first frame in that WAL (16 hex digits) and the time it was read (rounded up
+/// to the millisecond: nothing in it is later). A `.end` object is an end marker: that WAL
+/// ended at that offset, and the next one may start over.
 public enum BackupLayout {
     public static func root(_ installation: String) -> String { "databases/\(installation)/" }
     public static func snapshots(_ installation: String) -> String { root(installation) + "snapshots/" }
@@ -34,19 +37,24 @@ public enum BackupLayout {
     /// A new generation's name: the time, then 8 random hex digits.
     public static func newGeneration(at time: Double) -> String {
         var g = SystemRandomNumberGenerator()
-        let r = String(g.next() as UInt32, radix: 16)
-        return stamp(time) + "-" + String(repeating: "0", count: 8 - r.count) + r
+        return stamp(time) + "-" + padded(String(g.next() as UInt32, radix: 16), 8)
     }
 
-    /// `20261130T001502.123Z`: UTC to the millisecond, sorting as the times do.
-    public static func stamp(_ time: Double) -> String {
-        var t = time_t(time.rounded(.down))
+    /// `s` with zeros in front up to `width` characters.
+    static func padded(_ s: String, _ width: Int) -> String {
+        String(repeating: "0", count: max(0, width - s.count)) + s
+    }
+
+    /// `20261130T001502.123Z`: UTC to the millisecond, sorting as the times do; `up`: rounded up
+    /// (a segment's time is an upper bound for what it holds), else down (a snapshot's lower).
+    public static func stamp(_ time: Double, up: Bool = false) -> String {
+        let ms = Int64((time * 1000).rounded(up ? .up : .down))
+        var t = time_t(ms / 1000)
         var tm = tm()
         gmtime_r(&t, &tm)
-        let ms = Int(((time - time.rounded(.down)) * 1000).rounded(.down))
         return String(
             format: "%04d%02d%02dT%02d%02d%02d.%03dZ", Int(tm.tm_year) + 1900, Int(tm.tm_mon) + 1, Int(tm.tm_mday),
-            Int(tm.tm_hour), Int(tm.tm_min), Int(tm.tm_sec), min(ms, 999))
+            Int(tm.tm_hour), Int(tm.tm_min), Int(tm.tm_sec), Int(ms % 1000))
     }
 
     /// `2026-11-30T00:15:02.123Z`, for people.
@@ -91,31 +99,36 @@ public enum BackupLayout {
         public var offset: Int64
         public var time: Double
         public var sha256: String
+        /// An end marker (`.end`): the WAL ended at `offset`.
+        public var end: Bool
 
-        public init(index: Int, offset: Int64, time: Double, sha256: String) {
+        public init(index: Int, offset: Int64, time: Double, sha256: String, end: Bool = false) {
             self.index = index
             self.offset = offset
             self.time = time
             self.sha256 = sha256
+            self.end = end
         }
 
         public var fileName: String {
-            let i = String(index)
-            let o = String(offset, radix: 16)
-            return String(repeating: "0", count: max(0, 8 - i.count)) + i + "-"
-                + String(repeating: "0", count: max(0, 16 - o.count)) + o + "-" + BackupLayout.stamp(time) + "-"
-                + sha256 + ".wal"
+            BackupLayout.padded(String(index), 8) + "-" + BackupLayout.padded(String(offset, radix: 16), 16) + "-"
+                + BackupLayout.stamp(time, up: true) + "-" + sha256 + (end ? ".end" : ".wal")
         }
 
         public init?(fileName: String) {
-            guard fileName.hasSuffix(".wal") else { return nil }
+            let end = fileName.hasSuffix(".end")
+            guard end || fileName.hasSuffix(".wal") else { return nil }
             let parts = fileName.dropLast(4).split(separator: "-").map(String.init)
             guard parts.count == 4, parts[0].count == 8, parts[1].count == 16, parts[3].count == 64,
                 let index = Int(parts[0]), let offset = Int64(parts[1], radix: 16),
                 let time = BackupLayout.parseStamp(parts[2])
             else { return nil }
-            self.init(index: index, offset: offset, time: time, sha256: parts[3])
+            self.init(index: index, offset: offset, time: time, sha256: parts[3], end: end)
         }
+
+        /// Restore order: by WAL, then offset; an end marker before a segment at its offset (the
+        /// old WAL went on after a checkpoint whose restart did not happen).
+        public var order: (Int, Int64, Int) { (index, offset, end ? 0 : 1) }
     }
 }
 

@@ -45,6 +45,8 @@ public final class MetadataBackup {
     /// goes on with the generation instead of taking a new snapshot); nil: not kept.
     let resumeFile: String?
     private var triedResume = false
+    /// Whether `resumeFile` may exist (true until the first removal: a previous process's).
+    private var resumeSaved = true
 
     public init(
         source: any WALBackupSource, zone: any NamedObjectZone, settings: BackupSettings, installation: String,
@@ -77,6 +79,9 @@ public final class MetadataBackup {
             }
         }
         guard let gen = generation else { return }
+        // What is consumed from here on is in no resume point until it is uploaded: a process
+        // killed before that must not resume past frames it never shipped.
+        forgetResumePoint()
         do {
             if let s = try source.nextSegment() { pending.append((gen, s, clock.now())) }
             if source.wantsCheckpoint {
@@ -84,16 +89,14 @@ public final class MetadataBackup {
                     logger.error("metadata backup: \(pendingBytes) bytes not uploaded; this generation ends here")
                     pending.removeAll()
                     generation = nil
-                    forgetResumePoint()
                     try source.checkpointAbandoningGeneration()
-                } else if let s = try source.checkpoint() {
-                    pending.append((gen, s, clock.now()))
+                } else {
+                    for s in try source.checkpoint() { pending.append((gen, s, clock.now())) }
                 }
             }
         } catch let broken as WALBackupBroken {
             logger.warning("metadata backup: a new generation starts: \(broken.reason)")
             generation = nil
-            forgetResumePoint()
         }
         try flush()
         saveResumePoint()
@@ -109,7 +112,8 @@ public final class MetadataBackup {
             let s = first.segment
             let name = BackupLayout.segment(
                 installation, first.generation,
-                .init(index: s.index, offset: s.offset, time: first.time, sha256: sha256Hex(s.bytes)))
+                .init(
+                    index: s.index, offset: s.offset, time: first.time, sha256: sha256Hex(s.bytes), end: s.endsWAL))
             try put(name, s.bytes)
             if first.generation == generation { lastUploaded = name }
             pending.removeFirst()
@@ -120,7 +124,8 @@ public final class MetadataBackup {
     }
 
     /// What the next process needs to go on: this generation, and where the source stands —
-    /// written only with nothing pending, so it is exactly where the last segment uploaded ends.
+    /// written only after a flush left nothing pending, so it is exactly where the last segment
+    /// uploaded ends (and removed before the source is read again).
     struct ResumePoint: Codable {
         var installation: String
         var generation: String
@@ -139,20 +144,28 @@ public final class MetadataBackup {
             let tmp = resumeFile + ".tmp"
             try data.write(to: URL(fileURLWithPath: tmp))
             try systemCall("rename \(tmp)") { rename(tmp, resumeFile) }
+            resumeSaved = true
         } catch {
             logger.warning("metadata backup: cannot record where it stands (a restart takes a new snapshot): \(error)")
         }
     }
 
     private func forgetResumePoint() {
-        if let resumeFile { unlink(resumeFile) }
+        guard let resumeFile, resumeSaved else { return }
+        // Failing that, the file would name a point behind what is about to be consumed.
+        if unlink(resumeFile) != 0 && errno != ENOENT {
+            logger.error("metadata backup: cannot remove \(resumeFile): \(String(cString: strerror(errno)))")
+        }
+        resumeSaved = false
     }
 
     /// Goes on with the generation a previous process left, if the bucket's last segment of it
     /// ends exactly where that process recorded and the WAL still holds what it took up to there.
     private func resume() {
-        guard let resumeFile, let data = FileManager.default.contents(atPath: resumeFile) else { return }
+        guard let resumeFile else { return }
+        let data = FileManager.default.contents(atPath: resumeFile)
         forgetResumePoint()
+        guard let data else { return }
         do {
             guard let saved = try? JSONDecoder().decode(ResumePoint.self, from: data),
                 saved.installation == installation, let point = hexDecode(saved.point),
@@ -205,6 +218,8 @@ public final class MetadataBackup {
         generation = gen
         generationStarted = created
         lastUploaded = nil
+        // The snapshot's WAL ended where it was taken: the next WAL may start over.
+        if let marker = info.endMarker { pending.append((gen, marker, created)) }
         stats.snapshots += 1
         stats.lastSnapshotBytes = size
         stats.lastSnapshotSeconds = clock.now() - started

@@ -52,9 +52,9 @@ public enum MetadataRestore {
         }
         let replayer = try replay(path, position)
         for s in plan.segments {
-            try replayer.append(
-                try BackupCatalog.read(
-                    zone: zone, bucket: bucket, name: s.name, sha256: s.segment.sha256, limit: 1 << 30))
+            let bytes = try BackupCatalog.read(
+                zone: zone, bucket: bucket, name: s.name, sha256: s.segment.sha256, limit: 1 << 30)
+            if s.segment.end { try replayer.endWAL(bytes) } else { try replayer.append(bytes) }
         }
         try replayer.finish()
         return replayer.frames
