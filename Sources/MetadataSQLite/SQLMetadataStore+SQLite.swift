@@ -4,10 +4,15 @@ import MetadataSQL
 extension SQLMetadataStore {
     /// The embedded store: one SQLite file in WAL mode shared by every worker process, one
     /// connection per thread. `readOnly`: opened for reading only (`s3gw audit verify`): no
-    /// migration, no write, not even the journal mode.
-    public convenience init(sqlitePath path: String, readOnly: Bool = false, audits: Bool = true) throws(StoreError) {
+    /// migration, no write, not even the journal mode. `checkpoints`: whether its connections
+    /// checkpoint the WAL (false with continuous backup on: `SQLiteConnection`).
+    public convenience init(
+        sqlitePath path: String, readOnly: Bool = false, audits: Bool = true, checkpoints: Bool = true
+    )
+        throws(StoreError)
+    {
         try self.init(readOnly: readOnly, audits: audits) { () throws(StoreError) -> any SQLConnection in
-            try SQLiteConnection(path: path, readOnly: readOnly)
+            try SQLiteConnection(path: path, readOnly: readOnly, checkpoints: checkpoints)
         }
     }
 }

@@ -14,7 +14,11 @@ public final class SQLiteConnection: SQLConnection, @unchecked Sendable {
     public var audits = true
     public var dialect: SQLDialect { .sqlite }
 
-    public init(path: String, readOnly: Bool = false) throws(StoreError) {
+    /// `checkpoints` false: this connection never checkpoints the WAL, neither automatically nor
+    /// when it closes as the last one — with continuous backup on, its shipper alone does
+    /// (docs/METADATA.md, "Backup and restore"), or a checkpoint and WAL restart could discard
+    /// frames it has not shipped yet.
+    public init(path: String, readOnly: Bool = false, checkpoints: Bool = true) throws(StoreError) {
         var db: OpaquePointer?
         let flags =
             (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
@@ -29,7 +33,10 @@ public final class SQLiteConnection: SQLConnection, @unchecked Sendable {
         // A read-only reader (a forensic check) changes nothing, not even the journal mode.
         if readOnly { return }
         try enableWAL()
-        SQLiteCheckpoints.configure(db)
+        if !checkpoints {
+            sqlite3_wal_autocheckpoint(db, 0)
+            csqlite_no_checkpoint_on_close(db)
+        }
         try exec("PRAGMA synchronous=NORMAL")
         try exec("PRAGMA foreign_keys=ON")
     }

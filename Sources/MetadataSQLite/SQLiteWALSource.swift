@@ -7,7 +7,7 @@ import GatewayCore
 
 /// The live side of continuous backup (docs/METADATA.md, "Backup and restore"): reads new
 /// transactions from the `-wal` file as SQLite wrote them and checkpoints when the WAL is
-/// large, as the only checkpointer (`SQLiteCheckpoints.leaveToBackup` in every other process).
+/// large, as the only checkpointer (every other connection opened with `checkpoints: false`).
 ///
 /// - Between rounds it keeps a read transaction open: a checkpoint by anyone else can then not
 ///   copy frames past it, and the WAL cannot start over (https://www.sqlite.org/wal.html).
@@ -25,6 +25,8 @@ public final class SQLiteWALSource: WALBackupSource {
     private let lock: SQLiteConnection
     private let checkpointer: SQLiteConnection
     private var reading = false
+    /// The read transaction could not be taken again: frames may have been checkpointed past us.
+    private var readLost = false
     /// Where the next frames are expected; nil: no WAL seen yet (the next header starts one).
     private var cursor: WALFormat.Cursor?
     private var index = 0
@@ -36,9 +38,8 @@ public final class SQLiteWALSource: WALBackupSource {
         self.path = path
         walPath = path + "-wal"
         self.checkpointBytes = checkpointBytes
-        lock = try SQLiteConnection(path: path)
-        checkpointer = try SQLiteConnection(path: path)
-        for c in [lock, checkpointer] { sqlite3_wal_autocheckpoint(c.handle, 0) }
+        lock = try SQLiteConnection(path: path, checkpoints: false)
+        checkpointer = try SQLiteConnection(path: path, checkpoints: false)
     }
 
     deinit { endRead() }
@@ -47,7 +48,8 @@ public final class SQLiteWALSource: WALBackupSource {
 
     public func beginGeneration(snapshotPath: String) throws -> WALSnapshotInfo {
         endRead()
-        let source = try SQLiteConnection(path: path, readOnly: true)
+        readLost = false
+        let source = try SQLiteConnection(path: path, readOnly: true, checkpoints: false)
         var pageSize = 0
         try source.query("PRAGMA page_size", []) { r in pageSize = Int(r.int(0)) }
         try lock.exec("BEGIN IMMEDIATE")
@@ -66,8 +68,7 @@ public final class SQLiteWALSource: WALBackupSource {
                     throw WALBackupBroken("the WAL holds \(copied.frames) frames, \(scan.frames) readable")
                 }
             }
-            try source.exec("BEGIN")
-            try source.query("SELECT count(*) FROM sqlite_master", [])
+            try Self.openRead(source)
             try lock.exec("ROLLBACK")
         } catch {
             try? lock.exec("ROLLBACK")
@@ -83,6 +84,7 @@ public final class SQLiteWALSource: WALBackupSource {
     }
 
     public func nextSegment() throws -> WALSegment? {
+        try checkRead()
         let segment = try collect()
         // Move the read transaction up to what was taken, so checkpoints can copy it back.
         endRead()
@@ -93,6 +95,7 @@ public final class SQLiteWALSource: WALBackupSource {
     public var wantsCheckpoint: Bool { (cursor?.offset ?? 0) > checkpointBytes }
 
     public func checkpoint() throws -> [WALSegment] {
+        try checkRead()
         endRead()
         defer { beginRead() }
         try lock.exec("BEGIN IMMEDIATE")
@@ -140,28 +143,33 @@ public final class SQLiteWALSource: WALBackupSource {
                 WALSegmentFile.decodePosition(UnsafeRawBufferPointer(rebasing: $0[5...]))
             })
         else { return false }
-        // Only the same WAL: one restarted since may have had frames after the point that another
-        // process appended and checkpointed away (byte 4, the restart allowance, is not trusted).
-        guard let header = try readHeader(),
-            header.salt1 == position.header.salt1 && header.salt2 == position.header.salt2
-        else { return false }
-        // The frame before the position must still be the one taken: same salts, same checksum.
-        if position.offset > Int64(WALFormat.headerSize) {
-            let frame = try readFile(from: position.offset - Int64(header.frameSize), limit: WALFormat.frameHeaderSize)
-            let same =
-                frame.count == WALFormat.frameHeaderSize
-                && frame.withUnsafeBytes { f in
-                    be32(f, 8) == header.salt1 && be32(f, 12) == header.salt2
-                        && WALFormat.Checksum(be32(f, 16), be32(f, 20)) == position.chain
-                }
-            guard same else { return false }
-        } else if position.chain != header.checksum {
+        let expected = point[4] == 1
+        guard let header = try readHeader() else { return false }
+        if header.salt1 == position.header.salt1 && header.salt2 == position.header.salt2 {
+            // The frame before the position must still be the one taken: same salts, same checksum.
+            if position.offset > Int64(WALFormat.headerSize) {
+                let frame = try readFile(
+                    from: position.offset - Int64(header.frameSize), limit: WALFormat.frameHeaderSize)
+                let same =
+                    frame.count == WALFormat.frameHeaderSize
+                    && frame.withUnsafeBytes { f in
+                        be32(f, 8) == header.salt1 && be32(f, 12) == header.salt2
+                            && WALFormat.Checksum(be32(f, 16), be32(f, 20)) == position.chain
+                    }
+                guard same else { return false }
+            } else if position.chain != header.checksum {
+                return false
+            }
+        } else if !(expected && header.salt1 == position.header.salt1 &+ 1) {
+            // One restart after the end marker shipped is followed: no process checkpoints but
+            // the shipper (connections opened with `checkpoints: false`, none at close either),
+            // so nothing appended after the marker can have been copied back and dropped.
             return false
         }
         endRead()
         cursor = position
         index = point.withUnsafeBytes { Int(be32($0, 0)) }
-        restartExpected = false
+        restartExpected = expected
         beginRead()
         return true
     }
@@ -220,12 +228,24 @@ public final class SQLiteWALSource: WALBackupSource {
     private func beginRead() {
         guard !reading else { return }
         do {
-            try lock.exec("BEGIN")
-            try lock.query("SELECT count(*) FROM sqlite_master", [])
+            try Self.openRead(lock)
             reading = true
         } catch {
             try? lock.exec("ROLLBACK")
+            readLost = true
         }
+    }
+
+    /// A read transaction that has read: its snapshot of the WAL is fixed from here.
+    private static func openRead(_ c: SQLiteConnection) throws(StoreError) {
+        try c.exec("BEGIN")
+        try c.query("SELECT count(*) FROM sqlite_master", [])
+    }
+
+    private func checkRead() throws {
+        guard readLost else { return }
+        readLost = false
+        throw WALBackupBroken("the backup's read transaction could not be held")
     }
 
     func endRead() {

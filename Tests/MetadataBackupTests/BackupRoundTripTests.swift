@@ -22,7 +22,6 @@ final class BackupRoundTripTests: XCTestCase {
     override func setUp() {
         dir = NSTemporaryDirectory() + "backup-\(UUID().uuidString)"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        SQLiteCheckpoints.leaveToBackup()
     }
 
     override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
@@ -50,7 +49,7 @@ final class BackupRoundTripTests: XCTestCase {
         clock: TestClock
     ) {
         let path = dir + "/live.sqlite"
-        let writer = try SQLiteConnection(path: path)
+        let writer = try SQLiteConnection(path: path, checkpoints: false)
         try writer.exec("CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
         let zone = try FileSystemZone(name: "backup", root: dir + "/zone")
         var settings = BackupSettings(zone: "backup", bucket: "backups")

@@ -11,14 +11,13 @@ final class WALFormatTests: XCTestCase {
     override func setUp() {
         dir = NSTemporaryDirectory() + "walformat-\(UUID().uuidString)"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        SQLiteCheckpoints.leaveToBackup()
     }
 
     override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
     /// A database with `transactions` committed inserts, never checkpointed; its -wal bytes.
     func writeWAL(transactions: Int) throws -> (db: SQLiteConnection, wal: [UInt8]) {
-        let db = try SQLiteConnection(path: dir + "/t.sqlite")
+        let db = try SQLiteConnection(path: dir + "/t.sqlite", checkpoints: false)
         try db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
         for i in 0..<transactions {
             try db.query("INSERT INTO t (v) VALUES (?)", [.text(String(repeating: "x", count: 100 + i))])

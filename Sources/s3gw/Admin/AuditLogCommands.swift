@@ -187,7 +187,7 @@ extension AuditCommand {
             let config = try GatewayConfig.load(path: path)
             // Read only: the check changes nothing in what it checks (and --db reads a copy).
             let store =
-                try db.map { try SQLMetadataStore(sqlitePath: $0, readOnly: true) }
+                try db.map { try SQLMetadataStore(sqlitePath: $0, readOnly: true, checkpoints: false) }
                 ?? MetadataStores.open(config, readOnly: true)
             // The key given, or the key file: the only key trusted, as whoever rewrote the store
             // could have added a key of their own to it. The store's keys only when there is no

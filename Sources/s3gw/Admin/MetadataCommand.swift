@@ -21,8 +21,8 @@ struct MetadataCommand: ParsableCommand {
 
     struct Source: ParsableArguments {
         @OptionGroup var options: ConfigOption
-        @Option(help: "The zone holding the backups (a [[zones]] name of the configuration).")
-        var zone: String
+        @Option(help: "The zone holding the backups (a [[zones]] name of the configuration; default: [backup] zone).")
+        var zone: String?
         @Option(help: "The bucket in that zone (default: [backup] bucket).")
         var bucket: String?
         @Option(help: "The installation's GUID, when the bucket holds backups of several.")
@@ -35,24 +35,32 @@ struct MetadataCommand: ParsableCommand {
             guard let bucket = bucket ?? config.backup?.bucket else {
                 throw ValidationError("--bucket is needed: the configuration has no [backup] bucket")
             }
-            guard let zone = try Worker.makeZones(config)[zone] as? any NamedObjectZone else {
-                throw ValidationError("\(zone) is not a configured zone")
+            guard let name = zoneName(config) else {
+                throw ValidationError("--zone is needed: the configuration has no [backup] zone")
+            }
+            guard let zone = try Worker.makeZones(config)[name] as? any NamedObjectZone else {
+                throw ValidationError("\(name) is not a configured zone")
             }
             return (config, zone, bucket)
         }
+
+        func zoneName(_ config: GatewayConfig?) -> String? { zone ?? config?.backup?.zone }
+
+        /// For messages: `zone/bucket`.
+        func place(_ bucket: String) -> String { "\(zone ?? "[backup] zone")/\(bucket)" }
 
         func installation(_ zone: any NamedObjectZone, _ bucket: String) throws -> String {
             let found = try BackupCatalog.installations(zone: zone, bucket: bucket)
             if let installation {
                 guard found.contains(installation) else {
-                    throw failure("no backups of installation \(installation) in \(self.zone)/\(bucket)")
+                    throw failure("no backups of installation \(installation) in \(place(bucket))")
                 }
                 return installation
             }
             guard found.count == 1 else {
                 throw failure(
                     found.isEmpty
-                        ? "no backups in \(self.zone)/\(bucket)"
+                        ? "no backups in \(place(bucket))"
                         : "the bucket holds backups of several installations; choose one with --installation: "
                             + found.joined(separator: ", "))
             }
@@ -74,8 +82,10 @@ struct MetadataCommand: ParsableCommand {
         var at: String?
         @Option(help: "Write the store here instead of the configured path.")
         var to: String?
-        @Flag(help: "Replace an existing store.")
+        @Flag(help: "Replace an existing store (refused while a process has it open).")
         var force = false
+        @Flag(help: "Succeed even when the installation secret cannot be restored from the store.")
+        var withoutSecrets = false
 
         func run() throws {
             let at = try self.at.map { s throws -> Double in
@@ -94,26 +104,38 @@ struct MetadataCommand: ParsableCommand {
             if !existing.isEmpty && !force {
                 throw failure("\(dest) exists; --force replaces it (stop the gateway first)")
             }
+            try MetadataCommand.ensureUnused(dest)
+            // The host's own identity only when its own store is replaced.
+            let live = dest == config.metadataPath
             let dir = String(dest[..<(dest.lastIndex(of: "/") ?? dest.startIndex)])
             if !dir.isEmpty { try StateDirectory.makeDirectory(dir, in: config.stateDir) }
             let work = dest + ".restoring"
             for suffix in ["", "-wal", "-shm", "-journal"] { unlink(work + suffix) }
+            let frames: Int
             do {
-                let frames = try MetadataRestore.rebuild(
+                frames = try MetadataRestore.rebuild(
                     plan, into: work, zone: zone, bucket: bucket, installation: installation,
                     replay: { try SQLiteRestore(databasePath: $0, snapshotPosition: $1) })
+                try MetadataCommand.ensureUnused(dest)
                 for suffix in existing { unlink(dest + suffix) }
                 try systemCall("rename \(work)") { rename(work, dest) }
                 if dest.hasPrefix(config.stateDir + "/") { try StateDirectory.giveToOwner(dest, in: config.stateDir) }
-                try InstallationID.write(installation, stateDir: config.stateDir)
-                MetadataCommand.restoreInstallationSecret(from: dest, stateDir: config.stateDir)
-                print(
-                    "restored \(dest): generation \(plan.generation.name), snapshot of "
-                        + "\(BackupLayout.display(plan.generation.time)), \(plan.segments.count) WAL segments "
-                        + "(\(frames) frames), up to \(BackupLayout.display(plan.reaches))")
             } catch {
                 for suffix in ["", "-wal", "-shm"] { unlink(work + suffix) }
                 throw error
+            }
+            print(
+                "restored \(dest): generation \(plan.generation.name), snapshot of "
+                    + "\(BackupLayout.display(plan.generation.time)), \(plan.segments.count) WAL segments "
+                    + "(\(frames) frames), up to \(BackupLayout.display(plan.reaches))")
+            guard live else { return }
+            try InstallationID.write(installation, stateDir: config.stateDir)
+            // Where the old store's shipper stood means nothing for the restored one.
+            unlink(config.stateDir + "/backup-position.json")
+            if !MetadataCommand.restoreInstallationSecret(from: dest, stateDir: config.stateDir) && !withoutSecrets {
+                throw failure(
+                    "the store is restored, but not the installation secret: objects will not be found until "
+                        + "it is (or run again with --without-secrets to accept that)")
             }
         }
 
@@ -121,30 +143,49 @@ struct MetadataCommand: ParsableCommand {
 
     /// Backend bucket names derive from the installation secret: a new host needs the one the
     /// restored store carries (sealed; opened with the master key from S3GW_MASTER_KEY or the
-    /// state directory's master-key file).
-    static func restoreInstallationSecret(from db: String, stateDir: String) {
+    /// state directory's master-key file). Whether the host now has it (warnings on stderr).
+    static func restoreInstallationSecret(from db: String, stateDir: String) -> Bool {
         let file = stateDir + "/installation-secret"
+        func warn(_ message: String) -> Bool {
+            FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+            return false
+        }
         do {
-            let store = try SQLMetadataStore(sqlitePath: db, readOnly: true)
+            let store = try SQLMetadataStore(sqlitePath: db, readOnly: true, checkpoints: false)
             guard try SealedInstallationSecret.present(in: store) else {
-                print("note: the store carries no installation secret; keep \(file) from the old host")
-                return
+                if access(file, F_OK) == 0 { return true }
+                return warn("the store carries no installation secret; put \(file) back from the old host")
             }
             let box = try MasterKeys.load(stateDir: stateDir, createIfMissing: false)
             guard let secret = try SealedInstallationSecret.recover(store: store, box: box) else {
-                print("warning: the installation secret in the store does not open with this master key")
-                return
+                return warn("the installation secret in the store does not open with this master key")
             }
             if let present = try? InstallationSecret.load(stateDir: stateDir, createIfMissing: false) {
                 if present != secret {
-                    print("warning: \(file) differs from the restored installation's; objects will not be found")
+                    return warn("\(file) differs from the restored installation's; objects will not be found")
                 }
-                return
+                return true
             }
             try writePrivate(path: file, hexEncode(secret) + "\n")
             try StateDirectory.giveToOwner(file, in: stateDir)
+            return true
         } catch {
-            print("warning: installation secret not restored (\(error)); put \(file) back from the old host")
+            return warn("installation secret not restored (\(error)); put \(file) back from the old host")
+        }
+    }
+
+    /// Refuses to replace a store another process has open (a gateway running): SQLite grants
+    /// an exclusive lock in WAL mode only to a connection alone on the file.
+    static func ensureUnused(_ path: String) throws {
+        guard access(path, F_OK) == 0 else { return }
+        let db = try SQLiteConnection(path: path, checkpoints: false)
+        do {
+            try db.exec("PRAGMA busy_timeout = 0")
+            try db.exec("PRAGMA locking_mode = EXCLUSIVE")
+            try db.exec("BEGIN EXCLUSIVE")
+            try db.exec("ROLLBACK")
+        } catch {
+            throw failure("\(path) is open in another process (a gateway running?); stop it first")
         }
     }
 

@@ -12,7 +12,10 @@ enum MetadataStores {
     static func open(_ config: GatewayConfig, readOnly: Bool = false, audits: Bool = true) throws -> SQLMetadataStore {
         switch config.metadata.kind {
         case .sqlite:
-            try SQLMetadataStore(sqlitePath: config.metadataPath, readOnly: readOnly, audits: audits)
+            // With [backup] on, no connection but the backup's own checkpoints the WAL, in any
+            // process (docs/METADATA.md, "How the live database is kept safe").
+            try SQLMetadataStore(
+                sqlitePath: config.metadataPath, readOnly: readOnly, audits: audits, checkpoints: config.backup == nil)
         case .postgres:
             try SQLMetadataStore(postgres: config.metadata.url, readOnly: readOnly, audits: audits)
         }

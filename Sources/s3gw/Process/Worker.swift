@@ -79,8 +79,6 @@ enum Worker {
         blockSignals([SIGTERM, SIGHUP, SIGINT])
         signal(SIGPIPE, SIG_IGN)
         let config = try GatewayConfig.load(path: configPath)
-        // With backup on, its shipper alone checkpoints the WAL (docs/METADATA.md).
-        if config.backup != nil { SQLiteCheckpoints.leaveToBackup() }
         CurlGlobal.initialize()
         return (
             config, try makeContext(config: config, configPath: configPath, logger: logger, metricsKind: metricsKind)
