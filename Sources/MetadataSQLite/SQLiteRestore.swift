@@ -135,12 +135,10 @@ public final class SQLiteRestore: WALReplay {
     }
 
     private func write(_ bytes: [UInt8]) throws(StoreError) {
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, bytes.count - done) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw .internalFailure("write \(path)-wal: \(String(cString: strerror(errno)))") }
-            done += n
+        do {
+            try bytes.withUnsafeBytes { try FileDescriptorSink(fd: fd, path: path + "-wal").write($0) }
+        } catch {
+            throw .internalFailure("\(error)")
         }
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import Gateway
 import GatewayCore
 import Logging
+import SigV4
 import Synchronization
 import XCTest
 
@@ -18,6 +19,8 @@ final class TestClock: Clock {
 final class BackupRoundTripTests: XCTestCase {
     var dir = ""
     let installation = "6b1f0c2e-1111-4222-8333-944455556666"
+    let master = MasterKey.generate()
+    var sealing: BackupSealing { BackupSealing(master: master, installation: installation) }
 
     override func setUp() {
         dir = NSTemporaryDirectory() + "backup-\(UUID().uuidString)"
@@ -39,7 +42,7 @@ final class BackupRoundTripTests: XCTestCase {
         let path = dir + "/" + name
         _ = try MetadataRestore.rebuild(
             plan, into: path, zone: zone, bucket: "backups", installation: installation,
-            replay: { try SQLiteRestore(databasePath: $0, snapshotPosition: $1) })
+            keys: [sealing], replay: { try SQLiteRestore(databasePath: $0, snapshotPosition: $1) })
         return path
     }
 
@@ -59,7 +62,8 @@ final class BackupRoundTripTests: XCTestCase {
         let clock = TestClock()
         let source = try SQLiteWALSource(path: path, checkpointBytes: Int64(checkpointBytes))
         let backup = MetadataBackup(
-            source: source, zone: zone, settings: settings, installation: installation, tempDir: dir + "/tmp",
+            source: source, zone: zone, settings: settings, installation: installation, sealing: sealing,
+            tempDir: dir + "/tmp",
             clock: clock, logger: Logger(label: "test"))
         return (writer, source, backup, zone, clock)
     }
@@ -111,6 +115,38 @@ final class BackupRoundTripTests: XCTestCase {
         XCTAssertThrowsError(try restore(zone, at: nil, to: "unmarked.sqlite")) { error in
             XCTAssertTrue("\(error)".contains("gap"), "\(error)")
         }
+    }
+
+    /// Every object in the bucket is ciphertext: no key, no value of the database shows in it;
+    /// another master key opens nothing.
+    func testTheBucketHoldsOnlyCiphertext() throws {
+        let (writer, _, backup, zone, clock) = try live(checkpointBytes: 64 * 1024)
+        try writer.query("INSERT INTO t VALUES ('marker-key-in-clear', 'marker-value-in-clear')", [])
+        try backup.step()
+        for i in 0..<100 { try writer.query("INSERT INTO t VALUES (?, 'marker-value-in-clear')", [.text("k\(i)")]) }
+        clock.advance(1)
+        try backup.step()
+        let files = try XCTUnwrap(FileManager.default.subpathsOfDirectory(atPath: dir + "/zone/buckets/backups"))
+        var objects = 0
+        for f in files {
+            guard let data = FileManager.default.contents(atPath: dir + "/zone/buckets/backups/" + f), !data.isEmpty
+            else { continue }
+            objects += 1
+            for marker in ["marker-key-in-clear", "marker-value-in-clear", "SQLite format 3", installation] {
+                XCTAssertNil(data.range(of: Data(marker.utf8)), "\(marker) in \(f)")
+            }
+        }
+        XCTAssertGreaterThan(objects, 3)
+        XCTAssertEqual(
+            try rows(try restore(zone, at: nil, to: "ok.sqlite"))["marker-key-in-clear"], "marker-value-in-clear")
+        let catalog = try BackupCatalog.load(zone: zone, bucket: "backups", installation: installation)
+        let other = BackupSealing(master: MasterKey.generate(), installation: installation)
+        XCTAssertThrowsError(
+            try MetadataRestore.rebuild(
+                try XCTUnwrap(catalog.plan(at: nil)), into: dir + "/wrong.sqlite", zone: zone, bucket: "backups",
+                installation: installation, keys: [other],
+                replay: { try SQLiteRestore(databasePath: $0, snapshotPosition: $1) })
+        ) { error in XCTAssertTrue("\(error)".contains("no master key"), "\(error)") }
     }
 
     func testAGapOrADamagedSegmentIsRefused() throws {
@@ -172,7 +208,8 @@ final class BackupRoundTripTests: XCTestCase {
         settings.checkpointBytes = checkpointBytes
         return MetadataBackup(
             source: try SQLiteWALSource(path: dir + "/live.sqlite", checkpointBytes: Int64(checkpointBytes)),
-            zone: zone, settings: settings, installation: installation, tempDir: dir + "/tmp", clock: clock,
+            zone: zone, settings: settings, installation: installation, sealing: sealing, tempDir: dir + "/tmp",
+            clock: clock,
             logger: Logger(label: "test"), resumeFile: dir + "/resume.json")
     }
 

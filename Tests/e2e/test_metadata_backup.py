@@ -96,6 +96,19 @@ def integrity(s: Stack) -> str:
         db.close()
 
 
+def zone_objects(s: Stack) -> dict[str, bytes]:
+    """Every object the backup zone holds, read straight from its directory or from moto."""
+    if s.moto:
+        m = s.moto.client()
+        out = {}
+        for page in m.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+            for o in page.get("Contents", []):
+                out[o["Key"]] = m.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read()
+        return out
+    root = s.tmp / "zones" / "backup"
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
 def lose_host(s: Stack) -> None:
     """SIGKILL of the gateway's process group (supervisor, workers, agent), nginx stopped, the
     state directory deleted; the zones stay."""
@@ -173,6 +186,13 @@ def test_restore_after_losing_the_host_and_to_a_point_before_a_delete(backed_up)
     last_write = time.time()
     wait_shipped(s, last_write)
     assert integrity(s) == "ok"
+
+    # The zone holds only ciphertext: no bucket name, object key or SQLite header in any object.
+    stored = zone_objects(s)
+    assert sum(1 for name in stored if "/wal/" in name) > 3, list(stored)[:10]
+    for name, body in stored.items():
+        for marker in (bucket.encode(), b"multi/big", b"obj/007", b"SQLite format 3"):
+            assert marker not in body, f"{marker!r} in {name}"
 
     lose_host(s)
     # The store comes back from the zone alone.

@@ -135,12 +135,14 @@ public enum BackupLayout {
 /// What a generation's snapshot is: written after the snapshot itself, so a generation without
 /// a manifest has no usable snapshot.
 public struct BackupManifest: Codable, Equatable, Sendable {
-    public var format = 1
+    /// 2: every object sealed (`BackupSealing`).
+    public var format = 2
     public var installation: String
     public var generation: String
     /// Seconds since 1970 when the snapshot was taken.
     public var created: Double
-    /// The snapshot object's name, its size and SHA-256.
+    /// The snapshot object's name, its size and SHA-256 — of the sealed bytes, as stored (so are
+    /// the SHA-256s in segment names: a bucket can be checked without the key).
     public var snapshot: String
     public var size: Int64
     public var sha256: String
@@ -148,11 +150,14 @@ public struct BackupManifest: Codable, Equatable, Sendable {
     public var pages: Int
     /// Where the WAL stood (hex of the source's position; empty: no WAL then).
     public var walPosition: String
+    /// The id of the master key the generation is sealed with (`BackupSealing`).
+    public var key: String
 
     public init(
         installation: String, generation: String, created: Double, snapshot: String, size: Int64, sha256: String,
-        pageSize: Int, pages: Int, walPosition: String
+        pageSize: Int, pages: Int, walPosition: String, key: String
     ) {
+        self.key = key
         self.installation = installation
         self.generation = generation
         self.created = created

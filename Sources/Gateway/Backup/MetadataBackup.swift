@@ -15,6 +15,10 @@ import SigV4
 public final class MetadataBackup {
     let source: any WALBackupSource
     let zone: any NamedObjectZone
+    /// What new generations are sealed with (`BackupSealing`: the current master key).
+    let newSealing: BackupSealing
+    /// The current generation's (a generation keeps the key it began with).
+    private var sealing: BackupSealing
     let settings: BackupSettings
     public let installation: String
     let tempDir: String
@@ -50,9 +54,11 @@ public final class MetadataBackup {
 
     public init(
         source: any WALBackupSource, zone: any NamedObjectZone, settings: BackupSettings, installation: String,
-        tempDir: String, clock: any Clock, logger: Logger, resumeFile: String? = nil
+        sealing: BackupSealing, tempDir: String, clock: any Clock, logger: Logger, resumeFile: String? = nil
     ) {
         self.resumeFile = resumeFile
+        newSealing = sealing
+        self.sealing = sealing
         self.source = source
         self.zone = zone
         self.settings = settings
@@ -110,11 +116,11 @@ public final class MetadataBackup {
     public func flush() throws {
         while let first = pending.first {
             let s = first.segment
+            let sealed = try sealing.seal(s.bytes)
             let name = BackupLayout.segment(
                 installation, first.generation,
-                .init(
-                    index: s.index, offset: s.offset, time: first.time, sha256: sha256Hex(s.bytes), end: s.endsWAL))
-            try put(name, s.bytes)
+                .init(index: s.index, offset: s.offset, time: first.time, sha256: sha256Hex(sealed), end: s.endsWAL))
+            try put(name, sealed)
             if first.generation == generation { lastUploaded = name }
             pending.removeFirst()
             stats.segments += 1
@@ -132,6 +138,8 @@ public final class MetadataBackup {
         var point: String
         /// The generation's last segment uploaded (nil: none yet).
         var lastSegment: String?
+        /// The master key id the generation is sealed with.
+        var key: String?
     }
 
     private func saveResumePoint() {
@@ -140,7 +148,7 @@ public final class MetadataBackup {
             let data = try JSONEncoder().encode(
                 ResumePoint(
                     installation: installation, generation: generation, point: hexEncode(point),
-                    lastSegment: lastUploaded))
+                    lastSegment: lastUploaded, key: sealing.keyID))
             let tmp = resumeFile + ".tmp"
             try data.write(to: URL(fileURLWithPath: tmp))
             try systemCall("rename \(tmp)") { rename(tmp, resumeFile) }
@@ -169,6 +177,8 @@ public final class MetadataBackup {
         do {
             guard let saved = try? JSONDecoder().decode(ResumePoint.self, from: data),
                 saved.installation == installation, let point = hexDecode(saved.point),
+                // A rotated master key: the next generation is sealed with the new one.
+                saved.key == newSealing.keyID,
                 let started = BackupLayout.generationTime(saved.generation)
             else { return }
             let catalog = try BackupCatalog.load(zone: zone, bucket: settings.bucket, installation: installation)
@@ -195,15 +205,20 @@ public final class MetadataBackup {
         try StateDirectory.makeDirectory(tempDir, in: tempDir)
         let path = tempDir + "/snapshot-\(getpid()).db"
         defer { unlink(path) }
+        let sealedPath = path + ".sealed"
+        defer { unlink(sealedPath) }
         let info = try source.beginGeneration(snapshotPath: path)
         // Stamped after the snapshot's read began: it holds nothing committed later.
         let created = clock.now()
         let gen = BackupLayout.newGeneration(at: created)
-        let (size, sha) = try Self.hashFile(path)
+        // Sealed into a file first: the name carries the SHA-256 of the bytes stored.
+        try Self.sealFile(path, into: sealedPath, with: newSealing)
+        unlink(path)
+        let (size, sha) = try Self.hashFile(sealedPath)
         let snapshotName = BackupLayout.snapshot(installation, gen, sha256: sha)
         let writer = try zone.beginNamedWrite(backendBucket: settings.bucket, name: snapshotName, length: size)
         do {
-            try Self.copyFile(path, into: writer)
+            try Self.copyFile(sealedPath, into: writer)
             _ = try writer.commit()
         } catch {
             writer.abort()
@@ -211,10 +226,12 @@ public final class MetadataBackup {
         }
         let manifest = BackupManifest(
             installation: installation, generation: gen, created: created, snapshot: snapshotName, size: size,
-            sha256: sha, pageSize: info.pageSize, pages: info.pages, walPosition: hexEncode(info.walPosition))
+            sha256: sha, pageSize: info.pageSize, pages: info.pages, walPosition: hexEncode(info.walPosition),
+            key: newSealing.keyID)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        try put(BackupLayout.manifest(installation, gen), Array(try encoder.encode(manifest)))
+        try put(BackupLayout.manifest(installation, gen), try newSealing.seal(Array(try encoder.encode(manifest))))
+        sealing = newSealing
         generation = gen
         generationStarted = created
         lastUploaded = nil
@@ -258,6 +275,16 @@ public final class MetadataBackup {
 
     static func copyFile(_ path: String, into sink: any ByteSink) throws {
         try readFile(path) { chunk in try sink.write(chunk) }
+    }
+
+    static func sealFile(_ path: String, into sealedPath: String, with sealing: BackupSealing) throws {
+        let fd = try systemCall("create \(sealedPath)") {
+            open(sealedPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        }
+        defer { close(fd) }
+        let sink = sealing.sealing(into: FileDescriptorSink(fd: fd, path: sealedPath))
+        try copyFile(path, into: sink)
+        try sink.finish()
     }
 
     /// Streams a file in 1 MiB chunks.

@@ -99,6 +99,13 @@ struct MetadataCommand: ParsableCommand {
                 throw failure(
                     "no complete snapshot" + (at.map { " taken at or before \(BackupLayout.display($0))" } ?? ""))
             }
+            // Backups are sealed with the master key (S3GW_MASTER_KEY or <state_dir>/master-key).
+            let box: SecretBox
+            do {
+                box = try MasterKeys.load(stateDir: config.stateDir, createIfMissing: false)
+            } catch {
+                throw failure("the master key is needed to open the backups: \(error)")
+            }
             let dest = to ?? config.metadataPath
             let existing = ["", "-wal", "-shm"].filter { access(dest + $0, F_OK) == 0 }
             if !existing.isEmpty && !force {
@@ -115,6 +122,7 @@ struct MetadataCommand: ParsableCommand {
             do {
                 frames = try MetadataRestore.rebuild(
                     plan, into: work, zone: zone, bucket: bucket, installation: installation,
+                    keys: BackupSealing.ring(box, installation: installation),
                     replay: { try SQLiteRestore(databasePath: $0, snapshotPosition: $1) })
                 try MetadataCommand.ensureUnused(dest)
                 for suffix in existing { unlink(dest + suffix) }

@@ -49,9 +49,11 @@ extension Agent {
                     source = s
                     try SealedInstallationSecret.record(
                         context.installationSecret, box: context.identities.secretBox, store: context.metadata)
+                    let installation = try InstallationID.resolve(stateDir: config.stateDir, store: context.metadata)
                     backup = MetadataBackup(
-                        source: s, zone: zone, settings: settings,
-                        installation: try InstallationID.resolve(stateDir: config.stateDir, store: context.metadata),
+                        source: s, zone: zone, settings: settings, installation: installation,
+                        sealing: BackupSealing(
+                            master: context.identities.secretBox.current, installation: installation),
                         tempDir: config.stateDir + "/backup-tmp", clock: SystemClock(), logger: logger,
                         resumeFile: config.stateDir + "/backup-position.json")
                 } catch {
