@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "S3BackendTests", dependencies: ["S3Backend", "GatewayCore", "GatewayTesting", "SigV4"]),
         .testTarget(
             name: "MetadataBackupTests",
-            dependencies: ["MetadataSQLite", "Gateway", "GatewayCore", "FileSystemBackend", "SigV4"]),
+            dependencies: ["MetadataSQLite", "MetadataSQL", "Gateway", "GatewayCore", "FileSystemBackend", "SigV4"]),
         .testTarget(
             name: "GatewayTests",
             dependencies: [

@@ -20,6 +20,17 @@ public enum SealedInstallationSecret {
         try store.setAgentState(stateKey, box.seal(hexEncode(secret), context: context))
     }
 
+    /// `s3gw keys rotate`: the recorded secret re-sealed under `sealing.current` (opened with any
+    /// key of `opening`). False when the store holds one no key opens (the agent records it
+    /// again at its next start, from `<state_dir>/installation-secret`).
+    public static func reseal(store: any MetadataStore, opening: SecretBox, sealing: SecretBox) throws -> Bool {
+        guard let sealed = try store.agentState(stateKey) else { return true }
+        if SecretBox.keyID(of: sealed) == sealing.current.id { return true }
+        guard let hex = opening.open(sealed, context: context) else { return false }
+        try store.setAgentState(stateKey, sealing.seal(hex, context: context))
+        return true
+    }
+
     /// The secret a restored store carries; nil when it has none or `box` cannot open it.
     public static func recover(store: any MetadataStore, box: SecretBox) throws -> [UInt8]? {
         guard let sealed = try store.agentState(stateKey), let hex = box.open(sealed, context: context) else {

@@ -80,6 +80,7 @@ struct KeysCommand: ParsableCommand {
             // or KEK version under the old key meanwhile: this process still holds that key.
             let last = try KeyRotation.reseal(store, opening: both, sealing: newOnly)
             let lastKEKs = try KeyRotation.resealKEKs(store, opening: both, sealing: newOnly)
+            resealInstallationSecret(store, opening: both, sealing: newOnly)
             outcome.resealed += last.resealed
             outcome.current = last.current
             keks.resealed += lastKEKs.resealed
@@ -96,10 +97,25 @@ struct KeysCommand: ParsableCommand {
             print("s3gw: \(file) now holds only the new master key (id \(key.id)); workers pick it up by themselves")
         }
 
+        /// The installation secret the store carries for backups (docs/METADATA.md).
+        private func resealInstallationSecret(_ store: SQLMetadataStore, opening: SecretBox, sealing: SecretBox) {
+            do {
+                if try !SealedInstallationSecret.reseal(store: store, opening: opening, sealing: sealing) {
+                    print(
+                        "s3gw: the installation secret kept for backups opens with no key; the agent records it again")
+                }
+            } catch {
+                print(
+                    "s3gw: the installation secret kept for backups was not re-sealed (\(error)); the agent records it again"
+                )
+            }
+        }
+
         private func rotateInEnvironment(_ store: SQLMetadataStore) throws {
             let box = try MasterKeys.load(stateDir: "", createIfMissing: false)
             let outcome = try KeyRotation.reseal(store, opening: box, sealing: box)
             let keks = try KeyRotation.resealKEKs(store, opening: box, sealing: box)
+            resealInstallationSecret(store, opening: box, sealing: box)
             report(outcome)
             report(keks)
             guard outcome.complete, keks.complete else {
