@@ -7,7 +7,8 @@ public protocol WALBackupSource: AnyObject {
     /// Starts a generation: writes a consistent copy of the database to `snapshotPath`. The
     /// segments that follow continue exactly from that copy.
     func beginGeneration(snapshotPath: String) throws -> WALSnapshotInfo
-    /// The complete transactions committed since the last call, or nil when there are none.
+    /// Complete transactions committed since the last call (a bounded amount: call again until
+    /// nil), or nil when there are none.
     func nextSegment() throws -> WALSegment?
     /// Whether the WAL holds enough to be checkpointed (`checkpoint`).
     var wantsCheckpoint: Bool { get }

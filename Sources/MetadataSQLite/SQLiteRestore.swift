@@ -54,10 +54,11 @@ public final class SQLiteRestore: WALReplay {
 
     /// Adds one segment's transactions; refuses a damaged segment or one that does not follow
     /// the previous one (or the snapshot) exactly.
-    public func append(_ segment: [UInt8]) throws(StoreError) {
+    public func append(_ segment: [UInt8]) throws {
         let d = try WALSegmentFile.decode(segment)
         guard d.start.header.pageSize == pageSize else {
-            throw .internalFailure("WAL segment of page size \(d.start.header.pageSize), database \(pageSize)")
+            throw StoreError.internalFailure(
+                "WAL segment of page size \(d.start.header.pageSize), database \(pageSize)")
         }
         if let last {
             let sameWAL = d.start.header.salt1 == last.header.salt1 && d.start.header.salt2 == last.header.salt2
@@ -67,16 +68,17 @@ public final class SQLiteRestore: WALReplay {
                 : lastEnded && d.start.offset == Int64(WALFormat.headerSize)
                     && d.start.header.salt1 == last.header.salt1 &+ 1
             guard follows else {
-                throw .internalFailure(
+                throw StoreError.internalFailure(
                     "gap in the WAL chain: a segment at offset \(d.start.offset) does not follow offset \(last.offset)")
             }
         } else if d.start.offset != Int64(WALFormat.headerSize) {
-            throw .internalFailure("gap in the WAL chain: the first segment starts at offset \(d.start.offset)")
+            throw StoreError.internalFailure(
+                "gap in the WAL chain: the first segment starts at offset \(d.start.offset)")
         }
-        // The frames again, under this WAL's salts and checksums.
+        // The frames again, under this WAL's salts and checksums, written 1 MiB at a time.
         var out: [UInt8] = []
-        out.reserveCapacity(d.frames * (WALFormat.frameHeaderSize + pageSize))
-        segment.withUnsafeBytes { b in
+        out.reserveCapacity((1 << 20) + WALFormat.frameHeaderSize + pageSize)
+        try segment.withUnsafeBytes { b in
             var at = WALSegmentFile.positionSize
             for _ in 0..<d.frames {
                 let frame = UnsafeRawBufferPointer(rebasing: b[at..<(at + WALFormat.frameHeaderSize + pageSize)])
@@ -92,6 +94,10 @@ public final class SQLiteRestore: WALReplay {
                 out += fh
                 out += frame[WALFormat.frameHeaderSize...]
                 at += frame.count
+                if out.count >= 1 << 20 {
+                    try write(out)
+                    out.removeAll(keepingCapacity: true)
+                }
             }
         }
         try write(out)

@@ -33,8 +33,13 @@ public final class SQLiteWALSource: WALBackupSource {
     /// Our last checkpoint copied every frame back: the next writer may restart the WAL.
     private var restartExpected = false
 
+    /// A segment ends at the first commit past this many bytes (a transaction is never cut), so
+    /// neither the shipper nor a restore holds more than that and one transaction in memory.
+    let segmentBytes: Int
+
     /// `checkpointBytes`: the WAL size past which `wantsCheckpoint` is true.
-    public init(path: String, checkpointBytes: Int64 = 4 << 20) throws(StoreError) {
+    public init(path: String, checkpointBytes: Int64 = 4 << 20, segmentBytes: Int = 64 << 20) throws(StoreError) {
+        self.segmentBytes = segmentBytes
         self.path = path
         walPath = path + "-wal"
         self.checkpointBytes = checkpointBytes
@@ -100,10 +105,11 @@ public final class SQLiteWALSource: WALBackupSource {
         defer { beginRead() }
         try lock.exec("BEGIN IMMEDIATE")
         defer { try? lock.exec("ROLLBACK") }
-        let segment = try collect()
-        // From here the segment is returned whatever happens: its frames are taken.
+        // From here the segments are returned whatever happens: their frames are taken.
+        var out: [WALSegment] = []
+        while let s = try collect() { out.append(s) }
+        let segment = out.last
         let shipped = cursor?.framesBefore ?? 0
-        var out = segment.map { [$0] } ?? []
         if let copied = try? passiveCheckpoint() {
             if copied.frames == shipped {
                 restartExpected = copied.all
@@ -263,11 +269,11 @@ public final class SQLiteWALSource: WALBackupSource {
 
     /// The whole transactions from `start` on and their bytes, read a window at a time: the
     /// scan stops at the first invalid frame, however large the file grew once (a WAL file keeps
-    /// its size after a restart; only its first frames are new).
+    /// its size after a restart; only its first frames are new), or past `segmentBytes`.
     private func scanFile(from start: WALFormat.Cursor) throws(StoreError) -> (WALFormat.Scan, [UInt8]) {
         var total = WALFormat.Scan(frames: 0, length: 0, end: start)
         var out: [UInt8] = []
-        var window = max(1, (1 << 20) / start.header.frameSize) * start.header.frameSize
+        var window = max(1, min(1 << 20, segmentBytes) / start.header.frameSize) * start.header.frameSize
         while true {
             let bytes = try readFile(from: total.end.offset, limit: window)
             let scan = bytes.withUnsafeBytes { WALFormat.scan($0, from: total.end) }
@@ -275,7 +281,9 @@ public final class SQLiteWALSource: WALBackupSource {
             total = WALFormat.Scan(
                 frames: total.frames + scan.frames, length: total.length + scan.length, end: scan.end)
             // The end of the file, or an invalid frame within the window: nothing more follows.
-            if bytes.count < window || scan.valid < bytes.count { return (total, out) }
+            if bytes.count < window || scan.valid < bytes.count || out.count >= segmentBytes {
+                return (total, out)
+            }
             // Every frame valid: a transaction longer than the window goes on past it.
             if scan.length == 0 { window *= 2 }
         }

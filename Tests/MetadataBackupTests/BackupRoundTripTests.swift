@@ -47,7 +47,10 @@ final class BackupRoundTripTests: XCTestCase {
     }
 
     /// A live database with table `t`, its writer, and a backup of it into a filesystem zone.
-    func live(checkpointBytes: Int = 4 << 20, snapshotInterval: Int = 86400, retention: Int = 86400) throws -> (
+    func live(
+        checkpointBytes: Int = 4 << 20, snapshotInterval: Int = 86400, retention: Int = 86400,
+        segmentBytes: Int = 64 << 20
+    ) throws -> (
         writer: SQLiteConnection, source: SQLiteWALSource, backup: MetadataBackup, zone: FileSystemZone,
         clock: TestClock
     ) {
@@ -60,7 +63,8 @@ final class BackupRoundTripTests: XCTestCase {
         settings.snapshotInterval = snapshotInterval
         settings.retention = retention
         let clock = TestClock()
-        let source = try SQLiteWALSource(path: path, checkpointBytes: Int64(checkpointBytes))
+        let source = try SQLiteWALSource(
+            path: path, checkpointBytes: Int64(checkpointBytes), segmentBytes: segmentBytes)
         let backup = MetadataBackup(
             source: source, zone: zone, settings: settings, installation: installation, sealing: sealing,
             tempDir: dir + "/tmp",
@@ -147,6 +151,27 @@ final class BackupRoundTripTests: XCTestCase {
                 installation: installation, keys: [other],
                 replay: { try SQLiteRestore(databasePath: $0, snapshotPosition: $1) })
         ) { error in XCTAssertTrue("\(error)".contains("no master key"), "\(error)") }
+    }
+
+    /// Segments end at the first commit past `segmentBytes`: a round's (and a checkpoint's)
+    /// transactions go up as several segments, which restore as one chain.
+    func testLargeRoundsAreCutIntoSegments() throws {
+        let (writer, _, backup, zone, clock) = try live(checkpointBytes: 256 * 1024, segmentBytes: 32 * 1024)
+        try backup.step()
+        for round in 0..<4 {
+            for i in 0..<60 {
+                try writer.query(
+                    "INSERT INTO t VALUES (?, ?)",
+                    [.text("r\(round)-\(i)"), .text(String(repeating: "v", count: 1500))])
+            }
+            clock.advance(1)
+            try backup.step()
+        }
+        let catalog = try BackupCatalog.load(zone: zone, bucket: "backups", installation: installation)
+        let data = catalog.generations[0].segments.filter { !$0.segment.end }
+        // 4 rounds of ≈ 100 KiB each, in ≈ 32 KiB segments.
+        XCTAssertGreaterThan(data.count, 8)
+        XCTAssertEqual(try rows(try restore(zone, at: nil, to: "cut.sqlite")), try rows(dir + "/live.sqlite"))
     }
 
     func testAGapOrADamagedSegmentIsRefused() throws {

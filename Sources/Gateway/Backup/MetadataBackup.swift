@@ -89,7 +89,9 @@ public final class MetadataBackup {
         // killed before that must not resume past frames it never shipped.
         forgetResumePoint()
         do {
-            if let s = try source.nextSegment() { pending.append((gen, s, clock.now())) }
+            while pendingBytes <= Self.pendingLimit, let s = try source.nextSegment() {
+                pending.append((gen, s, clock.now()))
+            }
             if source.wantsCheckpoint {
                 if pendingBytes > Self.pendingLimit {
                     logger.error("metadata backup: \(pendingBytes) bytes not uploaded; this generation ends here")

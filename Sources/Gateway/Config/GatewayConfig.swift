@@ -422,7 +422,7 @@ public struct GatewayConfig: Sendable {
         b.walInterval = try reader.number("wal_interval", in: 0.1...3600) ?? b.walInterval
         b.snapshotInterval = try reader.int("snapshot_interval", in: 60...(365 * 86400)) ?? b.snapshotInterval
         b.retention = try reader.int("retention", in: 60...(3650 * 86400)) ?? b.retention
-        b.checkpointBytes = try reader.int("checkpoint_bytes", in: 65536...(1 << 34)) ?? b.checkpointBytes
+        b.checkpointBytes = try reader.int("checkpoint_bytes", in: 65536...(1 << 30)) ?? b.checkpointBytes
         try reader.noOtherKeys()
         return b
     }
