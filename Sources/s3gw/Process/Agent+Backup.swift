@@ -23,17 +23,21 @@ extension Agent {
         let done = Atomic<Bool>(false)
         let t = Thread {
             defer { done.store(true, ordering: .releasing) }
-            // The zone itself, not the context's traced wrapper: backups are no request's work.
-            guard let zone = (try? Worker.makeZones(config))?[settings.zone] as? any NamedObjectZone else {
-                logger.error("metadata backup: zone \(settings.zone) cannot hold named objects")
-                return
+            func pause() {
+                let started = monotonicSeconds()
+                while !stopping() && monotonicSeconds() - started < max(settings.walInterval, 5) { usleep(50_000) }
             }
             let lockPath = config.metadataPath + ".backup-lock"
-            let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-            guard lock >= 0 else {
-                logger.error("metadata backup: cannot open \(lockPath): \(String(cString: strerror(errno)))")
-                return
+            var lock: Int32 = -1
+            while !stopping() {
+                lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+                if lock >= 0 { break }
+                logger.error(
+                    "metadata backup: cannot open \(lockPath) (tried again shortly): \(String(cString: strerror(errno)))"
+                )
+                pause()
             }
+            guard lock >= 0 else { return }
             defer { close(lock) }
             while !stopping() && flock(lock, LOCK_EX | LOCK_NB) != 0 { usleep(200_000) }
             if stopping() { return }
@@ -47,6 +51,10 @@ extension Agent {
                         ?? SQLiteWALSource(
                             path: config.metadataPath, checkpointBytes: Int64(settings.checkpointBytes))
                     source = s
+                    // The zone itself, not the context's traced wrapper: backups are no request's work.
+                    guard let zone = try Worker.makeZones(config)[settings.zone] as? any NamedObjectZone else {
+                        throw StoreError.internalFailure("zone \(settings.zone) cannot hold named objects")
+                    }
                     try SealedInstallationSecret.record(
                         context.installationSecret, box: context.identities.secretBox, store: context.metadata)
                     let installation = try InstallationID.resolve(stateDir: config.stateDir, store: context.metadata)
@@ -58,9 +66,14 @@ extension Agent {
                         resumeFile: config.stateDir + "/backup-position.json")
                 } catch {
                     logger.error("metadata backup: not started (tried again shortly): \(error)")
-                    try? source?.checkpointAbandoningGeneration()
-                    let started = monotonicSeconds()
-                    while !stopping() && monotonicSeconds() - started < max(settings.walInterval, 5) { usleep(50_000) }
+                    // Meanwhile the WAL must not grow: checkpointed as if no backup were on.
+                    if let source {
+                        try? source.checkpointAbandoningGeneration()
+                    } else {
+                        try? SQLiteConnection(path: config.metadataPath, checkpoints: false)
+                            .exec("PRAGMA wal_checkpoint(PASSIVE)")
+                    }
+                    pause()
                 }
             }
             guard let backup else { return }
