@@ -218,7 +218,9 @@ public final class MetadataBackup {
         unlink(path)
         let (size, sha) = try Self.hashFile(sealedPath)
         let snapshotName = BackupLayout.snapshot(installation, gen, sha256: sha)
-        let writer = try zone.beginNamedWrite(backendBucket: settings.bucket, name: snapshotName, length: size)
+        // Past 1 GiB as a multipart upload (length unknown to the zone): one PUT stops at 5 GiB.
+        let writer = try zone.beginNamedWrite(
+            backendBucket: settings.bucket, name: snapshotName, length: size > 1 << 30 ? nil : size)
         do {
             try Self.copyFile(sealedPath, into: writer)
             _ = try writer.commit()
