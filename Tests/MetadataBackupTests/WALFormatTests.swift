@@ -97,6 +97,51 @@ final class WALFormatTests: XCTestCase {
         XCTAssertThrowsError(try WALSegmentFile.decode(Array(segment.prefix(40))))
     }
 
+    /// `wal` with the magic and every checksum rewritten for big-endian checksums (magic
+    /// 0x377f0683, as SQLite writes on a big-endian host), or little-endian ones.
+    func reencoded(_ wal: [UInt8], bigEndian: Bool) -> [UInt8] {
+        var out = wal
+        func put(_ v: UInt32, at i: Int) {
+            var b: [UInt8] = []
+            appendBE32(&b, v)
+            out.replaceSubrange(i..<(i + 4), with: b)
+        }
+        put(bigEndian ? 0x377f_0683 : 0x377f_0682, at: 0)
+        var chain = WALFormat.Checksum()
+        out.withUnsafeBytes { chain.add(UnsafeRawBufferPointer(rebasing: $0[0..<24]), bigEndian: bigEndian) }
+        put(chain.s0, at: 24)
+        put(chain.s1, at: 28)
+        let frameSize = 24 + Int(out.withUnsafeBytes { be32($0, 8) })
+        var at = 32
+        while at + frameSize <= out.count {
+            out.withUnsafeBytes { b in
+                chain.add(UnsafeRawBufferPointer(rebasing: b[at..<(at + 8)]), bigEndian: bigEndian)
+                chain.add(UnsafeRawBufferPointer(rebasing: b[(at + 24)..<(at + frameSize)]), bigEndian: bigEndian)
+            }
+            put(chain.s0, at: at + 16)
+            put(chain.s1, at: at + 20)
+            at += frameSize
+        }
+        return out
+    }
+
+    func testABigEndianWALReadsTheSame() throws {
+        let (_, wal) = try writeWAL(transactions: 8)
+        let little = try XCTUnwrap(scan(wal).1)
+        let big = reencoded(wal, bigEndian: true)
+        let (header, s) = scan(big)
+        XCTAssertEqual(header?.magic, 0x377f_0683)
+        let result = try XCTUnwrap(s)
+        XCTAssertEqual(result.frames, little.frames)
+        XCTAssertEqual(result.length, little.length)
+        // The big-endian magic over little-endian checksums: not even the header passes.
+        var mixed = wal
+        mixed[3] = 0x83
+        XCTAssertNil(scan(mixed).0)
+        // And back: the little-endian rewrite is the file SQLite wrote.
+        XCTAssertEqual(reencoded(big, bigEndian: false), wal)
+    }
+
     func testAHeaderWrittenFromScratchIsValid() throws {
         let h = WALFormat.Header(pageSize: 4096, salt1: 7, salt2: 9)
         let parsed = h.encoded().withUnsafeBytes { WALFormat.Header($0) }
