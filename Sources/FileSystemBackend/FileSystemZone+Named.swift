@@ -10,7 +10,7 @@ import GatewayCore
 extension FileSystemZone: NamedObjectZone {
     func namedPath(_ backendBucket: String, _ name: String) throws(StoreError) -> String {
         let first = name.split(separator: "/").first.map(String.init) ?? ""
-        guard ObjectName.isValid(name), !(first.utf8.count == 2 && first.utf8.allSatisfy(isHexDigit)) else {
+        guard ObjectName.isValid(name), !isFanout(first) else {
             throw .internalFailure("invalid object name \(name)")
         }
         return bucketDir(backendBucket) + "/" + name
@@ -41,21 +41,9 @@ extension FileSystemZone: NamedObjectZone {
         throws(StoreError)
     {
         let dir = relative.isEmpty ? root : root + "/" + relative
-        guard let d = opendir(dir) else {
-            if errno == ENOENT || errno == ENOTDIR { return }
-            throw .internalFailure("opendir \(dir): \(String(cString: strerror(errno)))")
-        }
-        var names: [String] = []
-        while let entry = readdir(d) {
-            let n = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
-            }
-            if n != "." && n != ".." { names.append(n) }
-        }
-        closedir(d)
-        for n in names {
+        for n in try listDirectory(dir, orFile: true) {
             // The blobs' fan-out directories are not named objects.
-            if relative.isEmpty && n.utf8.count == 2 && n.utf8.allSatisfy(isHexDigit) { continue }
+            if relative.isEmpty && isFanout(n) { continue }
             let name = relative.isEmpty ? n : relative + "/" + n
             var st = stat()
             guard lstat(root + "/" + name, &st) == 0 else { continue }

@@ -129,7 +129,7 @@ public struct FileSystemZone: StorageZone {
         let dir = bucketDir(backendBucket)
         // Ids sort within their fan-out directory (named by their first two characters), and
         // the directories sort among themselves: walk them in order from the one `after` is in.
-        let fanouts = try listDirectory(dir).filter { $0.utf8.count == 2 && $0.utf8.allSatisfy(isHexDigit) }
+        let fanouts = try listDirectory(dir).filter(isFanout)
             .sorted(by: byteOrder)
         var page: [StoredBlob] = []
         for sub in fanouts where !byteOrder(sub, String(after.prefix(2))) {
@@ -162,9 +162,10 @@ public struct FileSystemZone: StorageZone {
 
     /// The names in a directory; a missing directory is empty, any other failure is an error
     /// (an audit must not mistake an unreadable directory for an empty one).
-    private func listDirectory(_ dir: String) throws(StoreError) -> [String] {
+    /// The names in `dir`; none when it is missing (or, `orFile`, a file).
+    func listDirectory(_ dir: String, orFile: Bool = false) throws(StoreError) -> [String] {
         guard let d = opendir(dir) else {
-            if errno == ENOENT { return [] }
+            if errno == ENOENT || (orFile && errno == ENOTDIR) { return [] }
             throw .internalFailure("opendir \(dir): \(String(cString: strerror(errno)))")
         }
         defer { closedir(d) }
@@ -209,6 +210,9 @@ public struct FileSystemZone: StorageZone {
         }
     }
 }
+
+/// A blob fan-out directory's name: two hex digits.
+func isFanout(_ name: some StringProtocol) -> Bool { name.utf8.count == 2 && name.utf8.allSatisfy(isHexDigit) }
 
 func isHexDigit(_ c: UInt8) -> Bool {
     (c >= 48 && c <= 57) || (c >= 97 && c <= 102)

@@ -149,11 +149,15 @@ public final class SQLiteRestore: WALReplay {
     }
 
     private static func readPrefix(_ path: String, _ count: Int) throws(StoreError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .internalFailure("open \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var out = [UInt8](repeating: 0, count: count)
-        let n = out.withUnsafeMutableBytes { read(fd, $0.baseAddress!, count) }
-        return n > 0 ? Array(out[0..<n]) : []
+        do {
+            guard let bytes = try readFileBytes(path, limit: count) else {
+                throw StoreError.internalFailure("open \(path): no such file")
+            }
+            return bytes
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            throw .internalFailure("\(error)")
+        }
     }
 }

@@ -291,26 +291,10 @@ public final class SQLiteWALSource: WALBackupSource {
 
     /// The file's bytes from `offset` (to its end, or `limit`); none when it does not exist.
     private func readFile(from offset: Int64, limit: Int?) throws(StoreError) -> [UInt8] {
-        let fd = open(walPath, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return [] }
-            throw .internalFailure("open \(walPath): \(String(cString: strerror(errno)))")
+        do {
+            return try readFileBytes(walPath, from: offset, limit: limit) ?? []
+        } catch {
+            throw .internalFailure("\(error)")
         }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw .internalFailure("fstat \(walPath)") }
-        let available = max(0, Int(Int64(st.st_size) - offset))
-        let count = min(available, limit ?? available)
-        var out = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let n = out.withUnsafeMutableBytes {
-                pread(fd, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done))
-            }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { break }
-            done += n
-        }
-        return Array(out[0..<done])
     }
 }

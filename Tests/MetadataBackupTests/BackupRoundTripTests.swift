@@ -242,14 +242,7 @@ final class BackupRoundTripTests: XCTestCase {
     /// snapshot, and the chain stays whole across the change, WAL restarts included.
     func testANewProcessGoesOnWithTheGeneration() throws {
         let (writer, _, _, zone, clock) = try live()
-        var n = 0
-        func write(_ count: Int) throws {
-            for _ in 0..<count {
-                try writer.query(
-                    "INSERT INTO t VALUES (?, ?)", [.text("k\(n)"), .text(String(repeating: "v", count: 900))])
-                n += 1
-            }
-        }
+        let write = Inserter(writer).write
         var first: String?
         for _ in 0..<3 {
             let backup = try process(zone, clock)
@@ -300,14 +293,7 @@ final class BackupRoundTripTests: XCTestCase {
     func testAFailedUploadLeavesNoResumePoint() throws {
         let (writer, _, _, zone, clock) = try live()
         let backup = try process(zone, clock)
-        var n = 0
-        func write(_ count: Int) throws {
-            for _ in 0..<count {
-                try writer.query(
-                    "INSERT INTO t VALUES (?, ?)", [.text("k\(n)"), .text(String(repeating: "v", count: 900))])
-                n += 1
-            }
-        }
+        let write = Inserter(writer).write
         try write(5)
         clock.advance(1)
         try backup.step()
@@ -351,5 +337,19 @@ final class BackupRoundTripTests: XCTestCase {
         try backup.step()
         XCTAssertNotEqual(backup.generation, first)
         XCTAssertEqual(try rows(try restore(zone, at: nil, to: "after.sqlite")).count, 3)
+    }
+}
+
+/// Inserts rows `k<n>` of 900 bytes, numbered on from call to call.
+final class Inserter {
+    let writer: SQLiteConnection
+    var n = 0
+    init(_ writer: SQLiteConnection) { self.writer = writer }
+    func write(_ count: Int) throws {
+        for _ in 0..<count {
+            try writer.query(
+                "INSERT INTO t VALUES (?, ?)", [.text("k\(n)"), .text(String(repeating: "v", count: 900))])
+            n += 1
+        }
     }
 }

@@ -268,17 +268,14 @@ public final class MetadataBackup {
     }
 
     static func hashFile(_ path: String) throws -> (Int64, String) {
-        var digest = Digest(.sha256)
-        var size: Int64 = 0
-        try readFile(path) { chunk in
-            digest.update(chunk)
-            size += Int64(chunk.count)
-        }
-        return (size, hexEncode(digest.finalize()))
+        let sink = DigestSink()
+        try copyFile(path, into: sink)
+        return (sink.count, hexEncode(sink.digest.finalize()))
     }
 
     static func copyFile(_ path: String, into sink: any ByteSink) throws {
-        try readFile(path) { chunk in try sink.write(chunk) }
+        guard let file = FileSource(path: path) else { throw SystemCallError(call: "open \(path)", errno: ENOENT) }
+        _ = try pump(file, into: sink, bufferSize: 1 << 20)
     }
 
     static func sealFile(_ path: String, into sealedPath: String, with sealing: BackupSealing) throws {
@@ -290,19 +287,14 @@ public final class MetadataBackup {
         try copyFile(path, into: sink)
         try sink.finish()
     }
+}
 
-    /// Streams a file in 1 MiB chunks.
-    static func readFile(_ path: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw SystemCallError(call: "open \(path)", errno: errno) }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw SystemCallError(call: "read \(path)", errno: errno) }
-            if n == 0 { return }
-            try buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-        }
+/// Counts and hashes (SHA-256) what is written.
+private final class DigestSink: ByteSink {
+    var digest = Digest(.sha256)
+    var count: Int64 = 0
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        digest.update(bytes)
+        count += Int64(bytes.count)
     }
 }
