@@ -11,8 +11,9 @@ import GatewayCore
 ///
 /// - Between rounds it keeps a read transaction open: a checkpoint by anyone else can then not
 ///   copy frames past it, and the WAL cannot start over (https://www.sqlite.org/wal.html).
-/// - Its checkpoint holds the write lock (BEGIN IMMEDIATE), takes the last frames, then runs a
-///   PASSIVE checkpoint on a second connection. When every frame was copied back, it returns an
+/// - Its checkpoint first runs a PASSIVE checkpoint with only its read transaction held (writers go
+///   on; it cannot copy past that read mark), then holds the write lock (BEGIN IMMEDIATE), takes
+///   the last frames and runs a second, short PASSIVE checkpoint on the second connection. When every frame was copied back, it returns an
 ///   end marker (the WAL ended there) and the next writer may restart the WAL: salt-1 goes up
 ///   by one, which `nextSegment` accepts once as the next WAL of the generation. Any other
 ///   change of salts, or a checkpoint that finds frames it did not take, throws
@@ -101,6 +102,10 @@ public final class SQLiteWALSource: WALBackupSource {
 
     public func checkpoint() throws -> [WALSegment] {
         try checkRead()
+        // A first pass without the write lock, writers going on: it copies back at most up to
+        // our read transaction's mark (frames already read or about to be), and while we hold
+        // it the WAL cannot restart. The pass under the lock below then has little left to copy.
+        _ = try? passiveCheckpoint()
         endRead()
         defer { beginRead() }
         try lock.exec("BEGIN IMMEDIATE")
