@@ -249,13 +249,23 @@ public final class MetadataBackup {
         )
     }
 
+    /// Lists only `snapshots/` (a few objects per generation), and the segments of a generation
+    /// it removes: not every segment of the retention window each minute.
     private func applyRetention() throws {
-        let catalog = try BackupCatalog.load(zone: zone, bucket: settings.bucket, installation: installation)
+        let catalog = BackupCatalog(
+            installation: installation,
+            objects: try zone.listAllNamed(backendBucket: settings.bucket, prefix: BackupLayout.snapshots(installation))
+        )
         let busy = Set(pending.map(\.generation))
         for g in catalog.expired(now: clock.now(), retention: Double(settings.retention), current: generation)
         where !busy.contains(g.name) {
-            // The manifest first: a generation half removed is one no restore picks.
-            for name in g.manifest.map({ [$0] + g.objects.filter { $0 != g.manifest } }) ?? g.objects {
+            let segments = try zone.listAllNamed(
+                backendBucket: settings.bucket, prefix: BackupLayout.wal(installation) + g.name + "/")
+            // The manifest first: a generation half removed is one no restore picks. The snapshot
+            // last: a removal cut short leaves a generation without a manifest, removed again later.
+            let names =
+                (g.manifest.map { [$0] } ?? []) + segments.map(\.id) + g.objects.filter { $0 != g.manifest }
+            for name in names {
                 try zone.deleteNamed(backendBucket: settings.bucket, name: name)
             }
             logger.info("metadata backup: generation \(g.name) removed (retention)")
