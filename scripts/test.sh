@@ -68,7 +68,8 @@ if swift build; then
         echo "==> [3c/3] end-to-end again, metadata in PostgreSQL"
         S3GW_E2E_METADATA=postgres S3GW_BIN="$root/.build/debug/s3gw" python3 -m pytest -q "${client_suites[@]}" \
             Tests/e2e/test_versioning.py Tests/e2e/test_multipart.py Tests/e2e/test_tenants.py \
-            Tests/e2e/test_audit.py Tests/e2e/test_agent.py 2>&1 | tee "$logs/e2e-postgres.log"
+            Tests/e2e/test_audit.py Tests/e2e/test_agent.py Tests/e2e/test_multihost.py 2>&1 |
+            tee "$logs/e2e-postgres.log"
         [ "${PIPESTATUS[0]}" -eq 0 ] || e2e_rc=1
     fi
     if [ "$e2e_rc" -eq 0 ]; then
