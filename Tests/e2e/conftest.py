@@ -439,8 +439,10 @@ class Stack:
 
     def __init__(self, name: str = "gw", workers: int = 2, env_credentials: bool = True, threads: int = 32,
                  log_level: str = "debug", storage_extra: str = "", extra: str = "",
-                 default_zone: str = "local-1", postgres: bool | None = None):
-        """`postgres`: metadata in a fresh PostgreSQL database (None: as S3GW_E2E_METADATA says)."""
+                 default_zone: str = "local-1", postgres: bool | None = None, serve_args: tuple[str, ...] = ()):
+        """`postgres`: metadata in a fresh PostgreSQL database (None: as S3GW_E2E_METADATA says).
+        `serve_args`: more options for `s3gw serve` (e.g. --role router)."""
+        self.serve_args = serve_args
         self.storage_extra = storage_extra
         self.default_zone = default_zone
         self.extra = extra
@@ -511,7 +513,8 @@ class Stack:
             env["S3GW_SECRET_KEY"] = self.secret_key
         with open(self.gateway_log, "ab") as log:
             self.gateway = subprocess.Popen(
-                [str(binary), "serve", "--config", str(self.config), "--pid-file", str(self.tmp / "s3gw.pid")],
+                [str(binary), "serve", "--config", str(self.config), "--pid-file", str(self.tmp / "s3gw.pid"),
+                 *self.serve_args],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
             )
         try:

@@ -476,3 +476,22 @@ def test_the_router_store_holds_routing_data_only(router, regions):
     assert not (router.state_dir / "metadata.sqlite").exists()
     assert not blobs(router)
 
+
+def test_serve_role_router_runs_the_router_without_a_router_table():
+    """`s3gw serve --role router` with a configuration that has no [router]: the router's
+    defaults, its admin API and its redirects, not a gateway."""
+    s = Stack("role-router", serve_args=("--role", "router"))
+    try:
+        s.start()
+        assert "[router]" not in s.config.read_text()
+        r = requests.get(s.http_url + LOOKUP, params={"bucket": "unrouted"}, timeout=10)
+        assert r.status_code == 404 and r.json()["code"] == "NotFound"
+        ok(admin(s, "PUT", "routing/regions/far", {"endpoint": "http://127.0.0.1:9"}))
+        ok(admin(s, "PUT", "routing/tenants/acme", {"region": "far"}))
+        ok(admin(s, "PUT", "routing/buckets/photos", {"tenant": "acme"}))
+        r = requests.get(s.http_url + "/photos/cat.jpg", allow_redirects=False, timeout=10)
+        assert r.status_code == 307
+        assert r.headers["Location"] == "http://127.0.0.1:9/acme:photos/cat.jpg"
+    finally:
+        s.stop()
+        s.cleanup()
