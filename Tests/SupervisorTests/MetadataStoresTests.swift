@@ -51,4 +51,19 @@ final class MetadataStoresTests: XCTestCase {
         XCTAssertThrowsError(try reader.createBucket(bucket("refused")))
         XCTAssertNil(try store.bucket(named: "refused"))
     }
+
+    func testPostgresURLWithSeveralHostsOpensTheWritableOne() throws {
+        if case .absent(let reason) = TestPostgres.server { throw XCTSkip(reason) }
+        let dead = try DeadPort()
+        let live = try XCTUnwrap(TestPostgres.freshDatabase())
+        let url = try XCTUnwrap(TestPostgres.multiHost(live, deadPort: dead.port))
+        let dir = NSTemporaryDirectory() + "s3gw-stores-\(UUID().uuidString)"
+        let store = try MetadataStores.open(
+            try config("\n[metadata]\nkind = \"postgres\"\nurl = \"\(url)\"\n", stateDir: dir))
+        _ = try store.createBucket(bucket("multi"))
+        // The bucket is in the live server's database, as a single-host url sees it.
+        let direct = try MetadataStores.open(
+            try config("\n[metadata]\nkind = \"postgres\"\nurl = \"\(live)\"\n", stateDir: dir))
+        XCTAssertEqual(try direct.bucket(named: "multi")?.backendBucket, "b-multi")
+    }
 }
