@@ -87,7 +87,16 @@ struct MetadataCommand: ParsableCommand {
         @Flag(help: "Succeed even when the installation secret cannot be restored from the store.")
         var withoutSecrets = false
 
+        /// Why a restore over a PostgreSQL store is refused: these are SQLite backups.
+        static let postgresRefusal =
+            "[metadata] kind = \"postgres\": back up and restore PostgreSQL with its own tools "
+            + "(docs/METADATA.md, \"PostgreSQL\", \"Backups\"); "
+            + "--to PATH restores an SQLite store's backup into that file instead"
+
         func run() throws {
+            if to == nil, try loadOrExit(source.options.config).metadata.kind == .postgres {
+                throw failure(Self.postgresRefusal)
+            }
             let at = try self.at.map { s throws -> Double in
                 guard let t = BackupLayout.parseTime(s) else { throw ValidationError("--at: \(s) is not a time") }
                 return t
