@@ -1,3 +1,5 @@
+import Dispatch
+import Foundation
 import GatewayCore
 import Logging
 import Metrics
@@ -149,7 +151,9 @@ public final class Replicator: Sendable {
                         : "copy of \(o.bucket)/\(o.key) does not verify: \(sink.count) bytes, ETag \(sink.etag()), expected \(stored) and \(o.etag)"
                 )
             }
-            blob = try writer.commit()
+            // The zone's commit may wait up to its response or complete timeout, longer than the
+            // lease: the lease is renewed right before and kept alive while it waits.
+            blob = try holdingLease(job) { try writer.commit() }
         } catch {
             writer.abort()
             throw error
@@ -157,27 +161,14 @@ public final class Replicator: Sendable {
         // Without a key (SSE-C) the new copy is read back and compared with the bytes it was
         // made from, so at least the copying itself is proven.
         if let check, check.keyless {
-            let source = check.verifier.storedDigest()
-            let back = ETagSink(Discard(), partSizes: [])
-            do {
-                try pump(
-                    BlobChainReader(
-                        zone: target, backendBucket: job.backendBucket, parts: [BlobPart(blob: blob, size: stored)],
-                        offset: 0, length: stored), into: back)
-            } catch {
-                try? target.deleteBlob(backendBucket: job.backendBucket, blob: blob)
-                throw error
-            }
-            guard back.count == stored, back.etag() == source else {
-                try? target.deleteBlob(backendBucket: job.backendBucket, blob: blob)
-                throw StoreError.internalFailure(
-                    "copy of \(o.bucket)/\(o.key) in \(job.zone) reads back as other bytes than its source's")
-            }
+            try holdingLease(job) { try readBack(check, blob: blob, of: o, job: job, in: target) }
         }
         if try !ctx.metadata.completeReplica(
-            bucket: o.bucket, key: o.key, generation: o.generation, zone: job.zone, blob: blob)
+            bucket: o.bucket, key: o.key, generation: o.generation, zone: job.zone, blob: blob,
+            lease: (job.id, owner))
         {
-            // Removed, rewritten, or no longer wanted there while the bytes moved.
+            // Removed, rewritten, or no longer wanted there while the bytes moved; or the lease
+            // was lost meanwhile and another agent copies (or copied) it: this blob is nobody's.
             try? target.deleteBlob(backendBucket: job.backendBucket, blob: blob)
         } else {
             // The copy asked for (the job queued: by the write, a replica-count raise or a
@@ -185,6 +176,58 @@ public final class Replicator: Sendable {
             // raise on a months-old object is not months of lag.
             ctx.metrics?.recorder?.observe(.replicationLag, [], ctx.clock.now() - job.createdAt)
         }
+    }
+
+    /// Reads a new copy made without a key (SSE-C) back and compares it with the bytes it was
+    /// made from, so at least the copying itself is proven; a copy that differs is removed.
+    private func readBack(
+        _ check: StoredCopyCheck, blob: String, of o: ObjectRecord, job: ReplicationJob, in target: any StorageZone
+    ) throws {
+        let stored = o.storedSize
+        let source = check.verifier.storedDigest()
+        let back = ETagSink(Discard(), partSizes: [])
+        do {
+            try pump(
+                BlobChainReader(
+                    zone: target, backendBucket: job.backendBucket, parts: [BlobPart(blob: blob, size: stored)],
+                    offset: 0, length: stored), into: back)
+        } catch {
+            try? target.deleteBlob(backendBucket: job.backendBucket, blob: blob)
+            throw error
+        }
+        guard back.count == stored, back.etag() == source else {
+            try? target.deleteBlob(backendBucket: job.backendBucket, blob: blob)
+            throw StoreError.internalFailure(
+                "copy of \(o.bucket)/\(o.key) in \(job.zone) reads back as other bytes than its source's")
+        }
+    }
+
+    /// Runs `body` — a zone's commit, or reading a copy back — with the job's lease renewed
+    /// right before and then every third of it on a beat, so a wait that outlasts the lease
+    /// (a provider's response or complete timeout may be longer) does not hand the job to
+    /// another agent while this one is alive. Lost before: `.conflict`, nothing done; lost during
+    /// (the store was unreachable for a lease): `completeReplica` finds out and the blob goes.
+    private func holdingLease<T>(_ job: ReplicationJob, _ body: () throws -> T) throws -> T {
+        guard try ctx.metadata.renewLease(jobId: job.id, owner: owner, until: ctx.clock.now() + settings.lease) else {
+            throw StoreError.conflict  // taken over: the other holder finishes it
+        }
+        let stop = DispatchSemaphore(value: 0)
+        let ended = DispatchSemaphore(value: 0)
+        let beat = Thread { [self] in
+            defer { ended.signal() }
+            while stop.wait(timeout: .now() + settings.lease / 3) == .timedOut {
+                let held = try? ctx.metadata.renewLease(
+                    jobId: job.id, owner: owner, until: ctx.clock.now() + settings.lease)
+                if held == false { return }
+            }
+        }
+        beat.name = "lease beat"
+        beat.start()
+        defer {
+            stop.signal()
+            ended.wait()
+        }
+        return try body()
     }
 
     /// Bytes read only to be hashed.

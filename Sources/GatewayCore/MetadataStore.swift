@@ -164,10 +164,14 @@ public protocol MetadataStore: MigrationStore, AuditStore {
     /// is gone or was rewritten).
     func setReplicas(bucket: String, key: String, generation: String, replicas: [Replica], now: Double)
         throws(StoreError)
-    /// Records a verified copy. False when the object was rewritten or deleted meanwhile, or no
-    /// longer wants a copy in `zone`: the caller then removes the blob it wrote.
-    func completeReplica(bucket: String, key: String, generation: String, zone: String, blob: String)
-        throws(StoreError) -> Bool
+    /// Records a verified copy. False when the object was rewritten or deleted meanwhile, no
+    /// longer wants a copy in `zone`, or — with `lease` — the job is no longer running under that
+    /// owner (its lease expired and another agent took it): the caller then removes the blob it
+    /// wrote. The lease is checked in the same transaction as the record.
+    func completeReplica(
+        bucket: String, key: String, generation: String, zone: String, blob: String,
+        lease: (job: Int64, owner: String)?
+    ) throws(StoreError) -> Bool
     /// Up to `limit` jobs that are due, or whose holder's lease expired, now leased to `owner`.
     func claimJobs(owner: String, now: Double, lease: Double, limit: Int) throws(StoreError) -> [ReplicationJob]
     /// Extends a lease still held by `owner`; false when the job was taken over or is gone.
@@ -240,6 +244,13 @@ extension MetadataStore {
 
     public func putObject(_ object: ObjectRecord) throws(StoreError) -> ObjectRecord? {
         try putObject(object, condition: nil)
+    }
+
+    /// Records a copy made outside a job (tests, repairs done by hand): no lease to check.
+    public func completeReplica(bucket: String, key: String, generation: String, zone: String, blob: String)
+        throws(StoreError) -> Bool
+    {
+        try completeReplica(bucket: bucket, key: key, generation: generation, zone: zone, blob: blob, lease: nil)
     }
 
     // The calls from before versioning, over the version-aware ones: in an unversioned bucket

@@ -326,10 +326,14 @@ public final class InMemoryMetadataStore: MetadataStore {
         }
     }
 
-    public func completeReplica(bucket: String, key: String, generation: String, zone: String, blob: String)
-        throws(StoreError) -> Bool
-    {
+    public func completeReplica(
+        bucket: String, key: String, generation: String, zone: String, blob: String,
+        lease: (job: Int64, owner: String)?
+    ) throws(StoreError) -> Bool {
         state.withLock { s in
+            if let lease, s.jobs[lease.job]?.leaseOwner != lease.owner || s.jobs[lease.job]?.state != .running {
+                return false
+            }
             guard let (found, at) = s.located(bucket, key, generation), var o = Optional(found),
                 let i = o.replicas.firstIndex(where: { $0.zone == zone && $0.blob.isEmpty })
             else { return false }

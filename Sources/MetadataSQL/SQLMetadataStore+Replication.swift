@@ -100,11 +100,21 @@ extension SQLMetadataStore {
         }
     }
 
-    public func completeReplica(bucket: String, key: String, generation: String, zone: String, blob: String)
-        throws(StoreError) -> Bool
-    {
+    public func completeReplica(
+        bucket: String, key: String, generation: String, zone: String, blob: String,
+        lease: (job: Int64, owner: String)?
+    ) throws(StoreError) -> Bool {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) -> Bool in
+                if let lease {
+                    // Written, not only read: on PostgreSQL the UPDATE locks the job row until this
+                    // transaction ends, so a claim of the expired lease (`FOR UPDATE SKIP LOCKED`)
+                    // either skips it or went first — then this WHERE no longer matches.
+                    try db.query(
+                        "UPDATE jobs SET lease_until = lease_until WHERE id = ? AND lease_owner = ? AND state = 'running'",
+                        [.int(lease.job), .text(lease.owner)])
+                    guard db.changes > 0 else { return false }
+                }
                 guard var (o, table) = try Self.located(bucket, key, generation, db),
                     let i = o.replicas.firstIndex(where: { $0.zone == zone && $0.blob.isEmpty })
                 else { return false }

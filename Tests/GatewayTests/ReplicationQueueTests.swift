@@ -21,6 +21,37 @@ final class ReplicationQueueTests: XCTestCase {
             zone: "se-1", blob: blob, replicas: replicas)
     }
 
+    /// A copy is recorded only by the agent still holding the job's lease: one whose lease ran
+    /// out while it copied (or waited on the zone's commit) and was taken over records nothing,
+    /// so the copy is made once however slow the first agent was.
+    func testACopyIsRecordedOnlyUnderTheJobsLease() throws {
+        for store in try stores() {
+            let name = "\(type(of: store))"
+            _ = try store.putObject(object("g1", replicas: [Replica(zone: "fi-1", backendBucket: "s3gw-fi")]))
+            let first = try store.claimJobs(owner: "a", now: 100, lease: 5, limit: 1)
+            XCTAssertEqual(first.count, 1, name)
+            // a's lease (until 105) expires; b takes the job over.
+            let second = try store.claimJobs(owner: "b", now: 106, lease: 5, limit: 1)
+            XCTAssertEqual(second.map(\.id), first.map(\.id), name)
+            XCTAssertFalse(
+                try store.completeReplica(
+                    bucket: "b", key: "k", generation: "g1", zone: "fi-1", blob: "by-a", lease: (first[0].id, "a")),
+                name)
+            XCTAssertEqual(try store.object(bucket: "b", key: "k")?.replicas.first?.blob, "", name)
+            XCTAssertTrue(
+                try store.completeReplica(
+                    bucket: "b", key: "k", generation: "g1", zone: "fi-1", blob: "by-b", lease: (first[0].id, "b")),
+                name)
+            XCTAssertEqual(try store.object(bucket: "b", key: "k")?.replicas.first?.blob, "by-b", name)
+            // A job finished (gone) or never claimed holds no lease either.
+            try store.finishJob(id: first[0].id, owner: "b", now: 110)
+            XCTAssertFalse(
+                try store.completeReplica(
+                    bucket: "b", key: "k", generation: "g1", zone: "fi-1", blob: "late", lease: (first[0].id, "b")),
+                name)
+        }
+    }
+
     func testJobsFollowWritesOverwritesAndDeletes() throws {
         for store in try stores() {
             let name = "\(type(of: store))"
