@@ -38,12 +38,23 @@ public enum Maintenance {
     /// failover act on it (`Failover.afterHealthCheck`). `only` limits the check to some zones
     /// (an operator's probe of one zone through the admin API); the others keep their record.
     @discardableResult
-    public static func checkZones(_ ctx: GatewayContext, only: Set<String>? = nil, timeout: Double = 30)
-        -> [ZoneHealth]
-    {
+    /// `stillHeld` is asked again once the probes are back, before anything is recorded or
+    /// failed over: an agent whose health lease ran out while it probed (a hung mount, a slow
+    /// provider) leaves the check to the lease's new holder, or a zone's failure would be
+    /// counted twice towards failover_after.
+    public static func checkZones(
+        _ ctx: GatewayContext, only: Set<String>? = nil, timeout: Double = 30,
+        stillHeld: () -> Bool = { true }
+    ) -> [ZoneHealth] {
         let zones = only.map { names in ctx.zones.filter { names.contains($0.key) } } ?? ctx.zones
         let (previous, out) = probeZones(
-            zones, metadata: ctx.metadata, clock: ctx.clock, timeout: timeout, logger: ctx.logger)
+            zones, metadata: ctx.metadata, clock: ctx.clock, timeout: timeout, logger: ctx.logger,
+            stillHeld: stillHeld)
+        guard stillHeld() else {
+            ctx.logger.notice(
+                "zone health check: the health lease passed to another host meanwhile; its result dropped")
+            return out
+        }
         Failover.afterHealthCheck(previous: previous, current: out, ctx)
         return out
     }
@@ -56,10 +67,12 @@ public enum Maintenance {
     /// new ones, in zone name order.
     public static func probeZones(
         _ zones: [String: any StorageZone], metadata: any MetadataStore, clock: any Clock, timeout: Double,
-        logger: Logger
+        logger: Logger, stillHeld: () -> Bool = { true }
     ) -> (previous: [String: ZoneHealth], current: [ZoneHealth]) {
         let previous = Dictionary(((try? metadata.zoneHealth()) ?? []).map { ($0.zone, $0) }) { a, _ in a }
         let results = probeAll(zones, timeout: timeout)
+        // Nothing recorded by a prober that lost its lease while probing (`checkZones`).
+        guard stillHeld() else { return (previous, []) }
         var out: [ZoneHealth] = []
         for name in zones.keys.sorted() {
             let result = results[name] ?? .failure(.zoneUnavailable("zone \(name): not probed"))

@@ -50,7 +50,12 @@ enum Agent {
         // Scrub and repair passes: one thread, paced by [replication] scrub_per_hour. A slice cut
         // short by exit is repeated from the cursor it last recorded.
         let scrubber = Scrubber(context: context)
+        // The threads that work under a lease of their own; exit releases the leases only once
+        // they stopped, so no other host starts the same work while this one still does it.
+        let leasedThreads = Atomic<Int>(0)
+        leasedThreads.add(1, ordering: .relaxed)
         let scrub = Thread {
+            defer { leasedThreads.subtract(1, ordering: .releasing) }
             while !stopping.load(ordering: .relaxed) {
                 guard leases.scrub.hold(context.metadata, now: context.clock.now()) else {
                     usleep(1_000_000)
@@ -66,10 +71,13 @@ enum Agent {
         startLifecycle(
             config, context, activity: activity, lease: leases.lifecycle,
             stopping: { stopping.load(ordering: .relaxed) },
+            running: { leasedThreads.add($0, ordering: .releasing) },
             logger: logger)
         if config.replication.orphanInterval > 0 {
             // Its own thread: listing every zone takes a while and must not hold up health checks.
+            leasedThreads.add(1, ordering: .relaxed)
             let t = Thread {
+                defer { leasedThreads.subtract(1, ordering: .releasing) }
                 var next = SystemClock().now() + config.replication.orphanInterval
                 while !stopping.load(ordering: .relaxed) {
                     guard SystemClock().now() >= next else {
@@ -158,6 +166,7 @@ enum Agent {
             while busy.load(ordering: .relaxed) > 0 && SystemClock().now() < deadline { usleep(50_000) }
             while !historyDone.load(ordering: .acquiring) && SystemClock().now() < deadline { usleep(10_000) }
             while !backupDone() && SystemClock().now() < deadline { usleep(10_000) }
+            while leasedThreads.load(ordering: .acquiring) > 0 && SystemClock().now() < deadline { usleep(10_000) }
             // Once this agent's threads are done: another host's agent goes on at once.
             leases.release(context.metadata, now: context.clock.now())
         }
@@ -198,8 +207,12 @@ enum Agent {
             // per host (failover_after counts checks).
             if now >= nextHealth {
                 if leases.health.hold(context.metadata, now: context.clock.now()) {
-                    agentStep("CheckZones") {
-                        activity.doing("main", "zone health check") { Maintenance.checkZones(context) }
+                    _ = agentStep("CheckZones") {
+                        activity.doing("main", "zone health check") {
+                            Maintenance.checkZones(context) {
+                                leases.health.hold(context.metadata, now: context.clock.now())
+                            }
+                        }
                     }
                 }
                 nextHealth = now + Double(config.healthInterval)
@@ -249,10 +262,13 @@ enum Agent {
     /// stop is noticed; a pass cut short (its cursor set) goes on at once, after a restart too.
     static func startLifecycle(
         _ config: GatewayConfig, _ context: GatewayContext, activity: Activity, lease: AgentLease,
-        stopping: @escaping @Sendable () -> Bool,
+        stopping: @escaping @Sendable () -> Bool, running: @escaping @Sendable (Int) -> Void,
         logger: Logger
     ) {
+        // Counted from before the start to the end of the loop (the agent's exit waits for 0).
+        running(1)
         let t = Thread {
+            defer { running(-1) }
             // After a failure the pass is tried again a minute later, not every second.
             var retryAt = 0.0
             while !stopping() {
