@@ -199,16 +199,25 @@ public struct FileSystemZone: StorageZone {
 
     /// Removes what a dead worker of this host left in `tmp/` (its files are prefixed with the
     /// host and its pid); `pid` nil: every file of this host's processes, and the untagged ones
-    /// a gateway from before host tags left (at the start of the supervisor).
-    public func removeTemporaries(ofProcess pid: Int32?) {
+    /// a gateway from before host tags left (at the start of the supervisor) — those only once
+    /// untouched for `untaggedAge`: during a rolling upgrade a host of the old version still
+    /// writes untagged files into the shared zone, and its uploads in flight are not ours.
+    public func removeTemporaries(ofProcess pid: Int32?, now: Double = Double(time(nil))) {
         let mine = Self.temporaryPrefix(0).dropLast(2)  // "<host>@" or ""
         for n in entries(of: tmpDir) {
+            let path = tmpDir + "/" + n
             let remove =
                 pid.map { n.hasPrefix(Self.temporaryPrefix($0)) }
-                ?? (n.hasPrefix(mine) || !n.contains("@"))
-            if remove { _ = unlink(tmpDir + "/" + n) }
+                ?? (n.hasPrefix(mine)
+                    || (!n.contains("@")
+                        && ((try? status(path)).map { now - Double($0.st_mtim.tv_sec) > Self.untaggedAge } ?? false)))
+            if remove { _ = unlink(path) }
         }
     }
+
+    /// How long an untagged temp file is left alone (a day: an upload of an old-version host
+    /// touches its file as bytes arrive, however slow).
+    public static let untaggedAge: Double = 86_400
 }
 
 /// A blob fan-out directory's name: two hex digits.
