@@ -17,6 +17,20 @@ public enum IdentityBootstrap {
     /// The agent_state note naming the access key the bootstrap last installed.
     static let stateKey = "identity.root-access-key"
 
+    /// Whether `ensureRoot` with this key would replace the root key the installation has (the
+    /// store names one, and it is another access key or another secret). A host joining an
+    /// installation with another root key in its environment would otherwise re-seal root for
+    /// every host.
+    public static func wouldReplaceRoot(
+        accessKey: String, secret: String, identities store: any IdentityStore, metadata: any MetadataStore,
+        box: SecretBox
+    ) throws(StoreError) -> Bool {
+        guard let previous = try metadata.agentState(stateKey) else { return false }
+        if previous != accessKey { return true }
+        guard let (c, _) = try store.credential(accessKey: accessKey) else { return false }
+        return box.open(c.sealedSecret, context: accessKey) != secret
+    }
+
     public static func ensureRoot(
         accessKey: String, secret: String, identities store: any IdentityStore, metadata: any MetadataStore,
         box: SecretBox, now: Double

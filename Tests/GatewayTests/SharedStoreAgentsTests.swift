@@ -102,6 +102,30 @@ final class SharedStoreAgentsTests: XCTestCase {
             try hosts[1].jobs(bucket: "b", key: nil, state: .running, after: 0, limit: 100).count, dead.count)
     }
 
+    /// Cloned machines share hostname and state directory path: the id is random, made once
+    /// in the state directory at the first start and read back afterwards, so clones started
+    /// fresh differ and a restart keeps its id; the config's host_id wins over the file.
+    func testTheIdIsMadeOnceInTheStateDirectory() throws {
+        let zone =
+            "[[zones]]\nname = \"z\"\ncountry = \"fi\"\nregion = \"fi-hel\"\nkind = \"filesystem\"\npath = \"/z\"\n"
+        var ids: [String] = []
+        for _ in 0..<2 {
+            let dir = NSTemporaryDirectory() + "hostid-" + UUID().uuidString
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            XCTAssertNil(HostIdentity.stored(stateDir: dir, create: false))
+            let id = try XCTUnwrap(HostIdentity.stored(stateDir: dir, create: true))
+            XCTAssertEqual(HostIdentity.stored(stateDir: dir, create: true), id, "read back, not made again")
+            let config = try GatewayConfig.parse("[server]\nstate_dir = \"\(dir)\"\n" + zone, file: "t")
+            XCTAssertEqual(config.hostIdentity, id)
+            let named = try GatewayConfig.parse(
+                "[server]\nstate_dir = \"\(dir)\"\nhost_id = \"gw-1\"\n" + zone, file: "t")
+            XCTAssertEqual(named.hostIdentity, "gw-1")
+            ids.append(id)
+        }
+        XCTAssertNotEqual(ids[0], ids[1], "two clones of one machine image")
+    }
+
     /// Two hosts on one machine (same hostname) get different ids from their state
     /// directories; `[server] host_id` names a host outright and is checked.
     func testEachHostHasItsOwnId() throws {

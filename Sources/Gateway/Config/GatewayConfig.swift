@@ -33,7 +33,7 @@ public struct GatewayConfig: Sendable {
     public var threads = 32
     public var stateDir = "/var/lib/s3gw"
     /// `[server] host_id`: this host's name in the shared metadata store (docs/HOSTS.md);
-    /// nil: the hostname and a hash of the state directory (`HostIdentity.derived`).
+    /// nil: the id kept in the state directory's `host-id` (`HostIdentity.stored`).
     public var hostId: String?
     public var logLevel = "info"
     public var maxClockSkew = 900
@@ -98,8 +98,12 @@ public struct GatewayConfig: Sendable {
     /// `[s3] signing_hosts`: hosts (`name:port` as clients send Host) whose SigV4 signatures
     /// this gateway also accepts: the global router's, whose 307 clients follow here.
     public var signingHosts: [String] = []
-    /// This host's id in the shared store (`[server] host_id` or derived).
-    public var hostIdentity: String { hostId ?? HostIdentity.derived(stateDir: stateDir) }
+    /// This host's id in the shared store: `[server] host_id`, else the state directory's
+    /// `host-id` (the supervisor makes it at the first start), else — a command run before that
+    /// start — one derived from the hostname and the state directory.
+    public var hostIdentity: String {
+        hostId ?? HostIdentity.stored(stateDir: stateDir, create: false) ?? HostIdentity.derived(stateDir: stateDir)
+    }
 
     /// Whole seconds: at least 1, at most an hour (a bound longer than that is no bound).
     static let timeoutRange = 1...3600

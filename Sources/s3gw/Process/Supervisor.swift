@@ -45,7 +45,6 @@ final class Supervisor {
     func run(pidFile: String?) throws -> Int32 {
         blockSignals([SIGCHLD, SIGHUP, SIGTERM, SIGINT])
         signal(SIGPIPE, SIG_IGN)
-        HostSetup.adopt(config)
         try prepareStateDirectory()
         listenFD = try bindUnixSocket(path: config.socket, mode: config.socketMode)
         if let pidFile { try "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8) }
@@ -92,8 +91,14 @@ final class Supervisor {
         }
     }
 
+    /// Set to 1, a host's first start on an existing installation may replace its root key.
+    static let replaceRootVariable = "S3GW_REPLACE_ROOT"
+
     private func prepareStateDirectory() throws {
         try FileManager.default.createDirectory(atPath: config.stateDir, withIntermediateDirectories: true)
+        // This state directory's first start (no host-id yet; `pin` makes it).
+        let firstStart = HostIdentity.stored(stateDir: config.stateDir, create: false) == nil
+        HostSetup.pin(config)
         // Create and migrate the metadata store once, before workers race to open it.
         let store = try MetadataStores.open(config)
         // A store other hosts set up already: this host brings the installation's files and
@@ -114,6 +119,19 @@ final class Supervisor {
                 throw InstallationFiles.refuseJoin(stateDir: config.stateDir, error)
             }
             throw error
+        }
+        // A host joining an installation takes its root key; one that brings another would
+        // replace root for every host — only when asked to (restarting a host that served
+        // before with a new key is the documented rotation, docs/HOSTS.md).
+        if joining, firstStart, ProcessInfo.processInfo.environment[Self.replaceRootVariable] != "1",
+            try IdentityBootstrap.wouldReplaceRoot(
+                accessKey: root.accessKey, secret: root.secretKey, identities: store, metadata: store, box: box)
+        {
+            unlink(config.stateDir + "/" + HostIdentity.fileName)  // still a first start next time
+            throw InstallationFiles.Refusal(
+                description:
+                    "this host joins an installation whose root key differs from the one in its environment or configuration: starting would replace root for every host. Give it the installation's root key (root-credentials, or the same S3GW_ACCESS_KEY / S3GW_SECRET_KEY or configured root keys as the other hosts), or set \(Self.replaceRootVariable)=1 to replace it on purpose (docs/HOSTS.md)"
+            )
         }
         try IdentityBootstrap.ensureRoot(
             accessKey: root.accessKey, secret: root.secretKey, identities: store, metadata: store, box: box,
@@ -197,6 +215,7 @@ final class Supervisor {
             logger.error("reload refused: \(error)")
             return
         }
+        HostSetup.checkReload(next, logger: logger)
         if next.socket != config.socket {
             logger.warning("socket path changes need a restart; keeping \(config.socket)")
         }
