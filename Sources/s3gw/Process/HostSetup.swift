@@ -14,9 +14,10 @@ enum HostSetup {
     /// The supervisor, first thing once the state directory exists: makes `host-id` at the
     /// first start and hands the id to its children.
     static func pin(_ config: GatewayConfig) {
-        let id =
-            config.hostId ?? HostIdentity.stored(stateDir: config.stateDir, create: true)
-            ?? HostIdentity.derived(stateDir: config.stateDir)
+        // Made even when `[server] host_id` names the host: the file also marks that this
+        // state directory has started before (a joining host's checks).
+        let stored = HostIdentity.stored(stateDir: config.stateDir, create: true)
+        let id = config.hostId ?? stored ?? HostIdentity.derived(stateDir: config.stateDir)
         setenv(pinnedVariable, id, 1)
         use(id)
     }

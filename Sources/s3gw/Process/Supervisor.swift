@@ -99,6 +99,9 @@ final class Supervisor {
         // This state directory's first start (no host-id yet; `pin` makes it).
         let firstStart = HostIdentity.stored(stateDir: config.stateDir, create: false) == nil
         HostSetup.pin(config)
+        // A first start refused below stays a first start (the root key check).
+        var prepared = false
+        defer { if firstStart && !prepared { unlink(config.stateDir + "/" + HostIdentity.fileName) } }
         // Create and migrate the metadata store once, before workers race to open it.
         let store = try MetadataStores.open(config)
         // A store other hosts set up already: this host brings the installation's files and
@@ -127,7 +130,6 @@ final class Supervisor {
             try IdentityBootstrap.wouldReplaceRoot(
                 accessKey: root.accessKey, secret: root.secretKey, identities: store, metadata: store, box: box)
         {
-            unlink(config.stateDir + "/" + HostIdentity.fileName)  // still a first start next time
             throw InstallationFiles.Refusal(
                 description:
                     "this host joins an installation whose root key differs from the one in its environment or configuration: starting would replace root for every host. Give it the installation's root key (root-credentials, or the same S3GW_ACCESS_KEY / S3GW_SECRET_KEY or configured root keys as the other hosts), or set \(Self.replaceRootVariable)=1 to replace it on purpose (docs/HOSTS.md)"
@@ -145,6 +147,7 @@ final class Supervisor {
             logger.error("audit digests: \(error)")
         }
         try recordAuditSwitchedOff(store)
+        prepared = true
     }
 
     /// With the audit chain off, the chain itself records that it was, at every start and
