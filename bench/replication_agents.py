@@ -5,8 +5,10 @@ S3GW_E2E_METADATA=postgres the suite's PostgreSQL), a filesystem zone in Sweden 
 a moto_server provider in Finland. Each run writes BENCH_AGENTS_OBJECTS objects of
 BENCH_AGENTS_SIZE bytes with one copy, then `s3gw buckets replicas BUCKET 2` queues a copy of each
 to the provider: the figure is the time from that command to an empty queue, with host 1's agent
-alone, then with host 2 started beside it (its agent claims from the same queue). Each agent
-runs BENCH_AGENTS_WORKERS replicator threads. Medians over BENCH_RUNS runs, as a table.
+alone, then with host 2 started beside it (its agent claims from the same queue), then host 2
+stopped again: the runs alternate, so the provider's and the store's growth over the bench
+weighs on both. Each agent runs BENCH_AGENTS_WORKERS replicator threads. Medians over
+BENCH_RUNS runs of each, as a table.
 
 Env: S3GW_BIN (default .build/release/s3gw), BENCH_RUNS (3), BENCH_AGENTS_OBJECTS (300),
 BENCH_AGENTS_SIZE (16384), BENCH_AGENTS_WORKERS (2).
@@ -42,8 +44,11 @@ class BenchHost(Host):
 
     def write_config(self):
         super().write_config()
-        text = self.config.read_text().replace("\nworkers = 2\nlease", f"\nworkers = {WORKERS}\nlease")
-        self.config.write_text(text)
+        text = self.config.read_text()
+        # The [replication] workers line, as Host writes it: a changed Host must not leave the
+        # bench measuring its default without saying so.
+        assert "\nworkers = 2\nlease" in text, "BenchHost: [replication] workers line not found"
+        self.config.write_text(text.replace("\nworkers = 2\nlease", f"\nworkers = {WORKERS}\nlease"))
 
 
 def one_run(hosts, s3) -> float:
@@ -84,10 +89,13 @@ def main() -> int:
             shutil.copy2(hosts[0].state_dir / name, hosts[1].state_dir / name)
         nginx, port, _ = start_nginx(root / "nginx", [hosts[0].socket], root / "tls", what="nginx bench-agents")
         s3 = s3_client(Endpoint(port, hosts[0]))
-        one = [one_run(hosts, s3) for _ in range(RUNS)]
-        hosts[1].spawn()
-        hosts[1].wait_serving()
-        two = [one_run(hosts, s3) for _ in range(RUNS)]
+        one, two = [], []
+        for _ in range(RUNS):
+            one.append(one_run(hosts, s3))
+            hosts[1].spawn()
+            hosts[1].wait_serving()
+            two.append(one_run(hosts, s3))
+            hosts[1].stop()  # a clean stop: its agent gives its leases up at once
     finally:
         stop_process(nginx, 10)
         for h in hosts:

@@ -78,6 +78,9 @@ extension AdminAPI {
         public var notBefore: String
         /// Who runs it ("host:pid:thread"), "" when nobody does.
         public var leaseOwner: String
+        /// When the runner's lease ends unless renewed (absent when nobody runs it): another
+        /// host's agent may take the job over after it.
+        public var leaseUntil: String?
 
         init(_ j: ReplicationJob) {
             id = j.id
@@ -91,6 +94,7 @@ extension AdminAPI {
             createdAt = HTTPDate.iso8601(j.createdAt)
             notBefore = HTTPDate.iso8601(j.notBefore)
             leaseOwner = j.state == .running ? j.leaseOwner : ""
+            leaseUntil = j.state == .running ? HTTPDate.iso8601(j.leaseUntil) : nil
         }
     }
 
