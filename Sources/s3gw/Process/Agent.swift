@@ -27,6 +27,7 @@ enum Agent {
         let stopping = Atomic<Bool>(false)
         let busy = Atomic<Int>(0)
         let host = HostIdentity.current
+        HostIdCheck.start(context, logger: logger) { stopping.load(ordering: .relaxed) }
         // The agents of every host share the store: what only one of them may do at a time is
         // done under a lease (docs/HOSTS.md); replication jobs carry leases of their own.
         let leaseOwner = "\(host):\(getpid())"
