@@ -21,12 +21,15 @@ public final class PostgresConnection: SQLConnection, @unchecked Sendable {
     /// While a transaction is open a lost connection fails the statement: the transaction
     /// wrapper decides whether the whole body can run again.
     var transactionOpen = false
+    /// Whether the statement being run has been sent (preparing it changes nothing).
+    private var sent = false
 
     /// Connects with `conninfo` (libpq's `key=value` string or `postgresql://` URI; several hosts
     /// and `target_session_attrs` pass through). `readOnly` makes every transaction of the session
     /// read-only (`default_transaction_read_only`), for forensic readers.
     public init(conninfo: String, readOnly: Bool = false) throws(StoreError) {
-        guard let conn = PQconnectdb(conninfo) else { throw .internalFailure("postgres connect: out of memory") }
+        try Self.refuseUnsafe(conninfo)
+        guard let conn = Self.connect(conninfo) else { throw .internalFailure("postgres connect: out of memory") }
         guard PQstatus(conn) == CONNECTION_OK else {
             let message = Self.connectionMessage(conn)
             PQfinish(conn)
@@ -35,6 +38,48 @@ public final class PostgresConnection: SQLConnection, @unchecked Sendable {
         handle = conn
         self.readOnly = readOnly
         try startSession()
+    }
+
+    /// Defaults for what the url leaves unset, so a host that vanishes (power, network) is noticed
+    /// in about a minute rather than after the kernel's two hours of TCP keepalive: connecting gives
+    /// up after 5 s; an idle connection is probed after 30 s, every 10 s, given up after 3 probes.
+    static let connectDefaults: KeyValuePairs<String, String> = [
+        "connect_timeout": "5", "keepalives": "1", "keepalives_idle": "30", "keepalives_interval": "10",
+        "keepalives_count": "3",
+    ]
+
+    /// `PQconnectdbParams` with `expand_dbname`: the defaults come first, so whatever the url sets
+    /// (it is expanded in place of `dbname`, the last keyword) wins.
+    private static func connect(_ conninfo: String) -> OpaquePointer? {
+        let pairs = connectDefaults.map { ($0.key, $0.value) } + [("dbname", conninfo)]
+        let keys = pairs.map { strdup($0.0) }
+        let values = pairs.map { strdup($0.1) }
+        defer { for p in keys + values { free(p) } }
+        let k = keys.map { UnsafePointer($0) } + [nil]
+        let v = values.map { UnsafePointer($0) } + [nil]
+        return PQconnectdbParams(k, v, 1)
+    }
+
+    /// Refuses, before any connection, a connection string libpq cannot parse or that carries a
+    /// password (`password`, `sslpassword`, however spelled: spaces, URI percent-encoding): the
+    /// password belongs in PGPASSFILE / ~/.pgpass. libpq decides, and its parse error is not
+    /// repeated as it quotes the string.
+    public static func refuseUnsafe(_ conninfo: String) throws(StoreError) {
+        var parseError: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(conninfo, &parseError) else {
+            if let parseError { PQfreemem(parseError) }
+            throw .internalFailure("postgres: the [metadata] url is not a valid libpq connection string or URI")
+        }
+        defer { PQconninfoFree(options) }
+        var option = options
+        while let keyword = option.pointee.keyword {
+            let name = String(cString: keyword)
+            if name == "password" || name == "sslpassword", let value = option.pointee.val, value.pointee != 0 {
+                throw .internalFailure(
+                    "postgres: the [metadata] url holds a \(name): keep it in ~/.pgpass or the file PGPASSFILE names")
+            }
+            option += 1
+        }
     }
 
     deinit {
@@ -50,8 +95,14 @@ public final class PostgresConnection: SQLConnection, @unchecked Sendable {
         guard PQsetClientEncoding(handle, "UTF8") == 0 else {
             throw .internalFailure("postgres: setting client encoding UTF8: \(Self.connectionMessage(handle))")
         }
+        // A host that stops while holding the write lock (it is held for a transaction) must not
+        // block every writer everywhere: the server ends a transaction left idle this long.
+        try execOnce("SET idle_in_transaction_session_timeout = '\(Self.idleInTransactionTimeout)'")
         if readOnly { try execOnce("SET default_transaction_read_only = on") }
     }
+
+    /// No transaction of s3gw waits for its client this long between statements.
+    static let idleInTransactionTimeout = "30s"
 
     /// Whether libpq has found the connection broken (the server went away, was restarted, or
     /// ended this session).
@@ -70,13 +121,13 @@ public final class PostgresConnection: SQLConnection, @unchecked Sendable {
     // MARK: - Statements
 
     public func exec(_ sql: String) throws(StoreError) {
-        try retryingOnLoss { () throws(StoreError) in try execOnce(sql) }
+        try retryingOnLoss(sql) { () throws(StoreError) in try execOnce(sql) }
     }
 
     public func query(
         _ sql: String, _ args: [SQLValue], row: (any SQLRow) throws(StoreError) -> Void
     ) throws(StoreError) {
-        let result = try retryingOnLoss { () throws(StoreError) in try run(sql, args) }
+        let result = try retryingOnLoss(sql) { () throws(StoreError) in try run(sql, args) }
         defer { PQclear(result) }
         let rows = PQntuples(result)
         for i in 0..<rows {
@@ -84,20 +135,38 @@ public final class PostgresConnection: SQLConnection, @unchecked Sendable {
         }
     }
 
-    /// Outside a transaction a statement that finds the connection lost reconnects and runs once
-    /// more; inside one it fails (see `transactionOpen`).
-    private func retryingOnLoss<T>(_ statement: () throws(StoreError) -> T) throws(StoreError) -> T {
-        if isBroken && !transactionOpen { try reconnect() }
+    /// Outside a transaction a statement that finds the connection lost before it is sent
+    /// reconnects and runs; one lost after it was sent runs once more only if it is a read (it may
+    /// have committed: a write fails with "outcome unknown"). Inside a transaction it fails (see
+    /// `transactionOpen`).
+    private func retryingOnLoss<T>(_ sql: String, _ statement: () throws(StoreError) -> T) throws(StoreError) -> T {
+        if !transactionOpen {
+            // Reads what the server sent while the session was idle: a session it ended is seen
+            // as broken now, before the statement is sent, not after.
+            if PQconsumeInput(handle) == 0 || isBroken { try reconnect() }
+        }
+        sent = false
         do {
             return try statement()
         } catch {
             guard isBroken && !transactionOpen else { throw error }
+            guard !sent || Self.isRead(sql) else {
+                throw .internalFailure("postgres: connection lost while running a write; outcome unknown: \(error)")
+            }
             try reconnect()
             return try statement()
         }
     }
 
+    /// A plain SELECT (no row locks) changes nothing, so running it again is safe.
+    static func isRead(_ sql: String) -> Bool {
+        let upper = sql.uppercased().drop { $0 == " " || $0 == "\n" || $0 == "\t" }
+        return upper.hasPrefix("SELECT") && !upper.contains("FOR UPDATE") && !upper.contains("FOR SHARE")
+            && !upper.contains("FOR NO KEY UPDATE") && !upper.contains("NEXTVAL") && !upper.contains("PG_")
+    }
+
     func execOnce(_ sql: String) throws(StoreError) {
+        sent = true
         let result = PQexec(handle, sql)
         defer { PQclear(result) }
         try check(result, sql)
@@ -136,6 +205,7 @@ public final class PostgresConnection: SQLConnection, @unchecked Sendable {
             }
             values.append(strdup(text))
         }
+        sent = true
         let result = values.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: UnsafePointer<CChar>?.self) { params in
                 PQexecPrepared(handle, name, Int32(args.count), params.baseAddress, nil, nil, 0)
@@ -178,11 +248,15 @@ public final class PostgresConnection: SQLConnection, @unchecked Sendable {
         }
     }
 
-    /// libpq's last error for the connection, on one line. It names hosts and ports, never the
-    /// password.
+    /// libpq's last error for the connection, on one line. The url was parsed and holds no
+    /// password; still, anything libpq says about the connection string itself is cut, as it
+    /// quotes it.
     static func connectionMessage(_ conn: OpaquePointer) -> String {
         guard let p = PQerrorMessage(conn) else { return "unknown error" }
-        let text = String(cString: p).split(whereSeparator: \.isNewline).joined(separator: "; ")
+        var text = String(cString: p).split(whereSeparator: \.isNewline).joined(separator: "; ")
+        for marker in ["in URI", "connection info string", "connection string", "invalid "] {
+            if let r = text.range(of: marker) { text = String(text[..<r.lowerBound]) + "(connection string not shown)" }
+        }
         return text.isEmpty ? "unknown error" : text
     }
 }

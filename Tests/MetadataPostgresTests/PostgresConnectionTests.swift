@@ -84,13 +84,53 @@ final class PostgresConnectionTests: PostgresTestCase {
             XCTAssertTrue("\(error)".contains("SQLSTATE 23505"), "\(error)")
         }
         XCTAssertThrowsError(try c.exec("SELEKT 1")) { XCTAssertTrue("\($0)".contains("SQLSTATE 42601"), "\($0)") }
-        // Nothing listens on port 1; the error names the host, not the password.
-        XCTAssertThrowsError(
-            try PostgresConnection(conninfo: "host=127.0.0.1 port=1 user=u password=hunter2secret connect_timeout=2")
-        ) { error in
-            XCTAssertFalse("\(error)".contains("hunter2secret"), "\(error)")
-            XCTAssertTrue("\(error)".contains("127.0.0.1"), "\(error)")
+        // Nothing listens on port 1; the error names the host.
+        XCTAssertThrowsError(try PostgresConnection(conninfo: "host=127.0.0.1 port=1 user=u connect_timeout=2")) {
+            XCTAssertTrue("\($0)".contains("127.0.0.1"), "\($0)")
         }
+    }
+
+    func testAPasswordInTheURLIsRefusedHoweverSpelledAndNeverRepeated() throws {
+        let forms = [
+            "host=127.0.0.1 port=1 user=u password=hunter2secret",
+            "host=127.0.0.1 port=1 user=u password = hunter2secret",
+            "host=127.0.0.1 port=1 sslpassword='hunter2secret'",
+            "postgresql://u:hunter2secret@127.0.0.1:1/db",
+            "postgresql://u@127.0.0.1:1/db?pass%77ord=hunter2secret",
+        ]
+        for conninfo in forms {
+            XCTAssertThrowsError(try PostgresConnection(conninfo: conninfo), conninfo) { error in
+                XCTAssertTrue("\(error)".contains("password"), "\(error)")
+                XCTAssertFalse("\(error)".contains("hunter2secret"), "\(error)")
+            }
+        }
+        // libpq's own parse errors quote the string: not repeated.
+        for malformed in ["postgresql://u@127.0.0.1:1/db?a=1&hunter2secret", "host='hunter2secret"] {
+            XCTAssertThrowsError(try PostgresConnection(conninfo: malformed), malformed) { error in
+                XCTAssertTrue("\(error)".contains("not a valid"), "\(error)")
+                XCTAssertFalse("\(error)".contains("hunter2secret"), "\(error)")
+            }
+        }
+        XCTAssertNoThrow(try PostgresConnection.refuseUnsafe("host=h user=u password='' dbname=d"))
+    }
+
+    func testSessionsEndTransactionsLeftIdle() throws {
+        let c = try connect()
+        XCTAssertEqual(try rows(c, "SHOW idle_in_transaction_session_timeout"), [["30s"]])
+    }
+
+    func testAWriteLostAfterSendingIsNotRunAgain() throws {
+        let c = try connect()
+        try c.exec("CREATE TABLE v (k TEXT)")
+        // The statement ends its own session while running: it may or may not have committed, so it
+        // fails as "outcome unknown" instead of running a second time.
+        XCTAssertThrowsError(
+            try c.query(
+                "WITH w AS (INSERT INTO v (k) VALUES ('once') RETURNING k) "
+                    + "SELECT pg_terminate_backend(pg_backend_pid()) FROM w", [])
+        ) { XCTAssertTrue("\($0)".contains("outcome unknown"), "\($0)") }
+        // The connection comes back for the next statement.
+        XCTAssertEqual(try rows(c, "SELECT count(*) FROM v"), [["0"]])
     }
 
     func testPlaceholderCountMustMatchTheValues() throws {

@@ -19,8 +19,10 @@ public struct MetadataSettings: Sendable, Equatable {
 
     public init() {}
 
-    /// Whether `url` spells out a password (`password=…`, or `postgresql://user:secret@host`):
-    /// refused, as a configuration file is read by more people and tools than a password file.
+    /// Whether `url` spells out a password in its plain forms (`password=…`, or
+    /// `postgresql://user:secret@host`): refused at load, as a configuration file is read by more
+    /// people and tools than a password file. This is the early check with a line number; the
+    /// one that decides is libpq's own parse (`PostgresConnection.refuseUnsafe`), before connecting.
     public var urlCarriesPassword: Bool {
         let lower = url.lowercased()
         if lower.contains("password=") { return true }
