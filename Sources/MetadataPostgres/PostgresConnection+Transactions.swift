@@ -1,3 +1,4 @@
+internal import CPostgres
 import GatewayCore
 import MetadataSQL
 
@@ -26,9 +27,14 @@ extension PostgresConnection {
     /// before COMMIT is sent nothing was committed, so the whole transaction runs once more on a
     /// new connection. Lost while committing, the outcome is unknown: that fails.
     private func runTransaction<T>(_ begin: [String], _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        // PostgreSQL has no nested BEGIN: a second one would only warn, and the inner COMMIT would
+        // end the outer transaction early.
+        guard !transactionOpen else { throw .internalFailure("postgres: a transaction is already open") }
         var retried = false
         while true {
-            if isBroken { try reconnect() }
+            if PQconsumeInput(handle) == 0 || isBroken { try reconnect() }
+            // A session left inside a transaction (a ROLLBACK that failed) starts afresh.
+            if PQtransactionStatus(handle) != PQTRANS_IDLE { try reconnect() }
             transactionOpen = true
             defer { transactionOpen = false }
             var committing = false
@@ -51,7 +57,7 @@ extension PostgresConnection {
                             "postgres: connection lost during COMMIT; outcome unknown: \(error)")
                         : error
                 }
-                try? execOnce("ROLLBACK")
+                do { try execOnce("ROLLBACK") } catch { try? reconnect() }
                 throw error
             }
         }

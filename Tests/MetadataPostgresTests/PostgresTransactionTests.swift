@@ -25,6 +25,22 @@ final class PostgresTransactionTests: PostgresTestCase {
         XCTAssertEqual(try rows(c, "SELECT count(*) FROM v"), [["2"]])
     }
 
+    func testANestedTransactionIsRefusedAndNothingCommitsEarly() throws {
+        let c = try connect()
+        let other = try connect()
+        try c.exec("CREATE TABLE v (k TEXT)")
+        XCTAssertThrowsError(
+            try c.transaction { () throws(StoreError) in
+                try c.query("INSERT INTO v (k) VALUES ('outer')", [])
+                try c.transaction { () throws(StoreError) in try c.query("INSERT INTO v (k) VALUES ('inner')", []) }
+            }
+        ) { XCTAssertTrue("\($0)".contains("already open"), "\($0)") }
+        XCTAssertEqual(try rows(other, "SELECT count(*) FROM v"), [["0"]])
+        // The session is usable afterwards.
+        try c.transaction { () throws(StoreError) in try c.query("INSERT INTO v (k) VALUES ('later')", []) }
+        XCTAssertEqual(try rows(other, "SELECT k FROM v"), [["later"]])
+    }
+
     func testWriteTransactionsOfTwoConnectionsSerialize() throws {
         let a = try connect()
         let b = try connect()
