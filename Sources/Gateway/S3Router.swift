@@ -407,6 +407,7 @@ enum S3Router {
         var r = r
         if loadsBucket(route) { try load(&r, route, ctx) }
         try authorize(&r, route, ctx)
+        if route.level == .object, let key = r.key { try ObjectKey.refuseNUL(key) }
         do {
             return try route.handler(r, ctx, logger)
         } catch let e as S3Error where (e.code == .noSuchKey || e.code == .noSuchVersion) && route.level == .object {

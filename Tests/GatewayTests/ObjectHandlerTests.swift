@@ -46,6 +46,18 @@ final class ObjectHandlerTests: XCTestCase {
         XCTAssertEqual(gw.zone.blobCount, 0)
     }
 
+    func testAKeyWithNULIsRefusedByEveryObjectRequest() {
+        for method in ["PUT", "GET", "HEAD", "DELETE"] {
+            let r = gw.send(method, "/bucket-one/a%00b", body: method == "PUT" ? [1] : [])
+            XCTAssertEqual(r.status, 400, method)
+            if method != "HEAD" { XCTAssertEqual(r.errorCode, "InvalidArgument", method) }
+        }
+        XCTAssertEqual(gw.send("PUT", "/bucket-one/src", body: [1]).status, 200)
+        let copy = gw.send("PUT", "/bucket-one/dst", headers: [("x-amz-copy-source", "/bucket-one/a%00b")])
+        XCTAssertEqual(copy.errorCode, "InvalidArgument")
+        XCTAssertEqual(gw.zone.blobCount, 1)
+    }
+
     func testWrongPayloadHashStoresNothing() {
         let r = gw.send(
             "PUT", "/bucket-one/k", body: Array("data".utf8),

@@ -176,6 +176,17 @@ def test_invalid_bucket_name(gw):
     assert_s3_error(send(gw, "PUT", "/Invalid_Bucket_Name", b""), 400, "InvalidBucketName")
 
 
+def test_a_key_with_nul_is_refused_by_every_object_request(gw, bucket):
+    # The same answer on SQLite and PostgreSQL (whose text cannot hold NUL): 400, from nginx (it
+    # refuses %00 in a path) or from the gateway behind it (InvalidArgument).
+    for method in ("PUT", "GET", "HEAD", "DELETE"):
+        r = send(gw, method, f"/{bucket}/a%00b", b"x" if method == "PUT" else b"")
+        assert r.status_code == 400, (method, r.status_code, r.text)
+    r = send(gw, "PUT", f"/{bucket}/dst", b"", headers={"x-amz-copy-source": f"/{bucket}/a%00b"})
+    assert_s3_error(r, 400, "InvalidArgument")
+    assert s3_client(gw).list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+
+
 def test_errors_carry_request_ids_for_missing_things(gw, bucket):
     assert_s3_error(send(gw, "GET", f"/{bucket}/nope"), 404, "NoSuchKey")
     assert_s3_error(send(gw, "GET", f"/{new_bucket_name('gone')}/nope"), 404, "NoSuchBucket")

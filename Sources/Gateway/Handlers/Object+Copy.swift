@@ -98,6 +98,7 @@ extension Handlers {
     /// marker by id is a bad request, as S3 answers.
     static func copySource(_ r: S3Request, _ ctx: GatewayContext) throws -> (BucketRecord, ObjectRecord, String?) {
         let source = try CopySource.parse(r.headerText("x-amz-copy-source") ?? "")
+        try ObjectKey.refuseNUL(source.key)
         // The source may be another tenant's bucket (`tenant:bucket/key`): S3's existence rules
         // and the one access decision apply to it as to any bucket the request names.
         try BucketAddress.validate(source.bucket)

@@ -194,6 +194,12 @@ extension Handlers {
 enum ObjectKey {
     static func validate(_ key: String) throws(S3Error) {
         if key.utf8.count > 1024 { throw S3Error(.keyTooLong, extra: [("Key", String(key.prefix(64)))]) }
+        try refuseNUL(key)
+    }
+
+    /// No object's key holds NUL (PUT refuses it, and PostgreSQL text cannot): every object
+    /// request naming one gets the same answer on every store.
+    static func refuseNUL(_ key: String) throws(S3Error) {
         if key.utf8.contains(0) { throw S3Error(.invalidArgument, "Object keys may not contain NUL.") }
     }
 }
