@@ -5,6 +5,8 @@
 #                                     trust authentication: for tests only)
 #   scripts/pg-cluster.sh stop DIR    stop it (fast shutdown, SIGKILL after 30 s) and delete its data
 #   scripts/pg-cluster.sh bindir      where initdb and pg_ctl are (exit 1 when PostgreSQL is absent)
+# Collation is ICU's en-US (libc's en_US.UTF-8, else C, where PostgreSQL lacks ICU): a query that
+# forgets COLLATE "C" then lists in the wrong order instead of passing by luck.
 # PostgreSQL refuses to run as root: as root, the cluster runs as the `postgres` user (Debian's
 # package creates it), its data in a directory of that user's that DIR/data links to.
 set -euo pipefail
@@ -50,27 +52,34 @@ start() {
     # The socket directory's path must fit in sun_path (107 bytes); clients here use TCP anyway.
     sock="$real"
     [ "${#sock}" -lt 80 ] || sock=""
-    as_owner "$bin/initdb" -D "$real/data" -U s3gw --auth=trust --locale=C -E UTF8 >"$dir/initdb.log" 2>&1 ||
-        { cat "$dir/initdb.log" >&2; exit 1; }
+    local collation=(--locale=C)
+    if ldd "$bin/postgres" 2>/dev/null | grep -q libicu; then
+        collation=(--locale=C --locale-provider=icu --icu-locale=en-US)
+    elif locale -a 2>/dev/null | grep -qix 'en_US.utf-\?8'; then
+        collation=(--locale=en_US.UTF-8)
+    fi
+    as_owner "$bin/initdb" -D "$real/data" -U s3gw --auth=trust "${collation[@]}" -E UTF8 >"$dir/initdb.log" 2>&1 ||
+        { cat "$dir/initdb.log" >&2; stop "$dir"; exit 1; }
     # A port taken between choosing and binding fails the start: choose again.
     for i in 1 2 3; do
         port="$(free_port)"
         # Durability is not wanted of a cluster that is deleted after the run: fsync off.
         if as_owner "$bin/pg_ctl" -D "$real/data" -l "$real/postgres.log" -w -t 60 \
-            -o "-p $port -k '$sock' -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+            -o "-p $port -k '$sock' -c listen_addresses=127.0.0.1 -c max_connections=1000 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
             start >"$dir/pg_ctl.log" 2>&1; then
             echo "$port" >"$dir/port"
             echo "host=127.0.0.1 port=$port user=s3gw dbname=postgres"
             return 0
         fi
-        [ "$i" -lt 3 ] || { cat "$dir/pg_ctl.log" "$real/postgres.log" >&2 2>/dev/null; exit 1; }
+        [ "$i" -lt 3 ] || { cat "$dir/pg_ctl.log" "$real/postgres.log" >&2 2>/dev/null; stop "$dir"; exit 1; }
     done
 }
 
 stop() {
     local dir="$1" data pid real i
     data="$dir/data"
-    [ -e "$data" ] || return 0
+    # A link whose target is gone (a start that failed half-way) is still removed.
+    [ -e "$data" ] || [ -L "$data" ] || return 0
     real="$(readlink -f "$data")"
     if [ -f "$real/postmaster.pid" ]; then
         pid="$(head -1 "$real/postmaster.pid")"
