@@ -44,8 +44,31 @@ public enum TestPostgres {
         let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         let admin = try PostgresConnection(conninfo: conninfo)
         try admin.exec("CREATE DATABASE \(name)")
-        // A later keyword overrides an earlier one in libpq's key=value form.
-        return conninfo + " dbname=\(name)"
+        return naming(conninfo, database: name)
+    }
+
+    /// Drops the database `conninfo` names (a `freshDatabase` a test is done with), ending any
+    /// session still on it, so a long run does not pile up databases and connections.
+    public static func drop(_ conninfo: String) throws(StoreError) {
+        guard case .running(let server) = server else { return }
+        var name = ""
+        try PostgresConnection(conninfo: conninfo).query("SELECT current_database()", []) {
+            (r: any SQLRow) throws(StoreError) in name = r.text(0)
+        }
+        guard name.hasPrefix("t_") || name.hasPrefix("k_") else { return }
+        try PostgresConnection(conninfo: server).exec("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+    }
+
+    /// `conninfo` (libpq's key=value form or a postgres:// URI) naming database `name` instead.
+    public static func naming(_ conninfo: String, database name: String) -> String {
+        guard let scheme = conninfo.range(of: "://"), conninfo.hasPrefix("postgres") else {
+            // A later keyword overrides an earlier one in libpq's key=value form.
+            return conninfo + " dbname=\(name)"
+        }
+        let rest = conninfo[scheme.upperBound...]
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+        let query = rest[authorityEnd...].firstIndex(of: "?").map { String(rest[$0...]) } ?? ""
+        return String(conninfo[..<authorityEnd]) + "/\(name)" + query
     }
 
     /// The connection string of the database named after `key`, created on first use: the same
@@ -64,7 +87,7 @@ public enum TestPostgres {
             }
             known.insert(name)
         }
-        return conninfo + " dbname=\(name)"
+        return naming(conninfo, database: name)
     }
 
     private static let created = Mutex<Set<String>>([])

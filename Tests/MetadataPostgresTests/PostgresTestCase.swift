@@ -13,6 +13,10 @@ class PostgresTestCase: XCTestCase {
         conninfo = try XCTUnwrap(TestPostgres.freshDatabase())
     }
 
+    override func tearDownWithError() throws {
+        if !conninfo.isEmpty { try TestPostgres.drop(conninfo) }
+    }
+
     func connect(readOnly: Bool = false) throws -> PostgresConnection {
         try PostgresConnection(conninfo: conninfo, readOnly: readOnly)
     }

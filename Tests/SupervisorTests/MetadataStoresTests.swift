@@ -39,6 +39,7 @@ final class MetadataStoresTests: XCTestCase {
     func testPostgresFromTheURLAndReadOnlyForVerification() throws {
         if case .absent(let reason) = TestPostgres.server { throw XCTSkip(reason) }
         let url = try XCTUnwrap(TestPostgres.freshDatabase())
+        defer { try? TestPostgres.drop(url) }
         let dir = NSTemporaryDirectory() + "s3gw-stores-\(UUID().uuidString)"
         let c = try config("\n[metadata]\nkind = \"postgres\"\nurl = \"\(url)\"\n", stateDir: dir)
         let store = try MetadataStores.open(c)
