@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
 
@@ -426,12 +427,34 @@ def postgres_sql(conninfo: str, sql: str) -> str:
     return r.stdout
 
 
+def with_dbname(conninfo: str, name: str) -> str:
+    """`conninfo` (key=value or a postgres:// URI) naming database `name` instead."""
+    if conninfo.startswith(("postgres://", "postgresql://")):
+        u = urllib.parse.urlsplit(conninfo)
+        return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + name, u.query, u.fragment))
+    return f"{conninfo} dbname={name}"
+
+
 def postgres_database() -> str:
     """A fresh, empty database on the session's server: its connection string."""
     server = postgres_server()
     name = "e2e_" + uuid.uuid4().hex[:16]
     postgres_sql(server, f"CREATE DATABASE {name}")
-    return f"{server} dbname={name}"
+    return with_dbname(server, name)
+
+
+def check_and_drop_postgres_database(url: str, state_dir: Path, started: bool) -> None:
+    """After a stack on PostgreSQL: proves its metadata was there (migrated tables, no SQLite file
+    in the state directory), then drops the database."""
+    name = postgres_sql(url, "SELECT current_database()").strip()
+    try:
+        if started:
+            sqlite = sorted(p.name for p in state_dir.glob("metadata.sqlite*")) if state_dir.exists() else []
+            assert not sqlite, f"a stack on PostgreSQL wrote {sqlite} in {state_dir}"
+            migrations = postgres_sql(url, "SELECT count(*) FROM schema_migrations").strip()
+            assert int(migrations) > 0, "a stack on PostgreSQL left schema_migrations empty"
+    finally:
+        postgres_sql(postgres_server(), f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 class Stack:
@@ -574,6 +597,8 @@ class Stack:
         return status
 
     def cleanup(self) -> None:
+        if self.postgres_url and os.environ.get("S3GW_E2E_KEEP") != "1":
+            check_and_drop_postgres_database(self.postgres_url, self.state_dir, self.gateway is not None)
         if os.environ.get("S3GW_E2E_KEEP") == "1":
             print(f"\ns3gw e2e: kept {self.tmp}", file=sys.stderr)
         else:

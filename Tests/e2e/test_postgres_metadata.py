@@ -55,6 +55,7 @@ def test_requests_survive_the_server_ending_every_session(stack):
     for i in range(20):
         s3.put_object(Bucket=bucket, Key=f"before-{i}", Body=b"x" * i)
     errors: list[str] = []
+    crashed: list[str] = []
     written: list[str] = []
     stop = threading.Event()
 
@@ -69,6 +70,9 @@ def test_requests_survive_the_server_ending_every_session(stack):
                 c.get_object(Bucket=bucket, Key=f"before-{i % 20}")["Body"].read()
             except ClientError as e:
                 errors.append(f"{key}: {e.response['Error']['Code']} {e}")
+            except Exception as e:  # noqa: BLE001 - a load thread's crash must fail the test, not vanish
+                crashed.append(f"{key}: {e!r}")
+                return
             i += 1
 
     threads = [threading.Thread(target=load, args=(n,)) for n in range(4)]
@@ -85,6 +89,8 @@ def test_requests_survive_the_server_ending_every_session(stack):
         stop.set()
         for t in threads:
             t.join(30)
+    assert not any(t.is_alive() for t in threads), "a load thread hangs"
+    assert not crashed, crashed[:5]
     # A session ended while its COMMIT is in flight leaves the outcome unknown: that request
     # fails (a 500 the client retries), logged as such. No other request may fail.
     unknown = stack.gateway_log.read_text(errors="replace").count("outcome unknown")
