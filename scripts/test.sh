@@ -23,11 +23,14 @@ started=$SECONDS
 logs="$(mktemp -d)"
 trap 'scripts/pg-cluster.sh stop "$logs/pg" >/dev/null 2>&1; rm -rf "$logs"' EXIT
 
-if ! S3GW_TEST_POSTGRES="$(scripts/pg-cluster.sh start "$logs/pg")"; then
+# S3GW_SKIP_POSTGRES_PASS=1: no cluster, no PostgreSQL passes (2b, 3c); the PostgreSQL unit tests
+# start their own cluster, or skip where PostgreSQL is not installed.
+if [ "${S3GW_SKIP_POSTGRES_PASS:-0}" != "1" ] &&
+    ! S3GW_TEST_POSTGRES="$(scripts/pg-cluster.sh start "$logs/pg")"; then
     echo "SUMMARY: the test PostgreSQL cluster FAILED to start"
     exit 1
 fi
-export S3GW_TEST_POSTGRES
+[ -z "${S3GW_TEST_POSTGRES:-}" ] || export S3GW_TEST_POSTGRES
 
 echo "==> [1/3] swift build"
 if swift build; then
@@ -35,13 +38,25 @@ if swift build; then
     echo "==> [2/3] swift test"
     swift test 2>&1 | tee "$logs/unit.log"
     if [ "${PIPESTATUS[0]}" -eq 0 ]; then result[unit]=ok; else result[unit]=FAILED; fi
-    # The metadata store's tests (every test class making its store through TestStores.swift)
-    # once more on PostgreSQL.
-    store_tests=$(grep -l "sqlStore(\|sqlConnection(\|TwoStores(" Tests/GatewayTests/*.swift |
-        xargs sed -nE 's/^(final )?class ([A-Za-z0-9_]+): .*XCTestCase.*/\2/p' | sort -u | paste -sd'|')
-    echo "==> [2b/3] swift test: the metadata store's tests on PostgreSQL"
-    S3GW_TEST_METADATA=postgres swift test --skip-build --filter "$store_tests" 2>&1 | tee "$logs/unit-pg.log"
-    [ "${PIPESTATUS[0]}" -eq 0 ] || result[unit]=FAILED
+    # The metadata store's tests (every test class making its store through TestStores.swift,
+    # and the classes deriving from those) once more on PostgreSQL.
+    if [ "${S3GW_SKIP_POSTGRES_PASS:-0}" != "1" ]; then
+        store_tests=$(grep -l "sqlStore(\|sqlConnection(\|TwoStores(" Tests/GatewayTests/*.swift |
+            xargs sed -nE 's/^(final )?class ([A-Za-z0-9_]+): .*/\2/p' | sort -u)
+        bases="$(echo "$store_tests" | paste -sd'|')"
+        store_tests=$( (echo "$store_tests"
+            sed -nE "s/^(final )?class ([A-Za-z0-9_]+): *($bases)\b.*/\2/p" Tests/GatewayTests/*.swift) |
+            sort -u | paste -sd'|')
+        echo "==> [2b/3] swift test: the metadata store's tests on PostgreSQL"
+        S3GW_TEST_METADATA=postgres swift test --skip-build --filter "$store_tests" 2>&1 | tee "$logs/unit-pg.log"
+        [ "${PIPESTATUS[0]}" -eq 0 ] || result[unit]=FAILED
+        # A filter that matched (almost) nothing would pass silently.
+        ran=$(sed -nE 's/.*Executed ([0-9]+) tests?, .*/\1/p' "$logs/unit-pg.log" | sort -n | tail -1)
+        if [ "${ran:-0}" -lt 100 ]; then
+            echo "tier 2b ran only ${ran:-0} tests on PostgreSQL"
+            result[unit]=FAILED
+        fi
+    fi
     echo "==> [3/3] end-to-end (pytest Tests/e2e)"
     # shellcheck disable=SC2086
     S3GW_BIN="$root/.build/debug/s3gw" python3 -m pytest -q Tests/e2e ${S3GW_E2E_ARGS:-} 2>&1 | tee "$logs/e2e.log"
