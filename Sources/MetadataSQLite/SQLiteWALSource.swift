@@ -66,7 +66,7 @@ public final class SQLiteWALSource: WALBackupSource {
             cursor = nil
             index = 0
             if let header = try readHeader() {
-                let scan = try scanFile(from: WALFormat.Cursor(header: header)).0
+                let scan = try scanFile(from: WALFormat.Cursor(header: header), collect: false).0
                 cursor = scan.end
                 // None in the WAL by its index (a RESTART checkpoint): what the file still holds
                 // is stale and all in the database; the next writer starts the WAL over.
@@ -275,18 +275,22 @@ public final class SQLiteWALSource: WALBackupSource {
     /// The whole transactions from `start` on and their bytes, read a window at a time: the
     /// scan stops at the first invalid frame, however large the file grew once (a WAL file keeps
     /// its size after a restart; only its first frames are new), or past `segmentBytes`.
-    private func scanFile(from start: WALFormat.Cursor) throws(StoreError) -> (WALFormat.Scan, [UInt8]) {
+    /// `collect: false` finds only where the readable frames end (however far past
+    /// `segmentBytes`), keeping none of their bytes.
+    private func scanFile(from start: WALFormat.Cursor, collect: Bool = true) throws(StoreError) -> (
+        WALFormat.Scan, [UInt8]
+    ) {
         var total = WALFormat.Scan(frames: 0, length: 0, end: start)
         var out: [UInt8] = []
         var window = max(1, min(1 << 20, segmentBytes) / start.header.frameSize) * start.header.frameSize
         while true {
             let bytes = try readFile(from: total.end.offset, limit: window)
             let scan = bytes.withUnsafeBytes { WALFormat.scan($0, from: total.end) }
-            out += bytes[0..<scan.length]
+            if collect { out += bytes[0..<scan.length] }
             total = WALFormat.Scan(
                 frames: total.frames + scan.frames, length: total.length + scan.length, end: scan.end)
             // The end of the file, or an invalid frame within the window: nothing more follows.
-            if bytes.count < window || scan.valid < bytes.count || out.count >= segmentBytes {
+            if bytes.count < window || scan.valid < bytes.count || (collect && out.count >= segmentBytes) {
                 return (total, out)
             }
             // Every frame valid: a transaction longer than the window goes on past it.

@@ -174,6 +174,18 @@ final class BackupRoundTripTests: XCTestCase {
         XCTAssertEqual(try rows(try restore(zone, at: nil, to: "cut.sqlite")), try rows(dir + "/live.sqlite"))
     }
 
+    /// A generation begins on a WAL already larger than a segment (a backup switched on, or an
+    /// agent started, after heavy writes): its end is found however far it is.
+    func testAGenerationBeginsOnAWALLargerThanASegment() throws {
+        let (writer, _, backup, zone, _) = try live(checkpointBytes: 1 << 20, segmentBytes: 32 * 1024)
+        for i in 0..<100 {
+            try writer.query(
+                "INSERT INTO t VALUES (?, ?)", [.text("k\(i)"), .text(String(repeating: "v", count: 1500))])
+        }
+        try backup.step()
+        XCTAssertEqual(try rows(try restore(zone, at: nil, to: "big.sqlite")), try rows(dir + "/live.sqlite"))
+    }
+
     func testAGapOrADamagedSegmentIsRefused() throws {
         let (writer, _, backup, zone, clock) = try live()
         try backup.step()
