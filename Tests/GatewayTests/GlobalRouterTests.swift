@@ -145,6 +145,10 @@ final class GlobalRouterTests: XCTestCase {
         XCTAssertEqual(r.status, 200)
         XCTAssertEqual(String(decoding: r.body, as: UTF8.self), #"{"endpoint":"https:\/\/fi.s3.example"}"#)
         XCTAssertEqual(send("GET", "/.well-known/s3gw-route?bucket=photos").status, 200)
+        // A bucket as the 307 routes it: `globex:photos` by globex's bare entry, not by another tenant.
+        XCTAssertEqual(send("GET", "/.well-known/s3gw-route?bucket=globex:photos").status, 200)
+        XCTAssertEqual(send("GET", "/.well-known/s3gw-route?bucket=acme:photos").status, 404)
+        XCTAssertEqual(send("GET", "/.well-known/s3gw-route?bucket=acme:logs").status, 200)
         XCTAssertEqual(send("GET", "/.well-known/s3gw-route?access-key-id=NOPE").status, 404)
         XCTAssertEqual(send("GET", "/.well-known/s3gw-route").status, 400)
         XCTAssertEqual(send("GET", "/.well-known/s3gw-route?bucket=photos&access-key-id=AKIDACME").status, 400)

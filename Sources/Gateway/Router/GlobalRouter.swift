@@ -86,6 +86,16 @@ public struct GlobalRouter: Sendable {
     /// only by its entry: `tenant:bucket` by a qualified entry (or the bare entry of that same
     /// tenant), a bare name by a bare entry — never by the tenant alone, which would tell
     /// anyone which tenant ids exist.
+    /// The route of a bucket as a request or the lookup names it (`tenant:bucket` or bare).
+    func bucketRoute(_ bucket: String) throws(S3Error) -> ResolvedRoute? {
+        let (tenant, name) = BucketAddress.split(bucket)
+        guard let tenant else { return try lookup(.bucket, name) }
+        guard TenantRecord.isValidID(tenant) && BucketName.isValid(name) else { return nil }
+        if let route = try lookup(.bucket, bucket) { return route }
+        if let bare = try lookup(.bucket, name), bare.tenant == tenant { return bare }
+        return nil
+    }
+
     func destination(_ head: RequestHead, hostBucket: String?) throws(S3Error) -> Destination {
         let (bucket, _) = try S3Gateway.address(head.rawPath, hostBucket: hostBucket)
         if let key = head.claimedAccessKey, !key.isEmpty {
@@ -100,17 +110,8 @@ public struct GlobalRouter: Sendable {
         guard let bucket else {
             throw S3Error(.accessDenied, "Anonymous requests to this endpoint must name a bucket or an access key.")
         }
-        let (tenant, name) = BucketAddress.split(bucket)
-        var route: ResolvedRoute?
-        if let tenant {
-            if TenantRecord.isValidID(tenant) && BucketName.isValid(name) {
-                route = try lookup(.bucket, bucket)
-                if route == nil, let bare = try lookup(.bucket, name), bare.tenant == tenant { route = bare }
-            }
-        } else {
-            route = try lookup(.bucket, name)
-        }
-        guard let route else {
+        let name = BucketAddress.split(bucket).name
+        guard let route = try bucketRoute(bucket) else {
             throw S3Error(
                 .noSuchBucket, "The specified bucket is not routed by this endpoint.", extra: [("BucketName", bucket)])
         }
@@ -212,7 +213,12 @@ public struct GlobalRouter: Sendable {
         let kind: RouteKind = keys.isEmpty ? .bucket : .accessKey
         let region: RouteRegion?
         do {
-            region = try lookup(kind, keys.first ?? buckets[0])?.region
+            // A bucket as the 307 routes it (`tenant:bucket` by its bare entry too).
+            if let key = keys.first {
+                region = try lookup(.accessKey, key)?.region
+            } else {
+                region = try bucketRoute(buckets[0])?.region
+            }
         } catch {
             return Self.jsonError(.internalError)
         }
