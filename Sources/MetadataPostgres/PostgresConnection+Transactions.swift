@@ -10,7 +10,8 @@ extension PostgresConnection {
     /// READ COMMITTED after the lock: each statement sees every transaction committed before it,
     /// and none of those that could change what it read can commit until this one has.
     public func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
-        try runTransaction(["BEGIN", "SELECT pg_advisory_xact_lock(\(Self.writeLockKey))"], body)
+        // One round trip: PQexec runs both and stops at the first that fails.
+        try runTransaction(["BEGIN; SELECT pg_advisory_xact_lock(\(Self.writeLockKey))"], body)
     }
 
     /// For job claims: rows are taken with `FOR UPDATE SKIP LOCKED`, so claimers never wait for
