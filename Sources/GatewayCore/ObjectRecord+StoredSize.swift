@@ -11,11 +11,10 @@ extension ObjectRecord {
     /// the whole object.
     public var plainStreams: [Int64] { partSizes.isEmpty ? [size] : partSizes }
 
-    /// The part number each stream's key is bound to, in order: the envelope's part numbers
-    /// for a multipart object, 0 for a single stream.
-    public var streamParts: [Int] {
-        let parts = (try? SSEEnvelope.decode(sse))?.parts ?? []
-        return partSizes.isEmpty ? [0] : parts
+    /// The part number each stream's key is bound to, in order: `envelope`'s (the object's own,
+    /// decoded once by the caller) part numbers for a multipart object, 0 for a single stream.
+    public func streamParts(_ envelope: SSEEnvelope) -> [Int] {
+        partSizes.isEmpty ? [0] : envelope.parts
     }
 
     /// Bytes one complete copy of the object takes in a zone (0 for a delete marker).

@@ -100,7 +100,8 @@ struct ObjectEncryption {
             let one = copies.only(copy)
             do {
                 let reader = try DecryptingReader(
-                    dataKey: dataKey, streams: o.plainStreams, parts: o.streamParts, offset: offset, length: length
+                    dataKey: dataKey, streams: o.plainStreams, parts: o.streamParts(envelope), offset: offset,
+                    length: length
                 ) { start, count in try one.open(offset: start, length: count, ctx).reader }
                 return (copy.zone, reader)
             } catch let e as SSEError {

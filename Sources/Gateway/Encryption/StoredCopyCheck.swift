@@ -19,7 +19,8 @@ struct StoredCopyCheck {
         guard let envelope = try SSEEnvelope.decode(o.sse) else { return nil }
         // Handed over, not copied: the verifier wipes it when done.
         let dataKey = envelope.mode == .customer ? nil : try keys.dataKey(envelope, anyState: true)
-        verifier = StoredStreamVerifier(inner, streams: o.plainStreams, parts: o.streamParts, dataKey: dataKey)
+        verifier = StoredStreamVerifier(
+            inner, streams: o.plainStreams, parts: o.streamParts(envelope), dataKey: dataKey)
         object = o
         keyless = envelope.mode == .customer
     }
