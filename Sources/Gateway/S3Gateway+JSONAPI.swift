@@ -23,22 +23,24 @@ extension S3Gateway {
         } catch {
             let s3 = Self.s3Error(error, logger: logger)
             RequestTrace.current?.errorCode = s3.code.code
-            answer = AdminResponse(
-                status: s3.code.status,
-                body: errorBody(AdminError(status: s3.code.status, code: s3.code.code, message: s3.message)))
+            answer = AdminResponse(status: s3.code.status, body: errorBody(AdminError(s3)))
         }
         if let file = answer.file {
             return sendFile(
                 file, answer, head: head, requestId: requestId, to: sink, errorBody: errorBody, logger: logger)
         }
-        let response = S3Response(
+        _ = try? send(Self.jsonResponse(answer), head: head, requestId: requestId, to: sink)
+        return answer.status
+    }
+
+    /// An admin answer as the response sent: JSON unless the answer names its own type.
+    static func jsonResponse(_ answer: AdminResponse) -> S3Response {
+        S3Response(
             status: answer.status,
             headers: (answer.body.isEmpty || answer.headers.contains { $0.name == "Content-Type" }
                 ? [] : [Header("Content-Type", "application/json")])
                 + answer.headers.map { Header($0.name, $0.value) },
             body: answer.body.isEmpty ? .empty : .bytes(answer.body))
-        _ = try? send(response, head: head, requestId: requestId, to: sink)
-        return answer.status
     }
 
     private func jsonAnswer(
@@ -46,7 +48,7 @@ extension S3Gateway {
         _ body: any ByteSource, _ now: Double
     ) throws -> AdminResponse {
         guard let bytes = try body.readAll(limit: AdminAPI.maxBody) else {
-            throw AdminError(status: 413, code: "EntityTooLarge", message: "request bodies are at most 1 MiB")
+            throw AdminError.bodyTooLarge
         }
         let path = try Self.jsonPath(head, root: table.root)
         let route = table.route(head.method, path)

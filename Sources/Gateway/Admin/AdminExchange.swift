@@ -122,6 +122,14 @@ public struct AdminError: Error, Sendable, Equatable {
         status: 405, code: "MethodNotAllowed", message: "The method is not allowed on this resource.")
     public static let internalError = AdminError(
         status: 500, code: "InternalError", message: "We encountered an internal error. Please try again.")
+    /// A request body past `AdminAPI.maxBody`.
+    public static let bodyTooLarge = AdminError(
+        status: 413, code: "EntityTooLarge", message: "request bodies are at most 1 MiB")
+
+    /// An S3 error (a signature check's, say) as an admin error: same status, code and message.
+    public init(_ e: S3Error) {
+        self.init(status: e.code.status, code: e.code.code, message: e.message)
+    }
 
     /// Store failures as administrators see them; internal ones never leak their text.
     public static func from(_ e: StoreError) -> AdminError {

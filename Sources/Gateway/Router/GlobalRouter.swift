@@ -251,8 +251,7 @@ public struct GlobalRouter: Sendable {
     /// `/admin/routing/…`: signed (Authorization header only) by the operator credential.
     func admin(_ head: RequestHead, _ body: any ByteSource) -> S3Response {
         guard let bytes = try? body.readAll(limit: AdminAPI.maxBody) else {
-            return Self.jsonError(
-                AdminError(status: 413, code: "EntityTooLarge", message: "request bodies are at most 1 MiB"))
+            return Self.jsonError(.bodyTooLarge)
         }
         let now = clock.now()
         let path: [String]
@@ -266,7 +265,7 @@ public struct GlobalRouter: Sendable {
         } catch let e as AdminError {
             return Self.jsonError(e)
         } catch let e as S3Error {
-            return Self.jsonError(AdminError(status: e.code.status, code: e.code.code, message: e.message))
+            return Self.jsonError(AdminError(e))
         } catch {
             return Self.jsonError(.internalError)
         }
@@ -275,11 +274,7 @@ public struct GlobalRouter: Sendable {
                 method: head.method, path: path, query: S3Gateway.jsonQuery(head), body: bytes,
                 principal: Self.operatorPrincipal(operatorAccessKey), now: now),
             store: store)
-        return S3Response(
-            status: answer.status,
-            headers: (answer.body.isEmpty ? [] : [Header("Content-Type", "application/json")])
-                + answer.headers.map { Header($0.name, $0.value) },
-            body: answer.body.isEmpty ? .empty : .bytes(answer.body))
+        return S3Gateway.jsonResponse(answer)
     }
 
     /// Who an admin call is: the router's operator (it has no other users).
