@@ -35,10 +35,10 @@ public struct VersionLister {
     /// under a just-listed common prefix can be skipped.
     public mutating func offer(_ v: ObjectRecord) -> String? {
         if done { return nil }
-        let first = v.key != previousKey
+        let first = previousKey.map { !Self.same($0, v.key) } ?? true
         previousKey = v.key
         // Before the markers: the store may read from further back than `start`.
-        if v.key == query.keyMarker {
+        if Self.same(v.key, query.keyMarker) {
             guard let markerSeq, v.versionSeq < markerSeq else { return nil }
         } else if !query.keyMarker.isEmpty && Self.precedes(v.key, query.keyMarker) {
             return nil
@@ -54,7 +54,9 @@ public struct VersionLister {
                 let bytes = Array(query.prefix.utf8) + Array(rest[rest.startIndex..<range.upperBound])
                 let cp = String(decoding: bytes, as: UTF8.self)
                 let next = Self.successor(ofPrefix: bytes)
-                if !Self.precedes(query.keyMarker, cp) || page.commonPrefixes.last == cp { return next }
+                if !Self.precedes(query.keyMarker, cp) || page.commonPrefixes.last.map({ Self.same($0, cp) }) == true {
+                    return next
+                }
                 if !add() { return nil }
                 page.commonPrefixes.append(cp)
                 page.nextKeyMarker = cp
@@ -64,7 +66,7 @@ public struct VersionLister {
         }
         if !add() { return nil }
         // Resuming inside the marker's key: its newest version was on an earlier page.
-        let isLatest = first && !(markerSeq != nil && v.key == query.keyMarker)
+        let isLatest = first && !(markerSeq != nil && Self.same(v.key, query.keyMarker))
         page.entries.append(VersionEntry(record: v, isLatest: isLatest))
         page.nextKeyMarker = v.key
         page.nextVersionIdMarker = v.versionId
@@ -105,9 +107,13 @@ public struct VersionLister {
         a.utf8.lexicographicallyPrecedes(b.utf8)
     }
 
+    /// Whether two keys are the same bytes (Swift's `==` also equates canonically equivalent
+    /// strings, "e\u{301}" and "é", which are two keys).
+    public static func same(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+
     /// The order entries come in: key ascending, then seq descending (newest first).
     public static func inOrder(_ a: ObjectRecord, _ b: ObjectRecord) -> Bool {
-        if a.key != b.key { return precedes(a.key, b.key) }
+        if !same(a.key, b.key) { return precedes(a.key, b.key) }
         return a.versionSeq > b.versionSeq
     }
 

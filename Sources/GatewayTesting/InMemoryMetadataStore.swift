@@ -197,7 +197,8 @@ public final class InMemoryMetadataStore: MetadataStore {
                 }
             }
             if isPrefix
-                && (page.commonPrefixes.last == entry || !query.after.utf8.lexicographicallyPrecedes(entry.utf8))
+                && (page.commonPrefixes.last.map({ VersionLister.same($0, entry) }) == true
+                    || !query.after.utf8.lexicographicallyPrecedes(entry.utf8))
             {
                 continue
             }

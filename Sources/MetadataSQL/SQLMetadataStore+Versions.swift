@@ -256,14 +256,14 @@ extension SQLMetadataStore {
         }
         var lister = VersionLister(query: query, markerSeq: markerSeq)
         var cursor = lister.start
-        let batch = min(max(query.maxKeys, 1), 1000) + 1
+        var batch = ListBatch(maxKeys: query.maxKeys, delimiter: query.delimiter)
         while !lister.done {
             // A batch from each table from the cursor on; merged, every row up to the last
             // one of a full batch is known (rows after it may still be unread).
-            let latest = try Self.versionRows("objects", bucket, after: cursor, limit: batch, db)
-            let older = try Self.versionRows("object_versions", bucket, after: cursor, limit: batch, db)
+            let latest = try Self.versionRows("objects", bucket, after: cursor, limit: batch.size, db)
+            let older = try Self.versionRows("object_versions", bucket, after: cursor, limit: batch.size, db)
             var known: ObjectRecord?
-            for rows in [latest, older] where rows.count == batch {
+            for rows in [latest, older] where rows.count == batch.size {
                 if let last = rows.last, known.map({ VersionLister.inOrder(last, $0) }) ?? true { known = last }
             }
             let merged = (latest + older).sorted(by: VersionLister.inOrder)
@@ -280,6 +280,7 @@ extension SQLMetadataStore {
                 cursor = (row.key, row.versionSeq, false)
             }
             if known == nil && !seeked { break }
+            if seeked { batch.reset() } else { batch.grow() }
         }
         return lister.result
     }

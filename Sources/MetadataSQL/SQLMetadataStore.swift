@@ -274,35 +274,50 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
     }
 
     public func listObjects(bucket: String, query: ListQuery) throws(StoreError) -> ListPage {
-        try withConnection { db throws(StoreError) in
-            var lister = KeyLister(query: query)
-            var cursor = max(query.after, query.prefix)
-            var inclusive = query.after < query.prefix
-            let batch = Int64(min(max(query.maxKeys, 1), 1000) + 1)
-            while !lister.done {
-                var rows: [ObjectRecord] = []
-                let op = inclusive ? ">=" : ">"
-                try db.query(
-                    "SELECT \(Self.objectColumns) FROM objects WHERE bucket = ? AND key \(op) ? ORDER BY key LIMIT ?",
-                    [.text(bucket), .text(cursor), .int(batch)]
-                ) { r in rows.append(Self.object(r)) }
-                if rows.isEmpty { break }
-                var seeked = false
-                for row in rows {
-                    if lister.done { break }
-                    if let skipTo = lister.offer(row) {
-                        cursor = skipTo
-                        inclusive = true
-                        seeked = true
-                        break
-                    }
-                    cursor = row.key
-                    inclusive = false
-                }
-                if rows.count < Int(batch) && !seeked { break }
+        try withConnection { db throws(StoreError) in try Self.listObjects(bucket, query, db).page }
+    }
+
+    /// Keys of a bucket in order from a cursor: after it, or from it (a seek past a common prefix).
+    static let keysAfterSQL =
+        "SELECT \(objectColumns) FROM objects WHERE bucket = ? AND key > ? ORDER BY key LIMIT ?"
+    static let keysFromSQL =
+        "SELECT \(objectColumns) FROM objects WHERE bucket = ? AND key >= ? ORDER BY key LIMIT ?"
+
+    /// A page and the rows read for it: a delimiter listing seeks past every common prefix it
+    /// lists (an index range seek to the prefix's successor), so the rows read stay near the
+    /// entries listed however many keys each common prefix holds.
+    static func listObjects(_ bucket: String, _ query: ListQuery, _ db: any SQLConnection) throws(StoreError)
+        -> (page: ListPage, rowsRead: Int)
+    {
+        var lister = KeyLister(query: query)
+        var cursor = lister.start
+        var batch = ListBatch(maxKeys: query.maxKeys, delimiter: query.delimiter)
+        var rowsRead = 0
+        while !lister.done {
+            var rows = 0
+            var seek: String?
+            let limit = batch.limit(room: lister.room)
+            try db.query(
+                cursor.inclusive ? keysFromSQL : keysAfterSQL, [.text(bucket), .text(cursor.key), .int(Int64(limit))]
+            ) { r in
+                rows += 1
+                // Rows after a seek (or once the page is done) are stepped over, never decoded.
+                guard seek == nil, !lister.done else { return }
+                let key = r.text(1)
+                cursor = (key, false)
+                if case .seek(let next) = lister.offer(key, record: { object(r) }) { seek = next }
             }
-            return lister.page
+            rowsRead += rows
+            if let seek {
+                cursor = (seek, true)
+                batch.reset()
+            } else if rows < limit {
+                break
+            } else {
+                batch.grow()
+            }
         }
+        return (lister.page, rowsRead)
     }
 }
 
