@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh — `make bench`: release build, then bench/bench.py, bench/remote.py and
 # bench/replication.py, bench/replication_agents.py, bench/discovery.py, bench/observability.py, bench/versioning.py, bench/encryption.py,
-# bench/metadata_stores.py (see their
+# bench/metadata_stores.py, bench/listing.py (see their
 # docstrings for what they measure and the BENCH_* knobs).
 # S3GW_BIN=path skips the build and benchmarks that binary.
 set -euo pipefail
@@ -29,3 +29,5 @@ python3 bench/bench.py
 [ "${BENCH_ENCRYPTION:-1}" = "0" ] || python3 bench/encryption.py
 # Small requests with the metadata in PostgreSQL against SQLite (a throw-away cluster): BENCH_METADATA=0 skips.
 [ "${BENCH_METADATA:-1}" = "0" ] || python3 bench/metadata_stores.py
+# ListObjectsV2 latency in a bucket of 1 M objects written straight into the store: BENCH_LISTING=0 skips.
+[ "${BENCH_LISTING:-1}" = "0" ] || python3 bench/listing.py
