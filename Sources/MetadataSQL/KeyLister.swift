@@ -8,8 +8,11 @@ struct KeyLister {
     let query: ListQuery
     private(set) var page = ListPage(objects: [], commonPrefixes: [], isTruncated: false, last: nil)
     private(set) var done = false
+    /// The delimiter's bytes; empty without one.
+    private let delimiter: [UInt8]
     init(query: ListQuery) {
         self.query = query
+        delimiter = Array((query.delimiter ?? "").utf8)
         if query.maxKeys <= 0 { done = true }
     }
 
@@ -43,10 +46,8 @@ struct KeyLister {
         }
         // The reader starts after `after`; a key at or before it can only come from a start at the prefix.
         if !Self.precedes(query.after, key) { return .next }
-        if let d = query.delimiter, !d.isEmpty {
-            let rest = key.utf8.dropFirst(query.prefix.utf8.count)
-            if let range = rest.firstRange(of: d.utf8) {
-                let cpBytes = Array(query.prefix.utf8) + Array(rest[rest.startIndex..<range.upperBound])
+        if !delimiter.isEmpty {
+            if let cpBytes = Self.commonPrefix(of: key, after: query.prefix.utf8.count, delimiter) {
                 let cp = String(decoding: cpBytes, as: UTF8.self)
                 // Without a successor (a prefix of U+10FFFF only) the reader steps through its keys.
                 let skip = KeyLister.successor(ofPrefix: cpBytes).map(Step.seek) ?? .next
@@ -77,6 +78,27 @@ struct KeyLister {
         return false
     }
 
+    /// The bytes of `key` up to and including the first `delimiter` at or after byte `start`;
+    /// nil when there is none. A plain byte search: the generic `firstRange(of:)` looks up type
+    /// metadata at run time, once per key read.
+    static func commonPrefix(of key: String, after start: Int, _ delimiter: [UInt8]) -> [UInt8]? {
+        func search(_ k: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+            guard let first = delimiter.first, k.count >= start + delimiter.count else { return nil }
+            var i = start
+            while i + delimiter.count <= k.count {
+                if k[i] == first {
+                    var j = 1
+                    while j < delimiter.count && k[i + j] == delimiter[j] { j += 1 }
+                    if j == delimiter.count { return Array(k[0..<(i + j)]) }
+                }
+                i += 1
+            }
+            return nil
+        }
+        if let found = key.utf8.withContiguousStorageIfAvailable(search) { return found }
+        return Array(key.utf8).withUnsafeBufferPointer(search)
+    }
+
     /// Byte order of UTF-8, the order the store keeps keys in.
     static func precedes(_ a: String, _ b: String) -> Bool { VersionLister.precedes(a, b) }
 
@@ -85,7 +107,13 @@ struct KeyLister {
     /// a prefix ending in a continuation byte (0xBF of "¿") still seeks instead of reading the
     /// whole common prefix row by row.
     static func successor(ofPrefix prefix: [UInt8]) -> String? {
-        VersionLister.successor(ofPrefix: prefix)
+        // An ASCII last byte (the usual "/") is its own scalar: the next byte is the next scalar.
+        if let last = prefix.last, last < 0x7F {
+            var next = prefix
+            next[next.count - 1] = last + 1
+            return String(decoding: next, as: UTF8.self)
+        }
+        return VersionLister.successor(ofPrefix: prefix)
     }
 }
 

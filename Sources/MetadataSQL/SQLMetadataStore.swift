@@ -274,7 +274,13 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
     }
 
     public func listObjects(bucket: String, query: ListQuery) throws(StoreError) -> ListPage {
-        try withConnection { db throws(StoreError) in try Self.listObjects(bucket, query, db).page }
+        try withConnection { db throws(StoreError) in
+            // A delimiter listing may take many statements: one read transaction makes the page
+            // one snapshot, and SQLite takes its read lock and checks its page cache once, not
+            // once per common prefix. A plain listing is one statement.
+            guard let d = query.delimiter, !d.isEmpty else { return try Self.listObjects(bucket, query, db).page }
+            return try db.readTransaction { () throws(StoreError) in try Self.listObjects(bucket, query, db).page }
+        }
     }
 
     /// Keys of a bucket in order from a cursor: after it, or from it (a seek past a common prefix).

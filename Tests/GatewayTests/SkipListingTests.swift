@@ -181,6 +181,20 @@ final class SkipListingTests: XCTestCase {
         XCTAssertEqual(r.rowsRead, 1001)
     }
 
+    /// The successor of a common prefix: the next byte after an ASCII one, the next scalar
+    /// after any other (valid UTF-8 either way).
+    func testTheSuccessorOfACommonPrefix() {
+        XCTAssertEqual(KeyLister.successor(ofPrefix: Array("a/".utf8)), "a0")
+        XCTAssertEqual(KeyLister.successor(ofPrefix: Array("a\u{7F}".utf8)).map { Array($0.utf8) }, [0x61, 0xC2, 0x80])
+        XCTAssertEqual(KeyLister.successor(ofPrefix: Array("a¿".utf8)), "aÀ")
+        XCTAssertEqual(KeyLister.successor(ofPrefix: Array("x本".utf8)), "x札")
+        XCTAssertNil(KeyLister.successor(ofPrefix: Array("\u{10FFFF}".utf8)))
+        XCTAssertEqual(KeyLister.commonPrefix(of: "a::b::c", after: 1, Array("::".utf8)), Array("a::".utf8))
+        XCTAssertEqual(KeyLister.commonPrefix(of: "a::b::c", after: 2, Array("::".utf8)), Array("a::b::".utf8))
+        XCTAssertNil(KeyLister.commonPrefix(of: "a:b", after: 0, Array("::".utf8)))
+        XCTAssertNil(KeyLister.commonPrefix(of: "ab", after: 2, Array("/".utf8)))
+    }
+
     /// The seek is an index range on (bucket, key), never a scan of the table.
     func testTheListingReadsThePrimaryKeyRange() throws {
         let dialect = try store.withConnection { db throws(StoreError) in db.dialect }
