@@ -78,20 +78,35 @@ public final class FastCGIExchange: ByteSource, ResponseSink {
     init(request: UnsafeMutablePointer<FCGX_Request>) {
         self.request = request
         var p: [String: String] = [:]
+        p.reserveCapacity(48)
         if var env = request.pointee.envp {
             while let entry = env.pointee {
-                let bytes = UnsafeRawBufferPointer(start: entry, count: strlen(entry)).bindMemory(to: UInt8.self)
+                let bytes = UnsafeBufferPointer(
+                    start: UnsafeRawPointer(entry).assumingMemoryBound(to: UInt8.self), count: strlen(entry))
                 if let eq = bytes.firstIndex(of: UInt8(ascii: "=")) {
-                    let name = String(decoding: bytes[..<eq], as: UTF8.self)
-                    let raw = bytes[(eq + 1)...]
-                    p[name] =
-                        name.hasPrefix("HTTP_") || name == "CONTENT_TYPE"
-                        ? HeaderBytes.decode(raw) : String(decoding: raw, as: UTF8.self)
+                    let name = UnsafeBufferPointer(rebasing: bytes[..<eq])
+                    let raw = UnsafeBufferPointer(rebasing: bytes[(eq + 1)...])
+                    // Most values are ASCII, which reads the same as UTF-8 or as header bytes: one
+                    // scan, then a plain copy; only the rest goes through `HeaderBytes`.
+                    let value =
+                        Self.isHeaderParam(name) && !Self.isASCII(raw)
+                        ? HeaderBytes.decode(Array(raw)) : String(decoding: raw, as: UTF8.self)
+                    p[String(decoding: name, as: UTF8.self)] = value
                 }
                 env += 1
             }
         }
         params = p
+    }
+
+    /// HTTP_* and CONTENT_TYPE carry header values: bytes, not text (`HeaderBytes`).
+    static func isHeaderParam(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        name.starts(with: "HTTP_".utf8) || name.elementsEqual("CONTENT_TYPE".utf8)
+    }
+
+    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        for b in bytes where b >= 0x80 { return false }
+        return true
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
@@ -106,16 +121,25 @@ public final class FastCGIExchange: ByteSource, ResponseSink {
     public func sendHead(status: Int, headers: [Header]) throws {
         precondition(!headSent)
         headSent = true
-        var bytes = Array("Status: \(status) \(reasonPhrase(status))\r\n".utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(512)
+        bytes += "Status: \(status) \(reasonPhrase(status))\r\n".utf8
         for h in headers {
             bytes += h.name.utf8
-            bytes += [UInt8(ascii: ":"), UInt8(ascii: " ")]
+            bytes.append(UInt8(ascii: ":"))
+            bytes.append(UInt8(ascii: " "))
             // Values go out byte for byte (HeaderBytes). Header injection guard: never a CR or LF
-            // byte (they came from metadata).
-            bytes += HeaderBytes.encode(h.value).filter { $0 != 0x0D && $0 != 0x0A }
-            bytes += [0x0D, 0x0A]
+            // byte (they came from metadata). ASCII values are their own bytes, copied as is.
+            if h.value.utf8.allSatisfy({ $0 < 0x80 && $0 != 0x0D && $0 != 0x0A }) {
+                bytes += h.value.utf8
+            } else {
+                bytes += HeaderBytes.encode(h.value).filter { $0 != 0x0D && $0 != 0x0A }
+            }
+            bytes.append(0x0D)
+            bytes.append(0x0A)
         }
-        bytes += [0x0D, 0x0A]
+        bytes.append(0x0D)
+        bytes.append(0x0A)
         try bytes.withUnsafeBytes { try write($0) }
     }
 

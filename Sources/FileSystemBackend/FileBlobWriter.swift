@@ -50,9 +50,13 @@ final class FileBlobWriter: BlobWriter {
         let final: String
         if let named { final = named.path } else { final = try zone.blobPath(backendBucket, id) }
         let dir = String(final[..<final.lastIndex(of: "/")!])
-        try makeDirectories(dir)
         let tmp = tmpPath
-        try syscall("rename \(tmp)") { rename(tmp, final) }
+        // The fan-out directory exists for all but a bucket's first blobs there: rename first,
+        // and create the directories only when the rename says they are missing.
+        if try syscall("rename \(tmp)", tolerating: [ENOENT], { rename(tmp, final) }) != 0 {
+            try makeDirectories(dir)
+            try syscall("rename \(tmp)") { rename(tmp, final) }
+        }
         tmpExists = false
         // The rename is durable only once the directory entry is; a blob whose entry may not
         // survive a crash is no blob, so it goes and the commit fails.

@@ -41,6 +41,15 @@ public struct GatewayContext: Sendable {
     public var allowSSECOverHTTP = false
     /// Key-encryption keys and data keys (SSE-S3, SSE-KMS, SSE-C), with this process's KEK cache.
     public let keys: KeyService
+    /// `backendBucket(_:in:)`'s names: a pure function of the installation secret, the bucket's
+    /// naming key and name and the zone, so they never go stale.
+    let backendBuckets = ThreadShardedCache<BackendBucketKey, String>()
+
+    struct BackendBucketKey: Hashable, Sendable {
+        let namingKey: String
+        let bucket: String
+        let zone: String
+    }
 
     public init(
         metadata: any MetadataStore, zones: [String: any StorageZone], catalog: ZoneCatalog, identities: Identities,
@@ -75,7 +84,9 @@ public struct GatewayContext: Sendable {
     /// The bucket's own bucket inside `zone`: each zone has its own name for it, derived, so
     /// it holds wherever failover or replication puts the bytes.
     func backendBucket(_ b: BucketRecord, in zone: String) -> String {
-        BackendBucketName.derive(secret: installationSecret, tenant: b.namingKey, bucket: b.name, zone: zone)
+        backendBuckets.value(for: BackendBucketKey(namingKey: b.namingKey, bucket: b.name, zone: zone)) {
+            BackendBucketName.derive(secret: installationSecret, tenant: b.namingKey, bucket: b.name, zone: zone)
+        }
     }
 
     /// A zone the metadata names but the configuration lacks is the operator's problem: logged

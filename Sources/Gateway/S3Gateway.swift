@@ -231,7 +231,10 @@ public struct S3Gateway: Sendable {
     /// X-Amz-Security-Token (SigV4) or x-amz-security-token (SigV2, botocore).
     static func sessionToken(_ head: RequestHead) -> String? {
         head.header("x-amz-security-token")
-            ?? head.queryItems.first { $0.name.lowercased() == "x-amz-security-token" }?.value
+            ?? head.queryItems.first {
+                // The length first: lowercasing every parameter's name allocates.
+                $0.name.utf8.count == 20 && $0.name.lowercased() == "x-amz-security-token"
+            }?.value
     }
 
     /// The bucket named by a `bucket.<base domain>[:port]` Host header, if any.

@@ -224,6 +224,11 @@ enum S3Router {
 
     /// The table grouped once, in table order, so a request looks up its few candidates instead
     /// of filtering every route.
+    /// Every query parameter that names a subresource, routed or not: a request naming none
+    /// (most GETs and PUTs, presigned ones with their seven X-Amz-* parameters) skips the scans
+    /// of both lists, one dictionary lookup per name.
+    static let subresourceNames: Set<String> = subresources.union(routes.compactMap(\.subresource))
+
     static let byLevelAndMethod: [RouteKey: [Route]] = Dictionary(
         grouping: routes, by: { RouteKey(level: $0.level, method: $0.method) })
 
@@ -387,13 +392,15 @@ enum S3Router {
     static func route(_ r: S3Request, _ ctx: GatewayContext, _ logger: Logger) throws -> S3Response {
         let level: Level = r.bucket == nil ? .service : (r.key == nil ? .bucket : .object)
         let candidates = byLevelAndMethod[RouteKey(level: level, method: r.method)] ?? []
-        if let route = candidates.first(where: { $0.subresource.map(r.has) ?? false }) {
-            return try serve(route, r, ctx, logger)
-        }
-        if let sub = subresources.first(where: r.has) {
-            // The bucket's own errors (NoSuchBucket) come first, as for routed requests.
-            if r.bucket != nil { r.answered.bucket = try Handlers.loadBucket(r, ctx) }
-            throw S3Error(.notImplemented, "\(r.method) ?\(sub) is not implemented by this gateway.")
+        if r.query.keys.contains(where: subresourceNames.contains) {
+            if let route = candidates.first(where: { $0.subresource.map(r.has) ?? false }) {
+                return try serve(route, r, ctx, logger)
+            }
+            if let sub = subresources.first(where: r.has) {
+                // The bucket's own errors (NoSuchBucket) come first, as for routed requests.
+                if r.bucket != nil { r.answered.bucket = try Handlers.loadBucket(r, ctx) }
+                throw S3Error(.notImplemented, "\(r.method) ?\(sub) is not implemented by this gateway.")
+            }
         }
         if let route = candidates.first(where: { $0.subresource == nil }) {
             return try serve(route, r, ctx, logger)

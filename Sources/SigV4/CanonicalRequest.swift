@@ -13,8 +13,14 @@ public enum CanonicalRequest {
     /// value. Clients differ in how they escape (and in order), so only this normal form compares.
     /// `excluding` drops X-Amz-Signature from presigned URLs.
     public static func canonicalQuery(_ rawQuery: String, excluding: String? = nil) -> String {
+        canonicalQuery(pairs: rawQueryPairs(rawQuery), excluding: excluding)
+    }
+
+    /// As above, from the pairs a `RequestHead` already split.
+    static func canonicalQuery(pairs raw: [(name: String, value: String?)], excluding: String? = nil) -> String {
         var pairs: [(String, String)] = []
-        for p in rawQueryPairs(rawQuery) {
+        pairs.reserveCapacity(raw.count)
+        for p in raw {
             let nameBytes = percentDecodeBytes(p.name) ?? Array(p.name.utf8)
             if let ex = excluding, nameBytes.elementsEqual(ex.utf8) { continue }
             let raw = p.value ?? ""

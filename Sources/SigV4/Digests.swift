@@ -54,9 +54,9 @@ public struct Digest {
 
         var md: OpaquePointer {
             switch self {
-            case .md5: EVP_md5()
-            case .sha1: EVP_sha1()
-            case .sha256: EVP_sha256()
+            case .md5: FetchedDigest.md5
+            case .sha1: FetchedDigest.sha1
+            case .sha256: FetchedDigest.sha256
             }
         }
     }
@@ -85,28 +85,70 @@ public struct Digest {
     }
 }
 
+/// The digests fetched from the default provider once per process. `EVP_sha256()` and friends
+/// are legacy handles: every `EVP_DigestInit_ex` with one looks the provider's implementation up
+/// again (a lock and a name lookup per call, in every SigV4 HMAC), a fetched one does not.
+/// Fetched digests are never freed: they live as long as the process.
+enum FetchedDigest {
+    nonisolated(unsafe) static let md5 = fetch("MD5", fallback: EVP_md5())
+    nonisolated(unsafe) static let sha1 = fetch("SHA1", fallback: EVP_sha1())
+    nonisolated(unsafe) static let sha256 = fetch("SHA256", fallback: EVP_sha256())
+
+    private static func fetch(_ name: String, fallback: OpaquePointer?) -> OpaquePointer {
+        if let md = EVP_MD_fetch(nil, name, nil) { return md }
+        // A provider without the fetch API answers for the legacy handle still.
+        guard let fallback else { fatalError("no \(name) digest in libcrypto") }
+        return fallback
+    }
+}
+
 /// One-shot HMACs: SigV4 key derivation and chunk signatures (SHA-256), SigV2 (SHA-1).
+/// RFC 2104 over one `EVP_MD_CTX` and a fetched digest: OpenSSL 3's `HMAC()` builds an
+/// `EVP_MAC`, fetches it and the digest by name and sets parameters on every call, which cost
+/// more than the hashing itself for the short inputs signatures have.
 public enum HMAC {
-    public static func sha256(key: [UInt8], data: [UInt8]) -> [UInt8] { mac(EVP_sha256(), key, data) }
-    public static func sha1(key: [UInt8], data: [UInt8]) -> [UInt8] { mac(EVP_sha1(), key, data) }
+    public static func sha256(key: [UInt8], data: [UInt8]) -> [UInt8] { mac(FetchedDigest.sha256, key, data) }
+    public static func sha1(key: [UInt8], data: [UInt8]) -> [UInt8] { mac(FetchedDigest.sha1, key, data) }
+
+    /// SHA-1 and SHA-256 both hash 64-byte blocks.
+    private static let blockSize = 64
 
     private static func mac(_ md: OpaquePointer, _ key: [UInt8], _ data: [UInt8]) -> [UInt8] {
+        guard let ctx = EVP_MD_CTX_new() else { fatalError("EVP_MD_CTX_new failed (out of memory)") }
+        defer { EVP_MD_CTX_free(ctx) }
+        var block = [UInt8](repeating: 0, count: blockSize)
+        if key.count > blockSize {
+            let hashed = digest(ctx, md, key, [])
+            block.replaceSubrange(0..<hashed.count, with: hashed)
+        } else {
+            block.replaceSubrange(0..<key.count, with: key)
+        }
+        var pad = block.map { $0 ^ 0x36 }
+        let inner = digest(ctx, md, pad, data)
+        for i in 0..<blockSize { pad[i] = block[i] ^ 0x5c }
+        let outer = digest(ctx, md, pad, inner)
+        wipeBytes(&block)
+        wipeBytes(&pad)
+        return outer
+    }
+
+    /// H(a || b) on `ctx`, which is re-initialised first.
+    private static func digest(_ ctx: OpaquePointer, _ md: OpaquePointer, _ a: [UInt8], _ b: [UInt8]) -> [UInt8] {
+        check(EVP_DigestInit_ex(ctx, md, nil), "EVP_DigestInit_ex")
+        update(ctx, a)
+        update(ctx, b)
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var len: UInt32 = 0
-        // Empty arrays may have a nil base address; HMAC() wants valid pointers even for 0 bytes.
-        let k = key.isEmpty ? [0] : key
-        let d = data.isEmpty ? [0] : data
-        let ok = k.withUnsafeBufferPointer { kp in
-            d.withUnsafeBufferPointer { dp in
-                out.withUnsafeMutableBufferPointer { op in
-                    COpenSSL.HMAC(
-                        md, kp.baseAddress, Int32(key.count), dp.baseAddress, data.count, op.baseAddress, &len)
-                        != nil
-                }
-            }
+        out.withUnsafeMutableBufferPointer { p in
+            check(EVP_DigestFinal_ex(ctx, p.baseAddress, &len), "EVP_DigestFinal_ex")
         }
-        if !ok { fatalError("HMAC failed") }
-        return Array(out[0..<Int(len)])
+        out.removeSubrange(Int(len)...)
+        return out
+    }
+
+    private static func update(_ ctx: OpaquePointer, _ bytes: [UInt8]) {
+        guard !bytes.isEmpty else { return }
+        bytes.withUnsafeBytes { p in check(EVP_DigestUpdate(ctx, p.baseAddress, p.count), "EVP_DigestUpdate") }
     }
 }
 
@@ -119,7 +161,7 @@ public enum HMAC {
     let data = bytes.isEmpty ? [0] : bytes
     let rc = data.withUnsafeBytes { d in
         out.withUnsafeMutableBufferPointer { o in
-            EVP_Digest(d.baseAddress, bytes.count, o.baseAddress, &len, EVP_sha256(), nil)
+            EVP_Digest(d.baseAddress, bytes.count, o.baseAddress, &len, FetchedDigest.sha256, nil)
         }
     }
     check(rc, "EVP_Digest")

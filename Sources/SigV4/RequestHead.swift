@@ -2,15 +2,46 @@
 /// Signatures are computed over the raw URI, so nothing here decodes or normalises the path.
 public struct RequestHead: Sendable {
     public var method: String
-    /// Exactly as received: "/bucket/a%20b?list-type=2&prefix=x".
-    public var rawURI: String
+    /// Exactly as received: "/bucket/a%20b?list-type=2&prefix=x". The parts below are split
+    /// off once here: authentication, routing and the handlers each read them, several times.
+    public var rawURI: String { didSet { split() } }
     /// Names lowercased, values with outer whitespace trimmed, order and duplicates kept.
     public var headers: [(name: String, value: String)]
+    /// The URI up to "?".
+    public private(set) var rawPath: String
+    /// The URI after "?", "" when there is none.
+    public private(set) var rawQuery: String
+    /// The query's "name[=value]" pairs, undecoded; value is nil when there was no "="
+    /// (SigV2 tells the two apart).
+    public private(set) var rawQueryPairs: [(name: String, value: String?)]
+    /// Split on "&" and the first "=", percent-decoded ('+' stays '+', as S3 does); "uploads"
+    /// and "uploads=" both give "". A malformed escape leaves that part undecoded.
+    public private(set) var queryItems: [(name: String, value: String)]
 
     public init(method: String, rawURI: String, headers: [(name: String, value: String)]) {
         self.method = method
         self.rawURI = rawURI
         self.headers = headers.map { (name: $0.name.lowercased(), value: trimHTTPWhitespace($0.value)) }
+        rawPath = ""
+        rawQuery = ""
+        rawQueryPairs = []
+        queryItems = []
+        split()
+    }
+
+    private mutating func split() {
+        // Byte scans, not Character scans.
+        if let q = rawURI.utf8.firstIndex(of: UInt8(ascii: "?")) {
+            rawPath = String(rawURI[..<q])
+            rawQuery = String(rawURI[rawURI.index(after: q)...])
+        } else {
+            rawPath = rawURI
+            rawQuery = ""
+        }
+        rawQueryPairs = SigV4.rawQueryPairs(rawQuery)
+        queryItems = rawQueryPairs.map { pair in
+            (name: percentDecode(pair.name) ?? pair.name, value: percentDecode(pair.value ?? "") ?? (pair.value ?? ""))
+        }
     }
 
     /// The first header with this (lowercase) name.
@@ -18,39 +49,31 @@ public struct RequestHead: Sendable {
         headers.first { $0.name == lowercasedName }?.value
     }
 
-    // Byte scans, not Character scans: these run several times per request.
-    public var rawPath: String {
-        if let q = rawURI.utf8.firstIndex(of: UInt8(ascii: "?")) { return String(rawURI[..<q]) }
-        return rawURI
-    }
-
-    public var rawQuery: String {
-        if let q = rawURI.utf8.firstIndex(of: UInt8(ascii: "?")) { return String(rawURI[rawURI.index(after: q)...]) }
-        return ""
-    }
-
-    /// Split on "&" and the first "=", percent-decoded ('+' stays '+', as S3 does); "uploads"
-    /// and "uploads=" both give "". A malformed escape leaves that part undecoded.
-    public var queryItems: [(name: String, value: String)] {
-        rawQueryPairs(rawQuery).map { pair in
-            (name: percentDecode(pair.name) ?? pair.name, value: percentDecode(pair.value ?? "") ?? (pair.value ?? ""))
-        }
+    /// The first query parameter with this (decoded) name.
+    public func queryItem(_ name: String) -> String? {
+        queryItems.first { $0.name == name }?.value
     }
 }
 
 /// Raw "name[=value]" pairs; value is nil when there was no "=" (SigV2 tells the two apart).
 func rawQueryPairs(_ query: String) -> [(name: String, value: String?)] {
     guard !query.isEmpty else { return [] }
+    var pairs: [(name: String, value: String?)] = []
+    let u = query.utf8
     // UTF-8 view indices at '&' and '=' are valid String indices (ASCII boundaries).
-    return query.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true).map { part in
-        if let eq = part.firstIndex(of: UInt8(ascii: "=")) {
-            return (
-                name: String(query[part.startIndex..<eq]),
-                value: String(query[query.utf8.index(after: eq)..<part.endIndex])
-            )
+    var start = u.startIndex
+    while start < u.endIndex {
+        let end = u[start...].firstIndex(of: UInt8(ascii: "&")) ?? u.endIndex
+        if start < end {
+            if let eq = u[start..<end].firstIndex(of: UInt8(ascii: "=")) {
+                pairs.append((name: String(query[start..<eq]), value: String(query[u.index(after: eq)..<end])))
+            } else {
+                pairs.append((name: String(query[start..<end]), value: nil))
+            }
         }
-        return (name: String(query[part.startIndex..<part.endIndex]), value: nil)
+        start = end == u.endIndex ? end : u.index(after: end)
     }
+    return pairs
 }
 
 func trimHTTPWhitespace(_ s: String) -> String {

@@ -56,7 +56,7 @@ extension Verifier {
         var resource = head.rawPath.isEmpty ? "/" : head.rawPath
         if bucketSlash { resource += "/" }
         if let bucket = virtualHostedBucket, !bucket.isEmpty { resource = "/" + bucket + resource }
-        let subs = rawQueryPairs(head.rawQuery).compactMap { p -> (String, String?)? in
+        let subs = head.rawQueryPairs.compactMap { p -> (String, String?)? in
             let name = percentDecode(p.name) ?? p.name
             guard v2SubResources.contains(name) else { return nil }
             return (name, p.value.map { percentDecode($0) ?? $0 })

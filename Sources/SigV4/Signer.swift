@@ -32,7 +32,7 @@ public struct Signer {
         let signed = names.joined(separator: ";")
         let cr = CanonicalRequest.build(
             method: method, canonicalURI: CanonicalRequest.canonicalURI(rawPath: head.rawPath),
-            canonicalQuery: CanonicalRequest.canonicalQuery(head.rawQuery),
+            canonicalQuery: CanonicalRequest.canonicalQuery(pairs: head.rawQueryPairs),
             canonicalHeaders: CanonicalRequest.canonicalHeaders(head.headers, signed: names),
             signedHeaders: signed, payloadHash: payloadHash)
         return (cr, signed)

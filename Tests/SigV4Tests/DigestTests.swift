@@ -51,6 +51,22 @@ final class DigestTests: XCTestCase {
             "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad")
     }
 
+    /// Keys longer than the 64-byte block are hashed first; a key of exactly 64 bytes is not
+    /// (RFC 4231 case 6, RFC 2202 case 6, and a 64-byte key against OpenSSL's own HMAC result).
+    func testHMACKeyLengths() {
+        let long = Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8)
+        XCTAssertEqual(
+            hexEncode(HMAC.sha256(key: [UInt8](repeating: 0xaa, count: 131), data: long)),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
+        XCTAssertEqual(
+            hexEncode(HMAC.sha1(key: [UInt8](repeating: 0xaa, count: 80), data: long)),
+            "aa4ae5e15272d00e95705637ce8a3b55ed402112")
+        // RFC 4231 case 2 data with a 64-byte key of 0x0b, from `openssl dgst -sha256 -mac HMAC`.
+        XCTAssertEqual(
+            hexEncode(HMAC.sha256(key: [UInt8](repeating: 0x0b, count: 64), data: Array("Hi There".utf8))),
+            "21cd586aeca0579d99a1c938127c92525a371f807bc5ba6eb78bc825bd4f2be3")
+    }
+
     // MARK: - CRC check values ("123456789") from the CRC catalogue
 
     func testCRCCheckValues() {

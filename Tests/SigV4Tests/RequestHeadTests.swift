@@ -18,6 +18,39 @@ final class RequestHeadTests: XCTestCase {
         XCTAssertEqual(items.map(\.value), ["", "", "a/b+c", "", "v=w", "%zz"])
     }
 
+    /// The query is split once, when the head is made; every reader shares the result.
+    func testQueryParserTable() {
+        let cases: [(query: String, raw: [String], items: [String])] = [
+            ("", [], []),
+            ("a=1&a=2&a", ["a=1", "a=2", "a"], ["a=1", "a=2", "a="]),  // duplicates kept, in order
+            ("e=&f", ["e=", "f"], ["e=", "f="]),  // empty value and no "=" differ only raw
+            ("k=v=w==", ["k=v=w=="], ["k=v=w=="]),  // only the first "=" splits
+            ("=v", ["=v"], ["=v"]),  // an empty name
+            ("p=a+b%20c%2B", ["p=a+b%20c%2B"], ["p=a+b c+"]),  // '+' stays '+'
+            ("bad=%zz&t=%4&%gg=1", ["bad=%zz", "t=%4", "%gg=1"], ["bad=%zz", "t=%4", "%gg=1"]),
+            ("nonutf8=%FF", ["nonutf8=%FF"], ["nonutf8=%FF"]),  // decodes to no UTF-8: left as sent
+            ("u=%E2%82%AC&%C3%A9=x", ["u=%E2%82%AC", "%C3%A9=x"], ["u=€", "é=x"]),
+            ("raw=€é", ["raw=€é"], ["raw=€é"]),  // unescaped UTF-8 on the wire
+            ("&&a=1&&", ["a=1"], ["a=1"]),
+            ("x-id=GetObject&partNumber=1", ["x-id=GetObject", "partNumber=1"], ["x-id=GetObject", "partNumber=1"]),
+        ]
+        for c in cases {
+            let h = head("GET", "/b/k?" + c.query, [])
+            XCTAssertEqual(h.rawQuery, c.query)
+            XCTAssertEqual(h.rawPath, "/b/k")
+            XCTAssertEqual(h.rawQueryPairs.map { $0.name + ($0.value.map { "=" + $0 } ?? "") }, c.raw, c.query)
+            XCTAssertEqual(h.queryItems.map { $0.name + "=" + $0.value }, c.items, c.query)
+            XCTAssertEqual(
+                CanonicalRequest.canonicalQuery(pairs: h.rawQueryPairs), CanonicalRequest.canonicalQuery(c.query))
+        }
+        let h = head("GET", "/b?a=1&a=2&X-Amz-Security-Token=t%2F", [])
+        XCTAssertEqual(h.queryItem("a"), "1")
+        XCTAssertEqual(h.queryItem("X-Amz-Security-Token"), "t/")
+        XCTAssertNil(h.queryItem("x-amz-security-token"))
+        XCTAssertEqual(head("GET", "/only?", []).rawPath, "/only")
+        XCTAssertEqual(head("GET", "/only?", []).queryItems.count, 0)
+    }
+
     func testPercentDecode() {
         XCTAssertEqual(percentDecode("a%2Bb+c"), "a+b+c")
         XCTAssertEqual(percentDecode("%E2%82%ac"), "€")

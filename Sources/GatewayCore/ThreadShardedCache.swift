@@ -1,0 +1,44 @@
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A bounded map for values that never go stale (derived from their key alone), in shards
+/// picked by the calling thread: a worker's request threads would otherwise all take one lock
+/// per request, and a shared lock was once the worker's hottest spot. Each shard fills itself,
+/// so a value may be computed once per shard; a full shard is emptied.
+public final class ThreadShardedCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    private final class Shard: Sendable {
+        let entries = Mutex<[Key: Value]>([:])
+    }
+
+    private let shards: [Shard]
+    public let maxEntriesPerShard: Int
+
+    public init(shardCount: Int = 16, maxEntriesPerShard: Int = 256) {
+        shards = (0..<max(1, shardCount)).map { _ in Shard() }
+        self.maxEntriesPerShard = max(1, maxEntriesPerShard)
+    }
+
+    private var shard: Shard {
+        // Thread handles are addresses with zero low bits: mix before taking the top ones.
+        let mixed = UInt64(UInt(bitPattern: Int(bitPattern: UInt(pthread_self())))) &* 0x9E37_79B9_7F4A_7C15
+        return shards[Int(mixed >> 32) % shards.count]
+    }
+
+    /// The value held for `key`, or `make()`'s, which is then held.
+    public func value(for key: Key, _ make: () -> Value) -> Value {
+        let shard = self.shard
+        if let hit = shard.entries.withLock({ $0[key] }) { return hit }
+        let made = make()
+        shard.entries.withLock { entries in
+            if entries.count >= maxEntriesPerShard { entries.removeAll() }
+            entries[key] = made
+        }
+        return made
+    }
+
+    /// Entries held, across shards.
+    public var count: Int { shards.reduce(0) { total, shard in total + shard.entries.withLock { $0.count } } }
+}
