@@ -307,6 +307,13 @@ def main() -> int:
     for name, g, n, ratio, note in results:
         print(f"{name:<14} {g:<28} {n:<28} {ratio:>5.2f}x {note}")
     print(rss_line)
+    # Instructions per 4 KiB request under callgrind (bench/callgrind.py): BENCH_CALLGRIND=0 skips.
+    if os.environ.get("BENCH_CALLGRIND", "1") != "0":
+        import callgrind
+        if callgrind.available():
+            print(callgrind.report(callgrind.measure()))
+        else:
+            print("instructions per request: valgrind not installed (scripts/install-test-deps.sh)")
     return 0
 
 

@@ -12,6 +12,8 @@ if [ -z "${S3GW_BIN:-}" ]; then
     swift build -c release
     export S3GW_BIN="$root/.build/release/s3gw"
 fi
+# bench.py ends with instructions per 4 KiB GET and PUT under callgrind (bench/callgrind.py, a few
+# minutes): BENCH_CALLGRIND=0 skips them.
 python3 bench/bench.py
 # Remote zones (moto_server as the provider): BENCH_REMOTE=0 skips.
 [ "${BENCH_REMOTE:-1}" = "0" ] || python3 bench/remote.py

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test tiers need on top of install-deps.sh: the S3 clients the end-to-end
 # suite drives (aws CLI v1 and v2, boto3, s3cmd, rclone, minio-py), moto, pytest, schemathesis, wrk
-# for `make bench`, headless Chromium with selenium for the web UI's browser tests,
+# and valgrind (callgrind's instruction counts) for `make bench`, headless Chromium with selenium for the web UI's browser tests,
 # Prometheus (server and promtool) for the metrics tests, and PostgreSQL's server (initdb, pg_ctl).
 # Only what is missing is installed.
 set -euo pipefail
@@ -13,7 +13,7 @@ source "$here/lib.sh"
 "$here/install-deps.sh"
 
 missing=()
-for cmd in s3cmd rclone wrk; do
+for cmd in s3cmd rclone wrk valgrind; do
     command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd")
 done
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
