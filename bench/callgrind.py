@@ -66,7 +66,8 @@ def _top(dump: Path, n: int, top: int) -> list[tuple[int, str]]:
     if shutil.which("swift"):
         out = subprocess.run(["swift", "demangle", "--simplified"], input=out, capture_output=True, text=True,
                              check=True).stdout
-    rows = []
+    rows: list[tuple[int, str]] = []
+    seen = set()
     for line in out.splitlines():
         m = re.match(r"\s*([\d,]+)\s+(?:\([^)]*\)\s+)?(\S.*)$", line)
         if not m or "PROGRAM TOTALS" in line:
@@ -77,6 +78,10 @@ def _top(dump: Path, n: int, top: int) -> list[tuple[int, str]]:
                      r"RequestTrace.run|closure #1 in S3Gateway.handle|^0x", name):
             continue
         name = re.sub(r" \[[^\]]*\]$", "", name)  # the object file
+        # A function's inlined parts are listed again under the files they came from.
+        if name in seen:
+            continue
+        seen.add(name)
         rows.append((int(m.group(1).replace(",", "")) // n, name[:110]))
         if len(rows) >= top:
             break

@@ -18,22 +18,38 @@ public enum CanonicalRequest {
 
     /// As above, from the pairs a `RequestHead` already split.
     static func canonicalQuery(pairs raw: [(name: String, value: String?)], excluding: String? = nil) -> String {
+        let excluded = excluding.map { uriEncode($0, encodeSlash: true) }
         var pairs: [(String, String)] = []
         pairs.reserveCapacity(raw.count)
+        var length = 0
         for p in raw {
-            let nameBytes = percentDecodeBytes(p.name) ?? Array(p.name.utf8)
-            if let ex = excluding, nameBytes.elementsEqual(ex.utf8) { continue }
-            let raw = p.value ?? ""
-            let valueBytes = percentDecodeBytes(raw) ?? Array(raw.utf8)
-            pairs.append(
-                (uriEncodeBytes(nameBytes, encodeSlash: true), uriEncodeBytes(valueBytes, encodeSlash: true)))
+            let name = canonicalComponent(p.name)
+            if name == excluded { continue }
+            let value = canonicalComponent(p.value ?? "")
+            length += name.utf8.count + value.utf8.count + 2
+            pairs.append((name, value))
         }
         // Encoded forms are ASCII, so comparing UTF-8 bytes is the byte order AWS specifies.
         pairs.sort { a, b in
             if a.0 != b.0 { return a.0.utf8.lexicographicallyPrecedes(b.0.utf8) }
             return a.1.utf8.lexicographicallyPrecedes(b.1.utf8)
         }
-        return pairs.map { $0.0 + "=" + $0.1 }.joined(separator: "&")
+        var out = ""
+        out.reserveCapacity(length)
+        for (i, p) in pairs.enumerated() {
+            if i > 0 { out += "&" }
+            out += p.0
+            out += "="
+            out += p.1
+        }
+        return out
+    }
+
+    /// A name or value decoded (a malformed escape: as sent) and re-encoded with UriEncode; one
+    /// made only of unreserved characters is its own form and is kept as it is.
+    static func canonicalComponent(_ raw: String) -> String {
+        if raw.utf8.allSatisfy(isUnreserved) { return raw }
+        return uriEncodeBytes(percentDecodeBytes(raw) ?? Array(raw.utf8), encodeSlash: true)
     }
 
     /// Trims the value and collapses runs of spaces, as the spec's Trimall does.
