@@ -36,6 +36,35 @@ final class FileSystemZoneTests: XCTestCase {
         aborted.abort()
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp"), [])
     }
+
+    /// A commit renames into the fan-out directory first and creates it only when missing: more
+    /// blobs than there are fan-out directories (both paths taken), then one whose directory
+    /// was removed meanwhile.
+    func testCommitsIntoExistingAndMissingFanOutDirectories() throws {
+        let root = NSTemporaryDirectory() + "s3gw-fs-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let zone = try FileSystemZone(name: "z", root: root)
+        try zone.createBucket("b")
+        func put(_ byte: UInt8) throws -> String {
+            let w = try zone.beginWrite(backendBucket: "b", length: 1)
+            try [byte].withUnsafeBytes { try w.write($0) }
+            return try w.commit()
+        }
+        func read(_ blob: String) throws -> [UInt8] {
+            let reader = try zone.open(backendBucket: "b", blob: blob, offset: 0, length: nil)
+            var buf = [UInt8](repeating: 0, count: 4)
+            let n = try buf.withUnsafeMutableBytes { try reader.read(into: $0) }
+            return Array(buf[0..<n])
+        }
+        let blobs = try (0..<300).map { try put(UInt8($0 % 256)) }
+        for (i, blob) in blobs.enumerated() { XCTAssertEqual(try read(blob), [UInt8(i % 256)]) }
+        let fanOut = try FileManager.default.contentsOfDirectory(atPath: root + "/buckets/b")
+        XCTAssertLessThan(fanOut.count, 300, "blobs share fan-out directories")
+        for dir in fanOut { try FileManager.default.removeItem(atPath: root + "/buckets/b/" + dir) }
+        let again = try put(42)
+        XCTAssertEqual(try read(again), [42])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp"), [])
+    }
 }
 
 final class FileSystemZoneEdgeTests: XCTestCase {
