@@ -299,7 +299,8 @@ public enum Lifecycle {
                 queued = []
                 for entry in page.entries {
                     let v = entry.record
-                    if let done = pass, let latest = done.latest, latest.key != v.key {
+                    // Keys compare by bytes: Swift's == equates canonically equal keys, which S3 keeps apart.
+                    if let done = pass, let latest = done.latest, !VersionLister.same(latest.key, v.key) {
                         queued += Self.removals(done.finish(), of: latest, latest: true)
                         report.keys += 1
                         // The keys done are done for good before the next is looked at (the

@@ -203,7 +203,8 @@ public final class InMemoryMetadataStore: MetadataStore {
                 continue
             }
             if page.objects.count + page.commonPrefixes.count >= query.maxKeys {
-                page.isTruncated = true
+                // As the SQL store: a max-keys 0 page is empty and not truncated.
+                page.isTruncated = query.maxKeys > 0
                 break
             }
             if isPrefix { page.commonPrefixes.append(entry) } else { page.objects.append(o) }

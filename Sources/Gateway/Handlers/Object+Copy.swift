@@ -31,7 +31,8 @@ extension Handlers {
         }
         // Copying a version named by its id onto its own key restores it as the latest (S3's
         // way to undo an overwrite): that is a change.
-        if sb.name == b.name && src.key == key && directive == "COPY" && sourceVersion == nil && sse.requested == .none
+        if sb.name == b.name && VersionLister.same(src.key, key) && directive == "COPY" && sourceVersion == nil
+            && sse.requested == .none
         {
             throw S3Error(
                 .invalidRequest,
