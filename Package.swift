@@ -83,7 +83,7 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "Gateway", "GatewayCore", "GatewayTesting", "SigV4", "S3Protocol", "MetadataSQL", "MetadataSQLite",
-                "MetadataPostgres", "PostgresTesting", "Metrics",
+                "MetadataPostgres", "PostgresTesting", "Metrics", "FileSystemBackend",
             ]),
     ]
 )

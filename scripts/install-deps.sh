@@ -14,8 +14,10 @@ if ! command -v nginx >/dev/null 2>&1; then
     # newer releases only ship `nginx`.
     if apt_has_candidate nginx-light; then missing+=(nginx-light); else missing+=(nginx); fi
 fi
+# libnginx-mod-http-js: njs, whose header filter (nginx/s3gw.js) puts the gateway's headers on
+# the GETs nginx answers from a zone's files (X-Accel-Redirect).
 # libpq-dev: the PostgreSQL metadata store's client library (linked whether or not it is used).
-for pkg in libfcgi-dev libsqlite3-dev libpq-dev libssl-dev libcurl4-openssl-dev zlib1g-dev openssl curl ca-certificates; do
+for pkg in libnginx-mod-http-js libfcgi-dev libsqlite3-dev libpq-dev libssl-dev libcurl4-openssl-dev zlib1g-dev openssl curl ca-certificates; do
     pkg_installed "$pkg" || missing+=("$pkg")
 done
 

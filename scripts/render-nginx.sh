@@ -5,6 +5,8 @@
 #   render-nginx.sh --prefix DIR --http-port N --https-port N --socket PATH [--socket PATH ...] \
 #                   --cert FILE --key FILE [--web-root DIR] [--out FILE] [--template FILE]
 #                   [--metrics-allow "ADDR|CIDR ..."]   (who may read /metrics; default 127.0.0.1 ::1)
+#                   [--zone-locations FILE]   (what `s3gw config nginx-locations` printed; default none)
+#                   [--njs-module FILE]       (default /usr/lib/nginx/modules/ngx_http_js_module.so)
 #   Several --socket: one upstream over several gateway hosts (docs/HOSTS.md).
 #
 # Then: nginx -p DIR -c DIR/nginx.conf -e DIR/error.log -g 'daemon off;'
@@ -14,8 +16,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 prefix="" http_port="" https_port="" socket="" cert="" key=""
 web_root="$root/web" out="" template="$root/nginx/s3gw-dev.conf.in"
 metrics_allow="127.0.0.1 ::1"
+zone_locations="" njs_module="/usr/lib/nginx/modules/ngx_http_js_module.so"
 
-usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" >&2; exit 2; }
+usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" >&2; exit 2; }
 sockets=()
 while [ "$#" -gt 0 ]; do
     case "$1" in
@@ -29,6 +32,8 @@ while [ "$#" -gt 0 ]; do
         --out) out="$2" ;;
         --template) template="$2" ;;
         --metrics-allow) metrics_allow="$2" ;;
+        --zone-locations) zone_locations="$2" ;;
+        --njs-module) njs_module="$2" ;;
         -h|--help) usage ;;
         *) echo "render-nginx: unknown argument $1" >&2; usage ;;
     esac
@@ -49,6 +54,12 @@ cert="$(abspath "$cert")"; key="$(abspath "$key")"; web_root="$(abspath "$web_ro
 out="${out:-$prefix/nginx.conf}"
 
 mkdir -p "$prefix"/tmp/{client_body,fastcgi,proxy,uwsgi,scgi}
+# The zones' internal locations (accelerated GETs); none: every GET streams through the gateway.
+if [ -n "$zone_locations" ]; then
+    cp "$zone_locations" "$prefix/zone-locations.conf"
+else
+    : >"$prefix/zone-locations.conf"
+fi
 # Workers of a root master run as `nobody` unless told otherwise and could not reach a socket
 # inside a 0700 directory.
 user_line=""
@@ -73,6 +84,9 @@ sed -e "s|@PREFIX@|$(esc "$prefix")|g" \
     -e "s|@WEB_ROOT@|$(esc "$web_root")|g" \
     -e "s|@USER_LINE@|$(esc "$user_line")|g" \
     -e "s|@METRICS_ALLOW@|$(esc "$allow_lines")|g" \
+    -e "s|@ZONE_LOCATIONS@|$(esc "$prefix/zone-locations.conf")|g" \
+    -e "s|@JS@|$(esc "$root/nginx/s3gw.js")|g" \
+    -e "s|@NJS_MODULE@|$(esc "$njs_module")|g" \
     "$template" >"$out.tmp"
 mv "$out.tmp" "$out"
 printf '%s\n' "$out"

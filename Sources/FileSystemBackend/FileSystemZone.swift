@@ -12,7 +12,7 @@ import Synchronization
 ///
 ///     <root>/tmp/<host>@<pid>-<id>                uploads in flight (removed when a worker dies)
 ///     <root>/buckets/<backend bucket>/<id[0..2]>/<id>
-public struct FileSystemZone: StorageZone {
+public struct FileSystemZone: AcceleratedZone {
     public let name: String
     public let root: String
 
@@ -47,6 +47,16 @@ public struct FileSystemZone: StorageZone {
             throw .internalFailure("invalid blob id \(blob)")
         }
         return bucketDir(backendBucket) + "/" + blob.prefix(2) + "/" + blob
+    }
+
+    /// Relative to `<root>/buckets/`, the directory nginx's internal location for this zone
+    /// aliases (`s3gw nginx-locations`).
+    public func acceleratedPath(backendBucket: String, blob: String) -> String? {
+        // As `blobPath`; and backend bucket names are ours ("s3gw-" + hex): a "/" or a leading
+        // "." would be metadata naming a path outside the location.
+        guard isBlobId(blob), !backendBucket.isEmpty, !backendBucket.contains("/"), !backendBucket.hasPrefix(".")
+        else { return nil }
+        return backendBucket + "/" + blob.prefix(2) + "/" + blob
     }
 
     public func createBucket(_ backendBucket: String) throws(StoreError) {

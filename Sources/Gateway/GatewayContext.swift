@@ -37,6 +37,8 @@ public struct GatewayContext: Sendable {
     public var oplog = OplogSettings()
     /// `[s3]`: the object ownership and public access block new buckets get (docs/ACCESS.md).
     public var accessDefaults = AccessDefaults()
+    /// `[server] accel_redirect`: filesystem-zone GETs answered by nginx (`AccelRedirect`).
+    public var accelRedirect = false
     /// `[s3] allow_sse_c_over_http` (tests only): SSE-C keys accepted without TLS.
     public var allowSSECOverHTTP = false
     /// Key-encryption keys and data keys (SSE-S3, SSE-KMS, SSE-C), with this process's KEK cache.

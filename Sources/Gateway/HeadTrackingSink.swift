@@ -16,11 +16,22 @@ final class HeadTrackingSink: ResponseSink {
     /// The body's last byte, sent by `finish()`.
     private var held: UInt8?
 
+    /// An `X-Accel-Redirect` head, sent by `finish()`: nginx starts sending the file as soon
+    /// as it has it.
+    private var heldHead: (status: Int, headers: [Header])?
+
     init(_ inner: any ResponseSink) { self.inner = inner }
 
     func sendHead(status: Int, headers: [Header]) throws {
         headSent = true
         announced = headers.first { $0.name == "Content-Length" }.flatMap { Int64($0.value) }
+        if headers.first?.name == "X-Accel-Redirect" {
+            // The answer as the worker gave it: its planned length counts as sent.
+            heldHead = (status, headers)
+            bytesSent = announced ?? 0
+            announced = nil
+            return
+        }
         try inner.sendHead(status: status, headers: headers)
     }
 
@@ -39,6 +50,10 @@ final class HeadTrackingSink: ResponseSink {
 
     /// Sends what was held back (a failure is the client's: its answer is already recorded).
     func finish() {
+        if let h = heldHead {
+            heldHead = nil
+            try? inner.sendHead(status: h.status, headers: h.headers)
+        }
         guard var b = held else { return }
         held = nil
         try? withUnsafeBytes(of: &b) { try inner.write($0) }

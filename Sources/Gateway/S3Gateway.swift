@@ -209,6 +209,7 @@ public struct S3Gateway: Sendable {
         // nginx's own peer address; X-Forwarded-For is the client's claim and never trusted.
         request.remoteAddress = params["REMOTE_ADDR"] ?? ""
         request.tlsProtocol = params["SSL_PROTOCOL"] ?? ""
+        request.accelAllowed = params[AccelRedirect.noAccelParam] == nil
         return request
     }
 
@@ -288,6 +289,10 @@ public struct S3Gateway: Sendable {
         headers.append(Header("x-amz-id-2", requestId))
         headers.append(Header("Server", "s3gw"))
         let isHead = head.method == "HEAD"
+        if let uri = r.accelRedirect, !isHead {
+            try sink.sendHead(status: r.status, headers: AccelRedirect.head(uri, headers))
+            return 0
+        }
         switch r.body {
         case .empty:
             // A 304's Content-Length would have to be the representation's size (RFC 9110 §8.6).

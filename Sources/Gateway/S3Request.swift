@@ -30,6 +30,9 @@ struct S3Request {
     var remoteAddress = ""
     /// nginx's $ssl_protocol (SSL_PROTOCOL: "TLSv1.3"), empty over plain HTTP: s3:TlsVersion.
     var tlsProtocol = ""
+    /// nginx may send the object's file itself (`AccelRedirect`): false when its fallback
+    /// location passes the request back (`S3GW_NO_ACCEL`).
+    var accelAllowed = true
     /// PutObjectTagging's tag set once its body is parsed: the s3:RequestObjectTag keys of the
     /// decision taken then (`S3Router.decidesAfterBody`).
     var taggingBody: [Header]?
@@ -131,11 +134,14 @@ struct S3Response {
     var status: Int
     var headers: [Header]
     var body: Body
+    /// Set (with no body): nginx sends the bytes from this internal URI (`AccelRedirect`).
+    var accelRedirect: String?
 
-    init(status: Int = 200, headers: [Header] = [], body: Body = .empty) {
+    init(status: Int = 200, headers: [Header] = [], body: Body = .empty, accelRedirect: String? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.accelRedirect = accelRedirect
     }
 
     static func xml(_ document: String, status: Int = 200) -> S3Response {

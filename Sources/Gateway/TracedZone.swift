@@ -17,6 +17,16 @@ struct TracedZone: StorageZone {
         self.metrics = metrics
     }
 
+    /// The blob's path under the zone's nginx location when nginx can send it
+    /// (`AccelRedirect`); the zone counts as touched, as a read would have.
+    func acceleratedPath(backendBucket: String, blob: String) -> String? {
+        guard let accelerated = inner as? any AcceleratedZone,
+            let path = accelerated.acceleratedPath(backendBucket: backendBucket, blob: blob)
+        else { return nil }
+        RequestTrace.current?.touched(zone: inner.name)
+        return path
+    }
+
     fileprivate func call<T>(_ call: String, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
         RequestTrace.current?.touched(zone: inner.name)
         guard let metrics else { return try body() }

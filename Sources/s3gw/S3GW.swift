@@ -136,7 +136,28 @@ struct AgentCommand: ParsableCommand {
 
 struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "config", abstract: "Configuration tools.", subcommands: [Check.self])
+        commandName: "config", abstract: "Configuration tools.", subcommands: [Check.self, NginxLocationsCommand.self])
+
+    struct NginxLocationsCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "nginx-locations",
+            abstract: "Print the nginx locations that send filesystem zones' files (X-Accel-Redirect).",
+            discussion: """
+                nginx/s3gw.conf includes the output in each server block; regenerate it after \
+                changing the zones, then reload nginx.
+                """)
+        @OptionGroup var options: ConfigOption
+
+        func run() throws {
+            let config = try loadOrExit(options.config)
+            do {
+                print(try NginxLocations.render(config, source: options.config), terminator: "")
+            } catch {
+                FileHandle.standardError.write(Data("s3gw: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+    }
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Validate a configuration file, like nginx -t.")

@@ -252,12 +252,14 @@ def start_on_free_ports(start, count: int, what: str, ports=None, attempts: int 
 
 
 def start_nginx(prefix: Path, socket_path: Path | list, tls: Path, what: str = "nginx", ports=None,
-                template: str | None = None, metrics_allow: str | None = None) -> tuple[subprocess.Popen, int, int]:
+                template: str | None = None, metrics_allow: str | None = None,
+                zone_locations: Path | None = None) -> tuple[subprocess.Popen, int, int]:
     """Renders the dev nginx config (in front of the FastCGI socket `socket_path`, or one upstream
     over a list of them: several gateway hosts) and starts nginx
     on a free HTTP and HTTPS port (retried with fresh ports if one is taken). Returns the process
     and the two ports; its stdout/stderr go to PREFIX/nginx.out, its error log to PREFIX/error.log.
-    `metrics_allow`: the addresses nginx lets read /metrics (default 127.0.0.1 and ::1)."""
+    `metrics_allow`: the addresses nginx lets read /metrics (default 127.0.0.1 and ::1).
+    `zone_locations`: the zones' internal locations (`s3gw config nginx-locations`)."""
 
     def start(http_port: int, https_port: int):
         conf = run_script(
@@ -271,6 +273,7 @@ def start_nginx(prefix: Path, socket_path: Path | list, tls: Path, what: str = "
             "--web-root", ROOT / "web",
             *(["--template", template] if template else []),
             *(["--metrics-allow", metrics_allow] if metrics_allow else []),
+            *(["--zone-locations", zone_locations] if zone_locations else []),
         )
         proc = spawn_server(["nginx", "-p", prefix, "-c", conf, "-e", prefix / "error.log", "-g", "daemon off;"],
                             prefix / "nginx.out", [http_port, https_port], what, extra_logs=[prefix / "error.log"])
@@ -362,7 +365,8 @@ secret_key = "moto-secret"
 
 
 def write_config(path: Path, tmp: Path, workers: int = 2, threads: int = 32, log_level: str = "debug",
-                 extra: str = "", storage_extra: str = "", default_zone: str = "local-1") -> None:
+                 extra: str = "", storage_extra: str = "", default_zone: str = "local-1",
+                 server_extra: str = "") -> None:
     path.write_text(
         f"""# written by Tests/e2e/conftest.py
 [server]
@@ -374,6 +378,7 @@ state_dir = "{tmp}/state"
 log_level = "{log_level}"
 max_clock_skew = 900
 base_domains = ["s3.e2e.test"]
+{server_extra}
 
 [storage]
 default_zone = "{default_zone}"
@@ -462,9 +467,12 @@ class Stack:
 
     def __init__(self, name: str = "gw", workers: int = 2, env_credentials: bool = True, threads: int = 32,
                  log_level: str = "debug", storage_extra: str = "", extra: str = "",
-                 default_zone: str = "local-1", postgres: bool | None = None, serve_args: tuple[str, ...] = ()):
+                 default_zone: str = "local-1", postgres: bool | None = None, serve_args: tuple[str, ...] = (),
+                 server_extra: str = ""):
         """`postgres`: metadata in a fresh PostgreSQL database (None: as S3GW_E2E_METADATA says).
-        `serve_args`: more options for `s3gw serve` (e.g. --role router)."""
+        `serve_args`: more options for `s3gw serve` (e.g. --role router). `server_extra`: more
+        lines of `[server]` (e.g. accel_redirect = false)."""
+        self.server_extra = server_extra
         self.serve_args = serve_args
         self.storage_extra = storage_extra
         self.default_zone = default_zone
@@ -526,8 +534,13 @@ class Stack:
             d.mkdir(parents=True, exist_ok=True)
         write_config(self.config, self.tmp, workers=self.workers_configured, threads=self.threads,
                      log_level=self.log_level, storage_extra=self.storage_extra, extra=self.extra + self.metadata_table,
-                     default_zone=self.default_zone)
+                     default_zone=self.default_zone, server_extra=self.server_extra)
         run_script(SCRIPTS / "dev-cert.sh", self.tmp / "tls")
+        # nginx's locations over the zones, as an operator generates them (accelerated GETs).
+        zone_locations = self.tmp / "nginx-locations.conf"
+        zone_locations.write_text(subprocess.run(
+            [str(binary), "config", "nginx-locations", "--config", str(self.config)], check=True, text=True,
+            stdout=subprocess.PIPE, timeout=60).stdout)
         env = dict(os.environ)
         env.pop("S3GW_ACCESS_KEY", None)
         env.pop("S3GW_SECRET_KEY", None)
@@ -543,7 +556,8 @@ class Stack:
         try:
             self.nginx, self.http_port, self.https_port = start_nginx(
                 self.nginx_prefix, self.socket, self.tmp / "tls", what=f"nginx of {self.tmp.name}",
-                ports=(self.http_port, self.https_port), template=os.environ.get("S3GW_NGINX_TEMPLATE") or None)
+                ports=(self.http_port, self.https_port), template=os.environ.get("S3GW_NGINX_TEMPLATE") or None,
+                zone_locations=zone_locations)
             self.wait_ready(timeout)
             if not self.env_credentials:
                 self.load_generated_credentials()

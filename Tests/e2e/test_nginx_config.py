@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from conftest import ROOT, SCRIPTS, NotYet, free_port, run_script, start_nginx, stop_process, tail, wait_until
+from conftest import (ROOT, SCRIPTS, NotYet, free_port, run_script, s3gw_bin, start_nginx, stop_process, tail,
+                      wait_until)
 
 HERE = Path(__file__).resolve().parent
 
@@ -273,17 +274,56 @@ def test_dev_and_production_configs_guard_the_ui_and_the_log_alike():
     prod = _ui_and_log_directives(ROOT / "nginx" / "s3gw.conf")
     dev = _ui_and_log_directives(ROOT / "nginx" / "s3gw-dev.conf.in")
     csp = [d for d in dev if "Content-Security-Policy" in d]
-    # The UI's, and the S3 responses' sandbox.
-    assert len(csp) == 2 and "form-action 'none'" in csp[0] and "base-uri 'none'" in csp[0], csp
-    assert csp[1] == 'add_header Content-Security-Policy "sandbox" always;', csp
+    # The UI's, and the S3 responses' sandbox (those the gateway sends, and those it streams
+    # after nginx's fallback, @s3gw_stream).
+    assert len(csp) == 3 and "form-action 'none'" in csp[0] and "base-uri 'none'" in csp[0], csp
+    assert csp[1:] == ['add_header Content-Security-Policy "sandbox" always;'] * 2, csp
     headers = [d for d in prod if d.startswith("add_header ")]
     assert headers[: len(headers) // 2] == headers[len(headers) // 2:], "the two server blocks of s3gw.conf differ"
     assert [d for d in prod if not d.startswith("add_header ")] + headers[: len(headers) // 2] == dev
 
 
+def _locations(text: str, name: str) -> list[list[str]]:
+    """The directives of each `location NAME {` block, in order (comments dropped)."""
+    blocks, inside = [], False
+    for line in text.splitlines():
+        d = " ".join(line.split("#")[0].split())
+        if d == f"location {name} {{":
+            inside = True
+            blocks.append([])
+        elif inside and d == "}":
+            inside = False
+        elif inside and d:
+            blocks[-1].append(d)
+    return blocks
+
+
+@pytest.mark.parametrize("conf", ["s3gw.conf", "s3gw-dev.conf.in"])
+def test_the_fallback_location_talks_to_the_gateway_as_location_slash_does(conf):
+    """@s3gw_stream (a vanished blob, or a client asking for a zone's internal path) must reach
+    the gateway with the same params and settings, plus S3GW_NO_ACCEL: a param missing there
+    would break only the rare request that takes it."""
+    text = (ROOT / "nginx" / conf).read_text()
+    mains, fallbacks = _locations(text, "/"), _locations(text, "@s3gw_stream")
+    assert len(mains) == len(fallbacks) == (2 if conf == "s3gw.conf" else 1)
+    for main, fallback in zip(mains, fallbacks):
+        assert fallback == main + ["fastcgi_param S3GW_NO_ACCEL 1;"], fallback
+
+
 def test_production_config_passes_nginx_t(tmp_path):
     run_script(SCRIPTS / "dev-cert.sh", tmp_path / "tls")
     site = (ROOT / "nginx" / "s3gw.conf").read_text()
+    # The zones' locations as `s3gw config nginx-locations` prints them, and s3gw.js from the repo.
+    (tmp_path / "zone").mkdir()
+    config = tmp_path / "s3gw.toml"
+    config.write_text(f'[server]\nstate_dir = "{tmp_path}/state"\n[storage]\ndefault_zone = "z"\n'
+                      f'[[zones]]\nname = "z"\nkind = "filesystem"\npath = "{tmp_path}/zone"\n')
+    locations = subprocess.run([str(s3gw_bin()), "config", "nginx-locations", "--config", str(config)],
+                               capture_output=True, text=True, check=True).stdout
+    assert "location /_s3gw/zones/z/ {" in locations, locations
+    (tmp_path / "locations.conf").write_text(locations)
+    site = site.replace("/etc/s3gw/nginx-locations.conf", str(tmp_path / "locations.conf"))
+    site = site.replace("/usr/share/s3gw/nginx/s3gw.js", str(ROOT / "nginx" / "s3gw.js"))
     site = site.replace("/etc/s3gw/tls/fullchain.pem", str(tmp_path / "tls" / "cert.pem"))
     site = site.replace("/etc/s3gw/tls/privkey.pem", str(tmp_path / "tls" / "key.pem"))
     site = re.sub(r"listen \[::\]:\d+[^;]*;", "", site)
@@ -291,6 +331,7 @@ def test_production_config_passes_nginx_t(tmp_path):
     site = site.replace("listen 443 ssl;", f"listen 127.0.0.1:{free_port()} ssl;")
     (tmp_path / "site.conf").write_text(site)
     (tmp_path / "nginx.conf").write_text(
+        "load_module /usr/lib/nginx/modules/ngx_http_js_module.so;\n"
         f"pid {tmp_path}/nginx.pid;\nevents {{}}\nhttp {{\n    include {tmp_path}/site.conf;\n}}\n"
     )
     r = subprocess.run(["nginx", "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"),

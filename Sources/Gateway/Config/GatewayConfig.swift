@@ -39,6 +39,9 @@ public struct GatewayConfig: Sendable {
     public var maxClockSkew = 900
     /// Hosts under which `bucket.<domain>` addresses a bucket (virtual-host style).
     public var baseDomains: [String] = []
+    /// `[server] accel_redirect`: nginx sends the files of filesystem-zone GETs itself
+    /// (X-Accel-Redirect to the locations `s3gw config nginx-locations` prints).
+    public var accelRedirect = true
     public var accessKey: String?
     public var secretKey: String?
     public var defaultZone = ""
@@ -164,6 +167,7 @@ public struct GatewayConfig: Sendable {
                 for d in c.baseDomains where d.isEmpty || d.contains("/") || d.contains(":") {
                     throw reader.invalid("base_domains", "\"\(d)\" is not a host name")
                 }
+                c.accelRedirect = try reader.bool("accel_redirect") ?? c.accelRedirect
                 try reader.noOtherKeys()
             case "credentials":
                 c.accessKey = try reader.string("access_key").flatMap { $0.isEmpty ? nil : $0 }

@@ -66,6 +66,7 @@ extension Handlers {
         var offset: Int64 = 0
         var length = o.size
         var status = 200
+        var ranged = false
         if let part = try PartRange.parse(r, o) {
             offset = part.range.lowerBound
             length = part.range.upperBound - part.range.lowerBound
@@ -78,6 +79,7 @@ extension Handlers {
             offset = range.lowerBound
             length = range.upperBound - range.lowerBound + 1
             status = 206
+            ranged = true
             headers.append(Header("Content-Range", "bytes \(range.lowerBound)-\(range.upperBound)/\(o.size)"))
         } else if r.header("x-amz-checksum-mode")?.uppercased() == "ENABLED" {
             for (alg, value) in o.checksums.sorted(by: { $0.key < $1.key }) {
@@ -93,6 +95,14 @@ extension Handlers {
         if r.method == "HEAD" || length == 0 {
             let zone = copies.candidates(ctx).first?.zone ?? o.zone
             return S3Response(status: status, headers: headers + Replication.headers(o, servedFrom: zone))
+        }
+        // nginx sends a plain copy's file itself when it would answer exactly as streaming does.
+        if sealed == nil, AccelRedirect.requestQualifies(r, ranged: ranged),
+            let accel = AccelRedirect.target(copies, size: o.size, ctx)
+        {
+            return S3Response(
+                status: status, headers: headers + Replication.headers(o, servedFrom: accel.zone),
+                accelRedirect: accel.uri)
         }
         let (zone, reader): (String, any ByteSource)
         if let sealed {

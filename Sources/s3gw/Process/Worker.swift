@@ -130,6 +130,7 @@ enum Worker {
         context.oplog = config.oplog
         context.accessDefaults = config.accessDefaults
         context.allowSSECOverHTTP = config.allowSSECOverHTTP
+        context.accelRedirect = config.accelRedirect
         context.migration.connector = sourceConnector(config)
         return context
     }

@@ -1,0 +1,95 @@
+import GatewayCore
+
+/// A GET of a filesystem zone's blob answered by nginx: the worker decides everything (auth,
+/// the copy, the headers) and answers with `X-Accel-Redirect` to the zone's `internal` nginx
+/// location (`NginxLocations`), which sends the file, ranges included (docs/ARCHITECTURE.md,
+/// "Filesystem-zone GETs served by nginx").
+///
+/// nginx drops the upstream's headers on such a redirect, so every header the worker would
+/// have sent travels in one, `X-S3gw-Headers`, which nginx/s3gw.js unpacks onto the answer.
+enum AccelRedirect {
+    /// Where the internal locations live; `<prefix><zone>/<accelerated path>`.
+    static let locationPrefix = "/_s3gw/zones/"
+    /// The FastCGI param nginx's fallback location (`@s3gw_stream`) sets: the blob vanished
+    /// between the decision and nginx's open (or the request addressed an internal location
+    /// itself), and the worker answers this one by streaming.
+    static let noAccelParam = "S3GW_NO_ACCEL"
+    static let packedHeader = "X-S3gw-Headers"
+
+    /// Headers nginx makes itself for the file it sends: theirs must be the only ones.
+    private static let nginxOwn: Set<String> = ["content-length", "content-range", "accept-ranges", "server"]
+
+    /// Whether the request, as sent, is one nginx answers exactly as the worker would: a GET
+    /// with no condition (nginx's not_modified filter would judge them against the file's mtime),
+    /// no part number, and at most one range in a form nginx's range filter reads as
+    /// `ByteRange.parse` did (`ranged`: it gave a range).
+    static func requestQualifies(_ r: S3Request, ranged: Bool) -> Bool {
+        guard r.method == "GET", r.accelAllowed, r.query["partNumber"] == nil else { return false }
+        for h in ["if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range"]
+        where r.header(h) != nil {
+            return false
+        }
+        guard let range = r.header("range") else { return true }
+        return ranged && isCanonical(range)
+    }
+
+    /// `bytes=N-M`, `bytes=N-` or `bytes=-N`: no spaces, no list, digits nginx and Int64 both read.
+    static func isCanonical(_ range: String) -> Bool {
+        guard range.hasPrefix("bytes=") else { return false }
+        let spec = range.utf8.dropFirst(6)
+        let parts = spec.split(separator: UInt8(ascii: "-"), maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, !(parts[0].isEmpty && parts[1].isEmpty) else { return false }
+        return parts.allSatisfy { p in
+            p.count <= 18 && p.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+        }
+    }
+
+    /// The redirect for the copy a streamed read would try first, when nginx can send it: one
+    /// blob in an accelerated zone holding exactly the object's bytes (a multipart primary
+    /// of several blobs streams). nil: stream.
+    static func target(_ copies: ObjectCopies, size: Int64, _ ctx: GatewayContext) -> (zone: String, uri: String)? {
+        guard ctx.accelRedirect, let copy = copies.candidates(ctx).first, copy.blobs.count == 1,
+            copy.blobs[0].size == size,
+            let zone = try? ctx.zone(copy.zone) as? TracedZone,
+            let path = zone.acceleratedPath(backendBucket: copy.backendBucket, blob: copy.blobs[0].blob)
+        else { return nil }
+        return (copy.zone, locationPrefix + copy.zone + "/" + path)
+    }
+
+    /// What goes to nginx instead of `headers`: the redirect, the packed headers and the
+    /// planned length (for the request's own records; nginx ignores it).
+    static func head(_ uri: String, _ headers: [Header]) -> [Header] {
+        var out = [Header("X-Accel-Redirect", uri)]
+        out.append(Header(packedHeader, pack(headers.filter { !nginxOwn.contains($0.name.lowercased()) })))
+        out += headers.filter { $0.name == "Content-Length" }
+        return out
+    }
+
+    /// `name=value&name=value`, each percent-encoded byte for byte (values as they go on the
+    /// wire: `HeaderBytes.encode`): no `&` or `=` is left to confuse the split.
+    static func pack(_ headers: [Header]) -> String {
+        var out: [UInt8] = []
+        for (i, h) in headers.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: "&")) }
+            percentEncode(Array(h.name.utf8), into: &out)
+            out.append(UInt8(ascii: "="))
+            // As FastCGIExchange.sendHead: never a CR or LF byte (nginx/s3gw.js would restore it).
+            percentEncode(HeaderBytes.encode(h.value).filter { $0 != 0x0D && $0 != 0x0A }, into: &out)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func percentEncode(_ bytes: [UInt8], into out: inout [UInt8]) {
+        let hex = Array("0123456789ABCDEF".utf8)
+        for b in bytes {
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"):
+                out.append(b)
+            default:
+                out += [UInt8(ascii: "%"), hex[Int(b >> 4)], hex[Int(b & 15)]]
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+// s3gw.headers — the njs header filter of the internal locations over filesystem zones
+// (`s3gw config nginx-locations`). On an X-Accel-Redirect nginx keeps almost none of the
+// gateway's headers, so the gateway sends them all in one, X-S3gw-Headers:
+// `name=value&name=value`, each percent-encoded byte for byte (no `&` or `=` survives the
+// encoding). This puts each one on the answer exactly as the gateway would have sent it.
+// Installed next to nginx/s3gw.conf, which imports it (js_import); needs ngx_http_js_module
+// (Debian: libnginx-mod-http-js).
+
+// The bytes a percent-encoded string stands for (header values are bytes, not text: user
+// metadata may hold any byte but CR and LF, and must come back as it went in).
+function bytes(s) {
+    var out = [];
+    for (var i = 0; i < s.length; i++) {
+        var c = s.charCodeAt(i);
+        if (c === 37) {
+            out.push(parseInt(s.substr(i + 1, 2), 16));
+            i += 2;
+        } else {
+            out.push(c);
+        }
+    }
+    return Buffer.from(out);
+}
+
+function headers(r) {
+    var packed = r.variables.upstream_http_x_s3gw_headers;
+    if (!packed) {
+        return;
+    }
+    // A name sent twice keeps both values, in order.
+    var values = {};
+    var order = [];
+    var pairs = packed.split('&');
+    for (var i = 0; i < pairs.length; i++) {
+        var eq = pairs[i].indexOf('=');
+        if (eq <= 0) {
+            continue;
+        }
+        var name = bytes(pairs[i].slice(0, eq)).toString();
+        if (!(name in values)) {
+            values[name] = [];
+            order.push(name);
+        }
+        values[name].push(bytes(pairs[i].slice(eq + 1)));
+    }
+    for (var j = 0; j < order.length; j++) {
+        var v = values[order[j]];
+        r.headersOut[order[j]] = v.length === 1 ? v[0] : v;
+    }
+}
+
+export default {headers};
