@@ -4,12 +4,12 @@ Boots the release binary behind the dev nginx config (the e2e harness's Stack), 
 plain nginx that serves the same files statically (GET) and accepts WebDAV PUT (the baseline).
   * 4 KiB and 1 MiB GET and PUT: wrk, concurrent connections, one presigned SigV4 URL (valid 1 h)
     per object so wrk can replay it; PUTs overwrite one key (wrk/put.lua sends the body).
-  * 1 GiB PUT and GET: curl, one stream.
+  * 1 GiB PUT and GET: curl, one stream; and a 100 MiB range of it (Range: bytes=…).
 Each figure is the median of BENCH_RUNS runs; the ratio is s3gw / nginx. After the 1 GiB
 transfers it reports the workers' peak RSS (VmHWM) — flat memory whatever the object size.
 
 Env: S3GW_BIN (default .build/release/s3gw), BENCH_RUNS (3), BENCH_DURATION (10 s per wrk run),
-BENCH_CONNECTIONS (32), BENCH_BIG_MIB (1024).
+BENCH_CONNECTIONS (32), BENCH_BIG_MIB (1024), BENCH_RANGE_MIB (100).
 """
 
 import os
@@ -34,6 +34,8 @@ RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 DURATION = int(os.environ.get("BENCH_DURATION", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 BIG_MIB = int(os.environ.get("BENCH_BIG_MIB", "1024"))
+# The range of the big object read by "GET 100 MiB range" (from its middle), in MiB.
+RANGE_MIB = int(os.environ.get("BENCH_RANGE_MIB", "100"))
 # A multipart upload and download of this many GiB with boto3 (8 MiB parts, 4 threads), for the
 # worker-memory figure; 0 skips it.
 MULTIPART_GIB = int(os.environ.get("BENCH_MULTIPART_GIB", "5"))
@@ -208,6 +210,20 @@ def multipart_memory(stack, s3, work: Path) -> str:
             f"{sampler.peak_rss / 1024:.1f} MiB, growth over the pre-transfer RSS {sampler.growth() / 1024:.1f} MiB")
 
 
+def start_baseline(prefix: Path, data: Path):
+    """The plain nginx serving `data` (GET) and taking WebDAV PUTs under it; (process, port)."""
+
+    def start(port: int):
+        (prefix / "nginx.conf").write_text(BASELINE_CONF.format(
+            user_line="user root;" if os.geteuid() == 0 else "", prefix=prefix, data=data, port=port))
+        proc = spawn_server(["nginx", "-p", prefix, "-c", prefix / "nginx.conf", "-e", prefix / "error.log",
+                             "-g", "daemon off;"], prefix / "nginx.out", [port], "baseline nginx",
+                            extra_logs=[prefix / "error.log"])
+        return proc, port
+
+    return start_on_free_ports(start, 1, "baseline nginx")
+
+
 def main() -> int:
     binary = Path(os.environ["S3GW_BIN"])
     if not os.access(binary, os.X_OK):
@@ -220,19 +236,11 @@ def main() -> int:
     prefix = work / "baseline"
     (prefix / "tmp").mkdir(parents=True)
 
-    def start_baseline(port: int):
-        (prefix / "nginx.conf").write_text(BASELINE_CONF.format(
-            user_line="user root;" if os.geteuid() == 0 else "", prefix=prefix, data=data, port=port))
-        proc = spawn_server(["nginx", "-p", prefix, "-c", prefix / "nginx.conf", "-e", prefix / "error.log",
-                             "-g", "daemon off;"], prefix / "nginx.out", [port], "baseline nginx",
-                            extra_logs=[prefix / "error.log"])
-        return proc, port
-
     baseline = None
     stack = Stack("bench", workers=0, threads=32, log_level="info")
     results = []
     try:
-        baseline, port = start_on_free_ports(start_baseline, 1, "baseline nginx")
+        baseline, port = start_baseline(prefix, data)
         stack.start()
         s3 = s3_client(stack)
         s3.create_bucket(Bucket=BUCKET)
@@ -276,13 +284,18 @@ def main() -> int:
         shutil.copyfile(big, data / "big.bin")
         sampler = RssSampler(stack)
         sampler.start()
-        for op, gw_args, ng_args, key in [
-            ("PUT", ["-T", str(big), put_url], ["-T", str(big), f"{base}/dav/big.bin"], "speed_upload"),
-            ("GET", [get_url], [f"{base}/big.bin"], "speed_download"),
+        # A range from the middle of the big object, the same bytes asked of both.
+        span = min(RANGE_MIB, BIG_MIB) * 1024 * 1024
+        start = (BIG_MIB * 1024 * 1024 - span) // 2
+        ranged = ["-r", f"{start}-{start + span - 1}"]
+        for label, gw_args, ng_args, key in [
+            (f"PUT {BIG_MIB} MiB", ["-T", str(big), put_url], ["-T", str(big), f"{base}/dav/big.bin"], "speed_upload"),
+            (f"GET {BIG_MIB} MiB", [get_url], [f"{base}/big.bin"], "speed_download"),
+            (f"GET {span >> 20} MiB range", ranged + [get_url], ranged + [f"{base}/big.bin"], "speed_download"),
         ]:
             g = statistics.median(curl_rate(gw_args, key) for _ in range(RUNS))
             n = statistics.median(curl_rate(ng_args, key) for _ in range(RUNS))
-            results.append((f"{op} {BIG_MIB} MiB", human_rate(g), human_rate(n), g / n, ""))
+            results.append((label, human_rate(g), human_rate(n), g / n, ""))
             print(f"  {results[-1][0]}: s3gw {results[-1][1]}, nginx {results[-1][2]}", flush=True)
         sampler.done.set()
         sampler.join()
@@ -303,9 +316,9 @@ def main() -> int:
     print()
     print(f"s3gw benchmark — medians of {RUNS} runs; wrk: {CONNECTIONS} connections, {DURATION}s; "
           f"{os.cpu_count()} cores")
-    print(f"{'workload':<14} {'nginx -> s3gw':<28} {'nginx alone':<28} {'ratio':>6}")
+    print(f"{'workload':<20} {'nginx -> s3gw':<28} {'nginx alone':<28} {'ratio':>6}")
     for name, g, n, ratio, note in results:
-        print(f"{name:<14} {g:<28} {n:<28} {ratio:>5.2f}x {note}")
+        print(f"{name:<20} {g:<28} {n:<28} {ratio:>5.2f}x {note}")
     print(rss_line)
     # Instructions per 4 KiB request under callgrind (bench/callgrind.py): BENCH_CALLGRIND=0 skips.
     if os.environ.get("BENCH_CALLGRIND", "1") != "0":

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run.sh — `make bench`: release build, then bench/bench.py, bench/remote.py and
+# run.sh — `make bench`: release build, then bench/bench.py, bench/accel.py, bench/remote.py and
 # bench/replication.py, bench/replication_agents.py, bench/discovery.py, bench/observability.py, bench/versioning.py, bench/encryption.py,
 # bench/metadata_stores.py, bench/listing.py (see their
 # docstrings for what they measure and the BENCH_* knobs).
@@ -15,6 +15,8 @@ fi
 # bench.py ends with instructions per 4 KiB GET and PUT under callgrind (bench/callgrind.py, a few
 # minutes): BENCH_CALLGRIND=0 skips them.
 python3 bench/bench.py
+# Filesystem-zone GETs sent by nginx (accel_redirect on vs off vs nginx alone): BENCH_ACCEL=0 skips.
+[ "${BENCH_ACCEL:-1}" = "0" ] || python3 bench/accel.py
 # Remote zones (moto_server as the provider): BENCH_REMOTE=0 skips.
 [ "${BENCH_REMOTE:-1}" = "0" ] || python3 bench/remote.py
 # Replication between zones and reads around a hung provider (about a minute): BENCH_REPLICATION=0 skips.

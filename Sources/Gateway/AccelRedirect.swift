@@ -16,8 +16,15 @@ enum AccelRedirect {
     static let noAccelParam = "S3GW_NO_ACCEL"
     static let packedHeader = "X-S3gw-Headers"
 
-    /// Headers nginx makes itself for the file it sends: theirs must be the only ones.
-    private static let nginxOwn: Set<String> = ["content-length", "content-range", "accept-ranges", "server"]
+    /// Headers nginx makes itself for the file it sends: theirs must be the only ones. Its
+    /// range filter sends `Accept-Ranges` on a 200 only; the worker sends it on a 206 too.
+    private static func nginxOwn(_ name: String, status: Int) -> Bool {
+        switch name.lowercased() {
+        case "content-length", "content-range", "server": true
+        case "accept-ranges": status != 206
+        default: false
+        }
+    }
 
     /// Whether the request, as sent, is one nginx answers exactly as the worker would: a GET
     /// with no condition (nginx's not_modified filter would judge them against the file's mtime),
@@ -58,9 +65,9 @@ enum AccelRedirect {
 
     /// What goes to nginx instead of `headers`: the redirect, the packed headers and the
     /// planned length (for the request's own records; nginx ignores it).
-    static func head(_ uri: String, _ headers: [Header]) -> [Header] {
+    static func head(_ uri: String, status: Int, _ headers: [Header]) -> [Header] {
         var out = [Header("X-Accel-Redirect", uri)]
-        out.append(Header(packedHeader, pack(headers.filter { !nginxOwn.contains($0.name.lowercased()) })))
+        out.append(Header(packedHeader, pack(headers.filter { !nginxOwn($0.name, status: status) })))
         out += headers.filter { $0.name == "Content-Length" }
         return out
     }

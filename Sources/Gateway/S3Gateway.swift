@@ -290,7 +290,7 @@ public struct S3Gateway: Sendable {
         headers.append(Header("Server", "s3gw"))
         let isHead = head.method == "HEAD"
         if let uri = r.accelRedirect, !isHead {
-            try sink.sendHead(status: r.status, headers: AccelRedirect.head(uri, headers))
+            try sink.sendHead(status: r.status, headers: AccelRedirect.head(uri, status: r.status, headers))
             return 0
         }
         switch r.body {
