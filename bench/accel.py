@@ -2,17 +2,18 @@
 file, X-Accel-Redirect) and off (the worker streams every byte through FastCGI), against nginx
 serving the same bytes statically — in one run, the three taken in turn within every round.
 
-Workloads: GET 4 KiB and 1 MiB (wrk replaying one presigned URL), GET of a BENCH_BIG_MIB (1024)
-MiB object and of a BENCH_RANGE_MIB (100) MiB range from its middle (curl, one stream). Prints
-req/s or MB/s per target and the ratios to nginx. Env as bench.py (S3GW_BIN, BENCH_RUNS,
-BENCH_DURATION, BENCH_CONNECTIONS); BENCH_ACCEL=0 in run.sh skips it.
+Workloads: GET of objects of BENCH_ACCEL_SIZES KiB (default 4,64,256,512,1024; wrk replaying one
+presigned URL), GET of a BENCH_BIG_MIB (1024) MiB object and of a BENCH_RANGE_MIB (100) MiB range
+from its middle (curl, one stream). The "on" gateway redirects every size (`accel_min_size = 0`),
+so the table shows where a redirect starts to pay, which is what `accel_min_size`'s default
+(512 KiB) rests on. Prints req/s or MB/s per target and the ratios to nginx. Env as bench.py
+(S3GW_BIN, BENCH_RUNS, BENCH_DURATION, BENCH_CONNECTIONS); BENCH_ACCEL=0 in run.sh skips it.
 """
 
 import os
 import shutil
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -25,22 +26,17 @@ BUCKET = "accel"
 
 
 def main() -> int:
-    binary = Path(os.environ["S3GW_BIN"])
-    if not os.access(binary, os.X_OK):
-        print(f"accel: {binary} not found; run `swift build -c release`", file=sys.stderr)
+    if (dirs := bench.workspace("accel")) is None:
         return 1
-    work = Path(tempfile.mkdtemp(prefix="s3gw-accel-"))
-    data = work / "static"
-    (data / ".tmp").mkdir(parents=True)
-    (work / "baseline").mkdir()
+    work, data, prefix = dirs
     stacks = {
-        "accel on": Stack("accel-on", workers=0, log_level="info"),
+        "accel on": Stack("accel-on", workers=0, log_level="info", server_extra="accel_min_size = 0"),
         "accel off": Stack("accel-off", workers=0, log_level="info", server_extra="accel_redirect = false"),
     }
     baseline = None
     rows = []
     try:
-        baseline, port = bench.start_baseline(work / "baseline", data)
+        baseline, port = bench.start_baseline(prefix, data)
         clients = {}
         for name, stack in stacks.items():
             stack.start()
@@ -58,7 +54,8 @@ def main() -> int:
             for c in clients.values():
                 c.upload_file(str(path), BUCKET, key)
 
-        for label, size in [("GET 4 KiB", 4096), ("GET 1 MiB", 1 << 20)]:
+        sizes = [int(k) for k in os.environ.get("BENCH_ACCEL_SIZES", "4,64,256,512,1024").split(",")]
+        for label, size in [(f"GET {k} KiB" if k < 1024 else f"GET {k >> 10} MiB", k << 10) for k in sizes]:
             path = work / f"obj-{size}"
             path.write_bytes(os.urandom(size))
             put_everywhere(path.name, path)

@@ -224,17 +224,26 @@ def start_baseline(prefix: Path, data: Path):
     return start_on_free_ports(start, 1, "baseline nginx")
 
 
-def main() -> int:
+def workspace(name: str) -> tuple[Path, Path, Path] | None:
+    """(work directory, the baseline's data, the baseline's prefix), fresh; None (said on stderr)
+    when S3GW_BIN is no binary."""
     binary = Path(os.environ["S3GW_BIN"])
     if not os.access(binary, os.X_OK):
-        print(f"bench: {binary} not found; run `swift build -c release`", file=sys.stderr)
-        return 1
-    work = Path(tempfile.mkdtemp(prefix="s3gw-bench-"))
+        print(f"{name}: {binary} not found; run `swift build -c release`", file=sys.stderr)
+        return None
+    work = Path(tempfile.mkdtemp(prefix=f"s3gw-{name}-"))
     data = work / "static"
     (data / ".tmp").mkdir(parents=True)
     (data / "dav").mkdir()
     prefix = work / "baseline"
     (prefix / "tmp").mkdir(parents=True)
+    return work, data, prefix
+
+
+def main() -> int:
+    if (dirs := workspace("bench")) is None:
+        return 1
+    work, data, prefix = dirs
 
     baseline = None
     stack = Stack("bench", workers=0, threads=32, log_level="info")

@@ -53,9 +53,14 @@ enum AccelRedirect {
 
     /// The redirect for the copy a streamed read would try first, when nginx can send it: one
     /// blob in an accelerated zone holding exactly the object's bytes (a multipart primary
-    /// of several blobs streams). nil: stream.
-    static func target(_ copies: ObjectCopies, size: Int64, _ ctx: GatewayContext) -> (zone: String, uri: String)? {
-        guard ctx.accelRedirect, let copy = copies.candidates(ctx).first, copy.blobs.count == 1,
+    /// of several blobs streams), and an answer of `length` bytes long enough to pay for the
+    /// redirect (`accelMinSize`: nginx drops its kept FastCGI connection on a redirect, and a
+    /// new one costs more than streaming a small answer). nil: stream.
+    static func target(_ copies: ObjectCopies, size: Int64, length: Int64, _ ctx: GatewayContext) -> (
+        zone: String, uri: String
+    )? {
+        guard ctx.accelRedirect, length >= ctx.accelMinSize, let copy = copies.candidates(ctx).first,
+            copy.blobs.count == 1,
             copy.blobs[0].size == size,
             let zone = try? ctx.zone(copy.zone) as? TracedZone,
             let path = zone.acceleratedPath(backendBucket: copy.backendBucket, blob: copy.blobs[0].blob)

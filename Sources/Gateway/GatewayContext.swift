@@ -39,6 +39,8 @@ public struct GatewayContext: Sendable {
     public var accessDefaults = AccessDefaults()
     /// `[server] accel_redirect`: filesystem-zone GETs answered by nginx (`AccelRedirect`).
     public var accelRedirect = false
+    /// `[server] accel_min_size`: shorter answers stream.
+    public var accelMinSize: Int64 = 0
     /// `[s3] allow_sse_c_over_http` (tests only): SSE-C keys accepted without TLS.
     public var allowSSECOverHTTP = false
     /// Key-encryption keys and data keys (SSE-S3, SSE-KMS, SSE-C), with this process's KEK cache.

@@ -161,11 +161,32 @@ final class AccelRedirectTests: XCTestCase {
         XCTAssertEqual(inner.headers.first?.value, "/_s3gw/zones/z/p")
     }
 
+    func testAnswersShorterThanTheMinimumStream() {
+        let dir = root
+        let gated = TestGateway(
+            configure: {
+                $0.accelRedirect = true
+                $0.accelMinSize = 10
+            }, wrapZone: { try! FileSystemZone(name: $0.name, root: dir + "-min") })
+        defer { try? FileManager.default.removeItem(atPath: dir + "-min") }
+        XCTAssertEqual(gated.send("PUT", "/bkt").status, 200)
+        XCTAssertEqual(gated.send("PUT", "/bkt/k", body: body).status, 200)
+        XCTAssertNotNil(redirect(gated.send("GET", "/bkt/k")))
+        XCTAssertNotNil(redirect(gated.send("GET", "/bkt/k", headers: [("Range", "bytes=0-9")])))
+        let short = gated.send("GET", "/bkt/k", headers: [("Range", "bytes=0-8")])
+        XCTAssertNil(redirect(short))
+        XCTAssertEqual(short.body, Array(body[0...8]))
+    }
+
     func testTheSwitchIsOnUnlessTurnedOff() throws {
         let zones = "[[zones]]\nname = \"z\"\nkind = \"filesystem\"\npath = \"/srv/z\"\n"
         XCTAssertTrue(try GatewayConfig.parse("[server]\n" + zones, file: "t.toml").accelRedirect)
         XCTAssertFalse(
             try GatewayConfig.parse("[server]\naccel_redirect = false\n" + zones, file: "t.toml").accelRedirect)
         XCTAssertThrowsError(try GatewayConfig.parse("[server]\naccel_redirect = \"no\"\n" + zones, file: "t.toml"))
+        XCTAssertEqual(try GatewayConfig.parse("[server]\n" + zones, file: "t.toml").accelMinSize, 512 * 1024)
+        XCTAssertEqual(
+            try GatewayConfig.parse("[server]\naccel_min_size = 0\n" + zones, file: "t.toml").accelMinSize, 0)
+        XCTAssertThrowsError(try GatewayConfig.parse("[server]\naccel_min_size = -1\n" + zones, file: "t.toml"))
     }
 }

@@ -708,8 +708,11 @@ def start_with_test_clock(s: "Stack", lifecycle_interval: int = 1) -> "Stack":
 @pytest.fixture(scope="session")
 def gw():
     """The gateway every client suite talks to. With S3GW_E2E_ZONE=remote its default zone is a
-    moto_server provider instead of the filesystem, so the same suites run on a remote zone."""
-    yield from stack_on_zone("gw", Moto("moto-session") if os.environ.get("S3GW_E2E_ZONE") == "remote" else None)
+    moto_server provider instead of the filesystem, so the same suites run on a remote zone. nginx
+    sends the files of its GETs of every size (`accel_min_size = 0`): the suites prove such
+    answers are the ones the worker would stream."""
+    yield from stack_on_zone("gw", Moto("moto-session") if os.environ.get("S3GW_E2E_ZONE") == "remote" else None,
+                             server_extra="accel_min_size = 0")
 
 
 @pytest.fixture(params=["http", "https"])

@@ -274,3 +274,20 @@ def test_a_virtual_hosted_key_under_the_internal_prefix_is_an_object_like_any_ot
         s, h, got = send(gw, "GET", f"/{key}", host=vhost)
         assert (s, got) == (200, body)
         assert send(gw, "GET", f"/{bucket}/{key}")[2] == body
+
+
+def test_by_default_small_answers_stream_and_large_ones_are_redirected():
+    """`accel_min_size` (512 KiB unless configured; the session's gateway sets 0): a redirect costs
+    nginx its kept FastCGI connection, which a small answer does not pay back."""
+    s = Stack("accel-default").start()
+    try:
+        bucket = new_bucket(s)
+        body = os.urandom(512 * 1024)
+        put(s, bucket, "obj", body)
+        status, h, got = send(s, "GET", f"/{bucket}/obj")
+        assert (status, header(h, "Server"), got) == (200, ACCELERATED, body)
+        status, h, got = send(s, "GET", f"/{bucket}/obj", {"Range": "bytes=-1000"})
+        assert (status, header(h, "Server"), got) == (206, STREAMED, body[-1000:])
+    finally:
+        s.stop()
+        s.cleanup()

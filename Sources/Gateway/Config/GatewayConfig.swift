@@ -42,6 +42,9 @@ public struct GatewayConfig: Sendable {
     /// `[server] accel_redirect`: nginx sends the files of filesystem-zone GETs itself
     /// (X-Accel-Redirect to the locations `s3gw config nginx-locations` prints).
     public var accelRedirect = true
+    /// `[server] accel_min_size`: answers shorter than this many bytes stream even when
+    /// accelerated GETs are on (a redirect costs nginx its kept FastCGI connection).
+    public var accelMinSize: Int64 = 512 * 1024
     public var accessKey: String?
     public var secretKey: String?
     public var defaultZone = ""
@@ -168,6 +171,7 @@ public struct GatewayConfig: Sendable {
                     throw reader.invalid("base_domains", "\"\(d)\" is not a host name")
                 }
                 c.accelRedirect = try reader.bool("accel_redirect") ?? c.accelRedirect
+                c.accelMinSize = try reader.int("accel_min_size", in: 0...(1 << 40)).map(Int64.init) ?? c.accelMinSize
                 try reader.noOtherKeys()
             case "credentials":
                 c.accessKey = try reader.string("access_key").flatMap { $0.isEmpty ? nil : $0 }

@@ -98,7 +98,7 @@ extension Handlers {
         }
         // nginx sends a plain copy's file itself when it would answer exactly as streaming does.
         if sealed == nil, AccelRedirect.requestQualifies(r, ranged: ranged),
-            let accel = AccelRedirect.target(copies, size: o.size, ctx)
+            let accel = AccelRedirect.target(copies, size: o.size, length: length, ctx)
         {
             return S3Response(
                 status: status, headers: headers + Replication.headers(o, servedFrom: accel.zone),

@@ -131,6 +131,7 @@ enum Worker {
         context.accessDefaults = config.accessDefaults
         context.allowSSECOverHTTP = config.allowSSECOverHTTP
         context.accelRedirect = config.accelRedirect
+        context.accelMinSize = config.accelMinSize
         context.migration.connector = sourceConnector(config)
         return context
     }
