@@ -50,11 +50,14 @@ def main() -> int:
             return out
 
         def put_everywhere(key: str, path: Path) -> None:
+            """One PUT per gateway (boto3's upload_file would make a big object multipart: several
+            blobs, which stream)."""
             shutil.copyfile(path, data / key)
             for c in clients.values():
-                c.upload_file(str(path), BUCKET, key)
+                url = c.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": key}, ExpiresIn=3600)
+                bench.curl_rate(["-T", str(path), url], "speed_upload")
 
-        sizes = [int(k) for k in os.environ.get("BENCH_ACCEL_SIZES", "4,64,256,512,1024").split(",")]
+        sizes = [int(k) for k in os.environ.get("BENCH_ACCEL_SIZES", "4,64,256,512,1024").split(",") if k]
         for label, size in [(f"GET {k} KiB" if k < 1024 else f"GET {k >> 10} MiB", k << 10) for k in sizes]:
             path = work / f"obj-{size}"
             path.write_bytes(os.urandom(size))
