@@ -73,6 +73,9 @@ public final class FastCGIExchange: ByteSource, ResponseSink {
     private let request: UnsafeMutablePointer<FCGX_Request>
     public let params: [String: String]
     private var headSent = false
+    /// Our own reader of the rest of stdin, once a large read took it over from libfcgi.
+    private var stdin: StdinRecordReader?
+    private var stdinTried = false
     public private(set) var failed = false
 
     init(request: UnsafeMutablePointer<FCGX_Request>) {
@@ -110,12 +113,51 @@ public final class FastCGIExchange: ByteSource, ResponseSink {
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        if stdin == nil && !stdinTried && buffer.count >= directReadThreshold {
+            stdinTried = true
+            stdin = takeOverStdin()
+        }
+        if stdin != nil { return try stdin!.read(into: buffer) }
         let want = Int32(min(buffer.count, Int(Int32.max)))
         let n = FCGX_GetStr(buffer.baseAddress!.assumingMemoryBound(to: CChar.self), want, request.pointee.in)
         // A dropped connection ends the stream early with an error set: never a clean EOF, or a
         // chunked upload cut short would be stored truncated.
         if n < 0 || (n == 0 && FCGX_GetError(request.pointee.in) != 0) { throw FastCGIError.streamFailed }
         return Int(n)
+    }
+
+    /// Hands the rest of stdin to a `StdinRecordReader`, starting from what libfcgi buffered;
+    /// nil (libfcgi keeps reading) when its state cannot be taken over or already failed.
+    private func takeOverStdin() -> StdinRecordReader? {
+        var content: UnsafeMutablePointer<UInt8>?
+        var raw: UnsafeMutablePointer<UInt8>?
+        var contentCount: Int32 = 0
+        var rawCount: Int32 = 0
+        var contentLeft: Int32 = 0
+        var paddingLeft: Int32 = 0
+        var closed: Int32 = 0
+        guard FCGX_GetError(request.pointee.in) == 0,
+            s3gw_fcgx_stdin_state(
+                request, &content, &contentCount, &raw, &rawCount, &contentLeft, &paddingLeft, &closed) == 0
+        else { return nil }
+        let pending = content.map { Array(UnsafeBufferPointer(start: $0, count: Int(contentCount))) } ?? []
+        let buffered = raw.map { Array(UnsafeBufferPointer(start: $0, count: Int(rawCount))) } ?? []
+        s3gw_fcgx_stdin_release(request)
+        let fd = request.pointee.ipcFd
+        return StdinRecordReader(
+            requestID: UInt16(truncatingIfNeeded: request.pointee.requestId), pending: pending, raw: buffered,
+            contentLeft: Int(contentLeft), paddingLeft: Int(paddingLeft), ended: closed != 0
+        ) { first, second in
+            var iov = [
+                iovec(iov_base: first.baseAddress, iov_len: first.count),
+                iovec(iov_base: second.baseAddress, iov_len: second.count),
+            ]
+            do {
+                return try systemCall("readv") { Glibc.readv(fd, &iov, second.count > 0 ? 2 : 1) }
+            } catch {
+                throw FastCGIError.streamFailed
+            }
+        }
     }
 
     public func sendHead(status: Int, headers: [Header]) throws {
@@ -217,6 +259,8 @@ public final class FastCGIExchange: ByteSource, ResponseSink {
 
 /// Writes at least this large skip libfcgi's buffer (see `writeRecords`).
 let directWriteThreshold = 32 * 1024
+/// The first read at least this large hands stdin to our own record reader (see `takeOverStdin`).
+let directReadThreshold = 32 * 1024
 
 public enum FastCGIError: Error {
     case streamFailed

@@ -26,10 +26,19 @@ final class ExchangeTests: XCTestCase {
         let server = FastCGIServer(threads: 2, listenFD: fd)
         server.start { exchange in
             // Echo: the params it saw, then the body, in one response.
+            // X_READ: the read size (64 KiB and more: stdin goes to our own record reader).
             var body = [UInt8]()
-            var buf = [UInt8](repeating: 0, count: 4096)
-            while let n = try? buf.withUnsafeMutableBytes({ try exchange.read(into: $0) }), n > 0 {
-                body += buf[0..<n]
+            var buf = [UInt8](repeating: 0, count: exchange.params["X_READ"].flatMap { Int($0) } ?? 4096)
+            var readFailed = false
+            while true {
+                do {
+                    let n = try buf.withUnsafeMutableBytes { try exchange.read(into: $0) }
+                    if n == 0 { break }
+                    body += buf[0..<n]
+                } catch {
+                    readFailed = true
+                    break
+                }
             }
             let echo =
                 Array("\(exchange.params["REQUEST_METHOD"] ?? "")|\(exchange.params["X_VALUE"] ?? "")|".utf8) + body
@@ -37,6 +46,7 @@ final class ExchangeTests: XCTestCase {
                 status: 201,
                 headers: [
                     Header("X-Len", String(body.count)), Header("Bad", "a\r\nInjected: 1"),
+                    Header("X-Read-Failed", readFailed ? "1" : "0"),
                     Header("X-Meta", exchange.params["HTTP_X_AMZ_META_A"] ?? ""),
                 ])
             try? echo.withUnsafeBytes { try exchange.write($0) }
@@ -45,11 +55,20 @@ final class ExchangeTests: XCTestCase {
     }()
 
     /// Sends one request; returns the concatenated FCGI_STDOUT bytes.
-    func request(params: [(String, String)], body: [UInt8]) throws -> [UInt8] {
-        try request(rawParams: params.map { ($0.0, Array($0.1.utf8)) }, body: body)
+    func request(
+        params: [(String, String)], body: [UInt8], recordSize: Int = 65535, padding: Int = 0, cutAt: Int? = nil
+    ) throws -> [UInt8] {
+        try request(
+            rawParams: params.map { ($0.0, Array($0.1.utf8)) }, body: body, recordSize: recordSize, padding: padding,
+            cutAt: cutAt)
     }
 
-    func request(rawParams params: [(String, [UInt8])], body: [UInt8]) throws -> [UInt8] {
+    /// `recordSize` and `padding` shape the FCGI_STDIN records; `cutAt` ends the connection's
+    /// input after that many bytes of the whole request (a client gone mid-body).
+    func request(
+        rawParams params: [(String, [UInt8])], body: [UInt8], recordSize: Int = 65535, padding: Int = 0,
+        cutAt: Int? = nil
+    ) throws -> [UInt8] {
         _ = Self.server
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
@@ -66,8 +85,9 @@ final class ExchangeTests: XCTestCase {
             }
         }
         XCTAssertEqual(rc, 0)
-        func record(_ type: UInt8, _ content: [UInt8]) -> [UInt8] {
-            [1, type, 0, 1, UInt8(content.count >> 8), UInt8(content.count & 0xff), 0, 0] + content
+        func record(_ type: UInt8, _ content: [UInt8], padding: Int = 0) -> [UInt8] {
+            [1, type, 0, 1, UInt8(content.count >> 8), UInt8(content.count & 0xff), UInt8(padding), 0] + content
+                + [UInt8](repeating: 0, count: padding)
         }
         func length(_ n: Int) -> [UInt8] {
             n < 128
@@ -80,12 +100,20 @@ final class ExchangeTests: XCTestCase {
         out += record(4, nv) + record(4, [])
         var offset = 0
         while offset < body.count {
-            let n = min(65535, body.count - offset)
-            out += record(5, Array(body[offset..<offset + n]))
+            let n = min(recordSize, body.count - offset)
+            out += record(5, Array(body[offset..<offset + n]), padding: padding)
             offset += n
         }
         out += record(5, [])
-        XCTAssertEqual(out.withUnsafeBytes { Foundation.write(fd, $0.baseAddress!, $0.count) }, out.count)
+        if let cutAt { out = Array(out[..<cutAt]) }
+        var sent = 0
+        while sent < out.count {
+            let n = out.withUnsafeBytes { Foundation.write(fd, $0.baseAddress! + sent, $0.count - sent) }
+            XCTAssertGreaterThan(n, 0)
+            if n <= 0 { break }
+            sent += n
+        }
+        if cutAt != nil { shutdown(fd, Int32(SHUT_WR)) }
         var input: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -135,5 +163,36 @@ final class ExchangeTests: XCTestCase {
         let start = try XCTUnwrap(
             (0...(out.count - marker.count)).first { Array(out[$0..<$0 + marker.count]) == marker })
         XCTAssertEqual(Array(out[(start + marker.count)...]), body)
+    }
+
+    /// Large reads take stdin over from libfcgi (after what it buffered): the body arrives whole
+    /// whatever the record sizes and padding.
+    func testLargeReadsGetTheWholeBodyFromOurRecordReader() throws {
+        let body = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ $0 >> 10) }
+        for (recordSize, padding) in [(65535, 0), (32768, 0), (8000, 5), (1, 7)] {
+            let part = recordSize == 1 ? Array(body[..<3000]) : body
+            let out = try request(
+                params: [("REQUEST_METHOD", "PUT"), ("X_READ", "262144")], body: part, recordSize: recordSize,
+                padding: padding)
+            let marker = Array("\r\n\r\nPUT||".utf8)
+            let start = try XCTUnwrap(
+                (0...(out.count - marker.count)).first { Array(out[$0..<$0 + marker.count]) == marker })
+            XCTAssertEqual(Array(out[(start + marker.count)...]), part, "records of \(recordSize), padding \(padding)")
+            XCTAssert(String(decoding: out, as: UTF8.self).contains("X-Read-Failed: 0\r\n"))
+        }
+    }
+
+    /// A client gone mid-body: the read throws (never a clean end of a short body), with either reader.
+    func testACutConnectionFailsTheRead() throws {
+        let body = [UInt8](repeating: 7, count: 200_000)
+        for read in ["4096", "262144"] {
+            for cut in [300, 70_000, 150_003] {
+                let out = try request(
+                    params: [("REQUEST_METHOD", "PUT"), ("X_READ", read)], body: body, recordSize: 32768, cutAt: cut)
+                XCTAssert(
+                    String(decoding: out, as: UTF8.self).contains("X-Read-Failed: 1\r\n"),
+                    "read size \(read), cut at \(cut): \(String(decoding: out.prefix(300), as: UTF8.self))")
+            }
+        }
     }
 }
