@@ -39,7 +39,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(name: "FastCGI", dependencies: ["GatewayCore", "CFastCGI"]),
-        .target(name: "FileSystemBackend", dependencies: ["GatewayCore"]),
+        .target(name: "FileSystemBackend", dependencies: ["GatewayCore", "CLinux"]),
         .target(name: "S3Backend", dependencies: ["GatewayCore", "SigV4", "S3Protocol", "CCurl"]),
         // The SQL metadata store, written once over `SQLConnection` (no C here); SQLite and
         // PostgreSQL each supply the connection over their C library.

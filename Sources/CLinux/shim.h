@@ -1,7 +1,20 @@
 #ifndef S3GW_CLINUX_SHIM_H
 #define S3GW_CLINUX_SHIM_H
 
+#include <stdint.h>
 #include <sys/prctl.h>
+
+// sync_file_range(2) is declared only under _GNU_SOURCE, which the Glibc module is built without.
+extern int sync_file_range(int fd, int64_t offset, int64_t nbytes, unsigned int flags);
+
+// Starts write-back of a file range and returns at once (SYNC_FILE_RANGE_WRITE).
+static inline int s3gw_start_writeback(int fd, int64_t offset, int64_t count) {
+    return sync_file_range(fd, offset, count, 2);
+}
+// Waits until a range's write-back, started earlier, is done (WAIT_BEFORE | WRITE | WAIT_AFTER).
+static inline int s3gw_finish_writeback(int fd, int64_t offset, int64_t count) {
+    return sync_file_range(fd, offset, count, 1 | 2 | 4);
+}
 
 // prctl(2) is variadic, which Swift cannot call: fixed-arity wrappers for the options used.
 static inline int s3gw_set_dumpable(int dumpable) { return prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0); }

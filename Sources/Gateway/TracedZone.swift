@@ -161,6 +161,8 @@ private final class TracedBlobWriter: BlobWriter {
     }
 
     func abort() { inner.abort() }
+
+    var writesFromAnyThread: Bool { inner.writesFromAnyThread }
 }
 
 /// A zone's reader as the requests use it: a failed read counts as the zone's failure.

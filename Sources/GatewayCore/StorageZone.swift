@@ -3,6 +3,15 @@ public protocol BlobWriter: ByteSink {
     /// Makes the bytes durable (fsync) and returns the blob id to record in metadata.
     func commit() throws(StoreError) -> String
     func abort()
+    /// Whether `write` may be called from a thread other than the one that began the write
+    /// (never concurrently): large bodies are then written by a helper thread while the request
+    /// thread reads and hashes the next bytes (`pipelinedPump`).
+    var writesFromAnyThread: Bool { get }
+}
+
+extension BlobWriter {
+    /// Writers with thread-bound state (a provider's transfer handles) say no by default.
+    public var writesFromAnyThread: Bool { false }
 }
 
 /// A readable stored blob.

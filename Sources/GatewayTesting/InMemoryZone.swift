@@ -113,6 +113,8 @@ public final class InMemoryZone: StorageZone {
     }
 
     final class Writer: BlobWriter {
+        /// Plain memory: the pipelined path (a helper thread writing) runs in handler tests too.
+        var writesFromAnyThread: Bool { true }
         let zone: InMemoryZone
         let backendBucket: String
         var bytes: [UInt8] = []

@@ -91,7 +91,7 @@ final class TestGateway {
         _ method: String, _ uri: String, body: [UInt8] = [], headers extra: [(String, String)] = [],
         sign: Bool = true, payloadHash: String? = nil, accessKey: String = TestGateway.accessKey,
         secret: String = TestGateway.secretKey, host: String = "127.0.0.1:8080", remoteAddress: String? = nil,
-        https: Bool = false, params extraParams: [String: String] = [:]
+        https: Bool = false, params extraParams: [String: String] = [:], bodySource: (any ByteSource)? = nil
     ) -> Response {
         var headers: [(name: String, value: String)] = [
             ("host", host), ("x-amz-date", Self.amzDate),
@@ -112,7 +112,7 @@ final class TestGateway {
         if !body.isEmpty { params["CONTENT_LENGTH"] = String(body.count) }
         lastParams = params
         let recorder = Recorder()
-        gateway.handle(params: params, body: MemorySource(body), response: recorder)
+        gateway.handle(params: params, body: bodySource ?? MemorySource(body), response: recorder)
         return Response(status: recorder.status, headers: recorder.headers, body: recorder.body)
     }
 }
