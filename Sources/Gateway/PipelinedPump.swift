@@ -7,7 +7,7 @@ import Synchronization
 /// thread: the copy into the zone, encryption, write-back). A fixed ring of `buffers` buffers of
 /// `bufferSize` bytes carries the bytes between them, so memory stays flat whatever the size.
 ///
-/// A body that fits in the first buffer takes the plain path (no thread). Either stage's error
+/// A body that fits the ring takes the plain path (no thread). Either stage's error
 /// stops both: the helper has exited and no write is in flight when this returns or throws, so
 /// the caller may abort or commit the sink at once. The reader's error wins (it is the request's
 /// own failure: a short body, a bad digest); otherwise the sink's.
@@ -23,16 +23,24 @@ func pipelinedPump(
         UnsafeMutableRawBufferPointer(rebasing: memory[($0 * bufferSize)..<(($0 + 1) * bufferSize)])
     }
 
-    let (first, ended) = try fill(slots[0], from: source)
-    if ended {
-        if first > 0 { try sink.write(UnsafeRawBufferPointer(rebasing: slots[0][0..<first])) }
-        return Int64(first)
+    // A body that fits the ring is written from here: a helper thread and its hand-offs would
+    // cost more than they overlap (small PUTs keep the plain path's cost).
+    var counts: [Int] = []
+    for slot in slots {
+        let (n, ended) = try fill(slot, from: source)
+        counts.append(n)
+        if ended {
+            for (slot, n) in zip(slots, counts) where n > 0 {
+                try sink.write(UnsafeRawBufferPointer(rebasing: slot[0..<n]))
+            }
+            return Int64(counts.reduce(0, +))
+        }
     }
     let stage = WriteStage(sink: sink, slots: slots)
-    stage.push(count: first)
+    for n in counts { stage.push(count: n) }
     stage.start()
-    var total = Int64(first)
-    var next = 1
+    var total = Int64(counts.reduce(0, +))
+    var next = 0
     do {
         while true {
             guard stage.waitForFreeSlot() else { break }  // the writer failed: its error is thrown below
@@ -75,6 +83,8 @@ private func fill(_ buffer: UnsafeMutableRawBufferPointer, from source: any Byte
 final class WriteStage: @unchecked Sendable {
     /// Helper threads alive in this process (tests check that none outlives its pump).
     static let running = Atomic<Int>(0)
+    /// Helper threads started since the process began (tests check which path a body took).
+    static let started = Atomic<Int>(0)
 
     private let sink: any ByteSink
     private let slots: [UnsafeMutableRawBufferPointer]
@@ -97,6 +107,7 @@ final class WriteStage: @unchecked Sendable {
 
     func start() {
         Self.running.add(1, ordering: .relaxed)
+        Self.started.add(1, ordering: .relaxed)
         let thread = Thread { [self] in
             run()
             Self.running.subtract(1, ordering: .relaxed)

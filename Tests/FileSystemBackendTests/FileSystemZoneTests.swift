@@ -65,6 +65,43 @@ final class FileSystemZoneTests: XCTestCase {
         XCTAssertEqual(try read(again), [42])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp"), [])
     }
+
+    /// Past a few write-back windows (write-back started every 8 MiB while writing): the blob reads
+    /// back byte for byte, from any thread that wrote it, and an aborted one leaves no temp file.
+    func testALargeBlobWrittenWithEarlyWriteBackReadsBackWhole() throws {
+        let root = NSTemporaryDirectory() + "s3gw-fs-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let zone = try FileSystemZone(name: "z", root: root)
+        try zone.createBucket("b")
+        let w = try zone.beginWrite(backendBucket: "b", length: nil)
+        XCTAssert(w.writesFromAnyThread)
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        for i in 0..<21 {
+            for j in stride(from: 0, to: chunk.count, by: 4096) { chunk[j] = UInt8(truncatingIfNeeded: i &+ j >> 12) }
+            try chunk.withUnsafeBytes { try w.write($0) }
+        }
+        let blob = try w.commit()
+        let reader = try zone.open(backendBucket: "b", blob: blob, offset: 0, length: nil)
+        XCTAssertEqual(reader.size, 21 << 20)
+        var got = [UInt8](repeating: 0, count: 1 << 20)
+        for i in 0..<21 {
+            var n = 0
+            while n < got.count {
+                let r = try got.withUnsafeMutableBytes {
+                    try reader.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[n...]))
+                }
+                XCTAssertGreaterThan(r, 0)
+                if r == 0 { return }
+                n += r
+            }
+            XCTAssertEqual(got[4096 * 7], UInt8(truncatingIfNeeded: i &+ 7), "MiB \(i)")
+            XCTAssertEqual(got[1], 0)
+        }
+        let aborted = try zone.beginWrite(backendBucket: "b", length: nil)
+        for _ in 0..<10 { try chunk.withUnsafeBytes { try aborted.write($0) } }
+        aborted.abort()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp"), [])
+    }
 }
 
 final class FileSystemZoneEdgeTests: XCTestCase {

@@ -60,11 +60,28 @@ final class PipelinedPumpTests: XCTestCase {
         }
     }
 
-    func testABodyOfOneBufferTakesNoHelperThread() throws {
-        let sink = Collector()
-        try pipelinedPump(StepSource(body(size - 1), step: 100), into: sink, bufferSize: size, buffers: 3)
-        XCTAssertEqual(sink.writes, 1, "one write, from this thread")
-        XCTAssertEqual(sink.bytes.count, size - 1)
+    func testABodyThatFitsTheRingTakesNoHelperThread() throws {
+        for n in [1, size - 1, 3 * size - 1] {
+            let sink = Collector()
+            let thread = Thread.current
+            final class Spy: ByteSink {
+                let inner: Collector
+                let thread: Thread
+                var elsewhere = false
+                init(_ inner: Collector, _ thread: Thread) {
+                    self.inner = inner
+                    self.thread = thread
+                }
+                func write(_ b: UnsafeRawBufferPointer) throws {
+                    if Thread.current != thread { elsewhere = true }
+                    try inner.write(b)
+                }
+            }
+            let spy = Spy(sink, thread)
+            try pipelinedPump(StepSource(body(n), step: 100), into: spy, bufferSize: size, buffers: 3)
+            XCTAssertFalse(spy.elsewhere, "written from the request thread")
+            XCTAssertEqual(sink.bytes, body(n))
+        }
     }
 
     func testTheDigestsOfAVerifiedBodyMatchThePlainCopy() throws {
@@ -112,14 +129,18 @@ final class PipelinedPumpTests: XCTestCase {
         XCTAssertLessThan(source.offset, 10 * size, "the reader stopped soon after the writer failed")
     }
 
-    // Through the handler: the pipelined path (bodies past one buffer) keeps PUT's guarantees.
+    // Through the handler: the pipelined path (bodies past the ring's size) keeps PUT's guarantees.
 
     func testALargePutStoresItsBytesAndItsETag() throws {
         let gw = TestGateway()
         XCTAssertEqual(gw.send("PUT", "/big").status, 200)
-        let bytes = body(3 * pipelineBufferSize + 5)
+        let bytes = body(pipelineBuffers * pipelineBufferSize + 5)
+        let started = WriteStage.started.load(ordering: .relaxed)
         let r = gw.send("PUT", "/big/k", body: bytes)
         XCTAssertEqual(r.status, 200, r.text)
+        XCTAssertEqual(WriteStage.started.load(ordering: .relaxed), started + 1, "the pipelined path")
+        XCTAssertEqual(gw.send("PUT", "/big/small", body: body(pipelineBufferSize)).status, 200)
+        XCTAssertEqual(WriteStage.started.load(ordering: .relaxed), started + 1, "a small body: the plain path")
         XCTAssertEqual(r.header("ETag"), "\"\(hexEncode(Digest.hash(.md5, bytes)))\"")
         XCTAssertEqual(gw.send("GET", "/big/k").body, bytes)
         XCTAssertEqual(WriteStage.running.load(ordering: .relaxed), 0)
@@ -128,7 +149,7 @@ final class PipelinedPumpTests: XCTestCase {
     func testALargePutWithAWrongContentMD5StoresNothing() {
         let gw = TestGateway()
         XCTAssertEqual(gw.send("PUT", "/big").status, 200)
-        let bytes = body(2 * pipelineBufferSize + 1)
+        let bytes = body(pipelineBuffers * pipelineBufferSize + 1)
         let wrong = base64Encode(Digest.hash(.md5, [1]))
         let r = gw.send("PUT", "/big/k", body: bytes, headers: [("Content-MD5", wrong)])
         XCTAssertEqual(r.errorCode, "BadDigest", r.text)
@@ -141,7 +162,7 @@ final class PipelinedPumpTests: XCTestCase {
         let gw = TestGateway()
         XCTAssertEqual(gw.send("PUT", "/big").status, 200)
         // The zone fails once the write began: the helper's error reaches the client.
-        let bytes = body(4 * pipelineBufferSize)
+        let bytes = body((pipelineBuffers + 2) * pipelineBufferSize)
         let failing = FailingZoneSource(MemorySource(bytes), zone: gw.zone, after: pipelineBufferSize + 1)
         let r = gw.send("PUT", "/big/k", body: bytes, bodySource: failing)
         XCTAssertEqual(r.status, 503, r.text)

@@ -123,9 +123,11 @@ extension Handlers {
         let length = expectedLength(r).map { n in encryption == nil ? n : EncryptionLayout.storedSize(plain: n) }
         let writer = try given ?? zone.beginWrite(backendBucket: backendBucket, length: length)
         var tagDigest: String?
-        // The zone's writes (and encryption) overlap with reading and hashing where the writer allows.
+        // The zone's writes (and encryption) overlap with reading and hashing where the writer
+        // allows, for bodies past the ring's size (smaller ones would pay a thread for nothing).
+        let pipelined = writer.writesFromAnyThread && (length ?? .max) > Int64(pipelineBufferSize * pipelineBuffers)
         let copy: (any ByteSource, any ByteSink) throws -> Int64 =
-            writer.writesFromAnyThread ? { try pipelinedPump($0, into: $1) } : { try pump($0, into: $1) }
+            pipelined ? { try pipelinedPump($0, into: $1) } : { try pump($0, into: $1) }
         do {
             if let encryption {
                 let sink = EncryptingSink(writer, dataKey: encryption.dataKey, part: encryption.part)
