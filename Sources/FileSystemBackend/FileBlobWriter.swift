@@ -89,9 +89,7 @@ final class FileBlobWriter: BlobWriter {
         // The rename is durable only once the directory entry is; a blob whose entry may not
         // survive a crash is no blob, so it goes and the commit fails.
         do {
-            let dfd = try syscall("open \(dir)") { Glibc.open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-            defer { close(dfd) }
-            try syscall("fsync \(dir)") { fsync(dfd) }
+            try syncDirectory(dir)
         } catch {
             unlink(final)
             throw error

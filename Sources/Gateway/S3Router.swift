@@ -222,13 +222,13 @@ enum S3Router {
         let method: String
     }
 
-    /// The table grouped once, in table order, so a request looks up its few candidates instead
-    /// of filtering every route.
     /// Every query parameter that names a subresource, routed or not: a request naming none
     /// (most GETs and PUTs, presigned ones with their seven X-Amz-* parameters) skips the scans
     /// of both lists, one dictionary lookup per name.
     static let subresourceNames: Set<String> = subresources.union(routes.compactMap(\.subresource))
 
+    /// The table grouped once, in table order, so a request looks up its few candidates instead
+    /// of filtering every route.
     static let byLevelAndMethod: [RouteKey: [Route]] = Dictionary(
         grouping: routes, by: { RouteKey(level: $0.level, method: $0.method) })
 

@@ -29,14 +29,21 @@ public final class ThreadShardedCache<Key: Hashable & Sendable, Value: Sendable>
 
     /// The value held for `key`, or `make()`'s, which is then held.
     public func value(for key: Key, _ make: () -> Value) -> Value {
-        let shard = self.shard
-        if let hit = shard.entries.withLock({ $0[key] }) { return hit }
+        if let hit = lookup(key) { return hit }
         let made = make()
+        insert(key, made)
+        return made
+    }
+
+    /// The value held for `key` in this thread's shard, if any.
+    public func lookup(_ key: Key) -> Value? { shard.entries.withLock { $0[key] } }
+
+    /// Holds `value` for `key` in this thread's shard (emptied first when full).
+    public func insert(_ key: Key, _ value: Value) {
         shard.entries.withLock { entries in
             if entries.count >= maxEntriesPerShard { entries.removeAll() }
-            entries[key] = made
+            entries[key] = value
         }
-        return made
     }
 
     /// Entries held, across shards.

@@ -118,8 +118,9 @@ public enum HMAC {
         defer { EVP_MD_CTX_free(ctx) }
         var block = [UInt8](repeating: 0, count: blockSize)
         if key.count > blockSize {
-            let hashed = digest(ctx, md, key, [])
+            var hashed = digest(ctx, md, key, [])
             block.replaceSubrange(0..<hashed.count, with: hashed)
+            wipeBytes(&hashed)
         } else {
             block.replaceSubrange(0..<key.count, with: key)
         }

@@ -195,9 +195,10 @@ public struct Verifier: Sendable {
         guard let secret = credentials.secretKey(forAccessKey: credential.accessKey) else { throw .invalidAccessKey }
         try checkSkew(time, now: now)
 
-        let key = signingKeys.signingKey(
+        let derived = signingKeys.signingKey(
             accessKey: credential.accessKey, secret: secret, date: credential.date, region: credential.region,
             service: credential.service)
+        let key = derived.key
         let canonicalQuery = CanonicalRequest.canonicalQuery(pairs: head.rawQueryPairs)
         func expectedSignature(uri: String, headers: [(name: String, value: String)]) -> String {
             let canonical = CanonicalRequest.build(
@@ -220,6 +221,7 @@ public struct Verifier: Sendable {
             }
         }
         guard constantTimeEquals(expected, signature) else { throw .signatureMismatch }
+        if derived.fresh { signingKeys.remember(derived.scope, key) }
         return AuthContext(
             accessKey: credential.accessKey, method: .v4Header, payload: payload, signingKey: key,
             seedSignature: expected, scope: credential.scope, amzDate: amzDate)
@@ -275,9 +277,10 @@ public struct Verifier: Sendable {
         guard let payload = PayloadMode(headerValue: payloadHash), !payload.isStreaming else {
             throw .invalidArgument("X-Amz-Content-Sha256 must be UNSIGNED-PAYLOAD or a valid sha256 value.")
         }
-        let key = signingKeys.signingKey(
+        let derived = signingKeys.signingKey(
             accessKey: credential.accessKey, secret: secret, date: credential.date, region: credential.region,
             service: credential.service)
+        let key = derived.key
         var expected = ""
         let canonicalQuery = CanonicalRequest.canonicalQuery(pairs: head.rawQueryPairs, excluding: "X-Amz-Signature")
         for headers in headerVariants(head, signed: signed) {
@@ -292,6 +295,7 @@ public struct Verifier: Sendable {
             if constantTimeEquals(expected, signature) { break }
         }
         guard constantTimeEquals(expected, signature) else { throw .signatureMismatch }
+        if derived.fresh { signingKeys.remember(derived.scope, key) }
         return AuthContext(
             accessKey: credential.accessKey, method: .v4Query, payload: payload, signingKey: key,
             seedSignature: expected, scope: credential.scope, amzDate: amzDate)

@@ -40,8 +40,21 @@ final class RequestHeadTests: XCTestCase {
             XCTAssertEqual(h.rawPath, "/b/k")
             XCTAssertEqual(h.rawQueryPairs.map { $0.name + ($0.value.map { "=" + $0 } ?? "") }, c.raw, c.query)
             XCTAssertEqual(h.queryItems.map { $0.name + "=" + $0.value }, c.items, c.query)
+        }
+        // The canonical query from the shared split, against strings written out by hand (sorted
+        // by encoded name, then value; everything but unreserved characters encoded).
+        let canonical: [(query: String, expected: String)] = [
+            ("", ""),
+            ("a=1&a=2&a", "a=&a=1&a=2"),
+            ("p=a+b%20c%2B", "p=a%2Bb%20c%2B"),
+            ("u=%E2%82%AC&%C3%A9=x", "%C3%A9=x&u=%E2%82%AC"),
+            ("raw=\u{20AC}\u{E9}", "raw=%E2%82%AC%C3%A9"),
+            ("list-type=2&prefix=a%2Fb&delimiter=%2F", "delimiter=%2F&list-type=2&prefix=a%2Fb"),
+        ]
+        for c in canonical {
             XCTAssertEqual(
-                CanonicalRequest.canonicalQuery(pairs: h.rawQueryPairs), CanonicalRequest.canonicalQuery(c.query))
+                CanonicalRequest.canonicalQuery(pairs: head("GET", "/b?" + c.query, []).rawQueryPairs), c.expected,
+                c.query)
         }
         let h = head("GET", "/b?a=1&a=2&X-Amz-Security-Token=t%2F", [])
         XCTAssertEqual(h.queryItem("a"), "1")

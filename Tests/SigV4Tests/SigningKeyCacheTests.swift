@@ -29,10 +29,11 @@ final class SigningKeyCacheTests: XCTestCase {
     func testHitIsTheDerivedKeyAndEveryScopePartIsPartOfTheKey() {
         let cache = SigningKeyCache(shardCount: 1)
         func derive(_ ak: String, _ secret: String, _ date: String, _ region: String, _ service: String) {
+            let got = cache.signingKey(accessKey: ak, secret: secret, date: date, region: region, service: service)
             XCTAssertEqual(
-                cache.signingKey(accessKey: ak, secret: secret, date: date, region: region, service: service),
-                Signer.signingKey(secret: secret, date: date, region: region, service: service),
+                got.key, Signer.signingKey(secret: secret, date: date, region: region, service: service),
                 "\(ak) \(date) \(region) \(service)")
+            if got.fresh { cache.remember(got.scope, got.key) }
         }
         derive("AK", "s1", "20130524", "us-east-1", "s3")
         derive("AK", "s1", "20130524", "us-east-1", "s3")  // a hit
@@ -48,10 +49,34 @@ final class SigningKeyCacheTests: XCTestCase {
     func testBounded() {
         let cache = SigningKeyCache(shardCount: 2, maxEntriesPerShard: 3)
         for day in 10...40 {
-            let key = cache.signingKey(accessKey: "AK", secret: "s", date: "201305\(day)", region: "r", service: "s3")
-            XCTAssertEqual(key, Signer.signingKey(secret: "s", date: "201305\(day)", region: "r", service: "s3"))
+            let got = cache.signingKey(accessKey: "AK", secret: "s", date: "201305\(day)", region: "r", service: "s3")
+            XCTAssertEqual(got.key, Signer.signingKey(secret: "s", date: "201305\(day)", region: "r", service: "s3"))
+            cache.remember(got.scope, got.key)
             XCTAssertLessThanOrEqual(cache.keys.count, 6)
         }
+    }
+
+    /// A caller who knows an access key id but not its secret sends signatures over made-up
+    /// scopes: none is held (no memory to fill, no shard to flush); a verified one is.
+    func testOnlyAVerifiedSignaturesKeyIsHeld() throws {
+        let verifier = Verifier(credentials: StaticCredentials())
+        for region in ["made-up-1", "made-up-2", String(repeating: "r", count: 8_000)] {
+            let all = [
+                (name: "Host", value: "localhost:8080"), (name: "X-Amz-Date", value: "20130524T000000Z"),
+                (name: "X-Amz-Content-Sha256", value: CanonicalRequest.emptySHA256),
+            ]
+            let out = Signer.sign(
+                method: "GET", rawURI: "/bucket/key", headers: all, payloadHash: CanonicalRequest.emptySHA256,
+                accessKey: exampleAccessKey, secretKey: "not-the-secret", region: region, service: "s3",
+                amzDate: "20130524T000000Z")
+            let head = RequestHead(
+                method: "GET", rawURI: "/bucket/key", headers: all + [(name: "Authorization", value: out.authorization)]
+            )
+            XCTAssertThrowsError(try verifier.authenticate(head, now: exampleNow))
+        }
+        XCTAssertEqual(verifier.signingKeys.keys.count, 0, "no key of a failed signature is held")
+        _ = try verifier.authenticate(signed(), now: exampleNow)
+        XCTAssertEqual(verifier.signingKeys.keys.count, 1)
     }
 
     func testRevokedKeyIsRefusedAtOnceDespiteACachedSigningKey() throws {
