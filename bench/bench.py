@@ -5,8 +5,12 @@ plain nginx that serves the same files statically (GET) and accepts WebDAV PUT (
   * 4 KiB and 1 MiB GET and PUT: wrk, concurrent connections, one presigned SigV4 URL (valid 1 h)
     per object so wrk can replay it; PUTs overwrite one key (wrk/put.lua sends the body).
   * 1 GiB PUT and GET: curl, one stream; and a 100 MiB range of it (Range: bytes=…).
-Each figure is the median of BENCH_RUNS runs; the ratio is s3gw / nginx. After the 1 GiB
-transfers it reports the workers' peak RSS (VmHWM) — flat memory whatever the object size.
+  * ListObjectsV2 pages in a bucket of 1 M objects (bench/listing.py's figures; BENCH_LISTING=0).
+  * The workers' RSS growth across the 1 GiB transfers and a BENCH_MULTIPART_GIB multipart
+    upload and download, and instructions per 4 KiB GET and PUT under callgrind
+    (bench/callgrind.py; BENCH_CALLGRIND=0).
+Each figure is the median of BENCH_RUNS runs; the ratio is s3gw / nginx. It ends with one table
+of every figure beside its target (issue 15's), marked met or MISSED.
 
 Env: S3GW_BIN (default .build/release/s3gw), BENCH_RUNS (3), BENCH_DURATION (10 s per wrk run),
 BENCH_CONNECTIONS (32), BENCH_BIG_MIB (1024), BENCH_RANGE_MIB (100).
@@ -40,6 +44,12 @@ RANGE_MIB = int(os.environ.get("BENCH_RANGE_MIB", "100"))
 # worker-memory figure; 0 skips it.
 MULTIPART_GIB = int(os.environ.get("BENCH_MULTIPART_GIB", "5"))
 BUCKET = "bench"
+# Issue 15's targets: the s3gw/nginx ratio each workload should reach (GETs against nginx static,
+# PUTs against nginx WebDAV), the listing median and the worker RSS growth.
+TARGETS = {"GET 4 KiB": 0.30, "GET 1 MiB": 0.9, "PUT 4 KiB": 0.6, "PUT 1 MiB": 0.7, f"GET {BIG_MIB} MiB": 0.95,
+           f"GET {min(RANGE_MIB, BIG_MIB)} MiB range": 0.95, f"PUT {BIG_MIB} MiB": 0.45}
+LISTING_TARGET_MS = 20.0
+RSS_TARGET_MIB = 8.0
 
 BASELINE_CONF = """
 {user_line}
@@ -207,7 +217,8 @@ def multipart_memory(stack, s3, work: Path) -> str:
     s3.delete_object(Bucket=BUCKET, Key="multipart")
     return (f"{MULTIPART_GIB} GiB multipart (boto3, 8 MiB parts x4): upload {human_rate(size / (t1 - t0))}, "
             f"download {human_rate(size / (t2 - t1))}, bytes {'identical' if same else 'DIFFER'}; worker peak RSS "
-            f"{sampler.peak_rss / 1024:.1f} MiB, growth over the pre-transfer RSS {sampler.growth() / 1024:.1f} MiB")
+            f"{sampler.peak_rss / 1024:.1f} MiB, growth over the pre-transfer RSS {sampler.growth() / 1024:.1f} MiB",
+            sampler.growth() / 1024)
 
 
 def start_baseline(prefix: Path, data: Path):
@@ -313,8 +324,10 @@ def main() -> int:
                     f"growth over the pre-transfer RSS: {sampler.growth() / 1024:.1f} MiB")
         big.unlink()
         (data / "big.bin").unlink()
+        growth = {f"{BIG_MIB} MiB PUT and GET": sampler.growth() / 1024}
         if MULTIPART_GIB > 0:
-            rss_line += "\n" + multipart_memory(stack, s3, work)
+            line, growth[f"{MULTIPART_GIB} GiB multipart"] = multipart_memory(stack, s3, work)
+            rss_line += "\n" + line
     finally:
         stack.stop()
         stop_process(baseline)
@@ -322,20 +335,41 @@ def main() -> int:
             shutil.rmtree(work, ignore_errors=True)
             stack.cleanup()
 
-    print()
-    print(f"s3gw benchmark — medians of {RUNS} runs; wrk: {CONNECTIONS} connections, {DURATION}s; "
-          f"{os.cpu_count()} cores")
-    print(f"{'workload':<20} {'nginx -> s3gw':<28} {'nginx alone':<28} {'ratio':>6}")
-    for name, g, n, ratio, note in results:
-        print(f"{name:<20} {g:<28} {n:<28} {ratio:>5.2f}x {note}")
-    print(rss_line)
+    # ListObjectsV2 in a bucket of 1 M objects (bench/listing.py): BENCH_LISTING=0 skips.
+    listing = []
+    if os.environ.get("BENCH_LISTING", "1") != "0":
+        import listing as listing_bench
+        listing = listing_bench.figures(os.environ["S3GW_BIN"])
     # Instructions per 4 KiB request under callgrind (bench/callgrind.py): BENCH_CALLGRIND=0 skips.
+    instructions = None
     if os.environ.get("BENCH_CALLGRIND", "1") != "0":
         import callgrind
         if callgrind.available():
-            print(callgrind.report(callgrind.measure()))
+            instructions = callgrind.measure()
         else:
             print("instructions per request: valgrind not installed (scripts/install-test-deps.sh)")
+
+    print()
+    print(f"s3gw benchmark — medians of {RUNS} runs; wrk: {CONNECTIONS} connections, {DURATION}s; "
+          f"{os.cpu_count()} cores")
+    print(f"{'workload':<34} {'nginx -> s3gw':<28} {'nginx alone':<28} {'ratio':>6}  {'target':<10}")
+    for name, g, n, ratio, note in results:
+        target = TARGETS.get(name.split(" (")[0])
+        mark = "" if target is None else f">= {target:.2f}x {'met' if ratio >= target else 'MISSED'}"
+        print(f"{name:<34} {g:<28} {n:<28} {ratio:>5.2f}x  {mark} {note}".rstrip())
+    for workload, med, p99 in listing:
+        mark = f"< {LISTING_TARGET_MS:.0f} ms {'met' if med < LISTING_TARGET_MS else 'MISSED'}"
+        print(f"{'LIST ' + workload:<34} {f'{med:.1f} ms median, p99 {p99:.1f}':<28} {'-':<28} {'':>6}  {mark}")
+    for what, mib in growth.items():
+        mark = f"< {RSS_TARGET_MIB:.0f} MiB {'met' if mib < RSS_TARGET_MIB else 'MISSED'}"
+        print(f"{'RSS growth, ' + what:<34} {f'{mib:.1f} MiB':<28} {'-':<28} {'':>6}  {mark}")
+    if instructions is not None:
+        for op in ("GET", "PUT"):
+            print(f"{'instructions per 4 KiB ' + op:<34} {instructions[op]:<28,} {'-':<28}")
+    print()
+    print(rss_line)
+    if instructions is not None:
+        print(callgrind.report(instructions))
     return 0
 
 

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # run.sh — `make bench`: release build, then bench/bench.py, bench/accel.py, bench/remote.py and
 # bench/replication.py, bench/replication_agents.py, bench/discovery.py, bench/observability.py, bench/versioning.py, bench/encryption.py,
-# bench/metadata_stores.py, bench/listing.py (see their
-# docstrings for what they measure and the BENCH_* knobs).
+# bench/metadata_stores.py (see their docstrings for what they measure and the BENCH_* knobs).
 # S3GW_BIN=path skips the build and benchmarks that binary.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,8 +11,10 @@ if [ -z "${S3GW_BIN:-}" ]; then
     swift build -c release
     export S3GW_BIN="$root/.build/release/s3gw"
 fi
-# bench.py ends with instructions per 4 KiB GET and PUT under callgrind (bench/callgrind.py, a few
-# minutes): BENCH_CALLGRIND=0 skips them.
+# bench.py prints the one table of every figure issue 15 names, with its target: GET/PUT against
+# nginx, the listing latency in a bucket of 1 M objects (bench/listing.py, BENCH_LISTING=0 skips),
+# the workers' RSS growth and the instructions per 4 KiB GET and PUT under callgrind
+# (bench/callgrind.py, a few minutes, BENCH_CALLGRIND=0 skips).
 python3 bench/bench.py
 # Filesystem-zone GETs sent by nginx (accel_redirect on vs off vs nginx alone): BENCH_ACCEL=0 skips.
 [ "${BENCH_ACCEL:-1}" = "0" ] || python3 bench/accel.py
@@ -33,5 +34,3 @@ python3 bench/bench.py
 [ "${BENCH_ENCRYPTION:-1}" = "0" ] || python3 bench/encryption.py
 # Small requests with the metadata in PostgreSQL against SQLite (a throw-away cluster): BENCH_METADATA=0 skips.
 [ "${BENCH_METADATA:-1}" = "0" ] || python3 bench/metadata_stores.py
-# ListObjectsV2 latency in a bucket of 1 M objects written straight into the store: BENCH_LISTING=0 skips.
-[ "${BENCH_LISTING:-1}" = "0" ] || python3 bench/listing.py
