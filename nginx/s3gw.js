@@ -22,13 +22,18 @@ function bytes(s) {
     return Buffer.from(out);
 }
 
+// RFC 9110 token: what a header name may be (the gateway sends no other; checked again here so
+// no name can write a header line of its own).
+var TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
 function headers(r) {
     var packed = r.variables.upstream_http_x_s3gw_headers;
-    if (!packed) {
+    // Only the file's own answer carries the object's headers (an nginx error page does not).
+    if (!packed || (r.status !== 200 && r.status !== 206)) {
         return;
     }
     // A name sent twice keeps both values, in order.
-    var values = {};
+    var values = Object.create(null);
     var order = [];
     var pairs = packed.split('&');
     for (var i = 0; i < pairs.length; i++) {
@@ -37,6 +42,9 @@ function headers(r) {
             continue;
         }
         var name = bytes(pairs[i].slice(0, eq)).toString();
+        if (!TOKEN.test(name)) {
+            continue;
+        }
         if (!(name in values)) {
             values[name] = [];
             order.push(name);

@@ -76,6 +76,7 @@ public final class FastCGIExchange: ByteSource, ResponseSink {
     /// Our own reader of the rest of stdin, once a large read took it over from libfcgi.
     private var stdin: StdinRecordReader?
     private var stdinTried = false
+    private var inputFailed = false
     public private(set) var failed = false
 
     init(request: UnsafeMutablePointer<FCGX_Request>) {
@@ -113,6 +114,18 @@ public final class FastCGIExchange: ByteSource, ResponseSink {
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        // A failed stream stays failed (as libfcgi's does): no second try on the socket, which
+        // could wait for bytes that never come.
+        if inputFailed { throw FastCGIError.streamFailed }
+        do {
+            return try readInput(into: buffer)
+        } catch {
+            inputFailed = true
+            throw error
+        }
+    }
+
+    private func readInput(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         if stdin == nil && !stdinTried && buffer.count >= directReadThreshold {
             stdinTried = true
             stdin = takeOverStdin()

@@ -52,18 +52,23 @@ final class FileBlobWriter: BlobWriter {
             done += n
         }
         written += Int64(bytes.count)
-        if written - writeBackStart >= writeBackWindow { writeBack() }
+        if written - writeBackStart >= writeBackWindow { try writeBack() }
     }
 
     /// Starts write-back of the last window and waits for the one before it: the disk works while
     /// the body still arrives, dirty pages stay bounded, and the fsync at commit finds little left
-    /// (for 1 GiB it used to flush all of it at the end). Failures are ignored here: the fsync at
-    /// commit is what decides durability, and it reports any write error.
-    private func writeBack() {
+    /// (for 1 GiB it used to flush all of it at the end). A write error must fail the write here:
+    /// the waiting call reports it once and marks it seen, so the fsync at commit would not.
+    private func writeBack() throws(StoreError) {
         #if canImport(CLinux)
-            _ = s3gw_start_writeback(fd, writeBackStart, written - writeBackStart)
+            let (fd, path) = (self.fd, tmpPath)
+            let (start, count) = (writeBackStart, written - writeBackStart)
+            try syscall("sync_file_range \(path)", tolerating: [EINTR]) { s3gw_start_writeback(fd, start, count) }
             if writeBackStart > previousWriteBackStart {
-                _ = s3gw_finish_writeback(fd, previousWriteBackStart, writeBackStart - previousWriteBackStart)
+                let (before, length) = (previousWriteBackStart, writeBackStart - previousWriteBackStart)
+                try syscall("sync_file_range \(path)", tolerating: [EINTR]) {
+                    s3gw_finish_writeback(fd, before, length)
+                }
             }
         #endif
         previousWriteBackStart = writeBackStart

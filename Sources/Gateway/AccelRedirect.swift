@@ -14,6 +14,9 @@ enum AccelRedirect {
     /// between the decision and nginx's open (or the request addressed an internal location
     /// itself), and the worker answers this one by streaming.
     static let noAccelParam = "S3GW_NO_ACCEL"
+    /// Set by the nginx configs that have the zones' internal locations: a gateway behind an
+    /// older config never redirects (nginx would hand the redirect back to it, in a loop).
+    static let acceptParam = "S3GW_ACCEL"
     static let packedHeader = "X-S3gw-Headers"
 
     /// Headers nginx makes itself for the file it sends: theirs must be the only ones. Its
@@ -81,14 +84,30 @@ enum AccelRedirect {
     /// wire: `HeaderBytes.encode`): no `&` or `=` is left to confuse the split.
     static func pack(_ headers: [Header]) -> String {
         var out: [UInt8] = []
-        for (i, h) in headers.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: "&")) }
+        for h in headers {
+            // Only HTTP token names: nginx/s3gw.js sets each name as it comes, so a stored name
+            // holding a line break or a colon would otherwise write a header line of its own.
+            guard isToken(h.name) else { continue }
+            if !out.isEmpty { out.append(UInt8(ascii: "&")) }
             percentEncode(Array(h.name.utf8), into: &out)
             out.append(UInt8(ascii: "="))
             // As FastCGIExchange.sendHead: never a CR or LF byte (nginx/s3gw.js would restore it).
             percentEncode(HeaderBytes.encode(h.value).filter { $0 != 0x0D && $0 != 0x0A }, into: &out)
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// RFC 9110 token: the characters a header name may have.
+    static func isToken(_ name: String) -> Bool {
+        !name.isEmpty
+            && name.utf8.allSatisfy { b in
+                switch b {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                    UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    true
+                default: "!#$%&'*+-.^_`|~".utf8.contains(b)
+                }
+            }
     }
 
     private static func percentEncode(_ bytes: [UInt8], into out: inout [UInt8]) {

@@ -209,7 +209,8 @@ public struct S3Gateway: Sendable {
         // nginx's own peer address; X-Forwarded-For is the client's claim and never trusted.
         request.remoteAddress = params["REMOTE_ADDR"] ?? ""
         request.tlsProtocol = params["SSL_PROTOCOL"] ?? ""
-        request.accelAllowed = params[AccelRedirect.noAccelParam] == nil
+        request.accelAllowed =
+            params[AccelRedirect.acceptParam] == "1" && params[AccelRedirect.noAccelParam] == nil
         return request
     }
 

@@ -32,7 +32,7 @@ struct S3Request {
     var tlsProtocol = ""
     /// nginx may send the object's file itself (`AccelRedirect`): false when its fallback
     /// location passes the request back (`S3GW_NO_ACCEL`).
-    var accelAllowed = true
+    var accelAllowed = false
     /// PutObjectTagging's tag set once its body is parsed: the s3:RequestObjectTag keys of the
     /// decision taken then (`S3Router.decidesAfterBody`).
     var taggingBody: [Header]?

@@ -189,4 +189,24 @@ final class AccelRedirectTests: XCTestCase {
             try GatewayConfig.parse("[server]\naccel_min_size = 0\n" + zones, file: "t.toml").accelMinSize, 0)
         XCTAssertThrowsError(try GatewayConfig.parse("[server]\naccel_min_size = -1\n" + zones, file: "t.toml"))
     }
+
+    /// Behind an nginx config without the zones' internal locations (no S3GW_ACCEL), the gateway
+    /// streams: a redirect would come straight back to it, in a loop.
+    func testNoRedirectBehindAConfigWithoutTheInternalLocations() throws {
+        XCTAssertNotNil(redirect(gw.send("GET", "/bkt/k")))
+        let old = gw.send("GET", "/bkt/k", params: ["S3GW_ACCEL": ""])
+        XCTAssertNil(redirect(old))
+        XCTAssertEqual(old.status, 200)
+        XCTAssertEqual(old.body.count, body.count)
+    }
+
+    /// Only token names are packed: a stored name with a line break or a colon never reaches
+    /// nginx/s3gw.js, which would set it as it comes.
+    func testOnlyTokenHeaderNamesArePacked() {
+        let packed = AccelRedirect.pack([
+            Header("x-amz-meta-ok", "1"), Header("x-amz-meta-a\nset-cookie: s=1", "2"), Header("bad name", "3"),
+            Header("", "4"), Header("x-amz-meta-b", "a&b=c"),
+        ])
+        XCTAssertEqual(packed, "x-amz-meta-ok=1&x-amz-meta-b=a%26b%3Dc")
+    }
 }

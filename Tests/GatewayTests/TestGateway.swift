@@ -98,7 +98,8 @@ final class TestGateway {
             ("x-amz-content-sha256", payloadHash ?? hexEncode(Digest.hash(.sha256, body))),
         ]
         headers += extra.map { (name: $0.0.lowercased(), value: $0.1) }
-        var params: [String: String] = ["REQUEST_METHOD": method, "REQUEST_URI": uri]
+        // S3GW_ACCEL as nginx's configs send it (they have the zones' internal locations).
+        var params: [String: String] = ["REQUEST_METHOD": method, "REQUEST_URI": uri, "S3GW_ACCEL": "1"]
         if let remoteAddress { params["REMOTE_ADDR"] = remoteAddress }
         if https { params["HTTPS"] = "on" }
         params.merge(extraParams) { $1 }

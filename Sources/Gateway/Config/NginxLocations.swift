@@ -41,8 +41,11 @@ public enum NginxLocations {
                     add_header Content-Security-Policy "sandbox" always;
                     add_header X-Content-Type-Options nosniff always;
                     # The blob went between the gateway's decision and nginx's open (an overwrite,
-                    # a delete), or a client asked for this path: the gateway answers it itself.
-                    error_page 403 404 = @s3gw_stream;
+                    # a delete), the file could not be read, or a client asked for this path: the
+                    # gateway answers it itself (from a replica if need be). Not logged: the
+                    # error line would quote the request, a presigned URL's signature with it.
+                    error_page 403 404 500 = @s3gw_stream;
+                    log_not_found off;
                 }
 
                 """
