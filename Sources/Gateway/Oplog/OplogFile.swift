@@ -12,7 +12,8 @@ import GatewayCore
 /// (reopening it if not); a rotation renames the files under the exclusive lock. So every batch
 /// lands in the current file, never in one rotated away (or unlinked) a moment before.
 /// Whichever process first sees the file reach `maxBytes` rotates it, re-checking the size once it
-/// holds the lock (another may have rotated it meanwhile). Used by one thread (the writer's).
+/// holds the lock (another may have rotated it meanwhile). Used by one thread at a time (the
+/// writer's, or a request thread writing its own line: `OplogWriter` lets one in at a time).
 final class OplogFile {
     let settings: OplogSettings
     /// The state directory the log's directory is created in (given to its owner, as every
@@ -26,6 +27,8 @@ final class OplogFile {
     private var torn = false
     /// Bytes this process appended since it last looked at the file's size.
     private var sinceSizeCheck = 0
+    /// Tests: runs just before each `write(2)`, as a disk that stalls would.
+    var beforeWrite: (() -> Void)?
 
     /// The file's size is looked at (for a rotation) after this many bytes written by this
     /// process, not after every batch: a few hundred KiB, less for a small `max_bytes`.
@@ -68,16 +71,22 @@ final class OplogFile {
     /// Appends `bytes` (whole lines) with one `write(2)`, in the file the path names while it
     /// runs. A failure tells how many of the bytes were written.
     func append(_ bytes: [UInt8]) throws(Failure) {
+        _ = try append(bytes, waitingForLock: true)
+    }
+
+    /// `append`, or with `waitingForLock` false nothing at all (false) while another holds the
+    /// lock exclusively (a rotation, or a stalled one): a request thread never waits on it.
+    func append(_ bytes: [UInt8], waitingForLock: Bool) throws(Failure) -> Bool {
         var written = 0
         do {
-            try append(bytes, written: &written)
+            return try append(bytes, lockOperation: waitingForLock ? LOCK_SH : LOCK_SH | LOCK_NB, written: &written)
         } catch {
             throw Failure(written: written, cause: error)
         }
     }
 
-    private func append(_ bytes: [UInt8], written: inout Int) throws {
-        let lock = try lock(LOCK_SH)
+    private func append(_ bytes: [UInt8], lockOperation: Int32, written: inout Int) throws -> Bool {
+        guard let lock = try lock(lockOperation) else { return false }
         defer { _ = flock(lock, LOCK_UN) }
         // No rotation runs while the lock is held: the path's file stays the current one.
         if fd >= 0 && !pathIsOurs() { closeLog() }
@@ -85,6 +94,7 @@ final class OplogFile {
         let newline = torn ? 1 : 0
         // Copied only after a torn write, which is rare.
         let out = torn ? [0x0A] + bytes : bytes
+        beforeWrite?()
         var n: Int
         repeat {
             n = out.withUnsafeBytes { Glibc.write(fd, $0.baseAddress!, $0.count) }
@@ -94,16 +104,22 @@ final class OplogFile {
         written = max(0, n - newline)
         if n > 0 { torn = out[n - 1] != 0x0A }
         if n < out.count { throw ShortWrite(path: settings.path, written: n, count: out.count) }
+        return true
     }
 
     /// Rotates the file once it has reached its size (after an append: a failure here loses no
-    /// record, the next append goes on in the file as it is). Looks only every `sizeCheckBytes`.
+    /// record, the next append goes on in the file as it is).
     func rotateIfFull() throws {
-        guard fd >= 0, sinceSizeCheck >= sizeCheckBytes else { return }
+        if isFull() { try rotate() }
+    }
+
+    /// Whether the file has reached its size, so that a rotation is due. Looks (one `fstat`)
+    /// only every `sizeCheckBytes`; never waits on the lock.
+    func isFull() -> Bool {
+        guard fd >= 0, sinceSizeCheck >= sizeCheckBytes else { return false }
         sinceSizeCheck = 0
         var st = stat()
-        guard fstat(fd, &st) == 0, Int(st.st_size) >= settings.maxBytes else { return }
-        try rotate()
+        return fstat(fd, &st) == 0 && Int(st.st_size) >= settings.maxBytes
     }
 
     private func open() throws {
@@ -142,8 +158,8 @@ final class OplogFile {
 
     /// `path.<files-1>` → `path.<files>` … `path` → `path.1` under the lock, unless another
     /// process did it first; the next append opens the path's new file.
-    private func rotate() throws {
-        let lock = try lock(LOCK_EX)
+    func rotate() throws {
+        guard let lock = try lock(LOCK_EX) else { return }
         defer { _ = flock(lock, LOCK_UN) }
         var st = stat()
         let path = settings.path
@@ -158,16 +174,19 @@ final class OplogFile {
         closeLog()
     }
 
-    /// `<path>.lock` locked with `operation`. A lock file replaced meanwhile (removed by hand and
-    /// made again by another process) is reopened: a lock on the old one excludes nobody.
-    private func lock(_ operation: Int32) throws -> Int32 {
+    /// `<path>.lock` locked with `operation`, or nil when it has `LOCK_NB` and another holds the
+    /// lock. A lock file replaced meanwhile (removed by hand and made again by another process)
+    /// is reopened: a lock on the old one excludes nobody.
+    private func lock(_ operation: Int32) throws -> Int32? {
         let path = settings.path + ".lock"
         for _ in 0..<3 {
             if lockFD < 0 {
                 try makeDirectory()
                 lockFD = try systemCall("open \(path)") { Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640) }
             }
-            try systemCall("flock \(path)") { flock(lockFD, operation) }
+            if try systemCall("flock \(path)", tolerating: [EWOULDBLOCK], { flock(lockFD, operation) }) < 0 {
+                return nil
+            }
             var held = stat()
             var named = stat()
             if fstat(lockFD, &held) == 0, stat(path, &named) == 0, held.st_dev == named.st_dev,

@@ -16,6 +16,17 @@ import Synchronization
 /// that (a stalled disk) requests stop waiting at all; when the queue is full the record is
 /// dropped and counted (`dropped`, exported as `s3gw_oplog_dropped_total`). A slow disk costs a
 /// request at most `durableWait`, never more.
+///
+/// The uncontended case skips the handoff (two context switches a request): when nothing is
+/// queued and nothing is being written, the request's thread writes its own line with one
+/// `write(2)` (`writeOwnLine`), marked as "writing" as the writer thread's batches are, so the
+/// requests queuing meanwhile wait for it as for a batch and stop waiting once it is stuck. It
+/// takes the file's lock only if free (never waits on a rotation) and leaves rotations to the
+/// writer thread. The one exception to the bound: a request thread already inside its
+/// `write(2)` when the disk stalls waits as long as the disk does — at most one thread per
+/// worker, since no other enters while it writes. Lines stay whole and in the order their
+/// records were accepted: the own write runs only with the queue empty, and a line that finds
+/// the lock taken goes first in the queue.
 public final class OplogWriter: RequestObserver, @unchecked Sendable {
     public let settings: OplogSettings
     /// The queue's bounds: records and bytes waiting for the writer thread.
@@ -24,7 +35,8 @@ public final class OplogWriter: RequestObserver, @unchecked Sendable {
     /// Seconds a request waits at most for its record to be written (0: never waits).
     public let durableWait: Double
     private let logger: Logger
-    private let file: OplogFile
+    /// Internal for tests (its `beforeWrite` hook).
+    let file: OplogFile
     /// Where dropped records are counted for the metrics (`s3gw_oplog_dropped_total`).
     private let metrics: MetricsRecorder?
 
@@ -38,8 +50,12 @@ public final class OplogWriter: RequestObserver, @unchecked Sendable {
     private var handled = 0
     private var stopping = false
     private var running = false
-    /// When (monotonic) the writer thread began the write it is in; nil between writes.
+    /// When (monotonic) the write in progress began (the writer thread's, or a request thread's
+    /// own line): the file is theirs until then. Nil between writes.
     private var writingSince: Double?
+    /// A request thread wrote its own line and found the file full: the writer thread rotates (a
+    /// rotation waits on the other processes' writes; a request must not).
+    private var rotationWanted = false
 
     private let droppedRecords = Atomic<Int>(0)
     private static let droppedInProcess = Atomic<Int>(0)
@@ -87,8 +103,46 @@ public final class OplogWriter: RequestObserver, @unchecked Sendable {
     }
 
     public func requestFinished(_ trace: RequestTrace) {
-        guard let record = append(OplogLine.encode(trace)) else { return }
+        let line = OplogLine.encode(trace)
+        if writeOwnLine(line) { return }
+        guard let record = append(line) else { return }
         waitWritten(record)
+    }
+
+    /// Writes `line` on this thread when the file is free (nothing queued, no write in progress,
+    /// the lock not held by a rotation); false when it is not, and nothing was done.
+    private func writeOwnLine(_ line: [UInt8]) -> Bool {
+        let record = monitor.withLock { () -> Int? in
+            // A rotation wanted goes first: lines queue meanwhile, or the file would grow past its bound.
+            guard running, !stopping, pendingRecords == 0, writingSince == nil, !rotationWanted else { return nil }
+            writingSince = OplogMonitor.now()
+            accepted += 1
+            return accepted
+        }
+        guard record != nil else { return false }
+        var wrote = true
+        do {
+            wrote = try file.append(line, waitingForLock: false)
+        } catch {
+            drop(error.written == line.count ? 0 : 1)
+            logFailure("operations log: 1 record lost: \(error)")
+        }
+        let full = wrote && file.isFull()
+        monitor.withLock {
+            if wrote {
+                handled += 1
+            } else {
+                // The lock is taken: the line goes first in the queue, ahead of those accepted after it.
+                pending.insert(contentsOf: line, at: 0)
+                pendingRecords += 1
+            }
+            writingSince = nil
+            rotationWanted = rotationWanted || full
+            if pendingRecords > 0 || rotationWanted || stopping { monitor.workQueued() }
+            monitor.batchDone()
+        }
+        if !wrote { waitWritten(record!) }
+        return true
     }
 
     /// Queues one line; its sequence number, or nil when it was dropped (the queue is full or
@@ -160,27 +214,35 @@ public final class OplogWriter: RequestObserver, @unchecked Sendable {
         var batch: [UInt8] = []
         monitor.lock()
         while true {
-            while pendingRecords == 0 && !stopping { monitor.waitForWork() }
-            if pendingRecords == 0 { break }
+            // A request thread writing its own line has the file until it is done.
+            while writingSince != nil || (pendingRecords == 0 && !rotationWanted && !stopping) {
+                monitor.waitForWork()
+            }
+            if pendingRecords == 0 && !rotationWanted { break }
             swap(&batch, &pending)
             let records = pendingRecords
             pendingRecords = 0
+            let full = rotationWanted
+            rotationWanted = false
             writingSince = OplogMonitor.now()
             monitor.unlock()
-            do {
-                try file.append(batch)
-            } catch {
-                // The records before the failure are in the file: only the others are lost.
-                let lost = records - batch[..<error.written].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
-                drop(lost)
-                logFailure("operations log: \(lost) records lost: \(error)")
+            if records > 0 {
+                do {
+                    try file.append(batch)
+                } catch {
+                    // The records before the failure are in the file: only the others are lost.
+                    let lost = records - batch[..<error.written].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+                    drop(lost)
+                    logFailure("operations log: \(lost) records lost: \(error)")
+                }
+                // The batch's requests go on; a rotation (still "writing" for the stall check) is not theirs to wait for.
+                monitor.withLock {
+                    handled += records
+                    monitor.batchDone()
+                }
             }
-            // The batch's requests go on; a rotation (still "writing" for the stall check) is not theirs to wait for.
-            monitor.withLock {
-                handled += records
-                monitor.batchDone()
-            }
             do {
+                if full { try file.rotate() }
                 try file.rotateIfFull()
             } catch {
                 logFailure("operations log: rotating \(settings.path) failed (writing on in it): \(error)")
