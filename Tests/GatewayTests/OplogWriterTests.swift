@@ -272,23 +272,27 @@ final class OplogWriterTests: XCTestCase {
             }
         }
         for w in writers { w.stop() }
+        try assertEveryRecordOnceInOrder(s, files: 3)
+        XCTAssertEqual(writers.map(\.dropped), [0, 0, 0, 0])
+    }
+
+    /// The log's files (more than `files`) hold W0-0…W3-299 each exactly once, each `Wn`'s in its
+    /// order across the files, oldest file first; no file grew far past the bound.
+    func assertEveryRecordOnceInOrder(_ s: OplogSettings, files: Int) throws {
         let present = s.allPaths.filter { FileManager.default.fileExists(atPath: $0) }
-        XCTAssertGreaterThan(present.count, 3, "rotated several times")
+        XCTAssertGreaterThan(present.count, files, "rotated several times")
         var all: [String] = []
         for path in present {
-            let ids = try requestIds(path)
-            all += ids
+            all += try requestIds(path)
             let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
             // Past the bound by at most what the writers queued while one of them rotated.
             XCTAssertLessThan(size, 64 << 10, path)
         }
         XCTAssertEqual(all.count, 1200)
         XCTAssertEqual(Set(all).count, 1200)
-        // Each writer's records in its own order across the files, oldest file first.
         for n in 0..<4 {
             XCTAssertEqual(all.filter { $0.hasPrefix("W\(n)-") }, (0..<300).map { "W\(n)-\($0)" })
         }
-        XCTAssertEqual(writers.map(\.dropped), [0, 0, 0, 0])
     }
 
     /// Two writers (as two workers) across many rotations, and a follower passing `next` back as
@@ -492,19 +496,7 @@ final class OplogWriterTests: XCTestCase {
         }
         writer.stop()
         XCTAssertGreaterThan(own.load(ordering: .relaxed), 0, "request threads wrote their own lines")
-        let present = s.allPaths.filter { FileManager.default.fileExists(atPath: $0) }
-        XCTAssertGreaterThan(present.count, 10, "rotated many times")
-        var all: [String] = []
-        for path in present {
-            all += try requestIds(path)
-            let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
-            XCTAssertLessThan(size, 64 << 10, path)
-        }
-        XCTAssertEqual(all.count, 1200)
-        XCTAssertEqual(Set(all).count, 1200)
-        for n in 0..<4 {
-            XCTAssertEqual(all.filter { $0.hasPrefix("W\(n)-") }, (0..<300).map { "W\(n)-\($0)" })
-        }
+        try assertEveryRecordOnceInOrder(s, files: 10)
         XCTAssertEqual(writer.dropped, 0)
     }
 }

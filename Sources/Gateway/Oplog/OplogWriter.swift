@@ -119,12 +119,13 @@ public final class OplogWriter: RequestObserver, @unchecked Sendable {
             accepted += 1
             return accepted
         }
-        guard record != nil else { return false }
+        guard let record else { return false }
         var wrote = true
         do {
             wrote = try file.append(line, waitingForLock: false)
         } catch {
-            drop(error.written == line.count ? 0 : 1)
+            // One line, one write: a failure (or a short write) leaves no whole record.
+            drop(1)
             logFailure("operations log: 1 record lost: \(error)")
         }
         let full = wrote && file.isFull()
@@ -141,7 +142,7 @@ public final class OplogWriter: RequestObserver, @unchecked Sendable {
             if pendingRecords > 0 || rotationWanted || stopping { monitor.workQueued() }
             monitor.batchDone()
         }
-        if !wrote { waitWritten(record!) }
+        if !wrote { waitWritten(record) }
         return true
     }
 
