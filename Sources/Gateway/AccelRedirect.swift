@@ -65,7 +65,7 @@ enum AccelRedirect {
         guard ctx.accelRedirect, length >= ctx.accelMinSize, let copy = copies.candidates(ctx).first,
             copy.blobs.count == 1,
             copy.blobs[0].size == size,
-            let zone = try? ctx.zone(copy.zone) as? TracedZone,
+            let zone = try? ctx.zone(copy.zone) as? any AcceleratedZone,
             let path = zone.acceleratedPath(backendBucket: copy.backendBucket, blob: copy.blobs[0].blob)
         else { return nil }
         return (copy.zone, locationPrefix + copy.zone + "/" + path)

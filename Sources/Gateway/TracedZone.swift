@@ -7,7 +7,7 @@ import Metrics
 /// (`s3gw_zone_request_duration_seconds`; for reads and writes the opening and the commit, the
 /// bytes stream in between) and its failures (`s3gw_zone_errors_total`: the calls', and those of
 /// the readers' and writers' bytes and commits).
-struct TracedZone: StorageZone {
+struct TracedZone: AcceleratedZone {
     let inner: any StorageZone
     let metrics: MetricsRecorder?
     var name: String { inner.name }
@@ -18,7 +18,8 @@ struct TracedZone: StorageZone {
     }
 
     /// The blob's path under the zone's nginx location when nginx can send it
-    /// (`AccelRedirect`); the zone counts as touched, as a read would have.
+    /// (`AccelRedirect`; nil when the zone it wraps is not an accelerated one); the zone counts
+    /// as touched, as a read would have.
     func acceleratedPath(backendBucket: String, blob: String) -> String? {
         guard let accelerated = inner as? any AcceleratedZone,
             let path = accelerated.acceleratedPath(backendBucket: backendBucket, blob: blob)
