@@ -1,8 +1,9 @@
 // s3gw.headers — the njs header filter of the internal locations over filesystem zones
 // (`s3gw config nginx-locations`). On an X-Accel-Redirect nginx keeps almost none of the
 // gateway's headers, so the gateway sends them all in one, X-S3gw-Headers:
-// `name=value&name=value`, each percent-encoded byte for byte (no `&` or `=` survives the
-// encoding). This puts each one on the answer exactly as the gateway would have sent it.
+// `name=value&name=value`, percent-encoded byte for byte where needed (`%`, `&`, `=`, space,
+// control bytes and bytes above 0x7E; no `&` or `=` survives the encoding). This puts each
+// one on the answer exactly as the gateway would have sent it.
 // Installed next to nginx/s3gw.conf, which imports it (js_import); needs ngx_http_js_module
 // (Debian: libnginx-mod-http-js).
 
@@ -20,6 +21,20 @@ function bytes(s) {
         }
     }
     return Buffer.from(out);
+}
+
+// A packed name or value as it goes on the answer. Most need no decoding (ETags, dates' commas,
+// ids); escapes of UTF-8 text decode natively, and njs writes the string's UTF-8 back, the same
+// bytes; anything else (a Latin-1 byte in user metadata) goes byte by byte.
+function decode(s) {
+    if (s.indexOf('%') < 0) {
+        return s;
+    }
+    try {
+        return decodeURIComponent(s);
+    } catch (e) {
+        return bytes(s);
+    }
 }
 
 // RFC 9110 token: what a header name may be (the gateway sends no other; checked again here so
@@ -41,7 +56,7 @@ function headers(r) {
         if (eq <= 0) {
             continue;
         }
-        var name = bytes(pairs[i].slice(0, eq)).toString();
+        var name = decode(pairs[i].slice(0, eq)).toString();
         if (!TOKEN.test(name)) {
             continue;
         }
@@ -49,7 +64,7 @@ function headers(r) {
             values[name] = [];
             order.push(name);
         }
-        values[name].push(bytes(pairs[i].slice(eq + 1)));
+        values[name].push(decode(pairs[i].slice(eq + 1)));
     }
     for (var j = 0; j < order.length; j++) {
         var v = values[order[j]];

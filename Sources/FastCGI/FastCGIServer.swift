@@ -108,10 +108,7 @@ public final class FastCGIExchange: ByteSource, ResponseSink {
         name.starts(with: "HTTP_".utf8) || name.elementsEqual("CONTENT_TYPE".utf8)
     }
 
-    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        for b in bytes where b >= 0x80 { return false }
-        return true
-    }
+    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool { HeaderBytes.isASCII(bytes) }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         // A failed stream stays failed (as libfcgi's does): no second try on the socket, which
@@ -185,7 +182,11 @@ public final class FastCGIExchange: ByteSource, ResponseSink {
             bytes.append(UInt8(ascii: " "))
             // Values go out byte for byte (HeaderBytes). Header injection guard: never a CR or LF
             // byte (they came from metadata). ASCII values are their own bytes, copied as is.
-            if h.value.utf8.allSatisfy({ $0 < 0x80 && $0 != 0x0D && $0 != 0x0A }) {
+            let plain =
+                h.value.utf8.withContiguousStorageIfAvailable {
+                    HeaderBytes.isASCII($0) && !$0.contains(0x0D) && !$0.contains(0x0A)
+                } ?? false
+            if plain {
                 bytes += h.value.utf8
             } else {
                 bytes += HeaderBytes.encode(h.value).filter { $0 != 0x0D && $0 != 0x0A }

@@ -52,8 +52,7 @@ public struct S3Gateway: Sendable {
         _ head: RequestHead, origin: RequestTrace.Origin, hostBucket: String?, params: [String: String],
         body: any ByteSource, requestId: String, started: Double, to tracked: HeadTrackingSink
     ) -> Int {
-        var logger = ctx.logger
-        logger[metadataKey: "request-id"] = .string(requestId)
+        let logger = ctx.logger
         switch origin {
         case .admin, .web:
             let status =

@@ -145,8 +145,13 @@ public struct PermissionSet: Sendable, Equatable, Codable {
     public static func globMatch(_ pattern: String, _ text: String) -> Bool {
         // Most patterns are plain names: compare bytes (scalars are equal exactly when their
         // UTF-8 is).
-        if !pattern.utf8.contains(where: { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") }) {
-            return pattern.utf8.elementsEqual(text.utf8)
+        let p = pattern.utf8
+        let wildcard = p.firstIndex { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") }
+        guard let wildcard else { return p.elementsEqual(text.utf8) }
+        // `*` and `head*`, the shapes most permissions take, without splitting into atoms: a
+        // head of whole scalars begins the text exactly when its UTF-8 begins the text's.
+        if p[wildcard] == UInt8(ascii: "*") && p.index(after: wildcard) == p.endIndex {
+            return text.utf8.starts(with: p[..<wildcard])
         }
         return globMatch(pattern.unicodeScalars.map(GlobAtom.init), text)
     }

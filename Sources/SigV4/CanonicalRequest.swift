@@ -48,8 +48,29 @@ public enum CanonicalRequest {
     /// A name or value decoded (a malformed escape: as sent) and re-encoded with UriEncode; one
     /// made only of unreserved characters is its own form and is kept as it is.
     static func canonicalComponent(_ raw: String) -> String {
-        if raw.utf8.allSatisfy(isUnreserved) { return raw }
+        if raw.utf8.allSatisfy(isUnreserved) || isCanonicallyEncoded(raw) { return raw }
         return uriEncodeBytes(percentDecodeBytes(raw) ?? Array(raw.utf8), encodeSlash: true)
+    }
+
+    /// Whether decoding and re-encoding `raw` gives `raw` back: every byte unreserved, or a `%`
+    /// with two upper-case hex digits of a byte that is not (a presigned URL's credential,
+    /// `AK%2F2026…`, is already in its canonical form).
+    static func isCanonicallyEncoded(_ raw: String) -> Bool {
+        var u = raw.utf8.makeIterator()
+        func hex(_ c: UInt8?) -> UInt8? {
+            guard let c else { return nil }
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+        }
+        while let c = u.next() {
+            if isUnreserved(c) { continue }
+            guard c == UInt8(ascii: "%"), let hi = hex(u.next()), let lo = hex(u.next()), !isUnreserved(hi << 4 | lo)
+            else { return false }
+        }
+        return true
     }
 
     /// Trims the value and collapses runs of spaces, as the spec's Trimall does.

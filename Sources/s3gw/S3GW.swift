@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Gateway
+import GatewayCore
 import Logging
 import S3Backend
 
@@ -66,7 +67,10 @@ func loadOrExit(_ path: String) throws -> GatewayConfig {
 
 func makeLogger(_ label: String, level: String) -> Logger {
     LoggingSystem.bootstrap { label in
-        var h = StreamLogHandler.standardError(label: label)
+        // A request's id comes from its trace when a line is written, not set on the logger
+        // per request: setting metadata makes the handler re-render it, a cost every request
+        // paid although most log nothing.
+        var h = StreamLogHandler.standardError(label: label, metadataProvider: requestIdMetadata)
         h.logLevel = Logger.Level(rawValue: level) ?? .info
         return h
     }
@@ -74,6 +78,12 @@ func makeLogger(_ label: String, level: String) -> Logger {
     logger.logLevel = Logger.Level(rawValue: level) ?? .info
     logger[metadataKey: "pid"] = .string(String(getpid()))
     return logger
+}
+
+/// The current request's id (its trace: a request, or an agent step) on every line logged
+/// while it runs.
+let requestIdMetadata = Logger.MetadataProvider {
+    RequestTrace.current.map { ["request-id": .string($0.requestId)] } ?? [:]
 }
 
 struct Serve: ParsableCommand {

@@ -1,6 +1,7 @@
 import Foundation
-import GatewayCore
 import XCTest
+
+@testable import GatewayCore
 
 /// The permission matcher, table-driven: action × resource × pattern set → allow or deny; then
 /// the validation of what administrators store, session policies and the principal's tenant rules.
@@ -285,6 +286,21 @@ final class PermissionSetTests: XCTestCase {
         XCTAssertTrue(PermissionSet.globMatch("", ""))
         XCTAssertFalse(PermissionSet.globMatch("", "a"))
         XCTAssertFalse(PermissionSet.globMatch("?", ""))
+    }
+
+    /// `*` and `head*` take a byte-prefix shortcut: it must agree with the scalar matcher.
+    func testTrailingStarShortcut() {
+        let cases: [(String, String, Bool)] = [
+            ("*", "", true), ("*", "any/thing", true), ("logs/*", "logs/", true), ("logs/*", "logs/2026/x", true),
+            ("logs/*", "logs", false), ("logs/*", "Logs/a", false), ("café/*", "café/x", true),
+            ("caf/*", "café/x", false), ("é*", "éa", true), ("e*", "é", false), ("a*b*", "axxb", true),
+            ("a?*", "a", false), ("a?*", "aé", true),
+        ]
+        for (pattern, text, expected) in cases {
+            XCTAssertEqual(PermissionSet.globMatch(pattern, text), expected, "\(pattern) ~ \(text)")
+            let atoms = pattern.unicodeScalars.map { PermissionSet.GlobAtom($0) }
+            XCTAssertEqual(PermissionSet.globMatch(atoms, text), expected, "atoms \(pattern) ~ \(text)")
+        }
     }
 
     /// `?` is one Unicode scalar, however many UTF-8 bytes it takes.

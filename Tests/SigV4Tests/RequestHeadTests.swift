@@ -92,4 +92,20 @@ final class RequestHeadTests: XCTestCase {
     func testCanonicalHeaderValue() {
         XCTAssertEqual(CanonicalRequest.canonicalHeaderValue("  a   b \t c  "), "a b c")
     }
+
+    /// A query component already in its canonical form is kept as sent; every other one is
+    /// decoded and re-encoded. The shortcut must agree with the long way for each shape.
+    func testCanonicalComponentShortcut() {
+        let cases: [(String, Bool)] = [
+            ("AKID%2F20261130%2Fus-east-1%2Fs3%2Faws4_request", true), ("a%20b", true), ("plain-._~", true),
+            ("%2f", false), ("%41", false), ("%7E", false), ("%", false), ("%2", false), ("%G0", false),
+            ("a+b", false), ("a b", false), ("é", false), ("%E2%82%AC", true), ("", true),
+        ]
+        for (raw, canonical) in cases {
+            XCTAssertEqual(CanonicalRequest.isCanonicallyEncoded(raw), canonical, raw)
+            let long = uriEncodeBytes(percentDecodeBytes(raw) ?? Array(raw.utf8), encodeSlash: true)
+            XCTAssertEqual(CanonicalRequest.canonicalComponent(raw), long, raw)
+            if canonical { XCTAssertEqual(long, raw, raw) }
+        }
+    }
 }
