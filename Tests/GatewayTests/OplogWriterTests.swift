@@ -340,23 +340,13 @@ final class OplogWriterTests: XCTestCase {
         let s = settings(maxBytes: 1024, files: 1)
         let a = OplogFile(settings: s, stateDir: nil)
         let b = OplogFile(settings: s, stateDir: nil)
-        func line(_ id: String) -> [UInt8] { OplogLine.encode(Self.trace(id)) }
-        func fillAndRotate(_ tag: String) throws {
-            var n = 0
-            while ((try? FileManager.default.attributesOfItem(atPath: s.path)[.size] as? Int) ?? 0) < s.maxBytes {
-                try a.append(line("\(tag)\(n)"))
-                n += 1
-            }
-            try a.rotateIfFull()
-            XCTAssertFalse(FileManager.default.fileExists(atPath: s.path), "rotated")
-        }
         try b.append(line("B0"))
-        try fillAndRotate("A")
+        _ = try fill(a, "A")
         try a.append(line("A-new"))
         let cursor = try XCTUnwrap(try OplogReader.read(s, OplogQuery(limit: 1)).next)
         try b.append(line("B1"))
         XCTAssertEqual(try requestIds(s.path), ["A-new", "B1"])
-        try fillAndRotate("C")
+        _ = try fill(a, "C")
         try b.append(line("B2"))
         XCTAssertEqual(try requestIds(s.path), ["B2"])
         let followed = try OplogReader.read(s, OplogQuery(limit: 1000, after: cursor)).records.compactMap(\.requestId)
@@ -364,26 +354,147 @@ final class OplogWriterTests: XCTestCase {
     }
 
     /// A lock file replaced under the writers (removed by hand, made again by another process):
-    /// a writer holding the old one reopens it, so the lock still excludes a rotation.
+    /// a writer holding the old one reopens it at its next look (`lookInterval` later at most),
+    /// so the lock excludes a rotation again; before that look it does not wait for the new lock.
     func testAReplacedLockFileIsReopened() throws {
         let s = settings()
+        let clock = ManualClock()
         // Used by one thread at a time: here, then the one below.
         nonisolated(unsafe) let a = OplogFile(settings: s, stateDir: nil)
+        a.clock = clock.now
         try a.append(OplogLine.encode(Self.trace("R0")))
         XCTAssertEqual(unlink(s.path + ".lock"), 0)
         // Another process's lock file now, held exclusively (a rotation under way).
         let lock = try stall(s)
+        try a.append(OplogLine.encode(Self.trace("R1")))
+        clock.advance(a.lookInterval)
         let written = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
-            try? a.append(OplogLine.encode(Self.trace("R1")))
+            try? a.append(OplogLine.encode(Self.trace("R2")))
             written.signal()
         }
         XCTAssertEqual(written.wait(timeout: .now() + 0.3), .timedOut, "the writer waits for the new lock")
-        XCTAssertEqual(try requestIds(s.path), ["R0"])
+        XCTAssertEqual(try requestIds(s.path), ["R0", "R1"])
         XCTAssertEqual(flock(lock, LOCK_UN), 0)
         close(lock)
         XCTAssertEqual(written.wait(timeout: .now() + 10), .success)
-        XCTAssertEqual(try requestIds(s.path), ["R0", "R1"])
+        XCTAssertEqual(try requestIds(s.path), ["R0", "R1", "R2"])
+    }
+
+    /// Two processes' files: once one rotated the log, the other's next append goes into the new
+    /// file having looked at nothing (no `stat`): the rotation generation in the lock file told
+    /// it. The rotated file holds nothing written after the rotation.
+    func testAnotherProcesssRotationIsSeenThroughTheGenerationAlone() throws {
+        let s = settings(maxBytes: 1024, files: 3)
+        let a = OplogFile(settings: s, stateDir: nil)
+        let b = OplogFile(settings: s, stateDir: nil)
+        // A clock that stands still: no look for changes by hand falls due after the first.
+        b.clock = ManualClock().now
+        try b.append(line("B0"))
+        XCTAssertEqual(b.generation, 0)
+        let looks = b.looks
+        let filled = try fill(a, "A")
+        try b.append(line("B1"))
+        try b.append(line("B2"))
+        XCTAssertEqual(b.looks, looks, "no look at the path or the lock file")
+        XCTAssertEqual(b.generation, 1)
+        XCTAssertEqual(a.generation, nil, "the rotating process reopens at its next append")
+        XCTAssertEqual(try requestIds(s.path), ["B1", "B2"])
+        XCTAssertEqual(try requestIds(s.path + ".1"), ["B0"] + filled)
+        try a.append(line("A-new"))
+        XCTAssertEqual(a.generation, 1)
+        XCTAssertEqual(try requestIds(s.path), ["B1", "B2", "A-new"])
+    }
+
+    /// The lock file removed by hand and made again by another process, which then rotates under
+    /// it: a writer still on the old lock file sees none of that until its next look, which puts
+    /// its batches back into the current file, counting the new lock file's rotations.
+    func testALockFileReplacedByHandIsNoticedWithinTheBound() throws {
+        let s = settings(maxBytes: 1024, files: 3)
+        let clock = ManualClock()
+        let a = OplogFile(settings: s, stateDir: nil)
+        a.clock = clock.now
+        try a.append(line("A0"))
+        XCTAssertEqual(unlink(s.path + ".lock"), 0)
+        let b = OplogFile(settings: s, stateDir: nil)
+        let filled = try fill(b, "B")
+        // Within the bound: on the old lock file, into the file rotated away.
+        try a.append(line("A1"))
+        XCTAssertEqual(try requestIds(s.path + ".1"), ["A0"] + filled + ["A1"])
+        clock.advance(a.lookInterval)
+        try a.append(line("A2"))
+        XCTAssertEqual(try requestIds(s.path), ["A2"])
+        // Back on the lock file the others use: their next rotation needs no look.
+        let refilled = try fill(b, "C")
+        try a.append(line("A3"))
+        XCTAssertEqual(try requestIds(s.path), ["A3"])
+        XCTAssertEqual(try requestIds(s.path + ".1"), ["A2"] + refilled)
+    }
+
+    /// The log file removed (or moved) by hand, no rotation: the writer notices at its next look
+    /// and goes on in a new file at the path; before it, its batches go to the removed file.
+    func testALogFileRemovedByHandIsNoticedWithinTheBound() throws {
+        let s = settings()
+        let clock = ManualClock()
+        let a = OplogFile(settings: s, stateDir: nil)
+        a.clock = clock.now
+        try a.append(line("R0"))
+        XCTAssertEqual(rename(s.path, dir + "/moved.jsonl"), 0)
+        try a.append(line("R1"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: s.path))
+        clock.advance(a.lookInterval / 2)
+        try a.append(line("R2"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: s.path), "no look yet")
+        clock.advance(a.lookInterval / 2)
+        try a.append(line("R3"))
+        XCTAssertEqual(try requestIds(s.path), ["R3"])
+        XCTAssertEqual(try requestIds(dir + "/moved.jsonl"), ["R0", "R1", "R2"])
+        XCTAssertEqual(unlink(s.path), 0)
+        clock.advance(a.lookInterval)
+        try a.append(line("R4"))
+        XCTAssertEqual(try requestIds(s.path), ["R4"])
+    }
+
+    /// A lock file as an older gateway left it (empty, or shorter than the counter): it grows to
+    /// hold the generation, zero, and rotations count in it as in a new one.
+    func testAShortLegacyLockFileGrowsToHoldTheGeneration() throws {
+        for legacy in [[], [UInt8]("ab".utf8)] {
+            let s = settings(maxBytes: 1024, files: 3)
+            try FileManager.default.createDirectory(atPath: dir + "/log", withIntermediateDirectories: true)
+            XCTAssertTrue(FileManager.default.createFile(atPath: s.path + ".lock", contents: Data(legacy)))
+            let a = OplogFile(settings: s, stateDir: nil)
+            let b = OplogFile(settings: s, stateDir: nil)
+            b.clock = ManualClock().now
+            try b.append(line("B0"))
+            let grown = try XCTUnwrap(FileManager.default.contents(atPath: s.path + ".lock"))
+            XCTAssertEqual([UInt8](grown), legacy + Array(repeating: 0, count: 8 - legacy.count))
+            let start = try XCTUnwrap(b.generation)
+            _ = try fill(a, "A")
+            try b.append(line("B1"))
+            XCTAssertEqual(b.generation, start &+ 1)
+            XCTAssertEqual(try requestIds(s.path), ["B1"])
+            XCTAssertFalse(try requestIds(s.path + ".1").contains("B1"))
+            let counted = try XCTUnwrap(FileManager.default.contents(atPath: s.path + ".lock"))
+            XCTAssertEqual(counted.count, 8)
+            XCTAssertEqual(counted.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }, start &+ 1)
+            try FileManager.default.removeItem(atPath: dir)
+        }
+    }
+
+    func line(_ id: String) -> [UInt8] { OplogLine.encode(Self.trace(id)) }
+
+    /// Appends `<tag>0`, `<tag>1`… with `file` until the log reaches its size, then rotates it:
+    /// the ids appended.
+    func fill(_ file: OplogFile, _ tag: String) throws -> [String] {
+        let s = file.settings
+        var ids: [String] = []
+        while ((try? FileManager.default.attributesOfItem(atPath: s.path)[.size] as? Int) ?? 0) < s.maxBytes {
+            ids.append("\(tag)\(ids.count)")
+            try file.append(line(ids.last!))
+        }
+        try file.rotate()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: s.path), "rotated")
+        return ids
     }
 
     func testRotationKeepsOnlyTheConfiguredFiles() throws {
@@ -498,5 +609,12 @@ final class OplogWriterTests: XCTestCase {
         XCTAssertGreaterThan(own.load(ordering: .relaxed), 0, "request threads wrote their own lines")
         try assertEveryRecordOnceInOrder(s, files: 10)
         XCTAssertEqual(writer.dropped, 0)
+    }
+
+    /// A clock the test moves (seconds).
+    final class ManualClock: Sendable {
+        private let seconds = Mutex(0.0)
+        func now() -> Double { seconds.withLock { $0 } }
+        func advance(_ by: Double) { seconds.withLock { $0 += by } }
     }
 }

@@ -8,9 +8,14 @@ import GatewayCore
 /// The operations log file as one process appends to it, shared with the other processes of the
 /// gateway that append to the same path: each holds its own `O_APPEND` descriptor (the kernel
 /// puts every `write(2)` at the end, whoever else writes). Every batch is written under a shared
-/// `flock` on `<path>.lock`, after checking that the path still names this process's file
-/// (reopening it if not); a rotation renames the files under the exclusive lock. So every batch
-/// lands in the current file, never in one rotated away (or unlinked) a moment before.
+/// `flock` on `<path>.lock`; a rotation renames the files under the exclusive lock and advances
+/// the rotation generation kept in the lock file (`OplogLockFile`). A writer compares it with the
+/// generation it opened its file at and reopens the path when it moved, so every batch lands in
+/// the current file, never in one rotated away a moment before — three system calls a batch
+/// (`flock`, `write`, unlock), no `stat`. What no rotation counts — the log file moved or removed
+/// by hand, the lock file replaced by hand — is looked for (two `stat`s) once every `lookInterval`
+/// seconds at most: until then this process's batches may still go to the file moved away (or,
+/// locked on the old lock file, to one the others rotated away under the new one).
 /// Whichever process first sees the file reach `maxBytes` rotates it, re-checking the size once it
 /// holds the lock (another may have rotated it meanwhile). Used by one thread at a time (the
 /// writer's, or a request thread writing its own line: `OplogWriter` lets one in at a time).
@@ -21,7 +26,14 @@ final class OplogFile {
     let stateDir: String?
     private var fd: Int32 = -1
     private var identity: (dev: UInt64, ino: UInt64) = (0, 0)
-    private var lockFD: Int32 = -1
+    private var lockFile: OplogLockFile?
+    /// The rotation generation `fd` was opened at (internal for tests): while the lock file's is
+    /// the same, `fd` is the path's file.
+    private(set) var generation: UInt64?
+    /// When (`clock`) the path and the lock file were last looked at for changes by hand.
+    private var lookedAt = -Double.infinity
+    /// Tests: how many appends looked for changes by hand.
+    private(set) var looks = 0
     /// A write ended part-way: the file may end inside a line, which the next batch ends first
     /// (with a newline), or its first record would be glued to the torn one.
     private var torn = false
@@ -29,6 +41,10 @@ final class OplogFile {
     private var sinceSizeCheck = 0
     /// Tests: runs just before each `write(2)`, as a disk that stalls would.
     var beforeWrite: (() -> Void)?
+    /// Seconds between two looks for changes by hand (tests: a clock they move): after one, at
+    /// most this long of this process's batches go astray. Cheap (a vDSO clock read a batch).
+    var lookInterval = 1.0
+    var clock: () -> Double = OplogMonitor.now
 
     /// The file's size is looked at (for a rotation) after this many bytes written by this
     /// process, not after every batch: a few hundred KiB, less for a small `max_bytes`.
@@ -59,13 +75,13 @@ final class OplogFile {
 
     func close() {
         closeLog()
-        if lockFD >= 0 { _ = Glibc.close(lockFD) }
-        lockFD = -1
+        lockFile = nil
     }
 
     private func closeLog() {
         if fd >= 0 { _ = Glibc.close(fd) }
         fd = -1
+        generation = nil
     }
 
     /// Appends `bytes` (whole lines) with one `write(2)`, in the file the path names while it
@@ -86,11 +102,23 @@ final class OplogFile {
     }
 
     private func append(_ bytes: [UInt8], lockOperation: Int32, written: inout Int) throws -> Bool {
-        guard let lock = try lock(lockOperation) else { return false }
-        defer { _ = flock(lock, LOCK_UN) }
-        // No rotation runs while the lock is held: the path's file stays the current one.
-        if fd >= 0 && !pathIsOurs() { closeLog() }
-        if fd < 0 { try open() }
+        let now = clock()
+        let look = now - lookedAt >= lookInterval
+        guard let lock = try lock(lockOperation, looking: look) else { return false }
+        defer { lock.unlock() }
+        if look {
+            lookedAt = now
+            looks += 1
+        }
+        // No rotation runs while the lock is held: the path's file stays the current one. Without
+        // a mapped generation the path is looked at every time.
+        if fd >= 0 && (lock.generation != generation || ((look || !lock.mapsGeneration) && !pathIsOurs())) {
+            closeLog()
+        }
+        if fd < 0 {
+            try open()
+            generation = lock.generation
+        }
         let newline = torn ? 1 : 0
         // Copied only after a torn write, which is rare.
         let out = torn ? [0x0A] + bytes : bytes
@@ -157,10 +185,11 @@ final class OplogFile {
     }
 
     /// `path.<files-1>` → `path.<files>` … `path` → `path.1` under the lock, unless another
-    /// process did it first; the next append opens the path's new file.
+    /// process did it first; the next append (of every process) opens the path's new file.
     func rotate() throws {
-        guard let lock = try lock(LOCK_EX) else { return }
-        defer { _ = flock(lock, LOCK_UN) }
+        // Rare: the lock file is looked at every time, so no rotation goes uncounted by the others.
+        guard let lock = try lock(LOCK_EX, looking: true) else { return }
+        defer { lock.unlock() }
         var st = stat()
         let path = settings.path
         if stat(path, &st) == 0, Int(st.st_size) >= settings.maxBytes {
@@ -170,34 +199,31 @@ final class OplogFile {
                 }
             }
             try systemCall("rename \(path)", tolerating: [ENOENT]) { rename(path, "\(path).1") }
+            lock.advanceGeneration()
         }
         closeLog()
     }
 
     /// `<path>.lock` locked with `operation`, or nil when it has `LOCK_NB` and another holds the
-    /// lock. A lock file replaced meanwhile (removed by hand and made again by another process)
-    /// is reopened: a lock on the old one excludes nobody.
-    private func lock(_ operation: Int32) throws -> Int32? {
-        let path = settings.path + ".lock"
+    /// lock. `looking`: a lock file replaced meanwhile (removed by hand and made again by another
+    /// process) is reopened — a lock on the old one excludes nobody — and so is the log, whose
+    /// generation was the old lock file's.
+    private func lock(_ operation: Int32, looking: Bool) throws -> OplogLockFile? {
         for _ in 0..<3 {
-            if lockFD < 0 {
+            let lock: OplogLockFile
+            if let lockFile {
+                lock = lockFile
+            } else {
                 try makeDirectory()
-                lockFD = try systemCall("open \(path)") { Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640) }
+                lock = try OplogLockFile(path: settings.path + ".lock")
+                lockFile = lock
+                closeLog()
             }
-            if try systemCall("flock \(path)", tolerating: [EWOULDBLOCK], { flock(lockFD, operation) }) < 0 {
-                return nil
-            }
-            var held = stat()
-            var named = stat()
-            if fstat(lockFD, &held) == 0, stat(path, &named) == 0, held.st_dev == named.st_dev,
-                held.st_ino == named.st_ino
-            {
-                return lockFD
-            }
-            _ = flock(lockFD, LOCK_UN)
-            _ = Glibc.close(lockFD)
-            lockFD = -1
+            guard try lock.lock(operation) else { return nil }
+            if !looking || !lock.isReplaced() { return lock }
+            lock.unlock()
+            lockFile = nil
         }
-        throw SystemCallError(call: "flock \(path) (the file keeps being replaced)", errno: EAGAIN)
+        throw SystemCallError(call: "flock \(settings.path).lock (the file keeps being replaced)", errno: EAGAIN)
     }
 }
