@@ -111,13 +111,14 @@ final class OplogFile {
             looks += 1
         }
         // No rotation runs while the lock is held: the path's file stays the current one. Without
-        // a mapped generation the path is looked at every time.
-        if fd >= 0 && (lock.generation != generation || ((look || !lock.mapsGeneration) && !pathIsOurs())) {
+        // a readable generation the path is looked at every time.
+        let current = lock.generation
+        if fd >= 0 && (current != generation || ((look || current == nil) && !pathIsOurs())) {
             closeLog()
         }
         if fd < 0 {
             try open()
-            generation = lock.generation
+            generation = current
         }
         let newline = torn ? 1 : 0
         // Copied only after a torn write, which is rare.
