@@ -19,6 +19,7 @@ public final class SQLiteConnection: SQLConnection, @unchecked Sendable {
     /// (docs/METADATA.md, "Backup and restore"), or a checkpoint and WAL restart could discard
     /// frames it has not shipped yet.
     public init(path: String, readOnly: Bool = false, checkpoints: Bool = true) throws(StoreError) {
+        _ = Self.configured
         var db: OpaquePointer?
         let flags =
             (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
@@ -40,6 +41,10 @@ public final class SQLiteConnection: SQLConnection, @unchecked Sendable {
         try exec("PRAGMA synchronous=NORMAL")
         try exec("PRAGMA foreign_keys=ON")
     }
+
+    /// Process-wide settings, before SQLite initializes (on the first open; later they would be
+    /// refused, harmlessly): no memory statistics, so allocations take no global mutex.
+    private static let configured: Void = { _ = csqlite_disable_memory_statistics() }()
 
     /// Switching to WAL needs a moment of exclusive access, and the busy handler does not cover
     /// it: several workers opening a fresh database at once retry instead of failing.

@@ -34,21 +34,21 @@ public enum CanonicalRequest {
             if a.0 != b.0 { return a.0.utf8.lexicographicallyPrecedes(b.0.utf8) }
             return a.1.utf8.lexicographicallyPrecedes(b.1.utf8)
         }
-        var out = ""
+        var out: [UInt8] = []
         out.reserveCapacity(length)
         for (i, p) in pairs.enumerated() {
-            if i > 0 { out += "&" }
-            out += p.0
-            out += "="
-            out += p.1
+            if i > 0 { out.append(UInt8(ascii: "&")) }
+            out += p.0.utf8
+            out.append(UInt8(ascii: "="))
+            out += p.1.utf8
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// A name or value decoded (a malformed escape: as sent) and re-encoded with UriEncode; one
     /// made only of unreserved characters is its own form and is kept as it is.
     static func canonicalComponent(_ raw: String) -> String {
-        if raw.utf8.allSatisfy(isUnreserved) || isCanonicallyEncoded(raw) { return raw }
+        if isCanonicallyEncoded(raw) { return raw }
         return uriEncodeBytes(percentDecodeBytes(raw) ?? Array(raw.utf8), encodeSlash: true)
     }
 
@@ -56,19 +56,27 @@ public enum CanonicalRequest {
     /// with two upper-case hex digits of a byte that is not (a presigned URL's credential,
     /// `AK%2F2026…`, is already in its canonical form).
     static func isCanonicallyEncoded(_ raw: String) -> Bool {
-        var u = raw.utf8.makeIterator()
-        func hex(_ c: UInt8?) -> UInt8? {
-            guard let c else { return nil }
+        if let answer = raw.utf8.withContiguousStorageIfAvailable({ isCanonicallyEncoded($0) }) { return answer }
+        return Array(raw.utf8).withUnsafeBufferPointer { isCanonicallyEncoded($0) }
+    }
+
+    private static func isCanonicallyEncoded(_ u: UnsafeBufferPointer<UInt8>) -> Bool {
+        func hex(_ c: UInt8) -> UInt8? {
             switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-            default: return nil
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+            default: nil
             }
         }
-        while let c = u.next() {
+        var i = 0
+        while i < u.count {
+            let c = u[i]
+            i += 1
             if isUnreserved(c) { continue }
-            guard c == UInt8(ascii: "%"), let hi = hex(u.next()), let lo = hex(u.next()), !isUnreserved(hi << 4 | lo)
+            guard c == UInt8(ascii: "%"), i + 2 <= u.count, let hi = hex(u[i]), let lo = hex(u[i + 1]),
+                !isUnreserved(hi << 4 | lo)
             else { return false }
+            i += 2
         }
         return true
     }
