@@ -11,6 +11,13 @@ import MetadataSQL
 public final class SQLiteConnection: SQLConnection, @unchecked Sendable {
     let handle: OpaquePointer
     private var statements: [String: OpaquePointer] = [:]
+    /// The same statements found by where their SQL text is stored: the store passes the same
+    /// `static let` strings every time, so a lookup hashes an address, not a statement of
+    /// several hundred bytes (3–4 k instructions a query). Checked with `==`, which is one
+    /// comparison for the same storage, a byte comparison otherwise (and an entry keeps its
+    /// text alive, so its address is not reused meanwhile). Texts built per call land at new
+    /// addresses: past `byStorageLimit` entries the map starts over.
+    private var byStorage: [Int: (sql: String, stmt: OpaquePointer)] = [:]
     public var audits = true
     public var dialect: SQLDialect { .sqlite }
 
@@ -107,19 +114,39 @@ public final class SQLiteConnection: SQLConnection, @unchecked Sendable {
         }
     }
 
+    private static let byStorageLimit = 256
+
+    private func remember(_ identity: Int?, _ sql: String, _ stmt: OpaquePointer) {
+        guard let identity else { return }
+        if byStorage.count >= Self.byStorageLimit { byStorage.removeAll(keepingCapacity: true) }
+        byStorage[identity] = (sql, stmt)
+    }
+
+    /// Where a large native string keeps its UTF-8 (nil for small and bridged strings, which
+    /// take the text-keyed cache).
+    private static func storageIdentity(_ sql: String) -> Int? {
+        guard sql.utf8.count > 15 else { return nil }
+        return sql.utf8.withContiguousStorageIfAvailable { Int(bitPattern: $0.baseAddress) }
+    }
+
     /// Prepares (and caches) a statement, binds `args`, and calls `row` for each result row.
     public func query(_ sql: String, _ args: [SQLValue], row: (any SQLRow) throws(StoreError) -> Void)
         throws(StoreError)
     {
         let stmt: OpaquePointer
-        if let cached = statements[sql] {
+        let identity = Self.storageIdentity(sql)
+        if let identity, let held = byStorage[identity], held.sql == sql {
+            stmt = held.stmt
+        } else if let cached = statements[sql] {
             stmt = cached
+            remember(identity, sql, cached)
         } else {
             var s: OpaquePointer?
             try check(sqlite3_prepare_v2(handle, sql, -1, &s, nil), "prepare \(sql)")
             guard let s else { throw .internalFailure("prepare returned no statement") }
             statements[sql] = s
             stmt = s
+            remember(identity, sql, s)
         }
         defer {
             sqlite3_reset(stmt)
