@@ -121,6 +121,38 @@ public enum CanonicalRequest {
             + signedHeaders + "\n" + payloadHash
     }
 
+    /// `stringToSign(…, canonicalRequest: build(…))` with the canonical request hashed part by
+    /// part as it would be built, never built: what the verifier does on every signed request
+    /// (the joined string and its byte copy cost more than the hash). Same bytes: every part but
+    /// the URI is `HeaderBytes`, the URI its UTF-8 (`build`'s `fromText`).
+    static func stringToSign(
+        amzDate: String, scope: String, method: String, canonicalURI: String, canonicalQuery: String,
+        canonicalHeaders: String, signedHeaders: String, payloadHash: String
+    ) -> String {
+        var d = Digest(.sha256)
+        func bytes(_ part: String, text: Bool = false) {
+            if text || HeaderBytes.isASCII(part) {
+                var part = part
+                part.withUTF8 { d.update(UnsafeRawBufferPointer($0)) }
+            } else {
+                d.update(HeaderBytes.encode(part))
+            }
+        }
+        let newline: [UInt8] = [0x0A]
+        bytes(method)
+        d.update(newline)
+        bytes(canonicalURI, text: true)
+        d.update(newline)
+        bytes(canonicalQuery)
+        d.update(newline)
+        bytes(canonicalHeaders)
+        d.update(newline)
+        bytes(signedHeaders)
+        d.update(newline)
+        bytes(payloadHash)
+        return algorithm + "\n" + amzDate + "\n" + scope + "\n" + hexEncode(d.finalize())
+    }
+
     public static func stringToSign(amzDate: String, scope: String, canonicalRequest: String) -> String {
         algorithm + "\n" + amzDate + "\n" + scope + "\n"
             + hexEncode(Digest.hash(.sha256, HeaderBytes.encode(canonicalRequest)))

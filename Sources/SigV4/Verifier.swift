@@ -201,13 +201,12 @@ public struct Verifier: Sendable {
         let key = derived.key
         let canonicalQuery = CanonicalRequest.canonicalQuery(pairs: head.rawQueryPairs)
         func expectedSignature(uri: String, headers: [(name: String, value: String)]) -> String {
-            let canonical = CanonicalRequest.build(
-                method: head.method, canonicalURI: uri, canonicalQuery: canonicalQuery,
+            let sts = CanonicalRequest.stringToSign(
+                amzDate: amzDate, scope: credential.scope, method: head.method, canonicalURI: uri,
+                canonicalQuery: canonicalQuery,
                 canonicalHeaders: CanonicalRequest.canonicalHeaders(headers, signed: signed),
                 signedHeaders: signedField,
                 payloadHash: head.header("x-amz-content-sha256") ?? bodyHash ?? CanonicalRequest.emptySHA256)
-            let sts = CanonicalRequest.stringToSign(
-                amzDate: amzDate, scope: credential.scope, canonicalRequest: canonical)
             return Signer.signature(signingKey: key, stringToSign: sts)
         }
         let uri = CanonicalRequest.canonicalURI(rawPath: head.rawPath)
@@ -284,13 +283,11 @@ public struct Verifier: Sendable {
         var expected = ""
         let canonicalQuery = CanonicalRequest.canonicalQuery(pairs: head.rawQueryPairs, excluding: "X-Amz-Signature")
         for headers in headerVariants(head, signed: signed) {
-            let canonical = CanonicalRequest.build(
-                method: head.method, canonicalURI: CanonicalRequest.canonicalURI(rawPath: head.rawPath),
-                canonicalQuery: canonicalQuery,
+            let sts = CanonicalRequest.stringToSign(
+                amzDate: amzDate, scope: credential.scope, method: head.method,
+                canonicalURI: CanonicalRequest.canonicalURI(rawPath: head.rawPath), canonicalQuery: canonicalQuery,
                 canonicalHeaders: CanonicalRequest.canonicalHeaders(headers, signed: signed),
                 signedHeaders: signedField, payloadHash: payloadHash)
-            let sts = CanonicalRequest.stringToSign(
-                amzDate: amzDate, scope: credential.scope, canonicalRequest: canonical)
             expected = Signer.signature(signingKey: key, stringToSign: sts)
             if constantTimeEquals(expected, signature) { break }
         }

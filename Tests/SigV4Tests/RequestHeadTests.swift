@@ -1,3 +1,4 @@
+import GatewayCore
 import XCTest
 
 @testable import SigV4
@@ -106,6 +107,31 @@ final class RequestHeadTests: XCTestCase {
             let long = uriEncodeBytes(percentDecodeBytes(raw) ?? Array(raw.utf8), encodeSlash: true)
             XCTAssertEqual(CanonicalRequest.canonicalComponent(raw), long, raw)
             if canonical { XCTAssertEqual(long, raw, raw) }
+        }
+    }
+
+    /// The verifier hashes the canonical request part by part: the same string to sign as the
+    /// one built whole, for ASCII parts, header values with obs-text bytes, a UTF-8 path and
+    /// empty parts.
+    func testStreamedStringToSignEqualsTheBuiltOne() {
+        let latin1 = HeaderBytes.decode([0x63, 0x61, 0x66, 0xE9])  // "caf" + byte 0xE9
+        let cases: [(String, String, String, String, String, String)] = [
+            ("GET", "/b/k", "X-Amz-Date=1", "host:h\n", "host", "UNSIGNED-PAYLOAD"),
+            ("PUT", "/b/caf\u{E9}/\u{20AC}", "", "host:h\nx-amz-meta-a:\(latin1)\n", "host;x-amz-meta-a", latin1),
+            ("", "", "", "", "", ""),
+        ]
+        for (method, uri, query, headers, signed, payload) in cases {
+            let built = CanonicalRequest.build(
+                method: method, canonicalURI: uri, canonicalQuery: query, canonicalHeaders: headers,
+                signedHeaders: signed, payloadHash: payload)
+            XCTAssertEqual(
+                CanonicalRequest.stringToSign(
+                    amzDate: "20261130T000000Z", scope: "20261130/us-east-1/s3/aws4_request", method: method,
+                    canonicalURI: uri, canonicalQuery: query, canonicalHeaders: headers, signedHeaders: signed,
+                    payloadHash: payload),
+                CanonicalRequest.stringToSign(
+                    amzDate: "20261130T000000Z", scope: "20261130/us-east-1/s3/aws4_request", canonicalRequest: built),
+                uri)
         }
     }
 }
