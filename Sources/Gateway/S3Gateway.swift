@@ -131,8 +131,9 @@ public struct S3Gateway: Sendable {
     /// dashes; REQUEST_URI is the raw URI nginx received (signatures are over it).
     static func requestHead(_ params: [String: String]) -> RequestHead {
         var headers: [(name: String, value: String)] = []
+        headers.reserveCapacity(params.count)
         for (k, v) in params {
-            if k.hasPrefix("HTTP_") {
+            if k.utf8.starts(with: "HTTP_".utf8) {
                 headers.append((headerName(fromCGI: k), v))
             } else if k == "CONTENT_TYPE" && !v.isEmpty && params["HTTP_CONTENT_TYPE"] == nil {
                 // nginx sends these both as CGI variables and as HTTP_*; keep one of each.

@@ -21,7 +21,7 @@ public struct RequestHead: Sendable {
     public init(method: String, rawURI: String, headers: [(name: String, value: String)]) {
         self.method = method
         self.rawURI = rawURI
-        self.headers = headers.map { (name: $0.name.lowercased(), value: trimHTTPWhitespace($0.value)) }
+        self.headers = headers.map { (name: lowercasedName($0.name), value: trimHTTPWhitespace($0.value)) }
         rawPath = ""
         rawQuery = ""
         rawQueryPairs = []
@@ -83,6 +83,12 @@ func rawQueryPairs(_ query: String) -> [(name: String, value: String?)] {
         }
         return pairs
     }
+}
+
+/// A header name in lower case; one that already is (the FastCGI params' are) is kept as it
+/// is rather than copied.
+func lowercasedName(_ name: String) -> String {
+    name.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") || $0 >= 0x80 } ? name.lowercased() : name
 }
 
 func trimHTTPWhitespace(_ s: String) -> String {
