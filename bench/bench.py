@@ -5,6 +5,8 @@ plain nginx that serves the same files statically (GET) and accepts WebDAV PUT (
   * 4 KiB and 1 MiB GET and PUT: wrk, concurrent connections, one presigned SigV4 URL (valid 1 h)
     per object so wrk can replay it; PUTs overwrite one key (wrk/put.lua sends the body).
   * 1 GiB PUT and GET: curl, one stream; and a 100 MiB range of it (Range: bytes=…).
+  * The reference for 4 KiB GETs: bench/fcgi_ceiling.c, libfcgi answering fixed bytes with no
+    work behind it, behind the same nginx configuration (BENCH_CEILING=0 skips).
   * ListObjectsV2 pages in a bucket of 1 M objects (bench/listing.py's figures; BENCH_LISTING=0).
   * The workers' RSS growth across the 1 GiB transfers and a BENCH_MULTIPART_GIB multipart
     upload and download, and instructions per 4 KiB GET and PUT under callgrind
@@ -19,6 +21,7 @@ BENCH_CONNECTIONS (32), BENCH_BIG_MIB (1024), BENCH_RANGE_MIB (100).
 import os
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -32,7 +35,7 @@ ROOT = HERE.parent
 os.environ.setdefault("S3GW_BIN", str(ROOT / ".build" / "release" / "s3gw"))
 sys.path.insert(0, str(ROOT / "Tests" / "e2e"))
 
-from conftest import Stack, s3_client, spawn_server, start_on_free_ports, stop_process  # noqa: E402
+from conftest import Stack, s3_client, spawn_server, start_nginx, start_on_free_ports, stop_process  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 DURATION = int(os.environ.get("BENCH_DURATION", "10"))
@@ -221,6 +224,34 @@ def multipart_memory(stack, s3, work: Path) -> str:
             sampler.growth() / 1024)
 
 
+def fcgi_ceiling(stack, work: Path) -> float | None:
+    """req/s of bench/fcgi_ceiling.c (libfcgi answering 4096 fixed bytes, no work behind it) on
+    as many processes as the gateway has workers, behind the gateway's own nginx configuration:
+    the reference the 4 KiB GET target is named after. None when no C compiler is found."""
+    cc = next((c for c in ("cc", "gcc", "clang", "/opt/swift/usr/bin/clang") if shutil.which(c)), None)
+    if cc is None:
+        print("  C libfcgi responder: no C compiler found, row skipped", flush=True)
+        return None
+    binary = work / "fcgi_ceiling"
+    subprocess.run([cc, "-O2", "-o", str(binary), str(HERE / "fcgi_ceiling.c"), "-lfcgi", "-lpthread"], check=True)
+    sock_path = work / "fcgi_ceiling.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(sock_path))
+    listener.listen(128)
+    procs = [subprocess.Popen([str(binary), "32"], stdin=listener.fileno())
+             for _ in range(max(1, len(stack.worker_pids())))]
+    listener.close()
+    front = None
+    try:
+        front, port, _ = start_nginx(work / "ceiling-nginx", sock_path, stack.tmp / "tls", what="ceiling nginx")
+        url = f"http://127.0.0.1:{port}/ceiling/obj"
+        return statistics.median(wrk(url)[0] for _ in range(RUNS))
+    finally:
+        stop_process(front)
+        for p in procs:
+            stop_process(p)
+
+
 def start_baseline(prefix: Path, data: Path):
     """The plain nginx serving `data` (GET) and taking WebDAV PUTs under it; (process, port)."""
 
@@ -293,6 +324,12 @@ def main() -> int:
                                  f"{n:,.0f} req/s ({human_rate(n * size)})", g / n,
                                  f"non-2xx: {errors}" if errors else ""))
                 print(f"  {results[-1][0]}: s3gw {results[-1][1]}, nginx {results[-1][2]}", flush=True)
+                if op == "GET" and size == 4096 and os.environ.get("BENCH_CEILING", "1") != "0":
+                    c = fcgi_ceiling(stack, work)
+                    if c is not None:
+                        results.append(("GET 4 KiB, C libfcgi responder", f"{c:,.0f} req/s ({human_rate(c * size)})",
+                                        f"{n:,.0f} req/s ({human_rate(n * size)})", c / n, "(reference)"))
+                        print(f"  {results[-1][0]}: {results[-1][1]}", flush=True)
 
         big = work / "big.bin"
         with open(big, "wb") as f:
