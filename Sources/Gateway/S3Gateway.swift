@@ -290,13 +290,13 @@ public struct S3Gateway: Sendable {
         }
         let rest = rawPath.dropFirst()
         if rest.isEmpty { return (nil, nil) }
-        let slash = rest.firstIndex(of: "/")
+        let slash = rest.utf8.firstIndex(of: UInt8(ascii: "/"))
         let rawBucket = slash.map { rest[..<$0] } ?? rest
         guard let bucket = percentDecode(String(rawBucket)), !bucket.isEmpty else { throw S3Error(.invalidURI) }
         // Path style may name another tenant's bucket as `tenant:bucket` (S3Request.bucketTenant).
         try BucketAddress.validate(bucket)
         guard let slash else { return (bucket, nil) }
-        let rawKey = rest[rest.index(after: slash)...]
+        let rawKey = rest[rest.utf8.index(after: slash)...]
         if rawKey.isEmpty { return (bucket, nil) }
         guard let key = percentDecode(String(rawKey)) else { throw S3Error(.invalidURI) }
         return (bucket, key)

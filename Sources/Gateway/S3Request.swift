@@ -93,8 +93,9 @@ struct S3Request {
 enum BucketAddress {
     /// The tenant before the first `:` (nil without one) and the name after it.
     static func split(_ sent: String) -> (tenant: String?, name: String) {
-        guard let colon = sent.firstIndex(of: ":") else { return (nil, sent) }
-        return (String(sent[..<colon]), String(sent[sent.index(after: colon)...]))
+        // On the byte: S3 names are split where the `:` is, and a Character scan costs more.
+        guard let colon = sent.utf8.firstIndex(of: UInt8(ascii: ":")) else { return (nil, sent) }
+        return (String(sent[..<colon]), String(sent[sent.utf8.index(after: colon)...]))
     }
 
     /// The bucket `sent` addresses for a caller of `callerTenant`: its tenant (the one named by

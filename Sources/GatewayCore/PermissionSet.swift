@@ -44,7 +44,7 @@ public struct PermissionSet: Sendable, Equatable, Codable {
 
     /// "s3" of `s3:Get*`; nil when the family itself is a wildcard (`*`, `*:Get*`).
     static func family(_ actionPattern: String) -> String? {
-        guard let colon = actionPattern.firstIndex(of: ":") else { return nil }
+        guard let colon = actionPattern.utf8.firstIndex(of: UInt8(ascii: ":")) else { return nil }
         let f = actionPattern[..<colon]
         return f.contains("*") || f.contains("?") ? nil : String(f)
     }
@@ -105,9 +105,9 @@ public struct PermissionSet: Sendable, Equatable, Codable {
     }
 
     static func matches(_ pattern: String, _ resource: Resource) -> Bool {
-        let slash = pattern.firstIndex(of: "/")
+        let slash = pattern.utf8.firstIndex(of: UInt8(ascii: "/"))
         let bucketPart = slash.map { String(pattern[..<$0]) } ?? pattern
-        let keyPart = slash.map { String(pattern[pattern.index(after: $0)...]) }
+        let keyPart = slash.map { String(pattern[pattern.utf8.index(after: $0)...]) }
         switch resource {
         case .bucket(let b):
             return keyPart == nil && globMatch(bucketPart, b)

@@ -34,7 +34,9 @@ public struct MetricsObserver: RequestObserver {
         let op = trace.operation
         if op.isEmpty { return "Unknown" }
         if trace.origin == .sts { return stsActions.contains(op) ? op : "Unknown" }
-        if let space = op.firstIndex(of: " "), !methods.contains(String(op[..<space])) { return "Unknown" }
+        if let space = op.utf8.firstIndex(of: UInt8(ascii: " ")), !methods.contains(String(op[..<space])) {
+            return "Unknown"
+        }
         return op
     }
 }
