@@ -35,7 +35,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "GatewayCore", "SigV4", "S3Protocol", "Compression", "Metrics",
+                "GatewayCore", "SigV4", "S3Protocol", "Compression", "Metrics", "CLinux",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(name: "FastCGI", dependencies: ["GatewayCore", "CFastCGI"]),

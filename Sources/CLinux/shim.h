@@ -2,7 +2,9 @@
 #define S3GW_CLINUX_SHIM_H
 
 #include <stdint.h>
+#include <pthread.h>
 #include <sys/prctl.h>
+#include <time.h>
 
 // sync_file_range(2) is declared only under _GNU_SOURCE, which the Glibc module is built without.
 extern int sync_file_range(int fd, int64_t offset, int64_t nbytes, unsigned int flags);
@@ -15,6 +17,10 @@ static inline int s3gw_start_writeback(int fd, int64_t offset, int64_t count) {
 static inline int s3gw_finish_writeback(int fd, int64_t offset, int64_t count) {
     return sync_file_range(fd, offset, count, 1 | 2 | 4);
 }
+
+// pthread_mutex_clocklock(3) (a timed lock on CLOCK_MONOTONIC, glibc 2.30) is declared only under
+// _GNU_SOURCE too.
+extern int pthread_mutex_clocklock(pthread_mutex_t *mutex, clockid_t clock, const struct timespec *abstime);
 
 // prctl(2) is variadic, which Swift cannot call: fixed-arity wrappers for the options used.
 static inline int s3gw_set_dumpable(int dumpable) { return prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0); }

@@ -542,6 +542,8 @@ final class OplogWriterTests: XCTestCase {
         XCTAssertEqual(
             writers.withLock { $0 }, Array(repeating: pthread_self(), count: 100), "every line by its own thread")
         XCTAssertEqual(writer.dropped, 0)
+        XCTAssertEqual(writer.handedOff.load(ordering: .relaxed), 0, "no line handed to the writer thread")
+        XCTAssertEqual(writer.waitedForFile.load(ordering: .relaxed), 0, "nobody waited for the file")
     }
 
     /// Many request threads on one writer: whole lines, never interleaved, each record exactly
@@ -561,6 +563,53 @@ final class OplogWriterTests: XCTestCase {
             XCTAssertEqual(ids.filter { $0.hasPrefix("T\(n)-") }, (0..<400).map { "T\(n)-\($0)" })
         }
         XCTAssertEqual(writer.dropped, 0)
+    }
+
+    /// Request threads contending for the file: each writes its own line — no handoff to the
+    /// writer thread, which writes nothing — and it is in the file when `requestFinished`
+    /// returns (the file's size, read by the thread right after the call, covers its line);
+    /// lines whole, each exactly once, each thread's in its order.
+    func testContendingRequestsWriteTheirOwnLinesBeforeReturning() throws {
+        let s = settings()
+        let writer = OplogWriter(settings: s, logger: Logger(label: "test"), durableWait: 30)
+        let byWriterThread = Atomic(0)
+        writer.file.beforeWrite = { if Thread.current.name == "oplog" { byWriterThread.add(1, ordering: .relaxed) } }
+        writer.start()
+        let threads = 8
+        let each = 2000
+        let sizeAfter = Mutex<[String: Int]>([:])
+        DispatchQueue.concurrentPerform(iterations: threads) { n in
+            var sizes: [String: Int] = [:]
+            for i in 0..<each {
+                let id = "T\(n)-\(i)"
+                writer.requestFinished(Self.trace(id))
+                var st = stat()
+                sizes[id] = stat(s.path, &st) == 0 ? Int(st.st_size) : 0
+            }
+            sizeAfter.withLock { $0.merge(sizes) { a, _ in a } }
+        }
+        writer.stop()
+        XCTAssertEqual(writer.handedOff.load(ordering: .relaxed), 0)
+        XCTAssertEqual(byWriterThread.load(ordering: .relaxed), 0)
+        XCTAssertEqual(writer.dropped, 0)
+        let data = try XCTUnwrap(FileManager.default.contents(atPath: s.path))
+        XCTAssertEqual(data.last, 0x0A)
+        var ids: [String] = []
+        var end = 0
+        var late: [String] = []
+        for line in data.split(separator: 0x0A) {
+            end += line.count + 1
+            let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])
+            let id = try XCTUnwrap(o["request_id"] as? String)
+            ids.append(id)
+            if end > sizeAfter.withLock({ $0[id] ?? 0 }) { late.append(id) }
+        }
+        XCTAssertEqual(late, [], "lines not yet in the file when their requestFinished returned")
+        XCTAssertEqual(ids.count, threads * each)
+        XCTAssertEqual(Set(ids).count, threads * each)
+        for n in 0..<threads {
+            XCTAssertEqual(ids.filter { $0.hasPrefix("T\(n)-") }, (0..<each).map { "T\(n)-\($0)" })
+        }
     }
 
     /// A request thread stuck inside its own write (a stalled disk) holds only itself: the

@@ -18,7 +18,7 @@ import GatewayCore
 /// locked on the old lock file, to one the others rotated away under the new one).
 /// Whichever process first sees the file reach `maxBytes` rotates it, re-checking the size once it
 /// holds the lock (another may have rotated it meanwhile). Used by one thread at a time (the
-/// writer's, or a request thread writing its own line: `OplogWriter` lets one in at a time).
+/// writer's, or a request thread writing its own line: the holder of `OplogWriter`'s file lock).
 final class OplogFile {
     let settings: OplogSettings
     /// The state directory the log's directory is created in (given to its owner, as every

@@ -48,13 +48,19 @@ final class OplogMonitor: @unchecked Sendable {
     /// false once the deadline has passed.
     func waitForDone(until deadline: Double) -> Bool {
         guard deadline > Self.now() else { return false }
-        var ts = timespec()
-        ts.tv_sec = Int(deadline)
-        ts.tv_nsec = Int((deadline - Double(Int(deadline))) * 1e9)
+        var ts = Self.absoluteTime(deadline)
         return pthread_cond_timedwait(done, mutex, &ts) != ETIMEDOUT
     }
 
     func batchDone() { pthread_cond_broadcast(done) }
+
+    /// `deadline` (monotonic seconds) as the pthread calls take it.
+    static func absoluteTime(_ deadline: Double) -> timespec {
+        var ts = timespec()
+        ts.tv_sec = Int(deadline)
+        ts.tv_nsec = Int((deadline - Double(Int(deadline))) * 1e9)
+        return ts
+    }
 
     /// Monotonic seconds.
     static func now() -> Double {
