@@ -71,13 +71,61 @@ enum AccelRedirect {
         return (copy.zone, locationPrefix + copy.zone + "/" + path)
     }
 
-    /// What goes to nginx instead of `headers`: the redirect, the packed headers and the
-    /// planned length (for the request's own records; nginx ignores it).
+    /// What goes to nginx instead of `headers`: the redirect, the headers and the planned
+    /// length (for the request's own records; nginx ignores it). An answer whose headers are
+    /// all in `plainNames` (a plain object: no user metadata, tags, CORS or response-* override)
+    /// goes to the zone's plain location, which puts them back with `add_header` from the
+    /// upstream's own (and Content-Type, which nginx keeps on a redirect): no njs filter runs,
+    /// which costs nginx more per answer than the rest of the redirect. Any other answer packs
+    /// them into `X-S3gw-Headers` for nginx/s3gw.js.
     static func head(_ uri: String, status: Int, _ headers: [Header]) -> [Header] {
-        var out = [Header("X-Accel-Redirect", uri)]
-        out.append(Header(packedHeader, pack(headers.filter { !nginxOwn($0.name, status: status) })))
-        out += headers.filter { $0.name == "Content-Length" }
+        let kept = headers.filter { !nginxOwn($0.name, status: status) }
+        let length = headers.filter { $0.name == "Content-Length" }
+        if let plain = plainHeaders(kept), uri.hasPrefix(locationPrefix) {
+            return [Header("X-Accel-Redirect", plainLocationPrefix + uri.dropFirst(locationPrefix.count))] + plain
+                + length
+        }
+        return [Header("X-Accel-Redirect", uri), Header(packedHeader, pack(kept))] + length
+    }
+
+    /// The zones' plain locations (`NginxLocations`): `<prefix><zone>/<accelerated path>`.
+    static let plainLocationPrefix = "/_s3gw/plain/"
+
+    /// Headers the plain locations put back, each from the upstream header of the same name
+    /// (`$upstream_http_…`), except Accept-Ranges, which nginx would keep itself on a 200 (it
+    /// sends its own there): it travels as `X-S3gw-Accept-Ranges` (the worker sends it on a 206
+    /// only, `nginxOwn`). Content-Type is nginx's to keep on a redirect.
+    static let plainNames: [String: String] = [
+        "etag": "ETag", "last-modified": "Last-Modified", "content-type": "Content-Type",
+        "accept-ranges": "X-S3gw-Accept-Ranges", "x-amz-request-id": "x-amz-request-id",
+        "x-amz-id-2": "x-amz-id-2", "x-amz-version-id": "x-amz-version-id",
+        "x-amz-replication-status": "x-amz-replication-status", "x-s3gw-replicas": "x-s3gw-replicas",
+        "x-s3gw-zone": "x-s3gw-zone",
+    ]
+
+    /// `headers` as the plain location takes them, or nil when one is not for it: a name not in
+    /// `plainNames` or sent twice, a value nginx would not pass through unchanged (anything but
+    /// visible ASCII with inner spaces: nginx trims a value's edges), a Content-Type with
+    /// parameters (nginx rebuilds `; charset=`).
+    static func plainHeaders(_ headers: [Header]) -> [Header]? {
+        var seen = Set<String>()
+        var out: [Header] = []
+        out.reserveCapacity(headers.count)
+        for h in headers {
+            let name = h.name.lowercased()
+            guard let sent = plainNames[name], seen.insert(name).inserted, isPlainValue(h.value),
+                name != "content-type" || !h.value.utf8.contains(UInt8(ascii: ";"))
+            else { return nil }
+            out.append(Header(sent, h.value))
+        }
         return out
+    }
+
+    /// Visible ASCII and inner spaces only, not empty.
+    static func isPlainValue(_ value: String) -> Bool {
+        let u = value.utf8
+        guard let first = u.first, let last = u.last, first != 0x20, last != 0x20 else { return false }
+        return u.allSatisfy { $0 >= 0x20 && $0 <= 0x7E }
     }
 
     /// `name=value&name=value`, percent-encoded byte for byte where needed (values as they go

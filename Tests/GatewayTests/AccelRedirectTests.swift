@@ -143,6 +143,11 @@ final class AccelRedirectTests: XCTestCase {
         let text = try NginxLocations.render(config, source: "s3gw.toml")
         XCTAssertTrue(
             text.contains("location /_s3gw/zones/fs-1/ {\n    internal;\n    alias \"/srv/zone one/buckets/\";"), text)
+        XCTAssertTrue(
+            text.contains("location /_s3gw/plain/fs-1/ {\n    internal;\n    alias \"/srv/zone one/buckets/\";"), text)
+        XCTAssertTrue(text.contains("    add_header ETag $upstream_http_etag;\n"), text)
+        XCTAssertTrue(text.contains("    add_header Accept-Ranges $upstream_http_x_s3gw_accept_ranges;\n"), text)
+        XCTAssertTrue(text.contains("    add_header Last-Modified $upstream_http_last_modified always;\n"), text)
         XCTAssertFalse(text.contains("remote"), text)
         config.zones[0].path = "/srv/$zone"
         XCTAssertThrowsError(try NginxLocations.render(config, source: "s3gw.toml"))
@@ -158,7 +163,42 @@ final class AccelRedirectTests: XCTestCase {
         XCTAssertEqual(sink.bytesSent, 7, "the answer as the worker gave it")
         sink.finish()
         XCTAssertEqual(inner.status, 206)
-        XCTAssertEqual(inner.headers.first?.value, "/_s3gw/zones/z/p")
+        XCTAssertEqual(inner.headers.first?.value, "/_s3gw/plain/z/p", "no header needs s3gw.js")
+    }
+
+    /// A plain object's answer goes to the plain location with its headers as they are (Accept-
+    /// Ranges of a 206 renamed, nginx's own left out); any header the plain location does not put
+    /// back, or cannot pass through unchanged, sends it to the njs location with them packed.
+    func testOnlyPlainAnswersSkipTheHeaderFilter() throws {
+        let base = [
+            Header("ETag", "\"e\""), Header("Last-Modified", "Tue, 02 Jan 2024 03:04:05 GMT"),
+            Header("Accept-Ranges", "bytes"), Header("Content-Type", "binary/octet-stream"),
+            Header("x-s3gw-zone", "fs-1"), Header("x-amz-version-id", "v1"), Header("x-amz-request-id", "R"),
+            Header("x-amz-id-2", "R"), Header("Server", "s3gw"), Header("Content-Length", "7"),
+        ]
+        let plain = AccelRedirect.head("/_s3gw/zones/z/p", status: 206, base)
+        XCTAssertEqual(plain.first?.value, "/_s3gw/plain/z/p")
+        XCTAssertNil(plain.first { $0.name == "X-S3gw-Headers" })
+        XCTAssertEqual(plain.first { $0.name == "X-S3gw-Accept-Ranges" }?.value, "bytes")
+        XCTAssertNil(plain.first { $0.name == "Server" || $0.name == "Accept-Ranges" })
+        XCTAssertEqual(plain.first { $0.name == "Content-Type" }?.value, "binary/octet-stream")
+        XCTAssertEqual(plain.last?.name, "Content-Length")
+        // On a 200 nginx sends its own Accept-Ranges: the worker's is left out.
+        XCTAssertNil(AccelRedirect.head("/_s3gw/zones/z/p", status: 200, base).first { $0.name.contains("Accept") })
+        for extra in [
+            Header("x-amz-meta-a", "b"), Header("ETag", "\"again\""), Header("x-amz-tagging-count", "1"),
+            Header("Access-Control-Allow-Origin", "https://app.example"),
+        ] {
+            XCTAssertEqual(
+                AccelRedirect.head("/_s3gw/zones/z/p", status: 200, base + [extra]).first?.value,
+                "/_s3gw/zones/z/p", extra.name)
+        }
+        for odd in ["text/plain; charset=utf-8", " padded", "caf\u{E9}", "", "tab\there"] {
+            let headers = base.map { $0.name == "Content-Type" ? Header("Content-Type", odd) : $0 }
+            XCTAssertEqual(
+                AccelRedirect.head("/_s3gw/zones/z/p", status: 200, headers).first?.value,
+                "/_s3gw/zones/z/p", odd)
+        }
     }
 
     func testAnswersShorterThanTheMinimumStream() {

@@ -12,13 +12,15 @@ import base64
 import hashlib
 import http.client
 import os
+import re
+import signal
 import ssl
 from pathlib import Path
 
 import pytest
 
 import sigv4
-from conftest import Stack, new_bucket_name
+from conftest import Stack, new_bucket_name, wait_until
 
 ACCELERATED, STREAMED = "nginx", "s3gw"
 # Headers that differ between any two answers (clock, request id, connection, who sent them).
@@ -294,6 +296,24 @@ def test_by_default_small_answers_stream_and_large_ones_are_redirected():
         assert (status, header(h, "Server"), got) == (200, ACCELERATED, body)
         status, h, got = send(s, "GET", f"/{bucket}/obj", {"Range": "bytes=-1000"})
         assert (status, header(h, "Server"), got) == (206, STREAMED, body[-1000:])
+
+        # A plain object goes to the zone's plain location (no njs), one with user metadata to
+        # the njs one. With the include as an older gateway generated it (no plain locations),
+        # the plain object's redirect lands in `/_s3gw/` and the gateway streams it instead.
+        put(s, bucket, "meta", body, {"x-amz-meta-a": "b"})
+        for key in ("obj", "meta"):
+            status, h, got = send(s, "GET", f"/{bucket}/{key}")
+            assert (status, header(h, "Server"), got) == (200, ACCELERATED, body), key
+        include = s.tmp / "nginx" / "zone-locations.conf"  # the copy nginx.conf includes
+        include.write_text(re.sub(r"(?ms)^# The same files for answers.*?^}\n", "", include.read_text()))
+        assert "/_s3gw/plain/" not in include.read_text()
+        s.nginx.send_signal(signal.SIGHUP)
+        wait_until(lambda: header(send(s, "GET", f"/{bucket}/obj")[1], "Server") == STREAMED, 20,
+                   "nginx to reload the include without plain locations")
+        status, h, got = send(s, "GET", f"/{bucket}/obj")
+        assert (status, got) == (200, body)
+        status, h, got = send(s, "GET", f"/{bucket}/meta")
+        assert (status, header(h, "Server"), header(h, "x-amz-meta-a"), got) == (200, ACCELERATED, "b", body)
     finally:
         s.stop()
         s.cleanup()

@@ -6,6 +6,17 @@ public enum NginxLocations {
         public let description: String
     }
 
+    /// The plain location's `add_header` lines: each of `AccelRedirect.plainNames` but
+    /// Content-Type (nginx keeps it on a redirect) from the upstream header it travels in. An
+    /// empty value adds nothing; Last-Modified always replaces the file's mtime (nginx's own).
+    static var plainHeaderLines: String {
+        AccelRedirect.plainNames.filter { $0.key != "content-type" }.sorted { $0.key < $1.key }.map { name, sent in
+            let shown = name == "accept-ranges" ? "Accept-Ranges" : sent
+            let variable = "$upstream_http_" + sent.lowercased().replacingOccurrences(of: "-", with: "_")
+            return "    add_header \(shown) \(variable)\(name == "last-modified" ? " always" : "");"
+        }.joined(separator: "\n")
+    }
+
     /// One `internal` location per filesystem zone, in the configuration's order. Each one is
     /// reachable only through the gateway's redirect: a client's request for its path gets a
     /// 404 there, which the fallback location passes to the gateway like any request (streamed,
@@ -44,6 +55,21 @@ public enum NginxLocations {
                     # a delete), the file could not be read, or a client asked for this path: the
                     # gateway answers it itself (from a replica if need be). Not logged: the
                     # error line would quote the request, a presigned URL's signature with it.
+                    error_page 403 404 500 = @s3gw_stream;
+                    log_not_found off;
+                }
+                # The same files for answers with only the headers of a plain object: put back
+                # from the gateway's own (nginx keeps them readable after the redirect), no njs.
+                location \(AccelRedirect.plainLocationPrefix)\(zone.name)/ {
+                    internal;
+                    alias "\(root)/buckets/";
+                    sendfile on;
+                    etag off;
+                    if_modified_since off;
+                    max_ranges 1;
+                \(plainHeaderLines)
+                    add_header Content-Security-Policy "sandbox" always;
+                    add_header X-Content-Type-Options nosniff always;
                     error_page 403 404 500 = @s3gw_stream;
                     log_not_found off;
                 }
