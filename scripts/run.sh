@@ -64,8 +64,11 @@ fi
 "$bin" config check --config "$config"
 
 scripts/dev-cert.sh "$state/tls"
+# The zones' internal locations: nginx sends the files of filesystem-zone GETs itself.
+"$bin" config nginx-locations --config "$config" >"$state/nginx-locations.conf"
 conf="$(scripts/render-nginx.sh --prefix "$state/nginx" --http-port "$http_port" --https-port "$https_port" \
-    --socket "$state/run/s3gw.sock" --cert "$state/tls/cert.pem" --key "$state/tls/key.pem" --web-root "$root/web")"
+    --socket "$state/run/s3gw.sock" --cert "$state/tls/cert.pem" --key "$state/tls/key.pem" --web-root "$root/web" \
+    --zone-locations "$state/nginx-locations.conf")"
 nginx -t -q -p "$state/nginx" -c "$conf" -e "$state/nginx/error.log"
 
 for port in "$http_port" "$https_port"; do
