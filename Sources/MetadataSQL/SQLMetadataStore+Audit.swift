@@ -12,6 +12,9 @@ extension SQLMetadataStore: AuditStore {
         prev_hash, hash
         """
 
+    static let insertAuditSQL =
+        "INSERT INTO audit_log (\(auditColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
     /// Appends `entry`'s record; the caller's transaction commits it with the change.
     @discardableResult
     static func audit(_ entry: AuditEntry, _ db: any SQLConnection) throws(StoreError) -> AuditRecord {
@@ -30,7 +33,7 @@ extension SQLMetadataStore: AuditStore {
             seq: last.seq + 1, time: Int64((SystemClock().now() * 1000).rounded(.down)), actor: .current, entry: entry,
             prevHash: last.hash, sha256Hex: sha256Hex)
         try db.query(
-            "INSERT INTO audit_log (\(auditColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            insertAuditSQL,
             [
                 .int(record.seq), .int(record.time),
             ]

@@ -130,12 +130,14 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         }
     }
 
+    /// Static, as every statement of the request path: the statement cache finds it by where its
+    /// text is stored (SQLiteConnection), and an interpolated text is a new one each call.
+    static let bucketNamedSQL = "SELECT \(bucketColumns) FROM buckets WHERE name = ?"
+
     public func bucket(named name: String) throws(StoreError) -> BucketRecord? {
         try withConnection { db throws(StoreError) in
             var found: BucketRecord?
-            try db.query("SELECT \(Self.bucketColumns) FROM buckets WHERE name = ?", [.text(name)]) { r in
-                found = Self.bucket(r)
-            }
+            try db.query(Self.bucketNamedSQL, [.text(name)]) { r in found = Self.bucket(r) }
             return found
         }
     }
