@@ -134,16 +134,9 @@ extension SQLMetadataStore {
     static func latestVersion(bucket: String, key: String, _ db: any SQLConnection) throws(StoreError) -> ObjectRecord?
     {
         var found: ObjectRecord?
-        try db.query(
-            "SELECT \(objectColumns) FROM objects WHERE bucket = ? AND key = ?", [.text(bucket), .text(key)]
-        ) { r in found = object(r) }
+        try db.query(objectRowSQL, [.text(bucket), .text(key)]) { r in found = object(r) }
         if found != nil { return found }
-        try db.query(
-            """
-            SELECT \(objectColumns) FROM object_versions WHERE bucket = ? AND key = ?
-            ORDER BY version_seq DESC LIMIT 1
-            """, [.text(bucket), .text(key)]
-        ) { r in found = object(r) }
+        try db.query(newestOlderSQL, [.text(bucket), .text(key)]) { r in found = object(r) }
         return found
     }
 
@@ -395,23 +388,23 @@ extension SQLMetadataStore {
         return PutOutcome(stored: stored, removed: removed)
     }
 
+    /// Static texts: the statement cache finds them by where they are stored (SQLiteConnection).
+    static let objectRowSQL = "SELECT \(objectColumns) FROM objects WHERE bucket = ? AND key = ?"
+    static let newestOlderSQL = """
+        SELECT \(objectColumns) FROM object_versions WHERE bucket = ? AND key = ?
+        ORDER BY version_seq DESC LIMIT 1
+        """
+
     static func objectRow(bucket: String, key: String, _ db: any SQLConnection) throws(StoreError) -> ObjectRecord? {
         var found: ObjectRecord?
-        try db.query(
-            "SELECT \(objectColumns) FROM objects WHERE bucket = ? AND key = ?", [.text(bucket), .text(key)]
-        ) { r in found = object(r) }
+        try db.query(objectRowSQL, [.text(bucket), .text(key)]) { r in found = object(r) }
         return found
     }
 
     /// The newest row of `object_versions` for the key.
     static func newestOlder(bucket: String, key: String, _ db: any SQLConnection) throws(StoreError) -> ObjectRecord? {
         var found: ObjectRecord?
-        try db.query(
-            """
-            SELECT \(objectColumns) FROM object_versions WHERE bucket = ? AND key = ?
-            ORDER BY version_seq DESC LIMIT 1
-            """, [.text(bucket), .text(key)]
-        ) { r in found = object(r) }
+        try db.query(newestOlderSQL, [.text(bucket), .text(key)]) { r in found = object(r) }
         return found
     }
 
