@@ -93,7 +93,7 @@ public final class FastCGIExchange: ByteSource, ResponseSink {
                     // Most values are ASCII, which reads the same as UTF-8 or as header bytes: one
                     // scan, then a plain copy; only the rest goes through `HeaderBytes`.
                     let value =
-                        Self.isHeaderParam(name) && !Self.isASCII(raw)
+                        Self.isHeaderParam(name) && !HeaderBytes.isASCII(raw)
                         ? HeaderBytes.decode(Array(raw)) : String(decoding: raw, as: UTF8.self)
                     p[String(decoding: name, as: UTF8.self)] = value
                 }
@@ -107,8 +107,6 @@ public final class FastCGIExchange: ByteSource, ResponseSink {
     static func isHeaderParam(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
         name.starts(with: "HTTP_".utf8) || name.elementsEqual("CONTENT_TYPE".utf8)
     }
-
-    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool { HeaderBytes.isASCII(bytes) }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         // A failed stream stays failed (as libfcgi's does): no second try on the socket, which

@@ -242,11 +242,11 @@ public struct S3Gateway: Sendable {
     /// The bucket named by a `bucket.<base domain>[:port]` Host header, if any.
     static func virtualHostBucket(_ host: String?, baseDomains: [String]) -> String? {
         guard let host, !baseDomains.isEmpty else { return nil }
-        // Host names are ASCII: lower-cased and cut at the port on bytes (Character scans and
-        // Unicode case mapping cost every request more than the rest of addressing).
-        guard HeaderBytes.isASCII(host) else { return slowVirtualHostBucket(host, baseDomains: baseDomains) }
-        var u = Array(host.utf8)
+        // On bytes: Character scans and Unicode case mapping cost every request more than the
+        // rest of addressing. Host names are ASCII; one that is not is lower-cased as text first.
+        var u = Array((HeaderBytes.isASCII(host) ? host : host.lowercased()).utf8)
         for i in u.indices where u[i] >= UInt8(ascii: "A") && u[i] <= UInt8(ascii: "Z") { u[i] += 32 }
+        // Only a port follows the last `:` (a `tenant:bucket` label is the bucket's, refused later).
         if let colon = u.lastIndex(of: UInt8(ascii: ":")), u.last != UInt8(ascii: "]"),
             u[(colon + 1)...].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
         {
@@ -257,21 +257,6 @@ public struct S3Gateway: Sendable {
             if u.count > suffix.count, u[(u.count - suffix.count)...].elementsEqual(suffix) {
                 return String(decoding: u[..<(u.count - suffix.count)], as: UTF8.self)
             }
-        }
-        return nil
-    }
-
-    /// `virtualHostBucket` for a Host that is not ASCII (a client's mistake, never a match of
-    /// an ASCII base domain in practice): Unicode case mapping, as before.
-    private static func slowVirtualHostBucket(_ host: String, baseDomains: [String]) -> String? {
-        var h = host.lowercased()
-        // Only a port follows the last `:` (a `tenant:bucket` label is the bucket's, refused later).
-        if let colon = h.lastIndex(of: ":"), !h.hasSuffix("]"), h[h.index(after: colon)...].allSatisfy(\.isNumber) {
-            h = String(h[..<colon])
-        }
-        for d in baseDomains where h.hasSuffix("." + d) {
-            let bucket = String(h.dropLast(d.count + 1))
-            if !bucket.isEmpty { return bucket }
         }
         return nil
     }
