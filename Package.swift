@@ -44,7 +44,7 @@ let package = Package(
         // The SQL metadata store, written once over `SQLConnection` (no C here); SQLite and
         // PostgreSQL each supply the connection over their C library.
         .target(name: "MetadataSQL", dependencies: ["GatewayCore", "SigV4"]),
-        .target(name: "MetadataSQLite", dependencies: ["GatewayCore", "MetadataSQL", "CSQLite"]),
+        .target(name: "MetadataSQLite", dependencies: ["GatewayCore", "MetadataSQL", "CSQLite", "CLinux"]),
         .target(name: "MetadataPostgres", dependencies: ["MetadataSQL", "GatewayCore", "CPostgres"]),
         // Streaming gzip (snapshot downloads as .json.gz).
         .target(name: "Compression", dependencies: ["GatewayCore", "CZlib"]),

@@ -19,6 +19,11 @@ public final class SQLiteConnection: SQLConnection, @unchecked Sendable {
     /// addresses: past `byStorageLimit` entries the map starts over.
     private var byStorage: [Int: (sql: String, stmt: OpaquePointer)] = [:]
     public var audits = true
+    /// This process's writers of the same file queue here before BEGIN IMMEDIATE.
+    private let writers: SQLiteWriterGate
+    /// Whether this connection holds `writers` (a transaction begun inside another on the same
+    /// connection fails in SQLite at once; it must not wait on its own gate first).
+    private var holdsWriterGate = false
     public var dialect: SQLDialect { .sqlite }
 
     /// `checkpoints` false: this connection never checkpoints the WAL, neither automatically nor
@@ -36,8 +41,9 @@ public final class SQLiteConnection: SQLConnection, @unchecked Sendable {
             throw .internalFailure("sqlite open \(path): \(rc)")
         }
         handle = db
+        writers = SQLiteWriterGate.of(path)
         // Workers in several processes share the file: wait on locks rather than failing.
-        sqlite3_busy_timeout(db, 30_000)
+        SQLiteBusyWait.install(db)
         // A read-only reader (a forensic check) changes nothing, not even the journal mode.
         if readOnly { return }
         try enableWAL()
@@ -88,12 +94,26 @@ public final class SQLiteConnection: SQLConnection, @unchecked Sendable {
 
     /// Runs `body` inside BEGIN IMMEDIATE … COMMIT so concurrent writers serialize cleanly.
     public func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
-        try inTransaction("BEGIN IMMEDIATE", body)
+        try writeTransaction(body)
     }
 
     /// SQLite has one writer at a time anyway: the same as `transaction`.
     public func concurrentTransaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
-        try inTransaction("BEGIN IMMEDIATE", body)
+        try writeTransaction(body)
+    }
+
+    /// A write transaction, begun once this process's other writers of the file are done.
+    private func writeTransaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        if holdsWriterGate { return try inTransaction("BEGIN IMMEDIATE", body) }
+        guard writers.lock(waiting: SQLiteBusyWait.timeout) else {
+            throw .internalFailure("BEGIN IMMEDIATE: database is locked (another writer of this process held it)")
+        }
+        holdsWriterGate = true
+        defer {
+            holdsWriterGate = false
+            writers.unlock()
+        }
+        return try inTransaction("BEGIN IMMEDIATE", body)
     }
 
     /// Runs `body` inside BEGIN DEFERRED … COMMIT: its reads see one WAL snapshot, and no
