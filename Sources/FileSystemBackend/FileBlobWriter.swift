@@ -82,7 +82,7 @@ final class FileBlobWriter: BlobWriter {
         self.fd = -1
         let final: String
         if let named { final = named.path } else { final = try zone.blobPath(backendBucket, id) }
-        let dir = String(final[..<final.lastIndex(of: "/")!])
+        let dir = parentDirectory(final)
         let tmp = tmpPath
         // The fan-out directory exists for all but a bucket's first blobs there: rename first,
         // and create the directories only when the rename says they are missing.
