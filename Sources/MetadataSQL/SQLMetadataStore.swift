@@ -318,6 +318,12 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
             rowsRead += rows
             if let seek {
                 cursor = (seek, true)
+                // On PostgreSQL every further seek would be a round trip: the server walks the
+                // rest of the page (after the first common prefix, so plain keys still come in bulk).
+                if db.dialect == .postgres, let walk = keyWalk(query) {
+                    rowsRead += try walkKeys(bucket, &lister, from: cursor, walk, db)
+                    break
+                }
                 batch.reset()
             } else if rows < limit {
                 break

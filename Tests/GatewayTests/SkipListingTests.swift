@@ -181,6 +181,64 @@ final class SkipListingTests: XCTestCase {
         XCTAssertEqual(r.rowsRead, 1001)
     }
 
+    /// On PostgreSQL a delimiter page is two statements — the rows up to its first common
+    /// prefix, then one walk whose seeks run inside the server — not one per common prefix.
+    func testOnPostgreSQLADelimiterPageIsOneStatement() throws {
+        try XCTSkipUnless(storeTestsOnPostgres, "the walk is PostgreSQL's")
+        try insert((0..<3_300).map { "big\($0 % 3)/\($0)/data.json" } + ["flat1", "flat2"])
+        func read(_ q: ListQuery) throws -> (page: ListPage, statements: Int) {
+            try store.withConnection { db throws(StoreError) in
+                let counting = CountingConnection(db)
+                let page = try SQLMetadataStore.listObjects("b", q, counting).page
+                return (page, counting.statements)
+            }
+        }
+        var r = try read(ListQuery(prefix: "big1/", delimiter: "/"))
+        XCTAssertEqual(r.page.commonPrefixes.count, 1000)
+        XCTAssertTrue(r.page.isTruncated)
+        XCTAssertEqual(r.statements, 2)
+        r = try read(ListQuery(delimiter: "/"))
+        XCTAssertEqual(r.page.commonPrefixes, ["big0/", "big1/", "big2/"])
+        XCTAssertEqual(r.page.objects.map(\.key), ["flat1", "flat2"])
+        XCTAssertEqual(r.statements, 2)
+        r = try read(ListQuery(delimiter: "/", after: "big0/", maxKeys: 1))
+        XCTAssertEqual(r.page.commonPrefixes, ["big1/"])
+        XCTAssertTrue(r.page.isTruncated)
+        XCTAssertEqual(r.statements, 2)
+        // Plain keys under a delimiter that never matches: no seek, no walk; they come in bulk.
+        r = try read(ListQuery(prefix: "big2/", delimiter: "#", maxKeys: 1000))
+        XCTAssertEqual(r.page.objects.count, 1000)
+        XCTAssertEqual(r.statements, 6)
+        // A delimiter whose last byte is not ASCII: the row-by-row reader, one seek per prefix.
+        try insert(["x¿1", "x¿2", "y¿1"])
+        r = try read(ListQuery(delimiter: "¿", after: "flat2"))
+        XCTAssertEqual(r.page.commonPrefixes, ["x¿", "y¿"])
+        XCTAssertEqual(r.statements, 3, "the first row, a seek past x¿, and the end")
+    }
+
+    /// The walk's steps are primary-key index probes, never a scan of the table.
+    func testOnPostgreSQLTheWalkProbesThePrimaryKey() throws {
+        try XCTSkipUnless(storeTestsOnPostgres, "the walk is PostgreSQL's")
+        try insert((0..<2_000).map { "d\($0 % 50)/\($0)" })
+        try store.withConnection { db throws(StoreError) in try db.exec("ANALYZE objects") }
+        for inclusive in [true, false] {
+            let plan = try store.withConnection { db throws(StoreError) in
+                var lines: [String] = []
+                try db.query(
+                    "EXPLAIN " + SQLMetadataStore.keyWalkSQL(inclusive: inclusive),
+                    [
+                        .text("b"), .text(""), .text("b"), .int(1), .text("/"), .int(1), .int(1), .text("/"),
+                        .text("0"),
+                        .int(1001), .text(""),
+                    ]
+                ) { r in lines.append(r.text(0)) }
+                return lines.joined(separator: "\n")
+            }
+            XCTAssertTrue(plan.contains("objects_pkey"), plan)
+            XCTAssertFalse(plan.contains("Seq Scan on objects"), plan)
+        }
+    }
+
     /// The successor of a common prefix: the next byte after an ASCII one, the next scalar
     /// after any other (valid UTF-8 either way).
     func testTheSuccessorOfACommonPrefix() {
@@ -235,5 +293,33 @@ final class SkipListingTests: XCTestCase {
                 XCTAssertEqual(cps, page.commonPrefixes, "\(prefix) \(delimiter ?? "-")")
             }
         }
+    }
+}
+
+/// Forwards to a connection and counts its statements.
+final class CountingConnection: SQLConnection {
+    let inner: any SQLConnection
+    private(set) var statements = 0
+    init(_ inner: any SQLConnection) { self.inner = inner }
+    var dialect: SQLDialect { inner.dialect }
+    var audits: Bool {
+        get { inner.audits }
+        set { inner.audits = newValue }
+    }
+    var changes: Int { inner.changes }
+    func exec(_ sql: String) throws(StoreError) {
+        statements += 1
+        try inner.exec(sql)
+    }
+    func query(_ sql: String, _ args: [SQLValue], row: (any SQLRow) throws(StoreError) -> Void) throws(StoreError) {
+        statements += 1
+        try inner.query(sql, args, row: row)
+    }
+    func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T { try inner.transaction(body) }
+    func concurrentTransaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try inner.concurrentTransaction(body)
+    }
+    func readTransaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try inner.readTransaction(body)
     }
 }
