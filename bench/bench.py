@@ -339,6 +339,9 @@ def main() -> int:
         put_url = s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "big"}, ExpiresIn=3600)
         get_url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "big"}, ExpiresIn=3600)
         shutil.copyfile(big, data / "big.bin")
+        # Both copies on disk before timing: their write-back would otherwise land on whichever
+        # transfer runs first (the gateway's PUT).
+        os.sync()
         sampler = RssSampler(stack)
         sampler.start()
         # A range from the middle of the big object, the same bytes asked of both.
@@ -350,8 +353,9 @@ def main() -> int:
             (f"GET {BIG_MIB} MiB", [get_url], [f"{base}/big.bin"], "speed_download"),
             (f"GET {span >> 20} MiB range", ranged + [get_url], ranged + [f"{base}/big.bin"], "speed_download"),
         ]:
-            g = statistics.median(curl_rate(gw_args, key) for _ in range(RUNS))
-            n = statistics.median(curl_rate(ng_args, key) for _ in range(RUNS))
+            # Taken in turn, as the wrk rows: drift hits both alike.
+            runs = [(curl_rate(gw_args, key), curl_rate(ng_args, key)) for _ in range(RUNS)]
+            g, n = statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
             results.append((label, human_rate(g), human_rate(n), g / n, ""))
             print(f"  {results[-1][0]}: s3gw {results[-1][1]}, nginx {results[-1][2]}", flush=True)
         sampler.done.set()
