@@ -26,7 +26,7 @@ let package = Package(
         // libc calls Swift cannot import as they are (prctl is variadic).
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
 
-        .target(name: "GatewayCore"),
+        .target(name: "GatewayCore", dependencies: ["CLinux"]),
         // Counters shared across the gateway's processes (memory-mapped files) and their
         // Prometheus exposition (docs/OBSERVABILITY.md, "Metrics").
         .target(name: "Metrics", dependencies: ["GatewayCore"]),
@@ -44,7 +44,7 @@ let package = Package(
         // The SQL metadata store, written once over `SQLConnection` (no C here); SQLite and
         // PostgreSQL each supply the connection over their C library.
         .target(name: "MetadataSQL", dependencies: ["GatewayCore", "SigV4"]),
-        .target(name: "MetadataSQLite", dependencies: ["GatewayCore", "MetadataSQL", "CSQLite", "CLinux"]),
+        .target(name: "MetadataSQLite", dependencies: ["GatewayCore", "MetadataSQL", "CSQLite"]),
         .target(name: "MetadataPostgres", dependencies: ["MetadataSQL", "GatewayCore", "CPostgres"]),
         // Streaming gzip (snapshot downloads as .json.gz).
         .target(name: "Compression", dependencies: ["GatewayCore", "CZlib"]),

@@ -10,7 +10,7 @@ import Synchronization
 /// flight.
 ///
 /// The request's thread writes its own line with one `write(2)`, holding the file's lock
-/// (`OplogFileLock`, a plain mutex: taking it free costs no system call, letting it go wakes one
+/// (a `TimedMutex`, a plain mutex: taking it free costs no system call, letting it go wakes one
 /// waiter, no broadcast). The common case — the file free, nothing queued, no rotation due —
 /// takes no other lock, no condition variable and no context switch. A request that finds the file
 /// taken waits for it (a spin, then a sleep until the holder lets go) and writes its line then;
@@ -43,7 +43,7 @@ public final class OplogWriter: RequestObserver, @unchecked Sendable {
     private let metrics: MetricsRecorder?
 
     /// Who may use `file`: a request thread writing its own line, or the writer thread.
-    private let fileLock = OplogFileLock()
+    private let fileLock = TimedMutex()
     /// Guarded by `fileLock`: the writer thread closed the file (stopped).
     private var closed = false
 
