@@ -133,11 +133,8 @@ extension SQLMetadataStore {
     /// `object_versions` (then a delete marker, or nothing).
     static func latestVersion(bucket: String, key: String, _ db: any SQLConnection) throws(StoreError) -> ObjectRecord?
     {
-        var found: ObjectRecord?
-        try db.query(objectRowSQL, [.text(bucket), .text(key)]) { r in found = object(r) }
-        if found != nil { return found }
-        try db.query(newestOlderSQL, [.text(bucket), .text(key)]) { r in found = object(r) }
-        return found
+        if let row = try objectRow(bucket: bucket, key: key, db) { return row }
+        return try newestOlder(bucket: bucket, key: key, db)
     }
 
     public func putVersion(_ object: ObjectRecord, condition: WriteCondition?) throws(StoreError) -> PutOutcome {
