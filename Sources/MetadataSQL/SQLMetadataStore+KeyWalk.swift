@@ -11,8 +11,8 @@ import GatewayCore
 extension SQLMetadataStore {
     /// The walk's text, from a key after the cursor (`inclusive` false) or at it. Parameters:
     /// bucket, cursor, bucket, the position after the prefix (in characters, as PostgreSQL
-    /// counts), delimiter, that position twice more, delimiter, the delimiter with its last byte
-    /// advanced, the most steps, prefix. A step past the prefix's range ends the walk (it
+    /// counts), delimiter, that position twice more, delimiter, the delimiter's successor
+    /// (`keyWalk`), the most steps, prefix. A step past the prefix's range ends the walk (it
     /// is still returned: the lister sees it and stops); so does the end of the bucket.
     static func keyWalkSQL(inclusive: Bool) -> String { inclusive ? keyWalkFromSQL : keyWalkAfterSQL }
 
@@ -21,7 +21,7 @@ extension SQLMetadataStore {
 
     private static func keyWalk(firstComparison: String) -> String {
         // The successor of the step's common prefix: its text before the delimiter, then the
-        // delimiter with its last byte advanced; NULL when the key holds no delimiter after the
+        // delimiter's successor; NULL when the key holds no delimiter after the
         // prefix (the next step then takes the next key).
         let skip = """
             CASE WHEN strpos(substr(w.key, CAST(? AS INTEGER)), ?) > 0
@@ -44,16 +44,16 @@ extension SQLMetadataStore {
             """
     }
 
-    /// What the walk needs of a query: its delimiter and the delimiter with its last byte
-    /// advanced, when that byte is ASCII below DEL — what `KeyLister.successor(ofPrefix:)`
-    /// appends to a common prefix's text before the delimiter. Nil otherwise (the row-by-row
-    /// reader seeks).
+    /// What the walk needs of a query: its delimiter and the delimiter's successor. A common
+    /// prefix ends with the delimiter, so its successor (`KeyLister.successor(ofPrefix:)`: the
+    /// last scalar advanced, carrying left past U+10FFFF) is its text before the delimiter
+    /// followed by the delimiter's successor — as long as the carry stays within the delimiter.
+    /// Nil when it would not (a delimiter of U+10FFFF scalars only): the row-by-row reader seeks.
     static func keyWalk(_ query: ListQuery) -> (delimiter: String, advanced: String)? {
-        guard let delimiter = query.delimiter else { return nil }
-        var bytes = Array(delimiter.utf8)
-        guard let last = bytes.last, last < 0x7F else { return nil }
-        bytes[bytes.count - 1] = last + 1
-        return (delimiter, String(decoding: bytes, as: UTF8.self))
+        guard let delimiter = query.delimiter, !delimiter.isEmpty,
+            let advanced = KeyLister.successor(ofPrefix: Array(delimiter.utf8))
+        else { return nil }
+        return (delimiter, advanced)
     }
 
     /// Reads the rest of `lister`'s page from `cursor` through the walk; the rows read. One

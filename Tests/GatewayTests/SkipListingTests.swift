@@ -209,11 +209,15 @@ final class SkipListingTests: XCTestCase {
         r = try read(ListQuery(prefix: "big2/", delimiter: "#", maxKeys: 1000))
         XCTAssertEqual(r.page.objects.count, 1000)
         XCTAssertEqual(r.statements, 6)
-        // A delimiter whose last byte is not ASCII: the row-by-row reader, one seek per prefix.
-        try insert(["x¿1", "x¿2", "y¿1"])
+        // A delimiter that is not ASCII is walked too (its successor is the next scalar)...
+        try insert(["x¿1", "x¿2", "y¿1", "zz\u{10FFFF}3", "z\u{10FFFF}1", "z\u{10FFFF}2"])
         r = try read(ListQuery(delimiter: "¿", after: "flat2"))
         XCTAssertEqual(r.page.commonPrefixes, ["x¿", "y¿"])
-        XCTAssertEqual(r.statements, 3, "the first row, a seek past x¿, and the end")
+        XCTAssertEqual(r.statements, 2)
+        // ...but U+10FFFF has no successor: the row-by-row reader, one statement per prefix and the end.
+        r = try read(ListQuery(delimiter: "\u{10FFFF}", after: "y¿1"))
+        XCTAssertEqual(r.page.commonPrefixes, ["zz\u{10FFFF}", "z\u{10FFFF}"])
+        XCTAssertEqual(r.statements, 3)
     }
 
     /// The walk's steps are primary-key index probes, never a scan of the table.
