@@ -171,12 +171,6 @@ public enum AuditValue: Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
-    var json: String {
-        var out: [UInt8] = []
-        appendJSON(to: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
-
     private func appendJSON(to out: inout [UInt8]) {
         switch self {
         case .string(let s): Self.appendQuoted(s, to: &out)
@@ -200,6 +194,8 @@ public enum AuditValue: Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
+    private static let lowerHex = Array("0123456789abcdef".utf8)
+
     /// `quoted` appended as UTF-8. Only ASCII bytes are ever escaped, so the bytes of a
     /// multi-byte character (all 0x80 or above) pass through whole.
     static func appendQuoted(_ s: String, to out: inout [UInt8]) {
@@ -211,9 +207,8 @@ public enum AuditValue: Sendable {
             case UInt8(ascii: "\r"): out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
             case UInt8(ascii: "\t"): out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
             case ..<0x20:
-                let digits = Array("0123456789abcdef".utf8)
                 out += "\\u00".utf8
-                out += [digits[Int(b >> 4)], digits[Int(b & 0xF)]]
+                out += [lowerHex[Int(b >> 4)], lowerHex[Int(b & 0xF)]]
             default: out.append(b)
             }
         }

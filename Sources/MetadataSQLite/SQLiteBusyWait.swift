@@ -15,13 +15,17 @@ enum SQLiteBusyWait {
     /// Seconds a statement waits for a lock before it fails.
     static let timeout = 30.0
 
+    /// The pauses in turn: `times` of them of `micros` each; the last step lasts.
+    private static let schedule: [(times: Int32, micros: UInt32)] = [(20, 50), (20, 200), (.max, 1000)]
+
     /// Microseconds to sleep before retry `count` (0 for the first).
     static func pause(_ count: Int32) -> UInt32 {
-        switch count {
-        case ..<20: 50
-        case ..<40: 200
-        default: 1000
+        var n = count
+        for step in schedule {
+            if n < step.times { return step.micros }
+            n -= step.times
         }
+        return schedule[schedule.count - 1].micros
     }
 
     /// Whether a waiter that has slept `count` pauses may retry once more.
@@ -29,8 +33,14 @@ enum SQLiteBusyWait {
 
     /// Microseconds slept by the first `count` pauses.
     static func slept(_ count: Int32) -> Double {
-        let n = Double(count)
-        return 50 * min(n, 20) + 200 * min(max(n - 20, 0), 20) + 1000 * max(n - 40, 0)
+        var left = Double(count)
+        var total = 0.0
+        for step in schedule {
+            let n = min(left, Double(step.times))
+            total += n * Double(step.micros)
+            left -= n
+        }
+        return total
     }
 
     static func install(_ db: OpaquePointer) {
