@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "SigV4"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "GatewayCore"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "GatewayCore"]),
-        .testTarget(name: "FileSystemBackendTests", dependencies: ["FileSystemBackend", "GatewayCore"]),
+        .testTarget(name: "FileSystemBackendTests", dependencies: ["FileSystemBackend", "GatewayCore", "CLinux"]),
         .testTarget(name: "SupervisorTests", dependencies: ["s3gw", "Gateway", "GatewayCore", "PostgresTesting"]),
         .testTarget(
             name: "AdminCLITests", dependencies: ["s3gw", "Gateway", "GatewayCore", "GatewayTesting", "SigV4"]),

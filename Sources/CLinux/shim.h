@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <sys/prctl.h>
 #include <time.h>
+#include <fcntl.h>
 
 // sync_file_range(2) is declared only under _GNU_SOURCE, which the Glibc module is built without.
 extern int sync_file_range(int fd, int64_t offset, int64_t nbytes, unsigned int flags);
@@ -17,6 +18,10 @@ static inline int s3gw_start_writeback(int fd, int64_t offset, int64_t count) {
 static inline int s3gw_finish_writeback(int fd, int64_t offset, int64_t count) {
     return sync_file_range(fd, offset, count, 1 | 2 | 4);
 }
+
+// O_DIRECT is defined only under _GNU_SOURCE as well; glibc's own name for it always is, with
+// the value of the architecture built for.
+static inline int s3gw_o_direct(void) { return __O_DIRECT; }
 
 // pthread_mutex_clocklock(3) (a timed lock on CLOCK_MONOTONIC, glibc 2.30) is declared only under
 // _GNU_SOURCE too.

@@ -10,12 +10,13 @@ import GatewayCore
 #endif
 
 /// Bytes on their way into a filesystem zone: a temporary file that becomes the blob by rename.
+/// Large blobs are written with direct I/O (`FileBlobWriter+Direct`).
 final class FileBlobWriter: BlobWriter {
     private let zone: FileSystemZone
     private let backendBucket: String
     private let id: String
-    private let tmpPath: String
-    private var fd: Int32
+    let tmpPath: String
+    private(set) var fd: Int32
     /// True until the temp file becomes the blob: abort() (also run by deinit) then removes it,
     /// whichever step of commit() failed (fsync, mkdir, rename).
     private var tmpExists = true
@@ -24,18 +25,40 @@ final class FileBlobWriter: BlobWriter {
     private let named: (path: String, name: String)?
 
     /// Bytes written so far, and where the ranges handed to write-back begin (see `writeBack`).
-    private var written: Int64 = 0
+    var written: Int64 = 0
     private var writeBackStart: Int64 = 0
     private var previousWriteBackStart: Int64 = 0
 
-    init(zone: FileSystemZone, backendBucket: String, named: (path: String, name: String)? = nil) throws(StoreError) {
+    /// Set while the file is open with O_DIRECT: what has not yet made a whole block
+    /// (`FileBlobWriter+Direct`).
+    var direct: DirectWriteStaging?
+
+    /// `direct`: write with direct I/O where the filesystem allows it.
+    init(
+        zone: FileSystemZone, backendBucket: String, named: (path: String, name: String)? = nil, direct: Bool = false
+    ) throws(StoreError) {
         self.zone = zone
         self.backendBucket = backendBucket
         self.named = named
         id = RandomID.make()
         tmpPath = zone.tmpDir + "/" + FileSystemZone.temporaryPrefix(getpid()) + id
         let path = tmpPath
-        fd = try syscall("open \(path)") { Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }
+        let flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC
+        #if canImport(CLinux)
+            if direct {
+                // A filesystem without direct I/O (tmpfs on older kernels) refuses the flag at
+                // open: the file is then written through the page cache like a small one.
+                let d = try syscall("open \(path)", tolerating: [EINVAL]) {
+                    Glibc.open(path, flags | s3gw_o_direct(), 0o644)
+                }
+                if d >= 0 {
+                    fd = d
+                    self.direct = DirectWriteStaging()
+                    return
+                }
+            }
+        #endif
+        fd = try syscall("open \(path)") { Glibc.open(path, flags, 0o644) }
     }
 
     deinit { abort() }
@@ -44,6 +67,12 @@ final class FileBlobWriter: BlobWriter {
     var writesFromAnyThread: Bool { true }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if direct != nil { return try writeDirect(bytes) }
+        try writeBuffered(bytes)
+    }
+
+    /// Through the page cache, with write-back started every window.
+    func writeBuffered(_ bytes: UnsafeRawBufferPointer) throws(StoreError) {
         var done = 0
         while done < bytes.count {
             let n = try syscall("write \(tmpPath)") {
@@ -76,6 +105,7 @@ final class FileBlobWriter: BlobWriter {
     }
 
     func commit() throws(StoreError) -> String {
+        if direct != nil { try finishDirect() }
         let fd = self.fd
         try syscall("fsync \(tmpPath)") { fsync(fd) }
         close(fd)
@@ -103,6 +133,7 @@ final class FileBlobWriter: BlobWriter {
     }
 
     func abort() {
+        direct = nil
         if fd >= 0 {
             close(fd)
             fd = -1

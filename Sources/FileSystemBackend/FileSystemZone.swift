@@ -15,10 +15,14 @@ import Synchronization
 public struct FileSystemZone: AcceleratedZone {
     public let name: String
     public let root: String
+    /// Blobs of at least this many bytes (as announced to `beginWrite`) are written with direct
+    /// I/O (`FileBlobWriter+Direct`); nil: never.
+    public let directWriteMinSize: Int64?
 
-    public init(name: String, root: String) throws(StoreError) {
+    public init(name: String, root: String, directWriteMinSize: Int64? = nil) throws(StoreError) {
         self.name = name
         self.root = root
+        self.directWriteMinSize = directWriteMinSize
         try makeDirectories(root + "/tmp")
         try makeDirectories(root + "/buckets")
     }
@@ -92,7 +96,8 @@ public struct FileSystemZone: AcceleratedZone {
     }
 
     public func beginWrite(backendBucket: String, length: Int64?) throws(StoreError) -> any BlobWriter {
-        try FileBlobWriter(zone: self, backendBucket: backendBucket)
+        let direct = directWriteMinSize.map { min in (length ?? 0) >= min } ?? false
+        return try FileBlobWriter(zone: self, backendBucket: backendBucket, direct: direct)
     }
 
     public func open(backendBucket: String, blob: String, offset: Int64, length: Int64?) throws(StoreError)

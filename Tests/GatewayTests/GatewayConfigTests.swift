@@ -130,6 +130,34 @@ final class GatewayConfigTests: XCTestCase {
         assertInvalid(good + "\nstall_timeout = 5\n", line: 17, contains: "stall_timeout: unknown key")
     }
 
+    /// A filesystem zone writes blobs of 1 MiB and more with direct I/O unless told otherwise;
+    /// provider zones have no such keys.
+    func testFilesystemZonesDirectWrites() throws {
+        let zone = "[[zones]]\nname = \"z\"\npath = \"/data/z\"\n"
+        XCTAssertEqual(try GatewayConfig.parse(zone, file: "t.toml").zones[0].directWriteMinSize, 1 << 20)
+        XCTAssertEqual(
+            try GatewayConfig.parse(zone + "direct_write_min_size = 8388608\n", file: "t.toml").zones[0]
+                .directWriteMinSize, 8 << 20)
+        XCTAssertNil(
+            try GatewayConfig.parse(zone + "direct_writes = false\ndirect_write_min_size = 0\n", file: "t.toml").zones[
+                0
+            ]
+            .directWriteMinSize)
+        assertInvalid(
+            zone + "direct_write_min_size = -1\n", line: 4, contains: "direct_write_min_size: must be between")
+        assertInvalid(zone + "direct_writes = \"yes\"\n", line: 4, contains: "direct_writes")
+        let provider = """
+            [[zones]]
+            name = "p"
+            kind = "s3"
+            endpoint = "http://127.0.0.1:9000"
+            access_key = "a"
+            secret_key = "b"
+            direct_writes = false
+            """
+        assertInvalid(provider, line: 7, contains: "direct_writes: unknown key")
+    }
+
     /// `[oplog]`: on by default under the state directory, whatever the order of the tables;
     /// sizes and counts bounded, the path absolute.
     func testTheOperationsLogDefaultsToTheStateDirectoryAndChecksItsBounds() throws {

@@ -25,6 +25,9 @@ public struct GatewayConfig: Sendable {
         public var completeTimeout = 120
         /// What a GB (2^30 bytes) stored here costs a month, for migration plans; nil: unknown.
         public var pricePerGBMonth: Double?
+        /// A filesystem zone's `direct_writes` / `direct_write_min_size`: blobs of at least this
+        /// many bytes bypass the page cache (O_DIRECT); nil: none do.
+        public var directWriteMinSize: Int64? = 1 << 20
     }
 
     public var socket = "/run/s3gw/s3gw.sock"
@@ -342,6 +345,12 @@ public struct GatewayConfig: Sendable {
                     guard zone.path.hasPrefix("/") else {
                         throw Invalid(
                             file: file, line: table.line, message: "filesystem zone \"\(name)\" needs an absolute path")
+                    }
+                    let minSize = try reader.int("direct_write_min_size", in: 0...(1 << 50)).map(Int64.init)
+                    if try reader.bool("direct_writes") ?? true {
+                        zone.directWriteMinSize = minSize ?? zone.directWriteMinSize
+                    } else {
+                        zone.directWriteMinSize = nil
                     }
                 } else {
                     guard let endpoint = try reader.string("endpoint"),

@@ -161,7 +161,7 @@ extension Worker {
                             connect: Double(z.connectTimeout), response: Double(z.responseTimeout),
                             stall: Double(z.stallTimeout), assembly: Double(z.completeTimeout))))
             default:
-                zones[z.name] = try FileSystemZone(name: z.name, root: z.path)
+                zones[z.name] = try FileSystemZone(name: z.name, root: z.path, directWriteMinSize: z.directWriteMinSize)
             }
         }
         return zones
