@@ -11,10 +11,10 @@ plain nginx that serves the same files statically (GET) and accepts WebDAV PUT (
   * The workers' RSS growth across the 1 GiB transfers and a BENCH_MULTIPART_GIB multipart
     upload and download, and instructions per 4 KiB GET and PUT under callgrind
     (bench/callgrind.py; BENCH_CALLGRIND=0).
-Each figure is the median of BENCH_RUNS runs (the 1 GiB rows: BENCH_BIG_RUNS, each transfer
-started with nothing dirty in the page cache, the GETs after one untimed read of each file); the
-ratio is s3gw / nginx. It ends with one table
-of every figure beside its target (issue 15's), marked met or MISSED.
+Each figure is the median of BENCH_RUNS runs (the 1 GiB rows: BENCH_BIG_RUNS, the range three
+times as many; each transfer starts with nothing dirty in the page cache, and the GETs follow one
+untimed read of each file); the ratio is s3gw / nginx. It ends with one table of every figure
+beside its target (issue 15's), marked met or MISSED.
 
 Env: S3GW_BIN (default .build/release/s3gw), BENCH_RUNS (3), BENCH_BIG_RUNS (5), BENCH_DURATION (10 s per wrk run),
 BENCH_CONNECTIONS (32), BENCH_BIG_MIB (1024), BENCH_RANGE_MIB (100).
@@ -349,19 +349,20 @@ def main() -> int:
         put_url = s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "big"}, ExpiresIn=3600)
         get_url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "big"}, ExpiresIn=3600)
         shutil.copyfile(big, data / "big.bin")
-        # Both copies on disk before timing: their write-back would otherwise land on whichever
-        # transfer runs first (the gateway's PUT).
-        os.sync()
         sampler = RssSampler(stack)
         sampler.start()
         # A range from the middle of the big object, the same bytes asked of both.
         span = min(RANGE_MIB, BIG_MIB) * 1024 * 1024
         start = (BIG_MIB * 1024 * 1024 - span) // 2
         ranged = ["-r", f"{start}-{start + span - 1}"]
-        for label, gw_args, ng_args, key in [
-            (f"PUT {BIG_MIB} MiB", ["-T", str(big), put_url], ["-T", str(big), f"{base}/dav/big.bin"], "speed_upload"),
-            (f"GET {BIG_MIB} MiB", [get_url], [f"{base}/big.bin"], "speed_download"),
-            (f"GET {span >> 20} MiB range", ranged + [get_url], ranged + [f"{base}/big.bin"], "speed_download"),
+        # A range transfer lasts tens of milliseconds, so single runs swing by 2x: three times
+        # the runs.
+        for label, gw_args, ng_args, key, count in [
+            (f"PUT {BIG_MIB} MiB", ["-T", str(big), put_url], ["-T", str(big), f"{base}/dav/big.bin"], "speed_upload",
+             BIG_RUNS),
+            (f"GET {BIG_MIB} MiB", [get_url], [f"{base}/big.bin"], "speed_download", BIG_RUNS),
+            (f"GET {span >> 20} MiB range", ranged + [get_url], ranged + [f"{base}/big.bin"], "speed_download",
+             3 * BIG_RUNS),
         ]:
             if key == "speed_download":
                 # Both files in the page cache: the gateway wrote its copy with direct I/O (not
@@ -371,7 +372,7 @@ def main() -> int:
             # Taken in turn, as the wrk rows: drift hits both alike. Each transfer starts with
             # nothing dirty: nginx's WebDAV PUT leaves its GiB to write-back, which would
             # otherwise land on the gateway's next PUT.
-            runs = [(synced(curl_rate, gw_args, key), synced(curl_rate, ng_args, key)) for _ in range(BIG_RUNS)]
+            runs = [(synced(curl_rate, gw_args, key), synced(curl_rate, ng_args, key)) for _ in range(count)]
             g, n = statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
             results.append((label, human_rate(g), human_rate(n), g / n, ""))
             print(f"  {results[-1][0]}: s3gw {results[-1][1]}, nginx {results[-1][2]}", flush=True)
@@ -408,8 +409,8 @@ def main() -> int:
             print("instructions per request: valgrind not installed (scripts/install-test-deps.sh)")
 
     print()
-    print(f"s3gw benchmark — medians of {RUNS} runs ({BIG_RUNS} for the {BIG_MIB} MiB rows); wrk: {CONNECTIONS} connections, {DURATION}s; "
-          f"{os.cpu_count()} cores")
+    print(f"s3gw benchmark — medians of {RUNS} runs ({BIG_RUNS} for the {BIG_MIB} MiB rows); "
+          f"wrk: {CONNECTIONS} connections, {DURATION}s; {os.cpu_count()} cores")
     print(f"{'workload':<34} {'nginx -> s3gw':<28} {'nginx alone':<28} {'ratio':>6}  {'target':<10}")
     for name, g, n, ratio, note in results:
         target = TARGETS.get(name.split(" (")[0])

@@ -34,6 +34,8 @@ extension FileBlobWriter {
             }
         }
         while !rest.isEmpty, let staging = direct {
+            // `staging.bytes` points into it: alive until written, whatever `direct` becomes.
+            defer { withExtendedLifetime(staging) {} }
             let n = staging.append(rest)
             rest = UnsafeRawBufferPointer(rebasing: rest[n...])
             if staging.isFull {
@@ -45,14 +47,15 @@ extension FileBlobWriter {
         if !rest.isEmpty { try writeBuffered(rest) }
     }
 
-    /// The staged whole blocks directly, then the last partial one through the page cache.
+    /// The staged whole blocks directly, then the last partial one through the page cache
+    /// (also when writing the blocks fell back: they went buffered, the tail still has to).
     func finishDirect() throws(StoreError) {
         guard let staging = direct else { return }
+        defer { withExtendedLifetime(staging) {} }  // `staged` points into it
         let staged = staging.bytes
         let whole = staged.count - staged.count % directBlock
         if whole > 0 { try writeBlocks(UnsafeRawBufferPointer(rebasing: staged[..<whole])) }
-        guard direct != nil else { return }  // fell back: everything is written
-        try stopDirect()
+        if direct != nil { try stopDirect() }
         if whole < staged.count { try writeBuffered(UnsafeRawBufferPointer(rebasing: staged[whole...])) }
     }
 
@@ -84,38 +87,4 @@ extension FileBlobWriter {
         #endif
         direct = nil
     }
-}
-
-/// The alignment O_DIRECT needs: 4 KiB covers every device's logical block.
-let directBlock = 4096
-
-/// Bytes of a direct-I/O blob that do not yet make whole blocks, in block-aligned memory
-/// allocated on first use (the pipelined pump's aligned buffers never need it but for the end).
-final class DirectWriteStaging {
-    private var memory: UnsafeMutableRawBufferPointer?
-    private var count = 0
-    private let capacity: Int
-
-    init(capacity: Int = 256 * 1024) { self.capacity = capacity }
-
-    deinit { memory?.deallocate() }
-
-    var isEmpty: Bool { count == 0 }
-    var isFull: Bool { count == capacity }
-    var bytes: UnsafeRawBufferPointer {
-        guard let memory else { return UnsafeRawBufferPointer(start: nil, count: 0) }
-        return UnsafeRawBufferPointer(rebasing: memory[..<count])
-    }
-
-    /// Copies as much of `bytes` as fits; returns how much that was.
-    func append(_ bytes: UnsafeRawBufferPointer) -> Int {
-        let buffer = memory ?? UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: directBlock)
-        memory = buffer
-        let n = min(bytes.count, capacity - count)
-        if n > 0 { (buffer.baseAddress! + count).copyMemory(from: bytes.baseAddress!, byteCount: n) }
-        count += n
-        return n
-    }
-
-    func clear() { count = 0 }
 }

@@ -11,20 +11,30 @@ import XCTest
 final class DirectWriteTests: XCTestCase {
     var root = ""
 
-    override func setUpWithError() throws { root = NSTemporaryDirectory() + "s3gw-direct-\(UUID().uuidString)" }
+    override func setUpWithError() throws {
+        root = NSTemporaryDirectory() + "s3gw-direct-\(UUID().uuidString)"
+        // The writer falls back where the filesystem refuses O_DIRECT at open (tmpfs before
+        // Linux 6.6, some overlay or FUSE mounts); the tests of direct writes need one that takes it.
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let fd = open(root + "/probe", O_WRONLY | O_CREAT | s3gw_o_direct(), 0o644)
+        guard fd >= 0 else { throw XCTSkip("\(NSTemporaryDirectory()) takes no O_DIRECT") }
+        close(fd)
+        unlink(root + "/probe")
+    }
     override func tearDown() { try? FileManager.default.removeItem(atPath: root) }
 
     /// Writes `chunks` (sizes) of a deterministic pattern from 4 KiB-aligned memory, each chunk
     /// starting `offset` bytes in; returns the blob's bytes as read back and whether the file was
     /// open with O_DIRECT after the first write.
     private func put(
-        _ chunks: [Int], offset: Int = 0, announced: Int64? = nil, minSize: Int64? = 1 << 20
+        _ chunks: [Int], offset: Int = 0, announced: Int64? = nil, unknownLength: Bool = false,
+        minSize: Int64? = 1 << 20
     ) throws -> (read: [UInt8], expected: [UInt8], direct: Bool) {
         let zone = try FileSystemZone(name: "z", root: root, directWriteMinSize: minSize)
         try zone.createBucket("b")
         let total = chunks.reduce(0, +)
         let expected = (0..<total).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) }
-        let w = try zone.beginWrite(backendBucket: "b", length: announced ?? Int64(total))
+        let w = try zone.beginWrite(backendBucket: "b", length: unknownLength ? nil : announced ?? Int64(total))
         var direct = false
         let memory = UnsafeMutableRawBufferPointer.allocate(
             byteCount: (chunks.max() ?? 0) + offset + 1, alignment: 4096)
@@ -83,11 +93,55 @@ final class DirectWriteTests: XCTestCase {
         let small = try put([4096, 100])
         XCTAssert(small.read == small.expected)
         XCTAssertFalse(small.direct, "below the zone's minimum")
-        let unknown = try put([1 << 21], announced: nil, minSize: 1 << 20)
-        XCTAssert(unknown.direct, "announced length at the minimum")
+        let atMinimum = try put([1 << 20, 1])
+        XCTAssert(atMinimum.direct, "announced length past the minimum")
+        let unknown = try put([1 << 21], unknownLength: true)
+        XCTAssert(unknown.read == unknown.expected)
+        XCTAssertFalse(unknown.direct, "a body of unknown length is not known to be large")
+        XCTAssert(try put([100], unknownLength: true, minSize: 0).direct, "minimum 0: every blob")
         let off = try put(Array(repeating: 1 << 20, count: 3), minSize: nil)
         XCTAssert(off.read == off.expected)
         XCTAssertFalse(off.direct, "direct writes off")
+    }
+
+    /// A writer whose file already holds one byte written behind its back, so that its next
+    /// direct write starts at an unaligned offset, which O_DIRECT refuses (EINVAL).
+    private func writerAtUnalignedOffset() throws -> FileBlobWriter {
+        let zone = try FileSystemZone(name: "z", root: root, directWriteMinSize: 0)
+        try zone.createBucket("b")
+        let w = try XCTUnwrap(try zone.beginWrite(backendBucket: "b", length: 1 << 20) as? FileBlobWriter)
+        let flags = fcntl(w.fd, F_GETFL)
+        XCTAssertEqual(fcntl(w.fd, F_SETFL, flags & ~s3gw_o_direct()), 0)
+        XCTAssertEqual([UInt8(0xA5)].withUnsafeBytes { Glibc.write(w.fd, $0.baseAddress!, 1) }, 1)
+        XCTAssertEqual(fcntl(w.fd, F_SETFL, flags), 0)
+        return w
+    }
+
+    /// Bytes staged until commit (unaligned memory, less than the staging buffer): the whole
+    /// blocks are refused at commit, go buffered, and the last partial block after them.
+    func testARefusalAtCommitStillWritesTheLastPartialBlock() throws {
+        let w = try writerAtUnalignedOffset()
+        let data = (0..<5000).map { UInt8(truncatingIfNeeded: $0 * 13) }
+        try data.withUnsafeBytes { try w.write($0) }
+        let blob = try w.commit()
+        let read = try [UInt8](
+            Data(contentsOf: URL(fileURLWithPath: root + "/buckets/b/" + blob.prefix(2) + "/" + blob)))
+        XCTAssertEqual(read.count, 5001)
+        XCTAssert(read == [0xA5] + data, "bytes differ")
+    }
+
+    /// The staging buffer fills and its flush is refused: it and the rest go buffered.
+    func testARefusalWhileFlushingTheStagingBufferWritesEverythingOnce() throws {
+        let w = try writerAtUnalignedOffset()
+        let data = (0..<(300 * 1024 + 7)).map { UInt8(truncatingIfNeeded: $0 * 7 + $0 >> 11) }
+        try data.withUnsafeBytes { try w.write($0) }
+        XCTAssertNil(w.direct, "fell back")
+        XCTAssertFalse(try Self.openForDirectIO(w))
+        try data[..<100].withUnsafeBytes { try w.write($0) }
+        let blob = try w.commit()
+        let read = try [UInt8](
+            Data(contentsOf: URL(fileURLWithPath: root + "/buckets/b/" + blob.prefix(2) + "/" + blob)))
+        XCTAssert(read == [0xA5] + data + data[..<100], "bytes differ")
     }
 
     /// A direct write the filesystem refuses (here: from memory not aligned to a block, which
@@ -96,7 +150,6 @@ final class DirectWriteTests: XCTestCase {
         let zone = try FileSystemZone(name: "z", root: root, directWriteMinSize: 0)
         try zone.createBucket("b")
         let w = try XCTUnwrap(try zone.beginWrite(backendBucket: "b", length: 1 << 20) as? FileBlobWriter)
-        guard try Self.openForDirectIO(w) else { throw XCTSkip("this filesystem takes no O_DIRECT") }
         let memory = UnsafeMutableRawBufferPointer.allocate(byteCount: 3 * 4096 + 1, alignment: 4096)
         defer { memory.deallocate() }
         for i in 0..<memory.count { memory[i] = UInt8(truncatingIfNeeded: i * 7) }
