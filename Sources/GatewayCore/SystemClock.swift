@@ -18,3 +18,11 @@ public func monotonicSeconds() -> Double {
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
+
+/// `deadline` (`monotonicSeconds`) as the pthread calls that wait on CLOCK_MONOTONIC take it.
+public func monotonicTimespec(_ deadline: Double) -> timespec {
+    var ts = timespec()
+    ts.tv_sec = Int(deadline)
+    ts.tv_nsec = Int((deadline - Double(Int(deadline))) * 1e9)
+    return ts
+}

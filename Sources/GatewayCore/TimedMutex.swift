@@ -31,9 +31,7 @@ public final class TimedMutex: @unchecked Sendable {
     /// Takes the lock, waiting until `deadline` (`monotonicSeconds`) at most; false when it passed.
     public func lock(until deadline: Double) -> Bool {
         if tryLock() { return true }
-        var ts = timespec()
-        ts.tv_sec = Int(deadline)
-        ts.tv_nsec = Int((deadline - Double(Int(deadline))) * 1e9)
+        var ts = monotonicTimespec(deadline)
         return pthread_mutex_clocklock(mutex, CLOCK_MONOTONIC, &ts) == 0
     }
 

@@ -44,7 +44,7 @@ final class OplogFile {
     /// Seconds between two looks for changes by hand (tests: a clock they move): after one, at
     /// most this long of this process's batches go astray. Cheap (a vDSO clock read a batch).
     var lookInterval = 1.0
-    var clock: () -> Double = OplogMonitor.now
+    var clock: () -> Double = monotonicSeconds
 
     /// The file's size is looked at (for a rotation) after this many bytes written by this
     /// process, not after every batch: a few hundred KiB, less for a small `max_bytes`.

@@ -1,3 +1,5 @@
+import GatewayCore
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -47,25 +49,10 @@ final class OplogMonitor: @unchecked Sendable {
     /// With the lock held: waits for a batch to be written or `deadline` (monotonic seconds);
     /// false once the deadline has passed.
     func waitForDone(until deadline: Double) -> Bool {
-        guard deadline > Self.now() else { return false }
-        var ts = Self.absoluteTime(deadline)
+        guard deadline > monotonicSeconds() else { return false }
+        var ts = monotonicTimespec(deadline)
         return pthread_cond_timedwait(done, mutex, &ts) != ETIMEDOUT
     }
 
     func batchDone() { pthread_cond_broadcast(done) }
-
-    /// `deadline` (monotonic seconds) as the pthread calls take it.
-    static func absoluteTime(_ deadline: Double) -> timespec {
-        var ts = timespec()
-        ts.tv_sec = Int(deadline)
-        ts.tv_nsec = Int((deadline - Double(Int(deadline))) * 1e9)
-        return ts
-    }
-
-    /// Monotonic seconds.
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
 }

@@ -143,7 +143,7 @@ public final class OplogWriter: RequestObserver, @unchecked Sendable {
     private func takeFile() -> Bool {
         if fileLock.tryLock() { return true }
         guard durableWait > 0 else { return false }
-        let now = OplogMonitor.now()
+        let now = monotonicSeconds()
         let deadline = (heldSince ?? now) + durableWait
         guard deadline > now else { return false }
         waitedForFile.add(1, ordering: .relaxed)
@@ -217,7 +217,7 @@ public final class OplogWriter: RequestObserver, @unchecked Sendable {
     }
 
     /// Monotonic nanoseconds, never 0 (what `heldSinceStamp` holds).
-    private static func stamp() -> Int { max(1, Int(OplogMonitor.now() * 1e9)) }
+    private static func stamp() -> Int { max(1, Int(monotonicSeconds() * 1e9)) }
 
     /// When (monotonic seconds) the holder of the file took it; nil when nobody holds it.
     private var heldSince: Double? {
@@ -247,10 +247,10 @@ public final class OplogWriter: RequestObserver, @unchecked Sendable {
     /// file's holder has had it longer than that (or the writer is not running).
     private func waitWritten(_ n: Int) {
         guard durableWait > 0 else { return }
-        let deadline = OplogMonitor.now() + durableWait
+        let deadline = monotonicSeconds() + durableWait
         monitor.withLock {
             while handled < n && running {
-                if let since = heldSince, OplogMonitor.now() - since > durableWait { return }
+                if let since = heldSince, monotonicSeconds() - since > durableWait { return }
                 if !monitor.waitForDone(until: deadline) { return }
             }
         }
@@ -260,7 +260,7 @@ public final class OplogWriter: RequestObserver, @unchecked Sendable {
     /// `timeout` seconds passed first.
     @discardableResult
     public func flush(timeout: Double = 10) -> Bool {
-        let deadline = OplogMonitor.now() + timeout
+        let deadline = monotonicSeconds() + timeout
         return monitor.withLock {
             let target = accepted
             while handled < target {
@@ -274,7 +274,7 @@ public final class OplogWriter: RequestObserver, @unchecked Sendable {
     /// answered requests left is lost). Records arriving later are dropped.
     public func stop(timeout: Double = 10) {
         open.store(false, ordering: .relaxed)
-        let deadline = OplogMonitor.now() + timeout
+        let deadline = monotonicSeconds() + timeout
         monitor.withLock {
             stopping = true
             monitor.workQueued()
@@ -353,7 +353,7 @@ public final class OplogWriter: RequestObserver, @unchecked Sendable {
 
     /// A failing disk is logged once a minute, not once a batch.
     private func logFailure(_ message: String) {
-        let now = OplogMonitor.now()
+        let now = monotonicSeconds()
         let due = lastFailureLog.withLock { last in
             guard now - last >= 60 else { return false }
             last = now
