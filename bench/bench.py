@@ -409,7 +409,8 @@ def main() -> int:
             print("instructions per request: valgrind not installed (scripts/install-test-deps.sh)")
 
     print()
-    print(f"s3gw benchmark — medians of {RUNS} runs ({BIG_RUNS} for the {BIG_MIB} MiB rows); "
+    print(f"s3gw benchmark — medians of {RUNS} runs ({BIG_RUNS} for the {BIG_MIB} MiB rows, "
+          f"{3 * BIG_RUNS} for the range); "
           f"wrk: {CONNECTIONS} connections, {DURATION}s; {os.cpu_count()} cores")
     print(f"{'workload':<34} {'nginx -> s3gw':<28} {'nginx alone':<28} {'ratio':>6}  {'target':<10}")
     for name, g, n, ratio, note in results:

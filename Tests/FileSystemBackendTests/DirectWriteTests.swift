@@ -49,10 +49,15 @@ final class DirectWriteTests: XCTestCase {
             at += n
         }
         let blob = try w.commit()
-        let read = try [UInt8](
-            Data(contentsOf: URL(fileURLWithPath: root + "/buckets/b/" + blob.prefix(2) + "/" + blob)))
+        let read = try committed(blob)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp"), [])
         return (read, expected, direct)
+    }
+
+    /// A committed blob's bytes, read from its file.
+    private func committed(_ blob: String) throws -> [UInt8] {
+        let zone = try FileSystemZone(name: "z", root: root)
+        return try [UInt8](Data(contentsOf: URL(fileURLWithPath: try zone.blobPath("b", blob))))
     }
 
     /// The writer's descriptor's status flags, as the kernel reports them.
@@ -124,8 +129,7 @@ final class DirectWriteTests: XCTestCase {
         let data = (0..<5000).map { UInt8(truncatingIfNeeded: $0 * 13) }
         try data.withUnsafeBytes { try w.write($0) }
         let blob = try w.commit()
-        let read = try [UInt8](
-            Data(contentsOf: URL(fileURLWithPath: root + "/buckets/b/" + blob.prefix(2) + "/" + blob)))
+        let read = try committed(blob)
         XCTAssertEqual(read.count, 5001)
         XCTAssert(read == [0xA5] + data, "bytes differ")
     }
@@ -139,8 +143,7 @@ final class DirectWriteTests: XCTestCase {
         XCTAssertFalse(try Self.openForDirectIO(w))
         try data[..<100].withUnsafeBytes { try w.write($0) }
         let blob = try w.commit()
-        let read = try [UInt8](
-            Data(contentsOf: URL(fileURLWithPath: root + "/buckets/b/" + blob.prefix(2) + "/" + blob)))
+        let read = try committed(blob)
         XCTAssert(read == [0xA5] + data + data[..<100], "bytes differ")
     }
 
@@ -162,8 +165,7 @@ final class DirectWriteTests: XCTestCase {
         XCTAssertFalse(try Self.openForDirectIO(w))
         try w.write(UnsafeRawBufferPointer(rebasing: memory[100..<9000]))
         let blob = try w.commit()
-        let read = try [UInt8](
-            Data(contentsOf: URL(fileURLWithPath: root + "/buckets/b/" + blob.prefix(2) + "/" + blob)))
+        let read = try committed(blob)
         let expected = Array(memory[0..<4096]) + Array(memory[1..<4097]) + Array(memory[100..<9000])
         XCTAssert(read == expected, "bytes differ after the fallback")
     }
