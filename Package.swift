@@ -4,6 +4,12 @@ import PackageDescription
 // Layering (see docs/ARCHITECTURE.md): s3gw → Gateway → {S3Protocol, SigV4, GatewayCore};
 // transports and stores (FastCGI, FileSystemBackend, S3Backend, MetadataSQL[ite]) sit beside
 // Gateway and depend only on GatewayCore (+ their one C library).
+#if arch(x86_64)
+let md5LanesSettings: [SwiftSetting] = [.unsafeFlags(["-O", "-target-cpu", "skylake-avx512"])]
+#else
+let md5LanesSettings: [SwiftSetting] = [.unsafeFlags(["-O"])]
+#endif
+
 let package = Package(
     name: "s3gw",
     platforms: [.macOS(.v14)],
@@ -30,7 +36,10 @@ let package = Package(
         // Counters shared across the gateway's processes (memory-mapped files) and their
         // Prometheus exposition (docs/OBSERVABILITY.md, "Metrics").
         .target(name: "Metrics", dependencies: ["GatewayCore"]),
-        .target(name: "SigV4", dependencies: ["GatewayCore", "COpenSSL"]),
+        // MD5 over 16 streams in AVX-512 lanes: compiled for that CPU (and optimized in debug
+        // builds too: tests hash megabytes through it); SigV4 calls it only where the CPU has it.
+        .target(name: "MD5Lanes", swiftSettings: md5LanesSettings),
+        .target(name: "SigV4", dependencies: ["GatewayCore", "COpenSSL", "MD5Lanes"]),
         .target(name: "S3Protocol", dependencies: ["GatewayCore"]),
         .target(
             name: "Gateway",
@@ -69,7 +78,7 @@ let package = Package(
         .testTarget(name: "SupervisorTests", dependencies: ["s3gw", "Gateway", "GatewayCore", "PostgresTesting"]),
         .testTarget(
             name: "AdminCLITests", dependencies: ["s3gw", "Gateway", "GatewayCore", "GatewayTesting", "SigV4"]),
-        .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "GatewayCore"]),
+        .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "GatewayCore", "MD5Lanes"]),
         .testTarget(name: "S3ProtocolTests", dependencies: ["S3Protocol", "GatewayCore"]),
         .testTarget(
             name: "MetadataPostgresTests",

@@ -30,7 +30,7 @@ final class RawTap: ByteSource {
 public final class VerifiedBody: ByteSource {
     private let tap: RawTap
     private let decoder: AWSChunkedDecoder?
-    private var md5 = Digest(.md5)
+    private var md5 = LaneMD5()
     private var hashers: [ChecksumHasher] = []
     private let expectedSHA256: String?
     private let expectedMD5: String?

@@ -158,6 +158,15 @@ final class GatewayConfigTests: XCTestCase {
         assertInvalid(provider, line: 7, contains: "direct_writes: unknown key")
     }
 
+    /// `[server] md5_lanes`: on unless turned off; only a boolean.
+    func testMD5LanesAreOnUnlessTurnedOff() throws {
+        XCTAssertTrue(try GatewayConfig.parse(good, file: "t.toml").md5Lanes)
+        let off = good.replacingOccurrences(of: "workers = 2", with: "workers = 2\nmd5_lanes = false")
+        XCTAssertFalse(try GatewayConfig.parse(off, file: "t.toml").md5Lanes)
+        let bad = good.replacingOccurrences(of: "workers = 2", with: "workers = 2\nmd5_lanes = 1")
+        XCTAssertThrowsError(try GatewayConfig.parse(bad, file: "t.toml"))
+    }
+
     /// `[oplog]`: on by default under the state directory, whatever the order of the tables;
     /// sizes and counts bounded, the path absolute.
     func testTheOperationsLogDefaultsToTheStateDirectoryAndChecksItsBounds() throws {

@@ -48,6 +48,9 @@ public struct GatewayConfig: Sendable {
     /// `[server] accel_min_size`: answers shorter than this many bytes stream even when
     /// accelerated GETs are on (a redirect costs nginx its kept FastCGI connection).
     public var accelMinSize: Int64 = 512 * 1024
+    /// `[server] md5_lanes`: concurrent bodies hash their MD5 together in AVX-512 lanes
+    /// (`LaneMD5`); no effect on a CPU without AVX-512.
+    public var md5Lanes = true
     public var accessKey: String?
     public var secretKey: String?
     public var defaultZone = ""
@@ -175,6 +178,7 @@ public struct GatewayConfig: Sendable {
                 }
                 c.accelRedirect = try reader.bool("accel_redirect") ?? c.accelRedirect
                 c.accelMinSize = try reader.int("accel_min_size", in: 0...(1 << 40)).map(Int64.init) ?? c.accelMinSize
+                c.md5Lanes = try reader.bool("md5_lanes") ?? c.md5Lanes
                 try reader.noOtherKeys()
             case "credentials":
                 c.accessKey = try reader.string("access_key").flatMap { $0.isEmpty ? nil : $0 }

@@ -132,6 +132,7 @@ enum Worker {
         context.allowSSECOverHTTP = config.allowSSECOverHTTP
         context.accelRedirect = config.accelRedirect
         context.accelMinSize = config.accelMinSize
+        LaneMD5.useLanes(config.md5Lanes)
         context.migration.connector = sourceConnector(config)
         return context
     }
