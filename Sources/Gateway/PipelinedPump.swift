@@ -17,11 +17,13 @@ func pipelinedPump(
     buffers: Int = pipelineBuffers
 ) throws -> Int64 {
     precondition(bufferSize > 0 && buffers >= 2)
-    let memory = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize * buffers, alignment: 4096)
-    defer { memory.deallocate() }
-    let slots = (0..<buffers).map {
-        UnsafeMutableRawBufferPointer(rebasing: memory[($0 * bufferSize)..<(($0 + 1) * bufferSize)])
+    let pooled = bufferSize == pipelineBufferSize
+    let slots = (0..<buffers).map { _ in
+        pooled
+            ? BodyBuffers.shared.take() : UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 4096)
     }
+    // The helper has exited on every way out (see below), so no write still reads a slot.
+    defer { for slot in slots { pooled ? BodyBuffers.shared.give(slot) : slot.deallocate() } }
 
     // A body that fits the ring is written from here: a helper thread and its hand-offs would
     // cost more than they overlap (small PUTs keep the plain path's cost).
@@ -69,7 +71,7 @@ let pipelineBuffers = 4
 
 /// Reads until `buffer` is full or the source ends (a source may return less than asked: aws-chunked
 /// decoding stops at chunk ends). Full buffers keep the hand-offs few.
-private func fill(_ buffer: UnsafeMutableRawBufferPointer, from source: any ByteSource) throws -> (Int, ended: Bool) {
+func fill(_ buffer: UnsafeMutableRawBufferPointer, from source: any ByteSource) throws -> (Int, ended: Bool) {
     var n = 0
     while n < buffer.count {
         let got = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[n...]))

@@ -1,15 +1,23 @@
 import GatewayCore
 
-/// Streams a source into a sink with one reused buffer.
+/// Streams a source into a sink with one reused buffer. Each read is passed on as it comes
+/// (an answer's bytes go out as they arrive), or with `wholeBuffers` only full buffers and the
+/// last: a zone's direct writes then take every buffer as it is, with no staging copy.
 @discardableResult
-func pump(_ source: any ByteSource, into sink: any ByteSink, bufferSize: Int = 256 * 1024) throws -> Int64 {
-    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 16)
-    defer { buffer.deallocate() }
+func pump(
+    _ source: any ByteSource, into sink: any ByteSink, bufferSize: Int = 256 * 1024, wholeBuffers: Bool = false
+) throws -> Int64 {
+    // Page-aligned: a zone writing with direct I/O takes the buffer as it is.
+    let pooled = bufferSize == pipelineBufferSize
+    let buffer =
+        pooled
+        ? BodyBuffers.shared.take() : UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 4096)
+    defer { pooled ? BodyBuffers.shared.give(buffer) : buffer.deallocate() }
     var total: Int64 = 0
     while true {
-        let n = try source.read(into: buffer)
-        if n == 0 { return total }
-        try sink.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        let (n, ended) = wholeBuffers ? try fill(buffer, from: source) : (try source.read(into: buffer), false)
+        if n > 0 { try sink.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) }
         total += Int64(n)
+        if n == 0 || ended { return total }
     }
 }

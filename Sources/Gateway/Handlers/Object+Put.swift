@@ -127,7 +127,7 @@ extension Handlers {
         // allows, for bodies past the ring's size (smaller ones would pay a thread for nothing).
         let pipelined = writer.writesFromAnyThread && (length ?? .max) > Int64(pipelineBufferSize * pipelineBuffers)
         let copy: (any ByteSource, any ByteSink) throws -> Int64 =
-            pipelined ? { try pipelinedPump($0, into: $1) } : { try pump($0, into: $1) }
+            pipelined ? { try pipelinedPump($0, into: $1) } : { try pump($0, into: $1, wholeBuffers: true) }
         do {
             if let encryption {
                 let sink = EncryptingSink(writer, dataKey: encryption.dataKey, part: encryption.part)

@@ -1,0 +1,64 @@
+import XCTest
+
+@testable import Gateway
+
+final class BodyBuffersTests: XCTestCase {
+    typealias StepSource = PipelinedPumpTests.StepSource
+    typealias Collector = PipelinedPumpTests.Collector
+
+    /// A returned buffer is the next one handed out: no fresh mapping per request.
+    func testAGivenBufferIsTakenAgain() {
+        let pool = BodyBuffers(keep: 2)
+        let first = pool.take()
+        XCTAssertEqual(first.count, pipelineBufferSize)
+        XCTAssertEqual(Int(bitPattern: first.baseAddress) % 4096, 0, "aligned for direct I/O")
+        pool.give(first)
+        XCTAssertEqual(pool.waiting, 1)
+        let again = pool.take()
+        XCTAssertEqual(again.baseAddress, first.baseAddress)
+        XCTAssertEqual(pool.waiting, 0)
+        pool.give(again)
+    }
+
+    /// No more than `keep` wait; the rest are freed, so a burst leaves a bounded amount behind.
+    func testKeepsNoMoreThanItsBound() {
+        let pool = BodyBuffers(keep: 2)
+        let taken = (0..<5).map { _ in pool.take() }
+        XCTAssertEqual(Set(taken.map(\.baseAddress)).count, 5, "buffers in use are distinct")
+        for buffer in taken { pool.give(buffer) }
+        XCTAssertEqual(pool.waiting, 2)
+    }
+
+    /// With `wholeBuffers` the pump writes full buffers however short the reads (a zone's direct
+    /// writes then need no staging copy); without, each read as it came.
+    func testWholeBuffersGatherShortReads() throws {
+        let body = (0..<(3 * pipelineBufferSize + 17)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let whole = Collector()
+        XCTAssertEqual(try pump(StepSource(body, step: 70_000), into: whole, wholeBuffers: true), Int64(body.count))
+        XCTAssertEqual(whole.bytes, body)
+        XCTAssertEqual(whole.writes, 4)
+        let asRead = Collector()
+        _ = try pump(StepSource(body, step: 70_000), into: asRead)
+        XCTAssertEqual(asRead.bytes, body)
+        XCTAssertEqual(asRead.writes, (body.count + 69_999) / 70_000)
+        // A failing source still fails, with nothing of the last partial buffer written.
+        let failing = Collector()
+        XCTAssertThrowsError(
+            try pump(StepSource(body, step: 70_000, failAfter: 300_000), into: failing, wholeBuffers: true))
+        XCTAssertEqual(failing.bytes.count, pipelineBufferSize)
+    }
+
+    /// The pumps put back what they took, whichever way they end.
+    func testPumpsReturnTheirBuffers() throws {
+        let body = (0..<(3 * pipelineBufferSize + 17)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let before = BodyBuffers.shared.waiting
+        let sink = Collector()
+        _ = try pump(StepSource(body, step: 70_000), into: sink, wholeBuffers: true)
+        XCTAssertEqual(sink.bytes, body)
+        _ = try pipelinedPump(StepSource(body + body, step: 70_000), into: Collector())
+        XCTAssertThrowsError(try pipelinedPump(StepSource(body + body, step: 70_000), into: Collector(failAt: 100)))
+        // Every buffer came back: the ring's four are all waiting (with any that waited before).
+        XCTAssertGreaterThanOrEqual(
+            BodyBuffers.shared.waiting, min(max(before, pipelineBuffers), BodyBuffers.shared.keep))
+    }
+}
