@@ -318,7 +318,11 @@ public struct S3Gateway: Sendable {
         case .stream(let source):
             try sink.sendHead(status: r.status, headers: headers)
             if isHead { return 0 }
-            return try pump(source, into: sink)
+            // A small answer gets a buffer its size, not the 256 KiB a large one streams through.
+            let length = headers.first { $0.name == "Content-Length" }.flatMap { Int($0.value) }
+            return try pump(
+                source, into: sink, bufferSize: length.map { min(max($0, 1), pipelineBufferSize) } ?? pipelineBufferSize
+            )
         }
     }
 
