@@ -4,6 +4,8 @@ import PackageDescription
 // Layering (see docs/ARCHITECTURE.md): s3gw → Gateway → {S3Protocol, SigV4, GatewayCore};
 // transports and stores (FastCGI, FileSystemBackend, S3Backend, MetadataSQL[ite]) sit beside
 // Gateway and depend only on GatewayCore (+ their one C library).
+// The manifest is compiled for the machine that builds, so this names the build machine's
+// architecture: cross-compiling from x86_64 to another one needs this setting removed.
 #if arch(x86_64)
 let md5LanesSettings: [SwiftSetting] = [.unsafeFlags(["-O", "-target-cpu", "skylake-avx512"])]
 #else

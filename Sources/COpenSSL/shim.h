@@ -1,5 +1,6 @@
-// MD5_CTX's block function is deprecated in OpenSSL 3 but is the only way to run MD5 from a
-// given chaining state (SigV4's MD5Combiner moves streams between it and vector lanes).
+// The MD5_CTX functions are deprecated in OpenSSL 3 (and absent from a no-deprecated build),
+// but MD5_Update on an MD5_CTX is the only way to run OpenSSL's MD5 from a given chaining state:
+// SigV4's MD5Combiner moves streams between it and vector lanes.
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

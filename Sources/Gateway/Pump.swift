@@ -7,11 +7,11 @@ import GatewayCore
 func pump(
     _ source: any ByteSource, into sink: any ByteSink, bufferSize: Int = 256 * 1024, wholeBuffers: Bool = false
 ) throws -> Int64 {
-    // Page-aligned: a zone writing with direct I/O takes the buffer as it is.
+    // Pooled buffers are page-aligned: a zone writing with direct I/O takes them as they are.
     let pooled = bufferSize == pipelineBufferSize
     let buffer =
         pooled
-        ? BodyBuffers.shared.take() : UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 4096)
+        ? BodyBuffers.shared.take() : UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 16)
     defer { pooled ? BodyBuffers.shared.give(buffer) : buffer.deallocate() }
     var total: Int64 = 0
     while true {

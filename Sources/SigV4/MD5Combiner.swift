@@ -16,6 +16,9 @@ import Synchronization
 final class MD5Combiner: @unchecked Sendable {
     static let shared = MD5Combiner(lanes: cpuHasAVX512())
 
+    /// Streams per vector pass: `MD5Lanes.run` hashes 16 (kept here, not in that module, so
+    /// nothing compiled for AVX-512 runs before the CPU check).
+    static let lanes = 16
     /// Shorter runs hash at once on the caller's thread: a hand-off costs more than they do.
     static let minimumBlocks = 128
     /// With fewer runs queued than this, hashing them one after another scalar is cheaper than
@@ -26,17 +29,17 @@ final class MD5Combiner: @unchecked Sendable {
     /// Blocks per scalar turn when few runs are queued, for the same reason.
     static let scalarTurn = 256
 
-    /// Whether this CPU can run the lanes at all (AVX-512 F, CD, BW, DQ and VL).
+    /// Whether this CPU can run the lanes at all: everything the module's target CPU
+    /// (skylake-avx512) lets the compiler use, AVX-512 F, CD, BW, DQ and VL above all.
     let lanesAvailable: Bool
     private let enabled: Atomic<Bool>
-    /// Vector passes run so far, and the lanes they filled (tests and the bench read them).
+    /// Vector passes run so far (tests read it).
     let vectorPasses = Atomic<Int>(0)
-    let lanesFilled = Atomic<Int>(0)
     private let queue = Mutex(Queue())
 
     // The leader's scratch: only the one leader touches it, between taking and handing the lead.
-    private let laneWords = UnsafeMutablePointer<UInt32>.allocate(capacity: 4 * MD5Lanes.count)
-    private let laneInputs = UnsafeMutablePointer<UnsafeRawPointer>.allocate(capacity: MD5Lanes.count)
+    private let laneWords = UnsafeMutablePointer<UInt32>.allocate(capacity: 4 * MD5Combiner.lanes)
+    private let laneInputs = UnsafeMutablePointer<UnsafeRawPointer>.allocate(capacity: MD5Combiner.lanes)
     /// Zeros that idle lanes hash (and nobody reads back).
     private let idleBlocks = UnsafeMutableRawPointer.allocate(byteCount: 64 * step, alignment: 64)
 
@@ -64,8 +67,8 @@ final class MD5Combiner: @unchecked Sendable {
         lanesAvailable = lanes
         enabled = Atomic(lanes)
         idleBlocks.initializeMemory(as: UInt8.self, repeating: 0, count: 64 * Self.step)
-        laneWords.initialize(repeating: 0, count: 4 * MD5Lanes.count)
-        laneInputs.initialize(repeating: UnsafeRawPointer(idleBlocks), count: MD5Lanes.count)
+        laneWords.initialize(repeating: 0, count: 4 * Self.lanes)
+        laneInputs.initialize(repeating: UnsafeRawPointer(idleBlocks), count: Self.lanes)
     }
 
     /// `[server] md5_lanes`: off, every run hashes scalar on its caller's thread. On has no
@@ -94,7 +97,7 @@ final class MD5Combiner: @unchecked Sendable {
 
     private func lead(until own: Run) {
         while true {
-            let runs = queue.withLock { Array($0.runs.prefix(MD5Lanes.count)) }
+            let runs = queue.withLock { Array($0.runs.prefix(Self.lanes)) }
             if runs.count >= Self.minimumLanes {
                 vectorPass(runs)
             } else {
@@ -124,7 +127,7 @@ final class MD5Combiner: @unchecked Sendable {
     }
 
     private func vectorPass(_ runs: [Run]) {
-        let lanes = MD5Lanes.count
+        let lanes = Self.lanes
         var n = Self.step
         for (l, run) in runs.enumerated() {
             n = min(n, run.blocks)
@@ -137,7 +140,6 @@ final class MD5Combiner: @unchecked Sendable {
         for l in runs.count..<lanes { laneInputs[l] = UnsafeRawPointer(idleBlocks) }
         MD5Lanes.run(state: laneWords, inputs: laneInputs, blocks: n)
         vectorPasses.add(1, ordering: .relaxed)
-        lanesFilled.add(runs.count, ordering: .relaxed)
         for (l, run) in runs.enumerated() {
             run.words = MD5Words(
                 a: laneWords[l], b: laneWords[lanes + l], c: laneWords[2 * lanes + l], d: laneWords[3 * lanes + l])
@@ -146,14 +148,18 @@ final class MD5Combiner: @unchecked Sendable {
         }
     }
 
-    /// The kernel's flags for CPU 0 (Linux lists only what it enabled, XSAVE state included).
+    /// The kernel's flags for CPU 0 (Linux lists only what it enabled, XSAVE state included):
+    /// the AVX-512 subsets, and the other extensions skylake-avx512 code may contain.
     static func cpuHasAVX512() -> Bool {
         #if arch(x86_64)
             guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
                 let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
             else { return false }
             let flags = Set(line.split(separator: " ").map(String.init))
-            return ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains)
+            return [
+                "avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl", "avx2", "fma", "bmi1", "bmi2", "movbe",
+                "popcnt", "f16c",
+            ].allSatisfy(flags.contains)
         #else
             return false
         #endif

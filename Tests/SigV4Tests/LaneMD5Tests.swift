@@ -65,9 +65,9 @@ final class LaneMD5Tests: XCTestCase {
     func testSixteenLanesMatchScalar() throws {
         try XCTSkipUnless(MD5Combiner.cpuHasAVX512(), "this CPU has no AVX-512")
         let blocks = 5
-        let data = (0..<MD5Lanes.count).map { _ in randomBytes(blocks * 64) }
-        var words = [UInt32](repeating: 0, count: 4 * MD5Lanes.count)
-        for l in 0..<MD5Lanes.count {
+        let data = (0..<MD5Combiner.lanes).map { _ in randomBytes(blocks * 64) }
+        var words = [UInt32](repeating: 0, count: 4 * MD5Combiner.lanes)
+        for l in 0..<MD5Combiner.lanes {
             let w = MD5Words()
             (words[l], words[16 + l], words[32 + l], words[48 + l]) = (w.a, w.b, w.c, w.d)
         }
@@ -84,7 +84,7 @@ final class LaneMD5Tests: XCTestCase {
                 MD5Lanes.run(state: w.baseAddress!, inputs: $0.baseAddress!, blocks: blocks)
             }
         }
-        for l in 0..<MD5Lanes.count {
+        for l in 0..<MD5Combiner.lanes {
             var scalar = MD5Words()
             data[l].withUnsafeBytes { scalar.scalar($0.baseAddress!, count: blocks) }
             XCTAssertEqual(
@@ -119,9 +119,6 @@ final class LaneMD5Tests: XCTestCase {
         }
         XCTAssertEqual(results.withLock { $0 }, expected)
         XCTAssertGreaterThan(combiner.vectorPasses.load(ordering: .relaxed), 0)
-        XCTAssertGreaterThanOrEqual(
-            combiner.lanesFilled.load(ordering: .relaxed),
-            MD5Combiner.minimumLanes * combiner.vectorPasses.load(ordering: .relaxed))
     }
 
     /// Switched off, or on a CPU without AVX-512, nothing goes through the lanes.
