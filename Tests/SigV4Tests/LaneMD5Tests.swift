@@ -77,7 +77,7 @@ final class LaneMD5Tests: XCTestCase {
             d.withUnsafeBytes { (p + 1).copyMemory(from: $0.baseAddress!, byteCount: d.count) }
             return p
         }
-        defer { buffers.forEach { $0.deallocate() } }
+        defer { for buffer in buffers { buffer.deallocate() } }
         var inputs = buffers.map { UnsafeRawPointer($0 + 1) }
         words.withUnsafeMutableBufferPointer { w in
             inputs.withUnsafeMutableBufferPointer {
