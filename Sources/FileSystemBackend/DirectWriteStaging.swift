@@ -1,19 +1,19 @@
-/// The alignment O_DIRECT needs: 4 KiB covers every device's logical block.
-let directBlock = 4096
+import GatewayCore
 
-/// Bytes of a direct-I/O blob that do not yet make whole blocks, in block-aligned memory
-/// allocated on first use (the pipelined pump's aligned buffers never need it but for the end).
+/// The alignment O_DIRECT needs: 4 KiB covers every device's logical block.
+let directBlock = BodyBuffers.alignment
+
+/// Bytes of a direct-I/O blob that do not yet make whole blocks, in a page-aligned buffer taken
+/// from `BodyBuffers` on first use (the pumps' aligned buffers need it only for a body's end)
+/// and given back with the writer.
 final class DirectWriteStaging {
     private var memory: UnsafeMutableRawBufferPointer?
     private var count = 0
-    private let capacity: Int
 
-    init(capacity: Int = 256 * 1024) { self.capacity = capacity }
-
-    deinit { memory?.deallocate() }
+    deinit { memory.map(BodyBuffers.shared.give) }
 
     var isEmpty: Bool { count == 0 }
-    var isFull: Bool { count == capacity }
+    var isFull: Bool { count == BodyBuffers.size }
     var bytes: UnsafeRawBufferPointer {
         guard let memory else { return UnsafeRawBufferPointer(start: nil, count: 0) }
         return UnsafeRawBufferPointer(rebasing: memory[..<count])
@@ -21,9 +21,9 @@ final class DirectWriteStaging {
 
     /// Copies as much of `bytes` as fits; returns how much that was.
     func append(_ bytes: UnsafeRawBufferPointer) -> Int {
-        let buffer = memory ?? UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: directBlock)
+        let buffer = memory ?? BodyBuffers.shared.take()
         memory = buffer
-        let n = min(bytes.count, capacity - count)
+        let n = min(bytes.count, buffer.count - count)
         if n > 0 { (buffer.baseAddress! + count).copyMemory(from: bytes.baseAddress!, byteCount: n) }
         count += n
         return n

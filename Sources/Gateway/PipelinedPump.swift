@@ -17,13 +17,9 @@ func pipelinedPump(
     buffers: Int = pipelineBuffers
 ) throws -> Int64 {
     precondition(bufferSize > 0 && buffers >= 2)
-    let pooled = bufferSize == pipelineBufferSize
-    let slots = (0..<buffers).map { _ in
-        pooled
-            ? BodyBuffers.shared.take() : UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 4096)
-    }
+    let slots = (0..<buffers).map { _ in BodyBuffers.shared.take(bufferSize) }
     // The helper has exited on every way out (see below), so no write still reads a slot.
-    defer { for slot in slots { pooled ? BodyBuffers.shared.give(slot) : slot.deallocate() } }
+    defer { for slot in slots { BodyBuffers.shared.give(slot) } }
 
     // A body that fits the ring is written from here: a helper thread and its hand-offs would
     // cost more than they overlap (small PUTs keep the plain path's cost).
@@ -66,7 +62,7 @@ func pipelinedPump(
 }
 
 /// 256 KiB × 4: the helper writes one buffer while the reader fills the next; 1 MiB per large PUT.
-let pipelineBufferSize = 256 * 1024
+let pipelineBufferSize = BodyBuffers.size
 let pipelineBuffers = 4
 
 /// Reads until `buffer` is full or the source ends (a source may return less than asked: aws-chunked

@@ -5,14 +5,10 @@ import GatewayCore
 /// last: a zone's direct writes then take every buffer as it is, with no staging copy.
 @discardableResult
 func pump(
-    _ source: any ByteSource, into sink: any ByteSink, bufferSize: Int = 256 * 1024, wholeBuffers: Bool = false
+    _ source: any ByteSource, into sink: any ByteSink, bufferSize: Int = BodyBuffers.size, wholeBuffers: Bool = false
 ) throws -> Int64 {
-    // Pooled buffers are page-aligned: a zone writing with direct I/O takes them as they are.
-    let pooled = bufferSize == pipelineBufferSize
-    let buffer =
-        pooled
-        ? BodyBuffers.shared.take() : UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 16)
-    defer { pooled ? BodyBuffers.shared.give(buffer) : buffer.deallocate() }
+    let buffer = BodyBuffers.shared.take(bufferSize)
+    defer { BodyBuffers.shared.give(buffer) }
     var total: Int64 = 0
     while true {
         let (n, ended) = wholeBuffers ? try fill(buffer, from: source) : (try source.read(into: buffer), false)

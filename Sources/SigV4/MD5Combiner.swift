@@ -71,6 +71,12 @@ final class MD5Combiner: @unchecked Sendable {
         laneInputs.initialize(repeating: UnsafeRawPointer(idleBlocks), count: Self.lanes)
     }
 
+    deinit {
+        laneWords.deallocate()
+        laneInputs.deallocate()
+        idleBlocks.deallocate()
+    }
+
     /// `[server] md5_lanes`: off, every run hashes scalar on its caller's thread. On has no
     /// effect on a CPU without AVX-512.
     func setEnabled(_ on: Bool) { enabled.store(on && lanesAvailable, ordering: .relaxed) }

@@ -1,3 +1,4 @@
+import GatewayCore
 import XCTest
 
 @testable import Gateway
@@ -30,6 +31,18 @@ final class BodyBuffersTests: XCTestCase {
         XCTAssertEqual(again.baseAddress, buffer.baseAddress)
         XCTAssertTrue(again.allSatisfy { $0 == 0 })
         pool.give(again)
+    }
+
+    /// Other sizes are plain allocations, never kept: the pool holds one size only.
+    func testOtherSizesAreNotKept() {
+        let pool = BodyBuffers(keep: 2)
+        let small = pool.take(100)
+        XCTAssertEqual(small.count, 100)
+        let odd = pool.take(BodyBuffers.size + 1)
+        XCTAssertEqual(Int(bitPattern: odd.baseAddress) % BodyBuffers.alignment, 0)
+        pool.give(small)
+        pool.give(odd)
+        XCTAssertEqual(pool.waiting, 0)
     }
 
     /// No more than `keep` wait; the rest are freed, so a burst leaves a bounded amount behind.
