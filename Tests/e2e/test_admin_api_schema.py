@@ -86,13 +86,13 @@ pinned = schemathesis.pytest.from_fixture("pinned_schema").exclude(method="DELET
 
 
 @schema.parametrize()
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_answer_matches_the_document(case, stack):
     call_and_validate(case, stack)
 
 
 @pinned.parametrize()
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_answer_about_existing_entities_matches_the_document(case, stack):
     call_and_validate(case, stack)
 
