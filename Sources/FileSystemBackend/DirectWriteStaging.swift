@@ -9,8 +9,10 @@ let directBlock = BodyBuffers.alignment
 final class DirectWriteStaging {
     private var memory: UnsafeMutableRawBufferPointer?
     private var count = 0
+    /// The most `count` has been (what the buffer's wipe must cover).
+    private var used = 0
 
-    deinit { memory.map(BodyBuffers.shared.give) }
+    deinit { memory.map { BodyBuffers.shared.give($0, used: used) } }
 
     var isEmpty: Bool { count == 0 }
     var isFull: Bool { count == BodyBuffers.size }
@@ -26,6 +28,7 @@ final class DirectWriteStaging {
         let n = min(bytes.count, buffer.count - count)
         if n > 0 { (buffer.baseAddress! + count).copyMemory(from: bytes.baseAddress!, byteCount: n) }
         count += n
+        used = max(used, count)
         return n
     }
 

@@ -18,14 +18,17 @@ func pipelinedPump(
 ) throws -> Int64 {
     precondition(bufferSize > 0 && buffers >= 2)
     let slots = (0..<buffers).map { _ in BodyBuffers.shared.take(bufferSize) }
+    // The most each slot held (what its wipe must cover).
+    var used = Array(repeating: 0, count: buffers)
     // The helper has exited on every way out (see below), so no write still reads a slot.
-    defer { for slot in slots { BodyBuffers.shared.give(slot) } }
+    defer { for (slot, n) in zip(slots, used) { BodyBuffers.shared.give(slot, used: n) } }
 
     // A body that fits the ring is written from here: a helper thread and its hand-offs would
     // cost more than they overlap (small PUTs keep the plain path's cost).
     var counts: [Int] = []
-    for slot in slots {
+    for (i, slot) in slots.enumerated() {
         let (n, ended) = try fill(slot, from: source)
+        used[i] = n
         counts.append(n)
         if ended {
             for (slot, n) in zip(slots, counts) where n > 0 {
@@ -43,6 +46,7 @@ func pipelinedPump(
         while true {
             guard stage.waitForFreeSlot() else { break }  // the writer failed: its error is thrown below
             let (n, ended) = try fill(slots[next], from: source)
+            used[next] = max(used[next], n)
             if n > 0 {
                 stage.push(count: n)
                 total += Int64(n)

@@ -8,10 +8,12 @@ func pump(
     _ source: any ByteSource, into sink: any ByteSink, bufferSize: Int = BodyBuffers.size, wholeBuffers: Bool = false
 ) throws -> Int64 {
     let buffer = BodyBuffers.shared.take(bufferSize)
-    defer { BodyBuffers.shared.give(buffer) }
+    var used = 0
+    defer { BodyBuffers.shared.give(buffer, used: used) }
     var total: Int64 = 0
     while true {
         let (n, ended) = wholeBuffers ? try fill(buffer, from: source) : (try source.read(into: buffer), false)
+        used = max(used, n)
         if n > 0 { try sink.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) }
         total += Int64(n)
         if n == 0 || ended { return total }

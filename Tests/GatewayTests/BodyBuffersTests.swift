@@ -13,24 +13,53 @@ final class BodyBuffersTests: XCTestCase {
         let first = pool.take()
         XCTAssertEqual(first.count, pipelineBufferSize)
         XCTAssertEqual(Int(bitPattern: first.baseAddress) % 4096, 0, "aligned for direct I/O")
-        pool.give(first)
+        pool.give(first, used: 0)
         XCTAssertEqual(pool.waiting, 1)
         let again = pool.take()
         XCTAssertEqual(again.baseAddress, first.baseAddress)
         XCTAssertEqual(pool.waiting, 0)
-        pool.give(again)
+        pool.give(again, used: 0)
     }
 
-    /// A buffer comes back wiped: it may have held decrypted plaintext.
+    /// A buffer comes back wiped as far as it was used: it may have held decrypted plaintext.
     func testAGivenBufferIsWiped() {
         let pool = BodyBuffers(keep: 1)
         let buffer = pool.take()
         buffer.initializeMemory(as: UInt8.self, repeating: 0xA5)
-        pool.give(buffer)
+        pool.give(buffer, used: buffer.count)
         let again = pool.take()
         XCTAssertEqual(again.baseAddress, buffer.baseAddress)
         XCTAssertTrue(again.allSatisfy { $0 == 0 })
-        pool.give(again)
+        UnsafeMutableRawBufferPointer(rebasing: again[0..<5000]).initializeMemory(as: UInt8.self, repeating: 0x5A)
+        pool.give(again, used: 5000)
+        let third = pool.take()
+        XCTAssertTrue(third.allSatisfy { $0 == 0 })
+        pool.give(third, used: 0)
+    }
+
+    /// Both pumps wipe what a body left in their buffers, however short its last read: the next
+    /// request's buffer holds none of it.
+    func testPumpsLeaveNothingOfABodyInTheirBuffers() throws {
+        // Fresh allocations hold whatever the heap held: start from kept buffers known clean.
+        let clean = (0..<BodyBuffers.shared.keep).map { _ in BodyBuffers.shared.take() }
+        for buffer in clean { BodyBuffers.shared.give(buffer, used: buffer.count) }
+        for size in [17, 4096, pipelineBufferSize + 5, 5 * pipelineBufferSize + 3] {
+            let body = [UInt8](repeating: 0xC3, count: size)
+            let pumps: [(String, () throws -> Void)] = [
+                ("whole buffers", { try pump(StepSource(body, step: 1000), into: Collector(), wholeBuffers: true) }),
+                ("each read", { try pump(StepSource(body, step: 777), into: Collector()) }),
+                ("pipelined", { try pipelinedPump(StepSource(body, step: 70_000), into: Collector()) }),
+            ]
+            for (name, run) in pumps {
+                try run()
+                let held = (0..<BodyBuffers.shared.waiting).map { _ in BodyBuffers.shared.take() }
+                XCTAssertEqual(held.count, BodyBuffers.shared.keep)
+                for buffer in held {
+                    XCTAssertTrue(buffer.allSatisfy { $0 == 0 }, "\(name) left body bytes (\(size))")
+                    BodyBuffers.shared.give(buffer, used: 0)
+                }
+            }
+        }
     }
 
     /// Other sizes are plain allocations, never kept: the pool holds one size only.
@@ -40,8 +69,8 @@ final class BodyBuffersTests: XCTestCase {
         XCTAssertEqual(small.count, 100)
         let odd = pool.take(BodyBuffers.size + 1)
         XCTAssertEqual(Int(bitPattern: odd.baseAddress) % BodyBuffers.alignment, 0)
-        pool.give(small)
-        pool.give(odd)
+        pool.give(small, used: 100)
+        pool.give(odd, used: 0)
         XCTAssertEqual(pool.waiting, 0)
     }
 
@@ -50,7 +79,7 @@ final class BodyBuffersTests: XCTestCase {
         let pool = BodyBuffers(keep: 2)
         let taken = (0..<5).map { _ in pool.take() }
         XCTAssertEqual(Set(taken.map(\.baseAddress)).count, 5, "buffers in use are distinct")
-        for buffer in taken { pool.give(buffer) }
+        for buffer in taken { pool.give(buffer, used: 0) }
         XCTAssertEqual(pool.waiting, 2)
     }
 
