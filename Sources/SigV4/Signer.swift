@@ -19,7 +19,8 @@ public struct Signer {
     }
 
     public static func signature(signingKey: [UInt8], stringToSign: String) -> String {
-        hexEncode(HMAC.sha256(key: signingKey, data: Array(stringToSign.utf8)))
+        var text = stringToSign
+        return hexEncode(text.withUTF8 { HMAC.sha256(key: signingKey, data: UnsafeRawBufferPointer($0)) })
     }
 
     /// The canonical request for `headers`, all of which are signed. Include `host`,

@@ -61,6 +61,17 @@ final class DigestTests: XCTestCase {
         XCTAssertEqual(
             hexEncode(HMAC.sha1(key: [UInt8](repeating: 0xaa, count: 80), data: long)),
             "aa4ae5e15272d00e95705637ce8a3b55ed402112")
+        // RFC 4231 case 7: a long key and data of several blocks.
+        let longData = Array(
+            ("This is a test using a larger than block-size key and a larger than block-size data. "
+                + "The key needs to be hashed before being used by the HMAC algorithm.").utf8)
+        XCTAssertEqual(
+            hexEncode(HMAC.sha256(key: [UInt8](repeating: 0xaa, count: 131), data: longData)),
+            "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2")
+        // RFC 4231 case 1: a 20-byte key.
+        XCTAssertEqual(
+            hexEncode(HMAC.sha256(key: [UInt8](repeating: 0x0b, count: 20), data: Array("Hi There".utf8))),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
         // RFC 4231 case 2 data with a 64-byte key of 0x0b, from `openssl dgst -sha256 -mac HMAC`.
         XCTAssertEqual(
             hexEncode(HMAC.sha256(key: [UInt8](repeating: 0x0b, count: 64), data: Array("Hi There".utf8))),
