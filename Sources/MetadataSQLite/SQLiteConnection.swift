@@ -25,12 +25,20 @@ public final class SQLiteConnection: SQLConnection, @unchecked Sendable {
     /// connection fails in SQLite at once; it must not wait on its own gate first).
     private var holdsWriterGate = false
     public var dialect: SQLDialect { .sqlite }
+    /// Syncs the log after each commit (`SQLiteWALSync`); nil for a read-only connection.
+    private var walSync: SQLiteWALSync?
 
     /// `checkpoints` false: this connection never checkpoints the WAL, neither automatically nor
     /// when it closes as the last one — with continuous backup on, its shipper alone does
     /// (docs/METADATA.md, "Backup and restore"), or a checkpoint and WAL restart could discard
     /// frames it has not shipped yet.
-    public init(path: String, readOnly: Bool = false, checkpoints: Bool = true) throws(StoreError) {
+    ///
+    /// `walGroup`: the sync commits wait for (tests give a double); this database's by default.
+    public convenience init(path: String, readOnly: Bool = false, checkpoints: Bool = true) throws(StoreError) {
+        try self.init(path: path, readOnly: readOnly, checkpoints: checkpoints, walGroup: SQLiteWALSync.group(path))
+    }
+
+    init(path: String, readOnly: Bool, checkpoints: Bool, walGroup: GroupSync) throws(StoreError) {
         _ = Self.configured
         var db: OpaquePointer?
         let flags =
@@ -47,11 +55,10 @@ public final class SQLiteConnection: SQLConnection, @unchecked Sendable {
         // A read-only reader (a forensic check) changes nothing, not even the journal mode.
         if readOnly { return }
         try enableWAL()
-        if !checkpoints {
-            sqlite3_wal_autocheckpoint(db, 0)
-            csqlite_no_checkpoint_on_close(db)
-        }
+        if !checkpoints { csqlite_no_checkpoint_on_close(db) }
+        // NORMAL: SQLite does not sync the log at commit; the WAL hook does, in groups.
         try exec("PRAGMA synchronous=NORMAL")
+        walSync = SQLiteWALSync.install(db, group: walGroup, checkpoints: checkpoints)
         try exec("PRAGMA foreign_keys=ON")
     }
 
@@ -90,6 +97,17 @@ public final class SQLiteConnection: SQLConnection, @unchecked Sendable {
 
     public func exec(_ sql: String) throws(StoreError) {
         try check(sqlite3_exec(handle, sql, nil, nil, nil), sql)
+        try syncCommitted()
+    }
+
+    /// Waits for the log's sync once a commit happened, outside any transaction and with this
+    /// process's writer gate let go (held, it would keep the next writer from committing into
+    /// the same sync): after a statement that committed on its own, or after a write
+    /// transaction.
+    private func syncCommitted() throws(StoreError) {
+        guard let walSync, walSync.pending, !holdsWriterGate, sqlite3_get_autocommit(handle) != 0 else { return }
+        walSync.pending = false
+        try walSync.group.sync()
     }
 
     /// Runs `body` inside BEGIN IMMEDIATE … COMMIT so concurrent writers serialize cleanly.
@@ -109,11 +127,18 @@ public final class SQLiteConnection: SQLConnection, @unchecked Sendable {
             throw .internalFailure("BEGIN IMMEDIATE: database is locked (another writer of this process held it)")
         }
         holdsWriterGate = true
-        defer {
+        let result: T
+        do {
+            result = try inTransaction("BEGIN IMMEDIATE", body)
+        } catch {
             holdsWriterGate = false
             writers.unlock()
+            throw error
         }
-        return try inTransaction("BEGIN IMMEDIATE", body)
+        holdsWriterGate = false
+        writers.unlock()
+        try syncCommitted()
+        return result
     }
 
     /// Runs `body` inside BEGIN DEFERRED … COMMIT: its reads see one WAL snapshot, and no
@@ -196,7 +221,7 @@ public final class SQLiteConnection: SQLConnection, @unchecked Sendable {
         }
         while true {
             let rc = sqlite3_step(stmt)
-            if rc == SQLITE_DONE { return }
+            if rc == SQLITE_DONE { return try syncCommitted() }
             guard rc == SQLITE_ROW else {
                 try check(rc, sql)
                 return

@@ -133,7 +133,9 @@ public enum HMAC {
             SHA256_Init(&ctx)
             SHA256_Update(&ctx, pad.baseAddress, blockSize)
             if data.count > 0 { SHA256_Update(&ctx, data.baseAddress, data.count) }
-            withUnsafeMutableBytes(of: &inner) { _ = SHA256_Final($0.baseAddress!.assumingMemoryBound(to: UInt8.self), &ctx) }
+            withUnsafeMutableBytes(of: &inner) {
+                _ = SHA256_Final($0.baseAddress!.assumingMemoryBound(to: UInt8.self), &ctx)
+            }
             for i in 0..<blockSize { pad[i] ^= 0x36 ^ 0x5c }
             SHA256_Init(&ctx)
             SHA256_Update(&ctx, pad.baseAddress, blockSize)
