@@ -27,6 +27,11 @@ static inline int s3gw_o_direct(void) { return __O_DIRECT; }
 // _GNU_SOURCE too.
 extern int pthread_mutex_clocklock(pthread_mutex_t *mutex, clockid_t clock, const struct timespec *abstime);
 
+// Atomic access to a counter in memory shared between processes (mmap'd): Swift's atomics live
+// in Swift-owned memory only.
+static inline uint64_t s3gw_shared_load(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline void s3gw_shared_increment(uint64_t *p) { __atomic_fetch_add(p, 1, __ATOMIC_ACQ_REL); }
+
 // prctl(2) is variadic, which Swift cannot call: fixed-arity wrappers for the options used.
 static inline int s3gw_set_dumpable(int dumpable) { return prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0); }
 static inline int s3gw_get_dumpable(void) { return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0); }

@@ -4,7 +4,8 @@ import Synchronization
     import Glibc
 #endif
 
-/// A bounded map for values that never go stale (derived from their key alone), in shards
+/// A bounded map for values that never go stale (derived from their key alone, or carrying
+/// their own validity), in shards
 /// picked by the calling thread: a worker's request threads would otherwise all take one lock
 /// per request, and a shared lock was once the worker's hottest spot. Each shard fills itself,
 /// so a value may be computed once per shard; a full shard is emptied.

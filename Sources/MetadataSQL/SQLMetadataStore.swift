@@ -22,16 +22,21 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
     /// Every slot handed out, so deinit can close the connections of threads that outlive the
     /// store (a worker's threads never end; tests make many stores).
     private let slots = Mutex<[ObjectIdentifier: ConnectionSlot]>([:])
+    /// Bucket records already read (`BucketRecordCache`); nil: every read asks the database.
+    let bucketCache: BucketRecordCache?
 
     /// `open` makes a connection, `readOnly` opened for reading (`s3gw audit verify`): no
-    /// migration, no write.
+    /// migration, no write. `bucketGeneration`: the counter every writer of this database
+    /// advances after changing a bucket row, which lets bucket records be cached; nil (several
+    /// hosts, where no such counter is shared) caches none.
     public init(
-        readOnly: Bool = false, audits: Bool = true,
+        readOnly: Bool = false, audits: Bool = true, bucketGeneration: SharedGeneration? = nil,
         open: @escaping @Sendable () throws(StoreError) -> any SQLConnection
     ) throws(StoreError) {
         self.open = open
         self.readOnly = readOnly
         self.audits = audits
+        bucketCache = bucketGeneration.map { BucketRecordCache(generation: $0) }
         var k = pthread_key_t()
         // The destructor closes a thread's connection when that thread ends.
         pthread_key_create(&k) { pointer in
@@ -135,11 +140,15 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
     static let bucketNamedSQL = "SELECT \(bucketColumns) FROM buckets WHERE name = ?"
 
     public func bucket(named name: String) throws(StoreError) -> BucketRecord? {
-        try withConnection { db throws(StoreError) in
+        if let held = bucketCache?.lookup(name) { return held.record }
+        let generation = bucketCache?.generation.current
+        let found = try withConnection { db throws(StoreError) in
             var found: BucketRecord?
             try db.query(Self.bucketNamedSQL, [.text(name)]) { r in found = Self.bucket(r) }
             return found
         }
+        if let found, let generation { bucketCache?.insert(found, readAt: generation) }
+        return found
     }
 
     public func listBuckets(tenant: String) throws(StoreError) -> [BucketRecord] {
@@ -241,18 +250,27 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         return v
     }
 
+    private static let objectSQL = "SELECT \(objectColumns) FROM objects WHERE bucket = ? AND key = ?"
+
     public func object(bucket: String, key: String) throws(StoreError) -> ObjectRecord? {
         try withConnection { db throws(StoreError) in
             var found: ObjectRecord?
-            try db.query(
-                "SELECT \(Self.objectColumns) FROM objects WHERE bucket = ? AND key = ?", [.text(bucket), .text(key)]
-            ) { r in found = Self.object(r) }
+            try db.query(Self.objectSQL, [.text(bucket), .text(key)]) { r in found = Self.object(r) }
             return found
         }
     }
 
     public func bucketAndObject(bucket: String, key: String) throws(StoreError) -> (BucketRecord, ObjectRecord?)? {
-        try withConnection { db throws(StoreError) in
+        // A bucket still held: only the object is read. The two reads are no longer one
+        // statement, so the generation is checked again after the object's: a bucket deleted
+        // and made again meanwhile (its name then another's) sends the request to the one
+        // statement below, which sees both at one instant.
+        if let cache = bucketCache, let held = cache.lookup(bucket) {
+            let object = try self.object(bucket: bucket, key: key)
+            if cache.generation.current == held.generation { return (held.record, object) }
+        }
+        let generation = bucketCache?.generation.current
+        let found = try withConnection { db throws(StoreError) -> (BucketRecord, ObjectRecord?)? in
             var found: (BucketRecord, ObjectRecord?)?
             try db.query(
                 Self.bucketAndObjectSQL, [.text(key), .text(bucket)]
@@ -262,6 +280,8 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
             }
             return found
         }
+        if let found, let generation { bucketCache?.insert(found.0, readAt: generation) }
+        return found
     }
 
     public func setBucketTags(bucket: String, tags: [Header]) throws(StoreError) {

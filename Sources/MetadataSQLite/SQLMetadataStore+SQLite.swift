@@ -11,7 +11,11 @@ extension SQLMetadataStore {
     )
         throws(StoreError)
     {
-        try self.init(readOnly: readOnly, audits: audits) { () throws(StoreError) -> any SQLConnection in
+        // Bucket records are cached against the host's bucket generation, which every
+        // connection to this file advances after changing a bucket row (`SQLiteConnection`).
+        let generation = readOnly ? nil : SharedGeneration.at(SQLiteConnection.bucketGenerationPath(path))
+        try self.init(readOnly: readOnly, audits: audits, bucketGeneration: generation) {
+            () throws(StoreError) -> any SQLConnection in
             try SQLiteConnection(path: path, readOnly: readOnly, checkpoints: checkpoints)
         }
     }

@@ -27,6 +27,11 @@ public final class SQLiteConnection: SQLConnection, @unchecked Sendable {
     public var dialect: SQLDialect { .sqlite }
     /// Syncs the log after each commit (`SQLiteWALSync`); nil for a read-only connection.
     private var walSync: SQLiteWALSync?
+    /// Where the host's bucket generation of this database lives (`BucketRecordCache`).
+    private let bucketGenerationPath: String
+
+    /// The file beside the database holding its bucket generation.
+    public static func bucketGenerationPath(_ path: String) -> String { path + "-buckets" }
 
     /// `checkpoints` false: this connection never checkpoints the WAL, neither automatically nor
     /// when it closes as the last one — with continuous backup on, its shipper alone does
@@ -50,6 +55,7 @@ public final class SQLiteConnection: SQLConnection, @unchecked Sendable {
         }
         handle = db
         writers = SQLiteWriterGate.of(path)
+        bucketGenerationPath = Self.bucketGenerationPath(path)
         // Workers in several processes share the file: wait on locks rather than failing.
         SQLiteBusyWait.install(db)
         // A read-only reader (a forensic check) changes nothing, not even the journal mode.
@@ -107,6 +113,11 @@ public final class SQLiteConnection: SQLConnection, @unchecked Sendable {
     private func syncCommitted() throws(StoreError) {
         guard let walSync, walSync.pending, !holdsWriterGate, sqlite3_get_autocommit(handle) != 0 else { return }
         walSync.pending = false
+        // Before the sync, which may fail: the change is committed either way.
+        if walSync.bucketsChanged {
+            walSync.bucketsChanged = false
+            SharedGeneration.at(bucketGenerationPath)?.advance()
+        }
         try walSync.group.sync()
     }
 
@@ -155,6 +166,7 @@ public final class SQLiteConnection: SQLConnection, @unchecked Sendable {
             return result
         } catch {
             try? exec("ROLLBACK")
+            walSync?.bucketsChanged = false
             throw error
         }
     }

@@ -24,6 +24,9 @@ final class SQLiteWALSync: @unchecked Sendable {
     let checkpoints: Bool
     /// A commit happened that no sync has covered yet (the connection's thread alone).
     var pending = false
+    /// A row of `buckets` changed since the last commit's sync: the host's bucket generation is
+    /// advanced once it committed (`BucketRecordCache`).
+    var bucketsChanged = false
 
     /// SQLite's default automatic checkpoint threshold.
     static let autocheckpointPages: Int32 = 1000
@@ -55,7 +58,9 @@ final class SQLiteWALSync: @unchecked Sendable {
     /// Installs the hook on `db`; the returned object must live as long as the connection.
     static func install(_ db: OpaquePointer, group: GroupSync, checkpoints: Bool) -> SQLiteWALSync {
         let sync = SQLiteWALSync(group: group, checkpoints: checkpoints)
-        sqlite3_wal_hook(db, walHook, Unmanaged.passUnretained(sync).toOpaque())
+        let context = Unmanaged.passUnretained(sync).toOpaque()
+        sqlite3_wal_hook(db, walHook, context)
+        sqlite3_update_hook(db, updateHook, context)
         return sync
     }
 
@@ -74,4 +79,13 @@ private func walHook(
 ) -> Int32 {
     guard let context else { return SQLITE_OK }
     return Unmanaged<SQLiteWALSync>.fromOpaque(context).takeUnretainedValue().committed(db, name, pages: pages)
+}
+
+/// Any change to a row of `buckets` (rowid tables only, which it is), before its commit.
+private func updateHook(
+    _ context: UnsafeMutableRawPointer?, _ operation: Int32, _ database: UnsafePointer<CChar>?,
+    _ table: UnsafePointer<CChar>?, _ rowid: sqlite3_int64
+) {
+    guard let context, let table, strcmp(table, "buckets") == 0 else { return }
+    Unmanaged<SQLiteWALSync>.fromOpaque(context).takeUnretainedValue().bucketsChanged = true
 }

@@ -158,7 +158,11 @@ final class SQLiteConnectionLifetimeTests: XCTestCase {
 
     func testDroppingTheStoreClosesTheConnectionsOfThreadsThatLiveOn() throws {
         let path = NSTemporaryDirectory() + "s3gw-conn-\(UUID().uuidString).db"
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        defer {
+            for suffix in ["", "-wal", "-shm", "-buckets"] {
+                try? FileManager.default.removeItem(atPath: path + suffix)
+            }
+        }
         var store: SQLMetadataStore? = try SQLMetadataStore(sqlitePath: path)
         let used = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
