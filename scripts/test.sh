@@ -65,7 +65,8 @@ if swift build; then
     # change: 3b (remote zone) those that move bytes through a zone or stop them mid-way
     # (presigned and virtual-host addressing and feature refusals are decided before a zone is
     # touched); 3c (PostgreSQL) those whose requests read and write metadata in their own ways
-    # (signatures, chunk framing and the tools' wire habits are decided before the store is).
+    # (the presigned and virtual-host forms, chunk framing and the sync tools' wire habits change
+    # how a request is verified or framed, not what it asks of the store).
     zone_suites=(
         Tests/e2e/test_boto3.py Tests/e2e/test_copy_delete.py Tests/e2e/test_tagging.py
         Tests/e2e/test_awscli.py Tests/e2e/test_s3cmd.py Tests/e2e/test_rclone.py Tests/e2e/test_minio.py
@@ -76,7 +77,8 @@ if swift build; then
     )
     store_suites=(
         Tests/e2e/test_boto3.py Tests/e2e/test_copy_delete.py Tests/e2e/test_tagging.py
-        Tests/e2e/test_awscli.py Tests/e2e/test_rclone.py Tests/e2e/test_refusals.py
+        Tests/e2e/test_awscli.py Tests/e2e/test_s3cmd.py Tests/e2e/test_rclone.py Tests/e2e/test_minio.py
+        Tests/e2e/test_refusals.py
         Tests/e2e/test_object_lock.py Tests/e2e/test_lifecycle.py Tests/e2e/test_sse.py
         Tests/e2e/test_versioning.py Tests/e2e/test_multipart.py Tests/e2e/test_tenants.py
         Tests/e2e/test_audit.py Tests/e2e/test_agent.py Tests/e2e/test_multihost.py

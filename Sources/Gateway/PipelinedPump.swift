@@ -18,10 +18,13 @@ func pipelinedPump(
 ) throws -> Int64 {
     precondition(bufferSize > 0 && buffers >= 2)
     let slots = (0..<buffers).map { _ in BodyBuffers.shared.take(bufferSize) }
-    // The most each slot held (what its wipe must cover).
+    // The most each slot held (what its wipe must cover); all of each unless the body ended
+    // well, as a read that threw may have written bytes it never returned.
     var used = Array(repeating: 0, count: buffers)
+    var finished = false
     // The helper has exited on every way out (see below), so no write still reads a slot.
     defer { for (slot, n) in zip(slots, used) { BodyBuffers.shared.give(slot, used: n) } }
+    defer { if !finished { used = slots.map(\.count) } }  // runs before the one above
 
     // A body that fits the ring is written from here: a helper thread and its hand-offs would
     // cost more than they overlap (small PUTs keep the plain path's cost).
@@ -34,6 +37,7 @@ func pipelinedPump(
             for (slot, n) in zip(slots, counts) where n > 0 {
                 try sink.write(UnsafeRawBufferPointer(rebasing: slot[0..<n]))
             }
+            finished = true
             return Int64(counts.reduce(0, +))
         }
     }
@@ -62,6 +66,7 @@ func pipelinedPump(
     stage.end()
     stage.join()
     if let failure = stage.failure { throw failure }
+    finished = true
     return total
 }
 

@@ -23,20 +23,25 @@ public final class BodyBuffers: Sendable {
 
     public init(keep: Int) { self.keep = keep }
 
-    /// A buffer of `byteCount` bytes (a kept one holds no earlier request's bytes); page-aligned
-    /// from a page on.
+    /// A buffer of `byteCount` bytes; page-aligned from a page on. One of `size` holds no
+    /// earlier request's bytes: a kept one was wiped, a fresh one is zeroed (the heap may hand
+    /// out memory another part freed unwiped, which would then stay in the pool, since only
+    /// what is written is wiped on return).
     public func take(_ byteCount: Int = size) -> UnsafeMutableRawBufferPointer {
-        if byteCount == Self.size, let address = free.withLock({ $0.popLast() }),
-            let base = UnsafeMutableRawPointer(bitPattern: address)
-        {
+        guard byteCount == Self.size else {
+            return .allocate(byteCount: byteCount, alignment: byteCount >= Self.alignment ? Self.alignment : 16)
+        }
+        if let address = free.withLock({ $0.popLast() }), let base = UnsafeMutableRawPointer(bitPattern: address) {
             return UnsafeMutableRawBufferPointer(start: base, count: byteCount)
         }
-        return .allocate(byteCount: byteCount, alignment: byteCount >= Self.alignment ? Self.alignment : 16)
+        let fresh = UnsafeMutableRawBufferPointer.allocate(byteCount: byteCount, alignment: Self.alignment)
+        fresh.initializeMemory(as: UInt8.self, repeating: 0)
+        return fresh
     }
 
     /// Returns a buffer from `take`, of which at most the first `used` bytes were written since
-    /// (`ByteSource.read` writes only the bytes it returns): kept if it is of `size` and fewer
-    /// than `keep` wait, else freed.
+    /// (`ByteSource.read` writes only the bytes it returns; after a read that threw, pass the
+    /// whole count): kept if it is of `size` and fewer than `keep` wait, else freed.
     public func give(_ buffer: UnsafeMutableRawBufferPointer, used: Int) {
         guard buffer.count == Self.size else { return buffer.deallocate() }
         UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(max(used, 0), buffer.count)])

@@ -2,9 +2,9 @@
 /// another source). Bodies are always streamed through these; nothing holds a whole body.
 public protocol ByteSource: AnyObject {
     /// Reads up to `buffer.count` bytes into the buffer's start, writing none of it past the
-    /// count returned (a buffer's wipe relies on it: `BodyBuffers.give`); returns 0 only at end of
-    /// stream. Throws on a broken
-    /// stream (client went away, bad framing, digest mismatch detected at the end).
+    /// count returned (a buffer's wipe relies on it: `BodyBuffers.give`); returns 0 only at end
+    /// of stream. Throws on a broken stream (client went away, bad framing, digest mismatch
+    /// detected at the end); a read that throws may have written anything.
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
 }
 

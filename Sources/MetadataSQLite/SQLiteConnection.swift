@@ -38,12 +38,10 @@ public final class SQLiteConnection: SQLConnection, @unchecked Sendable {
     /// (docs/METADATA.md, "Backup and restore"), or a checkpoint and WAL restart could discard
     /// frames it has not shipped yet.
     ///
-    /// `walGroup`: the sync commits wait for (tests give a double); this database's by default.
-    public convenience init(path: String, readOnly: Bool = false, checkpoints: Bool = true) throws(StoreError) {
-        try self.init(path: path, readOnly: readOnly, checkpoints: checkpoints, walGroup: SQLiteWALSync.group(path))
-    }
-
-    init(path: String, readOnly: Bool, checkpoints: Bool, walGroup: GroupSync) throws(StoreError) {
+    /// `walGroup`: the sync commits wait for (tests give a double); nil: this database's.
+    public init(path: String, readOnly: Bool = false, checkpoints: Bool = true, walGroup: GroupSync? = nil)
+        throws(StoreError)
+    {
         _ = Self.configured
         var db: OpaquePointer?
         let flags =
@@ -64,7 +62,9 @@ public final class SQLiteConnection: SQLConnection, @unchecked Sendable {
         if !checkpoints { csqlite_no_checkpoint_on_close(db) }
         // NORMAL: SQLite does not sync the log at commit; the WAL hook does, in groups.
         try exec("PRAGMA synchronous=NORMAL")
-        walSync = SQLiteWALSync.install(db, group: walGroup, checkpoints: checkpoints)
+        let group =
+            walGroup ?? SQLiteWALSync.group(wal: String(cString: sqlite3_filename_wal(sqlite3_db_filename(db, "main"))))
+        walSync = SQLiteWALSync.install(db, group: group, checkpoints: checkpoints)
         try exec("PRAGMA foreign_keys=ON")
     }
 
@@ -118,7 +118,12 @@ public final class SQLiteConnection: SQLConnection, @unchecked Sendable {
             walSync.bucketsChanged = false
             SharedGeneration.at(bucketGenerationPath)?.advance()
         }
-        try walSync.group.sync()
+        do {
+            try walSync.group.sync()
+        } catch {
+            SQLiteWALSync.failed(error)
+            throw error
+        }
     }
 
     /// Runs `body` inside BEGIN IMMEDIATE … COMMIT so concurrent writers serialize cleanly.

@@ -17,8 +17,15 @@ import Synchronization
 /// this database's `GroupSync` before the statement or transaction returns (`SQLiteConnection
 /// .syncCommitted`, once its writer gate is let go); concurrent commits share one sync.
 ///
+/// A failed sync ends the process (`failed`), as PostgreSQL panics on a failed fsync: the commit
+/// is already visible, and a request answered with an error would clean up after it (remove the
+/// blob its new row names); after a failed sync the kernel may also have dropped the pages and
+/// cleared the error, so no later sync can be trusted to tell. The process is restarted and
+/// SQLite recovers from what is on the disk.
+///
 /// The hook replaces SQLite's own, which ran the automatic checkpoint: a connection that
 /// checkpoints runs it here the same way (passive, once the log holds `autocheckpointPages`).
+/// Nothing may set `PRAGMA wal_autocheckpoint` on these connections: it would replace the hook.
 final class SQLiteWALSync: @unchecked Sendable {
     let group: GroupSync
     let checkpoints: Bool
@@ -36,23 +43,29 @@ final class SQLiteWALSync: @unchecked Sendable {
         self.checkpoints = checkpoints
     }
 
-    private static let groups = Mutex<[String: GroupSync]>([:])
+    /// Held weakly: a group, and its descriptor on the log, lives as long as a connection of
+    /// this process uses it (a process that opened many databases, as tests do, keeps none).
+    private struct Held { weak var group: GroupSync? }
+    private static let groups = Mutex<[String: Held]>([:])
 
-    /// The group of the database at `path` in this process: its log opened for each sync, so a
-    /// log that SQLite removed and made again (its last connection closed) is the one synced.
-    static func group(_ path: String) -> GroupSync {
+    /// The group of the log at `wal` (SQLite's own name for it: a symlinked database has its
+    /// log beside the real file) in this process; the caller keeps it.
+    static func group(wal: String) -> GroupSync {
         groups.withLock { groups in
-            if let group = groups[path] { return group }
-            let wal = path + "-wal"
-            let group = GroupSync(what: "fdatasync \(wal)") {
-                let fd = open(wal, O_RDONLY | O_CLOEXEC)
-                guard fd >= 0 else { return errno }
-                defer { close(fd) }
-                return fdatasync(fd) == 0 ? 0 : errno
-            }
-            groups[path] = group
+            if let group = groups[wal]?.group { return group }
+            let log = WALFile(path: wal)
+            let group = GroupSync(what: "fdatasync \(wal)") { log.sync() }
+            groups = groups.filter { $0.value.group != nil }
+            groups[wal] = Held(group: group)
             return group
         }
+    }
+
+    /// What a failed sync does: end the process (see above); tests put a recorder here.
+    nonisolated(unsafe) static var failed: (StoreError) -> Void = { error in
+        let line = "s3gw: the metadata log could not be made durable, stopping: \(error)\n"
+        _ = line.withCString { write(STDERR_FILENO, $0, strlen($0)) }
+        abort()
     }
 
     /// Installs the hook on `db`; the returned object must live as long as the connection.
@@ -88,4 +101,40 @@ private func updateHook(
 ) {
     guard let context, let table, strcmp(table, "buckets") == 0 else { return }
     Unmanaged<SQLiteWALSync>.fromOpaque(context).takeUnretainedValue().bucketsChanged = true
+}
+
+/// The log, on one descriptor kept open: the kernel reports a write-back error to every
+/// descriptor open when it happened, so one that another process's sync saw first is still
+/// reported here (a descriptor opened afresh for each sync would miss it). Opened again when
+/// the path names another file (SQLite removes the log when its last connection closes).
+private final class WALFile: @unchecked Sendable {
+    let path: String
+    private var fd: Int32 = -1
+    private var inode: UInt64 = 0
+
+    init(path: String) { self.path = path }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// 0 or an errno; called by one thread at a time (the group's leader).
+    func sync() -> Int32 {
+        var st = stat()
+        guard retrying({ stat(path, &st) }) == 0 else { return errno }
+        if fd < 0 || UInt64(st.st_ino) != inode {
+            if fd >= 0 { close(fd) }
+            fd = retrying { open(path, O_RDONLY | O_CLOEXEC) }
+            guard fd >= 0 else { return errno }
+            var opened = stat()
+            guard fstat(fd, &opened) == 0 else { return errno }
+            inode = UInt64(opened.st_ino)
+        }
+        return retrying({ fdatasync(fd) }) == 0 ? 0 : errno
+    }
+
+    private func retrying(_ call: () -> Int32) -> Int32 {
+        while true {
+            let r = call()
+            if r != -1 || errno != EINTR { return r }
+        }
+    }
 }

@@ -62,6 +62,53 @@ final class BodyBuffersTests: XCTestCase {
         }
     }
 
+    /// Writes into the whole buffer it is given, then throws: bytes no count reported.
+    final class ScribblingSource: ByteSource {
+        var reads = 0
+        let goodReads: Int
+        init(goodReads: Int) { self.goodReads = goodReads }
+        func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+            reads += 1
+            buffer.initializeMemory(as: UInt8.self, repeating: 0xEE)
+            if reads > goodReads { throw S3Error(.incompleteBody) }
+            return min(buffer.count, 1000)
+        }
+    }
+
+    /// A body that fails (a bad digest at its end, a client gone) leaves nothing in the kept
+    /// buffers either, however much the failing read wrote without reporting it.
+    func testFailedBodiesLeaveNothingInTheBuffers() throws {
+        let clean = (0..<BodyBuffers.shared.keep).map { _ in BodyBuffers.shared.take() }
+        for buffer in clean { BodyBuffers.shared.give(buffer, used: buffer.count) }
+        let pumps: [(String, (ScribblingSource) throws -> Void)] = [
+            ("whole buffers", { try pump($0, into: Collector(), wholeBuffers: true) }),
+            ("each read", { try pump($0, into: Collector()) }),
+            ("pipelined", { try pipelinedPump($0, into: Collector()) }),
+        ]
+        for goodReads in [0, 3, 2000] {
+            for (name, run) in pumps {
+                XCTAssertThrowsError(try run(ScribblingSource(goodReads: goodReads)))
+                let held = (0..<BodyBuffers.shared.waiting).map { _ in BodyBuffers.shared.take() }
+                XCTAssertEqual(held.count, BodyBuffers.shared.keep)
+                for buffer in held {
+                    XCTAssertTrue(buffer.allSatisfy { $0 == 0 }, "\(name) left bytes after \(goodReads) reads")
+                    BodyBuffers.shared.give(buffer, used: 0)
+                }
+            }
+        }
+    }
+
+    /// A fresh buffer of the kept size is zeroed: whatever the heap held is not kept with it.
+    func testFreshBuffersAreZeroed() {
+        let pool = BodyBuffers(keep: 1)
+        let dirty = UnsafeMutableRawBufferPointer.allocate(byteCount: BodyBuffers.size, alignment: 4096)
+        dirty.initializeMemory(as: UInt8.self, repeating: 0x77)
+        dirty.deallocate()
+        let fresh = pool.take()
+        XCTAssertTrue(fresh.allSatisfy { $0 == 0 })
+        pool.give(fresh, used: 0)
+    }
+
     /// Other sizes are plain allocations, never kept: the pool holds one size only.
     func testOtherSizesAreNotKept() {
         let pool = BodyBuffers(keep: 2)
