@@ -31,6 +31,11 @@ extern int pthread_mutex_clocklock(pthread_mutex_t *mutex, clockid_t clock, cons
 // in Swift-owned memory only.
 static inline uint64_t s3gw_shared_load(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 static inline void s3gw_shared_increment(uint64_t *p) { __atomic_fetch_add(p, 1, __ATOMIC_ACQ_REL); }
+// The load again after reads that must not pass it (a seqlock's recheck: a fence first).
+static inline uint64_t s3gw_shared_recheck(const uint64_t *p) {
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
 
 // prctl(2) is variadic, which Swift cannot call: fixed-arity wrappers for the options used.
 static inline int s3gw_set_dumpable(int dumpable) { return prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0); }

@@ -16,9 +16,12 @@ final class BucketRecordCache: Sendable {
 
     let generation: SharedGeneration
     let ttl: Double
-    private let entries = ThreadShardedCache<String, Entry>(shardCount: 16, maxEntriesPerShard: 1024)
-    /// Lookups answered from the cache (tests).
-    let hits = Atomic<Int>(0)
+    private let entries = ThreadShardedCache<String, Entry>(shardCount: 16, maxEntriesPerShard: 256)
+    #if DEBUG
+        /// Lookups answered from the cache (tests; not counted in release builds, where every
+        /// request thread would meet at one counter).
+        let hits = Atomic<Int>(0)
+    #endif
 
     init(generation: SharedGeneration, ttl: Double = 10) {
         self.generation = generation
@@ -31,7 +34,9 @@ final class BucketRecordCache: Sendable {
         guard let e = entries.lookup(name), e.generation == now, monotonicSeconds() - e.fetched < ttl else {
             return nil
         }
-        hits.add(1, ordering: .relaxed)
+        #if DEBUG
+            hits.add(1, ordering: .relaxed)
+        #endif
         return (e.record, now)
     }
 

@@ -267,7 +267,7 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         // statement below, which sees both at one instant.
         if let cache = bucketCache, let held = cache.lookup(bucket) {
             let object = try self.object(bucket: bucket, key: key)
-            if cache.generation.current == held.generation { return (held.record, object) }
+            if cache.generation.recheck == held.generation { return (held.record, object) }
         }
         let generation = bucketCache?.generation.current
         let found = try withConnection { db throws(StoreError) -> (BucketRecord, ObjectRecord?)? in

@@ -27,11 +27,15 @@ public final class SQLiteConnection: SQLConnection, @unchecked Sendable {
     public var dialect: SQLDialect { .sqlite }
     /// Syncs the log after each commit (`SQLiteWALSync`); nil for a read-only connection.
     private var walSync: SQLiteWALSync?
-    /// Where the host's bucket generation of this database lives (`BucketRecordCache`).
-    private let bucketGenerationPath: String
+    /// The database's file as SQLite names it (its full path, symlinks resolved).
+    private var databaseFile: String { String(cString: sqlite3_db_filename(handle, "main")) }
 
-    /// The file beside the database holding its bucket generation.
-    public static func bucketGenerationPath(_ path: String) -> String { path + "-buckets" }
+    /// The host's bucket generation of this database (`BucketRecordCache`): eight bytes in
+    /// `<database>-buckets`, made with the database's owner and mode; nil where it cannot be.
+    public func bucketGeneration() -> SharedGeneration? {
+        let file = databaseFile
+        return SharedGeneration.at(file + "-buckets", like: file)
+    }
 
     /// `checkpoints` false: this connection never checkpoints the WAL, neither automatically nor
     /// when it closes as the last one — with continuous backup on, its shipper alone does
@@ -53,7 +57,6 @@ public final class SQLiteConnection: SQLConnection, @unchecked Sendable {
         }
         handle = db
         writers = SQLiteWriterGate.of(path)
-        bucketGenerationPath = Self.bucketGenerationPath(path)
         // Workers in several processes share the file: wait on locks rather than failing.
         SQLiteBusyWait.install(db)
         // A read-only reader (a forensic check) changes nothing, not even the journal mode.
@@ -116,7 +119,7 @@ public final class SQLiteConnection: SQLConnection, @unchecked Sendable {
         // Before the sync, which may fail: the change is committed either way.
         if walSync.bucketsChanged {
             walSync.bucketsChanged = false
-            SharedGeneration.at(bucketGenerationPath)?.advance()
+            bucketGeneration()?.advance()
         }
         do {
             try walSync.group.sync()

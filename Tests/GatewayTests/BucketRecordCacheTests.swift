@@ -68,6 +68,22 @@ final class BucketRecordCacheTests: XCTestCase {
         XCTAssertNil(try a.bucketAndObject(bucket: "c", key: "k"))
     }
 
+    /// Two spellings of one database (a symlink, as another host may name it) share one
+    /// generation; a store with the cache off caches nothing (its changes still count).
+    func testSpellingsShareTheGenerationAndTheSwitchTurnsTheCacheOff() throws {
+        let a = try SQLMetadataStore(sqlitePath: path)
+        try FileManager.default.createSymbolicLink(atPath: dir + "/link.db", withDestinationPath: path)
+        let b = try SQLMetadataStore(sqlitePath: dir + "/link.db", bucketCache: false)
+        XCTAssertNil(b.bucketCache)
+        _ = try b.createBucket(
+            BucketRecord(
+                name: "b", owner: "o", createdAt: 1, locationConstraint: "", zones: ["z"], backendBucket: "s3gw-x"))
+        XCTAssertEqual(try a.bucket(named: "b")?.versioning, .unversioned)
+        try b.setVersioning(bucket: "b", .enabled)
+        XCTAssertEqual(try a.bucket(named: "b")?.versioning, .enabled)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/link.db-buckets"))
+    }
+
     /// A transaction that changed a bucket row and rolled back leaves the generation where it
     /// was; one that committed moves it once.
     func testOnlyCommittedChangesMoveTheGeneration() throws {
@@ -75,7 +91,7 @@ final class BucketRecordCacheTests: XCTestCase {
         _ = try store.createBucket(
             BucketRecord(
                 name: "b", owner: "o", createdAt: 1, locationConstraint: "", zones: ["z"], backendBucket: "s3gw-x"))
-        let generation = try XCTUnwrap(SharedGeneration.at(SQLiteConnection.bucketGenerationPath(path)))
+        let generation = try XCTUnwrap(SQLiteConnection(path: path).bucketGeneration())
         let start = generation.current
         let raw = try SQLiteConnection(path: path)
         XCTAssertThrowsError(
@@ -93,12 +109,12 @@ final class BucketRecordCacheTests: XCTestCase {
     /// Entries last `ttl` at most, whatever the generation (a change made outside the gateway).
     func testEntriesExpire() throws {
         let generation = try XCTUnwrap(SharedGeneration(path: dir + "/g"))
-        let cache = BucketRecordCache(generation: generation, ttl: 0.05)
+        let cache = BucketRecordCache(generation: generation, ttl: 1)
         let record = BucketRecord(
             name: "b", owner: "o", createdAt: 1, locationConstraint: "", zones: [], backendBucket: "s3gw-x")
         cache.insert(record, readAt: generation.current)
         XCTAssertNotNil(cache.lookup("b"))
-        let deadline = Date().addingTimeInterval(5)
+        let deadline = Date().addingTimeInterval(10)
         while cache.lookup("b") != nil, Date() < deadline { usleep(10_000) }
         XCTAssertNil(cache.lookup("b"))
         cache.insert(record, readAt: generation.current &- 1)

@@ -158,6 +158,14 @@ final class GatewayConfigTests: XCTestCase {
         assertInvalid(provider, line: 7, contains: "direct_writes: unknown key")
     }
 
+    /// `[metadata] bucket_cache`: on unless turned off; only a boolean.
+    func testBucketCacheIsOnUnlessTurnedOff() throws {
+        XCTAssertTrue(try GatewayConfig.parse(good, file: "t.toml").metadata.bucketCache)
+        XCTAssertFalse(
+            try GatewayConfig.parse(good + "\n[metadata]\nbucket_cache = false\n", file: "t.toml").metadata.bucketCache)
+        XCTAssertThrowsError(try GatewayConfig.parse(good + "\n[metadata]\nbucket_cache = \"no\"\n", file: "t.toml"))
+    }
+
     /// `[server] md5_lanes`: on unless turned off; only a boolean.
     func testMD5LanesAreOnUnlessTurnedOff() throws {
         XCTAssertTrue(try GatewayConfig.parse(good, file: "t.toml").md5Lanes)

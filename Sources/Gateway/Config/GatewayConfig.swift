@@ -262,6 +262,7 @@ public struct GatewayConfig: Sendable {
                 }
                 c.metadata.path = try reader.string("path").flatMap { $0.isEmpty ? nil : $0 }
                 c.metadata.url = try reader.string("url") ?? ""
+                c.metadata.bucketCache = try reader.bool("bucket_cache") ?? true
                 if c.metadata.kind == .postgres && c.metadata.url.isEmpty {
                     throw Invalid(file: file, line: table.line, message: "kind = \"postgres\" needs url")
                 }

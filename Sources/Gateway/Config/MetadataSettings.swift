@@ -16,6 +16,10 @@ public struct MetadataSettings: Sendable, Equatable {
     /// `target_session_attrs=read-write` allowed). Keep the password out of it: libpq reads
     /// `PGPASSFILE` / `~/.pgpass`, so the configuration file holds no secret.
     public var url = ""
+    /// `bucket_cache`: each process keeps the bucket records it read while no process of the
+    /// host changed one (SQLite only; docs/METADATA.md). Off during a rolling upgrade from a
+    /// build without it, whose processes change buckets without saying so.
+    public var bucketCache = true
 
     public init() {}
 

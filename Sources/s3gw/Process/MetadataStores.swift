@@ -15,7 +15,8 @@ enum MetadataStores {
             // With [backup] on, no connection but the backup's own checkpoints the WAL, in any
             // process (docs/METADATA.md, "How the live database is kept safe").
             try SQLMetadataStore(
-                sqlitePath: config.metadataPath, readOnly: readOnly, audits: audits, checkpoints: config.backup == nil)
+                sqlitePath: config.metadataPath, readOnly: readOnly, audits: audits, checkpoints: config.backup == nil,
+                bucketCache: config.metadata.bucketCache)
         case .postgres:
             try SQLMetadataStore(postgres: config.metadata.url, readOnly: readOnly, audits: audits)
         }
