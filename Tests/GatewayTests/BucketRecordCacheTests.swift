@@ -84,6 +84,57 @@ final class BucketRecordCacheTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/link.db-buckets"))
     }
 
+    /// An action run once, by the next object-only read (a GET whose bucket came from the cache).
+    final class Hook: @unchecked Sendable {
+        let action = Mutex<(() -> Void)?>(nil)
+        func take() -> (() -> Void)? {
+            action.withLock { a in
+                defer { a = nil }
+                return a
+            }
+        }
+        func before(_ sql: String) {
+            if sql.contains("FROM objects WHERE bucket = ? AND key = ?"), let run = take() { run() }
+        }
+    }
+
+    /// The bucket is deleted and another tenant's made under its name between the cached lookup
+    /// and the object read: the GET gets the new bucket's record with the new bucket's object,
+    /// never the old record (its owner, its policy) with the new bucket's object.
+    func testABucketMadeAgainDuringTheObjectReadIsNotPairedWithTheOldRecord() throws {
+        let writer = try SQLMetadataStore(sqlitePath: path)
+        let generation = try XCTUnwrap(SQLiteConnection(path: path).bucketGeneration())
+        let hook = Hook()
+        let file = path
+        let reader = try SQLMetadataStore(bucketGeneration: generation) { () throws(StoreError) -> any SQLConnection in
+            CountingConnection(try SQLiteConnection(path: file), beforeQuery: hook.before)
+        }
+        _ = try writer.createBucket(
+            BucketRecord(
+                name: "b", owner: "first", createdAt: 1, locationConstraint: "", zones: ["z"], backendBucket: "s3gw-1"))
+        XCTAssertEqual(try reader.bucket(named: "b")?.owner, "first")
+        hook.action.withLock {
+            $0 = {
+                do {
+                    try writer.deleteBucket(named: "b")
+                    _ = try writer.createBucket(
+                        BucketRecord(
+                            name: "b", owner: "second", createdAt: 2, locationConstraint: "", zones: ["z"],
+                            backendBucket: "s3gw-2"))
+                    _ = try writer.putObject(
+                        ObjectRecord(
+                            bucket: "b", key: "k", size: 1, etag: "seconds", lastModified: 1, contentType: "t",
+                            headers: [], checksums: [:], zone: "z", blob: "ab12"))
+                } catch { XCTFail("\(error)") }
+            }
+        }
+        let (bucket, object) = try XCTUnwrap(try reader.bucketAndObject(bucket: "b", key: "k"))
+        XCTAssertNil(hook.take(), "the object read from the cached bucket ran")
+        XCTAssertEqual(object?.etag, "seconds")
+        XCTAssertEqual(bucket.owner, "second")
+        XCTAssertEqual(bucket.backendBucket, "s3gw-2")
+    }
+
     /// A transaction that changed a bucket row and rolled back leaves the generation where it
     /// was; one that committed moves it once.
     func testOnlyCommittedChangesMoveTheGeneration() throws {

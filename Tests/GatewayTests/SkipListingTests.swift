@@ -300,11 +300,16 @@ final class SkipListingTests: XCTestCase {
     }
 }
 
-/// Forwards to a connection and counts its statements.
+/// Forwards to a connection and counts its statements; `beforeQuery` sees each query's SQL
+/// before it runs.
 final class CountingConnection: SQLConnection {
     let inner: any SQLConnection
     private(set) var statements = 0
-    init(_ inner: any SQLConnection) { self.inner = inner }
+    private let beforeQuery: ((String) -> Void)?
+    init(_ inner: any SQLConnection, beforeQuery: ((String) -> Void)? = nil) {
+        self.inner = inner
+        self.beforeQuery = beforeQuery
+    }
     var dialect: SQLDialect { inner.dialect }
     var audits: Bool {
         get { inner.audits }
@@ -317,6 +322,7 @@ final class CountingConnection: SQLConnection {
     }
     func query(_ sql: String, _ args: [SQLValue], row: (any SQLRow) throws(StoreError) -> Void) throws(StoreError) {
         statements += 1
+        beforeQuery?(sql)
         try inner.query(sql, args, row: row)
     }
     func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T { try inner.transaction(body) }
