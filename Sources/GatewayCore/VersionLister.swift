@@ -30,6 +30,8 @@ public struct VersionLister {
     }
 
     private var count: Int { page.entries.count + page.commonPrefixes.count }
+    /// Entries and common prefixes the page still has room for.
+    public var room: Int { max(0, query.maxKeys - count) }
 
     /// Takes the next entry in order. Returns a key to continue from (inclusive) when every key
     /// under a just-listed common prefix can be skipped.

@@ -10,9 +10,7 @@ import GatewayCore
 /// each row is, so pages are exactly the row-by-row reader's (SkipListingTests run both).
 extension SQLMetadataStore {
     /// The walk's text, from a key after the cursor (`inclusive` false) or at it. Parameters:
-    /// bucket, cursor, bucket, the position after the prefix (in characters, as PostgreSQL
-    /// counts), delimiter, that position twice more, delimiter, the delimiter's successor
-    /// (`keyWalk`), the most steps, prefix. A step past the prefix's range ends the walk (it
+    /// bucket, cursor, bucket, `skipArgs`, the most steps, prefix. A step past the prefix's range ends the walk (it
     /// is still returned: the lister sees it and stops); so does the end of the bucket.
     static func keyWalkSQL(inclusive: Bool) -> String { inclusive ? keyWalkFromSQL : keyWalkAfterSQL }
 
@@ -20,13 +18,9 @@ extension SQLMetadataStore {
     private static let keyWalkAfterSQL = keyWalk(firstComparison: ">")
 
     private static func keyWalk(firstComparison: String) -> String {
-        // The successor of the step's common prefix: its text before the delimiter, then the
-        // delimiter's successor; NULL when the key holds no delimiter after the
-        // prefix (the next step then takes the next key).
-        let skip = """
-            CASE WHEN strpos(substr(w.key, CAST(? AS INTEGER)), ?) > 0
-                THEN substr(w.key, 1, CAST(? AS INTEGER) + strpos(substr(w.key, CAST(? AS INTEGER)), ?) - 2) || ? END
-            """
+        // The successor of the step's common prefix; NULL when the key holds no delimiter after
+        // the prefix (the next step then takes the next key).
+        let skip = commonPrefixSuccessor("w.key")
         // Each step carries its whole row (a LATERAL probe), so no join back to the table: the
         // page's rows come straight from the index probes.
         return """
@@ -49,8 +43,10 @@ extension SQLMetadataStore {
     /// last scalar advanced, carrying left past U+10FFFF) is its text before the delimiter
     /// followed by the delimiter's successor — as long as the carry stays within the delimiter.
     /// Nil when it would not (a delimiter of U+10FFFF scalars only): the row-by-row reader seeks.
-    static func keyWalk(_ query: ListQuery) -> (delimiter: String, advanced: String)? {
-        guard let delimiter = query.delimiter, !delimiter.isEmpty,
+    static func keyWalk(_ query: ListQuery) -> (delimiter: String, advanced: String)? { keyWalk(query.delimiter) }
+
+    static func keyWalk(_ delimiter: String?) -> (delimiter: String, advanced: String)? {
+        guard let delimiter, !delimiter.isEmpty,
             let advanced = KeyLister.successor(ofPrefix: Array(delimiter.utf8))
         else { return nil }
         return (delimiter, advanced)
@@ -66,19 +62,15 @@ extension SQLMetadataStore {
     ) throws(StoreError) -> Int {
         var cursor = start
         var rowsRead = 0
-        // Where a character after the prefix starts, as PostgreSQL's substr counts (code points).
-        let afterPrefix = Int64(lister.query.prefix.unicodeScalars.count + 1)
+        let skip = skipArgs(prefix: lister.query.prefix, walk)
         while !lister.done {
             let steps = lister.room + 1
             var rows = 0
             var seek: String?
             try db.query(
                 keyWalkSQL(inclusive: cursor.inclusive),
-                [
-                    .text(bucket), .text(cursor.key), .text(bucket), .int(afterPrefix), .text(walk.delimiter),
-                    .int(afterPrefix), .int(afterPrefix), .text(walk.delimiter), .text(walk.advanced),
-                    .int(Int64(steps)), .text(lister.query.prefix),
-                ]
+                [.text(bucket), .text(cursor.key), .text(bucket)] + skip
+                    + [.int(Int64(steps)), .text(lister.query.prefix)]
             ) { r in
                 rows += 1
                 let key = r.text(1)

@@ -270,6 +270,12 @@ extension SQLMetadataStore {
                 cursor = (row.key, row.versionSeq, false)
             }
             if known == nil && !seeked { break }
+            // On PostgreSQL every further seek would be two round trips: the server walks the
+            // rest of the page (after the first common prefix, so plain keys still come in bulk).
+            if seeked, db.dialect == .postgres, let walk = keyWalk(query.delimiter) {
+                try walkVersions(bucket, &lister, from: cursor.key, walk, db)
+                break
+            }
             if seeked { batch.reset() } else { batch.grow() }
         }
         return lister.result

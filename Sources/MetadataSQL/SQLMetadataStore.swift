@@ -195,6 +195,8 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         upload_id, part_sizes, replicas, version_id, version_seq, delete_marker, lock_mode, retain_until, legal_hold, \
         noncurrent_since, owner, acl, sse
         """
+    /// How many columns `objectColumns` names: a statement's own columns come after them.
+    static let objectColumnCount = objectColumns.split(separator: ",").count
 
     /// A key's one row in `objects`; one row per version in `object_versions`.
     private static let upsertObject = PortableSQL.upsert(

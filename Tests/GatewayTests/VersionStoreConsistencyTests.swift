@@ -327,6 +327,139 @@ final class VersionStoreConsistencyTests: XCTestCase {
         XCTAssertTrue(byId.contains("PRIMARY KEY") || byId.contains("sqlite_autoindex"), byId)
     }
 
+    /// Delimiter listings over keys with several versions, latest delete markers, keys from
+    /// before versioning and canonically equal spellings: every (prefix, delimiter) paged at
+    /// every size gives the in-memory store's pages. On PostgreSQL this runs the server-side
+    /// walk past common prefixes (`walkVersions`).
+    func testDelimiterPagesOfVersionsAreTheSameInEveryStore() throws {
+        let stores = try stores(.unversioned)
+        let keys = [
+            "a", "a/1", "a/2/x", "a/2/y", "a/3", "a//", "ab", "b/1", "b/2", "c", "d/e/f", "d/e/g", "é/1", "e\u{301}/2",
+            "e/3", "x¿1", "x¿2", "xÀ", "zz/",
+        ]
+        var time = 1.0
+        for s in stores {
+            time = 1
+            for k in keys.prefix(4) {
+                try put(s, k, "old-\(k)", at: time)
+                time += 1
+            }
+            try s.setVersioning(bucket: "b", .enabled)
+            for (i, k) in keys.enumerated() {
+                for v in 0..<(1 + i % 3) {
+                    try put(s, k, "\(k)-\(v)", at: time)
+                    time += 1
+                }
+                if i % 4 == 1 { _ = try delete(s, k, nil, at: time) }
+                time += 1
+            }
+        }
+        for prefix in ["", "a", "a/", "d/", "e", "x", "q"] {
+            for delimiter in [nil, "/", "¿", "2/"] {
+                let whole = try stores.map {
+                    try $0.listVersions(bucket: "b", query: VersionListQuery(prefix: prefix, delimiter: delimiter))
+                }
+                let total = whole[1].entries.count + whole[1].commonPrefixes.count
+                for maxKeys in [1, 2, 3, 1000] where maxKeys <= total + 1 {
+                    let paged = try stores.map { s in
+                        var lines: [String] = []
+                        var query = VersionListQuery(prefix: prefix, delimiter: delimiter, maxKeys: maxKeys)
+                        for _ in 0..<200 {
+                            let page = try s.listVersions(bucket: "b", query: query)
+                            lines += page.entries.map {
+                                "\(SkipListingTests.Shown.spelled($0.record.key)) \($0.record.blob) \($0.isLatest)"
+                            }
+                            lines += page.commonPrefixes.map { "CP \(SkipListingTests.Shown.spelled($0))" }
+                            guard page.isTruncated else { break }
+                            query.keyMarker = try XCTUnwrap(page.nextKeyMarker)
+                            query.versionIdMarker = page.nextVersionIdMarker ?? ""
+                        }
+                        return lines
+                    }
+                    XCTAssertEqual(paged[0], paged[1], "prefix \(prefix) delimiter \(delimiter ?? "-") max \(maxKeys)")
+                }
+            }
+        }
+    }
+
+    /// On PostgreSQL a version listing's delimiter page is a few statements — the rows up to its
+    /// first common prefix, then one walk whose seeks run inside the server — not two per
+    /// common prefix; the walk's rows are the row-by-row reader's.
+    func testOnPostgreSQLAVersionDelimiterPageIsAFewStatements() throws {
+        try XCTSkipUnless(storeTestsOnPostgres, "the walk is PostgreSQL's")
+        let store = try XCTUnwrap(try stores().first as? SQLMetadataStore)
+        // 1200 "directories" of two keys, each key with a newer and an older version; every
+        // third key's latest is a delete marker (no row in `objects`).
+        try store.withConnection { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) in
+                for d in 0..<1200 {
+                    for k in ["\(d)/a", "\(d)/b"] {
+                        var older = record("dir\(k)", "o", at: 1)
+                        older.versionSeq = VersionId.make(after: "", now: 1)
+                        older.versionId = older.versionSeq
+                        older.noncurrentSince = 2
+                        try SQLMetadataStore.insert(older, into: "object_versions", db)
+                        var newer = ObjectRecord.deleteMarker(bucket: "b", key: "dir\(k)", at: 2)
+                        if d % 3 != 0 { newer = record("dir\(k)", "n", at: 2) }
+                        newer.versionSeq = VersionId.make(after: older.versionSeq, now: 2)
+                        newer.versionId = newer.versionSeq
+                        try SQLMetadataStore.insert(newer, into: d % 3 == 0 ? "object_versions" : "objects", db)
+                    }
+                }
+                for k in ["flat1", "flat2"] { try SQLMetadataStore.insert(record(k, "f", at: 3), db) }
+            }
+        }
+        // The walk's steps and rows are index probes, never a scan of either table.
+        let plan = try store.withConnection { db throws(StoreError) in
+            try db.exec("ANALYZE objects")
+            try db.exec("ANALYZE object_versions")
+            let skip = SQLMetadataStore.skipArgs(prefix: "dir", ("/", "0"))
+            let start: [SQLValue] = [.text("b"), .text("dir"), .text("")]
+            var lines: [String] = []
+            try db.query(
+                "EXPLAIN " + SQLMetadataStore.versionWalkSQL,
+                skip + start + start + skip + [.text("b"), .text("b"), .int(1001), .text("dir")]
+                    + [.text("b"), .text("b"), .int(1001)]
+            ) { r in lines.append(r.text(0)) }
+            return lines.joined(separator: "\n")
+        }
+        XCTAssertFalse(plan.contains("Seq Scan"), plan)
+        XCTAssertTrue(plan.contains("object_versions_pkey") && plan.contains("objects_pkey"), plan)
+        func read(_ q: VersionListQuery) throws -> (page: VersionPage, statements: Int) {
+            try store.withConnection { db throws(StoreError) in
+                let counting = CountingConnection(db)
+                let page = try SQLMetadataStore.listVersions("b", q, counting)
+                return (page, counting.statements)
+            }
+        }
+        var r = try read(VersionListQuery(prefix: "dir", delimiter: "/"))
+        XCTAssertEqual(r.page.commonPrefixes.count, 1000)
+        XCTAssertEqual(r.page.commonPrefixes.prefix(3), ["dir0/", "dir1/", "dir10/"])
+        XCTAssertTrue(r.page.isTruncated)
+        XCTAssertEqual(r.page.nextKeyMarker, r.page.commonPrefixes.last)
+        XCTAssertLessThanOrEqual(r.statements, 6, "the first rows of each table, then the walk")
+        // The next page from its marker: the other 200, then nothing more.
+        r = try read(VersionListQuery(prefix: "dir", delimiter: "/", keyMarker: r.page.nextKeyMarker ?? ""))
+        XCTAssertEqual(r.page.commonPrefixes.count, 200)
+        XCTAssertFalse(r.page.isTruncated)
+        XCTAssertLessThanOrEqual(r.statements, 6)
+        // Plain keys between common prefixes come with every version, newest first, and the
+        // latest (a delete marker for dir0/…) flagged as such.
+        r = try read(VersionListQuery(delimiter: "/", keyMarker: "dir998/"))
+        XCTAssertEqual(r.page.commonPrefixes, ["dir999/"])
+        XCTAssertEqual(r.page.entries.map(\.record.key), ["flat1", "flat2"])
+        XCTAssertFalse(r.page.isTruncated)
+        r = try read(VersionListQuery(prefix: "dir1", delimiter: "a"))
+        let shown = r.page.entries.prefix(4).map { "\($0.record.key) \($0.record.blob) \($0.isLatest)" }
+        XCTAssertEqual(shown, ["dir1/b n true", "dir1/b o false", "dir10/b n true", "dir10/b o false"])
+        XCTAssertEqual(r.page.commonPrefixes.prefix(2), ["dir1/a", "dir10/a"])
+        // dir1, dir10…dir19, dir100…dir199, dir1000…dir1199: 311 common prefixes, 622 versions.
+        XCTAssertEqual(r.page.commonPrefixes.count, 311)
+        XCTAssertEqual(r.page.entries.count, 622)
+        XCTAssertFalse(r.page.isTruncated)
+        XCTAssertLessThanOrEqual(r.statements, 6)
+    }
+
     func testAPrefixSuccessorIsValidUTF8AfterAContinuationByte() {
         // "¿" is C2 BF: the next byte string (C2 C0) is not UTF-8; the next scalar ("À") is.
         XCTAssertEqual(VersionLister.successor(ofPrefix: Array("a¿".utf8)), "aÀ")

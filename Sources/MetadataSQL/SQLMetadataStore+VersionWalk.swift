@@ -1,0 +1,111 @@
+import GatewayCore
+
+/// ListObjectVersions with a delimiter on PostgreSQL in a bounded number of statements, as
+/// `walkKeys` does for ListObjects: the row-by-row reader seeks past each common prefix with
+/// a statement per table, a round trip each on PostgreSQL (1000 common prefixes were 2000
+/// statements). Once a page meets its first common prefix, the rest of it is read in one
+/// statement. A version listing reads two tables (the latest row of a key in `objects`, the
+/// others in `object_versions`), so the server walks the union of their keys: each step takes
+/// the smaller of the two tables' first keys after the previous one, or at or after the
+/// successor of the previous one's common prefix. Each key walked then brings its rows,
+/// newest first: one row for a key inside a common prefix (the lister needs only to see it),
+/// up to the page's room and one more for any other key. `VersionLister` still decides what
+/// every row is, so pages are exactly the row-by-row reader's (the listing tests compare the
+/// stores, on PostgreSQL in tier 2b).
+extension SQLMetadataStore {
+    /// The walk's text. Parameters, in order: the common-prefix successor of the first key
+    /// (`skipArgs`), then twice (once per table) bucket, start key, the key the first must be
+    /// greater than; the successor of each step's key (`skipArgs`), bucket, bucket, the most
+    /// steps, prefix; then bucket, bucket, the most rows of a key outside any common prefix.
+    static let versionWalkSQL: String = {
+        // The first key of either table at or after `from` and after `above` (expressions).
+        func next(from: String, above: String) -> String {
+            """
+            (SELECT key FROM (
+                (SELECT key FROM objects WHERE bucket = ? AND key >= \(from) AND key > \(above) ORDER BY key LIMIT 1)
+                UNION ALL
+                (SELECT key FROM object_versions WHERE bucket = ? AND key >= \(from) AND key > \(above)
+                 ORDER BY key LIMIT 1)
+             ) k ORDER BY key LIMIT 1)
+            """
+        }
+        // A walked row: its key, its step, and the successor of its common prefix (NULL when the
+        // key holds no delimiter after the prefix: the next step takes the next key).
+        return """
+            WITH RECURSIVE walk (wkey, n, wseek) AS (
+                (SELECT first.key, 1, \(commonPrefixSuccessor("first.key"))
+                 FROM \(next(from: "?", above: "?")) first)
+              UNION ALL
+                (SELECT step.key, w.n + 1, \(commonPrefixSuccessor("step.key"))
+                 FROM walk w CROSS JOIN LATERAL \(next(from: "COALESCE(w.wseek, w.wkey)", above: "w.wkey")) step
+                 WHERE w.n < ? AND starts_with(w.wkey, ?))
+            )
+            SELECT \(objectColumns), w.n FROM walk w CROSS JOIN LATERAL (
+                (SELECT \(objectColumns) FROM objects WHERE bucket = ? AND key = w.wkey)
+                UNION ALL
+                (SELECT \(objectColumns) FROM object_versions WHERE bucket = ? AND key = w.wkey
+                 ORDER BY version_seq DESC LIMIT CASE WHEN w.wseek IS NULL THEN CAST(? AS INTEGER) ELSE 1 END)
+            ) r ORDER BY w.n, r.version_seq DESC
+            """
+    }()
+
+    /// The successor of `column`'s common prefix (`KeyLister.successor(ofPrefix:)` for a delimiter
+    /// whose last byte is ASCII): its text up to the delimiter, then the delimiter with that
+    /// byte advanced; NULL without a delimiter after the prefix. Takes `skipArgs`.
+    static func commonPrefixSuccessor(_ column: String) -> String {
+        """
+        CASE WHEN strpos(substr(\(column), CAST(? AS INTEGER)), ?) > 0
+            THEN substr(\(column), 1, CAST(? AS INTEGER) + strpos(substr(\(column), CAST(? AS INTEGER)), ?) - 2) || ? END
+        """
+    }
+
+    /// The arguments of one `commonPrefixSuccessor` under `prefix`: where a character after the
+    /// prefix starts, as PostgreSQL's substr counts (code points), the delimiter and its
+    /// successor (`keyWalk`).
+    static func skipArgs(prefix: String, _ walk: (delimiter: String, advanced: String)) -> [SQLValue] {
+        let afterPrefix = Int64(prefix.unicodeScalars.count + 1)
+        return [
+            .int(afterPrefix), .text(walk.delimiter), .int(afterPrefix), .int(afterPrefix), .text(walk.delimiter),
+            .text(walk.advanced),
+        ]
+    }
+
+    /// Reads the rest of `lister`'s page from `start` (a key boundary: where a seek lands, or
+    /// after a key listed whole) through the walk. One statement: the walk takes at most a key
+    /// per entry the page has room for, and one more; should it end on exactly that many keys
+    /// with room left, another continues from there.
+    static func walkVersions(
+        _ bucket: String, _ lister: inout VersionLister, from start: String,
+        _ walk: (delimiter: String, advanced: String), _ db: any SQLConnection
+    ) throws(StoreError) {
+        // Keys are never empty: "greater than ''" lets the first step take the start key itself.
+        var cursor = (key: start, above: "")
+        let skip = skipArgs(prefix: lister.query.prefix, walk)
+        let stepColumn = Int32(objectColumnCount)
+        while !lister.done {
+            let steps = lister.room + 1
+            var walked = 0
+            var lastKey = cursor.key
+            var seek: String?
+            let start: [SQLValue] = [.text(bucket), .text(cursor.key), .text(cursor.above)]
+            let args: [SQLValue] =
+                skip + start + start + skip
+                + [.text(bucket), .text(bucket), .int(Int64(steps)), .text(lister.query.prefix)]
+                + [.text(bucket), .text(bucket), .int(Int64(steps))]
+            try db.query(versionWalkSQL, args) { r in
+                walked = Int(r.int(stepColumn))
+                let key = r.text(1)
+                lastKey = key
+                guard !lister.done else { return }
+                // The walk seeks where the lister does: the rest of a key inside a common
+                // prefix is one the lister skips anyway.
+                if let s = seek, VersionLister.precedes(key, s) { return }
+                seek = lister.offer(object(r))
+            }
+            // Fewer keys than steps: the walk reached the bucket's end or left the prefix.
+            if walked < steps { break }
+            // After a common prefix, from its successor; after a key listed whole, past it.
+            cursor = seek.map { ($0, "") } ?? (lastKey, lastKey)
+        }
+    }
+}
