@@ -100,6 +100,10 @@ public protocol MetadataStore: MigrationStore, AuditStore {
     ) throws(StoreError) -> DeleteOutcome
     /// ListObjectVersions: both latest and noncurrent entries, markers included.
     func listVersions(bucket: String, query: VersionListQuery) throws(StoreError) -> VersionPage
+    /// Bytes each zone holds for every version of every bucket: each version's `storedSize` in
+    /// its zone and in each zone with a completed replica (markers hold none; uploads in
+    /// progress and blobs no version names are not counted). One snapshot.
+    func storedBytesPerZone() throws(StoreError) -> [String: Int64]
     /// Replaces one version's tags (nil version id: the latest). `.noSuchKey` / `.noSuchVersion`
     /// when gone; callers refuse delete markers before. Audited `object.tags`.
     func setVersionTags(bucket: String, key: String, versionId: String?, tags: [Header]) throws(StoreError)

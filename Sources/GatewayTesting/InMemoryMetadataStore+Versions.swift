@@ -158,6 +158,18 @@ extension InMemoryMetadataStore {
         }
     }
 
+    public func storedBytesPerZone() throws(StoreError) -> [String: Int64] {
+        state.withLock { s in
+            var zones: [String: Int64] = [:]
+            let all = s.objects.values.flatMap(\.values) + s.versions.values.flatMap(\.values).flatMap { $0 }
+            for o in all where !o.isDeleteMarker {
+                zones[o.zone, default: 0] += o.storedSize
+                for r in o.replicas where r.state == .completed { zones[r.zone, default: 0] += o.storedSize }
+            }
+            return zones
+        }
+    }
+
     public func listVersions(bucket: String, query: VersionListQuery) throws(StoreError) -> VersionPage {
         let all = try state.withLock { s throws(StoreError) -> (entries: [ObjectRecord], markerSeq: String?) in
             var markerSeq: String?

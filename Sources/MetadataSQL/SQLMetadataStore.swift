@@ -195,8 +195,11 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         upload_id, part_sizes, replicas, version_id, version_seq, delete_marker, lock_mode, retain_until, legal_hold, \
         noncurrent_since, owner, acl, sse
         """
-    /// How many columns `objectColumns` names: a statement's own columns come after them.
-    static let objectColumnCount = objectColumns.split(separator: ",").count
+    /// `objectColumns`' names, in order: a statement's own columns come after them.
+    static let objectColumnNames = objectColumns.split(separator: ",").map { String($0.filter { !$0.isWhitespace }) }
+    static var objectColumnCount: Int { objectColumnNames.count }
+    /// Where `objectColumns` has `name`.
+    static func objectColumn(_ name: String) -> Int32 { Int32(objectColumnNames.firstIndex(of: name) ?? -1) }
 
     /// A key's one row in `objects`; one row per version in `object_versions`.
     private static let upsertObject = PortableSQL.upsert(

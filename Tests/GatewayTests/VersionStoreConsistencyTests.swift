@@ -206,6 +206,45 @@ final class VersionStoreConsistencyTests: XCTestCase {
         }
     }
 
+    /// The agent's count of the bytes each zone holds: every version's stored size in its zone
+    /// and in each zone with a completed replica, never a marker's nor a pending or failed
+    /// replica's; encrypted versions by their stored (ciphertext) size. The SQL store adds up
+    /// most of it in the database; both stores agree with the versions they list.
+    func testStoredBytesPerZoneCountEveryCopyOfEveryVersion() throws {
+        let stores = try stores()
+        for s in stores {
+            for i in 0..<90 {
+                var o = record("k\(i % 7)", "b\(i)", at: Double(i + 1))
+                o.size = Int64(i * 1000 + 17)
+                o.zone = ["z1", "z2", "z3"][i % 3]
+                o.replicas = [
+                    Replica(zone: "r1", backendBucket: "x", blob: "c\(i)", state: i % 2 == 0 ? .completed : .pending),
+                    Replica(zone: "r2", backendBucket: "x", blob: "d\(i)", state: i % 4 < 2 ? .completed : .failed),
+                ].prefix(i % 3)
+                    .map { $0 }
+                if i % 5 == 0 { o.sse = "sealed" }
+                if i % 10 == 0 { o.partSizes = [Int64(i * 500), Int64(i * 500 + 17)] }
+                _ = try s.putVersion(o, condition: nil)
+                if i % 11 == 0 { _ = try delete(s, o.key, nil, at: Double(i) + 1.5) }
+                if i == 45 { try s.setVersioning(bucket: "b", .suspended) }
+            }
+        }
+        for s in stores {
+            var expected: [String: Int64] = [:]
+            var versions = 0
+            for e in try entries(s) where !e.record.isDeleteMarker {
+                let o = e.record
+                versions += 1
+                expected[o.zone, default: 0] += o.storedSize
+                for r in o.replicas where r.state == .completed { expected[r.zone, default: 0] += o.storedSize }
+            }
+            XCTAssertGreaterThan(versions, 40, name(s))
+            XCTAssertEqual(try s.storedBytesPerZone(), expected, name(s))
+            XCTAssertEqual(Set(expected.keys), ["z1", "z2", "z3", "r1", "r2"], name(s))
+        }
+        XCTAssertEqual(try stores[0].storedBytesPerZone(), try stores[1].storedBytesPerZone())
+    }
+
     // MARK: Suspended corners
 
     func testASuspendedPutOverALatestNullMarkerRemovesTheMarker() throws {

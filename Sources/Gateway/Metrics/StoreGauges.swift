@@ -37,10 +37,10 @@ enum StoreGauges {
     }
 }
 
-/// Bytes each zone holds for the buckets' current objects (primary copies and verified
-/// replicas; not uploads in progress nor blobs no object names), added up by the agent on a
-/// thread of its own every few minutes and kept in its notes: walking every object is too slow
-/// for a scrape, and the number changes slowly.
+/// Bytes each zone holds for the buckets' objects, every version (primary copies and verified
+/// replicas; not uploads in progress nor blobs no object names: `storedBytesPerZone`), added
+/// up by the agent on a thread of its own every few minutes and kept in its notes: reading
+/// every version is too slow for a scrape, and the number changes slowly.
 public enum ZoneStoredBytes {
     static let key = "metrics/zone-stored-bytes"
     /// Seconds between two counts.
@@ -54,30 +54,9 @@ public enum ZoneStoredBytes {
     /// Counts and records; returns the bytes per zone.
     @discardableResult
     public static func refresh(_ ctx: GatewayContext, now: Double) throws(StoreError) -> [String: Int64] {
-        let zones = try count(ctx.metadata)
+        let zones = try ctx.metadata.storedBytesPerZone()
         let json = (try? JSONEncoder().encode(Note(at: now, zones: zones))).map { String(decoding: $0, as: UTF8.self) }
         try ctx.metadata.setAgentState(key, json)
-        return zones
-    }
-
-    static func count(_ metadata: any MetadataStore) throws(StoreError) -> [String: Int64] {
-        var zones: [String: Int64] = [:]
-        var afterBucket = ""
-        while true {
-            let buckets = try metadata.allBuckets(after: afterBucket, limit: 100)
-            for b in buckets {
-                // Every version's copies take room, noncurrent ones included (markers hold none).
-                try VersionWalk(metadata, bucket: b.name).visit { e in
-                    let o = e.record
-                    guard !o.isDeleteMarker else { return true }
-                    zones[o.zone, default: 0] += o.storedSize
-                    for r in o.replicas where r.state == .completed { zones[r.zone, default: 0] += o.storedSize }
-                    return true
-                }
-            }
-            guard buckets.count == 100, let last = buckets.last else { break }
-            afterBucket = last.name
-        }
         return zones
     }
 
