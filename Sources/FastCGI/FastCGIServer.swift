@@ -105,7 +105,7 @@ public final class FastCGIExchange: ByteSource, ResponseSink {
 
     /// HTTP_* and CONTENT_TYPE carry header values: bytes, not text (`HeaderBytes`).
     static func isHeaderParam(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
-        name.starts(with: "HTTP_".utf8) || name.elementsEqual("CONTENT_TYPE".utf8)
+        ByteSearch.hasPrefix(name, "HTTP_") || ByteSearch.equals(name, "CONTENT_TYPE")
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {

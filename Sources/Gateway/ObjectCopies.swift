@@ -25,6 +25,11 @@ struct ObjectCopies {
             copies.append(
                 Copy(zone: r.zone, backendBucket: r.backendBucket, blobs: [BlobPart(blob: r.blob, size: o.storedSize)]))
         }
+        // One copy (no replica) needs no order: no rank table, no sort.
+        guard copies.count > 1 else {
+            all = copies
+            return
+        }
         let rank = Dictionary(b.zones.enumerated().map { ($1, $0) }) { a, _ in a }
         all = copies.enumerated().sorted {
             (rank[$0.element.zone] ?? Int.max, $0.offset) < (rank[$1.element.zone] ?? Int.max, $1.offset)

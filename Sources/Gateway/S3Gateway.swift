@@ -133,7 +133,7 @@ public struct S3Gateway: Sendable {
         var headers: [(name: String, value: String)] = []
         headers.reserveCapacity(params.count)
         for (k, v) in params {
-            if k.utf8.starts(with: "HTTP_".utf8) {
+            if ByteSearch.hasPrefix(k, "HTTP_") {
                 headers.append((headerName(fromCGI: k), v))
             } else if k == "CONTENT_TYPE" && !v.isEmpty && params["HTTP_CONTENT_TYPE"] == nil {
                 // nginx sends these both as CGI variables and as HTTP_*; keep one of each.

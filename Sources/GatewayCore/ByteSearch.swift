@@ -22,4 +22,29 @@ public enum ByteSearch {
         }
         return nil
     }
+
+    /// Whether `bytes` start with `prefix`: one `memcmp`, where the generic `starts(with:)`
+    /// walks both sequences a byte at a time through their iterators.
+    public static func hasPrefix(_ bytes: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> Bool {
+        guard bytes.count >= prefix.utf8CodeUnitCount else { return false }
+        guard let base = bytes.baseAddress else { return prefix.utf8CodeUnitCount == 0 }
+        return memcmp(base, prefix.utf8Start, prefix.utf8CodeUnitCount) == 0
+    }
+
+    /// Whether `bytes` are exactly `text`'s.
+    public static func equals(_ bytes: UnsafeBufferPointer<UInt8>, _ text: StaticString) -> Bool {
+        bytes.count == text.utf8CodeUnitCount && hasPrefix(bytes, text)
+    }
+
+    /// Whether the UTF-8 of `s` starts with `prefix` (a native string's bytes, no copy).
+    public static func hasPrefix(_ s: String, _ prefix: StaticString) -> Bool {
+        var s = s
+        return s.withUTF8 { hasPrefix($0, prefix) }
+    }
+
+    /// Whether the UTF-8 of `s` holds `byte` (memchr).
+    public static func contains(_ s: String, _ byte: UInt8) -> Bool {
+        var s = s
+        return s.withUTF8 { u in u.baseAddress.map { memchr($0, Int32(byte), u.count) != nil } ?? false }
+    }
 }

@@ -18,7 +18,8 @@ public enum CanonicalRequest {
 
     /// As above, from the pairs a `RequestHead` already split.
     static func canonicalQuery(pairs raw: [(name: String, value: String?)], excluding: String? = nil) -> String {
-        let excluded = excluding.map { uriEncode($0, encodeSlash: true) }
+        // A name's canonical form, as each pair's name is compared in it.
+        let excluded = excluding.map(canonicalComponent)
         var pairs: [(String, String)] = []
         pairs.reserveCapacity(raw.count)
         var length = 0
@@ -34,15 +35,27 @@ public enum CanonicalRequest {
             if a.0 != b.0 { return a.0.utf8.lexicographicallyPrecedes(b.0.utf8) }
             return a.1.utf8.lexicographicallyPrecedes(b.1.utf8)
         }
-        var out: [UInt8] = []
-        out.reserveCapacity(length)
-        for (i, p) in pairs.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: "&")) }
-            out += p.0.utf8
-            out.append(UInt8(ascii: "="))
-            out += p.1.utf8
+        return String(unsafeUninitializedCapacity: max(0, length - 1)) { out in
+            var n = 0
+            func put(_ s: String) {
+                var s = s
+                s.withUTF8 { u in
+                    _ = UnsafeMutableBufferPointer(rebasing: out[n...]).initialize(fromContentsOf: u)
+                    n += u.count
+                }
+            }
+            for (i, p) in pairs.enumerated() {
+                if i > 0 {
+                    out[n] = UInt8(ascii: "&")
+                    n += 1
+                }
+                put(p.0)
+                out[n] = UInt8(ascii: "=")
+                n += 1
+                put(p.1)
+            }
+            return n
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// A name or value decoded (a malformed escape: as sent) and re-encoded with UriEncode; one
@@ -129,6 +142,34 @@ public enum CanonicalRequest {
         amzDate: String, scope: String, method: String, canonicalURI: String, canonicalQuery: String,
         canonicalHeaders: String, signedHeaders: String, payloadHash: String
     ) -> String {
+        String(
+            decoding: stringToSignBytes(
+                amzDate: amzDate, scope: scope,
+                canonicalRequestHash: canonicalRequestHash(
+                    method: method, canonicalURI: canonicalURI, canonicalQuery: canonicalQuery,
+                    canonicalHeaders: canonicalHeaders, signedHeaders: signedHeaders, payloadHash: payloadHash)),
+            as: UTF8.self)
+    }
+
+    /// `Signer.signature(signingKey:stringToSign: stringToSign(…parts…))`, with the string to
+    /// sign assembled as bytes, never as a String: the verifier's one call per signed request.
+    static func signature(
+        signingKey: [UInt8], amzDate: String, scope: String, method: String, canonicalURI: String,
+        canonicalQuery: String, canonicalHeaders: String, signedHeaders: String, payloadHash: String
+    ) -> String {
+        let sts = stringToSignBytes(
+            amzDate: amzDate, scope: scope,
+            canonicalRequestHash: canonicalRequestHash(
+                method: method, canonicalURI: canonicalURI, canonicalQuery: canonicalQuery,
+                canonicalHeaders: canonicalHeaders, signedHeaders: signedHeaders, payloadHash: payloadHash))
+        return hexEncode(HMAC.sha256(key: signingKey, data: sts))
+    }
+
+    /// SHA-256 of the canonical request `build` would make of these parts.
+    private static func canonicalRequestHash(
+        method: String, canonicalURI: String, canonicalQuery: String, canonicalHeaders: String,
+        signedHeaders: String, payloadHash: String
+    ) -> [UInt8] {
         var d = Digest(.sha256)
         func bytes(_ part: String, text: Bool = false) {
             if text || HeaderBytes.isASCII(part) {
@@ -150,8 +191,29 @@ public enum CanonicalRequest {
         bytes(signedHeaders)
         d.update(newline)
         bytes(payloadHash)
-        return algorithm + "\n" + amzDate + "\n" + scope + "\n" + hexEncode(d.finalize())
+        return d.finalize()
     }
+
+    /// "AWS4-HMAC-SHA256\n<amzDate>\n<scope>\n<hex hash>" as UTF-8.
+    private static func stringToSignBytes(amzDate: String, scope: String, canonicalRequestHash: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(algorithm.utf8.count + amzDate.utf8.count + scope.utf8.count + 3 + 64)
+        func append(_ s: String) {
+            var s = s
+            s.withUTF8 { out.append(contentsOf: $0) }
+            out.append(0x0A)
+        }
+        append(algorithm)
+        append(amzDate)
+        append(scope)
+        for b in canonicalRequestHash {
+            out.append(lowerHex[Int(b >> 4)])
+            out.append(lowerHex[Int(b & 0x0F)])
+        }
+        return out
+    }
+
+    private static let lowerHex: [UInt8] = Array("0123456789abcdef".utf8)
 
     public static func stringToSign(amzDate: String, scope: String, canonicalRequest: String) -> String {
         algorithm + "\n" + amzDate + "\n" + scope + "\n"

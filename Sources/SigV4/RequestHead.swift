@@ -1,3 +1,5 @@
+import GatewayCore
+
 /// The parts of an HTTP request that authentication needs, exactly as they came off the wire.
 /// Signatures are computed over the raw URI, so nothing here decodes or normalises the path.
 public struct RequestHead: Sendable {
@@ -125,7 +127,7 @@ func percentDecodeBytes(_ s: String) -> [UInt8]? {
 
 /// nil on malformed escapes or bytes that are not UTF-8; never turns '+' into a space.
 public func percentDecode(_ s: String) -> String? {
-    guard s.utf8.contains(UInt8(ascii: "%")) else { return s }
+    guard ByteSearch.contains(s, UInt8(ascii: "%")) else { return s }
     guard let bytes = percentDecodeBytes(s) else { return nil }
     return String(validating: bytes, as: UTF8.self)
 }

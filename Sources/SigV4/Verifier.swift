@@ -107,35 +107,51 @@ public struct Verifier: Sendable {
 
     /// "AK/20130524/us-east-1/s3/aws4_request"; nil reason means well-formed.
     static func parseCredential(_ s: String, service: String = "s3") -> (Credential?, String) {
-        // Split on the byte, not the Character: grapheme breaking cost more than the rest of
-        // the credential's checks. UTF-8 indices at '/' are String indices (ASCII boundary).
-        let parts = s.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map {
-            String(s[$0.startIndex..<$0.endIndex])
+        // Scanned as bytes, one String made per part kept: splitting into Strings (or on
+        // Characters) cost more than the rest of the credential's checks.
+        var s = s
+        return s.withUTF8 { b in
+            var cuts: [Int] = []
+            cuts.reserveCapacity(6)
+            cuts.append(-1)
+            for i in 0..<b.count where b[i] == UInt8(ascii: "/") {
+                cuts.append(i)
+                if cuts.count > 5 { break }
+            }
+            cuts.append(b.count)
+            func part(_ n: Int) -> UnsafeBufferPointer<UInt8> {
+                UnsafeBufferPointer(rebasing: b[(cuts[n] + 1)..<cuts[n + 1]])
+            }
+            func text(_ n: Int) -> String { String(decoding: part(n), as: UTF8.self) }
+            let expecting = "expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"."
+            guard cuts.count == 6, !part(0).isEmpty, !part(2).isEmpty else {
+                return (nil, "the Credential is mal-formed; " + expecting)
+            }
+            guard part(1).count == 8, part(1).allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                return (
+                    nil,
+                    "incorrect date format \"\(text(1))\". This date in the credential must be in the format \"yyyyMMdd\"."
+                )
+            }
+            guard part(3).elementsEqual(service.utf8) else {
+                return (nil, "incorrect service \"\(text(3))\". This endpoint belongs to \"\(service)\".")
+            }
+            guard part(4).elementsEqual("aws4_request".utf8) else {
+                return (nil, "incorrect terminal \"\(text(4))\". This endpoint uses \"aws4_request\".")
+            }
+            return (Credential(accessKey: text(0), date: text(1), region: text(2), service: service), "")
         }
-        let expecting = "expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"."
-        guard parts.count == 5, !parts[0].isEmpty, !parts[2].isEmpty else {
-            return (nil, "the Credential is mal-formed; " + expecting)
-        }
-        guard parts[1].utf8.count == 8, parts[1].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
-            return (
-                nil,
-                "incorrect date format \"\(parts[1])\". This date in the credential must be in the format \"yyyyMMdd\"."
-            )
-        }
-        guard parts[3] == service else {
-            return (nil, "incorrect service \"\(parts[3])\". This endpoint belongs to \"\(service)\".")
-        }
-        guard parts[4] == "aws4_request" else {
-            return (nil, "incorrect terminal \"\(parts[4])\". This endpoint uses \"aws4_request\".")
-        }
-        return (Credential(accessKey: parts[0], date: parts[1], region: parts[2], service: parts[3]), "")
     }
 
     static func parseSignedHeaders(_ s: String) -> [String]? {
         let names = s.utf8.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false).map {
             String(s[$0.startIndex..<$0.endIndex])
         }
-        guard !names.isEmpty, names.allSatisfy({ !$0.isEmpty && $0 == $0.lowercased() }) else { return nil }
+        // Lower case: ASCII names by their bytes (no String made), others as Swift lowercases them.
+        func isLower(_ n: String) -> Bool {
+            n.utf8.allSatisfy { $0 < 0x80 } ? !n.utf8.contains { $0 >= 0x41 && $0 <= 0x5A } : n == n.lowercased()
+        }
+        guard !names.isEmpty, names.allSatisfy({ !$0.isEmpty && isLower($0) }) else { return nil }
         return names
     }
 
@@ -200,14 +216,14 @@ public struct Verifier: Sendable {
             service: credential.service)
         let key = derived.key
         let canonicalQuery = CanonicalRequest.canonicalQuery(pairs: head.rawQueryPairs)
+        let scope = credential.scope
+        let payloadHash = head.header("x-amz-content-sha256") ?? bodyHash ?? CanonicalRequest.emptySHA256
         func expectedSignature(uri: String, headers: [(name: String, value: String)]) -> String {
-            let sts = CanonicalRequest.stringToSign(
-                amzDate: amzDate, scope: credential.scope, method: head.method, canonicalURI: uri,
+            CanonicalRequest.signature(
+                signingKey: key, amzDate: amzDate, scope: scope, method: head.method, canonicalURI: uri,
                 canonicalQuery: canonicalQuery,
                 canonicalHeaders: CanonicalRequest.canonicalHeaders(headers, signed: signed),
-                signedHeaders: signedField,
-                payloadHash: head.header("x-amz-content-sha256") ?? bodyHash ?? CanonicalRequest.emptySHA256)
-            return Signer.signature(signingKey: key, stringToSign: sts)
+                signedHeaders: signedField, payloadHash: payloadHash)
         }
         let uri = CanonicalRequest.canonicalURI(rawPath: head.rawPath)
         var uris = [uri]
@@ -223,7 +239,7 @@ public struct Verifier: Sendable {
         if derived.fresh { signingKeys.remember(derived.scope, key) }
         return AuthContext(
             accessKey: credential.accessKey, method: .v4Header, payload: payload, signingKey: key,
-            seedSignature: expected, scope: credential.scope, amzDate: amzDate)
+            seedSignature: expected, scope: scope, amzDate: amzDate)
     }
 
     // MARK: - SigV4 presigned URL
@@ -282,19 +298,20 @@ public struct Verifier: Sendable {
         let key = derived.key
         var expected = ""
         let canonicalQuery = CanonicalRequest.canonicalQuery(pairs: head.rawQueryPairs, excluding: "X-Amz-Signature")
+        let scope = credential.scope
+        let uri = CanonicalRequest.canonicalURI(rawPath: head.rawPath)
         for headers in headerVariants(head, signed: signed) {
-            let sts = CanonicalRequest.stringToSign(
-                amzDate: amzDate, scope: credential.scope, method: head.method,
-                canonicalURI: CanonicalRequest.canonicalURI(rawPath: head.rawPath), canonicalQuery: canonicalQuery,
+            expected = CanonicalRequest.signature(
+                signingKey: key, amzDate: amzDate, scope: scope, method: head.method, canonicalURI: uri,
+                canonicalQuery: canonicalQuery,
                 canonicalHeaders: CanonicalRequest.canonicalHeaders(headers, signed: signed),
                 signedHeaders: signedField, payloadHash: payloadHash)
-            expected = Signer.signature(signingKey: key, stringToSign: sts)
             if constantTimeEquals(expected, signature) { break }
         }
         guard constantTimeEquals(expected, signature) else { throw .signatureMismatch }
         if derived.fresh { signingKeys.remember(derived.scope, key) }
         return AuthContext(
             accessKey: credential.accessKey, method: .v4Query, payload: payload, signingKey: key,
-            seedSignature: expected, scope: credential.scope, amzDate: amzDate)
+            seedSignature: expected, scope: scope, amzDate: amzDate)
     }
 }

@@ -104,8 +104,18 @@ public enum OplogLine {
     private static func escape(_ u: UnsafeBufferPointer<UInt8>, _ out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var i = 0
+        // Bytes that need no look are copied a run at a time, not one append each.
+        var run = 0
         while i < u.count {
             let c = u[i]
+            if c >= 0x20 && c != UInt8(ascii: "\"") && c != UInt8(ascii: "\\") && c < 0x7F
+                || c >= 0xA0 && c != 0xC2
+                    && c != 0xE2
+            {
+                i += 1
+                continue
+            }
+            if run < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: u[run..<i])) }
             switch c {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"): escaped(c, &out)
             case 0x0A: escaped(UInt8(ascii: "n"), &out)
@@ -122,7 +132,9 @@ public enum OplogLine {
             default: out.append(c)
             }
             i += 1
+            run = i
         }
+        if run < u.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: u[run..<u.count])) }
         out.append(UInt8(ascii: "\""))
     }
 
