@@ -198,8 +198,10 @@ public struct S3Gateway: Sendable {
             trace?.bucket = name
             trace?.bucketTenant = named ?? principal?.tenant ?? TenantRecord.defaultID
         }
+        // A name given twice keeps its first value: assigned last to last, one hash each.
         var query: [String: String] = [:]
-        for item in head.queryItems where query[item.name] == nil { query[item.name] = item.value }
+        query.reserveCapacity(head.queryItems.count)
+        for item in head.queryItems.reversed() { query[item.name] = item.value }
         let counted = CountingSource(inner: body, expected: head.header("content-length").flatMap { Int64($0) })
         var request = S3Request(
             head: head, requestId: requestId, auth: auth, principal: principal, bucketName: bucket, key: key,

@@ -47,6 +47,20 @@ final class BucketHandlerTests: XCTestCase {
         XCTAssertEqual(gw.send("GET", "/full?list-type=2").errorCode, "NoSuchBucket")
     }
 
+    /// A query parameter given twice counts with its first value, wherever it stands.
+    func testAParameterGivenTwiceKeepsItsFirstValue() {
+        let gw = TestGateway()
+        gw.send("PUT", "/twice")
+        for k in ["a1", "b1"] { gw.send("PUT", "/twice/" + k, body: [1]) }
+        for (uri, shown, hidden) in [
+            ("/twice?list-type=2&prefix=a&prefix=b", "a1", "b1"), ("/twice?prefix=b&list-type=2&prefix=a", "b1", "a1"),
+        ] {
+            let r = gw.send("GET", uri)
+            XCTAssertEqual(r.status, 200, uri)
+            XCTAssert(r.text.contains("<Key>\(shown)</Key>") && !r.text.contains("<Key>\(hidden)</Key>"), r.text)
+        }
+    }
+
     func testListObjectsV2PagesWithDelimiterAndURLEncoding() {
         let gw = TestGateway()
         gw.send("PUT", "/list")
