@@ -76,21 +76,53 @@ public struct AuditRecord: Sendable, Equatable, Codable {
     /// `<UTF-8 length>:<bytes>\n` in a fixed order — unambiguous whatever a key or detail holds.
     /// `seq` may be overridden to ask what the record would hash to at another position.
     public func canonical(seq other: Int64? = nil) -> [UInt8] {
+        // Appended as bytes (no String per number, no array of the fields): every audited write
+        // builds this in its transaction.
         var out: [UInt8] = []
-        out.reserveCapacity(160 + key.utf8.count + detail.utf8.count)
+        out.reserveCapacity(200 + key.utf8.count + detail.utf8.count)
         out += "s3gw-audit-v1\n".utf8
-        func field(_ f: String) {
-            out += String(f.utf8.count).utf8
+        func bytes(_ u: UnsafeBufferPointer<UInt8>) {
+            Self.decimal(Int64(u.count), &out)
             out.append(UInt8(ascii: ":"))
-            out += f.utf8
+            out.append(contentsOf: u)
             out.append(UInt8(ascii: "\n"))
         }
-        field(String(other ?? seq))
-        field(String(time))
-        for f in [requestId, origin, tenant, accessKey, operation, change, bucket, key, detail, clientIP, prevHash] {
-            field(f)
+        func field(_ f: String) {
+            var f = f
+            f.withUTF8 { bytes($0) }
         }
+        func number(_ n: Int64) {
+            var digits: [UInt8] = []
+            Self.decimal(n, &digits)
+            digits.withUnsafeBufferPointer { bytes($0) }
+        }
+        number(other ?? seq)
+        number(time)
+        field(requestId)
+        field(origin)
+        field(tenant)
+        field(accessKey)
+        field(operation)
+        field(change)
+        field(bucket)
+        field(key)
+        field(detail)
+        field(clientIP)
+        field(prevHash)
         return out
+    }
+
+    /// `String(n)`'s bytes.
+    private static func decimal(_ n: Int64, _ out: inout [UInt8]) {
+        if n < 0 { out.append(UInt8(ascii: "-")) }
+        var m = n.magnitude
+        var d: UInt64 = 1
+        while m / d >= 10 { d *= 10 }
+        while d > 0 {
+            out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: m / d))
+            m %= d
+            d /= 10
+        }
     }
 
     /// Hex SHA-256 of the canonical bytes.

@@ -167,13 +167,15 @@ public final class SQLiteConnection: SQLConnection, @unchecked Sendable {
     }
 
     private func inTransaction<T>(_ begin: String, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
-        try exec(begin)
+        // Prepared once and kept (`query`'s cache), not parsed again by `sqlite3_exec` for every
+        // transaction; the same sync afterwards as `exec`.
+        try query(begin, []) { _ in }
         do {
             let result = try body()
-            try exec("COMMIT")
+            try query("COMMIT", []) { _ in }
             return result
         } catch {
-            try? exec("ROLLBACK")
+            try? query("ROLLBACK", []) { _ in }
             walSync?.bucketsChanged = false
             throw error
         }

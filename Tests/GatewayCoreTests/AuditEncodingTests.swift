@@ -50,6 +50,11 @@ final class AuditEncodingTests: XCTestCase {
             + "10:{\"size\":3}\n9:127.0.0.1\n64:" + String(repeating: "0", count: 64) + "\n"
         XCTAssertEqual(String(decoding: r.canonical(), as: UTF8.self), "s3gw-audit-v1\n1:7" + tail)
         XCTAssertEqual(String(decoding: r.canonical(seq: 9), as: UTF8.self), "s3gw-audit-v1\n1:9" + tail)
+        for n in [0, 10, -12, Int64.max, Int64.min] {
+            let s = String(n)
+            XCTAssertEqual(
+                String(decoding: r.canonical(seq: n), as: UTF8.self), "s3gw-audit-v1\n\(s.count):\(s)" + tail)
+        }
         // The hash covers those bytes (here: the stand-in hasher gives their count).
         XCTAssertEqual(r.hash, String(r.canonical().count))
     }
