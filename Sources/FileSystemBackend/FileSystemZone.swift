@@ -62,6 +62,7 @@ public struct FileSystemZone: AcceleratedZone {
                         var n = 0
                         func put(_ bytes: some Collection<UInt8>) {
                             for c in bytes {
+                                precondition(n < out.count)
                                 out[n] = c
                                 n += 1
                             }

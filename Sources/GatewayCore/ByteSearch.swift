@@ -26,14 +26,17 @@ public enum ByteSearch {
     /// Whether `bytes` start with `prefix`: one `memcmp`, where the generic `starts(with:)`
     /// walks both sequences a byte at a time through their iterators.
     public static func hasPrefix(_ bytes: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> Bool {
-        guard bytes.count >= prefix.utf8CodeUnitCount else { return false }
-        guard let base = bytes.baseAddress else { return prefix.utf8CodeUnitCount == 0 }
-        return memcmp(base, prefix.utf8Start, prefix.utf8CodeUnitCount) == 0
+        // `withUTF8Buffer`, not `utf8Start`: a one-scalar literal is stored without a pointer.
+        prefix.withUTF8Buffer { p in
+            guard bytes.count >= p.count else { return false }
+            guard let base = bytes.baseAddress, let start = p.baseAddress else { return p.isEmpty }
+            return memcmp(base, start, p.count) == 0
+        }
     }
 
     /// Whether `bytes` are exactly `text`'s.
     public static func equals(_ bytes: UnsafeBufferPointer<UInt8>, _ text: StaticString) -> Bool {
-        bytes.count == text.utf8CodeUnitCount && hasPrefix(bytes, text)
+        text.withUTF8Buffer { bytes.count == $0.count } && hasPrefix(bytes, text)
     }
 
     /// Whether the UTF-8 of `s` starts with `prefix` (a native string's bytes, no copy).

@@ -4,13 +4,16 @@ import GatewayCore
 /// minutes for `s3gw_zone_stored_bytes`, and decoding every version's whole row in Swift took
 /// about 4 s per million objects. A plaintext copy's stored size is its size, so the database
 /// sums those by zone, and one more pass reads the rows with replicas (their replica lines) and
-/// the encrypted ones (their `storedSize` depends on the encryption layout).
+/// the encrypted ones (their `storedSize` depends on the encryption layout), a page at a time.
 extension SQLMetadataStore {
     private static let sizeColumn = objectColumn("size")
     private static let replicasColumn = objectColumn("replicas")
     private static let sseColumn = objectColumn("sse")
 
-    public func storedBytesPerZone() throws(StoreError) -> [String: Int64] {
+    public func storedBytesPerZone() throws(StoreError) -> [String: Int64] { try storedBytesPerZone(page: 1000) }
+
+    /// `page`: rows of the second pass per statement.
+    func storedBytesPerZone(page: Int) throws(StoreError) -> [String: Int64] {
         try withConnection { db throws(StoreError) in
             // One snapshot of both tables: a version moving between them is counted once.
             try db.readTransaction { () throws(StoreError) -> [String: Int64] in
@@ -25,23 +28,39 @@ extension SQLMetadataStore {
                         WHERE delete_marker = 0 AND sse = '' GROUP BY zone
                         """, []
                     ) { r in zones[r.text(0), default: 0] += r.int(1) }
-                    // Replicated or encrypted: one more pass, reading a plaintext row's replica
-                    // lines only and an encrypted row whole.
-                    try db.query(
-                        """
-                        SELECT \(Self.objectColumns) FROM \(table)
-                        WHERE delete_marker = 0 AND (sse <> '' OR replicas <> '')
-                        """, []
-                    ) { r in
-                        guard !r.text(Self.sseColumn).isEmpty else {
-                            add(
-                                r.int(Self.sizeColumn),
-                                replicas: FieldCoding.decodeReplicas(r.text(Self.replicasColumn)))
-                            return
+                    // Replicated or encrypted: one more pass, a page at a time by primary key
+                    // (libpq holds a statement's whole result), decoding a plaintext row's
+                    // replica lines only and an encrypted row whole.
+                    let keyColumns = table == "objects" ? ["bucket", "key"] : ["bucket", "key", "version_seq"]
+                    let after = "(" + keyColumns.joined(separator: ", ") + ")"
+                    var cursor: [String]?
+                    while true {
+                        var rows = 0
+                        var last: [String] = []
+                        let position = cursor.map { c in
+                            " AND \(after) > (" + c.map { _ in "?" }.joined(separator: ", ") + ")"
                         }
-                        let o = Self.object(r)
-                        zones[o.zone, default: 0] += o.storedSize
-                        add(o.storedSize, replicas: o.replicas)
+                        try db.query(
+                            """
+                            SELECT \(Self.objectColumns) FROM \(table)
+                            WHERE delete_marker = 0 AND (sse <> '' OR replicas <> '')\(position ?? "")
+                            ORDER BY \(keyColumns.joined(separator: ", ")) LIMIT \(page)
+                            """, (cursor ?? []).map { .text($0) }
+                        ) { r in
+                            rows += 1
+                            last = keyColumns.map { r.text(Self.objectColumn($0)) }
+                            guard !r.text(Self.sseColumn).isEmpty else {
+                                add(
+                                    r.int(Self.sizeColumn),
+                                    replicas: FieldCoding.decodeReplicas(r.text(Self.replicasColumn)))
+                                return
+                            }
+                            let o = Self.object(r)
+                            zones[o.zone, default: 0] += o.storedSize
+                            add(o.storedSize, replicas: o.replicas)
+                        }
+                        guard rows == page else { break }
+                        cursor = last
                     }
                 }
                 return zones

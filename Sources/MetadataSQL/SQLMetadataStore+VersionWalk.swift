@@ -9,14 +9,14 @@ import GatewayCore
 /// the smaller of the two tables' first keys after the previous one, or at or after the
 /// successor of the previous one's common prefix. Each key walked then brings its rows,
 /// newest first: one row for a key inside a common prefix (the lister needs only to see it),
-/// up to the page's room and one more for any other key. `VersionLister` still decides what
-/// every row is, so pages are exactly the row-by-row reader's (the listing tests compare the
-/// stores, on PostgreSQL in tier 2b).
+/// all its versions up to the page's room and one more for any other key. The walk stops once
+/// the entries its keys bring (one per common prefix, one per version) reach that many, so a
+/// statement returns at most about twice the page whatever the keys' versions: libpq holds a
+/// statement's whole result in memory. `VersionLister` still decides what every row is, so
+/// pages are exactly the row-by-row reader's (the listing tests compare the stores, on
+/// PostgreSQL in tier 2b).
 extension SQLMetadataStore {
-    /// The walk's text. Parameters, in order: the common-prefix successor of the first key
-    /// (`skipArgs`), then twice (once per table) bucket, start key, the key the first must be
-    /// greater than; the successor of each step's key (`skipArgs`), bucket, bucket, the most
-    /// steps, prefix; then bucket, bucket, the most rows of a key outside any common prefix.
+    /// The walk's text; its parameters are `versionWalkArgs`, in the order they appear.
     static let versionWalkSQL: String = {
         // The first key of either table at or after `from` and after `above` (expressions).
         func next(from: String, above: String) -> String {
@@ -29,25 +29,51 @@ extension SQLMetadataStore {
              ) k ORDER BY key LIMIT 1)
             """
         }
-        // A walked row: its key, its step, and the successor of its common prefix (NULL when the
-        // key holds no delimiter after the prefix: the next step takes the next key).
+        // The step's common-prefix successor (NULL when the key holds no delimiter after the
+        // prefix: the next step takes the next key), and the entries the key brings: one for
+        // a common prefix, else its versions up to the most a page takes.
+        func key(_ column: String) -> String {
+            """
+            CROSS JOIN LATERAL (SELECT \(commonPrefixSuccessor(column)) AS seek) s
+            CROSS JOIN LATERAL (SELECT CASE WHEN s.seek IS NOT NULL THEN 1 ELSE
+                (SELECT count(*) FROM objects WHERE bucket = ? AND key = \(column))
+                + (SELECT count(*) FROM (SELECT 1 FROM object_versions WHERE bucket = ? AND key = \(column)
+                   LIMIT CAST(? AS INTEGER)) v) END AS entries) e
+            """
+        }
         return """
-            WITH RECURSIVE walk (wkey, n, wseek) AS (
-                (SELECT first.key, 1, \(commonPrefixSuccessor("first.key"))
-                 FROM \(next(from: "?", above: "?")) first)
+            WITH RECURSIVE walk (wkey, n, wseek, total) AS (
+                (SELECT first.key, 1, s.seek, e.entries
+                 FROM \(next(from: "?", above: "?")) first \(key("first.key")))
               UNION ALL
-                (SELECT step.key, w.n + 1, \(commonPrefixSuccessor("step.key"))
+                (SELECT step.key, w.n + 1, s.seek, w.total + e.entries
                  FROM walk w CROSS JOIN LATERAL \(next(from: "COALESCE(w.wseek, w.wkey)", above: "w.wkey")) step
-                 WHERE w.n < ? AND starts_with(w.wkey, ?))
+                 \(key("step.key"))
+                 WHERE w.total < ? AND starts_with(w.wkey, ?))
             )
-            SELECT \(objectColumns), w.n FROM walk w CROSS JOIN LATERAL (
-                (SELECT \(objectColumns) FROM objects WHERE bucket = ? AND key = w.wkey)
-                UNION ALL
-                (SELECT \(objectColumns) FROM object_versions WHERE bucket = ? AND key = w.wkey
-                 ORDER BY version_seq DESC LIMIT CASE WHEN w.wseek IS NULL THEN CAST(? AS INTEGER) ELSE 1 END)
+            SELECT r.*, w.total FROM walk w CROSS JOIN LATERAL (
+                SELECT * FROM (
+                    (SELECT \(objectColumns) FROM objects WHERE bucket = ? AND key = w.wkey)
+                    UNION ALL
+                    (SELECT \(objectColumns) FROM object_versions WHERE bucket = ? AND key = w.wkey
+                     ORDER BY version_seq DESC LIMIT CAST(? AS INTEGER))
+                ) u ORDER BY version_seq DESC LIMIT CASE WHEN w.wseek IS NULL THEN CAST(? AS INTEGER) ELSE 1 END
             ) r ORDER BY w.n, r.version_seq DESC
             """
     }()
+
+    /// `versionWalkSQL`'s parameters: from `start` (at it when `above` is "", after it when it
+    /// is `start`), `steps` entries at most, keys under `prefix`.
+    static func versionWalkArgs(
+        bucket: String, start: String, above: String, skip: [SQLValue], steps: Int, prefix: String
+    ) -> [SQLValue] {
+        let b = SQLValue.text(bucket)
+        let most = SQLValue.int(Int64(steps))
+        let key = skip + [b, b, most]
+        return [b, .text(start), .text(above), b, .text(start), .text(above)] + key
+            + [b, b] + key + [most, .text(prefix)]
+            + [b, b, most, most]
+    }
 
     /// The successor of `column`'s common prefix (`KeyLister.successor(ofPrefix:)` for a delimiter
     /// whose last byte is ASCII): its text up to the delimiter, then the delimiter with that
@@ -71,9 +97,9 @@ extension SQLMetadataStore {
     }
 
     /// Reads the rest of `lister`'s page from `start` (a key boundary: where a seek lands, or
-    /// after a key listed whole) through the walk. One statement: the walk takes at most a key
-    /// per entry the page has room for, and one more; should it end on exactly that many keys
-    /// with room left, another continues from there.
+    /// after a key listed whole) through the walk: one statement, unless the walk counted more
+    /// entries than the lister took (a version before the key marker, say), when another
+    /// continues from its last key.
     static func walkVersions(
         _ bucket: String, _ lister: inout VersionLister, from start: String,
         _ walk: (delimiter: String, advanced: String), _ db: any SQLConnection
@@ -81,19 +107,17 @@ extension SQLMetadataStore {
         // Keys are never empty: "greater than ''" lets the first step take the start key itself.
         var cursor = (key: start, above: "")
         let skip = skipArgs(prefix: lister.query.prefix, walk)
-        let stepColumn = Int32(objectColumnCount)
+        let totalColumn = Int32(objectColumnCount)
         while !lister.done {
             let steps = lister.room + 1
-            var walked = 0
+            var total = 0
             var lastKey = cursor.key
             var seek: String?
-            let start: [SQLValue] = [.text(bucket), .text(cursor.key), .text(cursor.above)]
-            let args: [SQLValue] =
-                skip + start + start + skip
-                + [.text(bucket), .text(bucket), .int(Int64(steps)), .text(lister.query.prefix)]
-                + [.text(bucket), .text(bucket), .int(Int64(steps))]
+            let args = versionWalkArgs(
+                bucket: bucket, start: cursor.key, above: cursor.above, skip: skip, steps: steps,
+                prefix: lister.query.prefix)
             try db.query(versionWalkSQL, args) { r in
-                walked = Int(r.int(stepColumn))
+                total = Int(r.int(totalColumn))
                 let key = r.text(1)
                 lastKey = key
                 guard !lister.done else { return }
@@ -102,8 +126,8 @@ extension SQLMetadataStore {
                 if let s = seek, VersionLister.precedes(key, s) { return }
                 seek = lister.offer(object(r))
             }
-            // Fewer keys than steps: the walk reached the bucket's end or left the prefix.
-            if walked < steps { break }
+            // Fewer entries than steps: the walk reached the bucket's end or left the prefix.
+            if total < steps { break }
             // After a common prefix, from its successor; after a key listed whole, past it.
             cursor = seek.map { ($0, "") } ?? (lastKey, lastKey)
         }

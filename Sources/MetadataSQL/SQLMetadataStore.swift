@@ -199,7 +199,10 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
     static let objectColumnNames = objectColumns.split(separator: ",").map { String($0.filter { !$0.isWhitespace }) }
     static var objectColumnCount: Int { objectColumnNames.count }
     /// Where `objectColumns` has `name`.
-    static func objectColumn(_ name: String) -> Int32 { Int32(objectColumnNames.firstIndex(of: name) ?? -1) }
+    static func objectColumn(_ name: String) -> Int32 {
+        guard let i = objectColumnNames.firstIndex(of: name) else { preconditionFailure("no column \(name)") }
+        return Int32(i)
+    }
 
     /// A key's one row in `objects`; one row per version in `object_versions`.
     private static let upsertObject = PortableSQL.upsert(

@@ -37,21 +37,24 @@ public enum CanonicalRequest {
         }
         return String(unsafeUninitializedCapacity: max(0, length - 1)) { out in
             var n = 0
+            // Checked writes: `length` counts exactly these bytes, and a miscount must stop here.
             func put(_ s: String) {
                 var s = s
                 s.withUTF8 { u in
+                    precondition(n + u.count <= out.count)
                     _ = UnsafeMutableBufferPointer(rebasing: out[n...]).initialize(fromContentsOf: u)
                     n += u.count
                 }
             }
-            for (i, p) in pairs.enumerated() {
-                if i > 0 {
-                    out[n] = UInt8(ascii: "&")
-                    n += 1
-                }
-                put(p.0)
-                out[n] = UInt8(ascii: "=")
+            func put(_ c: UInt8) {
+                precondition(n < out.count)
+                out[n] = c
                 n += 1
+            }
+            for (i, p) in pairs.enumerated() {
+                if i > 0 { put(UInt8(ascii: "&")) }
+                put(p.0)
+                put(UInt8(ascii: "="))
                 put(p.1)
             }
             return n

@@ -18,9 +18,18 @@ final class ByteSearchTests: XCTestCase {
             XCTAssertEqual(ByteSearch.hasPrefix(t, "HTTP_"), t.hasPrefix("HTTP_"), t)
             XCTAssertEqual(ByteSearch.contains(t, UInt8(ascii: "%")), t.contains("%"), t)
         }
-        // A bridged or sliced string's bytes are read as well as a native one's.
+        // A string made from a slice; one-character literals (stored without a pointer).
         let slice = "xxHTTP_Y".dropFirst(2)
         XCTAssertTrue(ByteSearch.hasPrefix(String(slice), "HTTP_"))
+        XCTAssertTrue(ByteSearch.hasPrefix("/a", "/"))
+        XCTAssertFalse(ByteSearch.hasPrefix("a/", "/"))
+        XCTAssertTrue(ByteSearch.hasPrefix("é!", "é"))
+        XCTAssertFalse(ByteSearch.hasPrefix("", "/"))
+        "/".utf8CString.withUnsafeBufferPointer { c in
+            c.withMemoryRebound(to: UInt8.self) {
+                XCTAssertTrue(ByteSearch.equals(UnsafeBufferPointer(rebasing: $0.dropLast()), "/"))
+            }
+        }
         XCTAssertFalse(ByteSearch.contains("é", 0xC3 + 1))
         XCTAssertTrue(ByteSearch.contains("é", 0xC3))
     }

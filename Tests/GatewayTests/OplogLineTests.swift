@@ -82,6 +82,9 @@ final class OplogLineTests: XCTestCase {
             XCTAssertFalse(line.contains { $0 < 0x20 && $0 != 0x0A } || line.dropLast().contains(0x0A), s)
             // No C1 control (U+0080…U+009F: `C2 80`…`C2 9F`) raw: a terminal acts on them.
             XCTAssertFalse(zip(line, line.dropFirst()).contains { $0 == 0xC2 && (0x80...0x9F).contains($1) }, s)
+            // Nor U+2028 / U+2029 raw (`E2 80 A8` / `E2 80 A9`): JavaScript ends a line there.
+            let triples = zip(zip(line, line.dropFirst()), line.dropFirst(2))
+            XCTAssertFalse(triples.contains { $0.0 == 0xE2 && $0.1 == 0x80 && ($1 == 0xA8 || $1 == 0xA9) }, s)
             let record = try XCTUnwrap(OplogLine.encode(t).dropLast().withUnsafeBytes { OplogRecord.parse($0) })
             XCTAssertEqual(record.key, s)
         }

@@ -305,6 +305,9 @@ final class SkipListingTests: XCTestCase {
 final class CountingConnection: SQLConnection {
     let inner: any SQLConnection
     private(set) var statements = 0
+    /// Rows the statements returned, and the most one statement returned.
+    private(set) var rows = 0
+    private(set) var mostRows = 0
     private let beforeQuery: ((String) -> Void)?
     init(_ inner: any SQLConnection, beforeQuery: ((String) -> Void)? = nil) {
         self.inner = inner
@@ -323,7 +326,13 @@ final class CountingConnection: SQLConnection {
     func query(_ sql: String, _ args: [SQLValue], row: (any SQLRow) throws(StoreError) -> Void) throws(StoreError) {
         statements += 1
         beforeQuery?(sql)
-        try inner.query(sql, args, row: row)
+        var these = 0
+        defer { mostRows = max(mostRows, these) }
+        try inner.query(sql, args) { r throws(StoreError) in
+            these += 1
+            rows += 1
+            try row(r)
+        }
     }
     func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T { try inner.transaction(body) }
     func concurrentTransaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
