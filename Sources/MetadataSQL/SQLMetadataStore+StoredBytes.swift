@@ -14,7 +14,8 @@ extension SQLMetadataStore {
 
     /// `page`: rows of the second pass per statement.
     func storedBytesPerZone(page: Int) throws(StoreError) -> [String: Int64] {
-        try withConnection { db throws(StoreError) in
+        precondition(page > 0)
+        return try withConnection { db throws(StoreError) in
             // One snapshot of both tables: a version moving between them is counted once.
             try db.readTransaction { () throws(StoreError) -> [String: Int64] in
                 var zones: [String: Int64] = [:]
@@ -33,6 +34,7 @@ extension SQLMetadataStore {
                     // replica lines only and an encrypted row whole.
                     let keyColumns = table == "objects" ? ["bucket", "key"] : ["bucket", "key", "version_seq"]
                     let after = "(" + keyColumns.joined(separator: ", ") + ")"
+                    let keyIndexes = keyColumns.map(Self.objectColumn)
                     var cursor: [String]?
                     while true {
                         var rows = 0
@@ -48,7 +50,7 @@ extension SQLMetadataStore {
                             """, (cursor ?? []).map { .text($0) }
                         ) { r in
                             rows += 1
-                            last = keyColumns.map { r.text(Self.objectColumn($0)) }
+                            last = keyIndexes.map { r.text($0) }
                             guard !r.text(Self.sseColumn).isEmpty else {
                                 add(
                                     r.int(Self.sizeColumn),

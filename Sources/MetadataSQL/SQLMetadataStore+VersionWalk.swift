@@ -96,10 +96,9 @@ extension SQLMetadataStore {
         ]
     }
 
-    /// Reads the rest of `lister`'s page from `start` (a key boundary: where a seek lands, or
-    /// after a key listed whole) through the walk: one statement, unless the walk counted more
-    /// entries than the lister took (a version before the key marker, say), when another
-    /// continues from its last key.
+    /// Reads the rest of `lister`'s page from `start` (where a seek lands) through the walk, in
+    /// one statement: every entry the walk counts is one the lister takes (it starts past the
+    /// key marker), so a walk that reached `steps` entries has filled the page.
     static func walkVersions(
         _ bucket: String, _ lister: inout VersionLister, from start: String,
         _ walk: (delimiter: String, advanced: String), _ db: any SQLConnection
@@ -128,7 +127,9 @@ extension SQLMetadataStore {
             }
             // Fewer entries than steps: the walk reached the bucket's end or left the prefix.
             if total < steps { break }
-            // After a common prefix, from its successor; after a key listed whole, past it.
+            // Not reached (above); should it be, the page goes on after the last common prefix
+            // or key, read whole up to the page's room.
+            assert(lister.done, "a walk of \(steps) entries left the page open")
             cursor = seek.map { ($0, "") } ?? (lastKey, lastKey)
         }
     }

@@ -308,6 +308,8 @@ final class CountingConnection: SQLConnection {
     /// Rows the statements returned, and the most one statement returned.
     private(set) var rows = 0
     private(set) var mostRows = 0
+    /// The most rows one statement of each text returned.
+    private(set) var mostRowsBySQL: [String: Int] = [:]
     private let beforeQuery: ((String) -> Void)?
     init(_ inner: any SQLConnection, beforeQuery: ((String) -> Void)? = nil) {
         self.inner = inner
@@ -327,7 +329,10 @@ final class CountingConnection: SQLConnection {
         statements += 1
         beforeQuery?(sql)
         var these = 0
-        defer { mostRows = max(mostRows, these) }
+        defer {
+            mostRows = max(mostRows, these)
+            mostRowsBySQL[sql] = max(mostRowsBySQL[sql] ?? 0, these)
+        }
         try inner.query(sql, args) { r throws(StoreError) in
             these += 1
             rows += 1
