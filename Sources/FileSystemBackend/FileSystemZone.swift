@@ -50,35 +50,15 @@ public struct FileSystemZone: AcceleratedZone {
         guard isBlobId(blob) else {
             throw .internalFailure("invalid blob id \(blob)")
         }
-        // `<root>/buckets/<bucket>/<first two>/<blob>` in one allocation: every read and write
-        // of a blob makes this path, and five concatenations cost more than the open.
-        var parts = (root, backendBucket, blob)
-        return parts.0.withUTF8 { r in
-            parts.1.withUTF8 { b in
-                parts.2.withUTF8 { id in
-                    let buckets = "/buckets/".utf8
-                    return String(unsafeUninitializedCapacity: r.count + buckets.count + b.count + 4 + id.count) {
-                        out in
-                        var n = 0
-                        func put(_ bytes: some Collection<UInt8>) {
-                            for c in bytes {
-                                precondition(n < out.count)
-                                out[n] = c
-                                n += 1
-                            }
-                        }
-                        put(r)
-                        put(buckets)
-                        put(b)
-                        put(CollectionOfOne(UInt8(ascii: "/")))
-                        put(id.prefix(2))
-                        put(CollectionOfOne(UInt8(ascii: "/")))
-                        put(id)
-                        return n
-                    }
-                }
-            }
-        }
+        // Grown in place, not by concatenations that each make a new string: every read and
+        // write of a blob makes this path.
+        var path = bucketDir(backendBucket)
+        path.reserveCapacity(path.utf8.count + 4 + blob.utf8.count)
+        path += "/"
+        path += blob.prefix(2)
+        path += "/"
+        path += blob
+        return path
     }
 
     /// Relative to `<root>/buckets/`, the directory nginx's internal location for this zone

@@ -82,7 +82,7 @@ public struct AuditRecord: Sendable, Equatable, Codable {
         out.reserveCapacity(200 + key.utf8.count + detail.utf8.count)
         out += "s3gw-audit-v1\n".utf8
         func bytes(_ u: UnsafeBufferPointer<UInt8>) {
-            Self.decimal(Int64(u.count), &out)
+            DecimalBytes.append(Int64(u.count), to: &out)
             out.append(UInt8(ascii: ":"))
             out.append(contentsOf: u)
             out.append(UInt8(ascii: "\n"))
@@ -93,7 +93,7 @@ public struct AuditRecord: Sendable, Equatable, Codable {
         }
         func number(_ n: Int64) {
             var digits: [UInt8] = []
-            Self.decimal(n, &digits)
+            DecimalBytes.append(n, to: &digits)
             digits.withUnsafeBufferPointer { bytes($0) }
         }
         number(other ?? seq)
@@ -110,19 +110,6 @@ public struct AuditRecord: Sendable, Equatable, Codable {
         field(clientIP)
         field(prevHash)
         return out
-    }
-
-    /// `String(n)`'s bytes.
-    private static func decimal(_ n: Int64, _ out: inout [UInt8]) {
-        if n < 0 { out.append(UInt8(ascii: "-")) }
-        var m = n.magnitude
-        var d: UInt64 = 1
-        while m / d >= 10 { d *= 10 }
-        while d > 0 {
-            out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: m / d))
-            m %= d
-            d /= 10
-        }
     }
 
     /// Hex SHA-256 of the canonical bytes.

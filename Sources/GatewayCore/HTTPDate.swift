@@ -81,14 +81,7 @@ public enum HTTPDate {
 
     /// `v`'s decimal digits, zero-padded to at least `width` (negative values as 0).
     private static func put(_ v: Int, _ width: Int, _ out: inout [UInt8]) {
-        var d = 1
-        for _ in 1..<width { d *= 10 }
-        let v = max(0, v)
-        while v / d >= 10 { d *= 10 }
-        while d > 0 {
-            out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: v / d % 10))
-            d /= 10
-        }
+        DecimalBytes.append(Int64(max(0, v)), width: width, to: &out)
     }
 
     // MARK: parsing (seconds since 1970)

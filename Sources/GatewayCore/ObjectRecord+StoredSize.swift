@@ -29,6 +29,22 @@ extension ObjectRecord {
 }
 
 extension ObjectRecord {
+    /// Adds the room this version's copies take to `zones` (`MetadataStore.storedBytesPerZone`):
+    /// its stored size in its own zone and in each zone holding a completed replica.
+    public func addStoredBytes(to zones: inout [String: Int64]) {
+        guard !isDeleteMarker else { return }
+        zones[zone, default: 0] += storedSize
+        Self.addReplicaBytes(storedSize, replicas, to: &zones)
+    }
+
+    /// The replicas' share of `addStoredBytes`: `storedSize` in each zone of a completed one
+    /// (pending and failed ones hold no verified copy).
+    public static func addReplicaBytes(_ storedSize: Int64, _ replicas: [Replica], to zones: inout [String: Int64]) {
+        for r in replicas where r.state == .completed { zones[r.zone, default: 0] += storedSize }
+    }
+}
+
+extension ObjectRecord {
     /// Whether bytes read from one of its copies are this object's, without any key (the SSE-C
     /// check; it cannot see a changed ciphertext byte): plaintext
     /// by its ETag (`etag`: the MD5 of what was read, as ETags are made), ciphertext by the tag

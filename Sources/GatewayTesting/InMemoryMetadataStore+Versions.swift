@@ -162,10 +162,7 @@ extension InMemoryMetadataStore {
         state.withLock { s in
             var zones: [String: Int64] = [:]
             let all = s.objects.values.flatMap(\.values) + s.versions.values.flatMap(\.values).flatMap { $0 }
-            for o in all where !o.isDeleteMarker {
-                zones[o.zone, default: 0] += o.storedSize
-                for r in o.replicas where r.state == .completed { zones[r.zone, default: 0] += o.storedSize }
-            }
+            for o in all { o.addStoredBytes(to: &zones) }
             return zones
         }
     }

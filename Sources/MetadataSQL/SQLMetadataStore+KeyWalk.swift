@@ -10,8 +10,9 @@ import GatewayCore
 /// each row is, so pages are exactly the row-by-row reader's (SkipListingTests run both).
 extension SQLMetadataStore {
     /// The walk's text, from a key after the cursor (`inclusive` false) or at it. Parameters:
-    /// bucket, cursor, bucket, `skipArgs`, the most steps, prefix. A step past the prefix's range ends the walk (it
-    /// is still returned: the lister sees it and stops); so does the end of the bucket.
+    /// bucket, cursor, bucket, `skipArgs`, the most steps, prefix. A step past the prefix's
+    /// range ends the walk (it is still returned: the lister sees it and stops); so does the end
+    /// of the bucket.
     static func keyWalkSQL(inclusive: Bool) -> String { inclusive ? keyWalkFromSQL : keyWalkAfterSQL }
 
     private static let keyWalkFromSQL = keyWalk(firstComparison: ">=")
@@ -50,6 +51,27 @@ extension SQLMetadataStore {
             let advanced = KeyLister.successor(ofPrefix: Array(delimiter.utf8))
         else { return nil }
         return (delimiter, advanced)
+    }
+
+    /// The successor of `column`'s common prefix (`KeyLister.successor(ofPrefix:)` for a delimiter
+    /// whose last byte is ASCII): its text up to the delimiter, then the delimiter with that
+    /// byte advanced; NULL without a delimiter after the prefix. Takes `skipArgs`.
+    static func commonPrefixSuccessor(_ column: String) -> String {
+        """
+        CASE WHEN strpos(substr(\(column), CAST(? AS INTEGER)), ?) > 0
+            THEN substr(\(column), 1, CAST(? AS INTEGER) + strpos(substr(\(column), CAST(? AS INTEGER)), ?) - 2) || ? END
+        """
+    }
+
+    /// The arguments of one `commonPrefixSuccessor` under `prefix`: where a character after the
+    /// prefix starts, as PostgreSQL's substr counts (code points), the delimiter and its
+    /// successor (`keyWalk`).
+    static func skipArgs(prefix: String, _ walk: (delimiter: String, advanced: String)) -> [SQLValue] {
+        let afterPrefix = Int64(prefix.unicodeScalars.count + 1)
+        return [
+            .int(afterPrefix), .text(walk.delimiter), .int(afterPrefix), .int(afterPrefix), .text(walk.delimiter),
+            .text(walk.advanced),
+        ]
     }
 
     /// Reads the rest of `lister`'s page from `cursor` through the walk; the rows read. One

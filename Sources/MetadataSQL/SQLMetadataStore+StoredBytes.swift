@@ -19,9 +19,6 @@ extension SQLMetadataStore {
             // One snapshot of both tables: a version moving between them is counted once.
             try db.readTransaction { () throws(StoreError) -> [String: Int64] in
                 var zones: [String: Int64] = [:]
-                func add(_ size: Int64, replicas: [Replica]) {
-                    for r in replicas where r.state == .completed { zones[r.zone, default: 0] += size }
-                }
                 for table in ["objects", "object_versions"] {
                     try db.query(
                         """
@@ -51,15 +48,13 @@ extension SQLMetadataStore {
                         ) { r in
                             rows += 1
                             last = keyIndexes.map { r.text($0) }
+                            // A plaintext copy's stored size is its size, counted above.
                             guard !r.text(Self.sseColumn).isEmpty else {
-                                add(
-                                    r.int(Self.sizeColumn),
-                                    replicas: FieldCoding.decodeReplicas(r.text(Self.replicasColumn)))
+                                let replicas = FieldCoding.decodeReplicas(r.text(Self.replicasColumn))
+                                ObjectRecord.addReplicaBytes(r.int(Self.sizeColumn), replicas, to: &zones)
                                 return
                             }
-                            let o = Self.object(r)
-                            zones[o.zone, default: 0] += o.storedSize
-                            add(o.storedSize, replicas: o.replicas)
+                            Self.object(r).addStoredBytes(to: &zones)
                         }
                         guard rows == page else { break }
                         cursor = last

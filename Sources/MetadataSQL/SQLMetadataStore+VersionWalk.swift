@@ -75,27 +75,6 @@ extension SQLMetadataStore {
             + [b, b, most, most]
     }
 
-    /// The successor of `column`'s common prefix (`KeyLister.successor(ofPrefix:)` for a delimiter
-    /// whose last byte is ASCII): its text up to the delimiter, then the delimiter with that
-    /// byte advanced; NULL without a delimiter after the prefix. Takes `skipArgs`.
-    static func commonPrefixSuccessor(_ column: String) -> String {
-        """
-        CASE WHEN strpos(substr(\(column), CAST(? AS INTEGER)), ?) > 0
-            THEN substr(\(column), 1, CAST(? AS INTEGER) + strpos(substr(\(column), CAST(? AS INTEGER)), ?) - 2) || ? END
-        """
-    }
-
-    /// The arguments of one `commonPrefixSuccessor` under `prefix`: where a character after the
-    /// prefix starts, as PostgreSQL's substr counts (code points), the delimiter and its
-    /// successor (`keyWalk`).
-    static func skipArgs(prefix: String, _ walk: (delimiter: String, advanced: String)) -> [SQLValue] {
-        let afterPrefix = Int64(prefix.unicodeScalars.count + 1)
-        return [
-            .int(afterPrefix), .text(walk.delimiter), .int(afterPrefix), .int(afterPrefix), .text(walk.delimiter),
-            .text(walk.advanced),
-        ]
-    }
-
     /// Reads the rest of `lister`'s page from `start` (where a seek lands) through the walk, in
     /// one statement: every entry the walk counts is one the lister takes (it starts past the
     /// key marker), so a walk that reached `steps` entries has filled the page.

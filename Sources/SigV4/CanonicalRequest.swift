@@ -209,14 +209,9 @@ public enum CanonicalRequest {
         append(algorithm)
         append(amzDate)
         append(scope)
-        for b in canonicalRequestHash {
-            out.append(lowerHex[Int(b >> 4)])
-            out.append(lowerHex[Int(b & 0x0F)])
-        }
+        appendHex(canonicalRequestHash, to: &out)
         return out
     }
-
-    private static let lowerHex: [UInt8] = Array("0123456789abcdef".utf8)
 
     public static func stringToSign(amzDate: String, scope: String, canonicalRequest: String) -> String {
         algorithm + "\n" + amzDate + "\n" + scope + "\n"

@@ -5,12 +5,18 @@ private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
 /// Lowercase hex, the form every SigV4 signature and payload hash uses.
 public func hexEncode(_ bytes: [UInt8]) -> String {
-    var out = [UInt8](repeating: 0, count: bytes.count * 2)
-    for (i, b) in bytes.enumerated() {
-        out[2 * i] = hexDigits[Int(b >> 4)]
-        out[2 * i + 1] = hexDigits[Int(b & 0x0f)]
-    }
+    var out: [UInt8] = []
+    out.reserveCapacity(bytes.count * 2)
+    appendHex(bytes, to: &out)
     return String(decoding: out, as: UTF8.self)
+}
+
+/// `hexEncode`'s bytes appended to `out` (a string to sign ends with a hash in hex).
+func appendHex(_ bytes: [UInt8], to out: inout [UInt8]) {
+    for b in bytes {
+        out.append(hexDigits[Int(b >> 4)])
+        out.append(hexDigits[Int(b & 0x0f)])
+    }
 }
 
 @inline(__always)

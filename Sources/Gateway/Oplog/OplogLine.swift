@@ -64,18 +64,7 @@ public enum OplogLine {
         string(value, &out)
     }
 
-    /// Decimal digits, with no string made on the way.
-    private static func number(_ n: Int64, _ out: inout [UInt8]) {
-        if n < 0 { out.append(UInt8(ascii: "-")) }
-        var m = n.magnitude
-        var d: UInt64 = 1
-        while m / d >= 10 { d *= 10 }
-        while d > 0 {
-            out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: m / d))
-            m %= d
-            d /= 10
-        }
-    }
+    private static func number(_ n: Int64, _ out: inout [UInt8]) { DecimalBytes.append(n, to: &out) }
 
     /// Seconds as milliseconds with three decimals (`12.345`).
     private static func milliseconds(_ seconds: Double, _ out: inout [UInt8]) {
@@ -108,10 +97,7 @@ public enum OplogLine {
         var run = 0
         while i < u.count {
             let c = u[i]
-            if c >= 0x20 && c != UInt8(ascii: "\"") && c != UInt8(ascii: "\\") && c < 0x7F
-                || c >= 0xA0 && c != 0xC2
-                    && c != 0xE2
-            {
+            if isPlain(c) {
                 i += 1
                 continue
             }
@@ -136,6 +122,18 @@ public enum OplogLine {
         }
         if run < u.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: u[run..<u.count])) }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// A byte copied as it is without looking further: printable ASCII but `"` and `\`, and
+    /// bytes of 0xA0 and above but the lead bytes of C1 controls (C2) and of U+2028/U+2029 (E2).
+    /// The rest take `escape`'s switch (0x80…0x9F there too: continuation bytes, copied).
+    @inline(__always)
+    private static func isPlain(_ c: UInt8) -> Bool {
+        switch c {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), 0xC2, 0xE2: false
+        case 0x20..<0x7F, 0xA0...0xFF: true
+        default: false
+        }
     }
 
     /// `\c`.
