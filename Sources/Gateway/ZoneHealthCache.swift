@@ -1,13 +1,21 @@
 import GatewayCore
-import Synchronization
 
 /// What the agent's health checker last recorded, re-read at most every few seconds so the
 /// read path does not query the metadata store for it on every request.
+///
+/// Every GET asks, from every request thread: one shared lock here was once the worker's most
+/// contended spot (a third of its futex calls under load), so each thread's shard keeps its own
+/// copy, re-read once per `ttl` per shard.
 final class ZoneHealthCache: Sendable {
+    private struct Snapshot: Sendable {
+        let at: Double
+        let down: Set<String>
+    }
+
     private let metadata: any MetadataStore
     private let clock: any Clock
     private let ttl: Double
-    private let cached = Mutex<(at: Double, down: Set<String>)>((-.infinity, []))
+    private let snapshots = ThreadShardedCache<Int, Snapshot>(maxEntriesPerShard: 1)
 
     init(metadata: any MetadataStore, clock: any Clock, ttl: Double = 2) {
         self.metadata = metadata
@@ -19,9 +27,9 @@ final class ZoneHealthCache: Sendable {
 
     func downZones() -> Set<String> {
         let now = clock.now()
-        if let fresh = cached.withLock({ now - $0.at < ttl ? $0.down : nil }) { return fresh }
+        if let held = snapshots.lookup(0), now - held.at < ttl { return held.down }
         let down = Set(((try? metadata.zoneHealth()) ?? []).filter { $0.state == .down }.map(\.zone))
-        cached.withLock { $0 = (now, down) }
+        snapshots.insert(0, Snapshot(at: now, down: down))
         return down
     }
 }
