@@ -4,7 +4,7 @@ import GatewayCore
 /// read path does not query the metadata store for it on every request.
 ///
 /// Every GET asks, from every request thread: one shared lock here was once the worker's most
-/// contended spot (a third of its futex calls under load), so each thread's shard keeps its own
+/// contended spot (most of its futex calls under load), so each thread's shard keeps its own
 /// copy, re-read once per `ttl` per shard.
 final class ZoneHealthCache: Sendable {
     private struct Snapshot: Sendable {
