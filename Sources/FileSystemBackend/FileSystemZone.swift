@@ -43,17 +43,23 @@ public struct FileSystemZone: AcceleratedZone {
         return h.isEmpty ? "\(pid)-" : "\(h)@\(pid)-"
     }
 
-    func bucketDir(_ backendBucket: String) -> String { root + "/buckets/" + backendBucket }
+    /// `<root>/buckets/<bucket>`, with room for `extra` more bytes, so a path under it grows in
+    /// the same allocation.
+    func bucketDir(_ backendBucket: String, reserving extra: Int = 0) -> String {
+        var path = root
+        path.reserveCapacity(root.utf8.count + 9 + backendBucket.utf8.count + extra)
+        path += "/buckets/"
+        path += backendBucket
+        return path
+    }
 
     func blobPath(_ backendBucket: String, _ blob: String) throws(StoreError) -> String {
         // Blob ids are ours (hex); anything else in metadata is corruption, not a path to follow.
         guard isBlobId(blob) else {
             throw .internalFailure("invalid blob id \(blob)")
         }
-        // Grown in place, not by concatenations that each make a new string: every read and
-        // write of a blob makes this path.
-        var path = bucketDir(backendBucket)
-        path.reserveCapacity(path.utf8.count + 4 + blob.utf8.count)
+        // One allocation, grown in place: every read and write of a blob makes this path.
+        var path = bucketDir(backendBucket, reserving: 4 + blob.utf8.count)
         path += "/"
         path += blob.prefix(2)
         path += "/"
